@@ -1,0 +1,43 @@
+// Errors as values at every library boundary.
+//
+// Every fallible call in prom returns `prom::result<T>` (std::expected<T, prom::error>).
+// Exceptions never cross the public API; `errc` is the one code set that the HTTP layer
+// maps to status codes (see src/http/error_status.cpp).
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace prom {
+
+enum class errc {
+    invalid_argument,  // the caller's input is wrong: 400 / CLI usage error
+    not_found,         // unknown key, topic, collection: 404
+    conflict,          // a lease or concurrent change got in the way: 409
+    type_error,        // an update operator met a value of the wrong type: 400, txn rolls back
+    too_large,         // a body or batch over its limit: 413
+    unavailable,       // the database is away or busy; retry later: 503
+    io_error,          // the database or file system failed: 500
+    corrupt,           // stored bytes do not parse: 500
+    cancelled,         // the operation was stopped by shutdown
+    internal,          // a bug
+};
+
+std::string_view to_string(errc code) noexcept;
+
+struct error {
+    errc code;
+    std::string message;
+};
+
+template <class T>
+using result = std::expected<T, error>;
+
+using status = std::expected<void, error>;
+
+inline std::unexpected<error> fail(errc code, std::string message) {
+    return std::unexpected<error>(error{code, std::move(message)});
+}
+
+}  // namespace prom

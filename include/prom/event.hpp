@@ -1,0 +1,61 @@
+// The event model (SPEC 1): {id, topic, key, ts, seq, payload, headers}.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "prom/json.hpp"
+
+namespace prom {
+
+using seq_t = std::int64_t;  // a topic's offset, from 1, gapless
+using ts_ms = std::int64_t;  // epoch milliseconds
+
+using headers_map = std::map<std::string, std::string>;
+
+struct event {
+    std::string id;
+    std::string topic;
+    std::string key;
+    ts_ms ts = 0;
+    seq_t seq = 0;
+    json::value payload;
+    headers_map headers;
+};
+
+// What a publisher hands in: everything but `seq` may be left out.
+struct event_input {
+    std::string topic;
+    std::optional<std::string> id;   // generated (UUIDv7) when absent
+    std::string key;                 // empty when not given
+    std::optional<ts_ms> ts;         // server clock when absent
+    json::value payload;
+    headers_map headers;
+};
+
+struct append_result {
+    std::string id;
+    seq_t seq = 0;
+    ts_ms ts = 0;
+    bool duplicate = false;
+};
+
+// Canonical JSON of an event, as `prom scan` prints it and the gateway sends it.
+std::string to_json_text(const event& e);
+json::object to_json(const event& e);
+json::object to_json(const append_result& r);
+
+// Reads an event_input from a publish body object; invalid_argument on a bad shape.
+result<event_input> event_input_from_json(const json::value& v);
+
+// Validates names and sizes; fills id and ts. Shared by every backend.
+status validate_input(const event_input& in);
+std::string new_event_id();  // UUIDv7, time-ordered
+ts_ms now_ms();
+
+// Times on the CLI and in queries: epoch ms or ISO-8601 with a timezone.
+result<ts_ms> parse_time(std::string_view text);
+
+}  // namespace prom

@@ -1,0 +1,34 @@
+// JSON values and prom's one canonical serialization.
+//
+// Canonical form: no whitespace, object members sorted by key bytes, integers in decimal,
+// doubles in the shortest form that round-trips (an integral double prints as an integer),
+// strings UTF-8 with only the escapes JSON requires. ETags hash these bytes, so they must
+// never change between versions; tests/unit/canonical_json_test.cpp pins them.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+#include <string_view>
+
+#include "prom/error.hpp"
+
+namespace prom {
+
+namespace json = boost::json;
+
+struct parse_limits {
+    std::size_t max_depth = 64;
+    std::size_t max_bytes = 16 * 1024 * 1024;
+};
+
+// Parses strict JSON (no comments, no trailing commas, valid UTF-8). Errors are
+// errc::invalid_argument with a message that says where.
+result<json::value> parse_json(std::string_view text, parse_limits limits = {});
+
+std::string canonical_json(const json::value& v);
+void append_canonical_json(std::string& out, const json::value& v);
+
+// The strong ETag of canonical bytes: a quoted 128-bit XXH3 hash in hex.
+std::string etag_of(std::string_view canonical_bytes);
+
+}  // namespace prom

@@ -1,0 +1,62 @@
+// The transactional projector: applies each event's effects exactly once.
+//
+// A batch of events and the projector's cursor advance commit in one transaction, so a
+// crash at any instant either keeps the whole batch or none of it. A failing batch is
+// retried with backoff, then split to isolate the failing event; a poison event goes to
+// `<topic>.dlq` (with the error in its headers) or stops the projector, as configured.
+//
+// A projector must not outlive its store. start() returns at once; the work runs on the
+// projector's own thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "prom/bus.hpp"
+#include "prom/store.hpp"
+
+namespace prom {
+
+using projector_handler = std::function<status(const event& e, transaction& txn)>;
+
+enum class on_poison { dead_letter, stop };
+
+struct projector_options {
+    std::string topic;
+    std::string group;
+    projector_handler handler;
+    start_from from = start_from::earliest;
+    std::size_t batch_size = 500;
+    int retries = 3;
+    std::chrono::milliseconds backoff{50};  // doubles each retry
+    on_poison poison = on_poison::dead_letter;
+    std::chrono::milliseconds lease_ttl{5000};
+};
+
+struct projector_metrics {
+    std::atomic<std::uint64_t> applied{0};
+    std::atomic<std::uint64_t> batches{0};
+    std::atomic<std::uint64_t> retries{0};
+    std::atomic<std::uint64_t> dead_lettered{0};
+    std::atomic<std::int64_t> cursor{0};
+    std::atomic<std::int64_t> last_seq{0};
+    std::atomic<bool> stopped_on_poison{false};
+};
+
+class projector {
+public:
+    virtual ~projector() = default;  // stops
+    virtual void stop() = 0;
+    virtual const projector_metrics& metrics() const = 0;
+    virtual const projector_options& options() const = 0;
+    // Blocks until the cursor reaches seq or timeout; true when reached. For tests and tools.
+    virtual bool wait_until(seq_t seq, std::chrono::milliseconds timeout) = 0;
+};
+
+std::unique_ptr<projector> start_transactional_projector(store& s, projector_options options);
+
+}  // namespace prom

@@ -1,0 +1,145 @@
+// The storage backend: event log, consumer cursors, document collections, transactions,
+// consumer leases and change notification, behind one interface.
+//
+// Implementations: in-memory (`memory:`), embedded SQLite (`sqlite:PATH`, the default) and
+// PostgreSQL (`postgresql://…`). All pass the contract suites in tests/contract/.
+//
+// A store is safe for concurrent use from many threads. A transaction belongs to one thread
+// at a time and must not outlive its store. Every call returns errors as values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "prom/event.hpp"
+
+namespace prom {
+
+struct scan_query {
+    std::string topic;
+    std::optional<std::string> key;  // only this key's events (through the key index)
+    seq_t from_seq = 1;              // inclusive
+    std::optional<seq_t> to_seq;     // inclusive
+    std::optional<ts_ms> from_ts;    // inclusive
+    std::optional<ts_ms> to_ts;      // inclusive
+    std::optional<std::size_t> limit;
+};
+
+// Events of one key in (ts, seq) order: after `after` (exclusive) and with ts <= to_ts.
+struct key_time_query {
+    std::string topic;
+    std::string key;
+    std::optional<std::pair<ts_ms, seq_t>> after;
+    ts_ms to_ts = 0;
+    std::optional<std::size_t> limit;
+};
+
+struct topic_info {
+    std::string topic;
+    std::int64_t count = 0;
+    seq_t last_seq = 0;
+};
+
+// A stored document: its canonical JSON (with `_key` and `_ts`) and strong ETag, both made
+// at write time so that readers never parse, serialize or hash.
+struct document {
+    std::string collection;
+    std::string key;
+    ts_ms ts = 0;
+    std::string body;
+    std::string etag;
+};
+
+struct find_query {
+    std::string collection;
+    // Top-level field = literal value. A string field matches the same string; a number or
+    // boolean field matches its canonical JSON text. Names are validated by the caller.
+    std::vector<std::pair<std::string, std::string>> equals;
+    std::size_t offset = 0;
+    std::size_t limit = 100;
+};
+
+class transaction {
+public:
+    virtual ~transaction() = default;  // rolls back unless committed
+
+    virtual result<std::optional<document>> find_one(std::string_view collection,
+                                                     std::string_view key) = 0;
+    // Applies $set/$inc/$setOnInsert/$unset (or a plain replacement object) to one document.
+    // not_found when it does not exist and !upsert; type_error on a bad operand.
+    virtual result<document> update_one(std::string_view collection, std::string_view key,
+                                        const json::object& update, bool upsert) = 0;
+    virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
+    virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
+    virtual result<std::optional<seq_t>> cursor(std::string_view topic,
+                                                std::string_view group) = 0;
+    virtual status commit() = 0;
+};
+
+// Called after a commit with the documents it wrote (on the committing thread).
+using commit_listener = std::function<void(const std::vector<document>&)>;
+
+class store {
+public:
+    virtual ~store() = default;
+
+    // ---- event log
+    // Appends atomically; concurrent callers share one commit (group commit) and each
+    // returns only once its events are durable. Duplicate ids report the original seq.
+    virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
+    virtual result<std::vector<event>> scan(const scan_query& q) = 0;
+    virtual result<std::vector<event>> scan_key_by_time(const key_time_query& q) = 0;
+    virtual result<std::optional<event>> latest(std::string_view topic, std::string_view key) = 0;
+    virtual result<std::vector<event>> latest_per_key(std::string_view topic) = 0;
+    virtual result<std::vector<topic_info>> topics() = 0;
+    virtual result<std::optional<topic_info>> topic(std::string_view name) = 0;
+
+    // ---- consumer cursors: the last acknowledged seq of (topic, group); none before the first
+    virtual result<std::optional<seq_t>> cursor(std::string_view topic,
+                                                std::string_view group) = 0;
+    virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
+
+    // ---- documents
+    virtual result<std::optional<document>> find_one(std::string_view collection,
+                                                     std::string_view key) = 0;
+    virtual result<std::vector<document>> find(const find_query& q) = 0;
+    virtual status declare_index(std::string_view collection, std::string_view field) = 0;
+
+    // ---- transactions over documents, cursors and appends together
+    virtual result<std::unique_ptr<transaction>> begin() = 0;
+
+    // ---- leases: one active consumer per name across threads, processes and nodes.
+    // Acquires or renews; false when another owner holds an unexpired lease.
+    virtual result<bool> acquire_lease(std::string_view name, std::string_view owner,
+                                       std::chrono::milliseconds ttl) = 0;
+    virtual status release_lease(std::string_view name, std::string_view owner) = 0;
+
+    // ---- change notification: a counter that moves on every commit (also other processes')
+    virtual std::uint64_t change_version() = 0;
+    // Returns when change_version() != seen, or after timeout.
+    virtual void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) = 0;
+
+    // Listeners must not call back into the store's write path.
+    virtual void add_commit_listener(commit_listener listener) = 0;
+
+    virtual std::string_view backend_name() const = 0;
+};
+
+struct store_options {
+    bool durable = true;  // SQLite synchronous=FULL; false = NORMAL (tests, benchmarks)
+    std::chrono::milliseconds busy_timeout{10000};
+};
+
+// `memory:`, `sqlite:PATH` or `postgresql://…`.
+result<std::unique_ptr<store>> open_store(std::string_view url, store_options options = {});
+
+constexpr std::string_view default_db_url = "sqlite:./prom-data/prom.db";
+
+}  // namespace prom

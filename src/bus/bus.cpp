@@ -1,0 +1,95 @@
+#include "prom/bus.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "bus/consumer_loop.hpp"
+
+namespace prom {
+
+namespace {
+
+class group_subscription final : public subscription {
+public:
+    group_subscription(bus& b, std::string topic, std::string group, batch_handler handler,
+                       subscribe_options o)
+        : bus_(b),
+          topic_(std::move(topic)),
+          group_(std::move(group)),
+          handler_(std::move(handler)),
+          options_(o),
+          loop_(b.storage(),
+                {topic_, group_, o.from, o.batch_size, o.lease_ttl, o.retry_backoff},
+                [this](const std::vector<event>& batch) { return deliver(batch); }) {
+        loop_.start();
+    }
+    ~group_subscription() override { loop_.stop(); }
+
+    status ack(seq_t seq) override { return bus_.ack(topic_, group_, seq); }
+    void stop() override { loop_.stop(); }
+    bool active() const override { return loop_.active(); }
+    const std::string& topic() const override { return topic_; }
+    const std::string& group() const override { return group_; }
+
+private:
+    std::optional<seq_t> deliver(const std::vector<event>& batch) {
+        try {
+            handler_(std::span<const event>(batch), *this);
+        } catch (const std::exception& e) {
+            spdlog::warn("subscriber {}/{} failed, will redeliver: {}", topic_, group_, e.what());
+            return std::nullopt;
+        }
+        seq_t last = batch.back().seq;
+        if (!options_.manual_ack) {
+            if (auto ok = ack(last); !ok) {
+                spdlog::warn("subscriber {}/{}: ack failed: {}", topic_, group_, ok.error().message);
+                return std::nullopt;
+            }
+        }
+        return last;
+    }
+
+    bus& bus_;
+    std::string topic_;
+    std::string group_;
+    batch_handler handler_;
+    subscribe_options options_;
+    bus_internal::consumer_loop loop_;
+};
+
+}  // namespace
+
+result<append_result> bus::publish(event_input e) {
+    std::vector<event_input> one;
+    one.push_back(std::move(e));
+    auto r = store_.append(std::move(one));
+    if (!r) return std::unexpected(r.error());
+    return r->front();
+}
+
+result<std::vector<append_result>> bus::publish_batch(std::vector<event_input> events) {
+    return store_.append(std::move(events));
+}
+
+std::unique_ptr<subscription> bus::subscribe(std::string topic, std::string group,
+                                             batch_handler handler, subscribe_options options) {
+    return std::make_unique<group_subscription>(*this, std::move(topic), std::move(group),
+                                                std::move(handler), options);
+}
+
+status bus::ack(std::string_view topic, std::string_view group, seq_t seq) {
+    auto txn = store_.begin();
+    if (!txn) return std::unexpected(txn.error());
+    auto cur = (*txn)->cursor(topic, group);
+    if (!cur) return std::unexpected(cur.error());
+    if (*cur && **cur >= seq) return {};  // a cursor never moves backwards
+    if (auto ok = (*txn)->set_cursor(topic, group, seq); !ok) return ok;
+    return (*txn)->commit();
+}
+
+result<seq_t> bus::cursor(std::string_view topic, std::string_view group) {
+    auto c = store_.cursor(topic, group);
+    if (!c) return std::unexpected(c.error());
+    return c->value_or(0);
+}
+
+}  // namespace prom

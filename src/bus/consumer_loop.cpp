@@ -1,0 +1,102 @@
+#include "bus/consumer_loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace prom::bus_internal {
+
+consumer_loop::consumer_loop(store& s, consumer_config config, deliver_fn deliver)
+    : store_(s), config_(std::move(config)), deliver_(std::move(deliver)) {
+    owner_ = new_event_id();
+    lease_name_ = "consumer/" + config_.topic + "/" + config_.group;
+    if (config_.batch_size == 0) config_.batch_size = 1;
+}
+
+consumer_loop::~consumer_loop() { stop(); }
+
+void consumer_loop::start() { thread_ = std::thread([this] { run(); }); }
+
+void consumer_loop::stop() {
+    {
+        std::lock_guard lock(sleep_mu_);
+        stop_ = true;
+    }
+    sleep_cv_.notify_all();
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+bool consumer_loop::sleep_for(std::chrono::milliseconds d) {
+    std::unique_lock lock(sleep_mu_);
+    return !sleep_cv_.wait_for(lock, d, [&] { return stop_.load(); });
+}
+
+bool consumer_loop::hold_lease() {
+    auto now = std::chrono::steady_clock::now();
+    if (active_ && now - renewed_ < config_.lease_ttl / 3) return true;
+    auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
+    if (!got) {
+        spdlog::warn("consumer {}/{}: lease: {}", config_.topic, config_.group, got.error().message);
+    }
+    bool held = got && *got;
+    if (held) {
+        renewed_ = now;
+        if (!active_) {
+            // Taking over: whatever the previous holder delivered but did not ack comes again.
+            auto pos = initial_position();
+            if (!pos) return false;
+            position_ = *pos;
+            active_ = true;
+        }
+    } else {
+        active_ = false;
+    }
+    return held;
+}
+
+std::optional<seq_t> consumer_loop::initial_position() {
+    auto cur = store_.cursor(config_.topic, config_.group);
+    if (!cur) return std::nullopt;
+    if (*cur) return **cur;
+    seq_t start = 0;
+    if (config_.from == start_from::latest) {
+        auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        start = *t ? (*t)->last_seq : 0;
+    }
+    // Persist the starting point, so `latest` means "from when the group was created",
+    // not "from whenever the process last restarted".
+    if (!store_.set_cursor(config_.topic, config_.group, start)) return std::nullopt;
+    return start;
+}
+
+void consumer_loop::run() {
+    const auto idle_wait = std::min<std::chrono::milliseconds>(config_.lease_ttl / 3,
+                                                                std::chrono::milliseconds(100));
+    while (!stop_) {
+        auto version = store_.change_version();
+        if (!hold_lease()) {
+            store_.wait_for_change(version, idle_wait);
+            continue;
+        }
+        scan_query q{.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size};
+        auto batch = store_.scan(q);
+        if (!batch) {
+            spdlog::warn("consumer {}/{}: {}", config_.topic, config_.group, batch.error().message);
+            sleep_for(config_.retry_backoff);
+            continue;
+        }
+        if (batch->empty()) {
+            store_.wait_for_change(version, idle_wait);
+            continue;
+        }
+        auto reached = deliver_(*batch);
+        if (!reached) {
+            sleep_for(config_.retry_backoff);
+            continue;
+        }
+        position_ = std::max(position_, *reached);
+    }
+    if (active_) (void)store_.release_lease(lease_name_, owner_);
+    active_ = false;
+}
+
+}  // namespace prom::bus_internal

@@ -1,0 +1,28 @@
+// The `prom` CLI: each file registers its subcommands on the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "prom/store.hpp"
+
+namespace prom::cli {
+
+// Exit codes: 0 ok, 1 the command failed (or found nothing), 2 bad usage or input.
+struct run_state {
+    int exit_code = 0;
+};
+
+// Adds `--db URL` to a subcommand (options may come before or after positionals).
+void add_db_option(CLI::App& cmd, std::string& db_url);
+
+// Opens the store or prints the error and sets the exit code.
+std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state);
+
+// Prints "prom: <message>" on stderr and sets the exit code (2 for invalid_argument).
+void report(const error& e, run_state& state);
+
+void register_db_commands(CLI::App& app, run_state& state);
+
+}  // namespace prom::cli

@@ -1,0 +1,151 @@
+// publish, scan, cursor, topics: SPEC 3.
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "prom/bus.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+void print_line(const json::value& v) {
+    std::string s = canonical_json(v);
+    s.push_back('\n');
+    std::fwrite(s.data(), 1, s.size(), stdout);
+}
+
+struct publish_args {
+    std::string db, topic, payload, key, id, ts;
+};
+
+void run_publish(const publish_args& a, run_state& state) {
+    auto payload = parse_json(a.payload);
+    if (!payload) return report({errc::invalid_argument, "payload: " + payload.error().message}, state);
+    event_input in;
+    in.topic = a.topic;
+    in.key = a.key;
+    in.payload = std::move(*payload);
+    if (!a.id.empty()) in.id = a.id;
+    if (!a.ts.empty()) {
+        auto ts = parse_time(a.ts);
+        if (!ts) return report(ts.error(), state);
+        in.ts = *ts;
+    }
+    if (auto ok = validate_input(in); !ok) return report(ok.error(), state);
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    bus b(*s);
+    auto r = b.publish(std::move(in));
+    if (!r) return report(r.error(), state);
+    print_line(to_json(*r));
+}
+
+struct scan_args {
+    std::string db, topic, key, from_ts, to_ts;
+    std::int64_t from_seq = 1;
+    std::optional<std::int64_t> limit;
+};
+
+void run_scan(const scan_args& a, run_state& state) {
+    scan_query q;
+    q.topic = a.topic;
+    if (!a.key.empty()) q.key = a.key;
+    q.from_seq = a.from_seq;
+    if (!a.from_ts.empty()) {
+        auto t = parse_time(a.from_ts);
+        if (!t) return report(t.error(), state);
+        q.from_ts = *t;
+    }
+    if (!a.to_ts.empty()) {
+        auto t = parse_time(a.to_ts);
+        if (!t) return report(t.error(), state);
+        q.to_ts = *t;
+    }
+    if (a.limit && *a.limit < 0) return report({errc::invalid_argument, "--limit must be >= 0"}, state);
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    auto t = s->topic(a.topic);
+    if (!t) return report(t.error(), state);
+    if (!*t) return report({errc::not_found, "no topic '" + a.topic + "'"}, state);
+    // Page through the topic so that memory stays bounded on big topics.
+    constexpr std::size_t page = 1000;
+    std::size_t left = a.limit ? static_cast<std::size_t>(*a.limit) : SIZE_MAX;
+    std::string out;
+    while (left > 0) {
+        q.limit = std::min(page, left);
+        auto evs = s->scan(q);
+        if (!evs) return report(evs.error(), state);
+        out.clear();
+        for (const auto& e : *evs) {
+            out += to_json_text(e);
+            out.push_back('\n');
+        }
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        if (evs->size() < *q.limit) break;
+        left -= evs->size();
+        q.from_seq = evs->back().seq + 1;
+    }
+}
+
+}  // namespace
+
+void register_db_commands(CLI::App& app, run_state& state) {
+    {
+        auto a = std::make_shared<publish_args>();
+        auto* cmd = app.add_subcommand("publish", "append one event; prints {id, seq, ts, duplicate}");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("topic", a->topic, "topic name")->required();
+        cmd->add_option("payload", a->payload, "the payload, any JSON value")->required();
+        cmd->add_option("--key", a->key, "the event's key");
+        cmd->add_option("--id", a->id, "the event's id (idempotency); a UUIDv7 when absent");
+        cmd->add_option("--ts", a->ts, "event time: epoch ms or ISO-8601; now when absent");
+        cmd->callback([a, &state] { run_publish(*a, state); });
+    }
+    {
+        auto a = std::make_shared<scan_args>();
+        auto* cmd = app.add_subcommand("scan", "print a topic's events as NDJSON, in seq order");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("topic", a->topic, "topic name")->required();
+        cmd->add_option("--key", a->key, "only this key's events");
+        cmd->add_option("--from-seq", a->from_seq, "first seq (inclusive)");
+        cmd->add_option("--from-ts", a->from_ts, "earliest ts (inclusive): epoch ms or ISO-8601");
+        cmd->add_option("--to-ts", a->to_ts, "latest ts (inclusive): epoch ms or ISO-8601");
+        cmd->add_option("--limit", a->limit, "at most N events");
+        cmd->callback([a, &state] { run_scan(*a, state); });
+    }
+    {
+        struct args { std::string db, topic, group; };
+        auto a = std::make_shared<args>();
+        auto* cmd = app.add_subcommand("cursor", "print a consumer group's cursor {topic, group, seq}");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("topic", a->topic, "topic name")->required();
+        cmd->add_option("group", a->group, "consumer group")->required();
+        cmd->callback([a, &state] {
+            auto s = open_or_report(a->db, state);
+            if (!s) return;
+            auto t = s->topic(a->topic);
+            if (!t) return report(t.error(), state);
+            if (!*t) return report({errc::not_found, "no topic '" + a->topic + "'"}, state);
+            bus b(*s);
+            auto c = b.cursor(a->topic, a->group);
+            if (!c) return report(c.error(), state);
+            print_line(json::object{{"topic", a->topic}, {"group", a->group}, {"seq", *c}});
+        });
+    }
+    {
+        auto db = std::make_shared<std::string>();
+        auto* cmd = app.add_subcommand("topics", "list topics with event counts and last seq (NDJSON)");
+        add_db_option(*cmd, *db);
+        cmd->callback([db, &state] {
+            auto s = open_or_report(*db, state);
+            if (!s) return;
+            auto ts = s->topics();
+            if (!ts) return report(ts.error(), state);
+            for (const auto& t : *ts) {
+                print_line(json::object{{"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq}});
+            }
+        });
+    }
+}
+
+}  // namespace prom::cli

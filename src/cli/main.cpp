@@ -1,0 +1,47 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+
+namespace prom::cli {
+
+void add_db_option(CLI::App& cmd, std::string& db_url) {
+    cmd.add_option("--db", db_url, "database: sqlite:PATH, postgresql://… or memory:")
+        ->default_val(std::string(default_db_url))
+        ->envname("PROM_DB");
+}
+
+void report(const error& e, run_state& state) {
+    std::fprintf(stderr, "prom: %s\n", e.message.c_str());
+    state.exit_code = e.code == errc::invalid_argument ? 2 : 1;
+}
+
+std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state) {
+    auto s = open_store(db_url);
+    if (!s) {
+        report(s.error(), state);
+        return nullptr;
+    }
+    return std::move(*s);
+}
+
+}  // namespace prom::cli
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_mt("prom");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::warn);
+
+    CLI::App app{"prom: event streaming, projections and state snapshots"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "prom 0.1.0");
+    prom::cli::run_state state;
+    prom::cli::register_db_commands(app, state);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    return state.exit_code;
+}

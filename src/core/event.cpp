@@ -1,0 +1,173 @@
+#include "prom/event.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <random>
+
+namespace prom {
+
+namespace {
+
+constexpr std::size_t max_topic_bytes = 200;
+constexpr std::size_t max_key_bytes = 1024;
+constexpr std::size_t max_id_bytes = 256;
+
+bool valid_topic_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-' || c == ':';
+}
+
+}  // namespace
+
+ts_ms now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string new_event_id() {
+    // UUIDv7 (RFC 9562): 48-bit ms time, then a per-process counter in rand_a so ids made in
+    // the same millisecond still sort in creation order, then 62 random bits.
+    static std::mutex mu;
+    static std::mt19937_64 rng{std::random_device{}()};
+    static std::uint64_t last_ms = 0;
+    static std::uint16_t counter = 0;
+    std::uint64_t ms, rand_b;
+    std::uint16_t rand_a;
+    {
+        std::lock_guard lock(mu);
+        ms = static_cast<std::uint64_t>(now_ms());
+        if (ms <= last_ms) {
+            ms = last_ms;
+            if (++counter > 0xfff) {  // counter exhausted: borrow the next millisecond
+                ++ms;
+                counter = 0;
+            }
+        } else {
+            counter = static_cast<std::uint16_t>(rng() & 0x3ff);
+        }
+        last_ms = ms;
+        rand_a = counter;
+        rand_b = rng();
+    }
+    std::uint64_t hi = (ms << 16) | 0x7000 | (rand_a & 0xfff);
+    std::uint64_t lo = (rand_b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
+                  static_cast<unsigned long long>(hi >> 32),
+                  static_cast<unsigned long long>((hi >> 16) & 0xffff),
+                  static_cast<unsigned long long>(hi & 0xffff),
+                  static_cast<unsigned long long>(lo >> 48),
+                  static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+    return buf;
+}
+
+status validate_input(const event_input& in) {
+    if (in.topic.empty()) return fail(errc::invalid_argument, "topic must not be empty");
+    if (in.topic.size() > max_topic_bytes) {
+        return fail(errc::invalid_argument, "topic is longer than 200 bytes");
+    }
+    for (char c : in.topic) {
+        if (!valid_topic_char(c)) {
+            return fail(errc::invalid_argument,
+                        "topic '" + in.topic + "' may only contain A-Z a-z 0-9 . _ - :");
+        }
+    }
+    if (in.key.size() > max_key_bytes) {
+        return fail(errc::invalid_argument, "key is longer than 1024 bytes");
+    }
+    if (in.id) {
+        if (in.id->empty()) return fail(errc::invalid_argument, "id must not be empty");
+        if (in.id->size() > max_id_bytes) {
+            return fail(errc::invalid_argument, "id is longer than 256 bytes");
+        }
+    }
+    if (in.ts && *in.ts < 0) return fail(errc::invalid_argument, "ts must not be negative");
+    return {};
+}
+
+json::object to_json(const event& e) {
+    json::object o;
+    o["id"] = e.id;
+    o["topic"] = e.topic;
+    o["key"] = e.key;
+    o["ts"] = e.ts;
+    o["seq"] = e.seq;
+    o["payload"] = e.payload;
+    json::object h;
+    for (const auto& [k, v] : e.headers) h[k] = v;
+    o["headers"] = std::move(h);
+    return o;
+}
+
+std::string to_json_text(const event& e) { return canonical_json(to_json(e)); }
+
+json::object to_json(const append_result& r) {
+    json::object o;
+    o["id"] = r.id;
+    o["seq"] = r.seq;
+    o["ts"] = r.ts;
+    o["duplicate"] = r.duplicate;
+    return o;
+}
+
+namespace {
+
+result<ts_ms> ts_from_json(const json::value& v) {
+    if (v.is_int64()) return v.get_int64();
+    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        return static_cast<ts_ms>(v.get_uint64());
+    }
+    if (v.is_string()) return parse_time(v.get_string());
+    return fail(errc::invalid_argument, "ts must be epoch milliseconds or an ISO-8601 string");
+}
+
+}  // namespace
+
+result<event_input> event_input_from_json(const json::value& v) {
+    if (!v.is_object()) return fail(errc::invalid_argument, "an event must be a JSON object");
+    const auto& o = v.get_object();
+    event_input in;
+    bool has_payload = false;
+    for (const auto& kv : o) {
+        std::string_view k = kv.key();
+        const json::value& f = kv.value();
+        if (k == "topic") {
+            if (!f.is_string()) return fail(errc::invalid_argument, "topic must be a string");
+            in.topic = f.get_string();
+        } else if (k == "key") {
+            if (!f.is_string()) return fail(errc::invalid_argument, "key must be a string");
+            in.key = f.get_string();
+        } else if (k == "id") {
+            if (!f.is_string()) return fail(errc::invalid_argument, "id must be a string");
+            in.id = std::string(f.get_string());
+        } else if (k == "ts") {
+            auto ts = ts_from_json(f);
+            if (!ts) return std::unexpected(ts.error());
+            in.ts = *ts;
+        } else if (k == "payload") {
+            in.payload = f;
+            has_payload = true;
+        } else if (k == "headers") {
+            if (!f.is_object()) {
+                return fail(errc::invalid_argument, "headers must be an object of strings");
+            }
+            for (const auto& h : f.get_object()) {
+                if (!h.value().is_string()) {
+                    return fail(errc::invalid_argument, "header '" + std::string(h.key()) +
+                                                            "' must be a string");
+                }
+                in.headers[std::string(h.key())] = std::string(h.value().get_string());
+            }
+        } else {
+            return fail(errc::invalid_argument, "unknown event field '" + std::string(k) + "'");
+        }
+    }
+    if (in.topic.empty()) return fail(errc::invalid_argument, "an event needs a topic");
+    if (!has_payload) return fail(errc::invalid_argument, "an event needs a payload");
+    if (auto ok = validate_input(in); !ok) return std::unexpected(ok.error());
+    return in;
+}
+
+}  // namespace prom

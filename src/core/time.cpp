@@ -1,0 +1,122 @@
+// Time parsing for the CLI and HTTP queries: epoch milliseconds or ISO-8601 with a zone.
+#include <cctype>
+#include <charconv>
+
+#include "prom/event.hpp"
+
+namespace prom {
+
+namespace {
+
+// Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool read_digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    int v = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        char c = s[pos + i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    pos += n;
+    out = v;
+    return true;
+}
+
+bool expect(std::string_view s, std::size_t& pos, char c) {
+    if (pos < s.size() && s[pos] == c) {
+        ++pos;
+        return true;
+    }
+    return false;
+}
+
+unsigned days_in_month(int y, int m) {
+    static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+}  // namespace
+
+result<ts_ms> parse_time(std::string_view s) {
+    auto bad = [&] {
+        return fail(errc::invalid_argument,
+                    "bad time '" + std::string(s) +
+                        "': use epoch milliseconds or ISO-8601 with a zone, e.g. "
+                        "2026-11-26T14:03:00Z");
+    };
+    if (s.empty()) return bad();
+    bool all_digits = true;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (!(std::isdigit(static_cast<unsigned char>(s[i])) || (i == 0 && s[i] == '-'))) {
+            all_digits = false;
+        }
+    }
+    if (all_digits) {
+        ts_ms v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || p != s.data() + s.size()) return bad();
+        return v;
+    }
+    std::size_t pos = 0;
+    int year, month, day, hour, minute, second = 0, millis = 0;
+    if (!read_digits(s, pos, 4, year) || !expect(s, pos, '-') || !read_digits(s, pos, 2, month) ||
+        !expect(s, pos, '-') || !read_digits(s, pos, 2, day)) {
+        return bad();
+    }
+    if (!(expect(s, pos, 'T') || expect(s, pos, 't') || expect(s, pos, ' '))) return bad();
+    if (!read_digits(s, pos, 2, hour) || !expect(s, pos, ':') || !read_digits(s, pos, 2, minute)) {
+        return bad();
+    }
+    if (expect(s, pos, ':')) {
+        if (!read_digits(s, pos, 2, second)) return bad();
+        if (expect(s, pos, '.') || expect(s, pos, ',')) {
+            // Up to millisecond precision counts; further digits are accepted and truncated.
+            int scale = 100, digits = 0;
+            while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+                if (scale > 0) millis += (s[pos] - '0') * scale;
+                scale /= 10;
+                ++pos;
+                ++digits;
+            }
+            if (digits == 0) return bad();
+        }
+    }
+    int offset_min = 0;
+    if (expect(s, pos, 'Z') || expect(s, pos, 'z')) {
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+        int sign = s[pos] == '-' ? -1 : 1;
+        ++pos;
+        int oh, om = 0;
+        if (!read_digits(s, pos, 2, oh)) return bad();
+        if (expect(s, pos, ':')) {
+            if (!read_digits(s, pos, 2, om)) return bad();
+        } else if (pos < s.size()) {
+            if (!read_digits(s, pos, 2, om)) return bad();
+        }
+        if (oh > 23 || om > 59) return bad();
+        offset_min = sign * (oh * 60 + om);
+    } else {
+        return fail(errc::invalid_argument,
+                    "time '" + std::string(s) + "' has no timezone: add Z or +HH:MM");
+    }
+    if (pos != s.size()) return bad();
+    if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(year, month) ||
+        hour > 23 || minute > 59 || second > 60) {
+        return bad();
+    }
+    std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+    return secs * 1000 + millis;
+}
+
+}  // namespace prom

@@ -1,0 +1,200 @@
+#include "docs/update.hpp"
+
+#include <limits>
+#include <set>
+
+namespace prom::docs {
+
+namespace {
+
+// Walks a dotted path, creating intermediate objects when `create`; returns the parent
+// object and the last segment, or nullptr when a segment is not an object.
+json::object* parent_of(json::object& root, std::string_view path, bool create,
+                        std::string_view& leaf) {
+    json::object* obj = &root;
+    std::size_t start = 0;
+    for (;;) {
+        auto dot = path.find('.', start);
+        if (dot == std::string_view::npos) {
+            leaf = path.substr(start);
+            return obj;
+        }
+        std::string_view seg = path.substr(start, dot - start);
+        auto it = obj->find(seg);
+        if (it == obj->end()) {
+            if (!create) return nullptr;
+            obj = &(*obj)[seg].emplace_object();
+        } else if (it->value().is_object()) {
+            obj = &it->value().get_object();
+        } else {
+            return nullptr;
+        }
+        start = dot + 1;
+    }
+}
+
+bool valid_path(std::string_view path) {
+    if (path.empty() || path.front() == '.' || path.back() == '.') return false;
+    if (path.find("..") != std::string_view::npos) return false;
+    return path.front() != '$';
+}
+
+status set_path(json::object& doc, std::string_view path, const json::value& v) {
+    std::string_view leaf;
+    json::object* parent = parent_of(doc, path, true, leaf);
+    if (!parent) {
+        return fail(errc::type_error, "cannot set '" + std::string(path) +
+                                          "': a parent field is not an object");
+    }
+    (*parent)[leaf] = v;
+    return {};
+}
+
+status inc_path(json::object& doc, std::string_view path, const json::value& by) {
+    std::string_view leaf;
+    json::object* parent = parent_of(doc, path, true, leaf);
+    if (!parent) {
+        return fail(errc::type_error, "cannot $inc '" + std::string(path) +
+                                          "': a parent field is not an object");
+    }
+    auto it = parent->find(leaf);
+    if (it == parent->end()) {
+        (*parent)[leaf] = by;
+        return {};
+    }
+    json::value& cur = it->value();
+    if (!cur.is_number()) {
+        return fail(errc::type_error,
+                    "$inc on '" + std::string(path) + "', which is not a number");
+    }
+    if (cur.is_int64() && by.is_int64()) {
+        std::int64_t r;
+        if (!__builtin_add_overflow(cur.get_int64(), by.get_int64(), &r)) {
+            cur = r;
+            return {};
+        }
+    }
+    boost::system::error_code ec1, ec2;
+    double a = cur.to_number<double>(ec1), b = by.to_number<double>(ec2);
+    cur = a + b;
+    return {};
+}
+
+void unset_path(json::object& doc, std::string_view path) {
+    std::string_view leaf;
+    if (json::object* parent = parent_of(doc, path, false, leaf)) parent->erase(leaf);
+}
+
+}  // namespace
+
+result<json::object> apply_update(const json::object* current, const json::object& update,
+                                  std::string_view key, ts_ms default_ts) {
+    bool has_ops = false, has_fields = false;
+    for (const auto& kv : update) (kv.key().starts_with('$') ? has_ops : has_fields) = true;
+    if (has_ops && has_fields) {
+        return fail(errc::invalid_argument,
+                    "an update mixes operators ($set, …) with plain fields");
+    }
+    json::object doc;
+    if (!has_ops) {
+        doc = update;  // replacement
+    } else {
+        if (current) doc = *current;
+        std::set<std::string, std::less<>> touched;
+        auto claim = [&](std::string_view path) -> status {
+            if (!valid_path(path)) {
+                return fail(errc::invalid_argument, "bad field path '" + std::string(path) + "'");
+            }
+            if (!touched.emplace(path).second) {
+                return fail(errc::invalid_argument,
+                            "field '" + std::string(path) + "' appears in two operators");
+            }
+            return {};
+        };
+        for (const auto& op : update) {
+            std::string_view name = op.key();
+            if (!op.value().is_object()) {
+                return fail(errc::invalid_argument, std::string(name) + " needs an object");
+            }
+            const auto& fields = op.value().get_object();
+            for (const auto& f : fields) {
+                if (auto ok = claim(f.key()); !ok) return std::unexpected(ok.error());
+                if (name == "$set") {
+                    if (auto ok = set_path(doc, f.key(), f.value()); !ok) {
+                        return std::unexpected(ok.error());
+                    }
+                } else if (name == "$setOnInsert") {
+                    if (!current) {
+                        if (auto ok = set_path(doc, f.key(), f.value()); !ok) {
+                            return std::unexpected(ok.error());
+                        }
+                    }
+                } else if (name == "$inc") {
+                    if (!f.value().is_number()) {
+                        return fail(errc::type_error, "$inc of '" + std::string(f.key()) +
+                                                          "' needs a number");
+                    }
+                    if (auto ok = inc_path(doc, f.key(), f.value()); !ok) {
+                        return std::unexpected(ok.error());
+                    }
+                } else if (name == "$unset") {
+                    unset_path(doc, f.key());
+                } else {
+                    return fail(errc::invalid_argument,
+                                "unknown update operator '" + std::string(name) + "'");
+                }
+            }
+        }
+    }
+    if (auto it = doc.find("_key"); it != doc.end()) {
+        if (!it->value().is_string() || it->value().get_string() != key) {
+            return fail(errc::invalid_argument, "_key cannot be changed");
+        }
+    }
+    doc["_key"] = key;
+    auto ts = doc.find("_ts");
+    if (ts == doc.end() || !(ts->value().is_int64() || ts->value().is_uint64())) {
+        if (ts != doc.end() && !ts->value().is_null()) {
+            return fail(errc::type_error, "_ts must be integer epoch milliseconds");
+        }
+        doc["_ts"] = default_ts;
+    }
+    return doc;
+}
+
+document make_document(std::string_view collection, std::string_view key, const json::object& doc) {
+    document d;
+    d.collection = collection;
+    d.key = key;
+    const auto& ts = doc.at("_ts");
+    d.ts = ts.is_int64() ? ts.get_int64() : static_cast<ts_ms>(ts.get_uint64());
+    d.body = canonical_json(doc);
+    d.etag = etag_of(d.body);
+    return d;
+}
+
+std::optional<std::string> match_text(const json::object& doc, std::string_view field) {
+    auto it = doc.find(field);
+    if (it == doc.end()) return std::nullopt;
+    const json::value& v = it->value();
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_number() || v.is_bool()) return canonical_json(v);
+    return std::nullopt;
+}
+
+namespace {
+bool name_chars(std::string_view s, bool allow_dot_dash) {
+    if (s.empty() || s.size() > 128) return false;
+    for (char c : s) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || (allow_dot_dash && (c == '.' || c == '-'));
+        if (!ok) return false;
+    }
+    return true;
+}
+}  // namespace
+
+bool valid_field_name(std::string_view name) { return name_chars(name, false); }
+bool valid_collection_name(std::string_view name) { return name_chars(name, true); }
+
+}  // namespace prom::docs

@@ -1,0 +1,31 @@
+// Document update semantics shared by every backend, so that all of them agree byte for byte.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "prom/store.hpp"
+
+namespace prom::docs {
+
+// Applies `update` to `current` (nullptr when the document does not exist yet).
+// Operators: $set, $inc, $setOnInsert, $unset (dotted paths reach into nested objects);
+// an update without operators replaces the document. `_key` is always `key`; `_ts` is
+// the update's own `_ts` when it sets one, else `default_ts`.
+// Errors: invalid_argument (unknown operator, bad shape), type_error ($inc on a non-number).
+result<json::object> apply_update(const json::object* current, const json::object& update,
+                                  std::string_view key, ts_ms default_ts);
+
+// Builds the stored form (canonical body + ETag) of a document object.
+document make_document(std::string_view collection, std::string_view key, const json::object& doc);
+
+// The text a /list equality filter compares with: a string field's own value, a number's or
+// boolean's canonical JSON text; nothing for null, objects, arrays or a missing field.
+std::optional<std::string> match_text(const json::object& doc, std::string_view field);
+
+// Collection and field names: [A-Za-z0-9_] (collections also . and -), 1-128 bytes.
+bool valid_field_name(std::string_view name);
+bool valid_collection_name(std::string_view name);
+
+}  // namespace prom::docs

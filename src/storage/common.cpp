@@ -1,0 +1,42 @@
+#include "storage/common.hpp"
+
+namespace prom::storage {
+
+status prepare_inputs(std::vector<event_input>& batch) {
+    if (batch.empty()) return fail(errc::invalid_argument, "no events to append");
+    ts_ms now = now_ms();
+    for (auto& in : batch) {
+        if (auto ok = validate_input(in); !ok) return ok;
+        if (!in.id) in.id = new_event_id();
+        if (!in.ts) in.ts = now;
+    }
+    return {};
+}
+
+void change_notifier::bump() {
+    {
+        std::lock_guard lock(mu_);
+        version_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    cv_.notify_all();
+}
+
+void change_notifier::wait(std::uint64_t seen, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return version_.load() != seen; });
+}
+
+void change_notifier::add_listener(commit_listener l) {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.push_back(std::move(l));
+}
+
+void change_notifier::notify_commit(const std::vector<document>& docs) {
+    if (!docs.empty()) {
+        std::lock_guard lock(listeners_mu_);
+        for (auto& l : listeners_) l(docs);
+    }
+    bump();
+}
+
+}  // namespace prom::storage

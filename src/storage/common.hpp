@@ -1,0 +1,34 @@
+// Helpers every backend shares, so that all of them behave alike.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "prom/store.hpp"
+
+namespace prom::storage {
+
+// Validates each input and fills a missing id (UUIDv7) and ts (server clock).
+status prepare_inputs(std::vector<event_input>& batch);
+
+// The change counter and its waiters; commit listeners. Thread-safe.
+class change_notifier {
+public:
+    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+    void bump();
+    void wait(std::uint64_t seen, std::chrono::milliseconds timeout);
+
+    void add_listener(commit_listener l);
+    void notify_commit(const std::vector<document>& docs);
+
+private:
+    std::atomic<std::uint64_t> version_{0};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::mutex listeners_mu_;
+    std::vector<commit_listener> listeners_;
+};
+
+}  // namespace prom::storage

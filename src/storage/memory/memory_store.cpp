@@ -1,0 +1,347 @@
+// Writers (appends and transactions) are serialized by `write_mu_`; a transaction stages its
+// changes and publishes them under `data_mu_` at commit, so readers never see a partial one.
+#include "storage/memory/memory_store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "docs/update.hpp"
+#include "storage/common.hpp"
+
+namespace prom::storage {
+
+namespace {
+
+struct topic_data {
+    std::vector<event> events;  // events[i].seq == i + 1
+    std::unordered_map<std::string, seq_t> by_id;
+    std::set<std::tuple<std::string, ts_ms, seq_t>> by_key_time;
+    std::set<std::pair<ts_ms, seq_t>> by_time;
+    std::map<std::string, seq_t> latest;
+};
+
+struct stored_doc {
+    document doc;
+    json::object object;
+};
+
+using cursor_key = std::pair<std::string, std::string>;
+
+class memory_store;
+
+class memory_transaction final : public transaction {
+public:
+    memory_transaction(memory_store& s, std::unique_lock<std::mutex> write_lock)
+        : s_(s), write_lock_(std::move(write_lock)) {}
+
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override;
+    result<document> update_one(std::string_view collection, std::string_view key,
+                                const json::object& update, bool upsert) override;
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override;
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override;
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
+    status commit() override;
+
+private:
+    const stored_doc* lookup(std::string_view collection, std::string_view key);
+
+    memory_store& s_;
+    std::unique_lock<std::mutex> write_lock_;
+    std::map<std::pair<std::string, std::string>, stored_doc> docs_;
+    std::vector<event> events_;
+    std::map<std::string, seq_t> last_seq_;  // per topic, including staged events
+    std::map<std::pair<std::string, std::string>, seq_t> staged_ids_;
+    std::map<cursor_key, seq_t> cursors_;
+    bool committed_ = false;
+};
+
+class memory_store final : public store {
+public:
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override {
+        auto txn = begin();
+        auto r = (*txn)->append(std::move(batch));
+        if (!r) return r;
+        if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
+        return r;
+    }
+
+    result<std::vector<event>> scan(const scan_query& q) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<event> out;
+        auto t = topics_.find(q.topic);
+        if (t == topics_.end()) return out;
+        auto fits = [&](const event& e) {
+            return (!q.from_ts || e.ts >= *q.from_ts) && (!q.to_ts || e.ts <= *q.to_ts) &&
+                   (!q.key || e.key == *q.key) && e.seq >= q.from_seq &&
+                   (!q.to_seq || e.seq <= *q.to_seq);
+        };
+        auto& evs = t->second.events;
+        for (std::size_t i = static_cast<std::size_t>(std::max<seq_t>(q.from_seq, 1) - 1);
+             i < evs.size(); ++i) {
+            if (q.to_seq && evs[i].seq > *q.to_seq) break;
+            if (q.limit && out.size() >= *q.limit) break;
+            if (fits(evs[i])) out.push_back(evs[i]);
+        }
+        return out;
+    }
+
+    result<std::vector<event>> scan_key_by_time(const key_time_query& q) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<event> out;
+        auto t = topics_.find(q.topic);
+        if (t == topics_.end()) return out;
+        auto& idx = t->second.by_key_time;
+        auto start = q.after ? idx.upper_bound({q.key, q.after->first, q.after->second})
+                             : idx.lower_bound({q.key, INT64_MIN, INT64_MIN});
+        for (auto it = start; it != idx.end(); ++it) {
+            auto& [k, ts, seq] = *it;
+            if (k != q.key || ts > q.to_ts) break;
+            if (q.limit && out.size() >= *q.limit) break;
+            out.push_back(t->second.events[static_cast<std::size_t>(seq - 1)]);
+        }
+        return out;
+    }
+
+    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override {
+        std::lock_guard lock(data_mu_);
+        auto t = topics_.find(std::string(topic));
+        if (t == topics_.end()) return std::optional<event>{};
+        auto l = t->second.latest.find(std::string(key));
+        if (l == t->second.latest.end()) return std::optional<event>{};
+        return std::optional<event>{t->second.events[static_cast<std::size_t>(l->second - 1)]};
+    }
+
+    result<std::vector<event>> latest_per_key(std::string_view topic) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<event> out;
+        auto t = topics_.find(std::string(topic));
+        if (t == topics_.end()) return out;
+        for (auto& [k, seq] : t->second.latest) {
+            out.push_back(t->second.events[static_cast<std::size_t>(seq - 1)]);
+        }
+        std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.seq < b.seq; });
+        return out;
+    }
+
+    result<std::vector<topic_info>> topics() override {
+        std::lock_guard lock(data_mu_);
+        std::vector<topic_info> out;
+        for (auto& [name, t] : topics_) {
+            out.push_back({name, static_cast<std::int64_t>(t.events.size()),
+                           static_cast<seq_t>(t.events.size())});
+        }
+        return out;
+    }
+
+    result<std::optional<topic_info>> topic(std::string_view name) override {
+        std::lock_guard lock(data_mu_);
+        auto t = topics_.find(std::string(name));
+        if (t == topics_.end()) return std::optional<topic_info>{};
+        auto n = static_cast<seq_t>(t->second.events.size());
+        return std::optional<topic_info>{topic_info{t->first, n, n}};
+    }
+
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
+        std::lock_guard lock(data_mu_);
+        auto it = cursors_.find({std::string(topic), std::string(group)});
+        if (it == cursors_.end()) return std::optional<seq_t>{};
+        return std::optional<seq_t>{it->second};
+    }
+
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
+        auto txn = begin();
+        if (auto ok = (*txn)->set_cursor(topic, group, seq); !ok) return ok;
+        return (*txn)->commit();
+    }
+
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override {
+        std::lock_guard lock(data_mu_);
+        auto it = docs_.find({std::string(collection), std::string(key)});
+        if (it == docs_.end()) return std::optional<document>{};
+        return std::optional<document>{it->second.doc};
+    }
+
+    result<std::vector<document>> find(const find_query& q) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<const stored_doc*> hits;
+        auto it = docs_.lower_bound({q.collection, std::string()});
+        for (; it != docs_.end() && it->first.first == q.collection; ++it) {
+            bool ok = true;
+            for (auto& [field, value] : q.equals) {
+                auto text = docs::match_text(it->second.object, field);
+                if (!text || *text != value) {
+                    ok = false;
+                    break;
+                }
+            }
+            if (ok) hits.push_back(&it->second);
+        }
+        std::sort(hits.begin(), hits.end(), [](auto* a, auto* b) {
+            return a->doc.ts != b->doc.ts ? a->doc.ts > b->doc.ts : a->doc.key < b->doc.key;
+        });
+        std::vector<document> out;
+        for (std::size_t i = q.offset; i < hits.size() && out.size() < q.limit; ++i) {
+            out.push_back(hits[i]->doc);
+        }
+        return out;
+    }
+
+    status declare_index(std::string_view collection, std::string_view field) override {
+        if (!docs::valid_collection_name(collection) || !docs::valid_field_name(field)) {
+            return fail(errc::invalid_argument, "bad collection or field name for an index");
+        }
+        return {};  // an in-memory scan is the index
+    }
+
+    result<std::unique_ptr<transaction>> begin() override {
+        return std::make_unique<memory_transaction>(*this, std::unique_lock(write_mu_));
+    }
+
+    result<bool> acquire_lease(std::string_view name, std::string_view owner,
+                               std::chrono::milliseconds ttl) override {
+        std::lock_guard lock(data_mu_);
+        auto now = std::chrono::steady_clock::now();
+        auto& l = leases_[std::string(name)];
+        if (l.first.empty() || l.first == owner || l.second < now) {
+            l = {std::string(owner), now + ttl};
+            return true;
+        }
+        return false;
+    }
+
+    status release_lease(std::string_view name, std::string_view owner) override {
+        {
+            std::lock_guard lock(data_mu_);
+            auto it = leases_.find(std::string(name));
+            if (it != leases_.end() && it->second.first == owner) leases_.erase(it);
+        }
+        notifier_.bump();  // standbys wake and take over at once
+        return {};
+    }
+
+    std::uint64_t change_version() override { return notifier_.version(); }
+    void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override {
+        notifier_.wait(seen, timeout);
+    }
+    void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    std::string_view backend_name() const override { return "memory"; }
+
+private:
+    friend class memory_transaction;
+
+    std::mutex write_mu_;
+    std::mutex data_mu_;
+    std::map<std::string, topic_data> topics_;
+    std::map<cursor_key, seq_t> cursors_;
+    std::map<std::pair<std::string, std::string>, stored_doc> docs_;
+    std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> leases_;
+    change_notifier notifier_;
+};
+
+const stored_doc* memory_transaction::lookup(std::string_view collection, std::string_view key) {
+    std::pair<std::string, std::string> k{std::string(collection), std::string(key)};
+    if (auto it = docs_.find(k); it != docs_.end()) return &it->second;
+    std::lock_guard lock(s_.data_mu_);
+    if (auto it = s_.docs_.find(k); it != s_.docs_.end()) return &it->second;
+    return nullptr;  // only the writer mutates s_.docs_, and we are the writer
+}
+
+result<std::optional<document>> memory_transaction::find_one(std::string_view collection,
+                                                             std::string_view key) {
+    if (auto* d = lookup(collection, key)) return std::optional<document>{d->doc};
+    return std::optional<document>{};
+}
+
+result<document> memory_transaction::update_one(std::string_view collection, std::string_view key,
+                                                const json::object& update, bool upsert) {
+    if (!docs::valid_collection_name(collection)) {
+        return fail(errc::invalid_argument, "bad collection name '" + std::string(collection) + "'");
+    }
+    if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+    const stored_doc* cur = lookup(collection, key);
+    if (!cur && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
+    auto obj = docs::apply_update(cur ? &cur->object : nullptr, update, key, now_ms());
+    if (!obj) return std::unexpected(obj.error());
+    stored_doc sd{docs::make_document(collection, key, *obj), std::move(*obj)};
+    document out = sd.doc;
+    docs_[{std::string(collection), std::string(key)}] = std::move(sd);
+    return out;
+}
+
+result<std::vector<append_result>> memory_transaction::append(std::vector<event_input> batch) {
+    if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+    std::vector<append_result> out;
+    std::lock_guard lock(s_.data_mu_);
+    for (auto& in : batch) {
+        auto id_key = std::make_pair(in.topic, *in.id);
+        auto tit = s_.topics_.find(in.topic);
+        topic_data* t = tit == s_.topics_.end() ? nullptr : &tit->second;
+        if (t) {
+            if (auto d = t->by_id.find(*in.id); d != t->by_id.end()) {
+                out.push_back({*in.id, d->second, t->events[d->second - 1].ts, true});
+                continue;
+            }
+        }
+        if (auto d = staged_ids_.find(id_key); d != staged_ids_.end()) {
+            const event& e = events_[static_cast<std::size_t>(d->second)];
+            out.push_back({e.id, e.seq, e.ts, true});
+            continue;
+        }
+        auto [ls, fresh] =
+            last_seq_.try_emplace(in.topic, t ? static_cast<seq_t>(t->events.size()) : 0);
+        seq_t seq = ++ls->second;
+        staged_ids_[id_key] = static_cast<seq_t>(events_.size());
+        events_.push_back(event{*in.id, in.topic, in.key, *in.ts, seq, std::move(in.payload),
+                                std::move(in.headers)});
+        out.push_back({*in.id, seq, *in.ts, false});
+    }
+    return out;
+}
+
+status memory_transaction::set_cursor(std::string_view topic, std::string_view group, seq_t seq) {
+    cursors_[{std::string(topic), std::string(group)}] = seq;
+    return {};
+}
+
+result<std::optional<seq_t>> memory_transaction::cursor(std::string_view topic,
+                                                        std::string_view group) {
+    if (auto it = cursors_.find({std::string(topic), std::string(group)}); it != cursors_.end()) {
+        return std::optional<seq_t>{it->second};
+    }
+    return s_.cursor(topic, group);
+}
+
+status memory_transaction::commit() {
+    std::vector<document> changed;
+    {
+        std::lock_guard lock(s_.data_mu_);
+        for (auto& e : events_) {
+            auto& t = s_.topics_[e.topic];
+            t.by_id[e.id] = e.seq;
+            t.by_key_time.emplace(e.key, e.ts, e.seq);
+            t.by_time.emplace(e.ts, e.seq);
+            t.latest[e.key] = e.seq;
+            t.events.push_back(std::move(e));
+        }
+        for (auto& [k, v] : cursors_) s_.cursors_[k] = v;
+        for (auto& [k, v] : docs_) {
+            changed.push_back(v.doc);
+            s_.docs_[k] = std::move(v);
+        }
+    }
+    committed_ = true;
+    write_lock_.unlock();
+    s_.notifier_.notify_commit(changed);
+    return {};
+}
+
+}  // namespace
+
+std::unique_ptr<store> make_memory_store() { return std::make_unique<memory_store>(); }
+
+}  // namespace prom::storage

@@ -1,0 +1,67 @@
+// A small RAII layer over the SQLite C API: connections with a prepared-statement cache.
+// A connection is used by one thread at a time (callers hold a lock or own it).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "prom/error.hpp"
+
+namespace prom::storage::sqlite {
+
+error error_from(sqlite3* db, int rc, std::string_view context);
+
+// One use of a cached statement; resets it (and clears bindings) when it goes away.
+class statement {
+public:
+    explicit statement(sqlite3_stmt* s) : s_(s) {}
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+    ~statement() {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
+
+    void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
+    void bind(int i, std::string_view v) {
+        sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    void bind_null(int i) { sqlite3_bind_null(s_, i); }
+
+    int step() { return sqlite3_step(s_); }  // SQLITE_ROW, SQLITE_DONE or an error
+
+    std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
+    std::string_view text(int col) const {
+        auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+                 : std::string_view();
+    }
+    bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+private:
+    sqlite3_stmt* s_;
+};
+
+class connection {
+public:
+    static result<std::unique_ptr<connection>> open(const std::string& path, bool create,
+                                                    int busy_timeout_ms);
+    ~connection();
+
+    // A cached prepared statement for `sql` (text is the cache key).
+    result<statement> prepare(std::string_view sql);
+    status exec(const char* sql);
+    error last_error(int rc, std::string_view context) const { return error_from(db_, rc, context); }
+    sqlite3* raw() const { return db_; }
+
+private:
+    explicit connection(sqlite3* db) : db_(db) {}
+    sqlite3* db_;
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+}  // namespace prom::storage::sqlite

@@ -1,0 +1,49 @@
+// The SQLite schema (docs/storage-schema.md explains it). Version 1.
+#pragma once
+
+namespace prom::storage::sqlite {
+
+inline constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics(
+    name TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events(
+    topic TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    PRIMARY KEY(topic, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(topic, id);
+CREATE INDEX IF NOT EXISTS events_by_ts ON events(topic, ts, seq);
+CREATE INDEX IF NOT EXISTS events_by_key_ts ON events(topic, key, ts, seq);
+CREATE TABLE IF NOT EXISTS latest(
+    topic TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY(topic, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursors(
+    topic TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY(topic, grp)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs(
+    coll TEXT NOT NULL,
+    key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    PRIMARY KEY(coll, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_ts ON docs(coll, ts DESC, key);
+CREATE TABLE IF NOT EXISTS leases(
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '1');
+)sql";
+
+}  // namespace prom::storage::sqlite

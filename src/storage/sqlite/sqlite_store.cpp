@@ -1,0 +1,361 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <filesystem>
+
+#include "docs/update.hpp"
+#include "storage/sqlite/sqlite_schema.hpp"
+
+namespace prom::storage::sqlite {
+
+class sqlite_store::reader_lease {
+public:
+    reader_lease(sqlite_store& s, std::unique_ptr<connection> c) : s_(&s), c_(std::move(c)) {}
+    reader_lease(reader_lease&& o) noexcept = default;
+    ~reader_lease() {
+        if (c_) {
+            std::lock_guard lock(s_->readers_mu_);
+            s_->idle_readers_.push_back(std::move(c_));
+        }
+    }
+    connection& operator*() { return *c_; }
+    connection* operator->() { return c_.get(); }
+
+private:
+    sqlite_store* s_;
+    std::unique_ptr<connection> c_;
+};
+
+result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const store_options& o) {
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+        std::filesystem::create_directories(parent, ec);
+        if (ec) {
+            return fail(errc::io_error,
+                        "cannot create directory '" + parent.string() + "': " + ec.message());
+        }
+    }
+    std::unique_ptr<sqlite_store> s(new sqlite_store(path, o));
+    if (auto ok = s->init(); !ok) return std::unexpected(ok.error());
+    return std::unique_ptr<store>(std::move(s));
+}
+
+sqlite_store::~sqlite_store() = default;
+
+status sqlite_store::init() {
+    auto w = connection::open(path_, true, static_cast<int>(options_.busy_timeout.count()));
+    if (!w) return std::unexpected(w.error());
+    writer_ = std::move(*w);
+    // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
+    // reached the disk, so it survives power loss, not only a process crash.
+    if (auto ok = writer_->exec("PRAGMA journal_mode=WAL"); !ok) return ok;
+    if (auto ok = writer_->exec(options_.durable ? "PRAGMA synchronous=FULL"
+                                                 : "PRAGMA synchronous=NORMAL");
+        !ok) {
+        return ok;
+    }
+    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) {
+        return fail(ok.error().code, "cannot write database '" + path_ + "': " + ok.error().message);
+    }
+    if (auto ok = writer_->exec(schema_sql); !ok) {
+        (void)writer_->exec("ROLLBACK");
+        return ok;
+    }
+    if (auto ok = writer_->exec("COMMIT"); !ok) return ok;
+    auto p = connection::open(path_, false, static_cast<int>(options_.busy_timeout.count()));
+    if (!p) return std::unexpected(p.error());
+    poller_ = std::move(*p);
+    return {};
+}
+
+result<sqlite_store::reader_lease> sqlite_store::reader() {
+    {
+        std::lock_guard lock(readers_mu_);
+        if (!idle_readers_.empty()) {
+            auto c = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+            return reader_lease(*this, std::move(c));
+        }
+    }
+    auto c = connection::open(path_, false, static_cast<int>(options_.busy_timeout.count()));
+    if (!c) return std::unexpected(c.error());
+    return reader_lease(*this, std::move(*c));
+}
+
+result<event> event_from_row(statement& st) {
+    event e;
+    e.topic = st.text(0);
+    e.seq = st.int64(1);
+    e.id = st.text(2);
+    e.key = st.text(3);
+    e.ts = st.int64(4);
+    auto payload = parse_json(st.text(5), {.max_depth = 1024, .max_bytes = SIZE_MAX});
+    if (!payload) return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
+    e.payload = std::move(*payload);
+    auto headers = parse_json(st.text(6));
+    if (!headers || !headers->is_object()) return fail(errc::corrupt, "stored headers do not parse");
+    for (auto& kv : headers->get_object()) {
+        if (kv.value().is_string()) e.headers[std::string(kv.key())] = kv.value().get_string();
+    }
+    return e;
+}
+
+result<std::vector<event>> sqlite_store::read_events(connection& c, std::string_view sql,
+                                                     const std::function<void(statement&)>& bind) {
+    auto st = c.prepare(sql);
+    if (!st) return std::unexpected(st.error());
+    bind(*st);
+    std::vector<event> out;
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) {
+        auto e = event_from_row(*st);
+        if (!e) return std::unexpected(e.error());
+        out.push_back(std::move(*e));
+    }
+    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read events"));
+    return out;
+}
+
+#define PROM_EVENT_COLUMNS "topic, seq, id, key, ts, payload, headers"
+
+result<std::vector<event>> sqlite_store::scan(const scan_query& q) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    std::string sql = "SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = ?1 AND seq >= ?2";
+    if (q.to_seq) sql += " AND seq <= ?3";
+    if (q.key) sql += " AND key = ?4";
+    if (q.from_ts) sql += " AND ts >= ?5";
+    if (q.to_ts) sql += " AND ts <= ?6";
+    sql += " ORDER BY seq";
+    if (q.limit) sql += " LIMIT ?7";
+    return read_events(**r, sql, [&](statement& st) {
+        st.bind(1, q.topic);
+        st.bind(2, q.from_seq);
+        if (q.to_seq) st.bind(3, *q.to_seq);
+        if (q.key) st.bind(4, *q.key);
+        if (q.from_ts) st.bind(5, *q.from_ts);
+        if (q.to_ts) st.bind(6, *q.to_ts);
+        if (q.limit) st.bind(7, static_cast<std::int64_t>(*q.limit));
+    });
+}
+
+result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& q) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    std::string sql = "SELECT " PROM_EVENT_COLUMNS
+                      " FROM events WHERE topic = ?1 AND key = ?2 AND ts <= ?3";
+    if (q.after) sql += " AND (ts, seq) > (?4, ?5)";
+    sql += " ORDER BY ts, seq";
+    if (q.limit) sql += " LIMIT ?6";
+    return read_events(**r, sql, [&](statement& st) {
+        st.bind(1, q.topic);
+        st.bind(2, q.key);
+        st.bind(3, q.to_ts);
+        if (q.after) {
+            st.bind(4, q.after->first);
+            st.bind(5, q.after->second);
+        }
+        if (q.limit) st.bind(6, static_cast<std::int64_t>(*q.limit));
+    });
+}
+
+result<std::optional<event>> sqlite_store::latest(std::string_view topic, std::string_view key) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto evs = read_events(**r,
+                           "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
+                           "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+                           "WHERE l.topic = ?1 AND l.key = ?2",
+                           [&](statement& st) {
+                               st.bind(1, topic);
+                               st.bind(2, key);
+                           });
+    if (!evs) return std::unexpected(evs.error());
+    if (evs->empty()) return std::optional<event>{};
+    return std::optional<event>{std::move(evs->front())};
+}
+
+result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    return read_events(**r,
+                       "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
+                       "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+                       "WHERE l.topic = ?1 ORDER BY e.seq",
+                       [&](statement& st) { st.bind(1, topic); });
+}
+
+result<std::vector<topic_info>> sqlite_store::topics() {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare("SELECT name, count, last_seq FROM topics ORDER BY name");
+    if (!st) return std::unexpected(st.error());
+    std::vector<topic_info> out;
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) {
+        out.push_back({std::string(st->text(0)), st->int64(1), st->int64(2)});
+    }
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "list topics"));
+    return out;
+}
+
+result<std::optional<topic_info>> sqlite_store::topic(std::string_view name) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare("SELECT name, count, last_seq FROM topics WHERE name = ?1");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, name);
+    int rc = st->step();
+    if (rc == SQLITE_ROW) {
+        return std::optional<topic_info>{topic_info{std::string(st->text(0)), st->int64(1), st->int64(2)}};
+    }
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read topic"));
+    return std::optional<topic_info>{};
+}
+
+result<std::optional<seq_t>> sqlite_store::cursor(std::string_view topic, std::string_view group) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare("SELECT seq FROM cursors WHERE topic = ?1 AND grp = ?2");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, topic);
+    st->bind(2, group);
+    int rc = st->step();
+    if (rc == SQLITE_ROW) return std::optional<seq_t>{st->int64(0)};
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read cursor"));
+    return std::optional<seq_t>{};
+}
+
+status sqlite_store::set_cursor(std::string_view topic, std::string_view group, seq_t seq) {
+    auto txn = begin();
+    if (!txn) return std::unexpected(txn.error());
+    if (auto ok = (*txn)->set_cursor(topic, group, seq); !ok) return ok;
+    return (*txn)->commit();
+}
+
+namespace {
+document document_from_row(statement& st) {
+    return document{std::string(st.text(0)), std::string(st.text(1)), st.int64(2),
+                    std::string(st.text(3)), std::string(st.text(4))};
+}
+}  // namespace
+
+result<std::optional<document>> sqlite_store::find_one(std::string_view collection,
+                                                       std::string_view key) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare("SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, collection);
+    st->bind(2, key);
+    int rc = st->step();
+    if (rc == SQLITE_ROW) return std::optional<document>{document_from_row(*st)};
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read document"));
+    return std::optional<document>{};
+}
+
+result<std::vector<document>> sqlite_store::find(const find_query& q) {
+    if (!docs::valid_collection_name(q.collection)) {
+        return fail(errc::invalid_argument, "bad collection name '" + q.collection + "'");
+    }
+    // Names are validated to [A-Za-z0-9_.-], so they can be SQL literals; this lets SQLite
+    // match the partial expression indexes made by declare_index. Values are always bound.
+    std::string sql = "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
+    int param = 1;
+    for (auto& [field, value] : q.equals) {
+        if (!docs::valid_field_name(field)) {
+            return fail(errc::invalid_argument, "bad field name '" + field + "'");
+        }
+        sql += " AND prom_match(body, '" + field + "') = ?" + std::to_string(param++);
+    }
+    sql += " ORDER BY ts DESC, key LIMIT ?" + std::to_string(param) + " OFFSET ?" +
+           std::to_string(param + 1);
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare(sql);
+    if (!st) return std::unexpected(st.error());
+    param = 1;
+    for (auto& [field, value] : q.equals) st->bind(param++, value);
+    st->bind(param++, static_cast<std::int64_t>(q.limit));
+    st->bind(param, static_cast<std::int64_t>(q.offset));
+    std::vector<document> out;
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(document_from_row(*st));
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "find documents"));
+    return out;
+}
+
+status sqlite_store::declare_index(std::string_view collection, std::string_view field) {
+    if (!docs::valid_collection_name(collection) || !docs::valid_field_name(field)) {
+        return fail(errc::invalid_argument, "bad collection or field name for an index");
+    }
+    std::string c(collection), f(field);
+    std::string sql = "CREATE INDEX IF NOT EXISTS \"docs_f_" + c + "__" + f +
+                      "\" ON docs(prom_match(body, '" + f + "'), ts DESC, key) WHERE coll = '" +
+                      c + "'";
+    auto lock = lock_writer();
+    return writer_->exec(sql.c_str());
+}
+
+result<bool> sqlite_store::acquire_lease(std::string_view name, std::string_view owner,
+                                         std::chrono::milliseconds ttl) {
+    auto lock = lock_writer();
+    auto st = writer_->prepare(
+        "INSERT INTO leases(name, owner, expires_ms) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_ms = excluded.expires_ms "
+        "WHERE leases.owner = excluded.owner OR leases.expires_ms < ?4");
+    if (!st) return std::unexpected(st.error());
+    ts_ms now = now_ms();
+    st->bind(1, name);
+    st->bind(2, owner);
+    st->bind(3, now + ttl.count());
+    st->bind(4, now);
+    int rc = st->step();
+    if (rc != SQLITE_DONE) return std::unexpected(writer_->last_error(rc, "acquire lease"));
+    return sqlite3_changes(writer_->raw()) == 1;
+}
+
+status sqlite_store::release_lease(std::string_view name, std::string_view owner) {
+    {
+        auto lock = lock_writer();
+        auto st = writer_->prepare("DELETE FROM leases WHERE name = ?1 AND owner = ?2");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, name);
+        st->bind(2, owner);
+        int rc = st->step();
+        if (rc != SQLITE_DONE) return std::unexpected(writer_->last_error(rc, "release lease"));
+    }
+    notifier_.bump();
+    return {};
+}
+
+void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) {
+    // In-process commits wake waiters at once; commits by other processes (the CLI, other
+    // nodes) are noticed through PRAGMA data_version, checked every few milliseconds.
+    using clock = std::chrono::steady_clock;
+    auto deadline = clock::now() + timeout;
+    constexpr auto slice = std::chrono::milliseconds(5);
+    for (;;) {
+        if (notifier_.version() != seen) return;
+        {
+            std::lock_guard lock(poll_mu_);
+            auto st = poller_->prepare("PRAGMA data_version");
+            if (st && st->step() == SQLITE_ROW) {
+                std::int64_t v = st->int64(0);
+                bool changed = last_data_version_ >= 0 && v != last_data_version_;
+                last_data_version_ = v;
+                if (changed) {
+                    notifier_.bump();
+                    return;
+                }
+            }
+        }
+        auto now = clock::now();
+        if (now >= deadline) return;
+        notifier_.wait(seen, std::min<std::chrono::milliseconds>(
+                                 slice, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            deadline - now)));
+    }
+}
+
+}  // namespace prom::storage::sqlite

@@ -1,0 +1,99 @@
+// The embedded SQLite backend (the default). One database file holds the log, cursors,
+// documents and leases, so one transaction covers them all.
+//
+// Concurrency: one write connection guarded by `write_mu_` (SQLite has one writer at a time
+// anyway; BEGIN IMMEDIATE plus busy_timeout serializes other processes, such as the CLI
+// while `prom serve` runs); a pool of read connections (WAL readers never block the writer).
+// Appends from many threads are grouped into one transaction and one fsync (group commit).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "storage/common.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+
+namespace prom::storage::sqlite {
+
+class sqlite_store final : public store {
+public:
+    static result<std::unique_ptr<store>> open(const std::string& path, const store_options& o);
+    ~sqlite_store() override;
+
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override;
+    result<std::vector<event>> scan(const scan_query& q) override;
+    result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
+    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
+    result<std::vector<event>> latest_per_key(std::string_view topic) override;
+    result<std::vector<topic_info>> topics() override;
+    result<std::optional<topic_info>> topic(std::string_view name) override;
+
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override;
+
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override;
+    result<std::vector<document>> find(const find_query& q) override;
+    status declare_index(std::string_view collection, std::string_view field) override;
+
+    result<std::unique_ptr<transaction>> begin() override;
+
+    result<bool> acquire_lease(std::string_view name, std::string_view owner,
+                               std::chrono::milliseconds ttl) override;
+    status release_lease(std::string_view name, std::string_view owner) override;
+
+    std::uint64_t change_version() override { return notifier_.version(); }
+    void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override;
+    void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    std::string_view backend_name() const override { return "sqlite"; }
+
+    // ---- used by sqlite_transaction (holding write_mu_)
+    connection& writer() { return *writer_; }
+    std::unique_lock<std::mutex> lock_writer() { return std::unique_lock(write_mu_); }
+    change_notifier& notifier() { return notifier_; }
+
+private:
+    struct append_request {
+        std::vector<event_input>* batch;
+        result<std::vector<append_result>> out;
+        bool done = false;
+    };
+
+    class reader_lease;  // a pooled read connection, returned on destruction
+
+    sqlite_store(std::string path, store_options o) : path_(std::move(path)), options_(o) {}
+    status init();
+    result<reader_lease> reader();
+    void run_group(const std::vector<append_request*>& group);
+    result<std::vector<event>> read_events(connection& c, std::string_view sql,
+                                           const std::function<void(statement&)>& bind);
+
+    std::string path_;
+    store_options options_;
+
+    std::mutex write_mu_;
+    std::unique_ptr<connection> writer_;
+
+    std::mutex readers_mu_;
+    std::vector<std::unique_ptr<connection>> idle_readers_;
+
+    std::mutex gc_mu_;
+    std::condition_variable gc_cv_;
+    std::deque<append_request*> gc_queue_;
+
+    std::mutex poll_mu_;
+    std::unique_ptr<connection> poller_;
+    std::int64_t last_data_version_ = -1;
+
+    change_notifier notifier_;
+};
+
+// Runs inside an open write transaction: dedupes by id, assigns gapless seqs, inserts.
+result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch);
+
+// Reads one event row: (topic, seq, id, key, ts, payload, headers).
+result<event> event_from_row(statement& st);
+
+}  // namespace prom::storage::sqlite

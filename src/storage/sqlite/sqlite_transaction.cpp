@@ -1,0 +1,132 @@
+// A write transaction: holds the store's write connection from begin to commit/rollback.
+#include <map>
+
+#include "docs/update.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace prom::storage::sqlite {
+
+namespace {
+
+class sqlite_transaction final : public transaction {
+public:
+    sqlite_transaction(sqlite_store& s, std::unique_lock<std::mutex> lock)
+        : s_(s), lock_(std::move(lock)) {}
+
+    ~sqlite_transaction() override {
+        if (lock_.owns_lock()) (void)s_.writer().exec("ROLLBACK");
+    }
+
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override {
+        auto st = s_.writer().prepare(
+            "SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, collection);
+        st->bind(2, key);
+        int rc = st->step();
+        if (rc == SQLITE_ROW) {
+            return std::optional<document>{document{std::string(st->text(0)),
+                                                    std::string(st->text(1)), st->int64(2),
+                                                    std::string(st->text(3)),
+                                                    std::string(st->text(4))}};
+        }
+        if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "read document"));
+        return std::optional<document>{};
+    }
+
+    result<document> update_one(std::string_view collection, std::string_view key,
+                                const json::object& update, bool upsert) override {
+        if (!docs::valid_collection_name(collection)) {
+            return fail(errc::invalid_argument,
+                        "bad collection name '" + std::string(collection) + "'");
+        }
+        if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+        auto cur = find_one(collection, key);
+        if (!cur) return std::unexpected(cur.error());
+        if (!*cur && !upsert) {
+            return fail(errc::not_found, "no document '" + std::string(key) + "'");
+        }
+        json::object current;
+        if (*cur) {
+            auto v = parse_json((*cur)->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
+            if (!v || !v->is_object()) return fail(errc::corrupt, "stored document does not parse");
+            current = std::move(v->get_object());
+        }
+        auto obj = docs::apply_update(*cur ? &current : nullptr, update, key, now_ms());
+        if (!obj) return std::unexpected(obj.error());
+        document d = docs::make_document(collection, key, *obj);
+        auto st = s_.writer().prepare(
+            "INSERT INTO docs(coll, key, ts, body, etag) VALUES(?1, ?2, ?3, ?4, ?5) "
+            "ON CONFLICT(coll, key) DO UPDATE SET ts = excluded.ts, body = excluded.body, "
+            "etag = excluded.etag");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, d.collection);
+        st->bind(2, d.key);
+        st->bind(3, d.ts);
+        st->bind(4, d.body);
+        st->bind(5, d.etag);
+        int rc = st->step();
+        if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "write document"));
+        changed_[{d.collection, d.key}] = d;
+        return d;
+    }
+
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override {
+        if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+        return append_in_txn(s_.writer(), batch);
+    }
+
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
+        auto st = s_.writer().prepare(
+            "INSERT INTO cursors(topic, grp, seq) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(topic, grp) DO UPDATE SET seq = excluded.seq");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, topic);
+        st->bind(2, group);
+        st->bind(3, seq);
+        int rc = st->step();
+        if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "write cursor"));
+        return {};
+    }
+
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
+        auto st = s_.writer().prepare("SELECT seq FROM cursors WHERE topic = ?1 AND grp = ?2");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, topic);
+        st->bind(2, group);
+        int rc = st->step();
+        if (rc == SQLITE_ROW) return std::optional<seq_t>{st->int64(0)};
+        if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "read cursor"));
+        return std::optional<seq_t>{};
+    }
+
+    status commit() override {
+        if (auto ok = s_.writer().exec("COMMIT"); !ok) {
+            (void)s_.writer().exec("ROLLBACK");
+            lock_.unlock();
+            return ok;
+        }
+        lock_.unlock();
+        std::vector<document> docs;
+        docs.reserve(changed_.size());
+        for (auto& [k, d] : changed_) docs.push_back(std::move(d));
+        s_.notifier().notify_commit(docs);
+        return {};
+    }
+
+private:
+    sqlite_store& s_;
+    std::unique_lock<std::mutex> lock_;
+    std::map<std::pair<std::string, std::string>, document> changed_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<transaction>> sqlite_store::begin() {
+    auto lock = lock_writer();
+    if (auto ok = writer().exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+    return std::unique_ptr<transaction>(new sqlite_transaction(*this, std::move(lock)));
+}
+
+}  // namespace prom::storage::sqlite
