@@ -1,0 +1,53 @@
+// Shared by all tests: a temporary directory per test, and the backends the contract
+// suites run against (memory, sqlite, and postgres when PROM_TEST_PG_URL is set).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "prom/store.hpp"
+
+namespace prom::test {
+
+// Made on construction, removed with everything in it on destruction.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    const std::filesystem::path& path() const { return path_; }
+    std::string file(std::string_view name) const { return (path_ / name).string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+struct backend {
+    std::string name;    // "memory", "sqlite", "postgres"
+    bool durable;        // survives reopen (and a crash)
+    // Returns a URL for a fresh, empty database inside `dir` (or a fresh schema).
+    std::function<std::string(const temp_dir& dir)> fresh_url;
+};
+
+// The backends to run contract suites against: always memory and sqlite; postgres when
+// PROM_TEST_PG_URL is set (scripts/test.sh sets it).
+std::vector<backend> contract_backends();
+
+// Only the backends that survive a reopen (all but memory).
+std::vector<backend> durable_backends();
+
+// Test names and messages show the backend's name, not its bytes.
+inline void PrintTo(const backend& b, std::ostream* os) { *os << b.name; }
+
+// For INSTANTIATE_TEST_SUITE_P names.
+std::string backend_name(const testing::TestParamInfo<backend>& info);
+
+// Opens `url` or fails the test.
+std::unique_ptr<store> open_or_die(const std::string& url, store_options o = {});
+
+}  // namespace prom::test
