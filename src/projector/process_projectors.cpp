@@ -45,8 +45,8 @@ public:
         if (txn_) txn_->stop();
     }
 
-    const projector& heartbeat_projector() const override { return *heartbeat_; }
-    const projector& txn_projector() const override { return *txn_; }
+    projector& heartbeat_projector() override { return *heartbeat_; }
+    projector& txn_projector() override { return *txn_; }
     std::uint64_t stale_emitted() const override { return stale_emitted_.load(); }
 
 private:
