@@ -117,27 +117,30 @@ net::awaitable<response> handle_blocking(server_context* ctx, const request* req
         start_blocking_job{ctx, req}, net::use_awaitable);
 }
 
-// ---- registration for graceful shutdown
+// ---- registration: the worker's set (for sweeps) and the server-wide count (for shutdown)
 
 struct registration {
     server_context* ctx;
+    io_worker* worker;
     connection* conn;
     bool active = true;
 
-    registration(server_context* c, connection* k) : ctx(c), conn(k) {
-        std::lock_guard lock(ctx->connections_mu);
-        ctx->connections.insert(conn);
+    registration(server_context* c, io_worker* w, connection* k) : ctx(c), worker(w), conn(k) {
+        worker->connections.insert(conn);
         ctx->handlers.metrics().connection_opened();
+        std::lock_guard lock(ctx->open_mu);
+        ++ctx->open;
     }
     void release() {
         if (!active) return;
         active = false;
-        {
-            std::lock_guard lock(ctx->connections_mu);
-            ctx->connections.erase(conn);
-        }
+        worker->connections.erase(conn);
         ctx->handlers.metrics().connection_closed();
-        ctx->connections_cv.notify_all();
+        {
+            std::lock_guard lock(ctx->open_mu);
+            --ctx->open;
+        }
+        ctx->open_cv.notify_all();
     }
     ~registration() { release(); }
 };
@@ -161,8 +164,8 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
         net::buffer(status_line(r.status)), net::buffer(head),
         net::buffer(date.text, date.size),  net::buffer(connection_line),
         net::buffer("\r\n", 2),             net::buffer(body)};
-    conn.stream.expires_after(timeout);
-    auto [ec, n] = co_await net::async_write(conn.stream, buffers, use_tuple);
+    conn.deadline = std::chrono::steady_clock::now() + timeout;
+    auto [ec, n] = co_await net::async_write(conn.socket, buffers, use_tuple);
     co_return !ec;
 }
 
@@ -179,31 +182,35 @@ unsigned status_of_read_error(const boost::system::error_code& ec) {
 
 }  // namespace
 
-void close_if_idle(server_context* ctx, connection* c) {
-    std::lock_guard lock(ctx->connections_mu);
-    if (ctx->connections.contains(c) && !c->busy) {
-        boost::system::error_code ec;
-        c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-        c->stream.socket().close(ec);
+void sweep_connections(io_worker& worker, bool idle_too) {
+    const auto now = std::chrono::steady_clock::now();
+    for (connection* c : worker.connections) {
+        if (c->deadline <= now || (idle_too && !c->busy)) {
+            // Closing cancels the pending read or write; the session sees the error and ends.
+            boost::system::error_code ignored;
+            c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+            c->socket.close(ignored);
+        }
     }
 }
 
-net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
-    connection conn{beast::tcp_stream(std::move(socket))};
-    registration reg(ctx, &conn);
+net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, io_worker* worker) {
+    connection conn{std::move(socket)};
+    registration reg(ctx, worker, &conn);
     beast::flat_buffer buffer;
     const auto& opts = ctx->options;
     for (;;) {
-        // `busy` is only touched on this connection's strand (close_if_idle runs there
-        // too), so it needs no lock.
+        // `busy` and `deadline` are only touched on this worker's thread (the sweeper runs
+        // there too), so they need no lock.
         conn.busy = false;
         if (ctx->stopping.load()) break;
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
         parser.body_limit(opts.body_limit);
-        conn.stream.expires_after(opts.read_timeout);
-        auto [ec, n] = co_await bhttp::async_read(conn.stream, buffer, parser, use_tuple);
+        conn.deadline = std::chrono::steady_clock::now() + opts.read_timeout;
+        auto [ec, n] = co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
         conn.busy = true;
+        conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
         auto started = std::chrono::steady_clock::now();
         if (ec) {
             unsigned status = status_of_read_error(ec);
@@ -222,7 +229,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
         if (parser.upgrade() && is_ws_target(msg.target())) {
             if (ctx->upgrade) {
                 reg.release();
-                co_await ctx->upgrade(std::move(conn.stream), std::move(buffer), parser.release());
+                co_await ctx->upgrade(std::move(conn.socket), std::move(buffer), parser.release());
                 co_return;
             }
             auto r = error_response(501, "not_implemented", "the WebSocket gateway is not built yet",
@@ -272,7 +279,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
         if (!written || !keep_alive) break;
     }
     boost::system::error_code ignored;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace prom::http
