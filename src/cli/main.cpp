@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     prom::cli::run_state state;
     prom::cli::register_db_commands(app, state);
     prom::cli::register_tail_command(app, state);
+    prom::cli::register_serve_command(app, state);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
