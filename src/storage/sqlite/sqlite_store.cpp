@@ -7,24 +7,6 @@
 
 namespace prom::storage::sqlite {
 
-class sqlite_store::reader_lease {
-public:
-    reader_lease(sqlite_store& s, std::unique_ptr<connection> c) : s_(&s), c_(std::move(c)) {}
-    reader_lease(reader_lease&& o) noexcept = default;
-    ~reader_lease() {
-        if (c_) {
-            std::lock_guard lock(s_->readers_mu_);
-            s_->idle_readers_.push_back(std::move(c_));
-        }
-    }
-    connection& operator*() { return *c_; }
-    connection* operator->() { return c_.get(); }
-
-private:
-    sqlite_store* s_;
-    std::unique_ptr<connection> c_;
-};
-
 result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const store_options& o) {
     std::error_code ec;
     auto parent = std::filesystem::path(path).parent_path();
