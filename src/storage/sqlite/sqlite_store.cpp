@@ -160,9 +160,11 @@ result<std::optional<event>> sqlite_store::latest(std::string_view topic, std::s
 result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
+    // CROSS JOIN keeps `latest` as the outer loop: without statistics SQLite otherwise
+    // walks every event of the topic and scans `latest` for each (events x keys).
     return read_events(**r,
                        "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
-                       "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+                       "latest l CROSS JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
                        "WHERE l.topic = ?1 ORDER BY e.seq",
                        [&](statement& st) { st.bind(1, topic); });
 }
