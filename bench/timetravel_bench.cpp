@@ -130,6 +130,7 @@ struct stats {
 };
 
 stats summarize(std::vector<double> us) {
+    if (us.empty()) return {0, 0, 0};
     std::sort(us.begin(), us.end());
     double sum = 0;
     for (double v : us) sum += v;
