@@ -229,7 +229,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         if (parser.upgrade() && is_ws_target(msg.target())) {
             if (ctx->upgrade) {
                 reg.release();
-                co_await ctx->upgrade(std::move(conn.socket), std::move(buffer), parser.release());
+                co_await ctx->upgrade(beast::tcp_stream(std::move(conn.socket)), std::move(buffer),
+                                      parser.release());
                 co_return;
             }
             auto r = error_response(501, "not_implemented", "the WebSocket gateway is not built yet",
@@ -261,6 +262,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         }
         if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) {
             req.content_type = it->value();
+        }
+        if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
+            req.authorization = it->value();
         }
         req.body = msg.body();
 

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -52,11 +53,12 @@ struct io_worker {
     std::thread thread;
 };
 
-// Takes over a connection whose request is a WebSocket upgrade on GET /ws: the socket, the
+// Takes over a connection whose request is a WebSocket upgrade on GET /ws: the stream, the
 // bytes already read after the request, and the request itself. Runs on the connection's
-// worker; the HTTP session ends when it is handed off (and no longer enforces deadlines).
+// worker, whose single thread serializes it like a strand; the HTTP session ends when it is
+// handed off (and no longer enforces deadlines: the stream's own timeouts take over).
 using upgrade_handler = std::function<net::awaitable<void>(
-    net::ip::tcp::socket socket, beast::flat_buffer buffer,
+    beast::tcp_stream stream, beast::flat_buffer buffer,
     beast::http::request<beast::http::string_body> request)>;
 
 struct server_context {

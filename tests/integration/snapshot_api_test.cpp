@@ -222,16 +222,14 @@ TEST_F(snapshot_api, keep_alive_serves_many_requests_on_one_connection) {
     EXPECT_EQ(c.read_reply()->status, 404);
 }
 
-TEST_F(snapshot_api, websocket_upgrades_are_answered_501_until_the_gateway_exists) {
-    auto r = get("/ws", {{"Connection", "Upgrade"},
-                         {"Upgrade", "websocket"},
-                         {"Sec-WebSocket-Version", "13"},
-                         {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
-    EXPECT_EQ(r.status, 501);
+TEST_F(snapshot_api, get_ws_without_an_upgrade_is_a_json_400) {
+    auto r = get("/ws");
+    EXPECT_EQ(r.status, 400);
     auto body = parse_json(r.body);
     ASSERT_TRUE(body);
-    EXPECT_EQ(body->at("error"), "not_implemented");
+    EXPECT_EQ(body->at("error"), "bad_request");
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    EXPECT_EQ(post_json("/ws", "{}").status, 405);
 }
 
 }  // namespace
