@@ -131,6 +131,9 @@ struct registration {
         std::lock_guard lock(ctx->open_mu);
         ++ctx->open;
     }
+    // An upgraded connection leaves the worker's sweeps (its new owner keeps its own
+    // deadlines) but still counts as open, so that shutdown waits for it too.
+    void leave_worker() { worker->connections.erase(conn); }
     void release() {
         if (!active) return;
         active = false;
@@ -228,7 +231,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         auto& msg = parser.get();
         if (parser.upgrade() && is_ws_target(msg.target())) {
             if (ctx->upgrade) {
-                reg.release();
+                reg.leave_worker();
                 co_await ctx->upgrade(beast::tcp_stream(std::move(conn.socket)), std::move(buffer),
                                       parser.release());
                 co_return;

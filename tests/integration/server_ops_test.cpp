@@ -88,5 +88,19 @@ TEST_F(server_ops, stop_closes_idle_keep_alive_connections_within_the_deadline) 
     EXPECT_FALSE(http_connection(port()).request("GET", "/healthz"));
 }
 
+TEST_F(server_ops, stop_with_an_open_websocket_returns_well_within_the_deadline) {
+    http_connection ws(port());
+    ASSERT_TRUE(ws.send_raw("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+    auto r = ws.read_reply(true);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 101);
+    auto started = std::chrono::steady_clock::now();
+    node_->stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_TRUE(ws.closed_by_peer(std::chrono::seconds(1)));
+}
+
 }  // namespace
 }  // namespace prom::test
