@@ -1,8 +1,6 @@
 // Routing: which handler answers a request target, with which method.
 #include "http/api.hpp"
 
-#include <boost/url/parse.hpp>
-
 #include "docs/update.hpp"
 #include "http/percent.hpp"
 
@@ -53,10 +51,12 @@ api::api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options opt
     : store_(s), cache_(cache), metrics_(metrics), options_(std::move(options)), extra_(extra) {}
 
 std::optional<response> api::handle(const request& r, bool may_block) {
-    auto url = boost::urls::parse_origin_form(r.target);
-    if (!url) return error_response(400, "bad_request", "malformed request target", route_id::unknown);
-    // Segments split by hand from the validated target (see list_query.cpp for why we do
-    // not iterate Boost.URL's views over it).
+    if (!valid_origin_form(r.target)) {
+        return error_response(400, "bad_request", "malformed request target", route_id::unknown);
+    }
+    // Segments split by hand from the validated target. (Boost.URL 1.81's query parameter
+    // iterator was seen reading past the end of a target that is not NUL-terminated, as a
+    // view into a Beast request is.)
     std::string_view path = r.target.substr(0, r.target.find('?'));
     std::string_view query =
         path.size() < r.target.size() ? r.target.substr(path.size() + 1) : std::string_view{};

@@ -152,8 +152,9 @@ bool is_ws_target(std::string_view target) {
     return target == "/ws" || target.starts_with("/ws?");
 }
 
+// `deadline`: when the sweeper may cut a write the peer does not read.
 net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
-                                    bool keep_alive, std::chrono::milliseconds timeout) {
+                                    bool keep_alive, steady_time deadline) {
     date_line date = current_date_line();
     std::string_view connection_line;
     if (!keep_alive) {
@@ -167,7 +168,7 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
         net::buffer(status_line(r.status)), net::buffer(head),
         net::buffer(date.text, date.size),  net::buffer(connection_line),
         net::buffer("\r\n", 2),             net::buffer(body)};
-    conn.deadline = std::chrono::steady_clock::now() + timeout;
+    conn.deadline = deadline;
     auto [ec, n] = co_await net::async_write(conn.socket, buffers, use_tuple);
     co_return !ec;
 }
@@ -202,6 +203,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
     registration reg(ctx, worker, &conn);
     beast::flat_buffer buffer;
     const auto& opts = ctx->options;
+    // One clock reading per request and one per answer: the end of an answer is also the
+    // start of the next read's deadline.
+    steady_time last_answer = std::chrono::steady_clock::now();
     for (;;) {
         // `busy` and `deadline` are only touched on this worker's thread (the sweeper runs
         // there too), so they need no lock.
@@ -210,7 +214,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
         parser.body_limit(opts.body_limit);
-        conn.deadline = std::chrono::steady_clock::now() + opts.read_timeout;
+        conn.deadline = last_answer + opts.read_timeout;
         auto [ec, n] = co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
         conn.busy = true;
         conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
@@ -223,7 +227,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                                     : status == 413 ? "the request body is over the limit"
                                                     : "malformed HTTP request: " + ec.message(),
                                     route_id::unknown);
-            co_await write_response(conn, r, 11, false, opts.read_timeout);
+            co_await write_response(conn, r, 11, false, started + opts.read_timeout);
             ctx->handlers.metrics().record_request(r.route, r.status,
                                                    std::chrono::steady_clock::now() - started);
             break;
@@ -238,7 +242,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             }
             auto r = error_response(501, "not_implemented", "the WebSocket gateway is not built yet",
                                     route_id::ws);
-            co_await write_response(conn, r, msg.version(), false, opts.read_timeout);
+            co_await write_response(conn, r, msg.version(), false, started + opts.read_timeout);
             ctx->handlers.metrics().record_request(r.route, r.status,
                                                    std::chrono::steady_clock::now() - started);
             break;
@@ -270,6 +274,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             req.authorization = it->value();
         }
         req.body = msg.body();
+        req.received = started;
 
         std::optional<response> r;
         try {
@@ -278,11 +283,17 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             spdlog::error("http: handler failed: {}", e.what());
             r = error_response(500, "internal", "the server failed", route_id::unknown);
         }
-        if (!r) r = co_await handle_blocking(ctx, &req);
+        steady_time write_deadline = started + opts.read_timeout;
+        if (!r) {
+            r = co_await handle_blocking(ctx, &req);
+            // The write's deadline counts from here: the blocking pool may have taken a while.
+            write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
+        }
         bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
-        bool written = co_await write_response(conn, *r, msg.version(), keep_alive, opts.read_timeout);
-        ctx->handlers.metrics().record_request(r->route, r->status,
-                                               std::chrono::steady_clock::now() - started);
+        bool written =
+            co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
+        last_answer = std::chrono::steady_clock::now();
+        ctx->handlers.metrics().record_request(r->route, r->status, last_answer - started);
         if (!written || !keep_alive) break;
     }
     boost::system::error_code ignored;

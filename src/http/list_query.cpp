@@ -28,9 +28,7 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
     q.offset = 0;
     q.limit = default_list_limit;
     q.equals.clear();
-    // Split by hand: Boost.URL 1.81's parameter iterator was seen to read past the end of a
-    // query that is not NUL-terminated (as a view into a Beast request is). The target was
-    // validated by parse_origin_form, so every '%' here starts a valid escape.
+    // The target passed valid_origin_form, so every '%' here starts a valid escape.
     bool seen_offset = false, seen_limit = false;
     while (!encoded_query.empty()) {
         auto amp = encoded_query.find('&');

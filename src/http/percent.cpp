@@ -1,5 +1,7 @@
 #include "http/percent.hpp"
 
+#include <array>
+
 namespace prom::http {
 
 namespace {
@@ -29,7 +31,32 @@ std::string decode(std::string_view s, bool plus_is_space) {
     return out;
 }
 
+// unreserved / sub-delims / ':' / '@' / '/' / '?' (the last two only matter in the query,
+// and '?' in the path starts the query anyway).
+constexpr auto allowed_chars = [] {
+    std::array<bool, 256> a{};
+    for (unsigned char c = 'a'; c <= 'z'; ++c) a[c] = true;
+    for (unsigned char c = 'A'; c <= 'Z'; ++c) a[c] = true;
+    for (unsigned char c = '0'; c <= '9'; ++c) a[c] = true;
+    for (unsigned char c : std::string_view("-._~!$&'()*+,;=:@/?")) a[c] = true;
+    return a;
+}();
+
 }  // namespace
+
+bool valid_origin_form(std::string_view t) {
+    if (t.empty() || t[0] != '/') return false;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        auto c = static_cast<unsigned char>(t[i]);
+        if (c == '%') {
+            if (i + 2 >= t.size() || hex_value(t[i + 1]) < 0 || hex_value(t[i + 2]) < 0) return false;
+            i += 2;
+        } else if (!allowed_chars[c]) {
+            return false;
+        }
+    }
+    return true;
+}
 
 std::string decode_path_segment(std::string_view encoded) { return decode(encoded, false); }
 std::string decode_query_component(std::string_view encoded) { return decode(encoded, true); }

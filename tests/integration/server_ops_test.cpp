@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "support/server_fixture.hpp"
+#include "support/ws_client.hpp"
 
 namespace prom::test {
 namespace {
@@ -89,17 +90,17 @@ TEST_F(server_ops, stop_closes_idle_keep_alive_connections_within_the_deadline) 
 }
 
 TEST_F(server_ops, stop_with_an_open_websocket_returns_well_within_the_deadline) {
-    http_connection ws(port());
-    ASSERT_TRUE(ws.send_raw("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-                            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
-    auto r = ws.read_reply(true);
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r->status, 101);
+    raw_ws::handshake hs;
+    auto ws = raw_ws::connect(port(), hs);
+    ASSERT_TRUE(ws);
+    ASSERT_EQ(hs.status, 101);
+    // A round trip proves the gateway has registered the session (the 101 alone does not).
+    ASSERT_TRUE(ws->send_text(R"({"op":"subscribe","id":"s","topic":"t","group":"g"})"));
+    ASSERT_TRUE(ws->read_text());
     auto started = std::chrono::steady_clock::now();
     node_->stop();
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
-    EXPECT_TRUE(ws.closed_by_peer(std::chrono::seconds(1)));
+    EXPECT_TRUE(ws->closed_by_peer(std::chrono::seconds(1)));
 }
 
 }  // namespace
