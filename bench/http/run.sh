@@ -6,17 +6,20 @@
 #   bench/http/run.sh [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-n DOCS] [-r ROUNDS]
 #
 # The CPUs are shared by the servers and wrk (and whatever else runs), so the servers are
-# measured in turn, ROUNDS times, and the median of each is reported.
+# measured in turn, ROUNDS short runs each, and the median of each is reported. Besides
+# requests/s, each run reads the CPU time the server used (utime + stime from /proc) and
+# reports CPU microseconds per request: a measure of the server's own cost that does not
+# depend on how busy the machine was.
 # Needs: build/release/src/cli/prom (scripts/build.sh), wrk, nginx, node + npm (the Express
 # seed's dependencies are installed into bench/http/express-seed by `npm install`).
 # Prints a Markdown table; paste it into docs/benchmarks.md with the command line.
 set -euo pipefail
 
-duration=10
+duration=4
 connections=64
 wrk_threads=2
 docs=10000
-rounds=3
+rounds=5
 while getopts "d:c:t:n:r:" opt; do
   case $opt in
     d) duration=$OPTARG ;;
@@ -72,24 +75,42 @@ peak_rss_kb() {  # PIDs…: the sum of their VmHWM
   echo "$total"
 }
 
-run_wrk() {  # URL [header]: prints requests/s
-  local out
-  if [[ $# -gt 1 ]]; then
-    out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" -H "$2" "$1")
+cpu_ticks() {  # PIDs…: the sum of their utime + stime, in clock ticks
+  local total=0 f
+  for p in "$@"; do
+    read -r -a f <"/proc/$p/stat" || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+run_wrk() {  # "PIDS" URL [header]: prints "requests/s cpu-µs-per-request"
+  local pids=$1 url=$2 out before after requests rps
+  shift 2
+  before=$(cpu_ticks $pids)
+  if [[ $# -gt 0 ]]; then
+    out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" -H "$1" "$url")
   else
-    out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" "$1")
+    out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" "$url")
   fi
+  after=$(cpu_ticks $pids)
   echo "$out" >>"$work/wrk.log"
   if grep -q "Non-2xx or 3xx" <<<"$out"; then
-    log "warning: error responses from $1"
+    log "warning: error responses from $url"
   fi
-  awk '/^Requests\/sec:/ {printf "%d\n", $2}' <<<"$out"
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out")
+  awk -v rps="$rps" -v req="$requests" -v t=$((after - before)) -v us="$tick_us" \
+    'BEGIN { printf "%d %.2f\n", rps, (req > 0 ? t * us / req : 0) }'
 }
 
 # ---- prom: seed documents through the real pipeline (heartbeats → projectors → processes)
 log "starting prom serve on 127.0.0.1:$prom_port"
 cat >"$work/prom.json" <<JSON
-{"listen":"127.0.0.1:$prom_port","db":"sqlite:$work/prom.db","durable":false}
+{"listen":"127.0.0.1:$prom_port","db":"sqlite:$work/prom.db","durable":false,
+ "stale_after_ms":86400000}
 JSON
 "$prom" serve --config "$work/prom.json" 2>"$work/prom.log" &
 prom_pid=$!
@@ -169,27 +190,32 @@ for name in prom nginx express; do
 done
 
 # ---- measure, one server at a time, in the same run, ROUNDS times
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+nginx_master=$(cat "$work/nginx.pid")
+nginx_pids="$nginx_master $(pgrep -P "$nginx_master" | tr '\n' ' ')"
+declare -A pids_of=([prom]="$prom_pid" [nginx]="$nginx_pids" [express]="$express_pid")
 declare -A samples
 log "wrk -t$wrk_threads -c$connections -d${duration}s, GET 200 and GET 304, $rounds rounds"
 for ((round = 1; round <= rounds; round++)); do
+  line="round $round:"
   for name in prom nginx express; do
     port_var=${name}_port
     etag_var=${name}_etag
     url="http://127.0.0.1:${!port_var}$url_path"
-    samples[${name}_200]+=" $(run_wrk "$url")"
-    samples[${name}_304]+=" $(run_wrk "$url" "If-None-Match: ${!etag_var}")"
+    read -r rps cpu < <(run_wrk "${pids_of[$name]}" "$url")
+    samples[${name}_200]+=" $rps"
+    samples[${name}_200_cpu]+=" $cpu"
+    read -r rps304 cpu304 < <(run_wrk "${pids_of[$name]}" "$url" "If-None-Match: ${!etag_var}")
+    samples[${name}_304]+=" $rps304"
+    samples[${name}_304_cpu]+=" $cpu304"
+    line+=" $name $rps/$rps304"
   done
-  log "round $round: prom${samples[prom_200]##* }/${samples[prom_304]##* }" \
-    "nginx${samples[nginx_200]##* }/${samples[nginx_304]##* }" \
-    "express${samples[express_200]##* }/${samples[express_304]##* }"
+  log "$line"
 done
 for k in "${!samples[@]}"; do
   printf -v "$k" '%s' "$(median <<<"${samples[$k]}")"
 done
 
-nginx_master=$(cat "$work/nginx.pid")
-nginx_pids="$nginx_master $(pgrep -P "$nginx_master" | tr '\n' ' ')"
 prom_rss=$(peak_rss_kb "$prom_pid")
 nginx_rss=$(peak_rss_kb $nginx_pids)
 express_rss=$(peak_rss_kb "$express_pid")
@@ -199,17 +225,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 cat <<EOF
 
 Snapshot GET of one $(wc -c <"$work/doc.json")-byte document among $docs, keep-alive,
-\`wrk -t$wrk_threads -c$connections -d${duration}s\`, median of $rounds rounds,
-$(nproc) CPUs shared by the servers and wrk.
+\`wrk -t$wrk_threads -c$connections -d${duration}s\`, median of $rounds interleaved rounds,
+$(nproc) CPUs shared by the servers, wrk and everything else on the machine.
 
-| server | GET 200 req/s | GET 304 req/s | peak RSS |
-|---|---:|---:|---:|
-| prom serve | $prom_200 | $prom_304 | $((prom_rss / 1024)) MiB |
-| nginx $($nginx_bin -v 2>&1 | sed 's/.*nginx\///') ($workers workers, static file) | $nginx_200 | $nginx_304 | $((nginx_rss / 1024)) MiB (all processes) |
-| seed Express (node $(node --version)) | $express_200 | $express_304 | $((express_rss / 1024)) MiB |
+| server | GET 200 req/s | GET 304 req/s | CPU µs/req 200 | CPU µs/req 304 | peak RSS |
+|---|---:|---:|---:|---:|---:|
+| prom serve | $prom_200 | $prom_304 | $prom_200_cpu | $prom_304_cpu | $((prom_rss / 1024)) MiB |
+| nginx $($nginx_bin -v 2>&1 | sed 's/.*nginx\///') ($workers workers, static file) | $nginx_200 | $nginx_304 | $nginx_200_cpu | $nginx_304_cpu | $((nginx_rss / 1024)) MiB (all processes) |
+| seed Express (node $(node --version)) | $express_200 | $express_304 | $express_200_cpu | $express_304_cpu | $((express_rss / 1024)) MiB |
 
-| ratio | GET 200 | GET 304 |
-|---|---:|---:|
-| prom / nginx | $(ratio "$prom_200" "$nginx_200") | $(ratio "$prom_304" "$nginx_304") |
-| prom / Express seed | $(ratio "$prom_200" "$express_200") | $(ratio "$prom_304" "$express_304") |
+| ratio (higher: prom better) | GET 200 req/s | GET 304 req/s | GET 200 CPU/req | GET 304 CPU/req |
+|---|---:|---:|---:|---:|
+| prom vs nginx | $(ratio "$prom_200" "$nginx_200") | $(ratio "$prom_304" "$nginx_304") | $(ratio "$nginx_200_cpu" "$prom_200_cpu") | $(ratio "$nginx_304_cpu" "$prom_304_cpu") |
+| prom vs Express seed | $(ratio "$prom_200" "$express_200") | $(ratio "$prom_304" "$express_304") | $(ratio "$express_200_cpu" "$prom_200_cpu") | $(ratio "$express_304_cpu" "$prom_304_cpu") |
 EOF

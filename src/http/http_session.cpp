@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <chrono>
 #include <cstring>
@@ -215,7 +216,17 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
         parser.body_limit(opts.body_limit);
         conn.deadline = last_answer + opts.read_timeout;
-        auto [ec, n] = co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
+        auto [ec, n] = co_await bhttp::async_read_header(conn.socket, buffer, parser, use_tuple);
+        if (!ec && !parser.is_done()) {
+            // curl and others wait (a second, for curl) for this before sending a body.
+            auto expect = parser.get().find(bhttp::field::expect);
+            if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+                auto [wec, wn] = co_await net::async_write(
+                    conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
+                ec = wec;
+            }
+            if (!ec) std::tie(ec, n) = co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
+        }
         conn.busy = true;
         conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
         auto started = std::chrono::steady_clock::now();
@@ -293,6 +304,10 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         bool written =
             co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
         last_answer = std::chrono::steady_clock::now();
+        if (r->status >= 500) {
+            spdlog::error("http: {} {} answered {}: {}", msg.method_string(), route_label(r->route),
+                          r->status, body_of(*r));
+        }
         ctx->handlers.metrics().record_request(r->route, r->status, last_answer - started);
         if (!written || !keep_alive) break;
     }

@@ -137,6 +137,22 @@ TEST_F(publish_api, bodies_over_the_limit_are_413) {
     EXPECT_EQ(post_json("/publish", R"({"topic":"t","payload":1})").status, 200);
 }
 
+TEST_F(publish_api, expect_100_continue_is_answered_before_the_body_is_sent) {
+    const std::string body = R"({"topic":"t","payload":1})";
+    http_connection c(port());
+    ASSERT_TRUE(c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Expect: 100-continue\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n"));
+    auto interim = c.read_reply();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status, 100);
+    ASSERT_TRUE(c.send_raw(body));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(events_in("t"), 1);
+}
+
 TEST_F(publish_api, concurrent_publishers_each_get_their_own_durable_answer) {
     constexpr int threads = 8, per_thread = 20;
     std::vector<std::thread> ts;
