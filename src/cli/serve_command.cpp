@@ -15,6 +15,7 @@ namespace {
 struct serve_args {
     std::string db, listen, config;
     bool demo = false;
+    bool insecure_listen_any = false;
 };
 
 void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
@@ -27,6 +28,7 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     if (!a.listen.empty()) {
         if (auto ok = server::parse_listen(a.listen, cfg); !ok) return report(ok.error(), state);
     }
+    if (a.insecure_listen_any) cfg.insecure_listen_any = true;
     if (a.demo) {
         cfg.demo = true;
         // A short window so that the silent demo process turns stale while you watch.
@@ -68,6 +70,8 @@ void register_serve_command(CLI::App& app, run_state& state) {
     cmd->add_option("--listen", args->listen, "HOST:PORT (default 127.0.0.1:8091)");
     cmd->add_option("--config", args->config, "JSON config file (see docs/http-api.md)");
     cmd->add_flag("--demo", args->demo, "also run synthetic processes that send heartbeats");
+    cmd->add_flag("--insecure-listen-any", args->insecure_listen_any,
+                  "allow listening beyond loopback with no auth tokens configured");
     cmd->callback([args, cmd, &state] { run_serve(*args, *cmd, state); });
 }
 

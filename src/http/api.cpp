@@ -31,6 +31,23 @@ std::string_view decoded(boost::urls::pct_string_view seg, std::string& storage)
 
 }  // namespace
 
+std::optional<response> api::refused(const request& r, auth::action what, std::string_view name,
+                                     route_id route) const {
+    if (!options_.auth || !options_.auth->enabled()) return std::nullopt;
+    switch (options_.auth->check(r.authorization, what, name)) {
+        case auth::verdict::allowed: return std::nullopt;
+        case auth::verdict::unauthenticated: {
+            auto out = error_response(401, "unauthorized", "a valid bearer token is required", route);
+            out.head += "WWW-Authenticate: Bearer\r\n";
+            return out;
+        }
+        case auth::verdict::forbidden:
+            return error_response(403, "forbidden",
+                                  "this token may not access '" + std::string(name) + "'", route);
+    }
+    return std::nullopt;
+}
+
 api::api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options options,
          metrics_source* extra)
     : store_(s), cache_(cache), metrics_(metrics), options_(std::move(options)), extra_(extra) {}

@@ -14,6 +14,7 @@
 #include "http/http_metrics.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "auth/auth_policy.hpp"
 #include "http/snapshot_cache.hpp"
 #include "prom/store.hpp"
 
@@ -23,6 +24,8 @@ struct api_options {
     std::string default_collection = "processes";
     int max_age_seconds = 5;
     std::size_t body_limit = 200 * 1024;
+    // Tokens and permissions; null or disabled: everything is allowed. Must outlive the api.
+    const auth::auth_policy* auth = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -52,6 +55,9 @@ private:
                   std::string_view encoded_query);
     response publish(const request& r);
     response healthz(const request& r);
+    // The 401/403 for a request the token does not allow, or nullopt when it may proceed.
+    std::optional<response> refused(const request& r, auth::action what, std::string_view name,
+                                    route_id route) const;
     response metrics_page(const request& r);
 
     store& store_;

@@ -85,6 +85,13 @@ response api::publish(const request& r) {
         return error_response(status_of(events.error().code), to_string(events.error().code),
                               events.error().message, route_id::publish);
     }
+    for (const auto& e : *events) {
+        // All or nothing: one forbidden topic and nothing of the batch is published.
+        if (auto no = refused(r, auth::action::publish, e.topic, route_id::publish)) {
+            metrics_.record_publish_failure();
+            return *no;
+        }
+    }
     auto appended = store_.append(std::move(*events));
     if (!appended) {
         metrics_.record_publish_failure();

@@ -26,6 +26,7 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     if (!docs::valid_collection_name(collection)) {
         return error_response(404, "not_found", "no such collection", route);
     }
+    if (auto no = refused(r, auth::action::read, collection, route)) return no;
     if (key.empty()) return not_found_response(route);
     auto doc = cache_.lookup(collection, key);
     if (!doc) {
@@ -51,6 +52,7 @@ response api::list(const request& r, route_id route, std::string_view collection
     if (!docs::valid_collection_name(collection)) {
         return error_response(404, "not_found", "no such collection", route);
     }
+    if (auto no = refused(r, auth::action::read, collection, route)) return *no;
     find_query q;
     q.collection = collection;
     if (auto ok = parse_list_query(encoded_query, q); !ok) {

@@ -255,6 +255,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
         if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) {
             req.content_type = it->value();
         }
+        if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
+            req.authorization = it->value();
+        }
         req.body = msg.body();
 
         std::optional<response> r;

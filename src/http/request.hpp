@@ -16,6 +16,7 @@ struct request {
     std::optional<std::string_view> if_none_match;
     std::optional<std::string_view> if_modified_since;
     std::optional<std::string_view> content_type;
+    std::optional<std::string_view> authorization;
     std::string_view body;
 };
 

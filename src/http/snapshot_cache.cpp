@@ -23,7 +23,8 @@ std::int64_t floor_seconds(ts_ms ts) { return ts >= 0 ? ts / 1000 : (ts - 999) /
 
 }  // namespace
 
-std::shared_ptr<const rendered_document> render_document(const document& d, int max_age_seconds) {
+std::shared_ptr<const rendered_document> render_document(const document& d, int max_age_seconds,
+                                                         bool private_cache) {
     auto r = std::make_shared<rendered_document>();
     r->body = d.body;
     r->etag = d.etag;
@@ -35,7 +36,8 @@ std::shared_ptr<const rendered_document> render_document(const document& d, int 
     validators += d.etag;
     validators += "\r\nLast-Modified: ";
     validators += format_http_date(r->modified_seconds);
-    validators += "\r\nCache-Control: public, max-age=";
+    validators += private_cache ? "\r\nCache-Control: private, max-age="
+                                : "\r\nCache-Control: public, max-age=";
     validators += std::to_string(max_age_seconds);
     validators += "\r\n";
     r->head_304 = validators;
@@ -86,7 +88,7 @@ result<std::shared_ptr<const rendered_document>> snapshot_cache::load(std::strin
         sh.entries.erase(ck);
         return std::shared_ptr<const rendered_document>{};
     }
-    auto entry = render_document(**found, options_.max_age_seconds);
+    auto entry = render_document(**found, options_.max_age_seconds, options_.private_cache);
     std::lock_guard lock(sh.mu);
     if (sh.drops == drops_before) {
         // Bounded memory: an arbitrary victim is good enough for a cache whose entries are

@@ -42,12 +42,15 @@ struct rendered_document {
 };
 
 // Builds the entry of a stored document (pure; public for tests).
-std::shared_ptr<const rendered_document> render_document(const document& d, int max_age_seconds);
+std::shared_ptr<const rendered_document> render_document(const document& d, int max_age_seconds,
+                                                         bool private_cache = false);
 
 struct snapshot_cache_options {
     int max_age_seconds = 5;
     std::chrono::milliseconds ttl{1000};
     std::size_t max_entries = 100000;
+    // With tokens configured, documents are per-client: `private` keeps shared caches off.
+    bool private_cache = false;
 };
 
 class snapshot_cache {

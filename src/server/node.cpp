@@ -11,6 +11,7 @@
 #include "prom/process_projectors.hpp"
 #include "server/demo.hpp"
 #include "server/node_metrics.hpp"
+#include "ws/gateway.hpp"
 
 namespace prom::server {
 
@@ -22,6 +23,12 @@ public:
     ~node_impl() override { stop(); }
 
     status start() {
+        if (!config_.auth.enabled() && !is_loopback_host(config_.host) && !config_.insecure_listen_any) {
+            return fail(errc::invalid_argument,
+                        "refusing to listen on " + config_.host +
+                            " without auth tokens: configure \"auth\" tokens, listen on "
+                            "127.0.0.1, or pass --insecure-listen-any");
+        }
         auto opened = open_store(config_.db, {.durable = config_.durable});
         if (!opened) return std::unexpected(opened.error());
         // The cache is made before the store's listener can fire and is destroyed after the
@@ -29,7 +36,8 @@ public:
         cache_ = std::make_unique<http::snapshot_cache>(
             **opened, http::snapshot_cache_options{.max_age_seconds = config_.max_age_seconds,
                                                    .ttl = config_.cache_ttl,
-                                                   .max_entries = config_.cache_entries});
+                                                   .max_entries = config_.cache_entries,
+                                                   .private_cache = config_.auth.enabled()});
         store_ = std::move(*opened);
         store_->add_commit_listener(
             [cache = cache_.get()](const std::vector<document>& docs) { cache->on_commit(docs); });
@@ -45,7 +53,8 @@ public:
             *store_, *cache_, http_metrics_,
             http::api_options{.default_collection = config_.collection,
                               .max_age_seconds = config_.max_age_seconds,
-                              .body_limit = config_.body_limit},
+                              .body_limit = config_.body_limit,
+                              .auth = &config_.auth},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -57,6 +66,12 @@ public:
                                         .read_timeout = config_.read_timeout});
         if (!server) return std::unexpected(server.error());
         server_ = std::move(*server);
+        gateway_ = std::make_unique<ws::gateway>(
+            *store_, config_.auth,
+            ws::gateway_options{.max_message_bytes = config_.ws_max_message,
+                                .send_timeout = config_.ws_send_timeout});
+        gateway_->install(*server_);
+        metrics_source_->set_gateway(&gateway_->metrics());
         if (config_.demo) demo_ = start_demo(*store_);
         spdlog::info("prom serve: listening on {}:{} (db {}, collection '{}', projectors {})",
                      config_.host, server_->port(), config_.db, config_.collection,
@@ -72,6 +87,7 @@ public:
         std::lock_guard lock(stop_mu_);
         if (stopped_) return;
         stopped_ = true;
+        if (gateway_) gateway_->shutdown();
         if (server_) server_->stop(config_.shutdown_deadline);
         if (demo_) demo_->stop();
         if (projectors_) projectors_->stop();
@@ -90,6 +106,7 @@ private:
     std::unique_ptr<http::api> api_;
     std::unique_ptr<demo_publisher> demo_;
     std::unique_ptr<http::http_server> server_;
+    std::unique_ptr<ws::gateway> gateway_;  // after server_: gone before it, uses its context
     std::mutex stop_mu_;
     bool stopped_ = false;
 };

@@ -106,6 +106,17 @@ status apply_config_json(std::string_view text, serve_config& c) {
         } else if (k == "durable") {
             if (v.is_bool()) c.durable = v.get_bool();
             else ok = fail(errc::invalid_argument, "config: 'durable' must be true or false");
+        } else if (k == "auth") {
+            auto p = auth::auth_policy::from_json(v);
+            if (p) c.auth = std::move(*p); else ok = std::unexpected(p.error());
+        } else if (k == "ws_send_timeout_ms") {
+            ok = set_ms(c.ws_send_timeout, 1);
+        } else if (k == "ws_max_message") {
+            auto n = int_field(v, k, 1024, 64 * 1024 * 1024);
+            if (n) c.ws_max_message = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "insecure_listen_any") {
+            if (v.is_bool()) c.insecure_listen_any = v.get_bool();
+            else ok = fail(errc::invalid_argument, "config: 'insecure_listen_any' must be true or false");
         } else if (k == "projectors") {
             if (!v.is_array()) {
                 ok = fail(errc::invalid_argument, "config: 'projectors' must be an array of names");
@@ -126,6 +137,10 @@ status apply_config_json(std::string_view text, serve_config& c) {
         if (!ok) return ok;
     }
     return {};
+}
+
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 status load_config_file(const std::string& path, serve_config& c) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_policy.hpp"
 #include "prom/error.hpp"
 #include "prom/store.hpp"
 
@@ -30,7 +31,14 @@ struct serve_config {
     std::size_t cache_entries = 100000;
     bool durable = true;  // false: SQLite synchronous=NORMAL (benchmarks, tests)
     bool demo = false;
+    auth::auth_policy auth;  // "auth": {"tokens": [...]}; none: open, loopback only
+    bool insecure_listen_any = false;  // listen beyond loopback without tokens
+    std::chrono::milliseconds ws_send_timeout{10000};  // a subscriber that reads nothing this long is dropped
+    std::size_t ws_max_message = 1024 * 1024;          // bigger client messages close with 1009
 };
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(std::string_view host);
 
 // "HOST:PORT", "[v6]:PORT" or ":PORT" (loopback).
 status parse_listen(std::string_view text, serve_config& c);
