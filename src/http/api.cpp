@@ -101,6 +101,11 @@ std::optional<response> api::handle(const request& r, bool may_block) {
         if (!may_block) return std::nullopt;
         return publish(r);
     }
+    if (n == 3 && s[0] == "at") {
+        if (!get_or_head) return method_not_allowed(route_id::at, allow_get_head);
+        if (!may_block) return std::nullopt;
+        return at(r, decoded(s[1], coll_buf), decoded(s[2], key_buf), query);
+    }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
         return healthz(r);
