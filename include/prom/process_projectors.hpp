@@ -31,8 +31,8 @@ class process_projectors {
 public:
     virtual ~process_projectors() = default;
     virtual void stop() = 0;
-    virtual const projector& heartbeat_projector() const = 0;
-    virtual const projector& txn_projector() const = 0;
+    virtual projector& heartbeat_projector() = 0;
+    virtual projector& txn_projector() = 0;
     virtual std::uint64_t stale_emitted() const = 0;
 };
 

@@ -38,6 +38,9 @@ public:
     bool stopping() const { return stop_.load(); }
     // Sleeps unless stop() comes first; false when stopped.
     bool sleep_for(std::chrono::milliseconds d);
+    // Forget the position and re-read the durable cursor before the next batch (after a
+    // conflict showed that someone else moved it).
+    void resync() { active_ = false; }
     const consumer_config& config() const { return config_; }
     const std::string& owner() const { return owner_; }
 

@@ -1,0 +1,200 @@
+// Exactly-once projection: a batch's effects and the cursor advance commit together.
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "bus/consumer_loop.hpp"
+#include "prom/projector.hpp"
+
+namespace prom {
+
+namespace {
+
+enum class outcome { applied, handler_failed, store_failed, conflict };
+
+struct attempt {
+    outcome what;
+    error err{errc::internal, ""};
+};
+
+class transactional_projector final : public projector {
+public:
+    explicit transactional_projector(store& s, projector_options o)
+        : store_(s),
+          options_(std::move(o)),
+          loop_(s,
+                {options_.topic, options_.group, options_.from, options_.batch_size,
+                 options_.lease_ttl, options_.backoff},
+                [this](const std::vector<event>& batch) { return deliver(batch); }) {
+        if (options_.retries < 0) options_.retries = 0;
+        loop_.start();
+    }
+    ~transactional_projector() override { loop_.stop(); }
+
+    void stop() override { loop_.stop(); }
+    const projector_metrics& metrics() const override { return metrics_; }
+    const projector_options& options() const override { return options_; }
+
+    bool wait_until(seq_t seq, std::chrono::milliseconds timeout) override {
+        // The durable cursor counts too: work done before this process started is done.
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::unique_lock lock(mu_);
+        for (;;) {
+            if (metrics_.cursor.load() >= seq) return true;
+            if (auto c = store_.cursor(options_.topic, options_.group); c && c->value_or(0) >= seq) {
+                return true;
+            }
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                        std::chrono::milliseconds(50)));
+        }
+    }
+
+private:
+    // Applies events [first, last] in one transaction, checking that the durable cursor is
+    // where this consumer believes it is: if another consumer moved it (a lease race), we
+    // must not apply anything twice.
+    attempt apply(std::span<const event> events) {
+        seq_t expected = events.front().seq - 1;
+        auto txn = store_.begin();
+        if (!txn) return {outcome::store_failed, txn.error()};
+        auto cur = (*txn)->cursor(options_.topic, options_.group);
+        if (!cur) return {outcome::store_failed, cur.error()};
+        if (cur->value_or(0) != expected) {
+            return {outcome::conflict, {errc::conflict, "cursor moved by another consumer"}};
+        }
+        for (const auto& e : events) {
+            status st;
+            try {
+                st = options_.handler(e, **txn);
+            } catch (const std::exception& ex) {
+                st = fail(errc::internal, std::string("handler threw: ") + ex.what());
+            }
+            if (!st) return {outcome::handler_failed, st.error()};
+        }
+        if (auto ok = (*txn)->set_cursor(options_.topic, options_.group, events.back().seq); !ok) {
+            return {outcome::store_failed, ok.error()};
+        }
+        if (auto ok = (*txn)->commit(); !ok) return {outcome::store_failed, ok.error()};
+        return {outcome::applied};
+    }
+
+    void advanced(seq_t seq, std::size_t applied) {
+        metrics_.applied += applied;
+        metrics_.batches += 1;
+        {
+            std::lock_guard lock(mu_);
+            metrics_.cursor = seq;
+            if (metrics_.last_seq < seq) metrics_.last_seq = seq;
+        }
+        cv_.notify_all();
+    }
+
+    std::chrono::milliseconds backoff(int attempt_no) const {
+        return options_.backoff * (1 << std::min(attempt_no, 10));
+    }
+
+    // Tries `events` up to 1 + retries times; returns the last attempt.
+    attempt apply_with_retries(std::span<const event> events) {
+        attempt a{outcome::handler_failed};
+        for (int i = 0; i <= options_.retries; ++i) {
+            a = apply(events);
+            if (a.what != outcome::handler_failed) return a;
+            metrics_.retries += 1;
+            if (i < options_.retries && !loop_.sleep_for(backoff(i))) break;
+        }
+        return a;
+    }
+
+    status dead_letter(const event& e, const error& why) {
+        auto txn = store_.begin();
+        if (!txn) return std::unexpected(txn.error());
+        event_input dlq;
+        dlq.topic = options_.topic + ".dlq";
+        dlq.id = e.id;  // same id: a replay cannot dead-letter the event twice
+        dlq.key = e.key;
+        dlq.ts = e.ts;
+        dlq.payload = e.payload;
+        dlq.headers = e.headers;
+        dlq.headers["prom-error"] = why.message;
+        dlq.headers["prom-source-topic"] = e.topic;
+        dlq.headers["prom-source-seq"] = std::to_string(e.seq);
+        dlq.headers["prom-group"] = options_.group;
+        std::vector<event_input> one;
+        one.push_back(std::move(dlq));
+        if (auto r = (*txn)->append(std::move(one)); !r) return std::unexpected(r.error());
+        if (auto ok = (*txn)->set_cursor(options_.topic, options_.group, e.seq); !ok) return ok;
+        return (*txn)->commit();
+    }
+
+    std::optional<seq_t> deliver(const std::vector<event>& batch) {
+        auto whole = apply_with_retries(batch);
+        if (whole.what == outcome::applied) {
+            advanced(batch.back().seq, batch.size());
+            return batch.back().seq;
+        }
+        if (whole.what != outcome::handler_failed) return not_applied(whole);
+
+        // The batch keeps failing: apply event by event to find the poison one.
+        std::optional<seq_t> reached;
+        for (const auto& e : batch) {
+            auto one = apply_with_retries(std::span<const event>(&e, 1));
+            if (one.what == outcome::applied) {
+                advanced(e.seq, 1);
+                reached = e.seq;
+                continue;
+            }
+            if (one.what != outcome::handler_failed) {
+                not_applied(one);
+                return reached;
+            }
+            if (options_.poison == on_poison::stop) {
+                spdlog::error("projector {}/{}: event seq {} failed {} times, stopping: {}",
+                              options_.topic, options_.group, e.seq, options_.retries + 1,
+                              one.err.message);
+                metrics_.stopped_on_poison = true;
+                loop_.stop();
+                return reached;
+            }
+            if (auto ok = dead_letter(e, one.err); !ok) {
+                spdlog::warn("projector {}/{}: cannot dead-letter seq {}: {}", options_.topic,
+                             options_.group, e.seq, ok.error().message);
+                return reached;
+            }
+            spdlog::warn("projector {}/{}: seq {} dead-lettered to {}.dlq: {}", options_.topic,
+                         options_.group, e.seq, options_.topic, one.err.message);
+            metrics_.dead_lettered += 1;
+            advanced(e.seq, 0);
+            reached = e.seq;
+        }
+        return reached;
+    }
+
+    std::optional<seq_t> not_applied(const attempt& a) {
+        if (a.what == outcome::conflict) {
+            spdlog::warn("projector {}/{}: {}; re-reading the cursor", options_.topic,
+                         options_.group, a.err.message);
+            loop_.resync();
+        } else {
+            spdlog::warn("projector {}/{}: storage: {}", options_.topic, options_.group,
+                         a.err.message);
+        }
+        return std::nullopt;
+    }
+
+    store& store_;
+    projector_options options_;
+    projector_metrics metrics_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bus_internal::consumer_loop loop_;  // last: its thread uses everything above
+};
+
+}  // namespace
+
+std::unique_ptr<projector> start_transactional_projector(store& s, projector_options options) {
+    return std::make_unique<transactional_projector>(s, std::move(options));
+}
+
+}  // namespace prom

@@ -1,0 +1,185 @@
+// Documents and transactions: every backend must pass these unchanged.
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+class docs_contract : public testing::TestWithParam<test::backend> {
+protected:
+    void SetUp() override {
+        store_ = test::open_or_die(GetParam().fresh_url(dir_), {.durable = false});
+        ASSERT_NE(store_, nullptr);
+    }
+
+    json::object obj(std::string_view text) {
+        auto v = parse_json(text);
+        EXPECT_TRUE(v && v->is_object()) << text;
+        return v && v->is_object() ? v->get_object() : json::object{};
+    }
+
+    result<document> update(std::string_view coll, std::string_view key, std::string_view upd,
+                            bool upsert = true) {
+        auto txn = store_->begin();
+        if (!txn) return std::unexpected(txn.error());
+        auto r = (*txn)->update_one(coll, key, obj(upd), upsert);
+        if (!r) return r;
+        if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
+        return r;
+    }
+
+    std::string body(std::string_view coll, std::string_view key) {
+        auto d = store_->find_one(coll, key);
+        EXPECT_TRUE(d);
+        return d && *d ? (*d)->body : "";
+    }
+
+    test::temp_dir dir_;
+    std::unique_ptr<store> store_;
+};
+
+TEST_P(docs_contract, upsert_stores_canonical_body_key_ts_and_strong_etag) {
+    auto d = update("c", "k1", R"({"$set":{"b":2,"a":"x","_ts":1000}})");
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(d->body, R"({"_key":"k1","_ts":1000,"a":"x","b":2})");
+    EXPECT_EQ(d->etag, etag_of(d->body));
+    EXPECT_EQ(d->ts, 1000);
+    auto again = store_->find_one("c", "k1");
+    ASSERT_TRUE(again && *again);
+    EXPECT_EQ((*again)->body, d->body);
+    EXPECT_EQ((*again)->etag, d->etag);
+}
+
+TEST_P(docs_contract, operators_set_inc_set_on_insert_unset) {
+    ASSERT_TRUE(update("c", "k", R"({"$setOnInsert":{"created":1},"$inc":{"n":2},"$set":{"x":1,"_ts":5}})"));
+    ASSERT_TRUE(update("c", "k", R"({"$setOnInsert":{"created":9},"$inc":{"n":3},"$unset":{"x":""},"$set":{"_ts":6}})"));
+    EXPECT_EQ(body("c", "k"), R"({"_key":"k","_ts":6,"created":1,"n":5})");
+    ASSERT_TRUE(update("c", "k", R"({"$inc":{"n":0.5},"$set":{"a.b":1,"_ts":7}})"));
+    EXPECT_EQ(body("c", "k"), R"({"_key":"k","_ts":7,"a":{"b":1},"created":1,"n":5.5})");
+}
+
+TEST_P(docs_contract, replacement_update_replaces_the_whole_document) {
+    ASSERT_TRUE(update("c", "k", R"({"a":1,"b":2,"_ts":1})"));
+    ASSERT_TRUE(update("c", "k", R"({"c":3,"_ts":2})"));
+    EXPECT_EQ(body("c", "k"), R"({"_key":"k","_ts":2,"c":3})");
+}
+
+TEST_P(docs_contract, ts_defaults_to_the_time_of_the_write) {
+    auto before = now_ms();
+    auto d = update("c", "k", R"({"$set":{"a":1}})");
+    ASSERT_TRUE(d);
+    EXPECT_GE(d->ts, before);
+    EXPECT_LE(d->ts, now_ms());
+}
+
+TEST_P(docs_contract, update_without_upsert_of_a_missing_document_is_not_found) {
+    auto d = update("c", "nope", R"({"$set":{"a":1}})", false);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().code, errc::not_found);
+}
+
+TEST_P(docs_contract, bad_updates_are_refused_and_roll_back_the_transaction) {
+    ASSERT_TRUE(update("c", "k", R"({"$set":{"s":"text","_ts":1}})"));
+    const std::string before = body("c", "k");
+    for (auto bad : {R"({"$inc":{"s":1}})", R"({"$inc":{"n":"1"}})", R"({"$push":{"a":1}})",
+                     R"({"$set":{"a":1},"plain":2})", R"({"$set":{"_key":"other"}})",
+                     R"({"$set":{"x":1},"$inc":{"x":1}})", R"({"$set":{"_ts":"yesterday"}})"}) {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        // A good write first: the failure must take it back too.
+        ASSERT_TRUE((*txn)->update_one("c", "other", obj(R"({"$set":{"a":1}})"), true));
+        auto r = (*txn)->update_one("c", "k", obj(bad), true);
+        EXPECT_FALSE(r) << bad;
+        // dropping the transaction rolls it back
+    }
+    EXPECT_EQ(body("c", "k"), before);
+    auto other = store_->find_one("c", "other");
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(*other);
+}
+
+TEST_P(docs_contract, a_transaction_covers_documents_cursors_and_appends_atomically) {
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("a", "1", obj(R"({"$inc":{"n":1}})"), true));
+        ASSERT_TRUE((*txn)->update_one("b", "2", obj(R"({"$inc":{"n":1}})"), true));
+        ASSERT_TRUE((*txn)->set_cursor("t", "g", 7));
+        std::vector<event_input> e(1);
+        e[0].topic = "derived";
+        e[0].payload = 1;
+        ASSERT_TRUE((*txn)->append(std::move(e)));
+        // uncommitted: nobody else sees it
+        auto seen = store_->find_one("a", "1");
+        ASSERT_TRUE(seen);
+        EXPECT_FALSE(*seen);
+        // dropped without commit
+    }
+    EXPECT_FALSE(*store_->find_one("a", "1"));
+    EXPECT_FALSE(*store_->cursor("t", "g"));
+    EXPECT_FALSE(*store_->topic("derived"));
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("a", "1", obj(R"({"$inc":{"n":1}})"), true));
+        ASSERT_TRUE((*txn)->set_cursor("t", "g", 7));
+        auto c = (*txn)->cursor("t", "g");
+        ASSERT_TRUE(c && *c);
+        EXPECT_EQ(**c, 7);
+        std::vector<event_input> e(1);
+        e[0].topic = "derived";
+        e[0].payload = 1;
+        ASSERT_TRUE((*txn)->append(std::move(e)));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    EXPECT_TRUE(*store_->find_one("a", "1"));
+    EXPECT_EQ(**store_->cursor("t", "g"), 7);
+    EXPECT_EQ((*store_->topic("derived"))->count, 1);
+}
+
+TEST_P(docs_contract, commit_listeners_receive_the_written_documents) {
+    std::vector<document> seen;
+    store_->add_commit_listener([&](const std::vector<document>& docs) {
+        seen.insert(seen.end(), docs.begin(), docs.end());
+    });
+    auto d = update("c", "k", R"({"$set":{"a":1}})");
+    ASSERT_TRUE(d);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].key, "k");
+    EXPECT_EQ(seen[0].etag, d->etag);
+}
+
+TEST_P(docs_contract, find_filters_by_literal_equality_and_sorts_newest_first) {
+    ASSERT_TRUE(store_->declare_index("p", "status"));
+    ASSERT_TRUE(update("p", "a", R"({"$set":{"status":"alive","pid":7,"ok":true,"_ts":10}})"));
+    ASSERT_TRUE(update("p", "b", R"({"$set":{"status":"stale","pid":8,"ok":false,"_ts":30}})"));
+    ASSERT_TRUE(update("p", "c", R"({"$set":{"status":"alive","pid":"7","_ts":20}})"));
+    ASSERT_TRUE(update("p", "d", R"({"$set":{"status":"alive","pid":7.5,"_ts":20}})"));
+    ASSERT_TRUE(update("q", "x", R"({"$set":{"status":"alive","_ts":99}})"));
+
+    auto keys = [&](find_query q) {
+        q.collection = "p";
+        auto r = store_->find(q);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+        std::string out;
+        if (r) for (auto& d : *r) out += d.key;
+        return out;
+    };
+    EXPECT_EQ(keys({}), "bcda");
+    EXPECT_EQ(keys({.equals = {{"status", "alive"}}}), "cda");
+    EXPECT_EQ(keys({.equals = {{"pid", "7"}}}), "ca");
+    EXPECT_EQ(keys({.equals = {{"pid", "7.5"}}}), "d");
+    EXPECT_EQ(keys({.equals = {{"ok", "true"}}}), "a");
+    EXPECT_EQ(keys({.equals = {{"status", "alive"}, {"pid", "7"}}}), "ca");
+    EXPECT_EQ(keys({.equals = {{"nosuchfield", "x"}}}), "");
+    EXPECT_EQ(keys({.equals = {{"status", "{\"$ne\":\"x\"}"}}}), "");
+    EXPECT_EQ(keys({.offset = 1, .limit = 2}), "cd");
+    EXPECT_EQ(keys({.offset = 10}), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, docs_contract, testing::ValuesIn(test::contract_backends()),
+                         test::backend_name);
+
+}  // namespace
+}  // namespace prom

@@ -1,0 +1,171 @@
+// The transactional projector: exactly-once effects, retries, dead letters, the process pair.
+#include <gtest/gtest.h>
+
+#include "prom/bus.hpp"
+#include "prom/process_projectors.hpp"
+#include "prom/projector.hpp"
+#include "projector/process_handlers.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+using namespace std::chrono_literals;
+
+class projector_contract : public testing::TestWithParam<test::backend> {
+protected:
+    void SetUp() override {
+        url_ = GetParam().fresh_url(dir_);
+        store_ = test::open_or_die(url_, {.durable = false});
+        ASSERT_NE(store_, nullptr);
+    }
+
+    void publish(std::string topic, json::value payload, std::string key = "k",
+                 std::optional<std::string> id = {}) {
+        event_input e;
+        e.topic = std::move(topic);
+        e.key = std::move(key);
+        e.payload = std::move(payload);
+        e.id = std::move(id);
+        ASSERT_TRUE(bus(*store_).publish(std::move(e)));
+    }
+
+    std::string body(std::string_view coll, std::string_view key) {
+        auto d = store_->find_one(coll, key);
+        return d && *d ? (*d)->body : "";
+    }
+
+    static status count_handler(const event& e, transaction& txn) {
+        if (e.payload.is_string() && e.payload.get_string() == "poison") {
+            // write first, then fail: the write must not survive
+            (void)txn.update_one("counts", "poisoned", json::object{{"$inc", json::object{{"n", 1}}}}, true);
+            return fail(errc::invalid_argument, "cannot digest poison");
+        }
+        json::object inc{{"$inc", json::object{{"n", 1}}}};
+        if (auto r = txn.update_one("counts", "a", inc, true); !r) return std::unexpected(r.error());
+        if (auto r = txn.update_one("counts", "b", inc, true); !r) return std::unexpected(r.error());
+        return {};
+    }
+
+    test::temp_dir dir_;
+    std::string url_;
+    std::unique_ptr<store> store_;
+};
+
+TEST_P(projector_contract, applies_each_event_once_across_collections_with_the_cursor) {
+    for (int i = 0; i < 30; ++i) publish("in", i);
+    auto p = start_transactional_projector(
+        *store_, {.topic = "in", .group = "count", .handler = count_handler, .batch_size = 7});
+    ASSERT_TRUE(p->wait_until(30, 10s));
+    EXPECT_EQ(body("counts", "a").find("\"n\":30"), body("counts", "a").find("\"n\":"));
+    EXPECT_NE(body("counts", "a").find("\"n\":30"), std::string::npos);
+    EXPECT_NE(body("counts", "b").find("\"n\":30"), std::string::npos);
+    p.reset();
+
+    // A restart resumes from the committed cursor: nothing is applied twice.
+    for (int i = 0; i < 5; ++i) publish("in", i);
+    auto again = start_transactional_projector(
+        *store_, {.topic = "in", .group = "count", .handler = count_handler});
+    ASSERT_TRUE(again->wait_until(35, 10s));
+    EXPECT_NE(body("counts", "a").find("\"n\":35"), std::string::npos);
+    EXPECT_EQ(bus(*store_).cursor("in", "count").value(), 35);
+}
+
+TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leaves_no_write) {
+    publish("in", 1);
+    publish("in", "poison", "bad", "poison-id");
+    publish("in", 3);
+    auto p = start_transactional_projector(
+        *store_, {.topic = "in", .group = "count", .handler = count_handler, .retries = 2,
+                  .backoff = 1ms});
+    ASSERT_TRUE(p->wait_until(3, 10s));
+    EXPECT_NE(body("counts", "a").find("\"n\":2"), std::string::npos);
+    EXPECT_EQ(body("counts", "poisoned"), "");
+    auto dlq = store_->scan({.topic = "in.dlq"});
+    ASSERT_TRUE(dlq);
+    ASSERT_EQ(dlq->size(), 1u);
+    EXPECT_EQ((*dlq)[0].id, "poison-id");
+    EXPECT_EQ((*dlq)[0].headers.at("prom-source-seq"), "2");
+    EXPECT_NE((*dlq)[0].headers.at("prom-error").find("poison"), std::string::npos);
+    EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
+    EXPECT_GE(p->metrics().retries.load(), 2u);
+}
+
+TEST_P(projector_contract, stop_on_poison_keeps_the_cursor_before_the_failing_event) {
+    publish("in", 1);
+    publish("in", "poison");
+    publish("in", 3);
+    auto p = start_transactional_projector(
+        *store_, {.topic = "in", .group = "count", .handler = count_handler, .retries = 1,
+                  .backoff = 1ms, .poison = on_poison::stop});
+    for (int i = 0; i < 1000 && !p->metrics().stopped_on_poison; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(p->metrics().stopped_on_poison);
+    EXPECT_EQ(bus(*store_).cursor("in", "count").value(), 1);
+    EXPECT_NE(body("counts", "a").find("\"n\":1"), std::string::npos);
+    EXPECT_EQ(body("counts", "poisoned"), "");
+    EXPECT_FALSE(*store_->topic("in.dlq"));
+}
+
+TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_documents) {
+    auto procs = start_process_projectors(*store_, {.stale_after = 60s});
+    publish("heartbeat.received",
+            *parse_json(R"({"pid":1,"name":"stt","host":"local","cpu_pct":1,"mem_mb":2})"), "",
+            "hb-1");
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(1, 10s));
+    // the projector's cursor exists (the seed's integration test)
+    EXPECT_TRUE(store_->cursor("heartbeat.received", "process-projector").value());
+    auto states = store_->scan({.topic = "process.state"});
+    ASSERT_TRUE(states);
+    ASSERT_EQ(states->size(), 1u);
+    EXPECT_EQ((*states)[0].id, process::derived_state_id("hb-1"));
+    EXPECT_EQ((*states)[0].key, "local:stt:1");
+    const auto& p = (*states)[0].payload.get_object();
+    EXPECT_EQ(p.at("status"), "alive");
+    EXPECT_EQ(p.at("processId"), "local:stt:1");
+
+    ASSERT_TRUE(procs->txn_projector().wait_until(1, 10s));
+    auto doc = body("processes", "local:stt:1");
+    EXPECT_NE(doc.find("\"status\":\"alive\""), std::string::npos);
+    EXPECT_NE(doc.find("\"_key\":\"local:stt:1\""), std::string::npos);
+    EXPECT_NE(body("host_stats", "local").find("\"seen\":1"), std::string::npos);
+
+    // Redelivering the same heartbeat (same id) derives nothing new.
+    publish("heartbeat.received",
+            *parse_json(R"({"pid":1,"name":"stt","host":"local","cpu_pct":1,"mem_mb":2})"), "",
+            "hb-1");
+    publish("heartbeat.received",
+            *parse_json(R"({"pid":2,"name":"stt","host":"local","processId":"custom"})"), "", "hb-2");
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(2, 10s));
+    ASSERT_TRUE(procs->txn_projector().wait_until(2, 10s));
+    EXPECT_EQ((*store_->topic("process.state"))->count, 2);
+    EXPECT_NE(body("processes", "custom").find("\"pid\":2"), std::string::npos);
+    EXPECT_NE(body("host_stats", "local").find("\"seen\":2"), std::string::npos);
+}
+
+TEST_P(projector_contract, a_silent_process_turns_stale_once) {
+    publish("heartbeat.received", *parse_json(R"({"pid":3,"name":"w","host":"h"})"), "", "hb");
+    auto procs = start_process_projectors(*store_, {.stale_after = 50ms, .stale_check_every = 20ms});
+    ASSERT_TRUE(procs->txn_projector().wait_until(1, 10s));
+    for (int i = 0; i < 500 && body("processes", "h:w:3").find("stale") == std::string::npos; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_NE(body("processes", "h:w:3").find("\"status\":\"stale\""), std::string::npos);
+    std::this_thread::sleep_for(100ms);  // more checks must not emit it again
+    EXPECT_EQ((*store_->topic("process.state"))->count, 2);
+    EXPECT_EQ(procs->stale_emitted(), 1u);
+}
+
+TEST_P(projector_contract, a_malformed_heartbeat_is_dead_lettered_not_fatal) {
+    publish("heartbeat.received", json::value("not an object"));
+    publish("heartbeat.received", *parse_json(R"({"pid":1,"name":"ok","host":"h"})"));
+    auto procs = start_process_projectors(*store_, {.stale_after = 60s});
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(2, 20s));
+    EXPECT_EQ((*store_->topic("heartbeat.received.dlq"))->count, 1);
+    EXPECT_EQ((*store_->topic("process.state"))->count, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, projector_contract, testing::ValuesIn(test::contract_backends()),
+                         test::backend_name);
+
+}  // namespace
+}  // namespace prom
