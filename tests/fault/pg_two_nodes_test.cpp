@@ -165,6 +165,27 @@ TEST_P(pg_two_nodes, documents_and_etags_written_on_one_node_read_identically_on
     EXPECT_EQ(hits->front().key, "h:n:7");
 }
 
+TEST_P(pg_two_nodes, text_postgres_cannot_hold_is_refused_without_harming_other_publishers) {
+    using namespace std::string_literals;
+    std::vector<event_input> bad(1);
+    bad[0].topic = "t";
+    bad[0].key = "a\0b"s;
+    std::vector<event_input> good(1);
+    good[0].topic = "t";
+    good[0].key = "a";
+    std::thread other([&] { EXPECT_TRUE(a_->append(std::move(good))); });
+    auto r = a_->append(std::move(bad));
+    other.join();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::invalid_argument);
+    auto missing = a_->find_one("c", "x\0y"s);  // never silently cut at the NUL
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, errc::invalid_argument);
+    auto t = b_->topic("t");
+    ASSERT_TRUE(t && *t);
+    EXPECT_EQ((*t)->count, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(postgres_only()),
                          test::backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(pg_two_nodes);

@@ -7,18 +7,23 @@
 namespace prom::storage::postgres {
 namespace {
 
-TEST(pg_url, schema_is_removed_from_the_conninfo_and_a_connect_timeout_added) {
+constexpr const char* keepalives = "keepalives_idle=15&keepalives_interval=5&keepalives_count=3";
+
+TEST(pg_url, schema_is_removed_from_the_conninfo_and_timeouts_added) {
     auto t = parse_pg_url("postgresql://u@127.0.0.1:5555/db?schema=t1_2&sslmode=disable");
     ASSERT_TRUE(t);
     EXPECT_EQ(t->schema, "t1_2");
-    EXPECT_EQ(t->conninfo, "postgresql://u@127.0.0.1:5555/db?sslmode=disable&connect_timeout=5");
+    EXPECT_EQ(t->conninfo, "postgresql://u@127.0.0.1:5555/db?sslmode=disable&connect_timeout=5&" +
+                               std::string(keepalives));
 }
 
-TEST(pg_url, without_a_schema_the_tables_live_in_public) {
-    auto t = parse_pg_url("postgres://h/db?connect_timeout=2");
+TEST(pg_url, without_a_schema_the_tables_live_in_public_and_given_settings_win) {
+    auto t = parse_pg_url("postgres://h/db?connect_timeout=2&keepalives_count=9");
     ASSERT_TRUE(t);
     EXPECT_EQ(t->schema, "public");
-    EXPECT_EQ(t->conninfo, "postgres://h/db?connect_timeout=2");
+    EXPECT_EQ(t->conninfo,
+              "postgres://h/db?connect_timeout=2&keepalives_count=9&keepalives_idle=15&"
+              "keepalives_interval=5");
 }
 
 TEST(pg_url, schema_may_be_percent_encoded_but_must_be_a_plain_name) {

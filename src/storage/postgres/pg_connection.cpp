@@ -96,13 +96,22 @@ namespace {
 struct raw_params {
     std::vector<const char*> values;
     std::vector<int> lengths;
+    bool has_nul = false;
     explicit raw_params(std::span<const param> ps) {
         for (const auto& p : ps) {
             values.push_back(p.c_str());
             lengths.push_back(p.size());
+            // libpq sends text parameters as C strings: a NUL would silently cut the value.
+            if (p.c_str() && std::memchr(p.c_str(), 0, static_cast<std::size_t>(p.size()))) {
+                has_nul = true;
+            }
         }
     }
 };
+
+std::unexpected<error> nul_error() {
+    return fail(errc::invalid_argument, "PostgreSQL text cannot hold NUL characters");
+}
 }  // namespace
 
 result<rows> connection::query(std::string_view sql, std::span<const param> params) {
@@ -116,6 +125,7 @@ result<rows> connection::query(std::string_view sql, std::span<const param> para
         it = prepared_.emplace(std::move(key), std::move(name)).first;
     }
     raw_params p(params);
+    if (p.has_nul) return nul_error();
     return check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
                                 p.values.data(), p.lengths.data(), nullptr, 0),
                  std::string_view(it->first).substr(0, 60));
@@ -124,6 +134,7 @@ result<rows> connection::query(std::string_view sql, std::span<const param> para
 result<rows> connection::query_once(std::string_view sql, std::span<const param> params) {
     std::string text(sql);
     raw_params p(params);
+    if (p.has_nul) return nul_error();
     return check(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
                               p.values.data(), p.lengths.data(), nullptr, 0),
                  text.substr(0, 60));

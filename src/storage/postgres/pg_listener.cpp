@@ -52,6 +52,7 @@ void change_listener::stop() {
 }
 
 void change_listener::run() {
+    constexpr auto idle_ping = std::chrono::seconds(10);
     std::unique_ptr<connection> conn(static_cast<connection*>(first_conn_));
     first_conn_ = nullptr;
     auto backoff = std::chrono::milliseconds(50);
@@ -70,10 +71,18 @@ void change_listener::run() {
             on_change_();  // commits while we were away sent no notification we could see
         }
         pollfd fds[2] = {{PQsocket(conn->raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) continue;  // EINTR
+        int n = ::poll(fds, 2, static_cast<int>(idle_ping.count()));
+        if (n < 0) continue;  // EINTR
         if (fds[1].revents) break;
-        if (!PQconsumeInput(conn->raw())) {
+        if (n == 0) {
+            // A quiet socket may be a dead peer that never sent a reset: ask, and reconnect
+            // if there is no answer.
+            if (!conn->exec("SELECT 1")) conn.reset();
+        } else if (!PQconsumeInput(conn->raw())) {
             conn.reset();
+        }
+        if (!conn) {
+            on_change_();
             continue;
         }
         bool changed = false;

@@ -6,7 +6,7 @@
 namespace prom::storage::postgres {
 
 namespace {
-constexpr std::size_t max_idle_connections = 32;
+constexpr std::size_t max_pool_connections = 16;
 constexpr int max_conflict_retries = 5;
 // The server's clock, not the node's: lease expiry must not depend on node clock skew.
 #define PROM_PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
@@ -14,9 +14,17 @@ constexpr int max_conflict_retries = 5;
 }  // namespace
 
 pg_store::pooled::~pooled() {
-    if (!c_ || c_->broken() || c_->in_transaction()) return;
-    std::lock_guard lock(s_->pool_mu_);
-    if (s_->idle_.size() < max_idle_connections) s_->idle_.push_back(std::move(c_));
+    if (!c_) return;  // moved from
+    bool reusable = !c_->broken() && !c_->in_transaction();
+    {
+        std::lock_guard lock(s_->pool_mu_);
+        if (reusable) {
+            s_->idle_.push_back(std::move(c_));
+        } else {
+            --s_->pool_open_;
+        }
+    }
+    s_->pool_cv_.notify_one();
 }
 
 pg_store::pg_store(pg_target t, store_options o) : target_(std::move(t)), options_(o) {
@@ -66,16 +74,41 @@ status pg_store::init() {
 
 result<pg_store::pooled> pg_store::take_connection() {
     {
-        std::lock_guard lock(pool_mu_);
+        std::unique_lock lock(pool_mu_);
+        bool got = pool_cv_.wait_for(lock, options_.busy_timeout, [&] {
+            return !idle_.empty() || pool_open_ < max_pool_connections;
+        });
+        if (!got) {
+            return fail(errc::unavailable, "all " + std::to_string(max_pool_connections) +
+                                               " PostgreSQL connections stayed busy");
+        }
         if (!idle_.empty()) {
             auto c = std::move(idle_.back());
             idle_.pop_back();
             return pooled(*this, std::move(c), true);
         }
+        ++pool_open_;
     }
     auto c = connection::open(target_.conninfo, session_setup());
-    if (!c) return std::unexpected(c.error());
+    if (!c) {
+        {
+            std::lock_guard lock(pool_mu_);
+            --pool_open_;
+        }
+        pool_cv_.notify_one();
+        return std::unexpected(c.error());
+    }
     return pooled(*this, std::move(*c), false);
+}
+
+void pg_store::drop_idle() {
+    std::vector<std::unique_ptr<connection>> stale;
+    {
+        std::lock_guard lock(pool_mu_);
+        stale.swap(idle_);
+        pool_open_ -= stale.size();
+    }
+    pool_cv_.notify_all();
 }
 
 status pg_store::with_reader(const std::function<status(connection&)>& read) {
@@ -84,9 +117,7 @@ status pg_store::with_reader(const std::function<status(connection&)>& read) {
         if (!c) return std::unexpected(c.error());
         auto st = read(**c);
         if (st || attempt > 0 || !c->reused() || !(*c)->broken()) return st;
-        // The server restarted since this connection was pooled: so did all idle ones.
-        std::lock_guard lock(pool_mu_);
-        idle_.clear();
+        drop_idle();  // the server restarted since this connection was pooled
     }
 }
 

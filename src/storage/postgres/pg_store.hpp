@@ -3,7 +3,7 @@
 //
 // Concurrency: appends from many threads are grouped by a leader into one transaction on
 // the store's append connection (group commit); reads and transactions take connections
-// from a pool. Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
+// from a pool of at most 16 (plus the append and listener connections: 18 per node). Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
 // A listener thread turns other nodes' NOTIFYs into change_version() bumps.
 //
 // Errors: unavailable when the server is away (calls fail fast and work again once it is
@@ -93,6 +93,7 @@ private:
     // Runs `read` on a pooled connection; if a reused one turned out stale (the server
     // restarted since), once more on a fresh connection.
     status with_reader(const std::function<status(connection&)>& read);
+    void drop_idle();  // after a server restart every idle connection is stale
     result<std::vector<event>> read_events(std::string_view sql, std::vector<param> params);
 
     pg_target target_;
@@ -100,8 +101,12 @@ private:
     std::string channel_;
     std::string notify_commit_sql_;
 
+    // The pool: at most max_pool_connections open (idle or in use); callers wait for one
+    // up to busy_timeout, so many threads cannot exhaust the server's max_connections.
     std::mutex pool_mu_;
+    std::condition_variable pool_cv_;
     std::vector<std::unique_ptr<connection>> idle_;
+    std::size_t pool_open_ = 0;
 
     // Group commit: the leader owns `appender_` while it writes a group.
     std::mutex gc_mu_;

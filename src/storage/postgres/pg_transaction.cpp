@@ -8,6 +8,7 @@
 
 #include "docs/update.hpp"
 #include "storage/postgres/pg_store.hpp"
+#include "storage/postgres/pg_text.hpp"
 
 namespace prom::storage::postgres {
 
@@ -39,6 +40,9 @@ public:
                         "bad collection name '" + std::string(collection) + "'");
         }
         if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+        if (!storable_text(key)) {
+            return fail(errc::invalid_argument, "a document key must be UTF-8 without NUL characters");
+        }
         // Two rounds at most: if another transaction inserts the document between our read
         // and our insert, the insert does nothing and the second round updates its version.
         for (int round = 0; round < 2; ++round) {
@@ -79,6 +83,7 @@ public:
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+        if (auto ok = check_storable(batch); !ok) return std::unexpected(ok.error());
         std::vector<const event_input*> all;
         for (auto& in : batch) all.push_back(&in);
         auto r = append_in_txn(*c_, all);
@@ -136,8 +141,7 @@ result<std::unique_ptr<transaction>> pg_store::begin() {
         auto r = (*c)->exec("BEGIN");
         if (r) return std::unique_ptr<transaction>(new pg_transaction(*this, std::move(*c)));
         if (attempt > 0 || !c->reused() || !(*c)->broken()) return std::unexpected(r.error());
-        std::lock_guard lock(pool_mu_);  // a restart made every idle connection stale
-        idle_.clear();
+        drop_idle();  // the server restarted since this connection was pooled
     }
 }
 

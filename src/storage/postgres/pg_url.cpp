@@ -47,7 +47,14 @@ result<pg_target> parse_pg_url(std::string_view url) {
     }
     pg_target t{std::string(url.substr(0, url.find('?'))), "public"};
     std::vector<std::string_view> kept;
-    bool has_timeout = false;
+    // Defaults for what the URL leaves out: fail instead of hanging on an unreachable host,
+    // and notice a peer that died without a reset within ~30 s.
+    std::vector<std::pair<std::string_view, std::string_view>> defaults{
+        {"connect_timeout", "connect_timeout=5"},
+        {"keepalives_idle", "keepalives_idle=15"},
+        {"keepalives_interval", "keepalives_interval=5"},
+        {"keepalives_count", "keepalives_count=3"},
+    };
     if (auto q = url.find('?'); q != std::string_view::npos) {
         std::string_view rest = url.substr(q + 1);
         while (!rest.empty()) {
@@ -67,11 +74,11 @@ result<pg_target> parse_pg_url(std::string_view url) {
                 t.schema = *v;
                 continue;
             }
-            if (name == "connect_timeout") has_timeout = true;
+            std::erase_if(defaults, [&](auto& d) { return d.first == name; });
             kept.push_back(item);
         }
     }
-    if (!has_timeout) kept.push_back("connect_timeout=5");
+    for (auto& d : defaults) kept.push_back(d.second);
     for (std::size_t i = 0; i < kept.size(); ++i) {
         t.conninfo += i == 0 ? '?' : '&';
         t.conninfo += kept[i];
