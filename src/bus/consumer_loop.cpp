@@ -11,7 +11,12 @@ consumer_loop::consumer_loop(store& s, consumer_config config, deliver_fn delive
     if (config_.batch_size == 0) config_.batch_size = 1;
 }
 
-consumer_loop::~consumer_loop() { stop(); }
+consumer_loop::~consumer_loop() {
+    stop();
+    // Destroyed from its own thread (the owner died inside a handler): nothing can join
+    // it; it exits as soon as the handler returns. Owners avoid this (see ws_session.cpp).
+    if (thread_.joinable()) thread_.detach();
+}
 
 void consumer_loop::start() { thread_ = std::thread([this] { run(); }); }
 
@@ -21,6 +26,8 @@ void consumer_loop::stop() {
         stop_ = true;
     }
     sleep_cv_.notify_all();
+    // From its own thread (a handler ending its consumer) the loop just exits after the
+    // handler returns; a later stop() from another thread joins it.
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 

@@ -24,5 +24,8 @@ std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& stat
 void report(const error& e, run_state& state);
 
 void register_db_commands(CLI::App& app, run_state& state);
+void register_tail_command(CLI::App& app, run_state& state);
+// prom serve: the HTTP server with the built-in projectors (serve_command.cpp).
+void register_serve_command(CLI::App& app, run_state& state);
 
 }  // namespace prom::cli

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "prom 0.1.0");
     prom::cli::run_state state;
     prom::cli::register_db_commands(app, state);
+    prom::cli::register_tail_command(app, state);
+    prom::cli::register_serve_command(app, state);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

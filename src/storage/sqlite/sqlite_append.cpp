@@ -39,25 +39,13 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
     std::vector<append_result> out;
     out.reserve(batch.size());
     for (auto& in : batch) {
-        {
-            auto dup = c.prepare("SELECT seq, ts FROM events WHERE topic = ?1 AND id = ?2");
-            if (!dup) return std::unexpected(dup.error());
-            dup->bind(1, in.topic);
-            dup->bind(2, *in.id);
-            int rc = dup->step();
-            if (rc == SQLITE_ROW) {
-                out.push_back({*in.id, dup->int64(0), dup->int64(1), true});
-                continue;
-            }
-            if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "check id"));
-        }
         auto t = topic_state(in.topic);
         if (!t) return std::unexpected(t.error());
-        seq_t seq = ++(*t)->first;
-        ++(*t)->second;
+        seq_t seq = (*t)->first + 1;
         {
+            // The unique (topic, id) index does the dedupe: an ignored insert is a duplicate.
             auto ins = c.prepare(
-                "INSERT INTO events(topic, seq, id, key, ts, payload, headers) "
+                "INSERT OR IGNORE INTO events(topic, seq, id, key, ts, payload, headers) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
             if (!ins) return std::unexpected(ins.error());
             ins->bind(1, in.topic);
@@ -70,6 +58,19 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
             int rc = ins->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "insert event"));
         }
+        if (sqlite3_changes(c.raw()) == 0) {
+            auto dup = c.prepare("SELECT seq, ts FROM events WHERE topic = ?1 AND id = ?2");
+            if (!dup) return std::unexpected(dup.error());
+            dup->bind(1, in.topic);
+            dup->bind(2, *in.id);
+            if (dup->step() != SQLITE_ROW) {
+                return fail(errc::internal, "an ignored insert has no original event");
+            }
+            out.push_back({*in.id, dup->int64(0), dup->int64(1), true});
+            continue;
+        }
+        (*t)->first = seq;
+        ++(*t)->second;
         {
             auto lat = c.prepare(
                 "INSERT INTO latest(topic, key, seq) VALUES(?1, ?2, ?3) "
@@ -104,7 +105,7 @@ result<std::vector<append_result>> sqlite_store::append(std::vector<event_input>
     append_request req{&batch, fail(errc::internal, "not written")};
     std::unique_lock lock(gc_mu_);
     gc_queue_.push_back(&req);
-    gc_cv_.wait(lock, [&] { return req.done || gc_queue_.front() == &req; });
+    req.cv.wait(lock, [&] { return req.done || gc_queue_.front() == &req; });
     if (req.done) return std::move(req.out);
 
     std::vector<append_request*> group(
@@ -114,11 +115,11 @@ result<std::vector<append_result>> sqlite_store::append(std::vector<event_input>
     run_group(group);
     lock.lock();
     for (auto* r : group) {
-        r->done = true;
         gc_queue_.pop_front();
+        r->done = true;
+        if (r != &req) r->cv.notify_one();
     }
-    lock.unlock();
-    gc_cv_.notify_all();
+    if (!gc_queue_.empty()) gc_queue_.front()->cv.notify_one();  // the next leader
     return std::move(req.out);
 }
 
@@ -127,19 +128,27 @@ void sqlite_store::run_group(const std::vector<append_request*>& group) {
         for (auto* r : group) r->out = std::unexpected(e);
     };
     auto wlock = lock_writer();
-    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) return fail_all(ok.error());
+    if (auto ok = writer_->run("BEGIN IMMEDIATE"); !ok) return fail_all(ok.error());
+    const bool alone = group.size() == 1;
     for (auto* r : group) {
         // A savepoint per request: one caller's failure does not fail the others.
-        if (auto ok = writer_->exec("SAVEPOINT req"); !ok) {
-            (void)writer_->exec("ROLLBACK");
-            return fail_all(ok.error());
+        if (!alone) {
+            if (auto ok = writer_->run("SAVEPOINT req"); !ok) {
+                (void)writer_->run("ROLLBACK");
+                return fail_all(ok.error());
+            }
         }
         r->out = append_in_txn(*writer_, *r->batch);
-        if (!r->out) (void)writer_->exec("ROLLBACK TO req");
-        (void)writer_->exec("RELEASE req");
+        if (!alone) {
+            if (!r->out) (void)writer_->run("ROLLBACK TO req");
+            (void)writer_->run("RELEASE req");
+        } else if (!r->out) {
+            (void)writer_->run("ROLLBACK");
+            return;
+        }
     }
-    if (auto ok = writer_->exec("COMMIT"); !ok) {
-        (void)writer_->exec("ROLLBACK");
+    if (auto ok = writer_->run("COMMIT"); !ok) {
+        (void)writer_->run("ROLLBACK");
         return fail_all(ok.error());
     }
     wlock.unlock();

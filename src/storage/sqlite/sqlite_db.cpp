@@ -89,6 +89,14 @@ result<statement> connection::prepare(std::string_view sql) {
     return result<statement>(std::in_place, it->second);
 }
 
+status connection::run(std::string_view sql) {
+    auto st = prepare(sql);
+    if (!st) return std::unexpected(st.error());
+    int rc = st->step();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return std::unexpected(last_error(rc, sql));
+    return {};
+}
+
 status connection::exec(const char* sql) {
     char* msg = nullptr;
     int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);

@@ -55,6 +55,9 @@ public:
     // A cached prepared statement for `sql` (text is the cache key).
     result<statement> prepare(std::string_view sql);
     status exec(const char* sql);
+    // Runs one statement that returns no rows, through the statement cache (for the hot
+    // BEGIN / COMMIT / SAVEPOINT path, which sqlite3_exec would re-parse every time).
+    status run(std::string_view sql);
     error last_error(int rc, std::string_view context) const { return error_from(db_, rc, context); }
     sqlite3* raw() const { return db_; }
 

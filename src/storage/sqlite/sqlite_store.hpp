@@ -59,6 +59,7 @@ private:
         std::vector<event_input>* batch;
         result<std::vector<append_result>> out;
         bool done = false;
+        std::condition_variable cv;  // one per waiter: waking all of them costs too much
     };
 
     class reader_lease;  // a pooled read connection, returned on destruction
@@ -80,7 +81,6 @@ private:
     std::vector<std::unique_ptr<connection>> idle_readers_;
 
     std::mutex gc_mu_;
-    std::condition_variable gc_cv_;
     std::deque<append_request*> gc_queue_;
 
     std::mutex poll_mu_;

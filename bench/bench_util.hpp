@@ -1,0 +1,70 @@
+// Small helpers shared by the benchmarks: run a scenario in a child process (so each one
+// reports its own peak RSS), time it, print a table.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace prom::bench {
+
+struct measured {
+    double events = 0;   // how many units of work
+    double seconds = 0;  // how long they took
+    long peak_rss_kb = 0;
+    double rate() const { return seconds > 0 ? events / seconds : 0; }
+};
+
+inline long peak_rss_kb() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+// Runs `scenario` in a forked child; the child reports {events, seconds} through a pipe
+// and its own peak RSS. Returns seconds = -1 when the child failed.
+inline measured in_child(const std::function<measured()>& scenario) {
+    int fds[2];
+    if (pipe(fds) != 0) return {0, -1, 0};
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        measured m = scenario();
+        m.peak_rss_kb = peak_rss_kb();
+        (void)!write(fds[1], &m, sizeof m);
+        _exit(0);
+    }
+    close(fds[1]);
+    measured m{0, -1, 0};
+    if (read(fds[0], &m, sizeof m) != static_cast<ssize_t>(sizeof m)) m = {0, -1, 0};
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return m;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A scratch directory for one benchmark run, removed at exit.
+struct scratch_dir {
+    std::filesystem::path path;
+    scratch_dir() {
+        path = std::filesystem::temp_directory_path() / ("prom-bench-" + std::to_string(getpid()));
+        std::filesystem::create_directories(path);
+    }
+    ~scratch_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    std::string db(const std::string& name) const { return "sqlite:" + (path / name).string(); }
+};
+
+}  // namespace prom::bench

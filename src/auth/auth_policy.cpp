@@ -1,0 +1,119 @@
+#include "auth/auth_policy.hpp"
+
+#include <cctype>
+
+namespace prom::auth {
+
+namespace {
+
+// Compares without an early exit, so response times do not reveal how much of a guessed
+// token was right.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    }
+    return diff == 0;
+}
+
+result<std::vector<std::string>> patterns(const json::object& o, std::string_view field) {
+    std::vector<std::string> out;
+    auto it = o.find(field);
+    if (it == o.end()) return out;
+    if (!it->value().is_array()) {
+        return fail(errc::invalid_argument, "auth: '" + std::string(field) + "' must be an array of patterns");
+    }
+    for (const auto& p : it->value().get_array()) {
+        if (!p.is_string() || p.get_string().empty()) {
+            return fail(errc::invalid_argument, "auth: patterns must be non-empty strings");
+        }
+        std::string_view s = p.get_string();
+        if (s.find('*') != std::string_view::npos && s.find('*') != s.size() - 1) {
+            return fail(errc::invalid_argument, "auth: '*' may only end a pattern: " + std::string(s));
+        }
+        out.emplace_back(s);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string_view> bearer_token(std::string_view h) {
+    constexpr std::string_view scheme = "bearer ";
+    if (h.size() <= scheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(h[i])) != scheme[i]) return std::nullopt;
+    }
+    h.remove_prefix(scheme.size());
+    while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+    while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+    if (h.empty()) return std::nullopt;
+    return h;
+}
+
+bool pattern_matches(std::string_view pattern, std::string_view name) {
+    if (pattern == "*") return true;
+    if (pattern.ends_with('*')) return name.starts_with(pattern.substr(0, pattern.size() - 1));
+    return pattern == name;
+}
+
+result<auth_policy> auth_policy::from_json(const json::value& config) {
+    auth_policy p;
+    if (config.is_null()) return p;
+    if (!config.is_object()) return fail(errc::invalid_argument, "auth: must be an object");
+    auto tokens = config.get_object().find("tokens");
+    if (tokens == config.get_object().end()) return p;
+    if (!tokens->value().is_array()) return fail(errc::invalid_argument, "auth: 'tokens' must be an array");
+    for (const auto& t : tokens->value().get_array()) {
+        if (!t.is_object()) return fail(errc::invalid_argument, "auth: each token must be an object");
+        const auto& o = t.get_object();
+        grant g;
+        auto tok = o.find("token");
+        if (tok == o.end() || !tok->value().is_string() || tok->value().get_string().size() < 8) {
+            return fail(errc::invalid_argument, "auth: each token needs a 'token' of at least 8 characters");
+        }
+        g.token = tok->value().get_string();
+        if (auto n = o.find("name"); n != o.end() && n->value().is_string()) g.name = n->value().get_string();
+        if (g.name.empty()) g.name = "token#" + std::to_string(p.grants_.size() + 1);
+        for (auto [field, into] : {std::pair{"publish", &g.publish}, std::pair{"subscribe", &g.subscribe},
+                                   std::pair{"read", &g.read}}) {
+            auto ps = patterns(o, field);
+            if (!ps) return std::unexpected(ps.error());
+            *into = std::move(*ps);
+        }
+        for (const auto& other : p.grants_) {
+            if (other.token == g.token) return fail(errc::invalid_argument, "auth: a token appears twice");
+        }
+        p.grants_.push_back(std::move(g));
+    }
+    return p;
+}
+
+const grant* auth_policy::authenticate(std::optional<std::string_view> authorization) const {
+    if (!authorization) return nullptr;
+    auto token = bearer_token(*authorization);
+    if (!token) return nullptr;
+    const grant* found = nullptr;
+    for (const auto& g : grants_) {
+        if (same_secret(g.token, *token)) found = &g;  // no early exit, see same_secret
+    }
+    return found;
+}
+
+bool auth_policy::permits(const grant& g, action what, std::string_view name) {
+    const auto& list = what == action::publish ? g.publish : what == action::subscribe ? g.subscribe : g.read;
+    for (const auto& p : list) {
+        if (pattern_matches(p, name)) return true;
+    }
+    return false;
+}
+
+verdict auth_policy::check(std::optional<std::string_view> authorization, action what,
+                           std::string_view name) const {
+    if (!enabled()) return verdict::allowed;
+    const grant* g = authenticate(authorization);
+    if (!g) return verdict::unauthenticated;
+    return permits(*g, what, name) ? verdict::allowed : verdict::forbidden;
+}
+
+}  // namespace prom::auth

@@ -1,0 +1,64 @@
+// Bearer-token authentication and per-topic permissions for the HTTP publisher, the
+// WebSocket gateway and the snapshot API.
+//
+// Config (the "auth" member of the serve config file):
+//   {"tokens": [{"token": "s3cret", "name": "collector",
+//                "publish": ["heartbeat.*"], "subscribe": ["process.*"], "read": ["*"]}]}
+// A pattern is a topic (or collection) name, a prefix ending in `*`, or `*` alone.
+// With no tokens configured the policy is disabled: everything is allowed, and the server
+// refuses to listen beyond loopback unless told --insecure-listen-any.
+//
+// An auth_policy is immutable after construction and safe to share between threads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prom/json.hpp"
+
+namespace prom::auth {
+
+enum class action { publish, subscribe, read };
+
+enum class verdict {
+    allowed,
+    unauthenticated,  // no token, or an unknown one: 401
+    forbidden,        // a known token without this permission: 403
+};
+
+struct grant {
+    std::string token;
+    std::string name;  // for logs; never the token itself
+    std::vector<std::string> publish;
+    std::vector<std::string> subscribe;
+    std::vector<std::string> read;
+};
+
+class auth_policy {
+public:
+    auth_policy() = default;  // disabled
+    static result<auth_policy> from_json(const json::value& config);
+
+    bool enabled() const { return !grants_.empty(); }
+
+    // `authorization` is the raw Authorization header value (or a token given another way,
+    // prefixed "Bearer "). Unknown tokens are unauthenticated; comparison is constant-time.
+    verdict check(std::optional<std::string_view> authorization, action what,
+                  std::string_view topic_or_collection) const;
+
+    // The grant of a valid token, for sessions that authenticate once and check per topic.
+    const grant* authenticate(std::optional<std::string_view> authorization) const;
+    static bool permits(const grant& g, action what, std::string_view name);
+
+private:
+    std::vector<grant> grants_;
+};
+
+// Extracts the token from "Bearer <token>" (scheme case-insensitive); nullopt otherwise.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
+bool pattern_matches(std::string_view pattern, std::string_view name);
+
+}  // namespace prom::auth

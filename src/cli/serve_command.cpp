@@ -1,0 +1,78 @@
+// prom serve: SPEC 3. Runs until SIGINT or SIGTERM, then shuts down within the deadline.
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "server/demo.hpp"
+#include "server/node.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+struct serve_args {
+    std::string db, listen, config;
+    bool demo = false;
+    bool insecure_listen_any = false;
+};
+
+void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
+    server::serve_config cfg;
+    if (!a.config.empty()) {
+        if (auto ok = server::load_config_file(a.config, cfg); !ok) return report(ok.error(), state);
+    }
+    // Flags (and PROM_DB) win over the file; without either the file's db stands.
+    if (cmd.count("--db") > 0 || a.config.empty()) cfg.db = a.db;
+    if (!a.listen.empty()) {
+        if (auto ok = server::parse_listen(a.listen, cfg); !ok) return report(ok.error(), state);
+    }
+    if (a.insecure_listen_any) cfg.insecure_listen_any = true;
+    if (a.demo) {
+        cfg.demo = true;
+        // A short window so that the silent demo process turns stale while you watch.
+        if (cfg.stale_after > std::chrono::seconds(10)) cfg.stale_after = std::chrono::seconds(10);
+    }
+    spdlog::set_level(spdlog::level::info);
+
+    // Signals are taken synchronously by this thread: block them before any thread starts
+    // so that every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    auto n = server::node::start(cfg);
+    if (!n) return report(n.error(), state);
+    std::string base = "http://" +
+                       (cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host) +
+                       ":" + std::to_string((*n)->port());
+    if (cfg.demo) {
+        std::string text = server::demo_instructions(base, cfg.stale_after);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+    }
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("prom serve: {} received, shutting down (deadline {} ms)",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_deadline.count());
+    (*n)->stop();
+}
+
+}  // namespace
+
+void register_serve_command(CLI::App& app, run_state& state) {
+    auto args = std::make_shared<serve_args>();
+    auto* cmd = app.add_subcommand("serve", "run the HTTP server with the built-in projectors");
+    add_db_option(*cmd, args->db);
+    cmd->add_option("--listen", args->listen, "HOST:PORT (default 127.0.0.1:8091)");
+    cmd->add_option("--config", args->config, "JSON config file (see docs/http-api.md)");
+    cmd->add_flag("--demo", args->demo, "also run synthetic processes that send heartbeats");
+    cmd->add_flag("--insecure-listen-any", args->insecure_listen_any,
+                  "allow listening beyond loopback with no auth tokens configured");
+    cmd->callback([args, cmd, &state] { run_serve(*args, *cmd, state); });
+}
+
+}  // namespace prom::cli

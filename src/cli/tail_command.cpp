@@ -1,0 +1,111 @@
+// prom tail TOPIC: print events as NDJSON as they arrive (SPEC 2.6, issue: gateway).
+// On the database directly; with --group the position is a durable consumer group,
+// without it nothing is written and `--from` picks the start.
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "prom/bus.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_interrupt(int) { interrupted = 1; }
+
+struct tail_args {
+    std::string db, topic, group, from = "latest", url, token;
+    std::optional<std::size_t> limit;
+};
+
+void write_event(const event& e) {
+    std::string line = to_json_text(e);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+void run_tail(const tail_args& a, run_state& state) {
+    if (a.from != "earliest" && a.from != "latest") {
+        return report({errc::invalid_argument, "--from must be earliest or latest"}, state);
+    }
+    if (!a.url.empty()) {
+        return report({errc::invalid_argument,
+                       "--url: tailing over the WebSocket gateway is not available in this build; "
+                       "use --db"},
+                      state);
+    }
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    std::size_t printed = 0;
+    const std::size_t limit = a.limit.value_or(SIZE_MAX);
+
+    if (!a.group.empty()) {
+        bus b(*s);
+        std::mutex mu;
+        std::condition_variable done;
+        auto sub = b.subscribe(
+            a.topic, a.group,
+            [&](std::span<const event> batch, subscription& sub) {
+                std::lock_guard lock(mu);
+                seq_t last = 0;
+                for (const auto& e : batch) {
+                    if (printed >= limit) break;
+                    write_event(e);
+                    last = e.seq;
+                    ++printed;
+                }
+                std::fflush(stdout);
+                // Ack only what was printed: with --limit the rest stays for next time.
+                if (last > 0) (void)sub.ack(last);
+                done.notify_all();
+            },
+            {.from = a.from == "earliest" ? start_from::earliest : start_from::latest,
+             .manual_ack = true});
+        std::unique_lock lock(mu);
+        while (!interrupted && printed < limit) done.wait_for(lock, std::chrono::milliseconds(100));
+        return;
+    }
+
+    seq_t position = 0;
+    if (a.from == "latest") {
+        auto t = s->topic(a.topic);
+        if (!t) return report(t.error(), state);
+        position = *t ? (*t)->last_seq : 0;
+    }
+    while (!interrupted && printed < limit) {
+        auto version = s->change_version();
+        auto evs = s->scan({.topic = a.topic, .from_seq = position + 1,
+                            .limit = std::min<std::size_t>(1000, limit - printed)});
+        if (!evs) return report(evs.error(), state);
+        for (const auto& e : *evs) {
+            write_event(e);
+            position = e.seq;
+            ++printed;
+        }
+        std::fflush(stdout);
+        if (evs->empty()) s->wait_for_change(version, std::chrono::milliseconds(200));
+    }
+}
+
+}  // namespace
+
+void register_tail_command(CLI::App& app, run_state& state) {
+    auto a = std::make_shared<tail_args>();
+    auto* cmd = app.add_subcommand("tail", "print a topic's events as NDJSON as they arrive (Ctrl-C stops)");
+    add_db_option(*cmd, a->db);
+    cmd->add_option("topic", a->topic, "topic name")->required();
+    cmd->add_option("--group", a->group, "read as this durable consumer group (acks what it prints)");
+    cmd->add_option("--from", a->from, "earliest|latest: where to start without a cursor")
+        ->default_val("latest");
+    cmd->add_option("--limit", a->limit, "exit after N events");
+    cmd->add_option("--url", a->url, "tail over a prom server's gateway, ws://HOST:PORT/ws");
+    cmd->add_option("--token", a->token, "bearer token for --url")->envname("PROM_TOKEN");
+    cmd->callback([a, &state] { run_tail(*a, state); });
+}
+
+}  // namespace prom::cli

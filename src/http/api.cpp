@@ -1,0 +1,112 @@
+// Routing: which handler answers a request target, with which method.
+#include "http/api.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "docs/update.hpp"
+
+namespace prom::http {
+
+namespace {
+
+constexpr std::string_view allow_get_head = "GET, HEAD";
+
+response method_not_allowed(route_id route, std::string_view allow) {
+    auto r = error_response(405, "method_not_allowed", "this route answers " + std::string(allow),
+                            route);
+    r.head += "Allow: ";
+    r.head += allow;
+    r.head += "\r\n";
+    return r;
+}
+
+// A path segment, percent-decoded exactly once. Most keys have no escapes, so the view
+// into the target is used as is; only escaped segments are decoded into `storage`.
+std::string_view decoded(boost::urls::pct_string_view seg, std::string& storage) {
+    if (seg.decoded_size() == seg.size()) return {seg.data(), seg.size()};
+    storage = seg.decode();
+    return storage;
+}
+
+}  // namespace
+
+std::optional<response> api::refused(const request& r, auth::action what, std::string_view name,
+                                     route_id route) const {
+    if (!options_.auth || !options_.auth->enabled()) return std::nullopt;
+    switch (options_.auth->check(r.authorization, what, name)) {
+        case auth::verdict::allowed: return std::nullopt;
+        case auth::verdict::unauthenticated: {
+            auto out = error_response(401, "unauthorized", "a valid bearer token is required", route);
+            out.head += "WWW-Authenticate: Bearer\r\n";
+            return out;
+        }
+        case auth::verdict::forbidden:
+            return error_response(403, "forbidden",
+                                  "this token may not access '" + std::string(name) + "'", route);
+    }
+    return std::nullopt;
+}
+
+api::api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options options,
+         metrics_source* extra)
+    : store_(s), cache_(cache), metrics_(metrics), options_(std::move(options)), extra_(extra) {}
+
+std::optional<response> api::handle(const request& r, bool may_block) {
+    auto url = boost::urls::parse_origin_form(r.target);
+    if (!url) return error_response(400, "bad_request", "malformed request target", route_id::unknown);
+    auto segs = url->encoded_segments();
+    std::array<boost::urls::pct_string_view, 4> s;
+    std::size_t n = 0;
+    for (auto seg : segs) {
+        if (n == s.size()) {
+            n = s.size() + 1;
+            break;
+        }
+        s[n++] = seg;
+    }
+    const bool get_or_head = r.verb == method::get || r.verb == method::head;
+    std::string key_buf, coll_buf;
+
+    if (n == 2 && s[0] == "snap") {
+        if (!get_or_head) return method_not_allowed(route_id::snap, allow_get_head);
+        return snap(r, route_id::snap, options_.default_collection, decoded(s[1], key_buf),
+                    may_block);
+    }
+    if (n == 4 && s[0] == "collections" && s[2] == "snap") {
+        if (!get_or_head) return method_not_allowed(route_id::collection_snap, allow_get_head);
+        return snap(r, route_id::collection_snap, decoded(s[1], coll_buf), decoded(s[3], key_buf),
+                    may_block);
+    }
+    if ((n == 1 && s[0] == "list") || (n == 3 && s[0] == "collections" && s[2] == "list")) {
+        auto route = n == 1 ? route_id::list : route_id::collection_list;
+        if (!get_or_head) return method_not_allowed(route, allow_get_head);
+        if (!may_block) return std::nullopt;
+        auto coll = n == 1 ? std::string_view(options_.default_collection) : decoded(s[1], coll_buf);
+        return list(r, route, coll, url->encoded_query());
+    }
+    if (n == 1 && s[0] == "publish") {
+        if (r.verb != method::post) return method_not_allowed(route_id::publish, "POST");
+        if (!may_block) return std::nullopt;
+        return publish(r);
+    }
+    if (n == 1 && s[0] == "healthz") {
+        if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
+        return healthz(r);
+    }
+    if (n == 1 && s[0] == "metrics") {
+        if (!get_or_head) return method_not_allowed(route_id::metrics, allow_get_head);
+        if (!may_block) return std::nullopt;
+        return metrics_page(r);
+    }
+    if (n == 1 && s[0] == "ws") {
+        // Reached only by requests that are not WebSocket upgrades (the session hands
+        // upgrades to its upgrade hook before routing).
+        if (r.verb != method::get) return method_not_allowed(route_id::ws, "GET");
+        return error_response(400, "bad_request", "GET /ws must be a WebSocket upgrade",
+                              route_id::ws);
+    }
+    return error_response(404, "not_found", "no route for this path", route_id::unknown);
+}
+
+}  // namespace prom::http

@@ -1,0 +1,70 @@
+// The routes of `prom serve` (SPEC 3) behind one call: api::handle.
+//
+// Handlers see a Beast-free `request` and return a `response`; the session does the I/O.
+// Answers that need no store I/O (cache hits, 304s, routing errors, /healthz) are given on
+// the network thread; the others (cache misses, /list, /publish, /metrics) block on the
+// store and are run by the session on a blocking pool.
+//
+// Thread-safe; must not outlive the store, cache and metrics it was given.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "http/http_metrics.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+#include "auth/auth_policy.hpp"
+#include "http/snapshot_cache.hpp"
+#include "prom/store.hpp"
+
+namespace prom::http {
+
+struct api_options {
+    std::string default_collection = "processes";
+    int max_age_seconds = 5;
+    std::size_t body_limit = 200 * 1024;
+    // Tokens and permissions; null or disabled: everything is allowed. Must outlive the api.
+    const auth::auth_policy* auth = nullptr;
+};
+
+// More metrics for /metrics (projectors, consumer lag), written by the server node.
+class metrics_source {
+public:
+    virtual ~metrics_source() = default;
+    // Called on a blocking thread: may read the store.
+    virtual void append_metrics(std::string& out) = 0;
+};
+
+class api {
+public:
+    api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options options,
+        metrics_source* extra = nullptr);
+
+    // may_block == false: the answer, or nullopt when it needs the store (call again with
+    // may_block == true from a thread that may block).
+    std::optional<response> handle(const request& r, bool may_block);
+
+    http_metrics& metrics() { return metrics_; }
+    const api_options& options() const { return options_; }
+
+private:
+    std::optional<response> snap(const request& r, route_id route, std::string_view collection,
+                                 std::string_view key, bool may_block);
+    response list(const request& r, route_id route, std::string_view collection,
+                  std::string_view encoded_query);
+    response publish(const request& r);
+    response healthz(const request& r);
+    // The 401/403 for a request the token does not allow, or nullopt when it may proceed.
+    std::optional<response> refused(const request& r, auth::action what, std::string_view name,
+                                    route_id route) const;
+    response metrics_page(const request& r);
+
+    store& store_;
+    snapshot_cache& cache_;
+    http_metrics& metrics_;
+    api_options options_;
+    metrics_source* extra_;
+};
+
+}  // namespace prom::http

@@ -1,0 +1,46 @@
+#include "http/conditional.hpp"
+
+#include "http/http_date.hpp"
+
+namespace prom::http {
+
+namespace {
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view opaque_part(std::string_view tag) {  // "x" of W/"x"
+    return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag;
+}
+
+}  // namespace
+
+bool if_none_match_matches(std::string_view list, std::string_view etag) {
+    const std::string_view ours = opaque_part(etag);
+    std::size_t i = 0;
+    while (i < list.size()) {
+        while (i < list.size() && (is_ows(list[i]) || list[i] == ',')) ++i;
+        if (i >= list.size()) break;
+        if (list[i] == '*') return true;
+        std::size_t start = i;
+        if (list.compare(i, 2, "W/") == 0) i += 2;
+        if (i >= list.size() || list[i] != '"') return false;
+        auto close = list.find('"', i + 1);
+        if (close == std::string_view::npos) return false;
+        std::string_view tag = list.substr(start, close + 1 - start);
+        if (opaque_part(tag) == ours) return true;
+        i = close + 1;
+    }
+    return false;
+}
+
+bool not_modified(const conditional_headers& h, std::string_view etag,
+                  std::int64_t modified_seconds) {
+    if (h.if_none_match) return if_none_match_matches(*h.if_none_match, etag);
+    if (h.if_modified_since) {
+        auto since = parse_http_date(*h.if_modified_since);
+        return since && modified_seconds <= *since;
+    }
+    return false;
+}
+
+}  // namespace prom::http

@@ -1,0 +1,16 @@
+// The one place that maps prom::errc to an HTTP status, and the error body every route uses.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "prom/error.hpp"
+
+namespace prom::http {
+
+unsigned status_of(errc code) noexcept;
+
+// `{"error":code,"message":text}`, canonical JSON.
+std::string error_body(std::string_view code, std::string_view message);
+
+}  // namespace prom::http

@@ -1,0 +1,281 @@
+// One HTTP/1.1 connection: read a request, answer it, repeat while keep-alive.
+//
+// Requests are parsed by Beast (it rejects the smuggling shapes: Content-Length with
+// Transfer-Encoding, repeated or malformed lengths); responses are written by hand as a
+// gather of pre-rendered buffers, so a cached document goes out without a copy.
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <spdlog/spdlog.h>
+
+#include "http/http_date.hpp"
+#include "http/server_context.hpp"
+
+namespace prom::http {
+
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+std::string_view status_line(unsigned status) {
+    static const auto lines = [] {
+        std::array<std::string, 600> l;
+        for (unsigned s = 100; s < l.size(); ++s) {
+            l[s] = "HTTP/1.1 " + std::to_string(s) + " " + std::string(reason_of(s)) + "\r\n";
+        }
+        return l;
+    }();
+    if (status < 100 || status >= lines.size()) status = 500;
+    return lines[status];
+}
+
+// "Date: …\r\n", formatted once a second per thread.
+struct date_line {
+    char text[48];
+    std::size_t size = 0;
+};
+
+date_line current_date_line() {
+    thread_local std::time_t cached_second = 0;
+    thread_local date_line cached;
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        std::string s = "Date: " + format_http_date(now) + "\r\n";
+        std::memcpy(cached.text, s.data(), s.size());
+        cached.size = s.size();
+        cached_second = now;
+    }
+    return cached;
+}
+
+method method_of(bhttp::verb v) {
+    switch (v) {
+        case bhttp::verb::get: return method::get;
+        case bhttp::verb::head: return method::head;
+        case bhttp::verb::post: return method::post;
+        default: return method::other;
+    }
+}
+
+// ---- running a handler on the blocking pool and resuming on the connection's strand.
+// Plain function objects rather than lambdas: nothing here is a capturing coroutine.
+
+template <class Handler>
+struct deliver_response {
+    Handler handler;
+    response r;
+    void operator()() { std::move(handler)(std::move(r)); }
+};
+
+template <class Handler>
+struct blocking_job {
+    Handler handler;
+    server_context* ctx;
+    const request* req;
+
+    void operator()() {
+        response r;
+        try {
+            auto answered = ctx->handlers.handle(*req, true);
+            r = answered ? std::move(*answered)
+                         : error_response(500, "internal", "no answer", route_id::unknown);
+        } catch (const std::exception& e) {
+            spdlog::error("http: handler failed: {}", e.what());
+            r = error_response(500, "internal", "the server failed", route_id::unknown);
+        }
+        auto ex = net::get_associated_executor(handler);
+        net::dispatch(ex, deliver_response<Handler>{std::move(handler), std::move(r)});
+    }
+};
+
+struct start_blocking_job {
+    server_context* ctx;
+    const request* req;
+
+    template <class Handler>
+    void operator()(Handler&& handler) {
+        net::post(ctx->blocking,
+                  blocking_job<std::decay_t<Handler>>{std::forward<Handler>(handler), ctx, req});
+    }
+};
+
+net::awaitable<response> handle_blocking(server_context* ctx, const request* req) {
+    return net::async_initiate<decltype(net::use_awaitable), void(response)>(
+        start_blocking_job{ctx, req}, net::use_awaitable);
+}
+
+// ---- registration for graceful shutdown
+
+struct registration {
+    server_context* ctx;
+    connection* conn;
+    bool active = true;
+
+    registration(server_context* c, connection* k) : ctx(c), conn(k) {
+        std::lock_guard lock(ctx->connections_mu);
+        ctx->connections.insert(conn);
+        ctx->handlers.metrics().connection_opened();
+    }
+    void release() {
+        if (!active) return;
+        active = false;
+        {
+            std::lock_guard lock(ctx->connections_mu);
+            ctx->connections.erase(conn);
+        }
+        ctx->handlers.metrics().connection_closed();
+        ctx->connections_cv.notify_all();
+    }
+    ~registration() { release(); }
+};
+
+bool is_ws_target(std::string_view target) {
+    return target == "/ws" || target.starts_with("/ws?");
+}
+
+net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
+                                    bool keep_alive, std::chrono::milliseconds timeout) {
+    date_line date = current_date_line();
+    std::string_view connection_line;
+    if (!keep_alive) {
+        connection_line = "Connection: close\r\n";
+    } else if (version == 10) {
+        connection_line = "Connection: keep-alive\r\n";
+    }
+    std::string_view head = head_of(r);
+    std::string_view body = body_of(r);
+    std::array<net::const_buffer, 6> buffers{
+        net::buffer(status_line(r.status)), net::buffer(head),
+        net::buffer(date.text, date.size),  net::buffer(connection_line),
+        net::buffer("\r\n", 2),             net::buffer(body)};
+    conn.stream.expires_after(timeout);
+    auto [ec, n] = co_await net::async_write(conn.stream, buffers, use_tuple);
+    co_return !ec;
+}
+
+// The status for a request that did not parse; 0 when the peer just went away.
+unsigned status_of_read_error(const boost::system::error_code& ec) {
+    if (ec == bhttp::error::body_limit) return 413;
+    if (ec == bhttp::error::header_limit) return 431;
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+        if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return 0;
+        return 400;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void close_if_idle(server_context* ctx, connection* c) {
+    std::lock_guard lock(ctx->connections_mu);
+    if (ctx->connections.contains(c) && !c->busy) {
+        boost::system::error_code ec;
+        c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+        c->stream.socket().close(ec);
+    }
+}
+
+net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
+    connection conn{beast::tcp_stream(std::move(socket))};
+    registration reg(ctx, &conn);
+    beast::flat_buffer buffer;
+    const auto& opts = ctx->options;
+    for (;;) {
+        // `busy` is only touched on this connection's strand (close_if_idle runs there
+        // too), so it needs no lock.
+        conn.busy = false;
+        if (ctx->stopping.load()) break;
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+        parser.body_limit(opts.body_limit);
+        conn.stream.expires_after(opts.read_timeout);
+        auto [ec, n] = co_await bhttp::async_read(conn.stream, buffer, parser, use_tuple);
+        conn.busy = true;
+        auto started = std::chrono::steady_clock::now();
+        if (ec) {
+            unsigned status = status_of_read_error(ec);
+            if (status == 0) break;  // closed, reset or timed out: nobody to answer
+            auto r = error_response(status, status == 413 ? "too_large" : "bad_request",
+                                    status == 431   ? "the request headers are too large"
+                                    : status == 413 ? "the request body is over the limit"
+                                                    : "malformed HTTP request: " + ec.message(),
+                                    route_id::unknown);
+            co_await write_response(conn, r, 11, false, opts.read_timeout);
+            ctx->handlers.metrics().record_request(r.route, r.status,
+                                                   std::chrono::steady_clock::now() - started);
+            break;
+        }
+        auto& msg = parser.get();
+        if (parser.upgrade() && is_ws_target(msg.target())) {
+            if (ctx->upgrade) {
+                reg.release();
+                co_await ctx->upgrade(std::move(conn.stream), std::move(buffer), parser.release());
+                co_return;
+            }
+            auto r = error_response(501, "not_implemented", "the WebSocket gateway is not built yet",
+                                    route_id::ws);
+            co_await write_response(conn, r, msg.version(), false, opts.read_timeout);
+            ctx->handlers.metrics().record_request(r.route, r.status,
+                                                   std::chrono::steady_clock::now() - started);
+            break;
+        }
+
+        request req;
+        req.verb = method_of(msg.method());
+        req.target = msg.target();
+        std::string joined_inm;  // several If-None-Match lines form one list
+        if (auto range = msg.equal_range(bhttp::field::if_none_match); range.first != range.second) {
+            auto next = range.first;
+            if (++next == range.second) {
+                req.if_none_match = range.first->value();
+            } else {
+                for (auto it = range.first; it != range.second; ++it) {
+                    if (!joined_inm.empty()) joined_inm += ", ";
+                    joined_inm += it->value();
+                }
+                req.if_none_match = joined_inm;
+            }
+        }
+        if (auto it = msg.find(bhttp::field::if_modified_since); it != msg.end()) {
+            req.if_modified_since = it->value();
+        }
+        if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) {
+            req.content_type = it->value();
+        }
+        if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
+            req.authorization = it->value();
+        }
+        req.body = msg.body();
+
+        std::optional<response> r;
+        try {
+            r = ctx->handlers.handle(req, false);
+        } catch (const std::exception& e) {
+            spdlog::error("http: handler failed: {}", e.what());
+            r = error_response(500, "internal", "the server failed", route_id::unknown);
+        }
+        if (!r) r = co_await handle_blocking(ctx, &req);
+        bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
+        bool written = co_await write_response(conn, *r, msg.version(), keep_alive, opts.read_timeout);
+        ctx->handlers.metrics().record_request(r->route, r->status,
+                                               std::chrono::steady_clock::now() - started);
+        if (!written || !keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace prom::http

@@ -1,0 +1,72 @@
+#include "http/list_query.hpp"
+
+#include <boost/url/params_encoded_view.hpp>
+#include <boost/url/parse_query.hpp>
+#include <charconv>
+
+#include "docs/update.hpp"
+
+namespace prom::http {
+
+namespace {
+
+// Plain decimal digits only: no sign, no exponent, no fraction, no spaces; at most 12 digits
+// so that the value is far from any overflow.
+bool parse_decimal(std::string_view text, std::size_t& out) {
+    if (text.empty() || text.size() > 12) return false;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+    }
+    std::uint64_t v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    out = static_cast<std::size_t>(v);
+    return true;
+}
+
+}  // namespace
+
+status parse_list_query(std::string_view encoded_query, find_query& q) {
+    q.offset = 0;
+    q.limit = default_list_limit;
+    q.equals.clear();
+    if (encoded_query.empty()) return {};
+    auto params = boost::urls::parse_query(encoded_query);
+    if (!params) return fail(errc::invalid_argument, "malformed query string");
+    bool seen_offset = false, seen_limit = false;
+    for (auto p : *params) {
+        // decode() replaces '+' with a space in query values, as forms do.
+        if (p.key.empty() && !p.has_value) continue;  // `?a=1&&b=2`, a trailing `&`
+        std::string name = p.key.decode();
+        if (!p.has_value) {
+            return fail(errc::invalid_argument, "query parameter '" + name + "' needs a value");
+        }
+        std::string value = p.value.decode();
+        if (name == "offset" || name == "limit") {
+            bool& seen = name == "offset" ? seen_offset : seen_limit;
+            if (seen) return fail(errc::invalid_argument, "'" + name + "' given twice");
+            seen = true;
+            std::size_t n = 0;
+            if (!parse_decimal(value, n)) {
+                return fail(errc::invalid_argument,
+                            "'" + name + "' must be a plain decimal integer");
+            }
+            if (name == "limit") {
+                if (n < 1 || n > max_list_limit) {
+                    return fail(errc::invalid_argument, "'limit' must be between 1 and 1000");
+                }
+                q.limit = n;
+            } else {
+                q.offset = n;
+            }
+            continue;
+        }
+        if (!docs::valid_field_name(name)) {
+            return fail(errc::invalid_argument,
+                        "filter names are top-level fields of [A-Za-z0-9_]; equality only");
+        }
+        q.equals.emplace_back(std::move(name), std::move(value));
+    }
+    return {};
+}
+
+}  // namespace prom::http

@@ -1,0 +1,23 @@
+// What a handler sees of an HTTP request: views into the session's parsed message.
+//
+// The views stay valid until the handler returns; handlers copy what they keep.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace prom::http {
+
+enum class method { get, head, post, other };
+
+struct request {
+    method verb = method::other;
+    std::string_view target;  // origin-form, still percent-encoded
+    std::optional<std::string_view> if_none_match;
+    std::optional<std::string_view> if_modified_since;
+    std::optional<std::string_view> content_type;
+    std::optional<std::string_view> authorization;
+    std::string_view body;
+};
+
+}  // namespace prom::http

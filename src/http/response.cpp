@@ -1,0 +1,76 @@
+#include "http/response.hpp"
+
+#include <charconv>
+
+#include "http/error_status.hpp"
+#include "http/snapshot_cache.hpp"
+
+namespace prom::http {
+
+std::string_view route_label(route_id r) noexcept {
+    switch (r) {
+        case route_id::snap: return "/snap/{key}";
+        case route_id::collection_snap: return "/collections/{name}/snap/{key}";
+        case route_id::list: return "/list";
+        case route_id::collection_list: return "/collections/{name}/list";
+        case route_id::publish: return "/publish";
+        case route_id::healthz: return "/healthz";
+        case route_id::metrics: return "/metrics";
+        case route_id::ws: return "/ws";
+        case route_id::unknown:
+        case route_id::count_: break;
+    }
+    return "other";
+}
+
+std::string_view head_of(const response& r) {
+    if (!r.doc) return r.head;
+    return r.status == 304 ? std::string_view(r.doc->head_304) : std::string_view(r.doc->head_200);
+}
+
+std::string_view body_of(const response& r) {
+    if (r.head_only || r.status == 304 || r.status == 204) return {};
+    if (r.doc) return r.doc->body;
+    return r.body;
+}
+
+std::string_view reason_of(unsigned status) {
+    switch (status) {
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 413: return "Content Too Large";
+        case 415: return "Unsupported Media Type";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        default: return "Unknown";
+    }
+}
+
+response json_response(unsigned status, std::string body, route_id route) {
+    response r;
+    r.status = status;
+    r.route = route;
+    r.head.reserve(96);
+    r.head += "Content-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ";
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, body.size());
+    r.head.append(buf, end);
+    r.head += "\r\n";
+    r.body = std::move(body);
+    return r;
+}
+
+response error_response(unsigned status, std::string_view code, std::string_view message,
+                        route_id route) {
+    return json_response(status, error_body(code, message), route);
+}
+
+}  // namespace prom::http

@@ -1,0 +1,26 @@
+// The routes of `prom serve`, as labels for metrics.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace prom::http {
+
+enum class route_id : std::size_t {
+    snap,
+    collection_snap,
+    list,
+    collection_list,
+    publish,
+    healthz,
+    metrics,
+    ws,
+    unknown,   // no route matched (404) or the request did not parse (400/413/431)
+    count_
+};
+
+inline constexpr std::size_t route_count = static_cast<std::size_t>(route_id::count_);
+
+std::string_view route_label(route_id r) noexcept;
+
+}  // namespace prom::http

@@ -1,0 +1,124 @@
+#include "http/snapshot_cache.hpp"
+
+#include <charconv>
+
+#include "http/http_date.hpp"
+
+namespace prom::http {
+
+namespace {
+
+// (collection, key) as one map key. Collection names never contain NUL, so the pair is
+// recoverable and distinct pairs never collide. A thread-local buffer keeps lookups free
+// of allocations once it has grown.
+std::string_view cache_key_of(std::string_view collection, std::string_view key) {
+    thread_local std::string buf;
+    buf.assign(collection);
+    buf.push_back('\0');
+    buf.append(key);
+    return buf;
+}
+
+std::int64_t floor_seconds(ts_ms ts) { return ts >= 0 ? ts / 1000 : (ts - 999) / 1000; }
+
+}  // namespace
+
+std::shared_ptr<const rendered_document> render_document(const document& d, int max_age_seconds,
+                                                         bool private_cache) {
+    auto r = std::make_shared<rendered_document>();
+    r->body = d.body;
+    r->etag = d.etag;
+    r->ts = d.ts;
+    r->modified_seconds = floor_seconds(d.ts);
+    r->loaded = std::chrono::steady_clock::now();
+    std::string validators;
+    validators += "ETag: ";
+    validators += d.etag;
+    validators += "\r\nLast-Modified: ";
+    validators += format_http_date(r->modified_seconds);
+    validators += private_cache ? "\r\nCache-Control: private, max-age="
+                                : "\r\nCache-Control: public, max-age=";
+    validators += std::to_string(max_age_seconds);
+    validators += "\r\n";
+    r->head_304 = validators;
+    r->head_200 = "Content-Type: application/json\r\nContent-Length: ";
+    r->head_200 += std::to_string(d.body.size());
+    r->head_200 += "\r\n";
+    r->head_200 += validators;
+    return r;
+}
+
+snapshot_cache::snapshot_cache(store& s, snapshot_cache_options o) : store_(s), options_(o) {}
+
+snapshot_cache::shard& snapshot_cache::shard_of(std::string_view cache_key) {
+    return shards_[string_hash{}(cache_key) % shard_count];
+}
+
+std::shared_ptr<const rendered_document> snapshot_cache::lookup(std::string_view collection,
+                                                                std::string_view key) {
+    auto ck = cache_key_of(collection, key);
+    auto& sh = shard_of(ck);
+    std::shared_ptr<const rendered_document> found;
+    {
+        std::lock_guard lock(sh.mu);
+        auto it = sh.entries.find(ck);
+        if (it != sh.entries.end()) found = it->second;
+    }
+    if (found && std::chrono::steady_clock::now() - found->loaded < options_.ttl) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return found;
+    }
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+}
+
+result<std::shared_ptr<const rendered_document>> snapshot_cache::load(std::string_view collection,
+                                                                      std::string_view key) {
+    std::string ck(cache_key_of(collection, key));
+    auto& sh = shard_of(ck);
+    std::uint64_t drops_before;
+    {
+        std::lock_guard lock(sh.mu);
+        drops_before = sh.drops;
+    }
+    auto found = store_.find_one(collection, key);
+    if (!found) return std::unexpected(found.error());
+    if (!*found) {
+        std::lock_guard lock(sh.mu);
+        sh.entries.erase(ck);
+        return std::shared_ptr<const rendered_document>{};
+    }
+    auto entry = render_document(**found, options_.max_age_seconds, options_.private_cache);
+    std::lock_guard lock(sh.mu);
+    if (sh.drops == drops_before) {
+        // Bounded memory: an arbitrary victim is good enough for a cache whose entries are
+        // cheap to rebuild.
+        if (sh.entries.size() >= options_.max_entries / shard_count + 1 && !sh.entries.contains(ck)) {
+            sh.entries.erase(sh.entries.begin());
+        }
+        sh.entries.insert_or_assign(std::move(ck), entry);
+    }
+    return std::shared_ptr<const rendered_document>(std::move(entry));
+}
+
+void snapshot_cache::on_commit(const std::vector<document>& docs) {
+    for (const auto& d : docs) {
+        auto ck = cache_key_of(d.collection, d.key);
+        auto& sh = shard_of(ck);
+        std::lock_guard lock(sh.mu);
+        ++sh.drops;
+        auto it = sh.entries.find(ck);
+        if (it != sh.entries.end()) sh.entries.erase(it);
+    }
+}
+
+std::size_t snapshot_cache::size() const {
+    std::size_t n = 0;
+    for (const auto& sh : shards_) {
+        std::lock_guard lock(sh.mu);
+        n += sh.entries.size();
+    }
+    return n;
+}
+
+}  // namespace prom::http

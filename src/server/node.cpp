@@ -1,0 +1,121 @@
+#include "server/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "http/api.hpp"
+#include "http/http_server.hpp"
+#include "http/snapshot_cache.hpp"
+#include "prom/process_projectors.hpp"
+#include "server/demo.hpp"
+#include "server/node_metrics.hpp"
+#include "ws/gateway.hpp"
+
+namespace prom::server {
+
+namespace {
+
+class node_impl final : public node {
+public:
+    explicit node_impl(serve_config c) : config_(std::move(c)) {}
+    ~node_impl() override { stop(); }
+
+    status start() {
+        if (!config_.auth.enabled() && !is_loopback_host(config_.host) && !config_.insecure_listen_any) {
+            return fail(errc::invalid_argument,
+                        "refusing to listen on " + config_.host +
+                            " without auth tokens: configure \"auth\" tokens, listen on "
+                            "127.0.0.1, or pass --insecure-listen-any");
+        }
+        auto opened = open_store(config_.db, {.durable = config_.durable});
+        if (!opened) return std::unexpected(opened.error());
+        // The cache is made before the store's listener can fire and is destroyed after the
+        // store (see the member order below).
+        cache_ = std::make_unique<http::snapshot_cache>(
+            **opened, http::snapshot_cache_options{.max_age_seconds = config_.max_age_seconds,
+                                                   .ttl = config_.cache_ttl,
+                                                   .max_entries = config_.cache_entries,
+                                                   .private_cache = config_.auth.enabled()});
+        store_ = std::move(*opened);
+        store_->add_commit_listener(
+            [cache = cache_.get()](const std::vector<document>& docs) { cache->on_commit(docs); });
+
+        bool run_process = std::ranges::find(config_.projectors, "process") != config_.projectors.end();
+        if (run_process) {
+            process_projector_options po;
+            po.stale_after = config_.stale_after;
+            projectors_ = start_process_projectors(*store_, po);
+        }
+        metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
+        api_ = std::make_unique<http::api>(
+            *store_, *cache_, http_metrics_,
+            http::api_options{.default_collection = config_.collection,
+                              .max_age_seconds = config_.max_age_seconds,
+                              .body_limit = config_.body_limit,
+                              .auth = &config_.auth},
+            metrics_source_.get());
+        auto server = http::http_server::start(
+            *api_, http::server_options{.host = config_.host,
+                                        .port = config_.port,
+                                        .threads = config_.threads,
+                                        .blocking_threads = config_.blocking_threads,
+                                        .body_limit = config_.body_limit,
+                                        .header_limit = config_.header_limit,
+                                        .read_timeout = config_.read_timeout});
+        if (!server) return std::unexpected(server.error());
+        server_ = std::move(*server);
+        gateway_ = std::make_unique<ws::gateway>(*store_, config_.auth);
+        gateway_->install(*server_);
+        if (config_.demo) demo_ = start_demo(*store_);
+        spdlog::info("prom serve: listening on {}:{} (db {}, collection '{}', projectors {})",
+                     config_.host, server_->port(), config_.db, config_.collection,
+                     run_process ? "process" : "none");
+        return {};
+    }
+
+    std::uint16_t port() const override { return server_ ? server_->port() : 0; }
+    store& storage() override { return *store_; }
+    const serve_config& config() const override { return config_; }
+
+    void stop() override {
+        std::lock_guard lock(stop_mu_);
+        if (stopped_) return;
+        stopped_ = true;
+        if (gateway_) gateway_->shutdown();
+        if (server_) server_->stop(config_.shutdown_deadline);
+        if (demo_) demo_->stop();
+        if (projectors_) projectors_->stop();
+        if (server_) spdlog::info("prom serve: stopped");
+    }
+
+private:
+    serve_config config_;
+    // Destruction runs bottom-up: the server and the writers go before the store, and the
+    // store (whose commit listener points at the cache) before the cache.
+    std::unique_ptr<http::snapshot_cache> cache_;
+    std::unique_ptr<store> store_;
+    http::http_metrics http_metrics_;
+    std::unique_ptr<process_projectors> projectors_;
+    std::unique_ptr<node_metrics> metrics_source_;
+    std::unique_ptr<http::api> api_;
+    std::unique_ptr<demo_publisher> demo_;
+    std::unique_ptr<http::http_server> server_;
+    std::unique_ptr<ws::gateway> gateway_;  // after server_: gone before it, uses its context
+    std::mutex stop_mu_;
+    bool stopped_ = false;
+};
+
+}  // namespace
+
+result<std::unique_ptr<node>> node::start(serve_config config) {
+    auto n = std::make_unique<node_impl>(std::move(config));
+    if (auto ok = n->start(); !ok) {
+        spdlog::error("prom serve: cannot start: {}", ok.error().message);
+        return std::unexpected(ok.error());
+    }
+    return std::unique_ptr<node>(std::move(n));
+}
+
+}  // namespace prom::server

@@ -1,0 +1,23 @@
+// /metrics lines about the projectors of a node: consumer lag per group, applied, retried,
+// dead-lettered.
+#pragma once
+
+#include <string>
+
+#include "http/api.hpp"
+#include "prom/process_projectors.hpp"
+
+namespace prom::server {
+
+class node_metrics final : public http::metrics_source {
+public:
+    // `projectors` may be null (none running); both must outlive this.
+    node_metrics(store& s, process_projectors* projectors) : store_(s), projectors_(projectors) {}
+    void append_metrics(std::string& out) override;
+
+private:
+    store& store_;
+    process_projectors* projectors_;
+};
+
+}  // namespace prom::server

@@ -1,0 +1,149 @@
+#include "server/serve_config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "prom/json.hpp"
+
+namespace prom::server {
+
+namespace {
+
+result<std::int64_t> int_field(const json::value& v, std::string_view name, std::int64_t min,
+                               std::int64_t max) {
+    std::int64_t n;
+    if (v.is_int64()) {
+        n = v.get_int64();
+    } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        n = static_cast<std::int64_t>(v.get_uint64());
+    } else {
+        return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be an integer");
+    }
+    if (n < min || n > max) {
+        return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be in " +
+                                                std::to_string(min) + ".." + std::to_string(max));
+    }
+    return n;
+}
+
+result<std::string> string_field(const json::value& v, std::string_view name) {
+    if (!v.is_string()) return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be a string");
+    return std::string(v.get_string());
+}
+
+}  // namespace
+
+status parse_listen(std::string_view text, serve_config& c) {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return fail(errc::invalid_argument, "listen address must be HOST:PORT");
+    }
+    std::string_view host = text.substr(0, colon);
+    std::string_view port = text.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    unsigned p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535) {
+        return fail(errc::invalid_argument, "bad port in listen address '" + std::string(text) + "'");
+    }
+    c.host = host.empty() ? "127.0.0.1" : std::string(host);
+    c.port = static_cast<std::uint16_t>(p);
+    return {};
+}
+
+status apply_config_json(std::string_view text, serve_config& c) {
+    auto parsed = parse_json(text);
+    if (!parsed) return fail(errc::invalid_argument, "config: " + parsed.error().message);
+    if (!parsed->is_object()) return fail(errc::invalid_argument, "config: must be a JSON object");
+    for (const auto& kv : parsed->get_object()) {
+        std::string_view k = kv.key();
+        const json::value& v = kv.value();
+        auto set_ms = [&](std::chrono::milliseconds& out, std::int64_t min) -> status {
+            auto n = int_field(v, k, min, 86'400'000);
+            if (!n) return std::unexpected(n.error());
+            out = std::chrono::milliseconds(*n);
+            return {};
+        };
+        status ok;
+        if (k == "listen") {
+            auto s = string_field(v, k);
+            ok = s ? parse_listen(*s, c) : status(std::unexpected(s.error()));
+        } else if (k == "db") {
+            auto s = string_field(v, k);
+            if (s) c.db = *s; else ok = std::unexpected(s.error());
+        } else if (k == "collection") {
+            auto s = string_field(v, k);
+            if (s) c.collection = *s; else ok = std::unexpected(s.error());
+        } else if (k == "max_age") {
+            auto n = int_field(v, k, 0, 31'536'000);
+            if (n) c.max_age_seconds = static_cast<int>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "body_limit") {
+            auto n = int_field(v, k, 1, 64 * 1024 * 1024);
+            if (n) c.body_limit = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "header_limit") {
+            auto n = int_field(v, k, 1024, 1024 * 1024);
+            if (n) c.header_limit = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "stale_after_ms") {
+            ok = set_ms(c.stale_after, 1);
+        } else if (k == "read_timeout_ms") {
+            ok = set_ms(c.read_timeout, 1);
+        } else if (k == "shutdown_deadline_ms") {
+            ok = set_ms(c.shutdown_deadline, 0);
+        } else if (k == "cache_ttl_ms") {
+            ok = set_ms(c.cache_ttl, 0);
+        } else if (k == "cache_entries") {
+            auto n = int_field(v, k, 1, 100'000'000);
+            if (n) c.cache_entries = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "threads") {
+            auto n = int_field(v, k, 0, 1024);
+            if (n) c.threads = static_cast<unsigned>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "blocking_threads") {
+            auto n = int_field(v, k, 1, 1024);
+            if (n) c.blocking_threads = static_cast<unsigned>(*n); else ok = std::unexpected(n.error());
+        } else if (k == "durable") {
+            if (v.is_bool()) c.durable = v.get_bool();
+            else ok = fail(errc::invalid_argument, "config: 'durable' must be true or false");
+        } else if (k == "auth") {
+            auto p = auth::auth_policy::from_json(v);
+            if (p) c.auth = std::move(*p); else ok = std::unexpected(p.error());
+        } else if (k == "insecure_listen_any") {
+            if (v.is_bool()) c.insecure_listen_any = v.get_bool();
+            else ok = fail(errc::invalid_argument, "config: 'insecure_listen_any' must be true or false");
+        } else if (k == "projectors") {
+            if (!v.is_array()) {
+                ok = fail(errc::invalid_argument, "config: 'projectors' must be an array of names");
+            } else {
+                c.projectors.clear();
+                for (const auto& p : v.get_array()) {
+                    if (!p.is_string() || p.get_string() != "process") {
+                        ok = fail(errc::invalid_argument,
+                                  "config: unknown projector (known: \"process\")");
+                        break;
+                    }
+                    c.projectors.emplace_back(p.get_string());
+                }
+            }
+        } else {
+            ok = fail(errc::invalid_argument, "config: unknown setting '" + std::string(k) + "'");
+        }
+        if (!ok) return ok;
+    }
+    return {};
+}
+
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+status load_config_file(const std::string& path, serve_config& c) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(errc::invalid_argument, "cannot read config file '" + path + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return apply_config_json(text.str(), c);
+}
+
+}  // namespace prom::server

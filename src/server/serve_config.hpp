@@ -1,0 +1,49 @@
+// Settings of `prom serve`: defaults, then the JSON config file, then command-line flags.
+// The file format is documented in docs/http-api.md ("Configuration").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "auth/auth_policy.hpp"
+#include "prom/error.hpp"
+#include "prom/store.hpp"
+
+namespace prom::server {
+
+struct serve_config {
+    std::string db = std::string(default_db_url);
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8091;  // 0: any free port
+    std::string collection = "processes";
+    int max_age_seconds = 5;
+    std::size_t body_limit = 200 * 1024;
+    std::size_t header_limit = 16 * 1024;
+    std::chrono::milliseconds stale_after{30000};
+    std::vector<std::string> projectors{"process"};  // bundles to run; "process" is the only one
+    unsigned threads = 0;  // 0: one per hardware thread
+    unsigned blocking_threads = 8;
+    std::chrono::milliseconds read_timeout{15000};
+    std::chrono::milliseconds shutdown_deadline{5000};
+    std::chrono::milliseconds cache_ttl{1000};
+    std::size_t cache_entries = 100000;
+    bool durable = true;  // false: SQLite synchronous=NORMAL (benchmarks, tests)
+    bool demo = false;
+    auth::auth_policy auth;  // "auth": {"tokens": [...]}; none: open, loopback only
+    bool insecure_listen_any = false;  // listen beyond loopback without tokens
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(std::string_view host);
+
+// "HOST:PORT", "[v6]:PORT" or ":PORT" (loopback).
+status parse_listen(std::string_view text, serve_config& c);
+
+// Reads a JSON config file over `c`; unknown keys and wrong types are invalid_argument
+// (a typo must not silently leave a default in place).
+status load_config_file(const std::string& path, serve_config& c);
+status apply_config_json(std::string_view text, serve_config& c);
+
+}  // namespace prom::server

@@ -1,0 +1,138 @@
+#include "ws/protocol.hpp"
+
+namespace prom::ws {
+
+namespace {
+
+protocol_error bad(std::string id, std::string message) {
+    return {std::move(id), "bad_request", std::move(message)};
+}
+
+const json::value* member(const json::object& o, std::string_view a, std::string_view b = {}) {
+    if (auto it = o.find(a); it != o.end()) return &it->value();
+    if (!b.empty()) {
+        if (auto it = o.find(b); it != o.end()) return &it->value();
+    }
+    return nullptr;
+}
+
+std::optional<std::string> string_member(const json::object& o, std::string_view name) {
+    const json::value* v = member(o, name);
+    if (!v || !v->is_string() || v->get_string().empty()) return std::nullopt;
+    return std::string(v->get_string());
+}
+
+}  // namespace
+
+std::variant<command, protocol_error> parse_command(std::string_view text) {
+    auto v = parse_json(text);
+    if (!v) return bad("", v.error().message);
+    if (!v->is_object()) return bad("", "a request must be a JSON object");
+    const auto& o = v->get_object();
+    command c;
+    if (const json::value* id = member(o, "id")) {
+        if (!id->is_string() || id->get_string().size() > 256) {
+            return bad("", "id must be a string of at most 256 bytes");
+        }
+        c.id = id->get_string();
+    }
+    auto op = string_member(o, "op");
+    if (!op) return bad(c.id, "a request needs an op: subscribe, ack, unsubscribe or publish");
+
+    if (*op == "subscribe" || *op == "ack" || *op == "unsubscribe") {
+        auto topic = string_member(o, "topic");
+        auto group = string_member(o, "group");
+        if (!topic || !group) return bad(c.id, *op + " needs a topic and a group");
+        if (*op == "unsubscribe") {
+            c.op = unsubscribe_cmd{*topic, *group};
+            return c;
+        }
+        if (*op == "ack") {
+            const json::value* seq = member(o, "seq");
+            if (!seq || !seq->is_int64() || seq->get_int64() < 0) {
+                return bad(c.id, "ack needs a seq (a non-negative integer)");
+            }
+            c.op = ack_cmd{*topic, *group, seq->get_int64()};
+            return c;
+        }
+        subscribe_cmd s{*topic, *group};
+        if (const json::value* from = member(o, "from")) {
+            if (*from == "earliest") {
+                s.from = start_from::earliest;
+            } else if (*from == "latest") {
+                s.from = start_from::latest;
+            } else {
+                return bad(c.id, "from must be \"earliest\" or \"latest\"");
+            }
+        }
+        if (const json::value* b = member(o, "batchSize", "batch_size")) {
+            if (!b->is_int64() || b->get_int64() < 1 || b->get_int64() > static_cast<std::int64_t>(max_batch_size)) {
+                return bad(c.id, "batchSize must be an integer from 1 to 10000");
+            }
+            s.batch_size = static_cast<std::size_t>(b->get_int64());
+        }
+        if (const json::value* m = member(o, "manualAck", "manual_ack")) {
+            if (!m->is_bool()) return bad(c.id, "manualAck must be true or false");
+            s.manual_ack = m->get_bool();
+        }
+        c.op = std::move(s);
+        return c;
+    }
+    if (*op == "publish") {
+        publish_cmd p;
+        const json::value* one = member(o, "event");
+        const json::value* many = member(o, "events");
+        if ((one == nullptr) == (many == nullptr)) {
+            return bad(c.id, "publish needs either an event or an events array");
+        }
+        if (many && (!many->is_array() || many->get_array().empty() ||
+                     many->get_array().size() > max_publish_events)) {
+            return bad(c.id, "events must be an array of 1 to 1000 events");
+        }
+        auto add = [&](const json::value& e) -> std::optional<protocol_error> {
+            auto in = event_input_from_json(e);
+            if (!in) return bad(c.id, in.error().message);
+            p.events.push_back(std::move(*in));
+            return std::nullopt;
+        };
+        if (one) {
+            if (auto err = add(*one)) return *err;
+        } else {
+            for (const auto& e : many->get_array()) {
+                if (auto err = add(e)) return *err;
+            }
+        }
+        c.op = std::move(p);
+        return c;
+    }
+    return bad(c.id, "unknown op '" + *op + "'");
+}
+
+std::string events_frame(std::string_view topic, std::string_view group,
+                         std::span<const event> batch) {
+    // Built by hand around each event's canonical text: no second copy of the batch as a
+    // JSON tree. Keys stay in canonical (sorted) order.
+    std::string out = R"({"events":[)";
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (i) out.push_back(',');
+        out += to_json_text(batch[i]);
+    }
+    out += R"(],"group":)";
+    append_canonical_json(out, json::string(group));
+    out += R"(,"op":"events","topic":)";
+    append_canonical_json(out, json::string(topic));
+    out.push_back('}');
+    return out;
+}
+
+std::string reply_frame(std::string_view id, std::string_view op, json::object fields) {
+    fields["op"] = op;
+    if (!id.empty()) fields["id"] = id;
+    return canonical_json(fields);
+}
+
+std::string error_frame(std::string_view id, std::string_view code, std::string_view message) {
+    return reply_frame(id, "error", json::object{{"error", code}, {"message", message}});
+}
+
+}  // namespace prom::ws

@@ -1,0 +1,56 @@
+// The gateway's JSON protocol (docs/ws-protocol.md): parsing client frames, rendering
+// server frames. No I/O here, so it is unit-tested on its own.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "prom/bus.hpp"
+
+namespace prom::ws {
+
+struct subscribe_cmd {
+    std::string topic;
+    std::string group;
+    start_from from = start_from::earliest;
+    std::size_t batch_size = 100;
+    bool manual_ack = false;
+};
+struct ack_cmd {
+    std::string topic;
+    std::string group;
+    seq_t seq = 0;
+};
+struct unsubscribe_cmd {
+    std::string topic;
+    std::string group;
+};
+struct publish_cmd {
+    std::vector<event_input> events;
+};
+
+struct command {
+    std::string id;  // the client's correlation id, echoed in the reply ("" when absent)
+    std::variant<subscribe_cmd, ack_cmd, unsubscribe_cmd, publish_cmd> op;
+};
+
+struct protocol_error {
+    std::string id;  // as far as it could be read
+    std::string code;
+    std::string message;
+};
+
+constexpr std::size_t max_batch_size = 10000;
+constexpr std::size_t max_publish_events = 1000;
+
+std::variant<command, protocol_error> parse_command(std::string_view text);
+
+std::string events_frame(std::string_view topic, std::string_view group,
+                         std::span<const event> batch);
+std::string reply_frame(std::string_view id, std::string_view op, json::object fields = {});
+std::string error_frame(std::string_view id, std::string_view code, std::string_view message);
+
+}  // namespace prom::ws

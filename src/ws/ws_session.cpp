@@ -1,0 +1,426 @@
+// One WebSocket connection of the gateway. Beast does the RFC 6455 work (masking, reserved
+// bits, opcodes, control frames, UTF-8 of text frames, close codes, message size); this file
+// does authentication, the protocol's requests and the per-connection send queue.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+#include <deque>
+#include <future>
+#include <map>
+#include <spdlog/spdlog.h>
+
+#include "http/http_server.hpp"
+#include "http/server_context.hpp"
+#include "ws/gateway.hpp"
+#include "ws/protocol.hpp"
+
+namespace prom::ws {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace bhttp = beast::http;
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// What the gateway needs of a live session to shut it down.
+class session_base {
+public:
+    virtual ~session_base() = default;
+    virtual void shutdown() = 0;  // any thread; stops its subscriptions before returning
+};
+
+struct gateway::state {
+    state(store& s, const auth::auth_policy& p, gateway_options o)
+        : store_(s), bus_(s), policy(p), options(o), blocking(o.blocking_threads) {}
+
+    store& store_;
+    bus bus_;
+    const auth::auth_policy& policy;
+    gateway_options options;
+    gateway_metrics metrics;
+    net::thread_pool blocking;
+    std::mutex sessions_mu;
+    std::condition_variable sessions_cv;
+    std::size_t sessions = 0;
+    std::uint64_t next_session = 0;
+    std::map<std::uint64_t, std::weak_ptr<session_base>> live;
+};
+
+namespace {
+
+using ws_stream = websocket::stream<beast::tcp_stream>;
+
+struct outgoing {
+    std::shared_ptr<const std::string> text;
+    std::shared_ptr<std::promise<bool>> written;  // for subscription batches: flow control
+};
+
+class session final : public session_base, public std::enable_shared_from_this<session> {
+public:
+    session(gateway::state& gw, ws_stream ws, const auth::grant* grant)
+        : gw_(gw), ws_(std::move(ws)), wake_(ws_.get_executor()), grant_(grant) {
+        wake_.expires_at(net::steady_timer::time_point::max());
+    }
+
+    net::awaitable<void> run(beast::flat_buffer buffer);
+
+    void shutdown() override {
+        net::post(ws_.get_executor(), [self = shared_from_this()] {
+            self->closed_ = true;
+            self->wake_.cancel();
+            boost::system::error_code ec;
+            beast::get_lowest_layer(self->ws_).socket().close(ec);
+        });
+        stop_subscriptions();
+    }
+
+    // Any thread: queue a frame. Returns false when the connection is closing.
+    void enqueue(outgoing o) {
+        net::post(ws_.get_executor(), [self = shared_from_this(), o = std::move(o)]() mutable {
+            self->push(std::move(o));
+        });
+    }
+
+private:
+    void push(outgoing o) {
+        if (closed_ || (!o.written && queue_.size() >= gw_.options.max_queued_frames)) {
+            if (o.written) o.written->set_value(false);
+            if (!closed_) drop("too many replies waiting: the client does not read");
+            return;
+        }
+        queue_.push_back(std::move(o));
+        wake_.cancel();
+    }
+
+    // Ends the connection without a close handshake (the peer is not reading, so a close
+    // frame could not be written either).
+    void drop(const char* why) {
+        spdlog::warn("ws: dropping a client: {}", why);
+        gw_.metrics.slow_consumers_dropped += 1;
+        closed_ = true;
+        boost::system::error_code ec;
+        beast::get_lowest_layer(ws_).socket().close(ec);
+    }
+
+    net::awaitable<void> writer();
+    void handle(std::string_view text);
+    void subscribe(const std::string& id, subscribe_cmd cmd);
+    void unsubscribe(const std::string& id, const unsubscribe_cmd& cmd);
+    void ack(const std::string& id, const ack_cmd& cmd);
+    void publish(const std::string& id, publish_cmd cmd);
+    void reply(std::string text) { push({std::make_shared<const std::string>(std::move(text)), nullptr}); }
+    bool allowed(auth::action what, std::string_view topic) const {
+        return !gw_.policy.enabled() || (grant_ && auth::auth_policy::permits(*grant_, what, topic));
+    }
+    void stop_subscriptions();
+
+    gateway::state& gw_;
+    ws_stream ws_;
+    net::steady_timer wake_;
+    const auth::grant* grant_;
+    // On the connection's strand only:
+    std::deque<outgoing> queue_;
+    // Read by subscription threads:
+    std::atomic<bool> closed_{false};
+    std::mutex subs_mu_;
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<subscription>> subs_;
+};
+
+net::awaitable<void> session::writer() {
+    auto self = shared_from_this();
+    while (!closed_) {
+        if (queue_.empty()) {
+            co_await wake_.async_wait(use_tuple);
+            continue;
+        }
+        outgoing o = std::move(queue_.front());
+        queue_.pop_front();
+        ws_.text(true);
+        auto [ec, n] = co_await ws_.async_write(net::buffer(*o.text), use_tuple);
+        if (o.written) o.written->set_value(!ec);
+        if (ec) closed_ = true;
+    }
+    for (auto& o : queue_) {
+        if (o.written) o.written->set_value(false);
+    }
+    queue_.clear();
+}
+
+net::awaitable<void> session::run(beast::flat_buffer buffer) {
+    auto self = shared_from_this();
+    net::co_spawn(ws_.get_executor(), writer(), net::detached);
+    for (;;) {
+        auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
+        if (ec) break;
+        if (!ws_.got_text()) {
+            reply(error_frame("", "bad_request", "binary messages are not part of the protocol"));
+        } else {
+            auto data = buffer.cdata();
+            handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+        buffer.consume(buffer.size());
+    }
+    closed_ = true;
+    wake_.cancel();
+    // Subscription threads may be waiting for this strand; stop them elsewhere.
+    net::post(gw_.blocking, [self] { self->stop_subscriptions(); });
+}
+
+void session::stop_subscriptions() {
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<subscription>> subs;
+    {
+        std::lock_guard lock(subs_mu_);
+        subs.swap(subs_);
+    }
+    subs.clear();  // joins each subscription's thread
+}
+
+void session::handle(std::string_view text) {
+    auto parsed = parse_command(text);
+    if (auto* err = std::get_if<protocol_error>(&parsed)) {
+        return reply(error_frame(err->id, err->code, err->message));
+    }
+    auto& c = std::get<command>(parsed);
+    std::visit(
+        [&](auto&& op) {
+            using T = std::decay_t<decltype(op)>;
+            if constexpr (std::is_same_v<T, subscribe_cmd>) subscribe(c.id, std::move(op));
+            if constexpr (std::is_same_v<T, unsubscribe_cmd>) unsubscribe(c.id, op);
+            if constexpr (std::is_same_v<T, ack_cmd>) ack(c.id, op);
+            if constexpr (std::is_same_v<T, publish_cmd>) publish(c.id, std::move(op));
+        },
+        c.op);
+}
+
+void session::subscribe(const std::string& id, subscribe_cmd cmd) {
+    if (!allowed(auth::action::subscribe, cmd.topic)) {
+        return reply(error_frame(id, "forbidden", "this token may not subscribe to '" + cmd.topic + "'"));
+    }
+    std::lock_guard lock(subs_mu_);
+    auto key = std::make_pair(cmd.topic, cmd.group);
+    if (subs_.contains(key)) {
+        return reply(error_frame(id, "conflict", "already subscribed to this topic and group"));
+    }
+    if (subs_.size() >= gw_.options.max_subscriptions) {
+        return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
+    }
+    std::weak_ptr<session> weak = weak_from_this();
+    auto timeout = gw_.options.send_timeout;
+    gateway_metrics* metrics = &gw_.metrics;
+    std::string topic = cmd.topic, group = cmd.group;
+    auto handler = [weak, timeout, metrics, topic, group](std::span<const event> batch, subscription&) {
+        auto self = weak.lock();
+        if (!self || self->closed_) throw std::runtime_error("the connection is closed");
+        auto written = std::make_shared<std::promise<bool>>();
+        auto done = written->get_future();
+        self->enqueue({std::make_shared<const std::string>(events_frame(topic, group, batch)), written});
+        if (done.wait_for(timeout) != std::future_status::ready) {
+            net::post(self->ws_.get_executor(), [self] {
+                if (!self->closed_) self->drop("a batch was not read within the send timeout");
+            });
+            throw std::runtime_error("slow consumer disconnected");
+        }
+        if (!done.get()) throw std::runtime_error("the connection closed before the batch was sent");
+        metrics->events_sent += batch.size();
+    };
+    subs_[key] = gw_.bus_.subscribe(cmd.topic, cmd.group, std::move(handler),
+                                    {.from = cmd.from, .manual_ack = cmd.manual_ack,
+                                     .batch_size = cmd.batch_size});
+    reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
+}
+
+void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
+    std::unique_ptr<subscription> sub;
+    {
+        std::lock_guard lock(subs_mu_);
+        auto it = subs_.find({cmd.topic, cmd.group});
+        if (it == subs_.end()) return reply(error_frame(id, "not_found", "no such subscription"));
+        sub = std::move(it->second);
+        subs_.erase(it);
+    }
+    auto self = shared_from_this();
+    // Stopping joins the subscription's thread, which may wait for this strand.
+    net::post(gw_.blocking, [self, id, sub = std::shared_ptr<subscription>(std::move(sub)), cmd]() mutable {
+        sub.reset();
+        self->enqueue({std::make_shared<const std::string>(reply_frame(
+                           id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
+                       nullptr});
+    });
+}
+
+void session::ack(const std::string& id, const ack_cmd& cmd) {
+    {
+        std::lock_guard lock(subs_mu_);
+        if (!subs_.contains({cmd.topic, cmd.group})) {
+            return reply(error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
+        }
+    }
+    auto self = shared_from_this();
+    net::post(gw_.blocking, [self, id, cmd] {
+        auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
+        std::string text = ok ? reply_frame(id, "acked", json::object{{"topic", cmd.topic},
+                                                                       {"group", cmd.group},
+                                                                       {"seq", cmd.seq}})
+                              : error_frame(id, std::string(to_string(ok.error().code)), ok.error().message);
+        self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
+    });
+}
+
+void session::publish(const std::string& id, publish_cmd cmd) {
+    for (const auto& e : cmd.events) {
+        if (!allowed(auth::action::publish, e.topic)) {
+            return reply(error_frame(id, "forbidden", "this token may not publish to '" + e.topic + "'"));
+        }
+    }
+    auto self = shared_from_this();
+    auto events = std::make_shared<std::vector<event_input>>(std::move(cmd.events));
+    net::post(gw_.blocking, [self, id, events] {
+        auto r = self->gw_.store_.append(std::move(*events));
+        std::string text;
+        if (r) {
+            json::array results;
+            for (const auto& a : *r) results.push_back(to_json(a));
+            self->gw_.metrics.published += r->size();
+            text = reply_frame(id, "published", json::object{{"results", std::move(results)}});
+        } else {
+            text = error_frame(id, std::string(to_string(r.error().code)), r.error().message);
+        }
+        self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
+    });
+}
+
+std::optional<std::string_view> query_token(std::string_view target) {
+    auto q = target.find('?');
+    if (q == std::string_view::npos) return std::nullopt;
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return std::nullopt;
+    auto params = parsed->params();
+    auto it = params.find("token");
+    if (it == params.end() || !(*it).has_value) return std::nullopt;
+    static thread_local std::string value;
+    value = (*it).value;
+    return value;
+}
+
+net::awaitable<void> refuse(beast::tcp_stream& stream, unsigned status, std::string_view code,
+                            std::string_view message) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::cache_control, "no-store");
+    if (status == 401) res.set(bhttp::field::www_authenticate, "Bearer");
+    res.body() = canonical_json(json::object{{"error", code}, {"message", message}});
+    res.keep_alive(false);
+    res.prepare_payload();
+    co_await bhttp::async_write(stream, res, use_tuple);
+    boost::system::error_code ec;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+}
+
+struct session_count {
+    gateway::state* gw;
+    explicit session_count(gateway::state* g) : gw(g) {
+        std::lock_guard lock(gw->sessions_mu);
+        ++gw->sessions;
+    }
+    ~session_count() {
+        {
+            std::lock_guard lock(gw->sessions_mu);
+            --gw->sessions;
+        }
+        gw->sessions_cv.notify_all();
+    }
+};
+
+net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::tcp_stream stream,
+                                    beast::flat_buffer buffer,
+                                    bhttp::request<bhttp::string_body> req) {
+    session_count counted(gw.get());
+    const auth::grant* grant = nullptr;
+    if (gw->policy.enabled()) {
+        std::optional<std::string_view> header;
+        if (auto it = req.find(bhttp::field::authorization); it != req.end()) header = it->value();
+        std::string from_query;
+        if (!header) {
+            if (auto t = query_token(req.target())) {
+                from_query = "Bearer " + std::string(*t);
+                header = from_query;
+            }
+        }
+        grant = gw->policy.authenticate(header);
+        if (!grant) {
+            gw->metrics.auth_refused += 1;
+            co_await refuse(stream, 401, "unauthorized", "a valid bearer token is required");
+            co_return;
+        }
+    }
+    stream.expires_never();  // the websocket stream has its own timeouts
+    ws_stream ws(std::move(stream));
+    ws.read_message_max(gw->options.max_message_bytes);
+    ws.auto_fragment(false);
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "prom"); }));
+    // Beast answers a bad handshake with 400 and a wrong version with 426.
+    auto [ec] = co_await ws.async_accept(req, use_tuple);
+    if (ec) co_return;
+    gw->metrics.sessions_open += 1;
+    gw->metrics.sessions_total += 1;
+    auto s = std::make_shared<session>(*gw, std::move(ws), grant);
+    std::uint64_t id;
+    {
+        std::lock_guard lock(gw->sessions_mu);
+        id = gw->next_session++;
+        gw->live[id] = s;
+    }
+    co_await s->run(std::move(buffer));
+    {
+        std::lock_guard lock(gw->sessions_mu);
+        gw->live.erase(id);
+    }
+    gw->metrics.sessions_open -= 1;
+}
+
+}  // namespace
+
+gateway::gateway(store& s, const auth::auth_policy& policy, gateway_options options)
+    : state_(std::make_shared<state>(s, policy, options)) {}
+
+void gateway::shutdown() {
+    std::vector<std::shared_ptr<session_base>> live;
+    {
+        std::lock_guard lock(state_->sessions_mu);
+        for (auto& [id, weak] : state_->live) {
+            if (auto s = weak.lock()) live.push_back(std::move(s));
+        }
+    }
+    for (auto& s : live) s->shutdown();
+}
+
+gateway::~gateway() {
+    shutdown();
+    std::unique_lock lock(state_->sessions_mu);
+    state_->sessions_cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->sessions == 0; });
+    lock.unlock();
+    state_->blocking.join();
+}
+
+void gateway::install(http::http_server& server) {
+    std::shared_ptr<state> st = state_;
+    server.context().upgrade = [st](beast::tcp_stream stream, beast::flat_buffer buffer,
+                                    bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
+        return accept_session(st, std::move(stream), std::move(buffer), std::move(req));
+    };
+}
+
+const gateway_metrics& gateway::metrics() const { return state_->metrics; }
+
+}  // namespace prom::ws

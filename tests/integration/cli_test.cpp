@@ -1,0 +1,131 @@
+// The `prom` binary, driven exactly as SPEC 3 says outside tests will drive it.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include "prom/json.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+struct ran {
+    int exit_code;
+    std::string out;
+};
+
+// Runs the binary through the shell with stderr folded into the output when `with_stderr`.
+ran run(const std::string& args, bool with_stderr = false) {
+    std::string cmd = std::string(PROM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf;
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class cli : public testing::Test {
+protected:
+    std::string db() const { return " --db sqlite:" + dir_.file("cli.db"); }
+    test::temp_dir dir_;
+};
+
+TEST_F(cli, publish_then_scan_round_trips_the_payload_in_canonical_form) {
+    auto p = run("publish orders '{ \"b\": [1, 2.50, {\"y\": null}], \"a\": \"é\" }' --key o-1" + db());
+    ASSERT_EQ(p.exit_code, 0) << p.out;
+    auto r = parse_json(p.out);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->at("seq").as_int64(), 1);
+    EXPECT_FALSE(r->at("duplicate").as_bool());
+
+    auto s = run("scan orders" + db());
+    ASSERT_EQ(s.exit_code, 0);
+    auto e = parse_json(s.out.substr(0, s.out.find('\n')));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(canonical_json(e->at("payload")), R"({"a":"é","b":[1,2.5,{"y":null}]})");
+    EXPECT_NE(s.out.find(R"("payload":{"a":"é","b":[1,2.5,{"y":null}]})"), std::string::npos);
+    EXPECT_EQ(e->at("key").as_string(), "o-1");
+}
+
+TEST_F(cli, a_duplicate_id_reports_the_original_seq) {
+    ASSERT_EQ(run("publish t 1 --id same --ts 2026-11-26T14:03:00Z" + db()).exit_code, 0);
+    ASSERT_EQ(run("publish t 2" + db()).exit_code, 0);
+    auto again = run("publish t 3 --id same" + db());
+    ASSERT_EQ(again.exit_code, 0);
+    auto r = parse_json(again.out);
+    EXPECT_TRUE(r->at("duplicate").as_bool());
+    EXPECT_EQ(r->at("seq").as_int64(), 1);
+    EXPECT_EQ(r->at("ts").as_int64(), 1795701780000);
+}
+
+TEST_F(cli, options_may_come_before_or_after_positionals) {
+    ASSERT_EQ(run("publish" + db() + " --key k t '{}'").exit_code, 0);
+    ASSERT_EQ(run("publish t --key k '{}'" + db()).exit_code, 0);
+    auto s = run("scan --key k" + db() + " t --limit 1");
+    EXPECT_EQ(s.exit_code, 0);
+    EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1);
+}
+
+TEST_F(cli, scan_bounds_are_inclusive) {
+    for (int i = 1; i <= 5; ++i) {
+        ASSERT_EQ(run("publish t " + std::to_string(i) + " --ts " + std::to_string(i * 1000) + db()).exit_code, 0);
+    }
+    auto s = run("scan t --from-ts 2000 --to-ts 4000" + db());
+    EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 3);
+    auto q = run("scan t --from-seq 4" + db());
+    EXPECT_EQ(std::count(q.out.begin(), q.out.end(), '\n'), 2);
+    auto iso = run("scan t --to-ts 1970-01-01T00:00:02Z" + db());
+    EXPECT_EQ(std::count(iso.out.begin(), iso.out.end(), '\n'), 2);
+}
+
+TEST_F(cli, cursor_and_topics) {
+    ASSERT_EQ(run("publish a 1" + db()).exit_code, 0);
+    ASSERT_EQ(run("publish a 2" + db()).exit_code, 0);
+    auto c = run("cursor a nobody" + db());
+    ASSERT_EQ(c.exit_code, 0);
+    EXPECT_EQ(c.out, "{\"group\":\"nobody\",\"seq\":0,\"topic\":\"a\"}\n");
+    auto t = run("topics" + db());
+    EXPECT_EQ(t.out, "{\"count\":2,\"last_seq\":2,\"topic\":\"a\"}\n");
+}
+
+TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
+    struct bad_case {
+        std::string args;
+        std::string says;
+    };
+    for (const auto& c : std::vector<bad_case>{
+             {"publish t '{bad json'", "malformed JSON"},
+             {"publish 'bad topic' 1", "topic"},
+             {"publish t 1 --ts yesterday", "bad time"},
+             {"publish t 1 --ts 2026-11-26T14:03:00", "timezone"},
+             {"cursor unknown-topic g", "no topic"},
+             {"scan unknown-topic", "no topic"},
+             {"scan t --limit -1", "limit"},
+             {"nosuchcommand", ""},
+         }) {
+        auto r = run(c.args + db(), true);
+        EXPECT_NE(r.exit_code, 0) << c.args;
+        EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << " said: " << r.out;
+    }
+    auto unwritable = run("publish t 1 --db sqlite:/proc/no/such/dir/x.db", true);
+    EXPECT_NE(unwritable.exit_code, 0);
+    EXPECT_NE(unwritable.out.find("cannot"), std::string::npos) << unwritable.out;
+    // nothing was written by any of them
+    auto t = run("topics" + db());
+    EXPECT_EQ(t.out, "");
+}
+
+TEST_F(cli, every_command_has_help) {
+    for (auto c : {"publish", "scan", "cursor", "topics", "tail"}) {
+        auto r = run(std::string(c) + " --help");
+        EXPECT_EQ(r.exit_code, 0) << c;
+        EXPECT_NE(r.out.find("--db"), std::string::npos) << c;
+    }
+}
+
+}  // namespace
+}  // namespace prom

@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include "auth/auth_policy.hpp"
+
+namespace prom::auth {
+namespace {
+
+auth_policy policy(std::string_view text) {
+    auto v = parse_json(text);
+    EXPECT_TRUE(v);
+    auto p = auth_policy::from_json(*v);
+    EXPECT_TRUE(p) << (p ? "" : p.error().message);
+    return p ? *p : auth_policy{};
+}
+
+TEST(auth_policy, without_tokens_everything_is_allowed) {
+    auth_policy p;
+    EXPECT_FALSE(p.enabled());
+    EXPECT_EQ(p.check(std::nullopt, action::publish, "x"), verdict::allowed);
+}
+
+TEST(auth_policy, checks_tokens_and_prefix_patterns) {
+    auto p = policy(R"({"tokens":[
+        {"token":"collector-secret","publish":["heartbeat.*"],"subscribe":["process.state"]},
+        {"token":"admin-secret-123","publish":["*"],"subscribe":["*"],"read":["*"]}]})");
+    ASSERT_TRUE(p.enabled());
+    EXPECT_EQ(p.check("Bearer collector-secret", action::publish, "heartbeat.received"), verdict::allowed);
+    EXPECT_EQ(p.check("bearer collector-secret", action::publish, "heartbeat"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer collector-secret", action::subscribe, "process.state"), verdict::allowed);
+    EXPECT_EQ(p.check("Bearer collector-secret", action::subscribe, "process.state.dlq"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer collector-secret", action::read, "processes"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer admin-secret-123", action::read, "processes"), verdict::allowed);
+    EXPECT_EQ(p.check("Bearer wrong-secret", action::publish, "heartbeat.x"), verdict::unauthenticated);
+    EXPECT_EQ(p.check(std::nullopt, action::publish, "heartbeat.x"), verdict::unauthenticated);
+    EXPECT_EQ(p.check("Basic collector-secret", action::publish, "heartbeat.x"), verdict::unauthenticated);
+    EXPECT_EQ(p.check("Bearer collector-secre", action::publish, "heartbeat.x"), verdict::unauthenticated);
+}
+
+TEST(auth_policy, refuses_bad_configs) {
+    for (auto bad : {R"({"tokens":{}})", R"({"tokens":[{"token":"short"}]})",
+                     R"({"tokens":[{"token":"long-enough","publish":"x"}]})",
+                     R"({"tokens":[{"token":"long-enough","publish":["a*b"]}]})",
+                     R"({"tokens":[{"token":"long-enough"},{"token":"long-enough"}]})"}) {
+        EXPECT_FALSE(auth_policy::from_json(*parse_json(bad))) << bad;
+    }
+}
+
+}  // namespace
+}  // namespace prom::auth
