@@ -186,6 +186,40 @@ TEST_P(pg_two_nodes, text_postgres_cannot_hold_is_refused_without_harming_other_
     EXPECT_EQ((*t)->count, 1);
 }
 
+// The projector's guard against a lease race: it reads its cursor inside its transaction
+// and applies nothing if another consumer moved it. Across nodes that needs the second
+// reader to wait for the first transaction and then see its cursor.
+TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it) {
+    for (bool row_exists : {true, false}) {
+        const std::string group = row_exists ? "g1" : "g2";
+        if (row_exists) {
+            ASSERT_TRUE(a_->set_cursor("t", group, 3));
+        }
+        auto first = a_->begin();
+        ASSERT_TRUE(first);
+        auto cur = (*first)->cursor("t", group);
+        ASSERT_TRUE(cur);
+        EXPECT_EQ(cur->value_or(0), row_exists ? 3 : 0);
+
+        std::atomic<bool> second_done{false};
+        std::optional<seq_t> second_saw;
+        std::thread second([&] {
+            auto txn = b_->begin();
+            ASSERT_TRUE(txn);
+            auto c = (*txn)->cursor("t", group);
+            ASSERT_TRUE(c);
+            second_saw = *c;
+            second_done = true;
+        });
+        std::this_thread::sleep_for(200ms);
+        EXPECT_FALSE(second_done) << "the second reader did not wait (" << group << ")";
+        ASSERT_TRUE((*first)->set_cursor("t", group, 10));
+        ASSERT_TRUE((*first)->commit());
+        second.join();
+        EXPECT_EQ(second_saw, std::optional<seq_t>(10)) << group;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(postgres_only()),
                          test::backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(pg_two_nodes);

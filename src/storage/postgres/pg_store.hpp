@@ -76,6 +76,7 @@ public:
     // ---- used by pg_transaction and pg_append
     result<pooled> take_connection();
     change_notifier& notifier() { return notifier_; }
+    const std::string& schema() const { return target_.schema; }
     // "NOTIFY <channel>; COMMIT": wakes waiters on every node when the commit lands.
     const std::string& notify_and_commit() const { return notify_commit_sql_; }
 

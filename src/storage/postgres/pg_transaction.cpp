@@ -101,9 +101,24 @@ public:
         return {};
     }
 
+    // A locking read: the projector checks the cursor inside its transaction to detect a
+    // lease race, which only works if a second transaction reading the cursor waits for the
+    // first to commit and then sees its value (SQLite gets this by running one at a time).
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
-        auto r = c_->query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2", {topic, group});
+        auto r = c_->query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2 FOR UPDATE",
+                           {topic, group});
         if (!r) return std::unexpected(r.error());
+        if (r->empty()) {
+            // No row to lock yet: an advisory lock on the cursor's name stands in for it,
+            // then a fresh statement (a fresh snapshot) looks again.
+            auto l = c_->query(
+                "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2 || chr(31) || $3))",
+                {s_.schema(), topic, group});
+            if (!l) return std::unexpected(l.error());
+            r = c_->query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2 FOR UPDATE",
+                          {topic, group});
+            if (!r) return std::unexpected(r.error());
+        }
         if (r->empty()) return std::optional<seq_t>{};
         return std::optional<seq_t>{r->int64(0, 0)};
     }
