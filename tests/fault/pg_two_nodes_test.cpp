@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "prom/bus.hpp"
+#include "prom/projector.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -218,6 +219,52 @@ TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it)
         second.join();
         EXPECT_EQ(second_saw, std::optional<seq_t>(10)) << group;
     }
+}
+
+// Both nodes run the same projector group with a lease shorter than some batches take, so
+// the lease changes hands in the middle of batches and both nodes apply the same events
+// at the same time. The cursor check inside the transaction must keep every effect single.
+TEST_P(pg_two_nodes, one_projector_group_on_two_nodes_applies_every_event_exactly_once) {
+    constexpr int total = 120;
+    auto handler = [](const event& e, transaction& txn) -> status {
+        if (e.payload.is_string()) std::this_thread::sleep_for(250ms);  // outlives the lease
+        json::object inc{{"$inc", json::object{{"n", 1}}}};
+        if (auto r = txn.update_one("counts", "c", inc, true); !r) return std::unexpected(r.error());
+        return {};
+    };
+    projector_options o{.topic = "in", .group = "count", .handler = handler, .batch_size = 10,
+                        .lease_ttl = 150ms};
+    auto pa = start_transactional_projector(*a_, o);
+    auto pb = start_transactional_projector(*b_, o);
+    std::thread pub_a([&] {
+        for (int i = 0; i < total / 2; ++i) {
+            std::vector<event_input> one(1);
+            one[0].topic = "in";
+            one[0].payload = i % 20 == 0 ? json::value("slow") : json::value(i);
+            EXPECT_TRUE(a_->append(std::move(one)));
+        }
+    });
+    for (int i = 0; i < total / 2; ++i) {
+        std::vector<event_input> one(1);
+        one[0].topic = "in";
+        one[0].payload = i;
+        EXPECT_TRUE(b_->append(std::move(one)));
+    }
+    pub_a.join();
+    bool done = false;
+    for (auto deadline = std::chrono::steady_clock::now() + 60s;
+         !done && std::chrono::steady_clock::now() < deadline;) {
+        auto c = a_->cursor("in", "count");
+        done = c && *c && **c == total;
+        if (!done) std::this_thread::sleep_for(20ms);
+    }
+    pa.reset();
+    pb.reset();
+    ASSERT_TRUE(done) << "the projectors did not reach the end of the topic";
+    auto d = b_->find_one("counts", "c");
+    ASSERT_TRUE(d && *d);
+    EXPECT_NE((*d)->body.find("\"n\":" + std::to_string(total) + "}"), std::string::npos)
+        << (*d)->body;
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(postgres_only()),
