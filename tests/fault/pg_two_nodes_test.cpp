@@ -88,6 +88,34 @@ TEST_P(pg_two_nodes, concurrent_appends_on_both_nodes_are_consumed_once_in_seq_o
     EXPECT_EQ(ids.size(), static_cast<std::size_t>(total));
 }
 
+TEST_P(pg_two_nodes, the_same_ids_published_on_both_nodes_at_once_are_stored_once) {
+    constexpr int n = 300;
+    std::map<std::string, seq_t> got[2];
+    std::vector<std::thread> ts;
+    for (int node = 0; node < 2; ++node) {
+        ts.emplace_back([&, node] {
+            store& s = node == 0 ? *a_ : *b_;
+            for (int i = 0; i < n; i += 10) {
+                std::vector<event_input> batch(10);
+                for (int k = 0; k < 10; ++k) {
+                    batch[static_cast<std::size_t>(k)].topic = "t";
+                    batch[static_cast<std::size_t>(k)].id = "id-" + std::to_string(i + k);
+                    batch[static_cast<std::size_t>(k)].payload = node;
+                }
+                auto r = s.append(std::move(batch));
+                ASSERT_TRUE(r) << r.error().message;
+                for (auto& res : *r) got[node][res.id] = res.seq;
+            }
+        });
+    }
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(got[0], got[1]);  // both were told the one stored seq of each id
+    auto t = a_->topic("t");
+    ASSERT_TRUE(t && *t);
+    EXPECT_EQ((*t)->count, n);
+    EXPECT_EQ((*t)->last_seq, n);
+}
+
 TEST_P(pg_two_nodes, a_commit_on_one_node_wakes_a_waiter_on_the_other_at_once) {
     for (int round = 0; round < 5; ++round) {
         auto v = b_->change_version();

@@ -4,14 +4,18 @@
 // time, but transactions commit in any order. If A takes seq 7 and B takes seq 8 and B
 // commits first, a reader that sees 8 and moves its cursor past it never sees 7 when A
 // commits later: the reader silently skips an event. (A rolled-back A leaves a gap, too.)
-// Here a transaction reads last_seq with SELECT … FOR UPDATE on the topic's row and
-// writes it back before committing; the next appender of that topic blocks on that lock
-// until the first commits and then reads the committed value. So seqs of a topic are
+// Here a transaction locks the topic's row (SELECT … FOR UPDATE) before it reads last_seq,
+// and writes it back before committing; the next appender of that topic blocks on that
+// lock until the first commits and then reads the committed value. So seqs of a topic are
 // handed out, and become visible, strictly in commit order: whenever seq N is visible,
 // every seq below N already is. Rows are locked in name order, so two multi-topic batches
 // cannot deadlock on each other.
-#include <algorithm>
-#include <map>
+//
+// The steps run server-side in prom_append (pg_schema.hpp), so a whole group costs one
+// round trip: create missing topic rows, lock them, then in one statement with a fresh
+// snapshot look up the batch's ids (so a duplicate committed by another node just before
+// is seen), number the new events, insert them, upsert `latest`, write back the topics
+// and NOTIFY. A group written by the store alone is that one statement in autocommit.
 
 #include "storage/postgres/pg_store.hpp"
 #include "storage/postgres/pg_text.hpp"
@@ -29,134 +33,40 @@ std::string headers_json(const headers_map& h) {
     return canonical_json(o);
 }
 
-struct topic_state {
-    seq_t last_seq = 0;
-    std::int64_t count = 0;
-    bool changed = false;
-};
-
-using topic_map = std::map<std::string, topic_state, std::less<>>;
-
-// Locks the rows of `names` (sorted, unique), creating missing ones, and reads them.
-result<topic_map> lock_topics(connection& c, const std::vector<std::string_view>& names) {
-    const std::string arr = text_array(names);
-    constexpr const char* select_sql =
-        "SELECT name, last_seq, count FROM topics WHERE name = ANY($1::text[]) "
-        "ORDER BY name FOR UPDATE";
-    auto r = c.query(select_sql, {arr});
-    if (!r) return std::unexpected(r.error());
-    if (static_cast<std::size_t>(r->size()) < names.size()) {
-        auto ins = c.query(
-            "INSERT INTO topics(name, last_seq, count) SELECT n, 0, 0 "
-            "FROM unnest($1::text[]) AS n ORDER BY n ON CONFLICT (name) DO NOTHING",
-            {arr});
-        if (!ins) return std::unexpected(ins.error());
-        r = c.query(select_sql, {arr});
-        if (!r) return std::unexpected(r.error());
-    }
-    topic_map out;
-    for (int i = 0; i < r->size(); ++i) {
-        out.emplace(std::string(r->text(i, 0)), topic_state{r->int64(i, 1), r->int64(i, 2)});
-    }
-    return out;
-}
-
-// (topic, id) -> (seq, ts) of the batch's ids that are already stored.
-using id_key = std::pair<std::string, std::string>;
-result<std::map<id_key, std::pair<seq_t, ts_ms>, std::less<>>> stored_ids(
-    connection& c, const std::vector<const event_input*>& batch) {
-    std::vector<std::string_view> topics, ids;
-    for (auto* in : batch) {
-        topics.push_back(in->topic);
-        ids.push_back(*in->id);
-    }
-    auto r = c.query(
-        "SELECT e.topic, e.id, e.seq, e.ts FROM unnest($1::text[], $2::text[]) AS x(topic, id) "
-        "JOIN events e ON e.topic = x.topic AND e.id = x.id",
-        {text_array(topics), text_array(ids)});
-    if (!r) return std::unexpected(r.error());
-    std::map<id_key, std::pair<seq_t, ts_ms>, std::less<>> out;
-    for (int i = 0; i < r->size(); ++i) {
-        out[{std::string(r->text(i, 0)), std::string(r->text(i, 1))}] = {r->int64(i, 2),
-                                                                          r->int64(i, 3)};
-    }
-    return out;
-}
-
 }  // namespace
 
 result<std::vector<append_result>> append_in_txn(connection& c,
-                                                 const std::vector<const event_input*>& batch) {
-    std::vector<std::string_view> names;
-    for (auto* in : batch) names.push_back(in->topic);
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    auto topics = lock_topics(c, names);
-    if (!topics) return std::unexpected(topics.error());
-    // After the lock: any other appender of these topics has committed, so its ids show.
-    auto known = stored_ids(c, batch);
-    if (!known) return std::unexpected(known.error());
-
+                                                 const std::vector<const event_input*>& batch,
+                                                 const std::string& channel) {
+    std::vector<std::string_view> topics, ids, keys;
+    std::vector<std::int64_t> ts;
+    std::vector<std::string> payload_text, headers_text;
+    for (auto* in : batch) {
+        topics.push_back(in->topic);
+        ids.push_back(*in->id);
+        keys.push_back(in->key);
+        ts.push_back(*in->ts);
+        payload_text.push_back(canonical_json(in->payload));
+        headers_text.push_back(headers_json(in->headers));
+    }
+    std::vector<std::string_view> payloads(payload_text.begin(), payload_text.end());
+    std::vector<std::string_view> headers(headers_text.begin(), headers_text.end());
+    auto r = c.query(
+        "SELECT r_seq, r_ts, r_dup FROM prom_append($1::text[], $2::text[], $3::text[], "
+        "$4::bigint[], $5::text[], $6::text[], $7)",
+        {text_array(topics), text_array(ids), text_array(keys), int_array(ts),
+         text_array(payloads), text_array(headers), channel});
+    if (!r) return std::unexpected(r.error());
+    if (static_cast<std::size_t>(r->size()) != batch.size()) {
+        return fail(errc::internal, "prom_append answered " + std::to_string(r->size()) +
+                                        " rows for " + std::to_string(batch.size()) + " events");
+    }
     std::vector<append_result> out;
     out.reserve(batch.size());
-    std::vector<std::string_view> e_topic, e_id, e_key;
-    std::vector<std::string> e_payload, e_headers;
-    std::vector<std::int64_t> e_seq, e_ts;
-    std::map<std::pair<std::string_view, std::string_view>, seq_t> latest;
-    for (auto* in : batch) {
-        auto k = std::make_pair(in->topic, *in->id);
-        if (auto d = known->find(k); d != known->end()) {
-            out.push_back({*in->id, d->second.first, d->second.second, true});
-            continue;
-        }
-        auto& t = topics->at(in->topic);
-        seq_t seq = ++t.last_seq;
-        ++t.count;
-        t.changed = true;
-        (*known)[k] = {seq, *in->ts};  // a later copy in this batch is a duplicate
-        e_topic.push_back(in->topic);
-        e_seq.push_back(seq);
-        e_id.push_back(*in->id);
-        e_key.push_back(in->key);
-        e_ts.push_back(*in->ts);
-        e_payload.push_back(canonical_json(in->payload));
-        e_headers.push_back(headers_json(in->headers));
-        latest[{in->topic, in->key}] = seq;
-        out.push_back({*in->id, seq, *in->ts, false});
+    for (int i = 0; i < r->size(); ++i) {
+        out.push_back({*batch[static_cast<std::size_t>(i)]->id, r->int64(i, 0), r->int64(i, 1),
+                       r->text(i, 2) == "t"});
     }
-    if (e_seq.empty()) return out;
-
-    std::vector<std::string_view> l_topic, l_key, t_name;
-    std::vector<std::int64_t> l_seq, t_last, t_count;
-    for (auto& [k, seq] : latest) {
-        l_topic.push_back(k.first);
-        l_key.push_back(k.second);
-        l_seq.push_back(seq);
-    }
-    for (auto& [name, t] : *topics) {
-        if (!t.changed) continue;
-        t_name.push_back(name);
-        t_last.push_back(t.last_seq);
-        t_count.push_back(t.count);
-    }
-    std::vector<std::string_view> payloads(e_payload.begin(), e_payload.end());
-    std::vector<std::string_view> headers(e_headers.begin(), e_headers.end());
-    // One round trip for the whole batch: data-modifying CTEs all run.
-    auto w = c.query(
-        "WITH ins AS (INSERT INTO events(topic, seq, id, key, ts, payload, headers) "
-        "  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], "
-        "                       $6::text[], $7::text[])), "
-        "lat AS (INSERT INTO latest(topic, key, seq) "
-        "  SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[]) "
-        "  ON CONFLICT (topic, key) DO UPDATE SET seq = excluded.seq) "
-        "UPDATE topics t SET last_seq = u.last_seq, count = u.count "
-        "FROM unnest($11::text[], $12::bigint[], $13::bigint[]) AS u(name, last_seq, count) "
-        "WHERE t.name = u.name",
-        {text_array(e_topic), int_array(e_seq), text_array(e_id), text_array(e_key),
-         int_array(e_ts), text_array(payloads), text_array(headers), text_array(l_topic),
-         text_array(l_key), int_array(l_seq), text_array(t_name), int_array(t_last),
-         int_array(t_count)});
-    if (!w) return std::unexpected(w.error());
     return out;
 }
 
@@ -188,15 +98,11 @@ result<std::vector<append_result>> pg_store::append(std::vector<event_input> bat
 }
 
 namespace {
-result<std::vector<append_result>> write_group(connection& c, const std::string& commit_sql,
+// One statement, so one round trip and its own transaction: prom_append commits (and
+// NOTIFYs) when it returns.
+result<std::vector<append_result>> write_group(connection& c, const std::string& channel,
                                                const std::vector<const event_input*>& all) {
-    if (auto r = c.exec("BEGIN"); !r) return std::unexpected(r.error());
-    auto out = append_in_txn(c, all);
-    if (out) {
-        if (auto r = c.exec(commit_sql); !r) out = std::unexpected(r.error());
-    }
-    if (!out && !c.broken() && c.in_transaction()) (void)c.exec("ROLLBACK");
-    return out;
+    return append_in_txn(c, all, channel);
 }
 }  // namespace
 
@@ -217,7 +123,7 @@ void pg_store::run_group(const std::vector<append_request*>& group) {
             }
             appender_ = std::move(*c);
         }
-        out = write_group(*appender_, notify_and_commit(), all);
+        out = write_group(*appender_, channel_, all);
         if (out) break;
         // Deadlocks and lock races: run it again. A connection that broke (perhaps during
         // COMMIT, outcome unknown): once more on a new one; ids make that idempotent.

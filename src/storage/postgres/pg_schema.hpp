@@ -51,6 +51,60 @@ CREATE TABLE IF NOT EXISTS leases(
     owner text NOT NULL,
     expires_ms bigint NOT NULL);
 INSERT INTO meta(k, v) VALUES('schema_version', '1') ON CONFLICT (k) DO NOTHING;
+)sql"
+// prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
+// trip. Why each step is where it is: see pg_append.cpp. Each statement of a PL/pgSQL
+// function takes a fresh snapshot under READ COMMITTED, so the id lookup after the lock
+// sees every event committed by whoever held the lock before us. Returns one row per
+// input, in input order: the seq and ts to report and whether it was a duplicate.
+R"sql(
+CREATE OR REPLACE FUNCTION prom_append(
+    p_topic text[], p_id text[], p_key text[], p_ts bigint[], p_payload text[],
+    p_headers text[], p_channel text)
+RETURNS TABLE(r_seq bigint, r_ts bigint, r_dup boolean)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+    INSERT INTO topics(name, last_seq, count)
+        SELECT DISTINCT n, 0, 0 FROM unnest(p_topic) AS n ORDER BY 1
+        ON CONFLICT ON CONSTRAINT topics_pkey DO NOTHING;
+    PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
+    RETURN QUERY
+    WITH input AS (
+        SELECT x.* FROM unnest(p_topic, p_id, p_key, p_ts, p_payload, p_headers)
+            WITH ORDINALITY AS x(topic, id, key, ts, payload, headers, ord)),
+    stored AS (
+        SELECT x.ord, e.seq, e.ts FROM input x
+        JOIN events e ON e.topic = x.topic AND e.id = x.id),
+    fresh AS (
+        SELECT DISTINCT ON (x.topic, x.id) x.* FROM input x
+        WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = x.ord)
+        ORDER BY x.topic, x.id, x.ord),
+    numbered AS (
+        SELECT f.*, t.last_seq + row_number() OVER (PARTITION BY f.topic ORDER BY f.ord) AS seq
+        FROM fresh f JOIN topics t ON t.name = f.topic),
+    ins AS (
+        INSERT INTO events(topic, seq, id, key, ts, payload, headers)
+        SELECT n.topic, n.seq, n.id, n.key, n.ts, n.payload, n.headers FROM numbered n),
+    lat AS (
+        INSERT INTO latest(topic, key, seq)
+        SELECT DISTINCT ON (n.topic, n.key) n.topic, n.key, n.seq FROM numbered n
+        ORDER BY n.topic, n.key, n.seq DESC
+        ON CONFLICT ON CONSTRAINT latest_pkey DO UPDATE SET seq = excluded.seq),
+    upd AS (
+        UPDATE topics t SET last_seq = m.last_seq, count = t.count + m.n
+        FROM (SELECT n.topic, max(n.seq) AS last_seq, count(*) AS n
+              FROM numbered n GROUP BY n.topic) m
+        WHERE t.name = m.topic)
+    SELECT COALESCE(s.seq, n.seq), COALESCE(s.ts, n.ts),
+           s.seq IS NOT NULL OR n.ord <> x.ord
+    FROM input x
+    LEFT JOIN stored s ON s.ord = x.ord
+    LEFT JOIN numbered n ON s.ord IS NULL AND n.topic = x.topic AND n.id = x.id
+    ORDER BY x.ord;
+    PERFORM pg_notify(p_channel, '');
+END
+$fn$;
 )sql";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.

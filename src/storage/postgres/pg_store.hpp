@@ -77,6 +77,7 @@ public:
     result<pooled> take_connection();
     change_notifier& notifier() { return notifier_; }
     const std::string& schema() const { return target_.schema; }
+    const std::string& channel() const { return channel_; }
     // "NOTIFY <channel>; COMMIT": wakes waiters on every node when the commit lands.
     const std::string& notify_and_commit() const { return notify_commit_sql_; }
 
@@ -119,10 +120,12 @@ private:
     std::unique_ptr<change_listener> listener_;
 };
 
-// Runs inside an open transaction: locks the topics' rows, dedupes by id, assigns gapless
-// seqs, inserts events and the latest-per-key rows. Inputs must be prepared (ids, ts).
+// Calls prom_append: locks the topics' rows, dedupes by id, assigns gapless seqs, inserts
+// events and the latest-per-key rows, NOTIFYs `channel`. Atomic on its own (autocommit) or
+// part of the caller's open transaction. Inputs must be prepared (ids, ts).
 result<std::vector<append_result>> append_in_txn(connection& c,
-                                                 const std::vector<const event_input*>& batch);
+                                                 const std::vector<const event_input*>& batch,
+                                                 const std::string& channel);
 
 // Reads an event from columns (topic, seq, id, key, ts, payload, headers) of row `i`.
 result<event> event_from_row(const rows& r, int i);

@@ -86,7 +86,7 @@ public:
         if (auto ok = check_storable(batch); !ok) return std::unexpected(ok.error());
         std::vector<const event_input*> all;
         for (auto& in : batch) all.push_back(&in);
-        auto r = append_in_txn(*c_, all);
+        auto r = append_in_txn(*c_, all, s_.channel());
         if (r) wrote_ = true;
         return r;
     }
