@@ -256,12 +256,19 @@ result<std::optional<seq_t>> pg_store::cursor(std::string_view topic, std::strin
 }
 
 status pg_store::set_cursor(std::string_view topic, std::string_view group, seq_t seq) {
+    // One autocommit statement: its own transaction, NOTIFY included.
     for (int attempt = 0;; ++attempt) {
-        auto txn = begin();
-        if (!txn) return std::unexpected(txn.error());
-        auto ok = (*txn)->set_cursor(topic, group, seq);
-        if (ok) ok = (*txn)->commit();
-        if (ok || ok.error().code != errc::conflict || attempt >= max_conflict_retries) return ok;
+        auto st = with_reader([&](connection& c) -> status {
+            auto r = c.query(
+                "WITH up AS (INSERT INTO cursors(topic, grp, seq) VALUES($1, $2, $3) "
+                "ON CONFLICT (topic, grp) DO UPDATE SET seq = excluded.seq RETURNING 1) "
+                "SELECT pg_notify($4, '') FROM up",
+                {topic, group, seq, channel_});
+            if (!r) return std::unexpected(r.error());
+            return {};
+        });
+        if (st) notifier_.bump();
+        if (st || st.error().code != errc::conflict || attempt >= max_conflict_retries) return st;
     }
 }
 
