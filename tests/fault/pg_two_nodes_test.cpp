@@ -192,6 +192,12 @@ TEST_P(pg_two_nodes, documents_and_etags_written_on_one_node_read_identically_on
     ASSERT_TRUE(hits);
     ASSERT_EQ(hits->size(), 1u);
     EXPECT_EQ(hits->front().key, "h:n:7");
+    // "No limit" as SIZE_MAX is clamped, not sent as a negative LIMIT.
+    auto all = b_->find({.collection = "procs", .limit = SIZE_MAX});
+    ASSERT_TRUE(all) << all.error().message;
+    EXPECT_EQ(all->size(), 1u);
+    auto evs = b_->scan({.topic = "none", .limit = SIZE_MAX});
+    ASSERT_TRUE(evs) << evs.error().message;
 }
 
 TEST_P(pg_two_nodes, text_postgres_cannot_hold_is_refused_without_harming_other_publishers) {

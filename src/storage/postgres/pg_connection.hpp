@@ -92,6 +92,12 @@ private:
     std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
 };
 
+// A LIMIT/OFFSET count: bigint, so SIZE_MAX ("no limit") is clamped instead of wrapping
+// to a negative number that PostgreSQL refuses.
+inline std::int64_t count_param(std::size_t n) {
+    return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
+}
+
 // SQL array literals ('{"a","b"}', '{1,2}') for unnest(), so a batch is one round trip.
 std::string text_array(std::span<const std::string_view> items);
 std::string int_array(std::span<const std::int64_t> items);

@@ -52,8 +52,8 @@ result<std::vector<document>> pg_store::find(const find_query& q) {
         ps.emplace_back(value);
         sql += " AND match->>'" + field + "' = $" + std::to_string(ps.size());
     }
-    ps.emplace_back(static_cast<std::int64_t>(q.limit));
-    ps.emplace_back(static_cast<std::int64_t>(q.offset));
+    ps.emplace_back(count_param(q.limit));
+    ps.emplace_back(count_param(q.offset));
     sql += " ORDER BY ts DESC, key LIMIT $" + std::to_string(ps.size() - 1) + " OFFSET $" +
            std::to_string(ps.size());
     std::vector<document> out;

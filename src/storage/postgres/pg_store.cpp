@@ -174,7 +174,7 @@ result<std::vector<event>> pg_store::scan(const scan_query& q) {
     if (q.to_ts) add("ts <= $", *q.to_ts);
     sql += " ORDER BY seq";
     if (q.limit) {
-        ps.emplace_back(static_cast<std::int64_t>(*q.limit));
+        ps.emplace_back(count_param(*q.limit));
         sql += " LIMIT $" + std::to_string(ps.size());
     }
     return read_events(sql, std::move(ps));
@@ -191,7 +191,7 @@ result<std::vector<event>> pg_store::scan_key_by_time(const key_time_query& q) {
     }
     sql += " ORDER BY ts, seq";
     if (q.limit) {
-        ps.emplace_back(static_cast<std::int64_t>(*q.limit));
+        ps.emplace_back(count_param(*q.limit));
         sql += " LIMIT $" + std::to_string(ps.size());
     }
     return read_events(sql, std::move(ps));
