@@ -41,6 +41,15 @@ struct key_time_query {
     std::optional<std::size_t> limit;
 };
 
+// A time-travel snapshot of one (topic, key, reducer): `state` (canonical JSON) is the fold,
+// in (ts, seq) order, of the first `count` events of the key, the last of which is (ts, seq).
+struct state_snapshot {
+    ts_ms ts = 0;
+    seq_t seq = 0;
+    std::int64_t count = 0;
+    std::string state;
+};
+
 struct topic_info {
     std::string topic;
     std::int64_t count = 0;
@@ -130,6 +139,38 @@ public:
     virtual void add_commit_listener(commit_listener listener) = 0;
 
     virtual std::string_view backend_name() const = 0;
+
+    // ==== time-travel snapshots (SPEC 2.5; docs/time-travel.md) ====================
+    // Every backend implements these three methods and one rule in its append path; the
+    // contract suite tests/contract/timetravel_contract_test.cpp checks all of it.
+    // Snapshots are a cache: dropping any of them changes no answer, only speed.
+    //
+    // APPEND RULE: appending an event (topic, key, ts) drops, in the same transaction, every
+    // snapshot of (topic, key), all reducers, whose ts is > the event's ts. (Such an event
+    // is "late": it sorts before those snapshots' positions, so they no longer describe a
+    // prefix of the key's events. A snapshot with ts equal to the event's stays valid,
+    // because the new event's seq is higher, so it sorts after it.)
+
+    // Stores snapshots of one (topic, key, reducer), replacing any at the same (ts, seq).
+    // `known_seq` is the topic's last seq read before the fold that made them began; a
+    // snapshot is stored only if no event of (topic, key) with seq > known_seq has a ts
+    // below the snapshot's ts (checked in the write transaction, so that an append which
+    // raced with the fold cannot leave a stale snapshot behind). Returns how many were
+    // stored; skipping some is not an error.
+    virtual result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                              std::string_view reducer, seq_t known_seq,
+                                              const std::vector<state_snapshot>& snaps) = 0;
+
+    // The snapshot of (topic, key, reducer) with the greatest (ts, seq) such that ts <= t,
+    // or none. One index seek.
+    virtual result<std::optional<state_snapshot>> snapshot_at_or_before(
+        std::string_view topic, std::string_view key, std::string_view reducer, ts_ms t) = 0;
+
+    // Drops the snapshots of (topic, key), all reducers, whose ts is > `ts` (the append
+    // rule uses the same thing; INT64_MIN drops them all).
+    virtual status drop_snapshots_after(std::string_view topic, std::string_view key,
+                                        ts_ms ts) = 0;
+    // ==== end of time-travel snapshots ===================================================
 };
 
 struct store_options {

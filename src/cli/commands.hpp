@@ -27,5 +27,6 @@ void register_db_commands(CLI::App& app, run_state& state);
 void register_tail_command(CLI::App& app, run_state& state);
 // prom serve: the HTTP server with the built-in projectors (serve_command.cpp).
 void register_serve_command(CLI::App& app, run_state& state);
+void register_timetravel_commands(CLI::App& app, run_state& state);
 
 }  // namespace prom::cli

@@ -66,8 +66,12 @@ public:
                                         .read_timeout = config_.read_timeout});
         if (!server) return std::unexpected(server.error());
         server_ = std::move(*server);
-        gateway_ = std::make_unique<ws::gateway>(*store_, config_.auth);
+        gateway_ = std::make_unique<ws::gateway>(
+            *store_, config_.auth,
+            ws::gateway_options{.max_message_bytes = config_.ws_max_message,
+                                .send_timeout = config_.ws_send_timeout});
         gateway_->install(*server_);
+        metrics_source_->set_gateway(&gateway_->metrics());
         if (config_.demo) demo_ = start_demo(*store_);
         spdlog::info("prom serve: listening on {}:{} (db {}, collection '{}', projectors {})",
                      config_.host, server_->port(), config_.db, config_.collection,

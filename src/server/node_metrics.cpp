@@ -32,7 +32,29 @@ void help(std::string& out, std::string_view name, std::string_view type, std::s
 
 }  // namespace
 
+void node_metrics::append_gateway_metrics(std::string& out) {
+    if (!gateway_) return;
+    auto counter = [&](std::string_view name, std::string_view type, std::string_view text,
+                       std::uint64_t v) {
+        help(out, name, type, text);
+        out += name;
+        out += ' ';
+        out += std::to_string(v);
+        out += '\n';
+    };
+    counter("prom_ws_sessions_open", "gauge", "WebSocket connections open now.", gateway_->sessions_open);
+    counter("prom_ws_sessions_total", "counter", "WebSocket connections accepted.", gateway_->sessions_total);
+    counter("prom_ws_events_sent_total", "counter", "Events written to WebSocket subscribers.",
+            gateway_->events_sent);
+    counter("prom_ws_published_total", "counter", "Events published over the gateway.", gateway_->published);
+    counter("prom_ws_slow_consumers_dropped_total", "counter",
+            "Connections dropped because they did not read in time.", gateway_->slow_consumers_dropped);
+    counter("prom_ws_auth_refused_total", "counter", "Upgrades refused for a missing or bad token.",
+            gateway_->auth_refused);
+}
+
 void node_metrics::append_metrics(std::string& out) {
+    append_gateway_metrics(out);
     if (!projectors_) return;
     std::array<const projector*, 2> ps{&projectors_->heartbeat_projector(),
                                        &projectors_->txn_projector()};

@@ -6,6 +6,7 @@
 
 #include "http/api.hpp"
 #include "prom/process_projectors.hpp"
+#include "ws/gateway.hpp"
 
 namespace prom::server {
 
@@ -14,8 +15,12 @@ public:
     // `projectors` may be null (none running); both must outlive this.
     node_metrics(store& s, process_projectors* projectors) : store_(s), projectors_(projectors) {}
     void append_metrics(std::string& out) override;
+    // The gateway's counters; set once before traffic, must outlive this.
+    void set_gateway(const ws::gateway_metrics* g) { gateway_ = g; }
 
 private:
+    void append_gateway_metrics(std::string& out);
+    const ws::gateway_metrics* gateway_ = nullptr;
     store& store_;
     process_projectors* projectors_;
 };

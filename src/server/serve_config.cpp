@@ -109,6 +109,11 @@ status apply_config_json(std::string_view text, serve_config& c) {
         } else if (k == "auth") {
             auto p = auth::auth_policy::from_json(v);
             if (p) c.auth = std::move(*p); else ok = std::unexpected(p.error());
+        } else if (k == "ws_send_timeout_ms") {
+            ok = set_ms(c.ws_send_timeout, 1);
+        } else if (k == "ws_max_message") {
+            auto n = int_field(v, k, 1024, 64 * 1024 * 1024);
+            if (n) c.ws_max_message = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
         } else if (k == "insecure_listen_any") {
             if (v.is_bool()) c.insecure_listen_any = v.get_bool();
             else ok = fail(errc::invalid_argument, "config: 'insecure_listen_any' must be true or false");

@@ -33,6 +33,8 @@ struct serve_config {
     bool demo = false;
     auth::auth_policy auth;  // "auth": {"tokens": [...]}; none: open, loopback only
     bool insecure_listen_any = false;  // listen beyond loopback without tokens
+    std::chrono::milliseconds ws_send_timeout{10000};  // a subscriber that reads nothing this long is dropped
+    std::size_t ws_max_message = 1024 * 1024;          // bigger client messages close with 1009
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".

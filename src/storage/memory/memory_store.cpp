@@ -30,6 +30,20 @@ struct stored_doc {
 
 using cursor_key = std::pair<std::string, std::string>;
 
+// (topic, key, reducer, ts, seq): sorted so that one key's snapshots of all reducers are
+// adjacent, as in the SQLite table.
+using snapshot_key = std::tuple<std::string, std::string, std::string, ts_ms, seq_t>;
+using snapshot_map = std::map<snapshot_key, state_snapshot>;
+
+// The append rule of store.hpp: drop (topic, key)'s snapshots with ts > `ts`.
+void drop_snapshots(snapshot_map& snaps, const std::string& topic, const std::string& key,
+                    ts_ms ts) {
+    auto it = snaps.lower_bound({topic, key, std::string(), INT64_MIN, INT64_MIN});
+    while (it != snaps.end() && std::get<0>(it->first) == topic && std::get<1>(it->first) == key) {
+        it = std::get<3>(it->first) > ts ? snaps.erase(it) : std::next(it);
+    }
+}
+
 class memory_store;
 
 class memory_transaction final : public transaction {
@@ -231,6 +245,50 @@ public:
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
     std::string_view backend_name() const override { return "memory"; }
 
+    // ---- time-travel snapshots
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override {
+        // Under data_mu_, which commits also take to publish events (and drop snapshots),
+        // so the check below and the insert are atomic with respect to appends.
+        std::lock_guard lock(data_mu_);
+        ts_ms late_ts = INT64_MAX;  // the lowest ts of the key's events after known_seq
+        if (auto t = topics_.find(std::string(topic)); t != topics_.end()) {
+            auto& evs = t->second.events;
+            for (auto i = static_cast<std::size_t>(std::max<seq_t>(known_seq, 0)); i < evs.size(); ++i) {
+                if (evs[i].key == key) late_ts = std::min(late_ts, evs[i].ts);
+            }
+        }
+        std::size_t stored = 0;
+        for (const auto& snap : snaps) {
+            if (snap.ts > late_ts) continue;
+            snapshots_[{std::string(topic), std::string(key), std::string(reducer), snap.ts,
+                        snap.seq}] = snap;
+            ++stored;
+        }
+        return stored;
+    }
+
+    result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
+                                                                std::string_view key,
+                                                                std::string_view reducer,
+                                                                ts_ms t) override {
+        std::lock_guard lock(data_mu_);
+        auto it = snapshots_.upper_bound(
+            {std::string(topic), std::string(key), std::string(reducer), t, INT64_MAX});
+        if (it == snapshots_.begin()) return std::optional<state_snapshot>{};
+        --it;
+        auto& [st, sk, sr, sts, sseq] = it->first;
+        if (st != topic || sk != key || sr != reducer) return std::optional<state_snapshot>{};
+        return std::optional<state_snapshot>{it->second};
+    }
+
+    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override {
+        std::lock_guard lock(data_mu_);
+        drop_snapshots(snapshots_, std::string(topic), std::string(key), ts);
+        return {};
+    }
+
 private:
     friend class memory_transaction;
 
@@ -240,6 +298,7 @@ private:
     std::map<cursor_key, seq_t> cursors_;
     std::map<std::pair<std::string, std::string>, stored_doc> docs_;
     std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> leases_;
+    snapshot_map snapshots_;
     change_notifier notifier_;
 };
 
@@ -326,6 +385,7 @@ status memory_transaction::commit() {
             t.by_key_time.emplace(e.key, e.ts, e.seq);
             t.by_time.emplace(e.ts, e.seq);
             t.latest[e.key] = e.seq;
+            drop_snapshots(s_.snapshots_, e.topic, e.key, e.ts);
             t.events.push_back(std::move(e));
         }
         for (auto& [k, v] : cursors_) s_.cursors_[k] = v;

@@ -50,6 +50,17 @@ CREATE TABLE IF NOT EXISTS leases(
     name text COLLATE "C" PRIMARY KEY,
     owner text NOT NULL,
     expires_ms bigint NOT NULL);
+-- Time-travel snapshots (docs/time-travel.md): keyed (topic, key, …) because the append
+-- path drops one key's snapshots of every reducer.
+CREATE TABLE IF NOT EXISTS snapshots(
+    topic text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    reducer text COLLATE "C" NOT NULL,
+    ts bigint NOT NULL,
+    seq bigint NOT NULL,
+    count bigint NOT NULL,
+    state text NOT NULL,
+    PRIMARY KEY(topic, key, reducer, ts, seq));
 INSERT INTO meta(k, v) VALUES('schema_version', '1') ON CONFLICT (k) DO NOTHING;
 )sql"
 // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -95,7 +106,13 @@ BEGIN
         UPDATE topics t SET last_seq = m.last_seq, count = t.count + m.n
         FROM (SELECT n.topic, max(n.seq) AS last_seq, count(*) AS n
               FROM numbered n GROUP BY n.topic) m
-        WHERE t.name = m.topic)
+        WHERE t.name = m.topic),
+    -- The snapshot append rule (store.hpp): a late event invalidates the key's snapshots
+    -- with a greater ts, of every reducer.
+    snap AS (
+        DELETE FROM snapshots s
+        USING (SELECT n.topic, n.key, min(n.ts) AS ts FROM numbered n GROUP BY n.topic, n.key) m
+        WHERE s.topic = m.topic AND s.key = m.key AND s.ts > m.ts)
     SELECT COALESCE(s.seq, n.seq), COALESCE(s.ts, n.ts),
            s.seq IS NOT NULL OR n.ord <> x.ord
     FROM input x

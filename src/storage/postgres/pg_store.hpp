@@ -56,6 +56,15 @@ public:
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
     std::string_view backend_name() const override { return "postgres"; }
 
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override;
+    result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
+                                                                std::string_view key,
+                                                                std::string_view reducer,
+                                                                ts_ms t) override;
+    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override;
+
     // A pooled connection, handed back on destruction unless it broke.
     class pooled {
     public:

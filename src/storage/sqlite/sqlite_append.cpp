@@ -82,6 +82,10 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
             int rc = lat->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update latest"));
         }
+        // The snapshot append rule (store.hpp): a late event invalidates later snapshots.
+        if (auto ok = drop_snapshots_in_txn(c, in.topic, in.key, *in.ts); !ok) {
+            return std::unexpected(ok.error());
+        }
         out.push_back({*in.id, seq, *in.ts, false});
     }
     for (auto& [name, v] : topics) {

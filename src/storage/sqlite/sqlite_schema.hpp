@@ -43,6 +43,17 @@ CREATE TABLE IF NOT EXISTS leases(
     name TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+-- Time-travel snapshots (docs/time-travel.md). The key starts (topic, key) rather than
+-- (topic, reducer) because the append path drops one key's snapshots of every reducer.
+CREATE TABLE IF NOT EXISTS snapshots(
+    topic TEXT NOT NULL,
+    key TEXT NOT NULL,
+    reducer TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY(topic, key, reducer, ts, seq)) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '1');
 )sql";
 

@@ -7,24 +7,6 @@
 
 namespace prom::storage::sqlite {
 
-class sqlite_store::reader_lease {
-public:
-    reader_lease(sqlite_store& s, std::unique_ptr<connection> c) : s_(&s), c_(std::move(c)) {}
-    reader_lease(reader_lease&& o) noexcept = default;
-    ~reader_lease() {
-        if (c_) {
-            std::lock_guard lock(s_->readers_mu_);
-            s_->idle_readers_.push_back(std::move(c_));
-        }
-    }
-    connection& operator*() { return *c_; }
-    connection* operator->() { return c_.get(); }
-
-private:
-    sqlite_store* s_;
-    std::unique_ptr<connection> c_;
-};
-
 result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const store_options& o) {
     std::error_code ec;
     auto parent = std::filesystem::path(path).parent_path();
@@ -178,9 +160,11 @@ result<std::optional<event>> sqlite_store::latest(std::string_view topic, std::s
 result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
+    // CROSS JOIN keeps `latest` as the outer loop: without statistics SQLite otherwise
+    // walks every event of the topic and scans `latest` for each (events x keys).
     return read_events(**r,
                        "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
-                       "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+                       "latest l CROSS JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
                        "WHERE l.topic = ?1 ORDER BY e.seq",
                        [&](statement& st) { st.bind(1, topic); });
 }

@@ -49,6 +49,16 @@ public:
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
     std::string_view backend_name() const override { return "sqlite"; }
 
+    // ---- time-travel snapshots (sqlite_snapshots.cpp)
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override;
+    result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
+                                                                std::string_view key,
+                                                                std::string_view reducer,
+                                                                ts_ms t) override;
+    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override;
+
     // ---- used by sqlite_transaction (holding write_mu_)
     connection& writer() { return *writer_; }
     std::unique_lock<std::mutex> lock_writer() { return std::unique_lock(write_mu_); }
@@ -92,6 +102,28 @@ private:
 
 // Runs inside an open write transaction: dedupes by id, assigns gapless seqs, inserts.
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch);
+
+// Defined here rather than in sqlite_store.cpp so that sqlite_snapshots.cpp can read too.
+class sqlite_store::reader_lease {
+public:
+    reader_lease(sqlite_store& s, std::unique_ptr<connection> c) : s_(&s), c_(std::move(c)) {}
+    reader_lease(reader_lease&& o) noexcept = default;
+    ~reader_lease() {
+        if (c_) {
+            std::lock_guard lock(s_->readers_mu_);
+            s_->idle_readers_.push_back(std::move(c_));
+        }
+    }
+    connection& operator*() { return *c_; }
+    connection* operator->() { return c_.get(); }
+
+private:
+    sqlite_store* s_;
+    std::unique_ptr<connection> c_;
+};
+
+// The append rule of store.hpp: drops (topic, key)'s snapshots with ts > `ts`.
+status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_view key, ts_ms ts);
 
 // Reads one event row: (topic, seq, id, key, ts, payload, headers).
 result<event> event_from_row(statement& st);

@@ -1,0 +1,107 @@
+// Time travel (SPEC 2.5): the state of a key at any past instant.
+//
+// The state of (topic, key) at T is the fold, in (ts, seq) order, of the key's events with
+// ts <= T, through a reducer. `replace` takes each payload as the whole state; `merge`
+// applies each payload as an RFC 7396 JSON merge patch; any std::function can be one too.
+//
+// Speed comes from snapshots the store keeps (store.hpp, "time-travel snapshots"): an
+// answer costs one index seek for the nearest snapshot at or before T plus the key's events
+// after it, never a scan of the topic. Late events (a publisher ts older than a snapshot)
+// drop the snapshots they invalidate in the append transaction, so answers are exact.
+// docs/time-travel.md explains the design.
+//
+// A time_machine holds only a reference to its store (which must outlive it) and options;
+// it is safe to use from many threads at once. Errors come back as values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "prom/event.hpp"
+#include "prom/json.hpp"
+#include "prom/store.hpp"
+
+namespace prom {
+
+// RFC 7396: applies `patch` to `target` and returns the result. A non-object patch replaces
+// the target; an object patch merges member by member, a null member removing the name.
+json::value merge_patch(json::value target, const json::value& patch);
+
+// Folds one event into the state. `state` is null before the key's first event. A reducer
+// must be a pure function of (state, event): snapshots store its results.
+using reduce_fn = std::function<result<json::value>(json::value state, const event& e)>;
+
+struct reducer {
+    // Names the reducer's snapshots in the store. Change the name whenever the function's
+    // results change (e.g. "totals/v2"), or old snapshots will be used. Empty: the reducer
+    // is never snapshotted, so every answer folds from the key's first event.
+    std::string name;
+    reduce_fn apply;
+};
+
+reducer replace_reducer();  // "replace": state = the payload
+reducer merge_reducer();    // "merge": state = merge_patch(state, payload)
+
+// "replace" or "merge"; invalid_argument otherwise.
+result<reducer> builtin_reducer(std::string_view name);
+
+// A key's state at T and the position (ts, seq) of the last event folded into it.
+struct state_at {
+    json::value state;
+    ts_ms ts = 0;
+    seq_t seq = 0;
+};
+
+struct keyed_state {
+    std::string key;
+    json::value state;
+    ts_ms ts = 0;
+    seq_t seq = 0;
+};
+
+json::object to_json(const state_at& s);     // {"state","ts","seq"}
+json::object to_json(const keyed_state& s);  // {"key","state","ts","seq"}
+
+struct time_travel_options {
+    bool use_snapshots = true;         // false: always fold from the key's first event
+    std::int64_t snapshot_every = 64;  // store a snapshot every N events of a key; 0: never
+    std::size_t page_size = 1000;      // events read per store call (bounds memory)
+};
+
+class time_machine {
+public:
+    explicit time_machine(store& s, time_travel_options options = {})
+        : store_(s), options_(options) {}
+
+    // The state of (topic, key) at `t`; none when the key has no event with ts <= t (an
+    // unknown topic or key included). Snapshots crossed while folding (every
+    // `snapshot_every` events of the key) are stored on the way, best effort: a failure to
+    // store one does not fail the answer.
+    result<std::optional<state_at>> at(std::string_view topic, std::string_view key, ts_ms t,
+                                       const reducer& r);
+
+    // The state at `t` of every key of `topic` that has one, in key order, one callback
+    // per key; the callback returns false to stop. Memory holds one key's state at a time
+    // (plus the topic's key list).
+    using key_state_callback = std::function<bool(const keyed_state&)>;
+    status at_all(std::string_view topic, ts_ms t, const reducer& r,
+                  const key_state_callback& callback);
+
+    // Brings the snapshots of every key of `topic` up to date (folds each key from its last
+    // snapshot to its last event). Returns how many keys it visited.
+    result<std::size_t> build_snapshots(std::string_view topic, const reducer& r);
+
+private:
+    store& store_;
+    time_travel_options options_;
+};
+
+// For the HTTP route GET /at/{topic}/{key}?t=&reducer=: {"state","ts","seq"} with a built-in
+// reducer; invalid_argument for an unknown reducer, not_found when there is no state at t.
+result<json::value> at_as_json(store& s, std::string_view topic, std::string_view key, ts_ms t,
+                               std::string_view reducer_name);
+
+}  // namespace prom

@@ -1,0 +1,131 @@
+// The store's time-travel snapshot methods and append rule (store.hpp), on every backend.
+#include <gtest/gtest.h>
+
+
+#include "prom/timetravel.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+class snapshot_store_contract : public testing::TestWithParam<test::backend> {
+protected:
+    void SetUp() override {
+        store_ = test::open_or_die(GetParam().fresh_url(dir_), {.durable = false});
+        ASSERT_NE(store_, nullptr);
+    }
+
+    append_result append_one(std::string topic, std::string key, ts_ms ts, json::value payload,
+                             std::optional<std::string> id = {}) {
+        std::vector<event_input> batch(1);
+        batch[0].topic = std::move(topic);
+        batch[0].key = std::move(key);
+        batch[0].ts = ts;
+        batch[0].payload = std::move(payload);
+        batch[0].id = std::move(id);
+        auto r = store_->append(std::move(batch));
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+        return r ? r->front() : append_result{};
+    }
+
+    std::optional<state_snapshot> snap_at(std::string_view key, std::string_view reducer, ts_ms t) {
+        auto s = store_->snapshot_at_or_before("t", key, reducer, t);
+        EXPECT_TRUE(s) << (s ? "" : s.error().message);
+        return s ? *s : std::nullopt;
+    }
+
+    std::size_t put(std::string_view key, std::string_view reducer, seq_t known,
+                    std::vector<state_snapshot> snaps) {
+        auto n = store_->put_snapshots("t", key, reducer, known, snaps);
+        EXPECT_TRUE(n) << (n ? "" : n.error().message);
+        return n ? *n : 0;
+    }
+
+    test::temp_dir dir_;
+    std::unique_ptr<store> store_;
+};
+
+// ---- the store's snapshot methods
+
+TEST_P(snapshot_store_contract, snapshot_at_or_before_picks_the_greatest_position_not_after_t) {
+    append_one("t", "k", 10, 1);
+    EXPECT_EQ(put("k", "r", 1, {{10, 1, 1, "1"}, {20, 3, 2, "2"}, {20, 5, 3, "3"}, {30, 6, 4, "4"}}), 4u);
+    EXPECT_FALSE(snap_at("k", "r", 9));
+    EXPECT_EQ(snap_at("k", "r", 10)->state, "1");
+    EXPECT_EQ(snap_at("k", "r", 29)->state, "3");
+    auto last = snap_at("k", "r", 1000);
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->ts, 30);
+    EXPECT_EQ(last->seq, 6);
+    EXPECT_EQ(last->count, 4);
+    EXPECT_FALSE(snap_at("k", "other", 1000));
+    EXPECT_FALSE(snap_at("other", "r", 1000));
+}
+
+TEST_P(snapshot_store_contract, put_snapshots_replaces_the_same_position) {
+    append_one("t", "k", 10, 1);
+    put("k", "r", 1, {{10, 1, 1, "\"old\""}});
+    put("k", "r", 1, {{10, 1, 1, "\"new\""}});
+    EXPECT_EQ(snap_at("k", "r", 10)->state, "\"new\"");
+}
+
+TEST_P(snapshot_store_contract, drop_snapshots_after_drops_later_ones_of_every_reducer_of_that_key) {
+    append_one("t", "k", 10, 1);
+    put("k", "a", 1, {{10, 1, 1, "1"}, {20, 2, 2, "2"}});
+    put("k", "b", 1, {{20, 2, 2, "2"}});
+    put("j", "a", 1, {{20, 2, 2, "2"}});
+    ASSERT_TRUE(store_->drop_snapshots_after("t", "k", 10));
+    EXPECT_EQ(snap_at("k", "a", 100)->ts, 10);
+    EXPECT_FALSE(snap_at("k", "b", 100));
+    EXPECT_EQ(snap_at("j", "a", 100)->ts, 20);
+    ASSERT_TRUE(store_->drop_snapshots_after("t", "k", INT64_MIN));
+    EXPECT_FALSE(snap_at("k", "a", 100));
+}
+
+TEST_P(snapshot_store_contract, a_late_append_drops_the_snapshots_it_sorts_before) {
+    append_one("t", "k", 10, 1);
+    append_one("t", "k", 30, 2);
+    put("k", "r", 2, {{10, 1, 1, "1"}, {30, 2, 2, "2"}});
+    put("j", "r", 2, {{30, 2, 2, "2"}});
+    append_one("t", "k", 30, 3);  // same ts as a snapshot: sorts after it (higher seq)
+    EXPECT_EQ(snap_at("k", "r", 100)->ts, 30);
+    append_one("u", "k", 5, 3);  // another topic
+    EXPECT_EQ(snap_at("k", "r", 100)->ts, 30);
+    append_one("t", "k", 29, 4);  // late
+    EXPECT_EQ(snap_at("k", "r", 100)->ts, 10);
+    EXPECT_EQ(snap_at("j", "r", 100)->ts, 30);  // another key
+}
+
+TEST_P(snapshot_store_contract, a_late_append_in_a_transaction_drops_snapshots_too) {
+    append_one("t", "k", 30, 1);
+    put("k", "r", 1, {{30, 1, 1, "1"}});
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn);
+    std::vector<event_input> batch(1);
+    batch[0].topic = "t";
+    batch[0].key = "k";
+    batch[0].ts = 20;
+    batch[0].payload = 2;
+    ASSERT_TRUE((*txn)->append(std::move(batch)));
+    ASSERT_TRUE((*txn)->commit());
+    EXPECT_FALSE(snap_at("k", "r", 100));
+}
+
+TEST_P(snapshot_store_contract, put_snapshots_skips_those_a_racing_late_append_made_stale) {
+    append_one("t", "k", 10, 1);
+    append_one("t", "k", 30, 2);
+    seq_t known = 2;                 // the fold began here...
+    append_one("t", "k", 20, 3);     // ...a late event arrived meanwhile...
+    append_one("t", "other", 1, 3);  // (another key's events do not matter)
+    // ...so the fold's snapshot at ts 30 misses it; the one at ts 10 is still right.
+    EXPECT_EQ(put("k", "r", known, {{10, 1, 1, "1"}, {30, 2, 2, "2"}}), 1u);
+    EXPECT_EQ(snap_at("k", "r", 100)->ts, 10);
+    // A fold that began after the late event is fine.
+    EXPECT_EQ(put("k", "r", 4, {{30, 2, 3, "3"}}), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, snapshot_store_contract,
+                         testing::ValuesIn(test::contract_backends()), test::backend_name);
+
+}  // namespace
+}  // namespace prom
