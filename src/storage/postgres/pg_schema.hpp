@@ -73,7 +73,12 @@ CREATE OR REPLACE FUNCTION prom_append(
     p_topic text[], p_id text[], p_key text[], p_ts bigint[], p_payload text[],
     p_headers text[], p_channel text)
 RETURNS TABLE(r_seq bigint, r_ts bigint, r_dup boolean)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- Custom plans for array arguments cost more to make than to run (their estimates differ
+-- from the generic plan's, so PostgreSQL would keep re-planning); the generic plan is the
+-- right one for any batch size: index probes per row.
+SET plan_cache_mode = force_generic_plan
+AS $fn$
 #variable_conflict use_column
 BEGIN
     INSERT INTO topics(name, last_seq, count)
