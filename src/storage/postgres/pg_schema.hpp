@@ -80,11 +80,18 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $fn$
 #variable_conflict use_column
+DECLARE
+    locked bigint;
 BEGIN
-    INSERT INTO topics(name, last_seq, count)
-        SELECT DISTINCT n, 0, 0 FROM unnest(p_topic) AS n ORDER BY 1
-        ON CONFLICT ON CONSTRAINT topics_pkey DO NOTHING;
     PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
+    GET DIAGNOSTICS locked = ROW_COUNT;
+    IF locked < (SELECT count(DISTINCT n) FROM unnest(p_topic) AS n) THEN
+        -- A new topic: make its row (waiting for a concurrent creator, if any), lock again.
+        INSERT INTO topics(name, last_seq, count)
+            SELECT DISTINCT n, 0, 0 FROM unnest(p_topic) AS n ORDER BY 1
+            ON CONFLICT ON CONSTRAINT topics_pkey DO NOTHING;
+        PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
+    END IF;
     RETURN QUERY
     WITH input AS (
         SELECT x.* FROM unnest(p_topic, p_id, p_key, p_ts, p_payload, p_headers)
