@@ -59,7 +59,8 @@ measured plain_inserts(const std::string& url, const std::string& schema, int cl
         ts.emplace_back([&, t] {
             PGconn* c = PQconnectdb(url.c_str());
             const std::string sql = "INSERT INTO " + schema +
-                                    ".events(id, topic, key, ts, payload) VALUES($1, $2, $3, $4, $5)";
+                                    ".events(id, topic, key, ts, payload) "
+                                    "VALUES($1, $2, $3, $4, $5)";
             if (PQstatus(c) != CONNECTION_OK) return;
             PQclear(PQprepare(c, "ins", sql.c_str(), 0, nullptr));
             for (long i = 0; !stop; ++i) {
@@ -141,14 +142,16 @@ int main(int argc, char** argv) {
         auto base_schema = schema("plain" + std::to_string(n));
         auto prom_schema = schema("prom" + std::to_string(n));
         auto base = in_child([&] { return plain_inserts(url, base_schema, n, secs); });
-        auto mine = in_child([&] { return prom_appenders(with_schema(url, prom_schema), n, secs); });
+        auto mine =
+            in_child([&] { return prom_appenders(with_schema(url, prom_schema), n, secs); });
         std::printf("| %d | %.0f | %.0f | %.1fx | %.1f / %.1f |\n", n, base.rate(), mine.rate(),
                     base.rate() > 0 ? mine.rate() / base.rate() : 0.0, base.peak_rss_kb / 1024.0,
                     mine.peak_rss_kb / 1024.0);
         std::fflush(stdout);
     }
     auto batch_schema = schema("batch");
-    auto batches = in_child([&] { return prom_batches(with_schema(url, batch_schema), 1000, secs); });
+    auto batches =
+        in_child([&] { return prom_batches(with_schema(url, batch_schema), 1000, secs); });
     std::printf("\nprom, batches of 1000 from one client: %.0f events/s (peak RSS %.1f MiB)\n",
                 batches.rate(), batches.peak_rss_kb / 1024.0);
 

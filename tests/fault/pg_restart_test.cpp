@@ -41,10 +41,13 @@ public:
     }
     bool ok() const { return !url_.empty() && !dir_.empty(); }
     const std::string& url() const { return url_; }
-    bool pause() { return std::system(("bash '" + script + "' pause '" + dir_ + "'").c_str()) == 0; }
-    bool resume() { return std::system(("bash '" + script + "' resume '" + dir_ + "'").c_str()) == 0; }
+    bool pause() { return run("pause"); }
+    bool resume() { return run("resume"); }
 
 private:
+    bool run(const char* what) {
+        return std::system(("bash '" + script + "' " + what + " '" + dir_ + "'").c_str()) == 0;
+    }
     std::string url_, dir_;
 };
 

@@ -263,7 +263,9 @@ TEST_P(pg_two_nodes, one_projector_group_on_two_nodes_applies_every_event_exactl
     auto handler = [](const event& e, transaction& txn) -> status {
         if (e.payload.is_string()) std::this_thread::sleep_for(250ms);  // outlives the lease
         json::object inc{{"$inc", json::object{{"n", 1}}}};
-        if (auto r = txn.update_one("counts", "c", inc, true); !r) return std::unexpected(r.error());
+        if (auto r = txn.update_one("counts", "c", inc, true); !r) {
+            return std::unexpected(r.error());
+        }
         return {};
     };
     projector_options o{.topic = "in", .group = "count", .handler = handler, .batch_size = 10,

@@ -137,9 +137,9 @@ void pg_store::run_group(const std::vector<append_request*>& group) {
     }
     std::size_t at = 0;
     for (auto* r : group) {
-        std::vector<append_result> mine(out->begin() + static_cast<std::ptrdiff_t>(at),
-                                        out->begin() + static_cast<std::ptrdiff_t>(at + r->batch->size()));
+        auto first = out->begin() + static_cast<std::ptrdiff_t>(at);
         at += r->batch->size();
+        std::vector<append_result> mine(first, out->begin() + static_cast<std::ptrdiff_t>(at));
         r->out = std::move(mine);
     }
     notifier_.bump();

@@ -43,7 +43,8 @@ result<std::vector<document>> pg_store::find(const find_query& q) {
     }
     // Names are validated to [A-Za-z0-9_.-], so they can be SQL literals: the planner then
     // matches the partial expression indexes of declare_index. Values are always parameters.
-    std::string sql = "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
+    std::string sql =
+        "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
     std::vector<param> ps;
     for (auto& [field, value] : q.equals) {
         if (!docs::valid_field_name(field)) {

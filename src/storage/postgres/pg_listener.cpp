@@ -25,7 +25,9 @@ result<std::unique_ptr<connection>> listen_on(const std::string& conninfo,
                                               const std::string& channel) {
     auto c = connection::open(conninfo, setup);
     if (!c) return c;
-    if (auto r = (*c)->exec("LISTEN " + quote_ident(channel)); !r) return std::unexpected(r.error());
+    if (auto r = (*c)->exec("LISTEN " + quote_ident(channel)); !r) {
+        return std::unexpected(r.error());
+    }
     return c;
 }
 }  // namespace

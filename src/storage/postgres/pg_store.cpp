@@ -134,7 +134,9 @@ result<event> event_from_row(const rows& r, int i) {
     }
     e.payload = std::move(*payload);
     auto headers = parse_json(r.text(i, 6));
-    if (!headers || !headers->is_object()) return fail(errc::corrupt, "stored headers do not parse");
+    if (!headers || !headers->is_object()) {
+        return fail(errc::corrupt, "stored headers do not parse");
+    }
     for (auto& kv : headers->get_object()) {
         if (kv.value().is_string()) e.headers[std::string(kv.key())] = kv.value().get_string();
     }
@@ -236,7 +238,9 @@ result<std::optional<topic_info>> pg_store::topic(std::string_view name) {
     auto st = with_reader([&](connection& c) -> status {
         auto r = c.query("SELECT name, count, last_seq FROM topics WHERE name = $1", {name});
         if (!r) return std::unexpected(r.error());
-        if (!r->empty()) out = topic_info{std::string(r->text(0, 0)), r->int64(0, 1), r->int64(0, 2)};
+        if (!r->empty()) {
+            out = topic_info{std::string(r->text(0, 0)), r->int64(0, 1), r->int64(0, 2)};
+        }
         return {};
     });
     if (!st) return std::unexpected(st.error());

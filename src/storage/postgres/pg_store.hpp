@@ -3,7 +3,8 @@
 //
 // Concurrency: appends from many threads are grouped by a leader into one transaction on
 // the store's append connection (group commit); reads and transactions take connections
-// from a pool of at most 16 (plus the append and listener connections: 18 per node). Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
+// from a pool of at most 16 (plus the append and listener connections: 18 per node).
+// Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
 // A listener thread turns other nodes' NOTIFYs into change_version() bumps.
 //
 // Errors: unavailable when the server is away (calls fail fast and work again once it is

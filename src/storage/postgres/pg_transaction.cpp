@@ -41,7 +41,8 @@ public:
         }
         if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
         if (!storable_text(key)) {
-            return fail(errc::invalid_argument, "a document key must be UTF-8 without NUL characters");
+            return fail(errc::invalid_argument,
+                        "a document key must be UTF-8 without NUL characters");
         }
         // Two rounds at most: if another transaction inserts the document between our read
         // and our insert, the insert does nothing and the second round updates its version.
