@@ -67,6 +67,8 @@ TEST_P(pg_restart, publishing_fails_with_unavailable_while_the_database_is_away_
     auto reader = test::open_or_die(url);
     ASSERT_NE(writer, nullptr);
     ASSERT_NE(reader, nullptr);
+    auto watcher = test::open_or_die(url);
+    ASSERT_NE(watcher, nullptr);
 
     // A subscriber on the other store: at-least-once, so it may see an event again after
     // the outage, but it must see every one.
@@ -142,6 +144,21 @@ TEST_P(pg_restart, publishing_fails_with_unavailable_while_the_database_is_away_
         auto a = acked.find(e.id);
         ASSERT_NE(a, acked.end()) << e.id << " stored but never acknowledged";
         EXPECT_EQ(a->second, e.seq) << e.id;
+    }
+
+    // The watcher's listener reconnected: another store's commit wakes a waiter at once.
+    // (The watcher does nothing itself, so only its listener can move its version; its
+    // reconnect backoff is at most 1 s, so by now it is back.)
+    std::this_thread::sleep_for(1500ms);
+    for (int round = 0; round < 3; ++round) {
+        auto v = watcher->change_version();
+        auto start = std::chrono::steady_clock::now();
+        std::vector<event_input> one(1);
+        one[0].topic = "wake";
+        one[0].payload = round;
+        ASSERT_TRUE(writer->append(std::move(one)));
+        watcher->wait_for_change(v, 10s);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "round " << round;
     }
 
     std::unique_lock lock(mu);
