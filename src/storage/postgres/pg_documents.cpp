@@ -13,7 +13,15 @@ namespace prom::storage::postgres {
 std::string match_json(const json::object& doc) {
     json::object m;
     for (const auto& kv : doc) {
-        if (auto t = docs::match_text(doc, kv.key())) m[kv.key()] = *t;
+        auto t = docs::match_text(doc, kv.key());
+        // jsonb cannot hold U+0000. Such a field is left out: no filter can name it (field
+        // names are [A-Za-z0-9_]) or carry its value (parameters refuse NUL), so it could
+        // never match anyway, and the document itself (text) keeps it.
+        if (!t || kv.key().find('\0') != std::string_view::npos ||
+            t->find('\0') != std::string::npos) {
+            continue;
+        }
+        m[kv.key()] = *t;
     }
     return canonical_json(m);
 }
