@@ -30,6 +30,7 @@ inline long peak_rss_kb() {
 // Runs `scenario` in a forked child; the child reports {events, seconds} through a pipe
 // and its own peak RSS. Returns seconds = -1 when the child failed.
 inline measured in_child(const std::function<measured()>& scenario) {
+    std::fflush(stdout);  // or the child prints the parent's buffered lines again
     int fds[2];
     if (pipe(fds) != 0) return {0, -1, 0};
     pid_t pid = fork();

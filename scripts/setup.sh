@@ -30,6 +30,7 @@ base_packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
+  nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
 )
 bench_packages=(wrk nginx-light nodejs npm)
 

@@ -7,13 +7,14 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/ws_tail.hpp"
 #include "prom/bus.hpp"
 
 namespace prom::cli {
 
 namespace {
 
-volatile std::sig_atomic_t interrupted = 0;
+volatile int interrupted = 0;
 extern "C" void on_interrupt(int) { interrupted = 1; }
 
 struct tail_args {
@@ -31,11 +32,13 @@ void run_tail(const tail_args& a, run_state& state) {
     if (a.from != "earliest" && a.from != "latest") {
         return report({errc::invalid_argument, "--from must be earliest or latest"}, state);
     }
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
     if (!a.url.empty()) {
-        return report({errc::invalid_argument,
-                       "--url: tailing over the WebSocket gateway is not available in this build; "
-                       "use --db"},
-                      state);
+        auto ok = tail_over_gateway({a.url, a.token, a.topic, a.group, a.from, a.limit.value_or(SIZE_MAX)},
+                                    interrupted);
+        if (!ok) report(ok.error(), state);
+        return;
     }
     auto s = open_or_report(a.db, state);
     if (!s) return;

@@ -53,7 +53,12 @@ api::api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options opt
     : store_(s), cache_(cache), metrics_(metrics), options_(std::move(options)), extra_(extra) {}
 
 std::optional<response> api::handle(const request& r, bool may_block) {
-    auto url = boost::urls::parse_origin_form(r.target);
+    // Boost.URL 1.81 reads up to a NUL byte, past the end of a view: parse a NUL-terminated
+    // copy (a per-thread buffer, so no allocation once it has grown). Views into it live
+    // until this call returns.
+    thread_local std::string target;
+    target.assign(r.target);
+    auto url = boost::urls::parse_origin_form(target);
     if (!url) return error_response(400, "bad_request", "malformed request target", route_id::unknown);
     auto segs = url->encoded_segments();
     std::array<boost::urls::pct_string_view, 4> s;
@@ -89,6 +94,11 @@ std::optional<response> api::handle(const request& r, bool may_block) {
         if (r.verb != method::post) return method_not_allowed(route_id::publish, "POST");
         if (!may_block) return std::nullopt;
         return publish(r);
+    }
+    if (n == 3 && s[0] == "at") {
+        if (!get_or_head) return method_not_allowed(route_id::at, allow_get_head);
+        if (!may_block) return std::nullopt;
+        return at(r, decoded(s[1], coll_buf), decoded(s[2], key_buf), url->encoded_query());
     }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);

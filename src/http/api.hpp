@@ -55,6 +55,8 @@ private:
                   std::string_view encoded_query);
     response publish(const request& r);
     response healthz(const request& r);
+    response at(const request& r, std::string_view topic, std::string_view key,
+                std::string_view encoded_query);
     // The 401/403 for a request the token does not allow, or nullopt when it may proceed.
     std::optional<response> refused(const request& r, auth::action what, std::string_view name,
                                     route_id route) const;

@@ -30,7 +30,10 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
     q.limit = default_list_limit;
     q.equals.clear();
     if (encoded_query.empty()) return {};
-    auto params = boost::urls::parse_query(encoded_query);
+    // Boost.URL 1.81 reads the last parameter up to a NUL byte, past the end of a view:
+    // parse a NUL-terminated copy.
+    const std::string query(encoded_query);
+    auto params = boost::urls::parse_query(query);
     if (!params) return fail(errc::invalid_argument, "malformed query string");
     bool seen_offset = false, seen_limit = false;
     for (auto p : *params) {

@@ -17,6 +17,7 @@ std::string_view route_label(route_id r) noexcept {
         case route_id::healthz: return "/healthz";
         case route_id::metrics: return "/metrics";
         case route_id::ws: return "/ws";
+        case route_id::at: return "/at/{topic}/{key}";
         case route_id::unknown:
         case route_id::count_: break;
     }

@@ -15,6 +15,7 @@ enum class route_id : std::size_t {
     healthz,
     metrics,
     ws,
+    at,
     unknown,   // no route matched (404) or the request did not parse (400/413/431)
     count_
 };

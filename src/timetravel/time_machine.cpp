@@ -65,7 +65,8 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
     }
 
     std::vector<state_snapshot> crossed;
-    key_time_query q{std::string(topic), std::string(key), std::nullopt, t, options_.page_size};
+    const std::size_t page = std::max<std::size_t>(options_.page_size, 1);  // 0 would never end
+    key_time_query q{std::string(topic), std::string(key), std::nullopt, t, page};
     if (fold) q.after = std::pair{fold->ts, fold->seq};
     for (;;) {
         auto events = store_.scan_key_by_time(q);
@@ -82,7 +83,7 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
                 crossed.push_back({e.ts, e.seq, fold->count, canonical_json(fold->state)});
             }
         }
-        if (events->size() < options_.page_size) break;
+        if (events->size() < page) break;
         q.after = std::pair{events->back().ts, events->back().seq};
     }
 

@@ -300,7 +300,9 @@ void session::publish(const std::string& id, publish_cmd cmd) {
 std::optional<std::string_view> query_token(std::string_view target) {
     auto q = target.find('?');
     if (q == std::string_view::npos) return std::nullopt;
-    auto parsed = boost::urls::parse_origin_form(target);
+    // A NUL-terminated copy: Boost.URL 1.81 reads past the end of a view.
+    const std::string copy(target);
+    auto parsed = boost::urls::parse_origin_form(copy);
     if (!parsed) return std::nullopt;
     auto params = parsed->params();
     auto it = params.find("token");

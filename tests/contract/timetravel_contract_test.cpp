@@ -51,6 +51,11 @@ protected:
         return n ? *n : 0;
     }
 
+    bool snap_at_any(std::string_view key) {
+        auto s = store_->snapshot_at_or_before("t", key, "merge", INT64_MAX);
+        return s && *s;
+    }
+
     test::temp_dir dir_;
     std::unique_ptr<store> store_;
 };
@@ -123,6 +128,19 @@ TEST_P(timetravel_contract, a_throwing_user_reducer_is_an_error_value) {
     auto s = tm.at("t", "k", 10, bad);
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().code, errc::internal);
+}
+
+TEST_P(timetravel_contract, odd_options_still_answer_right) {
+    for (int i = 1; i <= 5; ++i) append_one("t", "k", i * 10, json::object{{"v", i}});
+    for (auto o : {time_travel_options{.page_size = 0}, time_travel_options{.snapshot_every = -3},
+                   time_travel_options{.use_snapshots = false, .snapshot_every = 1}}) {
+        time_machine tm(*store_, o);
+        auto s = tm.at("t", "k", 35, merge_reducer());
+        ASSERT_TRUE(s && *s);
+        EXPECT_EQ(canonical_json((*s)->state), R"({"v":3})");
+        EXPECT_EQ((*s)->seq, 3);
+    }
+    EXPECT_FALSE(snap_at_any("k"));  // none of those options stores a snapshot
 }
 
 TEST_P(timetravel_contract, at_as_json_answers_like_the_cli) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 
+#include "prom/harness.hpp"
 #include "prom/json.hpp"
 #include "support/test_support.hpp"
 
@@ -117,6 +118,23 @@ TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
     // nothing was written by any of them
     auto t = run("topics" + db());
     EXPECT_EQ(t.out, "");
+}
+
+TEST_F(cli, tail_reads_over_the_gateway_and_from_the_database) {
+    auto h = harness::start({.process_projectors = false});
+    ASSERT_TRUE(h);
+    ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 1}));
+    ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 2}));
+    auto over_ws = run("tail t --url " + (*h)->ws_url() + " --group g --from earliest --limit 2");
+    EXPECT_EQ(over_ws.exit_code, 0);
+    EXPECT_EQ(std::count(over_ws.out.begin(), over_ws.out.end(), '\n'), 2) << over_ws.out;
+    EXPECT_EQ((*h)->bus().cursor("t", "g").value(), 2);  // it acked what it printed
+
+    ASSERT_EQ(run("publish t 1" + db()).exit_code, 0);
+    auto on_db = run("tail t --from earliest --limit 1" + db());
+    EXPECT_EQ(on_db.exit_code, 0);
+    EXPECT_NE(on_db.out.find("\"seq\":1"), std::string::npos);
+    EXPECT_NE(run("tail t --url http://x" + db()).exit_code, 0);
 }
 
 TEST_F(cli, every_command_has_help) {

@@ -216,6 +216,23 @@ TEST_F(gateway_e2e, tokens_are_checked_on_upgrade_publish_and_subscribe) {
     EXPECT_EQ(header_of(doc, "Cache-Control"), "private, max-age=5");
 }
 
+TEST_F(gateway_e2e, time_travel_over_http) {
+    for (auto [ts, cpu] : {std::pair{1000, 1}, std::pair{3000, 3}, std::pair{2000, 2}}) {
+        ASSERT_TRUE(h_->bus().publish({.topic = "metrics.cpu", .key = "h1", .ts = ts,
+                                       .payload = json::object{{"cpu", cpu}}}));
+    }
+    auto at = get(h_->port(), "/at/metrics.cpu/h1?t=2500");
+    ASSERT_EQ(status_of(at), 200) << at;
+    EXPECT_NE(at.find(R"({"seq":3,"state":{"cpu":2},"ts":2000})"), std::string::npos) << at;
+    auto iso = get(h_->port(), "/at/metrics.cpu/h1?t=1970-01-01T00:00:01Z&reducer=merge");
+    EXPECT_NE(iso.find(R"("state":{"cpu":1})"), std::string::npos) << iso;
+    EXPECT_EQ(status_of(get(h_->port(), "/at/metrics.cpu/h1?t=999")), 404);
+    EXPECT_EQ(status_of(get(h_->port(), "/at/metrics.cpu/h1?t=yesterday")), 400);
+    EXPECT_EQ(status_of(get(h_->port(), "/at/metrics.cpu/h1")), 400);
+    EXPECT_EQ(status_of(get(h_->port(), "/at/metrics.cpu/h1?t=1&reducer=sum")), 400);
+    EXPECT_EQ(status_of(get(h_->port(), "/at/metrics.cpu/h1?t=1&t[$gt]=0")), 400);
+}
+
 // ---- RFC 6455: what a misbehaving client gets
 
 struct violation {

@@ -30,17 +30,21 @@ struct stored_doc {
 
 using cursor_key = std::pair<std::string, std::string>;
 
-// (topic, key, reducer, ts, seq): sorted so that one key's snapshots of all reducers are
-// adjacent, as in the SQLite table.
-using snapshot_key = std::tuple<std::string, std::string, std::string, ts_ms, seq_t>;
-using snapshot_map = std::map<snapshot_key, state_snapshot>;
+// topic -> key -> reducer -> (ts, seq) -> snapshot. Nested so that the append rule costs a
+// seek per reducer of the key, not a walk over all the key's snapshots.
+using positioned_snapshots = std::map<std::pair<ts_ms, seq_t>, state_snapshot>;
+using key_snapshots = std::map<std::string, positioned_snapshots, std::less<>>;
+using snapshot_map =
+    std::map<std::string, std::map<std::string, key_snapshots, std::less<>>, std::less<>>;
 
 // The append rule of store.hpp: drop (topic, key)'s snapshots with ts > `ts`.
-void drop_snapshots(snapshot_map& snaps, const std::string& topic, const std::string& key,
-                    ts_ms ts) {
-    auto it = snaps.lower_bound({topic, key, std::string(), INT64_MIN, INT64_MIN});
-    while (it != snaps.end() && std::get<0>(it->first) == topic && std::get<1>(it->first) == key) {
-        it = std::get<3>(it->first) > ts ? snaps.erase(it) : std::next(it);
+void drop_snapshots(snapshot_map& snaps, std::string_view topic, std::string_view key, ts_ms ts) {
+    auto t = snaps.find(topic);
+    if (t == snaps.end()) return;
+    auto k = t->second.find(key);
+    if (k == t->second.end()) return;
+    for (auto& [reducer, by_pos] : k->second) {
+        by_pos.erase(by_pos.upper_bound({ts, INT64_MAX}), by_pos.end());
     }
 }
 
@@ -262,8 +266,8 @@ public:
         std::size_t stored = 0;
         for (const auto& snap : snaps) {
             if (snap.ts > late_ts) continue;
-            snapshots_[{std::string(topic), std::string(key), std::string(reducer), snap.ts,
-                        snap.seq}] = snap;
+            snapshots_[std::string(topic)][std::string(key)][std::string(reducer)][{snap.ts, snap.seq}] =
+                snap;
             ++stored;
         }
         return stored;
@@ -274,18 +278,22 @@ public:
                                                                 std::string_view reducer,
                                                                 ts_ms t) override {
         std::lock_guard lock(data_mu_);
-        auto it = snapshots_.upper_bound(
-            {std::string(topic), std::string(key), std::string(reducer), t, INT64_MAX});
-        if (it == snapshots_.begin()) return std::optional<state_snapshot>{};
+        auto none = std::optional<state_snapshot>{};
+        auto t_it = snapshots_.find(topic);
+        if (t_it == snapshots_.end()) return none;
+        auto k_it = t_it->second.find(key);
+        if (k_it == t_it->second.end()) return none;
+        auto r_it = k_it->second.find(reducer);
+        if (r_it == k_it->second.end()) return none;
+        auto it = r_it->second.upper_bound({t, INT64_MAX});
+        if (it == r_it->second.begin()) return none;
         --it;
-        auto& [st, sk, sr, sts, sseq] = it->first;
-        if (st != topic || sk != key || sr != reducer) return std::optional<state_snapshot>{};
         return std::optional<state_snapshot>{it->second};
     }
 
     status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override {
         std::lock_guard lock(data_mu_);
-        drop_snapshots(snapshots_, std::string(topic), std::string(key), ts);
+        drop_snapshots(snapshots_, topic, key, ts);
         return {};
     }
 

@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS snapshots(
     count bigint NOT NULL,
     state text NOT NULL,
     PRIMARY KEY(topic, key, reducer, ts, seq));
+-- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
+CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
 INSERT INTO meta(k, v) VALUES('schema_version', '1') ON CONFLICT (k) DO NOTHING;
 )sql"
 // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round

@@ -43,8 +43,8 @@ CREATE TABLE IF NOT EXISTS leases(
     name TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     expires_ms INTEGER NOT NULL) WITHOUT ROWID;
--- Time-travel snapshots (docs/time-travel.md). The key starts (topic, key) rather than
--- (topic, reducer) because the append path drops one key's snapshots of every reducer.
+-- Time-travel snapshots (docs/time-travel.md), a cache. The key starts (topic, key) rather
+-- than (topic, reducer): the append path drops one key's snapshots of every reducer.
 CREATE TABLE IF NOT EXISTS snapshots(
     topic TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS snapshots(
     count INTEGER NOT NULL,
     state TEXT NOT NULL,
     PRIMARY KEY(topic, key, reducer, ts, seq)) WITHOUT ROWID;
+-- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
+CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
 INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '1');
 )sql";
 

@@ -6,6 +6,19 @@ namespace prom::storage::sqlite {
 
 status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_view key,
                              ts_ms ts) {
+    // Almost every append is not late: a read-only probe first, because a DELETE, even one
+    // that finds nothing, costs a write statement (measured: it doubled bulk-load time).
+    {
+        auto probe = c.prepare(
+            "SELECT 1 FROM snapshots WHERE topic = ?1 AND key = ?2 AND ts > ?3 LIMIT 1");
+        if (!probe) return std::unexpected(probe.error());
+        probe->bind(1, topic);
+        probe->bind(2, key);
+        probe->bind(3, ts);
+        int rc = probe->step();
+        if (rc == SQLITE_DONE) return {};
+        if (rc != SQLITE_ROW) return std::unexpected(c.last_error(rc, "probe snapshots"));
+    }
     auto st = c.prepare("DELETE FROM snapshots WHERE topic = ?1 AND key = ?2 AND ts > ?3");
     if (!st) return std::unexpected(st.error());
     st->bind(1, topic);

@@ -1,0 +1,25 @@
+// prom tail --url ws://HOST:PORT/ws: the gateway client behind `prom tail` (Beast; its own
+// translation unit so that only it pays Beast's compile time).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "prom/error.hpp"
+
+namespace prom::cli {
+
+struct ws_tail_options {
+    std::string url;  // ws://host:port/path
+    std::string token;
+    std::string topic;
+    std::string group;  // empty: a fresh "tail-<uuid>" group
+    std::string from = "latest";
+    std::size_t limit = SIZE_MAX;
+};
+
+// Prints each event as NDJSON and acks what it printed; returns at the limit, when
+// `interrupted` becomes non-zero, or on an error.
+status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupted);
+
+}  // namespace prom::cli
