@@ -4,7 +4,8 @@
 #   eval "$(scripts/pg-throwaway.sh start)"   # creates + starts it, prints `export` lines
 #   scripts/pg-throwaway.sh status [DIR]      # is it running?
 #   scripts/pg-throwaway.sh stop [DIR]        # stops it and deletes its directory
-#   scripts/pg-throwaway.sh pause [DIR]       # stops the server, keeps the data (fault tests)
+#   scripts/pg-throwaway.sh pause [DIR] [MODE] # stops the server, keeps the data (fault
+#                                             # tests); MODE fast (default) or immediate (a crash)
 #   scripts/pg-throwaway.sh resume [DIR]      # starts a paused server again, same port
 #
 # `start` creates a fresh cluster in a new temporary directory, listening on 127.0.0.1
@@ -234,13 +235,14 @@ cmd_stop() {
 
 # pause/resume: the database going away and coming back, for the restart fault tests.
 cmd_pause() {
-  local dir bindir
+  local dir bindir mode=${2:-fast}
+  [[ $mode == fast || $mode == immediate ]] || die "pause mode must be fast or immediate"
   dir=$(target_dir "${1:-}")
   [[ -f $dir/$marker ]] || die "$dir is not a prom throwaway cluster"
   bindir=$(find_bindir)
   set_owner_of "$dir"
-  log "pausing the server in $dir"
-  as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+  log "pausing the server in $dir ($mode)"
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -m "$mode" -w -t 30 stop >/dev/null
 }
 
 cmd_resume() {
