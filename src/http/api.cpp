@@ -1,10 +1,8 @@
 // Routing: which handler answers a request target, with which method.
 #include "http/api.hpp"
 
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
-
 #include "docs/update.hpp"
+#include "http/percent.hpp"
 
 namespace prom::http {
 
@@ -23,9 +21,9 @@ response method_not_allowed(route_id route, std::string_view allow) {
 
 // A path segment, percent-decoded exactly once. Most keys have no escapes, so the view
 // into the target is used as is; only escaped segments are decoded into `storage`.
-std::string_view decoded(boost::urls::pct_string_view seg, std::string& storage) {
-    if (seg.decoded_size() == seg.size()) return {seg.data(), seg.size()};
-    storage = seg.decode();
+std::string_view decoded(std::string_view raw, std::string& storage) {
+    if (raw.find('%') == std::string_view::npos) return raw;
+    storage = decode_path_segment(raw);
     return storage;
 }
 
@@ -53,22 +51,29 @@ api::api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options opt
     : store_(s), cache_(cache), metrics_(metrics), options_(std::move(options)), extra_(extra) {}
 
 std::optional<response> api::handle(const request& r, bool may_block) {
-    // Boost.URL 1.81 reads up to a NUL byte, past the end of a view: parse a NUL-terminated
-    // copy (a per-thread buffer, so no allocation once it has grown). Views into it live
-    // until this call returns.
-    thread_local std::string target;
-    target.assign(r.target);
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return error_response(400, "bad_request", "malformed request target", route_id::unknown);
-    auto segs = url->encoded_segments();
-    std::array<boost::urls::pct_string_view, 4> s;
+    if (!valid_origin_form(r.target)) {
+        return error_response(400, "bad_request", "malformed request target", route_id::unknown);
+    }
+    // Segments split by hand from the validated target. (Boost.URL 1.81's query parameter
+    // iterator was seen reading past the end of a target that is not NUL-terminated, as a
+    // view into a Beast request is.)
+    std::string_view path = r.target.substr(0, r.target.find('?'));
+    std::string_view query =
+        path.size() < r.target.size() ? r.target.substr(path.size() + 1) : std::string_view{};
+    std::array<std::string_view, 4> s;
     std::size_t n = 0;
-    for (auto seg : segs) {
-        if (n == s.size()) {
-            n = s.size() + 1;
-            break;
+    if (path.size() > 1) {
+        std::string_view rest = path.substr(1);
+        for (;;) {
+            auto slash = rest.find('/');
+            if (n == s.size()) {
+                n = s.size() + 1;  // too many segments for any route
+                break;
+            }
+            s[n++] = rest.substr(0, slash);
+            if (slash == std::string_view::npos) break;
+            rest = rest.substr(slash + 1);
         }
-        s[n++] = seg;
     }
     const bool get_or_head = r.verb == method::get || r.verb == method::head;
     std::string key_buf, coll_buf;
@@ -88,7 +93,7 @@ std::optional<response> api::handle(const request& r, bool may_block) {
         if (!get_or_head) return method_not_allowed(route, allow_get_head);
         if (!may_block) return std::nullopt;
         auto coll = n == 1 ? std::string_view(options_.default_collection) : decoded(s[1], coll_buf);
-        return list(r, route, coll, url->encoded_query());
+        return list(r, route, coll, query);
     }
     if (n == 1 && s[0] == "publish") {
         if (r.verb != method::post) return method_not_allowed(route_id::publish, "POST");
@@ -98,7 +103,7 @@ std::optional<response> api::handle(const request& r, bool may_block) {
     if (n == 3 && s[0] == "at") {
         if (!get_or_head) return method_not_allowed(route_id::at, allow_get_head);
         if (!may_block) return std::nullopt;
-        return at(r, decoded(s[1], coll_buf), decoded(s[2], key_buf), url->encoded_query());
+        return at(r, decoded(s[1], coll_buf), decoded(s[2], key_buf), query);
     }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);

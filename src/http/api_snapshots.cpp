@@ -28,7 +28,9 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     }
     if (auto no = refused(r, auth::action::read, collection, route)) return no;
     if (key.empty()) return not_found_response(route);
-    auto doc = cache_.lookup(collection, key);
+    auto doc = r.received == std::chrono::steady_clock::time_point{}
+                   ? cache_.lookup(collection, key)
+                   : cache_.lookup(collection, key, r.received);
     if (!doc) {
         if (!may_block) return std::nullopt;
         auto loaded = cache_.load(collection, key);

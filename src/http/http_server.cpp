@@ -1,15 +1,11 @@
-// The listener and the threads of the HTTP server.
+// The listener and the network threads of the HTTP server.
 #include "http/http_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
-#include <thread>
 
 #include "http/server_context.hpp"
 
@@ -32,11 +28,30 @@ struct log_exception {
     }
 };
 
+// How often a worker checks deadlines: often enough that a timeout is honoured within a
+// quarter of itself, rarely enough to cost nothing.
+std::chrono::milliseconds sweep_period(std::chrono::milliseconds timeout) {
+    return std::clamp(timeout / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+net::awaitable<void> sweep_loop(io_worker* worker, server_context* ctx) {
+    const auto period = sweep_period(ctx->options.read_timeout);
+    while (!ctx->stopping.load()) {
+        worker->sweeper.expires_after(period);
+        auto [ec] = co_await worker->sweeper.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec) co_return;
+        sweep_connections(*worker, false);
+    }
+}
+
+// Accepted sockets go round-robin to the workers; each connection then stays on its worker.
 net::awaitable<void> accept_loop(tcp::acceptor* acceptor, server_context* ctx,
-                                 net::io_context* ioc) {
+                                 std::vector<std::unique_ptr<io_worker>>* workers) {
+    std::size_t next = 0;
     for (;;) {
+        io_worker* w = (*workers)[next++ % workers->size()].get();
         auto [ec, socket] =
-            co_await acceptor->async_accept(net::make_strand(*ioc), net::as_tuple(net::use_awaitable));
+            co_await acceptor->async_accept(w->ioc, net::as_tuple(net::use_awaitable));
         if (ec) {
             if (ctx->stopping.load() || ec == net::error::operation_aborted) co_return;
             spdlog::error("http: accept failed: {}", ec.message());
@@ -47,8 +62,8 @@ net::awaitable<void> accept_loop(tcp::acceptor* acceptor, server_context* ctx,
         }
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto ex = socket.get_executor();
-        net::co_spawn(ex, serve_connection(std::move(socket), ctx), log_exception{"connection"});
+        net::co_spawn(w->ioc, serve_connection(std::move(socket), ctx, w),
+                      log_exception{"connection"});
     }
 }
 
@@ -61,32 +76,39 @@ struct close_acceptor {
 };
 
 struct close_idle {
-    server_context* ctx;
-    connection* conn;
-    void operator()() const { close_if_idle(ctx, conn); }
+    io_worker* worker;
+    void operator()() const {
+        worker->sweeper.cancel();
+        sweep_connections(*worker, true);
+    }
 };
+
+void run_worker(io_worker* w) {
+    for (;;) {
+        try {
+            w->ioc.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("http: network thread caught: {}", e.what());
+        }
+    }
+}
 
 }  // namespace
 
 struct http_server::impl {
-    impl(api& handlers, server_options o)
-        : ctx(handlers, std::move(o)),
-          ioc(static_cast<int>(thread_count())),
-          acceptor(net::make_strand(ioc)),
-          guard(net::make_work_guard(ioc)) {}
-
-    unsigned thread_count() const {
+    impl(api& handlers, server_options o) : ctx(handlers, std::move(o)) {
         unsigned n = ctx.options.threads ? ctx.options.threads : std::thread::hardware_concurrency();
-        return n ? n : 1;
+        for (unsigned i = 0; i < std::max(n, 1u); ++i) workers.push_back(std::make_unique<io_worker>());
+        acceptor.emplace(workers[0]->ioc);
     }
 
-    // Declared first so that it outlives the io_context: destroying pending coroutine frames
-    // unregisters their connections here.
+    // Declared first so that it outlives the workers: destroying their pending coroutine
+    // frames unregisters connections here.
     server_context ctx;
-    net::io_context ioc;
-    tcp::acceptor acceptor;
-    net::executor_work_guard<net::io_context::executor_type> guard;
-    std::vector<std::thread> threads;
+    std::vector<std::unique_ptr<io_worker>> workers;
+    std::optional<tcp::acceptor> acceptor;  // on worker 0
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
     std::uint16_t port = 0;
     bool stopped = false;
 };
@@ -101,29 +123,22 @@ result<std::unique_ptr<http_server>> http_server::start(api& handlers, server_op
     auto address = net::ip::make_address(i->ctx.options.host, ec);
     if (ec) return fail(errc::invalid_argument, "bad listen address '" + i->ctx.options.host + "'");
     tcp::endpoint endpoint(address, i->ctx.options.port);
-    i->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) i->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) i->acceptor.bind(endpoint, ec);
-    if (!ec) i->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    auto& acceptor = *i->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
         return fail(errc::unavailable, "cannot listen on " + i->ctx.options.host + ":" +
                                            std::to_string(i->ctx.options.port) + ": " + ec.message());
     }
-    i->port = i->acceptor.local_endpoint().port();
-    net::co_spawn(i->acceptor.get_executor(), accept_loop(&i->acceptor, &i->ctx, &i->ioc),
+    i->port = acceptor.local_endpoint().port();
+    net::co_spawn(i->workers[0]->ioc, accept_loop(&acceptor, &i->ctx, &i->workers),
                   log_exception{"accept loop"});
-    unsigned n = i->thread_count();
-    for (unsigned t = 0; t < n; ++t) {
-        i->threads.emplace_back([ioc = &i->ioc] {
-            for (;;) {
-                try {
-                    ioc->run();
-                    return;
-                } catch (const std::exception& e) {
-                    spdlog::error("http: network thread caught: {}", e.what());
-                }
-            }
-        });
+    for (auto& w : i->workers) {
+        i->guards.push_back(net::make_work_guard(w->ioc));
+        net::co_spawn(w->ioc, sweep_loop(w.get(), &i->ctx), log_exception{"sweeper"});
+        w->thread = std::thread(run_worker, w.get());
     }
     return std::unique_ptr<http_server>(new http_server(std::move(i)));
 }
@@ -137,22 +152,21 @@ void http_server::stop(std::chrono::milliseconds deadline) {
     if (i.stopped) return;
     i.stopped = true;
     i.ctx.stopping.store(true);
-    net::post(i.acceptor.get_executor(), close_acceptor{&i.acceptor});
+    net::post(i.workers[0]->ioc, close_acceptor{&*i.acceptor});
+    for (auto& w : i.workers) net::post(w->ioc, close_idle{w.get()});
     {
-        std::unique_lock lock(i.ctx.connections_mu);
-        for (connection* c : i.ctx.connections) {
-            net::post(c->stream.get_executor(), close_idle{&i.ctx, c});
-        }
-        i.ctx.connections_cv.wait_for(lock, deadline, [&] { return i.ctx.connections.empty(); });
-        if (!i.ctx.connections.empty()) {
+        std::unique_lock lock(i.ctx.open_mu);
+        i.ctx.open_cv.wait_for(lock, deadline, [&] { return i.ctx.open == 0; });
+        if (i.ctx.open != 0) {
             spdlog::warn("http: {} connections still open at the shutdown deadline; cutting them",
-                         i.ctx.connections.size());
+                         i.ctx.open);
         }
     }
-    i.guard.reset();
-    i.ioc.stop();
-    for (auto& t : i.threads) t.join();
-    i.threads.clear();
+    i.guards.clear();
+    for (auto& w : i.workers) w->ioc.stop();
+    for (auto& w : i.workers) {
+        if (w->thread.joinable()) w->thread.join();
+    }
     i.ctx.blocking.join();
 }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <chrono>
 #include <cstring>
@@ -117,27 +118,33 @@ net::awaitable<response> handle_blocking(server_context* ctx, const request* req
         start_blocking_job{ctx, req}, net::use_awaitable);
 }
 
-// ---- registration for graceful shutdown
+// ---- registration: the worker's set (for sweeps) and the server-wide count (for shutdown)
 
 struct registration {
     server_context* ctx;
+    io_worker* worker;
     connection* conn;
     bool active = true;
 
-    registration(server_context* c, connection* k) : ctx(c), conn(k) {
-        std::lock_guard lock(ctx->connections_mu);
-        ctx->connections.insert(conn);
+    registration(server_context* c, io_worker* w, connection* k) : ctx(c), worker(w), conn(k) {
+        worker->connections.insert(conn);
         ctx->handlers.metrics().connection_opened();
+        std::lock_guard lock(ctx->open_mu);
+        ++ctx->open;
     }
+    // An upgraded connection leaves the worker's sweeps (its new owner keeps its own
+    // deadlines) but still counts as open, so that shutdown waits for it too.
+    void leave_worker() { worker->connections.erase(conn); }
     void release() {
         if (!active) return;
         active = false;
-        {
-            std::lock_guard lock(ctx->connections_mu);
-            ctx->connections.erase(conn);
-        }
+        worker->connections.erase(conn);
         ctx->handlers.metrics().connection_closed();
-        ctx->connections_cv.notify_all();
+        {
+            std::lock_guard lock(ctx->open_mu);
+            --ctx->open;
+        }
+        ctx->open_cv.notify_all();
     }
     ~registration() { release(); }
 };
@@ -146,8 +153,9 @@ bool is_ws_target(std::string_view target) {
     return target == "/ws" || target.starts_with("/ws?");
 }
 
+// `deadline`: when the sweeper may cut a write the peer does not read.
 net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
-                                    bool keep_alive, std::chrono::milliseconds timeout) {
+                                    bool keep_alive, steady_time deadline) {
     date_line date = current_date_line();
     std::string_view connection_line;
     if (!keep_alive) {
@@ -161,8 +169,8 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
         net::buffer(status_line(r.status)), net::buffer(head),
         net::buffer(date.text, date.size),  net::buffer(connection_line),
         net::buffer("\r\n", 2),             net::buffer(body)};
-    conn.stream.expires_after(timeout);
-    auto [ec, n] = co_await net::async_write(conn.stream, buffers, use_tuple);
+    conn.deadline = deadline;
+    auto [ec, n] = co_await net::async_write(conn.socket, buffers, use_tuple);
     co_return !ec;
 }
 
@@ -179,31 +187,48 @@ unsigned status_of_read_error(const boost::system::error_code& ec) {
 
 }  // namespace
 
-void close_if_idle(server_context* ctx, connection* c) {
-    std::lock_guard lock(ctx->connections_mu);
-    if (ctx->connections.contains(c) && !c->busy) {
-        boost::system::error_code ec;
-        c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-        c->stream.socket().close(ec);
+void sweep_connections(io_worker& worker, bool idle_too) {
+    const auto now = std::chrono::steady_clock::now();
+    for (connection* c : worker.connections) {
+        if (c->deadline <= now || (idle_too && !c->busy)) {
+            // Closing cancels the pending read or write; the session sees the error and ends.
+            boost::system::error_code ignored;
+            c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+            c->socket.close(ignored);
+        }
     }
 }
 
-net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
-    connection conn{beast::tcp_stream(std::move(socket))};
-    registration reg(ctx, &conn);
+net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, io_worker* worker) {
+    connection conn{std::move(socket)};
+    registration reg(ctx, worker, &conn);
     beast::flat_buffer buffer;
     const auto& opts = ctx->options;
+    // One clock reading per request and one per answer: the end of an answer is also the
+    // start of the next read's deadline.
+    steady_time last_answer = std::chrono::steady_clock::now();
     for (;;) {
-        // `busy` is only touched on this connection's strand (close_if_idle runs there
-        // too), so it needs no lock.
+        // `busy` and `deadline` are only touched on this worker's thread (the sweeper runs
+        // there too), so they need no lock.
         conn.busy = false;
         if (ctx->stopping.load()) break;
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
         parser.body_limit(opts.body_limit);
-        conn.stream.expires_after(opts.read_timeout);
-        auto [ec, n] = co_await bhttp::async_read(conn.stream, buffer, parser, use_tuple);
+        conn.deadline = last_answer + opts.read_timeout;
+        auto [ec, n] = co_await bhttp::async_read_header(conn.socket, buffer, parser, use_tuple);
+        if (!ec && !parser.is_done()) {
+            // curl and others wait (a second, for curl) for this before sending a body.
+            auto expect = parser.get().find(bhttp::field::expect);
+            if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+                auto [wec, wn] = co_await net::async_write(
+                    conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
+                ec = wec;
+            }
+            if (!ec) std::tie(ec, n) = co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
+        }
         conn.busy = true;
+        conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
         auto started = std::chrono::steady_clock::now();
         if (ec) {
             unsigned status = status_of_read_error(ec);
@@ -213,7 +238,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
                                     : status == 413 ? "the request body is over the limit"
                                                     : "malformed HTTP request: " + ec.message(),
                                     route_id::unknown);
-            co_await write_response(conn, r, 11, false, opts.read_timeout);
+            co_await write_response(conn, r, 11, false, started + opts.read_timeout);
             ctx->handlers.metrics().record_request(r.route, r.status,
                                                    std::chrono::steady_clock::now() - started);
             break;
@@ -221,13 +246,14 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
         auto& msg = parser.get();
         if (parser.upgrade() && is_ws_target(msg.target())) {
             if (ctx->upgrade) {
-                reg.release();
-                co_await ctx->upgrade(std::move(conn.stream), std::move(buffer), parser.release());
+                reg.leave_worker();
+                co_await ctx->upgrade(beast::tcp_stream(std::move(conn.socket)), std::move(buffer),
+                                      parser.release());
                 co_return;
             }
             auto r = error_response(501, "not_implemented", "the WebSocket gateway is not built yet",
                                     route_id::ws);
-            co_await write_response(conn, r, msg.version(), false, opts.read_timeout);
+            co_await write_response(conn, r, msg.version(), false, started + opts.read_timeout);
             ctx->handlers.metrics().record_request(r.route, r.status,
                                                    std::chrono::steady_clock::now() - started);
             break;
@@ -259,6 +285,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
             req.authorization = it->value();
         }
         req.body = msg.body();
+        req.received = started;
 
         std::optional<response> r;
         try {
@@ -267,15 +294,25 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx) {
             spdlog::error("http: handler failed: {}", e.what());
             r = error_response(500, "internal", "the server failed", route_id::unknown);
         }
-        if (!r) r = co_await handle_blocking(ctx, &req);
+        steady_time write_deadline = started + opts.read_timeout;
+        if (!r) {
+            r = co_await handle_blocking(ctx, &req);
+            // The write's deadline counts from here: the blocking pool may have taken a while.
+            write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
+        }
         bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
-        bool written = co_await write_response(conn, *r, msg.version(), keep_alive, opts.read_timeout);
-        ctx->handlers.metrics().record_request(r->route, r->status,
-                                               std::chrono::steady_clock::now() - started);
+        bool written =
+            co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
+        last_answer = std::chrono::steady_clock::now();
+        if (r->status >= 500) {
+            spdlog::error("http: {} {} answered {}: {}", msg.method_string(), route_label(r->route),
+                          r->status, body_of(*r));
+        }
+        ctx->handlers.metrics().record_request(r->route, r->status, last_answer - started);
         if (!written || !keep_alive) break;
     }
     boost::system::error_code ignored;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace prom::http

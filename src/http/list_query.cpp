@@ -1,10 +1,9 @@
 #include "http/list_query.hpp"
 
-#include <boost/url/params_encoded_view.hpp>
-#include <boost/url/parse_query.hpp>
 #include <charconv>
 
 #include "docs/update.hpp"
+#include "http/percent.hpp"
 
 namespace prom::http {
 
@@ -29,21 +28,19 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
     q.offset = 0;
     q.limit = default_list_limit;
     q.equals.clear();
-    if (encoded_query.empty()) return {};
-    // Boost.URL 1.81 reads the last parameter up to a NUL byte, past the end of a view:
-    // parse a NUL-terminated copy.
-    const std::string query(encoded_query);
-    auto params = boost::urls::parse_query(query);
-    if (!params) return fail(errc::invalid_argument, "malformed query string");
+    // The target passed valid_origin_form, so every '%' here starts a valid escape.
     bool seen_offset = false, seen_limit = false;
-    for (auto p : *params) {
-        // decode() replaces '+' with a space in query values, as forms do.
-        if (p.key.empty() && !p.has_value) continue;  // `?a=1&&b=2`, a trailing `&`
-        std::string name = p.key.decode();
-        if (!p.has_value) {
+    while (!encoded_query.empty()) {
+        auto amp = encoded_query.find('&');
+        std::string_view param = encoded_query.substr(0, amp);
+        encoded_query = amp == std::string_view::npos ? std::string_view{} : encoded_query.substr(amp + 1);
+        if (param.empty()) continue;  // `?a=1&&b=2`, a trailing `&`
+        auto eq = param.find('=');
+        std::string name = decode_query_component(param.substr(0, eq));
+        if (eq == std::string_view::npos) {
             return fail(errc::invalid_argument, "query parameter '" + name + "' needs a value");
         }
-        std::string value = p.value.decode();
+        std::string value = decode_query_component(param.substr(eq + 1));
         if (name == "offset" || name == "limit") {
             bool& seen = name == "offset" ? seen_offset : seen_limit;
             if (seen) return fail(errc::invalid_argument, "'" + name + "' given twice");

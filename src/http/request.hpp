@@ -3,6 +3,7 @@
 // The views stay valid until the handler returns; handlers copy what they keep.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -18,6 +19,8 @@ struct request {
     std::optional<std::string_view> content_type;
     std::optional<std::string_view> authorization;
     std::string_view body;
+    // When the request was read; the clock is read once per request and shared.
+    std::chrono::steady_clock::time_point received{};
 };
 
 }  // namespace prom::http

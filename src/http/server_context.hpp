@@ -1,19 +1,27 @@
-// What the listener and every connection coroutine share. Internal to src/http (and to the
-// WebSocket module, which installs `upgrade`); includes Beast, so keep it out of anything
-// that does not do network I/O.
+// What the listener, the network threads and every connection coroutine share. Internal to
+// src/http (and to the WebSocket module, which installs `upgrade`); includes Asio/Beast, so
+// keep it out of anything that does not do network I/O.
+//
+// Threading: one io_context per network thread (no strands, no cross-thread wake-ups on the
+// hot path). A connection lives on one worker for its whole life; its `busy` flag, its
+// deadline and its worker's connection set are only touched on that worker's thread.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include "http/api.hpp"
@@ -24,16 +32,31 @@ namespace prom::http {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 
-// One accepted connection, owned by its coroutine's frame. `busy` is true while a parsed
-// request is being answered; shutdown closes the connections that are not busy.
+using steady_time = std::chrono::steady_clock::time_point;
+
+// One accepted connection, owned by its coroutine's frame.
 struct connection {
-    beast::tcp_stream stream;
-    bool busy = false;
+    net::ip::tcp::socket socket;
+    bool busy = false;       // a parsed request is being answered
+    steady_time deadline{};  // the worker's sweeper closes the socket once this has passed
+};
+
+// A network thread: its io_context, its connections and the sweeper that enforces their
+// deadlines. One timer per worker instead of one per connection operation: re-arming a
+// per-connection timer on every read and write cost a timerfd syscall per request.
+struct io_worker {
+    // First, so that it outlives the io_context: destroying pending coroutine frames at
+    // shutdown unregisters their connections from it.
+    std::unordered_set<connection*> connections;
+    net::io_context ioc{1};
+    net::steady_timer sweeper{ioc};
+    std::thread thread;
 };
 
 // Takes over a connection whose request is a WebSocket upgrade on GET /ws: the stream, the
 // bytes already read after the request, and the request itself. Runs on the connection's
-// strand; the HTTP session ends when it is handed off.
+// worker, whose single thread serializes it like a strand; the HTTP session ends when it is
+// handed off (and no longer enforces deadlines: the stream's own timeouts take over).
 using upgrade_handler = std::function<net::awaitable<void>(
     beast::tcp_stream stream, beast::flat_buffer buffer,
     beast::http::request<beast::http::string_body> request)>;
@@ -46,19 +69,22 @@ struct server_context {
     server_options options;
     net::thread_pool blocking;
     std::atomic<bool> stopping{false};
-    // Null until the WebSocket module sets it (before start of traffic): GET /ws upgrades
-    // are answered 501 meanwhile.
+    // Null until the WebSocket module sets it (before traffic starts): GET /ws upgrades are
+    // answered 501 meanwhile.
     upgrade_handler upgrade;
 
-    std::mutex connections_mu;
-    std::condition_variable connections_cv;
-    std::unordered_set<connection*> connections;
+    // Open connections over all workers, for the shutdown wait.
+    std::mutex open_mu;
+    std::condition_variable open_cv;
+    std::size_t open = 0;
 };
 
 // The HTTP/1.1 session of one accepted socket (http_session.cpp).
-net::awaitable<void> serve_connection(net::ip::tcp::socket socket, server_context* ctx);
+net::awaitable<void> serve_connection(net::ip::tcp::socket socket, server_context* ctx,
+                                      io_worker* worker);
 
-// Closes `c` when it is idle (posted to its strand during shutdown).
-void close_if_idle(server_context* ctx, connection* c);
+// On the worker's thread: closes connections past their deadline; with `idle_too`, also
+// every connection that is not answering a request (shutdown).
+void sweep_connections(io_worker& worker, bool idle_too);
 
 }  // namespace prom::http

@@ -54,8 +54,8 @@ snapshot_cache::shard& snapshot_cache::shard_of(std::string_view cache_key) {
     return shards_[string_hash{}(cache_key) % shard_count];
 }
 
-std::shared_ptr<const rendered_document> snapshot_cache::lookup(std::string_view collection,
-                                                                std::string_view key) {
+std::shared_ptr<const rendered_document> snapshot_cache::lookup(
+    std::string_view collection, std::string_view key, std::chrono::steady_clock::time_point now) {
     auto ck = cache_key_of(collection, key);
     auto& sh = shard_of(ck);
     std::shared_ptr<const rendered_document> found;
@@ -64,7 +64,7 @@ std::shared_ptr<const rendered_document> snapshot_cache::lookup(std::string_view
         auto it = sh.entries.find(ck);
         if (it != sh.entries.end()) found = it->second;
     }
-    if (found && std::chrono::steady_clock::now() - found->loaded < options_.ttl) {
+    if (found && now - found->loaded < options_.ttl) {
         hits_.fetch_add(1, std::memory_order_relaxed);
         return found;
     }

@@ -60,8 +60,10 @@ public:
     snapshot_cache& operator=(const snapshot_cache&) = delete;
 
     // Never blocks on the store: the entry, or nullptr on a miss or an expired entry.
-    std::shared_ptr<const rendered_document> lookup(std::string_view collection,
-                                                    std::string_view key);
+    // `now` is the caller's clock reading (one per request).
+    std::shared_ptr<const rendered_document> lookup(
+        std::string_view collection, std::string_view key,
+        std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
     // Reads the store (blocking) and caches what it found; nullptr when there is no such
     // document.

@@ -99,6 +99,12 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
          "\"host\":\"laptop\",\"cpu_pct\":1,\"mem_mb\":2}}'\n";
     s += "  curl -s " + base + "/metrics | grep prom_\n";
     s += "  curl -s " + base + "/healthz\n";
+    std::string ws = "ws" + base.substr(4) + "/ws";  // http://… → ws://…
+    s += "  build/release/src/cli/prom tail process.state --url " + ws + " --from earliest   # live\n";
+    s += "  curl -s \"" + base + "/at/process.state/demo-host:llm:4103?t=$(($(date +%s)*1000 - 8000))\""
+         "   # 8 s ago\n";
+    s += "  build/release/src/cli/prom process-at demo-host:llm:4103 \"$(date -u -d '-8 sec' "
+         "+%Y-%m-%dT%H:%M:%SZ)\"   # same, from the CLI\n";
     return s;
 }
 

@@ -1,0 +1,145 @@
+// Malformed and hostile requests (SPEC 6): a clear error, nothing changed, still serving.
+#include <thread>
+
+#include "support/server_fixture.hpp"
+
+namespace prom::test {
+namespace {
+
+class http_bad_input : public server_test {
+protected:
+    void SetUp() override {
+        server_test::SetUp();
+        doc_ = put("processes", "k", {{"status", "alive"}, {"_ts", 1000}});
+        ASSERT_EQ(post_json("/publish", R"({"topic":"t","payload":1})").status, 200);
+    }
+
+    // The data is as SetUp left it and the server still answers.
+    void expect_unchanged_and_serving() {
+        auto docs = all("processes");
+        ASSERT_EQ(docs.size(), 1u);
+        EXPECT_EQ(docs[0].body, doc_.body);
+        auto t = db().topic("t");
+        ASSERT_TRUE(t && *t);
+        EXPECT_EQ((*t)->count, 1);
+        auto topics = db().topics();
+        ASSERT_TRUE(topics);
+        EXPECT_EQ(topics->size(), 1u);
+        auto r = get("/snap/k");
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, doc_.body);
+    }
+
+    // Sends raw bytes on a fresh connection and reads the one reply.
+    http_reply raw(std::string_view bytes) {
+        http_connection c(port());
+        EXPECT_TRUE(c.send_raw(bytes));
+        auto r = c.read_reply();
+        return r ? *r : http_reply{};
+    }
+
+    document doc_;
+};
+
+TEST_F(http_bad_input, content_length_with_transfer_encoding_is_refused) {
+    const std::string body = R"({"topic":"t","payload":2})";
+    auto r = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: " + std::to_string(body.size()) +
+                 "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    EXPECT_EQ(r.header("Connection"), "close");
+    auto r2 = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n");
+    EXPECT_EQ(r2.status, 400);
+    auto r3 = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 5\r\nContent-Length: 6\r\n\r\n{\"a\":1}");
+    EXPECT_EQ(r3.status, 400);
+    expect_unchanged_and_serving();
+}
+
+TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
+    for (std::string bytes : {std::string("GARBAGE\r\n\r\n"),
+                              std::string("GET /snap/k HTTP/9.9\r\n\r\n"),
+                              std::string("GET /snap/k\r\n\r\n"),
+                              std::string("GET /snap/k HTTP/1.1\r\nBad Header\r\n\r\n"),
+                              std::string("GET /snap/k HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
+                              std::string("GET http://evil/snap/k HTTP/1.1\r\nHost: x\r\n\r\n"),
+                              std::string("GET /snap/k\x01 HTTP/1.1\r\nHost: x\r\n\r\n")}) {
+        auto r = raw(bytes);
+        EXPECT_EQ(r.status, 400) << bytes;
+        auto body = parse_json(r.body);
+        ASSERT_TRUE(body) << bytes;
+        EXPECT_TRUE(body->at("error").is_string());
+        EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    }
+    expect_unchanged_and_serving();
+}
+
+TEST_F(http_bad_input, oversize_headers_are_431) {
+    auto r = raw("GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') +
+                 "\r\n\r\n");
+    EXPECT_EQ(r.status, 431);
+    auto long_target = raw("GET /snap/" + std::string(64 * 1024, 'k') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(long_target.status, 431);
+    expect_unchanged_and_serving();
+}
+
+TEST_F(http_bad_input, a_chunked_publish_within_the_limit_is_accepted) {
+    const std::string body = R"({"topic":"t2","payload":2})";
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", body.size());
+    auto r = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" + body +
+                 "\r\n0\r\n\r\n");
+    EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(http_bad_input, a_client_sending_one_byte_at_a_time_blocks_nobody_and_is_cut) {
+    // The fixture's read timeout is 1.5 s: the trickler is cut after it, while everyone else
+    // is served at once.
+    http_connection slow(port());
+    ASSERT_TRUE(slow.connected());
+    std::atomic<bool> cut{false};
+    std::thread trickler([&] {
+        const std::string bytes = "GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(100, 'a');
+        for (char ch : bytes) {
+            if (!slow.send_raw(std::string_view(&ch, 1))) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (cut.load()) break;
+        }
+    });
+    auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) {
+        auto r = get("/snap/k");
+        EXPECT_EQ(r.status, 200);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+    EXPECT_TRUE(slow.closed_by_peer(std::chrono::seconds(5)));
+    cut = true;
+    trickler.join();
+    expect_unchanged_and_serving();
+}
+
+TEST_F(http_bad_input, many_idle_connections_do_not_stop_new_ones) {
+    std::vector<std::unique_ptr<http_connection>> idle;
+    for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<http_connection>(port()));
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(get("/snap/k").status, 200);
+    expect_unchanged_and_serving();
+}
+
+TEST_F(http_bad_input, a_client_that_vanishes_mid_request_does_no_harm) {
+    {
+        http_connection c(port());
+        c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Length: 100\r\n\r\n{\"topic\":\"t\",");
+    }
+    {
+        http_connection c(port());
+        c.send_raw("GET /snap/k HTTP/1.1\r\nHo");
+    }
+    expect_unchanged_and_serving();
+}
+
+}  // namespace
+}  // namespace prom::test

@@ -1,0 +1,177 @@
+// POST /publish: answered after the durable commit; bad bodies change nothing.
+#include "support/server_fixture.hpp"
+
+namespace prom::test {
+namespace {
+
+class publish_api : public server_test {
+protected:
+    std::int64_t events_in(std::string_view topic) {
+        auto t = db().topic(topic);
+        return t && *t ? (*t)->count : 0;
+    }
+};
+
+TEST_F(publish_api, one_event_is_in_the_log_when_the_answer_comes) {
+    auto r = post_json("/publish",
+                       R"({"topic":"orders","key":"o1","payload":{"n":1},"id":"e1","ts":1000,)"
+                       R"("headers":{"h":"v"}})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    auto v = parse_json(r.body);
+    ASSERT_TRUE(v);
+    const auto& res = v->at("results").as_array();
+    ASSERT_EQ(res.size(), 1u);
+    EXPECT_EQ(res[0].at("id"), "e1");
+    EXPECT_EQ(res[0].at("seq"), 1);
+    EXPECT_EQ(res[0].at("ts"), 1000);
+    EXPECT_EQ(res[0].at("duplicate"), false);
+    auto evs = db().scan({.topic = "orders"});
+    ASSERT_TRUE(evs);
+    ASSERT_EQ(evs->size(), 1u);
+    EXPECT_EQ((*evs)[0].key, "o1");
+    EXPECT_EQ((*evs)[0].headers.at("h"), "v");
+}
+
+TEST_F(publish_api, a_batch_is_appended_in_order_and_ids_and_ts_are_generated) {
+    auto r = post_json("/publish",
+                       R"({"events":[{"topic":"t","payload":1},{"topic":"t","payload":2},)"
+                       R"({"topic":"u","payload":{"__proto__":{"x":1}}}]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto v = parse_json(r.body);
+    ASSERT_TRUE(v);
+    const auto& res = v->at("results").as_array();
+    ASSERT_EQ(res.size(), 3u);
+    EXPECT_EQ(res[0].at("seq"), 1);
+    EXPECT_EQ(res[1].at("seq"), 2);
+    EXPECT_EQ(res[2].at("seq"), 1);
+    EXPECT_FALSE(res[0].at("id").as_string().empty());
+    EXPECT_GT(res[0].at("ts").to_number<std::int64_t>(), 0);
+    auto u = db().scan({.topic = "u"});
+    ASSERT_TRUE(u);
+    EXPECT_EQ(canonical_json((*u)[0].payload), R"({"__proto__":{"x":1}})");  // just a key
+}
+
+TEST_F(publish_api, a_known_id_is_a_duplicate_with_the_original_seq) {
+    ASSERT_EQ(post_json("/publish", R"({"topic":"t","id":"x","payload":1})").status, 200);
+    ASSERT_EQ(post_json("/publish", R"({"topic":"t","payload":2})").status, 200);
+    auto r = post_json("/publish", R"({"topic":"t","id":"x","payload":3})");
+    ASSERT_EQ(r.status, 200);
+    auto v = parse_json(r.body);
+    EXPECT_EQ(v->at("results").at(0).at("seq"), 1);
+    EXPECT_EQ(v->at("results").at(0).at("duplicate"), true);
+    EXPECT_EQ(events_in("t"), 2);
+}
+
+TEST_F(publish_api, bodies_must_be_application_json) {
+    const std::string body = R"({"topic":"t","payload":1})";
+    EXPECT_EQ(http_request(port(), "POST", "/publish", {}, body).status, 415);
+    EXPECT_EQ(http_request(port(), "POST", "/publish", {{"Content-Type", "text/plain"}}, body).status, 415);
+    EXPECT_EQ(http_request(port(), "POST", "/publish", {{"Content-Type", "application/jsonx"}}, body).status, 415);
+    auto r = http_request(port(), "POST", "/publish", {{"Content-Type", "application/x-www-form-urlencoded"}}, body);
+    EXPECT_EQ(r.status, 415);
+    EXPECT_EQ(parse_json(r.body)->at("error"), "unsupported_media_type");
+    EXPECT_EQ(events_in("t"), 0);
+    EXPECT_EQ(http_request(port(), "POST", "/publish",
+                           {{"Content-Type", "Application/JSON; charset=utf-8"}}, body).status, 200);
+}
+
+TEST_F(publish_api, bad_bodies_are_400_and_append_nothing) {
+    std::string deep(200, '[');
+    deep += std::string(200, ']');
+    std::string deep_payload = R"({"topic":"t","payload":)" + std::string(100, '[') +
+                               std::string(100, ']') + "}";
+    const std::string bad[] = {
+        "",
+        "{",
+        "not json",
+        R"({"topic":"t","payload":1,})",
+        R"({"topic":"t","payload":1} trailing)",
+        deep,
+        deep_payload,
+        "{\"topic\":\"t\",\"payload\":\"\xC3\x28\"}",  // invalid UTF-8
+        "{\"topic\":\"t\",\"payload\":\"\xED\xA0\x80\"}",  // a UTF-16 surrogate in UTF-8
+        R"({"payload":1})",
+        R"({"topic":"t"})",
+        R"({"topic":"","payload":1})",
+        R"({"topic":7,"payload":1})",
+        R"({"topic":"t","payload":1,"ts":"soon"})",
+        R"({"topic":"t","payload":1,"headers":{"h":1}})",
+        R"({"topic":"t","payload":1,"unknown":1})",
+        R"({"events":[]})",
+        R"({"events":{}})",
+        R"({"events":[{"topic":"t","payload":1},{"payload":2}]})",
+        R"([{"topic":"t","payload":1}])",
+        R"("just a string")",
+    };
+    for (const auto& b : bad) {
+        auto r = post_json("/publish", b);
+        EXPECT_EQ(r.status, 400) << b;
+        EXPECT_EQ(r.header("Cache-Control"), "no-store");
+        auto e = parse_json(r.body);
+        ASSERT_TRUE(e) << b;
+        EXPECT_TRUE(e->at("error").is_string());
+        EXPECT_TRUE(e->at("message").is_string());
+    }
+    EXPECT_EQ(events_in("t"), 0);
+    auto topics = db().topics();
+    ASSERT_TRUE(topics);
+    EXPECT_TRUE(topics->empty());
+    EXPECT_EQ(get("/healthz").status, 200);
+}
+
+TEST_F(publish_api, bodies_over_the_limit_are_413) {
+    std::string big = R"({"topic":"t","payload":")" + std::string(210 * 1024, 'x') + "\"}";
+    auto r = post_json("/publish", big);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(parse_json(r.body)->at("error"), "too_large");
+    EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    // Announced but not sent: refused from the headers alone.
+    http_connection c(port());
+    c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: 10000000\r\n\r\n{");
+    auto announced = c.read_reply();
+    ASSERT_TRUE(announced);
+    EXPECT_EQ(announced->status, 413);
+    EXPECT_EQ(events_in("t"), 0);
+    EXPECT_EQ(post_json("/publish", R"({"topic":"t","payload":1})").status, 200);
+}
+
+TEST_F(publish_api, expect_100_continue_is_answered_before_the_body_is_sent) {
+    const std::string body = R"({"topic":"t","payload":1})";
+    http_connection c(port());
+    ASSERT_TRUE(c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Expect: 100-continue\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n"));
+    auto interim = c.read_reply();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status, 100);
+    ASSERT_TRUE(c.send_raw(body));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(events_in("t"), 1);
+}
+
+TEST_F(publish_api, concurrent_publishers_each_get_their_own_durable_answer) {
+    constexpr int threads = 8, per_thread = 20;
+    std::vector<std::thread> ts;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&, t] {
+            http_connection c(port());
+            for (int i = 0; i < per_thread; ++i) {
+                auto r = c.request("POST", "/publish", {{"Content-Type", "application/json"}},
+                                   R"({"topic":"c","id":")" + std::to_string(t) + "-" +
+                                       std::to_string(i) + R"(","payload":1})");
+                if (r && r->status == 200) ++ok;
+            }
+        });
+    }
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(ok.load(), threads * per_thread);
+    EXPECT_EQ(events_in("c"), threads * per_thread);
+}
+
+}  // namespace
+}  // namespace prom::test

@@ -1,0 +1,56 @@
+#include "support/server_fixture.hpp"
+
+namespace prom::test {
+
+server::serve_config server_test::make_config() {
+    server::serve_config c;
+    c.db = "sqlite:" + dir_.file("prom.db");
+    c.port = 0;
+    c.threads = 2;
+    c.blocking_threads = 4;
+    c.durable = false;
+    c.projectors.clear();
+    c.read_timeout = std::chrono::milliseconds(1500);
+    c.shutdown_deadline = std::chrono::milliseconds(2000);
+    return c;
+}
+
+void server_test::SetUp() {
+    auto n = server::node::start(make_config());
+    ASSERT_TRUE(n) << n.error().message;
+    node_ = std::move(*n);
+}
+
+void server_test::TearDown() {
+    if (node_) node_->stop();
+    node_.reset();
+}
+
+void server_test::restart() {
+    node_->stop();
+    node_.reset();
+    auto n = server::node::start(make_config());
+    ASSERT_TRUE(n) << n.error().message;
+    node_ = std::move(*n);
+}
+
+document server_test::put(std::string_view collection, std::string_view key, json::object fields) {
+    auto txn = db().begin();
+    EXPECT_TRUE(txn) << txn.error().message;
+    auto d = (*txn)->update_one(collection, key, fields, true);
+    EXPECT_TRUE(d) << d.error().message;
+    auto ok = (*txn)->commit();
+    EXPECT_TRUE(ok) << ok.error().message;
+    return *d;
+}
+
+std::vector<document> server_test::all(std::string_view collection) {
+    find_query q;
+    q.collection = collection;
+    q.limit = 100000;
+    auto r = db().find(q);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : std::vector<document>{};
+}
+
+}  // namespace prom::test

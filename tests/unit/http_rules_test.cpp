@@ -1,0 +1,105 @@
+// The pure rules behind the HTTP API: dates, conditional requests, /list queries, decoding.
+#include <gtest/gtest.h>
+
+#include "http/conditional.hpp"
+#include "http/http_date.hpp"
+#include "http/list_query.hpp"
+#include "http/percent.hpp"
+#include "http/snapshot_cache.hpp"
+
+namespace prom::http {
+namespace {
+
+TEST(http_date, formats_imf_fixdate) {
+    EXPECT_EQ(format_http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+TEST(http_date, parses_the_three_formats_of_rfc_9110) {
+    EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+    EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
+    EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), 784111777);
+    for (auto bad : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 25:49:37 GMT",
+                     "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+                     "Sun, 06 Nov 1994 08:49:37 GMT trailing", "1700000000"}) {
+        EXPECT_FALSE(parse_http_date(bad)) << bad;
+    }
+}
+
+TEST(if_none_match, compares_weakly_over_a_list) {
+    const std::string etag = "\"abc\"";
+    EXPECT_TRUE(if_none_match_matches("\"abc\"", etag));
+    EXPECT_TRUE(if_none_match_matches("W/\"abc\"", etag));
+    EXPECT_TRUE(if_none_match_matches("\"x\", W/\"abc\"", etag));
+    EXPECT_TRUE(if_none_match_matches("\"x\",\"abc\"", etag));
+    EXPECT_TRUE(if_none_match_matches("*", etag));
+    EXPECT_TRUE(if_none_match_matches(" * ", etag));
+    EXPECT_FALSE(if_none_match_matches("\"abcd\"", etag));
+    EXPECT_FALSE(if_none_match_matches("abc", etag));
+    EXPECT_FALSE(if_none_match_matches("\"ab", etag));
+    EXPECT_FALSE(if_none_match_matches("", etag));
+    EXPECT_FALSE(if_none_match_matches("w/\"abc\"", etag));  // the prefix is case-sensitive
+}
+
+TEST(conditional, if_none_match_decides_alone_when_present) {
+    const std::string etag = "\"abc\"";
+    std::string later = format_http_date(2000), earlier = format_http_date(500);
+    EXPECT_FALSE(not_modified({"\"x\"", later}, etag, 1000));
+    EXPECT_TRUE(not_modified({"\"abc\"", earlier}, etag, 1000));
+    EXPECT_TRUE(not_modified({std::nullopt, later}, etag, 1000));
+    EXPECT_TRUE(not_modified({std::nullopt, format_http_date(1000)}, etag, 1000));
+    EXPECT_FALSE(not_modified({std::nullopt, earlier}, etag, 1000));
+    EXPECT_FALSE(not_modified({std::nullopt, "garbage"}, etag, 1000));
+    EXPECT_FALSE(not_modified({}, etag, 1000));
+}
+
+TEST(list_query, reads_paging_and_filters) {
+    find_query q;
+    ASSERT_TRUE(parse_list_query("offset=5&limit=20&status=alive&name=a%20b+c", q));
+    EXPECT_EQ(q.offset, 5u);
+    EXPECT_EQ(q.limit, 20u);
+    ASSERT_EQ(q.equals.size(), 2u);
+    EXPECT_EQ(q.equals[0], (std::pair<std::string, std::string>{"status", "alive"}));
+    EXPECT_EQ(q.equals[1], (std::pair<std::string, std::string>{"name", "a b c"}));
+    ASSERT_TRUE(parse_list_query("", q));
+    EXPECT_EQ(q.offset, 0u);
+    EXPECT_EQ(q.limit, 100u);
+    EXPECT_TRUE(q.equals.empty());
+    ASSERT_TRUE(parse_list_query("limit=1000&offset=0&", q));
+    EXPECT_EQ(q.limit, 1000u);
+}
+
+TEST(list_query, rejects_anything_but_plain_integers_and_plain_names) {
+    for (auto bad : {"limit=NaN", "limit=-1", "limit=0", "limit=1.5", "limit=1e3", "limit=1001",
+                     "limit=", "limit=+1", "limit=%2B1", "limit=0x1", "limit=99999999999999999999",
+                     "offset=-1", "offset=1.5", "offset=", "offset=1e2", "offset=9999999999999",
+                     "limit=1&limit=2", "status[$ne]=x", "status%5B%24ne%5D=x", "$where=1",
+                     "a.b=1", "status", "=x", "%00=x"}) {
+        find_query q;
+        auto r = parse_list_query(bad, q);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, errc::invalid_argument) << bad;
+    }
+}
+
+TEST(percent, decodes_once) {
+    EXPECT_EQ(decode_path_segment("a%2Fb"), "a/b");
+    EXPECT_EQ(decode_path_segment("%2541"), "%41");
+    EXPECT_EQ(decode_path_segment("a+b"), "a+b");
+    EXPECT_EQ(decode_query_component("a+b%2B"), "a b+");
+}
+
+TEST(render_document, builds_the_200_and_304_header_blocks_once) {
+    document d{"processes", "k", 1'700'000'000'500, R"({"_key":"k"})", "\"e\""};
+    auto r = render_document(d, 7);
+    EXPECT_EQ(r->head_200,
+              "Content-Type: application/json\r\nContent-Length: 12\r\nETag: \"e\"\r\n"
+              "Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\nCache-Control: public, max-age=7\r\n");
+    EXPECT_EQ(r->head_304,
+              "ETag: \"e\"\r\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+              "Cache-Control: public, max-age=7\r\n");
+    EXPECT_EQ(r->modified_seconds, 1'700'000'000);
+}
+
+}  // namespace
+}  // namespace prom::http

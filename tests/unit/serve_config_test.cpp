@@ -1,0 +1,64 @@
+// `prom serve` settings: the config file and --listen.
+#include <gtest/gtest.h>
+
+#include "server/serve_config.hpp"
+
+namespace prom::server {
+namespace {
+
+TEST(serve_config, defaults_follow_the_spec) {
+    serve_config c;
+    EXPECT_EQ(c.host, "127.0.0.1");
+    EXPECT_EQ(c.port, 8091);
+    EXPECT_EQ(c.collection, "processes");
+    EXPECT_EQ(c.max_age_seconds, 5);
+    EXPECT_EQ(c.body_limit, 200u * 1024);
+    EXPECT_EQ(c.stale_after, std::chrono::seconds(30));
+}
+
+TEST(serve_config, a_file_sets_every_setting) {
+    serve_config c;
+    ASSERT_TRUE(apply_config_json(R"({"listen":"0.0.0.0:9000","db":"memory:","collection":"docs",
+        "max_age":60,"body_limit":1024,"header_limit":4096,"stale_after_ms":10000,
+        "projectors":[],"threads":3,"blocking_threads":2,"read_timeout_ms":500,
+        "shutdown_deadline_ms":100,"cache_ttl_ms":0,"cache_entries":10,"durable":false})",
+                                  c));
+    EXPECT_EQ(c.host, "0.0.0.0");
+    EXPECT_EQ(c.port, 9000);
+    EXPECT_EQ(c.db, "memory:");
+    EXPECT_EQ(c.collection, "docs");
+    EXPECT_EQ(c.max_age_seconds, 60);
+    EXPECT_EQ(c.body_limit, 1024u);
+    EXPECT_TRUE(c.projectors.empty());
+    EXPECT_EQ(c.threads, 3u);
+    EXPECT_EQ(c.read_timeout, std::chrono::milliseconds(500));
+    EXPECT_FALSE(c.durable);
+}
+
+TEST(serve_config, typos_and_wrong_types_are_errors) {
+    for (auto bad : {R"({"listn":"x:1"})", R"({"max_age":"5"})", R"({"max_age":-1})",
+                     R"({"projectors":["nope"]})", R"({"listen":"nohost"})", R"([])", "{",
+                     R"({"body_limit":0})", R"({"durable":1})"}) {
+        serve_config c;
+        auto r = apply_config_json(bad, c);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+    }
+}
+
+TEST(serve_config, listen_takes_host_and_port) {
+    serve_config c;
+    ASSERT_TRUE(parse_listen("127.0.0.1:0", c));
+    EXPECT_EQ(c.port, 0);
+    ASSERT_TRUE(parse_listen("[::1]:8080", c));
+    EXPECT_EQ(c.host, "::1");
+    EXPECT_EQ(c.port, 8080);
+    ASSERT_TRUE(parse_listen(":8081", c));
+    EXPECT_EQ(c.host, "127.0.0.1");
+    for (auto bad : {"", "host", "host:", "host:70000", "host:8a", "host:-1"}) {
+        EXPECT_FALSE(parse_listen(bad, c)) << bad;
+    }
+}
+
+}  // namespace
+}  // namespace prom::server
