@@ -4,6 +4,9 @@
 #   eval "$(scripts/pg-throwaway.sh start)"   # creates + starts it, prints `export` lines
 #   scripts/pg-throwaway.sh status [DIR]      # is it running?
 #   scripts/pg-throwaway.sh stop [DIR]        # stops it and deletes its directory
+#   scripts/pg-throwaway.sh pause [DIR] [MODE] # stops the server, keeps the data (fault
+#                                             # tests); MODE fast (default) or immediate (a crash)
+#   scripts/pg-throwaway.sh resume [DIR]      # starts a paused server again, same port
 #
 # `start` creates a fresh cluster in a new temporary directory, listening on 127.0.0.1
 # only (TCP, on a free port) plus a unix socket inside that directory, with trust
@@ -230,6 +233,28 @@ cmd_stop() {
   log "removed $dir"
 }
 
+# pause/resume: the database going away and coming back, for the restart fault tests.
+cmd_pause() {
+  local dir bindir mode=${2:-fast}
+  [[ $mode == fast || $mode == immediate ]] || die "pause mode must be fast or immediate"
+  dir=$(target_dir "${1:-}")
+  [[ -f $dir/$marker ]] || die "$dir is not a prom throwaway cluster"
+  bindir=$(find_bindir)
+  set_owner_of "$dir"
+  log "pausing the server in $dir ($mode)"
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -m "$mode" -w -t 30 stop >/dev/null
+}
+
+cmd_resume() {
+  local dir bindir
+  dir=$(target_dir "${1:-}")
+  [[ -f $dir/$marker ]] || die "$dir is not a prom throwaway cluster"
+  bindir=$(find_bindir)
+  set_owner_of "$dir"
+  log "resuming the server in $dir"
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log/postgres.log" -w -t 60 start >/dev/null
+}
+
 cmd_status() {
   local dir bindir
   dir=$(target_dir "${1:-}")
@@ -244,5 +269,7 @@ case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) printf 'usage: %s start|stop [DIR]|status [DIR]\n' "$0" >&2; exit 2 ;;
+  pause) shift; cmd_pause "$@" ;;
+  resume) shift; cmd_resume "$@" ;;
+  *) printf 'usage: %s start|stop [DIR]|status [DIR]|pause [DIR]|resume [DIR]\n' "$0" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 #include "prom/store.hpp"
 #include "storage/memory/memory_store.hpp"
+#include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom {
@@ -13,8 +14,7 @@ result<std::unique_ptr<store>> open_store(std::string_view url, store_options op
         return storage::sqlite::sqlite_store::open(path, options);
     }
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-        return fail(errc::invalid_argument,
-                    "the PostgreSQL backend is not built yet (issue: PostgreSQL backend)");
+        return storage::postgres::pg_store::open(url, options);
     }
     return fail(errc::invalid_argument, "unknown database URL '" + std::string(url) +
                                             "': use sqlite:PATH, memory: or postgresql://…");

@@ -1,0 +1,144 @@
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 1.
+//
+// Runs with search_path set to the store's schema, under an advisory lock, so that several
+// nodes starting at once do not race on CREATE … IF NOT EXISTS.
+//
+// Text columns that are ordered or compared use COLLATE "C": byte order, as SQLite and the
+// memory store, whatever the database's default collation is.
+#pragma once
+
+namespace prom::storage::postgres {
+
+inline constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(k text PRIMARY KEY, v text NOT NULL);
+CREATE TABLE IF NOT EXISTS topics(
+    name text COLLATE "C" PRIMARY KEY,
+    last_seq bigint NOT NULL,
+    count bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+    topic text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    ts bigint NOT NULL,
+    payload text NOT NULL,
+    headers text NOT NULL,
+    PRIMARY KEY(topic, seq));
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(topic, id);
+CREATE INDEX IF NOT EXISTS events_by_ts ON events(topic, ts, seq);
+CREATE INDEX IF NOT EXISTS events_by_key_ts ON events(topic, key, ts, seq);
+CREATE TABLE IF NOT EXISTS latest(
+    topic text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    PRIMARY KEY(topic, key));
+CREATE TABLE IF NOT EXISTS cursors(
+    topic text COLLATE "C" NOT NULL,
+    grp text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    PRIMARY KEY(topic, grp));
+CREATE TABLE IF NOT EXISTS docs(
+    coll text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    ts bigint NOT NULL,
+    body text NOT NULL,
+    etag text NOT NULL,
+    match jsonb NOT NULL,
+    PRIMARY KEY(coll, key));
+CREATE INDEX IF NOT EXISTS docs_by_ts ON docs(coll, ts DESC, key);
+CREATE TABLE IF NOT EXISTS leases(
+    name text COLLATE "C" PRIMARY KEY,
+    owner text NOT NULL,
+    expires_ms bigint NOT NULL);
+-- Time-travel snapshots (docs/time-travel.md): keyed (topic, key, …) because the append
+-- path drops one key's snapshots of every reducer.
+CREATE TABLE IF NOT EXISTS snapshots(
+    topic text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    reducer text COLLATE "C" NOT NULL,
+    ts bigint NOT NULL,
+    seq bigint NOT NULL,
+    count bigint NOT NULL,
+    state text NOT NULL,
+    PRIMARY KEY(topic, key, reducer, ts, seq));
+-- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
+CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
+INSERT INTO meta(k, v) VALUES('schema_version', '1') ON CONFLICT (k) DO NOTHING;
+)sql"
+// prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
+// trip. Why each step is where it is: see pg_append.cpp. Each statement of a PL/pgSQL
+// function takes a fresh snapshot under READ COMMITTED, so the id lookup after the lock
+// sees every event committed by whoever held the lock before us. Returns one row per
+// input, in input order: the seq and ts to report and whether it was a duplicate.
+R"sql(
+CREATE OR REPLACE FUNCTION prom_append(
+    p_topic text[], p_id text[], p_key text[], p_ts bigint[], p_payload text[],
+    p_headers text[], p_channel text)
+RETURNS TABLE(r_seq bigint, r_ts bigint, r_dup boolean)
+LANGUAGE plpgsql
+-- Custom plans for array arguments cost more to make than to run (their estimates differ
+-- from the generic plan's, so PostgreSQL would keep re-planning); the generic plan is the
+-- right one for any batch size: index probes per row.
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    locked bigint;
+BEGIN
+    PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
+    GET DIAGNOSTICS locked = ROW_COUNT;
+    IF locked < (SELECT count(DISTINCT n) FROM unnest(p_topic) AS n) THEN
+        -- A new topic: make its row (waiting for a concurrent creator, if any), lock again.
+        INSERT INTO topics(name, last_seq, count)
+            SELECT DISTINCT n, 0, 0 FROM unnest(p_topic) AS n ORDER BY 1
+            ON CONFLICT ON CONSTRAINT topics_pkey DO NOTHING;
+        PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
+    END IF;
+    RETURN QUERY
+    WITH input AS (
+        SELECT x.* FROM unnest(p_topic, p_id, p_key, p_ts, p_payload, p_headers)
+            WITH ORDINALITY AS x(topic, id, key, ts, payload, headers, ord)),
+    stored AS (
+        SELECT x.ord, e.seq, e.ts FROM input x
+        JOIN events e ON e.topic = x.topic AND e.id = x.id),
+    fresh AS (
+        SELECT DISTINCT ON (x.topic, x.id) x.* FROM input x
+        WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = x.ord)
+        ORDER BY x.topic, x.id, x.ord),
+    numbered AS (
+        SELECT f.*, t.last_seq + row_number() OVER (PARTITION BY f.topic ORDER BY f.ord) AS seq
+        FROM fresh f JOIN topics t ON t.name = f.topic),
+    ins AS (
+        INSERT INTO events(topic, seq, id, key, ts, payload, headers)
+        SELECT n.topic, n.seq, n.id, n.key, n.ts, n.payload, n.headers FROM numbered n),
+    lat AS (
+        INSERT INTO latest(topic, key, seq)
+        SELECT DISTINCT ON (n.topic, n.key) n.topic, n.key, n.seq FROM numbered n
+        ORDER BY n.topic, n.key, n.seq DESC
+        ON CONFLICT ON CONSTRAINT latest_pkey DO UPDATE SET seq = excluded.seq),
+    upd AS (
+        UPDATE topics t SET last_seq = m.last_seq, count = t.count + m.n
+        FROM (SELECT n.topic, max(n.seq) AS last_seq, count(*) AS n
+              FROM numbered n GROUP BY n.topic) m
+        WHERE t.name = m.topic),
+    -- The snapshot append rule (store.hpp): a late event invalidates the key's snapshots
+    -- with a greater ts, of every reducer.
+    snap AS (
+        DELETE FROM snapshots s
+        USING (SELECT n.topic, n.key, min(n.ts) AS ts FROM numbered n GROUP BY n.topic, n.key) m
+        WHERE s.topic = m.topic AND s.key = m.key AND s.ts > m.ts)
+    SELECT COALESCE(s.seq, n.seq), COALESCE(s.ts, n.ts),
+           s.seq IS NOT NULL OR n.ord <> x.ord
+    FROM input x
+    LEFT JOIN stored s ON s.ord = x.ord
+    LEFT JOIN numbered n ON s.ord IS NULL AND n.topic = x.topic AND n.id = x.id
+    ORDER BY x.ord;
+    PERFORM pg_notify(p_channel, '');
+END
+$fn$;
+)sql";
+
+// The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
+inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"
+
+}  // namespace prom::storage::postgres

@@ -1,0 +1,311 @@
+// Opening, the connection pool, log reads, cursors and leases.
+#include "storage/postgres/pg_store.hpp"
+
+#include "storage/postgres/pg_schema.hpp"
+
+namespace prom::storage::postgres {
+
+namespace {
+constexpr std::size_t max_pool_connections = 16;
+constexpr int max_conflict_retries = 5;
+// The server's clock, not the node's: lease expiry must not depend on node clock skew.
+#define PROM_PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+#define PROM_EVENT_COLUMNS "topic, seq, id, key, ts, payload, headers"
+}  // namespace
+
+pg_store::pooled::~pooled() {
+    if (!c_) return;  // moved from
+    bool reusable = !c_->broken() && !c_->in_transaction();
+    {
+        std::lock_guard lock(s_->pool_mu_);
+        if (reusable) {
+            s_->idle_.push_back(std::move(c_));
+        } else {
+            --s_->pool_open_;
+        }
+    }
+    s_->pool_cv_.notify_one();
+}
+
+pg_store::pg_store(pg_target t, store_options o) : target_(std::move(t)), options_(o) {
+    // Channel names are identifiers: at most 63 bytes.
+    channel_ = ("prom_" + target_.schema).substr(0, 63);
+    notify_commit_sql_ = "NOTIFY " + quote_ident(channel_) + "; COMMIT";
+}
+
+pg_store::~pg_store() {
+    if (listener_) listener_->stop();
+}
+
+result<std::unique_ptr<store>> pg_store::open(std::string_view url, const store_options& o) {
+    auto t = parse_pg_url(url);
+    if (!t) return std::unexpected(t.error());
+    std::unique_ptr<pg_store> s(new pg_store(std::move(*t), o));
+    if (auto ok = s->init(); !ok) return std::unexpected(ok.error());
+    return std::unique_ptr<store>(std::move(s));
+}
+
+std::vector<std::string> pg_store::session_setup() const {
+    std::vector<std::string> setup{"SET search_path TO " + quote_ident(target_.schema)};
+    // Not durable (tests, benchmarks): commits do not wait for the WAL flush. A server
+    // crash may then lose the last commits, never corrupt anything (like SQLite NORMAL).
+    if (!options_.durable) setup.emplace_back("SET synchronous_commit TO off");
+    // Like SQLite's busy_timeout: waiting for another node's locks ends in `unavailable`.
+    setup.push_back("SET lock_timeout TO " + std::to_string(options_.busy_timeout.count()));
+    return setup;
+}
+
+status pg_store::init() {
+    auto c = connection::open(target_.conninfo, session_setup());
+    if (!c) return std::unexpected(c.error());
+    appender_ = std::move(*c);
+    std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
+                      "); CREATE SCHEMA IF NOT EXISTS " + quote_ident(target_.schema) + "; " +
+                      schema_sql + " COMMIT";
+    if (auto r = appender_->exec(ddl); !r) {
+        (void)appender_->exec("ROLLBACK");
+        return fail(r.error().code, "cannot create the prom schema '" + target_.schema +
+                                        "': " + r.error().message);
+    }
+    listener_ = std::make_unique<change_listener>(target_.conninfo, session_setup(), channel_,
+                                                  [this] { notifier_.bump(); });
+    return listener_->start();
+}
+
+result<pg_store::pooled> pg_store::take_connection() {
+    {
+        std::unique_lock lock(pool_mu_);
+        bool got = pool_cv_.wait_for(lock, options_.busy_timeout, [&] {
+            return !idle_.empty() || pool_open_ < max_pool_connections;
+        });
+        if (!got) {
+            return fail(errc::unavailable, "all " + std::to_string(max_pool_connections) +
+                                               " PostgreSQL connections stayed busy");
+        }
+        if (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            return pooled(*this, std::move(c), true);
+        }
+        ++pool_open_;
+    }
+    auto c = connection::open(target_.conninfo, session_setup());
+    if (!c) {
+        {
+            std::lock_guard lock(pool_mu_);
+            --pool_open_;
+        }
+        pool_cv_.notify_one();
+        return std::unexpected(c.error());
+    }
+    return pooled(*this, std::move(*c), false);
+}
+
+void pg_store::drop_idle() {
+    std::vector<std::unique_ptr<connection>> stale;
+    {
+        std::lock_guard lock(pool_mu_);
+        stale.swap(idle_);
+        pool_open_ -= stale.size();
+    }
+    pool_cv_.notify_all();
+}
+
+status pg_store::with_reader(const std::function<status(connection&)>& read) {
+    for (int attempt = 0;; ++attempt) {
+        auto c = take_connection();
+        if (!c) return std::unexpected(c.error());
+        auto st = read(**c);
+        if (st || attempt > 0 || !c->reused() || !(*c)->broken()) return st;
+        drop_idle();  // the server restarted since this connection was pooled
+    }
+}
+
+result<event> event_from_row(const rows& r, int i) {
+    event e;
+    e.topic = r.text(i, 0);
+    e.seq = r.int64(i, 1);
+    e.id = r.text(i, 2);
+    e.key = r.text(i, 3);
+    e.ts = r.int64(i, 4);
+    auto payload = parse_json(r.text(i, 5), {.max_depth = 1024, .max_bytes = SIZE_MAX});
+    if (!payload) {
+        return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
+    }
+    e.payload = std::move(*payload);
+    auto headers = parse_json(r.text(i, 6));
+    if (!headers || !headers->is_object()) {
+        return fail(errc::corrupt, "stored headers do not parse");
+    }
+    for (auto& kv : headers->get_object()) {
+        if (kv.value().is_string()) e.headers[std::string(kv.key())] = kv.value().get_string();
+    }
+    return e;
+}
+
+result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vector<param> params) {
+    std::vector<event> out;
+    auto st = with_reader([&](connection& c) -> status {
+        out.clear();
+        auto r = c.query(sql, params);
+        if (!r) return std::unexpected(r.error());
+        out.reserve(static_cast<std::size_t>(r->size()));
+        for (int i = 0; i < r->size(); ++i) {
+            auto e = event_from_row(*r, i);
+            if (!e) return std::unexpected(e.error());
+            out.push_back(std::move(*e));
+        }
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
+result<std::vector<event>> pg_store::scan(const scan_query& q) {
+    std::string sql = "SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = $1 AND seq >= $2";
+    std::vector<param> ps{q.topic, q.from_seq};
+    auto add = [&](const char* cond, param p) {
+        ps.push_back(std::move(p));
+        sql += " AND ";
+        sql += cond;
+        sql += std::to_string(ps.size());
+    };
+    if (q.to_seq) add("seq <= $", *q.to_seq);
+    if (q.key) add("key = $", *q.key);
+    if (q.from_ts) add("ts >= $", *q.from_ts);
+    if (q.to_ts) add("ts <= $", *q.to_ts);
+    sql += " ORDER BY seq";
+    if (q.limit) {
+        ps.emplace_back(count_param(*q.limit));
+        sql += " LIMIT $" + std::to_string(ps.size());
+    }
+    return read_events(sql, std::move(ps));
+}
+
+result<std::vector<event>> pg_store::scan_key_by_time(const key_time_query& q) {
+    std::string sql = "SELECT " PROM_EVENT_COLUMNS
+                      " FROM events WHERE topic = $1 AND key = $2 AND ts <= $3";
+    std::vector<param> ps{q.topic, q.key, q.to_ts};
+    if (q.after) {
+        ps.emplace_back(q.after->first);
+        ps.emplace_back(q.after->second);
+        sql += " AND (ts, seq) > ($4, $5)";
+    }
+    sql += " ORDER BY ts, seq";
+    if (q.limit) {
+        ps.emplace_back(count_param(*q.limit));
+        sql += " LIMIT $" + std::to_string(ps.size());
+    }
+    return read_events(sql, std::move(ps));
+}
+
+result<std::optional<event>> pg_store::latest(std::string_view topic, std::string_view key) {
+    auto evs = read_events(
+        "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
+        "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+        "WHERE l.topic = $1 AND l.key = $2",
+        {topic, key});
+    if (!evs) return std::unexpected(evs.error());
+    if (evs->empty()) return std::optional<event>{};
+    return std::optional<event>{std::move(evs->front())};
+}
+
+result<std::vector<event>> pg_store::latest_per_key(std::string_view topic) {
+    return read_events(
+        "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
+        "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+        "WHERE l.topic = $1 ORDER BY e.seq",
+        {topic});
+}
+
+result<std::vector<topic_info>> pg_store::topics() {
+    std::vector<topic_info> out;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query("SELECT name, count, last_seq FROM topics ORDER BY name");
+        if (!r) return std::unexpected(r.error());
+        out.clear();
+        for (int i = 0; i < r->size(); ++i) {
+            out.push_back({std::string(r->text(i, 0)), r->int64(i, 1), r->int64(i, 2)});
+        }
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
+result<std::optional<topic_info>> pg_store::topic(std::string_view name) {
+    std::optional<topic_info> out;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query("SELECT name, count, last_seq FROM topics WHERE name = $1", {name});
+        if (!r) return std::unexpected(r.error());
+        if (!r->empty()) {
+            out = topic_info{std::string(r->text(0, 0)), r->int64(0, 1), r->int64(0, 2)};
+        }
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
+result<std::optional<seq_t>> pg_store::cursor(std::string_view topic, std::string_view group) {
+    std::optional<seq_t> out;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2", {topic, group});
+        if (!r) return std::unexpected(r.error());
+        if (!r->empty()) out = r->int64(0, 0);
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
+status pg_store::set_cursor(std::string_view topic, std::string_view group, seq_t seq) {
+    // One autocommit statement: its own transaction, NOTIFY included.
+    for (int attempt = 0;; ++attempt) {
+        auto st = with_reader([&](connection& c) -> status {
+            auto r = c.query(
+                "WITH up AS (INSERT INTO cursors(topic, grp, seq) VALUES($1, $2, $3) "
+                "ON CONFLICT (topic, grp) DO UPDATE SET seq = excluded.seq RETURNING 1) "
+                "SELECT pg_notify($4, '') FROM up",
+                {topic, group, seq, channel_});
+            if (!r) return std::unexpected(r.error());
+            return {};
+        });
+        if (st) notifier_.bump();
+        if (st || st.error().code != errc::conflict || attempt >= max_conflict_retries) return st;
+    }
+}
+
+result<bool> pg_store::acquire_lease(std::string_view name, std::string_view owner,
+                                     std::chrono::milliseconds ttl) {
+    bool got = false;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query(
+            "INSERT INTO leases(name, owner, expires_ms) VALUES($1, $2, " PROM_PG_NOW_MS " + $3) "
+            "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, "
+            "expires_ms = excluded.expires_ms "
+            "WHERE leases.owner = excluded.owner OR leases.expires_ms < " PROM_PG_NOW_MS,
+            {name, owner, static_cast<std::int64_t>(ttl.count())});
+        if (!r) return std::unexpected(r.error());
+        got = r->affected() == 1;
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return got;
+}
+
+status pg_store::release_lease(std::string_view name, std::string_view owner) {
+    // NOTIFY so that standbys on every node wake and take over at once.
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query(
+            "WITH gone AS (DELETE FROM leases WHERE name = $1 AND owner = $2 RETURNING 1) "
+            "SELECT pg_notify($3, '') FROM gone",
+            {name, owner, channel_});
+        if (!r) return std::unexpected(r.error());
+        return {};
+    });
+    notifier_.bump();
+    return st;
+}
+
+}  // namespace prom::storage::postgres

@@ -1,0 +1,147 @@
+// The PostgreSQL backend: for many nodes (several `prom serve` processes) on one database.
+// One schema holds the log, cursors, documents and leases, so one transaction covers them.
+//
+// Concurrency: appends from many threads are grouped by a leader into one transaction on
+// the store's append connection (group commit); reads and transactions take connections
+// from a pool of at most 16 (plus the append and listener connections: 18 per node).
+// Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
+// A listener thread turns other nodes' NOTIFYs into change_version() bumps.
+//
+// Errors: unavailable when the server is away (calls fail fast and work again once it is
+// back; nothing is cached across an outage), conflict after repeated deadlocks.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "storage/common.hpp"
+#include "storage/postgres/pg_connection.hpp"
+#include "storage/postgres/pg_listener.hpp"
+#include "storage/postgres/pg_url.hpp"
+
+namespace prom::storage::postgres {
+
+class pg_store final : public store {
+public:
+    static result<std::unique_ptr<store>> open(std::string_view url, const store_options& o);
+    ~pg_store() override;
+
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override;
+    result<std::vector<event>> scan(const scan_query& q) override;
+    result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
+    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
+    result<std::vector<event>> latest_per_key(std::string_view topic) override;
+    result<std::vector<topic_info>> topics() override;
+    result<std::optional<topic_info>> topic(std::string_view name) override;
+
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override;
+
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override;
+    result<std::vector<document>> find(const find_query& q) override;
+    status declare_index(std::string_view collection, std::string_view field) override;
+
+    result<std::unique_ptr<transaction>> begin() override;
+
+    result<bool> acquire_lease(std::string_view name, std::string_view owner,
+                               std::chrono::milliseconds ttl) override;
+    status release_lease(std::string_view name, std::string_view owner) override;
+
+    std::uint64_t change_version() override { return notifier_.version(); }
+    void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override {
+        notifier_.wait(seen, timeout);
+    }
+    void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    std::string_view backend_name() const override { return "postgres"; }
+
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override;
+    result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
+                                                                std::string_view key,
+                                                                std::string_view reducer,
+                                                                ts_ms t) override;
+    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override;
+
+    // A pooled connection, handed back on destruction unless it broke.
+    class pooled {
+    public:
+        pooled(pg_store& s, std::unique_ptr<connection> c, bool reused)
+            : s_(&s), c_(std::move(c)), reused_(reused) {}
+        pooled(pooled&&) noexcept = default;
+        ~pooled();
+        connection& operator*() { return *c_; }
+        connection* operator->() { return c_.get(); }
+        bool reused() const { return reused_; }  // came from the pool (may have gone stale)
+
+    private:
+        pg_store* s_;
+        std::unique_ptr<connection> c_;
+        bool reused_;
+    };
+
+    // ---- used by pg_transaction and pg_append
+    result<pooled> take_connection();
+    change_notifier& notifier() { return notifier_; }
+    const std::string& schema() const { return target_.schema; }
+    const std::string& channel() const { return channel_; }
+    // "NOTIFY <channel>; COMMIT": wakes waiters on every node when the commit lands.
+    const std::string& notify_and_commit() const { return notify_commit_sql_; }
+
+private:
+    struct append_request {
+        std::vector<event_input>* batch;
+        result<std::vector<append_result>> out;
+        bool done = false;
+    };
+
+    pg_store(pg_target t, store_options o);
+    status init();
+    std::vector<std::string> session_setup() const;
+    void run_group(const std::vector<append_request*>& group);
+    // Runs `read` on a pooled connection; if a reused one turned out stale (the server
+    // restarted since), once more on a fresh connection.
+    status with_reader(const std::function<status(connection&)>& read);
+    void drop_idle();  // after a server restart every idle connection is stale
+    result<std::vector<event>> read_events(std::string_view sql, std::vector<param> params);
+
+    pg_target target_;
+    store_options options_;
+    std::string channel_;
+    std::string notify_commit_sql_;
+
+    // The pool: at most max_pool_connections open (idle or in use); callers wait for one
+    // up to busy_timeout, so many threads cannot exhaust the server's max_connections.
+    std::mutex pool_mu_;
+    std::condition_variable pool_cv_;
+    std::vector<std::unique_ptr<connection>> idle_;
+    std::size_t pool_open_ = 0;
+
+    // Group commit: the leader owns `appender_` while it writes a group.
+    std::mutex gc_mu_;
+    std::condition_variable gc_cv_;
+    std::deque<append_request*> gc_queue_;
+    std::unique_ptr<connection> appender_;
+
+    change_notifier notifier_;
+    std::unique_ptr<change_listener> listener_;
+};
+
+// Calls prom_append: locks the topics' rows, dedupes by id, assigns gapless seqs, inserts
+// events and the latest-per-key rows, NOTIFYs `channel`. Atomic on its own (autocommit) or
+// part of the caller's open transaction. Inputs must be prepared (ids, ts).
+result<std::vector<append_result>> append_in_txn(connection& c,
+                                                 const std::vector<const event_input*>& batch,
+                                                 const std::string& channel);
+
+// Reads an event from columns (topic, seq, id, key, ts, payload, headers) of row `i`.
+result<event> event_from_row(const rows& r, int i);
+document document_from_row(const rows& r, int i);  // (coll, key, ts, body, etag)
+
+// The `match` column: {field: match text} for each top-level field that has one.
+std::string match_json(const json::object& doc);
+
+}  // namespace prom::storage::postgres

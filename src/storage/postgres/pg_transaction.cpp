@@ -1,0 +1,164 @@
+// A transaction on a pooled connection, from BEGIN to COMMIT (or ROLLBACK on destruction).
+//
+// PostgreSQL runs transactions concurrently (READ COMMITTED), where SQLite runs one at a
+// time. To keep SQLite's read-modify-write semantics, documents are read FOR UPDATE inside
+// a transaction: a concurrent update of the same document waits for this one to commit and
+// then sees its result, so no $inc is lost. Appends lock the topic row (pg_append.cpp).
+#include <map>
+
+#include "docs/update.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "storage/postgres/pg_text.hpp"
+
+namespace prom::storage::postgres {
+
+namespace {
+
+constexpr const char* select_for_update =
+    "SELECT coll, key, ts, body, etag FROM docs WHERE coll = $1 AND key = $2 FOR UPDATE";
+
+class pg_transaction final : public transaction {
+public:
+    pg_transaction(pg_store& s, pg_store::pooled c) : s_(s), c_(std::move(c)) {}
+
+    ~pg_transaction() override {
+        if (!done_ && !c_->broken()) (void)c_->exec("ROLLBACK");
+    }
+
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override {
+        auto r = c_->query(select_for_update, {collection, key});
+        if (!r) return std::unexpected(r.error());
+        if (r->empty()) return std::optional<document>{};
+        return std::optional<document>{document_from_row(*r, 0)};
+    }
+
+    result<document> update_one(std::string_view collection, std::string_view key,
+                                const json::object& update, bool upsert) override {
+        if (!docs::valid_collection_name(collection)) {
+            return fail(errc::invalid_argument,
+                        "bad collection name '" + std::string(collection) + "'");
+        }
+        if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+        if (!storable_text(key)) {
+            return fail(errc::invalid_argument,
+                        "a document key must be UTF-8 without NUL characters");
+        }
+        // Two rounds at most: if another transaction inserts the document between our read
+        // and our insert, the insert does nothing and the second round updates its version.
+        for (int round = 0; round < 2; ++round) {
+            auto cur = find_one(collection, key);
+            if (!cur) return std::unexpected(cur.error());
+            if (!*cur && !upsert) {
+                return fail(errc::not_found, "no document '" + std::string(key) + "'");
+            }
+            json::object current;
+            if (*cur) {
+                auto v = parse_json((*cur)->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
+                if (!v || !v->is_object()) {
+                    return fail(errc::corrupt, "stored document does not parse");
+                }
+                current = std::move(v->get_object());
+            }
+            auto obj = docs::apply_update(*cur ? &current : nullptr, update, key, now_ms());
+            if (!obj) return std::unexpected(obj.error());
+            document d = docs::make_document(collection, key, *obj);
+            std::string match = match_json(*obj);
+            auto w = *cur ? c_->query(
+                                "UPDATE docs SET ts = $3, body = $4, etag = $5, match = $6 "
+                                "WHERE coll = $1 AND key = $2",
+                                {d.collection, d.key, d.ts, d.body, d.etag, match})
+                          : c_->query(
+                                "INSERT INTO docs(coll, key, ts, body, etag, match) "
+                                "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (coll, key) DO NOTHING",
+                                {d.collection, d.key, d.ts, d.body, d.etag, match});
+            if (!w) return std::unexpected(w.error());
+            if (w->affected() == 1) {
+                wrote_ = true;
+                changed_[{d.collection, d.key}] = d;
+                return d;
+            }
+        }
+        return fail(errc::conflict, "document '" + std::string(key) + "' changed concurrently");
+    }
+
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override {
+        if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+        if (auto ok = check_storable(batch); !ok) return std::unexpected(ok.error());
+        std::vector<const event_input*> all;
+        for (auto& in : batch) all.push_back(&in);
+        auto r = append_in_txn(*c_, all, s_.channel());
+        if (r) wrote_ = true;
+        return r;
+    }
+
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
+        auto r = c_->query(
+            "INSERT INTO cursors(topic, grp, seq) VALUES($1, $2, $3) "
+            "ON CONFLICT (topic, grp) DO UPDATE SET seq = excluded.seq",
+            {topic, group, seq});
+        if (!r) return std::unexpected(r.error());
+        wrote_ = true;
+        return {};
+    }
+
+    // A locking read: the projector checks the cursor inside its transaction to detect a
+    // lease race, which only works if a second transaction reading the cursor waits for the
+    // first to commit and then sees its value (SQLite gets this by running one at a time).
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
+        auto r = c_->query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2 FOR UPDATE",
+                           {topic, group});
+        if (!r) return std::unexpected(r.error());
+        if (r->empty()) {
+            // No row to lock yet: an advisory lock on the cursor's name stands in for it,
+            // then a fresh statement (a fresh snapshot) looks again.
+            auto l = c_->query(
+                "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2 || chr(31) || $3))",
+                {s_.schema(), topic, group});
+            if (!l) return std::unexpected(l.error());
+            r = c_->query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2 FOR UPDATE",
+                          {topic, group});
+            if (!r) return std::unexpected(r.error());
+        }
+        if (r->empty()) return std::optional<seq_t>{};
+        return std::optional<seq_t>{r->int64(0, 0)};
+    }
+
+    status commit() override {
+        if (done_) return fail(errc::internal, "transaction already finished");
+        done_ = true;
+        // NOTIFY is delivered only if the commit succeeds, to every listening node.
+        auto r = c_->exec(wrote_ ? s_.notify_and_commit() : std::string("COMMIT"));
+        if (!r) {
+            if (!c_->broken() && c_->in_transaction()) (void)c_->exec("ROLLBACK");
+            return std::unexpected(r.error());
+        }
+        std::vector<document> docs;
+        docs.reserve(changed_.size());
+        for (auto& [k, d] : changed_) docs.push_back(std::move(d));
+        s_.notifier().notify_commit(docs);
+        return {};
+    }
+
+private:
+    pg_store& s_;
+    pg_store::pooled c_;
+    bool done_ = false;
+    bool wrote_ = false;
+    std::map<std::pair<std::string, std::string>, document> changed_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<transaction>> pg_store::begin() {
+    for (int attempt = 0;; ++attempt) {
+        auto c = take_connection();
+        if (!c) return std::unexpected(c.error());
+        auto r = (*c)->exec("BEGIN");
+        if (r) return std::unique_ptr<transaction>(new pg_transaction(*this, std::move(*c)));
+        if (attempt > 0 || !c->reused() || !(*c)->broken()) return std::unexpected(r.error());
+        drop_idle();  // the server restarted since this connection was pooled
+    }
+}
+
+}  // namespace prom::storage::postgres

@@ -1,0 +1,49 @@
+// The PostgreSQL URL: prom's `schema` parameter is taken out before libpq sees the URL.
+#include <gtest/gtest.h>
+
+#include "prom/store.hpp"
+#include "storage/postgres/pg_url.hpp"
+
+namespace prom::storage::postgres {
+namespace {
+
+constexpr const char* keepalives = "keepalives_idle=15&keepalives_interval=5&keepalives_count=3";
+
+TEST(pg_url, schema_is_removed_from_the_conninfo_and_timeouts_added) {
+    auto t = parse_pg_url("postgresql://u@127.0.0.1:5555/db?schema=t1_2&sslmode=disable");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->schema, "t1_2");
+    EXPECT_EQ(t->conninfo, "postgresql://u@127.0.0.1:5555/db?sslmode=disable&connect_timeout=5&" +
+                               std::string(keepalives));
+}
+
+TEST(pg_url, without_a_schema_the_tables_live_in_public_and_given_settings_win) {
+    auto t = parse_pg_url("postgres://h/db?connect_timeout=2&keepalives_count=9");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->schema, "public");
+    EXPECT_EQ(t->conninfo,
+              "postgres://h/db?connect_timeout=2&keepalives_count=9&keepalives_idle=15&"
+              "keepalives_interval=5");
+}
+
+TEST(pg_url, schema_may_be_percent_encoded_but_must_be_a_plain_name) {
+    auto ok = parse_pg_url("postgresql:///db?schema=%61bc");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->schema, "abc");
+    for (const char* bad : {"postgresql:///db?schema=", "postgresql:///db?schema=a%22b",
+                            "postgresql:///db?schema=a-b", "postgresql:///db?schema=%zz"}) {
+        auto r = parse_pg_url(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+    }
+}
+
+TEST(pg_url, an_unreachable_server_is_unavailable_not_a_crash) {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    auto s = open_store("postgresql://nobody@127.0.0.1:1/none?schema=x");
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, errc::unavailable);
+}
+
+}  // namespace
+}  // namespace prom::storage::postgres
