@@ -80,6 +80,7 @@ result<rows> connection::check(PGresult* r, std::string_view context) {
     if (msg.ends_with(": ")) msg += trimmed(PQerrorMessage(conn_));
     errc code = code_of(state, PQstatus(conn_) != CONNECTION_OK);
     if (r) PQclear(r);
+    if (!first_failure_) first_failure_ = error{code, msg};
     return fail(code, std::move(msg));
 }
 

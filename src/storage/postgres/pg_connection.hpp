@@ -52,6 +52,7 @@ public:
     }
     std::int64_t int64(int row, int col) const;
     std::int64_t affected() const;  // rows inserted/updated/deleted
+    std::string_view command() const { return PQcmdStatus(r_.get()); }  // "COMMIT", …
 
 private:
     struct clear {
@@ -82,6 +83,11 @@ public:
     bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
     // Inside a transaction block (or a failed one).
     bool in_transaction() const;
+    // Inside a transaction block that a failed statement aborted: it can only roll back.
+    bool transaction_failed() const { return PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+    // The first statement that failed since forget_failures(): what aborted a transaction.
+    const std::optional<error>& first_failure() const { return first_failure_; }
+    void forget_failures() { first_failure_.reset(); }
     PGconn* raw() const { return conn_; }
 
 private:
@@ -90,6 +96,7 @@ private:
 
     PGconn* conn_;
     std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+    std::optional<error> first_failure_;
 };
 
 // A LIMIT/OFFSET count: bigint, so SIZE_MAX ("no limit") is clamped instead of wrapping
