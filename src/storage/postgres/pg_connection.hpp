@@ -72,7 +72,8 @@ public:
     connection& operator=(const connection&) = delete;
 
     // A simple query: no parameters, may hold several statements; the last one's rows.
-    result<rows> exec(std::string_view sql);
+    // Errors name `context`, or the start of the SQL.
+    result<rows> exec(std::string_view sql, std::string_view context = {});
     // Prepared once per connection (the SQL text is the cache key), then executed.
     result<rows> query(std::string_view sql, std::initializer_list<param> params = {});
     result<rows> query(std::string_view sql, std::span<const param> params);
