@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
@@ -35,6 +36,12 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
         if (cfg.stale_after > std::chrono::seconds(10)) cfg.stale_after = std::chrono::seconds(10);
     }
     spdlog::set_level(spdlog::level::info);
+
+    // Each connection is a descriptor: use the hard limit, not the (often 1024) soft one.
+    if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
 
     // Signals are taken synchronously by this thread: block them before any thread starts
     // so that every thread inherits the mask.

@@ -54,9 +54,10 @@ std::optional<response> api::handle(const request& r, bool may_block) {
     if (!valid_origin_form(r.target)) {
         return error_response(400, "bad_request", "malformed request target", route_id::unknown);
     }
-    // Segments split by hand from the validated target. (Boost.URL 1.81's query parameter
-    // iterator was seen reading past the end of a target that is not NUL-terminated, as a
-    // view into a Beast request is.)
+    // Segments and parameters are split by hand from the validated target: Boost.URL 1.81's
+    // parse_query() iterator reads past the end of a view that is not NUL-terminated (as a
+    // view into a Beast request is): "offset=10" followed in memory by "ffset=2" gave the
+    // value "10ffset=2".
     std::string_view path = r.target.substr(0, r.target.find('?'));
     std::string_view query =
         path.size() < r.target.size() ? r.target.substr(path.size() + 1) : std::string_view{};

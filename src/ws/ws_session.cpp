@@ -51,6 +51,7 @@ struct gateway::state {
     std::condition_variable sessions_cv;
     std::size_t sessions = 0;
     std::uint64_t next_session = 0;
+    bool stopping = false;  // set by shutdown(); a session accepted after it closes at once
     std::map<std::uint64_t, std::weak_ptr<session_base>> live;
 };
 
@@ -379,7 +380,14 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     auto s = std::make_shared<session>(*gw, std::move(ws), grant);
     std::uint64_t id;
     {
+        // Under the same lock as shutdown(): a session is either seen by it or sees
+        // `stopping`, never neither (the handshake may finish while shutdown runs).
         std::lock_guard lock(gw->sessions_mu);
+        if (gw->stopping) {
+            gw->metrics.sessions_open -= 1;
+            s->shutdown();
+            co_return;
+        }
         id = gw->next_session++;
         gw->live[id] = s;
     }
@@ -400,6 +408,7 @@ void gateway::shutdown() {
     std::vector<std::shared_ptr<session_base>> live;
     {
         std::lock_guard lock(state_->sessions_mu);
+        state_->stopping = true;
         for (auto& [id, weak] : state_->live) {
             if (auto s = weak.lock()) live.push_back(std::move(s));
         }

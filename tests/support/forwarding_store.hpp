@@ -1,0 +1,80 @@
+// A store that forwards every call to another one. Tests derive from it and override the
+// one call they want to stall, fail or observe (LevelDB's EnvWrapper idea), so production
+// code needs no test hooks. The inner store must outlive the wrapper.
+#pragma once
+
+#include "prom/store.hpp"
+
+namespace prom::test {
+
+class forwarding_store : public store {
+public:
+    explicit forwarding_store(store& inner) : inner_(inner) {}
+
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override {
+        return inner_.append(std::move(batch));
+    }
+    result<std::vector<event>> scan(const scan_query& q) override { return inner_.scan(q); }
+    result<std::vector<event>> scan_key_by_time(const key_time_query& q) override {
+        return inner_.scan_key_by_time(q);
+    }
+    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override {
+        return inner_.latest(topic, key);
+    }
+    result<std::vector<event>> latest_per_key(std::string_view topic) override {
+        return inner_.latest_per_key(topic);
+    }
+    result<std::vector<topic_info>> topics() override { return inner_.topics(); }
+    result<std::optional<topic_info>> topic(std::string_view name) override {
+        return inner_.topic(name);
+    }
+    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
+        return inner_.cursor(topic, group);
+    }
+    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
+        return inner_.set_cursor(topic, group, seq);
+    }
+    result<std::optional<document>> find_one(std::string_view collection,
+                                             std::string_view key) override {
+        return inner_.find_one(collection, key);
+    }
+    result<std::vector<document>> find(const find_query& q) override { return inner_.find(q); }
+    status declare_index(std::string_view collection, std::string_view field) override {
+        return inner_.declare_index(collection, field);
+    }
+    result<std::unique_ptr<transaction>> begin() override { return inner_.begin(); }
+    result<bool> acquire_lease(std::string_view name, std::string_view owner,
+                               std::chrono::milliseconds ttl) override {
+        return inner_.acquire_lease(name, owner, ttl);
+    }
+    status release_lease(std::string_view name, std::string_view owner) override {
+        return inner_.release_lease(name, owner);
+    }
+    std::uint64_t change_version() override { return inner_.change_version(); }
+    void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override {
+        inner_.wait_for_change(seen, timeout);
+    }
+    void add_commit_listener(commit_listener listener) override {
+        inner_.add_commit_listener(std::move(listener));
+    }
+    std::string_view backend_name() const override { return inner_.backend_name(); }
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override {
+        return inner_.put_snapshots(topic, key, reducer, known_seq, snaps);
+    }
+    result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
+                                                                std::string_view key,
+                                                                std::string_view reducer,
+                                                                ts_ms t) override {
+        return inner_.snapshot_at_or_before(topic, key, reducer, t);
+    }
+    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override {
+        return inner_.drop_snapshots_after(topic, key, ts);
+    }
+
+protected:
+    store& inner_;
+};
+
+}  // namespace prom::test
