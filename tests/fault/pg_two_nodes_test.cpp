@@ -314,6 +314,32 @@ TEST_P(pg_two_nodes, one_projector_group_on_two_nodes_applies_every_event_exactl
         << (*d)->body;
 }
 
+// PostgreSQL aborts a transaction when one statement fails, and a later COMMIT would
+// quietly roll back; commit() must say so instead of reporting success.
+TEST_P(pg_two_nodes, commit_after_a_failed_statement_reports_the_rollback) {
+    auto txn = a_->begin();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE((*txn)->update_one("c", "a", json::object{{"n", 1}}, true));
+    auto bad = (*txn)->find_one("c", "\xff");  // not UTF-8: the server refuses the statement
+    ASSERT_FALSE(bad);
+    auto ok = (*txn)->commit();
+    ASSERT_FALSE(ok);
+    EXPECT_NE(ok.error().message.find("rolled back"), std::string::npos) << ok.error().message;
+    auto d = b_->find_one("c", "a");
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(*d);
+
+    // A document built in C++ with bytes that are not UTF-8 is refused before the server
+    // sees it, so the transaction goes on.
+    auto txn2 = a_->begin();
+    ASSERT_TRUE(txn2);
+    auto refused = (*txn2)->update_one("c", "b", json::object{{"s", "\xff"}}, true);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::invalid_argument);
+    ASSERT_TRUE((*txn2)->update_one("c", "b", json::object{{"s", "fine"}}, true));
+    ASSERT_TRUE((*txn2)->commit());
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(postgres_only()),
                          test::backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(pg_two_nodes);

@@ -80,12 +80,14 @@ result<rows> connection::check(PGresult* r, std::string_view context) {
     if (msg.ends_with(": ")) msg += trimmed(PQerrorMessage(conn_));
     errc code = code_of(state, PQstatus(conn_) != CONNECTION_OK);
     if (r) PQclear(r);
+    if (!first_failure_) first_failure_ = error{code, msg};
     return fail(code, std::move(msg));
 }
 
-result<rows> connection::exec(std::string_view sql) {
+result<rows> connection::exec(std::string_view sql, std::string_view context) {
     std::string text(sql);
-    return check(PQexec(conn_, text.c_str()), text.substr(0, 60));
+    return check(PQexec(conn_, text.c_str()),
+                 context.empty() ? std::string_view(text).substr(0, 60) : context);
 }
 
 result<rows> connection::query(std::string_view sql, std::initializer_list<param> params) {

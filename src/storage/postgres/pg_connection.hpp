@@ -52,6 +52,7 @@ public:
     }
     std::int64_t int64(int row, int col) const;
     std::int64_t affected() const;  // rows inserted/updated/deleted
+    std::string_view command() const { return PQcmdStatus(r_.get()); }  // "COMMIT", …
 
 private:
     struct clear {
@@ -71,7 +72,8 @@ public:
     connection& operator=(const connection&) = delete;
 
     // A simple query: no parameters, may hold several statements; the last one's rows.
-    result<rows> exec(std::string_view sql);
+    // Errors name `context`, or the start of the SQL.
+    result<rows> exec(std::string_view sql, std::string_view context = {});
     // Prepared once per connection (the SQL text is the cache key), then executed.
     result<rows> query(std::string_view sql, std::initializer_list<param> params = {});
     result<rows> query(std::string_view sql, std::span<const param> params);
@@ -82,6 +84,11 @@ public:
     bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
     // Inside a transaction block (or a failed one).
     bool in_transaction() const;
+    // Inside a transaction block that a failed statement aborted: it can only roll back.
+    bool transaction_failed() const { return PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+    // The first statement that failed since forget_failures(): what aborted a transaction.
+    const std::optional<error>& first_failure() const { return first_failure_; }
+    void forget_failures() { first_failure_.reset(); }
     PGconn* raw() const { return conn_; }
 
 private:
@@ -90,6 +97,7 @@ private:
 
     PGconn* conn_;
     std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+    std::optional<error> first_failure_;
 };
 
 // A LIMIT/OFFSET count: bigint, so SIZE_MAX ("no limit") is clamped instead of wrapping

@@ -101,10 +101,23 @@ status pg_store::declare_index(std::string_view collection, std::string_view fie
         return fail(errc::invalid_argument, "bad collection or field name for an index");
     }
     std::string c(collection), f(field);
+    const std::string name = index_name(c, f);
+    // Already there: nothing to do, and nothing that needs more than read/write rights
+    // (CREATE INDEX checks table ownership even with IF NOT EXISTS).
+    bool exists = false;
+    auto probe = with_reader([&](connection& conn) -> status {
+        auto r = conn.query("SELECT to_regclass($1) IS NOT NULL",
+                            {quote_ident(target_.schema) + "." + name});
+        if (!r) return std::unexpected(r.error());
+        exists = r->text(0, 0) == "t";
+        return {};
+    });
+    if (!probe) return probe;
+    if (exists) return {};
     // Under the schema lock: two nodes declaring the same index at once would otherwise
     // race inside CREATE INDEX IF NOT EXISTS.
     std::string sql = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
-                      "); CREATE INDEX IF NOT EXISTS " + index_name(c, f) +
+                      "); CREATE INDEX IF NOT EXISTS " + name +
                       " ON docs ((match->>'" + f + "'), ts DESC, key) WHERE coll = '" + c +
                       "'; COMMIT";
     return with_reader([&](connection& conn) -> status {

@@ -1,11 +1,16 @@
 // The PostgreSQL schema (docs/storage-schema.md explains it). Version 1.
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
-// nodes starting at once do not race on CREATE … IF NOT EXISTS.
+// nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
+// recorded version differs from schema_version, so that a node with a user that may only
+// read and write (no CREATE) can open a prepared schema, and starting a node changes no
+// catalog. CHANGE ANYTHING HERE → bump schema_version (and the value in the INSERT below).
 //
 // Text columns that are ordered or compared use COLLATE "C": byte order, as SQLite and the
 // memory store, whatever the database's default collation is.
 #pragma once
+
+#include <string_view>
 
 namespace prom::storage::postgres {
 
@@ -63,7 +68,8 @@ CREATE TABLE IF NOT EXISTS snapshots(
     PRIMARY KEY(topic, key, reducer, ts, seq));
 -- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
 CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
-INSERT INTO meta(k, v) VALUES('schema_version', '1') ON CONFLICT (k) DO NOTHING;
+INSERT INTO meta(k, v) VALUES('schema_version', '1')
+    ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
 // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
 // trip. Why each step is where it is: see pg_append.cpp. Each statement of a PL/pgSQL
@@ -137,6 +143,8 @@ BEGIN
 END
 $fn$;
 )sql";
+
+inline constexpr std::string_view schema_version = "1";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"

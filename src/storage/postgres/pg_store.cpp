@@ -59,13 +59,19 @@ status pg_store::init() {
     auto c = connection::open(target_.conninfo, session_setup());
     if (!c) return std::unexpected(c.error());
     appender_ = std::move(*c);
-    std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
-                      "); CREATE SCHEMA IF NOT EXISTS " + quote_ident(target_.schema) + "; " +
-                      schema_sql + " COMMIT";
-    if (auto r = appender_->exec(ddl); !r) {
-        (void)appender_->exec("ROLLBACK");
-        return fail(r.error().code, "cannot create the prom schema '" + target_.schema +
-                                        "': " + r.error().message);
+    // A schema at the current version is used as it is (see pg_schema.hpp).
+    auto version = appender_->exec("SELECT v FROM meta WHERE k = 'schema_version'");
+    bool current = version && !version->empty() && version->text(0, 0) == schema_version;
+    if (!current) {
+        std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" +
+                          std::to_string(schema_lock_key) + "); CREATE SCHEMA IF NOT EXISTS " +
+                          quote_ident(target_.schema) + "; " + schema_sql + " COMMIT";
+        if (auto r = appender_->exec(ddl, "cannot create the prom schema '" + target_.schema +
+                                              "' (needs CREATE once; then read/write is enough)");
+            !r) {
+            (void)appender_->exec("ROLLBACK");
+            return std::unexpected(r.error());
+        }
     }
     listener_ = std::make_unique<change_listener>(target_.conninfo, session_setup(), channel_,
                                                   [this] { notifier_.bump(); });

@@ -9,6 +9,8 @@
 //
 // Errors: unavailable when the server is away (calls fail fast and work again once it is
 // back; nothing is cached across an outage), conflict after repeated deadlocks.
+//
+// Thread-safe. Transactions hold a pooled connection and must not outlive the store.
 #pragma once
 
 #include <condition_variable>

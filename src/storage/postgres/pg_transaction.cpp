@@ -63,6 +63,9 @@ public:
             auto obj = docs::apply_update(*cur ? &current : nullptr, update, key, now_ms());
             if (!obj) return std::unexpected(obj.error());
             document d = docs::make_document(collection, key, *obj);
+            if (!storable_text(d.body)) {  // strings built in C++ may hold any bytes
+                return fail(errc::invalid_argument, "a document must be valid UTF-8");
+            }
             std::string match = match_json(*obj);
             auto w = *cur ? c_->query(
                                 "UPDATE docs SET ts = $3, body = $4, etag = $5, match = $6 "
@@ -127,11 +130,22 @@ public:
     status commit() override {
         if (done_) return fail(errc::internal, "transaction already finished");
         done_ = true;
+        // PostgreSQL aborts the whole transaction when one statement fails (SQLite only
+        // that statement), and COMMIT then quietly rolls back. Never report that as done.
+        if (c_->transaction_failed()) {
+            auto why = c_->first_failure().value_or(error{errc::internal, "a statement failed"});
+            (void)c_->exec("ROLLBACK");
+            return fail(why.code, "the transaction was rolled back after a failed statement: " +
+                                      why.message);
+        }
         // NOTIFY is delivered only if the commit succeeds, to every listening node.
         auto r = c_->exec(wrote_ ? s_.notify_and_commit() : std::string("COMMIT"));
         if (!r) {
             if (!c_->broken() && c_->in_transaction()) (void)c_->exec("ROLLBACK");
             return std::unexpected(r.error());
+        }
+        if (r->command() != "COMMIT") {
+            return fail(errc::conflict, "COMMIT answered " + std::string(r->command()));
         }
         std::vector<document> docs;
         docs.reserve(changed_.size());
@@ -155,7 +169,10 @@ result<std::unique_ptr<transaction>> pg_store::begin() {
         auto c = take_connection();
         if (!c) return std::unexpected(c.error());
         auto r = (*c)->exec("BEGIN");
-        if (r) return std::unique_ptr<transaction>(new pg_transaction(*this, std::move(*c)));
+        if (r) {
+            (*c)->forget_failures();
+            return std::unique_ptr<transaction>(new pg_transaction(*this, std::move(*c)));
+        }
         if (attempt > 0 || !c->reused() || !(*c)->broken()) return std::unexpected(r.error());
         drop_idle();  // the server restarted since this connection was pooled
     }
