@@ -231,6 +231,14 @@ TEST_P(log_contract, bad_input_is_refused_and_changes_nothing) {
         ASSERT_FALSE(r) << topic;
         EXPECT_EQ(r.error().code, errc::invalid_argument);
     }
+    for (std::string key : {std::string("a\0b", 3), std::string("\xff\xfe"), std::string("\xc0\x80")}) {
+        std::vector<event_input> b(1);
+        b[0].topic = "t";
+        b[0].key = key;
+        auto r = store_->append(std::move(b));
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+    }
     auto ts = store_->topics();
     ASSERT_TRUE(ts);
     EXPECT_TRUE(ts->empty());
