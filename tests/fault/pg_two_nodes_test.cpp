@@ -3,6 +3,8 @@
 // suite has no instances when PROM_TEST_PG_URL is unset.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -198,6 +200,36 @@ TEST_P(pg_two_nodes, documents_and_etags_written_on_one_node_read_identically_on
     EXPECT_EQ(all->size(), 1u);
     auto evs = b_->scan({.topic = "none", .limit = SIZE_MAX});
     ASSERT_TRUE(evs) << evs.error().message;
+}
+
+TEST_P(pg_two_nodes, a_document_written_on_one_node_reaches_the_other_nodes_commit_listeners) {
+    // What keeps every node's HTTP snapshot cache fresh: B hears of A's document writes.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::pair<std::string, std::string>> heard_on_b, heard_on_a;
+    b_->add_commit_listener([&](const std::vector<document>& docs) {
+        std::lock_guard lock(mu);
+        for (const auto& d : docs) heard_on_b.emplace_back(d.collection, d.key);
+        cv.notify_all();
+    });
+    a_->add_commit_listener([&](const std::vector<document>& docs) {
+        std::lock_guard lock(mu);
+        for (const auto& d : docs) heard_on_a.emplace_back(d.collection, d.key);
+    });
+    {
+        auto txn = a_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("processes", "h:svc:1", json::object{{"$set", json::object{{"x", 1}}}}, true));
+        ASSERT_TRUE((*txn)->update_one("host_stats", "h", json::object{{"$inc", json::object{{"seen", 1}}}}, true));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return heard_on_b.size() >= 2; }));
+    std::sort(heard_on_b.begin(), heard_on_b.end());
+    EXPECT_EQ(heard_on_b[0], (std::pair<std::string, std::string>{"host_stats", "h"}));
+    EXPECT_EQ(heard_on_b[1], (std::pair<std::string, std::string>{"processes", "h:svc:1"}));
+    // A heard its own commit once, from the commit itself, not again from the NOTIFY.
+    EXPECT_EQ(heard_on_a.size(), 2u);
 }
 
 TEST_P(pg_two_nodes, text_postgres_cannot_hold_is_refused_without_harming_other_publishers) {

@@ -11,7 +11,8 @@
 namespace prom::storage::postgres {
 
 change_listener::change_listener(std::string conninfo, std::vector<std::string> setup,
-                                 std::string channel, std::function<void()> on_change)
+                                 std::string channel,
+                                 std::function<void(const std::vector<std::string>&)> on_change)
     : conninfo_(std::move(conninfo)),
       setup_(std::move(setup)),
       channel_(std::move(channel)),
@@ -70,7 +71,7 @@ void change_listener::run() {
             }
             conn = std::move(*c);
             backoff = std::chrono::milliseconds(50);
-            on_change_();  // commits while we were away sent no notification we could see
+            on_change_({});  // commits while we were away sent no notification we could see
         }
         pollfd fds[2] = {{PQsocket(conn->raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         int n = ::poll(fds, 2, static_cast<int>(idle_ping.count()));
@@ -84,15 +85,17 @@ void change_listener::run() {
             conn.reset();
         }
         if (!conn) {
-            on_change_();
+            on_change_({});
             continue;
         }
         bool changed = false;
+        std::vector<std::string> payloads;
         while (PGnotify* n = PQnotifies(conn->raw())) {
+            if (n->extra && *n->extra) payloads.emplace_back(n->extra);
             PQfreemem(n);
             changed = true;
         }
-        if (changed) on_change_();
+        if (changed) on_change_(payloads);
     }
 }
 

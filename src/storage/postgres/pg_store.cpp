@@ -37,6 +37,55 @@ pg_store::~pg_store() {
     if (listener_) listener_->stop();
 }
 
+// Another node's document changes reach this node's commit listeners (the HTTP snapshot
+// cache drops those keys), so no node serves a body older than the notification's delay.
+void pg_store::on_remote_commit(const std::vector<std::string>& payloads) {
+    std::vector<document> changed;
+    for (const auto& p : payloads) {
+        auto v = parse_json(p);
+        if (!v || !v->is_object()) continue;
+        const auto& o = v->get_object();
+        auto node = o.find("node");
+        auto docs = o.find("docs");
+        if (node == o.end() || docs == o.end() || !docs->value().is_array()) continue;
+        if (node->value().is_string() && node->value().get_string() == node_id_) continue;  // ours: listeners ran
+        for (const auto& d : docs->value().get_array()) {
+            if (!d.is_array() || d.get_array().size() != 2 || !d.get_array()[0].is_string() ||
+                !d.get_array()[1].is_string()) {
+                continue;
+            }
+            document stub;  // only (collection, key): listeners re-read what they need
+            stub.collection = d.get_array()[0].get_string();
+            stub.key = d.get_array()[1].get_string();
+            changed.push_back(std::move(stub));
+        }
+    }
+    notifier_.notify_commit(changed);
+}
+
+std::vector<std::string> pg_store::document_notifications(const std::vector<document>& docs) const {
+    // NOTIFY payloads are limited to 8000 bytes: split the keys over several.
+    constexpr std::size_t max_payload = 7000;
+    std::vector<std::string> out;
+    json::array batch;
+    std::size_t bytes = 0;
+    auto flush = [&] {
+        if (batch.empty()) return;
+        out.push_back(canonical_json(json::object{{"node", node_id_}, {"docs", std::move(batch)}}));
+        batch = json::array{};
+        bytes = 0;
+    };
+    for (const auto& d : docs) {
+        std::size_t size = d.collection.size() + d.key.size() + 8;
+        if (size > max_payload) continue;  // cannot be named in a NOTIFY; the cache TTL covers it
+        if (bytes + size > max_payload) flush();
+        batch.push_back(json::array{json::string(d.collection), json::string(d.key)});
+        bytes += size;
+    }
+    flush();
+    return out;
+}
+
 result<std::unique_ptr<store>> pg_store::open(std::string_view url, const store_options& o) {
     auto t = parse_pg_url(url);
     if (!t) return std::unexpected(t.error());
@@ -73,8 +122,9 @@ status pg_store::init() {
             return std::unexpected(r.error());
         }
     }
-    listener_ = std::make_unique<change_listener>(target_.conninfo, session_setup(), channel_,
-                                                  [this] { notifier_.bump(); });
+    listener_ = std::make_unique<change_listener>(
+        target_.conninfo, session_setup(), channel_,
+        [this](const std::vector<std::string>& payloads) { on_remote_commit(payloads); });
     return listener_->start();
 }
 

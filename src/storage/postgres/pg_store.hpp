@@ -90,6 +90,8 @@ public:
     change_notifier& notifier() { return notifier_; }
     const std::string& schema() const { return target_.schema; }
     const std::string& channel() const { return channel_; }
+    // NOTIFY payloads naming the documents a transaction wrote (pg_transaction.cpp).
+    std::vector<std::string> document_notifications(const std::vector<document>& docs) const;
     // "NOTIFY <channel>; COMMIT": wakes waiters on every node when the commit lands.
     const std::string& notify_and_commit() const { return notify_commit_sql_; }
 
@@ -113,6 +115,8 @@ private:
     pg_target target_;
     store_options options_;
     std::string channel_;
+    std::string node_id_ = new_event_id();  // tells this store's own notifications apart
+    void on_remote_commit(const std::vector<std::string>& payloads);
     std::string notify_commit_sql_;
 
     // The pool: at most max_pool_connections open (idle or in use); callers wait for one

@@ -138,7 +138,17 @@ public:
             return fail(why.code, "the transaction was rolled back after a failed statement: " +
                                       why.message);
         }
-        // NOTIFY is delivered only if the commit succeeds, to every listening node.
+        std::vector<document> docs;
+        docs.reserve(changed_.size());
+        for (auto& [k, d] : changed_) docs.push_back(std::move(d));
+        // NOTIFY is delivered only if the commit succeeds, to every listening node; the
+        // payloads name the documents, so other nodes' caches drop them.
+        for (const auto& payload : s_.document_notifications(docs)) {
+            if (auto n = c_->query("SELECT pg_notify($1, $2)", {s_.channel(), payload}); !n) {
+                if (!c_->broken() && c_->in_transaction()) (void)c_->exec("ROLLBACK");
+                return std::unexpected(n.error());
+            }
+        }
         auto r = c_->exec(wrote_ ? s_.notify_and_commit() : std::string("COMMIT"));
         if (!r) {
             if (!c_->broken() && c_->in_transaction()) (void)c_->exec("ROLLBACK");
@@ -147,9 +157,6 @@ public:
         if (r->command() != "COMMIT") {
             return fail(errc::conflict, "COMMIT answered " + std::string(r->command()));
         }
-        std::vector<document> docs;
-        docs.reserve(changed_.size());
-        for (auto& [k, d] : changed_) docs.push_back(std::move(d));
         s_.notifier().notify_commit(docs);
         return {};
     }
