@@ -14,7 +14,10 @@ void append_double(std::string& out, double v) {
     out.append(buf, static_cast<std::size_t>(n));
 }
 
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+}  // namespace
+
+void append_metric_header(std::string& out, std::string_view name, std::string_view type,
+                          std::string_view help) {
     out += "# HELP ";
     out += name;
     out += ' ';
@@ -25,8 +28,6 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
     out += type;
     out += '\n';
 }
-
-}  // namespace
 
 void latency_histogram::record(std::chrono::nanoseconds d) noexcept {
     double seconds = static_cast<double>(d.count()) / 1e9;
@@ -95,7 +96,7 @@ void http_metrics::record_publish(std::size_t events, std::size_t duplicates,
 }
 
 void http_metrics::render(std::string& out) const {
-    header(out, "prom_http_requests_total", "counter", "HTTP requests by route and status.");
+    append_metric_header(out, "prom_http_requests_total", "counter", "HTTP requests by route and status.");
     for (std::size_t r = 0; r < route_count; ++r) {
         for (std::size_t s = 0; s <= statuses.size(); ++s) {
             auto n = requests_[r][s].load(std::memory_order_relaxed);
@@ -109,35 +110,35 @@ void http_metrics::render(std::string& out) const {
             out += '\n';
         }
     }
-    header(out, "prom_http_request_duration_seconds", "histogram",
+    append_metric_header(out, "prom_http_request_duration_seconds", "histogram",
            "Time from a parsed request to its answer, by route.");
     for (std::size_t r = 0; r < route_count; ++r) {
         std::string labels = "route=\"" + std::string(route_label(static_cast<route_id>(r))) + "\"";
         latency_[r].render(out, "prom_http_request_duration_seconds", labels);
     }
-    header(out, "prom_http_open_connections", "gauge", "Open HTTP connections.");
+    append_metric_header(out, "prom_http_open_connections", "gauge", "Open HTTP connections.");
     out += "prom_http_open_connections ";
     out += std::to_string(connections_.load(std::memory_order_relaxed));
     out += '\n';
-    header(out, "prom_publish_requests_total", "counter", "Successful POST /publish requests.");
+    append_metric_header(out, "prom_publish_requests_total", "counter", "Successful POST /publish requests.");
     out += "prom_publish_requests_total ";
     append_u64(out, publish_requests_.load(std::memory_order_relaxed));
     out += '\n';
-    header(out, "prom_publish_failures_total", "counter", "POST /publish requests that failed.");
+    append_metric_header(out, "prom_publish_failures_total", "counter", "POST /publish requests that failed.");
     out += "prom_publish_failures_total ";
     append_u64(out, publish_failures_.load(std::memory_order_relaxed));
     out += '\n';
-    header(out, "prom_published_events_total", "counter",
+    append_metric_header(out, "prom_published_events_total", "counter",
            "Events acknowledged by POST /publish (duplicates included).");
     out += "prom_published_events_total ";
     append_u64(out, publish_events_.load(std::memory_order_relaxed));
     out += '\n';
-    header(out, "prom_published_duplicates_total", "counter",
+    append_metric_header(out, "prom_published_duplicates_total", "counter",
            "Published events whose id already existed in the topic.");
     out += "prom_published_duplicates_total ";
     append_u64(out, publish_duplicates_.load(std::memory_order_relaxed));
     out += '\n';
-    header(out, "prom_publish_duration_seconds", "histogram",
+    append_metric_header(out, "prom_publish_duration_seconds", "histogram",
            "Time from a parsed publish body to its durable commit.");
     publish_latency_.render(out, "prom_publish_duration_seconds", "");
 }

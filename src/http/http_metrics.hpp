@@ -59,4 +59,8 @@ private:
     std::atomic<std::int64_t> connections_{0};
 };
 
+// "# HELP name text" and "# TYPE name type" lines of the Prometheus text format.
+void append_metric_header(std::string& out, std::string_view name, std::string_view type,
+                          std::string_view help);
+
 }  // namespace prom::http

@@ -18,17 +18,6 @@ void line(std::string& out, std::string_view name, const projector_options& o, s
     out += '\n';
 }
 
-void help(std::string& out, std::string_view name, std::string_view type, std::string_view text) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += text;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-}
 
 }  // namespace
 
@@ -36,7 +25,7 @@ void node_metrics::append_gateway_metrics(std::string& out) {
     if (!gateway_) return;
     auto counter = [&](std::string_view name, std::string_view type, std::string_view text,
                        std::uint64_t v) {
-        help(out, name, type, text);
+        http::append_metric_header(out, name, type, text);
         out += name;
         out += ' ';
         out += std::to_string(v);
@@ -58,7 +47,7 @@ void node_metrics::append_metrics(std::string& out) {
     if (!projectors_) return;
     std::array<const projector*, 2> ps{&projectors_->heartbeat_projector(),
                                        &projectors_->txn_projector()};
-    help(out, "prom_consumer_lag", "gauge",
+    http::append_metric_header(out, "prom_consumer_lag", "gauge",
          "Events in the topic after the group's acknowledged cursor.");
     for (const projector* p : ps) {
         const auto& o = p->options();
@@ -67,34 +56,34 @@ void node_metrics::append_metrics(std::string& out) {
         std::int64_t cursor = p->metrics().cursor.load();
         line(out, "prom_consumer_lag", o, last > cursor ? last - cursor : 0);
     }
-    help(out, "prom_consumer_cursor", "gauge", "The group's acknowledged seq.");
+    http::append_metric_header(out, "prom_consumer_cursor", "gauge", "The group's acknowledged seq.");
     for (const projector* p : ps) line(out, "prom_consumer_cursor", p->options(), p->metrics().cursor.load());
-    help(out, "prom_projector_applied_total", "counter", "Events applied by the projector.");
+    http::append_metric_header(out, "prom_projector_applied_total", "counter", "Events applied by the projector.");
     for (const projector* p : ps) {
         line(out, "prom_projector_applied_total", p->options(),
              static_cast<std::int64_t>(p->metrics().applied.load()));
     }
-    help(out, "prom_projector_batches_total", "counter", "Batches committed by the projector.");
+    http::append_metric_header(out, "prom_projector_batches_total", "counter", "Batches committed by the projector.");
     for (const projector* p : ps) {
         line(out, "prom_projector_batches_total", p->options(),
              static_cast<std::int64_t>(p->metrics().batches.load()));
     }
-    help(out, "prom_projector_retries_total", "counter", "Batch retries after a failure.");
+    http::append_metric_header(out, "prom_projector_retries_total", "counter", "Batch retries after a failure.");
     for (const projector* p : ps) {
         line(out, "prom_projector_retries_total", p->options(),
              static_cast<std::int64_t>(p->metrics().retries.load()));
     }
-    help(out, "prom_projector_dead_lettered_total", "counter",
+    http::append_metric_header(out, "prom_projector_dead_lettered_total", "counter",
          "Poison events sent to <topic>.dlq.");
     for (const projector* p : ps) {
         line(out, "prom_projector_dead_lettered_total", p->options(),
              static_cast<std::int64_t>(p->metrics().dead_lettered.load()));
     }
-    help(out, "prom_projector_stopped", "gauge", "1 when the projector stopped on a poison event.");
+    http::append_metric_header(out, "prom_projector_stopped", "gauge", "1 when the projector stopped on a poison event.");
     for (const projector* p : ps) {
         line(out, "prom_projector_stopped", p->options(), p->metrics().stopped_on_poison.load() ? 1 : 0);
     }
-    help(out, "prom_process_stale_emitted_total", "counter",
+    http::append_metric_header(out, "prom_process_stale_emitted_total", "counter",
          "process.state events with status stale emitted by the stale detector.");
     out += "prom_process_stale_emitted_total ";
     out += std::to_string(projectors_->stale_emitted());

@@ -7,27 +7,15 @@
 
 #include "prom/harness.hpp"
 #include "prom/json.hpp"
+#include "support/cli_runner.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
 namespace {
 
-struct ran {
-    int exit_code;
-    std::string out;
-};
+using test::ran;
 
-// Runs the binary through the shell with stderr folded into the output when `with_stderr`.
-ran run(const std::string& args, bool with_stderr = false) {
-    std::string cmd = std::string(PROM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+ran run(const std::string& args, bool with_stderr = false) { return test::run_prom(args, with_stderr); }
 
 class cli : public testing::Test {
 protected:
