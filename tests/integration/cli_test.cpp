@@ -19,7 +19,12 @@ ran run(const std::string& args, bool with_stderr = false) { return test::run_pr
 
 class cli : public testing::Test {
 protected:
-    std::string db() const { return " --db sqlite:" + dir_.file("cli.db"); }
+    void SetUp() override {
+        if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
+        url_ = test::integration_db_url(dir_);
+    }
+    std::string db() const { return " --db '" + url_ + "'"; }
+    std::string url_;
     test::temp_dir dir_;
 };
 
@@ -109,7 +114,7 @@ TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
 }
 
 TEST_F(cli, tail_reads_over_the_gateway_and_from_the_database) {
-    auto h = harness::start({.process_projectors = false});
+    auto h = harness::start({.db = test::integration_db_url(dir_, "memory:"), .process_projectors = false});
     ASSERT_TRUE(h);
     ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 1}));
     ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 2}));

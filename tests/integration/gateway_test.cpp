@@ -60,11 +60,15 @@ int status_of(const std::string& response) {
 
 class gateway_e2e : public testing::Test {
 protected:
-    void SetUp() override { start(""); }
+    void SetUp() override {
+        if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
+        start("");
+    }
+    test::temp_dir dir_;
 
     void start(const std::string& config) {
         h_.reset();
-        auto h = harness::start({.config_json = config});
+        auto h = harness::start({.db = test::integration_db_url(dir_, "memory:"), .config_json = config});
         ASSERT_TRUE(h) << h.error().message;
         h_ = std::move(*h);
     }

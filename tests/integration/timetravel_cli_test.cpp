@@ -19,6 +19,7 @@ ran run(const std::string& args, bool with_stderr = false) { return test::run_pr
 class at_cli : public testing::Test {
 protected:
     void SetUp() override {
+        if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         // Out of order on purpose: seq 3 (10:30) folds before seq 2 (11:00).
         publish("t", "k", R"({"a":1,"b":2})", "2026-11-26T10:00:00Z");
         publish("t", "k", R"({"b":null,"c":3})", "2026-11-26T11:00:00Z");
@@ -29,8 +30,9 @@ protected:
                  const std::string& ts) {
         ASSERT_EQ(run("publish " + topic + " '" + payload + "' --key '" + key + "' --ts " + ts + db()).exit_code, 0);
     }
-    std::string db() const { return " --db sqlite:" + dir_.file("at.db"); }
+    std::string db() const { return " --db '" + url_ + "'"; }
     test::temp_dir dir_;
+    std::string url_ = test::integration_db_url(dir_);  // after dir_: made from it
 };
 
 TEST_F(at_cli, prints_the_replaced_state_at_t_with_its_position) {

@@ -7,12 +7,15 @@
 #include <cstdio>
 
 #include "prom/harness.hpp"
+#include "support/test_support.hpp"
 
 namespace prom {
 namespace {
 
 TEST(ws_interop, nodes_ws_package_subscribes_publishes_and_receives) {
-    auto h = harness::start();
+    if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
+    test::temp_dir dir;
+    auto h = harness::start({.db = test::integration_db_url(dir, "memory:")});
     ASSERT_TRUE(h) << h.error().message;
     std::string cmd = "NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs node " PROM_WS_INTEROP_JS " " +
                       std::to_string((*h)->port()) + " 2>&1";

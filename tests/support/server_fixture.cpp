@@ -4,7 +4,7 @@ namespace prom::test {
 
 server::serve_config server_test::make_config() {
     server::serve_config c;
-    c.db = "sqlite:" + dir_.file("prom.db");
+    c.db = db_url_;
     c.port = 0;
     c.threads = 2;
     c.blocking_threads = 4;
@@ -16,6 +16,10 @@ server::serve_config server_test::make_config() {
 }
 
 void server_test::SetUp() {
+    if (integration_backend_missing()) {
+        GTEST_SKIP() << "PROM_TEST_BACKEND=postgres without PROM_TEST_PG_URL: run scripts/test.sh";
+    }
+    db_url_ = integration_db_url(dir_);  // once: restart() must find the same database
     auto n = server::node::start(make_config());
     ASSERT_TRUE(n) << n.error().message;
     node_ = std::move(*n);

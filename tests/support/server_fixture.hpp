@@ -44,6 +44,7 @@ protected:
     }
 
     temp_dir dir_;
+    std::string db_url_;
     std::unique_ptr<server::node> node_;
 };
 

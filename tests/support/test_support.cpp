@@ -49,6 +49,28 @@ std::vector<backend> durable_backends() {
     return all;
 }
 
+namespace {
+bool wants_postgres() {
+    const char* b = std::getenv("PROM_TEST_BACKEND");
+    return b && std::string_view(b) == "postgres";
+}
+}  // namespace
+
+bool integration_backend_missing() {
+    const char* pg = std::getenv("PROM_TEST_PG_URL");
+    return wants_postgres() && !(pg && *pg);
+}
+
+std::string integration_db_url(const temp_dir& dir, std::string_view fallback) {
+    if (wants_postgres()) {
+        for (auto& b : contract_backends()) {
+            if (b.name == "postgres") return b.fresh_url(dir);
+        }
+    }
+    if (!fallback.empty()) return std::string(fallback);
+    return "sqlite:" + dir.file("integration.db");
+}
+
 std::string backend_name(const testing::TestParamInfo<backend>& info) { return info.param.name; }
 
 std::unique_ptr<store> open_or_die(const std::string& url, store_options o) {

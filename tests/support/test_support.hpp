@@ -47,6 +47,14 @@ inline void PrintTo(const backend& b, std::ostream* os) { *os << b.name; }
 // For INSTANTIATE_TEST_SUITE_P names.
 std::string backend_name(const testing::TestParamInfo<backend>& info);
 
+// The database the integration tests use. CTest runs them twice: as is (SQLite in `dir`,
+// or `fallback` when given, e.g. "memory:") and with PROM_TEST_BACKEND=postgres (a fresh
+// schema in PROM_TEST_PG_URL), so every integration test also runs on PostgreSQL.
+std::string integration_db_url(const temp_dir& dir, std::string_view fallback = {});
+// True when PostgreSQL was asked for but PROM_TEST_PG_URL is not set (a hand-run ctest
+// without scripts/test.sh); the tests skip then, and say so. scripts/test.sh always sets it.
+bool integration_backend_missing();
+
 // Opens `url` or fails the test.
 std::unique_ptr<store> open_or_die(const std::string& url, store_options o = {});
 
