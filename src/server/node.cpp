@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 
 #include "http/api.hpp"
 #include "http/http_server.hpp"
@@ -30,6 +31,15 @@ public:
                             "127.0.0.1, or pass --insecure-listen-any");
         }
         auto opened = open_store(config_.db, {.durable = config_.durable});
+        // A database that is not up yet (PostgreSQL starting beside us) is waited for, up to
+        // db_wait; a bad URL or an unwritable file fails at once.
+        auto give_up = std::chrono::steady_clock::now() + config_.db_wait;
+        while (!opened && opened.error().code == errc::unavailable &&
+               std::chrono::steady_clock::now() < give_up) {
+            spdlog::warn("prom serve: database unavailable ({}); retrying in 1 s", opened.error().message);
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            opened = open_store(config_.db, {.durable = config_.durable});
+        }
         if (!opened) return std::unexpected(opened.error());
         // The cache is made before the store's listener can fire and is destroyed after the
         // store (see the member order below).

@@ -90,6 +90,8 @@ status apply_config_json(std::string_view text, serve_config& c) {
             ok = set_ms(c.stale_after, 1);
         } else if (k == "read_timeout_ms") {
             ok = set_ms(c.read_timeout, 1);
+        } else if (k == "db_wait_ms") {
+            ok = set_ms(c.db_wait, 0);
         } else if (k == "shutdown_deadline_ms") {
             ok = set_ms(c.shutdown_deadline, 0);
         } else if (k == "cache_ttl_ms") {

@@ -27,6 +27,7 @@ struct serve_config {
     unsigned blocking_threads = 64;  // a publish holds one until its commit: this bounds group size
     std::chrono::milliseconds read_timeout{15000};
     std::chrono::milliseconds shutdown_deadline{5000};
+    std::chrono::milliseconds db_wait{60000};  // how long start-up waits for an unavailable database
     std::chrono::milliseconds cache_ttl{1000};
     std::size_t cache_entries = 100000;
     bool durable = true;  // false: SQLite synchronous=NORMAL (benchmarks, tests)

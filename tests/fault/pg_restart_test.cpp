@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "prom/bus.hpp"
+#include "server/node.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -67,6 +68,35 @@ protected:
 
 TEST_P(pg_restart, publishing_fails_with_unavailable_while_the_database_is_away_then_resumes) {
     outage_mid_stream(false);
+}
+
+// `prom serve` started while the database is still down waits for it (db_wait) instead of
+// exiting: services and their database often start side by side.
+TEST_P(pg_restart, serve_waits_for_a_database_that_is_not_up_yet) {
+    private_cluster cluster;
+    ASSERT_TRUE(cluster.ok()) << "could not start a private PostgreSQL with " << script;
+    ASSERT_TRUE(cluster.pause(false));
+    std::thread later([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        (void)cluster.resume();
+    });
+    server::serve_config c;
+    c.db = cluster.url();
+    c.port = 0;
+    c.projectors.clear();
+    c.db_wait = std::chrono::seconds(30);
+    auto n = server::node::start(c);
+    later.join();
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_TRUE((*n)->storage().topics());
+    (*n)->stop();
+
+    c.db_wait = std::chrono::milliseconds(0);  // and without a wait, a clear error at once
+    ASSERT_TRUE(cluster.pause(false));
+    auto refused = server::node::start(c);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::unavailable);
+    (void)cluster.resume();
 }
 
 // pg_ctl stop -m immediate: the server dies without a checkpoint and replays its WAL on
