@@ -20,6 +20,9 @@ void add_db_option(CLI::App& cmd, std::string& db_url);
 // Opens the store or prints the error and sets the exit code.
 std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state);
 
+// Prints `v` as one line of canonical JSON on stdout (NDJSON).
+void print_line(const json::value& v);
+
 // Prints "prom: <message>" on stderr and sets the exit code (2 for invalid_argument).
 void report(const error& e, run_state& state);
 

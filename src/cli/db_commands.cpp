@@ -8,12 +8,6 @@ namespace prom::cli {
 
 namespace {
 
-void print_line(const json::value& v) {
-    std::string s = canonical_json(v);
-    s.push_back('\n');
-    std::fwrite(s.data(), 1, s.size(), stdout);
-}
-
 struct publish_args {
     std::string db, topic, payload, key, id, ts;
 };

@@ -11,6 +11,12 @@ void add_db_option(CLI::App& cmd, std::string& db_url) {
         ->envname("PROM_DB");
 }
 
+void print_line(const json::value& v) {
+    std::string s = canonical_json(v);
+    s.push_back('\n');
+    std::fwrite(s.data(), 1, s.size(), stdout);
+}
+
 void report(const error& e, run_state& state) {
     std::fprintf(stderr, "prom: %s\n", e.message.c_str());
     state.exit_code = e.code == errc::invalid_argument ? 2 : 1;

@@ -55,12 +55,6 @@ private:
     std::string url_, dir_;
 };
 
-std::vector<test::backend> postgres_only() {
-    auto all = test::contract_backends();
-    std::erase_if(all, [](const test::backend& b) { return b.name != "postgres"; });
-    return all;
-}
-
 class pg_restart : public testing::TestWithParam<test::backend> {
 protected:
     void outage_mid_stream(bool crash);
@@ -216,7 +210,7 @@ void pg_restart::outage_mid_stream(bool crash) {
     EXPECT_EQ(consumer_bus.cursor("t", "g").value(), total);
 }
 
-INSTANTIATE_TEST_SUITE_P(backends, pg_restart, testing::ValuesIn(postgres_only()),
+INSTANTIATE_TEST_SUITE_P(backends, pg_restart, testing::ValuesIn(test::postgres_backends()),
                          test::backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(pg_restart);
 

@@ -19,12 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<test::backend> postgres_only() {
-    auto all = test::contract_backends();
-    std::erase_if(all, [](const test::backend& b) { return b.name != "postgres"; });
-    return all;
-}
-
 class pg_two_nodes : public testing::TestWithParam<test::backend> {
 protected:
     void SetUp() override {
@@ -372,7 +366,7 @@ TEST_P(pg_two_nodes, commit_after_a_failed_statement_reports_the_rollback) {
     ASSERT_TRUE((*txn2)->commit());
 }
 
-INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(postgres_only()),
+INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(test::postgres_backends()),
                          test::backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(pg_two_nodes);
 

@@ -43,6 +43,12 @@ std::vector<backend> contract_backends() {
     return out;
 }
 
+std::vector<backend> postgres_backends() {
+    auto all = contract_backends();
+    std::erase_if(all, [](const backend& b) { return b.name != "postgres"; });
+    return all;
+}
+
 std::vector<backend> durable_backends() {
     auto all = contract_backends();
     std::erase_if(all, [](const backend& b) { return !b.durable; });

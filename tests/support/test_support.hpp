@@ -38,6 +38,9 @@ struct backend {
 // PROM_TEST_PG_URL is set (scripts/test.sh sets it).
 std::vector<backend> contract_backends();
 
+// Only PostgreSQL (none without PROM_TEST_PG_URL), for tests of what only it has.
+std::vector<backend> postgres_backends();
+
 // Only the backends that survive a reopen (all but memory).
 std::vector<backend> durable_backends();
 
