@@ -13,51 +13,18 @@
 #include <thread>
 
 #include "prom/timetravel.hpp"
+#include "contract/snapshot_fixture.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
 namespace {
 
-class timetravel_contract : public testing::TestWithParam<test::backend> {
+class timetravel_contract : public test::snapshot_fixture {
 protected:
-    void SetUp() override {
-        store_ = test::open_or_die(GetParam().fresh_url(dir_), {.durable = false});
-        ASSERT_NE(store_, nullptr);
-    }
-
-    append_result append_one(std::string topic, std::string key, ts_ms ts, json::value payload,
-                             std::optional<std::string> id = {}) {
-        std::vector<event_input> batch(1);
-        batch[0].topic = std::move(topic);
-        batch[0].key = std::move(key);
-        batch[0].ts = ts;
-        batch[0].payload = std::move(payload);
-        batch[0].id = std::move(id);
-        auto r = store_->append(std::move(batch));
-        EXPECT_TRUE(r) << (r ? "" : r.error().message);
-        return r ? r->front() : append_result{};
-    }
-
-    std::optional<state_snapshot> snap_at(std::string_view key, std::string_view reducer, ts_ms t) {
-        auto s = store_->snapshot_at_or_before("t", key, reducer, t);
-        EXPECT_TRUE(s) << (s ? "" : s.error().message);
-        return s ? *s : std::nullopt;
-    }
-
-    std::size_t put(std::string_view key, std::string_view reducer, seq_t known,
-                    std::vector<state_snapshot> snaps) {
-        auto n = store_->put_snapshots("t", key, reducer, known, snaps);
-        EXPECT_TRUE(n) << (n ? "" : n.error().message);
-        return n ? *n : 0;
-    }
-
     bool snap_at_any(std::string_view key) {
         auto s = store_->snapshot_at_or_before("t", key, "merge", INT64_MAX);
         return s && *s;
     }
-
-    test::temp_dir dir_;
-    std::unique_ptr<store> store_;
 };
 
 // ---- time_machine on fixed histories
