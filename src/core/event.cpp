@@ -1,5 +1,7 @@
 #include "prom/event.hpp"
 
+#include "core/text.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,29 +19,6 @@ constexpr std::size_t max_id_bytes = 256;
 bool valid_topic_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '.' || c == '_' || c == '-' || c == ':';
-}
-
-// Valid UTF-8 without NUL: what every backend can store and every client can print.
-bool clean_text(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c == 0) return false;
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
-        for (std::size_t k = 1; k < n; ++k) {
-            auto d = static_cast<unsigned char>(s[i + k]);
-            if ((d & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (d & 0x3f);
-        }
-        // overlong forms, surrogates, beyond U+10FFFF
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
 }
 
 }  // namespace
@@ -100,10 +79,10 @@ status validate_input(const event_input& in) {
     if (in.key.size() > max_key_bytes) {
         return fail(errc::invalid_argument, "key is longer than 1024 bytes");
     }
-    if (!clean_text(in.key)) return fail(errc::invalid_argument, "key must be UTF-8 without NUL");
-    if (in.id && !clean_text(*in.id)) return fail(errc::invalid_argument, "id must be UTF-8 without NUL");
+    if (!is_clean_text(in.key)) return fail(errc::invalid_argument, "key must be UTF-8 without NUL");
+    if (in.id && !is_clean_text(*in.id)) return fail(errc::invalid_argument, "id must be UTF-8 without NUL");
     for (const auto& [k, v] : in.headers) {
-        if (!clean_text(k) || !clean_text(v)) {
+        if (!is_clean_text(k) || !is_clean_text(v)) {
             return fail(errc::invalid_argument, "headers must be UTF-8 without NUL");
         }
     }

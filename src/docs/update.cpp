@@ -1,5 +1,7 @@
 #include "docs/update.hpp"
 
+#include "core/text.hpp"
+
 #include <limits>
 #include <set>
 
@@ -160,6 +162,29 @@ result<json::object> apply_update(const json::object* current, const json::objec
         doc["_ts"] = default_ts;
     }
     return doc;
+}
+
+status check_target(std::string_view collection, std::string_view key) {
+    if (!valid_collection_name(collection)) {
+        return fail(errc::invalid_argument, "bad collection name '" + std::string(collection) + "'");
+    }
+    if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+    if (!is_clean_text(key)) {
+        return fail(errc::invalid_argument, "a document key must be UTF-8 without NUL characters");
+    }
+    return {};
+}
+
+result<json::object> update_stored(const std::optional<document>& stored, const json::object& update,
+                                   std::string_view key, bool upsert) {
+    if (!stored && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
+    json::object current;
+    if (stored) {
+        auto v = parse_json(stored->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
+        if (!v || !v->is_object()) return fail(errc::corrupt, "stored document does not parse");
+        current = std::move(v->get_object());
+    }
+    return apply_update(stored ? &current : nullptr, update, key, now_ms());
 }
 
 document make_document(std::string_view collection, std::string_view key, const json::object& doc) {

@@ -79,6 +79,15 @@ TEST_P(docs_contract, update_without_upsert_of_a_missing_document_is_not_found) 
     EXPECT_EQ(d.error().code, errc::not_found);
 }
 
+TEST_P(docs_contract, collection_and_key_are_checked_alike_on_every_backend) {
+    for (auto [coll, key] : {std::pair<std::string, std::string>{"bad coll", "k"}, {"c", ""},
+                             {"c", std::string("a\0b", 3)}, {"c", "\xff"}}) {
+        auto d = update(coll, key, R"({"$set":{"a":1}})");
+        ASSERT_FALSE(d) << coll << "/" << key;
+        EXPECT_EQ(d.error().code, errc::invalid_argument);
+    }
+}
+
 TEST_P(docs_contract, bad_updates_are_refused_and_roll_back_the_transaction) {
     ASSERT_TRUE(update("c", "k", R"({"$set":{"s":"text","_ts":1}})"));
     const std::string before = body("c", "k");

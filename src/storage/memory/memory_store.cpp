@@ -326,10 +326,7 @@ result<std::optional<document>> memory_transaction::find_one(std::string_view co
 
 result<document> memory_transaction::update_one(std::string_view collection, std::string_view key,
                                                 const json::object& update, bool upsert) {
-    if (!docs::valid_collection_name(collection)) {
-        return fail(errc::invalid_argument, "bad collection name '" + std::string(collection) + "'");
-    }
-    if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+    if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
     const stored_doc* cur = lookup(collection, key);
     if (!cur && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
     auto obj = docs::apply_update(cur ? &cur->object : nullptr, update, key, now_ms());

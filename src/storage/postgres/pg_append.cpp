@@ -18,7 +18,7 @@
 // and NOTIFY. A group written by the store alone is that one statement in autocommit.
 
 #include "storage/postgres/pg_store.hpp"
-#include "storage/postgres/pg_text.hpp"
+#include "core/text.hpp"
 
 namespace prom::storage::postgres {
 
@@ -72,7 +72,6 @@ result<std::vector<append_result>> append_in_txn(connection& c,
 
 result<std::vector<append_result>> pg_store::append(std::vector<event_input> batch) {
     if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-    if (auto ok = check_storable(batch); !ok) return std::unexpected(ok.error());
     // Group commit, leader/follower: the first waiter in the queue writes every queued batch
     // in one transaction (one WAL flush); the others sleep until it marks them done.
     append_request req{&batch, fail(errc::internal, "not written")};

@@ -8,7 +8,7 @@
 
 #include "docs/update.hpp"
 #include "storage/postgres/pg_store.hpp"
-#include "storage/postgres/pg_text.hpp"
+#include "core/text.hpp"
 
 namespace prom::storage::postgres {
 
@@ -35,35 +35,16 @@ public:
 
     result<document> update_one(std::string_view collection, std::string_view key,
                                 const json::object& update, bool upsert) override {
-        if (!docs::valid_collection_name(collection)) {
-            return fail(errc::invalid_argument,
-                        "bad collection name '" + std::string(collection) + "'");
-        }
-        if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
-        if (!storable_text(key)) {
-            return fail(errc::invalid_argument,
-                        "a document key must be UTF-8 without NUL characters");
-        }
+        if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
         // Two rounds at most: if another transaction inserts the document between our read
         // and our insert, the insert does nothing and the second round updates its version.
         for (int round = 0; round < 2; ++round) {
             auto cur = find_one(collection, key);
             if (!cur) return std::unexpected(cur.error());
-            if (!*cur && !upsert) {
-                return fail(errc::not_found, "no document '" + std::string(key) + "'");
-            }
-            json::object current;
-            if (*cur) {
-                auto v = parse_json((*cur)->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
-                if (!v || !v->is_object()) {
-                    return fail(errc::corrupt, "stored document does not parse");
-                }
-                current = std::move(v->get_object());
-            }
-            auto obj = docs::apply_update(*cur ? &current : nullptr, update, key, now_ms());
+            auto obj = docs::update_stored(*cur, update, key, upsert);
             if (!obj) return std::unexpected(obj.error());
             document d = docs::make_document(collection, key, *obj);
-            if (!storable_text(d.body)) {  // strings built in C++ may hold any bytes
+            if (!is_clean_text(d.body)) {  // strings built in C++ may hold any bytes
                 return fail(errc::invalid_argument, "a document must be valid UTF-8");
             }
             std::string match = match_json(*obj);
@@ -87,8 +68,7 @@ public:
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-        if (auto ok = check_storable(batch); !ok) return std::unexpected(ok.error());
-        std::vector<const event_input*> all;
+            std::vector<const event_input*> all;
         for (auto& in : batch) all.push_back(&in);
         auto r = append_in_txn(*c_, all, s_.channel());
         if (r) wrote_ = true;

@@ -37,23 +37,10 @@ public:
 
     result<document> update_one(std::string_view collection, std::string_view key,
                                 const json::object& update, bool upsert) override {
-        if (!docs::valid_collection_name(collection)) {
-            return fail(errc::invalid_argument,
-                        "bad collection name '" + std::string(collection) + "'");
-        }
-        if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
+        if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
         auto cur = find_one(collection, key);
         if (!cur) return std::unexpected(cur.error());
-        if (!*cur && !upsert) {
-            return fail(errc::not_found, "no document '" + std::string(key) + "'");
-        }
-        json::object current;
-        if (*cur) {
-            auto v = parse_json((*cur)->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
-            if (!v || !v->is_object()) return fail(errc::corrupt, "stored document does not parse");
-            current = std::move(v->get_object());
-        }
-        auto obj = docs::apply_update(*cur ? &current : nullptr, update, key, now_ms());
+        auto obj = docs::update_stored(*cur, update, key, upsert);
         if (!obj) return std::unexpected(obj.error());
         document d = docs::make_document(collection, key, *obj);
         auto st = s_.writer().prepare(

@@ -1,8 +1,8 @@
-#include "storage/postgres/pg_text.hpp"
+#include "core/text.hpp"
 
-namespace prom::storage::postgres {
+namespace prom {
 
-bool storable_text(std::string_view s) {
+bool is_clean_text(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         auto c = static_cast<unsigned char>(s[i]);
@@ -39,19 +39,4 @@ bool storable_text(std::string_view s) {
     return true;
 }
 
-status check_storable(const std::vector<event_input>& batch) {
-    auto bad = [](const char* what) {
-        return fail(errc::invalid_argument,
-                    std::string(what) + " must be UTF-8 without NUL characters");
-    };
-    for (const auto& in : batch) {
-        if (!storable_text(in.key)) return bad("an event key");
-        if (in.id && !storable_text(*in.id)) return bad("an event id");
-        for (const auto& [k, v] : in.headers) {
-            if (!storable_text(k) || !storable_text(v)) return bad("a header");
-        }
-    }
-    return {};
-}
-
-}  // namespace prom::storage::postgres
+}  // namespace prom
