@@ -6,59 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include "append_scenarios.hpp"
 #include "bench_util.hpp"
 #include "prom/store.hpp"
 
 using namespace prom;
 using namespace prom::bench;
-
-namespace {
-
-event_input one_event(int i) {
-    event_input e;
-    e.topic = "bench";
-    e.key = "k" + std::to_string(i % 1000);
-    e.payload = json::object{{"i", i}, {"host", "alpha"}, {"cpu_pct", 12.5}};
-    return e;
-}
-
-measured concurrent_appenders(const std::string& url, int threads, double secs) {
-    auto s = open_store(url);
-    if (!s) return {0, -1, 0};
-    std::atomic<bool> stop{false};
-    std::atomic<long> done{0};
-    std::vector<std::thread> ts;
-    auto t0 = std::chrono::steady_clock::now();
-    for (int t = 0; t < threads; ++t) {
-        ts.emplace_back([&, t] {
-            for (int i = 0; !stop; ++i) {
-                std::vector<event_input> one;
-                one.push_back(one_event(t * 1000000 + i));
-                if ((*s)->append(std::move(one))) ++done;
-            }
-        });
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(secs));
-    stop = true;
-    for (auto& t : ts) t.join();
-    return {static_cast<double>(done.load()), seconds_since(t0), 0};
-}
-
-measured batches_of(const std::string& url, int batch, double secs) {
-    auto s = open_store(url);
-    if (!s) return {0, -1, 0};
-    long done = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    while (seconds_since(t0) < secs) {
-        std::vector<event_input> b;
-        b.reserve(static_cast<std::size_t>(batch));
-        for (int i = 0; i < batch; ++i) b.push_back(one_event(static_cast<int>(done) + i));
-        if ((*s)->append(std::move(b))) done += batch;
-    }
-    return {static_cast<double>(done), seconds_since(t0), 0};
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     double secs = argc > 1 ? std::atof(argv[1]) : 3.0;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "append_scenarios.hpp"
 #include "bench_util.hpp"
 #include "prom/store.hpp"
 
@@ -18,14 +19,6 @@ using namespace prom;
 using namespace prom::bench;
 
 namespace {
-
-event_input one_event(long i) {
-    event_input e;
-    e.topic = "bench";
-    e.key = "k" + std::to_string(i % 1000);
-    e.payload = json::object{{"i", i}, {"host", "alpha"}, {"cpu_pct", 12.5}};
-    return e;
-}
 
 std::string with_schema(const std::string& url, const std::string& schema) {
     return url + (url.find('?') == std::string::npos ? "?" : "&") + "schema=" + schema;
@@ -82,44 +75,6 @@ measured plain_inserts(const std::string& url, const std::string& schema, int cl
     return {static_cast<double>(done.load()), seconds_since(t0), 0};
 }
 
-measured prom_appenders(const std::string& url, int threads, double secs) {
-    auto s = open_store(url);
-    if (!s) {
-        std::fprintf(stderr, "open: %s\n", s.error().message.c_str());
-        return {0, -1, 0};
-    }
-    std::atomic<bool> stop{false};
-    std::atomic<long> done{0};
-    std::vector<std::thread> ts;
-    auto t0 = std::chrono::steady_clock::now();
-    for (int t = 0; t < threads; ++t) {
-        ts.emplace_back([&, t] {
-            for (long i = 0; !stop; ++i) {
-                std::vector<event_input> one;
-                one.push_back(one_event(t * 1000000L + i));
-                if ((*s)->append(std::move(one))) ++done;
-            }
-        });
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(secs));
-    stop = true;
-    for (auto& t : ts) t.join();
-    return {static_cast<double>(done.load()), seconds_since(t0), 0};
-}
-
-measured prom_batches(const std::string& url, int batch, double secs) {
-    auto s = open_store(url);
-    if (!s) return {0, -1, 0};
-    long done = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    while (seconds_since(t0) < secs) {
-        std::vector<event_input> b;
-        for (int i = 0; i < batch; ++i) b.push_back(one_event(done + i));
-        if ((*s)->append(std::move(b))) done += batch;
-    }
-    return {static_cast<double>(done), seconds_since(t0), 0};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,7 +98,7 @@ int main(int argc, char** argv) {
         auto prom_schema = schema("prom" + std::to_string(n));
         auto base = in_child([&] { return plain_inserts(url, base_schema, n, secs); });
         auto mine =
-            in_child([&] { return prom_appenders(with_schema(url, prom_schema), n, secs); });
+            in_child([&] { return concurrent_appenders(with_schema(url, prom_schema), n, secs); });
         std::printf("| %d | %.0f | %.0f | %.1fx | %.1f / %.1f |\n", n, base.rate(), mine.rate(),
                     base.rate() > 0 ? mine.rate() / base.rate() : 0.0, base.peak_rss_kb / 1024.0,
                     mine.peak_rss_kb / 1024.0);
@@ -151,7 +106,7 @@ int main(int argc, char** argv) {
     }
     auto batch_schema = schema("batch");
     auto batches =
-        in_child([&] { return prom_batches(with_schema(url, batch_schema), 1000, secs); });
+        in_child([&] { return batches_of(with_schema(url, batch_schema), 1000, secs); });
     std::printf("\nprom, batches of 1000 from one client: %.0f events/s (peak RSS %.1f MiB)\n",
                 batches.rate(), batches.peak_rss_kb / 1024.0);
 
