@@ -3,10 +3,17 @@
 // check happens once, before any backend, for all of them alike.)
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace prom {
 
 bool is_clean_text(std::string_view s);
+
+// `s` with every byte that does not belong to a valid UTF-8 sequence replaced by U+FFFD:
+// for messages that quote what a client sent (an undecodable path segment, a query value),
+// so that an error body is always valid UTF-8 and therefore valid JSON. NUL stays (JSON
+// escapes it).
+std::string valid_utf8(std::string_view s);
 
 }  // namespace prom

@@ -1,5 +1,6 @@
 #include "http/error_status.hpp"
 
+#include "core/text.hpp"
 #include "prom/json.hpp"
 
 namespace prom::http {
@@ -23,7 +24,9 @@ unsigned status_of(errc code) noexcept {
 std::string error_body(std::string_view code, std::string_view message) {
     json::object o;
     o["error"] = code;
-    o["message"] = message;
+    // Messages quote client input (decoded path segments, query values), which may be any
+    // bytes: the body must stay valid UTF-8, hence valid JSON.
+    o["message"] = valid_utf8(message);
     return canonical_json(o);
 }
 

@@ -1,6 +1,7 @@
 // Malformed and hostile requests (SPEC 6): a clear error, nothing changed, still serving.
 #include <thread>
 
+#include "core/text.hpp"
 #include "support/server_fixture.hpp"
 
 namespace prom::test {
@@ -147,6 +148,29 @@ TEST_F(http_bad_input, http_1_0_is_answered_and_closed_unless_kept_alive) {
     auto r2 = k.read_reply();
     ASSERT_TRUE(r2);
     EXPECT_EQ(r2->status, 200);
+}
+
+// Error messages quote decoded client input; the body must still be valid UTF-8 JSON
+// (issue 12 item 15).
+TEST_F(http_bad_input, error_messages_are_valid_utf8_whatever_bytes_the_target_decodes_to) {
+    for (std::string_view target :
+         {"/at/t/%FF?t=1", "/at/%FF/k?t=1", "/at/t/k?t=%FF", "/at/t/k?t=1&reducer=%FF",
+          "/at/t/k?t=1&%FF=1", "/at/t/k?t=%C3%28", "/list?%FF=1", "/list?limit=%FF", "/list?limit=1&limit=%FF",
+          "/collections/%FF/list", "/collections/%FF/snap/k", "/snap/%FF",
+          "/collections/%ED%A0%80/list"}) {
+        auto r = get(target);
+        EXPECT_GE(r.status, 400) << target;
+        EXPECT_LT(r.status, 500) << target;
+        EXPECT_TRUE(is_clean_text(r.body)) << target << ": " << r.body;
+        auto v = parse_json(r.body);
+        ASSERT_TRUE(v && v->is_object()) << target << ": " << r.body;
+        EXPECT_TRUE(v->as_object().contains("error")) << target;
+        EXPECT_TRUE(v->as_object().contains("message")) << target;
+    }
+    // The replacement character shows where the bad byte was.
+    auto r = get("/at/t/k?t=%FF");
+    EXPECT_NE(r.body.find("\xEF\xBF\xBD"), std::string::npos) << r.body;
+    expect_unchanged_and_serving();
 }
 
 TEST_F(http_bad_input, many_idle_connections_do_not_stop_new_ones) {
