@@ -74,10 +74,10 @@ void latency_histogram::render(std::string& out, std::string_view name,
 }
 
 std::size_t http_metrics::status_slot(unsigned status) noexcept {
-    for (std::size_t i = 0; i < statuses.size(); ++i) {
-        if (statuses[i] == status) return i;
+    for (std::size_t i = 0; i < known_statuses.size(); ++i) {
+        if (known_statuses[i].code == status) return i;
     }
-    return statuses.size();
+    return known_statuses.size();
 }
 
 void http_metrics::record_request(route_id route, unsigned status,
@@ -98,13 +98,14 @@ void http_metrics::record_publish(std::size_t events, std::size_t duplicates,
 void http_metrics::render(std::string& out) const {
     append_metric_header(out, "prom_http_requests_total", "counter", "HTTP requests by route and status.");
     for (std::size_t r = 0; r < route_count; ++r) {
-        for (std::size_t s = 0; s <= statuses.size(); ++s) {
+        for (std::size_t s = 0; s <= known_statuses.size(); ++s) {
             auto n = requests_[r][s].load(std::memory_order_relaxed);
             if (n == 0) continue;
             out += "prom_http_requests_total{route=\"";
             out += route_label(static_cast<route_id>(r));
             out += "\",status=\"";
-            out += s < statuses.size() ? std::to_string(statuses[s]) : std::string("other");
+            out += s < known_statuses.size() ? std::to_string(known_statuses[s].code)
+                                             : std::string("other");
             out += "\"} ";
             append_u64(out, n);
             out += '\n';

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "http/route.hpp"
+#include "http/status_table.hpp"
 
 namespace prom::http {
 
@@ -44,12 +45,12 @@ public:
     void render(std::string& out) const;
 
 private:
-    // Statuses we answer, one counter each; anything else lands in the last slot.
-    static constexpr std::array<unsigned, 14> statuses{200, 204, 304, 400, 404, 405, 408,
-                                                       409, 413, 415, 431, 500, 501, 503};
+    // One counter per status of known_statuses (status_table.hpp); anything else lands in
+    // the last slot.
     static std::size_t status_slot(unsigned status) noexcept;
 
-    std::array<std::array<std::atomic<std::uint64_t>, statuses.size() + 1>, route_count> requests_{};
+    std::array<std::array<std::atomic<std::uint64_t>, known_statuses.size() + 1>, route_count>
+        requests_{};
     std::array<latency_histogram, route_count> latency_{};
     std::atomic<std::uint64_t> publish_requests_{0};
     std::atomic<std::uint64_t> publish_events_{0};

@@ -4,6 +4,7 @@
 
 #include "http/error_status.hpp"
 #include "http/snapshot_cache.hpp"
+#include "http/status_table.hpp"
 
 namespace prom::http {
 
@@ -36,23 +37,10 @@ std::string_view body_of(const response& r) {
 }
 
 std::string_view reason_of(unsigned status) {
-    switch (status) {
-        case 200: return "OK";
-        case 204: return "No Content";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 413: return "Content Too Large";
-        case 415: return "Unsupported Media Type";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        default: return "Unknown";
+    for (const auto& s : known_statuses) {
+        if (s.code == status) return s.reason;
     }
+    return "Unknown";
 }
 
 response json_response(unsigned status, std::string body, route_id route) {

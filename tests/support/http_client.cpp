@@ -92,6 +92,7 @@ std::optional<http_reply> http_connection::read_reply(bool head) {
     std::string_view status_line = head_text.substr(0, line_end);
     if (!status_line.starts_with("HTTP/1.1 ") || status_line.size() < 12) return std::nullopt;
     std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
+    if (status_line.size() > 13) r.reason = std::string(status_line.substr(13));
     std::string_view rest = line_end == std::string_view::npos ? "" : head_text.substr(line_end + 2);
     while (!rest.empty()) {
         auto e = rest.find("\r\n");

@@ -17,6 +17,7 @@ namespace prom::test {
 
 struct http_reply {
     int status = 0;
+    std::string reason;  // the reason phrase of the status line
     std::vector<std::pair<std::string, std::string>> headers;  // in order, names as sent
     std::string body;
 
