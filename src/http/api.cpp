@@ -51,6 +51,15 @@ api::api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options opt
     : store_(s), cache_(cache), metrics_(metrics), options_(std::move(options)), extra_(extra) {}
 
 std::optional<response> api::handle(const request& r, bool may_block) {
+    auto out = route(r, may_block);
+    // A HEAD response never carries content, whatever its status (RFC 9110 §9.3.2): errors
+    // too keep their header lines (Content-Length states the GET length) and lose the body,
+    // or a keep-alive client would read the body as the next response.
+    if (out && r.verb == method::head) out->head_only = true;
+    return out;
+}
+
+std::optional<response> api::route(const request& r, bool may_block) {
     if (!valid_origin_form(r.target)) {
         return error_response(400, "bad_request", "malformed request target", route_id::unknown);
     }
@@ -108,6 +117,7 @@ std::optional<response> api::handle(const request& r, bool may_block) {
     }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
+        if (!may_block) return std::nullopt;  // it asks the database
         return healthz(r);
     }
     if (n == 1 && s[0] == "metrics") {

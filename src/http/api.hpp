@@ -1,9 +1,9 @@
 // The routes of `prom serve` (SPEC 3) behind one call: api::handle.
 //
 // Handlers see a Beast-free `request` and return a `response`; the session does the I/O.
-// Answers that need no store I/O (cache hits, 304s, routing errors, /healthz) are given on
-// the network thread; the others (cache misses, /list, /publish, /metrics) block on the
-// store and are run by the session on a blocking pool.
+// Answers that need no store I/O (cache hits, 304s, routing errors) are given on the
+// network thread; the others (cache misses, /list, /publish, /healthz, /metrics) block on
+// the store and are run by the session on a blocking pool.
 //
 // Thread-safe; must not outlive the store, cache and metrics it was given.
 #pragma once
@@ -49,6 +49,7 @@ public:
     const api_options& options() const { return options_; }
 
 private:
+    std::optional<response> route(const request& r, bool may_block);
     std::optional<response> snap(const request& r, route_id route, std::string_view collection,
                                  std::string_view key, bool may_block);
     response list(const request& r, route_id route, std::string_view collection,

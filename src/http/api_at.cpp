@@ -39,7 +39,6 @@ response api::at(const request& r, std::string_view topic, std::string_view key,
                               state.error().message, route_id::at);
     }
     auto out = json_response(200, canonical_json(*state), route_id::at);
-    out.head_only = r.verb == method::head;
     return out;
 }
 

@@ -1,15 +1,34 @@
 // GET /healthz and GET /metrics.
+#include "core/text.hpp"
 #include "http/api.hpp"
 
 namespace prom::http {
 
-response api::healthz(const request& r) {
-    auto out = json_response(200, "{\"status\":\"ok\"}", route_id::healthz);
-    out.head_only = r.verb == method::head;
-    return out;
+namespace {
+
+// One cheap read (a primary-key lookup of a topic that need not exist): it answers only
+// when the database does. Shared by /healthz and the prom_db_up gauge.
+status probe_database(store& s) {
+    auto t = s.topic("prom.healthz");
+    if (!t) return std::unexpected(t.error());
+    return {};
 }
 
-response api::metrics_page(const request& r) {
+}  // namespace
+
+response api::healthz(const request&) {
+    auto up = probe_database(store_);
+    if (up) return json_response(200, R"({"db":"up","status":"ok"})", route_id::healthz);
+    // Like an error body, with the database's state: the store's message may quote anything,
+    // hence valid_utf8.
+    json::object o{{"db", "down"},
+                   {"error", "unavailable"},
+                   {"message", valid_utf8("the database is unreachable: " + up.error().message)},
+                   {"status", "unavailable"}};
+    return json_response(503, canonical_json(o), route_id::healthz);
+}
+
+response api::metrics_page(const request&) {
     std::string body;
     body.reserve(16 * 1024);
     metrics_.render(body);
@@ -22,6 +41,9 @@ response api::metrics_page(const request& r) {
     body += "\n# HELP prom_snapshot_cache_entries Documents held in the snapshot cache.\n"
             "# TYPE prom_snapshot_cache_entries gauge\nprom_snapshot_cache_entries ";
     body += std::to_string(cache_.size());
+    body += "\n# HELP prom_db_up 1 when the database answers a query, 0 when it does not.\n"
+            "# TYPE prom_db_up gauge\nprom_db_up ";
+    body += probe_database(store_) ? '1' : '0';
     body += '\n';
     if (extra_) extra_->append_metrics(body);
     response out;
@@ -31,7 +53,6 @@ response api::metrics_page(const request& r) {
                "no-store\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n";
     out.body = std::move(body);
-    out.head_only = r.verb == method::head;
     return out;
 }
 

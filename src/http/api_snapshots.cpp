@@ -40,7 +40,6 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     }
     response out;
     out.route = route;
-    out.head_only = r.verb == method::head;
     out.status = not_modified({r.if_none_match, r.if_modified_since}, doc->etag,
                               doc->modified_seconds)
                      ? 304
@@ -81,7 +80,6 @@ response api::list(const request& r, route_id route, std::string_view collection
     body += std::to_string(q.offset);
     body += '}';
     auto out = json_response(200, std::move(body), route);
-    out.head_only = r.verb == method::head;
     return out;
 }
 

@@ -300,6 +300,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             // The write's deadline counts from here: the blocking pool may have taken a while.
             write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
         }
+        // api::handle drops HEAD bodies itself; this also covers the 500 made here when a
+        // handler threw.
+        if (req.verb == method::head) r->head_only = true;
         bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
         bool written =
             co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
