@@ -1,5 +1,7 @@
 #include "ws/protocol.hpp"
 
+#include "core/text.hpp"
+
 namespace prom::ws {
 
 namespace {
@@ -108,6 +110,11 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     return bad(c.id, "unknown op '" + *op + "'");
 }
 
+bool sendable_close_code(std::uint16_t code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
 std::string events_frame(std::string_view topic, std::string_view group,
                          std::span<const event> batch) {
     // Built by hand around each event's canonical text: no second copy of the batch as a
@@ -125,6 +132,11 @@ std::string events_frame(std::string_view topic, std::string_view group,
     return out;
 }
 
+std::string error_code_of(errc code) {
+    if (code == errc::invalid_argument || code == errc::type_error) return "bad_request";
+    return std::string(to_string(code));
+}
+
 std::string reply_frame(std::string_view id, std::string_view op, json::object fields) {
     fields["op"] = op;
     if (!id.empty()) fields["id"] = id;
@@ -132,7 +144,8 @@ std::string reply_frame(std::string_view id, std::string_view op, json::object f
 }
 
 std::string error_frame(std::string_view id, std::string_view code, std::string_view message) {
-    return reply_frame(id, "error", json::object{{"error", code}, {"message", message}});
+    // A text frame must be valid UTF-8 (RFC 6455 §8.1), and messages may quote client input.
+    return reply_frame(id, "error", json::object{{"error", code}, {"message", valid_utf8(message)}});
 }
 
 }  // namespace prom::ws

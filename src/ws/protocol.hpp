@@ -2,6 +2,7 @@
 // server frames. No I/O here, so it is unit-tested on its own.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,8 +49,16 @@ constexpr std::size_t max_publish_events = 1000;
 
 std::variant<command, protocol_error> parse_command(std::string_view text);
 
+// A close code an endpoint may send (RFC 6455 §7.4, IANA registry): 1000–1003, 1007–1014,
+// 3000–4999. A peer's close with any other code is answered with 1002.
+bool sendable_close_code(std::uint16_t code);
+
 std::string events_frame(std::string_view topic, std::string_view group,
                          std::span<const event> batch);
+// The `error` of an error frame for a library error: `bad_request` for the caller's input
+// (invalid_argument, type_error), the errc's name otherwise.
+std::string error_code_of(errc code);
+
 std::string reply_frame(std::string_view id, std::string_view op, json::object fields = {});
 std::string error_frame(std::string_view id, std::string_view code, std::string_view message);
 

@@ -18,7 +18,9 @@
 
 #include "http/http_server.hpp"
 #include "http/server_context.hpp"
+#include "ws/close_code_guard.hpp"
 #include "ws/gateway.hpp"
+#include "ws/handshake.hpp"
 #include "ws/protocol.hpp"
 
 namespace prom::ws {
@@ -57,7 +59,7 @@ struct gateway::state {
 
 namespace {
 
-using ws_stream = websocket::stream<beast::tcp_stream>;
+using ws_stream = websocket::stream<close_code_guard_stream>;
 
 struct outgoing {
     std::shared_ptr<const std::string> text;
@@ -313,18 +315,31 @@ std::optional<std::string_view> query_token(std::string_view target) {
     return value;
 }
 
-net::awaitable<void> refuse(beast::tcp_stream& stream, unsigned status, std::string_view code,
-                            std::string_view message) {
+// A refused upgrade: the server's JSON error, always with an HTTP/1.1 status line, and the
+// connection closed. A HEAD request gets the header lines only.
+net::awaitable<void> refuse(beast::tcp_stream& stream, bool head, unsigned status,
+                            std::string_view code, std::string_view message,
+                            const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set(bhttp::field::server, "prom");
     res.set(bhttp::field::content_type, "application/json");
     res.set(bhttp::field::cache_control, "no-store");
     if (status == 401) res.set(bhttp::field::www_authenticate, "Bearer");
+    for (const auto& [name, value] : headers) res.set(name, value);
     res.body() = canonical_json(json::object{{"error", code}, {"message", message}});
     res.keep_alive(false);
     res.prepare_payload();
+    if (head) res.body().clear();  // Content-Length keeps the GET length
     co_await bhttp::async_write(stream, res, use_tuple);
     boost::system::error_code ec;
     stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+}
+
+std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>& req,
+                                       bhttp::field f) {
+    auto it = req.find(f);
+    if (it == req.end()) return std::nullopt;
+    return it->value();
 }
 
 struct session_count {
@@ -346,6 +361,19 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
                                     beast::flat_buffer buffer,
                                     bhttp::request<bhttp::string_body> req) {
     session_count counted(gw.get());
+    const bool head = req.method() == bhttp::verb::head;
+    // Checked here rather than left to Beast, whose refusals are plain text (and echo the
+    // request's HTTP version): every refusal is our JSON error with an HTTP/1.1 status line.
+    if (auto no = check_upgrade({.method = req.method_string(),
+                                 .version = req.version(),
+                                 .host = header(req, bhttp::field::host),
+                                 .connection = header(req, bhttp::field::connection),
+                                 .upgrade = header(req, bhttp::field::upgrade),
+                                 .key = header(req, bhttp::field::sec_websocket_key),
+                                 .ws_version = header(req, bhttp::field::sec_websocket_version)})) {
+        co_await refuse(stream, head, no->status, no->code, no->message, no->headers);
+        co_return;
+    }
     const auth::grant* grant = nullptr;
     if (gw->policy.enabled()) {
         std::optional<std::string_view> header;
@@ -360,7 +388,7 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
         grant = gw->policy.authenticate(header);
         if (!grant) {
             gw->metrics.auth_refused += 1;
-            co_await refuse(stream, 401, "unauthorized", "a valid bearer token is required");
+            co_await refuse(stream, head, 401, "unauthorized", "a valid bearer token is required");
             co_return;
         }
     }
@@ -372,9 +400,11 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     ws.set_option(timeouts);
     ws.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(bhttp::field::server, "prom"); }));
-    // Beast answers a bad handshake with 400 and a wrong version with 426.
+    // check_upgrade() has refused whatever Beast would refuse; should Beast still find
+    // something, it answers itself (400).
     auto [ec] = co_await ws.async_accept(req, use_tuple);
     if (ec) co_return;
+    ws.next_layer().start_frames();
     gw->metrics.sessions_open += 1;
     gw->metrics.sessions_total += 1;
     auto s = std::make_shared<session>(*gw, std::move(ws), grant);
