@@ -36,7 +36,8 @@ using batch_handler = std::function<void(std::span<const event> batch, subscript
 class subscription {
 public:
     virtual ~subscription() = default;  // stops and releases the lease
-    virtual status ack(seq_t seq) = 0;  // durable cursor := seq (never moves backwards)
+    // durable cursor := seq (never moves backwards; refused past the topic's last seq)
+    virtual status ack(seq_t seq) = 0;
     virtual void stop() = 0;
     virtual bool active() const = 0;  // holds the group's lease right now
     virtual const std::string& topic() const = 0;
@@ -53,6 +54,8 @@ public:
     std::unique_ptr<subscription> subscribe(std::string topic, std::string group,
                                             batch_handler handler, subscribe_options options = {});
 
+    // The group's durable cursor := seq (never backwards). invalid_argument, and nothing
+    // changes, when seq is beyond the topic's last seq.
     status ack(std::string_view topic, std::string_view group, seq_t seq);
     // 0 when the group has acknowledged nothing.
     result<seq_t> cursor(std::string_view topic, std::string_view group);

@@ -1,10 +1,13 @@
 // Bearer-token authentication and per-topic permissions for the HTTP publisher, the
 // WebSocket gateway and the snapshot API.
 //
-// Config (the "auth" member of the serve config file):
+// Config (the "auth" member of the serve config file; docs/config.md):
 //   {"tokens": [{"token": "s3cret", "name": "collector",
-//                "publish": ["heartbeat.*"], "subscribe": ["process.*"], "read": ["*"]}]}
-// A pattern is a topic (or collection) name, a prefix ending in `*`, or `*` alone.
+//                "publish": ["heartbeat.*"], "subscribe": ["process.*"], "read": ["*"],
+//                "groups": ["dash-*"]}]}
+// A pattern is a topic (or collection, or group) name, a prefix ending in `*`, or `*` alone.
+// `groups` names the consumer groups the token may subscribe and ack as (the gateway checks
+// both the topic, against `subscribe`, and the group); without `groups`, every group.
 // With no tokens configured the policy is disabled: everything is allowed, and the server
 // refuses to listen beyond loopback unless told --insecure-listen-any.
 //
@@ -20,7 +23,8 @@
 
 namespace prom::auth {
 
-enum class action { publish, subscribe, read };
+// `group`: subscribe or ack as the consumer group of that name.
+enum class action { publish, subscribe, read, group };
 
 enum class verdict {
     allowed,
@@ -34,6 +38,7 @@ struct grant {
     std::vector<std::string> publish;
     std::vector<std::string> subscribe;
     std::vector<std::string> read;
+    std::vector<std::string> groups;  // ["*"] when the config gives none
 };
 
 class auth_policy {

@@ -77,6 +77,18 @@ std::unique_ptr<subscription> bus::subscribe(std::string topic, std::string grou
 }
 
 status bus::ack(std::string_view topic, std::string_view group, seq_t seq) {
+    // A cursor past the topic's end would make the group skip every event appended up to
+    // it, so only seqs that exist can be acknowledged. The topic's last seq only grows, so
+    // reading it outside the transaction is enough.
+    if (seq < 0) return fail(errc::invalid_argument, "a seq is never negative");
+    auto t = store_.topic(topic);
+    if (!t) return std::unexpected(t.error());
+    const seq_t last = *t ? (*t)->last_seq : 0;
+    if (seq > last) {
+        return fail(errc::invalid_argument, "cannot ack seq " + std::to_string(seq) +
+                                                ": the last seq of topic '" + std::string(topic) +
+                                                "' is " + std::to_string(last));
+    }
     auto txn = store_.begin();
     if (!txn) return std::unexpected(txn.error());
     auto cur = (*txn)->cursor(topic, group);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
+
 namespace prom::bus_internal {
 
 consumer_loop::consumer_loop(store& s, consumer_config config, deliver_fn deliver)
@@ -62,7 +64,20 @@ bool consumer_loop::hold_lease() {
 std::optional<seq_t> consumer_loop::initial_position() {
     auto cur = store_.cursor(config_.topic, config_.group);
     if (!cur) return std::nullopt;
-    if (*cur) return **cur;
+    if (*cur) {
+        // A cursor past the topic's end cannot come from an ack (bus::ack refuses those) but
+        // may be in a database from before that check, or be written by hand: it would skip
+        // every event appended up to it. Pulled back to the end, where it can do no harm.
+        auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        const seq_t last = *t ? (*t)->last_seq : 0;
+        if (**cur <= last) return **cur;
+        spdlog::warn("consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
+                     "moving it back to {}",
+                     config_.topic, config_.group, **cur, last, last);
+        if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
+        return last;
+    }
     seq_t start = 0;
     if (config_.from == start_from::latest) {
         auto t = store_.topic(config_.topic);
@@ -84,6 +99,11 @@ void consumer_loop::run() {
             store_.wait_for_change(version, idle_wait);
             continue;
         }
+        if (position_ == std::numeric_limits<seq_t>::max()) {
+            // Nothing can come after the largest seq (and position_ + 1 would overflow).
+            store_.wait_for_change(version, idle_wait);
+            continue;
+        }
         scan_query q{.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size};
         auto batch = store_.scan(q);
         if (!batch) {
@@ -96,11 +116,17 @@ void consumer_loop::run() {
             continue;
         }
         auto reached = deliver_(*batch);
-        if (!reached) {
+        if (!reached || *reached <= position_) {
+            // Not processed, or processed without moving the position: either way the same
+            // events would come again at once, so wait first. Never spin on one batch.
+            if (reached) {
+                spdlog::warn("consumer {}/{}: a batch up to seq {} left the position at {}",
+                             config_.topic, config_.group, batch->back().seq, position_);
+            }
             sleep_for(config_.retry_backoff);
             continue;
         }
-        position_ = std::max(position_, *reached);
+        position_ = *reached;
     }
     if (active_) (void)store_.release_lease(lease_name_, owner_);
     active_ = false;

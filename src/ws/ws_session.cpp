@@ -124,6 +124,18 @@ private:
         return !gw_.policy.enabled() || (grant_ && auth::auth_policy::permits(*grant_, what, topic));
     }
     void stop_subscriptions();
+    // The `forbidden` error frame when the token may not consume `topic` as `group`.
+    std::optional<std::string> refusal(const std::string& id, const std::string& topic,
+                                       const std::string& group) const {
+        if (!allowed(auth::action::subscribe, topic)) {
+            return error_frame(id, "forbidden", "this token may not subscribe to '" + topic + "'");
+        }
+        if (!allowed(auth::action::group, group)) {
+            return error_frame(id, "forbidden",
+                               "this token may not consume as group '" + group + "'");
+        }
+        return std::nullopt;
+    }
 
     gateway::state& gw_;
     ws_stream ws_;
@@ -204,9 +216,7 @@ void session::handle(std::string_view text) {
 }
 
 void session::subscribe(const std::string& id, subscribe_cmd cmd) {
-    if (!allowed(auth::action::subscribe, cmd.topic)) {
-        return reply(error_frame(id, "forbidden", "this token may not subscribe to '" + cmd.topic + "'"));
-    }
+    if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
     std::lock_guard lock(subs_mu_);
     auto key = std::make_pair(cmd.topic, cmd.group);
     if (subs_.contains(key)) {
@@ -260,6 +270,8 @@ void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
 }
 
 void session::ack(const std::string& id, const ack_cmd& cmd) {
+    // Moving a group's cursor is consuming as that group: the same permissions as subscribe.
+    if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
     {
         std::lock_guard lock(subs_mu_);
         if (!subs_.contains({cmd.topic, cmd.group})) {
@@ -272,7 +284,7 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
         std::string text = ok ? reply_frame(id, "acked", json::object{{"topic", cmd.topic},
                                                                        {"group", cmd.group},
                                                                        {"seq", cmd.seq}})
-                              : error_frame(id, std::string(to_string(ok.error().code)), ok.error().message);
+                              : error_frame(id, error_code_of(ok.error().code), ok.error().message);
         self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }

@@ -36,6 +36,23 @@ TEST(auth_policy, checks_tokens_and_prefix_patterns) {
     EXPECT_EQ(p.check("Bearer collector-secre", action::publish, "heartbeat.x"), verdict::unauthenticated);
 }
 
+TEST(auth_policy, groups_limit_the_consumer_groups_and_default_to_any) {
+    auto p = policy(R"({"tokens":[
+        {"token":"team-secret-1","subscribe":["jobs"],"groups":["team-*","audit"]},
+        {"token":"open-secret-1","subscribe":["jobs"]}]})");
+    EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "team-a"), verdict::allowed);
+    EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "audit"), verdict::allowed);
+    EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "auditors"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "process-projector"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer open-secret-1", action::group, "anything"), verdict::allowed);
+    // A group permission is not a topic permission, nor the other way round.
+    EXPECT_EQ(p.check("Bearer team-secret-1", action::subscribe, "team-a"), verdict::forbidden);
+    EXPECT_FALSE(auth_policy::from_json(*parse_json(
+        R"({"tokens":[{"token":"long-enough","groups":"team-*"}]})")));
+    EXPECT_FALSE(auth_policy::from_json(*parse_json(
+        R"({"tokens":[{"token":"long-enough","groups":["a*b"]}]})")));
+}
+
 TEST(auth_policy, refuses_bad_configs) {
     for (auto bad : {R"({"tokens":{}})", R"({"tokens":[{"token":"short"}]})",
                      R"({"tokens":[{"token":"long-enough","publish":"x"}]})",

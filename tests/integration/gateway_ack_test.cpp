@@ -1,0 +1,163 @@
+// Acks over the gateway (issue 12 items 7 and 14): an ack beyond the topic's end is refused
+// and changes nothing; acking needs the subscribe permission of the topic and of the group;
+// a cursor stored beyond the end never makes the delivery loop spin.
+#include <limits>
+
+#include "prom/bus.hpp"
+
+#include "support/server_fixture.hpp"
+#include "support/ws_client.hpp"
+
+namespace prom::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class gateway_ack : public server_test {
+protected:
+    std::unique_ptr<raw_ws> open(const std::vector<std::string>& headers = {}) {
+        raw_ws::handshake hs;
+        auto ws = raw_ws::connect(port(), hs, "/ws", headers);
+        EXPECT_EQ(hs.status, 101) << hs.response;
+        return hs.status == 101 ? std::move(ws) : nullptr;
+    }
+
+    void publish(std::string_view topic, int n) {
+        for (int i = 0; i < n; ++i) {
+            auto r = db().append({event_input{.topic = std::string(topic), .payload = i}});
+            ASSERT_TRUE(r) << r.error().message;
+        }
+    }
+
+    // The next frame whose op is `op` (other frames are skipped), or null.
+    static json::value expect_op(raw_ws& ws, std::string_view op) {
+        for (int i = 0; i < 100; ++i) {
+            auto text = ws.read_text(5s);
+            if (!text) break;
+            auto v = parse_json(*text);
+            if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op) return *v;
+        }
+        ADD_FAILURE() << "no '" << op << "' frame";
+        return nullptr;
+    }
+
+    // Every `events` frame that arrives within `d`, as the seqs it carried.
+    static std::vector<seq_t> events_within(raw_ws& ws, std::chrono::milliseconds d) {
+        std::vector<seq_t> seqs;
+        auto deadline = std::chrono::steady_clock::now() + d;
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            auto text = ws.read_text(left);
+            if (!text) break;
+            auto v = parse_json(*text);
+            if (!v || v->at("op") != "events") continue;
+            for (const auto& e : v->at("events").as_array()) seqs.push_back(e.at("seq").as_int64());
+        }
+        return seqs;
+    }
+
+    seq_t cursor(std::string_view topic, std::string_view group) {
+        auto c = db().cursor(topic, group);
+        EXPECT_TRUE(c) << c.error().message;
+        return c && *c ? **c : -1;
+    }
+};
+
+TEST_F(gateway_ack, an_ack_beyond_the_last_seq_is_refused_and_changes_nothing) {
+    publish("jobs", 2);
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
+    expect_op(*ws, "subscribed");
+    EXPECT_EQ(expect_op(*ws, "events").at("events").as_array().size(), 2u);
+    for (std::string seq : {"3", "1000000", "9223372036854775807"}) {
+        ws->send_text(R"({"op":"ack","id":"a","topic":"jobs","group":"w","seq":)" + seq + "}");
+        auto err = expect_op(*ws, "error");
+        EXPECT_EQ(err.at("error"), "bad_request") << seq;
+        EXPECT_EQ(err.at("id"), "a");
+        EXPECT_EQ(cursor("jobs", "w"), 0) << seq;
+    }
+    ws->send_text(R"({"op":"ack","id":"b","topic":"jobs","group":"w","seq":2})");
+    EXPECT_EQ(expect_op(*ws, "acked").at("seq"), 2);
+    EXPECT_EQ(cursor("jobs", "w"), 2);
+    // The group still receives what comes next.
+    publish("jobs", 1);
+    auto next = expect_op(*ws, "events");
+    ASSERT_EQ(next.at("events").as_array().size(), 1u);
+    EXPECT_EQ(next.at("events").at(0).at("seq"), 3);
+    // And the library refuses the same (every ack path goes through bus::ack).
+    bus b(db());
+    auto refused = b.ack("jobs", "w", 4);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::invalid_argument);
+    EXPECT_FALSE(b.ack("no.such.topic", "w", 1));
+    EXPECT_EQ(cursor("jobs", "w"), 2);
+}
+
+TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {
+    for (auto [topic, stored] : {std::pair{std::string("max"), std::numeric_limits<seq_t>::max()},
+                                 std::pair{std::string("beyond"), seq_t{1000}}}) {
+        SCOPED_TRACE(topic);
+        publish(topic, 3);
+        ASSERT_TRUE(db().set_cursor(topic, "g", stored));  // as a pre-fix ack could have left it
+        auto ws = open();
+        ASSERT_TRUE(ws);
+        ws->send_text(R"({"op":"subscribe","topic":")" + topic + R"(","group":"g"})");
+        expect_op(*ws, "subscribed");
+        // Nothing is re-sent over and over (the flood sent the first batch 10,000+ times in 2 s).
+        EXPECT_TRUE(events_within(*ws, 1000ms).empty());
+        // The cursor was pulled back to the topic's end, so the group is not stuck either:
+        // the next event arrives, once.
+        EXPECT_EQ(cursor(topic, "g"), 3);
+        publish(topic, 1);
+        EXPECT_EQ(events_within(*ws, 1000ms), std::vector<seq_t>{4});
+        EXPECT_EQ(cursor(topic, "g"), 4);
+    }
+}
+
+class gateway_ack_auth : public gateway_ack {
+protected:
+    server::serve_config make_config() override {
+        auto c = gateway_ack::make_config();
+        auto p = auth::auth_policy::from_json(*parse_json(R"({"tokens":[
+            {"token":"team-token-1","subscribe":["jobs"],"groups":["team-*"]},
+            {"token":"any-group-token","subscribe":["jobs"]}]})"));
+        EXPECT_TRUE(p) << p.error().message;
+        c.auth = std::move(*p);
+        return c;
+    }
+};
+
+TEST_F(gateway_ack_auth, subscribing_and_acking_need_the_topic_and_the_group) {
+    publish("jobs", 2);
+    publish("other", 2);
+    auto team = open({"Authorization: Bearer team-token-1"});
+    ASSERT_TRUE(team);
+    team->send_text(R"({"op":"subscribe","id":"s1","topic":"jobs","group":"ops"})");
+    auto no_group = expect_op(*team, "error");
+    EXPECT_EQ(no_group.at("error"), "forbidden");
+    EXPECT_NE(no_group.at("message").as_string().find("group 'ops'"), std::string::npos);
+    team->send_text(R"({"op":"ack","id":"a1","topic":"jobs","group":"ops","seq":1})");
+    EXPECT_EQ(expect_op(*team, "error").at("error"), "forbidden");
+    team->send_text(R"({"op":"ack","id":"a2","topic":"other","group":"team-a","seq":1})");
+    EXPECT_EQ(expect_op(*team, "error").at("error"), "forbidden");
+    EXPECT_EQ(cursor("jobs", "ops"), -1);
+    EXPECT_EQ(cursor("other", "team-a"), -1);
+
+    team->send_text(R"({"op":"subscribe","id":"s2","topic":"jobs","group":"team-a","manualAck":true})");
+    expect_op(*team, "subscribed");
+    expect_op(*team, "events");
+    team->send_text(R"({"op":"ack","id":"a3","topic":"jobs","group":"team-a","seq":2})");
+    EXPECT_EQ(expect_op(*team, "acked").at("seq"), 2);
+
+    // A token without "groups" may use any group.
+    auto any = open({"Authorization: Bearer any-group-token"});
+    ASSERT_TRUE(any);
+    any->send_text(R"({"op":"subscribe","id":"s3","topic":"jobs","group":"ops"})");
+    expect_op(*any, "subscribed");
+}
+
+}  // namespace
+}  // namespace prom::test
