@@ -79,11 +79,13 @@ public:
     // The state of (topic, key) at `t`; none when the key has no event with ts <= t (an
     // unknown topic or key included). Snapshots crossed while folding (every
     // `snapshot_every` events of the key) are stored on the way, best effort: a failure to
-    // store one does not fail the answer.
+    // store one does not fail the answer. An empty key is invalid_argument: events without
+    // a key (absent or "") belong to no key.
     result<std::optional<state_at>> at(std::string_view topic, std::string_view key, ts_ms t,
                                        const reducer& r);
 
-    // The state at `t` of every key of `topic` that has one, in key order, one callback
+    // The state at `t` of every key of `topic` that has one (keyless events are no key's),
+    // in key order, one callback
     // per key; the callback returns false to stop. Memory holds one key's state at a time
     // (plus the topic's key list).
     using key_state_callback = std::function<bool(const keyed_state&)>;

@@ -35,6 +35,12 @@ result<json::value> apply_reducer(const reducer& r, json::value state, const eve
 result<std::optional<state_at>> time_machine::at(std::string_view topic, std::string_view key,
                                                  ts_ms t, const reducer& r) {
     if (!r.apply) return fail(errc::invalid_argument, "reducer '" + r.name + "' has no function");
+    if (key.empty()) {
+        // docs/http-api.md: "key":"" means no key, exactly like an absent key.
+        return fail(errc::invalid_argument,
+                    "a key is required: events without a key (absent or \"\") belong to no "
+                    "key and have no state");
+    }
     const bool read_snaps = options_.use_snapshots && !r.name.empty();
     const bool write_snaps = read_snaps && options_.snapshot_every > 0;
 
@@ -106,7 +112,9 @@ status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
         auto latest = store_.latest_per_key(topic);
         if (!latest) return std::unexpected(latest.error());
         keys.reserve(latest->size());
-        for (auto& e : *latest) keys.push_back(std::move(e.key));
+        for (auto& e : *latest) {
+            if (!e.key.empty()) keys.push_back(std::move(e.key));  // keyless events: no key
+        }
     }
     std::sort(keys.begin(), keys.end());
     for (auto& key : keys) {
