@@ -25,6 +25,10 @@ struct subscribe_options {
     std::size_t batch_size = 100;
     std::chrono::milliseconds lease_ttl{5000};
     std::chrono::milliseconds retry_backoff{100};  // after a handler throws
+    // No consumer group: no lease (every ephemeral subscriber gets every event), no cursor
+    // (it starts at `from` each time, and nothing of it is stored), ack does nothing. For
+    // watching a topic (`prom tail --url` without --group, a dashboard).
+    bool ephemeral = false;
 };
 
 class subscription;

@@ -1,8 +1,9 @@
 // JSON values and prom's one canonical serialization.
 //
 // Canonical form: no whitespace, object members sorted by key bytes, integers in decimal,
-// doubles in the shortest form that round-trips (an integral double prints as an integer),
-// strings UTF-8 with only the escapes JSON requires. ETags hash these bytes, so they must
+// doubles in the shortest form that round-trips (an integral double prints as an integer;
+// infinity and NaN, which JSON cannot hold, print as null), strings UTF-8 with only the
+// escapes JSON requires. ETags hash these bytes, so they must
 // never change between versions; tests/unit/canonical_json_test.cpp pins them.
 #pragma once
 
@@ -22,8 +23,17 @@ struct parse_limits {
 };
 
 // Parses strict JSON (no comments, no trailing commas, valid UTF-8). Errors are
-// errc::invalid_argument with a message that says where.
+// errc::invalid_argument with a message that says where. A number too large for a double
+// (`1e400`, `-1e400`, a 5000-digit integer) is an error too, naming its JSON pointer:
+// it would become infinity, which has no JSON form (docs/http-api.md, "Numbers"). Every
+// input path (HTTP, WebSocket, CLI) parses here, so every backend sees the same values.
 result<json::value> parse_json(std::string_view text, parse_limits limits = {});
+
+// Parses JSON that prom stored itself (payloads, documents, snapshots): no size limit,
+// depth 1024. Text written by versions that rendered infinity as `inf` (not JSON) is read
+// with those numbers as null, so that one such event cannot make a topic unreadable.
+// Errors are errc::corrupt.
+result<json::value> parse_stored_json(std::string_view text);
 
 std::string canonical_json(const json::value& v);
 void append_canonical_json(std::string& out, const json::value& v);

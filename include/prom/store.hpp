@@ -176,10 +176,18 @@ public:
 struct store_options {
     bool durable = true;  // SQLite synchronous=FULL; false = NORMAL (tests, benchmarks)
     std::chrono::milliseconds busy_timeout{10000};
+    // Refuse to create the database: a SQLite file (or its directory) that does not exist,
+    // or a PostgreSQL schema without prom's tables, is errc::not_found and nothing is
+    // created. For commands that only read, where a typo in --db must not silently read a
+    // new, empty database.
+    bool must_exist = false;
 };
 
 // `memory:`, `sqlite:PATH` or `postgresql://…`.
 result<std::unique_ptr<store>> open_store(std::string_view url, store_options options = {});
+
+// The URL for logs and messages: a SQLite path made absolute, a PostgreSQL password hidden.
+std::string describe_db_url(std::string_view url);
 
 constexpr std::string_view default_db_url = "sqlite:./prom-data/prom.db";
 

@@ -1,5 +1,6 @@
 #include "auth/auth_policy.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace prom::auth {
@@ -16,20 +17,39 @@ bool same_secret(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-result<std::vector<std::string>> patterns(const json::object& o, std::string_view field) {
+// A typo in the auth config must never loosen it: `{"tokenz": [...]}` would otherwise start
+// the server with auth off. So every object of it accepts only the keys it knows, and the
+// error names the full path of the one it does not (docs/config.md).
+status only_known_keys(const json::object& o, std::initializer_list<std::string_view> known,
+                       const std::string& path) {
+    for (const auto& kv : o) {
+        if (std::find(known.begin(), known.end(), kv.key()) == known.end()) {
+            std::string list;
+            for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+            return fail(errc::invalid_argument, "config: unknown key '" + path + "." +
+                                                    std::string(kv.key()) + "' (known: " + list + ")");
+        }
+    }
+    return {};
+}
+
+result<std::vector<std::string>> patterns(const json::object& o, std::string_view field,
+                                          const std::string& path) {
     std::vector<std::string> out;
     auto it = o.find(field);
     if (it == o.end()) return out;
+    const std::string where = path + "." + std::string(field);
     if (!it->value().is_array()) {
-        return fail(errc::invalid_argument, "auth: '" + std::string(field) + "' must be an array of patterns");
+        return fail(errc::invalid_argument, "config: '" + where + "' must be an array of patterns");
     }
     for (const auto& p : it->value().get_array()) {
         if (!p.is_string() || p.get_string().empty()) {
-            return fail(errc::invalid_argument, "auth: patterns must be non-empty strings");
+            return fail(errc::invalid_argument, "config: '" + where + "' must hold non-empty strings");
         }
         std::string_view s = p.get_string();
         if (s.find('*') != std::string_view::npos && s.find('*') != s.size() - 1) {
-            return fail(errc::invalid_argument, "auth: '*' may only end a pattern: " + std::string(s));
+            return fail(errc::invalid_argument,
+                        "config: '" + where + "': '*' may only end a pattern: " + std::string(s));
         }
         out.emplace_back(s);
     }
@@ -60,30 +80,49 @@ bool pattern_matches(std::string_view pattern, std::string_view name) {
 result<auth_policy> auth_policy::from_json(const json::value& config) {
     auth_policy p;
     if (config.is_null()) return p;
-    if (!config.is_object()) return fail(errc::invalid_argument, "auth: must be an object");
+    if (!config.is_object()) return fail(errc::invalid_argument, "config: 'auth' must be an object");
+    if (auto ok = only_known_keys(config.get_object(), {"tokens"}, "auth"); !ok) {
+        return std::unexpected(ok.error());
+    }
     auto tokens = config.get_object().find("tokens");
     if (tokens == config.get_object().end()) return p;
-    if (!tokens->value().is_array()) return fail(errc::invalid_argument, "auth: 'tokens' must be an array");
+    if (!tokens->value().is_array()) {
+        return fail(errc::invalid_argument, "config: 'auth.tokens' must be an array");
+    }
     for (const auto& t : tokens->value().get_array()) {
-        if (!t.is_object()) return fail(errc::invalid_argument, "auth: each token must be an object");
+        const std::string path = "auth.tokens[" + std::to_string(p.grants_.size()) + "]";
+        if (!t.is_object()) return fail(errc::invalid_argument, "config: '" + path + "' must be an object");
         const auto& o = t.get_object();
+        if (auto ok = only_known_keys(o, {"token", "name", "publish", "subscribe", "read", "groups"}, path); !ok) {
+            return std::unexpected(ok.error());
+        }
         grant g;
         auto tok = o.find("token");
-        if (tok == o.end() || !tok->value().is_string() || tok->value().get_string().size() < 8) {
-            return fail(errc::invalid_argument, "auth: each token needs a 'token' of at least 8 characters");
+        if (tok == o.end() || !tok->value().is_string() ||
+            tok->value().get_string().size() < min_token_length) {
+            return fail(errc::invalid_argument,
+                        "config: '" + path + ".token' must be a string of at least " +
+                            std::to_string(min_token_length) + " characters");
         }
         g.token = tok->value().get_string();
-        if (auto n = o.find("name"); n != o.end() && n->value().is_string()) g.name = n->value().get_string();
+        if (auto n = o.find("name"); n != o.end()) {
+            if (!n->value().is_string()) {
+                return fail(errc::invalid_argument, "config: '" + path + ".name' must be a string");
+            }
+            g.name = n->value().get_string();
+        }
         if (g.name.empty()) g.name = "token#" + std::to_string(p.grants_.size() + 1);
         for (auto [field, into] : {std::pair{"publish", &g.publish}, std::pair{"subscribe", &g.subscribe},
                                    std::pair{"read", &g.read}, std::pair{"groups", &g.groups}}) {
-            auto ps = patterns(o, field);
+            auto ps = patterns(o, field, path);
             if (!ps) return std::unexpected(ps.error());
             *into = std::move(*ps);
         }
         if (!o.contains("groups")) g.groups = {"*"};  // no `groups`: any consumer group
         for (const auto& other : p.grants_) {
-            if (other.token == g.token) return fail(errc::invalid_argument, "auth: a token appears twice");
+            if (other.token == g.token) {
+                return fail(errc::invalid_argument, "config: '" + path + ".token' appears twice");
+            }
         }
         p.grants_.push_back(std::move(g));
     }

@@ -1,13 +1,15 @@
 // Bearer-token authentication and per-topic permissions for the HTTP publisher, the
 // WebSocket gateway and the snapshot API.
 //
-// Config (the "auth" member of the serve config file; docs/config.md):
-//   {"tokens": [{"token": "s3cret", "name": "collector",
+// Config (the "auth" member of the serve config file):
+//   {"tokens": [{"token": "collector-secret-1", "name": "collector",
 //                "publish": ["heartbeat.*"], "subscribe": ["process.*"], "read": ["*"],
 //                "groups": ["dash-*"]}]}
 // A pattern is a topic (or collection, or group) name, a prefix ending in `*`, or `*` alone.
 // `groups` names the consumer groups the token may subscribe and ack as (the gateway checks
-// both the topic, against `subscribe`, and the group); without `groups`, every group.
+// both the topic, against `subscribe`, and the group); without `groups`, every group. Every
+// object accepts only these keys: an unknown one (a typo) is an error naming its path, never
+// a silently weaker policy (docs/config.md).
 // With no tokens configured the policy is disabled: everything is allowed, and the server
 // refuses to listen beyond loopback unless told --insecure-listen-any.
 //
@@ -41,12 +43,16 @@ struct grant {
     std::vector<std::string> groups;  // ["*"] when the config gives none
 };
 
+// Shorter tokens are refused at start-up: they are guessable.
+constexpr std::size_t min_token_length = 8;
+
 class auth_policy {
 public:
     auth_policy() = default;  // disabled
     static result<auth_policy> from_json(const json::value& config);
 
     bool enabled() const { return !grants_.empty(); }
+    std::size_t token_count() const { return grants_.size(); }
 
     // `authorization` is the raw Authorization header value (or a token given another way,
     // prefixed "Bearer "). Unknown tokens are unauthenticated; comparison is constant-time.

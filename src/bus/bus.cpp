@@ -18,13 +18,16 @@ public:
           handler_(std::move(handler)),
           options_(o),
           loop_(b.storage(),
-                {topic_, group_, o.from, o.batch_size, o.lease_ttl, o.retry_backoff},
+                {topic_, group_, o.from, o.batch_size, o.lease_ttl, o.retry_backoff, o.ephemeral},
                 [this](const std::vector<event>& batch) { return deliver(batch); }) {
         loop_.start();
     }
     ~group_subscription() override { loop_.stop(); }
 
-    status ack(seq_t seq) override { return bus_.ack(topic_, group_, seq); }
+    status ack(seq_t seq) override {
+        if (options_.ephemeral) return {};  // nothing is stored for an ephemeral subscription
+        return bus_.ack(topic_, group_, seq);
+    }
     void stop() override { loop_.stop(); }
     bool active() const override { return loop_.active(); }
     const std::string& topic() const override { return topic_; }
@@ -39,7 +42,7 @@ private:
             return std::nullopt;
         }
         seq_t last = batch.back().seq;
-        if (!options_.manual_ack) {
+        if (!options_.manual_ack && !options_.ephemeral) {
             if (auto ok = ack(last); !ok) {
                 spdlog::warn("subscriber {}/{}: ack failed: {}", topic_, group_, ok.error().message);
                 return std::nullopt;

@@ -39,6 +39,15 @@ bool consumer_loop::sleep_for(std::chrono::milliseconds d) {
 }
 
 bool consumer_loop::hold_lease() {
+    if (config_.ephemeral) {
+        if (!active_) {
+            auto pos = initial_position();
+            if (!pos) return false;
+            position_ = *pos;
+            active_ = true;
+        }
+        return true;
+    }
     auto now = std::chrono::steady_clock::now();
     if (active_ && now - renewed_ < config_.lease_ttl / 3) return true;
     auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
@@ -62,6 +71,12 @@ bool consumer_loop::hold_lease() {
 }
 
 std::optional<seq_t> consumer_loop::initial_position() {
+    if (config_.ephemeral) {
+        if (config_.from == start_from::earliest) return 0;
+        auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        return *t ? (*t)->last_seq : 0;
+    }
     auto cur = store_.cursor(config_.topic, config_.group);
     if (!cur) return std::nullopt;
     if (*cur) {

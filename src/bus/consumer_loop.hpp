@@ -21,6 +21,7 @@ struct consumer_config {
     std::size_t batch_size = 100;
     std::chrono::milliseconds lease_ttl{5000};
     std::chrono::milliseconds retry_backoff{100};
+    bool ephemeral = false;  // no lease, no durable cursor: starts at `from` (bus.hpp)
 };
 
 class consumer_loop {

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "prom/store.hpp"
@@ -17,14 +18,23 @@ struct run_state {
 // Adds `--db URL` to a subcommand (options may come before or after positionals).
 void add_db_option(CLI::App& cmd, std::string& db_url);
 
+// What a command does with its database. Commands that only read refuse a database that
+// does not exist (exit 1) and create nothing: a typo in --db must not read an empty log.
+enum class db_access { read_write, read_only };
+
 // Opens the store or prints the error and sets the exit code.
-std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state);
+std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state,
+                                      db_access access = db_access::read_write);
 
 // Prints `v` as one line of canonical JSON on stdout (NDJSON).
 void print_line(const json::value& v);
 
 // Prints "prom: <message>" on stderr and sets the exit code (2 for invalid_argument).
 void report(const error& e, run_state& state);
+
+// "unknown command 'pubish'; did you mean 'publish'?" when the first non-option argument
+// names no subcommand of `app`; nullopt when it does (or there is none).
+std::optional<std::string> unknown_command_message(const CLI::App& app, int argc, char** argv);
 
 void register_db_commands(CLI::App& app, run_state& state);
 void register_tail_command(CLI::App& app, run_state& state);

@@ -1,4 +1,4 @@
-// publish, scan, cursor, topics: SPEC 3.
+// publish, scan, cursor, topics (README.md, "The CLI").
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -56,7 +56,7 @@ void run_scan(const scan_args& a, run_state& state) {
         q.to_ts = *t;
     }
     if (a.limit && *a.limit < 0) return report({errc::invalid_argument, "--limit must be >= 0"}, state);
-    auto s = open_or_report(a.db, state);
+    auto s = open_or_report(a.db, state, db_access::read_only);
     if (!s) return;
     auto t = s->topic(a.topic);
     if (!t) return report(t.error(), state);
@@ -115,15 +115,21 @@ void register_db_commands(CLI::App& app, run_state& state) {
         cmd->add_option("topic", a->topic, "topic name")->required();
         cmd->add_option("group", a->group, "consumer group")->required();
         cmd->callback([a, &state] {
-            auto s = open_or_report(a->db, state);
+            auto s = open_or_report(a->db, state, db_access::read_only);
             if (!s) return;
             auto t = s->topic(a->topic);
             if (!t) return report(t.error(), state);
             if (!*t) return report({errc::not_found, "no topic '" + a->topic + "'"}, state);
-            bus b(*s);
-            auto c = b.cursor(a->topic, a->group);
+            // A group stores its starting point when it first subscribes, so no cursor means
+            // the group never existed (often a typo), not "at seq 0".
+            auto c = s->cursor(a->topic, a->group);
             if (!c) return report(c.error(), state);
-            print_line(json::object{{"topic", a->topic}, {"group", a->group}, {"seq", *c}});
+            if (!*c) {
+                return report({errc::not_found, "no consumer group '" + a->group + "' on topic '" +
+                                                    a->topic + "': it never subscribed"},
+                              state);
+            }
+            print_line(json::object{{"topic", a->topic}, {"group", a->group}, {"seq", **c}});
         });
     }
     {
@@ -131,7 +137,7 @@ void register_db_commands(CLI::App& app, run_state& state) {
         auto* cmd = app.add_subcommand("topics", "list topics with event counts and last seq (NDJSON)");
         add_db_option(*cmd, *db);
         cmd->callback([db, &state] {
-            auto s = open_or_report(*db, state);
+            auto s = open_or_report(*db, state, db_access::read_only);
             if (!s) return;
             auto ts = s->topics();
             if (!ts) return report(ts.error(), state);

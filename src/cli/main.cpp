@@ -22,8 +22,8 @@ void report(const error& e, run_state& state) {
     state.exit_code = e.code == errc::invalid_argument ? 2 : 1;
 }
 
-std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state) {
-    auto s = open_store(db_url);
+std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state, db_access access) {
+    auto s = open_store(db_url, {.must_exist = access == db_access::read_only});
     if (!s) {
         report(s.error(), state);
         return nullptr;
@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
     prom::cli::register_tail_command(app, state);
     prom::cli::register_serve_command(app, state);
     prom::cli::register_timetravel_commands(app, state);
+    if (auto unknown = prom::cli::unknown_command_message(app, argc, argv)) {
+        std::fprintf(stderr, "prom: %s\n", unknown->c_str());
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,8 +1,12 @@
-// prom serve: SPEC 3. Runs until SIGINT or SIGTERM, then shuts down within the deadline.
+// prom serve (docs/config.md). Runs until SIGINT or SIGTERM, then shuts down within the deadline.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <stop_token>
+#include <thread>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
@@ -51,18 +55,37 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    auto n = server::node::start(cfg);
-    if (!n) return report(n.error(), state);
+    // One thread takes the signal from the start on: during the start-up wait for the
+    // database (db_wait) a SIGINT/SIGTERM must stop that wait at once, not after it.
+    std::stop_source stop;
+    std::atomic<int> sig{0};
+    std::jthread signal_waiter([&] {
+        int got = 0;
+        sigwait(&signals, &got);
+        sig = got;
+        stop.request_stop();
+    });
+    auto n = server::node::start(cfg, stop.get_token());
+    if (!n) {
+        if (!stop.stop_requested()) {
+            // Wake the signal waiter so that it can be joined.
+            pthread_kill(signal_waiter.native_handle(), SIGTERM);
+        }
+        signal_waiter.join();
+        return report(n.error(), state);
+    }
     std::string base = "http://" +
                        (cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host) +
                        ":" + std::to_string((*n)->port());
     if (cfg.demo) {
-        std::string text = server::demo_instructions(base, cfg.stale_after);
+        std::error_code ec;
+        auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+        std::string text = server::demo_instructions(base, cfg.stale_after,
+                                                     ec ? std::string("prom") : self.string(), cfg.db);
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     }
-    int sig = 0;
-    sigwait(&signals, &sig);
+    signal_waiter.join();
     spdlog::info("prom serve: {} received, shutting down (deadline {} ms)",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_deadline.count());
     (*n)->stop();

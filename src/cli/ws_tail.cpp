@@ -16,6 +16,15 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
+std::string without_source_location(std::string text) {
+    // Boost errors end in " [category:N at /path/file.hpp:LINE:COL in function '…']".
+    auto open = text.rfind(" [");
+    if (open != std::string::npos && text.ends_with(']') && text.find(" at /", open) != std::string::npos) {
+        text.erase(open);
+    }
+    return text;
+}
+
 status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupted) {
     const std::string url_text = o.url;  // NUL-terminated for Boost.URL 1.81
     auto url = boost::urls::parse_uri(url_text);
@@ -26,7 +35,6 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
     std::string port = url->has_port() ? std::string(url->port()) : "80";
     std::string target = url->encoded_path().empty() ? "/ws" : std::string(url->encoded_path());
     if (url->has_query()) target += "?" + std::string(url->encoded_query());
-    std::string group = o.group.empty() ? "tail-" + new_event_id() : o.group;
     try {
         net::io_context ioc;
         net::ip::tcp::resolver resolver(ioc);
@@ -46,8 +54,11 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
                                                       : "WebSocket handshake failed: " + ec.message();
             return fail(errc::unavailable, why);
         }
+        // Without --group the subscription is ephemeral: the gateway stores no cursor and
+        // leaves no group behind (docs/ws-protocol.md).
         json::object sub{{"op", "subscribe"}, {"id", "tail"}, {"topic", o.topic},
-                         {"group", group}, {"from", o.from}, {"manualAck", true}};
+                         {"from", o.from}, {"manualAck", true}};
+        if (!o.group.empty()) sub["group"] = o.group;
         ws.write(net::buffer(canonical_json(sub)));
         std::size_t printed = 0;
         beast::flat_buffer buf;
@@ -90,8 +101,8 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
             }
             std::fwrite(out.data(), 1, out.size(), stdout);
             std::fflush(stdout);
-            if (last > 0) {
-                json::object ack{{"op", "ack"}, {"topic", o.topic}, {"group", group}, {"seq", last}};
+            if (last > 0 && !o.group.empty()) {
+                json::object ack{{"op", "ack"}, {"topic", o.topic}, {"group", o.group}, {"seq", last}};
                 auto text = std::make_shared<std::string>(canonical_json(ack));
                 ws.async_write(net::buffer(*text), [text](beast::error_code, std::size_t) {});
                 ioc.restart();
@@ -100,8 +111,13 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
         }
         beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(2));
         ws.close(websocket::close_code::normal, ec);
+    } catch (const boost::system::system_error& e) {
+        // what() appends "[system:111 at /usr/include/boost/…]"; the code's message does not.
+        return fail(errc::unavailable, "cannot reach the gateway at " + host + ":" + port + ": " +
+                                           e.code().message());
     } catch (const std::exception& e) {
-        return fail(errc::unavailable, std::string("cannot reach the gateway: ") + e.what());
+        return fail(errc::unavailable, "cannot reach the gateway at " + host + ":" + port + ": " +
+                                           without_source_location(e.what()));
     }
     return {};
 }

@@ -6,20 +6,111 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 #include <charconv>
+#include <cmath>
 #include <vector>
 
 namespace prom {
+
+namespace {
+
+// Appends a JSON pointer (RFC 6901) token: `~` and `/` escaped.
+void append_pointer_token(std::string& path, std::string_view token) {
+    path.push_back('/');
+    for (char c : token) {
+        if (c == '~') path += "~0";
+        else if (c == '/') path += "~1";
+        else path.push_back(c);
+    }
+}
+
+// Finds a number that the parser turned into infinity (JSON has no infinity; Boost.JSON
+// rounds an out-of-range number to it). Fills `path` with its JSON pointer.
+bool find_non_finite(const json::value& v, std::string& path) {
+    switch (v.kind()) {
+        case json::kind::double_: return !std::isfinite(v.get_double());
+        case json::kind::array: {
+            const auto& a = v.get_array();
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                auto size = path.size();
+                append_pointer_token(path, std::to_string(i));
+                if (find_non_finite(a[i], path)) return true;
+                path.resize(size);
+            }
+            return false;
+        }
+        case json::kind::object:
+            for (const auto& kv : v.get_object()) {
+                auto size = path.size();
+                append_pointer_token(path, kv.key());
+                if (find_non_finite(kv.value(), path)) return true;
+                path.resize(size);
+            }
+            return false;
+        default: return false;
+    }
+}
+
+result<json::value> parse_unchecked(std::string_view text, std::size_t max_depth) {
+    json::parse_options opts;
+    opts.max_depth = max_depth;
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec, {}, opts);
+    if (ec) return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
+    return v;
+}
+
+// Rewrites the bare words `inf`, `-inf`, `nan`, `-nan` outside strings (what earlier
+// versions' canonical form wrote for non-finite doubles) as `null`.
+std::string without_non_finite_words(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            out.push_back(c);
+            if (c == '\\' && i + 1 < text.size()) out.push_back(text[++i]);
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        std::string_view rest = text.substr(i);
+        bool replaced = false;
+        for (std::string_view word : {"-inf", "-nan", "inf", "nan"}) {
+            if (rest.starts_with(word)) {
+                out += "null";
+                i += word.size() - 1;
+                replaced = true;
+                break;
+            }
+        }
+        if (!replaced) out.push_back(c);
+    }
+    return out;
+}
+
+}  // namespace
 
 result<json::value> parse_json(std::string_view text, parse_limits limits) {
     if (text.size() > limits.max_bytes) {
         return fail(errc::too_large, "JSON text is larger than " +
                                          std::to_string(limits.max_bytes) + " bytes");
     }
-    json::parse_options opts;
-    opts.max_depth = limits.max_depth;
-    boost::system::error_code ec;
-    json::value v = json::parse(text, ec, {}, opts);
-    if (ec) return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
+    auto v = parse_unchecked(text, limits.max_depth);
+    if (!v) return v;
+    if (std::string path; find_non_finite(*v, path)) {
+        std::string where = path.empty() ? "" : " at '" + path + "'";
+        return fail(errc::invalid_argument, "number out of range" + where +
+                                                ": JSON numbers must fit in a double (about ±1.8e308)");
+    }
+    return v;
+}
+
+result<json::value> parse_stored_json(std::string_view text) {
+    constexpr std::size_t stored_depth = 1024;
+    auto v = parse_unchecked(text, stored_depth);
+    if (!v) v = parse_unchecked(without_non_finite_words(text), stored_depth);
+    if (!v) return fail(errc::corrupt, "stored JSON does not parse: " + v.error().message);
     return v;
 }
 
@@ -68,7 +159,12 @@ void append_canonical_json(std::string& out, const json::value& v) {
         case json::kind::uint64: append_number(out, v.get_uint64()); return;
         case json::kind::double_: {
             // Shortest round-trip form; an integral double prints like an integer, so 7.0
-            // and 7 hash alike, as they are the same JSON number.
+            // and 7 hash alike, as they are the same JSON number. Infinity and NaN have no
+            // JSON form: null, as JSON.stringify writes them, so stored text always parses.
+            if (!std::isfinite(v.get_double())) {
+                out += "null";
+                return;
+            }
             append_number(out, v.get_double());
             return;
         }

@@ -36,6 +36,15 @@ unsigned days_in_month(int y, int m) {
     return m == 2 && leap ? 29 : days[m - 1];
 }
 
+// True when `utc_second` (seconds since the epoch) is 23:59:59 UTC on June 30 or
+// December 31, the only seconds a leap second can follow.
+bool is_leap_second_slot(std::int64_t utc_second) {
+    std::int64_t days = utc_second >= 0 ? utc_second / 86400 : (utc_second - 86399) / 86400;
+    if (utc_second - days * 86400 != 86399) return false;
+    civil_date next = civil_from_days(days + 1);
+    return next.day == 1 && (next.month == 7 || next.month == 1);
+}
+
 }  // namespace
 
 result<ts_ms> parse_time(std::string_view s) {
@@ -106,6 +115,18 @@ result<ts_ms> parse_time(std::string_view s) {
         return bad();
     }
     std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    if (second == 60) {
+        // A leap second exists only as 23:59:60 UTC on the last day of June or December
+        // (in any zone: the offset is applied first). It maps to the last millisecond of
+        // 23:59:59, so times stay in order and on the day they name (docs/time-travel.md).
+        std::int64_t utc = days * 86400 + hour * 3600 + minute * 60 + 59 - offset_min * 60;
+        if (!is_leap_second_slot(utc)) {
+            return fail(errc::invalid_argument,
+                        "bad time '" + std::string(s) +
+                            "': second 60 exists only at 23:59:60 UTC on June 30 or December 31");
+        }
+        return utc * 1000 + 999;
+    }
     std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
     return secs * 1000 + millis;
 }

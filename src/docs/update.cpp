@@ -180,7 +180,7 @@ result<json::object> update_stored(const std::optional<document>& stored, const 
     if (!stored && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
     json::object current;
     if (stored) {
-        auto v = parse_json(stored->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
+        auto v = parse_stored_json(stored->body);
         if (!v || !v->is_object()) return fail(errc::corrupt, "stored document does not parse");
         current = std::move(v->get_object());
     }

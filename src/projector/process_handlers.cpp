@@ -95,7 +95,7 @@ result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stal
         auto docs = s.find(q);
         if (!docs) return std::unexpected(docs.error());
         for (const auto& d : *docs) {
-            auto v = parse_json(d.body);
+            auto v = parse_stored_json(d.body);
             if (!v || !v->is_object()) continue;
             auto& o = v->get_object();
             const json::value* seen = field(o, "last_seen");

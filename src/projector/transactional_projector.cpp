@@ -95,14 +95,29 @@ private:
         return options_.backoff * (1 << std::min(attempt_no, 10));
     }
 
-    // Tries `events` up to 1 + retries times; returns the last attempt.
+    // A storage error that no retry can heal (the event's effects are refused: bad input,
+    // a type error, too large, unreadable) is the event's fault like a handler error, so it
+    // is retried and then dead-lettered; only errors that pass (unavailable, conflict, I/O)
+    // are retried for as long as they last.
+    static bool permanent(const error& e) {
+        return e.code == errc::invalid_argument || e.code == errc::type_error ||
+               e.code == errc::too_large || e.code == errc::corrupt;
+    }
+
+    attempt apply_classified(std::span<const event> events) {
+        attempt a = apply(events);
+        if (a.what == outcome::store_failed && permanent(a.err)) a.what = outcome::handler_failed;
+        return a;
+    }
+
+    // Tries `events` up to 1 + retries times; returns the last attempt. metrics.retries
+    // counts the attempts after the first.
     attempt apply_with_retries(std::span<const event> events) {
-        attempt a{outcome::handler_failed};
-        for (int i = 0; i <= options_.retries; ++i) {
-            a = apply(events);
-            if (a.what != outcome::handler_failed) return a;
+        attempt a = apply_classified(events);
+        for (int i = 0; i < options_.retries && a.what == outcome::handler_failed; ++i) {
+            if (!loop_.sleep_for(backoff(i))) break;
             metrics_.retries += 1;
-            if (i < options_.retries && !loop_.sleep_for(backoff(i))) break;
+            a = apply_classified(events);
         }
         return a;
     }
@@ -171,7 +186,9 @@ private:
         return reached;
     }
 
+    // The consumer loop delivers the same events again after its backoff: a retry too.
     std::optional<seq_t> not_applied(const attempt& a) {
+        metrics_.retries += 1;
         if (a.what == outcome::conflict) {
             spdlog::warn("projector {}/{}: {}; re-reading the cursor", options_.topic,
                          options_.group, a.err.message);

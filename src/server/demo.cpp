@@ -82,7 +82,9 @@ private:
 
 std::unique_ptr<demo_publisher> start_demo(store& s) { return std::make_unique<demo_impl>(s); }
 
-std::string demo_instructions(const std::string& base, std::chrono::milliseconds stale_after) {
+std::string demo_instructions(const std::string& base, std::chrono::milliseconds stale_after,
+                              const std::string& prom, const std::string& db_url) {
+    const std::string db = " --db '" + describe_db_url(db_url) + "'";
     std::string s;
     s += "prom serve --demo: 3 processes on demo-host send a heartbeat every second;\n";
     s += "'llm' goes silent after 5 s and turns stale " + std::to_string(stale_after.count() / 1000) +
@@ -100,11 +102,12 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
     s += "  curl -s " + base + "/metrics | grep prom_\n";
     s += "  curl -s " + base + "/healthz\n";
     std::string ws = "ws" + base.substr(4) + "/ws";  // http://… → ws://…
-    s += "  build/release/src/cli/prom tail process.state --url " + ws + " --from earliest   # live\n";
+    s += "  " + prom + " tail process.state --url " + ws + " --from earliest   # live\n";
     s += "  curl -s \"" + base + "/at/process.state/demo-host:llm:4103?t=$(($(date +%s)*1000 - 8000))\""
          "   # 8 s ago\n";
-    s += "  build/release/src/cli/prom process-at demo-host:llm:4103 \"$(date -u -d '-8 sec' "
-         "+%Y-%m-%dT%H:%M:%SZ)\"   # same, from the CLI\n";
+    s += "  " + prom + " process-at demo-host:llm:4103 \"$(date -u -d '-8 sec' "
+         "+%Y-%m-%dT%H:%M:%SZ)\"" + db + "   # same, from the CLI\n";
+    s += "  " + prom + " topics" + db + "\n";
     return s;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -23,23 +24,14 @@ public:
     explicit node_impl(serve_config c) : config_(std::move(c)) {}
     ~node_impl() override { stop(); }
 
-    status start() {
+    status start(std::stop_token stop) {
         if (!config_.auth.enabled() && !is_loopback_host(config_.host) && !config_.insecure_listen_any) {
             return fail(errc::invalid_argument,
                         "refusing to listen on " + config_.host +
                             " without auth tokens: configure \"auth\" tokens, listen on "
                             "127.0.0.1, or pass --insecure-listen-any");
         }
-        auto opened = open_store(config_.db, {.durable = config_.durable});
-        // A database that is not up yet (PostgreSQL starting beside us) is waited for, up to
-        // db_wait; a bad URL or an unwritable file fails at once.
-        auto give_up = std::chrono::steady_clock::now() + config_.db_wait;
-        while (!opened && opened.error().code == errc::unavailable &&
-               std::chrono::steady_clock::now() < give_up) {
-            spdlog::warn("prom serve: database unavailable ({}); retrying in 1 s", opened.error().message);
-            std::this_thread::sleep_for(std::chrono::seconds(1));
-            opened = open_store(config_.db, {.durable = config_.durable});
-        }
+        auto opened = open_with_wait(stop);
         if (!opened) return std::unexpected(opened.error());
         // The cache is made before the store's listener can fire and is destroyed after the
         // store (see the member order below).
@@ -83,10 +75,37 @@ public:
         gateway_->install(*server_);
         metrics_source_->set_gateway(&gateway_->metrics());
         if (config_.demo) demo_ = start_demo(*store_);
-        spdlog::info("prom serve: listening on {}:{} (db {}, collection '{}', projectors {})",
-                     config_.host, server_->port(), config_.db, config_.collection,
-                     run_process ? "process" : "none");
+        // The absolute database path: a relative `sqlite:` path depends on the working
+        // directory, and the log is where an operator looks for which file is in use.
+        spdlog::info("prom serve: listening on {}:{} (db {}, collection '{}', projectors {}, {})",
+                     config_.host, server_->port(), describe_db_url(config_.db), config_.collection,
+                     run_process ? "process" : "none", auth_summary(config_.auth));
         return {};
+    }
+
+    // A database that is not up yet (PostgreSQL starting beside us) is waited for, up to
+    // db_wait; a bad URL, an unwritable file or a refusal that waiting cannot heal (wrong
+    // password, unknown role or database: not `unavailable`) fails at once, and so does a
+    // stop request: a signal must not wait out the whole db_wait.
+    result<std::unique_ptr<store>> open_with_wait(std::stop_token stop) {
+        auto opened = open_store(config_.db, {.durable = config_.durable});
+        auto give_up = std::chrono::steady_clock::now() + config_.db_wait;
+        std::mutex mu;
+        std::condition_variable_any wake;
+        while (!opened && opened.error().code == errc::unavailable &&
+               std::chrono::steady_clock::now() < give_up) {
+            spdlog::warn("prom serve: database unavailable ({}); retrying in 1 s", opened.error().message);
+            std::unique_lock lock(mu);
+            auto next = std::min(give_up, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+            (void)wake.wait_until(lock, stop, next, [] { return false; });  // only a stop wakes it
+            if (stop.stop_requested()) {
+                return fail(errc::cancelled, "stopped while waiting for the database (" +
+                                                 opened.error().message + ")");
+            }
+            lock.unlock();
+            opened = open_store(config_.db, {.durable = config_.durable});
+        }
+        return opened;
     }
 
     std::uint16_t port() const override { return server_ ? server_->port() : 0; }
@@ -123,9 +142,9 @@ private:
 
 }  // namespace
 
-result<std::unique_ptr<node>> node::start(serve_config config) {
+result<std::unique_ptr<node>> node::start(serve_config config, std::stop_token stop) {
     auto n = std::make_unique<node_impl>(std::move(config));
-    if (auto ok = n->start(); !ok) {
+    if (auto ok = n->start(std::move(stop)); !ok) {
         spdlog::error("prom serve: cannot start: {}", ok.error().message);
         return std::unexpected(ok.error());
     }

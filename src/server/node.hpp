@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 
 #include "prom/store.hpp"
 #include "server/serve_config.hpp"
@@ -16,7 +17,9 @@ namespace prom::server {
 class node {
 public:
     // Opens the store and starts everything; errors (bad db URL, port in use) as values.
-    static result<std::unique_ptr<node>> start(serve_config config);
+    // While the database is unavailable it waits up to config.db_wait; a stop request on
+    // `stop` (SIGINT/SIGTERM in prom serve) ends that wait at once with errc::cancelled.
+    static result<std::unique_ptr<node>> start(serve_config config, std::stop_token stop = {});
     virtual ~node() = default;
 
     virtual std::uint16_t port() const = 0;  // the bound port (config port 0: the chosen one)

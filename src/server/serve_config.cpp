@@ -134,11 +134,17 @@ status apply_config_json(std::string_view text, serve_config& c) {
                 }
             }
         } else {
-            ok = fail(errc::invalid_argument, "config: unknown setting '" + std::string(k) + "'");
+            ok = fail(errc::invalid_argument, "config: unknown key '" + std::string(k) + "'");
         }
         if (!ok) return ok;
     }
     return {};
+}
+
+std::string auth_summary(const auth::auth_policy& auth) {
+    if (!auth.enabled()) return "auth off";
+    auto n = auth.token_count();
+    return "auth on (" + std::to_string(n) + (n == 1 ? " token)" : " tokens)");
 }
 
 bool is_loopback_host(std::string_view host) {

@@ -38,6 +38,10 @@ struct serve_config {
     std::size_t ws_max_message = 1024 * 1024;          // bigger client messages close with 1009
 };
 
+// "auth on (N tokens)" or "auth off": what the start-up log says, so that an operator sees at
+// once whether the config they wrote turned authentication on.
+std::string auth_summary(const auth::auth_policy& auth);
+
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(std::string_view host);
 

@@ -59,7 +59,7 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
         auto snap = store_.snapshot_at_or_before(topic, key, r.name, t);
         if (!snap) return std::unexpected(snap.error());
         if (*snap) {
-            auto state = parse_json((*snap)->state, {.max_depth = 1024, .max_bytes = SIZE_MAX});
+            auto state = parse_stored_json((*snap)->state);
             // A snapshot is only a cache: one that does not parse is skipped, not fatal.
             if (state) {
                 fold = fold_state{std::move(*state), (*snap)->ts, (*snap)->seq, (*snap)->count};

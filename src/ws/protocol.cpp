@@ -44,7 +44,14 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     if (*op == "subscribe" || *op == "ack" || *op == "unsubscribe") {
         auto topic = string_member(o, "topic");
         auto group = string_member(o, "group");
-        if (!topic || !group) return bad(c.id, *op + " needs a topic and a group");
+        // Without a group, subscribe is ephemeral (no cursor, no lease); its group is "".
+        // An ack needs a group: an ephemeral subscription has nothing to acknowledge.
+        const bool group_given = member(o, "group") != nullptr;
+        if (!topic || (group_given && !group) || (*op == "ack" && !group)) {
+            return bad(c.id, *op == "ack" ? "ack needs a topic and a group"
+                                          : *op + " needs a topic, and a group that is a non-empty string when given");
+        }
+        if (!group) group.emplace();
         if (*op == "unsubscribe") {
             c.op = unsubscribe_cmd{*topic, *group};
             return c;

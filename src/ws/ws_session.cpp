@@ -246,7 +246,7 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     };
     subs_[key] = gw_.bus_.subscribe(cmd.topic, cmd.group, std::move(handler),
                                     {.from = cmd.from, .manual_ack = cmd.manual_ack,
-                                     .batch_size = cmd.batch_size});
+                                     .batch_size = cmd.batch_size, .ephemeral = cmd.group.empty()});
     reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
 }
 

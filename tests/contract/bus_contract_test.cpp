@@ -202,6 +202,43 @@ TEST_P(bus_contract, different_groups_each_get_every_event) {
     EXPECT_EQ(x.seqs(), y.seqs());
 }
 
+// `prom tail --url` without --group: watching a topic must leave nothing behind.
+TEST_P(bus_contract, an_ephemeral_subscription_stores_no_cursor_and_takes_no_lease) {
+    publish(3);
+    recorder a, b;
+    auto sub_a = bus_->subscribe("t", "", [&](auto batch, auto&) { a.add(batch); },
+                                 {.from = start_from::earliest, .ephemeral = true});
+    auto sub_b = bus_->subscribe("t", "", [&](auto batch, auto&) { b.add(batch); },
+                                 {.from = start_from::earliest, .ephemeral = true});
+    // No lease: both receive every event, at once.
+    ASSERT_TRUE(a.wait_for_count(3));
+    ASSERT_TRUE(b.wait_for_count(3));
+    EXPECT_EQ(a.seqs(), range(1, 3));
+    EXPECT_EQ(b.seqs(), range(1, 3));
+    EXPECT_TRUE(sub_a->ack(3));  // accepted, and stores nothing
+    sub_a.reset();
+    sub_b.reset();
+    EXPECT_FALSE(store_->cursor("t", "").value());
+
+    // Nothing remembered: `latest` starts at the end each time, `earliest` at the start.
+    recorder late;
+    auto sub_late = bus_->subscribe("t", "", [&](auto batch, auto&) { late.add(batch); },
+                                    {.from = start_from::latest, .ephemeral = true});
+    for (int i = 0; i < 500 && !sub_late->active(); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(sub_late->active());
+    publish(1);
+    ASSERT_TRUE(late.wait_for_count(1));
+    EXPECT_EQ(late.seqs(), range(4, 4));
+    recorder again;
+    auto sub_again = bus_->subscribe("t", "", [&](auto batch, auto&) { again.add(batch); },
+                                     {.ephemeral = true});
+    ASSERT_TRUE(again.wait_for_count(4));
+    EXPECT_EQ(again.seqs(), range(1, 4));
+    sub_late.reset();
+    sub_again.reset();
+    EXPECT_FALSE(store_->cursor("t", "").value());
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, bus_contract, testing::ValuesIn(test::contract_backends()),
                          test::backend_name);
 

@@ -5,6 +5,7 @@
 #include "prom/process_projectors.hpp"
 #include "prom/projector.hpp"
 #include "projector/process_handlers.hpp"
+#include "support/forwarding_store.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -89,6 +90,80 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
     EXPECT_NE((*dlq)[0].headers.at("prom-error").find("poison"), std::string::npos);
     EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
     EXPECT_GE(p->metrics().retries.load(), 2u);
+}
+
+// A store whose commit refuses, for good, a transaction that wrote the document "poisoned"
+// (as a database refuses a value it cannot hold): the handler succeeds, the store never will.
+class refusing_store final : public test::forwarding_store {
+public:
+    using forwarding_store::forwarding_store;
+
+    result<std::unique_ptr<transaction>> begin() override {
+        auto t = inner_.begin();
+        if (!t) return t;
+        return std::unique_ptr<transaction>(new refusing_txn(std::move(*t)));
+    }
+
+private:
+    class refusing_txn final : public transaction {
+    public:
+        explicit refusing_txn(std::unique_ptr<transaction> t) : t_(std::move(t)) {}
+        result<std::optional<document>> find_one(std::string_view c, std::string_view k) override {
+            return t_->find_one(c, k);
+        }
+        result<document> update_one(std::string_view c, std::string_view k, const json::object& u,
+                                    bool upsert) override {
+            if (k == "poisoned") poisoned_ = true;
+            return t_->update_one(c, k, u, upsert);
+        }
+        result<std::vector<append_result>> append(std::vector<event_input> b) override {
+            return t_->append(std::move(b));
+        }
+        status set_cursor(std::string_view t, std::string_view g, seq_t s) override {
+            return t_->set_cursor(t, g, s);
+        }
+        result<std::optional<seq_t>> cursor(std::string_view t, std::string_view g) override {
+            return t_->cursor(t, g);
+        }
+        status commit() override {
+            if (poisoned_) return fail(errc::invalid_argument, "the store cannot hold this value");
+            return t_->commit();
+        }
+
+    private:
+        std::unique_ptr<transaction> t_;
+        bool poisoned_ = false;
+    };
+};
+
+// The effects of an event that the store refuses for good (not a passing outage) are a
+// poison event like a failing handler: retried, then dead-lettered, and the retry metric
+// counts the attempts that were made (it used to say 0 while the batch was retried forever).
+TEST_P(projector_contract, effects_the_store_refuses_for_good_are_dead_lettered_with_true_retry_counts) {
+    publish("in", 1);
+    publish("in", "refused", "bad", "refused-id");
+    publish("in", 3);
+    refusing_store refusing(*store_);
+    auto handler = [](const event& e, transaction& txn) -> status {
+        std::string key = e.payload.is_string() ? "poisoned" : "a";
+        json::object inc{{"$inc", json::object{{"n", 1}}}};
+        if (auto r = txn.update_one("counts", key, inc, true); !r) return std::unexpected(r.error());
+        return {};
+    };
+    auto p = start_transactional_projector(
+        refusing, {.topic = "in", .group = "count", .handler = handler, .retries = 2, .backoff = 1ms});
+    ASSERT_TRUE(p->wait_until(3, 10s));
+    EXPECT_NE(body("counts", "a").find("\"n\":2"), std::string::npos);
+    EXPECT_EQ(body("counts", "poisoned"), "");
+    auto dlq = store_->scan({.topic = "in.dlq"});
+    ASSERT_TRUE(dlq);
+    ASSERT_EQ(dlq->size(), 1u);
+    EXPECT_EQ((*dlq)[0].id, "refused-id");
+    EXPECT_NE((*dlq)[0].headers.at("prom-error").find("cannot hold"), std::string::npos);
+    EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
+    // The batch of three: 2 retries; then the refused event alone: 2 more.
+    EXPECT_EQ(p->metrics().retries.load(), 4u);
+    p->stop();
 }
 
 TEST_P(projector_contract, stop_on_poison_keeps_the_cursor_before_the_failing_event) {

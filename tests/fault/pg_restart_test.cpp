@@ -93,6 +93,53 @@ TEST_P(pg_restart, serve_waits_for_a_database_that_is_not_up_yet) {
     (void)cluster.resume();
 }
 
+// The start-up wait must not hold a server that is told to stop (SIGINT/SIGTERM in prom
+// serve request the stop token), nor wait out errors that no wait can heal: an unknown
+// database (3D000) or role (28000) fails at once with the server's own message. The bounds
+// are far below db_wait (30 s), not measurements.
+TEST_P(pg_restart, the_start_up_wait_ends_at_a_stop_request_and_on_errors_that_cannot_heal) {
+    private_cluster cluster;
+    ASSERT_TRUE(cluster.ok()) << "could not start a private PostgreSQL with " << script;
+    server::serve_config c;
+    c.port = 0;
+    c.projectors.clear();
+    c.db_wait = std::chrono::seconds(30);
+
+    const std::string url = cluster.url();  // postgresql://postgres@127.0.0.1:PORT/prom_test
+    auto with = [&](std::string from, std::string to) {
+        std::string u = url;
+        u.replace(u.find(from), from.size(), to);
+        return u;
+    };
+    for (const auto& [bad_url, says] : std::vector<std::pair<std::string, std::string>>{
+             {with("/prom_test", "/prom_no_such_database"), "\"prom_no_such_database\" does not exist"},
+             {with("postgres@", "prom_no_such_role@"), "\"prom_no_such_role\" does not exist"}}) {
+        c.db = bad_url;
+        auto began = std::chrono::steady_clock::now();
+        auto refused = server::node::start(c);
+        ASSERT_FALSE(refused) << bad_url;
+        EXPECT_LT(std::chrono::steady_clock::now() - began, 10s) << bad_url;
+        EXPECT_NE(refused.error().code, errc::unavailable) << refused.error().message;
+        EXPECT_NE(refused.error().message.find(says), std::string::npos) << refused.error().message;
+    }
+
+    ASSERT_TRUE(cluster.pause(false));
+    c.db = url;
+    std::stop_source stop;
+    std::thread signal([&] {
+        std::this_thread::sleep_for(500ms);
+        stop.request_stop();  // what SIGINT/SIGTERM do in prom serve
+    });
+    auto began = std::chrono::steady_clock::now();
+    auto stopped = server::node::start(c, stop.get_token());
+    auto took = std::chrono::steady_clock::now() - began;
+    signal.join();
+    ASSERT_FALSE(stopped);
+    EXPECT_EQ(stopped.error().code, errc::cancelled) << stopped.error().message;
+    EXPECT_LT(took, 10s);
+    (void)cluster.resume();
+}
+
 // pg_ctl stop -m immediate: the server dies without a checkpoint and replays its WAL on
 // start. Every acknowledged append was flushed before it was acknowledged, so it survives.
 TEST_P(pg_restart, no_acknowledged_event_is_lost_when_the_database_crashes) {

@@ -79,14 +79,17 @@ TEST_F(cli, scan_bounds_are_inclusive) {
 TEST_F(cli, cursor_and_topics) {
     ASSERT_EQ(run("publish a 1" + db()).exit_code, 0);
     ASSERT_EQ(run("publish a 2" + db()).exit_code, 0);
-    auto c = run("cursor a nobody" + db());
+    ASSERT_EQ(run("tail a --group somebody --from earliest --limit 1" + db()).exit_code, 0);
+    auto c = run("cursor a somebody" + db());
     ASSERT_EQ(c.exit_code, 0);
-    EXPECT_EQ(c.out, "{\"group\":\"nobody\",\"seq\":0,\"topic\":\"a\"}\n");
+    EXPECT_EQ(c.out, "{\"group\":\"somebody\",\"seq\":1,\"topic\":\"a\"}\n");
+    EXPECT_EQ(run("cursor a nobody" + db()).exit_code, 1);  // never subscribed
     auto t = run("topics" + db());
     EXPECT_EQ(t.out, "{\"count\":2,\"last_seq\":2,\"topic\":\"a\"}\n");
 }
 
 TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
+    ASSERT_EQ(run("publish other 1" + db()).exit_code, 0);  // the database exists
     struct bad_case {
         std::string args;
         std::string says;
@@ -110,7 +113,7 @@ TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
     EXPECT_NE(unwritable.out.find("cannot"), std::string::npos) << unwritable.out;
     // nothing was written by any of them
     auto t = run("topics" + db());
-    EXPECT_EQ(t.out, "");
+    EXPECT_EQ(t.out, "{\"count\":1,\"last_seq\":1,\"topic\":\"other\"}\n");
 }
 
 TEST_F(cli, tail_reads_over_the_gateway_and_from_the_database) {

@@ -46,6 +46,57 @@ TEST(serve_config, typos_and_wrong_types_are_errors) {
     }
 }
 
+// A typo anywhere in the config is an error that names the path of the unknown key; in the
+// auth section above all, where ignoring it would start the server with auth off.
+TEST(serve_config, unknown_keys_at_every_level_are_errors_naming_their_path) {
+    struct bad_case {
+        const char* config;
+        const char* path;
+    };
+    for (const auto& c : std::vector<bad_case>{
+             {R"({"listn":"x:1"})", "'listn'"},
+             {R"({"auth":{"tokenz":[]}})", "'auth.tokenz'"},
+             {R"({"auth":{"tokens":[],"extra":1}})", "'auth.extra'"},
+             {R"({"auth":{"tokens":[{"token":"long-enough-1","publsh":["t"]}]}})",
+              "'auth.tokens[0].publsh'"},
+             {R"({"auth":{"tokens":[{"token":"long-enough-1"},{"token":"long-enough-2","nmae":"x"}]}})",
+              "'auth.tokens[1].nmae'"},
+             {R"({"auth":{"tokens":[{"token":"long-enough-1","name":7}]}})", "'auth.tokens[0].name'"},
+             {R"({"auth":{"tokens":[{"token":"long-enough-1","read":[{"topic":"x"}]}]}})",
+              "'auth.tokens[0].read'"},
+             {R"({"auth":[]})", "'auth'"},
+         }) {
+        serve_config cfg;
+        auto r = apply_config_json(c.config, cfg);
+        ASSERT_FALSE(r) << c.config;
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+        EXPECT_NE(r.error().message.find(c.path), std::string::npos) << r.error().message;
+        EXPECT_FALSE(cfg.auth.enabled());
+    }
+}
+
+TEST(serve_config, auth_tokens_turn_auth_on_and_count) {
+    serve_config c;
+    ASSERT_TRUE(apply_config_json(
+        R"({"auth":{"tokens":[{"token":"long-enough-1","name":"a","publish":["t.*"],"subscribe":["*"],"read":["x"]},
+                              {"token":"long-enough-2"}]}})",
+        c));
+    EXPECT_TRUE(c.auth.enabled());
+    EXPECT_EQ(c.auth.token_count(), 2u);
+    serve_config empty;
+    ASSERT_TRUE(apply_config_json(R"({"auth":{"tokens":[]}})", empty));
+    EXPECT_FALSE(empty.auth.enabled());
+    EXPECT_EQ(auth_summary(c.auth), "auth on (2 tokens)");
+    EXPECT_EQ(auth_summary(empty.auth), "auth off");
+}
+
+TEST(serve_config, a_token_shorter_than_the_minimum_is_refused_with_the_minimum_named) {
+    serve_config c;
+    auto r = apply_config_json(R"({"auth":{"tokens":[{"token":"s3cret"}]}})", c);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("at least 8 characters"), std::string::npos) << r.error().message;
+}
+
 TEST(serve_config, listen_takes_host_and_port) {
     serve_config c;
     ASSERT_TRUE(parse_listen("127.0.0.1:0", c));

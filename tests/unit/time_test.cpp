@@ -29,6 +29,30 @@ TEST(parse_time, refuses_malformed_times_and_missing_zones) {
     }
 }
 
+TEST(parse_time, accepts_a_leap_second_only_at_the_end_of_june_or_december_utc) {
+    // 23:59:60 maps to 23:59:59.999 of the same UTC day (docs/time-travel.md, "Times").
+    const ts_ms end_of_2016 = parse_time("2016-12-31T23:59:59Z").value();
+    EXPECT_EQ(parse_time("2016-12-31T23:59:60Z").value(), end_of_2016 + 999);
+    EXPECT_EQ(parse_time("2016-12-31T23:59:60.500Z").value(), end_of_2016 + 999);
+    EXPECT_EQ(parse_time("2016-12-31T18:59:60-05:00").value(), end_of_2016 + 999);
+    EXPECT_EQ(parse_time("2017-01-01T00:59:60+01:00").value(), end_of_2016 + 999);
+    EXPECT_LT(parse_time("2016-12-31T23:59:60Z").value(), parse_time("2017-01-01T00:00:00Z").value());
+    const ts_ms end_of_june = parse_time("2015-06-30T23:59:59Z").value();
+    EXPECT_EQ(parse_time("2015-06-30T23:59:60Z").value(), end_of_june + 999);
+}
+
+TEST(parse_time, refuses_second_60_anywhere_else) {
+    for (auto bad : {"2023-11-14T22:13:60Z", "2016-12-31T23:58:60Z", "2016-12-31T22:59:60Z",
+                     "2016-12-30T23:59:60Z", "2016-11-30T23:59:60Z", "2016-06-29T23:59:60Z",
+                     "2016-12-31T23:59:60+01:00", "2017-01-01T00:00:60Z", "2016-12-31T23:59:61Z"}) {
+        auto r = parse_time(bad);
+        EXPECT_FALSE(r) << bad;
+        if (!r) {
+            EXPECT_EQ(r.error().code, errc::invalid_argument);
+        }
+    }
+}
+
 TEST(event_id, is_a_time_ordered_uuid_v7) {
     auto a = new_event_id();
     auto b = new_event_id();

@@ -39,11 +39,21 @@ TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
     EXPECT_EQ(std::get<publish_cmd>(many.op).events.size(), 2u);
 }
 
+TEST(ws_protocol, a_subscribe_without_a_group_is_ephemeral) {
+    auto c = parsed(R"({"op":"subscribe","topic":"t","from":"latest"})");
+    const auto& s = std::get<subscribe_cmd>(c.op);
+    EXPECT_EQ(s.topic, "t");
+    EXPECT_EQ(s.group, "");
+    EXPECT_EQ(std::get<unsubscribe_cmd>(parsed(R"({"op":"unsubscribe","topic":"t"})").op).group, "");
+}
+
 TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
     EXPECT_EQ(refused("{oops").code, "bad_request");
     EXPECT_EQ(refused("[1]").code, "bad_request");
     EXPECT_EQ(refused(R"({"id":"x","op":"nope"})").id, "x");
-    refused(R"({"op":"subscribe","topic":"t"})");
+    refused(R"({"op":"subscribe","group":"g"})");
+    refused(R"({"op":"subscribe","topic":"t","group":""})");
+    refused(R"({"op":"ack","topic":"t","seq":1})");  // an ephemeral subscription takes no acks
     refused(R"({"op":"subscribe","topic":"t","group":"g","from":"middle"})");
     refused(R"({"op":"subscribe","topic":"t","group":"g","batchSize":0})");
     refused(R"({"op":"subscribe","topic":"t","group":"g","batchSize":1.5})");

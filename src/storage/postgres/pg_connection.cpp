@@ -29,6 +29,21 @@ std::string trimmed(const char* text) {
     return m;
 }
 
+// A connection refused for a reason that waiting cannot heal: a wrong password (SQLSTATE
+// 28P01), an unknown role or no pg_hba.conf entry (28000), an unknown database (3D000).
+// libpq gives a failed connection no result to read the SQLSTATE from, only the server's
+// message, so the message is matched (not the codes as text: "port 28000" is no error).
+// These fail fast with io_error instead of `unavailable`, which callers retry (db_wait).
+bool is_permanent_connect_failure(std::string_view m) {
+    for (std::string_view needle :
+         {"password authentication failed", "authentication failed for user", "does not exist",
+          "no pg_hba.conf entry", "no password supplied", "is not permitted to log in",
+          "permission denied for database"}) {
+        if (m.find(needle) != std::string_view::npos) return true;
+    }
+    return false;
+}
+
 void ignore_notice(void*, const char*) {}  // "already exists, skipping" and the like
 
 }  // namespace
@@ -53,8 +68,9 @@ result<std::unique_ptr<connection>> connection::open(const std::string& conninfo
     if (!c) return fail(errc::unavailable, "cannot connect to PostgreSQL: out of memory");
     std::unique_ptr<connection> conn(new connection(c));
     if (PQstatus(c) != CONNECTION_OK) {
-        return fail(errc::unavailable,
-                    "cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(c)));
+        std::string why = trimmed(PQerrorMessage(c));
+        return fail(is_permanent_connect_failure(why) ? errc::io_error : errc::unavailable,
+                    "cannot connect to PostgreSQL: " + why);
     }
     PQsetNoticeProcessor(c, ignore_notice, nullptr);
     for (const auto& sql : setup) {

@@ -111,6 +111,10 @@ status pg_store::init() {
     // A schema at the current version is used as it is (see pg_schema.hpp).
     auto version = appender_->exec("SELECT v FROM meta WHERE k = 'schema_version'");
     bool current = version && !version->empty() && version->text(0, 0) == schema_version;
+    if (!current && options_.must_exist && (!version || version->empty())) {
+        return fail(errc::not_found, "no prom database in schema '" + target_.schema +
+                                         "': check --db (nothing was created)");
+    }
     if (!current) {
         std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" +
                           std::to_string(schema_lock_key) + "); CREATE SCHEMA IF NOT EXISTS " +
@@ -184,7 +188,7 @@ result<event> event_from_row(const rows& r, int i) {
     e.id = r.text(i, 2);
     e.key = r.text(i, 3);
     e.ts = r.int64(i, 4);
-    auto payload = parse_json(r.text(i, 5), {.max_depth = 1024, .max_bytes = SIZE_MAX});
+    auto payload = parse_stored_json(r.text(i, 5));
     if (!payload) {
         return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
     }

@@ -38,7 +38,7 @@ void prom_match(sqlite3_context* ctx, int, sqlite3_value** argv) {
         sqlite3_result_null(ctx);
         return;
     }
-    auto v = parse_json(std::string_view(body, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
+    auto v = parse_stored_json(std::string_view(body, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
     if (!v || !v->is_object()) {
         sqlite3_result_null(ctx);
         return;

@@ -9,8 +9,12 @@ namespace prom::storage::sqlite {
 
 result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const store_options& o) {
     std::error_code ec;
+    if (o.must_exist && !std::filesystem::is_regular_file(path, ec)) {
+        return fail(errc::not_found, "no database at '" + describe_db_url("sqlite:" + path) +
+                                         "': check --db (nothing was created)");
+    }
     auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) {
+    if (!parent.empty() && !o.must_exist) {
         std::filesystem::create_directories(parent, ec);
         if (ec) {
             return fail(errc::io_error,
@@ -25,7 +29,7 @@ result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const
 sqlite_store::~sqlite_store() = default;
 
 status sqlite_store::init() {
-    auto w = connection::open(path_, true, static_cast<int>(options_.busy_timeout.count()));
+    auto w = connection::open(path_, !options_.must_exist, static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
     writer_ = std::move(*w);
     // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
@@ -71,7 +75,7 @@ result<event> event_from_row(statement& st) {
     e.id = st.text(2);
     e.key = st.text(3);
     e.ts = st.int64(4);
-    auto payload = parse_json(st.text(5), {.max_depth = 1024, .max_bytes = SIZE_MAX});
+    auto payload = parse_stored_json(st.text(5));
     if (!payload) return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
     e.payload = std::move(*payload);
     auto headers = parse_json(st.text(6));

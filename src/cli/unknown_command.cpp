@@ -1,0 +1,67 @@
+// "prom pubish": name what was typed and the nearest command, instead of CLI11's
+// "A subcommand is required".
+#include <algorithm>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+// Levenshtein distance: the number of one-letter edits from a to b.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+std::optional<std::string> unknown_command_message(const CLI::App& app, int argc, char** argv) {
+    // The first argument that is not an option is the command (prom's top level has only
+    // the flags --help and --version, which take no value).
+    std::string_view typed;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--") break;
+        if (!a.starts_with('-')) {
+            typed = a;
+            break;
+        }
+    }
+    if (typed.empty()) return std::nullopt;
+    std::string best;
+    std::size_t best_distance = SIZE_MAX;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        const std::string& name = sub->get_name();
+        if (name == typed) return std::nullopt;
+        auto d = edit_distance(typed, name);
+        if (d < best_distance) {
+            best_distance = d;
+            best = name;
+        }
+    }
+    std::string message = "unknown command '" + std::string(typed) + "'";
+    // A suggestion only when it is close: at most a third of the letters differ.
+    if (!best.empty() && best_distance <= std::max<std::size_t>(1, typed.size() / 3)) {
+        message += "; did you mean '" + best + "'?";
+    } else {
+        message += "; commands:";
+        for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+            message += " " + sub->get_name();
+        }
+    }
+    return message;
+}
+
+}  // namespace prom::cli

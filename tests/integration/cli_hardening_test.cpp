@@ -1,0 +1,188 @@
+// The `prom` CLI defects of issue 12, each pinned: read-only commands never create a
+// database, unknown commands name what was typed, a group that never existed is not "seq 0",
+// an anonymous `tail --url` leaves no group behind, errors carry no Boost source locations,
+// leap seconds only where they exist.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "prom/harness.hpp"
+#include "prom/json.hpp"
+#include "support/cli_runner.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+using test::ran;
+
+ran run(const std::string& args, bool with_stderr = false) { return test::run_prom(args, with_stderr); }
+
+class cli_hardening : public testing::Test {
+protected:
+    void SetUp() override {
+        if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
+        url_ = test::integration_db_url(dir_);
+    }
+    std::string db() const { return " --db '" + url_ + "'"; }
+    std::string url_;
+    test::temp_dir dir_;
+};
+
+TEST_F(cli_hardening, read_only_commands_refuse_a_missing_database_and_create_nothing) {
+    const std::filesystem::path missing_dir = dir_.file("no/such/dir");
+    const std::string missing = " --db 'sqlite:" + (missing_dir / "x.db").string() + "'";
+    const std::string missing_file = " --db 'sqlite:" + dir_.file("typo.db") + "'";
+    for (const std::string cmd : {"topics", "scan t", "cursor t g", "at t k 1000", "at t --all 1000",
+                                  "process-at h:n:1 1000", "tail t --limit 1"}) {
+        for (const auto& where : {missing, missing_file}) {
+            auto r = run(cmd + where, true);
+            EXPECT_EQ(r.exit_code, 1) << cmd << where << ": " << r.out;
+            EXPECT_NE(r.out.find("no database at"), std::string::npos) << cmd << ": " << r.out;
+        }
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir_.file("no")));
+    EXPECT_FALSE(std::filesystem::exists(dir_.file("typo.db")));
+    // The message names the absolute path, whatever the working directory.
+    auto relative = run("topics --db sqlite:relative-typo/x.db", true);
+    EXPECT_EQ(relative.exit_code, 1);
+    EXPECT_NE(relative.out.find((std::filesystem::current_path() / "relative-typo/x.db").string()),
+              std::string::npos)
+        << relative.out;
+    EXPECT_FALSE(std::filesystem::exists("relative-typo"));
+    // Writing still creates it.
+    ASSERT_EQ(run("publish t 1" + missing).exit_code, 0);
+    EXPECT_EQ(run("topics" + missing).exit_code, 0);
+}
+
+TEST_F(cli_hardening, read_only_commands_refuse_a_postgresql_schema_without_prom_tables) {
+    if (!url_.starts_with("postgres")) GTEST_SKIP() << "PostgreSQL only";
+    std::string other = url_.substr(0, url_.find("schema=")) + "schema=prom_typo_never_made";
+    auto r = run("topics --db '" + other + "'", true);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("no prom database"), std::string::npos) << r.out;
+}
+
+TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_command) {
+    auto r = run("pubish t 1", true);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "prom: unknown command 'pubish'; did you mean 'publish'?\n");
+    auto far = run("frobnicate", true);
+    EXPECT_EQ(far.exit_code, 2);
+    EXPECT_NE(far.out.find("unknown command 'frobnicate'; commands:"), std::string::npos) << far.out;
+    EXPECT_NE(far.out.find("publish"), std::string::npos);
+    EXPECT_EQ(run("--version").exit_code, 0);
+    EXPECT_EQ(run("", true).exit_code, 2);  // no command at all: CLI11's usage message
+}
+
+TEST_F(cli_hardening, cursor_of_a_group_that_never_existed_says_so) {
+    ASSERT_EQ(run("publish a 1" + db()).exit_code, 0);
+    auto r = run("cursor a nobody" + db(), true);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.out.find("no consumer group 'nobody' on topic 'a'"), std::string::npos) << r.out;
+    ASSERT_EQ(run("tail a --group g --from earliest --limit 1" + db()).exit_code, 0);
+    auto g = run("cursor a g" + db());
+    EXPECT_EQ(g.exit_code, 0);
+    EXPECT_EQ(g.out, "{\"group\":\"g\",\"seq\":1,\"topic\":\"a\"}\n");
+}
+
+TEST_F(cli_hardening, an_anonymous_tail_over_the_gateway_leaves_no_group_behind) {
+    const std::string file = dir_.file("gateway.db");
+    auto h = harness::start({.db = "sqlite:" + file, .process_projectors = false});
+    ASSERT_TRUE(h);
+    ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 1}));
+    ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 2}));
+    for (int i = 0; i < 2; ++i) {
+        auto r = run("tail t --url " + (*h)->ws_url() + " --from earliest --limit 2");
+        EXPECT_EQ(r.exit_code, 0);
+        EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;  // from the start each time
+    }
+    (*h)->stop();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> conn(raw, &sqlite3_close);
+    // No cursor and no lease of any group: the rows a `tail-<uuid>` group used to leave.
+    for (const char* sql : {"SELECT topic || '/' || grp FROM cursors", "SELECT name FROM leases"}) {
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(conn.get(), sql, -1, &st, nullptr), SQLITE_OK);
+        std::string rows;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            rows += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+            rows += " ";
+        }
+        sqlite3_finalize(st);
+        EXPECT_EQ(rows, "") << sql;
+    }
+}
+
+TEST_F(cli_hardening, connection_errors_carry_no_boost_source_locations) {
+    // Port 1 on loopback: nothing listens there.
+    auto r = run("tail t --url ws://127.0.0.1:1/ws --limit 1", true);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.out.find("cannot reach the gateway at 127.0.0.1:1: "), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("/usr/include"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("[system"), std::string::npos) << r.out;
+}
+
+// prom serve waiting for its database at start-up (db_wait, 60 s by default) stops at once
+// on SIGTERM or SIGINT. Nothing listens on port 1, so the database stays unavailable.
+TEST_F(cli_hardening, serve_waiting_for_its_database_stops_at_once_on_a_signal) {
+    for (int sig : {SIGTERM, SIGINT}) {
+        std::vector<std::string> args{PROM_BINARY, "serve", "--listen", "127.0.0.1:0", "--db",
+                                      "postgresql://postgres@127.0.0.1:1/none"};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = 0;
+        ASSERT_EQ(::posix_spawn(&pid, PROM_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // inside the wait by now
+        auto sent = std::chrono::steady_clock::now();
+        ::kill(pid, sig);
+        int status = 0;
+        pid_t done = 0;
+        while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 &&
+               std::chrono::steady_clock::now() - sent < std::chrono::seconds(10)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (done == 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            FAIL() << "prom serve ignored signal " << sig << " during its start-up wait";
+        }
+        EXPECT_TRUE(WIFEXITED(status)) << sig;
+        EXPECT_EQ(WEXITSTATUS(status), 1) << sig;  // it did not start
+    }
+}
+
+TEST_F(cli_hardening, second_60_is_a_bad_time_except_for_a_real_leap_second) {
+    ASSERT_EQ(run("publish t '{\"a\":1}' --key k --ts 2016-12-31T23:59:59Z" + db()).exit_code, 0);
+    auto bad = run("at t k 2023-11-14T22:13:60Z" + db(), true);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.out.find("second 60"), std::string::npos) << bad.out;
+    EXPECT_EQ(run("publish t 1 --ts 2023-11-14T22:13:60Z" + db()).exit_code, 2);
+    auto leap = run("at t k 2016-12-31T23:59:60Z" + db());
+    EXPECT_EQ(leap.exit_code, 0);
+    EXPECT_EQ(leap.out, "{\"seq\":1,\"state\":{\"a\":1},\"ts\":1483228799000}\n");
+}
+
+TEST_F(cli_hardening, publish_refuses_a_number_too_large_for_a_double_and_stores_nothing) {
+    for (const auto& payload : std::vector<std::string>{"'{\"cpu_pct\":1e400}'", "'[-1e400]'",
+                                                        "'[" + std::string(5000, '9') + "]'"}) {
+        auto r = run("publish t " + payload + db(), true);
+        EXPECT_EQ(r.exit_code, 2) << payload.substr(0, 30);
+        EXPECT_NE(r.out.find("number out of range"), std::string::npos) << r.out;
+    }
+    EXPECT_EQ(run("topics" + db()).out, "");
+}
+
+}  // namespace
+}  // namespace prom

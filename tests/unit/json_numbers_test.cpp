@@ -1,0 +1,68 @@
+// Numbers too large for a double: refused on input, never written as non-JSON, and old
+// stored text that holds them still reads (docs/http-api.md, "Numbers").
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "prom/event.hpp"
+#include "prom/json.hpp"
+
+namespace prom {
+namespace {
+
+TEST(json_numbers, a_number_too_large_for_a_double_is_refused_with_its_place_named) {
+    const std::string huge_integer(5000, '7');
+    struct bad_case {
+        std::string text;
+        std::string pointer;
+    };
+    for (const auto& c : std::vector<bad_case>{
+             {R"({"cpu_pct":1e400})", "'/cpu_pct'"},
+             {R"({"a":[1,{"b":-1e400}]})", "'/a/1/b'"},
+             {"[" + huge_integer + "]", "'/0'"},
+             {"-" + huge_integer, ""},
+             {R"({"a/b~c":1e999})", "'/a~1b~0c'"},
+         }) {
+        auto r = parse_json(c.text);
+        ASSERT_FALSE(r) << c.text.substr(0, 40);
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+        std::string says = c.pointer.empty() ? "number out of range:" : "number out of range at " + c.pointer;
+        EXPECT_NE(r.error().message.find(says), std::string::npos)
+            << r.error().message;
+    }
+}
+
+TEST(json_numbers, large_but_finite_and_tiny_numbers_are_accepted) {
+    EXPECT_TRUE(parse_json("1.7976931348623157e308"));
+    EXPECT_TRUE(parse_json("-1e308"));
+    EXPECT_TRUE(parse_json("1e-400"));  // underflows to 0: finite
+    EXPECT_TRUE(parse_json("123456789012345678901234567890"));
+}
+
+TEST(json_numbers, an_event_with_an_out_of_range_number_is_refused) {
+    auto v = parse_json(R"({"topic":"t","payload":{"cpu_pct":1}})");
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(event_input_from_json(*v));
+    EXPECT_FALSE(parse_json(R"({"topic":"t","payload":{"cpu_pct":1e400}})"));
+}
+
+TEST(json_numbers, canonical_form_writes_infinity_and_nan_as_null) {
+    json::array a{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                  std::nan(""), 1.5};
+    EXPECT_EQ(canonical_json(a), "[null,null,null,1.5]");
+}
+
+TEST(json_numbers, stored_text_with_the_old_inf_rendering_still_reads) {
+    // What earlier versions stored for {"cpu_pct":1e400}; strings keep their words.
+    auto v = parse_stored_json(R"({"cpu_pct":inf,"b":[-inf,nan,-nan],"s":"inf nan","k":{"inf":1}})");
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(canonical_json(*v), R"({"b":[null,null,null],"cpu_pct":null,"k":{"inf":1},"s":"inf nan"})");
+    auto broken = parse_stored_json("{\"a\":");
+    ASSERT_FALSE(broken);
+    EXPECT_EQ(broken.error().code, errc::corrupt);
+    EXPECT_TRUE(parse_stored_json("1e400"));  // stored text is not checked: it is only read
+}
+
+}  // namespace
+}  // namespace prom
