@@ -1,4 +1,4 @@
-// prom tail TOPIC: print events as NDJSON as they arrive (SPEC 2.6, issue: gateway).
+// prom tail TOPIC: print events as NDJSON as they arrive (README.md, "The CLI").
 // On the database directly; with --group the position is a durable consumer group,
 // without it nothing is written and `--from` picks the start.
 #include <condition_variable>

@@ -1,4 +1,4 @@
-// at, process-at: SPEC 3 (time travel).
+// at, process-at: time travel from the CLI (docs/time-travel.md).
 #include <cstdio>
 
 #include "cli/commands.hpp"

@@ -3,10 +3,9 @@
 // an anonymous `tail --url` leaves no group behind, errors carry no Boost source locations,
 // leap seconds only where they exist.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
-
 #include <signal.h>
 #include <spawn.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,10 +24,12 @@ namespace {
 
 using test::ran;
 
-ran run(const std::string& args, bool with_stderr = false) { return test::run_prom(args, with_stderr); }
+ran run(const std::string& args, bool with_stderr = false) {
+    return test::run_prom(args, with_stderr);
+}
 
 class cli_hardening : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         url_ = test::integration_db_url(dir_);
@@ -42,8 +43,8 @@ TEST_F(cli_hardening, read_only_commands_refuse_a_missing_database_and_create_no
     const std::filesystem::path missing_dir = dir_.file("no/such/dir");
     const std::string missing = " --db 'sqlite:" + (missing_dir / "x.db").string() + "'";
     const std::string missing_file = " --db 'sqlite:" + dir_.file("typo.db") + "'";
-    for (const std::string cmd : {"topics", "scan t", "cursor t g", "at t k 1000", "at t --all 1000",
-                                  "process-at h:n:1 1000", "tail t --limit 1"}) {
+    for (const std::string cmd : {"topics", "scan t", "cursor t g", "at t k 1000",
+                                  "at t --all 1000", "process-at h:n:1 1000", "tail t --limit 1"}) {
         for (const auto& where : {missing, missing_file}) {
             auto r = run(cmd + where, true);
             EXPECT_EQ(r.exit_code, 1) << cmd << where << ": " << r.out;
@@ -78,7 +79,8 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     EXPECT_EQ(r.out, "prom: unknown command 'pubish'; did you mean 'publish'?\n");
     auto far = run("frobnicate", true);
     EXPECT_EQ(far.exit_code, 2);
-    EXPECT_NE(far.out.find("unknown command 'frobnicate'; commands:"), std::string::npos) << far.out;
+    EXPECT_NE(far.out.find("unknown command 'frobnicate'; commands:"), std::string::npos)
+        << far.out;
     EXPECT_NE(far.out.find("publish"), std::string::npos);
     EXPECT_EQ(run("--version").exit_code, 0);
     EXPECT_EQ(run("", true).exit_code, 2);  // no command at all: CLI11's usage message
@@ -104,7 +106,8 @@ TEST_F(cli_hardening, an_anonymous_tail_over_the_gateway_leaves_no_group_behind)
     for (int i = 0; i < 2; ++i) {
         auto r = run("tail t --url " + (*h)->ws_url() + " --from earliest --limit 2");
         EXPECT_EQ(r.exit_code, 0);
-        EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;  // from the start each time
+        EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2)
+            << r.out;  // from the start each time
     }
     (*h)->stop();
     sqlite3* raw = nullptr;
@@ -137,8 +140,9 @@ TEST_F(cli_hardening, connection_errors_carry_no_boost_source_locations) {
 // on SIGTERM or SIGINT. Nothing listens on port 1, so the database stays unavailable.
 TEST_F(cli_hardening, serve_waiting_for_its_database_stops_at_once_on_a_signal) {
     for (int sig : {SIGTERM, SIGINT}) {
-        std::vector<std::string> args{PROM_BINARY, "serve", "--listen", "127.0.0.1:0", "--db",
-                                      "postgresql://postgres@127.0.0.1:1/none"};
+        std::vector<std::string> args{PROM_BINARY, "serve",
+                                      "--listen",  "127.0.0.1:0",
+                                      "--db",      "postgresql://postgres@127.0.0.1:1/none"};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);

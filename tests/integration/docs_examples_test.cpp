@@ -92,7 +92,8 @@ std::pair<int, std::string> run_bash(const std::string& script, const std::files
         std::ofstream out(file);
         out << "set -euo pipefail\n" << script;
     }
-    std::string cmd = "cd '" + cwd.string() + "' && " + env + " timeout 60 bash '" + file.string() + "' 2>&1";
+    std::string cmd =
+        "cd '" + cwd.string() + "' && " + env + " timeout 60 bash '" + file.string() + "' 2>&1";
     FILE* p = ::popen(cmd.c_str(), "r");
     std::string output;
     std::array<char, 4096> buf;
@@ -120,7 +121,7 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 }
 
 class docs_examples : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         db_url_ = test::integration_db_url(dir_);
@@ -135,7 +136,8 @@ protected:
         node_ = std::move(*n);
         // The demo's first heartbeats have become documents.
         for (int i = 0; i < 500; ++i) {
-            if (test::http_request(node_->port(), "GET", "/snap/demo-host:stt:4101").status == 200) break;
+            if (test::http_request(node_->port(), "GET", "/snap/demo-host:stt:4101").status == 200)
+                break;
             std::this_thread::sleep_for(20ms);
         }
     }
@@ -177,7 +179,8 @@ TEST_F(docs_examples, every_runnable_example_in_docs_runs_as_written) {
             if (b.mode == "config") {
                 server::serve_config c;
                 auto ok = server::apply_config_json(text, c);
-                EXPECT_TRUE(ok) << b.where() << ": refused config: " << (ok ? "" : ok.error().message);
+                EXPECT_TRUE(ok) << b.where()
+                                << ": refused config: " << (ok ? "" : ok.error().message);
             } else if (b.mode == "publish") {
                 auto r = test::http_request(node_->port(), "POST", "/publish",
                                             {{"Content-Type", "application/json"}}, text);
@@ -202,8 +205,8 @@ TEST_F(docs_examples, every_runnable_example_in_docs_runs_as_written) {
                     }
                 }
                 ASSERT_TRUE(reply) << b.where() << ": no reply to " << text;
-                EXPECT_NE(reply->at("op"), "error") << b.where() << ": " << text << " → "
-                                                    << canonical_json(*reply);
+                EXPECT_NE(reply->at("op"), "error")
+                    << b.where() << ": " << text << " → " << canonical_json(*reply);
             } else {
                 EXPECT_EQ(b.mode, "") << b.where() << ": unknown doctest mode";
             }
@@ -220,7 +223,8 @@ TEST_F(docs_examples, every_runnable_example_in_docs_runs_as_written) {
         for (const auto& e : *dead) {
             ADD_FAILURE() << "a docs example was dead-lettered to " << t.topic << ": "
                           << canonical_json(e.payload) << " ("
-                          << (e.headers.contains("prom-error") ? e.headers.at("prom-error") : "") << ")";
+                          << (e.headers.contains("prom-error") ? e.headers.at("prom-error") : "")
+                          << ")";
         }
     }
 }

@@ -8,7 +8,7 @@ namespace prom::test {
 namespace {
 
 class number_range : public server_test {
-protected:
+  protected:
     server::serve_config make_config() override {
         auto c = server_test::make_config();
         c.projectors = {"process"};  // the heartbeat of the issue went through them
@@ -25,16 +25,20 @@ protected:
 
 TEST_F(number_range, http_publish_refuses_it_with_400_naming_the_problem) {
     for (const auto& n : out_of_range_numbers()) {
-        auto r = post_json("/publish", R"({"topic":"heartbeat.received","payload":{"pid":1,"name":"a",)"
-                                       R"("host":"h","cpu_pct":)" + n + "}}");
+        auto r =
+            post_json("/publish", R"({"topic":"heartbeat.received","payload":{"pid":1,"name":"a",)"
+                                  R"("host":"h","cpu_pct":)" +
+                                      n + "}}");
         EXPECT_EQ(r.status, 400) << r.body;
         auto v = parse_json(r.body);
         ASSERT_TRUE(v) << r.body;
-        EXPECT_NE(std::string(v->at("message").as_string()).find("number out of range at '/payload/cpu_pct'"),
+        EXPECT_NE(std::string(v->at("message").as_string())
+                      .find("number out of range at '/payload/cpu_pct'"),
                   std::string::npos)
             << r.body;
-        auto batch = post_json("/publish", R"({"events":[{"topic":"t","payload":1},{"topic":"t","payload":)" +
-                                               n + "}]}");
+        auto batch = post_json(
+            "/publish",
+            R"({"events":[{"topic":"t","payload":1},{"topic":"t","payload":)" + n + "}]}");
         EXPECT_EQ(batch.status, 400) << batch.body;
     }
     EXPECT_EQ(events_in("heartbeat.received"), 0);
@@ -54,15 +58,16 @@ TEST_F(number_range, websocket_publish_refuses_it_with_a_bad_request_frame) {
     ASSERT_TRUE(ws);
     ASSERT_EQ(hs.status, 101) << hs.response;
     for (const auto& n : out_of_range_numbers()) {
-        ASSERT_TRUE(ws->send_text(R"({"op":"publish","id":"p","event":{"topic":"t","payload":{"cpu_pct":)" + n +
-                                  "}}}"));
+        ASSERT_TRUE(ws->send_text(
+            R"({"op":"publish","id":"p","event":{"topic":"t","payload":{"cpu_pct":)" + n + "}}}"));
         auto text = ws->read_text();
         ASSERT_TRUE(text);
         auto v = parse_json(*text);
         ASSERT_TRUE(v) << *text;
         EXPECT_EQ(v->at("op"), "error") << *text;
         EXPECT_EQ(v->at("error"), "bad_request") << *text;
-        EXPECT_NE(std::string(v->at("message").as_string()).find("number out of range"), std::string::npos)
+        EXPECT_NE(std::string(v->at("message").as_string()).find("number out of range"),
+                  std::string::npos)
             << *text;
     }
     EXPECT_EQ(events_in("t"), 0);

@@ -27,9 +27,9 @@ TEST(json_numbers, a_number_too_large_for_a_double_is_refused_with_its_place_nam
         auto r = parse_json(c.text);
         ASSERT_FALSE(r) << c.text.substr(0, 40);
         EXPECT_EQ(r.error().code, errc::invalid_argument);
-        std::string says = c.pointer.empty() ? "number out of range:" : "number out of range at " + c.pointer;
-        EXPECT_NE(r.error().message.find(says), std::string::npos)
-            << r.error().message;
+        std::string says =
+            c.pointer.empty() ? "number out of range:" : "number out of range at " + c.pointer;
+        EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
     }
 }
 
@@ -55,9 +55,11 @@ TEST(json_numbers, canonical_form_writes_infinity_and_nan_as_null) {
 
 TEST(json_numbers, stored_text_with_the_old_inf_rendering_still_reads) {
     // What earlier versions stored for {"cpu_pct":1e400}; strings keep their words.
-    auto v = parse_stored_json(R"({"cpu_pct":inf,"b":[-inf,nan,-nan],"s":"inf nan","k":{"inf":1}})");
+    auto v =
+        parse_stored_json(R"({"cpu_pct":inf,"b":[-inf,nan,-nan],"s":"inf nan","k":{"inf":1}})");
     ASSERT_TRUE(v) << v.error().message;
-    EXPECT_EQ(canonical_json(*v), R"({"b":[null,null,null],"cpu_pct":null,"k":{"inf":1},"s":"inf nan"})");
+    EXPECT_EQ(canonical_json(*v),
+              R"({"b":[null,null,null],"cpu_pct":null,"k":{"inf":1},"s":"inf nan"})");
     auto broken = parse_stored_json("{\"a\":");
     ASSERT_FALSE(broken);
     EXPECT_EQ(broken.error().code, errc::corrupt);
