@@ -28,7 +28,7 @@ namespace prom::ws {
 
 // Where the written bytes are in the sequence of server frames.
 class frame_tracker {
-public:
+  public:
     bool at_frame_start() const { return payload_left_ == 0 && header_have_ == 0; }
 
     void advance(const unsigned char* p, std::size_t n) {
@@ -50,7 +50,7 @@ public:
         }
     }
 
-private:
+  private:
     // 2 bytes, then 2 or 8 more for a 16- or 64-bit length (no mask: the server's frames).
     std::size_t header_size() const {
         if (header_have_ < 2) return 2;
@@ -71,7 +71,7 @@ private:
 };
 
 class close_code_guard_stream : public boost::beast::tcp_stream {
-public:
+  public:
     explicit close_code_guard_stream(boost::beast::tcp_stream&& s)
         : boost::beast::tcp_stream(std::move(s)) {}
     close_code_guard_stream(close_code_guard_stream&&) = default;
@@ -89,7 +89,7 @@ public:
             initiate_write<ConstBufferSequence>{this}, handler, buffers);
     }
 
-private:
+  private:
     template <class ConstBufferSequence>
     struct initiate_write {
         close_code_guard_stream* self;
@@ -109,22 +109,20 @@ private:
             // a partial write can never leave the original code bytes to follow.
             net::async_write(
                 base(), net::buffer(corrected_),
-                net::bind_executor(
-                    ex, [this, h = std::forward<Handler>(handler)](
-                            boost::system::error_code ec, std::size_t n) mutable {
-                        tracker_.advance(
-                            reinterpret_cast<const unsigned char*>(corrected_.data()), n);
-                        std::move(h)(ec, n);
-                    }));
+                net::bind_executor(ex, [this, h = std::forward<Handler>(handler)](
+                                           boost::system::error_code ec, std::size_t n) mutable {
+                    tracker_.advance(reinterpret_cast<const unsigned char*>(corrected_.data()), n);
+                    std::move(h)(ec, n);
+                }));
             return;
         }
         base().async_write_some(
-            buffers, net::bind_executor(
-                         ex, [this, buffers, h = std::forward<Handler>(handler)](
-                                 boost::system::error_code ec, std::size_t n) mutable {
-                             if (framing_) track(buffers, n);
-                             std::move(h)(ec, n);
-                         }));
+            buffers,
+            net::bind_executor(ex, [this, buffers, h = std::forward<Handler>(handler)](
+                                       boost::system::error_code ec, std::size_t n) mutable {
+                if (framing_) track(buffers, n);
+                std::move(h)(ec, n);
+            }));
     }
 
     template <class ConstBufferSequence>

@@ -24,7 +24,8 @@ bool has_token(std::optional<std::string_view> value, std::string_view token) {
     while (!rest.empty()) {
         auto comma = rest.find(',');
         std::string_view item = rest.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
         while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
         if (iequal(item, token)) return true;
         if (comma == std::string_view::npos) break;
@@ -38,9 +39,7 @@ bool is_base64_char(char c) {
            c == '/';
 }
 
-handshake_refusal bad(std::string message) {
-    return {400, "bad_request", std::move(message), {}};
-}
+handshake_refusal bad(std::string message) { return {400, "bad_request", std::move(message), {}}; }
 
 }  // namespace
 
@@ -56,8 +55,8 @@ bool valid_websocket_key(std::string_view key) {
 
 std::optional<handshake_refusal> check_upgrade(const upgrade_request& r) {
     if (r.method != "GET") {
-        return handshake_refusal{405, "method_not_allowed",
-                                 "a WebSocket upgrade is a GET request", {{"Allow", "GET"}}};
+        return handshake_refusal{
+            405, "method_not_allowed", "a WebSocket upgrade is a GET request", {{"Allow", "GET"}}};
     }
     if (r.version < 11) {
         return bad("a WebSocket upgrade needs HTTP/1.1 (RFC 6455 §4.1); this request is HTTP/1.0");
@@ -70,7 +69,8 @@ std::optional<handshake_refusal> check_upgrade(const upgrade_request& r) {
         return bad("the upgrade request needs 'Upgrade: websocket'");
     }
     if (!r.ws_version || *r.ws_version != "13") {
-        return handshake_refusal{426, "upgrade_required",
+        return handshake_refusal{426,
+                                 "upgrade_required",
                                  "this server speaks WebSocket version 13 (Sec-WebSocket-Version)",
                                  {{"Sec-WebSocket-Version", "13"}}};
     }

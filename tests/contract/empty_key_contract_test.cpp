@@ -9,7 +9,7 @@ namespace prom {
 namespace {
 
 class empty_key_contract : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         store_ = test::open_or_die(GetParam().fresh_url(dir_), {.durable = false});
         ASSERT_NE(store_, nullptr);
@@ -20,9 +20,11 @@ protected:
 
 TEST_P(empty_key_contract, an_empty_key_is_stored_and_shown_like_an_absent_one) {
     auto in = *event_input_from_json(*parse_json(R"({"topic":"t","payload":1,"ts":1000})"));
-    auto empty = *event_input_from_json(*parse_json(R"({"topic":"t","key":"","payload":1,"ts":1000})"));
+    auto empty =
+        *event_input_from_json(*parse_json(R"({"topic":"t","key":"","payload":1,"ts":1000})"));
     EXPECT_EQ(in.key, empty.key);
-    auto keyed = *event_input_from_json(*parse_json(R"({"topic":"t","key":"k","payload":2,"ts":1000})"));
+    auto keyed =
+        *event_input_from_json(*parse_json(R"({"topic":"t","key":"k","payload":2,"ts":1000})"));
     ASSERT_TRUE(store_->append({in, empty, keyed}));
 
     auto all = store_->scan({.topic = "t"});

@@ -8,7 +8,7 @@ namespace {
 constexpr std::string_view token = "reader-token-1";
 
 class auth_http : public server_test {
-protected:
+  protected:
     server::serve_config make_config() override {
         auto c = server_test::make_config();
         auto p = auth::auth_policy::from_json(*parse_json(
@@ -38,8 +38,9 @@ TEST_F(auth_http, refusals_have_reason_phrases_and_are_counted_by_metrics) {
     EXPECT_NE(m.body.find(R"(prom_http_requests_total{route="/list",status="401"} 1)"),
               std::string::npos)
         << m.body;
-    EXPECT_NE(m.body.find(R"(prom_http_requests_total{route="/collections/{name}/list",status="403"} 1)"),
-              std::string::npos)
+    EXPECT_NE(
+        m.body.find(R"(prom_http_requests_total{route="/collections/{name}/list",status="403"} 1)"),
+        std::string::npos)
         << m.body;
     EXPECT_EQ(m.body.find(R"(status="other")"), std::string::npos) << m.body;
 }

@@ -16,7 +16,8 @@ TEST_F(empty_key, an_empty_key_and_an_absent_one_are_the_same_on_every_path) {
     raw_ws::handshake hs;
     auto ws = raw_ws::connect(port(), hs);
     ASSERT_EQ(hs.status, 101);
-    ws->send_text(R"({"op":"publish","events":[{"topic":"t","key":"","payload":3},{"topic":"t","payload":4}]})");
+    ws->send_text(
+        R"({"op":"publish","events":[{"topic":"t","key":"","payload":3},{"topic":"t","payload":4}]})");
     auto published = ws->read_text(5s);
     ASSERT_TRUE(published && published->find(R"("op":"published")") != std::string::npos);
 

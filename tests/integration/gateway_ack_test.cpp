@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "prom/bus.hpp"
-
 #include "support/server_fixture.hpp"
 #include "support/ws_client.hpp"
 
@@ -14,7 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class gateway_ack : public server_test {
-protected:
+  protected:
     std::unique_ptr<raw_ws> open(const std::vector<std::string>& headers = {}) {
         raw_ws::handshake hs;
         auto ws = raw_ws::connect(port(), hs, "/ws", headers);
@@ -35,7 +34,8 @@ protected:
             auto text = ws.read_text(5s);
             if (!text) break;
             auto v = parse_json(*text);
-            if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op) return *v;
+            if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op)
+                return *v;
         }
         ADD_FAILURE() << "no '" << op << "' frame";
         return nullptr;
@@ -118,7 +118,7 @@ TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {
 }
 
 class gateway_ack_auth : public gateway_ack {
-protected:
+  protected:
     server::serve_config make_config() override {
         auto c = gateway_ack::make_config();
         auto p = auth::auth_policy::from_json(*parse_json(R"({"tokens":[
@@ -146,7 +146,8 @@ TEST_F(gateway_ack_auth, subscribing_and_acking_need_the_topic_and_the_group) {
     EXPECT_EQ(cursor("jobs", "ops"), -1);
     EXPECT_EQ(cursor("other", "team-a"), -1);
 
-    team->send_text(R"({"op":"subscribe","id":"s2","topic":"jobs","group":"team-a","manualAck":true})");
+    team->send_text(
+        R"({"op":"subscribe","id":"s2","topic":"jobs","group":"team-a","manualAck":true})");
     expect_op(*team, "subscribed");
     expect_op(*team, "events");
     team->send_text(R"({"op":"ack","id":"a3","topic":"jobs","group":"team-a","seq":2})");

@@ -14,7 +14,7 @@ namespace {
 
 // A database that went away: every topic read fails with `unavailable` while `down`.
 class switchable_store final : public forwarding_store {
-public:
+  public:
     using forwarding_store::forwarding_store;
     std::atomic<bool> down{false};
 
@@ -25,7 +25,7 @@ public:
 };
 
 class health : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         inner_ = open_or_die(integration_db_url(dir_));

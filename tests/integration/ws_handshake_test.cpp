@@ -13,7 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class ws_handshake : public server_test {
-protected:
+  protected:
     // Sends `request` on a fresh connection and reads the one answer.
     http_reply raw(const std::string& request, bool head = false) {
         http_connection c(port());
@@ -74,7 +74,8 @@ TEST_F(ws_handshake, other_methods_get_405_with_allow_get) {
         auto r = raw(upgrade(method));  // an upgrade request with the wrong method
         expect_json_error(r, 405, "method_not_allowed");
         EXPECT_EQ(r.header("Allow"), "GET") << method;
-        auto plain = raw(std::string(method) + " /ws HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        auto plain =
+            raw(std::string(method) + " /ws HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
         expect_json_error(plain, 405, "method_not_allowed");
         EXPECT_EQ(plain.header("Allow"), "GET") << method;
     }
@@ -95,11 +96,13 @@ TEST_F(ws_handshake, a_wrong_version_gets_a_json_426_naming_version_13) {
 }
 
 TEST_F(ws_handshake, missing_upgrade_pieces_are_json_400s) {
-    auto no_upgrade = raw("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    auto no_upgrade =
+        raw("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     expect_json_error(no_upgrade, 400, "bad_request");
-    auto no_host = raw("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    auto no_host =
+        raw("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     expect_json_error(no_host, 400, "bad_request");
     auto not_ws = raw("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
     expect_json_error(not_ws, 400, "bad_request");
@@ -116,12 +119,11 @@ TEST_F(ws_handshake, a_close_code_that_may_not_be_sent_is_answered_with_1002) {
         std::uint16_t sent;
         std::uint16_t answered;
     };
-    for (auto [sent, answered] : {close_case{5000, 1002}, close_case{65535, 1002},
-                                  close_case{9999, 1002}, close_case{1004, 1002},
-                                  close_case{1006, 1002}, close_case{1016, 1002},
-                                  close_case{2999, 1002}, close_case{0, 1002},
-                                  close_case{1000, 1000}, close_case{1001, 1001},
-                                  close_case{3000, 3000}, close_case{4999, 4999}}) {
+    for (auto [sent, answered] :
+         {close_case{5000, 1002}, close_case{65535, 1002}, close_case{9999, 1002},
+          close_case{1004, 1002}, close_case{1006, 1002}, close_case{1016, 1002},
+          close_case{2999, 1002}, close_case{0, 1002}, close_case{1000, 1000},
+          close_case{1001, 1001}, close_case{3000, 3000}, close_case{4999, 4999}}) {
         raw_ws::handshake hs;
         auto ws = raw_ws::connect(port(), hs);
         ASSERT_EQ(hs.status, 101) << hs.response;

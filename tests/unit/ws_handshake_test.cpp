@@ -24,8 +24,8 @@ TEST(ws_handshake_rules, the_key_must_be_the_base64_of_16_bytes) {
     EXPECT_TRUE(valid_websocket_key("AAAAAAAAAAAAAAAAAAAAAA=="));
     EXPECT_TRUE(valid_websocket_key("+/+/+/+/+/+/+/+/+/+/+w=="));
     for (std::string_view bad : {"", "abc", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ",
-                                 "dGhlIHNhbXBsZSBub25jZSE=",            // 17 bytes
-                                 "dGhlIHNhbXBsZSBub25j",                // 15 bytes, unpadded
+                                 "dGhlIHNhbXBsZSBub25jZSE=",  // 17 bytes
+                                 "dGhlIHNhbXBsZSBub25j",      // 15 bytes, unpadded
                                  "dGhlIHNhbXBsZSBub25jZQ==\r", "dGhlIHNhbXBsZ SBub25jZQ==",
                                  "dGhlIHNhbXBsZSBub25jZ-==", "========================"}) {
         EXPECT_FALSE(valid_websocket_key(bad)) << bad;
