@@ -252,7 +252,6 @@ TEST_P(user_projector_contract, sandbox_violations_end_in_per_event_errors_and_t
         EXPECT_NE(dlq[i].headers.at("prom-error").find(attempts[i].second), std::string::npos)
             << attempts[i].first << ": " << dlq[i].headers.at("prom-error");
     }
-    EXPECT_EQ(p->metrics().dead_lettered.load(), attempts.size());
     EXPECT_TRUE(scan("sandbox").size() == static_cast<std::size_t>(last));  // no emit got through
 }
 
