@@ -255,6 +255,7 @@ status lua_handler::ensure_state() {
 status lua_handler::handle(const event& e, transaction& txn) {
     const compiled_definition& d = *definition_->compiled;
     if (d.where && !matches(*d.where, e)) return {};
+    std::lock_guard lock(mu_);
     if (auto ok = ensure_state(); !ok) return ok;
     call c{.def = &d,
            .options = &options_,

@@ -2,10 +2,12 @@
 // (lua_sandbox.hpp), with tx:get, tx:update and tx:emit working inside the projector's
 // transaction. docs/projectors.md documents the API.
 //
-// A lua_handler owns one Lua state: one thread at a time.
+// A lua_handler owns one Lua state. handle() serialises its callers (a handler copied into
+// several projectors by mistake stays correct, only slower): make one handler per runner.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,7 @@ class lua_handler {
 
     std::shared_ptr<const projector_definition> definition_;
     user_handler_options options_;
+    std::mutex mu_;                         // guards everything below
     std::unique_ptr<lua_sandbox> sandbox_;  // remade after a limit was hit
     call** tx_slot_ = nullptr;              // inside sandbox_: the call the tx userdata reaches
 };
