@@ -10,7 +10,8 @@
 namespace prom::userproj {
 
 // Everything a tx method needs. The Lua side holds only a pointer to it (in the tx
-// userdata), cleared when handle() returns, so a tx kept in a global fails cleanly.
+// userdata, one per Lua state, so a tx kept in a global reaches the current call), and it
+// is cleared between calls, when no Lua code should run at all.
 struct lua_handler::call {
     const compiled_definition* def;
     const user_handler_options* options;
@@ -267,7 +268,7 @@ status lua_handler::handle(const event& e, transaction& txn) {
            .scratch = {}};
     *tx_slot_ = &c;
     auto ok = sandbox_->protected_call(run_event, &c);
-    *tx_slot_ = nullptr;  // a tx kept by the code fails cleanly in later calls
+    *tx_slot_ = nullptr;  // between calls no transaction is reachable
     if (!ok) {
         // A state that hit its memory cap or budget may hold half-built globals: start the
         // next event from a fresh one (handler globals are not durable anyway).
