@@ -1,0 +1,135 @@
+// The Lua handler called directly, event by event, over a memory store: values that have
+// no JSON form, a tx kept past its call, emits and reads within one event.
+#include <gtest/gtest.h>
+
+#include "prom/user_projector.hpp"
+
+namespace prom {
+namespace {
+
+class user_projector_lua : public testing::Test {
+  protected:
+    void SetUp() override {
+        auto s = open_store("memory:");
+        ASSERT_TRUE(s);
+        store_ = std::move(*s);
+    }
+
+    void define(std::string_view lua, std::string_view where = "") {
+        json::object body{
+            {"name", "t"}, {"topic", "in"}, {"collections", json::array{"out"}}, {"lua", lua}};
+        if (!where.empty()) body["where"] = *parse_json(where);
+        auto d = parse_projector_definition(body);
+        ASSERT_TRUE(d) << d.error().message;
+        handler_ = make_user_handler(std::make_shared<const projector_definition>(std::move(*d)));
+    }
+
+    // Runs one event through the handler in its own transaction (committed when ok).
+    status apply(std::string_view payload, std::string id = "e1") {
+        event e;
+        e.id = std::move(id);
+        e.topic = "in";
+        e.key = "k";
+        e.ts = 1000;
+        e.seq = ++seq_;
+        e.payload = *parse_json(payload);
+        auto txn = store_->begin();
+        EXPECT_TRUE(txn);
+        auto ok = handler_(e, **txn);
+        if (ok) {
+            EXPECT_TRUE((*txn)->commit());
+        }
+        return ok;
+    }
+
+    std::string error_of(std::string_view payload) {
+        auto ok = apply(payload);
+        EXPECT_FALSE(ok) << payload;
+        return ok ? "" : ok.error().message;
+    }
+
+    std::string body(std::string_view key) {
+        auto d = store_->find_one("out", key);
+        return d && *d ? (*d)->body : "";
+    }
+
+    std::unique_ptr<store> store_;
+    projector_handler handler_;
+    seq_t seq_ = 0;
+};
+
+TEST_F(user_projector_lua, values_without_a_json_form_fail_the_event_with_a_reason) {
+    define(R"(function handle(event, tx)
+  local k = event.payload.kind
+  local v
+  if k == 'nan' then v = 0/0
+  elseif k == 'inf' then v = math.huge
+  elseif k == 'fn' then v = print or function() end
+  elseif k == 'mixed' then v = {1, 2, x = 3}
+  elseif k == 'sparse' then v = {[1] = 1, [3] = 3}
+  elseif k == 'cycle' then v = {} v.self = v
+  elseif k == 'bytes' then v = '\255\254'
+  end
+  tx:update('out', 'x', {['$set'] = {v = v}})
+end)");
+    EXPECT_NE(error_of(R"({"kind":"nan"})").find("NaN"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"inf"})").find("NaN and infinities"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"fn"})").find("function"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"mixed"})").find("mixes"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"sparse"})").find("not strings"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"cycle"})").find("deeper than 64"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"bytes"})").find("UTF-8"), std::string::npos);
+    EXPECT_EQ(body("x"), "");
+}
+
+TEST_F(user_projector_lua, a_kept_tx_acts_for_the_current_event_and_a_fake_one_is_refused) {
+    define(R"(function handle(event, tx)
+  if event.payload.keep then kept = tx return end
+  if event.payload.fake then tx.update({}, 'out', 'x', {a = 1}) end
+  kept:update('out', 'x', {['$inc'] = {n = 1}})
+end)");
+    ASSERT_TRUE(apply(R"({"keep":true})"));
+    ASSERT_TRUE(apply(R"({})"));  // the one tx object always reaches the current transaction
+    EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
+    EXPECT_NE(error_of(R"({"fake":true})").find("prom.tx expected"), std::string::npos);
+}
+
+TEST_F(user_projector_lua, reads_see_the_events_own_writes_and_emits_have_derived_ids) {
+    define(R"(function handle(event, tx)
+  tx:update('out', 'x', {['$inc'] = {n = 1}})
+  local doc = tx:get('out', 'x')
+  tx:update('out', 'seen', {n = doc.n, key = doc._key, ts = doc._ts})
+  tx:emit('derived', 'a', {n = doc.n}, {trace = 't'})
+  tx:emit('derived', 'b', prom.array({}))
+end)");
+    ASSERT_TRUE(apply("{}", "first"));
+    ASSERT_TRUE(apply("{}", "first"));  // a redelivery: the same input id
+    EXPECT_EQ(body("seen"), R"({"_key":"seen","_ts":1000,"key":"x","n":2,"ts":1000})");
+    auto derived = store_->scan({.topic = "derived"});
+    ASSERT_TRUE(derived);
+    ASSERT_EQ(derived->size(), 2u);  // the redelivery's emits were duplicates
+    EXPECT_EQ((*derived)[0].id, "proj:t:0:first");
+    EXPECT_EQ((*derived)[1].id, "proj:t:1:first");
+    EXPECT_EQ((*derived)[0].headers.at("trace"), "t");
+    EXPECT_EQ((*derived)[0].headers.at("prom-source-id"), "first");
+    EXPECT_EQ((*derived)[0].ts, 1000);
+    EXPECT_EQ(canonical_json((*derived)[1].payload), "[]");
+}
+
+TEST_F(user_projector_lua, where_skips_before_lua_runs_and_bad_arguments_are_errors) {
+    define(R"(function handle(event, tx)
+  if event.payload.bad == 'emit' then tx:emit('bad topic', 'k', {}) end
+  if event.payload.bad == 'arg' then tx:update('out') end
+  tx:update('out', 'x', {['$inc'] = {n = 1}})
+end)",
+           R"({"payload.skip": {"$ne": true}})");
+    ASSERT_TRUE(apply(R"({"skip":true})"));
+    EXPECT_EQ(body("x"), "");
+    ASSERT_TRUE(apply(R"({})"));
+    EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
+    EXPECT_NE(error_of(R"({"bad":"emit"})").find("topic"), std::string::npos);
+    EXPECT_NE(error_of(R"({"bad":"arg"})").find("bad argument"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace prom
