@@ -76,7 +76,7 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
         if (auto n = o.find("name"); n != o.end() && n->value().is_string()) g.name = n->value().get_string();
         if (g.name.empty()) g.name = "token#" + std::to_string(p.grants_.size() + 1);
         for (auto [field, into] : {std::pair{"publish", &g.publish}, std::pair{"subscribe", &g.subscribe},
-                                   std::pair{"read", &g.read}}) {
+                                   std::pair{"read", &g.read}, std::pair{"admin", &g.admin}}) {
             auto ps = patterns(o, field);
             if (!ps) return std::unexpected(ps.error());
             *into = std::move(*ps);
@@ -101,7 +101,10 @@ const grant* auth_policy::authenticate(std::optional<std::string_view> authoriza
 }
 
 bool auth_policy::permits(const grant& g, action what, std::string_view name) {
-    const auto& list = what == action::publish ? g.publish : what == action::subscribe ? g.subscribe : g.read;
+    const auto& list = what == action::publish     ? g.publish
+                       : what == action::subscribe ? g.subscribe
+                       : what == action::admin     ? g.admin
+                                                   : g.read;
     for (const auto& p : list) {
         if (pattern_matches(p, name)) return true;
     }

@@ -5,6 +5,7 @@
 //   {"tokens": [{"token": "s3cret", "name": "collector",
 //                "publish": ["heartbeat.*"], "subscribe": ["process.*"], "read": ["*"]}]}
 // A pattern is a topic (or collection) name, a prefix ending in `*`, or `*` alone.
+// "admin": [patterns] grants the /projectors routes for the projector names it matches.
 // With no tokens configured the policy is disabled: everything is allowed, and the server
 // refuses to listen beyond loopback unless told --insecure-listen-any.
 //
@@ -20,7 +21,7 @@
 
 namespace prom::auth {
 
-enum class action { publish, subscribe, read };
+enum class action { publish, subscribe, read, admin };  // admin: projector names
 
 enum class verdict {
     allowed,
@@ -34,6 +35,7 @@ struct grant {
     std::vector<std::string> publish;
     std::vector<std::string> subscribe;
     std::vector<std::string> read;
+    std::vector<std::string> admin;  // projector names: /projectors routes
 };
 
 class auth_policy {

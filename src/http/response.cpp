@@ -18,6 +18,8 @@ std::string_view route_label(route_id r) noexcept {
         case route_id::metrics: return "/metrics";
         case route_id::ws: return "/ws";
         case route_id::at: return "/at/{topic}/{key}";
+        case route_id::projectors: return "/projectors";
+        case route_id::projector: return "/projectors/{name}";
         case route_id::unknown:
         case route_id::count_: break;
     }
@@ -38,15 +40,19 @@ std::string_view body_of(const response& r) {
 std::string_view reason_of(unsigned status) {
     switch (status) {
         case 200: return "OK";
+        case 201: return "Created";
         case 204: return "No Content";
         case 304: return "Not Modified";
         case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
         case 404: return "Not Found";
         case 405: return "Method Not Allowed";
         case 408: return "Request Timeout";
         case 409: return "Conflict";
         case 413: return "Content Too Large";
         case 415: return "Unsupported Media Type";
+        case 422: return "Unprocessable Content";
         case 431: return "Request Header Fields Too Large";
         case 500: return "Internal Server Error";
         case 501: return "Not Implemented";
