@@ -269,6 +269,11 @@ void supervisor::tick() {
 }
 
 std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {
+    bool stopping;
+    {
+        std::lock_guard lock(sync_mu_);
+        stopping = stopping_;
+    }
     std::lock_guard lock(mu_);
     auto it = managed_.find(name);
     if (it == managed_.end()) return std::nullopt;
@@ -276,7 +281,10 @@ std::optional<definition_runtime> supervisor::runtime(std::string_view name) con
     definition_runtime out;
     out.generation = m.generation;
     out.error = m.error;
-    out.running = m.serving != nullptr;
+    if (stopping) out.running = false;
+    // Between a generation's retirement and its new projectors' start it still counts as
+    // running: only projectors that stopped by themselves, or a stopping node, are "stopped".
+    out.running = true;
     for (bool rebuild : {false, true}) {
         const runner* r = rebuild ? m.rebuild.get() : m.serving.get();
         if (!r) continue;

@@ -58,7 +58,7 @@ struct topic_runtime {
 // What this node runs of one definition.
 struct definition_runtime {
     std::int64_t generation = 0;
-    bool running = false;  // its projectors are started here
+    bool running = false;  // false: a projector of its serving version stopped by itself, or the node is stopping
     std::string error;     // why this node cannot run it (the definition does not parse here)
     std::vector<topic_runtime> serving;
     std::vector<topic_runtime> rebuild;
@@ -104,7 +104,7 @@ private:
     supervisor_options options_;
     mutable std::mutex mu_;  // guards managed_ and the projectors' presence in it
     std::map<std::string, managed, std::less<>> managed_;
-    std::mutex sync_mu_;
+    mutable std::mutex sync_mu_;
     std::condition_variable sync_cv_;
     std::uint64_t started_ = 0;   // registry reads begun
     std::uint64_t finished_ = 0;  // registry reads done
