@@ -26,7 +26,7 @@ die() { log "error: $*"; exit 1; }
 base_packages=(
   g++ cmake ninja-build ccache pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev sqlite3 libpq-dev
+  libsqlite3-dev sqlite3 libpq-dev liblua5.4-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql

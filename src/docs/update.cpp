@@ -1,4 +1,5 @@
 #include "docs/update.hpp"
+#include "docs/update_path.hpp"
 
 #include "core/text.hpp"
 
@@ -219,6 +220,7 @@ bool name_chars(std::string_view s, bool allow_dot_dash) {
 }
 }  // namespace
 
+bool valid_update_path(std::string_view path) { return valid_path(path); }
 bool valid_field_name(std::string_view name) { return name_chars(name, false); }
 bool valid_collection_name(std::string_view name) { return name_chars(name, true); }
 

@@ -1,5 +1,7 @@
 #include "projector/process_handlers.hpp"
 
+#include "projector/bounded_id.hpp"
+
 namespace prom::process {
 
 namespace {

@@ -1,0 +1,111 @@
+// The process.txn projection (process.state -> processes + host_stats) three ways in one
+// run: the built-in C++ handler, the same as a declarative definition
+// (examples/projectors/process.txn.json) and as a Lua handler, each through the
+// transactional projector, on memory and on SQLite (synchronous=FULL). Ratios are against
+// the built-in handler on the same backend; each scenario runs in its own process, so the
+// peak RSS is its own.
+//   user_projector_bench [events, default 20000]
+#include <fstream>
+#include <sstream>
+
+#include "bench_util.hpp"
+#include "prom/projector.hpp"
+#include "prom/user_projector.hpp"
+#include "projector/process_handlers.hpp"
+
+using namespace prom;
+using namespace prom::bench;
+
+namespace {
+
+constexpr const char* lua_process_txn = R"({
+  "name": "process.txn.lua", "topic": "process.state", "collections": ["processes", "host_stats"],
+  "lua": "function handle(event, tx)\n local p = event.payload\n if type(p.processId) ~= 'string' or p.processId == '' or type(p.host) ~= 'string' then\n  error('process.state needs string processId and host')\n end\n p._ts = event.ts\n tx:update('processes', p.processId, p)\n tx:update('host_stats', p.host, {['$inc'] = {seen = 1}, ['$set'] = {last_ts = event.ts, _ts = event.ts}})\nend"
+})";
+
+std::shared_ptr<const projector_definition> definition(const std::string& text) {
+    auto body = parse_json(text);
+    if (!body) return nullptr;
+    auto d = parse_projector_definition(*body);
+    if (!d) {
+        std::fprintf(stderr, "definition: %s at %s\n", d.error().message.c_str(), d.error().pointer.c_str());
+        return nullptr;
+    }
+    return std::make_shared<const projector_definition>(std::move(*d));
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+status load(store& s, int n) {
+    const char* hosts[] = {"alpha", "beta", "gamma", "delta"};
+    for (int done = 0; done < n;) {
+        std::vector<event_input> b;
+        for (int i = 0; i < 1000 && done < n; ++i, ++done) {
+            std::string pid = std::to_string(done % 500);
+            std::string host = hosts[done % 4];
+            event_input e;
+            e.topic = "process.state";
+            e.key = host + ":svc:" + pid;
+            e.payload = json::object{{"processId", e.key}, {"pid", done % 500}, {"name", "svc"},
+                                     {"host", host}, {"cpu_pct", done % 100}, {"mem_mb", 64},
+                                     {"status", "alive"}, {"last_seen", done}};
+            b.push_back(std::move(e));
+        }
+        if (auto r = s.append(std::move(b)); !r) return std::unexpected(r.error());
+    }
+    return {};
+}
+
+measured project(const std::string& url, int n, const std::function<projector_handler()>& make) {
+    auto s = open_store(url);
+    if (!s || !load(**s, n)) return {0, -1, 0};
+    projector_handler handler = make();
+    auto t0 = std::chrono::steady_clock::now();
+    auto p = start_transactional_projector(**s, {.topic = "process.state", .group = "bench",
+                                                 .handler = std::move(handler), .batch_size = 500});
+    if (!p->wait_until(n, std::chrono::minutes(10))) return {0, -1, 0};
+    if (p->metrics().dead_lettered.load() != 0) return {0, -1, 0};
+    return {static_cast<double>(n), seconds_since(t0), 0};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int n = argc > 1 ? std::atoi(argv[1]) : 20000;
+    scratch_dir dir;
+    std::string declarative_text = read_file(std::string(PROM_SOURCE_DIR) + "/examples/projectors/process.txn.json");
+    if (!definition(declarative_text) || !definition(lua_process_txn)) return 1;
+    struct design {
+        const char* name;
+        std::function<projector_handler()> make;
+    };
+    const design designs[] = {
+        {"built-in C++ (process::project_process_state)", [] { return projector_handler(process::project_process_state); }},
+        {"declarative (examples/projectors/process.txn.json)",
+         [&] { return make_user_handler(definition(declarative_text)); }},
+        {"Lua (handle(event, tx) with tx:update)", [] { return make_user_handler(definition(lua_process_txn)); }},
+    };
+    std::printf("| backend | projector | events | events/s | ratio to built-in | peak RSS MiB |\n");
+    std::printf("|---|---|---:|---:|---:|---:|\n");
+    for (std::string backend : {"memory", "sqlite"}) {
+        double base = 0;
+        int i = 0;
+        for (const auto& d : designs) {
+            std::string url = backend == "memory" ? "memory:" : dir.db("d" + std::to_string(i++) + ".db");
+            auto m = in_child([&] { return project(url, n, d.make); });
+            if (m.seconds < 0) {
+                std::printf("| %s | %s | failed | | | |\n", backend.c_str(), d.name);
+                continue;
+            }
+            if (base == 0) base = m.rate();
+            std::printf("| %s | %s | %d | %.0f | %.2fx | %.1f |\n", backend.c_str(), d.name, n, m.rate(),
+                        base > 0 ? m.rate() / base : 0.0, m.peak_rss_kb / 1024.0);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,43 @@
+#include "userproj/effects.hpp"
+
+#include "projector/bounded_id.hpp"
+
+namespace prom::userproj {
+
+std::string emitted_id(const event& input, std::string_view projector, std::size_t index) {
+    std::string id = "proj:";
+    id += projector;
+    id += ':';
+    id += std::to_string(index);
+    id += ':';
+    id += input.id;
+    return process::bounded_id(std::move(id));
+}
+
+std::string target_collection(const user_handler_options& o, std::string_view collection) {
+    return o.collection_for ? o.collection_for(collection) : std::string(collection);
+}
+
+void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
+    if (is_replacement) {
+        if (!update.contains("_ts")) update["_ts"] = ts;
+        return;
+    }
+    for (const auto& op : update) {
+        if (const json::object* fields = op.value().if_object()) {
+            for (const auto& f : *fields) {
+                if (f.key() == "_ts" || f.key().starts_with("_ts.")) return;
+            }
+        }
+    }
+    json::value& set = update["$set"];
+    if (!set.is_object()) set.emplace_object();
+    set.get_object()["_ts"] = ts;
+}
+
+void add_source_headers(headers_map& h, const event& input, std::string_view projector) {
+    h["prom-source-id"] = input.id;
+    h["prom-projector"] = std::string(projector);
+}
+
+}  // namespace prom::userproj

@@ -1,0 +1,27 @@
+// What declarative and Lua handlers share when they apply an event's effects: the ids of
+// derived events, the default _ts of written documents, the collection mapping.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "prom/user_projector.hpp"
+
+namespace prom::userproj {
+
+// The id of the index-th event that `projector` emits for `input`: a function of the three
+// only, so a redelivered batch appends duplicates the log refuses (never a second event).
+// At most 256 bytes (a longer one becomes a stable hash).
+std::string emitted_id(const event& input, std::string_view projector, std::size_t index);
+
+// The collection actually written for `collection` (shadows during a rebuild).
+std::string target_collection(const user_handler_options& o, std::string_view collection);
+
+// Stamps `_ts` = the event's ts on an update or replacement that does not set it, so that a
+// projected document depends only on the log (a rebuild gives the same bytes and ETags).
+void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts);
+
+// The headers every emitted event carries: where it came from.
+void add_source_headers(headers_map& h, const event& input, std::string_view projector);
+
+}  // namespace prom::userproj

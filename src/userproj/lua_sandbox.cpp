@@ -1,0 +1,137 @@
+#include "userproj/lua_sandbox.hpp"
+
+#include <lua.hpp>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+namespace prom::userproj {
+
+namespace {
+
+lua_sandbox* self_of(lua_State* L) { return *static_cast<lua_sandbox**>(lua_getextraspace(L)); }
+
+// collectgarbage with only the options that do not change the collector.
+int limited_collectgarbage(lua_State* L) {
+    const char* opt = luaL_optstring(L, 1, "collect");
+    if (std::strcmp(opt, "count") == 0) {
+        lua_pushnumber(L, static_cast<lua_Number>(lua_gc(L, LUA_GCCOUNT)) +
+                              static_cast<lua_Number>(lua_gc(L, LUA_GCCOUNTB)) / 1024.0);
+        return 1;
+    }
+    if (std::strcmp(opt, "collect") == 0) {
+        lua_gc(L, LUA_GCCOLLECT);
+        lua_pushinteger(L, 0);
+        return 1;
+    }
+    return luaL_error(L, "collectgarbage('%s') is not allowed in a projector", opt);
+}
+
+// Opens the allowed libraries and removes what could reach outside the sandbox.
+int open_sandbox(lua_State* L) {
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
+                                    {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8}};
+    for (const auto& lib : libs) {
+        luaL_requiref(L, lib.name, lib.func, 1);
+        lua_pop(L, 1);
+    }
+    for (const char* name : {"dofile", "loadfile", "load", "print", "require"}) {
+        lua_pushnil(L);
+        lua_setglobal(L, name);
+    }
+    lua_pushcfunction(L, limited_collectgarbage);
+    lua_setglobal(L, "collectgarbage");
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    return 0;
+}
+
+struct chunk {
+    std::string_view source;
+};
+
+int load_and_run(lua_State* L) {
+    auto* c = static_cast<chunk*>(lua_touserdata(L, 1));
+    // "=lua" names the chunk in messages: "lua:3: unexpected symbol near 'x'". Mode "t":
+    // text only, never precompiled bytecode (which can break the VM's invariants).
+    if (luaL_loadbufferx(L, c->source.data(), c->source.size(), "=lua", "t") != LUA_OK) {
+        return lua_error(L);
+    }
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+}  // namespace
+
+lua_sandbox::lua_sandbox(std::size_t memory_limit, std::uint64_t budget)
+    : limit_(memory_limit), budget_(budget) {}
+
+lua_sandbox::~lua_sandbox() {
+    if (L_) lua_close(L_);
+}
+
+void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::size_t new_size) {
+    auto* s = static_cast<lua_sandbox*>(self);
+    std::size_t old = ptr ? old_size : 0;  // without ptr, old_size is a type tag
+    if (new_size == 0) {
+        std::free(ptr);
+        s->used_ -= old;
+        return nullptr;
+    }
+    if (new_size > old && s->used_ + (new_size - old) > s->limit_) {
+        s->refused_allocation_ = true;
+        return nullptr;  // Lua raises "not enough memory"
+    }
+    void* p = std::realloc(ptr, new_size);
+    if (!p) return nullptr;
+    s->used_ = s->used_ - old + new_size;
+    return p;
+}
+
+void lua_sandbox::budget_hook(lua_State* L, lua_Debug*) {
+    lua_sandbox* s = self_of(L);
+    s->budget_exceeded_ = true;
+    luaL_error(L, "the instruction budget (%I per event) is exhausted", static_cast<lua_Integer>(s->budget_));
+}
+
+result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source, std::size_t memory_limit,
+                                                       std::uint64_t instruction_budget) {
+    std::unique_ptr<lua_sandbox> s(new lua_sandbox(memory_limit, instruction_budget));
+    s->L_ = lua_newstate(&lua_sandbox::allocate, s.get());
+    if (!s->L_) return fail(errc::invalid_argument, "Lua: the memory cap is too small to start a state");
+    *static_cast<lua_sandbox**>(lua_getextraspace(s->L_)) = s.get();
+    if (auto ok = s->protected_call(open_sandbox, nullptr); !ok) return std::unexpected(ok.error());
+    chunk c{source};
+    if (auto ok = s->protected_call(load_and_run, &c); !ok) return std::unexpected(ok.error());
+    return s;
+}
+
+status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
+    refused_allocation_ = budget_exceeded_ = hit_limit_ = false;
+    lua_settop(L_, 0);
+    lua_pushcfunction(L_, fn);
+    lua_pushlightuserdata(L_, arg);
+    int count = budget_ > static_cast<std::uint64_t>(INT_MAX) ? INT_MAX : static_cast<int>(budget_);
+    lua_sethook(L_, &lua_sandbox::budget_hook, LUA_MASKCOUNT, count);
+    int rc = lua_pcall(L_, 1, 0, 0);
+    lua_sethook(L_, nullptr, 0, 0);
+    if (rc == LUA_OK) return {};
+    std::string message;
+    if (rc == LUA_ERRMEM || refused_allocation_) {
+        message = "Lua: the memory cap (" + std::to_string(limit_ >> 20) + " MiB) is exhausted";
+    } else if (const char* m = lua_tostring(L_, -1)) {
+        message = std::string("Lua: ") + m;
+    } else {
+        message = "Lua: an error without a message";
+    }
+    hit_limit_ = refused_allocation_ || budget_exceeded_ || rc == LUA_ERRMEM;
+    lua_settop(L_, 0);
+    lua_gc(L_, LUA_GCCOLLECT);
+    return fail(errc::invalid_argument, std::move(message));
+}
+
+}  // namespace prom::userproj

@@ -1,0 +1,59 @@
+// A Lua 5.4 state for untrusted handler code: only the base (minus dofile, loadfile, load,
+// print; collectgarbage limited to "count" and "collect"), string (minus dump), table,
+// math and utf8 libraries; a memory cap through its allocator and an instruction budget
+// through a count hook. Both limits raise ordinary Lua errors, so a runaway handler ends
+// in a per-event error and never crashes or stalls the process.
+//
+// One sandbox belongs to one thread at a time. It is not movable (the allocator and the
+// hook find it through a pointer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "prom/error.hpp"
+
+struct lua_State;
+struct lua_Debug;
+
+namespace prom::userproj {
+
+class lua_sandbox {
+public:
+    // The chunk is compiled as text only (no bytecode) and run once (with the budget) to
+    // define its globals. invalid_argument with Lua's message ("lua:3: …") when it fails;
+    // the message says when the memory cap or the budget was hit.
+    static result<std::unique_ptr<lua_sandbox>> make(std::string_view source, std::size_t memory_limit,
+                                                     std::uint64_t instruction_budget);
+    ~lua_sandbox();
+    lua_sandbox(const lua_sandbox&) = delete;
+    lua_sandbox& operator=(const lua_sandbox&) = delete;
+
+    lua_State* state() const { return L_; }
+
+    // Calls the C function `fn` (with `arg` as a light userdata) in protected mode, with the
+    // instruction budget armed. An error becomes invalid_argument with the Lua message.
+    status protected_call(int (*fn)(lua_State*), void* arg);
+
+    std::size_t memory_used() const { return used_; }
+    // True when the last failure came from the memory cap or the budget.
+    bool hit_limit() const { return hit_limit_; }
+
+private:
+    lua_sandbox(std::size_t memory_limit, std::uint64_t budget);
+    static void* allocate(void* self, void* ptr, std::size_t old_size, std::size_t new_size);
+    static void budget_hook(lua_State* L, lua_Debug* ar);
+
+    lua_State* L_ = nullptr;
+    std::size_t used_ = 0;
+    std::size_t limit_;
+    std::uint64_t budget_;
+    bool refused_allocation_ = false;
+    bool budget_exceeded_ = false;
+    bool hit_limit_ = false;
+};
+
+}  // namespace prom::userproj
