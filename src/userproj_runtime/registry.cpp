@@ -59,6 +59,27 @@ apply_error invalid(std::string message, std::string pointer) {
 
 apply_error store_failure(const error& e) { return {e, std::nullopt}; }
 
+// Where a collection is named in a definition: "/writes/i/collection" or "/collections/i".
+std::string pointer_to_collection(const json::object& source, std::string_view collection) {
+    for (std::string_view list : {"writes", "collections"}) {
+        auto it = source.find(list);
+        if (it == source.end() || !it->value().is_array()) continue;
+        const auto& a = it->value().get_array();
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            const json::value* named = &a[i];
+            if (list == "writes") {
+                if (!a[i].is_object() || !a[i].get_object().contains("collection")) continue;
+                named = &a[i].get_object().at("collection");
+            }
+            if (named->is_string() && named->get_string() == collection) {
+                return "/" + std::string(list) + "/" + std::to_string(i) +
+                       (list == "writes" ? "/collection" : "");
+            }
+        }
+    }
+    return "";
+}
+
 status write_entry(transaction& txn, const registry_entry& e) {
     auto d = txn.update_one(registry_collection, e.name, to_json(e), true);
     if (!d) return std::unexpected(d.error());
@@ -212,7 +233,8 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     const projector_definition& def = *parsed;
     for (const auto& c : def.collections) {
         if (docs::reserved_collection(c)) {
-            return std::unexpected(invalid("collection '" + c + "' is reserved for prom (\"_prom.\")", "/writes"));
+            return std::unexpected(invalid("collection '" + c + "' is reserved for prom (\"_prom.\")",
+                                           pointer_to_collection(def.source, c)));
         }
     }
 
@@ -286,7 +308,8 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             for (const auto& c : def.collections) {
                 std::string shadow = std::string(docs::reserved_collection_prefix) + token + "." + c;
                 if (!docs::valid_collection_name(shadow)) {
-                    return std::unexpected(invalid("collection '" + c + "' is too long to rebuild (shadow name '" + shadow + "')", "/writes"));
+                    return std::unexpected(invalid("collection '" + c + "' is too long to rebuild (shadow name '" +
+                                                       shadow + "')", pointer_to_collection(def.source, c)));
                 }
                 plan.collections[c] = shadow;
             }
