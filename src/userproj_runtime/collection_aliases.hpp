@@ -24,8 +24,9 @@ public:
     // valid while `hold` (filled by the call) is alive.
     std::string_view resolve(std::string_view logical,
                              std::shared_ptr<const collection_map>& hold) const {
+        // Most deployments never rebuild: one relaxed flag instead of the shared_ptr's lock.
+        if (empty_.load(std::memory_order_acquire)) return logical;
         hold = table_.load(std::memory_order_acquire);
-        if (hold->empty()) return logical;
         auto it = hold->find(logical);
         return it == hold->end() ? logical : std::string_view(it->second);
     }
@@ -34,11 +35,14 @@ public:
         auto next = std::make_shared<const collection_map>(std::move(table));
         auto current = table_.load(std::memory_order_acquire);
         if (*current == *next) return;
+        bool empty = next->empty();
         table_.store(std::move(next), std::memory_order_release);
+        empty_.store(empty, std::memory_order_release);
     }
 
 private:
     std::atomic<std::shared_ptr<const collection_map>> table_;
+    std::atomic<bool> empty_{true};
 };
 
 }  // namespace prom::userproj
