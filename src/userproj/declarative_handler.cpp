@@ -12,8 +12,8 @@ result<json::object> build_update(const write_spec& w, const event& e) {
         auto doc = expand(w.replacement, e);
         if (!doc) return std::unexpected(doc.error());
         if (!doc->is_object()) {
-            return fail(errc::invalid_argument, "the replacement for " + w.collection + " from event " + e.id +
-                                                    " is not an object");
+            return fail(errc::invalid_argument, "the replacement for " + w.collection +
+                                                    " from event " + e.id + " is not an object");
         }
         update = std::move(doc->get_object());
         // The key is the write's; a `_key` carried in (say) the payload is not the document's.
@@ -38,8 +38,8 @@ result<json::object> build_update(const write_spec& w, const event& e) {
 
 }  // namespace
 
-status apply_declarative(const compiled_definition& d, const user_handler_options& o, const event& e,
-                         transaction& txn) {
+status apply_declarative(const compiled_definition& d, const user_handler_options& o,
+                         const event& e, transaction& txn) {
     if (d.where && !matches(*d.where, e)) return {};
     for (const auto& w : d.writes) {
         if (w.where && !matches(*w.where, e)) continue;

@@ -10,7 +10,7 @@ namespace prom::userproj {
 // Applies one event. ok without effects when `where` does not match; invalid_argument for
 // a missing path or a value of the wrong kind (the projector retries, then dead-letters);
 // the store's own errors as they come.
-status apply_declarative(const compiled_definition& d, const user_handler_options& o, const event& e,
-                         transaction& txn);
+status apply_declarative(const compiled_definition& d, const user_handler_options& o,
+                         const event& e, transaction& txn);
 
 }  // namespace prom::userproj

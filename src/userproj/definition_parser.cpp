@@ -39,7 +39,8 @@ const json::value* member(const json::object& o, std::string_view name) {
     return it == o.end() ? nullptr : &it->value();
 }
 
-std::expected<std::string, definition_error> string_field(const json::object& o, std::string_view name,
+std::expected<std::string, definition_error> string_field(const json::object& o,
+                                                          std::string_view name,
                                                           const std::string& at, bool required) {
     const json::value* v = member(o, name);
     std::string ptr = pointer_join(at, name);
@@ -54,8 +55,8 @@ std::expected<std::string, definition_error> string_field(const json::object& o,
 bool valid_name(std::string_view n) {
     if (n.empty() || n.size() > 100) return false;
     return std::all_of(n.begin(), n.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-               c == '.' || c == '-';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-';
     });
 }
 
@@ -68,7 +69,8 @@ std::optional<std::string> topic_problem(std::string_view topic) {
     return std::nullopt;
 }
 
-std::expected<void, definition_error> check_pattern(std::string_view pattern, const std::string& at) {
+std::expected<void, definition_error> check_pattern(std::string_view pattern,
+                                                    const std::string& at) {
     std::string_view prefix = pattern;
     if (pattern.ends_with('*')) prefix.remove_suffix(1);
     if (prefix.find('*') != std::string_view::npos) {
@@ -93,9 +95,10 @@ std::expected<userproj::write_spec, definition_error> parse_update(userproj::wri
                                                                    const std::string& at) {
     const json::object* ops = u.if_object();
     if (!ops || ops->empty()) {
-        return refuse("'update' is an object of operators ($set, $inc, $setOnInsert, $unset); "
-                      "use 'replace' for a whole document",
-                      at);
+        return refuse(
+            "'update' is an object of operators ($set, $inc, $setOnInsert, $unset); "
+            "use 'replace' for a whole document",
+            at);
     }
     std::vector<std::string> touched;
     for (const auto& op : *ops) {
@@ -107,17 +110,22 @@ std::expected<userproj::write_spec, definition_error> parse_update(userproj::wri
                           op_at);
         }
         const json::object* fields = op.value().if_object();
-        if (!fields || fields->empty()) return refuse(std::string(name) + " needs an object of fields", op_at);
+        if (!fields || fields->empty())
+            return refuse(std::string(name) + " needs an object of fields", op_at);
         userproj::update_operator compiled{.name = std::string(name), .fields = {}};
         for (const auto& f : *fields) {
             std::string f_at = pointer_join(op_at, f.key());
             std::string_view path = f.key();
-            if (!docs::valid_update_path(path)) return refuse("bad field path '" + std::string(path) + "'", f_at);
-            if (path == "_key" || path.starts_with("_key.")) return refuse("_key is the write's key and cannot be set", f_at);
+            if (!docs::valid_update_path(path))
+                return refuse("bad field path '" + std::string(path) + "'", f_at);
+            if (path == "_key" || path.starts_with("_key."))
+                return refuse("_key is the write's key and cannot be set", f_at);
             // Two operators on one field, or a field and its parent, cannot both apply.
             for (const auto& t : touched) {
-                if (t == path || path.starts_with(t + ".") || std::string_view(t).starts_with(std::string(path) + ".")) {
-                    return refuse("field '" + std::string(path) + "' is also updated as '" + t + "'", f_at);
+                if (t == path || path.starts_with(t + ".") ||
+                    std::string_view(t).starts_with(std::string(path) + ".")) {
+                    return refuse(
+                        "field '" + std::string(path) + "' is also updated as '" + t + "'", f_at);
                 }
             }
             touched.emplace_back(path);
@@ -126,7 +134,8 @@ std::expected<userproj::write_spec, definition_error> parse_update(userproj::wri
                 const json::value& by = f.value();
                 bool reference = by.is_string() && by.get_string().starts_with('$') &&
                                  !by.get_string().starts_with("$$");
-                if (!by.is_number() && !reference) return refuse("$inc needs a number or a reference", f_at);
+                if (!by.is_number() && !reference)
+                    return refuse("$inc needs a number or a reference", f_at);
             }
             auto value = userproj::compile_value(f.value(), f_at);
             if (!value) return std::unexpected(value.error());
@@ -137,7 +146,8 @@ std::expected<userproj::write_spec, definition_error> parse_update(userproj::wri
     return w;
 }
 
-std::expected<userproj::write_spec, definition_error> parse_write(const json::value& v, const std::string& at) {
+std::expected<userproj::write_spec, definition_error> parse_write(const json::value& v,
+                                                                  const std::string& at) {
     const json::object* o = v.if_object();
     if (!o) return refuse("a write is an object {collection, key, update|replace}", at);
     if (auto ok = only_fields(*o, at, {"collection", "key", "update", "replace", "where"}); !ok) {
@@ -175,7 +185,8 @@ std::expected<userproj::write_spec, definition_error> parse_write(const json::va
     if (const json::object* r = replace->if_object()) {
         for (const auto& m : *r) {
             if (m.key().starts_with('$')) {
-                return refuse("a replacement document has no operators; use 'update'", pointer_join(r_at, m.key()));
+                return refuse("a replacement document has no operators; use 'update'",
+                              pointer_join(r_at, m.key()));
             }
         }
         w.names_ts = r->contains("_ts");
@@ -187,7 +198,8 @@ std::expected<userproj::write_spec, definition_error> parse_write(const json::va
     return w;
 }
 
-std::expected<userproj::emit_spec, definition_error> parse_emit(const json::value& v, const std::string& at,
+std::expected<userproj::emit_spec, definition_error> parse_emit(const json::value& v,
+                                                                const std::string& at,
                                                                 std::string_view own_pattern) {
     const json::object* o = v.if_object();
     if (!o) return refuse("an emit is an object {topic, key, payload, headers}", at);
@@ -237,8 +249,8 @@ std::expected<userproj::emit_spec, definition_error> parse_emit(const json::valu
 }
 
 template <class Spec, class Parse>
-std::expected<std::vector<Spec>, definition_error> parse_list(const json::value* v, const std::string& at,
-                                                              Parse parse) {
+std::expected<std::vector<Spec>, definition_error> parse_list(const json::value* v,
+                                                              const std::string& at, Parse parse) {
     std::vector<Spec> out;
     if (!v) return out;
     const json::array* a = v->if_array();
@@ -260,11 +272,13 @@ bool topic_matches(std::string_view pattern, std::string_view topic) {
     return topic.starts_with(pattern) && !topic.ends_with(".dlq");
 }
 
-std::expected<projector_definition, definition_error> parse_projector_definition(const json::value& body) {
+std::expected<projector_definition, definition_error> parse_projector_definition(
+    const json::value& body) {
     const json::object* o = body.if_object();
     if (!o) return refuse("a projector definition is a JSON object", "");
-    if (auto ok = only_fields(*o, "", {"name", "version", "description", "topic", "from", "where", "writes",
-                                       "emit", "lua", "collections", "rebuild"});
+    if (auto ok = only_fields(*o, "",
+                              {"name", "version", "description", "topic", "from", "where", "writes",
+                               "emit", "lua", "collections", "rebuild"});
         !ok) {
         return std::unexpected(ok.error());
     }
@@ -274,7 +288,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
 
     auto name = string_field(*o, "name", "", true);
     if (!name) return std::unexpected(name.error());
-    if (!valid_name(*name)) return refuse("a projector name is [A-Za-z0-9_.-], 1-100 characters", "/name");
+    if (!valid_name(*name))
+        return refuse("a projector name is [A-Za-z0-9_.-], 1-100 characters", "/name");
     d.name = c->name = *name;
 
     if (const json::value* v = member(*o, "version")) {
@@ -286,7 +301,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
             return refuse("'version' is an integer >= 1", "/version");
         }
     }
-    if (auto desc = string_field(*o, "description", "", false); !desc) return std::unexpected(desc.error());
+    if (auto desc = string_field(*o, "description", "", false); !desc)
+        return std::unexpected(desc.error());
 
     auto topic = string_field(*o, "topic", "", true);
     if (!topic) return std::unexpected(topic.error());
@@ -324,7 +340,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
     if (!lua) return std::unexpected(lua.error());
     bool declarative = !c->writes.empty() || !c->emits.empty();
     if (member(*o, "lua")) {
-        if (declarative) return refuse("a definition has either writes/emit or lua, not both", "/lua");
+        if (declarative)
+            return refuse("a definition has either writes/emit or lua, not both", "/lua");
         if (lua->empty()) return refuse("'lua' is empty", "/lua");
         if (auto problem = userproj::lua_definition_problem(*lua)) return refuse(*problem, "/lua");
         c->lua = *lua;
@@ -334,7 +351,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
             for (std::size_t i = 0; i < a->size(); ++i) {
                 const json::value& n = (*a)[i];
                 if (!n.is_string() || !docs::valid_collection_name(n.get_string())) {
-                    return refuse("bad collection name: [A-Za-z0-9_.-], 1-128 bytes", pointer_join("/collections", i));
+                    return refuse("bad collection name: [A-Za-z0-9_.-], 1-128 bytes",
+                                  pointer_join("/collections", i));
                 }
                 c->lua_collections.emplace_back(n.get_string());
             }
@@ -342,8 +360,9 @@ std::expected<projector_definition, definition_error> parse_projector_definition
     } else {
         if (!declarative) return refuse("a definition needs writes, emit or lua", "");
         if (member(*o, "collections")) {
-            return refuse("'collections' is for Lua definitions; declarative ones write what 'writes' names",
-                          "/collections");
+            return refuse(
+                "'collections' is for Lua definitions; declarative ones write what 'writes' names",
+                "/collections");
         }
     }
 

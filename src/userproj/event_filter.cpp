@@ -115,7 +115,8 @@ std::expected<event_filter, definition_error> compile_filter(const json::value& 
         std::string_view name = m.key();
         if (name == "$and" || name == "$or") {
             const json::array* parts = m.value().if_array();
-            if (!parts || parts->empty()) return refuse(std::string(name) + " needs a non-empty array of filters", at);
+            if (!parts || parts->empty())
+                return refuse(std::string(name) + " needs a non-empty array of filters", at);
             event_filter group;
             group.o = name == "$and" ? op::all_of : op::any_of;
             for (std::size_t i = 0; i < parts->size(); ++i) {
@@ -160,27 +161,39 @@ bool matches(const event_filter& f, const event& e) {
                 if (matches(c, e)) return true;
             }
             return false;
-        default: break;
+        default:
+            break;
     }
     json::value scratch;
     const json::value* v = lookup(e, f.path, scratch);
     switch (f.o) {
-        case op::exists: return (v != nullptr) == f.operand.get_bool();
-        case op::eq: return v && json_equal(*v, f.operand);
-        case op::ne: return !v || !json_equal(*v, f.operand);
-        case op::in: return v && in_array(*v, f.operand);
-        case op::nin: return !v || !in_array(*v, f.operand);
-        default: break;
+        case op::exists:
+            return (v != nullptr) == f.operand.get_bool();
+        case op::eq:
+            return v && json_equal(*v, f.operand);
+        case op::ne:
+            return !v || !json_equal(*v, f.operand);
+        case op::in:
+            return v && in_array(*v, f.operand);
+        case op::nin:
+            return !v || !in_array(*v, f.operand);
+        default:
+            break;
     }
     if (!v) return false;
     auto c = order(*v, f.operand);
     if (!c) return false;
     switch (f.o) {
-        case op::gt: return *c > 0;
-        case op::gte: return *c >= 0;
-        case op::lt: return *c < 0;
-        case op::lte: return *c <= 0;
-        default: return false;
+        case op::gt:
+            return *c > 0;
+        case op::gte:
+            return *c >= 0;
+        case op::lt:
+            return *c < 0;
+        case op::lte:
+            return *c <= 0;
+        default:
+            return false;
     }
 }
 

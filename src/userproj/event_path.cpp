@@ -21,7 +21,8 @@ std::expected<event_path, std::string> parse_event_path(std::string_view text) {
     p.text = text;
     auto dot = text.find('.');
     std::string_view root = text.substr(0, dot);
-    std::string_view rest = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+    std::string_view rest =
+        dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
     if (root == "payload") {
         p.root = event_root::payload;
     } else if (root == "headers") {
@@ -48,12 +49,14 @@ std::expected<event_path, std::string> parse_event_path(std::string_view text) {
     }
     if (dot == std::string_view::npos) return p;
     if (p.root != event_root::payload) {
-        return std::unexpected("'" + std::string(root) + "' has no fields ('" + std::string(text) + "')");
+        return std::unexpected("'" + std::string(root) + "' has no fields ('" + std::string(text) +
+                               "')");
     }
     std::size_t start = 0;
     for (;;) {
         auto next = rest.find('.', start);
-        std::string_view step = rest.substr(start, next == std::string_view::npos ? next : next - start);
+        std::string_view step =
+            rest.substr(start, next == std::string_view::npos ? next : next - start);
         if (step.empty()) return std::unexpected("'" + std::string(text) + "' has an empty step");
         p.fields.emplace_back(step);
         if (next == std::string_view::npos) break;
@@ -64,18 +67,29 @@ std::expected<event_path, std::string> parse_event_path(std::string_view text) {
 
 const json::value* lookup(const event& e, const event_path& path, json::value& scratch) {
     switch (path.root) {
-        case event_root::key: scratch = e.key; return &scratch;
-        case event_root::id: scratch = e.id; return &scratch;
-        case event_root::topic: scratch = e.topic; return &scratch;
-        case event_root::ts: scratch = e.ts; return &scratch;
-        case event_root::seq: scratch = e.seq; return &scratch;
+        case event_root::key:
+            scratch = e.key;
+            return &scratch;
+        case event_root::id:
+            scratch = e.id;
+            return &scratch;
+        case event_root::topic:
+            scratch = e.topic;
+            return &scratch;
+        case event_root::ts:
+            scratch = e.ts;
+            return &scratch;
+        case event_root::seq:
+            scratch = e.seq;
+            return &scratch;
         case event_root::headers: {
             auto it = e.headers.find(path.fields.front());
             if (it == e.headers.end()) return nullptr;
             scratch = it->second;
             return &scratch;
         }
-        case event_root::payload: break;
+        case event_root::payload:
+            break;
     }
     const json::value* v = &e.payload;
     for (const auto& step : path.fields) {

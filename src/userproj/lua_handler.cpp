@@ -1,8 +1,7 @@
 #include "userproj/lua_handler.hpp"
 
-#include <lua.hpp>
-
 #include <algorithm>
+#include <lua.hpp>
 
 #include "userproj/compiled_definition.hpp"
 #include "userproj/effects.hpp"
@@ -56,7 +55,8 @@ bool do_get(lua_handler::call& c, std::string_view collection, std::string_view 
         }
         auto v = parse_json((*d)->body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
         if (!v) {
-            c.message = "document " + std::string(collection) + "/" + std::string(key) + " does not parse";
+            c.message =
+                "document " + std::string(collection) + "/" + std::string(key) + " does not parse";
             return false;
         }
         c.scratch = std::move(*v);
@@ -67,7 +67,8 @@ bool do_get(lua_handler::call& c, std::string_view collection, std::string_view 
     }
 }
 
-bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection, std::string_view key) {
+bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection,
+               std::string_view key) {
     try {
         const auto& allowed = c.def->lua_collections;
         if (std::find(allowed.begin(), allowed.end(), collection) == allowed.end()) {
@@ -85,7 +86,8 @@ bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection, 
             return false;
         }
         json::object& u = update.get_object();
-        bool replacement = std::none_of(u.begin(), u.end(), [](const auto& m) { return m.key().starts_with('$'); });
+        bool replacement = std::none_of(u.begin(), u.end(),
+                                        [](const auto& m) { return m.key().starts_with('$'); });
         if (replacement) u.erase("_key");
         stamp_event_ts(u, replacement, c.e->ts);
         auto r = c.txn->update_one(target_collection(*c.options, collection), key, u, true);
@@ -106,7 +108,8 @@ bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection, 
 bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::string_view key) {
     try {
         if (topic_matches(c.def->topic, topic)) {
-            c.message = "tx:emit into '" + std::string(topic) + "' would feed the projector its own events";
+            c.message =
+                "tx:emit into '" + std::string(topic) + "' would feed the projector its own events";
             return false;
         }
         event_input in;
@@ -120,7 +123,8 @@ bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::st
         }
         if (lua_type(L, 5) == LUA_TTABLE) {
             json::value h;
-            if (!to_json(L, 5, h, c.message) || !(h.is_object() || (h.is_array() && h.get_array().empty()))) {
+            if (!to_json(L, 5, h, c.message) ||
+                !(h.is_object() || (h.is_array() && h.get_array().empty()))) {
                 c.message = "tx:emit: headers are a table of strings";
                 return false;
             }
@@ -167,7 +171,8 @@ int tx_update(lua_State* L) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_settop(L, 4);
     lua_remove(L, 1);  // the update is now at index 3, as do_update reads it
-    if (!do_update(L, *c, collection, key)) return luaL_error(L, "tx:update: %s", c->message.c_str());
+    if (!do_update(L, *c, collection, key))
+        return luaL_error(L, "tx:update: %s", c->message.c_str());
     return 0;
 }
 
@@ -197,13 +202,15 @@ int install_tx(lua_State* L) {
     auto* out = static_cast<lua_handler::call***>(lua_touserdata(L, 1));
     install_json_support(L);
     luaL_newmetatable(L, tx_metatable);
-    static const luaL_Reg methods[] = {{"get", tx_get}, {"update", tx_update}, {"emit", tx_emit}, {nullptr, nullptr}};
+    static const luaL_Reg methods[] = {
+        {"get", tx_get}, {"update", tx_update}, {"emit", tx_emit}, {nullptr, nullptr}};
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "protected");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
-    auto** slot = static_cast<lua_handler::call**>(lua_newuserdatauv(L, sizeof(lua_handler::call*), 0));
+    auto** slot =
+        static_cast<lua_handler::call**>(lua_newuserdatauv(L, sizeof(lua_handler::call*), 0));
     *slot = nullptr;
     luaL_setmetatable(L, tx_metatable);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &tx_registry_key);
@@ -222,13 +229,16 @@ int check_handle_defined(lua_State* L) {
 
 std::optional<std::string> lua_definition_problem(std::string_view source) {
     user_handler_options defaults;
-    auto sandbox = lua_sandbox::make(source, defaults.lua_memory_limit, defaults.lua_instruction_budget);
+    auto sandbox =
+        lua_sandbox::make(source, defaults.lua_memory_limit, defaults.lua_instruction_budget);
     if (!sandbox) return sandbox.error().message;
-    if (auto ok = (*sandbox)->protected_call(check_handle_defined, nullptr); !ok) return ok.error().message;
+    if (auto ok = (*sandbox)->protected_call(check_handle_defined, nullptr); !ok)
+        return ok.error().message;
     return std::nullopt;
 }
 
-lua_handler::lua_handler(std::shared_ptr<const projector_definition> definition, user_handler_options options)
+lua_handler::lua_handler(std::shared_ptr<const projector_definition> definition,
+                         user_handler_options options)
     : definition_(std::move(definition)), options_(std::move(options)) {}
 
 status lua_handler::ensure_state() {
@@ -246,7 +256,13 @@ status lua_handler::handle(const event& e, transaction& txn) {
     const compiled_definition& d = *definition_->compiled;
     if (d.where && !matches(*d.where, e)) return {};
     if (auto ok = ensure_state(); !ok) return ok;
-    call c{.def = &d, .options = &options_, .e = &e, .txn = &txn, .emits = {}, .store_error = {}, .message = {},
+    call c{.def = &d,
+           .options = &options_,
+           .e = &e,
+           .txn = &txn,
+           .emits = {},
+           .store_error = {},
+           .message = {},
            .scratch = {}};
     *tx_slot_ = &c;
     auto ok = sandbox_->protected_call(run_event, &c);

@@ -21,8 +21,9 @@ namespace prom::userproj {
 std::optional<std::string> lua_definition_problem(std::string_view source);
 
 class lua_handler {
-public:
-    lua_handler(std::shared_ptr<const projector_definition> definition, user_handler_options options);
+  public:
+    lua_handler(std::shared_ptr<const projector_definition> definition,
+                user_handler_options options);
 
     // Applies one event: ok without effects when `where` does not match; invalid_argument
     // for a Lua error, an exhausted budget or memory cap, a refused emit or write; the
@@ -33,7 +34,7 @@ public:
     // Per-call state the tx methods reach through the tx userdata.
     struct call;
 
-private:
+  private:
     status ensure_state();
 
     std::shared_ptr<const projector_definition> definition_;

@@ -1,8 +1,7 @@
 #include "userproj/lua_json.hpp"
 
-#include <lua.hpp>
-
 #include <cmath>
+#include <lua.hpp>
 
 #include "core/text.hpp"
 
@@ -114,8 +113,12 @@ bool table_to_json(lua_State* L, int index, json::value& out, std::string& error
 
 bool convert(lua_State* L, int index, json::value& out, std::string& error, int depth) {
     switch (lua_type(L, index)) {
-        case LUA_TNIL: out = nullptr; return true;
-        case LUA_TBOOLEAN: out = static_cast<bool>(lua_toboolean(L, index)); return true;
+        case LUA_TNIL:
+            out = nullptr;
+            return true;
+        case LUA_TBOOLEAN:
+            out = static_cast<bool>(lua_toboolean(L, index));
+            return true;
         case LUA_TNUMBER:
             if (lua_isinteger(L, index)) {
                 out = static_cast<std::int64_t>(lua_tointeger(L, index));
@@ -144,8 +147,10 @@ bool convert(lua_State* L, int index, json::value& out, std::string& error, int 
                 return true;
             }
             break;
-        case LUA_TTABLE: return table_to_json(L, index, out, error, depth);
-        default: break;
+        case LUA_TTABLE:
+            return table_to_json(L, index, out, error, depth);
+        default:
+            break;
     }
     error = std::string("a ") + lua_typename(L, lua_type(L, index)) + " has no JSON form";
     return false;
@@ -169,9 +174,15 @@ void install_json_support(lua_State* L) {
 void push_json(lua_State* L, const json::value& v) {
     luaL_checkstack(L, 4, "JSON nested too deeply");
     switch (v.kind()) {
-        case json::kind::null: lua_pushlightuserdata(L, &null_sentinel); return;
-        case json::kind::bool_: lua_pushboolean(L, v.get_bool()); return;
-        case json::kind::int64: lua_pushinteger(L, v.get_int64()); return;
+        case json::kind::null:
+            lua_pushlightuserdata(L, &null_sentinel);
+            return;
+        case json::kind::bool_:
+            lua_pushboolean(L, v.get_bool());
+            return;
+        case json::kind::int64:
+            lua_pushinteger(L, v.get_int64());
+            return;
         case json::kind::uint64:
             if (v.get_uint64() <= static_cast<std::uint64_t>(LUA_MAXINTEGER)) {
                 lua_pushinteger(L, static_cast<lua_Integer>(v.get_uint64()));
@@ -179,8 +190,12 @@ void push_json(lua_State* L, const json::value& v) {
                 lua_pushnumber(L, static_cast<lua_Number>(v.get_uint64()));
             }
             return;
-        case json::kind::double_: lua_pushnumber(L, v.get_double()); return;
-        case json::kind::string: push_string(L, v.get_string()); return;
+        case json::kind::double_:
+            lua_pushnumber(L, v.get_double());
+            return;
+        case json::kind::string:
+            push_string(L, v.get_string());
+            return;
         case json::kind::array: {
             const auto& a = v.get_array();
             lua_createtable(L, static_cast<int>(a.size()), 0);

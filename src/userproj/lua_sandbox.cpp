@@ -1,10 +1,9 @@
 #include "userproj/lua_sandbox.hpp"
 
-#include <lua.hpp>
-
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <lua.hpp>
 
 namespace prom::userproj {
 
@@ -30,8 +29,10 @@ int limited_collectgarbage(lua_State* L) {
 
 // Opens the allowed libraries and removes what could reach outside the sandbox.
 int open_sandbox(lua_State* L) {
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
-                                    {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                                    {LUA_STRLIBNAME, luaopen_string},
+                                    {LUA_TABLIBNAME, luaopen_table},
+                                    {LUA_MATHLIBNAME, luaopen_math},
                                     {LUA_UTF8LIBNAME, luaopen_utf8}};
     for (const auto& lib : libs) {
         luaL_requiref(L, lib.name, lib.func, 1);
@@ -95,14 +96,17 @@ void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::si
 void lua_sandbox::budget_hook(lua_State* L, lua_Debug*) {
     lua_sandbox* s = self_of(L);
     s->budget_exceeded_ = true;
-    luaL_error(L, "the instruction budget (%I per event) is exhausted", static_cast<lua_Integer>(s->budget_));
+    luaL_error(L, "the instruction budget (%I per event) is exhausted",
+               static_cast<lua_Integer>(s->budget_));
 }
 
-result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source, std::size_t memory_limit,
+result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source,
+                                                       std::size_t memory_limit,
                                                        std::uint64_t instruction_budget) {
     std::unique_ptr<lua_sandbox> s(new lua_sandbox(memory_limit, instruction_budget));
     s->L_ = lua_newstate(&lua_sandbox::allocate, s.get());
-    if (!s->L_) return fail(errc::invalid_argument, "Lua: the memory cap is too small to start a state");
+    if (!s->L_)
+        return fail(errc::invalid_argument, "Lua: the memory cap is too small to start a state");
     *static_cast<lua_sandbox**>(lua_getextraspace(s->L_)) = s.get();
     if (auto ok = s->protected_call(open_sandbox, nullptr); !ok) return std::unexpected(ok.error());
     chunk c{source};

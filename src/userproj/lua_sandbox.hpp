@@ -22,11 +22,12 @@ struct lua_Debug;
 namespace prom::userproj {
 
 class lua_sandbox {
-public:
+  public:
     // The chunk is compiled as text only (no bytecode) and run once (with the budget) to
     // define its globals. invalid_argument with Lua's message ("lua:3: …") when it fails;
     // the message says when the memory cap or the budget was hit.
-    static result<std::unique_ptr<lua_sandbox>> make(std::string_view source, std::size_t memory_limit,
+    static result<std::unique_ptr<lua_sandbox>> make(std::string_view source,
+                                                     std::size_t memory_limit,
                                                      std::uint64_t instruction_budget);
     ~lua_sandbox();
     lua_sandbox(const lua_sandbox&) = delete;
@@ -42,7 +43,7 @@ public:
     // True when the last failure came from the memory cap or the budget.
     bool hit_limit() const { return hit_limit_; }
 
-private:
+  private:
     lua_sandbox(std::size_t memory_limit, std::uint64_t budget);
     static void* allocate(void* self, void* ptr, std::size_t old_size, std::size_t new_size);
     static void budget_hook(lua_State* L, lua_Debug* ar);

@@ -60,7 +60,8 @@ std::expected<value_template, definition_error> compile_value(const json::value&
 
 result<json::value> expand(const value_template& t, const event& e) {
     switch (t.k) {
-        case value_template::kind::literal: return t.literal;
+        case value_template::kind::literal:
+            return t.literal;
         case value_template::kind::reference: {
             json::value scratch;
             const json::value* v = lookup(e, t.ref, scratch);
@@ -96,7 +97,8 @@ std::expected<key_template, definition_error> compile_key(std::string_view text,
     key_template t;
     std::string literal;
     auto flush = [&] {
-        if (!literal.empty()) t.parts.push_back({.is_path = false, .text = std::move(literal), .path = {}});
+        if (!literal.empty())
+            t.parts.push_back({.is_path = false, .text = std::move(literal), .path = {}});
         literal.clear();
     };
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -118,7 +120,8 @@ std::expected<key_template, definition_error> compile_key(std::string_view text,
             t.parts.push_back({.is_path = true, .text = {}, .path = std::move(*path)});
             i = close;
         } else if (c == '}') {
-            return std::unexpected(definition_error{"a '}' without its '{' (write '}}' for a brace)", pointer});
+            return std::unexpected(
+                definition_error{"a '}' without its '{' (write '}}' for a brace)", pointer});
         } else {
             literal += c;
         }

@@ -93,7 +93,8 @@ TEST(user_projector_definition, refuses_bad_names_versions_and_modes) {
     EXPECT_EQ(pointer_of("/name", "\"has space\""), "/name");
     EXPECT_EQ(pointer_of("/name", "\"" + std::string(101, 'a') + "\""), "/name");
     EXPECT_EQ(pointer_of("/name", "7"), "/name");
-    EXPECT_TRUE(parse_projector_definition(orders_with("/name", "\"" + std::string(100, 'a') + "\"")));
+    EXPECT_TRUE(
+        parse_projector_definition(orders_with("/name", "\"" + std::string(100, 'a') + "\"")));
     EXPECT_EQ(pointer_of("/version", "0"), "/version");
     EXPECT_EQ(pointer_of("/version", "\"2\""), "/version");
     EXPECT_EQ(pointer_of("/version", "1.5"), "/version");
@@ -125,29 +126,37 @@ TEST(user_projector_definition, refuses_bad_filters) {
 }
 
 TEST(user_projector_definition, refuses_references_into_nothing) {
-    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$foo\""), "/writes/0/update/$set/status");
-    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$headers\""), "/writes/0/update/$set/status");
-    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$key.x\""), "/writes/0/update/$set/status");
-    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$payload..x\""), "/writes/0/update/$set/status");
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$foo\""),
+              "/writes/0/update/$set/status");
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$headers\""),
+              "/writes/0/update/$set/status");
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$key.x\""),
+              "/writes/0/update/$set/status");
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/status", "\"$payload..x\""),
+              "/writes/0/update/$set/status");
     EXPECT_EQ(pointer_of("/writes/0/key", "\"{foo}\""), "/writes/0/key");
     EXPECT_EQ(pointer_of("/writes/0/key", "\"{payload.x\""), "/writes/0/key");
     EXPECT_EQ(pointer_of("/writes/0/key", "\"a}b\""), "/writes/0/key");
     EXPECT_EQ(pointer_of("/emit/0/payload", R"({"deep": ["$nothing"]})"), "/emit/0/payload/deep/0");
     // Literal dollars and references that exist are fine.
     EXPECT_TRUE(parse_projector_definition(orders_with("/writes/0/update/$set/status", "\"$$5\"")));
-    EXPECT_TRUE(parse_projector_definition(orders_with("/writes/0/update/$set/status", "\"$headers.trace\"")));
+    EXPECT_TRUE(parse_projector_definition(
+        orders_with("/writes/0/update/$set/status", "\"$headers.trace\"")));
 }
 
 TEST(user_projector_definition, refuses_bad_updates) {
     EXPECT_EQ(pointer_of("/writes/0/update/$push", R"({"a": 1})"), "/writes/0/update/$push");
-    EXPECT_EQ(pointer_of("/writes/0/update/$inc/revisions", "\"many\""), "/writes/0/update/$inc/revisions");
+    EXPECT_EQ(pointer_of("/writes/0/update/$inc/revisions", "\"many\""),
+              "/writes/0/update/$inc/revisions");
     EXPECT_EQ(pointer_of("/writes/0/update/$set/_key", "\"k\""), "/writes/0/update/$set/_key");
     // The second mention of a field is the one refused ($set comes first in the body).
-    EXPECT_EQ(pointer_of("/writes/0/update/$set/revisions", "1"), "/writes/0/update/$inc/revisions");
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/revisions", "1"),
+              "/writes/0/update/$inc/revisions");
     EXPECT_EQ(pointer_of("/writes/0/update/$set/a..b", "1"), "/writes/0/update/$set/a..b");
     EXPECT_EQ(pointer_of("/writes/0/update", "{}"), "/writes/0/update");
     EXPECT_EQ(pointer_of("/writes/0/update", R"({"status": 1})"), "/writes/0/update/status");
-    EXPECT_EQ(pointer_of("/writes/0/replace", R"({"a": 1})"), "/writes/0");  // both update and replace
+    EXPECT_EQ(pointer_of("/writes/0/replace", R"({"a": 1})"),
+              "/writes/0");  // both update and replace
     EXPECT_EQ(pointer_of("/writes/0/collection", "\"bad name\""), "/writes/0/collection");
     EXPECT_EQ(pointer_of("/writes/0/collection", "3"), "/writes/0/collection");
     EXPECT_EQ(pointer_of("/writes", "{}"), "/writes");
@@ -156,7 +165,8 @@ TEST(user_projector_definition, refuses_bad_updates) {
 
 TEST(user_projector_definition, accepts_a_whole_document_replacement) {
     json::object d = parse_or_die(orders).get_object();
-    d["writes"] = parse_or_die(R"([{"collection": "snapshots", "key": "{key}", "replace": "$payload"},
+    d["writes"] =
+        parse_or_die(R"([{"collection": "snapshots", "key": "{key}", "replace": "$payload"},
                                    {"collection": "flat", "key": "x-{seq}", "replace": {"at": "$ts", "_ts": 5}}])");
     auto parsed = parse_projector_definition(d);
     ASSERT_TRUE(parsed) << parsed.error().message;
@@ -168,7 +178,8 @@ TEST(user_projector_definition, accepts_a_whole_document_replacement) {
 }
 
 TEST(user_projector_definition, refuses_emits_that_loop_or_name_bad_topics) {
-    EXPECT_EQ(pointer_of("/emit/0/topic", "\"order.audit\""), "/emit/0/topic");  // order.* matches it
+    EXPECT_EQ(pointer_of("/emit/0/topic", "\"order.audit\""),
+              "/emit/0/topic");  // order.* matches it
     EXPECT_EQ(pointer_of("/emit/0/topic", "\"bad topic\""), "/emit/0/topic");
     EXPECT_EQ(pointer_of("/emit/0/headers", R"({"prom-x": "a"})"), "/emit/0/headers/prom-x");
     EXPECT_EQ(pointer_of("/emit/0/headers", R"({"h": 1})"), "/emit/0/headers/h");
@@ -190,11 +201,13 @@ TEST(user_projector_definition, needs_writes_emit_or_lua_and_not_both_kinds) {
 }
 
 json::object lua_definition(std::string_view code) {
-    return json::object{{"name", "l"}, {"topic", "in"}, {"lua", code}, {"collections", json::array{"out"}}};
+    return json::object{
+        {"name", "l"}, {"topic", "in"}, {"lua", code}, {"collections", json::array{"out"}}};
 }
 
 TEST(user_projector_definition, lua_compiles_at_definition_time_with_the_line_of_an_error) {
-    auto ok = parse_projector_definition(lua_definition("function handle(event, tx)\n  return 1\nend\n"));
+    auto ok =
+        parse_projector_definition(lua_definition("function handle(event, tx)\n  return 1\nend\n"));
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(ok->collections, (std::vector<std::string>{"out"}));
 
@@ -228,7 +241,8 @@ TEST(user_projector_definition, topic_patterns_match_prefixes_but_not_dead_lette
     EXPECT_TRUE(topic_matches("order.*", "order."));
     EXPECT_FALSE(topic_matches("order.*", "orders"));
     EXPECT_FALSE(topic_matches("order.*", "order.created.dlq"));
-    EXPECT_TRUE(topic_matches("in.dlq", "in.dlq"));  // named exactly, a dead-letter topic is a topic
+    EXPECT_TRUE(
+        topic_matches("in.dlq", "in.dlq"));  // named exactly, a dead-letter topic is a topic
 }
 
 }  // namespace

@@ -44,8 +44,10 @@ TEST(user_projector_references, resolve_every_root_and_nested_paths) {
 
 TEST(user_projector_references, a_double_dollar_is_a_literal_dollar) {
     EXPECT_EQ(canonical_json(expand_text(R"("$$payload")")), R"("$payload")");
-    EXPECT_EQ(canonical_json(expand_text(R"({"price":"$$5","n":"$payload.n"})")), R"({"n":3,"price":"$5"})");
-    EXPECT_EQ(canonical_json(expand_text(R"(["$$", "plain $ inside"])")), R"(["$","plain $ inside"])");
+    EXPECT_EQ(canonical_json(expand_text(R"({"price":"$$5","n":"$payload.n"})")),
+              R"({"n":3,"price":"$5"})");
+    EXPECT_EQ(canonical_json(expand_text(R"(["$$", "plain $ inside"])")),
+              R"(["$","plain $ inside"])");
 }
 
 TEST(user_projector_references, a_missing_path_is_a_per_event_error_naming_it) {
@@ -68,7 +70,8 @@ TEST(user_projector_references, key_templates_join_text_and_paths) {
         return expand(*t, sample());
     };
     EXPECT_EQ(expand_key("{payload.orderId}").value(), "o-7");
-    EXPECT_EQ(expand_key("order-{key}/{payload.n}/{payload.total}/{payload.ok}").value(), "order-o-7/3/12.5/true");
+    EXPECT_EQ(expand_key("order-{key}/{payload.n}/{payload.total}/{payload.ok}").value(),
+              "order-o-7/3/12.5/true");
     EXPECT_EQ(expand_key("{{literal}}").value(), "{literal}");
     EXPECT_FALSE(expand_key("{payload.items}"));  // an array is no key
     EXPECT_FALSE(expand_key("{payload.none}"));
@@ -101,7 +104,8 @@ TEST(user_projector_filters, order_comparisons_need_the_same_kind) {
     EXPECT_TRUE(where(R"({"payload.total":{"$gt":12,"$lte":12.5}})"));
     EXPECT_FALSE(where(R"({"payload.total":{"$lt":12.5}})"));
     EXPECT_TRUE(where(R"({"payload.status":{"$gte":"paid","$lt":"q"}})"));
-    EXPECT_FALSE(where(R"({"payload.status":{"$gt":1}})"));  // a string never orders against a number
+    EXPECT_FALSE(
+        where(R"({"payload.status":{"$gt":1}})"));  // a string never orders against a number
     EXPECT_FALSE(where(R"({"payload.missing":{"$lt":1}})"));
     EXPECT_TRUE(where(R"({"ts":{"$gte":1700000000000}})"));
 }
