@@ -161,24 +161,26 @@ void supervisor::check_failures(const registry_entry& e, managed& m) {
 void supervisor::try_swap(const registry_entry& e, managed& m,
                           const std::vector<topic_info>& topics) {
     const runner& r = *m.rebuild;
-    std::vector<std::string> covered;
     for (const auto& t : topics) {
         if (!covers_topic(r.def->topic, t.topic)) continue;
         // A cheap look first, so that a rebuild still catching up costs no write transaction.
         auto c = store_.cursor(t.topic, r.group);
         if (!c || c->value_or(0) < t.last_seq) return;
-        covered.push_back(t.topic);
     }
     // The real check, inside the swap's transaction: the rebuild's cursors are read there
     // (on PostgreSQL that locks them, so its projectors cannot move meanwhile), then each
-    // topic's last seq after them.
-    auto caught_up = [this, &covered, &r](transaction& txn) -> result<bool> {
-        for (const auto& topic : covered) {
-            auto c = txn.cursor(topic, r.group);
+    // topic's last seq after them. Topics are listed again, so that one that appeared since
+    // the look above (which the rebuild has not consumed yet) holds the swap back.
+    auto caught_up = [this, &r](transaction& txn) -> result<bool> {
+        auto now = store_.topics();
+        if (!now) return std::unexpected(now.error());
+        for (const auto& t : *now) {
+            if (!covers_topic(r.def->topic, t.topic)) continue;
+            auto c = txn.cursor(t.topic, r.group);
             if (!c) return std::unexpected(c.error());
-            auto t = store_.topic(topic);
-            if (!t) return std::unexpected(t.error());
-            if (*t && c->value_or(0) < (*t)->last_seq) return false;
+            auto last = store_.topic(t.topic);
+            if (!last) return std::unexpected(last.error());
+            if (*last && c->value_or(0) < (*last)->last_seq) return false;
         }
         return true;
     };
