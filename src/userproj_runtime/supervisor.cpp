@@ -189,6 +189,8 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
         spdlog::warn("projector {}: rebuild swap failed: {}", e.name, swapped.error().message);
     } else if (*swapped) {
         spdlog::info("projector {}: rebuild to version {} swapped in", e.name, e.rebuild->version);
+        // This node reads through the new aliases at once, not at its next registry read.
+        if (auto now = load_registry(store_)) aliases_.replace(read_aliases(*now));
     }
 }
 
