@@ -151,6 +151,39 @@ TEST_P(registry_contract, a_rebuild_sharing_a_collection_with_another_definition
     EXPECT_EQ(r.error().err.code, errc::conflict);
 }
 
+TEST_P(registry_contract, a_lua_handler_cannot_read_the_registry) {
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    json::object lua{{"name", "leaky"},
+                     {"version", 1},
+                     {"topic", "order.created"},
+                     {"collections", json::array{"leak"}},
+                     {"lua", "function handle(event, tx)\n"
+                             "  local d = tx:get('_prom.projectors', 'counts')\n"
+                             "  tx:update('leak', event.key, {['$set'] = {got = d ~= nil}})\n"
+                             "end\n"}};
+    auto applied = userproj::apply_definition(*store_, lua);
+    ASSERT_TRUE(applied) << applied.error().err.message;
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    publish("k1");
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    auto dead_letters = [&] {
+        auto t = store_->topic("order.created.dlq");
+        return t && *t ? (*t)->count : 0;
+    };
+    while (dead_letters() == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(dead_letters(), 1);
+    auto dlq = store_->scan({.topic = "order.created.dlq"});
+    ASSERT_TRUE(dlq && dlq->size() == 1);
+    EXPECT_NE((*dlq)[0].headers.at("prom-error").find("reserved"), std::string::npos)
+        << (*dlq)[0].headers.at("prom-error");
+    EXPECT_EQ(n_of("leak", "k1"), -1);  // nothing was written
+    sup.stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, registry_contract, testing::ValuesIn(test::contract_backends()),
                          test::backend_name);
 
