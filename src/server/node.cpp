@@ -63,6 +63,7 @@ public:
         }
         if (auto ok = start_user_projectors(); !ok) return ok;
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
+        metrics_source_->set_user_projectors(supervisor_.get());
         api_ = std::make_unique<http::api>(
             *store_, *cache_, http_metrics_,
             http::api_options{.default_collection = config_.collection,

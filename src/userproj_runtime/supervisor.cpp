@@ -272,6 +272,55 @@ void supervisor::tick() {
     }
 }
 
+void supervisor::append_metrics(std::string& out) const {
+    struct row {
+        std::string labels;
+        std::uint64_t applied, errors, dead_lettered, failed;
+    };
+    std::vector<row> rows;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [name, m] : managed_) {
+            if (!m.serving) continue;
+            for (const auto& [topic, p] : m.serving->by_topic) {
+                const auto& pm = p->metrics();
+                // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
+                rows.push_back({"{projector=\"" + name + "\",topic=\"" + topic + "\"} ",
+                                pm.applied.load(), pm.errors.load(), pm.dead_lettered.load(),
+                                pm.failed.load() ? 1u : 0u});
+            }
+        }
+    }
+    struct metric {
+        std::string_view name, type, help;
+        std::uint64_t row::*field;
+    };
+    for (const metric& m : {metric{"prom_user_projector_applied_total", "counter",
+                                   "Events applied by a user-defined projector on this node.", &row::applied},
+                            metric{"prom_user_projector_errors_total", "counter",
+                                   "Failed attempts (handler or storage) of a user-defined projector.", &row::errors},
+                            metric{"prom_user_projector_dead_lettered_total", "counter",
+                                   "Events a user-defined projector sent to <topic>.dlq.", &row::dead_lettered},
+                            metric{"prom_user_projector_failed", "gauge",
+                                   "1 when the projector stopped after consecutive dead letters.", &row::failed}}) {
+        out += "# HELP ";
+        out += m.name;
+        out += ' ';
+        out += m.help;
+        out += "\n# TYPE ";
+        out += m.name;
+        out += ' ';
+        out += m.type;
+        out += '\n';
+        for (const auto& r : rows) {
+            out += m.name;
+            out += r.labels;
+            out += std::to_string(r.*m.field);
+            out += '\n';
+        }
+    }
+}
+
 std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {
     bool stopping;
     {

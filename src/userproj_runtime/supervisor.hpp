@@ -76,6 +76,10 @@ public:
 
     std::optional<definition_runtime> runtime(std::string_view name) const;
 
+    // Prometheus lines for /metrics: this node's counters per (projector, topic) of the
+    // serving versions (docs/http-api.md, "Metrics").
+    void append_metrics(std::string& out) const;
+
     // Blocks until a registry read that began after this call has finished (tests, and the
     // admin routes, so that a PUT's answer already reflects the new running set).
     bool wait_synced(std::chrono::milliseconds timeout);

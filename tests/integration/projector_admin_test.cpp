@@ -94,6 +94,9 @@ TEST_F(projector_admin, put_creates_and_runs_a_definition_without_a_restart) {
     ASSERT_TRUE(list);
     EXPECT_EQ(list->at("count"), 1);
     EXPECT_EQ(list->at("items").at(0).at("name"), "counts");
+    auto metrics = get("/metrics").body;
+    EXPECT_NE(metrics.find(R"(prom_user_projector_applied_total{projector="counts",topic="order.created"} 2)"),
+              std::string::npos) << metrics;
     EXPECT_FALSE(list->at("items").at(0).get_object().contains("definition"));
 }
 
