@@ -27,6 +27,28 @@ int limited_collectgarbage(lua_State* L) {
     return luaL_error(L, "collectgarbage('%s') is not allowed in a projector", opt);
 }
 
+// setmetatable without finalizers: Lua runs __gc with debug hooks off, so the instruction
+// budget could not stop a finalizer that loops. (A __gc added to a metatable later never
+// marks the object for finalization, so checking here is enough.)
+int setmetatable_without_gc(lua_State* L) {
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) {
+            return luaL_error(L, "metatables with __gc are not allowed in a projector");
+        }
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) {
+        return luaL_error(L, "cannot change a protected metatable");
+    }
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
 // Opens the allowed libraries and removes what could reach outside the sandbox.
 int open_sandbox(lua_State* L) {
     static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
@@ -44,6 +66,8 @@ int open_sandbox(lua_State* L) {
     }
     lua_pushcfunction(L, limited_collectgarbage);
     lua_setglobal(L, "collectgarbage");
+    lua_pushcfunction(L, setmetatable_without_gc);
+    lua_setglobal(L, "setmetatable");
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
@@ -72,7 +96,16 @@ lua_sandbox::lua_sandbox(std::size_t memory_limit, std::uint64_t budget)
     : limit_(memory_limit), budget_(budget) {}
 
 lua_sandbox::~lua_sandbox() {
-    if (L_) lua_close(L_);
+    if (!L_) return;
+    lua_close(L_);
+}
+
+// After the budget is spent, the hook fires on every instruction: code that catches the
+// budget error with pcall gets no further than its next instruction outside that pcall.
+// (Finalizers, which Lua runs with hooks off, cannot be defined: setmetatable_without_gc.)
+void lua_sandbox::enter_strict_mode() {
+    budget_exceeded_ = true;
+    lua_sethook(L_, &lua_sandbox::budget_hook, LUA_MASKCOUNT, 1);
 }
 
 void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::size_t new_size) {
@@ -95,7 +128,7 @@ void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::si
 
 void lua_sandbox::budget_hook(lua_State* L, lua_Debug*) {
     lua_sandbox* s = self_of(L);
-    s->budget_exceeded_ = true;
+    if (!s->budget_exceeded_) s->enter_strict_mode();
     luaL_error(L, "the instruction budget (%I per event) is exhausted",
                static_cast<lua_Integer>(s->budget_));
 }
@@ -122,17 +155,20 @@ status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
     int count = budget_ > static_cast<std::uint64_t>(INT_MAX) ? INT_MAX : static_cast<int>(budget_);
     lua_sethook(L_, &lua_sandbox::budget_hook, LUA_MASKCOUNT, count);
     int rc = lua_pcall(L_, 1, 0, 0);
-    lua_sethook(L_, nullptr, 0, 0);
+    bool exceeded = budget_exceeded_;
+    enter_strict_mode();
     if (rc == LUA_OK) return {};
     std::string message;
     if (rc == LUA_ERRMEM || refused_allocation_) {
-        message = "Lua: the memory cap (" + std::to_string(limit_ >> 20) + " MiB) is exhausted";
+        std::string cap = limit_ % (1u << 20) == 0 ? std::to_string(limit_ >> 20) + " MiB"
+                                                   : std::to_string(limit_) + " bytes";
+        message = "Lua: the memory cap (" + cap + ") is exhausted";
     } else if (const char* m = lua_tostring(L_, -1)) {
         message = std::string("Lua: ") + m;
     } else {
         message = "Lua: an error without a message";
     }
-    hit_limit_ = refused_allocation_ || budget_exceeded_ || rc == LUA_ERRMEM;
+    hit_limit_ = refused_allocation_ || exceeded || rc == LUA_ERRMEM;
     lua_settop(L_, 0);
     lua_gc(L_, LUA_GCCOLLECT);
     return fail(errc::invalid_argument, std::move(message));

@@ -47,6 +47,7 @@ class lua_sandbox {
     lua_sandbox(std::size_t memory_limit, std::uint64_t budget);
     static void* allocate(void* self, void* ptr, std::size_t old_size, std::size_t new_size);
     static void budget_hook(lua_State* L, lua_Debug* ar);
+    void enter_strict_mode();
 
     lua_State* L_ = nullptr;
     std::size_t used_ = 0;
