@@ -95,8 +95,9 @@ void register_projector_commands(CLI::App& app, run_state& state) {
     {
         auto a = std::make_shared<projector_args>();
         auto* cmd = group->add_subcommand(
-            "ls", "list definitions as NDJSON: name, version, state, cursors, lag (counters are "
-                  "per `prom serve` node: see GET /projectors)");
+            "ls",
+            "list definitions as NDJSON: name, version, state, cursors, lag (counters are "
+            "per `prom serve` node: see GET /projectors)");
         add_db_option(*cmd, a->db);
         cmd->callback([a, &state] { run_ls(*a, state); });
     }
@@ -110,7 +111,8 @@ void register_projector_commands(CLI::App& app, run_state& state) {
     {
         auto a = std::make_shared<projector_args>();
         auto* cmd = group->add_subcommand(
-            "rm", "delete a definition: its projectors stop, its documents stay (exit 1 if unknown)");
+            "rm",
+            "delete a definition: its projectors stop, its documents stay (exit 1 if unknown)");
         add_db_option(*cmd, a->db);
         cmd->add_option("name", a->name, "projector name")->required();
         cmd->callback([a, &state] { run_rm(*a, state); });

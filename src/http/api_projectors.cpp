@@ -48,9 +48,9 @@ response no_such_projector(std::string_view name) {
                           route_id::projector);
 }
 
-const userproj::definition_runtime* runtime_or_null(userproj::supervisor* sup,
-                                                    std::string_view name,
-                                                    std::optional<userproj::definition_runtime>& hold) {
+const userproj::definition_runtime* runtime_or_null(
+    userproj::supervisor* sup, std::string_view name,
+    std::optional<userproj::definition_runtime>& hold) {
     if (!sup) return nullptr;
     hold = sup->runtime(name);
     return hold ? &*hold : nullptr;
@@ -85,7 +85,8 @@ response api::projectors(const request& r, route_id route, std::string_view name
     if (!e) return store_error(e.error(), route);
     if (!*e) return no_such_projector(name);
     std::optional<userproj::definition_runtime> hold;
-    auto st = userproj::status_json(store_, **e, runtime_or_null(options_.projectors, name, hold), true);
+    auto st =
+        userproj::status_json(store_, **e, runtime_or_null(options_.projectors, name, hold), true);
     if (!st) return store_error(st.error(), route);
     auto out = json_response(200, canonical_json(*st), route);
     out.head_only = r.verb == method::head;
@@ -109,8 +110,8 @@ response api::list_projectors(const request& r) {
         if (e.deleted) continue;
         if (g && !auth::auth_policy::permits(*g, auth::action::admin, e.name)) continue;
         std::optional<userproj::definition_runtime> hold;
-        auto st = userproj::status_json(store_, e, runtime_or_null(options_.projectors, e.name, hold),
-                                        false);
+        auto st = userproj::status_json(store_, e,
+                                        runtime_or_null(options_.projectors, e.name, hold), false);
         if (!st) return store_error(st.error(), route_id::projectors);
         items.push_back(std::move(*st));
     }

@@ -24,7 +24,8 @@ result<std::vector<std::string>> definition_files_in(const std::string& dir) {
     std::error_code ec;
     std::vector<std::string> out;
     for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-        if (f.path().extension() == ".json" && f.is_regular_file()) out.push_back(f.path().string());
+        if (f.path().extension() == ".json" && f.is_regular_file())
+            out.push_back(f.path().string());
     }
     if (ec) return fail(errc::invalid_argument, "cannot list '" + dir + "': " + ec.message());
     std::ranges::sort(out);

@@ -95,7 +95,8 @@ result<json::object> status_json(store& s, const registry_entry& e,
         o["rebuild"] = std::move(r);
     }
     if (e.rebuild_failed) {
-        o["rebuild_failed"] = json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at}};
+        o["rebuild_failed"] =
+            json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at}};
     }
     if (with_definition) o["definition"] = e.definition;
     return o;

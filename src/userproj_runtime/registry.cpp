@@ -104,7 +104,8 @@ json::object to_json(const registry_entry& e) {
     if (!e.deleted) o["definition"] = e.definition;
     if (e.failed) o["failed"] = json::object{{"error", e.failed->error}, {"at", e.failed->at}};
     if (e.rebuild_failed) {
-        o["rebuild_failed"] = json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at}};
+        o["rebuild_failed"] =
+            json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at}};
     }
     if (e.rebuild) {
         o["rebuild"] = json::object{{"definition", e.rebuild->definition},
@@ -124,7 +125,8 @@ result<registry_entry> entry_from_json(const json::object& o) {
     auto cols = map_of(member(o, "collections"));
     if (!name || !name->is_string() || !group || !group->is_string() || !generation || !version ||
         !cols) {
-        return std::unexpected(corrupt_entry("a document lacks name, group, generation, version or collections"));
+        return std::unexpected(
+            corrupt_entry("a document lacks name, group, generation, version or collections"));
     }
     e.name = name->get_string();
     e.group = group->get_string();
@@ -134,10 +136,12 @@ result<registry_entry> entry_from_json(const json::object& o) {
     if (auto d = member(o, "deleted"); d && d->is_bool()) e.deleted = d->get_bool();
     if (!e.deleted) {
         auto def = member(o, "definition");
-        if (!def || !def->is_object()) return std::unexpected(corrupt_entry("no definition in '" + e.name + "'"));
+        if (!def || !def->is_object())
+            return std::unexpected(corrupt_entry("no definition in '" + e.name + "'"));
         e.definition = def->get_object();
     }
-    for (auto [field, into] : {std::pair{"failed", &e.failed}, std::pair{"rebuild_failed", &e.rebuild_failed}}) {
+    for (auto [field, into] :
+         {std::pair{"failed", &e.failed}, std::pair{"rebuild_failed", &e.rebuild_failed}}) {
         if (auto f = member(o, field); f && f->is_object()) {
             auto msg = member(f->get_object(), "error");
             *into = failure_note{msg && msg->is_string() ? std::string(msg->get_string()) : "",
@@ -153,7 +157,8 @@ result<registry_entry> entry_from_json(const json::object& o) {
         if (!def || !def->is_object() || !rv || !rg || !rg->is_string() || !rc) {
             return std::unexpected(corrupt_entry("a bad rebuild in '" + e.name + "'"));
         }
-        e.rebuild = rebuild_plan{def->get_object(), *rv, std::string(rg->get_string()), std::move(*rc)};
+        e.rebuild =
+            rebuild_plan{def->get_object(), *rv, std::string(rg->get_string()), std::move(*rc)};
     }
     return e;
 }
@@ -168,7 +173,8 @@ result<std::vector<registry_entry>> load_registry(store& s) {
         if (!page) return std::unexpected(page.error());
         for (const auto& d : *page) {
             auto v = parse_json(d.body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
-            if (!v || !v->is_object()) return std::unexpected(corrupt_entry("a document does not parse"));
+            if (!v || !v->is_object())
+                return std::unexpected(corrupt_entry("a document does not parse"));
             auto e = entry_from_json(v->get_object());
             if (!e) return std::unexpected(e.error());
             out.push_back(std::move(*e));
@@ -233,8 +239,9 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     const projector_definition& def = *parsed;
     for (const auto& c : def.collections) {
         if (docs::reserved_collection(c)) {
-            return std::unexpected(invalid("collection '" + c + "' is reserved for prom (\"_prom.\")",
-                                           pointer_to_collection(def.source, c)));
+            return std::unexpected(
+                invalid("collection '" + c + "' is reserved for prom (\"_prom.\")",
+                        pointer_to_collection(def.source, c)));
         }
     }
 
@@ -275,11 +282,11 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     } else {
         e = **stored;
         if (def.version < e.version) {
-            return std::unexpected(apply_error{
-                {errc::conflict, "version " + std::to_string(def.version) +
-                                     " is lower than the stored version " +
-                                     std::to_string(e.version)},
-                std::nullopt});
+            return std::unexpected(
+                apply_error{{errc::conflict, "version " + std::to_string(def.version) +
+                                                 " is lower than the stored version " +
+                                                 std::to_string(e.version)},
+                            std::nullopt});
         }
         bool same_as_serving = def.source == e.definition;
         bool same_as_rebuild = e.rebuild && def.source == e.rebuild->definition;
@@ -294,8 +301,9 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
                 for (const auto& c : def.collections) {
                     if (other.collections.contains(c)) {
                         return std::unexpected(apply_error{
-                            {errc::conflict, "collection '" + c + "' is also written by projector '" +
-                                                 other.name + "': a rebuild would swap it under it"},
+                            {errc::conflict, "collection '" + c +
+                                                 "' is also written by projector '" + other.name +
+                                                 "': a rebuild would swap it under it"},
                             std::nullopt});
                     }
                 }
@@ -306,10 +314,13 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             auto token = fresh_token();
             plan.group = e.group.substr(0, e.group.find('@')) + "@" + token;
             for (const auto& c : def.collections) {
-                std::string shadow = std::string(docs::reserved_collection_prefix) + token + "." + c;
+                std::string shadow =
+                    std::string(docs::reserved_collection_prefix) + token + "." + c;
                 if (!docs::valid_collection_name(shadow)) {
-                    return std::unexpected(invalid("collection '" + c + "' is too long to rebuild (shadow name '" +
-                                                       shadow + "')", pointer_to_collection(def.source, c)));
+                    return std::unexpected(invalid("collection '" + c +
+                                                       "' is too long to rebuild (shadow name '" +
+                                                       shadow + "')",
+                                                   pointer_to_collection(def.source, c)));
                 }
                 plan.collections[c] = shadow;
             }
@@ -347,7 +358,8 @@ status remove_definition(store& s, std::string_view name) {
     if (!d) return std::unexpected(d.error());
     auto e = entry_in(*d);
     if (!e) return std::unexpected(e.error());
-    if (!*e || (*e)->deleted) return fail(errc::not_found, "no projector '" + std::string(name) + "'");
+    if (!*e || (*e)->deleted)
+        return fail(errc::not_found, "no projector '" + std::string(name) + "'");
     registry_entry t = **e;
     t.deleted = true;
     t.definition = {};

@@ -48,8 +48,8 @@ struct registry_entry {
     std::int64_t generation = 0;  // moves on every change; runners restart when it moves
     json::object definition;      // the serving definition as given (empty when deleted)
     std::int64_t version = 0;
-    std::string group;            // the serving consumer group
-    collection_map collections;   // where the serving definition writes
+    std::string group;                   // the serving consumer group
+    collection_map collections;          // where the serving definition writes
     std::optional<failure_note> failed;  // set: no node runs it until it is applied again
     std::optional<rebuild_plan> rebuild;
     std::optional<failure_note> rebuild_failed;  // the last rebuild, abandoned because it failed

@@ -103,7 +103,8 @@ void supervisor::run() {
 std::unique_ptr<supervisor::runner> supervisor::make_runner(const json::object& source,
                                                             const std::string& group,
                                                             const collection_map& collections,
-                                                            bool from_earliest, std::string& error) {
+                                                            bool from_earliest,
+                                                            std::string& error) {
     auto parsed = parse_projector_definition(json::value(source));
     if (!parsed) {
         error = "the stored definition does not parse on this node: " + parsed.error().message;
@@ -148,7 +149,8 @@ void supervisor::check_failures(const registry_entry& e, managed& m) {
             auto ok = rebuild ? abandon_rebuild(store_, e.name, e.generation, why)
                               : mark_failed(store_, e.name, e.generation, why);
             if (!ok) {
-                spdlog::warn("projector {}: cannot record its failure: {}", e.name, ok.error().message);
+                spdlog::warn("projector {}: cannot record its failure: {}", e.name,
+                             ok.error().message);
                 return;  // tried again at the next read
             }
             spdlog::error("projector {}{}: failed: {}", e.name, rebuild ? " (rebuild)" : "", why);
@@ -295,14 +297,15 @@ void supervisor::append_metrics(std::string& out) const {
         std::string_view name, type, help;
         std::uint64_t row::*field;
     };
-    for (const metric& m : {metric{"prom_user_projector_applied_total", "counter",
-                                   "Events applied by a user-defined projector on this node.", &row::applied},
-                            metric{"prom_user_projector_errors_total", "counter",
-                                   "Failed attempts (handler or storage) of a user-defined projector.", &row::errors},
-                            metric{"prom_user_projector_dead_lettered_total", "counter",
-                                   "Events a user-defined projector sent to <topic>.dlq.", &row::dead_lettered},
-                            metric{"prom_user_projector_failed", "gauge",
-                                   "1 when the projector stopped after consecutive dead letters.", &row::failed}}) {
+    for (const metric& m :
+         {metric{"prom_user_projector_applied_total", "counter",
+                 "Events applied by a user-defined projector on this node.", &row::applied},
+          metric{"prom_user_projector_errors_total", "counter",
+                 "Failed attempts (handler or storage) of a user-defined projector.", &row::errors},
+          metric{"prom_user_projector_dead_lettered_total", "counter",
+                 "Events a user-defined projector sent to <topic>.dlq.", &row::dead_lettered},
+          metric{"prom_user_projector_failed", "gauge",
+                 "1 when the projector stopped after consecutive dead letters.", &row::failed}}) {
         out += "# HELP ";
         out += m.name;
         out += ' ';

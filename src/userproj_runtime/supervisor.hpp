@@ -58,7 +58,8 @@ struct topic_runtime {
 // What this node runs of one definition.
 struct definition_runtime {
     std::int64_t generation = 0;
-    bool running = false;  // false: a projector of its serving version stopped by itself, or the node is stopping
+    bool running = false;  // false: a projector of its serving version stopped by itself, or the
+                           // node is stopping
     std::string error;     // why this node cannot run it (the definition does not parse here)
     std::vector<topic_runtime> serving;
     std::vector<topic_runtime> rebuild;

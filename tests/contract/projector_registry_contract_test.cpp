@@ -115,7 +115,7 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
     ASSERT_TRUE(e && *e);
     EXPECT_EQ((*e)->version, 2);
     EXPECT_EQ((*e)->collections.at("orders"), shadow);
-    EXPECT_EQ(n_of(shadow, "k0"), 5);  // complete when swapped
+    EXPECT_EQ(n_of(shadow, "k0"), 5);    // complete when swapped
     EXPECT_EQ(n_of("orders", "k0"), 5);  // the old collection keeps its documents
     ASSERT_TRUE(sup.wait_synced(5s));
     std::shared_ptr<const userproj::collection_map> hold;
@@ -126,8 +126,9 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
     EXPECT_TRUE(rt->running);
 
     // A definition failing on every event ends failed, with its error in the registry.
-    auto broken = *parse_json(R"({"name":"broken","version":1,"topic":"order.*",)"
-                              R"("writes":[{"collection":"b","key":"{payload.nope}","update":{"$inc":{"n":1}}}]})");
+    auto broken = *parse_json(
+        R"({"name":"broken","version":1,"topic":"order.*",)"
+        R"("writes":[{"collection":"b","key":"{payload.nope}","update":{"$inc":{"n":1}}}]})");
     ASSERT_TRUE(userproj::apply_definition(*store_, broken));
     while (std::chrono::steady_clock::now() < deadline) {
         auto b = userproj::load_entry(*store_, "broken");
@@ -157,10 +158,11 @@ TEST_P(registry_contract, a_lua_handler_cannot_read_the_registry) {
                      {"version", 1},
                      {"topic", "order.created"},
                      {"collections", json::array{"leak"}},
-                     {"lua", "function handle(event, tx)\n"
-                             "  local d = tx:get('_prom.projectors', 'counts')\n"
-                             "  tx:update('leak', event.key, {['$set'] = {got = d ~= nil}})\n"
-                             "end\n"}};
+                     {"lua",
+                      "function handle(event, tx)\n"
+                      "  local d = tx:get('_prom.projectors', 'counts')\n"
+                      "  tx:update('leak', event.key, {['$set'] = {got = d ~= nil}})\n"
+                      "end\n"}};
     auto applied = userproj::apply_definition(*store_, lua);
     ASSERT_TRUE(applied) << applied.error().err.message;
     userproj::collection_aliases aliases;

@@ -62,9 +62,10 @@ protected:
                                   {{"Content-Type", "application/json"}}, body);
     }
     static void publish(server::node& n, int i, const std::string& key) {
-        auto r = test::http_request(
-            n.port(), "POST", "/publish", {{"Content-Type", "application/json"}},
-            R"({"topic":"order.created","key":")" + key + R"(","payload":{"i":)" + std::to_string(i) + "}}");
+        auto r =
+            test::http_request(n.port(), "POST", "/publish", {{"Content-Type", "application/json"}},
+                               R"({"topic":"order.created","key":")" + key +
+                                   R"(","payload":{"i":)" + std::to_string(i) + "}}");
         ASSERT_EQ(r.status, 200) << r.body;
     }
     static json::value doc(server::node& n, const std::string& key) {
@@ -94,7 +95,8 @@ TEST_P(pg_user_projectors, a_definition_applied_on_one_node_runs_once_across_bot
         ASSERT_TRUE(eventually([&] {
             auto d = doc(*a_, "k" + std::to_string(k));
             return d.is_object() && d.at("n") == per_key;
-        })) << "k" << k << ": " << canonical_json(doc(*a_, "k" + std::to_string(k)));
+        })) << "k"
+            << k << ": " << canonical_json(doc(*a_, "k" + std::to_string(k)));
     }
     std::this_thread::sleep_for(300ms);  // a second consumer would show up as counts above per_key
     for (int k = 0; k < keys; ++k) {
@@ -104,8 +106,9 @@ TEST_P(pg_user_projectors, a_definition_applied_on_one_node_runs_once_across_bot
     EXPECT_EQ(sa.at("cursors"), sb.at("cursors"));
     EXPECT_EQ(sa.at("lag"), 0);
     // Every event was applied by exactly one of the nodes.
-    EXPECT_EQ(sa.at("applied").to_number<std::int64_t>() + sb.at("applied").to_number<std::int64_t>(),
-              keys * per_key);
+    EXPECT_EQ(
+        sa.at("applied").to_number<std::int64_t>() + sb.at("applied").to_number<std::int64_t>(),
+        keys * per_key);
 }
 
 TEST_P(pg_user_projectors, a_rebuild_on_one_node_swaps_atomically_while_the_other_serves_reads) {

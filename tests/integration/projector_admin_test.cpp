@@ -95,8 +95,11 @@ TEST_F(projector_admin, put_creates_and_runs_a_definition_without_a_restart) {
     EXPECT_EQ(list->at("count"), 1);
     EXPECT_EQ(list->at("items").at(0).at("name"), "counts");
     auto metrics = get("/metrics").body;
-    EXPECT_NE(metrics.find(R"(prom_user_projector_applied_total{projector="counts",topic="order.created"} 2)"),
-              std::string::npos) << metrics;
+    EXPECT_NE(
+        metrics.find(
+            R"(prom_user_projector_applied_total{projector="counts",topic="order.created"} 2)"),
+        std::string::npos)
+        << metrics;
     EXPECT_FALSE(list->at("items").at(0).get_object().contains("definition"));
 }
 
@@ -142,14 +145,17 @@ TEST_F(projector_admin, bad_input_is_refused_and_changes_nothing) {
     EXPECT_TRUE(v->at("message").is_string());
     EXPECT_EQ(v->at("path"), "/writes/0/update/$inc/n") << r.body;
 
-    auto unknown_field = put_projector("x1", R"({"name":"x1","version":1,"topic":"a","writes":[],"bogus":1})");
+    auto unknown_field =
+        put_projector("x1", R"({"name":"x1","version":1,"topic":"a","writes":[],"bogus":1})");
     EXPECT_EQ(unknown_field.status, 422) << unknown_field.body;
     EXPECT_EQ(put_projector("x2", "{not json").status, 400);
     EXPECT_EQ(put_projector("x3", "[1,2]").status, 422);
-    EXPECT_EQ(http_request(port(), "PUT", "/projectors/x4", {{"Content-Type", "text/plain"}},
-                           counts_v1).status, 415);
-    std::string huge = R"({"name":"x5","version":1,"topic":"a","pad":")" +
-                       std::string(300 * 1024, 'a') + "\"}";
+    EXPECT_EQ(
+        http_request(port(), "PUT", "/projectors/x4", {{"Content-Type", "text/plain"}}, counts_v1)
+            .status,
+        415);
+    std::string huge =
+        R"({"name":"x5","version":1,"topic":"a","pad":")" + std::string(300 * 1024, 'a') + "\"}";
     auto too_big = put_projector("x5", huge);
     EXPECT_EQ(too_big.status, 413);
     auto bad_name = put_projector("no%20spaces", counts_v1);
@@ -157,8 +163,9 @@ TEST_F(projector_admin, bad_input_is_refused_and_changes_nothing) {
     EXPECT_EQ(parse_json(bad_name.body)->at("path"), "/name");
     // Writing into prom's own collections is refused.
     auto reserved = put_projector(
-        "sneaky", R"({"name":"sneaky","version":1,"topic":"a",)"
-                  R"("writes":[{"collection":"_prom.projectors","key":"{key}","update":{"$set":{"x":1}}}]})");
+        "sneaky",
+        R"({"name":"sneaky","version":1,"topic":"a",)"
+        R"("writes":[{"collection":"_prom.projectors","key":"{key}","update":{"$set":{"x":1}}}]})");
     EXPECT_EQ(reserved.status, 422) << reserved.body;
     EXPECT_EQ(parse_json(reserved.body)->at("path"), "/writes/0/collection");
 
@@ -242,8 +249,9 @@ TEST_F(projector_admin, a_rebuild_projects_into_shadows_and_swaps_without_reader
             }
         }
     });
-    std::string v2 = R"({"name":"counts","version":2,"rebuild":true,"topic":"order.*",)"
-                     R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":1},"$set":{"v":2}}}]})";
+    std::string v2 =
+        R"({"name":"counts","version":2,"rebuild":true,"topic":"order.*",)"
+        R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":1},"$set":{"v":2}}}]})";
     auto r = put_projector("counts", v2);
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "o0", "v", 2); }, 30s));
@@ -271,8 +279,9 @@ TEST_F(projector_admin, a_replacement_without_rebuild_continues_from_the_cursor)
     ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
     publish("order.created", "o1");
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 1); }));
-    std::string v2 = R"({"name":"counts","version":2,"topic":"order.*",)"
-                     R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":10},"$set":{"v":2}}}]})";
+    std::string v2 =
+        R"({"name":"counts","version":2,"topic":"order.*",)"
+        R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":10},"$set":{"v":2}}}]})";
     ASSERT_EQ(put_projector("counts", v2).status, 200);
     publish("order.created", "o1");
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 11); }));
@@ -284,10 +293,10 @@ class projector_admin_auth : public projector_admin {
 protected:
     server::serve_config make_config() override {
         auto c = projector_admin::make_config();
-        auto p = auth::auth_policy::from_json(*parse_json(
-            R"({"tokens":[{"token":"admin-token","admin":["*"],"read":["*"]},)"
-            R"({"token":"orders-admin","admin":["ord*"]},)"
-            R"({"token":"reader-token","read":["*"],"publish":["*"]}]})"));
+        auto p = auth::auth_policy::from_json(
+            *parse_json(R"({"tokens":[{"token":"admin-token","admin":["*"],"read":["*"]},)"
+                        R"({"token":"orders-admin","admin":["ord*"]},)"
+                        R"({"token":"reader-token","read":["*"],"publish":["*"]}]})"));
         EXPECT_TRUE(p);
         c.auth = std::move(*p);
         return c;

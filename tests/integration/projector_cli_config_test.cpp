@@ -94,7 +94,9 @@ TEST_F(projector_files, apply_ls_show_rm_round_trip) {
 }
 
 TEST_F(projector_files, a_bad_definition_prints_its_pointer_and_exits_2) {
-    auto bad = write("bad.json", R"({"name":"b","version":1,"topic":"a","writes":[{"collection":"c","key":"{key}","update":{"$inc":{"n":"x"}}}]})");
+    auto bad = write(
+        "bad.json",
+        R"({"name":"b","version":1,"topic":"a","writes":[{"collection":"c","key":"{key}","update":{"$inc":{"n":"x"}}}]})");
     auto r = run("projector apply " + bad + db());
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.out.find("/writes/0/update"), std::string::npos) << r.out;
@@ -117,18 +119,23 @@ TEST_F(projector_files, a_running_server_picks_up_a_cli_apply_live) {
         return d.is_object() && d.at("n") == 1;
     }));
     ASSERT_EQ(run("projector rm counts" + db()).exit_code, 0);
-    ASSERT_TRUE(eventually([&] {
-        return test::http_request(port, "GET", "/projectors/counts").status == 404;
-    }));
+    ASSERT_TRUE(eventually(
+        [&] { return test::http_request(port, "GET", "/projectors/counts").status == 404; }));
     (*n)->stop();
 }
 
 TEST_F(projector_files, serve_applies_the_files_and_the_folder_of_its_config) {
     write("conf/projectors/orders.json", counts_v1);
-    write("conf/more/a.json", R"({"name":"a","version":1,"topic":"x","writes":[{"collection":"xa","key":"{key}","update":{"$inc":{"n":1}}}]})");
-    write("conf/more/b.json", R"({"name":"b","version":1,"topic":"x","writes":[{"collection":"xb","key":"{key}","update":{"$inc":{"n":1}}}]})");
+    write(
+        "conf/more/a.json",
+        R"({"name":"a","version":1,"topic":"x","writes":[{"collection":"xa","key":"{key}","update":{"$inc":{"n":1}}}]})");
+    write(
+        "conf/more/b.json",
+        R"({"name":"b","version":1,"topic":"x","writes":[{"collection":"xb","key":"{key}","update":{"$inc":{"n":1}}}]})");
     write("conf/more/ignored.txt", "not a definition");
-    auto conf = write("conf/prom.json", R"({"projectors":["process",{"file":"projectors/orders.json"}],"projectors_dir":"more"})");
+    auto conf = write(
+        "conf/prom.json",
+        R"({"projectors":["process",{"file":"projectors/orders.json"}],"projectors_dir":"more"})");
     auto c = config();
     ASSERT_TRUE(server::load_config_file(conf, c));
     c.db = url_;
@@ -143,7 +150,9 @@ TEST_F(projector_files, serve_applies_the_files_and_the_folder_of_its_config) {
     n->reset();
 
     // A bad definition file stops the start-up, naming the file and the field.
-    write("conf/more/c.json", R"({"name":"c","version":1,"topic":"x","writes":[{"collection":"xc","key":"{key}","update":{"$inc":{"n":"x"}}}]})");
+    write(
+        "conf/more/c.json",
+        R"({"name":"c","version":1,"topic":"x","writes":[{"collection":"xc","key":"{key}","update":{"$inc":{"n":"x"}}}]})");
     auto refused = server::node::start(c);
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message.find("c.json"), std::string::npos) << refused.error().message;
