@@ -152,6 +152,35 @@ TEST_P(registry_contract, a_rebuild_sharing_a_collection_with_another_definition
     EXPECT_EQ(r.error().err.code, errc::conflict);
 }
 
+TEST_P(registry_contract, a_failing_rebuild_is_abandoned_and_the_serving_version_keeps_running) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    for (int i = 0; i < 6; ++i) publish("k" + std::to_string(i));
+    auto broken = definition(2, true);
+    broken.get_object()["writes"].get_array()[0].get_object()["key"] = "{payload.nope}";
+    ASSERT_TRUE(userproj::apply_definition(*store_, broken));
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    std::optional<userproj::registry_entry> e;
+    while (std::chrono::steady_clock::now() < deadline) {
+        e = *userproj::load_entry(*store_, "counts");
+        if (e && e->rebuild_failed) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(e && e->rebuild_failed);
+    EXPECT_FALSE(e->rebuild);
+    EXPECT_FALSE(e->failed);
+    EXPECT_EQ(e->version, 1);
+    EXPECT_NE(e->rebuild_failed->error.find("payload.nope"), std::string::npos);
+    publish("k0");
+    while (n_of("orders", "k0") != 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(n_of("orders", "k0"), 2);  // the serving version kept going
+    sup.stop();
+}
+
 TEST_P(registry_contract, a_lua_handler_cannot_read_the_registry) {
     ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
     json::object lua{{"name", "leaky"},
