@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "prom/bus.hpp"
@@ -35,6 +36,27 @@ struct projector_options {
     std::chrono::milliseconds backoff{50};  // doubles each retry
     on_poison poison = on_poison::dead_letter;
     std::chrono::milliseconds lease_ttl{5000};
+    // 0: never. Otherwise, after this many consecutive dead-lettered events with no event
+    // applied in between, the projector stops and sets metrics().failed (the supervisor of
+    // user-defined projectors reports that as `failed`; docs/projectors-admin.md).
+    std::size_t fail_after_dead_letters = 0;
+};
+
+// The last failure of a projector, for status pages. Thread-safe.
+class last_error_note {
+public:
+    void set(std::string text) {
+        std::lock_guard lock(mu_);
+        text_ = std::move(text);
+    }
+    std::string get() const {
+        std::lock_guard lock(mu_);
+        return text_;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::string text_;
 };
 
 struct projector_metrics {
@@ -45,6 +67,10 @@ struct projector_metrics {
     std::atomic<std::int64_t> cursor{0};
     std::atomic<std::int64_t> last_seq{0};
     std::atomic<bool> stopped_on_poison{false};
+    std::atomic<std::uint64_t> errors{0};  // failed attempts: handler errors and storage errors
+    std::atomic<std::uint64_t> dead_letter_streak{0};  // dead-lettered since the last applied event
+    std::atomic<bool> failed{false};  // stopped by options.fail_after_dead_letters
+    last_error_note last_error;       // "seq N: message" of the latest failed attempt
 };
 
 class projector {

@@ -93,7 +93,7 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
         const std::string path = "auth.tokens[" + std::to_string(p.grants_.size()) + "]";
         if (!t.is_object()) return fail(errc::invalid_argument, "config: '" + path + "' must be an object");
         const auto& o = t.get_object();
-        if (auto ok = only_known_keys(o, {"token", "name", "publish", "subscribe", "read", "groups"}, path); !ok) {
+        if (auto ok = only_known_keys(o, {"token", "name", "publish", "subscribe", "read", "groups", "admin"}, path); !ok) {
             return std::unexpected(ok.error());
         }
         grant g;
@@ -113,7 +113,8 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
         }
         if (g.name.empty()) g.name = "token#" + std::to_string(p.grants_.size() + 1);
         for (auto [field, into] : {std::pair{"publish", &g.publish}, std::pair{"subscribe", &g.subscribe},
-                                   std::pair{"read", &g.read}, std::pair{"groups", &g.groups}}) {
+                                   std::pair{"read", &g.read}, std::pair{"groups", &g.groups},
+                                   std::pair{"admin", &g.admin}}) {
             auto ps = patterns(o, field, path);
             if (!ps) return std::unexpected(ps.error());
             *into = std::move(*ps);
@@ -144,6 +145,7 @@ bool auth_policy::permits(const grant& g, action what, std::string_view name) {
     const auto& list = what == action::publish     ? g.publish
                        : what == action::subscribe ? g.subscribe
                        : what == action::group     ? g.groups
+                       : what == action::admin     ? g.admin
                                                    : g.read;
     for (const auto& p : list) {
         if (pattern_matches(p, name)) return true;

@@ -10,6 +10,7 @@
 // both the topic, against `subscribe`, and the group); without `groups`, every group. Every
 // object accepts only these keys: an unknown one (a typo) is an error naming its path, never
 // a silently weaker policy (docs/config.md).
+// "admin": [patterns] grants the /projectors routes for the projector names it matches.
 // With no tokens configured the policy is disabled: everything is allowed, and the server
 // refuses to listen beyond loopback unless told --insecure-listen-any.
 //
@@ -25,8 +26,9 @@
 
 namespace prom::auth {
 
-// `group`: subscribe or ack as the consumer group of that name.
-enum class action { publish, subscribe, read, group };
+// `group`: subscribe or ack as the consumer group of that name; `admin`: manage the
+// projectors of that name (the /projectors routes).
+enum class action { publish, subscribe, read, group, admin };
 
 enum class verdict {
     allowed,
@@ -41,6 +43,7 @@ struct grant {
     std::vector<std::string> subscribe;
     std::vector<std::string> read;
     std::vector<std::string> groups;  // ["*"] when the config gives none
+    std::vector<std::string> admin;  // projector names: /projectors routes
 };
 
 // Shorter tokens are refused at start-up: they are guessable.

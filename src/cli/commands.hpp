@@ -41,5 +41,7 @@ void register_tail_command(CLI::App& app, run_state& state);
 // prom serve: the HTTP server with the built-in projectors (serve_command.cpp).
 void register_serve_command(CLI::App& app, run_state& state);
 void register_timetravel_commands(CLI::App& app, run_state& state);
+// prom projector apply|ls|show|rm: the registry of user-defined projectors.
+void register_projector_commands(CLI::App& app, run_state& state);
 
 }  // namespace prom::cli

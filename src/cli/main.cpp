@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     prom::cli::register_tail_command(app, state);
     prom::cli::register_serve_command(app, state);
     prom::cli::register_timetravel_commands(app, state);
+    prom::cli::register_projector_commands(app, state);
     if (auto unknown = prom::cli::unknown_command_message(app, argc, argv)) {
         std::fprintf(stderr, "prom: %s\n", unknown->c_str());
         return 2;

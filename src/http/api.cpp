@@ -115,6 +115,14 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (!may_block) return std::nullopt;
         return at(r, decoded(s[1], coll_buf), decoded(s[2], key_buf), query);
     }
+    if ((n == 1 || n == 2) && s[0] == "projectors") {
+        auto route = n == 1 ? route_id::projectors : route_id::projector;
+        bool allowed = n == 1 ? get_or_head
+                              : get_or_head || r.verb == method::put || r.verb == method::delete_;
+        if (!allowed) return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT, DELETE");
+        if (!may_block) return std::nullopt;
+        return projectors(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
+    }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
         if (!may_block) return std::nullopt;  // it asks the database

@@ -18,6 +18,11 @@
 #include "http/snapshot_cache.hpp"
 #include "prom/store.hpp"
 
+namespace prom::userproj {
+class supervisor;
+class collection_aliases;
+}
+
 namespace prom::http {
 
 struct api_options {
@@ -26,6 +31,12 @@ struct api_options {
     std::size_t body_limit = 200 * 1024;
     // Tokens and permissions; null or disabled: everything is allowed. Must outlive the api.
     const auth::auth_policy* auth = nullptr;
+    // Runs user-defined projectors on this node: the /projectors routes report its counters
+    // and wait for it to pick a change up. Null: the routes still work on the registry.
+    userproj::supervisor* projectors = nullptr;
+    // Collection aliases of rebuilt projectors (logical -> physical), resolved by the
+    // snapshot and list routes. Null: none. Must outlive the api.
+    const userproj::collection_aliases* aliases = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -62,6 +73,10 @@ private:
     std::optional<response> refused(const request& r, auth::action what, std::string_view name,
                                     route_id route) const;
     response metrics_page(const request& r);
+    // /projectors and /projectors/{name} (api_projectors.cpp); `name` empty for the list.
+    response projectors(const request& r, route_id route, std::string_view name);
+    response list_projectors(const request& r);
+    response put_projector(const request& r, std::string_view name);
 
     store& store_;
     snapshot_cache& cache_;

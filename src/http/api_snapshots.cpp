@@ -1,11 +1,13 @@
 // GET/HEAD /snap/{key}, /collections/{name}/snap/{key} and /list (SPEC 4).
 #include <charconv>
 
+#include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/api.hpp"
 #include "http/conditional.hpp"
 #include "http/error_status.hpp"
 #include "http/list_query.hpp"
+#include "userproj_runtime/collection_aliases.hpp"
 
 namespace prom::http {
 
@@ -19,15 +21,29 @@ response store_error_response(const error& e, route_id route) {
     return error_response(status_of(e.code), to_string(e.code), e.message, route);
 }
 
+// prom's own collections ("_prom.…": the projector registry, rebuild shadows) are not
+// served: only the admin routes show what they hold (docs/projectors-admin.md).
+bool servable(std::string_view collection) {
+    return docs::valid_collection_name(collection) && !docs::reserved_collection(collection);
+}
+
+// The physical collection behind a logical one (a rebuilt projector's swap moved it).
+std::string_view physical(const userproj::collection_aliases* aliases, std::string_view logical,
+                          std::shared_ptr<const userproj::collection_map>& hold) {
+    return aliases ? aliases->resolve(logical, hold) : logical;
+}
+
 }  // namespace
 
-std::optional<response> api::snap(const request& r, route_id route, std::string_view collection,
+std::optional<response> api::snap(const request& r, route_id route, std::string_view logical,
                                   std::string_view key, bool may_block) {
-    if (!docs::valid_collection_name(collection)) {
+    if (!servable(logical)) {
         return error_response(404, "not_found", "no such collection", route);
     }
-    if (auto no = refused(r, auth::action::read, collection, route)) return no;
+    if (auto no = refused(r, auth::action::read, logical, route)) return no;
     if (key.empty()) return not_found_response(route);
+    std::shared_ptr<const userproj::collection_map> hold;
+    std::string_view collection = physical(options_.aliases, logical, hold);
     auto doc = r.received == std::chrono::steady_clock::time_point{}
                    ? cache_.lookup(collection, key)
                    : cache_.lookup(collection, key, r.received);
@@ -48,14 +64,15 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     return out;
 }
 
-response api::list(const request& r, route_id route, std::string_view collection,
+response api::list(const request& r, route_id route, std::string_view logical,
                    std::string_view encoded_query) {
-    if (!docs::valid_collection_name(collection)) {
+    if (!servable(logical)) {
         return error_response(404, "not_found", "no such collection", route);
     }
-    if (auto no = refused(r, auth::action::read, collection, route)) return *no;
+    if (auto no = refused(r, auth::action::read, logical, route)) return *no;
+    std::shared_ptr<const userproj::collection_map> hold;
     find_query q;
-    q.collection = collection;
+    q.collection = physical(options_.aliases, logical, hold);
     if (auto ok = parse_list_query(encoded_query, q); !ok) {
         return error_response(400, "bad_request", ok.error().message, route);
     }

@@ -67,6 +67,8 @@ method method_of(bhttp::verb v) {
         case bhttp::verb::get: return method::get;
         case bhttp::verb::head: return method::head;
         case bhttp::verb::post: return method::post;
+        case bhttp::verb::put: return method::put;
+        case bhttp::verb::delete_: return method::delete_;
         default: return method::other;
     }
 }

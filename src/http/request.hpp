@@ -9,7 +9,7 @@
 
 namespace prom::http {
 
-enum class method { get, head, post, other };
+enum class method { get, head, post, put, delete_, other };
 
 struct request {
     method verb = method::other;

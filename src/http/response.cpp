@@ -19,6 +19,8 @@ std::string_view route_label(route_id r) noexcept {
         case route_id::metrics: return "/metrics";
         case route_id::ws: return "/ws";
         case route_id::at: return "/at/{topic}/{key}";
+        case route_id::projectors: return "/projectors";
+        case route_id::projector: return "/projectors/{name}";
         case route_id::unknown:
         case route_id::count_: break;
     }

@@ -12,8 +12,9 @@ struct status_info {
     std::string_view reason;
 };
 
-inline constexpr std::array<status_info, 20> known_statuses{{
+inline constexpr std::array<status_info, 22> known_statuses{{
     {200, "OK"},
+    {201, "Created"},
     {204, "No Content"},
     {304, "Not Modified"},
     {400, "Bad Request"},
@@ -27,6 +28,7 @@ inline constexpr std::array<status_info, 20> known_statuses{{
     {413, "Content Too Large"},
     {414, "URI Too Long"},
     {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
     {426, "Upgrade Required"},
     {431, "Request Header Fields Too Large"},
     {500, "Internal Server Error"},

@@ -80,7 +80,15 @@ private:
         return {outcome::applied};
     }
 
+    void note_error(std::span<const event> events, const error& why) {
+        metrics_.errors += 1;
+        std::string where = events.size() == 1 ? "seq " + std::to_string(events.front().seq)
+                                               : "batch from seq " + std::to_string(events.front().seq);
+        metrics_.last_error.set(where + ": " + why.message);
+    }
+
     void advanced(seq_t seq, std::size_t applied) {
+        if (applied > 0) metrics_.dead_letter_streak = 0;
         metrics_.applied += applied;
         metrics_.batches += 1;
         {
@@ -115,10 +123,12 @@ private:
     attempt apply_with_retries(std::span<const event> events) {
         attempt a = apply_classified(events);
         for (int i = 0; i < options_.retries && a.what == outcome::handler_failed; ++i) {
-            if (!loop_.sleep_for(backoff(i))) break;
+            note_error(events, a.err);
+            if (!loop_.sleep_for(backoff(i))) return a;
             metrics_.retries += 1;
             a = apply_classified(events);
         }
+        if (a.what == outcome::handler_failed) note_error(events, a.err);
         return a;
     }
 
@@ -182,6 +192,14 @@ private:
             metrics_.dead_lettered += 1;
             advanced(e.seq, 0);
             reached = e.seq;
+            if (options_.fail_after_dead_letters > 0 &&
+                ++metrics_.dead_letter_streak >= options_.fail_after_dead_letters) {
+                spdlog::error("projector {}/{}: {} events in a row dead-lettered, stopping",
+                              options_.topic, options_.group, metrics_.dead_letter_streak.load());
+                metrics_.failed = true;
+                loop_.stop();
+                return reached;
+            }
         }
         return reached;
     }
@@ -194,6 +212,8 @@ private:
                          options_.group, a.err.message);
             loop_.resync();
         } else {
+            metrics_.errors += 1;
+            metrics_.last_error.set("storage: " + a.err.message);
             spdlog::warn("projector {}/{}: storage: {}", options_.topic, options_.group,
                          a.err.message);
         }

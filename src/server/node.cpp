@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +14,8 @@
 #include "prom/process_projectors.hpp"
 #include "server/demo.hpp"
 #include "server/node_metrics.hpp"
+#include "userproj_runtime/definition_files.hpp"
+#include "userproj_runtime/supervisor.hpp"
 #include "ws/gateway.hpp"
 
 namespace prom::server {
@@ -50,13 +53,17 @@ public:
             po.stale_after = config_.stale_after;
             projectors_ = start_process_projectors(*store_, po);
         }
+        if (auto ok = start_user_projectors(); !ok) return ok;
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
+        metrics_source_->set_user_projectors(supervisor_.get());
         api_ = std::make_unique<http::api>(
             *store_, *cache_, http_metrics_,
             http::api_options{.default_collection = config_.collection,
                               .max_age_seconds = config_.max_age_seconds,
                               .body_limit = config_.body_limit,
-                              .auth = &config_.auth},
+                              .auth = &config_.auth,
+                              .projectors = supervisor_.get(),
+                              .aliases = &aliases_},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -120,10 +127,35 @@ public:
         if (server_) server_->stop(config_.shutdown_deadline);
         if (demo_) demo_->stop();
         if (projectors_) projectors_->stop();
+        if (supervisor_) supervisor_->stop();
         if (server_) spdlog::info("prom serve: stopped");
     }
 
 private:
+    // Applies the definition files of the config, then runs the registry's definitions.
+    status start_user_projectors() {
+        std::vector<std::string> files;
+        auto place = [&](const std::string& p) {
+            std::filesystem::path path(p);
+            return path.is_relative() && !config_.config_dir.empty()
+                       ? (std::filesystem::path(config_.config_dir) / path).string()
+                       : p;
+        };
+        for (const auto& f : config_.projector_files) files.push_back(place(f));
+        if (!config_.projectors_dir.empty()) {
+            auto in_dir = userproj::definition_files_in(place(config_.projectors_dir));
+            if (!in_dir) return std::unexpected(in_dir.error());
+            files.insert(files.end(), in_dir->begin(), in_dir->end());
+        }
+        if (auto ok = userproj::apply_definition_files(*store_, files); !ok) {
+            return fail(ok.error().code, "projector definition " + ok.error().message);
+        }
+        supervisor_ = std::make_unique<userproj::supervisor>(*store_, aliases_);
+        supervisor_->start();
+        supervisor_->wait_synced(std::chrono::seconds(5));
+        return {};
+    }
+
     serve_config config_;
     // Destruction runs bottom-up: the server and the writers go before the store, and the
     // store (whose commit listener points at the cache) before the cache.
@@ -131,6 +163,8 @@ private:
     std::unique_ptr<store> store_;
     http::http_metrics http_metrics_;
     std::unique_ptr<process_projectors> projectors_;
+    userproj::collection_aliases aliases_;  // read by the api, written by the supervisor
+    std::unique_ptr<userproj::supervisor> supervisor_;
     std::unique_ptr<node_metrics> metrics_source_;
     std::unique_ptr<http::api> api_;
     std::unique_ptr<demo_publisher> demo_;

@@ -44,6 +44,7 @@ void node_metrics::append_gateway_metrics(std::string& out) {
 
 void node_metrics::append_metrics(std::string& out) {
     append_gateway_metrics(out);
+    if (user_projectors_) user_projectors_->append_metrics(out);
     if (!projectors_) return;
     std::array<const projector*, 2> ps{&projectors_->heartbeat_projector(),
                                        &projectors_->txn_projector()};

@@ -1,6 +1,7 @@
 #include "server/serve_config.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -124,15 +125,25 @@ status apply_config_json(std::string_view text, serve_config& c) {
                 ok = fail(errc::invalid_argument, "config: 'projectors' must be an array of names");
             } else {
                 c.projectors.clear();
+                c.projector_files.clear();
                 for (const auto& p : v.get_array()) {
+                    // A definition file: exactly {"file": "path"}.
+                    if (p.is_object() && p.get_object().size() == 1 &&
+                        p.get_object().contains("file") && p.get_object().at("file").is_string()) {
+                        c.projector_files.emplace_back(p.get_object().at("file").get_string());
+                        continue;
+                    }
                     if (!p.is_string() || p.get_string() != "process") {
                         ok = fail(errc::invalid_argument,
-                                  "config: unknown projector (known: \"process\")");
+                                  "config: 'projectors' entries are \"process\" or {\"file\": PATH}");
                         break;
                     }
                     c.projectors.emplace_back(p.get_string());
                 }
             }
+        } else if (k == "projectors_dir") {
+            auto s = string_field(v, k);
+            if (s) c.projectors_dir = *s; else ok = std::unexpected(s.error());
         } else {
             ok = fail(errc::invalid_argument, "config: unknown key '" + std::string(k) + "'");
         }
@@ -156,6 +167,7 @@ status load_config_file(const std::string& path, serve_config& c) {
     if (!in) return fail(errc::invalid_argument, "cannot read config file '" + path + "'");
     std::ostringstream text;
     text << in.rdbuf();
+    c.config_dir = std::filesystem::path(path).parent_path().string();
     return apply_config_json(text.str(), c);
 }
 

@@ -23,6 +23,12 @@ struct serve_config {
     std::size_t header_limit = 16 * 1024;
     std::chrono::milliseconds stale_after{30000};
     std::vector<std::string> projectors{"process"};  // bundles to run; "process" is the only one
+    // User-defined projector definitions applied at start-up (docs/projectors-admin.md):
+    // {"file": F} entries of "projectors", then every *.json of "projectors_dir". Relative
+    // paths are relative to the config file's folder.
+    std::vector<std::string> projector_files;
+    std::string projectors_dir;
+    std::string config_dir;  // set by load_config_file
     unsigned threads = 0;  // 0: one per hardware thread
     unsigned blocking_threads = 64;  // a publish holds one until its commit: this bounds group size
     std::chrono::milliseconds read_timeout{15000};

@@ -1,0 +1,122 @@
+// prom projector apply|ls|show|rm: the registry of user-defined projectors, on --db like the
+// other commands. A running `prom serve` on the same database picks changes up live
+// (docs/projectors-admin.md).
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "userproj_runtime/definition_files.hpp"
+#include "userproj_runtime/projector_status.hpp"
+#include "userproj_runtime/registry.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+struct projector_args {
+    std::string db, file, name;
+};
+
+void run_apply(const projector_args& a, run_state& state) {
+    auto text = userproj::read_definition_text(a.file);
+    if (!text) return report(text.error(), state);
+    auto body = parse_json(*text);
+    if (!body) return report({errc::invalid_argument, a.file + ": " + body.error().message}, state);
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    auto done = userproj::apply_definition(*s, *body);
+    if (!done) {
+        const auto& why = done.error();
+        if (why.pointer) {
+            return report({errc::invalid_argument, "invalid projector " + userproj::describe(why)},
+                          state);
+        }
+        return report(why.err, state);
+    }
+    std::string_view what = done->kind == userproj::apply_kind::created    ? "created"
+                            : done->kind == userproj::apply_kind::replaced ? "replaced"
+                                                                           : "unchanged";
+    json::object o{{"name", done->entry.name},
+                   {"version", done->entry.version},
+                   {"result", what},
+                   {"rebuilding", done->entry.rebuild.has_value()}};
+    print_line(o);
+}
+
+void run_ls(const projector_args& a, run_state& state) {
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    auto entries = userproj::load_registry(*s);
+    if (!entries) return report(entries.error(), state);
+    for (const auto& e : *entries) {
+        if (e.deleted) continue;
+        auto st = userproj::status_json(*s, e, nullptr, false);
+        if (!st) return report(st.error(), state);
+        print_line(*st);
+    }
+}
+
+void run_show(const projector_args& a, run_state& state) {
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    auto e = userproj::load_entry(*s, a.name);
+    if (!e) return report(e.error(), state);
+    if (!*e) return report({errc::not_found, "no projector '" + a.name + "'"}, state);
+    auto st = userproj::status_json(*s, **e, nullptr, true);
+    if (!st) return report(st.error(), state);
+    print_line(*st);
+}
+
+void run_rm(const projector_args& a, run_state& state) {
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    if (auto ok = userproj::remove_definition(*s, a.name); !ok) return report(ok.error(), state);
+    print_line(json::object{{"name", a.name}, {"deleted", true}});
+}
+
+}  // namespace
+
+void register_projector_commands(CLI::App& app, run_state& state) {
+    auto* group = app.add_subcommand(
+        "projector",
+        "manage user-defined projectors (stored in the database; a running `prom serve` on it "
+        "applies changes live). See docs/projectors-admin.md");
+    group->require_subcommand(1);
+    {
+        auto a = std::make_shared<projector_args>();
+        auto* cmd = group->add_subcommand(
+            "apply",
+            "store a definition (JSON file, or - for stdin): created, replaced, or a rebuild with "
+            "a higher version and \"rebuild\": true. A bad definition: the JSON Pointer of the "
+            "field and exit 2; a lower version than stored: exit 1");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("file", a->file, "definition file, or - for standard input")->required();
+        cmd->callback([a, &state] { run_apply(*a, state); });
+    }
+    {
+        auto a = std::make_shared<projector_args>();
+        auto* cmd = group->add_subcommand(
+            "ls",
+            "list definitions as NDJSON: name, version, state, cursors, lag (counters are "
+            "per `prom serve` node: see GET /projectors)");
+        add_db_option(*cmd, a->db);
+        cmd->callback([a, &state] { run_ls(*a, state); });
+    }
+    {
+        auto a = std::make_shared<projector_args>();
+        auto* cmd = group->add_subcommand("show", "print one definition and its status as JSON");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("name", a->name, "projector name")->required();
+        cmd->callback([a, &state] { run_show(*a, state); });
+    }
+    {
+        auto a = std::make_shared<projector_args>();
+        auto* cmd = group->add_subcommand(
+            "rm",
+            "delete a definition: its projectors stop, its documents stay (exit 1 if unknown)");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("name", a->name, "projector name")->required();
+        cmd->callback([a, &state] { run_rm(*a, state); });
+    }
+}
+
+}  // namespace prom::cli

@@ -1,0 +1,55 @@
+#include "userproj_runtime/definition_files.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace prom::userproj {
+
+result<std::string> read_definition_text(const std::string& path) {
+    std::ostringstream text;
+    if (path == "-") {
+        text << std::cin.rdbuf();
+        return text.str();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(errc::invalid_argument, "cannot read '" + path + "'");
+    text << in.rdbuf();
+    return text.str();
+}
+
+result<std::vector<std::string>> definition_files_in(const std::string& dir) {
+    std::error_code ec;
+    std::vector<std::string> out;
+    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+        if (f.path().extension() == ".json" && f.is_regular_file())
+            out.push_back(f.path().string());
+    }
+    if (ec) return fail(errc::invalid_argument, "cannot list '" + dir + "': " + ec.message());
+    std::ranges::sort(out);
+    return out;
+}
+
+std::string describe(const apply_error& e) {
+    if (!e.pointer || e.pointer->empty()) return e.err.message;
+    return "at " + *e.pointer + ": " + e.err.message;
+}
+
+status apply_definition_files(store& s, const std::vector<std::string>& files) {
+    for (const auto& f : files) {
+        auto text = read_definition_text(f);
+        if (!text) return std::unexpected(text.error());
+        auto body = parse_json(*text);
+        if (!body) return fail(errc::invalid_argument, f + ": " + body.error().message);
+        auto done = apply_definition(s, *body);
+        if (!done) {
+            auto code = done.error().pointer ? errc::invalid_argument : done.error().err.code;
+            return fail(code, f + ": " + describe(done.error()));
+        }
+    }
+    return {};
+}
+
+}  // namespace prom::userproj

@@ -1,0 +1,363 @@
+#include "userproj_runtime/supervisor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "prom/user_projector.hpp"
+#include "userproj_runtime/guarded_transaction.hpp"
+
+namespace prom::userproj {
+
+// One generation of one definition (its serving version, or its rebuild) on this node.
+struct supervisor::runner {
+    std::shared_ptr<const projector_definition> def;
+    std::string group;
+    collection_map collections;  // what the handler's collection_for answers
+    bool from_earliest = false;
+    // Last member: the projectors' threads use the members above until they are destroyed.
+    std::map<std::string, std::unique_ptr<projector>, std::less<>> by_topic;
+};
+
+namespace {
+
+// Wraps the engine's handler so that it sees a guarded_transaction (guarded_transaction.hpp).
+struct guarded_handler {
+    projector_handler inner;
+    const collection_map* own;
+    status operator()(const event& e, transaction& txn) const {
+        guarded_transaction g(txn, *own);
+        return inner(e, g);
+    }
+};
+
+struct mapped_collection {
+    const collection_map* own;
+    std::string operator()(std::string_view logical) const {
+        auto it = own->find(logical);
+        return it == own->end() ? std::string(logical) : it->second;
+    }
+};
+
+}  // namespace
+
+supervisor::supervisor(store& s, collection_aliases& aliases, supervisor_options options)
+    : store_(s), aliases_(aliases), options_(options) {}
+
+supervisor::~supervisor() { stop(); }
+
+void supervisor::start() {
+    std::lock_guard lock(sync_mu_);
+    if (thread_.joinable() || stopping_) return;
+    thread_ = std::thread([this] { run(); });
+}
+
+void supervisor::stop() {
+    {
+        std::lock_guard lock(sync_mu_);
+        stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    std::map<std::string, managed, std::less<>> gone;
+    {
+        std::lock_guard lock(mu_);
+        gone.swap(managed_);
+    }
+    gone.clear();  // stops every projector, outside the lock
+}
+
+bool supervisor::wait_synced(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(sync_mu_);
+    auto target = started_ + 1;
+    return sync_cv_.wait_for(lock, timeout, [&] { return finished_ >= target || stopping_; }) &&
+           !stopping_;
+}
+
+void supervisor::run() {
+    for (;;) {
+        auto began = std::chrono::steady_clock::now();
+        {
+            std::lock_guard lock(sync_mu_);
+            if (stopping_) return;
+            ++started_;
+        }
+        auto seen = store_.change_version();
+        try {
+            tick();
+        } catch (const std::exception& ex) {
+            spdlog::error("projector supervisor: {}", ex.what());
+        }
+        {
+            std::lock_guard lock(sync_mu_);
+            ++finished_;
+        }
+        sync_cv_.notify_all();
+        store_.wait_for_change(seen, options_.max_interval);
+        std::unique_lock lock(sync_mu_);
+        sync_cv_.wait_until(lock, began + options_.min_interval, [&] { return stopping_; });
+    }
+}
+
+std::unique_ptr<supervisor::runner> supervisor::make_runner(const json::object& source,
+                                                            const std::string& group,
+                                                            const collection_map& collections,
+                                                            bool from_earliest,
+                                                            std::string& error) {
+    auto parsed = parse_projector_definition(json::value(source));
+    if (!parsed) {
+        error = "the stored definition does not parse on this node: " + parsed.error().message;
+        return nullptr;
+    }
+    auto r = std::make_unique<runner>();
+    r->def = std::make_shared<const projector_definition>(std::move(*parsed));
+    r->group = group;
+    r->collections = collections;
+    r->from_earliest = from_earliest;
+    return r;
+}
+
+void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) {
+    for (const auto& t : topics) {
+        if (!covers_topic(r.def->topic, t.topic) || r.by_topic.contains(t.topic)) continue;
+        projector_options po;
+        po.topic = t.topic;
+        po.group = r.group;
+        po.handler = guarded_handler{
+            make_user_handler(r.def, {.collection_for = mapped_collection{&r.collections}}),
+            &r.collections};
+        po.from = r.from_earliest ? start_from::earliest : r.def->from;
+        po.batch_size = options_.batch_size;
+        po.retries = options_.retries;
+        po.backoff = options_.backoff;
+        po.poison = on_poison::dead_letter;
+        po.lease_ttl = options_.lease_ttl;
+        po.fail_after_dead_letters = options_.fail_after_dead_letters;
+        r.by_topic.emplace(t.topic, start_transactional_projector(store_, std::move(po)));
+    }
+}
+
+void supervisor::check_failures(const registry_entry& e, managed& m) {
+    if (m.reported) return;
+    for (bool rebuild : {false, true}) {
+        runner* r = rebuild ? m.rebuild.get() : m.serving.get();
+        if (!r) continue;
+        for (const auto& [topic, p] : r->by_topic) {
+            if (!p->metrics().failed.load()) continue;
+            std::string why = "topic " + topic + ": " + p->metrics().last_error.get();
+            auto ok = rebuild ? abandon_rebuild(store_, e.name, e.generation, why)
+                              : mark_failed(store_, e.name, e.generation, why);
+            if (!ok) {
+                spdlog::warn("projector {}: cannot record its failure: {}", e.name,
+                             ok.error().message);
+                return;  // tried again at the next read
+            }
+            spdlog::error("projector {}{}: failed: {}", e.name, rebuild ? " (rebuild)" : "", why);
+            m.reported = true;
+            return;
+        }
+    }
+}
+
+void supervisor::try_swap(const registry_entry& e, managed& m,
+                          const std::vector<topic_info>& topics) {
+    const runner& r = *m.rebuild;
+    for (const auto& t : topics) {
+        if (!covers_topic(r.def->topic, t.topic)) continue;
+        // A cheap look first, so that a rebuild still catching up costs no write transaction.
+        auto c = store_.cursor(t.topic, r.group);
+        if (!c || c->value_or(0) < t.last_seq) return;
+    }
+    // The real check, inside the swap's transaction: the rebuild's cursors are read there
+    // (on PostgreSQL that locks them, so its projectors cannot move meanwhile), then each
+    // topic's last seq after them. Topics are listed again, so that one that appeared since
+    // the look above (which the rebuild has not consumed yet) holds the swap back.
+    auto caught_up = [this, &r](transaction& txn) -> result<bool> {
+        auto now = store_.topics();
+        if (!now) return std::unexpected(now.error());
+        for (const auto& t : *now) {
+            if (!covers_topic(r.def->topic, t.topic)) continue;
+            auto c = txn.cursor(t.topic, r.group);
+            if (!c) return std::unexpected(c.error());
+            auto last = store_.topic(t.topic);
+            if (!last) return std::unexpected(last.error());
+            if (*last && c->value_or(0) < (*last)->last_seq) return false;
+        }
+        return true;
+    };
+    auto swapped = complete_rebuild(store_, e.name, e.generation, caught_up);
+    if (!swapped) {
+        spdlog::warn("projector {}: rebuild swap failed: {}", e.name, swapped.error().message);
+    } else if (*swapped) {
+        spdlog::info("projector {}: rebuild to version {} swapped in", e.name, e.rebuild->version);
+        // This node reads through the new aliases at once, not at its next registry read.
+        if (auto now = load_registry(store_)) aliases_.replace(read_aliases(*now));
+    }
+}
+
+void supervisor::tick() {
+    auto entries = load_registry(store_);
+    if (!entries) {
+        spdlog::warn("projector supervisor: cannot read the registry: {}", entries.error().message);
+        return;
+    }
+    aliases_.replace(read_aliases(*entries));
+    std::vector<topic_info> topics;
+    if (std::ranges::any_of(*entries, [](const auto& e) { return !e.deleted && !e.failed; })) {
+        auto t = store_.topics();
+        if (!t) {
+            spdlog::warn("projector supervisor: cannot list topics: {}", t.error().message);
+            return;
+        }
+        topics = std::move(*t);
+    }
+
+    // First retire what changed or went away, so that a new generation's projectors do not
+    // wait for the old ones' leases.
+    std::vector<std::unique_ptr<runner>> retired;
+    std::set<std::string, std::less<>> live;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& e : *entries) {
+            if (e.deleted) continue;
+            live.insert(e.name);
+            managed& m = managed_[e.name];
+            if (m.generation == e.generation) continue;
+            retired.push_back(std::move(m.serving));
+            retired.push_back(std::move(m.rebuild));
+            m.generation = e.generation;
+            m.error.clear();
+            m.reported = false;
+        }
+        for (auto it = managed_.begin(); it != managed_.end();) {
+            if (live.contains(it->first)) {
+                ++it;
+                continue;
+            }
+            retired.push_back(std::move(it->second.serving));
+            retired.push_back(std::move(it->second.rebuild));
+            it = managed_.erase(it);
+        }
+    }
+    retired.clear();  // stops those projectors (and releases their leases), outside the lock
+
+    for (const auto& e : *entries) {
+        if (e.deleted || e.failed) continue;
+        managed* m = nullptr;
+        {
+            std::lock_guard lock(mu_);
+            m = &managed_[e.name];  // only this thread adds or erases entries
+        }
+        if (!m->serving && m->error.empty()) {
+            std::string why;
+            auto r = make_runner(e.definition, e.group, e.collections, false, why);
+            std::lock_guard lock(mu_);
+            m->serving = std::move(r);
+            m->error = why;
+        }
+        if (e.rebuild && !m->rebuild && m->error.empty()) {
+            std::string why;
+            auto r = make_runner(e.rebuild->definition, e.rebuild->group, e.rebuild->collections,
+                                 true, why);
+            std::lock_guard lock(mu_);
+            m->rebuild = std::move(r);
+            m->error = why;
+        }
+        {
+            std::lock_guard lock(mu_);
+            if (m->serving) cover_topics(*m->serving, topics);
+            if (m->rebuild) cover_topics(*m->rebuild, topics);
+        }
+        check_failures(e, *m);
+        if (e.rebuild && m->rebuild && !m->reported) try_swap(e, *m, topics);
+    }
+}
+
+void supervisor::append_metrics(std::string& out) const {
+    struct row {
+        std::string labels;
+        std::uint64_t applied, errors, dead_lettered, failed;
+    };
+    std::vector<row> rows;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [name, m] : managed_) {
+            if (!m.serving) continue;
+            for (const auto& [topic, p] : m.serving->by_topic) {
+                const auto& pm = p->metrics();
+                // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
+                rows.push_back({"{projector=\"" + name + "\",topic=\"" + topic + "\"} ",
+                                pm.applied.load(), pm.errors.load(), pm.dead_lettered.load(),
+                                pm.failed.load() ? 1u : 0u});
+            }
+        }
+    }
+    struct metric {
+        std::string_view name, type, help;
+        std::uint64_t row::*field;
+    };
+    for (const metric& m :
+         {metric{"prom_user_projector_applied_total", "counter",
+                 "Events applied by a user-defined projector on this node.", &row::applied},
+          metric{"prom_user_projector_errors_total", "counter",
+                 "Failed attempts (handler or storage) of a user-defined projector.", &row::errors},
+          metric{"prom_user_projector_dead_lettered_total", "counter",
+                 "Events a user-defined projector sent to <topic>.dlq.", &row::dead_lettered},
+          metric{"prom_user_projector_failed", "gauge",
+                 "1 when the projector stopped after consecutive dead letters.", &row::failed}}) {
+        out += "# HELP ";
+        out += m.name;
+        out += ' ';
+        out += m.help;
+        out += "\n# TYPE ";
+        out += m.name;
+        out += ' ';
+        out += m.type;
+        out += '\n';
+        for (const auto& r : rows) {
+            out += m.name;
+            out += r.labels;
+            out += std::to_string(r.*m.field);
+            out += '\n';
+        }
+    }
+}
+
+std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {
+    bool stopping;
+    {
+        std::lock_guard lock(sync_mu_);
+        stopping = stopping_;
+    }
+    std::lock_guard lock(mu_);
+    auto it = managed_.find(name);
+    if (it == managed_.end()) return std::nullopt;
+    const managed& m = it->second;
+    definition_runtime out;
+    out.generation = m.generation;
+    out.error = m.error;
+    if (stopping) out.running = false;
+    // Between a generation's retirement and its new projectors' start it still counts as
+    // running: only projectors that stopped by themselves, or a stopping node, are "stopped".
+    out.running = true;
+    for (bool rebuild : {false, true}) {
+        const runner* r = rebuild ? m.rebuild.get() : m.serving.get();
+        if (!r) continue;
+        for (const auto& [topic, p] : r->by_topic) {
+            const auto& pm = p->metrics();
+            topic_runtime t;
+            t.topic = topic;
+            t.cursor = pm.cursor.load();
+            t.applied = pm.applied.load();
+            t.errors = pm.errors.load();
+            t.dead_lettered = pm.dead_lettered.load();
+            t.last_error = pm.last_error.get();
+            if (!rebuild && (pm.failed.load() || pm.stopped_on_poison.load())) out.running = false;
+            (rebuild ? out.rebuild : out.serving).push_back(std::move(t));
+        }
+    }
+    return out;
+}
+
+}  // namespace prom::userproj

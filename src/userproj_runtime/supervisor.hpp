@@ -1,0 +1,120 @@
+// Runs the registry's definitions on this node (docs/projectors-admin.md).
+//
+// One thread re-reads the registry whenever the store's change_version moves (any commit,
+// this node's or another's: the PostgreSQL listener and SQLite's data_version make other
+// processes' commits move it too), at most every `min_interval` and at least every
+// `max_interval`. For every live definition it keeps one transactional projector per topic
+// its pattern covers (topics that appear later are picked up by the next read), in the
+// consumer group the registry names; the projector's lease makes one node of a shared
+// database the active consumer of each (topic, group). When an entry's generation moves
+// (applied again, replaced, deleted, failed, swapped) its projectors are stopped and started
+// anew from their durable cursors.
+//
+// It also keeps `aliases` (the read path's collection aliases) equal to the registry's, and
+// completes rebuilds: once a rebuild's cursors have reached every covered topic's last seq,
+// one transaction swaps it in (registry.hpp, complete_rebuild).
+//
+// Thread-safe. Must not outlive the store or the aliases; stop() (or the destructor) stops
+// every projector it started.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "prom/projector.hpp"
+#include "userproj_runtime/collection_aliases.hpp"
+#include "userproj_runtime/registry.hpp"
+
+namespace prom::userproj {
+
+struct supervisor_options {
+    std::chrono::milliseconds min_interval{100};
+    std::chrono::milliseconds max_interval{500};
+    // A definition is `failed` after this many consecutive dead-lettered events on one of
+    // its topics with no event applied in between (docs/projectors-admin.md, "States").
+    std::size_t fail_after_dead_letters = 5;
+    int retries = 3;
+    std::chrono::milliseconds backoff{50};
+    std::size_t batch_size = 500;
+    std::chrono::milliseconds lease_ttl{5000};
+};
+
+// This node's projectors of one topic.
+struct topic_runtime {
+    std::string topic;
+    std::int64_t cursor = 0;  // as this node's projector last saw it (status pages read the store)
+    std::uint64_t applied = 0, errors = 0, dead_lettered = 0;
+    std::string last_error;
+};
+
+// What this node runs of one definition.
+struct definition_runtime {
+    std::int64_t generation = 0;
+    bool running = false;  // false: a projector of its serving version stopped by itself, or the
+                           // node is stopping
+    std::string error;     // why this node cannot run it (the definition does not parse here)
+    std::vector<topic_runtime> serving;
+    std::vector<topic_runtime> rebuild;
+};
+
+class supervisor {
+public:
+    supervisor(store& s, collection_aliases& aliases, supervisor_options options = {});
+    ~supervisor();
+    supervisor(const supervisor&) = delete;
+    supervisor& operator=(const supervisor&) = delete;
+
+    void start();
+    void stop();
+
+    std::optional<definition_runtime> runtime(std::string_view name) const;
+
+    // Prometheus lines for /metrics: this node's counters per (projector, topic) of the
+    // serving versions (docs/http-api.md, "Metrics").
+    void append_metrics(std::string& out) const;
+
+    // Blocks until a registry read that began after this call has finished (tests, and the
+    // admin routes, so that a PUT's answer already reflects the new running set).
+    bool wait_synced(std::chrono::milliseconds timeout);
+
+private:
+    struct runner;
+    struct managed {
+        std::int64_t generation = -1;
+        std::unique_ptr<runner> serving;
+        std::unique_ptr<runner> rebuild;
+        std::string error;
+        bool reported = false;  // a failure was written to the registry
+    };
+
+    void run();
+    void tick();
+    std::unique_ptr<runner> make_runner(const json::object& source, const std::string& group,
+                                        const collection_map& collections, bool from_earliest,
+                                        std::string& error);
+    void cover_topics(runner& r, const std::vector<topic_info>& topics);
+    void check_failures(const registry_entry& e, managed& m);
+    void try_swap(const registry_entry& e, managed& m, const std::vector<topic_info>& topics);
+
+    store& store_;
+    collection_aliases& aliases_;
+    supervisor_options options_;
+    mutable std::mutex mu_;  // guards managed_ and the projectors' presence in it
+    std::map<std::string, managed, std::less<>> managed_;
+    mutable std::mutex sync_mu_;
+    std::condition_variable sync_cv_;
+    std::uint64_t started_ = 0;   // registry reads begun
+    std::uint64_t finished_ = 0;  // registry reads done
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace prom::userproj

@@ -1,0 +1,222 @@
+// The registry of user-defined projectors and its supervisor on every backend: versions,
+// tombstones, failures, the rebuild swap and the aliases it leaves (docs/projectors-admin.md).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "prom/bus.hpp"
+#include "support/test_support.hpp"
+#include "userproj_runtime/supervisor.hpp"
+
+namespace prom {
+namespace {
+
+using namespace std::chrono_literals;
+using userproj::apply_kind;
+
+json::value definition(std::int64_t version, bool rebuild = false, std::string_view name = "counts",
+                       std::string_view collection = "orders") {
+    return *parse_json(R"({"name":")" + std::string(name) + R"(","version":)" +
+                       std::to_string(version) + (rebuild ? R"(,"rebuild":true)" : "") +
+                       R"(,"topic":"order.*","writes":[{"collection":")" + std::string(collection) +
+                       R"(","key":"{key}","update":{"$inc":{"n":1},"$set":{"v":)" +
+                       std::to_string(version) + "}}}]}");
+}
+
+class registry_contract : public testing::TestWithParam<test::backend> {
+protected:
+    void SetUp() override {
+        url_ = GetParam().fresh_url(dir_);
+        store_ = test::open_or_die(url_, {.durable = false});
+        ASSERT_NE(store_, nullptr);
+    }
+    void publish(std::string key) {
+        event_input e;
+        e.topic = "order.created";
+        e.key = std::move(key);
+        e.payload = json::object{};
+        ASSERT_TRUE(bus(*store_).publish(std::move(e)));
+    }
+    std::int64_t n_of(std::string_view coll, std::string_view key) {
+        auto d = store_->find_one(coll, key);
+        if (!d || !*d) return -1;
+        return parse_json((*d)->body)->at("n").to_number<std::int64_t>();
+    }
+
+    test::temp_dir dir_;
+    std::string url_;
+    std::unique_ptr<store> store_;
+};
+
+TEST_P(registry_contract, versions_decide_between_created_replaced_unchanged_and_conflict) {
+    auto a = userproj::apply_definition(*store_, definition(1));
+    ASSERT_TRUE(a) << a.error().err.message;
+    EXPECT_EQ(a->kind, apply_kind::created);
+    EXPECT_EQ(a->entry.group, "projector.counts");
+    EXPECT_EQ(userproj::apply_definition(*store_, definition(1))->kind, apply_kind::unchanged);
+    EXPECT_EQ(userproj::apply_definition(*store_, definition(3))->kind, apply_kind::replaced);
+    auto lower = userproj::apply_definition(*store_, definition(2));
+    ASSERT_FALSE(lower);
+    EXPECT_EQ(lower.error().err.code, errc::conflict);
+    auto e = userproj::load_entry(*store_, "counts");
+    ASSERT_TRUE(e && *e);
+    EXPECT_EQ((*e)->version, 3);
+    EXPECT_EQ((*e)->collections.at("orders"), "orders");
+}
+
+TEST_P(registry_contract, an_invalid_definition_stores_nothing_and_names_the_field) {
+    auto bad = definition(1);
+    bad.get_object()["writes"].get_array()[0].get_object()["collection"] = "_prom.projectors";
+    auto r = userproj::apply_definition(*store_, bad);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().pointer, "/writes/0/collection");
+    auto other = userproj::apply_definition(*store_, definition(1), "not-counts");
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().pointer, "/name");
+    EXPECT_TRUE(userproj::load_registry(*store_)->empty());
+}
+
+TEST_P(registry_contract, a_tombstone_keeps_the_group_for_a_definition_created_again) {
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(4)));
+    ASSERT_TRUE(userproj::remove_definition(*store_, "counts"));
+    EXPECT_FALSE(*userproj::load_entry(*store_, "counts"));
+    EXPECT_EQ(userproj::remove_definition(*store_, "counts").error().code, errc::not_found);
+    auto again = userproj::apply_definition(*store_, definition(1));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->kind, apply_kind::created);
+    EXPECT_EQ(again->entry.group, "projector.counts");
+}
+
+TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    for (int i = 0; i < 10; ++i) publish("k" + std::to_string(i % 2));
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while ((n_of("orders", "k0") != 5 || n_of("orders", "k1") != 5) &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_EQ(n_of("orders", "k0"), 5);
+
+    // A rebuild writes shadows, then the swap moves the alias in one transaction.
+    auto r = userproj::apply_definition(*store_, definition(2, true));
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->entry.rebuild);
+    std::string shadow = r->entry.rebuild->collections.at("orders");
+    EXPECT_TRUE(shadow.starts_with("_prom."));
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto e = userproj::load_entry(*store_, "counts");
+        if (e && *e && (*e)->version == 2 && !(*e)->rebuild) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    auto e = userproj::load_entry(*store_, "counts");
+    ASSERT_TRUE(e && *e);
+    EXPECT_EQ((*e)->version, 2);
+    EXPECT_EQ((*e)->collections.at("orders"), shadow);
+    EXPECT_EQ(n_of(shadow, "k0"), 5);    // complete when swapped
+    EXPECT_EQ(n_of("orders", "k0"), 5);  // the old collection keeps its documents
+    ASSERT_TRUE(sup.wait_synced(5s));
+    std::shared_ptr<const userproj::collection_map> hold;
+    EXPECT_EQ(aliases.resolve("orders", hold), shadow);
+    EXPECT_EQ(aliases.resolve("other", hold), "other");
+    auto rt = sup.runtime("counts");
+    ASSERT_TRUE(rt);
+    EXPECT_TRUE(rt->running);
+
+    // A definition failing on every event ends failed, with its error in the registry.
+    auto broken = *parse_json(
+        R"({"name":"broken","version":1,"topic":"order.*",)"
+        R"("writes":[{"collection":"b","key":"{payload.nope}","update":{"$inc":{"n":1}}}]})");
+    ASSERT_TRUE(userproj::apply_definition(*store_, broken));
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto b = userproj::load_entry(*store_, "broken");
+        if (b && *b && (*b)->failed) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    auto b = userproj::load_entry(*store_, "broken");
+    ASSERT_TRUE(b && *b && (*b)->failed);
+    EXPECT_NE((*b)->failed->error.find("payload.nope"), std::string::npos) << (*b)->failed->error;
+    // Applying it again clears the failure.
+    EXPECT_EQ(userproj::apply_definition(*store_, broken)->kind, apply_kind::unchanged);
+    EXPECT_FALSE((*userproj::load_entry(*store_, "broken"))->failed);
+    sup.stop();
+}
+
+TEST_P(registry_contract, a_rebuild_sharing_a_collection_with_another_definition_is_refused) {
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1, false, "other")));
+    auto r = userproj::apply_definition(*store_, definition(2, true));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().err.code, errc::conflict);
+}
+
+TEST_P(registry_contract, a_failing_rebuild_is_abandoned_and_the_serving_version_keeps_running) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    for (int i = 0; i < 6; ++i) publish("k" + std::to_string(i));
+    auto broken = definition(2, true);
+    broken.get_object()["writes"].get_array()[0].get_object()["key"] = "{payload.nope}";
+    ASSERT_TRUE(userproj::apply_definition(*store_, broken));
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    std::optional<userproj::registry_entry> e;
+    while (std::chrono::steady_clock::now() < deadline) {
+        e = *userproj::load_entry(*store_, "counts");
+        if (e && e->rebuild_failed) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(e && e->rebuild_failed);
+    EXPECT_FALSE(e->rebuild);
+    EXPECT_FALSE(e->failed);
+    EXPECT_EQ(e->version, 1);
+    EXPECT_NE(e->rebuild_failed->error.find("payload.nope"), std::string::npos);
+    publish("k0");
+    while (n_of("orders", "k0") != 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(n_of("orders", "k0"), 2);  // the serving version kept going
+    sup.stop();
+}
+
+TEST_P(registry_contract, a_lua_handler_cannot_read_the_registry) {
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    json::object lua{{"name", "leaky"},
+                     {"version", 1},
+                     {"topic", "order.created"},
+                     {"collections", json::array{"leak"}},
+                     {"lua",
+                      "function handle(event, tx)\n"
+                      "  local d = tx:get('_prom.projectors', 'counts')\n"
+                      "  tx:update('leak', event.key, {['$set'] = {got = d ~= nil}})\n"
+                      "end\n"}};
+    auto applied = userproj::apply_definition(*store_, lua);
+    ASSERT_TRUE(applied) << applied.error().err.message;
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    publish("k1");
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    auto dead_letters = [&] {
+        auto t = store_->topic("order.created.dlq");
+        return t && *t ? (*t)->count : 0;
+    };
+    while (dead_letters() == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(dead_letters(), 1);
+    auto dlq = store_->scan({.topic = "order.created.dlq"});
+    ASSERT_TRUE(dlq && dlq->size() == 1);
+    EXPECT_NE((*dlq)[0].headers.at("prom-error").find("reserved"), std::string::npos)
+        << (*dlq)[0].headers.at("prom-error");
+    EXPECT_EQ(n_of("leak", "k1"), -1);  // nothing was written
+    sup.stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, registry_contract, testing::ValuesIn(test::contract_backends()),
+                         test::backend_name);
+
+}  // namespace
+}  // namespace prom

@@ -1,0 +1,335 @@
+// The admin side of user-defined projectors over HTTP: PUT/GET/DELETE /projectors, live
+// apply without a restart, the failed state, rebuilds that swap atomically, the reserved
+// registry collection, and the admin permission (docs/projectors-admin.md).
+#include <atomic>
+#include <thread>
+
+#include "support/server_fixture.hpp"
+
+namespace prom::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view counts_v1 =
+    R"({"name":"counts","version":1,"topic":"order.*",)"
+    R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":1},"$set":{"v":1}}}]})";
+
+// Fails for every event: the key refers to a field no event has.
+constexpr std::string_view broken =
+    R"({"name":"broken","version":1,"topic":"order.*",)"
+    R"("writes":[{"collection":"broken_docs","key":"{payload.missing}","update":{"$inc":{"n":1}}}]})";
+
+template <class F>
+bool eventually(F&& done, std::chrono::milliseconds timeout = 15s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return done();
+}
+
+class projector_admin : public server_test {
+protected:
+    http_reply put_projector(std::string_view name, std::string_view body,
+                             std::vector<std::pair<std::string, std::string>> headers = {}) {
+        headers.emplace_back("Content-Type", "application/json");
+        return http_request(port(), "PUT", "/projectors/" + std::string(name), headers, body);
+    }
+    http_reply del(std::string_view target,
+                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+        return http_request(port(), "DELETE", target, headers);
+    }
+    void publish(std::string_view topic, std::string_view key, std::string_view payload = "{}") {
+        auto r = post_json("/publish", R"({"topic":")" + std::string(topic) + R"(","key":")" +
+                                           std::string(key) + R"(","payload":)" +
+                                           std::string(payload) + "}");
+        ASSERT_EQ(r.status, 200) << r.body;
+    }
+    json::object status_of(std::string_view name) {
+        auto r = get("/projectors/" + std::string(name));
+        EXPECT_EQ(r.status, 200) << r.body;
+        auto v = parse_json(r.body);
+        return v && v->is_object() ? v->get_object() : json::object{};
+    }
+    // The JSON of /collections/{c}/snap/{k}, or null when it is not 200.
+    json::value doc(std::string_view collection, std::string_view key) {
+        auto r = get("/collections/" + std::string(collection) + "/snap/" + std::string(key));
+        if (r.status != 200) return nullptr;
+        return *parse_json(r.body);
+    }
+    bool doc_has(std::string_view c, std::string_view k, std::string_view field, std::int64_t n) {
+        auto d = doc(c, k);
+        return d.is_object() && d.get_object().contains(field) && d.at(field) == n;
+    }
+};
+
+TEST_F(projector_admin, put_creates_and_runs_a_definition_without_a_restart) {
+    publish("order.created", "o1");
+    auto r = put_projector("counts", counts_v1);
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto body = parse_json(r.body);
+    ASSERT_TRUE(body);
+    EXPECT_EQ(body->at("name"), "counts");
+    EXPECT_EQ(body->at("version"), 1);
+    EXPECT_TRUE(body->at("definition").is_object());
+    publish("order.paid", "o1");
+    publish("order.created", "o2");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 2); }));
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o2", "n", 1); }));
+
+    ASSERT_TRUE(eventually([&] { return status_of("counts").at("lag") == 0; }));
+    auto st = status_of("counts");
+    EXPECT_EQ(st.at("state"), "running");
+    EXPECT_EQ(st.at("applied"), 3);
+    EXPECT_EQ(st.at("errors"), 0);
+    EXPECT_EQ(st.at("dead_lettered"), 0);
+    EXPECT_TRUE(st.at("last_error").is_null());
+    EXPECT_EQ(st.at("cursors").at("order.created"), 2);
+    EXPECT_EQ(st.at("cursors").at("order.paid"), 1);
+    EXPECT_EQ(st.at("group"), "projector.counts");
+
+    auto list = parse_json(get("/projectors").body);
+    ASSERT_TRUE(list);
+    EXPECT_EQ(list->at("count"), 1);
+    EXPECT_EQ(list->at("items").at(0).at("name"), "counts");
+    auto metrics = get("/metrics").body;
+    EXPECT_NE(
+        metrics.find(
+            R"(prom_user_projector_applied_total{projector="counts",topic="order.created"} 2)"),
+        std::string::npos)
+        << metrics;
+    EXPECT_FALSE(list->at("items").at(0).get_object().contains("definition"));
+}
+
+TEST_F(projector_admin, the_same_definition_again_is_200_and_a_lower_version_409) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    EXPECT_EQ(put_projector("counts", counts_v1).status, 200);
+    std::string v2(counts_v1);
+    v2.replace(v2.find(R"("version":1)"), 11, R"("version":2)");
+    auto r2 = put_projector("counts", v2);
+    EXPECT_EQ(r2.status, 200) << r2.body;
+    auto r = put_projector("counts", counts_v1);
+    EXPECT_EQ(r.status, 409) << r.body;
+    EXPECT_EQ(parse_json(r.body)->at("error"), "conflict");
+    EXPECT_EQ(status_of("counts").at("version"), 2);
+}
+
+TEST_F(projector_admin, a_name_in_the_path_fills_the_body_or_must_match_it) {
+    std::string unnamed(counts_v1);
+    unnamed.erase(unnamed.find(R"("name":"counts",)"), 16);
+    auto r = put_projector("filled", unnamed);
+    EXPECT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(parse_json(r.body)->at("name"), "filled");
+    auto bad = put_projector("other", counts_v1);
+    EXPECT_EQ(bad.status, 422);
+    auto v = parse_json(bad.body);
+    EXPECT_EQ(v->at("error"), "invalid_projector");
+    EXPECT_EQ(v->at("path"), "/name");
+    EXPECT_EQ(get("/projectors/other").status, 404);
+}
+
+TEST_F(projector_admin, bad_input_is_refused_and_changes_nothing) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    auto before = status_of("counts");
+
+    // An invalid definition: 422 with a JSON Pointer to the field.
+    std::string bad_inc(counts_v1);
+    bad_inc.replace(bad_inc.find(R"("$inc":{"n":1})"), 14, R"("$inc":{"n":"x"})");
+    bad_inc.replace(bad_inc.find(R"("version":1)"), 11, R"("version":3)");
+    auto r = put_projector("counts", bad_inc);
+    ASSERT_EQ(r.status, 422) << r.body;
+    auto v = parse_json(r.body);
+    EXPECT_EQ(v->at("error"), "invalid_projector");
+    EXPECT_TRUE(v->at("message").is_string());
+    EXPECT_EQ(v->at("path"), "/writes/0/update/$inc/n") << r.body;
+
+    auto unknown_field =
+        put_projector("x1", R"({"name":"x1","version":1,"topic":"a","writes":[],"bogus":1})");
+    EXPECT_EQ(unknown_field.status, 422) << unknown_field.body;
+    EXPECT_EQ(put_projector("x2", "{not json").status, 400);
+    EXPECT_EQ(put_projector("x3", "[1,2]").status, 422);
+    EXPECT_EQ(
+        http_request(port(), "PUT", "/projectors/x4", {{"Content-Type", "text/plain"}}, counts_v1)
+            .status,
+        415);
+    std::string huge =
+        R"({"name":"x5","version":1,"topic":"a","pad":")" + std::string(300 * 1024, 'a') + "\"}";
+    auto too_big = put_projector("x5", huge);
+    EXPECT_EQ(too_big.status, 413);
+    auto bad_name = put_projector("no%20spaces", counts_v1);
+    EXPECT_EQ(bad_name.status, 422);
+    EXPECT_EQ(parse_json(bad_name.body)->at("path"), "/name");
+    // Writing into prom's own collections is refused.
+    auto reserved = put_projector(
+        "sneaky",
+        R"({"name":"sneaky","version":1,"topic":"a",)"
+        R"("writes":[{"collection":"_prom.projectors","key":"{key}","update":{"$set":{"x":1}}}]})");
+    EXPECT_EQ(reserved.status, 422) << reserved.body;
+    EXPECT_EQ(parse_json(reserved.body)->at("path"), "/writes/0/collection");
+
+    EXPECT_EQ(http_request(port(), "POST", "/projectors/counts").status, 405);
+    EXPECT_EQ(http_request(port(), "PUT", "/projectors").status, 405);
+    EXPECT_EQ(get("/projectors/nope").status, 404);
+    EXPECT_EQ(del("/projectors/nope").status, 404);
+
+    auto list = parse_json(get("/projectors").body);
+    EXPECT_EQ(list->at("count"), 1);  // nothing else was stored
+    auto after = status_of("counts");
+    EXPECT_EQ(after.at("version"), before.at("version"));
+    EXPECT_EQ(after.at("definition"), before.at("definition"));
+}
+
+TEST_F(projector_admin, delete_stops_the_projector_and_keeps_its_documents) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    publish("order.created", "o1");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 1); }));
+    auto r = del("/projectors/counts");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(get("/projectors/counts").status, 404);
+    EXPECT_EQ(del("/projectors/counts").status, 404);
+    publish("order.created", "o1");
+    publish("order.created", "o9");
+    std::this_thread::sleep_for(300ms);  // a stopped projector must stay stopped: give it time
+    EXPECT_TRUE(doc_has("orders", "o1", "n", 1));
+    EXPECT_TRUE(doc(("orders"), "o9").is_null());
+    // Created again, it continues from where the deleted one stopped.
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 2); }));
+    EXPECT_TRUE(doc_has("orders", "o9", "n", 1));
+}
+
+TEST_F(projector_admin, a_definition_failing_for_every_event_ends_failed_and_others_keep_working) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    ASSERT_EQ(put_projector("broken", broken).status, 201);
+    for (int i = 0; i < 8; ++i) publish("order.created", "k" + std::to_string(i));
+    ASSERT_TRUE(eventually([&] { return status_of("broken").at("state") == "failed"; }, 30s))
+        << canonical_json(status_of("broken"));
+    auto st = status_of("broken");
+    ASSERT_TRUE(st.at("last_error").is_string());
+    EXPECT_NE(st.at("last_error").get_string().find("missing"), std::string::npos)
+        << st.at("last_error");
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_TRUE(eventually([&] { return doc_has("orders", "k" + std::to_string(i), "n", 1); }));
+    }
+    publish("order.created", "later");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "later", "n", 1); }));
+    EXPECT_EQ(status_of("counts").at("state"), "running");
+    EXPECT_EQ(status_of("broken").at("state"), "failed");
+}
+
+TEST_F(projector_admin, the_registry_is_not_served_by_the_document_routes) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    EXPECT_EQ(get("/collections/_prom.projectors/snap/counts").status, 404);
+    EXPECT_EQ(get("/collections/_prom.projectors/list").status, 404);
+    EXPECT_EQ(head("/collections/_prom.projectors/snap/counts").status, 404);
+}
+
+TEST_F(projector_admin, a_rebuild_projects_into_shadows_and_swaps_without_readers_seeing_a_gap) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    constexpr int keys = 20;
+    for (int round = 0; round < 3; ++round) {
+        for (int k = 0; k < keys; ++k) publish("order.created", "o" + std::to_string(k));
+    }
+    for (int k = 0; k < keys; ++k) {
+        ASSERT_TRUE(eventually([&] { return doc_has("orders", "o" + std::to_string(k), "n", 3); }));
+    }
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad{0}, reads{0};
+    std::string first_bad;
+    std::thread reader([&] {
+        while (!stop) {
+            for (int k = 0; k < keys && !stop; ++k) {
+                auto d = doc("orders", "o" + std::to_string(k));
+                ++reads;
+                if (!d.is_object() || d.at("n") != 3) {
+                    if (bad++ == 0) first_bad = d.is_null() ? "404" : canonical_json(d);
+                }
+            }
+        }
+    });
+    std::string v2 =
+        R"({"name":"counts","version":2,"rebuild":true,"topic":"order.*",)"
+        R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":1},"$set":{"v":2}}}]})";
+    auto r = put_projector("counts", v2);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o0", "v", 2); }, 30s));
+    for (int k = 0; k < keys; ++k) {
+        ASSERT_TRUE(eventually([&] { return doc_has("orders", "o" + std::to_string(k), "v", 2); }));
+    }
+    stop = true;
+    reader.join();
+    EXPECT_EQ(bad.load(), 0) << "first bad read: " << first_bad;
+    EXPECT_GT(reads.load(), keys);
+    auto st = status_of("counts");
+    EXPECT_EQ(st.at("version"), 2);
+    EXPECT_EQ(st.at("state"), "running");
+    EXPECT_NE(st.at("group"), "projector.counts");
+    EXPECT_TRUE(st.at("collections").at("orders").get_string().starts_with("_prom."));
+    // The list route reads the swapped collection too.
+    auto list = parse_json(get("/collections/orders/list?limit=100").body);
+    EXPECT_EQ(list->at("count"), keys);
+    // New events go to the new version only.
+    publish("order.created", "o0");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o0", "n", 4); }));
+}
+
+TEST_F(projector_admin, a_replacement_without_rebuild_continues_from_the_cursor) {
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    publish("order.created", "o1");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 1); }));
+    std::string v2 =
+        R"({"name":"counts","version":2,"topic":"order.*",)"
+        R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":10},"$set":{"v":2}}}]})";
+    ASSERT_EQ(put_projector("counts", v2).status, 200);
+    publish("order.created", "o1");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o1", "n", 11); }));
+    EXPECT_TRUE(doc_has("orders", "o1", "v", 2));
+    EXPECT_EQ(status_of("counts").at("group"), "projector.counts");
+}
+
+class projector_admin_auth : public projector_admin {
+protected:
+    server::serve_config make_config() override {
+        auto c = projector_admin::make_config();
+        auto p = auth::auth_policy::from_json(
+            *parse_json(R"({"tokens":[{"token":"admin-token","admin":["*"],"read":["*"]},)"
+                        R"({"token":"orders-admin","admin":["ord*"]},)"
+                        R"({"token":"reader-token","read":["*"],"publish":["*"]}]})"));
+        EXPECT_TRUE(p);
+        c.auth = std::move(*p);
+        return c;
+    }
+};
+
+TEST_F(projector_admin_auth, the_routes_need_the_admin_permission) {
+    using headers = std::vector<std::pair<std::string, std::string>>;
+    headers admin{{"Authorization", "Bearer admin-token"}};
+    headers orders{{"Authorization", "Bearer orders-admin"}};
+    headers reader{{"Authorization", "Bearer reader-token"}};
+    EXPECT_EQ(put_projector("counts", counts_v1).status, 401);
+    EXPECT_EQ(put_projector("counts", counts_v1, reader).status, 403);
+    EXPECT_EQ(put_projector("counts", counts_v1, orders).status, 403);
+    EXPECT_EQ(get("/projectors").status, 401);
+    EXPECT_EQ(get("/projectors", reader).status, 403);
+    EXPECT_EQ(get("/projectors/counts", reader).status, 403);
+    EXPECT_EQ(del("/projectors/counts", reader).status, 403);
+    ASSERT_EQ(put_projector("counts", counts_v1, admin).status, 201);
+    std::string orders_def(counts_v1);
+    orders_def.replace(orders_def.find(R"("name":"counts")"), 15, R"("name":"orders1")");
+    ASSERT_EQ(put_projector("orders1", orders_def, orders).status, 201);
+    EXPECT_EQ(parse_json(get("/projectors", admin).body)->at("count"), 2);
+    auto mine = parse_json(get("/projectors", orders).body);
+    EXPECT_EQ(mine->at("count"), 1);
+    EXPECT_EQ(mine->at("items").at(0).at("name"), "orders1");
+    EXPECT_EQ(get("/projectors/counts", orders).status, 403);
+    EXPECT_EQ(get("/projectors/counts", admin).status, 200);
+    // A read grant of "*" does not reach the registry.
+    EXPECT_EQ(get("/collections/_prom.projectors/list", admin).status, 404);
+    EXPECT_EQ(get("/collections/_prom.projectors/snap/counts", reader).status, 404);
+    EXPECT_EQ(del("/projectors/counts", admin).status, 200);
+}
+
+}  // namespace
+}  // namespace prom::test
