@@ -24,7 +24,7 @@ struct serve_config {
     std::chrono::milliseconds stale_after{30000};
     std::vector<std::string> projectors{"process"};  // bundles to run; "process" is the only one
     unsigned threads = 0;  // 0: one per hardware thread
-    unsigned blocking_threads = 64;  // a publish holds one until its commit: this bounds group size
+    unsigned blocking_threads = 8;  // store reads of HTTP requests (publishes hold no thread)
     std::chrono::milliseconds read_timeout{15000};
     std::chrono::milliseconds shutdown_deadline{5000};
     std::chrono::milliseconds db_wait{60000};  // how long start-up waits for an unavailable database
