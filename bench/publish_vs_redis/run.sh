@@ -13,10 +13,11 @@
 # after fsync: prom after the commit that holds the event, Redis after the AOF write with
 # appendfsync always (it fsyncs once per event loop iteration, so it groups too).
 #
-# -p N pre-loads N events into the benchmark topic before the first round (straight into
-# the SQLite file with one INSERT … SELECT over a recursive CTE, 10,000 keys; the topic's
-# row and the latest-per-key rows are set to match), to see the rate on a topic that is
-# not empty. Needs wrk, redis-server and redis-benchmark (scripts/setup.sh --bench).
+# -p N adds a second prom serve whose topic already holds N events, measured in the same
+# interleaved rounds, and prints its rate against the empty topic's. The events are written
+# straight into its SQLite file with one INSERT … SELECT over a recursive CTE (10,000 keys;
+# the topic's row and the latest-per-key rows set to match; then the WAL is checkpointed, as
+# a long-running log's would be), which takes seconds where publishing them would take hours. Needs wrk, redis-server and redis-benchmark (scripts/setup.sh --bench).
 set -euo pipefail
 log() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -54,12 +55,10 @@ rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 hz=$(getconf CLK_TCK)
 
-# ---- prom
-db=$work/prom.db
-if ((preload > 0)); then
-  log "pre-loading $preload events into bench.http"
-  "$prom" publish bench.http '{"warm":true}' --db "sqlite:$db" --key k >/dev/null
-  sqlite3 "$db" <<SQL
+# ---- prom: one server on an empty database, and with -p a second one on a pre-loaded one
+preload_db() {  # path → N events in bench.http, the WAL checkpointed (as a long-running log's would be)
+  "$prom" publish bench.http '{"warm":true}' --db "sqlite:$1" --key k >/dev/null
+  sqlite3 "$1" >/dev/null <<SQL
 PRAGMA journal_mode=WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < $preload + 1)
@@ -71,14 +70,28 @@ SELECT topic, key, max(seq) FROM events WHERE topic = 'bench.http' GROUP BY key
 ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq;
 UPDATE topics SET last_seq = $preload + 1, count = $preload + 1 WHERE name = 'bench.http';
 COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
 SQL
+}
+start_prom() {  # name db → sets port_<name>, pid_<name>
+  local name=$1 db=$2 port
+  port=$(free_port)
+  "$prom" serve --db "sqlite:$db" --listen "127.0.0.1:$port" ${PROM_BENCH_CONFIG:+--config "$PROM_BENCH_CONFIG"} 2>"$work/$name.log" &
+  pids+=($!)
+  printf -v "pid_$name" '%s' $!
+  printf -v "port_$name" '%s' "$port"
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
+  log "prom ($name) did not start"; cat "$work/$name.log" >&2; exit 1
+}
+db=$work/prom.db
+start_prom prom "$db"
+if ((preload > 0)); then
+  log "pre-loading $preload events into bench.http"
+  t_load=$(date +%s)
+  preload_db "$work/loaded.db"
+  log "pre-loaded in $(( $(date +%s) - t_load )) s ($(du -m "$work/loaded.db" | cut -f1) MiB)"
+  start_prom loaded "$work/loaded.db"
 fi
-port_prom=$(free_port)
-"$prom" serve --db "sqlite:$db" --listen "127.0.0.1:$port_prom" ${PROM_BENCH_CONFIG:+--config "$PROM_BENCH_CONFIG"} 2>"$work/prom.log" &
-pid_prom=$!
-pids+=("$pid_prom")
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port_prom/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$port_prom/healthz" >/dev/null || { log "prom did not start"; cat "$work/prom.log" >&2; exit 1; }
 
 # ---- redis: its own directory, no RDB snapshots, AOF fsynced before every answer
 port_redis=$(free_port)
@@ -89,11 +102,11 @@ pid_redis=$!
 pids+=("$pid_redis")
 for _ in $(seq 100); do redis-cli -p "$port_redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-prom_round() {  # → "events/s cpu_ticks events"
+prom_round() {  # port pid → "events/s cpu_ticks events"
   local t0 t1 out rps reqs
-  t0=$(cpu_ticks "$pid_prom")
-  out=$(wrk -t2 -c"$connections" -d"${duration}s" -s "$root/bench/publish/post.lua" "http://127.0.0.1:$port_prom/publish")
-  t1=$(cpu_ticks "$pid_prom")
+  t0=$(cpu_ticks "$2")
+  out=$(wrk -t2 -c"$connections" -d"${duration}s" -s "$root/bench/publish/post.lua" "http://127.0.0.1:$1/publish")
+  t1=$(cpu_ticks "$2")
   if grep -q 'Non-2xx' <<<"$out"; then log "prom answered errors:"; log "$out"; exit 1; fi
   rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -109,26 +122,40 @@ redis_round() {
   echo "$rps $((t1 - t0)) $redis_n"
 }
 
-declare -a s_prom s_redis
-prom_ticks=0 prom_events=0 redis_ticks=0 redis_events=0
+declare -a s_prom s_redis s_loaded
+prom_ticks=0 prom_events=0 redis_ticks=0 redis_events=0 loaded_ticks=0 loaded_events=0
 for r in $(seq "$rounds"); do
   log "round $r/$rounds"
-  read -r rps ticks n < <(prom_round)
+  read -r rps ticks n < <(prom_round "$port_prom" "$pid_prom")
   s_prom+=("$rps"); prom_ticks=$((prom_ticks + ticks)); prom_events=$((prom_events + n))
   read -r rps ticks n < <(redis_round)
   s_redis+=("$rps"); redis_ticks=$((redis_ticks + ticks)); redis_events=$((redis_events + n))
+  if ((preload > 0)); then
+    read -r rps ticks n < <(prom_round "$port_loaded" "$pid_loaded")
+    s_loaded+=("$rps"); loaded_ticks=$((loaded_ticks + ticks)); loaded_events=$((loaded_events + n))
+  fi
 done
+us() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.1f", t * 1e6 / hz / n}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 m_prom=$(printf '%s\n' "${s_prom[@]}" | median)
 m_redis=$(printf '%s\n' "${s_redis[@]}" | median)
-us_prom=$(awk -v t="$prom_ticks" -v n="$prom_events" -v hz="$hz" 'BEGIN{printf "%.1f", t * 1e6 / hz / n}')
-us_redis=$(awk -v t="$redis_ticks" -v n="$redis_events" -v hz="$hz" 'BEGIN{printf "%.1f", t * 1e6 / hz / n}')
 in_topic=$(sqlite3 "$db" "SELECT count FROM topics WHERE name = 'bench.http'" 2>/dev/null || echo '?')
 
 cat <<EOF
-Durable publish, one event per request, $connections clients, median of $rounds interleaved rounds ($(nproc) CPUs shared by everything; pre-loaded: $preload events; in the topic at the end: $in_topic).
+Durable publish, one event per request, $connections clients, median of $rounds interleaved rounds ($(nproc) CPUs shared by everything).
 
 | publisher | events/s | vs Redis | rounds | server CPU µs/event | peak RSS MiB |
 |---|---:|---:|---|---:|---:|
-| prom serve, POST /publish, SQLite synchronous=FULL (wrk -t2 -c$connections -d${duration}s) | $m_prom | $(awk -v a="$m_prom" -v b="$m_redis" 'BEGIN{printf "%.2f", a/b}')× | ${s_prom[*]} | $us_prom | $(rss_mib "$pid_prom") |
-| Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') XADD, appendonly yes, appendfsync always (redis-benchmark -c$connections -n$redis_n) | $m_redis | 1.00× | ${s_redis[*]} | $us_redis | $(rss_mib "$pid_redis") |
+| prom serve, POST /publish, SQLite synchronous=FULL, empty topic (wrk -t2 -c$connections -d${duration}s; $in_topic events at the end) | $m_prom | $(ratio "$m_prom" "$m_redis")× | ${s_prom[*]} | $(us "$prom_ticks" "$prom_events") | $(rss_mib "$pid_prom") |
 EOF
+if ((preload > 0)); then
+  m_loaded=$(printf '%s\n' "${s_loaded[@]}" | median)
+  echo "| prom serve, same, topic pre-loaded with $preload events | $m_loaded | $(ratio "$m_loaded" "$m_redis")× | ${s_loaded[*]} | $(us "$loaded_ticks" "$loaded_events") | $(rss_mib "$pid_loaded") |"
+fi
+cat <<EOF
+| Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') XADD, appendonly yes, appendfsync always (redis-benchmark -c$connections -n$redis_n) | $m_redis | 1.00× | ${s_redis[*]} | $(us "$redis_ticks" "$redis_events") | $(rss_mib "$pid_redis") |
+EOF
+if ((preload > 0)); then
+  echo
+  echo "pre-loaded / empty topic: $(ratio "$m_loaded" "$m_prom")× events/s"
+fi

@@ -103,6 +103,10 @@ public:
     struct counters {
         seq_t last_seq = 0;
         std::int64_t count = 0;
+        // Whether the topic had any time-travel snapshot when the transaction first
+        // appended to it. Only put_snapshots adds them, never inside an append transaction,
+        // so when there were none the append rule has nothing to drop for any of its events.
+        bool has_snapshots = true;
     };
     result<counters*> get(connection& c, const std::string& topic);
     status write_back(connection& c);
