@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages prom needs, only those that are missing.
 #
 #   scripts/setup.sh                 build + test dependencies
-#   scripts/setup.sh --bench         ... plus the benchmark tools (wrk, nginx, node)
+#   scripts/setup.sh --bench         ... plus the benchmark tools (wrk, nginx, node, redis)
 #   scripts/setup.sh [--bench] PKG…  ... plus any extra packages named on the command line
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
 #
@@ -32,7 +32,7 @@ base_packages=(
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
 )
-bench_packages=(wrk nginx-light nodejs npm)
+bench_packages=(wrk nginx-light nodejs npm redis-server)  # redis: bench/publish_vs_redis
 
 check_only=0
 want_bench=0

@@ -95,6 +95,12 @@ public:
 // Called after a commit with the documents it wrote (on the committing thread).
 using commit_listener = std::function<void(const std::vector<document>&)>;
 
+// Called exactly once with the outcome of store::append_async: on the store's writer thread
+// after the commit that made the events durable (or with the error that failed them), or on
+// the calling thread when the batch is refused before queueing. It must be quick and must not
+// block or call back into the store: hand the result to the thread that will use it.
+using append_callback = std::move_only_function<void(result<std::vector<append_result>>)>;
+
 class store {
 public:
     virtual ~store() = default;
@@ -103,6 +109,11 @@ public:
     // Appends atomically; concurrent callers share one commit (group commit) and each
     // returns only once its events are durable. Duplicate ids report the original seq.
     virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
+    // The same without holding the calling thread until the commit: the batch joins the
+    // writer's next group and `done` gets what append() would have returned. Many callers
+    // (HTTP and WebSocket publishes on the network threads) can thus share one commit
+    // without a thread each. The default runs append() on the calling thread.
+    virtual void append_async(std::vector<event_input> batch, append_callback done);
     virtual result<std::vector<event>> scan(const scan_query& q) = 0;
     virtual result<std::vector<event>> scan_key_by_time(const key_time_query& q) = 0;
     virtual result<std::optional<event>> latest(std::string_view topic, std::string_view key) = 0;

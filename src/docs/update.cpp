@@ -180,6 +180,11 @@ result<json::object> update_stored(const std::optional<document>& stored, const 
                                    std::string_view key, bool upsert) {
     if (!stored && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
     json::object current;
+    // A replacement (no operator) does not read the stored document, only whether there is
+    // one: skip parsing it (a projector replaces a process document on every event).
+    bool replacement = true;
+    for (const auto& kv : update) replacement = replacement && !kv.key().starts_with('$');
+    if (stored && !update.empty() && replacement) return apply_update(&current, update, key, now_ms());
     if (stored) {
         auto v = parse_stored_json(stored->body);
         if (!v || !v->is_object()) return fail(errc::corrupt, "stored document does not parse");

@@ -1,15 +1,19 @@
-// The routes of `prom serve` (SPEC 3) behind one call: api::handle.
+// The routes of `prom serve` (docs/http-api.md) behind one call: api::handle.
 //
 // Handlers see a Beast-free `request` and return a `response`; the session does the I/O.
 // Answers that need no store I/O (cache hits, 304s, routing errors) are given on the
-// network thread; the others (cache misses, /list, /publish, /healthz, /metrics) block on
-// the store and are run by the session on a blocking pool.
+// network thread; POST /publish is checked there and its events handed to the store's
+// writer without blocking (begin_publish, finish_publish); the others (cache misses,
+// /list, /at, /healthz, /metrics, /projectors) block on the store and are run by the session
+// on a blocking pool.
 //
 // Thread-safe; must not outlive the store, cache and metrics it was given.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "http/http_metrics.hpp"
 #include "http/request.hpp"
@@ -55,6 +59,25 @@ public:
     // may_block == false: the answer, or nullopt when it needs the store (call again with
     // may_block == true from a thread that may block).
     std::optional<response> handle(const request& r, bool may_block);
+
+    // POST /publish in two halves, for the network threads, which must not wait for a
+    // commit: begin_publish checks the request on the calling thread and either answers it
+    // (bad input, refused: `answer`) or hands back the events, which the caller gives to
+    // append_async; finish_publish renders what the store answered, on any thread.
+    // handle(r, true) does both around a blocking append.
+    struct publish_start {
+        std::optional<response> answer;
+        std::vector<event_input> events;
+        std::chrono::steady_clock::time_point started;
+    };
+    publish_start begin_publish(const request& r);
+    void append_async(std::vector<event_input> events, append_callback done) {
+        store_.append_async(std::move(events), std::move(done));
+    }
+    response finish_publish(result<std::vector<append_result>> appended,
+                            std::chrono::steady_clock::time_point started);
+    // Whether handle() routes `r` to POST /publish (true only for a POST to exactly /publish).
+    static bool is_publish(const request& r);
 
     http_metrics& metrics() { return metrics_; }
     const api_options& options() const { return options_; }

@@ -167,6 +167,13 @@ void http_server::stop(std::chrono::milliseconds deadline) {
     for (auto& w : i.workers) {
         if (w->thread.joinable()) w->thread.join();
     }
+    {
+        // The store's writer still holds callbacks that post to the workers: they must be
+        // done with them before the workers go. (The store outlives the server, and its
+        // writer answers every request it took, so this wait ends.)
+        std::unique_lock lock(i.ctx.open_mu);
+        i.ctx.open_cv.wait(lock, [&] { return i.ctx.publishes_in_flight == 0; });
+    }
     i.ctx.blocking.join();
 }
 

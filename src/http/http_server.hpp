@@ -21,7 +21,7 @@ struct server_options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8091;  // 0: any free port (see http_server::port)
     unsigned threads = 0;       // network threads; 0: one per hardware thread
-    unsigned blocking_threads = 64;  // store reads and durable publishes (each waits for its commit)
+    unsigned blocking_threads = 8;  // store reads (cache misses, lists); publishes hold none
     std::size_t body_limit = 200 * 1024;
     std::size_t header_limit = 16 * 1024;
     // A request (headers and body) must arrive within this, and an idle keep-alive

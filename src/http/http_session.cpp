@@ -120,6 +120,75 @@ net::awaitable<response> handle_blocking(server_context* ctx, const request* req
         start_blocking_job{ctx, req}, net::use_awaitable);
 }
 
+// ---- POST /publish without blocking a thread: the events go to the store's writer, whose
+// callback posts the answer back to the connection's worker (batched per worker).
+
+template <class Handler>
+struct resume_publish {
+    Handler handler;
+    server_context* ctx;
+    result<std::vector<append_result>> appended;
+    steady_time started;
+    void operator()() {
+        std::move(handler)(ctx->handlers.finish_publish(std::move(appended), started));
+    }
+};
+
+template <class Handler>
+struct publish_done {
+    Handler handler;
+    server_context* ctx;
+    io_worker* worker;
+    steady_time started;
+    void operator()(result<std::vector<append_result>> appended) {
+        post_completion(*worker, resume_publish<Handler>{std::move(handler), ctx,
+                                                         std::move(appended), started});
+        {
+            std::lock_guard lock(ctx->open_mu);
+            --ctx->publishes_in_flight;
+            ctx->open_cv.notify_all();  // under the lock: the server may go right after
+        }
+    }
+};
+
+struct start_publish {
+    server_context* ctx;
+    io_worker* worker;
+    api::publish_start* begun;
+
+    template <class Handler>
+    void operator()(Handler&& handler) {
+        {
+            std::lock_guard lock(ctx->open_mu);
+            ++ctx->publishes_in_flight;
+        }
+        ctx->handlers.append_async(
+            std::move(begun->events),
+            publish_done<std::decay_t<Handler>>{std::forward<Handler>(handler), ctx, worker,
+                                                begun->started});
+    }
+};
+
+net::awaitable<response> publish_without_blocking(server_context* ctx, io_worker* worker,
+                                                  api::publish_start* begun) {
+    return net::async_initiate<decltype(net::use_awaitable), void(response)>(
+        start_publish{ctx, worker, begun}, net::use_awaitable);
+}
+
+struct drain_completions {
+    io_worker* worker;
+    void operator()() const {
+        auto& in = worker->completions;
+        {
+            std::lock_guard lock(in.mu);
+            in.running.swap(in.ready);
+            in.drain_posted = false;
+        }
+        for (auto& f : in.running) f();
+        in.running.clear();  // keeps its capacity for the next drain
+    }
+};
+
 // ---- registration: the worker's set (for sweeps) and the server-wide count (for shutdown)
 
 struct registration {
@@ -188,6 +257,18 @@ unsigned status_of_read_error(const boost::system::error_code& ec) {
 }
 
 }  // namespace
+
+void post_completion(io_worker& worker, std::move_only_function<void()> f) {
+    auto& in = worker.completions;
+    bool post = false;
+    {
+        std::lock_guard lock(in.mu);
+        in.ready.push_back(std::move(f));
+        post = !in.drain_posted;
+        in.drain_posted = true;
+    }
+    if (post) net::post(worker.ioc, drain_completions{&worker});
+}
 
 void sweep_connections(io_worker& worker, bool idle_too) {
     const auto now = std::chrono::steady_clock::now();
@@ -297,6 +378,15 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             r = error_response(500, "internal", "the server failed", route_id::unknown);
         }
         steady_time write_deadline = started + opts.read_timeout;
+        if (!r && api::is_publish(req)) {
+            auto begun = ctx->handlers.begin_publish(req);
+            if (begun.answer) {
+                r = std::move(begun.answer);
+            } else {
+                r = co_await publish_without_blocking(ctx, worker, &begun);
+                write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
+            }
+        }
         if (!r) {
             r = co_await handle_blocking(ctx, &req);
             // The write's deadline counts from here: the blocking pool may have taken a while.

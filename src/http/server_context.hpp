@@ -3,7 +3,8 @@
 // keep it out of anything that does not do network I/O.
 //
 // Threading: one io_context per network thread (no strands, no cross-thread wake-ups on the
-// hot path). A connection lives on one worker for its whole life; its `busy` flag, its
+// hot path, except one wake-up per worker per group commit for publishes). A connection
+// lives on one worker for its whole life; its `busy` flag, its
 // deadline and its worker's connection set are only touched on that worker's thread.
 #pragma once
 
@@ -23,6 +24,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "http/api.hpp"
 #include "http/http_server.hpp"
@@ -44,14 +46,28 @@ struct connection {
 // A network thread: its io_context, its connections and the sweeper that enforces their
 // deadlines. One timer per worker instead of one per connection operation: re-arming a
 // per-connection timer on every read and write cost a timerfd syscall per request.
+//
+// Publishes answered by the store's writer thread come back through `completions`: the
+// writer queues each finished request there and posts one drain only when none is pending,
+// so a commit that answers many of this worker's requests wakes it once, not per request.
 struct io_worker {
     // First, so that it outlives the io_context: destroying pending coroutine frames at
     // shutdown unregisters their connections from it.
     std::unordered_set<connection*> connections;
     net::io_context ioc{1};
+    struct completion_inbox {
+        std::mutex mu;
+        std::vector<std::move_only_function<void()>> ready;  // guarded by mu
+        bool drain_posted = false;                            // guarded by mu
+        std::vector<std::move_only_function<void()>> running;  // the worker's thread only
+    } completions;  // after ioc: what is left in it is destroyed while ioc still exists
     net::steady_timer sweeper{ioc};
     std::thread thread;
 };
+
+// Any thread: runs `f` on the worker's thread, batched with the other completions that
+// arrive before the worker gets to them (one wake-up for all of them).
+void post_completion(io_worker& worker, std::move_only_function<void()> f);
 
 // Takes over a connection whose request is a WebSocket upgrade on GET /ws: the stream, the
 // bytes already read after the request, and the request itself. Runs on the connection's
@@ -73,10 +89,13 @@ struct server_context {
     // answered 501 meanwhile.
     upgrade_handler upgrade;
 
-    // Open connections over all workers, for the shutdown wait.
+    // Open connections over all workers, for the shutdown wait; publishes handed to the
+    // store and not yet posted back to their worker (guarded by open_mu too: stop() waits
+    // for them before the workers go away).
     std::mutex open_mu;
     std::condition_variable open_cv;
     std::size_t open = 0;
+    std::size_t publishes_in_flight = 0;
 };
 
 // The HTTP/1.1 session of one accepted socket (http_session.cpp).

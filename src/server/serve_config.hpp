@@ -30,7 +30,7 @@ struct serve_config {
     std::string projectors_dir;
     std::string config_dir;  // set by load_config_file
     unsigned threads = 0;  // 0: one per hardware thread
-    unsigned blocking_threads = 64;  // a publish holds one until its commit: this bounds group size
+    unsigned blocking_threads = 8;  // store reads of HTTP requests (publishes hold no thread)
     std::chrono::milliseconds read_timeout{15000};
     std::chrono::milliseconds shutdown_deadline{5000};
     std::chrono::milliseconds db_wait{60000};  // how long start-up waits for an unavailable database

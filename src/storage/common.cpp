@@ -1,5 +1,14 @@
 #include "storage/common.hpp"
 
+namespace prom {
+
+// Backends without a writer thread of their own (memory) answer on the calling thread.
+void store::append_async(std::vector<event_input> batch, append_callback done) {
+    done(append(std::move(batch)));
+}
+
+}  // namespace prom
+
 namespace prom::storage {
 
 status prepare_inputs(std::vector<event_input>& batch) {

@@ -3,7 +3,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "prom/store.hpp"
@@ -12,6 +16,19 @@ namespace prom::storage {
 
 // Validates each input and fills a missing id (UUIDv7) and ts (server clock).
 status prepare_inputs(std::vector<event_input>& batch);
+
+// The documents a transaction has written, by (collection, key): what its commit reports to
+// the commit listeners, and the working set its later reads of those documents are served
+// from. Found by a pair of string_views, so a lookup makes no strings.
+struct collection_key_less {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+        return std::pair<std::string_view, std::string_view>(a.first, a.second) <
+               std::pair<std::string_view, std::string_view>(b.first, b.second);
+    }
+};
+using changed_documents = std::map<std::pair<std::string, std::string>, document, collection_key_less>;
 
 // The change counter and its waiters; commit listeners. Thread-safe.
 class change_notifier {

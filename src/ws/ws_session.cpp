@@ -52,6 +52,9 @@ struct gateway::state {
     std::mutex sessions_mu;
     std::condition_variable sessions_cv;
     std::size_t sessions = 0;
+    // Publishes handed to the store whose replies are not posted yet (guarded by
+    // sessions_mu): the gateway waits for them, so no callback posts to a gone executor.
+    std::size_t publishes_in_flight = 0;
     std::uint64_t next_session = 0;
     bool stopping = false;  // set by shutdown(); a session accepted after it closes at once
     std::map<std::uint64_t, std::weak_ptr<session_base>> live;
@@ -295,20 +298,32 @@ void session::publish(const std::string& id, publish_cmd cmd) {
             return reply(error_frame(id, "forbidden", "this token may not publish to '" + e.topic + "'"));
         }
     }
+    // No thread waits for the commit: the store's writer calls back once the events are
+    // durable, and the reply is rendered and queued on the connection's strand.
     auto self = shared_from_this();
-    auto events = std::make_shared<std::vector<event_input>>(std::move(cmd.events));
-    net::post(gw_.blocking, [self, id, events] {
-        auto r = self->gw_.store_.append(std::move(*events));
-        std::string text;
-        if (r) {
-            json::array results;
-            for (const auto& a : *r) results.push_back(to_json(a));
-            self->gw_.metrics.published += r->size();
-            text = reply_frame(id, "published", json::object{{"results", std::move(results)}});
-        } else {
-            text = error_frame(id, std::string(to_string(r.error().code)), r.error().message);
+    {
+        std::lock_guard lock(gw_.sessions_mu);
+        ++gw_.publishes_in_flight;
+    }
+    gw_.store_.append_async(std::move(cmd.events), [self, id](result<std::vector<append_result>> r) {
+        auto& gw = self->gw_;
+        net::post(self->ws_.get_executor(), [self, id, r = std::move(r)] {
+            std::string text;
+            if (r) {
+                json::array results;
+                for (const auto& a : *r) results.push_back(to_json(a));
+                self->gw_.metrics.published += r->size();
+                text = reply_frame(id, "published", json::object{{"results", std::move(results)}});
+            } else {
+                text = error_frame(id, std::string(to_string(r.error().code)), r.error().message);
+            }
+            self->push({std::make_shared<const std::string>(std::move(text)), nullptr});
+        });
+        {
+            std::lock_guard lock(gw.sessions_mu);
+            --gw.publishes_in_flight;
+            gw.sessions_cv.notify_all();  // under the lock: the gateway may go right after
         }
-        self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }
 
@@ -462,6 +477,9 @@ gateway::~gateway() {
     shutdown();
     std::unique_lock lock(state_->sessions_mu);
     state_->sessions_cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->sessions == 0; });
+    // Not bounded: the store answers every publish it took, and its callbacks must be done
+    // with the sessions' executors before the server that owns them goes.
+    state_->sessions_cv.wait(lock, [&] { return state_->publishes_in_flight == 0; });
     lock.unlock();
     state_->blocking.join();
 }

@@ -147,6 +147,44 @@ TEST_P(docs_contract, a_transaction_covers_documents_cursors_and_appends_atomica
     EXPECT_EQ((*store_->topic("derived"))->count, 1);
 }
 
+// A projector batch updates the same documents again and again in one transaction: each
+// update must see the previous one, and the commit must store (and report) the last.
+TEST_P(docs_contract, repeated_updates_in_one_transaction_build_on_each_other) {
+    std::vector<document> reported;
+    store_->add_commit_listener([&](const std::vector<document>& docs) {
+        reported.insert(reported.end(), docs.begin(), docs.end());
+    });
+    ASSERT_TRUE(update("stats", "h", R"({"$set":{"n":10}})"));
+    reported.clear();
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        for (int i = 0; i < 5; ++i) {
+            ASSERT_TRUE((*txn)->update_one("stats", "h", obj(R"({"$inc":{"n":1}})"), false));
+            ASSERT_TRUE((*txn)->update_one("stats", "new", obj(R"({"$inc":{"n":2}})"), true));
+        }
+        auto mid = (*txn)->find_one("stats", "h");
+        ASSERT_TRUE(mid && *mid);
+        EXPECT_NE((*mid)->body.find("\"n\":15"), std::string::npos) << (*mid)->body;
+        ASSERT_TRUE((*txn)->commit());
+    }
+    EXPECT_NE(body("stats", "h").find("\"n\":15"), std::string::npos) << body("stats", "h");
+    EXPECT_NE(body("stats", "new").find("\"n\":10"), std::string::npos) << body("stats", "new");
+    ASSERT_EQ(reported.size(), 2u);  // each document once, in its last version
+    for (const auto& d : reported) {
+        auto stored = store_->find_one("stats", d.key);
+        ASSERT_TRUE(stored && *stored);
+        EXPECT_EQ((*stored)->etag, d.etag);
+    }
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("stats", "h", obj(R"({"$inc":{"n":100}})"), false));
+        // dropped without commit: nothing of it stays
+    }
+    EXPECT_NE(body("stats", "h").find("\"n\":15"), std::string::npos) << body("stats", "h");
+}
+
 TEST_P(docs_contract, commit_listeners_receive_the_written_documents) {
     std::vector<document> seen;
     store_->add_commit_listener([&](const std::vector<document>& docs) {

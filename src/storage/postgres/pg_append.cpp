@@ -24,10 +24,10 @@ namespace prom::storage::postgres {
 
 namespace {
 
-constexpr std::size_t max_group_requests = 512;
 constexpr int max_conflict_retries = 5;
 
 std::string headers_json(const headers_map& h) {
+    if (h.empty()) return "{}";
     json::object o;
     for (const auto& [k, v] : h) o[k] = v;
     return canonical_json(o);
@@ -71,46 +71,19 @@ result<std::vector<append_result>> append_in_txn(connection& c,
 }
 
 result<std::vector<append_result>> pg_store::append(std::vector<event_input> batch) {
-    if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-    // Group commit, leader/follower: the first waiter in the queue writes every queued batch
-    // in one transaction (one WAL flush); the others sleep until it marks them done.
-    append_request req{&batch, fail(errc::internal, "not written")};
-    std::unique_lock lock(gc_mu_);
-    gc_queue_.push_back(&req);
-    gc_cv_.wait(lock, [&] { return req.done || gc_queue_.front() == &req; });
-    if (req.done) return std::move(req.out);
-
-    std::vector<append_request*> group(
-        gc_queue_.begin(),
-        gc_queue_.begin() +
-            static_cast<std::ptrdiff_t>(std::min(gc_queue_.size(), max_group_requests)));
-    lock.unlock();
-    run_group(group);
-    lock.lock();
-    for (auto* r : group) {
-        r->done = true;
-        gc_queue_.pop_front();
-    }
-    lock.unlock();
-    gc_cv_.notify_all();
-    return std::move(req.out);
+    return group_commit_->append(std::move(batch));
 }
 
-namespace {
-// One statement, so one round trip and its own transaction: prom_append commits (and
-// NOTIFYs) when it returns.
-result<std::vector<append_result>> write_group(connection& c, const std::string& channel,
-                                               const std::vector<const event_input*>& all) {
-    return append_in_txn(c, all, channel);
+void pg_store::append_async(std::vector<event_input> batch, append_callback done) {
+    group_commit_->submit(std::move(batch), std::move(done));
 }
-}  // namespace
 
-void pg_store::run_group(const std::vector<append_request*>& group) {
+void pg_store::write_group(std::vector<group_commit::request>& group) {
     // The requests were validated one by one before queueing; what fails now is the
-    // database, which fails them all alike, so they share one transaction.
+    // database, which fails them all alike, so they share one statement and transaction.
     std::vector<const event_input*> all;
-    for (auto* r : group) {
-        for (auto& in : *r->batch) all.push_back(&in);
+    for (auto& r : group) {
+        for (auto& in : r.batch) all.push_back(&in);
     }
     result<std::vector<append_result>> out = fail(errc::internal, "not written");
     for (int attempt = 0;; ++attempt) {
@@ -122,7 +95,9 @@ void pg_store::run_group(const std::vector<append_request*>& group) {
             }
             appender_ = std::move(*c);
         }
-        out = write_group(*appender_, channel_, all);
+        // One statement, so one round trip and its own transaction: prom_append commits
+        // (and NOTIFYs) when it returns.
+        out = append_in_txn(*appender_, all, channel_);
         if (out) break;
         // Deadlocks and lock races: run it again. A connection that broke (perhaps during
         // COMMIT, outcome unknown): once more on a new one; ids make that idempotent.
@@ -131,15 +106,14 @@ void pg_store::run_group(const std::vector<append_request*>& group) {
         if (!again) break;
     }
     if (!out) {
-        for (auto* r : group) r->out = std::unexpected(out.error());
+        for (auto& r : group) r.out = std::unexpected(out.error());
         return;
     }
     std::size_t at = 0;
-    for (auto* r : group) {
+    for (auto& r : group) {
         auto first = out->begin() + static_cast<std::ptrdiff_t>(at);
-        at += r->batch->size();
-        std::vector<append_result> mine(first, out->begin() + static_cast<std::ptrdiff_t>(at));
-        r->out = std::move(mine);
+        at += r.batch.size();
+        r.out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
     }
     notifier_.bump();
 }

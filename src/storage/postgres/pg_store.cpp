@@ -129,7 +129,10 @@ status pg_store::init() {
     listener_ = std::make_unique<change_listener>(
         target_.conninfo, session_setup(), channel_,
         [this](const std::vector<std::string>& payloads) { on_remote_commit(payloads); });
-    return listener_->start();
+    if (auto ok = listener_->start(); !ok) return ok;
+    group_commit_ = std::make_unique<group_commit>(
+        [this](std::vector<group_commit::request>& group) { write_group(group); });
+    return {};
 }
 
 result<pg_store::pooled> pg_store::take_connection() {

@@ -1,8 +1,8 @@
 // The PostgreSQL backend: for many nodes (several `prom serve` processes) on one database.
 // One schema holds the log, cursors, documents and leases, so one transaction covers them.
 //
-// Concurrency: appends from many threads are grouped by a leader into one transaction on
-// the store's append connection (group commit); reads and transactions take connections
+// Concurrency: appends from many threads are grouped by the store's writer thread into one
+// transaction on its append connection (storage/group_commit.hpp); reads and transactions take connections
 // from a pool of at most 16 (plus the append and listener connections: 18 per node).
 // Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
 // A listener thread turns other nodes' NOTIFYs into change_version() bumps.
@@ -14,11 +14,11 @@
 #pragma once
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <vector>
 
 #include "storage/common.hpp"
+#include "storage/group_commit.hpp"
 #include "storage/postgres/pg_connection.hpp"
 #include "storage/postgres/pg_listener.hpp"
 #include "storage/postgres/pg_url.hpp"
@@ -31,6 +31,7 @@ public:
     ~pg_store() override;
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override;
+    void append_async(std::vector<event_input> batch, append_callback done) override;
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
     result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
@@ -96,16 +97,11 @@ public:
     const std::string& notify_and_commit() const { return notify_commit_sql_; }
 
 private:
-    struct append_request {
-        std::vector<event_input>* batch;
-        result<std::vector<append_result>> out;
-        bool done = false;
-    };
-
     pg_store(pg_target t, store_options o);
     status init();
     std::vector<std::string> session_setup() const;
-    void run_group(const std::vector<append_request*>& group);
+    // The group commit's write function (pg_append.cpp), on its writer thread.
+    void write_group(std::vector<group_commit::request>& group);
     // Runs `read` on a pooled connection; if a reused one turned out stale (the server
     // restarted since), once more on a fresh connection.
     status with_reader(const std::function<status(connection&)>& read);
@@ -126,14 +122,13 @@ private:
     std::vector<std::unique_ptr<connection>> idle_;
     std::size_t pool_open_ = 0;
 
-    // Group commit: the leader owns `appender_` while it writes a group.
-    std::mutex gc_mu_;
-    std::condition_variable gc_cv_;
-    std::deque<append_request*> gc_queue_;
-    std::unique_ptr<connection> appender_;
+    std::unique_ptr<connection> appender_;  // the group commit's writer thread only
 
     change_notifier notifier_;
     std::unique_ptr<change_listener> listener_;
+
+    // Last, so that it is destroyed first: its writer thread uses everything above.
+    std::unique_ptr<group_commit> group_commit_;
 };
 
 // Calls prom_append: locks the topics' rows, dedupes by id, assigns gapless seqs, inserts

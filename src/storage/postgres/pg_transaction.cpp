@@ -27,6 +27,12 @@ public:
 
     result<std::optional<document>> find_one(std::string_view collection,
                                              std::string_view key) override {
+        // The transaction's own working set first: a document it wrote is locked by it and
+        // holds what it wrote, so a batch that updates one document again and again (a
+        // host's stats once per event) reads it once, not once per event.
+        if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
+            return std::optional<document>{it->second};
+        }
         auto r = c_->query(select_for_update, {collection, key});
         if (!r) return std::unexpected(r.error());
         if (r->empty()) return std::optional<document>{};
@@ -59,7 +65,11 @@ public:
             if (!w) return std::unexpected(w.error());
             if (w->affected() == 1) {
                 wrote_ = true;
-                changed_[{d.collection, d.key}] = d;
+                if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
+                    it->second = d;
+                } else {
+                    changed_.emplace(std::pair(d.collection, d.key), d);
+                }
                 return d;
             }
         }
@@ -146,7 +156,7 @@ private:
     pg_store::pooled c_;
     bool done_ = false;
     bool wrote_ = false;
-    std::map<std::pair<std::string, std::string>, document> changed_;
+    changed_documents changed_;  // the transaction's working set (storage/common.hpp)
 };
 
 }  // namespace

@@ -51,6 +51,8 @@ status sqlite_store::init() {
     auto p = connection::open(path_, false, static_cast<int>(options_.busy_timeout.count()));
     if (!p) return std::unexpected(p.error());
     poller_ = std::move(*p);
+    group_commit_ = std::make_unique<group_commit>(
+        [this](std::vector<group_commit::request>& group) { write_group(group); });
     return {};
 }
 

@@ -4,15 +4,16 @@
 // Concurrency: one write connection guarded by `write_mu_` (SQLite has one writer at a time
 // anyway; BEGIN IMMEDIATE plus busy_timeout serializes other processes, such as the CLI
 // while `prom serve` runs); a pool of read connections (WAL readers never block the writer).
-// Appends from many threads are grouped into one transaction and one fsync (group commit).
+// Appends from many threads are grouped into one transaction and one fsync by the store's
+// writer thread (storage/group_commit.hpp).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
+#include <map>
 #include <mutex>
 #include <vector>
 
 #include "storage/common.hpp"
+#include "storage/group_commit.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace prom::storage::sqlite {
@@ -23,6 +24,7 @@ public:
     ~sqlite_store() override;
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override;
+    void append_async(std::vector<event_input> batch, append_callback done) override;
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
     result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
@@ -65,19 +67,13 @@ public:
     change_notifier& notifier() { return notifier_; }
 
 private:
-    struct append_request {
-        std::vector<event_input>* batch;
-        result<std::vector<append_result>> out;
-        bool done = false;
-        std::condition_variable cv;  // one per waiter: waking all of them costs too much
-    };
-
     class reader_lease;  // a pooled read connection, returned on destruction
 
     sqlite_store(std::string path, store_options o) : path_(std::move(path)), options_(o) {}
     status init();
     result<reader_lease> reader();
-    void run_group(const std::vector<append_request*>& group);
+    // The group commit's write function (sqlite_append.cpp), on its writer thread.
+    void write_group(std::vector<group_commit::request>& group);
     result<std::vector<event>> read_events(connection& c, std::string_view sql,
                                            const std::function<void(statement&)>& bind);
 
@@ -90,17 +86,40 @@ private:
     std::mutex readers_mu_;
     std::vector<std::unique_ptr<connection>> idle_readers_;
 
-    std::mutex gc_mu_;
-    std::deque<append_request*> gc_queue_;
-
     std::mutex poll_mu_;
     std::unique_ptr<connection> poller_;
     std::int64_t last_data_version_ = -1;
 
     change_notifier notifier_;
+
+    // Last, so that it is destroyed first: its writer thread uses everything above.
+    std::unique_ptr<group_commit> group_commit_;
 };
 
-// Runs inside an open write transaction: dedupes by id, assigns gapless seqs, inserts.
+// (last_seq, count) of the topics a write transaction appends to: read from `topics` on first
+// use, kept in memory while the transaction appends, written back once before it commits.
+class topic_counters {
+public:
+    struct counters {
+        seq_t last_seq = 0;
+        std::int64_t count = 0;
+        // Whether the topic had any time-travel snapshot when the transaction first
+        // appended to it. Only put_snapshots adds them, never inside an append transaction,
+        // so when there were none the append rule has nothing to drop for any of its events.
+        bool has_snapshots = true;
+    };
+    result<counters*> get(connection& c, const std::string& topic);
+    status write_back(connection& c);
+
+private:
+    std::map<std::string, counters, std::less<>> topics_;
+};
+
+// Runs inside an open write transaction: dedupes by id, assigns gapless seqs, inserts. The
+// first form leaves the topics rows to `counters` (written back by the caller); the second
+// writes them itself.
+result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch,
+                                                 topic_counters& counters);
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch);
 
 // Defined here rather than in sqlite_store.cpp so that sqlite_snapshots.cpp can read too.

@@ -19,6 +19,12 @@ public:
 
     result<std::optional<document>> find_one(std::string_view collection,
                                              std::string_view key) override {
+        // The batch's own working set first: a projector batch updates the same documents
+        // again and again (a host's stats once per event), and those are not written to
+        // the table before commit.
+        if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
+            return std::optional<document>{it->second};
+        }
         auto st = s_.writer().prepare(
             "SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
         if (!st) return std::unexpected(st.error());
@@ -43,19 +49,13 @@ public:
         auto obj = docs::update_stored(*cur, update, key, upsert);
         if (!obj) return std::unexpected(obj.error());
         document d = docs::make_document(collection, key, *obj);
-        auto st = s_.writer().prepare(
-            "INSERT INTO docs(coll, key, ts, body, etag) VALUES(?1, ?2, ?3, ?4, ?5) "
-            "ON CONFLICT(coll, key) DO UPDATE SET ts = excluded.ts, body = excluded.body, "
-            "etag = excluded.etag");
-        if (!st) return std::unexpected(st.error());
-        st->bind(1, d.collection);
-        st->bind(2, d.key);
-        st->bind(3, d.ts);
-        st->bind(4, d.body);
-        st->bind(5, d.etag);
-        int rc = st->step();
-        if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "write document"));
-        changed_[{d.collection, d.key}] = d;
+        // Written once, at commit, however many times the transaction changes it.
+        auto it = changed_.find(std::pair(collection, key));
+        if (it == changed_.end()) {
+            changed_.emplace(std::pair(d.collection, d.key), d);
+        } else {
+            it->second = d;
+        }
         return d;
     }
 
@@ -89,7 +89,12 @@ public:
     }
 
     status commit() override {
-        if (auto ok = s_.writer().exec("COMMIT"); !ok) {
+        if (auto ok = write_documents(); !ok) {
+            (void)s_.writer().exec("ROLLBACK");
+            lock_.unlock();
+            return ok;
+        }
+        if (auto ok = s_.writer().run("COMMIT"); !ok) {
             (void)s_.writer().exec("ROLLBACK");
             lock_.unlock();
             return ok;
@@ -103,9 +108,28 @@ public:
     }
 
 private:
+    // The documents the transaction changed, one upsert each with one prepared statement.
+    status write_documents() {
+        for (const auto& [k, d] : changed_) {
+            auto st = s_.writer().prepare(
+                "INSERT INTO docs(coll, key, ts, body, etag) VALUES(?1, ?2, ?3, ?4, ?5) "
+                "ON CONFLICT(coll, key) DO UPDATE SET ts = excluded.ts, body = excluded.body, "
+                "etag = excluded.etag");
+            if (!st) return std::unexpected(st.error());
+            st->bind(1, d.collection);
+            st->bind(2, d.key);
+            st->bind(3, d.ts);
+            st->bind(4, d.body);
+            st->bind(5, d.etag);
+            int rc = st->step();
+            if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "write document"));
+        }
+        return {};
+    }
+
     sqlite_store& s_;
     std::unique_lock<std::mutex> lock_;
-    std::map<std::pair<std::string, std::string>, document> changed_;
+    changed_documents changed_;  // the transaction's working set (storage/common.hpp)
 };
 
 }  // namespace

@@ -1,0 +1,82 @@
+#include "storage/group_commit.hpp"
+
+#include <future>
+
+#include "storage/common.hpp"
+
+namespace prom::storage {
+
+group_commit::group_commit(write_function write, std::size_t max_group_events)
+    : write_(std::move(write)), max_group_events_(std::max<std::size_t>(max_group_events, 1)) {
+    writer_ = std::thread([this] { run(); });
+}
+
+group_commit::~group_commit() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+}
+
+void group_commit::submit(std::vector<event_input> batch, append_callback done) {
+    if (auto ok = prepare_inputs(batch); !ok) return done(std::unexpected(ok.error()));
+    bool wake = false;
+    {
+        std::lock_guard lock(mu_);
+        queue_.push_back({std::move(batch), std::move(done)});
+        // A busy writer comes back for the queue by itself: no syscall for this request.
+        wake = writer_waiting_;
+        writer_waiting_ = false;
+    }
+    if (wake) wake_.notify_one();
+}
+
+result<std::vector<append_result>> group_commit::append(std::vector<event_input> batch) {
+    std::promise<result<std::vector<append_result>>> answered;
+    auto answer = answered.get_future();
+    submit(std::move(batch), [&answered](result<std::vector<append_result>> out) {
+        answered.set_value(std::move(out));
+    });
+    return answer.get();
+}
+
+void group_commit::run() {
+    // Swapped with the queue each round, so both vectors keep their capacity: no allocation
+    // per group once the load is steady.
+    std::vector<request> group;
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            while (queue_.empty() && !stopping_) {
+                writer_waiting_ = true;
+                wake_.wait(lock);
+            }
+            writer_waiting_ = false;
+            if (queue_.empty()) return;  // stopping, and everything queued is written
+            std::size_t events = 0, take = 0;
+            while (take < queue_.size() && (take == 0 || events < max_group_events_)) {
+                events += queue_[take++].batch.size();
+            }
+            if (take == queue_.size()) {
+                group.swap(queue_);
+            } else {
+                group.assign(std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
+                queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+            }
+        }
+        write_(group);
+        for (auto& r : group) {
+            try {
+                r.done(std::move(r.out));
+            } catch (...) {
+                // A callback that throws is a bug of its caller; the writer serves the others.
+            }
+        }
+        group.clear();
+    }
+}
+
+}  // namespace prom::storage
