@@ -38,7 +38,7 @@ struct projector_options {
     std::chrono::milliseconds lease_ttl{5000};
     // 0: never. Otherwise, after this many consecutive dead-lettered events with no event
     // applied in between, the projector stops and sets metrics().failed (the supervisor of
-    // user-defined projectors reports that as `failed`; docs/projectors-admin.md).
+    // user-defined projectors reports that as `failed`; docs/projectors.md).
     std::size_t fail_after_dead_letters = 0;
 };
 

@@ -1,6 +1,6 @@
 // prom projector apply|ls|show|rm: the registry of user-defined projectors, on --db like the
 // other commands. A running `prom serve` on the same database picks changes up live
-// (docs/projectors-admin.md).
+// (docs/projectors.md).
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -79,7 +79,7 @@ void register_projector_commands(CLI::App& app, run_state& state) {
     auto* group = app.add_subcommand(
         "projector",
         "manage user-defined projectors (stored in the database; a running `prom serve` on it "
-        "applies changes live). See docs/projectors-admin.md");
+        "applies changes live). See docs/projectors.md");
     group->require_subcommand(1);
     {
         auto a = std::make_shared<projector_args>();

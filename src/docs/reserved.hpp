@@ -1,7 +1,7 @@
 // Collections that belong to prom itself (the registry of user-defined projectors, the
 // shadow collections of rebuilds): names starting with "_prom.". The document routes do
 // not serve them, and user-defined projectors may not write them, so that only the admin
-// routes (docs/projectors-admin.md) can read or change what they hold.
+// routes (docs/projectors.md) can read or change what they hold.
 #pragma once
 
 #include <string_view>

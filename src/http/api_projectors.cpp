@@ -1,5 +1,5 @@
 // The admin routes of user-defined projectors: GET /projectors, GET|PUT|DELETE
-// /projectors/{name} (docs/projectors-admin.md). They need the `admin` permission when
+// /projectors/{name} (docs/projectors.md). They need the `admin` permission when
 // tokens are configured, and answer from the registry (registry.hpp) and this node's
 // supervisor.
 #include "auth/auth_policy.hpp"

@@ -22,7 +22,7 @@ response store_error_response(const error& e, route_id route) {
 }
 
 // prom's own collections ("_prom.…": the projector registry, rebuild shadows) are not
-// served: only the admin routes show what they hold (docs/projectors-admin.md).
+// served: only the admin routes show what they hold (docs/projectors.md).
 bool servable(std::string_view collection) {
     return docs::valid_collection_name(collection) && !docs::reserved_collection(collection);
 }

@@ -23,7 +23,7 @@ struct serve_config {
     std::size_t header_limit = 16 * 1024;
     std::chrono::milliseconds stale_after{30000};
     std::vector<std::string> projectors{"process"};  // bundles to run; "process" is the only one
-    // User-defined projector definitions applied at start-up (docs/projectors-admin.md):
+    // User-defined projector definitions applied at start-up (docs/projectors.md):
     // {"file": F} entries of "projectors", then every *.json of "projectors_dir". Relative
     // paths are relative to the config file's folder.
     std::vector<std::string> projector_files;

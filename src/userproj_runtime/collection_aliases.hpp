@@ -1,6 +1,6 @@
 // The read path's view of collection aliases: the logical collection a client names ->
 // the physical collection holding its documents (a rebuild's swap moves `orders` to
-// `_prom.<token>.orders` in one registry transaction; docs/projectors-admin.md).
+// `_prom.<token>.orders` in one registry transaction; docs/projectors.md).
 //
 // The supervisor replaces the whole table after every registry read; readers (the snapshot
 // and list routes, on network threads) take an immutable snapshot without locking for long.

@@ -1,5 +1,5 @@
 // The status of a definition as the admin routes and `prom projector ls|show` print it
-// (docs/projectors-admin.md, "Status fields"): the registry's view (version, state, failure),
+// (docs/projectors.md, "Status fields"): the registry's view (version, state, failure),
 // the store's (cursors and lag, the same on every node) and, in `prom serve`, this node's
 // counters.
 #pragma once

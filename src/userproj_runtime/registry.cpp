@@ -249,7 +249,7 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     // collections resolve to, and the other definitions a rebuild must not share a
     // collection with. A concurrent apply of another name could race with this read; the
     // worst outcome is a refused rebuild that should have passed, or the reverse for two
-    // definitions applied in the same instant (docs/projectors-admin.md).
+    // definitions applied in the same instant (docs/projectors.md).
     auto all = load_registry(s);
     if (!all) return std::unexpected(store_failure(all.error()));
     auto aliases = read_aliases(*all);

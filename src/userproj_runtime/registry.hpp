@@ -1,5 +1,5 @@
 // The registry of user-defined projectors: one document per definition name in the reserved
-// collection `_prom.projectors` (docs/projectors-admin.md, "Where definitions are stored").
+// collection `_prom.projectors` (docs/projectors.md, "Where definitions are stored").
 //
 // Documents, not a table per backend: memory, SQLite and PostgreSQL store them the same way,
 // a transaction covers a definition and its rebuild swap, and every node of a shared database
@@ -82,7 +82,7 @@ struct apply_error {
 
 // Validates `body` (parse_projector_definition) and stores it under its name. A name in the
 // path (`name_from_path`, may be empty) must equal the body's "name" or fills it when the
-// body has none. Rules (docs/projectors-admin.md, "Versions and rebuilds"):
+// body has none. Rules (docs/projectors.md, "Versions and rebuilds"):
 //   - a lower version than the stored one: conflict;
 //   - the same source as stored: unchanged (and a `failed` state is cleared);
 //   - "rebuild": true with a higher version: a rebuild_plan beside the serving definition;
@@ -96,7 +96,7 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
 // Tombstones `name`; not_found when there is no live definition of that name.
 status remove_definition(store& s, std::string_view name);
 
-// Records that the definition failed (docs/projectors-admin.md, "States"), if it is still
+// Records that the definition failed (docs/projectors.md, "States"), if it is still
 // at `generation` and not failed already. Every node then stops running it.
 status mark_failed(store& s, std::string_view name, std::int64_t generation,
                    std::string_view message);

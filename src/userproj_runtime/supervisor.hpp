@@ -1,4 +1,4 @@
-// Runs the registry's definitions on this node (docs/projectors-admin.md).
+// Runs the registry's definitions on this node (docs/projectors.md).
 //
 // One thread re-reads the registry whenever the store's change_version moves (any commit,
 // this node's or another's: the PostgreSQL listener and SQLite's data_version make other
@@ -39,7 +39,7 @@ struct supervisor_options {
     std::chrono::milliseconds min_interval{100};
     std::chrono::milliseconds max_interval{500};
     // A definition is `failed` after this many consecutive dead-lettered events on one of
-    // its topics with no event applied in between (docs/projectors-admin.md, "States").
+    // its topics with no event applied in between (docs/projectors.md, "States").
     std::size_t fail_after_dead_letters = 5;
     int retries = 3;
     std::chrono::milliseconds backoff{50};

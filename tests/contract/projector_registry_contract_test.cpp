@@ -1,5 +1,5 @@
 // The registry of user-defined projectors and its supervisor on every backend: versions,
-// tombstones, failures, the rebuild swap and the aliases it leaves (docs/projectors-admin.md).
+// tombstones, failures, the rebuild swap and the aliases it leaves (docs/projectors.md).
 #include <gtest/gtest.h>
 
 #include <thread>

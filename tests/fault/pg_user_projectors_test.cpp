@@ -1,7 +1,7 @@
 // User-defined projectors on two `prom serve` nodes sharing one PostgreSQL schema: a
 // definition applied on one node runs exactly once across both, with no restart; a rebuild
 // started on one node swaps atomically while the other serves reads
-// (docs/projectors-admin.md). Only for postgres: no instances without PROM_TEST_PG_URL.
+// (docs/projectors.md). Only for postgres: no instances without PROM_TEST_PG_URL.
 #include <gtest/gtest.h>
 
 #include <atomic>

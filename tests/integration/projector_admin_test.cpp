@@ -1,6 +1,6 @@
 // The admin side of user-defined projectors over HTTP: PUT/GET/DELETE /projectors, live
 // apply without a restart, the failed state, rebuilds that swap atomically, the reserved
-// registry collection, and the admin permission (docs/projectors-admin.md).
+// registry collection, and the admin permission (docs/projectors.md).
 #include <atomic>
 #include <thread>
 

@@ -1,5 +1,5 @@
 // `prom projector apply|ls|show|rm` and the "projectors" / "projectors_dir" settings of
-// `prom serve` (docs/projectors-admin.md).
+// `prom serve` (docs/projectors.md).
 #include <gtest/gtest.h>
 
 #include <fstream>
