@@ -4,106 +4,116 @@
 
 namespace prom::bus_internal {
 
-consumer_loop::consumer_loop(store& s, consumer_config config, deliver_fn deliver)
-    : store_(s), config_(std::move(config)), deliver_(std::move(deliver)) {
-    owner_ = new_event_id();
-    lease_name_ = "consumer/" + config_.topic + "/" + config_.group;
-    if (config_.batch_size == 0) config_.batch_size = 1;
+consumer_loop::state::state(store& s, consumer_config c, deliver_fn d)
+    : storage(s), config(std::move(c)), deliver(std::move(d)) {
+    owner = new_event_id();
+    lease_name = "consumer/" + config.topic + "/" + config.group;
+    if (config.batch_size == 0) config.batch_size = 1;
 }
+
+consumer_loop::consumer_loop(store& s, consumer_config config, deliver_fn deliver)
+    : state_(std::make_shared<state>(s, std::move(config), std::move(deliver))) {}
 
 consumer_loop::~consumer_loop() {
     stop();
-    // Destroyed from its own thread (the owner died inside a handler): nothing can join
-    // it; it exits as soon as the handler returns. Owners avoid this (see ws_session.cpp).
+    // Destroyed from its own thread (the owner died inside `deliver`): nothing can join it.
+    // The thread keeps its own reference to the state and exits once `deliver` returns.
     if (thread_.joinable()) thread_.detach();
 }
 
-void consumer_loop::start() { thread_ = std::thread([this] { run(); }); }
+// The thread owns a reference to the state: not `this`, which may be gone before it ends.
+void consumer_loop::start() {
+    thread_ = std::thread([s = state_] { s->run(); });
+}
+
+void consumer_loop::state::request_stop() {
+    {
+        std::lock_guard lock(sleep_mu);
+        stop = true;
+    }
+    sleep_cv.notify_all();
+}
 
 void consumer_loop::stop() {
-    {
-        std::lock_guard lock(sleep_mu_);
-        stop_ = true;
-    }
-    sleep_cv_.notify_all();
+    state_->request_stop();
     // From its own thread (a handler ending its consumer) the loop just exits after the
     // handler returns; a later stop() from another thread joins it.
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-bool consumer_loop::sleep_for(std::chrono::milliseconds d) {
-    std::unique_lock lock(sleep_mu_);
-    return !sleep_cv_.wait_for(lock, d, [&] { return stop_.load(); });
+bool consumer_loop::state::sleep_for(std::chrono::milliseconds d) {
+    std::unique_lock lock(sleep_mu);
+    return !sleep_cv.wait_for(lock, d, [&] { return stop.load(); });
 }
 
-bool consumer_loop::hold_lease() {
+bool consumer_loop::state::hold_lease() {
     auto now = std::chrono::steady_clock::now();
-    if (active_ && now - renewed_ < config_.lease_ttl / 3) return true;
-    auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
+    if (active && now - renewed < config.lease_ttl / 3) return true;
+    auto got = storage.acquire_lease(lease_name, owner, config.lease_ttl);
     if (!got) {
-        spdlog::warn("consumer {}/{}: lease: {}", config_.topic, config_.group, got.error().message);
+        spdlog::warn("consumer {}/{}: lease: {}", config.topic, config.group, got.error().message);
     }
     bool held = got && *got;
     if (held) {
-        renewed_ = now;
-        if (!active_) {
+        renewed = now;
+        if (!active) {
             // Taking over: whatever the previous holder delivered but did not ack comes again.
             auto pos = initial_position();
             if (!pos) return false;
-            position_ = *pos;
-            active_ = true;
+            position = *pos;
+            active = true;
         }
     } else {
-        active_ = false;
+        active = false;
     }
     return held;
 }
 
-std::optional<seq_t> consumer_loop::initial_position() {
-    auto cur = store_.cursor(config_.topic, config_.group);
+std::optional<seq_t> consumer_loop::state::initial_position() {
+    auto cur = storage.cursor(config.topic, config.group);
     if (!cur) return std::nullopt;
     if (*cur) return **cur;
     seq_t start = 0;
-    if (config_.from == start_from::latest) {
-        auto t = store_.topic(config_.topic);
+    if (config.from == start_from::latest) {
+        auto t = storage.topic(config.topic);
         if (!t) return std::nullopt;
         start = *t ? (*t)->last_seq : 0;
     }
     // Persist the starting point, so `latest` means "from when the group was created",
     // not "from whenever the process last restarted".
-    if (!store_.set_cursor(config_.topic, config_.group, start)) return std::nullopt;
+    if (!storage.set_cursor(config.topic, config.group, start)) return std::nullopt;
     return start;
 }
 
-void consumer_loop::run() {
-    const auto idle_wait = std::min<std::chrono::milliseconds>(config_.lease_ttl / 3,
-                                                                std::chrono::milliseconds(100));
-    while (!stop_) {
-        auto version = store_.change_version();
+void consumer_loop::state::run() {
+    const auto idle_wait =
+        std::min<std::chrono::milliseconds>(config.lease_ttl / 3, std::chrono::milliseconds(100));
+    while (!stop) {
+        auto version = storage.change_version();
         if (!hold_lease()) {
-            store_.wait_for_change(version, idle_wait);
+            storage.wait_for_change(version, idle_wait);
             continue;
         }
-        scan_query q{.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size};
-        auto batch = store_.scan(q);
+        scan_query q{.topic = config.topic, .from_seq = position + 1, .limit = config.batch_size};
+        auto batch = storage.scan(q);
         if (!batch) {
-            spdlog::warn("consumer {}/{}: {}", config_.topic, config_.group, batch.error().message);
-            sleep_for(config_.retry_backoff);
+            spdlog::warn("consumer {}/{}: {}", config.topic, config.group, batch.error().message);
+            sleep_for(config.retry_backoff);
             continue;
         }
         if (batch->empty()) {
-            store_.wait_for_change(version, idle_wait);
+            storage.wait_for_change(version, idle_wait);
             continue;
         }
-        auto reached = deliver_(*batch);
+        auto reached = deliver(*batch);
         if (!reached) {
-            sleep_for(config_.retry_backoff);
+            sleep_for(config.retry_backoff);
             continue;
         }
-        position_ = std::max(position_, *reached);
+        position = std::max(position, *reached);
     }
-    if (active_) (void)store_.release_lease(lease_name_, owner_);
-    active_ = false;
+    if (active) (void)storage.release_lease(lease_name, owner);
+    active = false;
 }
 
 }  // namespace prom::bus_internal
