@@ -6,9 +6,31 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 #include <charconv>
+#include <cmath>
 #include <vector>
 
 namespace prom {
+
+namespace {
+
+// Boost.JSON reads a number beyond a double's range (1e400, a 5000-digit integer) as ±inf,
+// which has no JSON text: stored, it could never be read back (found by fuzz/event_input).
+// Depth is bounded by parse_limits::max_depth, so recursion is fine.
+bool numbers_are_finite(const json::value& v) {
+    switch (v.kind()) {
+        case json::kind::double_: return std::isfinite(v.get_double());
+        case json::kind::array:
+            return std::ranges::all_of(v.get_array(),
+                                       [](const json::value& e) { return numbers_are_finite(e); });
+        case json::kind::object:
+            return std::ranges::all_of(v.get_object(), [](const json::key_value_pair& kv) {
+                return numbers_are_finite(kv.value());
+            });
+        default: return true;
+    }
+}
+
+}  // namespace
 
 result<json::value> parse_json(std::string_view text, parse_limits limits) {
     if (text.size() > limits.max_bytes) {
@@ -20,6 +42,10 @@ result<json::value> parse_json(std::string_view text, parse_limits limits) {
     boost::system::error_code ec;
     json::value v = json::parse(text, ec, {}, opts);
     if (ec) return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
+    if (!numbers_are_finite(v)) {
+        return fail(errc::invalid_argument,
+                    "a number is out of range (beyond ±1.7976931348623157e308)");
+    }
     return v;
 }
 
