@@ -23,7 +23,9 @@ public:
         loop_.start();
     }
     ~group_subscription() override {
-        *alive_ = false;
+        // From another thread, stop() joins: a batch being handled still gets its ack. From
+        // the loop's own thread (the handler let go of us), nothing of `this` survives it.
+        if (loop_.on_loop_thread()) *alive_ = false;
         loop_.stop();
     }
 
@@ -35,8 +37,9 @@ public:
 
 private:
     std::optional<seq_t> deliver(const std::vector<event>& batch) {
-        // The handler may destroy this subscription (its owner let go of it): then nothing
-        // of `this` may be touched once it returns, and the loop, stopped, ends.
+        // The handler may destroy this subscription (its owner let go of it from this very
+        // thread): then nothing of `this` may be touched once it returns, and the loop,
+        // stopped, ends.
         std::shared_ptr<const std::atomic<bool>> alive = alive_;
         try {
             handler_(std::span<const event>(batch), *this);

@@ -48,6 +48,8 @@ class consumer_loop {
     // conflict showed that someone else moved it).
     void resync() { state_->active = false; }
     const consumer_config& config() const { return state_->config; }
+    // True on the loop's own thread (inside `deliver`).
+    bool on_loop_thread() const { return thread_.get_id() == std::this_thread::get_id(); }
     const std::string& owner() const { return state_->owner; }
 
   private:
