@@ -22,8 +22,24 @@ consumer_loop::~consumer_loop() {
 }
 
 // The thread owns a reference to the state: not `this`, which may be gone before it ends.
+// It waits until `thread_` is assigned: a first batch handled at once may stop or even
+// destroy the loop from that thread, which reads `thread_` (a data race found by the tsan
+// preset in projector_contract.stop_on_poison…, and a use after free in the unit test).
 void consumer_loop::start() {
-    thread_ = std::thread([s = state_] { s->run(); });
+    std::shared_ptr<state> s = state_;
+    std::lock_guard lock(s->sleep_mu);
+    thread_ = std::thread([s] {
+        s->wait_until_started();
+        s->run();
+    });
+    s->thread_id = thread_.get_id();
+    s->started = true;
+    s->sleep_cv.notify_all();  // under the lock: `this` may be gone once it is released
+}
+
+void consumer_loop::state::wait_until_started() {
+    std::unique_lock lock(sleep_mu);
+    sleep_cv.wait(lock, [&] { return started; });
 }
 
 void consumer_loop::state::request_stop() {
@@ -38,7 +54,7 @@ void consumer_loop::stop() {
     state_->request_stop();
     // From its own thread (a handler ending its consumer) the loop just exits after the
     // handler returns; a later stop() from another thread joins it.
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    if (thread_.joinable() && !on_loop_thread()) thread_.join();
 }
 
 bool consumer_loop::state::sleep_for(std::chrono::milliseconds d) {

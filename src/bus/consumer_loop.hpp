@@ -49,7 +49,7 @@ class consumer_loop {
     void resync() { state_->active = false; }
     const consumer_config& config() const { return state_->config; }
     // True on the loop's own thread (inside `deliver`).
-    bool on_loop_thread() const { return thread_.get_id() == std::this_thread::get_id(); }
+    bool on_loop_thread() const { return state_->thread_id.load() == std::this_thread::get_id(); }
     const std::string& owner() const { return state_->owner; }
 
   private:
@@ -62,6 +62,7 @@ class consumer_loop {
         std::optional<seq_t> initial_position();
         bool sleep_for(std::chrono::milliseconds d);
         void request_stop();
+        void wait_until_started();
 
         store& storage;
         consumer_config config;
@@ -73,8 +74,10 @@ class consumer_loop {
         // Only the loop's thread touches these two.
         std::chrono::steady_clock::time_point renewed{};
         seq_t position = 0;
-        std::mutex sleep_mu;
+        std::atomic<std::thread::id> thread_id{};
+        std::mutex sleep_mu;  // guards `started`, and the wake-ups of `stop`
         std::condition_variable sleep_cv;
+        bool started = false;  // start() has assigned the thread
     };
 
     std::shared_ptr<state> state_;
