@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "prom/bus.hpp"
 #include "prom/store.hpp"
@@ -18,14 +19,19 @@ namespace {
 using namespace prom;
 using namespace std::chrono_literals;
 
-std::unique_ptr<store> memory_store_with_one_event() {
+// A loop destroyed from its own thread finishes on that thread, detached; its store must
+// outlive it, and nothing tells the test when that thread is gone. So these stores live to
+// the end of the process (reachable from a static: not a leak to LeakSanitizer).
+store& immortal_store_with_one_event() {
+    static auto* stores = new std::vector<std::unique_ptr<store>>();
     auto s = open_store("memory:");
     EXPECT_TRUE(s.has_value());
     std::vector<event_input> one(1);
     one[0].topic = "t";
     one[0].payload = json::object{{"n", 1}};
     EXPECT_TRUE((*s)->append(std::move(one)).has_value());
-    return std::move(*s);
+    stores->push_back(std::move(*s));
+    return *stores->back();
 }
 
 struct latch {
@@ -58,26 +64,26 @@ bool lease_is_released(store& s, std::string_view name) {
 }
 
 TEST(consumer_loop, may_be_destroyed_from_inside_its_own_delivery) {
-    auto s = memory_store_with_one_event();
+    store& s = immortal_store_with_one_event();
     latch delivered;
     std::unique_ptr<bus_internal::consumer_loop> loop;
     bus_internal::consumer_config config{.topic = "t", .group = "g", .lease_ttl = 60s};
     loop = std::make_unique<bus_internal::consumer_loop>(
-        *s, config, [&](const std::vector<event>& batch) -> std::optional<seq_t> {
+        s, config, [&](const std::vector<event>& batch) -> std::optional<seq_t> {
             loop.reset();  // the owner lets go from the loop's own thread
             delivered.arrive();
             return batch.back().seq;
         });
     loop->start();
     ASSERT_TRUE(delivered.wait(10s));
-    EXPECT_TRUE(lease_is_released(*s, "consumer/t/g"));
+    EXPECT_TRUE(lease_is_released(s, "consumer/t/g"));
     std::lock_guard lock(delivered.mu);
     EXPECT_EQ(delivered.count, 1);
 }
 
 TEST(bus, a_handler_may_drop_its_own_subscription) {
-    auto s = memory_store_with_one_event();
-    bus b(*s);
+    store& s = immortal_store_with_one_event();
+    bus b(s);
     latch handled;
     std::unique_ptr<subscription> sub;
     std::mutex sub_mu;  // the handler's thread and this one both touch `sub`
@@ -86,14 +92,18 @@ TEST(bus, a_handler_may_drop_its_own_subscription) {
         sub = b.subscribe(
             "t", "g",
             [&](std::span<const event>, subscription&) {
+                // Destroying the subscription destroys this handler too: copy what it needs
+                // out of its captures first, touch none of them after the reset.
+                auto* owned = &sub;
+                latch* done = &handled;
                 std::lock_guard inner(sub_mu);
-                sub.reset();
-                handled.arrive();
+                owned->reset();
+                done->arrive();
             },
             subscribe_options{.lease_ttl = 60s});
     }
     ASSERT_TRUE(handled.wait(10s));
-    EXPECT_TRUE(lease_is_released(*s, "consumer/t/g"));
+    EXPECT_TRUE(lease_is_released(s, "consumer/t/g"));
     // Dropped before its ack: the event stays unacknowledged for the next subscriber.
     EXPECT_EQ(b.cursor("t", "g").value_or(-1), 0);
 }
