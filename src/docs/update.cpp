@@ -3,6 +3,7 @@
 
 #include "core/text.hpp"
 
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -79,6 +80,10 @@ status inc_path(json::object& doc, std::string_view path, const json::value& by)
     }
     boost::system::error_code ec1, ec2;
     double a = cur.to_number<double>(ec1), b = by.to_number<double>(ec2);
+    // A sum beyond a double's range would be stored as inf, which is not JSON.
+    if (!std::isfinite(a + b)) {
+        return fail(errc::invalid_argument, "$inc on '" + std::string(path) + "' is out of range");
+    }
     cur = a + b;
     return {};
 }
