@@ -9,7 +9,7 @@ namespace prom {
 namespace {
 
 class group_subscription final : public subscription {
-public:
+  public:
     group_subscription(bus& b, std::string topic, std::string group, batch_handler handler,
                        subscribe_options o)
         : bus_(b),
@@ -38,7 +38,7 @@ public:
     const std::string& topic() const override { return topic_; }
     const std::string& group() const override { return group_; }
 
-private:
+  private:
     std::optional<seq_t> deliver(const std::vector<event>& batch) {
         // The handler may destroy this subscription (its owner let go of it from this very
         // thread): then nothing of `this` may be touched once it returns, and the loop,
@@ -55,7 +55,8 @@ private:
         seq_t last = batch.back().seq;
         if (!options_.manual_ack && !options_.ephemeral) {
             if (auto ok = ack(last); !ok) {
-                spdlog::warn("subscriber {}/{}: ack failed: {}", topic_, group_, ok.error().message);
+                spdlog::warn("subscriber {}/{}: ack failed: {}", topic_, group_,
+                             ok.error().message);
                 return std::nullopt;
             }
         }

@@ -113,9 +113,10 @@ std::optional<seq_t> consumer_loop::state::initial_position() {
         if (!t) return std::nullopt;
         const seq_t last = *t ? (*t)->last_seq : 0;
         if (**cur <= last) return **cur;
-        spdlog::warn("consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
-                     "moving it back to {}",
-                     config.topic, config.group, **cur, last, last);
+        spdlog::warn(
+            "consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
+            "moving it back to {}",
+            config.topic, config.group, **cur, last, last);
         if (!storage.set_cursor(config.topic, config.group, last)) return std::nullopt;
         return last;
     }

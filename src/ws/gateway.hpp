@@ -27,9 +27,9 @@ namespace prom::ws {
 struct gateway_options {
     std::size_t max_message_bytes = 1024 * 1024;  // bigger messages close with 1009
     std::chrono::milliseconds send_timeout{10000};
-    std::size_t max_subscriptions = 64;  // per connection
+    std::size_t max_subscriptions = 64;    // per connection
     std::size_t max_queued_frames = 1024;  // replies waiting to be written, per connection
-    unsigned blocking_threads = 4;  // publishes and acks (they wait for commits)
+    unsigned blocking_threads = 4;         // publishes and acks (they wait for commits)
 };
 
 struct gateway_metrics {
@@ -42,7 +42,7 @@ struct gateway_metrics {
 };
 
 class gateway {
-public:
+  public:
     gateway(store& s, const auth::auth_policy& policy, gateway_options options = {});
     ~gateway();
 
@@ -56,7 +56,7 @@ public:
     const gateway_metrics& metrics() const;
     struct state;  // ws_session.cpp
 
-private:
+  private:
     std::shared_ptr<state> state_;
 };
 

@@ -1,6 +1,8 @@
 // One WebSocket connection of the gateway. Beast does the RFC 6455 work (masking, reserved
 // bits, opcodes, control frames, UTF-8 of text frames, close codes, message size); this file
 // does authentication, the protocol's requests and the per-connection send queue.
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +16,6 @@
 #include <deque>
 #include <future>
 #include <map>
-#include <spdlog/spdlog.h>
 
 #include "http/http_server.hpp"
 #include "http/server_context.hpp"
@@ -34,7 +35,7 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // What the gateway needs of a live session to shut it down.
 class session_base {
-public:
+  public:
     virtual ~session_base() = default;
     virtual void shutdown() = 0;  // any thread; stops its subscriptions before returning
 };
@@ -70,7 +71,7 @@ struct outgoing {
 };
 
 class session final : public session_base, public std::enable_shared_from_this<session> {
-public:
+  public:
     session(gateway::state& gw, ws_stream ws, const auth::grant* grant)
         : gw_(gw), ws_(std::move(ws)), wake_(ws_.get_executor()), grant_(grant) {
         wake_.expires_at(net::steady_timer::time_point::max());
@@ -95,7 +96,7 @@ public:
         });
     }
 
-private:
+  private:
     void push(outgoing o) {
         if (closed_ || (!o.written && queue_.size() >= gw_.options.max_queued_frames)) {
             if (o.written) o.written->set_value(false);
@@ -122,9 +123,12 @@ private:
     void unsubscribe(const std::string& id, const unsubscribe_cmd& cmd);
     void ack(const std::string& id, const ack_cmd& cmd);
     void publish(const std::string& id, publish_cmd cmd);
-    void reply(std::string text) { push({std::make_shared<const std::string>(std::move(text)), nullptr}); }
+    void reply(std::string text) {
+        push({std::make_shared<const std::string>(std::move(text)), nullptr});
+    }
     bool allowed(auth::action what, std::string_view topic) const {
-        return !gw_.policy.enabled() || (grant_ && auth::auth_policy::permits(*grant_, what, topic));
+        return !gw_.policy.enabled() ||
+               (grant_ && auth::auth_policy::permits(*grant_, what, topic));
     }
     void stop_subscriptions();
     // The `forbidden` error frame when the token may not consume `topic` as `group`.
@@ -232,24 +236,29 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     auto timeout = gw_.options.send_timeout;
     gateway_metrics* metrics = &gw_.metrics;
     std::string topic = cmd.topic, group = cmd.group;
-    auto handler = [weak, timeout, metrics, topic, group](std::span<const event> batch, subscription&) {
+    auto handler = [weak, timeout, metrics, topic, group](std::span<const event> batch,
+                                                          subscription&) {
         auto self = weak.lock();
         if (!self || self->closed_) throw std::runtime_error("the connection is closed");
         auto written = std::make_shared<std::promise<bool>>();
         auto done = written->get_future();
-        self->enqueue({std::make_shared<const std::string>(events_frame(topic, group, batch)), written});
+        self->enqueue(
+            {std::make_shared<const std::string>(events_frame(topic, group, batch)), written});
         if (done.wait_for(timeout) != std::future_status::ready) {
             net::post(self->ws_.get_executor(), [self] {
                 if (!self->closed_) self->drop("a batch was not read within the send timeout");
             });
             throw std::runtime_error("slow consumer disconnected");
         }
-        if (!done.get()) throw std::runtime_error("the connection closed before the batch was sent");
+        if (!done.get())
+            throw std::runtime_error("the connection closed before the batch was sent");
         metrics->events_sent += batch.size();
     };
     subs_[key] = gw_.bus_.subscribe(cmd.topic, cmd.group, std::move(handler),
-                                    {.from = cmd.from, .manual_ack = cmd.manual_ack,
-                                     .batch_size = cmd.batch_size, .ephemeral = cmd.group.empty()});
+                                    {.from = cmd.from,
+                                     .manual_ack = cmd.manual_ack,
+                                     .batch_size = cmd.batch_size,
+                                     .ephemeral = cmd.group.empty()});
     reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
 }
 
@@ -264,11 +273,13 @@ void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
     }
     auto self = shared_from_this();
     // Stopping joins the subscription's thread, which may wait for this strand.
-    net::post(gw_.blocking, [self, id, sub = std::shared_ptr<subscription>(std::move(sub)), cmd]() mutable {
+    net::post(gw_.blocking, [self, id, sub = std::shared_ptr<subscription>(std::move(sub)),
+                             cmd]() mutable {
         sub.reset();
-        self->enqueue({std::make_shared<const std::string>(reply_frame(
-                           id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
-                       nullptr});
+        self->enqueue(
+            {std::make_shared<const std::string>(reply_frame(
+                 id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
+             nullptr});
     });
 }
 
@@ -278,16 +289,18 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
     {
         std::lock_guard lock(subs_mu_);
         if (!subs_.contains({cmd.topic, cmd.group})) {
-            return reply(error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
+            return reply(
+                error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
         }
     }
     auto self = shared_from_this();
     net::post(gw_.blocking, [self, id, cmd] {
         auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
-        std::string text = ok ? reply_frame(id, "acked", json::object{{"topic", cmd.topic},
-                                                                       {"group", cmd.group},
-                                                                       {"seq", cmd.seq}})
-                              : error_frame(id, error_code_of(ok.error().code), ok.error().message);
+        std::string text =
+            ok ? reply_frame(
+                     id, "acked",
+                     json::object{{"topic", cmd.topic}, {"group", cmd.group}, {"seq", cmd.seq}})
+               : error_frame(id, error_code_of(ok.error().code), ok.error().message);
         self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }
@@ -295,7 +308,8 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
 void session::publish(const std::string& id, publish_cmd cmd) {
     for (const auto& e : cmd.events) {
         if (!allowed(auth::action::publish, e.topic)) {
-            return reply(error_frame(id, "forbidden", "this token may not publish to '" + e.topic + "'"));
+            return reply(
+                error_frame(id, "forbidden", "this token may not publish to '" + e.topic + "'"));
         }
     }
     // No thread waits for the commit: the store's writer calls back once the events are
@@ -305,7 +319,8 @@ void session::publish(const std::string& id, publish_cmd cmd) {
         std::lock_guard lock(gw_.sessions_mu);
         ++gw_.publishes_in_flight;
     }
-    gw_.store_.append_async(std::move(cmd.events), [self, id](result<std::vector<append_result>> r) {
+    gw_.store_.append_async(std::move(cmd.events), [self,
+                                                    id](result<std::vector<append_result>> r) {
         auto& gw = self->gw_;
         net::post(self->ws_.get_executor(), [self, id, r = std::move(r)] {
             std::string text;
@@ -476,7 +491,8 @@ void gateway::shutdown() {
 gateway::~gateway() {
     shutdown();
     std::unique_lock lock(state_->sessions_mu);
-    state_->sessions_cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->sessions == 0; });
+    state_->sessions_cv.wait_for(lock, std::chrono::seconds(10),
+                                 [&] { return state_->sessions == 0; });
     // Not bounded: the store answers every publish it took, and its callbacks must be done
     // with the sessions' executors before the server that owns them goes.
     state_->sessions_cv.wait(lock, [&] { return state_->publishes_in_flight == 0; });
@@ -486,8 +502,9 @@ gateway::~gateway() {
 
 void gateway::install(http::http_server& server) {
     std::shared_ptr<state> st = state_;
-    server.context().upgrade = [st](beast::tcp_stream stream, beast::flat_buffer buffer,
-                                    bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
+    server.context().upgrade = [st](
+                                   beast::tcp_stream stream, beast::flat_buffer buffer,
+                                   bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
         return accept_session(st, std::move(stream), std::move(buffer), std::move(req));
     };
 }

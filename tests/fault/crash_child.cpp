@@ -51,14 +51,16 @@ constexpr const char* lua_definition = R"({
 std::unique_ptr<prom::projector> start_user(prom::store& st, const char* text) {
     auto d = prom::parse_projector_definition(*prom::parse_json(text));
     if (!d) {
-        std::fprintf(stderr, "definition: %s at %s\n", d.error().message.c_str(), d.error().pointer.c_str());
+        std::fprintf(stderr, "definition: %s at %s\n", d.error().message.c_str(),
+                     d.error().pointer.c_str());
         std::exit(1);
     }
     auto def = std::make_shared<const prom::projector_definition>(std::move(*d));
-    return prom::start_transactional_projector(
-        st, {.topic = def->topic, .group = def->name, .handler = prom::make_user_handler(def), .batch_size = 64});
+    return prom::start_transactional_projector(st, {.topic = def->topic,
+                                                    .group = def->name,
+                                                    .handler = prom::make_user_handler(def),
+                                                    .batch_size = 64});
 }
-
 
 const char* hosts[] = {"alpha", "beta", "gamma", "delta"};
 
