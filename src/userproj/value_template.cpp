@@ -28,7 +28,7 @@ std::expected<value_template, definition_error> compile_value(const json::value&
             auto c = compile_value(m.value(), pointer_join(pointer, m.key()));
             if (!c) return std::unexpected(c.error());
             any_reference = any_reference || c->k != value_template::kind::literal;
-            t.members.emplace_back(std::string(m.key()), std::move(*c));
+            t.members.push_back(value_member{std::string(m.key()), std::move(*c)});
         }
     } else if (const json::array* a = v.if_array()) {
         t.k = value_template::kind::array;

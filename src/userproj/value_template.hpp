@@ -17,13 +17,22 @@
 
 namespace prom::userproj {
 
+struct value_member;
+
 struct value_template {
     enum class kind { literal, reference, object, array };
     kind k = kind::literal;
     json::value literal;
     event_path ref;
-    std::vector<std::pair<std::string, value_template>> members;
+    std::vector<value_member> members;
     std::vector<value_template> items;
+};
+
+// A named member of an object template. A struct rather than std::pair: a pair of the
+// still-incomplete value_template inside value_template does not compile with clang.
+struct value_member {
+    std::string name;
+    value_template value;
 };
 
 // `pointer` is where `v` sits in the definition, for errors.
