@@ -1,6 +1,7 @@
 // The loop behind every consumer (bus subscriptions and projectors): hold the group's lease,
 // start from the durable cursor (or `from` when there is none), fetch batches in seq order,
-// hand them to `deliver`, sleep until the store changes. Runs on its own thread.
+// hand them to `deliver`, sleep until the store changes. Runs on its own thread (the
+// WebSocket gateway drives many consumers from a few threads instead: delivery_pool.hpp).
 #pragma once
 
 #include <atomic>
@@ -10,19 +11,9 @@
 #include <optional>
 #include <thread>
 
-#include "prom/bus.hpp"
+#include "bus/consumer_state.hpp"
 
 namespace prom::bus_internal {
-
-struct consumer_config {
-    std::string topic;
-    std::string group;
-    start_from from = start_from::earliest;
-    std::size_t batch_size = 100;
-    std::chrono::milliseconds lease_ttl{5000};
-    std::chrono::milliseconds retry_backoff{100};
-    bool ephemeral = false;  // no lease, no durable cursor: starts at `from` (bus.hpp)
-};
 
 class consumer_loop {
 public:
@@ -35,30 +26,23 @@ public:
 
     void start();
     void stop();
-    bool active() const { return active_.load(); }
+    bool active() const { return state_.active(); }
     bool stopping() const { return stop_.load(); }
     // Sleeps unless stop() comes first; false when stopped.
     bool sleep_for(std::chrono::milliseconds d);
     // Forget the position and re-read the durable cursor before the next batch (after a
     // conflict showed that someone else moved it).
-    void resync() { active_ = false; }
-    const consumer_config& config() const { return config_; }
-    const std::string& owner() const { return owner_; }
+    void resync() { state_.resync(); }
+    const consumer_config& config() const { return state_.config(); }
+    const std::string& owner() const { return state_.owner(); }
 
 private:
     void run();
-    bool hold_lease();
-    std::optional<seq_t> initial_position();
 
     store& store_;
-    consumer_config config_;
+    consumer_state state_;
     deliver_fn deliver_;
-    std::string owner_;
-    std::string lease_name_;
     std::atomic<bool> stop_{false};
-    std::atomic<bool> active_{false};
-    std::chrono::steady_clock::time_point renewed_{};
-    seq_t position_ = 0;
     std::mutex sleep_mu_;
     std::condition_variable sleep_cv_;
     std::thread thread_;
