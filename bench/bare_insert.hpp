@@ -25,7 +25,8 @@ inline measured bare_insert_batches(const std::string& path, int batch, double s
                  " headers TEXT NOT NULL, PRIMARY KEY(topic, seq)) WITHOUT ROWID",
                  nullptr, nullptr, nullptr);
     sqlite3_stmt* ins = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO rows VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, nullptr);
+    sqlite3_prepare_v2(db, "INSERT INTO rows VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins,
+                       nullptr);
     long done = 0;
     auto t0 = std::chrono::steady_clock::now();
     while (seconds_since(t0) < secs) {
@@ -37,12 +38,14 @@ inline measured bare_insert_batches(const std::string& path, int batch, double s
         for (auto& e : b) {
             std::string id = new_event_id();
             std::string payload = canonical_json(e.payload);
-            sqlite3_bind_text(ins, 1, e.topic.data(), static_cast<int>(e.topic.size()), SQLITE_STATIC);
+            sqlite3_bind_text(ins, 1, e.topic.data(), static_cast<int>(e.topic.size()),
+                              SQLITE_STATIC);
             sqlite3_bind_int64(ins, 2, ++done);
             sqlite3_bind_text(ins, 3, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
             sqlite3_bind_text(ins, 4, e.key.data(), static_cast<int>(e.key.size()), SQLITE_STATIC);
             sqlite3_bind_int64(ins, 5, now);
-            sqlite3_bind_text(ins, 6, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+            sqlite3_bind_text(ins, 6, payload.data(), static_cast<int>(payload.size()),
+                              SQLITE_STATIC);
             sqlite3_bind_text(ins, 7, "{}", 2, SQLITE_STATIC);
             if (sqlite3_step(ins) != SQLITE_DONE) return {0, -1, 0};
             sqlite3_reset(ins);

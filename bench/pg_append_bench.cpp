@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
         return schemas.back();
     };
 
-    std::printf("| clients | PostgreSQL single-row INSERTs/s | prom append events/s | ratio | "
-                "peak RSS MiB (pg / prom) |\n|---:|---:|---:|---:|---:|\n");
+    std::printf(
+        "| clients | PostgreSQL single-row INSERTs/s | prom append events/s | ratio | "
+        "peak RSS MiB (pg / prom) |\n|---:|---:|---:|---:|---:|\n");
     for (int n : {1, 8, 64}) {
         auto base_schema = schema("plain" + std::to_string(n));
         auto prom_schema = schema("prom" + std::to_string(n));
@@ -105,8 +106,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     auto batch_schema = schema("batch");
-    auto batches =
-        in_child([&] { return batches_of(with_schema(url, batch_schema), 1000, secs); });
+    auto batches = in_child([&] { return batches_of(with_schema(url, batch_schema), 1000, secs); });
     std::printf("\nprom, batches of 1000 from one client: %.0f events/s (peak RSS %.1f MiB)\n",
                 batches.rate(), batches.peak_rss_kb / 1024.0);
 

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "bench_util.hpp"
-#include "prom/projector.hpp"
 #include "projector/process_handlers.hpp"
+#include "prom/projector.hpp"
 
 using namespace prom;
 using namespace prom::bench;
@@ -27,9 +27,9 @@ status load(store& s, int n) {
             event_input e;
             e.topic = "process.state";
             e.key = host + ":svc:" + pid;
-            e.payload = json::object{{"processId", e.key}, {"pid", done % 500}, {"name", "svc"},
-                                     {"host", host}, {"cpu_pct", done % 100}, {"mem_mb", 64},
-                                     {"status", "alive"}, {"last_seen", done}};
+            e.payload = json::object{{"processId", e.key}, {"pid", done % 500},     {"name", "svc"},
+                                     {"host", host},       {"cpu_pct", done % 100}, {"mem_mb", 64},
+                                     {"status", "alive"},  {"last_seen", done}};
             b.push_back(std::move(e));
         }
         if (auto r = s.append(std::move(b)); !r) return std::unexpected(r.error());
@@ -41,7 +41,8 @@ measured batched(const std::string& url, int n) {
     auto s = open_store(url);
     if (!s || !load(**s, n)) return {0, -1, 0};
     auto t0 = std::chrono::steady_clock::now();
-    auto p = start_transactional_projector(**s, {.topic = "process.state", .group = "bench",
+    auto p = start_transactional_projector(**s, {.topic = "process.state",
+                                                 .group = "bench",
                                                  .handler = process::project_process_state,
                                                  .batch_size = 500});
     if (!p->wait_until(n, std::chrono::minutes(10))) return {0, -1, 0};
@@ -57,7 +58,8 @@ measured seed_design(const std::string& url, int n) {
     if (!events) return {0, -1, 0};
     for (auto& e : *events) {
         auto txn = (*s)->begin();
-        if (!txn || !process::project_process_state(e, **txn) || !(*txn)->commit()) return {0, -1, 0};
+        if (!txn || !process::project_process_state(e, **txn) || !(*txn)->commit())
+            return {0, -1, 0};
         if (!(*s)->set_cursor("process.state", "seed", e.seq)) return {0, -1, 0};
     }
     return {static_cast<double>(n), seconds_since(t0), 0};
@@ -73,22 +75,27 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
     if (!s || !load(**s, n)) return {0, -1, 0};
     sqlite3* db = nullptr;
     if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return {0, -1, 0};
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                 "CREATE TABLE processes(key TEXT PRIMARY KEY, ts INTEGER, body TEXT) WITHOUT ROWID;"
-                 "CREATE TABLE host_stats(host TEXT PRIMARY KEY, seen INTEGER, last_ts INTEGER) WITHOUT ROWID;"
-                 "CREATE TABLE cursors(grp TEXT PRIMARY KEY, seq INTEGER) WITHOUT ROWID;",
-                 nullptr, nullptr, nullptr);
+    sqlite3_exec(
+        db,
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        "CREATE TABLE processes(key TEXT PRIMARY KEY, ts INTEGER, body TEXT) WITHOUT ROWID;"
+        "CREATE TABLE host_stats(host TEXT PRIMARY KEY, seen INTEGER, last_ts INTEGER) WITHOUT "
+        "ROWID;"
+        "CREATE TABLE cursors(grp TEXT PRIMARY KEY, seq INTEGER) WITHOUT ROWID;",
+        nullptr, nullptr, nullptr);
     sqlite3_stmt *doc = nullptr, *stats = nullptr, *cursor = nullptr;
     sqlite3_prepare_v2(db,
                        "INSERT INTO processes VALUES(?1, ?2, ?3) ON CONFLICT(key) DO UPDATE "
-                       "SET ts = excluded.ts, body = excluded.body", -1, &doc, nullptr);
+                       "SET ts = excluded.ts, body = excluded.body",
+                       -1, &doc, nullptr);
     sqlite3_prepare_v2(db,
                        "INSERT INTO host_stats VALUES(?1, 1, ?2) ON CONFLICT(host) DO UPDATE "
-                       "SET seen = seen + 1, last_ts = excluded.last_ts", -1, &stats, nullptr);
+                       "SET seen = seen + 1, last_ts = excluded.last_ts",
+                       -1, &stats, nullptr);
     sqlite3_prepare_v2(db,
                        "INSERT INTO cursors VALUES('bench', ?1) ON CONFLICT(grp) DO UPDATE "
-                       "SET seq = excluded.seq", -1, &cursor, nullptr);
+                       "SET seq = excluded.seq",
+                       -1, &cursor, nullptr);
     auto t0 = std::chrono::steady_clock::now();
     auto events = (*s)->scan({.topic = "process.state"});
     if (!events) return {0, -1, 0};
@@ -135,12 +142,14 @@ int main(int argc, char** argv) {
     auto floor = in_child([&] {
         return hand_written_upserts(dir.db("hand-src.db"), (dir.path / "hand.db").string(), n);
     });
-    std::printf("| design (SQLite, synchronous=FULL) | events | events/s | ratio | peak RSS MiB |\n");
+    std::printf(
+        "| design (SQLite, synchronous=FULL) | events | events/s | ratio | peak RSS MiB |\n");
     std::printf("|---|---:|---:|---:|---:|\n");
-    std::printf("| prom: batch of 500 + cursor in one transaction | %d | %.0f | %.1fx | %.1f |\n", n,
-                ours.rate(), seed.rate() > 0 ? ours.rate() / seed.rate() : 0.0, ours.peak_rss_kb / 1024.0);
-    std::printf("| seed: one transaction per event, cursor after | %d | %.0f | 1.0x | %.1f |\n", seed_n,
-                seed.rate(), seed.peak_rss_kb / 1024.0);
+    std::printf("| prom: batch of 500 + cursor in one transaction | %d | %.0f | %.1fx | %.1f |\n",
+                n, ours.rate(), seed.rate() > 0 ? ours.rate() / seed.rate() : 0.0,
+                ours.peak_rss_kb / 1024.0);
+    std::printf("| seed: one transaction per event, cursor after | %d | %.0f | 1.0x | %.1f |\n",
+                seed_n, seed.rate(), seed.peak_rss_kb / 1024.0);
     std::printf("| hand-written batched upserts (floor) | %d | %.0f | %.1fx | %.1f |\n", n,
                 floor.rate(), seed.rate() > 0 ? floor.rate() / seed.rate() : 0.0,
                 floor.peak_rss_kb / 1024.0);

@@ -70,8 +70,10 @@ json::value payload_for(std::int64_t i, std::mt19937_64& rng) {
     if (rng() % 2) o["cpu_pct"] = static_cast<double>(rng() % 10000) / 100.0;
     if (rng() % 2) o["mem_mb"] = static_cast<std::int64_t>(rng() % 16384);
     if (rng() % 10 == 0) o["status"] = rng() % 4 == 0 ? "stale" : "alive";
-    if (rng() % 50 == 0) o["note"] = nullptr;
-    else if (rng() % 50 == 0) o["note"] = "restarted";
+    if (rng() % 50 == 0)
+        o["note"] = nullptr;
+    else if (rng() % 50 == 0)
+        o["note"] = "restarted";
     return o;
 }
 
@@ -84,7 +86,8 @@ void load(store& s, const config& c) {
         for (std::int64_t i = first; i < std::min(first + batch_size, c.events); ++i) {
             event_input in;
             in.topic = std::string(topic);
-            in.key = key_name(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c.keys)));
+            in.key =
+                key_name(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c.keys)));
             // 10 ms apart with +-2 s of jitter (out of order, some equal); 1% up to an hour late.
             ts_ms jitter = static_cast<ts_ms>(rng() % 4001) - 2000;
             if (rng() % 100 == 0) jitter = -static_cast<ts_ms>(rng() % 3'600'000);
@@ -134,7 +137,9 @@ stats summarize(std::vector<double> us) {
     std::sort(us.begin(), us.end());
     double sum = 0;
     for (double v : us) sum += v;
-    auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<std::size_t>(q * us.size()))]; };
+    auto at = [&](double q) {
+        return us[std::min(us.size() - 1, static_cast<std::size_t>(q * us.size()))];
+    };
     return {at(0.5), at(0.99), sum / static_cast<double>(us.size())};
 }
 
@@ -161,14 +166,22 @@ config parse_args(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--db") c.db = next();
-        else if (a == "--events") c.events = std::stoll(next());
-        else if (a == "--keys") c.keys = std::stoll(next());
-        else if (a == "--queries") c.queries = std::stoi(next());
-        else if (a == "--seed-queries") c.seed_queries = std::stoi(next());
-        else if (a == "--every") c.every = std::stoll(next());
-        else if (a == "--reducer") c.reducer = next();
-        else if (a == "--reuse") c.reuse = true;
+        if (a == "--db")
+            c.db = next();
+        else if (a == "--events")
+            c.events = std::stoll(next());
+        else if (a == "--keys")
+            c.keys = std::stoll(next());
+        else if (a == "--queries")
+            c.queries = std::stoi(next());
+        else if (a == "--seed-queries")
+            c.seed_queries = std::stoi(next());
+        else if (a == "--every")
+            c.every = std::stoll(next());
+        else if (a == "--reducer")
+            c.reducer = next();
+        else if (a == "--reuse")
+            c.reuse = true;
         else {
             std::fprintf(stderr, "timetravel_bench: unknown argument %s\n", a.c_str());
             std::exit(2);
@@ -229,7 +242,9 @@ int main(int argc, char** argv) {
     });
     long rss_ours = peak_rss_mb();
 
-    std::vector<query> sample(qs.begin(), qs.begin() + std::min<std::size_t>(qs.size(), static_cast<std::size_t>(c.seed_queries)));
+    std::vector<query> sample(
+        qs.begin(),
+        qs.begin() + std::min<std::size_t>(qs.size(), static_cast<std::size_t>(c.seed_queries)));
     int agree = 0;
     auto seed = time_queries(sample, [&](const query& q) {
         auto want = seed_at(s, q.key, q.t, *r);
@@ -245,8 +260,8 @@ int main(int argc, char** argv) {
                 c.queries, with_state, r->name.c_str(), sample.size());
     std::printf("| algorithm | queries | median | p99 | mean |\n|---|---:|---:|---:|---:|\n");
     auto row = [](const char* name, std::size_t n, const stats& st) {
-        std::printf("| %s | %zu | %.1f µs | %.1f µs | %.1f µs |\n", name, n, st.median_us, st.p99_us,
-                    st.mean_us);
+        std::printf("| %s | %zu | %.1f µs | %.1f µs | %.1f µs |\n", name, n, st.median_us,
+                    st.p99_us, st.mean_us);
     };
     row("prom `at` (snapshot + events after it)", qs.size(), ours);
     row("prom `at`, snapshots off (key index only)", qs.size(), no_snaps);
@@ -254,6 +269,7 @@ int main(int argc, char** argv) {
     std::printf("\nspeed-up, median: %.0fx over the seed, %.1fx over no snapshots\n",
                 seed.median_us / ours.median_us, no_snaps.median_us / ours.median_us);
     std::printf("seed answers equal to prom's: %d/%zu\n", agree, sample.size());
-    std::printf("peak RSS: %ld MB after prom's queries, %ld MB after the seed's\n", rss_ours, rss_all);
+    std::printf("peak RSS: %ld MB after prom's queries, %ld MB after the seed's\n", rss_ours,
+                rss_all);
     return agree == static_cast<int>(sample.size()) ? 0 : 1;
 }

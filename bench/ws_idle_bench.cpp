@@ -23,7 +23,9 @@ using namespace std::chrono;
 
 namespace {
 
-std::int64_t now_ns() { return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count(); }
+std::int64_t now_ns() {
+    return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 std::size_t thread_count() {
     std::size_t n = 0;
@@ -44,7 +46,8 @@ double rss_kib() {
 }
 
 // Opens connections carrying `count` subscriptions, `per` each, to topics prefix.N.
-std::vector<std::unique_ptr<test::raw_ws>> subscribe_all(std::uint16_t port, const std::string& prefix,
+std::vector<std::unique_ptr<test::raw_ws>> subscribe_all(std::uint16_t port,
+                                                         const std::string& prefix,
                                                          std::size_t count, std::size_t per) {
     std::vector<std::unique_ptr<test::raw_ws>> conns;
     for (std::size_t i = 0; i < count; i += per) {
@@ -86,12 +89,13 @@ int main(int argc, char** argv) {
     const auto threads1 = thread_count();
     const auto rss1 = rss_kib();
     const double subs = static_cast<double>(idle + active);
-    std::printf("subscriptions: %zu idle + %zu active on %zu connections (%zu per connection)\n", idle, active,
-                idle_conns.size() + active_conns.size(), per);
+    std::printf("subscriptions: %zu idle + %zu active on %zu connections (%zu per connection)\n",
+                idle, active, idle_conns.size() + active_conns.size(), per);
     std::printf("threads: %zu before, %zu after (+%zd)\n", threads0, threads1,
                 static_cast<std::ptrdiff_t>(threads1) - static_cast<std::ptrdiff_t>(threads0));
-    std::printf("RSS: %.1f MiB before, %.1f MiB after: %.2f KiB per subscription (server and client)\n",
-                rss0 / 1024, rss1 / 1024, (rss1 - rss0) / subs);
+    std::printf(
+        "RSS: %.1f MiB before, %.1f MiB after: %.2f KiB per subscription (server and client)\n",
+        rss0 / 1024, rss1 / 1024, (rss1 - rss0) / subs);
 
     // One reader thread per active connection (the client's, not the server's).
     const auto total = static_cast<std::size_t>(rate * secs);
@@ -110,7 +114,8 @@ int main(int argc, char** argv) {
                 auto v = parse_json(*text);
                 if (!v || !v->is_object() || v->at("op") != "events") continue;
                 for (const auto& e : v->at("events").as_array()) {
-                    mine.push_back(static_cast<double>(now - e.at("payload").at("t").as_int64()) / 1e6);
+                    mine.push_back(static_cast<double>(now - e.at("payload").at("t").as_int64()) /
+                                   1e6);
                 }
                 received += v->at("events").as_array().size();
             }
@@ -127,18 +132,21 @@ int main(int argc, char** argv) {
         pubs.emplace_back([&, p] {
             auto first = start + duration_cast<steady_clock::duration>(duration<double>(p / rate));
             for (std::size_t i = static_cast<std::size_t>(p); i < total; i += publishers) {
-                std::this_thread::sleep_until(
-                    first + duration_cast<steady_clock::duration>(interval * static_cast<double>(i / publishers)));
-                (void)b.publish({.topic = "act." + std::to_string(i % active), .payload = json::object{{"t", now_ns()}}});
+                std::this_thread::sleep_until(first +
+                                              duration_cast<steady_clock::duration>(
+                                                  interval * static_cast<double>(i / publishers)));
+                (void)b.publish({.topic = "act." + std::to_string(i % active),
+                                 .payload = json::object{{"t", now_ns()}}});
             }
         });
     }
     for (auto& t : pubs) t.join();
-    const double achieved = static_cast<double>(total) / duration<double>(steady_clock::now() - start).count();
+    const double achieved =
+        static_cast<double>(total) / duration<double>(steady_clock::now() - start).count();
     for (auto& t : readers) t.join();
     std::sort(latencies.begin(), latencies.end());
-    std::printf("publish %.0f events/s over %zu topics: delivered %zu of %zu", achieved, active, latencies.size(),
-                total);
+    std::printf("publish %.0f events/s over %zu topics: delivered %zu of %zu", achieved, active,
+                latencies.size(), total);
     if (!latencies.empty()) {
         std::printf(", median %.3f ms, p99 %.3f ms, max %.3f ms", latencies[latencies.size() / 2],
                     latencies[latencies.size() * 99 / 100], latencies.back());

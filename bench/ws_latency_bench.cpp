@@ -17,7 +17,9 @@ using namespace std::chrono;
 
 namespace {
 
-std::int64_t now_ns() { return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count(); }
+std::int64_t now_ns() {
+    return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 struct result_row {
     std::string backend;
@@ -32,8 +34,9 @@ result_row run(const std::string& backend, const std::string& db, double rate, d
     test::raw_ws::handshake hs;
     auto ws = test::raw_ws::connect((*h)->port(), hs);
     if (!ws || hs.status != 101) return row;
-    ws->send_text(R"({"op":"subscribe","topic":"lat","group":"bench","from":"latest","batchSize":1000})");
-    ws->read_text();  // subscribed
+    ws->send_text(
+        R"({"op":"subscribe","topic":"lat","group":"bench","from":"latest","batchSize":1000})");
+    ws->read_text();                                 // subscribed
     std::this_thread::sleep_for(milliseconds(200));  // the group is active
 
     const auto total = static_cast<std::size_t>(rate * secs);
@@ -47,7 +50,8 @@ result_row run(const std::string& backend, const std::string& db, double rate, d
             auto v = parse_json(*text);
             if (!v || !v->is_object() || v->at("op") != "events") continue;
             for (const auto& e : v->at("events").as_array()) {
-                latencies.push_back(static_cast<double>(now - e.at("payload").at("t").as_int64()) / 1e6);
+                latencies.push_back(static_cast<double>(now - e.at("payload").at("t").as_int64()) /
+                                    1e6);
             }
         }
     });
@@ -62,8 +66,9 @@ result_row run(const std::string& backend, const std::string& db, double rate, d
         pubs.emplace_back([&, p] {
             auto first = start + duration_cast<steady_clock::duration>(duration<double>(p / rate));
             for (std::size_t i = static_cast<std::size_t>(p); i < total; i += publishers) {
-                std::this_thread::sleep_until(
-                    first + duration_cast<steady_clock::duration>(interval * static_cast<double>(i / publishers)));
+                std::this_thread::sleep_until(first +
+                                              duration_cast<steady_clock::duration>(
+                                                  interval * static_cast<double>(i / publishers)));
                 (void)b.publish({.topic = "lat", .payload = json::object{{"t", now_ns()}}});
             }
         });
@@ -88,14 +93,16 @@ int main(int argc, char** argv) {
     double rate = argc > 1 ? std::atof(argv[1]) : 10000;
     double secs = argc > 2 ? std::atof(argv[2]) : 5;
     bench::scratch_dir dir;
-    std::printf("| store | publish rate (ev/s) | delivered | median ms | p99 ms | max ms | peak RSS MiB |\n");
+    std::printf(
+        "| store | publish rate (ev/s) | delivered | median ms | p99 ms | max ms | peak RSS MiB "
+        "|\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
-    for (auto [name, db] : {std::pair<std::string, std::string>{"memory", "memory:"},
-                            {"sqlite", dir.db("lat.db")}}) {
+    for (auto [name, db] :
+         {std::pair<std::string, std::string>{"memory", "memory:"}, {"sqlite", dir.db("lat.db")}}) {
         auto m = bench::in_child([&] {
             auto r = run(name, db, rate, secs);
-            std::printf("| %s | %.0f | %zu | %.3f | %.3f | %.3f |", r.backend.c_str(), r.rate, r.events,
-                        r.median_ms, r.p99_ms, r.max_ms);
+            std::printf("| %s | %.0f | %zu | %.3f | %.3f | %.3f |", r.backend.c_str(), r.rate,
+                        r.events, r.median_ms, r.p99_ms, r.max_ms);
             std::fflush(stdout);
             return bench::measured{static_cast<double>(r.events), 1, 0};
         });

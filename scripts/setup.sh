@@ -31,6 +31,10 @@ base_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
+  # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
+  # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
+  # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
+  clang-15 libfuzzer-15-dev clang-tidy-15 clang-format
 )
 bench_packages=(wrk nginx-light nodejs npm redis-server)  # redis: bench/publish_vs_redis
 

@@ -38,7 +38,7 @@ class subscription;
 using batch_handler = std::function<void(std::span<const event> batch, subscription& sub)>;
 
 class subscription {
-public:
+  public:
     virtual ~subscription() = default;  // stops and releases the lease
     // durable cursor := seq (never moves backwards; refused past the topic's last seq)
     virtual status ack(seq_t seq) = 0;
@@ -49,7 +49,7 @@ public:
 };
 
 class bus {
-public:
+  public:
     explicit bus(store& s) : store_(s) {}
 
     result<append_result> publish(event_input e);
@@ -66,7 +66,7 @@ public:
 
     store& storage() { return store_; }
 
-private:
+  private:
     store& store_;
 };
 

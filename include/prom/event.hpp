@@ -28,9 +28,9 @@ struct event {
 // What a publisher hands in: everything but `seq` may be left out.
 struct event_input {
     std::string topic;
-    std::optional<std::string> id;   // generated (UUIDv7) when absent
-    std::string key;                 // empty when not given
-    std::optional<ts_ms> ts;         // server clock when absent
+    std::optional<std::string> id;  // generated (UUIDv7) when absent
+    std::string key;                // empty when not given
+    std::optional<ts_ms> ts;        // server clock when absent
     json::value payload;
     headers_map headers;
 };

@@ -22,7 +22,7 @@ struct harness_options {
 };
 
 class harness {
-public:
+  public:
     static result<std::unique_ptr<harness>> start(harness_options options = {});
     virtual ~harness() = default;
 

@@ -28,7 +28,7 @@ struct process_projector_options {
 
 // Both projectors plus the stale detector; stop() or destruction stops all of them.
 class process_projectors {
-public:
+  public:
     virtual ~process_projectors() = default;
     virtual void stop() = 0;
     virtual projector& heartbeat_projector() = 0;

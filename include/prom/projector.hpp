@@ -44,7 +44,7 @@ struct projector_options {
 
 // The last failure of a projector, for status pages. Thread-safe.
 class last_error_note {
-public:
+  public:
     void set(std::string text) {
         std::lock_guard lock(mu_);
         text_ = std::move(text);
@@ -54,7 +54,7 @@ public:
         return text_;
     }
 
-private:
+  private:
     mutable std::mutex mu_;
     std::string text_;
 };
@@ -69,12 +69,12 @@ struct projector_metrics {
     std::atomic<bool> stopped_on_poison{false};
     std::atomic<std::uint64_t> errors{0};  // failed attempts: handler errors and storage errors
     std::atomic<std::uint64_t> dead_letter_streak{0};  // dead-lettered since the last applied event
-    std::atomic<bool> failed{false};  // stopped by options.fail_after_dead_letters
-    last_error_note last_error;       // "seq N: message" of the latest failed attempt
+    std::atomic<bool> failed{false};                   // stopped by options.fail_after_dead_letters
+    last_error_note last_error;  // "seq N: message" of the latest failed attempt
 };
 
 class projector {
-public:
+  public:
     virtual ~projector() = default;  // stops
     virtual void stop() = 0;
     virtual const projector_metrics& metrics() const = 0;

@@ -76,7 +76,7 @@ struct find_query {
 };
 
 class transaction {
-public:
+  public:
     virtual ~transaction() = default;  // rolls back unless committed
 
     virtual result<std::optional<document>> find_one(std::string_view collection,
@@ -87,8 +87,7 @@ public:
                                         const json::object& update, bool upsert) = 0;
     virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
     virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
-    virtual result<std::optional<seq_t>> cursor(std::string_view topic,
-                                                std::string_view group) = 0;
+    virtual result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) = 0;
     virtual status commit() = 0;
 };
 
@@ -102,7 +101,7 @@ using commit_listener = std::function<void(const std::vector<document>&)>;
 using append_callback = std::move_only_function<void(result<std::vector<append_result>>)>;
 
 class store {
-public:
+  public:
     virtual ~store() = default;
 
     // ---- event log
@@ -122,8 +121,7 @@ public:
     virtual result<std::optional<topic_info>> topic(std::string_view name) = 0;
 
     // ---- consumer cursors: the last acknowledged seq of (topic, group); none before the first
-    virtual result<std::optional<seq_t>> cursor(std::string_view topic,
-                                                std::string_view group) = 0;
+    virtual result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) = 0;
     virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
 
     // ---- documents
@@ -174,13 +172,14 @@ public:
 
     // The snapshot of (topic, key, reducer) with the greatest (ts, seq) such that ts <= t,
     // or none. One index seek.
-    virtual result<std::optional<state_snapshot>> snapshot_at_or_before(
-        std::string_view topic, std::string_view key, std::string_view reducer, ts_ms t) = 0;
+    virtual result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
+                                                                        std::string_view key,
+                                                                        std::string_view reducer,
+                                                                        ts_ms t) = 0;
 
     // Drops the snapshots of (topic, key), all reducers, whose ts is > `ts` (the append
     // rule uses the same thing; INT64_MIN drops them all).
-    virtual status drop_snapshots_after(std::string_view topic, std::string_view key,
-                                        ts_ms ts) = 0;
+    virtual status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) = 0;
     // ==== end of time-travel snapshots ===================================================
 };
 

@@ -72,7 +72,7 @@ struct time_travel_options {
 };
 
 class time_machine {
-public:
+  public:
     explicit time_machine(store& s, time_travel_options options = {})
         : store_(s), options_(options) {}
 
@@ -96,7 +96,7 @@ public:
     // snapshot to its last event). Returns how many keys it visited.
     result<std::size_t> build_snapshots(std::string_view topic, const reducer& r);
 
-private:
+  private:
     store& store_;
     time_travel_options options_;
 };

@@ -27,7 +27,8 @@ status only_known_keys(const json::object& o, std::initializer_list<std::string_
             std::string list;
             for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
             return fail(errc::invalid_argument, "config: unknown key '" + path + "." +
-                                                    std::string(kv.key()) + "' (known: " + list + ")");
+                                                    std::string(kv.key()) + "' (known: " + list +
+                                                    ")");
         }
     }
     return {};
@@ -44,7 +45,8 @@ result<std::vector<std::string>> patterns(const json::object& o, std::string_vie
     }
     for (const auto& p : it->value().get_array()) {
         if (!p.is_string() || p.get_string().empty()) {
-            return fail(errc::invalid_argument, "config: '" + where + "' must hold non-empty strings");
+            return fail(errc::invalid_argument,
+                        "config: '" + where + "' must hold non-empty strings");
         }
         std::string_view s = p.get_string();
         if (s.find('*') != std::string_view::npos && s.find('*') != s.size() - 1) {
@@ -80,7 +82,8 @@ bool pattern_matches(std::string_view pattern, std::string_view name) {
 result<auth_policy> auth_policy::from_json(const json::value& config) {
     auth_policy p;
     if (config.is_null()) return p;
-    if (!config.is_object()) return fail(errc::invalid_argument, "config: 'auth' must be an object");
+    if (!config.is_object())
+        return fail(errc::invalid_argument, "config: 'auth' must be an object");
     if (auto ok = only_known_keys(config.get_object(), {"tokens"}, "auth"); !ok) {
         return std::unexpected(ok.error());
     }
@@ -91,9 +94,12 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
     }
     for (const auto& t : tokens->value().get_array()) {
         const std::string path = "auth.tokens[" + std::to_string(p.grants_.size()) + "]";
-        if (!t.is_object()) return fail(errc::invalid_argument, "config: '" + path + "' must be an object");
+        if (!t.is_object())
+            return fail(errc::invalid_argument, "config: '" + path + "' must be an object");
         const auto& o = t.get_object();
-        if (auto ok = only_known_keys(o, {"token", "name", "publish", "subscribe", "read", "groups", "admin"}, path); !ok) {
+        if (auto ok = only_known_keys(
+                o, {"token", "name", "publish", "subscribe", "read", "groups", "admin"}, path);
+            !ok) {
             return std::unexpected(ok.error());
         }
         grant g;
@@ -112,9 +118,9 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
             g.name = n->value().get_string();
         }
         if (g.name.empty()) g.name = "token#" + std::to_string(p.grants_.size() + 1);
-        for (auto [field, into] : {std::pair{"publish", &g.publish}, std::pair{"subscribe", &g.subscribe},
-                                   std::pair{"read", &g.read}, std::pair{"groups", &g.groups},
-                                   std::pair{"admin", &g.admin}}) {
+        for (auto [field, into] : {std::pair{"publish", &g.publish},
+                                   std::pair{"subscribe", &g.subscribe}, std::pair{"read", &g.read},
+                                   std::pair{"groups", &g.groups}, std::pair{"admin", &g.admin}}) {
             auto ps = patterns(o, field, path);
             if (!ps) return std::unexpected(ps.error());
             *into = std::move(*ps);

@@ -43,14 +43,14 @@ struct grant {
     std::vector<std::string> subscribe;
     std::vector<std::string> read;
     std::vector<std::string> groups;  // ["*"] when the config gives none
-    std::vector<std::string> admin;  // projector names: /projectors routes
+    std::vector<std::string> admin;   // projector names: /projectors routes
 };
 
 // Shorter tokens are refused at start-up: they are guessable.
 constexpr std::size_t min_token_length = 8;
 
 class auth_policy {
-public:
+  public:
     auth_policy() = default;  // disabled
     static result<auth_policy> from_json(const json::value& config);
 
@@ -66,7 +66,7 @@ public:
     const grant* authenticate(std::optional<std::string_view> authorization) const;
     static bool permits(const grant& g, action what, std::string_view name);
 
-private:
+  private:
     std::vector<grant> grants_;
 };
 

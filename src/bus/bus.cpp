@@ -9,7 +9,7 @@ namespace prom {
 namespace {
 
 class group_subscription final : public subscription {
-public:
+  public:
     group_subscription(bus& b, std::string topic, std::string group, batch_handler handler,
                        subscribe_options o)
         : bus_(b),
@@ -22,7 +22,12 @@ public:
                 [this](const std::vector<event>& batch) { return deliver(batch); }) {
         loop_.start();
     }
-    ~group_subscription() override { loop_.stop(); }
+    ~group_subscription() override {
+        // From another thread, stop() joins: a batch being handled still gets its ack. From
+        // the loop's own thread (the handler let go of us), nothing of `this` survives it.
+        if (loop_.on_loop_thread()) *alive_ = false;
+        loop_.stop();
+    }
 
     status ack(seq_t seq) override {
         if (options_.ephemeral) return {};  // nothing is stored for an ephemeral subscription
@@ -33,18 +38,25 @@ public:
     const std::string& topic() const override { return topic_; }
     const std::string& group() const override { return group_; }
 
-private:
+  private:
     std::optional<seq_t> deliver(const std::vector<event>& batch) {
+        // The handler may destroy this subscription (its owner let go of it from this very
+        // thread): then nothing of `this` may be touched once it returns, and the loop,
+        // stopped, ends.
+        std::shared_ptr<const std::atomic<bool>> alive = alive_;
         try {
             handler_(std::span<const event>(batch), *this);
         } catch (const std::exception& e) {
+            if (!*alive) return std::nullopt;
             spdlog::warn("subscriber {}/{} failed, will redeliver: {}", topic_, group_, e.what());
             return std::nullopt;
         }
+        if (!*alive) return std::nullopt;
         seq_t last = batch.back().seq;
         if (!options_.manual_ack && !options_.ephemeral) {
             if (auto ok = ack(last); !ok) {
-                spdlog::warn("subscriber {}/{}: ack failed: {}", topic_, group_, ok.error().message);
+                spdlog::warn("subscriber {}/{}: ack failed: {}", topic_, group_,
+                             ok.error().message);
                 return std::nullopt;
             }
         }
@@ -56,6 +68,7 @@ private:
     std::string group_;
     batch_handler handler_;
     subscribe_options options_;
+    std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
     bus_internal::consumer_loop loop_;
 };
 

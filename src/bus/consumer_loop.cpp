@@ -1,55 +1,83 @@
 #include "bus/consumer_loop.hpp"
 
-#include <spdlog/spdlog.h>
-
-
 namespace prom::bus_internal {
 
+consumer_loop::state::state(store& s, consumer_config c, deliver_fn d)
+    : storage(s), consumer(s, std::move(c)), deliver(std::move(d)) {}
+
 consumer_loop::consumer_loop(store& s, consumer_config config, deliver_fn deliver)
-    : store_(s), state_(s, std::move(config)), deliver_(std::move(deliver)) {}
+    : state_(std::make_shared<state>(s, std::move(config), std::move(deliver))) {}
 
 consumer_loop::~consumer_loop() {
     stop();
-    // Destroyed from its own thread (the owner died inside a handler): nothing can join
-    // it; it exits as soon as the handler returns. Owners avoid this (see ws_session.cpp).
+    // Destroyed from its own thread (the owner died inside `deliver`): nothing can join it.
+    // The thread keeps its own reference to the state and exits once `deliver` returns.
     if (thread_.joinable()) thread_.detach();
 }
 
-void consumer_loop::start() { thread_ = std::thread([this] { run(); }); }
+// The thread owns a reference to the state: not `this`, which may be gone before it ends.
+// It waits until `thread_` is assigned: a first batch handled at once may stop or even
+// destroy the loop from that thread, which reads `thread_` (a data race found by the tsan
+// preset in projector_contract.stop_on_poison…, and a use after free in the unit test).
+void consumer_loop::start() {
+    std::shared_ptr<state> s = state_;
+    std::lock_guard lock(s->sleep_mu);
+    thread_ = std::thread([s] {
+        s->wait_until_started();
+        s->run();
+    });
+    s->thread_id = thread_.get_id();
+    s->started = true;
+    s->sleep_cv.notify_all();  // under the lock: `this` may be gone once it is released
+}
+
+void consumer_loop::state::wait_until_started() {
+    std::unique_lock lock(sleep_mu);
+    sleep_cv.wait(lock, [&] { return started; });
+}
+
+void consumer_loop::state::request_stop() {
+    {
+        std::lock_guard lock(sleep_mu);
+        stop = true;
+    }
+    sleep_cv.notify_all();
+}
 
 void consumer_loop::stop() {
-    {
-        std::lock_guard lock(sleep_mu_);
-        stop_ = true;
-    }
-    sleep_cv_.notify_all();
+    state_->request_stop();
     // From its own thread (a handler ending its consumer) the loop just exits after the
     // handler returns; a later stop() from another thread joins it.
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    if (thread_.joinable() && !on_loop_thread()) thread_.join();
 }
 
-bool consumer_loop::sleep_for(std::chrono::milliseconds d) {
-    std::unique_lock lock(sleep_mu_);
-    return !sleep_cv_.wait_for(lock, d, [&] { return stop_.load(); });
+bool consumer_loop::state::sleep_for(std::chrono::milliseconds d) {
+    std::unique_lock lock(sleep_mu);
+    return !sleep_cv.wait_for(lock, d, [&] { return stop.load(); });
 }
 
-void consumer_loop::run() {
-    while (!stop_) {
-        auto step = state_.next();
+// The rules (ephemeral start, a cursor past the end pulled back, waiting at the largest seq,
+// backing off when a delivery does not move the position) live in consumer_state, shared
+// with the delivery pool; this only carries out its steps.
+void consumer_loop::state::run() {
+    while (!stop) {
+        auto step = consumer.next();
         switch (step.what) {
-        case consumer_step::kind::wait_change:
-            store_.wait_for_change(step.version, step.wait);
-            continue;
-        case consumer_step::kind::back_off:
-            sleep_for(step.wait);
-            continue;
-        case consumer_step::kind::deliver:
-            break;
+            case consumer_step::kind::wait_change:
+                storage.wait_for_change(step.version, step.wait);
+                continue;
+            case consumer_step::kind::back_off:
+                sleep_for(step.wait);
+                continue;
+            case consumer_step::kind::deliver:
+                break;
         }
-        auto reached = deliver_(step.events);
-        if (!state_.advance(reached, step.events.back().seq)) sleep_for(state_.config().retry_backoff);
+        auto reached = deliver(step.events);
+        if (!consumer.advance(reached, step.events.back().seq)) {
+            sleep_for(consumer.config().retry_backoff);
+        }
     }
-    state_.release();
+    consumer.release();
 }
 
 }  // namespace prom::bus_internal

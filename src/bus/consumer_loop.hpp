@@ -1,12 +1,13 @@
-// The loop behind every consumer (bus subscriptions and projectors): hold the group's lease,
-// start from the durable cursor (or `from` when there is none), fetch batches in seq order,
-// hand them to `deliver`, sleep until the store changes. Runs on its own thread (the
-// WebSocket gateway drives many consumers from a few threads instead: delivery_pool.hpp).
+// The loop behind every library consumer (bus subscriptions and projectors): a thread of its
+// own that drives one consumer_state (lease, starting cursor, batches in seq order), hands
+// each batch to `deliver`, and sleeps until the store changes (docs/threads.md). The
+// WebSocket gateway drives many consumer_states from a few threads instead: delivery_pool.hpp.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -16,35 +17,53 @@
 namespace prom::bus_internal {
 
 class consumer_loop {
-public:
+  public:
     // Returns the seq up to which the batch was processed (its position moves there), or
     // nullopt when nothing was: the loop backs off and delivers the same events again.
     using deliver_fn = std::function<std::optional<seq_t>(const std::vector<event>& batch)>;
 
+    // The store must outlive the loop's thread (see ~consumer_loop).
     consumer_loop(store& s, consumer_config config, deliver_fn deliver);
-    ~consumer_loop();  // stops
+    // Stops and joins. From the loop's own thread (`deliver` destroyed the loop's owner) it
+    // cannot join: the thread then finishes on its own once `deliver` returns, releasing
+    // the lease, and touches nothing of this object, only the state it shares.
+    ~consumer_loop();
 
     void start();
     void stop();
-    bool active() const { return state_.active(); }
-    bool stopping() const { return stop_.load(); }
+    bool active() const { return state_->consumer.active(); }
+    bool stopping() const { return state_->stop.load(); }
     // Sleeps unless stop() comes first; false when stopped.
-    bool sleep_for(std::chrono::milliseconds d);
+    bool sleep_for(std::chrono::milliseconds d) { return state_->sleep_for(d); }
     // Forget the position and re-read the durable cursor before the next batch (after a
     // conflict showed that someone else moved it).
-    void resync() { state_.resync(); }
-    const consumer_config& config() const { return state_.config(); }
-    const std::string& owner() const { return state_.owner(); }
+    void resync() { state_->consumer.resync(); }
+    const consumer_config& config() const { return state_->consumer.config(); }
+    // True on the loop's own thread (inside `deliver`).
+    bool on_loop_thread() const { return state_->thread_id.load() == std::this_thread::get_id(); }
+    const std::string& owner() const { return state_->consumer.owner(); }
 
-private:
-    void run();
+  private:
+    // Everything the loop's thread uses. The thread holds its own reference, so the state
+    // outlives a consumer_loop destroyed from inside `deliver`.
+    struct state {
+        state(store& s, consumer_config c, deliver_fn d);
+        void run();
+        bool sleep_for(std::chrono::milliseconds d);
+        void request_stop();
+        void wait_until_started();
 
-    store& store_;
-    consumer_state state_;
-    deliver_fn deliver_;
-    std::atomic<bool> stop_{false};
-    std::mutex sleep_mu_;
-    std::condition_variable sleep_cv_;
+        store& storage;
+        consumer_state consumer;  // only the loop's thread moves it (active()/resync() are atomic)
+        deliver_fn deliver;
+        std::atomic<bool> stop{false};
+        std::atomic<std::thread::id> thread_id{};
+        std::mutex sleep_mu;  // guards `started`, and the wake-ups of `stop`
+        std::condition_variable sleep_cv;
+        bool started = false;  // start() has assigned the thread
+    };
+
+    std::shared_ptr<state> state_;
     std::thread thread_;
 };
 

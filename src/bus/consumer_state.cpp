@@ -14,7 +14,8 @@ consumer_state::consumer_state(store& s, consumer_config config)
 }
 
 std::chrono::milliseconds consumer_state::idle_wait() const {
-    return std::min<std::chrono::milliseconds>(config_.lease_ttl / 3, std::chrono::milliseconds(100));
+    return std::min<std::chrono::milliseconds>(config_.lease_ttl / 3,
+                                               std::chrono::milliseconds(100));
 }
 
 bool consumer_state::hold_lease() {
@@ -31,7 +32,8 @@ bool consumer_state::hold_lease() {
     if (active_ && now - renewed_ < config_.lease_ttl / 3) return true;
     auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
     if (!got) {
-        spdlog::warn("consumer {}/{}: lease: {}", config_.topic, config_.group, got.error().message);
+        spdlog::warn("consumer {}/{}: lease: {}", config_.topic, config_.group,
+                     got.error().message);
     }
     bool held = got && *got;
     if (held) {
@@ -66,9 +68,10 @@ std::optional<seq_t> consumer_state::initial_position() {
         if (!t) return std::nullopt;
         const seq_t last = *t ? (*t)->last_seq : 0;
         if (**cur <= last) return **cur;
-        spdlog::warn("consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
-                     "moving it back to {}",
-                     config_.topic, config_.group, **cur, last, last);
+        spdlog::warn(
+            "consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
+            "moving it back to {}",
+            config_.topic, config_.group, **cur, last, last);
         if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
         return last;
     }

@@ -38,7 +38,7 @@ struct consumer_step {
 };
 
 class consumer_state {
-public:
+  public:
     consumer_state(store& s, consumer_config config);
 
     // Holds (or takes over) the lease and reads the next batch.
@@ -59,7 +59,7 @@ public:
     // How long an idle consumer may sleep before it must look at its lease again.
     std::chrono::milliseconds idle_wait() const;
 
-private:
+  private:
     bool hold_lease();
     std::optional<seq_t> initial_position();
 

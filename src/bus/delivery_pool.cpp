@@ -14,8 +14,13 @@ struct delivery_pool::pump final : delivery_pool::consumer,
                                    std::enable_shared_from_this<delivery_pool::pump> {
     enum class phase { ready, running, delivering, waiting, stopped };
 
-    pump(delivery_pool& pool, std::uint64_t id, store& s, consumer_config c, deliver_fn d, settle_fn st)
-        : pool_(pool), id_(id), state_(s, std::move(c)), deliver_(std::move(d)), settle_(std::move(st)) {}
+    pump(delivery_pool& pool, std::uint64_t id, store& s, consumer_config c, deliver_fn d,
+         settle_fn st)
+        : pool_(pool),
+          id_(id),
+          state_(s, std::move(c)),
+          deliver_(std::move(d)),
+          settle_(std::move(st)) {}
 
     void stop(std::function<void()> stopped) override;
     bool active() const override { return state_.active(); }
@@ -29,12 +34,12 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     phase phase_ = phase::ready;
     bool stop_requested_ = false;
     std::function<void()> stopped_;
-    std::uint64_t generation_ = 0;    // a `done` of an older delivery is ignored
-    std::optional<bool> outcome_;     // set by done(): the delivery to settle
+    std::uint64_t generation_ = 0;  // a `done` of an older delivery is ignored
+    std::optional<bool> outcome_;   // set by done(): the delivery to settle
     seq_t batch_last_ = 0;
-    bool wake_on_change_ = true;      // false during a back-off
+    bool wake_on_change_ = true;  // false during a back-off
     clock::time_point deadline_{};
-    seq_t parked_at_ = 0;             // the position when parked (read by the watcher)
+    seq_t parked_at_ = 0;  // the position when parked (read by the watcher)
     bool parked_active_ = false;
 };
 
@@ -63,9 +68,12 @@ delivery_pool::delivery_pool(store& s, unsigned threads) : store_(s) {
     watcher_ = std::thread([this] { watch(); });
 }
 
-delivery_pool::~delivery_pool() {
+delivery_pool::~delivery_pool() { close(); }
+
+void delivery_pool::close() {
     {
         std::lock_guard lock(mu_);
+        if (closing_) return;
         closing_ = true;
     }
     work_cv_.notify_all();
@@ -77,11 +85,11 @@ delivery_pool::~delivery_pool() {
     for (auto& [id, p] : all_) p->state_.release();
 }
 
-std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config config, deliver_fn deliver,
-                                                            settle_fn settle) {
+std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config config,
+                                                            deliver_fn deliver, settle_fn settle) {
     std::lock_guard lock(mu_);
-    auto p = std::make_shared<pump>(*this, next_id_++, store_, std::move(config), std::move(deliver),
-                                    std::move(settle));
+    auto p = std::make_shared<pump>(*this, next_id_++, store_, std::move(config),
+                                    std::move(deliver), std::move(settle));
     all_[p->id_] = p;
     ready_.push_back(p);
     work_cv_.notify_one();
@@ -127,12 +135,13 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
             try {
                 reached = p->settle_(last);
             } catch (const std::exception& e) {
-                spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic, p->state_.config().group,
-                             e.what());
+                spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic,
+                             p->state_.config().group, e.what());
             }
         }
         if (!p->state_.advance(reached, last)) {
-            return park(p, {consumer_step::kind::back_off, {}, 0, p->state_.config().retry_backoff});
+            return park(p,
+                        {consumer_step::kind::back_off, {}, 0, p->state_.config().retry_backoff});
         }
     }
     auto s = p->state_.next();
@@ -181,9 +190,9 @@ void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s)
         p->wake_on_change_ = true;
         // An active consumer sleeps until its topic grows (and wakes to renew its lease);
         // a standby retries the lease every idle_wait().
-        std::chrono::milliseconds wait = !active             ? s.wait
-                                         : c.ephemeral       ? std::chrono::hours(1)
-                                                             : c.lease_ttl / 3;
+        std::chrono::milliseconds wait = !active       ? s.wait
+                                         : c.ephemeral ? std::chrono::hours(1)
+                                                       : c.lease_ttl / 3;
         p->deadline_ = clock::now() + wait;
         if (s.version < checked_version_) {
             // The store changed after this pump's read and the watcher has already acted on
@@ -248,8 +257,10 @@ void delivery_pool::watch() {
         } else {
             for (auto& [topic, pumps] : by_topic) {
                 auto t = store_.topic(topic);
-                if (!t) failed = true;
-                else last[topic] = *t ? (*t)->last_seq : 0;
+                if (!t)
+                    failed = true;
+                else
+                    last[topic] = *t ? (*t)->last_seq : 0;
             }
         }
         std::lock_guard lock(mu_);

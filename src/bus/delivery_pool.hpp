@@ -26,7 +26,7 @@
 namespace prom::bus_internal {
 
 class delivery_pool {
-public:
+  public:
     // true: the batch reached the consumer; false: it did not (redelivered after a back-off).
     using done_fn = std::function<void(bool delivered)>;
     using deliver_fn = std::function<void(std::vector<event> batch, done_fn done)>;
@@ -35,7 +35,7 @@ public:
     using settle_fn = std::function<std::optional<seq_t>(seq_t batch_last)>;
 
     class consumer {
-    public:
+      public:
         virtual ~consumer() = default;
         // Any thread, never blocks. The lease is given back on a pool thread; `stopped` runs
         // there afterwards (at once when already stopped). A batch in flight is forgotten:
@@ -45,7 +45,12 @@ public:
     };
 
     delivery_pool(store& s, unsigned threads);
-    ~delivery_pool();  // stops every consumer, joins its threads
+    ~delivery_pool();  // close()
+    // Stops every consumer and joins the pool's threads (once; later calls do nothing). Not
+    // from a pool thread. Afterwards no `deliver` or `settle` runs, nor holds what it
+    // captured: the WebSocket gateway calls it before its server's io_context goes, since
+    // a session a worker held last would otherwise be destroyed after it (a use after free).
+    void close();
 
     std::shared_ptr<consumer> add(consumer_config config, deliver_fn deliver, settle_fn settle);
 
@@ -54,7 +59,7 @@ public:
 
     struct pump;
 
-private:
+  private:
     void work();
     void watch();
     void step(const std::shared_ptr<pump>& p);

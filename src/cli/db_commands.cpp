@@ -14,7 +14,8 @@ struct publish_args {
 
 void run_publish(const publish_args& a, run_state& state) {
     auto payload = parse_json(a.payload);
-    if (!payload) return report({errc::invalid_argument, "payload: " + payload.error().message}, state);
+    if (!payload)
+        return report({errc::invalid_argument, "payload: " + payload.error().message}, state);
     event_input in;
     in.topic = a.topic;
     in.key = a.key;
@@ -55,7 +56,8 @@ void run_scan(const scan_args& a, run_state& state) {
         if (!t) return report(t.error(), state);
         q.to_ts = *t;
     }
-    if (a.limit && *a.limit < 0) return report({errc::invalid_argument, "--limit must be >= 0"}, state);
+    if (a.limit && *a.limit < 0)
+        return report({errc::invalid_argument, "--limit must be >= 0"}, state);
     auto s = open_or_report(a.db, state, db_access::read_only);
     if (!s) return;
     auto t = s->topic(a.topic);
@@ -86,7 +88,8 @@ void run_scan(const scan_args& a, run_state& state) {
 void register_db_commands(CLI::App& app, run_state& state) {
     {
         auto a = std::make_shared<publish_args>();
-        auto* cmd = app.add_subcommand("publish", "append one event; prints {id, seq, ts, duplicate}");
+        auto* cmd =
+            app.add_subcommand("publish", "append one event; prints {id, seq, ts, duplicate}");
         add_db_option(*cmd, a->db);
         cmd->add_option("topic", a->topic, "topic name")->required();
         cmd->add_option("payload", a->payload, "the payload, any JSON value")->required();
@@ -108,9 +111,12 @@ void register_db_commands(CLI::App& app, run_state& state) {
         cmd->callback([a, &state] { run_scan(*a, state); });
     }
     {
-        struct args { std::string db, topic, group; };
+        struct args {
+            std::string db, topic, group;
+        };
         auto a = std::make_shared<args>();
-        auto* cmd = app.add_subcommand("cursor", "print a consumer group's cursor {topic, group, seq}");
+        auto* cmd =
+            app.add_subcommand("cursor", "print a consumer group's cursor {topic, group, seq}");
         add_db_option(*cmd, a->db);
         cmd->add_option("topic", a->topic, "topic name")->required();
         cmd->add_option("group", a->group, "consumer group")->required();
@@ -134,7 +140,8 @@ void register_db_commands(CLI::App& app, run_state& state) {
     }
     {
         auto db = std::make_shared<std::string>();
-        auto* cmd = app.add_subcommand("topics", "list topics with event counts and last seq (NDJSON)");
+        auto* cmd =
+            app.add_subcommand("topics", "list topics with event counts and last seq (NDJSON)");
         add_db_option(*cmd, *db);
         cmd->callback([db, &state] {
             auto s = open_or_report(*db, state, db_access::read_only);
@@ -142,7 +149,8 @@ void register_db_commands(CLI::App& app, run_state& state) {
             auto ts = s->topics();
             if (!ts) return report(ts.error(), state);
             for (const auto& t : *ts) {
-                print_line(json::object{{"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq}});
+                print_line(
+                    json::object{{"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq}});
             }
         });
     }

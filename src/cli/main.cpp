@@ -22,7 +22,8 @@ void report(const error& e, run_state& state) {
     state.exit_code = e.code == errc::invalid_argument ? 2 : 1;
 }
 
-std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state, db_access access) {
+std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state,
+                                      db_access access) {
     auto s = open_store(db_url, {.must_exist = access == db_access::read_only});
     if (!s) {
         report(s.error(), state);

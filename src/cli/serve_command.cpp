@@ -1,13 +1,14 @@
 // prom serve (docs/config.md). Runs until SIGINT or SIGTERM, then shuts down within the deadline.
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <pthread.h>
-#include <sys/resource.h>
 #include <stop_token>
 #include <thread>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
 #include "server/demo.hpp"
@@ -26,7 +27,8 @@ struct serve_args {
 void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     server::serve_config cfg;
     if (!a.config.empty()) {
-        if (auto ok = server::load_config_file(a.config, cfg); !ok) return report(ok.error(), state);
+        if (auto ok = server::load_config_file(a.config, cfg); !ok)
+            return report(ok.error(), state);
     }
     // Flags (and PROM_DB) win over the file; without either the file's db stands.
     if (cmd.count("--db") > 0 || a.config.empty()) cfg.db = a.db;
@@ -42,7 +44,8 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     spdlog::set_level(spdlog::level::info);
 
     // Each connection is a descriptor: use the hard limit, not the (often 1024) soft one.
-    if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    if (rlimit nofile{};
+        getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
@@ -80,8 +83,8 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     if (cfg.demo) {
         std::error_code ec;
         auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-        std::string text = server::demo_instructions(base, cfg.stale_after,
-                                                     ec ? std::string("prom") : self.string(), cfg.db);
+        std::string text = server::demo_instructions(
+            base, cfg.stale_after, ec ? std::string("prom") : self.string(), cfg.db);
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     }

@@ -3,8 +3,8 @@
 // without it nothing is written and `--from` picks the start.
 #include <condition_variable>
 #include <csignal>
-#include <mutex>
 #include <cstdio>
+#include <mutex>
 
 #include "cli/commands.hpp"
 #include "cli/ws_tail.hpp"
@@ -35,8 +35,8 @@ void run_tail(const tail_args& a, run_state& state) {
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     if (!a.url.empty()) {
-        auto ok = tail_over_gateway({a.url, a.token, a.topic, a.group, a.from, a.limit.value_or(SIZE_MAX)},
-                                    interrupted);
+        auto ok = tail_over_gateway(
+            {a.url, a.token, a.topic, a.group, a.from, a.limit.value_or(SIZE_MAX)}, interrupted);
         if (!ok) report(ok.error(), state);
         return;
     }
@@ -51,24 +51,24 @@ void run_tail(const tail_args& a, run_state& state) {
         bus b(*s);
         std::mutex mu;
         std::condition_variable done;
-        auto sub = b.subscribe(
-            a.topic, a.group,
-            [&](std::span<const event> batch, subscription& sub) {
-                std::lock_guard lock(mu);
-                seq_t last = 0;
-                for (const auto& e : batch) {
-                    if (printed >= limit) break;
-                    write_event(e);
-                    last = e.seq;
-                    ++printed;
-                }
-                std::fflush(stdout);
-                // Ack only what was printed: with --limit the rest stays for next time.
-                if (last > 0) (void)sub.ack(last);
-                done.notify_all();
-            },
-            {.from = a.from == "earliest" ? start_from::earliest : start_from::latest,
-             .manual_ack = true});
+        auto sub =
+            b.subscribe(a.topic, a.group,
+                        [&](std::span<const event> batch, subscription& sub) {
+                            std::lock_guard lock(mu);
+                            seq_t last = 0;
+                            for (const auto& e : batch) {
+                                if (printed >= limit) break;
+                                write_event(e);
+                                last = e.seq;
+                                ++printed;
+                            }
+                            std::fflush(stdout);
+                            // Ack only what was printed: with --limit the rest stays for next time.
+                            if (last > 0) (void)sub.ack(last);
+                            done.notify_all();
+                        },
+                        {.from = a.from == "earliest" ? start_from::earliest : start_from::latest,
+                         .manual_ack = true});
         std::unique_lock lock(mu);
         while (!interrupted && printed < limit) done.wait_for(lock, std::chrono::milliseconds(100));
         return;
@@ -82,7 +82,8 @@ void run_tail(const tail_args& a, run_state& state) {
     }
     while (!interrupted && printed < limit) {
         auto version = s->change_version();
-        auto evs = s->scan({.topic = a.topic, .from_seq = position + 1,
+        auto evs = s->scan({.topic = a.topic,
+                            .from_seq = position + 1,
                             .limit = std::min<std::size_t>(1000, limit - printed)});
         if (!evs) return report(evs.error(), state);
         for (const auto& e : *evs) {
@@ -99,10 +100,12 @@ void run_tail(const tail_args& a, run_state& state) {
 
 void register_tail_command(CLI::App& app, run_state& state) {
     auto a = std::make_shared<tail_args>();
-    auto* cmd = app.add_subcommand("tail", "print a topic's events as NDJSON as they arrive (Ctrl-C stops)");
+    auto* cmd = app.add_subcommand(
+        "tail", "print a topic's events as NDJSON as they arrive (Ctrl-C stops)");
     add_db_option(*cmd, a->db);
     cmd->add_option("topic", a->topic, "topic name")->required();
-    cmd->add_option("--group", a->group, "read as this durable consumer group (acks what it prints)");
+    cmd->add_option("--group", a->group,
+                    "read as this durable consumer group (acks what it prints)");
     cmd->add_option("--from", a->from, "earliest|latest: where to start without a cursor")
         ->default_val("latest");
     cmd->add_option("--limit", a->limit, "exit after N events");

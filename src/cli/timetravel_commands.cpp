@@ -22,8 +22,9 @@ void run_at(const at_args& a, run_state& state) {
         }
         time = std::exchange(key, std::string());
     } else if (key.empty() || time.empty()) {
-        return report({errc::invalid_argument, "usage: prom at TOPIC KEY T [--reducer replace|merge]"},
-                      state);
+        return report(
+            {errc::invalid_argument, "usage: prom at TOPIC KEY T [--reducer replace|merge]"},
+            state);
     }
     // Bad input is reported before the database is opened, so it changes nothing.
     auto t = parse_time(time);
@@ -80,8 +81,8 @@ void register_timetravel_commands(CLI::App& app, run_state& state) {
     }
     {
         auto a = std::make_shared<at_args>();
-        auto* cmd = app.add_subcommand("process-at",
-                                       "a process's state at T: prom at process.state PROCESS_ID T");
+        auto* cmd = app.add_subcommand(
+            "process-at", "a process's state at T: prom at process.state PROCESS_ID T");
         add_db_option(*cmd, a->db);
         cmd->add_option("process_id", a->key, "host:name:pid")->required();
         cmd->add_option("time", a->time, "T: epoch ms or ISO-8601 with a zone")->required();

@@ -19,7 +19,8 @@ namespace websocket = beast::websocket;
 std::string without_source_location(std::string text) {
     // Boost errors end in " [category:N at /path/file.hpp:LINE:COL in function '…']".
     auto open = text.rfind(" [");
-    if (open != std::string::npos && text.ends_with(']') && text.find(" at /", open) != std::string::npos) {
+    if (open != std::string::npos && text.ends_with(']') &&
+        text.find(" at /", open) != std::string::npos) {
         text.erase(open);
     }
     return text;
@@ -50,14 +51,18 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
         beast::error_code ec;
         ws.handshake(res, host + ":" + port, target, ec);
         if (ec) {
-            std::string why = res.result_int() == 401 ? "the gateway wants a valid --token"
-                                                      : "WebSocket handshake failed: " + ec.message();
+            std::string why = res.result_int() == 401
+                                  ? "the gateway wants a valid --token"
+                                  : "WebSocket handshake failed: " + ec.message();
             return fail(errc::unavailable, why);
         }
         // Without --group the subscription is ephemeral: the gateway stores no cursor and
         // leaves no group behind (docs/ws-protocol.md).
-        json::object sub{{"op", "subscribe"}, {"id", "tail"}, {"topic", o.topic},
-                         {"from", o.from}, {"manualAck", true}};
+        json::object sub{{"op", "subscribe"},
+                         {"id", "tail"},
+                         {"topic", o.topic},
+                         {"from", o.from},
+                         {"manualAck", true}};
         if (!o.group.empty()) sub["group"] = o.group;
         ws.write(net::buffer(canonical_json(sub)));
         std::size_t printed = 0;
@@ -78,8 +83,11 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
             ioc.restart();
             ioc.run_for(std::chrono::milliseconds(200));
             if (!done_reading) continue;
-            if (read_ec) return fail(errc::unavailable, "the gateway closed the connection: " + read_ec.message());
-            auto msg = parse_json(beast::buffers_to_string(buf.data()), {.max_depth = 1024, .max_bytes = SIZE_MAX});
+            if (read_ec)
+                return fail(errc::unavailable,
+                            "the gateway closed the connection: " + read_ec.message());
+            auto msg = parse_json(beast::buffers_to_string(buf.data()),
+                                  {.max_depth = 1024, .max_bytes = SIZE_MAX});
             buf.consume(buf.size());
             start_read();
             if (!msg || !msg->is_object()) continue;
@@ -87,7 +95,8 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
             auto op = m.find("op");
             if (op == m.end()) continue;
             if (op->value() == "error") {
-                return fail(errc::invalid_argument, "gateway: " + std::string(m.at("message").as_string()));
+                return fail(errc::invalid_argument,
+                            "gateway: " + std::string(m.at("message").as_string()));
             }
             if (op->value() != "events") continue;
             std::int64_t last = 0;
@@ -102,7 +111,8 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
             std::fwrite(out.data(), 1, out.size(), stdout);
             std::fflush(stdout);
             if (last > 0 && !o.group.empty()) {
-                json::object ack{{"op", "ack"}, {"topic", o.topic}, {"group", o.group}, {"seq", last}};
+                json::object ack{
+                    {"op", "ack"}, {"topic", o.topic}, {"group", o.group}, {"seq", last}};
                 auto text = std::make_shared<std::string>(canonical_json(ack));
                 ws.async_write(net::buffer(*text), [text](beast::error_code, std::size_t) {});
                 ioc.restart();
@@ -113,8 +123,8 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
         ws.close(websocket::close_code::normal, ec);
     } catch (const boost::system::system_error& e) {
         // what() appends "[system:111 at /usr/include/boost/…]"; the code's message does not.
-        return fail(errc::unavailable, "cannot reach the gateway at " + host + ":" + port + ": " +
-                                           e.code().message());
+        return fail(errc::unavailable,
+                    "cannot reach the gateway at " + host + ":" + port + ": " + e.code().message());
     } catch (const std::exception& e) {
         return fail(errc::unavailable, "cannot reach the gateway at " + host + ":" + port + ": " +
                                            without_source_location(e.what()));

@@ -1,12 +1,12 @@
 #include "prom/event.hpp"
 
-#include "core/text.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <random>
+
+#include "core/text.hpp"
 
 namespace prom {
 
@@ -17,8 +17,8 @@ constexpr std::size_t max_key_bytes = 1024;
 constexpr std::size_t max_id_bytes = 256;
 
 bool valid_topic_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == ':';
 }
 
 }  // namespace
@@ -79,8 +79,10 @@ status validate_input(const event_input& in) {
     if (in.key.size() > max_key_bytes) {
         return fail(errc::invalid_argument, "key is longer than 1024 bytes");
     }
-    if (!is_clean_text(in.key)) return fail(errc::invalid_argument, "key must be UTF-8 without NUL");
-    if (in.id && !is_clean_text(*in.id)) return fail(errc::invalid_argument, "id must be UTF-8 without NUL");
+    if (!is_clean_text(in.key))
+        return fail(errc::invalid_argument, "key must be UTF-8 without NUL");
+    if (in.id && !is_clean_text(*in.id))
+        return fail(errc::invalid_argument, "id must be UTF-8 without NUL");
     for (const auto& [k, v] : in.headers) {
         if (!is_clean_text(k) || !is_clean_text(v)) {
             return fail(errc::invalid_argument, "headers must be UTF-8 without NUL");
@@ -164,8 +166,8 @@ result<event_input> event_input_from_json(const json::value& v) {
             }
             for (const auto& h : f.get_object()) {
                 if (!h.value().is_string()) {
-                    return fail(errc::invalid_argument, "header '" + std::string(h.key()) +
-                                                            "' must be a string");
+                    return fail(errc::invalid_argument,
+                                "header '" + std::string(h.key()) + "' must be a string");
                 }
                 in.headers[std::string(h.key())] = std::string(h.value().get_string());
             }

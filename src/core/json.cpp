@@ -17,9 +17,12 @@ namespace {
 void append_pointer_token(std::string& path, std::string_view token) {
     path.push_back('/');
     for (char c : token) {
-        if (c == '~') path += "~0";
-        else if (c == '/') path += "~1";
-        else path.push_back(c);
+        if (c == '~')
+            path += "~0";
+        else if (c == '/')
+            path += "~1";
+        else
+            path.push_back(c);
     }
 }
 
@@ -27,7 +30,8 @@ void append_pointer_token(std::string& path, std::string_view token) {
 // rounds an out-of-range number to it). Fills `path` with its JSON pointer.
 bool find_non_finite(const json::value& v, std::string& path) {
     switch (v.kind()) {
-        case json::kind::double_: return !std::isfinite(v.get_double());
+        case json::kind::double_:
+            return !std::isfinite(v.get_double());
         case json::kind::array: {
             const auto& a = v.get_array();
             for (std::size_t i = 0; i < a.size(); ++i) {
@@ -46,7 +50,8 @@ bool find_non_finite(const json::value& v, std::string& path) {
                 path.resize(size);
             }
             return false;
-        default: return false;
+        default:
+            return false;
     }
 }
 
@@ -69,8 +74,10 @@ std::string without_non_finite_words(std::string_view text) {
         char c = text[i];
         if (in_string) {
             out.push_back(c);
-            if (c == '\\' && i + 1 < text.size()) out.push_back(text[++i]);
-            else if (c == '"') in_string = false;
+            if (c == '\\' && i + 1 < text.size())
+                out.push_back(text[++i]);
+            else if (c == '"')
+                in_string = false;
             continue;
         }
         if (c == '"') in_string = true;
@@ -93,15 +100,16 @@ std::string without_non_finite_words(std::string_view text) {
 
 result<json::value> parse_json(std::string_view text, parse_limits limits) {
     if (text.size() > limits.max_bytes) {
-        return fail(errc::too_large, "JSON text is larger than " +
-                                         std::to_string(limits.max_bytes) + " bytes");
+        return fail(errc::too_large,
+                    "JSON text is larger than " + std::to_string(limits.max_bytes) + " bytes");
     }
     auto v = parse_unchecked(text, limits.max_depth);
     if (!v) return v;
     if (std::string path; find_non_finite(*v, path)) {
         std::string where = path.empty() ? "" : " at '" + path + "'";
-        return fail(errc::invalid_argument, "number out of range" + where +
-                                                ": JSON numbers must fit in a double (about ±1.8e308)");
+        return fail(
+            errc::invalid_argument,
+            "number out of range" + where + ": JSON numbers must fit in a double (about ±1.8e308)");
     }
     return v;
 }
@@ -122,13 +130,27 @@ void append_string(std::string& out, std::string_view s) {
     for (char c : s) {
         auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (u < 0x20) {
                     out += "\\u00";
@@ -153,10 +175,18 @@ void append_number(std::string& out, T n) {
 
 void append_canonical_json(std::string& out, const json::value& v) {
     switch (v.kind()) {
-        case json::kind::null: out += "null"; return;
-        case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-        case json::kind::int64: append_number(out, v.get_int64()); return;
-        case json::kind::uint64: append_number(out, v.get_uint64()); return;
+        case json::kind::null:
+            out += "null";
+            return;
+        case json::kind::bool_:
+            out += v.get_bool() ? "true" : "false";
+            return;
+        case json::kind::int64:
+            append_number(out, v.get_int64());
+            return;
+        case json::kind::uint64:
+            append_number(out, v.get_uint64());
+            return;
         case json::kind::double_: {
             // Shortest round-trip form; an integral double prints like an integer, so 7.0
             // and 7 hash alike, as they are the same JSON number. Infinity and NaN have no
@@ -168,7 +198,9 @@ void append_canonical_json(std::string& out, const json::value& v) {
             append_number(out, v.get_double());
             return;
         }
-        case json::kind::string: append_string(out, v.get_string()); return;
+        case json::kind::string:
+            append_string(out, v.get_string());
+            return;
         case json::kind::array: {
             out.push_back('[');
             bool first = true;

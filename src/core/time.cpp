@@ -2,8 +2,8 @@
 #include <cctype>
 #include <charconv>
 
-#include "prom/event.hpp"
 #include "core/civil_time.hpp"
+#include "prom/event.hpp"
 
 namespace prom {
 
@@ -110,11 +110,13 @@ result<ts_ms> parse_time(std::string_view s) {
                     "time '" + std::string(s) + "' has no timezone: add Z or +HH:MM");
     }
     if (pos != s.size()) return bad();
-    if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(year, month) ||
-        hour > 23 || minute > 59 || second > 60) {
+    if (month < 1 || month > 12 || day < 1 ||
+        static_cast<unsigned>(day) > days_in_month(year, month) || hour > 23 || minute > 59 ||
+        second > 60) {
         return bad();
     }
-    std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    std::int64_t days =
+        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
     if (second == 60) {
         // A leap second exists only as 23:59:60 UTC on the last day of June or December
         // (in any zone: the offset is applied first). It maps to the last millisecond of

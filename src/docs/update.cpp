@@ -1,10 +1,11 @@
 #include "docs/update.hpp"
-#include "docs/update_path.hpp"
 
-#include "core/text.hpp"
-
+#include <cmath>
 #include <limits>
 #include <set>
+
+#include "core/text.hpp"
+#include "docs/update_path.hpp"
 
 namespace prom::docs {
 
@@ -46,8 +47,8 @@ status set_path(json::object& doc, std::string_view path, const json::value& v) 
     std::string_view leaf;
     json::object* parent = parent_of(doc, path, true, leaf);
     if (!parent) {
-        return fail(errc::type_error, "cannot set '" + std::string(path) +
-                                          "': a parent field is not an object");
+        return fail(errc::type_error,
+                    "cannot set '" + std::string(path) + "': a parent field is not an object");
     }
     (*parent)[leaf] = v;
     return {};
@@ -57,8 +58,8 @@ status inc_path(json::object& doc, std::string_view path, const json::value& by)
     std::string_view leaf;
     json::object* parent = parent_of(doc, path, true, leaf);
     if (!parent) {
-        return fail(errc::type_error, "cannot $inc '" + std::string(path) +
-                                          "': a parent field is not an object");
+        return fail(errc::type_error,
+                    "cannot $inc '" + std::string(path) + "': a parent field is not an object");
     }
     auto it = parent->find(leaf);
     if (it == parent->end()) {
@@ -67,8 +68,7 @@ status inc_path(json::object& doc, std::string_view path, const json::value& by)
     }
     json::value& cur = it->value();
     if (!cur.is_number()) {
-        return fail(errc::type_error,
-                    "$inc on '" + std::string(path) + "', which is not a number");
+        return fail(errc::type_error, "$inc on '" + std::string(path) + "', which is not a number");
     }
     if (cur.is_int64() && by.is_int64()) {
         std::int64_t r;
@@ -79,6 +79,10 @@ status inc_path(json::object& doc, std::string_view path, const json::value& by)
     }
     boost::system::error_code ec1, ec2;
     double a = cur.to_number<double>(ec1), b = by.to_number<double>(ec2);
+    // A sum beyond a double's range would be stored as inf, which is not JSON.
+    if (!std::isfinite(a + b)) {
+        return fail(errc::invalid_argument, "$inc on '" + std::string(path) + "' is out of range");
+    }
     cur = a + b;
     return {};
 }
@@ -134,8 +138,8 @@ result<json::object> apply_update(const json::object* current, const json::objec
                     }
                 } else if (name == "$inc") {
                     if (!f.value().is_number()) {
-                        return fail(errc::type_error, "$inc of '" + std::string(f.key()) +
-                                                          "' needs a number");
+                        return fail(errc::type_error,
+                                    "$inc of '" + std::string(f.key()) + "' needs a number");
                     }
                     if (auto ok = inc_path(doc, f.key(), f.value()); !ok) {
                         return std::unexpected(ok.error());
@@ -167,7 +171,8 @@ result<json::object> apply_update(const json::object* current, const json::objec
 
 status check_target(std::string_view collection, std::string_view key) {
     if (!valid_collection_name(collection)) {
-        return fail(errc::invalid_argument, "bad collection name '" + std::string(collection) + "'");
+        return fail(errc::invalid_argument,
+                    "bad collection name '" + std::string(collection) + "'");
     }
     if (key.empty()) return fail(errc::invalid_argument, "a document needs a non-empty _key");
     if (!is_clean_text(key)) {
@@ -176,15 +181,16 @@ status check_target(std::string_view collection, std::string_view key) {
     return {};
 }
 
-result<json::object> update_stored(const std::optional<document>& stored, const json::object& update,
-                                   std::string_view key, bool upsert) {
+result<json::object> update_stored(const std::optional<document>& stored,
+                                   const json::object& update, std::string_view key, bool upsert) {
     if (!stored && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
     json::object current;
     // A replacement (no operator) does not read the stored document, only whether there is
     // one: skip parsing it (a projector replaces a process document on every event).
     bool replacement = true;
     for (const auto& kv : update) replacement = replacement && !kv.key().starts_with('$');
-    if (stored && !update.empty() && replacement) return apply_update(&current, update, key, now_ms());
+    if (stored && !update.empty() && replacement)
+        return apply_update(&current, update, key, now_ms());
     if (stored) {
         auto v = parse_stored_json(stored->body);
         if (!v || !v->is_object()) return fail(errc::corrupt, "stored document does not parse");

@@ -23,8 +23,8 @@ status check_target(std::string_view collection, std::string_view key);
 
 // apply_update over a stored body (nullopt: no document yet), for backends that keep bodies
 // as text. not_found when there is none and !upsert; corrupt when the body does not parse.
-result<json::object> update_stored(const std::optional<document>& stored, const json::object& update,
-                                   std::string_view key, bool upsert);
+result<json::object> update_stored(const std::optional<document>& stored,
+                                   const json::object& update, std::string_view key, bool upsert);
 
 // Builds the stored form (canonical body + ETag) of a document object.
 document make_document(std::string_view collection, std::string_view key, const json::object& doc);

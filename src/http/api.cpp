@@ -33,9 +33,11 @@ std::optional<response> api::refused(const request& r, auth::action what, std::s
                                      route_id route) const {
     if (!options_.auth || !options_.auth->enabled()) return std::nullopt;
     switch (options_.auth->check(r.authorization, what, name)) {
-        case auth::verdict::allowed: return std::nullopt;
+        case auth::verdict::allowed:
+            return std::nullopt;
         case auth::verdict::unauthenticated: {
-            auto out = error_response(401, "unauthorized", "a valid bearer token is required", route);
+            auto out =
+                error_response(401, "unauthorized", "a valid bearer token is required", route);
             out.head += "WWW-Authenticate: Bearer\r\n";
             return out;
         }
@@ -102,7 +104,8 @@ std::optional<response> api::route(const request& r, bool may_block) {
         auto route = n == 1 ? route_id::list : route_id::collection_list;
         if (!get_or_head) return method_not_allowed(route, allow_get_head);
         if (!may_block) return std::nullopt;
-        auto coll = n == 1 ? std::string_view(options_.default_collection) : decoded(s[1], coll_buf);
+        auto coll =
+            n == 1 ? std::string_view(options_.default_collection) : decoded(s[1], coll_buf);
         return list(r, route, coll, query);
     }
     if (n == 1 && s[0] == "publish") {
@@ -119,7 +122,8 @@ std::optional<response> api::route(const request& r, bool may_block) {
         auto route = n == 1 ? route_id::projectors : route_id::projector;
         bool allowed = n == 1 ? get_or_head
                               : get_or_head || r.verb == method::put || r.verb == method::delete_;
-        if (!allowed) return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT, DELETE");
+        if (!allowed)
+            return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT, DELETE");
         if (!may_block) return std::nullopt;
         return projectors(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
     }

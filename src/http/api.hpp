@@ -15,17 +15,17 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_policy.hpp"
 #include "http/http_metrics.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
-#include "auth/auth_policy.hpp"
 #include "http/snapshot_cache.hpp"
 #include "prom/store.hpp"
 
 namespace prom::userproj {
 class supervisor;
 class collection_aliases;
-}
+}  // namespace prom::userproj
 
 namespace prom::http {
 
@@ -45,14 +45,14 @@ struct api_options {
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
 class metrics_source {
-public:
+  public:
     virtual ~metrics_source() = default;
     // Called on a blocking thread: may read the store.
     virtual void append_metrics(std::string& out) = 0;
 };
 
 class api {
-public:
+  public:
     api(store& s, snapshot_cache& cache, http_metrics& metrics, api_options options,
         metrics_source* extra = nullptr);
 
@@ -82,7 +82,7 @@ public:
     http_metrics& metrics() { return metrics_; }
     const api_options& options() const { return options_; }
 
-private:
+  private:
     std::optional<response> route(const request& r, bool may_block);
     std::optional<response> snap(const request& r, route_id route, std::string_view collection,
                                  std::string_view key, bool may_block);

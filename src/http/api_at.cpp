@@ -26,11 +26,13 @@ response api::at(const request& r, std::string_view topic, std::string_view key,
         } else if (name == "reducer") {
             reducer = std::move(value);
         } else {
-            return error_response(400, "bad_request", "unknown parameter '" + name + "' (t, reducer)",
-                                  route_id::at);
+            return error_response(400, "bad_request",
+                                  "unknown parameter '" + name + "' (t, reducer)", route_id::at);
         }
     }
-    if (!t_text) return error_response(400, "bad_request", "t (epoch ms or ISO-8601) is required", route_id::at);
+    if (!t_text)
+        return error_response(400, "bad_request", "t (epoch ms or ISO-8601) is required",
+                              route_id::at);
     auto t = parse_time(*t_text);
     if (!t) return error_response(400, "bad_request", t.error().message, route_id::at);
     auto state = at_as_json(store_, topic, key, *t, reducer);

@@ -32,26 +32,31 @@ response api::metrics_page(const request&) {
     std::string body;
     body.reserve(16 * 1024);
     metrics_.render(body);
-    body += "# HELP prom_snapshot_cache_hits_total Snapshot requests answered from memory.\n"
-            "# TYPE prom_snapshot_cache_hits_total counter\nprom_snapshot_cache_hits_total ";
+    body +=
+        "# HELP prom_snapshot_cache_hits_total Snapshot requests answered from memory.\n"
+        "# TYPE prom_snapshot_cache_hits_total counter\nprom_snapshot_cache_hits_total ";
     body += std::to_string(cache_.hits());
-    body += "\n# HELP prom_snapshot_cache_misses_total Snapshot requests that read the store.\n"
-            "# TYPE prom_snapshot_cache_misses_total counter\nprom_snapshot_cache_misses_total ";
+    body +=
+        "\n# HELP prom_snapshot_cache_misses_total Snapshot requests that read the store.\n"
+        "# TYPE prom_snapshot_cache_misses_total counter\nprom_snapshot_cache_misses_total ";
     body += std::to_string(cache_.misses());
-    body += "\n# HELP prom_snapshot_cache_entries Documents held in the snapshot cache.\n"
-            "# TYPE prom_snapshot_cache_entries gauge\nprom_snapshot_cache_entries ";
+    body +=
+        "\n# HELP prom_snapshot_cache_entries Documents held in the snapshot cache.\n"
+        "# TYPE prom_snapshot_cache_entries gauge\nprom_snapshot_cache_entries ";
     body += std::to_string(cache_.size());
-    body += "\n# HELP prom_db_up 1 when the database answers a query, 0 when it does not.\n"
-            "# TYPE prom_db_up gauge\nprom_db_up ";
+    body +=
+        "\n# HELP prom_db_up 1 when the database answers a query, 0 when it does not.\n"
+        "# TYPE prom_db_up gauge\nprom_db_up ";
     body += probe_database(store_) ? '1' : '0';
     body += '\n';
     if (extra_) extra_->append_metrics(body);
     response out;
     out.status = 200;
     out.route = route_id::metrics;
-    out.head = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nCache-Control: "
-               "no-store\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n";
+    out.head =
+        "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nCache-Control: "
+        "no-store\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n";
     out.body = std::move(body);
     return out;
 }

@@ -31,7 +31,8 @@ result<std::vector<event_input>> events_of(const json::value& body) {
     std::vector<event_input> out;
     auto it = o.find("events");
     if (it != o.end() && !o.contains("topic")) {
-        if (!it->value().is_array()) return fail(errc::invalid_argument, "'events' must be an array");
+        if (!it->value().is_array())
+            return fail(errc::invalid_argument, "'events' must be an array");
         const auto& arr = it->value().get_array();
         if (arr.empty()) return fail(errc::invalid_argument, "'events' is empty");
         if (o.size() != 1) return fail(errc::invalid_argument, "a batch body has only 'events'");
@@ -39,7 +40,8 @@ result<std::vector<event_input>> events_of(const json::value& body) {
         for (std::size_t i = 0; i < arr.size(); ++i) {
             auto in = event_input_from_json(arr[i]);
             if (!in) {
-                return fail(in.error().code, "events[" + std::to_string(i) + "]: " + in.error().message);
+                return fail(in.error().code,
+                            "events[" + std::to_string(i) + "]: " + in.error().message);
             }
             out.push_back(std::move(*in));
         }
@@ -71,7 +73,8 @@ api::publish_start api::begin_publish(const request& r) {
                                      route_id::publish));
     }
     if (r.body.size() > options_.body_limit) {
-        return refuse(error_response(413, "too_large", "the body is over the limit", route_id::publish));
+        return refuse(
+            error_response(413, "too_large", "the body is over the limit", route_id::publish));
     }
     auto body = parse_json(r.body, {.max_depth = 64, .max_bytes = options_.body_limit});
     if (!body) {
@@ -119,7 +122,8 @@ response api::finish_publish(result<std::vector<append_result>> appended,
         text += '}';
     }
     text += "]}";
-    metrics_.record_publish(appended->size(), duplicates, std::chrono::steady_clock::now() - started);
+    metrics_.record_publish(appended->size(), duplicates,
+                            std::chrono::steady_clock::now() - started);
     return json_response(200, std::move(text), route_id::publish);
 }
 

@@ -56,10 +56,10 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     }
     response out;
     out.route = route;
-    out.status = not_modified({r.if_none_match, r.if_modified_since}, doc->etag,
-                              doc->modified_seconds)
-                     ? 304
-                     : 200;
+    out.status =
+        not_modified({r.if_none_match, r.if_modified_since}, doc->etag, doc->modified_seconds)
+            ? 304
+            : 200;
     out.doc = std::move(doc);
     return out;
 }

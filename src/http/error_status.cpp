@@ -7,16 +7,26 @@ namespace prom::http {
 
 unsigned status_of(errc code) noexcept {
     switch (code) {
-        case errc::invalid_argument: return 400;
-        case errc::type_error: return 400;
-        case errc::not_found: return 404;
-        case errc::conflict: return 409;
-        case errc::too_large: return 413;
-        case errc::unavailable: return 503;
-        case errc::cancelled: return 503;
-        case errc::io_error: return 500;
-        case errc::corrupt: return 500;
-        case errc::internal: return 500;
+        case errc::invalid_argument:
+            return 400;
+        case errc::type_error:
+            return 400;
+        case errc::not_found:
+            return 404;
+        case errc::conflict:
+            return 409;
+        case errc::too_large:
+            return 413;
+        case errc::unavailable:
+            return 503;
+        case errc::cancelled:
+            return 503;
+        case errc::io_error:
+            return 500;
+        case errc::corrupt:
+            return 500;
+        case errc::internal:
+            return 500;
     }
     return 500;
 }

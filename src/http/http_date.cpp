@@ -1,9 +1,10 @@
 #include "http/http_date.hpp"
-#include "core/civil_time.hpp"
 
 #include <array>
 #include <charconv>
 #include <ctime>
+
+#include "core/civil_time.hpp"
 
 namespace prom::http {
 

@@ -96,7 +96,8 @@ void http_metrics::record_publish(std::size_t events, std::size_t duplicates,
 }
 
 void http_metrics::render(std::string& out) const {
-    append_metric_header(out, "prom_http_requests_total", "counter", "HTTP requests by route and status.");
+    append_metric_header(out, "prom_http_requests_total", "counter",
+                         "HTTP requests by route and status.");
     for (std::size_t r = 0; r < route_count; ++r) {
         for (std::size_t s = 0; s <= known_statuses.size(); ++s) {
             auto n = requests_[r][s].load(std::memory_order_relaxed);
@@ -112,7 +113,7 @@ void http_metrics::render(std::string& out) const {
         }
     }
     append_metric_header(out, "prom_http_request_duration_seconds", "histogram",
-           "Time from a parsed request to its answer, by route.");
+                         "Time from a parsed request to its answer, by route.");
     for (std::size_t r = 0; r < route_count; ++r) {
         std::string labels = "route=\"" + std::string(route_label(static_cast<route_id>(r))) + "\"";
         latency_[r].render(out, "prom_http_request_duration_seconds", labels);
@@ -121,26 +122,28 @@ void http_metrics::render(std::string& out) const {
     out += "prom_http_open_connections ";
     out += std::to_string(connections_.load(std::memory_order_relaxed));
     out += '\n';
-    append_metric_header(out, "prom_publish_requests_total", "counter", "Successful POST /publish requests.");
+    append_metric_header(out, "prom_publish_requests_total", "counter",
+                         "Successful POST /publish requests.");
     out += "prom_publish_requests_total ";
     append_u64(out, publish_requests_.load(std::memory_order_relaxed));
     out += '\n';
-    append_metric_header(out, "prom_publish_failures_total", "counter", "POST /publish requests that failed.");
+    append_metric_header(out, "prom_publish_failures_total", "counter",
+                         "POST /publish requests that failed.");
     out += "prom_publish_failures_total ";
     append_u64(out, publish_failures_.load(std::memory_order_relaxed));
     out += '\n';
     append_metric_header(out, "prom_published_events_total", "counter",
-           "Events acknowledged by POST /publish (duplicates included).");
+                         "Events acknowledged by POST /publish (duplicates included).");
     out += "prom_published_events_total ";
     append_u64(out, publish_events_.load(std::memory_order_relaxed));
     out += '\n';
     append_metric_header(out, "prom_published_duplicates_total", "counter",
-           "Published events whose id already existed in the topic.");
+                         "Published events whose id already existed in the topic.");
     out += "prom_published_duplicates_total ";
     append_u64(out, publish_duplicates_.load(std::memory_order_relaxed));
     out += '\n';
     append_metric_header(out, "prom_publish_duration_seconds", "histogram",
-           "Time from a parsed publish body to its durable commit.");
+                         "Time from a parsed publish body to its durable commit.");
     publish_latency_.render(out, "prom_publish_duration_seconds", "");
 }
 

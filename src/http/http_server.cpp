@@ -1,11 +1,12 @@
 // The listener and the network threads of the HTTP server.
 #include "http/http_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "http/server_context.hpp"
 
@@ -98,8 +99,10 @@ void run_worker(io_worker* w) {
 
 struct http_server::impl {
     impl(api& handlers, server_options o) : ctx(handlers, std::move(o)) {
-        unsigned n = ctx.options.threads ? ctx.options.threads : std::thread::hardware_concurrency();
-        for (unsigned i = 0; i < std::max(n, 1u); ++i) workers.push_back(std::make_unique<io_worker>());
+        unsigned n =
+            ctx.options.threads ? ctx.options.threads : std::thread::hardware_concurrency();
+        for (unsigned i = 0; i < std::max(n, 1u); ++i)
+            workers.push_back(std::make_unique<io_worker>());
         acceptor.emplace(workers[0]->ioc);
     }
 
@@ -130,7 +133,8 @@ result<std::unique_ptr<http_server>> http_server::start(api& handlers, server_op
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
         return fail(errc::unavailable, "cannot listen on " + i->ctx.options.host + ":" +
-                                           std::to_string(i->ctx.options.port) + ": " + ec.message());
+                                           std::to_string(i->ctx.options.port) + ": " +
+                                           ec.message());
     }
     i->port = acceptor.local_endpoint().port();
     net::co_spawn(i->workers[0]->ioc, accept_loop(&acceptor, &i->ctx, &i->workers),

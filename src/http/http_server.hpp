@@ -19,8 +19,8 @@ namespace prom::http {
 
 struct server_options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8091;  // 0: any free port (see http_server::port)
-    unsigned threads = 0;       // network threads; 0: one per hardware thread
+    std::uint16_t port = 8091;      // 0: any free port (see http_server::port)
+    unsigned threads = 0;           // network threads; 0: one per hardware thread
     unsigned blocking_threads = 8;  // store reads (cache misses, lists); publishes hold none
     std::size_t body_limit = 200 * 1024;
     std::size_t header_limit = 16 * 1024;
@@ -32,7 +32,7 @@ struct server_options {
 struct server_context;  // server_context.hpp (Beast/Asio)
 
 class http_server {
-public:
+  public:
     // Binds and starts serving; errc::unavailable when the address cannot be bound.
     static result<std::unique_ptr<http_server>> start(api& handlers, server_options options);
     ~http_server();
@@ -45,7 +45,7 @@ public:
 
     struct impl;
 
-private:
+  private:
     explicit http_server(std::unique_ptr<impl> i);
     std::unique_ptr<impl> impl_;
 };

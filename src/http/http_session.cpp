@@ -3,6 +3,8 @@
 // Requests are parsed by Beast (it rejects the smuggling shapes: Content-Length with
 // Transfer-Encoding, repeated or malformed lengths); responses are written by hand as a
 // gather of pre-rendered buffers, so a cached document goes out without a copy.
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -10,14 +12,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <spdlog/spdlog.h>
 
 #include "http/http_date.hpp"
 #include "http/server_context.hpp"
@@ -64,12 +65,18 @@ date_line current_date_line() {
 
 method method_of(bhttp::verb v) {
     switch (v) {
-        case bhttp::verb::get: return method::get;
-        case bhttp::verb::head: return method::head;
-        case bhttp::verb::post: return method::post;
-        case bhttp::verb::put: return method::put;
-        case bhttp::verb::delete_: return method::delete_;
-        default: return method::other;
+        case bhttp::verb::get:
+            return method::get;
+        case bhttp::verb::head:
+            return method::head;
+        case bhttp::verb::post:
+            return method::post;
+        case bhttp::verb::put:
+            return method::put;
+        case bhttp::verb::delete_:
+            return method::delete_;
+        default:
+            return method::other;
     }
 }
 
@@ -162,10 +169,9 @@ struct start_publish {
             std::lock_guard lock(ctx->open_mu);
             ++ctx->publishes_in_flight;
         }
-        ctx->handlers.append_async(
-            std::move(begun->events),
-            publish_done<std::decay_t<Handler>>{std::forward<Handler>(handler), ctx, worker,
-                                                begun->started});
+        ctx->handlers.append_async(std::move(begun->events), publish_done<std::decay_t<Handler>>{
+                                                                 std::forward<Handler>(handler),
+                                                                 ctx, worker, begun->started});
     }
 };
 
@@ -220,9 +226,7 @@ struct registration {
     ~registration() { release(); }
 };
 
-bool is_ws_target(std::string_view target) {
-    return target == "/ws" || target.starts_with("/ws?");
-}
+bool is_ws_target(std::string_view target) { return target == "/ws" || target.starts_with("/ws?"); }
 
 // `deadline`: when the sweeper may cut a write the peer does not read.
 net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
@@ -236,10 +240,12 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
     }
     std::string_view head = head_of(r);
     std::string_view body = body_of(r);
-    std::array<net::const_buffer, 6> buffers{
-        net::buffer(status_line(r.status)), net::buffer(head),
-        net::buffer(date.text, date.size),  net::buffer(connection_line),
-        net::buffer("\r\n", 2),             net::buffer(body)};
+    std::array<net::const_buffer, 6> buffers{net::buffer(status_line(r.status)),
+                                             net::buffer(head),
+                                             net::buffer(date.text, date.size),
+                                             net::buffer(connection_line),
+                                             net::buffer("\r\n", 2),
+                                             net::buffer(body)};
     conn.deadline = deadline;
     auto [ec, n] = co_await net::async_write(conn.socket, buffers, use_tuple);
     co_return !ec;
@@ -308,7 +314,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                     conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
                 ec = wec;
             }
-            if (!ec) std::tie(ec, n) = co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
+            if (!ec)
+                std::tie(ec, n) =
+                    co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
         }
         conn.busy = true;
         conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
@@ -334,8 +342,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                                       parser.release());
                 co_return;
             }
-            auto r = error_response(501, "not_implemented", "the WebSocket gateway is not built yet",
-                                    route_id::ws);
+            auto r = error_response(501, "not_implemented",
+                                    "the WebSocket gateway is not built yet", route_id::ws);
             co_await write_response(conn, r, msg.version(), false, started + opts.read_timeout);
             ctx->handlers.metrics().record_request(r.route, r.status,
                                                    std::chrono::steady_clock::now() - started);
@@ -346,7 +354,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         req.verb = method_of(msg.method());
         req.target = msg.target();
         std::string joined_inm;  // several If-None-Match lines form one list
-        if (auto range = msg.equal_range(bhttp::field::if_none_match); range.first != range.second) {
+        if (auto range = msg.equal_range(bhttp::field::if_none_match);
+            range.first != range.second) {
             auto next = range.first;
             if (++next == range.second) {
                 req.if_none_match = range.first->value();
@@ -396,8 +405,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         // handler threw.
         if (req.verb == method::head) r->head_only = true;
         bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
-        bool written =
-            co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
+        bool written = co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
         last_answer = std::chrono::steady_clock::now();
         if (r->status >= 500) {
             spdlog::error("http: {} {} answered {}: {}", msg.method_string(), route_label(r->route),

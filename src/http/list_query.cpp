@@ -33,7 +33,8 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
     while (!encoded_query.empty()) {
         auto amp = encoded_query.find('&');
         std::string_view param = encoded_query.substr(0, amp);
-        encoded_query = amp == std::string_view::npos ? std::string_view{} : encoded_query.substr(amp + 1);
+        encoded_query =
+            amp == std::string_view::npos ? std::string_view{} : encoded_query.substr(amp + 1);
         if (param.empty()) continue;  // `?a=1&&b=2`, a trailing `&`
         auto eq = param.find('=');
         std::string name = decode_query_component(param.substr(0, eq));

@@ -49,7 +49,8 @@ bool valid_origin_form(std::string_view t) {
     for (std::size_t i = 0; i < t.size(); ++i) {
         auto c = static_cast<unsigned char>(t[i]);
         if (c == '%') {
-            if (i + 2 >= t.size() || hex_value(t[i + 1]) < 0 || hex_value(t[i + 2]) < 0) return false;
+            if (i + 2 >= t.size() || hex_value(t[i + 1]) < 0 || hex_value(t[i + 2]) < 0)
+                return false;
             i += 2;
         } else if (!allowed_chars[c]) {
             return false;

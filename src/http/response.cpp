@@ -10,19 +10,31 @@ namespace prom::http {
 
 std::string_view route_label(route_id r) noexcept {
     switch (r) {
-        case route_id::snap: return "/snap/{key}";
-        case route_id::collection_snap: return "/collections/{name}/snap/{key}";
-        case route_id::list: return "/list";
-        case route_id::collection_list: return "/collections/{name}/list";
-        case route_id::publish: return "/publish";
-        case route_id::healthz: return "/healthz";
-        case route_id::metrics: return "/metrics";
-        case route_id::ws: return "/ws";
-        case route_id::at: return "/at/{topic}/{key}";
-        case route_id::projectors: return "/projectors";
-        case route_id::projector: return "/projectors/{name}";
+        case route_id::snap:
+            return "/snap/{key}";
+        case route_id::collection_snap:
+            return "/collections/{name}/snap/{key}";
+        case route_id::list:
+            return "/list";
+        case route_id::collection_list:
+            return "/collections/{name}/list";
+        case route_id::publish:
+            return "/publish";
+        case route_id::healthz:
+            return "/healthz";
+        case route_id::metrics:
+            return "/metrics";
+        case route_id::ws:
+            return "/ws";
+        case route_id::at:
+            return "/at/{topic}/{key}";
+        case route_id::projectors:
+            return "/projectors";
+        case route_id::projector:
+            return "/projectors/{name}";
         case route_id::unknown:
-        case route_id::count_: break;
+        case route_id::count_:
+            break;
     }
     return "other";
 }

@@ -18,7 +18,7 @@ enum class route_id : std::size_t {
     at,
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
-    unknown,   // no route matched (404) or the request did not parse (400/413/431)
+    unknown,     // no route matched (404) or the request did not parse (400/413/431)
     count_
 };
 

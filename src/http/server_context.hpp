@@ -57,8 +57,8 @@ struct io_worker {
     net::io_context ioc{1};
     struct completion_inbox {
         std::mutex mu;
-        std::vector<std::move_only_function<void()>> ready;  // guarded by mu
-        bool drain_posted = false;                            // guarded by mu
+        std::vector<std::move_only_function<void()>> ready;    // guarded by mu
+        bool drain_posted = false;                             // guarded by mu
         std::vector<std::move_only_function<void()>> running;  // the worker's thread only
     } completions;  // after ioc: what is left in it is destroyed while ioc still exists
     net::steady_timer sweeper{ioc};
@@ -73,9 +73,9 @@ void post_completion(io_worker& worker, std::move_only_function<void()> f);
 // bytes already read after the request, and the request itself. Runs on the connection's
 // worker, whose single thread serializes it like a strand; the HTTP session ends when it is
 // handed off (and no longer enforces deadlines: the stream's own timeouts take over).
-using upgrade_handler = std::function<net::awaitable<void>(
-    beast::tcp_stream stream, beast::flat_buffer buffer,
-    beast::http::request<beast::http::string_body> request)>;
+using upgrade_handler =
+    std::function<net::awaitable<void>(beast::tcp_stream stream, beast::flat_buffer buffer,
+                                       beast::http::request<beast::http::string_body> request)>;
 
 struct server_context {
     server_context(api& h, server_options o)

@@ -93,7 +93,8 @@ result<std::shared_ptr<const rendered_document>> snapshot_cache::load(std::strin
     if (sh.drops == drops_before) {
         // Bounded memory: an arbitrary victim is good enough for a cache whose entries are
         // cheap to rebuild.
-        if (sh.entries.size() >= options_.max_entries / shard_count + 1 && !sh.entries.contains(ck)) {
+        if (sh.entries.size() >= options_.max_entries / shard_count + 1 &&
+            !sh.entries.contains(ck)) {
             sh.entries.erase(sh.entries.begin());
         }
         sh.entries.insert_or_assign(std::move(ck), entry);

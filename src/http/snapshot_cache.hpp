@@ -54,7 +54,7 @@ struct snapshot_cache_options {
 };
 
 class snapshot_cache {
-public:
+  public:
     snapshot_cache(store& s, snapshot_cache_options o);
     snapshot_cache(const snapshot_cache&) = delete;
     snapshot_cache& operator=(const snapshot_cache&) = delete;
@@ -77,7 +77,7 @@ public:
     std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
     std::size_t size() const;
 
-private:
+  private:
     struct string_hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept {

@@ -25,7 +25,8 @@ std::string derived_state_id(std::string_view heartbeat_id) {
 }
 
 status project_heartbeat(const event& hb, transaction& txn) {
-    if (!hb.payload.is_object()) return fail(errc::invalid_argument, "heartbeat payload is not an object");
+    if (!hb.payload.is_object())
+        return fail(errc::invalid_argument, "heartbeat payload is not an object");
     const auto& p = hb.payload.get_object();
     const json::value* name = field(p, "name");
     const json::value* host = field(p, "host");
@@ -35,12 +36,14 @@ status project_heartbeat(const event& hb, transaction& txn) {
         return fail(errc::invalid_argument, "a heartbeat needs string name and host, and a pid");
     }
     std::string process_id;
-    if (const json::value* given = field(p, "processId"); given && given->is_string() &&
-                                                          !given->get_string().empty()) {
+    if (const json::value* given = field(p, "processId");
+        given && given->is_string() && !given->get_string().empty()) {
         process_id = given->get_string();
     } else {
-        std::string pid_text = pid->is_string() ? std::string(pid->get_string()) : canonical_json(*pid);
-        process_id = std::string(host->get_string()) + ":" + std::string(name->get_string()) + ":" + pid_text;
+        std::string pid_text =
+            pid->is_string() ? std::string(pid->get_string()) : canonical_json(*pid);
+        process_id = std::string(host->get_string()) + ":" + std::string(name->get_string()) + ":" +
+                     pid_text;
     }
     json::object state;
     state["processId"] = process_id;
@@ -69,7 +72,8 @@ status project_heartbeat(const event& hb, transaction& txn) {
 }
 
 status project_process_state(const event& e, transaction& txn) {
-    if (!e.payload.is_object()) return fail(errc::invalid_argument, "process.state payload is not an object");
+    if (!e.payload.is_object())
+        return fail(errc::invalid_argument, "process.state payload is not an object");
     const auto& p = e.payload.get_object();
     const json::value* id = field(p, "processId");
     const json::value* host = field(p, "host");
@@ -90,9 +94,11 @@ status project_process_state(const event& e, transaction& txn) {
     return {};
 }
 
-result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stale_after, ts_ms now) {
+result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stale_after,
+                                        ts_ms now) {
     std::vector<event_input> stale;
-    find_query q{.collection = "processes", .equals = {{"status", "alive"}}, .offset = 0, .limit = 1000};
+    find_query q{
+        .collection = "processes", .equals = {{"status", "alive"}}, .offset = 0, .limit = 1000};
     for (;;) {
         auto docs = s.find(q);
         if (!docs) return std::unexpected(docs.error());
@@ -101,7 +107,8 @@ result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stal
             if (!v || !v->is_object()) continue;
             auto& o = v->get_object();
             const json::value* seen = field(o, "last_seen");
-            if (!seen || !seen->is_int64() || seen->get_int64() + stale_after.count() > now) continue;
+            if (!seen || !seen->is_int64() || seen->get_int64() + stale_after.count() > now)
+                continue;
             o.erase("_key");
             o.erase("_ts");
             o["status"] = "stale";

@@ -15,20 +15,19 @@ namespace prom {
 namespace {
 
 class running_process_projectors final : public process_projectors {
-public:
+  public:
     running_process_projectors(store& s, process_projector_options o) : store_(s), options_(o) {
         (void)s.declare_index("processes", "status");
         (void)s.declare_index("processes", "host");
-        heartbeat_ = start_transactional_projector(
-            s, {.topic = std::string(heartbeat_topic),
-                .group = std::string(process_projector_group),
-                .handler = process::project_heartbeat,
-                .batch_size = o.batch_size});
-        txn_ = start_transactional_projector(
-            s, {.topic = std::string(process_state_topic),
-                .group = std::string(process_txn_group),
-                .handler = process::project_process_state,
-                .batch_size = o.batch_size});
+        heartbeat_ =
+            start_transactional_projector(s, {.topic = std::string(heartbeat_topic),
+                                              .group = std::string(process_projector_group),
+                                              .handler = process::project_heartbeat,
+                                              .batch_size = o.batch_size});
+        txn_ = start_transactional_projector(s, {.topic = std::string(process_state_topic),
+                                                 .group = std::string(process_txn_group),
+                                                 .handler = process::project_process_state,
+                                                 .batch_size = o.batch_size});
         stale_thread_ = std::thread([this] { stale_loop(); });
     }
 
@@ -49,7 +48,7 @@ public:
     projector& txn_projector() override { return *txn_; }
     std::uint64_t stale_emitted() const override { return stale_emitted_.load(); }
 
-private:
+  private:
     void stale_loop() {
         std::unique_lock lock(mu_);
         while (!cv_.wait_for(lock, options_.stale_check_every, [&] { return stopping_; })) {

@@ -19,7 +19,7 @@ struct attempt {
 };
 
 class transactional_projector final : public projector {
-public:
+  public:
     explicit transactional_projector(store& s, projector_options o)
         : store_(s),
           options_(std::move(o)),
@@ -42,7 +42,8 @@ public:
         std::unique_lock lock(mu_);
         for (;;) {
             if (metrics_.cursor.load() >= seq) return true;
-            if (auto c = store_.cursor(options_.topic, options_.group); c && c->value_or(0) >= seq) {
+            if (auto c = store_.cursor(options_.topic, options_.group);
+                c && c->value_or(0) >= seq) {
                 return true;
             }
             if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -51,7 +52,7 @@ public:
         }
     }
 
-private:
+  private:
     // Applies events [first, last] in one transaction, checking that the durable cursor is
     // where this consumer believes it is: if another consumer moved it (a lease race), we
     // must not apply anything twice.
@@ -82,8 +83,9 @@ private:
 
     void note_error(std::span<const event> events, const error& why) {
         metrics_.errors += 1;
-        std::string where = events.size() == 1 ? "seq " + std::to_string(events.front().seq)
-                                               : "batch from seq " + std::to_string(events.front().seq);
+        std::string where = events.size() == 1
+                                ? "seq " + std::to_string(events.front().seq)
+                                : "batch from seq " + std::to_string(events.front().seq);
         metrics_.last_error.set(where + ": " + why.message);
     }
 

@@ -28,7 +28,7 @@ constexpr std::array<demo_process, 3> processes{{
 }};
 
 class demo_impl final : public demo_publisher {
-public:
+  public:
     explicit demo_impl(store& s) : store_(s), thread_([this] { run(); }) {}
     ~demo_impl() override { stop(); }
 
@@ -42,7 +42,7 @@ public:
         if (thread_.joinable()) thread_.join();
     }
 
-private:
+  private:
     void run() {
         for (int tick = 0;; ++tick) {
             std::vector<event_input> batch;
@@ -87,15 +87,16 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
     const std::string db = " --db '" + describe_db_url(db_url) + "'";
     std::string s;
     s += "prom serve --demo: 3 processes on demo-host send a heartbeat every second;\n";
-    s += "'llm' goes silent after 5 s and turns stale " + std::to_string(stale_after.count() / 1000) +
-         " s later.\n\nTry:\n";
+    s += "'llm' goes silent after 5 s and turns stale " +
+         std::to_string(stale_after.count() / 1000) + " s later.\n\nTry:\n";
     s += "  curl -i " + base + "/snap/demo-host:stt:4101\n";
     s += "  curl -i " + base + "/list\n";
     s += "  curl -s '" + base + "/list?status=stale'\n";
     s += "  curl -s " + base + "/collections/host_stats/snap/demo-host\n";
     s += "  etag=$(curl -sI " + base +
          "/snap/demo-host:llm:4103 | tr -d '\\r' | sed -n 's/^ETag: //Ip')\n";
-    s += "  curl -i -H \"If-None-Match: $etag\" " + base + "/snap/demo-host:llm:4103   # 304 once stale\n";
+    s += "  curl -i -H \"If-None-Match: $etag\" " + base +
+         "/snap/demo-host:llm:4103   # 304 once stale\n";
     s += "  curl -s -X POST -H 'Content-Type: application/json' " + base +
          "/publish -d '{\"topic\":\"heartbeat.received\",\"payload\":{\"pid\":1,\"name\":\"me\","
          "\"host\":\"laptop\",\"cpu_pct\":1,\"mem_mb\":2}}'\n";
@@ -103,10 +104,13 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
     s += "  curl -s " + base + "/healthz\n";
     std::string ws = "ws" + base.substr(4) + "/ws";  // http://… → ws://…
     s += "  " + prom + " tail process.state --url " + ws + " --from earliest   # live\n";
-    s += "  curl -s \"" + base + "/at/process.state/demo-host:llm:4103?t=$(($(date +%s)*1000 - 8000))\""
+    s += "  curl -s \"" + base +
+         "/at/process.state/demo-host:llm:4103?t=$(($(date +%s)*1000 - 8000))\""
          "   # 8 s ago\n";
-    s += "  " + prom + " process-at demo-host:llm:4103 \"$(date -u -d '-8 sec' "
-         "+%Y-%m-%dT%H:%M:%SZ)\"" + db + "   # same, from the CLI\n";
+    s += "  " + prom +
+         " process-at demo-host:llm:4103 \"$(date -u -d '-8 sec' "
+         "+%Y-%m-%dT%H:%M:%SZ)\"" +
+         db + "   # same, from the CLI\n";
     s += "  " + prom + " topics" + db + "\n";
     return s;
 }

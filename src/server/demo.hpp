@@ -10,7 +10,7 @@
 namespace prom::server {
 
 class demo_publisher {
-public:
+  public:
     virtual ~demo_publisher() = default;  // stops
     virtual void stop() = 0;
 };

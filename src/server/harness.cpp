@@ -7,8 +7,9 @@ namespace prom {
 namespace {
 
 class node_harness final : public harness {
-public:
-    explicit node_harness(std::unique_ptr<server::node> n) : node_(std::move(n)), bus_(node_->storage()) {}
+  public:
+    explicit node_harness(std::unique_ptr<server::node> n)
+        : node_(std::move(n)), bus_(node_->storage()) {}
     ~node_harness() override { stop(); }
 
     std::uint16_t port() const override { return node_->port(); }
@@ -16,7 +17,7 @@ public:
     prom::bus& bus() override { return bus_; }
     void stop() override { node_->stop(); }
 
-private:
+  private:
     std::unique_ptr<server::node> node_;
     prom::bus bus_;
 };

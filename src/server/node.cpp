@@ -23,12 +23,13 @@ namespace prom::server {
 namespace {
 
 class node_impl final : public node {
-public:
+  public:
     explicit node_impl(serve_config c) : config_(std::move(c)) {}
     ~node_impl() override { stop(); }
 
     status start(std::stop_token stop) {
-        if (!config_.auth.enabled() && !is_loopback_host(config_.host) && !config_.insecure_listen_any) {
+        if (!config_.auth.enabled() && !is_loopback_host(config_.host) &&
+            !config_.insecure_listen_any) {
             return fail(errc::invalid_argument,
                         "refusing to listen on " + config_.host +
                             " without auth tokens: configure \"auth\" tokens, listen on "
@@ -47,7 +48,8 @@ public:
         store_->add_commit_listener(
             [cache = cache_.get()](const std::vector<document>& docs) { cache->on_commit(docs); });
 
-        bool run_process = std::ranges::find(config_.projectors, "process") != config_.projectors.end();
+        bool run_process =
+            std::ranges::find(config_.projectors, "process") != config_.projectors.end();
         if (run_process) {
             process_projector_options po;
             po.stale_after = config_.stale_after;
@@ -101,9 +103,11 @@ public:
         std::condition_variable_any wake;
         while (!opened && opened.error().code == errc::unavailable &&
                std::chrono::steady_clock::now() < give_up) {
-            spdlog::warn("prom serve: database unavailable ({}); retrying in 1 s", opened.error().message);
+            spdlog::warn("prom serve: database unavailable ({}); retrying in 1 s",
+                         opened.error().message);
             std::unique_lock lock(mu);
-            auto next = std::min(give_up, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+            auto next =
+                std::min(give_up, std::chrono::steady_clock::now() + std::chrono::seconds(1));
             (void)wake.wait_until(lock, stop, next, [] { return false; });  // only a stop wakes it
             if (stop.stop_requested()) {
                 return fail(errc::cancelled, "stopped while waiting for the database (" +
@@ -131,7 +135,7 @@ public:
         if (server_) spdlog::info("prom serve: stopped");
     }
 
-private:
+  private:
     // Applies the definition files of the config, then runs the registry's definitions.
     status start_user_projectors() {
         std::vector<std::string> files;

@@ -15,7 +15,7 @@
 namespace prom::server {
 
 class node {
-public:
+  public:
     // Opens the store and starts everything; errors (bad db URL, port in use) as values.
     // While the database is unavailable it waits up to config.db_wait; a stop request on
     // `stop` (SIGINT/SIGTERM in prom serve) ends that wait at once with errc::cancelled.

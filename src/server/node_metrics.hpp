@@ -12,7 +12,7 @@
 namespace prom::server {
 
 class node_metrics final : public http::metrics_source {
-public:
+  public:
     // `projectors` may be null (none running); both must outlive this.
     node_metrics(store& s, process_projectors* projectors) : store_(s), projectors_(projectors) {}
     void append_metrics(std::string& out) override;
@@ -21,7 +21,7 @@ public:
     // The user-defined projectors' counters; set once before traffic, must outlive this.
     void set_user_projectors(const userproj::supervisor* s) { user_projectors_ = s; }
 
-private:
+  private:
     void append_gateway_metrics(std::string& out);
     const ws::gateway_metrics* gateway_ = nullptr;
     const userproj::supervisor* user_projectors_ = nullptr;

@@ -19,7 +19,8 @@ result<std::int64_t> int_field(const json::value& v, std::string_view name, std:
     } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
         n = static_cast<std::int64_t>(v.get_uint64());
     } else {
-        return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be an integer");
+        return fail(errc::invalid_argument,
+                    "config: '" + std::string(name) + "' must be an integer");
     }
     if (n < min || n > max) {
         return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be in " +
@@ -29,7 +30,8 @@ result<std::int64_t> int_field(const json::value& v, std::string_view name, std:
 }
 
 result<std::string> string_field(const json::value& v, std::string_view name) {
-    if (!v.is_string()) return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be a string");
+    if (!v.is_string())
+        return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be a string");
     return std::string(v.get_string());
 }
 
@@ -48,7 +50,8 @@ status parse_listen(std::string_view text, serve_config& c) {
     unsigned p = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535) {
-        return fail(errc::invalid_argument, "bad port in listen address '" + std::string(text) + "'");
+        return fail(errc::invalid_argument,
+                    "bad port in listen address '" + std::string(text) + "'");
     }
     c.host = host.empty() ? "127.0.0.1" : std::string(host);
     c.port = static_cast<std::uint16_t>(p);
@@ -74,19 +77,34 @@ status apply_config_json(std::string_view text, serve_config& c) {
             ok = s ? parse_listen(*s, c) : status(std::unexpected(s.error()));
         } else if (k == "db") {
             auto s = string_field(v, k);
-            if (s) c.db = *s; else ok = std::unexpected(s.error());
+            if (s)
+                c.db = *s;
+            else
+                ok = std::unexpected(s.error());
         } else if (k == "collection") {
             auto s = string_field(v, k);
-            if (s) c.collection = *s; else ok = std::unexpected(s.error());
+            if (s)
+                c.collection = *s;
+            else
+                ok = std::unexpected(s.error());
         } else if (k == "max_age") {
             auto n = int_field(v, k, 0, 31'536'000);
-            if (n) c.max_age_seconds = static_cast<int>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.max_age_seconds = static_cast<int>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "body_limit") {
             auto n = int_field(v, k, 1, 64 * 1024 * 1024);
-            if (n) c.body_limit = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.body_limit = static_cast<std::size_t>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "header_limit") {
             auto n = int_field(v, k, 1024, 1024 * 1024);
-            if (n) c.header_limit = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.header_limit = static_cast<std::size_t>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "stale_after_ms") {
             ok = set_ms(c.stale_after, 1);
         } else if (k == "read_timeout_ms") {
@@ -99,27 +117,47 @@ status apply_config_json(std::string_view text, serve_config& c) {
             ok = set_ms(c.cache_ttl, 0);
         } else if (k == "cache_entries") {
             auto n = int_field(v, k, 1, 100'000'000);
-            if (n) c.cache_entries = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.cache_entries = static_cast<std::size_t>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "threads") {
             auto n = int_field(v, k, 0, 1024);
-            if (n) c.threads = static_cast<unsigned>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.threads = static_cast<unsigned>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "blocking_threads") {
             auto n = int_field(v, k, 1, 1024);
-            if (n) c.blocking_threads = static_cast<unsigned>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.blocking_threads = static_cast<unsigned>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "durable") {
-            if (v.is_bool()) c.durable = v.get_bool();
-            else ok = fail(errc::invalid_argument, "config: 'durable' must be true or false");
+            if (v.is_bool())
+                c.durable = v.get_bool();
+            else
+                ok = fail(errc::invalid_argument, "config: 'durable' must be true or false");
         } else if (k == "auth") {
             auto p = auth::auth_policy::from_json(v);
-            if (p) c.auth = std::move(*p); else ok = std::unexpected(p.error());
+            if (p)
+                c.auth = std::move(*p);
+            else
+                ok = std::unexpected(p.error());
         } else if (k == "ws_send_timeout_ms") {
             ok = set_ms(c.ws_send_timeout, 1);
         } else if (k == "ws_max_message") {
             auto n = int_field(v, k, 1024, 64 * 1024 * 1024);
-            if (n) c.ws_max_message = static_cast<std::size_t>(*n); else ok = std::unexpected(n.error());
+            if (n)
+                c.ws_max_message = static_cast<std::size_t>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "insecure_listen_any") {
-            if (v.is_bool()) c.insecure_listen_any = v.get_bool();
-            else ok = fail(errc::invalid_argument, "config: 'insecure_listen_any' must be true or false");
+            if (v.is_bool())
+                c.insecure_listen_any = v.get_bool();
+            else
+                ok = fail(errc::invalid_argument,
+                          "config: 'insecure_listen_any' must be true or false");
         } else if (k == "projectors") {
             if (!v.is_array()) {
                 ok = fail(errc::invalid_argument, "config: 'projectors' must be an array of names");
@@ -134,8 +172,9 @@ status apply_config_json(std::string_view text, serve_config& c) {
                         continue;
                     }
                     if (!p.is_string() || p.get_string() != "process") {
-                        ok = fail(errc::invalid_argument,
-                                  "config: 'projectors' entries are \"process\" or {\"file\": PATH}");
+                        ok = fail(
+                            errc::invalid_argument,
+                            "config: 'projectors' entries are \"process\" or {\"file\": PATH}");
                         break;
                     }
                     c.projectors.emplace_back(p.get_string());
@@ -143,7 +182,10 @@ status apply_config_json(std::string_view text, serve_config& c) {
             }
         } else if (k == "projectors_dir") {
             auto s = string_field(v, k);
-            if (s) c.projectors_dir = *s; else ok = std::unexpected(s.error());
+            if (s)
+                c.projectors_dir = *s;
+            else
+                ok = std::unexpected(s.error());
         } else {
             ok = fail(errc::invalid_argument, "config: unknown key '" + std::string(k) + "'");
         }

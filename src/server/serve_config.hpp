@@ -28,20 +28,22 @@ struct serve_config {
     // paths are relative to the config file's folder.
     std::vector<std::string> projector_files;
     std::string projectors_dir;
-    std::string config_dir;  // set by load_config_file
-    unsigned threads = 0;  // 0: one per hardware thread
+    std::string config_dir;         // set by load_config_file
+    unsigned threads = 0;           // 0: one per hardware thread
     unsigned blocking_threads = 8;  // store reads of HTTP requests (publishes hold no thread)
     std::chrono::milliseconds read_timeout{15000};
     std::chrono::milliseconds shutdown_deadline{5000};
-    std::chrono::milliseconds db_wait{60000};  // how long start-up waits for an unavailable database
+    std::chrono::milliseconds db_wait{
+        60000};  // how long start-up waits for an unavailable database
     std::chrono::milliseconds cache_ttl{1000};
     std::size_t cache_entries = 100000;
     bool durable = true;  // false: SQLite synchronous=NORMAL (benchmarks, tests)
     bool demo = false;
-    auth::auth_policy auth;  // "auth": {"tokens": [...]}; none: open, loopback only
+    auth::auth_policy auth;            // "auth": {"tokens": [...]}; none: open, loopback only
     bool insecure_listen_any = false;  // listen beyond loopback without tokens
-    std::chrono::milliseconds ws_send_timeout{10000};  // a subscriber that reads nothing this long is dropped
-    std::size_t ws_max_message = 1024 * 1024;          // bigger client messages close with 1009
+    std::chrono::milliseconds ws_send_timeout{
+        10000};  // a subscriber that reads nothing this long is dropped
+    std::size_t ws_max_message = 1024 * 1024;  // bigger client messages close with 1009
 };
 
 // "auth on (N tokens)" or "auth off": what the start-up log says, so that an operator sees at

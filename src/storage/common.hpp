@@ -28,11 +28,12 @@ struct collection_key_less {
                std::pair<std::string_view, std::string_view>(b.first, b.second);
     }
 };
-using changed_documents = std::map<std::pair<std::string, std::string>, document, collection_key_less>;
+using changed_documents =
+    std::map<std::pair<std::string, std::string>, document, collection_key_less>;
 
 // The change counter and its waiters; commit listeners. Thread-safe.
 class change_notifier {
-public:
+  public:
     std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
     void bump();
     void wait(std::uint64_t seen, std::chrono::milliseconds timeout);
@@ -40,7 +41,7 @@ public:
     void add_listener(commit_listener l);
     void notify_commit(const std::vector<document>& docs);
 
-private:
+  private:
     std::atomic<std::uint64_t> version_{0};
     std::mutex mu_;
     std::condition_variable cv_;

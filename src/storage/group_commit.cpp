@@ -62,8 +62,9 @@ void group_commit::run() {
             if (take == queue_.size()) {
                 group.swap(queue_);
             } else {
-                group.assign(std::make_move_iterator(queue_.begin()),
-                             std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
+                group.assign(
+                    std::make_move_iterator(queue_.begin()),
+                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
                 queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
             }
         }

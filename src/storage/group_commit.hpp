@@ -24,7 +24,7 @@
 namespace prom::storage {
 
 class group_commit {
-public:
+  public:
     struct request {
         std::vector<event_input> batch;  // prepared (ids and ts filled, validated)
         append_callback done;
@@ -51,7 +51,7 @@ public:
     // The blocking form: returns once the batch is durable, or failed.
     result<std::vector<append_result>> append(std::vector<event_input> batch);
 
-private:
+  private:
     void run();
 
     write_function write_;

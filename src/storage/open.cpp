@@ -1,7 +1,6 @@
-#include "prom/store.hpp"
-
 #include <filesystem>
 
+#include "prom/store.hpp"
 #include "storage/memory/memory_store.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"

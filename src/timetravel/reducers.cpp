@@ -36,7 +36,8 @@ json::value merge_patch(json::value target, const json::value& patch) {
 }
 
 reducer replace_reducer() {
-    return {"replace", [](json::value, const event& e) -> result<json::value> { return e.payload; }};
+    return {"replace",
+            [](json::value, const event& e) -> result<json::value> { return e.payload; }};
 }
 
 reducer merge_reducer() {

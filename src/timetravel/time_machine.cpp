@@ -26,7 +26,8 @@ result<json::value> apply_reducer(const reducer& r, json::value state, const eve
         return fail(errc::internal, "reducer '" + r.name + "' threw on seq " +
                                         std::to_string(e.seq) + ": " + ex.what());
     } catch (...) {
-        return fail(errc::internal, "reducer '" + r.name + "' threw on seq " + std::to_string(e.seq));
+        return fail(errc::internal,
+                    "reducer '" + r.name + "' threw on seq " + std::to_string(e.seq));
     }
 }
 

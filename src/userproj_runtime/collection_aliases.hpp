@@ -17,7 +17,7 @@
 namespace prom::userproj {
 
 class collection_aliases {
-public:
+  public:
     collection_aliases() : table_(std::make_shared<const collection_map>()) {}
 
     // The physical name of `logical`; `logical` itself when no swap moved it. The view is
@@ -40,7 +40,7 @@ public:
         empty_.store(empty, std::memory_order_release);
     }
 
-private:
+  private:
     std::atomic<std::shared_ptr<const collection_map>> table_;
     std::atomic<bool> empty_{true};
 };

@@ -12,7 +12,7 @@
 namespace prom::userproj {
 
 class guarded_transaction final : public transaction {
-public:
+  public:
     // `own` (logical -> physical) must outlive this object.
     guarded_transaction(transaction& inner, const collection_map& own) : inner_(inner), own_(own) {}
 
@@ -39,7 +39,7 @@ public:
         return fail(errc::invalid_argument, "a projector handler may not commit");
     }
 
-private:
+  private:
     status refused(std::string_view collection) const {
         if (!docs::reserved_collection(collection)) return {};
         for (const auto& [logical, physical] : own_) {

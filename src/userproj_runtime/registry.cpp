@@ -197,6 +197,14 @@ result<std::optional<registry_entry>> entry_in(const std::optional<document>& d)
     return std::optional<registry_entry>(std::move(*e));
 }
 
+// The entry of `name` read inside `txn` (none when absent): the first step of every
+// read-modify-write of the registry, so that the change and the read commit together.
+result<std::optional<registry_entry>> entry_in_txn(transaction& txn, std::string_view name) {
+    auto d = txn.find_one(registry_collection, name);
+    if (!d) return std::unexpected(d.error());
+    return entry_in(*d);
+}
+
 }  // namespace
 
 result<std::optional<registry_entry>> load_entry(store& s, std::string_view name) {
@@ -354,9 +362,7 @@ status remove_definition(store& s, std::string_view name) {
     }
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
-    auto d = (*txn)->find_one(registry_collection, name);
-    if (!d) return std::unexpected(d.error());
-    auto e = entry_in(*d);
+    auto e = entry_in_txn(**txn, name);
     if (!e) return std::unexpected(e.error());
     if (!*e || (*e)->deleted)
         return fail(errc::not_found, "no projector '" + std::string(name) + "'");
@@ -374,9 +380,7 @@ status mark_failed(store& s, std::string_view name, std::int64_t generation,
                    std::string_view message) {
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
-    auto d = (*txn)->find_one(registry_collection, name);
-    if (!d) return std::unexpected(d.error());
-    auto e = entry_in(*d);
+    auto e = entry_in_txn(**txn, name);
     if (!e) return std::unexpected(e.error());
     if (!*e || (*e)->deleted || (*e)->generation != generation || (*e)->failed) return {};
     registry_entry f = **e;
@@ -390,9 +394,7 @@ status abandon_rebuild(store& s, std::string_view name, std::int64_t generation,
                        std::string_view message) {
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
-    auto d = (*txn)->find_one(registry_collection, name);
-    if (!d) return std::unexpected(d.error());
-    auto e = entry_in(*d);
+    auto e = entry_in_txn(**txn, name);
     if (!e) return std::unexpected(e.error());
     if (!*e || (*e)->deleted || (*e)->generation != generation || !(*e)->rebuild) return {};
     registry_entry f = **e;
@@ -407,9 +409,7 @@ result<bool> complete_rebuild(store& s, std::string_view name, std::int64_t gene
                               const std::function<result<bool>(transaction&)>& caught_up) {
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
-    auto d = (*txn)->find_one(registry_collection, name);
-    if (!d) return std::unexpected(d.error());
-    auto e = entry_in(*d);
+    auto e = entry_in_txn(**txn, name);
     if (!e) return std::unexpected(e.error());
     if (!*e || (*e)->deleted || (*e)->generation != generation || !(*e)->rebuild) return false;
     auto ready = caught_up(**txn);

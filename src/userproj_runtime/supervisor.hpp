@@ -66,7 +66,7 @@ struct definition_runtime {
 };
 
 class supervisor {
-public:
+  public:
     supervisor(store& s, collection_aliases& aliases, supervisor_options options = {});
     ~supervisor();
     supervisor(const supervisor&) = delete;
@@ -85,7 +85,7 @@ public:
     // admin routes, so that a PUT's answer already reflects the new running set).
     bool wait_synced(std::chrono::milliseconds timeout);
 
-private:
+  private:
     struct runner;
     struct managed {
         std::int64_t generation = -1;

@@ -2,9 +2,9 @@
 // consumer groups, ack, unsubscribe, publish, over one JSON protocol.
 //
 // Slow consumers: each subscription hands one batch at a time to its connection and waits
-// (holding no thread) until it is written; a batch not written within `send_timeout` (the peer stopped reading)
-// disconnects that client. Publishers and other subscribers never wait for it, and its
-// unacknowledged events go to the group's next consumer.
+// (holding no thread) until it is written; a batch not written within `send_timeout` (the peer
+// stopped reading) disconnects that client. Publishers and other subscribers never wait for it, and
+// its unacknowledged events go to the group's next consumer.
 //
 // A gateway must outlive the HTTP server it is installed in; its destructor waits for
 // every session to end.
@@ -27,9 +27,9 @@ namespace prom::ws {
 struct gateway_options {
     std::size_t max_message_bytes = 1024 * 1024;  // bigger messages close with 1009
     std::chrono::milliseconds send_timeout{10000};
-    std::size_t max_subscriptions = 64;  // per connection
+    std::size_t max_subscriptions = 64;    // per connection
     std::size_t max_queued_frames = 1024;  // replies waiting to be written, per connection
-    unsigned blocking_threads = 4;  // acks (they wait for commits)
+    unsigned blocking_threads = 4;         // acks (they wait for commits)
     // Delivery to subscriptions: this many threads plus one watcher, however many
     // subscriptions there are (src/bus/delivery_pool.hpp).
     unsigned delivery_threads = 2;
@@ -45,7 +45,7 @@ struct gateway_metrics {
 };
 
 class gateway {
-public:
+  public:
     gateway(store& s, const auth::auth_policy& policy, gateway_options options = {});
     ~gateway();
 
@@ -59,7 +59,7 @@ public:
     const gateway_metrics& metrics() const;
     struct state;  // ws_session.cpp
 
-private:
+  private:
     std::shared_ptr<state> state_;
 };
 

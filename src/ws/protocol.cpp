@@ -48,8 +48,11 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         // An ack needs a group: an ephemeral subscription has nothing to acknowledge.
         const bool group_given = member(o, "group") != nullptr;
         if (!topic || (group_given && !group) || (*op == "ack" && !group)) {
-            return bad(c.id, *op == "ack" ? "ack needs a topic and a group"
-                                          : *op + " needs a topic, and a group that is a non-empty string when given");
+            return bad(
+                c.id,
+                *op == "ack"
+                    ? "ack needs a topic and a group"
+                    : *op + " needs a topic, and a group that is a non-empty string when given");
         }
         if (!group) group.emplace();
         if (*op == "unsubscribe") {
@@ -75,7 +78,8 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
             }
         }
         if (const json::value* b = member(o, "batchSize", "batch_size")) {
-            if (!b->is_int64() || b->get_int64() < 1 || b->get_int64() > static_cast<std::int64_t>(max_batch_size)) {
+            if (!b->is_int64() || b->get_int64() < 1 ||
+                b->get_int64() > static_cast<std::int64_t>(max_batch_size)) {
                 return bad(c.id, "batchSize must be an integer from 1 to 10000");
             }
             s.batch_size = static_cast<std::size_t>(b->get_int64());
@@ -152,7 +156,8 @@ std::string reply_frame(std::string_view id, std::string_view op, json::object f
 
 std::string error_frame(std::string_view id, std::string_view code, std::string_view message) {
     // A text frame must be valid UTF-8 (RFC 6455 §8.1), and messages may quote client input.
-    return reply_frame(id, "error", json::object{{"error", code}, {"message", valid_utf8(message)}});
+    return reply_frame(id, "error",
+                       json::object{{"error", code}, {"message", valid_utf8(message)}});
 }
 
 }  // namespace prom::ws

@@ -1,6 +1,8 @@
 // One WebSocket connection of the gateway. Beast does the RFC 6455 work (masking, reserved
 // bits, opcodes, control frames, UTF-8 of text frames, close codes, message size); this file
 // does authentication, the protocol's requests and the per-connection send queue.
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,7 +15,6 @@
 #include <boost/url/parse.hpp>
 #include <deque>
 #include <map>
-#include <spdlog/spdlog.h>
 
 #include "bus/delivery_pool.hpp"
 #include "http/http_server.hpp"
@@ -34,7 +35,7 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // What the gateway needs of a live session to shut it down.
 class session_base {
-public:
+  public:
     virtual ~session_base() = default;
     virtual void shutdown() = 0;  // any thread; stops its subscriptions before returning
 };
@@ -78,7 +79,7 @@ struct outgoing {
 };
 
 class session final : public session_base, public std::enable_shared_from_this<session> {
-public:
+  public:
     session(gateway::state& gw, ws_stream ws, const auth::grant* grant)
         : gw_(gw), ws_(std::move(ws)), wake_(ws_.get_executor()), grant_(grant) {
         wake_.expires_at(net::steady_timer::time_point::max());
@@ -103,7 +104,7 @@ public:
         });
     }
 
-private:
+  private:
     void push(outgoing o) {
         if (closed_ || (!o.written && queue_.size() >= gw_.options.max_queued_frames)) {
             if (o.written) o.written(false);
@@ -130,9 +131,12 @@ private:
     void unsubscribe(const std::string& id, const unsubscribe_cmd& cmd);
     void ack(const std::string& id, const ack_cmd& cmd);
     void publish(const std::string& id, publish_cmd cmd);
-    void reply(std::string text) { push({std::make_shared<const std::string>(std::move(text)), nullptr}); }
+    void reply(std::string text) {
+        push({std::make_shared<const std::string>(std::move(text)), nullptr});
+    }
     bool allowed(auth::action what, std::string_view topic) const {
-        return !gw_.policy.enabled() || (grant_ && auth::auth_policy::permits(*grant_, what, topic));
+        return !gw_.policy.enabled() ||
+               (grant_ && auth::auth_policy::permits(*grant_, what, topic));
     }
     void stop_subscriptions();
     // The `forbidden` error frame when the token may not consume `topic` as `group`.
@@ -157,7 +161,8 @@ private:
     // Read by subscription threads:
     std::atomic<bool> closed_{false};
     std::mutex subs_mu_;
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<bus_internal::delivery_pool::consumer>>
+    std::map<std::pair<std::string, std::string>,
+             std::shared_ptr<bus_internal::delivery_pool::consumer>>
         subs_;
 };
 
@@ -241,16 +246,18 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     // Runs on the delivery pool and returns at once: the frame is queued on the connection's
     // strand, and `done` is called when it is written. A batch not written within the send
     // timeout drops the client (docs/ws-protocol.md, slow consumers).
-    auto deliver = [weak, timeout, metrics, topic, group](std::vector<event> batch,
-                                                         bus_internal::delivery_pool::done_fn done) {
+    auto deliver = [weak, timeout, metrics, topic, group](
+                       std::vector<event> batch, bus_internal::delivery_pool::done_fn done) {
         auto self = weak.lock();
         if (!self || self->closed_) return done(false);
         auto text = std::make_shared<const std::string>(events_frame(topic, group, batch));
         const std::size_t count = batch.size();
-        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics, done = std::move(done)]() mutable {
+        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics,
+                                             done = std::move(done)]() mutable {
             auto timer = std::make_shared<net::steady_timer>(self->ws_.get_executor(), timeout);
             timer->async_wait([self, timer](boost::system::error_code ec) {
-                if (!ec && !self->closed_) self->drop("a batch was not read within the send timeout");
+                if (!ec && !self->closed_)
+                    self->drop("a batch was not read within the send timeout");
             });
             self->push({text, [timer, count, metrics, done = std::move(done)](bool ok) {
                             timer->cancel();
@@ -291,9 +298,10 @@ void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
     auto self = shared_from_this();
     // The reply comes once the lease is given back: the group's next consumer may take over.
     sub->stop([self, id, cmd] {
-        self->enqueue({std::make_shared<const std::string>(reply_frame(
-                           id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
-                       nullptr});
+        self->enqueue(
+            {std::make_shared<const std::string>(reply_frame(
+                 id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
+             nullptr});
     });
 }
 
@@ -303,16 +311,18 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
     {
         std::lock_guard lock(subs_mu_);
         if (!subs_.contains({cmd.topic, cmd.group})) {
-            return reply(error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
+            return reply(
+                error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
         }
     }
     auto self = shared_from_this();
     net::post(gw_.blocking, [self, id, cmd] {
         auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
-        std::string text = ok ? reply_frame(id, "acked", json::object{{"topic", cmd.topic},
-                                                                       {"group", cmd.group},
-                                                                       {"seq", cmd.seq}})
-                              : error_frame(id, error_code_of(ok.error().code), ok.error().message);
+        std::string text =
+            ok ? reply_frame(
+                     id, "acked",
+                     json::object{{"topic", cmd.topic}, {"group", cmd.group}, {"seq", cmd.seq}})
+               : error_frame(id, error_code_of(ok.error().code), ok.error().message);
         self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }
@@ -320,7 +330,8 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
 void session::publish(const std::string& id, publish_cmd cmd) {
     for (const auto& e : cmd.events) {
         if (!allowed(auth::action::publish, e.topic)) {
-            return reply(error_frame(id, "forbidden", "this token may not publish to '" + e.topic + "'"));
+            return reply(
+                error_frame(id, "forbidden", "this token may not publish to '" + e.topic + "'"));
         }
     }
     // No thread waits for the commit: the store's writer calls back once the events are
@@ -330,7 +341,8 @@ void session::publish(const std::string& id, publish_cmd cmd) {
         std::lock_guard lock(gw_.sessions_mu);
         ++gw_.publishes_in_flight;
     }
-    gw_.store_.append_async(std::move(cmd.events), [self, id](result<std::vector<append_result>> r) {
+    gw_.store_.append_async(std::move(cmd.events), [self,
+                                                    id](result<std::vector<append_result>> r) {
         auto& gw = self->gw_;
         net::post(self->ws_.get_executor(), [self, id, r = std::move(r)] {
             std::string text;
@@ -501,18 +513,23 @@ void gateway::shutdown() {
 gateway::~gateway() {
     shutdown();
     std::unique_lock lock(state_->sessions_mu);
-    state_->sessions_cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->sessions == 0; });
+    state_->sessions_cv.wait_for(lock, std::chrono::seconds(10),
+                                 [&] { return state_->sessions == 0; });
     // Not bounded: the store answers every publish it took, and its callbacks must be done
     // with the sessions' executors before the server that owns them goes.
     state_->sessions_cv.wait(lock, [&] { return state_->publishes_in_flight == 0; });
     lock.unlock();
     state_->blocking.join();
+    // Joins the delivery threads while the server's io_context is alive: a worker may hold
+    // the last reference to a closed session, whose stream must die before that context.
+    state_->delivery.close();
 }
 
 void gateway::install(http::http_server& server) {
     std::shared_ptr<state> st = state_;
-    server.context().upgrade = [st](beast::tcp_stream stream, beast::flat_buffer buffer,
-                                    bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
+    server.context().upgrade = [st](
+                                   beast::tcp_stream stream, beast::flat_buffer buffer,
+                                   bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
         return accept_session(st, std::move(stream), std::move(buffer), std::move(req));
     };
 }

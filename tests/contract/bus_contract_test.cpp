@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 
 // Collects delivered seqs; tests wait on it instead of sleeping.
 class recorder {
-public:
+  public:
     void add(std::span<const event> batch) {
         {
             std::lock_guard lock(mu_);
@@ -36,7 +36,7 @@ public:
         return batches_;
     }
 
-private:
+  private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::vector<seq_t> seqs_;
@@ -44,7 +44,7 @@ private:
 };
 
 class bus_contract : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         url_ = GetParam().fresh_url(dir_);
         store_ = test::open_or_die(url_, {.durable = false});
@@ -170,7 +170,8 @@ TEST_P(bus_contract, one_group_has_one_active_consumer_and_fails_over) {
     auto handler = [&](std::span<const event> batch, subscription&) {
         int now = ++inside;
         int prev = max_inside.load();
-        while (now > prev && !max_inside.compare_exchange_weak(prev, now)) {}
+        while (now > prev && !max_inside.compare_exchange_weak(prev, now)) {
+        }
         std::this_thread::sleep_for(1ms);
         all.add(batch);
         --inside;
@@ -230,8 +231,8 @@ TEST_P(bus_contract, an_ephemeral_subscription_stores_no_cursor_and_takes_no_lea
     ASSERT_TRUE(late.wait_for_count(1));
     EXPECT_EQ(late.seqs(), range(4, 4));
     recorder again;
-    auto sub_again = bus_->subscribe("t", "", [&](auto batch, auto&) { again.add(batch); },
-                                     {.ephemeral = true});
+    auto sub_again =
+        bus_->subscribe("t", "", [&](auto batch, auto&) { again.add(batch); }, {.ephemeral = true});
     ASSERT_TRUE(again.wait_for_count(4));
     EXPECT_EQ(again.seqs(), range(1, 4));
     sub_late.reset();

@@ -7,7 +7,7 @@ namespace prom {
 namespace {
 
 class docs_contract : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         store_ = test::open_or_die(GetParam().fresh_url(dir_), {.durable = false});
         ASSERT_NE(store_, nullptr);
@@ -52,8 +52,11 @@ TEST_P(docs_contract, upsert_stores_canonical_body_key_ts_and_strong_etag) {
 }
 
 TEST_P(docs_contract, operators_set_inc_set_on_insert_unset) {
-    ASSERT_TRUE(update("c", "k", R"({"$setOnInsert":{"created":1},"$inc":{"n":2},"$set":{"x":1,"_ts":5}})"));
-    ASSERT_TRUE(update("c", "k", R"({"$setOnInsert":{"created":9},"$inc":{"n":3},"$unset":{"x":""},"$set":{"_ts":6}})"));
+    ASSERT_TRUE(update("c", "k",
+                       R"({"$setOnInsert":{"created":1},"$inc":{"n":2},"$set":{"x":1,"_ts":5}})"));
+    ASSERT_TRUE(update(
+        "c", "k",
+        R"({"$setOnInsert":{"created":9},"$inc":{"n":3},"$unset":{"x":""},"$set":{"_ts":6}})"));
     EXPECT_EQ(body("c", "k"), R"({"_key":"k","_ts":6,"created":1,"n":5})");
     ASSERT_TRUE(update("c", "k", R"({"$inc":{"n":0.5},"$set":{"a.b":1,"_ts":7}})"));
     EXPECT_EQ(body("c", "k"), R"({"_key":"k","_ts":7,"a":{"b":1},"created":1,"n":5.5})");
@@ -80,8 +83,10 @@ TEST_P(docs_contract, update_without_upsert_of_a_missing_document_is_not_found) 
 }
 
 TEST_P(docs_contract, collection_and_key_are_checked_alike_on_every_backend) {
-    for (auto [coll, key] : {std::pair<std::string, std::string>{"bad coll", "k"}, {"c", ""},
-                             {"c", std::string("a\0b", 3)}, {"c", "\xff"}}) {
+    for (auto [coll, key] : {std::pair<std::string, std::string>{"bad coll", "k"},
+                             {"c", ""},
+                             {"c", std::string("a\0b", 3)},
+                             {"c", "\xff"}}) {
         auto d = update(coll, key, R"({"$set":{"a":1}})");
         ASSERT_FALSE(d) << coll << "/" << key;
         EXPECT_EQ(d.error().code, errc::invalid_argument);
@@ -210,7 +215,8 @@ TEST_P(docs_contract, find_filters_by_literal_equality_and_sorts_newest_first) {
         auto r = store_->find(q);
         EXPECT_TRUE(r) << (r ? "" : r.error().message);
         std::string out;
-        if (r) for (auto& d : *r) out += d.key;
+        if (r)
+            for (auto& d : *r) out += d.key;
         return out;
     };
     EXPECT_EQ(keys({}), "bcda");

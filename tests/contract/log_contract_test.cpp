@@ -10,7 +10,7 @@ namespace prom {
 namespace {
 
 class log_contract : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         url_ = GetParam().fresh_url(dir_);
         store_ = test::open_or_die(url_, {.durable = false});
@@ -106,7 +106,8 @@ TEST_P(log_contract, payload_and_headers_round_trip_in_canonical_form) {
     ASSERT_TRUE(store_->append(std::move(batch)));
     auto evs = store_->scan({.topic = "a"});
     ASSERT_TRUE(evs && evs->size() == 1);
-    EXPECT_EQ(canonical_json(evs->front().payload), R"({"a":"é\n","b":[1,2.5,{"a":null,"z":true}]})");
+    EXPECT_EQ(canonical_json(evs->front().payload),
+              R"({"a":"é\n","b":[1,2.5,{"a":null,"z":true}]})");
     EXPECT_EQ(evs->front().headers.at("trace"), "abc");
     EXPECT_EQ(evs->front().key, "k");
 }
@@ -224,14 +225,16 @@ TEST_P(log_contract, topics_lists_counts_and_last_seq) {
 }
 
 TEST_P(log_contract, bad_input_is_refused_and_changes_nothing) {
-    for (std::string topic : std::vector<std::string>{"", "has space", "semi;colon", std::string(300, 'a')}) {
+    for (std::string topic :
+         std::vector<std::string>{"", "has space", "semi;colon", std::string(300, 'a')}) {
         std::vector<event_input> b(1);
         b[0].topic = topic;
         auto r = store_->append(std::move(b));
         ASSERT_FALSE(r) << topic;
         EXPECT_EQ(r.error().code, errc::invalid_argument);
     }
-    for (std::string key : {std::string("a\0b", 3), std::string("\xff\xfe"), std::string("\xc0\x80")}) {
+    for (std::string key :
+         {std::string("a\0b", 3), std::string("\xff\xfe"), std::string("\xc0\x80")}) {
         std::vector<event_input> b(1);
         b[0].topic = "t";
         b[0].key = key;

@@ -1,10 +1,10 @@
 // The transactional projector: exactly-once effects, retries, dead letters, the process pair.
 #include <gtest/gtest.h>
 
+#include "projector/process_handlers.hpp"
 #include "prom/bus.hpp"
 #include "prom/process_projectors.hpp"
 #include "prom/projector.hpp"
-#include "projector/process_handlers.hpp"
 #include "support/forwarding_store.hpp"
 #include "support/test_support.hpp"
 
@@ -14,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class projector_contract : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         url_ = GetParam().fresh_url(dir_);
         store_ = test::open_or_die(url_, {.durable = false});
@@ -39,12 +39,15 @@ protected:
     static status count_handler(const event& e, transaction& txn) {
         if (e.payload.is_string() && e.payload.get_string() == "poison") {
             // write first, then fail: the write must not survive
-            (void)txn.update_one("counts", "poisoned", json::object{{"$inc", json::object{{"n", 1}}}}, true);
+            (void)txn.update_one("counts", "poisoned",
+                                 json::object{{"$inc", json::object{{"n", 1}}}}, true);
             return fail(errc::invalid_argument, "cannot digest poison");
         }
         json::object inc{{"$inc", json::object{{"n", 1}}}};
-        if (auto r = txn.update_one("counts", "a", inc, true); !r) return std::unexpected(r.error());
-        if (auto r = txn.update_one("counts", "b", inc, true); !r) return std::unexpected(r.error());
+        if (auto r = txn.update_one("counts", "a", inc, true); !r)
+            return std::unexpected(r.error());
+        if (auto r = txn.update_one("counts", "b", inc, true); !r)
+            return std::unexpected(r.error());
         return {};
     }
 
@@ -77,8 +80,8 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
     publish("in", "poison", "bad", "poison-id");
     publish("in", 3);
     auto p = start_transactional_projector(
-        *store_, {.topic = "in", .group = "count", .handler = count_handler, .retries = 2,
-                  .backoff = 1ms});
+        *store_,
+        {.topic = "in", .group = "count", .handler = count_handler, .retries = 2, .backoff = 1ms});
     ASSERT_TRUE(p->wait_until(3, 10s));
     EXPECT_NE(body("counts", "a").find("\"n\":2"), std::string::npos);
     EXPECT_EQ(body("counts", "poisoned"), "");
@@ -95,7 +98,7 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
 // A store whose commit refuses, for good, a transaction that wrote the document "poisoned"
 // (as a database refuses a value it cannot hold): the handler succeeds, the store never will.
 class refusing_store final : public test::forwarding_store {
-public:
+  public:
     using forwarding_store::forwarding_store;
 
     result<std::unique_ptr<transaction>> begin() override {
@@ -104,9 +107,9 @@ public:
         return std::unique_ptr<transaction>(new refusing_txn(std::move(*t)));
     }
 
-private:
+  private:
     class refusing_txn final : public transaction {
-    public:
+      public:
         explicit refusing_txn(std::unique_ptr<transaction> t) : t_(std::move(t)) {}
         result<std::optional<document>> find_one(std::string_view c, std::string_view k) override {
             return t_->find_one(c, k);
@@ -130,7 +133,7 @@ private:
             return t_->commit();
         }
 
-    private:
+      private:
         std::unique_ptr<transaction> t_;
         bool poisoned_ = false;
     };
@@ -139,7 +142,8 @@ private:
 // The effects of an event that the store refuses for good (not a passing outage) are a
 // poison event like a failing handler: retried, then dead-lettered, and the retry metric
 // counts the attempts that were made (it used to say 0 while the batch was retried forever).
-TEST_P(projector_contract, effects_the_store_refuses_for_good_are_dead_lettered_with_true_retry_counts) {
+TEST_P(projector_contract,
+       effects_the_store_refuses_for_good_are_dead_lettered_with_true_retry_counts) {
     publish("in", 1);
     publish("in", "refused", "bad", "refused-id");
     publish("in", 3);
@@ -147,11 +151,13 @@ TEST_P(projector_contract, effects_the_store_refuses_for_good_are_dead_lettered_
     auto handler = [](const event& e, transaction& txn) -> status {
         std::string key = e.payload.is_string() ? "poisoned" : "a";
         json::object inc{{"$inc", json::object{{"n", 1}}}};
-        if (auto r = txn.update_one("counts", key, inc, true); !r) return std::unexpected(r.error());
+        if (auto r = txn.update_one("counts", key, inc, true); !r)
+            return std::unexpected(r.error());
         return {};
     };
     auto p = start_transactional_projector(
-        refusing, {.topic = "in", .group = "count", .handler = handler, .retries = 2, .backoff = 1ms});
+        refusing,
+        {.topic = "in", .group = "count", .handler = handler, .retries = 2, .backoff = 1ms});
     ASSERT_TRUE(p->wait_until(3, 10s));
     EXPECT_NE(body("counts", "a").find("\"n\":2"), std::string::npos);
     EXPECT_EQ(body("counts", "poisoned"), "");
@@ -170,10 +176,14 @@ TEST_P(projector_contract, stop_on_poison_keeps_the_cursor_before_the_failing_ev
     publish("in", 1);
     publish("in", "poison");
     publish("in", 3);
-    auto p = start_transactional_projector(
-        *store_, {.topic = "in", .group = "count", .handler = count_handler, .retries = 1,
-                  .backoff = 1ms, .poison = on_poison::stop});
-    for (int i = 0; i < 1000 && !p->metrics().stopped_on_poison; ++i) std::this_thread::sleep_for(5ms);
+    auto p = start_transactional_projector(*store_, {.topic = "in",
+                                                     .group = "count",
+                                                     .handler = count_handler,
+                                                     .retries = 1,
+                                                     .backoff = 1ms,
+                                                     .poison = on_poison::stop});
+    for (int i = 0; i < 1000 && !p->metrics().stopped_on_poison; ++i)
+        std::this_thread::sleep_for(5ms);
     ASSERT_TRUE(p->metrics().stopped_on_poison);
     EXPECT_EQ(bus(*store_).cursor("in", "count").value(), 1);
     EXPECT_NE(body("counts", "a").find("\"n\":1"), std::string::npos);
@@ -209,7 +219,8 @@ TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_docu
             *parse_json(R"({"pid":1,"name":"stt","host":"local","cpu_pct":1,"mem_mb":2})"), "",
             "hb-1");
     publish("heartbeat.received",
-            *parse_json(R"({"pid":2,"name":"stt","host":"local","processId":"custom"})"), "", "hb-2");
+            *parse_json(R"({"pid":2,"name":"stt","host":"local","processId":"custom"})"), "",
+            "hb-2");
     ASSERT_TRUE(procs->heartbeat_projector().wait_until(2, 10s));
     ASSERT_TRUE(procs->txn_projector().wait_until(2, 10s));
     EXPECT_EQ((*store_->topic("process.state"))->count, 2);
@@ -219,7 +230,8 @@ TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_docu
 
 TEST_P(projector_contract, a_silent_process_turns_stale_once) {
     publish("heartbeat.received", *parse_json(R"({"pid":3,"name":"w","host":"h"})"), "", "hb");
-    auto procs = start_process_projectors(*store_, {.stale_after = 50ms, .stale_check_every = 20ms});
+    auto procs =
+        start_process_projectors(*store_, {.stale_after = 50ms, .stale_check_every = 20ms});
     ASSERT_TRUE(procs->txn_projector().wait_until(1, 10s));
     for (int i = 0; i < 500 && body("processes", "h:w:3").find("stale") == std::string::npos; ++i) {
         std::this_thread::sleep_for(10ms);

@@ -24,7 +24,7 @@ json::value definition(std::int64_t version, bool rebuild = false, std::string_v
 }
 
 class registry_contract : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         url_ = GetParam().fresh_url(dir_);
         store_ = test::open_or_die(url_, {.durable = false});

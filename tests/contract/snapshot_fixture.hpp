@@ -10,7 +10,7 @@
 namespace prom::test {
 
 class snapshot_fixture : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         store_ = test::open_or_die(GetParam().fresh_url(dir_), {.durable = false});
         ASSERT_NE(store_, nullptr);

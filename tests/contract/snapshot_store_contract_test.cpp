@@ -1,9 +1,8 @@
 // The store's time-travel snapshot methods and append rule (store.hpp), on every backend.
 #include <gtest/gtest.h>
 
-
-#include "prom/timetravel.hpp"
 #include "contract/snapshot_fixture.hpp"
+#include "prom/timetravel.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -15,7 +14,8 @@ class snapshot_store_contract : public test::snapshot_fixture {};
 
 TEST_P(snapshot_store_contract, snapshot_at_or_before_picks_the_greatest_position_not_after_t) {
     append_one("t", "k", 10, 1);
-    EXPECT_EQ(put("k", "r", 1, {{10, 1, 1, "1"}, {20, 3, 2, "2"}, {20, 5, 3, "3"}, {30, 6, 4, "4"}}), 4u);
+    EXPECT_EQ(
+        put("k", "r", 1, {{10, 1, 1, "1"}, {20, 3, 2, "2"}, {20, 5, 3, "3"}, {30, 6, 4, "4"}}), 4u);
     EXPECT_FALSE(snap_at("k", "r", 9));
     EXPECT_EQ(snap_at("k", "r", 10)->state, "1");
     EXPECT_EQ(snap_at("k", "r", 29)->state, "3");
@@ -35,7 +35,8 @@ TEST_P(snapshot_store_contract, put_snapshots_replaces_the_same_position) {
     EXPECT_EQ(snap_at("k", "r", 10)->state, "\"new\"");
 }
 
-TEST_P(snapshot_store_contract, drop_snapshots_after_drops_later_ones_of_every_reducer_of_that_key) {
+TEST_P(snapshot_store_contract,
+       drop_snapshots_after_drops_later_ones_of_every_reducer_of_that_key) {
     append_one("t", "k", 10, 1);
     put("k", "a", 1, {{10, 1, 1, "1"}, {20, 2, 2, "2"}});
     put("k", "b", 1, {{20, 2, 2, "2"}});

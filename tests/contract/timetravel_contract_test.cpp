@@ -12,15 +12,15 @@
 #include <random>
 #include <thread>
 
-#include "prom/timetravel.hpp"
 #include "contract/snapshot_fixture.hpp"
+#include "prom/timetravel.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
 namespace {
 
 class timetravel_contract : public test::snapshot_fixture {
-protected:
+  protected:
     bool snap_at_any(std::string_view key) {
         auto s = store_->snapshot_at_or_before("t", key, "merge", INT64_MAX);
         return s && *s;
@@ -141,7 +141,12 @@ std::optional<state_at> oracle_at(const std::vector<logged_event>& log, std::str
               [](auto* a, auto* b) { return std::pair(a->ts, a->seq) < std::pair(b->ts, b->seq); });
     json::value state;
     for (const auto* e : evs) {
-        event ev{.id = "", .topic = "", .key = e->key, .ts = e->ts, .seq = e->seq, .payload = e->payload};
+        event ev{.id = "",
+                 .topic = "",
+                 .key = e->key,
+                 .ts = e->ts,
+                 .seq = e->seq,
+                 .payload = e->payload};
         state = *r.apply(std::move(state), ev);
     }
     return state_at{std::move(state), evs.back()->ts, evs.back()->seq};
@@ -164,8 +169,12 @@ json::value random_payload(std::mt19937_64& rng) {
     json::object o;
     for (const char* name : {"x", "y", "z"}) {
         switch (rng() % 6) {
-            case 0: o[name] = nullptr; break;  // removes the member under merge
-            case 1: o[name] = static_cast<std::int64_t>(rng() % 100); break;
+            case 0:
+                o[name] = nullptr;
+                break;  // removes the member under merge
+            case 1:
+                o[name] = static_cast<std::int64_t>(rng() % 100);
+                break;
             case 2: {
                 json::object inner;
                 inner["n"] = static_cast<std::int64_t>(rng() % 10);
@@ -173,7 +182,8 @@ json::value random_payload(std::mt19937_64& rng) {
                 o[name] = std::move(inner);
                 break;
             }
-            default: break;  // absent
+            default:
+                break;  // absent
         }
     }
     return o;
@@ -225,7 +235,8 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                 if (kind < 6 || log.empty()) {
                     in.ts = now + static_cast<ts_ms>(rng() % 15);
                 } else if (kind < 9) {
-                    in.ts = 1000 + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(now - 999));
+                    in.ts =
+                        1000 + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(now - 999));
                 } else {
                     in.ts = log[rng() % log.size()].ts;
                 }
@@ -259,11 +270,21 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                 std::string key = rng() % 20 == 0 ? "zz" : all_keys[rng() % nkeys];
                 ts_ms t;
                 switch (rng() % 5) {
-                    case 0: t = 999; break;
-                    case 1: t = log[rng() % log.size()].ts; break;
-                    case 2: t = log[rng() % log.size()].ts - 1; break;
-                    case 3: t = 990 + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(now - 970)); break;
-                    default: t = rng() % 4 == 0 ? INT64_MAX : now + 100; break;
+                    case 0:
+                        t = 999;
+                        break;
+                    case 1:
+                        t = log[rng() % log.size()].ts;
+                        break;
+                    case 2:
+                        t = log[rng() % log.size()].ts - 1;
+                        break;
+                    case 3:
+                        t = 990 + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(now - 970));
+                        break;
+                    default:
+                        t = rng() % 4 == 0 ? INT64_MAX : now + 100;
+                        break;
                 }
                 const auto& r = reducers[rng() % reducers.size()];
                 ASSERT_TRUE(same_answer(tm.at(topic, key, t, r), oracle_at(log, key, t, r)))
@@ -286,7 +307,8 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                     return true;
                 }));
                 std::size_t want = 0;
-                for (std::size_t k = 0; k < nkeys; ++k) want += oracle_at(log, all_keys[k], t, r) ? 1 : 0;
+                for (std::size_t k = 0; k < nkeys; ++k)
+                    want += oracle_at(log, all_keys[k], t, r) ? 1 : 0;
                 EXPECT_EQ(seen, want) << "at_all case " << c << " t " << t;
                 ++checks;
             }
@@ -309,7 +331,8 @@ TEST_P(timetravel_contract, late_appends_racing_with_snapshotting_queries_leave_
     std::thread writer([&] {
         std::mt19937_64 rng(99);
         for (int i = 0; i < 300; ++i) {
-            ts_ms ts = rng() % 3 == 0 ? 1000 + static_cast<ts_ms>(rng() % (10 * i + 1)) : 1000 + 10 * i;
+            ts_ms ts =
+                rng() % 3 == 0 ? 1000 + static_cast<ts_ms>(rng() % (10 * i + 1)) : 1000 + 10 * i;
             json::value payload = json::object{{"i", i}, {std::to_string(i % 7), i}};
             auto r = append_one("race", "k", ts, payload);
             log.push_back({"k", ts, r.seq, payload});
@@ -332,7 +355,8 @@ TEST_P(timetravel_contract, late_appends_racing_with_snapshotting_queries_leave_
     writer.join();
     EXPECT_GT(queries, 0u);
     for (ts_ms t = 995; t <= 4100; t += 5) {
-        ASSERT_TRUE(same_answer(tm.at("race", "k", t, slow_merge), oracle_at(log, "k", t, merge_reducer())))
+        ASSERT_TRUE(
+            same_answer(tm.at("race", "k", t, slow_merge), oracle_at(log, "k", t, merge_reducer())))
             << "t " << t;
     }
 }

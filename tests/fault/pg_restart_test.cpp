@@ -24,7 +24,7 @@ const std::string script = std::string(PROM_SOURCE_DIR) + "/scripts/pg-throwaway
 
 // A cluster of our own: started by the constructor, removed by the destructor.
 class private_cluster {
-public:
+  public:
     private_cluster() {
         FILE* out = ::popen(("bash '" + script + "' start").c_str(), "r");
         if (!out) return;
@@ -46,7 +46,7 @@ public:
     bool pause(bool immediate) { return run("pause", immediate); }
     bool resume() { return run("resume"); }
 
-private:
+  private:
     bool run(const char* what, bool immediate = false) {
         std::string cmd = "bash '" + script + "' " + what + " '" + dir_ + "'";
         if (immediate) cmd += " immediate";
@@ -56,7 +56,7 @@ private:
 };
 
 class pg_restart : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void outage_mid_stream(bool crash);
 };
 
@@ -112,7 +112,8 @@ TEST_P(pg_restart, the_start_up_wait_ends_at_a_stop_request_and_on_errors_that_c
         return u;
     };
     for (const auto& [bad_url, says] : std::vector<std::pair<std::string, std::string>>{
-             {with("/prom_test", "/prom_no_such_database"), "\"prom_no_such_database\" does not exist"},
+             {with("/prom_test", "/prom_no_such_database"),
+              "\"prom_no_such_database\" does not exist"},
              {with("postgres@", "prom_no_such_role@"), "\"prom_no_such_role\" does not exist"}}) {
         c.db = bad_url;
         auto began = std::chrono::steady_clock::now();
@@ -163,14 +164,13 @@ void pg_restart::outage_mid_stream(bool crash) {
     std::condition_variable cv;
     std::set<seq_t> delivered;
     bus consumer_bus(*reader);
-    auto sub = consumer_bus.subscribe(
-        "t", "g",
-        [&](std::span<const event> batch, subscription&) {
-            std::lock_guard lock(mu);
-            for (auto& e : batch) delivered.insert(e.seq);
-            cv.notify_all();
-        },
-        {.lease_ttl = 2s});
+    auto sub = consumer_bus.subscribe("t", "g",
+                                      [&](std::span<const event> batch, subscription&) {
+                                          std::lock_guard lock(mu);
+                                          for (auto& e : batch) delivered.insert(e.seq);
+                                          cv.notify_all();
+                                      },
+                                      {.lease_ttl = 2s});
 
     // One publisher that retries each event (same id) until it is acknowledged.
     constexpr int total = 400;

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -20,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class pg_two_nodes : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         url_ = GetParam().fresh_url(dir_);
         a_ = test::open_or_die(url_, {.durable = false});
@@ -43,14 +42,13 @@ TEST_P(pg_two_nodes, concurrent_appends_on_both_nodes_are_consumed_once_in_seq_o
     std::condition_variable cv;
     std::vector<event> seen;
     bus consumer_bus(*b_);
-    auto sub = consumer_bus.subscribe(
-        "t", "g",
-        [&](std::span<const event> batch, subscription&) {
-            std::lock_guard lock(mu);
-            seen.insert(seen.end(), batch.begin(), batch.end());
-            cv.notify_all();
-        },
-        {.batch_size = 50});
+    auto sub = consumer_bus.subscribe("t", "g",
+                                      [&](std::span<const event> batch, subscription&) {
+                                          std::lock_guard lock(mu);
+                                          seen.insert(seen.end(), batch.begin(), batch.end());
+                                          cv.notify_all();
+                                      },
+                                      {.batch_size = 50});
 
     std::vector<std::thread> writers;
     std::atomic<int> failures{0};
@@ -213,8 +211,10 @@ TEST_P(pg_two_nodes, a_document_written_on_one_node_reaches_the_other_nodes_comm
     {
         auto txn = a_->begin();
         ASSERT_TRUE(txn);
-        ASSERT_TRUE((*txn)->update_one("processes", "h:svc:1", json::object{{"$set", json::object{{"x", 1}}}}, true));
-        ASSERT_TRUE((*txn)->update_one("host_stats", "h", json::object{{"$inc", json::object{{"seen", 1}}}}, true));
+        ASSERT_TRUE((*txn)->update_one("processes", "h:svc:1",
+                                       json::object{{"$set", json::object{{"x", 1}}}}, true));
+        ASSERT_TRUE((*txn)->update_one("host_stats", "h",
+                                       json::object{{"$inc", json::object{{"seen", 1}}}}, true));
         ASSERT_TRUE((*txn)->commit());
     }
     std::unique_lock lock(mu);
@@ -305,8 +305,8 @@ TEST_P(pg_two_nodes, one_projector_group_on_two_nodes_applies_every_event_exactl
         }
         return {};
     };
-    projector_options o{.topic = "in", .group = "count", .handler = handler, .batch_size = 10,
-                        .lease_ttl = 150ms};
+    projector_options o{
+        .topic = "in", .group = "count", .handler = handler, .batch_size = 10, .lease_ttl = 150ms};
     auto pa = start_transactional_projector(*a_, o);
     auto pb = start_transactional_projector(*b_, o);
     std::thread pub_a([&] {

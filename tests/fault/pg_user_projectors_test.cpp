@@ -35,7 +35,7 @@ bool eventually(F&& done, std::chrono::milliseconds timeout = 30s) {
 }
 
 class pg_user_projectors : public testing::TestWithParam<test::backend> {
-protected:
+  protected:
     void SetUp() override {
         url_ = GetParam().fresh_url(dir_);
         for (auto* n : {&a_, &b_}) {

@@ -15,10 +15,12 @@ namespace {
 
 using test::ran;
 
-ran run(const std::string& args, bool with_stderr = false) { return test::run_prom(args, with_stderr); }
+ran run(const std::string& args, bool with_stderr = false) {
+    return test::run_prom(args, with_stderr);
+}
 
 class cli : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         url_ = test::integration_db_url(dir_);
@@ -29,7 +31,8 @@ protected:
 };
 
 TEST_F(cli, publish_then_scan_round_trips_the_payload_in_canonical_form) {
-    auto p = run("publish orders '{ \"b\": [1, 2.50, {\"y\": null}], \"a\": \"é\" }' --key o-1" + db());
+    auto p =
+        run("publish orders '{ \"b\": [1, 2.50, {\"y\": null}], \"a\": \"é\" }' --key o-1" + db());
     ASSERT_EQ(p.exit_code, 0) << p.out;
     auto r = parse_json(p.out);
     ASSERT_TRUE(r);
@@ -66,7 +69,9 @@ TEST_F(cli, options_may_come_before_or_after_positionals) {
 
 TEST_F(cli, scan_bounds_are_inclusive) {
     for (int i = 1; i <= 5; ++i) {
-        ASSERT_EQ(run("publish t " + std::to_string(i) + " --ts " + std::to_string(i * 1000) + db()).exit_code, 0);
+        ASSERT_EQ(run("publish t " + std::to_string(i) + " --ts " + std::to_string(i * 1000) + db())
+                      .exit_code,
+                  0);
     }
     auto s = run("scan t --from-ts 2000 --to-ts 4000" + db());
     EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 3);
@@ -117,7 +122,8 @@ TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
 }
 
 TEST_F(cli, tail_reads_over_the_gateway_and_from_the_database) {
-    auto h = harness::start({.db = test::integration_db_url(dir_, "memory:"), .process_projectors = false});
+    auto h = harness::start(
+        {.db = test::integration_db_url(dir_, "memory:"), .process_projectors = false});
     ASSERT_TRUE(h);
     ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 1}));
     ASSERT_TRUE((*h)->bus().publish({.topic = "t", .payload = 2}));

@@ -38,13 +38,16 @@ std::string http_exchange(std::uint16_t port, const std::string& request) {
 
 std::string post_json(std::uint16_t port, const std::string& path, const std::string& body,
                       const std::string& extra = "") {
-    return http_exchange(port, "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                               "Content-Type: application/json\r\n" + extra + "Content-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n" + body);
+    return http_exchange(port, "POST " + path +
+                                   " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                   "Content-Type: application/json\r\n" +
+                                   extra + "Content-Length: " + std::to_string(body.size()) +
+                                   "\r\n\r\n" + body);
 }
 
 std::string get(std::uint16_t port, const std::string& path, const std::string& extra = "") {
-    return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n");
+    return http_exchange(
+        port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n");
 }
 
 std::string header_of(const std::string& response, const std::string& name) {
@@ -59,7 +62,7 @@ int status_of(const std::string& response) {
 }
 
 class gateway_e2e : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         start("");
@@ -68,7 +71,8 @@ protected:
 
     void start(const std::string& config) {
         h_.reset();
-        auto h = harness::start({.db = test::integration_db_url(dir_, "memory:"), .config_json = config});
+        auto h = harness::start(
+            {.db = test::integration_db_url(dir_, "memory:"), .config_json = config});
         ASSERT_TRUE(h) << h.error().message;
         h_ = std::move(*h);
     }
@@ -86,7 +90,8 @@ protected:
             auto text = ws.read_text();
             if (!text) break;
             auto v = parse_json(*text);
-            if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op) return *v;
+            if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op)
+                return *v;
         }
         ADD_FAILURE() << "no '" << op << "' frame";
         return nullptr;
@@ -96,10 +101,13 @@ protected:
 };
 
 TEST_F(gateway_e2e, seed_test_heartbeat_in_process_state_out_cursor_exists) {
-    auto r = h_->bus().publish({.topic = "heartbeat.received",
-                                .payload = *parse_json(R"({"pid":1,"name":"stt","host":"local","cpu_pct":1,"mem_mb":2})")});
+    auto r =
+        h_->bus().publish({.topic = "heartbeat.received",
+                           .payload = *parse_json(
+                               R"({"pid":1,"name":"stt","host":"local","cpu_pct":1,"mem_mb":2})")});
     ASSERT_TRUE(r);
-    for (int i = 0; i < 500 && !h_->storage().cursor("heartbeat.received", "process-projector").value(); ++i) {
+    for (int i = 0;
+         i < 500 && !h_->storage().cursor("heartbeat.received", "process-projector").value(); ++i) {
         std::this_thread::sleep_for(10ms);
     }
     auto cur = h_->storage().cursor("heartbeat.received", "process-projector");
@@ -113,11 +121,13 @@ TEST_F(gateway_e2e, seed_test_heartbeat_in_process_state_out_cursor_exists) {
 TEST_F(gateway_e2e, a_websocket_subscriber_receives_the_derived_process_state) {
     auto ws = open();
     ASSERT_TRUE(ws);
-    ASSERT_TRUE(ws->send_text(R"({"op":"subscribe","id":"s1","topic":"process.state","group":"dash"})"));
+    ASSERT_TRUE(
+        ws->send_text(R"({"op":"subscribe","id":"s1","topic":"process.state","group":"dash"})"));
     auto sub = expect_op(*ws, "subscribed");
     EXPECT_EQ(sub.at("id"), "s1");
-    auto answer = post_json(h_->port(), "/publish",
-                            R"({"topic":"heartbeat.received","payload":{"pid":7,"name":"api","host":"h1","cpu_pct":3,"mem_mb":4}})");
+    auto answer = post_json(
+        h_->port(), "/publish",
+        R"({"topic":"heartbeat.received","payload":{"pid":7,"name":"api","host":"h1","cpu_pct":3,"mem_mb":4}})");
     ASSERT_EQ(status_of(answer), 200) << answer;
     auto events = expect_op(*ws, "events");
     ASSERT_TRUE(events.is_object());
@@ -127,8 +137,9 @@ TEST_F(gateway_e2e, a_websocket_subscriber_receives_the_derived_process_state) {
 }
 
 TEST_F(gateway_e2e, the_snapshot_api_serves_the_document_and_revalidates_with_304) {
-    ASSERT_TRUE(h_->bus().publish({.topic = "heartbeat.received",
-                                   .payload = *parse_json(R"({"pid":2,"name":"db","host":"h2"})")}));
+    ASSERT_TRUE(
+        h_->bus().publish({.topic = "heartbeat.received",
+                           .payload = *parse_json(R"({"pid":2,"name":"db","host":"h2"})")}));
     std::string first;
     for (int i = 0; i < 500; ++i) {
         first = get(h_->port(), "/snap/h2:db:2");
@@ -147,11 +158,13 @@ TEST_F(gateway_e2e, the_snapshot_api_serves_the_document_and_revalidates_with_30
 TEST_F(gateway_e2e, publish_over_the_gateway_answers_after_commit) {
     auto ws = open();
     ASSERT_TRUE(ws);
-    ws->send_text(R"({"op":"publish","id":"p1","event":{"topic":"orders","key":"o1","payload":{"n":1},"id":"order-1"}})");
+    ws->send_text(
+        R"({"op":"publish","id":"p1","event":{"topic":"orders","key":"o1","payload":{"n":1},"id":"order-1"}})");
     auto r = expect_op(*ws, "published");
     EXPECT_EQ(r.at("id"), "p1");
     EXPECT_EQ(r.at("results").at(0).at("seq"), 1);
-    ws->send_text(R"({"op":"publish","id":"p2","event":{"topic":"orders","payload":{"n":1},"id":"order-1"}})");
+    ws->send_text(
+        R"({"op":"publish","id":"p2","event":{"topic":"orders","payload":{"n":1},"id":"order-1"}})");
     auto dup = expect_op(*ws, "published");
     EXPECT_EQ(dup.at("results").at(0).at("duplicate"), true);
     EXPECT_EQ((*h_->storage().topic("orders"))->count, 1);
@@ -185,7 +198,8 @@ TEST_F(gateway_e2e, manual_ack_and_redelivery_after_a_disconnect) {
 }
 
 TEST_F(gateway_e2e, tokens_are_checked_on_upgrade_publish_and_subscribe) {
-    start(R"({"auth":{"tokens":[{"token":"collector-token","publish":["heartbeat.*"],"subscribe":["process.*"],"read":["processes"]}]}})");
+    start(
+        R"({"auth":{"tokens":[{"token":"collector-token","publish":["heartbeat.*"],"subscribe":["process.*"],"read":["processes"]}]}})");
     raw_ws::handshake hs;
     auto none = raw_ws::connect(h_->port(), hs);
     EXPECT_EQ(hs.status, 401) << hs.response;
@@ -199,20 +213,28 @@ TEST_F(gateway_e2e, tokens_are_checked_on_upgrade_publish_and_subscribe) {
     ws->send_text(R"({"op":"subscribe","id":"s","topic":"orders","group":"g"})");
     EXPECT_EQ(expect_op(*ws, "error").at("error"), "forbidden");
     EXPECT_FALSE(*h_->storage().topic("orders"));
-    ws->send_text(R"({"op":"publish","id":"p","event":{"topic":"heartbeat.received","payload":{"pid":1,"name":"a","host":"b"}}})");
+    ws->send_text(
+        R"({"op":"publish","id":"p","event":{"topic":"heartbeat.received","payload":{"pid":1,"name":"a","host":"b"}}})");
     expect_op(*ws, "published");
 
     // the same rules on HTTP
-    EXPECT_EQ(status_of(post_json(h_->port(), "/publish", R"({"topic":"heartbeat.x","payload":1})")), 401);
+    EXPECT_EQ(
+        status_of(post_json(h_->port(), "/publish", R"({"topic":"heartbeat.x","payload":1})")),
+        401);
     EXPECT_EQ(status_of(post_json(h_->port(), "/publish", R"({"topic":"orders","payload":1})",
-                                  "Authorization: Bearer collector-token\r\n")), 403);
+                                  "Authorization: Bearer collector-token\r\n")),
+              403);
     EXPECT_FALSE(*h_->storage().topic("orders"));
     EXPECT_EQ(status_of(get(h_->port(), "/list")), 401);
     auto listed = get(h_->port(), "/list", "Authorization: Bearer collector-token\r\n");
     EXPECT_EQ(status_of(listed), 200);
-    EXPECT_EQ(status_of(get(h_->port(), "/collections/host_stats/list", "Authorization: Bearer collector-token\r\n")), 403);
+    EXPECT_EQ(status_of(get(h_->port(), "/collections/host_stats/list",
+                            "Authorization: Bearer collector-token\r\n")),
+              403);
     // documents that needed a token are private to the client
-    for (int i = 0; i < 500 && status_of(get(h_->port(), "/snap/b:a:1", "Authorization: Bearer collector-token\r\n")) != 200; ++i) {
+    for (int i = 0; i < 500 && status_of(get(h_->port(), "/snap/b:a:1",
+                                             "Authorization: Bearer collector-token\r\n")) != 200;
+         ++i) {
         std::this_thread::sleep_for(10ms);
     }
     auto doc = get(h_->port(), "/snap/b:a:1", "Authorization: Bearer collector-token\r\n");
@@ -222,7 +244,9 @@ TEST_F(gateway_e2e, tokens_are_checked_on_upgrade_publish_and_subscribe) {
 
 TEST_F(gateway_e2e, time_travel_over_http) {
     for (auto [ts, cpu] : {std::pair{1000, 1}, std::pair{3000, 3}, std::pair{2000, 2}}) {
-        ASSERT_TRUE(h_->bus().publish({.topic = "metrics.cpu", .key = "h1", .ts = ts,
+        ASSERT_TRUE(h_->bus().publish({.topic = "metrics.cpu",
+                                       .key = "h1",
+                                       .ts = ts,
                                        .payload = json::object{{"cpu", cpu}}}));
     }
     auto at = get(h_->port(), "/at/metrics.cpu/h1?t=2500");
@@ -293,7 +317,8 @@ TEST_F(gateway_e2e, ping_gets_pong_and_a_bad_handshake_gets_400_or_426) {
 TEST_F(gateway_e2e, a_subscriber_that_stops_reading_is_dropped_without_blocking_others) {
     start(R"({"ws_send_timeout_ms":300})");
     raw_ws::handshake hs;
-    auto slow = raw_ws::connect(h_->port(), hs, "/ws", {}, "13", "dGhlIHNhbXBsZSBub25jZQ==", 64 * 1024);
+    auto slow =
+        raw_ws::connect(h_->port(), hs, "/ws", {}, "13", "dGhlIHNhbXBsZSBub25jZQ==", 64 * 1024);
     ASSERT_EQ(hs.status, 101);
     auto fast = open();
     slow->send_text(R"({"op":"subscribe","topic":"big","group":"slow"})");
@@ -320,7 +345,8 @@ TEST_F(gateway_e2e, a_subscriber_that_stops_reading_is_dropped_without_blocking_
     // Wait for the drop without reading (reading would make the slow client fast).
     bool dropped = false;
     for (int i = 0; i < 1000 && !dropped; ++i) {
-        dropped = get(h_->port(), "/metrics").find("prom_ws_slow_consumers_dropped_total 1") != std::string::npos;
+        dropped = get(h_->port(), "/metrics").find("prom_ws_slow_consumers_dropped_total 1") !=
+                  std::string::npos;
         if (!dropped) std::this_thread::sleep_for(10ms);
     }
     EXPECT_TRUE(dropped);

@@ -8,7 +8,7 @@ namespace prom::test {
 namespace {
 
 class http_bad_input : public server_test {
-protected:
+  protected:
     void SetUp() override {
         server_test::SetUp();
         doc_ = put("processes", "k", {{"status", "alive"}, {"_ts", 1000}});
@@ -44,29 +44,32 @@ protected:
 
 TEST_F(http_bad_input, content_length_with_transfer_encoding_is_refused) {
     const std::string body = R"({"topic":"t","payload":2})";
-    auto r = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 "Content-Length: " + std::to_string(body.size()) +
-                 "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    auto r =
+        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
     EXPECT_EQ(r.header("Connection"), "close");
-    auto r2 = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n");
+    auto r2 =
+        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n");
     EXPECT_EQ(r2.status, 400);
-    auto r3 = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  "Content-Length: 5\r\nContent-Length: 6\r\n\r\n{\"a\":1}");
+    auto r3 =
+        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 5\r\nContent-Length: 6\r\n\r\n{\"a\":1}");
     EXPECT_EQ(r3.status, 400);
     expect_unchanged_and_serving();
 }
 
 TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
-    for (std::string bytes : {std::string("GARBAGE\r\n\r\n"),
-                              std::string("GET /snap/k HTTP/9.9\r\n\r\n"),
-                              std::string("GET /snap/k\r\n\r\n"),
-                              std::string("GET /snap/k HTTP/1.1\r\nBad Header\r\n\r\n"),
-                              std::string("GET /snap/k HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
-                              std::string("GET http://evil/snap/k HTTP/1.1\r\nHost: x\r\n\r\n"),
-                              std::string("GET /snap/k\x01 HTTP/1.1\r\nHost: x\r\n\r\n")}) {
+    for (std::string bytes :
+         {std::string("GARBAGE\r\n\r\n"), std::string("GET /snap/k HTTP/9.9\r\n\r\n"),
+          std::string("GET /snap/k\r\n\r\n"),
+          std::string("GET /snap/k HTTP/1.1\r\nBad Header\r\n\r\n"),
+          std::string("GET /snap/k HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
+          std::string("GET http://evil/snap/k HTTP/1.1\r\nHost: x\r\n\r\n"),
+          std::string("GET /snap/k\x01 HTTP/1.1\r\nHost: x\r\n\r\n")}) {
         auto r = raw(bytes);
         EXPECT_EQ(r.status, 400) << bytes;
         auto body = parse_json(r.body);
@@ -81,7 +84,8 @@ TEST_F(http_bad_input, oversize_headers_are_431) {
     auto r = raw("GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') +
                  "\r\n\r\n");
     EXPECT_EQ(r.status, 431);
-    auto long_target = raw("GET /snap/" + std::string(64 * 1024, 'k') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto long_target =
+        raw("GET /snap/" + std::string(64 * 1024, 'k') + " HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(long_target.status, 431);
     expect_unchanged_and_serving();
 }
@@ -90,16 +94,17 @@ TEST_F(http_bad_input, a_chunked_publish_within_the_limit_is_accepted) {
     const std::string body = R"({"topic":"t2","payload":2})";
     char size[16];
     std::snprintf(size, sizeof size, "%zx", body.size());
-    auto r = raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" + body +
-                 "\r\n0\r\n\r\n");
+    auto r =
+        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n" +
+            std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n");
     EXPECT_EQ(r.status, 200) << r.body;
 }
 
 // A longer read timeout than the fixture's, so that "served before the trickler is cut"
 // holds with room to spare on a loaded machine.
 class http_slow_client : public http_bad_input {
-protected:
+  protected:
     server::serve_config make_config() override {
         auto c = http_bad_input::make_config();
         c.read_timeout = std::chrono::milliseconds(3000);
@@ -112,7 +117,8 @@ TEST_F(http_slow_client, a_client_sending_one_byte_at_a_time_blocks_nobody_and_i
     ASSERT_TRUE(slow.connected());
     std::atomic<bool> cut{false};
     std::thread trickler([&] {
-        const std::string bytes = "GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
+        const std::string bytes =
+            "GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
         for (char ch : bytes) {
             if (cut.load() || !slow.send_raw(std::string_view(&ch, 1))) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -155,9 +161,9 @@ TEST_F(http_bad_input, http_1_0_is_answered_and_closed_unless_kept_alive) {
 TEST_F(http_bad_input, error_messages_are_valid_utf8_whatever_bytes_the_target_decodes_to) {
     for (std::string_view target :
          {"/at/t/%FF?t=1", "/at/%FF/k?t=1", "/at/t/k?t=%FF", "/at/t/k?t=1&reducer=%FF",
-          "/at/t/k?t=1&%FF=1", "/at/t/k?t=%C3%28", "/list?%FF=1", "/list?limit=%FF", "/list?limit=1&limit=%FF",
-          "/collections/%FF/list", "/collections/%FF/snap/k", "/snap/%FF",
-          "/collections/%ED%A0%80/list"}) {
+          "/at/t/k?t=1&%FF=1", "/at/t/k?t=%C3%28", "/list?%FF=1", "/list?limit=%FF",
+          "/list?limit=1&limit=%FF", "/collections/%FF/list", "/collections/%FF/snap/k",
+          "/snap/%FF", "/collections/%ED%A0%80/list"}) {
         auto r = get(target);
         EXPECT_GE(r.status, 400) << target;
         EXPECT_LT(r.status, 500) << target;
@@ -183,8 +189,9 @@ TEST_F(http_bad_input, many_idle_connections_do_not_stop_new_ones) {
 TEST_F(http_bad_input, a_client_that_vanishes_mid_request_does_no_harm) {
     {
         http_connection c(port());
-        c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Content-Length: 100\r\n\r\n{\"topic\":\"t\",");
+        c.send_raw(
+            "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n{\"topic\":\"t\",");
     }
     {
         http_connection c(port());

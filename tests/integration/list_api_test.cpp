@@ -5,7 +5,7 @@ namespace prom::test {
 namespace {
 
 class list_api : public server_test {
-protected:
+  protected:
     void SetUp() override {
         server_test::SetUp();
         // _ts: a=300, b=200, c=200, d=100 → order a, b, c (tie by _key), d.
@@ -25,7 +25,8 @@ protected:
         std::vector<std::string> out;
         if (!v || !v->is_object()) return out;
         const auto& items = v->at("items").as_array();
-        EXPECT_EQ(v->at("count").to_number<std::int64_t>(), static_cast<std::int64_t>(items.size()));
+        EXPECT_EQ(v->at("count").to_number<std::int64_t>(),
+                  static_cast<std::int64_t>(items.size()));
         for (const auto& d : items) out.emplace_back(d.at("_key").as_string());
         return out;
     }
@@ -61,7 +62,7 @@ TEST_F(list_api, pages_with_offset_and_limit) {
 TEST_F(list_api, filters_by_literal_equality_of_top_level_fields) {
     EXPECT_EQ(keys("/list?status=stale"), (keys_t{"b", "d"}));
     EXPECT_EQ(keys("/list?status=alive&limit=1"), (keys_t{"a"}));
-    EXPECT_EQ(keys("/list?pid=3"), (keys_t{"c"}));       // a number matches its JSON text
+    EXPECT_EQ(keys("/list?pid=3"), (keys_t{"c"}));         // a number matches its JSON text
     EXPECT_EQ(keys("/list?ok=true"), (keys_t{"c", "d"}));  // a boolean too
     EXPECT_EQ(keys("/list?status=stale&pid=4"), (keys_t{"d"}));
     EXPECT_EQ(keys("/list?status=%22stale%22"), keys_t{});  // literal: quotes are characters
@@ -74,15 +75,32 @@ TEST_F(list_api, filters_by_literal_equality_of_top_level_fields) {
 
 TEST_F(list_api, rejects_every_malformed_parameter_with_400) {
     const char* bad[] = {
-        "/list?limit=NaN",       "/list?limit=-1",         "/list?limit=0",
-        "/list?limit=1.5",       "/list?limit=1e3",        "/list?limit=1001",
-        "/list?limit=99999999999999999999999", "/list?limit=",   "/list?limit=+5",
-        "/list?limit=%205",      "/list?limit=0x10",       "/list?limit=Infinity",
-        "/list?offset=-1",       "/list?offset=1.5",       "/list?offset=NaN",
-        "/list?offset=99999999999999999999999", "/list?offset=", "/list?limit=5&limit=6",
-        "/list?status[$ne]=x",   "/list?status%5B%24ne%5D=x", "/list?$where=1",
-        "/list?a.b=1",           "/list?status",            "/list?st-atus=x",
-        "/list?%00=x",           "/collections/processes/list?limit=NaN",
+        "/list?limit=NaN",
+        "/list?limit=-1",
+        "/list?limit=0",
+        "/list?limit=1.5",
+        "/list?limit=1e3",
+        "/list?limit=1001",
+        "/list?limit=99999999999999999999999",
+        "/list?limit=",
+        "/list?limit=+5",
+        "/list?limit=%205",
+        "/list?limit=0x10",
+        "/list?limit=Infinity",
+        "/list?offset=-1",
+        "/list?offset=1.5",
+        "/list?offset=NaN",
+        "/list?offset=99999999999999999999999",
+        "/list?offset=",
+        "/list?limit=5&limit=6",
+        "/list?status[$ne]=x",
+        "/list?status%5B%24ne%5D=x",
+        "/list?$where=1",
+        "/list?a.b=1",
+        "/list?status",
+        "/list?st-atus=x",
+        "/list?%00=x",
+        "/collections/processes/list?limit=NaN",
     };
     auto before = all("processes");
     for (const char* t : bad) {

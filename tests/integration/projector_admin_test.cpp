@@ -31,7 +31,7 @@ bool eventually(F&& done, std::chrono::milliseconds timeout = 15s) {
 }
 
 class projector_admin : public server_test {
-protected:
+  protected:
     http_reply put_projector(std::string_view name, std::string_view body,
                              std::vector<std::pair<std::string, std::string>> headers = {}) {
         headers.emplace_back("Content-Type", "application/json");
@@ -290,7 +290,7 @@ TEST_F(projector_admin, a_replacement_without_rebuild_continues_from_the_cursor)
 }
 
 class projector_admin_auth : public projector_admin {
-protected:
+  protected:
     server::serve_config make_config() override {
         auto c = projector_admin::make_config();
         auto p = auth::auth_policy::from_json(

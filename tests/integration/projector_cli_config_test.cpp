@@ -31,7 +31,7 @@ bool eventually(F&& done, std::chrono::milliseconds timeout = 15s) {
 }
 
 class projector_files : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         url_ = test::integration_db_url(dir_);

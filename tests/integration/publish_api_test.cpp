@@ -5,7 +5,7 @@ namespace prom::test {
 namespace {
 
 class publish_api : public server_test {
-protected:
+  protected:
     std::int64_t events_in(std::string_view topic) {
         auto t = db().topic(topic);
         return t && *t ? (*t)->count : 0;
@@ -34,9 +34,9 @@ TEST_F(publish_api, one_event_is_in_the_log_when_the_answer_comes) {
 }
 
 TEST_F(publish_api, a_batch_is_appended_in_order_and_ids_and_ts_are_generated) {
-    auto r = post_json("/publish",
-                       R"({"events":[{"topic":"t","payload":1},{"topic":"t","payload":2},)"
-                       R"({"topic":"u","payload":{"__proto__":{"x":1}}}]})");
+    auto r =
+        post_json("/publish", R"({"events":[{"topic":"t","payload":1},{"topic":"t","payload":2},)"
+                              R"({"topic":"u","payload":{"__proto__":{"x":1}}}]})");
     ASSERT_EQ(r.status, 200) << r.body;
     auto v = parse_json(r.body);
     ASSERT_TRUE(v);
@@ -66,21 +66,29 @@ TEST_F(publish_api, a_known_id_is_a_duplicate_with_the_original_seq) {
 TEST_F(publish_api, bodies_must_be_application_json) {
     const std::string body = R"({"topic":"t","payload":1})";
     EXPECT_EQ(http_request(port(), "POST", "/publish", {}, body).status, 415);
-    EXPECT_EQ(http_request(port(), "POST", "/publish", {{"Content-Type", "text/plain"}}, body).status, 415);
-    EXPECT_EQ(http_request(port(), "POST", "/publish", {{"Content-Type", "application/jsonx"}}, body).status, 415);
-    auto r = http_request(port(), "POST", "/publish", {{"Content-Type", "application/x-www-form-urlencoded"}}, body);
+    EXPECT_EQ(
+        http_request(port(), "POST", "/publish", {{"Content-Type", "text/plain"}}, body).status,
+        415);
+    EXPECT_EQ(
+        http_request(port(), "POST", "/publish", {{"Content-Type", "application/jsonx"}}, body)
+            .status,
+        415);
+    auto r = http_request(port(), "POST", "/publish",
+                          {{"Content-Type", "application/x-www-form-urlencoded"}}, body);
     EXPECT_EQ(r.status, 415);
     EXPECT_EQ(parse_json(r.body)->at("error"), "unsupported_media_type");
     EXPECT_EQ(events_in("t"), 0);
     EXPECT_EQ(http_request(port(), "POST", "/publish",
-                           {{"Content-Type", "Application/JSON; charset=utf-8"}}, body).status, 200);
+                           {{"Content-Type", "Application/JSON; charset=utf-8"}}, body)
+                  .status,
+              200);
 }
 
 TEST_F(publish_api, bad_bodies_are_400_and_append_nothing) {
     std::string deep(200, '[');
     deep += std::string(200, ']');
-    std::string deep_payload = R"({"topic":"t","payload":)" + std::string(100, '[') +
-                               std::string(100, ']') + "}";
+    std::string deep_payload =
+        R"({"topic":"t","payload":)" + std::string(100, '[') + std::string(100, ']') + "}";
     const std::string bad[] = {
         "",
         "{",
@@ -89,7 +97,7 @@ TEST_F(publish_api, bad_bodies_are_400_and_append_nothing) {
         R"({"topic":"t","payload":1} trailing)",
         deep,
         deep_payload,
-        "{\"topic\":\"t\",\"payload\":\"\xC3\x28\"}",  // invalid UTF-8
+        "{\"topic\":\"t\",\"payload\":\"\xC3\x28\"}",      // invalid UTF-8
         "{\"topic\":\"t\",\"payload\":\"\xED\xA0\x80\"}",  // a UTF-16 surrogate in UTF-8
         R"({"payload":1})",
         R"({"topic":"t"})",
@@ -128,8 +136,9 @@ TEST_F(publish_api, bodies_over_the_limit_are_413) {
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
     // Announced but not sent: refused from the headers alone.
     http_connection c(port());
-    c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               "Content-Length: 10000000\r\n\r\n{");
+    c.send_raw(
+        "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 10000000\r\n\r\n{");
     auto announced = c.read_reply();
     ASSERT_TRUE(announced);
     EXPECT_EQ(announced->status, 413);
@@ -140,9 +149,10 @@ TEST_F(publish_api, bodies_over_the_limit_are_413) {
 TEST_F(publish_api, expect_100_continue_is_answered_before_the_body_is_sent) {
     const std::string body = R"({"topic":"t","payload":1})";
     http_connection c(port());
-    ASSERT_TRUE(c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           "Expect: 100-continue\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Expect: 100-continue\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n"));
     auto interim = c.read_reply();
     ASSERT_TRUE(interim);
     EXPECT_EQ(interim->status, 100);

@@ -8,7 +8,7 @@ namespace prom::test {
 namespace {
 
 class server_ops : public server_test {
-protected:
+  protected:
     server::serve_config make_config() override {
         auto c = server_test::make_config();
         c.projectors = {"process"};
@@ -53,7 +53,8 @@ TEST_F(server_ops, a_published_heartbeat_becomes_a_snapshot_with_host_stats) {
 
 TEST_F(server_ops, metrics_report_requests_publishes_lag_and_projectors) {
     ASSERT_EQ(post_json("/publish", R"({"topic":"heartbeat.received","payload":{"pid":1,)"
-                                    R"("name":"a","host":"h","cpu_pct":1,"mem_mb":2}})").status,
+                                    R"("name":"a","host":"h","cpu_pct":1,"mem_mb":2}})")
+                  .status,
               200);
     wait_for_snap("/snap/h:a:1");
     get("/snap/nope");

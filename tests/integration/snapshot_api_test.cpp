@@ -6,7 +6,7 @@ namespace prom::test {
 namespace {
 
 class snapshot_api : public server_test {
-protected:
+  protected:
     document seed(std::string_view key = "host:stt:7", ts_ms ts = 1'700'000'000'123) {
         return put("processes", key,
                    json::object{{"name", "stt"}, {"pid", 7}, {"status", "alive"}, {"_ts", ts}});
@@ -86,8 +86,9 @@ TEST_F(snapshot_api, if_none_match_takes_lists_weak_tags_and_star) {
     }
     // Two If-None-Match lines form one list.
     http_connection c(port());
-    c.send_raw("GET /snap/host:stt:7 HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"x\"\r\nIf-None-Match: " +
-               d.etag + "\r\n\r\n");
+    c.send_raw(
+        "GET /snap/host:stt:7 HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"x\"\r\nIf-None-Match: " +
+        d.etag + "\r\n\r\n");
     auto r = c.read_reply();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 304);
@@ -110,7 +111,8 @@ TEST_F(snapshot_api, if_modified_since_alone_answers_304_when_ts_is_not_newer) {
     EXPECT_EQ(head("/snap/k", {{"If-Modified-Since", later}}).status, 304);
     EXPECT_EQ(get("/snap/k", {{"If-Modified-Since", earlier}}).status, 200);
     // The two obsolete date formats are accepted, garbage is ignored.
-    EXPECT_EQ(get("/snap/k", {{"If-Modified-Since", "Tuesday, 14-Nov-23 22:13:20 GMT"}}).status, 304);
+    EXPECT_EQ(get("/snap/k", {{"If-Modified-Since", "Tuesday, 14-Nov-23 22:13:20 GMT"}}).status,
+              304);
     EXPECT_EQ(get("/snap/k", {{"If-Modified-Since", "Tue Nov 14 22:13:20 2023"}}).status, 304);
     EXPECT_EQ(get("/snap/k", {{"If-Modified-Since", "yesterday"}}).status, 200);
 }
@@ -145,7 +147,7 @@ TEST_F(snapshot_api, keys_are_percent_decoded_exactly_once) {
     auto unicode = put("processes", "h\xC3\xA9", {{"v", 3}});
     EXPECT_EQ(get("/snap/a%2Fb%20c").body, slash.body);
     EXPECT_EQ(get("/snap/%2541").body, literal.body);  // %25 → '%', not decoded again
-    EXPECT_EQ(get("/snap/%41").status, 404);            // "A", not "%41"
+    EXPECT_EQ(get("/snap/%41").status, 404);           // "A", not "%41"
     EXPECT_EQ(get("/snap/h%C3%A9").body, unicode.body);
     EXPECT_EQ(get("/snap/a/b%20c").status, 404);  // a real slash is another path segment
     EXPECT_EQ(get("/snap/..%2F..%2Fetc%2Fpasswd").status, 404);
@@ -216,8 +218,9 @@ TEST_F(snapshot_api, keep_alive_serves_many_requests_on_one_connection) {
         EXPECT_EQ(r->header("ETag"), d.etag);
     }
     // Pipelined requests are answered in order.
-    ASSERT_TRUE(c.send_raw("GET /snap/host:stt:7 HTTP/1.1\r\nHost: x\r\n\r\n"
-                           "GET /snap/nope HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send_raw("GET /snap/host:stt:7 HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /snap/nope HTTP/1.1\r\nHost: x\r\n\r\n"));
     EXPECT_EQ(c.read_reply()->status, 200);
     EXPECT_EQ(c.read_reply()->status, 404);
 }

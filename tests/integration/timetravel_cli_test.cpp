@@ -14,10 +14,12 @@ namespace {
 
 using test::ran;
 
-ran run(const std::string& args, bool with_stderr = false) { return test::run_prom(args, with_stderr); }
+ran run(const std::string& args, bool with_stderr = false) {
+    return test::run_prom(args, with_stderr);
+}
 
 class at_cli : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
         // Out of order on purpose: seq 3 (10:30) folds before seq 2 (11:00).
@@ -28,7 +30,10 @@ protected:
     }
     void publish(const std::string& topic, const std::string& key, const std::string& payload,
                  const std::string& ts) {
-        ASSERT_EQ(run("publish " + topic + " '" + payload + "' --key '" + key + "' --ts " + ts + db()).exit_code, 0);
+        ASSERT_EQ(
+            run("publish " + topic + " '" + payload + "' --key '" + key + "' --ts " + ts + db())
+                .exit_code,
+            0);
     }
     std::string db() const { return " --db '" + url_ + "'"; }
     test::temp_dir dir_;

@@ -31,7 +31,8 @@ json::value expect_op(raw_ws& ws, std::string_view op) {
         auto text = ws.read_text();
         if (!text) break;
         auto v = parse_json(*text);
-        if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op) return *v;
+        if (v && v->is_object() && v->at("op").is_string() && v->at("op").get_string() == op)
+            return *v;
     }
     ADD_FAILURE() << "no '" << op << "' frame";
     return nullptr;
@@ -56,7 +57,8 @@ TEST(ws_idle_subscriptions, two_hundred_idle_subscriptions_do_not_add_a_thread_e
             // Half in consumer groups (a lease each), half ephemeral.
             const std::string topic = "idle." + std::to_string(c) + "." + std::to_string(i);
             const std::string group = i % 2 ? R"(,"group":"g")" : "";
-            ASSERT_TRUE(clients[c]->send_text(R"({"op":"subscribe","topic":")" + topic + "\"" + group + "}"));
+            ASSERT_TRUE(clients[c]->send_text(R"({"op":"subscribe","topic":")" + topic + "\"" +
+                                              group + "}"));
         }
     }
     for (auto& ws : clients) {

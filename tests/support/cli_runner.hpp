@@ -16,7 +16,8 @@ struct ran {
 };
 
 inline ran run_prom(const std::string& args, bool with_stderr = false) {
-    std::string cmd = std::string(PROM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+    std::string cmd =
+        std::string(PROM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
     FILE* p = ::popen(cmd.c_str(), "r");
     std::string out;
     std::array<char, 4096> buf;

@@ -8,7 +8,7 @@
 namespace prom::test {
 
 class forwarding_store : public store {
-public:
+  public:
     explicit forwarding_store(store& inner) : inner_(inner) {}
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
@@ -73,7 +73,7 @@ public:
         return inner_.drop_snapshots_after(topic, key, ts);
     }
 
-protected:
+  protected:
     store& inner_;
 };
 

@@ -93,7 +93,8 @@ std::optional<http_reply> http_connection::read_reply(bool head) {
     if (!status_line.starts_with("HTTP/1.1 ") || status_line.size() < 12) return std::nullopt;
     std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
     if (status_line.size() > 13) r.reason = std::string(status_line.substr(13));
-    std::string_view rest = line_end == std::string_view::npos ? "" : head_text.substr(line_end + 2);
+    std::string_view rest =
+        line_end == std::string_view::npos ? "" : head_text.substr(line_end + 2);
     while (!rest.empty()) {
         auto e = rest.find("\r\n");
         std::string_view line = rest.substr(0, e);
@@ -150,7 +151,8 @@ std::optional<http_reply> http_connection::request(
         req += k + ": " + v + "\r\n";
         has_length = has_length || iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding");
     }
-    if (!body.empty() && !has_length) req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() && !has_length)
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n";
     req += body;
     if (!send_raw(req)) return std::nullopt;

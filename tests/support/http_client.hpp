@@ -27,7 +27,7 @@ struct http_reply {
 };
 
 class http_connection {
-public:
+  public:
     explicit http_connection(std::uint16_t port,
                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
     ~http_connection();
@@ -42,11 +42,12 @@ public:
     // True when the server closed the connection (EOF) within `timeout`.
     bool closed_by_peer(std::chrono::milliseconds timeout);
 
-    std::optional<http_reply> request(std::string_view method, std::string_view target,
-                                      const std::vector<std::pair<std::string, std::string>>& headers = {},
-                                      std::string_view body = {});
+    std::optional<http_reply> request(
+        std::string_view method, std::string_view target,
+        const std::vector<std::pair<std::string, std::string>>& headers = {},
+        std::string_view body = {});
 
-private:
+  private:
     int fd_ = -1;
     std::string buffered_;
 };

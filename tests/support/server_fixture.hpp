@@ -15,7 +15,7 @@
 namespace prom::test {
 
 class server_test : public ::testing::Test {
-protected:
+  protected:
     // Projectors off by default, so that documents change only when a test writes them.
     virtual server::serve_config make_config();
 

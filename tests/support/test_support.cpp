@@ -1,10 +1,10 @@
 #include "support/test_support.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <random>
-
-#include <unistd.h>
 
 namespace prom::test {
 
@@ -35,7 +35,8 @@ std::vector<backend> contract_backends() {
                            static std::atomic<int> n{0};
                            std::random_device rd;
                            std::string schema = "t" + std::to_string(::getpid()) + "_" +
-                                                std::to_string(n++) + "_" + std::to_string(rd() % 100000);
+                                                std::to_string(n++) + "_" +
+                                                std::to_string(rd() % 100000);
                            return base + (base.find('?') == std::string::npos ? "?" : "&") +
                                   "schema=" + schema;
                        }});

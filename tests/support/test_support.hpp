@@ -17,19 +17,19 @@ namespace prom::test {
 
 // Made on construction, removed with everything in it on destruction.
 class temp_dir {
-public:
+  public:
     temp_dir();
     ~temp_dir();
     const std::filesystem::path& path() const { return path_; }
     std::string file(std::string_view name) const { return (path_ / name).string(); }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
 struct backend {
-    std::string name;    // "memory", "sqlite", "postgres"
-    bool durable;        // survives reopen (and a crash)
+    std::string name;  // "memory", "sqlite", "postgres"
+    bool durable;      // survives reopen (and a crash)
     // Returns a URL for a fresh, empty database inside `dir` (or a fresh schema).
     std::function<std::string(const temp_dir& dir)> fresh_url;
 };

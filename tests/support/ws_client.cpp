@@ -26,7 +26,8 @@ bool send_all(int fd, const char* p, std::size_t n) {
 
 }  // namespace
 
-std::unique_ptr<raw_ws> raw_ws::connect(std::uint16_t port, handshake& result, const std::string& path,
+std::unique_ptr<raw_ws> raw_ws::connect(std::uint16_t port, handshake& result,
+                                        const std::string& path,
                                         const std::vector<std::string>& extra_headers,
                                         const std::string& version, const std::string& key,
                                         int receive_buffer_bytes) {
@@ -45,8 +46,10 @@ std::unique_ptr<raw_ws> raw_ws::connect(std::uint16_t port, handshake& result, c
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Version: " + version + "\r\n";
+    std::string req = "GET " + path +
+                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Version: " +
+                      version + "\r\n";
     if (!key.empty()) req += "Sec-WebSocket-Key: " + key + "\r\n";
     for (const auto& h : extra_headers) req += h + "\r\n";
     req += "\r\n";
@@ -62,7 +65,8 @@ std::unique_ptr<raw_ws> raw_ws::connect(std::uint16_t port, handshake& result, c
     }
     if (got.size() > 12) result.status = std::atoi(got.c_str() + 9);
     if (result.status != 101) {
-        while (ws->read_exact(&c, 1, std::chrono::steady_clock::now() + std::chrono::seconds(2))) got.push_back(c);
+        while (ws->read_exact(&c, 1, std::chrono::steady_clock::now() + std::chrono::seconds(2)))
+            got.push_back(c);
     }
     result.response = got;
     return ws;
@@ -80,7 +84,8 @@ bool raw_ws::read_exact(char* out, std::size_t n, std::chrono::steady_clock::tim
             n -= k;
             continue;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -105,14 +110,16 @@ bool raw_ws::send_frame(std::uint8_t opcode, std::string_view payload, bool fin,
         f.push_back(static_cast<char>(payload.size() & 0xff));
     } else {
         f.push_back(static_cast<char>(mask_bit | 127));
-        for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
+        for (int i = 7; i >= 0; --i)
+            f.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
     }
     if (masked) {
         static std::mt19937 rng(12345);
         char key[4];
         for (auto& k : key) k = static_cast<char>(rng());
         f.append(key, 4);
-        for (std::size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+        for (std::size_t i = 0; i < payload.size(); ++i)
+            f.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
     } else {
         f.append(payload);
     }
@@ -146,7 +153,8 @@ std::optional<std::string> raw_ws::read_text(std::chrono::milliseconds timeout) 
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string message;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         auto f = read_frame(left);
         if (!f) return std::nullopt;
         if (f->opcode == 0x9) {
@@ -163,7 +171,8 @@ std::optional<std::string> raw_ws::read_text(std::chrono::milliseconds timeout) 
 std::optional<std::uint16_t> raw_ws::read_close(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         auto f = read_frame(left);
         if (!f) return std::nullopt;
         if (f->opcode != 0x8) continue;

@@ -13,10 +13,10 @@
 namespace prom::test {
 
 class raw_ws {
-public:
+  public:
     struct handshake {
-        int status = 0;         // the HTTP status of the upgrade answer (101 on success)
-        std::string response;   // its head (and body, when not 101)
+        int status = 0;        // the HTTP status of the upgrade answer (101 on success)
+        std::string response;  // its head (and body, when not 101)
     };
     struct frame {
         std::uint8_t opcode = 0;
@@ -42,16 +42,18 @@ public:
     // The next frame, or nullopt on timeout or end of stream.
     std::optional<frame> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // The next text message (pings answered, pongs skipped); nullopt on close or timeout.
-    std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<std::string> read_text(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // Reads until a close frame; its status code (1005 when it has none), or nullopt when
     // the connection ended without one.
-    std::optional<std::uint16_t> read_close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<std::uint16_t> read_close(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // True when the server closed the TCP connection (or sent a close frame) within timeout.
     bool closed_by_peer(std::chrono::milliseconds timeout);
 
     void stop_reading_for_a_while() {}  // documentation: a test simply does not call read_*
 
-private:
+  private:
     explicit raw_ws(int fd) : fd_(fd) {}
     bool read_exact(char* out, std::size_t n, std::chrono::steady_clock::time_point deadline);
     int fd_;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "auth/auth_policy.hpp"
+
+#include <gtest/gtest.h>
 
 namespace prom::auth {
 namespace {
@@ -24,16 +24,22 @@ TEST(auth_policy, checks_tokens_and_prefix_patterns) {
         {"token":"collector-secret","publish":["heartbeat.*"],"subscribe":["process.state"]},
         {"token":"admin-secret-123","publish":["*"],"subscribe":["*"],"read":["*"]}]})");
     ASSERT_TRUE(p.enabled());
-    EXPECT_EQ(p.check("Bearer collector-secret", action::publish, "heartbeat.received"), verdict::allowed);
+    EXPECT_EQ(p.check("Bearer collector-secret", action::publish, "heartbeat.received"),
+              verdict::allowed);
     EXPECT_EQ(p.check("bearer collector-secret", action::publish, "heartbeat"), verdict::forbidden);
-    EXPECT_EQ(p.check("Bearer collector-secret", action::subscribe, "process.state"), verdict::allowed);
-    EXPECT_EQ(p.check("Bearer collector-secret", action::subscribe, "process.state.dlq"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer collector-secret", action::subscribe, "process.state"),
+              verdict::allowed);
+    EXPECT_EQ(p.check("Bearer collector-secret", action::subscribe, "process.state.dlq"),
+              verdict::forbidden);
     EXPECT_EQ(p.check("Bearer collector-secret", action::read, "processes"), verdict::forbidden);
     EXPECT_EQ(p.check("Bearer admin-secret-123", action::read, "processes"), verdict::allowed);
-    EXPECT_EQ(p.check("Bearer wrong-secret", action::publish, "heartbeat.x"), verdict::unauthenticated);
+    EXPECT_EQ(p.check("Bearer wrong-secret", action::publish, "heartbeat.x"),
+              verdict::unauthenticated);
     EXPECT_EQ(p.check(std::nullopt, action::publish, "heartbeat.x"), verdict::unauthenticated);
-    EXPECT_EQ(p.check("Basic collector-secret", action::publish, "heartbeat.x"), verdict::unauthenticated);
-    EXPECT_EQ(p.check("Bearer collector-secre", action::publish, "heartbeat.x"), verdict::unauthenticated);
+    EXPECT_EQ(p.check("Basic collector-secret", action::publish, "heartbeat.x"),
+              verdict::unauthenticated);
+    EXPECT_EQ(p.check("Bearer collector-secre", action::publish, "heartbeat.x"),
+              verdict::unauthenticated);
 }
 
 TEST(auth_policy, groups_limit_the_consumer_groups_and_default_to_any) {
@@ -43,14 +49,15 @@ TEST(auth_policy, groups_limit_the_consumer_groups_and_default_to_any) {
     EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "team-a"), verdict::allowed);
     EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "audit"), verdict::allowed);
     EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "auditors"), verdict::forbidden);
-    EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "process-projector"), verdict::forbidden);
+    EXPECT_EQ(p.check("Bearer team-secret-1", action::group, "process-projector"),
+              verdict::forbidden);
     EXPECT_EQ(p.check("Bearer open-secret-1", action::group, "anything"), verdict::allowed);
     // A group permission is not a topic permission, nor the other way round.
     EXPECT_EQ(p.check("Bearer team-secret-1", action::subscribe, "team-a"), verdict::forbidden);
-    EXPECT_FALSE(auth_policy::from_json(*parse_json(
-        R"({"tokens":[{"token":"long-enough","groups":"team-*"}]})")));
-    EXPECT_FALSE(auth_policy::from_json(*parse_json(
-        R"({"tokens":[{"token":"long-enough","groups":["a*b"]}]})")));
+    EXPECT_FALSE(auth_policy::from_json(
+        *parse_json(R"({"tokens":[{"token":"long-enough","groups":"team-*"}]})")));
+    EXPECT_FALSE(auth_policy::from_json(
+        *parse_json(R"({"tokens":[{"token":"long-enough","groups":["a*b"]}]})")));
 }
 
 TEST(auth_policy, refuses_bad_configs) {

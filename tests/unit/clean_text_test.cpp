@@ -22,12 +22,15 @@ TEST(clean_text, accepts_utf8_and_refuses_nul_and_broken_sequences) {
 
 TEST(clean_text, valid_utf8_replaces_each_stray_byte_and_keeps_the_rest) {
     EXPECT_EQ(valid_utf8("é ü 漢字 😀"), "é ü 漢字 😀");
-    EXPECT_EQ(valid_utf8("a\xFF" "b"), "a\uFFFD" "b");
-    EXPECT_EQ(valid_utf8("\xC3"), "\uFFFD");                            // cut short
-    EXPECT_EQ(valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");                 // overlong '/'
-    EXPECT_EQ(valid_utf8("\xED\xA0\x80!"), "\uFFFD\uFFFD\uFFFD!");     // a surrogate
-    EXPECT_EQ(valid_utf8("x\xE6\xBCy"), "x\uFFFD\uFFFDy");            // a truncated 3-byte form
-    EXPECT_EQ(valid_utf8("a\0b"s), "a\0b"s);                          // NUL is valid UTF-8
+    EXPECT_EQ(valid_utf8("a\xFF"
+                         "b"),
+              "a\uFFFD"
+              "b");
+    EXPECT_EQ(valid_utf8("\xC3"), "\uFFFD");                        // cut short
+    EXPECT_EQ(valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");              // overlong '/'
+    EXPECT_EQ(valid_utf8("\xED\xA0\x80!"), "\uFFFD\uFFFD\uFFFD!");  // a surrogate
+    EXPECT_EQ(valid_utf8("x\xE6\xBCy"), "x\uFFFD\uFFFDy");          // a truncated 3-byte form
+    EXPECT_EQ(valid_utf8("a\0b"s), "a\0b"s);                        // NUL is valid UTF-8
     for (std::string s : {"\xFF"s, "\xC3("s, "\xF4\x90\x80\x80"s, "\xE0\x80"s}) {
         EXPECT_TRUE(is_clean_text(valid_utf8(s))) << s;
     }

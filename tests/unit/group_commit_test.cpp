@@ -2,14 +2,14 @@
 // driven with a write function of the test's own: what is queued while the writer writes
 // forms the next group, every request is answered exactly once, bad batches never reach
 // the writer, and destruction writes what is still queued.
+#include "storage/group_commit.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
 #include <mutex>
 #include <vector>
-
-#include "storage/group_commit.hpp"
 
 namespace prom::storage {
 namespace {
@@ -66,11 +66,12 @@ TEST(group_commit, requests_queued_while_the_writer_writes_share_the_next_group)
         });
         w.first_started.get_future().wait();  // the writer now holds the first group
         for (int i = 1; i <= 10; ++i) {
-            gc.submit(one_event("k" + std::to_string(i)), [&, i](result<std::vector<append_result>> r) {
-                ASSERT_TRUE(r);
-                seqs[static_cast<std::size_t>(i)] = (*r)[0].seq;
-                ++answered;
-            });
+            gc.submit(one_event("k" + std::to_string(i)),
+                      [&, i](result<std::vector<append_result>> r) {
+                          ASSERT_TRUE(r);
+                          seqs[static_cast<std::size_t>(i)] = (*r)[0].seq;
+                          ++answered;
+                      });
         }
         w.first_may_finish.set_value();
         // Destruction writes what is queued before the writer stops.

@@ -62,7 +62,8 @@ TEST(merge_patch, null_target_takes_an_object_patch_without_its_nulls) {
 }
 
 TEST(merge_patch, deep_merge_keeps_untouched_members) {
-    auto got = merge_patch(parse(R"({"a":{"b":{"c":1,"d":2},"e":3}})"), parse(R"({"a":{"b":{"c":9}}})"));
+    auto got =
+        merge_patch(parse(R"({"a":{"b":{"c":1,"d":2},"e":3}})"), parse(R"({"a":{"b":{"c":9}}})"));
     EXPECT_EQ(canonical_json(got), R"({"a":{"b":{"c":9,"d":2},"e":3}})");
 }
 

@@ -1,8 +1,9 @@
 // The PostgreSQL URL: prom's `schema` parameter is taken out before libpq sees the URL.
+#include "storage/postgres/pg_url.hpp"
+
 #include <gtest/gtest.h>
 
 #include "prom/store.hpp"
-#include "storage/postgres/pg_url.hpp"
 
 namespace prom::storage::postgres {
 namespace {

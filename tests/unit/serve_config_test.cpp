@@ -1,7 +1,7 @@
 // `prom serve` settings: the config file and --listen.
-#include <gtest/gtest.h>
-
 #include "server/serve_config.hpp"
+
+#include <gtest/gtest.h>
 
 namespace prom::server {
 namespace {
@@ -53,19 +53,21 @@ TEST(serve_config, unknown_keys_at_every_level_are_errors_naming_their_path) {
         const char* config;
         const char* path;
     };
-    for (const auto& c : std::vector<bad_case>{
-             {R"({"listn":"x:1"})", "'listn'"},
-             {R"({"auth":{"tokenz":[]}})", "'auth.tokenz'"},
-             {R"({"auth":{"tokens":[],"extra":1}})", "'auth.extra'"},
-             {R"({"auth":{"tokens":[{"token":"long-enough-1","publsh":["t"]}]}})",
-              "'auth.tokens[0].publsh'"},
-             {R"({"auth":{"tokens":[{"token":"long-enough-1"},{"token":"long-enough-2","nmae":"x"}]}})",
-              "'auth.tokens[1].nmae'"},
-             {R"({"auth":{"tokens":[{"token":"long-enough-1","name":7}]}})", "'auth.tokens[0].name'"},
-             {R"({"auth":{"tokens":[{"token":"long-enough-1","read":[{"topic":"x"}]}]}})",
-              "'auth.tokens[0].read'"},
-             {R"({"auth":[]})", "'auth'"},
-         }) {
+    for (
+        const auto& c : std::vector<bad_case>{
+            {R"({"listn":"x:1"})", "'listn'"},
+            {R"({"auth":{"tokenz":[]}})", "'auth.tokenz'"},
+            {R"({"auth":{"tokens":[],"extra":1}})", "'auth.extra'"},
+            {R"({"auth":{"tokens":[{"token":"long-enough-1","publsh":["t"]}]}})",
+             "'auth.tokens[0].publsh'"},
+            {R"({"auth":{"tokens":[{"token":"long-enough-1"},{"token":"long-enough-2","nmae":"x"}]}})",
+             "'auth.tokens[1].nmae'"},
+            {R"({"auth":{"tokens":[{"token":"long-enough-1","name":7}]}})",
+             "'auth.tokens[0].name'"},
+            {R"({"auth":{"tokens":[{"token":"long-enough-1","read":[{"topic":"x"}]}]}})",
+             "'auth.tokens[0].read'"},
+            {R"({"auth":[]})", "'auth'"},
+        }) {
         serve_config cfg;
         auto r = apply_config_json(c.config, cfg);
         ASSERT_FALSE(r) << c.config;
@@ -94,7 +96,8 @@ TEST(serve_config, a_token_shorter_than_the_minimum_is_refused_with_the_minimum_
     serve_config c;
     auto r = apply_config_json(R"({"auth":{"tokens":[{"token":"s3cret"}]}})", c);
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find("at least 8 characters"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("at least 8 characters"), std::string::npos)
+        << r.error().message;
 }
 
 TEST(serve_config, listen_takes_host_and_port) {

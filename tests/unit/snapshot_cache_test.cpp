@@ -1,10 +1,11 @@
 // The snapshot cache never serves a body older than the last commit it was told about,
 // even when a load races with that commit.
+#include "http/snapshot_cache.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 
-#include "http/snapshot_cache.hpp"
 #include "support/forwarding_store.hpp"
 
 namespace prom::http {
@@ -13,7 +14,7 @@ namespace {
 // A store whose find_one runs `during_read` after reading, before returning: the moment
 // a concurrent commit would land.
 class racing_store final : public test::forwarding_store {
-public:
+  public:
     using forwarding_store::forwarding_store;
     std::function<void()> during_read;
     int reads = 0;
@@ -28,7 +29,7 @@ public:
 };
 
 class snapshot_cache_test : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         auto s = open_store("memory:");
         ASSERT_TRUE(s);

@@ -19,8 +19,9 @@ TEST(parse_time, accepts_iso_8601_with_a_zone) {
 }
 
 TEST(parse_time, refuses_malformed_times_and_missing_zones) {
-    for (auto bad : {"", "abc", "2026-11-26", "2026-11-26T14:03:00", "2026-13-01T00:00:00Z",
-                     "2023-02-29T00:00:00Z", "2026-11-26T25:00:00Z", "12ab", "2026-11-26T14:03Z junk"}) {
+    for (auto bad :
+         {"", "abc", "2026-11-26", "2026-11-26T14:03:00", "2026-13-01T00:00:00Z",
+          "2023-02-29T00:00:00Z", "2026-11-26T25:00:00Z", "12ab", "2026-11-26T14:03Z junk"}) {
         auto r = parse_time(bad);
         EXPECT_FALSE(r) << bad;
         if (!r) {
@@ -36,7 +37,8 @@ TEST(parse_time, accepts_a_leap_second_only_at_the_end_of_june_or_december_utc) 
     EXPECT_EQ(parse_time("2016-12-31T23:59:60.500Z").value(), end_of_2016 + 999);
     EXPECT_EQ(parse_time("2016-12-31T18:59:60-05:00").value(), end_of_2016 + 999);
     EXPECT_EQ(parse_time("2017-01-01T00:59:60+01:00").value(), end_of_2016 + 999);
-    EXPECT_LT(parse_time("2016-12-31T23:59:60Z").value(), parse_time("2017-01-01T00:00:00Z").value());
+    EXPECT_LT(parse_time("2016-12-31T23:59:60Z").value(),
+              parse_time("2017-01-01T00:00:00Z").value());
     const ts_ms end_of_june = parse_time("2015-06-30T23:59:59Z").value();
     EXPECT_EQ(parse_time("2015-06-30T23:59:60Z").value(), end_of_june + 999);
 }

@@ -14,11 +14,13 @@ command parsed(std::string_view text) {
 protocol_error refused(std::string_view text) {
     auto r = parse_command(text);
     EXPECT_TRUE(std::holds_alternative<protocol_error>(r)) << text;
-    return std::holds_alternative<protocol_error>(r) ? std::get<protocol_error>(r) : protocol_error{};
+    return std::holds_alternative<protocol_error>(r) ? std::get<protocol_error>(r)
+                                                     : protocol_error{};
 }
 
 TEST(ws_protocol, parses_subscribe_with_the_seed_option_names) {
-    auto c = parsed(R"({"op":"subscribe","id":"c1","topic":"t","group":"g","from":"latest","batchSize":5,"manualAck":true})");
+    auto c = parsed(
+        R"({"op":"subscribe","id":"c1","topic":"t","group":"g","from":"latest","batchSize":5,"manualAck":true})");
     EXPECT_EQ(c.id, "c1");
     auto& s = std::get<subscribe_cmd>(c.op);
     EXPECT_EQ(s.topic, "t");
@@ -31,11 +33,16 @@ TEST(ws_protocol, parses_subscribe_with_the_seed_option_names) {
 }
 
 TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
-    EXPECT_EQ(std::get<ack_cmd>(parsed(R"({"op":"ack","topic":"t","group":"g","seq":9})").op).seq, 9);
-    EXPECT_EQ(std::get<unsubscribe_cmd>(parsed(R"({"op":"unsubscribe","topic":"t","group":"g"})").op).group, "g");
+    EXPECT_EQ(std::get<ack_cmd>(parsed(R"({"op":"ack","topic":"t","group":"g","seq":9})").op).seq,
+              9);
+    EXPECT_EQ(
+        std::get<unsubscribe_cmd>(parsed(R"({"op":"unsubscribe","topic":"t","group":"g"})").op)
+            .group,
+        "g");
     auto p = parsed(R"({"op":"publish","id":"p","event":{"topic":"t","payload":{"a":1}}})");
     EXPECT_EQ(std::get<publish_cmd>(p.op).events.size(), 1u);
-    auto many = parsed(R"({"op":"publish","events":[{"topic":"t","payload":1},{"topic":"u","payload":2,"id":"x"}]})");
+    auto many = parsed(
+        R"({"op":"publish","events":[{"topic":"t","payload":1},{"topic":"u","payload":2,"id":"x"}]})");
     EXPECT_EQ(std::get<publish_cmd>(many.op).events.size(), 2u);
 }
 
@@ -44,7 +51,8 @@ TEST(ws_protocol, a_subscribe_without_a_group_is_ephemeral) {
     const auto& s = std::get<subscribe_cmd>(c.op);
     EXPECT_EQ(s.topic, "t");
     EXPECT_EQ(s.group, "");
-    EXPECT_EQ(std::get<unsubscribe_cmd>(parsed(R"({"op":"unsubscribe","topic":"t"})").op).group, "");
+    EXPECT_EQ(std::get<unsubscribe_cmd>(parsed(R"({"op":"unsubscribe","topic":"t"})").op).group,
+              "");
 }
 
 TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
@@ -68,9 +76,11 @@ TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
 
 TEST(ws_protocol, renders_canonical_frames) {
     event e{.id = "i", .topic = "t", .key = "k", .ts = 5, .seq = 1, .payload = 1};
-    EXPECT_EQ(events_frame("t", "g", std::span<const event>(&e, 1)),
-              R"({"events":[{"headers":{},"id":"i","key":"k","payload":1,"seq":1,"topic":"t","ts":5}],"group":"g","op":"events","topic":"t"})");
-    EXPECT_EQ(error_frame("c", "forbidden", "no"), R"({"error":"forbidden","id":"c","message":"no","op":"error"})");
+    EXPECT_EQ(
+        events_frame("t", "g", std::span<const event>(&e, 1)),
+        R"({"events":[{"headers":{},"id":"i","key":"k","payload":1,"seq":1,"topic":"t","ts":5}],"group":"g","op":"events","topic":"t"})");
+    EXPECT_EQ(error_frame("c", "forbidden", "no"),
+              R"({"error":"forbidden","id":"c","message":"no","op":"error"})");
     EXPECT_EQ(reply_frame("", "acked", json::object{{"seq", 3}}), R"({"op":"acked","seq":3})");
 }
 

@@ -51,7 +51,7 @@ void drop_snapshots(snapshot_map& snaps, std::string_view topic, std::string_vie
 class memory_store;
 
 class memory_transaction final : public transaction {
-public:
+  public:
     memory_transaction(memory_store& s, std::unique_lock<std::mutex> write_lock)
         : s_(s), write_lock_(std::move(write_lock)) {}
 
@@ -64,7 +64,7 @@ public:
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
     status commit() override;
 
-private:
+  private:
     const stored_doc* lookup(std::string_view collection, std::string_view key);
 
     memory_store& s_;
@@ -78,7 +78,7 @@ private:
 };
 
 class memory_store final : public store {
-public:
+  public:
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         auto txn = begin();
         auto r = (*txn)->append(std::move(batch));
@@ -259,15 +259,16 @@ public:
         ts_ms late_ts = INT64_MAX;  // the lowest ts of the key's events after known_seq
         if (auto t = topics_.find(std::string(topic)); t != topics_.end()) {
             auto& evs = t->second.events;
-            for (auto i = static_cast<std::size_t>(std::max<seq_t>(known_seq, 0)); i < evs.size(); ++i) {
+            for (auto i = static_cast<std::size_t>(std::max<seq_t>(known_seq, 0)); i < evs.size();
+                 ++i) {
                 if (evs[i].key == key) late_ts = std::min(late_ts, evs[i].ts);
             }
         }
         std::size_t stored = 0;
         for (const auto& snap : snaps) {
             if (snap.ts > late_ts) continue;
-            snapshots_[std::string(topic)][std::string(key)][std::string(reducer)][{snap.ts, snap.seq}] =
-                snap;
+            snapshots_[std::string(topic)][std::string(key)][std::string(reducer)]
+                      [{snap.ts, snap.seq}] = snap;
             ++stored;
         }
         return stored;
@@ -297,7 +298,7 @@ public:
         return {};
     }
 
-private:
+  private:
     friend class memory_transaction;
 
     std::mutex write_mu_;

@@ -17,8 +17,8 @@
 // is seen), number the new events, insert them, upsert `latest`, write back the topics
 // and NOTIFY. A group written by the store alone is that one statement in autocommit.
 
-#include "storage/postgres/pg_store.hpp"
 #include "core/text.hpp"
+#include "storage/postgres/pg_store.hpp"
 
 namespace prom::storage::postgres {
 
@@ -54,8 +54,8 @@ result<std::vector<append_result>> append_in_txn(connection& c,
     auto r = c.query(
         "SELECT r_seq, r_ts, r_dup FROM prom_append($1::text[], $2::text[], $3::text[], "
         "$4::bigint[], $5::text[], $6::text[], $7)",
-        {text_array(topics), text_array(ids), text_array(keys), int_array(ts),
-         text_array(payloads), text_array(headers), channel});
+        {text_array(topics), text_array(ids), text_array(keys), int_array(ts), text_array(payloads),
+         text_array(headers), channel});
     if (!r) return std::unexpected(r.error());
     if (static_cast<std::size_t>(r->size()) != batch.size()) {
         return fail(errc::internal, "prom_append answered " + std::to_string(r->size()) +

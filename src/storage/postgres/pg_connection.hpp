@@ -24,7 +24,7 @@ namespace prom::storage::postgres {
 
 // One query parameter in text form, or SQL NULL.
 class param {
-public:
+  public:
     param(std::string_view v) : text_(v) {}
     param(const std::string& v) : text_(v) {}
     param(const char* v) : text_(v) {}
@@ -34,13 +34,13 @@ public:
     const char* c_str() const { return text_ ? text_->c_str() : nullptr; }
     int size() const { return text_ ? static_cast<int>(text_->size()) : 0; }
 
-private:
+  private:
     std::optional<std::string> text_;
 };
 
 // The result of one statement that succeeded. Columns are read as text.
 class rows {
-public:
+  public:
     explicit rows(PGresult* r) : r_(r) {}
 
     int size() const { return PQntuples(r_.get()); }
@@ -54,7 +54,7 @@ public:
     std::int64_t affected() const;  // rows inserted/updated/deleted
     std::string_view command() const { return PQcmdStatus(r_.get()); }  // "COMMIT", …
 
-private:
+  private:
     struct clear {
         void operator()(PGresult* r) const { PQclear(r); }
     };
@@ -62,7 +62,7 @@ private:
 };
 
 class connection {
-public:
+  public:
     // Connects with a libpq conninfo (URI form) and runs `setup` (session settings such
     // as search_path). unavailable when the server cannot be reached.
     static result<std::unique_ptr<connection>> open(const std::string& conninfo,
@@ -91,7 +91,7 @@ public:
     void forget_failures() { first_failure_.reset(); }
     PGconn* raw() const { return conn_; }
 
-private:
+  private:
     explicit connection(PGconn* c) : conn_(c) {}
     result<rows> check(PGresult* r, std::string_view context);
 

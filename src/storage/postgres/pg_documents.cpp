@@ -117,9 +117,8 @@ status pg_store::declare_index(std::string_view collection, std::string_view fie
     // Under the schema lock: two nodes declaring the same index at once would otherwise
     // race inside CREATE INDEX IF NOT EXISTS.
     std::string sql = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
-                      "); CREATE INDEX IF NOT EXISTS " + name +
-                      " ON docs ((match->>'" + f + "'), ts DESC, key) WHERE coll = '" + c +
-                      "'; COMMIT";
+                      "); CREATE INDEX IF NOT EXISTS " + name + " ON docs ((match->>'" + f +
+                      "'), ts DESC, key) WHERE coll = '" + c + "'; COMMIT";
     return with_reader([&](connection& conn) -> status {
         if (auto r = conn.exec(sql); !r) {
             (void)conn.exec("ROLLBACK");

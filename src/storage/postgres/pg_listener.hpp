@@ -18,7 +18,7 @@
 namespace prom::storage::postgres {
 
 class change_listener {
-public:
+  public:
     change_listener(std::string conninfo, std::vector<std::string> setup, std::string channel,
                     std::function<void(const std::vector<std::string>& payloads)> on_change);
     ~change_listener();
@@ -29,7 +29,7 @@ public:
     status start();
     void stop();
 
-private:
+  private:
     void run();
 
     std::string conninfo_;

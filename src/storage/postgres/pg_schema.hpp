@@ -14,7 +14,8 @@
 
 namespace prom::storage::postgres {
 
-inline constexpr const char* schema_sql = R"sql(
+inline constexpr const char* schema_sql =
+    R"sql(
 CREATE TABLE IF NOT EXISTS meta(k text PRIMARY KEY, v text NOT NULL);
 CREATE TABLE IF NOT EXISTS topics(
     name text COLLATE "C" PRIMARY KEY,
@@ -71,12 +72,12 @@ CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
 INSERT INTO meta(k, v) VALUES('schema_version', '1')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
-// prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
-// trip. Why each step is where it is: see pg_append.cpp. Each statement of a PL/pgSQL
-// function takes a fresh snapshot under READ COMMITTED, so the id lookup after the lock
-// sees every event committed by whoever held the lock before us. Returns one row per
-// input, in input order: the seq and ts to report and whether it was a duplicate.
-R"sql(
+    // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
+    // trip. Why each step is where it is: see pg_append.cpp. Each statement of a PL/pgSQL
+    // function takes a fresh snapshot under READ COMMITTED, so the id lookup after the lock
+    // sees every event committed by whoever held the lock before us. Returns one row per
+    // input, in input order: the seq and ts to report and whether it was a duplicate.
+    R"sql(
 CREATE OR REPLACE FUNCTION prom_append(
     p_topic text[], p_id text[], p_key text[], p_ts bigint[], p_payload text[],
     p_headers text[], p_channel text)

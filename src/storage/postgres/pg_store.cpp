@@ -48,7 +48,8 @@ void pg_store::on_remote_commit(const std::vector<std::string>& payloads) {
         auto node = o.find("node");
         auto docs = o.find("docs");
         if (node == o.end() || docs == o.end() || !docs->value().is_array()) continue;
-        if (node->value().is_string() && node->value().get_string() == node_id_) continue;  // ours: listeners ran
+        if (node->value().is_string() && node->value().get_string() == node_id_)
+            continue;  // ours: listeners ran
         for (const auto& d : docs->value().get_array()) {
             if (!d.is_array() || d.get_array().size() != 2 || !d.get_array()[0].is_string() ||
                 !d.get_array()[1].is_string()) {
@@ -116,9 +117,9 @@ status pg_store::init() {
                                          "': check --db (nothing was created)");
     }
     if (!current) {
-        std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" +
-                          std::to_string(schema_lock_key) + "); CREATE SCHEMA IF NOT EXISTS " +
-                          quote_ident(target_.schema) + "; " + schema_sql + " COMMIT";
+        std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
+                          "); CREATE SCHEMA IF NOT EXISTS " + quote_ident(target_.schema) + "; " +
+                          schema_sql + " COMMIT";
         if (auto r = appender_->exec(ddl, "cannot create the prom schema '" + target_.schema +
                                               "' (needs CREATE once; then read/write is enough)");
             !r) {
@@ -246,8 +247,8 @@ result<std::vector<event>> pg_store::scan(const scan_query& q) {
 }
 
 result<std::vector<event>> pg_store::scan_key_by_time(const key_time_query& q) {
-    std::string sql = "SELECT " PROM_EVENT_COLUMNS
-                      " FROM events WHERE topic = $1 AND key = $2 AND ts <= $3";
+    std::string sql =
+        "SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = $1 AND key = $2 AND ts <= $3";
     std::vector<param> ps{q.topic, q.key, q.to_ts};
     if (q.after) {
         ps.emplace_back(q.after->first);
@@ -343,12 +344,13 @@ result<bool> pg_store::acquire_lease(std::string_view name, std::string_view own
                                      std::chrono::milliseconds ttl) {
     bool got = false;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query(
-            "INSERT INTO leases(name, owner, expires_ms) VALUES($1, $2, " PROM_PG_NOW_MS " + $3) "
-            "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, "
-            "expires_ms = excluded.expires_ms "
-            "WHERE leases.owner = excluded.owner OR leases.expires_ms < " PROM_PG_NOW_MS,
-            {name, owner, static_cast<std::int64_t>(ttl.count())});
+        auto r =
+            c.query("INSERT INTO leases(name, owner, expires_ms) VALUES($1, $2, " PROM_PG_NOW_MS
+                    " + $3) "
+                    "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, "
+                    "expires_ms = excluded.expires_ms "
+                    "WHERE leases.owner = excluded.owner OR leases.expires_ms < " PROM_PG_NOW_MS,
+                    {name, owner, static_cast<std::int64_t>(ttl.count())});
         if (!r) return std::unexpected(r.error());
         got = r->affected() == 1;
         return {};

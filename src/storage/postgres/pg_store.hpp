@@ -2,8 +2,8 @@
 // One schema holds the log, cursors, documents and leases, so one transaction covers them.
 //
 // Concurrency: appends from many threads are grouped by the store's writer thread into one
-// transaction on its append connection (storage/group_commit.hpp); reads and transactions take connections
-// from a pool of at most 16 (plus the append and listener connections: 18 per node).
+// transaction on its append connection (storage/group_commit.hpp); reads and transactions take
+// connections from a pool of at most 16 (plus the append and listener connections: 18 per node).
 // Ordering across nodes comes from row locks on `topics` (see pg_append.cpp).
 // A listener thread turns other nodes' NOTIFYs into change_version() bumps.
 //
@@ -26,7 +26,7 @@
 namespace prom::storage::postgres {
 
 class pg_store final : public store {
-public:
+  public:
     static result<std::unique_ptr<store>> open(std::string_view url, const store_options& o);
     ~pg_store() override;
 
@@ -71,7 +71,7 @@ public:
 
     // A pooled connection, handed back on destruction unless it broke.
     class pooled {
-    public:
+      public:
         pooled(pg_store& s, std::unique_ptr<connection> c, bool reused)
             : s_(&s), c_(std::move(c)), reused_(reused) {}
         pooled(pooled&&) noexcept = default;
@@ -80,7 +80,7 @@ public:
         connection* operator->() { return c_.get(); }
         bool reused() const { return reused_; }  // came from the pool (may have gone stale)
 
-    private:
+      private:
         pg_store* s_;
         std::unique_ptr<connection> c_;
         bool reused_;
@@ -96,7 +96,7 @@ public:
     // "NOTIFY <channel>; COMMIT": wakes waiters on every node when the commit lands.
     const std::string& notify_and_commit() const { return notify_commit_sql_; }
 
-private:
+  private:
     pg_store(pg_target t, store_options o);
     status init();
     std::vector<std::string> session_setup() const;

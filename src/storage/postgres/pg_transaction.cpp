@@ -6,9 +6,9 @@
 // then sees its result, so no $inc is lost. Appends lock the topic row (pg_append.cpp).
 #include <map>
 
+#include "core/text.hpp"
 #include "docs/update.hpp"
 #include "storage/postgres/pg_store.hpp"
-#include "core/text.hpp"
 
 namespace prom::storage::postgres {
 
@@ -18,7 +18,7 @@ constexpr const char* select_for_update =
     "SELECT coll, key, ts, body, etag FROM docs WHERE coll = $1 AND key = $2 FOR UPDATE";
 
 class pg_transaction final : public transaction {
-public:
+  public:
     pg_transaction(pg_store& s, pg_store::pooled c) : s_(s), c_(std::move(c)) {}
 
     ~pg_transaction() override {
@@ -78,7 +78,7 @@ public:
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-            std::vector<const event_input*> all;
+        std::vector<const event_input*> all;
         for (auto& in : batch) all.push_back(&in);
         auto r = append_in_txn(*c_, all, s_.channel());
         if (r) wrote_ = true;
@@ -125,8 +125,8 @@ public:
         if (c_->transaction_failed()) {
             auto why = c_->first_failure().value_or(error{errc::internal, "a statement failed"});
             (void)c_->exec("ROLLBACK");
-            return fail(why.code, "the transaction was rolled back after a failed statement: " +
-                                      why.message);
+            return fail(why.code,
+                        "the transaction was rolled back after a failed statement: " + why.message);
         }
         std::vector<document> docs;
         docs.reserve(changed_.size());
@@ -151,7 +151,7 @@ public:
         return {};
     }
 
-private:
+  private:
     pg_store& s_;
     pg_store::pooled c_;
     bool done_ = false;

@@ -32,8 +32,8 @@ result<std::string> percent_decode(std::string_view s) {
 bool valid_schema(std::string_view s) {
     if (s.empty() || s.size() > 63) return false;
     for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_';
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         if (!ok) return false;
     }
     return true;
@@ -67,9 +67,9 @@ result<pg_target> parse_pg_url(std::string_view url) {
                 auto v = percent_decode(item.substr(std::min(item.size(), name.size() + 1)));
                 if (!v) return std::unexpected(v.error());
                 if (!valid_schema(*v)) {
-                    return fail(errc::invalid_argument,
-                                "bad schema '" + *v + "' in database URL: use [A-Za-z0-9_], "
-                                "at most 63 characters");
+                    return fail(errc::invalid_argument, "bad schema '" + *v +
+                                                            "' in database URL: use [A-Za-z0-9_], "
+                                                            "at most 63 characters");
                 }
                 t.schema = *v;
                 continue;

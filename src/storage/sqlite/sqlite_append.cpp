@@ -34,7 +34,8 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     if (!snaps) return std::unexpected(snaps.error());
     snaps->bind(1, topic);
     rc = snaps->step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "probe snapshots"));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return std::unexpected(c.last_error(rc, "probe snapshots"));
     v.has_snapshots = rc == SQLITE_ROW;
     return &topics_.emplace(topic, v).first->second;
 }

@@ -10,16 +10,25 @@ error error_from(sqlite3* db, int rc, std::string_view context) {
     errc code = errc::internal;
     switch (rc & 0xff) {
         case SQLITE_BUSY:
-        case SQLITE_LOCKED: code = errc::unavailable; break;
+        case SQLITE_LOCKED:
+            code = errc::unavailable;
+            break;
         case SQLITE_FULL:
         case SQLITE_IOERR:
         case SQLITE_CANTOPEN:
         case SQLITE_READONLY:
-        case SQLITE_PERM: code = errc::io_error; break;
+        case SQLITE_PERM:
+            code = errc::io_error;
+            break;
         case SQLITE_CORRUPT:
-        case SQLITE_NOTADB: code = errc::corrupt; break;
-        case SQLITE_CONSTRAINT: code = errc::conflict; break;
-        default: break;
+        case SQLITE_NOTADB:
+            code = errc::corrupt;
+            break;
+        case SQLITE_CONSTRAINT:
+            code = errc::conflict;
+            break;
+        default:
+            break;
     }
     std::string msg(context);
     msg += ": ";
@@ -38,7 +47,8 @@ void prom_match(sqlite3_context* ctx, int, sqlite3_value** argv) {
         sqlite3_result_null(ctx);
         return;
     }
-    auto v = parse_stored_json(std::string_view(body, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
+    auto v = parse_stored_json(
+        std::string_view(body, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
     if (!v || !v->is_object()) {
         sqlite3_result_null(ctx);
         return;

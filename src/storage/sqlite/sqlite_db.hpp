@@ -17,7 +17,7 @@ error error_from(sqlite3* db, int rc, std::string_view context);
 
 // One use of a cached statement; resets it (and clears bindings) when it goes away.
 class statement {
-public:
+  public:
     explicit statement(sqlite3_stmt* s) : s_(s) {}
     statement(const statement&) = delete;
     statement& operator=(const statement&) = delete;
@@ -42,12 +42,12 @@ public:
     }
     bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
-private:
+  private:
     sqlite3_stmt* s_;
 };
 
 class connection {
-public:
+  public:
     static result<std::unique_ptr<connection>> open(const std::string& path, bool create,
                                                     int busy_timeout_ms);
     ~connection();
@@ -58,16 +58,20 @@ public:
     // Runs one statement that returns no rows, through the statement cache (for the hot
     // BEGIN / COMMIT / SAVEPOINT path, which sqlite3_exec would re-parse every time).
     status run(std::string_view sql);
-    error last_error(int rc, std::string_view context) const { return error_from(db_, rc, context); }
+    error last_error(int rc, std::string_view context) const {
+        return error_from(db_, rc, context);
+    }
     sqlite3* raw() const { return db_; }
 
-private:
+  private:
     explicit connection(sqlite3* db) : db_(db) {}
     // Looked up by string_view: no std::string is made per statement use (an append uses
     // four statements per event).
     struct sql_hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
     };
     sqlite3* db_;
     std::unordered_map<std::string, sqlite3_stmt*, sql_hash, std::equal_to<>> cache_;

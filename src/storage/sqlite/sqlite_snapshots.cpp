@@ -9,8 +9,8 @@ status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_
     // Almost every append is not late: a read-only probe first, because a DELETE, even one
     // that finds nothing, costs a write statement (measured: it doubled bulk-load time).
     {
-        auto probe = c.prepare(
-            "SELECT 1 FROM snapshots WHERE topic = ?1 AND key = ?2 AND ts > ?3 LIMIT 1");
+        auto probe =
+            c.prepare("SELECT 1 FROM snapshots WHERE topic = ?1 AND key = ?2 AND ts > ?3 LIMIT 1");
         if (!probe) return std::unexpected(probe.error());
         probe->bind(1, topic);
         probe->bind(2, key);

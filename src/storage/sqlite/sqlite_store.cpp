@@ -29,7 +29,8 @@ result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const
 sqlite_store::~sqlite_store() = default;
 
 status sqlite_store::init() {
-    auto w = connection::open(path_, !options_.must_exist, static_cast<int>(options_.busy_timeout.count()));
+    auto w = connection::open(path_, !options_.must_exist,
+                              static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
     writer_ = std::move(*w);
     // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
@@ -41,7 +42,8 @@ status sqlite_store::init() {
         return ok;
     }
     if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) {
-        return fail(ok.error().code, "cannot write database '" + path_ + "': " + ok.error().message);
+        return fail(ok.error().code,
+                    "cannot write database '" + path_ + "': " + ok.error().message);
     }
     if (auto ok = writer_->exec(schema_sql); !ok) {
         (void)writer_->exec("ROLLBACK");
@@ -78,10 +80,12 @@ result<event> event_from_row(statement& st) {
     e.key = st.text(3);
     e.ts = st.int64(4);
     auto payload = parse_stored_json(st.text(5));
-    if (!payload) return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
+    if (!payload)
+        return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
     e.payload = std::move(*payload);
     auto headers = parse_json(st.text(6));
-    if (!headers || !headers->is_object()) return fail(errc::corrupt, "stored headers do not parse");
+    if (!headers || !headers->is_object())
+        return fail(errc::corrupt, "stored headers do not parse");
     for (auto& kv : headers->get_object()) {
         if (kv.value().is_string()) e.headers[std::string(kv.key())] = kv.value().get_string();
     }
@@ -130,8 +134,8 @@ result<std::vector<event>> sqlite_store::scan(const scan_query& q) {
 result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& q) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
-    std::string sql = "SELECT " PROM_EVENT_COLUMNS
-                      " FROM events WHERE topic = ?1 AND key = ?2 AND ts <= ?3";
+    std::string sql =
+        "SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = ?1 AND key = ?2 AND ts <= ?3";
     if (q.after) sql += " AND (ts, seq) > (?4, ?5)";
     sql += " ORDER BY ts, seq";
     if (q.limit) sql += " LIMIT ?6";
@@ -197,7 +201,8 @@ result<std::optional<topic_info>> sqlite_store::topic(std::string_view name) {
     st->bind(1, name);
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        return std::optional<topic_info>{topic_info{std::string(st->text(0)), st->int64(1), st->int64(2)}};
+        return std::optional<topic_info>{
+            topic_info{std::string(st->text(0)), st->int64(1), st->int64(2)}};
     }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read topic"));
     return std::optional<topic_info>{};
@@ -234,7 +239,8 @@ result<std::optional<document>> sqlite_store::find_one(std::string_view collecti
                                                        std::string_view key) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
-    auto st = (*r)->prepare("SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
+    auto st =
+        (*r)->prepare("SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
     if (!st) return std::unexpected(st.error());
     st->bind(1, collection);
     st->bind(2, key);
@@ -250,7 +256,8 @@ result<std::vector<document>> sqlite_store::find(const find_query& q) {
     }
     // Names are validated to [A-Za-z0-9_.-], so they can be SQL literals; this lets SQLite
     // match the partial expression indexes made by declare_index. Values are always bound.
-    std::string sql = "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
+    std::string sql =
+        "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
     int param = 1;
     for (auto& [field, value] : q.equals) {
         if (!docs::valid_field_name(field)) {
@@ -281,8 +288,8 @@ status sqlite_store::declare_index(std::string_view collection, std::string_view
     }
     std::string c(collection), f(field);
     std::string sql = "CREATE INDEX IF NOT EXISTS \"docs_f_" + c + "__" + f +
-                      "\" ON docs(prom_match(body, '" + f + "'), ts DESC, key) WHERE coll = '" +
-                      c + "'";
+                      "\" ON docs(prom_match(body, '" + f + "'), ts DESC, key) WHERE coll = '" + c +
+                      "'";
     auto lock = lock_writer();
     return writer_->exec(sql.c_str());
 }
@@ -342,9 +349,10 @@ void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds
         }
         auto now = clock::now();
         if (now >= deadline) return;
-        notifier_.wait(seen, std::min<std::chrono::milliseconds>(
-                                 slice, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            deadline - now)));
+        notifier_.wait(
+            seen,
+            std::min<std::chrono::milliseconds>(
+                slice, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
     }
 }
 

@@ -19,7 +19,7 @@
 namespace prom::storage::sqlite {
 
 class sqlite_store final : public store {
-public:
+  public:
     static result<std::unique_ptr<store>> open(const std::string& path, const store_options& o);
     ~sqlite_store() override;
 
@@ -66,7 +66,7 @@ public:
     std::unique_lock<std::mutex> lock_writer() { return std::unique_lock(write_mu_); }
     change_notifier& notifier() { return notifier_; }
 
-private:
+  private:
     class reader_lease;  // a pooled read connection, returned on destruction
 
     sqlite_store(std::string path, store_options o) : path_(std::move(path)), options_(o) {}
@@ -99,7 +99,7 @@ private:
 // (last_seq, count) of the topics a write transaction appends to: read from `topics` on first
 // use, kept in memory while the transaction appends, written back once before it commits.
 class topic_counters {
-public:
+  public:
     struct counters {
         seq_t last_seq = 0;
         std::int64_t count = 0;
@@ -111,7 +111,7 @@ public:
     result<counters*> get(connection& c, const std::string& topic);
     status write_back(connection& c);
 
-private:
+  private:
     std::map<std::string, counters, std::less<>> topics_;
 };
 
@@ -124,7 +124,7 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
 
 // Defined here rather than in sqlite_store.cpp so that sqlite_snapshots.cpp can read too.
 class sqlite_store::reader_lease {
-public:
+  public:
     reader_lease(sqlite_store& s, std::unique_ptr<connection> c) : s_(&s), c_(std::move(c)) {}
     reader_lease(reader_lease&& o) noexcept = default;
     ~reader_lease() {
@@ -136,7 +136,7 @@ public:
     connection& operator*() { return *c_; }
     connection* operator->() { return c_.get(); }
 
-private:
+  private:
     sqlite_store* s_;
     std::unique_ptr<connection> c_;
 };

@@ -9,7 +9,7 @@ namespace prom::storage::sqlite {
 namespace {
 
 class sqlite_transaction final : public transaction {
-public:
+  public:
     sqlite_transaction(sqlite_store& s, std::unique_lock<std::mutex> lock)
         : s_(s), lock_(std::move(lock)) {}
 
@@ -32,10 +32,9 @@ public:
         st->bind(2, key);
         int rc = st->step();
         if (rc == SQLITE_ROW) {
-            return std::optional<document>{document{std::string(st->text(0)),
-                                                    std::string(st->text(1)), st->int64(2),
-                                                    std::string(st->text(3)),
-                                                    std::string(st->text(4))}};
+            return std::optional<document>{
+                document{std::string(st->text(0)), std::string(st->text(1)), st->int64(2),
+                         std::string(st->text(3)), std::string(st->text(4))}};
         }
         if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "read document"));
         return std::optional<document>{};
@@ -107,7 +106,7 @@ public:
         return {};
     }
 
-private:
+  private:
     // The documents the transaction changed, one upsert each with one prepared statement.
     status write_documents() {
         for (const auto& [k, d] : changed_) {
@@ -122,7 +121,8 @@ private:
             st->bind(4, d.body);
             st->bind(5, d.etag);
             int rc = st->step();
-            if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "write document"));
+            if (rc != SQLITE_DONE)
+                return std::unexpected(s_.writer().last_error(rc, "write document"));
         }
         return {};
     }

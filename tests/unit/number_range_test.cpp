@@ -1,0 +1,43 @@
+// Numbers beyond a double's range have no JSON text: they are refused at the door (every
+// JSON input goes through parse_json) and $inc never makes one. Found by fuzz/event_input
+// and fuzz/json_update (their regression inputs are in fuzz/corpus).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "docs/update.hpp"
+#include "prom/event.hpp"
+#include "prom/json.hpp"
+
+namespace prom {
+namespace {
+
+TEST(number_range, numbers_beyond_a_double_are_refused_by_parse_json) {
+    const std::vector<std::string> texts{"1e400", "-1e400", "[1e309]", R"({"a":{"b":-1e309}})",
+                                         std::string(5000, '9')};
+    for (const auto& text : texts) {
+        auto v = parse_json(text);
+        ASSERT_FALSE(v.has_value()) << text.substr(0, 40);
+        EXPECT_EQ(v.error().code, errc::invalid_argument);
+    }
+    EXPECT_TRUE(parse_json("1.7976931348623157e308").has_value());
+    EXPECT_TRUE(parse_json("-1e308").has_value());
+}
+
+TEST(number_range, an_event_with_an_out_of_range_payload_is_refused) {
+    auto body = parse_json(R"({"topic":"t","payload":{"cpu_pct":1e309}})");
+    EXPECT_FALSE(body.has_value());
+}
+
+TEST(number_range, an_inc_that_overflows_a_double_is_refused_and_changes_nothing) {
+    auto current = parse_json(R"({"n":1.5e308})")->get_object();
+    auto update = parse_json(R"({"$inc":{"n":1.5e308}})")->get_object();
+    auto r = docs::apply_update(&current, update, "k", 1);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, errc::invalid_argument);
+    EXPECT_EQ(current.at("n").as_double(), 1.5e308);
+}
+
+}  // namespace
+}  // namespace prom
