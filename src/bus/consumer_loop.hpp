@@ -1,7 +1,7 @@
-// The loop behind every consumer (bus subscriptions and projectors): hold the group's lease,
-// start from the durable cursor (or `from` when there is none), fetch batches in seq order,
-// hand them to `deliver`, sleep until the store changes. Runs on its own thread
-// (docs/threads.md).
+// The loop behind every library consumer (bus subscriptions and projectors): a thread of its
+// own that drives one consumer_state (lease, starting cursor, batches in seq order), hands
+// each batch to `deliver`, and sleeps until the store changes (docs/threads.md). The
+// WebSocket gateway drives many consumer_states from a few threads instead: delivery_pool.hpp.
 #pragma once
 
 #include <atomic>
@@ -12,19 +12,9 @@
 #include <optional>
 #include <thread>
 
-#include "prom/bus.hpp"
+#include "bus/consumer_state.hpp"
 
 namespace prom::bus_internal {
-
-struct consumer_config {
-    std::string topic;
-    std::string group;
-    start_from from = start_from::earliest;
-    std::size_t batch_size = 100;
-    std::chrono::milliseconds lease_ttl{5000};
-    std::chrono::milliseconds retry_backoff{100};
-    bool ephemeral = false;  // no lease, no durable cursor: starts at `from` (bus.hpp)
-};
 
 class consumer_loop {
   public:
@@ -41,17 +31,17 @@ class consumer_loop {
 
     void start();
     void stop();
-    bool active() const { return state_->active.load(); }
+    bool active() const { return state_->consumer.active(); }
     bool stopping() const { return state_->stop.load(); }
     // Sleeps unless stop() comes first; false when stopped.
     bool sleep_for(std::chrono::milliseconds d) { return state_->sleep_for(d); }
     // Forget the position and re-read the durable cursor before the next batch (after a
     // conflict showed that someone else moved it).
-    void resync() { state_->active = false; }
-    const consumer_config& config() const { return state_->config; }
+    void resync() { state_->consumer.resync(); }
+    const consumer_config& config() const { return state_->consumer.config(); }
     // True on the loop's own thread (inside `deliver`).
     bool on_loop_thread() const { return state_->thread_id.load() == std::this_thread::get_id(); }
-    const std::string& owner() const { return state_->owner; }
+    const std::string& owner() const { return state_->consumer.owner(); }
 
   private:
     // Everything the loop's thread uses. The thread holds its own reference, so the state
@@ -59,22 +49,14 @@ class consumer_loop {
     struct state {
         state(store& s, consumer_config c, deliver_fn d);
         void run();
-        bool hold_lease();
-        std::optional<seq_t> initial_position();
         bool sleep_for(std::chrono::milliseconds d);
         void request_stop();
         void wait_until_started();
 
         store& storage;
-        consumer_config config;
+        consumer_state consumer;  // only the loop's thread moves it (active()/resync() are atomic)
         deliver_fn deliver;
-        std::string owner;
-        std::string lease_name;
         std::atomic<bool> stop{false};
-        std::atomic<bool> active{false};
-        // Only the loop's thread touches these two.
-        std::chrono::steady_clock::time_point renewed{};
-        seq_t position = 0;
         std::atomic<std::thread::id> thread_id{};
         std::mutex sleep_mu;  // guards `started`, and the wake-ups of `stop`
         std::condition_variable sleep_cv;

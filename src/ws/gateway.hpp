@@ -2,9 +2,9 @@
 // consumer groups, ack, unsubscribe, publish, over one JSON protocol.
 //
 // Slow consumers: each subscription hands one batch at a time to its connection and waits
-// until it is written; a batch not written within `send_timeout` (the peer stopped reading)
-// disconnects that client. Publishers and other subscribers never wait for it, and its
-// unacknowledged events go to the group's next consumer.
+// (holding no thread) until it is written; a batch not written within `send_timeout` (the peer
+// stopped reading) disconnects that client. Publishers and other subscribers never wait for it, and
+// its unacknowledged events go to the group's next consumer.
 //
 // A gateway must outlive the HTTP server it is installed in; its destructor waits for
 // every session to end.
@@ -29,7 +29,10 @@ struct gateway_options {
     std::chrono::milliseconds send_timeout{10000};
     std::size_t max_subscriptions = 64;    // per connection
     std::size_t max_queued_frames = 1024;  // replies waiting to be written, per connection
-    unsigned blocking_threads = 4;         // publishes and acks (they wait for commits)
+    unsigned blocking_threads = 4;         // acks (they wait for commits)
+    // Delivery to subscriptions: this many threads plus one watcher, however many
+    // subscriptions there are (src/bus/delivery_pool.hpp).
+    unsigned delivery_threads = 2;
 };
 
 struct gateway_metrics {

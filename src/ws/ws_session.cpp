@@ -14,9 +14,9 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 #include <deque>
-#include <future>
 #include <map>
 
+#include "bus/delivery_pool.hpp"
 #include "http/http_server.hpp"
 #include "http/server_context.hpp"
 #include "ws/close_code_guard.hpp"
@@ -42,7 +42,12 @@ class session_base {
 
 struct gateway::state {
     state(store& s, const auth::auth_policy& p, gateway_options o)
-        : store_(s), bus_(s), policy(p), options(o), blocking(o.blocking_threads) {}
+        : store_(s),
+          bus_(s),
+          policy(p),
+          options(o),
+          blocking(o.blocking_threads),
+          delivery(s, o.delivery_threads) {}
 
     store& store_;
     bus bus_;
@@ -50,6 +55,8 @@ struct gateway::state {
     gateway_options options;
     gateway_metrics metrics;
     net::thread_pool blocking;
+    // Every subscription of every connection: a few threads, not one per subscription.
+    bus_internal::delivery_pool delivery;
     std::mutex sessions_mu;
     std::condition_variable sessions_cv;
     std::size_t sessions = 0;
@@ -67,7 +74,8 @@ using ws_stream = websocket::stream<close_code_guard_stream>;
 
 struct outgoing {
     std::shared_ptr<const std::string> text;
-    std::shared_ptr<std::promise<bool>> written;  // for subscription batches: flow control
+    // Subscription batches: called once, with whether the frame was written (flow control).
+    std::function<void(bool)> written;
 };
 
 class session final : public session_base, public std::enable_shared_from_this<session> {
@@ -99,7 +107,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
   private:
     void push(outgoing o) {
         if (closed_ || (!o.written && queue_.size() >= gw_.options.max_queued_frames)) {
-            if (o.written) o.written->set_value(false);
+            if (o.written) o.written(false);
             if (!closed_) drop("too many replies waiting: the client does not read");
             return;
         }
@@ -153,7 +161,9 @@ class session final : public session_base, public std::enable_shared_from_this<s
     // Read by subscription threads:
     std::atomic<bool> closed_{false};
     std::mutex subs_mu_;
-    std::map<std::pair<std::string, std::string>, std::unique_ptr<subscription>> subs_;
+    std::map<std::pair<std::string, std::string>,
+             std::shared_ptr<bus_internal::delivery_pool::consumer>>
+        subs_;
 };
 
 net::awaitable<void> session::writer() {
@@ -167,11 +177,11 @@ net::awaitable<void> session::writer() {
         queue_.pop_front();
         ws_.text(true);
         auto [ec, n] = co_await ws_.async_write(net::buffer(*o.text), use_tuple);
-        if (o.written) o.written->set_value(!ec);
+        if (o.written) o.written(!ec);
         if (ec) closed_ = true;
     }
     for (auto& o : queue_) {
-        if (o.written) o.written->set_value(false);
+        if (o.written) o.written(false);
     }
     queue_.clear();
 }
@@ -192,17 +202,14 @@ net::awaitable<void> session::run(beast::flat_buffer buffer) {
     }
     closed_ = true;
     wake_.cancel();
-    // Subscription threads may be waiting for this strand; stop them elsewhere.
-    net::post(gw_.blocking, [self] { self->stop_subscriptions(); });
+    stop_subscriptions();
 }
 
+// Never blocks: each consumer gives its lease back on the delivery pool.
 void session::stop_subscriptions() {
-    std::map<std::pair<std::string, std::string>, std::unique_ptr<subscription>> subs;
-    {
-        std::lock_guard lock(subs_mu_);
-        subs.swap(subs_);
-    }
-    subs.clear();  // joins each subscription's thread
+    std::lock_guard lock(subs_mu_);
+    for (auto& [key, sub] : subs_) sub->stop();
+    subs_.clear();
 }
 
 void session::handle(std::string_view text) {
@@ -236,34 +243,51 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     auto timeout = gw_.options.send_timeout;
     gateway_metrics* metrics = &gw_.metrics;
     std::string topic = cmd.topic, group = cmd.group;
-    auto handler = [weak, timeout, metrics, topic, group](std::span<const event> batch,
-                                                          subscription&) {
+    // Runs on the delivery pool and returns at once: the frame is queued on the connection's
+    // strand, and `done` is called when it is written. A batch not written within the send
+    // timeout drops the client (docs/ws-protocol.md, slow consumers).
+    auto deliver = [weak, timeout, metrics, topic, group](
+                       std::vector<event> batch, bus_internal::delivery_pool::done_fn done) {
         auto self = weak.lock();
-        if (!self || self->closed_) throw std::runtime_error("the connection is closed");
-        auto written = std::make_shared<std::promise<bool>>();
-        auto done = written->get_future();
-        self->enqueue(
-            {std::make_shared<const std::string>(events_frame(topic, group, batch)), written});
-        if (done.wait_for(timeout) != std::future_status::ready) {
-            net::post(self->ws_.get_executor(), [self] {
-                if (!self->closed_) self->drop("a batch was not read within the send timeout");
+        if (!self || self->closed_) return done(false);
+        auto text = std::make_shared<const std::string>(events_frame(topic, group, batch));
+        const std::size_t count = batch.size();
+        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics,
+                                             done = std::move(done)]() mutable {
+            auto timer = std::make_shared<net::steady_timer>(self->ws_.get_executor(), timeout);
+            timer->async_wait([self, timer](boost::system::error_code ec) {
+                if (!ec && !self->closed_)
+                    self->drop("a batch was not read within the send timeout");
             });
-            throw std::runtime_error("slow consumer disconnected");
-        }
-        if (!done.get())
-            throw std::runtime_error("the connection closed before the batch was sent");
-        metrics->events_sent += batch.size();
+            self->push({text, [timer, count, metrics, done = std::move(done)](bool ok) {
+                            timer->cancel();
+                            if (ok) metrics->events_sent += count;
+                            done(ok);
+                        }});
+        });
     };
-    subs_[key] = gw_.bus_.subscribe(cmd.topic, cmd.group, std::move(handler),
-                                    {.from = cmd.from,
-                                     .manual_ack = cmd.manual_ack,
-                                     .batch_size = cmd.batch_size,
-                                     .ephemeral = cmd.group.empty()});
+    // On the pool once the frame is written: without manualAck a written batch is acknowledged.
+    bus* b = &gw_.bus_;
+    const bool auto_ack = !cmd.manual_ack && !cmd.group.empty();
+    auto settle = [b, auto_ack, topic, group](seq_t last) -> std::optional<seq_t> {
+        if (!auto_ack) return last;
+        if (auto ok = b->ack(topic, group, last); !ok) {
+            spdlog::warn("subscriber {}/{}: ack failed: {}", topic, group, ok.error().message);
+            return std::nullopt;
+        }
+        return last;
+    };
+    subs_[key] = gw_.delivery.add({.topic = cmd.topic,
+                                   .group = cmd.group,
+                                   .from = cmd.from,
+                                   .batch_size = cmd.batch_size,
+                                   .ephemeral = cmd.group.empty()},
+                                  std::move(deliver), std::move(settle));
     reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
 }
 
 void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
-    std::unique_ptr<subscription> sub;
+    std::shared_ptr<bus_internal::delivery_pool::consumer> sub;
     {
         std::lock_guard lock(subs_mu_);
         auto it = subs_.find({cmd.topic, cmd.group});
@@ -272,10 +296,8 @@ void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
         subs_.erase(it);
     }
     auto self = shared_from_this();
-    // Stopping joins the subscription's thread, which may wait for this strand.
-    net::post(gw_.blocking, [self, id, sub = std::shared_ptr<subscription>(std::move(sub)),
-                             cmd]() mutable {
-        sub.reset();
+    // The reply comes once the lease is given back: the group's next consumer may take over.
+    sub->stop([self, id, cmd] {
         self->enqueue(
             {std::make_shared<const std::string>(reply_frame(
                  id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
@@ -498,6 +520,9 @@ gateway::~gateway() {
     state_->sessions_cv.wait(lock, [&] { return state_->publishes_in_flight == 0; });
     lock.unlock();
     state_->blocking.join();
+    // Joins the delivery threads while the server's io_context is alive: a worker may hold
+    // the last reference to a closed session, whose stream must die before that context.
+    state_->delivery.close();
 }
 
 void gateway::install(http::http_server& server) {

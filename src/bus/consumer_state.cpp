@@ -1,0 +1,126 @@
+#include "bus/consumer_state.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+namespace prom::bus_internal {
+
+consumer_state::consumer_state(store& s, consumer_config config)
+    : store_(s), config_(std::move(config)) {
+    owner_ = new_event_id();
+    lease_name_ = "consumer/" + config_.topic + "/" + config_.group;
+    if (config_.batch_size == 0) config_.batch_size = 1;
+}
+
+std::chrono::milliseconds consumer_state::idle_wait() const {
+    return std::min<std::chrono::milliseconds>(config_.lease_ttl / 3,
+                                               std::chrono::milliseconds(100));
+}
+
+bool consumer_state::hold_lease() {
+    if (config_.ephemeral) {
+        if (!active_) {
+            auto pos = initial_position();
+            if (!pos) return false;
+            position_ = *pos;
+            active_ = true;
+        }
+        return true;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (active_ && now - renewed_ < config_.lease_ttl / 3) return true;
+    auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
+    if (!got) {
+        spdlog::warn("consumer {}/{}: lease: {}", config_.topic, config_.group,
+                     got.error().message);
+    }
+    bool held = got && *got;
+    if (held) {
+        renewed_ = now;
+        if (!active_) {
+            // Taking over: whatever the previous holder delivered but did not ack comes again.
+            auto pos = initial_position();
+            if (!pos) return false;
+            position_ = *pos;
+            active_ = true;
+        }
+    } else {
+        active_ = false;
+    }
+    return held;
+}
+
+std::optional<seq_t> consumer_state::initial_position() {
+    if (config_.ephemeral) {
+        if (config_.from == start_from::earliest) return 0;
+        auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        return *t ? (*t)->last_seq : 0;
+    }
+    auto cur = store_.cursor(config_.topic, config_.group);
+    if (!cur) return std::nullopt;
+    if (*cur) {
+        // A cursor past the topic's end cannot come from an ack (bus::ack refuses those) but
+        // may be in a database from before that check, or be written by hand: it would skip
+        // every event appended up to it. Pulled back to the end, where it can do no harm.
+        auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        const seq_t last = *t ? (*t)->last_seq : 0;
+        if (**cur <= last) return **cur;
+        spdlog::warn(
+            "consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
+            "moving it back to {}",
+            config_.topic, config_.group, **cur, last, last);
+        if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
+        return last;
+    }
+    seq_t start = 0;
+    if (config_.from == start_from::latest) {
+        auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        start = *t ? (*t)->last_seq : 0;
+    }
+    // Persist the starting point, so `latest` means "from when the group was created",
+    // not "from whenever the process last restarted".
+    if (!store_.set_cursor(config_.topic, config_.group, start)) return std::nullopt;
+    return start;
+}
+
+consumer_step consumer_state::next() {
+    auto version = store_.change_version();
+    if (!hold_lease()) return {consumer_step::kind::wait_change, {}, version, idle_wait()};
+    if (position_ == std::numeric_limits<seq_t>::max()) {
+        // Nothing can come after the largest seq (and position_ + 1 would overflow).
+        return {consumer_step::kind::wait_change, {}, version, idle_wait()};
+    }
+    scan_query q{.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size};
+    auto batch = store_.scan(q);
+    if (!batch) {
+        spdlog::warn("consumer {}/{}: {}", config_.topic, config_.group, batch.error().message);
+        return {consumer_step::kind::back_off, {}, version, config_.retry_backoff};
+    }
+    if (batch->empty()) return {consumer_step::kind::wait_change, {}, version, idle_wait()};
+    return {consumer_step::kind::deliver, std::move(*batch), version, {}};
+}
+
+bool consumer_state::advance(std::optional<seq_t> reached, seq_t batch_last) {
+    if (!reached || *reached <= position_) {
+        // Not processed, or processed without moving the position: either way the same
+        // events would come again at once, so the caller waits first. Never spin on one batch.
+        if (reached) {
+            spdlog::warn("consumer {}/{}: a batch up to seq {} left the position at {}",
+                         config_.topic, config_.group, batch_last, position_);
+        }
+        return false;
+    }
+    position_ = *reached;
+    return true;
+}
+
+void consumer_state::release() {
+    if (active_ && !config_.ephemeral) (void)store_.release_lease(lease_name_, owner_);
+    active_ = false;
+}
+
+}  // namespace prom::bus_internal

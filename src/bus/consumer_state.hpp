@@ -1,0 +1,75 @@
+// One consumer's place in a topic: the group's lease, the position, and what to do next.
+// Shared by the two drivers of consumers: `consumer_loop` (a thread of its own, for library
+// subscriptions and projectors) and `delivery_pool` (a few threads for many WebSocket
+// subscriptions). Not thread-safe: one driver calls it at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prom/bus.hpp"
+
+namespace prom::bus_internal {
+
+struct consumer_config {
+    std::string topic;
+    std::string group;
+    start_from from = start_from::earliest;
+    std::size_t batch_size = 100;
+    std::chrono::milliseconds lease_ttl{5000};
+    std::chrono::milliseconds retry_backoff{100};
+    bool ephemeral = false;  // no lease, no durable cursor: starts at `from` (bus.hpp)
+};
+
+// What the consumer should do after next().
+struct consumer_step {
+    enum class kind {
+        deliver,      // hand `events` to the consumer, then call advance()
+        wait_change,  // nothing to read: wait until change_version() != version (or `wait`)
+        back_off,     // a storage error: wait retry_backoff, then try again
+    };
+    kind what;
+    std::vector<event> events;
+    std::uint64_t version = 0;
+    std::chrono::milliseconds wait{0};
+};
+
+class consumer_state {
+  public:
+    consumer_state(store& s, consumer_config config);
+
+    // Holds (or takes over) the lease and reads the next batch.
+    consumer_step next();
+    // After a delivery: the seq up to which the batch was processed, or nullopt when it was
+    // not. False when the position did not move (the caller backs off before trying again).
+    bool advance(std::optional<seq_t> reached, seq_t batch_last);
+    // Gives the lease back (when stopping).
+    void release();
+
+    bool active() const { return active_.load(); }
+    // Forget the position and re-read the durable cursor before the next batch (after a
+    // conflict showed that someone else moved it).
+    void resync() { active_ = false; }
+    seq_t position() const { return position_; }
+    const consumer_config& config() const { return config_; }
+    const std::string& owner() const { return owner_; }
+    // How long an idle consumer may sleep before it must look at its lease again.
+    std::chrono::milliseconds idle_wait() const;
+
+  private:
+    bool hold_lease();
+    std::optional<seq_t> initial_position();
+
+    store& store_;
+    consumer_config config_;
+    std::string owner_;
+    std::string lease_name_;
+    std::atomic<bool> active_{false};
+    std::chrono::steady_clock::time_point renewed_{};
+    seq_t position_ = 0;
+};
+
+}  // namespace prom::bus_internal

@@ -1,0 +1,278 @@
+#include "bus/delivery_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace prom::bus_internal {
+
+namespace {
+using clock = std::chrono::steady_clock;
+// The watcher's longest sleep: the resolution of back-offs and lease retries.
+constexpr std::chrono::milliseconds watch_tick{20};
+}  // namespace
+
+struct delivery_pool::pump final : delivery_pool::consumer,
+                                   std::enable_shared_from_this<delivery_pool::pump> {
+    enum class phase { ready, running, delivering, waiting, stopped };
+
+    pump(delivery_pool& pool, std::uint64_t id, store& s, consumer_config c, deliver_fn d,
+         settle_fn st)
+        : pool_(pool),
+          id_(id),
+          state_(s, std::move(c)),
+          deliver_(std::move(d)),
+          settle_(std::move(st)) {}
+
+    void stop(std::function<void()> stopped) override;
+    bool active() const override { return state_.active(); }
+
+    delivery_pool& pool_;
+    const std::uint64_t id_;
+    consumer_state state_;  // only the worker running the pump touches it
+    deliver_fn deliver_;
+    settle_fn settle_;
+    // Guarded by the pool's mu_:
+    phase phase_ = phase::ready;
+    bool stop_requested_ = false;
+    std::function<void()> stopped_;
+    std::uint64_t generation_ = 0;  // a `done` of an older delivery is ignored
+    std::optional<bool> outcome_;   // set by done(): the delivery to settle
+    seq_t batch_last_ = 0;
+    bool wake_on_change_ = true;  // false during a back-off
+    clock::time_point deadline_{};
+    seq_t parked_at_ = 0;  // the position when parked (read by the watcher)
+    bool parked_active_ = false;
+};
+
+void delivery_pool::pump::stop(std::function<void()> stopped) {
+    bool already = false;
+    {
+        std::lock_guard lock(pool_.mu_);
+        if (phase_ == phase::stopped) {
+            already = true;
+        } else {
+            stop_requested_ = true;
+            stopped_ = std::move(stopped);
+            if (phase_ == phase::waiting || phase_ == phase::delivering) {
+                ++generation_;  // a late done() changes nothing
+                pool_.ready(shared_from_this());
+            }
+        }
+    }
+    if (already && stopped) stopped();
+}
+
+delivery_pool::delivery_pool(store& s, unsigned threads) : store_(s) {
+    checked_version_ = store_.change_version();
+    if (threads == 0) threads = 1;
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    watcher_ = std::thread([this] { watch(); });
+}
+
+delivery_pool::~delivery_pool() { close(); }
+
+void delivery_pool::close() {
+    {
+        std::lock_guard lock(mu_);
+        if (closing_) return;
+        closing_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    watcher_.join();
+    // Whoever is left gives its lease back, so another process takes over without waiting
+    // for the lease to expire. Their `stopped` callbacks are not run: what they would reply
+    // to is gone with the pool's owner.
+    for (auto& [id, p] : all_) p->state_.release();
+}
+
+std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config config,
+                                                            deliver_fn deliver, settle_fn settle) {
+    std::lock_guard lock(mu_);
+    auto p = std::make_shared<pump>(*this, next_id_++, store_, std::move(config),
+                                    std::move(deliver), std::move(settle));
+    all_[p->id_] = p;
+    ready_.push_back(p);
+    work_cv_.notify_one();
+    return p;
+}
+
+void delivery_pool::ready(const std::shared_ptr<pump>& p) {
+    p->phase_ = pump::phase::ready;
+    ready_.push_back(p);
+    work_cv_.notify_one();
+}
+
+void delivery_pool::work() {
+    for (;;) {
+        std::shared_ptr<pump> p;
+        {
+            std::unique_lock lock(mu_);
+            work_cv_.wait(lock, [&] { return closing_ || !ready_.empty(); });
+            if (closing_) return;
+            p = std::move(ready_.front());
+            ready_.pop_front();
+            p->phase_ = pump::phase::running;
+        }
+        step(p);
+    }
+}
+
+void delivery_pool::step(const std::shared_ptr<pump>& p) {
+    std::optional<bool> outcome;
+    seq_t last = 0;
+    bool stopping = false;
+    {
+        std::lock_guard lock(mu_);
+        stopping = p->stop_requested_;
+        outcome = std::exchange(p->outcome_, std::nullopt);
+        last = p->batch_last_;
+    }
+    if (stopping) return finish(p);
+    if (outcome) {
+        // A delivery came back: settle it (an automatic ack commits here), move the position.
+        std::optional<seq_t> reached;
+        if (*outcome) {
+            try {
+                reached = p->settle_(last);
+            } catch (const std::exception& e) {
+                spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic,
+                             p->state_.config().group, e.what());
+            }
+        }
+        if (!p->state_.advance(reached, last)) {
+            return park(p,
+                        {consumer_step::kind::back_off, {}, 0, p->state_.config().retry_backoff});
+        }
+    }
+    auto s = p->state_.next();
+    if (s.what != consumer_step::kind::deliver) return park(p, s);
+    std::uint64_t generation = 0;
+    {
+        std::lock_guard lock(mu_);
+        stopping = p->stop_requested_;
+        if (!stopping) {
+            p->phase_ = pump::phase::delivering;
+            p->batch_last_ = s.events.back().seq;
+            generation = p->generation_;
+        }
+    }
+    if (stopping) return finish(p);
+    std::weak_ptr<pump> weak = p;
+    p->deliver_(std::move(s.events), [this, weak, generation](bool ok) {
+        if (auto q = weak.lock()) delivered(q, generation, ok);
+    });
+}
+
+void delivery_pool::delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok) {
+    std::lock_guard lock(mu_);
+    if (closing_ || p->phase_ != pump::phase::delivering || p->generation_ != generation) return;
+    p->outcome_ = ok;
+    ready(p);
+}
+
+void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s) {
+    const auto& c = p->state_.config();
+    const bool active = p->state_.active();
+    const seq_t position = p->state_.position();
+    std::lock_guard lock(mu_);
+    if (p->stop_requested_) {
+        p->phase_ = pump::phase::ready;
+        ready_.push_back(p);
+        work_cv_.notify_one();
+        return;
+    }
+    p->parked_active_ = active;
+    p->parked_at_ = position;
+    if (s.what == consumer_step::kind::back_off) {
+        p->wake_on_change_ = false;
+        p->deadline_ = clock::now() + s.wait;
+    } else {
+        p->wake_on_change_ = true;
+        // An active consumer sleeps until its topic grows (and wakes to renew its lease);
+        // a standby retries the lease every idle_wait().
+        std::chrono::milliseconds wait = !active       ? s.wait
+                                         : c.ephemeral ? std::chrono::hours(1)
+                                                       : c.lease_ttl / 3;
+        p->deadline_ = clock::now() + wait;
+        if (s.version < checked_version_) {
+            // The store changed after this pump's read and the watcher has already acted on
+            // that change: read again rather than miss it. (A change the watcher has not seen
+            // yet finds the pump parked.)
+            ready(p);
+            return;
+        }
+    }
+    p->phase_ = pump::phase::waiting;
+}
+
+void delivery_pool::finish(const std::shared_ptr<pump>& p) {
+    p->state_.release();
+    std::function<void()> stopped;
+    {
+        std::lock_guard lock(mu_);
+        p->phase_ = pump::phase::stopped;
+        stopped = std::move(p->stopped_);
+        all_.erase(p->id_);
+    }
+    if (stopped) stopped();
+}
+
+void delivery_pool::watch() {
+    std::uint64_t seen = store_.change_version();
+    for (;;) {
+        {
+            std::lock_guard lock(mu_);
+            if (closing_) return;
+        }
+        store_.wait_for_change(seen, watch_tick);
+        const std::uint64_t version = store_.change_version();
+        const bool changed = version != seen;
+        seen = version;
+        // Active consumers parked on a topic: wake those whose topic grew past their position.
+        std::map<std::string, std::vector<std::shared_ptr<pump>>> by_topic;
+        {
+            std::lock_guard lock(mu_);
+            if (closing_) return;
+            checked_version_ = version;
+            const auto now = clock::now();
+            for (auto& [id, p] : all_) {
+                if (p->phase_ != pump::phase::waiting) continue;
+                if (now >= p->deadline_ || (changed && p->wake_on_change_ && !p->parked_active_)) {
+                    ready(p);
+                } else if (changed && p->wake_on_change_) {
+                    by_topic[p->state_.config().topic].push_back(p);
+                }
+            }
+        }
+        if (by_topic.empty()) continue;
+        // The topics' last seqs: one query per topic, or one for all when many are parked.
+        std::map<std::string, seq_t, std::less<>> last;
+        bool failed = false;
+        if (by_topic.size() > 16) {
+            auto all = store_.topics();
+            failed = !all;
+            if (all) {
+                for (auto& t : *all) last[t.topic] = t.last_seq;
+            }
+        } else {
+            for (auto& [topic, pumps] : by_topic) {
+                auto t = store_.topic(topic);
+                if (!t)
+                    failed = true;
+                else
+                    last[topic] = *t ? (*t)->last_seq : 0;
+            }
+        }
+        std::lock_guard lock(mu_);
+        for (auto& [topic, pumps] : by_topic) {
+            auto it = last.find(topic);
+            const seq_t end = it == last.end() ? 0 : it->second;
+            for (auto& p : pumps) {
+                // After an error the consumers find out for themselves.
+                if (p->phase_ == pump::phase::waiting && (failed || end > p->parked_at_)) ready(p);
+            }
+        }
+    }
+}
+
+}  // namespace prom::bus_internal

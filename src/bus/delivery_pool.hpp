@@ -1,0 +1,83 @@
+// Many consumers, a few threads: the WebSocket gateway's subscriptions are driven from a
+// fixed pool instead of a thread each (consumer_loop). A consumer costs threads only while
+// it reads a batch or settles one; between batches it is a record that a watcher wakes
+// when the store's change counter moves and its topic has grown past its position, or when
+// its lease needs renewing (standbys retry the lease every idle_wait()).
+//
+// The behaviour is consumer_loop's (consumer_state.hpp is shared): one lease per group,
+// take-over from the durable cursor, `from`, seq order, a batch at a time, back-off on
+// errors. What differs is delivery: `deliver` hands the batch over and returns at once;
+// the consumer calls `done` later, from any thread (for WebSocket: once the frame is
+// written). `settle` then runs on a pool thread (acks belong there: they commit).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bus/consumer_state.hpp"
+
+namespace prom::bus_internal {
+
+class delivery_pool {
+  public:
+    // true: the batch reached the consumer; false: it did not (redelivered after a back-off).
+    using done_fn = std::function<void(bool delivered)>;
+    using deliver_fn = std::function<void(std::vector<event> batch, done_fn done)>;
+    // On a pool thread after done(true): the seq up to which the batch counts as processed
+    // (e.g. after an automatic ack), or nullopt to redeliver it.
+    using settle_fn = std::function<std::optional<seq_t>(seq_t batch_last)>;
+
+    class consumer {
+      public:
+        virtual ~consumer() = default;
+        // Any thread, never blocks. The lease is given back on a pool thread; `stopped` runs
+        // there afterwards (at once when already stopped). A batch in flight is forgotten:
+        // unacknowledged, it goes to the group's next consumer.
+        virtual void stop(std::function<void()> stopped = {}) = 0;
+        virtual bool active() const = 0;  // holds the group's lease (or is ephemeral and started)
+    };
+
+    delivery_pool(store& s, unsigned threads);
+    ~delivery_pool();  // close()
+    // Stops every consumer and joins the pool's threads (once; later calls do nothing). Not
+    // from a pool thread. Afterwards no `deliver` or `settle` runs, nor holds what it
+    // captured: the WebSocket gateway calls it before its server's io_context goes, since
+    // a session a worker held last would otherwise be destroyed after it (a use after free).
+    void close();
+
+    std::shared_ptr<consumer> add(consumer_config config, deliver_fn deliver, settle_fn settle);
+
+    // Threads of the pool (workers and the watcher), whatever the number of consumers.
+    std::size_t thread_count() const { return workers_.size() + 1; }
+
+    struct pump;
+
+  private:
+    void work();
+    void watch();
+    void step(const std::shared_ptr<pump>& p);
+    void park(const std::shared_ptr<pump>& p, const consumer_step& s);
+    void finish(const std::shared_ptr<pump>& p);
+    void ready(const std::shared_ptr<pump>& p);  // under mu_
+    void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok);
+
+    store& store_;
+    std::mutex mu_;
+    std::condition_variable work_cv_;
+    std::deque<std::shared_ptr<pump>> ready_;
+    std::map<std::uint64_t, std::shared_ptr<pump>> all_;
+    std::uint64_t next_id_ = 0;
+    std::uint64_t checked_version_ = 0;  // the change_version() the watcher last acted on
+    bool closing_ = false;
+    std::vector<std::thread> workers_;
+    std::thread watcher_;
+};
+
+}  // namespace prom::bus_internal
