@@ -1,5 +1,6 @@
 #include "docs/update.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -94,6 +95,23 @@ void unset_path(json::object& doc, std::string_view path) {
 
 }  // namespace
 
+// Levels of objects and arrays, the top one included (as parse_limits::max_depth counts).
+static std::size_t nesting_depth(const json::value& v);
+
+static std::size_t nesting_depth(const json::object& o) {
+    std::size_t deepest = 0;
+    for (const auto& kv : o) deepest = std::max(deepest, nesting_depth(kv.value()));
+    return deepest + 1;
+}
+
+static std::size_t nesting_depth(const json::value& v) {
+    if (v.is_object()) return nesting_depth(v.get_object());
+    if (!v.is_array()) return 0;
+    std::size_t deepest = 0;
+    for (const auto& e : v.get_array()) deepest = std::max(deepest, nesting_depth(e));
+    return deepest + 1;
+}
+
 result<json::object> apply_update(const json::object* current, const json::object& update,
                                   std::string_view key, ts_ms default_ts) {
     bool has_ops = false, has_fields = false;
@@ -157,6 +175,12 @@ result<json::object> apply_update(const json::object* current, const json::objec
         if (!it->value().is_string() || it->value().get_string() != key) {
             return fail(errc::invalid_argument, "_key cannot be changed");
         }
+    }
+    // A long dotted path can nest a document deeper than any reader accepts (found by
+    // fuzz/json_update): it would be stored but never read back.
+    if (const auto limit = parse_limits{}.max_depth; nesting_depth(doc) > limit) {
+        return fail(errc::invalid_argument,
+                    "the document would nest deeper than " + std::to_string(limit) + " levels");
     }
     doc["_key"] = key;
     auto ts = doc.find("_ts");
