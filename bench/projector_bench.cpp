@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bench_util.hpp"
+#include "process_state_load.hpp"
 #include "projector/process_handlers.hpp"
 #include "prom/projector.hpp"
 
@@ -17,29 +18,9 @@ using namespace prom::bench;
 
 namespace {
 
-status load(store& s, int n) {
-    const char* hosts[] = {"alpha", "beta", "gamma", "delta"};
-    for (int done = 0; done < n;) {
-        std::vector<event_input> b;
-        for (int i = 0; i < 1000 && done < n; ++i, ++done) {
-            std::string pid = std::to_string(done % 500);
-            std::string host = hosts[done % 4];
-            event_input e;
-            e.topic = "process.state";
-            e.key = host + ":svc:" + pid;
-            e.payload = json::object{{"processId", e.key}, {"pid", done % 500},     {"name", "svc"},
-                                     {"host", host},       {"cpu_pct", done % 100}, {"mem_mb", 64},
-                                     {"status", "alive"},  {"last_seen", done}};
-            b.push_back(std::move(e));
-        }
-        if (auto r = s.append(std::move(b)); !r) return std::unexpected(r.error());
-    }
-    return {};
-}
-
 measured batched(const std::string& url, int n) {
     auto s = open_store(url);
-    if (!s || !load(**s, n)) return {0, -1, 0};
+    if (!s || !load_process_states(**s, n)) return {0, -1, 0};
     auto t0 = std::chrono::steady_clock::now();
     auto p = start_transactional_projector(**s, {.topic = "process.state",
                                                  .group = "bench",
@@ -52,7 +33,7 @@ measured batched(const std::string& url, int n) {
 // The seed: subscribe → per event withTransaction(handler) → then the bus acks (a second write).
 measured seed_design(const std::string& url, int n) {
     auto s = open_store(url);
-    if (!s || !load(**s, n)) return {0, -1, 0};
+    if (!s || !load_process_states(**s, n)) return {0, -1, 0};
     auto t0 = std::chrono::steady_clock::now();
     auto events = (*s)->scan({.topic = "process.state"});
     if (!events) return {0, -1, 0};
@@ -72,7 +53,7 @@ measured seed_design(const std::string& url, int n) {
 // synchronous=FULL in WAL mode. No ETags, no `_key`/`_ts`, no update operators.
 measured hand_written_upserts(const std::string& url, const std::string& path, int n) {
     auto s = open_store(url);
-    if (!s || !load(**s, n)) return {0, -1, 0};
+    if (!s || !load_process_states(**s, n)) return {0, -1, 0};
     sqlite3* db = nullptr;
     if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return {0, -1, 0};
     sqlite3_exec(

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bench_util.hpp"
+#include "process_state_load.hpp"
 #include "projector/process_handlers.hpp"
 #include "prom/projector.hpp"
 #include "prom/user_projector.hpp"
@@ -43,29 +44,9 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-status load(store& s, int n) {
-    const char* hosts[] = {"alpha", "beta", "gamma", "delta"};
-    for (int done = 0; done < n;) {
-        std::vector<event_input> b;
-        for (int i = 0; i < 1000 && done < n; ++i, ++done) {
-            std::string pid = std::to_string(done % 500);
-            std::string host = hosts[done % 4];
-            event_input e;
-            e.topic = "process.state";
-            e.key = host + ":svc:" + pid;
-            e.payload = json::object{{"processId", e.key}, {"pid", done % 500},     {"name", "svc"},
-                                     {"host", host},       {"cpu_pct", done % 100}, {"mem_mb", 64},
-                                     {"status", "alive"},  {"last_seen", done}};
-            b.push_back(std::move(e));
-        }
-        if (auto r = s.append(std::move(b)); !r) return std::unexpected(r.error());
-    }
-    return {};
-}
-
 measured project(const std::string& url, int n, const std::function<projector_handler()>& make) {
     auto s = open_store(url);
-    if (!s || !load(**s, n)) return {0, -1, 0};
+    if (!s || !load_process_states(**s, n)) return {0, -1, 0};
     projector_handler handler = make();
     auto t0 = std::chrono::steady_clock::now();
     auto p = start_transactional_projector(**s, {.topic = "process.state",

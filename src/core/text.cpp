@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <cctype>
+
 namespace prom {
 
 namespace {
@@ -62,6 +64,17 @@ std::string valid_utf8(std::string_view s) {
         }
     }
     return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace prom

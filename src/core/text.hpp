@@ -16,4 +16,7 @@ bool is_clean_text(std::string_view s);
 // escapes it).
 std::string valid_utf8(std::string_view s);
 
+// ASCII case-insensitive equality (HTTP header names and tokens).
+bool iequals(std::string_view a, std::string_view b);
+
 }  // namespace prom

@@ -2,20 +2,11 @@
 
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace prom::ws {
 
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 // True when the comma-separated list `value` has `token` (case-insensitive, RFC 9110 §5.6.1).
 bool has_token(std::optional<std::string_view> value, std::string_view token) {
@@ -27,7 +18,7 @@ bool has_token(std::optional<std::string_view> value, std::string_view token) {
         while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
             item.remove_prefix(1);
         while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (iequal(item, token)) return true;
+        if (iequals(item, token)) return true;
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
     }

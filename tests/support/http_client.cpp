@@ -11,22 +11,11 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/text.hpp"
+
 namespace prom::test {
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<std::string> http_reply::header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
