@@ -10,8 +10,9 @@
 // travels commit → NOTIFY → the server's commit listener → the held connection, as it
 // does between two nodes. Two processes also keep each under the file descriptor limit
 // with 10,000 connections.
-//   long_poll_bench POSTGRES_URL [held, default 1000] [samples, default 300]
-//                   [pollers, default 1000]
+//   long_poll_bench POSTGRES_URL [held,… default 1000,10000] [samples, default 300]
+//                   [pollers,… default as held]
+// Each size runs against a fresh server process, one after the other, in one run.
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -162,17 +163,8 @@ double pct(std::vector<double> v, double p) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    if (argc < 2) {
-        std::fprintf(stderr, "usage: long_poll_bench POSTGRES_URL [held] [samples] [pollers]\n");
-        return 2;
-    }
-    const std::string url = std::string(argv[1]) +
-                            (std::string(argv[1]).find('?') == std::string::npos ? "?" : "&") +
-                            "schema=long_poll_bench";
-    const std::size_t held = argc > 2 ? std::stoul(argv[2]) : 1000;
-    const std::size_t samples = argc > 3 ? std::stoul(argv[3]) : 300;
-    const std::size_t pollers = argc > 4 ? std::stoul(argv[4]) : 1000;
+// One size: a fresh server process, HELD held reads, then POLLERS pollers.
+int run_once(const std::string& url, std::size_t held, std::size_t samples, std::size_t pollers) {
     const std::size_t docs = std::max(held, pollers);
 
     // The documents first (a fresh state per run), then the server.
@@ -279,5 +271,36 @@ int main(int argc, char** argv) {
     std::printf("  server CPU: %.3f s/s\n", poll_cpu);
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr,
+                     "usage: long_poll_bench POSTGRES_URL [held,… default 1000,10000] [samples] "
+                     "[pollers,… default as held]\n");
+        return 2;
+    }
+    std::string url = argv[1];
+    url += (url.find('?') == std::string::npos ? "?" : "&");
+    url += "schema=long_poll_bench";
+    auto sizes = [](const char* text) {
+        std::vector<std::size_t> out;
+        std::string t = text;
+        for (std::size_t at = 0; at < t.size();) {
+            auto comma = t.find(',', at);
+            out.push_back(std::stoul(t.substr(at, comma - at)));
+            at = comma == std::string::npos ? t.size() : comma + 1;
+        }
+        return out;
+    };
+    const auto held = sizes(argc > 2 ? argv[2] : "1000,10000");
+    const std::size_t samples = argc > 3 ? std::stoul(argv[3]) : 300;
+    const auto pollers = argc > 4 ? sizes(argv[4]) : held;
+    for (std::size_t i = 0; i < held.size(); ++i) {
+        if (int rc = run_once(url, held[i], samples, pollers[std::min(i, pollers.size() - 1)])) {
+            return rc;
+        }
+    }
     return 0;
 }
