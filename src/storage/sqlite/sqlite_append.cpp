@@ -3,17 +3,6 @@
 
 namespace prom::storage::sqlite {
 
-namespace {
-
-std::string headers_json(const headers_map& h) {
-    if (h.empty()) return "{}";  // nearly every event: no object, no allocation
-    json::object o;
-    for (const auto& [k, v] : h) o[k] = v;
-    return canonical_json(o);
-}
-
-}  // namespace
-
 result<topic_counters::counters*> topic_counters::get(connection& c, const std::string& topic) {
     if (auto it = topics_.find(topic); it != topics_.end()) return &it->second;
     // Read inside the write transaction, so seqs are gapless and strictly increasing across
@@ -24,7 +13,7 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     counters v;
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        v = {st->int64(0), st->int64(1)};
+        v = {seq_t{st->int64(0)}, st->int64(1)};
     } else if (rc != SQLITE_DONE) {
         return std::unexpected(c.last_error(rc, "read topic"));
     }
@@ -77,7 +66,7 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
             ins->bind(4, in.key);
             ins->bind(5, *in.ts);
             ins->bind(6, canonical_json(in.payload));
-            ins->bind(7, headers_json(in.headers));
+            ins->bind(7, encode_headers(in.headers));
             int rc = ins->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "insert event"));
         }
@@ -89,7 +78,7 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
             if (dup->step() != SQLITE_ROW) {
                 return fail(errc::internal, "an ignored insert has no original event");
             }
-            out.push_back({*in.id, dup->int64(0), dup->int64(1), true});
+            out.push_back({*in.id, seq_t{dup->int64(0)}, ts_ms{dup->int64(1)}, true});
             continue;
         }
         (*t)->last_seq = seq;
