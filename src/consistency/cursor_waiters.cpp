@@ -14,7 +14,7 @@ std::optional<cursor_wait_outcome> cursor_waiters::settled(const waiter& w,
                                                            clock::time_point now) const {
     for (const auto& c : w.conditions) {
         auto it = cursors_.find({c.topic, c.group});
-        seq_t at = it == cursors_.end() ? 0 : it->second;
+        seq_t at = it == cursors_.end() ? seq_t{} : it->second;
         if (at >= c.seq) continue;
         if (now < w.deadline) return std::nullopt;
         return cursor_wait_outcome{cursor_wait_outcome::kind::timed_out, c, at};

@@ -38,7 +38,7 @@ struct cursor_condition {
     std::string projector;  // for the not_caught_up answer
     std::string topic;
     std::string group;
-    seq_t seq = 0;  // met when cursor(topic, group) >= seq
+    seq_t seq{};  // met when cursor(topic, group) >= seq
 };
 
 struct cursor_wait_outcome {
@@ -46,7 +46,7 @@ struct cursor_wait_outcome {
     kind what = kind::caught_up;
     // timed_out: the first condition still unmet and the cursor last read for it (0: none).
     std::optional<cursor_condition> behind;
-    seq_t cursor = 0;
+    seq_t cursor{};
 };
 
 using cursor_wait_callback = std::move_only_function<void(cursor_wait_outcome)>;
