@@ -18,7 +18,7 @@ std::optional<cursor_wait_outcome> cursor_waiters::settled(const waiter& w,
         if (now < w.deadline) return std::nullopt;
         return cursor_wait_outcome{cursor_wait_outcome::kind::timed_out, c, at};
     }
-    return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, 0};
+    return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, seq_t{}};
 }
 
 std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
@@ -28,7 +28,7 @@ std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
     {
         std::lock_guard lock(mu_);
         if (stopping_) {
-            now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0};
+            now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}};
         } else {
             waiter w{std::move(conditions), deadline, std::move(done)};
             // Only "caught up" is decided here: a timeout needs a cursor read after the
@@ -59,7 +59,7 @@ void cursor_waiters::cancel(std::uint64_t id) {
         pending_.erase(it);
         ++completed_;
     }
-    w->done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0});
+    w->done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}});
 }
 
 void cursor_waiters::stop() {
@@ -72,7 +72,7 @@ void cursor_waiters::stop() {
     }
     if (watcher_.joinable()) watcher_.join();
     for (auto& [id, w] : left)
-        w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0});
+        w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}});
 }
 
 std::size_t cursor_waiters::active() const {
@@ -114,7 +114,7 @@ void cursor_waiters::run() {
         for (const auto& k : wanted) {
             auto c = store_.cursor(k.first, k.second);
             // A failed read keeps the last value: the waiter times out if it stays failed.
-            if (c) read[k] = c->value_or(0);
+            if (c) read[k] = c->value_or(seq_t{});
         }
 
         std::vector<std::pair<cursor_wait_callback, cursor_wait_outcome>> ready;

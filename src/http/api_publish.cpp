@@ -117,7 +117,7 @@ api::publish_start api::begin_publish(const request& r) {
                                                : std::vector<consistency::collection_writer>{};
             bool consumed = false;
             for (const auto& e : out.events) {
-                std::vector<consistency::after_position> one{{e.topic, 0}};
+                std::vector<consistency::after_position> one{{e.topic, seq_t{}}};
                 consumed = consumed || consistency::conditions_for(writers, c, one).has_value();
             }
             if (!consumed || !options_.waiters) {

@@ -272,7 +272,7 @@ TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it)
         ASSERT_TRUE(first);
         auto cur = (*first)->cursor("t", group);
         ASSERT_TRUE(cur);
-        EXPECT_EQ(cur->value_or(0), row_exists ? 3 : 0);
+        EXPECT_EQ(cur->value_or(seq_t{}), row_exists ? 3 : 0);
 
         std::atomic<bool> second_done{false};
         std::optional<seq_t> second_saw;
@@ -373,7 +373,7 @@ TEST_P(pg_two_nodes, commit_after_a_failed_statement_reports_the_rollback) {
 TEST_P(pg_two_nodes, conditional_appends_on_both_nodes_let_one_writer_win_per_round) {
     constexpr int writers = 8;
     constexpr int rounds = 15;
-    std::atomic<seq_t> latest{0};
+    std::atomic<seq_t> latest{seq_t{}};
     std::atomic<int> wins{0}, conflicts{0}, other_errors{0};
     std::mutex mu;
     std::vector<seq_t> won;

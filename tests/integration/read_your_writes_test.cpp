@@ -28,9 +28,9 @@ class read_your_writes : public server_test {
     seq_t publish_state(const std::string& id, int n) {
         auto r = http_request(port(), "POST", "/publish", {{"Content-Type", "application/json"}},
                               state_event(id, n));
-        if (r.status != 200) return 0;
+        if (r.status != 200) return seq_t{};
         auto v = parse_json(r.body);
-        return v ? v->at("results").at(0).at("seq").to_number<seq_t>() : 0;
+        return seq_t{v ? v->at("results").at(0).at("seq").to_number<std::int64_t>() : 0};
     }
 
     std::int64_t waiters_metric() {
@@ -56,7 +56,7 @@ class read_your_writes : public server_test {
                         ++failed;
                         continue;
                     }
-                    const std::string at = "process.state:" + std::to_string(seq);
+                    const std::string at = "process.state:" + to_string(seq);
                     auto r =
                         n % 2 ? http_request(port(), "GET",
                                              "/collections/processes/snap/" + id + "?after=" + at)
@@ -99,7 +99,7 @@ TEST_F(read_your_writes_memory, sixteen_clients_see_their_own_write_every_time) 
 TEST_F(read_your_writes, a_list_waits_too) {
     seq_t seq = publish_state("p1", 1);
     ASSERT_GT(seq, 0);
-    auto r = get("/collections/host_stats/list?after=process.state:" + std::to_string(seq));
+    auto r = get("/collections/host_stats/list?after=process.state:" + to_string(seq));
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find(R"("_key":"h1")"), std::string::npos) << r.body;
 }
