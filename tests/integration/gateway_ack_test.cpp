@@ -53,7 +53,8 @@ class gateway_ack : public server_test {
             if (!text) break;
             auto v = parse_json(*text);
             if (!v || v->at("op") != "events") continue;
-            for (const auto& e : v->at("events").as_array()) seqs.push_back(seq_t{e.at("seq").as_int64()});
+            for (const auto& e : v->at("events").as_array())
+                seqs.push_back(seq_t{e.at("seq").as_int64()});
         }
         return seqs;
     }
