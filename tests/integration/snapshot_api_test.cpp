@@ -8,7 +8,7 @@ namespace {
 
 class snapshot_api : public server_test {
   protected:
-    document seed(std::string_view key = "host:stt:7", ts_ms ts = 1'700'000'000'123) {
+    document seed(std::string_view key = "host:stt:7", std::int64_t ts = 1'700'000'000'123) {
         return put("processes", key,
                    json::object{{"name", "stt"}, {"pid", 7}, {"status", "alive"}, {"_ts", ts}});
     }
