@@ -39,12 +39,13 @@ result<std::vector<after_position>> parse_after_list(std::string_view text) {
         }
         std::string_view topic = item.substr(0, colon);
         std::string_view seq_text = item.substr(colon + 1);
-        seq_t seq = 0;
+        seq_t seq{};
         if (!all_digits(seq_text)) {
             return fail(errc::invalid_argument, "after: the seq of '" + std::string(item) +
                                                     "' must be a non-negative decimal integer");
         }
-        auto [end, ec] = std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq);
+        auto [end, ec] =
+            std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq.value);
         if (ec != std::errc() || end != seq_text.data() + seq_text.size()) {
             return fail(errc::invalid_argument,
                         "after: the seq of '" + std::string(item) + "' is too large");

@@ -163,9 +163,9 @@ response api::finish_publish(result<std::vector<append_result>> appended,
         text += a.duplicate ? "{\"duplicate\":true,\"id\":" : "{\"duplicate\":false,\"id\":";
         append_canonical_json(text, json::value(json::string_view(a.id)));
         text += ",\"seq\":";
-        text += std::to_string(a.seq);
+        text += to_string(a.seq);
         text += ",\"ts\":";
-        text += std::to_string(a.ts);
+        text += to_string(a.ts);
         text += '}';
     }
     text += "]}";

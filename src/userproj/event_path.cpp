@@ -77,10 +77,10 @@ const json::value* lookup(const event& e, const event_path& path, json::value& s
             scratch = e.topic;
             return &scratch;
         case event_root::ts:
-            scratch = e.ts;
+            scratch = e.ts.value;
             return &scratch;
         case event_root::seq:
-            scratch = e.seq;
+            scratch = e.seq.value;
             return &scratch;
         case event_root::headers: {
             auto it = e.headers.find(path.fields.front());
@@ -110,7 +110,7 @@ const json::value* lookup(const event& e, const event_path& path, json::value& s
 }
 
 std::string missing_path_message(const event& e, const event_path& path) {
-    return "event " + e.id + " (seq " + std::to_string(e.seq) + ") has no " + path.text;
+    return "event " + e.id + " (seq " + to_string(e.seq) + ") has no " + path.text;
 }
 
 }  // namespace prom::userproj

@@ -61,7 +61,7 @@ class gateway_ack : public server_test {
     seq_t cursor(std::string_view topic, std::string_view group) {
         auto c = db().cursor(topic, group);
         EXPECT_TRUE(c) << c.error().message;
-        return c && *c ? **c : -1;
+        return c && *c ? **c : seq_t{-1};
     }
 };
 
@@ -89,10 +89,10 @@ TEST_F(gateway_ack, an_ack_beyond_the_last_seq_is_refused_and_changes_nothing) {
     EXPECT_EQ(next.at("events").at(0).at("seq"), 3);
     // And the library refuses the same (every ack path goes through bus::ack).
     bus b(db());
-    auto refused = b.ack("jobs", "w", 4);
+    auto refused = b.ack("jobs", "w", seq_t{4});
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, errc::invalid_argument);
-    EXPECT_FALSE(b.ack("no.such.topic", "w", 1));
+    EXPECT_FALSE(b.ack("no.such.topic", "w", seq_t{1}));
     EXPECT_EQ(cursor("jobs", "w"), 2);
 }
 

@@ -1,4 +1,5 @@
-// GET/HEAD /snap/{key} and /collections/{name}/snap/{key}: SPEC 4, rule by rule.
+// GET/HEAD /snap/{key} and /collections/{name}/snap/{key}: docs/http-api.md and
+// docs/etag-semantics.md, rule by rule.
 #include "http/http_date.hpp"
 #include "support/server_fixture.hpp"
 
