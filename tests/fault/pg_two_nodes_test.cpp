@@ -87,6 +87,7 @@ TEST_P(pg_two_nodes, the_same_ids_published_on_both_nodes_at_once_are_stored_onc
     constexpr int n = 300;
     std::map<std::string, seq_t> got[2];
     std::vector<std::thread> ts;
+    ts.reserve(2);
     for (int node = 0; node < 2; ++node) {
         ts.emplace_back([&, node] {
             store& s = node == 0 ? *a_ : *b_;
@@ -134,6 +135,7 @@ TEST_P(pg_two_nodes, a_commit_on_one_node_wakes_a_waiter_on_the_other_at_once) {
 TEST_P(pg_two_nodes, increments_from_both_nodes_on_one_document_are_never_lost) {
     constexpr int per_thread = 50;
     std::vector<std::thread> ts;
+    ts.reserve(4);
     std::atomic<int> failures{0};
     for (int t = 0; t < 4; ++t) {
         ts.emplace_back([&, t] {
@@ -379,6 +381,7 @@ TEST_P(pg_two_nodes, conditional_appends_on_both_nodes_let_one_writer_win_per_ro
     std::vector<seq_t> won;
     std::barrier sync(writers, [&]() noexcept {});
     std::vector<std::thread> threads;
+    threads.reserve(writers);
     for (int w = 0; w < writers; ++w) {
         threads.emplace_back([&, w] {
             store& s = w % 2 == 0 ? *a_ : *b_;

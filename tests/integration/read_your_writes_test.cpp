@@ -47,6 +47,7 @@ class read_your_writes : public server_test {
         constexpr int clients = 16;
         std::atomic<int> stale{0}, failed{0}, reads{0};
         std::vector<std::thread> threads;
+        threads.reserve(clients);
         for (int c = 0; c < clients; ++c) {
             threads.emplace_back([&, c] {
                 const std::string id = "client-" + std::to_string(c);
@@ -57,10 +58,13 @@ class read_your_writes : public server_test {
                         continue;
                     }
                     const std::string at = "process.state:" + std::to_string(seq);
-                    auto r =
-                        n % 2 ? http_request(port(), "GET",
-                                             "/collections/processes/snap/" + id + "?after=" + at)
-                              : http_request(port(), "GET", "/snap/" + id, {{"Prom-After", at}});
+                    std::string by_query = "/collections/processes/snap/";
+                    by_query += id;
+                    by_query += "?after=";
+                    by_query += at;
+                    auto r = n % 2
+                                 ? http_request(port(), "GET", by_query)
+                                 : http_request(port(), "GET", "/snap/" + id, {{"Prom-After", at}});
                     ++reads;
                     if (r.status != 200) {
                         ++failed;
