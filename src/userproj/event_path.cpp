@@ -2,19 +2,9 @@
 
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace prom::userproj {
-
-namespace {
-
-bool all_digits(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
-}
-
-}  // namespace
 
 std::expected<event_path, std::string> parse_event_path(std::string_view text) {
     event_path p;
