@@ -15,6 +15,8 @@ export interface GatewaySocket {
 export interface SocketHandlers {
     onOpen(): void;
     onMessage(text: string): void;
+    /** The server answered the upgrade with an HTTP error (its status and JSON body). */
+    onRefused(status: number, body: unknown): void;
     /** Once per socket, after an error or a close from either side. */
     onClose(code: number, reason: string): void;
 }
@@ -33,6 +35,13 @@ interface WsLike {
     on(event: 'message', cb: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): void;
     on(event: 'close', cb: (code: number, reason: Buffer) => void): void;
     on(event: 'error', cb: (err: Error) => void): void;
+    on(event: 'unexpected-response', cb: (req: { destroy(): void }, res: IncomingAnswer) => void): void;
+}
+interface IncomingAnswer {
+    statusCode?: number;
+    setEncoding(e: string): void;
+    on(event: 'data', cb: (chunk: string) => void): void;
+    on(event: 'end' | 'error', cb: () => void): void;
 }
 
 let wsModule: Promise<WsModule | null> | undefined;
@@ -66,12 +75,36 @@ function openWithWs(m: WsModule, url: string, token: string | undefined, h: Sock
         h.onMessage(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'));
     });
     sock.on('error', (err) => {
-        // A refused upgrade (401, 426) or a refused connection: ws reports it here and then
-        // closes; terminate() makes sure the socket is gone.
-        sock.terminate();
+        // A refused upgrade (401, 426) or a refused connection: ws reports it here, then
+        // closes. The message says more than the close that follows, so it goes first;
+        // terminate() makes sure the socket is gone.
         closeOnce(1006, err.message);
+        sock.terminate();
     });
     sock.on('close', (code, reason) => closeOnce(code, reason.toString('utf8')));
+    sock.on('unexpected-response', (req, res) => {
+        // A refused upgrade carries prom's JSON error body (docs/ws-protocol.md): read it,
+        // so that a 401 or 403 becomes the same typed error as over HTTP.
+        const status = res.statusCode ?? 0;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+            if (text.length < 65536) text += chunk;
+        });
+        const done = () => {
+            let body: unknown;
+            try {
+                body = JSON.parse(text);
+            } catch {
+                body = { message: `the server refused the WebSocket upgrade with HTTP ${status}` };
+            }
+            if (!closed) h.onRefused(status, body);
+            closeOnce(1006, `HTTP ${status}`);
+            req.destroy();
+        };
+        res.on('end', done);
+        res.on('error', done);
+    });
     return {
         send: (text) => sock.send(text),
         close: (code, reason) => sock.close(code, reason),

@@ -194,13 +194,16 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                         this.settle(frame);
                     }
                 },
+                onRefused: (status, body) => {
+                    // 4xx (no token, wrong version…): the same upgrade would be refused again.
+                    // 5xx: the server is in trouble; try again later.
+                    const e = errorFromBody(status, body);
+                    if (status >= 400 && status < 500 && status !== 408 && status !== 429) fatal ??= e;
+                },
                 onClose: (code, reason) => {
                     this.subscribed = false;
                     this.socket = undefined;
                     this.rejectPending(new NetworkError(`the gateway connection closed (${code} ${reason})`));
-                    if (code === 1008 || /\b401\b/.test(reason)) {
-                        fatal ??= errorFromBody(401, { error: 'unauthorized', message: reason });
-                    }
                     resolve({ wasSubscribed, reason: `${code} ${reason}`.trim(), ...(fatal ? { fatal } : {}) });
                 },
             }).then(
