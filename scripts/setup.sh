@@ -6,6 +6,8 @@
 #   scripts/setup.sh [--bench] PKG…  ... plus any extra packages named on the command line
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
 #
+# Then the dashboard's npm packages (scripts/npm-deps.sh: uPlot, playwright-core).
+#
 # Extra packages can also come from $PROM_SETUP_EXTRA_PACKAGES (space separated).
 # Idempotent: when everything is present it touches nothing (no apt-get update).
 # Runs as root, or through sudo when not root.
@@ -31,6 +33,9 @@ base_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
+  # The dashboard (docs/dashboard.md): npm installs uPlot for the build, playwright-core
+  # for the browser tests (label `browser`), which drive Debian's chromium headless.
+  npm chromium
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -97,8 +102,17 @@ for p in "${packages[@]}"; do
   fi
 done
 
+npm_deps() {
+  if ((check_only)); then
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh" --check
+  else
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh"
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
-  log "all ${#packages[@]} required Debian packages are already installed, nothing to do"
+  log "all ${#packages[@]} required Debian packages are already installed"
+  npm_deps
   exit 0
 fi
 
@@ -132,3 +146,4 @@ for p in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
+npm_deps
