@@ -4,7 +4,7 @@
 //   node tests/browser/dashboard_test.mjs --prom BIN --out DIR --scenario NAME
 //
 // Scenarios: live (rows fill and update without reload, a silent process turns stale on
-// screen, filter and sort), hostile (markup in documents stays text), timetravel (the
+// screen, filter and sort), restart (the page reconnects to a restarted server and resumes), hostile (markup in documents stays text), timetravel (the
 // slider and the date-time field show exactly `prom at process.state --all T`), token
 // (auth on: a wrong token shows a message and no data, the right one shows data, over
 // HTTP and the WebSocket), lag (a lag chart rises when a projector stops), pages (every
@@ -81,6 +81,32 @@ const scenarios = {
             await screenshot(page, a.out, "processes");
             check(errors.length === 0, "no console errors", errors.join("\n"));
         });
+    },
+
+    async restart() {
+        let server = await startServer(a.prom);
+        const browser = await openBrowser();
+        try {
+            const { page } = await newPage(browser);
+            await page.goto(`${server.base}/ui/`);
+            await page.waitForSelector(rowSel("demo-host:stt:4101"), { timeout: 15000 });
+            await page.evaluate(() => { window.__sameDocument = true; });
+            const { port, dir } = server;
+            await server.stop({ keep: true });
+            await page.waitForFunction(() => /reconnecting/.test(document.getElementById("conn-state").textContent), null, { timeout: 15000 });
+            check(true, "the page says it is reconnecting while the server is down");
+            server = await startServer(a.prom, {}, { port, dir });
+            await server.publish([heartbeat("laptop", "after-restart", 9)]);
+            await page.waitForSelector(rowSel("laptop:after-restart:9"), { timeout: 30000 });
+            check(await page.evaluate(() => window.__sameDocument === true), "after a server restart the page resumes by itself and shows new documents");
+            await page.waitForFunction(() => /live/.test(document.getElementById("conn-state").textContent), null, { timeout: 15000 });
+            check(true, "and says it is live again");
+        } catch (e) {
+            check(false, "scenario ran to the end", e.stack ?? String(e));
+        } finally {
+            await browser.close();
+            await server.stop();
+        }
     },
 
     async hostile() {
@@ -175,7 +201,8 @@ const scenarios = {
             await showAt(Date.UTC(2001, 0, 1));
             const empty = await page.textContent("main");
             check(/No process had a state/.test(empty), "an instant before the history shows a clear empty state");
-            await showAt(later);
+            await showAt(earlier);
+            await showAt(later);  // the screenshot shows the change marked
             await screenshot(page, a.out, "timetravel");
             check(errors.length === 0, "no console errors", errors.join("\n"));
         });
@@ -241,7 +268,7 @@ const scenarios = {
                 // Every form control has a label.
                 const unlabelled = await page.$$eval("main input, main select", (els) => els.filter((e) => !e.labels?.length && !e.getAttribute("aria-label")).map((e) => e.id || e.outerHTML.slice(0, 60)));
                 check(unlabelled.length === 0, `${name}: every control is labelled`, unlabelled.join(", "));
-                await screenshot(page, a.out, name);
+                await screenshot(page, a.out, `page-${name}`);
             }
             check(errors.length === 0, "no console errors on any page", errors.join("\n"));
         });

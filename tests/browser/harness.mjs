@@ -39,14 +39,15 @@ export function check(ok, what, detail = "") {
     return ok;
 }
 
-// A prom serve with its own temporary database; config adds to the defaults below.
-export async function startServer(prom, config = {}) {
-    const dir = mkdtempSync(join(tmpdir(), "prom-browser-"));
+// A prom serve with its own temporary database; config adds to the defaults below. A
+// restart passes the port and folder of the server it replaces (stop({keep: true})).
+export async function startServer(prom, config = {}, { port: fixedPort = 0, dir: reuse = null } = {}) {
+    const dir = reuse ?? mkdtempSync(join(tmpdir(), "prom-browser-"));
     const cfgPath = join(dir, "config.json");
     // stale_after_ms short, so that the demo's silent process turns stale within seconds.
     writeFileSync(cfgPath, JSON.stringify({ stale_after_ms: 2000, durable: false, ...config }));
     const db = `sqlite:${join(dir, "prom.db")}`;
-    const child = spawn(prom, ["serve", "--demo", "--listen", "127.0.0.1:0", "--db", db, "--config", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(prom, ["serve", "--demo", "--listen", `127.0.0.1:${fixedPort}`, "--db", db, "--config", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     child.stderr.on("data", (d) => { err += d; });
     const port = await new Promise((resolve, reject) => {
@@ -65,12 +66,12 @@ export async function startServer(prom, config = {}) {
     return {
         base, port, db, dir, child,
         log: () => err,
-        async stop() {
+        async stop({ keep = false } = {}) {
             if (child.exitCode === null) {
                 child.kill("SIGTERM");
                 await new Promise((r) => child.once("exit", r));
             }
-            rmSync(dir, { recursive: true, force: true });
+            if (!keep) rmSync(dir, { recursive: true, force: true });
         },
         async publish(events, token) {
             const headers = { "Content-Type": "application/json" };

@@ -127,3 +127,4 @@ window.addEventListener("prom:unauthorized", () => {
 
 window.addEventListener("hashchange", route);
 route();
+if (connState.textContent === "starting…") status("ready");

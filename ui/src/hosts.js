@@ -1,6 +1,9 @@
 // Hosts: the documents of `host_stats`, each with its host's processes (docs/dashboard.md).
-import { ago, fill, h, show } from "@ui/dom.js";
+import { ago, fill, h, show, showTime } from "@ui/dom.js";
 import { statusClass } from "@ui/processes.js";
+
+// Epoch milliseconds under a name that says time (last_ts, last_seen, started_at).
+const isTime = (k, v) => typeof v === "number" && v > 1e11 && /(_ts|_seen|_at)$/.test(k);
 
 export function mount(main, ctx) {
     const list = h("div", { class: "hosts", "aria-live": "off" });
@@ -17,7 +20,7 @@ export function mount(main, ctx) {
             byHost.get(host).push(d);
         }
         const names = [...new Set([...stats.keys(), ...byHost.keys()])].sort();
-        summary.textContent = `${names.length} hosts`;
+        summary.textContent = `${names.length} ${names.length === 1 ? "host" : "hosts"}`;
         fill(list, names.map((host) => {
             const st = stats.get(host) ?? {};
             const procs = (byHost.get(host) ?? []).sort((a, b) => String(a.name).localeCompare(String(b.name)));
@@ -26,7 +29,7 @@ export function mount(main, ctx) {
             return h("section", { class: "host card", "aria-label": `Host ${host}` },
                 h("h3", {}, host || "(no host)"),
                 h("p", {}, `${procs.length} processes, ${stale} stale`),
-                fields.length ? h("dl", {}, fields.map(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))])) : null,
+                fields.length ? h("dl", {}, fields.map(([k, v]) => [h("dt", {}, k), h("dd", {}, isTime(k, v) ? showTime(v) : show(v))])) : null,
                 procs.length ? h("table", { class: "small" },
                     h("caption", { class: "sr-only" }, `Processes on ${host}`),
                     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "PID"),

@@ -132,6 +132,7 @@ export class LiveCollection {
         this.onStatus("live (watch)", "ok");
         await Promise.all([loading, readEvents(res.body, (ev) => {
             if (ev.id !== undefined) this.lastEventId = ev.id;
+            if (ev.data === "") return;
             if (loaded) apply(ev);
             else pending.push(ev);
         }, signal)]);
@@ -216,7 +217,8 @@ async function readEvents(body, onEvent, signal) {
             const line = buf.slice(0, nl);
             buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
             if (line === "") {
-                if (ev.data.length) onEvent({ event: ev.event ?? "message", data: ev.data.join("\n"), id: ev.id });
+                // An `id:` without data still moves the position (the watch's first lines).
+                if (ev.data.length || ev.id !== undefined) onEvent({ event: ev.event ?? "message", data: ev.data.join("\n"), id: ev.id });
                 ev = { data: [] };
                 continue;
             }

@@ -45,7 +45,7 @@ export function mount(main) {
             { key: "host", label: "Host", width: "minmax(8em, 1fr)", text: (r) => show(stateText(r.state).host) },
             { key: "name", label: "Name", width: "minmax(6em, 1fr)", text: (r) => show(stateText(r.state).name) },
             { key: "seq", label: "Seq", width: "6em", text: (r) => show(r.seq) },
-            { key: "ts", label: "State since", width: "12em", text: (r) => showTime(r.ts) },
+            { key: "ts", label: "State since", width: "14em", text: (r) => showTime(r.ts) },
         ],
         rowKey: (r) => r.key,
         rowClass: (r) => {
