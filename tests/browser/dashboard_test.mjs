@@ -268,6 +268,33 @@ const scenarios = {
                 // Every form control has a label.
                 const unlabelled = await page.$$eval("main input, main select", (els) => els.filter((e) => !e.labels?.length && !e.getAttribute("aria-label")).map((e) => e.id || e.outerHTML.slice(0, 60)));
                 check(unlabelled.length === 0, `${name}: every control is labelled`, unlabelled.join(", "));
+                // Text contrast (WCAG AA, 4.5:1) of every visible text element against the
+                // background it is drawn on.
+                const low = await page.evaluate(() => {
+                    const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+                    const lum = ([r, g, b]) => {
+                        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+                    };
+                    const background = (el) => {
+                        for (; el; el = el.parentElement) {
+                            const c = rgb(getComputedStyle(el).backgroundColor);
+                            if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+                        }
+                        return [255, 255, 255];
+                    };
+                    const bad = [];
+                    for (const el of document.querySelectorAll("body *")) {
+                        if (!el.offsetParent || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+                        const st = getComputedStyle(el);
+                        if (st.animationName !== "none") continue;  // mid-flash
+                        const l1 = lum(rgb(st.color)), l2 = lum(background(el));
+                        const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+                        if (ratio < 4.5) bad.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 20)}" ${ratio.toFixed(2)}`);
+                    }
+                    return bad;
+                });
+                check(low.length === 0, `${name}: text contrast at least 4.5:1`, low.slice(0, 10).join("; "));
                 await screenshot(page, a.out, `page-${name}`);
             }
             check(errors.length === 0, "no console errors on any page", errors.join("\n"));
