@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages prom needs, only those that are missing.
+# Installs the Debian 12 packages prom needs, only those that are missing, and the npm
+# packages of the TypeScript client (clients/ts: `npm install` when its node_modules is
+# missing or older than its package.json).
 #
 #   scripts/setup.sh                 build + test dependencies
 #   scripts/setup.sh --bench         ... plus the benchmark tools (wrk, nginx, node, redis)
@@ -33,9 +35,10 @@ base_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
+  npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh)
   # The dashboard (docs/dashboard.md): npm installs uPlot for the build, playwright-core
   # for the browser tests (label `browser`), which drive Debian's chromium headless.
-  npm chromium
+  chromium
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -102,6 +105,7 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The dashboard's npm packages (ui/package.json), by scripts/npm-deps.sh (also idempotent).
 npm_deps() {
   if ((check_only)); then
     bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh" --check
@@ -110,14 +114,36 @@ npm_deps() {
   fi
 }
 
+# The TypeScript client's npm packages (clients/ts/package.json). Idempotent: npm runs only
+# when node_modules is missing or package.json changed since the last install, so a machine
+# that has them needs no network.
+ts_client_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/clients/ts
+ts_client_ready() {
+  local stamp=$ts_client_dir/node_modules/.package-lock.json
+  [[ -f $stamp && ! $ts_client_dir/package.json -nt $stamp ]]
+}
+npm_install_ts_client() {
+  [[ -f $ts_client_dir/package.json ]] || return 0
+  if ts_client_ready; then
+    log "clients/ts: npm packages already installed"
+    return 0
+  fi
+  ((check_only)) && { log "clients/ts: npm packages missing (npm install)"; return 1; }
+  log "clients/ts: npm install"
+  (cd "$ts_client_dir" && npm install --no-audit --no-fund --loglevel=error) ||
+    die "npm install in clients/ts failed"
+}
+
 if ((${#missing[@]} == 0)); then
   log "all ${#packages[@]} required Debian packages are already installed"
   npm_deps
-  exit 0
+  npm_install_ts_client
+  exit $?
 fi
 
 log "missing Debian packages (${#missing[@]}): ${missing[*]}"
 if ((check_only)); then
+  npm_install_ts_client || true
   exit 1
 fi
 
@@ -147,3 +173,4 @@ done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
 npm_deps
+npm_install_ts_client
