@@ -8,6 +8,8 @@
 #   scripts/setup.sh [--bench] PKG…  ... plus any extra packages named on the command line
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
 #
+# Then the dashboard's npm packages (scripts/npm-deps.sh: uPlot, playwright-core).
+#
 # Extra packages can also come from $PROM_SETUP_EXTRA_PACKAGES (space separated).
 # Idempotent: when everything is present it touches nothing (no apt-get update).
 # Runs as root, or through sudo when not root.
@@ -34,6 +36,9 @@ base_packages=(
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
   npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh)
+  # The dashboard (docs/dashboard.md): npm installs uPlot for the build, playwright-core
+  # for the browser tests (label `browser`), which drive Debian's chromium headless.
+  chromium
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -100,6 +105,15 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The dashboard's npm packages (ui/package.json), by scripts/npm-deps.sh (also idempotent).
+npm_deps() {
+  if ((check_only)); then
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh" --check
+  else
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh"
+  fi
+}
+
 # The TypeScript client's npm packages (clients/ts/package.json). Idempotent: npm runs only
 # when node_modules is missing or package.json changed since the last install, so a machine
 # that has them needs no network.
@@ -122,6 +136,7 @@ npm_install_ts_client() {
 
 if ((${#missing[@]} == 0)); then
   log "all ${#packages[@]} required Debian packages are already installed"
+  npm_deps
   npm_install_ts_client
   exit $?
 fi
@@ -157,4 +172,5 @@ for p in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
+npm_deps
 npm_install_ts_client
