@@ -18,6 +18,7 @@ enum class route_id : std::size_t {
     at,
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
+    watch,       // GET /collections/{name}/watch (Server-Sent Events)
     unknown,     // no route matched (404) or the request did not parse (400/413/431)
     count_
 };
