@@ -457,19 +457,30 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         consistency::change_feed* feed = gw.options.feed;
         // On the feed thread: one frame per delivery; the next comes once it is written
         // (change_feed.hpp, flow control), so a slow client only falls behind in the log.
-        auto deliver = [weak, feed](std::uint64_t feed_id, consistency::watched_changes changes) {
+        // A frame not written within the send timeout drops the client, as for
+        // subscriptions (docs/ws-protocol.md, slow consumers).
+        auto timeout = gw.options.send_timeout;
+        auto deliver = [weak, feed, timeout](std::uint64_t feed_id,
+                                             consistency::watched_changes changes) {
             auto s = weak.lock();
             if (!s || s->closed_) return;
-            std::string text = R"({"changes":[)";
+            std::string body = R"({"changes":[)";
             for (std::size_t i = 0; i < changes.size(); ++i) {
-                if (i) text += ',';
-                text += changes[i]->json;
+                if (i) body += ',';
+                body += changes[i]->json;
             }
-            text += R"(],"op":"changes"})";
-            s->enqueue(
-                {std::make_shared<const std::string>(std::move(text)), [feed, feed_id](bool ok) {
-                     if (ok) feed->ready(feed_id);
-                 }});
+            body += R"(],"op":"changes"})";
+            auto text = std::make_shared<const std::string>(std::move(body));
+            net::post(s->ws_.get_executor(), [s, text, timeout, feed, feed_id] {
+                auto timer = std::make_shared<net::steady_timer>(s->ws_.get_executor(), timeout);
+                timer->async_wait([s, timer](boost::system::error_code ec) {
+                    if (!ec && !s->closed_) s->drop("a watch's changes were not read in time");
+                });
+                s->push({text, [timer, feed, feed_id](bool ok) {
+                             timer->cancel();
+                             if (ok) feed->ready(feed_id);
+                         }});
+            });
         };
         auto feed_id = feed->watch(physical, std::move(filter), *start, std::move(deliver));
         self->watch_opened(std::move(name), feed_id);

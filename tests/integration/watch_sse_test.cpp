@@ -269,7 +269,7 @@ class watch_sse_auth : public watch_sse {
     server::serve_config make_config() override {
         auto c = watch_sse::make_config();
         auto p = auth::auth_policy::from_json(*parse_json(
-            R"({"tokens":[{"token":"reader","read":["things"]},{"token":"other","read":["elsewhere"]}]})"));
+            R"({"tokens":[{"token":"reader-token-0001","read":["things"]},{"token":"other-token-00001","read":["elsewhere"]}]})"));
         EXPECT_TRUE(p) << p.error().message;
         c.auth = std::move(*p);
         return c;
@@ -281,9 +281,11 @@ TEST_F(watch_sse_auth, needs_the_read_permission_of_the_collection) {
     sse_client none(port(), "/collections/things/watch");
     EXPECT_EQ(none.reply().status, 401);
     EXPECT_EQ(none.reply().header("WWW-Authenticate"), "Bearer");
-    sse_client other(port(), "/collections/things/watch", {{"Authorization", "Bearer other"}});
+    sse_client other(port(), "/collections/things/watch",
+                     {{"Authorization", "Bearer other-token-00001"}});
     EXPECT_EQ(other.reply().status, 403);
-    sse_client reader(port(), "/collections/things/watch", {{"Authorization", "Bearer reader"}});
+    sse_client reader(port(), "/collections/things/watch",
+                      {{"Authorization", "Bearer reader-token-0001"}});
     ASSERT_TRUE(reader.streaming()) << reader.reply().body;
     ASSERT_TRUE(gauge_becomes("prom_watchers", 1));
     put("things", "a", {{"v", 2}});

@@ -163,7 +163,7 @@ class watch_ws_auth : public watch_ws {
     server::serve_config make_config() override {
         auto c = watch_ws::make_config();
         auto p = auth::auth_policy::from_json(*parse_json(
-            R"({"tokens":[{"token":"reader","read":["things"]},{"token":"other","read":["elsewhere"]}]})"));
+            R"({"tokens":[{"token":"reader-token-0001","read":["things"]},{"token":"other-token-00001","read":["elsewhere"]}]})"));
         EXPECT_TRUE(p) << p.error().message;
         c.auth = std::move(*p);
         return c;
@@ -172,11 +172,11 @@ class watch_ws_auth : public watch_ws {
 
 TEST_F(watch_ws_auth, watch_needs_the_read_permission_of_the_collection) {
     put("things", "a", {{"v", 1}});
-    auto other = open({"Authorization: Bearer other"});
+    auto other = open({"Authorization: Bearer other-token-00001"});
     ASSERT_TRUE(other->send_text(R"({"op":"watch","collection":"things"})"));
     auto refused = frame(*other);
     EXPECT_EQ(refused.at("error"), "forbidden") << canonical_json(refused);
-    auto reader = open({"Authorization: Bearer reader"});
+    auto reader = open({"Authorization: Bearer reader-token-0001"});
     ASSERT_TRUE(reader->send_text(R"({"op":"watch","collection":"things"})"));
     EXPECT_EQ(op(frame(*reader)), "watching");
 }
