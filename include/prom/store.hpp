@@ -64,6 +64,30 @@ struct document {
     ts_ms ts{};
     std::string body;
     std::string etag;
+    // Only in what a commit reports (commit_listener) and in a transaction's working set:
+    // the document was deleted (body and etag empty). Stored documents never carry it.
+    bool deleted = false;
+};
+
+// One entry of a collection's change log (docs/watches.md): a document that a committed
+// transaction wrote or deleted. `seq` numbers the collection's changes 1, 2, 3, … in commit
+// order, without gaps: a reader that has seen change N and reads "after N" later misses
+// none and sees none twice. A transaction that writes a document several times logs it
+// once, with what it committed. The log is kept whole (never pruned).
+struct document_change {
+    seq_t seq{};
+    std::string collection;
+    std::string key;
+    ts_ms ts{};
+    bool deleted = false;
+    std::string body;  // canonical JSON; empty when deleted
+    std::string etag;  // empty when deleted
+};
+
+struct change_query {
+    std::string collection;
+    seq_t after{};  // exclusive: 0 reads from the first change
+    std::size_t limit = 1000;
 };
 
 struct find_query {
@@ -85,6 +109,9 @@ class transaction {
     // not_found when it does not exist and !upsert; type_error on a bad operand.
     virtual result<document> update_one(std::string_view collection, std::string_view key,
                                         const json::object& update, bool upsert) = 0;
+    // Deletes one document; false when there was none (then nothing is logged). The
+    // default refuses (errc::invalid_argument): wrappers that do not forward it.
+    virtual result<bool> delete_one(std::string_view collection, std::string_view key);
     virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
     virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
     virtual result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) = 0;
@@ -128,6 +155,13 @@ class store {
                                                      std::string_view key) = 0;
     virtual result<std::vector<document>> find(const find_query& q) = 0;
     virtual status declare_index(std::string_view collection, std::string_view field) = 0;
+
+    // ---- the change log of a collection (document_change above): written by every commit
+    // that writes or deletes documents, in that commit's transaction.
+    // Changes with seq > q.after, in seq order, at most q.limit.
+    virtual result<std::vector<document_change>> changes(const change_query& q) = 0;
+    // The seq of the collection's last change; 0 when it has none.
+    virtual result<seq_t> last_change(std::string_view collection) = 0;
 
     // ---- transactions over documents, cursors and appends together
     virtual result<std::unique_ptr<transaction>> begin() = 0;

@@ -139,6 +139,11 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (!may_block) return std::nullopt;
         return projectors(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
     }
+    if (n == 3 && s[0] == "collections" && s[2] == "watch") {
+        // Reached only when the session did not take it as a watch (is_watch): a method
+        // other than GET.
+        return method_not_allowed(route_id::watch, "GET");
+    }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
         if (!may_block) return std::nullopt;  // it asks the database

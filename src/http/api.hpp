@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "auth/auth_policy.hpp"
+#include "consistency/change_feed.hpp"
 #include "consistency/change_waiters.hpp"
 #include "consistency/collection_writers.hpp"
 #include "consistency/cursor_waiters.hpp"
@@ -51,6 +52,8 @@ struct api_options {
     consistency::cursor_waiters* waiters = nullptr;
     // Blocking reads (If-None-Match + Prefer: wait=N). Null: Prefer is ignored.
     consistency::change_waiters* changes = nullptr;
+    // Watches (GET /collections/{c}/watch, docs/watches.md). Null: the route answers 501.
+    consistency::change_feed* feed = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -129,6 +132,22 @@ class api {
     };
     std::optional<long_poll> long_poll_of(const request& r) const;
     consistency::change_waiters* changes() const { return options_.changes; }
+
+    // A watch (docs/watches.md): GET /collections/{c}/watch?key=K|prefix=P, with an
+    // optional Last-Event-ID. begin_watch checks it on the network thread (never blocks):
+    // either an answer (400, 401/403, 404, 405, 501) or what to open; open_watch then
+    // decides, on a blocking thread, where the stream starts (or answers 400).
+    struct watch_start {
+        std::optional<response> answer;
+        std::string collection;  // physical (aliases resolved)
+        consistency::watch_filter filter;
+        std::optional<seq_t> last_event_id;
+        bool has_writers = false;
+    };
+    static bool is_watch(const request& r);
+    watch_start begin_watch(const request& r);
+    result<seq_t> open_watch(const watch_start& w);
+    consistency::change_feed* feed() const { return options_.feed; }
 
     http_metrics& metrics() { return metrics_; }
     const api_options& options() const { return options_; }

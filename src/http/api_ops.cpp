@@ -63,6 +63,17 @@ response api::metrics_page(const request&) {
         body += std::to_string(options_.changes->active());
         body += '\n';
     }
+    if (options_.feed) {
+        body +=
+            "# HELP prom_watchers Open watches (SSE and WebSocket) of collections' changes.\n"
+            "# TYPE prom_watchers gauge\nprom_watchers ";
+        body += std::to_string(options_.feed->active());
+        body +=
+            "\n# HELP prom_watch_changes_total Changes handed to watchers.\n"
+            "# TYPE prom_watch_changes_total counter\nprom_watch_changes_total ";
+        body += std::to_string(options_.feed->delivered());
+        body += '\n';
+    }
     if (extra_) extra_->append_metrics(body);
     response out;
     out.status = 200;

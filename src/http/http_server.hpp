@@ -27,6 +27,9 @@ struct server_options {
     // A request (headers and body) must arrive within this, and an idle keep-alive
     // connection is closed after it: a client trickling bytes cannot hold a slot forever.
     std::chrono::milliseconds read_timeout{15000};
+    // A watch stream (docs/watches.md) with nothing to send sends a comment this often, so
+    // that proxies keep it open and a peer that went away is noticed.
+    std::chrono::milliseconds watch_keepalive{15000};
 };
 
 struct server_context;  // server_context.hpp (Beast/Asio)

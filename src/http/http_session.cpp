@@ -23,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "http/error_status.hpp"
 #include "http/http_date.hpp"
 #include "http/server_context.hpp"
 
@@ -374,6 +375,161 @@ net::awaitable<change_wait> wait_for_change(server_context* ctx, io_worker* work
         start_change_wait{ctx, worker, conn, poll, generation, deadline}, net::use_awaitable);
 }
 
+// ---- watches (GET /collections/{c}/watch, docs/watches.md): Server-Sent Events of the
+// collection's change log. Where the stream starts is decided on the blocking pool (it
+// reads the store); the feed thread hands changes over through the worker's completions.
+
+template <class Handler>
+struct deliver_watch_start {
+    Handler handler;
+    result<seq_t> start;
+    void operator()() { std::move(handler)(std::move(start)); }
+};
+
+template <class Handler>
+struct open_watch_job {
+    Handler handler;
+    server_context* ctx;
+    const api::watch_start* w;
+    void operator()() {
+        result<seq_t> start = fail(errc::internal, "the server failed");
+        try {
+            start = ctx->handlers.open_watch(*w);
+        } catch (const std::exception& e) {
+            spdlog::error("http: opening a watch failed: {}", e.what());
+        }
+        auto ex = net::get_associated_executor(handler);
+        net::dispatch(ex, deliver_watch_start<Handler>{std::move(handler), std::move(start)});
+    }
+};
+
+struct start_open_watch {
+    server_context* ctx;
+    const api::watch_start* w;
+    template <class Handler>
+    void operator()(Handler&& handler) {
+        net::post(ctx->blocking,
+                  open_watch_job<std::decay_t<Handler>>{std::forward<Handler>(handler), ctx, w});
+    }
+};
+
+net::awaitable<result<seq_t>> open_watch_blocking(server_context* ctx, const api::watch_start* w) {
+    return net::async_initiate<decltype(net::use_awaitable), void(result<seq_t>)>(
+        start_open_watch{ctx, w}, net::use_awaitable);
+}
+
+// Only touched on the connection's worker thread.
+struct sse_state {
+    explicit sse_state(net::io_context& ioc) : signal(ioc) {}
+    net::steady_timer signal;  // cancelled to wake the stream's coroutine
+    std::string pending;       // events not yet written
+    bool gone = false;         // the peer closed
+    bool finished = false;     // the stream's coroutine has ended
+};
+
+struct sse_append {
+    std::shared_ptr<sse_state> state;
+    consistency::watched_changes changes;
+    void operator()() {
+        auto& s = *state;
+        if (s.finished || s.gone) return;
+        for (const auto& c : changes) {
+            s.pending += "id: ";
+            s.pending += std::to_string(c->change.seq.value);
+            s.pending += "\ndata: ";
+            s.pending += c->json;
+            s.pending += "\n\n";
+        }
+        s.signal.cancel();
+    }
+};
+
+struct sse_deliver {  // the feed's callback: on the feed thread
+    io_worker* worker;
+    std::shared_ptr<sse_state> state;
+    void operator()(std::uint64_t, consistency::watched_changes changes) {
+        post_completion(*worker, sse_append{state, std::move(changes)});
+    }
+};
+
+struct sse_disconnect {
+    std::shared_ptr<sse_state> state;
+    connection* conn;  // alive unless `finished`
+    void operator()(boost::system::error_code ec) const {
+        if (state->finished) return;
+        if (ec) {  // the socket was closed (shutdown's sweep): end the stream now
+            state->gone = true;
+            state->signal.cancel();
+            return;
+        }
+        char byte;
+        auto n = ::recv(conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            state->gone = true;
+            state->signal.cancel();
+        }
+        // Anything else a client sends on a watch is ignored; a later write notices a peer
+        // that went away.
+    }
+};
+
+// Unregisters the watcher however the stream's coroutine ends (also when its frame is
+// destroyed at shutdown): after unwatch() returns, the feed never calls it again.
+struct watch_registration {
+    consistency::change_feed* feed;
+    std::uint64_t id = 0;
+    std::shared_ptr<sse_state> state;
+    ~watch_registration() {
+        if (id) feed->unwatch(id);
+        state->finished = true;
+    }
+};
+
+// Answers the request with the event stream, until the peer goes away, falls too far behind
+// or the server stops. The connection is not reused afterwards (the body ends at close).
+net::awaitable<void> serve_watch(server_context* ctx, io_worker* worker, connection* conn,
+                                 api::watch_start* w, seq_t start) {
+    auto state = std::make_shared<sse_state>(worker->ioc);
+    date_line date = current_date_line();
+    state->pending =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n";
+    state->pending.append(date.text, date.size);
+    state->pending += "Connection: close\r\n\r\n";
+    // `id:` without data sets the client's Last-Event-ID without an event: a reconnect
+    // before the first change still resumes from here and misses nothing.
+    state->pending += ": watching changes after " + std::to_string(start.value) +
+                      "\nretry: 1000\nid: " + std::to_string(start.value) + "\n\n";
+    watch_registration reg{ctx->handlers.feed(), 0, state};
+    reg.id = ctx->handlers.feed()->watch(w->collection, std::move(w->filter), start,
+                                         sse_deliver{worker, state});
+    if (reg.id == 0) co_return;  // stopping
+    conn->socket.async_wait(tcp::socket::wait_read, sse_disconnect{state, conn});
+    std::string writing;
+    for (;;) {
+        if (state->gone || ctx->stopping.load()) break;
+        if (!state->pending.empty()) {
+            writing.clear();
+            writing.swap(state->pending);
+            conn->busy = true;
+            conn->deadline = std::chrono::steady_clock::now() + ctx->options.read_timeout;
+            auto [ec, n] = co_await net::async_write(conn->socket, net::buffer(writing), use_tuple);
+            if (ec) break;
+            // Written: the feed may hand the next changes (change_feed.hpp, flow control). A
+            // slow reader thus only falls behind in the log; its memory stays one page.
+            ctx->handlers.feed()->ready(reg.id);
+            continue;
+        }
+        conn->busy = false;  // shutdown's sweep closes it like an idle connection
+        conn->deadline = steady_time::max();
+        state->signal.expires_after(ctx->options.watch_keepalive);
+        auto [ec] = co_await state->signal.async_wait(use_tuple);
+        if (!ec && state->pending.empty()) state->pending = ": keep-alive\n\n";
+    }
+    boost::system::error_code ignored;
+    conn->socket.cancel(ignored);  // ends the disconnect watch
+}
+
 struct drain_completions {
     io_worker* worker;
     void operator()() const {
@@ -571,19 +727,42 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         }
         if (auto it = msg.find("Prom-After"); it != msg.end()) req.prom_after = it->value();
         if (auto it = msg.find("Prefer"); it != msg.end()) req.prefer = it->value();
+        if (auto it = msg.find("Last-Event-ID"); it != msg.end()) req.last_event_id = it->value();
         req.body = msg.body();
         req.received = started;
 
         std::optional<response> r;
         bool waited = false;
         bool client_gone = false;
+        if (api::is_watch(req)) {
+            auto w = ctx->handlers.begin_watch(req);
+            if (!w.answer) {
+                auto start = co_await open_watch_blocking(ctx, &w);
+                if (start) {
+                    co_await serve_watch(ctx, worker, &conn, &w, *start);
+                    ctx->handlers.metrics().record_request(
+                        route_id::watch, 200, std::chrono::steady_clock::now() - started);
+                    break;
+                }
+                const unsigned status = status_of(start.error().code);
+                r = error_response(status,
+                                   status == 400   ? "bad_request"
+                                   : status == 503 ? "unavailable"
+                                                   : "internal",
+                                   start.error().message, route_id::watch);
+            } else {
+                r = std::move(w.answer);
+            }
+        }
         // A blocking read: the change generation is read before the first read, so that a
         // commit between that read and the wait wakes it (change_waiters.hpp).
-        auto poll = ctx->handlers.long_poll_of(req);
+        auto poll = r ? std::nullopt : ctx->handlers.long_poll_of(req);
         const std::uint64_t generation = poll ? ctx->handlers.changes()->generation() : 0;
         // Read-your-writes: a read with `after` waits here, on no thread, for its projectors.
-        auto gate = ctx->handlers.begin_read_after(req);
-        if (gate.answer) {
+        auto gate = r ? api::read_wait{} : ctx->handlers.begin_read_after(req);
+        if (r) {
+            // answered above (a watch that was refused)
+        } else if (gate.answer) {
             r = std::move(gate.answer);
         } else if (!gate.conditions.empty()) {
             auto outcome =

@@ -36,6 +36,8 @@ std::string_view route_label(route_id r) noexcept {
             return "/projectors";
         case route_id::projector:
             return "/projectors/{name}";
+        case route_id::watch:
+            return "/collections/{name}/watch";
         case route_id::unknown:
         case route_id::count_:
             break;

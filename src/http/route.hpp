@@ -20,6 +20,7 @@ enum class route_id : std::size_t {
     ui,          // GET /, /ui, /ui/assets/{file}: the dashboard's embedded files
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
+    watch,       // GET /collections/{name}/watch (Server-Sent Events)
     unknown,     // no route matched (404) or the request did not parse (400/413/431)
     count_
 };

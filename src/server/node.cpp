@@ -58,6 +58,7 @@ class node_impl final : public node {
         if (auto ok = start_user_projectors(); !ok) return ok;
         waiters_ = std::make_unique<consistency::cursor_waiters>(*store_);
         changes_ = std::make_unique<consistency::change_waiters>(*store_);
+        feed_ = std::make_unique<consistency::change_feed>(*store_);
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
         metrics_source_->set_user_projectors(supervisor_.get());
         api_ = std::make_unique<http::api>(
@@ -70,7 +71,8 @@ class node_impl final : public node {
                               .aliases = &aliases_,
                               .writers_of = collection_writers(run_process),
                               .waiters = waiters_.get(),
-                              .changes = changes_.get()},
+                              .changes = changes_.get(),
+                              .feed = feed_.get()},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -79,13 +81,17 @@ class node_impl final : public node {
                                         .blocking_threads = config_.blocking_threads,
                                         .body_limit = config_.body_limit,
                                         .header_limit = config_.header_limit,
-                                        .read_timeout = config_.read_timeout});
+                                        .read_timeout = config_.read_timeout,
+                                        .watch_keepalive = config_.watch_keepalive});
         if (!server) return std::unexpected(server.error());
         server_ = std::move(*server);
         gateway_ = std::make_unique<ws::gateway>(
             *store_, config_.auth,
             ws::gateway_options{.max_message_bytes = config_.ws_max_message,
-                                .send_timeout = config_.ws_send_timeout});
+                                .send_timeout = config_.ws_send_timeout,
+                                .feed = feed_.get(),
+                                .writers_of = collection_writers(run_process),
+                                .aliases = &aliases_});
         gateway_->install(*server_);
         metrics_source_->set_gateway(&gateway_->metrics());
         if (config_.demo) demo_ = start_demo(*store_);
@@ -141,6 +147,7 @@ class node_impl final : public node {
         if (demo_) demo_->stop();
         if (projectors_) projectors_->stop();
         if (supervisor_) supervisor_->stop();
+        if (feed_) feed_->stop();  // after the server: its streams unwatched as they ended
         if (server_) spdlog::info("prom serve: stopped");
     }
 
@@ -197,6 +204,7 @@ class node_impl final : public node {
     std::unique_ptr<userproj::supervisor> supervisor_;
     std::unique_ptr<consistency::cursor_waiters> waiters_;  // the api's sessions wait on it
     std::unique_ptr<consistency::change_waiters> changes_;  // and on this (blocking reads)
+    std::unique_ptr<consistency::change_feed> feed_;        // watches (SSE, WebSocket)
     std::unique_ptr<node_metrics> metrics_source_;
     std::unique_ptr<http::api> api_;
     std::unique_ptr<demo_publisher> demo_;

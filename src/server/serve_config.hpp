@@ -33,6 +33,7 @@ struct serve_config {
     unsigned blocking_threads = 8;  // store reads of HTTP requests (publishes hold no thread)
     std::chrono::milliseconds read_timeout{15000};
     std::chrono::milliseconds shutdown_deadline{5000};
+    std::chrono::milliseconds watch_keepalive{15000};  // a quiet watch stream's comment interval
     std::chrono::milliseconds db_wait{
         60000};  // how long start-up waits for an unavailable database
     std::chrono::milliseconds cache_ttl{1000};

@@ -7,6 +7,10 @@ void store::append_async(std::vector<event_input> batch, append_callback done) {
     done(append(std::move(batch)));
 }
 
+result<bool> transaction::delete_one(std::string_view, std::string_view) {
+    return fail(errc::invalid_argument, "this transaction cannot delete documents");
+}
+
 }  // namespace prom
 
 namespace prom::storage {

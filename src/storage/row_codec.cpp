@@ -47,6 +47,20 @@ topic_info decode_topic(const row_reader& row) {
     return topic_info{std::string(row.text(0)), row.int64(1), seq_t{row.int64(2)}};
 }
 
+document_change decode_change(const row_reader& row) {
+    document_change c;
+    c.collection = row.text(0);
+    c.seq = seq_t{row.int64(1)};
+    c.key = row.text(2);
+    c.ts = ts_ms{row.int64(3)};
+    c.deleted = row.is_null(4);
+    if (!c.deleted) {
+        c.body = row.text(4);
+        c.etag = row.text(5);
+    }
+    return c;
+}
+
 seq_t decode_seq(const row_reader& row, int col) { return seq_t{row.int64(col)}; }
 
 std::string encode_headers(const headers_map& headers) {

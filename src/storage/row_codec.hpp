@@ -40,6 +40,9 @@ document decode_document(const row_reader& row);
 state_snapshot decode_snapshot(const row_reader& row);
 // (name, count, last_seq).
 topic_info decode_topic(const row_reader& row);
+// (coll, seq, key, ts, body, etag) of the change log (storage/change_log.hpp); a NULL body
+// is a deletion.
+document_change decode_change(const row_reader& row);
 // The one column of a cursor row.
 seq_t decode_seq(const row_reader& row, int col = 0);
 

@@ -174,6 +174,34 @@ int tx_update(lua_State* L) {
     return 0;
 }
 
+// tx:delete(collection, key) -> whether the document existed. Only the definition's
+// collections, as tx:update; the deletion reaches watchers through the change log.
+int tx_delete(lua_State* L) {
+    lua_handler::call* c = check_call(L);
+    std::string_view collection = check_text(L, 2);
+    std::string_view key = check_text(L, 3);
+    bool existed = false;
+    try {
+        const auto& allowed = c->def->lua_collections;
+        if (std::find(allowed.begin(), allowed.end(), collection) == allowed.end()) {
+            c->message = "collection '" + std::string(collection) +
+                         "' is not in the definition's \"collections\"";
+        } else if (auto r = c->txn->delete_one(target_collection(*c->options, collection), key);
+                   !r) {
+            if (r.error().code != errc::invalid_argument) c->store_error = r.error();
+            c->message = r.error().message;
+        } else {
+            existed = *r;
+            c->message.clear();
+        }
+    } catch (const std::exception& ex) {
+        c->message = ex.what();
+    }
+    if (!c->message.empty()) return luaL_error(L, "tx:delete: %s", c->message.c_str());
+    lua_pushboolean(L, existed ? 1 : 0);
+    return 1;
+}
+
 int tx_emit(lua_State* L) {
     lua_handler::call* c = check_call(L);
     std::string_view topic = check_text(L, 2);
@@ -200,8 +228,11 @@ int install_tx(lua_State* L) {
     auto* out = static_cast<lua_handler::call***>(lua_touserdata(L, 1));
     install_json_support(L);
     luaL_newmetatable(L, tx_metatable);
-    static const luaL_Reg methods[] = {
-        {"get", tx_get}, {"update", tx_update}, {"emit", tx_emit}, {nullptr, nullptr}};
+    static const luaL_Reg methods[] = {{"get", tx_get},
+                                       {"update", tx_update},
+                                       {"delete", tx_delete},
+                                       {"emit", tx_emit},
+                                       {nullptr, nullptr}};
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "protected");

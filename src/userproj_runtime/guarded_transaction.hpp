@@ -26,6 +26,10 @@ class guarded_transaction final : public transaction {
         if (auto no = refused(collection); !no) return std::unexpected(no.error());
         return inner_.update_one(collection, key, update, upsert);
     }
+    result<bool> delete_one(std::string_view collection, std::string_view key) override {
+        if (auto no = refused(collection); !no) return std::unexpected(no.error());
+        return inner_.delete_one(collection, key);
+    }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         return inner_.append(std::move(batch));
     }

@@ -1,5 +1,5 @@
 // The WebSocket gateway on GET /ws of `prom serve` (docs/ws-protocol.md): subscribe with
-// consumer groups, ack, unsubscribe, publish, over one JSON protocol.
+// consumer groups, ack, unsubscribe, publish, watch and unwatch, over one JSON protocol.
 //
 // Slow consumers: each subscription hands one batch at a time to its connection and waits
 // (holding no thread) until it is written; a batch not written within `send_timeout` (the peer
@@ -16,10 +16,15 @@
 #include <memory>
 
 #include "auth/auth_policy.hpp"
+#include "consistency/change_feed.hpp"
+#include "consistency/collection_writers.hpp"
 #include "prom/store.hpp"
 
 namespace prom::http {
 class http_server;
+}
+namespace prom::userproj {
+class collection_aliases;
 }
 
 namespace prom::ws {
@@ -33,6 +38,13 @@ struct gateway_options {
     // Delivery to subscriptions: this many threads plus one watcher, however many
     // subscriptions there are (src/bus/delivery_pool.hpp).
     unsigned delivery_threads = 2;
+    // The `watch` op (docs/watches.md): the feed, which projectors write a collection (a
+    // collection nobody writes and without documents is unknown) and the rebuilt
+    // collections' aliases. Null feed: `watch` answers not_implemented. Must outlive the
+    // gateway.
+    consistency::change_feed* feed = nullptr;
+    consistency::collection_writers_fn writers_of;
+    const userproj::collection_aliases* aliases = nullptr;
 };
 
 struct gateway_metrics {

@@ -39,7 +39,9 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         c.id = id->get_string();
     }
     auto op = string_member(o, "op");
-    if (!op) return bad(c.id, "a request needs an op: subscribe, ack, unsubscribe or publish");
+    if (!op)
+        return bad(c.id,
+                   "a request needs an op: subscribe, ack, unsubscribe, publish, watch or unwatch");
 
     if (*op == "subscribe" || *op == "ack" || *op == "unsubscribe") {
         auto topic = string_member(o, "topic");
@@ -118,7 +120,56 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         c.op = std::move(p);
         return c;
     }
+    if (*op == "watch" || *op == "unwatch") {
+        auto collection = string_member(o, "collection");
+        if (!collection) return bad(c.id, *op + " needs a collection");
+        const json::value* key = member(o, "key");
+        const json::value* prefix = member(o, "prefix");
+        if (key && prefix) return bad(c.id, *op + " takes key or prefix, not both");
+        std::optional<std::string> k;
+        std::string p;
+        if (key) {
+            if (!key->is_string() || key->get_string().empty()) {
+                return bad(c.id, "key must be a non-empty string");
+            }
+            k = std::string(key->get_string());
+        }
+        if (prefix) {
+            if (!prefix->is_string()) return bad(c.id, "prefix must be a string");
+            p = prefix->get_string();
+        }
+        if (*op == "unwatch") {
+            c.op = unwatch_cmd{*collection, std::move(k), std::move(p)};
+            return c;
+        }
+        watch_cmd w{*collection, std::move(k), std::move(p), std::nullopt};
+        if (const json::value* after = member(o, "after")) {
+            if (!after->is_int64() || after->get_int64() < 0) {
+                return bad(c.id, "after must be the seq of a change (a non-negative integer)");
+            }
+            w.after = seq_t{after->get_int64()};
+        }
+        c.op = std::move(w);
+        return c;
+    }
     return bad(c.id, "unknown op '" + *op + "'");
+}
+
+std::string change_frame(std::string_view change_json) {
+    std::string out = R"({"op":"change",)";
+    out += change_json.substr(1);
+    return out;
+}
+
+json::object watch_fields(std::string_view collection, const std::optional<std::string>& key,
+                          std::string_view prefix) {
+    json::object o{{"collection", collection}};
+    if (key) {
+        o["key"] = *key;
+    } else {
+        o["prefix"] = prefix;
+    }
+    return o;
 }
 
 bool sendable_close_code(std::uint16_t code) {

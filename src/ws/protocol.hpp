@@ -32,10 +32,24 @@ struct unsubscribe_cmd {
 struct publish_cmd {
     std::vector<event_input> events;
 };
+// A watch of a collection's changes (docs/watches.md): one key, a key prefix, or every key
+// (neither given), from after `after` (a change's seq, like SSE's Last-Event-ID) or from now.
+// A connection's watches are named by (collection, key or prefix), as unwatch names them.
+struct watch_cmd {
+    std::string collection;
+    std::optional<std::string> key;
+    std::string prefix;
+    std::optional<seq_t> after;
+};
+struct unwatch_cmd {
+    std::string collection;
+    std::optional<std::string> key;
+    std::string prefix;
+};
 
 struct command {
     std::string id;  // the client's correlation id, echoed in the reply ("" when absent)
-    std::variant<subscribe_cmd, ack_cmd, unsubscribe_cmd, publish_cmd> op;
+    std::variant<subscribe_cmd, ack_cmd, unsubscribe_cmd, publish_cmd, watch_cmd, unwatch_cmd> op;
 };
 
 struct protocol_error {
@@ -58,6 +72,12 @@ std::string events_frame(std::string_view topic, std::string_view group,
 // The `error` of an error frame for a library error: `bad_request` for the caller's input
 // (invalid_argument, type_error), the errc's name otherwise.
 std::string error_code_of(errc code);
+
+// A watch's change: {"op":"change", then the fields of consistency::render_change}.
+std::string change_frame(std::string_view change_json);
+// The fields naming a watch in replies: collection and key, or collection and prefix.
+json::object watch_fields(std::string_view collection, const std::optional<std::string>& key,
+                          std::string_view prefix);
 
 std::string reply_frame(std::string_view id, std::string_view op, json::object fields = {});
 std::string error_frame(std::string_view id, std::string_view code, std::string_view message);

@@ -17,8 +17,11 @@
 #include <map>
 
 #include "bus/delivery_pool.hpp"
+#include "docs/reserved.hpp"
+#include "docs/update.hpp"
 #include "http/http_server.hpp"
 #include "http/server_context.hpp"
+#include "userproj_runtime/collection_aliases.hpp"
 #include "ws/close_code_guard.hpp"
 #include "ws/gateway.hpp"
 #include "ws/handshake.hpp"
@@ -132,6 +135,10 @@ class session final : public session_base, public std::enable_shared_from_this<s
     void unsubscribe(const std::string& id, const unsubscribe_cmd& cmd);
     void ack(const std::string& id, const ack_cmd& cmd);
     void publish(const std::string& id, publish_cmd cmd);
+    void watch(const std::string& id, watch_cmd cmd);
+    void unwatch(const std::string& id, const unwatch_cmd& cmd);
+    // The watch has started (on the gateway's blocking pool) or failed to.
+    void watch_opened(std::string name, std::uint64_t feed_id);
     void reply(std::string text) {
         push({std::make_shared<const std::string>(std::move(text)), nullptr});
     }
@@ -165,7 +172,18 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::map<std::pair<std::string, std::string>,
              std::shared_ptr<bus_internal::delivery_pool::consumer>>
         subs_ PROM_GUARDED_BY(subs_mu_);
+    // Watches by name (collection, key or prefix) -> the feed's id; 0 while it opens.
+    std::map<std::string, std::uint64_t> watches_ PROM_GUARDED_BY(subs_mu_);
 };
+
+// A connection's name of a watch: what watch and unwatch both say.
+std::string watch_name(std::string_view collection, const std::optional<std::string>& key,
+                       std::string_view prefix) {
+    std::string n(collection);
+    n += key ? "\x1fk" : "\x1fp";
+    n += key ? std::string_view(*key) : prefix;
+    return n;
+}
 
 net::awaitable<void> session::writer() {
     auto self = shared_from_this();
@@ -208,9 +226,16 @@ net::awaitable<void> session::run(beast::flat_buffer buffer) {
 
 // Never blocks: each consumer gives its lease back on the delivery pool.
 void session::stop_subscriptions() {
-    prom::lock_guard lock(subs_mu_);
-    for (auto& [key, sub] : subs_) sub->stop();
-    subs_.clear();
+    std::map<std::string, std::uint64_t> watches;
+    {
+        prom::lock_guard lock(subs_mu_);
+        for (auto& [key, sub] : subs_) sub->stop();
+        subs_.clear();
+        watches.swap(watches_);
+    }
+    for (auto& [name, feed_id] : watches) {
+        if (feed_id) gw_.options.feed->unwatch(feed_id);
+    }
 }
 
 void session::handle(std::string_view text) {
@@ -226,6 +251,8 @@ void session::handle(std::string_view text) {
             if constexpr (std::is_same_v<T, unsubscribe_cmd>) unsubscribe(c.id, op);
             if constexpr (std::is_same_v<T, ack_cmd>) ack(c.id, op);
             if constexpr (std::is_same_v<T, publish_cmd>) publish(c.id, std::move(op));
+            if constexpr (std::is_same_v<T, watch_cmd>) watch(c.id, std::move(op));
+            if constexpr (std::is_same_v<T, unwatch_cmd>) unwatch(c.id, op);
         },
         c.op);
 }
@@ -365,6 +392,125 @@ void session::publish(const std::string& id, publish_cmd cmd) {
             gw.sessions_cv.notify_all();  // under the lock: the gateway may go right after
         }
     });
+}
+
+void session::watch(const std::string& id, watch_cmd cmd) {
+    if (!docs::valid_collection_name(cmd.collection)) {
+        return reply(
+            error_frame(id, "bad_request", "bad collection name '" + cmd.collection + "'"));
+    }
+    if (docs::reserved_collection(cmd.collection)) {
+        return reply(error_frame(id, "not_found", "no collection '" + cmd.collection + "'"));
+    }
+    if (!allowed(auth::action::read, cmd.collection)) {
+        return reply(
+            error_frame(id, "forbidden", "this token may not read '" + cmd.collection + "'"));
+    }
+    if (!gw_.options.feed) {
+        return reply(error_frame(id, "not_implemented", "watches are not enabled"));
+    }
+    std::string name = watch_name(cmd.collection, cmd.key, cmd.prefix);
+    {
+        prom::lock_guard lock(subs_mu_);
+        if (watches_.contains(name)) {
+            return reply(error_frame(id, "conflict", "already watching this collection and key"));
+        }
+        if (subs_.size() + watches_.size() >= gw_.options.max_subscriptions) {
+            return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
+        }
+        watches_.emplace(name, 0);
+    }
+    // Where it starts reads the store: on the blocking pool, like acks.
+    auto self = shared_from_this();
+    net::post(gw_.blocking, [self, id, cmd = std::move(cmd), name = std::move(name)]() mutable {
+        auto& gw = self->gw_;
+        std::shared_ptr<const userproj::collection_map> hold;
+        std::string physical = gw.options.aliases
+                                   ? std::string(gw.options.aliases->resolve(cmd.collection, hold))
+                                   : cmd.collection;
+        bool has_writers = gw.options.writers_of && !gw.options.writers_of(cmd.collection).empty();
+        auto start = consistency::watch_start_position(gw.store_, physical, has_writers, cmd.after);
+        if (!start) {
+            {
+                prom::lock_guard lock(self->subs_mu_);
+                self->watches_.erase(name);
+            }
+            self->enqueue({std::make_shared<const std::string>(error_frame(
+                               id, error_code_of(start.error().code), start.error().message)),
+                           nullptr});
+            return;
+        }
+        auto fields = watch_fields(cmd.collection, cmd.key, cmd.prefix);
+        fields["after"] = start->value;
+        // Queued before the feed can deliver: the reply comes first.
+        self->enqueue(
+            {std::make_shared<const std::string>(reply_frame(id, "watching", std::move(fields))),
+             nullptr});
+        consistency::watch_filter filter;
+        if (cmd.key) {
+            filter.exact = true;
+            filter.key = *cmd.key;
+        } else {
+            filter.prefix = cmd.prefix;
+        }
+        std::weak_ptr<session> weak = self;
+        consistency::change_feed* feed = gw.options.feed;
+        // On the feed thread: one frame per delivery; the next comes once it is written
+        // (change_feed.hpp, flow control), so a slow client only falls behind in the log.
+        // A frame not written within the send timeout drops the client, as for
+        // subscriptions (docs/ws-protocol.md, slow consumers).
+        auto timeout = gw.options.send_timeout;
+        auto deliver = [weak, feed, timeout](std::uint64_t feed_id,
+                                             consistency::watched_changes changes) {
+            auto s = weak.lock();
+            if (!s || s->closed_) return;
+            std::string body = R"({"changes":[)";
+            for (std::size_t i = 0; i < changes.size(); ++i) {
+                if (i) body += ',';
+                body += changes[i]->json;
+            }
+            body += R"(],"op":"changes"})";
+            auto text = std::make_shared<const std::string>(std::move(body));
+            net::post(s->ws_.get_executor(), [s, text, timeout, feed, feed_id] {
+                auto timer = std::make_shared<net::steady_timer>(s->ws_.get_executor(), timeout);
+                timer->async_wait([s, timer](boost::system::error_code ec) {
+                    if (!ec && !s->closed_) s->drop("a watch's changes were not read in time");
+                });
+                s->push({text, [timer, feed, feed_id](bool ok) {
+                             timer->cancel();
+                             if (ok) feed->ready(feed_id);
+                         }});
+            });
+        };
+        auto feed_id = feed->watch(physical, std::move(filter), *start, std::move(deliver));
+        self->watch_opened(std::move(name), feed_id);
+    });
+}
+
+void session::watch_opened(std::string name, std::uint64_t feed_id) {
+    {
+        prom::lock_guard lock(subs_mu_);
+        auto it = watches_.find(name);
+        if (it != watches_.end() && it->second == 0 && !closed_) {
+            it->second = feed_id;
+            return;
+        }
+    }
+    if (feed_id) gw_.options.feed->unwatch(feed_id);  // unwatched or closed meanwhile
+}
+
+void session::unwatch(const std::string& id, const unwatch_cmd& cmd) {
+    std::string name = watch_name(cmd.collection, cmd.key, cmd.prefix);
+    std::uint64_t feed_id = 0;
+    {
+        prom::lock_guard lock(subs_mu_);
+        auto it = watches_.find(name);
+        if (it == watches_.end()) return reply(error_frame(id, "not_found", "no such watch"));
+        feed_id = it->second;
+        watches_.erase(it);
+    }
+    if (feed_id) gw_.options.feed->unwatch(feed_id);
+    reply(reply_frame(id, "unwatched", watch_fields(cmd.collection, cmd.key, cmd.prefix)));
 }
 
 std::optional<std::string_view> query_token(std::string_view target) {

@@ -195,11 +195,13 @@ TEST_F(docs_examples, every_runnable_example_in_docs_runs_as_written) {
                     ASSERT_TRUE(ws && hs.status == 101) << hs.response;
                 }
                 ASSERT_TRUE(ws->send_text(text));
-                // The reply to this request (event frames of earlier subscriptions skipped).
+                // The reply to this request (event and change frames of earlier subscriptions and
+                // watches skipped).
                 std::optional<json::value> reply;
                 while (auto frame = ws->read_text()) {
                     auto r = parse_json(*frame);
-                    if (r && r->is_object() && r->at("op") != "events") {
+                    if (r && r->is_object() && r->at("op") != "events" &&
+                        r->at("op") != "changes") {
                         reply = std::move(*r);
                         break;
                     }

@@ -39,6 +39,12 @@ class forwarding_store : public store {
     status declare_index(std::string_view collection, std::string_view field) override {
         return inner_.declare_index(collection, field);
     }
+    result<std::vector<document_change>> changes(const change_query& q) override {
+        return inner_.changes(q);
+    }
+    result<seq_t> last_change(std::string_view collection) override {
+        return inner_.last_change(collection);
+    }
     result<std::unique_ptr<transaction>> begin() override { return inner_.begin(); }
     result<bool> acquire_lease(std::string_view name, std::string_view owner,
                                std::chrono::milliseconds ttl) override {

@@ -161,5 +161,28 @@ end)";
     EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
 }
 
+TEST_F(user_projector_lua, tx_delete_removes_a_document_and_says_whether_there_was_one) {
+    define(R"(function handle(event, tx)
+  if event.payload.make then tx:update('out', 'x', {v = 1}) return end
+  local existed = tx:delete('out', 'x')
+  tx:update('out', 'result', {existed = existed, after = tx:get('out', 'x') ~= nil})
+  if event.payload.elsewhere then tx:delete('elsewhere', 'x') end
+end)");
+    ASSERT_TRUE(apply(R"({"make":true})"));
+    ASSERT_NE(body("x"), "");
+    ASSERT_TRUE(apply("{}", "e2"));
+    EXPECT_EQ(body("x"), "");
+    EXPECT_EQ(body("result"), R"({"_key":"result","_ts":1000,"after":false,"existed":true})");
+    ASSERT_TRUE(apply("{}", "e3"));
+    EXPECT_EQ(body("result"), R"({"_key":"result","_ts":1000,"after":false,"existed":false})");
+    EXPECT_NE(error_of(R"({"elsewhere":true})").find("not in the definition"), std::string::npos);
+    // The deletion is in the collection's change log.
+    auto log = store_->changes({"out", seq_t{0}, 100});
+    ASSERT_TRUE(log);
+    bool logged = false;
+    for (const auto& c : *log) logged = logged || (c.key == "x" && c.deleted);
+    EXPECT_TRUE(logged);
+}
+
 }  // namespace
 }  // namespace prom

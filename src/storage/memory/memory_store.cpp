@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "docs/update.hpp"
+#include "storage/change_log.hpp"
 #include "storage/common.hpp"
 #include "storage/key_expectations.hpp"
 
@@ -60,6 +61,7 @@ class memory_transaction final : public transaction {
                                              std::string_view key) override;
     result<document> update_one(std::string_view collection, std::string_view key,
                                 const json::object& update, bool upsert) override;
+    result<bool> delete_one(std::string_view collection, std::string_view key) override;
     result<std::vector<append_result>> append(std::vector<event_input> batch) override;
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override;
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
@@ -209,6 +211,26 @@ class memory_store final : public store {
         return out;
     }
 
+    result<std::vector<document_change>> changes(const change_query& q) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<document_change> out;
+        auto it = changes_.find(q.collection);
+        if (it == changes_.end()) return out;
+        const auto& log = it->second;  // log[i].seq == i + 1
+        for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(q.after.value, 0));
+             i < log.size() && out.size() < q.limit; ++i) {
+            out.push_back(log[i]);
+        }
+        return out;
+    }
+
+    result<seq_t> last_change(std::string_view collection) override {
+        std::lock_guard lock(data_mu_);
+        auto it = changes_.find(collection);
+        if (it == changes_.end()) return seq_t{};
+        return seq_t{static_cast<std::int64_t>(it->second.size())};
+    }
+
     status declare_index(std::string_view collection, std::string_view field) override {
         if (!docs::valid_collection_name(collection) || !docs::valid_field_name(field)) {
             return fail(errc::invalid_argument, "bad collection or field name for an index");
@@ -301,12 +323,15 @@ class memory_store final : public store {
     std::map<std::pair<std::string, std::string>, stored_doc> docs_;
     std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> leases_;
     snapshot_map snapshots_;
+    std::map<std::string, std::vector<document_change>, std::less<>> changes_;
     change_notifier notifier_;
 };
 
 const stored_doc* memory_transaction::lookup(std::string_view collection, std::string_view key) {
     std::pair<std::string, std::string> k{std::string(collection), std::string(key)};
-    if (auto it = docs_.find(k); it != docs_.end()) return &it->second;
+    if (auto it = docs_.find(k); it != docs_.end()) {
+        return it->second.doc.deleted ? nullptr : &it->second;
+    }
     std::lock_guard lock(s_.data_mu_);
     if (auto it = s_.docs_.find(k); it != s_.docs_.end()) return &it->second;
     return nullptr;  // only the writer mutates s_.docs_, and we are the writer
@@ -329,6 +354,14 @@ result<document> memory_transaction::update_one(std::string_view collection, std
     document out = sd.doc;
     docs_[{std::string(collection), std::string(key)}] = std::move(sd);
     return out;
+}
+
+result<bool> memory_transaction::delete_one(std::string_view collection, std::string_view key) {
+    if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+    if (!lookup(collection, key)) return false;
+    docs_[{std::string(collection), std::string(key)}] =
+        stored_doc{deleted_document(collection, key), {}};
+    return true;
 }
 
 result<std::vector<append_result>> memory_transaction::append(std::vector<event_input> batch) {
@@ -425,9 +458,19 @@ status memory_transaction::commit() {
             t.events.push_back(std::move(e));
         }
         for (auto& [k, v] : cursors_) s_.cursors_[k] = v;
+        // The change log (storage/change_log.hpp): docs_ is ordered by (collection, key),
+        // the order every backend logs a commit's changes in.
         for (auto& [k, v] : docs_) {
-            changed.push_back(v.doc);
-            s_.docs_[k] = std::move(v);
+            auto& log = s_.changes_[k.first];
+            const document& d = v.doc;
+            log.push_back(document_change{seq_t{static_cast<std::int64_t>(log.size()) + 1},
+                                          d.collection, d.key, d.ts, d.deleted, d.body, d.etag});
+            changed.push_back(d);
+            if (d.deleted) {
+                s_.docs_.erase(k);
+            } else {
+                s_.docs_[k] = std::move(v);
+            }
         }
     }
     committed_ = true;

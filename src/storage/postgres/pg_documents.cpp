@@ -5,6 +5,7 @@
 // so all of them agree on what `?pid=7` matches. A declared index is an expression index
 // on `match->>'field'`, partial to its collection.
 #include "docs/update.hpp"
+#include "storage/change_log.hpp"
 #include "storage/postgres/pg_schema.hpp"
 #include "storage/postgres/pg_store.hpp"
 
@@ -34,6 +35,31 @@ result<std::optional<document>> pg_store::find_one(std::string_view collection,
                          {collection, key});
         if (!r) return std::unexpected(r.error());
         if (!r->empty()) out = decode_document(r->row(0));
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
+result<std::vector<document_change>> pg_store::changes(const change_query& q) {
+    std::vector<document_change> out;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query(read_changes_sql, {q.collection, q.after, count_param(q.limit)});
+        if (!r) return std::unexpected(r.error());
+        out.clear();
+        for (int i = 0; i < r->size(); ++i) out.push_back(decode_change(r->row(i)));
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
+result<seq_t> pg_store::last_change(std::string_view collection) {
+    seq_t out{};
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query(last_change_sql, {collection});
+        if (!r) return std::unexpected(r.error());
+        out = r->empty() ? seq_t{} : decode_seq(r->row(0));
         return {};
     });
     if (!st) return std::unexpected(st.error());

@@ -1,4 +1,4 @@
-// The PostgreSQL schema (docs/storage-schema.md explains it). Version 1.
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 2 (2: the change log).
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
 // nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
@@ -52,6 +52,19 @@ CREATE TABLE IF NOT EXISTS docs(
     match jsonb NOT NULL,
     PRIMARY KEY(coll, key));
 CREATE INDEX IF NOT EXISTS docs_by_ts ON docs(coll, ts DESC, key);
+-- The change log of each collection (storage/change_log.hpp, docs/watches.md): a commit
+-- locks its collections' head rows, so seqs follow commit order; NULL body: a deletion.
+CREATE TABLE IF NOT EXISTS change_heads(
+    coll text COLLATE "C" PRIMARY KEY,
+    seq bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS changes(
+    coll text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    ts bigint NOT NULL,
+    body text,
+    etag text,
+    PRIMARY KEY(coll, seq));
 CREATE TABLE IF NOT EXISTS leases(
     name text COLLATE "C" PRIMARY KEY,
     owner text NOT NULL,
@@ -69,7 +82,7 @@ CREATE TABLE IF NOT EXISTS snapshots(
     PRIMARY KEY(topic, key, reducer, ts, seq));
 -- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
 CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
-INSERT INTO meta(k, v) VALUES('schema_version', '1')
+INSERT INTO meta(k, v) VALUES('schema_version', '2')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
     // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -145,7 +158,7 @@ END
 $fn$;
 )sql";
 
-inline constexpr std::string_view schema_version = "1";
+inline constexpr std::string_view schema_version = "2";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"

@@ -45,6 +45,8 @@ class pg_store final : public store {
                                              std::string_view key) override;
     result<std::vector<document>> find(const find_query& q) override;
     status declare_index(std::string_view collection, std::string_view field) override;
+    result<std::vector<document_change>> changes(const change_query& q) override;
+    result<seq_t> last_change(std::string_view collection) override;
 
     result<std::unique_ptr<transaction>> begin() override;
 

@@ -8,6 +8,7 @@
 
 #include "core/text.hpp"
 #include "docs/update.hpp"
+#include "storage/change_log.hpp"
 #include "storage/key_expectations.hpp"
 #include "storage/postgres/pg_store.hpp"
 
@@ -32,6 +33,7 @@ class pg_transaction final : public transaction {
         // holds what it wrote, so a batch that updates one document again and again (a
         // host's stats once per event) reads it once, not once per event.
         if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
+            if (it->second.deleted) return std::optional<document>{};
             return std::optional<document>{it->second};
         }
         auto r = c_->query(select_for_update, {collection, key});
@@ -75,6 +77,19 @@ class pg_transaction final : public transaction {
             }
         }
         return fail(errc::conflict, "document '" + std::string(key) + "' changed concurrently");
+    }
+
+    result<bool> delete_one(std::string_view collection, std::string_view key) override {
+        if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+        auto cur = find_one(collection, key);  // locks the row
+        if (!cur) return std::unexpected(cur.error());
+        if (!*cur) return false;
+        auto r = c_->query("DELETE FROM docs WHERE coll = $1 AND key = $2", {collection, key});
+        if (!r) return std::unexpected(r.error());
+        wrote_ = true;
+        changed_.insert_or_assign(std::pair(std::string(collection), std::string(key)),
+                                  deleted_document(collection, key));
+        return true;
     }
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
@@ -143,6 +158,10 @@ class pg_transaction final : public transaction {
             return fail(why.code,
                         "the transaction was rolled back after a failed statement: " + why.message);
         }
+        if (auto ok = write_change_log(); !ok) {
+            if (!c_->broken() && c_->in_transaction()) (void)c_->exec("ROLLBACK");
+            return ok;
+        }
         std::vector<document> docs;
         docs.reserve(changed_.size());
         for (auto& [k, d] : changed_) docs.push_back(std::move(d));
@@ -167,6 +186,29 @@ class pg_transaction final : public transaction {
     }
 
   private:
+    // The change log (storage/change_log.hpp), last before COMMIT: the head rows it locks
+    // are held only for the commit itself.
+    status write_change_log() {
+        for (const auto& group : changes_to_log(changed_)) {
+            const auto n = static_cast<std::int64_t>(group.docs.size());
+            auto head = c_->query(reserve_change_seqs_sql, {group.collection, n});
+            if (!head) return std::unexpected(head.error());
+            if (head->empty()) return fail(errc::internal, "the change head was not returned");
+            std::int64_t seq = decode_seq(head->row(0)).value - n;
+            for (const document* d : group.docs) {
+                ++seq;
+                auto r = d->deleted
+                             ? c_->query(insert_change_sql, {d->collection, seq, d->key, d->ts,
+                                                             std::nullopt, std::nullopt})
+                             : c_->query(insert_change_sql,
+                                         {d->collection, seq, d->key, d->ts, d->body, d->etag});
+                if (!r) return std::unexpected(r.error());
+            }
+            wrote_ = true;
+        }
+        return {};
+    }
+
     pg_store& s_;
     pg_store::pooled c_;
     bool done_ = false;

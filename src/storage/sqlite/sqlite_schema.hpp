@@ -1,4 +1,4 @@
-// The SQLite schema (docs/storage-schema.md explains it). Version 1.
+// The SQLite schema (docs/storage-schema.md explains it). Version 2 (2: the change log).
 #pragma once
 
 namespace prom::storage::sqlite {
@@ -56,7 +56,21 @@ CREATE TABLE IF NOT EXISTS snapshots(
     PRIMARY KEY(topic, key, reducer, ts, seq)) WITHOUT ROWID;
 -- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
 CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '1');
+-- The change log of each collection (storage/change_log.hpp, docs/watches.md): the head
+-- row holds a collection's last change seq; a change with a NULL body is a deletion.
+CREATE TABLE IF NOT EXISTS change_heads(
+    coll TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes(
+    coll TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    body TEXT,
+    etag TEXT,
+    PRIMARY KEY(coll, seq)) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '2');
+UPDATE meta SET v = '2' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 2;
 )sql";
 
 }  // namespace prom::storage::sqlite

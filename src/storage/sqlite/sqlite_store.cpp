@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "docs/update.hpp"
+#include "storage/change_log.hpp"
 #include "storage/sqlite/sqlite_schema.hpp"
 
 namespace prom::storage::sqlite {
@@ -202,6 +203,33 @@ result<std::optional<document>> sqlite_store::find_one(std::string_view collecti
     if (rc == SQLITE_ROW) return std::optional<document>{decode_document(*st)};
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read document"));
     return std::optional<document>{};
+}
+
+result<std::vector<document_change>> sqlite_store::changes(const change_query& q) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare(read_changes_sql);
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, q.collection);
+    st->bind(2, q.after);
+    st->bind(3, static_cast<std::int64_t>(std::min<std::size_t>(q.limit, INT64_MAX)));
+    std::vector<document_change> out;
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(decode_change(*st));
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read changes"));
+    return out;
+}
+
+result<seq_t> sqlite_store::last_change(std::string_view collection) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare(last_change_sql);
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, collection);
+    int rc = st->step();
+    if (rc == SQLITE_ROW) return decode_seq(*st);
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read change head"));
+    return seq_t{};
 }
 
 result<std::vector<document>> sqlite_store::find(const find_query& q) {

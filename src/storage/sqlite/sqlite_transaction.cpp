@@ -2,6 +2,7 @@
 #include <map>
 
 #include "docs/update.hpp"
+#include "storage/change_log.hpp"
 #include "storage/key_expectations.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -24,6 +25,7 @@ class sqlite_transaction final : public transaction {
         // again and again (a host's stats once per event), and those are not written to
         // the table before commit.
         if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
+            if (it->second.deleted) return std::optional<document>{};
             return std::optional<document>{it->second};
         }
         auto st = s_.writer().prepare("SELECT " PROM_DOCUMENT_COLUMNS
@@ -55,6 +57,16 @@ class sqlite_transaction final : public transaction {
             it->second = d;
         }
         return d;
+    }
+
+    result<bool> delete_one(std::string_view collection, std::string_view key) override {
+        if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+        auto cur = find_one(collection, key);
+        if (!cur) return std::unexpected(cur.error());
+        if (!*cur) return false;
+        changed_.insert_or_assign(std::pair(std::string(collection), std::string(key)),
+                                  deleted_document(collection, key));
+        return true;
     }
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
@@ -114,9 +126,20 @@ class sqlite_transaction final : public transaction {
     }
 
   private:
-    // The documents the transaction changed, one upsert each with one prepared statement.
+    // The documents the transaction changed, one upsert (or delete) each with one prepared
+    // statement, and their change log (storage/change_log.hpp).
     status write_documents() {
         for (const auto& [k, d] : changed_) {
+            if (d.deleted) {
+                auto del = s_.writer().prepare("DELETE FROM docs WHERE coll = ?1 AND key = ?2");
+                if (!del) return std::unexpected(del.error());
+                del->bind(1, d.collection);
+                del->bind(2, d.key);
+                if (int rc = del->step(); rc != SQLITE_DONE) {
+                    return std::unexpected(s_.writer().last_error(rc, "delete document"));
+                }
+                continue;
+            }
             auto st = s_.writer().prepare(
                 "INSERT INTO docs(coll, key, ts, body, etag) VALUES(?1, ?2, ?3, ?4, ?5) "
                 "ON CONFLICT(coll, key) DO UPDATE SET ts = excluded.ts, body = excluded.body, "
@@ -130,6 +153,38 @@ class sqlite_transaction final : public transaction {
             int rc = st->step();
             if (rc != SQLITE_DONE)
                 return std::unexpected(s_.writer().last_error(rc, "write document"));
+        }
+        return write_change_log();
+    }
+
+    status write_change_log() {
+        for (const auto& group : changes_to_log(changed_)) {
+            auto head = s_.writer().prepare(reserve_change_seqs_sql);
+            if (!head) return std::unexpected(head.error());
+            head->bind(1, group.collection);
+            head->bind(2, static_cast<std::int64_t>(group.docs.size()));
+            if (int rc = head->step(); rc != SQLITE_ROW) {
+                return std::unexpected(s_.writer().last_error(rc, "reserve change seqs"));
+            }
+            std::int64_t seq = head->int64(0) - static_cast<std::int64_t>(group.docs.size());
+            for (const document* d : group.docs) {
+                auto st = s_.writer().prepare(insert_change_sql);
+                if (!st) return std::unexpected(st.error());
+                st->bind(1, d->collection);
+                st->bind(2, ++seq);
+                st->bind(3, d->key);
+                st->bind(4, d->ts);
+                if (d->deleted) {
+                    st->bind_null(5);
+                    st->bind_null(6);
+                } else {
+                    st->bind(5, d->body);
+                    st->bind(6, d->etag);
+                }
+                if (int rc = st->step(); rc != SQLITE_DONE) {
+                    return std::unexpected(s_.writer().last_error(rc, "log change"));
+                }
+            }
         }
         return {};
     }

@@ -1,0 +1,229 @@
+#include "consistency/change_feed.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "prom/json.hpp"
+
+namespace prom::consistency {
+
+std::string render_change(const document_change& c) {
+    // Keys in byte order, as canonical JSON; the body is canonical JSON already.
+    std::string out = R"({"collection":)";
+    out += canonical_json(json::string(c.collection));
+    if (c.deleted) {
+        out += R"(,"deleted":true,"key":)";
+        out += canonical_json(json::string(c.key));
+    } else {
+        out += R"(,"body":)";
+        out += c.body;
+        out += R"(,"etag":)";
+        out += canonical_json(json::string(c.etag));
+        out += R"(,"key":)";
+        out += canonical_json(json::string(c.key));
+    }
+    out += R"(,"seq":)";
+    out += std::to_string(c.seq.value);
+    out += R"(,"ts":)";
+    out += std::to_string(c.ts.value);
+    out += '}';
+    return out;
+}
+
+result<seq_t> watch_start_position(store& s, std::string_view collection, bool has_writers,
+                                   std::optional<seq_t> last_seen) {
+    auto head = s.last_change(collection);
+    if (!head) return std::unexpected(head.error());
+    if (!has_writers && head->value == 0) {
+        auto any = s.find({std::string(collection), {}, 0, 1});
+        if (!any) return std::unexpected(any.error());
+        if (any->empty()) {
+            return fail(errc::invalid_argument,
+                        "unknown collection '" + std::string(collection) +
+                            "': no projector writes it and it has no documents");
+        }
+    }
+    if (!last_seen) return *head;
+    if (*last_seen > *head) {
+        return fail(errc::invalid_argument,
+                    "resume point " + std::to_string(last_seen->value) +
+                        " (Last-Event-ID or after) is past the end of '" + std::string(collection) +
+                        "' change log (last change " + std::to_string(head->value) + ")");
+    }
+    return *last_seen;
+}
+
+std::optional<seq_t> parse_change_id(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    if (text.empty() || text.size() > 18) return std::nullopt;
+    std::int64_t n = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + (c - '0');
+    }
+    return seq_t{n};
+}
+
+void change_feed::wake_signal::raise() {
+    {
+        std::lock_guard lock(m);
+        raised = true;
+    }
+    cv.notify_one();
+}
+
+change_feed::change_feed(store& s, std::chrono::milliseconds tick)
+    : store_(s), tick_(tick), thread_([this] { run(); }) {
+    s.add_commit_listener([weak = std::weak_ptr<wake_signal>(wake_)](const std::vector<document>&) {
+        if (auto w = weak.lock()) w->raise();
+    });
+}
+
+change_feed::~change_feed() { stop(); }
+
+std::uint64_t change_feed::watch(std::string collection, watch_filter filter, seq_t after,
+                                 deliver d) {
+    std::uint64_t id = 0;
+    {
+        prom::lock_guard lock(mu_);
+        if (stopping_) return 0;
+        id = next_id_++;
+        watchers_.emplace(
+            id, std::make_shared<watcher>(
+                    watcher{id, std::move(collection), std::move(filter), after, std::move(d)}));
+    }
+    wake_->raise();  // a resuming watcher may have a backlog to read now
+    return id;
+}
+
+void change_feed::unwatch(std::uint64_t id) {
+    std::shared_ptr<watcher> gone;
+    {
+        prom::lock_guard lock(mu_);
+        auto it = watchers_.find(id);
+        if (it == watchers_.end()) return;
+        gone = std::move(it->second);
+        gone->live = false;
+        watchers_.erase(it);
+    }
+    deliver done;
+    {
+        prom::lock_guard delivering(deliver_mu_);  // waits out a call in progress
+        done = std::move(gone->done);
+        gone->done = nullptr;
+    }
+    // `done` is destroyed here, on the caller's thread.
+}
+
+void change_feed::ready(std::uint64_t id) {
+    {
+        prom::lock_guard lock(mu_);
+        auto it = watchers_.find(id);
+        if (it == watchers_.end()) return;
+        it->second->busy = false;
+    }
+    wake_->raise();
+}
+
+void change_feed::stop() {
+    {
+        prom::lock_guard lock(mu_);
+        if (stopping_) return;
+        stopping_ = true;
+    }
+    wake_->raise();
+    if (thread_.joinable()) thread_.join();
+    std::vector<std::uint64_t> ids;
+    {
+        prom::lock_guard lock(mu_);
+        for (const auto& [id, w] : watchers_) ids.push_back(id);
+    }
+    for (auto id : ids) unwatch(id);
+}
+
+std::size_t change_feed::active() const {
+    prom::lock_guard lock(mu_);
+    return watchers_.size();
+}
+
+std::uint64_t change_feed::delivered() const {
+    prom::lock_guard lock(mu_);
+    return delivered_;
+}
+
+void change_feed::run() {
+    for (;;) {
+        {
+            std::unique_lock lock(wake_->m);
+            wake_->cv.wait_for(lock, tick_, [&] { return wake_->raised; });
+            wake_->raised = false;
+        }
+        {
+            prom::lock_guard lock(mu_);
+            if (stopping_) return;
+        }
+        pass();
+    }
+}
+
+void change_feed::pass() {
+    // Only the feed thread reads the log and moves a watcher's `after`.
+    std::map<std::string, std::vector<std::shared_ptr<watcher>>, std::less<>> by_collection;
+    {
+        prom::lock_guard lock(mu_);
+        for (const auto& [id, w] : watchers_) {
+            if (!w->busy) by_collection[w->collection].push_back(w);
+        }
+    }
+    constexpr std::size_t page = 1000;
+    std::uint64_t handed = 0;
+    for (auto& [collection, ws] : by_collection) {
+        // Pages until every watcher of the collection has seen the whole log or is busy.
+        for (;;) {
+            std::erase_if(ws, [this](const auto& w) {
+                prom::lock_guard lock(mu_);
+                return w->busy || !w->live;
+            });
+            if (ws.empty()) break;
+            seq_t from = std::ranges::min(ws, {}, [](const auto& w) { return w->after; })->after;
+            auto read = store_.changes({collection, from, page});
+            if (!read || read->empty()) break;  // a failed read is retried on the next wake
+            watched_changes rendered;
+            rendered.reserve(read->size());
+            for (auto& c : *read) {
+                auto json = render_change(c);
+                rendered.push_back(std::make_shared<const watched_change>(
+                    watched_change{std::move(c), std::move(json)}));
+            }
+            const seq_t last = rendered.back()->change.seq;
+            for (auto& w : ws) {
+                watched_changes mine;
+                for (const auto& c : rendered) {
+                    if (c->change.seq > w->after && w->filter.matches(c->change.key)) {
+                        mine.push_back(c);
+                    }
+                }
+                if (last > w->after) w->after = last;
+                if (mine.empty()) continue;
+                {
+                    prom::lock_guard lock(mu_);
+                    if (!w->live) continue;
+                    w->busy = true;  // before the callback: its ready() may come at once
+                }
+                prom::lock_guard delivering(deliver_mu_);
+                if (w->done) {
+                    handed += mine.size();
+                    w->done(w->id, std::move(mine));
+                }
+            }
+            if (rendered.size() < page) break;
+        }
+    }
+    if (handed) {
+        prom::lock_guard lock(mu_);
+        delivered_ += handed;
+    }
+}
+
+}  // namespace prom::consistency
