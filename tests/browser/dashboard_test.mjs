@@ -195,6 +195,10 @@ const scenarios = {
             await page.keyboard.press("ArrowLeft");
             await page.waitForFunction((b) => Number(document.querySelector("main").dataset.t) < b, before, { timeout: 5000 });
             check(true, "the slider moves with the arrow keys");
+            await page.waitForSelector("#tt-window option[value=all]", { state: "attached", timeout: 10000 });
+            await page.selectOption("#tt-window", "all");
+            const [min, max] = await page.$eval("#tt-slider", (s) => [Number(s.min), Number(s.max)]);
+            check(min <= earlier && max >= later - 1000, "the slider can span the whole history", `${min}..${max}`);
             const label = await page.$eval("label[for=tt-slider]", (l) => l.textContent);
             check(label.length > 0, "the slider has a label");
             // Before the history: a clear empty state.
