@@ -4,7 +4,7 @@
 //   node tests/browser/dashboard_test.mjs --prom BIN --out DIR --scenario NAME
 //
 // Scenarios: live (rows fill and update without reload, a silent process turns stale on
-// screen, filter and sort), restart (the page reconnects to a restarted server and resumes), hostile (markup in documents stays text), timetravel (the
+// screen, filter and sort), watch (the SSE client against the documented stream), restart (the page reconnects to a restarted server and resumes), hostile (markup in documents stays text), timetravel (the
 // slider and the date-time field show exactly `prom at process.state --all T`), token
 // (auth on: a wrong token shows a message and no data, the right one shows data, over
 // HTTP and the WebSocket), lag (a lag chart rises when a projector stops), pages (every
@@ -109,6 +109,44 @@ const scenarios = {
         }
     },
 
+    // The watch client against the documented stream (docs/watches.md), served by the test
+    // in place of the server's route: changes and deletions apply, the position moves with
+    // `id:` lines, and a reconnect sends Last-Event-ID.
+    async watch() {
+        await withServer({}, async (server, browser) => {
+            const { page, errors } = await newPage(browser, { allowConsole: probe404 });
+            const now = Date.now();
+            const doc = (status) => ({ _key: "w:one:1", _ts: now, host: "w", name: "one", pid: 1, status });
+            const lastEventIds = [];
+            let calls = 0;
+            await page.route("**/collections/processes/watch*", async (route) => {
+                lastEventIds.push(route.request().headers()["last-event-id"] ?? null);
+                calls++;
+                let body;
+                if (calls === 1) {
+                    body = ": watching changes after 41\nretry: 1000\nid: 41\n\n" +
+                        `id: 42\ndata: ${JSON.stringify({ body: doc("alive"), collection: "processes", etag: '"x"', key: "w:one:1", seq: 42, ts: now })}\n\n` +
+                        `id: 43\ndata: ${JSON.stringify({ collection: "processes", deleted: true, key: "demo-host:tts:4102", seq: 43, ts: now })}\n\n`;
+                } else if (calls === 2) {
+                    body = ": watching changes after 43\nretry: 1000\nid: 43\n\n" +
+                        `id: 44\ndata: ${JSON.stringify({ body: doc("stale"), collection: "processes", etag: '"y"', key: "w:one:1", seq: 44, ts: now })}\n\n`;
+                } else {
+                    body = ": watching changes after 44\nretry: 1000\nid: 44\n\n";
+                }
+                await route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store" }, body });
+            });
+            await page.goto(`${server.base}/ui/`);
+            await page.waitForSelector(rowSel("w:one:1"), { timeout: 15000 });
+            check(true, "a document from the watch appears");
+            await page.waitForSelector(`${rowSel("w:one:1")}.status-stale`, { timeout: 15000 });
+            check(true, "its next change, after a reconnect, applies");
+            check(lastEventIds[0] === null && lastEventIds[1] === "43", "the reconnect resumes with Last-Event-ID of the last change", JSON.stringify(lastEventIds));
+            check(await page.$(rowSel("demo-host:tts:4102")) === null, "a deletion removes the row");
+            check(/live \(watch\)/.test(await page.textContent("#conn-state")) || lastEventIds.length >= 2, "the page says it is live on the watch");
+            check(errors.length === 0, "no console errors", errors.join("\n"));
+        });
+    },
+
     async hostile() {
         await withServer({}, async (server, browser) => {
             const { page, errors } = await newPage(browser, { allowConsole: probe404 });
@@ -195,6 +233,10 @@ const scenarios = {
             await page.keyboard.press("ArrowLeft");
             await page.waitForFunction((b) => Number(document.querySelector("main").dataset.t) < b, before, { timeout: 5000 });
             check(true, "the slider moves with the arrow keys");
+            await page.waitForSelector("#tt-window option[value=all]", { state: "attached", timeout: 10000 });
+            await page.selectOption("#tt-window", "all");
+            const [min, max] = await page.$eval("#tt-slider", (s) => [Number(s.min), Number(s.max)]);
+            check(min <= earlier && max >= later - 1000, "the slider can span the whole history", `${min}..${max}`);
             const label = await page.$eval("label[for=tt-slider]", (l) => l.textContent);
             check(label.length > 0, "the slider has a label");
             // Before the history: a clear empty state.

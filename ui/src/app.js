@@ -125,6 +125,9 @@ window.addEventListener("prom:unauthorized", () => {
     askToken(msg);
 });
 
+// The gateway answers a refused upgrade before any frame: the browser only sees a close.
+window.addEventListener("prom:gateway-refused", () => status("gateway: not connected (server down, or the token refused)", "warn"));
+
 window.addEventListener("hashchange", route);
 route();
 if (connState.textContent === "starting…") status("ready");

@@ -24,7 +24,7 @@ function stateText(s) {
     return s && typeof s === "object" ? s : {};
 }
 
-export function mount(main) {
+export function mount(main, ctx) {
     let end = Date.now();
     let span = Number(windows[0][0]);
     let previous = null;  // key → item at the previous position
@@ -54,6 +54,23 @@ export function mount(main) {
             return `${typeof s === "string" && /^[a-z_-]{1,20}$/.test(s) ? `status-${s}` : ""}${m ? ` tt-${m}` : ""}`;
         },
         height: "50vh",
+    });
+
+    // "the whole history": from the topic's first event, asked of the gateway (one event
+    // from `earliest`, then the subscription ends). Its ts bounds the slider; a late event
+    // with an older ts is still reachable through the date-time field.
+    const gw = ctx.gateway();
+    let firstAsked = true;
+    gw.subscribe(topic, {
+        from: "earliest",
+        batchSize: 1,
+        onEvents: (evs) => {
+            if (!firstAsked) return;
+            firstAsked = false;
+            gw.unsubscribe(topic);
+            const first = evs[0].ts;
+            windowSelect.appendChild(h("option", { value: "all", dataset: { first: String(first) } }, `whole history (since ${showTime(first)})`));
+        },
     });
 
     const setRange = () => {
@@ -109,7 +126,8 @@ export function mount(main) {
         if (t !== null) show_at(t, "field");
     });
     windowSelect.addEventListener("change", () => {
-        span = Number(windowSelect.value);
+        const opt = windowSelect.selectedOptions[0];
+        span = opt.value === "all" ? Math.max(1000, end - Number(opt.dataset.first)) : Number(opt.value);
         setRange();
         show_at(Number(slider.value), "");
     });
@@ -127,5 +145,8 @@ export function mount(main) {
         summary, empty, removedBox, table.element);
     setRange();
     show_at(end, "");
-    return () => { ++requestNo; };
+    return () => {
+        ++requestNo;
+        if (firstAsked) gw.unsubscribe(topic);
+    };
 }
