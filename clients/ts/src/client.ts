@@ -160,11 +160,12 @@ export class PromClient {
     }
 
     /**
-     * Watches documents of a collection (Server-Sent Events): one key or every key with a
-     * prefix. Iterate it with `for await`; after a dropped stream it reconnects with
-     * `Last-Event-ID`, so no change is missed or seen twice.
+     * Watches documents of a collection (Server-Sent Events, docs/watches.md): one key, every
+     * key with a prefix, or every key. Iterate it with `for await`; after a dropped stream it
+     * reconnects with `Last-Event-ID`, so no change is missed or seen twice. It starts with the
+     * changes committed after it opened, unless `lastEventId` says where to resume.
      */
-    watch<D = Doc>(collection: string, selector: WatchSelector, options: WatchOptions = {}): Watch<D> {
+    watch<D = Doc>(collection: string, selector: WatchSelector = {}, options: WatchOptions = {}): Watch<D> {
         return new Watch<D>(this.http, collection, selector, options, this.backoff);
     }
 }

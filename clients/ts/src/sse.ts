@@ -5,7 +5,7 @@ export interface SseEvent {
     /** The `event:` field; `message` when absent. */
     event: string;
     data: string;
-    /** The `id:` field of this event, if it had one. */
+    /** The last event id when this event was dispatched (set by this or an earlier `id:`). */
     id: string | undefined;
 }
 
@@ -13,7 +13,11 @@ export class SseParser {
     private buffer = '';
     private data: string[] = [];
     private event = '';
-    private id: string | undefined;
+    /**
+     * The last event id, as EventSource keeps it: an `id:` line sets it even in a block
+     * without data (prom starts each watch stream with one: the position it resumes from).
+     */
+    lastEventId: string | undefined;
     /** The last `retry:` value, in milliseconds. */
     retryMs: number | undefined;
 
@@ -34,11 +38,10 @@ export class SseParser {
     private line(line: string): void {
         if (line === '') {
             if (this.data.length > 0) {
-                this.onEvent({ event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.id });
+                this.onEvent({ event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.lastEventId });
             }
             this.data = [];
             this.event = '';
-            this.id = undefined;
             return;
         }
         if (line.startsWith(':')) return; // a comment (keep-alive)
@@ -54,7 +57,7 @@ export class SseParser {
                 this.event = value;
                 break;
             case 'id':
-                if (!value.includes('\u0000')) this.id = value;
+                if (!value.includes('\u0000')) this.lastEventId = value;
                 break;
             case 'retry':
                 if (/^\d+$/.test(value)) this.retryMs = Number(value);

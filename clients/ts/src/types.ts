@@ -149,19 +149,26 @@ export interface SubscribeOptions {
 
 /** One change of a watched document (SSE `GET /collections/{c}/watch`). */
 export interface WatchChange<D = { [key: string]: Json }> {
-    /** The per-collection change sequence (the SSE `id:`), resumable with `lastEventId`. */
+    /** The change's seq in the collection's change log (the SSE `id:`), for `lastEventId`. */
     id: string;
+    collection: string;
     key: string;
-    /** `put`: the document is `body`; `delete`: it is gone. */
+    /** `put`: the document is now `body` (with `etag`); `delete`: it is gone. */
     kind: 'put' | 'delete';
     etag: string | null;
     body: D | null;
+    /** The commit's time (epoch ms). */
+    ts: number | null;
 }
 
-export type WatchSelector = { key: string } | { prefix: string };
+/** One key, every key with a prefix, or (`{}`) every key of the collection. */
+export type WatchSelector = { key: string; prefix?: never } | { prefix: string; key?: never } | { key?: never; prefix?: never };
 
 export interface WatchOptions {
-    /** Resume after this change id (the `Last-Event-ID` header). */
+    /**
+     * Resume after this change id (the `Last-Event-ID` header; `'0'` replays the whole log).
+     * Without it the watch starts with the changes committed after it opened.
+     */
     lastEventId?: string;
     /** Reconnect after a dropped stream (default true), resuming from the last id seen. */
     reconnect?: boolean | RetryOptions;

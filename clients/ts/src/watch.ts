@@ -119,8 +119,8 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
     /** One stream, from the request to its end; throws what refused or broke it. */
     private async streamOnce(): Promise<{ accepted: boolean; retryMs: number | undefined }> {
         const params = new URLSearchParams();
-        if ('key' in this.selector) params.set('key', this.selector.key);
-        else params.set('prefix', this.selector.prefix);
+        if (this.selector.key !== undefined) params.set('key', this.selector.key);
+        else if (this.selector.prefix !== undefined) params.set('prefix', this.selector.prefix);
         const path = withQuery(`/collections/${segment(this.collection)}/watch`, params);
         const headers: Record<string, string> = { accept: 'text/event-stream' };
         if (this.lastId !== undefined) headers['last-event-id'] = this.lastId;
@@ -146,6 +146,9 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
                 const { value, done } = await reader.read();
                 if (done) break;
                 parser.feed(decoder.decode(value, { stream: true }));
+                // The stream opens with an id line and no data: the position it starts
+                // from, which a reconnect must resume from even before any change came.
+                if (parser.lastEventId !== undefined) this.lastId = parser.lastEventId;
             }
         } catch (e) {
             if (this.closed) return { accepted: true, retryMs: parser.retryMs };
@@ -154,24 +157,29 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         return { accepted: true, retryMs: parser.retryMs };
     }
 
+    /**
+     * One change: `data` is `{collection, key, seq, ts, body, etag}` or
+     * `{collection, key, seq, ts, deleted: true}` (docs/watches.md).
+     */
     private onEvent(e: SseEvent): void {
         let data: { [k: string]: unknown };
         try {
             data = JSON.parse(e.data) as { [k: string]: unknown };
         } catch {
-            return; // not a change (a comment-like heartbeat, a future event type)
+            return; // not a change: nothing prom sends today
         }
         if (data === null || typeof data !== 'object' || typeof data['key'] !== 'string') return;
-        const deleted = e.event === 'delete' || data['deleted'] === true || data['op'] === 'delete';
-        const id = e.id ?? (data['id'] !== undefined ? String(data['id']) : undefined);
-        if (id !== undefined) this.lastId = id;
-        const body = data['body'] ?? data['doc'] ?? data['document'] ?? null;
+        const deleted = data['deleted'] === true;
+        const id = e.id ?? (typeof data['seq'] === 'number' ? String(data['seq']) : '');
+        if (id !== '') this.lastId = id;
         this.queue.push({
-            id: id ?? '',
+            id,
+            collection: typeof data['collection'] === 'string' ? data['collection'] : this.collection,
             key: data['key'],
             kind: deleted ? 'delete' : 'put',
             etag: typeof data['etag'] === 'string' ? data['etag'] : null,
-            body: deleted ? null : (body as D | null),
+            body: deleted ? null : ((data['body'] ?? null) as D | null),
+            ts: typeof data['ts'] === 'number' ? data['ts'] : null,
         });
     }
 }

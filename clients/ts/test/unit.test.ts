@@ -25,9 +25,19 @@ describe('SseParser', () => {
         p.feed('\ndata: line1\ndata: line2\nretry: 250\n\n');
         assert.deepEqual(got, [
             { event: 'delete', data: '{"key":"a"}', id: '7' },
-            { event: 'message', data: 'line1\nline2', id: undefined },
+            { event: 'message', data: 'line1\nline2', id: '7' },
         ]);
         assert.equal(p.retryMs, 250);
+    });
+
+    it('takes the position of an id line without data, as prom opens a watch stream', () => {
+        const got: SseEvent[] = [];
+        const p = new SseParser((e) => got.push(e));
+        p.feed(': watching changes after 41\nretry: 1000\nid: 41\n\n');
+        assert.equal(got.length, 0);
+        assert.equal(p.lastEventId, '41');
+        p.feed('id: 42\ndata: {}\n\n');
+        assert.equal(got[0]?.id, '42');
     });
 });
 
