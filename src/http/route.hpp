@@ -15,7 +15,9 @@ enum class route_id : std::size_t {
     healthz,
     metrics,
     ws,
-    at,
+    at,          // GET /at/{topic}/{key}
+    at_all,      // GET /at/{topic}: every key
+    ui,          // GET /, /ui, /ui/assets/{file}: the dashboard's embedded files
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
     watch,       // GET /collections/{name}/watch (Server-Sent Events)
