@@ -9,19 +9,22 @@ namespace prom::consistency {
 
 std::string render_change(const document_change& c) {
     // Keys in byte order, as canonical JSON; the body is canonical JSON already.
-    std::string out = R"({"collection":)";
+    std::string out = "{";
+    if (!c.deleted) {
+        out += R"("body":)";
+        out += c.body;
+        out += ',';
+    }
+    out += R"("collection":)";
     out += canonical_json(json::string(c.collection));
     if (c.deleted) {
-        out += R"(,"deleted":true,"key":)";
-        out += canonical_json(json::string(c.key));
+        out += R"(,"deleted":true)";
     } else {
-        out += R"(,"body":)";
-        out += c.body;
         out += R"(,"etag":)";
         out += canonical_json(json::string(c.etag));
-        out += R"(,"key":)";
-        out += canonical_json(json::string(c.key));
     }
+    out += R"(,"key":)";
+    out += canonical_json(json::string(c.key));
     out += R"(,"seq":)";
     out += std::to_string(c.seq.value);
     out += R"(,"ts":)";
