@@ -9,19 +9,22 @@ namespace prom::consistency {
 
 std::string render_change(const document_change& c) {
     // Keys in byte order, as canonical JSON; the body is canonical JSON already.
-    std::string out = R"({"collection":)";
+    std::string out = "{";
+    if (!c.deleted) {
+        out += R"("body":)";
+        out += c.body;
+        out += ',';
+    }
+    out += R"("collection":)";
     out += canonical_json(json::string(c.collection));
     if (c.deleted) {
-        out += R"(,"deleted":true,"key":)";
-        out += canonical_json(json::string(c.key));
+        out += R"(,"deleted":true)";
     } else {
-        out += R"(,"body":)";
-        out += c.body;
         out += R"(,"etag":)";
         out += canonical_json(json::string(c.etag));
-        out += R"(,"key":)";
-        out += canonical_json(json::string(c.key));
     }
+    out += R"(,"key":)";
+    out += canonical_json(json::string(c.key));
     out += R"(,"seq":)";
     out += std::to_string(c.seq.value);
     out += R"(,"ts":)";
@@ -65,10 +68,15 @@ std::optional<seq_t> parse_change_id(std::string_view text) {
     return seq_t{n};
 }
 
-void change_feed::wake_signal::raise() {
+void change_feed::wake_signal::raise(std::optional<std::uint64_t> watcher) {
     {
         std::lock_guard lock(m);
         raised = true;
+        if (watcher) {
+            only.push_back(*watcher);
+        } else {
+            commit = true;
+        }
     }
     cv.notify_one();
 }
@@ -93,7 +101,7 @@ std::uint64_t change_feed::watch(std::string collection, watch_filter filter, se
             id, std::make_shared<watcher>(
                     watcher{id, std::move(collection), std::move(filter), after, std::move(d)}));
     }
-    wake_->raise();  // a resuming watcher may have a backlog to read now
+    wake_->raise(id);  // a resuming watcher may have a backlog to read now
     return id;
 }
 
@@ -123,7 +131,7 @@ void change_feed::ready(std::uint64_t id) {
         if (it == watchers_.end()) return;
         it->second->busy = false;
     }
-    wake_->raise();
+    wake_->raise(id);
 }
 
 void change_feed::stop() {
@@ -154,26 +162,44 @@ std::uint64_t change_feed::delivered() const {
 
 void change_feed::run() {
     for (;;) {
+        bool everyone = true;  // the tick: commits nobody told us of
+        std::vector<std::uint64_t> only;
         {
             std::unique_lock lock(wake_->m);
-            wake_->cv.wait_for(lock, tick_, [&] { return wake_->raised; });
+            if (wake_->cv.wait_for(lock, tick_, [&] { return wake_->raised; })) {
+                everyone = wake_->commit;
+                only.swap(wake_->only);
+            }
             wake_->raised = false;
+            wake_->commit = false;
+            wake_->only.clear();
         }
         {
             prom::lock_guard lock(mu_);
             if (stopping_) return;
         }
-        pass();
+        std::ranges::sort(only);
+        only.erase(std::unique(only.begin(), only.end()), only.end());
+        pass(everyone ? nullptr : &only);
     }
 }
 
-void change_feed::pass() {
+void change_feed::pass(const std::vector<std::uint64_t>* only) {
     // Only the feed thread reads the log and moves a watcher's `after`.
     std::map<std::string, std::vector<std::shared_ptr<watcher>>, std::less<>> by_collection;
     {
         prom::lock_guard lock(mu_);
-        for (const auto& [id, w] : watchers_) {
-            if (!w->busy) by_collection[w->collection].push_back(w);
+        if (only) {
+            for (auto id : *only) {
+                auto it = watchers_.find(id);
+                if (it != watchers_.end() && !it->second->busy) {
+                    by_collection[it->second->collection].push_back(it->second);
+                }
+            }
+        } else {
+            for (const auto& [id, w] : watchers_) {
+                if (!w->busy) by_collection[w->collection].push_back(w);
+            }
         }
     }
     constexpr std::size_t page = 1000;
@@ -181,10 +207,10 @@ void change_feed::pass() {
     for (auto& [collection, ws] : by_collection) {
         // Pages until every watcher of the collection has seen the whole log or is busy.
         for (;;) {
-            std::erase_if(ws, [this](const auto& w) {
+            {
                 prom::lock_guard lock(mu_);
-                return w->busy || !w->live;
-            });
+                std::erase_if(ws, [](const auto& w) { return w->busy || !w->live; });
+            }
             if (ws.empty()) break;
             seq_t from = std::ranges::min(ws, {}, [](const auto& w) { return w->after; })->after;
             auto read = store_.changes({collection, from, page});

@@ -98,15 +98,21 @@ class change_feed {
     };
 
     void run();
-    void pass();
+    // `only` null: every watcher; else those ids.
+    void pass(const std::vector<std::uint64_t>* only);
 
     // Raised by the commit listener (which holds it weakly: the store may outlive this
     // object), by watch() and by stop(); the feed thread sleeps on it.
+    // A commit (or the tick) makes the feed look at every watcher; a new or ready watcher
+    // only at that one, so the many ready() calls after a fan-out cost one lookup each, not
+    // a pass over every watcher.
     struct wake_signal {
         std::mutex m;
         std::condition_variable cv;
         bool raised = false;
-        void raise();
+        bool commit = false;              // look at every watcher
+        std::vector<std::uint64_t> only;  // else only at these
+        void raise(std::optional<std::uint64_t> watcher = std::nullopt);
     };
 
     store& store_;

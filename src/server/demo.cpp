@@ -105,6 +105,9 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
          "/publish?wait_for=processes' -d '{\"topic\":\"process.state\",\"key\":\"me\","
          "\"payload\":{\"processId\":\"me\",\"host\":\"laptop\",\"status\":\"alive\"}}'"
          "   # answered once /snap/me has it\n";
+    s += "  curl -sN '" + base +
+         "/collections/processes/watch?prefix=demo-host:'"
+         "   # live changes (SSE); -H 'Last-Event-ID: N' resumes after N\n";
     s += "  curl -s " + base + "/metrics | grep prom_\n";
     s += "  curl -s " + base + "/healthz\n";
     std::string ws = "ws" + base.substr(4) + "/ws";  // http://… → ws://…

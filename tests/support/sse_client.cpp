@@ -28,7 +28,12 @@ sse_client::sse_client(std::uint16_t port, std::string_view target,
     }
     std::string req = "GET " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n";
     req += "Accept: text/event-stream\r\n";
-    for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : headers) {
+        req += k;
+        req += ": ";
+        req += v;
+        req += "\r\n";
+    }
     req += "\r\n";
     if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
         close();

@@ -57,7 +57,7 @@ TEST_F(change_feed_test, renders_a_change_and_a_deletion_as_canonical_json) {
     document_change c{seq_t{7}, "c", "k\"1", ts_ms{5}, false, R"({"_key":"k\"1","v":1})", "\"e\""};
     EXPECT_EQ(
         render_change(c),
-        R"({"collection":"c","body":{"_key":"k\"1","v":1},"etag":"\"e\"","key":"k\"1","seq":7,"ts":5})");
+        R"({"body":{"_key":"k\"1","v":1},"collection":"c","etag":"\"e\"","key":"k\"1","seq":7,"ts":5})");
     c.deleted = true;
     EXPECT_EQ(render_change(c), R"({"collection":"c","deleted":true,"key":"k\"1","seq":7,"ts":5})");
 }
