@@ -379,7 +379,10 @@ const scenarios = {
             await page.waitForSelector(".vt-row[data-key]:not([hidden])", { timeout: 150000 });
             const firstRow = Date.now() - t0;
             await page.waitForFunction((want) => /^(\d+) processes/.test(document.getElementById("proc-summary").textContent) &&
-                Number(document.getElementById("proc-summary").textContent.match(/^(\d+)/)[1]) >= want, n, { timeout: 150000 });
+                Number(document.getElementById("proc-summary").textContent.match(/^(\d+)/)[1]) >= want, n, { timeout: 150000 })
+                .catch(async (e) => {
+                    throw new Error(`${e.message}; the page says: ${await page.textContent("#proc-summary")}, ${await page.textContent("#conn-state")}`);
+                });
             const allRows = Date.now() - t0;
             const assetBytes = bytes;
             // 1,000 documents change per second for 5 s; count frames meanwhile.

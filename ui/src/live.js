@@ -72,14 +72,17 @@ export class LiveCollection {
     async loadAll(signal) {
         const first = this.docs.size === 0;
         const fresh = new Map();
-        let newest = -Infinity;
+        // The newest _ts of the first page. A document written while the later pages are read
+        // moves to the front and may be skipped by them; it is at least this new, so one
+        // readNewer() afterwards finds it (longPoll does; a watch streams it anyway).
+        let newest = null;
         for (let offset = 0; ; offset += pageSize) {
             const { body } = await getJSON(
                 `collections/${enc(this.collection)}/list?offset=${offset}&limit=${pageSize}`, { signal });
             const added = new Set();
+            if (newest === null) newest = Math.max(-Infinity, ...body.items.map((d) => d._ts ?? -Infinity));
             for (const d of body.items) {
                 fresh.set(d._key, d);
-                newest = Math.max(newest, d._ts ?? -Infinity);
                 if (first) {
                     this.docs.set(d._key, d);
                     added.add(d._key);
@@ -166,6 +169,7 @@ export class LiveCollection {
         await this.loadAll(signal);
         this.onStatus("live (long-poll)", "ok");
         let etag = (await getJSON(`collections/${enc(this.collection)}/list?limit=1`, { signal })).etag;
+        await this.readNewer(signal);  // what was written while loadAll read its pages
         while (!signal.aborted) {
             const r = await getJSON(`collections/${enc(this.collection)}/list?limit=1`, {
                 signal, headers: { "If-None-Match": etag ?? "*", Prefer: `wait=${waitSeconds}` },
