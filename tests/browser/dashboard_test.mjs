@@ -306,6 +306,44 @@ const scenarios = {
         });
     },
 
+    // SLO alarms and dead letters on the topics page (GET /topics, /groups and SLO rules,
+    // docs/operations.md). A server without SLO rules refuses the config key: skipped (77).
+    async alarms() {
+        let server;
+        try {
+            server = await startServer(a.prom, { slo: [{ name: "lagger-behind", topic: "heartbeat.received", group: "*", max_lag_events: 3 }] });
+        } catch (e) {
+            if (/unknown key 'slo'/.test(e.message)) {
+                console.log("skipped: this prom serve has no SLO rules (docs/operations.md)");
+                process.exit(77);
+            }
+            throw e;
+        }
+        const browser = await openBrowser();
+        try {
+            const { page, errors } = await newPage(browser, { allowConsole: probe404 });
+            const def = { name: "lagger", version: 1, topic: "heartbeat.received", from: "latest", collections: ["lagger"],
+                lua: "function handle(event, tx) error('stopped on purpose') end" };
+            const put = await fetch(`${server.base}/projectors/lagger`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(def) });
+            check(put.ok, "a projector that stops is applied", `${put.status}`);
+            await page.goto(`${server.base}/ui/#/topics`);
+            await page.waitForFunction(() => [...document.querySelectorAll(".alarms li")].some((li) => /FIRING: lagger-behind/.test(li.textContent)), null, { timeout: 60000 });
+            check(true, "the SLO alarm from prom.alerts is shown firing");
+            await page.waitForFunction(() => [...document.querySelectorAll("tbody tr")].some((tr) =>
+                tr.children[0]?.textContent === "heartbeat.received" && Number(tr.children[4]?.textContent) > 0), null, { timeout: 30000 });
+            check(true, "the topics table counts the dead letters");
+            check(await page.$$eval("figure.lag", (f) => f.length) > 0, "every group has a lag chart");
+            await screenshot(page, a.out, "alarms");
+            check(errors.length === 0, "no console errors", errors.join("\n"));
+        } catch (e) {
+            check(false, "scenario ran to the end", e.stack ?? String(e));
+            console.log(server.log().slice(-3000));
+        } finally {
+            await browser.close();
+            await server.stop();
+        }
+    },
+
     async pages() {
         await withServer({}, async (server, browser) => {
             const { page, errors } = await newPage(browser, { allowConsole: probe404 });
