@@ -5,12 +5,14 @@
 // header; a reconnect sends Last-Event-ID and so misses nothing. A server without watches
 // (404) is followed by long-polling the newest list entry instead (If-None-Match with
 // `Prefer: wait`, docs/http-api.md): the list is ordered newest `_ts` first, so its first
-// entry changes with every write, and after each change only the pages newer than what
-// the page has are read again. Either way nothing polls on a timer.
+// entry changes with every write; after a change the pages newer than what the page has are
+// read again, and every few seconds of changes the whole list. Either way nothing polls on
+// a timer: without changes nothing is read.
 import { ApiError, authHeaders, enc, errorOf, getJSON, sleep, url } from "@ui/api.js";
 
 const pageSize = 1000;
 const waitSeconds = 25;
+const fullReadEveryMs = 5000;
 
 export class LiveCollection {
     // onChange(changedKeys: Set<string>, removedKeys: Set<string>) after each batch of
@@ -170,13 +172,23 @@ export class LiveCollection {
         this.onStatus("live (long-poll)", "ok");
         let etag = (await getJSON(`collections/${enc(this.collection)}/list?limit=1`, { signal })).etag;
         await this.readNewer(signal);  // what was written while loadAll read its pages
+        let lastFull = performance.now();
         while (!signal.aborted) {
             const r = await getJSON(`collections/${enc(this.collection)}/list?limit=1`, {
                 signal, headers: { "If-None-Match": etag ?? "*", Prefer: `wait=${waitSeconds}` },
             });
             if (r.status === 304) continue;
             etag = r.etag;
-            await this.readNewer(signal);
+            // `_ts` is the time of the event a document was written for, not of the write, so
+            // a write can land behind the newest document the page has (a late event, the
+            // stale detector): after a change, at most every few seconds, the whole list is
+            // read again. Only changes wake this loop; an idle collection costs nothing.
+            if (performance.now() - lastFull > fullReadEveryMs) {
+                await this.loadAll(signal);
+                lastFull = performance.now();
+            } else {
+                await this.readNewer(signal);
+            }
         }
     }
 
