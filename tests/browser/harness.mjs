@@ -60,7 +60,11 @@ export async function startServer(prom, config = {}, { port: fixedPort = 0, dir:
                 resolve(Number(m[1]));
             }
         });
-        child.on("exit", (code) => reject(new Error(`prom serve exited ${code}: ${err}`)));
+        child.on("exit", (code) => {
+            // Exited before it listened: nothing will stop() it, so clean up here.
+            if (!reuse && !/http:\/\/127/.test(out)) rmSync(dir, { recursive: true, force: true });
+            reject(new Error(`prom serve exited ${code}: ${err}`));
+        });
     });
     const base = `http://127.0.0.1:${port}`;
     return {

@@ -41,6 +41,10 @@ export class Gateway {
         if (sub.lastSeq !== null) from = sub.fallback ? "latest" : { seq: sub.lastSeq + 1 };
         const id = `s${this.nextId++}`;
         this.requests.set(id, topic);
+        // Frames of an earlier subscription to this topic may still be on their way; this
+        // one's events come after its `subscribed` reply (docs/ws-protocol.md).
+        sub.ready = false;
+        sub.requestId = id;
         return { op: "subscribe", id, topic, from, batchSize: sub.batchSize };
     }
 
@@ -98,12 +102,13 @@ export class Gateway {
             return;
         }
         const sub = this.subs.get(f.topic);
-        if (f.op === "events" && sub) {
+        if (f.op === "events" && sub && sub.ready) {
             const fresh = f.events.filter((e) => sub.lastSeq === null || e.seq > sub.lastSeq);
             if (f.events.length) sub.lastSeq = Math.max(sub.lastSeq ?? 0, ...f.events.map((e) => e.seq));
             if (fresh.length) sub.onEvents(fresh);
         } else if (f.op === "subscribed") {
             this.requests.delete(f.id);
+            if (sub && sub.requestId === f.id) sub.ready = true;
         } else if (f.op === "error") {
             const topic = this.requests.get(f.id);
             this.requests.delete(f.id);

@@ -5,12 +5,14 @@
 // header; a reconnect sends Last-Event-ID and so misses nothing. A server without watches
 // (404) is followed by long-polling the newest list entry instead (If-None-Match with
 // `Prefer: wait`, docs/http-api.md): the list is ordered newest `_ts` first, so its first
-// entry changes with every write, and after each change only the pages newer than what
-// the page has are read again. Either way nothing polls on a timer.
+// entry changes with every write; after a change the pages newer than what the page has are
+// read again, and every few seconds of changes the whole list. Either way nothing polls on
+// a timer: without changes nothing is read.
 import { ApiError, authHeaders, enc, errorOf, getJSON, sleep, url } from "@ui/api.js";
 
 const pageSize = 1000;
 const waitSeconds = 25;
+const fullReadEveryMs = 5000;
 
 export class LiveCollection {
     // onChange(changedKeys: Set<string>, removedKeys: Set<string>) after each batch of
@@ -72,14 +74,17 @@ export class LiveCollection {
     async loadAll(signal) {
         const first = this.docs.size === 0;
         const fresh = new Map();
-        let newest = -Infinity;
+        // The newest _ts of the first page. A document written while the later pages are read
+        // moves to the front and may be skipped by them; it is at least this new, so one
+        // readNewer() afterwards finds it (longPoll does; a watch streams it anyway).
+        let newest = null;
         for (let offset = 0; ; offset += pageSize) {
             const { body } = await getJSON(
                 `collections/${enc(this.collection)}/list?offset=${offset}&limit=${pageSize}`, { signal });
             const added = new Set();
+            if (newest === null) newest = Math.max(-Infinity, ...body.items.map((d) => d._ts ?? -Infinity));
             for (const d of body.items) {
                 fresh.set(d._key, d);
-                newest = Math.max(newest, d._ts ?? -Infinity);
                 if (first) {
                     this.docs.set(d._key, d);
                     added.add(d._key);
@@ -166,13 +171,24 @@ export class LiveCollection {
         await this.loadAll(signal);
         this.onStatus("live (long-poll)", "ok");
         let etag = (await getJSON(`collections/${enc(this.collection)}/list?limit=1`, { signal })).etag;
+        await this.readNewer(signal);  // what was written while loadAll read its pages
+        let lastFull = performance.now();
         while (!signal.aborted) {
             const r = await getJSON(`collections/${enc(this.collection)}/list?limit=1`, {
                 signal, headers: { "If-None-Match": etag ?? "*", Prefer: `wait=${waitSeconds}` },
             });
             if (r.status === 304) continue;
             etag = r.etag;
-            await this.readNewer(signal);
+            // `_ts` is the time of the event a document was written for, not of the write, so
+            // a write can land behind the newest document the page has (a late event, the
+            // stale detector): after a change, at most every few seconds, the whole list is
+            // read again. Only changes wake this loop; an idle collection costs nothing.
+            if (performance.now() - lastFull > fullReadEveryMs) {
+                await this.loadAll(signal);
+                lastFull = performance.now();
+            } else {
+                await this.readNewer(signal);
+            }
         }
     }
 
