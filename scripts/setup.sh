@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages prom needs, only those that are missing, and the npm
-# packages of the TypeScript client (clients/ts: `npm install` when its node_modules is
-# missing or older than its package.json).
+# Installs the Debian 12 packages prom needs, only those that are missing, and then the npm
+# packages of ui/ and clients/ts/ (scripts/npm-deps.sh, also only when missing).
 #
 #   scripts/setup.sh                 build + test dependencies
 #   scripts/setup.sh --bench         ... plus the benchmark tools (wrk, nginx, node, redis)
 #   scripts/setup.sh [--bench] PKG…  ... plus any extra packages named on the command line
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
+#
+# Then the npm packages of ui/ and clients/ts/ (scripts/npm-deps.sh).
 #
 # Extra packages can also come from $PROM_SETUP_EXTRA_PACKAGES (space separated).
 # Idempotent: when everything is present it touches nothing (no apt-get update).
@@ -34,6 +35,9 @@ base_packages=(
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
   npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh)
+  # The dashboard (docs/dashboard.md): npm installs uPlot for the build, playwright-core
+  # for the browser tests (label `browser`), which drive Debian's chromium headless.
+  chromium
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -100,35 +104,24 @@ for p in "${packages[@]}"; do
   fi
 done
 
-# The TypeScript client's npm packages (clients/ts/package.json). Idempotent: npm runs only
-# when node_modules is missing or package.json changed since the last install, so a machine
-# that has them needs no network.
-ts_client_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/clients/ts
-ts_client_ready() {
-  local stamp=$ts_client_dir/node_modules/.package-lock.json
-  [[ -f $stamp && ! $ts_client_dir/package.json -nt $stamp ]]
-}
-npm_install_ts_client() {
-  [[ -f $ts_client_dir/package.json ]] || return 0
-  if ts_client_ready; then
-    log "clients/ts: npm packages already installed"
-    return 0
+# The npm packages of ui/ and clients/ts/, by scripts/npm-deps.sh (also idempotent).
+npm_deps() {
+  if ((check_only)); then
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh" --check
+  else
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh"
   fi
-  ((check_only)) && { log "clients/ts: npm packages missing (npm install)"; return 1; }
-  log "clients/ts: npm install"
-  (cd "$ts_client_dir" && npm install --no-audit --no-fund --loglevel=error) ||
-    die "npm install in clients/ts failed"
 }
 
 if ((${#missing[@]} == 0)); then
   log "all ${#packages[@]} required Debian packages are already installed"
-  npm_install_ts_client
+  npm_deps
   exit $?
 fi
 
 log "missing Debian packages (${#missing[@]}): ${missing[*]}"
 if ((check_only)); then
-  npm_install_ts_client || true
+  npm_deps || true
   exit 1
 fi
 
@@ -157,4 +150,4 @@ for p in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
-npm_install_ts_client
+npm_deps
