@@ -2,8 +2,9 @@
 # The install test (ctest entry `install_embed`, label `install`; docs/clients.md): installs
 # a build tree into a temporary prefix with `cmake --install`, then builds examples/embed
 # against that prefix alone — once through the CMake package (find_package(prom), prom::prom)
-# and once through pkg-config — runs both programs, and checks that nothing of src/ or of
-# the build tree leaked into the installed package.
+# and once through pkg-config — runs both programs, links every function the public
+# headers declare (tests/install/public_api_link.cpp), and checks that nothing of src/ or
+# of the build tree leaked into the installed package.
 #
 #   scripts/install-test.sh BUILD_DIR
 #
@@ -57,4 +58,10 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 $launcher "$cxx" $cxx_flags $(pkg-config --cflags prom) "$repo_root/examples/embed/main.cpp" \
   -o "$work/embed-pc" $link_flags $(pkg-config --libs prom) || die "build examples/embed with pkg-config"
 "$work/embed-pc" --db "$work/pc.db" || die "examples/embed (pkg-config build) failed"
-log "ok: installed package builds and runs examples/embed (CMake package and pkg-config)"
+log "every function of include/prom/ links from the package (tests/install/public_api_link.cpp)"
+# shellcheck disable=SC2046,SC2086
+$launcher "$cxx" $cxx_flags $(pkg-config --cflags prom) "$repo_root/tests/install/public_api_link.cpp" \
+  -o "$work/public-api-link" $link_flags $(pkg-config --libs prom) || die "a public function does not link from the package"
+"$work/public-api-link" || die "public_api_link failed"
+log "ok: installed package builds and runs examples/embed (CMake package and pkg-config); the public API links"
+

@@ -7,7 +7,7 @@
 #
 # OUT_DIR (default build/clients-ts) receives the compiled JavaScript, so that two build
 # trees testing at once do not share it. Needs clients/ts/node_modules, which
-# scripts/setup.sh installs (npm install); after that it runs offline.
+# scripts/setup.sh installs (scripts/npm-deps.sh); after that it runs offline.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,7 +15,7 @@ pkg=$repo_root/clients/ts
 out=${1:-$repo_root/build/clients-ts}
 
 if [[ ! -x $pkg/node_modules/.bin/tsc || ! -d $pkg/node_modules/ws ]]; then
-  echo "clients/ts/node_modules is missing: run scripts/setup.sh (it runs npm install there)" >&2
+  echo "clients/ts/node_modules is missing: run scripts/setup.sh (or scripts/npm-deps.sh)" >&2
   exit 1
 fi
 export PROM_BIN=${PROM_BIN:-$repo_root/build/release/src/cli/prom}

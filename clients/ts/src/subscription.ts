@@ -39,6 +39,8 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     private readonly reconnectBackoff: Backoff | null;
     private readonly queue = new AsyncQueue<Delivery<P>>();
     private readonly pending = new Map<string, Pending>();
+    /** Ends a reconnect delay at once when the subscription is closed. */
+    private readonly closing = new AbortController();
     private socket: GatewaySocket | undefined;
     private subscribed = false;
     private paused = false;
@@ -103,6 +105,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     close(): void {
         if (this.closed) return;
         this.closed = true;
+        this.closing.abort();
         this.socket?.close(1000, 'closed by the client');
         this.rejectPending(new NetworkError('the subscription was closed'));
         this.queue.end();
@@ -136,7 +139,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                 return;
             }
             try {
-                await sleep(delayFor(b, failures), this.options.signal);
+                await sleep(delayFor(b, failures), this.closing.signal);
             } catch {
                 return; // aborted: close() already ran
             }

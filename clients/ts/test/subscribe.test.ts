@@ -88,6 +88,22 @@ describe('subscribe', () => {
         third.close();
     });
 
+    it('stops reading at its high-water mark and resumes as the loop catches up, losing nothing', async () => {
+        const events = Array.from({ length: 300 }, (_, i) => ({ topic: 'flood', key: `k${i % 7}`, payload: i }));
+        await prom.publishBatch(events);
+        const sub = prom.subscribe<number>('flood', { group: 'slow', batchSize: 10, highWaterMark: 20 });
+        const seen: number[] = [];
+        for await (const d of sub) {
+            seen.push(d.payload);
+            if (seen.length % 50 === 0) await new Promise((r) => setTimeout(r, 50)); // a slow consumer
+            if (seen.length === events.length) break;
+        }
+        assert.deepEqual(
+            seen,
+            events.map((e) => e.payload),
+        );
+    });
+
     it('leaving a for-await loop ends the subscription', async () => {
         await prom.publish({ topic: 'loop', payload: 1 });
         const sub = prom.subscribe('loop', { group: 'loopers' });
