@@ -32,8 +32,9 @@ inline constexpr bool address = false;
 inline constexpr bool address = false;
 #endif
 
-// How many times slower than release this build runs prom's own code, roughly (measured on
-// the crash test's children: ThreadSanitizer 5-15x, ASan+UBSan at -O1 2-4x). 1 in release.
+// How many times slower than release this build runs prom's own code, roughly: 5-15x seen
+// under ThreadSanitizer (docs/testing.md, Record); 3 for ASan+UBSan at -O1 is an estimate
+// not measured here yet. 1 in release.
 inline constexpr int slowdown = thread ? 10 : address ? 3 : 1;
 
 }  // namespace prom::test::sanitizer
