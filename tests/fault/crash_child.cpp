@@ -124,6 +124,8 @@ void time_travel_reads(prom::store& st, unsigned seed) {
     auto procs = prom::start_process_projectors(st, {.stale_after = 3600s, .batch_size = 64});
     auto declarative = start_user(st, declarative_definition);
     auto lua = start_user(st, lua_definition);
+    // They project until the kill; read here so that none of them is a dead store.
+    if (!procs || !declarative || !lua) std::_Exit(1);
     std::thread reader(time_travel_reads, std::ref(st), seed + 1);
     reader.detach();  // runs until the kill
     std::mt19937 rng(seed);
