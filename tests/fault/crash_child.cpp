@@ -25,11 +25,15 @@
 #include "prom/timetravel.hpp"
 #include "prom/user_projector.hpp"
 #include "server/node.hpp"
+#include "support/sanitizer.hpp"
 #include "support/ws_client.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
+
+// Every wait of a child is a bound on "no progress", stretched in a sanitizer build.
+constexpr auto no_progress_limit = 30s * prom::test::sanitizer::slowdown;
 
 // Checked by projector_crash_test.cpp: u_hosts.seen and u_lua_hosts.seen per host, u_procs
 // against a replay, one u.audit and one u.lua.audit event per process.state.
@@ -120,6 +124,8 @@ void time_travel_reads(prom::store& st, unsigned seed) {
     auto procs = prom::start_process_projectors(st, {.stale_after = 3600s, .batch_size = 64});
     auto declarative = start_user(st, declarative_definition);
     auto lua = start_user(st, lua_definition);
+    // They project until the kill; read here so that none of them is a dead store.
+    if (!procs || !declarative || !lua) std::_Exit(1);
     std::thread reader(time_travel_reads, std::ref(st), seed + 1);
     reader.detach();  // runs until the kill
     std::mt19937 rng(seed);
@@ -156,7 +162,7 @@ int publish_through_gateway(const std::string& db, unsigned seed, acked_log& ack
         prom::json::object request{
             {"op", "publish"}, {"id", std::to_string(i)}, {"events", events}};
         if (!ws->send_text(prom::canonical_json(request))) return 1;
-        auto reply = ws->read_text(30s);
+        auto reply = ws->read_text(no_progress_limit);
         if (!reply) return 1;
         auto v = prom::parse_json(*reply);
         if (!v || !v->is_object() || v->at("op") != "published") {
@@ -172,11 +178,12 @@ int publish_through_gateway(const std::string& db, unsigned seed, acked_log& ack
 }
 
 // Waits until `p` reaches `seq`. A long soak leaves a long backlog, and a loaded machine
-// projects it slowly: only a projector that stops making progress for 30 s is a failure.
+// projects it slowly: only a projector that stops making progress for 30 s (times the
+// sanitizer's slowdown) is a failure.
 bool caught_up(prom::projector& p, prom::seq_t seq) {
     for (;;) {
         const auto before = p.metrics().cursor.load();
-        if (p.wait_until(seq, 30s)) return true;
+        if (p.wait_until(seq, no_progress_limit)) return true;
         if (p.metrics().cursor.load() == before) return false;
     }
 }

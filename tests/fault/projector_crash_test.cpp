@@ -14,6 +14,7 @@
 
 #include "projector/process_handlers.hpp"
 #include "prom/timetravel.hpp"
+#include "support/sanitizer.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -48,11 +49,13 @@ std::vector<event> all_events(store& s, const std::string& topic) {
 
 class projector_crash : public testing::TestWithParam<test::backend> {};
 
-// How many kills per backend: PROM_CRASH_KILLS (scripts/soak.sh raises it), else 24.
+// How many kills per backend: PROM_CRASH_KILLS (scripts/soak.sh raises it), else 24; 12
+// under a sanitizer, whose children live `sanitizer::slowdown` times longer each (below), so
+// that the run still fits ctest's timeout.
 int kill_count() {
     const char* env = std::getenv("PROM_CRASH_KILLS");
     int n = env ? std::atoi(env) : 0;
-    return n > 0 ? n : 24;
+    return n > 0 ? n : test::sanitizer::slowdown > 1 ? 12 : 24;
 }
 
 std::vector<std::string> lines_of(const std::string& path) {
@@ -83,7 +86,11 @@ TEST_P(projector_crash, read_models_equal_the_log_after_random_kill_9s) {
         pid_t child = spawn({PROM_CRASH_CHILD, db, gateway ? "gateway" : "publish",
                              std::to_string(seed + k), acked_file});
         ASSERT_GT(child, 0);
-        std::this_thread::sleep_for(std::chrono::milliseconds((gateway ? 150 : 30) + rng() % 250));
+        // A child's life, stretched under a sanitizer: it starts up (opens the database,
+        // starts four projectors, compiles Lua) that many times slower too, and a child
+        // killed before its first publish would test only the restart.
+        const auto life = std::chrono::milliseconds((gateway ? 150 : 30) + rng() % 250);
+        std::this_thread::sleep_for(life * test::sanitizer::slowdown);
         ::kill(child, SIGKILL);
         EXPECT_EQ(wait_exit(child), -SIGKILL) << "kill " << k << (gateway ? " (gateway)" : "");
     }
