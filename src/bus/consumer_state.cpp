@@ -6,10 +6,18 @@
 
 namespace prom::bus_internal {
 
+std::string consumer_lease_name(std::string_view topic, std::string_view group) {
+    std::string name(consumer_lease_prefix);
+    name += topic;
+    name += '/';
+    name += group;
+    return name;
+}
+
 consumer_state::consumer_state(store& s, consumer_config config)
     : store_(s), config_(std::move(config)) {
     owner_ = new_event_id();
-    lease_name_ = "consumer/" + config_.topic + "/" + config_.group;
+    lease_name_ = consumer_lease_name(config_.topic, config_.group);
     if (config_.batch_size == 0) config_.batch_size = 1;
 }
 

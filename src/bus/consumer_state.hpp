@@ -14,6 +14,11 @@
 
 namespace prom::bus_internal {
 
+// The lease a consumer of (topic, group) holds while it is active; operations tools read and
+// revoke it (src/ops/groups.cpp).
+std::string consumer_lease_name(std::string_view topic, std::string_view group);
+inline constexpr std::string_view consumer_lease_prefix = "consumer/";
+
 struct consumer_config {
     std::string topic;
     std::string group;

@@ -27,6 +27,11 @@ class supervisor;
 class collection_aliases;
 }  // namespace prom::userproj
 
+namespace prom::ops {
+class replay_manager;
+class slo_monitor;
+}  // namespace prom::ops
+
 namespace prom::http {
 
 struct api_options {
@@ -41,6 +46,10 @@ struct api_options {
     // Collection aliases of rebuilt projectors (logical -> physical), resolved by the
     // snapshot and list routes. Null: none. Must outlive the api.
     const userproj::collection_aliases* aliases = nullptr;
+    // Runs POST /replays and reports them in GET /replays; null: those routes answer 503.
+    ops::replay_manager* replays = nullptr;
+    // SLO alarms: /healthz reports "degraded" while one fires. Null: no rules.
+    const ops::slo_monitor* slo = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -100,6 +109,14 @@ class api {
     response projectors(const request& r, route_id route, std::string_view name);
     response list_projectors(const request& r);
     response put_projector(const request& r, std::string_view name);
+    // The operations routes (api_admin.cpp): `a`, `b` are the decoded path parameters
+    // ({topic}, {group}), `query` the raw query string.
+    response admin(const request& r, route_id route, std::string_view a, std::string_view b,
+                   std::string_view query);
+    // 401/403 unless the token has some admin permission; sets `g` to its grant (null when
+    // auth is off).
+    std::optional<response> admin_refused(const request& r, route_id route,
+                                          const auth::grant*& g) const;
 
     store& store_;
     snapshot_cache& cache_;

@@ -11,6 +11,8 @@
 #include "http/api.hpp"
 #include "http/http_server.hpp"
 #include "http/snapshot_cache.hpp"
+#include "ops/replay_manager.hpp"
+#include "ops/slo.hpp"
 #include "prom/process_projectors.hpp"
 #include "server/demo.hpp"
 #include "server/node_metrics.hpp"
@@ -56,8 +58,11 @@ class node_impl final : public node {
             projectors_ = start_process_projectors(*store_, po);
         }
         if (auto ok = start_user_projectors(); !ok) return ok;
+        replays_ = std::make_unique<ops::replay_manager>(*store_);
+        if (!config_.slo.empty()) start_slo_monitor();
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
         metrics_source_->set_user_projectors(supervisor_.get());
+        metrics_source_->set_slo(slo_.get());
         api_ = std::make_unique<http::api>(
             *store_, *cache_, http_metrics_,
             http::api_options{.default_collection = config_.collection,
@@ -65,7 +70,9 @@ class node_impl final : public node {
                               .body_limit = config_.body_limit,
                               .auth = &config_.auth,
                               .projectors = supervisor_.get(),
-                              .aliases = &aliases_},
+                              .aliases = &aliases_,
+                              .replays = replays_.get(),
+                              .slo = slo_.get()},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -130,12 +137,48 @@ class node_impl final : public node {
         if (gateway_) gateway_->shutdown();
         if (server_) server_->stop(config_.shutdown_deadline);
         if (demo_) demo_->stop();
+        if (slo_thread_.joinable()) {
+            slo_thread_.request_stop();
+            slo_thread_.join();
+        }
+        if (replays_) replays_->stop();
         if (projectors_) projectors_->stop();
         if (supervisor_) supervisor_->stop();
         if (server_) spdlog::info("prom serve: stopped");
     }
 
   private:
+    // The SLO rules are judged once per slo_interval on a thread of their own; error rates
+    // come from the projectors running on this node (docs/operations.md).
+    void start_slo_monitor() {
+        auto* built_in = projectors_.get();
+        ops::counts_source counts =
+            [built_in](std::string_view topic,
+                       std::string_view group) -> std::optional<ops::group_counts> {
+            if (!built_in) return std::nullopt;
+            for (const projector* p :
+                 {&built_in->heartbeat_projector(), &built_in->txn_projector()}) {
+                if (p->options().topic == topic && p->options().group == group) {
+                    return ops::group_counts{p->metrics().applied.load(),
+                                             p->metrics().errors.load()};
+                }
+            }
+            return std::nullopt;
+        };
+        slo_ = std::make_unique<ops::slo_monitor>(*store_, config_.slo, std::move(counts));
+        slo_thread_ = std::jthread([this](std::stop_token stop) {
+            std::mutex mu;
+            std::condition_variable_any wake;
+            while (!stop.stop_requested()) {
+                if (auto ok = slo_->evaluate(now_ms()); !ok) {
+                    spdlog::warn("prom serve: SLO check: {}", ok.error().message);
+                }
+                std::unique_lock lock(mu);
+                (void)wake.wait_for(lock, stop, config_.slo_interval, [] { return false; });
+            }
+        });
+    }
+
     // Applies the definition files of the config, then runs the registry's definitions.
     status start_user_projectors() {
         std::vector<std::string> files;
@@ -169,6 +212,9 @@ class node_impl final : public node {
     std::unique_ptr<process_projectors> projectors_;
     userproj::collection_aliases aliases_;  // read by the api, written by the supervisor
     std::unique_ptr<userproj::supervisor> supervisor_;
+    std::unique_ptr<ops::replay_manager> replays_;
+    std::unique_ptr<ops::slo_monitor> slo_;
+    std::jthread slo_thread_;  // uses slo_ and the store; joined in stop()
     std::unique_ptr<node_metrics> metrics_source_;
     std::unique_ptr<http::api> api_;
     std::unique_ptr<demo_publisher> demo_;

@@ -322,6 +322,19 @@ void supervisor::append_metrics(std::string& out) const {
             out += '\n';
         }
     }
+    // Batch apply latency (docs/operations.md), rendered under the lock: histograms are
+    // atomics and do not copy.
+    out +=
+        "# HELP prom_user_projector_apply_duration_seconds Time to apply and commit one batch.\n"
+        "# TYPE prom_user_projector_apply_duration_seconds histogram\n";
+    std::lock_guard lock(mu_);
+    for (const auto& [name, m] : managed_) {
+        if (!m.serving) continue;
+        for (const auto& [topic, p] : m.serving->by_topic) {
+            p->metrics().apply_latency.render(out, "prom_user_projector_apply_duration_seconds",
+                                              "projector=\"" + name + "\",topic=\"" + topic + "\"");
+        }
+    }
 }
 
 std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {
