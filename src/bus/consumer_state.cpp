@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace prom::bus_internal {
@@ -59,13 +60,29 @@ bool consumer_state::hold_lease() {
     return held;
 }
 
-std::optional<seq_t> consumer_state::initial_position() {
-    if (config_.ephemeral) {
-        if (config_.from == start_from::earliest) return 0;
+std::optional<seq_t> consumer_state::starting_point() {
+    if (config_.from_seq) {
+        // Never past the end: a cursor there would skip events not yet published.
         auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        return std::clamp<seq_t>(*config_.from_seq - 1, 0, *t ? (*t)->last_seq : 0);
+    }
+    if (config_.from_ts) {
+        auto first = store_.scan({.topic = config_.topic, .from_ts = *config_.from_ts, .limit = 1});
+        if (!first) return std::nullopt;
+        if (!first->empty()) return first->front().seq - 1;
+        auto t = store_.topic(config_.topic);  // none that late yet: from the end
         if (!t) return std::nullopt;
         return *t ? (*t)->last_seq : 0;
     }
+    if (config_.from == start_from::earliest) return 0;
+    auto t = store_.topic(config_.topic);
+    if (!t) return std::nullopt;
+    return *t ? (*t)->last_seq : 0;
+}
+
+std::optional<seq_t> consumer_state::initial_position() {
+    if (config_.ephemeral) return starting_point();
     auto cur = store_.cursor(config_.topic, config_.group);
     if (!cur) return std::nullopt;
     if (*cur) {
@@ -83,12 +100,9 @@ std::optional<seq_t> consumer_state::initial_position() {
         if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
         return last;
     }
-    seq_t start = 0;
-    if (config_.from == start_from::latest) {
-        auto t = store_.topic(config_.topic);
-        if (!t) return std::nullopt;
-        start = *t ? (*t)->last_seq : 0;
-    }
+    auto start_at = starting_point();
+    if (!start_at) return std::nullopt;
+    const seq_t start = *start_at;
     // Persist the starting point, so `latest` means "from when the group was created",
     // not "from whenever the process last restarted".
     if (!store_.set_cursor(config_.topic, config_.group, start)) return std::nullopt;

@@ -27,6 +27,15 @@ json::object replay_manager::to_json_locked(const job& j) const {
 result<json::object> replay_manager::start(const replay_spec& spec) {
     auto compiled = compile_replay(store_, spec);
     if (!compiled) return std::unexpected(compiled.error());
+    // A replay into DST running elsewhere (the CLI, another node) holds its lease: refuse
+    // now rather than start a job that fails at once.
+    auto leases = store_.list_leases(replay_lease(spec.dst));
+    if (!leases) return std::unexpected(leases.error());
+    for (const auto& l : *leases) {
+        if (l.name == replay_lease(spec.dst) && l.remaining.count() > 0) {
+            return fail(errc::conflict, "a replay into '" + spec.dst + "' is running");
+        }
+    }
     std::lock_guard lock(mu_);
     if (stopping_) return fail(errc::unavailable, "the server is stopping");
     for (const auto& j : jobs_) {

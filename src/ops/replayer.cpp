@@ -129,6 +129,8 @@ result<replay_spec> parse_replay_request(const json::value& body) {
 
 std::string replay_group(std::string_view dst) { return "replay:" + std::string(dst); }
 
+std::string replay_lease(std::string_view dst) { return "replay/" + std::string(dst); }
+
 std::optional<double> replay_progress::eta() const {
     if (done() <= 0 || seconds <= 0) return std::nullopt;
     return static_cast<double>(total() - done()) / rate();
@@ -204,7 +206,7 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
                                    const std::function<bool(const replay_progress&)>& on_progress) {
     const auto& spec = r.spec;
     const std::string group = replay_group(spec.dst);
-    const std::string lease = "replay/" + spec.dst;
+    const std::string lease = replay_lease(spec.dst);
     const std::string owner = new_event_id();
     auto got = s.acquire_lease(lease, owner, lease_ttl);
     if (!got) return std::unexpected(got.error());

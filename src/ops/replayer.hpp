@@ -41,6 +41,8 @@ result<replay_spec> parse_replay_request(const json::value& body);
 
 // The group whose cursor on SRC a replay into `dst` keeps.
 std::string replay_group(std::string_view dst);
+// The lease a replay into `dst` holds while it runs.
+std::string replay_lease(std::string_view dst);
 
 struct replay_progress {
     seq_t start = 0;              // the cursor when this run began

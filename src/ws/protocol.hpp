@@ -17,6 +17,8 @@ struct subscribe_cmd {
     std::string topic;
     std::string group;
     start_from from = start_from::earliest;
+    std::optional<seq_t> from_seq;  // "from": {"seq": N}
+    std::optional<ts_ms> from_ts;   // "from": {"ts": T}
     std::size_t batch_size = 100;
     bool manual_ack = false;
 };

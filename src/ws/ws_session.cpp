@@ -281,7 +281,9 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
                                    .group = cmd.group,
                                    .from = cmd.from,
                                    .batch_size = cmd.batch_size,
-                                   .ephemeral = cmd.group.empty()},
+                                   .ephemeral = cmd.group.empty(),
+                                   .from_seq = cmd.from_seq,
+                                   .from_ts = cmd.from_ts},
                                   std::move(deliver), std::move(settle));
     reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
 }

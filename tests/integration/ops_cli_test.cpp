@@ -71,6 +71,20 @@ TEST_F(ops_cli, groups_lists_every_group_with_its_lag) {
     EXPECT_EQ(v[0].at("active"), false);
 }
 
+TEST_F(ops_cli, a_tail_group_shows_its_lag) {
+    auto t = run("tail orders --group tailer --limit 6");
+    ASSERT_EQ(t.exit_code, 0) << t.out;
+    EXPECT_EQ(lines(t.out).size(), 6u);
+    auto v = lines(run("groups").out);
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[1].at("group"), "tailer");
+    EXPECT_EQ(v[1].at("cursor").as_int64(), 6);
+    EXPECT_EQ(v[1].at("lag_events").as_int64(), 14);
+    // now - ts of seq 7 (7000 ms after the epoch), to the second.
+    const double expected = static_cast<double>(now_ms() - 7000) / 1000;
+    EXPECT_NEAR(v[1].at("lag_seconds").to_number<double>(), expected, 60);
+}
+
 TEST_F(ops_cli, cursor_set_moves_a_group_and_refuses_bad_targets) {
     auto r = run("cursor set orders billing --to-seq 3");
     ASSERT_EQ(r.exit_code, 0) << r.out;

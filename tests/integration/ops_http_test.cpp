@@ -51,7 +51,8 @@ class ops_http : public server_test {
     static json::object item(const json::value& list, std::string_view topic,
                              std::string_view group) {
         for (const auto& i : list.at("items").as_array()) {
-            if (i.at("topic") == topic && (group.empty() || i.at("group") == group)) {
+            if (i.at("topic").as_string() == topic &&
+                (group.empty() || i.at("group").as_string() == group)) {
                 return i.as_object();
             }
         }
@@ -266,6 +267,42 @@ TEST_F(ops_http_auth, the_routes_need_the_admin_permission) {
                         {{"Authorization", "Bearer team-secret"}}, R"({"seq":1})");
     EXPECT_EQ(seek.status, 200) << seek.body;
     EXPECT_EQ(post_json("/dlq/t/replay", "{}").status, 401);
+}
+
+}  // namespace
+}  // namespace prom::test
+
+namespace prom::test {
+namespace {
+
+class ws_from_position : public server_test {};
+
+std::vector<seq_t> seqs_until(raw_ws& ws, seq_t last) {
+    std::vector<seq_t> seqs;
+    for (int i = 0; i < 200 && (seqs.empty() || seqs.back() < last); ++i) {
+        auto text = ws.read_text(5s);
+        if (!text) break;
+        auto v = parse_json(*text);
+        if (!v || v->at("op") != "events") continue;
+        for (const auto& e : v->at("events").as_array()) seqs.push_back(e.at("seq").as_int64());
+    }
+    return seqs;
+}
+
+TEST_F(ws_from_position, subscribe_starts_at_a_seq_or_a_time) {
+    std::vector<event_input> batch;
+    for (int i = 1; i <= 6; ++i) batch.push_back({.topic = "t", .ts = 1000 * i, .payload = i});
+    ASSERT_TRUE(db().append(std::move(batch)));
+    raw_ws::handshake hs;
+    auto ws = raw_ws::connect(port(), hs);
+    ASSERT_EQ(hs.status, 101);
+    ASSERT_TRUE(ws->send_text(R"({"op":"subscribe","id":"a","topic":"t","from":{"seq":4}})"));
+    EXPECT_EQ(seqs_until(*ws, 6), (std::vector<seq_t>{4, 5, 6}));
+    auto ws2 = raw_ws::connect(port(), hs);
+    ASSERT_EQ(hs.status, 101);
+    ASSERT_TRUE(ws2->send_text(
+        R"({"op":"subscribe","id":"b","topic":"t","group":"late","from":{"ts":"1970-01-01T00:00:05Z"}})"));
+    EXPECT_EQ(seqs_until(*ws2, 6), (std::vector<seq_t>{5, 6}));
 }
 
 }  // namespace

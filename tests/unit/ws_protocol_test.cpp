@@ -32,6 +32,26 @@ TEST(ws_protocol, parses_subscribe_with_the_seed_option_names) {
     EXPECT_EQ(std::get<subscribe_cmd>(d.op).from, start_from::earliest);
 }
 
+TEST(ws_protocol, subscribe_from_a_seq_or_a_time) {
+    auto s =
+        std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","from":{"seq":7}})").op);
+    EXPECT_EQ(s.from_seq, 7);
+    EXPECT_FALSE(s.from_ts);
+    s = std::get<subscribe_cmd>(
+        parsed(R"({"op":"subscribe","topic":"t","group":"g","from":{"ts":"1970-01-01T00:00:01Z"}})")
+            .op);
+    EXPECT_EQ(s.from_ts, 1000);
+    s = std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","from":{"ts":5}})").op);
+    EXPECT_EQ(s.from_ts, 5);
+    for (std::string_view bad : {R"({"op":"subscribe","topic":"t","from":{"seq":0}})",
+                                 R"({"op":"subscribe","topic":"t","from":{"seq":"1"}})",
+                                 R"({"op":"subscribe","topic":"t","from":{"ts":"soon"}})",
+                                 R"({"op":"subscribe","topic":"t","from":{"seq":1,"ts":2}})",
+                                 R"({"op":"subscribe","topic":"t","from":{}})"}) {
+        EXPECT_EQ(refused(bad).code, "bad_request") << bad;
+    }
+}
+
 TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
     EXPECT_EQ(std::get<ack_cmd>(parsed(R"({"op":"ack","topic":"t","group":"g","seq":9})").op).seq,
               9);
