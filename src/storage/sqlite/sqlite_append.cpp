@@ -1,4 +1,5 @@
 // Appends: id dedupe, gapless seq assignment, and the write function of the group commit.
+#include "storage/key_expectations.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom::storage::sqlite {
@@ -55,8 +56,55 @@ status topic_counters::write_back(connection& c) {
     return {};
 }
 
+namespace {
+
+// Step 1 of a conditional append (storage/key_expectations.hpp), inside the write
+// transaction, which no other writer can enter until it ends.
+result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_input>& batch) {
+    key_seqs out;
+    for (auto& k : expected_keys(batch)) {
+        auto st = c.prepare("SELECT seq FROM latest WHERE topic = ?1 AND key = ?2");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, k.first);
+        st->bind(2, k.second);
+        int rc = st->step();
+        seq_t seq = 0;
+        if (rc == SQLITE_ROW) {
+            seq = st->int64(0);
+        } else if (rc != SQLITE_DONE) {
+            return std::unexpected(c.last_error(rc, "read latest"));
+        }
+        out.emplace(std::move(k), seq);
+    }
+    return out;
+}
+
+result<std::vector<append_result>> append_unconditionally(connection& c,
+                                                          std::vector<event_input>& batch,
+                                                          topic_counters& counters);
+
+}  // namespace
+
+// A failed expectation leaves the batch's rows in the transaction (and `counters` moved):
+// the caller rolls back, as it does for any failed append (write_group, sqlite_transaction).
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch,
                                                  topic_counters& counters) {
+    if (!has_expectations(batch)) return append_unconditionally(c, batch, counters);
+    auto before = latest_of_expected_keys(c, batch);
+    if (!before) return std::unexpected(before.error());
+    auto out = append_unconditionally(c, batch, counters);
+    if (!out) return out;
+    if (auto ok = check_key_expectations(batch, *out, std::move(*before)); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return out;
+}
+
+namespace {
+
+result<std::vector<append_result>> append_unconditionally(connection& c,
+                                                          std::vector<event_input>& batch,
+                                                          topic_counters& counters) {
     std::vector<append_result> out;
     out.reserve(batch.size());
     // One statement object each for the whole batch (the connection caches them across
@@ -115,6 +163,8 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
     }
     return out;
 }
+
+}  // namespace
 
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch) {
     topic_counters counters;
