@@ -46,7 +46,7 @@ struct delivery_pool::pump final : delivery_pool::consumer,
 void delivery_pool::pump::stop(std::function<void()> stopped) {
     bool already = false;
     {
-        std::lock_guard lock(pool_.mu_);
+        prom::lock_guard lock(pool_.mu_);
         if (phase_ == phase::stopped) {
             already = true;
         } else {
@@ -72,7 +72,7 @@ delivery_pool::~delivery_pool() { close(); }
 
 void delivery_pool::close() {
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         if (closing_) return;
         closing_ = true;
     }
@@ -82,12 +82,17 @@ void delivery_pool::close() {
     // Whoever is left gives its lease back, so another process takes over without waiting
     // for the lease to expire. Their `stopped` callbacks are not run: what they would reply
     // to is gone with the pool's owner.
-    for (auto& [id, p] : all_) p->state_.release();
+    std::map<std::uint64_t, std::shared_ptr<pump>> left;
+    {
+        prom::lock_guard lock(mu_);
+        left.swap(all_);
+    }
+    for (auto& [id, p] : left) p->state_.release();
 }
 
 std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config config,
                                                             deliver_fn deliver, settle_fn settle) {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     auto p = std::make_shared<pump>(*this, next_id_++, store_, std::move(config),
                                     std::move(deliver), std::move(settle));
     all_[p->id_] = p;
@@ -106,8 +111,8 @@ void delivery_pool::work() {
     for (;;) {
         std::shared_ptr<pump> p;
         {
-            std::unique_lock lock(mu_);
-            work_cv_.wait(lock, [&] { return closing_ || !ready_.empty(); });
+            prom::unique_lock lock(mu_);
+            while (!closing_ && ready_.empty()) work_cv_.wait(lock.native());
             if (closing_) return;
             p = std::move(ready_.front());
             ready_.pop_front();
@@ -122,7 +127,7 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
     seq_t last = 0;
     bool stopping = false;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         stopping = p->stop_requested_;
         outcome = std::exchange(p->outcome_, std::nullopt);
         last = p->batch_last_;
@@ -148,7 +153,7 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
     if (s.what != consumer_step::kind::deliver) return park(p, s);
     std::uint64_t generation = 0;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         stopping = p->stop_requested_;
         if (!stopping) {
             p->phase_ = pump::phase::delivering;
@@ -164,7 +169,7 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
 }
 
 void delivery_pool::delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok) {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     if (closing_ || p->phase_ != pump::phase::delivering || p->generation_ != generation) return;
     p->outcome_ = ok;
     ready(p);
@@ -174,7 +179,7 @@ void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s)
     const auto& c = p->state_.config();
     const bool active = p->state_.active();
     const seq_t position = p->state_.position();
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     if (p->stop_requested_) {
         p->phase_ = pump::phase::ready;
         ready_.push_back(p);
@@ -209,7 +214,7 @@ void delivery_pool::finish(const std::shared_ptr<pump>& p) {
     p->state_.release();
     std::function<void()> stopped;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         p->phase_ = pump::phase::stopped;
         stopped = std::move(p->stopped_);
         all_.erase(p->id_);
@@ -221,7 +226,7 @@ void delivery_pool::watch() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (closing_) return;
         }
         store_.wait_for_change(seen, watch_tick);
@@ -231,7 +236,7 @@ void delivery_pool::watch() {
         // Active consumers parked on a topic: wake those whose topic grew past their position.
         std::map<std::string, std::vector<std::shared_ptr<pump>>> by_topic;
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (closing_) return;
             checked_version_ = version;
             const auto now = clock::now();
@@ -263,7 +268,7 @@ void delivery_pool::watch() {
                     last[topic] = *t ? (*t)->last_seq : 0;
             }
         }
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         for (auto& [topic, pumps] : by_topic) {
             auto it = last.find(topic);
             const seq_t end = it == last.end() ? 0 : it->second;

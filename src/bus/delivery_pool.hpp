@@ -17,11 +17,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "bus/consumer_state.hpp"
+#include "core/thread_annotations.hpp"
 
 namespace prom::bus_internal {
 
@@ -60,22 +60,27 @@ class delivery_pool {
     struct pump;
 
   private:
-    void work();
-    void watch();
-    void step(const std::shared_ptr<pump>& p);
-    void park(const std::shared_ptr<pump>& p, const consumer_step& s);
-    void finish(const std::shared_ptr<pump>& p);
-    void ready(const std::shared_ptr<pump>& p);  // under mu_
-    void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok);
+    void work() PROM_EXCLUDES(mu_);
+    void watch() PROM_EXCLUDES(mu_);
+    void step(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
+    void park(const std::shared_ptr<pump>& p, const consumer_step& s) PROM_EXCLUDES(mu_);
+    void finish(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
+    void ready(const std::shared_ptr<pump>& p) PROM_REQUIRES(mu_);
+    void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok)
+        PROM_EXCLUDES(mu_);
 
     store& store_;
-    std::mutex mu_;
+    // Guards the members below and every pump's scheduling fields (pump::phase_ and the
+    // others marked there; the analysis cannot name another object's mutex, so those are
+    // checked by the tsan preset only).
+    prom::mutex mu_;
     std::condition_variable work_cv_;
-    std::deque<std::shared_ptr<pump>> ready_;
-    std::map<std::uint64_t, std::shared_ptr<pump>> all_;
-    std::uint64_t next_id_ = 0;
-    std::uint64_t checked_version_ = 0;  // the change_version() the watcher last acted on
-    bool closing_ = false;
+    std::deque<std::shared_ptr<pump>> ready_ PROM_GUARDED_BY(mu_);
+    std::map<std::uint64_t, std::shared_ptr<pump>> all_ PROM_GUARDED_BY(mu_);
+    std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 0;
+    // The change_version() the watcher last acted on.
+    std::uint64_t checked_version_ PROM_GUARDED_BY(mu_) = 0;
+    bool closing_ PROM_GUARDED_BY(mu_) = false;
     std::vector<std::thread> workers_;
     std::thread watcher_;
 };

@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace prom::consistency {
@@ -84,8 +85,8 @@ std::uint64_t change_waiters::wait(std::string_view collection, std::string_view
             now = true;  // something committed since the caller read: read again
         } else {
             id = state_->next_id++;
-            state_->waiters.emplace(
-                id, state::waiter{std::string(collection), std::string(key), std::move(done)});
+            state_->waiters.emplace(id, state::waiter{std::string(collection), std::string(key),
+                                                      std::exchange(done, nullptr)});
             state_->by_target.emplace(std::pair(std::string(collection), std::string(key)), id);
         }
     }

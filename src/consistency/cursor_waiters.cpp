@@ -1,6 +1,7 @@
 #include "consistency/cursor_waiters.hpp"
 
 #include <set>
+#include <utility>
 
 namespace prom::consistency {
 
@@ -30,7 +31,7 @@ std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
         if (stopping_) {
             now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0};
         } else {
-            waiter w{std::move(conditions), deadline, std::move(done)};
+            waiter w{std::move(conditions), deadline, std::exchange(done, nullptr)};
             // Only "caught up" is decided here: a timeout needs a cursor read after the
             // waiter arrived, or a stale cache could time out a request that is met.
             if (auto o = settled(w, clock::time_point::min());
