@@ -33,7 +33,7 @@ void fill(store& s, const std::string& topic, int n) {
             {.topic = topic,
              .id = "e" + std::to_string(i),
              .key = "k" + std::to_string(i % 97),
-             .ts = 1'000'000 + i,
+             .ts = ts_ms{1'000'000 + i},
              .payload = json::object{{"n", i}, {"keep", i % 3 != 0}, {"pad", "xxxxxxxxxxxxxxxx"}}});
         if (batch.size() == 5000) {
             if (!s.append(std::move(batch))) std::abort();
@@ -89,8 +89,8 @@ double run_scan_pipe(store& s, const std::string& src, const std::string& dst,
             e.id = o.at("id").as_string();
             e.topic = o.at("topic").as_string();
             e.key = o.at("key").as_string();
-            e.ts = o.at("ts").as_int64();
-            e.seq = o.at("seq").as_int64();
+            e.ts = ts_ms{o.at("ts").as_int64()};
+            e.seq = seq_t{o.at("seq").as_int64()};
             e.payload = o.at("payload");
             if (!userproj::matches(*filter, e)) continue;
             auto payload = userproj::expand(*tmpl, e);
@@ -136,12 +136,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     store& s = **opened;
-    const std::string tag = std::to_string(now_ms());
+    const std::string tag = to_string(now_ms());
     const std::string src = "bench.src." + tag;
     fill(s, src, events);
 
-    std::printf("backend %s, %d source events (2 in 3 match)\n",
-                std::string(s.backend_name()).c_str(), events);
+    std::printf("backend %s, %d source events (2 in 3 match)\n", db.substr(0, db.find(':')).c_str(),
+                events);
     std::int64_t a = 0, b = 0;
     // Alternate the order, twice each, so that neither side always runs on a warmer cache.
     double replayer = 0, pipe = 0;
@@ -163,7 +163,8 @@ int main(int argc, char** argv) {
 
     // /metrics with `groups` groups on the source topic, at various cursors.
     for (int g = 0; g < groups; ++g) {
-        if (!s.set_cursor(src, "group-" + std::to_string(g), (g * 97) % events)) std::abort();
+        if (!s.set_cursor(src, "group-" + std::to_string(g), seq_t{(g * 97) % events}))
+            std::abort();
     }
     server::node_metrics metrics(s, nullptr);
     std::vector<double> ms;

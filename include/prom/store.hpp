@@ -25,7 +25,7 @@ namespace prom {
 struct scan_query {
     std::string topic;
     std::optional<std::string> key;  // only this key's events (through the key index)
-    seq_t from_seq = 1;              // inclusive
+    seq_t from_seq{1};               // inclusive
     std::optional<seq_t> to_seq;     // inclusive
     std::optional<ts_ms> from_ts;    // inclusive
     std::optional<ts_ms> to_ts;      // inclusive
@@ -37,15 +37,15 @@ struct key_time_query {
     std::string topic;
     std::string key;
     std::optional<std::pair<ts_ms, seq_t>> after;
-    ts_ms to_ts = 0;
+    ts_ms to_ts{};
     std::optional<std::size_t> limit;
 };
 
 // A time-travel snapshot of one (topic, key, reducer): `state` (canonical JSON) is the fold,
 // in (ts, seq) order, of the first `count` events of the key, the last of which is (ts, seq).
 struct state_snapshot {
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts{};
+    seq_t seq{};
     std::int64_t count = 0;
     std::string state;
 };
@@ -53,17 +53,17 @@ struct state_snapshot {
 struct topic_info {
     std::string topic;
     std::int64_t count = 0;
-    seq_t last_seq = 0;
+    seq_t last_seq{};
 };
 
 // One durable consumer cursor, with what an operator needs to judge it (store::list_cursors).
 struct cursor_status {
     std::string topic;
     std::string group;
-    seq_t seq = 0;                  // the last acknowledged seq
+    seq_t seq{};                    // the last acknowledged seq
     std::optional<ts_ms> acked_at;  // when the cursor was last written; none if never since
                                     // the column existed (a database from before it)
-    seq_t topic_last_seq = 0;       // 0 when the topic has no event
+    seq_t topic_last_seq{};         // 0 when the topic has no event
     std::optional<ts_ms> next_ts;   // ts of the first unacknowledged event (seq + 1), if any
 };
 
@@ -80,7 +80,7 @@ struct lease_status {
 struct document {
     std::string collection;
     std::string key;
-    ts_ms ts = 0;
+    ts_ms ts{};
     std::string body;
     std::string etag;
 };
@@ -135,7 +135,6 @@ class store {
     virtual void append_async(std::vector<event_input> batch, append_callback done);
     virtual result<std::vector<event>> scan(const scan_query& q) = 0;
     virtual result<std::vector<event>> scan_key_by_time(const key_time_query& q) = 0;
-    virtual result<std::optional<event>> latest(std::string_view topic, std::string_view key) = 0;
     virtual result<std::vector<event>> latest_per_key(std::string_view topic) = 0;
     virtual result<std::vector<topic_info>> topics() = 0;
     virtual result<std::optional<topic_info>> topic(std::string_view name) = 0;
@@ -167,8 +166,6 @@ class store {
     // Listeners must not call back into the store's write path.
     virtual void add_commit_listener(commit_listener listener) = 0;
 
-    virtual std::string_view backend_name() const = 0;
-
     // ==== operations: groups, cursors and leases seen from outside (docs/operations.md) =====
     // Every cursor of every group, ordered by (topic, group), with its topic's last seq and
     // the ts of its first unacknowledged event; one query, whatever the number of groups.
@@ -184,8 +181,8 @@ class store {
                                std::chrono::milliseconds ttl) = 0;
     // ==== end of operations =================================================================
 
-    // ==== time-travel snapshots (SPEC 2.5; docs/time-travel.md) ====================
-    // Every backend implements these three methods and one rule in its append path; the
+    // ==== time-travel snapshots (docs/time-travel.md) ===================================
+    // Every backend implements these two methods and one rule in its append path; the
     // contract suite tests/contract/timetravel_contract_test.cpp checks all of it.
     // Snapshots are a cache: dropping any of them changes no answer, only speed.
     //
@@ -211,10 +208,6 @@ class store {
                                                                         std::string_view key,
                                                                         std::string_view reducer,
                                                                         ts_ms t) = 0;
-
-    // Drops the snapshots of (topic, key), all reducers, whose ts is > `ts` (the append
-    // rule uses the same thing; INT64_MIN drops them all).
-    virtual status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) = 0;
     // ==== end of time-travel snapshots ===================================================
 };
 

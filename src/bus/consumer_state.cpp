@@ -65,7 +65,8 @@ std::optional<seq_t> consumer_state::starting_point() {
         // Never past the end: a cursor there would skip events not yet published.
         auto t = store_.topic(config_.topic);
         if (!t) return std::nullopt;
-        return std::clamp<seq_t>(*config_.from_seq - 1, 0, *t ? (*t)->last_seq : 0);
+        const seq_t last = *t ? (*t)->last_seq : seq_t{};
+        return std::clamp(*config_.from_seq - 1, seq_t{}, last);
     }
     if (config_.from_ts) {
         auto first = store_.scan({.topic = config_.topic, .from_ts = *config_.from_ts, .limit = 1});
@@ -73,12 +74,12 @@ std::optional<seq_t> consumer_state::starting_point() {
         if (!first->empty()) return first->front().seq - 1;
         auto t = store_.topic(config_.topic);  // none that late yet: from the end
         if (!t) return std::nullopt;
-        return *t ? (*t)->last_seq : 0;
+        return *t ? (*t)->last_seq : seq_t{};
     }
-    if (config_.from == start_from::earliest) return 0;
+    if (config_.from == start_from::earliest) return seq_t{};
     auto t = store_.topic(config_.topic);
     if (!t) return std::nullopt;
-    return *t ? (*t)->last_seq : 0;
+    return *t ? (*t)->last_seq : seq_t{};
 }
 
 std::optional<seq_t> consumer_state::initial_position() {
@@ -91,12 +92,12 @@ std::optional<seq_t> consumer_state::initial_position() {
         // every event appended up to it. Pulled back to the end, where it can do no harm.
         auto t = store_.topic(config_.topic);
         if (!t) return std::nullopt;
-        const seq_t last = *t ? (*t)->last_seq : 0;
+        const seq_t last = *t ? (*t)->last_seq : seq_t{};
         if (**cur <= last) return **cur;
         spdlog::warn(
             "consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
             "moving it back to {}",
-            config_.topic, config_.group, **cur, last, last);
+            config_.topic, config_.group, (**cur).value, last.value, last.value);
         if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
         return last;
     }
@@ -112,7 +113,7 @@ std::optional<seq_t> consumer_state::initial_position() {
 consumer_step consumer_state::next() {
     auto version = store_.change_version();
     if (!hold_lease()) return {consumer_step::kind::wait_change, {}, version, idle_wait()};
-    if (position_ == std::numeric_limits<seq_t>::max()) {
+    if (position_ == seq_t::max()) {
         // Nothing can come after the largest seq (and position_ + 1 would overflow).
         return {consumer_step::kind::wait_change, {}, version, idle_wait()};
     }
@@ -132,7 +133,7 @@ bool consumer_state::advance(std::optional<seq_t> reached, seq_t batch_last) {
         // events would come again at once, so the caller waits first. Never spin on one batch.
         if (reached) {
             spdlog::warn("consumer {}/{}: a batch up to seq {} left the position at {}",
-                         config_.topic, config_.group, batch_last, position_);
+                         config_.topic, config_.group, batch_last.value, position_.value);
         }
         return false;
     }

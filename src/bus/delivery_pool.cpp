@@ -36,10 +36,10 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     std::function<void()> stopped_;
     std::uint64_t generation_ = 0;  // a `done` of an older delivery is ignored
     std::optional<bool> outcome_;   // set by done(): the delivery to settle
-    seq_t batch_last_ = 0;
+    seq_t batch_last_{};
     bool wake_on_change_ = true;  // false during a back-off
     clock::time_point deadline_{};
-    seq_t parked_at_ = 0;  // the position when parked (read by the watcher)
+    seq_t parked_at_{};  // the position when parked (read by the watcher)
     bool parked_active_ = false;
 };
 
@@ -124,7 +124,7 @@ void delivery_pool::work() {
 
 void delivery_pool::step(const std::shared_ptr<pump>& p) {
     std::optional<bool> outcome;
-    seq_t last = 0;
+    seq_t last{};
     bool stopping = false;
     {
         prom::lock_guard lock(mu_);
@@ -265,13 +265,13 @@ void delivery_pool::watch() {
                 if (!t)
                     failed = true;
                 else
-                    last[topic] = *t ? (*t)->last_seq : 0;
+                    last[topic] = *t ? (*t)->last_seq : seq_t{};
             }
         }
         prom::lock_guard lock(mu_);
         for (auto& [topic, pumps] : by_topic) {
             auto it = last.find(topic);
-            const seq_t end = it == last.end() ? 0 : it->second;
+            const seq_t end = it == last.end() ? seq_t{} : it->second;
             for (auto& p : pumps) {
                 // After an error the consumers find out for themselves.
                 if (p->phase_ == pump::phase::waiting && (failed || end > p->parked_at_)) ready(p);

@@ -43,7 +43,7 @@ void run_seek(const seek_args& a, run_state& state) {
     } else if (!a.to_ts.empty()) {
         auto ts = parse_time(a.to_ts);
         if (!ts) return report_ops(ts.error(), state);
-        t = {ops::seek_target::kind::ts, *ts};
+        t = {ops::seek_target::kind::ts, ts->value};
     } else {
         t = {a.earliest ? ops::seek_target::kind::earliest : ops::seek_target::kind::latest, 0};
     }
@@ -53,8 +53,8 @@ void run_seek(const seek_args& a, run_state& state) {
     if (!done) return report_ops(done.error(), state);
     print_line(json::object{{"topic", a.topic},
                             {"group", a.group},
-                            {"previous", done->previous},
-                            {"seq", done->seq},
+                            {"previous", done->previous.value},
+                            {"seq", done->seq.value},
                             {"revoked", done->revoked}});
 }
 

@@ -108,8 +108,8 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
             if (!done) return store_error(done.error(), route);
             json::object o{{"topic", a},
                            {"group", b},
-                           {"previous", done->previous},
-                           {"seq", done->seq},
+                           {"previous", done->previous.value},
+                           {"seq", done->seq.value},
                            {"revoked", done->revoked}};
             return json_response(200, canonical_json(o), route);
         }

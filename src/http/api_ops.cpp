@@ -31,7 +31,7 @@ response api::healthz(const request&) {
             items.push_back(json::object{{"rule", a.rule},
                                          {"episode", a.episode},
                                          {"reason", valid_utf8(a.reason)},
-                                         {"since", a.since}});
+                                         {"since", a.since.value}});
         }
         json::object o{{"alarms", std::move(items)}, {"db", "up"}, {"status", "degraded"}};
         return json_response(200, canonical_json(o), route_id::healthz);

@@ -45,7 +45,7 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
             auto src = header_or(e.headers, "prom-source-seq");
             if (!src.empty()) {
                 try {
-                    d.source_seq = std::stoll(src);
+                    d.source_seq = seq_t{std::stoll(src)};
                 } catch (...) {
                 }
             }
@@ -61,13 +61,13 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
 json::object to_json(const dead_letter& d) {
     json::object o;
     o["id"] = d.entry.id;
-    o["dlq_seq"] = d.entry.seq;
+    o["dlq_seq"] = d.entry.seq.value;
     o["key"] = d.entry.key;
-    o["ts"] = d.entry.ts;
+    o["ts"] = d.entry.ts.value;
     o["group"] = d.group;
     o["error"] = d.error;
     o["original_id"] = d.original_id;
-    o["source_seq"] = d.source_seq ? json::value(*d.source_seq) : json::value(nullptr);
+    o["source_seq"] = d.source_seq ? json::value(d.source_seq->value) : json::value(nullptr);
     o["payload"] = d.entry.payload;
     return o;
 }
@@ -100,8 +100,8 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
     for (const dead_letter* d : chosen) {
         event_input in;
         in.topic = std::string(topic);
-        in.id = "dlq-replay:" + std::to_string(d->entry.seq) + ":" + d->original_id;
-        if (in.id->size() > 256) in.id = "dlq-replay:" + std::to_string(d->entry.seq);
+        in.id = "dlq-replay:" + to_string(d->entry.seq) + ":" + d->original_id;
+        if (in.id->size() > 256) in.id = "dlq-replay:" + to_string(d->entry.seq);
         in.key = d->entry.key;
         in.ts = d->entry.ts;
         in.payload = d->entry.payload;
@@ -110,7 +110,7 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
         }
         in.headers[std::string(replay_group_header)] = d->group;
         in.headers["prom-original-id"] = d->original_id;
-        in.headers["prom-dlq-seq"] = std::to_string(d->entry.seq);
+        in.headers["prom-dlq-seq"] = to_string(d->entry.seq);
         copies.push_back(std::move(in));
     }
     dlq_replay_outcome out;

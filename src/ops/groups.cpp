@@ -68,13 +68,13 @@ json::object to_json(const group_info& g) {
     json::object o;
     o["topic"] = g.topic;
     o["group"] = g.group;
-    o["cursor"] = g.cursor;
-    o["last_seq"] = g.last_seq;
+    o["cursor"] = g.cursor.value;
+    o["last_seq"] = g.last_seq.value;
     o["lag_events"] = g.lag_events;
     o["lag_seconds"] = g.lag_seconds;
     o["active"] = g.holder.has_value();
     o["holder"] = g.holder ? json::value(*g.holder) : json::value(nullptr);
-    o["last_ack"] = g.last_ack ? json::value(*g.last_ack) : json::value(nullptr);
+    o["last_ack"] = g.last_ack ? json::value(g.last_ack->value) : json::value(nullptr);
     return o;
 }
 
@@ -101,8 +101,8 @@ json::object to_json(const topic_summary& t) {
     json::object o;
     o["topic"] = t.topic;
     o["events"] = t.events;
-    o["last_seq"] = t.last_seq;
-    o["last_ts"] = t.last_ts ? json::value(*t.last_ts) : json::value(nullptr);
+    o["last_seq"] = t.last_seq.value;
+    o["last_ts"] = t.last_ts ? json::value(t.last_ts->value) : json::value(nullptr);
     o["dead_letters"] = t.dead_letters;
     return o;
 }
@@ -132,7 +132,7 @@ result<seek_request> parse_seek_request(const json::value& body) {
             } else if (v.is_string()) {
                 auto t = parse_time(v.get_string());
                 if (!t) return std::unexpected(t.error());
-                ts = *t;
+                ts = t->value;
             } else {
                 return fail(errc::invalid_argument,
                             "\"ts\" is epoch milliseconds or an ISO-8601 string");
@@ -174,7 +174,7 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
     if (!*cur) return std::unexpected(no_group(topic, group));
 
     // Where to, checked before anything changes.
-    seq_t to = 0;
+    seq_t to{};
     switch (target.what) {
         case seek_target::kind::seq:
             if (target.value < 0) return fail(errc::invalid_argument, "a seq is never negative");
@@ -182,19 +182,20 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
                 return fail(errc::invalid_argument,
                             "cannot seek to seq " + std::to_string(target.value) +
                                 ": the last seq of topic '" + std::string(topic) + "' is " +
-                                std::to_string(last));
+                                to_string(last));
             }
-            to = target.value;
+            to = seq_t{target.value};
             break;
         case seek_target::kind::ts: {
             // The next event delivered is the first, in seq order, with ts >= T.
-            auto first = s.scan({.topic = std::string(topic), .from_ts = target.value, .limit = 1});
+            auto first =
+                s.scan({.topic = std::string(topic), .from_ts = ts_ms{target.value}, .limit = 1});
             if (!first) return std::unexpected(first.error());
             to = first->empty() ? last : first->front().seq - 1;
             break;
         }
         case seek_target::kind::earliest:
-            to = 0;
+            to = seq_t{};
             break;
         case seek_target::kind::latest:
             to = last;

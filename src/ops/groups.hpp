@@ -20,8 +20,8 @@ namespace prom::ops {
 struct group_info {
     std::string topic;
     std::string group;
-    seq_t cursor = 0;
-    seq_t last_seq = 0;           // the topic's
+    seq_t cursor{};
+    seq_t last_seq{};             // the topic's
     std::int64_t lag_events = 0;  // last_seq - cursor (0 when caught up)
     double lag_seconds = 0;       // now - ts of the first unacknowledged event; 0 when caught up
     std::optional<std::string> holder;  // owner of the live lease: the group is active
@@ -35,7 +35,7 @@ json::object to_json(const group_info& g);
 struct topic_summary {
     std::string topic;
     std::int64_t events = 0;
-    seq_t last_seq = 0;
+    seq_t last_seq{};
     std::optional<ts_ms> last_ts;   // ts of the event with the last seq
     std::int64_t dead_letters = 0;  // events in `<topic>.dlq`
 };
@@ -50,8 +50,8 @@ struct seek_target {
 };
 
 struct seek_outcome {
-    seq_t previous = 0;
-    seq_t seq = 0;         // the new cursor: the next event delivered is seq + 1
+    seq_t previous{};
+    seq_t seq{};           // the new cursor: the next event delivered is seq + 1
     bool revoked = false;  // a live lease was taken from its holder (force)
 };
 

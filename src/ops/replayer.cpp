@@ -77,7 +77,7 @@ result<replay_spec> parse_replay_request(const json::value& body) {
         };
         auto time = [&](std::optional<ts_ms>& out) -> status {
             if (v.is_int64()) {
-                out = v.get_int64();
+                out = ts_ms{v.get_int64()};
                 return {};
             }
             if (!v.is_string()) {
@@ -140,8 +140,8 @@ json::object to_json(const replay_progress& p) {
     json::object o;
     o["done"] = p.done();
     o["total"] = p.total();
-    o["cursor"] = p.cursor;
-    o["end"] = p.end;
+    o["cursor"] = p.cursor.value;
+    o["end"] = p.end.value;
     o["copied"] = p.copied;
     o["duplicates"] = p.duplicates;
     o["events_per_second"] = static_cast<std::int64_t>(p.rate());
@@ -227,8 +227,8 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
     auto cur = s.cursor(spec.src, group);
     if (!cur) return std::unexpected(cur.error());
     replay_progress p;
-    p.end = *t ? (*t)->last_seq : 0;
-    p.start = std::min(cur->value_or(0), p.end);
+    p.end = *t ? (*t)->last_seq : seq_t{};
+    p.start = std::min(cur->value_or(seq_t{}), p.end);
     p.cursor = p.start;
     const auto began = std::chrono::steady_clock::now();
     auto elapsed = [&] {
@@ -247,7 +247,7 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
         // its lease (a pause longer than its TTL) must not copy a batch twice.
         auto in_txn = (*txn)->cursor(spec.src, group);
         if (!in_txn) return std::unexpected(in_txn.error());
-        if (in_txn->value_or(0) != p.cursor) {
+        if (in_txn->value_or(seq_t{}) != p.cursor) {
             return fail(errc::conflict,
                         "the replay's cursor moved under it: another replay "
                         "into '" +
@@ -267,9 +267,9 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
             if (!st) {
                 return fail(st.error().code == errc::invalid_argument ? errc::invalid_argument
                                                                       : st.error().code,
-                            "seq " + std::to_string(e.seq) + " of '" + spec.src +
+                            "seq " + to_string(e.seq) + " of '" + spec.src +
                                 "': " + st.error().message + " (nothing after seq " +
-                                std::to_string(p.cursor) + " was copied)");
+                                to_string(p.cursor) + " was copied)");
             }
         }
         if (auto ok = counted.set_cursor(spec.src, group, batch->back().seq); !ok) {
@@ -286,8 +286,7 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
             return fail(errc::conflict, "the replay into '" + spec.dst + "' lost its lease");
         }
         if (on_progress && !on_progress(p)) {
-            return fail(errc::cancelled,
-                        "the replay was cancelled at seq " + std::to_string(p.cursor));
+            return fail(errc::cancelled, "the replay was cancelled at seq " + to_string(p.cursor));
         }
     }
     if (!cur->has_value()) {

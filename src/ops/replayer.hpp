@@ -45,9 +45,9 @@ std::string replay_group(std::string_view dst);
 std::string replay_lease(std::string_view dst);
 
 struct replay_progress {
-    seq_t start = 0;              // the cursor when this run began
-    seq_t end = 0;                // SRC's last seq when it began: the replay stops there
-    seq_t cursor = 0;             // events up to here are done (committed)
+    seq_t start{};                // the cursor when this run began
+    seq_t end{};                  // SRC's last seq when it began: the replay stops there
+    seq_t cursor{};               // events up to here are done (committed)
     std::int64_t copied = 0;      // copies appended by this run
     std::int64_t duplicates = 0;  // copies that existed already (from an earlier run)
     double seconds = 0;           // since this run began

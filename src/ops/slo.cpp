@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "auth/auth_policy.hpp"
@@ -157,19 +158,24 @@ status slo_monitor::evaluate(ts_ms now) {
     std::lock_guard eval(eval_mu_);
     auto groups = list_groups(store_, now);
     if (!groups) return std::unexpected(groups.error());
+    // The latest alarm event of each rule (the topic's key) says whether it is firing, on
+    // every node alike. One read for all rules: the topic has one key per rule.
+    auto latest = store_.latest_per_key(alerts_topic);
+    if (!latest) return std::unexpected(latest.error());
+    std::map<std::string, const event*, std::less<>> last_by_rule;
+    for (const auto& e : *latest) last_by_rule[e.key] = &e;
     std::vector<alarm> firing;
     for (const auto& r : rules_) {
         auto& st = state_[r.name];
         bool judged = true;
         auto why = breach(r, st, *groups, judged);
-        // The rule's latest alarm event says whether it is firing, on every node alike.
-        auto last = store_.latest(alerts_topic, r.name);
-        if (!last) return std::unexpected(last.error());
+        auto found = last_by_rule.find(r.name);
+        const event* last = found == last_by_rule.end() ? nullptr : found->second;
         std::int64_t episode = 0;
         bool is_firing = false;
         alarm current{.rule = r.name};
-        if (*last && (*last)->payload.is_object()) {
-            const auto& p = (*last)->payload.get_object();
+        if (last && last->payload.is_object()) {
+            const auto& p = last->payload.get_object();
             if (auto e = p.find("episode"); e != p.end() && e->value().is_int64()) {
                 episode = e->value().get_int64();
             }
@@ -179,7 +185,7 @@ status slo_monitor::evaluate(ts_ms now) {
             if (auto w = p.find("reason"); w != p.end() && w->value().is_string()) {
                 current.reason = w->value().get_string();
             }
-            current.since = (*last)->ts;
+            current.since = last->ts;
         }
         auto raise = [&](std::string_view type, std::int64_t ep, const std::string& reason) {
             json::object payload{{"type", type},     {"rule", r.name},   {"episode", ep},

@@ -58,7 +58,7 @@ struct alarm {
     std::string rule;
     std::int64_t episode = 0;
     std::string reason;  // from the fired event
-    ts_ms since = 0;
+    ts_ms since{};
 };
 
 class slo_monitor {

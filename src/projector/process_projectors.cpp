@@ -1,5 +1,6 @@
-// The built-in process projectors, fixed: derived ids make redelivery harmless, and
-// processes + host_stats move together with the cursor, so `seen` never double-counts.
+// The built-in process projectors (docs/process-projector.md): derived ids make redelivery
+// harmless, and processes + host_stats move together with the cursor, so `seen` never
+// double-counts.
 #include "prom/process_projectors.hpp"
 
 #include <spdlog/spdlog.h>

@@ -83,7 +83,7 @@ void node_metrics::append_group_metrics(std::string& out) {
     for (const auto& g : *groups) {
         out += "prom_consumer_cursor";
         labels(out, g);
-        out += std::to_string(g.cursor);
+        out += to_string(g.cursor);
         out += '\n';
     }
     http::append_metric_header(out, "prom_consumer_active", "gauge",

@@ -184,7 +184,7 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
         if (!covers_topic(r.def->topic, t.topic)) continue;
         // A cheap look first, so that a rebuild still catching up costs no write transaction.
         auto c = store_.cursor(t.topic, r.group);
-        if (!c || c->value_or(0) < t.last_seq) return;
+        if (!c || c->value_or(seq_t{}) < t.last_seq) return;
     }
     // The real check, inside the swap's transaction: the rebuild's cursors are read there
     // (on PostgreSQL that locks them, so its projectors cannot move meanwhile), then each
@@ -199,7 +199,7 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
             if (!c) return std::unexpected(c.error());
             auto last = store_.topic(t.topic);
             if (!last) return std::unexpected(last.error());
-            if (*last && c->value_or(0) < (*last)->last_seq) return false;
+            if (*last && c->value_or(seq_t{}) < (*last)->last_seq) return false;
         }
         return true;
     };

@@ -64,7 +64,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
             if (!seq || !seq->is_int64() || seq->get_int64() < 0) {
                 return bad(c.id, "ack needs a seq (a non-negative integer)");
             }
-            c.op = ack_cmd{*topic, *group, seq->get_int64()};
+            c.op = ack_cmd{*topic, *group, seq_t{seq->get_int64()}};
             return c;
         }
         subscribe_cmd s{*topic, *group};
@@ -79,12 +79,12 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                 if (!n.is_int64() || n.get_int64() < 1) {
                     return bad(c.id, "from.seq must be an integer >= 1");
                 }
-                s.from_seq = n.get_int64();
+                s.from_seq = seq_t{n.get_int64()};
             } else if (from->is_object() && from->get_object().size() == 1 &&
                        from->get_object().contains("ts")) {
                 const auto& t = from->get_object().at("ts");
                 std::optional<ts_ms> ts;
-                if (t.is_int64() && t.get_int64() >= 0) ts = t.get_int64();
+                if (t.is_int64() && t.get_int64() >= 0) ts = ts_ms{t.get_int64()};
                 if (t.is_string()) {
                     if (auto parsed = parse_time(t.get_string())) ts = *parsed;
                 }

@@ -321,11 +321,11 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
     auto self = shared_from_this();
     net::post(gw_.blocking, [self, id, cmd] {
         auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
-        std::string text =
-            ok ? reply_frame(
-                     id, "acked",
-                     json::object{{"topic", cmd.topic}, {"group", cmd.group}, {"seq", cmd.seq}})
-               : error_frame(id, error_code_of(ok.error().code), ok.error().message);
+        std::string text = ok ? reply_frame(id, "acked",
+                                            json::object{{"topic", cmd.topic},
+                                                         {"group", cmd.group},
+                                                         {"seq", cmd.seq.value}})
+                              : error_frame(id, error_code_of(ok.error().code), ok.error().message);
         self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }

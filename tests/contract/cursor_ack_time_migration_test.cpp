@@ -36,7 +36,7 @@ TEST_P(cursor_ack_time_migration, an_old_database_gets_the_column_and_keeps_its_
     {
         auto s = test::open_or_die(url, {.durable = false});
         ASSERT_TRUE(s->append({{.topic = "t", .payload = 1}, {.topic = "t", .payload = 2}}));
-        ASSERT_TRUE(s->set_cursor("t", "g", 1));
+        ASSERT_TRUE(s->set_cursor("t", "g", seq_t{1}));
     }
     drop_ack_time_column(url);
     auto s = test::open_or_die(url, {.durable = false});
@@ -46,7 +46,7 @@ TEST_P(cursor_ack_time_migration, an_old_database_gets_the_column_and_keeps_its_
     EXPECT_EQ((*cs)[0].seq, 1);
     EXPECT_FALSE((*cs)[0].acked_at);  // unknown: written before the column
     const ts_ms before = now_ms();
-    ASSERT_TRUE(s->set_cursor("t", "g", 2));
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{2}));
     cs = s->list_cursors();
     ASSERT_TRUE(cs);
     ASSERT_TRUE((*cs)[0].acked_at);

@@ -23,14 +23,14 @@ class ops_dlq_replay_contract : public testing::TestWithParam<test::backend> {
         ASSERT_NE(store_, nullptr);
     }
 
-    seq_t publish(std::string topic, json::value payload, std::string id, ts_ms ts = 1000) {
+    seq_t publish(std::string topic, json::value payload, std::string id, std::int64_t ts = 1000) {
         auto r = bus(*store_).publish({.topic = std::move(topic),
                                        .id = std::move(id),
                                        .key = "k",
-                                       .ts = ts,
+                                       .ts = ts_ms{ts},
                                        .payload = std::move(payload)});
         EXPECT_TRUE(r);
-        return r ? r->seq : 0;
+        return r ? r->seq : seq_t{};
     }
 
     std::int64_t count(std::string_view key) {
@@ -81,8 +81,8 @@ TEST_P(ops_dlq_replay_contract, a_replayed_dead_letter_is_applied_once_by_its_gr
                                                 .group = "other",
                                                 .handler = counting("other", other_fixed, "never"),
                                                 .retries = 0});
-        ASSERT_TRUE(p->wait_until(3, 10s));
-        ASSERT_TRUE(q->wait_until(3, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
+        ASSERT_TRUE(q->wait_until(seq_t{3}, 10s));
     }
     EXPECT_EQ(count("g"), 2);
     EXPECT_EQ(count("other"), 3);
@@ -111,8 +111,8 @@ TEST_P(ops_dlq_replay_contract, a_replayed_dead_letter_is_applied_once_by_its_gr
         auto q = start_transactional_projector(
             *store_,
             {.topic = "in", .group = "other", .handler = counting("other", other_fixed, "never")});
-        ASSERT_TRUE(p->wait_until(4, 10s));
-        ASSERT_TRUE(q->wait_until(4, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{4}, 10s));
+        ASSERT_TRUE(q->wait_until(seq_t{4}, 10s));
     }
     EXPECT_EQ(count("g"), 3);      // the replayed event, once
     EXPECT_EQ(count("other"), 3);  // the copy was not for this group
@@ -132,7 +132,7 @@ TEST_P(ops_dlq_replay_contract, an_event_that_fails_again_stays_dead_lettered_wi
                                                     .handler = counting("g", fixed, "old error"),
                                                     .retries = 0,
                                                     .backoff = 1ms});
-        ASSERT_TRUE(p->wait_until(1, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{1}, 10s));
     }
     ASSERT_TRUE(ops::replay_dead_letters(*store_, "in", {}));
     {
@@ -142,7 +142,7 @@ TEST_P(ops_dlq_replay_contract, an_event_that_fails_again_stays_dead_lettered_wi
                                                     .handler = counting("g", fixed, "new error"),
                                                     .retries = 0,
                                                     .backoff = 1ms});
-        ASSERT_TRUE(p->wait_until(2, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{2}, 10s));
     }
     auto dl = ops::list_dead_letters(*store_, "in", "g");
     ASSERT_TRUE(dl);
@@ -157,7 +157,7 @@ TEST_P(ops_dlq_replay_contract, an_event_that_fails_again_stays_dead_lettered_wi
     {
         auto p = start_transactional_projector(
             *store_, {.topic = "in", .group = "g", .handler = counting("g", fixed, "x")});
-        ASSERT_TRUE(p->wait_until(3, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
     }
     EXPECT_EQ(count("g"), 1);
 }
@@ -182,8 +182,8 @@ TEST_P(ops_dlq_replay_contract, the_replayer_copies_matching_events_mapped_exact
                           .dst = "dst",
                           .where = *parse_json(R"({"payload.even": true})"),
                           .map = *parse_json(R"({"value": "$payload.n", "from": "$id"})"),
-                          .from_ts = 3000,
-                          .to_ts = 20'000,
+                          .from_ts = ts_ms{3000},
+                          .to_ts = ts_ms{20'000},
                           .batch_size = 4};
     auto c = ops::compile_replay(*store_, spec);
     ASSERT_TRUE(c) << c.error().message;
@@ -215,7 +215,7 @@ TEST_P(ops_dlq_replay_contract, the_replayer_copies_matching_events_mapped_exact
     EXPECT_EQ(third->copied, 0);
     EXPECT_EQ(scan("dst").size(), 9u);
     // Even from a lost cursor, the derived ids refuse second copies.
-    ASSERT_TRUE(store_->set_cursor("src", ops::replay_group("dst"), 0));
+    ASSERT_TRUE(store_->set_cursor("src", ops::replay_group("dst"), seq_t{0}));
     auto fourth = ops::run_replay(*store_, **c, {});
     ASSERT_TRUE(fourth);
     EXPECT_EQ(fourth->copied, 0);
@@ -257,8 +257,8 @@ TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
             errc::invalid_argument, "--map");
     refused({.src = "src", .dst = "dst", .lua = "function map(e) return"}, errc::invalid_argument,
             "--lua");
-    refused({.src = "src", .dst = "dst", .from_ts = 5, .to_ts = 4}, errc::invalid_argument,
-            "--from-ts");
+    refused({.src = "src", .dst = "dst", .from_ts = ts_ms{5}, .to_ts = ts_ms{4}},
+            errc::invalid_argument, "--from-ts");
     refused({.src = "src", .dst = "bad topic"}, errc::invalid_argument, "DST");
     // Another replay into the same DST holds its lease: refused, nothing copied.
     ASSERT_TRUE(*store_->acquire_lease("replay/dst", "someone", 10s));

@@ -22,16 +22,16 @@ class seq_log {
     void add(std::span<const event> batch) {
         {
             std::lock_guard lock(mu_);
-            for (auto& e : batch) seqs_.push_back(e.seq);
+            for (auto& e : batch) seqs_.push_back(e.seq.value);
         }
         cv_.notify_all();
     }
-    bool wait_for_seq(seq_t s, std::chrono::milliseconds timeout = 10s) {
+    bool wait_for_seq(std::int64_t s, std::chrono::milliseconds timeout = 10s) {
         std::unique_lock lock(mu_);
         return cv_.wait_for(
             lock, timeout, [&] { return std::find(seqs_.begin(), seqs_.end(), s) != seqs_.end(); });
     }
-    std::vector<seq_t> seqs() {
+    std::vector<std::int64_t> seqs() {
         std::lock_guard lock(mu_);
         return seqs_;
     }
@@ -43,7 +43,7 @@ class seq_log {
   private:
     std::mutex mu_;
     std::condition_variable cv_;
-    std::vector<seq_t> seqs_;
+    std::vector<std::int64_t> seqs_;
 };
 
 class ops_groups_contract : public testing::TestWithParam<test::backend> {
@@ -60,7 +60,7 @@ class ops_groups_contract : public testing::TestWithParam<test::backend> {
         for (int i = 0; i < n; ++i) {
             batch.push_back({.topic = std::string(topic),
                              .key = "k",
-                             .ts = 1000 * (first + i),
+                             .ts = ts_ms{1000 * (first + i)},
                              .payload = first + i});
         }
         ASSERT_TRUE(store_->append(std::move(batch)));
@@ -87,15 +87,15 @@ TEST_P(ops_groups_contract, lag_in_events_and_seconds_for_a_projector_and_a_libr
             *store_, {.topic = "t", .group = "proj", .handler = [](const event&, transaction&) {
                           return status{};
                       }});
-        ASSERT_TRUE(p->wait_until(5, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{5}, 10s));
     }
     publish("t", 6, 3);  // seq 6..8, ts 6000..8000: the projector is stopped
     bus b(*store_);
-    ASSERT_TRUE(store_->set_cursor("t", "lib", 0));
-    ASSERT_TRUE(b.ack("t", "lib", 2));
-    ASSERT_TRUE(store_->set_cursor("t", "done", 8));
+    ASSERT_TRUE(store_->set_cursor("t", "lib", seq_t{0}));
+    ASSERT_TRUE(b.ack("t", "lib", seq_t{2}));
+    ASSERT_TRUE(store_->set_cursor("t", "done", seq_t{8}));
 
-    auto gs = ops::list_groups(*store_, 10'000);
+    auto gs = ops::list_groups(*store_, ts_ms{10'000});
     ASSERT_TRUE(gs) << gs.error().message;
     ASSERT_EQ(gs->size(), 3u);
     auto* proj = find(*gs, "t", "proj");
@@ -126,13 +126,13 @@ TEST_P(ops_groups_contract, an_active_subscriber_shows_as_the_holder) {
     bus b(*store_);
     auto sub = b.subscribe("t", "live", [&](auto batch, auto&) { got.add(batch); });
     ASSERT_TRUE(got.wait_for_seq(3));
-    auto gs = ops::list_groups(*store_, 10'000);
+    auto gs = ops::list_groups(*store_, ts_ms{10'000});
     ASSERT_TRUE(gs);
     auto* g = find(*gs, "t", "live");
     ASSERT_NE(g, nullptr);
     EXPECT_TRUE(g->holder);
     sub.reset();
-    gs = ops::list_groups(*store_, 10'000);
+    gs = ops::list_groups(*store_, ts_ms{10'000});
     ASSERT_TRUE(gs);
     EXPECT_FALSE(find(*gs, "t", "live")->holder);
 }
@@ -140,12 +140,12 @@ TEST_P(ops_groups_contract, an_active_subscriber_shows_as_the_holder) {
 TEST_P(ops_groups_contract, a_second_node_and_a_reopened_store_report_the_same_lag) {
     if (!GetParam().durable) GTEST_SKIP() << "memory: nothing survives a reopen";
     publish("t", 1, 10);
-    ASSERT_TRUE(store_->set_cursor("t", "g", 4));
-    auto here = ops::list_groups(*store_, 20'000);
+    ASSERT_TRUE(store_->set_cursor("t", "g", seq_t{4}));
+    auto here = ops::list_groups(*store_, ts_ms{20'000});
     ASSERT_TRUE(here);
     // A second store on the same database: a standby node.
     auto other = test::open_or_die(url_, {.durable = false});
-    auto there = ops::list_groups(*other, 20'000);
+    auto there = ops::list_groups(*other, ts_ms{20'000});
     ASSERT_TRUE(there);
     ASSERT_EQ(there->size(), 1u);
     EXPECT_EQ((*there)[0].lag_events, 6);
@@ -155,7 +155,7 @@ TEST_P(ops_groups_contract, a_second_node_and_a_reopened_store_report_the_same_l
     other.reset();
     store_.reset();
     store_ = test::open_or_die(url_, {.durable = false});
-    auto after = ops::list_groups(*store_, 20'000);
+    auto after = ops::list_groups(*store_, ts_ms{20'000});
     ASSERT_TRUE(after);
     EXPECT_EQ(ops::to_json((*after)[0]), ops::to_json((*here)[0]));
 }
@@ -191,10 +191,10 @@ TEST_P(ops_groups_contract, rewind_redelivers_and_skip_ahead_skips) {
     {
         auto sub = b.subscribe("t", "g", [&](auto batch, auto&) { got.add(batch); });
         ASSERT_TRUE(got.wait_for_seq(6));
-        EXPECT_EQ(got.seqs(), (std::vector<seq_t>{3, 4, 5, 6}));
+        EXPECT_EQ(got.seqs(), (std::vector<std::int64_t>{3, 4, 5, 6}));
     }
     // Skip ahead by time: the first event with ts >= 5000 is seq 5.
-    ASSERT_TRUE(store_->set_cursor("t", "g", 0));
+    ASSERT_TRUE(store_->set_cursor("t", "g", seq_t{0}));
     r = ops::seek(*store_, "t", "g", {ops::seek_target::kind::ts, 5000}, false);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->seq, 4);
@@ -202,7 +202,7 @@ TEST_P(ops_groups_contract, rewind_redelivers_and_skip_ahead_skips) {
     {
         auto sub = b.subscribe("t", "g", [&](auto batch, auto&) { got.add(batch); });
         ASSERT_TRUE(got.wait_for_seq(6));
-        EXPECT_EQ(got.seqs(), (std::vector<seq_t>{5, 6}));
+        EXPECT_EQ(got.seqs(), (std::vector<std::int64_t>{5, 6}));
     }
     r = ops::seek(*store_, "t", "g", {ops::seek_target::kind::earliest, 0}, false);
     ASSERT_TRUE(r);
@@ -217,7 +217,7 @@ TEST_P(ops_groups_contract, rewind_redelivers_and_skip_ahead_skips) {
 
 TEST_P(ops_groups_contract, bad_seeks_change_nothing) {
     publish("t", 1, 3);
-    ASSERT_TRUE(store_->set_cursor("t", "g", 1));
+    ASSERT_TRUE(store_->set_cursor("t", "g", seq_t{1}));
     auto expect_code = [&](ops::seek_target t, std::string_view topic, std::string_view group,
                            errc code) {
         auto r = ops::seek(*store_, topic, group, t, false);
@@ -250,7 +250,7 @@ TEST_P(ops_groups_contract, an_active_group_refuses_a_seek_unless_forced) {
     ASSERT_TRUE(got.wait_for_seq(4));
     // The ack follows the handler: wait for it (an ack in flight when a forced seek lands may
     // still move the cursor forward; docs/operations.md).
-    for (int i = 0; i < 500 && store_->cursor("t", "g")->value_or(0) < 4; ++i) {
+    for (int i = 0; i < 500 && store_->cursor("t", "g")->value_or(seq_t{}) < 4; ++i) {
         store_->wait_for_change(store_->change_version(), 20ms);
     }
     auto refused = ops::seek(*store_, "t", "g", {ops::seek_target::kind::seq, 0}, false);
@@ -275,21 +275,21 @@ TEST_P(ops_groups_contract, an_active_group_refuses_a_seek_unless_forced) {
 
 TEST_P(ops_groups_contract, an_inactive_group_can_be_removed) {
     publish("t", 1, 2);
-    ASSERT_TRUE(store_->set_cursor("t", "old", 1));
+    ASSERT_TRUE(store_->set_cursor("t", "old", seq_t{1}));
     ASSERT_TRUE(ops::remove_group(*store_, "t", "old"));
     EXPECT_FALSE(*store_->cursor("t", "old"));
     auto again = ops::remove_group(*store_, "t", "old");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, errc::not_found);
-    auto gs = ops::list_groups(*store_, 0);
+    auto gs = ops::list_groups(*store_, ts_ms{0});
     ASSERT_TRUE(gs);
     EXPECT_TRUE(gs->empty());
 }
 
 TEST_P(ops_groups_contract, list_cursors_and_leases_at_the_store) {
     publish("t", 1, 3);
-    ASSERT_TRUE(store_->set_cursor("t", "g", 3));
-    ASSERT_TRUE(store_->set_cursor("u", "g", 0));  // a topic with no events yet
+    ASSERT_TRUE(store_->set_cursor("t", "g", seq_t{3}));
+    ASSERT_TRUE(store_->set_cursor("u", "g", seq_t{0}));  // a topic with no events yet
     auto cs = store_->list_cursors();
     ASSERT_TRUE(cs);
     ASSERT_EQ(cs->size(), 2u);

@@ -10,13 +10,13 @@ namespace prom {
 namespace {
 
 // A node that has not seen the other node's alarm events yet (both judge at the same
-// instant): its latest() of prom.alerts sees nothing.
+// instant): its latest_per_key() of prom.alerts sees nothing.
 class blind_to_alerts final : public test::forwarding_store {
   public:
     using forwarding_store::forwarding_store;
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override {
-        if (topic == ops::alerts_topic) return std::optional<event>{};
-        return forwarding_store::latest(topic, key);
+    result<std::vector<event>> latest_per_key(std::string_view topic) override {
+        if (topic == ops::alerts_topic) return std::vector<event>{};
+        return forwarding_store::latest_per_key(topic);
     }
 };
 
@@ -28,10 +28,10 @@ class ops_slo_contract : public testing::TestWithParam<test::backend> {
         ASSERT_NE(store_, nullptr);
         std::vector<event_input> batch;
         for (int i = 1; i <= 10; ++i) {
-            batch.push_back({.topic = "order.created", .ts = 1000 * i, .payload = i});
+            batch.push_back({.topic = "order.created", .ts = ts_ms{1000 * i}, .payload = i});
         }
         ASSERT_TRUE(store_->append(std::move(batch)));
-        ASSERT_TRUE(store_->set_cursor("order.created", "orders", 2));  // lag 8 events
+        ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{2}));  // lag 8 events
     }
 
     std::vector<event> alerts() {
@@ -55,7 +55,7 @@ class ops_slo_contract : public testing::TestWithParam<test::backend> {
 
 TEST_P(ops_slo_contract, a_rule_fires_once_after_for_seconds_and_resolves_once) {
     ops::slo_monitor m(*store_, rules());
-    const ts_ms t0 = 100'000;
+    const ts_ms t0{100'000};
     ASSERT_TRUE(m.evaluate(t0));
     ASSERT_TRUE(m.evaluate(t0 + 59'000));
     EXPECT_TRUE(alerts().empty());
@@ -75,7 +75,7 @@ TEST_P(ops_slo_contract, a_rule_fires_once_after_for_seconds_and_resolves_once) 
     m.append_metrics(metrics);
     EXPECT_NE(metrics.find("prom_slo_alarm{rule=\"orders-fresh\"} 1"), std::string::npos);
 
-    ASSERT_TRUE(store_->set_cursor("order.created", "orders", 10));  // caught up
+    ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{10}));  // caught up
     ASSERT_TRUE(m.evaluate(t0 + 121'000));
     ASSERT_TRUE(m.evaluate(t0 + 122'000));
     a = alerts();
@@ -88,11 +88,11 @@ TEST_P(ops_slo_contract, a_rule_fires_once_after_for_seconds_and_resolves_once) 
     EXPECT_NE(metrics.find("prom_slo_alarm{rule=\"orders-fresh\"} 0"), std::string::npos);
 
     // A new breach is a new episode; a breach shorter than for_seconds raises nothing.
-    ASSERT_TRUE(store_->set_cursor("order.created", "orders", 1));
+    ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{1}));
     ASSERT_TRUE(m.evaluate(t0 + 200'000));
-    ASSERT_TRUE(store_->set_cursor("order.created", "orders", 10));
+    ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{10}));
     ASSERT_TRUE(m.evaluate(t0 + 230'000));
-    ASSERT_TRUE(store_->set_cursor("order.created", "orders", 1));
+    ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{1}));
     ASSERT_TRUE(m.evaluate(t0 + 240'000));
     ASSERT_TRUE(m.evaluate(t0 + 300'000));
     a = alerts();
@@ -105,9 +105,9 @@ TEST_P(ops_slo_contract, lag_in_seconds_fires_too) {
         *parse_json(R"([{"name": "slow", "topic": "order.created", "max_lag_seconds": 30}])"));
     ASSERT_TRUE(r);
     ops::slo_monitor m(*store_, *r);
-    ASSERT_TRUE(m.evaluate(30'000));  // oldest unacked ts 3000: 27 s
+    ASSERT_TRUE(m.evaluate(ts_ms{30'000}));  // oldest unacked ts 3000: 27 s
     EXPECT_TRUE(alerts().empty());
-    ASSERT_TRUE(m.evaluate(34'000));  // 31 s, for_seconds 0: at once
+    ASSERT_TRUE(m.evaluate(ts_ms{34'000}));  // 31 s, for_seconds 0: at once
     ASSERT_EQ(alerts().size(), 1u);
 }
 
@@ -115,16 +115,16 @@ TEST_P(ops_slo_contract, two_nodes_raise_an_alarm_once) {
     blind_to_alerts other_view(*store_);
     ops::slo_monitor a(*store_, rules());
     ops::slo_monitor b(other_view, rules());
-    ASSERT_TRUE(a.evaluate(0));
-    ASSERT_TRUE(b.evaluate(500));
-    ASSERT_TRUE(a.evaluate(60'000));
-    ASSERT_TRUE(b.evaluate(60'500));  // sees no alarm, raises it too: the same id
+    ASSERT_TRUE(a.evaluate(ts_ms{0}));
+    ASSERT_TRUE(b.evaluate(ts_ms{500}));
+    ASSERT_TRUE(a.evaluate(ts_ms{60'000}));
+    ASSERT_TRUE(b.evaluate(ts_ms{60'500}));  // sees no alarm, raises it too: the same id
     auto got = alerts();
     ASSERT_EQ(got.size(), 1u);
-    ASSERT_TRUE(store_->set_cursor("order.created", "orders", 10));
-    ASSERT_TRUE(a.evaluate(61'000));
+    ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{10}));
+    ASSERT_TRUE(a.evaluate(ts_ms{61'000}));
     ops::slo_monitor c(*store_, rules());  // a third node, started later
-    ASSERT_TRUE(c.evaluate(61'500));
+    ASSERT_TRUE(c.evaluate(ts_ms{61'500}));
     EXPECT_EQ(alerts().size(), 2u);
 }
 
@@ -136,15 +136,15 @@ TEST_P(ops_slo_contract, error_rates_come_from_the_node_counters) {
     ops::slo_monitor m(*store_, *r, [&](std::string_view, std::string_view group) {
         return group == "orders" ? std::optional(counts) : std::nullopt;
     });
-    ASSERT_TRUE(m.evaluate(1000));
+    ASSERT_TRUE(m.evaluate(ts_ms{1000}));
     counts = {190, 10};  // 10 errors in 100 attempts: 0.1, not above
-    ASSERT_TRUE(m.evaluate(2000));
+    ASSERT_TRUE(m.evaluate(ts_ms{2000}));
     EXPECT_TRUE(alerts().empty());
     counts = {270, 30};  // 20 in 100
-    ASSERT_TRUE(m.evaluate(3000));
+    ASSERT_TRUE(m.evaluate(ts_ms{3000}));
     ASSERT_EQ(alerts().size(), 1u);
     counts = {370, 30};
-    ASSERT_TRUE(m.evaluate(4000));
+    ASSERT_TRUE(m.evaluate(ts_ms{4000}));
     EXPECT_EQ(alerts().size(), 2u);
 }
 

@@ -87,6 +87,7 @@ TEST_P(pg_two_nodes, the_same_ids_published_on_both_nodes_at_once_are_stored_onc
     constexpr int n = 300;
     std::map<std::string, seq_t> got[2];
     std::vector<std::thread> ts;
+    ts.reserve(2);
     for (int node = 0; node < 2; ++node) {
         ts.emplace_back([&, node] {
             store& s = node == 0 ? *a_ : *b_;
@@ -134,6 +135,7 @@ TEST_P(pg_two_nodes, a_commit_on_one_node_wakes_a_waiter_on_the_other_at_once) {
 TEST_P(pg_two_nodes, increments_from_both_nodes_on_one_document_are_never_lost) {
     constexpr int per_thread = 50;
     std::vector<std::thread> ts;
+    ts.reserve(4);
     std::atomic<int> failures{0};
     for (int t = 0; t < 4; ++t) {
         ts.emplace_back([&, t] {
@@ -266,13 +268,13 @@ TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it)
     for (bool row_exists : {true, false}) {
         const std::string group = row_exists ? "g1" : "g2";
         if (row_exists) {
-            ASSERT_TRUE(a_->set_cursor("t", group, 3));
+            ASSERT_TRUE(a_->set_cursor("t", group, seq_t{3}));
         }
         auto first = a_->begin();
         ASSERT_TRUE(first);
         auto cur = (*first)->cursor("t", group);
         ASSERT_TRUE(cur);
-        EXPECT_EQ(cur->value_or(0), row_exists ? 3 : 0);
+        EXPECT_EQ(cur->value_or(seq_t{}), row_exists ? 3 : 0);
 
         std::atomic<bool> second_done{false};
         std::optional<seq_t> second_saw;
@@ -286,10 +288,10 @@ TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it)
         });
         std::this_thread::sleep_for(200ms);
         EXPECT_FALSE(second_done) << "the second reader did not wait (" << group << ")";
-        ASSERT_TRUE((*first)->set_cursor("t", group, 10));
+        ASSERT_TRUE((*first)->set_cursor("t", group, seq_t{10}));
         ASSERT_TRUE((*first)->commit());
         second.join();
-        EXPECT_EQ(second_saw, std::optional<seq_t>(10)) << group;
+        EXPECT_EQ(second_saw, std::optional<seq_t>(seq_t{10})) << group;
     }
 }
 
@@ -373,12 +375,13 @@ TEST_P(pg_two_nodes, commit_after_a_failed_statement_reports_the_rollback) {
 TEST_P(pg_two_nodes, conditional_appends_on_both_nodes_let_one_writer_win_per_round) {
     constexpr int writers = 8;
     constexpr int rounds = 15;
-    std::atomic<seq_t> latest{0};
+    std::atomic<seq_t> latest{seq_t{}};
     std::atomic<int> wins{0}, conflicts{0}, other_errors{0};
     std::mutex mu;
     std::vector<seq_t> won;
     std::barrier sync(writers, [&]() noexcept {});
     std::vector<std::thread> threads;
+    threads.reserve(writers);
     for (int w = 0; w < writers; ++w) {
         threads.emplace_back([&, w] {
             store& s = w % 2 == 0 ? *a_ : *b_;

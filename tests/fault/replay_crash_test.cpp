@@ -52,7 +52,7 @@ TEST_P(replay_crash, a_replay_killed_at_random_points_copies_each_event_once) {
             batch.push_back({.topic = "src",
                              .id = "e" + std::to_string(i),
                              .key = "k" + std::to_string(i % 97),
-                             .ts = 1'000'000 + i,
+                             .ts = ts_ms{1'000'000 + i},
                              .payload = json::object{{"n", i}, {"keep", i % 3 != 0}}});
             if (batch.size() == 5000) {
                 ASSERT_TRUE(s->append(std::move(batch)));
@@ -101,7 +101,7 @@ TEST_P(replay_crash, a_replay_killed_at_random_points_copies_each_event_once) {
     const std::size_t expected = events - events / 3;
     ASSERT_EQ(out->size(), expected) << kills << " kills, " << runs << " runs";
     std::set<std::string> sources;
-    seq_t prev_n = 0;
+    std::int64_t prev_n = 0;
     for (const auto& e : *out) {
         const auto n = e.payload.at("n").as_int64();
         EXPECT_NE(n % 3, 0);
@@ -112,7 +112,7 @@ TEST_P(replay_crash, a_replay_killed_at_random_points_copies_each_event_once) {
         sources.insert(e.headers.at("prom-source-id"));
     }
     EXPECT_EQ(sources.size(), expected);
-    EXPECT_EQ(s->cursor("src", ops::replay_group("dst"))->value_or(0), events);
+    EXPECT_EQ(s->cursor("src", ops::replay_group("dst"))->value_or(seq_t{}), events);
     std::printf("[ crash ] %s: replay of %d events, %d kills, %d runs\n", GetParam().name.c_str(),
                 events, kills, runs);
 }

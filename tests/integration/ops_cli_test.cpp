@@ -40,15 +40,15 @@ class ops_cli : public testing::Test {
             batch.push_back({.topic = "orders",
                              .id = "o" + std::to_string(i),
                              .key = "k" + std::to_string(i % 3),
-                             .ts = 1000 * i,
+                             .ts = ts_ms{1000 * i},
                              .payload = json::object{{"n", i}, {"big", i > 10}}});
         }
         ASSERT_TRUE(s->append(std::move(batch)));
-        ASSERT_TRUE(s->set_cursor("orders", "billing", 15));
+        ASSERT_TRUE(s->set_cursor("orders", "billing", seq_t{15}));
         ASSERT_TRUE(s->append({{.topic = "orders.dlq",
                                 .id = "o3",
                                 .key = "k0",
-                                .ts = 3000,
+                                .ts = ts_ms{3000},
                                 .payload = json::object{{"n", 3}},
                                 .headers = {{"prom-error", "boom"}, {"prom-group", "billing"}}}}));
     }
@@ -81,7 +81,7 @@ TEST_F(ops_cli, a_tail_group_shows_its_lag) {
     EXPECT_EQ(v[1].at("cursor").as_int64(), 6);
     EXPECT_EQ(v[1].at("lag_events").as_int64(), 14);
     // now - ts of seq 7 (7000 ms after the epoch), to the second.
-    const double expected = static_cast<double>(now_ms() - 7000) / 1000;
+    const double expected = static_cast<double>(now_ms() - ts_ms{7000}) / 1000;
     EXPECT_NEAR(v[1].at("lag_seconds").to_number<double>(), expected, 60);
 }
 

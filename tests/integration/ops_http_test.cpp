@@ -40,7 +40,7 @@ class ops_http : public server_test {
         std::vector<event_input> batch;
         for (int i = first; i < first + n; ++i) {
             batch.push_back(
-                {.topic = std::string(topic), .key = "k", .ts = 1000 * i, .payload = i});
+                {.topic = std::string(topic), .key = "k", .ts = ts_ms{1000 * i}, .payload = i});
         }
         ASSERT_TRUE(db().append(std::move(batch)));
     }
@@ -73,15 +73,15 @@ TEST_F(ops_http, groups_report_lag_for_gateway_library_and_projector_consumers) 
         return t && t->find("\"events\"") != std::string::npos;
     }));
     ASSERT_TRUE(ws->send_text(R"({"op":"ack","id":"a","topic":"t","group":"gw","seq":2})"));
-    ASSERT_TRUE(eventually([&] { return db().cursor("t", "gw")->value_or(0) == 2; }));
+    ASSERT_TRUE(eventually([&] { return db().cursor("t", "gw")->value_or(seq_t{}) == 2; }));
     // A library consumer (what `prom tail --group` is) at 4, a projector at the end.
-    ASSERT_TRUE(db().set_cursor("t", "lib", 4));
+    ASSERT_TRUE(db().set_cursor("t", "lib", seq_t{4}));
     {
         auto p = start_transactional_projector(
             db(), {.topic = "t", .group = "proj", .handler = [](const event&, transaction&) {
                        return status{};
                    }});
-        ASSERT_TRUE(p->wait_until(6, 10s));
+        ASSERT_TRUE(p->wait_until(seq_t{6}, 10s));
     }
     const ts_ms now = now_ms();
     auto r = get("/groups");
@@ -92,8 +92,8 @@ TEST_F(ops_http, groups_report_lag_for_gateway_library_and_projector_consumers) 
     EXPECT_EQ(gw.at("cursor").as_int64(), 2);
     EXPECT_EQ(gw.at("lag_events").as_int64(), 4);
     // now - ts of seq 3 (3000), within the few ms between the request and `now`.
-    EXPECT_NEAR(gw.at("lag_seconds").to_number<double>(), static_cast<double>(now - 3000) / 1000,
-                2.0);
+    EXPECT_NEAR(gw.at("lag_seconds").to_number<double>(),
+                static_cast<double>(now - ts_ms{3000}) / 1000, 2.0);
     EXPECT_EQ(gw.at("active"), true);
     EXPECT_TRUE(gw.at("holder").is_string());
     EXPECT_TRUE(gw.at("last_ack").is_int64());
@@ -129,7 +129,7 @@ TEST_F(ops_http, groups_report_lag_for_gateway_library_and_projector_consumers) 
 
 TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
     publish("t", 1, 3);
-    ASSERT_TRUE(db().set_cursor("t", "g", 1));
+    ASSERT_TRUE(db().set_cursor("t", "g", seq_t{1}));
     struct bad {
         std::string target, body;
         unsigned status;
@@ -213,7 +213,7 @@ class ops_http_slo : public ops_http {
 
 TEST_F(ops_http_slo, an_alarm_degrades_healthz_but_keeps_200) {
     publish("t", 1, 5);
-    ASSERT_TRUE(db().set_cursor("t", "g", 1));
+    ASSERT_TRUE(db().set_cursor("t", "g", seq_t{1}));
     ASSERT_TRUE(eventually([&] {
         auto h = get("/healthz");
         return h.status == 200 && h.body.find("degraded") != std::string::npos;
@@ -223,7 +223,7 @@ TEST_F(ops_http_slo, an_alarm_degrades_healthz_but_keeps_200) {
     EXPECT_EQ(h->at("db"), "up");
     EXPECT_EQ(h->at("alarms").as_array()[0].at("rule"), "lagging");
     EXPECT_NE(get("/metrics").body.find("prom_slo_alarm{rule=\"lagging\"} 1"), std::string::npos);
-    ASSERT_TRUE(db().set_cursor("t", "g", 5));
+    ASSERT_TRUE(db().set_cursor("t", "g", seq_t{5}));
     ASSERT_TRUE(
         eventually([&] { return get("/healthz").body.find("\"ok\"") != std::string::npos; }));
     auto alerts = db().scan({.topic = "prom.alerts"});
@@ -249,8 +249,8 @@ class ops_http_auth : public ops_http {
 
 TEST_F(ops_http_auth, the_routes_need_the_admin_permission) {
     publish("t", 1, 2);
-    ASSERT_TRUE(db().set_cursor("t", "team-a", 0));
-    ASSERT_TRUE(db().set_cursor("t", "other", 0));
+    ASSERT_TRUE(db().set_cursor("t", "team-a", seq_t{0}));
+    ASSERT_TRUE(db().set_cursor("t", "other", seq_t{0}));
     EXPECT_EQ(get("/groups").status, 401);
     EXPECT_EQ(get("/topics").status, 401);
     EXPECT_EQ(get("/groups", {{"Authorization", "Bearer reader-secret"}}).status, 403);
@@ -277,8 +277,8 @@ namespace {
 
 class ws_from_position : public server_test {};
 
-std::vector<seq_t> seqs_until(raw_ws& ws, seq_t last) {
-    std::vector<seq_t> seqs;
+std::vector<std::int64_t> seqs_until(raw_ws& ws, std::int64_t last) {
+    std::vector<std::int64_t> seqs;
     for (int i = 0; i < 200 && (seqs.empty() || seqs.back() < last); ++i) {
         auto text = ws.read_text(5s);
         if (!text) break;
@@ -291,18 +291,19 @@ std::vector<seq_t> seqs_until(raw_ws& ws, seq_t last) {
 
 TEST_F(ws_from_position, subscribe_starts_at_a_seq_or_a_time) {
     std::vector<event_input> batch;
-    for (int i = 1; i <= 6; ++i) batch.push_back({.topic = "t", .ts = 1000 * i, .payload = i});
+    for (int i = 1; i <= 6; ++i)
+        batch.push_back({.topic = "t", .ts = ts_ms{1000 * i}, .payload = i});
     ASSERT_TRUE(db().append(std::move(batch)));
     raw_ws::handshake hs;
     auto ws = raw_ws::connect(port(), hs);
     ASSERT_EQ(hs.status, 101);
     ASSERT_TRUE(ws->send_text(R"({"op":"subscribe","id":"a","topic":"t","from":{"seq":4}})"));
-    EXPECT_EQ(seqs_until(*ws, 6), (std::vector<seq_t>{4, 5, 6}));
+    EXPECT_EQ(seqs_until(*ws, 6), (std::vector<std::int64_t>{4, 5, 6}));
     auto ws2 = raw_ws::connect(port(), hs);
     ASSERT_EQ(hs.status, 101);
     ASSERT_TRUE(ws2->send_text(
         R"({"op":"subscribe","id":"b","topic":"t","group":"late","from":{"ts":"1970-01-01T00:00:05Z"}})"));
-    EXPECT_EQ(seqs_until(*ws2, 6), (std::vector<seq_t>{5, 6}));
+    EXPECT_EQ(seqs_until(*ws2, 6), (std::vector<std::int64_t>{5, 6}));
 }
 
 }  // namespace

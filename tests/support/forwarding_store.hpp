@@ -18,9 +18,6 @@ class forwarding_store : public store {
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override {
         return inner_.scan_key_by_time(q);
     }
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override {
-        return inner_.latest(topic, key);
-    }
     result<std::vector<event>> latest_per_key(std::string_view topic) override {
         return inner_.latest_per_key(topic);
     }
@@ -57,7 +54,6 @@ class forwarding_store : public store {
     void add_commit_listener(commit_listener listener) override {
         inner_.add_commit_listener(std::move(listener));
     }
-    std::string_view backend_name() const override { return inner_.backend_name(); }
     result<std::vector<cursor_status>> list_cursors() override { return inner_.list_cursors(); }
     result<std::vector<lease_status>> list_leases(std::string_view prefix) override {
         return inner_.list_leases(prefix);
@@ -79,9 +75,6 @@ class forwarding_store : public store {
                                                                 std::string_view reducer,
                                                                 ts_ms t) override {
         return inner_.snapshot_at_or_before(topic, key, reducer, t);
-    }
-    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override {
-        return inner_.drop_snapshots_after(topic, key, ts);
     }
 
   protected:

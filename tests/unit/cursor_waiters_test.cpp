@@ -18,12 +18,13 @@ struct cursor_waiting : testing::Test {
     std::unique_ptr<store> s = test::open_or_die("memory:");
     cursor_waiters waiters{*s};
 
-    std::future<cursor_wait_outcome> wait(seq_t seq, std::chrono::milliseconds within,
+    std::future<cursor_wait_outcome> wait(std::int64_t seq, std::chrono::milliseconds within,
                                           std::uint64_t* id = nullptr) {
         auto p = std::make_shared<std::promise<cursor_wait_outcome>>();
         auto f = p->get_future();
-        auto got = waiters.wait({{"proj", "t", "g", seq}}, cursor_waiters::clock::now() + within,
-                                [p](cursor_wait_outcome o) { p->set_value(std::move(o)); });
+        auto got =
+            waiters.wait({{"proj", "t", "g", seq_t{seq}}}, cursor_waiters::clock::now() + within,
+                         [p](cursor_wait_outcome o) { p->set_value(std::move(o)); });
         if (id) *id = got;
         return f;
     }
@@ -32,17 +33,17 @@ struct cursor_waiting : testing::Test {
 TEST_F(cursor_waiting, a_cursor_that_moves_past_the_seq_wakes_the_waiter) {
     auto f = wait(3, 10s);
     EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
-    ASSERT_TRUE(s->set_cursor("t", "g", 2));
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{2}));
     EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
     EXPECT_EQ(waiters.active(), 1u);
-    ASSERT_TRUE(s->set_cursor("t", "g", 3));
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{3}));
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     EXPECT_EQ(f.get().what, kind::caught_up);
     EXPECT_EQ(waiters.active(), 0u);
 }
 
 TEST_F(cursor_waiting, a_waiter_already_met_is_answered_at_once_once_the_cursor_was_read) {
-    ASSERT_TRUE(s->set_cursor("t", "g", 5));
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{5}));
     auto first = wait(5, 10s);
     ASSERT_EQ(first.wait_for(5s), std::future_status::ready);
     EXPECT_EQ(first.get().what, kind::caught_up);
@@ -53,7 +54,7 @@ TEST_F(cursor_waiting, a_waiter_already_met_is_answered_at_once_once_the_cursor_
 }
 
 TEST_F(cursor_waiting, a_deadline_answers_timed_out_with_the_cursor_last_read) {
-    ASSERT_TRUE(s->set_cursor("t", "g", 1));
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{1}));
     auto f = wait(9, 30ms);
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     auto o = f.get();

@@ -32,7 +32,7 @@ class user_projector_lua : public testing::Test {
         e.id = std::move(id);
         e.topic = "in";
         e.key = "k";
-        e.ts = 1000;
+        e.ts = ts_ms{1000};
         e.seq = ++seq_;
         e.payload = *parse_json(payload);
         auto txn = store_->begin();
@@ -57,7 +57,7 @@ class user_projector_lua : public testing::Test {
 
     std::unique_ptr<store> store_;
     projector_handler handler_;
-    seq_t seq_ = 0;
+    seq_t seq_{};
 };
 
 TEST_F(user_projector_lua, values_without_a_json_form_fail_the_event_with_a_reason) {

@@ -46,7 +46,7 @@ result<std::vector<append_result>> conditional_append_in_txn(connection& c,
     key_seqs before;
     for (int i = 0; i < r->size(); ++i) {
         before.emplace(std::pair(std::string(r->text(i, 0)), std::string(r->text(i, 1))),
-                       r->int64(i, 2));
+                       seq_t{r->int64(i, 2)});
     }
     std::vector<const event_input*> all;
     all.reserve(batch.size());

@@ -3,6 +3,7 @@
 // acquire_lease, so that `remaining` means the same on every node.
 #include "storage/ops_sql.hpp"
 #include "storage/postgres/pg_store.hpp"
+#include "storage/row_codec.hpp"
 
 namespace prom::storage::postgres {
 
@@ -15,15 +16,7 @@ result<std::vector<cursor_status>> pg_store::list_cursors() {
         if (!r) return std::unexpected(r.error());
         out.clear();
         out.reserve(static_cast<std::size_t>(r->size()));
-        for (int i = 0; i < r->size(); ++i) {
-            cursor_status cs{.topic = std::string(r->text(i, 0)),
-                             .group = std::string(r->text(i, 1)),
-                             .seq = r->int64(i, 2)};
-            if (!r->is_null(i, 3)) cs.acked_at = r->int64(i, 3);
-            cs.topic_last_seq = r->int64(i, 4);
-            if (!r->is_null(i, 5)) cs.next_ts = r->int64(i, 5);
-            out.push_back(std::move(cs));
-        }
+        for (int i = 0; i < r->size(); ++i) out.push_back(decode_cursor_status(r->row(i)));
         return {};
     });
     if (!st) return std::unexpected(st.error());

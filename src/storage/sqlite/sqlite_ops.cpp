@@ -2,6 +2,7 @@
 // lag inputs, leases, deleting a group, revoking a lease. The cursor listing is the query
 // PostgreSQL runs too (storage/ops_sql.hpp).
 #include "storage/ops_sql.hpp"
+#include "storage/row_codec.hpp"
 #include "storage/sqlite/sqlite_schema.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -23,15 +24,7 @@ result<std::vector<cursor_status>> sqlite_store::list_cursors() {
     if (!st) return std::unexpected(st.error());
     std::vector<cursor_status> out;
     int rc;
-    while ((rc = st->step()) == SQLITE_ROW) {
-        cursor_status c{.topic = std::string(st->text(0)),
-                        .group = std::string(st->text(1)),
-                        .seq = st->int64(2)};
-        if (!st->is_null(3)) c.acked_at = st->int64(3);
-        c.topic_last_seq = st->int64(4);
-        if (!st->is_null(5)) c.next_ts = st->int64(5);
-        out.push_back(std::move(c));
-    }
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(decode_cursor_status(*st));
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "list cursors"));
     return out;
 }
@@ -50,7 +43,7 @@ result<std::vector<lease_status>> sqlite_store::list_leases(std::string_view pre
     int rc;
     while ((rc = st->step()) == SQLITE_ROW) {
         out.push_back({std::string(st->text(0)), std::string(st->text(1)),
-                       std::chrono::milliseconds(st->int64(2) - now)});
+                       std::chrono::milliseconds(st->int64(2) - now.value)});
     }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "list leases"));
     return out;
@@ -83,7 +76,7 @@ status sqlite_store::seize_lease(std::string_view name, std::string_view owner,
         if (!st) return std::unexpected(st.error());
         st->bind(1, name);
         st->bind(2, owner);
-        st->bind(3, now_ms() + ttl.count());
+        st->bind(3, (now_ms() + ttl.count()).value);
         int rc = st->step();
         if (rc != SQLITE_DONE) return std::unexpected(writer_->last_error(rc, "seize lease"));
     }

@@ -27,7 +27,6 @@ class sqlite_store final : public store {
     void append_async(std::vector<event_input> batch, append_callback done) override;
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
     result<std::vector<event>> latest_per_key(std::string_view topic) override;
     result<std::vector<topic_info>> topics() override;
     result<std::optional<topic_info>> topic(std::string_view name) override;
@@ -49,7 +48,6 @@ class sqlite_store final : public store {
     std::uint64_t change_version() override { return notifier_.version(); }
     void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override;
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
-    std::string_view backend_name() const override { return "sqlite"; }
 
     // ---- operations (sqlite_ops.cpp)
     result<std::vector<cursor_status>> list_cursors() override;
@@ -66,7 +64,6 @@ class sqlite_store final : public store {
                                                                 std::string_view key,
                                                                 std::string_view reducer,
                                                                 ts_ms t) override;
-    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override;
 
     // ---- used by sqlite_transaction (holding write_mu_)
     connection& writer() { return *writer_; }
@@ -108,7 +105,7 @@ class sqlite_store final : public store {
 class topic_counters {
   public:
     struct counters {
-        seq_t last_seq = 0;
+        seq_t last_seq{};
         std::int64_t count = 0;
         // Whether the topic had any time-travel snapshot when the transaction first
         // appended to it. Only put_snapshots adds them, never inside an append transaction,
@@ -153,8 +150,5 @@ status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_
 
 // Brings an existing database's schema up to date (sqlite_ops.cpp); in init's transaction.
 status migrate_in_txn(connection& c);
-
-// Reads one event row: (topic, seq, id, key, ts, payload, headers).
-result<event> event_from_row(statement& st);
 
 }  // namespace prom::storage::sqlite
