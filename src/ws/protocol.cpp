@@ -55,6 +55,13 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                     : *op + " needs a topic, and a group that is a non-empty string when given");
         }
         if (!group) group.emplace();
+        // A '*' only as the last character: a prefix pattern, which only subscribe and
+        // unsubscribe take (an ack names the one topic of the events it acknowledges).
+        if (topic->find('*') < topic->size() - 1 || (*op == "ack" && is_topic_pattern(*topic))) {
+            return bad(c.id, *op == "ack"
+                                 ? "ack names one topic, not a pattern"
+                                 : "a topic pattern is a prefix followed by one final '*'");
+        }
         if (*op == "unsubscribe") {
             c.op = unsubscribe_cmd{*topic, *group};
             return c;
@@ -94,6 +101,9 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                 return bad(c.id,
                            "from must be \"earliest\", \"latest\", {\"seq\": N} or {\"ts\": T}");
             }
+        }
+        if (s.from_seq && is_topic_pattern(s.topic)) {
+            return bad(c.id, "from.seq is a position in one topic: a pattern takes a ts");
         }
         if (const json::value* b = member(o, "batchSize", "batch_size")) {
             if (!b->is_int64() || b->get_int64() < 1 ||

@@ -94,6 +94,27 @@ TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
     EXPECT_EQ(refused(R"({"id":7,"op":"ack"})").id, "");
 }
 
+TEST(ws_protocol, subscribe_and_unsubscribe_take_a_prefix_pattern_but_ack_does_not) {
+    auto s = std::get<subscribe_cmd>(
+        std::get<command>(parse_command(R"({"op":"subscribe","topic":"order.*","group":"g"})")).op);
+    EXPECT_EQ(s.topic, "order.*");
+    EXPECT_TRUE(is_topic_pattern(s.topic));
+    EXPECT_FALSE(is_topic_pattern("order.created"));
+    auto t = std::get<subscribe_cmd>(
+        std::get<command>(parse_command(R"({"op":"subscribe","topic":"*","from":{"ts":5}})")).op);
+    EXPECT_EQ(t.from_ts, 5);
+    EXPECT_TRUE(std::holds_alternative<command>(
+        parse_command(R"({"op":"unsubscribe","topic":"order.*","group":"g"})")));
+    for (std::string_view bad :
+         {R"({"op":"subscribe","topic":"or*der"})", R"({"op":"subscribe","topic":"order.**"})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seq":2}})",
+          R"({"op":"ack","topic":"order.*","group":"g","seq":1})"}) {
+        auto r = parse_command(bad);
+        ASSERT_TRUE(std::holds_alternative<protocol_error>(r)) << bad;
+        EXPECT_EQ(std::get<protocol_error>(r).code, "bad_request");
+    }
+}
+
 TEST(ws_protocol, renders_canonical_frames) {
     event e{.id = "i", .topic = "t", .key = "k", .ts = ts_ms{5}, .seq = seq_t{1}, .payload = 1};
     EXPECT_EQ(
