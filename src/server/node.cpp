@@ -161,15 +161,22 @@ class node_impl final : public node {
     // come from the projectors running on this node (docs/operations.md).
     void start_slo_monitor() {
         auto* built_in = projectors_.get();
+        auto* user = supervisor_.get();
         ops::counts_source counts =
-            [built_in](std::string_view topic,
-                       std::string_view group) -> std::optional<ops::group_counts> {
-            if (!built_in) return std::nullopt;
-            for (const projector* p :
-                 {&built_in->heartbeat_projector(), &built_in->txn_projector()}) {
-                if (p->options().topic == topic && p->options().group == group) {
-                    return ops::group_counts{p->metrics().applied.load(),
-                                             p->metrics().errors.load()};
+            [built_in, user](std::string_view topic,
+                             std::string_view group) -> std::optional<ops::group_counts> {
+            if (built_in) {
+                for (const projector* p :
+                     {&built_in->heartbeat_projector(), &built_in->txn_projector()}) {
+                    if (p->options().topic == topic && p->options().group == group) {
+                        return ops::group_counts{p->metrics().applied.load(),
+                                                 p->metrics().errors.load()};
+                    }
+                }
+            }
+            if (user) {
+                if (auto c = user->counts(topic, group)) {
+                    return ops::group_counts{c->applied, c->errors};
                 }
             }
             return std::nullopt;

@@ -354,6 +354,21 @@ void supervisor::append_metrics(std::string& out) const {
     }
 }
 
+std::optional<supervisor::attempt_counts> supervisor::counts(std::string_view topic,
+                                                             std::string_view group) const {
+    prom::lock_guard lock(mu_);
+    for (const auto& [name, m] : managed_) {
+        for (const runner* r : {m.serving.get(), m.rebuild.get()}) {
+            if (!r || r->group != group) continue;
+            if (auto it = r->by_topic.find(topic); it != r->by_topic.end()) {
+                const auto& pm = it->second->metrics();
+                return attempt_counts{pm.applied.load(), pm.errors.load()};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {
     bool stopping;
     {
