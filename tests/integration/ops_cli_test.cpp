@@ -72,7 +72,7 @@ TEST_F(ops_cli, groups_lists_every_group_with_its_lag) {
 }
 
 TEST_F(ops_cli, a_tail_group_shows_its_lag) {
-    auto t = run("tail orders --group tailer --limit 6");
+    auto t = run("tail orders --group tailer --from earliest --limit 6");
     ASSERT_EQ(t.exit_code, 0) << t.out;
     EXPECT_EQ(lines(t.out).size(), 6u);
     auto v = lines(run("groups").out);
@@ -177,6 +177,20 @@ TEST_F(ops_cli, replay_refuses_bad_input_with_exit_2) {
     EXPECT_FALSE(*s->topic("x"));
     EXPECT_NE(test::run_prom("--help", true).out.find("replay"), std::string::npos);
     EXPECT_NE(test::run_prom("--help", true).out.find("groups"), std::string::npos);
+}
+
+TEST_F(ops_cli, serve_refuses_a_bad_slo_rule_with_exit_2) {
+    for (std::string rule :
+         {R"({"name":"x","max_lag_events":-1})", R"({"name":"x","max_lag_seconds":30,"typo":1})",
+          R"({"name":"x","max_error_rate":2})"}) {
+        {
+            std::ofstream cfg(dir_.file("bad.json"));
+            cfg << R"({"listen":"127.0.0.1:0","slo":[)" << rule << "]}";
+        }
+        auto b = run("serve --config " + dir_.file("bad.json"), true);
+        EXPECT_EQ(b.exit_code, 2) << rule << ": " << b.out;
+        EXPECT_NE(b.out.find("slo[0]"), std::string::npos) << b.out;
+    }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // events and seconds for a gateway group, a library consumer and a projector), seek,
 // group removal, dead-letter replay, server-side replays, /metrics, /healthz degraded by an
 // SLO alarm, and the admin permission.
+#include <set>
 #include <thread>
 
 #include "prom/bus.hpp"
@@ -118,7 +119,7 @@ TEST_F(ops_http, groups_report_lag_for_gateway_library_and_projector_consumers) 
     // The gateway group is active: a seek is refused, a forced one revokes its lease.
     auto refused = post_json("/groups/t/gw/seek", R"({"seq":0})");
     EXPECT_EQ(refused.status, 409) << refused.body;
-    EXPECT_EQ(db().cursor("t", "gw")->value_or(-1), 2);
+    EXPECT_EQ(db().cursor("t", "gw")->value_or(seq_t{-1}), 2);
     auto forced = post_json("/groups/t/gw/seek", R"({"seq":0,"force":true})");
     ASSERT_EQ(forced.status, 200) << forced.body;
     EXPECT_EQ(parse_json(forced.body)->at("revoked"), true);
@@ -148,13 +149,13 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
         EXPECT_TRUE(v->at("error").is_string());
         EXPECT_TRUE(v->at("message").is_string());
     }
-    EXPECT_EQ(db().cursor("t", "g")->value_or(-1), 1);
+    EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 1);
     auto ok = post_json("/groups/t/g/seek", R"({"to":"latest"})");
     ASSERT_EQ(ok.status, 200) << ok.body;
-    EXPECT_EQ(db().cursor("t", "g")->value_or(-1), 3);
+    EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 3);
     ok = post_json("/groups/t/g/seek", R"({"ts":2000})");
     ASSERT_EQ(ok.status, 200) << ok.body;
-    EXPECT_EQ(db().cursor("t", "g")->value_or(-1), 1);
+    EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 1);
     EXPECT_EQ(http_request(port(), "GET", "/groups/t/g/seek").status, 405);
     EXPECT_EQ(del("/groups/t/nope").status, 404);
     auto gone = del("/groups/t/g");
@@ -304,6 +305,79 @@ TEST_F(ws_from_position, subscribe_starts_at_a_seq_or_a_time) {
     ASSERT_TRUE(ws2->send_text(
         R"({"op":"subscribe","id":"b","topic":"t","group":"late","from":{"ts":"1970-01-01T00:00:05Z"}})"));
     EXPECT_EQ(seqs_until(*ws2, 6), (std::vector<std::int64_t>{5, 6}));
+}
+
+// A prefix pattern: one consumer per matching topic, topics that appear later included;
+// dead-letter and other topics left out; acks by the events' own topic; one unsubscribe.
+TEST_F(ws_from_position, a_topic_pattern_subscribes_to_every_matching_topic) {
+    ASSERT_TRUE(db().append({{.topic = "order.a", .payload = 1},
+                             {.topic = "order.a", .payload = 2},
+                             {.topic = "order.b", .payload = 3},
+                             {.topic = "order.a.dlq", .payload = 4},
+                             {.topic = "other", .payload = 5}}));
+    raw_ws::handshake hs;
+    auto ws = raw_ws::connect(port(), hs);
+    ASSERT_EQ(hs.status, 101);
+    ASSERT_TRUE(ws->send_text(
+        R"({"op":"subscribe","id":"p","topic":"order.*","group":"g","manualAck":true})"));
+    std::set<std::pair<std::string, std::int64_t>> got;
+    bool subscribed = false;
+    auto read_until = [&](std::size_t n) {
+        for (int i = 0; i < 100 && got.size() < n; ++i) {
+            auto text = ws->read_text(5s);
+            if (!text) break;
+            auto v = parse_json(*text);
+            ASSERT_TRUE(v);
+            if (v->at("op") == "subscribed") {
+                EXPECT_EQ(v->at("topic"), "order.*");
+                subscribed = true;
+            }
+            if (v->at("op") != "events") continue;
+            for (const auto& e : v->at("events").as_array()) {
+                EXPECT_EQ(e.at("topic"), v->at("topic"));  // a frame names its own topic
+                got.emplace(std::string(e.at("topic").as_string()), e.at("seq").as_int64());
+            }
+        }
+    };
+    read_until(3);
+    EXPECT_TRUE(subscribed);
+    EXPECT_EQ(got, (std::set<std::pair<std::string, std::int64_t>>{
+                       {"order.a", 1}, {"order.a", 2}, {"order.b", 1}}));
+    // A topic that appears later is delivered from its first event.
+    ASSERT_TRUE(db().append({{.topic = "order.c", .payload = 6}}));
+    read_until(4);
+    EXPECT_TRUE(got.contains({"order.c", 1}));
+    EXPECT_EQ(got.size(), 4u);
+    // Acks name the events' topic; a pattern cannot be acknowledged.
+    ASSERT_TRUE(ws->send_text(R"({"op":"ack","id":"a","topic":"order.a","group":"g","seq":2})"));
+    ASSERT_TRUE(ws->send_text(R"({"op":"ack","id":"b","topic":"order.*","group":"g","seq":1})"));
+    bool acked = false, refused = false;
+    for (int i = 0; i < 20 && !(acked && refused); ++i) {
+        auto text = ws->read_text(5s);
+        if (!text) break;
+        auto v = parse_json(*text);
+        if (v->at("op") == "acked") acked = v->at("id") == "a";
+        if (v->at("op") == "error") refused = v->at("id") == "b" && v->at("error") == "bad_request";
+    }
+    EXPECT_TRUE(acked);
+    EXPECT_TRUE(refused);
+    EXPECT_EQ(db().cursor("order.a", "g")->value_or(seq_t{}), 2);
+    // Each topic is a group of its own in the operator's view.
+    auto groups = parse_json(get("/groups").body);
+    std::set<std::string> topics;
+    for (const auto& i : groups->at("items").as_array()) {
+        if (i.at("group") == "g") topics.emplace(i.at("topic").as_string());
+    }
+    EXPECT_EQ(topics, (std::set<std::string>{"order.a", "order.b", "order.c"}));
+    ASSERT_TRUE(ws->send_text(R"({"op":"unsubscribe","id":"u","topic":"order.*","group":"g"})"));
+    bool unsubscribed = false;
+    for (int i = 0; i < 20 && !unsubscribed; ++i) {
+        auto text = ws->read_text(5s);
+        if (!text) break;
+        auto v = parse_json(*text);
+        unsubscribed = v->at("op") == "unsubscribed" && v->at("topic") == "order.*";
+    }
+    EXPECT_TRUE(unsubscribed);
 }
 
 }  // namespace
