@@ -18,6 +18,7 @@
 #include <string>
 
 #include "prom/bus.hpp"
+#include "prom/latency_histogram.hpp"
 #include "prom/store.hpp"
 
 namespace prom {
@@ -71,6 +72,8 @@ struct projector_metrics {
     std::atomic<std::uint64_t> dead_letter_streak{0};  // dead-lettered since the last applied event
     std::atomic<bool> failed{false};                   // stopped by options.fail_after_dead_letters
     last_error_note last_error;  // "seq N: message" of the latest failed attempt
+    // Time to apply and commit one batch that committed (transaction, handlers, cursor).
+    latency_histogram apply_latency;
 };
 
 class projector {

@@ -56,6 +56,25 @@ struct topic_info {
     seq_t last_seq{};
 };
 
+// One durable consumer cursor, with what an operator needs to judge it (store::list_cursors).
+struct cursor_status {
+    std::string topic;
+    std::string group;
+    seq_t seq{};                    // the last acknowledged seq
+    std::optional<ts_ms> acked_at;  // when the cursor was last written; none if never since
+                                    // the column existed (a database from before it)
+    seq_t topic_last_seq{};         // 0 when the topic has no event
+    std::optional<ts_ms> next_ts;   // ts of the first unacknowledged event (seq + 1), if any
+};
+
+// One lease row (store::list_leases). `remaining` is measured on the clock that decides
+// expiry (the database server's for PostgreSQL), so callers never compare clocks.
+struct lease_status {
+    std::string name;
+    std::string owner;
+    std::chrono::milliseconds remaining{0};  // <= 0: expired (anyone may take it)
+};
+
 // A stored document: its canonical JSON (with `_key` and `_ts`) and strong ETag, both made
 // at write time so that readers never parse, serialize or hash.
 struct document {
@@ -113,6 +132,7 @@ class transaction {
     // default refuses (errc::invalid_argument): wrappers that do not forward it.
     virtual result<bool> delete_one(std::string_view collection, std::string_view key);
     virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
+    // Also records the time of the write (cursor_status::acked_at), on every backend.
     virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
     virtual result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) = 0;
     virtual status commit() = 0;
@@ -179,6 +199,21 @@ class store {
 
     // Listeners must not call back into the store's write path.
     virtual void add_commit_listener(commit_listener listener) = 0;
+
+    // ==== operations: groups, cursors and leases seen from outside (docs/operations.md) =====
+    // Every cursor of every group, ordered by (topic, group), with its topic's last seq and
+    // the ts of its first unacknowledged event; one query, whatever the number of groups.
+    virtual result<std::vector<cursor_status>> list_cursors() = 0;
+    // Every lease whose name starts with `prefix`.
+    virtual result<std::vector<lease_status>> list_leases(std::string_view prefix) = 0;
+    // Deletes a group's cursor; false when there was none.
+    virtual result<bool> delete_cursor(std::string_view topic, std::string_view group) = 0;
+    // Takes the lease whoever holds it (an operator revoking a consumer's lease): its
+    // holder's next renewal fails, so it stops delivering and, once the lease is free again,
+    // re-reads the durable cursor.
+    virtual status seize_lease(std::string_view name, std::string_view owner,
+                               std::chrono::milliseconds ttl) = 0;
+    // ==== end of operations =================================================================
 
     // ==== time-travel snapshots (docs/time-travel.md) ===================================
     // Every backend implements these two methods and one rule in its append path; the

@@ -2,14 +2,23 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace prom::bus_internal {
 
+std::string consumer_lease_name(std::string_view topic, std::string_view group) {
+    std::string name(consumer_lease_prefix);
+    name += topic;
+    name += '/';
+    name += group;
+    return name;
+}
+
 consumer_state::consumer_state(store& s, consumer_config config)
     : store_(s), config_(std::move(config)) {
     owner_ = new_event_id();
-    lease_name_ = "consumer/" + config_.topic + "/" + config_.group;
+    lease_name_ = consumer_lease_name(config_.topic, config_.group);
     if (config_.batch_size == 0) config_.batch_size = 1;
 }
 
@@ -51,13 +60,30 @@ bool consumer_state::hold_lease() {
     return held;
 }
 
-std::optional<seq_t> consumer_state::initial_position() {
-    if (config_.ephemeral) {
-        if (config_.from == start_from::earliest) return seq_t{};
+std::optional<seq_t> consumer_state::starting_point() {
+    if (config_.from_seq) {
+        // Never past the end: a cursor there would skip events not yet published.
         auto t = store_.topic(config_.topic);
+        if (!t) return std::nullopt;
+        const seq_t last = *t ? (*t)->last_seq : seq_t{};
+        return std::clamp(*config_.from_seq - 1, seq_t{}, last);
+    }
+    if (config_.from_ts) {
+        auto first = store_.scan({.topic = config_.topic, .from_ts = *config_.from_ts, .limit = 1});
+        if (!first) return std::nullopt;
+        if (!first->empty()) return first->front().seq - 1;
+        auto t = store_.topic(config_.topic);  // none that late yet: from the end
         if (!t) return std::nullopt;
         return *t ? (*t)->last_seq : seq_t{};
     }
+    if (config_.from == start_from::earliest) return seq_t{};
+    auto t = store_.topic(config_.topic);
+    if (!t) return std::nullopt;
+    return *t ? (*t)->last_seq : seq_t{};
+}
+
+std::optional<seq_t> consumer_state::initial_position() {
+    if (config_.ephemeral) return starting_point();
     auto cur = store_.cursor(config_.topic, config_.group);
     if (!cur) return std::nullopt;
     if (*cur) {
@@ -75,12 +101,9 @@ std::optional<seq_t> consumer_state::initial_position() {
         if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
         return last;
     }
-    seq_t start{};
-    if (config_.from == start_from::latest) {
-        auto t = store_.topic(config_.topic);
-        if (!t) return std::nullopt;
-        start = *t ? (*t)->last_seq : seq_t{};
-    }
+    auto start_at = starting_point();
+    if (!start_at) return std::nullopt;
+    const seq_t start = *start_at;
     // Persist the starting point, so `latest` means "from when the group was created",
     // not "from whenever the process last restarted".
     if (!store_.set_cursor(config_.topic, config_.group, start)) return std::nullopt;

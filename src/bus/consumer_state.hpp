@@ -14,6 +14,11 @@
 
 namespace prom::bus_internal {
 
+// The lease a consumer of (topic, group) holds while it is active; operations tools read and
+// revoke it (src/ops/groups.cpp).
+std::string consumer_lease_name(std::string_view topic, std::string_view group);
+inline constexpr std::string_view consumer_lease_prefix = "consumer/";
+
 struct consumer_config {
     std::string topic;
     std::string group;
@@ -22,6 +27,11 @@ struct consumer_config {
     std::chrono::milliseconds lease_ttl{5000};
     std::chrono::milliseconds retry_backoff{100};
     bool ephemeral = false;  // no lease, no durable cursor: starts at `from` (bus.hpp)
+    // A start position instead of `from` (WebSocket `"from": {"seq": N}` or `{"ts": T}`;
+    // docs/ws-protocol.md): the first event delivered is seq N, or the first in seq order
+    // with ts >= T. Like `from`, only for an ephemeral consumer or a group without a cursor.
+    std::optional<seq_t> from_seq;
+    std::optional<ts_ms> from_ts;
 };
 
 // What the consumer should do after next().
@@ -62,6 +72,8 @@ class consumer_state {
   private:
     bool hold_lease();
     std::optional<seq_t> initial_position();
+    // Where a consumer without a cursor starts (the seq before its first event).
+    std::optional<seq_t> starting_point();
 
     store& store_;
     consumer_config config_;

@@ -131,9 +131,18 @@ void register_db_commands(CLI::App& app, run_state& state) {
         auto* cmd =
             app.add_subcommand("cursor", "print a consumer group's cursor {topic, group, seq}");
         add_db_option(*cmd, a->db);
-        cmd->add_option("topic", a->topic, "topic name")->required();
-        cmd->add_option("group", a->group, "consumer group")->required();
-        cmd->callback([a, &state] {
+        // Not ->required(): `prom cursor set …` (ops_commands.cpp) is a subcommand of this
+        // one, and CLI11 would ask for these even then.
+        cmd->add_option("topic", a->topic, "topic name");
+        cmd->add_option("group", a->group, "consumer group");
+        cmd->callback([a, cmd, &state] {
+            if (cmd->get_subcommands().size() > 0) return;  // `prom cursor set …` ran
+            if (a->topic.empty() || a->group.empty()) {
+                return report({errc::invalid_argument,
+                               "usage: prom cursor TOPIC GROUP, or prom cursor set TOPIC GROUP "
+                               "--to-seq N|--to-ts T|--to-earliest|--to-latest [--force]"},
+                              state);
+            }
             auto s = open_or_report(a->db, state, db_access::read_only);
             if (!s) return;
             auto t = s->topic(a->topic);

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/ops_cli.hpp"
 
 namespace prom::cli {
 
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
     prom::cli::register_serve_command(app, state);
     prom::cli::register_timetravel_commands(app, state);
     prom::cli::register_projector_commands(app, state);
+    prom::cli::register_ops_commands(app, state, app.get_subcommand("cursor"));
+    prom::cli::register_replay_command(app, state);
     if (auto unknown = prom::cli::unknown_command_message(app, argc, argv)) {
         std::fprintf(stderr, "prom: %s\n", unknown->c_str());
         return 2;

@@ -144,6 +144,37 @@ std::optional<response> api::route(const request& r, bool may_block) {
         // other than GET.
         return method_not_allowed(route_id::watch, "GET");
     }
+    if (n == 1 && (s[0] == "topics" || s[0] == "groups")) {
+        auto route = s[0] == "topics" ? route_id::topics : route_id::groups;
+        if (!get_or_head) return method_not_allowed(route, allow_get_head);
+        if (!may_block) return std::nullopt;
+        return admin(r, route, {}, {}, query);
+    }
+    if ((n == 3 || n == 4) && s[0] == "groups") {
+        auto route = n == 3 ? route_id::group : route_id::group_seek;
+        if (n == 4 && s[3] != "seek") {
+            return error_response(404, "not_found", "no route for this path", route_id::unknown);
+        }
+        auto verb = n == 3 ? method::delete_ : method::post;
+        if (r.verb != verb) return method_not_allowed(route, n == 3 ? "DELETE" : "POST");
+        if (!may_block) return std::nullopt;
+        return admin(r, route, decoded(s[1], coll_buf), decoded(s[2], key_buf), query);
+    }
+    if ((n == 2 || (n == 3 && s[2] == "replay")) && s[0] == "dlq") {
+        auto route = n == 2 ? route_id::dlq : route_id::dlq_replay;
+        if (n == 2 ? !get_or_head : r.verb != method::post) {
+            return method_not_allowed(route, n == 2 ? allow_get_head : "POST");
+        }
+        if (!may_block) return std::nullopt;
+        return admin(r, route, decoded(s[1], coll_buf), {}, query);
+    }
+    if (n == 1 && s[0] == "replays") {
+        if (!get_or_head && r.verb != method::post) {
+            return method_not_allowed(route_id::replays, "GET, HEAD, POST");
+        }
+        if (!may_block) return std::nullopt;
+        return admin(r, route_id::replays, {}, {}, query);
+    }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
         if (!may_block) return std::nullopt;  // it asks the database

@@ -31,6 +31,11 @@ class supervisor;
 class collection_aliases;
 }  // namespace prom::userproj
 
+namespace prom::ops {
+class replay_manager;
+class slo_monitor;
+}  // namespace prom::ops
+
 namespace prom::http {
 
 struct api_options {
@@ -54,6 +59,10 @@ struct api_options {
     consistency::change_waiters* changes = nullptr;
     // Watches (GET /collections/{c}/watch, docs/watches.md). Null: the route answers 501.
     consistency::change_feed* feed = nullptr;
+    // Runs POST /replays and reports them in GET /replays; null: those routes answer 503.
+    ops::replay_manager* replays = nullptr;
+    // SLO alarms: /healthz reports "degraded" while one fires. Null: no rules.
+    const ops::slo_monitor* slo = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -173,6 +182,14 @@ class api {
     response projectors(const request& r, route_id route, std::string_view name);
     response list_projectors(const request& r);
     response put_projector(const request& r, std::string_view name);
+    // The operations routes (api_admin.cpp): `a`, `b` are the decoded path parameters
+    // ({topic}, {group}), `query` the raw query string.
+    response admin(const request& r, route_id route, std::string_view a, std::string_view b,
+                   std::string_view query);
+    // 401/403 unless the token has some admin permission; sets `g` to its grant (null when
+    // auth is off).
+    std::optional<response> admin_refused(const request& r, route_id route,
+                                          const auth::grant*& g) const;
 
     store& store_;
     snapshot_cache& cache_;

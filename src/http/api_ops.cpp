@@ -1,6 +1,7 @@
 // GET /healthz and GET /metrics.
 #include "core/text.hpp"
 #include "http/api.hpp"
+#include "ops/slo.hpp"
 
 namespace prom::http {
 
@@ -18,7 +19,23 @@ status probe_database(store& s) {
 
 response api::healthz(const request&) {
     auto up = probe_database(store_);
-    if (up) return json_response(200, R"({"db":"up","status":"ok"})", route_id::healthz);
+    if (up) {
+        // Firing SLO alarms degrade the node's status but not its answer: it still serves,
+        // so a load balancer must keep sending it traffic (docs/operations.md).
+        auto alarms = options_.slo ? options_.slo->active() : std::vector<ops::alarm>{};
+        if (alarms.empty()) {
+            return json_response(200, R"({"db":"up","status":"ok"})", route_id::healthz);
+        }
+        json::array items;
+        for (const auto& a : alarms) {
+            items.push_back(json::object{{"rule", a.rule},
+                                         {"episode", a.episode},
+                                         {"reason", valid_utf8(a.reason)},
+                                         {"since", a.since.value}});
+        }
+        json::object o{{"alarms", std::move(items)}, {"db", "up"}, {"status", "degraded"}};
+        return json_response(200, canonical_json(o), route_id::healthz);
+    }
     // Like an error body, with the database's state: the store's message may quote anything,
     // hence valid_utf8.
     json::object o{{"db", "down"},

@@ -38,6 +38,20 @@ std::string_view route_label(route_id r) noexcept {
             return "/projectors/{name}";
         case route_id::watch:
             return "/collections/{name}/watch";
+        case route_id::topics:
+            return "/topics";
+        case route_id::groups:
+            return "/groups";
+        case route_id::group:
+            return "/groups/{topic}/{group}";
+        case route_id::group_seek:
+            return "/groups/{topic}/{group}/seek";
+        case route_id::dlq:
+            return "/dlq/{topic}";
+        case route_id::dlq_replay:
+            return "/dlq/{topic}/replay";
+        case route_id::replays:
+            return "/replays";
         case route_id::unknown:
         case route_id::count_:
             break;

@@ -21,6 +21,13 @@ enum class route_id : std::size_t {
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
     watch,       // GET /collections/{name}/watch (Server-Sent Events)
+    topics,      // GET /topics
+    groups,      // GET /groups
+    group,       // DELETE /groups/{topic}/{group}
+    group_seek,  // POST /groups/{topic}/{group}/seek
+    dlq,         // GET /dlq/{topic}
+    dlq_replay,  // POST /dlq/{topic}/replay
+    replays,     // GET|POST /replays
     unknown,     // no route matched (404) or the request did not parse (400/413/431)
     count_
 };

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "bus/consumer_loop.hpp"
+#include "ops/dlq.hpp"
 #include "prom/projector.hpp"
 
 namespace prom {
@@ -57,6 +58,7 @@ class transactional_projector final : public projector {
     // where this consumer believes it is: if another consumer moved it (a lease race), we
     // must not apply anything twice.
     attempt apply(std::span<const event> events) {
+        const auto started = std::chrono::steady_clock::now();
         seq_t expected = events.front().seq - 1;
         auto txn = store_.begin();
         if (!txn) return {outcome::store_failed, txn.error()};
@@ -66,6 +68,8 @@ class transactional_projector final : public projector {
             return {outcome::conflict, {errc::conflict, "cursor moved by another consumer"}};
         }
         for (const auto& e : events) {
+            // A dead-letter replay's copy for another group (ops/dlq.hpp): not ours to apply.
+            if (ops::replay_meant_for_other_group(e, options_.group)) continue;
             status st;
             try {
                 st = options_.handler(e, **txn);
@@ -78,6 +82,7 @@ class transactional_projector final : public projector {
             return {outcome::store_failed, ok.error()};
         }
         if (auto ok = (*txn)->commit(); !ok) return {outcome::store_failed, ok.error()};
+        metrics_.apply_latency.record(std::chrono::steady_clock::now() - started);
         return {outcome::applied};
     }
 

@@ -11,6 +11,8 @@
 #include "http/api.hpp"
 #include "http/http_server.hpp"
 #include "http/snapshot_cache.hpp"
+#include "ops/replay_manager.hpp"
+#include "ops/slo.hpp"
 #include "prom/process_projectors.hpp"
 #include "server/demo.hpp"
 #include "server/node_metrics.hpp"
@@ -59,8 +61,11 @@ class node_impl final : public node {
         waiters_ = std::make_unique<consistency::cursor_waiters>(*store_);
         changes_ = std::make_unique<consistency::change_waiters>(*store_);
         feed_ = std::make_unique<consistency::change_feed>(*store_);
+        replays_ = std::make_unique<ops::replay_manager>(*store_);
+        if (!config_.slo.empty()) start_slo_monitor();
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
         metrics_source_->set_user_projectors(supervisor_.get());
+        metrics_source_->set_slo(slo_.get());
         api_ = std::make_unique<http::api>(
             *store_, *cache_, http_metrics_,
             http::api_options{.default_collection = config_.collection,
@@ -72,7 +77,9 @@ class node_impl final : public node {
                               .writers_of = collection_writers(run_process),
                               .waiters = waiters_.get(),
                               .changes = changes_.get(),
-                              .feed = feed_.get()},
+                              .feed = feed_.get(),
+                              .replays = replays_.get(),
+                              .slo = slo_.get()},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -145,6 +152,11 @@ class node_impl final : public node {
         if (changes_) changes_->stop();
         if (server_) server_->stop(config_.shutdown_deadline);
         if (demo_) demo_->stop();
+        if (slo_thread_.joinable()) {
+            slo_thread_.request_stop();
+            slo_thread_.join();
+        }
+        if (replays_) replays_->stop();
         if (projectors_) projectors_->stop();
         if (supervisor_) supervisor_->stop();
         if (feed_) feed_->stop();  // after the server: its streams unwatched as they ended
@@ -152,6 +164,44 @@ class node_impl final : public node {
     }
 
   private:
+    // The SLO rules are judged once per slo_interval on a thread of their own; error rates
+    // come from the projectors running on this node (docs/operations.md).
+    void start_slo_monitor() {
+        auto* built_in = projectors_.get();
+        auto* user = supervisor_.get();
+        ops::counts_source counts =
+            [built_in, user](std::string_view topic,
+                             std::string_view group) -> std::optional<ops::group_counts> {
+            if (built_in) {
+                for (const projector* p :
+                     {&built_in->heartbeat_projector(), &built_in->txn_projector()}) {
+                    if (p->options().topic == topic && p->options().group == group) {
+                        return ops::group_counts{p->metrics().applied.load(),
+                                                 p->metrics().errors.load()};
+                    }
+                }
+            }
+            if (user) {
+                if (auto c = user->counts(topic, group)) {
+                    return ops::group_counts{c->applied, c->errors};
+                }
+            }
+            return std::nullopt;
+        };
+        slo_ = std::make_unique<ops::slo_monitor>(*store_, config_.slo, std::move(counts));
+        slo_thread_ = std::jthread([this](std::stop_token stop) {
+            std::mutex mu;
+            std::condition_variable_any wake;
+            while (!stop.stop_requested()) {
+                if (auto ok = slo_->evaluate(now_ms()); !ok) {
+                    spdlog::warn("prom serve: SLO check: {}", ok.error().message);
+                }
+                std::unique_lock lock(mu);
+                (void)wake.wait_for(lock, stop, config_.slo_interval, [] { return false; });
+            }
+        });
+    }
+
     // Applies the definition files of the config, then runs the registry's definitions.
     // Which projectors write a collection (read-your-writes): the built-in process
     // projector when it runs here, and the user-defined projectors of the registry.
@@ -205,6 +255,9 @@ class node_impl final : public node {
     std::unique_ptr<consistency::cursor_waiters> waiters_;  // the api's sessions wait on it
     std::unique_ptr<consistency::change_waiters> changes_;  // and on this (blocking reads)
     std::unique_ptr<consistency::change_feed> feed_;        // watches (SSE, WebSocket)
+    std::unique_ptr<ops::replay_manager> replays_;
+    std::unique_ptr<ops::slo_monitor> slo_;
+    std::jthread slo_thread_;  // uses slo_ and the store; joined in stop()
     std::unique_ptr<node_metrics> metrics_source_;
     std::unique_ptr<http::api> api_;
     std::unique_ptr<demo_publisher> demo_;

@@ -1,6 +1,10 @@
 #include "server/node_metrics.hpp"
 
 #include <array>
+#include <cstdio>
+
+#include "ops/groups.hpp"
+#include "ops/slo.hpp"
 
 namespace prom::server {
 
@@ -17,7 +21,88 @@ void line(std::string& out, std::string_view name, const projector_options& o, s
     out += '\n';
 }
 
+// Topic and group names may hold any printable character: a label value escapes \, " and
+// newline (the Prometheus text format).
+void append_label_value(std::string& out, std::string_view v) {
+    for (char c : v) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+}
+
+void append_seconds(std::string& out, double v) {
+    char buf[32];
+    int n = std::snprintf(buf, sizeof buf, "%.3f", v);
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
 }  // namespace
+
+void node_metrics::append_group_metrics(std::string& out) {
+    // Every group, from the durable cursors: the same on every node, right after a restart
+    // too (docs/operations.md).
+    auto groups = ops::list_groups(store_, clock_ ? clock_() : now_ms());
+    if (!groups) {
+        http::append_metric_header(out, "prom_consumer_groups_up", "gauge",
+                                   "1 when the group metrics could be read.");
+        out += "prom_consumer_groups_up 0\n";
+        return;
+    }
+    auto labels = [](std::string& out, const ops::group_info& g) {
+        out += "{topic=\"";
+        append_label_value(out, g.topic);
+        out += "\",group=\"";
+        append_label_value(out, g.group);
+        out += "\"} ";
+    };
+    http::append_metric_header(out, "prom_consumer_lag_events", "gauge",
+                               "Events in the topic after the group's acknowledged cursor.");
+    for (const auto& g : *groups) {
+        out += "prom_consumer_lag_events";
+        labels(out, g);
+        out += std::to_string(g.lag_events);
+        out += '\n';
+    }
+    http::append_metric_header(
+        out, "prom_consumer_lag_seconds", "gauge",
+        "Now minus the ts of the group's oldest unacknowledged event; 0 when caught up.");
+    for (const auto& g : *groups) {
+        out += "prom_consumer_lag_seconds";
+        labels(out, g);
+        append_seconds(out, g.lag_seconds);
+        out += '\n';
+    }
+    http::append_metric_header(out, "prom_consumer_cursor", "gauge",
+                               "The group's acknowledged seq.");
+    for (const auto& g : *groups) {
+        out += "prom_consumer_cursor";
+        labels(out, g);
+        out += to_string(g.cursor);
+        out += '\n';
+    }
+    http::append_metric_header(out, "prom_consumer_active", "gauge",
+                               "1 when a consumer of the group holds its lease.");
+    for (const auto& g : *groups) {
+        out += "prom_consumer_active";
+        labels(out, g);
+        out += g.holder ? '1' : '0';
+        out += '\n';
+    }
+    http::append_metric_header(out, "prom_consumer_lag", "gauge",
+                               "Deprecated name of prom_consumer_lag_events.");
+    for (const auto& g : *groups) {
+        out += "prom_consumer_lag";
+        labels(out, g);
+        out += std::to_string(g.lag_events);
+        out += '\n';
+    }
+}
 
 void node_metrics::append_gateway_metrics(std::string& out) {
     if (!gateway_) return;
@@ -46,23 +131,12 @@ void node_metrics::append_gateway_metrics(std::string& out) {
 
 void node_metrics::append_metrics(std::string& out) {
     append_gateway_metrics(out);
+    append_group_metrics(out);
+    if (slo_) slo_->append_metrics(out);
     if (user_projectors_) user_projectors_->append_metrics(out);
     if (!projectors_) return;
     std::array<const projector*, 2> ps{&projectors_->heartbeat_projector(),
                                        &projectors_->txn_projector()};
-    http::append_metric_header(out, "prom_consumer_lag", "gauge",
-                               "Events in the topic after the group's acknowledged cursor.");
-    for (const projector* p : ps) {
-        const auto& o = p->options();
-        auto t = store_.topic(o.topic);
-        std::int64_t last = t && *t ? (*t)->last_seq.value : 0;
-        std::int64_t cursor = p->metrics().cursor.load();
-        line(out, "prom_consumer_lag", o, last > cursor ? last - cursor : 0);
-    }
-    http::append_metric_header(out, "prom_consumer_cursor", "gauge",
-                               "The group's acknowledged seq.");
-    for (const projector* p : ps)
-        line(out, "prom_consumer_cursor", p->options(), p->metrics().cursor.load());
     http::append_metric_header(out, "prom_projector_applied_total", "counter",
                                "Events applied by the projector.");
     for (const projector* p : ps) {
@@ -86,6 +160,19 @@ void node_metrics::append_metrics(std::string& out) {
     for (const projector* p : ps) {
         line(out, "prom_projector_dead_lettered_total", p->options(),
              static_cast<std::int64_t>(p->metrics().dead_lettered.load()));
+    }
+    http::append_metric_header(out, "prom_projector_errors_total", "counter",
+                               "Failed attempts (handler or storage) of the projector.");
+    for (const projector* p : ps) {
+        line(out, "prom_projector_errors_total", p->options(),
+             static_cast<std::int64_t>(p->metrics().errors.load()));
+    }
+    http::append_metric_header(out, "prom_projector_apply_duration_seconds", "histogram",
+                               "Time to apply and commit one batch.");
+    for (const projector* p : ps) {
+        p->metrics().apply_latency.render(
+            out, "prom_projector_apply_duration_seconds",
+            "topic=\"" + p->options().topic + "\",group=\"" + p->options().group + "\"");
     }
     http::append_metric_header(out, "prom_projector_stopped", "gauge",
                                "1 when the projector stopped on a poison event.");

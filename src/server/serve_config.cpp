@@ -180,6 +180,14 @@ status apply_config_json(std::string_view text, serve_config& c) {
                     c.projectors.emplace_back(p.get_string());
                 }
             }
+        } else if (k == "slo") {
+            auto rules = ops::parse_slo_rules(v);
+            if (rules)
+                c.slo = std::move(*rules);
+            else
+                ok = std::unexpected(rules.error());
+        } else if (k == "slo_interval_ms") {
+            ok = set_ms(c.slo_interval, 10);
         } else if (k == "projectors_dir") {
             auto s = string_field(v, k);
             if (s)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "auth/auth_policy.hpp"
+#include "ops/slo.hpp"
 #include "prom/error.hpp"
 #include "prom/store.hpp"
 
@@ -45,7 +46,9 @@ struct serve_config {
     std::chrono::milliseconds ws_send_timeout{
         10000};  // a subscriber that reads nothing this long is dropped
     std::size_t ws_max_message =
-        std::size_t{1024} * 1024;  // bigger client messages close with 1009
+        std::size_t{1024} * 1024;                  // bigger client messages close with 1009
+    std::vector<ops::slo_rule> slo;                // "slo": rules (docs/operations.md)
+    std::chrono::milliseconds slo_interval{1000};  // how often the rules are judged
 };
 
 // "auth on (N tokens)" or "auth off": what the start-up log says, so that an operator sees at

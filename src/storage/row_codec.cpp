@@ -63,6 +63,16 @@ document_change decode_change(const row_reader& row) {
 
 seq_t decode_seq(const row_reader& row, int col) { return seq_t{row.int64(col)}; }
 
+cursor_status decode_cursor_status(const row_reader& row) {
+    cursor_status c{.topic = std::string(row.text(0)),
+                    .group = std::string(row.text(1)),
+                    .seq = seq_t{row.int64(2)}};
+    if (!row.is_null(3)) c.acked_at = ts_ms{row.int64(3)};
+    c.topic_last_seq = seq_t{row.int64(4)};
+    if (!row.is_null(5)) c.next_ts = ts_ms{row.int64(5)};
+    return c;
+}
+
 std::string encode_headers(const headers_map& headers) {
     if (headers.empty()) return "{}";  // nearly every event: no object, no allocation
     json::object o;

@@ -45,6 +45,9 @@ topic_info decode_topic(const row_reader& row);
 document_change decode_change(const row_reader& row);
 // The one column of a cursor row.
 seq_t decode_seq(const row_reader& row, int col = 0);
+// (topic, grp, seq, acked_ms, last_seq, next_ts): a row of ops_sql::list_cursors; acked_ms
+// and next_ts may be NULL.
+cursor_status decode_cursor_status(const row_reader& row);
 
 // The `headers` column: canonical JSON of the map ("{}" when empty), what decode_event reads.
 std::string encode_headers(const headers_map& headers);

@@ -339,6 +339,34 @@ void supervisor::append_metrics(std::string& out) const {
             out += '\n';
         }
     }
+    // Batch apply latency (docs/operations.md), rendered under the lock: histograms are
+    // atomics and do not copy.
+    out +=
+        "# HELP prom_user_projector_apply_duration_seconds Time to apply and commit one batch.\n"
+        "# TYPE prom_user_projector_apply_duration_seconds histogram\n";
+    std::lock_guard lock(mu_);
+    for (const auto& [name, m] : managed_) {
+        if (!m.serving) continue;
+        for (const auto& [topic, p] : m.serving->by_topic) {
+            p->metrics().apply_latency.render(out, "prom_user_projector_apply_duration_seconds",
+                                              "projector=\"" + name + "\",topic=\"" + topic + "\"");
+        }
+    }
+}
+
+std::optional<supervisor::attempt_counts> supervisor::counts(std::string_view topic,
+                                                             std::string_view group) const {
+    prom::lock_guard lock(mu_);
+    for (const auto& [name, m] : managed_) {
+        for (const runner* r : {m.serving.get(), m.rebuild.get()}) {
+            if (!r || r->group != group) continue;
+            if (auto it = r->by_topic.find(topic); it != r->by_topic.end()) {
+                const auto& pm = it->second->metrics();
+                return attempt_counts{pm.applied.load(), pm.errors.load()};
+            }
+        }
+    }
+    return std::nullopt;
 }
 
 std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {

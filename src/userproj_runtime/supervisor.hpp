@@ -82,6 +82,15 @@ class supervisor {
     // serving versions (docs/http-api.md, "Metrics").
     void append_metrics(std::string& out) const;
 
+    // This node's cumulative (applied, errors) of the projector that consumes `topic` as
+    // `group` (serving or rebuilding); none when no projector of this node does. What the SLO
+    // monitor's max_error_rate reads (docs/operations.md).
+    struct attempt_counts {
+        std::uint64_t applied = 0;
+        std::uint64_t errors = 0;
+    };
+    std::optional<attempt_counts> counts(std::string_view topic, std::string_view group) const;
+
     // Blocks until a registry read that began after this call has finished (tests, and the
     // admin routes, so that a PUT's answer already reflects the new running set).
     bool wait_synced(std::chrono::milliseconds timeout);

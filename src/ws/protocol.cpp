@@ -57,6 +57,13 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                     : *op + " needs a topic, and a group that is a non-empty string when given");
         }
         if (!group) group.emplace();
+        // A '*' only as the last character: a prefix pattern, which only subscribe and
+        // unsubscribe take (an ack names the one topic of the events it acknowledges).
+        if (topic->find('*') < topic->size() - 1 || (*op == "ack" && is_topic_pattern(*topic))) {
+            return bad(c.id, *op == "ack"
+                                 ? "ack names one topic, not a pattern"
+                                 : "a topic pattern is a prefix followed by one final '*'");
+        }
         if (*op == "unsubscribe") {
             c.op = unsubscribe_cmd{*topic, *group};
             return c;
@@ -75,9 +82,30 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                 s.from = start_from::earliest;
             } else if (*from == "latest") {
                 s.from = start_from::latest;
+            } else if (from->is_object() && from->get_object().size() == 1 &&
+                       from->get_object().contains("seq")) {
+                const auto& n = from->get_object().at("seq");
+                if (!n.is_int64() || n.get_int64() < 1) {
+                    return bad(c.id, "from.seq must be an integer >= 1");
+                }
+                s.from_seq = seq_t{n.get_int64()};
+            } else if (from->is_object() && from->get_object().size() == 1 &&
+                       from->get_object().contains("ts")) {
+                const auto& t = from->get_object().at("ts");
+                std::optional<ts_ms> ts;
+                if (t.is_int64() && t.get_int64() >= 0) ts = ts_ms{t.get_int64()};
+                if (t.is_string()) {
+                    if (auto parsed = parse_time(t.get_string())) ts = *parsed;
+                }
+                if (!ts) return bad(c.id, "from.ts must be epoch ms or an ISO-8601 time");
+                s.from_ts = *ts;
             } else {
-                return bad(c.id, "from must be \"earliest\" or \"latest\"");
+                return bad(c.id,
+                           "from must be \"earliest\", \"latest\", {\"seq\": N} or {\"ts\": T}");
             }
+        }
+        if (s.from_seq && is_topic_pattern(s.topic)) {
+            return bad(c.id, "from.seq is a position in one topic: a pattern takes a ts");
         }
         if (const json::value* b = member(o, "batchSize", "batch_size")) {
             if (!b->is_int64() || b->get_int64() < 1 ||

@@ -14,9 +14,11 @@
 namespace prom::ws {
 
 struct subscribe_cmd {
-    std::string topic;
+    std::string topic;  // a topic, or a prefix pattern ending in '*' ("order.*"; "*": all)
     std::string group;
     start_from from = start_from::earliest;
+    std::optional<seq_t> from_seq;  // "from": {"seq": N}
+    std::optional<ts_ms> from_ts;   // "from": {"ts": T}
     std::size_t batch_size = 100;
     bool manual_ack = false;
 };
@@ -62,6 +64,10 @@ constexpr std::size_t max_batch_size = 10000;
 constexpr std::size_t max_publish_events = 1000;
 
 std::variant<command, protocol_error> parse_command(std::string_view text);
+
+// A subscribe/unsubscribe topic that names every topic starting with what precedes its
+// final '*' (dead-letter topics excepted, as for projectors: topic_matches).
+inline bool is_topic_pattern(std::string_view topic) { return topic.ends_with('*'); }
 
 // A close code an endpoint may send (RFC 6455 §7.4, IANA registry): 1000–1003, 1007–1014,
 // 3000–4999. A peer's close with any other code is answered with 1002.

@@ -15,6 +15,7 @@
 #include <boost/url/parse.hpp>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "bus/delivery_pool.hpp"
 #include "docs/reserved.hpp"
@@ -22,6 +23,7 @@
 #include "http/http_server.hpp"
 #include "http/server_context.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
+#include "prom/user_projector.hpp"
 #include "ws/close_code_guard.hpp"
 #include "ws/gateway.hpp"
 #include "ws/handshake.hpp"
@@ -35,6 +37,10 @@ namespace websocket = beast::websocket;
 namespace bhttp = beast::http;
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// How often a connection with pattern subscriptions looks for new matching topics (only
+// when the store's change counter moved since its last look).
+constexpr std::chrono::milliseconds pattern_poll{500};
 
 // What the gateway needs of a live session to shut it down.
 class session_base {
@@ -85,7 +91,11 @@ struct outgoing {
 class session final : public session_base, public std::enable_shared_from_this<session> {
   public:
     session(gateway::state& gw, ws_stream ws, const auth::grant* grant)
-        : gw_(gw), ws_(std::move(ws)), wake_(ws_.get_executor()), grant_(grant) {
+        : gw_(gw),
+          ws_(std::move(ws)),
+          wake_(ws_.get_executor()),
+          pattern_timer_(ws_.get_executor()),
+          grant_(grant) {
         wake_.expires_at(net::steady_timer::time_point::max());
     }
 
@@ -95,6 +105,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
         net::post(ws_.get_executor(), [self = shared_from_this()] {
             self->closed_ = true;
             self->wake_.cancel();
+            self->pattern_timer_.cancel();
             boost::system::error_code ec;
             beast::get_lowest_layer(self->ws_).socket().close(ec);
         });
@@ -132,7 +143,12 @@ class session final : public session_base, public std::enable_shared_from_this<s
     net::awaitable<void> writer();
     void handle(std::string_view text);
     void subscribe(const std::string& id, subscribe_cmd cmd);
+    std::shared_ptr<bus_internal::delivery_pool::consumer> start_consumer(const subscribe_cmd& cmd)
+        PROM_REQUIRES(subs_mu_);
     void unsubscribe(const std::string& id, const unsubscribe_cmd& cmd);
+    void unsubscribe_pattern(const std::string& id, const unsubscribe_cmd& cmd);
+    void watch_patterns(std::chrono::milliseconds delay);
+    void expand_patterns(bool always) PROM_EXCLUDES(subs_mu_);
     void ack(const std::string& id, const ack_cmd& cmd);
     void publish(const std::string& id, publish_cmd cmd);
     void watch(const std::string& id, watch_cmd cmd);
@@ -163,9 +179,11 @@ class session final : public session_base, public std::enable_shared_from_this<s
     gateway::state& gw_;
     ws_stream ws_;
     net::steady_timer wake_;
+    net::steady_timer pattern_timer_;  // the next look for new topics of the patterns
     const auth::grant* grant_;
     // On the connection's strand only:
     std::deque<outgoing> queue_;
+    bool pattern_watch_ = false;  // pattern_timer_ is armed or its look is under way
     // Read by subscription threads:
     std::atomic<bool> closed_{false};
     prom::mutex subs_mu_;
@@ -174,6 +192,17 @@ class session final : public session_base, public std::enable_shared_from_this<s
         subs_ PROM_GUARDED_BY(subs_mu_);
     // Watches by name (collection, key or prefix) -> the feed's id; 0 while it opens.
     std::map<std::string, std::uint64_t> watches_ PROM_GUARDED_BY(subs_mu_);
+    // Pattern subscriptions ("topic": "order.*") by (pattern, group): each matching topic
+    // gets a consumer of its own in subs_, under its own name, as the topic appears.
+    struct pattern_sub {
+        subscribe_cmd cmd;
+        std::set<std::string, std::less<>> topics;  // the topics it added to subs_
+        bool looked = false;                        // its first look at the topics is done
+        bool told_too_many = false;
+    };
+    std::map<std::pair<std::string, std::string>, pattern_sub> patterns_ PROM_GUARDED_BY(subs_mu_);
+    // The store's change counter at the last look for new topics (blocking threads).
+    std::atomic<std::uint64_t> looked_at_version_{0};
 };
 
 // A connection's name of a watch: what watch and unwatch both say.
@@ -221,6 +250,7 @@ net::awaitable<void> session::run(beast::flat_buffer buffer) {
     }
     closed_ = true;
     wake_.cancel();
+    pattern_timer_.cancel();
     stop_subscriptions();
 }
 
@@ -231,6 +261,7 @@ void session::stop_subscriptions() {
         prom::lock_guard lock(subs_mu_);
         for (auto& [key, sub] : subs_) sub->stop();
         subs_.clear();
+        patterns_.clear();
         watches.swap(watches_);
     }
     for (auto& [name, feed_id] : watches) {
@@ -261,12 +292,32 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
     prom::lock_guard lock(subs_mu_);
     auto key = std::make_pair(cmd.topic, cmd.group);
-    if (subs_.contains(key)) {
+    if (subs_.contains(key) || patterns_.contains(key)) {
         return reply(error_frame(id, "conflict", "already subscribed to this topic and group"));
     }
     if (subs_.size() >= gw_.options.max_subscriptions) {
         return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
     }
+    const bool pattern = is_topic_pattern(cmd.topic);
+    if (pattern) {
+        patterns_[key] = pattern_sub{.cmd = cmd};
+    } else {
+        subs_[key] = start_consumer(cmd);
+    }
+    reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
+    if (pattern) {
+        // The first look now (on a blocking thread: it reads the store), then the watch.
+        std::weak_ptr<session> weak = weak_from_this();
+        net::post(gw_.blocking, [weak] {
+            if (auto self = weak.lock()) self->expand_patterns(true);
+        });
+        watch_patterns(pattern_poll);
+    }
+}
+
+// One consumer of one topic; the frames it sends name that topic, so the client acks it.
+std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
+    const subscribe_cmd& cmd) {
     std::weak_ptr<session> weak = weak_from_this();
     auto timeout = gw_.options.send_timeout;
     gateway_metrics* metrics = &gw_.metrics;
@@ -305,16 +356,90 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
         }
         return last;
     };
-    subs_[key] = gw_.delivery.add({.topic = cmd.topic,
-                                   .group = cmd.group,
-                                   .from = cmd.from,
-                                   .batch_size = cmd.batch_size,
-                                   .ephemeral = cmd.group.empty()},
-                                  std::move(deliver), std::move(settle));
-    reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
+    return gw_.delivery.add({.topic = cmd.topic,
+                             .group = cmd.group,
+                             .from = cmd.from,
+                             .batch_size = cmd.batch_size,
+                             .ephemeral = cmd.group.empty(),
+                             .from_seq = cmd.from_seq,
+                             .from_ts = cmd.from_ts},
+                            std::move(deliver), std::move(settle));
+}
+
+// On the strand: looks for new topics of the patterns after `delay`, then every
+// pattern_poll while any pattern subscription remains. One timer per connection.
+void session::watch_patterns(std::chrono::milliseconds delay) {
+    if (pattern_watch_ || closed_) return;
+    pattern_watch_ = true;
+    pattern_timer_.expires_after(delay);
+    std::weak_ptr<session> weak = weak_from_this();
+    pattern_timer_.async_wait([weak](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (ec || self->closed_) {
+            self->pattern_watch_ = false;
+            return;
+        }
+        net::post(self->gw_.blocking, [self] {
+            self->expand_patterns(false);
+            net::post(self->ws_.get_executor(), [self] {
+                self->pattern_watch_ = false;
+                bool any = false;
+                {
+                    prom::lock_guard lock(self->subs_mu_);
+                    any = !self->patterns_.empty();
+                }
+                if (any) self->watch_patterns(pattern_poll);
+            });
+        });
+    });
+}
+
+// On a blocking thread: adds a consumer for every topic a pattern matches that has none
+// yet. `always`: a new pattern; otherwise only when a commit happened since the last look.
+void session::expand_patterns(bool always) {
+    const std::uint64_t version = gw_.store_.change_version();
+    if (!always && looked_at_version_.exchange(version) == version) return;
+    if (always) looked_at_version_ = version;
+    auto topics = gw_.store_.topics();
+    if (!topics) {
+        spdlog::warn("ws: topics of a pattern subscription: {}", topics.error().message);
+        looked_at_version_ = 0;  // look again next time
+        return;
+    }
+    prom::lock_guard lock(subs_mu_);
+    if (closed_) return;
+    for (auto& [key, p] : patterns_) {
+        for (const auto& t : *topics) {
+            if (p.topics.contains(t.topic) || !topic_matches(p.cmd.topic, t.topic)) continue;
+            // A topic the token may not read, or one subscribed to by name: not this one's.
+            if (!allowed(auth::action::subscribe, t.topic)) continue;
+            auto one = std::make_pair(t.topic, p.cmd.group);
+            if (subs_.contains(one)) continue;
+            if (subs_.size() >= gw_.options.max_subscriptions) {
+                if (!p.told_too_many) {
+                    enqueue({std::make_shared<const std::string>(error_frame(
+                                 "", "too_many",
+                                 "too many subscriptions on one connection: '" + t.topic +
+                                     "' of pattern '" + p.cmd.topic + "' is not delivered")),
+                             nullptr});
+                }
+                p.told_too_many = true;
+                break;
+            }
+            subscribe_cmd c = p.cmd;
+            c.topic = t.topic;
+            // A topic that appeared after the subscription is new to it from its first event.
+            if (p.looked) c.from = start_from::earliest;
+            subs_[one] = start_consumer(c);
+            p.topics.insert(t.topic);
+        }
+        p.looked = true;
+    }
 }
 
 void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
+    if (is_topic_pattern(cmd.topic)) return unsubscribe_pattern(id, cmd);
     std::shared_ptr<bus_internal::delivery_pool::consumer> sub;
     {
         prom::lock_guard lock(subs_mu_);
@@ -331,6 +456,38 @@ void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
                  id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
              nullptr});
     });
+}
+
+// Stops every consumer the pattern added; the reply comes once all gave their lease back.
+void session::unsubscribe_pattern(const std::string& id, const unsubscribe_cmd& cmd) {
+    std::vector<std::shared_ptr<bus_internal::delivery_pool::consumer>> subs;
+    {
+        prom::lock_guard lock(subs_mu_);
+        auto it = patterns_.find({cmd.topic, cmd.group});
+        if (it == patterns_.end())
+            return reply(error_frame(id, "not_found", "no such subscription"));
+        for (const auto& topic : it->second.topics) {
+            if (auto s = subs_.find({topic, cmd.group}); s != subs_.end()) {
+                subs.push_back(std::move(s->second));
+                subs_.erase(s);
+            }
+        }
+        patterns_.erase(it);
+    }
+    auto self = shared_from_this();
+    auto answer = [self, id, cmd] {
+        self->enqueue(
+            {std::make_shared<const std::string>(reply_frame(
+                 id, "unsubscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}})),
+             nullptr});
+    };
+    if (subs.empty()) return answer();
+    auto left = std::make_shared<std::atomic<std::size_t>>(subs.size());
+    for (auto& s : subs) {
+        s->stop([left, answer] {
+            if (left->fetch_sub(1) == 1) answer();
+        });
+    }
 }
 
 void session::ack(const std::string& id, const ack_cmd& cmd) {

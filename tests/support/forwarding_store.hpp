@@ -60,6 +60,17 @@ class forwarding_store : public store {
     void add_commit_listener(commit_listener listener) override {
         inner_.add_commit_listener(std::move(listener));
     }
+    result<std::vector<cursor_status>> list_cursors() override { return inner_.list_cursors(); }
+    result<std::vector<lease_status>> list_leases(std::string_view prefix) override {
+        return inner_.list_leases(prefix);
+    }
+    result<bool> delete_cursor(std::string_view topic, std::string_view group) override {
+        return inner_.delete_cursor(topic, group);
+    }
+    status seize_lease(std::string_view name, std::string_view owner,
+                       std::chrono::milliseconds ttl) override {
+        return inner_.seize_lease(name, owner, ttl);
+    }
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
                                       const std::vector<state_snapshot>& snaps) override {

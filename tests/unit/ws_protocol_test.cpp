@@ -32,6 +32,26 @@ TEST(ws_protocol, parses_subscribe_with_the_seed_option_names) {
     EXPECT_EQ(std::get<subscribe_cmd>(d.op).from, start_from::earliest);
 }
 
+TEST(ws_protocol, subscribe_from_a_seq_or_a_time) {
+    auto s =
+        std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","from":{"seq":7}})").op);
+    EXPECT_EQ(s.from_seq, 7);
+    EXPECT_FALSE(s.from_ts);
+    s = std::get<subscribe_cmd>(
+        parsed(R"({"op":"subscribe","topic":"t","group":"g","from":{"ts":"1970-01-01T00:00:01Z"}})")
+            .op);
+    EXPECT_EQ(s.from_ts, 1000);
+    s = std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","from":{"ts":5}})").op);
+    EXPECT_EQ(s.from_ts, 5);
+    for (std::string_view bad : {R"({"op":"subscribe","topic":"t","from":{"seq":0}})",
+                                 R"({"op":"subscribe","topic":"t","from":{"seq":"1"}})",
+                                 R"({"op":"subscribe","topic":"t","from":{"ts":"soon"}})",
+                                 R"({"op":"subscribe","topic":"t","from":{"seq":1,"ts":2}})",
+                                 R"({"op":"subscribe","topic":"t","from":{}})"}) {
+        EXPECT_EQ(refused(bad).code, "bad_request") << bad;
+    }
+}
+
 TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
     EXPECT_EQ(std::get<ack_cmd>(parsed(R"({"op":"ack","topic":"t","group":"g","seq":9})").op).seq,
               9);
@@ -72,6 +92,27 @@ TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
     refused(R"({"op":"publish","events":[]})");
     refused(R"({"op":"publish","event":{"topic":"t","payload":1},"events":[]})");
     EXPECT_EQ(refused(R"({"id":7,"op":"ack"})").id, "");
+}
+
+TEST(ws_protocol, subscribe_and_unsubscribe_take_a_prefix_pattern_but_ack_does_not) {
+    auto s = std::get<subscribe_cmd>(
+        std::get<command>(parse_command(R"({"op":"subscribe","topic":"order.*","group":"g"})")).op);
+    EXPECT_EQ(s.topic, "order.*");
+    EXPECT_TRUE(is_topic_pattern(s.topic));
+    EXPECT_FALSE(is_topic_pattern("order.created"));
+    auto t = std::get<subscribe_cmd>(
+        std::get<command>(parse_command(R"({"op":"subscribe","topic":"*","from":{"ts":5}})")).op);
+    EXPECT_EQ(t.from_ts, 5);
+    EXPECT_TRUE(std::holds_alternative<command>(
+        parse_command(R"({"op":"unsubscribe","topic":"order.*","group":"g"})")));
+    for (std::string_view bad :
+         {R"({"op":"subscribe","topic":"or*der"})", R"({"op":"subscribe","topic":"order.**"})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seq":2}})",
+          R"({"op":"ack","topic":"order.*","group":"g","seq":1})"}) {
+        auto r = parse_command(bad);
+        ASSERT_TRUE(std::holds_alternative<protocol_error>(r)) << bad;
+        EXPECT_EQ(std::get<protocol_error>(r).code, "bad_request");
+    }
 }
 
 TEST(ws_protocol, renders_canonical_frames) {

@@ -32,6 +32,11 @@ struct stored_doc {
 
 using cursor_key = std::pair<std::string, std::string>;
 
+struct stored_cursor {
+    seq_t seq{};
+    ts_ms acked_at{};  // cursor_status::acked_at
+};
+
 // topic -> key -> reducer -> (ts, seq) -> snapshot. Nested so that the append rule costs a
 // seek per reducer of the key, not a walk over all the key's snapshots.
 using positioned_snapshots = std::map<std::pair<ts_ms, seq_t>, state_snapshot>;
@@ -83,7 +88,7 @@ class memory_transaction final : public transaction {
     std::vector<event> events_;
     std::map<std::string, seq_t> last_seq_;  // per topic, including staged events
     std::map<std::pair<std::string, std::string>, std::size_t> staged_ids_;  // index in events_
-    std::map<cursor_key, seq_t> cursors_;
+    std::map<cursor_key, stored_cursor> cursors_;
     bool committed_ = false;
 };
 
@@ -169,7 +174,7 @@ class memory_store final : public store {
         std::lock_guard lock(data_mu_);
         auto it = cursors_.find({std::string(topic), std::string(group)});
         if (it == cursors_.end()) return std::optional<seq_t>{};
-        return std::optional<seq_t>{it->second};
+        return std::optional<seq_t>{it->second.seq};
     }
 
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
@@ -270,6 +275,60 @@ class memory_store final : public store {
     }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
 
+    // ---- operations (store.hpp)
+    result<std::vector<cursor_status>> list_cursors() override {
+        std::lock_guard lock(data_mu_);
+        std::vector<cursor_status> out;
+        out.reserve(cursors_.size());
+        for (const auto& [k, c] : cursors_) {
+            cursor_status st{.topic = k.first, .group = k.second, .seq = c.seq};
+            st.acked_at = c.acked_at;
+            if (auto t = topics_.find(k.first); t != topics_.end()) {
+                const auto& evs = t->second.events;
+                st.topic_last_seq = seq_t{static_cast<std::int64_t>(evs.size())};
+                if (c.seq >= 0 && c.seq < st.topic_last_seq) {
+                    st.next_ts = evs[static_cast<std::size_t>(c.seq.value)].ts;
+                }
+            }
+            out.push_back(std::move(st));
+        }
+        return out;
+    }
+
+    result<std::vector<lease_status>> list_leases(std::string_view prefix) override {
+        std::lock_guard lock(data_mu_);
+        auto now = std::chrono::steady_clock::now();
+        std::vector<lease_status> out;
+        for (const auto& [name, l] : leases_) {
+            if (!name.starts_with(prefix)) continue;
+            out.push_back({name, l.first,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(l.second - now)});
+        }
+        return out;
+    }
+
+    result<bool> delete_cursor(std::string_view topic, std::string_view group) override {
+        bool gone = false;
+        {
+            std::unique_lock write(write_mu_);
+            std::lock_guard lock(data_mu_);
+            gone = cursors_.erase({std::string(topic), std::string(group)}) > 0;
+        }
+        notifier_.bump();
+        return gone;
+    }
+
+    status seize_lease(std::string_view name, std::string_view owner,
+                       std::chrono::milliseconds ttl) override {
+        {
+            std::lock_guard lock(data_mu_);
+            leases_[std::string(name)] = {std::string(owner),
+                                          std::chrono::steady_clock::now() + ttl};
+        }
+        notifier_.bump();
+        return {};
+    }
+
     // ---- time-travel snapshots
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
@@ -319,7 +378,7 @@ class memory_store final : public store {
     std::mutex write_mu_;
     std::mutex data_mu_;
     std::map<std::string, topic_data> topics_;
-    std::map<cursor_key, seq_t> cursors_;
+    std::map<cursor_key, stored_cursor> cursors_;
     std::map<std::pair<std::string, std::string>, stored_doc> docs_;
     std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> leases_;
     snapshot_map snapshots_;
@@ -432,14 +491,14 @@ std::vector<append_result> memory_transaction::stage(std::vector<event_input>& b
 }
 
 status memory_transaction::set_cursor(std::string_view topic, std::string_view group, seq_t seq) {
-    cursors_[{std::string(topic), std::string(group)}] = seq;
+    cursors_[{std::string(topic), std::string(group)}] = {seq, now_ms()};
     return {};
 }
 
 result<std::optional<seq_t>> memory_transaction::cursor(std::string_view topic,
                                                         std::string_view group) {
     if (auto it = cursors_.find({std::string(topic), std::string(group)}); it != cursors_.end()) {
-        return std::optional<seq_t>{it->second};
+        return std::optional<seq_t>{it->second.seq};
     }
     return s_.cursor(topic, group);
 }

@@ -1,4 +1,5 @@
-// The PostgreSQL schema (docs/storage-schema.md explains it). Version 2 (2: the change log).
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 3 (2: the change log;
+// 3: cursors.acked_ms).
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
 // nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
@@ -43,6 +44,8 @@ CREATE TABLE IF NOT EXISTS cursors(
     grp text COLLATE "C" NOT NULL,
     seq bigint NOT NULL,
     PRIMARY KEY(topic, grp));
+-- Version 2: the time of the last ack (docs/operations.md); NULL in rows from before it.
+ALTER TABLE cursors ADD COLUMN IF NOT EXISTS acked_ms bigint;
 CREATE TABLE IF NOT EXISTS docs(
     coll text COLLATE "C" NOT NULL,
     key text COLLATE "C" NOT NULL,
@@ -82,7 +85,7 @@ CREATE TABLE IF NOT EXISTS snapshots(
     PRIMARY KEY(topic, key, reducer, ts, seq));
 -- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
 CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
-INSERT INTO meta(k, v) VALUES('schema_version', '2')
+INSERT INTO meta(k, v) VALUES('schema_version', '3')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
     // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -158,7 +161,7 @@ END
 $fn$;
 )sql";
 
-inline constexpr std::string_view schema_version = "2";
+inline constexpr std::string_view schema_version = "3";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"

@@ -294,10 +294,11 @@ status pg_store::set_cursor(std::string_view topic, std::string_view group, seq_
     for (int attempt = 0;; ++attempt) {
         auto st = with_reader([&](connection& c) -> status {
             auto r = c.query(
-                "WITH up AS (INSERT INTO cursors(topic, grp, seq) VALUES($1, $2, $3) "
-                "ON CONFLICT (topic, grp) DO UPDATE SET seq = excluded.seq RETURNING 1) "
+                "WITH up AS (INSERT INTO cursors(topic, grp, seq, acked_ms) "
+                "VALUES($1, $2, $3, $5) ON CONFLICT (topic, grp) DO UPDATE SET "
+                "seq = excluded.seq, acked_ms = excluded.acked_ms RETURNING 1) "
                 "SELECT pg_notify($4, '') FROM up",
-                {topic, group, seq, channel_});
+                {topic, group, seq, channel_, now_ms()});
             if (!r) return std::unexpected(r.error());
             return {};
         });

@@ -60,6 +60,13 @@ class pg_store final : public store {
     }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
 
+    // ---- operations (pg_ops.cpp)
+    result<std::vector<cursor_status>> list_cursors() override;
+    result<std::vector<lease_status>> list_leases(std::string_view prefix) override;
+    result<bool> delete_cursor(std::string_view topic, std::string_view group) override;
+    status seize_lease(std::string_view name, std::string_view owner,
+                       std::chrono::milliseconds ttl) override;
+
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
                                       const std::vector<state_snapshot>& snaps) override;

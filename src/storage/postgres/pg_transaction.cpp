@@ -117,9 +117,10 @@ class pg_transaction final : public transaction {
 
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
         auto r = c_->query(
-            "INSERT INTO cursors(topic, grp, seq) VALUES($1, $2, $3) "
-            "ON CONFLICT (topic, grp) DO UPDATE SET seq = excluded.seq",
-            {topic, group, seq});
+            "INSERT INTO cursors(topic, grp, seq, acked_ms) VALUES($1, $2, $3, $4) "
+            "ON CONFLICT (topic, grp) DO UPDATE SET seq = excluded.seq, "
+            "acked_ms = excluded.acked_ms",
+            {topic, group, seq, now_ms()});
         if (!r) return std::unexpected(r.error());
         wrote_ = true;
         return {};

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS cursors(
     topic TEXT NOT NULL,
     grp TEXT NOT NULL,
     seq INTEGER NOT NULL,
+    acked_ms INTEGER,
     PRIMARY KEY(topic, grp)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS docs(
     coll TEXT NOT NULL,
@@ -69,8 +70,15 @@ CREATE TABLE IF NOT EXISTS changes(
     body TEXT,
     etag TEXT,
     PRIMARY KEY(coll, seq)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '2');
-UPDATE meta SET v = '2' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 2;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '3');
+UPDATE meta SET v = '3' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 3;
 )sql";
+
+// Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).
+// SQLite has no ADD COLUMN IF NOT EXISTS, so init() asks table_info first (sqlite_ops.cpp).
+inline constexpr const char* has_cursor_ack_time_sql =
+    "SELECT 1 FROM pragma_table_info('cursors') WHERE name = 'acked_ms'";
+inline constexpr const char* add_cursor_ack_time_sql =
+    "ALTER TABLE cursors ADD COLUMN acked_ms INTEGER";
 
 }  // namespace prom::storage::sqlite

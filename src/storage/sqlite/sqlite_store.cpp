@@ -50,6 +50,10 @@ status sqlite_store::init() {
         (void)writer_->exec("ROLLBACK");
         return ok;
     }
+    if (auto ok = migrate_in_txn(*writer_); !ok) {
+        (void)writer_->exec("ROLLBACK");
+        return ok;
+    }
     if (auto ok = writer_->exec("COMMIT"); !ok) return ok;
     auto p = connection::open(path_, false, static_cast<int>(options_.busy_timeout.count()));
     if (!p) return std::unexpected(p.error());

@@ -51,6 +51,13 @@ class sqlite_store final : public store {
     void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override;
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
 
+    // ---- operations (sqlite_ops.cpp)
+    result<std::vector<cursor_status>> list_cursors() override;
+    result<std::vector<lease_status>> list_leases(std::string_view prefix) override;
+    result<bool> delete_cursor(std::string_view topic, std::string_view group) override;
+    status seize_lease(std::string_view name, std::string_view owner,
+                       std::chrono::milliseconds ttl) override;
+
     // ---- time-travel snapshots (sqlite_snapshots.cpp)
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
@@ -142,5 +149,8 @@ class sqlite_store::reader_lease {
 
 // The append rule of store.hpp: drops (topic, key)'s snapshots with ts > `ts`.
 status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_view key, ts_ms ts);
+
+// Brings an existing database's schema up to date (sqlite_ops.cpp); in init's transaction.
+status migrate_in_txn(connection& c);
 
 }  // namespace prom::storage::sqlite

@@ -84,12 +84,14 @@ class sqlite_transaction final : public transaction {
 
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
         auto st = s_.writer().prepare(
-            "INSERT INTO cursors(topic, grp, seq) VALUES(?1, ?2, ?3) "
-            "ON CONFLICT(topic, grp) DO UPDATE SET seq = excluded.seq");
+            "INSERT INTO cursors(topic, grp, seq, acked_ms) VALUES(?1, ?2, ?3, ?4) "
+            "ON CONFLICT(topic, grp) DO UPDATE SET seq = excluded.seq, "
+            "acked_ms = excluded.acked_ms");
         if (!st) return std::unexpected(st.error());
         st->bind(1, topic);
         st->bind(2, group);
         st->bind(3, seq);
+        st->bind(4, now_ms());
         int rc = st->step();
         if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "write cursor"));
         return {};

@@ -1,0 +1,141 @@
+// prom replay SRC DST [--where FILTER] [--map TEMPLATE | --lua FILE] [--from-ts T] [--to-ts T]
+// (docs/operations.md). On a terminal, a progress bar on stderr; `--progress=json` prints
+// one JSON progress line a second on stdout; always one summary line at the end.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli/ops_cli.hpp"
+#include "ops/replayer.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+struct replay_args {
+    std::string db, src, dst, where, map, lua_file, from_ts, to_ts;
+    std::string progress = "auto";  // auto | bar | json | none
+    std::size_t batch = 1000;
+};
+
+std::string human(double v) {
+    char buf[32];
+    if (v >= 1e6) {
+        std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
+    } else if (v >= 1e4) {
+        std::snprintf(buf, sizeof buf, "%.0fk", v / 1e3);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    }
+    return buf;
+}
+
+void draw_bar(const ops::replay_progress& p, bool final) {
+    constexpr int width = 30;
+    double frac =
+        p.total() > 0 ? static_cast<double>(p.done()) / static_cast<double>(p.total()) : 1.0;
+    int filled = static_cast<int>(frac * width);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.append(static_cast<std::size_t>(width - filled), '.');
+    auto eta = p.eta();
+    std::fprintf(stderr, "\r[%s] %lld/%lld events  %s ev/s  ETA %s   ", bar.c_str(),
+                 static_cast<long long>(p.done()), static_cast<long long>(p.total()),
+                 human(p.rate()).c_str(),
+                 eta ? (std::to_string(static_cast<long long>(*eta + 0.5)) + "s").c_str() : "?");
+    if (final) std::fputc('\n', stderr);
+    std::fflush(stderr);
+}
+
+void run_replay_cmd(const replay_args& a, run_state& state) {
+    ops::replay_spec spec;
+    spec.src = a.src;
+    spec.dst = a.dst;
+    spec.batch_size = a.batch;
+    if (!a.where.empty()) {
+        auto w = parse_json(a.where);
+        if (!w) return report_ops({errc::invalid_argument, "--where: " + w.error().message}, state);
+        spec.where = std::move(*w);
+    }
+    if (!a.map.empty()) {
+        auto m = parse_json(a.map);
+        if (!m) return report_ops({errc::invalid_argument, "--map: " + m.error().message}, state);
+        spec.map = std::move(*m);
+    }
+    if (!a.lua_file.empty()) {
+        std::ifstream in(a.lua_file, std::ios::binary);
+        if (!in)
+            return report_ops({errc::invalid_argument, "--lua: cannot read '" + a.lua_file + "'"},
+                              state);
+        std::ostringstream text;
+        text << in.rdbuf();
+        spec.lua = text.str();
+    }
+    for (auto [text, out, name] : {std::tuple{&a.from_ts, &spec.from_ts, "--from-ts"},
+                                   std::tuple{&a.to_ts, &spec.to_ts, "--to-ts"}}) {
+        if (text->empty()) continue;
+        auto t = parse_time(*text);
+        if (!t)
+            return report_ops(
+                {errc::invalid_argument, std::string(name) + ": " + t.error().message}, state);
+        *out = *t;
+    }
+    if (a.progress != "auto" && a.progress != "bar" && a.progress != "json" &&
+        a.progress != "none") {
+        return report_ops({errc::invalid_argument, "--progress is auto, bar, json or none"}, state);
+    }
+    auto s = open_or_report(a.db, state, db_access::read_only);
+    if (!s) return;
+    auto compiled = ops::compile_replay(*s, spec);
+    if (!compiled) return report_ops(compiled.error(), state);
+
+    std::string mode = a.progress;
+    if (mode == "auto") mode = isatty(STDERR_FILENO) ? "bar" : "none";
+    auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    auto done = ops::run_replay(*s, **compiled, [&](const ops::replay_progress& p) {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(mode == "bar" ? 100 : 1000)) return true;
+        last = now;
+        if (mode == "bar") draw_bar(p, false);
+        if (mode == "json") print_line(ops::to_json(p));
+        std::fflush(stdout);
+        return true;
+    });
+    if (!done) {
+        if (mode == "bar") std::fputc('\n', stderr);
+        return report_ops(done.error(), state);
+    }
+    if (mode == "bar") draw_bar(*done, true);
+    json::object summary = ops::to_json(*done);
+    summary["src"] = a.src;
+    summary["dst"] = a.dst;
+    summary["state"] = "done";
+    print_line(summary);
+}
+
+}  // namespace
+
+void register_replay_command(CLI::App& app, run_state& state) {
+    auto a = std::make_shared<replay_args>();
+    auto* cmd = app.add_subcommand(
+        "replay", "copy SRC's matching events to DST exactly once (rerun after a crash to finish)");
+    add_db_option(*cmd, a->db);
+    cmd->add_option("src", a->src, "source topic")->required();
+    cmd->add_option("dst", a->dst, "destination topic")->required();
+    cmd->add_option("--where", a->where, "a filter, as in projector definitions (JSON)");
+    auto* map = cmd->add_option("--map", a->map,
+                                "a value template for the payload (JSON; default \"$payload\")");
+    auto* lua = cmd->add_option("--lua", a->lua_file,
+                                "a Lua file defining function map(event): the payload, or nil");
+    map->excludes(lua);
+    cmd->add_option("--from-ts", a->from_ts, "earliest ts (inclusive): epoch ms or ISO-8601");
+    cmd->add_option("--to-ts", a->to_ts, "latest ts (inclusive): epoch ms or ISO-8601");
+    cmd->add_option("--progress", a->progress,
+                    "auto (a bar on a terminal), bar, json (a line a second) or none")
+        ->default_val("auto");
+    cmd->add_option("--batch", a->batch, "events per transaction")->default_val(1000);
+    cmd->callback([a, &state] { run_replay_cmd(*a, state); });
+}
+
+}  // namespace prom::cli

@@ -1,0 +1,183 @@
+// The operations routes (docs/operations.md): GET /topics, GET /groups,
+// POST /groups/{topic}/{group}/seek, DELETE /groups/{topic}/{group}, GET /dlq/{topic},
+// POST /dlq/{topic}/replay, GET|POST /replays. With tokens configured they need the `admin`
+// permission: for a group route the group's name, for the dead-letter routes the topic,
+// for a replay its DST; the lists show only what the token's admin patterns match.
+#include "auth/auth_policy.hpp"
+#include "http/api.hpp"
+#include "http/error_status.hpp"
+#include "ops/dlq.hpp"
+#include "ops/groups.hpp"
+#include "ops/replay_manager.hpp"
+
+namespace prom::http {
+
+namespace {
+
+response store_error(const error& e, route_id route) {
+    return error_response(status_of(e.code), to_string(e.code), e.message, route);
+}
+
+response list_response(json::array items, route_id route) {
+    json::object o;
+    o["count"] = items.size();
+    o["items"] = std::move(items);
+    return json_response(200, canonical_json(o), route);
+}
+
+result<json::value> json_body(const request& r, std::size_t limit, bool empty_is_object) {
+    if (r.body.empty() && empty_is_object) return json::value(json::object{});
+    if (r.body.size() > limit) return fail(errc::too_large, "the body is over the body limit");
+    auto v = parse_json(r.body, {.max_depth = 32, .max_bytes = limit});
+    if (!v) return fail(errc::invalid_argument, "the body is not JSON: " + v.error().message);
+    return v;
+}
+
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto part = query.substr(0, amp);
+        auto eq = part.find('=');
+        if (part.substr(0, eq) == name) {
+            return eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        }
+        if (amp == std::string_view::npos) break;
+        query = query.substr(amp + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<response> api::admin_refused(const request& r, route_id route,
+                                           const auth::grant*& g) const {
+    g = nullptr;
+    if (!options_.auth || !options_.auth->enabled()) return std::nullopt;
+    g = options_.auth->authenticate(r.authorization);
+    if (!g) return refused(r, auth::action::admin, "", route);
+    if (g->admin.empty()) {
+        return error_response(403, "forbidden", "this token has no admin permission", route);
+    }
+    return std::nullopt;
+}
+
+response api::admin(const request& r, route_id route, std::string_view a, std::string_view b,
+                    std::string_view query) {
+    const auth::grant* g = nullptr;
+    if (auto no = admin_refused(r, route, g)) return *no;
+    auto allowed = [&](std::string_view name) {
+        return !g || auth::auth_policy::permits(*g, auth::action::admin, name);
+    };
+    auto forbidden = [&](std::string_view name) {
+        return error_response(403, "forbidden",
+                              "this token may not administer '" + std::string(name) + "'", route);
+    };
+    switch (route) {
+        case route_id::topics: {
+            auto ts = ops::list_topics(store_);
+            if (!ts) return store_error(ts.error(), route);
+            json::array items;
+            for (const auto& t : *ts) {
+                if (allowed(t.topic)) items.push_back(ops::to_json(t));
+            }
+            return list_response(std::move(items), route);
+        }
+        case route_id::groups: {
+            auto gs = ops::list_groups(store_, now_ms());
+            if (!gs) return store_error(gs.error(), route);
+            json::array items;
+            for (const auto& gi : *gs) {
+                if (allowed(gi.group)) items.push_back(ops::to_json(gi));
+            }
+            return list_response(std::move(items), route);
+        }
+        case route_id::group: {  // DELETE /groups/{topic}/{group}
+            if (!allowed(b)) return forbidden(b);
+            if (auto ok = ops::remove_group(store_, a, b); !ok)
+                return store_error(ok.error(), route);
+            json::object o{{"topic", a}, {"group", b}, {"deleted", true}};
+            return json_response(200, canonical_json(o), route);
+        }
+        case route_id::group_seek: {
+            if (!allowed(b)) return forbidden(b);
+            auto body = json_body(r, options_.body_limit, false);
+            if (!body) return store_error(body.error(), route);
+            auto req = ops::parse_seek_request(*body);
+            if (!req) return store_error(req.error(), route);
+            auto done = ops::seek(store_, a, b, req->target, req->force);
+            if (!done) return store_error(done.error(), route);
+            json::object o{{"topic", a},
+                           {"group", b},
+                           {"previous", done->previous.value},
+                           {"seq", done->seq.value},
+                           {"revoked", done->revoked}};
+            return json_response(200, canonical_json(o), route);
+        }
+        case route_id::dlq: {
+            if (!allowed(a)) return forbidden(a);
+            std::optional<std::string_view> group = query_param(query, "group");
+            auto ds = ops::list_dead_letters(store_, a, group);
+            if (!ds) return store_error(ds.error(), route);
+            json::array items;
+            for (const auto& d : *ds) items.push_back(ops::to_json(d));
+            return list_response(std::move(items), route);
+        }
+        case route_id::dlq_replay: {
+            if (!allowed(a)) return forbidden(a);
+            auto body = json_body(r, options_.body_limit, true);
+            if (!body) return store_error(body.error(), route);
+            if (!body->is_object()) {
+                return error_response(400, "invalid_argument", "the body is a JSON object", route);
+            }
+            ops::dlq_replay_options o;
+            for (const auto& kv : body->get_object()) {
+                if (kv.key() == "group" && kv.value().is_string()) {
+                    o.group = std::string(kv.value().get_string());
+                } else if (kv.key() == "ids" && kv.value().is_array()) {
+                    for (const auto& id : kv.value().get_array()) {
+                        if (!id.is_string()) {
+                            return error_response(400, "invalid_argument",
+                                                  "\"ids\" is an array of strings", route);
+                        }
+                        o.ids.emplace_back(id.get_string());
+                    }
+                } else {
+                    return error_response(
+                        400, "invalid_argument",
+                        "unknown or mistyped field \"" + std::string(kv.key()) +
+                            "\" (a replay takes \"group\": string and \"ids\": [string])",
+                        route);
+                }
+            }
+            auto done = ops::replay_dead_letters(store_, a, o);
+            if (!done) return store_error(done.error(), route);
+            return json_response(200, canonical_json(ops::to_json(*done)), route);
+        }
+        case route_id::replays: {
+            if (!options_.replays) {
+                return error_response(503, "unavailable", "this server runs no replays", route);
+            }
+            if (r.verb != method::post) {
+                json::array items;
+                for (auto& j : options_.replays->list()) {
+                    const auto& dst = j.as_object().at("dst").as_string();
+                    if (allowed(dst)) items.push_back(std::move(j));
+                }
+                return list_response(std::move(items), route);
+            }
+            auto body = json_body(r, options_.body_limit, false);
+            if (!body) return store_error(body.error(), route);
+            auto spec = ops::parse_replay_request(*body);
+            if (!spec) return store_error(spec.error(), route);
+            if (!allowed(spec->dst)) return forbidden(spec->dst);
+            auto started = options_.replays->start(*spec);
+            if (!started) return store_error(started.error(), route);
+            return json_response(202, canonical_json(*started), route);
+        }
+        default:
+            break;
+    }
+    return error_response(404, "not_found", "no route for this path", route_id::unknown);
+}
+
+}  // namespace prom::http

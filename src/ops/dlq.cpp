@@ -1,0 +1,138 @@
+#include "ops/dlq.hpp"
+
+#include <algorithm>
+
+namespace prom::ops {
+
+namespace {
+
+std::string header_or(const headers_map& h, std::string_view name, std::string fallback = {}) {
+    auto it = h.find(std::string(name));
+    return it == h.end() ? fallback : it->second;
+}
+
+// Headers the projector added when it dead-lettered the event, or a replay added to a copy:
+// not part of the original event.
+bool added_by_prom(std::string_view name) {
+    return name == "prom-error" || name == "prom-source-topic" || name == "prom-source-seq" ||
+           name == "prom-group" || name == replay_group_header || name == "prom-original-id" ||
+           name == "prom-dlq-seq";
+}
+
+}  // namespace
+
+bool replay_meant_for_other_group(const event& e, std::string_view group) {
+    auto it = e.headers.find(std::string(replay_group_header));
+    return it != e.headers.end() && it->second != group;
+}
+
+result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view topic,
+                                                   std::optional<std::string_view> group) {
+    auto t = s.topic(topic);
+    if (!t) return std::unexpected(t.error());
+    if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
+    std::vector<dead_letter> out;
+    scan_query q{.topic = std::string(topic) + ".dlq", .limit = 1000};
+    for (;;) {
+        auto page = s.scan(q);
+        if (!page) return std::unexpected(page.error());
+        for (auto& e : *page) {
+            dead_letter d;
+            d.group = header_or(e.headers, "prom-group");
+            if (group && d.group != *group) continue;
+            d.error = header_or(e.headers, "prom-error");
+            d.original_id = header_or(e.headers, "prom-original-id", e.id);
+            auto src = header_or(e.headers, "prom-source-seq");
+            if (!src.empty()) {
+                try {
+                    d.source_seq = seq_t{std::stoll(src)};
+                } catch (...) {
+                }
+            }
+            d.entry = std::move(e);
+            out.push_back(std::move(d));
+        }
+        if (page->size() < *q.limit) break;
+        q.from_seq = page->back().seq + 1;
+    }
+    return out;
+}
+
+json::object to_json(const dead_letter& d) {
+    json::object o;
+    o["id"] = d.entry.id;
+    o["dlq_seq"] = d.entry.seq.value;
+    o["key"] = d.entry.key;
+    o["ts"] = d.entry.ts.value;
+    o["group"] = d.group;
+    o["error"] = d.error;
+    o["original_id"] = d.original_id;
+    o["source_seq"] = d.source_seq ? json::value(d.source_seq->value) : json::value(nullptr);
+    o["payload"] = d.entry.payload;
+    return o;
+}
+
+result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
+                                               const dlq_replay_options& o) {
+    std::optional<std::string_view> group;
+    if (o.group) group = *o.group;
+    auto entries = list_dead_letters(s, topic, group);
+    if (!entries) return std::unexpected(entries.error());
+    std::vector<const dead_letter*> chosen;
+    for (const auto& d : *entries) {
+        if (!o.ids.empty() && std::find(o.ids.begin(), o.ids.end(), d.entry.id) == o.ids.end() &&
+            std::find(o.ids.begin(), o.ids.end(), d.original_id) == o.ids.end()) {
+            continue;
+        }
+        chosen.push_back(&d);
+    }
+    for (const auto& id : o.ids) {
+        bool found = std::any_of(chosen.begin(), chosen.end(), [&](const dead_letter* d) {
+            return d->entry.id == id || d->original_id == id;
+        });
+        if (!found) {
+            return fail(errc::invalid_argument,
+                        "no dead letter with id '" + id + "' in '" + std::string(topic) + ".dlq'" +
+                            (o.group ? " for group '" + *o.group + "'" : ""));
+        }
+    }
+    std::vector<event_input> copies;
+    for (const dead_letter* d : chosen) {
+        event_input in;
+        in.topic = std::string(topic);
+        in.id = "dlq-replay:" + to_string(d->entry.seq) + ":" + d->original_id;
+        if (in.id->size() > 256) in.id = "dlq-replay:" + to_string(d->entry.seq);
+        in.key = d->entry.key;
+        in.ts = d->entry.ts;
+        in.payload = d->entry.payload;
+        for (const auto& [k, v] : d->entry.headers) {
+            if (!added_by_prom(k)) in.headers[k] = v;
+        }
+        in.headers[std::string(replay_group_header)] = d->group;
+        in.headers["prom-original-id"] = d->original_id;
+        in.headers["prom-dlq-seq"] = to_string(d->entry.seq);
+        copies.push_back(std::move(in));
+    }
+    dlq_replay_outcome out;
+    if (copies.empty()) return out;
+    auto txn = s.begin();
+    if (!txn) return std::unexpected(txn.error());
+    auto r = (*txn)->append(std::move(copies));
+    if (!r) return std::unexpected(r.error());
+    if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
+    for (const auto& a : *r) (a.duplicate ? out.already : out.replayed) += 1;
+    out.appended = std::move(*r);
+    return out;
+}
+
+json::object to_json(const dlq_replay_outcome& r) {
+    json::array items;
+    for (const auto& a : r.appended) items.push_back(to_json(a));
+    json::object o;
+    o["replayed"] = r.replayed;
+    o["already_replayed"] = r.already;
+    o["events"] = std::move(items);
+    return o;
+}
+
+}  // namespace prom::ops

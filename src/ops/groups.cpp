@@ -1,0 +1,243 @@
+#include "ops/groups.hpp"
+
+#include <map>
+
+#include "bus/consumer_state.hpp"
+
+namespace prom::ops {
+
+namespace {
+
+using bus_internal::consumer_lease_name;
+
+// Live consumer leases by name: the groups active right now.
+result<std::map<std::string, std::string, std::less<>>> live_consumer_leases(store& s) {
+    auto leases = s.list_leases(bus_internal::consumer_lease_prefix);
+    if (!leases) return std::unexpected(leases.error());
+    std::map<std::string, std::string, std::less<>> out;
+    for (auto& l : *leases) {
+        if (l.remaining.count() > 0) out.emplace(std::move(l.name), std::move(l.owner));
+    }
+    return out;
+}
+
+result<std::optional<lease_status>> live_lease(store& s, const std::string& name) {
+    auto leases = s.list_leases(name);
+    if (!leases) return std::unexpected(leases.error());
+    for (auto& l : *leases) {
+        if (l.name == name && l.remaining.count() > 0) return std::optional<lease_status>{l};
+    }
+    return std::optional<lease_status>{};
+}
+
+error no_group(std::string_view topic, std::string_view group) {
+    return {errc::not_found,
+            "no consumer group '" + std::string(group) + "' on topic '" + std::string(topic) + "'"};
+}
+
+}  // namespace
+
+result<std::vector<group_info>> list_groups(store& s, ts_ms now) {
+    auto cursors = s.list_cursors();
+    if (!cursors) return std::unexpected(cursors.error());
+    auto live = live_consumer_leases(s);
+    if (!live) return std::unexpected(live.error());
+    std::vector<group_info> out;
+    out.reserve(cursors->size());
+    for (auto& c : *cursors) {
+        group_info g;
+        g.topic = std::move(c.topic);
+        g.group = std::move(c.group);
+        g.cursor = c.seq;
+        g.last_seq = c.topic_last_seq;
+        g.lag_events = c.topic_last_seq > c.seq ? c.topic_last_seq - c.seq : 0;
+        // The oldest unacknowledged event is the next one in seq order: its wait is the lag.
+        if (g.lag_events > 0 && c.next_ts && now > *c.next_ts) {
+            g.lag_seconds = static_cast<double>(now - *c.next_ts) / 1000.0;
+        }
+        g.last_ack = c.acked_at;
+        if (auto it = live->find(consumer_lease_name(g.topic, g.group)); it != live->end()) {
+            g.holder = it->second;
+        }
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
+json::object to_json(const group_info& g) {
+    json::object o;
+    o["topic"] = g.topic;
+    o["group"] = g.group;
+    o["cursor"] = g.cursor.value;
+    o["last_seq"] = g.last_seq.value;
+    o["lag_events"] = g.lag_events;
+    o["lag_seconds"] = g.lag_seconds;
+    o["active"] = g.holder.has_value();
+    o["holder"] = g.holder ? json::value(*g.holder) : json::value(nullptr);
+    o["last_ack"] = g.last_ack ? json::value(g.last_ack->value) : json::value(nullptr);
+    return o;
+}
+
+result<std::vector<topic_summary>> list_topics(store& s) {
+    auto topics = s.topics();
+    if (!topics) return std::unexpected(topics.error());
+    std::map<std::string, std::int64_t, std::less<>> counts;
+    for (const auto& t : *topics) counts[t.topic] = t.count;
+    std::vector<topic_summary> out;
+    for (const auto& t : *topics) {
+        topic_summary sum{.topic = t.topic, .events = t.count, .last_seq = t.last_seq};
+        if (t.last_seq > 0) {
+            auto last = s.scan({.topic = t.topic, .from_seq = t.last_seq, .limit = 1});
+            if (!last) return std::unexpected(last.error());
+            if (!last->empty()) sum.last_ts = last->front().ts;
+        }
+        if (auto d = counts.find(t.topic + ".dlq"); d != counts.end()) sum.dead_letters = d->second;
+        out.push_back(std::move(sum));
+    }
+    return out;
+}
+
+json::object to_json(const topic_summary& t) {
+    json::object o;
+    o["topic"] = t.topic;
+    o["events"] = t.events;
+    o["last_seq"] = t.last_seq.value;
+    o["last_ts"] = t.last_ts ? json::value(t.last_ts->value) : json::value(nullptr);
+    o["dead_letters"] = t.dead_letters;
+    return o;
+}
+
+result<seek_request> parse_seek_request(const json::value& body) {
+    if (!body.is_object()) {
+        return fail(errc::invalid_argument, "a seek body is a JSON object");
+    }
+    seek_request req;
+    int targets = 0;
+    for (const auto& kv : body.get_object()) {
+        const auto& v = kv.value();
+        if (kv.key() == "seq") {
+            if (!v.is_int64() && !v.is_uint64()) {
+                return fail(errc::invalid_argument, "\"seq\" must be an integer");
+            }
+            if (v.is_uint64() && v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) {
+                return fail(errc::invalid_argument, "\"seq\" is out of range");
+            }
+            req.target = {seek_target::kind::seq,
+                          v.is_int64() ? v.get_int64() : static_cast<std::int64_t>(v.get_uint64())};
+            ++targets;
+        } else if (kv.key() == "ts") {
+            std::int64_t ts = 0;
+            if (v.is_int64()) {
+                ts = v.get_int64();
+            } else if (v.is_string()) {
+                auto t = parse_time(v.get_string());
+                if (!t) return std::unexpected(t.error());
+                ts = t->value;
+            } else {
+                return fail(errc::invalid_argument,
+                            "\"ts\" is epoch milliseconds or an ISO-8601 string");
+            }
+            req.target = {seek_target::kind::ts, ts};
+            ++targets;
+        } else if (kv.key() == "to") {
+            if (v.is_string() && v.get_string() == "earliest") {
+                req.target = {seek_target::kind::earliest, 0};
+            } else if (v.is_string() && v.get_string() == "latest") {
+                req.target = {seek_target::kind::latest, 0};
+            } else {
+                return fail(errc::invalid_argument, "\"to\" is \"earliest\" or \"latest\"");
+            }
+            ++targets;
+        } else if (kv.key() == "force") {
+            if (!v.is_bool()) return fail(errc::invalid_argument, "\"force\" is a boolean");
+            req.force = v.get_bool();
+        } else {
+            return fail(errc::invalid_argument,
+                        "unknown field \"" + std::string(kv.key()) +
+                            "\" (a seek takes one of seq, ts, to, and force)");
+        }
+    }
+    if (targets != 1) {
+        return fail(errc::invalid_argument, "a seek takes exactly one of \"seq\", \"ts\", \"to\"");
+    }
+    return req;
+}
+
+result<seek_outcome> seek(store& s, std::string_view topic, std::string_view group,
+                          const seek_target& target, bool force) {
+    auto t = s.topic(topic);
+    if (!t) return std::unexpected(t.error());
+    if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
+    const seq_t last = (*t)->last_seq;
+    auto cur = s.cursor(topic, group);
+    if (!cur) return std::unexpected(cur.error());
+    if (!*cur) return std::unexpected(no_group(topic, group));
+
+    // Where to, checked before anything changes.
+    seq_t to{};
+    switch (target.what) {
+        case seek_target::kind::seq:
+            if (target.value < 0) return fail(errc::invalid_argument, "a seq is never negative");
+            if (target.value > last) {
+                return fail(errc::invalid_argument,
+                            "cannot seek to seq " + std::to_string(target.value) +
+                                ": the last seq of topic '" + std::string(topic) + "' is " +
+                                to_string(last));
+            }
+            to = seq_t{target.value};
+            break;
+        case seek_target::kind::ts: {
+            // The next event delivered is the first, in seq order, with ts >= T.
+            auto first =
+                s.scan({.topic = std::string(topic), .from_ts = ts_ms{target.value}, .limit = 1});
+            if (!first) return std::unexpected(first.error());
+            to = first->empty() ? last : first->front().seq - 1;
+            break;
+        }
+        case seek_target::kind::earliest:
+            to = seq_t{};
+            break;
+        case seek_target::kind::latest:
+            to = last;
+            break;
+    }
+
+    const std::string lease = bus_internal::consumer_lease_name(topic, group);
+    auto held = live_lease(s, lease);
+    if (!held) return std::unexpected(held.error());
+    seek_outcome out{.previous = **cur, .seq = to};
+    if (*held) {
+        if (!force) {
+            return fail(errc::conflict, "consumer group '" + std::string(group) + "' on topic '" +
+                                            std::string(topic) + "' is active (held by " +
+                                            (*held)->owner +
+                                            "); stop it first or pass force to revoke its lease");
+        }
+        auto ttl = (*held)->remaining + std::chrono::milliseconds(1000);
+        if (auto ok = s.seize_lease(lease, "prom-seek:" + new_event_id(), ttl); !ok) {
+            return std::unexpected(ok.error());
+        }
+        out.revoked = true;
+    }
+    if (auto ok = s.set_cursor(topic, group, to); !ok) return std::unexpected(ok.error());
+    return out;
+}
+
+status remove_group(store& s, std::string_view topic, std::string_view group) {
+    auto cur = s.cursor(topic, group);
+    if (!cur) return std::unexpected(cur.error());
+    if (!*cur) return std::unexpected(no_group(topic, group));
+    auto held = live_lease(s, bus_internal::consumer_lease_name(topic, group));
+    if (!held) return std::unexpected(held.error());
+    if (*held) {
+        return fail(errc::conflict, "consumer group '" + std::string(group) + "' on topic '" +
+                                        std::string(topic) + "' is active (held by " +
+                                        (*held)->owner + "); stop its consumer first");
+    }
+    auto gone = s.delete_cursor(topic, group);
+    if (!gone) return std::unexpected(gone.error());
+    if (!*gone) return std::unexpected(no_group(topic, group));
+    return {};
+}
+
+}  // namespace prom::ops

@@ -1,0 +1,303 @@
+#include "ops/replayer.hpp"
+
+#include "prom/user_projector.hpp"
+
+namespace prom::ops {
+
+namespace {
+
+constexpr std::chrono::milliseconds lease_ttl{5000};
+
+// Counts what a handler appends, so the replay reports copies made and copies that an
+// earlier run had made already.
+class counting_transaction final : public transaction {
+  public:
+    explicit counting_transaction(transaction& inner) : inner_(inner) {}
+    result<std::optional<document>> find_one(std::string_view c, std::string_view k) override {
+        return inner_.find_one(c, k);
+    }
+    result<document> update_one(std::string_view c, std::string_view k, const json::object& u,
+                                bool upsert) override {
+        return inner_.update_one(c, k, u, upsert);
+    }
+    result<std::vector<append_result>> append(std::vector<event_input> batch) override {
+        auto r = inner_.append(std::move(batch));
+        if (r) {
+            for (const auto& a : *r) (a.duplicate ? duplicates : copied) += 1;
+        }
+        return r;
+    }
+    status set_cursor(std::string_view t, std::string_view g, seq_t seq) override {
+        return inner_.set_cursor(t, g, seq);
+    }
+    result<std::optional<seq_t>> cursor(std::string_view t, std::string_view g) override {
+        return inner_.cursor(t, g);
+    }
+    status commit() override { return inner_.commit(); }
+
+    std::int64_t copied = 0;
+    std::int64_t duplicates = 0;
+
+  private:
+    transaction& inner_;
+};
+
+// A Lua long string that no topic name can close.
+std::string lua_literal(std::string_view s) { return "[==[" + std::string(s) + "]==]"; }
+
+error option_error(const definition_error& e) {
+    std::string option = "--map";
+    if (e.pointer.starts_with("/where")) option = "--where";
+    if (e.pointer.starts_with("/lua")) option = "--lua";
+    if (e.pointer.starts_with("/emit/0/topic")) option = "DST";
+    return {errc::invalid_argument, option + ": " + e.message};
+}
+
+}  // namespace
+
+class compiled_replay {
+  public:
+    replay_spec spec;
+    std::shared_ptr<const projector_definition> definition;
+};
+
+result<replay_spec> parse_replay_request(const json::value& body) {
+    if (!body.is_object()) return fail(errc::invalid_argument, "a replay body is a JSON object");
+    replay_spec spec;
+    bool has_src = false, has_dst = false;
+    for (const auto& kv : body.get_object()) {
+        std::string_view k = kv.key();
+        const auto& v = kv.value();
+        auto text = [&](std::string& out) -> status {
+            if (!v.is_string()) {
+                return fail(errc::invalid_argument, "\"" + std::string(k) + "\" is a string");
+            }
+            out = v.get_string();
+            return {};
+        };
+        auto time = [&](std::optional<ts_ms>& out) -> status {
+            if (v.is_int64()) {
+                out = ts_ms{v.get_int64()};
+                return {};
+            }
+            if (!v.is_string()) {
+                return fail(errc::invalid_argument,
+                            "\"" + std::string(k) + "\" is epoch ms or an ISO-8601 string");
+            }
+            auto t = parse_time(v.get_string());
+            if (!t) return std::unexpected(t.error());
+            out = *t;
+            return {};
+        };
+        status ok;
+        if (k == "src") {
+            ok = text(spec.src);
+            has_src = true;
+        } else if (k == "dst") {
+            ok = text(spec.dst);
+            has_dst = true;
+        } else if (k == "where") {
+            spec.where = v;
+        } else if (k == "map") {
+            spec.map = v;
+        } else if (k == "lua") {
+            std::string src;
+            ok = text(src);
+            spec.lua = std::move(src);
+        } else if (k == "from_ts") {
+            ok = time(spec.from_ts);
+        } else if (k == "to_ts") {
+            ok = time(spec.to_ts);
+        } else if (k == "batch_size") {
+            if (!v.is_int64() || v.get_int64() < 1 || v.get_int64() > 100000) {
+                ok = fail(errc::invalid_argument, "\"batch_size\" is an integer in 1..100000");
+            } else {
+                spec.batch_size = static_cast<std::size_t>(v.get_int64());
+            }
+        } else {
+            ok = fail(errc::invalid_argument,
+                      "unknown field \"" + std::string(k) +
+                          "\" (src, dst, where, map, lua, from_ts, to_ts, batch_size)");
+        }
+        if (!ok) return std::unexpected(ok.error());
+    }
+    if (!has_src || !has_dst) {
+        return fail(errc::invalid_argument, "a replay needs \"src\" and \"dst\"");
+    }
+    return spec;
+}
+
+std::string replay_group(std::string_view dst) { return "replay:" + std::string(dst); }
+
+std::string replay_lease(std::string_view dst) { return "replay/" + std::string(dst); }
+
+std::optional<double> replay_progress::eta() const {
+    if (done() <= 0 || seconds <= 0) return std::nullopt;
+    return static_cast<double>(total() - done()) / rate();
+}
+
+json::object to_json(const replay_progress& p) {
+    json::object o;
+    o["done"] = p.done();
+    o["total"] = p.total();
+    o["cursor"] = p.cursor.value;
+    o["end"] = p.end.value;
+    o["copied"] = p.copied;
+    o["duplicates"] = p.duplicates;
+    o["events_per_second"] = static_cast<std::int64_t>(p.rate());
+    auto eta = p.eta();
+    o["eta_seconds"] = eta ? json::value(static_cast<std::int64_t>(*eta + 0.5)) : json::value();
+    return o;
+}
+
+result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const replay_spec& spec) {
+    if (spec.src.find('*') != std::string::npos) {
+        return fail(errc::invalid_argument, "SRC is one topic, not a pattern");
+    }
+    if (spec.src == spec.dst) {
+        return fail(errc::invalid_argument, "DST must differ from SRC");
+    }
+    if (spec.map && spec.lua) {
+        return fail(errc::invalid_argument, "--map and --lua exclude each other");
+    }
+    if (spec.from_ts && spec.to_ts && *spec.from_ts > *spec.to_ts) {
+        return fail(errc::invalid_argument, "--from-ts is after --to-ts");
+    }
+    if (spec.batch_size == 0) return fail(errc::invalid_argument, "the batch size is at least 1");
+    event_input probe{.topic = spec.dst, .payload = nullptr};
+    if (auto ok = validate_input(probe); !ok) {
+        return fail(errc::invalid_argument, "DST: " + ok.error().message);
+    }
+    auto t = s.topic(spec.src);
+    if (!t) return std::unexpected(t.error());
+    if (!*t) return fail(errc::not_found, "no topic '" + spec.src + "'");
+
+    json::object def{{"name", "replay"}, {"topic", spec.src}};
+    if (spec.where) def["where"] = *spec.where;
+    if (spec.lua) {
+        // The user's map(event) decides the payload (nil: no copy); the emit is ours.
+        def["lua"] = *spec.lua +
+                     "\nfunction handle(event, tx)\n"
+                     "  if type(map) ~= 'function' then error('the file defines no function "
+                     "map(event)') end\n"
+                     "  local p = map(event)\n"
+                     "  if p ~= nil then tx:emit(" +
+                     lua_literal(spec.dst) + ", event.key, p) end\nend\n";
+    } else {
+        json::object emit{{"topic", spec.dst},
+                          {"payload", spec.map ? *spec.map : json::value("$payload")}};
+        def["emit"] = json::array{std::move(emit)};
+    }
+    auto parsed = parse_projector_definition(json::value(std::move(def)));
+    if (!parsed) return std::unexpected(option_error(parsed.error()));
+    if (spec.lua) {
+        // parse_projector_definition checked the syntax; map must exist too.
+        if (spec.lua->find("map") == std::string::npos) {
+            return fail(errc::invalid_argument, "--lua: the file defines no function map(event)");
+        }
+    }
+    auto out = std::make_shared<compiled_replay>();
+    out->spec = spec;
+    out->definition = std::make_shared<const projector_definition>(std::move(*parsed));
+    return std::shared_ptr<const compiled_replay>(std::move(out));
+}
+
+result<replay_progress> run_replay(store& s, const compiled_replay& r,
+                                   const std::function<bool(const replay_progress&)>& on_progress) {
+    const auto& spec = r.spec;
+    const std::string group = replay_group(spec.dst);
+    const std::string lease = replay_lease(spec.dst);
+    const std::string owner = new_event_id();
+    auto got = s.acquire_lease(lease, owner, lease_ttl);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) {
+        return fail(errc::conflict,
+                    "a replay into '" + spec.dst + "' is running (or stopped less than 5 s ago)");
+    }
+    struct release {
+        store& s;
+        const std::string& lease;
+        const std::string& owner;
+        ~release() { (void)s.release_lease(lease, owner); }
+    } releaser{s, lease, owner};
+
+    auto handler = make_user_handler(r.definition);
+    auto t = s.topic(spec.src);
+    if (!t) return std::unexpected(t.error());
+    auto cur = s.cursor(spec.src, group);
+    if (!cur) return std::unexpected(cur.error());
+    replay_progress p;
+    p.end = *t ? (*t)->last_seq : seq_t{};
+    p.start = std::min(cur->value_or(seq_t{}), p.end);
+    p.cursor = p.start;
+    const auto began = std::chrono::steady_clock::now();
+    auto elapsed = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    };
+    while (p.cursor < p.end) {
+        auto batch = s.scan({.topic = spec.src,
+                             .from_seq = p.cursor + 1,
+                             .to_seq = p.end,
+                             .limit = spec.batch_size});
+        if (!batch) return std::unexpected(batch.error());
+        if (batch->empty()) break;
+        auto txn = s.begin();
+        if (!txn) return std::unexpected(txn.error());
+        // The cursor in the transaction, not the one read at the start: a replay that lost
+        // its lease (a pause longer than its TTL) must not copy a batch twice.
+        auto in_txn = (*txn)->cursor(spec.src, group);
+        if (!in_txn) return std::unexpected(in_txn.error());
+        if (in_txn->value_or(seq_t{}) != p.cursor) {
+            return fail(errc::conflict,
+                        "the replay's cursor moved under it: another replay "
+                        "into '" +
+                            spec.dst + "' ran meanwhile");
+        }
+        counting_transaction counted(**txn);
+        for (const auto& e : *batch) {
+            if ((spec.from_ts && e.ts < *spec.from_ts) || (spec.to_ts && e.ts > *spec.to_ts)) {
+                continue;
+            }
+            status st;
+            try {
+                st = handler(e, counted);
+            } catch (const std::exception& ex) {
+                st = fail(errc::internal, ex.what());
+            }
+            if (!st) {
+                return fail(st.error().code == errc::invalid_argument ? errc::invalid_argument
+                                                                      : st.error().code,
+                            "seq " + to_string(e.seq) + " of '" + spec.src +
+                                "': " + st.error().message + " (nothing after seq " +
+                                to_string(p.cursor) + " was copied)");
+            }
+        }
+        if (auto ok = counted.set_cursor(spec.src, group, batch->back().seq); !ok) {
+            return std::unexpected(ok.error());
+        }
+        if (auto ok = counted.commit(); !ok) return std::unexpected(ok.error());
+        p.cursor = batch->back().seq;
+        p.copied += counted.copied;
+        p.duplicates += counted.duplicates;
+        p.seconds = elapsed();
+        auto renewed = s.acquire_lease(lease, owner, lease_ttl);
+        if (!renewed) return std::unexpected(renewed.error());
+        if (!*renewed) {
+            return fail(errc::conflict, "the replay into '" + spec.dst + "' lost its lease");
+        }
+        if (on_progress && !on_progress(p)) {
+            return fail(errc::cancelled, "the replay was cancelled at seq " + to_string(p.cursor));
+        }
+    }
+    if (!cur->has_value()) {
+        // An empty range still records that the replay ran (a rerun copies nothing).
+        if (auto ok = s.set_cursor(spec.src, group, p.cursor); !ok) {
+            return std::unexpected(ok.error());
+        }
+    }
+    p.seconds = elapsed();
+    if (on_progress) on_progress(p);
+    return p;
+}
+
+}  // namespace prom::ops

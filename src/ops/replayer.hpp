@@ -1,0 +1,73 @@
+// The bulk replayer (docs/operations.md): copies the events of SRC that match a filter to
+// DST, optionally mapped by a value template or a Lua function, exactly once.
+//
+// FILTER, TEMPLATE and Lua are those of user-defined projectors (docs/projectors.md): the
+// replay is compiled into a projector definition that emits into DST, so each copy's id is
+// derived from its source event's id (`proj:replay:0:<source id>`) and a second copy can
+// never be appended. The replay's own cursor (topic SRC, group `replay:DST`) commits in the
+// transaction of each batch, so a replay killed at any instant and run again continues
+// where the last batch committed; it ends at SRC's last seq when it started. One replay into
+// a DST at a time: a second one is refused (conflict) while the first holds the lease
+// `replay/DST` (renewed with each batch, it lapses 5 s after a crash).
+//
+// run_replay blocks; progress comes on the calling thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "prom/json.hpp"
+#include "prom/store.hpp"
+
+namespace prom::ops {
+
+struct replay_spec {
+    std::string src;
+    std::string dst;
+    std::optional<json::value> where;  // a `where` filter
+    std::optional<json::value> map;    // a value template for the payload (default "$payload")
+    std::optional<std::string> lua;    // Lua source defining `function map(event)`
+    std::optional<ts_ms> from_ts;      // inclusive
+    std::optional<ts_ms> to_ts;        // inclusive
+    std::size_t batch_size = 1000;
+};
+
+// A replay spec from a JSON body (POST /replays): {"src", "dst", "where", "map", "lua",
+// "from_ts", "to_ts", "batch_size"}; unknown fields and wrong types are invalid_argument.
+result<replay_spec> parse_replay_request(const json::value& body);
+
+// The group whose cursor on SRC a replay into `dst` keeps.
+std::string replay_group(std::string_view dst);
+// The lease a replay into `dst` holds while it runs.
+std::string replay_lease(std::string_view dst);
+
+struct replay_progress {
+    seq_t start{};                // the cursor when this run began
+    seq_t end{};                  // SRC's last seq when it began: the replay stops there
+    seq_t cursor{};               // events up to here are done (committed)
+    std::int64_t copied = 0;      // copies appended by this run
+    std::int64_t duplicates = 0;  // copies that existed already (from an earlier run)
+    double seconds = 0;           // since this run began
+    std::int64_t done() const { return cursor - start; }
+    std::int64_t total() const { return end - start; }
+    double rate() const { return seconds > 0 ? static_cast<double>(done()) / seconds : 0; }
+    // Seconds left at the current rate; nullopt before any progress.
+    std::optional<double> eta() const;
+};
+json::object to_json(const replay_progress& p);
+
+// Checks everything a replay needs before it changes anything: SRC exists, DST is a valid
+// topic other than SRC, the filter, template or Lua compile (invalid_argument naming the
+// option: --where, --map, --lua), the ts range is ordered.
+class compiled_replay;
+result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const replay_spec& spec);
+
+// Runs (or continues) the replay. `on_progress` is called after each committed batch and
+// once at the end; returning false stops the replay after that batch (cancelled).
+result<replay_progress> run_replay(store& s, const compiled_replay& r,
+                                   const std::function<bool(const replay_progress&)>& on_progress);
+
+}  // namespace prom::ops

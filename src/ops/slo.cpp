@@ -1,0 +1,247 @@
+#include "ops/slo.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "auth/auth_policy.hpp"
+
+namespace prom::ops {
+
+namespace {
+
+bool valid_rule_name(std::string_view n) {
+    if (n.empty() || n.size() > 100) return false;
+    for (char c : n) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string fmt(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+}  // namespace
+
+result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
+    if (!v.is_array())
+        return fail(errc::invalid_argument, "config: 'slo' must be an array of rules");
+    std::vector<slo_rule> out;
+    std::set<std::string> names;
+    std::size_t i = 0;
+    for (const auto& item : v.get_array()) {
+        const std::string where = "config: slo[" + std::to_string(i++) + "]";
+        if (!item.is_object()) return fail(errc::invalid_argument, where + " must be an object");
+        slo_rule r;
+        auto number = [&](std::string_view k, const json::value& x) -> result<double> {
+            if (!x.is_number()) {
+                return fail(errc::invalid_argument,
+                            where + "." + std::string(k) + " must be a number");
+            }
+            double d = x.to_number<double>();
+            if (!std::isfinite(d) || d < 0) {
+                return fail(errc::invalid_argument,
+                            where + "." + std::string(k) + " must not be negative");
+            }
+            return d;
+        };
+        for (const auto& kv : item.get_object()) {
+            std::string_view k = kv.key();
+            const auto& x = kv.value();
+            if (k == "name" || k == "topic" || k == "group") {
+                if (!x.is_string() || x.get_string().empty()) {
+                    return fail(errc::invalid_argument,
+                                where + "." + std::string(k) + " must be a non-empty string");
+                }
+                std::string s(x.get_string());
+                (k == "name" ? r.name : k == "topic" ? r.topic : r.group) = std::move(s);
+            } else if (k == "max_lag_seconds") {
+                auto d = number(k, x);
+                if (!d) return std::unexpected(d.error());
+                r.max_lag_seconds = *d;
+            } else if (k == "max_error_rate") {
+                auto d = number(k, x);
+                if (!d) return std::unexpected(d.error());
+                if (*d > 1) {
+                    return fail(errc::invalid_argument, where + ".max_error_rate is at most 1");
+                }
+                r.max_error_rate = *d;
+            } else if (k == "max_lag_events" || k == "for_seconds") {
+                if (!x.is_int64() && !x.is_uint64()) {
+                    return fail(errc::invalid_argument,
+                                where + "." + std::string(k) + " must be an integer");
+                }
+                if (x.is_int64() && x.get_int64() < 0) {
+                    return fail(errc::invalid_argument,
+                                where + "." + std::string(k) + " must not be negative");
+                }
+                auto n = x.is_int64() ? x.get_int64()
+                                      : static_cast<std::int64_t>(
+                                            std::min<std::uint64_t>(x.get_uint64(), INT64_MAX));
+                (k == "for_seconds" ? r.for_seconds : r.max_lag_events.emplace()) = n;
+            } else {
+                return fail(errc::invalid_argument,
+                            where + ": unknown field '" + std::string(k) +
+                                "' (name, topic, group, max_lag_seconds, max_lag_events, "
+                                "max_error_rate, for_seconds)");
+            }
+        }
+        if (!valid_rule_name(r.name)) {
+            return fail(errc::invalid_argument, where + ".name is required: [A-Za-z0-9_.-]{1,100}");
+        }
+        if (!names.insert(r.name).second) {
+            return fail(errc::invalid_argument, where + ": a second rule named '" + r.name + "'");
+        }
+        if (!r.max_lag_seconds && !r.max_lag_events && !r.max_error_rate) {
+            return fail(errc::invalid_argument,
+                        where + " ('" + r.name +
+                            "') sets no threshold (max_lag_seconds, max_lag_events, "
+                            "max_error_rate)");
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+slo_monitor::slo_monitor(store& s, std::vector<slo_rule> rules, counts_source counts)
+    : store_(s), rules_(std::move(rules)), counts_(std::move(counts)) {}
+
+std::optional<std::string> slo_monitor::breach(const slo_rule& r, rule_state& st,
+                                               const std::vector<group_info>& groups,
+                                               bool& judged) {
+    judged = true;
+    bool rate_known = !r.max_error_rate;
+    std::optional<std::string> why;
+    for (const auto& g : groups) {
+        if (!auth::pattern_matches(r.topic, g.topic) || !auth::pattern_matches(r.group, g.group)) {
+            continue;
+        }
+        // Replays and alerts are not consumers an SLO watches unless named.
+        const std::string at = g.topic + "/" + g.group;
+        if (!why && r.max_lag_events && g.lag_events > *r.max_lag_events) {
+            why = at + ": lag " + std::to_string(g.lag_events) + " events > " +
+                  std::to_string(*r.max_lag_events);
+        }
+        if (!why && r.max_lag_seconds && g.lag_seconds > *r.max_lag_seconds) {
+            why = at + ": lag " + fmt(g.lag_seconds) + " s > " + fmt(*r.max_lag_seconds) + " s";
+        }
+        if (r.max_error_rate && counts_) {
+            auto c = counts_(g.topic, g.group);
+            if (!c) continue;
+            rate_known = true;
+            auto key = std::make_pair(g.topic, g.group);
+            auto prev = st.last_counts.find(key);
+            if (prev != st.last_counts.end()) {
+                auto applied = c->applied - std::min(c->applied, prev->second.applied);
+                auto errors = c->errors - std::min(c->errors, prev->second.errors);
+                double rate = applied + errors == 0 ? 0
+                                                    : static_cast<double>(errors) /
+                                                          static_cast<double>(applied + errors);
+                if (!why && rate > *r.max_error_rate) {
+                    why = at + ": error rate " + fmt(rate) + " > " + fmt(*r.max_error_rate);
+                }
+            }
+            st.last_counts[key] = *c;
+        }
+    }
+    if (!why && !rate_known) judged = false;
+    return why;
+}
+
+status slo_monitor::evaluate(ts_ms now) {
+    std::lock_guard eval(eval_mu_);
+    auto groups = list_groups(store_, now);
+    if (!groups) return std::unexpected(groups.error());
+    // The latest alarm event of each rule (the topic's key) says whether it is firing, on
+    // every node alike. One read for all rules: the topic has one key per rule.
+    auto latest = store_.latest_per_key(alerts_topic);
+    if (!latest) return std::unexpected(latest.error());
+    std::map<std::string, const event*, std::less<>> last_by_rule;
+    for (const auto& e : *latest) last_by_rule[e.key] = &e;
+    std::vector<alarm> firing;
+    for (const auto& r : rules_) {
+        auto& st = state_[r.name];
+        bool judged = true;
+        auto why = breach(r, st, *groups, judged);
+        auto found = last_by_rule.find(r.name);
+        const event* last = found == last_by_rule.end() ? nullptr : found->second;
+        std::int64_t episode = 0;
+        bool is_firing = false;
+        alarm current{.rule = r.name};
+        if (last && last->payload.is_object()) {
+            const auto& p = last->payload.get_object();
+            if (auto e = p.find("episode"); e != p.end() && e->value().is_int64()) {
+                episode = e->value().get_int64();
+            }
+            if (auto t = p.find("type"); t != p.end() && t->value().is_string()) {
+                is_firing = t->value().get_string() == "alarm.fired";
+            }
+            if (auto w = p.find("reason"); w != p.end() && w->value().is_string()) {
+                current.reason = w->value().get_string();
+            }
+            current.since = last->ts;
+        }
+        auto raise = [&](std::string_view type, std::int64_t ep, const std::string& reason) {
+            json::object payload{{"type", type},     {"rule", r.name},   {"episode", ep},
+                                 {"reason", reason}, {"topic", r.topic}, {"group", r.group}};
+            event_input in{.topic = std::string(alerts_topic),
+                           .id = "alarm:" + r.name + ":" + std::to_string(ep) + ":" +
+                                 std::string(type.substr(6)),
+                           .key = r.name,
+                           .ts = now,
+                           .payload = std::move(payload)};
+            std::vector<event_input> one;
+            one.push_back(std::move(in));
+            auto a = store_.append(std::move(one));
+            if (!a) return status(std::unexpected(a.error()));
+            return status{};
+        };
+        if (why) {
+            if (!st.breached_since) st.breached_since = now;
+            if (!is_firing && now - *st.breached_since >= r.for_seconds * 1000) {
+                if (auto ok = raise("alarm.fired", episode + 1, *why); !ok) return ok;
+                is_firing = true;
+                current = {.rule = r.name, .episode = episode + 1, .reason = *why, .since = now};
+            }
+        } else {
+            st.breached_since.reset();
+            if (is_firing && judged) {
+                if (auto ok = raise("alarm.resolved", episode, "cleared"); !ok) return ok;
+                is_firing = false;
+            }
+        }
+        if (is_firing) {
+            if (current.episode == 0) current.episode = episode;
+            firing.push_back(std::move(current));
+        }
+    }
+    std::lock_guard lock(active_mu_);
+    active_ = std::move(firing);
+    return {};
+}
+
+std::vector<alarm> slo_monitor::active() const {
+    std::lock_guard lock(active_mu_);
+    return active_;
+}
+
+void slo_monitor::append_metrics(std::string& out) const {
+    auto firing = active();
+    out += "# HELP prom_slo_alarm 1 while the SLO rule's alarm is firing.\n";
+    out += "# TYPE prom_slo_alarm gauge\n";
+    for (const auto& r : rules_) {
+        bool on = false;
+        for (const auto& a : firing) on = on || a.rule == r.name;
+        out += "prom_slo_alarm{rule=\"" + r.name + "\"} ";
+        out += on ? '1' : '0';
+        out += '\n';
+    }
+}
+
+}  // namespace prom::ops

@@ -1,0 +1,280 @@
+// Dead-letter replay and the bulk replayer over every backend.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+
+#include "ops/dlq.hpp"
+#include "ops/replayer.hpp"
+#include "prom/bus.hpp"
+#include "prom/projector.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ops_dlq_replay_contract : public testing::TestWithParam<test::backend> {
+  protected:
+    void SetUp() override {
+        url_ = GetParam().fresh_url(dir_);
+        store_ = test::open_or_die(url_, {.durable = false});
+        ASSERT_NE(store_, nullptr);
+    }
+
+    seq_t publish(std::string topic, json::value payload, std::string id, std::int64_t ts = 1000) {
+        auto r = bus(*store_).publish({.topic = std::move(topic),
+                                       .id = std::move(id),
+                                       .key = "k",
+                                       .ts = ts_ms{ts},
+                                       .payload = std::move(payload)});
+        EXPECT_TRUE(r);
+        return r ? r->seq : seq_t{};
+    }
+
+    std::int64_t count(std::string_view key) {
+        auto d = store_->find_one("counts", key);
+        if (!d || !*d) return 0;
+        auto v = parse_json((*d)->body);
+        return v->as_object().at("n").as_int64();
+    }
+
+    std::vector<event> scan(std::string topic) {
+        auto r = store_->scan({.topic = std::move(topic)});
+        EXPECT_TRUE(r);
+        return r ? *r : std::vector<event>{};
+    }
+
+    test::temp_dir dir_;
+    std::string url_;
+    std::unique_ptr<store> store_;
+};
+
+// Counts each event's payload in document `name`; fails on "bad" unless `fixed`.
+projector_handler counting(std::string name, std::atomic<bool>& fixed, std::string why) {
+    return [name, &fixed, why](const event& e, transaction& txn) -> status {
+        if (e.payload.is_string() && e.payload.get_string() == "bad" && !fixed) {
+            return fail(errc::invalid_argument, why);
+        }
+        auto r =
+            txn.update_one("counts", name, json::object{{"$inc", json::object{{"n", 1}}}}, true);
+        if (!r) return std::unexpected(r.error());
+        return {};
+    };
+}
+
+TEST_P(ops_dlq_replay_contract, a_replayed_dead_letter_is_applied_once_by_its_group_only) {
+    std::atomic<bool> fixed{false}, other_fixed{true};
+    publish("in", "ok", "e1");
+    const seq_t bad_seq = publish("in", "bad", "e2");
+    publish("in", "ok", "e3");
+    {
+        auto p =
+            start_transactional_projector(*store_, {.topic = "in",
+                                                    .group = "g",
+                                                    .handler = counting("g", fixed, "first error"),
+                                                    .retries = 0,
+                                                    .backoff = 1ms});
+        auto q = start_transactional_projector(*store_,
+                                               {.topic = "in",
+                                                .group = "other",
+                                                .handler = counting("other", other_fixed, "never"),
+                                                .retries = 0});
+        ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
+        ASSERT_TRUE(q->wait_until(seq_t{3}, 10s));
+    }
+    EXPECT_EQ(count("g"), 2);
+    EXPECT_EQ(count("other"), 3);
+    auto dl = ops::list_dead_letters(*store_, "in", std::nullopt);
+    ASSERT_TRUE(dl);
+    ASSERT_EQ(dl->size(), 1u);
+    EXPECT_EQ((*dl)[0].group, "g");
+    EXPECT_EQ((*dl)[0].original_id, "e2");
+    EXPECT_EQ((*dl)[0].source_seq, bad_seq);
+    EXPECT_NE((*dl)[0].error.find("first error"), std::string::npos);
+
+    // The fix, then the replay: the projector of g gets the event once more.
+    fixed = true;
+    auto r = ops::replay_dead_letters(*store_, "in", {.group = "g"});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->replayed, 1u);
+    EXPECT_EQ(r->already, 0u);
+    // Replaying twice appends (and applies) nothing twice.
+    auto again = ops::replay_dead_letters(*store_, "in", {.group = "g"});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->replayed, 0u);
+    EXPECT_EQ(again->already, 1u);
+    {
+        auto p = start_transactional_projector(
+            *store_, {.topic = "in", .group = "g", .handler = counting("g", fixed, "x")});
+        auto q = start_transactional_projector(
+            *store_,
+            {.topic = "in", .group = "other", .handler = counting("other", other_fixed, "never")});
+        ASSERT_TRUE(p->wait_until(seq_t{4}, 10s));
+        ASSERT_TRUE(q->wait_until(seq_t{4}, 10s));
+    }
+    EXPECT_EQ(count("g"), 3);      // the replayed event, once
+    EXPECT_EQ(count("other"), 3);  // the copy was not for this group
+    auto copy = scan("in").back();
+    EXPECT_EQ(copy.headers.at("prom-replay-group"), "g");
+    EXPECT_EQ(copy.headers.at("prom-original-id"), "e2");
+    EXPECT_EQ(copy.payload, json::value("bad"));
+}
+
+TEST_P(ops_dlq_replay_contract, an_event_that_fails_again_stays_dead_lettered_with_the_new_error) {
+    std::atomic<bool> fixed{false};
+    publish("in", "bad", "e1");
+    {
+        auto p =
+            start_transactional_projector(*store_, {.topic = "in",
+                                                    .group = "g",
+                                                    .handler = counting("g", fixed, "old error"),
+                                                    .retries = 0,
+                                                    .backoff = 1ms});
+        ASSERT_TRUE(p->wait_until(seq_t{1}, 10s));
+    }
+    ASSERT_TRUE(ops::replay_dead_letters(*store_, "in", {}));
+    {
+        auto p =
+            start_transactional_projector(*store_, {.topic = "in",
+                                                    .group = "g",
+                                                    .handler = counting("g", fixed, "new error"),
+                                                    .retries = 0,
+                                                    .backoff = 1ms});
+        ASSERT_TRUE(p->wait_until(seq_t{2}, 10s));
+    }
+    auto dl = ops::list_dead_letters(*store_, "in", "g");
+    ASSERT_TRUE(dl);
+    ASSERT_EQ(dl->size(), 2u);
+    EXPECT_NE((*dl)[1].error.find("new error"), std::string::npos);
+    EXPECT_EQ((*dl)[1].original_id, "e1");
+    // Replaying that entry by its id works once the fix is in.
+    fixed = true;
+    auto r = ops::replay_dead_letters(*store_, "in", {.ids = {(*dl)[1].entry.id}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->replayed, 1u);
+    {
+        auto p = start_transactional_projector(
+            *store_, {.topic = "in", .group = "g", .handler = counting("g", fixed, "x")});
+        ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
+    }
+    EXPECT_EQ(count("g"), 1);
+}
+
+TEST_P(ops_dlq_replay_contract, dead_letter_replay_refuses_unknown_topics_and_ids) {
+    publish("in", "ok", "e1");
+    auto r = ops::replay_dead_letters(*store_, "nope", {});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::not_found);
+    r = ops::replay_dead_letters(*store_, "in", {.ids = {"missing"}});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::invalid_argument);
+    EXPECT_EQ(scan("in").size(), 1u);
+}
+
+TEST_P(ops_dlq_replay_contract, the_replayer_copies_matching_events_mapped_exactly_once) {
+    for (int i = 1; i <= 25; ++i) {
+        publish("src", json::object{{"n", i}, {"even", i % 2 == 0}}, "id" + std::to_string(i),
+                1000 * i);
+    }
+    ops::replay_spec spec{.src = "src",
+                          .dst = "dst",
+                          .where = *parse_json(R"({"payload.even": true})"),
+                          .map = *parse_json(R"({"value": "$payload.n", "from": "$id"})"),
+                          .from_ts = ts_ms{3000},
+                          .to_ts = ts_ms{20'000},
+                          .batch_size = 4};
+    auto c = ops::compile_replay(*store_, spec);
+    ASSERT_TRUE(c) << c.error().message;
+    // Stop after the second batch (as a crash would), then run again.
+    int batches = 0;
+    auto first =
+        ops::run_replay(*store_, **c, [&](const ops::replay_progress&) { return ++batches < 2; });
+    ASSERT_FALSE(first);
+    EXPECT_EQ(first.error().code, errc::cancelled);
+    auto second = ops::run_replay(*store_, **c, {});
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(second->end, 25);
+    EXPECT_EQ(second->cursor, 25);
+    auto out = scan("dst");
+    ASSERT_EQ(out.size(), 9u);  // 4, 6, …, 20
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int n = 4 + 2 * static_cast<int>(i);
+        EXPECT_EQ(out[i].payload.at("value").as_int64(), n);
+        EXPECT_EQ(out[i].payload.at("from").as_string(), "id" + std::to_string(n));
+        EXPECT_EQ(out[i].ts, 1000 * n);
+        EXPECT_EQ(out[i].key, "k");
+        ids.insert(out[i].id);
+    }
+    EXPECT_EQ(ids.size(), out.size());
+    // A rerun copies nothing: the cursor is at the end.
+    auto third = ops::run_replay(*store_, **c, {});
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->copied, 0);
+    EXPECT_EQ(scan("dst").size(), 9u);
+    // Even from a lost cursor, the derived ids refuse second copies.
+    ASSERT_TRUE(store_->set_cursor("src", ops::replay_group("dst"), seq_t{0}));
+    auto fourth = ops::run_replay(*store_, **c, {});
+    ASSERT_TRUE(fourth);
+    EXPECT_EQ(fourth->copied, 0);
+    EXPECT_EQ(fourth->duplicates, 9);
+    EXPECT_EQ(scan("dst").size(), 9u);
+}
+
+TEST_P(ops_dlq_replay_contract, the_replayer_maps_with_lua) {
+    for (int i = 1; i <= 5; ++i) publish("src", json::object{{"n", i}}, "id" + std::to_string(i));
+    ops::replay_spec spec{.src = "src",
+                          .dst = "dst",
+                          .lua =
+                              "function map(event)\n  if event.payload.n == 3 then return nil end\n"
+                              "  return {double = event.payload.n * 2}\nend\n"};
+    auto c = ops::compile_replay(*store_, spec);
+    ASSERT_TRUE(c) << c.error().message;
+    auto r = ops::run_replay(*store_, **c, {});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->copied, 4);
+    auto out = scan("dst");
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].payload.at("double").as_int64(), 2);
+    EXPECT_EQ(out[3].payload.at("double").as_int64(), 10);
+}
+
+TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
+    publish("src", 1, "a");
+    auto refused = [&](ops::replay_spec spec, errc code, std::string_view says) {
+        auto c = ops::compile_replay(*store_, spec);
+        ASSERT_FALSE(c) << spec.dst;
+        EXPECT_EQ(c.error().code, code);
+        EXPECT_NE(c.error().message.find(says), std::string::npos) << c.error().message;
+    };
+    refused({.src = "src", .dst = "src"}, errc::invalid_argument, "DST");
+    refused({.src = "nope", .dst = "dst"}, errc::not_found, "nope");
+    refused({.src = "src", .dst = "dst", .where = *parse_json(R"({"payload": {"$regex": 1}})")},
+            errc::invalid_argument, "--where");
+    refused({.src = "src", .dst = "dst", .map = json::value("$nothing.here")},
+            errc::invalid_argument, "--map");
+    refused({.src = "src", .dst = "dst", .lua = "function map(e) return"}, errc::invalid_argument,
+            "--lua");
+    refused({.src = "src", .dst = "dst", .from_ts = ts_ms{5}, .to_ts = ts_ms{4}},
+            errc::invalid_argument, "--from-ts");
+    refused({.src = "src", .dst = "bad topic"}, errc::invalid_argument, "DST");
+    // Another replay into the same DST holds its lease: refused, nothing copied.
+    ASSERT_TRUE(*store_->acquire_lease("replay/dst", "someone", 10s));
+    auto c = ops::compile_replay(*store_, {.src = "src", .dst = "dst"});
+    ASSERT_TRUE(c);
+    auto r = ops::run_replay(*store_, **c, {});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::conflict);
+    EXPECT_FALSE(*store_->topic("dst"));
+    EXPECT_FALSE(ops::parse_replay_request(*parse_json(R"({"src":"a"})")));
+    EXPECT_FALSE(ops::parse_replay_request(*parse_json(R"({"src":"a","dst":"b","x":1})")));
+    EXPECT_TRUE(ops::parse_replay_request(*parse_json(R"({"src":"a","dst":"b","from_ts":1})")));
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, ops_dlq_replay_contract,
+                         testing::ValuesIn(test::contract_backends()), test::backend_name);
+
+}  // namespace
+}  // namespace prom

@@ -1,0 +1,197 @@
+// prom groups, prom groups rm, prom cursor set, prom dlq ls|replay, prom replay: the
+// operations commands as an operator runs them (docs/operations.md), on SQLite and
+// PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "prom/json.hpp"
+#include "prom/store.hpp"
+#include "support/cli_runner.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+using test::ran;
+
+std::vector<json::value> lines(const std::string& out) {
+    std::vector<json::value> v;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        auto j = parse_json(line);
+        EXPECT_TRUE(j) << line;
+        if (j) v.push_back(*j);
+    }
+    return v;
+}
+
+class ops_cli : public testing::Test {
+  protected:
+    void SetUp() override {
+        if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
+        url_ = test::integration_db_url(dir_);
+        auto s = test::open_or_die(url_, {.durable = false});
+        std::vector<event_input> batch;
+        for (int i = 1; i <= 20; ++i) {
+            batch.push_back({.topic = "orders",
+                             .id = "o" + std::to_string(i),
+                             .key = "k" + std::to_string(i % 3),
+                             .ts = ts_ms{1000 * i},
+                             .payload = json::object{{"n", i}, {"big", i > 10}}});
+        }
+        ASSERT_TRUE(s->append(std::move(batch)));
+        ASSERT_TRUE(s->set_cursor("orders", "billing", seq_t{15}));
+        ASSERT_TRUE(s->append({{.topic = "orders.dlq",
+                                .id = "o3",
+                                .key = "k0",
+                                .ts = ts_ms{3000},
+                                .payload = json::object{{"n", 3}},
+                                .headers = {{"prom-error", "boom"}, {"prom-group", "billing"}}}}));
+    }
+    ran run(const std::string& args, bool with_stderr = false) {
+        return test::run_prom(args + " --db '" + url_ + "'", with_stderr);
+    }
+    std::string url_;
+    test::temp_dir dir_;
+};
+
+TEST_F(ops_cli, groups_lists_every_group_with_its_lag) {
+    auto r = run("groups");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    auto v = lines(r.out);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].at("group"), "billing");
+    EXPECT_EQ(v[0].at("cursor").as_int64(), 15);
+    EXPECT_EQ(v[0].at("lag_events").as_int64(), 5);
+    EXPECT_GT(v[0].at("lag_seconds").to_number<double>(), 1e6);  // ts 16000 is in 1970
+    EXPECT_EQ(v[0].at("active"), false);
+}
+
+TEST_F(ops_cli, a_tail_group_shows_its_lag) {
+    auto t = run("tail orders --group tailer --from earliest --limit 6");
+    ASSERT_EQ(t.exit_code, 0) << t.out;
+    EXPECT_EQ(lines(t.out).size(), 6u);
+    auto v = lines(run("groups").out);
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[1].at("group"), "tailer");
+    EXPECT_EQ(v[1].at("cursor").as_int64(), 6);
+    EXPECT_EQ(v[1].at("lag_events").as_int64(), 14);
+    // now - ts of seq 7 (7000 ms after the epoch), to the second.
+    const double expected = static_cast<double>(now_ms() - ts_ms{7000}) / 1000;
+    EXPECT_NEAR(v[1].at("lag_seconds").to_number<double>(), expected, 60);
+}
+
+TEST_F(ops_cli, cursor_set_moves_a_group_and_refuses_bad_targets) {
+    auto r = run("cursor set orders billing --to-seq 3");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines(r.out)[0].at("previous").as_int64(), 15);
+    EXPECT_EQ(lines(run("cursor orders billing").out)[0].at("seq").as_int64(), 3);
+    EXPECT_EQ(run("cursor set orders billing --to-ts 1970-01-01T00:00:10Z").exit_code, 0);
+    EXPECT_EQ(lines(run("cursor orders billing").out)[0].at("seq").as_int64(), 9);
+    EXPECT_EQ(run("cursor set orders billing --to-latest").exit_code, 0);
+    EXPECT_EQ(lines(run("cursor orders billing").out)[0].at("seq").as_int64(), 20);
+    for (std::string bad :
+         {"cursor set orders billing --to-seq 21", "cursor set orders billing --to-seq -1",
+          "cursor set orders billing --to-ts yesterday", "cursor set orders billing",
+          "cursor set orders billing --to-seq 1 --to-latest", "cursor set orders nobody --to-seq 1",
+          "cursor set nothing billing --to-seq 1"}) {
+        auto b = run(bad, true);
+        EXPECT_EQ(b.exit_code, 2) << bad << ": " << b.out;
+        EXPECT_NE(b.out.find("prom: "), std::string::npos) << b.out;
+    }
+    EXPECT_EQ(lines(run("cursor orders billing").out)[0].at("seq").as_int64(), 20);
+}
+
+TEST_F(ops_cli, groups_rm_deletes_an_inactive_group) {
+    EXPECT_EQ(run("groups rm orders nobody").exit_code, 2);
+    auto r = run("groups rm orders billing");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(lines(run("groups").out).empty());
+}
+
+TEST_F(ops_cli, dlq_ls_and_replay_are_idempotent) {
+    auto ls = run("dlq ls orders");
+    ASSERT_EQ(ls.exit_code, 0) << ls.out;
+    auto v = lines(ls.out);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].at("error"), "boom");
+    EXPECT_EQ(v[0].at("group"), "billing");
+    auto r = run("dlq replay orders --group billing");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines(r.out)[0].at("replayed").as_int64(), 1);
+    r = run("dlq replay orders --group billing --id o3");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines(r.out)[0].at("replayed").as_int64(), 0);
+    EXPECT_EQ(lines(r.out)[0].at("already_replayed").as_int64(), 1);
+    EXPECT_EQ(run("dlq replay orders --id nope").exit_code, 2);
+    EXPECT_EQ(run("dlq ls nothing").exit_code, 2);
+}
+
+TEST_F(ops_cli, replay_copies_filtered_and_mapped_events_once) {
+    auto r =
+        run("replay orders big-orders --where '{\"payload.big\": true}' "
+            "--map '{\"n\": \"$payload.n\", \"src\": \"$id\"}' --from-ts 12000 --progress=json");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    auto v = lines(r.out);
+    ASSERT_FALSE(v.empty());
+    auto summary = v.back();
+    EXPECT_EQ(summary.at("state"), "done");
+    EXPECT_EQ(summary.at("copied").as_int64(), 9);  // 12..20
+    EXPECT_EQ(summary.at("total").as_int64(), 20);
+    auto scan = lines(run("scan big-orders").out);
+    ASSERT_EQ(scan.size(), 9u);
+    EXPECT_EQ(scan[0].at("payload").at("n").as_int64(), 12);
+    EXPECT_EQ(scan[0].at("payload").at("src"), "o12");
+    // Again: nothing more.
+    r = run("replay orders big-orders --where '{\"payload.big\": true}' --progress=none");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines(r.out).back().at("copied").as_int64(), 0);
+    EXPECT_EQ(lines(run("scan big-orders").out).size(), 9u);
+    // With Lua.
+    {
+        std::ofstream lua(dir_.file("map.lua"));
+        lua << "function map(event)\n  return {twice = event.payload.n * 2}\nend\n";
+    }
+    r = run("replay orders doubled --lua " + dir_.file("map.lua"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    auto doubled = lines(run("scan doubled").out);
+    ASSERT_EQ(doubled.size(), 20u);
+    EXPECT_EQ(doubled[19].at("payload").at("twice").as_int64(), 40);
+}
+
+TEST_F(ops_cli, replay_refuses_bad_input_with_exit_2) {
+    for (std::string bad :
+         {"replay orders orders", "replay nothing x", "replay orders x --where '{\"a\":'",
+          "replay orders x --where '{\"payload.n\": {\"$near\": 1}}'",
+          "replay orders x --map '\"$nowhere\"'", "replay orders x --from-ts 5 --to-ts 4",
+          "replay orders x --from-ts never", "replay orders x --lua /no/such/file",
+          "replay orders x --progress=loud"}) {
+        auto b = run(bad, true);
+        EXPECT_EQ(b.exit_code, 2) << bad << ": " << b.out;
+    }
+    auto s = test::open_or_die(url_, {.durable = false});
+    EXPECT_FALSE(*s->topic("x"));
+    EXPECT_NE(test::run_prom("--help", true).out.find("replay"), std::string::npos);
+    EXPECT_NE(test::run_prom("--help", true).out.find("groups"), std::string::npos);
+}
+
+TEST_F(ops_cli, serve_refuses_a_bad_slo_rule_with_exit_2) {
+    for (std::string rule :
+         {R"({"name":"x","max_lag_events":-1})", R"({"name":"x","max_lag_seconds":30,"typo":1})",
+          R"({"name":"x","max_error_rate":2})"}) {
+        {
+            std::ofstream cfg(dir_.file("bad.json"));
+            cfg << R"({"listen":"127.0.0.1:0","slo":[)" << rule << "]}";
+        }
+        auto b = run("serve --config " + dir_.file("bad.json"), true);
+        EXPECT_EQ(b.exit_code, 2) << rule << ": " << b.out;
+        EXPECT_NE(b.out.find("slo[0]"), std::string::npos) << b.out;
+    }
+}
+
+}  // namespace
+}  // namespace prom
