@@ -57,6 +57,9 @@ class forwarding_store : public store {
     void add_commit_listener(commit_listener listener) override {
         inner_.add_commit_listener(std::move(listener));
     }
+    void add_append_listener(append_listener listener) override {
+        inner_.add_append_listener(std::move(listener));
+    }
     std::string_view backend_name() const override { return inner_.backend_name(); }
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,

@@ -109,13 +109,17 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
         for (auto& r : group) r.out = std::unexpected(out.error());
         return;
     }
+    appended_topics appended;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        note_appended(appended.tips, all[i]->topic, (*out)[i].seq);
+    }
     std::size_t at = 0;
     for (auto& r : group) {
         auto first = out->begin() + static_cast<std::ptrdiff_t>(at);
         at += r.batch.size();
         r.out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
     }
-    notifier_.bump();
+    notifier_.notify_commit({}, appended);
 }
 
 }  // namespace prom::storage::postgres

@@ -40,7 +40,27 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     return &topics_.emplace(topic, v).first->second;
 }
 
+void topic_counters::set_latest(std::string_view topic, std::string_view key, seq_t seq) {
+    if (auto it = latest_.find(std::pair(topic, key)); it != latest_.end()) {
+        it->second = seq;
+    } else {
+        latest_.emplace(std::pair(std::string(topic), std::string(key)), seq);
+    }
+}
+
 status topic_counters::write_back(connection& c) {
+    for (auto& [tk, seq] : latest_) {
+        auto lat = c.prepare(
+            "INSERT INTO latest(topic, key, seq) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq");
+        if (!lat) return std::unexpected(lat.error());
+        lat->bind(1, tk.first);
+        lat->bind(2, tk.second);
+        lat->bind(3, seq);
+        int rc = lat->step();
+        if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update latest"));
+    }
+    latest_.clear();
     for (auto& [name, v] : topics_) {
         auto up = c.prepare(
             "INSERT INTO topics(name, last_seq, count) VALUES(?1, ?2, ?3) "
@@ -55,10 +75,18 @@ status topic_counters::write_back(connection& c) {
     return {};
 }
 
+appended_topics topic_counters::tips() const {
+    appended_topics out;
+    out.tips.reserve(topics_.size());
+    for (const auto& [name, v] : topics_) out.tips.push_back({name, v.last_seq});
+    return out;
+}
+
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch,
                                                  topic_counters& counters) {
     std::vector<append_result> out;
     out.reserve(batch.size());
+    std::string payload;  // one buffer for the batch's canonical payloads (bound as a copy)
     // One statement object each for the whole batch (the connection caches them across
     // batches and groups too): bound and stepped per event, never re-prepared.
     for (auto& in : batch) {
@@ -76,7 +104,9 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
             ins->bind(3, *in.id);
             ins->bind(4, in.key);
             ins->bind(5, *in.ts);
-            ins->bind(6, canonical_json(in.payload));
+            payload.clear();
+            append_canonical_json(payload, in.payload);
+            ins->bind(6, payload);
             ins->bind(7, headers_json(in.headers));
             int rc = ins->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "insert event"));
@@ -94,17 +124,7 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
         }
         (*t)->last_seq = seq;
         ++(*t)->count;
-        {
-            auto lat = c.prepare(
-                "INSERT INTO latest(topic, key, seq) VALUES(?1, ?2, ?3) "
-                "ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq");
-            if (!lat) return std::unexpected(lat.error());
-            lat->bind(1, in.topic);
-            lat->bind(2, in.key);
-            lat->bind(3, seq);
-            int rc = lat->step();
-            if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update latest"));
-        }
+        counters.set_latest(in.topic, in.key, seq);
         // The snapshot append rule (store.hpp): a late event invalidates later snapshots.
         if ((*t)->has_snapshots) {
             if (auto ok = drop_snapshots_in_txn(c, in.topic, in.key, *in.ts); !ok) {
@@ -154,7 +174,7 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
     if (all_ok && committed) committed = writer_->run("COMMIT");
     if (all_ok && committed) {
         wlock.unlock();
-        notifier_.bump();
+        notifier_.notify_commit({}, counters.tips());
         return;
     }
     (void)writer_->run("ROLLBACK");
@@ -178,7 +198,14 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
         return fail_all(ok.error());
     }
     wlock.unlock();
-    notifier_.bump();
+    appended_topics appended;
+    for (auto& r : group) {
+        if (!r.out) continue;
+        for (std::size_t i = 0; i < r.out->size(); ++i) {
+            note_appended(appended.tips, r.batch[i].topic, (*r.out)[i].seq);
+        }
+    }
+    notifier_.notify_commit({}, appended);
 }
 
 }  // namespace prom::storage::sqlite

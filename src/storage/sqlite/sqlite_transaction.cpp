@@ -60,7 +60,13 @@ class sqlite_transaction final : public transaction {
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-        return append_in_txn(s_.writer(), batch);
+        auto out = append_in_txn(s_.writer(), batch);
+        if (out) {
+            for (std::size_t i = 0; i < out->size(); ++i) {
+                note_appended(appended_.tips, batch[i].topic, (*out)[i].seq);
+            }
+        }
+        return out;
     }
 
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
@@ -102,7 +108,7 @@ class sqlite_transaction final : public transaction {
         std::vector<document> docs;
         docs.reserve(changed_.size());
         for (auto& [k, d] : changed_) docs.push_back(std::move(d));
-        s_.notifier().notify_commit(docs);
+        s_.notifier().notify_commit(docs, appended_);
         return {};
     }
 
@@ -130,6 +136,7 @@ class sqlite_transaction final : public transaction {
     sqlite_store& s_;
     std::unique_lock<std::mutex> lock_;
     changed_documents changed_;  // the transaction's working set (storage/common.hpp)
+    appended_topics appended_;   // reported to the append listeners after the commit
 };
 
 }  // namespace
