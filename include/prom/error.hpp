@@ -5,7 +5,9 @@
 // maps to status codes (see src/http/error_status.cpp).
 #pragma once
 
+#include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,9 @@ std::string_view to_string(errc code) noexcept;
 struct error {
     errc code;
     std::string message;
+    // errc::conflict of a conditional append (event_input::expect_key_seq): the key's latest
+    // seq when the append was refused (0: none). Empty for every other error.
+    std::optional<std::int64_t> key_seq = std::nullopt;
 };
 
 template <class T>

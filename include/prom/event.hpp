@@ -33,6 +33,12 @@ struct event_input {
     std::optional<ts_ms> ts;        // server clock when absent
     json::value payload;
     headers_map headers;
+    // Conditional append (docs/http-api.md, "Conditional append"): appended only if the
+    // key's latest event in the topic has this seq (0: the key has no event yet), checked
+    // inside the append transaction; otherwise the whole batch fails with errc::conflict and
+    // error::key_seq set to the key's current seq. A duplicate id is answered as a duplicate
+    // (an idempotent retry), its expectation not checked again.
+    std::optional<seq_t> expect_key_seq;
 };
 
 struct append_result {

@@ -7,6 +7,7 @@
 // supervisor of `prom serve`, tests, benchmarks).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -56,8 +57,11 @@ struct user_handler_options {
     // Maps a collection named in the definition to the one actually written (shadow
     // collections during a rebuild). Identity when empty.
     std::function<std::string(std::string_view)> collection_for;
-    std::uint64_t lua_instruction_budget = 1'000'000;  // per event
-    std::size_t lua_memory_limit = 64u << 20;          // per handler (one Lua state)
+    // Per event; allocating 64 bytes costs one instruction too (docs/projectors.md).
+    std::uint64_t lua_instruction_budget = 1'000'000;
+    std::size_t lua_memory_limit = 64u << 20;  // per handler (one Lua state)
+    // Per event: the backstop for work that neither executes instructions nor allocates.
+    std::chrono::milliseconds lua_time_limit{1000};
 };
 
 // A handler applying one event's effects (all writes and emits) inside the projector's

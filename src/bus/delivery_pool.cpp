@@ -38,7 +38,7 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     std::optional<bool> outcome_;   // set by done(): the delivery to settle
     seq_t batch_last_ = 0;
     clock::time_point deadline_{};
-    seq_t parked_at_ = 0;  // the position when parked
+    seq_t parked_at_ = 0;      // the position when parked
     bool in_topic_ = false;    // in watched_[topic].parked
     bool in_standby_ = false;  // in standbys_
 };

@@ -101,7 +101,7 @@ class delivery_pool {
     std::map<std::uint64_t, std::shared_ptr<pump>> all_;
     std::uint64_t next_id_ = 0;
     std::unordered_map<std::string, topic_watch> watched_;  // by topic
-    std::unordered_set<pump*> standbys_;                   // parked without the lease
+    std::unordered_set<pump*> standbys_;                    // parked without the lease
     // A parked pump that read before this change_version() reads again: the last full check
     // (which would have woken it) ran before it parked.
     std::uint64_t checked_version_ = 0;

@@ -10,6 +10,7 @@ namespace {
 
 struct publish_args {
     std::string db, topic, payload, key, id, ts;
+    std::optional<std::int64_t> expect_key_seq;
 };
 
 void run_publish(const publish_args& a, run_state& state) {
@@ -25,6 +26,15 @@ void run_publish(const publish_args& a, run_state& state) {
         auto ts = parse_time(a.ts);
         if (!ts) return report(ts.error(), state);
         in.ts = *ts;
+    }
+    if (a.expect_key_seq) {
+        if (*a.expect_key_seq < 0) {
+            return report({errc::invalid_argument,
+                           "--expect-key-seq must be a non-negative integer (0: the key has no "
+                           "event yet)"},
+                          state);
+        }
+        in.expect_key_seq = *a.expect_key_seq;
     }
     if (auto ok = validate_input(in); !ok) return report(ok.error(), state);
     auto s = open_or_report(a.db, state);
@@ -96,6 +106,9 @@ void register_db_commands(CLI::App& app, run_state& state) {
         cmd->add_option("--key", a->key, "the event's key");
         cmd->add_option("--id", a->id, "the event's id (idempotency); a UUIDv7 when absent");
         cmd->add_option("--ts", a->ts, "event time: epoch ms or ISO-8601; now when absent");
+        cmd->add_option("--expect-key-seq", a->expect_key_seq,
+                        "append only if the key's latest seq is N (0: no event yet); "
+                        "otherwise exit 1 naming the key's seq");
         cmd->callback([a, &state] { run_publish(*a, state); });
     }
     {

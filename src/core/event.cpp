@@ -134,6 +134,22 @@ result<ts_ms> ts_from_json(const json::value& v) {
     return fail(errc::invalid_argument, "ts must be epoch milliseconds or an ISO-8601 string");
 }
 
+// {"key_seq": N}, N a non-negative integer (docs/http-api.md, "Conditional append").
+result<seq_t> expected_key_seq_of(const json::value& v) {
+    constexpr std::string_view shape =
+        "expect must be {\"key_seq\": N} with N a non-negative integer (0: the key has no "
+        "event yet)";
+    if (!v.is_object() || v.get_object().size() != 1 || !v.get_object().contains("key_seq")) {
+        return fail(errc::invalid_argument, std::string(shape));
+    }
+    const json::value& n = v.get_object().at("key_seq");
+    if (n.is_int64() && n.get_int64() >= 0) return n.get_int64();
+    if (n.is_uint64() && n.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        return static_cast<seq_t>(n.get_uint64());
+    }
+    return fail(errc::invalid_argument, std::string(shape));
+}
+
 }  // namespace
 
 result<event_input> event_input_from_json(const json::value& v) {
@@ -157,6 +173,10 @@ result<event_input> event_input_from_json(const json::value& v) {
             auto ts = ts_from_json(f);
             if (!ts) return std::unexpected(ts.error());
             in.ts = *ts;
+        } else if (k == "expect") {
+            auto want = expected_key_seq_of(f);
+            if (!want) return std::unexpected(want.error());
+            in.expect_key_seq = *want;
         } else if (k == "payload") {
             in.payload = f;
             has_payload = true;

@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "auth/auth_policy.hpp"
+#include "consistency/change_waiters.hpp"
+#include "consistency/collection_writers.hpp"
+#include "consistency/cursor_waiters.hpp"
 #include "http/http_metrics.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -41,6 +44,13 @@ struct api_options {
     // Collection aliases of rebuilt projectors (logical -> physical), resolved by the
     // snapshot and list routes. Null: none. Must outlive the api.
     const userproj::collection_aliases* aliases = nullptr;
+    // Read-your-writes (docs/http-api.md): which projectors write a collection, and the
+    // waiters that hold requests until their cursors move. Either null/empty: `after` and
+    // `wait_for` are answered 422 (nothing is known to write any collection).
+    consistency::collection_writers_fn writers_of;
+    consistency::cursor_waiters* waiters = nullptr;
+    // Blocking reads (If-None-Match + Prefer: wait=N). Null: Prefer is ignored.
+    consistency::change_waiters* changes = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -69,6 +79,13 @@ class api {
         std::optional<response> answer;
         std::vector<event_input> events;
         std::chrono::steady_clock::time_point started;
+        // ?wait_for=COLLECTION: its writers, and how long to wait for them once committed.
+        std::optional<std::string> wait_for;
+        std::vector<consistency::collection_writer> wait_writers;
+        std::chrono::seconds wait{};
+        std::vector<std::string> event_topics;  // kept: `events` goes to the store
+        // Filled once committed (publish_conditions): what the answer waits for.
+        std::vector<consistency::cursor_condition> conditions;
     };
     publish_start begin_publish(const request& r);
     void append_async(std::vector<event_input> events, append_callback done) {
@@ -78,6 +95,40 @@ class api {
                             std::chrono::steady_clock::time_point started);
     // Whether handle() routes `r` to POST /publish (true only for a POST to exactly /publish).
     static bool is_publish(const request& r);
+    // After the commit of a publish with wait_for: what to wait for (one condition per
+    // published topic that a writer of the collection consumes, at its highest seq).
+    static std::vector<consistency::cursor_condition> publish_conditions(
+        const publish_start& begun, const std::vector<append_result>& appended);
+
+    // Read-your-writes on the network thread, before handle(): a read with `after`
+    // (query or Prom-After) is checked here and either answered (bad input 400, refused,
+    // 422 when no projector of the collection consumes a topic) or handed back as the
+    // conditions to wait for; no `after`: nothing to do (`conditions` empty, no answer).
+    // Never blocks.
+    struct read_wait {
+        route_id route = route_id::unknown;
+        std::optional<response> answer;
+        std::vector<consistency::cursor_condition> conditions;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    read_wait begin_read_after(const request& r);
+    // 503 not_caught_up for a wait that timed out (Retry-After, the projector, its cursor,
+    // the wanted seq); `results` (a publish's answer body) is kept in it when given.
+    response not_caught_up(const consistency::cursor_wait_outcome& o, route_id route,
+                           std::string_view results_body = {});
+    consistency::cursor_waiters* waiters() const { return options_.waiters; }
+
+    // A blocking read (docs/http-api.md, "Blocking reads"): a GET/HEAD of a document or a
+    // list with If-None-Match and `Prefer: wait=N` (1..60 s; other preferences and a bad
+    // value are ignored, as RFC 7240 asks). What to watch: the physical collection and the
+    // key ("" for a list). Never blocks.
+    struct long_poll {
+        std::string collection;
+        std::string key;
+        std::chrono::seconds wait{};
+    };
+    std::optional<long_poll> long_poll_of(const request& r) const;
+    consistency::change_waiters* changes() const { return options_.changes; }
 
     http_metrics& metrics() { return metrics_; }
     const api_options& options() const { return options_; }

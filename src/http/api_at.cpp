@@ -25,6 +25,9 @@ response api::at(const request& r, std::string_view topic, std::string_view key,
             t_text = std::move(value);
         } else if (name == "reducer") {
             reducer = std::move(value);
+        } else if (name == "after" || name == "wait") {
+            // Read-your-writes (api_consistency.cpp): the log holds a published event as
+            // soon as its publish is answered, so /at never needs to wait.
         } else {
             return error_response(400, "bad_request",
                                   "unknown parameter '" + name + "' (t, reducer)", route_id::at);

@@ -49,6 +49,20 @@ response api::metrics_page(const request&) {
         "# TYPE prom_db_up gauge\nprom_db_up ";
     body += probe_database(store_) ? '1' : '0';
     body += '\n';
+    if (options_.waiters) {
+        body +=
+            "# HELP prom_http_cursor_waiters Requests waiting for projectors (after, wait_for).\n"
+            "# TYPE prom_http_cursor_waiters gauge\nprom_http_cursor_waiters ";
+        body += std::to_string(options_.waiters->active());
+        body += '\n';
+    }
+    if (options_.changes) {
+        body +=
+            "# HELP prom_http_change_waiters Blocking reads waiting for a change (Prefer: wait).\n"
+            "# TYPE prom_http_change_waiters gauge\nprom_http_change_waiters ";
+        body += std::to_string(options_.changes->active());
+        body += '\n';
+    }
     if (extra_) extra_->append_metrics(body);
     response out;
     out.status = 200;

@@ -1,6 +1,7 @@
 // POST /publish: one event or {"events":[…]}, answered after the durable commit.
 #include <chrono>
 
+#include "consistency/after_query.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
 #include "prom/event.hpp"
@@ -94,6 +95,44 @@ api::publish_start api::begin_publish(const request& r) {
         }
     }
     out.events = std::move(*events);
+    // ?wait_for=COLLECTION[&wait=N]: checked before anything is appended.
+    auto q = r.target.find('?');
+    if (q != std::string_view::npos) {
+        auto params = consistency::parse_consistency_params(r.target.substr(q + 1), std::nullopt);
+        if (!params) {
+            return refuse(
+                error_response(400, "bad_request", params.error().message, route_id::publish));
+        }
+        if (!params->after.empty()) {
+            return refuse(error_response(400, "bad_request",
+                                         "after is for reads; POST /publish takes wait_for",
+                                         route_id::publish));
+        }
+        if (params->wait_for) {
+            const std::string& c = *params->wait_for;
+            if (auto no = refused(r, auth::action::read, c, route_id::publish)) {
+                return refuse(std::move(*no));
+            }
+            auto writers = options_.writers_of ? options_.writers_of(c)
+                                               : std::vector<consistency::collection_writer>{};
+            bool consumed = false;
+            for (const auto& e : out.events) {
+                std::vector<consistency::after_position> one{{e.topic, 0}};
+                consumed = consumed || consistency::conditions_for(writers, c, one).has_value();
+            }
+            if (!consumed || !options_.waiters) {
+                json::object o;
+                o["error"] = "no_projector";
+                o["message"] = "no projector that writes collection '" + c +
+                               "' consumes a topic of this publish";
+                return refuse(json_response(422, canonical_json(o), route_id::publish));
+            }
+            out.wait_for = c;
+            out.wait_writers = std::move(writers);
+            out.wait = params->wait;
+            for (const auto& e : out.events) out.event_topics.push_back(e.topic);
+        }
+    }
     return out;
 }
 
@@ -101,8 +140,16 @@ response api::finish_publish(result<std::vector<append_result>> appended,
                              std::chrono::steady_clock::time_point started) {
     if (!appended) {
         metrics_.record_publish_failure();
-        return error_response(status_of(appended.error().code), to_string(appended.error().code),
-                              appended.error().message, route_id::publish);
+        const error& e = appended.error();
+        if (e.key_seq) {
+            // A conditional append was refused: 409 {"error":"conflict","key_seq":CURRENT}.
+            json::object o;
+            o["error"] = "conflict";
+            o["key_seq"] = *e.key_seq;
+            o["message"] = e.message;
+            return json_response(409, canonical_json(o), route_id::publish);
+        }
+        return error_response(status_of(e.code), to_string(e.code), e.message, route_id::publish);
     }
     // {"results":[{"duplicate":…,"id":…,"seq":…,"ts":…}]}: the canonical form (keys sorted)
     // written straight out, rather than built as a JSON object and serialized.

@@ -44,9 +44,12 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     if (key.empty()) return not_found_response(route);
     std::shared_ptr<const userproj::collection_map> hold;
     std::string_view collection = physical(options_.aliases, logical, hold);
-    auto doc = r.received == std::chrono::steady_clock::time_point{}
-                   ? cache_.lookup(collection, key)
-                   : cache_.lookup(collection, key, r.received);
+    std::shared_ptr<const rendered_document> doc;
+    if (!r.fresh) {
+        doc = r.received == std::chrono::steady_clock::time_point{}
+                  ? cache_.lookup(collection, key)
+                  : cache_.lookup(collection, key, r.received);
+    }
     if (!doc) {
         if (!may_block) return std::nullopt;
         auto loaded = cache_.load(collection, key);
@@ -96,7 +99,19 @@ response api::list(const request& r, route_id route, std::string_view logical,
     body += ",\"offset\":";
     body += std::to_string(q.offset);
     body += '}';
+    // A strong ETag of the page as sent, so that a page can be revalidated and long-polled
+    // like a document (docs/http-api.md, "Blocking reads"). no-store still: a list is not
+    // cached by the server and must not be by anyone else.
+    std::string etag = etag_of(body);
+    if (r.if_none_match && if_none_match_matches(*r.if_none_match, etag)) {
+        response out;
+        out.status = 304;
+        out.route = route;
+        out.head = "ETag: " + etag + "\r\nCache-Control: no-store\r\n";
+        return out;
+    }
     auto out = json_response(200, std::move(body), route);
+    out.head += "ETag: " + etag + "\r\n";
     return out;
 }
 

@@ -4,18 +4,21 @@
 // Transfer-Encoding, repeated or malformed lengths); responses are written by hand as a
 // gather of pre-rendered buffers, so a cached document goes out without a copy.
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -134,10 +137,12 @@ template <class Handler>
 struct resume_publish {
     Handler handler;
     server_context* ctx;
+    api::publish_start* begun;  // the session's, alive while it awaits this
     result<std::vector<append_result>> appended;
-    steady_time started;
     void operator()() {
-        std::move(handler)(ctx->handlers.finish_publish(std::move(appended), started));
+        if (appended && begun->wait_for)
+            begun->conditions = api::publish_conditions(*begun, *appended);
+        std::move(handler)(ctx->handlers.finish_publish(std::move(appended), begun->started));
     }
 };
 
@@ -146,10 +151,10 @@ struct publish_done {
     Handler handler;
     server_context* ctx;
     io_worker* worker;
-    steady_time started;
+    api::publish_start* begun;
     void operator()(result<std::vector<append_result>> appended) {
-        post_completion(*worker, resume_publish<Handler>{std::move(handler), ctx,
-                                                         std::move(appended), started});
+        post_completion(
+            *worker, resume_publish<Handler>{std::move(handler), ctx, begun, std::move(appended)});
         {
             std::lock_guard lock(ctx->open_mu);
             --ctx->publishes_in_flight;
@@ -169,9 +174,9 @@ struct start_publish {
             std::lock_guard lock(ctx->open_mu);
             ++ctx->publishes_in_flight;
         }
-        ctx->handlers.append_async(std::move(begun->events), publish_done<std::decay_t<Handler>>{
-                                                                 std::forward<Handler>(handler),
-                                                                 ctx, worker, begun->started});
+        ctx->handlers.append_async(std::move(begun->events),
+                                   publish_done<std::decay_t<Handler>>{
+                                       std::forward<Handler>(handler), ctx, worker, begun});
     }
 };
 
@@ -179,6 +184,194 @@ net::awaitable<response> publish_without_blocking(server_context* ctx, io_worker
                                                   api::publish_start* begun) {
     return net::async_initiate<decltype(net::use_awaitable), void(response)>(
         start_publish{ctx, worker, begun}, net::use_awaitable);
+}
+
+// ---- waiting for projectors' cursors (read-your-writes, publish?wait_for) without a
+// thread: the waiter's callback posts the outcome back to the connection's worker. While it
+// waits, the socket is watched for the peer closing it, which cancels the waiter at once.
+
+// Only touched on the connection's worker thread.
+struct cursor_wait_state {
+    std::uint64_t id = 0;
+    bool done = false;
+};
+
+template <class Handler>
+struct resume_cursor_wait {
+    Handler handler;
+    std::shared_ptr<cursor_wait_state> state;
+    connection* conn;  // alive: its coroutine is suspended until this runs
+    consistency::cursor_wait_outcome outcome;
+    void operator()() {
+        state->done = true;
+        boost::system::error_code ignored;
+        conn->socket.cancel(ignored);  // ends the disconnect watch
+        std::move(handler)(std::move(outcome));
+    }
+};
+
+template <class Handler>
+struct cursor_wait_done {
+    Handler handler;
+    server_context* ctx;
+    io_worker* worker;
+    std::shared_ptr<cursor_wait_state> state;
+    connection* conn;
+    void operator()(consistency::cursor_wait_outcome outcome) {
+        post_completion(*worker, resume_cursor_wait<Handler>{std::move(handler), std::move(state),
+                                                             conn, std::move(outcome)});
+        std::lock_guard lock(ctx->open_mu);
+        --ctx->publishes_in_flight;
+        ctx->open_cv.notify_all();
+    }
+};
+
+struct disconnect_watch {
+    server_context* ctx;
+    std::shared_ptr<cursor_wait_state> state;
+    connection* conn;
+    void operator()(boost::system::error_code ec) const {
+        if (ec || state->done) return;  // cancelled after the wait ended: conn may be gone
+        // Readable while we answer nothing: the peer closed (or reset), or it pipelined its
+        // next request, which stays in the socket for the session to read later.
+        char byte;
+        auto n = ::recv(conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            ctx->handlers.waiters()->cancel(state->id);
+        }
+    }
+};
+
+struct start_cursor_wait {
+    server_context* ctx;
+    io_worker* worker;
+    connection* conn;
+    std::vector<consistency::cursor_condition>* conditions;
+    steady_time deadline;
+
+    template <class Handler>
+    void operator()(Handler&& handler) {
+        {
+            std::lock_guard lock(ctx->open_mu);
+            ++ctx->publishes_in_flight;  // stop() waits for the callback, as for publishes
+        }
+        auto state = std::make_shared<cursor_wait_state>();
+        state->id = ctx->handlers.waiters()->wait(
+            std::move(*conditions), deadline,
+            cursor_wait_done<std::decay_t<Handler>>{std::forward<Handler>(handler), ctx, worker,
+                                                    state, conn});
+        if (state->id != 0) {
+            conn->socket.async_wait(tcp::socket::wait_read, disconnect_watch{ctx, state, conn});
+        }
+    }
+};
+
+net::awaitable<consistency::cursor_wait_outcome> wait_for_cursors(
+    server_context* ctx, io_worker* worker, connection* conn,
+    std::vector<consistency::cursor_condition>* conditions, steady_time deadline) {
+    return net::async_initiate<decltype(net::use_awaitable),
+                               void(consistency::cursor_wait_outcome)>(
+        start_cursor_wait{ctx, worker, conn, conditions, deadline}, net::use_awaitable);
+}
+
+// ---- blocking reads (If-None-Match + Prefer: wait=N): held until the watched document or
+// collection changes, the deadline passes (a timer on the worker) or the peer goes away.
+
+enum class change_wait { changed, timed_out, cancelled };
+
+struct change_wait_state {
+    std::uint64_t id = 0;
+    bool done = false;
+    std::optional<net::steady_timer> timer;
+    std::move_only_function<void(change_wait)> resume;  // the coroutine's handler
+    connection* conn = nullptr;
+
+    // On the worker's thread; the first outcome wins.
+    void finish(change_wait how) {
+        if (done) return;
+        done = true;
+        boost::system::error_code ignored;
+        if (timer) timer->cancel();
+        conn->socket.cancel(ignored);  // ends the disconnect watch
+        auto r = std::move(resume);
+        r(how);
+    }
+};
+
+struct change_wait_finish {
+    std::shared_ptr<change_wait_state> state;
+    change_wait how;
+    void operator()() const { state->finish(how); }
+};
+
+struct change_wait_woken {  // the change waiter's callback: any thread
+    server_context* ctx;
+    io_worker* worker;
+    std::shared_ptr<change_wait_state> state;
+    void operator()(bool changed) {
+        post_completion(
+            *worker, change_wait_finish{std::move(state),
+                                        changed ? change_wait::changed : change_wait::cancelled});
+        std::lock_guard lock(ctx->open_mu);
+        --ctx->publishes_in_flight;
+        ctx->open_cv.notify_all();
+    }
+};
+
+struct change_wait_deadline {
+    server_context* ctx;
+    std::shared_ptr<change_wait_state> state;
+    void operator()(boost::system::error_code ec) const {
+        if (ec || state->done) return;
+        ctx->handlers.changes()->cancel(state->id);  // its callback finishes as cancelled…
+        state->finish(change_wait::timed_out);       // …after this outcome has won
+    }
+};
+
+struct change_wait_disconnect {
+    server_context* ctx;
+    std::shared_ptr<change_wait_state> state;
+    void operator()(boost::system::error_code ec) const {
+        if (ec || state->done) return;
+        char byte;
+        auto n = ::recv(state->conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            ctx->handlers.changes()->cancel(state->id);
+            state->finish(change_wait::cancelled);
+        }
+    }
+};
+
+struct start_change_wait {
+    server_context* ctx;
+    io_worker* worker;
+    connection* conn;
+    const api::long_poll* poll;
+    std::uint64_t generation;
+    steady_time deadline;
+
+    template <class Handler>
+    void operator()(Handler&& handler) {
+        auto state = std::make_shared<change_wait_state>();
+        state->conn = conn;
+        state->resume = std::forward<Handler>(handler);
+        state->timer.emplace(worker->ioc, deadline);
+        {
+            std::lock_guard lock(ctx->open_mu);
+            ++ctx->publishes_in_flight;  // stop() waits for the callback, as for publishes
+        }
+        state->id = ctx->handlers.changes()->wait(poll->collection, poll->key, generation,
+                                                  change_wait_woken{ctx, worker, state});
+        state->timer->async_wait(change_wait_deadline{ctx, state});
+        conn->socket.async_wait(tcp::socket::wait_read, change_wait_disconnect{ctx, state});
+    }
+};
+
+net::awaitable<change_wait> wait_for_change(server_context* ctx, io_worker* worker,
+                                            connection* conn, const api::long_poll* poll,
+                                            std::uint64_t generation, steady_time deadline) {
+    return net::async_initiate<decltype(net::use_awaitable), void(change_wait)>(
+        start_change_wait{ctx, worker, conn, poll, generation, deadline}, net::use_awaitable);
 }
 
 struct drain_completions {
@@ -376,23 +569,64 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
             req.authorization = it->value();
         }
+        if (auto it = msg.find("Prom-After"); it != msg.end()) req.prom_after = it->value();
+        if (auto it = msg.find("Prefer"); it != msg.end()) req.prefer = it->value();
         req.body = msg.body();
         req.received = started;
 
         std::optional<response> r;
-        try {
-            r = ctx->handlers.handle(req, false);
-        } catch (const std::exception& e) {
-            spdlog::error("http: handler failed: {}", e.what());
-            r = error_response(500, "internal", "the server failed", route_id::unknown);
+        bool waited = false;
+        bool client_gone = false;
+        // A blocking read: the change generation is read before the first read, so that a
+        // commit between that read and the wait wakes it (change_waiters.hpp).
+        auto poll = ctx->handlers.long_poll_of(req);
+        const std::uint64_t generation = poll ? ctx->handlers.changes()->generation() : 0;
+        // Read-your-writes: a read with `after` waits here, on no thread, for its projectors.
+        auto gate = ctx->handlers.begin_read_after(req);
+        if (gate.answer) {
+            r = std::move(gate.answer);
+        } else if (!gate.conditions.empty()) {
+            auto outcome =
+                co_await wait_for_cursors(ctx, worker, &conn, &gate.conditions, gate.deadline);
+            waited = true;
+            using kind = consistency::cursor_wait_outcome::kind;
+            if (outcome.what == kind::cancelled) {
+                client_gone = true;
+            } else if (outcome.what == kind::timed_out) {
+                r = ctx->handlers.not_caught_up(outcome, gate.route);
+            } else {
+                req.fresh = true;  // from the store: the cache may still hold an older body
+            }
         }
-        steady_time write_deadline = started + opts.read_timeout;
+        if (client_gone) break;
+        if (!r) {
+            try {
+                r = ctx->handlers.handle(req, false);
+            } catch (const std::exception& e) {
+                spdlog::error("http: handler failed: {}", e.what());
+                r = error_response(500, "internal", "the server failed", route_id::unknown);
+            }
+        }
+        steady_time write_deadline = waited ? std::chrono::steady_clock::now() + opts.read_timeout
+                                            : started + opts.read_timeout;
         if (!r && api::is_publish(req)) {
             auto begun = ctx->handlers.begin_publish(req);
             if (begun.answer) {
                 r = std::move(begun.answer);
             } else {
                 r = co_await publish_without_blocking(ctx, worker, &begun);
+                if (r->status == 200 && !begun.conditions.empty()) {
+                    // ?wait_for: durable now; answered once the collection's projectors
+                    // have applied the events too.
+                    auto outcome =
+                        co_await wait_for_cursors(ctx, worker, &conn, &begun.conditions,
+                                                  std::chrono::steady_clock::now() + begun.wait);
+                    using kind = consistency::cursor_wait_outcome::kind;
+                    if (outcome.what == kind::cancelled) break;
+                    if (outcome.what == kind::timed_out) {
+                        r = ctx->handlers.not_caught_up(outcome, route_id::publish, body_of(*r));
+                    }
+                }
                 write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
             }
         }
@@ -401,6 +635,36 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             // The write's deadline counts from here: the blocking pool may have taken a while.
             write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
         }
+        if (poll && r->status == 304) {
+            // Held until the representation changes (200 with the new body and ETag) or the
+            // preferred wait passes (304 with Preference-Applied).
+            const steady_time poll_deadline = started + poll->wait;
+            std::uint64_t seen = generation;
+            for (;;) {
+                auto how =
+                    co_await wait_for_change(ctx, worker, &conn, &*poll, seen, poll_deadline);
+                if (how == change_wait::cancelled) {
+                    client_gone = true;
+                    break;
+                }
+                if (how == change_wait::timed_out) {
+                    response held;
+                    held.status = 304;
+                    held.route = r->route;
+                    held.head = std::string(head_of(*r)) +
+                                "Preference-Applied: wait=" + std::to_string(poll->wait.count()) +
+                                "\r\n";
+                    r = std::move(held);
+                    break;
+                }
+                seen = ctx->handlers.changes()->generation();
+                req.fresh = true;  // the cache may not have dropped the old body yet
+                r = co_await handle_blocking(ctx, &req);
+                if (r->status != 304) break;
+            }
+            write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
+        }
+        if (client_gone) break;
         // api::handle drops HEAD bodies itself; this also covers the 500 made here when a
         // handler threw.
         if (req.verb == method::head) r->head_only = true;

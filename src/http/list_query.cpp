@@ -42,6 +42,8 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
             return fail(errc::invalid_argument, "query parameter '" + name + "' needs a value");
         }
         std::string value = decode_query_component(param.substr(eq + 1));
+        // Read-your-writes parameters, taken by the consistency layer (api_consistency.cpp).
+        if (name == "after" || name == "wait") continue;
         if (name == "offset" || name == "limit") {
             bool& seen = name == "offset" ? seen_offset : seen_limit;
             if (seen) return fail(errc::invalid_argument, "'" + name + "' given twice");

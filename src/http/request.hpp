@@ -18,9 +18,15 @@ struct request {
     std::optional<std::string_view> if_modified_since;
     std::optional<std::string_view> content_type;
     std::optional<std::string_view> authorization;
+    std::optional<std::string_view> prom_after;  // the Prom-After header (read-your-writes)
+    std::optional<std::string_view> prefer;      // Prefer (RFC 7240): `wait=N` long-polls
     std::string_view body;
     // When the request was read; the clock is read once per request and shared.
     std::chrono::steady_clock::time_point received{};
+    // Set once a read with `after` has waited for its projectors: answered from the store,
+    // not the snapshot cache, which may not have dropped an older body yet (another node's
+    // commit reaches it by NOTIFY, after the cursor is already visible).
+    bool fresh = false;
 };
 
 }  // namespace prom::http

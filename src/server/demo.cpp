@@ -100,6 +100,10 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
     s += "  curl -s -X POST -H 'Content-Type: application/json' " + base +
          "/publish -d '{\"topic\":\"heartbeat.received\",\"payload\":{\"pid\":1,\"name\":\"me\","
          "\"host\":\"laptop\",\"cpu_pct\":1,\"mem_mb\":2}}'\n";
+    s += "  curl -s -X POST -H 'Content-Type: application/json' '" + base +
+         "/publish?wait_for=processes' -d '{\"topic\":\"process.state\",\"key\":\"me\","
+         "\"payload\":{\"processId\":\"me\",\"host\":\"laptop\",\"status\":\"alive\"}}'"
+         "   # answered once /snap/me has it\n";
     s += "  curl -s " + base + "/metrics | grep prom_\n";
     s += "  curl -s " + base + "/healthz\n";
     std::string ws = "ws" + base.substr(4) + "/ws";  // http://… → ws://…

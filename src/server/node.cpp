@@ -56,6 +56,8 @@ class node_impl final : public node {
             projectors_ = start_process_projectors(*store_, po);
         }
         if (auto ok = start_user_projectors(); !ok) return ok;
+        waiters_ = std::make_unique<consistency::cursor_waiters>(*store_);
+        changes_ = std::make_unique<consistency::change_waiters>(*store_);
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
         metrics_source_->set_user_projectors(supervisor_.get());
         api_ = std::make_unique<http::api>(
@@ -65,7 +67,10 @@ class node_impl final : public node {
                               .body_limit = config_.body_limit,
                               .auth = &config_.auth,
                               .projectors = supervisor_.get(),
-                              .aliases = &aliases_},
+                              .aliases = &aliases_,
+                              .writers_of = collection_writers(run_process),
+                              .waiters = waiters_.get(),
+                              .changes = changes_.get()},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -128,6 +133,10 @@ class node_impl final : public node {
         if (stopped_) return;
         stopped_ = true;
         if (gateway_) gateway_->shutdown();
+        // Waiting reads answer at once (their connections close), so the server's stop does
+        // not wait out their `wait`.
+        if (waiters_) waiters_->stop();
+        if (changes_) changes_->stop();
         if (server_) server_->stop(config_.shutdown_deadline);
         if (demo_) demo_->stop();
         if (projectors_) projectors_->stop();
@@ -137,6 +146,23 @@ class node_impl final : public node {
 
   private:
     // Applies the definition files of the config, then runs the registry's definitions.
+    // Which projectors write a collection (read-your-writes): the built-in process
+    // projector when it runs here, and the user-defined projectors of the registry.
+    consistency::collection_writers_fn collection_writers(bool run_process) {
+        return [run_process, sup = supervisor_.get()](std::string_view logical) {
+            std::vector<consistency::collection_writer> out;
+            if (run_process && (logical == "processes" || logical == "host_stats")) {
+                out.push_back({"process.txn", std::string(process_state_topic),
+                               std::string(process_txn_group)});
+            }
+            if (sup) {
+                auto user = sup->writers_of(logical);
+                out.insert(out.end(), user.begin(), user.end());
+            }
+            return out;
+        };
+    }
+
     status start_user_projectors() {
         std::vector<std::string> files;
         auto place = [&](const std::string& p) {
@@ -169,6 +195,8 @@ class node_impl final : public node {
     std::unique_ptr<process_projectors> projectors_;
     userproj::collection_aliases aliases_;  // read by the api, written by the supervisor
     std::unique_ptr<userproj::supervisor> supervisor_;
+    std::unique_ptr<consistency::cursor_waiters> waiters_;  // the api's sessions wait on it
+    std::unique_ptr<consistency::change_waiters> changes_;  // and on this (blocking reads)
     std::unique_ptr<node_metrics> metrics_source_;
     std::unique_ptr<http::api> api_;
     std::unique_ptr<demo_publisher> demo_;

@@ -59,9 +59,7 @@ void change_notifier::notify_commit(const std::vector<document>& docs,
     bump();
 }
 
-void change_notifier::notify_unknown_change() {
-    notify_commit({}, appended_topics{{}, false});
-}
+void change_notifier::notify_unknown_change() { notify_commit({}, appended_topics{{}, false}); }
 
 void note_appended(std::vector<topic_tip>& tips, std::string_view topic, seq_t seq) {
     for (auto& t : tips) {

@@ -78,10 +78,7 @@ bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection,
             return false;
         }
         json::value update;
-        if (!to_json(L, 3, update, c.message)) {
-            c.message = "tx:update: " + c.message;
-            return false;
-        }
+        if (!to_json(L, 3, update, c.message)) return false;  // tx_update names the method
         if (!update.is_object()) {
             c.message = "tx:update needs a table of operators or a document";
             return false;
@@ -230,8 +227,8 @@ int check_handle_defined(lua_State* L) {
 
 std::optional<std::string> lua_definition_problem(std::string_view source) {
     user_handler_options defaults;
-    auto sandbox =
-        lua_sandbox::make(source, defaults.lua_memory_limit, defaults.lua_instruction_budget);
+    auto sandbox = lua_sandbox::make(source, defaults.lua_memory_limit,
+                                     defaults.lua_instruction_budget, defaults.lua_time_limit);
     if (!sandbox) return sandbox.error().message;
     if (auto ok = (*sandbox)->protected_call(check_handle_defined, nullptr); !ok)
         return ok.error().message;
@@ -245,7 +242,7 @@ lua_handler::lua_handler(std::shared_ptr<const projector_definition> definition,
 status lua_handler::ensure_state() {
     if (sandbox_) return {};
     auto s = lua_sandbox::make(definition_->compiled->lua, options_.lua_memory_limit,
-                               options_.lua_instruction_budget);
+                               options_.lua_instruction_budget, options_.lua_time_limit);
     if (!s) return std::unexpected(s.error());
     if (auto ok = (*s)->protected_call(install_tx, &tx_slot_); !ok) return ok;
     if (auto ok = (*s)->protected_call(check_handle_defined, nullptr); !ok) return ok;

@@ -1,5 +1,6 @@
 #include "userproj/lua_sandbox.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -92,8 +93,9 @@ int load_and_run(lua_State* L) {
 
 }  // namespace
 
-lua_sandbox::lua_sandbox(std::size_t memory_limit, std::uint64_t budget)
-    : limit_(memory_limit), budget_(budget) {}
+lua_sandbox::lua_sandbox(std::size_t memory_limit, std::uint64_t budget,
+                         std::chrono::milliseconds time_limit)
+    : limit_(memory_limit), budget_(budget), time_limit_(time_limit) {}
 
 lua_sandbox::~lua_sandbox() {
     if (!L_) return;
@@ -120,6 +122,16 @@ void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::si
         s->refused_allocation_ = true;
         return nullptr;  // Lua raises "not enough memory"
     }
+    if (new_size > old && s->metering_) {
+        // Copying costs instructions too (string.rep of a short string is a loop in C).
+        s->allocated_ += new_size - old;
+        if (s->budget_exceeded_ || s->spent() >= s->budget_) {
+            // Lua raises "not enough memory"; protected_call reports the budget. Only growth
+            // is ever refused, which Lua handles everywhere (shrinking must not fail).
+            if (!s->budget_exceeded_) s->enter_strict_mode();
+            return nullptr;
+        }
+    }
     void* p = std::realloc(ptr, new_size);
     if (!p) return nullptr;
     s->used_ = s->used_ - old + new_size;
@@ -128,15 +140,26 @@ void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::si
 
 void lua_sandbox::budget_hook(lua_State* L, lua_Debug*) {
     lua_sandbox* s = self_of(L);
-    if (!s->budget_exceeded_) s->enter_strict_mode();
+    if (!s->budget_exceeded_) {
+        s->executed_ += std::clamp<std::uint64_t>(s->budget_, 1, hook_period);
+        const bool over_budget = s->spent() >= s->budget_;
+        if (!over_budget && std::chrono::steady_clock::now() < s->deadline_) return;
+        s->out_of_time_ = !over_budget;
+        s->enter_strict_mode();
+    }
+    if (s->out_of_time_) {
+        luaL_error(L, "the time limit (%I ms per event) is exhausted",
+                   static_cast<lua_Integer>(s->time_limit_.count()));
+    }
     luaL_error(L, "the instruction budget (%I per event) is exhausted",
                static_cast<lua_Integer>(s->budget_));
 }
 
 result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source,
                                                        std::size_t memory_limit,
-                                                       std::uint64_t instruction_budget) {
-    std::unique_ptr<lua_sandbox> s(new lua_sandbox(memory_limit, instruction_budget));
+                                                       std::uint64_t instruction_budget,
+                                                       std::chrono::milliseconds time_limit) {
+    std::unique_ptr<lua_sandbox> s(new lua_sandbox(memory_limit, instruction_budget, time_limit));
     s->L_ = lua_newstate(&lua_sandbox::allocate, s.get());
     if (!s->L_)
         return fail(errc::invalid_argument, "Lua: the memory cap is too small to start a state");
@@ -148,18 +171,28 @@ result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source,
 }
 
 status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
-    refused_allocation_ = budget_exceeded_ = hit_limit_ = false;
+    refused_allocation_ = budget_exceeded_ = out_of_time_ = hit_limit_ = false;
     lua_settop(L_, 0);
     lua_pushcfunction(L_, fn);
     lua_pushlightuserdata(L_, arg);
-    int count = budget_ > static_cast<std::uint64_t>(INT_MAX) ? INT_MAX : static_cast<int>(budget_);
-    lua_sethook(L_, &lua_sandbox::budget_hook, LUA_MASKCOUNT, count);
+    executed_ = allocated_ = 0;
+    deadline_ = std::chrono::steady_clock::now() + time_limit_;
+    metering_ = true;
+    lua_sethook(L_, &lua_sandbox::budget_hook, LUA_MASKCOUNT,
+                static_cast<int>(std::clamp<std::uint64_t>(budget_, 1, hook_period)));
     int rc = lua_pcall(L_, 1, 0, 0);
+    metering_ = false;
     bool exceeded = budget_exceeded_;
     enter_strict_mode();
     if (rc == LUA_OK) return {};
     std::string message;
-    if (rc == LUA_ERRMEM || refused_allocation_) {
+    if (exceeded && out_of_time_) {
+        message = "Lua: the time limit (" + std::to_string(time_limit_.count()) +
+                  " ms per event) is exhausted";
+    } else if (exceeded) {
+        message =
+            "Lua: the instruction budget (" + std::to_string(budget_) + " per event) is exhausted";
+    } else if (rc == LUA_ERRMEM || refused_allocation_) {
         std::string cap = limit_ % (1u << 20) == 0 ? std::to_string(limit_ >> 20) + " MiB"
                                                    : std::to_string(limit_) + " bytes";
         message = "Lua: the memory cap (" + cap + ") is exhausted";

@@ -12,6 +12,7 @@ std::string pattern_of(const json::object& definition) {
 
 struct progress {
     json::object cursors;
+    std::int64_t cursor = 0;  // sum of `cursors`: one number a dashboard can plot against `lag`
     std::int64_t lag = 0;
 };
 
@@ -24,6 +25,7 @@ result<progress> progress_of(store& s, const std::vector<topic_info>& topics,
         if (!c) return std::unexpected(c.error());
         seq_t at = c->value_or(0);
         p.cursors[t.topic] = at;
+        p.cursor += at;
         p.lag += std::max<std::int64_t>(0, t.last_seq - at);
     }
     return p;
@@ -51,6 +53,7 @@ result<json::object> status_json(store& s, const registry_entry& e,
     o["group"] = e.group;
     auto serving = progress_of(s, *topics, pattern_of(e.definition), e.group);
     if (!serving) return std::unexpected(serving.error());
+    o["cursor"] = serving->cursor;
     o["cursors"] = std::move(serving->cursors);
     o["lag"] = serving->lag;
     std::uint64_t applied = 0, errors = 0, dead = 0;
@@ -78,6 +81,7 @@ result<json::object> status_json(store& s, const registry_entry& e,
         r["group"] = e.rebuild->group;
         auto p = progress_of(s, *topics, pattern_of(e.rebuild->definition), e.rebuild->group);
         if (!p) return std::unexpected(p.error());
+        r["cursor"] = p->cursor;
         r["cursors"] = std::move(p->cursors);
         r["lag"] = p->lag;
         if (runtime) {

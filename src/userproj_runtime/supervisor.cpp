@@ -47,6 +47,18 @@ supervisor::supervisor(store& s, collection_aliases& aliases, supervisor_options
 
 supervisor::~supervisor() { stop(); }
 
+std::vector<consistency::collection_writer> supervisor::writers_of(std::string_view logical) const {
+    std::vector<consistency::collection_writer> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [name, m] : managed_) {
+        if (!m.serving || !m.serving->def) continue;
+        const auto& def = *m.serving->def;
+        if (std::ranges::find(def.collections, logical) == def.collections.end()) continue;
+        out.push_back({name, def.topic, m.serving->group});
+    }
+    return out;
+}
+
 void supervisor::start() {
     std::lock_guard lock(sync_mu_);
     if (thread_.joinable() || stopping_) return;

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "consistency/collection_writers.hpp"
 #include "prom/projector.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/registry.hpp"
@@ -84,6 +85,11 @@ class supervisor {
     // Blocks until a registry read that began after this call has finished (tests, and the
     // admin routes, so that a PUT's answer already reflects the new running set).
     bool wait_synced(std::chrono::milliseconds timeout);
+
+    // The serving versions that write `logical` (a collection as definitions name it), as
+    // this node last read the registry: what a read with `after` waits for
+    // (consistency/collection_writers.hpp). Rebuilds in progress are not readers' concern.
+    std::vector<consistency::collection_writer> writers_of(std::string_view logical) const;
 
   private:
     struct runner;

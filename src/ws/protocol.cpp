@@ -160,4 +160,11 @@ std::string error_frame(std::string_view id, std::string_view code, std::string_
                        json::object{{"error", code}, {"message", valid_utf8(message)}});
 }
 
+std::string conflict_frame(std::string_view id, std::int64_t key_seq, std::string_view message) {
+    return reply_frame(
+        id, "error",
+        json::object{
+            {"error", "conflict"}, {"key_seq", key_seq}, {"message", valid_utf8(message)}});
+}
+
 }  // namespace prom::ws

@@ -61,5 +61,7 @@ std::string error_code_of(errc code);
 
 std::string reply_frame(std::string_view id, std::string_view op, json::object fields = {});
 std::string error_frame(std::string_view id, std::string_view code, std::string_view message);
+// A refused conditional publish: {"op":"error","error":"conflict","key_seq":CURRENT,…}.
+std::string conflict_frame(std::string_view id, std::int64_t key_seq, std::string_view message);
 
 }  // namespace prom::ws

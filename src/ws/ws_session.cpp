@@ -352,7 +352,9 @@ void session::publish(const std::string& id, publish_cmd cmd) {
                 self->gw_.metrics.published += r->size();
                 text = reply_frame(id, "published", json::object{{"results", std::move(results)}});
             } else {
-                text = error_frame(id, std::string(to_string(r.error().code)), r.error().message);
+                text = r.error().key_seq ? conflict_frame(id, *r.error().key_seq, r.error().message)
+                                         : error_frame(id, std::string(to_string(r.error().code)),
+                                                       r.error().message);
             }
             self->push({std::make_shared<const std::string>(std::move(text)), nullptr});
         });

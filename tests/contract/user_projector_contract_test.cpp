@@ -270,7 +270,7 @@ TEST_P(user_projector_contract,
     const seq_t last = 1 + 2 * static_cast<seq_t>(attempts.size());
     auto p = run(
         "sandbox", "sandbox", define(sandbox_definition),
-        {.collection_for = {}, .lua_instruction_budget = 200'000, .lua_memory_limit = 16u << 20});
+        {.collection_for = {}, .lua_instruction_budget = 1'000'000, .lua_memory_limit = 16u << 20});
     ASSERT_TRUE(p->wait_until(last, 60s));
     EXPECT_EQ(body("sandbox", "escaped"), "");
     EXPECT_NE(body("sandbox", "ok").find("\"n\":" + std::to_string(attempts.size() + 1)),

@@ -48,6 +48,19 @@ TEST_F(cli, publish_then_scan_round_trips_the_payload_in_canonical_form) {
     EXPECT_EQ(e->at("key").as_string(), "o-1");
 }
 
+TEST_F(cli, publish_with_expect_key_seq_appends_only_at_that_seq) {
+    ASSERT_EQ(run("publish t 1 --key k --expect-key-seq 0" + db()).exit_code, 0);
+    auto stale = run("publish t 2 --key k --expect-key-seq 0" + db(), true);
+    EXPECT_EQ(stale.exit_code, 1);
+    EXPECT_NE(stale.out.find("is at seq 1"), std::string::npos) << stale.out;
+    EXPECT_EQ(run("publish t 3 --key k --expect-key-seq 1" + db()).exit_code, 0);
+    auto negative = run("publish t 4 --key k --expect-key-seq -1" + db(), true);
+    EXPECT_EQ(negative.exit_code, 2);
+    EXPECT_NE(negative.out.find("--expect-key-seq must be"), std::string::npos) << negative.out;
+    auto s = run("scan t" + db());
+    EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 2);
+}
+
 TEST_F(cli, a_duplicate_id_reports_the_original_seq) {
     ASSERT_EQ(run("publish t 1 --id same --ts 2026-11-26T14:03:00Z" + db()).exit_code, 0);
     ASSERT_EQ(run("publish t 2" + db()).exit_code, 0);

@@ -174,6 +174,21 @@ TEST_F(gateway_e2e, publish_over_the_gateway_answers_after_commit) {
     EXPECT_EQ(err.at("id"), "p3");
 }
 
+TEST_F(gateway_e2e, a_conditional_publish_with_a_stale_expectation_is_a_conflict) {
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(
+        R"({"op":"publish","id":"p1","event":{"topic":"orders","key":"o1","payload":1,"expect":{"key_seq":0}}})");
+    EXPECT_EQ(expect_op(*ws, "published").at("results").at(0).at("seq"), 1);
+    ws->send_text(
+        R"({"op":"publish","id":"p2","event":{"topic":"orders","key":"o1","payload":2,"expect":{"key_seq":0}}})");
+    auto err = expect_op(*ws, "error");
+    EXPECT_EQ(err.at("id"), "p2");
+    EXPECT_EQ(err.at("error"), "conflict");
+    EXPECT_EQ(err.at("key_seq"), 1);
+    EXPECT_EQ((*h_->storage().topic("orders"))->count, 1);
+}
+
 TEST_F(gateway_e2e, manual_ack_and_redelivery_after_a_disconnect) {
     ASSERT_TRUE(h_->bus().publish({.topic = "jobs", .payload = 1}));
     ASSERT_TRUE(h_->bus().publish({.topic = "jobs", .payload = 2}));

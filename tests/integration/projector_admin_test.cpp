@@ -88,6 +88,7 @@ TEST_F(projector_admin, put_creates_and_runs_a_definition_without_a_restart) {
     EXPECT_TRUE(st.at("last_error").is_null());
     EXPECT_EQ(st.at("cursors").at("order.created"), 2);
     EXPECT_EQ(st.at("cursors").at("order.paid"), 1);
+    EXPECT_EQ(st.at("cursor"), 3);  // a prefix pattern: the sum over its topics
     EXPECT_EQ(st.at("group"), "projector.counts");
 
     auto list = parse_json(get("/projectors").body);

@@ -101,7 +101,8 @@ TEST(delivery_pool, an_append_wakes_the_subscribers_of_its_topic_and_no_other) {
         }
         consumers.push_back(pool.add(ephemeral_on("hot"), hot.deliver(), settle_all()));
         // Every consumer has read its topic once and parked.
-        for (int i = 0; i < 200 && s.scans_of("idle.49") == 0; ++i) std::this_thread::sleep_for(5ms);
+        for (int i = 0; i < 200 && s.scans_of("idle.49") == 0; ++i)
+            std::this_thread::sleep_for(5ms);
         std::this_thread::sleep_for(50ms);
         std::size_t idle_scans = 0;
         for (int i = 0; i < 50; ++i) idle_scans += s.scans_of("idle." + std::to_string(i));

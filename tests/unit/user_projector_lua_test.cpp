@@ -15,13 +15,15 @@ class user_projector_lua : public testing::Test {
         store_ = std::move(*s);
     }
 
-    void define(std::string_view lua, std::string_view where = "") {
+    void define(std::string_view lua, std::string_view where = "",
+                user_handler_options options = {}) {
         json::object body{
             {"name", "t"}, {"topic", "in"}, {"collections", json::array{"out"}}, {"lua", lua}};
         if (!where.empty()) body["where"] = *parse_json(where);
         auto d = parse_projector_definition(body);
         ASSERT_TRUE(d) << d.error().message;
-        handler_ = make_user_handler(std::make_shared<const projector_definition>(std::move(*d)));
+        handler_ = make_user_handler(std::make_shared<const projector_definition>(std::move(*d)),
+                                     std::move(options));
     }
 
     // Runs one event through the handler in its own transaction (committed when ok).
@@ -129,6 +131,31 @@ end)",
     EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
     EXPECT_NE(error_of(R"({"bad":"emit"})").find("topic"), std::string::npos);
     EXPECT_NE(error_of(R"({"bad":"arg"})").find("bad argument"), std::string::npos);
+}
+
+// Found by fuzz/userproj_definition: a loop of string.rep('x', 65536) runs few instructions
+// but copies 64 KiB byte by byte in each; at the default budget one event took seconds.
+// Allocation now costs budget, and work that neither runs instructions nor allocates (here
+// shifting a long table) stops at the time limit.
+TEST_F(user_projector_lua, copying_costs_budget_and_a_time_limit_stops_what_does_not_count) {
+    define(R"(function handle(event, tx)
+  if event.payload.kind == 'rep' then
+    while true do local s = string.rep('x', 65536) end
+  elseif event.payload.kind == 'shift' then
+    local t = {}
+    for i = 1, 1e9 do table.insert(t, 1, i) end
+  end
+  tx:update('out', 'x', {['$inc'] = {n = 1}})
+end)",
+           "",
+           {.lua_instruction_budget = 1'000'000, .lua_time_limit = std::chrono::milliseconds(300)});
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_NE(error_of(R"({"kind":"rep"})").find("instruction budget"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"shift"})").find("time limit (300 ms"), std::string::npos);
+    // Without the time limit the shifting alone runs for minutes.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+    ASSERT_TRUE(apply("{}"));  // a fresh state after the limits were hit
+    EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "docs/update.hpp"
 #include "storage/common.hpp"
+#include "storage/key_expectations.hpp"
 
 namespace prom::storage {
 
@@ -65,6 +66,13 @@ class memory_transaction final : public transaction {
     status commit() override;
 
   private:
+    // Stages the batch (the caller holds data_mu_).
+    std::vector<append_result> stage(std::vector<event_input>& batch);
+    // A batch with expectations (storage/key_expectations.hpp): staged, checked, and
+    // unstaged again when the check fails.
+    result<std::vector<append_result>> stage_conditional(std::vector<event_input>& batch);
+    seq_t latest_seq(const std::string& topic, const std::string& key) const;
+
     const stored_doc* lookup(std::string_view collection, std::string_view key);
 
     memory_store& s_;
@@ -343,8 +351,44 @@ result<document> memory_transaction::update_one(std::string_view collection, std
 
 result<std::vector<append_result>> memory_transaction::append(std::vector<event_input> batch) {
     if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-    std::vector<append_result> out;
     std::lock_guard lock(s_.data_mu_);
+    if (has_expectations(batch)) return stage_conditional(batch);
+    return stage(batch);
+}
+
+seq_t memory_transaction::latest_seq(const std::string& topic, const std::string& key) const {
+    for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+        if (it->topic == topic && it->key == key) return it->seq;
+    }
+    auto t = s_.topics_.find(topic);
+    if (t == s_.topics_.end()) return 0;
+    auto l = t->second.latest.find(key);
+    return l == t->second.latest.end() ? 0 : l->second;
+}
+
+result<std::vector<append_result>> memory_transaction::stage_conditional(
+    std::vector<event_input>& batch) {
+    key_seqs before;
+    for (auto& k : expected_keys(batch)) {
+        seq_t seq = latest_seq(k.first, k.second);
+        before.emplace(std::move(k), seq);
+    }
+    const std::size_t staged_before = events_.size();
+    const auto last_seq_before = last_seq_;
+    auto out = stage(batch);
+    if (auto ok = check_key_expectations(batch, out, std::move(before)); !ok) {
+        for (std::size_t i = staged_before; i < events_.size(); ++i) {
+            staged_ids_.erase({events_[i].topic, events_[i].id});
+        }
+        events_.resize(staged_before);
+        last_seq_ = last_seq_before;
+        return std::unexpected(ok.error());
+    }
+    return out;
+}
+
+std::vector<append_result> memory_transaction::stage(std::vector<event_input>& batch) {
+    std::vector<append_result> out;
     for (auto& in : batch) {
         auto id_key = std::make_pair(in.topic, *in.id);
         auto tit = s_.topics_.find(in.topic);

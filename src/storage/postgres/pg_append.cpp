@@ -18,6 +18,7 @@
 // and NOTIFY. A group written by the store alone is that one statement in autocommit.
 
 #include "core/text.hpp"
+#include "storage/key_expectations.hpp"
 #include "storage/postgres/pg_store.hpp"
 
 namespace prom::storage::postgres {
@@ -79,11 +80,28 @@ void pg_store::append_async(std::vector<event_input> batch, append_callback done
 }
 
 void pg_store::write_group(std::vector<group_commit::request>& group) {
+    // Conditional batches may fail alone (a key moved): each gets a transaction of its own
+    // (pg_conditional_append.cpp), and the others share one statement as before.
+    std::vector<group_commit::request*> plain;
+    plain.reserve(group.size());
+    appended_topics appended;  // what the append listeners hear once the group is written
+    for (auto& r : group) {
+        if (has_expectations(r.batch)) {
+            r.out = write_conditional(r.batch);
+            if (!r.out) continue;
+            for (std::size_t i = 0; i < r.out->size(); ++i) {
+                note_appended(appended.tips, r.batch[i].topic, (*r.out)[i].seq);
+            }
+        } else {
+            plain.push_back(&r);
+        }
+    }
+    if (plain.empty()) return notifier_.notify_commit({}, appended);
     // The requests were validated one by one before queueing; what fails now is the
     // database, which fails them all alike, so they share one statement and transaction.
     std::vector<const event_input*> all;
-    for (auto& r : group) {
-        for (auto& in : r.batch) all.push_back(&in);
+    for (auto* r : plain) {
+        for (auto& in : r->batch) all.push_back(&in);
     }
     result<std::vector<append_result>> out = fail(errc::internal, "not written");
     for (int attempt = 0;; ++attempt) {
@@ -106,20 +124,36 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
         if (!again) break;
     }
     if (!out) {
-        for (auto& r : group) r.out = std::unexpected(out.error());
-        return;
+        for (auto* r : plain) r->out = std::unexpected(out.error());
+        return notifier_.notify_commit({}, appended);
     }
-    appended_topics appended;
     for (std::size_t i = 0; i < all.size(); ++i) {
         note_appended(appended.tips, all[i]->topic, (*out)[i].seq);
     }
     std::size_t at = 0;
-    for (auto& r : group) {
+    for (auto* r : plain) {
         auto first = out->begin() + static_cast<std::ptrdiff_t>(at);
-        at += r.batch.size();
-        r.out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
+        at += r->batch.size();
+        r->out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
     }
     notifier_.notify_commit({}, appended);
+}
+
+result<std::vector<append_result>> pg_store::write_conditional(
+    const std::vector<event_input>& batch) {
+    result<std::vector<append_result>> out = fail(errc::internal, "not written");
+    for (int attempt = 0;; ++attempt) {
+        if (!appender_ || appender_->broken()) {
+            auto c = connection::open(target_.conninfo, session_setup());
+            if (!c) return std::unexpected(c.error());
+            appender_ = std::move(*c);
+        }
+        out = conditional_append(*appender_, batch, channel_);
+        if (out || out.error().key_seq) return out;  // appended, or refused: the answer
+        bool again = (out.error().code == errc::conflict && attempt < max_conflict_retries) ||
+                     (appender_->broken() && attempt == 0);
+        if (!again) return out;
+    }
 }
 
 }  // namespace prom::storage::postgres

@@ -10,9 +10,9 @@
 
 namespace prom::storage::postgres {
 
-change_listener::change_listener(std::string conninfo, std::vector<std::string> setup,
-                                 std::string channel,
-                                 std::function<void(const std::vector<std::string>&, bool)> on_change)
+change_listener::change_listener(
+    std::string conninfo, std::vector<std::string> setup, std::string channel,
+    std::function<void(const std::vector<std::string>&, bool)> on_change)
     : conninfo_(std::move(conninfo)),
       setup_(std::move(setup)),
       channel_(std::move(channel)),

@@ -21,8 +21,9 @@ namespace prom::storage::postgres {
 
 class change_listener {
   public:
-    change_listener(std::string conninfo, std::vector<std::string> setup, std::string channel,
-                    std::function<void(const std::vector<std::string>& payloads, bool lost)> on_change);
+    change_listener(
+        std::string conninfo, std::vector<std::string> setup, std::string channel,
+        std::function<void(const std::vector<std::string>& payloads, bool lost)> on_change);
     ~change_listener();
     change_listener(const change_listener&) = delete;
     change_listener& operator=(const change_listener&) = delete;

@@ -90,7 +90,6 @@ void pg_store::on_remote_commit(const std::vector<std::string>& payloads, bool l
     notifier_.notify_commit(changed, appended);
 }
 
-
 std::vector<std::string> pg_store::document_notifications(const std::vector<document>& docs) const {
     // NOTIFY payloads are limited to 8000 bytes: split the keys over several.
     constexpr std::size_t max_payload = 7000;
@@ -154,11 +153,10 @@ status pg_store::init() {
             return std::unexpected(r.error());
         }
     }
-    listener_ = std::make_unique<change_listener>(
-        target_.conninfo, session_setup(), channel_,
-        [this](const std::vector<std::string>& payloads, bool lost) {
-            on_remote_commit(payloads, lost);
-        });
+    listener_ =
+        std::make_unique<change_listener>(target_.conninfo, session_setup(), channel_,
+                                          [this](const std::vector<std::string>& payloads,
+                                                 bool lost) { on_remote_commit(payloads, lost); });
     if (auto ok = listener_->start(); !ok) return ok;
     group_commit_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::request>& group) { write_group(group); });

@@ -105,6 +105,8 @@ class pg_store final : public store {
     std::vector<std::string> session_setup() const;
     // The group commit's write function (pg_append.cpp), on its writer thread.
     void write_group(std::vector<group_commit::request>& group);
+    // One batch with expectations in a transaction of its own on the append connection.
+    result<std::vector<append_result>> write_conditional(const std::vector<event_input>& batch);
     // Runs `read` on a pooled connection; if a reused one turned out stale (the server
     // restarted since), once more on a fresh connection.
     status with_reader(const std::function<status(connection&)>& read);
@@ -148,5 +150,17 @@ document document_from_row(const rows& r, int i);  // (coll, key, ts, body, etag
 
 // The `match` column: {field: match text} for each top-level field that has one.
 std::string match_json(const json::object& doc);
+
+// A batch with expectations (event_input::expect_key_seq; pg_conditional_append.cpp):
+// locks the batch's topic rows, reads the expected keys' latest seqs, appends, checks; a
+// failed check is errc::conflict with error::key_seq set, and the caller rolls back. In
+// the caller's open transaction (or savepoint). Inputs must be prepared.
+result<std::vector<append_result>> conditional_append_in_txn(connection& c,
+                                                             const std::vector<event_input>& batch,
+                                                             const std::string& channel);
+// The same in a transaction of its own, committed or rolled back before it returns.
+result<std::vector<append_result>> conditional_append(connection& c,
+                                                      const std::vector<event_input>& batch,
+                                                      const std::string& channel);
 
 }  // namespace prom::storage::postgres

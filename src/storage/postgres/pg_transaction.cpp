@@ -8,6 +8,7 @@
 
 #include "core/text.hpp"
 #include "docs/update.hpp"
+#include "storage/key_expectations.hpp"
 #include "storage/postgres/pg_store.hpp"
 
 namespace prom::storage::postgres {
@@ -78,6 +79,20 @@ class pg_transaction final : public transaction {
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+        if (has_expectations(batch)) {
+            // A refused conditional batch leaves nothing behind; the transaction goes on.
+            if (auto sp = c_->exec("SAVEPOINT conditional_append"); !sp) {
+                return std::unexpected(sp.error());
+            }
+            auto r = conditional_append_in_txn(*c_, batch, s_.channel());
+            if (!r && !c_->broken()) {
+                (void)c_->exec("ROLLBACK TO SAVEPOINT conditional_append");
+                c_->forget_failures();
+            }
+            (void)c_->exec("RELEASE SAVEPOINT conditional_append");
+            if (r) wrote_ = true;
+            return r;
+        }
         std::vector<const event_input*> all;
         for (auto& in : batch) all.push_back(&in);
         auto r = append_in_txn(*c_, all, s_.channel());

@@ -1,4 +1,5 @@
 // Appends: id dedupe, gapless seq assignment, and the write function of the group commit.
+#include "storage/key_expectations.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom::storage::sqlite {
@@ -48,6 +49,12 @@ void topic_counters::set_latest(std::string_view topic, std::string_view key, se
     }
 }
 
+std::optional<seq_t> topic_counters::pending_latest(std::string_view topic,
+                                                    std::string_view key) const {
+    if (auto it = latest_.find(std::pair(topic, key)); it != latest_.end()) return it->second;
+    return std::nullopt;
+}
+
 status topic_counters::write_back(connection& c) {
     for (auto& [tk, seq] : latest_) {
         auto lat = c.prepare(
@@ -82,8 +89,62 @@ appended_topics topic_counters::tips() const {
     return out;
 }
 
+namespace {
+
+// Step 1 of a conditional append (storage/key_expectations.hpp), inside the write
+// transaction, which no other writer can enter until it ends.
+// An earlier batch of the same transaction may have appended to the key: its latest row is
+// still in `counters`, written back only before the commit.
+result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_input>& batch,
+                                         const topic_counters& counters) {
+    key_seqs out;
+    for (auto& k : expected_keys(batch)) {
+        if (auto pending = counters.pending_latest(k.first, k.second)) {
+            out.emplace(std::move(k), *pending);
+            continue;
+        }
+        auto st = c.prepare("SELECT seq FROM latest WHERE topic = ?1 AND key = ?2");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, k.first);
+        st->bind(2, k.second);
+        int rc = st->step();
+        seq_t seq = 0;
+        if (rc == SQLITE_ROW) {
+            seq = st->int64(0);
+        } else if (rc != SQLITE_DONE) {
+            return std::unexpected(c.last_error(rc, "read latest"));
+        }
+        out.emplace(std::move(k), seq);
+    }
+    return out;
+}
+
+result<std::vector<append_result>> append_unconditionally(connection& c,
+                                                          std::vector<event_input>& batch,
+                                                          topic_counters& counters);
+
+}  // namespace
+
+// A failed expectation leaves the batch's rows in the transaction (and `counters` moved):
+// the caller rolls back, as it does for any failed append (write_group, sqlite_transaction).
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch,
                                                  topic_counters& counters) {
+    if (!has_expectations(batch)) return append_unconditionally(c, batch, counters);
+    auto before = latest_of_expected_keys(c, batch, counters);
+    if (!before) return std::unexpected(before.error());
+    auto out = append_unconditionally(c, batch, counters);
+    if (!out) return out;
+    if (auto ok = check_key_expectations(batch, *out, std::move(*before)); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return out;
+}
+
+namespace {
+
+result<std::vector<append_result>> append_unconditionally(connection& c,
+                                                          std::vector<event_input>& batch,
+                                                          topic_counters& counters) {
     std::vector<append_result> out;
     out.reserve(batch.size());
     std::string payload;  // one buffer for the batch's canonical payloads (bound as a copy)
@@ -94,20 +155,22 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
         if (!t) return std::unexpected(t.error());
         seq_t seq = (*t)->last_seq + 1;
         {
+            payload.clear();
+            append_canonical_json(payload, in.payload);
+            const std::string headers = headers_json(in.headers);
             // The unique (topic, id) index does the dedupe: an ignored insert is a duplicate.
             auto ins = c.prepare(
                 "INSERT OR IGNORE INTO events(topic, seq, id, key, ts, payload, headers) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
             if (!ins) return std::unexpected(ins.error());
-            ins->bind(1, in.topic);
+            // Bound without copies: every string outlives `ins`, which resets at the block's end.
+            ins->bind_static(1, in.topic);
             ins->bind(2, seq);
-            ins->bind(3, *in.id);
-            ins->bind(4, in.key);
+            ins->bind_static(3, *in.id);
+            ins->bind_static(4, in.key);
             ins->bind(5, *in.ts);
-            payload.clear();
-            append_canonical_json(payload, in.payload);
-            ins->bind(6, payload);
-            ins->bind(7, headers_json(in.headers));
+            ins->bind_static(6, payload);
+            ins->bind_static(7, headers);
             int rc = ins->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "insert event"));
         }
@@ -135,6 +198,8 @@ result<std::vector<append_result>> append_in_txn(connection& c, std::vector<even
     }
     return out;
 }
+
+}  // namespace
 
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch) {
     topic_counters counters;

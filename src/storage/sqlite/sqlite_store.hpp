@@ -114,6 +114,8 @@ class topic_counters {
     // The key's latest event is now `seq`: written once per (topic, key) by write_back,
     // not once per event (a group of publishes to one key upserts its row once).
     void set_latest(std::string_view topic, std::string_view key, seq_t seq);
+    // The key's latest seq set by this transaction and not yet written back, if any.
+    std::optional<seq_t> pending_latest(std::string_view topic, std::string_view key) const;
     // Writes the topics rows and the latest rows.
     status write_back(connection& c);
     // The topics appended to and their last seqs (for the append listeners).

@@ -2,6 +2,7 @@
 #include <map>
 
 #include "docs/update.hpp"
+#include "storage/key_expectations.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom::storage::sqlite {
@@ -60,7 +61,18 @@ class sqlite_transaction final : public transaction {
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-        auto out = append_in_txn(s_.writer(), batch);
+        result<std::vector<append_result>> out;
+        if (!has_expectations(batch)) {
+            out = append_in_txn(s_.writer(), batch);
+        } else {
+            // A refused conditional batch leaves nothing behind; the transaction goes on.
+            if (auto ok = s_.writer().run("SAVEPOINT conditional_append"); !ok) {
+                return std::unexpected(ok.error());
+            }
+            out = append_in_txn(s_.writer(), batch);
+            if (!out) (void)s_.writer().run("ROLLBACK TO conditional_append");
+            (void)s_.writer().run("RELEASE conditional_append");
+        }
         if (out) {
             for (std::size_t i = 0; i < out->size(); ++i) {
                 note_appended(appended_.tips, batch[i].topic, (*out)[i].seq);

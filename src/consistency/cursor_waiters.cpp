@@ -1,0 +1,142 @@
+#include "consistency/cursor_waiters.hpp"
+
+#include <set>
+
+namespace prom::consistency {
+
+cursor_waiters::cursor_waiters(store& s, std::chrono::milliseconds tick)
+    : store_(s), tick_(tick), watcher_([this] { run(); }) {}
+
+cursor_waiters::~cursor_waiters() { stop(); }
+
+std::optional<cursor_wait_outcome> cursor_waiters::settled(const waiter& w,
+                                                           clock::time_point now) const {
+    for (const auto& c : w.conditions) {
+        auto it = cursors_.find({c.topic, c.group});
+        seq_t at = it == cursors_.end() ? 0 : it->second;
+        if (at >= c.seq) continue;
+        if (now < w.deadline) return std::nullopt;
+        return cursor_wait_outcome{cursor_wait_outcome::kind::timed_out, c, at};
+    }
+    return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, 0};
+}
+
+std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
+                                   clock::time_point deadline, cursor_wait_callback done) {
+    std::optional<cursor_wait_outcome> now_outcome;
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+            now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0};
+        } else {
+            waiter w{std::move(conditions), deadline, std::move(done)};
+            // Only "caught up" is decided here: a timeout needs a cursor read after the
+            // waiter arrived, or a stale cache could time out a request that is met.
+            if (auto o = settled(w, clock::time_point::min());
+                o && o->what == cursor_wait_outcome::kind::caught_up) {
+                now_outcome = o;
+                done = std::move(w.done);
+                ++completed_;
+            } else {
+                id = next_id_++;
+                pending_.emplace(id, std::move(w));
+                fresh_waiters_ = true;
+            }
+        }
+    }
+    if (now_outcome) done(std::move(*now_outcome));
+    return id;
+}
+
+void cursor_waiters::cancel(std::uint64_t id) {
+    std::optional<waiter> w;
+    {
+        std::lock_guard lock(mu_);
+        auto it = pending_.find(id);
+        if (it == pending_.end()) return;
+        w = std::move(it->second);
+        pending_.erase(it);
+        ++completed_;
+    }
+    w->done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0});
+}
+
+void cursor_waiters::stop() {
+    std::map<std::uint64_t, waiter> left;
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_ && !watcher_.joinable()) return;
+        stopping_ = true;
+        left.swap(pending_);
+    }
+    if (watcher_.joinable()) watcher_.join();
+    for (auto& [id, w] : left)
+        w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0});
+}
+
+std::size_t cursor_waiters::active() const {
+    std::lock_guard lock(mu_);
+    return pending_.size();
+}
+
+std::uint64_t cursor_waiters::completed() const {
+    std::lock_guard lock(mu_);
+    return completed_;
+}
+
+void cursor_waiters::run() {
+    std::uint64_t seen = store_.change_version();
+    for (;;) {
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) return;
+        }
+        store_.wait_for_change(seen, tick_);
+        const std::uint64_t version = store_.change_version();
+        const bool changed = version != seen;
+        seen = version;
+
+        // Which cursors to read: those that pending waiters name, when something committed
+        // or a waiter arrived since the last read (its cursor may have moved before it came).
+        std::set<cursor_key> wanted;
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) return;
+            if (changed || fresh_waiters_) {
+                for (const auto& [id, w] : pending_) {
+                    for (const auto& c : w.conditions) wanted.emplace(c.topic, c.group);
+                }
+            }
+            fresh_waiters_ = false;
+        }
+        std::map<cursor_key, seq_t> read;
+        for (const auto& k : wanted) {
+            auto c = store_.cursor(k.first, k.second);
+            // A failed read keeps the last value: the waiter times out if it stays failed.
+            if (c) read[k] = c->value_or(0);
+        }
+
+        std::vector<std::pair<cursor_wait_callback, cursor_wait_outcome>> ready;
+        {
+            std::lock_guard lock(mu_);
+            for (auto& [k, v] : read) {
+                auto& at = cursors_[k];
+                at = std::max(at, v);
+            }
+            const auto now = clock::now();
+            for (auto it = pending_.begin(); it != pending_.end();) {
+                if (auto o = settled(it->second, now)) {
+                    ready.emplace_back(std::move(it->second.done), std::move(*o));
+                    it = pending_.erase(it);
+                    ++completed_;
+                } else {
+                    ++it;
+                }
+            }
+        }
+        for (auto& [done, outcome] : ready) done(std::move(outcome));
+    }
+}
+
+}  // namespace prom::consistency

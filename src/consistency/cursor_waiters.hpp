@@ -1,0 +1,102 @@
+// Requests that wait for projectors' cursors (read-your-writes, publish?wait_for), without
+// a thread per request (docs/http-api.md, "Read-your-writes").
+//
+// A waiter is a list of conditions "cursor(topic, group) >= seq" and a deadline. One
+// watcher thread serves them all: whenever the store's change counter moves (any commit:
+// this node's, another process's through SQLite's data_version, another node's through
+// PostgreSQL NOTIFY) it reads the cursors that pending waiters name, once per (topic,
+// group) however many wait on it, and completes every waiter whose conditions now hold;
+// it also completes waiters whose deadline passed. A projector commits its documents and
+// its cursor in one transaction, so "cursor >= seq" means the documents include event seq.
+//
+// The cursors it last read stay in a small cache, so a waiter whose conditions already
+// hold is answered on the calling thread without touching the store; cursors only move
+// forward, so a cached value is never too high.
+//
+// Thread-safe. Callbacks run on the watcher thread, or on the calling thread of wait()
+// (already caught up) and cancel() (cancelled); they must be quick and must not call back
+// into this object. stop() (or destruction) cancels every pending waiter; the store must
+// outlive it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "prom/store.hpp"
+
+namespace prom::consistency {
+
+struct cursor_condition {
+    std::string projector;  // for the not_caught_up answer
+    std::string topic;
+    std::string group;
+    seq_t seq = 0;  // met when cursor(topic, group) >= seq
+};
+
+struct cursor_wait_outcome {
+    enum class kind { caught_up, timed_out, cancelled };
+    kind what = kind::caught_up;
+    // timed_out: the first condition still unmet and the cursor last read for it (0: none).
+    std::optional<cursor_condition> behind;
+    seq_t cursor = 0;
+};
+
+using cursor_wait_callback = std::move_only_function<void(cursor_wait_outcome)>;
+
+class cursor_waiters {
+  public:
+    using clock = std::chrono::steady_clock;
+
+    // `tick`: how long the watcher sleeps at most between looks at new waiters and
+    // deadlines when nothing commits.
+    explicit cursor_waiters(store& s,
+                            std::chrono::milliseconds tick = std::chrono::milliseconds(10));
+    ~cursor_waiters();
+    cursor_waiters(const cursor_waiters&) = delete;
+    cursor_waiters& operator=(const cursor_waiters&) = delete;
+
+    // Registers a waiter; returns its id (for cancel). Never blocks on the store.
+    std::uint64_t wait(std::vector<cursor_condition> conditions, clock::time_point deadline,
+                       cursor_wait_callback done);
+    // Drops a pending waiter (its client went away): `done` runs with cancelled on this
+    // thread. Nothing when it already completed.
+    void cancel(std::uint64_t id);
+    // Cancels every pending waiter, refuses new ones (cancelled at once), joins the thread.
+    void stop();
+
+    std::size_t active() const;  // pending waiters, for /metrics
+    std::uint64_t completed() const;
+
+  private:
+    struct waiter {
+        std::vector<cursor_condition> conditions;
+        clock::time_point deadline;
+        cursor_wait_callback done;
+    };
+    using cursor_key = std::pair<std::string, std::string>;  // (topic, group)
+
+    void run();
+    // Under mu_: the outcome if `w` is complete now (caught up, or past its deadline).
+    std::optional<cursor_wait_outcome> settled(const waiter& w, clock::time_point now) const;
+
+    store& store_;
+    const std::chrono::milliseconds tick_;
+    mutable std::mutex mu_;
+    std::map<std::uint64_t, waiter> pending_;  // guarded by mu_
+    std::map<cursor_key, seq_t> cursors_;      // guarded by mu_: last read values
+    std::uint64_t next_id_ = 1;                // guarded by mu_
+    bool fresh_waiters_ = false;               // guarded by mu_: added since the last read
+    bool stopping_ = false;                    // guarded by mu_
+    std::uint64_t completed_ = 0;              // guarded by mu_
+    std::thread watcher_;                      // last: starts once the above exist
+};
+
+}  // namespace prom::consistency

@@ -1,0 +1,95 @@
+// Blocking reads (docs/http-api.md, "Blocking reads"): If-None-Match with Prefer: wait=N
+// holds a document or list GET until its ETag changes, or answers 304 with
+// Preference-Applied after N seconds; a client that goes away frees its waiter.
+#include <future>
+#include <thread>
+
+#include "support/server_fixture.hpp"
+
+namespace prom::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class long_poll : public server_test {
+  protected:
+    std::int64_t gauge(std::string_view name) {
+        auto m = get("/metrics");
+        const std::string line = "\n" + std::string(name) + " ";
+        auto at = m.body.find(line);
+        return at == std::string::npos ? -1 : std::stoll(m.body.substr(at + line.size()));
+    }
+    bool gauge_becomes(std::string_view name, std::int64_t want) {
+        auto until = std::chrono::steady_clock::now() + 5s;
+        while (gauge(name) != want && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(10ms);
+        }
+        return gauge(name) == want;
+    }
+};
+
+TEST_F(long_poll, a_change_wakes_a_held_document_read) {
+    put("things", "a", {{"v", 1}});
+    auto first = get("/collections/things/snap/a");
+    ASSERT_EQ(first.status, 200);
+    auto etag = *first.header("ETag");
+    auto held = std::async(std::launch::async, [&] {
+        return get("/collections/things/snap/a", {{"If-None-Match", etag}, {"Prefer", "wait=10"}});
+    });
+    ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    auto t0 = std::chrono::steady_clock::now();
+    put("things", "b", {{"v", 1}});  // another document: no wake-up for `a`
+    put("things", "a", {{"v", 2}});
+    auto r = held.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(*r.header("ETag"), etag);
+    EXPECT_NE(r.body.find(R"("v":2)"), std::string::npos) << r.body;
+    EXPECT_EQ(gauge("prom_http_change_waiters"), 0);
+}
+
+TEST_F(long_poll, no_change_answers_304_with_preference_applied_after_the_wait) {
+    put("things", "a", {{"v", 1}});
+    auto etag = *get("/collections/things/snap/a").header("ETag");
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = get("/collections/things/snap/a", {{"If-None-Match", etag}, {"Prefer", "wait=1"}});
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("Preference-Applied"), "wait=1");
+    EXPECT_EQ(r.header("ETag"), etag);
+}
+
+TEST_F(long_poll, a_list_page_has_a_strong_etag_and_can_be_held_the_same_way) {
+    put("things", "a", {{"v", 1}});
+    auto first = get("/collections/things/list");
+    ASSERT_EQ(first.status, 200);
+    ASSERT_TRUE(first.header("ETag"));
+    auto etag = *first.header("ETag");
+    EXPECT_EQ(get("/collections/things/list", {{"If-None-Match", etag}}).status, 304);
+    auto held = std::async(std::launch::async, [&] {
+        return get("/collections/things/list", {{"If-None-Match", etag}, {"Prefer", "wait=10"}});
+    });
+    ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    put("things", "c", {{"v", 3}});
+    auto r = held.get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(R"("_key":"c")"), std::string::npos) << r.body;
+    EXPECT_NE(*r.header("ETag"), etag);
+}
+
+TEST_F(long_poll, a_client_that_goes_away_frees_its_waiter) {
+    put("things", "a", {{"v", 1}});
+    auto etag = *get("/collections/things/snap/a").header("ETag");
+    {
+        http_connection c(port());
+        ASSERT_TRUE(
+            c.send_raw("GET /collections/things/snap/a HTTP/1.1\r\nHost: x\r\n"
+                       "If-None-Match: " +
+                       etag + "\r\nPrefer: wait=30\r\n\r\n"));
+        ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    }
+    EXPECT_TRUE(gauge_becomes("prom_http_change_waiters", 0));
+}
+
+}  // namespace
+}  // namespace prom::test
