@@ -25,18 +25,32 @@ int main(int argc, char** argv) {
     std::vector<variant> vs = {
         {"bare row, primary key (topic, seq) only", "", false, {}, {}},
         {"+ events_by_id (topic, id) UNIQUE: idempotent ids",
-         "CREATE UNIQUE INDEX rows_by_id ON rows(topic, id)", false, {}, {}},
+         "CREATE UNIQUE INDEX rows_by_id ON rows(topic, id)",
+         false,
+         {},
+         {}},
         {"+ events_by_key_ts (topic, key, ts, seq): time travel, key scans",
-         "CREATE INDEX rows_by_key_ts ON rows(topic, key, ts, seq)", false, {}, {}},
+         "CREATE INDEX rows_by_key_ts ON rows(topic, key, ts, seq)",
+         false,
+         {},
+         {}},
         {"+ events_by_ts (topic, ts, seq): no query uses it (dropped)",
-         "CREATE INDEX rows_by_ts ON rows(topic, ts, seq)", false, {}, {}},
-        {"+ latest row upserted per event (prom now: once per key and transaction)", "", true,
-         {}, {}},
+         "CREATE INDEX rows_by_ts ON rows(topic, ts, seq)",
+         false,
+         {},
+         {}},
+        {"+ latest row upserted per event (prom now: once per key and transaction)",
+         "",
+         true,
+         {},
+         {}},
         {"all of the above",
          "CREATE UNIQUE INDEX rows_by_id ON rows(topic, id);"
          "CREATE INDEX rows_by_key_ts ON rows(topic, key, ts, seq);"
          "CREATE INDEX rows_by_ts ON rows(topic, ts, seq)",
-         true, {}, {}},
+         true,
+         {},
+         {}},
     };
     for (int r = 0; r < rounds; ++r) {
         double bare = 0;
@@ -55,8 +69,9 @@ int main(int argc, char** argv) {
         std::sort(v.begin(), v.end());
         return v.empty() ? 0.0 : v[v.size() / 2];
     };
-    std::printf("| rows of 1000 per transaction, SQLite synchronous=FULL | median events/s | "
-                "vs bare row, same round (median) | rounds (events/s) |\n|---|---:|---:|---|\n");
+    std::printf(
+        "| rows of 1000 per transaction, SQLite synchronous=FULL | median events/s | "
+        "vs bare row, same round (median) | rounds (events/s) |\n|---|---:|---:|---|\n");
     for (auto& v : vs) {
         std::string all;
         for (double x : v.rates) all += std::to_string(static_cast<long>(x)) + " ";
