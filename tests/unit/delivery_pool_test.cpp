@@ -95,6 +95,7 @@ TEST(delivery_pool, an_append_wakes_the_subscribers_of_its_topic_and_no_other) {
     {
         delivery_pool pool(s, 2);
         std::vector<std::shared_ptr<delivery_pool::consumer>> consumers;
+        consumers.reserve(51);
         for (int i = 0; i < 50; ++i) {
             consumers.push_back(
                 pool.add(ephemeral_on("idle." + std::to_string(i)), idle.deliver(), settle_all()));
