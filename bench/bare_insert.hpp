@@ -54,7 +54,7 @@ inline measured bare_insert_batches(const std::string& path, int batch, double s
             sqlite3_bind_int64(ins, 2, ++done);
             sqlite3_bind_text(ins, 3, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
             sqlite3_bind_text(ins, 4, e.key.data(), static_cast<int>(e.key.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(ins, 5, now);
+            sqlite3_bind_int64(ins, 5, now.value);
             sqlite3_bind_text(ins, 6, payload.data(), static_cast<int>(payload.size()),
                               SQLITE_STATIC);
             sqlite3_bind_text(ins, 7, "{}", 2, SQLITE_STATIC);

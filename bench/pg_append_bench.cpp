@@ -58,7 +58,7 @@ measured plain_inserts(const std::string& url, const std::string& schema, int cl
             PQclear(PQprepare(c, "ins", sql.c_str(), 0, nullptr));
             for (long i = 0; !stop; ++i) {
                 auto e = one_event(i);
-                std::string id = new_event_id(), ts_text = std::to_string(now_ms()),
+                std::string id = new_event_id(), ts_text = to_string(now_ms()),
                             payload = canonical_json(e.payload);
                 const char* v[] = {id.c_str(), e.topic.c_str(), e.key.c_str(), ts_text.c_str(),
                                    payload.c_str()};

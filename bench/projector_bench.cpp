@@ -26,7 +26,7 @@ measured batched(const std::string& url, int n) {
                                                  .group = "bench",
                                                  .handler = process::project_process_state,
                                                  .batch_size = 500});
-    if (!p->wait_until(n, std::chrono::minutes(10))) return {0, -1, 0};
+    if (!p->wait_until(seq_t{n}, std::chrono::minutes(10))) return {0, -1, 0};
     return {static_cast<double>(n), seconds_since(t0), 0};
 }
 
@@ -90,16 +90,16 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
             auto id = p.at("processId").get_string();
             auto host = p.at("host").get_string();
             sqlite3_bind_text(doc, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(doc, 2, e.ts);
+            sqlite3_bind_int64(doc, 2, e.ts.value);
             sqlite3_bind_text(doc, 3, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
             if (sqlite3_step(doc) != SQLITE_DONE) return {0, -1, 0};
             sqlite3_reset(doc);
             sqlite3_bind_text(stats, 1, host.data(), static_cast<int>(host.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(stats, 2, e.ts);
+            sqlite3_bind_int64(stats, 2, e.ts.value);
             if (sqlite3_step(stats) != SQLITE_DONE) return {0, -1, 0};
             sqlite3_reset(stats);
         }
-        sqlite3_bind_int64(cursor, 1, (*events)[end - 1].seq);
+        sqlite3_bind_int64(cursor, 1, (*events)[end - 1].seq.value);
         if (sqlite3_step(cursor) != SQLITE_DONE) return {0, -1, 0};
         sqlite3_reset(cursor);
         if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return {0, -1, 0};

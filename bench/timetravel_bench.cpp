@@ -1,4 +1,5 @@
-// Time travel at scale (SPEC 5): `at` latency on SQLite against the seed's algorithm.
+// Time travel at scale (docs/benchmarks.md, "Time travel"): `at` latency on SQLite against a
+// fold over the whole history (no snapshots).
 //
 // Loads N events over K keys (default 1,000,000 over 10,000; out-of-order timestamps, 1%
 // late by up to an hour) with store::append batches of 1000, builds snapshots, then times
@@ -44,7 +45,7 @@ struct config {
 };
 
 constexpr std::string_view topic = "bench.state";
-constexpr ts_ms t0 = 1'790'000'000'000;  // 2026-09
+constexpr ts_ms t0{1'790'000'000'000};  // 2026-09
 
 double seconds_since(clock_type::time_point start) {
     return std::chrono::duration<double>(clock_type::now() - start).count();
@@ -89,8 +90,8 @@ void load(store& s, const config& c) {
             in.key =
                 key_name(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c.keys)));
             // 10 ms apart with +-2 s of jitter (out of order, some equal); 1% up to an hour late.
-            ts_ms jitter = static_cast<ts_ms>(rng() % 4001) - 2000;
-            if (rng() % 100 == 0) jitter = -static_cast<ts_ms>(rng() % 3'600'000);
+            std::int64_t jitter = static_cast<std::int64_t>(rng() % 4001) - 2000;
+            if (rng() % 100 == 0) jitter = -static_cast<std::int64_t>(rng() % 3'600'000);
             in.ts = t0 + i * 10 + jitter;
             in.id = "e" + std::to_string(i);
             in.payload = payload_for(i, rng);
@@ -227,7 +228,7 @@ int main(int argc, char** argv) {
     std::vector<query> qs(static_cast<std::size_t>(c.queries));
     for (auto& q : qs) {
         q.key = key_name(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c.keys)));
-        q.t = lo + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(hi - lo));
+        q.t = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
     }
 
     std::size_t with_state = 0;

@@ -53,7 +53,7 @@ measured project(const std::string& url, int n, const std::function<projector_ha
                                                  .group = "bench",
                                                  .handler = std::move(handler),
                                                  .batch_size = 500});
-    if (!p->wait_until(n, std::chrono::minutes(10))) return {0, -1, 0};
+    if (!p->wait_until(seq_t{n}, std::chrono::minutes(10))) return {0, -1, 0};
     if (p->metrics().dead_lettered.load() != 0) return {0, -1, 0};
     return {static_cast<double>(n), seconds_since(t0), 0};
 }

@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         e.id = in->id.value_or("id");
         e.topic = in->topic;
         e.key = in->key;
-        e.ts = in->ts.value_or(0);
-        e.seq = 1;
+        e.ts = in->ts.value_or(ts_ms{});
+        e.seq = seq_t{1};
         e.payload = in->payload;
         e.headers = in->headers;
         fuzz::require(parse_json(to_json_text(e)).has_value());

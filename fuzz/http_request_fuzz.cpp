@@ -48,7 +48,7 @@ void seed(store& s) {
     for (int i = 0; i < 2; ++i) {
         events[i].topic = "t";
         events[i].key = "k";
-        events[i].ts = 1700000000000 + i;
+        events[i].ts = ts_ms{1700000000000 + static_cast<std::int64_t>(i)};
         events[i].payload = json::object{{"v", i}};
     }
     if (!s.append(std::move(events))) fuzz::property_failed();

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     if (!patch->is_object()) return 0;
     const json::object* current = target->is_object() ? &target->get_object() : nullptr;
-    auto updated = docs::apply_update(current, patch->get_object(), "k", 1700000000000);
+    auto updated = docs::apply_update(current, patch->get_object(), "k", ts_ms{1700000000000});
     if (!updated) return 0;
     auto stored = docs::make_document("fuzz", "k", *updated);
     fuzz::require(parse_json(stored.body).has_value());

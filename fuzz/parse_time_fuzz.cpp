@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace prom;
     auto t = parse_time(fuzz::as_text(data, size));
     if (!t) return 0;
-    auto again = parse_time(std::to_string(*t));
+    auto again = parse_time(to_string(*t));
     fuzz::require(again.has_value() && *again == *t);
     return 0;
 }

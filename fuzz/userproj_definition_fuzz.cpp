@@ -37,8 +37,8 @@ constexpr std::size_t lua_memory = 8u << 20;
 event event_from(const json::value& v, const projector_definition& d) {
     event e;
     e.id = "fuzz-event";
-    e.ts = 1700000000000;
-    e.seq = 1;
+    e.ts = ts_ms{1700000000000};
+    e.seq = seq_t{1};
     std::string_view prefix = d.topic;
     bool pattern = prefix.ends_with('*');
     if (pattern) prefix.remove_suffix(1);
@@ -56,7 +56,7 @@ event event_from(const json::value& v, const projector_definition& d) {
     if (const auto* i = o->if_contains("id"); i && i->is_string() && !i->get_string().empty()) {
         e.id = i->get_string();
     }
-    if (const auto* ts = o->if_contains("ts"); ts && ts->is_int64()) e.ts = ts->get_int64();
+    if (const auto* ts = o->if_contains("ts"); ts && ts->is_int64()) e.ts = ts_ms{ts->get_int64()};
     if (const auto* h = o->if_contains("headers"); h && h->is_object()) {
         for (const auto& m : h->get_object()) {
             if (m.value().is_string()) e.headers[m.key()] = m.value().get_string();

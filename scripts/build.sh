@@ -3,7 +3,8 @@
 #
 #   scripts/build.sh [PRESET] [extra `cmake --build` args…]
 #
-# PRESET is debug, release (default) or asan; the binary dir is build/PRESET.
+# PRESET is debug, release (default), asan, tsan or fuzz (CMakePresets.json); the binary
+# dir is build/PRESET.
 # Example: scripts/build.sh release --target prom
 # $PROM_BUILD_JOBS sets the number of parallel compile jobs (default: Ninja's choice).
 set -euo pipefail

@@ -6,7 +6,9 @@
 #                                     as the check, so the check then passes)
 #
 # clang-format (--dry-run -Werror, the repo's .clang-format) checks every tracked .cpp/.hpp
-# file, or the FILEs given. clang-tidy (the repo's .clang-tidy, with
+# file, or the FILEs given. A reference check fails on comments that point outside the
+# repository (a SPEC section or SPEC.md, a path under /work/ or /tmp/) in src/, include/,
+# tests/, bench/ and fuzz/: what the code relies on is written down under docs/. clang-tidy (the repo's .clang-tidy, with
 # build/release/compile_commands.json) checks the .cpp files changed against REV (default:
 # the merge-base with main; nothing to check when HEAD is main), every tracked .cpp file with
 # --all, or the FILEs given. Fails (exit 1) on any finding; exit 2 on bad usage or a missing
@@ -59,6 +61,17 @@ fi
 failed=0
 
 if ((do_format)); then
+  # Documents outside the repository are not there for the next reader; docs/ is.
+  outside_refs=$(git grep -nE 'SPEC ?§|SPEC\.md|SPEC [0-9]|/work/shared|/tmp/notes' \
+    -- src include tests bench fuzz || true)
+  if [[ -n $outside_refs ]]; then
+    log "references to documents outside the repository (point at docs/ instead):"
+    printf '  %s\n' "$outside_refs" >&2
+    failed=1
+  else
+    log "references: no document outside the repository is cited"
+  fi
+
   command -v "$clang_format" >/dev/null || die "$clang_format not found (scripts/setup.sh)"
   if ((${#files[@]})); then
     format_files=("${files[@]}")

@@ -13,7 +13,11 @@
 #
 # Environment:
 #   PROM_PRESET=NAME    the main preset instead of release (e.g. tsan, asan); the fuzz tree
-#                       is not run then unless PROM_FUZZ=1
+#                       is not run then unless PROM_FUZZ=1. With tsan and asan every
+#                       sanitizer report (of the tests and of the processes they start)
+#                       lands in build/PRESET/sanitizer-reports/ and fails the run; the
+#                       lint entry is left out (it checks sources, not the build).
+#                       docs/testing.md has the commands.
 #   PROM_SKIP_SETUP=1   skip scripts/setup.sh          (quick re-runs)
 #   PROM_SKIP_BUILD=1   skip scripts/build.sh          (quick re-runs; both trees)
 #   PROM_SKIP_FUZZ=1    never build or run the fuzz tree
@@ -114,10 +118,38 @@ else
 fi
 
 ctest_status=0
+sanitizer=0
+ctest_extra=()
+case $preset in
+  tsan | asan)
+    sanitizer=1
+    ctest_extra=(-LE lint)
+    reports=$build_dir/sanitizer-reports
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    ;;
+esac
 if ((main_wanted)); then
   [[ -d $build_dir ]] || log "warning: $build_dir does not exist; ctest will fail (did the build run?)"
-  log "step 4/4: ctest --preset $preset --output-on-failure -j2 $*"
-  ctest --preset "$preset" --output-on-failure -j2 "$@" || ctest_status=$?
+  log "step 4/4: ctest --preset $preset --output-on-failure -j2 ${ctest_extra[*]} $*"
+  ctest --preset "$preset" --output-on-failure -j2 "${ctest_extra[@]}" "$@" || ctest_status=$?
+  if ((sanitizer)); then
+    # A report fails the run even when the process that wrote it was a child whose exit
+    # status no test looked at.
+    shopt -s nullglob
+    found=("$reports"/*)
+    shopt -u nullglob
+    if ((${#found[@]})); then
+      log "${#found[@]} sanitizer report(s) in $reports:"
+      for f in "${found[@]}"; do
+        log "--- $f"
+        head -60 "$f" >&2
+      done
+      ((ctest_status)) || ctest_status=1
+    else
+      log "no sanitizer reports"
+    fi
+  fi
 fi
 if ((fuzz_wanted)); then
   # Two fuzzers at a time: each is one process on one core.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snapshot API benchmark (SPEC 5): requests/s of GET 200 and GET 304 (If-None-Match) for
+# Snapshot API benchmark (docs/benchmarks.md): requests/s of GET 200 and GET 304 (If-None-Match) for
 #   prom serve, nginx serving the same bytes as a static file, and the seed's Express code,
 # all in one run on this machine, with the peak RSS of each server.
 #

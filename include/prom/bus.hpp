@@ -1,4 +1,4 @@
-// The event bus (SPEC 1): publish, subscribe with consumer groups, ack, cursor.
+// The event bus (docs/events.md): publish, subscribe with consumer groups, ack, cursor.
 //
 // A bus works over any store: over `memory:` it is the in-memory bus, over SQLite or
 // PostgreSQL the durable one. Delivery is in seq order and at-least-once; one subscriber

@@ -1,4 +1,4 @@
-// The event model (SPEC 1): {id, topic, key, ts, seq, payload, headers}.
+// The event model (docs/events.md): {id, topic, key, ts, seq, payload, headers}.
 #pragma once
 
 #include <cstdint>
@@ -7,11 +7,9 @@
 #include <string>
 
 #include "prom/json.hpp"
+#include "prom/seq_and_time.hpp"
 
 namespace prom {
-
-using seq_t = std::int64_t;  // a topic's offset, from 1, gapless
-using ts_ms = std::int64_t;  // epoch milliseconds
 
 using headers_map = std::map<std::string, std::string>;
 
@@ -19,8 +17,8 @@ struct event {
     std::string id;
     std::string topic;
     std::string key;
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts;
+    seq_t seq;
     json::value payload;
     headers_map headers;
 };
@@ -43,8 +41,8 @@ struct event_input {
 
 struct append_result {
     std::string id;
-    seq_t seq = 0;
-    ts_ms ts = 0;
+    seq_t seq;
+    ts_ms ts;
     bool duplicate = false;
 };
 

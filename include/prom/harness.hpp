@@ -1,4 +1,4 @@
-// The dev harness (the seed's startHarness): an in-memory store and bus, the HTTP publisher,
+// The dev harness: an in-memory store and bus, the HTTP publisher,
 // the snapshot API, the WebSocket gateway and both process projectors, in this process, on
 // an ephemeral port, for end-to-end tests. Harnesses share nothing, so tests run in
 // parallel.

@@ -19,7 +19,7 @@ namespace json = boost::json;
 
 struct parse_limits {
     std::size_t max_depth = 64;
-    std::size_t max_bytes = 16 * 1024 * 1024;
+    std::size_t max_bytes = std::size_t{16} * 1024 * 1024;
 };
 
 // Parses strict JSON (no comments, no trailing commas, valid UTF-8). Errors are

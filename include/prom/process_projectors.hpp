@@ -1,4 +1,4 @@
-// The seed's two process projectors (SPEC 2.3), built into `prom serve`.
+// The two built-in process projectors of `prom serve` (docs/process-projector.md).
 //
 // process projector: `heartbeat.received` {pid, name, host, cpu_pct, mem_mb[, processId]}
 //   → `process.state` {processId, pid, name, host, cpu_pct, mem_mb, status, last_seen},

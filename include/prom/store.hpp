@@ -25,7 +25,7 @@ namespace prom {
 struct scan_query {
     std::string topic;
     std::optional<std::string> key;  // only this key's events (through the key index)
-    seq_t from_seq = 1;              // inclusive
+    seq_t from_seq{1};               // inclusive
     std::optional<seq_t> to_seq;     // inclusive
     std::optional<ts_ms> from_ts;    // inclusive
     std::optional<ts_ms> to_ts;      // inclusive
@@ -37,15 +37,15 @@ struct key_time_query {
     std::string topic;
     std::string key;
     std::optional<std::pair<ts_ms, seq_t>> after;
-    ts_ms to_ts = 0;
+    ts_ms to_ts{};
     std::optional<std::size_t> limit;
 };
 
 // A time-travel snapshot of one (topic, key, reducer): `state` (canonical JSON) is the fold,
 // in (ts, seq) order, of the first `count` events of the key, the last of which is (ts, seq).
 struct state_snapshot {
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts{};
+    seq_t seq{};
     std::int64_t count = 0;
     std::string state;
 };
@@ -53,7 +53,7 @@ struct state_snapshot {
 struct topic_info {
     std::string topic;
     std::int64_t count = 0;
-    seq_t last_seq = 0;
+    seq_t last_seq{};
 };
 
 // A stored document: its canonical JSON (with `_key` and `_ts`) and strong ETag, both made
@@ -61,7 +61,7 @@ struct topic_info {
 struct document {
     std::string collection;
     std::string key;
-    ts_ms ts = 0;
+    ts_ms ts{};
     std::string body;
     std::string etag;
 };
@@ -101,7 +101,7 @@ using commit_listener = std::function<void(const std::vector<document>&)>;
 // topic may have grown and a listener must look for itself.
 struct topic_tip {
     std::string topic;
-    seq_t last_seq = 0;
+    seq_t last_seq{};
 };
 struct appended_topics {
     std::vector<topic_tip> tips;
@@ -133,7 +133,6 @@ class store {
     virtual void append_async(std::vector<event_input> batch, append_callback done);
     virtual result<std::vector<event>> scan(const scan_query& q) = 0;
     virtual result<std::vector<event>> scan_key_by_time(const key_time_query& q) = 0;
-    virtual result<std::optional<event>> latest(std::string_view topic, std::string_view key) = 0;
     virtual result<std::vector<event>> latest_per_key(std::string_view topic) = 0;
     virtual result<std::vector<topic_info>> topics() = 0;
     virtual result<std::optional<topic_info>> topic(std::string_view name) = 0;
@@ -168,10 +167,8 @@ class store {
     // moved (the WebSocket delivery pool) instead of re-reading every topic on every commit.
     virtual void add_append_listener(append_listener listener) = 0;
 
-    virtual std::string_view backend_name() const = 0;
-
-    // ==== time-travel snapshots (SPEC 2.5; docs/time-travel.md) ====================
-    // Every backend implements these three methods and one rule in its append path; the
+    // ==== time-travel snapshots (docs/time-travel.md) ===================================
+    // Every backend implements these two methods and one rule in its append path; the
     // contract suite tests/contract/timetravel_contract_test.cpp checks all of it.
     // Snapshots are a cache: dropping any of them changes no answer, only speed.
     //
@@ -197,10 +194,6 @@ class store {
                                                                         std::string_view key,
                                                                         std::string_view reducer,
                                                                         ts_ms t) = 0;
-
-    // Drops the snapshots of (topic, key), all reducers, whose ts is > `ts` (the append
-    // rule uses the same thing; INT64_MIN drops them all).
-    virtual status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) = 0;
     // ==== end of time-travel snapshots ===================================================
 };
 

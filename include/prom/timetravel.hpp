@@ -1,4 +1,4 @@
-// Time travel (SPEC 2.5): the state of a key at any past instant.
+// Time travel (docs/time-travel.md): the state of a key at any past instant.
 //
 // The state of (topic, key) at T is the fold, in (ts, seq) order, of the key's events with
 // ts <= T, through a reducer. `replace` takes each payload as the whole state; `merge`
@@ -51,15 +51,15 @@ result<reducer> builtin_reducer(std::string_view name);
 // A key's state at T and the position (ts, seq) of the last event folded into it.
 struct state_at {
     json::value state;
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts{};
+    seq_t seq{};
 };
 
 struct keyed_state {
     std::string key;
     json::value state;
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts{};
+    seq_t seq{};
 };
 
 json::object to_json(const state_at& s);     // {"state","ts","seq"}

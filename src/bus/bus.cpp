@@ -99,11 +99,11 @@ status bus::ack(std::string_view topic, std::string_view group, seq_t seq) {
     if (seq < 0) return fail(errc::invalid_argument, "a seq is never negative");
     auto t = store_.topic(topic);
     if (!t) return std::unexpected(t.error());
-    const seq_t last = *t ? (*t)->last_seq : 0;
+    const seq_t last = *t ? (*t)->last_seq : seq_t{};
     if (seq > last) {
-        return fail(errc::invalid_argument, "cannot ack seq " + std::to_string(seq) +
+        return fail(errc::invalid_argument, "cannot ack seq " + to_string(seq) +
                                                 ": the last seq of topic '" + std::string(topic) +
-                                                "' is " + std::to_string(last));
+                                                "' is " + to_string(last));
     }
     auto txn = store_.begin();
     if (!txn) return std::unexpected(txn.error());
@@ -117,7 +117,7 @@ status bus::ack(std::string_view topic, std::string_view group, seq_t seq) {
 result<seq_t> bus::cursor(std::string_view topic, std::string_view group) {
     auto c = store_.cursor(topic, group);
     if (!c) return std::unexpected(c.error());
-    return c->value_or(0);
+    return c->value_or(seq_t{});
 }
 
 }  // namespace prom

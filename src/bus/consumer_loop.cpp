@@ -21,7 +21,7 @@ consumer_loop::~consumer_loop() {
 // preset in projector_contract.stop_on_poison…, and a use after free in the unit test).
 void consumer_loop::start() {
     std::shared_ptr<state> s = state_;
-    std::lock_guard lock(s->sleep_mu);
+    prom::lock_guard lock(s->sleep_mu);
     thread_ = std::thread([s] {
         s->wait_until_started();
         s->run();
@@ -32,13 +32,13 @@ void consumer_loop::start() {
 }
 
 void consumer_loop::state::wait_until_started() {
-    std::unique_lock lock(sleep_mu);
-    sleep_cv.wait(lock, [&] { return started; });
+    prom::unique_lock lock(sleep_mu);
+    while (!started) sleep_cv.wait(lock.native());
 }
 
 void consumer_loop::state::request_stop() {
     {
-        std::lock_guard lock(sleep_mu);
+        prom::lock_guard lock(sleep_mu);
         stop = true;
     }
     sleep_cv.notify_all();
@@ -52,8 +52,8 @@ void consumer_loop::stop() {
 }
 
 bool consumer_loop::state::sleep_for(std::chrono::milliseconds d) {
-    std::unique_lock lock(sleep_mu);
-    return !sleep_cv.wait_for(lock, d, [&] { return stop.load(); });
+    prom::unique_lock lock(sleep_mu);
+    return !sleep_cv.wait_for(lock.native(), d, [&] { return stop.load(); });
 }
 
 // The rules (ephemeral start, a cursor past the end pulled back, waiting at the largest seq,

@@ -8,11 +8,11 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "bus/consumer_state.hpp"
+#include "core/thread_annotations.hpp"
 
 namespace prom::bus_internal {
 
@@ -58,9 +58,9 @@ class consumer_loop {
         deliver_fn deliver;
         std::atomic<bool> stop{false};
         std::atomic<std::thread::id> thread_id{};
-        std::mutex sleep_mu;  // guards `started`, and the wake-ups of `stop`
+        prom::mutex sleep_mu;  // guards `started`, and the wake-ups of `stop`
         std::condition_variable sleep_cv;
-        bool started = false;  // start() has assigned the thread
+        bool started PROM_GUARDED_BY(sleep_mu) = false;  // start() has assigned the thread
     };
 
     std::shared_ptr<state> state_;

@@ -53,10 +53,10 @@ bool consumer_state::hold_lease() {
 
 std::optional<seq_t> consumer_state::initial_position() {
     if (config_.ephemeral) {
-        if (config_.from == start_from::earliest) return 0;
+        if (config_.from == start_from::earliest) return seq_t{};
         auto t = store_.topic(config_.topic);
         if (!t) return std::nullopt;
-        return *t ? (*t)->last_seq : 0;
+        return *t ? (*t)->last_seq : seq_t{};
     }
     auto cur = store_.cursor(config_.topic, config_.group);
     if (!cur) return std::nullopt;
@@ -66,20 +66,20 @@ std::optional<seq_t> consumer_state::initial_position() {
         // every event appended up to it. Pulled back to the end, where it can do no harm.
         auto t = store_.topic(config_.topic);
         if (!t) return std::nullopt;
-        const seq_t last = *t ? (*t)->last_seq : 0;
+        const seq_t last = *t ? (*t)->last_seq : seq_t{};
         if (**cur <= last) return **cur;
         spdlog::warn(
             "consumer {}/{}: the stored cursor {} is past the topic's last seq {}; "
             "moving it back to {}",
-            config_.topic, config_.group, **cur, last, last);
+            config_.topic, config_.group, (**cur).value, last.value, last.value);
         if (!store_.set_cursor(config_.topic, config_.group, last)) return std::nullopt;
         return last;
     }
-    seq_t start = 0;
+    seq_t start{};
     if (config_.from == start_from::latest) {
         auto t = store_.topic(config_.topic);
         if (!t) return std::nullopt;
-        start = *t ? (*t)->last_seq : 0;
+        start = *t ? (*t)->last_seq : seq_t{};
     }
     // Persist the starting point, so `latest` means "from when the group was created",
     // not "from whenever the process last restarted".
@@ -90,7 +90,7 @@ std::optional<seq_t> consumer_state::initial_position() {
 consumer_step consumer_state::next() {
     auto version = store_.change_version();
     if (!hold_lease()) return {consumer_step::kind::wait_change, {}, version, idle_wait()};
-    if (position_ == std::numeric_limits<seq_t>::max()) {
+    if (position_ == seq_t::max()) {
         // Nothing can come after the largest seq (and position_ + 1 would overflow).
         return {consumer_step::kind::wait_change, {}, version, idle_wait()};
     }
@@ -110,7 +110,7 @@ bool consumer_state::advance(std::optional<seq_t> reached, seq_t batch_last) {
         // events would come again at once, so the caller waits first. Never spin on one batch.
         if (reached) {
             spdlog::warn("consumer {}/{}: a batch up to seq {} left the position at {}",
-                         config_.topic, config_.group, batch_last, position_);
+                         config_.topic, config_.group, batch_last.value, position_.value);
         }
         return false;
     }

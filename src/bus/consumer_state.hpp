@@ -69,7 +69,7 @@ class consumer_state {
     std::string lease_name_;
     std::atomic<bool> active_{false};
     std::chrono::steady_clock::time_point renewed_{};
-    seq_t position_ = 0;
+    seq_t position_{};
 };
 
 }  // namespace prom::bus_internal

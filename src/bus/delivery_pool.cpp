@@ -36,9 +36,9 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     std::function<void()> stopped_;
     std::uint64_t generation_ = 0;  // a `done` of an older delivery is ignored
     std::optional<bool> outcome_;   // set by done(): the delivery to settle
-    seq_t batch_last_ = 0;
+    seq_t batch_last_{};
     clock::time_point deadline_{};
-    seq_t parked_at_ = 0;      // the position when parked
+    seq_t parked_at_{};        // the position when parked
     bool in_topic_ = false;    // in watched_[topic].parked
     bool in_standby_ = false;  // in standbys_
 };
@@ -46,7 +46,7 @@ struct delivery_pool::pump final : delivery_pool::consumer,
 void delivery_pool::pump::stop(std::function<void()> stopped) {
     bool already = false;
     {
-        std::lock_guard lock(pool_.mu_);
+        prom::lock_guard lock(pool_.mu_);
         if (phase_ == phase::stopped) {
             already = true;
         } else {
@@ -68,7 +68,7 @@ delivery_pool::delivery_pool(store& s, unsigned threads)
     link_->pool = this;
     // The store keeps its listeners for its whole life; the link lets this one outlive us.
     store_.add_append_listener([link = link_](const appended_topics& a) {
-        std::lock_guard lock(link->mu);
+        prom::lock_guard lock(link->mu);
         if (link->pool) link->pool->on_appended(a);
     });
     if (threads == 0) threads = 1;
@@ -80,12 +80,12 @@ delivery_pool::~delivery_pool() { close(); }
 
 void delivery_pool::close() {
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         if (closing_) return;
         closing_ = true;
     }
     {
-        std::lock_guard lock(link_->mu);
+        prom::lock_guard lock(link_->mu);
         link_->pool = nullptr;
     }
     work_cv_.notify_all();
@@ -94,12 +94,17 @@ void delivery_pool::close() {
     // Whoever is left gives its lease back, so another process takes over without waiting
     // for the lease to expire. Their `stopped` callbacks are not run: what they would reply
     // to is gone with the pool's owner.
-    for (auto& [id, p] : all_) p->state_.release();
+    std::map<std::uint64_t, std::shared_ptr<pump>> left;
+    {
+        prom::lock_guard lock(mu_);
+        left.swap(all_);
+    }
+    for (auto& [id, p] : left) p->state_.release();
 }
 
 std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config config,
                                                             deliver_fn deliver, settle_fn settle) {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     auto p = std::make_shared<pump>(*this, next_id_++, store_, std::move(config),
                                     std::move(deliver), std::move(settle));
     all_[p->id_] = p;
@@ -133,8 +138,8 @@ void delivery_pool::work() {
     for (;;) {
         std::shared_ptr<pump> p;
         {
-            std::unique_lock lock(mu_);
-            work_cv_.wait(lock, [&] { return closing_ || !ready_.empty(); });
+            prom::unique_lock lock(mu_);
+            while (!closing_ && ready_.empty()) work_cv_.wait(lock.native());
             if (closing_) return;
             p = std::move(ready_.front());
             ready_.pop_front();
@@ -146,10 +151,10 @@ void delivery_pool::work() {
 
 void delivery_pool::step(const std::shared_ptr<pump>& p) {
     std::optional<bool> outcome;
-    seq_t last = 0;
+    seq_t last{};
     bool stopping = false;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         stopping = p->stop_requested_;
         outcome = std::exchange(p->outcome_, std::nullopt);
         last = p->batch_last_;
@@ -175,7 +180,7 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
     if (s.what != consumer_step::kind::deliver) return park(p, s);
     std::uint64_t generation = 0;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         stopping = p->stop_requested_;
         if (!stopping) {
             p->phase_ = pump::phase::delivering;
@@ -191,7 +196,7 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
 }
 
 void delivery_pool::delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok) {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     if (closing_ || p->phase_ != pump::phase::delivering || p->generation_ != generation) return;
     p->outcome_ = ok;
     ready(p);
@@ -201,7 +206,7 @@ void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s)
     const auto& c = p->state_.config();
     const bool active = p->state_.active();
     const seq_t position = p->state_.position();
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     if (p->stop_requested_) {
         p->phase_ = pump::phase::ready;
         ready_.push_back(p);
@@ -241,7 +246,7 @@ void delivery_pool::finish(const std::shared_ptr<pump>& p) {
     p->state_.release();
     std::function<void()> stopped;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         p->phase_ = pump::phase::stopped;
         stopped = std::move(p->stopped_);
         unpark(*p);
@@ -255,7 +260,7 @@ void delivery_pool::finish(const std::shared_ptr<pump>& p) {
 }
 
 void delivery_pool::on_appended(const appended_topics& a) {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     if (closing_) return;
     if (!a.complete) full_check_due_ = true;  // the watcher runs it (the counter moves next)
     std::vector<pump*> wake;
@@ -276,7 +281,7 @@ void delivery_pool::watch() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (closing_) return;
         }
         // Also how SQLite notices another process's commits (storage/sqlite).
@@ -286,7 +291,7 @@ void delivery_pool::watch() {
         seen = version;
         bool full = false;
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (closing_) return;
             const auto now = clock::now();
             if (changed && !standbys_.empty()) {
@@ -318,7 +323,7 @@ void delivery_pool::watch() {
 void delivery_pool::full_check() {
     std::vector<std::string> topics;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         for (auto& [topic, w] : watched_) {
             if (!w.parked.empty()) topics.push_back(topic);
         }
@@ -339,16 +344,16 @@ void delivery_pool::full_check() {
             if (!t)
                 failed = true;
             else
-                last[topic] = *t ? (*t)->last_seq : 0;
+                last[topic] = *t ? (*t)->last_seq : seq_t{};
         }
     }
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     std::vector<pump*> wake;
     for (auto& topic : topics) {
         auto w = watched_.find(topic);
         if (w == watched_.end()) continue;
         auto it = last.find(topic);
-        const seq_t end = it == last.end() ? 0 : it->second;
+        const seq_t end = it == last.end() ? seq_t{} : it->second;
         for (pump* p : w->second.parked) {
             // After an error the consumers find out for themselves.
             if (failed || end > p->parked_at_) wake.push_back(p);

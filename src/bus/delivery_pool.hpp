@@ -22,13 +22,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "bus/consumer_state.hpp"
+#include "core/thread_annotations.hpp"
 
 namespace prom::bus_internal {
 
@@ -74,41 +74,46 @@ class delivery_pool {
     // those parked until it grows.
     struct topic_watch {
         std::size_t consumers = 0;
-        seq_t last_reported = 0;
+        seq_t last_reported{0};
         std::unordered_set<pump*> parked;
     };
     // Lets the store's append listener (which outlives the pool) reach the pool until close().
     struct listener_link {
-        std::mutex mu;
-        delivery_pool* pool = nullptr;
+        prom::mutex mu;
+        delivery_pool* pool PROM_GUARDED_BY(mu) = nullptr;
     };
 
-    void on_appended(const appended_topics& a);
-    void full_check();
-    void work();
-    void watch();
-    void step(const std::shared_ptr<pump>& p);
-    void park(const std::shared_ptr<pump>& p, const consumer_step& s);
-    void finish(const std::shared_ptr<pump>& p);
-    void ready(const std::shared_ptr<pump>& p);  // under mu_
-    void unpark(pump& p);                        // under mu_
-    void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok);
+    void on_appended(const appended_topics& a) PROM_EXCLUDES(mu_);
+    void full_check() PROM_EXCLUDES(mu_);
+    void work() PROM_EXCLUDES(mu_);
+    void watch() PROM_EXCLUDES(mu_);
+    void step(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
+    void park(const std::shared_ptr<pump>& p, const consumer_step& s) PROM_EXCLUDES(mu_);
+    void finish(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
+    void ready(const std::shared_ptr<pump>& p) PROM_REQUIRES(mu_);
+    void unpark(pump& p) PROM_REQUIRES(mu_);
+    void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok)
+        PROM_EXCLUDES(mu_);
 
     store& store_;
-    std::mutex mu_;
+    // Guards the members below and every pump's scheduling fields (pump::phase_ and the
+    // others marked there; the analysis cannot name another object's mutex, so those are
+    // checked by the tsan preset only).
+    prom::mutex mu_;
     std::condition_variable work_cv_;
-    std::deque<std::shared_ptr<pump>> ready_;
-    std::map<std::uint64_t, std::shared_ptr<pump>> all_;
-    std::uint64_t next_id_ = 0;
-    std::unordered_map<std::string, topic_watch> watched_;  // by topic
-    std::unordered_set<pump*> standbys_;                    // parked without the lease
+    std::deque<std::shared_ptr<pump>> ready_ PROM_GUARDED_BY(mu_);
+    std::map<std::uint64_t, std::shared_ptr<pump>> all_ PROM_GUARDED_BY(mu_);
+    std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 0;
+    std::unordered_map<std::string, topic_watch> watched_ PROM_GUARDED_BY(mu_);  // by topic
+    std::unordered_set<pump*> standbys_ PROM_GUARDED_BY(mu_);  // parked without the lease
     // A parked pump that read before this change_version() reads again: the last full check
     // (which would have woken it) ran before it parked.
-    std::uint64_t checked_version_ = 0;
-    bool full_check_due_ = false;  // a change of unknown extent was reported
-    std::chrono::steady_clock::time_point next_full_check_{};
-    std::chrono::steady_clock::time_point next_deadline_{};  // no parked deadline before it
-    bool closing_ = false;
+    std::uint64_t checked_version_ PROM_GUARDED_BY(mu_) = 0;
+    bool full_check_due_ PROM_GUARDED_BY(mu_) = false;  // a change of unknown extent was reported
+    std::chrono::steady_clock::time_point next_full_check_ PROM_GUARDED_BY(mu_){};
+    // No parked deadline comes before it.
+    std::chrono::steady_clock::time_point next_deadline_ PROM_GUARDED_BY(mu_){};
+    bool closing_ PROM_GUARDED_BY(mu_) = false;
     std::shared_ptr<listener_link> link_;
     std::vector<std::thread> workers_;
     std::thread watcher_;

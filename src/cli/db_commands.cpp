@@ -34,7 +34,7 @@ void run_publish(const publish_args& a, run_state& state) {
                            "event yet)"},
                           state);
         }
-        in.expect_key_seq = *a.expect_key_seq;
+        in.expect_key_seq = seq_t{*a.expect_key_seq};
     }
     if (auto ok = validate_input(in); !ok) return report(ok.error(), state);
     auto s = open_or_report(a.db, state);
@@ -55,7 +55,7 @@ void run_scan(const scan_args& a, run_state& state) {
     scan_query q;
     q.topic = a.topic;
     if (!a.key.empty()) q.key = a.key;
-    q.from_seq = a.from_seq;
+    q.from_seq = seq_t{a.from_seq};
     if (!a.from_ts.empty()) {
         auto t = parse_time(a.from_ts);
         if (!t) return report(t.error(), state);
@@ -148,7 +148,8 @@ void register_db_commands(CLI::App& app, run_state& state) {
                                                     a->topic + "': it never subscribed"},
                               state);
             }
-            print_line(json::object{{"topic", a->topic}, {"group", a->group}, {"seq", **c}});
+            print_line(
+                json::object{{"topic", a->topic}, {"group", a->group}, {"seq", (**c).value}});
         });
     }
     {
@@ -162,8 +163,8 @@ void register_db_commands(CLI::App& app, run_state& state) {
             auto ts = s->topics();
             if (!ts) return report(ts.error(), state);
             for (const auto& t : *ts) {
-                print_line(
-                    json::object{{"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq}});
+                print_line(json::object{
+                    {"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq.value}});
             }
         });
     }

@@ -55,7 +55,7 @@ void run_tail(const tail_args& a, run_state& state) {
             b.subscribe(a.topic, a.group,
                         [&](std::span<const event> batch, subscription& sub) {
                             std::lock_guard lock(mu);
-                            seq_t last = 0;
+                            seq_t last{};
                             for (const auto& e : batch) {
                                 if (printed >= limit) break;
                                 write_event(e);
@@ -74,11 +74,11 @@ void run_tail(const tail_args& a, run_state& state) {
         return;
     }
 
-    seq_t position = 0;
+    seq_t position{};
     if (a.from == "latest") {
         auto t = s->topic(a.topic);
         if (!t) return report(t.error(), state);
-        position = *t ? (*t)->last_seq : 0;
+        position = *t ? (*t)->last_seq : seq_t{};
     }
     while (!interrupted && printed < limit) {
         auto version = s->change_version();

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/text.hpp"
 #include "http/percent.hpp"
 
 namespace prom::consistency {
@@ -12,14 +13,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
-}
-
-bool all_digits(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
 }
 
 }  // namespace
@@ -39,12 +32,13 @@ result<std::vector<after_position>> parse_after_list(std::string_view text) {
         }
         std::string_view topic = item.substr(0, colon);
         std::string_view seq_text = item.substr(colon + 1);
-        seq_t seq = 0;
+        seq_t seq{};
         if (!all_digits(seq_text)) {
             return fail(errc::invalid_argument, "after: the seq of '" + std::string(item) +
                                                     "' must be a non-negative decimal integer");
         }
-        auto [end, ec] = std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq);
+        auto [end, ec] =
+            std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq.value);
         if (ec != std::errc() || end != seq_text.data() + seq_text.size()) {
             return fail(errc::invalid_argument,
                         "after: the seq of '" + std::string(item) + "' is too large");

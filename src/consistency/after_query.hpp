@@ -14,7 +14,7 @@ namespace prom::consistency {
 
 struct after_position {
     std::string topic;
-    seq_t seq = 0;
+    seq_t seq{};
 };
 
 inline constexpr std::chrono::seconds default_wait{5};

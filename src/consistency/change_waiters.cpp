@@ -1,9 +1,11 @@
 #include "consistency/change_waiters.hpp"
 
 #include <map>
-#include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
+
+#include "core/thread_annotations.hpp"
 
 namespace prom::consistency {
 
@@ -12,16 +14,16 @@ struct change_waiters::state {
         std::string collection, key;
         callback done;
     };
-    mutable std::mutex mu;
-    std::uint64_t generation = 0;  // guarded by mu: commits reported
-    std::uint64_t next_id = 1;
-    bool stopping = false;
-    std::map<std::uint64_t, waiter> waiters;
+    mutable prom::mutex mu;
+    std::uint64_t generation PROM_GUARDED_BY(mu) = 0;  // commits reported
+    std::uint64_t next_id PROM_GUARDED_BY(mu) = 1;
+    bool stopping PROM_GUARDED_BY(mu) = false;
+    std::map<std::uint64_t, waiter> waiters PROM_GUARDED_BY(mu);
     // (collection, key) -> ids; key "" for collection-wide waiters.
-    std::multimap<std::pair<std::string, std::string>, std::uint64_t> by_target;
+    std::multimap<std::pair<std::string, std::string>, std::uint64_t> by_target PROM_GUARDED_BY(mu);
 
-    // Under mu: takes the waiter out of both maps.
-    std::optional<waiter> take(std::uint64_t id) {
+    // Takes the waiter out of both maps.
+    std::optional<waiter> take(std::uint64_t id) PROM_REQUIRES(mu) {
         auto it = waiters.find(id);
         if (it == waiters.end()) return std::nullopt;
         auto range = by_target.equal_range({it->second.collection, it->second.key});
@@ -39,7 +41,7 @@ struct change_waiters::state {
     void on_commit(const std::vector<document>& docs) {
         std::vector<callback> ready;
         {
-            std::lock_guard lock(mu);
+            prom::lock_guard lock(mu);
             ++generation;
             if (waiters.empty()) return;
             std::vector<std::uint64_t> ids;
@@ -68,7 +70,7 @@ change_waiters::change_waiters(store& s) : state_(std::make_shared<state>()) {
 change_waiters::~change_waiters() { stop(); }
 
 std::uint64_t change_waiters::generation() const {
-    std::lock_guard lock(state_->mu);
+    prom::lock_guard lock(state_->mu);
     return state_->generation;
 }
 
@@ -77,15 +79,15 @@ std::uint64_t change_waiters::wait(std::string_view collection, std::string_view
     std::optional<bool> now;
     std::uint64_t id = 0;
     {
-        std::lock_guard lock(state_->mu);
+        prom::lock_guard lock(state_->mu);
         if (state_->stopping) {
             now = false;
         } else if (state_->generation != seen_generation) {
             now = true;  // something committed since the caller read: read again
         } else {
             id = state_->next_id++;
-            state_->waiters.emplace(
-                id, state::waiter{std::string(collection), std::string(key), std::move(done)});
+            state_->waiters.emplace(id, state::waiter{std::string(collection), std::string(key),
+                                                      std::exchange(done, nullptr)});
             state_->by_target.emplace(std::pair(std::string(collection), std::string(key)), id);
         }
     }
@@ -96,7 +98,7 @@ std::uint64_t change_waiters::wait(std::string_view collection, std::string_view
 void change_waiters::cancel(std::uint64_t id) {
     std::optional<state::waiter> w;
     {
-        std::lock_guard lock(state_->mu);
+        prom::lock_guard lock(state_->mu);
         w = state_->take(id);
     }
     if (w) w->done(false);
@@ -105,7 +107,7 @@ void change_waiters::cancel(std::uint64_t id) {
 void change_waiters::stop() {
     std::map<std::uint64_t, state::waiter> left;
     {
-        std::lock_guard lock(state_->mu);
+        prom::lock_guard lock(state_->mu);
         state_->stopping = true;
         left.swap(state_->waiters);
         state_->by_target.clear();
@@ -114,7 +116,7 @@ void change_waiters::stop() {
 }
 
 std::size_t change_waiters::active() const {
-    std::lock_guard lock(state_->mu);
+    prom::lock_guard lock(state_->mu);
     return state_->waiters.size();
 }
 

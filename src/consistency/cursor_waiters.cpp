@@ -1,6 +1,7 @@
 #include "consistency/cursor_waiters.hpp"
 
 #include <set>
+#include <utility>
 
 namespace prom::consistency {
 
@@ -13,12 +14,12 @@ std::optional<cursor_wait_outcome> cursor_waiters::settled(const waiter& w,
                                                            clock::time_point now) const {
     for (const auto& c : w.conditions) {
         auto it = cursors_.find({c.topic, c.group});
-        seq_t at = it == cursors_.end() ? 0 : it->second;
+        seq_t at = it == cursors_.end() ? seq_t{} : it->second;
         if (at >= c.seq) continue;
         if (now < w.deadline) return std::nullopt;
         return cursor_wait_outcome{cursor_wait_outcome::kind::timed_out, c, at};
     }
-    return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, 0};
+    return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, seq_t{}};
 }
 
 std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
@@ -26,11 +27,11 @@ std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
     std::optional<cursor_wait_outcome> now_outcome;
     std::uint64_t id = 0;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         if (stopping_) {
-            now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0};
+            now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}};
         } else {
-            waiter w{std::move(conditions), deadline, std::move(done)};
+            waiter w{std::move(conditions), deadline, std::exchange(done, nullptr)};
             // Only "caught up" is decided here: a timeout needs a cursor read after the
             // waiter arrived, or a stale cache could time out a request that is met.
             if (auto o = settled(w, clock::time_point::min());
@@ -52,36 +53,36 @@ std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
 void cursor_waiters::cancel(std::uint64_t id) {
     std::optional<waiter> w;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         auto it = pending_.find(id);
         if (it == pending_.end()) return;
         w = std::move(it->second);
         pending_.erase(it);
         ++completed_;
     }
-    w->done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0});
+    w->done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}});
 }
 
 void cursor_waiters::stop() {
     std::map<std::uint64_t, waiter> left;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         if (stopping_ && !watcher_.joinable()) return;
         stopping_ = true;
         left.swap(pending_);
     }
     if (watcher_.joinable()) watcher_.join();
     for (auto& [id, w] : left)
-        w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, 0});
+        w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}});
 }
 
 std::size_t cursor_waiters::active() const {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     return pending_.size();
 }
 
 std::uint64_t cursor_waiters::completed() const {
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     return completed_;
 }
 
@@ -89,7 +90,7 @@ void cursor_waiters::run() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (stopping_) return;
         }
         store_.wait_for_change(seen, tick_);
@@ -101,7 +102,7 @@ void cursor_waiters::run() {
         // or a waiter arrived since the last read (its cursor may have moved before it came).
         std::set<cursor_key> wanted;
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (stopping_) return;
             if (changed || fresh_waiters_) {
                 for (const auto& [id, w] : pending_) {
@@ -114,12 +115,12 @@ void cursor_waiters::run() {
         for (const auto& k : wanted) {
             auto c = store_.cursor(k.first, k.second);
             // A failed read keeps the last value: the waiter times out if it stays failed.
-            if (c) read[k] = c->value_or(0);
+            if (c) read[k] = c->value_or(seq_t{});
         }
 
         std::vector<std::pair<cursor_wait_callback, cursor_wait_outcome>> ready;
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             for (auto& [k, v] : read) {
                 auto& at = cursors_[k];
                 at = std::max(at, v);

@@ -24,12 +24,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/thread_annotations.hpp"
 #include "prom/store.hpp"
 
 namespace prom::consistency {
@@ -38,7 +38,7 @@ struct cursor_condition {
     std::string projector;  // for the not_caught_up answer
     std::string topic;
     std::string group;
-    seq_t seq = 0;  // met when cursor(topic, group) >= seq
+    seq_t seq{};  // met when cursor(topic, group) >= seq
 };
 
 struct cursor_wait_outcome {
@@ -46,7 +46,7 @@ struct cursor_wait_outcome {
     kind what = kind::caught_up;
     // timed_out: the first condition still unmet and the cursor last read for it (0: none).
     std::optional<cursor_condition> behind;
-    seq_t cursor = 0;
+    seq_t cursor{};
 };
 
 using cursor_wait_callback = std::move_only_function<void(cursor_wait_outcome)>;
@@ -84,19 +84,20 @@ class cursor_waiters {
     using cursor_key = std::pair<std::string, std::string>;  // (topic, group)
 
     void run();
-    // Under mu_: the outcome if `w` is complete now (caught up, or past its deadline).
-    std::optional<cursor_wait_outcome> settled(const waiter& w, clock::time_point now) const;
+    // The outcome if `w` is complete now (caught up, or past its deadline).
+    std::optional<cursor_wait_outcome> settled(const waiter& w, clock::time_point now) const
+        PROM_REQUIRES(mu_);
 
     store& store_;
     const std::chrono::milliseconds tick_;
-    mutable std::mutex mu_;
-    std::map<std::uint64_t, waiter> pending_;  // guarded by mu_
-    std::map<cursor_key, seq_t> cursors_;      // guarded by mu_: last read values
-    std::uint64_t next_id_ = 1;                // guarded by mu_
-    bool fresh_waiters_ = false;               // guarded by mu_: added since the last read
-    bool stopping_ = false;                    // guarded by mu_
-    std::uint64_t completed_ = 0;              // guarded by mu_
-    std::thread watcher_;                      // last: starts once the above exist
+    mutable prom::mutex mu_;
+    std::map<std::uint64_t, waiter> pending_ PROM_GUARDED_BY(mu_);
+    std::map<cursor_key, seq_t> cursors_ PROM_GUARDED_BY(mu_);  // the values last read
+    std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 1;
+    bool fresh_waiters_ PROM_GUARDED_BY(mu_) = false;  // added since the last read
+    bool stopping_ PROM_GUARDED_BY(mu_) = false;
+    std::uint64_t completed_ PROM_GUARDED_BY(mu_) = 0;
+    std::thread watcher_;  // last: starts once the above exist
 };
 
 }  // namespace prom::consistency

@@ -25,7 +25,7 @@ bool valid_topic_char(char c) {
 
 ts_ms now_ms() {
     using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    return ts_ms{duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count()};
 }
 
 std::string new_event_id() {
@@ -39,7 +39,7 @@ std::string new_event_id() {
     std::uint16_t rand_a;
     {
         std::lock_guard lock(mu);
-        ms = static_cast<std::uint64_t>(now_ms());
+        ms = static_cast<std::uint64_t>(now_ms().value);
         if (ms <= last_ms) {
             ms = last_ms;
             if (++counter > 0xfff) {  // counter exhausted: borrow the next millisecond
@@ -103,8 +103,8 @@ json::object to_json(const event& e) {
     o["id"] = e.id;
     o["topic"] = e.topic;
     o["key"] = e.key;
-    o["ts"] = e.ts;
-    o["seq"] = e.seq;
+    o["ts"] = e.ts.value;
+    o["seq"] = e.seq.value;
     o["payload"] = e.payload;
     json::object h;
     for (const auto& [k, v] : e.headers) h[k] = v;
@@ -117,8 +117,8 @@ std::string to_json_text(const event& e) { return canonical_json(to_json(e)); }
 json::object to_json(const append_result& r) {
     json::object o;
     o["id"] = r.id;
-    o["seq"] = r.seq;
-    o["ts"] = r.ts;
+    o["seq"] = r.seq.value;
+    o["ts"] = r.ts.value;
     o["duplicate"] = r.duplicate;
     return o;
 }
@@ -126,7 +126,7 @@ json::object to_json(const append_result& r) {
 namespace {
 
 result<ts_ms> ts_from_json(const json::value& v) {
-    if (v.is_int64()) return v.get_int64();
+    if (v.is_int64()) return ts_ms{v.get_int64()};
     if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
         return static_cast<ts_ms>(v.get_uint64());
     }
@@ -143,7 +143,7 @@ result<seq_t> expected_key_seq_of(const json::value& v) {
         return fail(errc::invalid_argument, std::string(shape));
     }
     const json::value& n = v.get_object().at("key_seq");
-    if (n.is_int64() && n.get_int64() >= 0) return n.get_int64();
+    if (n.is_int64() && n.get_int64() >= 0) return seq_t{n.get_int64()};
     if (n.is_uint64() && n.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
         return static_cast<seq_t>(n.get_uint64());
     }

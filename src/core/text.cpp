@@ -77,4 +77,12 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+bool all_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
 }  // namespace prom

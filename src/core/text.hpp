@@ -19,4 +19,7 @@ std::string valid_utf8(std::string_view s);
 // ASCII case-insensitive equality (HTTP header names and tokens).
 bool iequals(std::string_view a, std::string_view b);
 
+// Non-empty and only ASCII digits: a decimal number with no sign, space or exponent.
+bool all_digits(std::string_view s);
+
 }  // namespace prom

@@ -62,10 +62,10 @@ result<ts_ms> parse_time(std::string_view s) {
         }
     }
     if (all_digits) {
-        ts_ms v = 0;
+        std::int64_t v = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         if (ec != std::errc{} || p != s.data() + s.size()) return bad();
-        return v;
+        return ts_ms{v};
     }
     std::size_t pos = 0;
     int year, month, day, hour, minute, second = 0, millis = 0;
@@ -127,10 +127,10 @@ result<ts_ms> parse_time(std::string_view s) {
                         "bad time '" + std::string(s) +
                             "': second 60 exists only at 23:59:60 UTC on June 30 or December 31");
         }
-        return utc * 1000 + 999;
+        return ts_ms{utc * 1000 + 999};
     }
     std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
-    return secs * 1000 + millis;
+    return ts_ms{secs * 1000 + millis};
 }
 
 }  // namespace prom

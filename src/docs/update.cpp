@@ -188,7 +188,7 @@ result<json::object> apply_update(const json::object* current, const json::objec
         if (ts != doc.end() && !ts->value().is_null()) {
             return fail(errc::type_error, "_ts must be integer epoch milliseconds");
         }
-        doc["_ts"] = default_ts;
+        doc["_ts"] = default_ts.value;
     }
     return doc;
 }
@@ -228,7 +228,7 @@ document make_document(std::string_view collection, std::string_view key, const 
     d.collection = collection;
     d.key = key;
     const auto& ts = doc.at("_ts");
-    d.ts = ts.is_int64() ? ts.get_int64() : static_cast<ts_ms>(ts.get_uint64());
+    d.ts = ts_ms{ts.is_int64() ? ts.get_int64() : static_cast<std::int64_t>(ts.get_uint64())};
     d.body = canonical_json(doc);
     d.etag = etag_of(d.body);
     return d;

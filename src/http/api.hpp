@@ -35,7 +35,7 @@ namespace prom::http {
 struct api_options {
     std::string default_collection = "processes";
     int max_age_seconds = 5;
-    std::size_t body_limit = 200 * 1024;
+    std::size_t body_limit = std::size_t{200} * 1024;
     // Tokens and permissions; null or disabled: everything is allowed. Must outlive the api.
     const auth::auth_policy* auth = nullptr;
     // Runs user-defined projectors on this node: the /projectors routes report its counters

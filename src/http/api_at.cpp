@@ -1,4 +1,5 @@
-// GET /at/{topic}/{key}?t=T[&reducer=replace|merge]: time travel over HTTP (SPEC 2.5).
+// GET /at/{topic}/{key}?t=T[&reducer=replace|merge]: time travel over HTTP
+// (docs/time-travel.md, docs/http-api.md).
 #include <boost/url/params_encoded_view.hpp>
 #include <boost/url/parse_query.hpp>
 

@@ -169,11 +169,11 @@ response api::not_caught_up(const cursor_wait_outcome& o, route_id route,
         body["projector"] = o.behind->projector;
         body["topic"] = o.behind->topic;
         body["group"] = o.behind->group;
-        body["cursor"] = o.cursor;
-        body["wanted"] = o.behind->seq;
+        body["cursor"] = o.cursor.value;
+        body["wanted"] = o.behind->seq.value;
         body["message"] = "projector '" + o.behind->projector + "' has applied '" +
-                          o.behind->topic + "' up to seq " + std::to_string(o.cursor) +
-                          ", not yet " + std::to_string(o.behind->seq);
+                          o.behind->topic + "' up to seq " + to_string(o.cursor) + ", not yet " +
+                          to_string(o.behind->seq);
     } else {
         body["message"] = "the projectors did not catch up in time";
     }

@@ -117,7 +117,7 @@ api::publish_start api::begin_publish(const request& r) {
                                                : std::vector<consistency::collection_writer>{};
             bool consumed = false;
             for (const auto& e : out.events) {
-                std::vector<consistency::after_position> one{{e.topic, 0}};
+                std::vector<consistency::after_position> one{{e.topic, seq_t{}}};
                 consumed = consumed || consistency::conditions_for(writers, c, one).has_value();
             }
             if (!consumed || !options_.waiters) {
@@ -163,9 +163,9 @@ response api::finish_publish(result<std::vector<append_result>> appended,
         text += a.duplicate ? "{\"duplicate\":true,\"id\":" : "{\"duplicate\":false,\"id\":";
         append_canonical_json(text, json::value(json::string_view(a.id)));
         text += ",\"seq\":";
-        text += std::to_string(a.seq);
+        text += to_string(a.seq);
         text += ",\"ts\":";
-        text += std::to_string(a.ts);
+        text += to_string(a.ts);
         text += '}';
     }
     text += "]}";

@@ -1,4 +1,5 @@
-// GET/HEAD /snap/{key}, /collections/{name}/snap/{key} and /list (SPEC 4).
+// GET/HEAD /snap/{key}, /collections/{name}/snap/{key} and /list
+// (docs/http-api.md, docs/etag-semantics.md).
 #include <charconv>
 
 #include "docs/reserved.hpp"

@@ -1,4 +1,4 @@
-// `/list` query strings (SPEC 4): `offset`, `limit` and equality filters.
+// `/list` query strings (docs/http-api.md, "Lists"): `offset`, `limit` and equality filters.
 #pragma once
 
 #include <string_view>

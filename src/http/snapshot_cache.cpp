@@ -19,7 +19,7 @@ std::string_view cache_key_of(std::string_view collection, std::string_view key)
     return buf;
 }
 
-std::int64_t floor_seconds(ts_ms ts) { return ts >= 0 ? ts / 1000 : (ts - 999) / 1000; }
+std::int64_t floor_seconds(ts_ms ts) { return ts >= 0 ? ts.value / 1000 : (ts.value - 999) / 1000; }
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The snapshot cache: (collection, key) → an immutable, pre-rendered document response.
 //
-// Serving a document must not parse, serialize or hash per request (SPEC 5), so an entry
-// holds the stored canonical body and the header blocks of its 200 and 304 answers, built
+// Serving a document must not parse, serialize or hash per request (docs/etag-semantics.md), so an
+// entry holds the stored canonical body and the header blocks of its 200 and 304 answers, built
 // once when the entry is loaded. Requests share entries through shared_ptr.
 //
 // Freshness: the store's commit listener drops the entries of every document a commit
@@ -34,7 +34,7 @@ namespace prom::http {
 struct rendered_document {
     std::string body;      // canonical JSON, as stored
     std::string etag;      // as stored, quoted
-    ts_ms ts = 0;          // _ts
+    ts_ms ts{};            // _ts
     std::string head_200;  // Content-Type, Content-Length, ETag, Last-Modified, Cache-Control
     std::string head_304;  // ETag, Last-Modified, Cache-Control
     std::int64_t modified_seconds = 0;  // _ts truncated to seconds, for If-Modified-Since

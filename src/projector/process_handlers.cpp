@@ -55,7 +55,7 @@ status project_heartbeat(const event& hb, transaction& txn) {
     state["cpu_pct"] = cpu ? *cpu : json::value(nullptr);
     state["mem_mb"] = mem ? *mem : json::value(nullptr);
     state["status"] = "alive";
-    state["last_seen"] = hb.ts;
+    state["last_seen"] = hb.ts.value;
 
     event_input out;
     out.topic = std::string(process_state_topic);
@@ -82,12 +82,12 @@ status project_process_state(const event& e, transaction& txn) {
     }
     json::object doc = p;
     doc.erase("_key");
-    doc["_ts"] = e.ts;
+    doc["_ts"] = e.ts.value;
     if (auto r = txn.update_one("processes", id->get_string(), doc, true); !r) {
         return std::unexpected(r.error());
     }
     json::object stats{{"$inc", json::object{{"seen", 1}}},
-                       {"$set", json::object{{"last_ts", e.ts}, {"_ts", e.ts}}}};
+                       {"$set", json::object{{"last_ts", e.ts.value}, {"_ts", e.ts.value}}}};
     if (auto r = txn.update_one("host_stats", host->get_string(), stats, true); !r) {
         return std::unexpected(r.error());
     }

@@ -1,5 +1,6 @@
-// The seed's process projectors (SPEC 2.3), fixed: derived ids make redelivery harmless, and
-// processes + host_stats move together with the cursor, so `seen` never double-counts.
+// The built-in process projectors (docs/process-projector.md): derived ids make redelivery
+// harmless, and processes + host_stats move together with the cursor, so `seen` never
+// double-counts.
 #include "prom/process_projectors.hpp"
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/thread_annotations.hpp"
 #include "projector/process_handlers.hpp"
 
 namespace prom {
@@ -35,7 +37,7 @@ class running_process_projectors final : public process_projectors {
 
     void stop() override {
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             stopping_ = true;
         }
         cv_.notify_all();
@@ -50,8 +52,12 @@ class running_process_projectors final : public process_projectors {
 
   private:
     void stale_loop() {
-        std::unique_lock lock(mu_);
-        while (!cv_.wait_for(lock, options_.stale_check_every, [&] { return stopping_; })) {
+        prom::unique_lock lock(mu_);
+        for (;;) {
+            const auto due = std::chrono::steady_clock::now() + options_.stale_check_every;
+            while (!stopping_ && cv_.wait_until(lock.native(), due) != std::cv_status::timeout) {
+            }
+            if (stopping_) return;
             lock.unlock();
             auto n = process::emit_stale_states(store_, options_.stale_after, now_ms());
             if (!n) {
@@ -67,9 +73,9 @@ class running_process_projectors final : public process_projectors {
     process_projector_options options_;
     std::unique_ptr<projector> heartbeat_;
     std::unique_ptr<projector> txn_;
-    std::mutex mu_;
+    prom::mutex mu_;
     std::condition_variable cv_;
-    bool stopping_ = false;
+    bool stopping_ PROM_GUARDED_BY(mu_) = false;
     std::atomic<std::uint64_t> stale_emitted_{0};
     std::thread stale_thread_;
 };

@@ -41,9 +41,9 @@ class transactional_projector final : public projector {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         std::unique_lock lock(mu_);
         for (;;) {
-            if (metrics_.cursor.load() >= seq) return true;
+            if (metrics_.cursor.load() >= seq.value) return true;
             if (auto c = store_.cursor(options_.topic, options_.group);
-                c && c->value_or(0) >= seq) {
+                c && c->value_or(seq_t{}) >= seq) {
                 return true;
             }
             if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -62,7 +62,7 @@ class transactional_projector final : public projector {
         if (!txn) return {outcome::store_failed, txn.error()};
         auto cur = (*txn)->cursor(options_.topic, options_.group);
         if (!cur) return {outcome::store_failed, cur.error()};
-        if (cur->value_or(0) != expected) {
+        if (cur->value_or(seq_t{}) != expected) {
             return {outcome::conflict, {errc::conflict, "cursor moved by another consumer"}};
         }
         for (const auto& e : events) {
@@ -83,9 +83,8 @@ class transactional_projector final : public projector {
 
     void note_error(std::span<const event> events, const error& why) {
         metrics_.errors += 1;
-        std::string where = events.size() == 1
-                                ? "seq " + std::to_string(events.front().seq)
-                                : "batch from seq " + std::to_string(events.front().seq);
+        std::string where = events.size() == 1 ? "seq " + to_string(events.front().seq)
+                                               : "batch from seq " + to_string(events.front().seq);
         metrics_.last_error.set(where + ": " + why.message);
     }
 
@@ -95,8 +94,8 @@ class transactional_projector final : public projector {
         metrics_.batches += 1;
         {
             std::lock_guard lock(mu_);
-            metrics_.cursor = seq;
-            if (metrics_.last_seq < seq) metrics_.last_seq = seq;
+            metrics_.cursor = seq.value;
+            if (metrics_.last_seq < seq.value) metrics_.last_seq = seq.value;
         }
         cv_.notify_all();
     }
@@ -146,7 +145,7 @@ class transactional_projector final : public projector {
         dlq.headers = e.headers;
         dlq.headers["prom-error"] = why.message;
         dlq.headers["prom-source-topic"] = e.topic;
-        dlq.headers["prom-source-seq"] = std::to_string(e.seq);
+        dlq.headers["prom-source-seq"] = to_string(e.seq);
         dlq.headers["prom-group"] = options_.group;
         std::vector<event_input> one;
         one.push_back(std::move(dlq));
@@ -178,7 +177,7 @@ class transactional_projector final : public projector {
             }
             if (options_.poison == on_poison::stop) {
                 spdlog::error("projector {}/{}: event seq {} failed {} times, stopping: {}",
-                              options_.topic, options_.group, e.seq, options_.retries + 1,
+                              options_.topic, options_.group, e.seq.value, options_.retries + 1,
                               one.err.message);
                 metrics_.stopped_on_poison = true;
                 loop_.stop();
@@ -186,11 +185,11 @@ class transactional_projector final : public projector {
             }
             if (auto ok = dead_letter(e, one.err); !ok) {
                 spdlog::warn("projector {}/{}: cannot dead-letter seq {}: {}", options_.topic,
-                             options_.group, e.seq, ok.error().message);
+                             options_.group, e.seq.value, ok.error().message);
                 return reached;
             }
             spdlog::warn("projector {}/{}: seq {} dead-lettered to {}.dlq: {}", options_.topic,
-                         options_.group, e.seq, options_.topic, one.err.message);
+                         options_.group, e.seq.value, options_.topic, one.err.message);
             metrics_.dead_lettered += 1;
             advanced(e.seq, 0);
             reached = e.seq;

@@ -33,7 +33,7 @@ result<std::unique_ptr<harness>> harness::start(harness_options options) {
     }
     c.db = options.db;
     c.host = "127.0.0.1";
-    c.port = 0;  // fixed ports were the seed's defect: parallel tests collide
+    c.port = 0;  // a fixed port would make parallel tests collide
     c.durable = false;
     c.threads = 2;
     c.blocking_threads = 4;

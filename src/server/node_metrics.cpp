@@ -55,7 +55,7 @@ void node_metrics::append_metrics(std::string& out) {
     for (const projector* p : ps) {
         const auto& o = p->options();
         auto t = store_.topic(o.topic);
-        std::int64_t last = t && *t ? (*t)->last_seq : 0;
+        std::int64_t last = t && *t ? (*t)->last_seq.value : 0;
         std::int64_t cursor = p->metrics().cursor.load();
         line(out, "prom_consumer_lag", o, last > cursor ? last - cursor : 0);
     }

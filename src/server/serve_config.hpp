@@ -19,8 +19,8 @@ struct serve_config {
     std::uint16_t port = 8091;  // 0: any free port
     std::string collection = "processes";
     int max_age_seconds = 5;
-    std::size_t body_limit = 200 * 1024;
-    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = std::size_t{200} * 1024;
+    std::size_t header_limit = std::size_t{16} * 1024;
     std::chrono::milliseconds stale_after{30000};
     std::vector<std::string> projectors{"process"};  // bundles to run; "process" is the only one
     // User-defined projector definitions applied at start-up (docs/projectors.md):
@@ -43,7 +43,8 @@ struct serve_config {
     bool insecure_listen_any = false;  // listen beyond loopback without tokens
     std::chrono::milliseconds ws_send_timeout{
         10000};  // a subscriber that reads nothing this long is dropped
-    std::size_t ws_max_message = 1024 * 1024;  // bigger client messages close with 1009
+    std::size_t ws_max_message =
+        std::size_t{1024} * 1024;  // bigger client messages close with 1009
 };
 
 // "auth on (N tokens)" or "auth off": what the start-up log says, so that an operator sees at

@@ -13,7 +13,7 @@ group_commit::group_commit(write_function write, std::size_t max_group_events)
 
 group_commit::~group_commit() {
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         stopping_ = true;
     }
     wake_.notify_one();
@@ -24,7 +24,7 @@ void group_commit::submit(std::vector<event_input> batch, append_callback done) 
     if (auto ok = prepare_inputs(batch); !ok) return done(std::unexpected(ok.error()));
     bool wake = false;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         queue_.push_back({std::move(batch), std::move(done)});
         // A busy writer comes back for the queue by itself: no syscall for this request.
         wake = writer_waiting_;
@@ -48,10 +48,10 @@ void group_commit::run() {
     std::vector<request> group;
     for (;;) {
         {
-            std::unique_lock lock(mu_);
+            prom::unique_lock lock(mu_);
             while (queue_.empty() && !stopping_) {
                 writer_waiting_ = true;
-                wake_.wait(lock);
+                wake_.wait(lock.native());
             }
             writer_waiting_ = false;
             if (queue_.empty()) return;  // stopping, and everything queued is written

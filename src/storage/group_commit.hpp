@@ -15,10 +15,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "core/thread_annotations.hpp"
 #include "prom/store.hpp"
 
 namespace prom::storage {
@@ -57,12 +57,12 @@ class group_commit {
     write_function write_;
     const std::size_t max_group_events_;
 
-    std::mutex mu_;
+    prom::mutex mu_;
     std::condition_variable wake_;  // the writer waits here when the queue is empty
-    std::vector<request> queue_;    // guarded by mu_
-    bool writer_waiting_ = false;   // guarded by mu_: only then does a submit notify
-    bool stopping_ = false;         // guarded by mu_
-    std::thread writer_;            // last: starts once everything above exists
+    std::vector<request> queue_ PROM_GUARDED_BY(mu_);
+    bool writer_waiting_ PROM_GUARDED_BY(mu_) = false;  // only then does a submit notify
+    bool stopping_ PROM_GUARDED_BY(mu_) = false;
+    std::thread writer_;  // last: starts once everything above exists
 };
 
 }  // namespace prom::storage

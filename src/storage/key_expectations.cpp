@@ -28,7 +28,7 @@ status check_key_expectations(const std::vector<event_input>& batch,
     }
     // Every expected key is tracked from the start, so an earlier event of the key without
     // an expectation still moves it.
-    for (auto& k : expected_keys(batch)) latest_before.try_emplace(std::move(k), 0);
+    for (auto& k : expected_keys(batch)) latest_before.try_emplace(std::move(k), seq_t{});
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const event_input& in = batch[i];
         if (appended[i].duplicate) continue;
@@ -39,9 +39,9 @@ status check_key_expectations(const std::vector<event_input>& batch,
             if (current != *in.expect_key_seq) {
                 error e{errc::conflict,
                         "key '" + in.key + "' of topic '" + in.topic + "' is at seq " +
-                            std::to_string(current) + ", the event expected " +
-                            std::to_string(*in.expect_key_seq) + "; nothing was appended"};
-                e.key_seq = current;
+                            to_string(current) + ", the event expected " +
+                            to_string(*in.expect_key_seq) + "; nothing was appended"};
+                e.key_seq = current.value;
                 return std::unexpected(std::move(e));
             }
         }

@@ -55,11 +55,12 @@ result<reducer> builtin_reducer(std::string_view name) {
 }
 
 json::object to_json(const state_at& s) {
-    return json::object{{"state", s.state}, {"ts", s.ts}, {"seq", s.seq}};
+    return json::object{{"state", s.state}, {"ts", s.ts.value}, {"seq", s.seq.value}};
 }
 
 json::object to_json(const keyed_state& s) {
-    return json::object{{"key", s.key}, {"state", s.state}, {"ts", s.ts}, {"seq", s.seq}};
+    return json::object{
+        {"key", s.key}, {"state", s.state}, {"ts", s.ts.value}, {"seq", s.seq.value}};
 }
 
 }  // namespace prom

@@ -13,8 +13,8 @@ namespace {
 // One fold in progress: the state and the position and ordinal of its last event.
 struct fold_state {
     json::value state;
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts{};
+    seq_t seq{};
     std::int64_t count = 0;  // events folded so far (the snapshot's `count`)
 };
 
@@ -23,11 +23,10 @@ result<json::value> apply_reducer(const reducer& r, json::value state, const eve
     try {
         return r.apply(std::move(state), e);
     } catch (const std::exception& ex) {
-        return fail(errc::internal, "reducer '" + r.name + "' threw on seq " +
-                                        std::to_string(e.seq) + ": " + ex.what());
-    } catch (...) {
         return fail(errc::internal,
-                    "reducer '" + r.name + "' threw on seq " + std::to_string(e.seq));
+                    "reducer '" + r.name + "' threw on seq " + to_string(e.seq) + ": " + ex.what());
+    } catch (...) {
+        return fail(errc::internal, "reducer '" + r.name + "' threw on seq " + to_string(e.seq));
     }
 }
 
@@ -47,7 +46,7 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
 
     // Read before anything else: put_snapshots uses it to reject snapshots that a late
     // append, racing with this fold, would make stale (see store.hpp).
-    seq_t known_seq = 0;
+    seq_t known_seq{};
     if (write_snaps) {
         auto info = store_.topic(topic);
         if (!info) return std::unexpected(info.error());
@@ -66,7 +65,7 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
                 fold = fold_state{std::move(*state), (*snap)->ts, (*snap)->seq, (*snap)->count};
             } else {
                 spdlog::warn("time travel: snapshot of {}/{} at seq {} does not parse; ignored",
-                             topic, key, (*snap)->seq);
+                             topic, key, (*snap)->seq.value);
             }
         }
     }
@@ -131,7 +130,7 @@ status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
 
 result<std::size_t> time_machine::build_snapshots(std::string_view topic, const reducer& r) {
     std::size_t keys = 0;
-    auto ok = at_all(topic, INT64_MAX, r, [&](const keyed_state&) {
+    auto ok = at_all(topic, ts_ms::max(), r, [&](const keyed_state&) {
         ++keys;
         return true;
     });
@@ -149,7 +148,7 @@ result<json::value> at_as_json(store& s, std::string_view topic, std::string_vie
     if (!*state) {
         return fail(errc::not_found, "no state: key '" + std::string(key) + "' of topic '" +
                                          std::string(topic) + "' has no event at or before " +
-                                         std::to_string(t));
+                                         to_string(t));
     }
     return json::value(to_json(**state));
 }

@@ -18,7 +18,7 @@ result<json::object> build_update(const write_spec& w, const event& e) {
         update = std::move(doc->get_object());
         // The key is the write's; a `_key` carried in (say) the payload is not the document's.
         update.erase("_key");
-        if (!w.names_ts) update["_ts"] = e.ts;
+        if (!w.names_ts) update["_ts"] = e.ts.value;
         return update;
     }
     update.reserve(w.update.size() + 1);

@@ -20,7 +20,7 @@ std::string target_collection(const user_handler_options& o, std::string_view co
 
 void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
     if (is_replacement) {
-        if (!update.contains("_ts")) update["_ts"] = ts;
+        if (!update.contains("_ts")) update["_ts"] = ts.value;
         return;
     }
     for (const auto& op : update) {
@@ -32,7 +32,7 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
     }
     json::value& set = update["$set"];
     if (!set.is_object()) set.emplace_object();
-    set.get_object()["_ts"] = ts;
+    set.get_object()["_ts"] = ts.value;
 }
 
 void add_source_headers(headers_map& h, const event& input, std::string_view projector) {

@@ -2,19 +2,9 @@
 
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace prom::userproj {
-
-namespace {
-
-bool all_digits(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
-}
-
-}  // namespace
 
 std::expected<event_path, std::string> parse_event_path(std::string_view text) {
     event_path p;
@@ -77,10 +67,10 @@ const json::value* lookup(const event& e, const event_path& path, json::value& s
             scratch = e.topic;
             return &scratch;
         case event_root::ts:
-            scratch = e.ts;
+            scratch = e.ts.value;
             return &scratch;
         case event_root::seq:
-            scratch = e.seq;
+            scratch = e.seq.value;
             return &scratch;
         case event_root::headers: {
             auto it = e.headers.find(path.fields.front());
@@ -110,7 +100,7 @@ const json::value* lookup(const event& e, const event_path& path, json::value& s
 }
 
 std::string missing_path_message(const event& e, const event_path& path) {
-    return "event " + e.id + " (seq " + std::to_string(e.seq) + ") has no " + path.text;
+    return "event " + e.id + " (seq " + to_string(e.seq) + ") has no " + path.text;
 }
 
 }  // namespace prom::userproj

@@ -230,9 +230,9 @@ void push_event(lua_State* L, const event& e) {
     lua_setfield(L, -2, "topic");
     push_string(L, e.key);
     lua_setfield(L, -2, "key");
-    lua_pushinteger(L, e.ts);
+    lua_pushinteger(L, e.ts.value);
     lua_setfield(L, -2, "ts");
-    lua_pushinteger(L, e.seq);
+    lua_pushinteger(L, e.seq.value);
     lua_setfield(L, -2, "seq");
     if (!e.payload.is_null()) {
         push_json(L, e.payload);

@@ -23,9 +23,9 @@ result<progress> progress_of(store& s, const std::vector<topic_info>& topics,
         if (!covers_topic(pattern, t.topic)) continue;
         auto c = s.cursor(t.topic, group);
         if (!c) return std::unexpected(c.error());
-        seq_t at = c->value_or(0);
-        p.cursors[t.topic] = at;
-        p.cursor += at;
+        seq_t at = c->value_or(seq_t{});
+        p.cursors[t.topic] = at.value;
+        p.cursor += at.value;
         p.lag += std::max<std::int64_t>(0, t.last_seq - at);
     }
     return p;
@@ -100,7 +100,7 @@ result<json::object> status_json(store& s, const registry_entry& e,
     }
     if (e.rebuild_failed) {
         o["rebuild_failed"] =
-            json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at}};
+            json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at.value}};
     }
     if (with_definition) o["definition"] = e.definition;
     return o;

@@ -102,10 +102,11 @@ json::object to_json(const registry_entry& e) {
     o["group"] = e.group;
     o["collections"] = map_to_json(e.collections);
     if (!e.deleted) o["definition"] = e.definition;
-    if (e.failed) o["failed"] = json::object{{"error", e.failed->error}, {"at", e.failed->at}};
+    if (e.failed)
+        o["failed"] = json::object{{"error", e.failed->error}, {"at", e.failed->at.value}};
     if (e.rebuild_failed) {
         o["rebuild_failed"] =
-            json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at}};
+            json::object{{"error", e.rebuild_failed->error}, {"at", e.rebuild_failed->at.value}};
     }
     if (e.rebuild) {
         o["rebuild"] = json::object{{"definition", e.rebuild->definition},
@@ -145,7 +146,7 @@ result<registry_entry> entry_from_json(const json::object& o) {
         if (auto f = member(o, field); f && f->is_object()) {
             auto msg = member(f->get_object(), "error");
             *into = failure_note{msg && msg->is_string() ? std::string(msg->get_string()) : "",
-                                 as_int(member(f->get_object(), "at")).value_or(0)};
+                                 ts_ms{as_int(member(f->get_object(), "at")).value_or(0)}};
         }
     }
     if (auto r = member(o, "rebuild"); r && r->is_object()) {

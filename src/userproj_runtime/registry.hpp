@@ -39,7 +39,7 @@ struct rebuild_plan {
 
 struct failure_note {
     std::string error;
-    ts_ms at = 0;
+    ts_ms at{};
 };
 
 struct registry_entry {

@@ -49,7 +49,7 @@ supervisor::~supervisor() { stop(); }
 
 std::vector<consistency::collection_writer> supervisor::writers_of(std::string_view logical) const {
     std::vector<consistency::collection_writer> out;
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     for (const auto& [name, m] : managed_) {
         if (!m.serving || !m.serving->def) continue;
         const auto& def = *m.serving->def;
@@ -60,38 +60,41 @@ std::vector<consistency::collection_writer> supervisor::writers_of(std::string_v
 }
 
 void supervisor::start() {
-    std::lock_guard lock(sync_mu_);
+    prom::lock_guard lock(sync_mu_);
     if (thread_.joinable() || stopping_) return;
     thread_ = std::thread([this] { run(); });
 }
 
 void supervisor::stop() {
     {
-        std::lock_guard lock(sync_mu_);
+        prom::lock_guard lock(sync_mu_);
         stopping_ = true;
     }
     sync_cv_.notify_all();
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
     std::map<std::string, managed, std::less<>> gone;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         gone.swap(managed_);
     }
     gone.clear();  // stops every projector, outside the lock
 }
 
 bool supervisor::wait_synced(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(sync_mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    prom::unique_lock lock(sync_mu_);
     auto target = started_ + 1;
-    return sync_cv_.wait_for(lock, timeout, [&] { return finished_ >= target || stopping_; }) &&
-           !stopping_;
+    while (finished_ < target && !stopping_) {
+        if (sync_cv_.wait_until(lock.native(), deadline) == std::cv_status::timeout) break;
+    }
+    return finished_ >= target && !stopping_;
 }
 
 void supervisor::run() {
     for (;;) {
         auto began = std::chrono::steady_clock::now();
         {
-            std::lock_guard lock(sync_mu_);
+            prom::lock_guard lock(sync_mu_);
             if (stopping_) return;
             ++started_;
         }
@@ -102,13 +105,15 @@ void supervisor::run() {
             spdlog::error("projector supervisor: {}", ex.what());
         }
         {
-            std::lock_guard lock(sync_mu_);
+            prom::lock_guard lock(sync_mu_);
             ++finished_;
         }
         sync_cv_.notify_all();
         store_.wait_for_change(seen, options_.max_interval);
-        std::unique_lock lock(sync_mu_);
-        sync_cv_.wait_until(lock, began + options_.min_interval, [&] { return stopping_; });
+        prom::unique_lock lock(sync_mu_);
+        while (!stopping_ && sync_cv_.wait_until(lock.native(), began + options_.min_interval) !=
+                                 std::cv_status::timeout) {
+        }
     }
 }
 
@@ -179,7 +184,7 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
         if (!covers_topic(r.def->topic, t.topic)) continue;
         // A cheap look first, so that a rebuild still catching up costs no write transaction.
         auto c = store_.cursor(t.topic, r.group);
-        if (!c || c->value_or(0) < t.last_seq) return;
+        if (!c || c->value_or(seq_t{}) < t.last_seq) return;
     }
     // The real check, inside the swap's transaction: the rebuild's cursors are read there
     // (on PostgreSQL that locks them, so its projectors cannot move meanwhile), then each
@@ -194,7 +199,7 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
             if (!c) return std::unexpected(c.error());
             auto last = store_.topic(t.topic);
             if (!last) return std::unexpected(last.error());
-            if (*last && c->value_or(0) < (*last)->last_seq) return false;
+            if (*last && c->value_or(seq_t{}) < (*last)->last_seq) return false;
         }
         return true;
     };
@@ -230,7 +235,7 @@ void supervisor::tick() {
     std::vector<std::unique_ptr<runner>> retired;
     std::set<std::string, std::less<>> live;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         for (const auto& e : *entries) {
             if (e.deleted) continue;
             live.insert(e.name);
@@ -258,13 +263,13 @@ void supervisor::tick() {
         if (e.deleted || e.failed) continue;
         managed* m = nullptr;
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             m = &managed_[e.name];  // only this thread adds or erases entries
         }
         if (!m->serving && m->error.empty()) {
             std::string why;
             auto r = make_runner(e.definition, e.group, e.collections, false, why);
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             m->serving = std::move(r);
             m->error = why;
         }
@@ -272,12 +277,12 @@ void supervisor::tick() {
             std::string why;
             auto r = make_runner(e.rebuild->definition, e.rebuild->group, e.rebuild->collections,
                                  true, why);
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             m->rebuild = std::move(r);
             m->error = why;
         }
         {
-            std::lock_guard lock(mu_);
+            prom::lock_guard lock(mu_);
             if (m->serving) cover_topics(*m->serving, topics);
             if (m->rebuild) cover_topics(*m->rebuild, topics);
         }
@@ -293,7 +298,7 @@ void supervisor::append_metrics(std::string& out) const {
     };
     std::vector<row> rows;
     {
-        std::lock_guard lock(mu_);
+        prom::lock_guard lock(mu_);
         for (const auto& [name, m] : managed_) {
             if (!m.serving) continue;
             for (const auto& [topic, p] : m.serving->by_topic) {
@@ -339,10 +344,10 @@ void supervisor::append_metrics(std::string& out) const {
 std::optional<definition_runtime> supervisor::runtime(std::string_view name) const {
     bool stopping;
     {
-        std::lock_guard lock(sync_mu_);
+        prom::lock_guard lock(sync_mu_);
         stopping = stopping_;
     }
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     auto it = managed_.find(name);
     if (it == managed_.end()) return std::nullopt;
     const managed& m = it->second;

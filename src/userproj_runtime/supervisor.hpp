@@ -23,13 +23,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "consistency/collection_writers.hpp"
+#include "core/thread_annotations.hpp"
 #include "prom/projector.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/registry.hpp"
@@ -113,13 +113,15 @@ class supervisor {
     store& store_;
     collection_aliases& aliases_;
     supervisor_options options_;
-    mutable std::mutex mu_;  // guards managed_ and the projectors' presence in it
-    std::map<std::string, managed, std::less<>> managed_;
-    mutable std::mutex sync_mu_;
+    // Guards managed_ and the projectors' presence in it. Only the supervisor's thread adds,
+    // erases or changes entries; it may read them without the lock.
+    mutable prom::mutex mu_;
+    std::map<std::string, managed, std::less<>> managed_ PROM_GUARDED_BY(mu_);
+    mutable prom::mutex sync_mu_;
     std::condition_variable sync_cv_;
-    std::uint64_t started_ = 0;   // registry reads begun
-    std::uint64_t finished_ = 0;  // registry reads done
-    bool stopping_ = false;
+    std::uint64_t started_ PROM_GUARDED_BY(sync_mu_) = 0;   // registry reads begun
+    std::uint64_t finished_ PROM_GUARDED_BY(sync_mu_) = 0;  // registry reads done
+    bool stopping_ PROM_GUARDED_BY(sync_mu_) = false;
     std::thread thread_;
 };
 

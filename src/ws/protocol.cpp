@@ -64,7 +64,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
             if (!seq || !seq->is_int64() || seq->get_int64() < 0) {
                 return bad(c.id, "ack needs a seq (a non-negative integer)");
             }
-            c.op = ack_cmd{*topic, *group, seq->get_int64()};
+            c.op = ack_cmd{*topic, *group, seq_t{seq->get_int64()}};
             return c;
         }
         subscribe_cmd s{*topic, *group};

@@ -23,7 +23,7 @@ struct subscribe_cmd {
 struct ack_cmd {
     std::string topic;
     std::string group;
-    seq_t seq = 0;
+    seq_t seq{};
 };
 struct unsubscribe_cmd {
     std::string topic;

@@ -57,15 +57,16 @@ struct gateway::state {
     net::thread_pool blocking;
     // Every subscription of every connection: a few threads, not one per subscription.
     bus_internal::delivery_pool delivery;
-    std::mutex sessions_mu;
+    prom::mutex sessions_mu;
     std::condition_variable sessions_cv;
-    std::size_t sessions = 0;
-    // Publishes handed to the store whose replies are not posted yet (guarded by
-    // sessions_mu): the gateway waits for them, so no callback posts to a gone executor.
-    std::size_t publishes_in_flight = 0;
-    std::uint64_t next_session = 0;
-    bool stopping = false;  // set by shutdown(); a session accepted after it closes at once
-    std::map<std::uint64_t, std::weak_ptr<session_base>> live;
+    std::size_t sessions PROM_GUARDED_BY(sessions_mu) = 0;
+    // Publishes handed to the store whose replies are not posted yet: the gateway waits for
+    // them, so no callback posts to a gone executor.
+    std::size_t publishes_in_flight PROM_GUARDED_BY(sessions_mu) = 0;
+    std::uint64_t next_session PROM_GUARDED_BY(sessions_mu) = 0;
+    // Set by shutdown(); a session accepted after it closes at once.
+    bool stopping PROM_GUARDED_BY(sessions_mu) = false;
+    std::map<std::uint64_t, std::weak_ptr<session_base>> live PROM_GUARDED_BY(sessions_mu);
 };
 
 namespace {
@@ -160,10 +161,10 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::deque<outgoing> queue_;
     // Read by subscription threads:
     std::atomic<bool> closed_{false};
-    std::mutex subs_mu_;
+    prom::mutex subs_mu_;
     std::map<std::pair<std::string, std::string>,
              std::shared_ptr<bus_internal::delivery_pool::consumer>>
-        subs_;
+        subs_ PROM_GUARDED_BY(subs_mu_);
 };
 
 net::awaitable<void> session::writer() {
@@ -207,7 +208,7 @@ net::awaitable<void> session::run(beast::flat_buffer buffer) {
 
 // Never blocks: each consumer gives its lease back on the delivery pool.
 void session::stop_subscriptions() {
-    std::lock_guard lock(subs_mu_);
+    prom::lock_guard lock(subs_mu_);
     for (auto& [key, sub] : subs_) sub->stop();
     subs_.clear();
 }
@@ -231,7 +232,7 @@ void session::handle(std::string_view text) {
 
 void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
-    std::lock_guard lock(subs_mu_);
+    prom::lock_guard lock(subs_mu_);
     auto key = std::make_pair(cmd.topic, cmd.group);
     if (subs_.contains(key)) {
         return reply(error_frame(id, "conflict", "already subscribed to this topic and group"));
@@ -289,7 +290,7 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
 void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
     std::shared_ptr<bus_internal::delivery_pool::consumer> sub;
     {
-        std::lock_guard lock(subs_mu_);
+        prom::lock_guard lock(subs_mu_);
         auto it = subs_.find({cmd.topic, cmd.group});
         if (it == subs_.end()) return reply(error_frame(id, "not_found", "no such subscription"));
         sub = std::move(it->second);
@@ -309,7 +310,7 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
     // Moving a group's cursor is consuming as that group: the same permissions as subscribe.
     if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
     {
-        std::lock_guard lock(subs_mu_);
+        prom::lock_guard lock(subs_mu_);
         if (!subs_.contains({cmd.topic, cmd.group})) {
             return reply(
                 error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
@@ -318,11 +319,11 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
     auto self = shared_from_this();
     net::post(gw_.blocking, [self, id, cmd] {
         auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
-        std::string text =
-            ok ? reply_frame(
-                     id, "acked",
-                     json::object{{"topic", cmd.topic}, {"group", cmd.group}, {"seq", cmd.seq}})
-               : error_frame(id, error_code_of(ok.error().code), ok.error().message);
+        std::string text = ok ? reply_frame(id, "acked",
+                                            json::object{{"topic", cmd.topic},
+                                                         {"group", cmd.group},
+                                                         {"seq", cmd.seq.value}})
+                              : error_frame(id, error_code_of(ok.error().code), ok.error().message);
         self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }
@@ -338,7 +339,7 @@ void session::publish(const std::string& id, publish_cmd cmd) {
     // durable, and the reply is rendered and queued on the connection's strand.
     auto self = shared_from_this();
     {
-        std::lock_guard lock(gw_.sessions_mu);
+        prom::lock_guard lock(gw_.sessions_mu);
         ++gw_.publishes_in_flight;
     }
     gw_.store_.append_async(std::move(cmd.events), [self,
@@ -359,7 +360,7 @@ void session::publish(const std::string& id, publish_cmd cmd) {
             self->push({std::make_shared<const std::string>(std::move(text)), nullptr});
         });
         {
-            std::lock_guard lock(gw.sessions_mu);
+            prom::lock_guard lock(gw.sessions_mu);
             --gw.publishes_in_flight;
             gw.sessions_cv.notify_all();  // under the lock: the gateway may go right after
         }
@@ -411,12 +412,12 @@ std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>&
 struct session_count {
     gateway::state* gw;
     explicit session_count(gateway::state* g) : gw(g) {
-        std::lock_guard lock(gw->sessions_mu);
+        prom::lock_guard lock(gw->sessions_mu);
         ++gw->sessions;
     }
     ~session_count() {
         {
-            std::lock_guard lock(gw->sessions_mu);
+            prom::lock_guard lock(gw->sessions_mu);
             --gw->sessions;
         }
         gw->sessions_cv.notify_all();
@@ -478,7 +479,7 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     {
         // Under the same lock as shutdown(): a session is either seen by it or sees
         // `stopping`, never neither (the handshake may finish while shutdown runs).
-        std::lock_guard lock(gw->sessions_mu);
+        prom::lock_guard lock(gw->sessions_mu);
         if (gw->stopping) {
             gw->metrics.sessions_open -= 1;
             s->shutdown();
@@ -489,7 +490,7 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     }
     co_await s->run(std::move(buffer));
     {
-        std::lock_guard lock(gw->sessions_mu);
+        prom::lock_guard lock(gw->sessions_mu);
         gw->live.erase(id);
     }
     gw->metrics.sessions_open -= 1;
@@ -503,7 +504,7 @@ gateway::gateway(store& s, const auth::auth_policy& policy, gateway_options opti
 void gateway::shutdown() {
     std::vector<std::shared_ptr<session_base>> live;
     {
-        std::lock_guard lock(state_->sessions_mu);
+        prom::lock_guard lock(state_->sessions_mu);
         state_->stopping = true;
         for (auto& [id, weak] : state_->live) {
             if (auto s = weak.lock()) live.push_back(std::move(s));
@@ -514,12 +515,14 @@ void gateway::shutdown() {
 
 gateway::~gateway() {
     shutdown();
-    std::unique_lock lock(state_->sessions_mu);
-    state_->sessions_cv.wait_for(lock, std::chrono::seconds(10),
-                                 [&] { return state_->sessions == 0; });
+    prom::unique_lock lock(state_->sessions_mu);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (state_->sessions != 0 &&
+           state_->sessions_cv.wait_until(lock.native(), deadline) != std::cv_status::timeout) {
+    }
     // Not bounded: the store answers every publish it took, and its callbacks must be done
     // with the sessions' executors before the server that owns them goes.
-    state_->sessions_cv.wait(lock, [&] { return state_->publishes_in_flight == 0; });
+    while (state_->publishes_in_flight != 0) state_->sessions_cv.wait(lock.native());
     lock.unlock();
     state_->blocking.join();
     // Joins the delivery threads while the server's io_context is alive: a worker may hold

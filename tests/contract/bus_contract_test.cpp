@@ -61,9 +61,9 @@ class bus_contract : public testing::TestWithParam<test::backend> {
         ASSERT_TRUE(bus_->publish_batch(std::move(batch)));
     }
 
-    static std::vector<seq_t> range(seq_t from, seq_t to) {
+    static std::vector<seq_t> range(std::int64_t from, std::int64_t to) {
         std::vector<seq_t> v;
-        for (seq_t s = from; s <= to; ++s) v.push_back(s);
+        for (seq_t s{from}; s <= to; ++s) v.push_back(s);
         return v;
     }
 
@@ -157,8 +157,8 @@ TEST_P(bus_contract, a_throwing_handler_gets_the_same_batch_again) {
 
 TEST_P(bus_contract, ack_never_moves_a_cursor_backwards) {
     publish(5);
-    ASSERT_TRUE(bus_->ack("t", "g", 4));
-    ASSERT_TRUE(bus_->ack("t", "g", 2));
+    ASSERT_TRUE(bus_->ack("t", "g", seq_t{4}));
+    ASSERT_TRUE(bus_->ack("t", "g", seq_t{2}));
     EXPECT_EQ(bus_->cursor("t", "g").value(), 4);
     EXPECT_EQ(bus_->cursor("t", "unknown-group").value(), 0);
 }
@@ -216,7 +216,7 @@ TEST_P(bus_contract, an_ephemeral_subscription_stores_no_cursor_and_takes_no_lea
     ASSERT_TRUE(b.wait_for_count(3));
     EXPECT_EQ(a.seqs(), range(1, 3));
     EXPECT_EQ(b.seqs(), range(1, 3));
-    EXPECT_TRUE(sub_a->ack(3));  // accepted, and stores nothing
+    EXPECT_TRUE(sub_a->ack(seq_t{3}));  // accepted, and stores nothing
     sub_a.reset();
     sub_b.reset();
     EXPECT_FALSE(store_->cursor("t", "").value());

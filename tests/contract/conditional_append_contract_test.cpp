@@ -11,12 +11,13 @@
 namespace prom {
 namespace {
 
-event_input keyed(std::string topic, std::string key, int n, std::optional<seq_t> expect = {}) {
+event_input keyed(std::string topic, std::string key, int n,
+                  std::optional<std::int64_t> expect = {}) {
     event_input in;
     in.topic = std::move(topic);
     in.key = std::move(key);
     in.payload = n;
-    in.expect_key_seq = expect;
+    if (expect) in.expect_key_seq = seq_t{*expect};
     return in;
 }
 
@@ -137,7 +138,7 @@ TEST_P(conditional_append_contract, inside_a_transaction_a_refusal_leaves_the_re
 TEST_P(conditional_append_contract, eight_racing_writers_one_winner_per_round) {
     constexpr int writers = 8;
     constexpr int rounds = 25;
-    std::atomic<seq_t> latest{0};
+    std::atomic<seq_t> latest{seq_t{}};
     std::atomic<int> wins{0}, conflicts{0}, other_errors{0};
     std::vector<std::vector<seq_t>> won(writers);
     std::barrier sync(writers, [&]() noexcept {});
@@ -147,7 +148,7 @@ TEST_P(conditional_append_contract, eight_racing_writers_one_winner_per_round) {
             for (int round = 0; round < rounds; ++round) {
                 seq_t seen = latest.load();
                 sync.arrive_and_wait();  // everyone has read the same seq
-                auto r = append(keyed("race", "k", w, seen));
+                auto r = append(keyed("race", "k", w, seen.value));
                 if (r) {
                     ++wins;
                     won[w].push_back(r->front().seq);

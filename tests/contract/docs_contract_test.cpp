@@ -119,7 +119,7 @@ TEST_P(docs_contract, a_transaction_covers_documents_cursors_and_appends_atomica
         ASSERT_TRUE(txn);
         ASSERT_TRUE((*txn)->update_one("a", "1", obj(R"({"$inc":{"n":1}})"), true));
         ASSERT_TRUE((*txn)->update_one("b", "2", obj(R"({"$inc":{"n":1}})"), true));
-        ASSERT_TRUE((*txn)->set_cursor("t", "g", 7));
+        ASSERT_TRUE((*txn)->set_cursor("t", "g", seq_t{7}));
         std::vector<event_input> e(1);
         e[0].topic = "derived";
         e[0].payload = 1;
@@ -137,7 +137,7 @@ TEST_P(docs_contract, a_transaction_covers_documents_cursors_and_appends_atomica
         auto txn = store_->begin();
         ASSERT_TRUE(txn);
         ASSERT_TRUE((*txn)->update_one("a", "1", obj(R"({"$inc":{"n":1}})"), true));
-        ASSERT_TRUE((*txn)->set_cursor("t", "g", 7));
+        ASSERT_TRUE((*txn)->set_cursor("t", "g", seq_t{7}));
         auto c = (*txn)->cursor("t", "g");
         ASSERT_TRUE(c && *c);
         EXPECT_EQ(**c, 7);

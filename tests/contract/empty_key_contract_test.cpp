@@ -40,20 +40,21 @@ TEST_P(empty_key_contract, an_empty_key_is_stored_and_shown_like_an_absent_one) 
 }
 
 TEST_P(empty_key_contract, keyless_events_have_no_state_and_are_no_key_of_the_topic) {
-    ASSERT_TRUE(store_->append({event_input{.topic = "t", .ts = 1000, .payload = 1},
-                                event_input{.topic = "t", .key = "", .ts = 2000, .payload = 2},
-                                event_input{.topic = "t", .key = "k", .ts = 1500, .payload = 3}}));
+    ASSERT_TRUE(
+        store_->append({event_input{.topic = "t", .ts = ts_ms{1000}, .payload = 1},
+                        event_input{.topic = "t", .key = "", .ts = ts_ms{2000}, .payload = 2},
+                        event_input{.topic = "t", .key = "k", .ts = ts_ms{1500}, .payload = 3}}));
     time_machine tm(*store_);
-    auto none = tm.at("t", "", 5000, replace_reducer());
+    auto none = tm.at("t", "", ts_ms{5000}, replace_reducer());
     ASSERT_FALSE(none);
     EXPECT_EQ(none.error().code, errc::invalid_argument);
     std::vector<std::string> keys;
-    ASSERT_TRUE(tm.at_all("t", 5000, replace_reducer(), [&](const keyed_state& ks) {
+    ASSERT_TRUE(tm.at_all("t", ts_ms{5000}, replace_reducer(), [&](const keyed_state& ks) {
         keys.push_back(ks.key);
         return true;
     }));
     EXPECT_EQ(keys, std::vector<std::string>{"k"});
-    auto as_json = at_as_json(*store_, "t", "", 5000, "replace");
+    auto as_json = at_as_json(*store_, "t", "", ts_ms{5000}, "replace");
     ASSERT_FALSE(as_json);
     EXPECT_EQ(as_json.error().code, errc::invalid_argument);
 }

@@ -60,7 +60,7 @@ TEST_P(projector_contract, applies_each_event_once_across_collections_with_the_c
     for (int i = 0; i < 30; ++i) publish("in", i);
     auto p = start_transactional_projector(
         *store_, {.topic = "in", .group = "count", .handler = count_handler, .batch_size = 7});
-    ASSERT_TRUE(p->wait_until(30, 10s));
+    ASSERT_TRUE(p->wait_until(seq_t{30}, 10s));
     EXPECT_EQ(body("counts", "a").find("\"n\":30"), body("counts", "a").find("\"n\":"));
     EXPECT_NE(body("counts", "a").find("\"n\":30"), std::string::npos);
     EXPECT_NE(body("counts", "b").find("\"n\":30"), std::string::npos);
@@ -70,7 +70,7 @@ TEST_P(projector_contract, applies_each_event_once_across_collections_with_the_c
     for (int i = 0; i < 5; ++i) publish("in", i);
     auto again = start_transactional_projector(
         *store_, {.topic = "in", .group = "count", .handler = count_handler});
-    ASSERT_TRUE(again->wait_until(35, 10s));
+    ASSERT_TRUE(again->wait_until(seq_t{35}, 10s));
     EXPECT_NE(body("counts", "a").find("\"n\":35"), std::string::npos);
     EXPECT_EQ(bus(*store_).cursor("in", "count").value(), 35);
 }
@@ -82,7 +82,7 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
     auto p = start_transactional_projector(
         *store_,
         {.topic = "in", .group = "count", .handler = count_handler, .retries = 2, .backoff = 1ms});
-    ASSERT_TRUE(p->wait_until(3, 10s));
+    ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
     EXPECT_NE(body("counts", "a").find("\"n\":2"), std::string::npos);
     EXPECT_EQ(body("counts", "poisoned"), "");
     auto dlq = store_->scan({.topic = "in.dlq"});
@@ -158,7 +158,7 @@ TEST_P(projector_contract,
     auto p = start_transactional_projector(
         refusing,
         {.topic = "in", .group = "count", .handler = handler, .retries = 2, .backoff = 1ms});
-    ASSERT_TRUE(p->wait_until(3, 10s));
+    ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
     EXPECT_NE(body("counts", "a").find("\"n\":2"), std::string::npos);
     EXPECT_EQ(body("counts", "poisoned"), "");
     auto dlq = store_->scan({.topic = "in.dlq"});
@@ -196,8 +196,8 @@ TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_docu
     publish("heartbeat.received",
             *parse_json(R"({"pid":1,"name":"stt","host":"local","cpu_pct":1,"mem_mb":2})"), "",
             "hb-1");
-    ASSERT_TRUE(procs->heartbeat_projector().wait_until(1, 10s));
-    // the projector's cursor exists (the seed's integration test)
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(seq_t{1}, 10s));
+    // the projector's cursor exists
     EXPECT_TRUE(store_->cursor("heartbeat.received", "process-projector").value());
     auto states = store_->scan({.topic = "process.state"});
     ASSERT_TRUE(states);
@@ -208,7 +208,7 @@ TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_docu
     EXPECT_EQ(p.at("status"), "alive");
     EXPECT_EQ(p.at("processId"), "local:stt:1");
 
-    ASSERT_TRUE(procs->txn_projector().wait_until(1, 10s));
+    ASSERT_TRUE(procs->txn_projector().wait_until(seq_t{1}, 10s));
     auto doc = body("processes", "local:stt:1");
     EXPECT_NE(doc.find("\"status\":\"alive\""), std::string::npos);
     EXPECT_NE(doc.find("\"_key\":\"local:stt:1\""), std::string::npos);
@@ -221,8 +221,8 @@ TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_docu
     publish("heartbeat.received",
             *parse_json(R"({"pid":2,"name":"stt","host":"local","processId":"custom"})"), "",
             "hb-2");
-    ASSERT_TRUE(procs->heartbeat_projector().wait_until(2, 10s));
-    ASSERT_TRUE(procs->txn_projector().wait_until(2, 10s));
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(seq_t{2}, 10s));
+    ASSERT_TRUE(procs->txn_projector().wait_until(seq_t{2}, 10s));
     EXPECT_EQ((*store_->topic("process.state"))->count, 2);
     EXPECT_NE(body("processes", "custom").find("\"pid\":2"), std::string::npos);
     EXPECT_NE(body("host_stats", "local").find("\"seen\":2"), std::string::npos);
@@ -232,7 +232,7 @@ TEST_P(projector_contract, a_silent_process_turns_stale_once) {
     publish("heartbeat.received", *parse_json(R"({"pid":3,"name":"w","host":"h"})"), "", "hb");
     auto procs =
         start_process_projectors(*store_, {.stale_after = 50ms, .stale_check_every = 20ms});
-    ASSERT_TRUE(procs->txn_projector().wait_until(1, 10s));
+    ASSERT_TRUE(procs->txn_projector().wait_until(seq_t{1}, 10s));
     for (int i = 0; i < 500 && body("processes", "h:w:3").find("stale") == std::string::npos; ++i) {
         std::this_thread::sleep_for(10ms);
     }
@@ -246,7 +246,7 @@ TEST_P(projector_contract, a_malformed_heartbeat_is_dead_lettered_not_fatal) {
     publish("heartbeat.received", json::value("not an object"));
     publish("heartbeat.received", *parse_json(R"({"pid":1,"name":"ok","host":"h"})"));
     auto procs = start_process_projectors(*store_, {.stale_after = 60s});
-    ASSERT_TRUE(procs->heartbeat_projector().wait_until(2, 20s));
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(seq_t{2}, 20s));
     EXPECT_EQ((*store_->topic("heartbeat.received.dlq"))->count, 1);
     EXPECT_EQ((*store_->topic("process.state"))->count, 1);
 }

@@ -35,17 +35,16 @@ TEST_P(snapshot_store_contract, put_snapshots_replaces_the_same_position) {
     EXPECT_EQ(snap_at("k", "r", 10)->state, "\"new\"");
 }
 
-TEST_P(snapshot_store_contract,
-       drop_snapshots_after_drops_later_ones_of_every_reducer_of_that_key) {
+TEST_P(snapshot_store_contract, a_late_event_drops_later_snapshots_of_every_reducer_of_its_key) {
     append_one("t", "k", 10, 1);
     put("k", "a", 1, {{10, 1, 1, "1"}, {20, 2, 2, "2"}});
     put("k", "b", 1, {{20, 2, 2, "2"}});
     put("j", "a", 1, {{20, 2, 2, "2"}});
-    ASSERT_TRUE(store_->drop_snapshots_after("t", "k", 10));
+    append_one("t", "k", 10, 2);  // ts 10: drops k's snapshots with ts > 10, every reducer
     EXPECT_EQ(snap_at("k", "a", 100)->ts, 10);
     EXPECT_FALSE(snap_at("k", "b", 100));
-    EXPECT_EQ(snap_at("j", "a", 100)->ts, 20);
-    ASSERT_TRUE(store_->drop_snapshots_after("t", "k", INT64_MIN));
+    EXPECT_EQ(snap_at("j", "a", 100)->ts, 20);  // another key keeps its snapshots
+    append_one("t", "k", 0, 3);  // the earliest time there is: drops all of k's snapshots
     EXPECT_FALSE(snap_at("k", "a", 100));
 }
 
@@ -71,7 +70,7 @@ TEST_P(snapshot_store_contract, a_late_append_in_a_transaction_drops_snapshots_t
     std::vector<event_input> batch(1);
     batch[0].topic = "t";
     batch[0].key = "k";
-    batch[0].ts = 20;
+    batch[0].ts = ts_ms{20};
     batch[0].payload = 2;
     ASSERT_TRUE((*txn)->append(std::move(batch)));
     ASSERT_TRUE((*txn)->commit());
@@ -81,7 +80,7 @@ TEST_P(snapshot_store_contract, a_late_append_in_a_transaction_drops_snapshots_t
 TEST_P(snapshot_store_contract, put_snapshots_skips_those_a_racing_late_append_made_stale) {
     append_one("t", "k", 10, 1);
     append_one("t", "k", 30, 2);
-    seq_t known = 2;                 // the fold began here...
+    std::int64_t known = 2;          // the fold began here...
     append_one("t", "k", 20, 3);     // ...a late event arrived meanwhile...
     append_one("t", "other", 1, 3);  // (another key's events do not matter)
     // ...so the fold's snapshot at ts 30 misses it; the one at ts 10 is still right.

@@ -22,7 +22,7 @@ namespace {
 class timetravel_contract : public test::snapshot_fixture {
   protected:
     bool snap_at_any(std::string_view key) {
-        auto s = store_->snapshot_at_or_before("t", key, "merge", INT64_MAX);
+        auto s = store_->snapshot_at_or_before("t", key, "merge", ts_ms::max());
         return s && *s;
     }
 };
@@ -36,21 +36,21 @@ TEST_P(timetravel_contract, at_folds_events_up_to_t_in_ts_then_seq_order) {
     append_one("t", "k", 10, json::object{{"a", 1}, {"b", 0}});  // out of order: folds first
     append_one("t", "k", 20, json::object{{"c", 1}});            // equal ts: after seq 1
     append_one("t", "j", 15, json::object{{"x", 1}});
-    EXPECT_FALSE(*tm.at("t", "k", 9, m));
-    auto s10 = tm.at("t", "k", 10, m);
+    EXPECT_FALSE(*tm.at("t", "k", ts_ms{9}, m));
+    auto s10 = tm.at("t", "k", ts_ms{10}, m);
     ASSERT_TRUE(s10 && *s10);
     EXPECT_EQ(canonical_json((*s10)->state), R"({"a":1,"b":0})");
     EXPECT_EQ((*s10)->seq, 2);
-    auto s20 = tm.at("t", "k", 25, m);
+    auto s20 = tm.at("t", "k", ts_ms{25}, m);
     ASSERT_TRUE(s20 && *s20);
     EXPECT_EQ(canonical_json((*s20)->state), R"({"a":1,"b":1,"c":1})");
     EXPECT_EQ((*s20)->ts, 20);
     EXPECT_EQ((*s20)->seq, 3);
-    auto r = tm.at("t", "k", 15, replace_reducer());
+    auto r = tm.at("t", "k", ts_ms{15}, replace_reducer());
     ASSERT_TRUE(r && *r);
     EXPECT_EQ(canonical_json((*r)->state), R"({"a":1,"b":0})");
-    EXPECT_FALSE(*tm.at("nope", "k", 100, m));
-    EXPECT_FALSE(*tm.at("t", "nope", 100, m));
+    EXPECT_FALSE(*tm.at("nope", "k", ts_ms{100}, m));
+    EXPECT_FALSE(*tm.at("t", "nope", ts_ms{100}, m));
 }
 
 TEST_P(timetravel_contract, a_late_event_after_snapshots_changes_the_answers_it_should) {
@@ -60,12 +60,12 @@ TEST_P(timetravel_contract, a_late_event_after_snapshots_changes_the_answers_it_
     ASSERT_TRUE(tm.build_snapshots("t", m));
     EXPECT_EQ(snap_at("k", "merge", 1000)->ts, 50);
     append_one("t", "k", 25, json::object{{"late", true}, {"v", 99}});
-    auto s = tm.at("t", "k", 45, m);
+    auto s = tm.at("t", "k", ts_ms{45}, m);
     ASSERT_TRUE(s && *s);
     EXPECT_EQ(canonical_json((*s)->state), R"({"late":true,"v":4})");
-    auto before = tm.at("t", "k", 24, m);
+    auto before = tm.at("t", "k", ts_ms{24}, m);
     EXPECT_EQ(canonical_json((*before)->state), R"({"v":2})");
-    auto at25 = tm.at("t", "k", 25, m);
+    auto at25 = tm.at("t", "k", ts_ms{25}, m);
     EXPECT_EQ(canonical_json((*at25)->state), R"({"late":true,"v":99})");
     EXPECT_EQ((*at25)->seq, 6);
 }
@@ -77,7 +77,7 @@ TEST_P(timetravel_contract, at_all_streams_every_key_with_a_state_in_key_order) 
     append_one("t", "c", 50, 3);
     append_one("t", "a", 20, 4);
     std::vector<std::string> lines;
-    ASSERT_TRUE(tm.at_all("t", 20, replace_reducer(), [&](const keyed_state& s) {
+    ASSERT_TRUE(tm.at_all("t", ts_ms{20}, replace_reducer(), [&](const keyed_state& s) {
         lines.push_back(canonical_json(to_json(s)));
         return true;
     }));
@@ -92,7 +92,7 @@ TEST_P(timetravel_contract, a_throwing_user_reducer_is_an_error_value) {
     reducer bad{"bad", [](json::value, const event&) -> result<json::value> {
                     throw std::runtime_error("boom");
                 }};
-    auto s = tm.at("t", "k", 10, bad);
+    auto s = tm.at("t", "k", ts_ms{10}, bad);
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().code, errc::internal);
 }
@@ -102,7 +102,7 @@ TEST_P(timetravel_contract, odd_options_still_answer_right) {
     for (auto o : {time_travel_options{.page_size = 0}, time_travel_options{.snapshot_every = -3},
                    time_travel_options{.use_snapshots = false, .snapshot_every = 1}}) {
         time_machine tm(*store_, o);
-        auto s = tm.at("t", "k", 35, merge_reducer());
+        auto s = tm.at("t", "k", ts_ms{35}, merge_reducer());
         ASSERT_TRUE(s && *s);
         EXPECT_EQ(canonical_json((*s)->state), R"({"v":3})");
         EXPECT_EQ((*s)->seq, 3);
@@ -112,19 +112,19 @@ TEST_P(timetravel_contract, odd_options_still_answer_right) {
 
 TEST_P(timetravel_contract, at_as_json_answers_like_the_cli) {
     append_one("t", "k", 10, json::object{{"a", 1}});
-    auto v = at_as_json(*store_, "t", "k", 10, "merge");
+    auto v = at_as_json(*store_, "t", "k", ts_ms{10}, "merge");
     ASSERT_TRUE(v);
     EXPECT_EQ(canonical_json(*v), R"({"seq":1,"state":{"a":1},"ts":10})");
-    EXPECT_EQ(at_as_json(*store_, "t", "k", 9, "merge").error().code, errc::not_found);
-    EXPECT_EQ(at_as_json(*store_, "t", "k", 10, "sum").error().code, errc::invalid_argument);
+    EXPECT_EQ(at_as_json(*store_, "t", "k", ts_ms{9}, "merge").error().code, errc::not_found);
+    EXPECT_EQ(at_as_json(*store_, "t", "k", ts_ms{10}, "sum").error().code, errc::invalid_argument);
 }
 
 // ---- property: random histories against the definition, folded from scratch in memory
 
 struct logged_event {
     std::string key;
-    ts_ms ts = 0;
-    seq_t seq = 0;
+    ts_ms ts{};
+    seq_t seq{};
     json::value payload;
 };
 
@@ -193,7 +193,7 @@ json::value random_payload(std::mt19937_64& rng) {
 reducer trace_reducer() {
     return {"trace", [](json::value s, const event& e) -> result<json::value> {
                 if (!s.is_array()) s = json::array();
-                s.as_array().push_back(e.seq);
+                s.as_array().push_back(e.seq.value);
                 return s;
             }};
 }
@@ -223,7 +223,7 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
         std::vector<logged_event> log;
         std::map<std::string, ts_ms> max_ts;
         std::vector<std::string> ids;
-        ts_ms now = 1000;
+        ts_ms now{1000};
         const int rounds = 3 + static_cast<int>(rng() % 4);
         for (int round = 0; round < rounds; ++round) {
             // Appends: near "now" (equal timestamps likely), late, or equal to an old one.
@@ -233,10 +233,10 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                 in.key = all_keys[rng() % nkeys];
                 auto kind = rng() % 10;
                 if (kind < 6 || log.empty()) {
-                    in.ts = now + static_cast<ts_ms>(rng() % 15);
+                    in.ts = now + static_cast<std::int64_t>(rng() % 15);
                 } else if (kind < 9) {
-                    in.ts =
-                        1000 + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(now - 999));
+                    in.ts = ts_ms{1000 + static_cast<std::int64_t>(
+                                             rng() % static_cast<std::uint64_t>(now.value - 999))};
                 } else {
                     in.ts = log[rng() % log.size()].ts;
                 }
@@ -262,7 +262,8 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                 log.push_back({in.key, *in.ts, (*appended)[i].seq, in.payload});
             }
             // Another topic with the same keys must never leak in.
-            append_one(topic + ".noise", all_keys[rng() % nkeys], now, json::object{{"x", -1}});
+            append_one(topic + ".noise", all_keys[rng() % nkeys], now.value,
+                       json::object{{"x", -1}});
             now += 10;
 
             // Queries: before the first event, at an event's ts, in between, after the last.
@@ -271,7 +272,7 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                 ts_ms t;
                 switch (rng() % 5) {
                     case 0:
-                        t = 999;
+                        t = ts_ms{999};
                         break;
                     case 1:
                         t = log[rng() % log.size()].ts;
@@ -280,10 +281,11 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                         t = log[rng() % log.size()].ts - 1;
                         break;
                     case 3:
-                        t = 990 + static_cast<ts_ms>(rng() % static_cast<std::uint64_t>(now - 970));
+                        t = ts_ms{990 + static_cast<std::int64_t>(
+                                            rng() % static_cast<std::uint64_t>(now.value - 970))};
                         break;
                     default:
-                        t = rng() % 4 == 0 ? INT64_MAX : now + 100;
+                        t = rng() % 4 == 0 ? ts_ms::max() : now + 100;
                         break;
                 }
                 const auto& r = reducers[rng() % reducers.size()];
@@ -331,10 +333,10 @@ TEST_P(timetravel_contract, late_appends_racing_with_snapshotting_queries_leave_
     std::thread writer([&] {
         std::mt19937_64 rng(99);
         for (int i = 0; i < 300; ++i) {
-            ts_ms ts =
-                rng() % 3 == 0 ? 1000 + static_cast<ts_ms>(rng() % (10 * i + 1)) : 1000 + 10 * i;
+            ts_ms ts{rng() % 3 == 0 ? 1000 + static_cast<std::int64_t>(rng() % (10 * i + 1))
+                                    : 1000 + 10 * i};
             json::value payload = json::object{{"i", i}, {std::to_string(i % 7), i}};
-            auto r = append_one("race", "k", ts, payload);
+            auto r = append_one("race", "k", ts.value, payload);
             log.push_back({"k", ts, r.seq, payload});
             std::this_thread::sleep_for(std::chrono::microseconds(100));  // let queries interleave
         }
@@ -349,12 +351,13 @@ TEST_P(timetravel_contract, late_appends_racing_with_snapshotting_queries_leave_
     std::mt19937_64 rng(7);
     std::size_t queries = 0;
     while (!done) {
-        ASSERT_TRUE(tm.at("race", "k", 1000 + static_cast<ts_ms>(rng() % 3100), slow_merge));
+        ASSERT_TRUE(
+            tm.at("race", "k", ts_ms{1000 + static_cast<std::int64_t>(rng() % 3100)}, slow_merge));
         ++queries;
     }
     writer.join();
     EXPECT_GT(queries, 0u);
-    for (ts_ms t = 995; t <= 4100; t += 5) {
+    for (ts_ms t{995}; t <= 4100; t += 5) {
         ASSERT_TRUE(
             same_answer(tm.at("race", "k", t, slow_merge), oracle_at(log, "k", t, merge_reducer())))
             << "t " << t;

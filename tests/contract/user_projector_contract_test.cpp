@@ -59,7 +59,7 @@ class user_projector_contract : public testing::TestWithParam<test::backend> {
         e.payload = std::move(payload);
         auto r = bus(*store_).publish(std::move(e));
         EXPECT_TRUE(r);
-        return r ? r->seq : 0;
+        return r ? r->seq : seq_t{};
     }
 
     std::string body(std::string_view coll, std::string_view key) {
@@ -103,7 +103,7 @@ class user_projector_contract : public testing::TestWithParam<test::backend> {
                 topic, json::object{{"orderId", order}, {"customer", customer}, {"status", status}},
                 order);
             auto stored = store_->scan({.topic = topic, .from_seq = seq, .to_seq = seq});
-            ts_ms ts = stored && !stored->empty() ? stored->front().ts : 0;
+            std::int64_t ts = stored && !stored->empty() ? stored->front().ts.value : 0;
             if (status == "draft") continue;
             auto [it, fresh] = f.orders.try_emplace(order);
             json::object& o = it->second;
@@ -144,7 +144,7 @@ TEST_P(user_projector_contract,
        a_declarative_projector_folds_the_log_and_where_skips_move_the_cursor) {
     fold f = publish_orders("order.events", 120);
     auto p = run("order.events", "orders", define(orders_definition));
-    ASSERT_TRUE(p->wait_until(120, 20s));
+    ASSERT_TRUE(p->wait_until(seq_t{120}, 20s));
     expect_read_models(f, "orders", "customer_stats");
     EXPECT_EQ(bus(*store_).cursor("order.events", "orders").value(), 120);
     EXPECT_EQ(p->metrics().dead_lettered.load(), 0u);
@@ -154,12 +154,12 @@ TEST_P(user_projector_contract,
     EXPECT_FALSE(audit[0].headers.at("prom-source-id").empty());
 
     // Drafts only: nothing to write, yet the cursor moves past them.
-    seq_t last = 0;
+    seq_t last{};
     for (int i = 0; i < 5; ++i) {
         last = publish("order.events",
                        json::object{{"orderId", "d"}, {"customer", "c"}, {"status", "draft"}});
     }
-    ASSERT_TRUE(p->wait_until(last, 10s));
+    ASSERT_TRUE(p->wait_until(seq_t{last}, 10s));
     EXPECT_EQ(bus(*store_).cursor("order.events", "orders").value(), last);
     EXPECT_EQ(body("orders", "d"), "");
 }
@@ -168,7 +168,7 @@ TEST_P(user_projector_contract, a_redelivered_event_never_emits_twice) {
     fold f = publish_orders("order.events", 40);
     auto d = define(orders_definition);
     auto p = run("order.events", "orders", d);
-    ASSERT_TRUE(p->wait_until(40, 20s));
+    ASSERT_TRUE(p->wait_until(seq_t{40}, 20s));
     p.reset();
     ASSERT_EQ(scan("audit.order").size(), f.audited);
     // A second run over the whole log (another group, shadow collections, as a rebuild
@@ -176,7 +176,7 @@ TEST_P(user_projector_contract, a_redelivered_event_never_emits_twice) {
     user_handler_options shadow{
         .collection_for = [](std::string_view c) { return "shadow_" + std::string(c); }};
     auto again = run("order.events", "orders-rebuild", d, shadow);
-    ASSERT_TRUE(again->wait_until(40, 20s));
+    ASSERT_TRUE(again->wait_until(seq_t{40}, 20s));
     EXPECT_EQ(scan("audit.order").size(), f.audited);
     expect_read_models(f, "shadow_orders", "shadow_customer_stats");
     // The same event through the handler twice, in two transactions.
@@ -195,8 +195,8 @@ TEST_P(user_projector_contract, a_lua_projector_folds_the_log_like_the_declarati
     fold f = publish_orders("order.events", 80);
     auto declarative = run("order.events", "orders", define(orders_definition));
     auto lua = run("order.events", "orders-lua", define(orders_lua_definition));
-    ASSERT_TRUE(declarative->wait_until(80, 20s));
-    ASSERT_TRUE(lua->wait_until(80, 20s));
+    ASSERT_TRUE(declarative->wait_until(seq_t{80}, 20s));
+    ASSERT_TRUE(lua->wait_until(seq_t{80}, 20s));
     expect_read_models(f, "orders_lua", "customer_stats_lua");
     for (const auto& [key, doc] : f.orders) EXPECT_EQ(body("orders_lua", key), body("orders", key));
     EXPECT_EQ(scan("audit.lua").size(), f.audited);
@@ -209,7 +209,7 @@ TEST_P(user_projector_contract, a_missing_path_dead_letters_the_event_and_the_re
     publish("order.events", json::object{{"orderId", "b"}, {"status", "paid"}});  // no customer
     publish("order.events", json::object{{"orderId", "c"}, {"customer", "c1"}, {"status", "paid"}});
     auto p = run("order.events", "orders", define(orders_definition));
-    ASSERT_TRUE(p->wait_until(3, 20s));
+    ASSERT_TRUE(p->wait_until(seq_t{3}, 20s));
     auto dlq = scan("order.events.dlq");
     ASSERT_EQ(dlq.size(), 1u);
     EXPECT_NE(dlq[0].headers.at("prom-error").find("payload.customer"), std::string::npos);
@@ -227,12 +227,12 @@ TEST_P(user_projector_contract, lua_values_round_trip_between_json_and_lua) {
             R"({"a":[],"b":{},"c":[1,2.5,null],"d":9007199254740993,"e":"é","n":null,"o":{"x":[{"y":true}]}})"),
         "one");
     auto p = run("rt", "rt", d);
-    ASSERT_TRUE(p->wait_until(1, 20s));
+    ASSERT_TRUE(p->wait_until(seq_t{1}, 20s));
     auto events = scan("rt");
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(
         body("rt", "one"),
-        R"({"_key":"one","_ts":)" + std::to_string(events[0].ts) +
+        R"({"_key":"one","_ts":)" + to_string(events[0].ts) +
             R"(,"a":[],"b":{},"c":[1,2.5,null],"d":9007199254740993,"e":"é","half":0.5,"list":[],"nulls":[1,null,3],"o":{"x":[{"y":true}]},"seen":false,"tags":["a","b"]})");
 }
 
@@ -267,10 +267,14 @@ TEST_P(user_projector_contract,
         publish("sandbox", json::object{{"kind", kind}});
         publish("sandbox", json::object{{"kind", "ok"}});
     }
-    const seq_t last = 1 + 2 * static_cast<seq_t>(attempts.size());
-    auto p = run(
-        "sandbox", "sandbox", define(sandbox_definition),
-        {.collection_for = {}, .lua_instruction_budget = 1'000'000, .lua_memory_limit = 16u << 20});
+    const seq_t last{1 + 2 * static_cast<std::int64_t>(attempts.size())};
+    auto p = run("sandbox", "sandbox", define(sandbox_definition),
+                 {.collection_for = {},
+                  .lua_instruction_budget = 1'000'000,
+                  .lua_memory_limit = 16u << 20,
+                  // Only the deterministic limits here: sanitizer builds copy slowly enough for the
+                  // memory bomb to reach a 1 s time limit first (the time limit has its own test).
+                  .lua_time_limit = std::chrono::minutes(1)});
     ASSERT_TRUE(p->wait_until(last, 60s));
     EXPECT_EQ(body("sandbox", "escaped"), "");
     EXPECT_NE(body("sandbox", "ok").find("\"n\":" + std::to_string(attempts.size() + 1)),
@@ -283,7 +287,8 @@ TEST_P(user_projector_contract,
         EXPECT_NE(dlq[i].headers.at("prom-error").find(attempts[i].second), std::string::npos)
             << attempts[i].first << ": " << dlq[i].headers.at("prom-error");
     }
-    EXPECT_TRUE(scan("sandbox").size() == static_cast<std::size_t>(last));  // no emit got through
+    EXPECT_TRUE(scan("sandbox").size() ==
+                static_cast<std::size_t>(last.value));  // no emit got through
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, user_projector_contract,

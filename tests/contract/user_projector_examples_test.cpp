@@ -36,12 +36,12 @@ class user_projector_examples : public testing::TestWithParam<test::backend> {
     }
 
     static void publish(store& s, std::string topic, std::string_view payload,
-                        std::string key = "k", ts_ms ts = 0) {
+                        std::string key = "k", std::int64_t ts = 0) {
         event_input e;
         e.topic = std::move(topic);
         e.key = std::move(key);
         e.payload = *parse_json(payload);
-        if (ts) e.ts = ts;
+        if (ts) e.ts = ts_ms{ts};
         ASSERT_TRUE(bus(s).publish(std::move(e)));
     }
 
@@ -83,14 +83,14 @@ TEST_P(user_projector_examples, process_txn_as_a_definition_matches_the_built_in
     for (store* s : {built_in.get(), user.get()}) {
         for (std::size_t i = 0; i < payloads.size(); ++i) {
             publish(*s, "process.state", payloads[i], "k",
-                    1700000001000 + static_cast<ts_ms>(i) * 10);
+                    1700000001000 + static_cast<std::int64_t>(i) * 10);
         }
     }
     const seq_t n = static_cast<seq_t>(payloads.size());
     auto a = run(*built_in, "process.state", process::project_process_state);
     auto b = run(*user, "process.state", make_user_handler(d));
-    ASSERT_TRUE(a->wait_until(n, 20s));
-    ASSERT_TRUE(b->wait_until(n, 20s));
+    ASSERT_TRUE(a->wait_until(seq_t{n}, 20s));
+    ASSERT_TRUE(b->wait_until(seq_t{n}, 20s));
     for (std::string collection : {"processes", "host_stats"}) {
         auto x = built_in->find({.collection = collection, .limit = 1000});
         auto y = user->find({.collection = collection, .limit = 1000});
@@ -119,7 +119,7 @@ TEST_P(user_projector_examples, orders_counts_per_customer_and_audits_paid_and_c
     publish(*s, "order.events",
             R"({"orderId":"o3","customer":"bob","status":"cancelled","total":1})");
     auto p = run(*s, "order.events", make_user_handler(d));
-    ASSERT_TRUE(p->wait_until(5, 20s));
+    ASSERT_TRUE(p->wait_until(seq_t{5}, 20s));
     auto ann = parse_json(body(*s, "customer_stats", "ann"));
     ASSERT_TRUE(ann);
     EXPECT_EQ(ann->at("events").as_int64(), 3);
@@ -154,7 +154,7 @@ TEST_P(user_projector_examples,
             R"({"orderId":"o2","customer":"ann","status":"paid"})");    // never placed
     publish(*s, "order.events", R"({"orderId":3,"status":"placed"})");  // bad: dead letter
     auto p = run(*s, "order.events", make_user_handler(d));
-    ASSERT_TRUE(p->wait_until(7, 20s));
+    ASSERT_TRUE(p->wait_until(seq_t{7}, 20s));
     auto o1 = parse_json(body(*s, "order_lifecycle", "o1"));
     ASSERT_TRUE(o1) << body(*s, "order_lifecycle", "o1");
     EXPECT_EQ(o1->at("state").as_string(), "delivered");

@@ -189,10 +189,10 @@ int drain(prom::store& st) {
         auto hb = st.topic("heartbeat.received");
         auto ps = st.topic("process.state");
         if (!hb || !ps) return 1;
-        prom::seq_t hb_last = *hb ? (*hb)->last_seq : 0;
+        prom::seq_t hb_last = *hb ? (*hb)->last_seq : prom::seq_t{};
         if (!caught_up(procs->heartbeat_projector(), hb_last)) return 3;
         ps = st.topic("process.state");
-        prom::seq_t ps_last = *ps ? (*ps)->last_seq : 0;
+        prom::seq_t ps_last = *ps ? (*ps)->last_seq : prom::seq_t{};
         if (!caught_up(procs->txn_projector(), ps_last)) return 4;
         if (!caught_up(*declarative, ps_last)) return 5;
         if (!caught_up(*lua, ps_last)) return 6;

@@ -1,4 +1,4 @@
-// The database goes away mid-stream and comes back (SPEC 6): publishes fail with
+// The database goes away mid-stream and comes back: publishes fail with
 // `unavailable` meanwhile, nothing crashes, everything resumes, no acknowledged event is
 // lost. Runs on a private throwaway cluster (scripts/pg-throwaway.sh), so stopping it does
 // not disturb tests running beside it; only when PROM_TEST_PG_URL says PostgreSQL is here.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <barrier>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -86,6 +87,7 @@ TEST_P(pg_two_nodes, the_same_ids_published_on_both_nodes_at_once_are_stored_onc
     constexpr int n = 300;
     std::map<std::string, seq_t> got[2];
     std::vector<std::thread> ts;
+    ts.reserve(2);
     for (int node = 0; node < 2; ++node) {
         ts.emplace_back([&, node] {
             store& s = node == 0 ? *a_ : *b_;
@@ -133,6 +135,7 @@ TEST_P(pg_two_nodes, a_commit_on_one_node_wakes_a_waiter_on_the_other_at_once) {
 TEST_P(pg_two_nodes, increments_from_both_nodes_on_one_document_are_never_lost) {
     constexpr int per_thread = 50;
     std::vector<std::thread> ts;
+    ts.reserve(4);
     std::atomic<int> failures{0};
     for (int t = 0; t < 4; ++t) {
         ts.emplace_back([&, t] {
@@ -248,7 +251,7 @@ TEST_P(pg_two_nodes, an_append_on_one_node_tells_the_other_which_topic_grew) {
     ASSERT_TRUE(a_->append(std::move(batch)));
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return heard_on_b.size() >= 2; }));
-    EXPECT_EQ(heard_on_b, (std::map<std::string, seq_t>{{"t1", 2}, {"t2", 1}}));
+    EXPECT_EQ(heard_on_b, (std::map<std::string, seq_t>{{"t1", seq_t{2}}, {"t2", seq_t{1}}}));
     EXPECT_FALSE(incomplete);
 }
 
@@ -291,13 +294,13 @@ TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it)
     for (bool row_exists : {true, false}) {
         const std::string group = row_exists ? "g1" : "g2";
         if (row_exists) {
-            ASSERT_TRUE(a_->set_cursor("t", group, 3));
+            ASSERT_TRUE(a_->set_cursor("t", group, seq_t{3}));
         }
         auto first = a_->begin();
         ASSERT_TRUE(first);
         auto cur = (*first)->cursor("t", group);
         ASSERT_TRUE(cur);
-        EXPECT_EQ(cur->value_or(0), row_exists ? 3 : 0);
+        EXPECT_EQ(cur->value_or(seq_t{}), row_exists ? 3 : 0);
 
         std::atomic<bool> second_done{false};
         std::optional<seq_t> second_saw;
@@ -311,10 +314,10 @@ TEST_P(pg_two_nodes, a_transaction_reading_a_cursor_waits_for_one_that_moves_it)
         });
         std::this_thread::sleep_for(200ms);
         EXPECT_FALSE(second_done) << "the second reader did not wait (" << group << ")";
-        ASSERT_TRUE((*first)->set_cursor("t", group, 10));
+        ASSERT_TRUE((*first)->set_cursor("t", group, seq_t{10}));
         ASSERT_TRUE((*first)->commit());
         second.join();
-        EXPECT_EQ(second_saw, std::optional<seq_t>(10)) << group;
+        EXPECT_EQ(second_saw, std::optional<seq_t>(seq_t{10})) << group;
     }
 }
 
@@ -390,6 +393,54 @@ TEST_P(pg_two_nodes, commit_after_a_failed_statement_reports_the_rollback) {
     EXPECT_EQ(refused.error().code, errc::invalid_argument);
     ASSERT_TRUE((*txn2)->update_one("c", "b", json::object{{"s", "fine"}}, true));
     ASSERT_TRUE((*txn2)->commit());
+}
+
+// Conditional append across nodes (docs/http-api.md, "Conditional append"): 8 writers,
+// 4 on each node, race on one key each round expecting the seq they last read; the topic
+// row lock that orders appends across nodes makes exactly one win per round.
+TEST_P(pg_two_nodes, conditional_appends_on_both_nodes_let_one_writer_win_per_round) {
+    constexpr int writers = 8;
+    constexpr int rounds = 15;
+    std::atomic<seq_t> latest{seq_t{}};
+    std::atomic<int> wins{0}, conflicts{0}, other_errors{0};
+    std::mutex mu;
+    std::vector<seq_t> won;
+    std::barrier sync(writers, [&]() noexcept {});
+    std::vector<std::thread> threads;
+    threads.reserve(writers);
+    for (int w = 0; w < writers; ++w) {
+        threads.emplace_back([&, w] {
+            store& s = w % 2 == 0 ? *a_ : *b_;
+            for (int round = 0; round < rounds; ++round) {
+                seq_t seen = latest.load();
+                sync.arrive_and_wait();
+                std::vector<event_input> one(1);
+                one[0].topic = "race";
+                one[0].key = "k";
+                one[0].payload = w;
+                one[0].expect_key_seq = seen;
+                auto r = s.append(std::move(one));
+                if (r) {
+                    ++wins;
+                    std::lock_guard lock(mu);
+                    won.push_back(r->front().seq);
+                    latest.store(r->front().seq);
+                } else if (r.error().code == errc::conflict && r.error().key_seq) {
+                    ++conflicts;
+                } else {
+                    ++other_errors;
+                }
+                sync.arrive_and_wait();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(other_errors.load(), 0);
+    EXPECT_EQ(wins.load(), rounds);
+    EXPECT_EQ(conflicts.load(), rounds * (writers - 1));
+    std::sort(won.begin(), won.end());
+    ASSERT_EQ(won.size(), static_cast<std::size_t>(rounds));
+    for (int i = 0; i < rounds; ++i) EXPECT_EQ(won[static_cast<std::size_t>(i)], i + 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, pg_two_nodes, testing::ValuesIn(test::postgres_backends()),

@@ -1,4 +1,5 @@
-// The `prom` binary, driven exactly as SPEC 3 says outside tests will drive it.
+// The `prom` binary, driven exactly as README.md's CLI list says outside tests
+// will drive it.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 

@@ -53,7 +53,8 @@ class gateway_ack : public server_test {
             if (!text) break;
             auto v = parse_json(*text);
             if (!v || v->at("op") != "events") continue;
-            for (const auto& e : v->at("events").as_array()) seqs.push_back(e.at("seq").as_int64());
+            for (const auto& e : v->at("events").as_array())
+                seqs.push_back(seq_t{e.at("seq").as_int64()});
         }
         return seqs;
     }
@@ -61,7 +62,7 @@ class gateway_ack : public server_test {
     seq_t cursor(std::string_view topic, std::string_view group) {
         auto c = db().cursor(topic, group);
         EXPECT_TRUE(c) << c.error().message;
-        return c && *c ? **c : -1;
+        return c && *c ? **c : seq_t{-1};
     }
 };
 
@@ -89,15 +90,15 @@ TEST_F(gateway_ack, an_ack_beyond_the_last_seq_is_refused_and_changes_nothing) {
     EXPECT_EQ(next.at("events").at(0).at("seq"), 3);
     // And the library refuses the same (every ack path goes through bus::ack).
     bus b(db());
-    auto refused = b.ack("jobs", "w", 4);
+    auto refused = b.ack("jobs", "w", seq_t{4});
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, errc::invalid_argument);
-    EXPECT_FALSE(b.ack("no.such.topic", "w", 1));
+    EXPECT_FALSE(b.ack("no.such.topic", "w", seq_t{1}));
     EXPECT_EQ(cursor("jobs", "w"), 2);
 }
 
 TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {
-    for (auto [topic, stored] : {std::pair{std::string("max"), std::numeric_limits<seq_t>::max()},
+    for (auto [topic, stored] : {std::pair{std::string("max"), seq_t::max()},
                                  std::pair{std::string("beyond"), seq_t{1000}}}) {
         SCOPED_TRACE(topic);
         publish(topic, 3);
@@ -112,7 +113,7 @@ TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {
         // the next event arrives, once.
         EXPECT_EQ(cursor(topic, "g"), 3);
         publish(topic, 1);
-        EXPECT_EQ(events_within(*ws, 1000ms), std::vector<seq_t>{4});
+        EXPECT_EQ(events_within(*ws, 1000ms), std::vector<seq_t>{seq_t{4}});
         EXPECT_EQ(cursor(topic, "g"), 4);
     }
 }

@@ -1,4 +1,4 @@
-// End to end over the dev harness: the seed's integration test, the WebSocket gateway, the
+// End to end over the dev harness: heartbeats to documents, the WebSocket gateway, the
 // snapshot API's revalidation, authentication, and RFC 6455 negative cases.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -261,7 +261,7 @@ TEST_F(gateway_e2e, time_travel_over_http) {
     for (auto [ts, cpu] : {std::pair{1000, 1}, std::pair{3000, 3}, std::pair{2000, 2}}) {
         ASSERT_TRUE(h_->bus().publish({.topic = "metrics.cpu",
                                        .key = "h1",
-                                       .ts = ts,
+                                       .ts = ts_ms{ts},
                                        .payload = json::object{{"cpu", cpu}}}));
     }
     auto at = get(h_->port(), "/at/metrics.cpu/h1?t=2500");

@@ -1,4 +1,5 @@
-// Malformed and hostile requests (SPEC 6): a clear error, nothing changed, still serving.
+// Malformed and hostile requests (docs/http-api.md, "Errors"): a clear error, nothing changed,
+// still serving.
 #include <thread>
 
 #include "core/text.hpp"

@@ -25,12 +25,12 @@ class read_your_writes : public server_test {
     }
 
     // Publishes one process.state event for `id`; its seq (0 when the publish failed).
-    seq_t publish_state(const std::string& id, int n) {
+    std::int64_t publish_state(const std::string& id, int n) {
         auto r = http_request(port(), "POST", "/publish", {{"Content-Type", "application/json"}},
                               state_event(id, n));
         if (r.status != 200) return 0;
         auto v = parse_json(r.body);
-        return v ? v->at("results").at(0).at("seq").to_number<seq_t>() : 0;
+        return v ? v->at("results").at(0).at("seq").to_number<std::int64_t>() : 0;
     }
 
     std::int64_t waiters_metric() {
@@ -47,20 +47,24 @@ class read_your_writes : public server_test {
         constexpr int clients = 16;
         std::atomic<int> stale{0}, failed{0}, reads{0};
         std::vector<std::thread> threads;
+        threads.reserve(clients);
         for (int c = 0; c < clients; ++c) {
             threads.emplace_back([&, c] {
                 const std::string id = "client-" + std::to_string(c);
                 for (int n = 1; n <= rounds; ++n) {
-                    seq_t seq = publish_state(id, n);
+                    std::int64_t seq = publish_state(id, n);
                     if (seq == 0) {
                         ++failed;
                         continue;
                     }
                     const std::string at = "process.state:" + std::to_string(seq);
-                    auto r =
-                        n % 2 ? http_request(port(), "GET",
-                                             "/collections/processes/snap/" + id + "?after=" + at)
-                              : http_request(port(), "GET", "/snap/" + id, {{"Prom-After", at}});
+                    std::string by_query = "/collections/processes/snap/";
+                    by_query += id;
+                    by_query += "?after=";
+                    by_query += at;
+                    auto r = n % 2
+                                 ? http_request(port(), "GET", by_query)
+                                 : http_request(port(), "GET", "/snap/" + id, {{"Prom-After", at}});
                     ++reads;
                     if (r.status != 200) {
                         ++failed;
@@ -97,7 +101,7 @@ TEST_F(read_your_writes_memory, sixteen_clients_see_their_own_write_every_time) 
 }
 
 TEST_F(read_your_writes, a_list_waits_too) {
-    seq_t seq = publish_state("p1", 1);
+    std::int64_t seq = publish_state("p1", 1);
     ASSERT_GT(seq, 0);
     auto r = get("/collections/host_stats/list?after=process.state:" + std::to_string(seq));
     ASSERT_EQ(r.status, 200) << r.body;

@@ -1,4 +1,5 @@
-// GET/HEAD /snap/{key} and /collections/{name}/snap/{key}: SPEC 4, rule by rule.
+// GET/HEAD /snap/{key} and /collections/{name}/snap/{key}: docs/http-api.md and
+// docs/etag-semantics.md, rule by rule.
 #include "http/http_date.hpp"
 #include "support/server_fixture.hpp"
 
@@ -7,7 +8,7 @@ namespace {
 
 class snapshot_api : public server_test {
   protected:
-    document seed(std::string_view key = "host:stt:7", ts_ms ts = 1'700'000'000'123) {
+    document seed(std::string_view key = "host:stt:7", std::int64_t ts = 1'700'000'000'123) {
         return put("processes", key,
                    json::object{{"name", "stt"}, {"pid", 7}, {"status", "alive"}, {"_ts", ts}});
     }

@@ -1,4 +1,5 @@
-// `prom at` and `prom process-at`, driven as SPEC 3 says: output, exit codes, times.
+// `prom at` and `prom process-at`, driven as README.md's CLI list and docs/time-travel.md say:
+// output, exit codes, times.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 

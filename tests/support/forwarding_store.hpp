@@ -18,9 +18,6 @@ class forwarding_store : public store {
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override {
         return inner_.scan_key_by_time(q);
     }
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override {
-        return inner_.latest(topic, key);
-    }
     result<std::vector<event>> latest_per_key(std::string_view topic) override {
         return inner_.latest_per_key(topic);
     }
@@ -60,7 +57,6 @@ class forwarding_store : public store {
     void add_append_listener(append_listener listener) override {
         inner_.add_append_listener(std::move(listener));
     }
-    std::string_view backend_name() const override { return inner_.backend_name(); }
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
                                       const std::vector<state_snapshot>& snaps) override {
@@ -71,9 +67,6 @@ class forwarding_store : public store {
                                                                 std::string_view reducer,
                                                                 ts_ms t) override {
         return inner_.snapshot_at_or_before(topic, key, reducer, t);
-    }
-    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override {
-        return inner_.drop_snapshots_after(topic, key, ts);
     }
 
   protected:

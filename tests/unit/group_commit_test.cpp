@@ -29,7 +29,7 @@ std::vector<event_input> one_event(const std::string& key) {
 struct recording_writer {
     std::mutex mu;
     std::vector<std::size_t> group_sizes;
-    seq_t next = 0;
+    seq_t next{};
     std::promise<void> first_may_finish;
     std::shared_future<void> gate = first_may_finish.get_future().share();
     std::promise<void> first_started;
@@ -56,7 +56,7 @@ struct recording_writer {
 TEST(group_commit, requests_queued_while_the_writer_writes_share_the_next_group) {
     recording_writer w;
     std::atomic<int> answered{0};
-    std::vector<seq_t> seqs(11, 0);
+    std::vector<seq_t> seqs(11);
     {
         group_commit gc([&](std::vector<group_commit::request>& g) { w.write(g); });
         gc.submit(one_event("first"), [&](result<std::vector<append_result>> r) {

@@ -109,7 +109,7 @@ TEST(percent, decodes_once) {
 }
 
 TEST(render_document, builds_the_200_and_304_header_blocks_once) {
-    document d{"processes", "k", 1'700'000'000'500, R"({"_key":"k"})", "\"e\""};
+    document d{"processes", "k", ts_ms{1'700'000'000'500}, R"({"_key":"k"})", "\"e\""};
     auto r = render_document(d, 7);
     EXPECT_EQ(
         r->head_200,

@@ -33,7 +33,7 @@ TEST(number_range, an_event_with_an_out_of_range_payload_is_refused) {
 TEST(number_range, an_inc_that_overflows_a_double_is_refused_and_changes_nothing) {
     auto current = parse_json(R"({"n":1.5e308})")->get_object();
     auto update = parse_json(R"({"$inc":{"n":1.5e308}})")->get_object();
-    auto r = docs::apply_update(&current, update, "k", 1);
+    auto r = docs::apply_update(&current, update, "k", ts_ms{1});
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, errc::invalid_argument);
     EXPECT_EQ(current.at("n").as_double(), 1.5e308);

@@ -12,8 +12,8 @@ event sample() {
     e.id = "ev-1";
     e.topic = "order.paid";
     e.key = "o-7";
-    e.ts = 1700000000123;
-    e.seq = 42;
+    e.ts = ts_ms{1700000000123};
+    e.seq = seq_t{42};
     e.payload = *parse_json(
         R"({"orderId":"o-7","status":"paid","total":12.5,"n":3,"items":[{"sku":"a"},{"sku":"b"}],"none":null,"ok":true})");
     e.headers["trace"] = "t-1";

@@ -75,7 +75,7 @@ TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
 }
 
 TEST(ws_protocol, renders_canonical_frames) {
-    event e{.id = "i", .topic = "t", .key = "k", .ts = 5, .seq = 1, .payload = 1};
+    event e{.id = "i", .topic = "t", .key = "k", .ts = ts_ms{5}, .seq = seq_t{1}, .payload = 1};
     EXPECT_EQ(
         events_frame("t", "g", std::span<const event>(&e, 1)),
         R"({"events":[{"headers":{},"id":"i","key":"k","payload":1,"seq":1,"topic":"t","ts":5}],"group":"g","op":"events","topic":"t"})");

@@ -45,7 +45,7 @@ void drop_snapshots(snapshot_map& snaps, std::string_view topic, std::string_vie
     auto k = t->second.find(key);
     if (k == t->second.end()) return;
     for (auto& [reducer, by_pos] : k->second) {
-        by_pos.erase(by_pos.upper_bound({ts, INT64_MAX}), by_pos.end());
+        by_pos.erase(by_pos.upper_bound({ts, seq_t::max()}), by_pos.end());
     }
 }
 
@@ -80,7 +80,7 @@ class memory_transaction final : public transaction {
     std::map<std::pair<std::string, std::string>, stored_doc> docs_;
     std::vector<event> events_;
     std::map<std::string, seq_t> last_seq_;  // per topic, including staged events
-    std::map<std::pair<std::string, std::string>, seq_t> staged_ids_;
+    std::map<std::pair<std::string, std::string>, std::size_t> staged_ids_;  // index in events_
     std::map<cursor_key, seq_t> cursors_;
     bool committed_ = false;
 };
@@ -106,7 +106,8 @@ class memory_store final : public store {
                    (!q.to_seq || e.seq <= *q.to_seq);
         };
         auto& evs = t->second.events;
-        for (std::size_t i = static_cast<std::size_t>(std::max<seq_t>(q.from_seq, 1) - 1);
+        for (std::size_t i =
+                 static_cast<std::size_t>(std::max<std::int64_t>(q.from_seq.value, 1) - 1);
              i < evs.size(); ++i) {
             if (q.to_seq && evs[i].seq > *q.to_seq) break;
             if (q.limit && out.size() >= *q.limit) break;
@@ -122,23 +123,14 @@ class memory_store final : public store {
         if (t == topics_.end()) return out;
         auto& idx = t->second.by_key_time;
         auto start = q.after ? idx.upper_bound({q.key, q.after->first, q.after->second})
-                             : idx.lower_bound({q.key, INT64_MIN, INT64_MIN});
+                             : idx.lower_bound({q.key, ts_ms::min(), seq_t{}});
         for (auto it = start; it != idx.end(); ++it) {
             auto& [k, ts, seq] = *it;
             if (k != q.key || ts > q.to_ts) break;
             if (q.limit && out.size() >= *q.limit) break;
-            out.push_back(t->second.events[static_cast<std::size_t>(seq - 1)]);
+            out.push_back(t->second.events[static_cast<std::size_t>(seq.value - 1)]);
         }
         return out;
-    }
-
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override {
-        std::lock_guard lock(data_mu_);
-        auto t = topics_.find(std::string(topic));
-        if (t == topics_.end()) return std::optional<event>{};
-        auto l = t->second.latest.find(std::string(key));
-        if (l == t->second.latest.end()) return std::optional<event>{};
-        return std::optional<event>{t->second.events[static_cast<std::size_t>(l->second - 1)]};
     }
 
     result<std::vector<event>> latest_per_key(std::string_view topic) override {
@@ -147,7 +139,7 @@ class memory_store final : public store {
         auto t = topics_.find(std::string(topic));
         if (t == topics_.end()) return out;
         for (auto& [k, seq] : t->second.latest) {
-            out.push_back(t->second.events[static_cast<std::size_t>(seq - 1)]);
+            out.push_back(t->second.events[static_cast<std::size_t>(seq.value - 1)]);
         }
         std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.seq < b.seq; });
         return out;
@@ -158,7 +150,7 @@ class memory_store final : public store {
         std::vector<topic_info> out;
         for (auto& [name, t] : topics_) {
             out.push_back({name, static_cast<std::int64_t>(t.events.size()),
-                           static_cast<seq_t>(t.events.size())});
+                           seq_t{static_cast<std::int64_t>(t.events.size())}});
         }
         return out;
     }
@@ -167,8 +159,8 @@ class memory_store final : public store {
         std::lock_guard lock(data_mu_);
         auto t = topics_.find(std::string(name));
         if (t == topics_.end()) return std::optional<topic_info>{};
-        auto n = static_cast<seq_t>(t->second.events.size());
-        return std::optional<topic_info>{topic_info{t->first, n, n}};
+        auto n = static_cast<std::int64_t>(t->second.events.size());
+        return std::optional<topic_info>{topic_info{t->first, n, seq_t{n}}};
     }
 
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
@@ -258,7 +250,6 @@ class memory_store final : public store {
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
     }
-    std::string_view backend_name() const override { return "memory"; }
 
     // ---- time-travel snapshots
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
@@ -267,11 +258,11 @@ class memory_store final : public store {
         // Under data_mu_, which commits also take to publish events (and drop snapshots),
         // so the check below and the insert are atomic with respect to appends.
         std::lock_guard lock(data_mu_);
-        ts_ms late_ts = INT64_MAX;  // the lowest ts of the key's events after known_seq
+        ts_ms late_ts = ts_ms::max();  // the lowest ts of the key's events after known_seq
         if (auto t = topics_.find(std::string(topic)); t != topics_.end()) {
             auto& evs = t->second.events;
-            for (auto i = static_cast<std::size_t>(std::max<seq_t>(known_seq, 0)); i < evs.size();
-                 ++i) {
+            for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(known_seq.value, 0));
+                 i < evs.size(); ++i) {
                 if (evs[i].key == key) late_ts = std::min(late_ts, evs[i].ts);
             }
         }
@@ -297,16 +288,10 @@ class memory_store final : public store {
         if (k_it == t_it->second.end()) return none;
         auto r_it = k_it->second.find(reducer);
         if (r_it == k_it->second.end()) return none;
-        auto it = r_it->second.upper_bound({t, INT64_MAX});
+        auto it = r_it->second.upper_bound({t, seq_t::max()});
         if (it == r_it->second.begin()) return none;
         --it;
         return std::optional<state_snapshot>{it->second};
-    }
-
-    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override {
-        std::lock_guard lock(data_mu_);
-        drop_snapshots(snapshots_, topic, key, ts);
-        return {};
     }
 
   private:
@@ -361,9 +346,9 @@ seq_t memory_transaction::latest_seq(const std::string& topic, const std::string
         if (it->topic == topic && it->key == key) return it->seq;
     }
     auto t = s_.topics_.find(topic);
-    if (t == s_.topics_.end()) return 0;
+    if (t == s_.topics_.end()) return seq_t{};
     auto l = t->second.latest.find(key);
-    return l == t->second.latest.end() ? 0 : l->second;
+    return l == t->second.latest.end() ? seq_t{} : l->second;
 }
 
 result<std::vector<append_result>> memory_transaction::stage_conditional(
@@ -395,19 +380,20 @@ std::vector<append_result> memory_transaction::stage(std::vector<event_input>& b
         topic_data* t = tit == s_.topics_.end() ? nullptr : &tit->second;
         if (t) {
             if (auto d = t->by_id.find(*in.id); d != t->by_id.end()) {
-                out.push_back({*in.id, d->second, t->events[d->second - 1].ts, true});
+                out.push_back({*in.id, d->second,
+                               t->events[static_cast<std::size_t>(d->second.value - 1)].ts, true});
                 continue;
             }
         }
         if (auto d = staged_ids_.find(id_key); d != staged_ids_.end()) {
-            const event& e = events_[static_cast<std::size_t>(d->second)];
+            const event& e = events_[d->second];
             out.push_back({e.id, e.seq, e.ts, true});
             continue;
         }
-        auto [ls, fresh] =
-            last_seq_.try_emplace(in.topic, t ? static_cast<seq_t>(t->events.size()) : 0);
+        auto [ls, fresh] = last_seq_.try_emplace(
+            in.topic, seq_t{t ? static_cast<std::int64_t>(t->events.size()) : 0});
         seq_t seq = ++ls->second;
-        staged_ids_[id_key] = static_cast<seq_t>(events_.size());
+        staged_ids_[id_key] = events_.size();
         events_.push_back(event{*in.id, in.topic, in.key, *in.ts, seq, std::move(in.payload),
                                 std::move(in.headers)});
         out.push_back({*in.id, seq, *in.ts, false});

@@ -27,13 +27,6 @@ namespace {
 
 constexpr int max_conflict_retries = 5;
 
-std::string headers_json(const headers_map& h) {
-    if (h.empty()) return "{}";
-    json::object o;
-    for (const auto& [k, v] : h) o[k] = v;
-    return canonical_json(o);
-}
-
 }  // namespace
 
 result<std::vector<append_result>> append_in_txn(connection& c,
@@ -46,9 +39,9 @@ result<std::vector<append_result>> append_in_txn(connection& c,
         topics.push_back(in->topic);
         ids.push_back(*in->id);
         keys.push_back(in->key);
-        ts.push_back(*in->ts);
+        ts.push_back(in->ts->value);
         payload_text.push_back(canonical_json(in->payload));
-        headers_text.push_back(headers_json(in->headers));
+        headers_text.push_back(encode_headers(in->headers));
     }
     std::vector<std::string_view> payloads(payload_text.begin(), payload_text.end());
     std::vector<std::string_view> headers(headers_text.begin(), headers_text.end());
@@ -65,8 +58,8 @@ result<std::vector<append_result>> append_in_txn(connection& c,
     std::vector<append_result> out;
     out.reserve(batch.size());
     for (int i = 0; i < r->size(); ++i) {
-        out.push_back({*batch[static_cast<std::size_t>(i)]->id, r->int64(i, 0), r->int64(i, 1),
-                       r->text(i, 2) == "t"});
+        out.push_back({*batch[static_cast<std::size_t>(i)]->id, seq_t{r->int64(i, 0)},
+                       ts_ms{r->int64(i, 1)}, r->text(i, 2) == "t"});
     }
     return out;
 }

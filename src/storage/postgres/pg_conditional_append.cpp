@@ -13,6 +13,7 @@ result<std::vector<append_result>> conditional_append_in_txn(connection& c,
                                                              const std::vector<event_input>& batch,
                                                              const std::string& channel) {
     std::vector<std::string_view> topics;
+    topics.reserve(batch.size());
     for (const auto& in : batch) topics.push_back(in.topic);
     const std::string topic_list = text_array(topics);
     if (auto r = c.query("INSERT INTO topics(name, last_seq, count) "
@@ -45,9 +46,10 @@ result<std::vector<append_result>> conditional_append_in_txn(connection& c,
     key_seqs before;
     for (int i = 0; i < r->size(); ++i) {
         before.emplace(std::pair(std::string(r->text(i, 0)), std::string(r->text(i, 1))),
-                       r->int64(i, 2));
+                       seq_t{r->int64(i, 2)});
     }
     std::vector<const event_input*> all;
+    all.reserve(batch.size());
     for (const auto& in : batch) all.push_back(&in);
     auto out = append_in_txn(c, all, channel);
     if (!out) return out;

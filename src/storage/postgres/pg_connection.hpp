@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "prom/error.hpp"
+#include "prom/seq_and_time.hpp"
+#include "storage/row_codec.hpp"
 
 namespace prom::storage::postgres {
 
@@ -29,6 +31,8 @@ class param {
     param(const std::string& v) : text_(v) {}
     param(const char* v) : text_(v) {}
     param(std::int64_t v) : text_(std::to_string(v)) {}
+    param(seq_t v) : text_(to_string(v)) {}
+    param(ts_ms v) : text_(to_string(v)) {}
     param(std::nullopt_t) {}
 
     const char* c_str() const { return text_ ? text_->c_str() : nullptr; }
@@ -37,6 +41,8 @@ class param {
   private:
     std::optional<std::string> text_;
 };
+
+class row_view;
 
 // The result of one statement that succeeded. Columns are read as text.
 class rows {
@@ -53,6 +59,7 @@ class rows {
     std::int64_t int64(int row, int col) const;
     std::int64_t affected() const;  // rows inserted/updated/deleted
     std::string_view command() const { return PQcmdStatus(r_.get()); }  // "COMMIT", …
+    row_view row(int i) const;  // for the shared decoders (storage/row_codec.hpp)
 
   private:
     struct clear {
@@ -60,6 +67,21 @@ class rows {
     };
     std::unique_ptr<PGresult, clear> r_;
 };
+
+// Row `i` of a result, as a row_reader. Lives no longer than the rows it views.
+class row_view final : public row_reader {
+  public:
+    row_view(const rows& r, int i) : r_(r), i_(i) {}
+    std::string_view text(int col) const override { return r_.text(i_, col); }
+    std::int64_t int64(int col) const override { return r_.int64(i_, col); }
+    bool is_null(int col) const override { return r_.is_null(i_, col); }
+
+  private:
+    const rows& r_;
+    int i_;
+};
+
+inline row_view rows::row(int i) const { return row_view(*this, i); }
 
 class connection {
   public:

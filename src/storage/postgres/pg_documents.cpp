@@ -26,19 +26,14 @@ std::string match_json(const json::object& doc) {
     return canonical_json(m);
 }
 
-document document_from_row(const rows& r, int i) {
-    return document{std::string(r.text(i, 0)), std::string(r.text(i, 1)), r.int64(i, 2),
-                    std::string(r.text(i, 3)), std::string(r.text(i, 4))};
-}
-
 result<std::optional<document>> pg_store::find_one(std::string_view collection,
                                                    std::string_view key) {
     std::optional<document> out;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query("SELECT coll, key, ts, body, etag FROM docs WHERE coll = $1 AND key = $2",
+        auto r = c.query("SELECT " PROM_DOCUMENT_COLUMNS " FROM docs WHERE coll = $1 AND key = $2",
                          {collection, key});
         if (!r) return std::unexpected(r.error());
-        if (!r->empty()) out = document_from_row(*r, 0);
+        if (!r->empty()) out = decode_document(r->row(0));
         return {};
     });
     if (!st) return std::unexpected(st.error());
@@ -52,7 +47,7 @@ result<std::vector<document>> pg_store::find(const find_query& q) {
     // Names are validated to [A-Za-z0-9_.-], so they can be SQL literals: the planner then
     // matches the partial expression indexes of declare_index. Values are always parameters.
     std::string sql =
-        "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
+        "SELECT " PROM_DOCUMENT_COLUMNS " FROM docs WHERE coll = '" + q.collection + "'";
     std::vector<param> ps;
     for (auto& [field, value] : q.equals) {
         if (!docs::valid_field_name(field)) {
@@ -70,7 +65,7 @@ result<std::vector<document>> pg_store::find(const find_query& q) {
         auto r = c.query_once(sql, ps);
         if (!r) return std::unexpected(r.error());
         out.clear();
-        for (int i = 0; i < r->size(); ++i) out.push_back(document_from_row(*r, i));
+        for (int i = 0; i < r->size(); ++i) out.push_back(decode_document(r->row(i)));
         return {};
     });
     if (!st) return std::unexpected(st.error());

@@ -26,13 +26,13 @@ result<std::size_t> pg_store::put_snapshots(std::string_view topic, std::string_
             "SELECT min(ts) FROM events WHERE topic = $1 AND seq > $2 AND key || '' = $3",
             {topic, known_seq, key});
         if (!late) return std::unexpected(late.error());
-        ts_ms late_ts = late->is_null(0, 0) ? INT64_MAX : late->int64(0, 0);
+        ts_ms late_ts = late->is_null(0, 0) ? ts_ms::max() : ts_ms{late->int64(0, 0)};
         std::vector<std::int64_t> ts, seq, count;
         std::vector<std::string_view> state;
         for (const auto& snap : snaps) {
             if (snap.ts > late_ts) continue;  // a late event raced with the fold
-            ts.push_back(snap.ts);
-            seq.push_back(snap.seq);
+            ts.push_back(snap.ts.value);
+            seq.push_back(snap.seq.value);
             count.push_back(snap.count);
             state.push_back(snap.state);
         }
@@ -62,29 +62,17 @@ result<std::optional<state_snapshot>> pg_store::snapshot_at_or_before(std::strin
                                                                       ts_ms t) {
     std::optional<state_snapshot> out;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query(
-            "SELECT ts, seq, count, state FROM snapshots "
-            "WHERE topic = $1 AND key = $2 AND reducer = $3 AND ts <= $4 "
-            "ORDER BY ts DESC, seq DESC LIMIT 1",
-            {topic, key, reducer, t});
+        auto r = c.query("SELECT " PROM_SNAPSHOT_COLUMNS
+                         " FROM snapshots "
+                         "WHERE topic = $1 AND key = $2 AND reducer = $3 AND ts <= $4 "
+                         "ORDER BY ts DESC, seq DESC LIMIT 1",
+                         {topic, key, reducer, t});
         if (!r) return std::unexpected(r.error());
-        if (!r->empty()) {
-            out = state_snapshot{r->int64(0, 0), r->int64(0, 1), r->int64(0, 2),
-                                 std::string(r->text(0, 3))};
-        }
+        if (!r->empty()) out = decode_snapshot(r->row(0));
         return {};
     });
     if (!st) return std::unexpected(st.error());
     return out;
-}
-
-status pg_store::drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) {
-    return with_reader([&](connection& c) -> status {
-        auto r = c.query("DELETE FROM snapshots WHERE topic = $1 AND key = $2 AND ts > $3",
-                         {topic, key, ts});
-        if (!r) return std::unexpected(r.error());
-        return {};
-    });
 }
 
 }  // namespace prom::storage::postgres

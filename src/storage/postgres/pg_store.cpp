@@ -10,7 +10,6 @@ constexpr std::size_t max_pool_connections = 16;
 constexpr int max_conflict_retries = 5;
 // The server's clock, not the node's: lease expiry must not depend on node clock skew.
 #define PROM_PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
-#define PROM_EVENT_COLUMNS "topic, seq, id, key, ts, payload, headers"
 }  // namespace
 
 pg_store::pooled::~pooled() {
@@ -50,7 +49,7 @@ void read_appended_payload(const json::value& v, appended_topics& out) {
             out.complete = false;
             continue;
         }
-        note_appended(out.tips, t.get_array()[0].get_string(), t.get_array()[1].get_int64());
+        note_appended(out.tips, t.get_array()[0].get_string(), seq_t{t.get_array()[1].get_int64()});
     }
 }
 }  // namespace
@@ -212,28 +211,6 @@ status pg_store::with_reader(const std::function<status(connection&)>& read) {
     }
 }
 
-result<event> event_from_row(const rows& r, int i) {
-    event e;
-    e.topic = r.text(i, 0);
-    e.seq = r.int64(i, 1);
-    e.id = r.text(i, 2);
-    e.key = r.text(i, 3);
-    e.ts = r.int64(i, 4);
-    auto payload = parse_stored_json(r.text(i, 5));
-    if (!payload) {
-        return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
-    }
-    e.payload = std::move(*payload);
-    auto headers = parse_json(r.text(i, 6));
-    if (!headers || !headers->is_object()) {
-        return fail(errc::corrupt, "stored headers do not parse");
-    }
-    for (auto& kv : headers->get_object()) {
-        if (kv.value().is_string()) e.headers[std::string(kv.key())] = kv.value().get_string();
-    }
-    return e;
-}
-
 result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vector<param> params) {
     std::vector<event> out;
     auto st = with_reader([&](connection& c) -> status {
@@ -242,7 +219,7 @@ result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vect
         if (!r) return std::unexpected(r.error());
         out.reserve(static_cast<std::size_t>(r->size()));
         for (int i = 0; i < r->size(); ++i) {
-            auto e = event_from_row(*r, i);
+            auto e = decode_event(r->row(i));
             if (!e) return std::unexpected(e.error());
             out.push_back(std::move(*e));
         }
@@ -290,17 +267,6 @@ result<std::vector<event>> pg_store::scan_key_by_time(const key_time_query& q) {
     return read_events(sql, std::move(ps));
 }
 
-result<std::optional<event>> pg_store::latest(std::string_view topic, std::string_view key) {
-    auto evs = read_events(
-        "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
-        "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
-        "WHERE l.topic = $1 AND l.key = $2",
-        {topic, key});
-    if (!evs) return std::unexpected(evs.error());
-    if (evs->empty()) return std::optional<event>{};
-    return std::optional<event>{std::move(evs->front())};
-}
-
 result<std::vector<event>> pg_store::latest_per_key(std::string_view topic) {
     return read_events(
         "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
@@ -312,11 +278,11 @@ result<std::vector<event>> pg_store::latest_per_key(std::string_view topic) {
 result<std::vector<topic_info>> pg_store::topics() {
     std::vector<topic_info> out;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query("SELECT name, count, last_seq FROM topics ORDER BY name");
+        auto r = c.query("SELECT " PROM_TOPIC_COLUMNS " FROM topics ORDER BY name");
         if (!r) return std::unexpected(r.error());
         out.clear();
         for (int i = 0; i < r->size(); ++i) {
-            out.push_back({std::string(r->text(i, 0)), r->int64(i, 1), r->int64(i, 2)});
+            out.push_back(decode_topic(r->row(i)));
         }
         return {};
     });
@@ -327,10 +293,10 @@ result<std::vector<topic_info>> pg_store::topics() {
 result<std::optional<topic_info>> pg_store::topic(std::string_view name) {
     std::optional<topic_info> out;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query("SELECT name, count, last_seq FROM topics WHERE name = $1", {name});
+        auto r = c.query("SELECT " PROM_TOPIC_COLUMNS " FROM topics WHERE name = $1", {name});
         if (!r) return std::unexpected(r.error());
         if (!r->empty()) {
-            out = topic_info{std::string(r->text(0, 0)), r->int64(0, 1), r->int64(0, 2)};
+            out = decode_topic(r->row(0));
         }
         return {};
     });
@@ -343,7 +309,7 @@ result<std::optional<seq_t>> pg_store::cursor(std::string_view topic, std::strin
     auto st = with_reader([&](connection& c) -> status {
         auto r = c.query("SELECT seq FROM cursors WHERE topic = $1 AND grp = $2", {topic, group});
         if (!r) return std::unexpected(r.error());
-        if (!r->empty()) out = r->int64(0, 0);
+        if (!r->empty()) out = decode_seq(r->row(0));
         return {};
     });
     if (!st) return std::unexpected(st.error());

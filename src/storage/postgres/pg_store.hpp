@@ -34,7 +34,6 @@ class pg_store final : public store {
     void append_async(std::vector<event_input> batch, append_callback done) override;
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
     result<std::vector<event>> latest_per_key(std::string_view topic) override;
     result<std::vector<topic_info>> topics() override;
     result<std::optional<topic_info>> topic(std::string_view name) override;
@@ -61,7 +60,6 @@ class pg_store final : public store {
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
     }
-    std::string_view backend_name() const override { return "postgres"; }
 
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
@@ -70,7 +68,6 @@ class pg_store final : public store {
                                                                 std::string_view key,
                                                                 std::string_view reducer,
                                                                 ts_ms t) override;
-    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override;
 
     // A pooled connection, handed back on destruction unless it broke.
     class pooled {
@@ -143,10 +140,6 @@ class pg_store final : public store {
 result<std::vector<append_result>> append_in_txn(connection& c,
                                                  const std::vector<const event_input*>& batch,
                                                  const std::string& channel);
-
-// Reads an event from columns (topic, seq, id, key, ts, payload, headers) of row `i`.
-result<event> event_from_row(const rows& r, int i);
-document document_from_row(const rows& r, int i);  // (coll, key, ts, body, etag)
 
 // The `match` column: {field: match text} for each top-level field that has one.
 std::string match_json(const json::object& doc);

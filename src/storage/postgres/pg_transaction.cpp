@@ -16,7 +16,7 @@ namespace prom::storage::postgres {
 namespace {
 
 constexpr const char* select_for_update =
-    "SELECT coll, key, ts, body, etag FROM docs WHERE coll = $1 AND key = $2 FOR UPDATE";
+    "SELECT " PROM_DOCUMENT_COLUMNS " FROM docs WHERE coll = $1 AND key = $2 FOR UPDATE";
 
 class pg_transaction final : public transaction {
   public:
@@ -37,7 +37,7 @@ class pg_transaction final : public transaction {
         auto r = c_->query(select_for_update, {collection, key});
         if (!r) return std::unexpected(r.error());
         if (r->empty()) return std::optional<document>{};
-        return std::optional<document>{document_from_row(*r, 0)};
+        return std::optional<document>{decode_document(r->row(0))};
     }
 
     result<document> update_one(std::string_view collection, std::string_view key,
@@ -134,7 +134,7 @@ class pg_transaction final : public transaction {
             if (!r) return std::unexpected(r.error());
         }
         if (r->empty()) return std::optional<seq_t>{};
-        return std::optional<seq_t>{r->int64(0, 0)};
+        return std::optional<seq_t>{decode_seq(r->row(0))};
     }
 
     status commit() override {

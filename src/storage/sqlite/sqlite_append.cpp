@@ -4,17 +4,6 @@
 
 namespace prom::storage::sqlite {
 
-namespace {
-
-std::string headers_json(const headers_map& h) {
-    if (h.empty()) return "{}";  // nearly every event: no object, no allocation
-    json::object o;
-    for (const auto& [k, v] : h) o[k] = v;
-    return canonical_json(o);
-}
-
-}  // namespace
-
 result<topic_counters::counters*> topic_counters::get(connection& c, const std::string& topic) {
     if (auto it = topics_.find(topic); it != topics_.end()) return &it->second;
     // Read inside the write transaction, so seqs are gapless and strictly increasing across
@@ -25,7 +14,7 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     counters v;
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        v = {st->int64(0), st->int64(1)};
+        v = {seq_t{st->int64(0)}, st->int64(1)};
     } else if (rc != SQLITE_DONE) {
         return std::unexpected(c.last_error(rc, "read topic"));
     }
@@ -108,9 +97,9 @@ result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_
         st->bind(1, k.first);
         st->bind(2, k.second);
         int rc = st->step();
-        seq_t seq = 0;
+        seq_t seq{};
         if (rc == SQLITE_ROW) {
-            seq = st->int64(0);
+            seq = decode_seq(*st);
         } else if (rc != SQLITE_DONE) {
             return std::unexpected(c.last_error(rc, "read latest"));
         }
@@ -157,7 +146,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
         {
             payload.clear();
             append_canonical_json(payload, in.payload);
-            const std::string headers = headers_json(in.headers);
+            const std::string headers = encode_headers(in.headers);
             // The unique (topic, id) index does the dedupe: an ignored insert is a duplicate.
             auto ins = c.prepare(
                 "INSERT OR IGNORE INTO events(topic, seq, id, key, ts, payload, headers) "
@@ -182,7 +171,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
             if (dup->step() != SQLITE_ROW) {
                 return fail(errc::internal, "an ignored insert has no original event");
             }
-            out.push_back({*in.id, dup->int64(0), dup->int64(1), true});
+            out.push_back({*in.id, seq_t{dup->int64(0)}, ts_ms{dup->int64(1)}, true});
             continue;
         }
         (*t)->last_seq = seq;

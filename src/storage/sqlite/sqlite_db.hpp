@@ -10,13 +10,16 @@
 #include <unordered_map>
 
 #include "prom/error.hpp"
+#include "prom/seq_and_time.hpp"
+#include "storage/row_codec.hpp"
 
 namespace prom::storage::sqlite {
 
 error error_from(sqlite3* db, int rc, std::string_view context);
 
-// One use of a cached statement; resets it (and clears bindings) when it goes away.
-class statement {
+// One use of a cached statement; resets it (and clears bindings) when it goes away. Its
+// current row is a row_reader, so the shared decoders (storage/row_codec.hpp) read it.
+class statement final : public row_reader {
   public:
     explicit statement(sqlite3_stmt* s) : s_(s) {}
     statement(const statement&) = delete;
@@ -27,6 +30,8 @@ class statement {
     }
 
     void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
+    void bind(int i, seq_t v) { sqlite3_bind_int64(s_, i, v.value); }
+    void bind(int i, ts_ms v) { sqlite3_bind_int64(s_, i, v.value); }
     void bind(int i, std::string_view v) {
         sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     }
@@ -39,13 +44,13 @@ class statement {
 
     int step() { return sqlite3_step(s_); }  // SQLITE_ROW, SQLITE_DONE or an error
 
-    std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
-    std::string_view text(int col) const {
+    std::int64_t int64(int col) const override { return sqlite3_column_int64(s_, col); }
+    std::string_view text(int col) const override {
         auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
         return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
                  : std::string_view();
     }
-    bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+    bool is_null(int col) const override { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
   private:
     sqlite3_stmt* s_;

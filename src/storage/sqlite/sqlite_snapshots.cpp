@@ -31,7 +31,7 @@ status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_
 
 namespace {
 
-// The lowest ts among (topic, key)'s events appended after `known_seq`, or INT64_MAX.
+// The lowest ts among (topic, key)'s events appended after `known_seq`, or ts_ms::max().
 // The unary `+` keeps SQLite on the (topic, seq) primary key, so this reads only the
 // events appended since the fold began, never the key's whole history.
 result<ts_ms> lowest_ts_since(connection& c, std::string_view topic, std::string_view key,
@@ -41,9 +41,9 @@ result<ts_ms> lowest_ts_since(connection& c, std::string_view topic, std::string
     st->bind(1, topic);
     st->bind(2, known_seq);
     st->bind(3, key);
-    ts_ms lowest = INT64_MAX;
+    ts_ms lowest = ts_ms::max();
     int rc;
-    while ((rc = st->step()) == SQLITE_ROW) lowest = std::min(lowest, st->int64(0));
+    while ((rc = st->step()) == SQLITE_ROW) lowest = std::min(lowest, ts_ms{st->int64(0)});
     if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "check late events"));
     return lowest;
 }
@@ -97,10 +97,10 @@ result<std::optional<state_snapshot>> sqlite_store::snapshot_at_or_before(std::s
                                                                           ts_ms t) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
-    auto st = (*r)->prepare(
-        "SELECT ts, seq, count, state FROM snapshots "
-        "WHERE topic = ?1 AND key = ?2 AND reducer = ?3 AND ts <= ?4 "
-        "ORDER BY ts DESC, seq DESC LIMIT 1");
+    auto st = (*r)->prepare("SELECT " PROM_SNAPSHOT_COLUMNS
+                            " FROM snapshots "
+                            "WHERE topic = ?1 AND key = ?2 AND reducer = ?3 AND ts <= ?4 "
+                            "ORDER BY ts DESC, seq DESC LIMIT 1");
     if (!st) return std::unexpected(st.error());
     st->bind(1, topic);
     st->bind(2, key);
@@ -108,16 +108,10 @@ result<std::optional<state_snapshot>> sqlite_store::snapshot_at_or_before(std::s
     st->bind(4, t);
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        return std::optional<state_snapshot>{
-            state_snapshot{st->int64(0), st->int64(1), st->int64(2), std::string(st->text(3))}};
+        return std::optional<state_snapshot>{decode_snapshot(*st)};
     }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read snapshot"));
     return std::optional<state_snapshot>{};
-}
-
-status sqlite_store::drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) {
-    auto lock = lock_writer();
-    return drop_snapshots_in_txn(*writer_, topic, key, ts);  // autocommit: one statement
 }
 
 }  // namespace prom::storage::sqlite

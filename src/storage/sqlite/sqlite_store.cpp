@@ -69,26 +69,6 @@ result<sqlite_store::reader_lease> sqlite_store::reader() {
     return reader_lease(*this, std::move(*c));
 }
 
-result<event> event_from_row(statement& st) {
-    event e;
-    e.topic = st.text(0);
-    e.seq = st.int64(1);
-    e.id = st.text(2);
-    e.key = st.text(3);
-    e.ts = st.int64(4);
-    auto payload = parse_stored_json(st.text(5));
-    if (!payload)
-        return fail(errc::corrupt, "stored payload does not parse: " + payload.error().message);
-    e.payload = std::move(*payload);
-    auto headers = parse_json(st.text(6));
-    if (!headers || !headers->is_object())
-        return fail(errc::corrupt, "stored headers do not parse");
-    for (auto& kv : headers->get_object()) {
-        if (kv.value().is_string()) e.headers[std::string(kv.key())] = kv.value().get_string();
-    }
-    return e;
-}
-
 result<std::vector<event>> sqlite_store::read_events(connection& c, std::string_view sql,
                                                      const std::function<void(statement&)>& bind) {
     auto st = c.prepare(sql);
@@ -97,15 +77,13 @@ result<std::vector<event>> sqlite_store::read_events(connection& c, std::string_
     std::vector<event> out;
     int rc;
     while ((rc = st->step()) == SQLITE_ROW) {
-        auto e = event_from_row(*st);
+        auto e = decode_event(*st);
         if (!e) return std::unexpected(e.error());
         out.push_back(std::move(*e));
     }
     if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read events"));
     return out;
 }
-
-#define PROM_EVENT_COLUMNS "topic, seq, id, key, ts, payload, headers"
 
 result<std::vector<event>> sqlite_store::scan(const scan_query& q) {
     auto r = reader();
@@ -148,22 +126,6 @@ result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& 
     });
 }
 
-result<std::optional<event>> sqlite_store::latest(std::string_view topic, std::string_view key) {
-    auto r = reader();
-    if (!r) return std::unexpected(r.error());
-    auto evs = read_events(**r,
-                           "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
-                           "latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
-                           "WHERE l.topic = ?1 AND l.key = ?2",
-                           [&](statement& st) {
-                               st.bind(1, topic);
-                               st.bind(2, key);
-                           });
-    if (!evs) return std::unexpected(evs.error());
-    if (evs->empty()) return std::optional<event>{};
-    return std::optional<event>{std::move(evs->front())};
-}
-
 result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
@@ -179,12 +141,12 @@ result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) 
 result<std::vector<topic_info>> sqlite_store::topics() {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
-    auto st = (*r)->prepare("SELECT name, count, last_seq FROM topics ORDER BY name");
+    auto st = (*r)->prepare("SELECT " PROM_TOPIC_COLUMNS " FROM topics ORDER BY name");
     if (!st) return std::unexpected(st.error());
     std::vector<topic_info> out;
     int rc;
     while ((rc = st->step()) == SQLITE_ROW) {
-        out.push_back({std::string(st->text(0)), st->int64(1), st->int64(2)});
+        out.push_back(decode_topic(*st));
     }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "list topics"));
     return out;
@@ -193,13 +155,12 @@ result<std::vector<topic_info>> sqlite_store::topics() {
 result<std::optional<topic_info>> sqlite_store::topic(std::string_view name) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
-    auto st = (*r)->prepare("SELECT name, count, last_seq FROM topics WHERE name = ?1");
+    auto st = (*r)->prepare("SELECT " PROM_TOPIC_COLUMNS " FROM topics WHERE name = ?1");
     if (!st) return std::unexpected(st.error());
     st->bind(1, name);
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        return std::optional<topic_info>{
-            topic_info{std::string(st->text(0)), st->int64(1), st->int64(2)}};
+        return std::optional<topic_info>{decode_topic(*st)};
     }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read topic"));
     return std::optional<topic_info>{};
@@ -213,7 +174,7 @@ result<std::optional<seq_t>> sqlite_store::cursor(std::string_view topic, std::s
     st->bind(1, topic);
     st->bind(2, group);
     int rc = st->step();
-    if (rc == SQLITE_ROW) return std::optional<seq_t>{st->int64(0)};
+    if (rc == SQLITE_ROW) return std::optional<seq_t>{decode_seq(*st)};
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read cursor"));
     return std::optional<seq_t>{};
 }
@@ -225,24 +186,17 @@ status sqlite_store::set_cursor(std::string_view topic, std::string_view group, 
     return (*txn)->commit();
 }
 
-namespace {
-document document_from_row(statement& st) {
-    return document{std::string(st.text(0)), std::string(st.text(1)), st.int64(2),
-                    std::string(st.text(3)), std::string(st.text(4))};
-}
-}  // namespace
-
 result<std::optional<document>> sqlite_store::find_one(std::string_view collection,
                                                        std::string_view key) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
     auto st =
-        (*r)->prepare("SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
+        (*r)->prepare("SELECT " PROM_DOCUMENT_COLUMNS " FROM docs WHERE coll = ?1 AND key = ?2");
     if (!st) return std::unexpected(st.error());
     st->bind(1, collection);
     st->bind(2, key);
     int rc = st->step();
-    if (rc == SQLITE_ROW) return std::optional<document>{document_from_row(*st)};
+    if (rc == SQLITE_ROW) return std::optional<document>{decode_document(*st)};
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read document"));
     return std::optional<document>{};
 }
@@ -254,7 +208,7 @@ result<std::vector<document>> sqlite_store::find(const find_query& q) {
     // Names are validated to [A-Za-z0-9_.-], so they can be SQL literals; this lets SQLite
     // match the partial expression indexes made by declare_index. Values are always bound.
     std::string sql =
-        "SELECT coll, key, ts, body, etag FROM docs WHERE coll = '" + q.collection + "'";
+        "SELECT " PROM_DOCUMENT_COLUMNS " FROM docs WHERE coll = '" + q.collection + "'";
     int param = 1;
     for (auto& [field, value] : q.equals) {
         if (!docs::valid_field_name(field)) {
@@ -274,7 +228,7 @@ result<std::vector<document>> sqlite_store::find(const find_query& q) {
     st->bind(param, static_cast<std::int64_t>(q.offset));
     std::vector<document> out;
     int rc;
-    while ((rc = st->step()) == SQLITE_ROW) out.push_back(document_from_row(*st));
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(decode_document(*st));
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "find documents"));
     return out;
 }

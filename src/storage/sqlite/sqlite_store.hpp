@@ -27,7 +27,6 @@ class sqlite_store final : public store {
     void append_async(std::vector<event_input> batch, append_callback done) override;
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
-    result<std::optional<event>> latest(std::string_view topic, std::string_view key) override;
     result<std::vector<event>> latest_per_key(std::string_view topic) override;
     result<std::vector<topic_info>> topics() override;
     result<std::optional<topic_info>> topic(std::string_view name) override;
@@ -52,7 +51,6 @@ class sqlite_store final : public store {
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
     }
-    std::string_view backend_name() const override { return "sqlite"; }
 
     // ---- time-travel snapshots (sqlite_snapshots.cpp)
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
@@ -62,7 +60,6 @@ class sqlite_store final : public store {
                                                                 std::string_view key,
                                                                 std::string_view reducer,
                                                                 ts_ms t) override;
-    status drop_snapshots_after(std::string_view topic, std::string_view key, ts_ms ts) override;
 
     // ---- used by sqlite_transaction (holding write_mu_)
     connection& writer() { return *writer_; }
@@ -103,7 +100,7 @@ class sqlite_store final : public store {
 class topic_counters {
   public:
     struct counters {
-        seq_t last_seq = 0;
+        seq_t last_seq{};
         std::int64_t count = 0;
         // Whether the topic had any time-travel snapshot when the transaction first
         // appended to it. Only put_snapshots adds them, never inside an append transaction,
@@ -154,8 +151,5 @@ class sqlite_store::reader_lease {
 
 // The append rule of store.hpp: drops (topic, key)'s snapshots with ts > `ts`.
 status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_view key, ts_ms ts);
-
-// Reads one event row: (topic, seq, id, key, ts, payload, headers).
-result<event> event_from_row(statement& st);
 
 }  // namespace prom::storage::sqlite

@@ -26,16 +26,14 @@ class sqlite_transaction final : public transaction {
         if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
             return std::optional<document>{it->second};
         }
-        auto st = s_.writer().prepare(
-            "SELECT coll, key, ts, body, etag FROM docs WHERE coll = ?1 AND key = ?2");
+        auto st = s_.writer().prepare("SELECT " PROM_DOCUMENT_COLUMNS
+                                      " FROM docs WHERE coll = ?1 AND key = ?2");
         if (!st) return std::unexpected(st.error());
         st->bind(1, collection);
         st->bind(2, key);
         int rc = st->step();
         if (rc == SQLITE_ROW) {
-            return std::optional<document>{
-                document{std::string(st->text(0)), std::string(st->text(1)), st->int64(2),
-                         std::string(st->text(3)), std::string(st->text(4))}};
+            return std::optional<document>{decode_document(*st)};
         }
         if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "read document"));
         return std::optional<document>{};
@@ -100,7 +98,7 @@ class sqlite_transaction final : public transaction {
         st->bind(1, topic);
         st->bind(2, group);
         int rc = st->step();
-        if (rc == SQLITE_ROW) return std::optional<seq_t>{st->int64(0)};
+        if (rc == SQLITE_ROW) return std::optional<seq_t>{decode_seq(*st)};
         if (rc != SQLITE_DONE) return std::unexpected(s_.writer().last_error(rc, "read cursor"));
         return std::optional<seq_t>{};
     }

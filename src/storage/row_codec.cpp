@@ -1,0 +1,59 @@
+#include "storage/row_codec.hpp"
+
+namespace prom::storage {
+
+namespace {
+
+enum event_column : int { topic, seq, id, key, ts, payload, headers };
+
+}  // namespace
+
+result<event> decode_event(const row_reader& row) {
+    for (int col = topic; col <= headers; ++col) {
+        if (row.is_null(col)) return fail(errc::corrupt, "a stored event has a NULL column");
+    }
+    event e;
+    e.topic = row.text(topic);
+    e.seq = seq_t{row.int64(seq)};
+    e.id = row.text(id);
+    e.key = row.text(key);
+    e.ts = ts_ms{row.int64(ts)};
+    auto p = parse_stored_json(row.text(payload));
+    if (!p) return fail(errc::corrupt, "stored payload does not parse: " + p.error().message);
+    e.payload = std::move(*p);
+    auto h = parse_stored_json(row.text(headers));
+    if (!h || !h->is_object()) return fail(errc::corrupt, "stored headers do not parse");
+    for (const auto& kv : h->get_object()) {
+        if (!kv.value().is_string()) {
+            return fail(errc::corrupt,
+                        "stored header '" + std::string(kv.key()) + "' is not a string");
+        }
+        e.headers.emplace(std::string(kv.key()), std::string(kv.value().get_string()));
+    }
+    return e;
+}
+
+document decode_document(const row_reader& row) {
+    return document{std::string(row.text(0)), std::string(row.text(1)), ts_ms{row.int64(2)},
+                    std::string(row.text(3)), std::string(row.text(4))};
+}
+
+state_snapshot decode_snapshot(const row_reader& row) {
+    return state_snapshot{ts_ms{row.int64(0)}, seq_t{row.int64(1)}, row.int64(2),
+                          std::string(row.text(3))};
+}
+
+topic_info decode_topic(const row_reader& row) {
+    return topic_info{std::string(row.text(0)), row.int64(1), seq_t{row.int64(2)}};
+}
+
+seq_t decode_seq(const row_reader& row, int col) { return seq_t{row.int64(col)}; }
+
+std::string encode_headers(const headers_map& headers) {
+    if (headers.empty()) return "{}";  // nearly every event: no object, no allocation
+    json::object o;
+    for (const auto& [k, v] : headers) o[k] = v;
+    return canonical_json(o);
+}
+
+}  // namespace prom::storage

@@ -1,0 +1,86 @@
+// consistency::cursor_waiters over the memory store: woken by the commit that moves a
+// cursor, timed out with the cursor it last read, cancelled, all without a thread per waiter.
+#include "consistency/cursor_waiters.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "support/test_support.hpp"
+
+namespace prom::consistency {
+namespace {
+
+using namespace std::chrono_literals;
+using kind = cursor_wait_outcome::kind;
+
+struct cursor_waiting : testing::Test {
+    std::unique_ptr<store> s = test::open_or_die("memory:");
+    cursor_waiters waiters{*s};
+
+    std::future<cursor_wait_outcome> wait(std::int64_t seq, std::chrono::milliseconds within,
+                                          std::uint64_t* id = nullptr) {
+        auto p = std::make_shared<std::promise<cursor_wait_outcome>>();
+        auto f = p->get_future();
+        auto got =
+            waiters.wait({{"proj", "t", "g", seq_t{seq}}}, cursor_waiters::clock::now() + within,
+                         [p](cursor_wait_outcome o) { p->set_value(std::move(o)); });
+        if (id) *id = got;
+        return f;
+    }
+};
+
+TEST_F(cursor_waiting, a_cursor_that_moves_past_the_seq_wakes_the_waiter) {
+    auto f = wait(3, 10s);
+    EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{2}));
+    EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
+    EXPECT_EQ(waiters.active(), 1u);
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{3}));
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(f.get().what, kind::caught_up);
+    EXPECT_EQ(waiters.active(), 0u);
+}
+
+TEST_F(cursor_waiting, a_waiter_already_met_is_answered_at_once_once_the_cursor_was_read) {
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{5}));
+    auto first = wait(5, 10s);
+    ASSERT_EQ(first.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(first.get().what, kind::caught_up);
+    std::uint64_t id = 1;
+    auto second = wait(4, 10s, &id);  // the cursor is cached now: no store read, no id
+    ASSERT_EQ(second.wait_for(0ms), std::future_status::ready);
+    EXPECT_EQ(id, 0u);
+}
+
+TEST_F(cursor_waiting, a_deadline_answers_timed_out_with_the_cursor_last_read) {
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{1}));
+    auto f = wait(9, 30ms);
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    auto o = f.get();
+    EXPECT_EQ(o.what, kind::timed_out);
+    ASSERT_TRUE(o.behind);
+    EXPECT_EQ(o.behind->projector, "proj");
+    EXPECT_EQ(o.behind->seq, 9);
+    EXPECT_EQ(o.cursor, 1);
+}
+
+TEST_F(cursor_waiting, cancel_and_stop_answer_cancelled) {
+    std::uint64_t id = 0;
+    auto a = wait(9, 10s, &id);
+    auto b = wait(9, 10s);
+    ASSERT_NE(id, 0u);
+    waiters.cancel(id);
+    ASSERT_EQ(a.wait_for(0ms), std::future_status::ready);
+    EXPECT_EQ(a.get().what, kind::cancelled);
+    EXPECT_EQ(waiters.active(), 1u);
+    waiters.stop();
+    ASSERT_EQ(b.wait_for(0ms), std::future_status::ready);
+    EXPECT_EQ(b.get().what, kind::cancelled);
+    auto late = wait(1, 10s);  // after stop: refused at once
+    ASSERT_EQ(late.wait_for(0ms), std::future_status::ready);
+    EXPECT_EQ(late.get().what, kind::cancelled);
+}
+
+}  // namespace
+}  // namespace prom::consistency
