@@ -44,21 +44,19 @@ struct delivery_pool::pump final : delivery_pool::consumer,
 };
 
 void delivery_pool::pump::stop(std::function<void()> stopped) {
-    bool already = false;
     {
         prom::lock_guard lock(pool_.mu_);
-        if (phase_ == phase::stopped) {
-            already = true;
-        } else {
+        if (phase_ != phase::stopped) {
             stop_requested_ = true;
             stopped_ = std::move(stopped);
             if (phase_ == phase::waiting || phase_ == phase::delivering) {
                 ++generation_;  // a late done() changes nothing
                 pool_.ready(shared_from_this());
             }
+            return;
         }
     }
-    if (already && stopped) stopped();
+    if (stopped) stopped();  // already stopped: at once, outside the lock
 }
 
 delivery_pool::delivery_pool(store& s, unsigned threads)

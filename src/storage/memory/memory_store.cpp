@@ -148,6 +148,7 @@ class memory_store final : public store {
     result<std::vector<topic_info>> topics() override {
         std::lock_guard lock(data_mu_);
         std::vector<topic_info> out;
+        out.reserve(topics_.size());
         for (auto& [name, t] : topics_) {
             out.push_back({name, static_cast<std::int64_t>(t.events.size()),
                            seq_t{static_cast<std::int64_t>(t.events.size())}});
