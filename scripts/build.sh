@@ -24,6 +24,9 @@ fi
 command -v cmake >/dev/null || die "cmake not found: run scripts/setup.sh first"
 command -v ninja >/dev/null || die "ninja not found: run scripts/setup.sh first"
 
+# The dashboard embeds uPlot from ui/node_modules (docs/dashboard.md).
+bash scripts/npm-deps.sh
+
 configure_args=(--preset "$preset")
 if ccache_bin=$(command -v ccache); then
   # CMakeLists.txt also picks ccache up by itself; passing the launcher here keeps the

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages prom needs, only those that are missing.
+# Installs the Debian 12 packages prom needs, only those that are missing, and then the npm
+# packages of ui/ and clients/ts/ (scripts/npm-deps.sh, also only when missing).
 #
 #   scripts/setup.sh                 build + test dependencies
 #   scripts/setup.sh --bench         ... plus the benchmark tools (wrk, nginx, node, redis)
 #   scripts/setup.sh [--bench] PKG…  ... plus any extra packages named on the command line
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
+#
+# Then the npm packages of ui/ and clients/ts/ (scripts/npm-deps.sh).
 #
 # Extra packages can also come from $PROM_SETUP_EXTRA_PACKAGES (space separated).
 # Idempotent: when everything is present it touches nothing (no apt-get update).
@@ -31,6 +34,10 @@ base_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
+  npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh)
+  # The dashboard (docs/dashboard.md): npm installs uPlot for the build, playwright-core
+  # for the browser tests (label `browser`), which drive Debian's chromium headless.
+  chromium
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -97,13 +104,24 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The npm packages of ui/ and clients/ts/, by scripts/npm-deps.sh (also idempotent).
+npm_deps() {
+  if ((check_only)); then
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh" --check
+  else
+    bash "$(dirname "${BASH_SOURCE[0]}")/npm-deps.sh"
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
-  log "all ${#packages[@]} required Debian packages are already installed, nothing to do"
-  exit 0
+  log "all ${#packages[@]} required Debian packages are already installed"
+  npm_deps
+  exit $?
 fi
 
 log "missing Debian packages (${#missing[@]}): ${missing[*]}"
 if ((check_only)); then
+  npm_deps || true
   exit 1
 fi
 
@@ -132,3 +150,4 @@ for p in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
+npm_deps

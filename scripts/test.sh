@@ -6,7 +6,8 @@
 #
 #   scripts/test.sh [extra ctest args…]        e.g. scripts/test.sh -L unit
 #
-# The ctest args go to both trees. Labels: unit, contract, integration, fault (release
+# The ctest args go to both trees. Labels: unit, contract, integration, fault, ts (the
+# TypeScript client), install (examples/embed against the installed package) (release
 # tree), lint (release tree, scripts/lint.sh) and fuzz (fuzz tree: each target 30 s). The
 # fuzz tree is only built and run when the args select no tests (-L/-R/-I absent) or
 # mention "fuzz"; PostgreSQL and the main tree are skipped when they only select fuzz.

@@ -106,4 +106,12 @@ class time_machine {
 result<json::value> at_as_json(store& s, std::string_view topic, std::string_view key, ts_ms t,
                                std::string_view reducer_name);
 
+// For the HTTP route GET /at/{topic}?t=&reducer=&limit=: every key's state at t, in key
+// order, as `{"count","items":[{"key","seq","state","ts"}…],"t","truncated"}` (the items are
+// the lines `prom at TOPIC --all T` prints). At most `limit` items; `truncated` says whether
+// keys with a state were left out. An unknown topic or a t before its history: no items.
+// invalid_argument for an unknown reducer.
+result<json::value> at_all_as_json(store& s, std::string_view topic, ts_ms t,
+                                   std::string_view reducer_name, std::size_t limit);
+
 }  // namespace prom

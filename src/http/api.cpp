@@ -72,6 +72,13 @@ std::optional<response> api::route(const request& r, bool may_block) {
     std::string_view path = r.target.substr(0, r.target.find('?'));
     std::string_view query =
         path.size() < r.target.size() ? r.target.substr(path.size() + 1) : std::string_view{};
+    if (path == "/" || path == "/ui" || path.starts_with("/ui/")) {
+        if (!(r.verb == method::get || r.verb == method::head)) {
+            return method_not_allowed(route_id::ui, allow_get_head);
+        }
+        if (auto out = ui(r, path)) return out;
+        return error_response(404, "not_found", "no such file of the dashboard", route_id::ui);
+    }
     std::array<std::string_view, 4> s;
     std::size_t n = 0;
     if (path.size() > 1) {
@@ -117,6 +124,11 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (!get_or_head) return method_not_allowed(route_id::at, allow_get_head);
         if (!may_block) return std::nullopt;
         return at(r, decoded(s[1], coll_buf), decoded(s[2], key_buf), query);
+    }
+    if (n == 2 && s[0] == "at") {
+        if (!get_or_head) return method_not_allowed(route_id::at_all, allow_get_head);
+        if (!may_block) return std::nullopt;
+        return at_all(r, decoded(s[1], coll_buf), query);
     }
     if ((n == 1 || n == 2) && s[0] == "projectors") {
         auto route = n == 1 ? route_id::projectors : route_id::projector;

@@ -143,6 +143,9 @@ class api {
     response healthz(const request& r);
     response at(const request& r, std::string_view topic, std::string_view key,
                 std::string_view encoded_query);
+    response at_all(const request& r, std::string_view topic, std::string_view encoded_query);
+    // GET /, /ui, /ui/ and /ui/assets/{file} (api_ui.cpp); nullopt: no such file (404).
+    std::optional<response> ui(const request& r, std::string_view path);
     // The 401/403 for a request the token does not allow, or nullopt when it may proceed.
     std::optional<response> refused(const request& r, auth::action what, std::string_view name,
                                     route_id route) const;

@@ -49,6 +49,7 @@ std::optional<read_target> read_target_of(const request& r, std::string_view def
         return read_target{route_id::collection_list, decode_path_segment(s[1]), {}};
     }
     if (s.size() == 3 && s[0] == "at") return read_target{route_id::at, {}, {}};
+    if (s.size() == 2 && s[0] == "at") return read_target{route_id::at_all, {}, {}};
     return std::nullopt;
 }
 
@@ -89,7 +90,9 @@ std::optional<api::long_poll> api::long_poll_of(const request& r) const {
     long seconds = std::min<long>(prefer_wait_seconds(*r.prefer), max_wait.count());
     if (seconds <= 0) return std::nullopt;
     auto target = read_target_of(r, options_.default_collection);
-    if (!target || target->route == route_id::at) return std::nullopt;
+    if (!target || target->route == route_id::at || target->route == route_id::at_all) {
+        return std::nullopt;
+    }
     std::shared_ptr<const userproj::collection_map> hold;
     std::string physical = options_.aliases
                                ? std::string(options_.aliases->resolve(target->collection, hold))
@@ -115,7 +118,10 @@ api::read_wait api::begin_read_after(const request& r) {
             400, "bad_request", "wait_for is for POST /publish; reads take after", target->route);
         return out;
     }
-    if (params->after.empty() || target->route == route_id::at) return out;
+    if (params->after.empty() || target->route == route_id::at ||
+        target->route == route_id::at_all) {
+        return out;
+    }
     const std::string& collection = target->collection;
     if (!docs::valid_collection_name(collection) || docs::reserved_collection(collection)) {
         return out;  // the route answers 404

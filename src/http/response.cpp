@@ -28,6 +28,10 @@ std::string_view route_label(route_id r) noexcept {
             return "/ws";
         case route_id::at:
             return "/at/{topic}/{key}";
+        case route_id::at_all:
+            return "/at/{topic}";
+        case route_id::ui:
+            return "/ui";
         case route_id::projectors:
             return "/projectors";
         case route_id::projector:
@@ -47,6 +51,7 @@ std::string_view head_of(const response& r) {
 std::string_view body_of(const response& r) {
     if (r.head_only || r.status == 304 || r.status == 204) return {};
     if (r.doc) return r.doc->body;
+    if (!r.static_body.empty()) return r.static_body;
     return r.body;
 }
 

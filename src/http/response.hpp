@@ -21,6 +21,9 @@ struct response {
     std::shared_ptr<const rendered_document> doc;  // set: head and body come from it
     std::string head;  // header lines, each ending in CRLF (Content-Length included)
     std::string body;
+    // Set: the body instead of `body`, static data that outlives every response (the
+    // dashboard's embedded files, served without a copy).
+    std::string_view static_body;
     bool head_only = false;  // HEAD: same header lines, no body
     bool close = false;      // close the connection after this response
 };

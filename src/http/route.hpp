@@ -15,7 +15,9 @@ enum class route_id : std::size_t {
     healthz,
     metrics,
     ws,
-    at,
+    at,          // GET /at/{topic}/{key}
+    at_all,      // GET /at/{topic}: every key
+    ui,          // GET /, /ui, /ui/assets/{file}: the dashboard's embedded files
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
     unknown,     // no route matched (404) or the request did not parse (400/413/431)

@@ -12,10 +12,12 @@ struct status_info {
     std::string_view reason;
 };
 
-inline constexpr std::array<status_info, 22> known_statuses{{
+inline constexpr std::array<status_info, 24> known_statuses{{
     {200, "OK"},
     {201, "Created"},
     {204, "No Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
     {304, "Not Modified"},
     {400, "Bad Request"},
     {401, "Unauthorized"},

@@ -88,7 +88,8 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
     std::string s;
     s += "prom serve --demo: 3 processes on demo-host send a heartbeat every second;\n";
     s += "'llm' goes silent after 5 s and turns stale " +
-         std::to_string(stale_after.count() / 1000) + " s later.\n\nTry:\n";
+         std::to_string(stale_after.count() / 1000) + " s later.\n\nThe dashboard: " + base +
+         "/ui/\n\nTry:\n";
     s += "  curl -i " + base + "/snap/demo-host:stt:4101\n";
     s += "  curl -i " + base + "/list\n";
     s += "  curl -s '" + base + "/list?status=stale'\n";

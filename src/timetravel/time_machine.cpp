@@ -153,4 +153,28 @@ result<json::value> at_as_json(store& s, std::string_view topic, std::string_vie
     return json::value(to_json(**state));
 }
 
+result<json::value> at_all_as_json(store& s, std::string_view topic, ts_ms t,
+                                   std::string_view reducer_name, std::size_t limit) {
+    auto r = builtin_reducer(reducer_name);
+    if (!r) return std::unexpected(r.error());
+    time_machine tm(s);
+    json::array items;
+    bool truncated = false;
+    auto ok = tm.at_all(topic, t, *r, [&](const keyed_state& ks) {
+        if (items.size() == limit) {
+            truncated = true;  // one more key has a state: the answer is not the whole topic
+            return false;
+        }
+        items.emplace_back(to_json(ks));
+        return true;
+    });
+    if (!ok) return std::unexpected(ok.error());
+    json::object out;
+    out["count"] = items.size();
+    out["items"] = std::move(items);
+    out["t"] = t.value;
+    out["truncated"] = truncated;
+    return json::value(std::move(out));
+}
+
 }  // namespace prom

@@ -1,0 +1,127 @@
+// Build step of the dashboard (docs/dashboard.md): turns ui/ into one C++ source file that
+// `prom serve` serves at /ui/, so the binary needs no files beside it and no other host.
+//
+//   node ui/embed.mjs OUT.cpp
+//
+// Every asset but the page itself gets a content-hashed name (assets/NAME.HASH.EXT, served
+// as immutable), and the page gets an import map from the modules' bare names ("@ui/x.js",
+// "uplot") to those hashed names: a changed module changes only its own name and the page,
+// never the modules that import it. The page's Content-Security-Policy allows exactly that
+// inline import map (by its hash) and scripts of our own origin.
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { dirname, extname, join, basename } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ui = dirname(fileURLToPath(import.meta.url));
+const out = process.argv[2];
+if (!out) {
+    console.error("usage: node ui/embed.mjs OUT.cpp");
+    process.exit(2);
+}
+
+const uplotDir = join(ui, "node_modules", "uplot", "dist");
+if (!existsSync(join(uplotDir, "uPlot.iife.min.js"))) {
+    console.error(`embed.mjs: ${uplotDir} is missing: run scripts/npm-deps.sh (scripts/setup.sh does)`);
+    process.exit(1);
+}
+
+const types = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+};
+const sha256 = (buf) => createHash("sha256").update(buf).digest();
+
+// [logical name, bytes]: our modules and styles, and uPlot. uPlot's minified build is a
+// classic script defining `var uPlot`; one export line makes it an ES module (51 kB instead
+// of the 145 kB of its unminified ESM build).
+const sources = [];
+for (const f of readdirSync(join(ui, "src")).sort()) {
+    if (types[extname(f)]) sources.push([f, readFileSync(join(ui, "src", f))]);
+}
+sources.push([
+    "uplot.js",
+    Buffer.concat([readFileSync(join(uplotDir, "uPlot.iife.min.js")), Buffer.from("\nexport default uPlot;\n")]),
+]);
+sources.push(["uplot.css", readFileSync(join(uplotDir, "uPlot.min.css"))]);
+
+const files = [];  // {path, type, etag, body, immutable, csp}
+const hashed = {};  // logical name -> "assets/NAME.HASH.EXT" (relative to /ui/)
+for (const [name, body] of sources) {
+    const digest = sha256(body).toString("hex");
+    const ext = extname(name);
+    const rel = `assets/${basename(name, ext)}.${digest.slice(0, 12)}${ext}`;
+    hashed[name] = rel;
+    files.push({ path: "/ui/" + rel, type: types[ext], etag: `"${digest.slice(0, 32)}"`, body, immutable: true });
+}
+
+const imports = { uplot: "./" + hashed["uplot.js"] };
+for (const name of Object.keys(hashed)) {
+    if (name.endsWith(".js") && name !== "uplot.js") imports["@ui/" + name] = "./" + hashed[name];
+}
+const importMap = JSON.stringify({ imports }, null, 1);
+const preload = Object.values(imports).map((u) => `<link rel="modulepreload" href="${u}">`).join("\n");
+let page = readFileSync(join(ui, "index.html"), "utf8");
+page = page.replace("<!--importmap-->", `<script type="importmap">${importMap}</script>\n${preload}`);
+page = page.replace(/\{\{asset:([^}]+)\}\}/g, (_, n) => {
+    if (!hashed[n]) throw new Error(`index.html names an unknown asset '${n}'`);
+    return "./" + hashed[n];
+});
+const mapHash = sha256(Buffer.from(importMap)).toString("base64");
+// connect-src 'self' covers ws:/wss: to the same host (CSP Level 3). style-src allows
+// inline styles: uPlot positions its cursor and legend with style attributes.
+const csp = [
+    "default-src 'none'",
+    `script-src 'self' 'sha256-${mapHash}'`,
+    "connect-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "base-uri 'self'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+].join("; ");
+const pageBody = Buffer.from(page);
+files.unshift({ path: "/ui/", type: types[".html"], etag: `"${sha256(pageBody).toString("hex").slice(0, 32)}"`, body: pageBody, immutable: false, csp });
+
+// C++ string literals: printable ASCII as is, everything else as 3-digit octal escapes
+// (a hex escape would swallow the hex digits after it).
+function literal(buf) {
+    let s = "";
+    let line = 0;
+    for (const b of buf) {
+        let piece;
+        if (b === 0x5c) piece = "\\\\";
+        else if (b === 0x22) piece = '\\"';
+        else if (b === 0x3f) piece = "\\?";  // no trigraphs, whatever the language mode
+        else if (b === 0x0a) piece = "\\n";
+        else if (b >= 0x20 && b < 0x7f) piece = String.fromCharCode(b);
+        else piece = "\\" + b.toString(8).padStart(3, "0");
+        s += piece;
+        line += piece.length;
+        if (b === 0x0a || line > 100) {
+            s += '"\n    "';
+            line = 0;
+        }
+    }
+    return '"' + s + '"';
+}
+const cstr = (s) => literal(Buffer.from(s));
+
+let cpp = "// Generated by ui/embed.mjs from the files in ui/ (docs/dashboard.md): do not edit.\n";
+cpp += '#include "http/ui_assets.hpp"\n\n';
+// A file over 64 kB is one literal longer than the standard's minimum limit: fine for g++
+// and clang, but -Wpedantic says so.
+cpp += "#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n\n";
+cpp += "namespace prom::http {\n\nnamespace {\n\n";
+files.forEach((f, i) => {
+    cpp += `// ${f.path}\nconstexpr char body_${i}[] =\n    ${literal(f.body)};\n\n`;
+});
+cpp += "constexpr embedded_file files[] = {\n";
+files.forEach((f, i) => {
+    cpp += `    {${cstr(f.path)}, ${cstr(f.type)}, ${cstr(f.etag)},\n     {body_${i}, sizeof body_${i} - 1}, ${f.immutable}, ${cstr(f.csp ?? "")}},\n`;
+});
+cpp += "};\n\n}  // namespace\n\nstd::span<const embedded_file> ui_files() { return files; }\n\n}  // namespace prom::http\n";
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, cpp);

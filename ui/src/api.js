@@ -1,0 +1,76 @@
+// Talking to prom serve: the token, JSON reads, the server's errors.
+//
+// The token is typed once and kept in sessionStorage (this tab only, gone when it closes);
+// every request sends it as `Authorization: Bearer`, the WebSocket as `?token=` (browsers
+// cannot set headers on a WebSocket; docs/ws-protocol.md).
+const tokenKey = "prom.token";
+
+// The server's root: the page is served at <root>/ui/, also behind a proxy that mounts prom
+// under a path prefix (docs/dashboard.md).
+export const root = new URL("../", document.baseURI);
+
+export function token() {
+    return sessionStorage.getItem(tokenKey) ?? "";
+}
+
+export function setToken(t) {
+    if (t) sessionStorage.setItem(tokenKey, t);
+    else sessionStorage.removeItem(tokenKey);
+    window.dispatchEvent(new CustomEvent("prom:token"));
+}
+
+export function url(path) {
+    return new URL(path, root);
+}
+
+export function authHeaders(extra = {}) {
+    const t = token();
+    return t ? { ...extra, Authorization: `Bearer ${t}` } : { ...extra };
+}
+
+export class ApiError extends Error {
+    constructor(status, code, message) {
+        super(message || code || `HTTP ${status}`);
+        this.status = status;
+        this.code = code;
+    }
+}
+
+// A 401 anywhere means the token is missing or wrong: the app asks for one (app.js).
+function unauthorized(status, message) {
+    window.dispatchEvent(new CustomEvent("prom:unauthorized", { detail: { status, message } }));
+}
+
+export async function errorOf(res) {
+    let code = "", message = "";
+    try {
+        const body = await res.json();
+        code = body.error ?? "";
+        message = body.message ?? "";
+    } catch {
+        // not JSON: keep the status alone
+    }
+    if (res.status === 401) unauthorized(res.status, message);
+    return new ApiError(res.status, code, message || `${res.status} ${res.statusText}`);
+}
+
+// GET a JSON resource: {status, etag, body}; 304 gives body null. Throws ApiError for any
+// other status (404 included: callers that expect it catch it).
+export async function getJSON(path, { headers = {}, signal } = {}) {
+    const res = await fetch(url(path), { headers: authHeaders(headers), signal, cache: "no-store" });
+    if (res.status === 304) return { status: 304, etag: res.headers.get("ETag"), body: null };
+    if (!res.ok) throw await errorOf(res);
+    return { status: res.status, etag: res.headers.get("ETag"), body: await res.json() };
+}
+
+export function enc(s) {
+    return encodeURIComponent(s);
+}
+
+// Sleeps `ms`, or less when `signal` aborts.
+export function sleep(ms, signal) {
+    return new Promise((resolve) => {
+        const t = setTimeout(resolve, ms);
+        signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+}

@@ -1,0 +1,130 @@
+// The dashboard's shell: navigation between pages (#/name), the token dialog, the
+// connection state, and the live data the pages share (one LiveCollection per collection,
+// one gateway connection).
+import { setToken, token } from "@ui/api.js";
+import { fill, notice } from "@ui/dom.js";
+import { Gateway } from "@ui/gateway.js";
+import { LiveCollection } from "@ui/live.js";
+import * as processes from "@ui/processes.js";
+import * as hosts from "@ui/hosts.js";
+import * as topics from "@ui/topics.js";
+import * as timetravel from "@ui/timetravel.js";
+import * as events from "@ui/events.js";
+import * as projectors from "@ui/projectors.js";
+
+const pages = { processes, hosts, topics, timetravel, events, projectors };
+const main = document.getElementById("page");
+const connState = document.getElementById("conn-state");
+const alertBox = document.getElementById("alert");
+const dialog = document.getElementById("token-dialog");
+const tokenInput = document.getElementById("token-input");
+const tokenWhy = document.getElementById("token-why");
+
+function status(text, kind = "ok") {
+    connState.textContent = text;
+    connState.dataset.kind = kind;
+}
+
+function showAlert(text) {
+    alertBox.hidden = !text;
+    alertBox.textContent = text ?? "";
+}
+
+// Live collections, shared by the pages and kept while any page listens.
+const collections = new Map();  // name → {live, listeners:Set}
+const ctx = {
+    collection(name) {
+        return collections.get(name)?.live ?? { docs: new Map() };
+    },
+    watch(name, listener) {
+        let c = collections.get(name);
+        if (!c) {
+            c = { listeners: new Set() };
+            c.live = new LiveCollection(name, {
+                onChange: (changed, removed) => { for (const l of c.listeners) l(changed, removed); },
+                onStatus: (text, kind) => status(`${name}: ${text}`, kind),
+            }).start();
+            collections.set(name, c);
+        }
+        c.listeners.add(listener);
+        return () => {
+            c.listeners.delete(listener);
+            if (c.listeners.size === 0) {
+                c.live.stop();
+                if (collections.get(name) === c) collections.delete(name);
+            }
+        };
+    },
+    gateway() {
+        if (!this.gw) this.gw = new Gateway({ onStatus: (text, kind) => status(text, kind) });
+        return this.gw;
+    },
+    status,
+    alert: showAlert,
+};
+
+let unmount = null;
+function route() {
+    const name = (location.hash.match(/^#\/(\w+)/) ?? [])[1] ?? "processes";
+    const page = pages[name] ?? processes;
+    for (const a of document.querySelectorAll("nav a")) {
+        if (a.dataset.page === name) a.setAttribute("aria-current", "page");
+        else a.removeAttribute("aria-current");
+    }
+    unmount?.();
+    unmount = null;
+    document.title = `prom: ${name}`;
+    try {
+        unmount = page.mount(main, ctx) ?? null;
+    } catch (e) {
+        fill(main, notice(`This page failed: ${e.message}`, "error"));
+    }
+}
+
+// Token: asked for when the server says 401, and from the header button.
+function askToken(why) {
+    tokenWhy.textContent = why;
+    tokenInput.value = "";
+    if (!dialog.open) dialog.showModal();
+    tokenInput.focus();
+}
+document.getElementById("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const t = tokenInput.value.trim();
+    if (!t) return;
+    dialog.close();
+    showAlert("");
+    setToken(t);
+    // Start every live read over with the new token.
+    for (const c of collections.values()) c.live.stop();
+    collections.clear();
+    ctx.gw?.close();
+    ctx.gw = null;
+    route();
+});
+document.getElementById("token-clear").addEventListener("click", () => {
+    setToken("");
+    dialog.close();
+    location.reload();
+});
+document.getElementById("token-button").addEventListener("click", () => askToken("Type the bearer token to use."));
+
+let refusedShown = false;
+window.addEventListener("prom:unauthorized", () => {
+    // No data without a valid token: drop what is shown, say why.
+    fill(main, notice("No data: the server needs a valid token.", "error"));
+    for (const c of collections.values()) c.live.stop();
+    collections.clear();
+    ctx.gw?.close();
+    ctx.gw = null;
+    status("no valid token", "error");
+    if (refusedShown && dialog.open) return;
+    refusedShown = true;
+    const msg = token() ? "The server refused this token (401). Type a valid token." : "This server needs a bearer token.";
+    showAlert(msg);
+    askToken(msg);
+});
+
+window.addEventListener("hashchange", route);
+route();
+if (connState.textContent === "starting…") status("ready");

@@ -1,0 +1,77 @@
+// Event browser: tails a topic live over the gateway (an ephemeral subscription: no cursor
+// is stored), filters by key, opens one event's JSON (docs/dashboard.md).
+import { getJSON } from "@ui/api.js";
+import { fill, h, show, showTime } from "@ui/dom.js";
+import { VirtualTable } from "@ui/vtable.js";
+
+const keepEvents = 5000;
+
+export function mount(main, ctx) {
+    let events = [];
+    let topic = null;
+    let keyFilter = "";
+    const topicInput = h("input", { id: "ev-topic", type: "text", value: "heartbeat.received", list: "ev-topics", autocomplete: "off", required: true });
+    const topicList = h("datalist", { id: "ev-topics" });
+    const fromSelect = h("select", { id: "ev-from" }, h("option", { value: "latest" }, "new events"), h("option", { value: "earliest" }, "from the first event"));
+    const keyInput = h("input", { id: "ev-key", type: "search", autocomplete: "off" });
+    const summary = h("p", { id: "ev-summary", role: "status" }, "Not tailing.");
+    const detail = h("pre", { id: "ev-detail", class: "json", tabindex: 0, "aria-label": "The selected event as JSON" });
+    const detailTitle = h("h3", { id: "ev-detail-title" }, "Event");
+    const table = new VirtualTable({
+        label: "Events",
+        columns: [
+            { key: "seq", label: "Seq", width: "6em", text: (e) => show(e.seq) },
+            { key: "ts", label: "Time", width: "11em", text: (e) => showTime(e.ts) },
+            { key: "key", label: "Key", width: "minmax(10em, 1fr)", text: (e) => show(e.key) },
+            { key: "payload", label: "Payload", width: "minmax(12em, 3fr)", text: (e) => show(e.payload).slice(0, 300) },
+        ],
+        rowKey: (e) => String(e.seq),
+        onActivate: (e) => {
+            detailTitle.textContent = `Event ${e.seq} of ${e.topic}`;
+            detail.textContent = JSON.stringify(e, null, 2);
+        },
+    });
+    let frame = 0;
+    const render = () => {
+        frame = 0;
+        const rows = keyFilter ? events.filter((e) => String(e.key ?? "").includes(keyFilter)) : events;
+        table.setRows([...rows].reverse());
+        summary.textContent = topic ? `${events.length} events of ${topic} (newest first)${keyFilter ? `, ${rows.length} with a key containing “${keyFilter}”` : ""}` : "Not tailing.";
+    };
+    const schedule = () => { if (!frame) frame = requestAnimationFrame(render); };
+    const gw = ctx.gateway();
+    const start = () => {
+        const t = topicInput.value.trim();
+        if (!t) return;
+        if (topic) gw.unsubscribe(topic);
+        topic = t;
+        events = [];
+        gw.subscribe(topic, {
+            from: fromSelect.value,
+            onEvents: (evs) => {
+                events.push(...evs);
+                if (events.length > keepEvents) events = events.slice(events.length - keepEvents);
+                schedule();
+            },
+            onError: (f) => { summary.textContent = `Cannot tail ${topic}: ${f.message ?? f.error}`; },
+        });
+        schedule();
+    };
+    keyInput.addEventListener("input", () => { keyFilter = keyInput.value; schedule(); });
+    fill(main,
+        h("h2", {}, "Events"),
+        h("form", { class: "filters", "aria-label": "Tail a topic", onsubmit: (e) => { e.preventDefault(); start(); } },
+            h("label", { for: "ev-topic" }, "Topic"), topicInput, topicList,
+            h("label", { for: "ev-from" }, "Show"), fromSelect,
+            h("button", { type: "submit" }, "Tail"),
+            h("label", { for: "ev-key" }, "Key contains"), keyInput),
+        summary,
+        h("div", { class: "split" }, table.element, h("section", { class: "card", "aria-labelledby": "ev-detail-title" }, detailTitle, detail)));
+    // Topic names for the field, where the server lists them (GET /topics).
+    getJSON("topics").then(({ body }) => fill(topicList, body.items.map((t) => h("option", { value: t.topic })))).catch(() => {});
+    start();
+    return () => {
+        if (topic) gw.unsubscribe(topic);
+        cancelAnimationFrame(frame);
+    };
+}

@@ -1,0 +1,121 @@
+// The WebSocket gateway (GET /ws, docs/ws-protocol.md): ephemeral subscriptions to topics,
+// so that the dashboard stores no cursor and leaves no consumer group behind.
+//
+// One connection per Gateway. It reconnects by itself (the server restarted, the network
+// dropped) and resumes each subscription after the last seq it delivered: it asks for
+// `from: {seq}` and, should the server not know that form, starts at `latest`; events it
+// already delivered are dropped by seq either way, so a reconnect never shows one twice.
+import { root, token, sleep } from "@ui/api.js";
+
+export class Gateway {
+    // onStatus(text, kind): "connected", "reconnecting", refused tokens.
+    constructor({ onStatus = () => {} } = {}) {
+        this.onStatus = onStatus;
+        this.subs = new Map();  // topic → {from, onEvents, onError, lastSeq, batchSize}
+        this.abort = new AbortController();
+        this.ws = null;
+        this.nextId = 1;
+        this.requests = new Map();  // subscribe id → topic, to route error frames
+        this.run();
+    }
+
+    // onEvents(events) with each batch; `from`: "latest" | "earliest".
+    subscribe(topic, { from = "latest", batchSize = 500, onEvents, onError = () => {} }) {
+        const sub = { from, onEvents, onError, lastSeq: null, batchSize, fallback: false };
+        this.subs.set(topic, sub);
+        this.send(this.subscribeFrame(topic, sub));
+    }
+
+    unsubscribe(topic) {
+        if (!this.subs.delete(topic)) return;
+        this.send({ op: "unsubscribe", id: `u${this.nextId++}`, topic });
+    }
+
+    close() {
+        this.abort.abort();
+        this.ws?.close(1000);
+    }
+
+    subscribeFrame(topic, sub) {
+        let from = sub.from;
+        if (sub.lastSeq !== null) from = sub.fallback ? "latest" : { seq: sub.lastSeq + 1 };
+        const id = `s${this.nextId++}`;
+        this.requests.set(id, topic);
+        return { op: "subscribe", id, topic, from, batchSize: sub.batchSize };
+    }
+
+    send(frame) {
+        if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    }
+
+    async run() {
+        const signal = this.abort.signal;
+        let backoff = 500;
+        while (!signal.aborted) {
+            const opened = await this.connectOnce(signal);
+            if (signal.aborted) return;
+            if (opened) backoff = 500;
+            this.onStatus("gateway: reconnecting", "warn");
+            await sleep(backoff, signal);
+            backoff = Math.min(backoff * 2, 8000);
+        }
+    }
+
+    // Resolves when the connection closes; true if it had opened.
+    connectOnce(signal) {
+        return new Promise((resolve) => {
+            const u = new URL("ws", root);
+            u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+            if (token()) u.searchParams.set("token", token());
+            let opened = false;
+            const ws = new WebSocket(u);
+            this.ws = ws;
+            const onAbort = () => ws.close(1000);
+            signal.addEventListener("abort", onAbort, { once: true });
+            ws.onopen = () => {
+                opened = true;
+                this.onStatus("gateway: connected", "ok");
+                for (const [topic, sub] of this.subs) ws.send(JSON.stringify(this.subscribeFrame(topic, sub)));
+            };
+            ws.onmessage = (m) => this.receive(m.data);
+            ws.onclose = () => {
+                signal.removeEventListener("abort", onAbort);
+                if (!opened && !signal.aborted) {
+                    // A refused upgrade (401 for a wrong token) shows only as a close.
+                    window.dispatchEvent(new CustomEvent("prom:gateway-refused"));
+                }
+                resolve(opened);
+            };
+            ws.onerror = () => {};  // onclose follows
+        });
+    }
+
+    receive(text) {
+        let f;
+        try {
+            f = JSON.parse(text);
+        } catch {
+            return;
+        }
+        const sub = this.subs.get(f.topic);
+        if (f.op === "events" && sub) {
+            const fresh = f.events.filter((e) => sub.lastSeq === null || e.seq > sub.lastSeq);
+            if (f.events.length) sub.lastSeq = Math.max(sub.lastSeq ?? 0, ...f.events.map((e) => e.seq));
+            if (fresh.length) sub.onEvents(fresh);
+        } else if (f.op === "subscribed") {
+            this.requests.delete(f.id);
+        } else if (f.op === "error") {
+            const topic = this.requests.get(f.id);
+            this.requests.delete(f.id);
+            const s = topic === undefined ? undefined : this.subs.get(topic);
+            if (!s) return;
+            // A server without `from: {seq}` refuses the resume: start at latest instead.
+            if (s.lastSeq !== null && !s.fallback && f.error === "bad_request") {
+                s.fallback = true;
+                this.send(this.subscribeFrame(topic, s));
+                return;
+            }
+            s.onError(f);
+        }
+    }
+}
