@@ -3,7 +3,13 @@
 # prom serve over SQLite (synchronous=FULL) and over PostgreSQL, against plain single-row
 # INSERT transactions (pgbench) on the same PostgreSQL server, in one run.
 #
-#   bench/publish/run.sh [-c CONNECTIONS=64] [-d SECONDS=5] [-r ROUNDS=3]
+#   bench/publish/run.sh [-c CONNECTIONS=64] [-d SECONDS=5] [-r ROUNDS=3] [-p PRELOAD_EVENTS=0]
+#
+# -p N adds a third prom serve on the same PostgreSQL server, in its own schema, whose topic
+# already holds N events, measured in the same interleaved rounds. The events are written
+# by one INSERT … SELECT FROM generate_series (distinct ids, 10,000 keys, the same payload),
+# with the topic's row and the latest-per-key rows set to match, then ANALYZE and CHECKPOINT
+# (as a long-running log's tables would be).
 #
 # Each answer of prom comes after the commit that holds the event; pgbench's INSERTs are
 # committed one by one with synchronous_commit on. Rounds are interleaved and the median is
@@ -12,9 +18,10 @@
 set -euo pipefail
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-connections=64 duration=5 rounds=3
-while getopts "c:d:r:" opt; do
+connections=64 duration=5 rounds=3 preload=0
+while getopts "c:d:r:p:" opt; do
   case $opt in
+    p) preload=$OPTARG ;;
     c) connections=$OPTARG ;;
     d) duration=$OPTARG ;;
     r) rounds=$OPTARG ;;
@@ -56,6 +63,26 @@ start_prom() {  # name db → sets port_<name>, pid_<name>
 
 start_prom sqlite "sqlite:$work/prom.db"
 start_prom postgres "$pg_url?schema=bench_prom"
+if ((preload > 0)); then
+  start_prom loaded "$pg_url?schema=bench_loaded"
+  curl -sf -X POST "http://127.0.0.1:$port_loaded/publish" -H 'Content-Type: application/json' \
+    -d '{"topic":"bench.http","key":"k","payload":{"warm":true}}' >/dev/null
+  log "pre-loading $preload events into bench_loaded.events"
+  t_load=$(date +%s)
+  "$pgbin/psql" -q "$pg_url" <<SQL
+SET search_path TO bench_loaded;
+INSERT INTO events(topic, seq, id, key, ts, payload, headers)
+SELECT 'bench.http', i, 'preload-' || lpad(i::text, 12, '0'), 'k' || (i % 10000), 1700000000000 + i,
+       '{"cpu_pct":12.5,"host":"alpha","mem_mb":512}', '{}' FROM generate_series(2, $preload + 1) AS i;
+INSERT INTO latest(topic, key, seq)
+SELECT 'bench.http', 'k' || r, $preload + 1 - ((($preload + 1) - r) % 10000) FROM generate_series(0, 9999) AS r
+ON CONFLICT (topic, key) DO UPDATE SET seq = excluded.seq;
+UPDATE topics SET last_seq = $preload + 1, count = $preload + 1 WHERE name = 'bench.http';
+ANALYZE;
+CHECKPOINT;
+SQL
+  log "pre-loaded in $(( $(date +%s) - t_load )) s"
+fi
 
 "$pgbin/psql" -q "$pg_url" -c "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, topic text, key text, ts bigint, payload jsonb)"
 cat >"$work/insert.sql" <<'SQL'
@@ -72,11 +99,12 @@ pgbench_tps() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -a s_sqlite s_pg s_insert
+declare -a s_sqlite s_pg s_insert s_loaded
 for r in $(seq "$rounds"); do
   log "round $r/$rounds"
   s_sqlite+=("$(wrk_rps "$port_sqlite")")
   s_pg+=("$(wrk_rps "$port_postgres")")
+  if ((preload > 0)); then s_loaded+=("$(wrk_rps "$port_loaded")"); fi
   s_insert+=("$(pgbench_tps)")
 done
 m_sqlite=$(printf '%s\n' "${s_sqlite[@]}" | median)
@@ -93,3 +121,9 @@ Durable publish, $connections concurrent clients, ${duration}s per measurement, 
 | prom serve, POST /publish, PostgreSQL 15 | $m_pg | $(awk -v a="$m_pg" -v b="$m_insert" 'BEGIN{printf "%.2f", a/b}')× | ${s_pg[*]} | $(rss "$pid_postgres") |
 | pgbench, one INSERT per transaction, same server | $m_insert | 1.00× | ${s_insert[*]} | — |
 EOF2
+if ((preload > 0)); then
+  m_loaded=$(printf '%s\n' "${s_loaded[@]}" | median)
+  cat <<EOF2
+| prom serve, POST /publish, PostgreSQL 15, topic pre-loaded with $preload events | $m_loaded | $(awk -v a="$m_loaded" -v b="$m_insert" 'BEGIN{printf "%.2f", a/b}')× ($(awk -v a="$m_loaded" -v b="$m_pg" 'BEGIN{printf "%.2f", a/b}')× the empty topic) | ${s_loaded[*]} | $(rss "$pid_loaded") |
+EOF2
+fi

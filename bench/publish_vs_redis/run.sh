@@ -6,6 +6,8 @@
 #   bench/publish_vs_redis/run.sh [-c CONNECTIONS=64] [-d SECONDS=5] [-r ROUNDS=3]
 #                                 [-n REDIS_REQUESTS=200000] [-p PRELOAD_EVENTS=0]
 #   PROM_BIN=path/to/prom bench/publish_vs_redis/run.sh   # measure another build
+#   PROM_LOADED_DB=file.db bench/publish_vs_redis/run.sh -p N   # use a database pre-loaded
+#       earlier with the same SQL (N events in bench.http); it is appended to, not copied
 #
 # Rounds are interleaved (prom, redis, prom, redis, …) and the median round is reported,
 # with each server's CPU time per event (utime + stime of the server process from /proc,
@@ -87,10 +89,15 @@ db=$work/prom.db
 start_prom prom "$db"
 if ((preload > 0)); then
   log "pre-loading $preload events into bench.http"
-  t_load=$(date +%s)
-  preload_db "$work/loaded.db"
-  log "pre-loaded in $(( $(date +%s) - t_load )) s ($(du -m "$work/loaded.db" | cut -f1) MiB)"
-  start_prom loaded "$work/loaded.db"
+  if [[ -n ${PROM_LOADED_DB:-} ]]; then
+    log "using $PROM_LOADED_DB ($(du -m "$PROM_LOADED_DB" | cut -f1) MiB)"
+    start_prom loaded "$PROM_LOADED_DB"
+  else
+    t_load=$(date +%s)
+    preload_db "$work/loaded.db"
+    log "pre-loaded in $(( $(date +%s) - t_load )) s ($(du -m "$work/loaded.db" | cut -f1) MiB)"
+    start_prom loaded "$work/loaded.db"
+  fi
 fi
 
 # ---- redis: its own directory, no RDB snapshots, AOF fsynced before every answer

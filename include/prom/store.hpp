@@ -141,6 +141,24 @@ class transaction {
 // Called after a commit with the documents it wrote (on the committing thread).
 using commit_listener = std::function<void(const std::vector<document>&)>;
 
+// What a commit appended: each topic it appended to with the topic's last seq after it.
+// `complete` is false when the store learned that something changed without learning what
+// (a commit by another process seen through SQLite's data_version, PostgreSQL notifications
+// lost while the listening connection reconnected, a node that sends no topics): then any
+// topic may have grown and a listener must look for itself.
+struct topic_tip {
+    std::string topic;
+    seq_t last_seq{};
+};
+struct appended_topics {
+    std::vector<topic_tip> tips;
+    bool complete = true;
+};
+// Called after each commit that appended (on the committing thread, or the thread that
+// noticed another process's change), before change_version() moves. Must be quick and must
+// not call back into the store.
+using append_listener = std::function<void(const appended_topics&)>;
+
 // Called exactly once with the outcome of store::append_async: on the store's writer thread
 // after the commit that made the events durable (or with the error that failed them), or on
 // the calling thread when the batch is refused before queueing. It must be quick and must not
@@ -199,6 +217,9 @@ class store {
 
     // Listeners must not call back into the store's write path.
     virtual void add_commit_listener(commit_listener listener) = 0;
+    // Which topics grew: lets a waiter on many topics wake only those of the topics that
+    // moved (the WebSocket delivery pool) instead of re-reading every topic on every commit.
+    virtual void add_append_listener(append_listener listener) = 0;
 
     // ==== operations: groups, cursors and leases seen from outside (docs/operations.md) =====
     // Every cursor of every group, ordered by (topic, group), with its topic's last seq and

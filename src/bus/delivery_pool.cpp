@@ -37,32 +37,38 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     std::uint64_t generation_ = 0;  // a `done` of an older delivery is ignored
     std::optional<bool> outcome_;   // set by done(): the delivery to settle
     seq_t batch_last_{};
-    bool wake_on_change_ = true;  // false during a back-off
     clock::time_point deadline_{};
-    seq_t parked_at_{};  // the position when parked (read by the watcher)
-    bool parked_active_ = false;
+    seq_t parked_at_{};        // the position when parked
+    bool in_topic_ = false;    // in watched_[topic].parked
+    bool in_standby_ = false;  // in standbys_
 };
 
 void delivery_pool::pump::stop(std::function<void()> stopped) {
-    bool already = false;
     {
         prom::lock_guard lock(pool_.mu_);
-        if (phase_ == phase::stopped) {
-            already = true;
-        } else {
+        if (phase_ != phase::stopped) {
             stop_requested_ = true;
             stopped_ = std::move(stopped);
             if (phase_ == phase::waiting || phase_ == phase::delivering) {
                 ++generation_;  // a late done() changes nothing
                 pool_.ready(shared_from_this());
             }
+            return;
         }
     }
-    if (already && stopped) stopped();
+    if (stopped) stopped();  // already stopped: at once, outside the lock
 }
 
-delivery_pool::delivery_pool(store& s, unsigned threads) : store_(s) {
+delivery_pool::delivery_pool(store& s, unsigned threads)
+    : store_(s), link_(std::make_shared<listener_link>()) {
     checked_version_ = store_.change_version();
+    next_full_check_ = clock::now() + full_check_interval;
+    link_->pool = this;
+    // The store keeps its listeners for its whole life; the link lets this one outlive us.
+    store_.add_append_listener([link = link_](const appended_topics& a) {
+        prom::lock_guard lock(link->mu);
+        if (link->pool) link->pool->on_appended(a);
+    });
     if (threads == 0) threads = 1;
     for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
     watcher_ = std::thread([this] { watch(); });
@@ -75,6 +81,10 @@ void delivery_pool::close() {
         prom::lock_guard lock(mu_);
         if (closing_) return;
         closing_ = true;
+    }
+    {
+        prom::lock_guard lock(link_->mu);
+        link_->pool = nullptr;
     }
     work_cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -96,12 +106,27 @@ std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config conf
     auto p = std::make_shared<pump>(*this, next_id_++, store_, std::move(config),
                                     std::move(deliver), std::move(settle));
     all_[p->id_] = p;
+    ++watched_[p->state_.config().topic].consumers;
     ready_.push_back(p);
     work_cv_.notify_one();
     return p;
 }
 
+void delivery_pool::unpark(pump& p) {
+    if (p.in_topic_) {
+        if (auto it = watched_.find(p.state_.config().topic); it != watched_.end()) {
+            it->second.parked.erase(&p);
+        }
+        p.in_topic_ = false;
+    }
+    if (p.in_standby_) {
+        standbys_.erase(&p);
+        p.in_standby_ = false;
+    }
+}
+
 void delivery_pool::ready(const std::shared_ptr<pump>& p) {
+    unpark(*p);
     p->phase_ = pump::phase::ready;
     ready_.push_back(p);
     work_cv_.notify_one();
@@ -186,27 +211,32 @@ void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s)
         work_cv_.notify_one();
         return;
     }
-    p->parked_active_ = active;
     p->parked_at_ = position;
     if (s.what == consumer_step::kind::back_off) {
-        p->wake_on_change_ = false;
         p->deadline_ = clock::now() + s.wait;
     } else {
-        p->wake_on_change_ = true;
         // An active consumer sleeps until its topic grows (and wakes to renew its lease);
         // a standby retries the lease every idle_wait().
         std::chrono::milliseconds wait = !active       ? s.wait
                                          : c.ephemeral ? std::chrono::hours(1)
                                                        : c.lease_ttl / 3;
         p->deadline_ = clock::now() + wait;
-        if (s.version < checked_version_) {
-            // The store changed after this pump's read and the watcher has already acted on
-            // that change: read again rather than miss it. (A change the watcher has not seen
-            // yet finds the pump parked.)
+        auto& w = watched_[c.topic];
+        // An append reported after this pump's read, or a full check that ran after it,
+        // found it not yet parked: read again rather than miss it.
+        if (s.version < checked_version_ || (active && w.last_reported > position)) {
             ready(p);
             return;
         }
+        if (active) {
+            w.parked.insert(p.get());
+            p->in_topic_ = true;
+        } else {
+            standbys_.insert(p.get());
+            p->in_standby_ = true;
+        }
     }
+    next_deadline_ = std::min(next_deadline_, p->deadline_);
     p->phase_ = pump::phase::waiting;
 }
 
@@ -217,9 +247,32 @@ void delivery_pool::finish(const std::shared_ptr<pump>& p) {
         prom::lock_guard lock(mu_);
         p->phase_ = pump::phase::stopped;
         stopped = std::move(p->stopped_);
+        unpark(*p);
+        if (auto it = watched_.find(p->state_.config().topic);
+            it != watched_.end() && --it->second.consumers == 0) {
+            watched_.erase(it);
+        }
         all_.erase(p->id_);
     }
     if (stopped) stopped();
+}
+
+void delivery_pool::on_appended(const appended_topics& a) {
+    prom::lock_guard lock(mu_);
+    if (closing_) return;
+    if (!a.complete) full_check_due_ = true;  // the watcher runs it (the counter moves next)
+    std::vector<pump*> wake;
+    for (const auto& tip : a.tips) {
+        auto it = watched_.find(tip.topic);
+        if (it == watched_.end()) continue;  // nobody reads it
+        auto& w = it->second;
+        w.last_reported = std::max(w.last_reported, tip.last_seq);
+        for (pump* p : w.parked) {
+            if (p->parked_at_ < tip.last_seq) wake.push_back(p);
+        }
+        for (pump* p : wake) ready(p->shared_from_this());
+        wake.clear();
+    }
 }
 
 void delivery_pool::watch() {
@@ -229,54 +282,82 @@ void delivery_pool::watch() {
             prom::lock_guard lock(mu_);
             if (closing_) return;
         }
+        // Also how SQLite notices another process's commits (storage/sqlite).
         store_.wait_for_change(seen, watch_tick);
         const std::uint64_t version = store_.change_version();
         const bool changed = version != seen;
         seen = version;
-        // Active consumers parked on a topic: wake those whose topic grew past their position.
-        std::map<std::string, std::vector<std::shared_ptr<pump>>> by_topic;
+        bool full = false;
         {
             prom::lock_guard lock(mu_);
             if (closing_) return;
-            checked_version_ = version;
             const auto now = clock::now();
-            for (auto& [id, p] : all_) {
-                if (p->phase_ != pump::phase::waiting) continue;
-                if (now >= p->deadline_ || (changed && p->wake_on_change_ && !p->parked_active_)) {
-                    ready(p);
-                } else if (changed && p->wake_on_change_) {
-                    by_topic[p->state_.config().topic].push_back(p);
+            if (changed && !standbys_.empty()) {
+                std::vector<pump*> wake(standbys_.begin(), standbys_.end());
+                for (pump* p : wake) ready(p->shared_from_this());
+            }
+            if (now >= next_deadline_) {
+                next_deadline_ = clock::time_point::max();
+                for (auto& [id, p] : all_) {
+                    if (p->phase_ != pump::phase::waiting) continue;
+                    if (now >= p->deadline_) {
+                        ready(p);
+                    } else {
+                        next_deadline_ = std::min(next_deadline_, p->deadline_);
+                    }
                 }
             }
-        }
-        if (by_topic.empty()) continue;
-        // The topics' last seqs: one query per topic, or one for all when many are parked.
-        std::map<std::string, seq_t, std::less<>> last;
-        bool failed = false;
-        if (by_topic.size() > 16) {
-            auto all = store_.topics();
-            failed = !all;
-            if (all) {
-                for (auto& t : *all) last[t.topic] = t.last_seq;
-            }
-        } else {
-            for (auto& [topic, pumps] : by_topic) {
-                auto t = store_.topic(topic);
-                if (!t)
-                    failed = true;
-                else
-                    last[topic] = *t ? (*t)->last_seq : seq_t{};
+            if (full_check_due_ || now >= next_full_check_) {
+                full_check_due_ = false;
+                next_full_check_ = now + full_check_interval;
+                checked_version_ = version;
+                full = true;
             }
         }
+        if (full) full_check();
+    }
+}
+
+void delivery_pool::full_check() {
+    std::vector<std::string> topics;
+    {
         prom::lock_guard lock(mu_);
-        for (auto& [topic, pumps] : by_topic) {
-            auto it = last.find(topic);
-            const seq_t end = it == last.end() ? seq_t{} : it->second;
-            for (auto& p : pumps) {
-                // After an error the consumers find out for themselves.
-                if (p->phase_ == pump::phase::waiting && (failed || end > p->parked_at_)) ready(p);
-            }
+        for (auto& [topic, w] : watched_) {
+            if (!w.parked.empty()) topics.push_back(topic);
         }
+    }
+    if (topics.empty()) return;
+    // The topics' last seqs: one query per topic, or one for all when many are parked.
+    std::map<std::string, seq_t, std::less<>> last;
+    bool failed = false;
+    if (topics.size() > 16) {
+        auto all = store_.topics();
+        failed = !all;
+        if (all) {
+            for (auto& t : *all) last[t.topic] = t.last_seq;
+        }
+    } else {
+        for (auto& topic : topics) {
+            auto t = store_.topic(topic);
+            if (!t)
+                failed = true;
+            else
+                last[topic] = *t ? (*t)->last_seq : seq_t{};
+        }
+    }
+    prom::lock_guard lock(mu_);
+    std::vector<pump*> wake;
+    for (auto& topic : topics) {
+        auto w = watched_.find(topic);
+        if (w == watched_.end()) continue;
+        auto it = last.find(topic);
+        const seq_t end = it == last.end() ? seq_t{} : it->second;
+        for (pump* p : w->second.parked) {
+            // After an error the consumers find out for themselves.
+            if (failed || end > p->parked_at_) wake.push_back(p);
+        }
+        for (pump* p : wake) ready(p->shared_from_this());
+        wake.clear();
     }
 }
 

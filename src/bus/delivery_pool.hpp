@@ -1,8 +1,13 @@
 // Many consumers, a few threads: the WebSocket gateway's subscriptions are driven from a
 // fixed pool instead of a thread each (consumer_loop). A consumer costs threads only while
-// it reads a batch or settles one; between batches it is a record that a watcher wakes
-// when the store's change counter moves and its topic has grown past its position, or when
-// its lease needs renewing (standbys retry the lease every idle_wait()).
+// it reads a batch or settles one; between batches it is a record, filed under its topic,
+// that the store's append listener wakes when a commit grows that topic past its position
+// (only the subscribers of the topics a commit touched: the cost of a commit does not grow
+// with idle subscribers). The watcher thread wakes consumers whose lease needs renewing
+// (standbys retry the lease every idle_wait() and on every change), and re-reads the parked
+// topics when the store reports a change of unknown extent (another process's commit, lost
+// PostgreSQL notifications) and once every full_check_interval in any case, so that a lost
+// notification delays a delivery, never loses it.
 //
 // The behaviour is consumer_loop's (consumer_state.hpp is shared): one lease per group,
 // take-over from the durable cursor, `from`, seq order, a batch at a time, back-off on
@@ -18,6 +23,8 @@
 #include <map>
 #include <memory>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bus/consumer_state.hpp"
@@ -59,13 +66,32 @@ class delivery_pool {
 
     struct pump;
 
+    // The safety net's period: parked topics are re-read at least this often.
+    static constexpr std::chrono::milliseconds full_check_interval{1000};
+
   private:
+    // The consumers of one topic: how many, the greatest last seq an append reported, and
+    // those parked until it grows.
+    struct topic_watch {
+        std::size_t consumers = 0;
+        seq_t last_reported{0};
+        std::unordered_set<pump*> parked;
+    };
+    // Lets the store's append listener (which outlives the pool) reach the pool until close().
+    struct listener_link {
+        prom::mutex mu;
+        delivery_pool* pool PROM_GUARDED_BY(mu) = nullptr;
+    };
+
+    void on_appended(const appended_topics& a) PROM_EXCLUDES(mu_);
+    void full_check() PROM_EXCLUDES(mu_);
     void work() PROM_EXCLUDES(mu_);
     void watch() PROM_EXCLUDES(mu_);
     void step(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
     void park(const std::shared_ptr<pump>& p, const consumer_step& s) PROM_EXCLUDES(mu_);
     void finish(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
     void ready(const std::shared_ptr<pump>& p) PROM_REQUIRES(mu_);
+    void unpark(pump& p) PROM_REQUIRES(mu_);
     void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok)
         PROM_EXCLUDES(mu_);
 
@@ -78,9 +104,17 @@ class delivery_pool {
     std::deque<std::shared_ptr<pump>> ready_ PROM_GUARDED_BY(mu_);
     std::map<std::uint64_t, std::shared_ptr<pump>> all_ PROM_GUARDED_BY(mu_);
     std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 0;
-    // The change_version() the watcher last acted on.
+    std::unordered_map<std::string, topic_watch> watched_ PROM_GUARDED_BY(mu_);  // by topic
+    std::unordered_set<pump*> standbys_ PROM_GUARDED_BY(mu_);  // parked without the lease
+    // A parked pump that read before this change_version() reads again: the last full check
+    // (which would have woken it) ran before it parked.
     std::uint64_t checked_version_ PROM_GUARDED_BY(mu_) = 0;
+    bool full_check_due_ PROM_GUARDED_BY(mu_) = false;  // a change of unknown extent was reported
+    std::chrono::steady_clock::time_point next_full_check_ PROM_GUARDED_BY(mu_){};
+    // No parked deadline comes before it.
+    std::chrono::steady_clock::time_point next_deadline_ PROM_GUARDED_BY(mu_){};
     bool closing_ PROM_GUARDED_BY(mu_) = false;
+    std::shared_ptr<listener_link> link_;
     std::vector<std::thread> workers_;
     std::thread watcher_;
 };

@@ -44,12 +44,35 @@ void change_notifier::add_listener(commit_listener l) {
     listeners_.push_back(std::move(l));
 }
 
-void change_notifier::notify_commit(const std::vector<document>& docs) {
-    if (!docs.empty()) {
+void change_notifier::add_append_listener(append_listener l) {
+    std::lock_guard lock(listeners_mu_);
+    append_listeners_.push_back(std::move(l));
+}
+
+void change_notifier::notify_commit(const std::vector<document>& docs,
+                                    const appended_topics& appended) {
+    if (!docs.empty() || !appended.tips.empty() || !appended.complete) {
         std::lock_guard lock(listeners_mu_);
-        for (auto& l : listeners_) l(docs);
+        if (!docs.empty()) {
+            for (auto& l : listeners_) l(docs);
+        }
+        if (!appended.tips.empty() || !appended.complete) {
+            for (auto& l : append_listeners_) l(appended);
+        }
     }
     bump();
+}
+
+void change_notifier::notify_unknown_change() { notify_commit({}, appended_topics{{}, false}); }
+
+void note_appended(std::vector<topic_tip>& tips, std::string_view topic, seq_t seq) {
+    for (auto& t : tips) {
+        if (t.topic == topic) {
+            t.last_seq = std::max(t.last_seq, seq);
+            return;
+        }
+    }
+    tips.push_back({std::string(topic), seq});
 }
 
 }  // namespace prom::storage

@@ -31,7 +31,11 @@ struct collection_key_less {
 using changed_documents =
     std::map<std::pair<std::string, std::string>, document, collection_key_less>;
 
-// The change counter and its waiters; commit listeners. Thread-safe.
+// Adds an appended (topic, seq) to `tips`, keeping each topic's greatest seq. A transaction
+// appends to few topics, so a linear search.
+void note_appended(std::vector<topic_tip>& tips, std::string_view topic, seq_t seq);
+
+// The change counter and its waiters; commit and append listeners. Thread-safe.
 class change_notifier {
   public:
     std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
@@ -39,7 +43,13 @@ class change_notifier {
     void wait(std::uint64_t seen, std::chrono::milliseconds timeout);
 
     void add_listener(commit_listener l);
-    void notify_commit(const std::vector<document>& docs);
+    void add_append_listener(append_listener l);
+    // After a commit: the documents it wrote and the topics it appended to (either may be
+    // empty); the listeners run first, then the counter moves.
+    void notify_commit(const std::vector<document>& docs, const appended_topics& appended = {});
+    // A change of unknown extent (another process's commit, lost notifications): append
+    // listeners hear `complete = false`, then the counter moves.
+    void notify_unknown_change();
 
   private:
     std::atomic<std::uint64_t> version_{0};
@@ -47,6 +57,7 @@ class change_notifier {
     std::condition_variable cv_;
     std::mutex listeners_mu_;
     std::vector<commit_listener> listeners_;
+    std::vector<append_listener> append_listeners_;
 };
 
 }  // namespace prom::storage

@@ -1,6 +1,8 @@
 // The event log contract: every backend must pass these unchanged.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -264,6 +266,55 @@ TEST_P(durable_log_contract, events_and_cursors_survive_reopen) {
     auto c = store_->cursor("a", "g");
     ASSERT_TRUE(c && *c);
     EXPECT_EQ(**c, 1);
+}
+
+TEST_P(log_contract, a_commit_tells_the_append_listeners_which_topics_grew_and_to_what_seq) {
+    // What lets the WebSocket delivery pool wake only the subscribers of those topics.
+    std::mutex mu;
+    std::vector<appended_topics> heard;
+    store_->add_append_listener([&](const appended_topics& a) {
+        std::lock_guard lock(mu);
+        heard.push_back(a);
+    });
+    append_one("a", "k", 1);
+    std::vector<event_input> batch(3);
+    for (auto& in : batch) in.payload = 1;
+    batch[0].topic = "b";
+    batch[1].topic = "a";
+    batch[2].topic = "b";
+    ASSERT_TRUE(store_->append(std::move(batch)));
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        std::vector<event_input> one(1);
+        one[0].topic = "c";
+        one[0].payload = 1;
+        ASSERT_TRUE((*txn)->append(std::move(one)));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    {
+        auto txn = store_->begin();  // rolled back: nobody hears of it
+        ASSERT_TRUE(txn);
+        std::vector<event_input> one(1);
+        one[0].topic = "d";
+        one[0].payload = 1;
+        ASSERT_TRUE((*txn)->append(std::move(one)));
+    }
+    std::lock_guard lock(mu);
+    // A backend may also hear its own commits back (PostgreSQL's NOTIFY): every report is
+    // complete here and, merged, says a = 2, b = 2, c = 1 and nothing of d.
+    std::map<std::string, seq_t> last;
+    for (const auto& a : heard) {
+        EXPECT_TRUE(a.complete);
+        for (const auto& t : a.tips) last[t.topic] = std::max(last[t.topic], t.last_seq);
+    }
+    EXPECT_EQ(last,
+              (std::map<std::string, seq_t>{{"a", seq_t{2}}, {"b", seq_t{2}}, {"c", seq_t{1}}}));
+    ASSERT_GE(heard.size(), 3u);
+    // Reported when the commit returns, not later: the first three are the three commits.
+    EXPECT_EQ(heard[0].tips.size(), 1u);
+    EXPECT_EQ(heard[0].tips[0].topic, "a");
+    EXPECT_EQ(heard[0].tips[0].last_seq, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, log_contract, testing::ValuesIn(test::contract_backends()),

@@ -229,6 +229,32 @@ TEST_P(pg_two_nodes, a_document_written_on_one_node_reaches_the_other_nodes_comm
     EXPECT_EQ(heard_on_a.size(), 2u);
 }
 
+TEST_P(pg_two_nodes, an_append_on_one_node_tells_the_other_which_topic_grew) {
+    // What wakes only the WebSocket subscribers of that topic on every node.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<std::string, seq_t> heard_on_b;
+    bool incomplete = false;
+    b_->add_append_listener([&](const appended_topics& a) {
+        std::lock_guard lock(mu);
+        incomplete |= !a.complete;
+        for (const auto& t : a.tips) {
+            heard_on_b[t.topic] = std::max(heard_on_b[t.topic], t.last_seq);
+        }
+        cv.notify_all();
+    });
+    std::vector<event_input> batch(3);
+    for (auto& in : batch) in.payload = 1;
+    batch[0].topic = "t1";
+    batch[1].topic = "t2";
+    batch[2].topic = "t1";
+    ASSERT_TRUE(a_->append(std::move(batch)));
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return heard_on_b.size() >= 2; }));
+    EXPECT_EQ(heard_on_b, (std::map<std::string, seq_t>{{"t1", seq_t{2}}, {"t2", seq_t{1}}}));
+    EXPECT_FALSE(incomplete);
+}
+
 TEST_P(pg_two_nodes, text_postgres_cannot_hold_is_refused_without_harming_other_publishers) {
     using namespace std::string_literals;
     std::vector<event_input> bad(1);

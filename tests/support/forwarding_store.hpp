@@ -71,6 +71,9 @@ class forwarding_store : public store {
                        std::chrono::milliseconds ttl) override {
         return inner_.seize_lease(name, owner, ttl);
     }
+    void add_append_listener(append_listener listener) override {
+        inner_.add_append_listener(std::move(listener));
+    }
     result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                       std::string_view reducer, seq_t known_seq,
                                       const std::vector<state_snapshot>& snaps) override {

@@ -155,6 +155,7 @@ class memory_store final : public store {
     result<std::vector<topic_info>> topics() override {
         std::lock_guard lock(data_mu_);
         std::vector<topic_info> out;
+        out.reserve(topics_.size());
         for (auto& [name, t] : topics_) {
             out.push_back({name, static_cast<std::int64_t>(t.events.size()),
                            seq_t{static_cast<std::int64_t>(t.events.size())}});
@@ -274,6 +275,9 @@ class memory_store final : public store {
         notifier_.wait(seen, timeout);
     }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    void add_append_listener(append_listener l) override {
+        notifier_.add_append_listener(std::move(l));
+    }
 
     // ---- operations (store.hpp)
     result<std::vector<cursor_status>> list_cursors() override {
@@ -505,9 +509,11 @@ result<std::optional<seq_t>> memory_transaction::cursor(std::string_view topic,
 
 status memory_transaction::commit() {
     std::vector<document> changed;
+    appended_topics appended;
     {
         std::lock_guard lock(s_.data_mu_);
         for (auto& e : events_) {
+            note_appended(appended.tips, e.topic, e.seq);
             auto& t = s_.topics_[e.topic];
             t.by_id[e.id] = e.seq;
             t.by_key_time.emplace(e.key, e.ts, e.seq);
@@ -534,7 +540,7 @@ status memory_transaction::commit() {
     }
     committed_ = true;
     write_lock_.unlock();
-    s_.notifier_.notify_commit(changed);
+    s_.notifier_.notify_commit(changed, appended);
     return {};
 }
 

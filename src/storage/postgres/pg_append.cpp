@@ -77,14 +77,19 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
     // (pg_conditional_append.cpp), and the others share one statement as before.
     std::vector<group_commit::request*> plain;
     plain.reserve(group.size());
+    appended_topics appended;  // what the append listeners hear once the group is written
     for (auto& r : group) {
         if (has_expectations(r.batch)) {
             r.out = write_conditional(r.batch);
+            if (!r.out) continue;
+            for (std::size_t i = 0; i < r.out->size(); ++i) {
+                note_appended(appended.tips, r.batch[i].topic, (*r.out)[i].seq);
+            }
         } else {
             plain.push_back(&r);
         }
     }
-    if (plain.empty()) return notifier_.bump();
+    if (plain.empty()) return notifier_.notify_commit({}, appended);
     // The requests were validated one by one before queueing; what fails now is the
     // database, which fails them all alike, so they share one statement and transaction.
     std::vector<const event_input*> all;
@@ -113,7 +118,10 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
     }
     if (!out) {
         for (auto* r : plain) r->out = std::unexpected(out.error());
-        return;
+        return notifier_.notify_commit({}, appended);
+    }
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        note_appended(appended.tips, all[i]->topic, (*out)[i].seq);
     }
     std::size_t at = 0;
     for (auto* r : plain) {
@@ -121,7 +129,7 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
         at += r->batch.size();
         r->out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
     }
-    notifier_.bump();
+    notifier_.notify_commit({}, appended);
 }
 
 result<std::vector<append_result>> pg_store::write_conditional(

@@ -10,9 +10,9 @@
 
 namespace prom::storage::postgres {
 
-change_listener::change_listener(std::string conninfo, std::vector<std::string> setup,
-                                 std::string channel,
-                                 std::function<void(const std::vector<std::string>&)> on_change)
+change_listener::change_listener(
+    std::string conninfo, std::vector<std::string> setup, std::string channel,
+    std::function<void(const std::vector<std::string>&, bool)> on_change)
     : conninfo_(std::move(conninfo)),
       setup_(std::move(setup)),
       channel_(std::move(channel)),
@@ -71,7 +71,7 @@ void change_listener::run() {
             }
             conn = std::move(*c);
             backoff = std::chrono::milliseconds(50);
-            on_change_({});  // commits while we were away sent no notification we could see
+            on_change_({}, true);  // commits while we were away sent no notification we saw
         }
         pollfd fds[2] = {{PQsocket(conn->raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         int n = ::poll(fds, 2, static_cast<int>(idle_ping.count()));
@@ -85,7 +85,7 @@ void change_listener::run() {
             conn.reset();
         }
         if (!conn) {
-            on_change_({});
+            on_change_({}, true);
             continue;
         }
         bool changed = false;
@@ -95,7 +95,7 @@ void change_listener::run() {
             PQfreemem(n);
             changed = true;
         }
-        if (changed) on_change_(payloads);
+        if (changed) on_change_(payloads, false);
     }
 }
 

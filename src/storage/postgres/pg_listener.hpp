@@ -1,9 +1,11 @@
 // Change notification across nodes: a thread with its own connection LISTENs on the
 // store's channel and calls `on_change` whenever any node's commit NOTIFYs it, with the
-// notifications' non-empty payloads (document changes, see pg_transaction.cpp).
+// notifications' non-empty payloads (document changes, see pg_transaction.cpp; appended
+// topics, see prom_append in pg_schema.hpp).
 //
-// When the connection breaks it reconnects with a backoff and calls `on_change` once it is
-// back (notifications sent meanwhile are lost, so waiters must look again). Not copyable;
+// When the connection breaks it reconnects with a backoff and calls `on_change` with
+// `lost = true` once it is back (notifications sent meanwhile are lost, so waiters must look
+// again). Not copyable;
 // stop() (or the destructor) joins the thread.
 #pragma once
 
@@ -19,8 +21,9 @@ namespace prom::storage::postgres {
 
 class change_listener {
   public:
-    change_listener(std::string conninfo, std::vector<std::string> setup, std::string channel,
-                    std::function<void(const std::vector<std::string>& payloads)> on_change);
+    change_listener(
+        std::string conninfo, std::vector<std::string> setup, std::string channel,
+        std::function<void(const std::vector<std::string>& payloads, bool lost)> on_change);
     ~change_listener();
     change_listener(const change_listener&) = delete;
     change_listener& operator=(const change_listener&) = delete;
@@ -35,7 +38,7 @@ class change_listener {
     std::string conninfo_;
     std::vector<std::string> setup_;
     std::string channel_;
-    std::function<void(const std::vector<std::string>& payloads)> on_change_;
+    std::function<void(const std::vector<std::string>& payloads, bool lost)> on_change_;
     int wake_fd_ = -1;  // an eventfd: stop() writes to it to interrupt poll()
     std::atomic<bool> stop_{false};
     void* first_conn_ = nullptr;  // the connection start() made, handed to run()

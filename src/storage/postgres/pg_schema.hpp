@@ -1,5 +1,5 @@
-// The PostgreSQL schema (docs/storage-schema.md explains it). Version 3 (2: the change log;
-// 3: cursors.acked_ms).
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 4 (2: the change log;
+// 3: cursors.acked_ms; 4: prom_append's NOTIFY names the topics it appended to).
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
 // nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS snapshots(
     PRIMARY KEY(topic, key, reducer, ts, seq));
 -- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
 CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
-INSERT INTO meta(k, v) VALUES('schema_version', '3')
+INSERT INTO meta(k, v) VALUES('schema_version', '4')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
     // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -156,12 +156,17 @@ BEGIN
     LEFT JOIN stored s ON s.ord = x.ord
     LEFT JOIN numbered n ON s.ord IS NULL AND n.topic = x.topic AND n.id = x.id
     ORDER BY x.ord;
-    PERFORM pg_notify(p_channel, '');
+    -- The topics this append grew, so that waiters on other nodes wake only theirs
+    -- (on_remote_commit in pg_store.cpp); null when they would not fit in one NOTIFY.
+    PERFORM pg_notify(p_channel, CASE WHEN length(j) < 7900 THEN j
+                                      ELSE '{"appended":null}' END)
+    FROM (SELECT json_build_object('appended', json_agg(json_build_array(t.name, t.last_seq)))::text AS j
+          FROM topics t WHERE t.name = ANY(p_topic)) q;
 END
 $fn$;
 )sql";
 
-inline constexpr std::string_view schema_version = "3";
+inline constexpr std::string_view schema_version = "4";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"

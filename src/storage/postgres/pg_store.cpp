@@ -36,14 +36,40 @@ pg_store::~pg_store() {
     if (listener_) listener_->stop();
 }
 
+namespace {
+void read_appended_payload(const json::value& v, appended_topics& out) {
+    // [[topic, last_seq], …]; null when the topics did not fit in one NOTIFY.
+    if (!v.is_array()) {
+        out.complete = false;
+        return;
+    }
+    for (const auto& t : v.get_array()) {
+        if (!t.is_array() || t.get_array().size() != 2 || !t.get_array()[0].is_string() ||
+            !t.get_array()[1].is_int64()) {
+            out.complete = false;
+            continue;
+        }
+        note_appended(out.tips, t.get_array()[0].get_string(), seq_t{t.get_array()[1].get_int64()});
+    }
+}
+}  // namespace
+
 // Another node's document changes reach this node's commit listeners (the HTTP snapshot
-// cache drops those keys), so no node serves a body older than the notification's delay.
-void pg_store::on_remote_commit(const std::vector<std::string>& payloads) {
+// cache drops those keys), so no node serves a body older than the notification's delay;
+// the topics any node's append grew reach the append listeners (prom_append's payload,
+// pg_schema.hpp; this node's own come back too and wake nobody new).
+void pg_store::on_remote_commit(const std::vector<std::string>& payloads, bool lost) {
     std::vector<document> changed;
+    appended_topics appended;
+    appended.complete = !lost;
     for (const auto& p : payloads) {
         auto v = parse_json(p);
         if (!v || !v->is_object()) continue;
         const auto& o = v->get_object();
+        if (auto a = o.find("appended"); a != o.end()) {
+            read_appended_payload(a->value(), appended);
+            continue;
+        }
         auto node = o.find("node");
         auto docs = o.find("docs");
         if (node == o.end() || docs == o.end() || !docs->value().is_array()) continue;
@@ -60,7 +86,7 @@ void pg_store::on_remote_commit(const std::vector<std::string>& payloads) {
             changed.push_back(std::move(stub));
         }
     }
-    notifier_.notify_commit(changed);
+    notifier_.notify_commit(changed, appended);
 }
 
 std::vector<std::string> pg_store::document_notifications(const std::vector<document>& docs) const {
@@ -126,9 +152,10 @@ status pg_store::init() {
             return std::unexpected(r.error());
         }
     }
-    listener_ = std::make_unique<change_listener>(
-        target_.conninfo, session_setup(), channel_,
-        [this](const std::vector<std::string>& payloads) { on_remote_commit(payloads); });
+    listener_ =
+        std::make_unique<change_listener>(target_.conninfo, session_setup(), channel_,
+                                          [this](const std::vector<std::string>& payloads,
+                                                 bool lost) { on_remote_commit(payloads, lost); });
     if (auto ok = listener_->start(); !ok) return ok;
     group_commit_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::request>& group) { write_group(group); });

@@ -59,6 +59,9 @@ class pg_store final : public store {
         notifier_.wait(seen, timeout);
     }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    void add_append_listener(append_listener l) override {
+        notifier_.add_append_listener(std::move(l));
+    }
 
     // ---- operations (pg_ops.cpp)
     result<std::vector<cursor_status>> list_cursors() override;
@@ -120,7 +123,8 @@ class pg_store final : public store {
     store_options options_;
     std::string channel_;
     std::string node_id_ = new_event_id();  // tells this store's own notifications apart
-    void on_remote_commit(const std::vector<std::string>& payloads);
+    // `lost`: the listening connection was re-made, notifications sent meanwhile are gone.
+    void on_remote_commit(const std::vector<std::string>& payloads, bool lost);
     std::string notify_commit_sql_;
 
     // The pool: at most max_pool_connections open (idle or in use); callers wait for one

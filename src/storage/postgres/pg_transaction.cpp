@@ -111,7 +111,12 @@ class pg_transaction final : public transaction {
         std::vector<const event_input*> all;
         for (auto& in : batch) all.push_back(&in);
         auto r = append_in_txn(*c_, all, s_.channel());
-        if (r) wrote_ = true;
+        if (r) {
+            wrote_ = true;
+            for (std::size_t i = 0; i < r->size(); ++i) {
+                note_appended(appended_.tips, batch[i].topic, (*r)[i].seq);
+            }
+        }
         return r;
     }
 
@@ -182,7 +187,7 @@ class pg_transaction final : public transaction {
         if (r->command() != "COMMIT") {
             return fail(errc::conflict, "COMMIT answered " + std::string(r->command()));
         }
-        s_.notifier().notify_commit(docs);
+        s_.notifier().notify_commit(docs, appended_);
         return {};
     }
 
@@ -215,6 +220,7 @@ class pg_transaction final : public transaction {
     bool done_ = false;
     bool wrote_ = false;
     changed_documents changed_;  // the transaction's working set (storage/common.hpp)
+    appended_topics appended_;   // reported to the append listeners after the commit
 };
 
 }  // namespace

@@ -30,7 +30,33 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     return &topics_.emplace(topic, v).first->second;
 }
 
+void topic_counters::set_latest(std::string_view topic, std::string_view key, seq_t seq) {
+    if (auto it = latest_.find(std::pair(topic, key)); it != latest_.end()) {
+        it->second = seq;
+    } else {
+        latest_.emplace(std::pair(std::string(topic), std::string(key)), seq);
+    }
+}
+
+std::optional<seq_t> topic_counters::pending_latest(std::string_view topic,
+                                                    std::string_view key) const {
+    if (auto it = latest_.find(std::pair(topic, key)); it != latest_.end()) return it->second;
+    return std::nullopt;
+}
+
 status topic_counters::write_back(connection& c) {
+    for (auto& [tk, seq] : latest_) {
+        auto lat = c.prepare(
+            "INSERT INTO latest(topic, key, seq) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq");
+        if (!lat) return std::unexpected(lat.error());
+        lat->bind(1, tk.first);
+        lat->bind(2, tk.second);
+        lat->bind(3, seq);
+        int rc = lat->step();
+        if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update latest"));
+    }
+    latest_.clear();
     for (auto& [name, v] : topics_) {
         auto up = c.prepare(
             "INSERT INTO topics(name, last_seq, count) VALUES(?1, ?2, ?3) "
@@ -45,13 +71,27 @@ status topic_counters::write_back(connection& c) {
     return {};
 }
 
+appended_topics topic_counters::tips() const {
+    appended_topics out;
+    out.tips.reserve(topics_.size());
+    for (const auto& [name, v] : topics_) out.tips.push_back({name, v.last_seq});
+    return out;
+}
+
 namespace {
 
 // Step 1 of a conditional append (storage/key_expectations.hpp), inside the write
 // transaction, which no other writer can enter until it ends.
-result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_input>& batch) {
+// An earlier batch of the same transaction may have appended to the key: its latest row is
+// still in `counters`, written back only before the commit.
+result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_input>& batch,
+                                         const topic_counters& counters) {
     key_seqs out;
     for (auto& k : expected_keys(batch)) {
+        if (auto pending = counters.pending_latest(k.first, k.second)) {
+            out.emplace(std::move(k), *pending);
+            continue;
+        }
         auto st = c.prepare("SELECT seq FROM latest WHERE topic = ?1 AND key = ?2");
         if (!st) return std::unexpected(st.error());
         st->bind(1, k.first);
@@ -79,7 +119,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch,
                                                  topic_counters& counters) {
     if (!has_expectations(batch)) return append_unconditionally(c, batch, counters);
-    auto before = latest_of_expected_keys(c, batch);
+    auto before = latest_of_expected_keys(c, batch, counters);
     if (!before) return std::unexpected(before.error());
     auto out = append_unconditionally(c, batch, counters);
     if (!out) return out;
@@ -96,6 +136,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
                                                           topic_counters& counters) {
     std::vector<append_result> out;
     out.reserve(batch.size());
+    std::string payload;  // one buffer for the batch's canonical payloads (bound as a copy)
     // One statement object each for the whole batch (the connection caches them across
     // batches and groups too): bound and stepped per event, never re-prepared.
     for (auto& in : batch) {
@@ -103,18 +144,22 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
         if (!t) return std::unexpected(t.error());
         seq_t seq = (*t)->last_seq + 1;
         {
+            payload.clear();
+            append_canonical_json(payload, in.payload);
+            const std::string headers = encode_headers(in.headers);
             // The unique (topic, id) index does the dedupe: an ignored insert is a duplicate.
             auto ins = c.prepare(
                 "INSERT OR IGNORE INTO events(topic, seq, id, key, ts, payload, headers) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
             if (!ins) return std::unexpected(ins.error());
-            ins->bind(1, in.topic);
+            // Bound without copies: every string outlives `ins`, which resets at the block's end.
+            ins->bind_static(1, in.topic);
             ins->bind(2, seq);
-            ins->bind(3, *in.id);
-            ins->bind(4, in.key);
+            ins->bind_static(3, *in.id);
+            ins->bind_static(4, in.key);
             ins->bind(5, *in.ts);
-            ins->bind(6, canonical_json(in.payload));
-            ins->bind(7, encode_headers(in.headers));
+            ins->bind_static(6, payload);
+            ins->bind_static(7, headers);
             int rc = ins->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "insert event"));
         }
@@ -131,17 +176,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
         }
         (*t)->last_seq = seq;
         ++(*t)->count;
-        {
-            auto lat = c.prepare(
-                "INSERT INTO latest(topic, key, seq) VALUES(?1, ?2, ?3) "
-                "ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq");
-            if (!lat) return std::unexpected(lat.error());
-            lat->bind(1, in.topic);
-            lat->bind(2, in.key);
-            lat->bind(3, seq);
-            int rc = lat->step();
-            if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update latest"));
-        }
+        counters.set_latest(in.topic, in.key, seq);
         // The snapshot append rule (store.hpp): a late event invalidates later snapshots.
         if ((*t)->has_snapshots) {
             if (auto ok = drop_snapshots_in_txn(c, in.topic, in.key, *in.ts); !ok) {
@@ -193,7 +228,7 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
     if (all_ok && committed) committed = writer_->run("COMMIT");
     if (all_ok && committed) {
         wlock.unlock();
-        notifier_.bump();
+        notifier_.notify_commit({}, counters.tips());
         return;
     }
     (void)writer_->run("ROLLBACK");
@@ -217,7 +252,14 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
         return fail_all(ok.error());
     }
     wlock.unlock();
-    notifier_.bump();
+    appended_topics appended;
+    for (auto& r : group) {
+        if (!r.out) continue;
+        for (std::size_t i = 0; i < r.out->size(); ++i) {
+            note_appended(appended.tips, r.batch[i].topic, (*r.out)[i].seq);
+        }
+    }
+    notifier_.notify_commit({}, appended);
 }
 
 }  // namespace prom::storage::sqlite

@@ -35,6 +35,11 @@ class statement final : public row_reader {
     void bind(int i, std::string_view v) {
         sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     }
+    // Without a copy: `v` must stay alive and unchanged until this statement object is gone
+    // (it resets the statement), e.g. a field of the batch being appended.
+    void bind_static(int i, std::string_view v) {
+        sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    }
     void bind_null(int i) { sqlite3_bind_null(s_, i); }
 
     int step() { return sqlite3_step(s_); }  // SQLITE_ROW, SQLITE_DONE or an error

@@ -55,9 +55,6 @@ status sqlite_store::init() {
         return ok;
     }
     if (auto ok = writer_->exec("COMMIT"); !ok) return ok;
-    auto p = connection::open(path_, false, static_cast<int>(options_.busy_timeout.count()));
-    if (!p) return std::unexpected(p.error());
-    poller_ = std::move(*p);
     group_commit_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::request>& group) { write_group(group); });
     return {};
@@ -313,25 +310,18 @@ status sqlite_store::release_lease(std::string_view name, std::string_view owner
 }
 
 void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) {
-    // In-process commits wake waiters at once; commits by other processes (the CLI, other
-    // nodes) are noticed through PRAGMA data_version, checked every few milliseconds.
+    // In-process commits wake waiters at once (and tell the append listeners what they
+    // appended); commits by other processes (the CLI, other nodes) are noticed through
+    // PRAGMA data_version, checked every few milliseconds.
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + timeout;
     constexpr auto slice = std::chrono::milliseconds(5);
     for (;;) {
         if (notifier_.version() != seen) return;
-        {
-            std::lock_guard lock(poll_mu_);
-            auto st = poller_->prepare("PRAGMA data_version");
-            if (st && st->step() == SQLITE_ROW) {
-                std::int64_t v = st->int64(0);
-                bool changed = last_data_version_ >= 0 && v != last_data_version_;
-                last_data_version_ = v;
-                if (changed) {
-                    notifier_.bump();
-                    return;
-                }
-            }
+        if (other_process_committed()) {
+            // What it appended is not known here: listeners look for themselves.
+            notifier_.notify_unknown_change();
+            return;
         }
         auto now = clock::now();
         if (now >= deadline) return;
@@ -340,6 +330,22 @@ void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds
             std::min<std::chrono::milliseconds>(
                 slice, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
     }
+}
+
+bool sqlite_store::other_process_committed() {
+    // Asked of the write connection: its data_version moves only when another connection
+    // commits, and every write of this process goes through it, so a move is another
+    // process's commit. (A separate polling connection would also see this process's own
+    // commits, whose topics the append listeners already heard.) A busy writer is not waited
+    // for: the next slice asks again.
+    std::unique_lock wlock(write_mu_, std::try_to_lock);
+    if (!wlock.owns_lock()) return false;
+    auto st = writer_->prepare("PRAGMA data_version");
+    if (!st || st->step() != SQLITE_ROW) return false;
+    std::int64_t v = st->int64(0);
+    bool changed = last_data_version_ >= 0 && v != last_data_version_;
+    last_data_version_ = v;
+    return changed;
 }
 
 }  // namespace prom::storage::sqlite

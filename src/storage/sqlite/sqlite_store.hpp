@@ -50,6 +50,9 @@ class sqlite_store final : public store {
     std::uint64_t change_version() override { return notifier_.version(); }
     void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override;
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    void add_append_listener(append_listener l) override {
+        notifier_.add_append_listener(std::move(l));
+    }
 
     // ---- operations (sqlite_ops.cpp)
     result<std::vector<cursor_status>> list_cursors() override;
@@ -78,6 +81,7 @@ class sqlite_store final : public store {
     sqlite_store(std::string path, store_options o) : path_(std::move(path)), options_(o) {}
     status init();
     result<reader_lease> reader();
+    bool other_process_committed();  // since the last call (PRAGMA data_version)
     // The group commit's write function (sqlite_append.cpp), on its writer thread.
     void write_group(std::vector<group_commit::request>& group);
     result<std::vector<event>> read_events(connection& c, std::string_view sql,
@@ -92,9 +96,7 @@ class sqlite_store final : public store {
     std::mutex readers_mu_;
     std::vector<std::unique_ptr<connection>> idle_readers_;
 
-    std::mutex poll_mu_;
-    std::unique_ptr<connection> poller_;
-    std::int64_t last_data_version_ = -1;
+    std::int64_t last_data_version_ = -1;  // guarded by write_mu_
 
     change_notifier notifier_;
 
@@ -115,10 +117,19 @@ class topic_counters {
         bool has_snapshots = true;
     };
     result<counters*> get(connection& c, const std::string& topic);
+    // The key's latest event is now `seq`: written once per (topic, key) by write_back,
+    // not once per event (a group of publishes to one key upserts its row once).
+    void set_latest(std::string_view topic, std::string_view key, seq_t seq);
+    // The key's latest seq set by this transaction and not yet written back, if any.
+    std::optional<seq_t> pending_latest(std::string_view topic, std::string_view key) const;
+    // Writes the topics rows and the latest rows.
     status write_back(connection& c);
+    // The topics appended to and their last seqs (for the append listeners).
+    appended_topics tips() const;
 
   private:
     std::map<std::string, counters, std::less<>> topics_;
+    std::map<std::pair<std::string, std::string>, seq_t, collection_key_less> latest_;
 };
 
 // Runs inside an open write transaction: dedupes by id, assigns gapless seqs, inserts. The

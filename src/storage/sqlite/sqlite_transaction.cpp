@@ -71,14 +71,23 @@ class sqlite_transaction final : public transaction {
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
-        if (!has_expectations(batch)) return append_in_txn(s_.writer(), batch);
-        // A refused conditional batch leaves nothing behind; the transaction goes on.
-        if (auto ok = s_.writer().run("SAVEPOINT conditional_append"); !ok) {
-            return std::unexpected(ok.error());
+        result<std::vector<append_result>> out;
+        if (!has_expectations(batch)) {
+            out = append_in_txn(s_.writer(), batch);
+        } else {
+            // A refused conditional batch leaves nothing behind; the transaction goes on.
+            if (auto ok = s_.writer().run("SAVEPOINT conditional_append"); !ok) {
+                return std::unexpected(ok.error());
+            }
+            out = append_in_txn(s_.writer(), batch);
+            if (!out) (void)s_.writer().run("ROLLBACK TO conditional_append");
+            (void)s_.writer().run("RELEASE conditional_append");
         }
-        auto out = append_in_txn(s_.writer(), batch);
-        if (!out) (void)s_.writer().run("ROLLBACK TO conditional_append");
-        (void)s_.writer().run("RELEASE conditional_append");
+        if (out) {
+            for (std::size_t i = 0; i < out->size(); ++i) {
+                note_appended(appended_.tips, batch[i].topic, (*out)[i].seq);
+            }
+        }
         return out;
     }
 
@@ -123,7 +132,7 @@ class sqlite_transaction final : public transaction {
         std::vector<document> docs;
         docs.reserve(changed_.size());
         for (auto& [k, d] : changed_) docs.push_back(std::move(d));
-        s_.notifier().notify_commit(docs);
+        s_.notifier().notify_commit(docs, appended_);
         return {};
     }
 
@@ -194,6 +203,7 @@ class sqlite_transaction final : public transaction {
     sqlite_store& s_;
     std::unique_lock<std::mutex> lock_;
     changed_documents changed_;  // the transaction's working set (storage/common.hpp)
+    appended_topics appended_;   // reported to the append listeners after the commit
 };
 
 }  // namespace
