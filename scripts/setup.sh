@@ -7,12 +7,14 @@
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
 #
 # Extra packages can also come from $PROM_SETUP_EXTRA_PACKAGES (space separated).
-# Idempotent: when everything is present it touches nothing (no apt-get update).
+# Then the npm tools of the tests (tests/ts: the TypeScript compiler), unless present.
+# Idempotent: when everything is present it touches nothing (no apt-get update, no npm).
 # Runs as root, or through sudo when not root.
 set -euo pipefail
 
 log() { printf '[prom] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Build and test dependencies.
 # Boost: ONLY the versioned 1.81 packages. The unversioned libboost-*-dev
@@ -27,10 +29,12 @@ base_packages=(
   g++ cmake ninja-build ccache pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libpq-dev liblua5.4-dev
+  libvalijson-dev  # JSON Schema validation of topic payloads (docs/schemas.md), header-only
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
+  npm  # TypeScript (from npm) for the `prom gen ts` test, tests/ts/
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -97,8 +101,25 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The TypeScript compiler of the `prom gen ts` test (tests/ts/package.json), from npm: only
+# when it is not there yet at the wanted version, so that running setup again changes nothing.
+install_ts_test_tools() {
+  local dir=$repo_root/tests/ts want
+  want=$(sed -n 's/.*"typescript": *"\([^"]*\)".*/\1/p' "$dir/package.json")
+  if [[ -x $dir/node_modules/.bin/tsc ]] &&
+    [[ $("$dir/node_modules/.bin/tsc" --version 2>/dev/null) == "Version $want" ]]; then
+    log "tests/ts: typescript $want already installed"
+    return 0
+  fi
+  command -v npm >/dev/null || die "npm not found (Debian package npm)"
+  log "tests/ts: npm install (typescript $want)"
+  (cd "$dir" && npm install --no-package-lock --no-audit --no-fund --loglevel=error) ||
+    die "npm install in tests/ts failed"
+}
+
 if ((${#missing[@]} == 0)); then
-  log "all ${#packages[@]} required Debian packages are already installed, nothing to do"
+  log "all ${#packages[@]} required Debian packages are already installed"
+  ((check_only)) || install_ts_test_tools
   exit 0
 fi
 
@@ -132,3 +153,4 @@ for p in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
+install_ts_test_tools

@@ -151,6 +151,9 @@ class api {
     response projectors(const request& r, route_id route, std::string_view name);
     response list_projectors(const request& r);
     response put_projector(const request& r, std::string_view name);
+    // /schemas and /schemas/{topic} (api_schemas.cpp); `topic` empty for the list.
+    response schemas(const request& r, route_id route, std::string_view topic);
+    response put_schema(const request& r, std::string_view topic);
 
     store& store_;
     snapshot_cache& cache_;

@@ -32,6 +32,10 @@ std::string_view route_label(route_id r) noexcept {
             return "/projectors";
         case route_id::projector:
             return "/projectors/{name}";
+        case route_id::schemas:
+            return "/schemas";
+        case route_id::schema:
+            return "/schemas/{topic}";
         case route_id::unknown:
         case route_id::count_:
             break;

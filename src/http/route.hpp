@@ -18,6 +18,8 @@ enum class route_id : std::size_t {
     at,
     projectors,  // GET /projectors
     projector,   // GET|PUT|DELETE /projectors/{name}
+    schemas,     // GET /schemas
+    schema,      // GET|PUT /schemas/{topic}
     unknown,     // no route matched (404) or the request did not parse (400/413/431)
     count_
 };
