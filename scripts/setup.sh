@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages prom needs, only those that are missing.
+# Installs the Debian 12 packages prom needs, only those that are missing, and the npm
+# packages of the TypeScript client (clients/ts: `npm install` when its node_modules is
+# missing or older than its package.json).
 #
 #   scripts/setup.sh                 build + test dependencies
 #   scripts/setup.sh --bench         ... plus the benchmark tools (wrk, nginx, node, redis)
@@ -7,14 +9,12 @@
 #   scripts/setup.sh --check [...]   only report what is missing (exit 1 if anything is)
 #
 # Extra packages can also come from $PROM_SETUP_EXTRA_PACKAGES (space separated).
-# Then the npm tools of the tests (tests/ts: the TypeScript compiler), unless present.
-# Idempotent: when everything is present it touches nothing (no apt-get update, no npm).
+# Idempotent: when everything is present it touches nothing (no apt-get update).
 # Runs as root, or through sudo when not root.
 set -euo pipefail
 
 log() { printf '[prom] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Build and test dependencies.
 # Boost: ONLY the versioned 1.81 packages. The unversioned libboost-*-dev
@@ -34,7 +34,7 @@ base_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
-  npm  # TypeScript (from npm) for the `prom gen ts` test, tests/ts/
+  npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh; tests/ts uses its tsc)
   # The fuzz preset (fuzz/README.md) and the lint gate (scripts/lint.sh): g++ stays the main
   # compiler; clang 15 builds the libFuzzer targets and is the oldest clang-tidy that parses
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
@@ -101,30 +101,35 @@ for p in "${packages[@]}"; do
   fi
 done
 
-# The TypeScript compiler of the `prom gen ts` test (tests/ts/package.json), from npm: only
-# when it is not there yet at the wanted version, so that running setup again changes nothing.
-install_ts_test_tools() {
-  local dir=$repo_root/tests/ts want
-  want=$(sed -n 's/.*"typescript": *"\([^"]*\)".*/\1/p' "$dir/package.json")
-  if [[ -x $dir/node_modules/.bin/tsc ]] &&
-    [[ $("$dir/node_modules/.bin/tsc" --version 2>/dev/null) == "Version $want" ]]; then
-    log "tests/ts: typescript $want already installed"
+# The TypeScript client's npm packages (clients/ts/package.json). Idempotent: npm runs only
+# when node_modules is missing or package.json changed since the last install, so a machine
+# that has them needs no network.
+ts_client_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/clients/ts
+ts_client_ready() {
+  local stamp=$ts_client_dir/node_modules/.package-lock.json
+  [[ -f $stamp && ! $ts_client_dir/package.json -nt $stamp ]]
+}
+npm_install_ts_client() {
+  [[ -f $ts_client_dir/package.json ]] || return 0
+  if ts_client_ready; then
+    log "clients/ts: npm packages already installed"
     return 0
   fi
-  command -v npm >/dev/null || die "npm not found (Debian package npm)"
-  log "tests/ts: npm install (typescript $want)"
-  (cd "$dir" && npm install --no-package-lock --no-audit --no-fund --loglevel=error) ||
-    die "npm install in tests/ts failed"
+  ((check_only)) && { log "clients/ts: npm packages missing (npm install)"; return 1; }
+  log "clients/ts: npm install"
+  (cd "$ts_client_dir" && npm install --no-audit --no-fund --loglevel=error) ||
+    die "npm install in clients/ts failed"
 }
 
 if ((${#missing[@]} == 0)); then
   log "all ${#packages[@]} required Debian packages are already installed"
-  ((check_only)) || install_ts_test_tools
-  exit 0
+  npm_install_ts_client
+  exit $?
 fi
 
 log "missing Debian packages (${#missing[@]}): ${missing[*]}"
 if ((check_only)); then
+  npm_install_ts_client || true
   exit 1
 fi
 
@@ -153,4 +158,4 @@ for p in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "still not installed after apt-get: ${still_missing[*]}"
 log "installed ${#missing[@]} package(s); all ${#packages[@]} required packages present"
-install_ts_test_tools
+npm_install_ts_client

@@ -6,12 +6,12 @@
 #
 #   tests/ts/gen_ts_test.sh PROM_BINARY
 #
-# tsc comes from tests/ts/node_modules (scripts/setup.sh installs it with npm).
+# tsc is the TypeScript client's (clients/ts/node_modules; scripts/setup.sh installs it with npm).
 set -euo pipefail
 
 prom=${1:?usage: gen_ts_test.sh PROM_BINARY}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-tsc=$here/node_modules/.bin/tsc
+tsc=$here/../../clients/ts/node_modules/.bin/tsc
 [[ -x $tsc ]] || { echo "no TypeScript compiler at $tsc: run scripts/setup.sh" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -43,6 +43,13 @@ echo "ok: good.ts compiles with tsc --noEmit"
 compile good.ts || fail "good.ts does not build"
 node "$work/out/program.js" || fail "the runtime checks of good.ts"
 echo "ok: good.ts runs (runtime validators)"
+
+# The wrapper around the real client (clients/ts): its options and result types come through.
+client_src=$(cd "$here/../../clients/ts/src" && pwd)
+cp "$here/with_client.ts" "$work/program.ts"
+sed "s|CLIENT_SRC|$client_src|g" "$here/tsconfig.client.json" >"$work/tsconfig.json"
+(cd "$work" && "$tsc" -p tsconfig.json) || fail "with_client.ts does not compile against clients/ts"
+echo "ok: with_client.ts compiles against @prom/client (clients/ts)"
 
 for bad in wrong_field.ts:hots wrong_type.ts:boolean unknown_topic.ts:heartbeat.recieved; do
   file=${bad%%:*}

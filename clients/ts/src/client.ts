@@ -1,0 +1,184 @@
+// PromClient: the one object a service holds to talk to a prom server. It owns nothing but
+// its snapshot cache; subscriptions and watches it starts own their connections and end
+// with their own close(). Safe to share across concurrent calls.
+
+import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
+import { NetworkError, NotCaughtUpError, PromError, ProtocolError, UnavailableError } from './errors.js';
+import { EtagCache } from './etag_cache.js';
+import { HttpTransport } from './http.js';
+import { readParams, segment, withQuery } from './query.js';
+import { Subscription } from './subscription.js';
+import type {
+    AtOptions,
+    AtState,
+    ClientOptions,
+    EventInput,
+    Json,
+    ListOptions,
+    ListPage,
+    PublishOptions,
+    PublishResult,
+    SnapOptions,
+    Snapshot,
+    SubscribeOptions,
+    WatchOptions,
+    WatchSelector,
+} from './types.js';
+import { Watch } from './watch.js';
+
+type Doc = { [key: string]: Json };
+
+export class PromClient {
+    private readonly http: HttpTransport;
+    private readonly token: string | undefined;
+    private readonly backoff: Backoff;
+    private readonly cache: EtagCache;
+
+    constructor(options: ClientOptions | string) {
+        const o: ClientOptions = typeof options === 'string' ? { url: options } : options;
+        this.http = new HttpTransport(o.url, o.token, o.fetch);
+        this.token = o.token;
+        this.backoff = backoffOf(o.retry);
+        this.cache = new EtagCache(o.cacheEntries ?? 1000);
+    }
+
+    /** The server's base URL, without a trailing slash. */
+    get url(): string {
+        return this.http.baseUrl;
+    }
+
+    /** The WebSocket gateway's URL (`ws://…/ws`). */
+    get wsUrl(): string {
+        return this.http.baseUrl.replace(/^http/, 'ws') + '/ws';
+    }
+
+    /**
+     * Publishes one event; resolves once it is durable. Throws ConflictError (with `keySeq`)
+     * when its `expect` failed, NotCaughtUpError (with `results`) when `waitFor` timed out.
+     */
+    async publish<P = Json>(event: EventInput<P>, options?: PublishOptions): Promise<PublishResult> {
+        const [result] = await this.publishBatch([event], options);
+        return result as PublishResult;
+    }
+
+    /**
+     * Publishes several events as one batch: all are appended or none. Retried with backoff
+     * after a network failure or `unavailable` only when every event carries an `id` (the
+     * server then answers a repeat as a duplicate); otherwise the failure is thrown.
+     */
+    async publishBatch<P = Json>(events: readonly EventInput<P>[], options?: PublishOptions): Promise<PublishResult[]> {
+        if (events.length === 0) return [];
+        const params = new URLSearchParams();
+        if (options?.waitFor !== undefined) params.set('wait_for', options.waitFor);
+        if (options?.wait !== undefined) params.set('wait', String(options.wait));
+        const path = withQuery('/publish', params);
+        const body = events.length === 1 ? events[0] : { events };
+        const idempotent = events.every((e) => typeof e.id === 'string' && e.id !== '');
+        for (let attempt = 1; ; ++attempt) {
+            try {
+                const answer = await this.http.request({ method: 'POST', path, json: body, signal: options?.signal });
+                return resultsOf(answer.body, events);
+            } catch (e) {
+                if (e instanceof NotCaughtUpError) {
+                    e.results = Array.isArray(e.body['results']) ? resultsOf(e.body, events) : null;
+                    throw e;
+                }
+                const transient = e instanceof NetworkError || (e instanceof UnavailableError && e.code === 'unavailable');
+                if (!idempotent || !transient || attempt >= this.backoff.attempts) throw e;
+                await sleep(delayFor(this.backoff, attempt), options?.signal);
+            }
+        }
+    }
+
+    /**
+     * A document of a collection. Sends the ETag of the cached copy as If-None-Match and
+     * answers the cached copy on 304 (`fromCache: true`). NotFoundError for an unknown key.
+     */
+    async snap<D = Doc>(collection: string, key: string, options?: SnapOptions): Promise<Snapshot<D>> {
+        const useCache = options?.cache !== false;
+        const cacheKey = `${collection}\u0000${key}`;
+        const cached = useCache ? this.cache.get(cacheKey) : undefined;
+        const headers: Record<string, string> = {};
+        if (cached !== undefined) {
+            headers['if-none-match'] = cached.etag;
+            if (options?.waitForChange !== undefined) headers['prefer'] = `wait=${options.waitForChange}`;
+        }
+        const path = withQuery(`/collections/${segment(collection)}/snap/${segment(key)}`, readParams(options));
+        let answer;
+        try {
+            answer = await this.http.request({ method: 'GET', path, headers, signal: options?.signal });
+        } catch (e) {
+            if (e instanceof PromError && e.code === 'not_found') this.cache.delete(cacheKey);
+            throw e;
+        }
+        if (answer.status === 304) {
+            if (cached === undefined) throw new ProtocolError(`GET ${path}: 304 without If-None-Match`, 304);
+            return { collection, key, body: cached.body as D, etag: cached.etag, lastModified: cached.lastModified, fromCache: true };
+        }
+        const etag = answer.headers.get('etag');
+        if (etag === null) throw new ProtocolError(`GET ${path}: no ETag`, answer.status);
+        const lastModified = answer.headers.get('last-modified');
+        if (useCache) this.cache.set(cacheKey, { etag, lastModified, body: answer.body });
+        return { collection, key, body: answer.body as D, etag, lastModified, fromCache: false };
+    }
+
+    /** A page of a collection, newest `_ts` first; `where` filters on top-level fields. */
+    async list<D = Doc>(collection: string, options?: ListOptions): Promise<ListPage<D>> {
+        const params = new URLSearchParams();
+        if (options?.offset !== undefined) params.set('offset', String(options.offset));
+        if (options?.limit !== undefined) params.set('limit', String(options.limit));
+        for (const [field, value] of Object.entries(options?.where ?? {})) params.set(field, String(value));
+        const path = withQuery(`/collections/${segment(collection)}/list`, readParams(options, params));
+        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal });
+        const page = answer.body as Omit<ListPage<D>, 'etag'>;
+        if (page === null || typeof page !== 'object' || !Array.isArray(page.items)) {
+            throw new ProtocolError(`GET ${path}: not a list page`, answer.status);
+        }
+        return { ...page, etag: answer.headers.get('etag') };
+    }
+
+    /**
+     * The state of `key` in `topic` at instant `t` (epoch ms, a Date or ISO-8601 with a zone).
+     * NotFoundError when the key had no event by then.
+     */
+    async at<S = Json>(topic: string, key: string, t: number | Date | string, options?: AtOptions): Promise<AtState<S>> {
+        const params = new URLSearchParams();
+        params.set('t', t instanceof Date ? String(t.getTime()) : String(t));
+        if (options?.reducer !== undefined) params.set('reducer', options.reducer);
+        const path = withQuery(`/at/${segment(topic)}/${segment(key)}`, readParams(options, params));
+        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal });
+        return answer.body as AtState<S>;
+    }
+
+    /**
+     * Subscribes to a topic over the WebSocket gateway. Iterate it with `for await`; with
+     * `manualAck`, call `delivery.ack()`. After a dropped connection it reconnects with
+     * backoff and the group resumes at its durable cursor (unacknowledged events come again).
+     */
+    subscribe<P = Json>(topic: string, options: SubscribeOptions = {}): Subscription<P> {
+        return new Subscription<P>(this.wsUrl, this.token, topic, options, this.backoff);
+    }
+
+    /**
+     * Watches documents of a collection (Server-Sent Events): one key or every key with a
+     * prefix. Iterate it with `for await`; after a dropped stream it reconnects with
+     * `Last-Event-ID`, so no change is missed or seen twice.
+     */
+    watch<D = Doc>(collection: string, selector: WatchSelector, options: WatchOptions = {}): Watch<D> {
+        return new Watch<D>(this.http, collection, selector, options, this.backoff);
+    }
+}
+
+function resultsOf(body: unknown, events: readonly EventInput<unknown>[]): PublishResult[] {
+    const results = (body as { results?: unknown } | undefined)?.results;
+    if (!Array.isArray(results) || results.length !== events.length) {
+        throw new ProtocolError('POST /publish: the answer has no result per event');
+    }
+    return results.map((r: { id: string; seq: number; ts: number; duplicate: boolean }, i) => ({
+        topic: (events[i] as EventInput<unknown>).topic,
+        id: r.id,
+        seq: r.seq,
+        ts: r.ts,
+        duplicate: r.duplicate,
+    }));
+}

@@ -1,0 +1,95 @@
+// One HTTP exchange with prom: the bearer token, JSON in and out, and every failure turned
+// into a typed error (a server `{"error"}` body into its class, a broken connection into
+// NetworkError). Retrying is the caller's decision: only it knows whether a request is safe
+// to repeat.
+
+import { NetworkError, ProtocolError, errorFromBody } from './errors.js';
+
+export interface HttpRequest {
+    method: 'GET' | 'POST' | 'HEAD' | 'PUT' | 'DELETE';
+    /** Path and query, starting with `/`. */
+    path: string;
+    headers?: Record<string, string>;
+    json?: unknown;
+    signal?: AbortSignal | undefined;
+}
+
+export interface HttpAnswer {
+    status: number;
+    headers: Headers;
+    /** The parsed JSON body; undefined for an empty body (304, HEAD). */
+    body: unknown;
+}
+
+export class HttpTransport {
+    readonly baseUrl: string;
+    private readonly token: string | undefined;
+    private readonly fetchImpl: typeof globalThis.fetch;
+
+    constructor(baseUrl: string, token: string | undefined, fetchImpl: typeof globalThis.fetch | undefined) {
+        this.baseUrl = baseUrl.replace(/\/+$/, '');
+        this.token = token;
+        const f = fetchImpl ?? globalThis.fetch;
+        if (typeof f !== 'function') throw new TypeError('@prom/client needs fetch (Node 18 or later, or options.fetch)');
+        this.fetchImpl = f;
+    }
+
+    authHeaders(): Record<string, string> {
+        return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
+    }
+
+    /** The raw fetch, with the token; network failures become NetworkError. */
+    async fetch(path: string, init: RequestInit): Promise<Response> {
+        const headers = { ...this.authHeaders(), ...(init.headers as Record<string, string> | undefined) };
+        try {
+            return await this.fetchImpl(this.baseUrl + path, { ...init, headers });
+        } catch (e) {
+            if (init.signal?.aborted) throw e;
+            throw new NetworkError(`${init.method ?? 'GET'} ${path}: ${describe(e)}`, e);
+        }
+    }
+
+    /**
+     * Sends the request; resolves with 2xx and 304 answers, throws the typed error of any other
+     * status.
+     */
+    async request(req: HttpRequest): Promise<HttpAnswer> {
+        const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+        let body: string | undefined;
+        if (req.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(req.json);
+        }
+        const init: RequestInit = { method: req.method, headers };
+        if (body !== undefined) init.body = body;
+        if (req.signal !== undefined) init.signal = req.signal;
+        const res = await this.fetch(req.path, init);
+        let text: string;
+        try {
+            text = await res.text();
+        } catch (e) {
+            if (req.signal?.aborted) throw e;
+            throw new NetworkError(`${req.method} ${req.path}: the answer broke off: ${describe(e)}`, e);
+        }
+        let parsed: unknown;
+        if (text !== '') {
+            try {
+                parsed = JSON.parse(text);
+            } catch {
+                if (res.ok) throw new ProtocolError(`${req.method} ${req.path}: the answer is not JSON`, res.status);
+                parsed = { error: `http_${res.status}`, message: text.slice(0, 200) };
+            }
+        }
+        if (res.ok || res.status === 304) return { status: res.status, headers: res.headers, body: parsed };
+        const retryAfter = res.headers.get('retry-after');
+        throw errorFromBody(res.status, parsed, retryAfter === null ? null : Number(retryAfter));
+    }
+}
+
+export function describe(e: unknown): string {
+    if (e instanceof Error) {
+        const cause = (e as { cause?: unknown }).cause;
+        return cause instanceof Error ? `${e.message} (${cause.message})` : e.message;
+    }
+    return String(e);
+}

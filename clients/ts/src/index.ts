@@ -1,0 +1,27 @@
+// @prom/client: a TypeScript client for prom (README.md; docs/clients.md in the repository).
+
+export { PromClient } from './client.js';
+export { Subscription } from './subscription.js';
+export { Watch } from './watch.js';
+export {
+    PromError,
+    BadRequestError,
+    UnauthorizedError,
+    ForbiddenError,
+    NotFoundError,
+    MethodNotAllowedError,
+    ConflictError,
+    TooLargeError,
+    UnsupportedMediaTypeError,
+    TooManyError,
+    InvalidProjectorError,
+    InvalidPayloadError,
+    NoProjectorError,
+    NotCaughtUpError,
+    UnavailableError,
+    StorageError,
+    NetworkError,
+    ProtocolError,
+    errorFromBody,
+} from './errors.js';
+export type * from './types.js';

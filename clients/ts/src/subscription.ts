@@ -1,0 +1,280 @@
+// A subscription over the WebSocket gateway (docs/ws-protocol.md) as an async iterator of
+// deliveries. It owns its connection: close() (or leaving a `for await` loop) ends it.
+//
+// Reconnects: after a dropped connection it connects again with backoff and subscribes
+// with the same group, and the server resumes at the group's durable cursor. With manual
+// acks, every event not acknowledged before the drop comes again (at least once): the
+// buffer of events not yet taken is dropped, they are among those. With automatic acks the
+// server has stored the cursor past every batch it wrote, and events already seen are
+// skipped by seq. An ephemeral subscription (no group) has no cursor: it starts again at
+// `earliest` and skips what it saw, or at `latest` and may miss what came while it was away.
+
+import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
+import { NetworkError, ProtocolError, PromError, errorFromBody } from './errors.js';
+import { AsyncQueue } from './async_queue.js';
+import { openSocket, type GatewaySocket } from './socket.js';
+import type { Delivery, Json, SubscribeOptions } from './types.js';
+
+interface WireEvent {
+    topic: string;
+    key: string;
+    id: string;
+    seq: number;
+    ts: number;
+    payload: Json;
+    headers?: Record<string, string>;
+}
+
+interface Pending {
+    resolve: () => void;
+    reject: (e: unknown) => void;
+}
+
+export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
+    readonly topic: string;
+    readonly group: string;
+    private readonly options: SubscribeOptions;
+    private readonly manualAck: boolean;
+    private readonly highWaterMark: number;
+    private readonly reconnectBackoff: Backoff | null;
+    private readonly queue = new AsyncQueue<Delivery<P>>();
+    private readonly pending = new Map<string, Pending>();
+    private socket: GatewaySocket | undefined;
+    private subscribed = false;
+    private paused = false;
+    private closed = false;
+    private requests = 0;
+    /** The highest seq handed to the queue; later connections skip up to it (see above). */
+    private lastSeq = 0;
+    private readonly readyPromise: Promise<void>;
+    private settleReady!: { resolve: () => void; reject: (e: unknown) => void };
+
+    constructor(
+        private readonly url: string,
+        private readonly token: string | undefined,
+        topic: string,
+        options: SubscribeOptions,
+        backoff: Backoff,
+    ) {
+        this.topic = topic;
+        this.group = options.group ?? '';
+        this.options = options;
+        this.manualAck = options.manualAck === true && this.group !== '';
+        this.highWaterMark = Math.max(1, options.highWaterMark ?? 1000);
+        const r = options.reconnect ?? true;
+        this.reconnectBackoff =
+            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r);
+        this.readyPromise = new Promise<void>((resolve, reject) => {
+            this.settleReady = { resolve, reject };
+        });
+        this.readyPromise.catch(() => {}); // the iterator reports the same error
+        this.queue.onTake = () => {
+            if (this.paused && this.queue.length <= this.highWaterMark / 2) {
+                this.paused = false;
+                this.socket?.resume();
+            }
+        };
+        options.signal?.addEventListener('abort', () => this.close(), { once: true });
+        if (options.signal?.aborted) this.close();
+        void this.run();
+    }
+
+    /** Resolves once the server confirmed the subscription (the first time). */
+    ready(): Promise<void> {
+        return this.readyPromise;
+    }
+
+    /** True while subscribed on a live connection. */
+    get connected(): boolean {
+        return this.subscribed && this.socket?.open === true;
+    }
+
+    [Symbol.asyncIterator](): AsyncIterator<Delivery<P>> {
+        return {
+            next: () => this.queue.next(),
+            return: async () => {
+                this.close();
+                return { value: undefined, done: true };
+            },
+        };
+    }
+
+    /** Ends the subscription: closes the connection; the iterator finishes. */
+    close(): void {
+        if (this.closed) return;
+        this.closed = true;
+        this.socket?.close(1000, 'closed by the client');
+        this.rejectPending(new NetworkError('the subscription was closed'));
+        this.queue.end();
+        this.settleReady.reject(new NetworkError('the subscription was closed before the server confirmed it'));
+    }
+
+    /** Acknowledges every event of the group up to `seq` (manual ack; else nothing to do). */
+    async ack(seq: number): Promise<void> {
+        if (!this.manualAck) return;
+        const socket = this.socket;
+        if (!this.subscribed || socket === undefined || !socket.open) {
+            throw new NetworkError('not connected: the event will be delivered again after the reconnect');
+        }
+        await this.request(socket, { op: 'ack', topic: this.topic, group: this.group, seq });
+    }
+
+    private async run(): Promise<void> {
+        let failures = 0;
+        while (!this.closed) {
+            const outcome = await this.connectOnce();
+            if (this.closed) return;
+            if (outcome.fatal !== undefined) {
+                this.finish(outcome.fatal);
+                return;
+            }
+            if (outcome.wasSubscribed) failures = 0;
+            ++failures;
+            const b = this.reconnectBackoff;
+            if (b === null || failures >= b.attempts) {
+                this.finish(new NetworkError(`the gateway connection was lost: ${outcome.reason}`));
+                return;
+            }
+            try {
+                await sleep(delayFor(b, failures), this.options.signal);
+            } catch {
+                return; // aborted: close() already ran
+            }
+        }
+    }
+
+    private finish(error: unknown): void {
+        this.closed = true;
+        this.rejectPending(error);
+        this.settleReady.reject(error);
+        this.queue.fail(error);
+    }
+
+    /** One connection, from open to close; resolves when it is gone. */
+    private connectOnce(): Promise<{ wasSubscribed: boolean; reason: string; fatal?: PromError }> {
+        return new Promise((resolve) => {
+            let wasSubscribed = false;
+            let fatal: PromError | undefined;
+            const subscribeId = this.nextId();
+            if (this.manualAck) {
+                // Not taken yet, not acknowledged: the server sends them again.
+                this.queue.clear();
+                this.lastSeq = 0;
+            }
+            openSocket(this.url, this.token, {
+                onOpen: () => {
+                    this.send({
+                        op: 'subscribe',
+                        id: subscribeId,
+                        topic: this.topic,
+                        ...(this.group === '' ? {} : { group: this.group }),
+                        from: this.resumeFrom(),
+                        ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
+                        manualAck: this.manualAck,
+                    });
+                },
+                onMessage: (text) => {
+                    let frame: { [k: string]: unknown };
+                    try {
+                        frame = JSON.parse(text) as { [k: string]: unknown };
+                    } catch {
+                        return;
+                    }
+                    if (frame['op'] === 'subscribed' && frame['id'] === subscribeId) {
+                        wasSubscribed = true;
+                        this.subscribed = true;
+                        this.settleReady.resolve();
+                    } else if (frame['op'] === 'events') {
+                        this.deliver(frame['events']);
+                    } else if (frame['op'] === 'error' && frame['id'] === subscribeId) {
+                        // Refused (forbidden, bad_request, conflict…): reconnecting would not help.
+                        fatal = errorFromBody(0, frame);
+                        this.socket?.close(1000, 'subscription refused');
+                    } else {
+                        this.settle(frame);
+                    }
+                },
+                onRefused: (status, body) => {
+                    // 4xx (no token, wrong version…): the same upgrade would be refused again.
+                    // 5xx: the server is in trouble; try again later.
+                    const e = errorFromBody(status, body);
+                    if (status >= 400 && status < 500 && status !== 408 && status !== 429) fatal ??= e;
+                },
+                onClose: (code, reason) => {
+                    this.subscribed = false;
+                    this.socket = undefined;
+                    this.rejectPending(new NetworkError(`the gateway connection closed (${code} ${reason})`));
+                    resolve({ wasSubscribed, reason: `${code} ${reason}`.trim(), ...(fatal ? { fatal } : {}) });
+                },
+            }).then(
+                (socket) => {
+                    if (this.closed) socket.close(1000, 'closed by the client');
+                    else this.socket = socket;
+                },
+                (e) => resolve({ wasSubscribed: false, reason: String(e), fatal: new ProtocolError(String(e)) }),
+            );
+        });
+    }
+
+    private resumeFrom(): 'earliest' | 'latest' {
+        const from = this.options.from ?? 'earliest';
+        // A group resumes at its cursor whatever `from` says; an ephemeral subscription that
+        // started at `earliest` starts there again and skips what it saw.
+        return from;
+    }
+
+    private deliver(events: unknown): void {
+        if (!Array.isArray(events)) return;
+        for (const raw of events as WireEvent[]) {
+            if (!this.manualAck && raw.seq <= this.lastSeq) continue;
+            this.lastSeq = Math.max(this.lastSeq, raw.seq);
+            const seq = raw.seq;
+            this.queue.push({
+                topic: raw.topic,
+                group: this.group,
+                key: raw.key,
+                id: raw.id,
+                seq,
+                ts: raw.ts,
+                payload: raw.payload as P,
+                headers: raw.headers ?? {},
+                ack: () => this.ack(seq),
+            });
+        }
+        if (!this.paused && this.queue.length >= this.highWaterMark) {
+            this.paused = true;
+            this.socket?.pause();
+        }
+    }
+
+    private nextId(): string {
+        return `c${++this.requests}`;
+    }
+
+    private send(frame: object): void {
+        this.socket?.send(JSON.stringify(frame));
+    }
+
+    private request(socket: GatewaySocket, frame: { [k: string]: unknown }): Promise<void> {
+        const id = this.nextId();
+        return new Promise((resolve, reject) => {
+            this.pending.set(id, { resolve, reject });
+            socket.send(JSON.stringify({ ...frame, id }));
+        });
+    }
+
+    private settle(frame: { [k: string]: unknown }): void {
+        const id = frame['id'];
+        if (typeof id !== 'string') return;
+        const p = this.pending.get(id);
+        if (p === undefined) return;
+        this.pending.delete(id);
+        if (frame['op'] === 'error') p.reject(errorFromBody(0, frame));
+        else p.resolve();
+    }
+
+    private rejectPending(error: unknown): void {
+        for (const p of this.pending.values()) p.reject(error);
+        this.pending.clear();
+    }
+}

@@ -1,0 +1,190 @@
+// The wire shapes of prom's HTTP API and WebSocket gateway (docs/http-api.md,
+// docs/ws-protocol.md), as the client hands them to its users.
+//
+// Seqs and times are JavaScript numbers: prom's seqs are 64-bit, and a number holds every
+// integer up to 2^53 exactly, which a log reaches after 285 years at a million events a second.
+
+/** Any JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** One event to publish (the body of `POST /publish`). */
+export interface EventInput<P = Json> {
+    topic: string;
+    payload: P;
+    /** Absent or `""`: the event belongs to no key. */
+    key?: string;
+    /**
+     * Idempotency id, unique within the topic: a publish with a known id appends nothing and
+     * answers the original seq with `duplicate: true`. Publishes whose events all carry an id
+     * are retried on network failures; others never are.
+     */
+    id?: string;
+    /** Epoch milliseconds; the server's clock when absent. */
+    ts?: number;
+    headers?: Record<string, string>;
+    /** Conditional append: only if the key's latest event in the topic has this seq (0: none). */
+    expect?: { key_seq: number };
+}
+
+/** What the server answered for one published event, plus the topic it went to. */
+export interface PublishResult {
+    topic: string;
+    id: string;
+    seq: number;
+    ts: number;
+    duplicate: boolean;
+}
+
+/**
+ * A position a read waits for (read-your-writes): `"topic:seq"`, `{topic, seq}` (a
+ * PublishResult is one), or several of them.
+ */
+export type AfterPosition = string | { topic: string; seq: number };
+export type After = AfterPosition | readonly AfterPosition[];
+
+/** Options every read takes (docs/http-api.md, "Read-your-writes"). */
+export interface ReadOptions {
+    /** Answer only once the projectors writing the collection have applied these events. */
+    after?: After;
+    /** Seconds (0–60) the server waits for `after` before answering 503 not_caught_up. */
+    wait?: number;
+    signal?: AbortSignal;
+}
+
+export interface PublishOptions {
+    /**
+     * Answer only after the projectors writing this collection have applied the published
+     * events (`?wait_for=`).
+     */
+    waitFor?: string;
+    /** Seconds (0–60) for `waitFor`. */
+    wait?: number;
+    signal?: AbortSignal;
+}
+
+/** A document as `GET /collections/{c}/snap/{key}` serves it. */
+export interface Snapshot<D = { [key: string]: Json }> {
+    collection: string;
+    key: string;
+    /** The document, with `_key` and `_ts`. */
+    body: D;
+    etag: string;
+    lastModified: string | null;
+    /** True when the server answered 304 and the body came from the client's cache. */
+    fromCache: boolean;
+}
+
+export interface SnapOptions extends ReadOptions {
+    /** false: no cache, no If-None-Match (default true). */
+    cache?: boolean;
+    /**
+     * Blocking read: with a cached copy, hold the request up to this many seconds (1–60)
+     * until the document changes (`Prefer: wait=N`). Answers the cached copy when it does not.
+     */
+    waitForChange?: number;
+}
+
+/** A page of `GET /collections/{c}/list`. */
+export interface ListPage<D = { [key: string]: Json }> {
+    offset: number;
+    limit: number;
+    count: number;
+    items: D[];
+    etag: string | null;
+}
+
+export interface ListOptions extends ReadOptions {
+    offset?: number;
+    limit?: number;
+    /** Equality filters on top-level fields (`?status=stale`). */
+    where?: Record<string, string | number | boolean>;
+}
+
+/** The state of a key at an instant (`GET /at/{topic}/{key}?t=`). */
+export interface AtState<S = Json> {
+    seq: number;
+    state: S;
+    ts: number;
+}
+
+export interface AtOptions extends ReadOptions {
+    reducer?: 'replace' | 'merge';
+}
+
+/** One event delivered to a subscription. */
+export interface Delivery<P = Json> {
+    topic: string;
+    group: string;
+    key: string;
+    id: string;
+    seq: number;
+    ts: number;
+    payload: P;
+    headers: Record<string, string>;
+    /**
+     * Moves the group's cursor to this event (manual ack only; with automatic acks it does
+     * nothing). Acks never move the cursor backwards.
+     */
+    ack(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+    /** The consumer group; absent: an ephemeral subscription that stores nothing. */
+    group?: string;
+    /** Where a group without a cursor starts (default `earliest`). */
+    from?: 'earliest' | 'latest';
+    /** Events per frame, 1–10000 (default 100). */
+    batchSize?: number;
+    /** Ack each event (or the last of a run) with `delivery.ack()` (default false). */
+    manualAck?: boolean;
+    /**
+     * Reconnect after a dropped connection (default true: for ever, with the client's backoff
+     * delays); RetryOptions bound the attempts in a row; false: the iterator throws NetworkError.
+     */
+    reconnect?: boolean | RetryOptions;
+    /** Deliveries buffered before the socket stops reading (default 1000). */
+    highWaterMark?: number;
+    signal?: AbortSignal;
+}
+
+/** One change of a watched document (SSE `GET /collections/{c}/watch`). */
+export interface WatchChange<D = { [key: string]: Json }> {
+    /** The per-collection change sequence (the SSE `id:`), resumable with `lastEventId`. */
+    id: string;
+    key: string;
+    /** `put`: the document is `body`; `delete`: it is gone. */
+    kind: 'put' | 'delete';
+    etag: string | null;
+    body: D | null;
+}
+
+export type WatchSelector = { key: string } | { prefix: string };
+
+export interface WatchOptions {
+    /** Resume after this change id (the `Last-Event-ID` header). */
+    lastEventId?: string;
+    /** Reconnect after a dropped stream (default true), resuming from the last id seen. */
+    reconnect?: boolean | RetryOptions;
+    signal?: AbortSignal;
+}
+
+export interface RetryOptions {
+    /** Attempts in all, the first included (default 5). */
+    attempts?: number;
+    /** First delay; doubled each time, with jitter (default 100 ms). */
+    baseDelayMs?: number;
+    maxDelayMs?: number;
+}
+
+export interface ClientOptions {
+    /** `http://127.0.0.1:8091`; the WebSocket gateway is `/ws` on the same origin. */
+    url: string;
+    /** Bearer token (docs/config.md, "Tokens"). */
+    token?: string;
+    /** Backoff for retries that are safe (publishes whose events all carry ids, reconnects). */
+    retry?: RetryOptions;
+    /** Snapshots kept for If-None-Match (default 1000; 0: none). */
+    cacheEntries?: number;
+    /** A fetch implementation (default: the global one). */
+    fetch?: typeof globalThis.fetch;
+}

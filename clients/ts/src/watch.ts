@@ -1,0 +1,177 @@
+// A watch of documents (Server-Sent Events, `GET /collections/{c}/watch?key=|prefix=`,
+// docs/http-api.md) as an async iterator of changes. Each event's `id:` is the collection's
+// change sequence: after a dropped stream the watch reconnects with `Last-Event-ID` set to
+// the last id it handed out, and the server replays exactly the changes after it.
+// It owns its stream: close() (or leaving a `for await` loop) ends it.
+
+import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
+import { AsyncQueue } from './async_queue.js';
+import { NetworkError, PromError, errorFromBody } from './errors.js';
+import type { HttpTransport } from './http.js';
+import { segment, withQuery } from './query.js';
+import { SseParser, type SseEvent } from './sse.js';
+import type { Json, WatchChange, WatchOptions, WatchSelector } from './types.js';
+
+export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchChange<D>> {
+    readonly collection: string;
+    private readonly queue = new AsyncQueue<WatchChange<D>>();
+    private readonly abort = new AbortController();
+    private readonly reconnectBackoff: Backoff | null;
+    private closed = false;
+    private lastId: string | undefined;
+    private readonly readyPromise: Promise<void>;
+    private settleReady!: { resolve: () => void; reject: (e: unknown) => void };
+
+    constructor(
+        private readonly http: HttpTransport,
+        collection: string,
+        private readonly selector: WatchSelector,
+        options: WatchOptions,
+        backoff: Backoff,
+    ) {
+        this.collection = collection;
+        this.lastId = options.lastEventId;
+        const r = options.reconnect ?? true;
+        this.reconnectBackoff =
+            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r);
+        this.readyPromise = new Promise<void>((resolve, reject) => {
+            this.settleReady = { resolve, reject };
+        });
+        this.readyPromise.catch(() => {});
+        options.signal?.addEventListener('abort', () => this.close(), { once: true });
+        if (options.signal?.aborted) this.close();
+        void this.run();
+    }
+
+    /** Resolves once the server accepted the watch (the first time). */
+    ready(): Promise<void> {
+        return this.readyPromise;
+    }
+
+    /** The id of the last change handed out: pass it as `lastEventId` to resume later. */
+    get lastEventId(): string | undefined {
+        return this.lastId;
+    }
+
+    [Symbol.asyncIterator](): AsyncIterator<WatchChange<D>> {
+        return {
+            next: () => this.queue.next(),
+            return: async () => {
+                this.close();
+                return { value: undefined, done: true };
+            },
+        };
+    }
+
+    close(): void {
+        if (this.closed) return;
+        this.closed = true;
+        this.abort.abort();
+        this.queue.end();
+        this.settleReady.reject(new NetworkError('the watch was closed before the server accepted it'));
+    }
+
+    private async run(): Promise<void> {
+        let failures = 0;
+        let retryMs: number | undefined;
+        while (!this.closed) {
+            let streamed = false;
+            try {
+                const outcome = await this.streamOnce();
+                streamed = outcome.accepted;
+                retryMs = outcome.retryMs ?? retryMs;
+            } catch (e) {
+                if (this.closed) return;
+                // The server refused the watch (unknown collection, bad id, no permission):
+                // the same request would be refused again.
+                if (e instanceof PromError && !(e instanceof NetworkError) && e.code !== 'unavailable') {
+                    this.fail(e);
+                    return;
+                }
+                if (!(e instanceof NetworkError)) {
+                    this.fail(e);
+                    return;
+                }
+                streamed = false;
+            }
+            if (this.closed) return;
+            if (streamed) failures = 0;
+            ++failures;
+            const b = this.reconnectBackoff;
+            if (b === null || failures >= b.attempts) {
+                this.fail(new NetworkError('the watch stream was lost'));
+                return;
+            }
+            try {
+                await sleep(retryMs ?? delayFor(b, failures), this.abort.signal);
+            } catch {
+                return;
+            }
+        }
+    }
+
+    private fail(e: unknown): void {
+        this.closed = true;
+        this.settleReady.reject(e);
+        this.queue.fail(e);
+    }
+
+    /** One stream, from the request to its end; throws what refused or broke it. */
+    private async streamOnce(): Promise<{ accepted: boolean; retryMs: number | undefined }> {
+        const params = new URLSearchParams();
+        if ('key' in this.selector) params.set('key', this.selector.key);
+        else params.set('prefix', this.selector.prefix);
+        const path = withQuery(`/collections/${segment(this.collection)}/watch`, params);
+        const headers: Record<string, string> = { accept: 'text/event-stream' };
+        if (this.lastId !== undefined) headers['last-event-id'] = this.lastId;
+        const res = await this.http.fetch(path, { method: 'GET', headers, signal: this.abort.signal });
+        if (!res.ok) {
+            const text = await res.text().catch(() => '');
+            let body: unknown = {};
+            try {
+                body = JSON.parse(text);
+            } catch {
+                body = { message: text.slice(0, 200) };
+            }
+            const retryAfter = res.headers.get('retry-after');
+            throw errorFromBody(res.status, body, retryAfter === null ? null : Number(retryAfter));
+        }
+        if (res.body === null) throw new NetworkError(`GET ${path}: no body`);
+        this.settleReady.resolve();
+        const parser = new SseParser((e) => this.onEvent(e));
+        const decoder = new TextDecoder();
+        const reader = res.body.getReader();
+        try {
+            for (;;) {
+                const { value, done } = await reader.read();
+                if (done) break;
+                parser.feed(decoder.decode(value, { stream: true }));
+            }
+        } catch (e) {
+            if (this.closed) return { accepted: true, retryMs: parser.retryMs };
+            throw new NetworkError(`GET ${path}: the stream broke off`, e);
+        }
+        return { accepted: true, retryMs: parser.retryMs };
+    }
+
+    private onEvent(e: SseEvent): void {
+        let data: { [k: string]: unknown };
+        try {
+            data = JSON.parse(e.data) as { [k: string]: unknown };
+        } catch {
+            return; // not a change (a comment-like heartbeat, a future event type)
+        }
+        if (data === null || typeof data !== 'object' || typeof data['key'] !== 'string') return;
+        const deleted = e.event === 'delete' || data['deleted'] === true || data['op'] === 'delete';
+        const id = e.id ?? (data['id'] !== undefined ? String(data['id']) : undefined);
+        if (id !== undefined) this.lastId = id;
+        const body = data['body'] ?? data['doc'] ?? data['document'] ?? null;
+        this.queue.push({
+            id: id ?? '',
+            key: data['key'],
+            kind: deleted ? 'delete' : 'put',
+            etag: typeof data['etag'] === 'string' ? data['etag'] : null,
+            body: deleted ? null : (body as D | null),
+        });
+    }
+}

@@ -1,0 +1,172 @@
+// Subscriptions over the WebSocket gateway against a real server: delivery in seq order,
+// manual acks and the group's durable cursor, ephemeral subscriptions, and the reconnect
+// after the server went away.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { NetworkError, PromClient, type Delivery, type Subscription } from '../src/index.js';
+import { PromServer } from './server.js';
+
+/** Takes the next `n` deliveries of a subscription (its iterator stays usable). */
+async function take<P>(it: AsyncIterator<Delivery<P>>, n: number, ms = 10000): Promise<Delivery<P>[]> {
+    const out: Delivery<P>[] = [];
+    const deadline = setTimeout(() => {}, ms);
+    try {
+        while (out.length < n) {
+            const next = await Promise.race([
+                it.next(),
+                new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`only ${out.length} of ${n} deliveries`)), ms)),
+            ]);
+            if (next.done) throw new Error(`the subscription ended after ${out.length} of ${n} deliveries`);
+            out.push(next.value);
+        }
+    } finally {
+        clearTimeout(deadline);
+    }
+    return out;
+}
+
+describe('subscribe', () => {
+    let server: PromServer;
+    let prom: PromClient;
+
+    before(async () => {
+        server = await PromServer.start({ config: { projectors: [] } });
+        prom = new PromClient({ url: server.url, retry: { baseDelayMs: 50, maxDelayMs: 300 } });
+    });
+    after(async () => {
+        await server.dispose();
+    });
+
+    it('delivers the events of a topic in seq order, with their fields', async () => {
+        await prom.publishBatch([
+            { topic: 'orders', key: 'a', payload: { n: 1 }, headers: { h: 'v' } },
+            { topic: 'orders', key: 'b', payload: { n: 2 } },
+        ]);
+        const sub = prom.subscribe<{ n: number }>('orders', { group: 'g-order' });
+        const it = sub[Symbol.asyncIterator]();
+        const got = await take(it, 2);
+        assert.deepEqual(
+            got.map((d) => [d.seq, d.key, d.payload.n]),
+            [
+                [1, 'a', 1],
+                [2, 'b', 2],
+            ],
+        );
+        assert.deepEqual(got[0]?.headers, { h: 'v' });
+        assert.equal(got[0]?.group, 'g-order');
+        assert.equal(got[0]?.topic, 'orders');
+        await prom.publish({ topic: 'orders', key: 'c', payload: { n: 3 } });
+        const [third] = await take(it, 1);
+        assert.equal(third?.seq, 3);
+        sub.close();
+        assert.equal((await it.next()).done, true, 'close() ends the iterator');
+    });
+
+    it('resumes a group at its acknowledged cursor: unacknowledged events come again', async () => {
+        await prom.publishBatch([1, 2, 3].map((n) => ({ topic: 'jobs', key: `j${n}`, payload: n })));
+        const first = prom.subscribe<number>('jobs', { group: 'workers', manualAck: true });
+        const got = await take(first[Symbol.asyncIterator](), 3);
+        await got[0]?.ack(); // only seq 1
+        first.close();
+
+        const second = prom.subscribe<number>('jobs', { group: 'workers', manualAck: true });
+        const it = second[Symbol.asyncIterator]();
+        const again = await take(it, 2);
+        assert.deepEqual(
+            again.map((d) => d.seq),
+            [2, 3],
+        );
+        await again[1]?.ack(); // acks up to 3
+        second.close();
+
+        await prom.publish({ topic: 'jobs', key: 'j4', payload: 4 });
+        const third = prom.subscribe<number>('jobs', { group: 'workers', manualAck: true });
+        const [next] = await take(third[Symbol.asyncIterator](), 1);
+        assert.equal(next?.seq, 4, 'acknowledged events are not delivered again');
+        third.close();
+    });
+
+    it('leaving a for-await loop ends the subscription', async () => {
+        await prom.publish({ topic: 'loop', payload: 1 });
+        const sub = prom.subscribe('loop', { group: 'loopers' });
+        for await (const d of sub) {
+            assert.equal(d.seq, 1);
+            break;
+        }
+        assert.equal(sub.connected, false);
+    });
+
+    it('gives every ephemeral subscriber every event and stores no cursor', async () => {
+        await prom.publish({ topic: 'fanout', payload: 'x' });
+        const a = prom.subscribe('fanout');
+        const b = prom.subscribe('fanout');
+        const [da] = await take(a[Symbol.asyncIterator](), 1);
+        const [db] = await take(b[Symbol.asyncIterator](), 1);
+        assert.equal(da?.seq, 1);
+        assert.equal(db?.seq, 1);
+        assert.equal(da?.group, '');
+        await da?.ack(); // nothing to acknowledge: resolves
+        a.close();
+        b.close();
+    });
+
+    it('reconnects after the server restarts and the group resumes at its durable cursor', async () => {
+        await prom.publishBatch([1, 2].map((n) => ({ topic: 'beats', key: 'k', payload: n })));
+        const sub = prom.subscribe<number>('beats', { group: 'monitor', manualAck: true });
+        const it = sub[Symbol.asyncIterator]();
+        const [one, two] = await take(it, 2);
+        await one?.ack();
+        assert.equal(two?.seq, 2);
+
+        await server.stop('SIGKILL'); // a crash: seq 2 was never acknowledged
+        await server.restart({ projectors: [] });
+        await prom.publish({ topic: 'beats', key: 'k', payload: 3 });
+
+        const after = await take(it, 2, 20000);
+        assert.deepEqual(
+            after.map((d) => d.seq),
+            [2, 3],
+            'seq 2 again (not acknowledged), then the new event',
+        );
+        assert.ok(sub.connected);
+        await after[1]?.ack();
+        sub.close();
+    });
+
+    it('surfaces a refused subscription as a typed error, without reconnecting', async () => {
+        const first = prom.subscribe('dup', { group: 'g' });
+        await first.ready();
+        const bad = prom.subscribe('dup', { group: 'g2', batchSize: 0 });
+        await assert.rejects(bad[Symbol.asyncIterator]().next(), (e: unknown) => {
+            assert.equal((e as { code?: string }).code, 'bad_request');
+            assert.ok(!(e instanceof NetworkError));
+            return true;
+        });
+        await assert.rejects(bad.ready());
+        assert.ok(first.connected, 'the refusal touched only its own subscription');
+        first.close();
+    });
+
+    it('without reconnect, a lost connection ends the iterator with NetworkError', async () => {
+        const sub: Subscription = prom.subscribe('lost', { group: 'g', reconnect: false });
+        await sub.ready();
+        const it = sub[Symbol.asyncIterator]();
+        // The expectation is attached before the kill: a rejection nobody handles yet would
+        // fail the test as an unhandled one.
+        const lost = assert.rejects(it.next(), NetworkError);
+        await server.stop('SIGKILL');
+        try {
+            await lost;
+        } finally {
+            await server.restart({ projectors: [] });
+        }
+    });
+
+    it('throws NetworkError when the gateway cannot be reached within the reconnect attempts', async () => {
+        const nowhere = new PromClient({ url: 'http://127.0.0.1:1' });
+        const sub = nowhere.subscribe('x', { reconnect: { attempts: 2, baseDelayMs: 10 } });
+        await assert.rejects(sub[Symbol.asyncIterator]().next(), NetworkError);
+    });
+});

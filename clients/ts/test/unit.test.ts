@@ -1,0 +1,62 @@
+// The parts that need no server: the SSE parser, the error mapping, after= formatting.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import {
+    BadRequestError,
+    ConflictError,
+    InvalidPayloadError,
+    NotCaughtUpError,
+    PromError,
+    StorageError,
+    UnavailableError,
+    errorFromBody,
+} from '../src/index.js';
+import { afterParam } from '../src/query.js';
+import { SseParser, type SseEvent } from '../src/sse.js';
+
+describe('SseParser', () => {
+    it('splits events at blank lines across chunks and line endings, keeping id and event', () => {
+        const got: SseEvent[] = [];
+        const p = new SseParser((e) => got.push(e));
+        p.feed(': keep-alive\n\nid: 7\nevent: delete\nda');
+        p.feed('ta: {"key":"a"}\r\n\r');
+        p.feed('\ndata: line1\ndata: line2\nretry: 250\n\n');
+        assert.deepEqual(got, [
+            { event: 'delete', data: '{"key":"a"}', id: '7' },
+            { event: 'message', data: 'line1\nline2', id: undefined },
+        ]);
+        assert.equal(p.retryMs, 250);
+    });
+});
+
+describe('errorFromBody', () => {
+    it('maps each server code to its class and keeps the fields', () => {
+        const c = errorFromBody(409, { error: 'conflict', key_seq: 4, message: 'at 4' });
+        assert.ok(c instanceof ConflictError && c.keySeq === 4 && c.message === 'at 4');
+        assert.ok(errorFromBody(400, { error: 'type_error', message: 'm' }) instanceof BadRequestError);
+        assert.ok(errorFromBody(500, { error: 'corrupt', message: 'm' }) instanceof StorageError);
+        assert.ok(errorFromBody(503, { error: 'unavailable', message: 'm' }) instanceof UnavailableError);
+        const p = errorFromBody(422, { error: 'invalid_payload', message: 'm', path: '/payload/x', schema_version: 2 });
+        assert.ok(p instanceof InvalidPayloadError && p.path === '/payload/x' && p.schemaVersion === 2);
+        const n = errorFromBody(503, { error: 'not_caught_up', message: 'm', cursor: 41, wanted: 42, projector: 'p' }, 1);
+        assert.ok(n instanceof NotCaughtUpError && n.cursor === 41 && n.wanted === 42 && n.retryAfter === 1);
+    });
+
+    it('falls back to the status for an unknown code and keeps non-JSON answers readable', () => {
+        const e = errorFromBody(418, { error: 'teapot', message: 'short and stout' });
+        assert.ok(e instanceof PromError);
+        assert.equal(e.code, 'teapot');
+        assert.equal(e.status, 418);
+        assert.ok(errorFromBody(502, undefined) instanceof StorageError);
+    });
+});
+
+describe('afterParam', () => {
+    it('writes TOPIC:SEQ items, comma separated', () => {
+        assert.equal(afterParam('a:1'), 'a:1');
+        assert.equal(afterParam({ topic: 'process.state', seq: 42 }), 'process.state:42');
+        assert.equal(afterParam([{ topic: 'a', seq: 1 }, 'b:2']), 'a:1,b:2');
+    });
+});
