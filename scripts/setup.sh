@@ -30,11 +30,12 @@ base_packages=(
   g++ cmake ninja-build ccache pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libpq-dev liblua5.4-dev
+  libvalijson-dev  # JSON Schema validation of topic payloads (docs/schemas.md), header-only
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
-  npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh)
+  npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh; tests/ts uses its tsc)
   # The dashboard (docs/dashboard.md): npm installs uPlot for the build, playwright-core
   # for the browser tests (label `browser`), which drive Debian's chromium headless.
   chromium

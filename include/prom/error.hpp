@@ -23,6 +23,7 @@ enum class errc {
     io_error,          // the database or file system failed: 500
     corrupt,           // stored bytes do not parse: 500
     cancelled,         // the operation was stopped by shutdown
+    invalid_payload,   // a payload breaks its topic's JSON Schema (docs/schemas.md): 422
     internal,          // a bug
 };
 
@@ -34,6 +35,11 @@ struct error {
     // errc::conflict of a conditional append (event_input::expect_key_seq): the key's latest
     // seq when the append was refused (0: none). Empty for every other error.
     std::optional<std::int64_t> key_seq = std::nullopt;
+    // errc::invalid_payload: the JSON Pointer of the first violation within the event
+    // ("/payload/cpu_pct"; in a batch the message names the event's position) and the
+    // version of the topic's schema that refused it. Empty for every other error.
+    std::optional<std::string> path = std::nullopt;
+    std::optional<std::int64_t> schema_version = std::nullopt;
 };
 
 template <class T>

@@ -43,5 +43,9 @@ void register_serve_command(CLI::App& app, run_state& state);
 void register_timetravel_commands(CLI::App& app, run_state& state);
 // prom projector apply|ls|show|rm: the registry of user-defined projectors.
 void register_projector_commands(CLI::App& app, run_state& state);
+// prom schema set|ls|show: topic schemas (schema_commands.cpp).
+void register_schema_commands(CLI::App& app, run_state& state);
+// prom gen ts: TypeScript types, wrapper and validators from topic schemas (gen_commands.cpp).
+void register_gen_commands(CLI::App& app, run_state& state);
 
 }  // namespace prom::cli

@@ -20,7 +20,7 @@ void print_line(const json::value& v) {
 
 void report(const error& e, run_state& state) {
     std::fprintf(stderr, "prom: %s\n", e.message.c_str());
-    state.exit_code = e.code == errc::invalid_argument ? 2 : 1;
+    state.exit_code = e.code == errc::invalid_argument || e.code == errc::invalid_payload ? 2 : 1;
 }
 
 std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state,
@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
     prom::cli::register_projector_commands(app, state);
     prom::cli::register_ops_commands(app, state, app.get_subcommand("cursor"));
     prom::cli::register_replay_command(app, state);
+    prom::cli::register_schema_commands(app, state);
+    prom::cli::register_gen_commands(app, state);
     if (auto unknown = prom::cli::unknown_command_message(app, argc, argv)) {
         std::fprintf(stderr, "prom: %s\n", unknown->c_str());
         return 2;

@@ -22,6 +22,8 @@ std::string_view to_string(errc code) noexcept {
             return "corrupt";
         case errc::cancelled:
             return "cancelled";
+        case errc::invalid_payload:
+            return "invalid_payload";
         case errc::internal:
             return "internal";
     }

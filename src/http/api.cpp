@@ -175,6 +175,13 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (!may_block) return std::nullopt;
         return admin(r, route_id::replays, {}, {}, query);
     }
+    if ((n == 1 || n == 2) && s[0] == "schemas") {
+        auto route = n == 1 ? route_id::schemas : route_id::schema;
+        bool allowed = n == 1 ? get_or_head : get_or_head || r.verb == method::put;
+        if (!allowed) return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT");
+        if (!may_block) return std::nullopt;
+        return schemas(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
+    }
     if (n == 1 && s[0] == "healthz") {
         if (!get_or_head) return method_not_allowed(route_id::healthz, allow_get_head);
         if (!may_block) return std::nullopt;  // it asks the database

@@ -190,6 +190,9 @@ class api {
     // auth is off).
     std::optional<response> admin_refused(const request& r, route_id route,
                                           const auth::grant*& g) const;
+    // /schemas and /schemas/{topic} (api_schemas.cpp); `topic` empty for the list.
+    response schemas(const request& r, route_id route, std::string_view topic);
+    response put_schema(const request& r, std::string_view topic);
 
     store& store_;
     snapshot_cache& cache_;

@@ -5,6 +5,7 @@
 #include "http/api.hpp"
 #include "http/error_status.hpp"
 #include "prom/event.hpp"
+#include "schema/payload_schemas.hpp"
 
 namespace prom::http {
 
@@ -148,6 +149,11 @@ response api::finish_publish(result<std::vector<append_result>> appended,
             o["key_seq"] = *e.key_seq;
             o["message"] = e.message;
             return json_response(409, canonical_json(o), route_id::publish);
+        }
+        if (e.code == errc::invalid_payload) {
+            // 422 {"error":"invalid_payload","message","path","schema_version"} (docs/schemas.md).
+            return json_response(422, canonical_json(schema::invalid_payload_json(e)),
+                                 route_id::publish);
         }
         return error_response(status_of(e.code), to_string(e.code), e.message, route_id::publish);
     }

@@ -25,6 +25,8 @@ unsigned status_of(errc code) noexcept {
             return 500;
         case errc::corrupt:
             return 500;
+        case errc::invalid_payload:
+            return 422;
         case errc::internal:
             return 500;
     }

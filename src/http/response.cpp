@@ -52,6 +52,10 @@ std::string_view route_label(route_id r) noexcept {
             return "/dlq/{topic}/replay";
         case route_id::replays:
             return "/replays";
+        case route_id::schemas:
+            return "/schemas";
+        case route_id::schema:
+            return "/schemas/{topic}";
         case route_id::unknown:
         case route_id::count_:
             break;

@@ -28,6 +28,8 @@ enum class route_id : std::size_t {
     dlq,         // GET /dlq/{topic}
     dlq_replay,  // POST /dlq/{topic}/replay
     replays,     // GET|POST /replays
+    schemas,     // GET /schemas
+    schema,      // GET|PUT /schemas/{topic}
     unknown,     // no route matched (404) or the request did not parse (400/413/431)
     count_
 };

@@ -1,6 +1,7 @@
 #include <filesystem>
 
 #include "prom/store.hpp"
+#include "schema/enforcing_store.hpp"
 #include "storage/memory/memory_store.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -39,7 +40,9 @@ std::string describe_db_url(std::string_view url) {
     return std::string(url);
 }
 
-result<std::unique_ptr<store>> open_store(std::string_view url, store_options options) {
+namespace {
+
+result<std::unique_ptr<store>> open_backend(std::string_view url, const store_options& options) {
     if (url == "memory:" || url == "memory") return storage::make_memory_store();
     if (url.starts_with("sqlite:")) {
         std::string path = sqlite_path(url);
@@ -51,6 +54,16 @@ result<std::unique_ptr<store>> open_store(std::string_view url, store_options op
     }
     return fail(errc::invalid_argument, "unknown database URL '" + std::string(url) +
                                             "': use sqlite:PATH, memory: or postgresql://…");
+}
+
+}  // namespace
+
+// Every backend checks payloads against their topic's schema (docs/schemas.md) in one
+// place: the wrapper, not a copy per backend.
+result<std::unique_ptr<store>> open_store(std::string_view url, store_options options) {
+    auto backend = open_backend(url, options);
+    if (!backend) return backend;
+    return schema::enforce_schemas(std::move(*backend));
 }
 
 }  // namespace prom

@@ -24,6 +24,7 @@
 #include "http/server_context.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "prom/user_projector.hpp"
+#include "schema/payload_schemas.hpp"
 #include "ws/close_code_guard.hpp"
 #include "ws/gateway.hpp"
 #include "ws/handshake.hpp"
@@ -538,8 +539,10 @@ void session::publish(const std::string& id, publish_cmd cmd) {
                 text = reply_frame(id, "published", json::object{{"results", std::move(results)}});
             } else {
                 text = r.error().key_seq ? conflict_frame(id, *r.error().key_seq, r.error().message)
-                                         : error_frame(id, std::string(to_string(r.error().code)),
-                                                       r.error().message);
+                       : r.error().code == errc::invalid_payload
+                           ? reply_frame(id, "error", schema::invalid_payload_json(r.error()))
+                           : error_frame(id, std::string(to_string(r.error().code)),
+                                         r.error().message);
             }
             self->push({std::make_shared<const std::string>(std::move(text)), nullptr});
         });

@@ -1,0 +1,142 @@
+// prom schema set|ls|show: topic schemas in the database (docs/schemas.md), on --db like
+// the other commands. A running `prom serve` on the same database enforces a new version
+// at once (PostgreSQL: through its NOTIFY; SQLite: within its recheck interval).
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "schema/builtin_schemas.hpp"
+#include "schema/schema_registry.hpp"
+#include "userproj_runtime/definition_files.hpp"
+
+namespace prom::cli {
+
+namespace {
+
+struct schema_args {
+    std::string db, topic, file, compatibility;
+};
+
+// The file holds the schema itself; a file that is already the PUT body
+// ({"schema", "compatibility"}) is taken as it is.
+json::value body_of(json::value file, const std::string& compatibility) {
+    if (file.is_object()) {
+        const auto& o = file.get_object();
+        bool envelope = o.contains("schema");
+        for (const auto& [k, v] : o) envelope = envelope && (k == "schema" || k == "compatibility");
+        if (envelope) {
+            if (!compatibility.empty()) file.get_object()["compatibility"] = compatibility;
+            return file;
+        }
+    }
+    json::object body{{"schema", std::move(file)}};
+    if (!compatibility.empty()) body["compatibility"] = compatibility;
+    return body;
+}
+
+void run_set(const schema_args& a, run_state& state) {
+    auto text = userproj::read_definition_text(a.file);
+    if (!text) return report(text.error(), state);
+    auto file = parse_json(*text);
+    if (!file) return report({errc::invalid_argument, a.file + ": " + file.error().message}, state);
+    auto s = open_or_report(a.db, state);
+    if (!s) return;
+    auto put = schema::put_schema(*s, a.topic, body_of(std::move(*file), a.compatibility));
+    if (!put) {
+        const auto& why = put.error();
+        if (why.code.empty()) return report(why.err, state);
+        std::string where = why.pointer && !why.pointer->empty() ? " at " + *why.pointer : "";
+        return report({errc::invalid_argument, why.code + where + ": " + why.err.message}, state);
+    }
+    json::object o{{"topic", put->stored.topic},
+                   {"version", put->stored.version},
+                   {"result", put->created ? "created" : "unchanged"}};
+    print_line(o);
+}
+
+void run_ls(const schema_args& a, run_state& state) {
+    auto s = open_or_report(a.db, state, db_access::read_only);
+    if (!s) return;
+    auto all = schema::current_schemas(*s);
+    if (!all) return report(all.error(), state);
+    for (const auto& v : *all) print_line(schema::to_json(v));
+}
+
+void run_show(const schema_args& a, run_state& state) {
+    auto s = open_or_report(a.db, state, db_access::read_only);
+    if (!s) return;
+    auto versions = schema::schema_versions(*s, a.topic);
+    if (!versions) return report(versions.error(), state);
+    if (versions->empty()) {
+        return report({errc::not_found, "topic '" + a.topic + "' has no schema"}, state);
+    }
+    json::array items;
+    for (const auto& v : *versions) items.push_back(schema::to_json(v));
+    print_line(json::object{
+        {"topic", a.topic}, {"version", versions->back().version}, {"versions", std::move(items)}});
+}
+
+void run_builtin(const schema_args& a, run_state& state) {
+    for (const auto& b : schema::builtin_schemas()) {
+        auto parsed = parse_json(b.text);
+        if (!parsed) return report({errc::internal, "a built-in schema does not parse"}, state);
+        if (a.topic.empty()) {
+            print_line(json::object{{"topic", b.topic}, {"schema", std::move(*parsed)}});
+        } else if (a.topic == b.topic) {
+            return print_line(*parsed);
+        }
+    }
+    if (!a.topic.empty()) {
+        report({errc::not_found, "prom ships no schema for topic '" + a.topic + "'"}, state);
+    }
+}
+
+}  // namespace
+
+void register_schema_commands(CLI::App& app, run_state& state) {
+    auto* group = app.add_subcommand(
+        "schema",
+        "JSON Schemas of topic payloads (stored in the database; every publish is checked "
+        "against its topic's current version). See docs/schemas.md");
+    group->require_subcommand(1);
+    {
+        auto a = std::make_shared<schema_args>();
+        auto* cmd = group->add_subcommand(
+            "set",
+            "store FILE (a draft-7 JSON Schema, or - for stdin) as TOPIC's next version; it must "
+            "be backward compatible with the current one unless --compatibility none. A bad or "
+            "incompatible schema: the JSON Pointer of the problem and exit 2");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("topic", a->topic, "topic name")->required();
+        cmd->add_option("file", a->file, "schema file, or - for standard input")->required();
+        cmd->add_option("--compatibility", a->compatibility,
+                        "backward (default: checked against the current version) or none")
+            ->check(CLI::IsMember({"backward", "none"}));
+        cmd->callback([a, &state] { run_set(*a, state); });
+    }
+    {
+        auto a = std::make_shared<schema_args>();
+        auto* cmd = group->add_subcommand(
+            "ls", "list the current schema of every topic that has one, as NDJSON");
+        add_db_option(*cmd, a->db);
+        cmd->callback([a, &state] { run_ls(*a, state); });
+    }
+    {
+        auto a = std::make_shared<schema_args>();
+        auto* cmd = group->add_subcommand(
+            "show", "print every version of TOPIC's schema as JSON (exit 1 if it has none)");
+        add_db_option(*cmd, a->db);
+        cmd->add_option("topic", a->topic, "topic name")->required();
+        cmd->callback([a, &state] { run_show(*a, state); });
+    }
+    {
+        auto a = std::make_shared<schema_args>();
+        auto* cmd = group->add_subcommand(
+            "builtin",
+            "print the schema prom ships for a built-in topic (heartbeat.received, "
+            "process.state), or all of them as NDJSON; not enforced until stored with `set`");
+        cmd->add_option("topic", a->topic, "topic name");
+        cmd->callback([a, &state] { run_builtin(*a, state); });
+    }
+}
+
+}  // namespace prom::cli

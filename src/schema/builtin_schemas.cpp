@@ -1,0 +1,49 @@
+#include "schema/builtin_schemas.hpp"
+
+namespace prom::schema {
+
+namespace {
+
+constexpr std::string_view heartbeat = R"({
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "title": "heartbeat.received",
+  "description": "A heartbeat of a running process; the process projector turns it into a process.state event (docs/process-projector.md).",
+  "type": "object",
+  "properties": {
+    "pid": {"type": ["integer", "string"], "description": "The process id on its host."},
+    "name": {"type": "string", "description": "The program's name."},
+    "host": {"type": "string", "description": "The host the process runs on."},
+    "processId": {"type": "string", "minLength": 1, "description": "Default: host:name:pid."},
+    "cpu_pct": {"type": ["number", "null"], "description": "CPU use in percent."},
+    "mem_mb": {"type": ["number", "null"], "description": "Resident memory in MB."}
+  },
+  "required": ["pid", "name", "host"]
+})";
+
+constexpr std::string_view process_state = R"({
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "title": "process.state",
+  "description": "The state of one process, keyed by processId: derived from heartbeats, or stale when they stopped (docs/process-projector.md).",
+  "type": "object",
+  "properties": {
+    "processId": {"type": "string", "minLength": 1},
+    "pid": {"type": ["integer", "string"]},
+    "name": {"type": "string"},
+    "host": {"type": "string"},
+    "cpu_pct": {"type": ["number", "null"]},
+    "mem_mb": {"type": ["number", "null"]},
+    "status": {"enum": ["alive", "stale"]},
+    "last_seen": {"type": "integer", "description": "Epoch milliseconds of the last heartbeat."}
+  },
+  "required": ["processId", "host"]
+})";
+
+}  // namespace
+
+const std::vector<builtin_schema>& builtin_schemas() {
+    static const std::vector<builtin_schema> all{{"heartbeat.received", heartbeat},
+                                                 {"process.state", process_state}};
+    return all;
+}
+
+}  // namespace prom::schema

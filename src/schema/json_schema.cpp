@@ -1,0 +1,178 @@
+// The only file that includes valijson (it throws, and its headers are heavy).
+#include "schema/json_schema.hpp"
+
+#include <regex>
+#include <string_view>
+#include <valijson/adapters/boost_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+
+#include "schema/draft7_metaschema.hpp"
+#include "userproj/json_pointer.hpp"
+
+namespace prom::schema {
+
+using userproj::pointer_join;
+
+struct compiled_schema::impl {
+    json::value source;  // valijson's schema keeps no reference to it; kept for clarity only
+    valijson::Schema compiled;
+};
+
+compiled_schema::compiled_schema(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+compiled_schema::~compiled_schema() = default;
+
+namespace {
+
+// valijson names a place as {"<root>", "[name]", "[3]", …}. Walking the checked value
+// along it tells an array index from a property name, which the brackets do not.
+std::string pointer_of(const std::vector<std::string>& context, const json::value& target) {
+    std::string out;
+    const json::value* at = &target;
+    for (std::size_t i = 1; i < context.size(); ++i) {
+        std::string_view token = context[i];
+        if (token.size() >= 2 && token.front() == '[' && token.back() == ']') {
+            token = token.substr(1, token.size() - 2);
+        }
+        out = pointer_join(out, token);
+        if (!at) continue;
+        if (at->is_object()) {
+            at = at->get_object().if_contains(token);
+        } else if (at->is_array()) {
+            std::size_t index = 0;
+            for (char c : token) index = index * 10 + static_cast<std::size_t>(c - '0');
+            at = index < at->get_array().size() ? &at->get_array()[index] : nullptr;
+        } else {
+            at = nullptr;
+        }
+    }
+    return out;
+}
+
+// "Missing required property 'pid'." points at the object; the missing member is more use.
+std::string refine(std::string pointer, const std::string& description) {
+    constexpr std::string_view missing = "Missing required property '";
+    if (description.starts_with(missing)) {
+        auto end = description.rfind('\'');
+        if (end != std::string::npos && end > missing.size()) {
+            return pointer_join(
+                pointer,
+                std::string_view(description).substr(missing.size(), end - missing.size()));
+        }
+    }
+    return pointer;
+}
+
+std::optional<problem> first_error(const valijson::Subschema& schema, const json::value& target,
+                                   valijson::Validator& validator) {
+    valijson::adapters::BoostJsonAdapter adapter(target);
+    if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+    // Valid payloads take the fast path above (it stops at the first failed constraint);
+    // only a refused one is checked again to say where.
+    valijson::ValidationResults results;
+    validator.validate(schema, adapter, &results);
+    valijson::ValidationResults::Error e;
+    if (!results.popError(e)) return problem{"the value does not match the schema", ""};
+    // valijson records the innermost failure first, then each enclosing one.
+    return problem{e.description, refine(pointer_of(e.context, target), e.description)};
+}
+
+const valijson::Schema& metaschema() {
+    // valijson::Schema can be neither copied nor moved.
+    static const std::unique_ptr<valijson::Schema> meta = [] {
+        auto s = std::make_unique<valijson::Schema>();
+        auto doc = parse_json(draft7_metaschema);
+        valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+        valijson::adapters::BoostJsonAdapter adapter(*doc);
+        parser.populateSchema(adapter, *s);
+        return s;
+    }();
+    return *meta;
+}
+
+// Refuses what compiling would fetch or what would throw later, when a payload is checked.
+std::optional<problem> local_only(const json::value& v, const std::string& at) {
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+            if (auto p = local_only(v.get_array()[i], pointer_join(at, i))) return p;
+        }
+        return std::nullopt;
+    }
+    if (!v.is_object()) return std::nullopt;
+    for (const auto& [k, member] : v.get_object()) {
+        std::string here = pointer_join(at, k);
+        if (k == "$ref" && member.is_string() && !member.get_string().starts_with("#")) {
+            return problem{"$ref '" + std::string(member.get_string()) +
+                               "' is not in this schema: only local references (\"#/…\") are "
+                               "allowed, prom fetches nothing",
+                           here};
+        }
+        if (k == "$id" && member.is_string()) {
+            // A base URI would make "#…" references resolve against another document.
+            return problem{"$id is not supported: a topic's schema is one document", here};
+        }
+        if (k == "pattern" && member.is_string()) {
+            try {
+                std::regex re(std::string(member.get_string()));
+            } catch (const std::regex_error&) {
+                return problem{"pattern is not a valid regular expression", here};
+            }
+        }
+        if (auto p = local_only(member, here)) return p;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::compile(
+    const json::value& schema) {
+    if (!schema.is_object() && !schema.is_bool()) {
+        return std::unexpected(problem{"a JSON Schema is an object (or true/false)", ""});
+    }
+    if (schema.is_object()) {
+        if (const auto* s = schema.get_object().if_contains("$schema")) {
+            static constexpr std::string_view draft7[] = {
+                "http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-07/schema",
+                "https://json-schema.org/draft-07/schema#",
+                "https://json-schema.org/draft-07/schema"};
+            bool ok = false;
+            for (auto d : draft7) ok = ok || (s->is_string() && s->get_string() == d);
+            if (!ok) {
+                return std::unexpected(
+                    problem{"$schema must be draft 07 (http://json-schema.org/draft-07/schema#)",
+                            "/$schema"});
+            }
+        }
+    }
+    if (auto p = local_only(schema, "")) return std::unexpected(*p);
+    try {
+        valijson::Validator meta_validator;
+        if (auto p = first_error(metaschema(), schema, meta_validator)) {
+            return std::unexpected(
+                problem{"not a valid JSON Schema (draft 7): " + p->message, p->pointer});
+        }
+        auto out = std::make_unique<impl>();
+        out->source = schema;
+        valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+        valijson::adapters::BoostJsonAdapter adapter(out->source);
+        parser.populateSchema(adapter, out->compiled);
+        return std::shared_ptr<const compiled_schema>(new compiled_schema(std::move(out)));
+    } catch (const std::exception& e) {
+        return std::unexpected(problem{std::string("not a usable JSON Schema: ") + e.what(), ""});
+    }
+}
+
+std::optional<problem> compiled_schema::first_violation(const json::value& payload) const {
+    // A Validator caches compiled regular expressions: one per thread, shared by schemas.
+    thread_local valijson::Validator validator;
+    try {
+        return first_error(impl_->compiled, payload, validator);
+    } catch (const std::exception& e) {
+        return problem{std::string("the schema could not be applied: ") + e.what(), ""};
+    }
+}
+
+}  // namespace prom::schema

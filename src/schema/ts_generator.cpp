@@ -1,0 +1,343 @@
+#include "schema/ts_generator.hpp"
+
+#include <cctype>
+#include <set>
+
+#include "schema/ts_runtime.hpp"
+
+namespace prom::schema {
+
+namespace {
+
+struct emitter {
+    const json::value& root;
+    std::set<std::string> resolving;  // $refs being expanded: a cycle becomes `unknown`
+
+    std::string type(const json::value& s, int indent);
+    std::string object_type(const json::object& s, int indent);
+    std::string array_type(const json::object& s, int indent);
+};
+
+std::string pad(int indent) { return std::string(static_cast<std::size_t>(indent) * 4, ' '); }
+
+bool identifier(std::string_view name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    for (char c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '$') return false;
+    }
+    return true;
+}
+
+std::string property_name(std::string_view name) {
+    return identifier(name) ? std::string(name) : canonical_json(json::value(json::string(name)));
+}
+
+std::string literal(const json::value& v) {
+    if (v.is_string() || v.is_bool() || v.is_null() || v.is_number()) return canonical_json(v);
+    return "unknown";
+}
+
+std::string doc_comment(const json::object& s, int indent, std::string text = {}) {
+    for (std::string_view k : {"title", "description"}) {
+        if (const auto* v = s.if_contains(k); v && v->is_string()) {
+            if (!text.empty()) text += " ";
+            text += v->get_string();
+        }
+    }
+    if (text.empty()) return "";
+    std::string safe;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '*' && i + 1 < text.size() && text[i + 1] == '/') {
+            safe += "*\\/";
+            ++i;
+        } else if (text[i] == '\n') {
+            safe += ' ';
+        } else {
+            safe += text[i];
+        }
+    }
+    return pad(indent) + "/** " + safe + " */\n";
+}
+
+const json::value* resolve(const json::value& root, std::string_view ref) {
+    if (!ref.starts_with("#")) return nullptr;
+    const json::value* at = &root;
+    std::string_view rest = ref.substr(1);
+    while (!rest.empty()) {
+        if (rest[0] != '/') return nullptr;
+        rest.remove_prefix(1);
+        auto slash = rest.find('/');
+        std::string token(rest.substr(0, slash));
+        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+        std::string unescaped;
+        for (std::size_t i = 0; i < token.size(); ++i) {
+            if (token[i] == '~' && i + 1 < token.size()) {
+                unescaped += token[i + 1] == '1' ? '/' : '~';
+                ++i;
+            } else {
+                unescaped += token[i];
+            }
+        }
+        if (!at->is_object()) return nullptr;
+        at = at->get_object().if_contains(unescaped);
+        if (!at) return nullptr;
+    }
+    return at;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+    std::string out;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i) out += sep;
+        out += parts[i];
+    }
+    return out;
+}
+
+std::string emitter::object_type(const json::object& s, int indent) {
+    std::set<std::string, std::less<>> required;
+    if (const auto* r = s.if_contains("required"); r && r->is_array()) {
+        for (const auto& x : r->get_array()) {
+            if (x.is_string()) required.emplace(x.get_string());
+        }
+    }
+    std::string out = "{\n";
+    if (const auto* p = s.if_contains("properties"); p && p->is_object()) {
+        for (const auto& [name, sub] : p->get_object()) {
+            if (sub.is_object()) out += doc_comment(sub.get_object(), indent + 1);
+            out += pad(indent + 1) + property_name(name) + (required.contains(name) ? "" : "?") +
+                   ": " + type(sub, indent + 1) + ";\n";
+        }
+    }
+    // Required names without a declared property still must be there.
+    const auto* p = s.if_contains("properties");
+    for (const auto& name : required) {
+        if (p && p->is_object() && p->get_object().contains(name)) continue;
+        out += pad(indent + 1) + property_name(name) + ": unknown;\n";
+    }
+    const auto* add = s.if_contains("additionalProperties");
+    bool open = add && !(add->is_bool() && !add->get_bool());
+    if (open || s.contains("patternProperties"))
+        out += pad(indent + 1) + "[key: string]: unknown;\n";
+    out += pad(indent) + "}";
+    return out;
+}
+
+std::string emitter::array_type(const json::object& s, int indent) {
+    const auto* items = s.if_contains("items");
+    if (!items) return "unknown[]";
+    if (items->is_array()) {
+        std::vector<std::string> parts;
+        for (const auto& x : items->get_array()) parts.push_back(type(x, indent));
+        const auto* more = s.if_contains("additionalItems");
+        if (!(more && more->is_bool() && !more->get_bool())) parts.push_back("...unknown[]");
+        return "[" + join(parts, ", ") + "]";
+    }
+    return "Array<" + type(*items, indent) + ">";
+}
+
+std::string emitter::type(const json::value& v, int indent) {
+    if (v.is_bool()) return v.get_bool() ? "unknown" : "never";
+    if (!v.is_object()) return "unknown";
+    const auto& s = v.get_object();
+    if (const auto* ref = s.if_contains("$ref"); ref && ref->is_string()) {
+        std::string r(ref->get_string());
+        const json::value* target = resolve(root, r);
+        if (!target || resolving.contains(r)) return "unknown";
+        resolving.insert(r);
+        auto out = type(*target, indent);
+        resolving.erase(r);
+        return out;
+    }
+    if (const auto* c = s.if_contains("const")) return literal(*c);
+    std::vector<std::string> parts;  // intersected
+    if (const auto* e = s.if_contains("enum"); e && e->is_array()) {
+        std::vector<std::string> values;
+        for (const auto& x : e->get_array()) values.push_back(literal(x));
+        parts.push_back(values.empty() ? "never" : "(" + join(values, " | ") + ")");
+    } else {
+        std::vector<std::string> types;
+        if (const auto* t = s.if_contains("type")) {
+            if (t->is_string()) types.emplace_back(t->get_string());
+            if (t->is_array()) {
+                for (const auto& x : t->get_array()) {
+                    if (x.is_string()) types.emplace_back(x.get_string());
+                }
+            }
+        } else if (s.contains("properties") || s.contains("required") ||
+                   s.contains("additionalProperties")) {
+            types.emplace_back("object");
+        } else if (s.contains("items")) {
+            types.emplace_back("array");
+        }
+        std::vector<std::string> alternatives;
+        bool number_done = false;
+        for (const auto& t : types) {
+            if (t == "string") alternatives.emplace_back("string");
+            if ((t == "number" || t == "integer") && !number_done) {
+                alternatives.emplace_back("number");
+                number_done = true;
+            }
+            if (t == "boolean") alternatives.emplace_back("boolean");
+            if (t == "null") alternatives.emplace_back("null");
+            if (t == "array") alternatives.push_back(array_type(s, indent));
+            if (t == "object") alternatives.push_back(object_type(s, indent));
+        }
+        if (!alternatives.empty()) {
+            parts.push_back(alternatives.size() == 1 ? alternatives[0]
+                                                     : "(" + join(alternatives, " | ") + ")");
+        }
+    }
+    for (std::string_view k : {"anyOf", "oneOf"}) {
+        if (const auto* a = s.if_contains(k); a && a->is_array()) {
+            std::vector<std::string> alts;
+            for (const auto& x : a->get_array()) alts.push_back(type(x, indent));
+            if (!alts.empty()) parts.push_back("(" + join(alts, " | ") + ")");
+        }
+    }
+    if (const auto* a = s.if_contains("allOf"); a && a->is_array()) {
+        for (const auto& x : a->get_array()) {
+            auto t = type(x, indent);
+            if (t != "unknown") parts.push_back(t);
+        }
+    }
+    if (parts.empty()) return "unknown";
+    return join(parts, " & ");
+}
+
+// "heartbeat.received" -> "HeartbeatReceived"; unique among `taken`.
+std::string type_name(std::string_view topic, std::set<std::string>& taken) {
+    std::string out;
+    bool upper = true;
+    for (char c : topic) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) {
+            upper = true;
+            continue;
+        }
+        out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        upper = false;
+    }
+    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "Topic" + out;
+    // Names the generated module itself exports.
+    static const std::set<std::string> reserved{"TopicPayloads", "TopicName",    "PublishFields",
+                                                "Publisher",     "PayloadError", "TypedTopic",
+                                                "WithTopics",    "Violation"};
+    std::string name = reserved.contains(out) ? out + "Payload" : out;
+    for (int n = 2; taken.contains(name); ++n) name = out + std::to_string(n);
+    taken.insert(name);
+    return name;
+}
+
+constexpr std::string_view topics_tail = R"TS(
+/** Fields of an event besides its topic and payload (docs/http-api.md). */
+export interface PublishFields {
+    key?: string;
+    id?: string;
+    ts?: number;
+    headers?: Record<string, string>;
+}
+
+/** Anything with this publish method: the @prom/client PromClient (clients/ts), or your own. */
+export interface Publisher {
+    publish(event: { topic: string; payload: any } & PublishFields, options?: any): Promise<any>;
+}
+
+/** A payload refused before it was sent: the same path and version the server would answer. */
+export class PayloadError extends Error {
+    readonly topic: string;
+    readonly path: string;
+    readonly schemaVersion: number;
+    constructor(topic: string, violation: Violation, schemaVersion: number) {
+        super(`the payload does not match version ${schemaVersion} of the schema of topic ` +
+            `'${topic}' at ${violation.path}: ${violation.message}`);
+        this.name = 'PayloadError';
+        this.topic = topic;
+        this.path = violation.path;
+        this.schemaVersion = schemaVersion;
+    }
+}
+
+/** The first violation of `payload` against `topic`'s schema (paths from "/payload"), or null. */
+export function validatePayload<T extends TopicName>(topic: T, payload: unknown): Violation | null {
+    return firstViolation(topicSchemas[topic].schema, payload, '/payload');
+}
+
+export interface TypedTopic<T extends TopicName, C extends Publisher> {
+    readonly name: T;
+    /** Checks the payload (PayloadError, nothing sent), then publishes it with `fields`. */
+    publish(payload: TopicPayloads[T], fields?: PublishFields,
+            options?: Parameters<C['publish']>[1]): ReturnType<C['publish']>;
+    check(payload: unknown): Violation | null;
+    is(payload: unknown): payload is TopicPayloads[T];
+}
+
+export type WithTopics<C extends Publisher> = C & {
+    topic<T extends TopicName>(name: T): TypedTopic<T, C>;
+};
+
+/** Adds `topic(name)` to `client` (the same object, returned typed). */
+export function withTopics<C extends Publisher>(client: C): WithTopics<C> {
+    const typed = client as WithTopics<C>;
+    typed.topic = <T extends TopicName>(name: T): TypedTopic<T, C> => ({
+        name,
+        check: (payload: unknown) => validatePayload(name, payload),
+        is: (payload: unknown): payload is TopicPayloads[T] => validatePayload(name, payload) === null,
+        publish: (payload: TopicPayloads[T], fields?: PublishFields,
+                  options?: Parameters<C['publish']>[1]): ReturnType<C['publish']> => {
+            const bad = validatePayload(name, payload);
+            if (bad) {
+                return Promise.reject(
+                    new PayloadError(name, bad, topicSchemas[name].version)) as ReturnType<C['publish']>;
+            }
+            return client.publish({ ...fields, topic: name, payload }, options) as ReturnType<C['publish']>;
+        },
+    });
+    return typed;
+}
+)TS";
+
+}  // namespace
+
+std::string ts_type_of(const json::value& schema, const json::value& root) {
+    emitter e{root, {}};
+    return e.type(schema, 0);
+}
+
+std::vector<ts_file> generate_typescript(const std::vector<ts_topic>& topics) {
+    std::string out =
+        "// Generated by `prom gen ts` from the topics' JSON Schemas (docs/schemas.md): do not "
+        "edit.\n"
+        "import { firstViolation, type Violation } from './validate.js';\n"
+        "export type { Violation } from './validate.js';\n\n";
+    std::set<std::string> taken;
+    std::vector<std::string> names;
+    for (const auto& t : topics) {
+        names.push_back(type_name(t.topic, taken));
+        std::string about = "Payload of topic " + t.topic + ", schema " +
+                            (t.version ? "version " + std::to_string(t.version)
+                                       : std::string("built into prom (not stored)"));
+        out += t.schema.is_object() ? doc_comment(t.schema.get_object(), 0, about + ".")
+                                    : "/** " + about + ". */\n";
+        out += "export type " + names.back() + " = " + ts_type_of(t.schema, t.schema) + ";\n\n";
+    }
+    out += "/** Topic name -> payload type. */\nexport interface TopicPayloads {\n";
+    for (std::size_t i = 0; i < topics.size(); ++i) {
+        out += "    " + canonical_json(json::value(json::string(topics[i].topic))) + ": " +
+               names[i] + ";\n";
+    }
+    out += "}\n\nexport type TopicName = keyof TopicPayloads;\n\n";
+    out +=
+        "/** The schemas the types were made from (version 0: built in, not stored). */\n"
+        "export const topicSchemas: { [T in TopicName]: { version: number; schema: unknown } } = "
+        "{\n";
+    for (const auto& t : topics) {
+        out += "    " + canonical_json(json::value(json::string(t.topic))) +
+               ": { version: " + std::to_string(t.version) +
+               ", schema: " + canonical_json(t.schema) + " },\n";
+    }
+    out += "};\n";
+    out += topics_tail;
+    return {{"topics.ts", std::move(out)}, {"validate.ts", std::string(ts_validate_module)}};
+}
+
+}  // namespace prom::schema

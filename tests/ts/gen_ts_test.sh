@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The `prom gen ts` test (docs/schemas.md, "TypeScript"; ctest label `ts`): generates types
+# for the built-in topics, compiles a program against them with `tsc --noEmit` (then runs it:
+# the runtime validators), and shows that a wrong field, a wrong type and an unknown topic
+# do not compile.
+#
+#   tests/ts/gen_ts_test.sh PROM_BINARY
+#
+# tsc is the TypeScript client's (clients/ts/node_modules; scripts/setup.sh installs it with npm).
+set -euo pipefail
+
+prom=${1:?usage: gen_ts_test.sh PROM_BINARY}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tsc=$here/../../clients/ts/node_modules/.bin/tsc
+[[ -x $tsc ]] || { echo "no TypeScript compiler at $tsc: run scripts/setup.sh" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+"$prom" gen ts --db memory: --out "$work/gen" >"$work/gen.out" || fail "prom gen ts exited $?"
+[[ -f $work/gen/topics.ts && -f $work/gen/validate.ts ]] || fail "gen wrote $(ls "$work/gen")"
+grep -q '"heartbeat.received": HeartbeatReceived;' "$work/gen/topics.ts" || fail "no heartbeat type"
+grep -q '"process.state": ProcessState;' "$work/gen/topics.ts" || fail "no process.state type"
+
+# --topic keeps only the matching topics.
+"$prom" gen ts --db memory: --topic 'process.*' --out "$work/only" >/dev/null
+grep -q 'ProcessState' "$work/only/topics.ts" || fail "--topic dropped process.state"
+! grep -q 'HeartbeatReceived' "$work/only/topics.ts" || fail "--topic kept heartbeat.received"
+"$prom" gen ts --db memory: --topic 'nothing.*' --out "$work/none" 2>/dev/null && fail "no match must fail"
+
+compile() {  # compile FILE [--noEmit]: runs tsc on FILE with the test's compiler options
+    local file=$1
+    shift
+    cp "$here/$file" "$work/program.ts"
+    cp "$here/tsconfig.json" "$work/tsconfig.json"
+    (cd "$work" && "$tsc" -p tsconfig.json "$@")
+}
+
+echo '{"type":"module"}' >"$work/package.json"
+compile good.ts --noEmit || fail "good.ts does not compile"
+echo "ok: good.ts compiles with tsc --noEmit"
+compile good.ts || fail "good.ts does not build"
+node "$work/out/program.js" || fail "the runtime checks of good.ts"
+echo "ok: good.ts runs (runtime validators)"
+
+# The wrapper around the real client (clients/ts): its options and result types come through.
+client_src=$(cd "$here/../../clients/ts/src" && pwd)
+cp "$here/with_client.ts" "$work/program.ts"
+sed "s|CLIENT_SRC|$client_src|g" "$here/tsconfig.client.json" >"$work/tsconfig.json"
+(cd "$work" && "$tsc" -p tsconfig.json) || fail "with_client.ts does not compile against clients/ts"
+echo "ok: with_client.ts compiles against @prom/client (clients/ts)"
+
+for bad in wrong_field.ts:hots wrong_type.ts:boolean unknown_topic.ts:heartbeat.recieved; do
+  file=${bad%%:*}
+  word=${bad#*:}
+  if compile "$file" --noEmit >"$work/tsc.out" 2>&1; then
+    fail "$file compiled, but must not"
+  fi
+  grep -q "error TS" "$work/tsc.out" || fail "$file: no TypeScript error: $(cat "$work/tsc.out")"
+  grep -q -- "$word" "$work/tsc.out" || fail "$file: the error does not name '$word': $(cat "$work/tsc.out")"
+  echo "ok: $file does not compile: $(grep -m1 'error TS' "$work/tsc.out")"
+done
+echo "gen_ts_test: all checks passed"
