@@ -47,7 +47,7 @@ response api::healthz(const request&) {
 
 response api::metrics_page(const request&) {
     std::string body;
-    body.reserve(16 * 1024);
+    body.reserve(std::size_t{16} * 1024);
     metrics_.render(body);
     body +=
         "# HELP prom_snapshot_cache_hits_total Snapshot requests answered from memory.\n"

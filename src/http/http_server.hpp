@@ -22,8 +22,8 @@ struct server_options {
     std::uint16_t port = 8091;      // 0: any free port (see http_server::port)
     unsigned threads = 0;           // network threads; 0: one per hardware thread
     unsigned blocking_threads = 8;  // store reads (cache misses, lists); publishes hold none
-    std::size_t body_limit = 200 * 1024;
-    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = std::size_t{200} * 1024;
+    std::size_t header_limit = std::size_t{16} * 1024;
     // A request (headers and body) must arrive within this, and an idle keep-alive
     // connection is closed after it: a client trickling bytes cannot hold a slot forever.
     std::chrono::milliseconds read_timeout{15000};

@@ -1,6 +1,7 @@
 #include "schema/enforcing_store.hpp"
 
 #include "schema/payload_schemas.hpp"
+#include "storage/forwarding_store.hpp"
 
 namespace prom::schema {
 
@@ -19,6 +20,9 @@ class checked_transaction final : public transaction {
                                 const json::object& update, bool upsert) override {
         return inner_->update_one(collection, key, update, upsert);
     }
+    result<bool> delete_one(std::string_view collection, std::string_view key) override {
+        return inner_->delete_one(collection, key);
+    }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = schemas_.check(batch); !ok) return std::unexpected(ok.error());
         return inner_->append(std::move(batch));
@@ -36,82 +40,37 @@ class checked_transaction final : public transaction {
     payload_schemas& schemas_;
 };
 
-class enforcing_store final : public store {
+// Owns the wrapped backend; a base of enforcing_store ahead of forwarding_store, so that the
+// backend exists before forwarding_store takes a reference to it.
+struct owned_backend {
+    std::unique_ptr<store> backend;
+};
+
+class enforcing_store final : private owned_backend, public storage::forwarding_store {
   public:
     explicit enforcing_store(std::unique_ptr<store> inner)
-        : inner_(std::move(inner)), schemas_(*inner_) {
-        // The listener lives in the inner store, which this object owns and outlives.
-        inner_->add_commit_listener(
+        : owned_backend{std::move(inner)}, forwarding_store(*backend), schemas_(*backend) {
+        // The listener lives in the backend, which this object owns and outlives.
+        backend->add_commit_listener(
             [this](const std::vector<document>& changed) { schemas_.forget(changed); });
     }
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = schemas_.check(batch); !ok) return std::unexpected(ok.error());
-        return inner_->append(std::move(batch));
+        return inner_.append(std::move(batch));
     }
     void append_async(std::vector<event_input> batch, append_callback done) override {
         if (auto ok = schemas_.check(batch); !ok) return done(std::unexpected(ok.error()));
-        inner_->append_async(std::move(batch), std::move(done));
-    }
-    result<std::vector<event>> scan(const scan_query& q) override { return inner_->scan(q); }
-    result<std::vector<event>> scan_key_by_time(const key_time_query& q) override {
-        return inner_->scan_key_by_time(q);
-    }
-    result<std::vector<event>> latest_per_key(std::string_view topic) override {
-        return inner_->latest_per_key(topic);
-    }
-    result<std::vector<topic_info>> topics() override { return inner_->topics(); }
-    result<std::optional<topic_info>> topic(std::string_view name) override {
-        return inner_->topic(name);
-    }
-    result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
-        return inner_->cursor(topic, group);
-    }
-    status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override {
-        return inner_->set_cursor(topic, group, seq);
-    }
-    result<std::optional<document>> find_one(std::string_view collection,
-                                             std::string_view key) override {
-        return inner_->find_one(collection, key);
-    }
-    result<std::vector<document>> find(const find_query& q) override { return inner_->find(q); }
-    status declare_index(std::string_view collection, std::string_view field) override {
-        return inner_->declare_index(collection, field);
+        inner_.append_async(std::move(batch), std::move(done));
     }
     result<std::unique_ptr<transaction>> begin() override {
-        auto t = inner_->begin();
+        auto t = inner_.begin();
         if (!t) return t;
         return std::unique_ptr<transaction>(
             std::make_unique<checked_transaction>(std::move(*t), schemas_));
     }
-    result<bool> acquire_lease(std::string_view name, std::string_view owner,
-                               std::chrono::milliseconds ttl) override {
-        return inner_->acquire_lease(name, owner, ttl);
-    }
-    status release_lease(std::string_view name, std::string_view owner) override {
-        return inner_->release_lease(name, owner);
-    }
-    std::uint64_t change_version() override { return inner_->change_version(); }
-    void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override {
-        inner_->wait_for_change(seen, timeout);
-    }
-    void add_commit_listener(commit_listener listener) override {
-        inner_->add_commit_listener(std::move(listener));
-    }
-    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
-                                      std::string_view reducer, seq_t known_seq,
-                                      const std::vector<state_snapshot>& snaps) override {
-        return inner_->put_snapshots(topic, key, reducer, known_seq, snaps);
-    }
-    result<std::optional<state_snapshot>> snapshot_at_or_before(std::string_view topic,
-                                                                std::string_view key,
-                                                                std::string_view reducer,
-                                                                ts_ms t) override {
-        return inner_->snapshot_at_or_before(topic, key, reducer, t);
-    }
 
   private:
-    std::unique_ptr<store> inner_;
     payload_schemas schemas_;
 };
 

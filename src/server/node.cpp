@@ -228,6 +228,7 @@ class node_impl final : public node {
                        ? (std::filesystem::path(config_.config_dir) / path).string()
                        : p;
         };
+        files.reserve(config_.projector_files.size());
         for (const auto& f : config_.projector_files) files.push_back(place(f));
         if (!config_.projectors_dir.empty()) {
             auto in_dir = userproj::definition_files_in(place(config_.projectors_dir));

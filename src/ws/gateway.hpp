@@ -30,7 +30,7 @@ class collection_aliases;
 namespace prom::ws {
 
 struct gateway_options {
-    std::size_t max_message_bytes = 1024 * 1024;  // bigger messages close with 1009
+    std::size_t max_message_bytes = std::size_t{1024} * 1024;  // bigger messages close with 1009
     std::chrono::milliseconds send_timeout{10000};
     std::size_t max_subscriptions = 64;    // per connection
     std::size_t max_queued_frames = 1024;  // replies waiting to be written, per connection

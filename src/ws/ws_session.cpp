@@ -22,9 +22,9 @@
 #include "docs/update.hpp"
 #include "http/http_server.hpp"
 #include "http/server_context.hpp"
-#include "userproj_runtime/collection_aliases.hpp"
 #include "prom/user_projector.hpp"
 #include "schema/payload_schemas.hpp"
+#include "userproj_runtime/collection_aliases.hpp"
 #include "ws/close_code_guard.hpp"
 #include "ws/gateway.hpp"
 #include "ws/handshake.hpp"
@@ -279,11 +279,13 @@ void session::handle(std::string_view text) {
     std::visit(
         [&](auto&& op) {
             using T = std::decay_t<decltype(op)>;
-            if constexpr (std::is_same_v<T, subscribe_cmd>) subscribe(c.id, std::move(op));
+            if constexpr (std::is_same_v<T, subscribe_cmd>)
+                subscribe(c.id, std::forward<decltype(op)>(op));
             if constexpr (std::is_same_v<T, unsubscribe_cmd>) unsubscribe(c.id, op);
             if constexpr (std::is_same_v<T, ack_cmd>) ack(c.id, op);
-            if constexpr (std::is_same_v<T, publish_cmd>) publish(c.id, std::move(op));
-            if constexpr (std::is_same_v<T, watch_cmd>) watch(c.id, std::move(op));
+            if constexpr (std::is_same_v<T, publish_cmd>)
+                publish(c.id, std::forward<decltype(op)>(op));
+            if constexpr (std::is_same_v<T, watch_cmd>) watch(c.id, std::forward<decltype(op)>(op));
             if constexpr (std::is_same_v<T, unwatch_cmd>) unwatch(c.id, op);
         },
         c.op);

@@ -109,6 +109,7 @@ class pg_transaction final : public transaction {
             return r;
         }
         std::vector<const event_input*> all;
+        all.reserve(batch.size());
         for (auto& in : batch) all.push_back(&in);
         auto r = append_in_txn(*c_, all, s_.channel());
         if (r) {
