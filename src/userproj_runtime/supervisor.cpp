@@ -344,7 +344,7 @@ void supervisor::append_metrics(std::string& out) const {
     out +=
         "# HELP prom_user_projector_apply_duration_seconds Time to apply and commit one batch.\n"
         "# TYPE prom_user_projector_apply_duration_seconds histogram\n";
-    std::lock_guard lock(mu_);
+    prom::lock_guard lock(mu_);
     for (const auto& [name, m] : managed_) {
         if (!m.serving) continue;
         for (const auto& [topic, p] : m.serving->by_topic) {
