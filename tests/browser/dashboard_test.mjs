@@ -294,7 +294,8 @@ const scenarios = {
             const put = await fetch(`${server.base}/projectors/lagger`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(def) });
             check(put.ok, "a projector is applied", `${put.status} ${await put.text()}`);
             await page.goto(`${server.base}/ui/#/topics`);
-            const fig = 'figure.lag[data-group="projector lagger"], figure.lag[data-group="lagger"]';
+            // The group's name: "projector.lagger" from GET /groups, "projector lagger" or "lagger" from the /metrics fallback.
+            const fig = 'figure.lag[data-group$="lagger"]';
             await page.waitForSelector(fig, { timeout: 20000 });
             const lagNow = () => page.$eval(fig, (f) => Number(f.dataset.lagEvents || 0));
             const first = await lagNow();
