@@ -37,29 +37,16 @@
 
 #include "prom/store.hpp"
 #include "server/node.hpp"
+#include "server_child.hpp"
 
 using namespace prom;
 using namespace std::chrono;
+using bench::connect_to;
+using bench::rss_kib;
+using bench::send_all;
+using bench::thread_count;
 
 namespace {
-
-double rss_kib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6);
-    }
-    return 0;
-}
-
-std::size_t thread_count(pid_t pid) {
-    std::size_t n = 0;
-    if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str())) {
-        while (auto* e = ::readdir(d)) n += e->d_name[0] != '.';
-        ::closedir(d);
-    }
-    return n;
-}
 
 // utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
 double cpu_seconds(pid_t pid) {
@@ -73,49 +60,6 @@ double cpu_seconds(pid_t pid) {
         if (i >= 14) ticks += std::atof(f.c_str());
     }
     return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// The server: a child that starts a node, reports its port through `fd`, and runs until
-// it is killed.
-[[noreturn]] void serve(const std::string& url, int fd) {
-    spdlog::set_level(spdlog::level::warn);
-    server::serve_config c;
-    c.db = url;
-    c.port = 0;
-    c.threads = 2;
-    c.durable = false;
-    c.projectors.clear();
-    auto started = server::node::start(c);
-    std::uint16_t port = started ? (*started)->port() : 0;
-    (void)::write(fd, &port, sizeof port);
-    for (;;) ::pause();
-}
-
-int connect_to(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        std::perror("connect");
-        std::exit(1);
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-void send_all(int fd, const std::string& s) {
-    std::size_t off = 0;
-    while (off < s.size()) {
-        auto n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-        if (n <= 0) {
-            std::perror("send");
-            std::exit(1);
-        }
-        off += static_cast<std::size_t>(n);
-    }
 }
 
 // Reads one response (headers and Content-Length body); returns (status, etag).
@@ -186,12 +130,10 @@ int run_once(const std::string& url, std::size_t held, std::size_t samples, std:
     for (std::size_t i = 0; i < docs; ++i) {
         etags[i] = (*s.find_one("lp", "k" + std::to_string(i)))->etag;
     }
-    int pipe_fd[2];
-    if (::pipe(pipe_fd) != 0) return 1;
-    pid_t child = ::fork();
-    if (child == 0) serve(url, pipe_fd[1]);
-    std::uint16_t port = 0;
-    if (::read(pipe_fd[0], &port, sizeof port) != sizeof port || port == 0) {
+    auto server = bench::start_server_child(url);
+    const pid_t child = server.pid;
+    const std::uint16_t port = server.port;
+    if (port == 0) {
         std::fprintf(stderr, "the server did not start\n");
         return 1;
     }

@@ -14,10 +14,6 @@ namespace prom::http {
 
 namespace {
 
-response store_error(const error& e, route_id route) {
-    return error_response(status_of(e.code), to_string(e.code), e.message, route);
-}
-
 response list_response(json::array items, route_id route) {
     json::object o;
     o["count"] = items.size();
@@ -75,7 +71,7 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
     switch (route) {
         case route_id::topics: {
             auto ts = ops::list_topics(store_);
-            if (!ts) return store_error(ts.error(), route);
+            if (!ts) return error_response(ts.error(), route);
             json::array items;
             for (const auto& t : *ts) {
                 if (allowed(t.topic)) items.push_back(ops::to_json(t));
@@ -84,7 +80,7 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
         }
         case route_id::groups: {
             auto gs = ops::list_groups(store_, now_ms());
-            if (!gs) return store_error(gs.error(), route);
+            if (!gs) return error_response(gs.error(), route);
             json::array items;
             for (const auto& gi : *gs) {
                 if (allowed(gi.group)) items.push_back(ops::to_json(gi));
@@ -94,18 +90,18 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
         case route_id::group: {  // DELETE /groups/{topic}/{group}
             if (!allowed(b)) return forbidden(b);
             if (auto ok = ops::remove_group(store_, a, b); !ok)
-                return store_error(ok.error(), route);
+                return error_response(ok.error(), route);
             json::object o{{"topic", a}, {"group", b}, {"deleted", true}};
             return json_response(200, canonical_json(o), route);
         }
         case route_id::group_seek: {
             if (!allowed(b)) return forbidden(b);
             auto body = json_body(r, options_.body_limit, false);
-            if (!body) return store_error(body.error(), route);
+            if (!body) return error_response(body.error(), route);
             auto req = ops::parse_seek_request(*body);
-            if (!req) return store_error(req.error(), route);
+            if (!req) return error_response(req.error(), route);
             auto done = ops::seek(store_, a, b, req->target, req->force);
-            if (!done) return store_error(done.error(), route);
+            if (!done) return error_response(done.error(), route);
             json::object o{{"topic", a},
                            {"group", b},
                            {"previous", done->previous.value},
@@ -117,7 +113,7 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
             if (!allowed(a)) return forbidden(a);
             std::optional<std::string_view> group = query_param(query, "group");
             auto ds = ops::list_dead_letters(store_, a, group);
-            if (!ds) return store_error(ds.error(), route);
+            if (!ds) return error_response(ds.error(), route);
             json::array items;
             for (const auto& d : *ds) items.push_back(ops::to_json(d));
             return list_response(std::move(items), route);
@@ -125,7 +121,7 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
         case route_id::dlq_replay: {
             if (!allowed(a)) return forbidden(a);
             auto body = json_body(r, options_.body_limit, true);
-            if (!body) return store_error(body.error(), route);
+            if (!body) return error_response(body.error(), route);
             if (!body->is_object()) {
                 return error_response(400, "invalid_argument", "the body is a JSON object", route);
             }
@@ -150,7 +146,7 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
                 }
             }
             auto done = ops::replay_dead_letters(store_, a, o);
-            if (!done) return store_error(done.error(), route);
+            if (!done) return error_response(done.error(), route);
             return json_response(200, canonical_json(ops::to_json(*done)), route);
         }
         case route_id::replays: {
@@ -166,12 +162,12 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
                 return list_response(std::move(items), route);
             }
             auto body = json_body(r, options_.body_limit, false);
-            if (!body) return store_error(body.error(), route);
+            if (!body) return error_response(body.error(), route);
             auto spec = ops::parse_replay_request(*body);
-            if (!spec) return store_error(spec.error(), route);
+            if (!spec) return error_response(spec.error(), route);
             if (!allowed(spec->dst)) return forbidden(spec->dst);
             auto started = options_.replays->start(*spec);
-            if (!started) return store_error(started.error(), route);
+            if (!started) return error_response(started.error(), route);
             return json_response(202, canonical_json(*started), route);
         }
         default:

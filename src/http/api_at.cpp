@@ -64,10 +64,6 @@ result<at_params> parse_at_params(std::string_view encoded_query, bool all_keys)
     return out;
 }
 
-response error_of(const error& e, route_id route) {
-    return error_response(status_of(e.code), to_string(e.code), e.message, route);
-}
-
 }  // namespace
 
 response api::at(const request& r, std::string_view topic, std::string_view key,
@@ -76,7 +72,7 @@ response api::at(const request& r, std::string_view topic, std::string_view key,
     auto p = parse_at_params(encoded_query, false);
     if (!p) return error_response(400, "bad_request", p.error().message, route_id::at);
     auto state = at_as_json(store_, topic, key, p->t, p->reducer);
-    if (!state) return error_of(state.error(), route_id::at);
+    if (!state) return error_response(state.error(), route_id::at);
     return json_response(200, canonical_json(*state), route_id::at);
 }
 
@@ -88,7 +84,7 @@ response api::at_all(const request& r, std::string_view topic, std::string_view 
         return error_response(400, "bad_request", "the topic must not be empty", route_id::at_all);
     }
     auto states = at_all_as_json(store_, topic, p->t, p->reducer, p->limit);
-    if (!states) return error_of(states.error(), route_id::at_all);
+    if (!states) return error_response(states.error(), route_id::at_all);
     return json_response(200, canonical_json(*states), route_id::at_all);
 }
 

@@ -25,24 +25,6 @@ bool valid_projector_name(std::string_view name) {
     return true;
 }
 
-bool is_json(std::optional<std::string_view> ct) {
-    if (!ct) return false;
-    auto type = ct->substr(0, ct->find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-    if (type.size() != 16) return false;
-    constexpr std::string_view want = "application/json";
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        char c = type[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != want[i]) return false;
-    }
-    return true;
-}
-
-response store_error(const error& e, route_id route) {
-    return error_response(status_of(e.code), to_string(e.code), e.message, route);
-}
-
 response no_such_projector(std::string_view name) {
     return error_response(404, "not_found", "no projector '" + std::string(name) + "'",
                           route_id::projector);
@@ -75,19 +57,19 @@ response api::projectors(const request& r, route_id route, std::string_view name
     if (r.verb == method::delete_) {
         if (auto ok = userproj::remove_definition(store_, name); !ok) {
             return ok.error().code == errc::not_found ? no_such_projector(name)
-                                                      : store_error(ok.error(), route);
+                                                      : error_response(ok.error(), route);
         }
         if (options_.projectors) options_.projectors->wait_synced(sync_wait);
         json::object o{{"name", name}, {"deleted", true}};
         return json_response(200, canonical_json(o), route);
     }
     auto e = userproj::load_entry(store_, name);
-    if (!e) return store_error(e.error(), route);
+    if (!e) return error_response(e.error(), route);
     if (!*e) return no_such_projector(name);
     std::optional<userproj::definition_runtime> hold;
     auto st =
         userproj::status_json(store_, **e, runtime_or_null(options_.projectors, name, hold), true);
-    if (!st) return store_error(st.error(), route);
+    if (!st) return error_response(st.error(), route);
     auto out = json_response(200, canonical_json(*st), route);
     out.head_only = r.verb == method::head;
     return out;
@@ -104,7 +86,7 @@ response api::list_projectors(const request& r) {
         }
     }
     auto entries = userproj::load_registry(store_);
-    if (!entries) return store_error(entries.error(), route_id::projectors);
+    if (!entries) return error_response(entries.error(), route_id::projectors);
     json::array items;
     for (const auto& e : *entries) {
         if (e.deleted) continue;
@@ -112,7 +94,7 @@ response api::list_projectors(const request& r) {
         std::optional<userproj::definition_runtime> hold;
         auto st = userproj::status_json(store_, e,
                                         runtime_or_null(options_.projectors, e.name, hold), false);
-        if (!st) return store_error(st.error(), route_id::projectors);
+        if (!st) return error_response(st.error(), route_id::projectors);
         items.push_back(std::move(*st));
     }
     json::object o;
@@ -125,7 +107,7 @@ response api::list_projectors(const request& r) {
 
 response api::put_projector(const request& r, std::string_view name) {
     constexpr auto route = route_id::projector;
-    if (!is_json(r.content_type)) {
+    if (!is_json_content_type(r.content_type)) {
         return error_response(415, "unsupported_media_type",
                               "PUT /projectors/{name} takes Content-Type: application/json", route);
     }
@@ -143,13 +125,13 @@ response api::put_projector(const request& r, std::string_view name) {
                            {"path", *why.pointer}};
             return json_response(422, canonical_json(o), route);
         }
-        return store_error(why.err, route);
+        return error_response(why.err, route);
     }
     if (options_.projectors) options_.projectors->wait_synced(sync_wait);
     std::optional<userproj::definition_runtime> hold;
     auto st = userproj::status_json(store_, done->entry,
                                     runtime_or_null(options_.projectors, name, hold), true);
-    if (!st) return store_error(st.error(), route);
+    if (!st) return error_response(st.error(), route);
     return json_response(done->kind == userproj::apply_kind::created ? 201 : 200,
                          canonical_json(*st), route);
 }

@@ -11,22 +11,6 @@ namespace prom::http {
 
 namespace {
 
-// application/json, any case, parameters (charset) allowed.
-bool is_json_media_type(std::string_view ct) {
-    auto semi = ct.find(';');
-    auto type = ct.substr(0, semi);
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-    constexpr std::string_view want = "application/json";
-    if (type.size() != want.size()) return false;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        char c = type[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != want[i]) return false;
-    }
-    return true;
-}
-
 result<std::vector<event_input>> events_of(const json::value& body) {
     if (!body.is_object()) return fail(errc::invalid_argument, "the body must be a JSON object");
     const auto& o = body.get_object();
@@ -69,7 +53,7 @@ api::publish_start api::begin_publish(const request& r) {
         out.answer = std::move(answer);
         return out;
     };
-    if (!r.content_type || !is_json_media_type(*r.content_type)) {
+    if (!is_json_content_type(r.content_type)) {
         return refuse(error_response(415, "unsupported_media_type",
                                      "POST /publish takes Content-Type: application/json",
                                      route_id::publish));
@@ -80,14 +64,12 @@ api::publish_start api::begin_publish(const request& r) {
     }
     auto body = parse_json(r.body, {.max_depth = 64, .max_bytes = options_.body_limit});
     if (!body) {
-        return refuse(error_response(status_of(body.error().code), to_string(body.error().code),
-                                     body.error().message, route_id::publish));
+        return refuse(error_response(body.error(), route_id::publish));
     }
     // event_input_from_json validates each event (validate_input), so nothing is checked twice.
     auto events = events_of(*body);
     if (!events) {
-        return refuse(error_response(status_of(events.error().code), to_string(events.error().code),
-                                     events.error().message, route_id::publish));
+        return refuse(error_response(events.error(), route_id::publish));
     }
     for (const auto& e : *events) {
         // All or nothing: one forbidden topic and nothing of the batch is published.
@@ -155,7 +137,7 @@ response api::finish_publish(result<std::vector<append_result>> appended,
             return json_response(422, canonical_json(schema::invalid_payload_json(e)),
                                  route_id::publish);
         }
-        return error_response(status_of(e.code), to_string(e.code), e.message, route_id::publish);
+        return error_response(e, route_id::publish);
     }
     // {"results":[{"duplicate":…,"id":…,"seq":…,"ts":…}]}: the canonical form (keys sorted)
     // written straight out, rather than built as a JSON object and serialized.

@@ -9,24 +9,6 @@ namespace prom::http {
 
 namespace {
 
-bool is_json_type(std::optional<std::string_view> ct) {
-    if (!ct) return false;
-    auto type = ct->substr(0, ct->find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-    constexpr std::string_view want = "application/json";
-    if (type.size() != want.size()) return false;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        char c = type[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != want[i]) return false;
-    }
-    return true;
-}
-
-response store_error(const error& e, route_id route) {
-    return error_response(status_of(e.code), to_string(e.code), e.message, route);
-}
-
 json::object version_json(const schema::schema_version& v) { return schema::to_json(v); }
 
 }  // namespace
@@ -43,14 +25,14 @@ response api::schemas(const request& r, route_id route, std::string_view topic) 
     json::object o;
     if (route == route_id::schemas) {
         auto all = schema::current_schemas(store_);
-        if (!all) return store_error(all.error(), route);
+        if (!all) return error_response(all.error(), route);
         json::array items;
         for (const auto& v : *all) items.push_back(version_json(v));
         o["count"] = items.size();
         o["items"] = std::move(items);
     } else {
         auto versions = schema::schema_versions(store_, topic);
-        if (!versions) return store_error(versions.error(), route);
+        if (!versions) return error_response(versions.error(), route);
         if (versions->empty()) {
             return error_response(404, "not_found",
                                   "topic '" + std::string(topic) + "' has no schema", route);
@@ -68,7 +50,7 @@ response api::schemas(const request& r, route_id route, std::string_view topic) 
 
 response api::put_schema(const request& r, std::string_view topic) {
     constexpr auto route = route_id::schema;
-    if (!is_json_type(r.content_type)) {
+    if (!is_json_content_type(r.content_type)) {
         return error_response(415, "unsupported_media_type",
                               "PUT /schemas/{topic} takes Content-Type: application/json", route);
     }
@@ -80,7 +62,7 @@ response api::put_schema(const request& r, std::string_view topic) {
     auto put = schema::put_schema(store_, topic, *body);
     if (!put) {
         const auto& why = put.error();
-        if (why.code.empty()) return store_error(why.err, route);
+        if (why.code.empty()) return error_response(why.err, route);
         json::object o{{"error", why.code}, {"message", why.err.message}};
         if (why.pointer) o["path"] = *why.pointer;
         unsigned status =

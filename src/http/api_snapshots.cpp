@@ -18,10 +18,6 @@ response not_found_response(route_id route) {
     return error_response(404, "not_found", "no such document", route);
 }
 
-response store_error_response(const error& e, route_id route) {
-    return error_response(status_of(e.code), to_string(e.code), e.message, route);
-}
-
 // prom's own collections ("_prom.…": the projector registry, rebuild shadows) are not
 // served: only the admin routes show what they hold (docs/projectors.md).
 bool servable(std::string_view collection) {
@@ -54,7 +50,7 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
     if (!doc) {
         if (!may_block) return std::nullopt;
         auto loaded = cache_.load(collection, key);
-        if (!loaded) return store_error_response(loaded.error(), route);
+        if (!loaded) return error_response(loaded.error(), route);
         if (!*loaded) return not_found_response(route);
         doc = std::move(*loaded);
     }
@@ -81,7 +77,7 @@ response api::list(const request& r, route_id route, std::string_view logical,
         return error_response(400, "bad_request", ok.error().message, route);
     }
     auto found = store_.find(q);
-    if (!found) return store_error_response(found.error(), route);
+    if (!found) return error_response(found.error(), route);
     // Members in canonical (sorted) order; the stored bodies are already canonical JSON, so
     // they are spliced in, never parsed.
     std::size_t bytes = 64;

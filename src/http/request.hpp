@@ -30,4 +30,8 @@ struct request {
     bool fresh = false;
 };
 
+// Whether a Content-Type names JSON: `application/json` in any case, with parameters
+// (charset) allowed. The routes that take a JSON body answer 415 otherwise.
+bool is_json_content_type(std::optional<std::string_view> content_type);
+
 }  // namespace prom::http

@@ -101,4 +101,8 @@ response error_response(unsigned status, std::string_view code, std::string_view
     return json_response(status, error_body(code, message), route);
 }
 
+response error_response(const error& e, route_id route) {
+    return error_response(status_of(e.code), to_string(e.code), e.message, route);
+}
+
 }  // namespace prom::http

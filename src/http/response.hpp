@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "http/route.hpp"
+#include "prom/error.hpp"
 
 namespace prom::http {
 
@@ -40,5 +41,7 @@ response json_response(unsigned status, std::string body, route_id route);
 // `{"error":code,"message":text}` with `no-store`.
 response error_response(unsigned status, std::string_view code, std::string_view message,
                         route_id route);
+// The same for an error value: its code's status (error_status.hpp), code and message.
+response error_response(const error& e, route_id route);
 
 }  // namespace prom::http

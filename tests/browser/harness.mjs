@@ -102,15 +102,13 @@ export async function openBrowser() {
     return browser;
 }
 
-export async function newPage(browser, { allowConsole = [] } = {}) {
+export async function newPage(browser) {
     const context = await browser.newContext({ timezoneId: "UTC", viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const errors = [];
     page.on("console", (m) => {
         if (m.type() !== "error") return;
         const where = m.location()?.url ?? "";
-        // Probes of routes a server may not have yet are expected 404s (docs/dashboard.md).
-        if (allowConsole.some((re) => re.test(`${m.text()} ${where}`))) return;
         errors.push(`${m.text()} (${where})`);
     });
     page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
@@ -119,7 +117,6 @@ export async function newPage(browser, { allowConsole = [] } = {}) {
 
 // The 404s of routes that other work adds (watches, /topics, /groups): the page falls
 // back and says so; Chromium still logs the failed request.
-export const probe404 = [/status of 404 .*\/(collections\/[^/]+\/watch|topics|groups)\b/, /\/(watch\?prefix=|topics|groups)\S* .*404/];
 
 export async function screenshot(page, out, name) {
     mkdirSync(out, { recursive: true });

@@ -13,6 +13,7 @@
 #include "server/node.hpp"
 #include "support/http_client.hpp"
 #include "support/test_support.hpp"
+#include "support/two_nodes.hpp"
 #include "support/ws_client.hpp"
 
 namespace prom {
@@ -20,15 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds timeout = 20s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
-}
+using test::eventually;
 
 // The per-group lines of one /metrics page: metric{labels} -> value.
 using group_lines = std::map<std::string, double>;
@@ -55,23 +48,14 @@ std::string label(std::string_view metric, std::string_view topic, std::string_v
            std::string(group) + "\"}";
 }
 
-class pg_two_nodes_ops_lag : public testing::TestWithParam<test::backend> {
+class pg_two_nodes_ops_lag : public test::two_nodes_test {
   protected:
-    void SetUp() override { url_ = GetParam().fresh_url(dir_); }
-
     std::unique_ptr<server::node> start_node() {
-        server::serve_config c;
-        c.db = url_;
-        c.port = 0;
-        c.threads = 2;
+        auto c = node_config();
         c.blocking_threads = 2;
-        c.durable = false;
         c.stale_after = 1h;  // no stale events in the middle of a comparison
         c.read_timeout = 1500ms;
-        c.shutdown_deadline = 2000ms;
-        auto n = server::node::start(c);
-        EXPECT_TRUE(n) << n.error().message;
-        return n ? std::move(*n) : nullptr;
+        return start(c);
     }
 
     // Same groups, same cursors, same lag in events and, measured a moment apart, lag in
@@ -88,9 +72,6 @@ class pg_two_nodes_ops_lag : public testing::TestWithParam<test::backend> {
             }
         }
     }
-
-    test::temp_dir dir_;
-    std::string url_;
 };
 
 TEST_P(pg_two_nodes_ops_lag, a_standby_and_a_restarted_node_report_the_active_nodes_lag) {

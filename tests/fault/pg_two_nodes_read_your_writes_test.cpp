@@ -11,38 +11,23 @@
 #include "server/node.hpp"
 #include "support/http_client.hpp"
 #include "support/test_support.hpp"
+#include "support/two_nodes.hpp"
 
 namespace prom {
 namespace {
 
 using namespace std::chrono_literals;
 
-class pg_two_nodes_read_your_writes : public testing::TestWithParam<test::backend> {
+class pg_two_nodes_read_your_writes : public test::two_nodes_test {
   protected:
     void SetUp() override {
-        url_ = GetParam().fresh_url(dir_);
-        for (auto* n : {&a_, &b_}) {
-            server::serve_config c;
-            c.db = url_;
-            c.port = 0;
-            c.threads = 2;
-            c.blocking_threads = 4;
-            c.durable = false;
-            c.projectors = {"process"};  // both run it; the lease makes one of them active
-            c.shutdown_deadline = 2s;
-            auto started = server::node::start(c);
-            ASSERT_TRUE(started) << started.error().message;
-            *n = std::move(*started);
-        }
+        two_nodes_test::SetUp();
+        auto c = node_config();
+        c.projectors = {"process"};  // both run it; the lease makes one of them active
+        a_ = start(c);
+        b_ = start(c);
+        ASSERT_TRUE(a_ && b_);
     }
-    void TearDown() override {
-        if (a_) a_->stop();
-        if (b_) b_->stop();
-    }
-
-    test::temp_dir dir_;
-    std::string url_;
-    std::unique_ptr<server::node> a_, b_;
 };
 
 TEST_P(pg_two_nodes_read_your_writes, publish_on_a_then_read_after_on_b_sees_the_write) {

@@ -11,38 +11,24 @@
 #include "support/http_client.hpp"
 #include "support/sse_client.hpp"
 #include "support/test_support.hpp"
+#include "support/two_nodes.hpp"
 
 namespace prom {
 namespace {
 
 using namespace std::chrono_literals;
 
-class pg_two_nodes_watch : public testing::TestWithParam<test::backend> {
+class pg_two_nodes_watch : public test::two_nodes_test {
   protected:
     void SetUp() override {
-        url_ = GetParam().fresh_url(dir_);
-        for (auto* n : {&a_, &b_}) {
-            server::serve_config c;
-            c.db = url_;
-            c.port = 0;
-            c.threads = 2;
-            c.blocking_threads = 4;
-            c.durable = false;
-            // Only A projects: every document B streams was written by another node.
-            if (n == &a_) {
-                c.projectors = {"process"};
-            } else {
-                c.projectors.clear();
-            }
-            c.shutdown_deadline = 2s;
-            auto started = server::node::start(c);
-            ASSERT_TRUE(started) << started.error().message;
-            *n = std::move(*started);
-        }
-    }
-    void TearDown() override {
-        if (a_) a_->stop();
-        if (b_) b_->stop();
+        two_nodes_test::SetUp();
+        // Only A projects: every document B streams was written by another node.
+        auto c = node_config();
+        c.projectors = {"process"};
+        a_ = start(c);
+        c.projectors.clear();
+        b_ = start(c);
+        ASSERT_TRUE(a_ && b_);
     }
 
     void publish_on_a(const std::string& id, int n) {
@@ -58,10 +44,6 @@ class pg_two_nodes_watch : public testing::TestWithParam<test::backend> {
         if (!v || !v->is_object()) return {};
         return std::string(v->at("key").as_string());
     }
-
-    test::temp_dir dir_;
-    std::string url_;
-    std::unique_ptr<server::node> a_, b_;
 };
 
 TEST_P(pg_two_nodes_watch, a_watch_on_b_sees_what_a_projects_and_resumes_without_gaps) {

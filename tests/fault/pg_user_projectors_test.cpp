@@ -11,6 +11,7 @@
 #include "server/node.hpp"
 #include "support/http_client.hpp"
 #include "support/test_support.hpp"
+#include "support/two_nodes.hpp"
 
 namespace prom {
 namespace {
@@ -24,37 +25,18 @@ constexpr std::string_view counts_v2 =
     R"({"name":"counts","version":2,"rebuild":true,"topic":"order.*",)"
     R"("writes":[{"collection":"orders","key":"{key}","update":{"$inc":{"n":1},"$set":{"v":2}}}]})";
 
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds timeout = 30s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return done();
-}
+using test::eventually;
 
-class pg_user_projectors : public testing::TestWithParam<test::backend> {
+class pg_user_projectors : public test::two_nodes_test {
   protected:
     void SetUp() override {
-        url_ = GetParam().fresh_url(dir_);
-        for (auto* n : {&a_, &b_}) {
-            server::serve_config c;
-            c.db = url_;
-            c.port = 0;
-            c.threads = 1;
-            c.blocking_threads = 4;
-            c.durable = false;
-            c.projectors.clear();
-            c.shutdown_deadline = 2s;
-            auto started = server::node::start(c);
-            ASSERT_TRUE(started) << started.error().message;
-            *n = std::move(*started);
-        }
-    }
-    void TearDown() override {
-        if (a_) a_->stop();
-        if (b_) b_->stop();
+        two_nodes_test::SetUp();
+        auto c = node_config();
+        c.threads = 1;
+        c.projectors.clear();
+        a_ = start(c);
+        b_ = start(c);
+        ASSERT_TRUE(a_ && b_);
     }
 
     static test::http_reply put(server::node& n, std::string_view body) {
@@ -77,10 +59,6 @@ class pg_user_projectors : public testing::TestWithParam<test::backend> {
         auto v = parse_json(r.body);
         return r.status == 200 && v && v->is_object() ? v->get_object() : json::object{};
     }
-
-    test::temp_dir dir_;
-    std::string url_;
-    std::unique_ptr<server::node> a_, b_;
 };
 
 TEST_P(pg_user_projectors, a_definition_applied_on_one_node_runs_once_across_both) {

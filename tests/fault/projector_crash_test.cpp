@@ -14,6 +14,7 @@
 
 #include "projector/process_handlers.hpp"
 #include "prom/timetravel.hpp"
+#include "support/child_process.hpp"
 #include "support/sanitizer.hpp"
 #include "support/test_support.hpp"
 
@@ -22,24 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-pid_t spawn(const std::vector<std::string>& args) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        std::vector<char*> argv;
-        argv.reserve(args.size() + 1);
-        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return pid;
-}
-
-int wait_exit(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-}
+using test::spawn;
+using test::wait_exit;
 
 std::vector<event> all_events(store& s, const std::string& topic) {
     auto r = s.scan({.topic = topic});

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ops/replayer.hpp"
+#include "support/child_process.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -18,26 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-pid_t spawn(const std::vector<std::string>& args) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        // Quiet: the summary line is not what this test reads.
-        if (FILE* null = std::fopen("/dev/null", "w")) ::dup2(fileno(null), STDOUT_FILENO);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return pid;
-}
-
-// Exit code, or -signal.
-int wait_exit(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-}
+using test::spawn;
+using test::wait_exit;
 
 class replay_crash : public testing::TestWithParam<test::backend> {};
 
@@ -73,7 +56,7 @@ TEST_P(replay_crash, a_replay_killed_at_random_points_copies_each_event_once) {
     for (;;) {
         ASSERT_LT(runs, 200) << "the replay never finished";
         ++runs;
-        pid_t child = spawn(args);
+        pid_t child = spawn(args, /*quiet=*/true);
         const auto wait = std::chrono::milliseconds(delay_ms(rng));
         std::this_thread::sleep_for(wait);
         int rc = 0;

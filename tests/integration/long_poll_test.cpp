@@ -11,22 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class long_poll : public server_test {
-  protected:
-    std::int64_t gauge(std::string_view name) {
-        auto m = get("/metrics");
-        const std::string line = "\n" + std::string(name) + " ";
-        auto at = m.body.find(line);
-        return at == std::string::npos ? -1 : std::stoll(m.body.substr(at + line.size()));
-    }
-    bool gauge_becomes(std::string_view name, std::int64_t want) {
-        auto until = std::chrono::steady_clock::now() + 5s;
-        while (gauge(name) != want && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(10ms);
-        }
-        return gauge(name) == want;
-    }
-};
+using long_poll = server_test;
 
 TEST_F(long_poll, a_change_wakes_a_held_document_read) {
     put("things", "a", {{"v", 1}});

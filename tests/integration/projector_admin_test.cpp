@@ -20,15 +20,7 @@ constexpr std::string_view broken =
     R"({"name":"broken","version":1,"topic":"order.*",)"
     R"("writes":[{"collection":"broken_docs","key":"{payload.missing}","update":{"$inc":{"n":1}}}]})";
 
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds timeout = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return done();
-}
+using test::eventually;
 
 class projector_admin : public server_test {
   protected:

@@ -19,20 +19,6 @@ class watch_sse : public server_test {
         return c;
     }
 
-    std::int64_t gauge(std::string_view name) {
-        auto m = get("/metrics");
-        const std::string line = "\n" + std::string(name) + " ";
-        auto at = m.body.find(line);
-        return at == std::string::npos ? -1 : std::stoll(m.body.substr(at + line.size()));
-    }
-    bool gauge_becomes(std::string_view name, std::int64_t want) {
-        auto until = std::chrono::steady_clock::now() + 5s;
-        while (gauge(name) != want && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(10ms);
-        }
-        return gauge(name) == want;
-    }
-
     void remove(std::string_view collection, std::string_view key) {
         auto txn = db().begin();
         ASSERT_TRUE(txn);

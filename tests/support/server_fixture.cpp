@@ -57,4 +57,15 @@ std::vector<document> server_test::all(std::string_view collection) {
     return r ? *r : std::vector<document>{};
 }
 
+std::int64_t server_test::gauge(std::string_view name) {
+    auto m = get("/metrics");
+    const std::string line = "\n" + std::string(name) + " ";
+    auto at = m.body.find(line);
+    return at == std::string::npos ? -1 : std::stoll(m.body.substr(at + line.size()));
+}
+
+bool server_test::gauge_becomes(std::string_view name, std::int64_t want) {
+    return eventually([&] { return gauge(name) == want; }, std::chrono::seconds(5));
+}
+
 }  // namespace prom::test

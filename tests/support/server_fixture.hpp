@@ -30,6 +30,10 @@ class server_test : public ::testing::Test {
     document put(std::string_view collection, std::string_view key, json::object fields);
     // Every document of a collection, as /list would order them.
     std::vector<document> all(std::string_view collection);
+    // The value of an unlabelled gauge in /metrics (-1 when absent), and whether it reaches
+    // `want` within 5 s (watchers and held reads are counted as they come and go).
+    std::int64_t gauge(std::string_view name);
+    bool gauge_becomes(std::string_view name, std::int64_t want);
 
     http_reply get(std::string_view target,
                    const std::vector<std::pair<std::string, std::string>>& headers = {}) {

@@ -4,16 +4,30 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "prom/store.hpp"
 
 namespace prom::test {
+
+// Polls `done` every 20 ms until it holds or `timeout` passes; true if it held. For what a
+// test waits on across threads or nodes (a projector catching up, a lease moving).
+template <class F>
+bool eventually(F&& done, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+}
 
 // Made on construction, removed with everything in it on destruction.
 class temp_dir {

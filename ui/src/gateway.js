@@ -21,7 +21,7 @@ export class Gateway {
 
     // onEvents(events) with each batch; `from`: "latest" | "earliest".
     subscribe(topic, { from = "latest", batchSize = 500, onEvents, onError = () => {} }) {
-        const sub = { from, onEvents, onError, lastSeq: null, batchSize, fallback: false };
+        const sub = { from, onEvents, onError, lastSeq: null, batchSize };
         this.subs.set(topic, sub);
         this.send(this.subscribeFrame(topic, sub));
     }
@@ -38,7 +38,7 @@ export class Gateway {
 
     subscribeFrame(topic, sub) {
         let from = sub.from;
-        if (sub.lastSeq !== null) from = sub.fallback ? "latest" : { seq: sub.lastSeq + 1 };
+        if (sub.lastSeq !== null) from = { seq: sub.lastSeq + 1 };
         const id = `s${this.nextId++}`;
         this.requests.set(id, topic);
         // Frames of an earlier subscription to this topic may still be on their way; this
@@ -113,14 +113,7 @@ export class Gateway {
             const topic = this.requests.get(f.id);
             this.requests.delete(f.id);
             const s = topic === undefined ? undefined : this.subs.get(topic);
-            if (!s) return;
-            // A server without `from: {seq}` refuses the resume: start at latest instead.
-            if (s.lastSeq !== null && !s.fallback && f.error === "bad_request") {
-                s.fallback = true;
-                this.send(this.subscribeFrame(topic, s));
-                return;
-            }
-            s.onError(f);
+            if (s) s.onError(f);
         }
     }
 }

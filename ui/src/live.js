@@ -1,18 +1,11 @@
-// A collection kept up to date in the page: every document, pushed by the server.
-//
-// First choice, the collection's Server-Sent Events watch (GET /collections/{c}/watch,
-// docs/http-api.md), read with fetch rather than EventSource so that the token goes in a
-// header; a reconnect sends Last-Event-ID and so misses nothing. A server without watches
-// (404) is followed by long-polling the newest list entry instead (If-None-Match with
-// `Prefer: wait`, docs/http-api.md): the list is ordered newest `_ts` first, so its first
-// entry changes with every write; after a change the pages newer than what the page has are
-// read again, and every few seconds of changes the whole list. Either way nothing polls on
-// a timer: without changes nothing is read.
+// A collection kept up to date in the page: every document, pushed by the server through
+// the collection's Server-Sent Events watch (GET /collections/{c}/watch, docs/watches.md),
+// read with fetch rather than EventSource so that the token goes in a header; a reconnect
+// sends Last-Event-ID and so misses nothing. Nothing polls on a timer: without changes
+// nothing is read.
 import { ApiError, authHeaders, enc, errorOf, getJSON, sleep, url } from "@ui/api.js";
 
 const pageSize = 1000;
-const waitSeconds = 25;
-const fullReadEveryMs = 5000;
 
 export class LiveCollection {
     // onChange(changedKeys: Set<string>, removedKeys: Set<string>) after each batch of
@@ -22,10 +15,8 @@ export class LiveCollection {
         this.docs = new Map();  // key → document
         this.onChange = onChange;
         this.onStatus = onStatus;
-        this.mode = "";
         this.abort = new AbortController();
         this.lastEventId = null;
-        this.newestTs = -Infinity;
     }
 
     start() {
@@ -44,11 +35,7 @@ export class LiveCollection {
         let backoff = 500;
         while (!signal.aborted) {
             try {
-                if (this.mode !== "long-poll") {
-                    const watched = await this.watch(signal);
-                    if (watched === "absent") this.mode = "long-poll";
-                }
-                if (this.mode === "long-poll") await this.longPoll(signal);
+                await this.watch(signal);
                 backoff = 500;
             } catch (e) {
                 if (signal.aborted) return;
@@ -74,15 +61,12 @@ export class LiveCollection {
     async loadAll(signal) {
         const first = this.docs.size === 0;
         const fresh = new Map();
-        // The newest _ts of the first page. A document written while the later pages are read
-        // moves to the front and may be skipped by them; it is at least this new, so one
-        // readNewer() afterwards finds it (longPoll does; a watch streams it anyway).
-        let newest = null;
+        // A document written while the later pages are read may move past them; the watch,
+        // opened before this read, streams it anyway.
         for (let offset = 0; ; offset += pageSize) {
             const { body } = await getJSON(
                 `collections/${enc(this.collection)}/list?offset=${offset}&limit=${pageSize}`, { signal });
             const added = new Set();
-            if (newest === null) newest = Math.max(-Infinity, ...body.items.map((d) => d._ts ?? -Infinity));
             for (const d of body.items) {
                 fresh.set(d._key, d);
                 if (first) {
@@ -93,7 +77,6 @@ export class LiveCollection {
             if (first && added.size) this.onChange(added, new Set());
             if (body.items.length < pageSize) break;
         }
-        this.newestTs = newest;
         if (first) return;
         const changed = new Set();
         const removed = new Set();
@@ -106,19 +89,11 @@ export class LiveCollection {
         if (changed.size || removed.size) this.onChange(changed, removed);
     }
 
-    // The SSE watch. Returns "absent" when the server has no such route; otherwise runs
-    // until the stream ends (then the caller reconnects) or throws.
+    // The SSE watch: runs until the stream ends (then the caller reconnects) or throws.
     async watch(signal) {
         const headers = authHeaders({ Accept: "text/event-stream" });
         if (this.lastEventId !== null) headers["Last-Event-ID"] = this.lastEventId;
         const res = await fetch(url(`collections/${enc(this.collection)}/watch?prefix=`), { headers, signal, cache: "no-store" });
-        if (res.status === 404 || res.status === 405) {
-            const e = await errorOf(res);
-            // An unknown collection is a 404 too; "no route" means no watches on this server.
-            if (e.code === "not_found" && /no route/.test(e.message)) return "absent";
-            if (res.status === 405) return "absent";
-            throw e;
-        }
         if (res.status === 400 && this.lastEventId !== null) {
             this.lastEventId = null;  // too old to resume: start over with a full read
             throw new ApiError(400, "bad_request", "watch position lost; reloading");
@@ -129,7 +104,6 @@ export class LiveCollection {
         const pending = [];
         let loaded = !first;
         const apply = (ev) => this.applyWatchEvent(ev);
-        this.mode = "watch";
         const loading = first ? this.loadAll(signal).then(() => {
             loaded = true;
             for (const ev of pending.splice(0)) apply(ev);
@@ -144,71 +118,25 @@ export class LiveCollection {
         throw new Error("the watch ended");
     }
 
+    // One change (docs/watches.md): {collection, key, seq, ts, body, etag} or, for a
+    // deletion, {collection, key, seq, ts, deleted: true}.
     applyWatchEvent(ev) {
         let data;
         try {
             data = JSON.parse(ev.data);
         } catch {
-            return;  // a comment or keep-alive
+            return;
         }
-        if (!data || typeof data !== "object") return;
-        const key = data.key ?? data._key ?? data.doc?._key;
-        if (typeof key !== "string") return;
-        const doc = data.doc ?? data.body ?? data.document;
-        if (ev.event === "delete" || data.deleted || doc === null) {
+        if (!data || typeof data !== "object" || typeof data.key !== "string") return;
+        const key = data.key;
+        if (data.deleted) {
             if (this.docs.delete(key)) this.onChange(new Set(), new Set([key]));
             return;
         }
-        if (doc && typeof doc === "object") {
-            this.docs.set(key, { ...doc, _key: doc._key ?? key });
+        if (data.body && typeof data.body === "object") {
+            this.docs.set(key, { ...data.body, _key: data.body._key ?? key });
             this.onChange(new Set([key]), new Set());
         }
-    }
-
-    // Fallback: hold a request on the newest list entry; on a change, read the pages newer
-    // than the newest document the page has.
-    async longPoll(signal) {
-        await this.loadAll(signal);
-        this.onStatus("live (long-poll)", "ok");
-        let etag = (await getJSON(`collections/${enc(this.collection)}/list?limit=1`, { signal })).etag;
-        await this.readNewer(signal);  // what was written while loadAll read its pages
-        let lastFull = performance.now();
-        while (!signal.aborted) {
-            const r = await getJSON(`collections/${enc(this.collection)}/list?limit=1`, {
-                signal, headers: { "If-None-Match": etag ?? "*", Prefer: `wait=${waitSeconds}` },
-            });
-            if (r.status === 304) continue;
-            etag = r.etag;
-            // `_ts` is the time of the event a document was written for, not of the write, so
-            // a write can land behind the newest document the page has (a late event, the
-            // stale detector): after a change, at most every few seconds, the whole list is
-            // read again. Only changes wake this loop; an idle collection costs nothing.
-            if (performance.now() - lastFull > fullReadEveryMs) {
-                await this.loadAll(signal);
-                lastFull = performance.now();
-            } else {
-                await this.readNewer(signal);
-            }
-        }
-    }
-
-    async readNewer(signal) {
-        const changed = new Set();
-        const since = this.newestTs;
-        outer: for (let offset = 0; ; offset += pageSize) {
-            const { body } = await getJSON(
-                `collections/${enc(this.collection)}/list?offset=${offset}&limit=${pageSize}`, { signal });
-            for (const d of body.items) {
-                // Equal _ts too: a write in the same millisecond as the newest one we had.
-                if ((d._ts ?? 0) < since) break outer;
-                const old = this.docs.get(d._key);
-                if (!old || !sameVersion(old, d)) changed.add(d._key);
-                this.docs.set(d._key, d);
-                this.newestTs = Math.max(this.newestTs, d._ts ?? 0);
-            }
-            if (body.items.length < pageSize) break;
-        }
-        if (changed.size) this.onChange(changed, new Set());
     }
 }
 

@@ -1,35 +1,12 @@
 // Topics and groups: events per topic and dead-letter counts (GET /topics), each consumer
-// group's lag in events and seconds as a small live chart (GET /groups; from /metrics on a
-// server without it), and the SLO alarms of topic `prom.alerts` (docs/dashboard.md).
+// group's lag in events and seconds as a small live chart (GET /groups), and the SLO alarms
+// of topic `prom.alerts` (docs/dashboard.md).
 import uPlot from "uplot";
 import { ApiError, getJSON, sleep } from "@ui/api.js";
 import { fill, h, notice, show, showTime } from "@ui/dom.js";
-import { builtinProjectors, readMetrics } from "@ui/metrics.js";
 
 const sampleMs = 2000;
 const keep = 150;  // samples per chart: 5 minutes
-
-async function readGroups(signal) {
-    try {
-        const { body } = await getJSON("groups", { signal });
-        return { source: "groups", items: body.items };
-    } catch (e) {
-        if (!(e instanceof ApiError) || e.status !== 404) throw e;
-    }
-    // No GET /groups: the built-in projectors' lag from /metrics and the user-defined
-    // projectors' lag from GET /projectors (when this token may list them).
-    const items = builtinProjectors(await readMetrics(signal)).filter((g) => g.lag !== undefined)
-        .map((g) => ({ topic: g.topic, group: g.group, cursor: g.cursor, lag_events: g.lag, lag_seconds: g.lag_seconds }));
-    try {
-        const { body } = await getJSON("projectors", { signal });
-        for (const p of body.items) {
-            items.push({ topic: String(p.topic ?? ""), group: `projector ${p.name}`, cursor: p.cursor, lag_events: p.lag, active: p.state === "running" });
-        }
-    } catch (e) {
-        if (signal.aborted) throw e;
-    }
-    return { source: "metrics", items };
-}
 
 class LagChart {
     constructor(topic, group) {
@@ -102,15 +79,13 @@ export function mount(main, ctx) {
                         h("td", {}, showTime(t.last_ts)), h("td", {}, show(t.dead_letters)))))));
             } catch (e) {
                 if (abort.signal.aborted) return;
-                fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), notice(e.status === 404
-                    ? "Topics are not available on this server (it has no GET /topics)."
+                fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), notice(e.status === 403
+                    ? "This token may not list topics (admin permission)."
                     : `Topics: ${e.message}`, "warn"));
             }
             try {
-                const { source, items } = await readGroups(abort.signal);
-                groupsNote.textContent = source === "metrics"
-                    ? "This server has no GET /groups: the projectors' lag (from /metrics and /projectors)."
-                    : `${items.length} groups.`;
+                const { body: { items } } = await getJSON("groups", { signal: abort.signal });
+                groupsNote.textContent = `${items.length} groups.`;
                 for (const g of items) {
                     const k = `${g.topic}\u0000${g.group}`;
                     if (!chartOf.has(k)) {
