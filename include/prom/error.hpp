@@ -24,6 +24,8 @@ enum class errc {
     corrupt,           // stored bytes do not parse: 500
     cancelled,         // the operation was stopped by shutdown
     invalid_payload,   // a payload breaks its topic's JSON Schema (docs/schemas.md): 422
+    gone,              // retention dropped what the answer needs, or an event is older than
+                       // its topic's horizon (docs/retention.md): 410
     internal,          // a bug
 };
 
@@ -40,6 +42,8 @@ struct error {
     // version of the topic's schema that refused it. Empty for every other error.
     std::optional<std::string> path = std::nullopt;
     std::optional<std::int64_t> schema_version = std::nullopt;
+    // errc::gone: the topic's horizon (epoch ms) that the request fell behind.
+    std::optional<std::int64_t> horizon = std::nullopt;
 };
 
 template <class T>

@@ -52,8 +52,35 @@ struct state_snapshot {
 
 struct topic_info {
     std::string topic;
-    std::int64_t count = 0;
-    seq_t last_seq{};
+    std::int64_t count = 0;  // events stored now (retention and compaction lower it)
+    seq_t last_seq{};        // the greatest seq ever given; never lowered (seqs are not reused)
+    // Retention (docs/retention.md): 0 until a pass first drops an event of the topic. Then
+    // no event with a ts below it is accepted any more (errc::gone), because the state of a
+    // key before the horizon can no longer be folded from its events.
+    ts_ms horizon{};
+};
+
+// What a retention or compaction pass dropped of one key (docs/retention.md). Written in the
+// transaction that deletes the events; merged with what earlier passes dropped:
+// `gone_from` only goes down, the base position only goes up.
+//
+// Before it deletes, the pass stores time-travel snapshots (both built-in reducers) at the
+// base position: the fold of every event of the key up to (base_ts, base_seq), the greatest
+// position of a dropped event. Then the state at T is exact for T < gone_from (no event up
+// to T was dropped) and for T >= base_ts (the base snapshot covers every dropped event), and
+// gone in between.
+struct key_horizon {
+    std::string key;
+    ts_ms gone_from{};  // the lowest ts of a dropped event of the key
+    ts_ms base_ts{};    // the greatest (ts, seq) of a dropped event of the key
+    seq_t base_seq{};
+};
+
+// Bytes the events of a topic take, as the backend counts them (payload, headers, id, key).
+struct topic_size {
+    std::string topic;
+    std::int64_t events = 0;
+    std::int64_t bytes = 0;
 };
 
 // One durable consumer cursor, with what an operator needs to judge it (store::list_cursors).
@@ -135,6 +162,22 @@ class transaction {
     // Also records the time of the write (cursor_status::acked_at), on every backend.
     virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;
     virtual result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) = 0;
+
+    // ---- retention (docs/retention.md). The defaults refuse (errc::invalid_argument), as
+    // delete_one's does, for wrappers that do not forward them.
+    // Deletes these events of `topic` (seqs with no event are skipped): `latest` stays right
+    // (a key whose latest event goes points at its greatest surviving seq, or loses its row
+    // when none survives), the topic's count goes down, last_seq stays. Returns how many it
+    // deleted.
+    virtual result<std::size_t> delete_events(std::string_view topic,
+                                              const std::vector<seq_t>& seqs);
+    // Merges `h` into the key's record (key_horizon above; inserted when there is none).
+    virtual status put_key_horizon(std::string_view topic, const key_horizon& h);
+    // Erasure: deletes every event of (topic, key), its snapshots (all reducers), its
+    // `latest` row and its key_horizon. Returns how many events it deleted. On SQLite the
+    // deleted content is overwritten in the file (secure_delete), so no page keeps it.
+    virtual result<std::size_t> erase_key(std::string_view topic, std::string_view key);
+
     virtual status commit() = 0;
 };
 
@@ -264,6 +307,25 @@ class store {
                                                                         std::string_view reducer,
                                                                         ts_ms t) = 0;
     // ==== end of time-travel snapshots ===================================================
+
+    // ==== retention (docs/retention.md) ====================================================
+    // Raises the topic's horizon (topic_info::horizon) to at least `h`, never lowering it,
+    // under the lock that orders the topic's appends: once it returns, no append of an event
+    // with ts < horizon commits (such appends fail with errc::gone, the whole batch). Returns
+    // the horizon now. not_found for a topic that does not exist.
+    virtual result<ts_ms> raise_horizon(std::string_view topic, ts_ms h) = 0;
+    // The record of what passes dropped of (topic, key), if any.
+    virtual result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
+                                                                std::string_view key) = 0;
+    // Every key of `topic` that has a record, in key order (time travel lists them with the
+    // keys of `latest`: a key whose every event was dropped still has a state after it).
+    virtual result<std::vector<key_horizon>> key_horizons(std::string_view topic) = 0;
+    // Events and bytes per topic, in topic order (one aggregate query; reads every row).
+    virtual result<std::vector<topic_size>> topic_sizes() = 0;
+    // Gives space back to the file system where the backend can (SQLite: a WAL checkpoint
+    // with truncation and an incremental vacuum; PostgreSQL: nothing, autovacuum does it).
+    virtual status reclaim_space() = 0;
+    // ==== end of retention ================================================================
 };
 
 struct store_options {

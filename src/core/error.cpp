@@ -24,6 +24,8 @@ std::string_view to_string(errc code) noexcept {
             return "cancelled";
         case errc::invalid_payload:
             return "invalid_payload";
+        case errc::gone:
+            return "gone";
         case errc::internal:
             return "internal";
     }

@@ -27,6 +27,8 @@ unsigned status_of(errc code) noexcept {
             return 500;
         case errc::invalid_payload:
             return 422;
+        case errc::gone:
+            return 410;
         case errc::internal:
             return 500;
     }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/text.hpp"
 #include "http/error_status.hpp"
 #include "http/snapshot_cache.hpp"
 #include "http/status_table.hpp"
@@ -102,6 +103,14 @@ response error_response(unsigned status, std::string_view code, std::string_view
 }
 
 response error_response(const error& e, route_id route) {
+    if (e.code == errc::gone && e.horizon) {
+        // 410 {"error":"gone","horizon":T,"message"} (docs/retention.md): where the answer
+        // would have to start again.
+        json::object o{{"error", "gone"},
+                       {"horizon", *e.horizon},
+                       {"message", valid_utf8(e.message)}};
+        return json_response(410, canonical_json(o), route);
+    }
     return error_response(status_of(e.code), to_string(e.code), e.message, route);
 }
 

@@ -26,6 +26,7 @@ inline constexpr std::array<status_info, 24> known_statuses{{
     {405, "Method Not Allowed"},
     {408, "Request Timeout"},
     {409, "Conflict"},
+    {410, "Gone"},
     {411, "Length Required"},
     {413, "Content Too Large"},
     {414, "URI Too Long"},

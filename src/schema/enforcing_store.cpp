@@ -33,6 +33,16 @@ class checked_transaction final : public transaction {
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
         return inner_->cursor(topic, group);
     }
+    result<std::size_t> delete_events(std::string_view topic,
+                                      const std::vector<seq_t>& seqs) override {
+        return inner_->delete_events(topic, seqs);
+    }
+    status put_key_horizon(std::string_view topic, const key_horizon& h) override {
+        return inner_->put_key_horizon(topic, h);
+    }
+    result<std::size_t> erase_key(std::string_view topic, std::string_view key) override {
+        return inner_->erase_key(topic, key);
+    }
     status commit() override { return inner_->commit(); }
 
   private:

@@ -11,6 +11,18 @@ result<bool> transaction::delete_one(std::string_view, std::string_view) {
     return fail(errc::invalid_argument, "this transaction cannot delete documents");
 }
 
+result<std::size_t> transaction::delete_events(std::string_view, const std::vector<seq_t>&) {
+    return fail(errc::invalid_argument, "this transaction cannot delete events");
+}
+
+status transaction::put_key_horizon(std::string_view, const key_horizon&) {
+    return fail(errc::invalid_argument, "this transaction cannot record a horizon");
+}
+
+result<std::size_t> transaction::erase_key(std::string_view, std::string_view) {
+    return fail(errc::invalid_argument, "this transaction cannot erase a key");
+}
+
 }  // namespace prom
 
 namespace prom::storage {

@@ -90,6 +90,18 @@ class forwarding_store : public store {
                                                                 ts_ms t) override {
         return inner_.snapshot_at_or_before(topic, key, reducer, t);
     }
+    result<ts_ms> raise_horizon(std::string_view topic, ts_ms h) override {
+        return inner_.raise_horizon(topic, h);
+    }
+    result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
+                                                        std::string_view key) override {
+        return inner_.find_key_horizon(topic, key);
+    }
+    result<std::vector<key_horizon>> key_horizons(std::string_view topic) override {
+        return inner_.key_horizons(topic);
+    }
+    result<std::vector<topic_size>> topic_sizes() override { return inner_.topic_sizes(); }
+    status reclaim_space() override { return inner_.reclaim_space(); }
 
   protected:
     store& inner_;

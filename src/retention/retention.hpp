@@ -1,0 +1,138 @@
+// Retention, compaction with a horizon, erasure (docs/retention.md): the passes that keep a
+// log from growing forever without making time travel wrong.
+//
+// A pass over one topic, in order:
+//   1. plans what to drop: `retain` cuts the oldest whole prefix (by max_age of the events'
+//      ts and/or max_events); `compact` drops the events of a key older than the horizon
+//      (now - horizon) that a newer event of the key supersedes — of each key it keeps the
+//      last event before the horizon and its latest event, always;
+//   2. raises the topic's horizon (store::raise_horizon) to the greatest ts it will drop, so
+//      no late event can land among the dropped ones while it works;
+//   3. for each key it touches, stores time-travel snapshots of both built-in reducers at the
+//      key's base position (the greatest dropped position; store.hpp, key_horizon);
+//   4. deletes in small transactions (delete_events + put_key_horizon together), so the
+//      writer is never held for long and a kill -9 leaves whole keys: the next pass resumes.
+// Groups whose cursor is behind a dropped event: `behind` says whether the pass drops anyway
+// (skip: counted per group in the report, logged) or keeps what a known group has not
+// acknowledged (wait).
+//
+// A pass takes the lease `prom.retention/<topic>`: a second pass of the same topic (another
+// thread, process or node) is refused with errc::conflict while the first runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prom/json.hpp"
+#include "prom/store.hpp"
+
+namespace prom::retention {
+
+// ---- policies ---------------------------------------------------------------------------
+
+struct retain_rule {
+    std::optional<std::chrono::milliseconds> max_age;  // events with ts < now - max_age go
+    std::optional<std::int64_t> max_events;            // at most this many stay (> 0)
+};
+
+struct compact_rule {
+    std::chrono::milliseconds horizon{0};  // superseded events with ts < now - horizon go
+};
+
+enum class behind_policy {
+    skip,  // drop anyway; the groups that had not seen them are reported (metric + log)
+    wait,  // never drop an event that a group with a cursor on the topic has not acknowledged
+};
+
+// One policy: `pattern` is a topic name or a prefix pattern ("order.*"). A prefix pattern
+// never matches a dead-letter topic (NAME.dlq): those keep everything unless a policy names
+// one exactly ("order.created.dlq").
+struct policy {
+    std::string pattern;
+    std::optional<retain_rule> retain;
+    std::optional<compact_rule> compact;
+    behind_policy behind = behind_policy::skip;
+};
+
+// Durations: "7d", "12h", "30m", "45s", "250ms" or a whole number of milliseconds; > 0.
+result<std::chrono::milliseconds> parse_duration(const json::value& v);
+
+// {"retain":{"max_age","max_events"},"compact":{"horizon"},"behind":"skip"|"wait"}: every
+// level strict (unknown keys are invalid_argument), at least one of retain and compact, a
+// max_events of 0 or a negative or unparsable duration refused. `pattern` is checked too.
+result<policy> parse_policy(std::string_view pattern, const json::value& body);
+json::object to_json(const policy& p);  // {"behind","compact"?,"retain"?,"topic"}
+
+bool matches(std::string_view pattern, std::string_view topic);
+// The policy of `topic`: an exact pattern first, else the longest matching prefix pattern.
+std::optional<policy> policy_for(const std::vector<policy>& policies, std::string_view topic);
+
+// Stored in the collection `_prom.topic_policies` (key = pattern), so every node and the CLI
+// see the same policies. put replaces the pattern's policy.
+inline constexpr std::string_view policy_collection = "_prom.topic_policies";
+result<std::vector<policy>> load_policies(store& s);
+status put_policy(store& s, const policy& p);
+result<bool> delete_policy(store& s, std::string_view pattern);
+
+// ---- passes -----------------------------------------------------------------------------
+
+struct pass_progress {
+    std::int64_t examined = 0;  // events of the topic looked at so far
+    std::int64_t total = 0;     // events of the topic when the pass began
+    std::int64_t dropped = 0;
+};
+
+struct pass_options {
+    ts_ms now{};                      // the clock the policy's ages are measured on
+    bool dry_run = false;             // plan and report; change nothing
+    std::size_t batch_events = 500;   // events deleted per transaction
+    std::string owner;                // lease owner (node id or "cli:<pid>")
+    std::function<void(const pass_progress&)> on_progress;  // after each batch; may be empty
+};
+
+struct group_behind {
+    std::string group;
+    std::int64_t unseen_dropped = 0;  // dropped events with seq > the group's cursor
+};
+
+struct pass_report {
+    std::string topic;
+    bool dry_run = false;
+    std::int64_t examined = 0;
+    std::int64_t retained_out = 0;  // dropped by `retain`
+    std::int64_t compacted = 0;     // dropped by `compact`
+    std::int64_t keys = 0;          // keys that lost events
+    ts_ms horizon{};                // the topic's horizon after the pass (0: none)
+    std::vector<group_behind> groups_behind;
+    std::chrono::milliseconds took{0};
+};
+json::object to_json(const pass_report& r);
+
+// One pass over `topic` with `p`. not_found for an unknown topic; conflict while another
+// pass of the topic runs.
+result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
+                             const pass_options& o);
+
+// ---- erasure ----------------------------------------------------------------------------
+
+struct erase_report {
+    std::string topic;
+    std::string key;
+    std::int64_t events = 0;        // events of the key deleted from the topic
+    std::int64_t dead_letters = 0;  // and from its dead-letter topic
+    seq_t marker_seq{};             // the erasure marker appended to the topic
+};
+json::object to_json(const erase_report& r);
+
+// Deletes every event of (topic, key), its snapshots, latest row and key_horizon, and its
+// entries in TOPIC.dlq, and appends the marker (payload null, header `prom-erased`; no
+// payload of the key) in the same transaction. not_found, changing nothing, when the key has
+// no event. An empty key is invalid_argument.
+result<erase_report> erase(store& s, std::string_view topic, std::string_view key);
+
+}  // namespace prom::retention
