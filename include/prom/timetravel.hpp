@@ -110,8 +110,10 @@ class time_machine {
     // including it, its `count` continuing the key's whole history. The fold starts from the
     // latest stored snapshot at or before `through`, which must be at or after `valid_from`
     // when given (a key_horizon's base: events before it may be gone), else from the key's
-    // first event. errc::gone when there is no such start (or `r` has no name);
-    // errc::not_found when the key has no event at `through`. Stores nothing.
+    // first event. A stored snapshot at the same ts as `through` but a higher seq is answered
+    // as it is (at or after `through` for every t >= its ts, which is what a base needs).
+    // errc::gone when there is no such start (or `r` has no name); errc::not_found when the
+    // key has no event at `through`. Stores nothing.
     result<state_snapshot> snapshot_through(std::string_view topic, std::string_view key,
                                             const reducer& r, std::pair<ts_ms, seq_t> through,
                                             std::optional<std::pair<ts_ms, seq_t>> valid_from);

@@ -83,16 +83,15 @@ result<erase_report> erase(store& s, std::string_view topic, std::string_view ke
     auto info = s.topic(topic);
     if (!info) return std::unexpected(info.error());
     if (!*info) {
-        return fail(errc::not_found,
-                    "unknown topic '" + std::string(topic) + "': nothing erased");
+        return fail(errc::not_found, "unknown topic '" + std::string(topic) + "': nothing erased");
     }
     const std::string dlq = std::string(topic) + ".dlq";
     auto dlq_info = s.topic(dlq);
     if (!dlq_info) return std::unexpected(dlq_info.error());
 
     // A pass folding the key while it goes would store its states again: one at a time.
-    auto lease = topic_lease::take(s, topic, "erase:" + std::to_string(::getpid()),
-                                   erase_lease_ttl, "erasing a key");
+    auto lease = topic_lease::take(s, topic, "erase:" + std::to_string(::getpid()), erase_lease_ttl,
+                                   "erasing a key");
     if (!lease) return std::unexpected(lease.error());
 
     auto here = look_at(s, topic, key);
@@ -109,7 +108,8 @@ result<erase_report> erase(store& s, std::string_view topic, std::string_view ke
     if (here->payloads == 0 && dead.payloads == 0 && !*record) {
         std::string why = "key '" + std::string(key) + "' of topic '" + std::string(topic) +
                           "' has no event: nothing erased";
-        if (here->marker) why += " (it was erased already: marker at seq " + to_string(*here->marker) + ")";
+        if (here->marker)
+            why += " (it was erased already: marker at seq " + to_string(*here->marker) + ")";
         return fail(errc::not_found, std::move(why));
     }
 

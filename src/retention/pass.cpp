@@ -37,8 +37,8 @@ result<topic_index> read_index(store& s, std::string_view topic, topic_lease* le
             if (!e.key.empty()) {
                 auto it = numbers.find(e.key);
                 if (it == numbers.end()) {
-                    it = numbers.emplace(e.key, static_cast<std::uint32_t>(index.keys.size()))
-                             .first;
+                    it =
+                        numbers.emplace(e.key, static_cast<std::uint32_t>(index.keys.size())).first;
                     index.keys.push_back(e.key);
                 }
                 ref.key = it->second;
@@ -104,9 +104,10 @@ result<bool> store_base_snapshots(store& s, std::string_view topic, const key_dr
         auto stored = s.put_snapshots(topic, kd.key, r.name, known_seq, {*snap});
         if (!stored) return std::unexpected(stored.error());
         if (*stored != 1) {
-            spdlog::warn("retention: {}/{} keeps its events: its base snapshot ({}) was not "
-                         "stored",
-                         topic, kd.key, r.name);
+            spdlog::warn(
+                "retention: {}/{} keeps its events: its base snapshot ({}) was not "
+                "stored",
+                topic, kd.key, r.name);
             return false;
         }
     }
@@ -164,14 +165,10 @@ json::object to_json(const pass_report& r) {
     for (const auto& g : r.groups_behind) {
         groups.push_back(json::object{{"group", g.group}, {"unseen_dropped", g.unseen_dropped}});
     }
-    return json::object{{"topic", r.topic},
-                        {"dry_run", r.dry_run},
-                        {"examined", r.examined},
-                        {"retained_out", r.retained_out},
-                        {"compacted", r.compacted},
-                        {"keys", r.keys},
-                        {"horizon", r.horizon.value},
-                        {"groups_behind", std::move(groups)},
+    return json::object{{"topic", r.topic},           {"dry_run", r.dry_run},
+                        {"examined", r.examined},     {"retained_out", r.retained_out},
+                        {"compacted", r.compacted},   {"keys", r.keys},
+                        {"horizon", r.horizon.value}, {"groups_behind", std::move(groups)},
                         {"took_ms", r.took.count()}};
 }
 
@@ -188,8 +185,8 @@ result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
     std::optional<topic_lease> lease;
     if (!o.dry_run) {  // a dry run changes nothing, so it excludes nobody
         std::string owner = o.owner.empty() ? "pass:" + std::to_string(::getpid()) : o.owner;
-        auto taken = topic_lease::take(s, topic, std::move(owner), pass_lease_ttl,
-                                       "a retention pass");
+        auto taken =
+            topic_lease::take(s, topic, std::move(owner), pass_lease_ttl, "a retention pass");
         if (!taken) return std::unexpected(taken.error());
         lease.emplace(std::move(*taken));
     }
@@ -258,14 +255,15 @@ result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
     std::sort(dropped.begin(), dropped.end());
     report.groups_behind = behind_of(*groups, dropped);
     for (const auto& g : report.groups_behind) {
-        spdlog::warn("retention: group {} of topic {} had not read {} of the events this pass "
-                     "drops (behind = skip); it continues after them",
-                     g.group, topic, g.unseen_dropped);
+        spdlog::warn(
+            "retention: group {} of topic {} had not read {} of the events this pass "
+            "drops (behind = skip); it continues after them",
+            g.group, topic, g.unseen_dropped);
     }
 
     progress.examined = report.examined;
-    if (auto ok = delete_in_batches(s, topic, ready, plan.keyless, o.batch_events, *lease,
-                                    progress, o.on_progress);
+    if (auto ok = delete_in_batches(s, topic, ready, plan.keyless, o.batch_events, *lease, progress,
+                                    o.on_progress);
         !ok) {
         return std::unexpected(ok.error());
     }

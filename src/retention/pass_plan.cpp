@@ -15,8 +15,7 @@ std::vector<seq_t> pass_plan::all_seqs() const {
 namespace {
 
 // How many of the oldest events (seq order) `retain` drops.
-std::size_t retained_prefix(const std::vector<event_ref>& events, const retain_rule& r,
-                            ts_ms now) {
+std::size_t retained_prefix(const std::vector<event_ref>& events, const retain_rule& r, ts_ms now) {
     std::size_t prefix = 0;
     if (r.max_events && *r.max_events > 0 &&
         static_cast<std::int64_t>(events.size()) > *r.max_events) {
@@ -74,8 +73,8 @@ pass_plan plan_pass(const topic_index& index, const policy& p, ts_ms now,
             const event_ref* last_before = nullptr;
             for (const auto* e : evs) {
                 if (e->ts < cutoff &&
-                    (!last_before || position{e->ts, e->seq} > position{last_before->ts,
-                                                                        last_before->seq})) {
+                    (!last_before ||
+                     position{e->ts, e->seq} > position{last_before->ts, last_before->seq})) {
                     last_before = e;
                 }
             }

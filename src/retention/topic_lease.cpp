@@ -6,9 +6,7 @@
 
 namespace prom::retention {
 
-std::string lease_name(std::string_view topic) {
-    return "prom.retention/" + std::string(topic);
-}
+std::string lease_name(std::string_view topic) { return "prom.retention/" + std::string(topic); }
 
 namespace {
 
@@ -71,8 +69,9 @@ status topic_lease::renew_if_due() {
     auto got = store_->acquire_lease(name_, owner_, ttl_);
     if (!got) return std::unexpected(got.error());
     if (!*got) {
-        return fail(errc::conflict, "lease " + name_ + " was taken by " + holder_of(*store_, name_) +
-                                        " while " + owner_ + " held it; stopped");
+        return fail(errc::conflict, "lease " + name_ + " was taken by " +
+                                        holder_of(*store_, name_) + " while " + owner_ +
+                                        " held it; stopped");
     }
     renewed_ = now;
     return {};

@@ -74,8 +74,8 @@ result<std::optional<fold_state>> stored_fold(store& s, std::string_view topic,
     if (!*snap) return std::optional<fold_state>{};
     auto state = parse_stored_json((*snap)->state);
     if (!state) {
-        spdlog::warn("time travel: snapshot of {}/{} at seq {} does not parse; ignored", topic,
-                     key, (*snap)->seq.value);
+        spdlog::warn("time travel: snapshot of {}/{} at seq {} does not parse; ignored", topic, key,
+                     (*snap)->seq.value);
         return std::optional<fold_state>{};
     }
     return std::optional<fold_state>{
@@ -264,26 +264,25 @@ status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
 }
 
 result<state_snapshot> time_machine::snapshot_through(
-    std::string_view topic, std::string_view key, const reducer& r,
-    std::pair<ts_ms, seq_t> through, std::optional<std::pair<ts_ms, seq_t>> valid_from) {
+    std::string_view topic, std::string_view key, const reducer& r, std::pair<ts_ms, seq_t> through,
+    std::optional<std::pair<ts_ms, seq_t>> valid_from) {
     if (!r.apply || r.name.empty()) {
         return fail(errc::gone, "reducer '" + r.name + "' keeps no snapshots");
     }
-    // The latest snapshot at or before `through`: at its ts, unless one there sorts after it
-    // (same ts, higher seq); then the latest before its ts.
+    // The latest snapshot at or before `through`'s ts. One at the same ts that sorts after it
+    // (a higher seq) serves as well: for every t >= through's ts it is at or after `through`.
     auto start = stored_fold(store_, topic, key, r, through.first);
     if (!start) return std::unexpected(start.error());
     if (*start && position_of(**start) > through) {
-        start = stored_fold(store_, topic, key, r, through.first - 1);
-        if (!start) return std::unexpected(start.error());
+        const fold_state& f = **start;
+        return state_snapshot{f.ts, f.seq, f.count, canonical_json(f.state)};
     }
     std::optional<fold_state> fold = std::move(*start);
     if (valid_from && (!fold || position_of(*fold) < *valid_from)) {
-        return fail(errc::gone, "no snapshot of '" + r.name + "' for key '" + std::string(key) +
-                                    "' of topic '" + std::string(topic) +
-                                    "' at or after its base position " +
-                                    to_string(valid_from->first) + "/" +
-                                    to_string(valid_from->second));
+        return fail(errc::gone,
+                    "no snapshot of '" + r.name + "' for key '" + std::string(key) +
+                        "' of topic '" + std::string(topic) + "' at or after its base position " +
+                        to_string(valid_from->first) + "/" + to_string(valid_from->second));
     }
     auto folded = fold_events(store_, topic, key, r, fold, through.first, through,
                               options_.page_size, 0, nullptr);

@@ -15,6 +15,7 @@
 #include "contract/snapshot_fixture.hpp"
 #include "prom/timetravel.hpp"
 #include "retention/retention.hpp"
+#include "retention/topic_lease.hpp"
 #include "support/retention_oracle.hpp"
 #include "support/test_support.hpp"
 
@@ -79,9 +80,9 @@ expected_drops plan_of(const model& m, const policy& p, ts_ms now) {
         for (auto& [key, list] : per_key) {
             const logged_event* last_before = nullptr;
             for (auto* e : list) {
-                if (e->ts < cutoff && (!last_before || std::pair(e->ts, e->seq) >
-                                                           std::pair(last_before->ts,
-                                                                     last_before->seq))) {
+                if (e->ts < cutoff &&
+                    (!last_before ||
+                     std::pair(e->ts, e->seq) > std::pair(last_before->ts, last_before->seq))) {
                     last_before = e;
                 }
             }
@@ -183,8 +184,8 @@ class oracle_run {
     }
 
     std::string where() const {
-        return "seed " + std::to_string(seed_) + " step " + std::to_string(step_) + " (" +
-               what_ + ")";
+        return "seed " + std::to_string(seed_) + " step " + std::to_string(step_) + " (" + what_ +
+               ")";
     }
 
     // Appends 1..12 events: mostly near the clock, some late (still >= the horizon), some
@@ -210,8 +211,8 @@ class oracle_run {
             auto r = s_.append({std::move(in)});
             if (*copy.ts < m_.horizon) {
                 // Below the horizon: refused, nothing appended.
-                ASSERT_FALSE(r) << where() << ": ts " << *copy.ts << " below horizon "
-                                << m_.horizon << " was accepted";
+                ASSERT_FALSE(r) << where() << ": ts " << *copy.ts << " below horizon " << m_.horizon
+                                << " was accepted";
                 ASSERT_EQ(r.error().code, errc::gone) << where() << ": " << r.error().message;
                 auto after = s_.topic(m_.topic);
                 ASSERT_TRUE(after && *after && *before && *before);
@@ -240,8 +241,8 @@ class oracle_run {
                     .max_events = 1 + static_cast<std::int64_t>(rng_() % (m_.alive.size() + 2))};
                 break;
             case 1:
-                p.retain = retention::retain_rule{
-                    .max_age = std::chrono::milliseconds(1 + rng_() % span)};
+                p.retain =
+                    retention::retain_rule{.max_age = std::chrono::milliseconds(1 + rng_() % span)};
                 break;
             case 2:
                 p.compact = retention::compact_rule{std::chrono::milliseconds(1 + rng_() % span)};
@@ -257,18 +258,17 @@ class oracle_run {
 
     void pass_round() {
         auto p = random_policy();
-        what_ = "pass " + canonical_json(json::value(retention::to_json(p)));
+        what_ = "pass " + describe(p);
         auto before_latest = latest_by_key();
         auto want = plan_of(m_, p, clock_);
         const bool dry = rng_() % 6 == 0;
         std::int64_t progress_calls = 0;
-        retention::pass_options o{.now = clock_,
-                                  .dry_run = dry,
-                                  .batch_events = 1 + rng_() % 9,
-                                  .owner = "oracle",
-                                  .on_progress = [&](const retention::pass_progress&) {
-                                      ++progress_calls;
-                                  }};
+        retention::pass_options o{
+            .now = clock_,
+            .dry_run = dry,
+            .batch_events = 1 + rng_() % 9,
+            .owner = "oracle",
+            .on_progress = [&](const retention::pass_progress&) { ++progress_calls; }};
         auto report = retention::run_pass(s_, m_.topic, p, o);
         ASSERT_TRUE(report) << where() << ": " << report.error().message;
         EXPECT_EQ(report->retained_out, static_cast<std::int64_t>(want.retained.size())) << where();
@@ -285,6 +285,18 @@ class oracle_run {
                 EXPECT_TRUE(m_.alive.contains(seq)) << where() << ": latest of " << key;
             }
         }
+    }
+
+    static std::string describe(const policy& p) {
+        std::string out;
+        if (p.retain && p.retain->max_events) {
+            out += "retain max_events " + std::to_string(*p.retain->max_events) + " ";
+        }
+        if (p.retain && p.retain->max_age) {
+            out += "retain max_age " + std::to_string(p.retain->max_age->count()) + " ";
+        }
+        if (p.compact) out += "compact horizon " + std::to_string(p.compact->horizon.count());
+        return out;
     }
 
     std::map<std::string, seq_t> latest_by_key() const {
@@ -441,11 +453,12 @@ TEST_P(retention_contract, time_travel_equals_the_full_fold_or_is_gone_by_the_ho
     EXPECT_GT(checks, 15 * cases);
     EXPECT_GT(refused, cases);
     EXPECT_GT(dropped, 10 * cases);
-    std::printf("[ oracle ] %s: %d histories, %lld checks, %lld events dropped, %lld late events "
-                "refused, %lld accepted near the horizon\n",
-                GetParam().name.c_str(), cases, static_cast<long long>(checks),
-                static_cast<long long>(dropped), static_cast<long long>(refused),
-                static_cast<long long>(late));
+    std::printf(
+        "[ oracle ] %s: %d histories, %lld checks, %lld events dropped, %lld late events "
+        "refused, %lld accepted near the horizon\n",
+        GetParam().name.c_str(), cases, static_cast<long long>(checks),
+        static_cast<long long>(dropped), static_cast<long long>(refused),
+        static_cast<long long>(late));
 }
 
 // ---- fixed cases
@@ -461,14 +474,15 @@ policy compact_policy(std::string topic, std::int64_t horizon_ms,
 
 TEST_P(retention_contract, compaction_keeps_the_last_before_the_horizon_and_the_latest) {
     for (int i = 1; i <= 6; ++i) append_one("t", "k", i * 10, json::object{{"v", i}});
-    append_one("t", "", 5, 0);  // keyless: compaction never drops it
+    append_one("t", "", 5, 0);                               // keyless: compaction never drops it
     append_one("t", "k", 15, json::object{{"late", true}});  // seq 8, ts 15
     auto r = retention::run_pass(*store_, "t", compact_policy("t", 100), {.now = ts_ms{145}});
     ASSERT_TRUE(r) << r.error().message;
-    // cutoff 45: before it (10,1) (15,8) (20,2) (30,3) (40,4); (40,4) is the last, 6/8 latest.
+    // cutoff 45: before it (10,1) (15,8) (20,2) (30,3) (40,4); (40,4) is the last before it
+    // and seq 8 (ts 15) the latest: 1, 2 and 3 go.
     EXPECT_EQ(r->compacted, 3);
     EXPECT_EQ(r->keys, 1);
-    EXPECT_EQ(r->horizon, 20);
+    EXPECT_EQ(r->horizon, 30);
     auto left = store_->scan({.topic = "t"});
     std::vector<std::int64_t> seqs;
     for (auto& e : *left) seqs.push_back(e.seq.value);
@@ -476,8 +490,8 @@ TEST_P(retention_contract, compaction_keeps_the_last_before_the_horizon_and_the_
     auto h = store_->find_key_horizon("t", "k");
     ASSERT_TRUE(h && *h);
     EXPECT_EQ((*h)->gone_from, 10);
-    EXPECT_EQ((*h)->base_ts, 20);
-    EXPECT_EQ((*h)->base_seq, 2);
+    EXPECT_EQ((*h)->base_ts, 30);
+    EXPECT_EQ((*h)->base_seq, 3);
 
     time_machine tm(*store_);
     auto before = tm.at("t", "k", ts_ms{9}, merge_reducer());
@@ -486,26 +500,27 @@ TEST_P(retention_contract, compaction_keeps_the_last_before_the_horizon_and_the_
     auto gone = tm.at("t", "k", ts_ms{15}, merge_reducer());
     ASSERT_FALSE(gone);
     EXPECT_EQ(gone.error().code, errc::gone);
-    EXPECT_EQ(gone.error().horizon, 20);
-    auto at20 = tm.at("t", "k", ts_ms{20}, merge_reducer());
-    ASSERT_TRUE(at20 && *at20) << (at20 ? "" : at20.error().message);
-    EXPECT_EQ(canonical_json((*at20)->state), R"({"late":true,"v":2})");
+    EXPECT_EQ(gone.error().horizon, 30);
+    auto at30 = tm.at("t", "k", ts_ms{30}, merge_reducer());
+    ASSERT_TRUE(at30 && *at30) << (at30 ? "" : at30.error().message);
+    EXPECT_EQ(canonical_json((*at30)->state), R"({"late":true,"v":3})");
+    EXPECT_EQ((*at30)->seq, 3);
     // The CLI's and HTTP's way in: the error passes through with its horizon.
     auto j = at_as_json(*store_, "t", "k", ts_ms{12}, "replace");
     ASSERT_FALSE(j);
     EXPECT_EQ(j.error().code, errc::gone);
-    EXPECT_EQ(j.error().horizon, 20);
+    EXPECT_EQ(j.error().horizon, 30);
     // A reducer without a base snapshot is gone after the base, never wrong.
     auto custom = tm.at("t", "k", ts_ms{100}, trace_reducer());
     ASSERT_FALSE(custom);
     EXPECT_EQ(custom.error().code, errc::gone);
     // Below the horizon nothing is appended; at it, it is.
     std::vector<event_input> late(1);
-    late[0] = {.topic = "t", .key = "k", .ts = ts_ms{19}, .payload = 1};
+    late[0] = {.topic = "t", .key = "k", .ts = ts_ms{29}, .payload = 1};
     auto refused = store_->append(late);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, errc::gone);
-    late[0].ts = ts_ms{20};
+    late[0].ts = ts_ms{30};
     EXPECT_TRUE(store_->append(late));
 }
 
@@ -549,7 +564,8 @@ TEST_P(retention_contract, a_pass_while_another_holds_the_lease_is_refused_namin
     auto dry = retention::run_pass(*store_, "t", compact_policy("t", 1),
                                    {.now = ts_ms{100}, .dry_run = true});
     ASSERT_TRUE(dry) << dry.error().message;
-    EXPECT_EQ(dry->compacted, 0);  // (10) is the last before the cutoff, (20) the latest
+    EXPECT_EQ(dry->compacted, 1);  // (10) goes: (20) is the last before the cutoff and the latest
+    EXPECT_EQ(store_->scan({.topic = "t"})->size(), 2u);
     ASSERT_TRUE(store_->release_lease(retention::lease_name("t"), "node-b"));
     EXPECT_TRUE(retention::run_pass(*store_, "t", compact_policy("t", 1), {.now = ts_ms{100}}));
     // The pass released it.
@@ -572,23 +588,23 @@ TEST_P(retention_contract, behind_skip_reports_unseen_drops_and_wait_keeps_them)
     for (int i = 1; i <= 10; ++i) append_one("t", "k", i * 10, i);  // seqs 1..10
     ASSERT_TRUE(store_->set_cursor("t", "slow", seq_t{3}));
     ASSERT_TRUE(store_->set_cursor("t", "fast", seq_t{10}));
-    // Wait: nothing past seq 3 goes (cutoff 1000 would drop 1..8).
+    // Wait: nothing past seq 3 goes (cutoff 1000 would drop 1..9).
     auto w = retention::run_pass(*store_, "t", compact_policy("t", 1, behind_policy::wait),
                                  {.now = ts_ms{1001}});
     ASSERT_TRUE(w) << w.error().message;
     EXPECT_EQ(w->compacted, 3);
     EXPECT_TRUE(w->groups_behind.empty());
     EXPECT_EQ(store_->scan({.topic = "t"})->front().seq, 4);
-    // Skip: drops 4..8; `slow` had seen none of them.
+    // Skip: drops 4..9 (10 is the last and the latest); `slow` had seen none of them.
     auto sk = retention::run_pass(*store_, "t", compact_policy("t", 1, behind_policy::skip),
                                   {.now = ts_ms{1001}});
     ASSERT_TRUE(sk) << sk.error().message;
-    EXPECT_EQ(sk->compacted, 5);
+    EXPECT_EQ(sk->compacted, 6);
     ASSERT_EQ(sk->groups_behind.size(), 1u);
     EXPECT_EQ(sk->groups_behind[0].group, "slow");
-    EXPECT_EQ(sk->groups_behind[0].unseen_dropped, 5);
+    EXPECT_EQ(sk->groups_behind[0].unseen_dropped, 6);
     auto j = retention::to_json(*sk);
-    EXPECT_EQ(j.at("compacted").as_int64(), 5);
+    EXPECT_EQ(j.at("compacted").as_int64(), 6);
 }
 
 // ---- erasure
@@ -629,11 +645,15 @@ TEST_P(retention_contract, erase_deletes_the_key_everywhere_and_leaves_a_marker)
     // No answer contains the payload.
     std::string everything;
     for (const char* topic : {"t", "t.dlq"}) {
-        for (auto& e : *store_->scan({.topic = topic})) everything += to_json_text(e);
-        for (auto& e : *store_->latest_per_key(topic)) everything += to_json_text(e);
+        auto scanned = store_->scan({.topic = topic});
+        auto latest = store_->latest_per_key(topic);
+        ASSERT_TRUE(scanned && latest);
+        for (auto& e : *scanned) everything += to_json_text(e);
+        for (auto& e : *latest) everything += to_json_text(e);
     }
     for (const auto& r2 : {replace_reducer(), merge_reducer()}) {
-        for (std::int64_t t : {10, 12, 13, 100, std::numeric_limits<std::int64_t>::max()}) {
+        for (std::int64_t t : {std::int64_t{10}, std::int64_t{12}, std::int64_t{13},
+                               std::int64_t{100}, std::numeric_limits<std::int64_t>::max()}) {
             auto s = tm.at("t", "k", ts_ms{t}, r2);
             ASSERT_TRUE(s) << s.error().message;
             if (*s) everything += canonical_json(json::value(to_json(**s)));
@@ -692,8 +712,8 @@ TEST_P(retention_contract, erase_reaches_a_key_that_retention_emptied) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(backends, retention_contract,
-                         testing::ValuesIn(test::contract_backends()), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(backends, retention_contract, testing::ValuesIn(test::contract_backends()),
+                         test::backend_name);
 
 }  // namespace
 }  // namespace prom

@@ -34,7 +34,11 @@ inline std::optional<state_at> full_fold(const std::vector<logged_event>& histor
               [](auto* a, auto* b) { return std::pair(a->ts, a->seq) < std::pair(b->ts, b->seq); });
     json::value state;
     for (const auto* e : evs) {
-        event ev{.id = "", .topic = "", .key = e->key, .ts = e->ts, .seq = e->seq,
+        event ev{.id = "",
+                 .topic = "",
+                 .key = e->key,
+                 .ts = e->ts,
+                 .seq = e->seq,
                  .payload = e->payload};
         state = *r.apply(std::move(state), ev);
     }
