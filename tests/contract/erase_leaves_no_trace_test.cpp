@@ -31,9 +31,9 @@ class erase_leaves_no_trace : public testing::TestWithParam<test::backend> {
                 in.key = victim ? "victim" : "k" + std::to_string(i);
                 in.ts = ts_ms{round * 100 + i};
                 const std::size_t pad = i % 10 == 0 ? 6000 : 200;  // some overflow pages
-                in.payload = json::object{
-                    {"name", victim ? marker_ : "someone else"},
-                    {"pad", std::string(pad, static_cast<char>('a' + i % 26))}};
+                in.payload =
+                    json::object{{"name", victim ? marker_ : "someone else"},
+                                 {"pad", std::string(pad, static_cast<char>('a' + i % 26))}};
                 batch.push_back(std::move(in));
             }
             auto r = s.append(std::move(batch));
@@ -64,7 +64,8 @@ class erase_leaves_no_trace : public testing::TestWithParam<test::backend> {
         for (const std::string suffix : {"", "-wal", "-shm"}) {
             std::ifstream f(db + suffix, std::ios::binary);
             if (!f) continue;
-            std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+            std::string bytes((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
             for (auto at = bytes.find(marker_); at != std::string::npos;
                  at = bytes.find(marker_, at + 1)) {
                 ++n;
@@ -134,10 +135,10 @@ TEST_P(erase_leaves_no_trace, on_postgres_no_row_of_any_prom_table_holds_the_pay
         std::int64_t n = 0;
         for (int i = 0; i < tables->size(); ++i) {
             const std::string table(tables->text(i, 0));
-            auto r = (*c)->query_once("SELECT count(*) FROM " +
-                                          storage::postgres::quote_ident(table) +
-                                          " x WHERE strpos(x::text, $1) > 0",
-                                      std::vector<storage::postgres::param>{marker_});
+            auto r =
+                (*c)->query_once("SELECT count(*) FROM " + storage::postgres::quote_ident(table) +
+                                     " x WHERE strpos(x::text, $1) > 0",
+                                 std::vector<storage::postgres::param>{marker_});
             EXPECT_TRUE(r) << r.error().message;
             if (r) n += r->int64(0, 0);
         }
