@@ -173,7 +173,7 @@ json::value random_payload(std::mt19937_64& rng) {
 int case_count() {
     const char* env = std::getenv("PROM_RETENTION_ORACLE_CASES");
     int n = env ? std::atoi(env) : 0;
-    return n > 0 ? n : 40;
+    return n > 0 ? n : 120;
 }
 
 class oracle_run {
