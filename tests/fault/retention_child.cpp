@@ -1,8 +1,9 @@
 // The process the retention crash test kills (retention_crash_test.cpp): runs the list of
-// retention_crash_plan.hpp (passes and erasures) on DB_URL, from the start, and exits 0 when
-// it is done.
-//   prom_retention_child DB_URL
+// retention_crash_plan.hpp (passes and erasures) on DB_URL, on the topics of ROUND, from the
+// start, and exits 0 when it is done.
+//   prom_retention_child DB_URL ROUND
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "fault/retention_crash_plan.hpp"
@@ -22,19 +23,19 @@ auto retrying(F&& f) {
     }
 }
 
-bool pass(prom::store& s, const char* topic, const prom::retention::policy& p) {
+bool pass(prom::store& s, const std::string& topic, const prom::retention::policy& p) {
     auto r = retrying([&] {
         return prom::retention::run_pass(s, topic, p,
                                          {.now = prom::ts_ms{plan::now},
                                           .batch_events = plan::batch_events,
                                           .owner = plan::owner});
     });
-    if (!r) std::fprintf(stderr, "pass on %s: %s\n", topic, r.error().message.c_str());
+    if (!r) std::fprintf(stderr, "pass on %s: %s\n", topic.c_str(), r.error().message.c_str());
     return r.has_value();
 }
 
-bool erase(prom::store& s, const std::string& key) {
-    auto r = retrying([&] { return prom::retention::erase(s, plan::erased_topic, key); });
+bool erase(prom::store& s, const std::string& topic, const std::string& key) {
+    auto r = retrying([&] { return prom::retention::erase(s, topic, key); });
     if (!r && r.error().code != prom::errc::not_found) {  // not_found: a run before erased it
         std::fprintf(stderr, "erase %s: %s\n", key.c_str(), r.error().message.c_str());
         return false;
@@ -45,7 +46,8 @@ bool erase(prom::store& s, const std::string& key) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) return 2;
+    if (argc != 3) return 2;
+    const int round = std::atoi(argv[2]);
     auto s = prom::open_store(argv[1]);
     if (!s) {
         std::fprintf(stderr, "open: %s\n", s.error().message.c_str());
@@ -53,11 +55,15 @@ int main(int argc, char** argv) {
     }
     auto& st = **s;
     const auto keys = plan::erased_keys();
-    bool ok = pass(st, plan::compacted_topic, plan::compact_at(plan::first_cutoff));
-    for (std::size_t i = 0; ok && i < keys.size() / 2; ++i) ok = erase(st, keys[i]);
-    ok = ok && pass(st, plan::retained_topic, plan::retain_by_age());
-    ok = ok && pass(st, plan::compacted_topic, plan::compact_at(plan::second_cutoff));
-    for (std::size_t i = keys.size() / 2; ok && i < keys.size(); ++i) ok = erase(st, keys[i]);
-    ok = ok && pass(st, plan::retained_topic, plan::retain_by_count());
+    const auto compacted = plan::compacted_topic(round), retained = plan::retained_topic(round),
+               erased = plan::erased_topic(round);
+    bool ok = pass(st, compacted, plan::compact_at(round, plan::first_cutoff));
+    for (std::size_t i = 0; ok && i < keys.size() / 2; ++i) ok = erase(st, erased, keys[i]);
+    ok = ok && pass(st, retained, plan::retain_by_age(round));
+    ok = ok && pass(st, compacted, plan::compact_at(round, plan::second_cutoff));
+    for (std::size_t i = keys.size() / 2; ok && i < keys.size(); ++i) {
+        ok = erase(st, erased, keys[i]);
+    }
+    ok = ok && pass(st, retained, plan::retain_by_count(round));
     return ok ? 0 : 1;
 }
