@@ -1,9 +1,9 @@
 // Retention passes and erasures under kill -9 (docs/retention.md): a child runs the list of
 // retention_crash_plan.hpp and is killed at random points, 50 runs, in rounds on fresh topics
-// (a round ends when a run completes); after each kill and after each completed run, no event the policies keep is lost, no key is half dropped (every
-// missing event is covered by its key's record and the time-travel oracle holds for every
-// key), and an erased key is either wholly there or wholly erased with one marker.
-// SQLite, and PostgreSQL when PROM_TEST_PG_URL is set.
+// (a round ends when a run completes); after each kill and after each completed run, no event the
+// policies keep is lost, no key is half dropped (every missing event is covered by its key's record
+// and the time-travel oracle holds for every key), and an erased key is either wholly there or
+// wholly erased with one marker. SQLite, and PostgreSQL when PROM_TEST_PG_URL is set.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -80,8 +80,8 @@ topic_history fill_compacted(store& s, const std::string& topic, std::mt19937_64
         const logged_event* last_before = nullptr;
         for (const auto* e : evs) {
             if (e->ts < plan::second_cutoff &&
-                (!last_before || std::pair(e->ts, e->seq) > std::pair(last_before->ts,
-                                                                      last_before->seq))) {
+                (!last_before ||
+                 std::pair(e->ts, e->seq) > std::pair(last_before->ts, last_before->seq))) {
                 last_before = e;
             }
         }
@@ -99,8 +99,7 @@ topic_history fill_retained(store& s, const std::string& topic, std::mt19937_64&
     topic_history h;
     for (int i = 0; i < 1500; ++i) {
         std::string key = rng() % 10 == 0 ? "" : "r" + std::to_string(rng() % 20);
-        const std::int64_t t =
-            1'000'000 + i * 650 + static_cast<std::int64_t>(rng() % 6000) - 3000;
+        const std::int64_t t = 1'000'000 + i * 650 + static_cast<std::int64_t>(rng() % 6000) - 3000;
         auto payload = payload_for(rng, i);
         const seq_t seq = append(s, topic, key, t, payload);
         h.events.push_back({key, ts_ms{t}, seq, std::move(payload)});
@@ -132,8 +131,7 @@ erased_history fill_erased(store& s, const std::string& topic) {
     for (const auto& key : keys) {
         if (key == "f2") continue;
         for (int i = 0; i < 3; ++i) {
-            append(s, topic + ".dlq", key, 1'000'100 + i,
-                   json::object{{"dead", "S-" + key}});
+            append(s, topic + ".dlq", key, 1'000'100 + i, json::object{{"dead", "S-" + key}});
             ++h.dead_letters[key];
         }
     }
@@ -153,8 +151,8 @@ class retention_crash : public testing::TestWithParam<test::backend> {
         }
     }
 
-    static void verify_topic(store& s, const std::string& topic, const topic_history& h,
-                             bool final, std::mt19937_64& rng, const std::string& when) {
+    static void verify_topic(store& s, const std::string& topic, const topic_history& h, bool final,
+                             std::mt19937_64& rng, const std::string& when) {
         auto scanned = s.scan({.topic = topic});
         ASSERT_TRUE(scanned) << when;
         std::map<seq_t, const event*> alive;
@@ -195,14 +193,14 @@ class retention_crash : public testing::TestWithParam<test::backend> {
             const auto& rec = records[key];
             std::vector<ts_ms> ts{ts_ms::max()};
             if (rec) {
-                ts.insert(ts.end(), {rec->gone_from - 1, rec->gone_from, rec->base_ts - 1,
-                                     rec->base_ts});
+                ts.insert(ts.end(),
+                          {rec->gone_from - 1, rec->gone_from, rec->base_ts - 1, rec->base_ts});
             }
             for (int i = 0; i < 3; ++i) ts.push_back(h.events[rng() % h.events.size()].ts);
             for (ts_ms t : ts) {
                 for (const auto& r : {replace_reducer(), merge_reducer()}) {
-                    ASSERT_TRUE(test::honest_answer(tm.at(topic, key, t, r), h.events, key, t, r,
-                                                    rec))
+                    ASSERT_TRUE(
+                        test::honest_answer(tm.at(topic, key, t, r), h.events, key, t, r, rec))
                         << when << ": " << topic << "/" << key << " at " << t << " (" << r.name
                         << ")";
                 }
@@ -236,9 +234,9 @@ class retention_crash : public testing::TestWithParam<test::backend> {
             if (!erasable.contains(key)) {
                 ASSERT_TRUE(whole) << when << ": untouched key " << key << " changed";
             } else if (final) {
-                ASSERT_TRUE(erased) << when << ": " << key << " not erased: " << originals
-                                    << " events, " << dead_count << " dead letters, " << markers
-                                    << " markers";
+                ASSERT_TRUE(erased)
+                    << when << ": " << key << " not erased: " << originals << " events, "
+                    << dead_count << " dead letters, " << markers << " markers";
             } else {
                 ASSERT_TRUE(whole || erased)
                     << when << ": " << key << " half erased: " << originals << " events, "
@@ -248,8 +246,8 @@ class retention_crash : public testing::TestWithParam<test::backend> {
     }
 
     static void verify_all(const std::string& url, int round, const topic_history& compacted,
-                           const topic_history& retained, const erased_history& erased,
-                           bool final, std::mt19937_64& rng, const std::string& when) {
+                           const topic_history& retained, const erased_history& erased, bool final,
+                           std::mt19937_64& rng, const std::string& when) {
         auto s = test::open_or_die(url, {.durable = false});
         ASSERT_NE(s, nullptr);
         verify_topic(*s, plan::compacted_topic(round), compacted, final, rng, when);
@@ -311,9 +309,10 @@ TEST_P(retention_crash, passes_and_erasures_killed_at_random_points_lose_nothing
     ASSERT_EQ(test::wait_exit(last), 0) << "the last, uninterrupted run failed";
     verify_all(url, round, compacted, retained, erased, true, rng, "after the completed run");
     EXPECT_GT(killed, runs / 2) << "too few runs were killed mid-way to test anything";
-    std::printf("[ crash ] %s: %d runs (%d killed, %d completed), %d rounds, %zu events dropped "
-                "by the policies\n",
-                GetParam().name.c_str(), runs, killed, completed, round + 1, dropped);
+    std::printf(
+        "[ crash ] %s: %d runs (%d killed, %d completed), %d rounds, %zu events dropped "
+        "by the policies\n",
+        GetParam().name.c_str(), runs, killed, completed, round + 1, dropped);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, retention_crash, testing::ValuesIn(test::durable_backends()),

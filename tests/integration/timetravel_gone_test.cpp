@@ -12,9 +12,9 @@ namespace {
 class timetravel_gone : public server_test {
   protected:
     void publish(std::int64_t ts, std::string_view payload) {
-        auto r = post_json("/publish", R"({"topic":"orders","key":"o1","ts":)" +
-                                           std::to_string(ts) + R"(,"payload":)" +
-                                           std::string(payload) + "}");
+        auto r =
+            post_json("/publish", R"({"topic":"orders","key":"o1","ts":)" + std::to_string(ts) +
+                                      R"(,"payload":)" + std::string(payload) + "}");
         ASSERT_EQ(r.status, 200) << r.body;
     }
     void compact() {
