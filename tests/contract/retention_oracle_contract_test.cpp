@@ -16,6 +16,7 @@
 #include "prom/timetravel.hpp"
 #include "retention/retention.hpp"
 #include "retention/topic_lease.hpp"
+#include "schema/schema_registry.hpp"
 #include "support/retention_oracle.hpp"
 #include "support/test_support.hpp"
 
@@ -710,6 +711,23 @@ TEST_P(retention_contract, erase_reaches_a_key_that_retention_emptied) {
     for (const char* reducer : {"replace", "merge"}) {
         EXPECT_FALSE(*store_->snapshot_at_or_before("t", "k", reducer, ts_ms::max()));
     }
+}
+
+TEST_P(retention_contract, erase_works_on_a_topic_with_a_schema_whose_payloads_cannot_be_null) {
+    auto body = parse_json(
+        R"({"schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}})");
+    ASSERT_TRUE(body);
+    ASSERT_TRUE(schema::put_schema(*store_, "typed", *body));
+    append_one("typed", "k", 10, json::object{{"n", 1}});
+    // A publisher's null payload is still refused; the erasure marker is not.
+    std::vector<event_input> null_payload(1);
+    null_payload[0] = {.topic = "typed", .key = "k", .ts = ts_ms{11}, .payload = nullptr};
+    auto refused = store_->append(null_payload);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::invalid_payload);
+    auto r = retention::erase(*store_, "typed", "k");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->events, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, retention_contract, testing::ValuesIn(test::contract_backends()),
