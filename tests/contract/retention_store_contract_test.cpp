@@ -62,6 +62,7 @@ class retention_store_contract : public test::snapshot_fixture {
 
     std::size_t delete_events(std::vector<std::int64_t> which) {
         std::vector<seq_t> s;
+        s.reserve(which.size());
         for (auto n : which) s.push_back(seq_t{n});
         auto txn = store_->begin();
         EXPECT_TRUE(txn);
