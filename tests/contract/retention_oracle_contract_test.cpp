@@ -476,7 +476,7 @@ policy compact_policy(std::string topic, std::int64_t horizon_ms,
 }
 
 TEST_P(retention_contract, compaction_keeps_the_last_before_the_horizon_and_the_latest) {
-    for (int i = 1; i <= 6; ++i) append_one("t", "k", i * 10, json::object{{"v", i}});
+    for (int i = 1; i <= 6; ++i) append_one("t", "k", std::int64_t{i} * 10, json::object{{"v", i}});
     append_one("t", "", 5, 0);                               // keyless: compaction never drops it
     append_one("t", "k", 15, json::object{{"late", true}});  // seq 8, ts 15
     auto r = retention::run_pass(*store_, "t", compact_policy("t", 100), {.now = ts_ms{145}});
@@ -588,7 +588,7 @@ TEST_P(retention_contract, unknown_topics_and_empty_policies_are_refused) {
 }
 
 TEST_P(retention_contract, behind_skip_reports_unseen_drops_and_wait_keeps_them) {
-    for (int i = 1; i <= 10; ++i) append_one("t", "k", i * 10, i);  // seqs 1..10
+    for (int i = 1; i <= 10; ++i) append_one("t", "k", std::int64_t{i} * 10, i);  // seqs 1..10
     ASSERT_TRUE(store_->set_cursor("t", "slow", seq_t{3}));
     ASSERT_TRUE(store_->set_cursor("t", "fast", seq_t{10}));
     // Wait: nothing past seq 3 goes (cutoff 1000 would drop 1..9).
@@ -617,8 +617,8 @@ TEST_P(retention_contract, answers_during_passes_are_exact_or_gone_and_leave_no_
     for (int i = 1; i <= 300; ++i) {
         // A member per event: a fold that misses one shows.
         json::value payload = json::object{{"i", i}, {"e" + std::to_string(i), i}};
-        auto r = append_one("race", "k", i * 10, payload);
-        history.push_back({"k", ts_ms{i * 10}, r.seq, payload});
+        auto r = append_one("race", "k", std::int64_t{i} * 10, payload);
+        history.push_back({"k", ts_ms{std::int64_t{i} * 10}, r.seq, payload});
     }
     std::atomic<bool> done{false};
     std::string pass_error;
