@@ -226,6 +226,55 @@ TEST_F(ops_http_slo, an_alarm_degrades_healthz_but_keeps_200) {
     EXPECT_EQ((*alerts)[1].payload.at("type"), "alarm.resolved");
 }
 
+// max_error_rate over a user-defined projector of this node: the rate between two checks
+// comes from the projector's own applied/error counters (docs/operations.md).
+class ops_http_error_rate : public ops_http {
+  protected:
+    std::vector<ops::slo_rule> ops_rules() override {
+        return {{.name = "picky-errors", .group = "projector.picky", .max_error_rate = 0.1}};
+    }
+    void publish_order(std::string_view payload) {
+        auto r = post_json("/publish", R"({"topic":"order.created","key":"k","payload":)" +
+                                           std::string(payload) + "}");
+        ASSERT_EQ(r.status, 200) << r.body;
+    }
+};
+
+TEST_F(ops_http_error_rate, a_failing_user_projector_fires_the_error_rate_alarm) {
+    // Fails on every event without `id` (its document key cannot be made), applies the rest.
+    constexpr std::string_view picky =
+        R"({"name":"picky","version":1,"topic":"order.created",)"
+        R"("writes":[{"collection":"picky_docs","key":"{payload.id}","update":{"$inc":{"n":1}}}]})";
+    auto put = http_request(port(), "PUT", "/projectors/picky",
+                            {{"Content-Type", "application/json"}}, picky);
+    ASSERT_EQ(put.status, 201) << put.body;
+    for (int i = 0; i < 5; ++i) publish_order(R"({"id":"a)" + std::to_string(i) + R"("})");
+    // The group exists (its cursor is written) and the monitor has read its counters at
+    // least once with nothing failing: no alarm yet.
+    ASSERT_TRUE(eventually([&] {
+        auto c = db().cursor("order.created", "projector.picky");
+        return c && *c && (*c)->value == 5;
+    }));
+    std::this_thread::sleep_for(200ms);  // several checks (slo_interval 50 ms)
+    auto none = db().scan({.topic = "prom.alerts"});
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+
+    publish_order(R"({"no_id":true})");
+    ASSERT_TRUE(eventually([&] {
+        auto a = db().scan({.topic = "prom.alerts"});
+        return a && !a->empty();
+    }));
+    auto alerts = db().scan({.topic = "prom.alerts"});
+    ASSERT_TRUE(alerts);
+    const auto& fired = (*alerts)[0].payload;
+    EXPECT_EQ(fired.at("type"), "alarm.fired");
+    EXPECT_EQ(fired.at("rule"), "picky-errors");
+    EXPECT_NE(fired.at("reason").as_string().find("error rate"), std::string::npos)
+        << canonical_json(fired);
+    EXPECT_NE(get("/healthz").body.find("picky-errors"), std::string::npos);
+}
+
 class ops_http_auth : public ops_http {
   protected:
     server::serve_config make_config() override {
