@@ -8,27 +8,23 @@ namespace prom::http {
 unsigned status_of(errc code) noexcept {
     switch (code) {
         case errc::invalid_argument:
-            return 400;
         case errc::type_error:
             return 400;
         case errc::not_found:
             return 404;
         case errc::conflict:
             return 409;
+        case errc::gone:
+            return 410;
         case errc::too_large:
             return 413;
+        case errc::invalid_payload:
+            return 422;
         case errc::unavailable:
-            return 503;
         case errc::cancelled:
             return 503;
         case errc::io_error:
-            return 500;
         case errc::corrupt:
-            return 500;
-        case errc::invalid_payload:
-            return 422;
-        case errc::gone:
-            return 410;
         case errc::internal:
             return 500;
     }

@@ -106,9 +106,8 @@ response error_response(const error& e, route_id route) {
     if (e.code == errc::gone && e.horizon) {
         // 410 {"error":"gone","horizon":T,"message"} (docs/retention.md): where the answer
         // would have to start again.
-        json::object o{{"error", "gone"},
-                       {"horizon", *e.horizon},
-                       {"message", valid_utf8(e.message)}};
+        json::object o{
+            {"error", "gone"}, {"horizon", *e.horizon}, {"message", valid_utf8(e.message)}};
         return json_response(410, canonical_json(o), route);
     }
     return error_response(status_of(e.code), to_string(e.code), e.message, route);
