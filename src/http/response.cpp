@@ -57,6 +57,14 @@ std::string_view route_label(route_id r) noexcept {
             return "/schemas";
         case route_id::schema:
             return "/schemas/{topic}";
+        case route_id::topic_policy:
+            return "/topics/{topic}/policy";
+        case route_id::topic_compact:
+            return "/topics/{topic}/compact";
+        case route_id::topic_key:
+            return "/topics/{topic}/keys/{key}";
+        case route_id::collection_doc:
+            return "/collections/{name}/docs/{key}";
         case route_id::unknown:
         case route_id::count_:
             break;
@@ -106,9 +114,8 @@ response error_response(const error& e, route_id route) {
     if (e.code == errc::gone && e.horizon) {
         // 410 {"error":"gone","horizon":T,"message"} (docs/retention.md): where the answer
         // would have to start again.
-        json::object o{{"error", "gone"},
-                       {"horizon", *e.horizon},
-                       {"message", valid_utf8(e.message)}};
+        json::object o{
+            {"error", "gone"}, {"horizon", *e.horizon}, {"message", valid_utf8(e.message)}};
         return json_response(410, canonical_json(o), route);
     }
     return error_response(status_of(e.code), to_string(e.code), e.message, route);

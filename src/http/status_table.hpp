@@ -12,7 +12,7 @@ struct status_info {
     std::string_view reason;
 };
 
-inline constexpr std::array<status_info, 24> known_statuses{{
+inline constexpr std::array<status_info, 25> known_statuses{{
     {200, "OK"},
     {201, "Created"},
     {204, "No Content"},

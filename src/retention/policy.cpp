@@ -94,7 +94,8 @@ result<milliseconds> parse_duration(const json::value& v) {
     for (const auto& u : units) {
         if (!text.ends_with(u.suffix)) continue;
         std::string_view digits = text.substr(0, text.size() - u.suffix.size());
-        if (digits.empty() || !std::ranges::all_of(digits, [](char c) { return c >= '0' && c <= '9'; })) {
+        if (digits.empty() ||
+            !std::ranges::all_of(digits, [](char c) { return c >= '0' && c <= '9'; })) {
             return bad(quoted() + std::string(form));
         }
         std::int64_t n = 0;
@@ -113,8 +114,10 @@ namespace {
 
 status check_pattern(std::string_view pattern) {
     if (pattern.empty()) return bad("the topic pattern is empty");
-    if (pattern.size() > max_pattern_bytes) return bad("the topic pattern is longer than 200 bytes");
-    std::string_view name = pattern.ends_with('*') ? pattern.substr(0, pattern.size() - 1) : pattern;
+    if (pattern.size() > max_pattern_bytes)
+        return bad("the topic pattern is longer than 200 bytes");
+    std::string_view name =
+        pattern.ends_with('*') ? pattern.substr(0, pattern.size() - 1) : pattern;
     if (!std::ranges::all_of(name, topic_char)) {
         return bad("topic pattern '" + std::string(pattern) +
                    "' is a topic name (A-Z a-z 0-9 . _ - :) or a prefix ending in '*' "
@@ -124,7 +127,8 @@ status check_pattern(std::string_view pattern) {
 }
 
 result<retain_rule> parse_retain(const json::value& v) {
-    if (!v.is_object()) return bad("\"retain\" must be an object with \"max_age\" and/or \"max_events\"");
+    if (!v.is_object())
+        return bad("\"retain\" must be an object with \"max_age\" and/or \"max_events\"");
     retain_rule r;
     for (const auto& kv : v.get_object()) {
         if (kv.key() == "max_age") {

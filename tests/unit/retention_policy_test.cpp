@@ -103,8 +103,9 @@ TEST(retention_policy, json_round_trip) {
                                           "compact":{"horizon":90000}})"));
     ASSERT_TRUE(p);
     auto o = to_json(*p);
-    EXPECT_EQ(canonical_json(o),
-              R"({"behind":"skip","compact":{"horizon":"90s"},"retain":{"max_age":"7d","max_events":5},"topic":"order.*"})");
+    EXPECT_EQ(
+        canonical_json(o),
+        R"({"behind":"skip","compact":{"horizon":"90s"},"retain":{"max_age":"7d","max_events":5},"topic":"order.*"})");
     // What GET answers may be sent back as a PUT body.
     auto again = parse_policy("order.*", o);
     ASSERT_TRUE(again) << again.error().message;
@@ -124,8 +125,8 @@ TEST(retention_policy, matching_exact_then_longest_prefix_never_dlq) {
     EXPECT_FALSE(matches("*", "anything.dlq"));
 
     auto mk = [](std::string_view pattern, std::int64_t n) {
-        return *parse_policy(pattern, *parse_json(R"({"retain":{"max_events":)" +
-                                                  std::to_string(n) + "}}"));
+        return *parse_policy(pattern,
+                             *parse_json(R"({"retain":{"max_events":)" + std::to_string(n) + "}}"));
     };
     std::vector<policy> ps{mk("*", 1), mk("order.*", 2), mk("order.created.*", 3),
                            mk("order.created", 4), mk("order.created.dlq", 5)};
@@ -133,12 +134,12 @@ TEST(retention_policy, matching_exact_then_longest_prefix_never_dlq) {
         auto p = policy_for(ps, topic);
         return p ? *p->retain->max_events : 0;
     };
-    EXPECT_EQ(n("order.created"), 4);         // exact beats every prefix
-    EXPECT_EQ(n("order.created.eu"), 3);      // the longest prefix
+    EXPECT_EQ(n("order.created"), 4);     // exact beats every prefix
+    EXPECT_EQ(n("order.created.eu"), 3);  // the longest prefix
     EXPECT_EQ(n("order.shipped"), 2);
     EXPECT_EQ(n("billing"), 1);
-    EXPECT_EQ(n("order.created.dlq"), 5);     // only an exact name reaches a dead-letter topic
-    EXPECT_EQ(n("order.shipped.dlq"), 0);     // dead-letter topics keep everything by default
+    EXPECT_EQ(n("order.created.dlq"), 5);  // only an exact name reaches a dead-letter topic
+    EXPECT_EQ(n("order.shipped.dlq"), 0);  // dead-letter topics keep everything by default
     EXPECT_FALSE(policy_for({}, "order.created"));
 }
 
