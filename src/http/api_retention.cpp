@@ -83,10 +83,10 @@ response api::retention_route(const request& r, route_id route, std::string_view
                     return error_response(404, "not_found",
                                           "no policy applies to '" + std::string(a) + "'", route);
                 }
-                auto out = ok_json(json::object{{"topic", a},
-                                                {"pattern", p->pattern},
-                                                {"policy", retention::to_json(*p)}},
-                                   route);
+                auto out = ok_json(
+                    json::object{
+                        {"topic", a}, {"pattern", p->pattern}, {"policy", retention::to_json(*p)}},
+                    route);
                 out.head_only = r.verb == method::head;
                 return out;
             }

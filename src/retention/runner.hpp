@@ -37,8 +37,8 @@ struct runner_options {
 // What the passes dropped, since this runner started.
 struct runner_stats {
     std::int64_t passes = 0;
-    std::optional<ts_ms> last_pass;                  // when the last pass ended
-    std::map<std::string, std::int64_t> dropped;     // per topic: retained out + compacted
+    std::optional<ts_ms> last_pass;               // when the last pass ended
+    std::map<std::string, std::int64_t> dropped;  // per topic: retained out + compacted
     std::map<std::pair<std::string, std::string>, std::int64_t> unseen;  // (topic, group)
 };
 
