@@ -1,5 +1,7 @@
 #include "storage/common.hpp"
 
+#include <algorithm>
+
 namespace prom {
 
 // Backends without a writer thread of their own (memory) answer on the calling thread.
@@ -36,6 +38,22 @@ status prepare_inputs(std::vector<event_input>& batch) {
         if (!in.ts) in.ts = now;
     }
     return {};
+}
+
+std::unexpected<error> below_horizon(std::string_view topic, ts_ms ts, ts_ms horizon) {
+    error e{errc::gone, "topic '" + std::string(topic) + "': event ts " + to_string(ts) +
+                            " is below the topic's horizon " + to_string(horizon) +
+                            " (events before it were dropped by retention)"};
+    e.horizon = horizon.value;
+    return std::unexpected(std::move(e));
+}
+
+void merge_key_horizon(key_horizon& into, const key_horizon& h) {
+    into.gone_from = std::min(into.gone_from, h.gone_from);
+    if (std::pair(h.base_ts, h.base_seq) > std::pair(into.base_ts, into.base_seq)) {
+        into.base_ts = h.base_ts;
+        into.base_seq = h.base_seq;
+    }
 }
 
 void change_notifier::bump() {

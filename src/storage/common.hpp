@@ -35,6 +35,16 @@ using changed_documents =
 // appends to few topics, so a linear search.
 void note_appended(std::vector<topic_tip>& tips, std::string_view topic, seq_t seq);
 
+// ---- retention (docs/retention.md), the rules every backend applies alike
+
+// errc::gone for an event of `topic` whose ts is below the topic's horizon: the message
+// names the topic, the event's ts and the horizon, and error::horizon carries the horizon.
+std::unexpected<error> below_horizon(std::string_view topic, ts_ms ts, ts_ms horizon);
+
+// Merges what a pass dropped into a key's record (store.hpp, key_horizon): `gone_from`
+// only goes down, the base position (base_ts, base_seq) only goes up.
+void merge_key_horizon(key_horizon& into, const key_horizon& h);
+
 // The change counter and its waiters; commit and append listeners. Thread-safe.
 class change_notifier {
   public:

@@ -12,13 +12,17 @@
 #include "storage/change_log.hpp"
 #include "storage/common.hpp"
 #include "storage/key_expectations.hpp"
+#include "storage/row_codec.hpp"
 
 namespace prom::storage {
 
 namespace {
 
 struct topic_data {
-    std::vector<event> events;  // events[i].seq == i + 1
+    // events[i] has seq i + 1; empty where retention deleted the event (seqs are not reused).
+    std::vector<std::optional<event>> events;
+    std::int64_t count = 0;  // events that are not deleted
+    ts_ms horizon{};         // topic_info::horizon
     std::unordered_map<std::string, seq_t> by_id;
     std::set<std::tuple<std::string, ts_ms, seq_t>> by_key_time;
     std::set<std::pair<ts_ms, seq_t>> by_time;
@@ -55,6 +59,10 @@ void drop_snapshots(snapshot_map& snaps, std::string_view topic, std::string_vie
     }
 }
 
+// topic -> key -> what retention dropped of it (store.hpp, key_horizon).
+using key_horizon_map =
+    std::map<std::string, std::map<std::string, key_horizon, std::less<>>, std::less<>>;
+
 class memory_store;
 
 class memory_transaction final : public transaction {
@@ -70,9 +78,27 @@ class memory_transaction final : public transaction {
     result<std::vector<append_result>> append(std::vector<event_input> batch) override;
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override;
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
+    result<std::size_t> delete_events(std::string_view topic,
+                                      const std::vector<seq_t>& seqs) override;
+    status put_key_horizon(std::string_view topic, const key_horizon& h) override;
+    result<std::size_t> erase_key(std::string_view topic, std::string_view key) override;
     status commit() override;
 
   private:
+    // Retention's changes, staged like the rest and applied by commit after the staged
+    // events are published (so a deletion may name an event this transaction appended).
+    struct horizon_op {
+        std::string topic;
+        std::string key;
+        std::optional<key_horizon> merge;  // none: erase the key's record
+    };
+    // The event (topic, seq) as this transaction sees it: staged or stored, not deleted.
+    const event* visible(const std::string& topic, seq_t seq) const;
+    // Applies deleted_, erased_ and horizon_ops_ to the store (the caller holds data_mu_).
+    void apply_retention();
+    // Refuses a batch with a new event below its topic's horizon (the caller holds data_mu_).
+    status check_horizons(const std::vector<event_input>& batch) const;
+
     // Stages the batch (the caller holds data_mu_).
     std::vector<append_result> stage(std::vector<event_input>& batch);
     // A batch with expectations (storage/key_expectations.hpp): staged, checked, and
@@ -89,6 +115,9 @@ class memory_transaction final : public transaction {
     std::map<std::string, seq_t> last_seq_;  // per topic, including staged events
     std::map<std::pair<std::string, std::string>, std::size_t> staged_ids_;  // index in events_
     std::map<cursor_key, stored_cursor> cursors_;
+    std::set<std::pair<std::string, seq_t>> deleted_;            // (topic, seq)
+    std::set<std::pair<std::string, std::string>> erased_keys_;  // (topic, key): snapshots go
+    std::vector<horizon_op> horizon_ops_;                        // in call order
     bool committed_ = false;
 };
 
@@ -116,9 +145,9 @@ class memory_store final : public store {
         for (std::size_t i =
                  static_cast<std::size_t>(std::max<std::int64_t>(q.from_seq.value, 1) - 1);
              i < evs.size(); ++i) {
-            if (q.to_seq && evs[i].seq > *q.to_seq) break;
+            if (q.to_seq && seq_t{static_cast<std::int64_t>(i) + 1} > *q.to_seq) break;
             if (q.limit && out.size() >= *q.limit) break;
-            if (fits(evs[i])) out.push_back(evs[i]);
+            if (evs[i] && fits(*evs[i])) out.push_back(*evs[i]);
         }
         return out;
     }
@@ -135,7 +164,7 @@ class memory_store final : public store {
             auto& [k, ts, seq] = *it;
             if (k != q.key || ts > q.to_ts) break;
             if (q.limit && out.size() >= *q.limit) break;
-            out.push_back(t->second.events[static_cast<std::size_t>(seq.value - 1)]);
+            out.push_back(*t->second.events[static_cast<std::size_t>(seq.value - 1)]);
         }
         return out;
     }
@@ -146,7 +175,7 @@ class memory_store final : public store {
         auto t = topics_.find(std::string(topic));
         if (t == topics_.end()) return out;
         for (auto& [k, seq] : t->second.latest) {
-            out.push_back(t->second.events[static_cast<std::size_t>(seq.value - 1)]);
+            out.push_back(*t->second.events[static_cast<std::size_t>(seq.value - 1)]);
         }
         std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.seq < b.seq; });
         return out;
@@ -156,10 +185,7 @@ class memory_store final : public store {
         std::lock_guard lock(data_mu_);
         std::vector<topic_info> out;
         out.reserve(topics_.size());
-        for (auto& [name, t] : topics_) {
-            out.push_back({name, static_cast<std::int64_t>(t.events.size()),
-                           seq_t{static_cast<std::int64_t>(t.events.size())}});
-        }
+        for (auto& [name, t] : topics_) out.push_back(info(name, t));
         return out;
     }
 
@@ -167,8 +193,7 @@ class memory_store final : public store {
         std::lock_guard lock(data_mu_);
         auto t = topics_.find(std::string(name));
         if (t == topics_.end()) return std::optional<topic_info>{};
-        auto n = static_cast<std::int64_t>(t->second.events.size());
-        return std::optional<topic_info>{topic_info{t->first, n, seq_t{n}}};
+        return std::optional<topic_info>{info(t->first, t->second)};
     }
 
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override {
@@ -290,8 +315,14 @@ class memory_store final : public store {
             if (auto t = topics_.find(k.first); t != topics_.end()) {
                 const auto& evs = t->second.events;
                 st.topic_last_seq = seq_t{static_cast<std::int64_t>(evs.size())};
-                if (c.seq >= 0 && c.seq < st.topic_last_seq) {
-                    st.next_ts = evs[static_cast<std::size_t>(c.seq.value)].ts;
+                // The first unacknowledged event that is still stored (retention may have
+                // deleted the next ones).
+                for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(c.seq.value, 0));
+                     i < evs.size(); ++i) {
+                    if (evs[i]) {
+                        st.next_ts = evs[i]->ts;
+                        break;
+                    }
                 }
             }
             out.push_back(std::move(st));
@@ -345,7 +376,7 @@ class memory_store final : public store {
             auto& evs = t->second.events;
             for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(known_seq.value, 0));
                  i < evs.size(); ++i) {
-                if (evs[i].key == key) late_ts = std::min(late_ts, evs[i].ts);
+                if (evs[i] && evs[i]->key == key) late_ts = std::min(late_ts, evs[i]->ts);
             }
         }
         std::size_t stored = 0;
@@ -376,8 +407,66 @@ class memory_store final : public store {
         return std::optional<state_snapshot>{it->second};
     }
 
+    // ---- retention (docs/retention.md)
+    result<ts_ms> raise_horizon(std::string_view topic, ts_ms h) override {
+        // write_mu_ is what orders appends: no transaction is open while we hold it, and
+        // every later one checks the new horizon.
+        std::unique_lock write(write_mu_);
+        std::lock_guard lock(data_mu_);
+        auto t = topics_.find(std::string(topic));
+        if (t == topics_.end())
+            return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
+        t->second.horizon = std::max(t->second.horizon, h);
+        return t->second.horizon;
+    }
+
+    result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
+                                                        std::string_view key) override {
+        std::lock_guard lock(data_mu_);
+        auto none = std::optional<key_horizon>{};
+        auto t = key_horizons_.find(topic);
+        if (t == key_horizons_.end()) return none;
+        auto k = t->second.find(key);
+        if (k == t->second.end()) return none;
+        return std::optional<key_horizon>{k->second};
+    }
+
+    result<std::vector<key_horizon>> key_horizons(std::string_view topic) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<key_horizon> out;
+        if (auto t = key_horizons_.find(topic); t != key_horizons_.end()) {
+            for (const auto& [k, h] : t->second) out.push_back(h);
+        }
+        return out;
+    }
+
+    result<std::vector<topic_size>> topic_sizes() override {
+        std::lock_guard lock(data_mu_);
+        std::vector<topic_size> out;
+        for (const auto& [name, t] : topics_) {
+            topic_size sz{name, 0, 0};
+            for (const auto& e : t.events) {
+                if (!e) continue;
+                ++sz.events;
+                // What the SQL backends store: the payload's canonical JSON, the headers'.
+                sz.bytes += static_cast<std::int64_t>(canonical_json(e->payload).size() +
+                                                      encode_headers(e->headers).size() +
+                                                      e->id.size() + e->key.size());
+            }
+            out.push_back(std::move(sz));
+        }
+        return out;
+    }
+
+    status reclaim_space() override { return {}; }  // freed memory is freed already
+
   private:
     friend class memory_transaction;
+
+    static topic_info info(const std::string& name, const topic_data& t) {
+        return topic_info{name, t.count, seq_t{static_cast<std::int64_t>(t.events.size())},
+                          t.horizon};
+    }
 
     std::mutex write_mu_;
     std::mutex data_mu_;
@@ -386,6 +475,7 @@ class memory_store final : public store {
     std::map<std::pair<std::string, std::string>, stored_doc> docs_;
     std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> leases_;
     snapshot_map snapshots_;
+    key_horizon_map key_horizons_;
     std::map<std::string, std::vector<document_change>, std::less<>> changes_;
     change_notifier notifier_;
 };
@@ -430,18 +520,141 @@ result<bool> memory_transaction::delete_one(std::string_view collection, std::st
 result<std::vector<append_result>> memory_transaction::append(std::vector<event_input> batch) {
     if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
     std::lock_guard lock(s_.data_mu_);
+    if (auto ok = check_horizons(batch); !ok) return std::unexpected(ok.error());
     if (has_expectations(batch)) return stage_conditional(batch);
     return stage(batch);
 }
 
+status memory_transaction::check_horizons(const std::vector<event_input>& batch) const {
+    for (const auto& in : batch) {
+        auto t = s_.topics_.find(in.topic);
+        if (t == s_.topics_.end() || *in.ts >= t->second.horizon) continue;
+        // A duplicate is answered with the original, however old (store.hpp).
+        if (t->second.by_id.contains(*in.id) || staged_ids_.contains({in.topic, *in.id})) continue;
+        return below_horizon(in.topic, *in.ts, t->second.horizon);
+    }
+    return {};
+}
+
 seq_t memory_transaction::latest_seq(const std::string& topic, const std::string& key) const {
     for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
-        if (it->topic == topic && it->key == key) return it->seq;
+        if (it->topic == topic && it->key == key && !deleted_.contains({topic, it->seq})) {
+            return it->seq;
+        }
     }
     auto t = s_.topics_.find(topic);
     if (t == s_.topics_.end()) return seq_t{};
     auto l = t->second.latest.find(key);
-    return l == t->second.latest.end() ? seq_t{} : l->second;
+    if (l == t->second.latest.end()) return seq_t{};
+    if (!deleted_.contains({topic, l->second})) return l->second;
+    // This transaction deletes the key's latest event: its greatest surviving seq.
+    seq_t best{};
+    auto& idx = t->second.by_key_time;
+    for (auto it = idx.lower_bound({key, ts_ms::min(), seq_t{}});
+         it != idx.end() && std::get<0>(*it) == key; ++it) {
+        if (!deleted_.contains({topic, std::get<2>(*it)})) best = std::max(best, std::get<2>(*it));
+    }
+    return best;
+}
+
+const event* memory_transaction::visible(const std::string& topic, seq_t seq) const {
+    if (seq < 1 || deleted_.contains({topic, seq})) return nullptr;
+    auto t = s_.topics_.find(topic);
+    const std::int64_t stored =
+        t == s_.topics_.end() ? 0 : static_cast<std::int64_t>(t->second.events.size());
+    if (seq <= stored) {
+        const auto& e = t->second.events[static_cast<std::size_t>(seq.value - 1)];
+        return e ? &*e : nullptr;
+    }
+    for (const auto& e : events_) {
+        if (e.topic == topic && e.seq == seq) return &e;
+    }
+    return nullptr;
+}
+
+result<std::size_t> memory_transaction::delete_events(std::string_view topic,
+                                                      const std::vector<seq_t>& seqs) {
+    std::lock_guard lock(s_.data_mu_);
+    const std::string name(topic);
+    std::size_t n = 0;
+    for (seq_t seq : seqs) {
+        if (!visible(name, seq)) continue;  // no such event, or already deleted
+        deleted_.emplace(name, seq);
+        ++n;
+    }
+    return n;
+}
+
+status memory_transaction::put_key_horizon(std::string_view topic, const key_horizon& h) {
+    horizon_ops_.push_back({std::string(topic), h.key, h});
+    return {};
+}
+
+result<std::size_t> memory_transaction::erase_key(std::string_view topic, std::string_view key) {
+    std::lock_guard lock(s_.data_mu_);
+    const std::string name(topic);
+    std::vector<seq_t> seqs;
+    if (auto t = s_.topics_.find(name); t != s_.topics_.end()) {
+        auto& idx = t->second.by_key_time;
+        for (auto it = idx.lower_bound({std::string(key), ts_ms::min(), seq_t{}});
+             it != idx.end() && std::get<0>(*it) == key; ++it) {
+            seqs.push_back(std::get<2>(*it));
+        }
+    }
+    for (const auto& e : events_) {
+        if (e.topic == topic && e.key == key) seqs.push_back(e.seq);
+    }
+    std::size_t n = 0;
+    for (seq_t seq : seqs) n += deleted_.emplace(name, seq).second ? 1 : 0;
+    erased_keys_.emplace(name, std::string(key));
+    horizon_ops_.push_back({name, std::string(key), std::nullopt});
+    return n;
+}
+
+void memory_transaction::apply_retention() {
+    std::set<std::pair<std::string, std::string>> touched;  // keys that lost an event
+    for (const auto& [topic, seq] : deleted_) {
+        auto t = s_.topics_.find(topic);
+        if (t == s_.topics_.end()) continue;
+        auto& td = t->second;
+        auto& slot = td.events[static_cast<std::size_t>(seq.value - 1)];
+        if (!slot) continue;
+        td.by_id.erase(slot->id);
+        td.by_key_time.erase({slot->key, slot->ts, seq});
+        td.by_time.erase({slot->ts, seq});
+        --td.count;
+        touched.emplace(topic, slot->key);
+        slot.reset();  // the payload goes with it
+    }
+    // `latest` stays right: a key whose latest event went points at its greatest surviving
+    // seq, or loses its row.
+    for (const auto& [topic, key] : touched) {
+        auto& td = s_.topics_[topic];
+        seq_t best{};
+        for (auto it = td.by_key_time.lower_bound({key, ts_ms::min(), seq_t{}});
+             it != td.by_key_time.end() && std::get<0>(*it) == key; ++it) {
+            best = std::max(best, std::get<2>(*it));
+        }
+        if (best == 0) {
+            td.latest.erase(key);
+        } else {
+            td.latest[key] = best;
+        }
+    }
+    for (const auto& [topic, key] : erased_keys_) {
+        if (auto t = s_.snapshots_.find(topic); t != s_.snapshots_.end()) {
+            if (auto k = t->second.find(key); k != t->second.end()) t->second.erase(k);
+        }
+    }
+    for (auto& op : horizon_ops_) {
+        auto& keys = s_.key_horizons_[op.topic];
+        if (!op.merge) {
+            if (auto k = keys.find(op.key); k != keys.end()) keys.erase(k);
+            continue;
+        }
+        auto [k, fresh] = keys.try_emplace(op.key, *op.merge);
+        if (!fresh) merge_key_horizon(k->second, *op.merge);
+    }
 }
 
 result<std::vector<append_result>> memory_transaction::stage_conditional(
@@ -474,7 +687,7 @@ std::vector<append_result> memory_transaction::stage(std::vector<event_input>& b
         if (t) {
             if (auto d = t->by_id.find(*in.id); d != t->by_id.end()) {
                 out.push_back({*in.id, d->second,
-                               t->events[static_cast<std::size_t>(d->second.value - 1)].ts, true});
+                               t->events[static_cast<std::size_t>(d->second.value - 1)]->ts, true});
                 continue;
             }
         }
@@ -519,9 +732,11 @@ status memory_transaction::commit() {
             t.by_key_time.emplace(e.key, e.ts, e.seq);
             t.by_time.emplace(e.ts, e.seq);
             t.latest[e.key] = e.seq;
+            ++t.count;
             drop_snapshots(s_.snapshots_, e.topic, e.key, e.ts);
-            t.events.push_back(std::move(e));
+            t.events.emplace_back(std::move(e));
         }
+        apply_retention();
         for (auto& [k, v] : cursors_) s_.cursors_[k] = v;
         // The change log (storage/change_log.hpp): docs_ is ordered by (collection, key),
         // the order every backend logs a commit's changes in.

@@ -70,6 +70,14 @@ class sqlite_store final : public store {
                                                                 std::string_view reducer,
                                                                 ts_ms t) override;
 
+    // ---- retention (sqlite_retention.cpp; docs/retention.md)
+    result<ts_ms> raise_horizon(std::string_view topic, ts_ms h) override;
+    result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
+                                                        std::string_view key) override;
+    result<std::vector<key_horizon>> key_horizons(std::string_view topic) override;
+    result<std::vector<topic_size>> topic_sizes() override;
+    status reclaim_space() override;
+
     // ---- used by sqlite_transaction (holding write_mu_)
     connection& writer() { return *writer_; }
     std::unique_lock<std::mutex> lock_writer() { return std::unique_lock(write_mu_); }
