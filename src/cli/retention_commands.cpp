@@ -55,8 +55,8 @@ struct policy_args {
 };
 
 void run_policy(const policy_args& a, run_state& state) {
-    bool sets = !a.retain_age.empty() || a.retain_events || !a.compact_horizon.empty() ||
-                !a.behind.empty();
+    bool sets =
+        !a.retain_age.empty() || a.retain_events || !a.compact_horizon.empty() || !a.behind.empty();
     if (a.clear && sets) {
         return usage("--clear takes no other option: it removes the policy of TOPIC", state);
     }
@@ -122,9 +122,9 @@ void run_compact(const compact_args& a, run_state& state) {
         if (!topic_exists(*s, a.topic, state)) return;
         auto p = retention::policy_for(*all, a.topic);
         if (!p) {
-            return usage("no policy applies to '" + a.topic +
-                             "' (set one with prom topic policy TOPIC …)",
-                         state);
+            return usage(
+                "no policy applies to '" + a.topic + "' (set one with prom topic policy TOPIC …)",
+                state);
         }
         todo.emplace_back(a.topic, std::move(*p));
     } else {
@@ -275,8 +275,8 @@ void register_retention_commands(CLI::App& app, run_state& state) {
                     "no document '" + a->key + "' in collection '" + a->collection + "'", state);
             }
             if (auto ok = (*txn)->commit(); !ok) return report(ok.error(), state);
-            print_line(json::object{
-                {"collection", a->collection}, {"key", a->key}, {"deleted", true}});
+            print_line(
+                json::object{{"collection", a->collection}, {"key", a->key}, {"deleted", true}});
         });
     }
 }
