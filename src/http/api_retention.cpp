@@ -110,6 +110,9 @@ response api::retention_route(const request& r, route_id route, std::string_view
         case route_id::topic_key: {
             auto done = retention::erase(store_, a, b);
             if (!done) return error_response(done.error(), route);
+            // The erasure is committed whatever this answers: giving the freed pages back is
+            // best effort (secure_delete already overwrote them; docs/retention.md).
+            (void)store_.reclaim_space();
             return ok_json(retention::to_json(*done), route);
         }
         case route_id::collection_doc: {

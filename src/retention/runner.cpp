@@ -113,6 +113,14 @@ result<round_report> runner::run_round() {
             out.passes.push_back(std::move(*report));
         }
     }
+    // Give the freed pages back to the file system (SQLite; docs/retention.md, "Space").
+    bool dropped = std::ranges::any_of(
+        out.passes, [](const pass_report& r) { return r.retained_out + r.compacted > 0; });
+    if (dropped) {
+        if (auto ok = store_.reclaim_space(); !ok) {
+            spdlog::warn("prom serve: retention: giving space back: {}", ok.error().message);
+        }
+    }
     if (options_.snapshots) {
         if (auto ok = build_snapshots(out); !ok) return std::unexpected(ok.error());
     }
