@@ -89,14 +89,12 @@ TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
     ASSERT_EQ(prom("topic policy 'ord*' --retain-age 7d").exit_code, 0);
     EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("pattern"), "orders");
 
-    for (const char* bad : {"topic policy orders --retain-events 0",
-                            "topic policy orders --retain-age soon",
-                            "topic policy orders --compact-horizon -1d",
-                            "topic policy orders --behind later",
-                            "topic policy orders --clear --retain-events 5",
-                            "topic policy 'bad name' --retain-events 5",
-                            "topic policy nothing --retain-events 5",
-                            "topic policy 'nothing.*' --retain-events 5", "topic policy"}) {
+    for (const char* bad :
+         {"topic policy orders --retain-events 0", "topic policy orders --retain-age soon",
+          "topic policy orders --compact-horizon -1d", "topic policy orders --behind later",
+          "topic policy orders --clear --retain-events 5",
+          "topic policy 'bad name' --retain-events 5", "topic policy nothing --retain-events 5",
+          "topic policy 'nothing.*' --retain-events 5", "topic policy"}) {
         auto r = prom(bad, true);
         EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
         EXPECT_NE(r.out.find("prom"), std::string::npos) << bad;
@@ -164,7 +162,7 @@ TEST_F(retention_cli, erase_and_doc_rm) {
     auto v = lines(erased.out);
     ASSERT_EQ(v.size(), 1u);
     EXPECT_EQ(v[0].at("events").as_int64(), 6);
-    EXPECT_EQ(count("orders"), 25);  // 24 left + the marker
+    EXPECT_EQ(count("orders"), 25);                   // 24 left + the marker
     EXPECT_EQ(prom("erase orders k1").exit_code, 1);  // only the marker is left: no such key
     EXPECT_EQ(prom("erase orders nobody").exit_code, 1);
     EXPECT_EQ(prom("erase nosuch k1").exit_code, 2);

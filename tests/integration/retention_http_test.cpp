@@ -54,8 +54,8 @@ TEST_F(retention_http, policies_put_get_delete) {
     publish("billing", 2, 3);
 
     // The pattern percent-encoded: order.%2A is order.*.
-    auto put = put_policy("/topics/order.%2A/policy",
-                          R"({"compact":{"horizon":"1d"},"behind":"skip"})");
+    auto put =
+        put_policy("/topics/order.%2A/policy", R"({"compact":{"horizon":"1d"},"behind":"skip"})");
     ASSERT_EQ(put.status, 200) << put.body;
     auto pv = body(put);
     EXPECT_EQ(pv.at("topic"), "order.*");
@@ -75,8 +75,7 @@ TEST_F(retention_http, policies_put_get_delete) {
     ASSERT_EQ(got.status, 200);
     EXPECT_EQ(body(got).at("pattern"), "order.created");
     EXPECT_EQ(body(got).at("policy").at("behind"), "wait");
-    auto again = put_policy("/topics/order.created/policy",
-                            canonical_json(body(got).at("policy")));
+    auto again = put_policy("/topics/order.created/policy", canonical_json(body(got).at("policy")));
     EXPECT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(get("/topics/order.shipped/policy").status, 200);
     EXPECT_EQ(body(get("/topics/order.shipped/policy")).at("pattern"), "order.*");
@@ -93,11 +92,11 @@ TEST_F(retention_http, policies_put_get_delete) {
 
 TEST_F(retention_http, bad_policies_change_nothing) {
     publish("orders", 2, 3);
-    for (std::string_view bad : {R"({})", R"({"retain":{"max_events":0}})",
-                                 R"({"retain":{"max_age":"-1d"}})", R"({"compact":{"horizon":"x"}})",
-                                 R"({"compact":{"horizon":"1d"},"extra":1})",
-                                 R"({"retain":{"max_events":1,"max_evnts":2}})",
-                                 R"({"compact":{"horizon":"1d"},"behind":"later"})", "[1]", "{"}) {
+    for (std::string_view bad :
+         {R"({})", R"({"retain":{"max_events":0}})", R"({"retain":{"max_age":"-1d"}})",
+          R"({"compact":{"horizon":"x"}})", R"({"compact":{"horizon":"1d"},"extra":1})",
+          R"({"retain":{"max_events":1,"max_evnts":2}})",
+          R"({"compact":{"horizon":"1d"},"behind":"later"})", "[1]", "{"}) {
         auto r = put_policy("/topics/orders/policy", bad);
         EXPECT_EQ(r.status, 400) << bad << " -> " << r.body;
         EXPECT_TRUE(body(r).at("message").is_string());
@@ -163,8 +162,8 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
     EXPECT_TRUE(body(gone).at("horizon").is_int64());
 
     // A late event below the horizon is refused, whole batch.
-    auto late = post_json(
-        "/publish", R"({"topic":"orders","key":"k1","ts":5000,"payload":{"late":true}})");
+    auto late =
+        post_json("/publish", R"({"topic":"orders","key":"k1","ts":5000,"payload":{"late":true}})");
     EXPECT_EQ(late.status, 410) << late.body;
     EXPECT_EQ(body(late).at("horizon").as_int64(), horizon);
     EXPECT_EQ(count("orders"), 10);
