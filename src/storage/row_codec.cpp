@@ -44,7 +44,8 @@ state_snapshot decode_snapshot(const row_reader& row) {
 }
 
 topic_info decode_topic(const row_reader& row) {
-    return topic_info{std::string(row.text(0)), row.int64(1), seq_t{row.int64(2)}};
+    return topic_info{std::string(row.text(0)), row.int64(1), seq_t{row.int64(2)},
+                      ts_ms{row.int64(3)}};
 }
 
 document_change decode_change(const row_reader& row) {

@@ -28,7 +28,7 @@ class row_reader {
 #define PROM_EVENT_COLUMNS "topic, seq, id, key, ts, payload, headers"
 #define PROM_DOCUMENT_COLUMNS "coll, key, ts, body, etag"
 #define PROM_SNAPSHOT_COLUMNS "ts, seq, count, state"
-#define PROM_TOPIC_COLUMNS "name, count, last_seq"
+#define PROM_TOPIC_COLUMNS "name, count, last_seq, horizon_ms"
 
 // (topic, seq, id, key, ts, payload, headers). errc::corrupt when the payload or the headers
 // do not parse, when the headers are not an object of strings, or when a column that is
@@ -38,7 +38,7 @@ result<event> decode_event(const row_reader& row);
 document decode_document(const row_reader& row);
 // (ts, seq, count, state).
 state_snapshot decode_snapshot(const row_reader& row);
-// (name, count, last_seq).
+// (name, count, last_seq, horizon_ms).
 topic_info decode_topic(const row_reader& row);
 // (coll, seq, key, ts, body, etag) of the change log (storage/change_log.hpp); a NULL body
 // is a deletion.

@@ -217,11 +217,11 @@ TEST_P(retention_store_contract, a_refused_batch_in_a_group_fails_alone) {
 // ---- delete_events
 
 TEST_P(retention_store_contract, delete_events_keeps_latest_count_and_scans_right) {
-    append_one("t", "a", 10, 1);  // 1
-    append_one("t", "b", 20, 2);  // 2
-    append_one("t", "a", 30, 3);  // 3
-    append_one("t", "a", 40, 4);  // 4
-    append_one("t", "c", 50, 5);  // 5
+    append_one("t", "a", 10, 1);                  // 1
+    append_one("t", "b", 20, 2);                  // 2
+    append_one("t", "a", 30, 3);                  // 3
+    append_one("t", "a", 40, 4);                  // 4
+    append_one("t", "c", 50, 5);                  // 5
     EXPECT_EQ(delete_events({4, 2, 99, 0}), 2u);  // seqs without an event are skipped
     auto t = info("t");
     EXPECT_EQ(t.count, 3);
@@ -282,6 +282,20 @@ TEST_P(retention_store_contract, an_event_appended_and_deleted_in_one_transactio
     EXPECT_TRUE(latest().empty());
     EXPECT_EQ(info("t").count, 0);
     EXPECT_EQ(info("t").last_seq, 2);
+}
+
+TEST_P(retention_store_contract, a_cursor_behind_deleted_events_lags_from_the_first_survivor) {
+    append_one("t", "a", 10, 1);
+    append_one("t", "a", 20, 2);
+    append_one("t", "a", 30, 3);
+    ASSERT_TRUE(store_->set_cursor("t", "g", seq_t{1}));
+    EXPECT_EQ(delete_events({2}), 1u);
+    auto cs = store_->list_cursors();
+    ASSERT_TRUE(cs) << cs.error().message;
+    ASSERT_EQ(cs->size(), 1u);
+    ASSERT_TRUE((*cs)[0].next_ts);
+    EXPECT_EQ(*(*cs)[0].next_ts, 30);
+    EXPECT_EQ((*cs)[0].topic_last_seq, 3);
 }
 
 // ---- key horizons
@@ -544,8 +558,8 @@ TEST_P(retention_store_contract, no_event_below_the_horizon_commits_once_raise_h
 
 INSTANTIATE_TEST_SUITE_P(backends, retention_store_contract,
                          testing::ValuesIn(test::contract_backends()), test::backend_name);
-INSTANTIATE_TEST_SUITE_P(backends, erase_key_contract,
-                         testing::ValuesIn(test::contract_backends()), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(backends, erase_key_contract, testing::ValuesIn(test::contract_backends()),
+                         test::backend_name);
 
 }  // namespace
 }  // namespace prom

@@ -96,25 +96,20 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
     for (auto* r : plain) {
         for (auto& in : r->batch) all.push_back(&in);
     }
-    result<std::vector<append_result>> out = fail(errc::internal, "not written");
-    for (int attempt = 0;; ++attempt) {
-        if (!appender_ || appender_->broken()) {
-            auto c = connection::open(target_.conninfo, session_setup());
-            if (!c) {
-                out = std::unexpected(c.error());
-                break;
+    auto out = write_plain(all);
+    if (!out && out.error().code == errc::gone && plain.size() > 1) {
+        // A batch below its topic's horizon failed the group's statement (docs/retention.md):
+        // each batch again on its own, so that only the refused ones fail.
+        for (auto* r : plain) {
+            std::vector<const event_input*> one;
+            for (auto& in : r->batch) one.push_back(&in);
+            r->out = write_plain(one);
+            if (!r->out) continue;
+            for (std::size_t i = 0; i < one.size(); ++i) {
+                note_appended(appended.tips, one[i]->topic, (*r->out)[i].seq);
             }
-            appender_ = std::move(*c);
         }
-        // One statement, so one round trip and its own transaction: prom_append commits
-        // (and NOTIFYs) when it returns.
-        out = append_in_txn(*appender_, all, channel_);
-        if (out) break;
-        // Deadlocks and lock races: run it again. A connection that broke (perhaps during
-        // COMMIT, outcome unknown): once more on a new one; ids make that idempotent.
-        bool again = (out.error().code == errc::conflict && attempt < max_conflict_retries) ||
-                     (appender_->broken() && attempt == 0);
-        if (!again) break;
+        return notifier_.notify_commit({}, appended);
     }
     if (!out) {
         for (auto* r : plain) r->out = std::unexpected(out.error());
@@ -130,6 +125,27 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
         r->out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
     }
     notifier_.notify_commit({}, appended);
+}
+
+result<std::vector<append_result>> pg_store::write_plain(
+    const std::vector<const event_input*>& all) {
+    result<std::vector<append_result>> out = fail(errc::internal, "not written");
+    for (int attempt = 0;; ++attempt) {
+        if (!appender_ || appender_->broken()) {
+            auto c = connection::open(target_.conninfo, session_setup());
+            if (!c) return std::unexpected(c.error());
+            appender_ = std::move(*c);
+        }
+        // One statement, so one round trip and its own transaction: prom_append commits
+        // (and NOTIFYs) when it returns.
+        out = append_in_txn(*appender_, all, channel_);
+        if (out) return out;
+        // Deadlocks and lock races: run it again. A connection that broke (perhaps during
+        // COMMIT, outcome unknown): once more on a new one; ids make that idempotent.
+        bool again = (out.error().code == errc::conflict && attempt < max_conflict_retries) ||
+                     (appender_->broken() && attempt == 0);
+        if (!again) return out;
+    }
 }
 
 result<std::vector<append_result>> pg_store::write_conditional(

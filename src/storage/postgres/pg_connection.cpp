@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "storage/common.hpp"
+
 namespace prom::storage::postgres {
 
 namespace {
@@ -45,6 +47,20 @@ bool is_permanent_connect_failure(std::string_view m) {
 }
 
 void ignore_notice(void*, const char*) {}  // "already exists, skipping" and the like
+
+// prom_append's refusal of an event below its topic's horizon (pg_schema.hpp): DETAIL is
+// [topic, ts, horizon], made into the error every backend reports (storage/common.hpp).
+constexpr std::string_view below_horizon_sqlstate = "PR410";
+
+std::unexpected<error> below_horizon_error(const char* detail) {
+    auto v = parse_json(detail ? std::string_view(detail) : std::string_view());
+    if (v && v->is_array() && v->get_array().size() == 3 && v->get_array()[0].is_string() &&
+        v->get_array()[1].is_int64() && v->get_array()[2].is_int64()) {
+        const auto& a = v->get_array();
+        return below_horizon(a[0].get_string(), ts_ms{a[1].get_int64()}, ts_ms{a[2].get_int64()});
+    }
+    return fail(errc::gone, "an event is below its topic's horizon");
+}
 
 }  // namespace
 
@@ -90,6 +106,12 @@ result<rows> connection::check(PGresult* r, std::string_view context) {
     auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return rows(r);
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    if (state && std::string_view(state) == below_horizon_sqlstate) {
+        auto gone = below_horizon_error(PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL));
+        PQclear(r);
+        if (!first_failure_) first_failure_ = gone.error();
+        return gone;
+    }
     std::string msg(context);
     msg += ": ";
     msg += trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));

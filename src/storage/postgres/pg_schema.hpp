@@ -1,5 +1,6 @@
-// The PostgreSQL schema (docs/storage-schema.md explains it). Version 4 (2: the change log;
-// 3: cursors.acked_ms; 4: prom_append's NOTIFY names the topics it appended to).
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 5 (2: the change log;
+// 3: cursors.acked_ms; 4: prom_append's NOTIFY names the topics it appended to; 5: retention,
+// topics.horizon_ms, key_horizons and prom_append's horizon check).
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
 // nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
@@ -22,6 +23,8 @@ CREATE TABLE IF NOT EXISTS topics(
     name text COLLATE "C" PRIMARY KEY,
     last_seq bigint NOT NULL,
     count bigint NOT NULL);
+-- Version 5: the topic's retention horizon (topic_info::horizon; 0: none).
+ALTER TABLE topics ADD COLUMN IF NOT EXISTS horizon_ms bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS events(
     topic text COLLATE "C" NOT NULL,
     seq bigint NOT NULL,
@@ -85,7 +88,15 @@ CREATE TABLE IF NOT EXISTS snapshots(
     PRIMARY KEY(topic, key, reducer, ts, seq));
 -- The append rule's DELETE seeks here: a range over ts, whatever the number of snapshots.
 CREATE INDEX IF NOT EXISTS snapshots_by_ts ON snapshots(topic, key, ts);
-INSERT INTO meta(k, v) VALUES('schema_version', '4')
+-- Version 5: what retention dropped of each key (store.hpp, key_horizon; docs/retention.md).
+CREATE TABLE IF NOT EXISTS key_horizons(
+    topic text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    gone_from bigint NOT NULL,
+    base_ts bigint NOT NULL,
+    base_seq bigint NOT NULL,
+    PRIMARY KEY(topic, key));
+INSERT INTO meta(k, v) VALUES('schema_version', '5')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
     // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -93,6 +104,12 @@ INSERT INTO meta(k, v) VALUES('schema_version', '4')
     // function takes a fresh snapshot under READ COMMITTED, so the id lookup after the lock
     // sees every event committed by whoever held the lock before us. Returns one row per
     // input, in input order: the seq and ts to report and whether it was a duplicate.
+    //
+    // The horizon rule (store.hpp, raise_horizon): the statement that locks the topics rows
+    // also reads their horizons, so a batch whose topics have none pays one comparison. Else
+    // a new event (not a duplicate of a stored one or of an earlier input) below its topic's
+    // horizon fails the whole batch with SQLSTATE PR410, DETAIL [topic, ts, horizon] (JSON),
+    // which the C++ side turns into errc::gone (pg_connection.cpp).
     R"sql(
 CREATE OR REPLACE FUNCTION prom_append(
     p_topic text[], p_id text[], p_key text[], p_ts bigint[], p_payload text[],
@@ -107,15 +124,37 @@ AS $fn$
 #variable_conflict use_column
 DECLARE
     locked bigint;
+    horizon bigint;
+    gone record;
 BEGIN
-    PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
-    GET DIAGNOSTICS locked = ROW_COUNT;
+    SELECT count(*), COALESCE(max(l.h), 0) INTO locked, horizon
+    FROM (SELECT horizon_ms AS h FROM topics WHERE name = ANY(p_topic) ORDER BY name
+          FOR UPDATE) l;
     IF locked < (SELECT count(DISTINCT n) FROM unnest(p_topic) AS n) THEN
         -- A new topic: make its row (waiting for a concurrent creator, if any), lock again.
         INSERT INTO topics(name, last_seq, count)
             SELECT DISTINCT n, 0, 0 FROM unnest(p_topic) AS n ORDER BY 1
             ON CONFLICT ON CONSTRAINT topics_pkey DO NOTHING;
-        PERFORM 1 FROM topics WHERE name = ANY(p_topic) ORDER BY name FOR UPDATE;
+        SELECT COALESCE(max(l.h), 0) INTO horizon
+        FROM (SELECT horizon_ms AS h FROM topics WHERE name = ANY(p_topic) ORDER BY name
+              FOR UPDATE) l;
+    END IF;
+    IF horizon > 0 THEN
+        SELECT x.topic, x.ts, t.horizon_ms AS h INTO gone
+        FROM unnest(p_topic, p_id, p_ts) WITH ORDINALITY AS x(topic, id, ts, ord)
+        JOIN topics t ON t.name = x.topic
+        WHERE x.ts < t.horizon_ms
+          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.topic = x.topic AND e.id = x.id)
+          AND NOT EXISTS (SELECT 1 FROM unnest(p_topic, p_id) WITH ORDINALITY
+                              AS y(topic, id, ord)
+                          WHERE y.topic = x.topic AND y.id = x.id AND y.ord < x.ord)
+        ORDER BY x.ord LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'topic %: event ts % is below the topic''s horizon %',
+                quote_literal(gone.topic), gone.ts, gone.h
+                USING ERRCODE = 'PR410',
+                      DETAIL = json_build_array(gone.topic, gone.ts, gone.h)::text;
+        END IF;
     END IF;
     RETURN QUERY
     WITH input AS (
@@ -166,7 +205,7 @@ END
 $fn$;
 )sql";
 
-inline constexpr std::string_view schema_version = "4";
+inline constexpr std::string_view schema_version = "5";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"

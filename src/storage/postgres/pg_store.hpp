@@ -119,6 +119,9 @@ class pg_store final : public store {
     std::vector<std::string> session_setup() const;
     // The group commit's write function (pg_append.cpp), on its writer thread.
     void write_group(std::vector<group_commit::request>& group);
+    // Events without expectations in one prom_append statement on the append connection,
+    // retried after deadlocks and once on a new connection after a broken one.
+    result<std::vector<append_result>> write_plain(const std::vector<const event_input*>& all);
     // One batch with expectations in a transaction of its own on the append connection.
     result<std::vector<append_result>> write_conditional(const std::vector<event_input>& batch);
     // Runs `read` on a pooled connection; if a reused one turned out stale (the server
@@ -157,6 +160,13 @@ class pg_store final : public store {
 result<std::vector<append_result>> append_in_txn(connection& c,
                                                  const std::vector<const event_input*>& batch,
                                                  const std::string& channel);
+
+// Retention inside the caller's open transaction (pg_retention.cpp; store.hpp). Each locks
+// the topic's row first, as appends do, so the two take their locks in the same order.
+result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,
+                                         const std::vector<seq_t>& seqs);
+status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_horizon& h);
+result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std::string_view key);
 
 // The `match` column: {field: match text} for each top-level field that has one.
 std::string match_json(const json::object& doc);

@@ -154,6 +154,21 @@ class pg_transaction final : public transaction {
         return std::optional<seq_t>{decode_seq(r->row(0))};
     }
 
+    // ---- retention (pg_retention.cpp)
+    result<std::size_t> delete_events(std::string_view topic,
+                                      const std::vector<seq_t>& seqs) override {
+        wrote_ = true;
+        return delete_events_in_txn(*c_, topic, seqs);
+    }
+    status put_key_horizon(std::string_view topic, const key_horizon& h) override {
+        wrote_ = true;
+        return put_key_horizon_in_txn(*c_, topic, h);
+    }
+    result<std::size_t> erase_key(std::string_view topic, std::string_view key) override {
+        wrote_ = true;
+        return erase_key_in_txn(*c_, topic, key);
+    }
+
     status commit() override {
         if (done_) return fail(errc::internal, "transaction already finished");
         done_ = true;

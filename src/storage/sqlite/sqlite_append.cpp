@@ -8,13 +8,13 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     if (auto it = topics_.find(topic); it != topics_.end()) return &it->second;
     // Read inside the write transaction, so seqs are gapless and strictly increasing across
     // threads, processes and crashes.
-    auto st = c.prepare("SELECT last_seq, count FROM topics WHERE name = ?1");
+    auto st = c.prepare("SELECT last_seq, count, horizon_ms FROM topics WHERE name = ?1");
     if (!st) return std::unexpected(st.error());
     st->bind(1, topic);
     counters v;
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        v = {seq_t{st->int64(0)}, st->int64(1)};
+        v = {seq_t{st->int64(0)}, st->int64(1), ts_ms{st->int64(2)}};
     } else if (rc != SQLITE_DONE) {
         return std::unexpected(c.last_error(rc, "read topic"));
     }
@@ -112,12 +112,47 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
                                                           std::vector<event_input>& batch,
                                                           topic_counters& counters);
 
+// Whether (topic, id) is stored already (then the input is a duplicate, answered with it).
+result<bool> is_stored(connection& c, std::string_view topic, std::string_view id) {
+    auto st = c.prepare("SELECT 1 FROM events WHERE topic = ?1 AND id = ?2");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, topic);
+    st->bind(2, id);
+    int rc = st->step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read id"));
+    return rc == SQLITE_ROW;
+}
+
+// The horizon rule (store.hpp, raise_horizon): a new event with a ts below its topic's
+// horizon fails the whole batch, before anything of it is written. The horizon comes with
+// the topics row the append reads anyway, so an event at or above it costs one comparison;
+// only one below it costs a lookup (a duplicate of a stored event is still answered).
+status check_horizons(connection& c, const std::vector<event_input>& batch,
+                      topic_counters& counters) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& in = batch[i];
+        auto t = counters.get(c, in.topic);
+        if (!t) return std::unexpected(t.error());
+        if (*in.ts >= (*t)->horizon) continue;
+        auto stored = is_stored(c, in.topic, *in.id);
+        if (!stored) return std::unexpected(stored.error());
+        if (*stored) continue;
+        bool earlier = false;  // a copy earlier in the batch: a duplicate of that one
+        for (std::size_t j = 0; j < i && !earlier; ++j) {
+            earlier = batch[j].topic == in.topic && *batch[j].id == *in.id;
+        }
+        if (!earlier) return below_horizon(in.topic, *in.ts, (*t)->horizon);
+    }
+    return {};
+}
+
 }  // namespace
 
 // A failed expectation leaves the batch's rows in the transaction (and `counters` moved):
 // the caller rolls back, as it does for any failed append (write_group, sqlite_transaction).
 result<std::vector<append_result>> append_in_txn(connection& c, std::vector<event_input>& batch,
                                                  topic_counters& counters) {
+    if (auto ok = check_horizons(c, batch, counters); !ok) return std::unexpected(ok.error());
     if (!has_expectations(batch)) return append_unconditionally(c, batch, counters);
     auto before = latest_of_expected_keys(c, batch, counters);
     if (!before) return std::unexpected(before.error());

@@ -8,13 +8,28 @@
 
 namespace prom::storage::sqlite {
 
-status migrate_in_txn(connection& c) {
-    auto st = c.prepare(has_cursor_ack_time_sql);
-    if (!st) return std::unexpected(st.error());
-    int rc = st->step();
+namespace {
+
+// Runs `add` unless `has` finds the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+status add_column_if_missing(connection& c, const char* has, const char* add) {
+    int rc;
+    {
+        auto st = c.prepare(has);
+        if (!st) return std::unexpected(st.error());
+        rc = st->step();
+    }
     if (rc == SQLITE_ROW) return {};
-    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read the cursors table"));
-    return c.exec(add_cursor_ack_time_sql);
+    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read a table's columns"));
+    return c.exec(add);
+}
+
+}  // namespace
+
+status migrate_in_txn(connection& c) {
+    if (auto ok = add_column_if_missing(c, has_cursor_ack_time_sql, add_cursor_ack_time_sql); !ok) {
+        return ok;
+    }
+    return add_column_if_missing(c, has_topic_horizon_sql, add_topic_horizon_sql);
 }
 
 result<std::vector<cursor_status>> sqlite_store::list_cursors() {

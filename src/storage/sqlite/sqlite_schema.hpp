@@ -1,4 +1,5 @@
-// The SQLite schema (docs/storage-schema.md explains it). Version 2 (2: the change log).
+// The SQLite schema (docs/storage-schema.md explains it). Version 4 (2: the change log;
+// 3: cursors.acked_ms; 4: retention, topics.horizon_ms and key_horizons).
 #pragma once
 
 namespace prom::storage::sqlite {
@@ -8,7 +9,8 @@ CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROW
 CREATE TABLE IF NOT EXISTS topics(
     name TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL,
-    count INTEGER NOT NULL) WITHOUT ROWID;
+    count INTEGER NOT NULL,
+    horizon_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events(
     topic TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -72,8 +74,16 @@ CREATE TABLE IF NOT EXISTS changes(
     body TEXT,
     etag TEXT,
     PRIMARY KEY(coll, seq)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '3');
-UPDATE meta SET v = '3' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 3;
+-- What retention dropped of each key (store.hpp, key_horizon; docs/retention.md).
+CREATE TABLE IF NOT EXISTS key_horizons(
+    topic TEXT NOT NULL,
+    key TEXT NOT NULL,
+    gone_from INTEGER NOT NULL,
+    base_ts INTEGER NOT NULL,
+    base_seq INTEGER NOT NULL,
+    PRIMARY KEY(topic, key)) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '4');
+UPDATE meta SET v = '4' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 4;
 )sql";
 
 // Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).
@@ -82,5 +92,11 @@ inline constexpr const char* has_cursor_ack_time_sql =
     "SELECT 1 FROM pragma_table_info('cursors') WHERE name = 'acked_ms'";
 inline constexpr const char* add_cursor_ack_time_sql =
     "ALTER TABLE cursors ADD COLUMN acked_ms INTEGER";
+
+// Version 4: databases made before retention get the topic horizon (0: none).
+inline constexpr const char* has_topic_horizon_sql =
+    "SELECT 1 FROM pragma_table_info('topics') WHERE name = 'horizon_ms'";
+inline constexpr const char* add_topic_horizon_sql =
+    "ALTER TABLE topics ADD COLUMN horizon_ms INTEGER NOT NULL DEFAULT 0";
 
 }  // namespace prom::storage::sqlite

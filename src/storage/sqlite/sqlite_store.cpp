@@ -34,6 +34,15 @@ status sqlite_store::init() {
                               static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
     writer_ = std::move(*w);
+    // Retention gives space back page by page (reclaim_space): only possible when it is
+    // set before the first table is made, so it takes effect on new databases only (an
+    // older one needs one VACUUM; docs/storage-schema.md).
+    if (auto ok = writer_->exec("PRAGMA auto_vacuum=INCREMENTAL"); !ok) return ok;
+    // Erasure must leave no copy of a payload in any page (docs/retention.md). SQLite
+    // leaves copies of rows in the free space of pages it rebalances when rows are written,
+    // not only where they are deleted; only secure_delete on for every write zeroes those,
+    // so it is on for the writer's whole life, not only during erase_key.
+    if (auto ok = writer_->exec("PRAGMA secure_delete=ON"); !ok) return ok;
     // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
     // reached the disk, so it survives power loss, not only a process crash.
     if (auto ok = writer_->exec("PRAGMA journal_mode=WAL"); !ok) return ok;

@@ -119,6 +119,7 @@ class topic_counters {
     struct counters {
         seq_t last_seq{};
         std::int64_t count = 0;
+        ts_ms horizon{};  // topic_info::horizon: read with the row, so the check is free
         // Whether the topic had any time-travel snapshot when the transaction first
         // appended to it. Only put_snapshots adds them, never inside an append transaction,
         // so when there were none the append rule has nothing to drop for any of its events.
@@ -168,6 +169,12 @@ class sqlite_store::reader_lease {
 
 // The append rule of store.hpp: drops (topic, key)'s snapshots with ts > `ts`.
 status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_view key, ts_ms ts);
+
+// Retention inside the open write transaction (sqlite_retention.cpp; store.hpp).
+result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,
+                                         const std::vector<seq_t>& seqs);
+status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_horizon& h);
+result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std::string_view key);
 
 // Brings an existing database's schema up to date (sqlite_ops.cpp); in init's transaction.
 status migrate_in_txn(connection& c);

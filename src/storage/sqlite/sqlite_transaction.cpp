@@ -117,6 +117,18 @@ class sqlite_transaction final : public transaction {
         return std::optional<seq_t>{};
     }
 
+    // ---- retention (sqlite_retention.cpp): straight into the open write transaction
+    result<std::size_t> delete_events(std::string_view topic,
+                                      const std::vector<seq_t>& seqs) override {
+        return delete_events_in_txn(s_.writer(), topic, seqs);
+    }
+    status put_key_horizon(std::string_view topic, const key_horizon& h) override {
+        return put_key_horizon_in_txn(s_.writer(), topic, h);
+    }
+    result<std::size_t> erase_key(std::string_view topic, std::string_view key) override {
+        return erase_key_in_txn(s_.writer(), topic, key);
+    }
+
     status commit() override {
         if (auto ok = write_documents(); !ok) {
             (void)s_.writer().exec("ROLLBACK");
