@@ -97,7 +97,7 @@ TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
           "topic policy 'nothing.*' --retain-events 5", "topic policy"}) {
         auto r = prom(bad, true);
         EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
-        EXPECT_NE(r.out.find("prom"), std::string::npos) << bad;
+        EXPECT_FALSE(r.out.empty()) << bad;  // a message on stderr
     }
     EXPECT_EQ(policies(), 2u);
     EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("policy").at("behind"), "wait");
