@@ -62,6 +62,7 @@ class retention_store_contract : public test::snapshot_fixture {
 
     std::size_t delete_events(std::vector<std::int64_t> which) {
         std::vector<seq_t> s;
+        s.reserve(which.size());
         for (auto n : which) s.push_back(seq_t{n});
         auto txn = store_->begin();
         EXPECT_TRUE(txn);
@@ -556,6 +557,46 @@ TEST_P(retention_store_contract, no_event_below_the_horizon_commits_once_raise_h
     EXPECT_EQ(old, accepted_old.load());
 }
 
+// The same race across two stores on one database (two processes or nodes): the horizon is
+// ordered with appends by the database's lock, not by anything in one process.
+class retention_two_stores : public testing::TestWithParam<test::backend> {};
+
+TEST_P(retention_two_stores, raise_horizon_on_one_store_holds_for_appends_on_the_other) {
+    test::temp_dir dir;
+    const std::string url = GetParam().fresh_url(dir);
+    auto a = test::open_or_die(url, {.durable = false});
+    auto b = test::open_or_die(url, {.durable = false});
+    ASSERT_TRUE(a->append({{.topic = "t", .key = "k", .ts = ts_ms{1}, .payload = 0}}));
+    constexpr std::int64_t horizon = 1'000'000;
+    std::atomic<bool> raised{false};
+    std::atomic<int> accepted{0}, violations{0}, refused_after{0};
+    std::thread publisher([&] {
+        for (int i = 0; refused_after.load() < 20; ++i) {
+            const bool raised_before = raised.load();
+            auto r = b->append({{.topic = "t", .key = "k", .ts = ts_ms{10 + i}, .payload = i}});
+            if (r) {
+                ++accepted;
+                if (raised_before) ++violations;
+            } else {
+                EXPECT_EQ(r.error().code, errc::gone) << r.error().message;
+                if (raised_before) ++refused_after;
+            }
+        }
+    });
+    EXPECT_TRUE(test::eventually([&] { return accepted.load() >= 10; }));
+    auto h = a->raise_horizon("t", ts_ms{horizon});
+    raised = true;
+    publisher.join();
+    ASSERT_TRUE(h) << h.error().message;
+    EXPECT_EQ(violations.load(), 0);
+    auto t = b->topic("t");
+    ASSERT_TRUE(t && *t);
+    EXPECT_EQ((*t)->horizon, horizon);
+    EXPECT_EQ((*t)->count, 1 + accepted.load());
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, retention_two_stores,
+                         testing::ValuesIn(test::durable_backends()), test::backend_name);
 INSTANTIATE_TEST_SUITE_P(backends, retention_store_contract,
                          testing::ValuesIn(test::contract_backends()), test::backend_name);
 INSTANTIATE_TEST_SUITE_P(backends, erase_key_contract, testing::ValuesIn(test::contract_backends()),

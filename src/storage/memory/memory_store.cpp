@@ -94,7 +94,7 @@ class memory_transaction final : public transaction {
     };
     // The event (topic, seq) as this transaction sees it: staged or stored, not deleted.
     const event* visible(const std::string& topic, seq_t seq) const;
-    // Applies deleted_, erased_ and horizon_ops_ to the store (the caller holds data_mu_).
+    // Applies deleted_, erased_keys_ and horizon_ops_ to the store (the caller holds data_mu_).
     void apply_retention();
     // Refuses a batch with a new event below its topic's horizon (the caller holds data_mu_).
     status check_horizons(const std::vector<event_input>& batch) const;

@@ -102,6 +102,7 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
         // each batch again on its own, so that only the refused ones fail.
         for (auto* r : plain) {
             std::vector<const event_input*> one;
+            one.reserve(r->batch.size());
             for (auto& in : r->batch) one.push_back(&in);
             r->out = write_plain(one);
             if (!r->out) continue;

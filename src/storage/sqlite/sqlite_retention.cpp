@@ -232,14 +232,33 @@ result<std::vector<topic_size>> sqlite_store::topic_sizes() {
     return out;
 }
 
+namespace {
+
+// Copies the whole WAL into the database file and truncates it to nothing, waiting (busy
+// timeout) for readers still on the WAL. A checkpoint they kept from finishing is reported:
+// the WAL may still hold pages erasure deleted (docs/retention.md).
+status checkpoint(connection& c) {
+    auto st = c.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!st) return std::unexpected(st.error());
+    int rc = st->step();
+    if (rc != SQLITE_ROW) return std::unexpected(c.last_error(rc, "checkpoint"));
+    if (st->int64(0) != 0) {
+        return fail(errc::unavailable,
+                    "the WAL checkpoint could not finish (readers kept using the WAL): try again");
+    }
+    return {};
+}
+
+}  // namespace
+
 status sqlite_store::reclaim_space() {
     auto lock = lock_writer();
     // Copy the WAL into the file, hand the free pages back (only a database made with
     // auto_vacuum=INCREMENTAL can; sqlite_store.cpp, init), then copy that in too and
     // truncate the WAL to nothing.
-    if (auto ok = writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !ok) return ok;
+    if (auto ok = checkpoint(*writer_); !ok) return ok;
     if (auto ok = writer_->exec("PRAGMA incremental_vacuum"); !ok) return ok;
-    return writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return checkpoint(*writer_);
 }
 
 }  // namespace prom::storage::sqlite
