@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "prom/event.hpp"
 #include "prom/json.hpp"
@@ -81,13 +82,21 @@ class time_machine {
     // `snapshot_every` events of the key) are stored on the way, best effort: a failure to
     // store one does not fail the answer. An empty key is invalid_argument: events without
     // a key (absent or "") belong to no key.
+    //
+    // After retention dropped events of the key (store.hpp, key_horizon; docs/time-travel.md,
+    // "The horizon rule"): exact for t < gone_from; errc::gone with error::horizon = base_ts
+    // (the first instant answered again) for gone_from <= t < base_ts; for t >= base_ts exact
+    // from a snapshot at or after the base position, and errc::gone (no error::horizon) when
+    // there is none (a reducer without a name or with snapshots off, a snapshot deleted).
     result<std::optional<state_at>> at(std::string_view topic, std::string_view key, ts_ms t,
                                        const reducer& r);
 
     // The state at `t` of every key of `topic` that has one (keyless events are no key's),
-    // in key order, one callback
-    // per key; the callback returns false to stop. Memory holds one key's state at a time
-    // (plus the topic's key list).
+    // in key order, one callback per key; the callback returns false to stop. Memory holds
+    // one key's state at a time (plus the topic's key list). The keys are those of `latest`
+    // and those retention left a key_horizon (a key whose every event was dropped still has
+    // a state after its base). errc::gone, before the first callback, when any key is gone
+    // at t; error::horizon is then the first instant >= t at which no key is.
     using key_state_callback = std::function<bool(const keyed_state&)>;
     status at_all(std::string_view topic, ts_ms t, const reducer& r,
                   const key_state_callback& callback);
@@ -95,6 +104,19 @@ class time_machine {
     // Brings the snapshots of every key of `topic` up to date (folds each key from its last
     // snapshot to its last event). Returns how many keys it visited.
     result<std::size_t> build_snapshots(std::string_view topic, const reducer& r);
+
+    // For retention passes (docs/retention.md): the snapshot of (topic, key, r) at `through`,
+    // the position of one of the key's events: the fold of every event of the key up to and
+    // including it, its `count` continuing the key's whole history. The fold starts from the
+    // latest stored snapshot at or before `through`, which must be at or after `valid_from`
+    // when given (a key_horizon's base: events before it may be gone), else from the key's
+    // first event. A stored snapshot at the same ts as `through` but a higher seq is answered
+    // as it is (at or after `through` for every t >= its ts, which is what a base needs).
+    // errc::gone when there is no such start (or `r` has no name); errc::not_found when the
+    // key has no event at `through`. Stores nothing.
+    result<state_snapshot> snapshot_through(std::string_view topic, std::string_view key,
+                                            const reducer& r, std::pair<ts_ms, seq_t> through,
+                                            std::optional<std::pair<ts_ms, seq_t>> valid_from);
 
   private:
     store& store_;
