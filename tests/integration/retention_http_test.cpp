@@ -170,7 +170,8 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
 
     auto topics = get("/topics");
     ASSERT_EQ(topics.status, 200);
-    for (const auto& t : body(topics).at("items").as_array()) {
+    const auto listed = body(topics);  // outlives the loop (a temporary would not)
+    for (const auto& t : listed.at("items").as_array()) {
         EXPECT_GT(t.at("bytes").as_int64(), 0) << t;
         if (t.at("topic") == "orders") {
             EXPECT_EQ(t.at("events").as_int64(), 10);
