@@ -92,12 +92,12 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
         auto why = e->schema->first_violation(in.payload);
         if (!why) continue;
         std::string path = "/payload" + why->pointer;
-        std::string where =
+        std::string message =
             batch.size() > 1 ? "event " + std::to_string(i) + " of the batch: " : "";
-        error err{errc::invalid_payload, where + "the payload does not match version " +
-                                             std::to_string(e->version) +
-                                             " of the schema of topic '" + in.topic + "' at " +
-                                             path + ": " + why->message};
+        message += "the payload does not match version " + std::to_string(e->version);
+        message += " of the schema of topic '" + in.topic + "' at " + path + ": ";
+        message += why->message;
+        error err{errc::invalid_payload, std::move(message)};
         err.path = std::move(path);
         err.schema_version = e->version;
         return std::unexpected(std::move(err));

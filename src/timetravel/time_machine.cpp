@@ -157,6 +157,8 @@ result<attempt> answer_once(store& s, const time_travel_options& options, std::s
         }
     }
 
+    const std::optional<position> start =
+        fold ? std::optional<position>(position_of(*fold)) : std::nullopt;
     std::vector<state_snapshot> crossed;
     auto folded = fold_events(s, topic, key, r, fold, t, std::nullopt, options.page_size,
                               write_snaps ? options.snapshot_every : 0, &crossed);
@@ -165,12 +167,21 @@ result<attempt> answer_once(store& s, const time_travel_options& options, std::s
     // A pass deletes a key's events and merges its key_horizon in one transaction, and raises
     // the topic's horizon before: an unchanged record means no event this fold needed went
     // while it read (a deletion inside the old record's range changes no answer), so the
-    // answer and the snapshots crossed are folds of the whole history.
+    // answer and the snapshots crossed are folds of the whole history. A record that moved
+    // says where the deleted events lie (within it): below its gone_from, or from a start at
+    // or after its base, the fold read none of them; in between, the answer is gone now.
     auto after = s.topic(topic);
     if (!after) return std::unexpected(after.error());
     auto kh_after = horizon_of(s, topic, key, *after ? (*after)->horizon : ts_ms{});
     if (!kh_after) return std::unexpected(kh_after.error());
-    if (!same_horizon(*kh, *kh_after)) return attempt{.raced = true};
+    if (!same_horizon(*kh, *kh_after)) {
+        if (!*kh_after) return attempt{.raced = true};  // erased meanwhile
+        const key_horizon& h = **kh_after;
+        if (t >= h.gone_from && t < h.base_ts) return gone_between(topic, key, t, h);
+        const bool untouched =
+            t < h.gone_from || (start && *start >= position{h.base_ts, h.base_seq});
+        if (!untouched) return attempt{.raced = true};
+    }
 
     if (!crossed.empty()) {
         // Best effort: a read-only database or a busy writer costs speed later, not this answer.
@@ -208,8 +219,9 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
                     "a key is required: events without a key (absent or \"\") belong to no "
                     "key and have no state");
     }
-    // A pass drops a key's events in a few transactions at most: a handful of retries ends.
-    constexpr int attempts = 8;
+    // A pass drops a key's events in a few transactions, and a retry starts from the snapshot
+    // the pass stored at the key's new base: a handful of retries ends.
+    constexpr int attempts = 16;
     for (int i = 0; i < attempts; ++i) {
         auto a = answer_once(store_, options_, topic, key, t, r);
         if (!a) return std::unexpected(a.error());

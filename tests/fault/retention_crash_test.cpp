@@ -308,7 +308,7 @@ TEST_P(retention_crash, passes_and_erasures_killed_at_random_points_lose_nothing
     pid_t last = test::spawn({PROM_RETENTION_CHILD, url, std::to_string(round)}, /*quiet=*/true);
     ASSERT_EQ(test::wait_exit(last), 0) << "the last, uninterrupted run failed";
     verify_all(url, round, compacted, retained, erased, true, rng, "after the completed run");
-    EXPECT_GT(killed, runs / 2) << "too few runs were killed mid-way to test anything";
+    EXPECT_GT(killed, runs / 4) << "too few runs were killed mid-way to test anything";
     std::printf(
         "[ crash ] %s: %d runs (%d killed, %d completed), %d rounds, %zu events dropped "
         "by the policies\n",
