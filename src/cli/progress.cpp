@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -39,7 +40,7 @@ void draw_progress_bar(std::int64_t done, std::int64_t total, double rate,
     bar.append(static_cast<std::size_t>(width - filled), '.');
     std::fprintf(stderr, "\r[%s] %lld/%lld events  %s ev/s  ETA %s   ", bar.c_str(),
                  static_cast<long long>(done), static_cast<long long>(total), human(rate).c_str(),
-                 eta ? (std::to_string(static_cast<long long>(*eta + 0.5)) + "s").c_str() : "?");
+                 eta ? (std::to_string(std::llround(*eta)) + "s").c_str() : "?");
     if (final) std::fputc('\n', stderr);
     std::fflush(stderr);
 }

@@ -147,13 +147,13 @@ status apply_config_json(std::string_view text, serve_config& c) {
             else
                 ok = std::unexpected(n.error());
         } else if (k == "body_limit") {
-            auto n = int_field(v, k, 1, 64 * 1024 * 1024);
+            auto n = int_field(v, k, 1, std::int64_t{64} * 1024 * 1024);
             if (n)
                 c.body_limit = static_cast<std::size_t>(*n);
             else
                 ok = std::unexpected(n.error());
         } else if (k == "header_limit") {
-            auto n = int_field(v, k, 1024, 1024 * 1024);
+            auto n = int_field(v, k, 1024, std::int64_t{1024} * 1024);
             if (n)
                 c.header_limit = static_cast<std::size_t>(*n);
             else
@@ -200,7 +200,7 @@ status apply_config_json(std::string_view text, serve_config& c) {
         } else if (k == "ws_send_timeout_ms") {
             ok = set_ms(c.ws_send_timeout, 1);
         } else if (k == "ws_max_message") {
-            auto n = int_field(v, k, 1024, 64 * 1024 * 1024);
+            auto n = int_field(v, k, 1024, std::int64_t{64} * 1024 * 1024);
             if (n)
                 c.ws_max_message = static_cast<std::size_t>(*n);
             else
