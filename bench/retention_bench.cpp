@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
         "compaction pass:              %10.0f events examined/s (%lld examined, %lld "
         "dropped, %lld keys, %.2f s)\n",
         static_cast<double>(pass->examined) / pass_s, static_cast<long long>(pass->examined),
-        static_cast<long long>(pass->compacted + pass->retained_out),
+        static_cast<long long>(pass->compacted) + static_cast<long long>(pass->retained_out),
         static_cast<long long>(pass->keys), pass_s);
     std::printf("ratio pass / scan:            %.2fx the scan's time\n", pass_s / scan_s);
     const double q99 = quiet.pct(0.99), b99 = busy.pct(0.99);

@@ -88,10 +88,10 @@ struct pass_progress {
 };
 
 struct pass_options {
-    ts_ms now{};                      // the clock the policy's ages are measured on
-    bool dry_run = false;             // plan and report; change nothing
-    std::size_t batch_events = 500;   // events deleted per transaction
-    std::string owner;                // lease owner (node id or "cli:<pid>")
+    ts_ms now{};                     // the clock the policy's ages are measured on
+    bool dry_run = false;            // plan and report; change nothing
+    std::size_t batch_events = 500;  // events deleted per transaction
+    std::string owner;               // lease owner (node id or "cli:<pid>")
     std::function<void(const pass_progress&)> on_progress;  // after each batch; may be empty
 };
 

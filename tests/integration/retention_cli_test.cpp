@@ -41,7 +41,7 @@ class retention_cli : public testing::Test {
         for (int i = 1; i <= 30; ++i) {
             batch.push_back({.topic = "orders",
                              .key = "k" + std::to_string(i % 5),
-                             .ts = ts_ms{1000 * i},
+                             .ts = ts_ms{std::int64_t{1000} * i},
                              .payload = json::object{{"n", i}}});
         }
         batch.push_back({.topic = "audit", .key = "a", .ts = ts_ms{1000}, .payload = 1});

@@ -22,7 +22,7 @@ class retention_http : public server_test {
                 ++i;
                 batch.push_back({.topic = std::string(topic),
                                  .key = "k" + std::to_string(k),
-                                 .ts = ts_ms{1000 * i},
+                                 .ts = ts_ms{std::int64_t{1000} * i},
                                  .payload = json::object{{"n", n}, {"k", k}}});
             }
         }
@@ -108,7 +108,8 @@ TEST_F(retention_http, bad_policies_change_nothing) {
     auto text = put_policy("/topics/orders/policy", R"({"compact":{"horizon":"1d"}})",
                            {{"Content-Type", "text/plain"}});
     EXPECT_EQ(text.status, 415);
-    std::string big = R"({"compact":{"horizon":"1d"},"x":")" + std::string(300 * 1024, 'a') + "\"}";
+    std::string big =
+        R"({"compact":{"horizon":"1d"},"x":")" + std::string(std::size_t{300} * 1024, 'a') + "\"}";
     EXPECT_EQ(put_policy("/topics/orders/policy", big).status, 413);
     EXPECT_EQ(get("/topics/orders/policy").status, 404);
     EXPECT_TRUE(all("_prom.topic_policies").empty());
@@ -280,7 +281,8 @@ TEST_F(retention_runner_http, the_background_runner_drops_per_the_config_and_cou
     // Periodic snapshots: a long key's snapshots appear without any time-travel query.
     std::vector<event_input> batch;
     for (int i = 1; i <= 200; ++i) {
-        batch.push_back({.topic = "long", .key = "k", .ts = ts_ms{1000 * i}, .payload = i});
+        batch.push_back(
+            {.topic = "long", .key = "k", .ts = ts_ms{std::int64_t{1000} * i}, .payload = i});
     }
     ASSERT_TRUE(db().append(std::move(batch)));
     EXPECT_TRUE(eventually(
