@@ -47,5 +47,7 @@ void register_projector_commands(CLI::App& app, run_state& state);
 void register_schema_commands(CLI::App& app, run_state& state);
 // prom gen ts: TypeScript types, wrapper and validators from topic schemas (gen_commands.cpp).
 void register_gen_commands(CLI::App& app, run_state& state);
+// prom topic policy, prom compact, prom erase, prom doc rm (retention_commands.cpp).
+void register_retention_commands(CLI::App& app, run_state& state);
 
 }  // namespace prom::cli

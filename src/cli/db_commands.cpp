@@ -1,4 +1,5 @@
 // publish, scan, cursor, topics (README.md, "The CLI").
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -164,16 +165,27 @@ void register_db_commands(CLI::App& app, run_state& state) {
     {
         auto db = std::make_shared<std::string>();
         auto* cmd =
-            app.add_subcommand("topics", "list topics with event counts and last seq (NDJSON)");
+            app.add_subcommand("topics",
+                               "list topics with event counts, bytes, last seq and retention "
+                               "horizon (NDJSON)");
         add_db_option(*cmd, *db);
         cmd->callback([db, &state] {
             auto s = open_or_report(*db, state, db_access::read_only);
             if (!s) return;
             auto ts = s->topics();
             if (!ts) return report(ts.error(), state);
+            auto sizes = s->topic_sizes();
+            if (!sizes) return report(sizes.error(), state);
             for (const auto& t : *ts) {
-                print_line(json::object{
-                    {"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq.value}});
+                auto z = std::ranges::find(*sizes, t.topic, &topic_size::topic);
+                // horizon: null until a retention pass first drops an event (docs/retention.md)
+                print_line(
+                    json::object{{"topic", t.topic},
+                                 {"count", t.count},
+                                 {"bytes", z != sizes->end() ? z->bytes : 0},
+                                 {"last_seq", t.last_seq.value},
+                                 {"horizon", t.horizon.value > 0 ? json::value(t.horizon.value)
+                                                                 : json::value()}});
             }
         });
     }

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     prom::cli::register_replay_command(app, state);
     prom::cli::register_schema_commands(app, state);
     prom::cli::register_gen_commands(app, state);
+    prom::cli::register_retention_commands(app, state);
     if (auto unknown = prom::cli::unknown_command_message(app, argc, argv)) {
         std::fprintf(stderr, "prom: %s\n", unknown->c_str());
         return 2;

@@ -1,13 +1,12 @@
 // prom replay SRC DST [--where FILTER] [--map TEMPLATE | --lua FILE] [--from-ts T] [--to-ts T]
 // (docs/operations.md). On a terminal, a progress bar on stderr; `--progress=json` prints
 // one JSON progress line a second on stdout; always one summary line at the end.
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "cli/ops_cli.hpp"
+#include "cli/progress.hpp"
 #include "ops/replayer.hpp"
 
 namespace prom::cli {
@@ -20,32 +19,8 @@ struct replay_args {
     std::size_t batch = 1000;
 };
 
-std::string human(double v) {
-    char buf[32];
-    if (v >= 1e6) {
-        std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
-    } else if (v >= 1e4) {
-        std::snprintf(buf, sizeof buf, "%.0fk", v / 1e3);
-    } else {
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-    }
-    return buf;
-}
-
 void draw_bar(const ops::replay_progress& p, bool final) {
-    constexpr int width = 30;
-    double frac =
-        p.total() > 0 ? static_cast<double>(p.done()) / static_cast<double>(p.total()) : 1.0;
-    int filled = static_cast<int>(frac * width);
-    std::string bar(static_cast<std::size_t>(filled), '#');
-    bar.append(static_cast<std::size_t>(width - filled), '.');
-    auto eta = p.eta();
-    std::fprintf(stderr, "\r[%s] %lld/%lld events  %s ev/s  ETA %s   ", bar.c_str(),
-                 static_cast<long long>(p.done()), static_cast<long long>(p.total()),
-                 human(p.rate()).c_str(),
-                 eta ? (std::to_string(static_cast<long long>(*eta + 0.5)) + "s").c_str() : "?");
-    if (final) std::fputc('\n', stderr);
-    std::fflush(stderr);
+    draw_progress_bar(p.done(), p.total(), p.rate(), p.eta(), final);
 }
 
 void run_replay_cmd(const replay_args& a, run_state& state) {
@@ -81,32 +56,28 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
                 {errc::invalid_argument, std::string(name) + ": " + t.error().message}, state);
         *out = *t;
     }
-    if (a.progress != "auto" && a.progress != "bar" && a.progress != "json" &&
-        a.progress != "none") {
-        return report_ops({errc::invalid_argument, "--progress is auto, bar, json or none"}, state);
-    }
+    auto mode = progress_mode(a.progress);
+    if (!mode) return report_ops(mode.error(), state);
     auto s = open_or_report(a.db, state, db_access::read_only);
     if (!s) return;
     auto compiled = ops::compile_replay(*s, spec);
     if (!compiled) return report_ops(compiled.error(), state);
 
-    std::string mode = a.progress;
-    if (mode == "auto") mode = isatty(STDERR_FILENO) ? "bar" : "none";
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     auto done = ops::run_replay(*s, **compiled, [&](const ops::replay_progress& p) {
         auto now = std::chrono::steady_clock::now();
-        if (now - last < std::chrono::milliseconds(mode == "bar" ? 100 : 1000)) return true;
+        if (now - last < std::chrono::milliseconds(*mode == "bar" ? 100 : 1000)) return true;
         last = now;
-        if (mode == "bar") draw_bar(p, false);
-        if (mode == "json") print_line(ops::to_json(p));
+        if (*mode == "bar") draw_bar(p, false);
+        if (*mode == "json") print_line(ops::to_json(p));
         std::fflush(stdout);
         return true;
     });
     if (!done) {
-        if (mode == "bar") std::fputc('\n', stderr);
+        if (*mode == "bar") std::fputc('\n', stderr);
         return report_ops(done.error(), state);
     }
-    if (mode == "bar") draw_bar(*done, true);
+    if (*mode == "bar") draw_bar(*done, true);
     json::object summary = ops::to_json(*done);
     summary["src"] = a.src;
     summary["dst"] = a.dst;

@@ -150,6 +150,25 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (!may_block) return std::nullopt;
         return admin(r, route, {}, {}, query);
     }
+    if (n == 3 && s[0] == "topics" && (s[2] == "policy" || s[2] == "compact")) {
+        auto route = s[2] == "policy" ? route_id::topic_policy : route_id::topic_compact;
+        bool allowed = route == route_id::topic_policy
+                           ? get_or_head || r.verb == method::put || r.verb == method::delete_
+                           : r.verb == method::post;
+        if (!allowed) {
+            return method_not_allowed(
+                route, route == route_id::topic_policy ? "GET, HEAD, PUT, DELETE" : "POST");
+        }
+        if (!may_block) return std::nullopt;
+        return retention_route(r, route, decoded(s[1], coll_buf), {}, query);
+    }
+    if (n == 4 &&
+        ((s[0] == "topics" && s[2] == "keys") || (s[0] == "collections" && s[2] == "docs"))) {
+        auto route = s[0] == "topics" ? route_id::topic_key : route_id::collection_doc;
+        if (r.verb != method::delete_) return method_not_allowed(route, "DELETE");
+        if (!may_block) return std::nullopt;
+        return retention_route(r, route, decoded(s[1], coll_buf), decoded(s[3], key_buf), query);
+    }
     if ((n == 3 || n == 4) && s[0] == "groups") {
         auto route = n == 3 ? route_id::group : route_id::group_seek;
         if (n == 4 && s[3] != "seek") {

@@ -36,6 +36,10 @@ class replay_manager;
 class slo_monitor;
 }  // namespace prom::ops
 
+namespace prom::retention {
+class runner;
+}
+
 namespace prom::http {
 
 struct api_options {
@@ -63,6 +67,8 @@ struct api_options {
     ops::replay_manager* replays = nullptr;
     // SLO alarms: /healthz reports "degraded" while one fires. Null: no rules.
     const ops::slo_monitor* slo = nullptr;
+    // Counts the passes of POST /topics/{topic}/compact in /metrics; null: not counted.
+    retention::runner* retention = nullptr;
 };
 
 // More metrics for /metrics (projectors, consumer lag), written by the server node.
@@ -190,6 +196,11 @@ class api {
     // auth is off).
     std::optional<response> admin_refused(const request& r, route_id route,
                                           const auth::grant*& g) const;
+    // The retention routes (api_retention.cpp): `a` is the decoded {topic} (or pattern, or
+    // collection), `b` the decoded {key}.
+    response retention_route(const request& r, route_id route, std::string_view a,
+                             std::string_view b, std::string_view query);
+    response put_topic_policy(const request& r, std::string_view pattern);
     // /schemas and /schemas/{topic} (api_schemas.cpp); `topic` empty for the list.
     response schemas(const request& r, route_id route, std::string_view topic);
     response put_schema(const request& r, std::string_view topic);

@@ -57,6 +57,14 @@ std::string_view route_label(route_id r) noexcept {
             return "/schemas";
         case route_id::schema:
             return "/schemas/{topic}";
+        case route_id::topic_policy:
+            return "/topics/{topic}/policy";
+        case route_id::topic_compact:
+            return "/topics/{topic}/compact";
+        case route_id::topic_key:
+            return "/topics/{topic}/keys/{key}";
+        case route_id::collection_doc:
+            return "/collections/{name}/docs/{key}";
         case route_id::unknown:
         case route_id::count_:
             break;

@@ -38,6 +38,8 @@ struct topic_summary {
     seq_t last_seq{};
     std::optional<ts_ms> last_ts;   // ts of the event with the last seq
     std::int64_t dead_letters = 0;  // events in `<topic>.dlq`
+    std::int64_t bytes = 0;         // what its events take (store::topic_sizes)
+    ts_ms horizon{};                // docs/retention.md; 0 until a pass first drops an event
 };
 result<std::vector<topic_summary>> list_topics(store& s);
 json::object to_json(const topic_summary& t);

@@ -14,6 +14,7 @@
 #include "ops/replay_manager.hpp"
 #include "ops/slo.hpp"
 #include "prom/process_projectors.hpp"
+#include "retention/runner.hpp"
 #include "server/demo.hpp"
 #include "server/node_metrics.hpp"
 #include "userproj_runtime/definition_files.hpp"
@@ -62,10 +63,12 @@ class node_impl final : public node {
         changes_ = std::make_unique<consistency::change_waiters>(*store_);
         feed_ = std::make_unique<consistency::change_feed>(*store_);
         replays_ = std::make_unique<ops::replay_manager>(*store_);
+        if (auto ok = start_retention(); !ok) return ok;
         if (!config_.slo.empty()) start_slo_monitor();
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
         metrics_source_->set_user_projectors(supervisor_.get());
         metrics_source_->set_slo(slo_.get());
+        metrics_source_->set_retention(retention_.get());
         api_ = std::make_unique<http::api>(
             *store_, *cache_, http_metrics_,
             http::api_options{.default_collection = config_.collection,
@@ -79,7 +82,8 @@ class node_impl final : public node {
                               .changes = changes_.get(),
                               .feed = feed_.get(),
                               .replays = replays_.get(),
-                              .slo = slo_.get()},
+                              .slo = slo_.get(),
+                              .retention = retention_.get()},
             metrics_source_.get());
         auto server = http::http_server::start(
             *api_, http::server_options{.host = config_.host,
@@ -157,6 +161,7 @@ class node_impl final : public node {
             slo_thread_.join();
         }
         if (replays_) replays_->stop();
+        if (retention_) retention_->stop();
         if (projectors_) projectors_->stop();
         if (supervisor_) supervisor_->stop();
         if (feed_) feed_->stop();  // after the server: its streams unwatched as they ended
@@ -164,6 +169,24 @@ class node_impl final : public node {
     }
 
   private:
+    // The config's policies join the stored ones (the route's and the CLI's), then the
+    // runner starts (docs/retention.md).
+    status start_retention() {
+        for (const auto& p : config_.retention.policies) {
+            if (auto ok = retention::put_policy(*store_, p); !ok) {
+                return fail(ok.error().code, "retention policy '" + p.pattern +
+                                                 "' of the config: " + ok.error().message);
+            }
+            spdlog::info("prom serve: retention policy for '{}' stored from the config: {}",
+                         p.pattern, canonical_json(retention::to_json(p)));
+        }
+        retention_ = std::make_unique<retention::runner>(
+            *store_, retention::runner_options{.interval = config_.retention.interval,
+                                               .snapshots = config_.retention.snapshots});
+        retention_->start();
+        return {};
+    }
+
     // The SLO rules are judged once per slo_interval on a thread of their own; error rates
     // come from the projectors running on this node (docs/operations.md).
     void start_slo_monitor() {
@@ -257,6 +280,7 @@ class node_impl final : public node {
     std::unique_ptr<consistency::change_waiters> changes_;  // and on this (blocking reads)
     std::unique_ptr<consistency::change_feed> feed_;        // watches (SSE, WebSocket)
     std::unique_ptr<ops::replay_manager> replays_;
+    std::unique_ptr<retention::runner> retention_;  // stopped in stop(), before the store
     std::unique_ptr<ops::slo_monitor> slo_;
     std::jthread slo_thread_;  // uses slo_ and the store; joined in stop()
     std::unique_ptr<node_metrics> metrics_source_;

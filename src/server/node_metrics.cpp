@@ -5,6 +5,7 @@
 
 #include "ops/groups.hpp"
 #include "ops/slo.hpp"
+#include "retention/runner.hpp"
 
 namespace prom::server {
 
@@ -104,6 +105,42 @@ void node_metrics::append_group_metrics(std::string& out) {
     }
 }
 
+void node_metrics::append_retention_metrics(std::string& out) {
+    if (!retention_) return;
+    auto st = retention_->stats();
+    http::append_metric_header(out, "prom_retention_passes_total", "counter",
+                               "Retention and compaction passes run on this node.");
+    out += "prom_retention_passes_total ";
+    out += std::to_string(st.passes);
+    out += '\n';
+    http::append_metric_header(out, "prom_retention_dropped_events_total", "counter",
+                               "Events dropped by retention and compaction passes.");
+    for (const auto& [topic, n] : st.dropped) {
+        out += "prom_retention_dropped_events_total{topic=\"";
+        append_label_value(out, topic);
+        out += "\"} ";
+        out += std::to_string(n);
+        out += '\n';
+    }
+    http::append_metric_header(
+        out, "prom_retention_unseen_dropped_total", "counter",
+        "Dropped events that a consumer group had not acknowledged (behind: skip).");
+    for (const auto& [tg, n] : st.unseen) {
+        out += "prom_retention_unseen_dropped_total{topic=\"";
+        append_label_value(out, tg.first);
+        out += "\",group=\"";
+        append_label_value(out, tg.second);
+        out += "\"} ";
+        out += std::to_string(n);
+        out += '\n';
+    }
+    http::append_metric_header(out, "prom_retention_last_pass_timestamp_seconds", "gauge",
+                               "When the last pass ended (Unix time); 0 before the first.");
+    out += "prom_retention_last_pass_timestamp_seconds ";
+    append_seconds(out, st.last_pass ? static_cast<double>(st.last_pass->value) / 1000.0 : 0.0);
+    out += '\n';
+}
+
 void node_metrics::append_gateway_metrics(std::string& out) {
     if (!gateway_) return;
     auto counter = [&](std::string_view name, std::string_view type, std::string_view text,
@@ -132,6 +169,7 @@ void node_metrics::append_gateway_metrics(std::string& out) {
 void node_metrics::append_metrics(std::string& out) {
     append_gateway_metrics(out);
     append_group_metrics(out);
+    append_retention_metrics(out);
     if (slo_) slo_->append_metrics(out);
     if (user_projectors_) user_projectors_->append_metrics(out);
     if (!projectors_) return;

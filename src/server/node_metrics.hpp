@@ -14,6 +14,9 @@
 namespace prom::ops {
 class slo_monitor;
 }
+namespace prom::retention {
+class runner;
+}
 
 namespace prom::server {
 
@@ -28,12 +31,17 @@ class node_metrics final : public http::metrics_source {
     void set_user_projectors(const userproj::supervisor* s) { user_projectors_ = s; }
     // SLO alarms (prom_slo_alarm); null: no rules. Set once before traffic, must outlive this.
     void set_slo(const ops::slo_monitor* slo) { slo_ = slo; }
+    // The retention runner's counters (prom_retention_*); null: none. Set once before
+    // traffic, must outlive this.
+    void set_retention(const retention::runner* r) { retention_ = r; }
     // The clock lag in seconds is measured on (epoch ms); the system clock when unset.
     void set_clock(std::function<ts_ms()> clock) { clock_ = std::move(clock); }
 
   private:
     void append_gateway_metrics(std::string& out);
     void append_group_metrics(std::string& out);
+    void append_retention_metrics(std::string& out);
+    const retention::runner* retention_ = nullptr;
     std::function<ts_ms()> clock_;
     const ops::slo_monitor* slo_ = nullptr;
     const ws::gateway_metrics* gateway_ = nullptr;

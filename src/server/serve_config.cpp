@@ -37,6 +37,59 @@ result<std::string> string_field(const json::value& v, std::string_view name) {
 
 }  // namespace
 
+result<retention_settings> parse_retention_config(const json::value& v) {
+    if (!v.is_object()) {
+        return fail(errc::invalid_argument,
+                    "config: 'retention' must be an object with \"interval_ms\", \"policies\" "
+                    "and \"snapshots\"");
+    }
+    retention_settings out;
+    for (const auto& kv : v.get_object()) {
+        std::string_view k = kv.key();
+        if (k == "interval_ms") {
+            auto n = int_field(kv.value(), "retention.interval_ms", 10, 86'400'000);
+            if (!n) return std::unexpected(n.error());
+            out.interval = std::chrono::milliseconds(*n);
+        } else if (k == "snapshots") {
+            if (!kv.value().is_bool()) {
+                return fail(errc::invalid_argument,
+                            "config: 'retention.snapshots' must be true or false");
+            }
+            out.snapshots = kv.value().get_bool();
+        } else if (k == "policies") {
+            if (!kv.value().is_array()) {
+                return fail(errc::invalid_argument,
+                            "config: 'retention.policies' must be an array of policies");
+            }
+            const auto& a = kv.value().get_array();
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                std::string at = "config: retention.policies[" + std::to_string(i) + "]: ";
+                const json::object* o = a[i].if_object();
+                if (!o || !o->contains("topic") || !o->at("topic").is_string()) {
+                    return fail(errc::invalid_argument,
+                                at + "a policy is an object with \"topic\" (a name or a "
+                                     "prefix pattern like \"order.*\")");
+                }
+                std::string_view topic = o->at("topic").get_string();
+                auto p = retention::parse_policy(topic, a[i]);
+                if (!p) return fail(errc::invalid_argument, at + p.error().message);
+                for (const auto& before : out.policies) {
+                    if (before.pattern == p->pattern) {
+                        return fail(errc::invalid_argument,
+                                    at + "a second policy for '" + p->pattern + "'");
+                    }
+                }
+                out.policies.push_back(std::move(*p));
+            }
+        } else {
+            return fail(errc::invalid_argument,
+                        "config: unknown key 'retention." + std::string(k) +
+                            "' (it takes interval_ms, policies, snapshots)");
+        }
+    }
+    return out;
+}
+
 status parse_listen(std::string_view text, serve_config& c) {
     auto colon = text.rfind(':');
     if (colon == std::string_view::npos) {
@@ -94,13 +147,13 @@ status apply_config_json(std::string_view text, serve_config& c) {
             else
                 ok = std::unexpected(n.error());
         } else if (k == "body_limit") {
-            auto n = int_field(v, k, 1, 64 * 1024 * 1024);
+            auto n = int_field(v, k, 1, std::int64_t{64} * 1024 * 1024);
             if (n)
                 c.body_limit = static_cast<std::size_t>(*n);
             else
                 ok = std::unexpected(n.error());
         } else if (k == "header_limit") {
-            auto n = int_field(v, k, 1024, 1024 * 1024);
+            auto n = int_field(v, k, 1024, std::int64_t{1024} * 1024);
             if (n)
                 c.header_limit = static_cast<std::size_t>(*n);
             else
@@ -147,7 +200,7 @@ status apply_config_json(std::string_view text, serve_config& c) {
         } else if (k == "ws_send_timeout_ms") {
             ok = set_ms(c.ws_send_timeout, 1);
         } else if (k == "ws_max_message") {
-            auto n = int_field(v, k, 1024, 64 * 1024 * 1024);
+            auto n = int_field(v, k, 1024, std::int64_t{64} * 1024 * 1024);
             if (n)
                 c.ws_max_message = static_cast<std::size_t>(*n);
             else
@@ -188,6 +241,12 @@ status apply_config_json(std::string_view text, serve_config& c) {
                 ok = std::unexpected(rules.error());
         } else if (k == "slo_interval_ms") {
             ok = set_ms(c.slo_interval, 10);
+        } else if (k == "retention") {
+            auto r = parse_retention_config(v);
+            if (r)
+                c.retention = std::move(*r);
+            else
+                ok = std::unexpected(r.error());
         } else if (k == "projectors_dir") {
             auto s = string_field(v, k);
             if (s)

@@ -11,8 +11,18 @@
 #include "ops/slo.hpp"
 #include "prom/error.hpp"
 #include "prom/store.hpp"
+#include "retention/retention.hpp"
 
 namespace prom::server {
+
+// "retention": the background passes of docs/retention.md. The policies of the config are
+// stored at start (they join those set by the route and the CLI); the runner runs whatever
+// is stored, every `interval`.
+struct retention_settings {
+    std::chrono::milliseconds interval{60000};
+    std::vector<retention::policy> policies;
+    bool snapshots = true;  // also build time-travel snapshots of topics that grew
+};
 
 struct serve_config {
     std::string db = std::string(default_db_url);
@@ -49,7 +59,11 @@ struct serve_config {
         std::size_t{1024} * 1024;                  // bigger client messages close with 1009
     std::vector<ops::slo_rule> slo;                // "slo": rules (docs/operations.md)
     std::chrono::milliseconds slo_interval{1000};  // how often the rules are judged
+    retention_settings retention;
 };
+
+// {"interval_ms","policies":[{"topic",…policy}],"snapshots"}: strict at every level.
+result<retention_settings> parse_retention_config(const json::value& v);
 
 // "auth on (N tokens)" or "auth off": what the start-up log says, so that an operator sees at
 // once whether the config they wrote turned authentication on.

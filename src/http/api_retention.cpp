@@ -1,0 +1,173 @@
+// The retention routes (docs/retention.md, docs/http-api.md): GET|PUT|DELETE
+// /topics/{topic}/policy, POST /topics/{topic}/compact[?dry_run=true], DELETE
+// /topics/{topic}/keys/{key} (erasure) and DELETE /collections/{c}/docs/{key}. With tokens
+// configured they need the `admin` permission for the topic (or pattern, or collection).
+#include "docs/reserved.hpp"
+#include "docs/update.hpp"
+#include "http/api.hpp"
+#include "http/error_status.hpp"
+#include "http/percent.hpp"
+#include "retention/retention.hpp"
+#include "retention/runner.hpp"
+#include "userproj_runtime/collection_aliases.hpp"
+
+namespace prom::http {
+
+namespace {
+
+response ok_json(const json::object& o, route_id route) {
+    return json_response(200, canonical_json(o), route);
+}
+
+// ?dry_run=true|false (or a bare dry_run); anything else is a 400.
+result<bool> dry_run_param(std::string_view query) {
+    bool dry = false;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto part = query.substr(0, amp);
+        auto eq = part.find('=');
+        std::string name = decode_query_component(part.substr(0, eq));
+        std::string value =
+            eq == std::string_view::npos ? "true" : decode_query_component(part.substr(eq + 1));
+        if (name == "dry_run") {
+            if (value != "true" && value != "false") {
+                return fail(errc::invalid_argument, "'dry_run' is true or false");
+            }
+            dry = value == "true";
+        } else if (!name.empty()) {
+            return fail(errc::invalid_argument, "unknown parameter '" + name + "' (dry_run)");
+        }
+        if (amp == std::string_view::npos) break;
+        query = query.substr(amp + 1);
+    }
+    return dry;
+}
+
+// The existing topics a pattern names (an exact name: that topic, if it exists).
+result<std::vector<std::string>> matching_topics(store& s, std::string_view pattern) {
+    auto topics = s.topics();
+    if (!topics) return std::unexpected(topics.error());
+    std::vector<std::string> out;
+    for (const auto& t : *topics) {
+        if (retention::matches(pattern, t.topic)) out.push_back(t.topic);
+    }
+    return out;
+}
+
+}  // namespace
+
+response api::retention_route(const request& r, route_id route, std::string_view a,
+                              std::string_view b, std::string_view query) {
+    const auth::grant* g = nullptr;
+    if (auto no = admin_refused(r, route, g)) return *no;
+    if (g && !auth::auth_policy::permits(*g, auth::action::admin, a)) {
+        return error_response(403, "forbidden",
+                              "this token may not administer '" + std::string(a) + "'", route);
+    }
+    switch (route) {
+        case route_id::topic_policy:
+            if (r.verb == method::put) return put_topic_policy(r, a);
+            if (r.verb == method::delete_) {
+                auto gone = retention::delete_policy(store_, a);
+                if (!gone) return error_response(gone.error(), route);
+                if (!*gone) {
+                    return error_response(404, "not_found",
+                                          "no policy for '" + std::string(a) + "'", route);
+                }
+                return ok_json(json::object{{"topic", a}, {"deleted", true}}, route);
+            } else {
+                auto all = retention::load_policies(store_);
+                if (!all) return error_response(all.error(), route);
+                auto p = retention::policy_for(*all, a);
+                if (!p) {
+                    return error_response(404, "not_found",
+                                          "no policy applies to '" + std::string(a) + "'", route);
+                }
+                auto out = ok_json(
+                    json::object{
+                        {"topic", a}, {"pattern", p->pattern}, {"policy", retention::to_json(*p)}},
+                    route);
+                out.head_only = r.verb == method::head;
+                return out;
+            }
+        case route_id::topic_compact: {
+            auto dry = dry_run_param(query);
+            if (!dry) return error_response(dry.error(), route);
+            auto all = retention::load_policies(store_);
+            if (!all) return error_response(all.error(), route);
+            auto p = retention::policy_for(*all, a);
+            if (!p) {
+                return error_response(404, "not_found",
+                                      "no policy applies to '" + std::string(a) + "'", route);
+            }
+            auto report = retention::run_pass(
+                store_, a, *p,
+                {.now = now_ms(), .dry_run = *dry, .owner = "http:" + new_event_id()});
+            if (!report) return error_response(report.error(), route);
+            if (options_.retention) options_.retention->record(*report);
+            return ok_json(retention::to_json(*report), route);
+        }
+        case route_id::topic_key: {
+            auto done = retention::erase(store_, a, b);
+            if (!done) return error_response(done.error(), route);
+            // The erasure is committed whatever this answers: giving the freed pages back is
+            // best effort (secure_delete already overwrote them; docs/retention.md).
+            (void)store_.reclaim_space();
+            return ok_json(retention::to_json(*done), route);
+        }
+        case route_id::collection_doc: {
+            if (!docs::valid_collection_name(a) || docs::reserved_collection(a)) {
+                return error_response(404, "not_found", "no such collection", route);
+            }
+            std::shared_ptr<const userproj::collection_map> hold;
+            std::string_view physical = options_.aliases ? options_.aliases->resolve(a, hold) : a;
+            auto txn = store_.begin();
+            if (!txn) return error_response(txn.error(), route);
+            auto gone = (*txn)->delete_one(physical, b);
+            if (!gone) return error_response(gone.error(), route);
+            if (!*gone) return error_response(404, "not_found", "no such document", route);
+            if (auto ok = (*txn)->commit(); !ok) return error_response(ok.error(), route);
+            return ok_json(json::object{{"collection", a}, {"key", b}, {"deleted", true}}, route);
+        }
+        default:
+            break;
+    }
+    return error_response(404, "not_found", "no route for this path", route_id::unknown);
+}
+
+response api::put_topic_policy(const request& r, std::string_view pattern) {
+    constexpr auto route = route_id::topic_policy;
+    if (!is_json_content_type(r.content_type)) {
+        return error_response(415, "unsupported_media_type",
+                              "PUT /topics/{topic}/policy takes Content-Type: application/json",
+                              route);
+    }
+    if (r.body.size() > options_.body_limit) {
+        return error_response(413, "too_large", "the policy is over the body limit", route);
+    }
+    auto body = parse_json(r.body, {.max_depth = 32, .max_bytes = options_.body_limit});
+    if (!body) return error_response(400, "bad_request", body.error().message, route);
+    auto p = retention::parse_policy(pattern, *body);
+    if (!p) return error_response(p.error(), route);
+    auto topics = matching_topics(store_, pattern);
+    if (!topics) return error_response(topics.error(), route);
+    if (topics->empty()) {
+        return error_response(404, "not_found",
+                              "'" + std::string(pattern) + "' matches no existing topic", route);
+    }
+    if (auto ok = retention::put_policy(store_, *p); !ok) return error_response(ok.error(), route);
+    // Where it is now the effective policy (an exact name or a longer pattern may win).
+    auto all = retention::load_policies(store_);
+    if (!all) return error_response(all.error(), route);
+    json::array applies;
+    for (const auto& t : *topics) {
+        auto eff = retention::policy_for(*all, t);
+        if (eff && eff->pattern == p->pattern) applies.emplace_back(t);
+    }
+    return ok_json(json::object{{"topic", pattern},
+                                {"policy", retention::to_json(*p)},
+                                {"applies_to", std::move(applies)}},
+                   route);
+}
+
+}  // namespace prom::http

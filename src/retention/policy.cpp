@@ -1,0 +1,280 @@
+// Retention policies (docs/retention.md): parsing, matching topics, and their storage in
+// the collection `_prom.topic_policies`.
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include "prom/user_projector.hpp"
+#include "retention/retention.hpp"
+
+namespace prom::retention {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::size_t max_pattern_bytes = 200;  // a topic name's limit (src/core/event.cpp)
+
+bool topic_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == ':';
+}
+
+struct unit {
+    std::string_view suffix;
+    std::int64_t ms;
+};
+// Longest suffix first, so that "250ms" is read as milliseconds, not as minutes + "s".
+constexpr unit units[] = {
+    {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}};
+
+std::unexpected<error> bad(std::string message) {
+    return fail(errc::invalid_argument, std::move(message));
+}
+
+result<std::int64_t> positive_integer(const json::value& v, std::string_view what) {
+    if (v.is_int64() && v.get_int64() > 0) return v.get_int64();
+    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        return static_cast<std::int64_t>(v.get_uint64());
+    }
+    return bad(std::string(what) + " must be a whole number greater than 0");
+}
+
+// "7d": the unit that divides it exactly, the largest first; whole milliseconds otherwise.
+std::string format_duration(milliseconds d) {
+    for (std::int64_t m : {std::int64_t{86'400'000}, std::int64_t{3'600'000}, std::int64_t{60'000},
+                           std::int64_t{1'000}}) {
+        if (d.count() % m == 0) {
+            const auto* u = std::ranges::find(units, m, &unit::ms);
+            return std::to_string(d.count() / m) + std::string(u->suffix);
+        }
+    }
+    return std::to_string(d.count()) + "ms";
+}
+
+// The members of a stored document that are not the policy's (src/docs: `_key`, `_ts`).
+bool document_member(std::string_view k) { return k == "_key" || k == "_ts"; }
+
+result<std::optional<policy>> policy_of(const document& d) {
+    auto v = parse_stored_json(d.body);
+    if (!v || !v->is_object()) {
+        return fail(errc::corrupt, "the stored policy of '" + d.key + "' does not parse");
+    }
+    json::object o;
+    for (const auto& kv : v->get_object()) {
+        if (!document_member(kv.key())) o[kv.key()] = kv.value();
+    }
+    auto p = parse_policy(d.key, o);
+    if (!p) {
+        return fail(errc::corrupt,
+                    "the stored policy of '" + d.key + "' is invalid: " + p.error().message);
+    }
+    return std::optional<policy>(std::move(*p));
+}
+
+}  // namespace
+
+result<milliseconds> parse_duration(const json::value& v) {
+    constexpr std::string_view form =
+        "a duration is a string like \"7d\", \"12h\", \"30m\", \"45s\", \"250ms\" or a whole "
+        "number of milliseconds, greater than 0";
+    if (v.is_int64() || v.is_uint64()) {
+        if (v.is_int64() && v.get_int64() <= 0) {
+            return bad("duration " + std::to_string(v.get_int64()) + ": " + std::string(form));
+        }
+        if (v.is_uint64() && v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) {
+            return bad("duration too large");
+        }
+        return milliseconds(v.is_int64() ? v.get_int64()
+                                         : static_cast<std::int64_t>(v.get_uint64()));
+    }
+    if (!v.is_string()) return bad(std::string(form));
+    std::string_view text = v.get_string();
+    auto quoted = [&] { return "duration \"" + std::string(text) + "\": "; };
+    for (const auto& u : units) {
+        if (!text.ends_with(u.suffix)) continue;
+        std::string_view digits = text.substr(0, text.size() - u.suffix.size());
+        if (digits.empty() ||
+            !std::ranges::all_of(digits, [](char c) { return c >= '0' && c <= '9'; })) {
+            return bad(quoted() + std::string(form));
+        }
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec != std::errc() || end != digits.data() + digits.size() ||
+            n > std::numeric_limits<std::int64_t>::max() / u.ms) {
+            return bad(quoted() + "too large");
+        }
+        if (n == 0) return bad(quoted() + "must be greater than 0");
+        return milliseconds(n * u.ms);
+    }
+    return bad(quoted() + std::string(form));
+}
+
+namespace {
+
+status check_pattern(std::string_view pattern) {
+    if (pattern.empty()) return bad("the topic pattern is empty");
+    if (pattern.size() > max_pattern_bytes)
+        return bad("the topic pattern is longer than 200 bytes");
+    std::string_view name =
+        pattern.ends_with('*') ? pattern.substr(0, pattern.size() - 1) : pattern;
+    if (!std::ranges::all_of(name, topic_char)) {
+        return bad("topic pattern '" + std::string(pattern) +
+                   "' is a topic name (A-Z a-z 0-9 . _ - :) or a prefix ending in '*' "
+                   "(\"order.*\")");
+    }
+    return {};
+}
+
+result<retain_rule> parse_retain(const json::value& v) {
+    if (!v.is_object())
+        return bad("\"retain\" must be an object with \"max_age\" and/or \"max_events\"");
+    retain_rule r;
+    for (const auto& kv : v.get_object()) {
+        if (kv.key() == "max_age") {
+            auto d = parse_duration(kv.value());
+            if (!d) return bad("\"retain.max_age\": " + d.error().message);
+            r.max_age = *d;
+        } else if (kv.key() == "max_events") {
+            auto n = positive_integer(kv.value(), "\"retain.max_events\"");
+            if (!n) return std::unexpected(n.error());
+            r.max_events = *n;
+        } else {
+            return bad("unknown key \"retain." + std::string(kv.key()) +
+                       "\" (\"retain\" takes \"max_age\" and \"max_events\")");
+        }
+    }
+    if (!r.max_age && !r.max_events) {
+        return bad("\"retain\" needs \"max_age\" and/or \"max_events\"");
+    }
+    return r;
+}
+
+result<compact_rule> parse_compact(const json::value& v) {
+    if (!v.is_object()) return bad("\"compact\" must be an object with \"horizon\"");
+    std::optional<milliseconds> horizon;
+    for (const auto& kv : v.get_object()) {
+        if (kv.key() == "horizon") {
+            auto d = parse_duration(kv.value());
+            if (!d) return bad("\"compact.horizon\": " + d.error().message);
+            horizon = *d;
+        } else {
+            return bad("unknown key \"compact." + std::string(kv.key()) +
+                       "\" (\"compact\" takes \"horizon\")");
+        }
+    }
+    if (!horizon) return bad("\"compact\" needs \"horizon\"");
+    return compact_rule{*horizon};
+}
+
+}  // namespace
+
+result<policy> parse_policy(std::string_view pattern, const json::value& body) {
+    if (auto ok = check_pattern(pattern); !ok) return std::unexpected(ok.error());
+    if (!body.is_object()) return bad("a policy is a JSON object");
+    policy p;
+    p.pattern = std::string(pattern);
+    for (const auto& kv : body.get_object()) {
+        const auto& v = kv.value();
+        if (kv.key() == "retain") {
+            auto r = parse_retain(v);
+            if (!r) return std::unexpected(r.error());
+            p.retain = *r;
+        } else if (kv.key() == "compact") {
+            auto c = parse_compact(v);
+            if (!c) return std::unexpected(c.error());
+            p.compact = *c;
+        } else if (kv.key() == "behind") {
+            if (v.is_string() && v.get_string() == "skip") {
+                p.behind = behind_policy::skip;
+            } else if (v.is_string() && v.get_string() == "wait") {
+                p.behind = behind_policy::wait;
+            } else {
+                return bad("\"behind\" must be \"skip\" or \"wait\"");
+            }
+        } else if (kv.key() == "topic") {
+            // What to_json and GET answer, sent back as it is: allowed when it names the
+            // same pattern.
+            if (!v.is_string() || v.get_string() != pattern) {
+                return bad("\"topic\" in the body must be the pattern of the path ('" +
+                           std::string(pattern) + "')");
+            }
+        } else {
+            return bad("unknown key \"" + std::string(kv.key()) +
+                       "\" (a policy takes \"retain\", \"compact\" and \"behind\")");
+        }
+    }
+    if (!p.retain && !p.compact) return bad("a policy needs \"retain\" and/or \"compact\"");
+    return p;
+}
+
+json::object to_json(const policy& p) {
+    json::object o;
+    o["topic"] = p.pattern;
+    o["behind"] = p.behind == behind_policy::skip ? "skip" : "wait";
+    if (p.retain) {
+        json::object r;
+        if (p.retain->max_age) r["max_age"] = format_duration(*p.retain->max_age);
+        if (p.retain->max_events) r["max_events"] = *p.retain->max_events;
+        o["retain"] = std::move(r);
+    }
+    if (p.compact) o["compact"] = json::object{{"horizon", format_duration(p.compact->horizon)}};
+    return o;
+}
+
+bool matches(std::string_view pattern, std::string_view topic) {
+    // The projectors' rule: exact, or a prefix before '*' that never takes in NAME.dlq.
+    return topic_matches(pattern, topic);
+}
+
+std::optional<policy> policy_for(const std::vector<policy>& policies, std::string_view topic) {
+    const policy* best = nullptr;
+    for (const auto& p : policies) {
+        if (p.pattern == topic) return p;
+        if (!p.pattern.ends_with('*') || !matches(p.pattern, topic)) continue;
+        if (!best || p.pattern.size() > best->pattern.size()) best = &p;
+    }
+    if (!best) return std::nullopt;
+    return *best;
+}
+
+result<std::vector<policy>> load_policies(store& s) {
+    std::vector<policy> out;
+    find_query q;
+    q.collection = std::string(policy_collection);
+    q.limit = 1000;
+    for (;;) {
+        auto page = s.find(q);
+        if (!page) return std::unexpected(page.error());
+        for (const auto& d : *page) {
+            auto p = policy_of(d);
+            if (!p) return std::unexpected(p.error());
+            if (*p) out.push_back(std::move(**p));
+        }
+        if (page->size() < q.limit) break;
+        q.offset += page->size();
+    }
+    std::ranges::sort(out, {}, &policy::pattern);
+    return out;
+}
+
+status put_policy(store& s, const policy& p) {
+    if (auto ok = check_pattern(p.pattern); !ok) return ok;
+    auto txn = s.begin();
+    if (!txn) return std::unexpected(txn.error());
+    auto d = (*txn)->update_one(policy_collection, p.pattern, to_json(p), true);
+    if (!d) return std::unexpected(d.error());
+    return (*txn)->commit();
+}
+
+result<bool> delete_policy(store& s, std::string_view pattern) {
+    if (auto ok = check_pattern(pattern); !ok) return std::unexpected(ok.error());
+    auto txn = s.begin();
+    if (!txn) return std::unexpected(txn.error());
+    auto gone = (*txn)->delete_one(policy_collection, pattern);
+    if (!gone) return std::unexpected(gone.error());
+    if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
+    return *gone;
+}
+
+}  // namespace prom::retention

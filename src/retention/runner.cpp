@@ -1,0 +1,184 @@
+#include "retention/runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <set>
+
+#include "prom/timetravel.hpp"
+
+namespace prom::retention {
+
+// The topics that grew since the last round; written by the store's append listener, which
+// may fire after the runner is gone (listeners cannot be removed), hence shared.
+struct runner::grown_topics {
+    std::mutex mu;
+    std::set<std::string, std::less<>> topics;
+    bool all = false;  // a commit whose topics are unknown: any topic may have grown
+};
+
+namespace {
+
+// Long enough that a slow round does not lose the lease to another node mid-way; short
+// enough that another node takes over soon after this one dies.
+std::chrono::milliseconds lease_ttl(std::chrono::milliseconds interval) {
+    return std::max<std::chrono::milliseconds>(3 * interval, std::chrono::seconds(30));
+}
+
+std::string describe(const pass_report& r) {
+    std::string out = "topic '" + r.topic + "': dropped " + std::to_string(r.retained_out) +
+                      " by retain, " + std::to_string(r.compacted) + " by compact (" +
+                      std::to_string(r.keys) + " keys), horizon " + std::to_string(r.horizon.value);
+    for (const auto& g : r.groups_behind) {
+        out += "; group '" + g.group + "' had not seen " + std::to_string(g.unseen_dropped);
+    }
+    return out;
+}
+
+}  // namespace
+
+runner::runner(store& s, runner_options o)
+    : store_(s), options_(std::move(o)), grown_(std::make_shared<grown_topics>()) {
+    if (options_.owner.empty()) options_.owner = "node:" + new_event_id();
+    if (!options_.clock) options_.clock = [] { return now_ms(); };
+    if (options_.snapshots) {
+        store_.add_append_listener([g = grown_](const appended_topics& a) {
+            std::lock_guard lock(g->mu);
+            if (!a.complete) g->all = true;
+            for (const auto& t : a.tips) {
+                if (!g->topics.contains(t.topic)) g->topics.insert(t.topic);
+            }
+        });
+    }
+}
+
+runner::~runner() { stop(); }
+
+void runner::start() {
+    thread_ = std::jthread([this, token = stop_.get_token()] {
+        std::mutex mu;
+        std::condition_variable_any wake;
+        for (;;) {
+            {
+                std::unique_lock lock(mu);
+                (void)wake.wait_for(lock, token, options_.interval, [] { return false; });
+            }
+            if (token.stop_requested()) return;
+            auto round = run_round();
+            if (!round) spdlog::warn("prom serve: retention: {}", round.error().message);
+        }
+    });
+}
+
+void runner::stop() {
+    if (!stop_.stop_requested()) stop_.request_stop();
+    if (thread_.joinable()) thread_.join();
+    (void)store_.release_lease(runner_lease, options_.owner);
+}
+
+result<round_report> runner::run_round() {
+    round_report out;
+    auto leader = store_.acquire_lease(runner_lease, options_.owner, lease_ttl(options_.interval));
+    if (!leader) return std::unexpected(leader.error());
+    out.leader = *leader;
+    if (!out.leader) return out;
+
+    auto policies = load_policies(store_);
+    if (!policies) return std::unexpected(policies.error());
+    if (!policies->empty()) {
+        auto topics = store_.topics();
+        if (!topics) return std::unexpected(topics.error());
+        for (const auto& t : *topics) {
+            if (stop_.stop_requested()) return out;
+            auto p = policy_for(*policies, t.topic);
+            if (!p || t.count == 0) continue;
+            auto report = run_pass(store_, t.topic, *p,
+                                   {.now = options_.clock(),
+                                    .batch_events = options_.batch_events,
+                                    .owner = options_.owner});
+            if (!report) {
+                // Another pass of the topic (the CLI, the route) is running: the next round
+                // tries again.
+                if (report.error().code == errc::conflict || report.error().code == errc::not_found)
+                    continue;
+                spdlog::warn("prom serve: retention pass of '{}': {}", t.topic,
+                             report.error().message);
+                continue;
+            }
+            record(*report);
+            if (report->retained_out + report->compacted > 0) {
+                spdlog::info("prom serve: retention pass: {}", describe(*report));
+            }
+            out.passes.push_back(std::move(*report));
+        }
+    }
+    // Give the freed pages back to the file system (SQLite; docs/retention.md, "Space").
+    bool dropped = std::ranges::any_of(
+        out.passes, [](const pass_report& r) { return r.retained_out + r.compacted > 0; });
+    if (dropped) {
+        if (auto ok = store_.reclaim_space(); !ok) {
+            spdlog::warn("prom serve: retention: giving space back: {}", ok.error().message);
+        }
+    }
+    if (options_.snapshots) {
+        if (auto ok = build_snapshots(out); !ok) return std::unexpected(ok.error());
+    }
+    return out;
+}
+
+status runner::build_snapshots(round_report& out) {
+    std::vector<std::string> todo;
+    {
+        std::lock_guard lock(grown_->mu);
+        if (grown_->all) {
+            grown_->all = false;
+            grown_->topics.clear();
+            auto topics = store_.topics();
+            if (!topics) {
+                grown_->all = true;
+                return std::unexpected(topics.error());
+            }
+            for (const auto& t : *topics) todo.push_back(t.topic);
+        } else {
+            todo.assign(grown_->topics.begin(), grown_->topics.end());
+            grown_->topics.clear();
+        }
+    }
+    time_machine tm(store_);
+    const reducer reducers[] = {replace_reducer(), merge_reducer()};
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+        if (stop_.stop_requested()) {
+            // Not built yet: the next start's first appends note them again, and time travel
+            // builds what it needs on the way meanwhile.
+            return {};
+        }
+        for (const auto& r : reducers) {
+            auto built = tm.build_snapshots(todo[i], r);
+            if (!built) {
+                spdlog::warn("prom serve: snapshots of '{}' ({}): {}", todo[i], r.name,
+                             built.error().message);
+            }
+        }
+        ++out.snapshot_topics;
+    }
+    return {};
+}
+
+void runner::record(const pass_report& r) {
+    if (r.dry_run) return;
+    std::lock_guard lock(mu_);
+    ++stats_.passes;
+    stats_.last_pass = now_ms();  // wall time, whatever clock the ages use
+    stats_.dropped[r.topic] += r.retained_out + r.compacted;
+    for (const auto& g : r.groups_behind) {
+        stats_.unseen[{r.topic, g.group}] += g.unseen_dropped;
+    }
+}
+
+runner_stats runner::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+}  // namespace prom::retention

@@ -1,0 +1,186 @@
+// prom topic policy, prom compact, prom erase, prom doc rm and prom topics as an operator runs
+// them (docs/retention.md), with their exit codes: 2 for bad usage (nothing changes), 1 for
+// nothing found or a pass already running. On SQLite and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "prom/json.hpp"
+#include "prom/store.hpp"
+#include "retention/retention.hpp"
+#include "support/cli_runner.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ran;
+
+std::vector<json::value> lines(const std::string& out) {
+    std::vector<json::value> v;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        auto j = parse_json(line);
+        EXPECT_TRUE(j) << line;
+        if (j) v.push_back(*j);
+    }
+    return v;
+}
+
+class retention_cli : public testing::Test {
+  protected:
+    void SetUp() override {
+        if (test::integration_backend_missing()) GTEST_SKIP() << "no PROM_TEST_PG_URL";
+        url_ = test::integration_db_url(dir_);
+        s_ = test::open_or_die(url_, {.durable = false});
+        // orders: 5 keys x 6 events, old ts; audit: no policy.
+        std::vector<event_input> batch;
+        for (int i = 1; i <= 30; ++i) {
+            batch.push_back({.topic = "orders",
+                             .key = "k" + std::to_string(i % 5),
+                             .ts = ts_ms{std::int64_t{1000} * i},
+                             .payload = json::object{{"n", i}}});
+        }
+        batch.push_back({.topic = "audit", .key = "a", .ts = ts_ms{1000}, .payload = 1});
+        ASSERT_TRUE(s_->append(std::move(batch)));
+    }
+    ran prom(const std::string& args, bool with_stderr = false) {
+        return test::run_prom(args + " --db '" + url_ + "'", with_stderr);
+    }
+    std::int64_t count(std::string_view topic) {
+        auto t = s_->topic(topic);
+        return t && *t ? (*t)->count : -1;
+    }
+    std::size_t policies() {
+        auto all = retention::load_policies(*s_);
+        EXPECT_TRUE(all);
+        return all ? all->size() : 0;
+    }
+
+    test::temp_dir dir_;
+    std::string url_;
+    std::unique_ptr<store> s_;
+};
+
+TEST_F(retention_cli, every_command_has_help) {
+    for (const char* cmd : {"topic policy", "compact", "erase", "doc rm", "topics"}) {
+        auto r = test::run_prom(std::string(cmd) + " --help");
+        EXPECT_EQ(r.exit_code, 0) << cmd;
+        EXPECT_NE(r.out.find("--db"), std::string::npos) << r.out;
+    }
+}
+
+TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
+    auto set = prom("topic policy orders --compact-horizon 1d --retain-events 1000 --behind wait");
+    ASSERT_EQ(set.exit_code, 0) << set.out;
+    auto shown = prom("topic policy orders");
+    ASSERT_EQ(shown.exit_code, 0);
+    auto v = lines(shown.out);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].at("pattern"), "orders");
+    EXPECT_EQ(v[0].at("policy").at("compact").at("horizon"), "1d");
+    EXPECT_EQ(v[0].at("policy").at("retain").at("max_events").as_int64(), 1000);
+    EXPECT_EQ(v[0].at("policy").at("behind"), "wait");
+
+    // A pattern, shown for a topic it governs: the exact one wins for orders.
+    ASSERT_EQ(prom("topic policy 'ord*' --retain-age 7d").exit_code, 0);
+    EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("pattern"), "orders");
+
+    for (const char* bad :
+         {"topic policy orders --retain-events 0", "topic policy orders --retain-age soon",
+          "topic policy orders --compact-horizon -1d", "topic policy orders --behind later",
+          "topic policy orders --clear --retain-events 5",
+          "topic policy 'bad name' --retain-events 5", "topic policy nothing --retain-events 5",
+          "topic policy 'nothing.*' --retain-events 5", "topic policy"}) {
+        auto r = prom(bad, true);
+        EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
+        EXPECT_FALSE(r.out.empty()) << bad;  // a message on stderr
+    }
+    EXPECT_EQ(policies(), 2u);
+    EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("policy").at("behind"), "wait");
+
+    EXPECT_EQ(prom("topic policy audit").exit_code, 1);  // none applies
+    EXPECT_EQ(prom("topic policy orders --clear").exit_code, 0);
+    EXPECT_EQ(prom("topic policy orders --clear").exit_code, 1);
+    EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("pattern"), "ord*");
+    EXPECT_EQ(policies(), 1u);
+}
+
+TEST_F(retention_cli, compact_dry_run_then_for_real) {
+    ASSERT_EQ(prom("topic policy orders --compact-horizon 1d").exit_code, 0);
+    auto dry = prom("compact orders --dry-run --progress=json");
+    ASSERT_EQ(dry.exit_code, 0) << dry.out;
+    auto v = lines(dry.out);
+    ASSERT_FALSE(v.empty());
+    EXPECT_EQ(v.back().at("dry_run"), true);
+    EXPECT_EQ(v.back().at("compacted").as_int64(), 25);
+    EXPECT_EQ(count("orders"), 30);
+
+    EXPECT_EQ(prom("compact nosuch").exit_code, 2);
+    EXPECT_EQ(prom("compact audit").exit_code, 2);  // no policy
+    EXPECT_EQ(prom("compact --progress=sideways").exit_code, 2);
+
+    // A pass of the topic already runs elsewhere: exit 1, nothing dropped.
+    ASSERT_TRUE(s_->acquire_lease("prom.retention/orders", "someone-else", 30s).value_or(false));
+    auto busy = prom("compact orders --progress=none", true);
+    EXPECT_EQ(busy.exit_code, 1) << busy.out;
+    EXPECT_NE(busy.out.find("already running"), std::string::npos) << busy.out;
+    EXPECT_EQ(count("orders"), 30);
+    ASSERT_TRUE(s_->release_lease("prom.retention/orders", "someone-else"));
+
+    // Every topic with a policy; the bar when asked for.
+    auto done = prom("compact --progress=bar", true);
+    ASSERT_EQ(done.exit_code, 0) << done.out;
+    EXPECT_NE(done.out.find("events"), std::string::npos) << done.out;
+    EXPECT_NE(done.out.find("\"compacted\":25"), std::string::npos) << done.out;
+    EXPECT_EQ(count("orders"), 5);
+    EXPECT_EQ(count("audit"), 1);
+
+    // prom topics: bytes and the horizon.
+    auto topics = lines(prom("topics").out);
+    ASSERT_EQ(topics.size(), 2u);
+    for (const auto& t : topics) {
+        EXPECT_GT(t.at("bytes").as_int64(), 0);
+        if (t.at("topic") == "orders") {
+            EXPECT_EQ(t.at("count").as_int64(), 5);
+            EXPECT_GT(t.at("horizon").as_int64(), 0);
+        } else {
+            EXPECT_TRUE(t.at("horizon").is_null());
+        }
+    }
+    // Time travel into what went: a message and exit 1.
+    auto gone = prom("at orders k1 2000", true);
+    EXPECT_EQ(gone.exit_code, 1) << gone.out;
+}
+
+TEST_F(retention_cli, erase_and_doc_rm) {
+    auto erased = prom("erase orders k1");
+    ASSERT_EQ(erased.exit_code, 0) << erased.out;
+    auto v = lines(erased.out);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].at("events").as_int64(), 6);
+    EXPECT_EQ(count("orders"), 25);                   // 24 left + the marker
+    EXPECT_EQ(prom("erase orders k1").exit_code, 1);  // only the marker is left: no such key
+    EXPECT_EQ(prom("erase orders nobody").exit_code, 1);
+    EXPECT_EQ(prom("erase nosuch k1").exit_code, 2);
+    EXPECT_EQ(prom("erase orders ''").exit_code, 2);
+    EXPECT_EQ(count("orders"), 25);
+
+    {
+        auto txn = s_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("people", "alice", json::object{{"name", "Alice"}}, true));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    EXPECT_EQ(prom("doc rm people alice").exit_code, 0);
+    EXPECT_FALSE(*s_->find_one("people", "alice"));
+    EXPECT_EQ(prom("doc rm people alice").exit_code, 1);
+    EXPECT_EQ(prom("doc rm _prom.topic_policies orders").exit_code, 2);
+    EXPECT_EQ(prom("doc rm 'bad name' x").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace prom
