@@ -70,7 +70,9 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
     };
     switch (route) {
         case route_id::topics: {
-            auto ts = ops::list_topics(store_);
+            auto with_bytes = flag_param(query, "bytes");
+            if (!with_bytes) return error_response(with_bytes.error(), route);
+            auto ts = ops::list_topics(store_, *with_bytes);
             if (!ts) return error_response(ts.error(), route);
             json::array items;
             for (const auto& t : *ts) {

@@ -19,30 +19,6 @@ response ok_json(const json::object& o, route_id route) {
     return json_response(200, canonical_json(o), route);
 }
 
-// ?dry_run=true|false (or a bare dry_run); anything else is a 400.
-result<bool> dry_run_param(std::string_view query) {
-    bool dry = false;
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        auto part = query.substr(0, amp);
-        auto eq = part.find('=');
-        std::string name = decode_query_component(part.substr(0, eq));
-        std::string value =
-            eq == std::string_view::npos ? "true" : decode_query_component(part.substr(eq + 1));
-        if (name == "dry_run") {
-            if (value != "true" && value != "false") {
-                return fail(errc::invalid_argument, "'dry_run' is true or false");
-            }
-            dry = value == "true";
-        } else if (!name.empty()) {
-            return fail(errc::invalid_argument, "unknown parameter '" + name + "' (dry_run)");
-        }
-        if (amp == std::string_view::npos) break;
-        query = query.substr(amp + 1);
-    }
-    return dry;
-}
-
 // The existing topics a pattern names (an exact name: that topic, if it exists).
 result<std::vector<std::string>> matching_topics(store& s, std::string_view pattern) {
     auto topics = s.topics();
@@ -91,7 +67,7 @@ response api::retention_route(const request& r, route_id route, std::string_view
                 return out;
             }
         case route_id::topic_compact: {
-            auto dry = dry_run_param(query);
+            auto dry = flag_param(query, "dry_run");
             if (!dry) return error_response(dry.error(), route);
             auto all = retention::load_policies(store_);
             if (!all) return error_response(all.error(), route);

@@ -1,5 +1,9 @@
 #include "http/request.hpp"
 
+#include <string>
+
+#include "http/percent.hpp"
+
 namespace prom::http {
 
 bool is_json_content_type(std::optional<std::string_view> content_type) {
@@ -15,6 +19,30 @@ bool is_json_content_type(std::optional<std::string_view> content_type) {
         if (c != want[i]) return false;
     }
     return true;
+}
+
+result<bool> flag_param(std::string_view query, std::string_view name) {
+    bool on = false;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto part = query.substr(0, amp);
+        auto eq = part.find('=');
+        std::string key = decode_query_component(part.substr(0, eq));
+        std::string value =
+            eq == std::string_view::npos ? "true" : decode_query_component(part.substr(eq + 1));
+        if (key == name) {
+            if (value != "true" && value != "false") {
+                return fail(errc::invalid_argument, "'" + key + "' is true or false");
+            }
+            on = value == "true";
+        } else if (!key.empty()) {
+            return fail(errc::invalid_argument,
+                        "unknown parameter '" + key + "' (" + std::string(name) + ")");
+        }
+        if (amp == std::string_view::npos) break;
+        query = query.substr(amp + 1);
+    }
+    return on;
 }
 
 }  // namespace prom::http

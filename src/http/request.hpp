@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "prom/error.hpp"
+
 namespace prom::http {
 
 enum class method { get, head, post, put, delete_, other };
@@ -33,5 +35,10 @@ struct request {
 // Whether a Content-Type names JSON: `application/json` in any case, with parameters
 // (charset) allowed. The routes that take a JSON body answer 415 otherwise.
 bool is_json_content_type(std::optional<std::string_view> content_type);
+
+// A query whose only parameter may be the flag `name`: `name=true|false`, or a bare `name`
+// (true). Absent: false. Any other parameter or value is invalid_argument, with a message
+// for a 400.
+result<bool> flag_param(std::string_view query, std::string_view name);
 
 }  // namespace prom::http

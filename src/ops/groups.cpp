@@ -78,20 +78,25 @@ json::object to_json(const group_info& g) {
     return o;
 }
 
-result<std::vector<topic_summary>> list_topics(store& s) {
+result<std::vector<topic_summary>> list_topics(store& s, bool with_bytes) {
     auto topics = s.topics();
     if (!topics) return std::unexpected(topics.error());
     std::map<std::string, std::int64_t, std::less<>> counts;
     for (const auto& t : *topics) counts[t.topic] = t.count;
-    auto sizes = s.topic_sizes();
-    if (!sizes) return std::unexpected(sizes.error());
     std::map<std::string, std::int64_t, std::less<>> bytes;
-    for (const auto& z : *sizes) bytes[z.topic] = z.bytes;
+    if (with_bytes) {
+        auto sizes = s.topic_sizes();
+        if (!sizes) return std::unexpected(sizes.error());
+        for (const auto& z : *sizes) bytes[z.topic] = z.bytes;
+    }
     std::vector<topic_summary> out;
     for (const auto& t : *topics) {
         topic_summary sum{.topic = t.topic, .events = t.count, .last_seq = t.last_seq};
         sum.horizon = t.horizon;
-        if (auto b = bytes.find(t.topic); b != bytes.end()) sum.bytes = b->second;
+        if (with_bytes) {
+            auto b = bytes.find(t.topic);
+            sum.bytes = b != bytes.end() ? b->second : 0;
+        }
         if (t.last_seq > 0) {
             auto last = s.scan({.topic = t.topic, .from_seq = t.last_seq, .limit = 1});
             if (!last) return std::unexpected(last.error());
@@ -110,7 +115,7 @@ json::object to_json(const topic_summary& t) {
     o["last_seq"] = t.last_seq.value;
     o["last_ts"] = t.last_ts ? json::value(t.last_ts->value) : json::value(nullptr);
     o["dead_letters"] = t.dead_letters;
-    o["bytes"] = t.bytes;
+    if (t.bytes) o["bytes"] = *t.bytes;
     o["horizon"] = t.horizon.value > 0 ? json::value(t.horizon.value) : json::value(nullptr);
     return o;
 }

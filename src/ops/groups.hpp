@@ -36,12 +36,15 @@ struct topic_summary {
     std::string topic;
     std::int64_t events = 0;
     seq_t last_seq{};
-    std::optional<ts_ms> last_ts;   // ts of the event with the last seq
-    std::int64_t dead_letters = 0;  // events in `<topic>.dlq`
-    std::int64_t bytes = 0;         // what its events take (store::topic_sizes)
-    ts_ms horizon{};                // docs/retention.md; 0 until a pass first drops an event
+    std::optional<ts_ms> last_ts;       // ts of the event with the last seq
+    std::int64_t dead_letters = 0;      // events in `<topic>.dlq`
+    std::optional<std::int64_t> bytes;  // what its events take (store::topic_sizes), when asked
+    ts_ms horizon{};                    // docs/retention.md; 0 until a pass first drops an event
 };
-result<std::vector<topic_summary>> list_topics(store& s);
+// `with_bytes` adds each topic's bytes: one more query that reads every event of the
+// database, so only on request (GET /topics?bytes=true, prom topics), never on the
+// dashboard's polls.
+result<std::vector<topic_summary>> list_topics(store& s, bool with_bytes = false);
 json::object to_json(const topic_summary& t);
 
 // Where a seek moves a cursor: exactly one of them.

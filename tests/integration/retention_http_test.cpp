@@ -169,7 +169,16 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
     EXPECT_EQ(body(late).at("horizon").as_int64(), horizon);
     EXPECT_EQ(count("orders"), 10);
 
-    auto topics = get("/topics");
+    // Bytes only on request: they read every event (the dashboard polls /topics).
+    auto plain = get("/topics");
+    ASSERT_EQ(plain.status, 200);
+    const auto plain_listed = body(plain);
+    for (const auto& t : plain_listed.at("items").as_array()) {
+        EXPECT_FALSE(t.as_object().contains("bytes")) << t;
+    }
+    EXPECT_EQ(get("/topics?bytes=maybe").status, 400);
+    EXPECT_EQ(get("/topics?sizes=true").status, 400);
+    auto topics = get("/topics?bytes=true");
     ASSERT_EQ(topics.status, 200);
     const auto listed = body(topics);  // outlives the loop (a temporary would not)
     for (const auto& t : listed.at("items").as_array()) {
