@@ -164,28 +164,35 @@ void register_db_commands(CLI::App& app, run_state& state) {
     }
     {
         auto db = std::make_shared<std::string>();
-        auto* cmd =
-            app.add_subcommand("topics",
-                               "list topics with event counts, bytes, last seq and retention "
-                               "horizon (NDJSON)");
+        auto with_bytes = std::make_shared<bool>(false);
+        auto* cmd = app.add_subcommand(
+            "topics",
+            "list topics with event counts and last seq (NDJSON); `horizon` once "
+            "retention has dropped events, `bytes` with --bytes");
         add_db_option(*cmd, *db);
-        cmd->callback([db, &state] {
+        cmd->add_flag("--bytes", *with_bytes,
+                      "add what each topic's events take (reads every event)");
+        cmd->callback([db, with_bytes, &state] {
             auto s = open_or_report(*db, state, db_access::read_only);
             if (!s) return;
             auto ts = s->topics();
             if (!ts) return report(ts.error(), state);
-            auto sizes = s->topic_sizes();
-            if (!sizes) return report(sizes.error(), state);
+            std::vector<topic_size> sizes;
+            if (*with_bytes) {
+                auto z = s->topic_sizes();
+                if (!z) return report(z.error(), state);
+                sizes = std::move(*z);
+            }
             for (const auto& t : *ts) {
-                auto z = std::ranges::find(*sizes, t.topic, &topic_size::topic);
-                // horizon: null until a retention pass first drops an event (docs/retention.md)
-                print_line(
-                    json::object{{"topic", t.topic},
-                                 {"count", t.count},
-                                 {"bytes", z != sizes->end() ? z->bytes : 0},
-                                 {"last_seq", t.last_seq.value},
-                                 {"horizon", t.horizon.value > 0 ? json::value(t.horizon.value)
-                                                                 : json::value()}});
+                json::object line{
+                    {"topic", t.topic}, {"count", t.count}, {"last_seq", t.last_seq.value}};
+                if (*with_bytes) {
+                    auto z = std::ranges::find(sizes, t.topic, &topic_size::topic);
+                    line["bytes"] = z != sizes.end() ? z->bytes : 0;
+                }
+                // Only once a retention pass has dropped events (docs/retention.md).
+                if (t.horizon.value > 0) line["horizon"] = t.horizon.value;
+                print_line(line);
             }
         });
     }
