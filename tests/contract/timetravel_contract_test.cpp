@@ -14,6 +14,7 @@
 
 #include "contract/snapshot_fixture.hpp"
 #include "prom/timetravel.hpp"
+#include "support/retention_oracle.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -121,36 +122,9 @@ TEST_P(timetravel_contract, at_as_json_answers_like_the_cli) {
 
 // ---- property: random histories against the definition, folded from scratch in memory
 
-struct logged_event {
-    std::string key;
-    ts_ms ts{};
-    seq_t seq{};
-    json::value payload;
-};
-
-// The definition with nothing in between: the key's events with ts <= t, sorted by (ts, seq),
-// folded from null. No snapshots, no store.
-std::optional<state_at> oracle_at(const std::vector<logged_event>& log, std::string_view key,
-                                  ts_ms t, const reducer& r) {
-    std::vector<const logged_event*> evs;
-    for (const auto& e : log) {
-        if (e.key == key && e.ts <= t) evs.push_back(&e);
-    }
-    if (evs.empty()) return std::nullopt;
-    std::sort(evs.begin(), evs.end(),
-              [](auto* a, auto* b) { return std::pair(a->ts, a->seq) < std::pair(b->ts, b->seq); });
-    json::value state;
-    for (const auto* e : evs) {
-        event ev{.id = "",
-                 .topic = "",
-                 .key = e->key,
-                 .ts = e->ts,
-                 .seq = e->seq,
-                 .payload = e->payload};
-        state = *r.apply(std::move(state), ev);
-    }
-    return state_at{std::move(state), evs.back()->ts, evs.back()->seq};
-}
+// The full history as the test appended it, and the definition folded from it
+// (support/retention_oracle.hpp): no snapshots, no store.
+using test::logged_event;
 
 testing::AssertionResult same_answer(const result<std::optional<state_at>>& got,
                                      const std::optional<state_at>& want) {
@@ -289,7 +263,7 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                         break;
                 }
                 const auto& r = reducers[rng() % reducers.size()];
-                ASSERT_TRUE(same_answer(tm.at(topic, key, t, r), oracle_at(log, key, t, r)))
+                ASSERT_TRUE(same_answer(tm.at(topic, key, t, r), test::full_fold(log, key, t, r)))
                     << "case " << c << " round " << round << " key " << key << " t " << t
                     << " reducer '" << r.name << "'";
                 ++checks;
@@ -303,14 +277,14 @@ TEST_P(timetravel_contract, answers_equal_a_pure_fold_on_random_histories_with_l
                 std::size_t seen = 0;
                 ASSERT_TRUE(tm.at_all(topic, t, r, [&](const keyed_state& s) {
                     EXPECT_TRUE(same_answer(std::optional<state_at>{state_at{s.state, s.ts, s.seq}},
-                                            oracle_at(log, s.key, t, r)))
+                                            test::full_fold(log, s.key, t, r)))
                         << "at_all case " << c << " key " << s.key << " t " << t;
                     ++seen;
                     return true;
                 }));
                 std::size_t want = 0;
                 for (std::size_t k = 0; k < nkeys; ++k)
-                    want += oracle_at(log, all_keys[k], t, r) ? 1 : 0;
+                    want += test::full_fold(log, all_keys[k], t, r) ? 1 : 0;
                 EXPECT_EQ(seen, want) << "at_all case " << c << " t " << t;
                 ++checks;
             }
@@ -358,8 +332,8 @@ TEST_P(timetravel_contract, late_appends_racing_with_snapshotting_queries_leave_
     writer.join();
     EXPECT_GT(queries, 0u);
     for (ts_ms t{995}; t <= 4100; t += 5) {
-        ASSERT_TRUE(
-            same_answer(tm.at("race", "k", t, slow_merge), oracle_at(log, "k", t, merge_reducer())))
+        ASSERT_TRUE(same_answer(tm.at("race", "k", t, slow_merge),
+                                test::full_fold(log, "k", t, merge_reducer())))
             << "t " << t;
     }
 }

@@ -17,18 +17,8 @@ namespace {
 using namespace std::chrono_literals;
 using test::ran;
 
-std::vector<json::value> lines(const std::string& out) {
-    std::vector<json::value> v;
-    std::istringstream in(out);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        auto j = parse_json(line);
-        EXPECT_TRUE(j) << line;
-        if (j) v.push_back(*j);
-    }
-    return v;
-}
+// NDJSON output, one value per line.
+std::vector<json::value> lines(const std::string& out) { return test::ndjson_lines(out); }
 
 class retention_cli : public testing::Test {
   protected:

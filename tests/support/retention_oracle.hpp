@@ -1,6 +1,6 @@
-// The time-travel oracle after retention (docs/time-travel.md, "The horizon rule"), shared
-// by the retention contract and crash tests: the fold of the full history, kept by the test,
-// against what time_machine answers from what survived.
+// The time-travel oracle (docs/time-travel.md), shared by the time-travel and retention
+// contract tests and the retention crash test: the fold of the full history, kept by the
+// test, against what time_machine answers (after retention: from what survived).
 #pragma once
 
 #include <gtest/gtest.h>

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <random>
+#include <sstream>
 
 namespace prom::test {
 
@@ -87,6 +88,19 @@ std::unique_ptr<store> open_or_die(const std::string& url, store_options o) {
         return nullptr;
     }
     return std::move(*s);
+}
+
+std::vector<json::value> ndjson_lines(const std::string& out) {
+    std::vector<json::value> v;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        auto j = parse_json(line);
+        EXPECT_TRUE(j) << line;
+        if (j) v.push_back(*j);
+    }
+    return v;
 }
 
 }  // namespace prom::test

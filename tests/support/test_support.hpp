@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "prom/json.hpp"
 #include "prom/store.hpp"
 
 namespace prom::test {
@@ -74,5 +75,9 @@ bool integration_backend_missing();
 
 // Opens `url` or fails the test.
 std::unique_ptr<store> open_or_die(const std::string& url, store_options o = {});
+
+// The JSON values of NDJSON output (the CLI's listings), one per non-empty line; a line
+// that does not parse fails the test.
+std::vector<json::value> ndjson_lines(const std::string& out);
 
 }  // namespace prom::test
