@@ -18,13 +18,14 @@ struct run_state {
 // Adds `--db URL` to a subcommand (options may come before or after positionals).
 void add_db_option(CLI::App& cmd, std::string& db_url);
 
-// What a command does with its database. Commands that only read refuse a database that
-// does not exist (exit 1) and create nothing: a typo in --db must not read an empty log.
-enum class db_access { read_write, read_only };
+// Whether a command may create its database. Commands that only read, and those that change
+// what must already be there (erase, compact, doc rm), refuse a database that does not exist
+// (exit 1) and create nothing: a typo in --db must not act on an empty log.
+enum class db_access { may_create, must_exist };
 
 // Opens the store or prints the error and sets the exit code.
 std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state,
-                                      db_access access = db_access::read_write);
+                                      db_access access = db_access::may_create);
 
 // Prints `v` as one line of canonical JSON on stdout (NDJSON).
 void print_line(const json::value& v);

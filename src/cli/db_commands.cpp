@@ -69,7 +69,7 @@ void run_scan(const scan_args& a, run_state& state) {
     }
     if (a.limit && *a.limit < 0)
         return report({errc::invalid_argument, "--limit must be >= 0"}, state);
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto t = s->topic(a.topic);
     if (!t) return report(t.error(), state);
@@ -144,7 +144,7 @@ void register_db_commands(CLI::App& app, run_state& state) {
                                "--to-seq N|--to-ts T|--to-earliest|--to-latest [--force]"},
                               state);
             }
-            auto s = open_or_report(a->db, state, db_access::read_only);
+            auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             auto t = s->topic(a->topic);
             if (!t) return report(t.error(), state);
@@ -173,7 +173,7 @@ void register_db_commands(CLI::App& app, run_state& state) {
         cmd->add_flag("--bytes", *with_bytes,
                       "add what each topic's events take (reads every event)");
         cmd->callback([db, with_bytes, &state] {
-            auto s = open_or_report(*db, state, db_access::read_only);
+            auto s = open_or_report(*db, state, db_access::must_exist);
             if (!s) return;
             auto ts = s->topics();
             if (!ts) return report(ts.error(), state);

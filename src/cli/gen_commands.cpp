@@ -27,7 +27,7 @@ bool wanted(const gen_args& a, std::string_view topic) {
 }
 
 void run_ts(const gen_args& a, run_state& state) {
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto stored = schema::current_schemas(*s);
     if (!stored) return report(stored.error(), state);

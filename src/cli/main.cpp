@@ -25,7 +25,7 @@ void report(const error& e, run_state& state) {
 
 std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state,
                                       db_access access) {
-    auto s = open_store(db_url, {.must_exist = access == db_access::read_only});
+    auto s = open_store(db_url, {.must_exist = access == db_access::must_exist});
     if (!s) {
         report(s.error(), state);
         return nullptr;

@@ -47,7 +47,7 @@ void run_seek(const seek_args& a, run_state& state) {
     } else {
         t = {a.earliest ? ops::seek_target::kind::earliest : ops::seek_target::kind::latest, 0};
     }
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto done = ops::seek(*s, a.topic, a.group, t, a.force);
     if (!done) return report_ops(done.error(), state);
@@ -79,7 +79,7 @@ void register_ops_commands(CLI::App& app, run_state& state, CLI::App* cursor_cmd
         rm->add_option("topic", a->topic, "topic name")->required();
         rm->add_option("group", a->group, "consumer group")->required();
         rm->callback([a, &state] {
-            auto s = open_or_report(a->db, state, db_access::read_only);
+            auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             if (auto ok = ops::remove_group(*s, a->topic, a->group); !ok) {
                 return report_ops(ok.error(), state);
@@ -88,7 +88,7 @@ void register_ops_commands(CLI::App& app, run_state& state, CLI::App* cursor_cmd
         });
         cmd->callback([db, cmd, rm, &state] {
             if (rm->parsed()) return;
-            auto s = open_or_report(*db, state, db_access::read_only);
+            auto s = open_or_report(*db, state, db_access::must_exist);
             if (!s) return;
             auto gs = ops::list_groups(*s, now_ms());
             if (!gs) return report(gs.error(), state);
@@ -122,7 +122,7 @@ void register_ops_commands(CLI::App& app, run_state& state, CLI::App* cursor_cmd
         ls->add_option("topic", a->topic, "the source topic (not the .dlq one)")->required();
         ls->add_option("--group", a->group, "only this group's dead letters");
         ls->callback([a, &state] {
-            auto s = open_or_report(a->db, state, db_access::read_only);
+            auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             std::optional<std::string_view> g;
             if (!a->group.empty()) g = a->group;
@@ -138,7 +138,7 @@ void register_ops_commands(CLI::App& app, run_state& state, CLI::App* cursor_cmd
         replay->add_option("--group", b->group, "only this group's dead letters");
         replay->add_option("--id", b->ids, "only these entries (entry or original id)");
         replay->callback([b, &state] {
-            auto s = open_or_report(b->db, state, db_access::read_only);
+            auto s = open_or_report(b->db, state, db_access::must_exist);
             if (!s) return;
             ops::dlq_replay_options o;
             if (!b->group.empty()) o.group = b->group;

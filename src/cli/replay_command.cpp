@@ -58,7 +58,7 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
     }
     auto mode = progress_mode(a.progress);
     if (!mode) return report_ops(mode.error(), state);
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto compiled = ops::compile_replay(*s, spec);
     if (!compiled) return report_ops(compiled.error(), state);

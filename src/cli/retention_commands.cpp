@@ -71,7 +71,7 @@ void run_policy(const policy_args& a, run_state& state) {
         return usage("--clear takes no other option: it removes the policy of TOPIC", state);
     }
     if (!sets && !a.clear) {  // show the effective policy
-        auto s = open_or_report(a.db, state, db_access::read_only);
+        auto s = open_or_report(a.db, state, db_access::must_exist);
         if (!s) return;
         auto all = retention::load_policies(*s);
         if (!all) return report(all.error(), state);
@@ -81,7 +81,7 @@ void run_policy(const policy_args& a, run_state& state) {
             {"topic", a.topic}, {"pattern", p->pattern}, {"policy", retention::to_json(*p)}});
     }
     if (a.clear) {
-        auto s = open_or_report(a.db, state, db_access::read_only);
+        auto s = open_or_report(a.db, state, db_access::must_exist);
         if (!s) return;
         auto gone = retention::delete_policy(*s, a.topic);
         if (!gone) return report(gone.error(), state);
@@ -101,7 +101,7 @@ void run_policy(const policy_args& a, run_state& state) {
     if (!a.behind.empty()) body["behind"] = a.behind;
     auto p = retention::parse_policy(a.topic, body);
     if (!p) return report(p.error(), state);
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto topics = s->topics();
     if (!topics) return report(topics.error(), state);
@@ -123,7 +123,7 @@ struct compact_args {
 void run_compact(const compact_args& a, run_state& state) {
     auto mode = progress_mode(a.progress);
     if (!mode) return report(mode.error(), state);
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto all = retention::load_policies(*s);
     if (!all) return report(all.error(), state);
@@ -240,7 +240,7 @@ void register_retention_commands(CLI::App& app, run_state& state) {
         cmd->add_option("key", a->key, "the key to erase")->required();
         cmd->callback([a, &state] {
             if (a->key.empty()) return usage("KEY must not be empty", state);
-            auto s = open_or_report(a->db, state, db_access::read_only);
+            auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             if (!topic_exists(*s, a->topic, state)) return;
             auto done = retention::erase(*s, a->topic, a->key);
@@ -272,7 +272,7 @@ void register_retention_commands(CLI::App& app, run_state& state) {
                                  "manage it",
                              state);
             }
-            auto s = open_or_report(a->db, state, db_access::read_only);
+            auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             auto txn = s->begin();
             if (!txn) return report(txn.error(), state);

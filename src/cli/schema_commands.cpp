@@ -54,7 +54,7 @@ void run_set(const schema_args& a, run_state& state) {
 }
 
 void run_ls(const schema_args& a, run_state& state) {
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto all = schema::current_schemas(*s);
     if (!all) return report(all.error(), state);
@@ -62,7 +62,7 @@ void run_ls(const schema_args& a, run_state& state) {
 }
 
 void run_show(const schema_args& a, run_state& state) {
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto versions = schema::schema_versions(*s, a.topic);
     if (!versions) return report(versions.error(), state);

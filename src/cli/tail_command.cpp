@@ -40,7 +40,7 @@ void run_tail(const tail_args& a, run_state& state) {
         if (!ok) report(ok.error(), state);
         return;
     }
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);

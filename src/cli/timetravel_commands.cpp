@@ -31,7 +31,7 @@ void run_at(const at_args& a, run_state& state) {
     if (!t) return report(t.error(), state);
     auto r = builtin_reducer(a.reducer);
     if (!r) return report(r.error(), state);
-    auto s = open_or_report(a.db, state, db_access::read_only);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     time_machine tm(*s);
 

@@ -128,15 +128,20 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
     notifier_.notify_commit({}, appended);
 }
 
+// The writer's connection, opened again when it broke (the retry loops below).
+status pg_store::ensure_appender() {
+    if (appender_ && !appender_->broken()) return {};
+    auto c = connection::open(target_.conninfo, session_setup());
+    if (!c) return std::unexpected(c.error());
+    appender_ = std::move(*c);
+    return {};
+}
+
 result<std::vector<append_result>> pg_store::write_plain(
     const std::vector<const event_input*>& all) {
     result<std::vector<append_result>> out = fail(errc::internal, "not written");
     for (int attempt = 0;; ++attempt) {
-        if (!appender_ || appender_->broken()) {
-            auto c = connection::open(target_.conninfo, session_setup());
-            if (!c) return std::unexpected(c.error());
-            appender_ = std::move(*c);
-        }
+        if (auto ok = ensure_appender(); !ok) return std::unexpected(ok.error());
         // One statement, so one round trip and its own transaction: prom_append commits
         // (and NOTIFYs) when it returns.
         out = append_in_txn(*appender_, all, channel_);
@@ -153,11 +158,7 @@ result<std::vector<append_result>> pg_store::write_conditional(
     const std::vector<event_input>& batch) {
     result<std::vector<append_result>> out = fail(errc::internal, "not written");
     for (int attempt = 0;; ++attempt) {
-        if (!appender_ || appender_->broken()) {
-            auto c = connection::open(target_.conninfo, session_setup());
-            if (!c) return std::unexpected(c.error());
-            appender_ = std::move(*c);
-        }
+        if (auto ok = ensure_appender(); !ok) return std::unexpected(ok.error());
         out = conditional_append(*appender_, batch, channel_);
         if (out || out.error().key_seq) return out;  // appended, or refused: the answer
         bool again = (out.error().code == errc::conflict && attempt < max_conflict_retries) ||

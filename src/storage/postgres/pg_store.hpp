@@ -119,6 +119,8 @@ class pg_store final : public store {
     std::vector<std::string> session_setup() const;
     // The group commit's write function (pg_append.cpp), on its writer thread.
     void write_group(std::vector<group_commit::request>& group);
+    // Opens the append connection when there is none or it broke.
+    status ensure_appender();
     // Events without expectations in one prom_append statement on the append connection,
     // retried after deadlocks and once on a new connection after a broken one.
     result<std::vector<append_result>> write_plain(const std::vector<const event_input*>& all);
