@@ -61,10 +61,13 @@ TEST_P(retention_schema_migration, an_old_database_gets_the_horizon_and_key_hori
     auto late = s->append({{.topic = "t", .key = "k", .ts = ts_ms{240}, .payload = 4}});
     ASSERT_FALSE(late);
     EXPECT_EQ(late.error().code, errc::gone);
-    auto txn = s->begin();
-    ASSERT_TRUE(txn);
-    ASSERT_TRUE((*txn)->put_key_horizon("t", {"k", ts_ms{100}, ts_ms{200}, seq_t{2}}));
-    ASSERT_TRUE((*txn)->commit());
+    {
+        // A transaction must not outlive its store (it returns its connection to the pool).
+        auto txn = s->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->put_key_horizon("t", {"k", ts_ms{100}, ts_ms{200}, seq_t{2}}));
+        ASSERT_TRUE((*txn)->commit());
+    }
     // Opening again changes nothing more.
     s.reset();
     s = test::open_or_die(url, {.durable = false});
