@@ -71,6 +71,7 @@ round_result run_round(store& s, const std::string& topic, const json::value& pa
     std::atomic<bool> stop{false};
     std::atomic<long> done{0};
     std::vector<std::thread> ts;
+    ts.reserve(threads);
     auto start = std::chrono::steady_clock::now();
     double cpu0 = cpu_seconds();
     for (int t = 0; t < threads; ++t) {
@@ -137,7 +138,8 @@ void check_alone(const char* name, std::string_view schema_doc, const json::valu
     double check_us =
         per_payload_us([&] { valid = valid && !(*compiled)->first_violation(payload); });
     double copy_us = per_payload_us([&] {
-        json::value copy = payload;
+        // The copy is what is timed (every publish makes one: parsing, or the caller's).
+        json::value copy = payload;  // NOLINT(performance-unnecessary-copy-initialization)
         valid = valid && !copy.is_null();
     });
     if (!valid) {
