@@ -108,8 +108,8 @@ TEST_P(key_reads_long_log, key_reads_see_every_event_after_appends_deletes_and_a
     expect_key_reads_match(*s);
 }
 
-INSTANTIATE_TEST_SUITE_P(backends, key_reads_long_log,
-                         testing::ValuesIn(test::contract_backends()), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(backends, key_reads_long_log, testing::ValuesIn(test::contract_backends()),
+                         test::backend_name);
 
 // A SQLite database of schema 4 had the index events_by_key_ts on events and no key_events:
 // opening it copies the index into key_events, drops the old index, and answers as before.
@@ -123,11 +123,11 @@ TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
     {
         auto c = storage::sqlite::connection::open(path, false, 1000);
         ASSERT_TRUE(c) << c.error().message;
-        ASSERT_TRUE((*c)->exec(
-            "DROP TRIGGER key_events_follow_deletes; DROP TABLE key_events;"
-            "ALTER TABLE topics DROP COLUMN keyed_seq;"
-            "CREATE INDEX events_by_key_ts ON events(topic, key, ts, seq);"
-            "UPDATE meta SET v = '4' WHERE k = 'schema_version'"));
+        ASSERT_TRUE(
+            (*c)->exec("DROP TRIGGER key_events_follow_deletes; DROP TABLE key_events;"
+                       "ALTER TABLE topics DROP COLUMN keyed_seq;"
+                       "CREATE INDEX events_by_key_ts ON events(topic, key, ts, seq);"
+                       "UPDATE meta SET v = '4' WHERE k = 'schema_version'"));
     }
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
     expect_key_reads_match(*s);

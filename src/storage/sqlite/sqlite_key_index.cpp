@@ -5,7 +5,8 @@ namespace prom::storage::sqlite {
 status index_keys_in_txn(connection& c, std::string_view topic, seq_t keyed) {
     auto st = c.prepare(
         "INSERT INTO key_events(topic, key, ts, seq) "
-        "SELECT topic, key, ts, seq FROM events WHERE topic = ?1 AND seq > ?2 ORDER BY key, ts, seq");
+        "SELECT topic, key, ts, seq FROM events WHERE topic = ?1 AND seq > ?2 ORDER BY key, ts, "
+        "seq");
     if (!st) return std::unexpected(st.error());
     st->bind(1, topic);
     st->bind(2, keyed);

@@ -25,8 +25,8 @@ inline constexpr std::int64_t key_index_lag = 4096;
 #define PROM_KEY_TAIL "seq > (SELECT keyed_seq FROM topics WHERE name = ?1)"
 
 // In a statement with the topic bound to ?1 and the key to ?2: the seqs of the key's events.
-#define PROM_KEY_SEQS                                                        \
-    "SELECT seq FROM key_events WHERE topic = ?1 AND key = ?2 UNION ALL "    \
+#define PROM_KEY_SEQS                                                     \
+    "SELECT seq FROM key_events WHERE topic = ?1 AND key = ?2 UNION ALL " \
     "SELECT seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL " AND key = ?2"
 
 // Copies the key rows of `topic`'s events with a seq above `keyed` into key_events, inside

@@ -131,8 +131,8 @@ result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std:
     // The key's seqs come from the key index and the log's tail (sqlite_key_index.hpp); the
     // trigger on events deletes the key_events rows.
     auto n = delete_key_rows(
-        c, "DELETE FROM events WHERE topic = ?1 AND key = ?2 AND seq IN (" PROM_KEY_SEQS ")",
-        topic, key);
+        c, "DELETE FROM events WHERE topic = ?1 AND key = ?2 AND seq IN (" PROM_KEY_SEQS ")", topic,
+        key);
     if (!n) return n;
     for (const char* sql : {"DELETE FROM snapshots WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM latest WHERE topic = ?1 AND key = ?2",

@@ -116,13 +116,12 @@ inline constexpr const char* add_topic_horizon_sql =
     "ALTER TABLE topics ADD COLUMN horizon_ms INTEGER NOT NULL DEFAULT 0";
 
 // Version 5: a database made before gets topics.keyed_seq, and key_events is filled from its
-// events (read in key order from the old index), after which that index goes.
+// events (read in key order from the old index; migrate_in_txn then drops that index).
 inline constexpr const char* has_keyed_seq_sql =
     "SELECT 1 FROM pragma_table_info('topics') WHERE name = 'keyed_seq'";
 inline constexpr const char* add_keyed_seq_sql =
     "ALTER TABLE topics ADD COLUMN keyed_seq INTEGER NOT NULL DEFAULT 0;"
     "INSERT OR IGNORE INTO key_events(topic, key, ts, seq) SELECT topic, key, ts, seq FROM events;"
-    "UPDATE topics SET keyed_seq = last_seq;"
-    "DROP INDEX IF EXISTS events_by_key_ts";
+    "UPDATE topics SET keyed_seq = last_seq";
 
 }  // namespace prom::storage::sqlite

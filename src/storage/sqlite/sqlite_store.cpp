@@ -133,8 +133,8 @@ result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& 
         "JOIN events e ON e.topic = k.topic AND e.seq = k.seq "
         "WHERE k.topic = ?1 AND k.key = ?2 AND k.ts <= ?3";
     if (q.after) sql += " AND (k.ts, k.seq) > (?4, ?5)";
-    sql += " UNION ALL SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL
-           " AND key = ?2 AND ts <= ?3";
+    sql += " UNION ALL SELECT " PROM_EVENT_COLUMNS
+           " FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL " AND key = ?2 AND ts <= ?3";
     if (q.after) sql += " AND (ts, seq) > (?4, ?5)";
     sql += " ORDER BY 5, 2";  // ts, seq
     if (q.limit) sql += " LIMIT ?6";

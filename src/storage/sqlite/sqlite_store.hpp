@@ -119,7 +119,7 @@ class topic_counters {
     struct counters {
         seq_t last_seq{};
         std::int64_t count = 0;
-        ts_ms horizon{};  // topic_info::horizon: read with the row, so the check is free
+        ts_ms horizon{};    // topic_info::horizon: read with the row, so the check is free
         seq_t keyed_seq{};  // key_events holds every event up to here (sqlite_key_index.hpp)
         // Whether the topic had any time-travel snapshot when the transaction first
         // appended to it. Only put_snapshots adds them, never inside an append transaction,
