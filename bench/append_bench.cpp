@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
     }
     auto median_of = [](const std::vector<measured>& ms) {
         std::vector<double> rates;
-        for (auto& m : ms) rates.push_back(m.rate());
+        rates.reserve(ms.size());
+        for (const auto& m : ms) rates.push_back(m.rate());
         double mid = median(rates);
         for (auto& m : ms) {
             if (m.rate() == mid) return m;
@@ -73,13 +74,13 @@ int main(int argc, char** argv) {
                     median_of(d_rounds)});
     double base = only_cd ? 0.0 : rows[0].m.rate();
     std::printf(
-        "| scenario (SQLite, synchronous=FULL) | events/s | vs (a) | CPU us/event | peak RSS MiB "
-        "|\n");
+        "| scenario (SQLite, synchronous=FULL) | events/s | vs (a) | CPU us/event "
+        "| peak RSS MiB |\n");
     std::printf("|---|---:|---:|---:|---:|\n");
     for (auto& r : rows) {
         std::printf("| %s | %.0f | %.1fx | %.1f | %.1f |\n", r.name.c_str(), r.m.rate(),
                     base > 0 ? r.m.rate() / base : 0.0, r.m.cpu_us_per_event(),
-                    r.m.peak_rss_kb / 1024.0);
+                    static_cast<double>(r.m.peak_rss_kb) / 1024.0);
     }
     std::vector<double> ratios, cpu_ratios;
     std::printf("\nrounds of (c) and (d), interleaved (events/s, CPU us/event):\n");

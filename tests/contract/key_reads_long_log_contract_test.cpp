@@ -51,7 +51,8 @@ std::vector<event> expected(store& s, const std::string& key, ts_ms to) {
 
 std::vector<seq_t> seqs_of(const std::vector<event>& es) {
     std::vector<seq_t> out;
-    for (auto& e : es) out.push_back(e.seq);
+    out.reserve(es.size());
+    for (const auto& e : es) out.push_back(e.seq);
     return out;
 }
 
