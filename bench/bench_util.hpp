@@ -18,13 +18,23 @@ struct measured {
     double events = 0;   // how many units of work
     double seconds = 0;  // how long they took
     long peak_rss_kb = 0;
+    double cpu_seconds = 0;  // user + system time of the whole child (all its threads)
     double rate() const { return seconds > 0 ? events / seconds : 0; }
+    double cpu_us_per_event() const { return events > 0 ? cpu_seconds * 1e6 / events : 0; }
 };
 
 inline long peak_rss_kb() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
+}
+
+// CPU time is steadier than rates on a shared machine (docs/benchmarks.md).
+inline double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto s = [](timeval t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
 // Runs `scenario` in a forked child; the child reports {events, seconds} through a pipe
@@ -36,8 +46,10 @@ inline measured in_child(const std::function<measured()>& scenario) {
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
+        double cpu0 = cpu_seconds();
         measured m = scenario();
         m.peak_rss_kb = peak_rss_kb();
+        m.cpu_seconds = cpu_seconds() - cpu0;
         (void)!write(fds[1], &m, sizeof m);
         _exit(0);
     }

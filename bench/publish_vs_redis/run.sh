@@ -72,8 +72,17 @@ SELECT topic, key, max(seq) FROM events WHERE topic = 'bench.http' GROUP BY key
 ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq;
 UPDATE topics SET last_seq = $preload + 1, count = $preload + 1 WHERE name = 'bench.http';
 COMMIT;
-PRAGMA wal_checkpoint(TRUNCATE);
 SQL
+  # Schema 5 keeps the key index in key_events, up to topics.keyed_seq (docs/storage-schema.md);
+  # an older prom (PROM_BIN=) has neither, and its index on events is already filled.
+  sqlite3 "$1" >/dev/null 2>&1 <<SQL || true
+BEGIN;
+INSERT OR IGNORE INTO key_events(topic, key, ts, seq)
+SELECT topic, key, ts, seq FROM events WHERE topic = 'bench.http' ORDER BY key, ts, seq;
+UPDATE topics SET keyed_seq = last_seq WHERE name = 'bench.http';
+COMMIT;
+SQL
+  sqlite3 "$1" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 }
 start_prom() {  # name db → sets port_<name>, pid_<name>
   local name=$1 db=$2 port

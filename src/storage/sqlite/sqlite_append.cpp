@@ -1,5 +1,6 @@
 // Appends: id dedupe, gapless seq assignment, and the write function of the group commit.
 #include "storage/key_expectations.hpp"
+#include "storage/sqlite/sqlite_key_index.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom::storage::sqlite {
@@ -8,13 +9,14 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     if (auto it = topics_.find(topic); it != topics_.end()) return &it->second;
     // Read inside the write transaction, so seqs are gapless and strictly increasing across
     // threads, processes and crashes.
-    auto st = c.prepare("SELECT last_seq, count, horizon_ms FROM topics WHERE name = ?1");
+    auto st =
+        c.prepare("SELECT last_seq, count, horizon_ms, keyed_seq FROM topics WHERE name = ?1");
     if (!st) return std::unexpected(st.error());
     st->bind(1, topic);
     counters v;
     int rc = st->step();
     if (rc == SQLITE_ROW) {
-        v = {seq_t{st->int64(0)}, st->int64(1), ts_ms{st->int64(2)}};
+        v = {seq_t{st->int64(0)}, st->int64(1), ts_ms{st->int64(2)}, seq_t{st->int64(3)}};
     } else if (rc != SQLITE_DONE) {
         return std::unexpected(c.last_error(rc, "read topic"));
     }
@@ -58,13 +60,20 @@ status topic_counters::write_back(connection& c) {
     }
     latest_.clear();
     for (auto& [name, v] : topics_) {
+        // The key index follows the log in steps of key_index_lag (sqlite_key_index.hpp).
+        if (v.last_seq.value - v.keyed_seq.value >= key_index_lag) {
+            if (auto ok = index_keys_in_txn(c, name, v.keyed_seq); !ok) return ok;
+            v.keyed_seq = v.last_seq;
+        }
         auto up = c.prepare(
-            "INSERT INTO topics(name, last_seq, count) VALUES(?1, ?2, ?3) "
-            "ON CONFLICT(name) DO UPDATE SET last_seq = excluded.last_seq, count = excluded.count");
+            "INSERT INTO topics(name, last_seq, count, keyed_seq) VALUES(?1, ?2, ?3, ?4) "
+            "ON CONFLICT(name) DO UPDATE SET last_seq = excluded.last_seq, "
+            "count = excluded.count, keyed_seq = excluded.keyed_seq");
         if (!up) return std::unexpected(up.error());
         up->bind(1, name);
         up->bind(2, v.last_seq);
         up->bind(3, v.count);
+        up->bind(4, v.keyed_seq);
         int rc = up->step();
         if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update topic"));
     }

@@ -29,7 +29,12 @@ status migrate_in_txn(connection& c) {
     if (auto ok = add_column_if_missing(c, has_cursor_ack_time_sql, add_cursor_ack_time_sql); !ok) {
         return ok;
     }
-    return add_column_if_missing(c, has_topic_horizon_sql, add_topic_horizon_sql);
+    if (auto ok = add_column_if_missing(c, has_topic_horizon_sql, add_topic_horizon_sql); !ok) {
+        return ok;
+    }
+    if (auto ok = add_column_if_missing(c, has_keyed_seq_sql, add_keyed_seq_sql); !ok) return ok;
+    // Also after a schema-4 prom opened the file and made its index again.
+    return c.exec("DROP INDEX IF EXISTS events_by_key_ts");
 }
 
 result<std::vector<cursor_status>> sqlite_store::list_cursors() {

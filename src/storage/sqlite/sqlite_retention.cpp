@@ -3,6 +3,7 @@
 // append path (sqlite_append.cpp), on the topics row the append reads anyway.
 #include <set>
 
+#include "storage/sqlite/sqlite_key_index.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom::storage::sqlite {
@@ -42,7 +43,7 @@ status repoint_latest(connection& c, std::string_view topic, std::string_view ke
     if (!deleted.contains(latest)) return {};
     std::optional<std::int64_t> survivor;
     {
-        auto st = c.prepare("SELECT max(seq) FROM events WHERE topic = ?1 AND key = ?2");
+        auto st = c.prepare("SELECT max(seq) FROM (" PROM_KEY_SEQS ")");
         if (!st) return std::unexpected(st.error());
         st->bind(1, topic);
         st->bind(2, key);
@@ -127,7 +128,11 @@ status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_h
 // The writer runs with secure_delete on (sqlite_store.cpp, init): the pages these deletes
 // free or change are overwritten with zeros, and so were the copies earlier writes left.
 result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std::string_view key) {
-    auto n = delete_key_rows(c, "DELETE FROM events WHERE topic = ?1 AND key = ?2", topic, key);
+    // The key's seqs come from the key index and the log's tail (sqlite_key_index.hpp); the
+    // trigger on events deletes the key_events rows.
+    auto n = delete_key_rows(
+        c, "DELETE FROM events WHERE topic = ?1 AND key = ?2 AND seq IN (" PROM_KEY_SEQS ")", topic,
+        key);
     if (!n) return n;
     for (const char* sql : {"DELETE FROM snapshots WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM latest WHERE topic = ?1 AND key = ?2",

@@ -1,5 +1,6 @@
-// The SQLite schema (docs/storage-schema.md explains it). Version 4 (2: the change log;
-// 3: cursors.acked_ms; 4: retention, topics.horizon_ms and key_horizons).
+// The SQLite schema (docs/storage-schema.md explains it). Version 5 (2: the change log;
+// 3: cursors.acked_ms; 4: retention, topics.horizon_ms and key_horizons; 5: the key index
+// as the table key_events, filled behind the log: topics.keyed_seq).
 #pragma once
 
 namespace prom::storage::sqlite {
@@ -10,7 +11,8 @@ CREATE TABLE IF NOT EXISTS topics(
     name TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL,
     count INTEGER NOT NULL,
-    horizon_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+    horizon_ms INTEGER NOT NULL DEFAULT 0,
+    keyed_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events(
     topic TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -21,7 +23,21 @@ CREATE TABLE IF NOT EXISTS events(
     headers TEXT NOT NULL,
     PRIMARY KEY(topic, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(topic, id);
-CREATE INDEX IF NOT EXISTS events_by_key_ts ON events(topic, key, ts, seq);
+-- The per-key index (time travel, erasure), kept as a table that the writer fills behind the
+-- log: every event with seq <= topics.keyed_seq has its row here, later ones are found by
+-- walking the log's tail (sqlite_key_index.hpp). An index on events instead dirtied one page
+-- per key in every transaction (docs/benchmarks.md, "The key index behind the log").
+CREATE TABLE IF NOT EXISTS key_events(
+    topic TEXT NOT NULL,
+    key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY(topic, key, ts, seq)) WITHOUT ROWID;
+-- Whatever deletes an event (retention, erasure) deletes its key row with it.
+CREATE TRIGGER IF NOT EXISTS key_events_follow_deletes AFTER DELETE ON events BEGIN
+    DELETE FROM key_events
+    WHERE topic = old.topic AND key = old.key AND ts = old.ts AND seq = old.seq;
+END;
 -- No query chose it (a ts range of `scan` walks the primary key in seq order, as it must
 -- answer in seq order) and every append paid for it: dropped from databases made before.
 DROP INDEX IF EXISTS events_by_ts;
@@ -82,8 +98,8 @@ CREATE TABLE IF NOT EXISTS key_horizons(
     base_ts INTEGER NOT NULL,
     base_seq INTEGER NOT NULL,
     PRIMARY KEY(topic, key)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '4');
-UPDATE meta SET v = '4' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 4;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '5');
+UPDATE meta SET v = '5' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 5;
 )sql";
 
 // Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).
@@ -98,5 +114,14 @@ inline constexpr const char* has_topic_horizon_sql =
     "SELECT 1 FROM pragma_table_info('topics') WHERE name = 'horizon_ms'";
 inline constexpr const char* add_topic_horizon_sql =
     "ALTER TABLE topics ADD COLUMN horizon_ms INTEGER NOT NULL DEFAULT 0";
+
+// Version 5: a database made before gets topics.keyed_seq, and key_events is filled from its
+// events (read in key order from the old index; migrate_in_txn then drops that index).
+inline constexpr const char* has_keyed_seq_sql =
+    "SELECT 1 FROM pragma_table_info('topics') WHERE name = 'keyed_seq'";
+inline constexpr const char* add_keyed_seq_sql =
+    "ALTER TABLE topics ADD COLUMN keyed_seq INTEGER NOT NULL DEFAULT 0;"
+    "INSERT OR IGNORE INTO key_events(topic, key, ts, seq) SELECT topic, key, ts, seq FROM events;"
+    "UPDATE topics SET keyed_seq = last_seq";
 
 }  // namespace prom::storage::sqlite

@@ -4,6 +4,7 @@
 
 #include "docs/update.hpp"
 #include "storage/change_log.hpp"
+#include "storage/sqlite/sqlite_key_index.hpp"
 #include "storage/sqlite/sqlite_schema.hpp"
 
 namespace prom::storage::sqlite {
@@ -123,10 +124,19 @@ result<std::vector<event>> sqlite_store::scan(const scan_query& q) {
 result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& q) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
+    // The key's rows of key_events joined to their events, merged with the log's tail
+    // (sqlite_key_index.hpp). Both halves come out in (ts, seq) order, the first straight from
+    // the key_events key (k.ts and k.seq are selected so that SQLite sees that), so SQLite
+    // merges them and a LIMIT stops early; only the tail (< key_index_lag rows) is sorted.
     std::string sql =
-        "SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = ?1 AND key = ?2 AND ts <= ?3";
+        "SELECT k.topic, k.seq, e.id, k.key, k.ts, e.payload, e.headers FROM key_events k "
+        "JOIN events e ON e.topic = k.topic AND e.seq = k.seq "
+        "WHERE k.topic = ?1 AND k.key = ?2 AND k.ts <= ?3";
+    if (q.after) sql += " AND (k.ts, k.seq) > (?4, ?5)";
+    sql += " UNION ALL SELECT " PROM_EVENT_COLUMNS
+           " FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL " AND key = ?2 AND ts <= ?3";
     if (q.after) sql += " AND (ts, seq) > (?4, ?5)";
-    sql += " ORDER BY ts, seq";
+    sql += " ORDER BY 5, 2";  // ts, seq
     if (q.limit) sql += " LIMIT ?6";
     return read_events(**r, sql, [&](statement& st) {
         st.bind(1, q.topic);

@@ -119,7 +119,8 @@ class topic_counters {
     struct counters {
         seq_t last_seq{};
         std::int64_t count = 0;
-        ts_ms horizon{};  // topic_info::horizon: read with the row, so the check is free
+        ts_ms horizon{};    // topic_info::horizon: read with the row, so the check is free
+        seq_t keyed_seq{};  // key_events holds every event up to here (sqlite_key_index.hpp)
         // Whether the topic had any time-travel snapshot when the transaction first
         // appended to it. Only put_snapshots adds them, never inside an append transaction,
         // so when there were none the append rule has nothing to drop for any of its events.
@@ -131,7 +132,8 @@ class topic_counters {
     void set_latest(std::string_view topic, std::string_view key, seq_t seq);
     // The key's latest seq set by this transaction and not yet written back, if any.
     std::optional<seq_t> pending_latest(std::string_view topic, std::string_view key) const;
-    // Writes the topics rows and the latest rows.
+    // Writes the topics rows and the latest rows, and brings the key index up to the log
+    // where it fell key_index_lag behind.
     status write_back(connection& c);
     // The topics appended to and their last seqs (for the append listeners).
     appended_topics tips() const;
