@@ -152,10 +152,16 @@ std::string refine(std::string pointer, const std::string& description) {
 std::optional<problem> first_error(const valijson::Subschema& schema, const json::value& target,
                                    valijson::Validator& validator) {
     valijson::adapters::BoostJsonAdapter adapter(target);
-    if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+    {
+        // Each pass has its own budget for patterns (schema_regex.hpp), so the second one
+        // points at the string that exhausted it rather than at the first one it checks.
+        pattern_check_scope patterns;
+        if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+    }
     // Valid payloads take the fast path above (it stops at the first failed constraint);
     // only a refused one is checked again to say where.
     valijson::ValidationResults results;
+    pattern_check_scope patterns;
     validator.validate(schema, adapter, &results);
     valijson::ValidationResults::Error e;
     if (!results.popError(e)) return problem{"the value does not match the schema", ""};

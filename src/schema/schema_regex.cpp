@@ -2,6 +2,7 @@
 // matcher is instantiated.
 #include "schema/schema_regex.hpp"
 
+#include <chrono>
 #include <exception>
 #include <string>
 #include <unordered_map>
@@ -38,7 +39,20 @@ const boost::regex* compiled(std::string_view pattern) {
     }
 }
 
+// The check of the payload in progress on this thread (pattern_check_scope), if any.
+struct check_state {
+    bool active = false;
+    bool exhausted = false;
+    std::chrono::steady_clock::duration spent{};
+};
+thread_local check_state current;
+
+constexpr auto max_matching_per_check = std::chrono::seconds(1);
+
 }  // namespace
+
+pattern_check_scope::pattern_check_scope() { current = check_state{.active = true}; }
+pattern_check_scope::~pattern_check_scope() { current = check_state{}; }
 
 std::optional<std::string> pattern_error(std::string_view pattern) {
     try {
@@ -50,16 +64,25 @@ std::optional<std::string> pattern_error(std::string_view pattern) {
 }
 
 pattern_match search_pattern(std::string_view pattern, std::string_view text) {
+    if (current.exhausted) return pattern_match::too_complex;
     const boost::regex* re = compiled(pattern);
     if (!re) return pattern_match::too_complex;
+    const auto start = std::chrono::steady_clock::now();
+    auto out = pattern_match::too_complex;
     try {
-        return boost::regex_search(text.begin(), text.end(), *re, match_flags)
-                   ? pattern_match::found
-                   : pattern_match::not_found;
+        out = boost::regex_search(text.begin(), text.end(), *re, match_flags)
+                  ? pattern_match::found
+                  : pattern_match::not_found;
     } catch (const std::exception&) {
         // error_complexity (the bound) or error_stack (Boost's own memory for backtracking).
-        return pattern_match::too_complex;
     }
+    if (current.active) {
+        current.spent += std::chrono::steady_clock::now() - start;
+        if (out == pattern_match::too_complex || current.spent > max_matching_per_check) {
+            current.exhausted = true;
+        }
+    }
+    return out;
 }
 
 }  // namespace prom::schema
