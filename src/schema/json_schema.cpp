@@ -1,8 +1,12 @@
 // The only file that includes valijson (it throws, and its headers are heavy).
 #include "schema/json_schema.hpp"
 
-#include <regex>
 #include <string_view>
+
+// Without it valijson reports a schema it cannot use (a `$ref` to a definition that is not
+// there, a keyword it cannot apply to a value) by aborting the process; with it, by throwing,
+// and compile() and first_violation() turn that into a refusal.
+#define VALIJSON_USE_EXCEPTIONS 1
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -10,7 +14,87 @@
 #include <valijson/validator.hpp>
 
 #include "schema/draft7_metaschema.hpp"
+#include "schema/schema_regex.hpp"
 #include "userproj/json_pointer.hpp"
+
+// valijson's checks that prom replaces, for the one adapter it uses (explicit specializations
+// of valijson's visitor, before anything instantiates it; docs/schemas.md, "Patterns").
+namespace valijson {
+
+using prom_visitor = ValidationVisitor<adapters::BoostJsonAdapter>;
+
+namespace {
+
+using prom::schema::pattern_match;
+
+// pattern and patternProperties: Boost.Regex with a bound on backtracking (schema_regex.hpp)
+// instead of std::regex, which can take exponential time or overflow the stack. Not knowing
+// whether a string matches refuses the value, whatever matching would have decided.
+pattern_match search(const std::string& pattern, const std::string& text,
+                     ValidationResults* results, const std::vector<std::string>& context) {
+    auto found = prom::schema::search_pattern(pattern, text);
+    if (found == pattern_match::too_complex && results) {
+        results->pushError(context, "Matching the pattern '" + pattern +
+                                        "' needs more backtracking than prom allows.");
+    }
+    return found;
+}
+
+}  // namespace
+
+template <>
+bool prom_visitor::visit(const constraints::PatternConstraint& constraint) {
+    if ((m_strictTypes && !m_target.isString()) || !m_target.maybeString()) return true;
+    std::string pattern(constraint.getPattern<std::string::allocator_type>());
+    auto found = search(pattern, m_target.asString(), m_results, m_context);
+    if (found == pattern_match::found) return true;
+    if (found == pattern_match::not_found && m_results) {
+        m_results->pushError(m_context, "Failed to match regex specified by 'pattern' constraint.");
+    }
+    return false;
+}
+
+// `format` is an annotation in prom (docs/schemas.md): valijson 1.0 checks three formats with
+// std::regex, and applied to a value that is not a string it throws.
+template <>
+bool prom_visitor::visit(const constraints::FormatConstraint& /*constraint*/) {
+    return true;
+}
+
+// valijson's own loop over an object's members, with the pattern matched as above.
+template <>
+template <>
+bool prom_visitor::ValidatePatternPropertySubschemas::operator()(
+    const constraints::PropertiesConstraint::String& patternProperty,
+    const Subschema* subschema) const {
+    const std::string pattern(patternProperty.c_str());
+    bool matchFound = false;
+    for (const auto m : m_object) {
+        auto found = search(pattern, m.first, m_results, m_context);
+        if (found == pattern_match::too_complex) {
+            if (m_validated) *m_validated = false;
+            return false;
+        }
+        if (found == pattern_match::not_found) continue;
+        matchFound = true;
+        if (m_propertiesMatched) m_propertiesMatched->insert(m.first);
+        std::vector<std::string> newContext = m_context;
+        newContext.push_back("[" + m.first + "]");
+        ValidationVisitor validator(m.second, newContext, m_strictTypes, m_results, m_regexesCache);
+        if (validator.validateSchema(*subschema)) continue;
+        if (m_results) {
+            m_results->pushError(
+                m_context,
+                "Failed to validate against schema associated with pattern '" + pattern + "'.");
+        }
+        if (m_validated) *m_validated = false;
+        if (!m_continueOnFailure) return false;
+    }
+    if (!matchFound && !m_continueIfUnmatched) return false;
+    return m_continueOnSuccess;
+}
+
+}  // namespace valijson
 
 namespace prom::schema {
 
@@ -68,10 +152,16 @@ std::string refine(std::string pointer, const std::string& description) {
 std::optional<problem> first_error(const valijson::Subschema& schema, const json::value& target,
                                    valijson::Validator& validator) {
     valijson::adapters::BoostJsonAdapter adapter(target);
-    if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+    {
+        // Each pass has its own budget for patterns (schema_regex.hpp), so the second one
+        // points at the string that exhausted it rather than at the first one it checks.
+        pattern_check_scope patterns;
+        if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+    }
     // Valid payloads take the fast path above (it stops at the first failed constraint);
     // only a refused one is checked again to say where.
     valijson::ValidationResults results;
+    pattern_check_scope patterns;
     validator.validate(schema, adapter, &results);
     valijson::ValidationResults::Error e;
     if (!results.popError(e)) return problem{"the value does not match the schema", ""};
@@ -114,10 +204,19 @@ std::optional<problem> local_only(const json::value& v, const std::string& at) {
             return problem{"$id is not supported: a topic's schema is one document", here};
         }
         if (k == "pattern" && member.is_string()) {
-            try {
-                std::regex re(std::string(member.get_string()));
-            } catch (const std::regex_error&) {
-                return problem{"pattern is not a valid regular expression", here};
+            if (auto why = pattern_error(member.get_string())) {
+                return problem{"pattern is not a valid regular expression: " + *why, here};
+            }
+        }
+        if (k == "patternProperties" && member.is_object()) {
+            for (const auto& p : member.get_object()) {
+                if (auto why = pattern_error(p.key())) {
+                    return problem{
+                        "this name in patternProperties is not a valid regular "
+                        "expression: " +
+                            *why,
+                        pointer_join(here, p.key())};
+                }
             }
         }
         if (auto p = local_only(member, here)) return p;

@@ -1,0 +1,106 @@
+// What the json_schema fuzz target found in src/schema/json_schema.cpp (fuzz/README.md,
+// findings 5 and 6; docs/schemas.md, "Patterns"): schemas valijson could not use aborted the
+// process, and `pattern` went through std::regex, exponential on a short string and a stack
+// overflow on a long one.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "schema/json_schema.hpp"
+
+namespace prom::schema {
+namespace {
+
+json::value parse(std::string_view text) {
+    auto v = parse_json(text);
+    EXPECT_TRUE(v.has_value()) << text;
+    return v ? *v : json::value{};
+}
+
+std::shared_ptr<const compiled_schema> compile_or_die(std::string_view text) {
+    auto c = compiled_schema::compile(parse(text));
+    EXPECT_TRUE(c.has_value()) << text << ": " << (c ? "" : c.error().message);
+    return c ? *c : nullptr;
+}
+
+TEST(json_schema_limits, a_ref_to_a_missing_definition_is_refused_not_an_abort) {
+    auto c = compiled_schema::compile(parse(R"({"$ref":"#/definitions/nope"})"));
+    ASSERT_FALSE(c.has_value());
+    EXPECT_NE(c.error().message.find("not a usable JSON Schema"), std::string::npos)
+        << c.error().message;
+}
+
+TEST(json_schema_limits, format_is_an_annotation_on_any_value) {
+    auto c = compile_or_die(R"({"format":"date-time"})");
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->first_violation(parse(R"({"a":1})")));
+    EXPECT_FALSE(c->first_violation(parse(R"("not a date")")));
+}
+
+TEST(json_schema_limits, patterns_keep_their_ecmascript_meaning) {
+    auto c = compile_or_die(R"({"type":"string","pattern":"^[a-z]+$"})");
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->first_violation(parse(R"("abc")")));
+    // `$` is the end of the text, not of a line, and there is no match in the middle.
+    EXPECT_TRUE(c->first_violation(parse(R"("abc\n")")));
+    EXPECT_TRUE(c->first_violation(parse(R"("abc\ndef")")));
+    auto dot = compile_or_die(R"({"pattern":"^a.c$"})");
+    ASSERT_NE(dot, nullptr);
+    EXPECT_FALSE(dot->first_violation(parse(R"("abc")")));
+    EXPECT_TRUE(dot->first_violation(parse(R"("a\nc")")));
+}
+
+TEST(json_schema_limits, an_exponential_pattern_refuses_the_payload_in_bounded_time) {
+    auto c = compile_or_die(R"({"type":"string","pattern":"^(a*)*b$"})");
+    ASSERT_NE(c, nullptr);
+    auto start = std::chrono::steady_clock::now();
+    // std::regex did not finish this in a minute.
+    auto why = c->first_violation(json::value(std::string(40, 'a')));
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->message.find("backtracking"), std::string::npos) << why->message;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_FALSE(c->first_violation(parse(R"("aab")")));
+}
+
+TEST(json_schema_limits, many_costly_strings_cost_no_more_than_one) {
+    auto c = compile_or_die(R"({"type":"array","items":{"type":"string","pattern":"^(a*)*b$"}})");
+    ASSERT_NE(c, nullptr);
+    json::array many;
+    for (int i = 0; i < 500; ++i) many.emplace_back(std::string(4000, 'a'));
+    auto start = std::chrono::steady_clock::now();
+    auto why = c->first_violation(json::value(std::move(many)));
+    ASSERT_TRUE(why);
+    EXPECT_EQ(why->pointer, "/0");
+    // Each string alone costs the bound (tens of milliseconds): 500 of them, twice (the
+    // second pass says where), cost tens of seconds.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(json_schema_limits, a_long_string_does_not_overflow_the_stack) {
+    auto c = compile_or_die(R"({"type":"string","pattern":"^[a-z]*$"})");
+    ASSERT_NE(c, nullptr);
+    // std::regex recursed once per character: a segmentation fault at 100,000.
+    EXPECT_FALSE(c->first_violation(json::value(std::string(1'000'000, 'a'))));
+    EXPECT_TRUE(c->first_violation(json::value(std::string(1'000'000, 'a') + "B")));
+}
+
+TEST(json_schema_limits, pattern_properties_names_are_checked_when_stored) {
+    auto bad = compiled_schema::compile(parse(R"({"patternProperties":{"(":{}}})"));
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().pointer, "/patternProperties/(");
+    auto c = compile_or_die(
+        R"({"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false})");
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->first_violation(parse(R"({"x-a":"s"})")));
+    auto why = c->first_violation(parse(R"({"x-a":1})"));
+    ASSERT_TRUE(why);
+    EXPECT_EQ(why->pointer, "/x-a");
+    // A name whose match is too costly is refused, not handed to additionalProperties.
+    auto costly = compile_or_die(R"({"patternProperties":{"^(a|a)*b":{"type":"null"}}})");
+    ASSERT_NE(costly, nullptr);
+    EXPECT_TRUE(costly->first_violation(parse("{\"" + std::string(40, 'a') + "\":1}")));
+}
+
+}  // namespace
+}  // namespace prom::schema
