@@ -120,7 +120,8 @@ http_server::http_server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
 http_server::~http_server() { stop(std::chrono::milliseconds(0)); }
 
-result<std::unique_ptr<http_server>> http_server::start(api& handlers, server_options options) {
+result<std::unique_ptr<http_server>> http_server::start(
+    api& handlers, server_options options, const std::function<void(server_context&)>& configure) {
     auto i = std::make_unique<impl>(handlers, std::move(options));
     boost::system::error_code ec;
     auto address = net::ip::make_address(i->ctx.options.host, ec);
@@ -137,6 +138,7 @@ result<std::unique_ptr<http_server>> http_server::start(api& handlers, server_op
                                            ec.message());
     }
     i->port = acceptor.local_endpoint().port();
+    if (configure) configure(i->ctx);
     net::co_spawn(i->workers[0]->ioc, accept_loop(&acceptor, &i->ctx, &i->workers),
                   log_exception{"accept loop"});
     for (auto& w : i->workers) {
@@ -148,8 +150,6 @@ result<std::unique_ptr<http_server>> http_server::start(api& handlers, server_op
 }
 
 std::uint16_t http_server::port() const { return impl_->port; }
-
-server_context& http_server::context() { return impl_->ctx; }
 
 void http_server::stop(std::chrono::milliseconds deadline) {
     auto& i = *impl_;

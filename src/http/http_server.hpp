@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,14 +38,16 @@ struct server_context;  // server_context.hpp (Beast/Asio)
 class http_server {
   public:
     // Binds and starts serving; errc::unavailable when the address cannot be bound.
-    static result<std::unique_ptr<http_server>> start(api& handlers, server_options options);
+    // `configure` runs after the bind and before the first connection is accepted: the
+    // WebSocket module installs its upgrade hook there, which no network thread may read
+    // while it is written.
+    static result<std::unique_ptr<http_server>> start(
+        api& handlers, server_options options,
+        const std::function<void(server_context&)>& configure = {});
     ~http_server();
 
     std::uint16_t port() const;  // the bound port (useful with port 0)
     void stop(std::chrono::milliseconds deadline);
-
-    // For the WebSocket module: where the upgrade hook lives (see server_context.hpp).
-    server_context& context();
 
     struct impl;
 

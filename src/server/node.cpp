@@ -85,17 +85,8 @@ class node_impl final : public node {
                               .slo = slo_.get(),
                               .retention = retention_.get()},
             metrics_source_.get());
-        auto server = http::http_server::start(
-            *api_, http::server_options{.host = config_.host,
-                                        .port = config_.port,
-                                        .threads = config_.threads,
-                                        .blocking_threads = config_.blocking_threads,
-                                        .body_limit = config_.body_limit,
-                                        .header_limit = config_.header_limit,
-                                        .read_timeout = config_.read_timeout,
-                                        .watch_keepalive = config_.watch_keepalive});
-        if (!server) return std::unexpected(server.error());
-        server_ = std::move(*server);
+        // The gateway exists before the server accepts anything: its upgrade hook is
+        // installed while no network thread runs a connection yet.
         gateway_ = std::make_unique<ws::gateway>(
             *store_, config_.auth,
             ws::gateway_options{.max_message_bytes = config_.ws_max_message,
@@ -103,7 +94,19 @@ class node_impl final : public node {
                                 .feed = feed_.get(),
                                 .writers_of = collection_writers(run_process),
                                 .aliases = &aliases_});
-        gateway_->install(*server_);
+        auto server = http::http_server::start(
+            *api_,
+            http::server_options{.host = config_.host,
+                                 .port = config_.port,
+                                 .threads = config_.threads,
+                                 .blocking_threads = config_.blocking_threads,
+                                 .body_limit = config_.body_limit,
+                                 .header_limit = config_.header_limit,
+                                 .read_timeout = config_.read_timeout,
+                                 .watch_keepalive = config_.watch_keepalive},
+            [gateway = gateway_.get()](http::server_context& c) { gateway->install(c); });
+        if (!server) return std::unexpected(server.error());
+        server_ = std::move(*server);
         metrics_source_->set_gateway(&gateway_->metrics());
         if (config_.demo) demo_ = start_demo(*store_);
         // The absolute database path: a relative `sqlite:` path depends on the working

@@ -21,7 +21,7 @@
 #include "prom/store.hpp"
 
 namespace prom::http {
-class http_server;
+struct server_context;
 }
 namespace prom::userproj {
 class collection_aliases;
@@ -61,8 +61,9 @@ class gateway {
     gateway(store& s, const auth::auth_policy& policy, gateway_options options = {});
     ~gateway();
 
-    // Sets the server's upgrade hook; call before traffic starts.
-    void install(http::http_server& server);
+    // Sets the server's upgrade hook; called from http_server::start's `configure`, before
+    // the first connection is accepted.
+    void install(http::server_context& server);
 
     // Closes every connection and stops its subscriptions; call before stopping the
     // HTTP server (the destructor does it too).

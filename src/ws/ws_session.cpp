@@ -838,11 +838,10 @@ gateway::~gateway() {
     state_->delivery.close();
 }
 
-void gateway::install(http::http_server& server) {
+void gateway::install(http::server_context& server) {
     std::shared_ptr<state> st = state_;
-    server.context().upgrade = [st](
-                                   beast::tcp_stream stream, beast::flat_buffer buffer,
-                                   bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
+    server.upgrade = [st](beast::tcp_stream stream, beast::flat_buffer buffer,
+                          bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
         return accept_session(st, std::move(stream), std::move(buffer), std::move(req));
     };
 }
