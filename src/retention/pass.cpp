@@ -181,6 +181,7 @@ status delete_in_batches(store& s, std::string_view topic, pass_plan& plan, cons
                 tm, topic, plan.keys[k],
                 it == earlier.end() ? std::nullopt : std::optional<key_horizon>{it->second});
             if (!folded) return std::unexpected(folded.error());
+            if (auto ok = lease.renew_if_due(); !ok) return ok;  // a long key folds long
             if (!*folded) {
                 states[k] = state::kept;
                 continue;
