@@ -8,10 +8,11 @@
 //      last event before the horizon and its latest event, always;
 //   2. raises the topic's horizon (store::raise_horizon) to the greatest ts it will drop, so
 //      no late event can land among the dropped ones while it works;
-//   3. for each key it touches, stores time-travel snapshots of both built-in reducers at the
-//      key's base position (the greatest dropped position; store.hpp, key_horizon);
-//   4. deletes in small transactions (delete_events + put_key_horizon together), so the
-//      writer is never held for long and a kill -9 leaves whole keys: the next pass resumes.
+//   3. deletes in small, paced transactions (delete_events + put_key_horizon together), so
+//      the writer is never held for long and a kill -9 leaves whole keys: the next pass
+//      resumes. The transaction that deletes a key's first events also stores time-travel
+//      snapshots of both built-in reducers at the key's base position (the greatest
+//      dropped position; store.hpp, key_horizon), so they are durable with the deletion.
 // Groups whose cursor is behind a dropped event: `behind` says whether the pass drops anyway
 // (skip: counted per group in the report, logged) or keeps what a known group has not
 // acknowledged (wait).
