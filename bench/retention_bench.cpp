@@ -15,9 +15,9 @@
 // publisher's, not the fill's.
 //
 //   retention_bench [--db URL] [--events N] [--keys K] [--rate PER_SECOND] [--durable 0|1]
-//                   [--batch EVENTS_PER_TRANSACTION]
+//                   [--batch EVENTS_PER_TRANSACTION] [--pause MICROSECONDS]
 //   (default: a scratch SQLite file, 1,000,000 events, 10,000 keys, 500 publishes/s, durable,
-//   the engine's 500 events per delete transaction)
+//   the engine's defaults of events per delete transaction and pause between them)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -44,7 +44,8 @@ struct args {
     std::int64_t keys = 10'000;
     int rate = 500;
     bool durable = true;
-    std::size_t batch = 500;  // events deleted per transaction (pass_options::batch_events)
+    std::size_t batch = retention::pass_options{}.batch_events;         // events per transaction
+    std::chrono::microseconds pause = retention::pass_options{}.pause;  // between them
 };
 
 void fill(store& s, const std::string& topic, std::int64_t n, std::int64_t keys) {
@@ -131,6 +132,9 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--rate")) a.rate = std::atoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--durable")) a.durable = std::atoi(argv[i + 1]) != 0;
         if (!std::strcmp(argv[i], "--batch")) a.batch = std::strtoull(argv[i + 1], nullptr, 10);
+        if (!std::strcmp(argv[i], "--pause")) {
+            a.pause = std::chrono::microseconds(std::atoll(argv[i + 1]));
+        }
     }
     if (a.events < 1 || a.keys < 1 || a.keys > a.events) {
         std::fprintf(stderr, "--events >= --keys >= 1\n");
@@ -163,10 +167,11 @@ int main(int argc, char** argv) {
     }
     store& s = **opened;
     std::printf(
-        "backend %s (%s), %lld events, %lld keys, %zu deletes per transaction, filled "
-        "in %.1f s\n",
+        "backend %s (%s), %lld events, %lld keys, %zu deletes per transaction, pause %lld us, "
+        "filled in %.1f s\n",
         a.db.substr(0, a.db.find(':')).c_str(), a.durable ? "durable" : "not durable",
-        static_cast<long long>(a.events), static_cast<long long>(a.keys), a.batch, fill_s);
+        static_cast<long long>(a.events), static_cast<long long>(a.keys), a.batch,
+        static_cast<long long>(a.pause.count()), fill_s);
 
     const std::int64_t bytes_before = topic_bytes(s, topic);
     const std::int64_t file_before = file_bytes(a.db);
@@ -201,7 +206,8 @@ int main(int argc, char** argv) {
     std::thread pub([&] { busy = publish_until(s, live, a.rate, stop); });
     std::this_thread::sleep_for(200ms);  // the publisher is in its stride
     auto t_pass = std::chrono::steady_clock::now();
-    auto pass = retention::run_pass(s, topic, *policy, {.now = now_ms(), .batch_events = a.batch});
+    auto pass = retention::run_pass(s, topic, *policy,
+                                    {.now = now_ms(), .batch_events = a.batch, .pause = a.pause});
     const double pass_s = bench::seconds_since(t_pass);
     stop = true;
     pub.join();

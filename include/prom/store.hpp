@@ -177,6 +177,12 @@ class transaction {
     // `latest` row and its key_horizon. Returns how many events it deleted. On SQLite the
     // deleted content is overwritten in the file (secure_delete), so no page keeps it.
     virtual result<std::size_t> erase_key(std::string_view topic, std::string_view key);
+    // store::put_snapshots inside this transaction, with the same known_seq rule: a pass
+    // writes a key's base snapshots in the transaction that deletes the key's first events,
+    // so they are durable together and cost no commit of their own (docs/retention.md).
+    virtual result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                              std::string_view reducer, seq_t known_seq,
+                                              const std::vector<state_snapshot>& snaps);
 
     virtual status commit() = 0;
 };
@@ -325,6 +331,12 @@ class store {
     // Gives space back to the file system where the backend can (SQLite: a WAL checkpoint
     // with truncation and an incremental vacuum; PostgreSQL: nothing, autovacuum does it).
     virtual status reclaim_space() = 0;
+    // Between the transactions of a long writer (a retention pass): copies what the
+    // write-ahead log holds into the database without waiting for anyone or holding the
+    // writer (SQLite: a PASSIVE checkpoint on a connection of its own), so that the
+    // checkpoint the writer's pages make due does not land on a publisher's commit. Where
+    // the backend has nothing of the kind (memory, PostgreSQL), it does nothing.
+    virtual status checkpoint_log() = 0;
     // ==== end of retention ================================================================
 };
 

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 
 #include "prom/timetravel.hpp"
 #include "retention/pass_plan.hpp"
@@ -76,84 +78,160 @@ std::vector<group_behind> behind_of(const std::vector<cursor_status>& groups,
     return out;
 }
 
-// Stores the base snapshots of one key, both built-in reducers, at its base position: the
-// greatest of this pass's and earlier passes' (key_horizon merges to the greatest). False
-// when it cannot (no valid start: an earlier base snapshot was deleted; or the key changed
-// under the pass): then the key's events stay, which changes no answer.
-result<bool> store_base_snapshots(store& s, std::string_view topic, const key_drops& kd,
-                                  seq_t known_seq) {
-    auto earlier = s.find_key_horizon(topic, kd.key);
-    if (!earlier) return std::unexpected(earlier.error());
+// Leaves the writer to others between two transactions: `o.pause`, or less when the pass
+// is stopped meanwhile.
+void yield_writer(const pass_options& o) {
+    if (o.pause <= std::chrono::microseconds::zero()) return;
+    std::mutex mu;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mu);
+    (void)wake.wait_for(lock, o.stop, o.pause, [] { return false; });
+}
+
+// The base snapshots of one key, both built-in reducers, at its base position: the
+// greatest of this pass's and earlier passes' (key_horizon merges to the greatest). None
+// when they cannot be made (no valid start: an earlier base snapshot was deleted; or the
+// key changed under the pass): then the key's events stay, which changes no answer.
+using base_snapshots = std::vector<std::pair<std::string, state_snapshot>>;  // reducer, snap
+
+result<std::optional<base_snapshots>> fold_base_snapshots(
+    time_machine& tm, std::string_view topic, const key_drops& kd,
+    const std::optional<key_horizon>& earlier) {
     position base = kd.base;
     std::optional<position> valid_from;
-    if (*earlier) {
-        valid_from = position{(*earlier)->base_ts, (*earlier)->base_seq};
+    if (earlier) {
+        valid_from = position{earlier->base_ts, earlier->base_seq};
         base = std::max(base, *valid_from);
     }
-    time_machine tm(s);
+    base_snapshots out;
     for (const auto& r : {replace_reducer(), merge_reducer()}) {
         auto snap = tm.snapshot_through(topic, kd.key, r, base, valid_from);
         if (!snap) {
             if (snap.error().code == errc::gone || snap.error().code == errc::not_found) {
                 spdlog::warn("retention: {}/{} keeps its events: {}", topic, kd.key,
                              snap.error().message);
-                return false;
+                return std::optional<base_snapshots>{};
             }
             return std::unexpected(snap.error());
         }
-        auto stored = s.put_snapshots(topic, kd.key, r.name, known_seq, {*snap});
-        if (!stored) return std::unexpected(stored.error());
-        if (*stored != 1) {
-            spdlog::warn(
-                "retention: {}/{} keeps its events: its base snapshot ({}) was not "
-                "stored",
-                topic, kd.key, r.name);
-            return false;
-        }
+        out.emplace_back(r.name, std::move(*snap));
     }
-    return true;
+    return std::optional<base_snapshots>{std::move(out)};
 }
 
-// Deletes `keys` (and the keyless drops) in transactions of about `batch` events; every
-// transaction writes the key_horizon of each key it deletes events of, so a kill between
-// two transactions leaves every key with a record that covers what it lost.
-status delete_in_batches(store& s, std::string_view topic, const std::vector<key_drops*>& keys,
-                         const std::vector<seq_t>& keyless, std::size_t batch, topic_lease& lease,
-                         pass_progress& progress,
-                         const std::function<void(const pass_progress&)>& on_progress) {
+// What the deleting transactions have done so far, for the report.
+struct deletion {
+    std::vector<const key_drops*> ready;  // keys whose base snapshots are stored
+    std::vector<seq_t> dropped;           // every seq deleted
+};
+
+// Deletes the plan's keys (and the keyless drops) in transactions of about `batch` events.
+// The transaction that deletes a key's first events also stores its base snapshots, so they
+// are durable together (a kill -9 between transactions leaves no key without them), and
+// every transaction writes the key_horizon of each key it deletes events of, so each key
+// that lost events has a record that covers what it lost: the next pass resumes. Between
+// two transactions the pass leaves the writer to others for `o.pause`, copies the WAL into
+// the database (store::checkpoint_log) and honours `o.stop` (docs/retention.md, "Pacing").
+status delete_in_batches(store& s, std::string_view topic, pass_plan& plan, const pass_options& o,
+                         topic_lease& lease, pass_progress& progress, deletion& done) {
     struct item {
         seq_t seq;
-        const key_drops* key;  // null: keyless
+        std::size_t key;  // index into plan.keys; npos: keyless
     };
+    constexpr std::size_t keyless = std::string::npos;
     std::vector<item> items;
-    for (const auto* kd : keys) {
-        for (seq_t seq : kd->seqs) items.push_back({seq, kd});
+    for (std::size_t k = 0; k < plan.keys.size(); ++k) {
+        for (seq_t seq : plan.keys[k].seqs) items.push_back({seq, k});
     }
-    for (seq_t seq : keyless) items.push_back({seq, nullptr});
-    batch = std::max<std::size_t>(batch, 1);
+    for (seq_t seq : plan.keyless) items.push_back({seq, keyless});
+
+    // What earlier passes dropped, read once: passes and erasures of the topic hold its
+    // lease, so nobody changes these records while this pass runs.
+    auto horizons = s.key_horizons(topic);
+    if (!horizons) return std::unexpected(horizons.error());
+    std::map<std::string, key_horizon, std::less<>> earlier;
+    for (auto& h : *horizons) earlier.emplace(h.key, std::move(h));
+
+    enum class state : std::uint8_t { pending, ready, kept };
+    std::vector<state> states(plan.keys.size(), state::pending);
+    time_machine tm(s);
+    const std::size_t batch = std::max<std::size_t>(o.batch_events, 1);
     for (std::size_t at = 0; at < items.size(); at += batch) {
-        const std::size_t end = std::min(items.size(), at + batch);
-        std::vector<seq_t> seqs;
-        std::vector<const key_drops*> touched;
-        for (std::size_t i = at; i < end; ++i) {
-            seqs.push_back(items[i].seq);
-            if (items[i].key && (touched.empty() || touched.back() != items[i].key)) {
-                touched.push_back(items[i].key);
-            }
+        if (o.stop.stop_requested()) {
+            return fail(errc::cancelled, "the retention pass of '" + std::string(topic) +
+                                             "' was stopped after dropping " +
+                                             std::to_string(progress.dropped) +
+                                             " events; the next pass goes on from there");
         }
-        std::sort(seqs.begin(), seqs.end());
+        const std::size_t end = std::min(items.size(), at + batch);
+        // The keys this transaction starts: their base snapshots are folded first, outside
+        // the transaction (reads only). last_seq is read before the folds begin: events
+        // appended since have ts >= the horizon, which no base snapshot exceeds, so
+        // put_snapshots keeps them.
+        auto now_info = s.topic(topic);
+        if (!now_info) return std::unexpected(now_info.error());
+        const seq_t known_seq = *now_info ? (*now_info)->last_seq : seq_t{};
+        std::vector<std::pair<std::size_t, base_snapshots>> starting;
+        for (std::size_t i = at; i < end; ++i) {
+            const std::size_t k = items[i].key;
+            if (k == keyless || states[k] != state::pending) continue;
+            if (!starting.empty() && starting.back().first == k) continue;
+            auto it = earlier.find(plan.keys[k].key);
+            auto folded = fold_base_snapshots(
+                tm, topic, plan.keys[k],
+                it == earlier.end() ? std::nullopt : std::optional<key_horizon>{it->second});
+            if (!folded) return std::unexpected(folded.error());
+            if (auto ok = lease.renew_if_due(); !ok) return ok;  // a long key folds long
+            if (!*folded) {
+                states[k] = state::kept;
+                continue;
+            }
+            starting.emplace_back(k, std::move(**folded));
+        }
+
         auto txn = s.begin();
         if (!txn) return std::unexpected(txn.error());
+        for (const auto& [k, snaps] : starting) {
+            states[k] = state::ready;
+            for (const auto& [reducer, snap] : snaps) {
+                auto stored =
+                    (*txn)->put_snapshots(topic, plan.keys[k].key, reducer, known_seq, {snap});
+                if (!stored) return std::unexpected(stored.error());
+                if (*stored != 1) {
+                    spdlog::warn(
+                        "retention: {}/{} keeps its events: its base snapshot ({}) was not "
+                        "stored",
+                        topic, plan.keys[k].key, reducer);
+                    states[k] = state::kept;
+                    break;
+                }
+            }
+            if (states[k] == state::ready) done.ready.push_back(&plan.keys[k]);
+        }
+        std::vector<seq_t> seqs;
+        std::vector<std::size_t> touched;
+        for (std::size_t i = at; i < end; ++i) {
+            const std::size_t k = items[i].key;
+            if (k != keyless && states[k] != state::ready) continue;
+            seqs.push_back(items[i].seq);
+            if (k != keyless && (touched.empty() || touched.back() != k)) touched.push_back(k);
+        }
+        if (seqs.empty()) continue;  // every key of the batch keeps its events: roll back
+        std::sort(seqs.begin(), seqs.end());
         auto deleted = (*txn)->delete_events(topic, seqs);
         if (!deleted) return std::unexpected(deleted.error());
-        for (const auto* kd : touched) {
-            key_horizon h{kd->key, kd->gone_from, kd->base.first, kd->base.second};
+        for (std::size_t k : touched) {
+            const key_drops& kd = plan.keys[k];
+            key_horizon h{kd.key, kd.gone_from, kd.base.first, kd.base.second};
             if (auto ok = (*txn)->put_key_horizon(topic, h); !ok) return ok;
         }
         if (auto ok = (*txn)->commit(); !ok) return ok;
+        done.dropped.insert(done.dropped.end(), seqs.begin(), seqs.end());
         progress.dropped += static_cast<std::int64_t>(seqs.size());
-        if (on_progress) on_progress(progress);
+        if (o.on_progress) o.on_progress(progress);
         if (auto ok = lease.renew_if_due(); !ok) return ok;
+        if (auto ok = s.checkpoint_log(); !ok) return ok;
+        yield_writer(o);
     }
     return {};
 }
@@ -231,41 +309,25 @@ result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
     if (!horizon) return std::unexpected(horizon.error());
     report.horizon = *horizon;
 
-    // Then the base snapshots. last_seq read after the raise: events appended from now on
-    // have ts >= the horizon, which no base snapshot exceeds, so put_snapshots keeps them.
-    auto now_info = s.topic(topic);
-    if (!now_info) return std::unexpected(now_info.error());
-    const seq_t known_seq = *now_info ? (*now_info)->last_seq : seq_t{};
-    std::vector<key_drops*> ready;
-    for (auto& kd : plan.keys) {
-        auto ok = store_base_snapshots(s, topic, kd, known_seq);
-        if (!ok) return std::unexpected(ok.error());
-        if (*ok) ready.push_back(&kd);
-        if (auto renewed = lease->renew_if_due(); !renewed) return std::unexpected(renewed.error());
+    // Then the deletions, each transaction with the base snapshots of the keys it starts.
+    progress.examined = report.examined;
+    deletion done;
+    if (auto ok = delete_in_batches(s, topic, plan, o, *lease, progress, done); !ok) {
+        return std::unexpected(ok.error());
     }
-
-    std::vector<seq_t> dropped = plan.keyless;
-    for (const auto* kd : ready) {
+    for (const auto* kd : done.ready) {
         report.retained_out += kd->retained_out;
         report.compacted += kd->compacted;
-        dropped.insert(dropped.end(), kd->seqs.begin(), kd->seqs.end());
     }
     report.retained_out += static_cast<std::int64_t>(plan.keyless.size());
-    report.keys = static_cast<std::int64_t>(ready.size());
-    std::sort(dropped.begin(), dropped.end());
-    report.groups_behind = behind_of(*groups, dropped);
+    report.keys = static_cast<std::int64_t>(done.ready.size());
+    std::sort(done.dropped.begin(), done.dropped.end());
+    report.groups_behind = behind_of(*groups, done.dropped);
     for (const auto& g : report.groups_behind) {
         spdlog::warn(
             "retention: group {} of topic {} had not read {} of the events this pass "
-            "drops (behind = skip); it continues after them",
+            "dropped (behind = skip); it continues after them",
             g.group, topic, g.unseen_dropped);
-    }
-
-    progress.examined = report.examined;
-    if (auto ok = delete_in_batches(s, topic, ready, plan.keyless, o.batch_events, *lease, progress,
-                                    o.on_progress);
-        !ok) {
-        return std::unexpected(ok.error());
     }
     return finish();
 }

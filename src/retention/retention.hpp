@@ -8,10 +8,11 @@
 //      last event before the horizon and its latest event, always;
 //   2. raises the topic's horizon (store::raise_horizon) to the greatest ts it will drop, so
 //      no late event can land among the dropped ones while it works;
-//   3. for each key it touches, stores time-travel snapshots of both built-in reducers at the
-//      key's base position (the greatest dropped position; store.hpp, key_horizon);
-//   4. deletes in small transactions (delete_events + put_key_horizon together), so the
-//      writer is never held for long and a kill -9 leaves whole keys: the next pass resumes.
+//   3. deletes in small, paced transactions (delete_events + put_key_horizon together), so
+//      the writer is never held for long and a kill -9 leaves whole keys: the next pass
+//      resumes. The transaction that deletes a key's first events also stores time-travel
+//      snapshots of both built-in reducers at the key's base position (the greatest
+//      dropped position; store.hpp, key_horizon), so they are durable with the deletion.
 // Groups whose cursor is behind a dropped event: `behind` says whether the pass drops anyway
 // (skip: counted per group in the report, logged) or keeps what a known group has not
 // acknowledged (wait).
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,11 +90,20 @@ struct pass_progress {
 };
 
 struct pass_options {
-    ts_ms now{};                     // the clock the policy's ages are measured on
-    bool dry_run = false;            // plan and report; change nothing
-    std::size_t batch_events = 500;  // events deleted per transaction
-    std::string owner;               // lease owner (node id or "cli:<pid>")
+    ts_ms now{};           // the clock the policy's ages are measured on
+    bool dry_run = false;  // plan and report; change nothing
+    // Events deleted per transaction. On SQLite one of 50 held the writer for about 0.6 ms
+    // plus its commit (docs/benchmarks.md, "Retention"); more is a faster pass and longer
+    // waits for the appends beside it.
+    std::size_t batch_events = 50;
+    std::string owner;                                      // lease owner (node id or "cli:<pid>")
     std::function<void(const pass_progress&)> on_progress;  // after each batch; may be empty
+    // Pacing (docs/retention.md, "Pacing"): after each transaction the pass leaves the
+    // writer alone at least this long, so that appends queued behind it commit first.
+    std::chrono::microseconds pause{2000};
+    // Checked between two transactions: once stop is requested the pass returns
+    // errc::cancelled; what it deleted stays deleted and whole (the next pass goes on).
+    std::stop_token stop;
 };
 
 struct group_behind {

@@ -96,8 +96,13 @@ result<round_report> runner::run_round() {
             auto report = run_pass(store_, t.topic, *p,
                                    {.now = options_.clock(),
                                     .batch_events = options_.batch_events,
-                                    .owner = options_.owner});
+                                    .owner = options_.owner,
+                                    .pause = options_.pause,
+                                    .stop = stop_.get_token()});
             if (!report) {
+                // Shutdown: the pass stopped between two transactions (the next round, on
+                // this node or another, goes on from there).
+                if (report.error().code == errc::cancelled) return out;
                 // Another pass of the topic (the CLI, the route) is running: the next round
                 // tries again.
                 if (report.error().code == errc::conflict || report.error().code == errc::not_found)

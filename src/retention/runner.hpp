@@ -6,7 +6,7 @@
 //
 // It counts what its passes (and the passes recorded with record(), such as the on-demand
 // route's) dropped, for /metrics. Thread-safe; stop() returns between two passes or two
-// snapshot builds (a pass in progress finishes its current topic).
+// snapshot builds, or as soon as a pass in progress ends its current transaction.
 #pragma once
 
 #include <chrono>
@@ -29,7 +29,8 @@ inline constexpr std::string_view runner_lease = "prom.retention";
 struct runner_options {
     std::chrono::milliseconds interval{60000};
     bool snapshots = true;
-    std::size_t batch_events = 500;
+    std::size_t batch_events = pass_options{}.batch_events;
+    std::chrono::microseconds pause = pass_options{}.pause;
     std::string owner;             // the lease owner; a fresh id when empty
     std::function<ts_ms()> clock;  // what policies' ages are measured on; now_ms() when empty
 };

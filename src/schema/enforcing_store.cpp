@@ -43,6 +43,11 @@ class checked_transaction final : public transaction {
     result<std::size_t> erase_key(std::string_view topic, std::string_view key) override {
         return inner_->erase_key(topic, key);
     }
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override {
+        return inner_->put_snapshots(topic, key, reducer, known_seq, snaps);
+    }
     status commit() override { return inner_->commit(); }
 
   private:

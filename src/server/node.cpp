@@ -185,7 +185,9 @@ class node_impl final : public node {
         }
         retention_ = std::make_unique<retention::runner>(
             *store_, retention::runner_options{.interval = config_.retention.interval,
-                                               .snapshots = config_.retention.snapshots});
+                                               .snapshots = config_.retention.snapshots,
+                                               .batch_events = config_.retention.batch_events,
+                                               .pause = config_.retention.pause});
         retention_->start();
         return {};
     }

@@ -40,8 +40,8 @@ result<std::string> string_field(const json::value& v, std::string_view name) {
 result<retention_settings> parse_retention_config(const json::value& v) {
     if (!v.is_object()) {
         return fail(errc::invalid_argument,
-                    "config: 'retention' must be an object with \"interval_ms\", \"policies\" "
-                    "and \"snapshots\"");
+                    "config: 'retention' must be an object with \"interval_ms\", \"policies\", "
+                    "\"snapshots\", \"batch_events\" and \"pause_ms\"");
     }
     retention_settings out;
     for (const auto& kv : v.get_object()) {
@@ -50,6 +50,14 @@ result<retention_settings> parse_retention_config(const json::value& v) {
             auto n = int_field(kv.value(), "retention.interval_ms", 10, 86'400'000);
             if (!n) return std::unexpected(n.error());
             out.interval = std::chrono::milliseconds(*n);
+        } else if (k == "batch_events") {
+            auto n = int_field(kv.value(), "retention.batch_events", 1, 100'000);
+            if (!n) return std::unexpected(n.error());
+            out.batch_events = static_cast<std::size_t>(*n);
+        } else if (k == "pause_ms") {
+            auto n = int_field(kv.value(), "retention.pause_ms", 0, 10'000);
+            if (!n) return std::unexpected(n.error());
+            out.pause = std::chrono::milliseconds(*n);
         } else if (k == "snapshots") {
             if (!kv.value().is_bool()) {
                 return fail(errc::invalid_argument,
@@ -84,7 +92,8 @@ result<retention_settings> parse_retention_config(const json::value& v) {
         } else {
             return fail(errc::invalid_argument,
                         "config: unknown key 'retention." + std::string(k) +
-                            "' (it takes interval_ms, policies, snapshots)");
+                            "' (it takes interval_ms, policies, snapshots, batch_events, "
+                            "pause_ms)");
         }
     }
     return out;

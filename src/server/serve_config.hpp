@@ -22,6 +22,11 @@ struct retention_settings {
     std::chrono::milliseconds interval{60000};
     std::vector<retention::policy> policies;
     bool snapshots = true;  // also build time-travel snapshots of topics that grew
+    // Pacing of the passes (docs/retention.md, "Pacing"): events per delete transaction and
+    // the pause after each, the engine's defaults unless set.
+    std::size_t batch_events = retention::pass_options{}.batch_events;
+    std::chrono::milliseconds pause =
+        std::chrono::duration_cast<std::chrono::milliseconds>(retention::pass_options{}.pause);
 };
 
 struct serve_config {

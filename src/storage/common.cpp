@@ -25,6 +25,11 @@ result<std::size_t> transaction::erase_key(std::string_view, std::string_view) {
     return fail(errc::invalid_argument, "this transaction cannot erase a key");
 }
 
+result<std::size_t> transaction::put_snapshots(std::string_view, std::string_view, std::string_view,
+                                               seq_t, const std::vector<state_snapshot>&) {
+    return fail(errc::invalid_argument, "this transaction cannot store snapshots");
+}
+
 }  // namespace prom
 
 namespace prom::storage {

@@ -102,6 +102,7 @@ class forwarding_store : public store {
     }
     result<std::vector<topic_size>> topic_sizes() override { return inner_.topic_sizes(); }
     status reclaim_space() override { return inner_.reclaim_space(); }
+    status checkpoint_log() override { return inner_.checkpoint_log(); }
 
   protected:
     store& inner_;

@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <stop_token>
 #include <thread>
 
 #include "contract/snapshot_fixture.hpp"
@@ -665,6 +666,55 @@ TEST_P(retention_contract, answers_during_passes_are_exact_or_gone_and_leave_no_
     }
     std::printf("[ race ] %s: %zu answers, %zu gone or unavailable while passes ran\n",
                 GetParam().name.c_str(), queries, gone);
+}
+
+TEST_P(retention_contract, a_stopped_pass_ends_between_transactions_and_the_next_goes_on) {
+    std::vector<logged_event> history;
+    for (const char* key : {"a", "b", "c"}) {
+        for (int i = 1; i <= 20; ++i) {
+            json::value payload = json::object{{"i", i}, {std::string(key) + std::to_string(i), i}};
+            auto r = append_one("t", key, std::int64_t{i} * 10, payload);
+            history.push_back({key, ts_ms{std::int64_t{i} * 10}, r.seq, payload});
+        }
+    }
+    // cutoff 1000: all but the latest of each key go, 57 events, one per transaction.
+    std::stop_source stop;
+    std::int64_t batches = 0;
+    auto r = retention::run_pass(*store_, "t", compact_policy("t", 1),
+                                 {.now = ts_ms{1001},
+                                  .batch_events = 1,
+                                  .on_progress =
+                                      [&](const retention::pass_progress& p) {
+                                          if (p.dropped > 0 && ++batches == 3) stop.request_stop();
+                                      },
+                                  .pause = std::chrono::milliseconds(1),
+                                  .stop = stop.get_token()});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::cancelled) << r.error().message;
+    EXPECT_EQ(store_->scan({.topic = "t"})->size(), 60u - 3u);  // it stopped at once
+    // What it dropped is whole: every key's answers are exact or gone, never wrong.
+    time_machine tm(*store_);
+    for (const char* key : {"a", "b", "c"}) {
+        auto rec = store_->find_key_horizon("t", key);
+        ASSERT_TRUE(rec);
+        for (std::int64_t t = 0; t <= 210; t += 5) {
+            auto got = tm.at("t", key, ts_ms{t}, merge_reducer());
+            if (*rec) {
+                ASSERT_TRUE(
+                    test::honest_answer(got, history, key, ts_ms{t}, merge_reducer(), **rec))
+                    << key << " t " << t;
+            } else {
+                ASSERT_TRUE(got) << got.error().message;
+                ASSERT_EQ(test::show(*got),
+                          test::show(test::full_fold(history, key, ts_ms{t}, merge_reducer())));
+            }
+        }
+    }
+    // The lease went with it, and the next pass drops the rest.
+    auto next = retention::run_pass(*store_, "t", compact_policy("t", 1), {.now = ts_ms{1001}});
+    ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->compacted, 57 - 3);
+    EXPECT_EQ(store_->scan({.topic = "t"})->size(), 3u);
 }
 
 // ---- erasure

@@ -90,6 +90,62 @@ TEST_P(snapshot_store_contract, put_snapshots_skips_those_a_racing_late_append_m
     EXPECT_EQ(put("k", "r", 4, {{30, 2, 3, "3"}}), 1u);
 }
 
+// ---- transaction::put_snapshots: what retention passes use (docs/retention.md)
+
+std::vector<state_snapshot> snaps_of(std::int64_t ts, std::int64_t seq, std::string state) {
+    return {state_snapshot{ts_ms{ts}, seq_t{seq}, 1, std::move(state)}};
+}
+
+TEST_P(snapshot_store_contract, a_transaction_stores_snapshots_on_commit_and_not_on_rollback) {
+    append_one("t", "k", 10, 1);
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        auto n = (*txn)->put_snapshots("t", "k", "r", seq_t{1}, snaps_of(10, 1, "\"gone\""));
+        ASSERT_TRUE(n) << n.error().message;
+        EXPECT_EQ(*n, 1u);
+    }  // rolled back
+    EXPECT_FALSE(snap_at("k", "r", 100));
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn);
+    auto n = (*txn)->put_snapshots("t", "k", "r", seq_t{1}, snaps_of(10, 1, "\"kept\""));
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(*n, 1u);
+    // In the same transaction as deleting the events it covers, as a pass does.
+    auto deleted = (*txn)->delete_events("t", {seq_t{1}});
+    ASSERT_TRUE(deleted) << deleted.error().message;
+    ASSERT_TRUE((*txn)->commit());
+    EXPECT_EQ(snap_at("k", "r", 100)->state, "\"kept\"");
+}
+
+TEST_P(snapshot_store_contract, a_transaction_skips_snapshots_a_late_append_made_stale) {
+    append_one("t", "k", 10, 1);
+    append_one("t", "k", 30, 2);
+    append_one("t", "k", 20, 3);  // late, after a fold that began at seq 2
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn);
+    std::vector<state_snapshot> snaps{{ts_ms{10}, seq_t{1}, 1, "1"}, {ts_ms{30}, seq_t{2}, 2, "2"}};
+    auto n = (*txn)->put_snapshots("t", "k", "r", seq_t{2}, snaps);
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(*n, 1u);
+    ASSERT_TRUE((*txn)->commit());
+    EXPECT_EQ(snap_at("k", "r", 100)->ts, 10);
+}
+
+TEST_P(snapshot_store_contract, a_transaction_sees_its_own_late_append) {
+    append_one("t", "k", 30, 1);
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn);
+    std::vector<event_input> batch(1);
+    batch[0] = {.topic = "t", .key = "k", .ts = ts_ms{20}, .payload = 2};
+    ASSERT_TRUE((*txn)->append(std::move(batch)));
+    auto n = (*txn)->put_snapshots("t", "k", "r", seq_t{1}, snaps_of(30, 1, "1"));
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(*n, 0u);
+    ASSERT_TRUE((*txn)->commit());
+    EXPECT_FALSE(snap_at("k", "r", 100));
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, snapshot_store_contract,
                          testing::ValuesIn(test::contract_backends()), test::backend_name);
 

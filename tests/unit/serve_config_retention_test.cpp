@@ -12,11 +12,14 @@ TEST(serve_config_retention, defaults) {
     EXPECT_EQ(c.retention.interval, std::chrono::milliseconds(60000));
     EXPECT_TRUE(c.retention.policies.empty());
     EXPECT_TRUE(c.retention.snapshots);
+    EXPECT_EQ(c.retention.batch_events, retention::pass_options{}.batch_events);
+    EXPECT_EQ(std::chrono::microseconds(c.retention.pause), retention::pass_options{}.pause);
 }
 
 TEST(serve_config_retention, the_full_form) {
     serve_config c;
     auto ok = apply_config_json(R"({"retention":{"interval_ms":250,"snapshots":false,
+        "batch_events":40,"pause_ms":7,
         "policies":[{"topic":"order.*","retain":{"max_age":"7d","max_events":1000000},
                      "compact":{"horizon":"1d"},"behind":"skip"},
                     {"topic":"audit","retain":{"max_events":5},"behind":"wait"}]}})",
@@ -24,6 +27,8 @@ TEST(serve_config_retention, the_full_form) {
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(c.retention.interval, std::chrono::milliseconds(250));
     EXPECT_FALSE(c.retention.snapshots);
+    EXPECT_EQ(c.retention.batch_events, 40u);
+    EXPECT_EQ(c.retention.pause, std::chrono::milliseconds(7));
     ASSERT_EQ(c.retention.policies.size(), 2u);
     EXPECT_EQ(c.retention.policies[0].pattern, "order.*");
     EXPECT_EQ(c.retention.policies[0].retain->max_events, 1'000'000);
@@ -42,6 +47,10 @@ TEST(serve_config_retention, strict_everywhere) {
              {R"({"retention":{"interval_ms":0}})", "retention.interval_ms"},
              {R"({"retention":{"interval_ms":"1m"}})", "retention.interval_ms"},
              {R"({"retention":{"snapshots":1}})", "retention.snapshots"},
+             {R"({"retention":{"batch_events":0}})", "retention.batch_events"},
+             {R"({"retention":{"batch_events":"50"}})", "retention.batch_events"},
+             {R"({"retention":{"pause_ms":-1}})", "retention.pause_ms"},
+             {R"({"retention":{"pause_ms":10001}})", "retention.pause_ms"},
              {R"({"retention":{"policies":{}}})", "array of policies"},
              {R"({"retention":{"policies":[{"retain":{"max_events":1}}]}})",
               "retention.policies[0]: a policy is an object with \"topic\""},

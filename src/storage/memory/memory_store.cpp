@@ -82,6 +82,9 @@ class memory_transaction final : public transaction {
                                       const std::vector<seq_t>& seqs) override;
     status put_key_horizon(std::string_view topic, const key_horizon& h) override;
     result<std::size_t> erase_key(std::string_view topic, std::string_view key) override;
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override;
     status commit() override;
 
   private:
@@ -118,6 +121,13 @@ class memory_transaction final : public transaction {
     std::set<std::pair<std::string, seq_t>> deleted_;            // (topic, seq)
     std::set<std::pair<std::string, std::string>> erased_keys_;  // (topic, key): snapshots go
     std::vector<horizon_op> horizon_ops_;                        // in call order
+    // Snapshots put_snapshots kept, stored by commit before apply_retention (so an erasure
+    // later in the transaction still removes them).
+    struct staged_snapshot {
+        std::string topic, key, reducer;
+        state_snapshot snap;
+    };
+    std::vector<staged_snapshot> snapshots_;
     bool committed_ = false;
 };
 
@@ -371,14 +381,7 @@ class memory_store final : public store {
         // Under data_mu_, which commits also take to publish events (and drop snapshots),
         // so the check below and the insert are atomic with respect to appends.
         std::lock_guard lock(data_mu_);
-        ts_ms late_ts = ts_ms::max();  // the lowest ts of the key's events after known_seq
-        if (auto t = topics_.find(std::string(topic)); t != topics_.end()) {
-            auto& evs = t->second.events;
-            for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(known_seq.value, 0));
-                 i < evs.size(); ++i) {
-                if (evs[i] && evs[i]->key == key) late_ts = std::min(late_ts, evs[i]->ts);
-            }
-        }
+        const ts_ms late_ts = lowest_ts_since(topic, key, known_seq);
         std::size_t stored = 0;
         for (const auto& snap : snaps) {
             if (snap.ts > late_ts) continue;
@@ -458,10 +461,25 @@ class memory_store final : public store {
         return out;
     }
 
-    status reclaim_space() override { return {}; }  // freed memory is freed already
+    status reclaim_space() override { return {}; }   // freed memory is freed already
+    status checkpoint_log() override { return {}; }  // no log to copy
 
   private:
     friend class memory_transaction;
+
+    // The lowest ts of (topic, key)'s stored events after known_seq, or ts_ms::max(): the
+    // check of put_snapshots (store.hpp). The caller holds data_mu_.
+    ts_ms lowest_ts_since(std::string_view topic, std::string_view key, seq_t known_seq) const {
+        ts_ms late_ts = ts_ms::max();
+        if (auto t = topics_.find(std::string(topic)); t != topics_.end()) {
+            auto& evs = t->second.events;
+            for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(known_seq.value, 0));
+                 i < evs.size(); ++i) {
+                if (evs[i] && evs[i]->key == key) late_ts = std::min(late_ts, evs[i]->ts);
+            }
+        }
+        return late_ts;
+    }
 
     static topic_info info(const std::string& name, const topic_data& t) {
         return topic_info{name, t.count, seq_t{static_cast<std::int64_t>(t.events.size())},
@@ -611,6 +629,26 @@ result<std::size_t> memory_transaction::erase_key(std::string_view topic, std::s
     return n;
 }
 
+result<std::size_t> memory_transaction::put_snapshots(std::string_view topic, std::string_view key,
+                                                      std::string_view reducer, seq_t known_seq,
+                                                      const std::vector<state_snapshot>& snaps) {
+    // The transaction holds write_mu_, so no other commit adds events before ours: the
+    // check now, over the stored events and those this transaction staged, holds at commit.
+    std::lock_guard lock(s_.data_mu_);
+    ts_ms late_ts = s_.lowest_ts_since(topic, key, known_seq);
+    for (const auto& e : events_) {
+        if (e.topic == topic && e.key == key && e.seq > known_seq)
+            late_ts = std::min(late_ts, e.ts);
+    }
+    std::size_t stored = 0;
+    for (const auto& snap : snaps) {
+        if (snap.ts > late_ts) continue;  // a late event raced with the fold
+        snapshots_.push_back({std::string(topic), std::string(key), std::string(reducer), snap});
+        ++stored;
+    }
+    return stored;
+}
+
 void memory_transaction::apply_retention() {
     std::set<std::pair<std::string, std::string>> touched;  // keys that lost an event
     for (const auto& [topic, seq] : deleted_) {
@@ -735,6 +773,10 @@ status memory_transaction::commit() {
             ++t.count;
             drop_snapshots(s_.snapshots_, e.topic, e.key, e.ts);
             t.events.emplace_back(std::move(e));
+        }
+        for (auto& st : snapshots_) {
+            s_.snapshots_[st.topic][st.key][st.reducer][{st.snap.ts, st.snap.seq}] =
+                std::move(st.snap);
         }
         apply_retention();
         for (auto& [k, v] : cursors_) s_.cursors_[k] = v;

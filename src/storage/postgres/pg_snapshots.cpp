@@ -5,6 +5,48 @@
 
 namespace prom::storage::postgres {
 
+result<std::size_t> put_snapshots_in_txn(connection& c, std::string_view topic,
+                                         std::string_view key, std::string_view reducer,
+                                         seq_t known_seq,
+                                         const std::vector<state_snapshot>& snaps) {
+    if (snaps.empty()) return std::size_t{0};
+    // The row appenders lock: from here on no append of this topic can commit until we
+    // do, and one that committed before is visible to the next statement (a fresh
+    // snapshot). A later late append runs the append rule and drops what we store.
+    if (auto r = c.query("SELECT 1 FROM topics WHERE name = $1 FOR UPDATE", {topic}); !r) {
+        return std::unexpected(r.error());
+    }
+    // `key || ''` keeps the planner on the (topic, seq) primary key, so this reads only
+    // the events appended since the fold began, never the key's whole history.
+    auto late =
+        c.query("SELECT min(ts) FROM events WHERE topic = $1 AND seq > $2 AND key || '' = $3",
+                {topic, known_seq, key});
+    if (!late) return std::unexpected(late.error());
+    ts_ms late_ts = late->is_null(0, 0) ? ts_ms::max() : ts_ms{late->int64(0, 0)};
+    std::vector<std::int64_t> ts, seq, count;
+    std::vector<std::string_view> state;
+    for (const auto& snap : snaps) {
+        if (snap.ts > late_ts) continue;  // a late event raced with the fold
+        ts.push_back(snap.ts.value);
+        seq.push_back(snap.seq.value);
+        count.push_back(snap.count);
+        state.push_back(snap.state);
+    }
+    if (!ts.empty()) {
+        auto ins = c.query(
+            "INSERT INTO snapshots(topic, key, reducer, ts, seq, count, state) "
+            "SELECT $1, $2, $3, u.ts, u.seq, u.count, u.state "
+            "FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) "
+            "AS u(ts, seq, count, state) "
+            "ON CONFLICT (topic, key, reducer, ts, seq) "
+            "DO UPDATE SET count = excluded.count, state = excluded.state",
+            {topic, key, reducer, int_array(ts), int_array(seq), int_array(count),
+             text_array(state)});
+        if (!ins) return std::unexpected(ins.error());
+    }
+    return ts.size();
+}
+
 result<std::size_t> pg_store::put_snapshots(std::string_view topic, std::string_view key,
                                             std::string_view reducer, seq_t known_seq,
                                             const std::vector<state_snapshot>& snaps) {
@@ -14,42 +56,10 @@ result<std::size_t> pg_store::put_snapshots(std::string_view topic, std::string_
     connection& conn = **c;
     auto write = [&]() -> result<std::size_t> {
         if (auto r = conn.exec("BEGIN"); !r) return std::unexpected(r.error());
-        // The row appenders lock: from here on no append of this topic can commit until we
-        // do, and one that committed before is visible to the next statement (a fresh
-        // snapshot). A later late append runs the append rule and drops what we store.
-        if (auto r = conn.query("SELECT 1 FROM topics WHERE name = $1 FOR UPDATE", {topic}); !r) {
-            return std::unexpected(r.error());
-        }
-        // `key || ''` keeps the planner on the (topic, seq) primary key, so this reads only
-        // the events appended since the fold began, never the key's whole history.
-        auto late = conn.query(
-            "SELECT min(ts) FROM events WHERE topic = $1 AND seq > $2 AND key || '' = $3",
-            {topic, known_seq, key});
-        if (!late) return std::unexpected(late.error());
-        ts_ms late_ts = late->is_null(0, 0) ? ts_ms::max() : ts_ms{late->int64(0, 0)};
-        std::vector<std::int64_t> ts, seq, count;
-        std::vector<std::string_view> state;
-        for (const auto& snap : snaps) {
-            if (snap.ts > late_ts) continue;  // a late event raced with the fold
-            ts.push_back(snap.ts.value);
-            seq.push_back(snap.seq.value);
-            count.push_back(snap.count);
-            state.push_back(snap.state);
-        }
-        if (!ts.empty()) {
-            auto ins = conn.query(
-                "INSERT INTO snapshots(topic, key, reducer, ts, seq, count, state) "
-                "SELECT $1, $2, $3, u.ts, u.seq, u.count, u.state "
-                "FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) "
-                "AS u(ts, seq, count, state) "
-                "ON CONFLICT (topic, key, reducer, ts, seq) "
-                "DO UPDATE SET count = excluded.count, state = excluded.state",
-                {topic, key, reducer, int_array(ts), int_array(seq), int_array(count),
-                 text_array(state)});
-            if (!ins) return std::unexpected(ins.error());
-        }
+        auto stored = put_snapshots_in_txn(conn, topic, key, reducer, known_seq, snaps);
+        if (!stored) return stored;
         if (auto r = conn.exec("COMMIT"); !r) return std::unexpected(r.error());
-        return ts.size();
+        return stored;
     };
     auto stored = write();
     if (!stored && !conn.broken() && conn.in_transaction()) (void)conn.exec("ROLLBACK");

@@ -85,6 +85,7 @@ class pg_store final : public store {
     result<std::vector<key_horizon>> key_horizons(std::string_view topic) override;
     result<std::vector<topic_size>> topic_sizes() override;
     status reclaim_space() override;
+    status checkpoint_log() override { return {}; }  // the server checkpoints by itself
 
     // A pooled connection, handed back on destruction unless it broke.
     class pooled {
@@ -169,6 +170,11 @@ result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,
                                          const std::vector<seq_t>& seqs);
 status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_horizon& h);
 result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std::string_view key);
+// store::put_snapshots inside the caller's open transaction (pg_snapshots.cpp): locks the
+// topic's row, then checks known_seq and writes.
+result<std::size_t> put_snapshots_in_txn(connection& c, std::string_view topic,
+                                         std::string_view key, std::string_view reducer,
+                                         seq_t known_seq, const std::vector<state_snapshot>& snaps);
 
 // The `match` column: {field: match text} for each top-level field that has one.
 std::string match_json(const json::object& doc);

@@ -168,6 +168,12 @@ class pg_transaction final : public transaction {
         wrote_ = true;
         return erase_key_in_txn(*c_, topic, key);
     }
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override {
+        wrote_ = true;
+        return put_snapshots_in_txn(*c_, topic, key, reducer, known_seq, snaps);
+    }
 
     status commit() override {
         if (done_) return fail(errc::internal, "transaction already finished");

@@ -266,4 +266,39 @@ status sqlite_store::reclaim_space() {
     return checkpoint(*writer_);
 }
 
+namespace {
+
+// SQLite's default: the commit that leaves this many frames in the WAL checkpoints it.
+constexpr int autocheckpoint_frames = 1000;
+// checkpoint_log copies the WAL once it holds this many frames: well before the commit of
+// a publisher would (autocheckpoint_frames), without a checkpoint (two fsyncs) after every
+// small transaction of a pass.
+constexpr int log_checkpoint_frames = autocheckpoint_frames / 4;
+
+}  // namespace
+
+int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
+    static_cast<sqlite_store*>(self)->wal_frames_.store(frames, std::memory_order_relaxed);
+    if (frames >= autocheckpoint_frames) {
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+    return SQLITE_OK;
+}
+
+status sqlite_store::checkpoint_log() {
+    if (wal_frames_.load(std::memory_order_relaxed) < log_checkpoint_frames) return {};
+    // On a read connection, without write_mu_: a PASSIVE checkpoint copies what no reader
+    // still needs and waits for nobody, and a commit beside it goes on appending to the WAL.
+    // Otherwise the commit that finds the WAL past autocheckpoint_frames runs the
+    // checkpoint while it holds the writer: after a pass's deletions that was often a
+    // publisher's commit (docs/benchmarks.md, issue 16).
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!st) return std::unexpected(st.error());
+    int rc = st->step();
+    if (rc != SQLITE_ROW) return std::unexpected((*r)->last_error(rc, "checkpoint"));
+    return {};
+}
+
 }  // namespace prom::storage::sqlite

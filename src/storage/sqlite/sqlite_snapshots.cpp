@@ -50,36 +50,41 @@ result<ts_ms> lowest_ts_since(connection& c, std::string_view topic, std::string
 
 }  // namespace
 
+result<std::size_t> put_snapshots_in_txn(connection& c, std::string_view topic,
+                                         std::string_view key, std::string_view reducer,
+                                         seq_t known_seq,
+                                         const std::vector<state_snapshot>& snaps) {
+    if (snaps.empty()) return std::size_t{0};
+    auto late_ts = lowest_ts_since(c, topic, key, known_seq);
+    if (!late_ts) return std::unexpected(late_ts.error());
+    std::size_t stored = 0;
+    for (const auto& snap : snaps) {
+        if (snap.ts > *late_ts) continue;  // a late event raced with the fold
+        auto st = c.prepare(
+            "INSERT OR REPLACE INTO snapshots(topic, key, reducer, ts, seq, count, state) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, topic);
+        st->bind(2, key);
+        st->bind(3, reducer);
+        st->bind(4, snap.ts);
+        st->bind(5, snap.seq);
+        st->bind(6, snap.count);
+        st->bind(7, snap.state);
+        int rc = st->step();
+        if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "put snapshot"));
+        ++stored;
+    }
+    return stored;
+}
+
 result<std::size_t> sqlite_store::put_snapshots(std::string_view topic, std::string_view key,
                                                 std::string_view reducer, seq_t known_seq,
                                                 const std::vector<state_snapshot>& snaps) {
     if (snaps.empty()) return std::size_t{0};
     auto lock = lock_writer();
     if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
-    auto write = [&]() -> result<std::size_t> {
-        auto late_ts = lowest_ts_since(*writer_, topic, key, known_seq);
-        if (!late_ts) return std::unexpected(late_ts.error());
-        std::size_t stored = 0;
-        for (const auto& snap : snaps) {
-            if (snap.ts > *late_ts) continue;  // a late event raced with the fold
-            auto st = writer_->prepare(
-                "INSERT OR REPLACE INTO snapshots(topic, key, reducer, ts, seq, count, state) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-            if (!st) return std::unexpected(st.error());
-            st->bind(1, topic);
-            st->bind(2, key);
-            st->bind(3, reducer);
-            st->bind(4, snap.ts);
-            st->bind(5, snap.seq);
-            st->bind(6, snap.count);
-            st->bind(7, snap.state);
-            int rc = st->step();
-            if (rc != SQLITE_DONE) return std::unexpected(writer_->last_error(rc, "put snapshot"));
-            ++stored;
-        }
-        return stored;
-    };
-    auto stored = write();
+    auto stored = put_snapshots_in_txn(*writer_, topic, key, reducer, known_seq, snaps);
     if (!stored) {
         (void)writer_->exec("ROLLBACK");
         return stored;

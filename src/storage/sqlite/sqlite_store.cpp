@@ -47,6 +47,9 @@ status sqlite_store::init() {
     // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
     // reached the disk, so it survives power loss, not only a process crash.
     if (auto ok = writer_->exec("PRAGMA journal_mode=WAL"); !ok) return ok;
+    // Replaces the default wal_autocheckpoint hook with one that does the same and also
+    // counts the WAL's frames for checkpoint_log (sqlite_retention.cpp).
+    sqlite3_wal_hook(writer_->raw(), &sqlite_store::on_wal_commit, this);
     if (auto ok = writer_->exec(options_.durable ? "PRAGMA synchronous=FULL"
                                                  : "PRAGMA synchronous=NORMAL");
         !ok) {

@@ -8,6 +8,7 @@
 // writer thread (storage/group_commit.hpp).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -77,6 +78,7 @@ class sqlite_store final : public store {
     result<std::vector<key_horizon>> key_horizons(std::string_view topic) override;
     result<std::vector<topic_size>> topic_sizes() override;
     status reclaim_space() override;
+    status checkpoint_log() override;
 
     // ---- used by sqlite_transaction (holding write_mu_)
     connection& writer() { return *writer_; }
@@ -105,6 +107,11 @@ class sqlite_store final : public store {
     std::vector<std::unique_ptr<connection>> idle_readers_;
 
     std::int64_t last_data_version_ = -1;  // guarded by write_mu_
+
+    // Frames in the WAL after the writer's last commit (its wal_hook, sqlite_retention.cpp):
+    // checkpoint_log copies the WAL only once it holds enough to be worth a checkpoint.
+    std::atomic<int> wal_frames_{0};
+    static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
 
     change_notifier notifier_;
 
@@ -171,6 +178,10 @@ class sqlite_store::reader_lease {
 
 // The append rule of store.hpp: drops (topic, key)'s snapshots with ts > `ts`.
 status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_view key, ts_ms ts);
+// store::put_snapshots inside the open write transaction (its known_seq check included).
+result<std::size_t> put_snapshots_in_txn(connection& c, std::string_view topic,
+                                         std::string_view key, std::string_view reducer,
+                                         seq_t known_seq, const std::vector<state_snapshot>& snaps);
 
 // Retention inside the open write transaction (sqlite_retention.cpp; store.hpp).
 result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,

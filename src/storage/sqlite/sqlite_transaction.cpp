@@ -128,6 +128,11 @@ class sqlite_transaction final : public transaction {
     result<std::size_t> erase_key(std::string_view topic, std::string_view key) override {
         return erase_key_in_txn(s_.writer(), topic, key);
     }
+    result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
+                                      std::string_view reducer, seq_t known_seq,
+                                      const std::vector<state_snapshot>& snaps) override {
+        return put_snapshots_in_txn(s_.writer(), topic, key, reducer, known_seq, snaps);
+    }
 
     status commit() override {
         if (auto ok = write_documents(); !ok) {
