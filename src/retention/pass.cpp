@@ -4,10 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 
+#include "core/stoppable_sleep.hpp"
 #include "prom/timetravel.hpp"
 #include "retention/pass_plan.hpp"
 #include "retention/retention.hpp"
@@ -82,10 +81,7 @@ std::vector<group_behind> behind_of(const std::vector<cursor_status>& groups,
 // is stopped meanwhile.
 void yield_writer(const pass_options& o) {
     if (o.pause <= std::chrono::microseconds::zero()) return;
-    std::mutex mu;
-    std::condition_variable_any wake;
-    std::unique_lock lock(mu);
-    (void)wake.wait_for(lock, o.stop, o.pause, [] { return false; });
+    (void)sleep_for_unless_stopped(o.stop, o.pause);
 }
 
 // The base snapshots of one key, both built-in reducers, at its base position: the

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <set>
 
+#include "core/stoppable_sleep.hpp"
 #include "prom/timetravel.hpp"
 
 namespace prom::retention {
@@ -57,14 +57,8 @@ runner::~runner() { stop(); }
 
 void runner::start() {
     thread_ = std::jthread([this, token = stop_.get_token()] {
-        std::mutex mu;
-        std::condition_variable_any wake;
         for (;;) {
-            {
-                std::unique_lock lock(mu);
-                (void)wake.wait_for(lock, token, options_.interval, [] { return false; });
-            }
-            if (token.stop_requested()) return;
+            if (!sleep_for_unless_stopped(token, options_.interval)) return;
             auto round = run_round();
             if (!round) spdlog::warn("prom serve: retention: {}", round.error().message);
         }

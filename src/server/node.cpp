@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "core/stoppable_sleep.hpp"
 #include "http/api.hpp"
 #include "http/http_server.hpp"
 #include "http/snapshot_cache.hpp"
@@ -124,21 +124,16 @@ class node_impl final : public node {
     result<std::unique_ptr<store>> open_with_wait(std::stop_token stop) {
         auto opened = open_store(config_.db, {.durable = config_.durable});
         auto give_up = std::chrono::steady_clock::now() + config_.db_wait;
-        std::mutex mu;
-        std::condition_variable_any wake;
         while (!opened && opened.error().code == errc::unavailable &&
                std::chrono::steady_clock::now() < give_up) {
             spdlog::warn("prom serve: database unavailable ({}); retrying in 1 s",
                          opened.error().message);
-            std::unique_lock lock(mu);
             auto next =
                 std::min(give_up, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-            (void)wake.wait_until(lock, stop, next, [] { return false; });  // only a stop wakes it
-            if (stop.stop_requested()) {
+            if (!sleep_until_stopped(stop, next)) {
                 return fail(errc::cancelled, "stopped while waiting for the database (" +
                                                  opened.error().message + ")");
             }
-            lock.unlock();
             opened = open_store(config_.db, {.durable = config_.durable});
         }
         return opened;
@@ -218,14 +213,11 @@ class node_impl final : public node {
         };
         slo_ = std::make_unique<ops::slo_monitor>(*store_, config_.slo, std::move(counts));
         slo_thread_ = std::jthread([this](std::stop_token stop) {
-            std::mutex mu;
-            std::condition_variable_any wake;
             while (!stop.stop_requested()) {
                 if (auto ok = slo_->evaluate(now_ms()); !ok) {
                     spdlog::warn("prom serve: SLO check: {}", ok.error().message);
                 }
-                std::unique_lock lock(mu);
-                (void)wake.wait_for(lock, stop, config_.slo_interval, [] { return false; });
+                if (!sleep_for_unless_stopped(stop, config_.slo_interval)) break;
             }
         });
     }
