@@ -4,10 +4,13 @@
 //    K keys, all older than the horizon, so that all but the latest event of each key go;
 //    events examined per second, against a plain scan of the same topic in the same run
 //    (the baseline: reading every event once).
-// 2. Publish latency while the pass runs against without one, in the same run: one
-//    publisher appends single events to another topic at a steady rate; p50/p99 of each
-//    append's latency during the pass, then with no pass for as long as the pass took; the
-//    ratio of the p99s (target <= 2x).
+// 2. Publish latency while the pass runs against without one, interleaved in the same run:
+//    one publisher appends single events to another topic at a steady rate for the whole
+//    pass, and the pass works in alternate windows (--window, 2 s: it waits between two
+//    transactions while a window is "off"), so both halves see the same disk, WAL and
+//    neighbours. Each append counts for the window it started in, except those that start
+//    in the first 100 ms after a switch (what is in flight then belongs to neither); p50/p99
+//    of each half, and the ratio of the p99s (target <= 2x).
 // 3. The database before and after: the topic's bytes (store::topic_sizes) and, on SQLite,
 //    the file's size after store::reclaim_space.
 //
@@ -15,7 +18,7 @@
 // publisher's, not the fill's.
 //
 //   retention_bench [--db URL] [--events N] [--keys K] [--rate PER_SECOND] [--durable 0|1]
-//                   [--batch EVENTS_PER_TRANSACTION] [--pause MICROSECONDS]
+//                   [--batch EVENTS_PER_TRANSACTION] [--pause MICROSECONDS] [--window MS]
 //   (default: a scratch SQLite file, 1,000,000 events, 10,000 keys, 500 publishes/s, durable,
 //   the engine's defaults of events per delete transaction and pause between them)
 #include <algorithm>
@@ -46,6 +49,25 @@ struct args {
     bool durable = true;
     std::size_t batch = retention::pass_options{}.batch_events;         // events per transaction
     std::chrono::microseconds pause = retention::pass_options{}.pause;  // between them
+    std::chrono::milliseconds window{2000};  // the pass works in every other window
+};
+
+// Alternate windows from `start`: even ones with the pass working, odd ones without.
+struct windows {
+    std::chrono::steady_clock::time_point start;
+    std::chrono::milliseconds length;
+    static constexpr auto settle = std::chrono::milliseconds(100);
+
+    std::int64_t index(std::chrono::steady_clock::time_point t) const {
+        return (t - start) / length;
+    }
+    bool pass_on(std::chrono::steady_clock::time_point t) const { return index(t) % 2 == 0; }
+    bool settling(std::chrono::steady_clock::time_point t) const {
+        return (t - start) % length < settle;
+    }
+    std::chrono::steady_clock::time_point next_on(std::chrono::steady_clock::time_point t) const {
+        return start + (index(t) + 1) * length;
+    }
 };
 
 void fill(store& s, const std::string& topic, std::int64_t n, std::int64_t keys) {
@@ -98,10 +120,10 @@ struct latencies {
     }
 };
 
-// Appends one event at a time at `rate` per second until `stop`, timing each append.
-latencies publish_until(store& s, const std::string& topic, int rate,
-                        const std::atomic<bool>& stop) {
-    latencies out;
+// Appends one event at a time at `rate` per second until `stop`, timing each append; each
+// counts for the window it started in (`on`: the pass's, `off`: the other).
+void publish_until(store& s, const std::string& topic, int rate, const std::atomic<bool>& stop,
+                   const windows& w, latencies& on, latencies& off) {
     const auto period = std::chrono::microseconds(1'000'000 / std::max(rate, 1));
     auto next = std::chrono::steady_clock::now();
     std::int64_t i = 0;
@@ -116,9 +138,10 @@ latencies publish_until(store& s, const std::string& topic, int rate,
             std::fprintf(stderr, "publish: %s\n", r.error().message.c_str());
             std::abort();
         }
-        out.ms.push_back(bench::seconds_since(t0) * 1000);
+        const double ms = bench::seconds_since(t0) * 1000;
+        if (t0 < w.start || w.settling(t0)) continue;  // warming up, or in between
+        (w.pass_on(t0) ? on : off).ms.push_back(ms);
     }
-    return out;
 }
 
 }  // namespace
@@ -132,6 +155,9 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--rate")) a.rate = std::atoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--durable")) a.durable = std::atoi(argv[i + 1]) != 0;
         if (!std::strcmp(argv[i], "--batch")) a.batch = std::strtoull(argv[i + 1], nullptr, 10);
+        if (!std::strcmp(argv[i], "--window")) {
+            a.window = std::chrono::milliseconds(std::max(200LL, std::atoll(argv[i + 1])));
+        }
         if (!std::strcmp(argv[i], "--pause")) {
             a.pause = std::chrono::microseconds(std::atoll(argv[i + 1]));
         }
@@ -200,14 +226,20 @@ int main(int argc, char** argv) {
     }
     const double dry_s = bench::seconds_since(t_dry);
 
-    // The pass, with the publisher running beside it.
+    // The pass in alternate windows, the publisher running throughout.
     std::atomic<bool> stop{false};
-    latencies busy;
-    std::thread pub([&] { busy = publish_until(s, live, a.rate, stop); });
-    std::this_thread::sleep_for(200ms);  // the publisher is in its stride
+    latencies busy, quiet;
+    const windows w{std::chrono::steady_clock::now() + 200ms, a.window};
+    std::thread pub([&] { publish_until(s, live, a.rate, stop, w, busy, quiet); });
+    std::this_thread::sleep_until(w.start);  // the publisher is in its stride
+    retention::pass_options o{.now = now_ms(), .batch_events = a.batch, .pause = a.pause};
+    o.on_progress = [&](const retention::pass_progress&) {
+        // Between two transactions: an "off" window waits for the next "on" one.
+        auto now = std::chrono::steady_clock::now();
+        if (!w.pass_on(now)) std::this_thread::sleep_until(w.next_on(now));
+    };
     auto t_pass = std::chrono::steady_clock::now();
-    auto pass = retention::run_pass(s, topic, *policy,
-                                    {.now = now_ms(), .batch_events = a.batch, .pause = a.pause});
+    auto pass = retention::run_pass(s, topic, *policy, o);
     const double pass_s = bench::seconds_since(t_pass);
     stop = true;
     pub.join();
@@ -215,17 +247,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pass: %s\n", pass.error().message.c_str());
         return 1;
     }
-
-    // The same publisher without a pass, for as long as the pass took (at least 5 s), so
-    // that both windows are alike in length (rare stalls, WAL checkpoints).
-    std::atomic<bool> stop_quiet{false};
-    latencies quiet;
-    {
-        std::thread quiet_pub([&] { quiet = publish_until(s, live, a.rate, stop_quiet); });
-        std::this_thread::sleep_for(std::max(5.0, pass_s) * 1s);
-        stop_quiet = true;
-        quiet_pub.join();
-    }
+    // The pass's own time: its "on" windows, the last one cut where the pass ended.
+    const auto pass_windows = w.index(std::chrono::steady_clock::now());
+    const double window_s = std::chrono::duration<double>(a.window).count();
+    const std::int64_t whole_on_windows = pass_windows / 2;  // windows 0, 2, … before the last
+    const double pass_work_s = std::min(
+        pass_s, static_cast<double>(whole_on_windows) * window_s +
+                    (pass_windows % 2 == 0 ? pass_s - static_cast<double>(pass_windows) * window_s
+                                           : window_s));
 
     auto t_reclaim = std::chrono::steady_clock::now();
     if (auto ok = s.reclaim_space(); !ok) {
@@ -242,14 +271,17 @@ int main(int argc, char** argv) {
                 static_cast<double>(dry->examined) / dry_s, dry_s);
     std::printf(
         "compaction pass:              %10.0f events examined/s (%lld examined, %lld "
-        "dropped, %lld keys, %.2f s)\n",
-        static_cast<double>(pass->examined) / pass_s, static_cast<long long>(pass->examined),
+        "dropped, %lld keys, %.2f s working in %.2f s)\n",
+        static_cast<double>(pass->examined) / pass_work_s, static_cast<long long>(pass->examined),
         static_cast<long long>(pass->compacted) + static_cast<long long>(pass->retained_out),
-        static_cast<long long>(pass->keys), pass_s);
-    std::printf("ratio pass / scan:            %.2fx the scan's time\n", pass_s / scan_s);
+        static_cast<long long>(pass->keys), pass_work_s, pass_s);
+    std::printf("ratio pass / scan:            %.2fx the scan's time\n", pass_work_s / scan_s);
     const double q99 = quiet.pct(0.99), b99 = busy.pct(0.99);
-    std::printf("publish latency, no pass:     p50 %.2f ms, p99 %.2f ms (%zu publishes at %d/s)\n",
-                quiet.pct(0.5), q99, quiet.ms.size(), a.rate);
+    std::printf(
+        "publish latency, no pass:     p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu publishes at "
+        "%d/s, windows of %lld ms)\n",
+        quiet.pct(0.5), q99, quiet.pct(1.0), quiet.ms.size(), a.rate,
+        static_cast<long long>(a.window.count()));
     std::printf("publish latency, during pass: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu)\n",
                 busy.pct(0.5), b99, busy.pct(1.0), busy.ms.size());
     std::printf("ratio p99 during / without:   %.2fx (target <= 2x)\n", q99 > 0 ? b99 / q99 : 0);

@@ -172,14 +172,17 @@ class transaction {
     virtual result<std::size_t> delete_events(std::string_view topic,
                                               const std::vector<seq_t>& seqs);
     // Merges `h` into the key's record (key_horizon above; inserted when there is none).
+    // A backend may also tidy what delete_events left of the key's deleted events (SQLite:
+    // their rows of its key index, which no read returns), so a retention pass puts each
+    // record once more after its deletions.
     virtual status put_key_horizon(std::string_view topic, const key_horizon& h);
     // Erasure: deletes every event of (topic, key), its snapshots (all reducers), its
     // `latest` row and its key_horizon. Returns how many events it deleted. On SQLite the
     // deleted content is overwritten in the file (secure_delete), so no page keeps it.
     virtual result<std::size_t> erase_key(std::string_view topic, std::string_view key);
     // store::put_snapshots inside this transaction, with the same known_seq rule: a pass
-    // writes a key's base snapshots in the transaction that deletes the key's first events,
-    // so they are durable together and cost no commit of their own (docs/retention.md).
+    // writes the base snapshots of a few dozen keys with their records in one transaction,
+    // before it deletes any of their events (docs/retention.md).
     virtual result<std::size_t> put_snapshots(std::string_view topic, std::string_view key,
                                               std::string_view reducer, seq_t known_seq,
                                               const std::vector<state_snapshot>& snaps);

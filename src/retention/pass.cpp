@@ -1,5 +1,6 @@
-// run_pass (retention.hpp, docs/retention.md): plan, raise the horizon, store the base
-// snapshots, delete in small transactions.
+// run_pass (retention.hpp, docs/retention.md): plan, raise the horizon, store each key's base
+// snapshots and record (key order), delete in small transactions (seq order), then put the
+// records once more (key order) for the backend to tidy its key index.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -115,32 +116,61 @@ result<std::optional<base_snapshots>> fold_base_snapshots(
     return std::optional<base_snapshots>{std::move(out)};
 }
 
-// What the deleting transactions have done so far, for the report.
+// What the pass's transactions have done so far, for the report.
 struct deletion {
-    std::vector<const key_drops*> ready;  // keys whose base snapshots are stored
+    std::vector<const key_drops*> ready;  // keys whose base snapshots and record are stored
     std::vector<seq_t> dropped;           // every seq deleted
 };
 
-// Deletes the plan's keys (and the keyless drops) in transactions of about `batch` events.
-// The transaction that deletes a key's first events also stores its base snapshots, so they
-// are durable together (a kill -9 between transactions leaves no key without them), and
-// every transaction writes the key_horizon of each key it deletes events of, so each key
-// that lost events has a record that covers what it lost: the next pass resumes. Between
-// two transactions the pass leaves the writer to others for `o.pause`, copies the WAL into
-// the database (store::checkpoint_log) and honours `o.stop` (docs/retention.md, "Pacing").
-status delete_in_batches(store& s, std::string_view topic, pass_plan& plan, const pass_options& o,
-                         topic_lease& lease, pass_progress& progress, deletion& done) {
-    struct item {
-        seq_t seq;
-        std::size_t key;  // index into plan.keys; npos: keyless
-    };
-    constexpr std::size_t keyless = std::string::npos;
-    std::vector<item> items;
-    for (std::size_t k = 0; k < plan.keys.size(); ++k) {
-        for (seq_t seq : plan.keys[k].seqs) items.push_back({seq, k});
-    }
-    for (seq_t seq : plan.keyless) items.push_back({seq, keyless});
+// Between two transactions: the progress report, the lease, the WAL copy and the pause
+// (docs/retention.md, "Pacing").
+status between_transactions(store& s, const pass_options& o, topic_lease& lease,
+                            const pass_progress& progress) {
+    if (o.on_progress) o.on_progress(progress);
+    if (auto ok = lease.renew_if_due(); !ok) return ok;
+    if (auto ok = s.checkpoint_log(); !ok) return ok;
+    yield_writer(o);
+    return {};
+}
 
+status stopped(std::string_view topic, const pass_progress& progress) {
+    return fail(errc::cancelled,
+                "the retention pass of '" + std::string(topic) + "' was stopped after dropping " +
+                    std::to_string(progress.dropped) + " events; the next pass goes on from there");
+}
+
+// Runs `step(i)` for items [from, to) in transactions of at most `batch` items that stop
+// taking more once they have worked for `o.txn_time` (at least one item each), so a
+// transaction holds the writer about as long whatever an item costs.
+template <typename Step>
+status in_short_transactions(store& s, std::string_view topic, std::size_t from, std::size_t to,
+                             const pass_options& o, topic_lease& lease,
+                             const pass_progress& progress, Step step) {
+    const std::size_t batch = std::max<std::size_t>(o.batch_events, 1);
+    for (std::size_t i = from; i < to;) {
+        if (o.stop.stop_requested()) return stopped(topic, progress);
+        auto txn = s.begin();
+        if (!txn) return std::unexpected(txn.error());
+        const auto began = std::chrono::steady_clock::now();
+        const std::size_t first = i;
+        do {
+            if (auto ok = step(**txn, i); !ok) return ok;
+            ++i;
+        } while (i < to && i - first < batch &&
+                 std::chrono::steady_clock::now() - began < o.txn_time);
+        if (auto ok = (*txn)->commit(); !ok) return ok;
+        if (auto ok = between_transactions(s, o, lease, progress); !ok) return ok;
+    }
+    return {};
+}
+
+// Phase 1, in key order: each key's base snapshots (both reducers) and its key_horizon
+// record. Before any of a key's events goes, what answers for it afterwards is durable:
+// time travel reads the snapshot and the record from then on (so its answers are already
+// those of the compacted key), and a kill -9 at any later point leaves no missing event
+// uncovered. Keys whose snapshots cannot be made keep their events.
+status store_records(store& s, std::string_view topic, pass_plan& plan, const pass_options& o,
+                     topic_lease& lease, pass_progress& progress, deletion& done) {
     // What earlier passes dropped, read once: passes and erasures of the topic hold its
     // lease, so nobody changes these records while this pass runs.
     auto horizons = s.key_horizons(topic);
@@ -148,88 +178,100 @@ status delete_in_batches(store& s, std::string_view topic, pass_plan& plan, cons
     std::map<std::string, key_horizon, std::less<>> earlier;
     for (auto& h : *horizons) earlier.emplace(h.key, std::move(h));
 
-    enum class state : std::uint8_t { pending, ready, kept };
-    std::vector<state> states(plan.keys.size(), state::pending);
     time_machine tm(s);
     const std::size_t batch = std::max<std::size_t>(o.batch_events, 1);
-    for (std::size_t at = 0; at < items.size(); at += batch) {
-        if (o.stop.stop_requested()) {
-            return fail(errc::cancelled, "the retention pass of '" + std::string(topic) +
-                                             "' was stopped after dropping " +
-                                             std::to_string(progress.dropped) +
-                                             " events; the next pass goes on from there");
-        }
-        const std::size_t end = std::min(items.size(), at + batch);
-        // The keys this transaction starts: their base snapshots are folded first, outside
-        // the transaction (reads only). last_seq is read before the folds begin: events
-        // appended since have ts >= the horizon, which no base snapshot exceeds, so
+    for (std::size_t at = 0; at < plan.keys.size(); at += batch) {
+        if (o.stop.stop_requested()) return stopped(topic, progress);
+        const std::size_t end = std::min(plan.keys.size(), at + batch);
+        // The folds read outside the transactions. last_seq is read before they begin:
+        // events appended since have ts >= the horizon, which no base snapshot exceeds, so
         // put_snapshots keeps them.
         auto now_info = s.topic(topic);
         if (!now_info) return std::unexpected(now_info.error());
         const seq_t known_seq = *now_info ? (*now_info)->last_seq : seq_t{};
-        std::vector<std::pair<std::size_t, base_snapshots>> starting;
-        for (std::size_t i = at; i < end; ++i) {
-            const std::size_t k = items[i].key;
-            if (k == keyless || states[k] != state::pending) continue;
-            if (!starting.empty() && starting.back().first == k) continue;
+        std::vector<std::pair<const key_drops*, base_snapshots>> folded;
+        for (std::size_t k = at; k < end; ++k) {
             auto it = earlier.find(plan.keys[k].key);
-            auto folded = fold_base_snapshots(
+            auto snaps = fold_base_snapshots(
                 tm, topic, plan.keys[k],
                 it == earlier.end() ? std::nullopt : std::optional<key_horizon>{it->second});
-            if (!folded) return std::unexpected(folded.error());
+            if (!snaps) return std::unexpected(snaps.error());
             if (auto ok = lease.renew_if_due(); !ok) return ok;  // a long key folds long
-            if (!*folded) {
-                states[k] = state::kept;
-                continue;
-            }
-            starting.emplace_back(k, std::move(**folded));
+            if (*snaps) folded.emplace_back(&plan.keys[k], std::move(**snaps));
         }
-
-        auto txn = s.begin();
-        if (!txn) return std::unexpected(txn.error());
-        for (const auto& [k, snaps] : starting) {
-            states[k] = state::ready;
+        auto store_key = [&](transaction& txn, std::size_t i) -> status {
+            const auto& [kd, snaps] = folded[i];
             for (const auto& [reducer, snap] : snaps) {
-                auto stored =
-                    (*txn)->put_snapshots(topic, plan.keys[k].key, reducer, known_seq, {snap});
+                auto stored = txn.put_snapshots(topic, kd->key, reducer, known_seq, {snap});
                 if (!stored) return std::unexpected(stored.error());
                 if (*stored != 1) {
+                    // A stored snapshot of the other reducer changes no answer.
                     spdlog::warn(
                         "retention: {}/{} keeps its events: its base snapshot ({}) was not "
                         "stored",
-                        topic, plan.keys[k].key, reducer);
-                    states[k] = state::kept;
-                    break;
+                        topic, kd->key, reducer);
+                    return {};
                 }
             }
-            if (states[k] == state::ready) done.ready.push_back(&plan.keys[k]);
+            key_horizon h{kd->key, kd->gone_from, kd->base.first, kd->base.second};
+            if (auto ok = txn.put_key_horizon(topic, h); !ok) return ok;
+            // Counted now; only a failed commit, which fails the pass, would undo it.
+            done.ready.push_back(kd);
+            return {};
+        };
+        if (auto ok =
+                in_short_transactions(s, topic, 0, folded.size(), o, lease, progress, store_key);
+            !ok) {
+            return ok;
         }
-        std::vector<seq_t> seqs;
-        std::vector<std::size_t> touched;
-        for (std::size_t i = at; i < end; ++i) {
-            const std::size_t k = items[i].key;
-            if (k != keyless && states[k] != state::ready) continue;
-            seqs.push_back(items[i].seq);
-            if (k != keyless && (touched.empty() || touched.back() != k)) touched.push_back(k);
-        }
-        if (seqs.empty()) continue;  // every key of the batch keeps its events: roll back
-        std::sort(seqs.begin(), seqs.end());
-        auto deleted = (*txn)->delete_events(topic, seqs);
-        if (!deleted) return std::unexpected(deleted.error());
-        for (std::size_t k : touched) {
-            const key_drops& kd = plan.keys[k];
-            key_horizon h{kd.key, kd.gone_from, kd.base.first, kd.base.second};
-            if (auto ok = (*txn)->put_key_horizon(topic, h); !ok) return ok;
-        }
-        if (auto ok = (*txn)->commit(); !ok) return ok;
-        done.dropped.insert(done.dropped.end(), seqs.begin(), seqs.end());
-        progress.dropped += static_cast<std::int64_t>(seqs.size());
-        if (o.on_progress) o.on_progress(progress);
-        if (auto ok = lease.renew_if_due(); !ok) return ok;
-        if (auto ok = s.checkpoint_log(); !ok) return ok;
-        yield_writer(o);
     }
     return {};
+}
+
+// Phase 2, in seq order: deletes the events of the keys phase 1 made ready, and the keyless
+// drops. In seq order because neighbouring seqs share pages (the table is ordered by seq,
+// and generated ids are time-ordered): a transaction dirties a few table and id-index pages
+// instead of one of each per event, as key order did, so its commit writes a fraction of
+// the WAL (docs/benchmarks.md, "Retention").
+status delete_in_seq_order(store& s, std::string_view topic, const pass_plan& plan,
+                           const pass_options& o, topic_lease& lease, pass_progress& progress,
+                           deletion& done) {
+    std::vector<seq_t> seqs(plan.keyless);
+    for (const key_drops* kd : done.ready)
+        seqs.insert(seqs.end(), kd->seqs.begin(), kd->seqs.end());
+    std::sort(seqs.begin(), seqs.end());
+    const std::size_t batch = std::max<std::size_t>(o.batch_events, 1);
+    for (std::size_t at = 0; at < seqs.size(); at += batch) {
+        if (o.stop.stop_requested()) return stopped(topic, progress);
+        const std::size_t end = std::min(seqs.size(), at + batch);
+        std::vector<seq_t> chunk(seqs.begin() + static_cast<std::ptrdiff_t>(at),
+                                 seqs.begin() + static_cast<std::ptrdiff_t>(end));
+        auto txn = s.begin();
+        if (!txn) return std::unexpected(txn.error());
+        auto deleted = (*txn)->delete_events(topic, chunk);
+        if (!deleted) return std::unexpected(deleted.error());
+        if (auto ok = (*txn)->commit(); !ok) return ok;
+        done.dropped.insert(done.dropped.end(), chunk.begin(), chunk.end());
+        progress.dropped += static_cast<std::int64_t>(chunk.size());
+        if (auto ok = between_transactions(s, o, lease, progress); !ok) return ok;
+    }
+    return {};
+}
+
+// Phase 3, in key order: each key's record once more, now that its events are gone. The
+// record does not change (the merge rule keeps it), but a backend may tidy what the
+// deletions left beside it: SQLite deletes the key's rows of its key index whose events are
+// gone (storage/sqlite/sqlite_retention.cpp), a page or two per key in this order instead of
+// one page per deleted event in seq order.
+status restate_records(store& s, std::string_view topic, const pass_options& o, topic_lease& lease,
+                       pass_progress& progress, const deletion& done) {
+    return in_short_transactions(s, topic, 0, done.ready.size(), o, lease, progress,
+                                 [&](transaction& txn, std::size_t i) -> status {
+                                     const key_drops& kd = *done.ready[i];
+                                     return txn.put_key_horizon(
+                                         topic,
+                                         {kd.key, kd.gone_from, kd.base.first, kd.base.second});
+                                 });
 }
 
 }  // namespace
@@ -305,10 +347,17 @@ result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
     if (!horizon) return std::unexpected(horizon.error());
     report.horizon = *horizon;
 
-    // Then the deletions, each transaction with the base snapshots of the keys it starts.
+    // Then each key's base snapshots and record, the deletions, the records again
+    // (docs/retention.md, "Pacing").
     progress.examined = report.examined;
     deletion done;
-    if (auto ok = delete_in_batches(s, topic, plan, o, *lease, progress, done); !ok) {
+    if (auto ok = store_records(s, topic, plan, o, *lease, progress, done); !ok) {
+        return std::unexpected(ok.error());
+    }
+    if (auto ok = delete_in_seq_order(s, topic, plan, o, *lease, progress, done); !ok) {
+        return std::unexpected(ok.error());
+    }
+    if (auto ok = restate_records(s, topic, o, *lease, progress, done); !ok) {
         return std::unexpected(ok.error());
     }
     for (const auto* kd : done.ready) {

@@ -92,15 +92,18 @@ struct pass_progress {
 struct pass_options {
     ts_ms now{};           // the clock the policy's ages are measured on
     bool dry_run = false;  // plan and report; change nothing
-    // Events deleted per transaction. On SQLite one of 50 held the writer for about 0.6 ms
-    // plus its commit (docs/benchmarks.md, "Retention"); more is a faster pass and longer
-    // waits for the appends beside it.
-    std::size_t batch_events = 50;
+    // Events deleted (and keys given their base snapshots) per transaction. On SQLite one
+    // of 50 holds the writer for well under a millisecond plus its commit (docs/benchmarks.md,
+    // "Retention"); more is a faster pass and longer waits for the appends beside it.
+    std::size_t batch_events = 25;
     std::string owner;                                      // lease owner (node id or "cli:<pid>")
     std::function<void(const pass_progress&)> on_progress;  // after each batch; may be empty
     // Pacing (docs/retention.md, "Pacing"): after each transaction the pass leaves the
     // writer alone at least this long, so that appends queued behind it commit first.
     std::chrono::microseconds pause{2000};
+    // A transaction that stores records (per key) stops taking more keys after working this
+    // long: a key costs from tens to hundreds of microseconds, depending on its events.
+    std::chrono::microseconds txn_time{1000};
     // Checked between two transactions: once stop is requested the pass returns
     // errc::cancelled; what it deleted stays deleted and whole (the next pass goes on).
     std::stop_token stop;

@@ -43,7 +43,9 @@ status repoint_latest(connection& c, std::string_view topic, std::string_view ke
     if (!deleted.contains(latest)) return {};
     std::optional<std::int64_t> survivor;
     {
-        auto st = c.prepare("SELECT max(seq) FROM (" PROM_KEY_SEQS ")");
+        // Only events that exist: key_events may still name deleted ones (put_key_horizon).
+        auto st = c.prepare(
+            "SELECT max(seq) FROM events WHERE topic = ?1 AND seq IN (" PROM_KEY_SEQS ")");
         if (!st) return std::unexpected(st.error());
         st->bind(1, topic);
         st->bind(2, key);
@@ -79,6 +81,10 @@ result<std::size_t> delete_key_rows(connection& c, const char* sql, std::string_
 
 }  // namespace
 
+// The deleted events' key_events rows stay: deleting them here dirtied one key_events page
+// per event (a pass deletes in seq order, which spreads over every key), most of a delete
+// transaction's WAL. Readers join key_events to events, so a row without its event names
+// nothing; put_key_horizon_in_txn deletes a key's such rows, in key order.
 result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,
                                          const std::vector<seq_t>& seqs) {
     std::map<std::string, std::set<std::int64_t>, std::less<>> by_key;  // what each key lost
@@ -122,19 +128,30 @@ status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_h
     st->bind(3, h.gone_from);
     st->bind(4, h.base_ts);
     st->bind(5, h.base_seq);
-    return step_done(c, *st, "put key horizon");
+    if (auto ok = step_done(c, *st, "put key horizon"); !ok) return ok;
+    // The key's key_events rows whose events were deleted (delete_events_in_txn). A pass
+    // puts each record again after its deletions, keys in order, so this costs a page or
+    // two per key; rows a crash left behind go with the key's next record or its erasure.
+    auto tidy = c.prepare(
+        "DELETE FROM key_events WHERE topic = ?1 AND key = ?2 AND NOT EXISTS "
+        "(SELECT 1 FROM events e WHERE e.topic = ?1 AND e.seq = key_events.seq)");
+    if (!tidy) return std::unexpected(tidy.error());
+    tidy->bind(1, topic);
+    tidy->bind(2, h.key);
+    return step_done(c, *tidy, "tidy the key index");
 }
 
 // The writer runs with secure_delete on (sqlite_store.cpp, init): the pages these deletes
 // free or change are overwritten with zeros, and so were the copies earlier writes left.
 result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std::string_view key) {
-    // The key's seqs come from the key index and the log's tail (sqlite_key_index.hpp); the
-    // trigger on events deletes the key_events rows.
+    // The key's seqs come from the key index and the log's tail (sqlite_key_index.hpp); then
+    // the key's key_events rows go, with any whose events retention deleted before.
     auto n = delete_key_rows(
         c, "DELETE FROM events WHERE topic = ?1 AND key = ?2 AND seq IN (" PROM_KEY_SEQS ")", topic,
         key);
     if (!n) return n;
-    for (const char* sql : {"DELETE FROM snapshots WHERE topic = ?1 AND key = ?2",
+    for (const char* sql : {"DELETE FROM key_events WHERE topic = ?1 AND key = ?2",
+                            "DELETE FROM snapshots WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM latest WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM key_horizons WHERE topic = ?1 AND key = ?2"}) {
         if (auto d = delete_key_rows(c, sql, topic, key); !d) return d;

@@ -1,6 +1,7 @@
-// The SQLite schema (docs/storage-schema.md explains it). Version 5 (2: the change log;
+// The SQLite schema (docs/storage-schema.md explains it). Version 6 (2: the change log;
 // 3: cursors.acked_ms; 4: retention, topics.horizon_ms and key_horizons; 5: the key index
-// as the table key_events, filled behind the log: topics.keyed_seq).
+// as the table key_events, filled behind the log: topics.keyed_seq; 6: deleting an event
+// leaves its key_events row for the key's record to tidy, sqlite_retention.cpp).
 #pragma once
 
 namespace prom::storage::sqlite {
@@ -33,11 +34,10 @@ CREATE TABLE IF NOT EXISTS key_events(
     ts INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY(topic, key, ts, seq)) WITHOUT ROWID;
--- Whatever deletes an event (retention, erasure) deletes its key row with it.
-CREATE TRIGGER IF NOT EXISTS key_events_follow_deletes AFTER DELETE ON events BEGIN
-    DELETE FROM key_events
-    WHERE topic = old.topic AND key = old.key AND ts = old.ts AND seq = old.seq;
-END;
+-- Schema 5 deleted an event's key row with it, one page per event in whatever order
+-- retention deleted them; now retention's deletes leave the rows (readers join them to their
+-- events) and put_key_horizon tidies each key's in key order (sqlite_retention.cpp).
+DROP TRIGGER IF EXISTS key_events_follow_deletes;
 -- No query chose it (a ts range of `scan` walks the primary key in seq order, as it must
 -- answer in seq order) and every append paid for it: dropped from databases made before.
 DROP INDEX IF EXISTS events_by_ts;
@@ -98,8 +98,8 @@ CREATE TABLE IF NOT EXISTS key_horizons(
     base_ts INTEGER NOT NULL,
     base_seq INTEGER NOT NULL,
     PRIMARY KEY(topic, key)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '5');
-UPDATE meta SET v = '5' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 5;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '6');
+UPDATE meta SET v = '6' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 6;
 )sql";
 
 // Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).
