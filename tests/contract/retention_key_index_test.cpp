@@ -62,8 +62,8 @@ TEST(retention_key_index, a_pass_leaves_exactly_the_surviving_events_rows) {
     EXPECT_LE(after.first, keys);
     // Every key still reads its one surviving event.
     for (int k = 0; k < keys; ++k) {
-        auto events = s->scan_key_by_time({.topic = "t", .key = "k" + std::to_string(k),
-                                           .to_ts = ts_ms::max()});
+        auto events = s->scan_key_by_time(
+            {.topic = "t", .key = "k" + std::to_string(k), .to_ts = ts_ms::max()});
         ASSERT_TRUE(events);
         ASSERT_EQ(events->size(), 1u) << "k" << k;
         EXPECT_EQ(events->front().payload.at("round").as_int64(), per_key - 1);
