@@ -20,12 +20,13 @@
 //   retention_bench [--db URL] [--events N] [--keys K] [--rate PER_SECOND] [--durable 0|1]
 //                   [--batch EVENTS_PER_TRANSACTION] [--pause MICROSECONDS] [--window MS]
 //   (default: a scratch SQLite file, 1,000,000 events, 10,000 keys, 500 publishes/s, durable,
-//   the engine's defaults of events per delete transaction and pause between them)
+//   the backend's events per transaction and pause between them: retention::default_pacing)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,8 +48,10 @@ struct args {
     std::int64_t keys = 10'000;
     int rate = 500;
     bool durable = true;
-    std::size_t batch = retention::pass_options{}.batch_events;         // events per transaction
-    std::chrono::microseconds pause = retention::pass_options{}.pause;  // between them
+    // Events per transaction and the pause between them; unset, the backend's
+    // (retention::default_pacing).
+    std::optional<std::size_t> batch;
+    std::optional<std::chrono::microseconds> pause;
     std::chrono::milliseconds window{2000};  // the pass works in every other window
 };
 
@@ -168,6 +171,9 @@ int main(int argc, char** argv) {
     }
     bench::scratch_dir scratch;
     if (a.db.empty()) a.db = "sqlite:" + (scratch.path / "retention.db").string();
+    const auto backend = retention::default_pacing(a.db);
+    const std::size_t batch = a.batch.value_or(backend.batch_events);
+    const std::chrono::microseconds pause = a.pause.value_or(backend.pause);
     const std::string tag = to_string(now_ms());
     const std::string topic = "bench.retention." + tag;
     const std::string live = "bench.live." + tag;
@@ -196,8 +202,8 @@ int main(int argc, char** argv) {
         "backend %s (%s), %lld events, %lld keys, %zu deletes per transaction, pause %lld us, "
         "filled in %.1f s\n",
         a.db.substr(0, a.db.find(':')).c_str(), a.durable ? "durable" : "not durable",
-        static_cast<long long>(a.events), static_cast<long long>(a.keys), a.batch,
-        static_cast<long long>(a.pause.count()), fill_s);
+        static_cast<long long>(a.events), static_cast<long long>(a.keys), batch,
+        static_cast<long long>(pause.count()), fill_s);
 
     const std::int64_t bytes_before = topic_bytes(s, topic);
     const std::int64_t file_before = file_bytes(a.db);
@@ -232,7 +238,7 @@ int main(int argc, char** argv) {
     const windows w{std::chrono::steady_clock::now() + 200ms, a.window};
     std::thread pub([&] { publish_until(s, live, a.rate, stop, w, busy, quiet); });
     std::this_thread::sleep_until(w.start);  // the publisher is in its stride
-    retention::pass_options o{.now = now_ms(), .batch_events = a.batch, .pause = a.pause};
+    retention::pass_options o{.now = now_ms(), .batch_events = batch, .pause = pause};
     o.on_progress = [&](const retention::pass_progress&) {
         // Between two transactions: an "off" window waits for the next "on" one.
         auto now = std::chrono::steady_clock::now();

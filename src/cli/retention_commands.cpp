@@ -145,24 +145,28 @@ void run_compact(const compact_args& a, run_state& state) {
         }
     }
     const std::string owner = "cli:" + std::to_string(::getpid());
+    const auto pace = retention::default_pacing(a.db);
     bool dropped = false;
     for (const auto& [topic, policy] : todo) {
         progress_printer progress(*mode);
         std::int64_t last_examined = 0, last_total = 0;
-        auto report_pass = retention::run_pass(
-            *s, topic, policy,
-            {.now = now_ms(),
-             .dry_run = a.dry_run,
-             .owner = owner,
-             .on_progress = [&, &topic = topic](const retention::pass_progress& p) {
-                 last_examined = p.examined;
-                 last_total = p.total;
-                 progress.update(p.examined, p.total,
-                                 json::object{{"topic", topic},
-                                              {"examined", p.examined},
-                                              {"total", p.total},
-                                              {"dropped", p.dropped}});
-             }});
+        auto report_pass =
+            retention::run_pass(*s, topic, policy,
+                                {.now = now_ms(),
+                                 .dry_run = a.dry_run,
+                                 .batch_events = pace.batch_events,
+                                 .owner = owner,
+                                 .on_progress =
+                                     [&, &topic = topic](const retention::pass_progress& p) {
+                                         last_examined = p.examined;
+                                         last_total = p.total;
+                                         progress.update(p.examined, p.total,
+                                                         json::object{{"topic", topic},
+                                                                      {"examined", p.examined},
+                                                                      {"total", p.total},
+                                                                      {"dropped", p.dropped}});
+                                     },
+                                 .pause = pace.pause});
         if (!report_pass) {
             progress.abandon();
             if (report_pass.error().code == errc::conflict) {

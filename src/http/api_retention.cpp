@@ -76,9 +76,15 @@ response api::retention_route(const request& r, route_id route, std::string_view
                 return error_response(404, "not_found",
                                       "no policy applies to '" + std::string(a) + "'", route);
             }
-            auto report = retention::run_pass(
-                store_, a, *p,
-                {.now = now_ms(), .dry_run = *dry, .owner = "http:" + new_event_id()});
+            // The node's pacing (the backend's or the config's), as its background passes.
+            const auto pace =
+                options_.retention ? options_.retention->pass_pacing() : retention::pacing{};
+            auto report = retention::run_pass(store_, a, *p,
+                                              {.now = now_ms(),
+                                               .dry_run = *dry,
+                                               .batch_events = pace.batch_events,
+                                               .owner = "http:" + new_event_id(),
+                                               .pause = pace.pause});
             if (!report) return error_response(report.error(), route);
             if (options_.retention) options_.retention->record(*report);
             return ok_json(retention::to_json(*report), route);

@@ -276,6 +276,13 @@ status restate_records(store& s, std::string_view topic, const pass_options& o, 
 
 }  // namespace
 
+pacing default_pacing(std::string_view db_url) {
+    if (db_url.starts_with("postgres")) {
+        return {.batch_events = 100, .pause = std::chrono::microseconds(1000)};
+    }
+    return {};
+}
+
 json::object to_json(const pass_report& r) {
     json::array groups;
     for (const auto& g : r.groups_behind) {

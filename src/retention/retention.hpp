@@ -93,7 +93,7 @@ struct pass_options {
     ts_ms now{};           // the clock the policy's ages are measured on
     bool dry_run = false;  // plan and report; change nothing
     // Events deleted (and keys given their base snapshots) per transaction. On SQLite one
-    // of 50 holds the writer for well under a millisecond plus its commit (docs/benchmarks.md,
+    // of 25 holds the writer for well under a millisecond plus its commit (docs/benchmarks.md,
     // "Retention"); more is a faster pass and longer waits for the appends beside it.
     std::size_t batch_events = 25;
     std::string owner;                                      // lease owner (node id or "cli:<pid>")
@@ -108,6 +108,19 @@ struct pass_options {
     // errc::cancelled; what it deleted stays deleted and whole (the next pass goes on).
     std::stop_token stop;
 };
+
+// How a pass paces itself unless configured (docs/retention.md, "Pacing"), by backend, from
+// the database URL: SQLite (and memory) share one writer with the publishers, so a pass works
+// in small transactions with a pause after each (pass_options' defaults); PostgreSQL shares
+// only the disk, and each transaction costs round trips and a commit, so there a pass takes
+// 100 events per transaction and pauses 1 ms (3-6x faster than SQLite's pacing there,
+// publish p99 still within 2x; 500 and no pause was slower and past 2x: docs/benchmarks.md,
+// "Retention").
+struct pacing {
+    std::size_t batch_events = pass_options{}.batch_events;
+    std::chrono::microseconds pause = pass_options{}.pause;
+};
+pacing default_pacing(std::string_view db_url);
 
 struct group_behind {
     std::string group;

@@ -59,6 +59,9 @@ class runner {
     runner(const runner&) = delete;
     runner& operator=(const runner&) = delete;
 
+    // The pacing of this runner's passes; on-demand passes of the same node use it too.
+    pacing pass_pacing() const { return {options_.batch_events, options_.pause}; }
+
     void start();  // the background thread: a round every interval
     void stop();   // idempotent; releases the lease
 

@@ -178,11 +178,17 @@ class node_impl final : public node {
             spdlog::info("prom serve: retention policy for '{}' stored from the config: {}",
                          p.pattern, canonical_json(retention::to_json(p)));
         }
+        const auto backend = retention::default_pacing(config_.db);
+        const auto pause = config_.retention.pause
+                               ? std::chrono::microseconds(*config_.retention.pause)
+                               : backend.pause;
         retention_ = std::make_unique<retention::runner>(
-            *store_, retention::runner_options{.interval = config_.retention.interval,
-                                               .snapshots = config_.retention.snapshots,
-                                               .batch_events = config_.retention.batch_events,
-                                               .pause = config_.retention.pause});
+            *store_,
+            retention::runner_options{
+                .interval = config_.retention.interval,
+                .snapshots = config_.retention.snapshots,
+                .batch_events = config_.retention.batch_events.value_or(backend.batch_events),
+                .pause = pause});
         retention_->start();
         return {};
     }

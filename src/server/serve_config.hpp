@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,9 @@ struct retention_settings {
     std::vector<retention::policy> policies;
     bool snapshots = true;  // also build time-travel snapshots of topics that grew
     // Pacing of the passes (docs/retention.md, "Pacing"): events per delete transaction and
-    // the pause after each, the engine's defaults unless set.
-    std::size_t batch_events = retention::pass_options{}.batch_events;
-    std::chrono::milliseconds pause =
-        std::chrono::duration_cast<std::chrono::milliseconds>(retention::pass_options{}.pause);
+    // the pause after each; unset, the backend's (retention::default_pacing).
+    std::optional<std::size_t> batch_events;
+    std::optional<std::chrono::milliseconds> pause;
 };
 
 struct serve_config {

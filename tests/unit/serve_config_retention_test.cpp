@@ -12,8 +12,20 @@ TEST(serve_config_retention, defaults) {
     EXPECT_EQ(c.retention.interval, std::chrono::milliseconds(60000));
     EXPECT_TRUE(c.retention.policies.empty());
     EXPECT_TRUE(c.retention.snapshots);
-    EXPECT_EQ(c.retention.batch_events, retention::pass_options{}.batch_events);
-    EXPECT_EQ(std::chrono::microseconds(c.retention.pause), retention::pass_options{}.pause);
+    EXPECT_FALSE(c.retention.batch_events);  // the backend's (retention::default_pacing)
+    EXPECT_FALSE(c.retention.pause);
+}
+
+TEST(serve_config_retention, the_backends_pacing_unless_set) {
+    EXPECT_EQ(retention::default_pacing("sqlite:prom.db").batch_events,
+              retention::pass_options{}.batch_events);
+    EXPECT_EQ(retention::default_pacing("sqlite:prom.db").pause, retention::pass_options{}.pause);
+    EXPECT_EQ(retention::default_pacing("memory:").batch_events,
+              retention::pass_options{}.batch_events);
+    for (const char* url : {"postgresql://u@h/db", "postgres://h/db"}) {
+        EXPECT_EQ(retention::default_pacing(url).batch_events, 100u) << url;
+        EXPECT_EQ(retention::default_pacing(url).pause, std::chrono::microseconds(1000)) << url;
+    }
 }
 
 TEST(serve_config_retention, the_full_form) {
@@ -27,7 +39,7 @@ TEST(serve_config_retention, the_full_form) {
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(c.retention.interval, std::chrono::milliseconds(250));
     EXPECT_FALSE(c.retention.snapshots);
-    EXPECT_EQ(c.retention.batch_events, 40u);
+    EXPECT_EQ(c.retention.batch_events, std::optional<std::size_t>(40));
     EXPECT_EQ(c.retention.pause, std::chrono::milliseconds(7));
     ASSERT_EQ(c.retention.policies.size(), 2u);
     EXPECT_EQ(c.retention.policies[0].pattern, "order.*");
