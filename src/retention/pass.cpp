@@ -139,15 +139,20 @@ status stopped(std::string_view topic, const pass_progress& progress) {
                     std::to_string(progress.dropped) + " events; the next pass goes on from there");
 }
 
-// Runs `step(i)` for items [from, to) in transactions of at most `batch` items that stop
+// The record a pass writes for a key it drops events of (store.hpp, key_horizon).
+key_horizon record_of(const key_drops& kd) {
+    return {kd.key, kd.gone_from, kd.base.first, kd.base.second};
+}
+
+// Runs `step(i)` for items [0, count) in transactions of at most `batch` items that stop
 // taking more once they have worked for `o.txn_time` (at least one item each), so a
 // transaction holds the writer about as long whatever an item costs.
 template <typename Step>
-status in_short_transactions(store& s, std::string_view topic, std::size_t from, std::size_t to,
+status in_short_transactions(store& s, std::string_view topic, std::size_t count,
                              const pass_options& o, topic_lease& lease,
                              const pass_progress& progress, Step step) {
     const std::size_t batch = std::max<std::size_t>(o.batch_events, 1);
-    for (std::size_t i = from; i < to;) {
+    for (std::size_t i = 0; i < count;) {
         if (o.stop.stop_requested()) return stopped(topic, progress);
         auto txn = s.begin();
         if (!txn) return std::unexpected(txn.error());
@@ -156,7 +161,7 @@ status in_short_transactions(store& s, std::string_view topic, std::size_t from,
         do {
             if (auto ok = step(**txn, i); !ok) return ok;
             ++i;
-        } while (i < to && i - first < batch &&
+        } while (i < count && i - first < batch &&
                  std::chrono::steady_clock::now() - began < o.txn_time);
         if (auto ok = (*txn)->commit(); !ok) return ok;
         if (auto ok = between_transactions(s, o, lease, progress); !ok) return ok;
@@ -213,14 +218,12 @@ status store_records(store& s, std::string_view topic, pass_plan& plan, const pa
                     return {};
                 }
             }
-            key_horizon h{kd->key, kd->gone_from, kd->base.first, kd->base.second};
-            if (auto ok = txn.put_key_horizon(topic, h); !ok) return ok;
+            if (auto ok = txn.put_key_horizon(topic, record_of(*kd)); !ok) return ok;
             // Counted now; only a failed commit, which fails the pass, would undo it.
             done.ready.push_back(kd);
             return {};
         };
-        if (auto ok =
-                in_short_transactions(s, topic, 0, folded.size(), o, lease, progress, store_key);
+        if (auto ok = in_short_transactions(s, topic, folded.size(), o, lease, progress, store_key);
             !ok) {
             return ok;
         }
@@ -265,12 +268,9 @@ status delete_in_seq_order(store& s, std::string_view topic, const pass_plan& pl
 // one page per deleted event in seq order.
 status restate_records(store& s, std::string_view topic, const pass_options& o, topic_lease& lease,
                        pass_progress& progress, const deletion& done) {
-    return in_short_transactions(s, topic, 0, done.ready.size(), o, lease, progress,
-                                 [&](transaction& txn, std::size_t i) -> status {
-                                     const key_drops& kd = *done.ready[i];
-                                     return txn.put_key_horizon(
-                                         topic,
-                                         {kd.key, kd.gone_from, kd.base.first, kd.base.second});
+    return in_short_transactions(s, topic, done.ready.size(), o, lease, progress,
+                                 [&](transaction& txn, std::size_t i) {
+                                     return txn.put_key_horizon(topic, record_of(*done.ready[i]));
                                  });
 }
 
