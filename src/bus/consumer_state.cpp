@@ -105,8 +105,15 @@ std::optional<seq_t> consumer_state::initial_position() {
     if (!start_at) return std::nullopt;
     const seq_t start = *start_at;
     // Persist the starting point, so `latest` means "from when the group was created",
-    // not "from whenever the process last restarted".
-    if (!store_.set_cursor(config_.topic, config_.group, start)) return std::nullopt;
+    // not "from whenever the process last restarted". Only if there is still no cursor: an
+    // ack that landed since the read above (a client acks as soon as it subscribed) stands.
+    auto txn = store_.begin();
+    if (!txn) return std::nullopt;
+    auto now = (*txn)->cursor(config_.topic, config_.group);
+    if (!now) return std::nullopt;
+    if (*now) return **now;
+    if (!(*txn)->set_cursor(config_.topic, config_.group, start)) return std::nullopt;
+    if (!(*txn)->commit()) return std::nullopt;
     return start;
 }
 

@@ -101,6 +101,11 @@ TEST_P(pg_two_nodes_ops_lag, a_standby_and_a_restarted_node_report_the_active_no
     ASSERT_EQ(hs.status, 101);
     ASSERT_TRUE(
         ws->send_text(R"({"op":"subscribe","id":"s","topic":"t","group":"gw","manualAck":true})"));
+    // Acked once delivered, as a client does: the group exists by then.
+    ASSERT_TRUE(eventually([&] {
+        auto text = ws->read_text(200ms);
+        return text && text->find(R"("op":"events")") != std::string::npos;
+    }));
     ASSERT_TRUE(ws->send_text(R"({"op":"ack","id":"a","topic":"t","group":"gw","seq":6})"));
     ASSERT_TRUE(eventually([&] { return db.cursor("t", "gw")->value_or(seq_t{}) == 6; }));
     // The projectors caught up on the active node.
