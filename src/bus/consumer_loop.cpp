@@ -64,7 +64,13 @@ void consumer_loop::state::run() {
         auto step = consumer.next();
         switch (step.what) {
             case consumer_step::kind::wait_change:
-                storage.wait_for_change(step.version, step.wait);
+                // A standby only retries the lease, which is a write: waking it on every
+                // commit of the active node would cost a transaction per commit.
+                if (consumer.active()) {
+                    storage.wait_for_change(step.version, step.wait);
+                } else {
+                    sleep_for(step.wait);
+                }
                 continue;
             case consumer_step::kind::back_off:
                 sleep_for(step.wait);

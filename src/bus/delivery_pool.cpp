@@ -38,9 +38,8 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     std::optional<bool> outcome_;   // set by done(): the delivery to settle
     seq_t batch_last_{};
     clock::time_point deadline_{};
-    seq_t parked_at_{};        // the position when parked
-    bool in_topic_ = false;    // in watched_[topic].parked
-    bool in_standby_ = false;  // in standbys_
+    seq_t parked_at_{};      // the position when parked
+    bool in_topic_ = false;  // in watched_[topic].parked
 };
 
 void delivery_pool::pump::stop(std::function<void()> stopped) {
@@ -118,10 +117,6 @@ void delivery_pool::unpark(pump& p) {
             it->second.parked.erase(&p);
         }
         p.in_topic_ = false;
-    }
-    if (p.in_standby_) {
-        standbys_.erase(&p);
-        p.in_standby_ = false;
     }
 }
 
@@ -228,12 +223,11 @@ void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s)
             ready(p);
             return;
         }
+        // A standby waits for its deadline only: its retry is a lease write, which a wake-up
+        // on every commit of the active node would turn into a transaction per commit.
         if (active) {
             w.parked.insert(p.get());
             p->in_topic_ = true;
-        } else {
-            standbys_.insert(p.get());
-            p->in_standby_ = true;
         }
     }
     next_deadline_ = std::min(next_deadline_, p->deadline_);
@@ -285,17 +279,12 @@ void delivery_pool::watch() {
         // Also how SQLite notices another process's commits (storage/sqlite).
         store_.wait_for_change(seen, watch_tick);
         const std::uint64_t version = store_.change_version();
-        const bool changed = version != seen;
         seen = version;
         bool full = false;
         {
             prom::lock_guard lock(mu_);
             if (closing_) return;
             const auto now = clock::now();
-            if (changed && !standbys_.empty()) {
-                std::vector<pump*> wake(standbys_.begin(), standbys_.end());
-                for (pump* p : wake) ready(p->shared_from_this());
-            }
             if (now >= next_deadline_) {
                 next_deadline_ = clock::time_point::max();
                 for (auto& [id, p] : all_) {

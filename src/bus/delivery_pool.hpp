@@ -4,7 +4,7 @@
 // that the store's append listener wakes when a commit grows that topic past its position
 // (only the subscribers of the topics a commit touched: the cost of a commit does not grow
 // with idle subscribers). The watcher thread wakes consumers whose lease needs renewing
-// (standbys retry the lease every idle_wait() and on every change), and re-reads the parked
+// (standbys retry the lease every idle_wait(), not on commits), and re-reads the parked
 // topics when the store reports a change of unknown extent (another process's commit, lost
 // PostgreSQL notifications) and once every full_check_interval in any case, so that a lost
 // notification delays a delivery, never loses it.
@@ -105,7 +105,6 @@ class delivery_pool {
     std::map<std::uint64_t, std::shared_ptr<pump>> all_ PROM_GUARDED_BY(mu_);
     std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 0;
     std::unordered_map<std::string, topic_watch> watched_ PROM_GUARDED_BY(mu_);  // by topic
-    std::unordered_set<pump*> standbys_ PROM_GUARDED_BY(mu_);  // parked without the lease
     // A parked pump that read before this change_version() reads again: the last full check
     // (which would have woken it) ran before it parked.
     std::uint64_t checked_version_ PROM_GUARDED_BY(mu_) = 0;

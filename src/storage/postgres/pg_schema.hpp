@@ -1,6 +1,7 @@
-// The PostgreSQL schema (docs/storage-schema.md explains it). Version 5 (2: the change log;
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 6 (2: the change log;
 // 3: cursors.acked_ms; 4: prom_append's NOTIFY names the topics it appended to; 5: retention,
-// topics.horizon_ms, key_horizons and prom_append's horizon check).
+// topics.horizon_ms, key_horizons and prom_append's horizon check; 6: prom_append plans
+// index probes whatever the tables' statistics say).
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
 // nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
@@ -96,7 +97,7 @@ CREATE TABLE IF NOT EXISTS key_horizons(
     base_ts bigint NOT NULL,
     base_seq bigint NOT NULL,
     PRIMARY KEY(topic, key));
-INSERT INTO meta(k, v) VALUES('schema_version', '5')
+INSERT INTO meta(k, v) VALUES('schema_version', '6')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
     // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -120,6 +121,12 @@ LANGUAGE plpgsql
 -- from the generic plan's, so PostgreSQL would keep re-planning); the generic plan is the
 -- right one for any batch size: index probes per row.
 SET plan_cache_mode = force_generic_plan
+-- A session plans these statements once, and a log that starts empty has no statistics
+-- yet: the plan then reads the whole of events (the id lookup) and of snapshots (the append
+-- rule) for every batch, until an ANALYZE replaces it, so the append slowed down as the log
+-- grew (4,400 events/s after 20 s against 19,400 with this; docs/benchmarks.md). Every
+-- statement here reads a few rows by key, which an index probe answers at any size.
+SET enable_seqscan = off
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -205,7 +212,7 @@ END
 $fn$;
 )sql";
 
-inline constexpr std::string_view schema_version = "5";
+inline constexpr std::string_view schema_version = "6";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"
