@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <mutex>
 #include <random>
 
@@ -55,14 +54,14 @@ std::string new_event_id() {
     }
     std::uint64_t hi = (ms << 16) | 0x7000 | (rand_a & 0xfff);
     std::uint64_t lo = (rand_b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                  static_cast<unsigned long long>(hi >> 32),
-                  static_cast<unsigned long long>((hi >> 16) & 0xffff),
-                  static_cast<unsigned long long>(hi & 0xffff),
-                  static_cast<unsigned long long>(lo >> 48),
-                  static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-    return buf;
+    // 8-4-4-4-12 hex digits.
+    std::string id(36, '-');
+    write_hex(id.data(), hi >> 32, 8);
+    write_hex(id.data() + 9, hi >> 16, 4);
+    write_hex(id.data() + 14, hi, 4);
+    write_hex(id.data() + 19, lo >> 48, 4);
+    write_hex(id.data() + 24, lo, 12);
+    return id;
 }
 
 status validate_input(const event_input& in) {

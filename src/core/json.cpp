@@ -9,6 +9,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace prom {
 
 namespace {
@@ -242,10 +244,10 @@ std::string canonical_json(const json::value& v) {
 
 std::string etag_of(std::string_view canonical_bytes) {
     XXH128_hash_t h = XXH3_128bits(canonical_bytes.data(), canonical_bytes.size());
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "\"%016llx%016llx\"", static_cast<unsigned long long>(h.high64),
-                  static_cast<unsigned long long>(h.low64));
-    return buf;
+    std::string tag(34, '"');
+    write_hex(tag.data() + 1, h.high64, 16);
+    write_hex(tag.data() + 17, h.low64, 16);
+    return tag;
 }
 
 }  // namespace prom

@@ -85,4 +85,12 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
+void write_hex(char* out, std::uint64_t v, int digits) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; --i) {
+        out[i] = hex[v & 0xf];
+        v >>= 4;
+    }
+}
+
 }  // namespace prom

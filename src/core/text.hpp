@@ -3,6 +3,7 @@
 // check happens once, before any backend, for all of them alike.)
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,10 @@ bool iequals(std::string_view a, std::string_view b);
 
 // Non-empty and only ASCII digits: a decimal number with no sign, space or exponent.
 bool all_digits(std::string_view s);
+
+// Writes the low `digits` hex digits of `v` (lowercase, zero-padded) at `out`: event ids and
+// ETags, made once per published event or written document, where snprintf's format parsing
+// showed up in profiles.
+void write_hex(char* out, std::uint64_t v, int digits);
 
 }  // namespace prom

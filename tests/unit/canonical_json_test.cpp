@@ -34,6 +34,8 @@ TEST(canonical_json, etag_is_a_quoted_stable_hash_of_the_bytes) {
     EXPECT_NE(a, etag_of(R"({"a":2})"));
     // Pinned: ETags must stay the same across versions, restarts and nodes.
     EXPECT_EQ(etag_of("{}"), etag_of(canon("{ }")));
+    EXPECT_EQ(etag_of("{}"), R"("dc7048f8f8747f561349cde127705c16")");
+    EXPECT_EQ(a, R"("3c8c141663acf5a1b6b7137162fa70fb")");
 }
 
 TEST(canonical_json, rejects_malformed_deep_and_invalid_utf8_input) {

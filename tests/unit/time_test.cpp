@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
 #include "prom/event.hpp"
 
 namespace prom {
@@ -61,6 +66,20 @@ TEST(event_id, is_a_time_ordered_uuid_v7) {
     EXPECT_EQ(a.size(), 36u);
     EXPECT_EQ(a[14], '7');
     EXPECT_LT(a, b);
+    // 8-4-4-4-12 lowercase hex digits, the variant bits 10 (8, 9, a or b)
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            EXPECT_EQ(a[i], '-') << a;
+        } else {
+            EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(a[i])) ||
+                        (a[i] >= 'a' && a[i] <= 'f'))
+                << a;
+        }
+    }
+    EXPECT_NE(std::string_view("89ab").find(a[19]), std::string_view::npos) << a;
+    // The first 48 bits are the time in ms.
+    const auto ms = std::stoull(a.substr(0, 8) + a.substr(9, 4), nullptr, 16);
+    EXPECT_LE(std::llabs(static_cast<long long>(ms) - now_ms().value), 10'000);
 }
 
 }  // namespace
