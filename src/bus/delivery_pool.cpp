@@ -8,6 +8,9 @@ namespace {
 using clock = std::chrono::steady_clock;
 // The watcher's longest sleep: the resolution of back-offs and lease retries.
 constexpr std::chrono::milliseconds watch_tick{20};
+// Without consumers: how often the watcher asks the store about other processes' commits
+// (as often as a waiting consumer does, docs/storage-schema.md).
+constexpr std::chrono::milliseconds idle_poll{5};
 }  // namespace
 
 struct delivery_pool::pump final : delivery_pool::consumer,
@@ -86,6 +89,7 @@ void delivery_pool::close() {
         link_->pool = nullptr;
     }
     work_cv_.notify_all();
+    watcher_cv_.notify_all();
     for (auto& t : workers_) t.join();
     watcher_.join();
     // Whoever is left gives its lease back, so another process takes over without waiting
@@ -108,6 +112,7 @@ std::shared_ptr<delivery_pool::consumer> delivery_pool::add(consumer_config conf
     ++watched_[p->state_.config().topic].consumers;
     ready_.push_back(p);
     work_cv_.notify_one();
+    watcher_cv_.notify_all();
     return p;
 }
 
@@ -272,9 +277,28 @@ void delivery_pool::on_appended(const appended_topics& a) {
 void delivery_pool::watch() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
+        bool idle = false;
         {
-            prom::lock_guard lock(mu_);
+            // Without consumers there is nothing to renew, retry or check, so the watcher
+            // does not wake on every commit (a thousand a second under publish load); adding
+            // a consumer cuts the sleep short.
+            prom::unique_lock lock(mu_);
             if (closing_) return;
+            if (all_.empty()) {
+                const auto until = clock::now() + idle_poll;
+                while (!closing_ && all_.empty() &&
+                       watcher_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
+                }
+                if (closing_) return;
+                idle = all_.empty();
+            }
+        }
+        if (idle) {
+            // Still asks whether another process committed: SQLite notices those only when
+            // asked (docs/storage-schema.md), and the store's change counter and its append
+            // listeners depend on that.
+            store_.wait_for_change(store_.change_version(), std::chrono::milliseconds(0));
+            continue;
         }
         // Also how SQLite notices another process's commits (storage/sqlite).
         store_.wait_for_change(seen, watch_tick);

@@ -101,6 +101,7 @@ class delivery_pool {
     // checked by the tsan preset only).
     prom::mutex mu_;
     std::condition_variable work_cv_;
+    std::condition_variable watcher_cv_;  // the watcher, idle without consumers, waits here
     std::deque<std::shared_ptr<pump>> ready_ PROM_GUARDED_BY(mu_);
     std::map<std::uint64_t, std::shared_ptr<pump>> all_ PROM_GUARDED_BY(mu_);
     std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 0;

@@ -5,6 +5,12 @@
 
 namespace prom::consistency {
 
+namespace {
+// Without waiters: how often the watcher asks the store about other processes' commits (as
+// often as a waiting consumer does, docs/storage-schema.md).
+constexpr std::chrono::milliseconds idle_poll{5};
+}  // namespace
+
 cursor_waiters::cursor_waiters(store& s, std::chrono::milliseconds tick)
     : store_(s), tick_(tick), watcher_([this] { run(); }) {}
 
@@ -43,6 +49,7 @@ std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
                 id = next_id_++;
                 pending_.emplace(id, std::move(w));
                 fresh_waiters_ = true;
+                idle_cv_.notify_one();
             }
         }
     }
@@ -71,6 +78,7 @@ void cursor_waiters::stop() {
         stopping_ = true;
         left.swap(pending_);
     }
+    idle_cv_.notify_all();
     if (watcher_.joinable()) watcher_.join();
     for (auto& [id, w] : left)
         w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}});
@@ -89,11 +97,32 @@ std::uint64_t cursor_waiters::completed() const {
 void cursor_waiters::run() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
+        bool idle = false;
+        bool waiter_arrived = false;
         {
-            prom::lock_guard lock(mu_);
+            // Nobody waiting: no wake-up on every commit (a thousand a second under publish
+            // load). A waiter that arrives cuts the sleep short, and its cursors are read at
+            // once (fresh_waiters_).
+            prom::unique_lock lock(mu_);
             if (stopping_) return;
+            if (pending_.empty()) {
+                const auto until = clock::now() + idle_poll;
+                while (!stopping_ && pending_.empty() &&
+                       idle_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
+                }
+                if (stopping_) return;
+                idle = pending_.empty();
+                waiter_arrived = !idle;
+            }
         }
-        store_.wait_for_change(seen, tick_);
+        if (idle) {
+            // Still asks whether another process committed: SQLite notices those only when
+            // asked (docs/storage-schema.md), and the store's change counter and its append
+            // listeners depend on that.
+            store_.wait_for_change(store_.change_version(), std::chrono::milliseconds(0));
+            continue;
+        }
+        if (!waiter_arrived) store_.wait_for_change(seen, tick_);
         const std::uint64_t version = store_.change_version();
         const bool changed = version != seen;
         seen = version;

@@ -91,6 +91,7 @@ class cursor_waiters {
     store& store_;
     const std::chrono::milliseconds tick_;
     mutable prom::mutex mu_;
+    std::condition_variable idle_cv_;  // the watcher, without waiters, waits here
     std::map<std::uint64_t, waiter> pending_ PROM_GUARDED_BY(mu_);
     std::map<cursor_key, seq_t> cursors_ PROM_GUARDED_BY(mu_);  // the values last read
     std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 1;
