@@ -266,6 +266,14 @@ class store {
     virtual std::uint64_t change_version() = 0;
     // Returns when change_version() != seen, or after timeout.
     virtual void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) = 0;
+    // The same for one topic: a counter that moves when a commit appends to `topic` or a
+    // change of unknown extent is seen (append_listener's `complete = false`), and a wait
+    // for it to move. A consumer of a quiet topic then sleeps through other topics' commits
+    // (a thousand a second under publish load). Read the counter before reading the topic,
+    // as with change_version(). The default is the store-wide counter and wait.
+    virtual std::uint64_t topic_change_version(std::string_view topic);
+    virtual void wait_for_topic_change(std::string_view topic, std::uint64_t seen,
+                                       std::chrono::milliseconds timeout);
 
     // Listeners must not call back into the store's write path.
     virtual void add_commit_listener(commit_listener listener) = 0;

@@ -60,14 +60,18 @@ bool consumer_loop::state::sleep_for(std::chrono::milliseconds d) {
 // backing off when a delivery does not move the position) live in consumer_state, shared
 // with the delivery pool; this only carries out its steps.
 void consumer_loop::state::run() {
+    const std::string& topic = consumer.config().topic;
     while (!stop) {
+        // Read before next() reads the topic, so that an append after that read wakes the wait.
+        const std::uint64_t topic_seen = storage.topic_change_version(topic);
         auto step = consumer.next();
         switch (step.what) {
             case consumer_step::kind::wait_change:
-                // A standby only retries the lease, which is a write: waking it on every
-                // commit of the active node would cost a transaction per commit.
+                // Only this topic's appends wake it, not every commit of the store. A standby
+                // only retries the lease, which is a write: waking it on every commit of the
+                // active node would cost a transaction per commit.
                 if (consumer.active()) {
-                    storage.wait_for_change(step.version, step.wait);
+                    storage.wait_for_topic_change(topic, topic_seen, step.wait);
                 } else {
                     sleep_for(step.wait);
                 }

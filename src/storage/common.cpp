@@ -4,6 +4,13 @@
 
 namespace prom {
 
+std::uint64_t store::topic_change_version(std::string_view) { return change_version(); }
+
+void store::wait_for_topic_change(std::string_view, std::uint64_t seen,
+                                  std::chrono::milliseconds timeout) {
+    wait_for_change(seen, timeout);
+}
+
 // Backends without a writer thread of their own (memory) answer on the calling thread.
 void store::append_async(std::vector<event_input> batch, append_callback done) {
     done(append(std::move(batch)));
@@ -84,8 +91,48 @@ void change_notifier::add_append_listener(append_listener l) {
     append_listeners_.push_back(std::move(l));
 }
 
+std::uint64_t change_notifier::topic_version(std::string_view topic) {
+    std::lock_guard lock(topics_mu_);
+    auto it = topics_.find(topic);
+    // From now on commits to `topic` are recorded; none before matters to the caller, who
+    // reads the topic after this.
+    if (it == topics_.end()) it = topics_.try_emplace(std::string(topic), topic_clock_).first;
+    return std::max(it->second.version, unknown_version_);
+}
+
+void change_notifier::wait_topic(std::string_view topic, std::uint64_t seen,
+                                 std::chrono::milliseconds timeout) {
+    std::unique_lock lock(topics_mu_);
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) it = topics_.try_emplace(std::string(topic), topic_clock_).first;
+    topic_watch& w = it->second;
+    w.cv.wait_for(lock, timeout, [&] { return std::max(w.version, unknown_version_) != seen; });
+}
+
+void change_notifier::note_topics(const appended_topics& appended) {
+    std::lock_guard lock(topics_mu_);
+    if (topics_.empty()) return;
+    if (!appended.complete) {
+        unknown_version_ = ++topic_clock_;
+        for (auto& [name, w] : topics_) w.cv.notify_all();
+        return;
+    }
+    bool ticked = false;
+    for (const auto& tip : appended.tips) {
+        auto it = topics_.find(tip.topic);
+        if (it == topics_.end()) continue;
+        if (!ticked) {
+            ++topic_clock_;
+            ticked = true;
+        }
+        it->second.version = topic_clock_;
+        it->second.cv.notify_all();
+    }
+}
+
 void change_notifier::notify_commit(const std::vector<document>& docs,
                                     const appended_topics& appended) {
+    if (!appended.tips.empty() || !appended.complete) note_topics(appended);
     if (!docs.empty() || !appended.tips.empty() || !appended.complete) {
         std::lock_guard lock(listeners_mu_);
         if (!docs.empty()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -61,7 +62,27 @@ class change_notifier {
     // listeners hear `complete = false`, then the counter moves.
     void notify_unknown_change();
 
+    // store::topic_change_version and wait_for_topic_change. Only topics somebody asked
+    // about are followed, each with its own condition variable, so a commit wakes the
+    // waiters of the topics it grew and no other (all of them on a change of unknown extent).
+    std::uint64_t topic_version(std::string_view topic);
+    void wait_topic(std::string_view topic, std::uint64_t seen, std::chrono::milliseconds timeout);
+
   private:
+    void note_topics(const appended_topics& appended);
+
+    struct topic_watch {
+        explicit topic_watch(std::uint64_t v) : version(v) {}
+        std::uint64_t version;  // topic_clock_ at its last append
+        std::condition_variable cv;
+    };
+    // Guarded by topics_mu_: the followed topics, the clock their versions come from, and
+    // the clock at the last change of unknown extent.
+    std::mutex topics_mu_;
+    std::map<std::string, topic_watch, std::less<>> topics_;
+    std::uint64_t topic_clock_ = 0;
+    std::uint64_t unknown_version_ = 0;
+
     std::atomic<std::uint64_t> version_{0};
     std::mutex mu_;
     std::condition_variable cv_;

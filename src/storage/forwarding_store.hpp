@@ -62,6 +62,13 @@ class forwarding_store : public store {
     void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override {
         inner_.wait_for_change(seen, timeout);
     }
+    std::uint64_t topic_change_version(std::string_view topic) override {
+        return inner_.topic_change_version(topic);
+    }
+    void wait_for_topic_change(std::string_view topic, std::uint64_t seen,
+                               std::chrono::milliseconds timeout) override {
+        inner_.wait_for_topic_change(topic, seen, timeout);
+    }
     void add_commit_listener(commit_listener listener) override {
         inner_.add_commit_listener(std::move(listener));
     }

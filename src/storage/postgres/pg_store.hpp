@@ -58,6 +58,14 @@ class pg_store final : public store {
     void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override {
         notifier_.wait(seen, timeout);
     }
+    // Other nodes' appends arrive through the listener's NOTIFY payload, with their topics.
+    std::uint64_t topic_change_version(std::string_view topic) override {
+        return notifier_.topic_version(topic);
+    }
+    void wait_for_topic_change(std::string_view topic, std::uint64_t seen,
+                               std::chrono::milliseconds timeout) override {
+        notifier_.wait_topic(topic, seen, timeout);
+    }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));

@@ -332,6 +332,23 @@ status sqlite_store::release_lease(std::string_view name, std::string_view owner
 }
 
 void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) {
+    wait_polling(
+        timeout, [&] { return notifier_.version() != seen; },
+        [&](std::chrono::milliseconds d) { notifier_.wait(seen, d); });
+}
+
+void sqlite_store::wait_for_topic_change(std::string_view topic, std::uint64_t seen,
+                                         std::chrono::milliseconds timeout) {
+    // Another process's commit is a change of unknown extent, which moves every topic's
+    // counter.
+    wait_polling(
+        timeout, [&] { return notifier_.topic_version(topic) != seen; },
+        [&](std::chrono::milliseconds d) { notifier_.wait_topic(topic, seen, d); });
+}
+
+void sqlite_store::wait_polling(std::chrono::milliseconds timeout,
+                                const std::function<bool()>& moved,
+                                const std::function<void(std::chrono::milliseconds)>& sleep) {
     // In-process commits wake waiters at once (and tell the append listeners what they
     // appended); commits by other processes (the CLI, other nodes) are noticed through
     // PRAGMA data_version, checked every few milliseconds.
@@ -339,7 +356,7 @@ void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds
     auto deadline = clock::now() + timeout;
     constexpr auto slice = std::chrono::milliseconds(5);
     for (;;) {
-        if (notifier_.version() != seen) return;
+        if (moved()) return;
         if (other_process_committed()) {
             // What it appended is not known here: listeners look for themselves.
             notifier_.notify_unknown_change();
@@ -347,10 +364,8 @@ void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds
         }
         auto now = clock::now();
         if (now >= deadline) return;
-        notifier_.wait(
-            seen,
-            std::min<std::chrono::milliseconds>(
-                slice, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+        sleep(std::min<std::chrono::milliseconds>(
+            slice, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
     }
 }
 

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -50,6 +52,11 @@ class sqlite_store final : public store {
 
     std::uint64_t change_version() override { return notifier_.version(); }
     void wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) override;
+    std::uint64_t topic_change_version(std::string_view topic) override {
+        return notifier_.topic_version(topic);
+    }
+    void wait_for_topic_change(std::string_view topic, std::uint64_t seen,
+                               std::chrono::milliseconds timeout) override;
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
@@ -112,6 +119,11 @@ class sqlite_store final : public store {
     // checkpoint_log copies the WAL only once it holds enough to be worth a checkpoint.
     std::atomic<int> wal_frames_{0};
     static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
+
+    // The waits of wait_for_change and wait_for_topic_change: `sleep` in slices until `moved`,
+    // asking data_version between them (another process's commit), or until the timeout.
+    void wait_polling(std::chrono::milliseconds timeout, const std::function<bool()>& moved,
+                      const std::function<void(std::chrono::milliseconds)>& sleep);
 
     change_notifier notifier_;
 
