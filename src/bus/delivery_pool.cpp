@@ -2,15 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "storage/common.hpp"
+
 namespace prom::bus_internal {
 
 namespace {
 using clock = std::chrono::steady_clock;
 // The watcher's longest sleep: the resolution of back-offs and lease retries.
 constexpr std::chrono::milliseconds watch_tick{20};
-// Without consumers: how often the watcher asks the store about other processes' commits
-// (as often as a waiting consumer does, docs/storage-schema.md).
-constexpr std::chrono::milliseconds idle_poll{5};
 }  // namespace
 
 struct delivery_pool::pump final : delivery_pool::consumer,
@@ -285,7 +284,7 @@ void delivery_pool::watch() {
             prom::unique_lock lock(mu_);
             if (closing_) return;
             if (all_.empty()) {
-                const auto until = clock::now() + idle_poll;
+                const auto until = clock::now() + storage::other_process_poll;
                 while (!closing_ && all_.empty() &&
                        watcher_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
                 }
@@ -294,10 +293,7 @@ void delivery_pool::watch() {
             }
         }
         if (idle) {
-            // Still asks whether another process committed: SQLite notices those only when
-            // asked (docs/storage-schema.md), and the store's change counter and its append
-            // listeners depend on that.
-            store_.wait_for_change(store_.change_version(), std::chrono::milliseconds(0));
+            storage::notice_other_processes(store_);
             continue;
         }
         // Also how SQLite notices another process's commits (storage/sqlite).

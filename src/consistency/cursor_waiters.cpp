@@ -3,13 +3,9 @@
 #include <set>
 #include <utility>
 
-namespace prom::consistency {
+#include "storage/common.hpp"
 
-namespace {
-// Without waiters: how often the watcher asks the store about other processes' commits (as
-// often as a waiting consumer does, docs/storage-schema.md).
-constexpr std::chrono::milliseconds idle_poll{5};
-}  // namespace
+namespace prom::consistency {
 
 cursor_waiters::cursor_waiters(store& s, std::chrono::milliseconds tick)
     : store_(s), tick_(tick), watcher_([this] { run(); }) {}
@@ -106,7 +102,7 @@ void cursor_waiters::run() {
             prom::unique_lock lock(mu_);
             if (stopping_) return;
             if (pending_.empty()) {
-                const auto until = clock::now() + idle_poll;
+                const auto until = clock::now() + storage::other_process_poll;
                 while (!stopping_ && pending_.empty() &&
                        idle_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
                 }
@@ -116,10 +112,7 @@ void cursor_waiters::run() {
             }
         }
         if (idle) {
-            // Still asks whether another process committed: SQLite notices those only when
-            // asked (docs/storage-schema.md), and the store's change counter and its append
-            // listeners depend on that.
-            store_.wait_for_change(store_.change_version(), std::chrono::milliseconds(0));
+            storage::notice_other_processes(store_);
             continue;
         }
         if (!waiter_arrived) store_.wait_for_change(seen, tick_);
