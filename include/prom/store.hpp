@@ -155,6 +155,13 @@ class transaction {
     // not_found when it does not exist and !upsert; type_error on a bad operand.
     virtual result<document> update_one(std::string_view collection, std::string_view key,
                                         const json::object& update, bool upsert) = 0;
+    // update_one for a caller that does not look at the result (a projector handler): the
+    // same rules and errors, but a backend may keep the document parsed in the transaction
+    // and serialize it (and its ETag) once at commit, however often the transaction changes
+    // it, and a replacement may take the update's fields without copying them. The default
+    // calls update_one.
+    virtual status update(std::string_view collection, std::string_view key, json::object update,
+                          bool upsert);
     // Deletes one document; false when there was none (then nothing is logged). The
     // default refuses (errc::invalid_argument): wrappers that do not forward it.
     virtual result<bool> delete_one(std::string_view collection, std::string_view key);

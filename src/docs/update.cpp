@@ -112,8 +112,12 @@ static std::size_t nesting_depth(const json::value& v) {
     return deepest + 1;
 }
 
-result<json::object> apply_update(const json::object* current, const json::object& update,
-                                  std::string_view key, ts_ms default_ts) {
+namespace {
+
+// `movable`: the update itself when the caller gave it up (then a replacement takes it).
+result<json::object> apply_update_impl(const json::object* current, const json::object& update,
+                                       json::object* movable, std::string_view key,
+                                       ts_ms default_ts) {
     bool has_ops = false, has_fields = false;
     for (const auto& kv : update) (kv.key().starts_with('$') ? has_ops : has_fields) = true;
     if (has_ops && has_fields) {
@@ -122,7 +126,12 @@ result<json::object> apply_update(const json::object* current, const json::objec
     }
     json::object doc;
     if (!has_ops) {
-        doc = update;  // replacement
+        // replacement
+        if (movable) {
+            doc = std::move(*movable);
+        } else {
+            doc = update;
+        }
     } else {
         if (current) doc = *current;
         std::set<std::string, std::less<>> touched;
@@ -191,6 +200,18 @@ result<json::object> apply_update(const json::object* current, const json::objec
         doc["_ts"] = default_ts.value;
     }
     return doc;
+}
+
+}  // namespace
+
+result<json::object> apply_update(const json::object* current, const json::object& update,
+                                  std::string_view key, ts_ms default_ts) {
+    return apply_update_impl(current, update, nullptr, key, default_ts);
+}
+
+result<json::object> apply_update(const json::object* current, json::object&& update,
+                                  std::string_view key, ts_ms default_ts) {
+    return apply_update_impl(current, update, &update, key, default_ts);
 }
 
 status check_target(std::string_view collection, std::string_view key) {

@@ -24,6 +24,9 @@ class batching_transaction final : public transaction {
                                 bool upsert) override {
         return inner_.update_one(c, k, u, upsert);
     }
+    status update(std::string_view c, std::string_view k, json::object u, bool upsert) override {
+        return inner_.update(c, k, std::move(u), upsert);
+    }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         for (auto& in : batch) pending_.push_back(std::move(in));
         return std::vector<append_result>{};

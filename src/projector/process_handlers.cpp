@@ -83,12 +83,12 @@ status project_process_state(const event& e, transaction& txn) {
     json::object doc = p;
     doc.erase("_key");
     doc["_ts"] = e.ts.value;
-    if (auto r = txn.update_one("processes", id->get_string(), doc, true); !r) {
+    if (auto r = txn.update("processes", id->get_string(), std::move(doc), true); !r) {
         return std::unexpected(r.error());
     }
     json::object stats{{"$inc", json::object{{"seen", 1}}},
                        {"$set", json::object{{"last_ts", e.ts.value}, {"_ts", e.ts.value}}}};
-    if (auto r = txn.update_one("host_stats", host->get_string(), stats, true); !r) {
+    if (auto r = txn.update("host_stats", host->get_string(), std::move(stats), true); !r) {
         return std::unexpected(r.error());
     }
     return {};

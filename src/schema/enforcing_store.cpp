@@ -20,6 +20,10 @@ class checked_transaction final : public transaction {
                                 const json::object& update, bool upsert) override {
         return inner_->update_one(collection, key, update, upsert);
     }
+    status update(std::string_view collection, std::string_view key, json::object update,
+                  bool upsert) override {
+        return inner_->update(collection, key, std::move(update), upsert);
+    }
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
         return inner_->delete_one(collection, key);
     }

@@ -16,6 +16,13 @@ void store::append_async(std::vector<event_input> batch, append_callback done) {
     done(append(std::move(batch)));
 }
 
+status transaction::update(std::string_view collection, std::string_view key,
+                           json::object update, bool upsert) {
+    auto d = update_one(collection, key, update, upsert);
+    if (!d) return std::unexpected(d.error());
+    return {};
+}
+
 result<bool> transaction::delete_one(std::string_view, std::string_view) {
     return fail(errc::invalid_argument, "this transaction cannot delete documents");
 }

@@ -47,7 +47,8 @@ status apply_declarative(const compiled_definition& d, const user_handler_option
         if (!key) return std::unexpected(key.error());
         auto update = build_update(w, e);
         if (!update) return std::unexpected(update.error());
-        if (auto r = txn.update_one(target_collection(o, w.collection), *key, *update, true); !r) {
+        if (auto r = txn.update(target_collection(o, w.collection), *key, std::move(*update), true);
+            !r) {
             return std::unexpected(r.error());
         }
     }

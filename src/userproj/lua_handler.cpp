@@ -88,7 +88,7 @@ bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection,
                                         [](const auto& m) { return m.key().starts_with('$'); });
         if (replacement) u.erase("_key");
         stamp_event_ts(u, replacement, c.e->ts);
-        auto r = c.txn->update_one(target_collection(*c.options, collection), key, u, true);
+        auto r = c.txn->update(target_collection(*c.options, collection), key, std::move(u), true);
         if (!r) {
             if (r.error().code != errc::invalid_argument && r.error().code != errc::type_error) {
                 c.store_error = r.error();

@@ -26,6 +26,11 @@ class guarded_transaction final : public transaction {
         if (auto no = refused(collection); !no) return std::unexpected(no.error());
         return inner_.update_one(collection, key, update, upsert);
     }
+    status update(std::string_view collection, std::string_view key, json::object update,
+                  bool upsert) override {
+        if (auto no = refused(collection); !no) return std::unexpected(no.error());
+        return inner_.update(collection, key, std::move(update), upsert);
+    }
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
         if (auto no = refused(collection); !no) return std::unexpected(no.error());
         return inner_.delete_one(collection, key);

@@ -5,6 +5,7 @@
 #include "storage/change_log.hpp"
 #include "storage/key_expectations.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "storage/working_set.hpp"
 
 namespace prom::storage::sqlite {
 
@@ -24,10 +25,15 @@ class sqlite_transaction final : public transaction {
         // The batch's own working set first: a projector batch updates the same documents
         // again and again (a host's stats once per event), and those are not written to
         // the table before commit.
-        if (auto it = changed_.find(std::pair(collection, key)); it != changed_.end()) {
-            if (it->second.deleted) return std::optional<document>{};
-            return std::optional<document>{it->second};
+        if (const document* d = docs_.find(collection, key)) {
+            if (d->deleted) return std::optional<document>{};
+            return std::optional<document>{*d};
         }
+        return find_stored(collection, key);
+    }
+
+    result<std::optional<document>> find_stored(std::string_view collection,
+                                                std::string_view key) {
         auto st = s_.writer().prepare("SELECT " PROM_DOCUMENT_COLUMNS
                                       " FROM docs WHERE coll = ?1 AND key = ?2");
         if (!st) return std::unexpected(st.error());
@@ -50,13 +56,15 @@ class sqlite_transaction final : public transaction {
         if (!obj) return std::unexpected(obj.error());
         document d = docs::make_document(collection, key, *obj);
         // Written once, at commit, however many times the transaction changes it.
-        auto it = changed_.find(std::pair(collection, key));
-        if (it == changed_.end()) {
-            changed_.emplace(std::pair(d.collection, d.key), d);
-        } else {
-            it->second = d;
-        }
+        docs_.put(d);
         return d;
+    }
+
+    status update(std::string_view collection, std::string_view key, json::object update,
+                  bool upsert) override {
+        if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+        return docs_.update(collection, key, std::move(update), upsert,
+                            [&] { return find_stored(collection, key); });
     }
 
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
@@ -64,8 +72,7 @@ class sqlite_transaction final : public transaction {
         auto cur = find_one(collection, key);
         if (!cur) return std::unexpected(cur.error());
         if (!*cur) return false;
-        changed_.insert_or_assign(std::pair(std::string(collection), std::string(key)),
-                                  deleted_document(collection, key));
+        docs_.put(deleted_document(collection, key));
         return true;
     }
 
@@ -146,9 +153,10 @@ class sqlite_transaction final : public transaction {
             return ok;
         }
         lock_.unlock();
+        auto& changed = docs_.documents();
         std::vector<document> docs;
-        docs.reserve(changed_.size());
-        for (auto& [k, d] : changed_) docs.push_back(std::move(d));
+        docs.reserve(changed.size());
+        for (auto& [k, d] : changed) docs.push_back(std::move(d));
         s_.notifier().notify_commit(docs, appended_);
         return {};
     }
@@ -157,7 +165,7 @@ class sqlite_transaction final : public transaction {
     // The documents the transaction changed, one upsert (or delete) each with one prepared
     // statement, and their change log (storage/change_log.hpp).
     status write_documents() {
-        for (const auto& [k, d] : changed_) {
+        for (const auto& [k, d] : docs_.documents()) {
             if (d.deleted) {
                 auto del = s_.writer().prepare("DELETE FROM docs WHERE coll = ?1 AND key = ?2");
                 if (!del) return std::unexpected(del.error());
@@ -186,7 +194,7 @@ class sqlite_transaction final : public transaction {
     }
 
     status write_change_log() {
-        for (const auto& group : changes_to_log(changed_)) {
+        for (const auto& group : changes_to_log(docs_.documents())) {
             auto head = s_.writer().prepare(reserve_change_seqs_sql);
             if (!head) return std::unexpected(head.error());
             head->bind(1, group.collection);
@@ -219,7 +227,7 @@ class sqlite_transaction final : public transaction {
 
     sqlite_store& s_;
     std::unique_lock<std::mutex> lock_;
-    changed_documents changed_;  // the transaction's working set (storage/common.hpp)
+    working_set docs_;          // the transaction's documents (storage/working_set.hpp)
     appended_topics appended_;   // reported to the append listeners after the commit
 };
 

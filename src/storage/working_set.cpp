@@ -1,0 +1,77 @@
+#include "storage/working_set.hpp"
+
+#include "docs/update.hpp"
+
+namespace prom::storage {
+
+document& working_set::serialize(parsed_documents::iterator it) {
+    document d = docs::make_document(it->first.first, it->first.second, it->second);
+    auto key = it->first;
+    parsed_.erase(it);
+    return done_.insert_or_assign(std::move(key), std::move(d)).first->second;
+}
+
+const document* working_set::find(std::string_view collection, std::string_view key) {
+    if (auto it = parsed_.find(std::pair(collection, key)); it != parsed_.end()) {
+        return &serialize(it);
+    }
+    if (auto it = done_.find(std::pair(collection, key)); it != done_.end()) return &it->second;
+    return nullptr;
+}
+
+status working_set::update(std::string_view collection, std::string_view key,
+                           json::object update, bool upsert, const loader& load) {
+    if (auto it = parsed_.find(std::pair(collection, key)); it != parsed_.end()) {
+        auto next = docs::apply_update(&it->second, std::move(update), key, now_ms());
+        if (!next) return std::unexpected(next.error());
+        it->second = std::move(*next);
+        return {};
+    }
+    // An upserting replacement does not depend on the stored document: it is not read
+    // (a projector that replaces each process's document on every event reads none).
+    bool replacement = !update.empty();
+    for (const auto& kv : update) replacement = replacement && !kv.key().starts_with('$');
+    if (upsert && replacement) {
+        auto next = docs::apply_update(nullptr, std::move(update), key, now_ms());
+        if (!next) return std::unexpected(next.error());
+        if (auto done = done_.find(std::pair(collection, key)); done != done_.end()) {
+            done_.erase(done);
+        }
+        parsed_.emplace(std::pair(std::string(collection), std::string(key)), std::move(*next));
+        return {};
+    }
+    std::optional<document> current;
+    auto done = done_.find(std::pair(collection, key));
+    if (done != done_.end()) {
+        if (!done->second.deleted) current = std::move(done->second);
+    } else {
+        auto stored = load();
+        if (!stored) return std::unexpected(stored.error());
+        current = std::move(*stored);
+    }
+    auto next = docs::update_stored(current, update, key, upsert);
+    if (!next) {
+        // Refused: the set keeps what it held.
+        if (done != done_.end() && current) done->second = std::move(*current);
+        return std::unexpected(next.error());
+    }
+    if (done != done_.end()) done_.erase(done);
+    parsed_.emplace(std::pair(std::string(collection), std::string(key)), std::move(*next));
+    return {};
+}
+
+void working_set::put(document d) {
+    if (auto it = parsed_.find(std::pair(std::string_view(d.collection), std::string_view(d.key)));
+        it != parsed_.end()) {
+        parsed_.erase(it);
+    }
+    auto key = std::pair(d.collection, d.key);
+    done_.insert_or_assign(std::move(key), std::move(d));
+}
+
+changed_documents& working_set::documents() {
+    while (!parsed_.empty()) serialize(parsed_.begin());
+    return done_;
+}
+
+}  // namespace prom::storage

@@ -1,0 +1,50 @@
+// A write transaction's documents: what it changed, written at commit once per document
+// however often the transaction changed it, and what its later reads of those documents are
+// served from (store.hpp, transaction).
+//
+// A document changed through `update` stays parsed until something needs its text (a read,
+// update_one's result, the commit): a projector batch that bumps one host's counters 500
+// times parses, serializes and hashes that document once, not 500 times (docs/benchmarks.md,
+// "Projection: the working set kept parsed").
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "storage/common.hpp"
+
+namespace prom::storage {
+
+class working_set {
+  public:
+    // Reads the stored document (nullopt: none) for a key the set does not hold.
+    using loader = std::function<result<std::optional<document>>()>;
+
+    // The document as the transaction sees it (deleted = true: the transaction deleted it),
+    // or nullptr when the set does not hold the key (then the store's copy is current).
+    const document* find(std::string_view collection, std::string_view key);
+
+    // transaction::update over the set: update_one's rules (docs/update.hpp), applied to
+    // the document as the transaction sees it; `load` reads it when the set lacks it.
+    // The caller has checked the collection and key (docs::check_target).
+    status update(std::string_view collection, std::string_view key, json::object update,
+                  bool upsert, const loader& load);
+
+    // Records a changed document as it is (update_one's result, or deleted_document).
+    void put(document d);
+
+    // Every changed document, serialized: what a commit writes, logs and reports.
+    changed_documents& documents();
+
+  private:
+    using parsed_documents =
+        std::map<std::pair<std::string, std::string>, json::object, collection_key_less>;
+
+    // Serializes a parsed document into `done_`.
+    document& serialize(parsed_documents::iterator it);
+
+    changed_documents done_;   // serialized (or deleted)
+    parsed_documents parsed_;  // changed by `update`, not yet serialized; never also in done_
+};
+
+}  // namespace prom::storage
