@@ -142,24 +142,27 @@ int main(int argc, char** argv) {
         vs_seed.push_back(seed.rate() > 0 ? ours.rate() / seed.rate() : 0.0);
         vs_floor.push_back(floor.rate() > 0 ? ours.rate() / floor.rate() : 0.0);
         if (rounds > 1) {
-            std::printf("round %d: prom %.0f/s, seed %.0f/s, floor %.0f/s: %.1fx the seed, %.2fx "
-                        "the floor\n",
-                        r + 1, ours.rate(), seed.rate(), floor.rate(), vs_seed.back(),
-                        vs_floor.back());
+            std::printf(
+                "round %d: prom %.0f/s, seed %.0f/s, floor %.0f/s: %.1fx the seed, %.2fx "
+                "the floor\n",
+                r + 1, ours.rate(), seed.rate(), floor.rate(), vs_seed.back(), vs_floor.back());
         }
     }
     std::printf(
         "| design (SQLite, synchronous=FULL) | events | events/s | ratio | peak RSS MiB |\n");
     std::printf("|---|---:|---:|---:|---:|\n");
     std::printf("| prom: batch of 500 + cursor in one transaction | %d | %.0f | %.1fx | %.1f |\n",
-                n, median(ours_rates), median(vs_seed), ours.peak_rss_kb / 1024.0);
+                n, median(ours_rates), median(vs_seed),
+                static_cast<double>(ours.peak_rss_kb) / 1024.0);
     std::printf("| seed: one transaction per event, cursor after | %d | %.0f | 1.0x | %.1f |\n",
-                seed_n, median(seed_rates), seed.peak_rss_kb / 1024.0);
+                seed_n, median(seed_rates), static_cast<double>(seed.peak_rss_kb) / 1024.0);
     std::printf("| hand-written batched upserts (floor) | %d | %.0f | %.1fx | %.1f |\n", n,
-                median(floor_rates), median(seed_rates) > 0 ? median(floor_rates) / median(seed_rates) : 0.0,
-                floor.peak_rss_kb / 1024.0);
-    std::printf("\nprom / seed: %.1fx; prom / hand-written upserts: %.2fx (medians of %d "
-                "interleaved rounds)\n",
-                median(vs_seed), median(vs_floor), rounds);
+                median(floor_rates),
+                median(seed_rates) > 0 ? median(floor_rates) / median(seed_rates) : 0.0,
+                static_cast<double>(floor.peak_rss_kb) / 1024.0);
+    std::printf(
+        "\nprom / seed: %.1fx; prom / hand-written upserts: %.2fx (medians of %d "
+        "interleaved rounds)\n",
+        median(vs_seed), median(vs_floor), rounds);
     return 0;
 }

@@ -16,8 +16,8 @@ void store::append_async(std::vector<event_input> batch, append_callback done) {
     done(append(std::move(batch)));
 }
 
-status transaction::update(std::string_view collection, std::string_view key,
-                           json::object update, bool upsert) {
+status transaction::update(std::string_view collection, std::string_view key, json::object update,
+                           bool upsert) {
     auto d = update_one(collection, key, update, upsert);
     if (!d) return std::unexpected(d.error());
     return {};

@@ -19,8 +19,8 @@ const document* working_set::find(std::string_view collection, std::string_view 
     return nullptr;
 }
 
-status working_set::update(std::string_view collection, std::string_view key,
-                           json::object update, bool upsert, const loader& load) {
+status working_set::update(std::string_view collection, std::string_view key, json::object update,
+                           bool upsert, const loader& load) {
     if (auto it = parsed_.find(std::pair(collection, key)); it != parsed_.end()) {
         auto next = docs::apply_update(&it->second, std::move(update), key, now_ms());
         if (!next) return std::unexpected(next.error());

@@ -32,8 +32,7 @@ class sqlite_transaction final : public transaction {
         return find_stored(collection, key);
     }
 
-    result<std::optional<document>> find_stored(std::string_view collection,
-                                                std::string_view key) {
+    result<std::optional<document>> find_stored(std::string_view collection, std::string_view key) {
         auto st = s_.writer().prepare("SELECT " PROM_DOCUMENT_COLUMNS
                                       " FROM docs WHERE coll = ?1 AND key = ?2");
         if (!st) return std::unexpected(st.error());
@@ -228,7 +227,7 @@ class sqlite_transaction final : public transaction {
     sqlite_store& s_;
     std::unique_lock<std::mutex> lock_;
     working_set docs_;          // the transaction's documents (storage/working_set.hpp)
-    appended_topics appended_;   // reported to the append listeners after the commit
+    appended_topics appended_;  // reported to the append listeners after the commit
 };
 
 }  // namespace
