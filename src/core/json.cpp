@@ -3,10 +3,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 #include <charconv>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "core/text.hpp"
@@ -126,11 +128,18 @@ result<json::value> parse_stored_json(std::string_view text) {
 
 namespace {
 
+// Characters that need no escape are copied in runs, not one push_back each (the payload of
+// every appended event and every document body passes through here).
 void append_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
+    std::size_t run = 0;  // start of the characters not copied yet
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        const auto u = static_cast<unsigned char>(c);
+        if (c != '"' && c != '\\' && u >= 0x20) continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -154,15 +163,12 @@ void append_string(std::string& out, std::string_view s) {
                 out += "\\t";
                 break;
             default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out.push_back(hex[u >> 4]);
-                    out.push_back(hex[u & 0xf]);
-                } else {
-                    out.push_back(c);
-                }
+                out += "\\u00";
+                out.push_back(hex[u >> 4]);
+                out.push_back(hex[u & 0xf]);
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out.push_back('"');
 }
 
@@ -216,9 +222,20 @@ void append_canonical_json(std::string& out, const json::value& v) {
         }
         case json::kind::object: {
             const auto& obj = v.get_object();
-            std::vector<const json::key_value_pair*> members;
-            members.reserve(obj.size());
-            for (const auto& kv : obj) members.push_back(&kv);
+            // Members in key order. Most objects are small: their order is sorted on the
+            // stack, without an allocation.
+            constexpr std::size_t on_stack = 16;
+            std::array<const json::key_value_pair*, on_stack> few{};
+            std::vector<const json::key_value_pair*> many;
+            std::span<const json::key_value_pair*> members;
+            if (obj.size() <= on_stack) {
+                members = std::span(few.data(), obj.size());
+            } else {
+                many.resize(obj.size());
+                members = std::span(many);
+            }
+            std::size_t at = 0;
+            for (const auto& kv : obj) members[at++] = &kv;
             std::sort(members.begin(), members.end(),
                       [](auto* a, auto* b) { return a->key() < b->key(); });
             out.push_back('{');

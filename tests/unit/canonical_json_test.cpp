@@ -26,6 +26,37 @@ TEST(canonical_json, escapes_only_what_json_requires) {
               "[\"a\\\"b\\\\c/d\\u0001\\n\\t\",\"é€😀\"]");
 }
 
+// Escapes at the start, the end and next to each other, a string of escapes only, and the
+// control characters at both ends of the range: the unescaped runs between them are copied
+// whole and nothing is dropped or doubled.
+TEST(canonical_json, escapes_at_the_edges_and_in_a_row_keep_the_text_between) {
+    EXPECT_EQ(canon(R"(["\"x", "x\"", "\"\"\\\\", "\u0001\u001f x ", ""])"),
+              R"(["\"x","x\"","\"\"\\\\","\u0001\u001f x ",""])");
+    // what the canonical text says parses back to the same text
+    for (std::string_view text :
+         {R"(["\"x", "x\"", "\"\"\\\\", "\u0001\u001f x", ""])", R"({"\n":"\t\b\f\r"})"}) {
+        const std::string once = canon(text);
+        EXPECT_EQ(canon(once), once);
+    }
+}
+
+// Objects of more members than fit the serializer's stack array are sorted all the same.
+TEST(canonical_json, sorts_objects_of_any_size) {
+    json::object small, large;
+    for (int i = 19; i >= 0; --i) large[std::string(1, static_cast<char>('a' + i))] = i;
+    for (int i = 2; i >= 0; --i) small[std::string(1, static_cast<char>('a' + i))] = i;
+    EXPECT_EQ(canonical_json(small), R"({"a":0,"b":1,"c":2})");
+    std::string want = "{";
+    for (int i = 0; i < 20; ++i) {
+        if (i > 0) want += ',';
+        want += '"';
+        want += static_cast<char>('a' + i);
+        want += "\":" + std::to_string(i);
+    }
+    want += '}';
+    EXPECT_EQ(canonical_json(large), want);
+}
+
 TEST(canonical_json, etag_is_a_quoted_stable_hash_of_the_bytes) {
     auto a = etag_of(R"({"a":1})");
     EXPECT_EQ(a.size(), 34u);
