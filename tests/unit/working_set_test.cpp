@@ -13,14 +13,19 @@ namespace {
 
 json::object obj(std::string_view text) { return parse_json(text)->get_object(); }
 
+// A loader that answers with this stored document and counts how often it is asked.
+working_set::loader stored_as(std::string collection, std::string key, std::string body,
+                              int& loads) {
+    return [=, &loads]() -> result<std::optional<document>> {
+        ++loads;
+        return std::optional<document>{docs::make_document(collection, key, obj(body))};
+    };
+}
+
 TEST(working_set, updates_build_on_each_other_and_the_store_is_read_once_per_key) {
     working_set set;
     int loads = 0;
-    auto stored = [&]() -> result<std::optional<document>> {
-        ++loads;
-        return std::optional<document>{
-            docs::make_document("stats", "h", obj(R"({"_key":"h","_ts":1,"n":10})"))};
-    };
+    auto stored = stored_as("stats", "h", R"({"_key":"h","_ts":1,"n":10})", loads);
     for (int i = 0; i < 100; ++i) {
         ASSERT_TRUE(set.update("stats", "h", obj(R"({"$inc":{"n":1}})"), false, stored));
     }
@@ -57,11 +62,7 @@ TEST(working_set, a_refused_update_leaves_the_document_as_it_was) {
 TEST(working_set, a_deleted_document_is_updated_as_a_new_one) {
     working_set set;
     int loads = 0;
-    auto stored = [&]() -> result<std::optional<document>> {
-        ++loads;
-        return std::optional<document>{
-            docs::make_document("c", "k", obj(R"({"_key":"k","_ts":1,"old":true})"))};
-    };
+    auto stored = stored_as("c", "k", R"({"_key":"k","_ts":1,"old":true})", loads);
     set.put(deleted_document("c", "k"));
     EXPECT_FALSE(set.update("c", "k", obj(R"({"$set":{"a":1}})"), false, stored));
     ASSERT_TRUE(set.update("c", "k", obj(R"({"$set":{"a":1,"_ts":3}})"), true, stored));
