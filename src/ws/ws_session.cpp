@@ -155,7 +155,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
     void watch(const std::string& id, watch_cmd cmd);
     void unwatch(const std::string& id, const unwatch_cmd& cmd);
     // The watch has started (on the gateway's blocking pool) or failed to.
-    void watch_opened(std::string name, std::uint64_t feed_id);
+    void watch_opened(const std::string& name, std::uint64_t token, std::uint64_t feed_id);
     void reply(std::string text) {
         push({std::make_shared<const std::string>(std::move(text)), nullptr});
     }
@@ -191,8 +191,17 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::map<std::pair<std::string, std::string>,
              std::shared_ptr<bus_internal::delivery_pool::consumer>>
         subs_ PROM_GUARDED_BY(subs_mu_);
-    // Watches by name (collection, key or prefix) -> the feed's id; 0 while it opens.
-    std::map<std::string, std::uint64_t> watches_ PROM_GUARDED_BY(subs_mu_);
+    // Watches by name (collection, key or prefix). The token tells one watch of a name from
+    // a later one of the same name: a registration that completes after its watch was
+    // unwatched (or replaced) delivers nothing and is undone.
+    struct watch_entry {
+        std::uint64_t token = 0;
+        std::uint64_t feed_id = 0;  // 0 while it opens
+    };
+    std::map<std::string, watch_entry> watches_ PROM_GUARDED_BY(subs_mu_);
+    std::uint64_t next_watch_token_ PROM_GUARDED_BY(subs_mu_) = 0;
+    // Whether the watch `token` of `name` is still wanted.
+    bool watch_wanted(const std::string& name, std::uint64_t token);
     // Pattern subscriptions ("topic": "order.*") by (pattern, group): each matching topic
     // gets a consumer of its own in subs_, under its own name, as the topic appears.
     struct pattern_sub {
@@ -257,7 +266,7 @@ net::awaitable<void> session::run(beast::flat_buffer buffer) {
 
 // Never blocks: each consumer gives its lease back on the delivery pool.
 void session::stop_subscriptions() {
-    std::map<std::string, std::uint64_t> watches;
+    std::map<std::string, watch_entry> watches;
     {
         prom::lock_guard lock(subs_mu_);
         for (auto& [key, sub] : subs_) sub->stop();
@@ -265,8 +274,8 @@ void session::stop_subscriptions() {
         patterns_.clear();
         watches.swap(watches_);
     }
-    for (auto& [name, feed_id] : watches) {
-        if (feed_id) gw_.options.feed->unwatch(feed_id);
+    for (auto& [name, w] : watches) {
+        if (w.feed_id) gw_.options.feed->unwatch(w.feed_id);
     }
 }
 
@@ -572,6 +581,7 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         return reply(error_frame(id, "not_implemented", "watches are not enabled"));
     }
     std::string name = watch_name(cmd.collection, cmd.key, cmd.prefix);
+    std::uint64_t token = 0;
     {
         prom::lock_guard lock(subs_mu_);
         if (watches_.contains(name)) {
@@ -580,11 +590,13 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         if (subs_.size() + watches_.size() >= gw_.options.max_subscriptions) {
             return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
         }
-        watches_.emplace(name, 0);
+        token = ++next_watch_token_;
+        watches_.emplace(name, watch_entry{token});
     }
     // Where it starts reads the store: on the blocking pool, like acks.
     auto self = shared_from_this();
-    net::post(gw_.blocking, [self, id, cmd = std::move(cmd), name = std::move(name)]() mutable {
+    net::post(gw_.blocking, [self, id, token, cmd = std::move(cmd),
+                             name = std::move(name)]() mutable {
         auto& gw = self->gw_;
         std::shared_ptr<const userproj::collection_map> hold;
         std::string physical = gw.options.aliases
@@ -595,7 +607,10 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         if (!start) {
             {
                 prom::lock_guard lock(self->subs_mu_);
-                self->watches_.erase(name);
+                if (auto it = self->watches_.find(name);
+                    it != self->watches_.end() && it->second.token == token) {
+                    self->watches_.erase(it);
+                }
             }
             self->enqueue({std::make_shared<const std::string>(error_frame(
                                id, error_code_of(start.error().code), start.error().message)),
@@ -622,10 +637,11 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         // A frame not written within the send timeout drops the client, as for
         // subscriptions (docs/ws-protocol.md, slow consumers).
         auto timeout = gw.options.send_timeout;
-        auto deliver = [weak, feed, timeout](std::uint64_t feed_id,
-                                             consistency::watched_changes changes) {
+        auto deliver = [weak, feed, timeout, name, token](std::uint64_t feed_id,
+                                                          consistency::watched_changes changes) {
             auto s = weak.lock();
-            if (!s || s->closed_) return;
+            // Unwatched while its registration was completing: watch_opened undoes it.
+            if (!s || s->closed_ || !s->watch_wanted(name, token)) return;
             std::string body = R"({"changes":[)";
             for (std::size_t i = 0; i < changes.size(); ++i) {
                 if (i) body += ',';
@@ -645,20 +661,26 @@ void session::watch(const std::string& id, watch_cmd cmd) {
             });
         };
         auto feed_id = feed->watch(physical, std::move(filter), *start, std::move(deliver));
-        self->watch_opened(std::move(name), feed_id);
+        self->watch_opened(name, token, feed_id);
     });
 }
 
-void session::watch_opened(std::string name, std::uint64_t feed_id) {
+bool session::watch_wanted(const std::string& name, std::uint64_t token) {
+    prom::lock_guard lock(subs_mu_);
+    auto it = watches_.find(name);
+    return it != watches_.end() && it->second.token == token;
+}
+
+void session::watch_opened(const std::string& name, std::uint64_t token, std::uint64_t feed_id) {
     {
         prom::lock_guard lock(subs_mu_);
         auto it = watches_.find(name);
-        if (it != watches_.end() && it->second == 0 && !closed_) {
-            it->second = feed_id;
+        if (it != watches_.end() && it->second.token == token && !closed_) {
+            it->second.feed_id = feed_id;
             return;
         }
     }
-    if (feed_id) gw_.options.feed->unwatch(feed_id);  // unwatched or closed meanwhile
+    if (feed_id) gw_.options.feed->unwatch(feed_id);  // unwatched, replaced or closed meanwhile
 }
 
 void session::unwatch(const std::string& id, const unwatch_cmd& cmd) {
@@ -668,7 +690,7 @@ void session::unwatch(const std::string& id, const unwatch_cmd& cmd) {
         prom::lock_guard lock(subs_mu_);
         auto it = watches_.find(name);
         if (it == watches_.end()) return reply(error_frame(id, "not_found", "no such watch"));
-        feed_id = it->second;
+        feed_id = it->second.feed_id;
         watches_.erase(it);
     }
     if (feed_id) gw_.options.feed->unwatch(feed_id);
