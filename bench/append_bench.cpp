@@ -20,15 +20,6 @@
 using namespace prom;
 using namespace prom::bench;
 
-namespace {
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
     double secs = argc > 1 ? std::atof(argv[1]) : 3.0;
     int rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 1;

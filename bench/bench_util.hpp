@@ -6,11 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace prom::bench {
 
@@ -22,6 +24,12 @@ struct measured {
     double rate() const { return seconds > 0 ? events / seconds : 0; }
     double cpu_us_per_event() const { return events > 0 ? cpu_seconds * 1e6 / events : 0; }
 };
+
+// The middle value of rounds (the upper one of the two middle ones for an even count).
+inline double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+}
 
 inline long peak_rss_kb() {
     rusage ru{};

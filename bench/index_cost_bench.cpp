@@ -65,10 +65,6 @@ int main(int argc, char** argv) {
             vs[i].ratios.push_back(bare > 0 ? m.rate() / bare : 0);
         }
     }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v.empty() ? 0.0 : v[v.size() / 2];
-    };
     std::printf(
         "| rows of 1000 per transaction, SQLite synchronous=FULL | median events/s | "
         "vs bare row, same round (median) | rounds (events/s) |\n|---|---:|---:|---|\n");

@@ -116,11 +116,6 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
 
 }  // namespace
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
 int main(int argc, char** argv) {
     int n = argc > 1 ? std::atoi(argv[1]) : 20000;
     int seed_n = argc > 2 ? std::atoi(argv[2]) : 1000;

@@ -112,12 +112,8 @@ static std::size_t nesting_depth(const json::value& v) {
     return deepest + 1;
 }
 
-namespace {
-
-// `movable`: the update itself when the caller gave it up (then a replacement takes it).
-result<json::object> apply_update_impl(const json::object* current, const json::object& update,
-                                       json::object* movable, std::string_view key,
-                                       ts_ms default_ts) {
+result<json::object> apply_update(const json::object* current, json::object&& update,
+                                  std::string_view key, ts_ms default_ts) {
     bool has_ops = false, has_fields = false;
     for (const auto& kv : update) (kv.key().starts_with('$') ? has_ops : has_fields) = true;
     if (has_ops && has_fields) {
@@ -126,12 +122,7 @@ result<json::object> apply_update_impl(const json::object* current, const json::
     }
     json::object doc;
     if (!has_ops) {
-        // replacement
-        if (movable) {
-            doc = std::move(*movable);
-        } else {
-            doc = update;
-        }
+        doc = std::move(update);  // replacement
     } else {
         if (current) doc = *current;
         std::set<std::string, std::less<>> touched;
@@ -202,16 +193,9 @@ result<json::object> apply_update_impl(const json::object* current, const json::
     return doc;
 }
 
-}  // namespace
-
 result<json::object> apply_update(const json::object* current, const json::object& update,
                                   std::string_view key, ts_ms default_ts) {
-    return apply_update_impl(current, update, nullptr, key, default_ts);
-}
-
-result<json::object> apply_update(const json::object* current, json::object&& update,
-                                  std::string_view key, ts_ms default_ts) {
-    return apply_update_impl(current, update, &update, key, default_ts);
+    return apply_update(current, json::object(update), key, default_ts);
 }
 
 status check_target(std::string_view collection, std::string_view key) {
@@ -226,15 +210,18 @@ status check_target(std::string_view collection, std::string_view key) {
     return {};
 }
 
+bool is_replacement(const json::object& update) {
+    return std::none_of(update.begin(), update.end(),
+                        [](const auto& m) { return m.key().starts_with('$'); });
+}
+
 result<json::object> update_stored(const std::optional<document>& stored,
                                    const json::object& update, std::string_view key, bool upsert) {
     if (!stored && !upsert) return fail(errc::not_found, "no document '" + std::string(key) + "'");
     json::object current;
     // A replacement (no operator) does not read the stored document, only whether there is
     // one: skip parsing it (a projector replaces a process document on every event).
-    bool replacement = true;
-    for (const auto& kv : update) replacement = replacement && !kv.key().starts_with('$');
-    if (stored && !update.empty() && replacement)
+    if (stored && !update.empty() && is_replacement(update))
         return apply_update(&current, update, key, now_ms());
     if (stored) {
         auto v = parse_stored_json(stored->body);

@@ -16,6 +16,9 @@ namespace prom::docs {
 // Errors: invalid_argument (unknown operator, bad shape), type_error ($inc on a non-number).
 result<json::object> apply_update(const json::object* current, const json::object& update,
                                   std::string_view key, ts_ms default_ts);
+// Whether `update` is a whole document (no `$` operator), which replaces the stored one
+// without reading it.
+bool is_replacement(const json::object& update);
 // The same, taking the update's fields when it is a replacement instead of copying them.
 result<json::object> apply_update(const json::object* current, json::object&& update,
                                   std::string_view key, ts_ms default_ts);

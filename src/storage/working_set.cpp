@@ -29,27 +29,20 @@ status working_set::update(std::string_view collection, std::string_view key, js
     }
     // An upserting replacement does not depend on the stored document: it is not read
     // (a projector that replaces each process's document on every event reads none).
-    bool replacement = !update.empty();
-    for (const auto& kv : update) replacement = replacement && !kv.key().starts_with('$');
-    if (upsert && replacement) {
-        auto next = docs::apply_update(nullptr, std::move(update), key, now_ms());
-        if (!next) return std::unexpected(next.error());
-        if (auto done = done_.find(std::pair(collection, key)); done != done_.end()) {
-            done_.erase(done);
-        }
-        parsed_.emplace(std::pair(std::string(collection), std::string(key)), std::move(*next));
-        return {};
-    }
+    const bool reads_stored = !(upsert && docs::is_replacement(update));
     std::optional<document> current;
     auto done = done_.find(std::pair(collection, key));
-    if (done != done_.end()) {
-        if (!done->second.deleted) current = std::move(done->second);
-    } else {
-        auto stored = load();
-        if (!stored) return std::unexpected(stored.error());
-        current = std::move(*stored);
+    if (reads_stored) {
+        if (done == done_.end()) {
+            auto stored = load();
+            if (!stored) return std::unexpected(stored.error());
+            current = std::move(*stored);
+        } else if (!done->second.deleted) {
+            current = std::move(done->second);
+        }
     }
-    auto next = docs::update_stored(current, update, key, upsert);
+    auto next = reads_stored ? docs::update_stored(current, update, key, upsert)
+                             : docs::apply_update(nullptr, std::move(update), key, now_ms());
     if (!next) {
         // Refused: the set keeps what it held.
         if (done != done_.end() && current) done->second = std::move(*current);

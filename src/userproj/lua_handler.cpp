@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <lua.hpp>
 
+#include "docs/update.hpp"
 #include "userproj/compiled_definition.hpp"
 #include "userproj/effects.hpp"
 #include "userproj/lua_json.hpp"
@@ -84,8 +85,7 @@ bool do_update(lua_State* L, lua_handler::call& c, std::string_view collection,
             return false;
         }
         json::object& u = update.get_object();
-        bool replacement = std::none_of(u.begin(), u.end(),
-                                        [](const auto& m) { return m.key().starts_with('$'); });
+        const bool replacement = docs::is_replacement(u);
         if (replacement) u.erase("_key");
         stamp_event_ts(u, replacement, c.e->ts);
         auto r = c.txn->update(target_collection(*c.options, collection), key, std::move(u), true);
