@@ -275,6 +275,7 @@ status checkpoint(connection& c) {
 
 status sqlite_store::reclaim_space() {
     auto lock = lock_writer();
+    auto no_background_copy = checkpointer_->hold();
     // Copy the WAL into the file, hand the free pages back (only a database made with
     // auto_vacuum=INCREMENTAL can; sqlite_store.cpp, init), then copy that in too and
     // truncate the WAL to nothing.
@@ -285,20 +286,17 @@ status sqlite_store::reclaim_space() {
 
 namespace {
 
-// SQLite's default: the commit that leaves this many frames in the WAL checkpoints it.
-constexpr int autocheckpoint_frames = 1000;
-// checkpoint_log copies the WAL once it holds this many frames: well before the commit of
-// a publisher would (autocheckpoint_frames), without a checkpoint (two fsyncs) after every
-// small transaction of a pass.
-constexpr int log_checkpoint_frames = autocheckpoint_frames / 4;
+// checkpoint_log copies the WAL once it holds this many frames: well before the writer hands
+// it to its checkpointer (sqlite_checkpointer.hpp), without a checkpoint (two fsyncs) after
+// every small transaction of a pass.
+constexpr int log_checkpoint_frames = wal_checkpointer::background_frames / 4;
 
 }  // namespace
 
 int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
-    static_cast<sqlite_store*>(self)->wal_frames_.store(frames, std::memory_order_relaxed);
-    if (frames >= autocheckpoint_frames) {
-        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    }
+    auto* s = static_cast<sqlite_store*>(self);
+    s->wal_frames_.store(frames, std::memory_order_relaxed);
+    s->checkpointer_->after_commit(db, name, frames);
     return SQLITE_OK;
 }
 
@@ -306,9 +304,9 @@ status sqlite_store::checkpoint_log() {
     if (wal_frames_.load(std::memory_order_relaxed) < log_checkpoint_frames) return {};
     // On a read connection, without write_mu_: a PASSIVE checkpoint copies what no reader
     // still needs and waits for nobody, and a commit beside it goes on appending to the WAL.
-    // Otherwise the commit that finds the WAL past autocheckpoint_frames runs the
-    // checkpoint while it holds the writer: after a pass's deletions that was often a
-    // publisher's commit (docs/benchmarks.md, issue 16).
+    // Otherwise the writer's commit could find the WAL past the checkpointer's bound and
+    // copy it inline: after a pass's deletions that was often a publisher's commit
+    // (docs/benchmarks.md, issue 16).
     auto r = reader();
     if (!r) return std::unexpected(r.error());
     auto st = (*r)->prepare("PRAGMA wal_checkpoint(PASSIVE)");

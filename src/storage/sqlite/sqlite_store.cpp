@@ -47,8 +47,11 @@ status sqlite_store::init() {
     // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
     // reached the disk, so it survives power loss, not only a process crash.
     if (auto ok = writer_->exec("PRAGMA journal_mode=WAL"); !ok) return ok;
-    // Replaces the default wal_autocheckpoint hook with one that does the same and also
-    // counts the WAL's frames for checkpoint_log (sqlite_retention.cpp).
+    // Replaces the default wal_autocheckpoint hook with one that hands the copy to a thread
+    // of its own (sqlite_checkpointer.hpp) and counts the WAL's frames for checkpoint_log
+    // (sqlite_retention.cpp).
+    checkpointer_ = std::make_unique<wal_checkpointer>(
+        path_, static_cast<int>(options_.busy_timeout.count()), options_.durable);
     sqlite3_wal_hook(writer_->raw(), &sqlite_store::on_wal_commit, this);
     if (auto ok = writer_->exec(options_.durable ? "PRAGMA synchronous=FULL"
                                                  : "PRAGMA synchronous=NORMAL");

@@ -17,6 +17,7 @@
 
 #include "storage/common.hpp"
 #include "storage/group_commit.hpp"
+#include "storage/sqlite/sqlite_checkpointer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace prom::storage::sqlite {
@@ -119,6 +120,9 @@ class sqlite_store final : public store {
     // checkpoint_log copies the WAL only once it holds enough to be worth a checkpoint.
     std::atomic<int> wal_frames_{0};
     static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
+    // Copies the WAL into the file off the commit path (sqlite_checkpointer.hpp). After
+    // writer_, so that it is gone before the writer closes.
+    std::unique_ptr<wal_checkpointer> checkpointer_;
 
     // The waits of wait_for_change and wait_for_topic_change: `sleep` in slices until `moved`,
     // asking data_version between them (another process's commit), or until the timeout.
