@@ -1,14 +1,13 @@
 // The SQLite WAL copied into the database file off the commit path
 // (src/storage/sqlite/sqlite_checkpointer.hpp): the WAL stays bounded under a stream of
 // commits, nothing written is lost, and an explicit checkpoint can hold the thread off.
-#include "storage/sqlite/sqlite_checkpointer.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <string>
 
+#include "storage/sqlite/sqlite_checkpointer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 using namespace prom::storage::sqlite;
@@ -69,8 +68,9 @@ writer_run write(connection& c, wal_checkpointer& ckpt, int txns, int rows) {
 std::unique_ptr<connection> open_wal(const std::string& path) {
     auto c = connection::open(path, true, 5000);
     EXPECT_TRUE(c);
-    EXPECT_TRUE((*c)->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                           "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT)"));
+    EXPECT_TRUE(
+        (*c)->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT)"));
     return std::move(*c);
 }
 
