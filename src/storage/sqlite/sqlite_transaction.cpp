@@ -180,11 +180,12 @@ class sqlite_transaction final : public transaction {
                 "ON CONFLICT(coll, key) DO UPDATE SET ts = excluded.ts, body = excluded.body, "
                 "etag = excluded.etag");
             if (!st) return std::unexpected(st.error());
-            st->bind(1, d.collection);
-            st->bind(2, d.key);
+            // Bound without copies: the documents outlive `st`, which resets each iteration.
+            st->bind_static(1, d.collection);
+            st->bind_static(2, d.key);
             st->bind(3, d.ts);
-            st->bind(4, d.body);
-            st->bind(5, d.etag);
+            st->bind_static(4, d.body);
+            st->bind_static(5, d.etag);
             int rc = st->step();
             if (rc != SQLITE_DONE)
                 return std::unexpected(s_.writer().last_error(rc, "write document"));
@@ -205,16 +206,16 @@ class sqlite_transaction final : public transaction {
             for (const document* d : group.docs) {
                 auto st = s_.writer().prepare(insert_change_sql);
                 if (!st) return std::unexpected(st.error());
-                st->bind(1, d->collection);
+                st->bind_static(1, d->collection);
                 st->bind(2, ++seq);
-                st->bind(3, d->key);
+                st->bind_static(3, d->key);
                 st->bind(4, d->ts);
                 if (d->deleted) {
                     st->bind_null(5);
                     st->bind_null(6);
                 } else {
-                    st->bind(5, d->body);
-                    st->bind(6, d->etag);
+                    st->bind_static(5, d->body);
+                    st->bind_static(6, d->etag);
                 }
                 if (int rc = st->step(); rc != SQLITE_DONE) {
                     return std::unexpected(s_.writer().last_error(rc, "log change"));
