@@ -1,7 +1,5 @@
 #include "storage/group_commit.hpp"
 
-#include <future>
-
 #include "storage/common.hpp"
 
 namespace prom::storage {
@@ -22,10 +20,14 @@ group_commit::~group_commit() {
 
 void group_commit::submit(std::vector<event_input> batch, append_callback done) {
     if (auto ok = prepare_inputs(batch); !ok) return done(std::unexpected(ok.error()));
+    enqueue({std::move(batch), std::move(done)});
+}
+
+void group_commit::enqueue(request r) {
     bool wake = false;
     {
         prom::lock_guard lock(mu_);
-        queue_.push_back({std::move(batch), std::move(done)});
+        queue_.push_back(std::move(r));
         // A busy writer comes back for the queue by itself: no syscall for this request.
         wake = writer_waiting_;
         writer_waiting_ = false;
@@ -34,12 +36,38 @@ void group_commit::submit(std::vector<event_input> batch, append_callback done) 
 }
 
 result<std::vector<append_result>> group_commit::append(std::vector<event_input> batch) {
-    std::promise<result<std::vector<append_result>>> answered;
-    auto answer = answered.get_future();
-    submit(std::move(batch), [&answered](result<std::vector<append_result>> out) {
-        answered.set_value(std::move(out));
-    });
-    return answer.get();
+    if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+    waiter self;
+    enqueue({.batch = std::move(batch), .done = {}, .blocked = &self});
+    self.wait();
+    return std::move(self.out);
+}
+
+void group_commit::answer(std::vector<request>& group) {
+    woken_.clear();
+    for (auto& r : group) {
+        if (!r.blocked) continue;
+        r.blocked->out = std::move(r.out);
+        woken_.push_back(r.blocked);
+    }
+    // A binary tree over the blocked callers: the writer makes one wake-up, and the last
+    // caller is woken after ~log2(n) hops instead of after n calls on the writer.
+    for (std::size_t i = 0; i < woken_.size(); ++i) {
+        for (std::size_t c = 0; c < 2; ++c) {
+            std::size_t child = 2 * i + 1 + c;
+            woken_[i]->children[c] = child < woken_.size() ? woken_[child] : nullptr;
+        }
+    }
+    if (!woken_.empty()) woken_.front()->wake();
+    woken_.clear();  // gone: a woken caller returns at once
+    for (auto& r : group) {
+        if (r.blocked) continue;
+        try {
+            r.done(std::move(r.out));
+        } catch (...) {
+            // A callback that throws is a bug of its caller; the writer serves the others.
+        }
+    }
 }
 
 void group_commit::run() {
@@ -69,13 +97,7 @@ void group_commit::run() {
             }
         }
         write_(group);
-        for (auto& r : group) {
-            try {
-                r.done(std::move(r.out));
-            } catch (...) {
-                // A callback that throws is a bug of its caller; the writer serves the others.
-            }
-        }
+        answer(group);
         group.clear();
     }
 }

@@ -7,11 +7,15 @@
 // Callers either wait (append: the library's blocking call, one wake-up per call) or do
 // not (submit: the callback runs on the writer thread after the commit; network threads
 // use it to finish requests without a thread held per request; see src/http/README.md).
+// The writer wakes only the first of a group's blocked callers; each woken caller wakes two
+// more before it returns, so the wake-ups (a kernel call each, the writer's largest cost
+// after the transaction with 64 callers) run on the callers' threads, not the writer's.
 //
 // Thread-safe. The write function and whatever it uses must outlive the group_commit;
 // destruction writes what is still queued, then stops the writer.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -25,9 +29,11 @@ namespace prom::storage {
 
 class group_commit {
   public:
+    class waiter;  // a caller of append, blocked until its request is answered
     struct request {
         std::vector<event_input> batch;  // prepared (ids and ts filled, validated)
-        append_callback done;
+        append_callback done;            // submit's: called with `out`
+        waiter* blocked = nullptr;       // append's, instead of `done`
         result<std::vector<append_result>> out = fail(errc::internal, "not written");
     };
 
@@ -52,7 +58,11 @@ class group_commit {
     result<std::vector<append_result>> append(std::vector<event_input> batch);
 
   private:
+    // Validates and queues a request; false when it was answered at once (a bad batch).
+    void enqueue(request r);
     void run();
+    // Answers the group's requests: callbacks here, blocked callers through the wake tree.
+    void answer(std::vector<request>& group);
 
     write_function write_;
     const std::size_t max_group_events_;
@@ -62,7 +72,35 @@ class group_commit {
     std::vector<request> queue_ PROM_GUARDED_BY(mu_);
     bool writer_waiting_ PROM_GUARDED_BY(mu_) = false;  // only then does a submit notify
     bool stopping_ PROM_GUARDED_BY(mu_) = false;
-    std::thread writer_;  // last: starts once everything above exists
+    std::vector<waiter*> woken_;  // the writer's, reused: the blocked callers of a group
+    std::thread writer_;          // last: starts once everything above exists
+};
+
+// One blocked caller of append, on its own stack. The writer fills `out` and the children
+// of every waiter of a group, then wakes the first; each wakes its children, and only then
+// returns (and its waiter goes away). Nobody touches a waiter after waking it: the wake is
+// a store and a futex call on its address, which the kernel does not read.
+class group_commit::waiter {
+  public:
+    result<std::vector<append_result>> out;  // always set before the wake-up
+    waiter* children[2] = {nullptr, nullptr};
+
+    void wake() {
+        state_.store(1, std::memory_order_release);
+        state_.notify_one();
+    }
+    // Returns once woken, after waking its children.
+    void wait() {
+        while (state_.load(std::memory_order_acquire) == 0) {
+            state_.wait(0, std::memory_order_acquire);
+        }
+        for (waiter* c : children) {
+            if (c) c->wake();
+        }
+    }
+
+  private:
+    std::atomic<int> state_{0};
 };
 
 }  // namespace prom::storage

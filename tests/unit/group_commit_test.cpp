@@ -9,6 +9,8 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace prom::storage {
@@ -47,6 +49,7 @@ struct recording_writer {
         }
         for (auto& r : group) {
             std::vector<append_result> out;
+            out.reserve(r.batch.size());
             for (auto& in : r.batch) out.push_back({*in.id, ++next, *in.ts, false});
             r.out = std::move(out);
         }
@@ -142,6 +145,44 @@ TEST(group_commit, a_failed_group_fails_each_of_its_requests_with_the_writers_er
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error().code, errc::unavailable);
     }
+}
+
+// The wake tree (group_commit.hpp): the writer wakes one blocked caller, which wakes the
+// next ones. Every caller must still get its own answer, once, in groups of every size,
+// beside callers that do not block.
+TEST(group_commit, blocked_callers_of_one_group_each_get_their_own_answer) {
+    recording_writer w;
+    w.first_may_finish.set_value();
+    group_commit gc([&](std::vector<group_commit::request>& g) { w.write(g); });
+    constexpr int threads = 64;
+    constexpr int rounds = 50;
+    std::atomic<int> wrong{0};
+    std::atomic<int> called_back{0};
+    std::vector<std::thread> callers;
+    callers.reserve(threads);
+    for (int t = 0; t < threads; ++t) {
+        callers.emplace_back([&, t] {
+            for (int i = 0; i < rounds; ++i) {
+                auto batch = one_event("k");
+                std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+                batch[0].id = id;
+                if (i % 5 == 0) {  // now and then one that does not block
+                    gc.submit(one_event("cb"), [&](result<std::vector<append_result>> r) {
+                        if (r) ++called_back;
+                    });
+                }
+                auto r = gc.append(std::move(batch));
+                if (!r || r->size() != 1 || (*r)[0].id != id) ++wrong;
+            }
+        });
+    }
+    for (auto& c : callers) c.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(called_back.load(), threads * rounds / 5);
+    std::lock_guard lock(w.mu);
+    EXPECT_EQ(w.next, seq_t{threads * rounds + threads * rounds / 5});
+    // Groups of more than one blocked caller formed, so the tree was walked, not only its root.
+    EXPECT_LT(w.group_sizes.size(), static_cast<std::size_t>(threads * rounds));
 }
 
 }  // namespace
