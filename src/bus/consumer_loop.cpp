@@ -82,6 +82,10 @@ void consumer_loop::state::run() {
             case consumer_step::kind::deliver:
                 break;
         }
+        // A full batch: the topic likely holds more, read while this one is delivered.
+        if (step.events.size() >= consumer.config().batch_size) {
+            consumer.read_ahead(step.events.back().seq);
+        }
         auto reached = deliver(step.events);
         if (!consumer.advance(reached, step.events.back().seq)) {
             sleep_for(consumer.config().retry_backoff);

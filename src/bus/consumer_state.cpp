@@ -124,14 +124,36 @@ consumer_step consumer_state::next() {
         // Nothing can come after the largest seq (and position_ + 1 would overflow).
         return {consumer_step::kind::wait_change, {}, version, idle_wait()};
     }
-    scan_query q{.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size};
-    auto batch = store_.scan(q);
+    auto batch = read_batch();
     if (!batch) {
         spdlog::warn("consumer {}/{}: {}", config_.topic, config_.group, batch.error().message);
         return {consumer_step::kind::back_off, {}, version, config_.retry_backoff};
     }
     if (batch->empty()) return {consumer_step::kind::wait_change, {}, version, idle_wait()};
     return {consumer_step::kind::deliver, std::move(*batch), version, {}};
+}
+
+result<std::vector<event>> consumer_state::read_batch() {
+    if (ahead_) {
+        auto ahead = std::move(*ahead_);
+        ahead_.reset();
+        auto batch = ahead.batch.get();
+        if (ahead.after == position_) return batch;
+        // Read for a position the delivery did not reach (or a lease taken over since).
+    }
+    return store_.scan(
+        {.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size});
+}
+
+void consumer_state::read_ahead(seq_t last) {
+    if (ahead_ || last == seq_t::max()) return;
+    scan_query q{.topic = config_.topic, .from_seq = last + 1, .limit = config_.batch_size};
+    try {
+        ahead_.emplace(batch_read_ahead{
+            last, std::async(std::launch::async, [&s = store_, q] { return s.scan(q); })});
+    } catch (const std::system_error&) {
+        // No thread to be had: next() reads the batch itself, as without read-ahead.
+    }
 }
 
 bool consumer_state::advance(std::optional<seq_t> reached, seq_t batch_last) {

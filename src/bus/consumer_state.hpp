@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,12 @@ class consumer_state {
 
     // Holds (or takes over) the lease and reads the next batch.
     consumer_step next();
+    // Starts reading the batch after `last` on a thread of its own, for the next call of
+    // next() to take if the position has reached `last` by then, and to drop otherwise. A
+    // driver that delivers on its own thread (consumer_loop) reads the next batch while it
+    // delivers this one; the events are the ones a read then would return, since committed
+    // events do not change.
+    void read_ahead(seq_t last);
     // After a delivery: the seq up to which the batch was processed, or nullopt when it was
     // not. False when the position did not move (the caller backs off before trying again).
     bool advance(std::optional<seq_t> reached, seq_t batch_last);
@@ -75,8 +82,17 @@ class consumer_state {
     // Where a consumer without a cursor starts (the seq before its first event).
     std::optional<seq_t> starting_point();
 
+    // The batch after `after`, read by read_ahead; its future waits for the read when it
+    // goes, so the read never outlives this object.
+    struct batch_read_ahead {
+        seq_t after;
+        std::future<result<std::vector<event>>> batch;
+    };
+    result<std::vector<event>> read_batch();
+
     store& store_;
     consumer_config config_;
+    std::optional<batch_read_ahead> ahead_;
     std::string owner_;
     std::string lease_name_;
     std::atomic<bool> active_{false};

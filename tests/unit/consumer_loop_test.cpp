@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -106,6 +107,67 @@ TEST(bus, a_handler_may_drop_its_own_subscription) {
     EXPECT_TRUE(lease_is_released(s, "consumer/t/g"));
     // Dropped before its ack: the event stays unacknowledged for the next subscriber.
     EXPECT_EQ(b.cursor("t", "g").value_or(seq_t{-1}), 0);
+}
+
+// The loop reads the next batch while it delivers a full one (consumer_state::read_ahead).
+// Deliveries that take each batch whole get every event once, in order; a delivery that
+// stops partway gets the rest next, not the batch read ahead after the end of this one.
+std::unique_ptr<store> store_with_events(int n) {
+    auto s = open_store("memory:");
+    EXPECT_TRUE(s.has_value());
+    std::vector<event_input> batch(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        batch[static_cast<std::size_t>(i)].topic = "t";
+        batch[static_cast<std::size_t>(i)].payload = json::object{{"n", i}};
+    }
+    EXPECT_TRUE((*s)->append(std::move(batch)).has_value());
+    return std::move(*s);
+}
+
+// Runs a loop over `s` until `until` seqs were delivered; returns the seqs in delivery order.
+// `reach` says how far each delivery gets (the last seq it processed).
+std::vector<seq_t> delivered_seqs(
+    store& s, std::size_t until,
+    const std::function<seq_t(const std::vector<event>&, int call)>& reach) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<seq_t> seen;
+    int calls = 0;
+    bus_internal::consumer_config config{.topic = "t", .group = "g", .batch_size = 10};
+    bus_internal::consumer_loop loop(s, config,
+                                     [&](const std::vector<event>& batch) -> std::optional<seq_t> {
+                                         std::lock_guard lock(mu);
+                                         seq_t last = reach(batch, calls++);
+                                         for (const auto& e : batch) {
+                                             if (e.seq <= last) seen.push_back(e.seq);
+                                         }
+                                         cv.notify_all();
+                                         return last;
+                                     });
+    loop.start();
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, 10s, [&] { return seen.size() >= until; }));
+    lock.unlock();
+    loop.stop();
+    return seen;
+}
+
+TEST(consumer_loop, full_batches_read_ahead_deliver_every_event_once_in_order) {
+    auto s = store_with_events(95);
+    auto seen =
+        delivered_seqs(*s, 95, [](const std::vector<event>& b, int) { return b.back().seq; });
+    ASSERT_EQ(seen.size(), 95u);
+    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], seq_t{std::int64_t(i) + 1});
+}
+
+TEST(consumer_loop, a_delivery_that_stops_partway_gets_the_rest_not_the_batch_read_ahead) {
+    auto s = store_with_events(40);
+    // Every other delivery takes only the first half of its batch.
+    auto seen = delivered_seqs(*s, 40, [](const std::vector<event>& b, int call) {
+        return call % 2 == 0 ? b[b.size() / 2 - 1].seq : b.back().seq;
+    });
+    ASSERT_EQ(seen.size(), 40u);
+    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], seq_t{std::int64_t(i) + 1});
 }
 
 }  // namespace
