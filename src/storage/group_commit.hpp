@@ -58,7 +58,7 @@ class group_commit {
     result<std::vector<append_result>> append(std::vector<event_input> batch);
 
   private:
-    // Validates and queues a request; false when it was answered at once (a bad batch).
+    // Queues a prepared request and wakes the writer if it waits.
     void enqueue(request r);
     void run();
     // Answers the group's requests: callbacks here, blocked callers through the wake tree.

@@ -202,6 +202,10 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::uint64_t next_watch_token_ PROM_GUARDED_BY(subs_mu_) = 0;
     // Whether the watch `token` of `name` is still wanted.
     bool watch_wanted(const std::string& name, std::uint64_t token);
+    // The entry of the watch `token` of `name`, or watches_.end() if it is gone or replaced.
+    std::map<std::string, watch_entry>::iterator find_watch(const std::string& name,
+                                                            std::uint64_t token)
+        PROM_REQUIRES(subs_mu_);
     // Pattern subscriptions ("topic": "order.*") by (pattern, group): each matching topic
     // gets a consumer of its own in subs_, under its own name, as the topic appears.
     struct pattern_sub {
@@ -607,8 +611,7 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         if (!start) {
             {
                 prom::lock_guard lock(self->subs_mu_);
-                if (auto it = self->watches_.find(name);
-                    it != self->watches_.end() && it->second.token == token) {
+                if (auto it = self->find_watch(name, token); it != self->watches_.end()) {
                     self->watches_.erase(it);
                 }
             }
@@ -665,17 +668,22 @@ void session::watch(const std::string& id, watch_cmd cmd) {
     });
 }
 
+std::map<std::string, session::watch_entry>::iterator session::find_watch(const std::string& name,
+                                                                          std::uint64_t token) {
+    auto it = watches_.find(name);
+    return it != watches_.end() && it->second.token == token ? it : watches_.end();
+}
+
 bool session::watch_wanted(const std::string& name, std::uint64_t token) {
     prom::lock_guard lock(subs_mu_);
-    auto it = watches_.find(name);
-    return it != watches_.end() && it->second.token == token;
+    return find_watch(name, token) != watches_.end();
 }
 
 void session::watch_opened(const std::string& name, std::uint64_t token, std::uint64_t feed_id) {
     {
         prom::lock_guard lock(subs_mu_);
-        auto it = watches_.find(name);
-        if (it != watches_.end() && it->second.token == token && !closed_) {
+        auto it = find_watch(name, token);
+        if (it != watches_.end() && !closed_) {
             it->second.feed_id = feed_id;
             return;
         }

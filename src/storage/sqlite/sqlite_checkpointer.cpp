@@ -19,11 +19,10 @@ wal_checkpointer::~wal_checkpointer() {
 }
 
 void wal_checkpointer::checkpoint(sqlite3* db, const char* name) {
-    int log = 0;
     int copied = 0;
     // PASSIVE: copies what no reader still needs, waits for nobody. A checkpoint already
     // running on the other connection makes this one return SQLITE_BUSY: it is doing the work.
-    int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
     if (rc == SQLITE_OK) copied_.store(copied, std::memory_order_relaxed);
 }
 
