@@ -24,12 +24,13 @@ measured batched(const std::string& url, int n) {
     auto s = open_store(url);
     if (!s || !load_process_states(**s, n)) return {0, -1, 0};
     auto t0 = std::chrono::steady_clock::now();
+    double cpu0 = cpu_seconds();
     auto p = start_transactional_projector(**s, {.topic = "process.state",
                                                  .group = "bench",
                                                  .handler = process::project_process_state,
                                                  .batch_size = 500});
     if (!p->wait_until(seq_t{n}, std::chrono::minutes(10))) return {0, -1, 0};
-    return {static_cast<double>(n), seconds_since(t0), 0};
+    return {static_cast<double>(n), seconds_since(t0), 0, cpu_seconds() - cpu0};
 }
 
 // The seed: subscribe → per event withTransaction(handler) → then the bus acks (a second write).
@@ -80,6 +81,7 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
                        "SET seq = excluded.seq",
                        -1, &cursor, nullptr);
     auto t0 = std::chrono::steady_clock::now();
+    double cpu0 = cpu_seconds();
     auto events = (*s)->scan({.topic = "process.state"});
     if (!events) return {0, -1, 0};
     for (std::size_t at = 0; at < events->size(); at += 500) {
@@ -107,11 +109,12 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
         if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return {0, -1, 0};
     }
     double secs = seconds_since(t0);
+    double cpu = cpu_seconds() - cpu0;
     sqlite3_finalize(doc);
     sqlite3_finalize(stats);
     sqlite3_finalize(cursor);
     sqlite3_close(db);
-    return {static_cast<double>(n), secs, 0};
+    return {static_cast<double>(n), secs, 0, cpu};
 }
 
 }  // namespace
@@ -139,8 +142,9 @@ int main(int argc, char** argv) {
         if (rounds > 1) {
             std::printf(
                 "round %d: prom %.0f/s, seed %.0f/s, floor %.0f/s: %.1fx the seed, %.2fx "
-                "the floor\n",
-                r + 1, ours.rate(), seed.rate(), floor.rate(), vs_seed.back(), vs_floor.back());
+                "the floor; CPU us/event prom %.1f, floor %.1f\n",
+                r + 1, ours.rate(), seed.rate(), floor.rate(), vs_seed.back(), vs_floor.back(),
+                ours.cpu_us_per_event(), floor.cpu_us_per_event());
         }
     }
     std::printf(

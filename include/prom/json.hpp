@@ -7,6 +7,7 @@
 // never change between versions; tests/unit/canonical_json_test.cpp pins them.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
@@ -37,6 +38,10 @@ result<json::value> parse_stored_json(std::string_view text);
 
 std::string canonical_json(const json::value& v);
 void append_canonical_json(std::string& out, const json::value& v);
+// The same for an object, without the copy that converting it to a json::value would make
+// (a projector serializes every document it changes: docs/benchmarks.md).
+std::string canonical_json(const json::object& obj);
+void append_canonical_json(std::string& out, const json::object& obj);
 
 // The strong ETag of canonical bytes: a quoted 128-bit XXH3 hash in hex.
 std::string etag_of(std::string_view canonical_bytes);

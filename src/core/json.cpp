@@ -181,6 +181,34 @@ void append_number(std::string& out, T n) {
 
 }  // namespace
 
+void append_canonical_json(std::string& out, const json::object& obj) {
+    // Members in key order. Most objects are small: their order is sorted on the
+    // stack, without an allocation.
+    constexpr std::size_t on_stack = 16;
+    std::array<const json::key_value_pair*, on_stack> few{};
+    std::vector<const json::key_value_pair*> many;
+    std::span<const json::key_value_pair*> members;
+    if (obj.size() <= on_stack) {
+        members = std::span(few.data(), obj.size());
+    } else {
+        many.resize(obj.size());
+        members = std::span(many);
+    }
+    std::size_t at = 0;
+    for (const auto& kv : obj) members[at++] = &kv;
+    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+    out.push_back('{');
+    bool first = true;
+    for (auto* kv : members) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_string(out, kv->key());
+        out.push_back(':');
+        append_canonical_json(out, kv->value());
+    }
+    out.push_back('}');
+}
+
 void append_canonical_json(std::string& out, const json::value& v) {
     switch (v.kind()) {
         case json::kind::null:
@@ -220,42 +248,21 @@ void append_canonical_json(std::string& out, const json::value& v) {
             out.push_back(']');
             return;
         }
-        case json::kind::object: {
-            const auto& obj = v.get_object();
-            // Members in key order. Most objects are small: their order is sorted on the
-            // stack, without an allocation.
-            constexpr std::size_t on_stack = 16;
-            std::array<const json::key_value_pair*, on_stack> few{};
-            std::vector<const json::key_value_pair*> many;
-            std::span<const json::key_value_pair*> members;
-            if (obj.size() <= on_stack) {
-                members = std::span(few.data(), obj.size());
-            } else {
-                many.resize(obj.size());
-                members = std::span(many);
-            }
-            std::size_t at = 0;
-            for (const auto& kv : obj) members[at++] = &kv;
-            std::sort(members.begin(), members.end(),
-                      [](auto* a, auto* b) { return a->key() < b->key(); });
-            out.push_back('{');
-            bool first = true;
-            for (auto* kv : members) {
-                if (!first) out.push_back(',');
-                first = false;
-                append_string(out, kv->key());
-                out.push_back(':');
-                append_canonical_json(out, kv->value());
-            }
-            out.push_back('}');
+        case json::kind::object:
+            append_canonical_json(out, v.get_object());
             return;
-        }
     }
 }
 
 std::string canonical_json(const json::value& v) {
     std::string out;
     append_canonical_json(out, v);
+    return out;
+}
+
+std::string canonical_json(const json::object& obj) {
+    std::string out;
+    append_canonical_json(out, obj);
     return out;
 }
 

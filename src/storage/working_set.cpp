@@ -6,9 +6,8 @@ namespace prom::storage {
 
 document& working_set::serialize(parsed_documents::iterator it) {
     document d = docs::make_document(it->first.first, it->first.second, it->second);
-    auto key = it->first;
-    parsed_.erase(it);
-    return done_.insert_or_assign(std::move(key), std::move(d)).first->second;
+    auto node = parsed_.extract(it);  // its key moves into done_, not copied
+    return done_.insert_or_assign(std::move(node.key()), std::move(d)).first->second;
 }
 
 const document* working_set::find(std::string_view collection, std::string_view key) {

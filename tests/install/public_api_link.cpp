@@ -46,8 +46,10 @@ int main() {
     keep(&parse_time, n);
     keep(&parse_json, n);
     keep(&parse_stored_json, n);
-    keep(&canonical_json, n);
-    keep(&append_canonical_json, n);
+    keep(static_cast<std::string (*)(const json::value&)>(&canonical_json), n);
+    keep(static_cast<std::string (*)(const json::object&)>(&canonical_json), n);
+    keep(static_cast<void (*)(std::string&, const json::value&)>(&append_canonical_json), n);
+    keep(static_cast<void (*)(std::string&, const json::object&)>(&append_canonical_json), n);
     keep(&etag_of, n);
     keep(static_cast<std::ostream& (*)(std::ostream&, seq_t)>(&operator<<), n);
     keep(static_cast<std::ostream& (*)(std::ostream&, ts_ms)>(&operator<<), n);

@@ -57,6 +57,21 @@ TEST(canonical_json, sorts_objects_of_any_size) {
     EXPECT_EQ(canonical_json(large), want);
 }
 
+// An object has its own overload (no copy into a json::value); both write the same bytes,
+// and the append form adds them after what the buffer holds.
+TEST(canonical_json, an_object_serializes_as_the_value_holding_it) {
+    auto parsed = parse_json(R"({"z":{"y":[1,{"b":2,"a":1}],"x":"\u0001"},"a":null,"m":1.5})");
+    ASSERT_TRUE(parsed);
+    const json::object& obj = parsed->get_object();
+    EXPECT_EQ(canonical_json(obj), canonical_json(*parsed));
+    EXPECT_EQ(canonical_json(obj),
+              R"({"a":null,"m":1.5,"z":{"x":"\u0001","y":[1,{"a":1,"b":2}]}})");
+    std::string out = "prefix:";
+    append_canonical_json(out, obj);
+    EXPECT_EQ(out, "prefix:" + canonical_json(*parsed));
+    EXPECT_EQ(canonical_json(json::object{}), "{}");
+}
+
 TEST(canonical_json, etag_is_a_quoted_stable_hash_of_the_bytes) {
     auto a = etag_of(R"({"a":1})");
     EXPECT_EQ(a.size(), 34u);
