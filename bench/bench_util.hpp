@@ -46,8 +46,8 @@ inline double cpu_seconds() {
 }
 
 // Runs `scenario` in a forked child; the child reports {events, seconds} through a pipe,
-// its own peak RSS and its CPU time (the scenario's own figure when it sets one). Returns seconds =
-// -1 when the child failed.
+// its own peak RSS and its CPU time (the scenario's own figure when it sets one).
+// Returns seconds = -1 when the child failed.
 inline measured in_child(const std::function<measured()>& scenario) {
     std::fflush(stdout);  // or the child prints the parent's buffered lines again
     int fds[2];
