@@ -45,6 +45,7 @@ inline measured concurrent_appenders(const std::string& url, int threads, double
 inline measured batches_of(const std::string& url, int batch, double secs) {
     auto s = open_store(url);
     if (!s) return {0, -1, 0};
+    instructions_from_here();
     long done = 0;
     auto t0 = std::chrono::steady_clock::now();
     while (seconds_since(t0) < secs) {
@@ -53,6 +54,7 @@ inline measured batches_of(const std::string& url, int batch, double secs) {
         for (int i = 0; i < batch; ++i) b.push_back(one_event(done + i));
         if ((*s)->append(std::move(b))) done += batch;
     }
+    instructions_until_here("prom", done);
     return {static_cast<double>(done), seconds_since(t0), 0};
 }
 

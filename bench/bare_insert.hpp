@@ -39,6 +39,7 @@ inline measured bare_insert_batches(const std::string& path, int batch, double s
     sqlite3_prepare_v2(db, "INSERT INTO rows VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins,
                        nullptr);
     long done = 0;
+    instructions_from_here();
     auto t0 = std::chrono::steady_clock::now();
     while (seconds_since(t0) < secs) {
         std::vector<event_input> b;
@@ -73,6 +74,7 @@ inline measured bare_insert_batches(const std::string& path, int batch, double s
         if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return {0, -1, 0};
     }
     double elapsed = seconds_since(t0);
+    instructions_until_here("floor", static_cast<double>(done));
     sqlite3_finalize(ins);
     sqlite3_finalize(lat);
     sqlite3_close(db);

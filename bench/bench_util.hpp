@@ -14,6 +14,12 @@
 #include <string>
 #include <vector>
 
+// Callgrind's client requests (from Debian's valgrind): no-ops unless run under it.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define PROM_BENCH_CALLGRIND 1
+#endif
+
 namespace prom::bench {
 
 struct measured {
@@ -43,6 +49,26 @@ inline double cpu_seconds() {
     getrusage(RUSAGE_SELF, &ru);
     auto s = [](timeval t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
     return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+// Instructions, counted by callgrind: a count that does not move with the machine's load,
+// unlike any clock here (bench/instructions.sh). Each call writes out (and so restarts)
+// every thread's count so far: instructions_from_here() as "setup", which is dropped,
+// instructions_until_here() as "<name> events=<n>". (CALLGRIND_ZERO_STATS would restart
+// only the calling thread's, leaving the writer's loading in the measured part.) Both do
+// nothing unless the bench runs under callgrind.
+inline void instructions_from_here() {
+#ifdef PROM_BENCH_CALLGRIND
+    CALLGRIND_DUMP_STATS_AT("setup");
+#endif
+}
+
+inline void instructions_until_here([[maybe_unused]] const std::string& name,
+                                    [[maybe_unused]] double events) {
+#ifdef PROM_BENCH_CALLGRIND
+    const std::string label = name + " events=" + std::to_string(static_cast<long>(events));
+    CALLGRIND_DUMP_STATS_AT(label.c_str());
+#endif
 }
 
 // Runs `scenario` in a forked child; the child reports {events, seconds} through a pipe,

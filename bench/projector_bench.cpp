@@ -23,6 +23,7 @@ namespace {
 measured batched(const std::string& url, int n) {
     auto s = open_store(url);
     if (!s || !load_process_states(**s, n)) return {0, -1, 0};
+    instructions_from_here();
     auto t0 = std::chrono::steady_clock::now();
     double cpu0 = cpu_seconds();
     auto p = start_transactional_projector(**s, {.topic = "process.state",
@@ -30,6 +31,7 @@ measured batched(const std::string& url, int n) {
                                                  .handler = process::project_process_state,
                                                  .batch_size = 500});
     if (!p->wait_until(seq_t{n}, std::chrono::minutes(10))) return {0, -1, 0};
+    instructions_until_here("prom", n);
     return {static_cast<double>(n), seconds_since(t0), 0, cpu_seconds() - cpu0};
 }
 
@@ -80,6 +82,7 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
                        "INSERT INTO cursors VALUES('bench', ?1) ON CONFLICT(grp) DO UPDATE "
                        "SET seq = excluded.seq",
                        -1, &cursor, nullptr);
+    instructions_from_here();
     auto t0 = std::chrono::steady_clock::now();
     double cpu0 = cpu_seconds();
     auto events = (*s)->scan({.topic = "process.state"});
@@ -110,6 +113,7 @@ measured hand_written_upserts(const std::string& url, const std::string& path, i
     }
     double secs = seconds_since(t0);
     double cpu = cpu_seconds() - cpu0;
+    instructions_until_here("floor", n);
     sqlite3_finalize(doc);
     sqlite3_finalize(stats);
     sqlite3_finalize(cursor);

@@ -44,7 +44,7 @@ base_packages=(
   # our C++23 (clang-tidy 14 cannot read libstdc++ 12's std::expected).
   clang-15 libfuzzer-15-dev clang-tidy-15 clang-format
 )
-bench_packages=(wrk nginx-light nodejs npm redis-server)  # redis: bench/publish_vs_redis
+bench_packages=(wrk nginx-light nodejs npm redis-server valgrind)  # redis: bench/publish_vs_redis; valgrind: bench/instructions.sh
 
 check_only=0
 want_bench=0

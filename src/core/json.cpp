@@ -254,14 +254,20 @@ void append_canonical_json(std::string& out, const json::value& v) {
     }
 }
 
+// Room for a typical event payload or document at once: growing from empty reallocates
+// four or five times on the way to a few hundred bytes (each serialized document paid it).
+constexpr std::size_t first_capacity = 256;
+
 std::string canonical_json(const json::value& v) {
     std::string out;
+    if (v.is_structured()) out.reserve(first_capacity);  // a scalar fits in place
     append_canonical_json(out, v);
     return out;
 }
 
 std::string canonical_json(const json::object& obj) {
     std::string out;
+    out.reserve(first_capacity);
     append_canonical_json(out, obj);
     return out;
 }

@@ -33,10 +33,13 @@ status prepare_inputs(std::vector<event_input>& batch);
 // from. Found by a pair of string_views, so a lookup makes no strings.
 struct collection_key_less {
     using is_transparent = void;
+    // One three-way comparison per part: std::pair's operator< compares equal firsts twice
+    // (a < b, then b < a), and within a transaction the collection (or topic) mostly is equal.
     template <class A, class B>
     bool operator()(const A& a, const B& b) const {
-        return std::pair<std::string_view, std::string_view>(a.first, a.second) <
-               std::pair<std::string_view, std::string_view>(b.first, b.second);
+        const int first = std::string_view(a.first).compare(std::string_view(b.first));
+        if (first != 0) return first < 0;
+        return std::string_view(a.second) < std::string_view(b.second);
     }
 };
 using changed_documents =
