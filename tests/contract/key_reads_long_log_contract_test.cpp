@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "storage/sqlite/sqlite_db.hpp"
@@ -79,6 +80,40 @@ void expect_key_reads_match(store& s) {
     }
 }
 
+// Each key's latest seq in the whole log (what latest_per_key and a conditional append
+// must see), by a filter of the whole log.
+std::map<std::string, seq_t> latest_by_filter(store& s) {
+    std::map<std::string, seq_t> out;
+    auto all = s.scan({.topic = "t"});
+    EXPECT_TRUE(all);
+    for (auto& e : *all) out[e.key] = e.seq;
+    return out;
+}
+
+// latest_per_key, and a conditional append of each key: one expecting a wrong seq is refused
+// with the key's latest, one expecting that seq is taken (and becomes the key's latest).
+void expect_latest_matches(store& s) {
+    auto want = latest_by_filter(s);
+    auto got = s.latest_per_key("t");
+    ASSERT_TRUE(got) << got.error().message;
+    std::map<std::string, seq_t> got_by_key;
+    for (auto& e : *got) got_by_key[e.key] = e.seq;
+    EXPECT_EQ(got_by_key, want);
+    for (const auto& [key, seq] : want) {
+        std::vector<event_input> wrong;
+        wrong.push_back(
+            {.topic = "t", .key = key, .payload = 0, .expect_key_seq = seq_t{seq.value - 1}});
+        auto refused = s.append(std::move(wrong));
+        ASSERT_FALSE(refused) << key;
+        ASSERT_TRUE(refused.error().key_seq) << key;
+        EXPECT_EQ(*refused.error().key_seq, seq) << key;
+        std::vector<event_input> right;
+        right.push_back({.topic = "t", .key = key, .payload = 0, .expect_key_seq = seq});
+        auto taken = s.append(std::move(right));
+        ASSERT_TRUE(taken) << key << ": " << taken.error().message;
+    }
+}
+
 class key_reads_long_log : public testing::TestWithParam<test::backend> {};
 
 TEST_P(key_reads_long_log, key_reads_see_every_event_after_appends_deletes_and_an_erasure) {
@@ -86,6 +121,7 @@ TEST_P(key_reads_long_log, key_reads_see_every_event_after_appends_deletes_and_a
     auto s = test::open_or_die(GetParam().fresh_url(dir), {.durable = false});
     append_long_log(*s);
     expect_key_reads_match(*s);
+    expect_latest_matches(*s);
 
     // Delete every 7th event (some behind the key index, some in the tail), erase a key.
     std::vector<seq_t> gone;
@@ -103,14 +139,50 @@ TEST_P(key_reads_long_log, key_reads_see_every_event_after_appends_deletes_and_a
     auto c = s->scan_key_by_time({.topic = "t", .key = "c", .to_ts = ts_ms::max()});
     ASSERT_TRUE(c);
     EXPECT_TRUE(c->empty());
+    expect_latest_matches(*s);
 
     // More appends after the deletions: the index catches up with the log again.
     append_long_log(*s);
     expect_key_reads_match(*s);
+    expect_latest_matches(*s);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, key_reads_long_log, testing::ValuesIn(test::contract_backends()),
                          test::backend_name);
+
+// Two stores on one SQLite file, as two processes would be: what one appends to a key's tail
+// (and what one deletes there), the other's conditional appends see, though its writer keeps
+// the tail's latest seqs in memory (sqlite_latest_tail.hpp).
+TEST(key_reads_long_log_sqlite, a_conditional_append_sees_what_another_store_wrote) {
+    test::temp_dir dir;
+    const std::string url = "sqlite:" + dir.file("shared.db");
+    auto a = test::open_or_die(url, {.durable = false});
+    auto b = test::open_or_die(url, {.durable = false});
+    append_long_log(*a);
+    expect_latest_matches(*a);  // a's writer now holds the tail in memory
+    auto latest = latest_by_filter(*a);
+
+    std::vector<event_input> other;
+    other.push_back({.topic = "t", .key = "a", .payload = 1, .expect_key_seq = latest["a"]});
+    auto by_b = b->append(std::move(other));
+    ASSERT_TRUE(by_b) << by_b.error().message;
+    std::vector<event_input> stale;
+    stale.push_back({.topic = "t", .key = "a", .payload = 2, .expect_key_seq = latest["a"]});
+    auto refused = a->append(std::move(stale));
+    ASSERT_FALSE(refused);
+    ASSERT_TRUE(refused.error().key_seq);
+    EXPECT_EQ(*refused.error().key_seq, by_b->front().seq);
+    expect_latest_matches(*a);
+
+    // b deletes a's latest event of "b" (only the count of the topic's row moves)
+    latest = latest_by_filter(*a);
+    auto txn = b->begin();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE((*txn)->delete_events("t", {latest["b"]}));
+    ASSERT_TRUE((*txn)->commit());
+    expect_latest_matches(*a);
+    expect_latest_matches(*b);
+}
 
 // A SQLite database of schema 4 had the index events_by_key_ts on events and no key_events:
 // opening it copies the index into key_events, drops the old index, and answers as before.
@@ -143,7 +215,7 @@ TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
     EXPECT_EQ(st->int64(0), events_total);
     EXPECT_EQ(st->int64(1), events_total);
     EXPECT_EQ(st->int64(2), 0);
-    EXPECT_EQ(st->text(3), "6");
+    EXPECT_EQ(st->text(3), "7");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ constexpr int per_key = 150;  // more than key_index_lag in all: most rows are i
 void fill(store& s) {
     for (int round = 0; round < per_key; ++round) {
         std::vector<event_input> batch;
+        batch.reserve(keys);
         for (int k = 0; k < keys; ++k) {
             batch.push_back({.topic = "t",
                              .key = "k" + std::to_string(k),
@@ -79,6 +80,7 @@ TEST(retention_key_index, deleted_events_rows_are_never_read_and_erasure_takes_t
     auto all = s->scan_key_by_time({.topic = "t", .key = "k0", .to_ts = ts_ms::max()});
     ASSERT_TRUE(all);
     std::vector<seq_t> first;
+    first.reserve(100);
     for (int i = 0; i < 100; ++i) first.push_back((*all)[static_cast<std::size_t>(i)].seq);
     {
         auto txn = s->begin();
@@ -129,7 +131,7 @@ TEST(retention_key_index, a_schema_5_database_loses_its_trigger_at_open) {
     ASSERT_TRUE(st);
     ASSERT_EQ(st->step(), SQLITE_ROW);
     EXPECT_EQ(st->int64(0), 0);
-    EXPECT_EQ(st->text(1), "6");
+    EXPECT_EQ(st->text(1), "7");
 }
 
 }  // namespace

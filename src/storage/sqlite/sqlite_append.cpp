@@ -17,6 +17,7 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     int rc = st->step();
     if (rc == SQLITE_ROW) {
         v = {seq_t{st->int64(0)}, st->int64(1), ts_ms{st->int64(2)}, seq_t{st->int64(3)}};
+        v.stored = {v.last_seq, v.count, v.keyed_seq};
     } else if (rc != SQLITE_DONE) {
         return std::unexpected(c.last_error(rc, "read topic"));
     }
@@ -46,21 +47,35 @@ std::optional<seq_t> topic_counters::pending_latest(std::string_view topic,
     return std::nullopt;
 }
 
-status topic_counters::write_back(connection& c) {
-    for (auto& [tk, seq] : latest_) {
-        auto lat = c.prepare(
-            "INSERT INTO latest(topic, key, seq) VALUES(?1, ?2, ?3) "
-            "ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq");
-        if (!lat) return std::unexpected(lat.error());
-        lat->bind(1, tk.first);
-        lat->bind(2, tk.second);
-        lat->bind(3, seq);
-        int rc = lat->step();
-        if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "update latest"));
+result<seq_t> topic_counters::stored_latest(connection& c, const std::string& topic,
+                                            std::string_view key) {
+    auto t = get(c, topic);
+    if (!t) return std::unexpected(t.error());
+    if (tail_) {
+        auto in_tail = tail_->find(c, topic, key, (*t)->stored);
+        if (!in_tail) return std::unexpected(in_tail.error());
+        if (*in_tail) return **in_tail;
     }
-    latest_.clear();
+    // Without the writer's memory the tail is walked here (at most key_index_lag rows plus
+    // this transaction's own appends, which an earlier write-back left in the log).
+    auto st = c.prepare(
+        tail_ ? "SELECT seq FROM latest WHERE topic = ?1 AND key = ?2"
+              : "SELECT max(seq) FROM (SELECT seq FROM latest WHERE topic = ?1 AND key = ?2 "
+                "UNION ALL SELECT seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL
+                " AND key = ?2)");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, topic);
+    st->bind(2, key);
+    int rc = st->step();
+    if (rc == SQLITE_ROW) return st->is_null(0) ? seq_t{} : decode_seq(*st);
+    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read latest"));
+    return seq_t{};
+}
+
+status topic_counters::write_back(connection& c) {
     for (auto& [name, v] : topics_) {
-        // The key index follows the log in steps of key_index_lag (sqlite_key_index.hpp).
+        // The key index and `latest` follow the log in steps of key_index_lag
+        // (sqlite_key_index.hpp).
         if (v.last_seq.value - v.keyed_seq.value >= key_index_lag) {
             if (auto ok = index_keys_in_txn(c, name, v.keyed_seq); !ok) return ok;
             v.keyed_seq = v.last_seq;
@@ -91,28 +106,18 @@ namespace {
 
 // Step 1 of a conditional append (storage/key_expectations.hpp), inside the write
 // transaction, which no other writer can enter until it ends.
-// An earlier batch of the same transaction may have appended to the key: its latest row is
-// still in `counters`, written back only before the commit.
+// An earlier batch of the same transaction may have appended to the key: `counters` has it.
 result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_input>& batch,
-                                         const topic_counters& counters) {
+                                         topic_counters& counters) {
     key_seqs out;
     for (auto& k : expected_keys(batch)) {
         if (auto pending = counters.pending_latest(k.first, k.second)) {
             out.emplace(std::move(k), *pending);
             continue;
         }
-        auto st = c.prepare("SELECT seq FROM latest WHERE topic = ?1 AND key = ?2");
-        if (!st) return std::unexpected(st.error());
-        st->bind(1, k.first);
-        st->bind(2, k.second);
-        int rc = st->step();
-        seq_t seq{};
-        if (rc == SQLITE_ROW) {
-            seq = decode_seq(*st);
-        } else if (rc != SQLITE_DONE) {
-            return std::unexpected(c.last_error(rc, "read latest"));
-        }
-        out.emplace(std::move(k), seq);
+        auto seq = counters.stored_latest(c, k.first, k.second);
+        if (!seq) return std::unexpected(seq.error());
+        out.emplace(std::move(k), *seq);
     }
     return out;
 }
@@ -259,7 +264,7 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
     // The requests were validated before they were queued, so they nearly always all
     // succeed: write them straight into the transaction, with each topic's row read and
     // written once for the whole group.
-    topic_counters counters;
+    topic_counters counters(&tail_latest_);
     bool all_ok = true;
     for (auto& r : group) {
         r.out = append_in_txn(*writer_, r.batch, counters);
@@ -271,6 +276,7 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
     status committed = all_ok ? counters.write_back(*writer_) : status{};
     if (all_ok && committed) committed = writer_->run("COMMIT");
     if (all_ok && committed) {
+        tail_latest_.committed(counters);
         wlock.unlock();
         notifier_.notify_commit({}, counters.tips());
         return;

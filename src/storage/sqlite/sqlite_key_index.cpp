@@ -13,6 +13,18 @@ status index_keys_in_txn(connection& c, std::string_view topic, seq_t keyed) {
     st->bind(2, keyed);
     int rc = st->step();
     if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "index keys"));
+    // Each key's latest seq, once per key and step instead of once per key and transaction
+    // (a batch of 1000 events to 1000 keys upserted 1000 rows; docs/benchmarks.md, "`latest`
+    // behind the log"). max(): a row that retention pointed into the tail stays if greater.
+    auto lat = c.prepare(
+        "INSERT INTO latest(topic, key, seq) SELECT ?1, key, max(seq) FROM events "
+        "WHERE topic = ?1 AND seq > ?2 GROUP BY key "
+        "ON CONFLICT(topic, key) DO UPDATE SET seq = max(seq, excluded.seq)");
+    if (!lat) return std::unexpected(lat.error());
+    lat->bind(1, topic);
+    lat->bind(2, keyed);
+    rc = lat->step();
+    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "index latest"));
     return {};
 }
 

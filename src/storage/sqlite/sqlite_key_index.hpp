@@ -29,7 +29,8 @@ inline constexpr std::int64_t key_index_lag = 4096;
     "SELECT seq FROM key_events WHERE topic = ?1 AND key = ?2 UNION ALL " \
     "SELECT seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL " AND key = ?2"
 
-// Copies the key rows of `topic`'s events with a seq above `keyed` into key_events, inside
+// Copies the key rows of `topic`'s events with a seq above `keyed` into key_events, and each
+// of their keys' greatest seq into `latest` (which follows the log in the same steps), inside
 // the open write transaction; the caller then records the topic's last seq as keyed_seq.
 status index_keys_in_txn(connection& c, std::string_view topic, seq_t keyed);
 

@@ -1,7 +1,8 @@
-// The SQLite schema (docs/storage-schema.md explains it). Version 6 (2: the change log;
+// The SQLite schema (docs/storage-schema.md explains it). Version 7 (2: the change log;
 // 3: cursors.acked_ms; 4: retention, topics.horizon_ms and key_horizons; 5: the key index
 // as the table key_events, filled behind the log: topics.keyed_seq; 6: deleting an event
-// leaves its key_events row for the key's record to tidy, sqlite_retention.cpp).
+// leaves its key_events row for the key's record to tidy, sqlite_retention.cpp; 7: `latest`
+// follows the log in the same steps, readers add the tail; no table changes).
 #pragma once
 
 namespace prom::storage::sqlite {
@@ -41,6 +42,8 @@ DROP TRIGGER IF EXISTS key_events_follow_deletes;
 -- No query chose it (a ts range of `scan` walks the primary key in seq order, as it must
 -- answer in seq order) and every append paid for it: dropped from databases made before.
 DROP INDEX IF EXISTS events_by_ts;
+-- Each key's latest seq up to topics.keyed_seq, written in the key index's steps (schema 7);
+-- a later event of the key is in the log's tail, where readers look too.
 CREATE TABLE IF NOT EXISTS latest(
     topic TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -98,8 +101,8 @@ CREATE TABLE IF NOT EXISTS key_horizons(
     base_ts INTEGER NOT NULL,
     base_seq INTEGER NOT NULL,
     PRIMARY KEY(topic, key)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '6');
-UPDATE meta SET v = '6' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 6;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '7');
+UPDATE meta SET v = '7' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 7;
 )sql";
 
 // Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).

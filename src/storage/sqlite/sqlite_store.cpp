@@ -159,12 +159,16 @@ result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& 
 result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
-    // CROSS JOIN keeps `latest` as the outer loop: without statistics SQLite otherwise
-    // walks every event of the topic and scans `latest` for each (events x keys).
+    // `latest` holds each key's latest event up to the topic's keyed_seq; the log's tail
+    // (sqlite_key_index.hpp) has the later ones: the greater seq of each key wins. CROSS JOIN
+    // keeps the keys as the outer loop: without statistics SQLite otherwise walks every
+    // event of the topic and scans the keys for each (events x keys).
     return read_events(**r,
                        "SELECT e.topic, e.seq, e.id, e.key, e.ts, e.payload, e.headers FROM "
-                       "latest l CROSS JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
-                       "WHERE l.topic = ?1 ORDER BY e.seq",
+                       "(SELECT max(seq) AS seq FROM (SELECT key, seq FROM latest WHERE topic = ?1 "
+                       "UNION ALL SELECT key, seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL
+                       ") GROUP BY key) l CROSS JOIN events e ON e.topic = ?1 AND e.seq = l.seq "
+                       "ORDER BY e.seq",
                        [&](statement& st) { st.bind(1, topic); });
 }
 

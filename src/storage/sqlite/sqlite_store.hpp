@@ -19,6 +19,7 @@
 #include "storage/group_commit.hpp"
 #include "storage/sqlite/sqlite_checkpointer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_latest_tail.hpp"
 
 namespace prom::storage::sqlite {
 
@@ -110,6 +111,7 @@ class sqlite_store final : public store {
 
     std::mutex write_mu_;
     std::unique_ptr<connection> writer_;
+    latest_tail tail_latest_;  // the group-commit writer's, under write_mu_
 
     std::mutex readers_mu_;
     std::vector<std::unique_ptr<connection>> idle_readers_;
@@ -139,31 +141,41 @@ class sqlite_store final : public store {
 // use, kept in memory while the transaction appends, written back once before it commits.
 class topic_counters {
   public:
+    // `tail`: the group-commit writer's memory of the tail's latest seqs (conditional appends
+    // read it); null elsewhere, and then they read the tail with SQL.
+    explicit topic_counters(latest_tail* tail = nullptr) : tail_(tail) {}
+
     struct counters {
         seq_t last_seq{};
         std::int64_t count = 0;
         ts_ms horizon{};    // topic_info::horizon: read with the row, so the check is free
-        seq_t keyed_seq{};  // key_events holds every event up to here (sqlite_key_index.hpp)
+        seq_t keyed_seq{};  // key_events and latest hold every event up to here
+                            // (sqlite_key_index.hpp)
+        topic_row stored;   // the row as first read, before this transaction's appends
         // Whether the topic had any time-travel snapshot when the transaction first
         // appended to it. Only put_snapshots adds them, never inside an append transaction,
         // so when there were none the append rule has nothing to drop for any of its events.
         bool has_snapshots = true;
     };
     result<counters*> get(connection& c, const std::string& topic);
-    // The key's latest event is now `seq`: written once per (topic, key) by write_back,
-    // not once per event (a group of publishes to one key upserts its row once).
+    // The key's latest event is now `seq` (the `latest` table gets it at the topic's next
+    // index step; until then conditional appends find it here, then in the log's tail).
     void set_latest(std::string_view topic, std::string_view key, seq_t seq);
-    // The key's latest seq set by this transaction and not yet written back, if any.
+    // The key's latest seq set by this transaction, if any.
     std::optional<seq_t> pending_latest(std::string_view topic, std::string_view key) const;
-    // Writes the topics rows and the latest rows, and brings the key index up to the log
-    // where it fell key_index_lag behind.
+    // The key's latest seq before this transaction (0: none): `latest` and the log's tail.
+    result<seq_t> stored_latest(connection& c, const std::string& topic, std::string_view key);
+    // Writes the topics rows, and brings the key index and `latest` up to the log where they
+    // fell key_index_lag behind.
     status write_back(connection& c);
     // The topics appended to and their last seqs (for the append listeners).
     appended_topics tips() const;
 
   private:
+    friend class latest_tail;  // reads what a committed group appended
     std::map<std::string, counters, std::less<>> topics_;
     std::map<std::pair<std::string, std::string>, seq_t, collection_key_less> latest_;
+    latest_tail* tail_;
 };
 
 // Runs inside an open write transaction: dedupes by id, assigns gapless seqs, inserts. The
