@@ -73,23 +73,33 @@ void pg_store::append_async(std::vector<event_input> batch, append_callback done
 }
 
 void pg_store::write_group(std::vector<group_commit::request>& group) {
-    // Conditional batches may fail alone (a key moved): each gets a transaction of its own
-    // (pg_conditional_append.cpp), and the others share one statement as before.
-    std::vector<group_commit::request*> plain;
-    plain.reserve(group.size());
+    // In queue order: a conditional batch may fail alone (a key moved), so it gets a
+    // transaction of its own (pg_conditional_append.cpp) at its place in the queue, and the
+    // plain batches between two conditional ones share one statement. Writing every
+    // conditional batch first let one pass a plain batch queued ahead of it: an append
+    // expecting a key to have no event was taken behind an append of that key.
     appended_topics appended;  // what the append listeners hear once the group is written
+    std::vector<group_commit::request*> plain;
     for (auto& r : group) {
-        if (has_expectations(r.batch)) {
-            r.out = write_conditional(r.batch);
-            if (!r.out) continue;
-            for (std::size_t i = 0; i < r.out->size(); ++i) {
-                note_appended(appended.tips, r.batch[i].topic, (*r.out)[i].seq);
-            }
-        } else {
+        if (!has_expectations(r.batch)) {
             plain.push_back(&r);
+            continue;
+        }
+        write_plain_run(plain, appended);
+        plain.clear();
+        r.out = write_conditional(r.batch);
+        if (!r.out) continue;
+        for (std::size_t i = 0; i < r.out->size(); ++i) {
+            note_appended(appended.tips, r.batch[i].topic, (*r.out)[i].seq);
         }
     }
-    if (plain.empty()) return notifier_.notify_commit({}, appended);
+    write_plain_run(plain, appended);
+    notifier_.notify_commit({}, appended);
+}
+
+void pg_store::write_plain_run(const std::vector<group_commit::request*>& plain,
+                               appended_topics& appended) {
+    if (plain.empty()) return;
     // The requests were validated one by one before queueing; what fails now is the
     // database, which fails them all alike, so they share one statement and transaction.
     std::vector<const event_input*> all;
@@ -110,11 +120,11 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
                 note_appended(appended.tips, one[i]->topic, (*r->out)[i].seq);
             }
         }
-        return notifier_.notify_commit({}, appended);
+        return;
     }
     if (!out) {
         for (auto* r : plain) r->out = std::unexpected(out.error());
-        return notifier_.notify_commit({}, appended);
+        return;
     }
     for (std::size_t i = 0; i < all.size(); ++i) {
         note_appended(appended.tips, all[i]->topic, (*out)[i].seq);
@@ -125,7 +135,6 @@ void pg_store::write_group(std::vector<group_commit::request>& group) {
         at += r->batch.size();
         r->out = std::vector<append_result>(first, out->begin() + static_cast<std::ptrdiff_t>(at));
     }
-    notifier_.notify_commit({}, appended);
 }
 
 // The writer's connection, opened again when it broke (the retry loops below).

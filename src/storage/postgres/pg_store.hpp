@@ -128,6 +128,9 @@ class pg_store final : public store {
     std::vector<std::string> session_setup() const;
     // The group commit's write function (pg_append.cpp), on its writer thread.
     void write_group(std::vector<group_commit::request>& group);
+    // Plain (unconditional) requests that follow each other in the queue, in one statement.
+    void write_plain_run(const std::vector<group_commit::request*>& plain,
+                         appended_topics& appended);
     // Opens the append connection when there is none or it broke.
     status ensure_appender();
     // Events without expectations in one prom_append statement on the append connection,
