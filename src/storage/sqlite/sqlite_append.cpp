@@ -21,6 +21,7 @@ result<topic_counters::counters*> topic_counters::get(connection& c, const std::
     } else if (rc != SQLITE_DONE) {
         return std::unexpected(c.last_error(rc, "read topic"));
     }
+    v.track_latest = tail_ && tail_->keeps(topic);
     // One probe per topic and transaction instead of one per event (measured: the per-event
     // probe was one of the four statements an append ran per event).
     auto snaps = c.prepare("SELECT 1 FROM snapshots WHERE topic = ?1 LIMIT 1");
@@ -51,6 +52,18 @@ result<seq_t> topic_counters::stored_latest(connection& c, const std::string& to
                                             std::string_view key) {
     auto t = get(c, topic);
     if (!t) return std::unexpected(t.error());
+    if (tail_ && !(*t)->track_latest) {
+        // This transaction's own events of the key, not recorded: the log after the row.
+        auto own =
+            c.prepare("SELECT max(seq) FROM events WHERE topic = ?1 AND seq > ?2 AND key = ?3");
+        if (!own) return std::unexpected(own.error());
+        own->bind(1, topic);
+        own->bind(2, (*t)->stored.last_seq);
+        own->bind(3, key);
+        int rc = own->step();
+        if (rc != SQLITE_ROW) return std::unexpected(c.last_error(rc, "read own appends"));
+        if (!own->is_null(0)) return decode_seq(*own);
+    }
     if (tail_) {
         auto in_tail = tail_->find(c, topic, key, (*t)->stored);
         if (!in_tail) return std::unexpected(in_tail.error());
@@ -225,7 +238,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
         }
         (*t)->last_seq = seq;
         ++(*t)->count;
-        counters.set_latest(in.topic, in.key, seq);
+        if ((*t)->track_latest) counters.set_latest(in.topic, in.key, seq);
         // The snapshot append rule (store.hpp): a late event invalidates later snapshots.
         if ((*t)->has_snapshots) {
             if (auto ok = drop_snapshots_in_txn(c, in.topic, in.key, *in.ts); !ok) {

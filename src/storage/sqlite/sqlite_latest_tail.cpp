@@ -42,8 +42,9 @@ void latest_tail::committed(const topic_counters& group) {
     for (const auto& [name, v] : group.topics_) {
         auto it = topics_.find(name);
         if (it == topics_.end()) continue;
-        if (it->second.row != v.stored) {  // not current when the group began: rebuilt when asked
-            topics_.erase(it);
+        if (!v.track_latest || it->second.row != v.stored) {  // rebuilt when next asked
+            it->second.row.reset();
+            it->second.latest.clear();
             continue;
         }
         auto& latest = it->second.latest;

@@ -40,12 +40,14 @@ class latest_tail {
     result<std::optional<seq_t>> find(connection& c, std::string_view topic, std::string_view key,
                                       const topic_row& row);
 
-    // After the group's commit: brings each topic the group appended to up to date with what
-    // it appended, if that topic's map was current when the group began; forgets it otherwise.
-    void committed(const topic_counters& group);
+    // Whether the topic's tail is kept (once a conditional append asked for it): then a
+    // transaction records what it appends to the topic, for committed().
+    bool keeps(std::string_view topic) const { return topics_.contains(topic); }
 
-    // After anything else (a failed commit): nothing is known to be current any more.
-    void forget() { topics_.clear(); }
+    // After the group's commit: brings each topic the group appended to up to date with what
+    // it appended, if that topic's map was current when the group began and the group
+    // recorded its appends; otherwise marks it to be rebuilt at its next lookup.
+    void committed(const topic_counters& group);
 
   private:
     struct topic_tail {
