@@ -4,11 +4,12 @@
 //
 // Walking the tail for one key costs ~95 µs at 4096 rows, inside the writer's lock and for
 // every expected key (docs/benchmarks.md, "`latest` behind the log"). So the group-commit
-// writer keeps, per topic, each tail key's latest seq in memory, and trusts it only while the
-// topic's row still reads as it did when the memory was last brought up to date
-// (last_seq, count, keyed_seq): any other writer (another process, a transaction, retention)
-// moves one of them, and the next lookup rebuilds the topic's map with one pass over the tail.
-// Only the group-commit writer uses it, under the store's writer lock.
+// writer keeps, for each topic a conditional append has asked about, each tail key's latest
+// seq in memory (its transactions record the keys they append to such a topic), and trusts
+// it only while the topic's row still reads as it did when the memory was last brought up
+// to date (last_seq, count, keyed_seq): any other writer (another process, a transaction,
+// retention) moves one of them, and the next lookup rebuilds the topic's map with one pass
+// over the tail. Only the group-commit writer uses it, under the store's writer lock.
 #pragma once
 
 #include <map>
