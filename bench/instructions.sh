@@ -12,9 +12,9 @@
 #
 # Each bench marks its measured part (bench_util.hpp, instructions_from_here): loading, the
 # process start and the exit are not counted; every thread's work in the part is (the
-# writer's, the projector's read-ahead). Instructions are not time: a cache miss or an fsync counts as
-# nothing, so compare two builds with this and a rate benchmark together. Under callgrind
-# everything runs ~50x slower and on one thread at a time. Needs valgrind
+# writer's, the projector's read-ahead). Instructions are not time: a cache miss or an fsync
+# counts as nothing, so compare two builds with this and a rate benchmark together. Under
+# callgrind everything runs ~50x slower and on one thread at a time. Needs valgrind
 # (scripts/setup.sh --bench).
 set -euo pipefail
 log() { printf '[instructions] %s\n' "$*" >&2; }

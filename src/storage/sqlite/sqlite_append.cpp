@@ -48,41 +48,57 @@ std::optional<seq_t> topic_counters::pending_latest(std::string_view topic,
     return std::nullopt;
 }
 
+namespace {
+
+// The seq that a statement reading one value over topic ?1, key ?2 (and `after` as ?3)
+// reads; nullopt for no row or NULL.
+result<std::optional<seq_t>> read_seq(connection& c, const char* sql, std::string_view topic,
+                                      std::string_view key, std::optional<seq_t> after = {}) {
+    auto st = c.prepare(sql);
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, topic);
+    st->bind(2, key);
+    if (after) st->bind(3, *after);
+    int rc = st->step();
+    if (rc == SQLITE_ROW && !st->is_null(0)) return decode_seq(*st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return std::unexpected(c.last_error(rc, "read latest"));
+    return std::optional<seq_t>{};
+}
+
+}  // namespace
+
 result<seq_t> topic_counters::stored_latest(connection& c, const std::string& topic,
                                             std::string_view key) {
     auto t = get(c, topic);
     if (!t) return std::unexpected(t.error());
-    if (tail_ && !(*t)->track_latest) {
+    if (!tail_) {
+        // No writer memory (inside a transaction): `latest` and the log's tail, walked here
+        // (at most key_index_lag rows, plus the transaction's own appends, which its earlier
+        // write-backs left in the log).
+        auto r =
+            read_seq(c,
+                     "SELECT max(seq) FROM (SELECT seq FROM latest WHERE topic = ?1 AND "
+                     "key = ?2 UNION ALL SELECT seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL
+                     " AND key = ?2)",
+                     topic, key);
+        if (!r) return std::unexpected(r.error());
+        return r->value_or(seq_t{});
+    }
+    if (!(*t)->track_latest) {
         // This transaction's own events of the key, not recorded: the log after the row.
         auto own =
-            c.prepare("SELECT max(seq) FROM events WHERE topic = ?1 AND seq > ?2 AND key = ?3");
+            read_seq(c, "SELECT max(seq) FROM events WHERE topic = ?1 AND key = ?2 AND seq > ?3",
+                     topic, key, (*t)->stored.last_seq);
         if (!own) return std::unexpected(own.error());
-        own->bind(1, topic);
-        own->bind(2, (*t)->stored.last_seq);
-        own->bind(3, key);
-        int rc = own->step();
-        if (rc != SQLITE_ROW) return std::unexpected(c.last_error(rc, "read own appends"));
-        if (!own->is_null(0)) return decode_seq(*own);
+        if (*own) return **own;
     }
-    if (tail_) {
-        auto in_tail = tail_->find(c, topic, key, (*t)->stored);
-        if (!in_tail) return std::unexpected(in_tail.error());
-        if (*in_tail) return **in_tail;
-    }
-    // Without the writer's memory the tail is walked here (at most key_index_lag rows plus
-    // this transaction's own appends, which an earlier write-back left in the log).
-    auto st = c.prepare(
-        tail_ ? "SELECT seq FROM latest WHERE topic = ?1 AND key = ?2"
-              : "SELECT max(seq) FROM (SELECT seq FROM latest WHERE topic = ?1 AND key = ?2 "
-                "UNION ALL SELECT seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL
-                " AND key = ?2)");
-    if (!st) return std::unexpected(st.error());
-    st->bind(1, topic);
-    st->bind(2, key);
-    int rc = st->step();
-    if (rc == SQLITE_ROW) return st->is_null(0) ? seq_t{} : decode_seq(*st);
-    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read latest"));
-    return seq_t{};
+    auto in_tail = tail_->find(c, topic, key, (*t)->stored);
+    if (!in_tail) return std::unexpected(in_tail.error());
+    if (*in_tail) return **in_tail;
+    auto row = read_seq(c, "SELECT seq FROM latest WHERE topic = ?1 AND key = ?2", topic, key);
+    if (!row) return std::unexpected(row.error());
+    return row->value_or(seq_t{});
 }
 
 status topic_counters::write_back(connection& c) {

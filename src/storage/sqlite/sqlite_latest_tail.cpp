@@ -15,7 +15,7 @@ result<std::optional<seq_t>> latest_tail::find(connection& c, std::string_view t
         }
     }
     const auto& latest = it->second.latest;
-    if (auto k = latest.find(std::string(key)); k != latest.end()) return k->second;
+    if (auto k = latest.find(key); k != latest.end()) return k->second;
     return std::optional<seq_t>{};
 }
 

@@ -12,6 +12,7 @@
 // over the tail. Only the group-commit writer uses it, under the store's writer lock.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,7 +38,7 @@ class latest_tail {
     // The latest seq of (topic, key) among the committed events of the tail, nullopt when the
     // tail has none of that key (then the `latest` row answers). `row` is the topic's row as
     // this transaction read it; the tail is read only up to its last_seq, the committed part
-    // (the transaction's own appends are the caller's pending ones).
+    // (the transaction's own appends are the caller's to find).
     result<std::optional<seq_t>> find(connection& c, std::string_view topic, std::string_view key,
                                       const topic_row& row);
 
@@ -51,9 +52,16 @@ class latest_tail {
     void committed(const topic_counters& group);
 
   private:
+    // Looks a key up by its string_view, without making a string.
+    struct key_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view k) const {
+            return std::hash<std::string_view>{}(k);
+        }
+    };
     struct topic_tail {
-        std::optional<topic_row> row;                   // the row the map is current for
-        std::unordered_map<std::string, seq_t> latest;  // key -> latest seq in the tail
+        std::optional<topic_row> row;  // the row the map is current for
+        std::unordered_map<std::string, seq_t, key_hash, std::equal_to<>> latest;  // key -> seq
     };
     status rebuild(connection& c, std::string_view topic, const topic_row& row, topic_tail& t);
 
