@@ -1,13 +1,17 @@
 // Per-key reads over a log longer than SQLite's key index lag (storage/sqlite/
 // sqlite_key_index.hpp: the index follows the log in steps, readers add the log's tail):
 // scan_key_by_time, paged and whole, after deletions and an erasure, against a filter of
-// the whole log; every backend. And a SQLite database of schema 4 (the key index on events)
-// gets key_events at open, with the same answers.
+// the whole log; every backend. And SQLite's keys file (sqlite_db.hpp, keys_path): a
+// database of schema 4 (the key index on events) or 7 (key_events in the database file) gets
+// it at open, and one deleted, or left ahead of a database restored from a copy, is filled
+// again; with the same answers throughout.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "storage/sqlite/sqlite_db.hpp"
 #include "support/test_support.hpp"
@@ -184,8 +188,37 @@ TEST(key_reads_long_log_sqlite, a_conditional_append_sees_what_another_store_wro
     expect_latest_matches(*b);
 }
 
+// Reads one row of a statement over the database and its keys file.
+struct row {
+    std::int64_t count, keyed, progress, in_main;
+    std::string version;
+};
+row read_state(const std::string& path) {
+    auto c = storage::sqlite::connection::open(path, false, 1000);
+    EXPECT_TRUE(c);
+    auto st = (*c)->prepare(
+        "SELECT (SELECT count(*) FROM keys.key_events), (SELECT keyed_seq FROM topics),"
+        " COALESCE((SELECT seq FROM keys.key_progress WHERE topic = 't'), 0),"
+        " (SELECT count(*) FROM main.sqlite_master WHERE name IN ('key_events',"
+        " 'events_by_key_ts')), (SELECT v FROM meta WHERE k = 'schema_version')");
+    EXPECT_TRUE(st);
+    EXPECT_EQ(st->step(), SQLITE_ROW);
+    return {st->int64(0), st->int64(1), st->int64(2), st->int64(3), std::string(st->text(4))};
+}
+
+void remove_keys_file(const std::string& path) {
+    for (const char* tail : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(storage::sqlite::keys_path(path) + tail);
+    }
+}
+
+// Every event's row as `latest` had it before schema 7 (one row per key, always current).
+constexpr const char* latest_of_every_key =
+    "INSERT OR REPLACE INTO latest(topic, key, seq) SELECT topic, key, max(seq) FROM events "
+    "GROUP BY topic, key;";
+
 // A SQLite database of schema 4 had the index events_by_key_ts on events and no key_events:
-// opening it copies the index into key_events, drops the old index, and answers as before.
+// opening it fills key_events from the log, drops the old index, and answers as before.
 TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
     test::temp_dir dir;
     const std::string path = dir.file("old.db");
@@ -196,26 +229,105 @@ TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
     {
         auto c = storage::sqlite::connection::open(path, false, 1000);
         ASSERT_TRUE(c) << c.error().message;
+        ASSERT_TRUE((*c)->exec(latest_of_every_key));
         ASSERT_TRUE(
-            (*c)->exec("DROP TABLE key_events;"
-                       "ALTER TABLE topics DROP COLUMN keyed_seq;"
+            (*c)->exec("ALTER TABLE topics DROP COLUMN keyed_seq;"
                        "CREATE INDEX events_by_key_ts ON events(topic, key, ts, seq);"
                        "UPDATE meta SET v = '4' WHERE k = 'schema_version'"));
     }
+    remove_keys_file(path);
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
     expect_key_reads_match(*s);
-    auto c = storage::sqlite::connection::open(path, false, 1000);
-    ASSERT_TRUE(c);
-    auto st = (*c)->prepare(
-        "SELECT (SELECT count(*) FROM key_events), (SELECT keyed_seq FROM topics),"
-        " (SELECT count(*) FROM sqlite_master WHERE name = 'events_by_key_ts'),"
-        " (SELECT v FROM meta WHERE k = 'schema_version')");
-    ASSERT_TRUE(st);
-    ASSERT_EQ(st->step(), SQLITE_ROW);
-    EXPECT_EQ(st->int64(0), events_total);
-    EXPECT_EQ(st->int64(1), events_total);
-    EXPECT_EQ(st->int64(2), 0);
-    EXPECT_EQ(st->text(3), "7");
+    expect_latest_matches(*s);
+    auto r = read_state(path);
+    EXPECT_EQ(r.count, events_total);
+    EXPECT_EQ(r.keyed, events_total);
+    EXPECT_EQ(r.progress, events_total);
+    EXPECT_EQ(r.in_main, 0);
+    EXPECT_EQ(r.version, "8");
+}
+
+// Schema 7 kept key_events in the database file, behind topics.keyed_seq: opening it moves
+// the rows to the keys file with that progress, and drops the table.
+TEST(key_reads_long_log_sqlite, a_schema_7_database_moves_key_events_to_the_keys_file) {
+    test::temp_dir dir;
+    const std::string path = dir.file("old.db");
+    {
+        auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+        append_long_log(*s);
+    }
+    {
+        auto c = storage::sqlite::connection::open(path, false, 1000);
+        ASSERT_TRUE(c) << c.error().message;
+        ASSERT_TRUE((*c)->exec(latest_of_every_key));
+        ASSERT_TRUE((*c)->exec(
+            "CREATE TABLE main.key_events(topic TEXT NOT NULL, key TEXT NOT NULL, "
+            "ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, key, ts, seq)) "
+            "WITHOUT ROWID;"
+            "INSERT INTO main.key_events SELECT topic, key, ts, seq FROM events WHERE seq <= 8000;"
+            "UPDATE topics SET keyed_seq = 8000;"
+            "UPDATE meta SET v = '7' WHERE k = 'schema_version'"));
+    }
+    remove_keys_file(path);
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    expect_key_reads_match(*s);
+    expect_latest_matches(*s);
+    auto r = read_state(path);
+    EXPECT_EQ(r.in_main, 0);
+    EXPECT_EQ(r.version, "8");
+    EXPECT_GE(r.progress, 8000);  // the indexer may have gone on since
+    EXPECT_EQ(r.count, r.progress);
+}
+
+// Waits until the key indexer has brought topic "t" up to `seq` (or 10 s have passed).
+std::int64_t wait_for_progress(const std::string& path, std::int64_t seq) {
+    auto r = read_state(path);
+    for (int i = 0; i < 1000 && r.progress < seq; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        r = read_state(path);
+    }
+    return r.progress;
+}
+
+// The keys file holds nothing that is not in the log: without it, reads walk the log, and
+// the indexer fills it again.
+TEST(key_reads_long_log_sqlite, a_deleted_keys_file_is_filled_again) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    {
+        auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+        append_long_log(*s);
+    }
+    remove_keys_file(path);
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    expect_key_reads_match(*s);
+    EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+    EXPECT_EQ(read_state(path).count, events_total);
+    expect_key_reads_match(*s);
+}
+
+// A database restored from a copy without its keys file's copy: the keys file is ahead of
+// it, and its rows name events the database does not have, or different ones. Opening it
+// forgets that topic's rows, which the indexer then fills again.
+TEST(key_reads_long_log_sqlite, a_keys_file_ahead_of_a_restored_database_is_filled_again) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    const std::string copy = dir.file("copy");
+    {
+        auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+        append_long_log(*s);
+    }
+    std::filesystem::copy_file(path, copy);  // closed: the WAL is in the file
+    {
+        auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+        append_long_log(*s);
+        EXPECT_GT(wait_for_progress(path, events_total + 1), events_total);
+    }
+    std::filesystem::copy_file(copy, path, std::filesystem::copy_options::overwrite_existing);
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    expect_key_reads_match(*s);
+    expect_latest_matches(*s);
+    EXPECT_LE(read_state(path).progress, events_total);
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ std::pair<std::int64_t, std::int64_t> key_rows(const std::string& path) {
     if (!c) return {-1, -1};
     auto st = (*c)->prepare(
         "SELECT count(*), coalesce(sum(NOT EXISTS (SELECT 1 FROM events e "
-        "WHERE e.topic = k.topic AND e.seq = k.seq)), 0) FROM key_events k WHERE topic = 't'");
+        "WHERE e.topic = k.topic AND e.seq = k.seq)), 0) FROM keys.key_events k WHERE topic = 't'");
     EXPECT_TRUE(st);
     if (!st || st->step() != SQLITE_ROW) return {-1, -1};
     return {st->int64(0), st->int64(1)};
@@ -104,7 +104,8 @@ TEST(retention_key_index, deleted_events_rows_are_never_read_and_erasure_takes_t
     }
     auto c = storage::sqlite::connection::open(path, false, 1000);
     ASSERT_TRUE(c);
-    auto st = (*c)->prepare("SELECT count(*) FROM key_events WHERE topic = 't' AND key = 'k0'");
+    auto st =
+        (*c)->prepare("SELECT count(*) FROM keys.key_events WHERE topic = 't' AND key = 'k0'");
     ASSERT_TRUE(st);
     ASSERT_EQ(st->step(), SQLITE_ROW);
     EXPECT_EQ(st->int64(0), 0);
@@ -117,7 +118,11 @@ TEST(retention_key_index, a_schema_5_database_loses_its_trigger_at_open) {
     {
         auto c = storage::sqlite::connection::open(path, false, 1000);
         ASSERT_TRUE(c);
+        // Schema 5 kept key_events in the database file, with this trigger on events.
         ASSERT_TRUE((*c)->exec(
+            "CREATE TABLE main.key_events(topic TEXT NOT NULL, key TEXT NOT NULL, "
+            "ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, key, ts, seq)) "
+            "WITHOUT ROWID;"
             "CREATE TRIGGER key_events_follow_deletes AFTER DELETE ON events BEGIN "
             "DELETE FROM key_events WHERE topic = old.topic AND key = old.key AND ts = old.ts "
             "AND seq = old.seq; END; UPDATE meta SET v = '5' WHERE k = 'schema_version'"));
@@ -131,7 +136,7 @@ TEST(retention_key_index, a_schema_5_database_loses_its_trigger_at_open) {
     ASSERT_TRUE(st);
     ASSERT_EQ(st->step(), SQLITE_ROW);
     EXPECT_EQ(st->int64(0), 0);
-    EXPECT_EQ(st->text(1), "7");
+    EXPECT_EQ(st->text(1), "8");
 }
 
 }  // namespace

@@ -103,10 +103,10 @@ result<seq_t> topic_counters::stored_latest(connection& c, const std::string& to
 
 status topic_counters::write_back(connection& c) {
     for (auto& [name, v] : topics_) {
-        // The key index and `latest` follow the log in steps of key_index_lag
-        // (sqlite_key_index.hpp).
+        // `latest` follows the log in steps of key_index_lag (sqlite_key_index.hpp); the key
+        // index is the key indexer's (sqlite_key_indexer.hpp).
         if (v.last_seq.value - v.keyed_seq.value >= key_index_lag) {
-            if (auto ok = index_keys_in_txn(c, name, v.keyed_seq); !ok) return ok;
+            if (auto ok = step_latest_in_txn(c, name, v.keyed_seq); !ok) return ok;
             v.keyed_seq = v.last_seq;
         }
         auto up = c.prepare(
@@ -289,7 +289,7 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
         for (auto& r : group) r.out = std::unexpected(e);
     };
     auto wlock = lock_writer();
-    if (auto ok = writer_->run("BEGIN IMMEDIATE"); !ok) return fail_all(ok.error());
+    if (auto ok = writer_->begin_main_write(); !ok) return fail_all(ok.error());
     // The requests were validated before they were queued, so they nearly always all
     // succeed: write them straight into the transaction, with each topic's row read and
     // written once for the whole group.
@@ -316,7 +316,7 @@ void sqlite_store::write_group(std::vector<group_commit::request>& group) {
 
     // One request failed: write the group again, a savepoint each, so that the others
     // still commit and only that one fails.
-    if (auto ok = writer_->run("BEGIN IMMEDIATE"); !ok) return fail_all(ok.error());
+    if (auto ok = writer_->begin_main_write(); !ok) return fail_all(ok.error());
     for (auto& r : group) {
         if (auto ok = writer_->run("SAVEPOINT req"); !ok) {
             (void)writer_->run("ROLLBACK");

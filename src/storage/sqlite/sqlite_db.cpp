@@ -1,6 +1,8 @@
 #include "storage/sqlite/sqlite_db.hpp"
 
 #include <boost/json/object.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "docs/update.hpp"
 
@@ -79,8 +81,38 @@ result<std::unique_ptr<connection>> connection::open(const std::string& path, bo
     sqlite3_create_function_v2(db, "prom_match", 2,
                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
                                prom_match, nullptr, nullptr, nullptr);
-    return std::unique_ptr<connection>(new connection(db));
+    std::unique_ptr<connection> c(new connection(db));
+    // ATTACH makes a missing file only on a connection opened with SQLITE_OPEN_CREATE; an
+    // empty file is an empty database.
+    const std::string keys = keys_path(path);
+    std::error_code ec;
+    if (!std::filesystem::exists(keys, ec)) std::ofstream(keys, std::ios::app);
+    sqlite3_stmt* attach = nullptr;
+    rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS keys", -1, &attach, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(attach, 1, keys.c_str(), -1, SQLITE_STATIC);
+        rc = sqlite3_step(attach);
+    }
+    sqlite3_finalize(attach);
+    if (rc != SQLITE_DONE) {
+        error e = c->last_error(rc, "cannot open the key index '" + keys + "'");
+        e.code = errc::io_error;
+        return std::unexpected(e);
+    }
+    return c;
 }
+
+status connection::begin_main_write() {
+    if (auto ok = run("BEGIN"); !ok) return ok;
+    // A write statement takes its database's write lock when it starts, whatever it changes.
+    if (auto ok = run("UPDATE main.meta SET v = v WHERE 0"); !ok) {
+        (void)run("ROLLBACK");
+        return ok;
+    }
+    return {};
+}
+
+status connection::hold_keys() { return run("UPDATE keys.key_progress SET seq = seq WHERE 0"); }
 
 connection::~connection() {
     for (auto& [sql, st] : cache_) sqlite3_finalize(st);

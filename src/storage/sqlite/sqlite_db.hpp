@@ -56,11 +56,26 @@ class statement final : public row_reader {
     sqlite3_stmt* s_;
 };
 
+// The file beside the database that holds its key index (`key_events`, attached to every
+// connection as `keys`): its own file so that a thread of its own fills it while the writer
+// appends to the log (sqlite_key_indexer.hpp). Derived data: deleting it loses nothing.
+inline std::string keys_path(const std::string& db_path) { return db_path + "-keys"; }
+
 class connection {
   public:
+    // Opens the database and attaches its keys file (made empty beside an existing database
+    // that has none).
     static result<std::unique_ptr<connection>> open(const std::string& path, bool create,
                                                     int busy_timeout_ms);
     ~connection();
+
+    // Begins a write transaction that holds the write lock of the main database only. BEGIN
+    // IMMEDIATE would take the keys file's as well, and shut its indexer out of every append.
+    status begin_main_write();
+    // Takes the keys file's write lock inside a write transaction, before the transaction
+    // reads it: a transaction that read it first could not write it after the indexer's next
+    // commit (SQLITE_BUSY_SNAPSHOT).
+    status hold_keys();
 
     // A cached prepared statement for `sql` (text is the cache key).
     result<statement> prepare(std::string_view sql);

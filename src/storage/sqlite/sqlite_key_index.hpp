@@ -1,13 +1,22 @@
-// The per-key index of the SQLite log, kept behind it (docs/storage-schema.md, `key_events`).
+// The per-key index of the SQLite log and `latest`, both kept behind the log
+// (docs/storage-schema.md, `key_events` and `latest`).
 //
 // An index on events(topic, key, ts, seq) put one entry per event into the key's own place,
 // so a transaction of events to 1000 keys dirtied and wrote about 1000 index pages, whatever
-// its size (docs/benchmarks.md, "The key index behind the log"). Instead the writer copies
-// the log's new rows into `key_events` once a topic's log is `key_index_lag` events ahead of
-// it (`topics.keyed_seq`), in the appending transaction: each key's page is then written once
-// per copy instead of once per transaction. Readers see every event of a key as the rows of
-// `key_events` (seq <= keyed_seq) plus the log's tail (seq > keyed_seq), which they walk; the
-// two never overlap, and both are read in one statement, so in one snapshot.
+// its size (docs/benchmarks.md, "The key index behind the log"). Instead `key_events`, in a
+// file of its own (sqlite_db.hpp, keys_path), is filled from the log by the key indexer's
+// thread (sqlite_key_indexer.hpp) once a topic's log is `key_index_lag` events ahead of it
+// (`keys.key_progress`): each key's page is written once per step, and the writer does none
+// of it. Readers see every event of a key as the rows of `key_events` (seq <= the progress)
+// plus the log's tail (seq > the progress), which they walk; both are read in one statement.
+// The two files are not read at one instant, and need not be: a row names an event by its
+// seq and is joined to it, so a row of an event that the statement's view of the log does
+// not have yet adds nothing, and a tail read from an older progress starts where that
+// progress's rows end.
+//
+// `latest` stays in the database file, in the writer's transactions, because readers take
+// its rows as they are (a row is the key's latest seq): the append that reaches
+// `key_index_lag` past topics.keyed_seq also upserts each tail key's greatest seq.
 #pragma once
 
 #include <cstdint>
@@ -17,21 +26,31 @@
 
 namespace prom::storage::sqlite {
 
-// How far a topic's log runs ahead of key_events. Larger: fewer page writes per appended
-// event, and a longer tail that each per-key read walks (at most this many rows).
+// How far a topic's log runs ahead of key_events and of `latest` before they are brought up
+// to it. Larger: fewer page writes per appended event, and a longer tail that each per-key
+// read walks (at most about this many rows).
 inline constexpr std::int64_t key_index_lag = 4096;
 
-// In a statement with the topic bound to ?1: the condition that selects the log's tail.
+// In a statement with the topic bound to ?1: the condition that selects the log's tail past
+// `latest` (topics.keyed_seq).
 #define PROM_KEY_TAIL "seq > (SELECT keyed_seq FROM topics WHERE name = ?1)"
 
-// In a statement with the topic bound to ?1 and the key to ?2: the seqs of the key's events.
-#define PROM_KEY_SEQS                                                     \
-    "SELECT seq FROM key_events WHERE topic = ?1 AND key = ?2 UNION ALL " \
-    "SELECT seq FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL " AND key = ?2"
+// In a statement with the topic bound to ?1: the condition that selects the log's tail past
+// key_events.
+#define PROM_INDEXED_TAIL "seq > COALESCE((SELECT seq FROM keys.key_progress WHERE topic = ?1), 0)"
 
-// Copies the key rows of `topic`'s events with a seq above `keyed` into key_events, and each
-// of their keys' greatest seq into `latest` (which follows the log in the same steps), inside
+// In a statement with the topic bound to ?1 and the key to ?2: the seqs of the key's events
+// (and of deleted ones whose rows are left: join them to `events`).
+#define PROM_KEY_SEQS                                                          \
+    "SELECT seq FROM keys.key_events WHERE topic = ?1 AND key = ?2 UNION ALL " \
+    "SELECT seq FROM events WHERE topic = ?1 AND " PROM_INDEXED_TAIL " AND key = ?2"
+
+// Upserts into `latest` each key's greatest seq among `topic`'s events above `keyed`, inside
 // the open write transaction; the caller then records the topic's last seq as keyed_seq.
-status index_keys_in_txn(connection& c, std::string_view topic, seq_t keyed);
+status step_latest_in_txn(connection& c, std::string_view topic, seq_t keyed);
+
+// Copies the key rows of `topic`'s events in (from, to] into keys.key_events and records `to`
+// as the topic's progress, inside an open transaction that holds the keys file's write lock.
+status index_keys_in_txn(connection& c, std::string_view topic, seq_t from, seq_t to);
 
 }  // namespace prom::storage::sqlite

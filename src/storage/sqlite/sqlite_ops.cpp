@@ -10,17 +10,24 @@ namespace prom::storage::sqlite {
 
 namespace {
 
-// Runs `add` unless `has` finds the column (SQLite has no ADD COLUMN IF NOT EXISTS).
-status add_column_if_missing(connection& c, const char* has, const char* add) {
+// Runs `sql` when `probe` finds a row (`found`) or finds none (SQLite has no ADD COLUMN IF
+// NOT EXISTS).
+status run_if(connection& c, const char* probe, bool found, const char* sql) {
     int rc;
     {
-        auto st = c.prepare(has);
+        auto st = c.prepare(probe);
         if (!st) return std::unexpected(st.error());
         rc = st->step();
     }
-    if (rc == SQLITE_ROW) return {};
-    if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "read a table's columns"));
-    return c.exec(add);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return std::unexpected(c.last_error(rc, "read the schema"));
+    }
+    if ((rc == SQLITE_ROW) != found) return {};
+    return c.exec(sql);
+}
+
+status add_column_if_missing(connection& c, const char* has, const char* add) {
+    return run_if(c, has, false, add);
 }
 
 }  // namespace
@@ -33,6 +40,8 @@ status migrate_in_txn(connection& c) {
         return ok;
     }
     if (auto ok = add_column_if_missing(c, has_keyed_seq_sql, add_keyed_seq_sql); !ok) return ok;
+    if (auto ok = run_if(c, has_main_key_events_sql, true, move_key_events_sql); !ok) return ok;
+    if (auto ok = c.exec(forget_keys_ahead_sql); !ok) return ok;
     // Also after a schema-4 prom opened the file and made its index again.
     return c.exec("DROP INDEX IF EXISTS events_by_key_ts");
 }

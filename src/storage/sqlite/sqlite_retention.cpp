@@ -87,7 +87,8 @@ result<std::size_t> delete_key_rows(connection& c, const char* sql, std::string_
 // nothing; put_key_horizon_in_txn deletes a key's such rows, in key order.
 result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,
                                          const std::vector<seq_t>& seqs) {
-    std::map<std::string, std::set<std::int64_t>, std::less<>> by_key;  // what each key lost
+    if (auto ok = c.hold_keys(); !ok) return std::unexpected(ok.error());  // repoint_latest
+    std::map<std::string, std::set<std::int64_t>, std::less<>> by_key;     // what each key lost
     std::size_t n = 0;
     for (seq_t seq : seqs) {
         auto st = c.prepare("DELETE FROM events WHERE topic = ?1 AND seq = ?2 RETURNING key");
@@ -112,6 +113,7 @@ result<std::size_t> delete_events_in_txn(connection& c, std::string_view topic,
 }
 
 status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_horizon& h) {
+    if (auto ok = c.hold_keys(); !ok) return ok;
     // The merge rule (store.hpp, key_horizon): gone_from only goes down, the base position
     // (base_ts, base_seq) only goes up. SET reads the row's values from before the update.
     auto st = c.prepare(
@@ -133,7 +135,7 @@ status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_h
     // puts each record again after its deletions, keys in order, so this costs a page or
     // two per key; rows a crash left behind go with the key's next record or its erasure.
     auto tidy = c.prepare(
-        "DELETE FROM key_events WHERE topic = ?1 AND key = ?2 AND NOT EXISTS "
+        "DELETE FROM keys.key_events WHERE topic = ?1 AND key = ?2 AND NOT EXISTS "
         "(SELECT 1 FROM events e WHERE e.topic = ?1 AND e.seq = key_events.seq)");
     if (!tidy) return std::unexpected(tidy.error());
     tidy->bind(1, topic);
@@ -145,12 +147,15 @@ status put_key_horizon_in_txn(connection& c, std::string_view topic, const key_h
 // free or change are overwritten with zeros, and so were the copies earlier writes left.
 result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std::string_view key) {
     // The key's seqs come from the key index and the log's tail (sqlite_key_index.hpp); then
-    // the key's key_events rows go, with any whose events retention deleted before.
+    // the key's key_events rows go, with any whose events retention deleted before. The keys
+    // file's lock is held from the start, so the key indexer adds no row of the key's events
+    // after their deletion (sqlite_key_indexer.cpp, index_topic).
+    if (auto ok = c.hold_keys(); !ok) return std::unexpected(ok.error());
     auto n = delete_key_rows(
         c, "DELETE FROM events WHERE topic = ?1 AND key = ?2 AND seq IN (" PROM_KEY_SEQS ")", topic,
         key);
     if (!n) return n;
-    for (const char* sql : {"DELETE FROM key_events WHERE topic = ?1 AND key = ?2",
+    for (const char* sql : {"DELETE FROM keys.key_events WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM snapshots WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM latest WHERE topic = ?1 AND key = ?2",
                             "DELETE FROM key_horizons WHERE topic = ?1 AND key = ?2"}) {
@@ -164,7 +169,7 @@ result<ts_ms> sqlite_store::raise_horizon(std::string_view topic, ts_ms h) {
     // In a write transaction: the same lock every append takes before it reads the topics
     // row, so each append either committed before or reads the new horizon.
     auto lock = lock_writer();
-    if (auto ok = writer_->run("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+    if (auto ok = writer_->begin_main_write(); !ok) return std::unexpected(ok.error());
     auto raise = [&]() -> result<std::optional<ts_ms>> {
         auto st = writer_->prepare(
             "UPDATE topics SET horizon_ms = max(horizon_ms, ?2) WHERE name = ?1 "
@@ -295,6 +300,13 @@ constexpr int log_checkpoint_frames = wal_checkpointer::background_frames / 4;
 
 int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
     auto* s = static_cast<sqlite_store*>(self);
+    if (std::string_view(name) != "main") {
+        // The keys file, written here only by erasure and retention (the key indexer's own
+        // connection keeps SQLite's checkpoint rule): that rule here too.
+        if (frames >= 1000)
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        return SQLITE_OK;
+    }
     s->wal_frames_.store(frames, std::memory_order_relaxed);
     s->checkpointer_->after_commit(db, name, frames);
     return SQLITE_OK;

@@ -1,8 +1,9 @@
-// The SQLite schema (docs/storage-schema.md explains it). Version 7 (2: the change log;
+// The SQLite schema (docs/storage-schema.md explains it). Version 8 (2: the change log;
 // 3: cursors.acked_ms; 4: retention, topics.horizon_ms and key_horizons; 5: the key index
 // as the table key_events, filled behind the log: topics.keyed_seq; 6: deleting an event
 // leaves its key_events row for the key's record to tidy, sqlite_retention.cpp; 7: `latest`
-// follows the log in the same steps, readers add the tail; no table changes).
+// follows the log in the same steps, readers add the tail; no table changes; 8: key_events
+// moves to the keys file, filled by a thread of its own, with its progress in key_progress).
 #pragma once
 
 namespace prom::storage::sqlite {
@@ -25,16 +26,6 @@ CREATE TABLE IF NOT EXISTS events(
     headers TEXT NOT NULL,
     PRIMARY KEY(topic, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(topic, id);
--- The per-key index (time travel, erasure), kept as a table that the writer fills behind the
--- log: every event with seq <= topics.keyed_seq has its row here, later ones are found by
--- walking the log's tail (sqlite_key_index.hpp). An index on events instead dirtied one page
--- per key in every transaction (docs/benchmarks.md, "The key index behind the log").
-CREATE TABLE IF NOT EXISTS key_events(
-    topic TEXT NOT NULL,
-    key TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY(topic, key, ts, seq)) WITHOUT ROWID;
 -- Schema 5 deleted an event's key row with it, one page per event in whatever order
 -- retention deleted them; now retention's deletes leave the rows (readers join them to their
 -- events) and put_key_horizon tidies each key's in key order (sqlite_retention.cpp).
@@ -101,9 +92,49 @@ CREATE TABLE IF NOT EXISTS key_horizons(
     base_ts INTEGER NOT NULL,
     base_seq INTEGER NOT NULL,
     PRIMARY KEY(topic, key)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '7');
-UPDATE meta SET v = '7' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 7;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '8');
+UPDATE meta SET v = '8' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 8;
 )sql";
+
+// The keys file (sqlite_db.hpp, keys_path), attached as `keys` to every connection.
+inline constexpr const char* keys_schema_sql = R"sql(
+-- The per-key index (time travel, erasure), a table that the key indexer fills behind the
+-- log (sqlite_key_indexer.hpp): every event of a topic with seq <= its key_progress.seq has
+-- its row here, later ones are found by walking the log's tail. An index on events instead
+-- dirtied one page per key in every transaction (docs/benchmarks.md, "The key index behind
+-- the log"); filling it in the appending transaction was a third of the writer's work
+-- ("The key index off the writer's thread").
+CREATE TABLE IF NOT EXISTS keys.key_events(
+    topic TEXT NOT NULL,
+    key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY(topic, key, ts, seq)) WITHOUT ROWID;
+-- How far key_events holds each topic's log (no row: nothing yet).
+CREATE TABLE IF NOT EXISTS keys.key_progress(
+    topic TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
+// Version 8: key_events of a database made before moves to the keys file, with its topics'
+// keyed_seq as their progress (a topic the keys file already has progress for keeps it: a
+// prom of schema 7 opened the file in between and made the table again). Then, whatever the
+// version: a keys file ahead of its database (the database restored from a copy without
+// it) forgets the topics it is ahead for, which the indexer then fills again.
+inline constexpr const char* has_main_key_events_sql =
+    "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'key_events'";
+inline constexpr const char* move_key_events_sql =
+    "INSERT OR IGNORE INTO keys.key_events(topic, key, ts, seq) "
+    "SELECT topic, key, ts, seq FROM main.key_events;"
+    "INSERT OR IGNORE INTO keys.key_progress(topic, seq) SELECT name, keyed_seq FROM topics;"
+    "DROP TABLE main.key_events";
+#define PROM_KEYS_AHEAD                                                    \
+    "(SELECT p.topic FROM keys.key_progress p LEFT JOIN main.topics t ON " \
+    "t.name = p.topic WHERE t.last_seq IS NULL OR p.seq > t.last_seq)"
+inline constexpr const char* forget_keys_ahead_sql =
+    "DELETE FROM keys.key_events WHERE topic IN " PROM_KEYS_AHEAD
+    ";"
+    "DELETE FROM keys.key_progress WHERE topic IN " PROM_KEYS_AHEAD;
 
 // Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).
 // SQLite has no ADD COLUMN IF NOT EXISTS, so init() asks table_info first (sqlite_ops.cpp).
@@ -124,7 +155,9 @@ inline constexpr const char* has_keyed_seq_sql =
     "SELECT 1 FROM pragma_table_info('topics') WHERE name = 'keyed_seq'";
 inline constexpr const char* add_keyed_seq_sql =
     "ALTER TABLE topics ADD COLUMN keyed_seq INTEGER NOT NULL DEFAULT 0;"
-    "INSERT OR IGNORE INTO key_events(topic, key, ts, seq) SELECT topic, key, ts, seq FROM events;"
-    "UPDATE topics SET keyed_seq = last_seq";
+    "INSERT OR IGNORE INTO keys.key_events(topic, key, ts, seq) "
+    "SELECT topic, key, ts, seq FROM events;"
+    "UPDATE topics SET keyed_seq = last_seq;"
+    "INSERT OR REPLACE INTO keys.key_progress(topic, seq) SELECT name, last_seq FROM topics";
 
 }  // namespace prom::storage::sqlite

@@ -83,7 +83,7 @@ result<std::size_t> sqlite_store::put_snapshots(std::string_view topic, std::str
                                                 const std::vector<state_snapshot>& snaps) {
     if (snaps.empty()) return std::size_t{0};
     auto lock = lock_writer();
-    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+    if (auto ok = writer_->begin_main_write(); !ok) return std::unexpected(ok.error());
     auto stored = put_snapshots_in_txn(*writer_, topic, key, reducer, known_seq, snaps);
     if (!stored) {
         (void)writer_->exec("ROLLBACK");

@@ -39,6 +39,7 @@ status sqlite_store::init() {
     // set before the first table is made, so it takes effect on new databases only (an
     // older one needs one VACUUM; docs/storage-schema.md).
     if (auto ok = writer_->exec("PRAGMA auto_vacuum=INCREMENTAL"); !ok) return ok;
+    if (auto ok = writer_->exec("PRAGMA keys.auto_vacuum=INCREMENTAL"); !ok) return ok;
     // Erasure must leave no copy of a payload in any page (docs/retention.md). SQLite
     // leaves copies of rows in the free space of pages it rebalances when rows are written,
     // not only where they are deleted; only secure_delete on for every write zeroes those,
@@ -47,6 +48,7 @@ status sqlite_store::init() {
     // WAL lets readers (HTTP, CLI) run beside the writer. FULL: an acknowledged append has
     // reached the disk, so it survives power loss, not only a process crash.
     if (auto ok = writer_->exec("PRAGMA journal_mode=WAL"); !ok) return ok;
+    if (auto ok = writer_->exec("PRAGMA keys.journal_mode=WAL"); !ok) return ok;
     // Replaces the default wal_autocheckpoint hook with one that hands the copy to a thread
     // of its own (sqlite_checkpointer.hpp) and counts the WAL's frames for checkpoint_log
     // (sqlite_retention.cpp).
@@ -62,15 +64,23 @@ status sqlite_store::init() {
         return fail(ok.error().code,
                     "cannot write database '" + path_ + "': " + ok.error().message);
     }
-    if (auto ok = writer_->exec(schema_sql); !ok) {
-        (void)writer_->exec("ROLLBACK");
-        return ok;
+    // BEGIN IMMEDIATE holds both files' write locks: the schema and its migrations write
+    // to both.
+    for (const char* sql : {schema_sql, keys_schema_sql}) {
+        if (auto ok = writer_->exec(sql); !ok) {
+            (void)writer_->exec("ROLLBACK");
+            return ok;
+        }
     }
     if (auto ok = migrate_in_txn(*writer_); !ok) {
         (void)writer_->exec("ROLLBACK");
         return ok;
     }
     if (auto ok = writer_->exec("COMMIT"); !ok) return ok;
+    key_indexer_ =
+        std::make_unique<key_indexer>(path_, static_cast<int>(options_.busy_timeout.count()));
+    notifier_.add_append_listener(
+        [indexer = key_indexer_.get()](const appended_topics& a) { indexer->appended(a); });
     group_commit_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::request>& group) { write_group(group); });
     return {};
@@ -135,12 +145,12 @@ result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& 
     // the key_events key (k.ts and k.seq are selected so that SQLite sees that), so SQLite
     // merges them and a LIMIT stops early; only the tail (< key_index_lag rows) is sorted.
     std::string sql =
-        "SELECT k.topic, k.seq, e.id, k.key, k.ts, e.payload, e.headers FROM key_events k "
+        "SELECT k.topic, k.seq, e.id, k.key, k.ts, e.payload, e.headers FROM keys.key_events k "
         "JOIN events e ON e.topic = k.topic AND e.seq = k.seq "
         "WHERE k.topic = ?1 AND k.key = ?2 AND k.ts <= ?3";
     if (q.after) sql += " AND (k.ts, k.seq) > (?4, ?5)";
     sql += " UNION ALL SELECT " PROM_EVENT_COLUMNS
-           " FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL " AND key = ?2 AND ts <= ?3";
+           " FROM events WHERE topic = ?1 AND " PROM_INDEXED_TAIL " AND key = ?2 AND ts <= ?3";
     if (q.after) sql += " AND (ts, seq) > (?4, ?5)";
     sql += " ORDER BY 5, 2";  // ts, seq
     if (q.limit) sql += " LIMIT ?6";

@@ -19,6 +19,7 @@
 #include "storage/group_commit.hpp"
 #include "storage/sqlite/sqlite_checkpointer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_key_indexer.hpp"
 #include "storage/sqlite/sqlite_latest_tail.hpp"
 
 namespace prom::storage::sqlite {
@@ -133,6 +134,10 @@ class sqlite_store final : public store {
 
     change_notifier notifier_;
 
+    // Fills key_events on a thread of its own (sqlite_key_indexer.hpp); hears every commit
+    // through notifier_.
+    std::unique_ptr<key_indexer> key_indexer_;
+
     // Last, so that it is destroyed first: its writer thread uses everything above.
     std::unique_ptr<group_commit> group_commit_;
 };
@@ -149,8 +154,7 @@ class topic_counters {
         seq_t last_seq{};
         std::int64_t count = 0;
         ts_ms horizon{};    // topic_info::horizon: read with the row, so the check is free
-        seq_t keyed_seq{};  // key_events and latest hold every event up to here
-                            // (sqlite_key_index.hpp)
+        seq_t keyed_seq{};  // `latest` holds every event up to here (sqlite_key_index.hpp)
         topic_row stored;   // the row as first read, before this transaction's appends
         // Whether this transaction records each appended key's seq (set_latest): only where
         // the writer keeps the topic's tail in memory (a conditional append asked it), which
@@ -171,8 +175,8 @@ class topic_counters {
     std::optional<seq_t> pending_latest(std::string_view topic, std::string_view key) const;
     // The key's latest seq before this transaction (0: none): `latest` and the log's tail.
     result<seq_t> stored_latest(connection& c, const std::string& topic, std::string_view key);
-    // Writes the topics rows, and brings the key index and `latest` up to the log where they
-    // fell key_index_lag behind.
+    // Writes the topics rows, and brings `latest` up to the log where it fell key_index_lag
+    // behind.
     status write_back(connection& c);
     // The topics appended to and their last seqs (for the append listeners).
     appended_topics tips() const;

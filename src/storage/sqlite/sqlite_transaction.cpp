@@ -235,7 +235,7 @@ class sqlite_transaction final : public transaction {
 
 result<std::unique_ptr<transaction>> sqlite_store::begin() {
     auto lock = lock_writer();
-    if (auto ok = writer().exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+    if (auto ok = writer().begin_main_write(); !ok) return std::unexpected(ok.error());
     return std::unique_ptr<transaction>(new sqlite_transaction(*this, std::move(lock)));
 }
 

@@ -1,0 +1,56 @@
+// Fills the keys file's `key_events` from the log on a thread of its own (sqlite_key_index.hpp
+// says what the table is), so that the writer's transactions do none of it: in them it was a
+// third of the writer's instructions for batches of 1000 events (docs/benchmarks.md, "The key
+// index off the writer's thread"). The keys file has its own write lock, so the writer and
+// this thread write at the same time, on the machine's two cores.
+//
+// The store tells it what each commit appended (appended); once a topic's log is
+// key_index_lag events past what the indexer last saw indexed, the thread wakes, and brings
+// every topic that far behind up to its log, a bounded step per transaction. At start it
+// does one pass for what an earlier process left behind. Nothing depends on it being
+// current: readers walk the tail, however long. A failed step (the keys file busy longer
+// than the busy timeout, say) is tried again a little later.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "storage/common.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+
+namespace prom::storage::sqlite {
+
+class key_indexer {
+  public:
+    key_indexer(std::string path, int busy_timeout_ms);
+    ~key_indexer();  // finishes the step under way, then stops
+    key_indexer(const key_indexer&) = delete;
+    key_indexer& operator=(const key_indexer&) = delete;
+
+    // After a commit: the topics it appended to and their last seqs.
+    void appended(const appended_topics& tips);
+
+    // Events per transaction: bounds how long a step holds the keys file's write lock.
+    static constexpr std::int64_t step_events = 16384;
+
+  private:
+    void run();
+    // Brings every topic key_index_lag or more behind up to its log; false on an error.
+    bool index_behind(connection& c);
+    status index_topic(connection& c, const std::string& topic);
+
+    const std::string path_;
+    const int busy_timeout_ms_;
+    std::mutex mu_;
+    std::condition_variable wake_;
+    bool wanted_ = true;  // the pass at start
+    bool stopping_ = false;
+    std::map<std::string, seq_t, std::less<>> indexed_;  // progress last seen, by topic
+    std::thread thread_;
+};
+
+}  // namespace prom::storage::sqlite
