@@ -224,6 +224,45 @@ std::optional<problem> local_only(const json::value& v, const std::string& at) {
     return std::nullopt;
 }
 
+// Where a local "$ref" ("#" or "#/json/pointer") points in `root`; null when it does not
+// resolve (valijson then reports it).
+const json::value* ref_target(const json::value& root, std::string_view ref) {
+    ref.remove_prefix(1);  // '#'
+    if (ref.empty()) return &root;
+    boost::system::error_code ec;
+    return root.find_pointer(ref, ec);
+}
+
+// A "$ref" whose target is itself only a "$ref", round and round ({"$ref":"#"}): valijson
+// follows such a chain by recursion until the stack overflows (the json_schema fuzz target
+// found it). Refused, as is a chain longer than any schema needs.
+std::optional<problem> ref_loop(const json::value& root, const json::value& v,
+                                const std::string& at) {
+    constexpr int longest_chain = 64;
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+            if (auto p = ref_loop(root, v.get_array()[i], pointer_join(at, i))) return p;
+        }
+        return std::nullopt;
+    }
+    if (!v.is_object()) return std::nullopt;
+    const json::value* here = &v;
+    for (int hops = 0; hops <= longest_chain; ++hops) {
+        const auto* ref = here->is_object() ? here->get_object().if_contains("$ref") : nullptr;
+        if (!ref || !ref->is_string()) break;
+        here = ref_target(root, ref->get_string());
+        if (!here) break;
+        if (here == &v || hops == longest_chain) {
+            return problem{"$ref leads back to itself (or through more than 64 $refs)",
+                           pointer_join(at, "$ref")};
+        }
+    }
+    for (const auto& [k, member] : v.get_object()) {
+        if (auto p = ref_loop(root, member, pointer_join(at, k))) return p;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::compile(
@@ -247,6 +286,7 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
         }
     }
     if (auto p = local_only(schema, "")) return std::unexpected(*p);
+    if (auto p = ref_loop(schema, schema, "")) return std::unexpected(*p);
     try {
         valijson::Validator meta_validator;
         if (auto p = first_error(metaschema(), schema, meta_validator)) {

@@ -31,6 +31,20 @@ TEST(json_schema_limits, a_ref_to_a_missing_definition_is_refused_not_an_abort) 
         << c.error().message;
 }
 
+TEST(json_schema_limits, a_ref_chain_that_loops_is_refused_not_a_stack_overflow) {
+    for (const char* text :
+         {R"({"$ref":"#"})", R"({"$ref":"#","type":"object"})",
+          R"({"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},)"
+          R"("properties":{"x":{"$ref":"#/definitions/a"}}})"}) {
+        auto c = compiled_schema::compile(parse(text));
+        ASSERT_FALSE(c.has_value()) << text;
+        EXPECT_NE(c.error().message.find("leads back to itself"), std::string::npos)
+            << c.error().message;
+    }
+    // A recursive schema is fine: the reference sits under a keyword, not in a bare chain.
+    EXPECT_NE(compile_or_die(R"({"type":"object","properties":{"child":{"$ref":"#"}}})"), nullptr);
+}
+
 TEST(json_schema_limits, format_is_an_annotation_on_any_value) {
     auto c = compile_or_die(R"({"format":"date-time"})");
     ASSERT_NE(c, nullptr);
