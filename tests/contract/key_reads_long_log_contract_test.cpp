@@ -217,11 +217,9 @@ constexpr const char* latest_of_every_key =
     "INSERT OR REPLACE INTO latest(topic, key, seq) SELECT topic, key, max(seq) FROM events "
     "GROUP BY topic, key;";
 
-// A SQLite database of schema 4 had the index events_by_key_ts on events and no key_events:
-// opening it fills key_events from the log, drops the old index, and answers as before.
-TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
-    test::temp_dir dir;
-    const std::string path = dir.file("old.db");
+// A database of the long log as an older prom left it: `latest` current for every key, then
+// `sql` run over it, and no keys file.
+void make_old_database(const std::string& path, const char* sql) {
     {
         auto s = test::open_or_die("sqlite:" + path, {.durable = false});
         append_long_log(*s);
@@ -230,12 +228,21 @@ TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
         auto c = storage::sqlite::connection::open(path, false, 1000);
         ASSERT_TRUE(c) << c.error().message;
         ASSERT_TRUE((*c)->exec(latest_of_every_key));
-        ASSERT_TRUE(
-            (*c)->exec("ALTER TABLE topics DROP COLUMN keyed_seq;"
-                       "CREATE INDEX events_by_key_ts ON events(topic, key, ts, seq);"
-                       "UPDATE meta SET v = '4' WHERE k = 'schema_version'"));
+        ASSERT_TRUE((*c)->exec(sql));
     }
     remove_keys_file(path);
+}
+
+// A SQLite database of schema 4 had the index events_by_key_ts on events and no key_events:
+// opening it fills key_events from the log, drops the old index, and answers as before.
+TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
+    test::temp_dir dir;
+    const std::string path = dir.file("old.db");
+    ASSERT_NO_FATAL_FAILURE(
+        make_old_database(path,
+                          "ALTER TABLE topics DROP COLUMN keyed_seq;"
+                          "CREATE INDEX events_by_key_ts ON events(topic, key, ts, seq);"
+                          "UPDATE meta SET v = '4' WHERE k = 'schema_version'"));
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
     expect_key_reads_match(*s);
     expect_latest_matches(*s);
@@ -252,23 +259,14 @@ TEST(key_reads_long_log_sqlite, a_schema_4_database_gets_key_events_at_open) {
 TEST(key_reads_long_log_sqlite, a_schema_7_database_moves_key_events_to_the_keys_file) {
     test::temp_dir dir;
     const std::string path = dir.file("old.db");
-    {
-        auto s = test::open_or_die("sqlite:" + path, {.durable = false});
-        append_long_log(*s);
-    }
-    {
-        auto c = storage::sqlite::connection::open(path, false, 1000);
-        ASSERT_TRUE(c) << c.error().message;
-        ASSERT_TRUE((*c)->exec(latest_of_every_key));
-        ASSERT_TRUE((*c)->exec(
-            "CREATE TABLE main.key_events(topic TEXT NOT NULL, key TEXT NOT NULL, "
-            "ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, key, ts, seq)) "
-            "WITHOUT ROWID;"
-            "INSERT INTO main.key_events SELECT topic, key, ts, seq FROM events WHERE seq <= 8000;"
-            "UPDATE topics SET keyed_seq = 8000;"
-            "UPDATE meta SET v = '7' WHERE k = 'schema_version'"));
-    }
-    remove_keys_file(path);
+    ASSERT_NO_FATAL_FAILURE(make_old_database(
+        path,
+        "CREATE TABLE main.key_events(topic TEXT NOT NULL, key TEXT NOT NULL, "
+        "ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, key, ts, seq)) "
+        "WITHOUT ROWID;"
+        "INSERT INTO main.key_events SELECT topic, key, ts, seq FROM events WHERE seq <= 8000;"
+        "UPDATE topics SET keyed_seq = 8000;"
+        "UPDATE meta SET v = '7' WHERE k = 'schema_version'"));
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
     expect_key_reads_match(*s);
     expect_latest_matches(*s);
