@@ -43,6 +43,8 @@ class statement final : public row_reader {
     void bind_null(int i) { sqlite3_bind_null(s_, i); }
 
     int step() { return sqlite3_step(s_); }  // SQLITE_ROW, SQLITE_DONE or an error
+    // Ready to step again with new bindings (one statement object for a loop of upserts).
+    void reset() { sqlite3_reset(s_); }
 
     std::int64_t int64(int col) const override { return sqlite3_column_int64(s_, col); }
     std::string_view text(int col) const override {
