@@ -276,27 +276,16 @@ void delivery_pool::on_appended(const appended_topics& a) {
 void delivery_pool::watch() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
-        bool idle = false;
         {
             // Without consumers there is nothing to renew, retry or check, so the watcher
-            // does not wake on every commit (a thousand a second under publish load); adding
-            // a consumer cuts the sleep short.
+            // does not wake at all, on commits (a thousand a second under publish load) or
+            // otherwise (the store notices other processes' commits by itself); adding a
+            // consumer ends the sleep.
             prom::unique_lock lock(mu_);
             if (closing_) return;
-            if (all_.empty()) {
-                const auto until = clock::now() + storage::other_process_poll;
-                while (!closing_ && all_.empty() &&
-                       watcher_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
-                }
-                if (closing_) return;
-                idle = all_.empty();
-            }
+            while (!closing_ && all_.empty()) watcher_cv_.wait(lock.native());
+            if (closing_) return;
         }
-        if (idle) {
-            storage::notice_other_processes(store_);
-            continue;
-        }
-        // Also how SQLite notices another process's commits (storage/sqlite).
         store_.wait_for_change(seen, watch_tick);
         const std::uint64_t version = store_.change_version();
         seen = version;

@@ -93,27 +93,19 @@ std::uint64_t cursor_waiters::completed() const {
 void cursor_waiters::run() {
     std::uint64_t seen = store_.change_version();
     for (;;) {
-        bool idle = false;
         bool waiter_arrived = false;
         {
-            // Nobody waiting: no wake-up on every commit (a thousand a second under publish
-            // load). A waiter that arrives cuts the sleep short, and its cursors are read at
-            // once (fresh_waiters_).
+            // Nobody waiting: no wake-up at all, on commits (a thousand a second under publish
+            // load) or otherwise (the store notices other processes' commits by itself). A
+            // waiter that arrives ends the sleep, and its cursors are read at once
+            // (fresh_waiters_).
             prom::unique_lock lock(mu_);
             if (stopping_) return;
             if (pending_.empty()) {
-                const auto until = clock::now() + storage::other_process_poll;
-                while (!stopping_ && pending_.empty() &&
-                       idle_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
-                }
+                while (!stopping_ && pending_.empty()) idle_cv_.wait(lock.native());
                 if (stopping_) return;
-                idle = pending_.empty();
-                waiter_arrived = !idle;
+                waiter_arrived = true;
             }
-        }
-        if (idle) {
-            storage::notice_other_processes(store_);
-            continue;
         }
         if (!waiter_arrived) store_.wait_for_change(seen, tick_);
         const std::uint64_t version = store_.change_version();

@@ -15,16 +15,6 @@
 
 namespace prom::storage {
 
-// A background thread with nothing to wait for does not wake on every commit, but still
-// asks the store this often whether another process committed (as often as a waiting
-// consumer does): SQLite notices those only when asked (docs/storage-schema.md), and the
-// store's change counter and its append listeners depend on that.
-inline constexpr std::chrono::milliseconds other_process_poll{5};
-// Asks once, without waiting.
-inline void notice_other_processes(store& s) {
-    s.wait_for_change(s.change_version(), std::chrono::milliseconds(0));
-}
-
 // Validates each input and fills a missing id (UUIDv7) and ts (server clock).
 status prepare_inputs(std::vector<event_input>& batch);
 

@@ -1,9 +1,10 @@
 // SQLite tells a process about another process's commits only when asked (PRAGMA
 // data_version, docs/storage-schema.md): then the store's change counter moves and its append
-// listeners hear of a change of unknown extent. A server's background watchers (the cursor
-// waiters of read-your-writes, the WebSocket delivery pool) no longer wake on every commit
-// while they have nothing to watch, but they keep asking: a node with no projector and no
-// subscriber still notices an event written by the CLI.
+// listeners hear of a change of unknown extent. The SQLite store asks by itself, on one
+// thread of its own (storage/sqlite/sqlite_foreign_commits.hpp), so a server's background
+// watchers (the cursor waiters of read-your-writes, the WebSocket delivery pool) sleep while
+// they have nothing to watch, and a node with no projector and no subscriber still notices an
+// event written by the CLI.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -56,11 +57,10 @@ TEST(idle_watchers, the_delivery_pool_without_consumers_still_notices_another_pr
     pool.close();
 }
 
-TEST(idle_watchers, nothing_asking_means_nothing_noticed) {
-    // The control: without a watcher, nobody asks, and the commit goes unnoticed (which is
-    // why the idle watchers above must keep asking).
+TEST(idle_watchers, the_store_alone_notices_another_process) {
+    // Nothing waits and no watcher runs: the store's own thread still asks.
     two_connections c;
-    EXPECT_FALSE(c.server_notices_the_cli_commit());
+    EXPECT_TRUE(c.server_notices_the_cli_commit());
 }
 
 }  // namespace

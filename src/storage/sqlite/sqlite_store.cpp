@@ -77,6 +77,10 @@ status sqlite_store::init() {
         return ok;
     }
     if (auto ok = writer_->exec("COMMIT"); !ok) return ok;
+    foreign_commits_ = std::make_unique<foreign_commit_watcher>(
+        [this] { return other_process_committed(); },
+        // What another process appended is not known here: listeners look for themselves.
+        [this] { notifier_.notify_unknown_change(); });
     key_indexer_ =
         std::make_unique<key_indexer>(path_, static_cast<int>(options_.busy_timeout.count()));
     notifier_.add_append_listener(
@@ -349,7 +353,7 @@ status sqlite_store::release_lease(std::string_view name, std::string_view owner
 }
 
 void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) {
-    wait_polling(
+    wait_for_move(
         timeout, [&] { return notifier_.version() != seen; },
         [&](std::chrono::milliseconds d) { notifier_.wait(seen, d); });
 }
@@ -358,31 +362,24 @@ void sqlite_store::wait_for_topic_change(std::string_view topic, std::uint64_t s
                                          std::chrono::milliseconds timeout) {
     // Another process's commit is a change of unknown extent, which moves every topic's
     // counter.
-    wait_polling(
+    wait_for_move(
         timeout, [&] { return notifier_.topic_version(topic) != seen; },
         [&](std::chrono::milliseconds d) { notifier_.wait_topic(topic, seen, d); });
 }
 
-void sqlite_store::wait_polling(std::chrono::milliseconds timeout,
-                                const std::function<bool()>& moved,
-                                const std::function<void(std::chrono::milliseconds)>& sleep) {
+void sqlite_store::wait_for_move(std::chrono::milliseconds timeout,
+                                 const std::function<bool()>& moved,
+                                 const std::function<void(std::chrono::milliseconds)>& sleep) {
     // In-process commits wake waiters at once (and tell the append listeners what they
-    // appended); commits by other processes (the CLI, other nodes) are noticed through
-    // PRAGMA data_version, checked every few milliseconds.
+    // appended); commits by other processes (the CLI, other nodes) through the change of
+    // unknown extent that foreign_commits_ reports (sqlite_foreign_commits.hpp).
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + timeout;
-    constexpr auto slice = std::chrono::milliseconds(5);
     for (;;) {
         if (moved()) return;
-        if (other_process_committed()) {
-            // What it appended is not known here: listeners look for themselves.
-            notifier_.notify_unknown_change();
-            return;
-        }
         auto now = clock::now();
         if (now >= deadline) return;
-        sleep(std::min<std::chrono::milliseconds>(
-            slice, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+        sleep(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
     }
 }
 
@@ -391,7 +388,7 @@ bool sqlite_store::other_process_committed() {
     // commits, and every write of this process goes through it, so a move is another
     // process's commit. (A separate polling connection would also see this process's own
     // commits, whose topics the append listeners already heard.) A busy writer is not waited
-    // for: the next slice asks again.
+    // for: the next interval asks again.
     std::unique_lock wlock(write_mu_, std::try_to_lock);
     if (!wlock.owns_lock()) return false;
     auto st = writer_->prepare("PRAGMA data_version");

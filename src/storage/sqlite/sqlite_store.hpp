@@ -19,6 +19,7 @@
 #include "storage/group_commit.hpp"
 #include "storage/sqlite/sqlite_checkpointer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_foreign_commits.hpp"
 #include "storage/sqlite/sqlite_key_indexer.hpp"
 #include "storage/sqlite/sqlite_latest_tail.hpp"
 
@@ -127,16 +128,20 @@ class sqlite_store final : public store {
     // writer_, so that it is gone before the writer closes.
     std::unique_ptr<wal_checkpointer> checkpointer_;
 
-    // The waits of wait_for_change and wait_for_topic_change: `sleep` in slices until `moved`,
-    // asking data_version between them (another process's commit), or until the timeout.
-    void wait_polling(std::chrono::milliseconds timeout, const std::function<bool()>& moved,
-                      const std::function<void(std::chrono::milliseconds)>& sleep);
+    // The waits of wait_for_change and wait_for_topic_change: `sleep` until `moved` (a commit
+    // of this process, or another's that foreign_commits_ noticed), or until the timeout.
+    void wait_for_move(std::chrono::milliseconds timeout, const std::function<bool()>& moved,
+                       const std::function<void(std::chrono::milliseconds)>& sleep);
 
     change_notifier notifier_;
 
     // Fills key_events on a thread of its own (sqlite_key_indexer.hpp); hears every commit
     // through notifier_.
     std::unique_ptr<key_indexer> key_indexer_;
+
+    // Asks data_version for other processes' commits (uses writer_ and notifier_, so it is
+    // destroyed before them).
+    std::unique_ptr<foreign_commit_watcher> foreign_commits_;
 
     // Last, so that it is destroyed first: its writer thread uses everything above.
     std::unique_ptr<group_commit> group_commit_;
