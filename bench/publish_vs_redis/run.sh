@@ -73,15 +73,35 @@ ON CONFLICT(topic, key) DO UPDATE SET seq = excluded.seq;
 UPDATE topics SET last_seq = $preload + 1, count = $preload + 1 WHERE name = 'bench.http';
 COMMIT;
 SQL
-  # Schema 5 keeps the key index in key_events, up to topics.keyed_seq (docs/storage-schema.md);
-  # an older prom (PROM_BIN=) has neither, and its index on events is already filled.
+  # `latest` is filled up to topics.keyed_seq; the key index is filled too, so that the
+  # measured server does not spend its first minutes indexing the pre-loaded log. Schema 8
+  # keeps it in the keys file beside the database (keys.key_events, up to
+  # keys.key_progress); schemas 5-7 in key_events, up to topics.keyed_seq
+  # (docs/storage-schema.md); an older prom (PROM_BIN=) has neither, and its index on events
+  # is already filled.
   sqlite3 "$1" >/dev/null 2>&1 <<SQL || true
+UPDATE topics SET keyed_seq = last_seq WHERE name = 'bench.http';
+SQL
+  if [[ -f $1-keys ]]; then
+    sqlite3 "$1" >/dev/null <<SQL
+ATTACH '$1-keys' AS keys;
+PRAGMA keys.journal_mode=WAL;
+BEGIN;
+INSERT OR IGNORE INTO keys.key_events(topic, key, ts, seq)
+SELECT topic, key, ts, seq FROM main.events WHERE topic = 'bench.http' ORDER BY key, ts, seq;
+INSERT INTO keys.key_progress(topic, seq) SELECT name, last_seq FROM main.topics
+WHERE name = 'bench.http' ON CONFLICT(topic) DO UPDATE SET seq = excluded.seq;
+COMMIT;
+PRAGMA keys.wal_checkpoint(TRUNCATE);
+SQL
+  else
+    sqlite3 "$1" >/dev/null 2>&1 <<SQL || true
 BEGIN;
 INSERT OR IGNORE INTO key_events(topic, key, ts, seq)
 SELECT topic, key, ts, seq FROM events WHERE topic = 'bench.http' ORDER BY key, ts, seq;
-UPDATE topics SET keyed_seq = last_seq WHERE name = 'bench.http';
 COMMIT;
 SQL
+  fi
   sqlite3 "$1" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 }
 start_prom() {  # name db → sets port_<name>, pid_<name>
