@@ -352,35 +352,19 @@ status sqlite_store::release_lease(std::string_view name, std::string_view owner
     return {};
 }
 
+// In-process commits wake waiters at once (and tell the append listeners what they appended);
+// commits by other processes (the CLI, other nodes) through the change of unknown extent that
+// foreign_commits_ reports (sqlite_foreign_commits.hpp). The notifier's waits return on a
+// change or at the timeout, so nothing here polls.
 void sqlite_store::wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout) {
-    wait_for_move(
-        timeout, [&] { return notifier_.version() != seen; },
-        [&](std::chrono::milliseconds d) { notifier_.wait(seen, d); });
+    notifier_.wait(seen, timeout);
 }
 
 void sqlite_store::wait_for_topic_change(std::string_view topic, std::uint64_t seen,
                                          std::chrono::milliseconds timeout) {
     // Another process's commit is a change of unknown extent, which moves every topic's
     // counter.
-    wait_for_move(
-        timeout, [&] { return notifier_.topic_version(topic) != seen; },
-        [&](std::chrono::milliseconds d) { notifier_.wait_topic(topic, seen, d); });
-}
-
-void sqlite_store::wait_for_move(std::chrono::milliseconds timeout,
-                                 const std::function<bool()>& moved,
-                                 const std::function<void(std::chrono::milliseconds)>& sleep) {
-    // In-process commits wake waiters at once (and tell the append listeners what they
-    // appended); commits by other processes (the CLI, other nodes) through the change of
-    // unknown extent that foreign_commits_ reports (sqlite_foreign_commits.hpp).
-    using clock = std::chrono::steady_clock;
-    auto deadline = clock::now() + timeout;
-    for (;;) {
-        if (moved()) return;
-        auto now = clock::now();
-        if (now >= deadline) return;
-        sleep(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
-    }
+    notifier_.wait_topic(topic, seen, timeout);
 }
 
 bool sqlite_store::other_process_committed() {

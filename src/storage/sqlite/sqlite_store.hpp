@@ -128,11 +128,6 @@ class sqlite_store final : public store {
     // writer_, so that it is gone before the writer closes.
     std::unique_ptr<wal_checkpointer> checkpointer_;
 
-    // The waits of wait_for_change and wait_for_topic_change: `sleep` until `moved` (a commit
-    // of this process, or another's that foreign_commits_ noticed), or until the timeout.
-    void wait_for_move(std::chrono::milliseconds timeout, const std::function<bool()>& moved,
-                       const std::function<void(std::chrono::milliseconds)>& sleep);
-
     change_notifier notifier_;
 
     // Fills key_events on a thread of its own (sqlite_key_indexer.hpp); hears every commit
