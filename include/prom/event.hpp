@@ -53,6 +53,8 @@ json::object to_json(const append_result& r);
 
 // Reads an event_input from a publish body object; invalid_argument on a bad shape.
 result<event_input> event_input_from_json(const json::value& v);
+// The same, moving the payload out of `v` instead of copying it.
+result<event_input> event_input_from_json(json::value&& v);
 
 // Validates names and sizes; fills id and ts. Shared by every backend.
 status validate_input(const event_input& in);

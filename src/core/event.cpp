@@ -4,6 +4,8 @@
 #include <chrono>
 #include <mutex>
 #include <random>
+#include <type_traits>
+#include <utility>
 
 #include "core/text.hpp"
 
@@ -151,14 +153,19 @@ result<seq_t> expected_key_seq_of(const json::value& v) {
 
 }  // namespace
 
-result<event_input> event_input_from_json(const json::value& v) {
+namespace {
+
+// Both forms of event_input_from_json: `Value` is `const json::value` (the payload is copied)
+// or `json::value` (it is moved out: a publish body is parsed only to become its events).
+template <class Value>
+result<event_input> read_event_input(Value& v) {
     if (!v.is_object()) return fail(errc::invalid_argument, "an event must be a JSON object");
-    const auto& o = v.get_object();
+    auto& o = v.get_object();
     event_input in;
     bool has_payload = false;
-    for (const auto& kv : o) {
+    for (auto& kv : o) {
         std::string_view k = kv.key();
-        const json::value& f = kv.value();
+        auto& f = kv.value();
         if (k == "topic") {
             if (!f.is_string()) return fail(errc::invalid_argument, "topic must be a string");
             in.topic = f.get_string();
@@ -177,7 +184,11 @@ result<event_input> event_input_from_json(const json::value& v) {
             if (!want) return std::unexpected(want.error());
             in.expect_key_seq = *want;
         } else if (k == "payload") {
-            in.payload = f;
+            if constexpr (std::is_const_v<Value>) {
+                in.payload = f;
+            } else {
+                in.payload = std::move(f);
+            }
             has_payload = true;
         } else if (k == "headers") {
             if (!f.is_object()) {
@@ -199,5 +210,11 @@ result<event_input> event_input_from_json(const json::value& v) {
     if (auto ok = validate_input(in); !ok) return std::unexpected(ok.error());
     return in;
 }
+
+}  // namespace
+
+result<event_input> event_input_from_json(const json::value& v) { return read_event_input(v); }
+
+result<event_input> event_input_from_json(json::value&& v) { return read_event_input(v); }
 
 }  // namespace prom

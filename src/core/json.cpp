@@ -31,27 +31,30 @@ void append_pointer_token(std::string& path, std::string_view token) {
 }
 
 // Finds a number that the parser turned into infinity (JSON has no infinity; Boost.JSON
-// rounds an out-of-range number to it). Fills `path` with its JSON pointer.
-bool find_non_finite(const json::value& v, std::string& path) {
+// rounds an out-of-range number to it). Every parsed body is asked with `path` null, which
+// builds nothing; only when one is found does a second walk fill `path` with its JSON pointer.
+bool find_non_finite(const json::value& v, std::string* path) {
+    auto in = [&](std::string_view token, const json::value& child) {
+        if (!path) return find_non_finite(child, nullptr);
+        auto size = path->size();
+        append_pointer_token(*path, token);
+        if (find_non_finite(child, path)) return true;
+        path->resize(size);
+        return false;
+    };
     switch (v.kind()) {
         case json::kind::double_:
             return !std::isfinite(v.get_double());
         case json::kind::array: {
             const auto& a = v.get_array();
             for (std::size_t i = 0; i < a.size(); ++i) {
-                auto size = path.size();
-                append_pointer_token(path, std::to_string(i));
-                if (find_non_finite(a[i], path)) return true;
-                path.resize(size);
+                if (in(path ? std::to_string(i) : std::string(), a[i])) return true;
             }
             return false;
         }
         case json::kind::object:
             for (const auto& kv : v.get_object()) {
-                auto size = path.size();
-                append_pointer_token(path, kv.key());
-                if (find_non_finite(kv.value(), path)) return true;
-                path.resize(size);
+                if (in(kv.key(), kv.value())) return true;
             }
             return false;
         default:
@@ -109,7 +112,7 @@ result<json::value> parse_json(std::string_view text, parse_limits limits) {
     }
     auto v = parse_unchecked(text, limits.max_depth);
     if (!v) return v;
-    if (std::string path; find_non_finite(*v, path)) {
+    if (std::string path; find_non_finite(*v, nullptr) && find_non_finite(*v, &path)) {
         std::string where = path.empty() ? "" : " at '" + path + "'";
         return fail(
             errc::invalid_argument,

@@ -11,20 +11,21 @@ namespace prom::http {
 
 namespace {
 
-result<std::vector<event_input>> events_of(const json::value& body) {
+// Moves each payload out of `body`, which is parsed only to become these events.
+result<std::vector<event_input>> events_of(json::value&& body) {
     if (!body.is_object()) return fail(errc::invalid_argument, "the body must be a JSON object");
-    const auto& o = body.get_object();
+    auto& o = body.get_object();
     std::vector<event_input> out;
     auto it = o.find("events");
     if (it != o.end() && !o.contains("topic")) {
         if (!it->value().is_array())
             return fail(errc::invalid_argument, "'events' must be an array");
-        const auto& arr = it->value().get_array();
+        auto& arr = it->value().get_array();
         if (arr.empty()) return fail(errc::invalid_argument, "'events' is empty");
         if (o.size() != 1) return fail(errc::invalid_argument, "a batch body has only 'events'");
         out.reserve(arr.size());
         for (std::size_t i = 0; i < arr.size(); ++i) {
-            auto in = event_input_from_json(arr[i]);
+            auto in = event_input_from_json(std::move(arr[i]));
             if (!in) {
                 return fail(in.error().code,
                             "events[" + std::to_string(i) + "]: " + in.error().message);
@@ -33,7 +34,7 @@ result<std::vector<event_input>> events_of(const json::value& body) {
         }
         return out;
     }
-    auto in = event_input_from_json(body);
+    auto in = event_input_from_json(std::move(body));
     if (!in) return std::unexpected(in.error());
     out.push_back(std::move(*in));
     return out;
@@ -67,7 +68,7 @@ api::publish_start api::begin_publish(const request& r) {
         return refuse(error_response(body.error(), route_id::publish));
     }
     // event_input_from_json validates each event (validate_input), so nothing is checked twice.
-    auto events = events_of(*body);
+    auto events = events_of(std::move(*body));
     if (!events) {
         return refuse(error_response(events.error(), route_id::publish));
     }

@@ -39,7 +39,8 @@ int main() {
     keep(&to_json_text, n);
     keep(static_cast<json::object (*)(const event&)>(&to_json), n);
     keep(static_cast<json::object (*)(const append_result&)>(&to_json), n);
-    keep(&event_input_from_json, n);
+    keep(static_cast<result<event_input> (*)(const json::value&)>(&event_input_from_json), n);
+    keep(static_cast<result<event_input> (*)(json::value &&)>(&event_input_from_json), n);
     keep(&validate_input, n);
     keep(&new_event_id, n);
     keep(&now_ms, n);
