@@ -19,10 +19,9 @@ json::value parsed(const std::string& text) {
 }
 
 TEST(event_input_json, moving_the_body_reads_the_same_event_as_copying_it) {
-    const std::string body =
-        R"({"topic":"orders","key":"o-1","id":"e-1","ts":1700000000000,)"
-        R"("payload":{"items":[1,2,{"sku":"a/b"}],"total":12.5,"note":"ü"},)"
-        R"("headers":{"trace":"t-9"},"expect":{"key_seq":3}})";
+    const std::string body = R"({"topic":"orders","key":"o-1","id":"e-1","ts":1700000000000,)"
+                             R"("payload":{"items":[1,2,{"sku":"a/b"}],"total":12.5,"note":"ü"},)"
+                             R"("headers":{"trace":"t-9"},"expect":{"key_seq":3}})";
     const json::value source = parsed(body);
     auto copied = event_input_from_json(source);
     json::value consumed = parsed(body);
