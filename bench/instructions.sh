@@ -29,6 +29,7 @@ case $what in
   append) bench=(append_bench "${2:-12}" 1 cd) ;;
   *)
     log "usage: bench/instructions.sh projector [EVENTS] | append [SECONDS]"
+    log "(HTTP publish by thread of a running server: bench/publish/instructions.sh -h)"
     exit 2
     ;;
 esac

@@ -18,6 +18,14 @@
 set -euo pipefail
 log() { printf '[instructions] %s\n' "$*" >&2; }
 
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
+if [[ ! ${1:-10} =~ ^[0-9]+$ || ! ${2:-8} =~ ^[0-9]+$ ]]; then
+  log "usage: bench/publish/instructions.sh [SECONDS=10] [CONNECTIONS=8] (-h for more)"
+  exit 2
+fi
 seconds=${1:-10}
 connections=${2:-8}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -34,8 +34,8 @@ void append_pointer_token(std::string& path, std::string_view token) {
 // rounds an out-of-range number to it). Every parsed body is asked with `path` null, which
 // builds nothing; only when one is found does a second walk fill `path` with its JSON pointer.
 bool find_non_finite(const json::value& v, std::string* path) {
+    // Descends into `child` with its token on the path, and keeps the token only if found.
     auto in = [&](std::string_view token, const json::value& child) {
-        if (!path) return find_non_finite(child, nullptr);
         auto size = path->size();
         append_pointer_token(*path, token);
         if (find_non_finite(child, path)) return true;
@@ -48,13 +48,17 @@ bool find_non_finite(const json::value& v, std::string* path) {
         case json::kind::array: {
             const auto& a = v.get_array();
             for (std::size_t i = 0; i < a.size(); ++i) {
-                if (in(path ? std::to_string(i) : std::string(), a[i])) return true;
+                if (path ? in(std::to_string(i), a[i]) : find_non_finite(a[i], nullptr)) {
+                    return true;
+                }
             }
             return false;
         }
         case json::kind::object:
             for (const auto& kv : v.get_object()) {
-                if (in(kv.key(), kv.value())) return true;
+                if (path ? in(kv.key(), kv.value()) : find_non_finite(kv.value(), nullptr)) {
+                    return true;
+                }
             }
             return false;
         default:

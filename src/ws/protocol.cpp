@@ -123,8 +123,9 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     }
     if (*op == "publish") {
         publish_cmd p;
-        const json::value* one = member(o, "event");
-        const json::value* many = member(o, "events");
+        // Non-const: each event's payload is moved out of the parsed request, not copied.
+        json::value* one = v->get_object().if_contains("event");
+        json::value* many = v->get_object().if_contains("events");
         if ((one == nullptr) == (many == nullptr)) {
             return bad(c.id, "publish needs either an event or an events array");
         }
@@ -132,8 +133,8 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                      many->get_array().size() > max_publish_events)) {
             return bad(c.id, "events must be an array of 1 to 1000 events");
         }
-        auto add = [&](const json::value& e) -> std::optional<protocol_error> {
-            auto in = event_input_from_json(e);
+        auto add = [&](json::value& e) -> std::optional<protocol_error> {
+            auto in = event_input_from_json(std::move(e));
             if (!in) return bad(c.id, in.error().message);
             p.events.push_back(std::move(*in));
             return std::nullopt;
@@ -141,7 +142,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         if (one) {
             if (auto err = add(*one)) return *err;
         } else {
-            for (const auto& e : many->get_array()) {
+            for (auto& e : many->get_array()) {
                 if (auto err = add(e)) return *err;
             }
         }
