@@ -73,6 +73,7 @@ void key_indexer::run() {
             // progress is lost with its rows); the writer's commits stay FULL.
             (void)conn->exec("PRAGMA secure_delete=ON");
             (void)conn->exec("PRAGMA keys.synchronous=NORMAL");
+            sqlite3_wal_autocheckpoint(conn->raw(), checkpoint_frames);
         }
         failed = !index_behind(*conn);
     }

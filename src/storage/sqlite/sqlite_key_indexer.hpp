@@ -37,6 +37,14 @@ class key_indexer {
     // Events per transaction: bounds how long a step holds the keys file's write lock.
     static constexpr std::int64_t step_events = 16384;
 
+    // The keys file's WAL frames between checkpoints (SQLite's default: 1000). A step writes
+    // about one page per key it touches, and the next step writes most of the same pages
+    // again; a checkpoint copies each page once, however often it was written since, and
+    // under synchronous=NORMAL fsyncs the WAL and the keys file. At 1000 frames that was a
+    // checkpoint, two fsyncs, per step of 4096 events to 1000 keys, queued at the disk
+    // with the writer's commits (docs/benchmarks.md, "Fewer checkpoints of the keys file").
+    static constexpr int checkpoint_frames = 10000;
+
   private:
     void run();
     // Brings every topic key_index_lag or more behind up to its log; false on an error.
