@@ -301,8 +301,9 @@ constexpr int log_checkpoint_frames = wal_checkpointer::background_frames / 4;
 int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
     auto* s = static_cast<sqlite_store*>(self);
     if (std::string_view(name) != "main") {
-        // The keys file, written here only by erasure and retention (the key indexer's own
-        // connection keeps SQLite's checkpoint rule): that rule here too.
+        // The keys file, written here only by erasure and retention, in small transactions:
+        // SQLite's own rule (1000 frames). The key indexer's connection, which writes it in
+        // steps of one page per key, waits for key_indexer::checkpoint_frames instead.
         if (frames >= 1000)
             sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         return SQLITE_OK;
