@@ -14,12 +14,14 @@
 #include <thread>
 
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_key_index.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
 namespace {
 
-constexpr int events_total = 10'000;  // more than twice the lag of 4096
+constexpr int events_total = 20'000;  // more than twice the lag
+static_assert(events_total > 2 * storage::sqlite::key_index_lag);
 const std::vector<std::string> keys = {"a", "b", "c", "d", "e", "f", "g"};
 
 // Appends `events_total` events over `keys` in batches of 250, with timestamps that go
@@ -285,6 +287,34 @@ std::int64_t wait_for_progress(const std::string& path, std::int64_t seq) {
         r = read_state(path);
     }
     return r.progress;
+}
+
+// A tail shorter than the lag is indexed too once the log has been quiet for a while
+// (key_indexer::quiet_after), so that reads of a log at rest walk none of it.
+TEST(key_reads_long_log_sqlite, a_quiet_logs_short_tail_is_indexed) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    constexpr int few = 600;
+    static_assert(few < storage::sqlite::key_index_lag);
+    for (int n = 0; n < few; n += 200) {
+        std::vector<event_input> batch;
+        batch.reserve(200);
+        for (int i = 0; i < 200; ++i) {
+            batch.push_back({.topic = "t",
+                             .key = keys[static_cast<std::size_t>(i) % keys.size()],
+                             .ts = ts_ms{1000 + n + i},
+                             .payload = n + i});
+        }
+        auto ok = s->append(std::move(batch));
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(wait_for_progress(path, few), few);
+    EXPECT_EQ(read_state(path).count, few);
+    // Not at the first commit: only after the quiet (less a margin for the clocks).
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+    expect_key_reads_match(*s);
 }
 
 // The keys file holds nothing that is not in the log: without it, reads walk the log, and

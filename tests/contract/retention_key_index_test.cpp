@@ -7,13 +7,15 @@
 
 #include "retention/retention.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_key_index.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
 namespace {
 
 constexpr int keys = 40;
-constexpr int per_key = 150;  // more than key_index_lag in all: most rows are in key_events
+constexpr int per_key = 300;  // more than key_index_lag in all: most rows are in key_events
+static_assert(std::int64_t{keys} * per_key > storage::sqlite::key_index_lag);
 
 void fill(store& s) {
     for (int round = 0; round < per_key; ++round) {

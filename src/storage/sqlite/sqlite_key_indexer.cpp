@@ -30,6 +30,12 @@ key_indexer::~key_indexer() {
 void key_indexer::appended(const appended_topics& a) {
     bool wake = !a.complete;  // another process's commit: any topic may have grown
     std::lock_guard lock(mu_);
+    ++commits_;
+    last_commit_ = std::chrono::steady_clock::now();
+    // The first commit after a quiet pass: the thread, asleep without a deadline, starts
+    // timing the quiet (a notify alone, no pass).
+    const bool first_tail = !tail_left_;
+    tail_left_ = true;
     for (const auto& t : a.tips) {
         auto it = indexed_.find(t.topic);
         // A topic not seen yet is looked at once (the pass then records its progress).
@@ -43,6 +49,8 @@ void key_indexer::appended(const appended_topics& a) {
     if (wake && !wanted_) {
         wanted_ = true;
         wake_.notify_one();
+    } else if (first_tail) {
+        wake_.notify_one();
     }
 }
 
@@ -50,15 +58,27 @@ void key_indexer::run() {
     std::unique_ptr<connection> conn;
     bool failed = false;
     while (true) {
+        std::int64_t min_lag = key_index_lag;
+        std::uint64_t commits_seen = 0;
         {
             std::unique_lock lock(mu_);
             if (failed) {
                 wake_.wait_for(lock, retry_after, [this] { return stopping_; });
-            } else {
-                wake_.wait(lock, [this] { return wanted_ || stopping_; });
+            }
+            while (!failed && !wanted_ && !stopping_) {
+                const auto quiet = last_commit_ + quiet_after;
+                if (!tail_left_) {
+                    wake_.wait(lock);
+                } else if (std::chrono::steady_clock::now() < quiet) {
+                    wake_.wait_until(lock, quiet);
+                } else {
+                    min_lag = 1;  // the log is quiet: its tails too
+                    break;
+                }
             }
             if (stopping_) return;
             wanted_ = false;
+            commits_seen = commits_;
         }
         if (!conn) {
             auto c = connection::open(path_, false, busy_timeout_ms_);
@@ -75,11 +95,16 @@ void key_indexer::run() {
             (void)conn->exec("PRAGMA keys.synchronous=NORMAL");
             sqlite3_wal_autocheckpoint(conn->raw(), checkpoint_frames);
         }
-        failed = !index_behind(*conn);
+        failed = !index_behind(*conn, min_lag);
+        if (!failed && min_lag == 1) {
+            std::lock_guard lock(mu_);
+            // A commit during the pass may have left a tail the pass did not see.
+            if (commits_ == commits_seen) tail_left_ = false;
+        }
     }
 }
 
-bool key_indexer::index_behind(connection& c) {
+bool key_indexer::index_behind(connection& c, std::int64_t min_lag) {
     // Every topic's log and progress, also those this process did not append to.
     std::vector<std::pair<std::string, seq_t>> behind;
     {
@@ -97,7 +122,7 @@ bool key_indexer::index_behind(connection& c) {
             seq_t last{st->int64(1)};
             seq_t indexed{st->int64(2)};
             indexed_[topic] = indexed;
-            if (last.value - indexed.value >= key_index_lag) behind.emplace_back(topic, last);
+            if (last.value - indexed.value >= min_lag) behind.emplace_back(topic, last);
         }
         if (rc != SQLITE_DONE) {
             spdlog::warn("key index: {}", c.last_error(rc, "read topics").message);
@@ -105,7 +130,7 @@ bool key_indexer::index_behind(connection& c) {
         }
     }
     for (const auto& [topic, last] : behind) {
-        if (auto ok = index_topic(c, topic); !ok) {
+        if (auto ok = index_topic(c, topic, min_lag); !ok) {
             spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
                          ok.error().message);
             return false;
@@ -116,7 +141,7 @@ bool key_indexer::index_behind(connection& c) {
     return true;
 }
 
-status key_indexer::index_topic(connection& c, const std::string& topic) {
+status key_indexer::index_topic(connection& c, const std::string& topic, std::int64_t min_lag) {
     while (true) {
         if (auto ok = c.run("BEGIN"); !ok) return ok;
         // The keys file's write lock first, then the log: a transaction that deletes rows of
@@ -134,10 +159,9 @@ status key_indexer::index_topic(connection& c, const std::string& topic) {
             if (rc != SQLITE_ROW) return std::unexpected(c.last_error(rc, "read key progress"));
             from = seq_t{st->int64(0)};
             const std::int64_t last = st->int64(1);
-            // Steps as the writer's were: the tail left behind is under key_index_lag.
-            to = last - from.value >= key_index_lag
-                     ? seq_t{std::min(last, from.value + step_events)}
-                     : from;
+            // Steps as the writer's were: the tail left behind is under min_lag.
+            to = last - from.value >= min_lag ? seq_t{std::min(last, from.value + step_events)}
+                                              : from;
             return {};
         };
         status ok = read();

@@ -6,12 +6,15 @@
 //
 // The store tells it what each commit appended (appended); once a topic's log is
 // key_index_lag events past what the indexer last saw indexed, the thread wakes, and brings
-// every topic that far behind up to its log, a bounded step per transaction. At start it
-// does one pass for what an earlier process left behind. Nothing depends on it being
-// current: readers walk the tail, however long. A failed step (the keys file busy longer
-// than the busy timeout, say) is tried again a little later.
+// every topic that far behind up to its log, a bounded step per transaction. Once no commit
+// has come for quiet_after, it indexes the tails left behind too, whatever their length, so
+// that reads of a log at rest walk no tail. At start it does one pass for what an earlier
+// process left behind. Nothing depends on it being current: readers walk the tail, however
+// long. A failed step (the keys file busy longer than the busy timeout, say) is tried again
+// a little later.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -41,15 +44,19 @@ class key_indexer {
     // about one page per key it touches, and the next step writes most of the same pages
     // again; a checkpoint copies each page once, however often it was written since, and
     // under synchronous=NORMAL fsyncs the WAL and the keys file. At 1000 frames that was a
-    // checkpoint, two fsyncs, per step of 4096 events to 1000 keys, queued at the disk
-    // with the writer's commits (docs/benchmarks.md, "Fewer checkpoints of the keys file").
+    // checkpoint, two fsyncs, per step of 4096 events (the lag then) to 1000 keys, queued at the
+    // disk with the writer's commits (docs/benchmarks.md, "Fewer checkpoints of the keys file").
     static constexpr int checkpoint_frames = 10000;
+
+    // How long without a commit before the tails shorter than key_index_lag are indexed:
+    // long enough that a log written steadily (even slowly) is indexed in full steps only.
+    static constexpr auto quiet_after = std::chrono::seconds(2);
 
   private:
     void run();
-    // Brings every topic key_index_lag or more behind up to its log; false on an error.
-    bool index_behind(connection& c);
-    status index_topic(connection& c, const std::string& topic);
+    // Brings every topic `min_lag` or more behind up to its log; false on an error.
+    bool index_behind(connection& c, std::int64_t min_lag);
+    status index_topic(connection& c, const std::string& topic, std::int64_t min_lag);
 
     const std::string path_;
     const int busy_timeout_ms_;
@@ -58,6 +65,11 @@ class key_indexer {
     bool wanted_ = true;  // the pass at start
     bool stopping_ = false;
     std::map<std::string, seq_t, std::less<>> indexed_;  // progress last seen, by topic
+    // For the pass once the log is quiet: whether a commit since the last such pass (or an
+    // earlier process) may have left a tail, when the last commit came, and how many came.
+    bool tail_left_ = true;
+    std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
+    std::uint64_t commits_ = 0;
     std::thread thread_;
 };
 
