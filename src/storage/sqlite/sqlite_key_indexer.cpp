@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "storage/sqlite/sqlite_key_index.hpp"
@@ -28,28 +30,34 @@ key_indexer::~key_indexer() {
 }
 
 void key_indexer::appended(const appended_topics& a) {
-    bool wake = !a.complete;  // another process's commit: any topic may have grown
+    const auto now = std::chrono::steady_clock::now();
+    bool wake = false;    // for a pass
+    bool retime = false;  // for the thread to time a new tail's quiet (it may sleep without one)
     std::lock_guard lock(mu_);
-    ++commits_;
-    last_commit_ = std::chrono::steady_clock::now();
-    // The first commit after a quiet pass: the thread, asleep without a deadline, starts
-    // timing the quiet (a notify alone, no pass).
-    const bool first_tail = !tail_left_;
-    tail_left_ = true;
+    if (!a.complete) {  // another process's commit: any topic may have grown
+        wake = true;
+        ++others_commits_;
+        others_at_ = now;
+        retime = !others_left_tail_;
+        others_left_tail_ = true;
+    }
     for (const auto& t : a.tips) {
-        auto it = indexed_.find(t.topic);
+        auto [it, added] = topics_.try_emplace(t.topic, topic_seen{t.last_seq, t.last_seq, now});
         // A topic not seen yet is looked at once (the pass then records its progress).
-        if (it == indexed_.end()) {
-            indexed_.emplace(t.topic, t.last_seq);
+        if (added) {
             wake = true;
-        } else if (t.last_seq.value - it->second.value >= key_index_lag) {
-            wake = true;
+            continue;
         }
+        auto& seen = it->second;
+        retime = retime || seen.tip.value <= seen.indexed.value;
+        seen.tip = std::max(seen.tip, t.last_seq);
+        seen.last_commit = now;
+        if (seen.tip.value - seen.indexed.value >= key_index_lag) wake = true;
     }
     if (wake && !wanted_) {
         wanted_ = true;
         wake_.notify_one();
-    } else if (first_tail) {
+    } else if (retime) {
         wake_.notify_one();
     }
 }
@@ -58,27 +66,47 @@ void key_indexer::run() {
     std::unique_ptr<connection> conn;
     bool failed = false;
     while (true) {
-        std::int64_t min_lag = key_index_lag;
-        std::uint64_t commits_seen = 0;
+        // What this round does: a pass over the topics key_index_lag behind (the default),
+        // the tails of the topics gone quiet, or every topic's tail (others gone quiet).
+        std::vector<std::string> quiet;
+        bool all_quiet = false;
+        std::uint64_t others_seen = 0;
         {
             std::unique_lock lock(mu_);
             if (failed) {
                 wake_.wait_for(lock, retry_after, [this] { return stopping_; });
             }
             while (!failed && !wanted_ && !stopping_) {
-                const auto quiet = last_commit_ + quiet_after;
-                if (!tail_left_) {
-                    wake_.wait(lock);
-                } else if (std::chrono::steady_clock::now() < quiet) {
-                    wake_.wait_until(lock, quiet);
+                const auto now = std::chrono::steady_clock::now();
+                std::optional<std::chrono::steady_clock::time_point> next;
+                auto consider = [&](std::chrono::steady_clock::time_point quiet_at) {
+                    if (!next || quiet_at < *next) next = quiet_at;
+                };
+                if (others_left_tail_) {
+                    if (others_at_ + quiet_after <= now) {
+                        all_quiet = true;
+                        break;
+                    }
+                    consider(others_at_ + quiet_after);
+                }
+                for (const auto& [topic, seen] : topics_) {
+                    if (seen.tip.value <= seen.indexed.value) continue;
+                    if (seen.last_commit + quiet_after <= now) {
+                        quiet.push_back(topic);
+                    } else {
+                        consider(seen.last_commit + quiet_after);
+                    }
+                }
+                if (!quiet.empty()) break;
+                if (next) {
+                    wake_.wait_until(lock, *next);
                 } else {
-                    min_lag = 1;  // the log is quiet: its tails too
-                    break;
+                    wake_.wait(lock);
                 }
             }
             if (stopping_) return;
-            wanted_ = false;
-            commits_seen = commits_;
+            if (!all_quiet && quiet.empty()) wanted_ = false;
+            others_seen = others_commits_;
         }
         if (!conn) {
             auto c = connection::open(path_, false, busy_timeout_ms_);
@@ -95,11 +123,22 @@ void key_indexer::run() {
             (void)conn->exec("PRAGMA keys.synchronous=NORMAL");
             sqlite3_wal_autocheckpoint(conn->raw(), checkpoint_frames);
         }
-        failed = !index_behind(*conn, min_lag);
-        if (!failed && min_lag == 1) {
+        if (all_quiet) {
+            failed = !index_behind(*conn, 1);
             std::lock_guard lock(mu_);
-            // A commit during the pass may have left a tail the pass did not see.
-            if (commits_ == commits_seen) tail_left_ = false;
+            // Another process's commit during the pass may have left a tail it did not see.
+            if (!failed && others_commits_ == others_seen) others_left_tail_ = false;
+        } else if (!quiet.empty()) {
+            for (const auto& topic : quiet) {
+                if (auto ok = index_topic(*conn, topic, 1); !ok) {
+                    spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
+                                 ok.error().message);
+                    failed = true;
+                    break;
+                }
+            }
+        } else {
+            failed = !index_behind(*conn, key_index_lag);
         }
     }
 }
@@ -121,7 +160,7 @@ bool key_indexer::index_behind(connection& c, std::int64_t min_lag) {
             std::string topic(st->text(0));
             seq_t last{st->int64(1)};
             seq_t indexed{st->int64(2)};
-            indexed_[topic] = indexed;
+            if (auto it = topics_.find(topic); it != topics_.end()) it->second.indexed = indexed;
             if (last.value - indexed.value >= min_lag) behind.emplace_back(topic, last);
         }
         if (rc != SQLITE_DONE) {
@@ -174,7 +213,7 @@ status key_indexer::index_topic(connection& c, const std::string& topic, std::in
         }
         {
             std::lock_guard lock(mu_);
-            if (more) indexed_[topic] = to;
+            if (auto it = topics_.find(topic); more && it != topics_.end()) it->second.indexed = to;
             if (!more || stopping_) return {};
         }
     }

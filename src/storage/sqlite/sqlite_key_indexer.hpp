@@ -6,12 +6,13 @@
 //
 // The store tells it what each commit appended (appended); once a topic's log is
 // key_index_lag events past what the indexer last saw indexed, the thread wakes, and brings
-// every topic that far behind up to its log, a bounded step per transaction. Once no commit
-// has come for quiet_after, it indexes the tails left behind too, whatever their length, so
-// that reads of a log at rest walk no tail. At start it does one pass for what an earlier
-// process left behind. Nothing depends on it being current: readers walk the tail, however
-// long. A failed step (the keys file busy longer than the busy timeout, say) is tried again
-// a little later.
+// every topic that far behind up to its log, a bounded step per transaction. Once a topic has had
+// no commit for quiet_after, it indexes the tail left behind too, whatever its length, so
+// that reads of a topic at rest walk no tail (for other processes' commits, whose topics it
+// is not told, once none has come for as long). At start it does one pass for what an
+// earlier process left behind, and indexes every tail once quiet_after has passed. Nothing depends
+// on it being current: readers walk the tail, however long. A failed step (the keys file busy
+// longer than the busy timeout, say) is tried again a little later.
 #pragma once
 
 #include <chrono>
@@ -48,8 +49,9 @@ class key_indexer {
     // disk with the writer's commits (docs/benchmarks.md, "Fewer checkpoints of the keys file").
     static constexpr int checkpoint_frames = 10000;
 
-    // How long without a commit before the tails shorter than key_index_lag are indexed:
-    // long enough that a log written steadily (even slowly) is indexed in full steps only.
+    // How long without a commit to a topic before its tail, shorter than key_index_lag, is
+    // indexed: long enough that a topic written steadily (even slowly) is indexed in full
+    // steps only.
     static constexpr auto quiet_after = std::chrono::seconds(2);
 
   private:
@@ -64,12 +66,18 @@ class key_indexer {
     std::condition_variable wake_;
     bool wanted_ = true;  // the pass at start
     bool stopping_ = false;
-    std::map<std::string, seq_t, std::less<>> indexed_;  // progress last seen, by topic
-    // For the pass once the log is quiet: whether a commit since the last such pass (or an
-    // earlier process) may have left a tail, when the last commit came, and how many came.
-    bool tail_left_ = true;
-    std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
-    std::uint64_t commits_ = 0;
+    // What this process appended to each topic, against the progress last seen.
+    struct topic_seen {
+        seq_t indexed;  // progress last seen
+        seq_t tip;      // last seq appended
+        std::chrono::steady_clock::time_point last_commit;
+    };
+    std::map<std::string, topic_seen, std::less<>> topics_;
+    // Other processes' commits (their topics unknown) and what an earlier process left: a
+    // pass over every topic once none has come for quiet_after.
+    bool others_left_tail_ = true;
+    std::chrono::steady_clock::time_point others_at_ = std::chrono::steady_clock::now();
+    std::uint64_t others_commits_ = 0;
     std::thread thread_;
 };
 
