@@ -6,6 +6,7 @@
 // it at open, and one deleted, or left ahead of a database restored from a copy, is filled
 // again; with the same answers throughout.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -338,6 +339,33 @@ TEST(key_reads_long_log_sqlite, a_quiet_topic_is_indexed_while_another_is_writte
         progress = read_state(path).progress;
     }
     EXPECT_EQ(progress, few);
+}
+
+// Seconds of CPU this process has used.
+double cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Two stores on one file (as two processes), both appending to one topic: whichever
+// indexer's quiet comes first indexes the whole tail, and then both go idle (neither keeps
+// trying a tail that is done, nor one it knows of only from the other's commits).
+TEST(key_reads_long_log_sqlite, two_stores_on_one_file_go_idle_once_a_tail_is_indexed) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    auto a = test::open_or_die("sqlite:" + path, {.durable = false});
+    auto b = test::open_or_die("sqlite:" + path, {.durable = false});
+    ASSERT_TRUE(b->append({{.topic = "t", .key = "a", .payload = 0}}));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    constexpr int few = 600;
+    ASSERT_NO_FATAL_FAILURE(append_few(*a, "t", few));
+    EXPECT_EQ(wait_for_progress(path, few + 1), few + 1);          // b's quiet: the whole tail
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // a's quiet comes too
+    const double before = cpu_seconds();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    EXPECT_LT(cpu_seconds() - before, 0.3) << "an indexer keeps working on a done tail";
 }
 
 // The keys file holds nothing that is not in the log: without it, reads walk the log, and

@@ -68,7 +68,7 @@ void key_indexer::run() {
     while (true) {
         // What this round does: a pass over the topics key_index_lag behind (the default),
         // the tails of the topics gone quiet, or every topic's tail (others gone quiet).
-        std::vector<std::string> quiet;
+        std::vector<std::pair<std::string, seq_t>> quiet;  // topic, its tip when chosen
         bool all_quiet = false;
         std::uint64_t others_seen = 0;
         {
@@ -92,7 +92,7 @@ void key_indexer::run() {
                 for (const auto& [topic, seen] : topics_) {
                     if (seen.tip.value <= seen.indexed.value) continue;
                     if (seen.last_commit + quiet_after <= now) {
-                        quiet.push_back(topic);
+                        quiet.emplace_back(topic, seen.tip);
                     } else {
                         consider(seen.last_commit + quiet_after);
                     }
@@ -129,13 +129,20 @@ void key_indexer::run() {
             // Another process's commit during the pass may have left a tail it did not see.
             if (!failed && others_commits_ == others_seen) others_left_tail_ = false;
         } else if (!quiet.empty()) {
-            for (const auto& topic : quiet) {
+            for (const auto& [topic, tip] : quiet) {
                 if (auto ok = index_topic(*conn, topic, 1); !ok) {
                     spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
                                  ok.error().message);
                     failed = true;
                     break;
                 }
+                std::lock_guard lock(mu_);
+                // Indexed up to its log, which holds the tip: done until its next commit,
+                // even where the progress read back says otherwise (another process's
+                // indexer got there first, or a restored database has a shorter log).
+                auto& seen = topics_.at(topic);
+                if (seen.tip == tip) seen.indexed = std::max(seen.indexed, tip);
+                if (stopping_) return;
             }
         } else {
             failed = !index_behind(*conn, key_index_lag);
