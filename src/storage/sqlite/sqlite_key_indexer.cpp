@@ -62,52 +62,67 @@ void key_indexer::appended(const appended_topics& a) {
     }
 }
 
+bool key_indexer::next_round(round& r, bool failed) {
+    std::unique_lock lock(mu_);
+    if (failed) wake_.wait_for(lock, retry_after, [this] { return stopping_; });
+    while (!failed && !wanted_ && !stopping_) {
+        const auto now = std::chrono::steady_clock::now();
+        std::optional<std::chrono::steady_clock::time_point> next;
+        auto consider = [&](std::chrono::steady_clock::time_point quiet_at) {
+            if (!next || quiet_at < *next) next = quiet_at;
+        };
+        if (others_left_tail_) {
+            if (others_at_ + quiet_after <= now) {
+                r.every_tail = true;
+                break;
+            }
+            consider(others_at_ + quiet_after);
+        }
+        for (const auto& [topic, seen] : topics_) {
+            if (seen.tip.value <= seen.indexed.value) continue;
+            if (seen.last_commit + quiet_after <= now) {
+                r.quiet.emplace_back(topic, seen.tip);
+            } else {
+                consider(seen.last_commit + quiet_after);
+            }
+        }
+        if (!r.quiet.empty()) break;
+        if (next) {
+            wake_.wait_until(lock, *next);
+        } else {
+            wake_.wait(lock);
+        }
+    }
+    if (stopping_) return false;
+    if (!r.every_tail && r.quiet.empty()) wanted_ = false;
+    r.others_seen = others_commits_;
+    return true;
+}
+
+bool key_indexer::index_quiet(connection& c, const round& r) {
+    for (const auto& [topic, tip] : r.quiet) {
+        if (auto ok = index_topic(c, topic, 1); !ok) {
+            spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
+                         ok.error().message);
+            return false;
+        }
+        std::lock_guard lock(mu_);
+        // Indexed up to its log, which holds the tip: done until its next commit, even where
+        // the progress read back says otherwise (another process's indexer got there first,
+        // or a restored database has a shorter log).
+        auto& seen = topics_.at(topic);
+        if (seen.tip == tip) seen.indexed = std::max(seen.indexed, tip);
+        if (stopping_) return true;
+    }
+    return true;
+}
+
 void key_indexer::run() {
     std::unique_ptr<connection> conn;
     bool failed = false;
     while (true) {
-        // What this round does: a pass over the topics key_index_lag behind (the default),
-        // the tails of the topics gone quiet, or every topic's tail (others gone quiet).
-        std::vector<std::pair<std::string, seq_t>> quiet;  // topic, its tip when chosen
-        bool all_quiet = false;
-        std::uint64_t others_seen = 0;
-        {
-            std::unique_lock lock(mu_);
-            if (failed) {
-                wake_.wait_for(lock, retry_after, [this] { return stopping_; });
-            }
-            while (!failed && !wanted_ && !stopping_) {
-                const auto now = std::chrono::steady_clock::now();
-                std::optional<std::chrono::steady_clock::time_point> next;
-                auto consider = [&](std::chrono::steady_clock::time_point quiet_at) {
-                    if (!next || quiet_at < *next) next = quiet_at;
-                };
-                if (others_left_tail_) {
-                    if (others_at_ + quiet_after <= now) {
-                        all_quiet = true;
-                        break;
-                    }
-                    consider(others_at_ + quiet_after);
-                }
-                for (const auto& [topic, seen] : topics_) {
-                    if (seen.tip.value <= seen.indexed.value) continue;
-                    if (seen.last_commit + quiet_after <= now) {
-                        quiet.emplace_back(topic, seen.tip);
-                    } else {
-                        consider(seen.last_commit + quiet_after);
-                    }
-                }
-                if (!quiet.empty()) break;
-                if (next) {
-                    wake_.wait_until(lock, *next);
-                } else {
-                    wake_.wait(lock);
-                }
-            }
-            if (stopping_) return;
-            if (!all_quiet && quiet.empty()) wanted_ = false;
-            others_seen = others_commits_;
-        }
+        round r;
+        if (!next_round(r, failed)) return;
         if (!conn) {
             auto c = connection::open(path_, false, busy_timeout_ms_);
             if (!c) {
@@ -123,27 +138,13 @@ void key_indexer::run() {
             (void)conn->exec("PRAGMA keys.synchronous=NORMAL");
             sqlite3_wal_autocheckpoint(conn->raw(), checkpoint_frames);
         }
-        if (all_quiet) {
+        if (r.every_tail) {
             failed = !index_behind(*conn, 1);
             std::lock_guard lock(mu_);
             // Another process's commit during the pass may have left a tail it did not see.
-            if (!failed && others_commits_ == others_seen) others_left_tail_ = false;
-        } else if (!quiet.empty()) {
-            for (const auto& [topic, tip] : quiet) {
-                if (auto ok = index_topic(*conn, topic, 1); !ok) {
-                    spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
-                                 ok.error().message);
-                    failed = true;
-                    break;
-                }
-                std::lock_guard lock(mu_);
-                // Indexed up to its log, which holds the tip: done until its next commit,
-                // even where the progress read back says otherwise (another process's
-                // indexer got there first, or a restored database has a shorter log).
-                auto& seen = topics_.at(topic);
-                if (seen.tip == tip) seen.indexed = std::max(seen.indexed, tip);
-                if (stopping_) return;
-            }
+            if (!failed && others_commits_ == r.others_seen) others_left_tail_ = false;
+        } else if (!r.quiet.empty()) {
+            failed = !index_quiet(*conn, r);
         } else {
             failed = !index_behind(*conn, key_index_lag);
         }

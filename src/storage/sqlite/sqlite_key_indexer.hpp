@@ -6,13 +6,13 @@
 //
 // The store tells it what each commit appended (appended); once a topic's log is
 // key_index_lag events past what the indexer last saw indexed, the thread wakes, and brings
-// every topic that far behind up to its log, a bounded step per transaction. Once a topic has had
-// no commit for quiet_after, it indexes the tail left behind too, whatever its length, so
-// that reads of a topic at rest walk no tail (for other processes' commits, whose topics it
-// is not told, once none has come for as long). At start it does one pass for what an
-// earlier process left behind, and indexes every tail once quiet_after has passed. Nothing depends
-// on it being current: readers walk the tail, however long. A failed step (the keys file busy
-// longer than the busy timeout, say) is tried again a little later.
+// every topic that far behind up to its log, a bounded step per transaction. Once a topic
+// has had no commit for quiet_after, it indexes the tail left behind too, whatever its
+// length, so that reads of a topic at rest walk no tail (for other processes' commits, whose
+// topics it is not told, once none has come for as long). At start it does one pass for what
+// an earlier process left behind, and indexes every tail once quiet_after has passed.
+// Nothing depends on it being current: readers walk the tail, however long. A failed step
+// (the keys file busy longer than the busy timeout, say) is tried again a little later.
 #pragma once
 
 #include <chrono>
@@ -22,6 +22,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "storage/common.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
@@ -55,7 +57,19 @@ class key_indexer {
     static constexpr auto quiet_after = std::chrono::seconds(2);
 
   private:
+    // What one round of the thread does: by default a pass over the topics key_index_lag
+    // behind; or the tails of the topics of this process gone quiet; or every topic's tail
+    // (other processes' commits gone quiet, or the start).
+    struct round {
+        std::vector<std::pair<std::string, seq_t>> quiet;  // topic, its tip when chosen
+        bool every_tail = false;
+        std::uint64_t others_seen = 0;  // others_commits_ when chosen
+    };
     void run();
+    // Waits for the next round and says what it is; false once the indexer stops.
+    bool next_round(round& r, bool failed);
+    // Indexes the quiet topics' tails; false on an error.
+    bool index_quiet(connection& c, const round& r);
     // Brings every topic `min_lag` or more behind up to its log; false on an error.
     bool index_behind(connection& c, std::int64_t min_lag);
     status index_topic(connection& c, const std::string& topic, std::int64_t min_lag);
