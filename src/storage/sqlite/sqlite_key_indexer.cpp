@@ -15,6 +15,11 @@ namespace {
 // After a failed step: how long until the next try.
 constexpr auto retry_after = std::chrono::milliseconds(200);
 
+// How much later than the first quiet deadline the thread wakes, so that the topics going
+// quiet meanwhile are taken in the same round: with many topics, a round per topic would
+// look over every topic once per topic.
+constexpr auto quiet_gather = std::chrono::milliseconds(250);
+
 }  // namespace
 
 key_indexer::key_indexer(std::string path, int busy_timeout_ms)
@@ -57,8 +62,8 @@ void key_indexer::appended(const appended_topics& a) {
     if (wake && !wanted_) {
         wanted_ = true;
         wake_.notify_one();
-    } else if (retime) {
-        wake_.notify_one();
+    } else if (retime && waiting_untimed_) {
+        wake_.notify_one();  // a thread with a deadline sees the new tail when it wakes
     }
 }
 
@@ -88,9 +93,11 @@ bool key_indexer::next_round(round& r, bool failed) {
         }
         if (!r.quiet.empty()) break;
         if (next) {
-            wake_.wait_until(lock, *next);
+            wake_.wait_until(lock, *next + quiet_gather);
         } else {
+            waiting_untimed_ = true;
             wake_.wait(lock);
+            waiting_untimed_ = false;
         }
     }
     if (stopping_) return false;

@@ -52,7 +52,8 @@ class key_indexer {
     static constexpr int checkpoint_frames = 10000;
 
     // How long without a commit to a topic before its tail, shorter than key_index_lag, is
-    // indexed: long enough that a topic written steadily (even slowly) is indexed in full
+    // indexed (give or take a quarter of a second, to take topics going quiet together in
+    // one round): long enough that a topic written steadily (even slowly) is indexed in full
     // steps only.
     static constexpr auto quiet_after = std::chrono::seconds(2);
 
@@ -80,6 +81,7 @@ class key_indexer {
     std::condition_variable wake_;
     bool wanted_ = true;  // the pass at start
     bool stopping_ = false;
+    bool waiting_untimed_ = false;  // the thread sleeps with no quiet to time
     // What this process appended to each topic, against the progress last seen.
     struct topic_seen {
         seq_t indexed;  // progress last seen
