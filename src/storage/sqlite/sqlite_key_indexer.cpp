@@ -22,8 +22,11 @@ constexpr auto quiet_gather = std::chrono::milliseconds(250);
 
 }  // namespace
 
-key_indexer::key_indexer(std::string path, int busy_timeout_ms)
-    : path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms), thread_([this] { run(); }) {}
+key_indexer::key_indexer(std::string path, int busy_timeout_ms, bool without_fsyncs)
+    : path_(std::move(path)),
+      busy_timeout_ms_(busy_timeout_ms),
+      without_fsyncs_(without_fsyncs),
+      thread_([this] { run(); }) {}
 
 key_indexer::~key_indexer() {
     {
@@ -139,10 +142,13 @@ void key_indexer::run() {
             }
             conn = std::move(*c);
             // Erasure leaves no copy of a key in free space (as the writer, sqlite_store.cpp).
-            // NORMAL: the file is derived, and a step lost to a power cut is done again (the
-            // progress is lost with its rows); the writer's commits stay FULL.
+            // The file is derived: OFF where the store's keys_guard has it filled again after
+            // a power cut (sqlite_keys_guard.hpp); else NORMAL, where a step lost to a power
+            // cut is done again (the progress is lost with its rows). The writer's commits
+            // stay FULL.
             (void)conn->exec("PRAGMA secure_delete=ON");
-            (void)conn->exec("PRAGMA keys.synchronous=NORMAL");
+            (void)conn->exec(without_fsyncs_ ? "PRAGMA keys.synchronous=OFF"
+                                             : "PRAGMA keys.synchronous=NORMAL");
             sqlite3_wal_autocheckpoint(conn->raw(), checkpoint_frames);
         }
         if (r.every_tail) {

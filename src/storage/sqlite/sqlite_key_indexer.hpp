@@ -32,7 +32,9 @@ namespace prom::storage::sqlite {
 
 class key_indexer {
   public:
-    key_indexer(std::string path, int busy_timeout_ms);
+    // `without_fsyncs`: the store holds a keys_guard (sqlite_keys_guard.hpp), so the keys file
+    // may be written with synchronous=OFF.
+    key_indexer(std::string path, int busy_timeout_ms, bool without_fsyncs);
     ~key_indexer();  // finishes the step under way, then stops
     key_indexer(const key_indexer&) = delete;
     key_indexer& operator=(const key_indexer&) = delete;
@@ -77,6 +79,7 @@ class key_indexer {
 
     const std::string path_;
     const int busy_timeout_ms_;
+    const bool without_fsyncs_;
     std::mutex mu_;
     std::condition_variable wake_;
     bool wanted_ = true;  // the pass at start

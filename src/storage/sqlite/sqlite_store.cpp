@@ -31,6 +31,8 @@ result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const
 sqlite_store::~sqlite_store() = default;
 
 status sqlite_store::init() {
+    // Before anything attaches the keys file: one left torn by a power cut goes here.
+    keys_guard_ = keys_guard::acquire(path_);
     auto w = connection::open(path_, !options_.must_exist,
                               static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
@@ -81,8 +83,8 @@ status sqlite_store::init() {
         [this] { return other_process_committed(); },
         // What another process appended is not known here: listeners look for themselves.
         [this] { notifier_.notify_unknown_change(); });
-    key_indexer_ =
-        std::make_unique<key_indexer>(path_, static_cast<int>(options_.busy_timeout.count()));
+    key_indexer_ = std::make_unique<key_indexer>(
+        path_, static_cast<int>(options_.busy_timeout.count()), keys_guard_ != nullptr);
     notifier_.add_append_listener(
         [indexer = key_indexer_.get()](const appended_topics& a) { indexer->appended(a); });
     group_commit_ = std::make_unique<group_commit>(

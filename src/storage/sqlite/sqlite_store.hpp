@@ -21,6 +21,7 @@
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_foreign_commits.hpp"
 #include "storage/sqlite/sqlite_key_indexer.hpp"
+#include "storage/sqlite/sqlite_keys_guard.hpp"
 #include "storage/sqlite/sqlite_latest_tail.hpp"
 
 namespace prom::storage::sqlite {
@@ -110,6 +111,10 @@ class sqlite_store final : public store {
 
     std::string path_;
     store_options options_;
+
+    // Before every connection, so that it is destroyed after them all: its destructor syncs
+    // the keys file that they wrote (sqlite_keys_guard.hpp). Null: the indexer fsyncs.
+    std::unique_ptr<keys_guard> keys_guard_;
 
     std::mutex write_mu_;
     std::unique_ptr<connection> writer_;

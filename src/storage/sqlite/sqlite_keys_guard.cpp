@@ -1,0 +1,144 @@
+#include "storage/sqlite/sqlite_keys_guard.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include "storage/sqlite/sqlite_db.hpp"
+
+namespace prom::storage::sqlite {
+
+namespace {
+
+constexpr std::string_view clean_state = "clean\n";
+
+std::optional<std::string> current_boot_id() {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    if (!(in >> id) || id.empty()) return std::nullopt;
+    return id;
+}
+
+std::string read_state(int fd) {
+    std::array<char, 128> buf{};
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+    return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+}
+
+bool write_state(int fd, std::string_view text) {
+    if (::ftruncate(fd, 0) != 0) return false;
+    auto n = ::pwrite(fd, text.data(), text.size(), 0);
+    return n == static_cast<ssize_t>(text.size()) && ::fdatasync(fd) == 0;
+}
+
+// fsync of a file or directory by path, if it exists; false on a failure other than absence.
+bool sync_path(const std::string& path, bool directory) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+    if (fd < 0) return errno == ENOENT;
+    bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string directory_of(const std::string& path) {
+    auto parent = std::filesystem::path(path).parent_path();
+    return parent.empty() ? std::string(".") : parent.string();
+}
+
+// A state left by another boot: the keys file may be torn. Deleted before anything attaches
+// it (connection::open makes an empty one).
+void discard_keys_file(const std::string& db_path) {
+    spdlog::warn(
+        "key index '{}': the machine stopped while it was written without fsyncs; it is "
+        "filled again from the log",
+        keys_path(db_path));
+    std::error_code ec;
+    for (const char* tail : {"", "-wal", "-shm"})
+        std::filesystem::remove(keys_path(db_path) + tail, ec);
+}
+
+}  // namespace
+
+std::unique_ptr<keys_guard> keys_guard::acquire(const std::string& db_path) {
+    auto boot = current_boot_id();
+    const std::string path = state_path(db_path);
+    auto give_up = [&](const char* why) -> std::unique_ptr<keys_guard> {
+        spdlog::warn("key index '{}': {} ({}); it is written with fsyncs", keys_path(db_path), why,
+                     path);
+        return nullptr;
+    };
+    if (!boot) return give_up("no boot id to tell a power cut from a process exit");
+    const std::string unsynced = "unsynced " + *boot + "\n";
+    const bool existed = std::filesystem::exists(path);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return give_up(std::strerror(errno));
+    // A new state file's name must survive a power cut as well as its content.
+    if (!existed && !sync_path(directory_of(path), true)) {
+        ::close(fd);
+        return give_up("cannot sync its directory");
+    }
+    // Bounded: a state file shared by machines (a network file system) could show another
+    // boot's id for ever.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        bool judged = false;
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            // No other store of this database is open: a state of another boot is ours to judge.
+            const std::string state = read_state(fd);
+            if (state.starts_with("unsynced ") && state != unsynced) discard_keys_file(db_path);
+            if (state != unsynced && !write_state(fd, unsynced)) break;
+            judged = true;
+            // Shared from here on. Linux lets go of the lock before taking it shared, so a
+            // closing store may mark the file clean in between: read the state again below.
+            if (::flock(fd, LOCK_SH) != 0) break;
+        } else if (::flock(fd, LOCK_SH) != 0) {
+            break;  // another store is opening or closing: waited for its exclusive moment
+        }
+        const std::string state = read_state(fd);
+        if (state == unsynced) return std::unique_ptr<keys_guard>(new keys_guard(db_path, fd));
+        if (judged || state == clean_state || state.empty()) {
+            // Marked clean by the last store just before: several openers may write this at
+            // once, the same bytes.
+            if (!write_state(fd, unsynced)) break;
+            return std::unique_ptr<keys_guard>(new keys_guard(db_path, fd));
+        }
+        // Another boot's state, seen under a shared lock before an opener judged it: try again
+        // for the exclusive lock.
+        ::flock(fd, LOCK_UN);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        errno = EAGAIN;
+    }
+    const int err = errno;
+    ::close(fd);
+    return give_up(std::strerror(err));
+}
+
+keys_guard::~keys_guard() {
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        // The last store of the database: every connection of this one is closed, and no
+        // other can open while the lock is held. SQLite's fsyncs at the last close do not
+        // cover pages an unsynced checkpoint already copied, so sync both files here.
+        const std::string keys = keys_path(db_path_);
+        if (sync_path(keys, false) && sync_path(keys + "-wal", false) &&
+            sync_path(directory_of(keys), true)) {
+            if (!write_state(fd_, clean_state)) {
+                spdlog::warn("key index '{}': cannot mark it clean: {}", keys,
+                             std::strerror(errno));
+            }
+        } else {
+            spdlog::warn("key index '{}': cannot sync it: {}", keys, std::strerror(errno));
+        }
+    }
+    ::close(fd_);  // lets go of the lock
+}
+
+}  // namespace prom::storage::sqlite

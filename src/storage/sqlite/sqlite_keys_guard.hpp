@@ -1,0 +1,51 @@
+// Lets the key indexer write the keys file without fsyncs (synchronous=OFF), safely.
+//
+// The indexer's fsyncs (its WAL and the keys file at each of its checkpoints) queued at the
+// disk with the writer's commits and slowed them (docs/benchmarks.md, "The keys file without
+// fsyncs"). Without them a process crash still loses nothing (the kernel has every write), but
+// a power cut or a kernel crash can leave the keys file torn: rows missing below the progress
+// it records, or pages half old, half new. The keys file is derived from the log
+// (sqlite_db.hpp, keys_path), so the cure is to start it again, and this guard says when:
+//
+// a state file beside it, `<database>-keys-state`, reads `unsynced <boot id>` while a store of
+// that database is open, and `clean` once the last one closed after fsyncing the keys file.
+// A store that opens and finds `unsynced` with another boot's id knows the machine stopped
+// without that close: it deletes the keys file before anything attaches it, and the indexer
+// fills it again from the log (reads walk the log meanwhile). The boot id
+// (/proc/sys/kernel/random/boot_id) changes with every boot, so a process killed in this boot
+// (its writes are safe in the kernel) does not cost a rebuild.
+//
+// Stores of one database, in one process or several, agree through flock on the state file:
+// each open store holds it shared; a store that can take it exclusively is the only one, so
+// it alone may judge a state left by another boot (at open) or write `clean` (at close).
+// Documented in docs/storage-schema.md, "The key indexer".
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace prom::storage::sqlite {
+
+class keys_guard {
+  public:
+    // Before the store's first connection attaches the keys file. Null, with a warning, where
+    // the state file cannot be used (a read-only directory, no boot id): the indexer then
+    // writes with fsyncs, as it did before the guard.
+    static std::unique_ptr<keys_guard> acquire(const std::string& db_path);
+
+    // After every connection of the store is closed: the last store of the database fsyncs
+    // the keys file (and its WAL, if one is left) and writes `clean`.
+    ~keys_guard();
+    keys_guard(const keys_guard&) = delete;
+    keys_guard& operator=(const keys_guard&) = delete;
+
+    static std::string state_path(const std::string& db_path) { return db_path + "-keys-state"; }
+
+  private:
+    keys_guard(std::string db_path, int fd) : db_path_(std::move(db_path)), fd_(fd) {}
+
+    std::string db_path_;
+    int fd_;  // the state file, flocked shared while the store is open
+};
+
+}  // namespace prom::storage::sqlite

@@ -1,0 +1,167 @@
+// SQLite's keys file is written without fsyncs under a guard (storage/sqlite/
+// sqlite_keys_guard.hpp): its state file reads `unsynced <boot id>` while a store is open and
+// `clean` after the last one closes; a keys file that another boot left unsynced is started
+// again at open, one that this boot left (a killed process) is kept.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <thread>
+
+#include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_key_index.hpp"
+#include "storage/sqlite/sqlite_keys_guard.hpp"
+#include "support/test_support.hpp"
+
+namespace prom {
+namespace {
+
+using storage::sqlite::keys_guard;
+using storage::sqlite::keys_path;
+
+constexpr int events_total = 10'000;  // past the lag: the indexer writes steps while it runs
+static_assert(events_total > storage::sqlite::key_index_lag);
+
+std::string boot_id() {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    in >> id;
+    return id;
+}
+
+std::string state_of(const std::string& path) {
+    std::ifstream in(keys_guard::state_path(path));
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void set_state(const std::string& path, const std::string& text) {
+    std::ofstream(keys_guard::state_path(path), std::ios::trunc) << text;
+}
+
+void append_events(store& s, int n) {
+    for (int done = 0; done < n; done += 500) {
+        std::vector<event_input> batch;
+        batch.reserve(500);
+        for (int i = 0; i < 500; ++i) {
+            batch.push_back(
+                {.topic = "t", .key = "k" + std::to_string(i % 7), .payload = done + i});
+        }
+        auto ok = s.append(std::move(batch));
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+}
+
+// The keys file's progress for topic t (0 when it has none yet).
+std::int64_t progress(const std::string& path) {
+    auto c = storage::sqlite::connection::open(path, false, 1000);
+    EXPECT_TRUE(c) << c.error().message;
+    if (!c) return -1;
+    auto st =
+        (*c)->prepare("SELECT COALESCE((SELECT seq FROM keys.key_progress WHERE topic = 't'), 0)");
+    EXPECT_TRUE(st);
+    EXPECT_EQ(st->step(), SQLITE_ROW);
+    return st->int64(0);
+}
+
+std::int64_t wait_for_progress(const std::string& path, std::int64_t seq) {
+    auto p = progress(path);
+    for (int i = 0; i < 1000 && p < seq; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        p = progress(path);
+    }
+    return p;
+}
+
+// Key k3's events by the key index and by a filter of the whole log: the same.
+void expect_key_reads_match(store& s) {
+    auto all = s.scan({.topic = "t"});
+    ASSERT_TRUE(all) << all.error().message;
+    std::vector<std::pair<std::int64_t, std::int64_t>> by_time;
+    for (const auto& e : *all) {
+        if (e.key == "k3") by_time.emplace_back(e.ts.value, e.seq.value);
+    }
+    std::sort(by_time.begin(), by_time.end());
+    std::vector<std::int64_t> want;
+    want.reserve(by_time.size());
+    for (const auto& [ts, seq] : by_time) want.push_back(seq);
+    auto got = s.scan_key_by_time(
+        {.topic = "t", .key = "k3", .to_ts = ts_ms{std::numeric_limits<std::int64_t>::max()}});
+    ASSERT_TRUE(got) << got.error().message;
+    std::vector<std::int64_t> seqs;
+    for (const auto& e : *got) seqs.push_back(e.seq.value);
+    EXPECT_EQ(seqs, want);
+}
+
+// A database whose keys file is filled up to the whole log, closed cleanly.
+void make_indexed_database(const std::string& path) {
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    append_events(*s, events_total);
+    EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+}
+
+TEST(keys_guard, the_state_is_unsynced_while_open_and_clean_after_the_last_close) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    const std::string unsynced = "unsynced " + boot_id() + "\n";
+    auto a = test::open_or_die("sqlite:" + path, {.durable = false});
+    EXPECT_EQ(state_of(path), unsynced);
+    auto b = test::open_or_die("sqlite:" + path, {.durable = false});
+    append_events(*a, events_total);
+    EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+    a.reset();
+    EXPECT_EQ(state_of(path), unsynced) << "b is still open";
+    b.reset();
+    EXPECT_EQ(state_of(path), "clean\n");
+    // Opened again: unsynced again, and the index as it was.
+    auto c = test::open_or_die("sqlite:" + path, {.durable = false});
+    EXPECT_EQ(state_of(path), unsynced);
+    EXPECT_EQ(progress(path), events_total);
+}
+
+// A power cut while a store was open: the keys file may be torn, and here it is garbage.
+// Opening starts it again (else ATTACH would fail on it), and the indexer fills it again.
+TEST(keys_guard, a_keys_file_left_unsynced_by_another_boot_is_filled_again) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    make_indexed_database(path);
+    set_state(path, "unsynced 00000000-0000-0000-0000-000000000000\n");
+    {
+        std::ofstream garbage(keys_path(path), std::ios::trunc | std::ios::binary);
+        garbage << std::string(8192, 'x');
+    }
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
+    expect_key_reads_match(*s);  // walking the log while the index is refilled
+    EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+    expect_key_reads_match(*s);
+}
+
+// A process killed in this boot: the kernel has every write it made, so its keys file is kept.
+TEST(keys_guard, a_keys_file_left_unsynced_in_this_boot_is_kept) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    make_indexed_database(path);
+    {
+        auto c = storage::sqlite::connection::open(path, false, 1000);
+        ASSERT_TRUE(c) << c.error().message;
+        ASSERT_TRUE((*c)->exec("CREATE TABLE keys.sentinel(x)"));
+    }
+    set_state(path, "unsynced " + boot_id() + "\n");
+    auto s = test::open_or_die("sqlite:" + path, {.durable = false});
+    auto c = storage::sqlite::connection::open(path, false, 1000);
+    ASSERT_TRUE(c) << c.error().message;
+    auto st = (*c)->prepare("SELECT count(*) FROM keys.sqlite_master WHERE name = 'sentinel'");
+    ASSERT_TRUE(st);
+    ASSERT_EQ(st->step(), SQLITE_ROW);
+    EXPECT_EQ(st->int64(0), 1) << "the keys file was started again";
+    EXPECT_EQ(progress(path), events_total);
+    expect_key_reads_match(*s);
+}
+
+}  // namespace
+}  // namespace prom
