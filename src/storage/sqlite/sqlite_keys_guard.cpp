@@ -29,16 +29,20 @@ std::optional<std::string> current_boot_id() {
     return id;
 }
 
+// The state is the file's first line: write_state overwrites in place, then cuts the rest,
+// so a power cut between the two leaves a whole first line (old or new), never an empty file.
 std::string read_state(int fd) {
     std::array<char, 128> buf{};
     ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
-    return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+    std::string text = n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+    if (auto end = text.find('\n'); end != std::string::npos) text.resize(end + 1);
+    return text;
 }
 
 bool write_state(int fd, std::string_view text) {
-    if (::ftruncate(fd, 0) != 0) return false;
     auto n = ::pwrite(fd, text.data(), text.size(), 0);
-    return n == static_cast<ssize_t>(text.size()) && ::fdatasync(fd) == 0;
+    return n == static_cast<ssize_t>(text.size()) &&
+           ::ftruncate(fd, static_cast<off_t>(text.size())) == 0 && ::fdatasync(fd) == 0;
 }
 
 // fsync of a file or directory by path, if it exists; false on a failure other than absence.
@@ -56,26 +60,28 @@ std::string directory_of(const std::string& path) {
 }
 
 // A state left by another boot: the keys file may be torn. Deleted before anything attaches
-// it (connection::open makes an empty one).
-void discard_keys_file(const std::string& db_path) {
+// it (connection::open makes an empty one), and the deletion made durable before the state
+// that no longer asks for it.
+bool discard_keys_file(const std::string& db_path) {
     spdlog::warn(
         "key index '{}': the machine stopped while it was written without fsyncs; it is "
         "filled again from the log",
         keys_path(db_path));
-    std::error_code ec;
-    for (const char* tail : {"", "-wal", "-shm"})
-        std::filesystem::remove(keys_path(db_path) + tail, ec);
+    for (const char* tail : {"", "-wal", "-shm"}) {
+        if (::unlink((keys_path(db_path) + tail).c_str()) != 0 && errno != ENOENT) return false;
+    }
+    return sync_path(directory_of(db_path), true);
 }
 
 }  // namespace
 
-std::unique_ptr<keys_guard> keys_guard::acquire(const std::string& db_path) {
+result<std::unique_ptr<keys_guard>> keys_guard::acquire(const std::string& db_path) {
     auto boot = current_boot_id();
     const std::string path = state_path(db_path);
-    auto give_up = [&](const char* why) -> std::unique_ptr<keys_guard> {
+    auto give_up = [&](const char* why) -> result<std::unique_ptr<keys_guard>> {
         spdlog::warn("key index '{}': {} ({}); it is written with fsyncs", keys_path(db_path), why,
                      path);
-        return nullptr;
+        return std::unique_ptr<keys_guard>();
     };
     if (!boot) return give_up("no boot id to tell a power cut from a process exit");
     const std::string unsynced = "unsynced " + *boot + "\n";
@@ -94,7 +100,14 @@ std::unique_ptr<keys_guard> keys_guard::acquire(const std::string& db_path) {
         if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
             // No other store of this database is open: a state of another boot is ours to judge.
             const std::string state = read_state(fd);
-            if (state.starts_with("unsynced ") && state != unsynced) discard_keys_file(db_path);
+            if (state.starts_with("unsynced ") && state != unsynced &&
+                !discard_keys_file(db_path)) {
+                const int err = errno;
+                ::close(fd);
+                return fail(errc::io_error,
+                            "cannot delete the key index '" + keys_path(db_path) +
+                                "' that a power cut may have torn: " + std::strerror(err));
+            }
             if (state != unsynced && !write_state(fd, unsynced)) break;
             judged = true;
             // Shared from here on. Linux lets go of the lock before taking it shared, so a

@@ -24,14 +24,17 @@
 #include <memory>
 #include <string>
 
+#include "prom/error.hpp"
+
 namespace prom::storage::sqlite {
 
 class keys_guard {
   public:
     // Before the store's first connection attaches the keys file. Null, with a warning, where
     // the state file cannot be used (a read-only directory, no boot id): the indexer then
-    // writes with fsyncs, as it did before the guard.
-    static std::unique_ptr<keys_guard> acquire(const std::string& db_path);
+    // writes with fsyncs, as it did before the guard. An error where a keys file to start
+    // again cannot be deleted (the store must not read it).
+    static result<std::unique_ptr<keys_guard>> acquire(const std::string& db_path);
 
     // After every connection of the store is closed: the last store of the database fsyncs
     // the keys file (and its WAL, if one is left) and writes `clean`.

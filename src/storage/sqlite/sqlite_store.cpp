@@ -32,7 +32,9 @@ sqlite_store::~sqlite_store() = default;
 
 status sqlite_store::init() {
     // Before anything attaches the keys file: one left torn by a power cut goes here.
-    keys_guard_ = keys_guard::acquire(path_);
+    auto guard = keys_guard::acquire(path_);
+    if (!guard) return std::unexpected(guard.error());
+    keys_guard_ = std::move(*guard);
     auto w = connection::open(path_, !options_.must_exist,
                               static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
