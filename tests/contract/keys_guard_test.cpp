@@ -104,6 +104,15 @@ void make_indexed_database(const std::string& path) {
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
 }
 
+// As a power cut would leave it: the state `unsynced` from another boot, and the keys file
+// torn (here, garbage).
+void make_database_after_a_power_cut(const std::string& path) {
+    make_indexed_database(path);
+    set_state(path, "unsynced 00000000-0000-0000-0000-000000000000\n");
+    std::ofstream garbage(keys_path(path), std::ios::trunc | std::ios::binary);
+    garbage << std::string(8192, 'x');
+}
+
 TEST(keys_guard, the_state_is_unsynced_while_open_and_clean_after_the_last_close) {
     test::temp_dir dir;
     const std::string path = dir.file("db");
@@ -123,17 +132,12 @@ TEST(keys_guard, the_state_is_unsynced_while_open_and_clean_after_the_last_close
     EXPECT_EQ(progress(path), events_total);
 }
 
-// A power cut while a store was open: the keys file may be torn, and here it is garbage.
-// Opening starts it again (else ATTACH would fail on it), and the indexer fills it again.
+// A power cut while a store was open: opening starts the keys file again (else ATTACH would
+// fail on the garbage), and the indexer fills it again.
 TEST(keys_guard, a_keys_file_left_unsynced_by_another_boot_is_filled_again) {
     test::temp_dir dir;
     const std::string path = dir.file("db");
-    make_indexed_database(path);
-    set_state(path, "unsynced 00000000-0000-0000-0000-000000000000\n");
-    {
-        std::ofstream garbage(keys_path(path), std::ios::trunc | std::ios::binary);
-        garbage << std::string(8192, 'x');
-    }
+    make_database_after_a_power_cut(path);
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
     EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
     expect_key_reads_match(*s);  // walking the log while the index is refilled
@@ -148,12 +152,7 @@ TEST(keys_guard, a_keys_file_left_unsynced_by_another_boot_is_filled_again) {
 TEST(keys_guard, stores_opened_at_once_after_a_power_cut_share_one_new_keys_file) {
     test::temp_dir dir;
     const std::string path = dir.file("db");
-    make_indexed_database(path);
-    set_state(path, "unsynced 00000000-0000-0000-0000-000000000000\n");
-    {
-        std::ofstream garbage(keys_path(path), std::ios::trunc | std::ios::binary);
-        garbage << std::string(8192, 'x');
-    }
+    make_database_after_a_power_cut(path);
     constexpr int stores = 4;
     std::vector<std::unique_ptr<store>> opened(stores);
     std::vector<std::string> errors(stores);
