@@ -1,10 +1,15 @@
 // SQLite's keys file is written without fsyncs under a guard (storage/sqlite/
 // sqlite_keys_guard.hpp): its state file reads `unsynced <boot id>` while a store is open and
 // `clean` after the last one closes; a keys file that another boot left unsynced is started
-// again at open, one that this boot left (a killed process) is kept.
+// again at open, one that this boot left (a killed process) is kept; and openers wait for the
+// one that holds the state file exclusively.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -104,6 +109,22 @@ void make_indexed_database(const std::string& path) {
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
 }
 
+// A table in the keys file that only survives if the file is kept.
+void add_sentinel(const std::string& path) {
+    auto c = storage::sqlite::connection::open(path, false, 1000);
+    ASSERT_TRUE(c) << c.error().message;
+    ASSERT_TRUE((*c)->exec("CREATE TABLE keys.sentinel(x)"));
+}
+
+bool has_sentinel(const std::string& path) {
+    auto c = storage::sqlite::connection::open(path, false, 1000);
+    EXPECT_TRUE(c) << c.error().message;
+    if (!c) return false;
+    auto st = (*c)->prepare("SELECT count(*) FROM keys.sqlite_master WHERE name = 'sentinel'");
+    EXPECT_TRUE(st);
+    return st && st->step() == SQLITE_ROW && st->int64(0) == 1;
+}
+
 // As a power cut would leave it: the state `unsynced` from another boot, and the keys file
 // torn (here, garbage).
 void make_database_after_a_power_cut(const std::string& path) {
@@ -148,7 +169,7 @@ TEST(keys_guard, a_keys_file_left_unsynced_by_another_boot_is_filled_again) {
 // Stores opened at once after a power cut (as several processes starting together) all
 // open, read right, and leave one state. (It does not force the race that the flock closes,
 // two openers both judging the old state: with the exclusive lock taken unconditionally it
-// still passed, five runs of five.)
+// still passed, five runs of five; the next test forces it.)
 TEST(keys_guard, stores_opened_at_once_after_a_power_cut_share_one_new_keys_file) {
     test::temp_dir dir;
     const std::string path = dir.file("db");
@@ -179,24 +200,44 @@ TEST(keys_guard, stores_opened_at_once_after_a_power_cut_share_one_new_keys_file
     EXPECT_EQ(state_of(path), "clean\n");
 }
 
+// An opener waits while another holds the state file exclusively (an opener judging the state,
+// or the last store closing), and judges the state as that one left it: here the holder (the
+// test) turns another boot's state into this boot's, so the keys file must be kept. (Fails
+// when the opener judges without the exclusive lock: checked.)
+TEST(keys_guard, an_opener_waits_for_the_exclusive_holder_and_reads_its_state) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    make_indexed_database(path);
+    add_sentinel(path);
+    set_state(path, "unsynced 00000000-0000-0000-0000-000000000000\n");
+    const int fd = ::open(keys_guard::state_path(path).c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    std::atomic<bool> opened = false;
+    std::unique_ptr<store> s;
+    std::jthread opener([&] {
+        s = test::open_or_die("sqlite:" + path, {.durable = false});
+        opened = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_FALSE(opened) << "the store opened while another held the state exclusively";
+    set_state(path, "unsynced " + boot_id() + "\n");
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    opener.join();
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(has_sentinel(path)) << "the keys file was started again";
+}
+
 // A process killed in this boot: the kernel has every write it made, so its keys file is kept.
 TEST(keys_guard, a_keys_file_left_unsynced_in_this_boot_is_kept) {
     test::temp_dir dir;
     const std::string path = dir.file("db");
     make_indexed_database(path);
-    {
-        auto c = storage::sqlite::connection::open(path, false, 1000);
-        ASSERT_TRUE(c) << c.error().message;
-        ASSERT_TRUE((*c)->exec("CREATE TABLE keys.sentinel(x)"));
-    }
+    add_sentinel(path);
     set_state(path, "unsynced " + boot_id() + "\n");
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
-    auto c = storage::sqlite::connection::open(path, false, 1000);
-    ASSERT_TRUE(c) << c.error().message;
-    auto st = (*c)->prepare("SELECT count(*) FROM keys.sqlite_master WHERE name = 'sentinel'");
-    ASSERT_TRUE(st);
-    ASSERT_EQ(st->step(), SQLITE_ROW);
-    EXPECT_EQ(st->int64(0), 1) << "the keys file was started again";
+    EXPECT_TRUE(has_sentinel(path)) << "the keys file was started again";
     EXPECT_EQ(progress(path), events_total);
     expect_key_reads_match(*s);
 }
