@@ -5,9 +5,8 @@ Starts prom serve on a fresh SQLite database in a temporary directory, publishes
 requests of 1000 events each (to 1000 keys, as bench/append_bench's batches), gives the
 key indexer 1.5 s for its last step, and prints the rate and the bytes written per event:
 `wchar` (what the process handed to write(): the WAL appends, checkpoint copies and the keys
-file) and
-`write_bytes` (what it sent towards the disk). Unlike a rate, the bytes per event do not
-move with the machine's load, so two builds can be compared in one run each.
+file) and `write_bytes` (what it sent towards the disk). Unlike a rate, the bytes per event
+do not move with the machine's load, so two builds can be compared in one run each.
 
   bench/publish/bytes_written.py [--prom PATH] [BATCHES=200]
 """

@@ -1,6 +1,6 @@
 // SQLite's keys file is written without fsyncs under a guard (storage/sqlite/
-// sqlite_keys_guard.hpp): its state file reads `unsynced <boot id>` while a store is open and
-// `clean` after the last one closes; a keys file that another boot left unsynced is started
+// sqlite_keys_guard.hpp): its state file reads `unsynced <boot id>` from the first such write
+// until the last store closes, then `clean`; a keys file that another boot left unsynced is started
 // again at open, one that this boot left (a killed process) is kept; and openers wait for the
 // one that holds the state file exclusively.
 #include <fcntl.h>
@@ -8,14 +8,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <sstream>
 #include <thread>
 
+#include "contract/long_log.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_key_index.hpp"
 #include "storage/sqlite/sqlite_keys_guard.hpp"
@@ -27,8 +26,7 @@ namespace {
 using storage::sqlite::keys_guard;
 using storage::sqlite::keys_path;
 
-constexpr int events_total = 10'000;  // past the lag: the indexer writes steps while it runs
-static_assert(events_total > storage::sqlite::key_index_lag);
+using namespace long_log;
 
 std::string boot_id() {
     std::ifstream in("/proc/sys/kernel/random/boot_id");
@@ -48,64 +46,10 @@ void set_state(const std::string& path, const std::string& text) {
     std::ofstream(keys_guard::state_path(path), std::ios::trunc) << text;
 }
 
-void append_events(store& s, int n) {
-    for (int done = 0; done < n; done += 500) {
-        std::vector<event_input> batch;
-        batch.reserve(500);
-        for (int i = 0; i < 500; ++i) {
-            batch.push_back(
-                {.topic = "t", .key = "k" + std::to_string(i % 7), .payload = done + i});
-        }
-        auto ok = s.append(std::move(batch));
-        ASSERT_TRUE(ok) << ok.error().message;
-    }
-}
-
-// The keys file's progress for topic t (0 when it has none yet).
-std::int64_t progress(const std::string& path) {
-    auto c = storage::sqlite::connection::open(path, false, 1000);
-    EXPECT_TRUE(c) << c.error().message;
-    if (!c) return -1;
-    auto st =
-        (*c)->prepare("SELECT COALESCE((SELECT seq FROM keys.key_progress WHERE topic = 't'), 0)");
-    EXPECT_TRUE(st);
-    EXPECT_EQ(st->step(), SQLITE_ROW);
-    return st->int64(0);
-}
-
-std::int64_t wait_for_progress(const std::string& path, std::int64_t seq) {
-    auto p = progress(path);
-    for (int i = 0; i < 1000 && p < seq; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        p = progress(path);
-    }
-    return p;
-}
-
-// Key k3's events by the key index and by a filter of the whole log: the same.
-void expect_key_reads_match(store& s) {
-    auto all = s.scan({.topic = "t"});
-    ASSERT_TRUE(all) << all.error().message;
-    std::vector<std::pair<std::int64_t, std::int64_t>> by_time;
-    for (const auto& e : *all) {
-        if (e.key == "k3") by_time.emplace_back(e.ts.value, e.seq.value);
-    }
-    std::sort(by_time.begin(), by_time.end());
-    std::vector<std::int64_t> want;
-    want.reserve(by_time.size());
-    for (const auto& [ts, seq] : by_time) want.push_back(seq);
-    auto got = s.scan_key_by_time(
-        {.topic = "t", .key = "k3", .to_ts = ts_ms{std::numeric_limits<std::int64_t>::max()}});
-    ASSERT_TRUE(got) << got.error().message;
-    std::vector<std::int64_t> seqs;
-    for (const auto& e : *got) seqs.push_back(e.seq.value);
-    EXPECT_EQ(seqs, want);
-}
-
 // A database whose keys file is filled up to the whole log, closed cleanly.
 void make_indexed_database(const std::string& path) {
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
-    append_events(*s, events_total);
+    append_long_log(*s);
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
 }
 
@@ -134,23 +78,27 @@ void make_database_after_a_power_cut(const std::string& path) {
     garbage << std::string(8192, 'x');
 }
 
-TEST(keys_guard, the_state_is_unsynced_while_open_and_clean_after_the_last_close) {
+TEST(keys_guard, the_state_is_unsynced_from_the_first_write_to_the_last_close) {
     test::temp_dir dir;
     const std::string path = dir.file("db");
     const std::string unsynced = "unsynced " + boot_id() + "\n";
     auto a = test::open_or_die("sqlite:" + path, {.durable = false});
-    EXPECT_EQ(state_of(path), unsynced);
     auto b = test::open_or_die("sqlite:" + path, {.durable = false});
-    append_events(*a, events_total);
+    EXPECT_EQ(state_of(path), "") << "nothing is written without fsyncs yet";
+    append_long_log(*a);
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+    EXPECT_EQ(state_of(path), unsynced);
     a.reset();
     EXPECT_EQ(state_of(path), unsynced) << "b is still open";
     b.reset();
     EXPECT_EQ(state_of(path), "clean\n");
-    // Opened again: unsynced again, and the index as it was.
+    // A store that writes nothing to the keys file (as most CLI commands) leaves it clean.
     auto c = test::open_or_die("sqlite:" + path, {.durable = false});
-    EXPECT_EQ(state_of(path), unsynced);
-    EXPECT_EQ(progress(path), events_total);
+    expect_key_reads_match(*c);
+    EXPECT_EQ(state_of(path), "clean\n");
+    c.reset();
+    EXPECT_EQ(state_of(path), "clean\n");
+    EXPECT_EQ(read_state(path).progress, events_total);
 }
 
 // A power cut while a store was open: opening starts the keys file again (else ATTACH would
@@ -160,9 +108,9 @@ TEST(keys_guard, a_keys_file_left_unsynced_by_another_boot_is_filled_again) {
     const std::string path = dir.file("db");
     make_database_after_a_power_cut(path);
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
-    EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
     expect_key_reads_match(*s);  // walking the log while the index is refilled
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+    EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
     expect_key_reads_match(*s);
 }
 
@@ -193,8 +141,8 @@ TEST(keys_guard, stores_opened_at_once_after_a_power_cut_share_one_new_keys_file
     for (int i = 0; i < stores; ++i) {
         ASSERT_TRUE(opened[i]) << errors[i];
     }
-    EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+    EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
     for (auto& s : opened) expect_key_reads_match(*s);
     opened.clear();
     EXPECT_EQ(state_of(path), "clean\n");
@@ -238,7 +186,7 @@ TEST(keys_guard, a_keys_file_left_unsynced_in_this_boot_is_kept) {
     set_state(path, "unsynced " + boot_id() + "\n");
     auto s = test::open_or_die("sqlite:" + path, {.durable = false});
     EXPECT_TRUE(has_sentinel(path)) << "the keys file was started again";
-    EXPECT_EQ(progress(path), events_total);
+    EXPECT_EQ(read_state(path).progress, events_total);
     expect_key_reads_match(*s);
 }
 

@@ -22,10 +22,10 @@ constexpr auto quiet_gather = std::chrono::milliseconds(250);
 
 }  // namespace
 
-key_indexer::key_indexer(std::string path, int busy_timeout_ms, bool without_fsyncs)
+key_indexer::key_indexer(std::string path, int busy_timeout_ms, keys_guard* guard)
     : path_(std::move(path)),
       busy_timeout_ms_(busy_timeout_ms),
-      without_fsyncs_(without_fsyncs),
+      guard_(guard),
       thread_([this] { run(); }) {}
 
 key_indexer::~key_indexer() {
@@ -111,11 +111,7 @@ bool key_indexer::next_round(round& r, bool failed) {
 
 bool key_indexer::index_quiet(connection& c, const round& r) {
     for (const auto& [topic, tip] : r.quiet) {
-        if (auto ok = index_topic(c, topic, 1); !ok) {
-            spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
-                         ok.error().message);
-            return false;
-        }
+        if (!index_or_warn(c, topic, 1)) return false;
         std::lock_guard lock(mu_);
         // Indexed up to its log, which holds the tip: done until its next commit, even where
         // the progress read back says otherwise (another process's indexer got there first,
@@ -142,13 +138,12 @@ void key_indexer::run() {
             }
             conn = std::move(*c);
             // Erasure leaves no copy of a key in free space (as the writer, sqlite_store.cpp).
-            // The file is derived: OFF where the store's keys_guard has it filled again after
-            // a power cut (sqlite_keys_guard.hpp); else NORMAL, where a step lost to a power
-            // cut is done again (the progress is lost with its rows). The writer's commits
-            // stay FULL.
+            // The file is derived: NORMAL, where a step lost to a power cut is done again (the
+            // progress is lost with its rows), until drop_fsyncs_if_guarded. The writer's
+            // commits stay FULL.
             (void)conn->exec("PRAGMA secure_delete=ON");
-            (void)conn->exec(without_fsyncs_ ? "PRAGMA keys.synchronous=OFF"
-                                             : "PRAGMA keys.synchronous=NORMAL");
+            (void)conn->exec("PRAGMA keys.synchronous=NORMAL");
+            without_fsyncs_ = false;
             sqlite3_wal_autocheckpoint(conn->raw(), checkpoint_frames);
         }
         if (r.every_tail) {
@@ -190,18 +185,30 @@ bool key_indexer::index_behind(connection& c, std::int64_t min_lag) {
         }
     }
     for (const auto& [topic, last] : behind) {
-        if (auto ok = index_topic(c, topic, min_lag); !ok) {
-            spdlog::warn("key index of topic '{}': {} (tried again later)", topic,
-                         ok.error().message);
-            return false;
-        }
+        if (!index_or_warn(c, topic, min_lag)) return false;
         std::lock_guard lock(mu_);
         if (stopping_) return true;
     }
     return true;
 }
 
+bool key_indexer::index_or_warn(connection& c, const std::string& topic, std::int64_t min_lag) {
+    auto ok = index_topic(c, topic, min_lag);
+    if (!ok) {
+        spdlog::warn("key index of topic '{}': {} (tried again later)", topic, ok.error().message);
+    }
+    return ok.has_value();
+}
+
+void key_indexer::drop_fsyncs_if_guarded(connection& c) {
+    // Only once the state file says `unsynced` (sqlite_keys_guard.hpp): a store that never
+    // writes the keys file leaves it `clean`, and its close syncs nothing.
+    if (without_fsyncs_ || !guard_ || !guard_->mark_unsynced()) return;
+    without_fsyncs_ = c.exec("PRAGMA keys.synchronous=OFF").has_value();
+}
+
 status key_indexer::index_topic(connection& c, const std::string& topic, std::int64_t min_lag) {
+    drop_fsyncs_if_guarded(c);  // outside a transaction; the callers chose a topic to write
     while (true) {
         if (auto ok = c.run("BEGIN"); !ok) return ok;
         // The keys file's write lock first, then the log: a transaction that deletes rows of

@@ -27,14 +27,16 @@
 
 #include "storage/common.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_keys_guard.hpp"
 
 namespace prom::storage::sqlite {
 
 class key_indexer {
   public:
-    // `without_fsyncs`: the store holds a keys_guard (sqlite_keys_guard.hpp), so the keys file
-    // may be written with synchronous=OFF.
-    key_indexer(std::string path, int busy_timeout_ms, bool without_fsyncs);
+    // `guard`: the store's keys_guard (sqlite_keys_guard.hpp), which must outlive the indexer;
+    // once it has recorded the state, the keys file is written with synchronous=OFF. Null:
+    // synchronous=NORMAL throughout.
+    key_indexer(std::string path, int busy_timeout_ms, keys_guard* guard);
     ~key_indexer();  // finishes the step under way, then stops
     key_indexer(const key_indexer&) = delete;
     key_indexer& operator=(const key_indexer&) = delete;
@@ -75,11 +77,16 @@ class key_indexer {
     bool index_quiet(connection& c, const round& r);
     // Brings every topic `min_lag` or more behind up to its log; false on an error.
     bool index_behind(connection& c, std::int64_t min_lag);
+    // Indexes one topic, logging a failure (the round is tried again later); false on one.
+    bool index_or_warn(connection& c, const std::string& topic, std::int64_t min_lag);
     status index_topic(connection& c, const std::string& topic, std::int64_t min_lag);
+    // Before the first write: synchronous=OFF for the keys file once the guard allows it.
+    void drop_fsyncs_if_guarded(connection& c);
 
     const std::string path_;
     const int busy_timeout_ms_;
-    const bool without_fsyncs_;
+    keys_guard* const guard_;
+    bool without_fsyncs_ = false;  // the thread's: the guard has recorded the state
     std::mutex mu_;
     std::condition_variable wake_;
     bool wanted_ = true;  // the pass at start

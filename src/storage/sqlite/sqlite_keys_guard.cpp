@@ -84,45 +84,36 @@ result<std::unique_ptr<keys_guard>> keys_guard::acquire(const std::string& db_pa
         return std::unique_ptr<keys_guard>();
     };
     if (!boot) return give_up("no boot id to tell a power cut from a process exit");
-    const std::string unsynced = "unsynced " + *boot + "\n";
-    const bool existed = std::filesystem::exists(path);
+    std::string unsynced = "unsynced " + *boot + "\n";
+    auto of_another_boot = [&](const std::string& state) {
+        return state.starts_with("unsynced ") && state != unsynced;
+    };
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return give_up(std::strerror(errno));
-    // A new state file's name must survive a power cut as well as its content.
-    if (!existed && !sync_path(directory_of(path), true)) {
-        ::close(fd);
-        return give_up("cannot sync its directory");
-    }
     // Bounded: a state file shared by machines (a network file system) could show another
     // boot's id for ever.
     for (int attempt = 0; attempt < 100; ++attempt) {
-        bool judged = false;
         if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
             // No other store of this database is open: a state of another boot is ours to judge.
-            const std::string state = read_state(fd);
-            if (state.starts_with("unsynced ") && state != unsynced &&
-                !discard_keys_file(db_path)) {
-                const int err = errno;
-                ::close(fd);
-                return fail(errc::io_error,
-                            "cannot delete the key index '" + keys_path(db_path) +
-                                "' that a power cut may have torn: " + std::strerror(err));
+            if (of_another_boot(read_state(fd))) {
+                if (!discard_keys_file(db_path)) {
+                    const int err = errno;
+                    ::close(fd);
+                    return fail(errc::io_error,
+                                "cannot delete the key index '" + keys_path(db_path) +
+                                    "' that a power cut may have torn: " + std::strerror(err));
+                }
+                if (!write_state(fd, clean_state))
+                    break;  // the new keys file has no unsynced write
             }
-            if (state != unsynced && !write_state(fd, unsynced)) break;
-            judged = true;
-            // Shared from here on. Linux lets go of the lock before taking it shared, so a
-            // closing store may mark the file clean in between: read the state again below.
+            // Shared from here on (no one waits for the exclusive lock: both takers try once).
             if (::flock(fd, LOCK_SH) != 0) break;
-        } else if (::flock(fd, LOCK_SH) != 0) {
-            break;  // another store is opening or closing: waited for its exclusive moment
+            return std::unique_ptr<keys_guard>(new keys_guard(db_path, std::move(unsynced), fd));
         }
-        const std::string state = read_state(fd);
-        if (state == unsynced) return std::unique_ptr<keys_guard>(new keys_guard(db_path, fd));
-        if (judged || state == clean_state || state.empty()) {
-            // Marked clean by the last store just before: several openers may write this at
-            // once, the same bytes.
-            if (!write_state(fd, unsynced)) break;
-            return std::unique_ptr<keys_guard>(new keys_guard(db_path, fd));
+        // Another store is open, or opening or closing: wait for its exclusive moment to end.
+        if (::flock(fd, LOCK_SH) != 0) break;
+        if (!of_another_boot(read_state(fd))) {
+            return std::unique_ptr<keys_guard>(new keys_guard(db_path, std::move(unsynced), fd));
         }
         // Another boot's state, seen under a shared lock before an opener judged it: try again
         // for the exclusive lock.
@@ -135,11 +126,27 @@ result<std::unique_ptr<keys_guard>> keys_guard::acquire(const std::string& db_pa
     return give_up(std::strerror(err));
 }
 
+bool keys_guard::mark_unsynced() {
+    if (marked_) return true;
+    // Under the shared lock no store can mark the file clean (that takes the exclusive one), so
+    // once written this state holds until this store closes. The directory is synced too: the
+    // state file may be new.
+    if (read_state(fd_) != unsynced_ &&
+        !(write_state(fd_, unsynced_) && sync_path(directory_of(db_path_), true))) {
+        spdlog::warn("key index '{}': cannot record its state ({}); it is written with fsyncs",
+                     keys_path(db_path_), std::strerror(errno));
+        return false;
+    }
+    marked_ = true;
+    return true;
+}
+
 keys_guard::~keys_guard() {
-    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
-        // The last store of the database: every connection of this one is closed, and no
-        // other can open while the lock is held. SQLite's fsyncs at the last close do not
-        // cover pages an unsynced checkpoint already copied, so sync both files here.
+    // The last store of the database (every connection of this one is closed, and no other can
+    // open while the lock is held), and some store wrote without fsyncs since the last `clean`.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0 && read_state(fd_).starts_with("unsynced ")) {
+        // SQLite's fsyncs at the last close do not cover pages an unsynced checkpoint already
+        // copied, so sync both files here.
         const std::string keys = keys_path(db_path_);
         if (sync_path(keys, false) && sync_path(keys + "-wal", false) &&
             sync_path(directory_of(keys), true)) {
