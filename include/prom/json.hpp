@@ -43,6 +43,10 @@ void append_canonical_json(std::string& out, const json::value& v);
 std::string canonical_json(const json::object& obj);
 void append_canonical_json(std::string& out, const json::object& obj);
 
+// A JSON string with `s` as its text, escaped as canonical_json escapes strings: for
+// writers that build a known shape by hand without a json::value (which would copy `s`).
+void append_json_string(std::string& out, std::string_view s);
+
 // The strong ETag of canonical bytes: a quoted 128-bit XXH3 hash in hex.
 std::string etag_of(std::string_view canonical_bytes);
 

@@ -265,6 +265,8 @@ void append_canonical_json(std::string& out, const json::value& v) {
 // four or five times on the way to a few hundred bytes (each serialized document paid it).
 constexpr std::size_t first_capacity = 256;
 
+void append_json_string(std::string& out, std::string_view s) { append_string(out, s); }
+
 std::string canonical_json(const json::value& v) {
     std::string out;
     if (v.is_structured()) out.reserve(first_capacity);  // a scalar fits in place

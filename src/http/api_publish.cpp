@@ -150,7 +150,7 @@ response api::finish_publish(result<std::vector<append_result>> appended,
         duplicates += a.duplicate ? 1 : 0;
         if (text.back() == '}') text += ',';
         text += a.duplicate ? "{\"duplicate\":true,\"id\":" : "{\"duplicate\":false,\"id\":";
-        append_canonical_json(text, json::value(json::string_view(a.id)));
+        append_json_string(text, a.id);
         text += ",\"seq\":";
         text += to_string(a.seq);
         text += ",\"ts\":";

@@ -14,10 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -577,6 +578,101 @@ struct registration {
 
 bool is_ws_target(std::string_view target) { return target == "/ws" || target.starts_with("/ws?"); }
 
+// Feeds the parser what the buffer holds and reads the socket only when it needs more, until
+// `done(parser)`: what Beast's async_read_header and async_read do, without their composed
+// operations (a chain of handlers per read, and a trip through the scheduler when the buffer
+// already holds the rest). The parser is Beast's, so its limits and its refusals of
+// malformed or ambiguous framing are the same. Errors as Beast's reads give them:
+// end_of_stream when the peer closed before a request began.
+template <class Done>
+net::awaitable<boost::system::error_code> read_request(
+    tcp::socket& socket, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::string_body>& parser, Done done) {
+    boost::system::error_code ec;
+    for (;;) {
+        if (buffer.size() != 0) {
+            const std::size_t used = parser.put(buffer.data(), ec);
+            buffer.consume(used);
+            if (ec && ec != bhttp::error::need_more) co_return ec;
+            if (done(parser)) co_return boost::system::error_code{};
+            if (!ec && used != 0 && buffer.size() != 0) continue;  // the parser stopped early
+        }
+        net::mutable_buffer room;
+        try {
+            room = buffer.prepare(beast::read_size(buffer, 65536));
+        } catch (const std::length_error&) {
+            co_return bhttp::error::buffer_overflow;
+        }
+        auto [rec, n] = co_await socket.async_read_some(room, use_tuple);
+        buffer.commit(n);
+        if (rec == net::error::eof) {
+            if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+            parser.put_eof(ec);
+            co_return ec;
+        }
+        if (rec) co_return rec;
+    }
+}
+
+struct header_read {
+    bool operator()(const bhttp::request_parser<bhttp::string_body>& p) const {
+        return p.is_header_done();
+    }
+};
+struct message_read {
+    bool operator()(const bhttp::request_parser<bhttp::string_body>& p) const {
+        return p.is_done();
+    }
+};
+
+// The header lines the routes read, in one pass over the fields (a lookup per name walked
+// the fields' index seven times per request). The first line of a name counts, as a lookup
+// would find it; several If-None-Match lines form one list, joined in `joined_inm`.
+void read_header_fields(const bhttp::fields& fields, request& req, std::string& joined_inm) {
+    auto first = [](std::optional<std::string_view>& slot, std::string_view value) {
+        if (!slot) slot = value;
+    };
+    bool joining = false;
+    for (const auto& f : fields) {
+        switch (f.name()) {
+            case bhttp::field::if_none_match:
+                if (!req.if_none_match) {
+                    req.if_none_match = f.value();
+                    break;
+                }
+                if (!joining) {
+                    joined_inm.assign(*req.if_none_match);
+                    joining = true;
+                }
+                if (!joined_inm.empty()) joined_inm += ", ";
+                joined_inm += f.value();
+                req.if_none_match = joined_inm;
+                break;
+            case bhttp::field::if_modified_since:
+                first(req.if_modified_since, f.value());
+                break;
+            case bhttp::field::content_type:
+                first(req.content_type, f.value());
+                break;
+            case bhttp::field::authorization:
+                first(req.authorization, f.value());
+                break;
+            case bhttp::field::prefer:
+                first(req.prefer, f.value());
+                break;
+            case bhttp::field::unknown:
+                if (beast::iequals(f.name_string(), "Prom-After")) {
+                    first(req.prom_after, f.value());
+                } else if (beast::iequals(f.name_string(), "Last-Event-ID")) {
+                    first(req.last_event_id, f.value());
+                }
+                break;
+            default:
+                break;
+        }
+    }
+}
+
 // `deadline`: when the sweeper may cut a write the peer does not read.
 net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
                                     bool keep_alive, steady_time deadline) {
@@ -596,8 +692,17 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
                                              net::buffer("\r\n", 2),
                                              net::buffer(body)};
     conn.deadline = deadline;
-    auto [ec, n] = co_await net::async_write(conn.socket, buffers, use_tuple);
-    co_return !ec;
+    // Most answers fit the socket's buffer: sent here, the coroutine goes on without a trip
+    // through the scheduler. The socket is non-blocking (serve_connection), so a full buffer
+    // returns would_block and the rest goes out asynchronously.
+    boost::system::error_code ec;
+    const std::size_t sent = conn.socket.write_some(buffers, ec);
+    if (!ec && sent == net::buffer_size(buffers)) co_return true;
+    if (ec && ec != net::error::would_block && ec != net::error::try_again) co_return false;
+    beast::buffers_suffix<std::array<net::const_buffer, 6>> rest(buffers);
+    rest.consume(sent);
+    auto [wec, n] = co_await net::async_write(conn.socket, rest, use_tuple);
+    co_return !wec;
 }
 
 // The status for a request that did not parse; 0 when the peer just went away.
@@ -640,6 +745,10 @@ void sweep_connections(io_worker& worker, bool idle_too) {
 net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, io_worker* worker) {
     connection conn{std::move(socket)};
     registration reg(ctx, worker, &conn);
+    {
+        boost::system::error_code ignored;
+        conn.socket.non_blocking(true, ignored);  // for write_response's first try
+    }
     beast::flat_buffer buffer;
     const auto& opts = ctx->options;
     // One clock reading per request and one per answer: the end of an answer is also the
@@ -654,7 +763,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
         parser.body_limit(opts.body_limit);
         conn.deadline = last_answer + opts.read_timeout;
-        auto [ec, n] = co_await bhttp::async_read_header(conn.socket, buffer, parser, use_tuple);
+        parser.eager(false);
+        auto ec = co_await read_request(conn.socket, buffer, parser, header_read{});
         if (!ec && !parser.is_done()) {
             // curl and others wait (a second, for curl) for this before sending a body.
             auto expect = parser.get().find(bhttp::field::expect);
@@ -663,9 +773,10 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                     conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
                 ec = wec;
             }
-            if (!ec)
-                std::tie(ec, n) =
-                    co_await bhttp::async_read(conn.socket, buffer, parser, use_tuple);
+            if (!ec) {
+                parser.eager(true);
+                ec = co_await read_request(conn.socket, buffer, parser, message_read{});
+            }
         }
         conn.busy = true;
         conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
@@ -687,6 +798,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         if (parser.upgrade() && is_ws_target(msg.target())) {
             if (ctx->upgrade) {
                 reg.leave_worker();
+                boost::system::error_code ignored;
+                conn.socket.non_blocking(false, ignored);  // the gateway's own business
                 co_await ctx->upgrade(beast::tcp_stream(std::move(conn.socket)), std::move(buffer),
                                       parser.release());
                 co_return;
@@ -703,31 +816,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         req.verb = method_of(msg.method());
         req.target = msg.target();
         std::string joined_inm;  // several If-None-Match lines form one list
-        if (auto range = msg.equal_range(bhttp::field::if_none_match);
-            range.first != range.second) {
-            auto next = range.first;
-            if (++next == range.second) {
-                req.if_none_match = range.first->value();
-            } else {
-                for (auto it = range.first; it != range.second; ++it) {
-                    if (!joined_inm.empty()) joined_inm += ", ";
-                    joined_inm += it->value();
-                }
-                req.if_none_match = joined_inm;
-            }
-        }
-        if (auto it = msg.find(bhttp::field::if_modified_since); it != msg.end()) {
-            req.if_modified_since = it->value();
-        }
-        if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) {
-            req.content_type = it->value();
-        }
-        if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
-            req.authorization = it->value();
-        }
-        if (auto it = msg.find("Prom-After"); it != msg.end()) req.prom_after = it->value();
-        if (auto it = msg.find("Prefer"); it != msg.end()) req.prefer = it->value();
-        if (auto it = msg.find("Last-Event-ID"); it != msg.end()) req.last_event_id = it->value();
+        read_header_fields(msg, req, joined_inm);
         req.body = msg.body();
         req.received = started;
 
