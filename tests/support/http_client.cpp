@@ -30,7 +30,8 @@ std::size_t http_reply::count(std::string_view name) const {
     return n;
 }
 
-http_connection::http_connection(std::uint16_t port, std::chrono::milliseconds timeout) {
+http_connection::http_connection(std::uint16_t port, std::chrono::milliseconds timeout,
+                                 int receive_buffer) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) return;
     timeval tv{};
@@ -40,6 +41,9 @@ http_connection::http_connection(std::uint16_t port, std::chrono::milliseconds t
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (receive_buffer > 0) {
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -137,7 +141,10 @@ std::optional<http_reply> http_connection::request(
     req += " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     bool has_length = false;
     for (const auto& [k, v] : headers) {
-        req += k + ": " + v + "\r\n";
+        req += k;
+        req += ": ";
+        req += v;
+        req += "\r\n";
         has_length = has_length || iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding");
     }
     if (!body.empty() && !has_length)

@@ -28,8 +28,10 @@ struct http_reply {
 
 class http_connection {
   public:
+    // `receive_buffer` > 0: the socket's SO_RCVBUF, set before connecting (a slow reader).
     explicit http_connection(std::uint16_t port,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                             std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                             int receive_buffer = 0);
     ~http_connection();
     http_connection(const http_connection&) = delete;
     http_connection& operator=(const http_connection&) = delete;
