@@ -366,6 +366,9 @@ struct store_options {
     // created. For commands that only read, where a typo in --db must not silently read a
     // new, empty database.
     bool must_exist = false;
+    // How often a long background catch-up logs how far it is (SQLite: the key index filled
+    // from a long log, as after a power cut; docs/storage-schema.md).
+    std::chrono::milliseconds progress_every{10000};
 };
 
 // `memory:`, `sqlite:PATH` or `postgresql://…`.

@@ -5,6 +5,8 @@
 // one that holds the state file exclusively.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "contract/long_log.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_key_index.hpp"
+#include "storage/sqlite/sqlite_key_indexer.hpp"
 #include "storage/sqlite/sqlite_keys_guard.hpp"
 #include "support/test_support.hpp"
 
@@ -112,6 +115,42 @@ TEST(keys_guard, a_keys_file_left_unsynced_by_another_boot_is_filled_again) {
     EXPECT_EQ(wait_for_progress(path, events_total), events_total);
     EXPECT_EQ(state_of(path), "unsynced " + boot_id() + "\n");
     expect_key_reads_match(*s);
+}
+
+// A keys file filled again says how far it is, step by step once its catch-up lasts longer
+// than progress_every (here 0: every step), and when it is done.
+TEST(keys_guard, a_refill_logs_how_far_it_is_and_when_it_is_done) {
+    test::temp_dir dir;
+    const std::string path = dir.file("db");
+    make_database_after_a_power_cut(path);
+    auto lines = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+    auto logger = spdlog::default_logger();
+    const auto level = logger->level();
+    logger->sinks().push_back(lines);
+    logger->set_level(spdlog::level::info);
+    auto seen = [&](const std::string& text) {
+        for (const auto& line : lines->last_formatted()) {
+            if (line.find(text) != std::string::npos) return true;
+        }
+        return false;
+    };
+    const std::string total = std::to_string(events_total);
+    const std::string done = "key index of topic 't': caught up with its log (" + total;
+    {
+        auto s = test::open_or_die(
+            "sqlite:" + path, {.durable = false, .progress_every = std::chrono::milliseconds(0)});
+        EXPECT_EQ(wait_for_progress(path, events_total), events_total);
+        // The line comes with the indexer's next look at the topic, after the last step.
+        for (int i = 0; i < 200 && !seen(done); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    logger->sinks().pop_back();
+    logger->set_level(level);
+    EXPECT_TRUE(seen(
+        "key index of topic 't': " + std::to_string(storage::sqlite::key_indexer::step_events) +
+        " of " + total + " events"));
+    EXPECT_TRUE(seen(done));
 }
 
 // Stores opened at once after a power cut (as several processes starting together) all

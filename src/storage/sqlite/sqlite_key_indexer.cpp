@@ -22,10 +22,12 @@ constexpr auto quiet_gather = std::chrono::milliseconds(250);
 
 }  // namespace
 
-key_indexer::key_indexer(std::string path, int busy_timeout_ms, keys_guard* guard)
+key_indexer::key_indexer(std::string path, int busy_timeout_ms, keys_guard* guard,
+                         std::chrono::milliseconds progress_every)
     : path_(std::move(path)),
       busy_timeout_ms_(busy_timeout_ms),
       guard_(guard),
+      progress_every_(progress_every),
       thread_([this] { run(); }) {}
 
 key_indexer::~key_indexer() {
@@ -209,6 +211,13 @@ void key_indexer::drop_fsyncs_if_guarded(connection& c) {
 
 status key_indexer::index_topic(connection& c, const std::string& topic, std::int64_t min_lag) {
     drop_fsyncs_if_guarded(c);  // outside a transaction; the callers chose a topic to write
+    // A catch-up that lasts (a keys file filled from a long log: a new one, or one started
+    // again after a power cut) logs how far it is: until it is done, per-key reads of the
+    // topic walk the log's tail and are slow.
+    const auto began = std::chrono::steady_clock::now();
+    auto reported_at = began;
+    bool reported = false;
+    std::int64_t last = 0;
     while (true) {
         if (auto ok = c.run("BEGIN"); !ok) return ok;
         // The keys file's write lock first, then the log: a transaction that deletes rows of
@@ -225,7 +234,7 @@ status key_indexer::index_topic(connection& c, const std::string& topic, std::in
             int rc = st->step();
             if (rc != SQLITE_ROW) return std::unexpected(c.last_error(rc, "read key progress"));
             from = seq_t{st->int64(0)};
-            const std::int64_t last = st->int64(1);
+            last = st->int64(1);
             // Steps as the writer's were: the tail left behind is under min_lag.
             to = last - from.value >= min_lag ? seq_t{std::min(last, from.value + step_events)}
                                               : from;
@@ -238,6 +247,18 @@ status key_indexer::index_topic(connection& c, const std::string& topic, std::in
         if (!ok) {
             (void)c.run("ROLLBACK");
             return ok;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (more && now - reported_at >= progress_every_) {
+            spdlog::info(
+                "key index of topic '{}': {} of {} events ({}%); per-key reads walk the rest",
+                topic, to.value, last, last > 0 ? to.value * 100 / last : 100);
+            reported_at = now;
+            reported = true;
+        } else if (!more && reported) {
+            spdlog::info("key index of topic '{}': caught up with its log ({} events) in {} s",
+                         topic, from.value,
+                         std::chrono::duration_cast<std::chrono::seconds>(now - began).count());
         }
         {
             std::lock_guard lock(mu_);

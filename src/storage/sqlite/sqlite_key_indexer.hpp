@@ -36,7 +36,10 @@ class key_indexer {
     // `guard`: the store's keys_guard (sqlite_keys_guard.hpp), which must outlive the indexer;
     // once it has recorded the state, the keys file is written with synchronous=OFF. Null:
     // synchronous=NORMAL throughout.
-    key_indexer(std::string path, int busy_timeout_ms, keys_guard* guard);
+    // `progress_every`: a topic whose catch-up lasts longer logs how far it is that often,
+    // and once when it is done (a keys file filled again for a long log takes minutes).
+    key_indexer(std::string path, int busy_timeout_ms, keys_guard* guard,
+                std::chrono::milliseconds progress_every);
     ~key_indexer();  // finishes the step under way, then stops
     key_indexer(const key_indexer&) = delete;
     key_indexer& operator=(const key_indexer&) = delete;
@@ -86,6 +89,7 @@ class key_indexer {
     const std::string path_;
     const int busy_timeout_ms_;
     keys_guard* const guard_;
+    const std::chrono::milliseconds progress_every_;
     bool without_fsyncs_ = false;  // the thread's: the guard has recorded the state
     std::mutex mu_;
     std::condition_variable wake_;

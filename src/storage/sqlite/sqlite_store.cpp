@@ -85,8 +85,9 @@ status sqlite_store::init() {
         [this] { return other_process_committed(); },
         // What another process appended is not known here: listeners look for themselves.
         [this] { notifier_.notify_unknown_change(); });
-    key_indexer_ = std::make_unique<key_indexer>(
-        path_, static_cast<int>(options_.busy_timeout.count()), keys_guard_.get());
+    key_indexer_ =
+        std::make_unique<key_indexer>(path_, static_cast<int>(options_.busy_timeout.count()),
+                                      keys_guard_.get(), options_.progress_every);
     notifier_.add_append_listener(
         [indexer = key_indexer_.get()](const appended_topics& a) { indexer->appended(a); });
     group_commit_ = std::make_unique<group_commit>(
