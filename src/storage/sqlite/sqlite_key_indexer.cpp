@@ -251,13 +251,13 @@ status key_indexer::index_topic(connection& c, const std::string& topic, std::in
         const auto now = std::chrono::steady_clock::now();
         if (more && now - reported_at >= progress_every_) {
             spdlog::info(
-                "key index of topic '{}': {} of {} events ({}%); per-key reads walk the rest",
+                "key index of topic '{}': up to seq {} of {} ({}%); per-key reads walk the rest",
                 topic, to.value, last, last > 0 ? to.value * 100 / last : 100);
             reported_at = now;
             reported = true;
         } else if (!more && reported) {
-            spdlog::info("key index of topic '{}': caught up with its log ({} events) in {} s",
-                         topic, from.value,
+            spdlog::info("key index of topic '{}': caught up to seq {} of {} in {} s", topic,
+                         from.value, last,
                          std::chrono::duration_cast<std::chrono::seconds>(now - began).count());
         }
         {
