@@ -579,22 +579,25 @@ struct registration {
 bool is_ws_target(std::string_view target) { return target == "/ws" || target.starts_with("/ws?"); }
 
 // Feeds the parser what the buffer holds and reads the socket only when it needs more, until
-// `done(parser)`: what Beast's async_read_header and async_read do, without their composed
-// operations (a chain of handlers per read, and a trip through the scheduler when the buffer
-// already holds the rest). The parser is Beast's, so its limits and its refusals of
-// malformed or ambiguous framing are the same. Errors as Beast's reads give them:
-// end_of_stream when the peer closed before a request began.
-template <class Done>
+// the header (`whole_message` false) or the whole message has been parsed: what Beast's
+// async_read_header and async_read do, without their composed operations (a chain of
+// handlers per read, and a trip through the scheduler when the buffer already holds the
+// rest). The parser is Beast's, so its limits and its refusals of malformed or ambiguous
+// framing are the same. Errors as Beast's reads give them: end_of_stream when the peer
+// closed before a request began.
 net::awaitable<boost::system::error_code> read_request(
     tcp::socket& socket, beast::flat_buffer& buffer,
-    bhttp::request_parser<bhttp::string_body>& parser, Done done) {
+    bhttp::request_parser<bhttp::string_body>& parser, bool whole_message) {
+    parser.eager(whole_message);  // the header alone: Expect and Upgrade are looked at first
     boost::system::error_code ec;
     for (;;) {
         if (buffer.size() != 0) {
             const std::size_t used = parser.put(buffer.data(), ec);
             buffer.consume(used);
             if (ec && ec != bhttp::error::need_more) co_return ec;
-            if (done(parser)) co_return boost::system::error_code{};
+            if (whole_message ? parser.is_done() : parser.is_header_done()) {
+                co_return boost::system::error_code{};
+            }
             if (!ec && used != 0 && buffer.size() != 0) continue;  // the parser stopped early
         }
         net::mutable_buffer room;
@@ -613,17 +616,6 @@ net::awaitable<boost::system::error_code> read_request(
         if (rec) co_return rec;
     }
 }
-
-struct header_read {
-    bool operator()(const bhttp::request_parser<bhttp::string_body>& p) const {
-        return p.is_header_done();
-    }
-};
-struct message_read {
-    bool operator()(const bhttp::request_parser<bhttp::string_body>& p) const {
-        return p.is_done();
-    }
-};
 
 // The header lines the routes read, in one pass over the fields (a lookup per name walked
 // the fields' index seven times per request). The first line of a name counts, as a lookup
@@ -763,8 +755,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
         parser.body_limit(opts.body_limit);
         conn.deadline = last_answer + opts.read_timeout;
-        parser.eager(false);
-        auto ec = co_await read_request(conn.socket, buffer, parser, header_read{});
+        auto ec = co_await read_request(conn.socket, buffer, parser, false);
         if (!ec && !parser.is_done()) {
             // curl and others wait (a second, for curl) for this before sending a body.
             auto expect = parser.get().find(bhttp::field::expect);
@@ -773,10 +764,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                     conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
                 ec = wec;
             }
-            if (!ec) {
-                parser.eager(true);
-                ec = co_await read_request(conn.socket, buffer, parser, message_read{});
-            }
+            if (!ec) ec = co_await read_request(conn.socket, buffer, parser, true);
         }
         conn.busy = true;
         conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
