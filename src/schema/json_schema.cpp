@@ -1,6 +1,8 @@
 // The only file that includes valijson (it throws, and its headers are heavy).
 #include "schema/json_schema.hpp"
 
+#include <algorithm>
+#include <string>
 #include <string_view>
 
 // Without it valijson reports a schema it cannot use (a `$ref` to a definition that is not
@@ -224,13 +226,45 @@ std::optional<problem> local_only(const json::value& v, const std::string& at) {
     return std::nullopt;
 }
 
-// Where a local "$ref" ("#" or "#/json/pointer") points in `root`; null when it does not
-// resolve (valijson then reports it).
+// Where a local "$ref" ("#" or "#/json/pointer") points in `root`, found by valijson's rules
+// rather than RFC 6901's, so that a chain followed here is the chain valijson would follow:
+// trailing slashes dropped, empty tokens skipped ("#/" is the root, "#/a//b" is "#/a/b"),
+// tokens decoded by valijson's own function ("~1", "~0", %-escapes), array indexes read by
+// std::stoul. Null when valijson would not resolve it (it then refuses the schema).
 const json::value* ref_target(const json::value& root, std::string_view ref) {
-    ref.remove_prefix(1);  // '#'
-    if (ref.empty()) return &root;
-    boost::system::error_code ec;
-    return root.find_pointer(ref, ec);
+    std::string pointer(ref.substr(1));  // after '#'
+    pointer.erase(pointer.find_last_not_of('/') + 1);
+    const json::value* here = &root;
+    for (auto token_start = pointer.cbegin(); token_start != pointer.cend();) {
+        if (*token_start != '/') return nullptr;
+        auto token_end = std::find(token_start + 1, pointer.cend(), '/');
+        std::string token;
+        try {
+            token =
+                valijson::internal::json_pointer::extractReferenceToken(token_start + 1, token_end);
+        } catch (const std::exception&) {
+            return nullptr;
+        }
+        token_start = token_end;
+        if (token.empty()) continue;
+        if (here->is_array()) {
+            const auto& items = here->get_array();
+            std::size_t index = 0;
+            try {
+                index = std::stoul(token);
+            } catch (const std::exception&) {
+                return nullptr;
+            }
+            if (index >= items.size()) return nullptr;
+            here = &items[index];
+        } else if (here->is_object()) {
+            here = here->get_object().if_contains(token);
+            if (!here) return nullptr;
+        } else {
+            return nullptr;
+        }
+    }
+    return here;
 }
 
 // A "$ref" whose target is itself only a "$ref", round and round ({"$ref":"#"}): valijson

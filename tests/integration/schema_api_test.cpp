@@ -73,6 +73,12 @@ TEST_F(schema_api, bad_schemas_are_refused_with_422_or_400_and_nothing_is_stored
     auto remote = put_schema("metrics", R"({"schema":{"$ref":"https://example.invalid/x.json"}})");
     EXPECT_EQ(remote.status, 422) << remote.body;
     EXPECT_EQ(object_of(remote).at("path"), "/schema/$ref");
+    // A $ref chain that comes back to itself once overflowed the server's stack.
+    for (std::string_view loop : {R"({"schema":{"$ref":"#"}})", R"({"schema":{"$ref":"#/"}})"}) {
+        auto looping = put_schema("metrics", loop);
+        EXPECT_EQ(looping.status, 422) << looping.body;
+        EXPECT_EQ(object_of(looping).at("error"), "invalid_schema");
+    }
     auto topic = put_schema("bad%20topic", R"({"schema":{}})");
     EXPECT_EQ(topic.status, 400) << topic.body;
     EXPECT_EQ(object_of(topic).at("error"), "invalid_topic");

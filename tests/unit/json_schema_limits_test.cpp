@@ -34,8 +34,14 @@ TEST(json_schema_limits, a_ref_to_a_missing_definition_is_refused_not_an_abort) 
 TEST(json_schema_limits, a_ref_chain_that_loops_is_refused_not_a_stack_overflow) {
     for (const char* text :
          {R"({"$ref":"#"})", R"({"$ref":"#","type":"object"})",
-          R"({"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},)"
-          R"("properties":{"x":{"$ref":"#/definitions/a"}}})"}) {
+          R"({"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},
+              "properties":{"x":{"$ref":"#/definitions/a"}}})",
+          // valijson drops trailing slashes, skips empty tokens and decodes %-escapes: these
+          // loop as well (the json_schema fuzz target found "#/" in CI).
+          R"({"$ref":"#/"})", R"({"$ref":"#//"})",
+          R"({"definitions":{"a":{"$ref":"#/definitions//a/"}},"$ref":"#/definitions/a"})",
+          R"({"definitions":{"a":{"$ref":"#/definitions/%61"}},"$ref":"#/definitions/a"})",
+          R"({"allOf":[{"$ref":"#/allOf/+0"}]})"}) {
         auto c = compiled_schema::compile(parse(text));
         ASSERT_FALSE(c.has_value()) << text;
         EXPECT_NE(c.error().message.find("leads back to itself"), std::string::npos)
