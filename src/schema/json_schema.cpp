@@ -1,8 +1,7 @@
-// The only file that includes valijson (it throws, and its headers are heavy).
+// With schema_depth.cpp (valijson's JSON Pointer decoder only), the only file that includes
+// valijson (it throws, and its headers are heavy).
 #include "schema/json_schema.hpp"
 
-#include <algorithm>
-#include <string>
 #include <string_view>
 
 // Without it valijson reports a schema it cannot use (a `$ref` to a definition that is not
@@ -16,6 +15,7 @@
 #include <valijson/validator.hpp>
 
 #include "schema/draft7_metaschema.hpp"
+#include "schema/schema_depth.hpp"
 #include "schema/schema_regex.hpp"
 #include "userproj/json_pointer.hpp"
 
@@ -226,77 +226,6 @@ std::optional<problem> local_only(const json::value& v, const std::string& at) {
     return std::nullopt;
 }
 
-// Where a local "$ref" ("#" or "#/json/pointer") points in `root`, found by valijson's rules
-// rather than RFC 6901's, so that a chain followed here is the chain valijson would follow:
-// trailing slashes dropped, empty tokens skipped ("#/" is the root, "#/a//b" is "#/a/b"),
-// tokens decoded by valijson's own function ("~1", "~0", %-escapes), array indexes read by
-// std::stoul. Null when valijson would not resolve it (it then refuses the schema).
-const json::value* ref_target(const json::value& root, std::string_view ref) {
-    std::string pointer(ref.substr(1));  // after '#'
-    pointer.erase(pointer.find_last_not_of('/') + 1);
-    const json::value* here = &root;
-    for (auto token_start = pointer.cbegin(); token_start != pointer.cend();) {
-        if (*token_start != '/') return nullptr;
-        auto token_end = std::find(token_start + 1, pointer.cend(), '/');
-        std::string token;
-        try {
-            token =
-                valijson::internal::json_pointer::extractReferenceToken(token_start + 1, token_end);
-        } catch (const std::exception&) {
-            return nullptr;
-        }
-        token_start = token_end;
-        if (token.empty()) continue;
-        if (here->is_array()) {
-            const auto& items = here->get_array();
-            std::size_t index = 0;
-            try {
-                index = std::stoul(token);
-            } catch (const std::exception&) {
-                return nullptr;
-            }
-            if (index >= items.size()) return nullptr;
-            here = &items[index];
-        } else if (here->is_object()) {
-            here = here->get_object().if_contains(token);
-            if (!here) return nullptr;
-        } else {
-            return nullptr;
-        }
-    }
-    return here;
-}
-
-// A "$ref" whose target is itself only a "$ref", round and round ({"$ref":"#"}): valijson
-// follows such a chain by recursion until the stack overflows (the json_schema fuzz target
-// found it). Refused, as is a chain longer than any schema needs.
-std::optional<problem> ref_loop(const json::value& root, const json::value& v,
-                                const std::string& at) {
-    constexpr int longest_chain = 64;
-    if (v.is_array()) {
-        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
-            if (auto p = ref_loop(root, v.get_array()[i], pointer_join(at, i))) return p;
-        }
-        return std::nullopt;
-    }
-    if (!v.is_object()) return std::nullopt;
-    const json::value* here = &v;
-    for (int hops = 0; hops <= longest_chain; ++hops) {
-        const auto* ref = here->is_object() ? here->get_object().if_contains("$ref") : nullptr;
-        if (!ref || !ref->is_string()) break;
-        here = ref_target(root, ref->get_string());
-        if (!here) break;
-        if (here == &v || hops == longest_chain) {
-            return problem{"$ref leads back to itself (or through more than 64 $refs)",
-                           pointer_join(at, "$ref")};
-        }
-    }
-    for (const auto& [k, member] : v.get_object()) {
-        if (auto p = ref_loop(root, member, pointer_join(at, k))) return p;
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::compile(
@@ -320,7 +249,7 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
         }
     }
     if (auto p = local_only(schema, "")) return std::unexpected(*p);
-    if (auto p = ref_loop(schema, schema, "")) return std::unexpected(*p);
+    if (auto p = depth_problem(schema)) return std::unexpected(*p);
     try {
         valijson::Validator meta_validator;
         if (auto p = first_error(metaschema(), schema, meta_validator)) {

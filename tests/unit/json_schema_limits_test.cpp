@@ -51,6 +51,79 @@ TEST(json_schema_limits, a_ref_chain_that_loops_is_refused_not_a_stack_overflow)
     EXPECT_NE(compile_or_die(R"({"type":"object","properties":{"child":{"$ref":"#"}}})"), nullptr);
 }
 
+// valijson applies allOf, anyOf, oneOf, not, if/then/else and dependencies to the same value:
+// a loop through them recursed while checking any payload, until the stack overflowed.
+TEST(json_schema_limits, a_loop_that_never_moves_into_the_value_is_refused) {
+    for (
+        const char* text :
+        {R"({"allOf":[{"$ref":"#"}]})", R"({"not":{"not":{"$ref":"#"}}})", R"({"if":{"$ref":"#"}})",
+         R"({"anyOf":[true,{"oneOf":[{"$ref":"#/"}]}]})",
+         R"({"dependencies":{"a":["b"],"c":{"$ref":"#"}}})",
+         R"({"properties":{"x":{"$ref":"#/definitions/a"}},
+              "definitions":{"a":{"then":{"$ref":"#/definitions/b"}},"b":{"$ref":"#/definitions/a"}}})",
+         // Reached only through a $ref into a place that is not a schema keyword.
+         R"({"$ref":"#/const","const":{"properties":{"p":{"allOf":[{"$ref":"#/const/properties/p"}]}}}})"}) {
+        auto c = compiled_schema::compile(parse(text));
+        ASSERT_FALSE(c.has_value()) << text;
+        EXPECT_NE(c.error().message.find("leads back to itself"), std::string::npos)
+            << c.error().message;
+    }
+    // The pointer names a "$ref" of the loop, where it is written.
+    auto c = compiled_schema::compile(parse(
+        R"({"properties":{"x":{"$ref":"#/definitions/a"}},"definitions":{"a":{"not":{"$ref":"#/properties/x"}}}})"));
+    ASSERT_FALSE(c.has_value());
+    EXPECT_TRUE(c.error().pointer == "/definitions/a/not/$ref" ||
+                c.error().pointer == "/properties/x/$ref")
+        << c.error().pointer;
+    // The same shapes are fine when each turn moves into a member or an item.
+    for (
+        const char* text :
+        {R"({"allOf":[{"properties":{"next":{"$ref":"#"}}}]})",
+         R"({"anyOf":[{"type":"null"},{"type":"array","items":{"$ref":"#"}}]})",
+         R"({"not":{"additionalProperties":{"$ref":"#"}}})",
+         R"({"allOf":[{"$ref":"#/definitions/a"},{"$ref":"#/definitions/a"}],"definitions":{"a":{}}})"}) {
+        EXPECT_NE(compile_or_die(text), nullptr);
+    }
+}
+
+// A long run of schemas applied to the same value is as deep for valijson as a loop.
+TEST(json_schema_limits, a_run_of_same_value_subschemas_has_a_bound) {
+    auto chain = [](int links) {
+        std::string text = R"({"$ref":"#/definitions/d0","definitions":{)";
+        for (int i = 0; i < links; ++i) {
+            text += "\"d" + std::to_string(i) + R"(":{"allOf":[{"$ref":"#/definitions/d)" +
+                    std::to_string(i + 1) + R"("}]},)";
+        }
+        return text + "\"d" + std::to_string(links) + R"(":{"type":"object"}}})";
+    };
+    // Each link is two steps: allOf, then its $ref; the first $ref is one more.
+    EXPECT_NE(compile_or_die(chain(15)), nullptr);
+    auto c = compiled_schema::compile(parse(chain(16)));
+    ASSERT_FALSE(c.has_value());
+    EXPECT_NE(c.error().message.find("in a row"), std::string::npos) << c.error().message;
+}
+
+// valijson compiles a referenced schema where it is first named, by recursion: a chain of
+// definitions each naming the next overflowed the stack when it was long enough (5,000 links
+// in a release build, 500 under AddressSanitizer).
+TEST(json_schema_limits, a_chain_of_references_too_deep_to_compile_is_refused) {
+    auto chain = [](int links) {
+        std::string text = R"({"$ref":"#/definitions/d0","definitions":{)";
+        for (int i = 0; i < links; ++i) {
+            text += "\"d" + std::to_string(i) + R"(":{"properties":{"a":{"$ref":"#/definitions/d)" +
+                    std::to_string(i + 1) + R"("}}},)";
+        }
+        return text + "\"d" + std::to_string(links) + R"(":{"type":"object"}}})";
+    };
+    // The root (1), two schemas per link, the last definition (1): 2 * 999 + 2 = 2000.
+    auto refused = compiled_schema::compile(parse(chain(1000)));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message.find("could nest more than 2000"), std::string::npos)
+        << refused.error().message;
+    EXPECT_EQ(refused.error().pointer, "/definitions/d998/properties/a/$ref");
+    EXPECT_NE(compile_or_die(chain(100)), nullptr);
+}
+
 TEST(json_schema_limits, format_is_an_annotation_on_any_value) {
     auto c = compile_or_die(R"({"format":"date-time"})");
     ASSERT_NE(c, nullptr);
