@@ -14,6 +14,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "core/large_stack.hpp"
 #include "schema/draft7_metaschema.hpp"
 #include "schema/schema_depth.hpp"
 #include "schema/schema_regex.hpp"
@@ -250,21 +251,32 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
     }
     if (auto p = local_only(schema, "")) return std::unexpected(*p);
     if (auto p = depth_problem(schema)) return std::unexpected(*p);
-    try {
-        valijson::Validator meta_validator;
-        if (auto p = first_error(metaschema(), schema, meta_validator)) {
-            return std::unexpected(
-                problem{"not a valid JSON Schema (draft 7): " + p->message, p->pointer});
+    // Compiled on a stack sized for the deepest nesting depth_problem lets through (about
+    // 1 KiB of stack per level in a release build, 8 KiB under AddressSanitizer), not on the
+    // caller's, which may be smaller.
+    constexpr std::size_t compile_stack_bytes = std::size_t{64} * 1024 * 1024;
+    std::expected<std::shared_ptr<const compiled_schema>, problem> result = std::unexpected(
+        problem{"the schema could not be compiled: no thread could be started", ""});
+    run_on_large_stack(compile_stack_bytes, [&schema, &result] {
+        try {
+            valijson::Validator meta_validator;
+            if (auto p = first_error(metaschema(), schema, meta_validator)) {
+                result = std::unexpected(
+                    problem{"not a valid JSON Schema (draft 7): " + p->message, p->pointer});
+                return;
+            }
+            auto out = std::make_unique<impl>();
+            out->source = schema;
+            valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+            valijson::adapters::BoostJsonAdapter adapter(out->source);
+            parser.populateSchema(adapter, out->compiled);
+            result = std::shared_ptr<const compiled_schema>(new compiled_schema(std::move(out)));
+        } catch (const std::exception& e) {
+            result =
+                std::unexpected(problem{std::string("not a usable JSON Schema: ") + e.what(), ""});
         }
-        auto out = std::make_unique<impl>();
-        out->source = schema;
-        valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-        valijson::adapters::BoostJsonAdapter adapter(out->source);
-        parser.populateSchema(adapter, out->compiled);
-        return std::shared_ptr<const compiled_schema>(new compiled_schema(std::move(out)));
-    } catch (const std::exception& e) {
-        return std::unexpected(problem{std::string("not a usable JSON Schema: ") + e.what(), ""});
-    }
+    });
+    return result;
 }
 
 std::optional<problem> compiled_schema::first_violation(const json::value& payload) const {
