@@ -255,9 +255,8 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
     // 1 KiB of stack per level in a release build, 8 KiB under AddressSanitizer), not on the
     // caller's, which may be smaller.
     constexpr std::size_t compile_stack_bytes = std::size_t{64} * 1024 * 1024;
-    std::expected<std::shared_ptr<const compiled_schema>, problem> result = std::unexpected(
-        problem{"the schema could not be compiled: no thread could be started", ""});
-    run_on_large_stack(compile_stack_bytes, [&schema, &result] {
+    std::expected<std::shared_ptr<const compiled_schema>, problem> result;
+    auto compile_here = [&schema, &result] {
         try {
             valijson::Validator meta_validator;
             if (auto p = first_error(metaschema(), schema, meta_validator)) {
@@ -275,7 +274,10 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
             result =
                 std::unexpected(problem{std::string("not a usable JSON Schema: ") + e.what(), ""});
         }
-    });
+    };
+    // No thread (a limit on threads or on memory): on the caller's stack, rather than refusing
+    // a valid schema; a thread's usual 8 MiB holds the bound in a release build.
+    if (!run_on_large_stack(compile_stack_bytes, compile_here)) compile_here();
     return result;
 }
 
