@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <expected>
-#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -88,8 +88,9 @@ struct subschema {
     const std::string& location() const { return how == relation::reference ? ref_key : pointer; }
 };
 
-relation relation_of(std::string_view keyword, bool& is_keyword) {
-    is_keyword = true;
+// How the subschemas under `keyword` relate to the schema; nothing for a keyword that holds
+// none.
+std::optional<relation> relation_of(std::string_view keyword) {
     for (std::string_view k :
          {"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependencies"}) {
         if (keyword == k) return relation::same_value;
@@ -98,8 +99,8 @@ relation relation_of(std::string_view keyword, bool& is_keyword) {
                                "patternProperties", "additionalProperties", "propertyNames"}) {
         if (keyword == k) return relation::member_or_item;
     }
-    is_keyword = keyword == "definitions";
-    return relation::definition;
+    if (keyword == "definitions") return relation::definition;
+    return std::nullopt;
 }
 
 // The subschemas of the schema `node` (at `at`). With a "$ref", valijson reads nothing else
@@ -124,9 +125,8 @@ std::vector<subschema> subschemas_of(const json::value& root, const json::value&
         if (v.is_object() || v.is_bool()) out.push_back({&v, std::move(pointer), how, {}});
     };
     for (const auto& [key, member] : members) {
-        bool is_keyword = false;
-        relation how = relation_of(key, is_keyword);
-        if (!is_keyword) continue;
+        auto how = relation_of(key);
+        if (!how) continue;
         std::string here = pointer_join(at, key);
         // A list of schemas (allOf, items), a map of them (properties, dependencies, whose
         // lists of names are not schemas and are skipped by add) or one schema (not, items).
@@ -134,14 +134,14 @@ std::vector<subschema> subschemas_of(const json::value& root, const json::value&
                       key == "dependencies";
         if (member.is_array() && !is_map) {
             for (std::size_t i = 0; i < member.get_array().size(); ++i) {
-                add(member.get_array()[i], pointer_join(here, i), how);
+                add(member.get_array()[i], pointer_join(here, i), *how);
             }
         } else if (member.is_object() && is_map) {
             for (const auto& [name, schema] : member.get_object()) {
-                add(schema, pointer_join(here, name), how);
+                add(schema, pointer_join(here, name), *how);
             }
         } else {
-            add(member, here, how);
+            add(member, here, *how);
         }
     }
     return out;
