@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +26,55 @@
 #include "schema/schema_depth.hpp"
 #include "schema/schema_regex.hpp"
 #include "userproj/json_pointer.hpp"
+
+namespace prom::schema {
+namespace {
+
+// How many subschemas one check of one value may apply (docs/schemas.md, "Bounded work").
+// anyOf/oneOf over references fan out, and each level of a payload can multiply them:
+// {"allOf":[{"items":{"$ref":"#"}},{"items":{"$ref":"#"}}]} applies 2^depth subschemas to a
+// payload of nested arrays, so a small schema and a small payload kept a network thread busy
+// for good. Past the budget the value is refused, as a pattern too costly to match is.
+constexpr std::uint64_t subschema_budget = 1'000'000;
+
+// The second check of a refused value, which records where it fails, keeps every failure it
+// meets (about 350 bytes each): its budget is what the first check needed, with room, and at
+// most this.
+constexpr std::uint64_t locating_budget = 50'000;
+
+const std::string& over_budget_message() {
+    static const std::string m = "checking the value needs more than " +
+                                 std::to_string(subschema_budget) +
+                                 " subschema checks; prom stops there";
+    return m;
+}
+
+struct subschema_steps {
+    bool counting = false;
+    bool ran_out = false;
+    std::uint64_t left = 0;
+};
+thread_local subschema_steps steps;
+
+// One check of one value, on this thread, with `budget` subschemas to apply.
+class subschema_budget_scope {
+  public:
+    explicit subschema_budget_scope(std::uint64_t budget) : budget_(budget) {
+        steps = {.counting = true, .ran_out = false, .left = budget};
+    }
+    ~subschema_budget_scope() { steps.counting = false; }
+    subschema_budget_scope(const subschema_budget_scope&) = delete;
+    subschema_budget_scope& operator=(const subschema_budget_scope&) = delete;
+
+    bool ran_out() const { return steps.ran_out; }
+    std::uint64_t used() const { return budget_ - steps.left; }
+
+  private:
+    std::uint64_t budget_;
+};
+
+}  // namespace
+}  // namespace prom::schema
 
 // valijson's checks that prom replaces, for the one adapter it uses (explicit specializations
 // of valijson's visitor, before anything instantiates it; docs/schemas.md, "Patterns").
@@ -50,6 +100,29 @@ pattern_match search(const std::string& pattern, const std::string& text,
 }
 
 }  // namespace
+
+// valijson's validateSchema, counting each subschema applied against the budget above.
+template <>
+bool prom_visitor::validateSchema(const Subschema& subschema) {
+    auto& steps = prom::schema::steps;
+    if (steps.counting) {
+        if (steps.left == 0) {
+            if (m_results && !steps.ran_out) {
+                m_results->pushError(m_context, prom::schema::over_budget_message());
+            }
+            steps.ran_out = true;
+            return false;
+        }
+        --steps.left;
+    }
+    if (subschema.getAlwaysInvalid()) return false;
+    Subschema::ApplyFunction apply = [this](const constraints::Constraint& constraint) {
+        return validationCallback(constraint, *this);
+    };
+    // Without results, the first failed constraint ends the check; with them, every
+    // constraint is checked so that each failure is recorded.
+    return m_results == nullptr ? subschema.applyStrict(apply) : subschema.apply(apply);
+}
 
 template <>
 bool prom_visitor::visit(const constraints::PatternConstraint& constraint) {
@@ -233,16 +306,22 @@ std::string refine(std::string pointer, const std::string& description) {
 std::optional<problem> first_error(const valijson::Subschema& schema, const json::value& target,
                                    valijson::Validator& validator) {
     valijson::adapters::BoostJsonAdapter adapter(target);
+    std::uint64_t needed = 0;
     {
         // Each pass has its own budget for patterns (schema_regex.hpp), so the second one
         // points at the string that exhausted it rather than at the first one it checks.
         pattern_check_scope patterns;
+        subschema_budget_scope budget(subschema_budget);
         if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+        // Where would take another check as long: the value as a whole is refused.
+        if (budget.ran_out()) return problem{over_budget_message(), ""};
+        needed = budget.used();
     }
     // Valid payloads take the fast path above (it stops at the first failed constraint);
     // only a refused one is checked again to say where.
     valijson::ValidationResults results;
     pattern_check_scope patterns;
+    subschema_budget_scope budget(std::min(2 * needed + 1000, locating_budget));
     validator.validate(schema, adapter, &results);
     valijson::ValidationResults::Error e;
     if (!results.popError(e)) return problem{"the value does not match the schema", ""};

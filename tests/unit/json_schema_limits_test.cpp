@@ -229,5 +229,36 @@ TEST(json_schema_limits, unique_items_is_checked_in_one_pass_with_valijsons_equa
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
+// anyOf/oneOf over references fan out, and items under allOf multiply at each level of the
+// payload: both kept a network thread busy for good on a small schema and a small payload.
+TEST(json_schema_limits, the_subschemas_one_check_applies_have_a_budget) {
+    std::string fan = R"({"$ref":"#/definitions/d0","definitions":{)";
+    for (int i = 0; i < 15; ++i) {
+        std::string next = R"({"$ref":"#/definitions/d)" + std::to_string(i + 1) + R"("})";
+        fan += "\"d" + std::to_string(i) + R"(":{"anyOf":[)";
+        for (int branch = 0; branch < 6; ++branch) {
+            if (branch > 0) fan += ',';
+            fan += next;
+        }
+        fan += "]},";
+    }
+    fan += R"("d15":{"type":"string"}}})";
+    auto doubling = R"({"allOf":[{"items":{"$ref":"#"}},{"items":{"$ref":"#"}}]})";
+    const std::string nested = std::string(41, '[') + std::string(41, ']');
+    for (auto [schema, payload] :
+         {std::pair<std::string, std::string>{fan, "{}"}, {doubling, nested}}) {
+        auto c = compile_or_die(schema);
+        ASSERT_NE(c, nullptr);
+        auto start = std::chrono::steady_clock::now();
+        auto why = c->first_violation(parse(payload));
+        ASSERT_TRUE(why);
+        EXPECT_NE(why->message.find("subschema checks"), std::string::npos) << why->message;
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    }
+    // Within the budget, the same schemas still answer.
+    EXPECT_FALSE(compile_or_die(doubling)->first_violation(parse("[[[1],[2]],[]]")));
+    EXPECT_FALSE(compile_or_die(fan)->first_violation(parse(R"("a string")")));
+}
+
 }  // namespace
 }  // namespace prom::schema
