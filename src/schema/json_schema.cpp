@@ -1,15 +1,12 @@
-// With schema_depth.cpp (valijson's JSON Pointer decoder only), the only file that includes
-// valijson (it throws, and its headers are heavy).
+// With schema_depth.cpp (valijson's JSON Pointer decoder only) and valijson_overrides.hpp
+// (included here only), the only file that includes valijson (it throws, and its headers are
+// heavy).
 #include "schema/json_schema.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <utility>
-#include <vector>
 
 // Without it valijson reports a schema it cannot use (a `$ref` to a definition that is not
 // there, a keyword it cannot apply to a value) by aborting the process; with it, by throwing,
@@ -25,230 +22,8 @@
 #include "schema/draft7_metaschema.hpp"
 #include "schema/schema_depth.hpp"
 #include "schema/schema_regex.hpp"
+#include "schema/valijson_overrides.hpp"
 #include "userproj/json_pointer.hpp"
-
-namespace prom::schema {
-namespace {
-
-// How many subschemas one check of one value may apply (docs/schemas.md, "Bounded work").
-// anyOf/oneOf over references fan out, and each level of a payload can multiply them:
-// {"allOf":[{"items":{"$ref":"#"}},{"items":{"$ref":"#"}}]} applies 2^depth subschemas to a
-// payload of nested arrays, so a small schema and a small payload kept a network thread busy
-// for good. Past the budget the value is refused, as a pattern too costly to match is.
-constexpr std::uint64_t subschema_budget = 1'000'000;
-
-// The second check of a refused value, which records where it fails, keeps every failure it
-// meets (about 350 bytes each): its budget is what the first check needed, with room, and at
-// most this.
-constexpr std::uint64_t locating_budget = 50'000;
-
-const std::string& over_budget_message() {
-    static const std::string m = "checking the value needs more than " +
-                                 std::to_string(subschema_budget) +
-                                 " subschema checks; prom stops there";
-    return m;
-}
-
-struct subschema_steps {
-    bool counting = false;
-    bool ran_out = false;
-    std::uint64_t left = 0;
-};
-thread_local subschema_steps steps;
-
-// One check of one value, on this thread, with `budget` subschemas to apply.
-class subschema_budget_scope {
-  public:
-    explicit subschema_budget_scope(std::uint64_t budget) : budget_(budget) {
-        steps = {.counting = true, .ran_out = false, .left = budget};
-    }
-    ~subschema_budget_scope() { steps.counting = false; }
-    subschema_budget_scope(const subschema_budget_scope&) = delete;
-    subschema_budget_scope& operator=(const subschema_budget_scope&) = delete;
-
-    bool ran_out() const { return steps.ran_out; }
-    std::uint64_t used() const { return budget_ - steps.left; }
-
-  private:
-    std::uint64_t budget_;
-};
-
-}  // namespace
-}  // namespace prom::schema
-
-// valijson's checks that prom replaces, for the one adapter it uses (explicit specializations
-// of valijson's visitor, before anything instantiates it; docs/schemas.md, "Patterns").
-namespace valijson {
-
-using prom_visitor = ValidationVisitor<adapters::BoostJsonAdapter>;
-
-namespace {
-
-using prom::schema::pattern_match;
-
-// pattern and patternProperties: Boost.Regex with a bound on backtracking (schema_regex.hpp)
-// instead of std::regex, which can take exponential time or overflow the stack. Not knowing
-// whether a string matches refuses the value, whatever matching would have decided.
-pattern_match search(const std::string& pattern, const std::string& text,
-                     ValidationResults* results, const std::vector<std::string>& context) {
-    auto found = prom::schema::search_pattern(pattern, text);
-    if (found == pattern_match::too_complex && results) {
-        results->pushError(context, "Matching the pattern '" + pattern +
-                                        "' needs more backtracking than prom allows.");
-    }
-    return found;
-}
-
-}  // namespace
-
-// valijson's validateSchema, counting each subschema applied against the budget above.
-template <>
-bool prom_visitor::validateSchema(const Subschema& subschema) {
-    auto& steps = prom::schema::steps;
-    if (steps.counting) {
-        if (steps.left == 0) {
-            if (m_results && !steps.ran_out) {
-                m_results->pushError(m_context, prom::schema::over_budget_message());
-            }
-            steps.ran_out = true;
-            return false;
-        }
-        --steps.left;
-    }
-    if (subschema.getAlwaysInvalid()) return false;
-    Subschema::ApplyFunction apply = [this](const constraints::Constraint& constraint) {
-        return validationCallback(constraint, *this);
-    };
-    // Without results, the first failed constraint ends the check; with them, every
-    // constraint is checked so that each failure is recorded.
-    return m_results == nullptr ? subschema.applyStrict(apply) : subschema.apply(apply);
-}
-
-template <>
-bool prom_visitor::visit(const constraints::PatternConstraint& constraint) {
-    if ((m_strictTypes && !m_target.isString()) || !m_target.maybeString()) return true;
-    std::string pattern(constraint.getPattern<std::string::allocator_type>());
-    auto found = search(pattern, m_target.asString(), m_results, m_context);
-    if (found == pattern_match::found) return true;
-    if (found == pattern_match::not_found && m_results) {
-        m_results->pushError(m_context, "Failed to match regex specified by 'pattern' constraint.");
-    }
-    return false;
-}
-
-// `format` is an annotation in prom (docs/schemas.md): valijson 1.0 checks three formats with
-// std::regex, and applied to a value that is not a string it throws.
-template <>
-bool prom_visitor::visit(const constraints::FormatConstraint& /*constraint*/) {
-    return true;
-}
-
-namespace {
-
-// A key per value such that two values are equal by valijson's strict comparison exactly when
-// their keys are: numbers by their double value (1 and 1.0 alike, 0 and -0.0 alike), objects
-// whatever the order of their members, strings and names length-prefixed.
-void append_equality_key(std::string& out, const adapters::BoostJsonAdapter& v) {
-    if (v.isNull()) {
-        out += 'n';
-    } else if (v.isBool()) {
-        out += v.asBool() ? 't' : 'f';
-    } else if (v.isNumber()) {
-        double d = v.isDouble() || v.isInteger() ? v.getNumber() : v.asDouble();
-        if (d == 0) d = 0;  // -0.0 == 0.0
-        char digits[32];
-        auto [end, ec] = std::to_chars(digits, digits + sizeof digits, d);
-        out += 'd';
-        out.append(digits, end);
-        out += ';';
-    } else if (v.isString()) {
-        auto text = v.asString();
-        out += 's' + std::to_string(text.size()) + ':' + text;
-    } else if (v.isArray()) {
-        out += '[';
-        for (const auto& item : v.getArray()) append_equality_key(out, item);
-        out += ']';
-    } else if (v.isObject()) {
-        // Adapters cannot be assigned: the names are sorted with the index of their value.
-        std::vector<adapters::BoostJsonAdapter> values;
-        std::vector<std::pair<std::string, std::size_t>> names;
-        for (const auto& m : v.getObject()) {
-            names.emplace_back(m.first, values.size());
-            values.push_back(m.second);
-        }
-        std::sort(names.begin(), names.end());
-        out += '{';
-        for (const auto& [name, at] : names) {
-            out += std::to_string(name.size()) + ':' + name;
-            append_equality_key(out, values[at]);
-        }
-        out += '}';
-    }
-}
-
-}  // namespace
-
-// uniqueItems: valijson compares every pair of items, which is quadratic (30,000 numbers in
-// a 200 KB payload held a network thread for 4 s). Here each item's equality key goes into a
-// hash set: one pass. The error names the first item equal to an earlier one.
-template <>
-bool prom_visitor::visit(const constraints::UniqueItemsConstraint& /*constraint*/) {
-    if ((m_strictTypes && !m_target.isArray()) || !m_target.maybeArray()) return true;
-    std::unordered_map<std::string, std::size_t> first_index;
-    std::size_t index = 0;
-    for (const auto& item : m_target.asArray()) {
-        std::string key;
-        append_equality_key(key, item);
-        auto [earlier, added] = first_index.try_emplace(std::move(key), index);
-        if (!added) {
-            if (m_results) {
-                std::vector<std::string> context = m_context;
-                context.push_back("[" + std::to_string(index) + "]");
-                m_results->pushError(
-                    context, "Elements at indexes #" + std::to_string(earlier->second) + " and #" +
-                                 std::to_string(index) + " violate uniqueness constraint.");
-            }
-            return false;
-        }
-        ++index;
-    }
-    return true;
-}
-
-// valijson's own loop over an object's members, with the pattern matched as above.
-template <>
-template <>
-bool prom_visitor::ValidatePatternPropertySubschemas::operator()(
-    const constraints::PropertiesConstraint::String& patternProperty,
-    const Subschema* subschema) const {
-    const std::string pattern(patternProperty.c_str());
-    bool matchFound = false;
-    for (const auto m : m_object) {
-        auto found = search(pattern, m.first, m_results, m_context);
-        if (found == pattern_match::too_complex) {
-            if (m_validated) *m_validated = false;
-            return false;
-        }
-        if (found == pattern_match::not_found) continue;
-        matchFound = true;
-        if (m_propertiesMatched) m_propertiesMatched->insert(m.first);
-        std::vector<std::string> newContext = m_context;
-        newContext.push_back("[" + m.first + "]");
-        ValidationVisitor validator(m.second, newContext, m_strictTypes, m_results, m_regexesCache);
-        if (validator.validateSchema(*subschema)) continue;
-        if (m_results) {
-            m_results->pushError(
-                m_context,
-                "Failed to validate against schema associated with pattern '" + pattern + "'.");
-        }
-        if (m_validated) *m_validated = false;
-        if (!m_continueOnFailure) return false;
-    }
-    if (!matchFound && !m_continueIfUnmatched) return false;
-    return m_continueOnSuccess;
-}
-
-}  // namespace valijson
 
 namespace prom::schema {
 
@@ -311,17 +86,17 @@ std::optional<problem> first_error(const valijson::Subschema& schema, const json
         // Each pass has its own budget for patterns (schema_regex.hpp), so the second one
         // points at the string that exhausted it rather than at the first one it checks.
         pattern_check_scope patterns;
-        subschema_budget_scope budget(subschema_budget);
+        check_budget::scope budget(check_budget::subschema_budget);
         if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
         // Where would take another check as long: the value as a whole is refused.
-        if (budget.ran_out()) return problem{over_budget_message(), ""};
+        if (budget.ran_out()) return problem{check_budget::over_budget_message(), ""};
         needed = budget.used();
     }
     // Valid payloads take the fast path above (it stops at the first failed constraint);
     // only a refused one is checked again to say where.
     valijson::ValidationResults results;
     pattern_check_scope patterns;
-    subschema_budget_scope budget(std::min(2 * needed + 1000, locating_budget));
+    check_budget::scope budget(std::min(2 * needed + 1000, check_budget::locating_budget));
     validator.validate(schema, adapter, &results);
     valijson::ValidationResults::Error e;
     if (!results.popError(e)) return problem{"the value does not match the schema", ""};
