@@ -82,21 +82,23 @@ std::optional<problem> first_error(const valijson::Subschema& schema, const json
                                    valijson::Validator& validator) {
     valijson::adapters::BoostJsonAdapter adapter(target);
     std::uint64_t needed = 0;
+    std::uint64_t allowed = 0;
     {
         // Each pass has its own budget for patterns (schema_regex.hpp), so the second one
         // points at the string that exhausted it rather than at the first one it checks.
         pattern_check_scope patterns;
-        check_budget::scope budget(check_budget::subschema_budget);
+        check_budget::scope budget(target);
         if (validator.validate(schema, adapter, nullptr)) return std::nullopt;
+        allowed = budget.budget();
         // Where would take another check as long: the value as a whole is refused.
-        if (budget.ran_out()) return problem{check_budget::over_budget_message(), ""};
-        needed = budget.used();
+        if (budget.ran_out()) return problem{check_budget::over_budget_message(allowed), ""};
+        needed = allowed - check_budget::steps.left;
     }
     // Valid payloads take the fast path above (it stops at the first failed constraint);
     // only a refused one is checked again to say where.
     valijson::ValidationResults results;
     pattern_check_scope patterns;
-    check_budget::scope budget(std::min(2 * needed + 1000, check_budget::locating_budget));
+    check_budget::scope budget(std::min(2 * needed + 1000, check_budget::locating_budget), allowed);
     validator.validate(schema, adapter, &results);
     valijson::ValidationResults::Error e;
     if (!results.popError(e)) return problem{"the value does not match the schema", ""};

@@ -24,48 +24,78 @@
 
 namespace prom::schema::check_budget {
 
-// How many subschemas one check of one value may apply (docs/schemas.md, "Bounded work").
-// anyOf/oneOf over references fan out, and each level of a payload can multiply them:
+// How many subschemas one check of one value may apply (docs/schemas.md, "Bounded work"):
+// a base, and more for each value (member, item) in it. anyOf/oneOf over references fan out,
+// and each level of a payload can multiply them:
 // {"allOf":[{"items":{"$ref":"#"}},{"items":{"$ref":"#"}}]} applies 2^depth subschemas to a
 // payload of nested arrays, so a small schema and a small payload kept a network thread busy
 // for good. Past the budget the value is refused, as a pattern too costly to match is.
-inline constexpr std::uint64_t subschema_budget = 1'000'000;
+inline constexpr std::uint64_t base_budget = 100'000;
+inline constexpr std::uint64_t budget_per_value = 20;
+
+// The values in `v`, itself included (payloads are at most 64 levels deep).
+inline std::uint64_t values_in(const boost::json::value& v) {
+    std::uint64_t n = 1;
+    if (v.is_array()) {
+        for (const auto& item : v.get_array()) n += values_in(item);
+    } else if (v.is_object()) {
+        for (const auto& member : v.get_object()) n += values_in(member.value());
+    }
+    return n;
+}
 
 // The second check of a refused value, which records where it fails, keeps every failure it
 // meets (about 350 bytes each): its budget is what the first check needed, with room, and at
 // most this.
 inline constexpr std::uint64_t locating_budget = 50'000;
 
-inline const std::string& over_budget_message() {
-    static const std::string m = "checking the value needs more than " +
-                                 std::to_string(subschema_budget) +
-                                 " subschema checks; prom stops there";
-    return m;
+inline std::string over_budget_message(std::uint64_t budget) {
+    return "checking the value needs more than " + std::to_string(budget) +
+           " subschema checks; prom stops there";
 }
 
 struct subschema_steps {
     bool counting = false;
     bool ran_out = false;
     std::uint64_t left = 0;
+    std::uint64_t budget = 0;  // named in a refusal
+    // The checked value, until the base budget is spent: only then are its values counted
+    // (budget_per_value more each), so that an ordinary check never walks it.
+    const boost::json::value* to_count = nullptr;
 };
 inline thread_local subschema_steps steps;
 
-// One check of one value, on this thread, with `budget` subschemas to apply.
+// One check of `value` on this thread: base_budget subschemas, and budget_per_value more per
+// value in it once the base is spent; or, with `locating`, at most that many.
 class scope {
   public:
-    explicit scope(std::uint64_t budget) : budget_(budget) {
-        steps = {.counting = true, .ran_out = false, .left = budget};
+    explicit scope(const boost::json::value& value) {
+        steps = {.counting = true, .left = base_budget, .budget = base_budget, .to_count = &value};
+    }
+    scope(std::uint64_t locating, std::uint64_t named_budget) {
+        steps = {.counting = true, .left = locating, .budget = named_budget};
     }
     ~scope() { steps.counting = false; }
     scope(const scope&) = delete;
     scope& operator=(const scope&) = delete;
 
     bool ran_out() const { return steps.ran_out; }
-    std::uint64_t used() const { return budget_ - steps.left; }
-
-  private:
-    std::uint64_t budget_;
+    std::uint64_t budget() const { return steps.budget; }
 };
+
+// One more subschema to apply: false once the budget is spent.
+inline bool take_step() {
+    if (!steps.counting) return true;
+    if (steps.left == 0 && steps.to_count) {
+        const auto more = budget_per_value * values_in(*steps.to_count);
+        steps.left += more;
+        steps.budget += more;
+        steps.to_count = nullptr;
+    }
+    if (steps.left == 0) return false;
+    --steps.left;
+    return true;
+}
 
 }  // namespace prom::schema::check_budget
 
@@ -94,16 +124,13 @@ inline pattern_match search(const std::string& pattern, const std::string& text,
 // valijson's validateSchema, counting each subschema applied against the budget above.
 template <>
 inline bool prom_visitor::validateSchema(const Subschema& subschema) {
-    auto& steps = prom::schema::check_budget::steps;
-    if (steps.counting) {
-        if (steps.left == 0) {
-            if (m_results && !steps.ran_out) {
-                m_results->pushError(m_context, prom::schema::check_budget::over_budget_message());
-            }
-            steps.ran_out = true;
-            return false;
+    namespace budget = prom::schema::check_budget;
+    if (!budget::take_step()) {
+        if (m_results && !budget::steps.ran_out) {
+            m_results->pushError(m_context, budget::over_budget_message(budget::steps.budget));
         }
-        --steps.left;
+        budget::steps.ran_out = true;
+        return false;
     }
     if (subschema.getAlwaysInvalid()) return false;
     Subschema::ApplyFunction apply = [this](const constraints::Constraint& constraint) {
