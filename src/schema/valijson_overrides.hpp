@@ -81,6 +81,7 @@ class scope {
 
     bool ran_out() const { return steps.ran_out; }
     std::uint64_t budget() const { return steps.budget; }
+    std::uint64_t used() const { return steps.budget - steps.left; }
 };
 
 // One more subschema to apply: false once the budget is spent.
