@@ -1,16 +1,14 @@
 // prom serve (docs/config.md). Runs until SIGINT or SIGTERM, then shuts down within the deadline.
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
-#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <stop_token>
-#include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/signal_watch.hpp"
 #include "server/demo.hpp"
 #include "server/node.hpp"
 
@@ -58,23 +56,15 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    // One thread takes the signal from the start on: during the start-up wait for the
-    // database (db_wait) a SIGINT/SIGTERM must stop that wait at once, not after it.
-    std::stop_source stop;
-    std::atomic<int> sig{0};
-    std::jthread signal_waiter([&] {
-        int got = 0;
-        sigwait(&signals, &got);
-        sig = got;
-        stop.request_stop();
-    });
-    auto n = server::node::start(cfg, stop.get_token());
+    // One thread takes the signals from the start on: during the start-up wait for the
+    // database (db_wait) a SIGINT/SIGTERM must stop that wait at once, not after it; after
+    // the first signal the shutdown gets the deadline plus this margin for what follows the
+    // connections (projectors finishing their batch, the log's last commit), and no more.
+    constexpr std::chrono::milliseconds after_the_deadline{5000};
+    signal_watch watch(signals, cfg.shutdown_deadline + after_the_deadline);
+    auto n = server::node::start(cfg, watch.token());
     if (!n) {
-        if (!stop.stop_requested()) {
-            // Wake the signal waiter so that it can be joined.
-            pthread_kill(signal_waiter.native_handle(), SIGTERM);
-        }
-        signal_waiter.join();
+        watch.finish();
         return report(n.error(), state);
     }
     std::string base = "http://" +
@@ -88,7 +78,7 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     }
-    signal_waiter.join();
+    const int sig = watch.wait_for_signal();
     spdlog::info("prom serve: {} received, shutting down (deadline {} ms)",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_deadline.count());
     (*n)->stop();
