@@ -6,6 +6,8 @@
 #include <cstring>
 #include <lua.hpp>
 
+#include "userproj/lua_metered_lib.hpp"
+
 namespace prom::userproj {
 
 namespace {
@@ -73,6 +75,7 @@ int open_sandbox(lua_State* L) {
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
+    install_metered_functions(L);
     return 0;
 }
 
@@ -139,9 +142,18 @@ void* lua_sandbox::allocate(void* self, void* ptr, std::size_t old_size, std::si
 }
 
 void lua_sandbox::budget_hook(lua_State* L, lua_Debug*) {
+    spend(L, std::clamp<std::uint64_t>(self_of(L)->budget_, 1, hook_period));
+}
+
+void lua_sandbox::charge(lua_State* L, std::uint64_t instructions) {
+    if (self_of(L)->metering_) spend(L, instructions);
+}
+
+void lua_sandbox::spend(lua_State* L, std::uint64_t instructions) {
     lua_sandbox* s = self_of(L);
     if (!s->budget_exceeded_) {
-        s->executed_ += std::clamp<std::uint64_t>(s->budget_, 1, hook_period);
+        // At most the budget at a time, so that the sum cannot wrap around.
+        s->executed_ += std::min(instructions, s->budget_);
         const bool over_budget = s->spent() >= s->budget_;
         if (!over_budget && std::chrono::steady_clock::now() < s->deadline_) return;
         s->out_of_time_ = !over_budget;

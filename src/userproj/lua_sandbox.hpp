@@ -52,6 +52,11 @@ class lua_sandbox {
     // with the Lua message.
     status protected_call(int (*fn)(lua_State*), void* arg);
 
+    // Counts `instructions` of work done inside a C function (a pattern match, a copy loop)
+    // against the budget of the current call, and checks the time limit; raises the same Lua
+    // error as the count hook when either is exhausted. A no-op outside protected_call.
+    static void charge(lua_State* L, std::uint64_t instructions);
+
     std::size_t memory_used() const { return used_; }
     // True when the last failure came from the memory cap, the budget or the time limit.
     bool hit_limit() const { return hit_limit_; }
@@ -61,6 +66,8 @@ class lua_sandbox {
                 std::chrono::milliseconds time_limit);
     static void* allocate(void* self, void* ptr, std::size_t old_size, std::size_t new_size);
     static void budget_hook(lua_State* L, lua_Debug* ar);
+    // Counts instructions; past the budget or the deadline, raises the error (strict mode).
+    static void spend(lua_State* L, std::uint64_t instructions);
     void enter_strict_mode();
     std::uint64_t spent() const { return executed_ + allocated_ / bytes_per_instruction; }
 

@@ -1,0 +1,291 @@
+#include "userproj/lua_metered_lib.hpp"
+
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <lua.hpp>
+
+#include "userproj/lua_pattern.hpp"
+#include "userproj/lua_sandbox.hpp"
+
+// Every function here is a lua_CFunction: Lua errors longjmp through them, so nothing on their
+// stack may have a destructor (lua_pattern.hpp).
+namespace prom::userproj {
+
+namespace {
+
+using lua_pattern::match_state;
+
+// A start position of string.find/match/gmatch (1-based, negative from the end) as an offset
+// + 1, clipped to [1, len + 1] from below as Lua does (above, the caller checks).
+std::size_t start_position(lua_Integer pos, std::size_t len) {
+    if (pos > 0) return static_cast<std::size_t>(pos);
+    if (pos == 0) return 1;
+    if (pos < -static_cast<lua_Integer>(len)) return 1;
+    return len + static_cast<std::size_t>(pos) + 1;
+}
+
+bool has_specials(const char* p, std::size_t lp) {
+    for (std::size_t i = 0; i < lp; i++) {
+        if (p[i] != '\0' && std::strchr("^$*+?.([%-", p[i])) return true;
+    }
+    return false;
+}
+
+// glibc's memmem is linear (two-way), unlike Lua's memchr + memcmp loop; the bytes it reads
+// count like bytes copied.
+const char* find_plain(lua_State* L, const char* s, std::size_t ls, const char* p, std::size_t lp) {
+    if (lp == 0) return s;
+    if (lp > ls) return nullptr;
+    lua_sandbox::charge(L, (ls + lp) / lua_sandbox::bytes_per_instruction + 1);
+    return static_cast<const char*>(::memmem(s, ls, p, lp));
+}
+
+int find_or_match(lua_State* L, bool find) {
+    std::size_t ls = 0;
+    std::size_t lp = 0;
+    const char* s = luaL_checklstring(L, 1, &ls);
+    const char* p = luaL_checklstring(L, 2, &lp);
+    const std::size_t init = start_position(luaL_optinteger(L, 3, 1), ls) - 1;
+    if (init > ls) {
+        luaL_pushfail(L);
+        return 1;
+    }
+    if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
+        if (const char* found = find_plain(L, s + init, ls - init, p, lp)) {
+            lua_pushinteger(L, (found - s) + 1);
+            lua_pushinteger(L, (found - s) + static_cast<lua_Integer>(lp));
+            return 2;
+        }
+    } else {
+        match_state ms;
+        const char* s1 = s + init;
+        const bool anchor = lp > 0 && *p == '^';
+        if (anchor) {
+            p++;
+            lp--;
+        }
+        lua_pattern::prepare(ms, L, s, ls, p, lp);
+        do {
+            lua_pattern::reset(ms);
+            if (const char* end = lua_pattern::match(ms, s1, p)) {
+                lua_pattern::settle(ms);
+                if (find) {
+                    lua_pushinteger(L, (s1 - s) + 1);
+                    lua_pushinteger(L, end - s);
+                    return lua_pattern::push_captures(ms, nullptr, nullptr) + 2;
+                }
+                return lua_pattern::push_captures(ms, s1, end);
+            }
+        } while (s1++ < ms.src_end && !anchor);
+        lua_pattern::settle(ms);
+    }
+    luaL_pushfail(L);
+    return 1;
+}
+
+int metered_find(lua_State* L) { return find_or_match(L, true); }
+int metered_match(lua_State* L) { return find_or_match(L, false); }
+
+struct gmatch_state {
+    const char* src;  // where the next search starts; nullptr: past the end
+    const char* p;
+    const char* last_match;
+    match_state ms;
+};
+
+int gmatch_step(lua_State* L) {
+    auto* gm = static_cast<gmatch_state*>(lua_touserdata(L, lua_upvalueindex(3)));
+    if (!gm->src) return 0;
+    gm->ms.L = L;
+    for (const char* src = gm->src; src <= gm->ms.src_end; src++) {
+        lua_pattern::reset(gm->ms);
+        const char* end = lua_pattern::match(gm->ms, src, gm->p);
+        if (end && end != gm->last_match) {
+            lua_pattern::settle(gm->ms);
+            gm->src = gm->last_match = end;
+            return lua_pattern::push_captures(gm->ms, src, end);
+        }
+    }
+    lua_pattern::settle(gm->ms);
+    gm->src = nullptr;
+    return 0;
+}
+
+int metered_gmatch(lua_State* L) {
+    std::size_t ls = 0;
+    std::size_t lp = 0;
+    const char* s = luaL_checklstring(L, 1, &ls);
+    const char* p = luaL_checklstring(L, 2, &lp);
+    const std::size_t init = start_position(luaL_optinteger(L, 3, 1), ls) - 1;
+    lua_settop(L, 2);  // the strings stay alive as the closure's upvalues
+    auto* gm = static_cast<gmatch_state*>(lua_newuserdatauv(L, sizeof(gmatch_state), 0));
+    lua_pattern::prepare(gm->ms, L, s, ls, p, lp);
+    gm->src = init > ls ? nullptr : s + init;
+    gm->p = p;
+    gm->last_match = nullptr;
+    lua_pushcclosure(L, gmatch_step, 3);
+    return 1;
+}
+
+// A replacement string: %0 the match, %1-%9 the captures, %% a '%'.
+void add_replacement_string(match_state& ms, luaL_Buffer* b, const char* s, const char* e) {
+    lua_State* L = ms.L;
+    std::size_t l = 0;
+    const char* news = lua_tolstring(L, 3, &l);
+    const char* p = nullptr;
+    while ((p = static_cast<const char*>(std::memchr(news, '%', l))) != nullptr) {
+        luaL_addlstring(b, news, static_cast<std::size_t>(p - news));
+        p++;  // the string ends with '\0', so *p is readable
+        if (*p == '%') {
+            luaL_addchar(b, *p);
+        } else if (*p == '0') {
+            luaL_addlstring(b, s, static_cast<std::size_t>(e - s));
+        } else if (std::isdigit(static_cast<unsigned char>(*p))) {
+            const char* cap = nullptr;
+            const std::ptrdiff_t len = lua_pattern::get_capture(ms, *p - '1', s, e, &cap);
+            if (len == lua_pattern::capture_position) {
+                luaL_addvalue(b);  // the position get_capture pushed
+            } else {
+                luaL_addlstring(b, cap, static_cast<std::size_t>(len));
+            }
+        } else {
+            luaL_error(L, "invalid use of '%c' in replacement string", '%');
+        }
+        l -= static_cast<std::size_t>(p + 1 - news);
+        news = p + 1;
+    }
+    luaL_addlstring(b, news, l);
+}
+
+// Adds the replacement of the match [s, e); false when it is the match itself.
+bool add_replacement(match_state& ms, luaL_Buffer* b, const char* s, const char* e, int type) {
+    lua_State* L = ms.L;
+    switch (type) {
+        case LUA_TFUNCTION: {
+            lua_pushvalue(L, 3);
+            const int n = lua_pattern::push_captures(ms, s, e);
+            lua_call(L, n, 1);
+            break;
+        }
+        case LUA_TTABLE:
+            lua_pattern::push_capture(ms, 0, s, e);
+            lua_gettable(L, 3);
+            break;
+        default:  // a number or a string
+            add_replacement_string(ms, b, s, e);
+            return true;
+    }
+    if (!lua_toboolean(L, -1)) {  // nil or false: the match stays
+        lua_pop(L, 1);
+        luaL_addlstring(b, s, static_cast<std::size_t>(e - s));
+        return false;
+    }
+    if (!lua_isstring(L, -1)) {
+        luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+    }
+    luaL_addvalue(b);
+    return true;
+}
+
+int metered_gsub(lua_State* L) {
+    std::size_t srcl = 0;
+    std::size_t lp = 0;
+    const char* src = luaL_checklstring(L, 1, &srcl);
+    const char* p = luaL_checklstring(L, 2, &lp);
+    const char* last_match = nullptr;
+    const int type = lua_type(L, 3);
+    const lua_Integer max_s = luaL_optinteger(L, 4, static_cast<lua_Integer>(srcl) + 1);
+    const bool anchor = lp > 0 && *p == '^';
+    lua_Integer n = 0;
+    bool changed = false;
+    luaL_argexpected(
+        L,
+        type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TFUNCTION || type == LUA_TTABLE,
+        3, "string/function/table");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (anchor) {
+        p++;
+        lp--;
+    }
+    match_state ms;
+    lua_pattern::prepare(ms, L, src, srcl, p, lp);
+    while (n < max_s) {
+        lua_pattern::reset(ms);
+        const char* e = lua_pattern::match(ms, src, p);
+        if (e && e != last_match) {
+            n++;
+            changed = add_replacement(ms, &b, src, e, type) || changed;
+            src = last_match = e;
+        } else if (src < ms.src_end) {
+            luaL_addchar(&b, *src++);
+        } else {
+            break;
+        }
+        if (anchor) break;
+    }
+    lua_pattern::settle(ms);
+    if (!changed) {
+        lua_pushvalue(L, 1);
+    } else {
+        luaL_addlstring(&b, src, static_cast<std::size_t>(ms.src_end - src));
+        luaL_pushresult(&b);
+    }
+    lua_pushinteger(L, n);
+    return 2;
+}
+
+// Calls the original function (upvalue 1) with this call's arguments; one result.
+int call_original(lua_State* L) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+int metered_rep(lua_State* L) {
+    luaL_checklstring(L, 1, nullptr);
+    const lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", nullptr);
+    if (n > 0) {
+        lua_sandbox::charge(L,
+                            static_cast<std::uint64_t>(n) / lua_sandbox::bytes_per_instruction + 1);
+    }
+    return call_original(L);
+}
+
+int metered_move(lua_State* L) {
+    const lua_Integer f = luaL_checkinteger(L, 2);
+    const lua_Integer e = luaL_checkinteger(L, 3);
+    if (e >= f) {
+        const std::uint64_t span = static_cast<std::uint64_t>(e) - static_cast<std::uint64_t>(f);
+        lua_sandbox::charge(L, span == UINT64_MAX ? span : span + 1);
+    }
+    return call_original(L);
+}
+
+void replace_with_closure(lua_State* L, const char* name, lua_CFunction fn) {
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, -2, name);
+}
+
+}  // namespace
+
+void install_metered_functions(lua_State* L) {
+    lua_getglobal(L, LUA_STRLIBNAME);
+    static const luaL_Reg string_functions[] = {{"find", metered_find},
+                                                {"match", metered_match},
+                                                {"gmatch", metered_gmatch},
+                                                {"gsub", metered_gsub},
+                                                {nullptr, nullptr}};
+    luaL_setfuncs(L, string_functions, 0);
+    replace_with_closure(L, "rep", metered_rep);
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_TABLIBNAME);
+    replace_with_closure(L, "move", metered_move);
+    lua_pop(L, 1);
+}
+
+}  // namespace prom::userproj

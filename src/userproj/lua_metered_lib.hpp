@@ -1,0 +1,22 @@
+// The library functions whose work happens inside one C call without allocating in
+// proportion to it, so that neither the instruction budget's count hook nor the allocator sees
+// it, replaced in a sandbox's Lua state by metered ones (docs/projectors.md, "Limits";
+// fuzz/README.md, finding 12):
+//   - string.find, match, gmatch and gsub: Lua's matcher backtracks without bound
+//     ('.-.-.-.-b' over a few thousand characters runs for hours); these use lua_pattern.hpp,
+//     which charges one instruction per step, and a plain find (glibc's linear memmem) one per
+//     64 bytes searched;
+//   - string.rep: one instruction per 64 repetitions (string.rep('', 2^40) loops 2^40 times
+//     and allocates nothing);
+//   - table.move: one instruction per element (table.move({}, 1, 2^40, 1) is such a loop).
+// Arguments, results and error messages are Lua 5.4's.
+#pragma once
+
+struct lua_State;
+
+namespace prom::userproj {
+
+// The string and table libraries must be open, as globals.
+void install_metered_functions(lua_State* L);
+
+}  // namespace prom::userproj
