@@ -244,11 +244,15 @@ int call_original(lua_State* L) {
     return 1;
 }
 
+// A repetition of something non-empty is paid for by the allocation of the result; of an
+// empty string and separator, nothing is allocated and Lua still loops n times.
 int metered_rep(lua_State* L) {
-    luaL_checklstring(L, 1, nullptr);
+    std::size_t l = 0;
+    std::size_t lsep = 0;
+    luaL_checklstring(L, 1, &l);
     const lua_Integer n = luaL_checkinteger(L, 2);
-    luaL_optlstring(L, 3, "", nullptr);
-    if (n > 0) {
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n > 0 && l + lsep == 0) {
         lua_sandbox::charge(L,
                             static_cast<std::uint64_t>(n) / lua_sandbox::bytes_per_instruction + 1);
     }
@@ -263,6 +267,76 @@ int metered_move(lua_State* L) {
         lua_sandbox::charge(L, span == UINT64_MAX ? span : span + 1);
     }
     return call_original(L);
+}
+
+// Lua's checktab: a table, or a value whose metatable has what the function uses.
+bool has_field(lua_State* L, const char* key, int n) {
+    lua_pushstring(L, key);
+    return lua_rawget(L, -n) != LUA_TNIL;
+}
+
+void check_table_rw(lua_State* L) {
+    if (lua_type(L, 1) == LUA_TTABLE) return;
+    int n = 1;
+    if (lua_getmetatable(L, 1) && has_field(L, "__index", ++n) && has_field(L, "__newindex", ++n) &&
+        has_field(L, "__len", ++n)) {
+        lua_pop(L, n);
+    } else {
+        luaL_checktype(L, 1, LUA_TTABLE);  // raises Lua's message
+    }
+}
+
+// Shifting elements up or down costs one instruction each: with a __len that answers 2^50,
+// Lua's table.insert(t, 1, v) shifts nils for hours without allocating.
+void charge_shift(lua_State* L, lua_Integer from, lua_Integer to) {
+    if (to > from) {
+        lua_sandbox::charge(L, static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from));
+    }
+}
+
+int metered_insert(lua_State* L) {
+    check_table_rw(L);
+    const lua_Integer e = luaL_intop(+, luaL_len(L, 1), 1);  // the first empty element
+    lua_Integer pos = e;
+    switch (lua_gettop(L)) {
+        case 2:
+            break;
+        case 3:
+            pos = luaL_checkinteger(L, 2);
+            luaL_argcheck(L, static_cast<lua_Unsigned>(pos) - 1u < static_cast<lua_Unsigned>(e), 2,
+                          "position out of bounds");
+            charge_shift(L, pos, e);
+            for (lua_Integer i = e; i > pos; i--) {
+                lua_geti(L, 1, i - 1);
+                lua_seti(L, 1, i);
+            }
+            break;
+        default:
+            return luaL_error(L, "wrong number of arguments to 'insert'");
+    }
+    lua_seti(L, 1, pos);
+    return 0;
+}
+
+int metered_remove(lua_State* L) {
+    check_table_rw(L);
+    const lua_Integer size = luaL_len(L, 1);
+    lua_Integer pos = luaL_optinteger(L, 2, size);
+    if (pos != size) {
+        // Argument 1, not 2, in the message: so says the Lua of Debian 12 (5.4.4) this is
+        // compared with (tests/unit/lua_metered_lib_test.cpp).
+        luaL_argcheck(L, static_cast<lua_Unsigned>(pos) - 1u <= static_cast<lua_Unsigned>(size), 1,
+                      "position out of bounds");
+    }
+    lua_geti(L, 1, pos);
+    charge_shift(L, pos, size);
+    for (; pos < size; pos++) {
+        lua_geti(L, 1, pos + 1);
+        lua_seti(L, 1, pos);
+    }
+    lua_pushnil(L);
+    lua_seti(L, 1, pos);
+    return 1;
 }
 
 void replace_with_closure(lua_State* L, const char* name, lua_CFunction fn) {
@@ -285,6 +359,10 @@ void install_metered_functions(lua_State* L) {
     lua_pop(L, 1);
     lua_getglobal(L, LUA_TABLIBNAME);
     replace_with_closure(L, "move", metered_move);
+    lua_pushcfunction(L, metered_insert);
+    lua_setfield(L, -2, "insert");
+    lua_pushcfunction(L, metered_remove);
+    lua_setfield(L, -2, "remove");
     lua_pop(L, 1);
 }
 

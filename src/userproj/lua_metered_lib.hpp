@@ -6,9 +6,11 @@
 //     ('.-.-.-.-b' over a few thousand characters runs for hours); these use lua_pattern.hpp,
 //     which charges one instruction per step, and a plain find (glibc's linear memmem) one per
 //     64 bytes searched;
-//   - string.rep: one instruction per 64 repetitions (string.rep('', 2^40) loops 2^40 times
-//     and allocates nothing);
-//   - table.move: one instruction per element (table.move({}, 1, 2^40, 1) is such a loop).
+//   - string.rep of an empty string: one instruction per 64 repetitions (string.rep('', 2^40)
+//     loops 2^40 times and allocates nothing; otherwise the result's allocation is charged);
+//   - table.move: one instruction per element (table.move({}, 1, 2^40, 1) is such a loop),
+//     table.insert and table.remove one per element shifted (a __len answering 2^50 makes
+//     them shift nils for hours).
 // Arguments, results and error messages are Lua 5.4's.
 #pragma once
 

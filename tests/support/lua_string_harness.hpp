@@ -46,6 +46,23 @@ function gsub_with(s, p, kind, r, n)
   if kind == 'table' then repl = by_capture elseif kind == 'function' then repl = replace end
   return results(pcall(string.gsub, s, p, repl, n))
 end
+function shift(kind, a, b)
+  local t = {1, 2, 3}
+  local r
+  if kind == 'append' then r = results(pcall(table.insert, t, a))
+  elseif kind == 'insert' then r = results(pcall(table.insert, t, a, b))
+  elseif kind == 'too_many' then r = results(pcall(table.insert, t, a, b, 'x'))
+  elseif kind == 'remove' then r = results(pcall(table.remove, t, a))
+  elseif kind == 'remove_last' then r = results(pcall(table.remove, t))
+  elseif kind == 'not_a_table' then r = results(pcall(table.insert, a, 1))
+  elseif kind == 'long' then
+    local fake = setmetatable({}, {__len = function() return a end})
+    r = results(pcall(b == 'remove' and table.remove or table.insert, fake, 1, 'x'))
+  end
+  local parts = {}
+  for i = 1, 5 do parts[i] = tostring(t[i]) end
+  return r .. '|' .. table.concat(parts, ',')
+end
 function move(n)
   return results(pcall(function() return #table.move({1, 2, 3}, 1, n, 2) end))
 end

@@ -191,6 +191,26 @@ TEST_F(lua_metered_lib, loops_in_c_without_allocation_are_charged) {
               "true,string:ab,ab,ab");
     EXPECT_EQ(in_sandbox(*budgeted, "move", {num(1000)}), "true,integer:4");
     same("move", {num(3)});
+    // table.insert and table.remove shift one element per instruction; a __len of 2^50 made
+    // Lua's shift nils for hours.
+    for (const char* how : {"insert", "remove"}) {
+        EXPECT_NE(in_sandbox(*budgeted, "shift", {str("long"), num(lua_Integer{1} << 50), str(how)})
+                      .find("instruction budget"),
+                  std::string::npos)
+            << how;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    same("shift", {str("long"), num(100), str("insert")});
+    same("shift", {str("long"), num(100), str("remove")});
+    same("shift", {str("append"), str("v")});
+    for (lua_Integer pos : {-1, 0, 1, 3, 4, 5}) {
+        same("shift", {str("insert"), num(pos), str("v")});
+        same("shift", {str("remove"), num(pos)});
+    }
+    same("shift", {str("too_many"), num(1), str("v")});
+    same("shift", {str("remove_last")});
+    same("shift", {str("not_a_table"), arg{}});
+    same("shift", {str("not_a_table"), str("text")});
     same("call", {str("rep"), str("x"), num(0)});
     same("call", {str("rep"), str("x"), num(-1)});
     same("call", {str("rep"), arg{}, num(2)});

@@ -135,8 +135,8 @@ end)",
 
 // Found by fuzz/userproj_definition: a loop of string.rep('x', 65536) runs few instructions
 // but copies 64 KiB byte by byte in each; at the default budget one event took seconds.
-// Allocation now costs budget, and work that neither runs instructions nor allocates (here
-// shifting a long table) stops at the time limit.
+// Allocation now costs budget, so do the elements table.insert shifts, and work that neither
+// runs instructions nor allocates (here comparing long strings) stops at the time limit.
 TEST_F(user_projector_lua, copying_costs_budget_and_a_time_limit_stops_what_does_not_count) {
     constexpr std::string_view handler = R"(function handle(event, tx)
   if event.payload.kind == 'rep' then
@@ -144,6 +144,9 @@ TEST_F(user_projector_lua, copying_costs_budget_and_a_time_limit_stops_what_does
   elseif event.payload.kind == 'shift' then
     local t = {}
     for i = 1, 1e9 do table.insert(t, 1, i) end
+  elseif event.payload.kind == 'compare' then
+    local a, b = string.rep('a', 1 << 23), string.rep('a', 1 << 23)
+    while a == b do end
   end
   tx:update('out', 'x', {['$inc'] = {n = 1}})
 end)";
@@ -152,10 +155,14 @@ end)";
     define(handler, "",
            {.lua_instruction_budget = 1'000'000, .lua_time_limit = std::chrono::seconds(60)});
     EXPECT_NE(error_of(R"({"kind":"rep"})").find("instruction budget"), std::string::npos);
+    // table.insert charges each element it shifts (lua_metered_lib.hpp).
+    EXPECT_NE(error_of(R"({"kind":"shift"})").find("instruction budget"), std::string::npos);
     define(handler, "",
            {.lua_instruction_budget = 1'000'000, .lua_time_limit = std::chrono::milliseconds(300)});
-    EXPECT_NE(error_of(R"({"kind":"shift"})").find("time limit (300 ms"), std::string::npos);
-    // Without the time limit the shifting alone runs for minutes.
+    // Comparing two 8 MiB strings is one instruction that neither allocates nor counts.
+    auto compare_error = error_of(R"({"kind":"compare"})");
+    EXPECT_NE(compare_error.find("time limit (300 ms"), std::string::npos) << compare_error;
+    // Without the time limit the comparing alone runs for minutes.
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
     ASSERT_TRUE(apply("{}"));  // a fresh state after the limits were hit
     EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
