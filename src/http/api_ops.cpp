@@ -62,6 +62,10 @@ response api::metrics_page(const request&) {
         "# TYPE prom_snapshot_cache_entries gauge\nprom_snapshot_cache_entries ";
     body += std::to_string(cache_.size());
     body +=
+        "\n# HELP prom_snapshot_cache_bytes Memory held by the snapshot cache's entries.\n"
+        "# TYPE prom_snapshot_cache_bytes gauge\nprom_snapshot_cache_bytes ";
+    body += std::to_string(cache_.bytes());
+    body +=
         "\n# HELP prom_db_up 1 when the database answers a query, 0 when it does not.\n"
         "# TYPE prom_db_up gauge\nprom_db_up ";
     body += probe_database(store_) ? '1' : '0';

@@ -85,19 +85,26 @@ result<std::shared_ptr<const rendered_document>> snapshot_cache::load(std::strin
     if (!found) return std::unexpected(found.error());
     if (!*found) {
         std::lock_guard lock(sh.mu);
-        sh.entries.erase(ck);
+        if (auto it = sh.entries.find(ck); it != sh.entries.end()) erase_entry(sh, it);
         return std::shared_ptr<const rendered_document>{};
     }
     auto entry = render_document(**found, options_.max_age_seconds, options_.private_cache);
+    const std::size_t entry_bytes = entry->bytes() + ck.size();
+    const std::size_t shard_bytes = options_.max_bytes / shard_count;
     std::lock_guard lock(sh.mu);
     if (sh.drops == drops_before) {
-        // Bounded memory: an arbitrary victim is good enough for a cache whose entries are
-        // cheap to rebuild.
-        if (sh.entries.size() >= options_.max_entries / shard_count + 1 &&
-            !sh.entries.contains(ck)) {
-            sh.entries.erase(sh.entries.begin());
+        if (auto it = sh.entries.find(ck); it != sh.entries.end()) erase_entry(sh, it);
+        if (entry_bytes <= shard_bytes) {
+            // Bounded memory: arbitrary victims are good enough for a cache whose entries are
+            // cheap to rebuild.
+            while (!sh.entries.empty() &&
+                   (sh.entries.size() >= options_.max_entries / shard_count + 1 ||
+                    sh.bytes + entry_bytes > shard_bytes)) {
+                erase_entry(sh, sh.entries.begin());
+            }
+            sh.bytes += entry_bytes;
+            sh.entries.emplace(std::move(ck), entry);
         }
-        sh.entries.insert_or_assign(std::move(ck), entry);
     }
     return std::shared_ptr<const rendered_document>(std::move(entry));
 }
@@ -109,8 +116,22 @@ void snapshot_cache::on_commit(const std::vector<document>& docs) {
         std::lock_guard lock(sh.mu);
         ++sh.drops;
         auto it = sh.entries.find(ck);
-        if (it != sh.entries.end()) sh.entries.erase(it);
+        if (it != sh.entries.end()) erase_entry(sh, it);
     }
+}
+
+void snapshot_cache::erase_entry(shard& sh, decltype(shard::entries)::iterator it) {
+    sh.bytes -= it->second->bytes() + it->first.size();
+    sh.entries.erase(it);
+}
+
+std::size_t snapshot_cache::bytes() const {
+    std::size_t n = 0;
+    for (const auto& sh : shards_) {
+        std::lock_guard lock(sh.mu);
+        n += sh.bytes;
+    }
+    return n;
 }
 
 std::size_t snapshot_cache::size() const {

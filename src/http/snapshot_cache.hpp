@@ -39,6 +39,11 @@ struct rendered_document {
     std::string head_304;  // ETag, Last-Modified, Cache-Control
     std::int64_t modified_seconds = 0;  // _ts truncated to seconds, for If-Modified-Since
     std::chrono::steady_clock::time_point loaded;
+
+    // What the entry holds in memory, roughly (its strings and itself).
+    std::size_t bytes() const {
+        return sizeof(*this) + body.size() + etag.size() + head_200.size() + head_304.size();
+    }
 };
 
 // Builds the entry of a stored document (pure; public for tests).
@@ -49,6 +54,10 @@ struct snapshot_cache_options {
     int max_age_seconds = 5;
     std::chrono::milliseconds ttl{1000};
     std::size_t max_entries = 100000;
+    // Bytes of entries held at most, spread over the shards; a document larger than a
+    // shard's share is served but not kept (a user-defined projector can write documents of
+    // megabytes, and entries alone would not bound the memory).
+    std::size_t max_bytes = std::size_t{256} << 20;
     // With tokens configured, documents are per-client: `private` keeps shared caches off.
     bool private_cache = false;
 };
@@ -76,6 +85,7 @@ class snapshot_cache {
     std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
     std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
     std::size_t size() const;
+    std::size_t bytes() const;
 
   private:
     struct string_hash {
@@ -90,10 +100,13 @@ class snapshot_cache {
                            std::equal_to<>>
             entries;
         std::uint64_t drops = 0;
+        std::size_t bytes = 0;  // of the entries and their keys
     };
     static constexpr std::size_t shard_count = 16;
 
     shard& shard_of(std::string_view cache_key);
+    // Under the shard's lock.
+    static void erase_entry(shard& sh, decltype(shard::entries)::iterator it);
 
     store& store_;
     snapshot_cache_options options_;

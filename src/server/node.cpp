@@ -46,6 +46,7 @@ class node_impl final : public node {
             **opened, http::snapshot_cache_options{.max_age_seconds = config_.max_age_seconds,
                                                    .ttl = config_.cache_ttl,
                                                    .max_entries = config_.cache_entries,
+                                                   .max_bytes = config_.cache_bytes,
                                                    .private_cache = config_.auth.enabled()});
         store_ = std::move(*opened);
         store_->add_commit_listener(

@@ -183,6 +183,12 @@ status apply_config_json(std::string_view text, serve_config& c) {
                 c.cache_entries = static_cast<std::size_t>(*n);
             else
                 ok = std::unexpected(n.error());
+        } else if (k == "cache_bytes") {
+            auto n = int_field(v, k, 1 << 20, std::int64_t{1} << 40);
+            if (n)
+                c.cache_bytes = static_cast<std::size_t>(*n);
+            else
+                ok = std::unexpected(n.error());
         } else if (k == "threads") {
             auto n = int_field(v, k, 0, 1024);
             if (n)

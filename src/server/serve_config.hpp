@@ -54,6 +54,7 @@ struct serve_config {
         60000};  // how long start-up waits for an unavailable database
     std::chrono::milliseconds cache_ttl{1000};
     std::size_t cache_entries = 100000;
+    std::size_t cache_bytes = std::size_t{256} << 20;
     bool durable = true;  // false: SQLite synchronous=NORMAL (benchmarks, tests)
     bool demo = false;
     auth::auth_policy auth;            // "auth": {"tokens": [...]}; none: open, loopback only

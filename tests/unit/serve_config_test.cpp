@@ -21,7 +21,7 @@ TEST(serve_config, a_file_sets_every_setting) {
     ASSERT_TRUE(apply_config_json(R"({"listen":"0.0.0.0:9000","db":"memory:","collection":"docs",
         "max_age":60,"body_limit":1024,"header_limit":4096,"stale_after_ms":10000,
         "projectors":[],"threads":3,"blocking_threads":2,"read_timeout_ms":500,
-        "shutdown_deadline_ms":100,"cache_ttl_ms":0,"cache_entries":10,"durable":false})",
+        "shutdown_deadline_ms":100,"cache_ttl_ms":0,"cache_entries":10,"cache_bytes":2097152,"durable":false})",
                                   c));
     EXPECT_EQ(c.host, "0.0.0.0");
     EXPECT_EQ(c.port, 9000);
@@ -32,13 +32,14 @@ TEST(serve_config, a_file_sets_every_setting) {
     EXPECT_TRUE(c.projectors.empty());
     EXPECT_EQ(c.threads, 3u);
     EXPECT_EQ(c.read_timeout, std::chrono::milliseconds(500));
+    EXPECT_EQ(c.cache_bytes, 2097152u);
     EXPECT_FALSE(c.durable);
 }
 
 TEST(serve_config, typos_and_wrong_types_are_errors) {
     for (auto bad : {R"({"listn":"x:1"})", R"({"max_age":"5"})", R"({"max_age":-1})",
                      R"({"projectors":["nope"]})", R"({"listen":"nohost"})", R"([])", "{",
-                     R"({"body_limit":0})", R"({"durable":1})"}) {
+                     R"({"body_limit":0})", R"({"durable":1})", R"({"cache_bytes":1000})"}) {
         serve_config c;
         auto r = apply_config_json(bad, c);
         ASSERT_FALSE(r) << bad;

@@ -101,5 +101,49 @@ TEST_F(snapshot_cache_test, unknown_keys_load_as_null_and_collections_do_not_mix
     EXPECT_FALSE(cache_->lookup("host_stats", "k"));
 }
 
+// Entries are bounded in bytes too: a user-defined projector can write documents of
+// megabytes, and 100,000 of them would not fit in memory.
+TEST_F(snapshot_cache_test, memory_is_bounded_in_bytes_and_a_huge_document_is_not_kept) {
+    cache_ = std::make_unique<snapshot_cache>(
+        *racing_, snapshot_cache_options{.max_bytes = std::size_t{16} << 20});  // 1 MiB a shard
+    const std::string half_mib(512 * 1024, 'x');
+    for (int i = 0; i < 200; ++i) {
+        auto txn = inner_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("big", "k" + std::to_string(i),
+                                       json::object{{"s", half_mib}}, true));
+        ASSERT_TRUE((*txn)->commit());
+        auto loaded = cache_->load("big", "k" + std::to_string(i));
+        ASSERT_TRUE(loaded && *loaded);
+        EXPECT_GT((*loaded)->body.size(), half_mib.size());
+    }
+    EXPECT_LE(cache_->bytes(), std::size_t{16} << 20);
+    EXPECT_GT(cache_->size(), 0u);   // what fits is kept
+    EXPECT_LT(cache_->size(), 33u);  // at most two half-MiB entries a shard
+    EXPECT_TRUE(cache_->lookup("big", "k199"));
+
+    // Larger than a shard's share: served, never kept.
+    const std::string two_mib(2 << 20, 'y');
+    auto txn = inner_->begin();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE((*txn)->update_one("big", "huge", json::object{{"s", two_mib}}, true));
+    ASSERT_TRUE((*txn)->commit());
+    auto huge = cache_->load("big", "huge");
+    ASSERT_TRUE(huge && *huge);
+    EXPECT_GT((*huge)->body.size(), two_mib.size());
+    EXPECT_FALSE(cache_->lookup("big", "huge"));
+    EXPECT_LE(cache_->bytes(), std::size_t{16} << 20);
+
+    // Dropping entries gives their bytes back.
+    for (int i = 0; i < 200; ++i) {
+        auto t = inner_->begin();
+        ASSERT_TRUE(t);
+        ASSERT_TRUE((*t)->update_one("big", "k" + std::to_string(i), json::object{{"s", 1}}, true));
+        ASSERT_TRUE((*t)->commit());
+    }
+    EXPECT_EQ(cache_->size(), 0u);
+    EXPECT_EQ(cache_->bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace prom::http
