@@ -106,7 +106,7 @@ TEST_F(snapshot_cache_test, unknown_keys_load_as_null_and_collections_do_not_mix
 TEST_F(snapshot_cache_test, memory_is_bounded_in_bytes_and_a_huge_document_is_not_kept) {
     cache_ = std::make_unique<snapshot_cache>(
         *racing_, snapshot_cache_options{.max_bytes = std::size_t{16} << 20});  // 1 MiB a shard
-    const std::string half_mib(512 * 1024, 'x');
+    const std::string half_mib(std::size_t{512} * 1024, 'x');
     for (int i = 0; i < 200; ++i) {
         auto txn = inner_->begin();
         ASSERT_TRUE(txn);
