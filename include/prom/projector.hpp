@@ -31,6 +31,9 @@ struct projector_options {
     std::string topic;
     std::string group;
     projector_handler handler;
+    // Called on the projector's thread before each attempt to apply a batch (one
+    // transaction), so that a handler can keep state per transaction. Optional.
+    std::function<void()> on_batch;
     start_from from = start_from::earliest;
     std::size_t batch_size = 500;
     int retries = 3;

@@ -59,6 +59,7 @@ class transactional_projector final : public projector {
     // must not apply anything twice.
     attempt apply(std::span<const event> events) {
         const auto started = std::chrono::steady_clock::now();
+        if (options_.on_batch) options_.on_batch();
         seq_t expected = events.front().seq - 1;
         auto txn = store_.begin();
         if (!txn) return {outcome::store_failed, txn.error()};

@@ -3,18 +3,21 @@
 // or collections outside prom's reserved "_prom." space (so a definition cannot reach the
 // registry or another rebuild's shadows), and it may not move the cursor or commit (the
 // transactional projector does both, once per batch, which is what makes it exactly-once).
+// What it writes and emits counts against the transaction's write_budget.
 #pragma once
 
 #include "docs/reserved.hpp"
 #include "prom/store.hpp"
 #include "userproj_runtime/registry.hpp"
+#include "userproj_runtime/write_budget.hpp"
 
 namespace prom::userproj {
 
 class guarded_transaction final : public transaction {
   public:
-    // `own` (logical -> physical) must outlive this object.
-    guarded_transaction(transaction& inner, const collection_map& own) : inner_(inner), own_(own) {}
+    // `own` (logical -> physical) and `budget` must outlive this object.
+    guarded_transaction(transaction& inner, const collection_map& own, write_budget& budget)
+        : inner_(inner), own_(own), budget_(budget) {}
 
     result<std::optional<document>> find_one(std::string_view collection,
                                              std::string_view key) override {
@@ -24,11 +27,13 @@ class guarded_transaction final : public transaction {
     result<document> update_one(std::string_view collection, std::string_view key,
                                 const json::object& update, bool upsert) override {
         if (auto no = refused(collection); !no) return std::unexpected(no.error());
+        if (auto no = budget_.charge(update); !no) return std::unexpected(no.error());
         return inner_.update_one(collection, key, update, upsert);
     }
     status update(std::string_view collection, std::string_view key, json::object update,
                   bool upsert) override {
         if (auto no = refused(collection); !no) return std::unexpected(no.error());
+        if (auto no = budget_.charge(update); !no) return no;
         return inner_.update(collection, key, std::move(update), upsert);
     }
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
@@ -36,6 +41,9 @@ class guarded_transaction final : public transaction {
         return inner_.delete_one(collection, key);
     }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
+        for (const auto& e : batch) {
+            if (auto no = budget_.charge(e); !no) return std::unexpected(no.error());
+        }
         return inner_.append(std::move(batch));
     }
     status set_cursor(std::string_view, std::string_view, seq_t) override {
@@ -60,6 +68,7 @@ class guarded_transaction final : public transaction {
 
     transaction& inner_;
     const collection_map& own_;
+    write_budget& budget_;
 };
 
 }  // namespace prom::userproj

@@ -23,14 +23,26 @@ struct supervisor::runner {
 namespace {
 
 // Wraps the engine's handler so that it sees a guarded_transaction (guarded_transaction.hpp).
+// The budget is the projector's, reset by its on_batch at each transaction.
 struct guarded_handler {
     projector_handler inner;
     const collection_map* own;
+    std::shared_ptr<write_budget> budget;
     status operator()(const event& e, transaction& txn) const {
-        guarded_transaction g(txn, *own);
+        guarded_transaction g(txn, *own, *budget);
         return inner(e, g);
     }
 };
+
+// The labels of one projector's metrics: projector="NAME",topic="TOPIC".
+std::string projector_labels(std::string_view name, std::string_view topic) {
+    std::string labels = "projector=\"";
+    labels += name;
+    labels += "\",topic=\"";
+    labels += topic;
+    labels += '"';
+    return labels;
+}
 
 struct mapped_collection {
     const collection_map* own;
@@ -141,9 +153,12 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
         projector_options po;
         po.topic = t.topic;
         po.group = r.group;
+        auto budget =
+            std::make_shared<write_budget>(write_budget{.limit = options_.write_budget_bytes});
         po.handler = guarded_handler{
             make_user_handler(r.def, {.collection_for = mapped_collection{&r.collections}}),
-            &r.collections};
+            &r.collections, budget};
+        po.on_batch = [budget] { budget->used = 0; };
         po.from = r.from_earliest ? start_from::earliest : r.def->from;
         po.batch_size = options_.batch_size;
         po.retries = options_.retries;
@@ -304,8 +319,8 @@ void supervisor::append_metrics(std::string& out) const {
             for (const auto& [topic, p] : m.serving->by_topic) {
                 const auto& pm = p->metrics();
                 // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
-                rows.push_back({"{projector=\"" + name + "\",topic=\"" + topic + "\"} ",
-                                pm.applied.load(), pm.errors.load(), pm.dead_lettered.load(),
+                rows.push_back({"{" + projector_labels(name, topic) + "} ", pm.applied.load(),
+                                pm.errors.load(), pm.dead_lettered.load(),
                                 pm.failed.load() ? 1u : 0u});
             }
         }
@@ -349,7 +364,7 @@ void supervisor::append_metrics(std::string& out) const {
         if (!m.serving) continue;
         for (const auto& [topic, p] : m.serving->by_topic) {
             p->metrics().apply_latency.render(out, "prom_user_projector_apply_duration_seconds",
-                                              "projector=\"" + name + "\",topic=\"" + topic + "\"");
+                                              projector_labels(name, topic));
         }
     }
 }

@@ -33,6 +33,7 @@
 #include "prom/projector.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/registry.hpp"
+#include "userproj_runtime/write_budget.hpp"
 
 namespace prom::userproj {
 
@@ -46,6 +47,8 @@ struct supervisor_options {
     std::chrono::milliseconds backoff{50};
     std::size_t batch_size = 500;
     std::chrono::milliseconds lease_ttl{5000};
+    // What a projector's code may write and emit in one transaction (write_budget.hpp).
+    std::size_t write_budget_bytes = write_budget::default_limit;
 };
 
 // This node's projectors of one topic.

@@ -215,6 +215,75 @@ TEST_P(registry_contract, a_lua_handler_cannot_read_the_registry) {
     sup.stop();
 }
 
+// What a projector's code hands to one transaction is bounded (write_budget.hpp): one event
+// writing the same value into many documents is dead-lettered, and a batch whose events
+// together pass the bound is applied one event at a time, every event applied.
+TEST_P(registry_contract, writes_past_the_write_budget_split_the_batch_or_fail_the_event) {
+    auto lua_definition = [](std::string_view name, std::string_view body) {
+        return json::object{
+            {"name", name},
+            {"version", 1},
+            {"topic", std::string(name) + ".t"},
+            {"collections", json::array{name}},
+            {"lua", "function handle(event, tx)\n" + std::string(body) + "\nend\n"}};
+    };
+    ASSERT_TRUE(userproj::apply_definition(
+        *store_,
+        lua_definition("amp",
+                       "  local s = string.rep('x', 100000)\n"
+                       "  for i = 1, 20 do tx:update('amp', event.key .. i, {s = s}) end")));
+    ASSERT_TRUE(userproj::apply_definition(
+        *store_,
+        lua_definition("big", "  tx:update('big', event.key, {s = string.rep('y', 100000)})")));
+    for (int i = 0; i < 30; ++i) {
+        event_input e;
+        e.topic = "big.t";
+        e.key = "k" + std::to_string(i);
+        e.payload = json::object{};
+        ASSERT_TRUE(bus(*store_).publish(std::move(e)));
+    }
+    event_input amp;
+    amp.topic = "amp.t";
+    amp.key = "a";
+    amp.payload = json::object{};
+    ASSERT_TRUE(bus(*store_).publish(std::move(amp)));
+
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases,
+                             {.backoff = 1ms, .write_budget_bytes = std::size_t{1} << 20});
+    sup.start();
+    auto count_of = [&](std::string_view topic) {
+        auto t = store_->topic(topic);
+        return t && *t ? (*t)->count : 0;
+    };
+    auto big_docs = [&] {
+        int n = 0;
+        for (int i = 0; i < 30; ++i) {
+            auto d = store_->find_one("big", "k" + std::to_string(i));
+            if (d && *d) ++n;
+        }
+        return n;
+    };
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while ((count_of("amp.t.dlq") == 0 || big_docs() < 30) &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    sup.stop();
+    // 30 x 100 KB do not fit one transaction of 1 MiB; each event alone does.
+    EXPECT_EQ(big_docs(), 30);
+    EXPECT_EQ(count_of("big.t.dlq"), 0);
+    // 20 x 100 KB from one event never fit.
+    ASSERT_EQ(count_of("amp.t.dlq"), 1);
+    auto dlq = store_->scan({.topic = "amp.t.dlq"});
+    ASSERT_TRUE(dlq && dlq->size() == 1);
+    EXPECT_NE((*dlq)[0].headers.at("prom-error").find("exceed 1 MiB"), std::string::npos)
+        << (*dlq)[0].headers.at("prom-error");
+    auto written = store_->find_one("amp", "a1");
+    ASSERT_TRUE(written);
+    EXPECT_FALSE(*written);  // the event's writes were rolled back with it
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, registry_contract, testing::ValuesIn(test::contract_backends()),
                          test::backend_name);
 
