@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 
+#include "core/json_size.hpp"
 #include "core/text.hpp"
 #include "docs/update_path.hpp"
 
@@ -181,6 +182,12 @@ result<json::object> apply_update(const json::object* current, json::object&& up
     if (const auto limit = parse_limits{}.max_depth; nesting_depth(doc) > limit) {
         return fail(errc::invalid_argument,
                     "the document would nest deeper than " + std::to_string(limit) + " levels");
+    }
+    if (const auto bytes = approximate_json_bytes(doc); bytes > max_document_bytes) {
+        return fail(errc::invalid_argument, "the document would be about " +
+                                                std::to_string(bytes >> 20) +
+                                                " MiB; documents are at most " +
+                                                std::to_string(max_document_bytes >> 20) + " MiB");
     }
     doc["_key"] = key;
     auto ts = doc.find("_ts");

@@ -9,11 +9,17 @@
 
 namespace prom::docs {
 
+// The largest document, as JSON text (approximately: core/json_size.hpp), MongoDB's bound:
+// a document that kept growing (a new field per event) would otherwise be read, rewritten
+// and held whole by every later update of it.
+inline constexpr std::size_t max_document_bytes = std::size_t{16} << 20;
+
 // Applies `update` to `current` (nullptr when the document does not exist yet).
 // Operators: $set, $inc, $setOnInsert, $unset (dotted paths reach into nested objects);
 // an update without operators replaces the document. `_key` is always `key`; `_ts` is
 // the update's own `_ts` when it sets one, else `default_ts`.
-// Errors: invalid_argument (unknown operator, bad shape), type_error ($inc on a non-number).
+// Errors: invalid_argument (unknown operator, bad shape, a result nested too deep or larger
+// than max_document_bytes), type_error ($inc on a non-number).
 result<json::object> apply_update(const json::object* current, const json::object& update,
                                   std::string_view key, ts_ms default_ts);
 // Whether `update` is a whole document (no `$` operator), which replaces the stored one

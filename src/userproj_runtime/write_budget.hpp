@@ -2,9 +2,9 @@
 // updates it writes and the events it emits. The Lua sandbox bounds what a handler holds,
 // not what it hands over: one 30 MB string written into a hundred documents costs a few
 // instructions and 30 MB of Lua memory, and 3 GB in the transaction; 500 events of a batch
-// each writing a large document add up the same way. Past the limit the write is refused:
-// the batch fails, the projector applies its events one transaction each, and an event that
-// alone exceeds the limit is dead-lettered (docs/projectors.md, "The sandbox").
+// each writing a large document add up the same way. Sizes are core/json_size.hpp's. Past the limit
+// the write is refused: the batch fails, the projector applies its events one transaction each, and
+// an event that alone exceeds the limit is dead-lettered (docs/projectors.md, "The sandbox").
 #pragma once
 
 #include <cstddef>
@@ -28,9 +28,5 @@ struct write_budget {
   private:
     status add(std::size_t bytes);
 };
-
-// The bytes a JSON value takes as text, roughly (strings and keys, plus a few per value),
-// without serializing it.
-std::size_t approximate_json_bytes(const json::value& v);
 
 }  // namespace prom::userproj

@@ -113,6 +113,40 @@ TEST_P(docs_contract, bad_updates_are_refused_and_roll_back_the_transaction) {
     EXPECT_FALSE(*other);
 }
 
+// A document is at most 16 MiB (docs::max_document_bytes): one that keeps growing is
+// refused at the update that would pass the bound, by update_one and update alike.
+TEST_P(docs_contract, a_document_past_16_mib_is_refused_and_the_stored_one_stays) {
+    const std::string six_mib(std::size_t{6} << 20, 'x');
+    auto set_field = [&](std::string_view field) {
+        return json::object{{"$set", json::object{{field, six_mib}}}};
+    };
+    for (const char* field : {"a", "b"}) {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("c", "grows", set_field(field), true));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    const std::string before = body("c", "grows");
+    for (bool with_result : {true, false}) {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        status r;
+        if (with_result) {
+            auto d = (*txn)->update_one("c", "grows", set_field("c"), true);
+            if (!d) r = std::unexpected(d.error());
+        } else {
+            r = (*txn)->update("c", "grows", set_field("c"), true);
+        }
+        ASSERT_FALSE(r) << with_result;
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+        EXPECT_NE(r.error().message.find("documents are at most 16 MiB"), std::string::npos)
+            << r.error().message;
+    }
+    EXPECT_EQ(body("c", "grows"), before);
+    // Replacing it with something smaller is fine.
+    ASSERT_TRUE(update("c", "grows", R"({"small":true})"));
+}
+
 TEST_P(docs_contract, a_transaction_covers_documents_cursors_and_appends_atomically) {
     {
         auto txn = store_->begin();
