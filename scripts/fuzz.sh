@@ -32,6 +32,7 @@ while (($#)); do
   esac
   shift
 done
+build_dir=$(realpath -m "$build_dir")  # the fuzzer runs from a folder of its own (below)
 target=${1:-all}
 seconds=${2:-300}
 [[ $seconds =~ ^[0-9]+$ ]] || die "SECONDS must be a whole number, not '$seconds'"
@@ -64,17 +65,26 @@ for t in $targets; do
   work=$build_dir/fuzz-work/$t
   findings=$build_dir/fuzz-findings/$t
   mkdir -p "$work" "$findings"
+  # With -jobs, libFuzzer writes each worker's log as fuzz-N.log in its working folder: that
+  # is this one, emptied first, not the repository.
+  jobs=$build_dir/fuzz-work/$t.jobs
+  rm -rf "$jobs" && mkdir -p "$jobs"
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$findings/")
-  [[ -f fuzz/dict/$t.dict ]] && args+=(-dict="fuzz/dict/$t.dict")
+  [[ -f fuzz/dict/$t.dict ]] && args+=(-dict="$repo_root/fuzz/dict/$t.dict")
   # Word splitting is intended: a list of options.
   # shellcheck disable=SC2206
   args+=(${PROM_FUZZ_ARGS:-})
   log "fuzzing $t for ${seconds}s"
   out=$build_dir/fuzz-work/$t.log
   status=0
-  "$binary" "${args[@]}" "$work" "fuzz/corpus/$t" >"$out" 2>&1 || status=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -1)
+  (cd "$jobs" && "$binary" "${args[@]}" "$work" "$repo_root/fuzz/corpus/$t") >"$out" 2>&1 ||
+    status=$?
+  # The workers' logs when there were workers, else the run's own; executions summed over them.
+  logs=("$jobs"/fuzz-*.log)
+  [[ -e ${logs[0]} ]] || logs=("$out")
+  runs=$(for l in "${logs[@]}"; do sed -n 's/^stat::number_of_executed_units: *//p' "$l" | tail -1; done |
+    awk '{ n += $1 } END { if (NR) print n }')
   result=ok
   ((status == 0)) || result="finding (exit $status)"
   printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$seconds" "${runs:-?}" "$result" \
@@ -83,9 +93,11 @@ for t in $targets; do
     log "$t: ${runs:-?} runs, no finding"
   else
     # The sanitizer report: what libFuzzer printed from the first report on.
-    grep -n -m1 -E '^==[0-9]+==|runtime error|deadly signal|ERROR: libFuzzer' "$out" >/dev/null &&
-      sed -n '/^==[0-9]*==\|runtime error\|deadly signal\|ERROR: libFuzzer/,$p' "$out" | head -80 >&2
-    log "$t: FINDING (exit $status); input in $findings/, full log $out"
+    for l in "${logs[@]}"; do
+      grep -n -m1 -E '^==[0-9]+==|runtime error|deadly signal|ERROR: libFuzzer' "$l" >/dev/null &&
+        sed -n '/^==[0-9]*==\|runtime error\|deadly signal\|ERROR: libFuzzer/,$p' "$l" | head -80 >&2
+    done
+    log "$t: FINDING (exit $status); input in $findings/, full log ${logs[*]}"
     failed+=("$t")
   fi
 done
