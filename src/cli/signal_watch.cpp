@@ -1,5 +1,6 @@
 #include "cli/signal_watch.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 

@@ -3,7 +3,6 @@
 // the database can do keeps the process alive (docs/config.md, shutdown_deadline_ms).
 #pragma once
 
-#include <pthread.h>
 #include <signal.h>
 
 #include <atomic>

@@ -1,6 +1,7 @@
-// The size a JSON value takes as text, roughly (its strings and keys, plus a few bytes per
-// value), without serializing it: for limits that must be cheap to check on every write
-// (docs::apply_update's document size, a user-defined projector's write budget).
+// The extent of a JSON value in one walk, without serializing it: how deep its objects and
+// arrays nest and roughly how many bytes it takes as text (its strings and keys, plus a few
+// bytes per value). For limits checked on every write: docs::apply_update's depth and size
+// of a document, a user-defined projector's write budget.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +10,13 @@
 
 namespace prom {
 
-std::size_t approximate_json_bytes(const json::value& v);
-std::size_t approximate_json_bytes(const json::object& o);
+struct json_extent {
+    std::size_t depth = 0;  // levels of objects and arrays, the top one included (as
+                            // parse_limits::max_depth counts); 0 for a scalar
+    std::size_t bytes = 0;  // as text, approximately
+};
+
+json_extent measure_json(const json::value& v);
+json_extent measure_json(const json::object& o);
 
 }  // namespace prom

@@ -96,23 +96,6 @@ void unset_path(json::object& doc, std::string_view path) {
 
 }  // namespace
 
-// Levels of objects and arrays, the top one included (as parse_limits::max_depth counts).
-static std::size_t nesting_depth(const json::value& v);
-
-static std::size_t nesting_depth(const json::object& o) {
-    std::size_t deepest = 0;
-    for (const auto& kv : o) deepest = std::max(deepest, nesting_depth(kv.value()));
-    return deepest + 1;
-}
-
-static std::size_t nesting_depth(const json::value& v) {
-    if (v.is_object()) return nesting_depth(v.get_object());
-    if (!v.is_array()) return 0;
-    std::size_t deepest = 0;
-    for (const auto& e : v.get_array()) deepest = std::max(deepest, nesting_depth(e));
-    return deepest + 1;
-}
-
 result<json::object> apply_update(const json::object* current, json::object&& update,
                                   std::string_view key, ts_ms default_ts) {
     bool has_ops = false, has_fields = false;
@@ -177,15 +160,16 @@ result<json::object> apply_update(const json::object* current, json::object&& up
             return fail(errc::invalid_argument, "_key cannot be changed");
         }
     }
-    // A long dotted path can nest a document deeper than any reader accepts (found by
-    // fuzz/json_update): it would be stored but never read back.
-    if (const auto limit = parse_limits{}.max_depth; nesting_depth(doc) > limit) {
+    // One walk for both bounds. A long dotted path can nest a document deeper than any
+    // reader accepts (found by fuzz/json_update): it would be stored but never read back.
+    const json_extent extent = measure_json(doc);
+    if (const auto limit = parse_limits{}.max_depth; extent.depth > limit) {
         return fail(errc::invalid_argument,
                     "the document would nest deeper than " + std::to_string(limit) + " levels");
     }
-    if (const auto bytes = approximate_json_bytes(doc); bytes > max_document_bytes) {
+    if (extent.bytes > max_document_bytes) {
         return fail(errc::invalid_argument, "the document would be about " +
-                                                std::to_string(bytes >> 20) +
+                                                std::to_string(extent.bytes >> 20) +
                                                 " MiB; documents are at most " +
                                                 std::to_string(max_document_bytes >> 20) + " MiB");
     }

@@ -259,13 +259,17 @@ int metered_rep(lua_State* L) {
     return call_original(L);
 }
 
-int metered_move(lua_State* L) {
-    const lua_Integer f = luaL_checkinteger(L, 2);
-    const lua_Integer e = luaL_checkinteger(L, 3);
-    if (e >= f) {
-        const std::uint64_t span = static_cast<std::uint64_t>(e) - static_cast<std::uint64_t>(f);
-        lua_sandbox::charge(L, span == UINT64_MAX ? span : span + 1);
+// Moving, inserting and removing cost one instruction per element they touch: with a range
+// of 2^40, or a __len that answers 2^50, Lua's versions move nils for hours without
+// allocating. Charges the positions from `from` to `to` (none when `to` <= `from`).
+void charge_span(lua_State* L, lua_Integer from, lua_Integer to) {
+    if (to > from) {
+        lua_sandbox::charge(L, static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from));
     }
+}
+
+int metered_move(lua_State* L) {
+    charge_span(L, luaL_checkinteger(L, 2), luaL_checkinteger(L, 3));
     return call_original(L);
 }
 
@@ -286,14 +290,6 @@ void check_table_rw(lua_State* L) {
     }
 }
 
-// Shifting elements up or down costs one instruction each: with a __len that answers 2^50,
-// Lua's table.insert(t, 1, v) shifts nils for hours without allocating.
-void charge_shift(lua_State* L, lua_Integer from, lua_Integer to) {
-    if (to > from) {
-        lua_sandbox::charge(L, static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from));
-    }
-}
-
 int metered_insert(lua_State* L) {
     check_table_rw(L);
     const lua_Integer e = luaL_intop(+, luaL_len(L, 1), 1);  // the first empty element
@@ -305,7 +301,7 @@ int metered_insert(lua_State* L) {
             pos = luaL_checkinteger(L, 2);
             luaL_argcheck(L, static_cast<lua_Unsigned>(pos) - 1u < static_cast<lua_Unsigned>(e), 2,
                           "position out of bounds");
-            charge_shift(L, pos, e);
+            charge_span(L, pos, e);
             for (lua_Integer i = e; i > pos; i--) {
                 lua_geti(L, 1, i - 1);
                 lua_seti(L, 1, i);
@@ -329,7 +325,7 @@ int metered_remove(lua_State* L) {
                       "position out of bounds");
     }
     lua_geti(L, 1, pos);
-    charge_shift(L, pos, size);
+    charge_span(L, pos, size);
     for (; pos < size; pos++) {
         lua_geti(L, 1, pos + 1);
         lua_seti(L, 1, pos);

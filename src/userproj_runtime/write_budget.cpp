@@ -12,12 +12,10 @@ constexpr std::size_t per_header = 8;
 
 }  // namespace
 
-status write_budget::charge(const json::object& update) {
-    return add(approximate_json_bytes(update));
-}
+status write_budget::charge(const json::object& update) { return add(measure_json(update).bytes); }
 
 status write_budget::charge(const event_input& emitted) {
-    std::size_t n = approximate_json_bytes(emitted.payload) + emitted.topic.size() +
+    std::size_t n = measure_json(emitted.payload).bytes + emitted.topic.size() +
                     emitted.key.size() + (emitted.id ? emitted.id->size() : 0);
     for (const auto& [k, v] : emitted.headers) n += k.size() + v.size() + per_header;
     return add(n);

@@ -1,10 +1,11 @@
-// How much a user-defined projector's code hands to one transaction, roughly in bytes: the
-// updates it writes and the events it emits. The Lua sandbox bounds what a handler holds,
-// not what it hands over: one 30 MB string written into a hundred documents costs a few
-// instructions and 30 MB of Lua memory, and 3 GB in the transaction; 500 events of a batch
-// each writing a large document add up the same way. Sizes are core/json_size.hpp's. Past the limit
-// the write is refused: the batch fails, the projector applies its events one transaction each, and
-// an event that alone exceeds the limit is dead-lettered (docs/projectors.md, "The sandbox").
+// How much a user-defined projector's code hands to one transaction, roughly in bytes
+// (core/json_size.hpp): the updates it writes and the events it emits. The Lua sandbox bounds
+// what a handler holds, not what it hands over: one 30 MB string written into a hundred
+// documents costs a few instructions and 30 MB of Lua memory, and 3 GB in the transaction;
+// 500 events of a batch each writing a large document add up the same way. Past the limit
+// the write is refused: the batch fails, the projector applies its events one transaction
+// each, and an event that alone exceeds the limit is dead-lettered (docs/projectors.md,
+// "The sandbox").
 #pragma once
 
 #include <cstddef>
