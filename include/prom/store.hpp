@@ -22,6 +22,14 @@
 
 namespace prom {
 
+// The most bytes of stored text (payloads and headers of events, bodies of documents and of
+// changes) that one page of scan, find or changes may hold. A read whose rows pass it fails
+// with errc::too_large instead of holding them all in memory, unless it holds one row (an
+// event or a document is bounded by its own limits). Readers that page through a topic or a
+// collection call scan_fitting, find_fitting or changes_fitting (below the store), which read
+// again with a smaller limit (docs/storage-schema.md, "Pages").
+inline constexpr std::size_t default_max_page_bytes = std::size_t{64} << 20;
+
 struct scan_query {
     std::string topic;
     std::optional<std::string> key;  // only this key's events (through the key index)
@@ -30,6 +38,7 @@ struct scan_query {
     std::optional<ts_ms> from_ts;    // inclusive
     std::optional<ts_ms> to_ts;      // inclusive
     std::optional<std::size_t> limit;
+    std::size_t max_bytes = default_max_page_bytes;
 };
 
 // Events of one key in (ts, seq) order: after `after` (exclusive) and with ts <= to_ts.
@@ -134,6 +143,7 @@ struct change_query {
     std::string collection;
     seq_t after{};  // exclusive: 0 reads from the first change
     std::size_t limit = 1000;
+    std::size_t max_bytes = default_max_page_bytes;
 };
 
 struct find_query {
@@ -143,6 +153,7 @@ struct find_query {
     std::vector<std::pair<std::string, std::string>> equals;
     std::size_t offset = 0;
     std::size_t limit = 100;
+    std::size_t max_bytes = default_max_page_bytes;
 };
 
 class transaction {
@@ -370,6 +381,14 @@ struct store_options {
     // from a long log, as after a power cut; docs/storage-schema.md).
     std::chrono::milliseconds progress_every{10000};
 };
+
+// A page of s.scan(q), s.find(q) or s.changes(q) that fits q.max_bytes: where the page asked
+// for passes it, the limit is halved (down to one row) until it fits, and q.limit is left at
+// the limit that was used, so that a page shorter than q.limit still means the end. A scan
+// without a limit gets one, 1024 rows, before it is halved.
+result<std::vector<event>> scan_fitting(store& s, scan_query& q);
+result<std::vector<document>> find_fitting(store& s, find_query& q);
+result<std::vector<document_change>> changes_fitting(store& s, change_query& q);
 
 // `memory:`, `sqlite:PATH` or `postgresql://…`.
 result<std::unique_ptr<store>> open_store(std::string_view url, store_options options = {});

@@ -141,16 +141,28 @@ result<std::vector<event>> consumer_state::read_batch() {
         if (ahead.after == position_) return batch;
         // Read for a position the delivery did not reach (or a lease taken over since).
     }
-    return store_.scan(
-        {.topic = config_.topic, .from_seq = position_ + 1, .limit = config_.batch_size});
+    return read_from(position_ + 1);
+}
+
+scan_query consumer_state::batch_query(seq_t from) const {
+    return {.topic = config_.topic,
+            .from_seq = from,
+            .limit = config_.batch_size,
+            .max_bytes = config_.max_batch_bytes};
+}
+
+result<std::vector<event>> consumer_state::read_from(seq_t from) {
+    auto q = batch_query(from);
+    return scan_fitting(store_, q);
 }
 
 void consumer_state::read_ahead(seq_t last) {
     if (ahead_ || last == seq_t::max()) return;
-    scan_query q{.topic = config_.topic, .from_seq = last + 1, .limit = config_.batch_size};
+    scan_query q = batch_query(last + 1);
     try {
         ahead_.emplace(batch_read_ahead{
-            last, std::async(std::launch::async, [&s = store_, q] { return s.scan(q); })});
+            last, std::async(std::launch::async,
+                             [&s = store_, q]() mutable { return scan_fitting(s, q); })});
     } catch (const std::system_error&) {
         // No thread to be had: next() reads the batch itself, as without read-ahead.
     }

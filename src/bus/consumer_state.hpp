@@ -33,6 +33,8 @@ struct consumer_config {
     // with ts >= T. Like `from`, only for an ephemeral consumer or a group without a cursor.
     std::optional<seq_t> from_seq;
     std::optional<ts_ms> from_ts;
+    // A batch whose events pass this many bytes is read again with fewer (scan_fitting).
+    std::size_t max_batch_bytes = default_max_page_bytes;
 };
 
 // What the consumer should do after next().
@@ -89,6 +91,9 @@ class consumer_state {
         std::future<result<std::vector<event>>> batch;
     };
     result<std::vector<event>> read_batch();
+    // The batch from `from` on, bounded in events and bytes.
+    scan_query batch_query(seq_t from) const;
+    result<std::vector<event>> read_from(seq_t from);
 
     store& store_;
     consumer_config config_;

@@ -80,7 +80,7 @@ void run_scan(const scan_args& a, run_state& state) {
     std::string out;
     while (left > 0) {
         q.limit = std::min(page, left);
-        auto evs = s->scan(q);
+        auto evs = scan_fitting(*s, q);  // may lower q.limit: fewer events hold as many bytes
         if (!evs) return report(evs.error(), state);
         out.clear();
         for (const auto& e : *evs) {

@@ -82,9 +82,10 @@ void run_tail(const tail_args& a, run_state& state) {
     }
     while (!interrupted && printed < limit) {
         auto version = s->change_version();
-        auto evs = s->scan({.topic = a.topic,
-                            .from_seq = position + 1,
-                            .limit = std::min<std::size_t>(1000, limit - printed)});
+        scan_query q{.topic = a.topic,
+                     .from_seq = position + 1,
+                     .limit = std::min<std::size_t>(1000, limit - printed)};
+        auto evs = scan_fitting(*s, q);
         if (!evs) return report(evs.error(), state);
         for (const auto& e : *evs) {
             write_event(e);

@@ -213,7 +213,8 @@ void change_feed::pass(const std::vector<std::uint64_t>* only) {
             }
             if (ws.empty()) break;
             seq_t from = std::ranges::min(ws, {}, [](const auto& w) { return w->after; })->after;
-            auto read = store_.changes({collection, from, page});
+            change_query q{collection, from, page};
+            auto read = changes_fitting(store_, q);
             if (!read || read->empty()) break;  // a failed read is retried on the next wake
             watched_changes rendered;
             rendered.reserve(read->size());

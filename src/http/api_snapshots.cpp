@@ -77,6 +77,14 @@ response api::list(const request& r, route_id route, std::string_view logical,
         return error_response(400, "bad_request", ok.error().message, route);
     }
     auto found = store_.find(q);
+    if (!found && found.error().code == errc::too_large) {
+        // Said in the request's terms (the store's message names the stored collection).
+        return error_response(413, "too_large",
+                              "the documents asked for (limit=" + std::to_string(q.limit) +
+                                  ") hold more than " + std::to_string(q.max_bytes >> 20) +
+                                  " MiB: ask for fewer with a smaller limit",
+                              route);
+    }
     if (!found) return error_response(found.error(), route);
     // Members in canonical (sorted) order; the stored bodies are already canonical JSON, so
     // they are spliced in, never parsed.

@@ -34,7 +34,7 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
     std::vector<dead_letter> out;
     scan_query q{.topic = std::string(topic) + ".dlq", .limit = 1000};
     for (;;) {
-        auto page = s.scan(q);
+        auto page = scan_fitting(s, q);
         if (!page) return std::unexpected(page.error());
         for (auto& e : *page) {
             dead_letter d;

@@ -1,5 +1,7 @@
 #include "ops/replayer.hpp"
 
+#include <cmath>
+
 #include "prom/user_projector.hpp"
 
 namespace prom::ops {
@@ -160,7 +162,8 @@ json::object to_json(const replay_progress& p) {
     o["duplicates"] = p.duplicates;
     o["events_per_second"] = static_cast<std::int64_t>(p.rate());
     auto eta = p.eta();
-    o["eta_seconds"] = eta ? json::value(static_cast<std::int64_t>(*eta + 0.5)) : json::value();
+    o["eta_seconds"] =
+        eta ? json::value(static_cast<std::int64_t>(std::llround(*eta))) : json::value();
     return o;
 }
 
@@ -249,10 +252,9 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     };
     while (p.cursor < p.end) {
-        auto batch = s.scan({.topic = spec.src,
-                             .from_seq = p.cursor + 1,
-                             .to_seq = p.end,
-                             .limit = spec.batch_size});
+        scan_query q{
+            .topic = spec.src, .from_seq = p.cursor + 1, .to_seq = p.end, .limit = spec.batch_size};
+        auto batch = scan_fitting(s, q);
         if (!batch) return std::unexpected(batch.error());
         if (batch->empty()) break;
         auto txn = s.begin();

@@ -100,7 +100,7 @@ result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stal
     find_query q{
         .collection = "processes", .equals = {{"status", "alive"}}, .offset = 0, .limit = 1000};
     for (;;) {
-        auto docs = s.find(q);
+        auto docs = find_fitting(s, q);
         if (!docs) return std::unexpected(docs.error());
         for (const auto& d : *docs) {
             auto v = parse_stored_json(d.body);

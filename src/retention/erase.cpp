@@ -50,18 +50,23 @@ struct key_events {
 };
 
 result<key_events> look_at(store& s, std::string_view topic, std::string_view key) {
-    auto events = s.scan({.topic = std::string(topic), .key = std::string(key)});
-    if (!events) return std::unexpected(events.error());
+    // In pages: a key's events may hold more than one page's bytes (store.hpp).
+    scan_query q{.topic = std::string(topic), .key = std::string(key), .limit = 1000};
     key_events out;
-    for (const auto& e : *events) {
-        out.last = std::max(out.last, e.seq);
-        if (is_marker(e)) {
-            out.marker = e.seq;
-        } else {
-            ++out.payloads;
+    for (;;) {
+        auto events = scan_fitting(s, q);
+        if (!events) return std::unexpected(events.error());
+        for (const auto& e : *events) {
+            out.last = std::max(out.last, e.seq);
+            if (is_marker(e)) {
+                out.marker = e.seq;
+            } else {
+                ++out.payloads;
+            }
         }
+        if (events->size() < *q.limit) return out;
+        q.from_seq = events->back().seq.next();
     }
-    return out;
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ result<topic_index> read_index(store& s, std::string_view topic, topic_lease* le
     std::map<std::string, std::uint32_t, std::less<>> numbers;
     scan_query q{.topic = std::string(topic), .limit = scan_page};
     for (;;) {
-        auto page = s.scan(q);
+        auto page = scan_fitting(s, q);
         if (!page) return std::unexpected(page.error());
         for (auto& e : *page) {
             event_ref ref{e.seq, e.ts, std::nullopt};
@@ -52,7 +52,7 @@ result<topic_index> read_index(store& s, std::string_view topic, topic_lease* le
         if (lease) {
             if (auto ok = lease->renew_if_due(); !ok) return std::unexpected(ok.error());
         }
-        if (page->size() < scan_page) return index;
+        if (page->size() < *q.limit) return index;  // q.limit: what scan_fitting used
         q.from_seq = page->back().seq.next();
     }
 }

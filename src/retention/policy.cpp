@@ -244,7 +244,7 @@ result<std::vector<policy>> load_policies(store& s) {
     q.collection = std::string(policy_collection);
     q.limit = 1000;
     for (;;) {
-        auto page = s.find(q);
+        auto page = find_fitting(s, q);
         if (!page) return std::unexpected(page.error());
         for (const auto& d : *page) {
             auto p = policy_of(d);

@@ -136,7 +136,7 @@ result<std::vector<schema_version>> current_schemas(store& s) {
     q.collection = std::string(current_collection);
     q.limit = 1000;
     for (;;) {
-        auto page = s.find(q);
+        auto page = find_fitting(s, q);
         if (!page) return std::unexpected(page.error());
         for (const auto& d : *page) {
             auto v = version_in(d);

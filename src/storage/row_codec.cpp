@@ -36,6 +36,16 @@ result<event> decode_event(const row_reader& row) {
     return e;
 }
 
+std::size_t event_row_bytes(const row_reader& row) {
+    return row.text(payload).size() + row.text(headers).size();
+}
+
+std::size_t document_row_bytes(const row_reader& row) { return row.text(3).size(); }
+
+std::size_t change_row_bytes(const row_reader& row) {
+    return row.is_null(4) ? 0 : row.text(4).size();
+}
+
 document decode_document(const row_reader& row) {
     return document{std::string(row.text(0)), std::string(row.text(1)), ts_ms{row.int64(2)},
                     std::string(row.text(3)), std::string(row.text(4))};

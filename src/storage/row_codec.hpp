@@ -43,6 +43,11 @@ topic_info decode_topic(const row_reader& row);
 // (coll, seq, key, ts, body, etag) of the change log (storage/change_log.hpp); a NULL body
 // is a deletion.
 document_change decode_change(const row_reader& row);
+// The stored text that a page's byte bound counts (page_bytes.hpp) of a row of each of the
+// three above: payload and headers of an event, the body of a document or of a change.
+std::size_t event_row_bytes(const row_reader& row);
+std::size_t document_row_bytes(const row_reader& row);
+std::size_t change_row_bytes(const row_reader& row);
 // The one column of a cursor row.
 seq_t decode_seq(const row_reader& row, int col = 0);
 // (topic, grp, seq, acked_ms, last_seq, next_ts): a row of ops_sql::list_cursors; acked_ms

@@ -170,7 +170,7 @@ result<std::vector<registry_entry>> load_registry(store& s) {
     q.collection = registry_collection;
     q.limit = 1000;
     for (;;) {
-        auto page = s.find(q);
+        auto page = find_fitting(s, q);
         if (!page) return std::unexpected(page.error());
         for (const auto& d : *page) {
             auto v = parse_json(d.body, {.max_depth = 1024, .max_bytes = SIZE_MAX});
@@ -323,13 +323,18 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             auto token = fresh_token();
             plan.group = e.group.substr(0, e.group.find('@')) + "@" + token;
             for (const auto& c : def.collections) {
-                std::string shadow =
-                    std::string(docs::reserved_collection_prefix) + token + "." + c;
+                std::string shadow(docs::reserved_collection_prefix);
+                shadow += token;
+                shadow += '.';
+                shadow += c;
                 if (!docs::valid_collection_name(shadow)) {
-                    return std::unexpected(invalid("collection '" + c +
-                                                       "' is too long to rebuild (shadow name '" +
-                                                       shadow + "')",
-                                                   pointer_to_collection(def.source, c)));
+                    std::string message = "collection '";
+                    message += c;
+                    message += "' is too long to rebuild (shadow name '";
+                    message += shadow;
+                    message += "')";
+                    return std::unexpected(
+                        invalid(std::move(message), pointer_to_collection(def.source, c)));
                 }
                 plan.collections[c] = shadow;
             }

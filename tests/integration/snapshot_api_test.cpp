@@ -227,6 +227,28 @@ TEST_F(snapshot_api, keep_alive_serves_many_requests_on_one_connection) {
     EXPECT_EQ(c.read_reply()->status, 404);
 }
 
+// A page is bounded in bytes as well as in documents (64 MiB): /list?limit=1000 over
+// documents of up to 16 MiB each would otherwise hold 16 GB before it answered.
+TEST_F(snapshot_api, a_list_page_past_64_mib_is_a_413_that_says_to_ask_for_fewer) {
+    const std::string blob(15u << 20, 'x');  // five of these pass 64 MiB, four do not
+    for (int i = 0; i < 5; ++i) {
+        put("processes", "big" + std::to_string(i),
+            json::object{{"blob", blob}, {"_ts", 1'700'000'000'000 + i}});
+    }
+    auto r = get("/list?limit=5");
+    ASSERT_EQ(r.status, 413);
+    auto body = parse_json(r.body);
+    ASSERT_TRUE(body && body->is_object()) << r.body;
+    EXPECT_EQ(body->at("error"), "too_large");
+    EXPECT_EQ(body->at("message"),
+              "the documents asked for (limit=5) hold more than 64 MiB: ask for fewer with a "
+              "smaller limit");
+    auto fewer = get("/list?limit=2");
+    ASSERT_EQ(fewer.status, 200);
+    EXPECT_TRUE(fewer.body.starts_with(R"({"count":2,"items":[)")) << fewer.body.substr(0, 40);
+    EXPECT_GT(fewer.body.size(), 2 * blob.size());
+}
+
 TEST_F(snapshot_api, get_ws_without_an_upgrade_is_a_json_400) {
     auto r = get("/ws");
     EXPECT_EQ(r.status, 400);

@@ -8,10 +8,12 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/json_size.hpp"
 #include "docs/update.hpp"
 #include "storage/change_log.hpp"
 #include "storage/common.hpp"
 #include "storage/key_expectations.hpp"
+#include "storage/page_bytes.hpp"
 #include "storage/row_codec.hpp"
 
 namespace prom::storage {
@@ -35,6 +37,14 @@ struct stored_doc {
 };
 
 using cursor_key = std::pair<std::string, std::string>;
+
+// What the other backends count of an event against a page's byte bound (row_codec.hpp,
+// event_row_bytes): its payload's JSON text and its headers.
+std::size_t stored_bytes(const event& e) {
+    std::size_t bytes = measure_json(e.payload).bytes;
+    for (const auto& [name, value] : e.headers) bytes += name.size() + value.size();
+    return bytes;
+}
 
 struct stored_cursor {
     seq_t seq{};
@@ -152,12 +162,15 @@ class memory_store final : public store {
                    (!q.to_seq || e.seq <= *q.to_seq);
         };
         auto& evs = t->second.events;
+        page_bytes bound(q.max_bytes, "events of topic", q.topic);
         for (std::size_t i =
                  static_cast<std::size_t>(std::max<std::int64_t>(q.from_seq.value, 1) - 1);
              i < evs.size(); ++i) {
             if (q.to_seq && seq_t{static_cast<std::int64_t>(i) + 1} > *q.to_seq) break;
             if (q.limit && out.size() >= *q.limit) break;
-            if (evs[i] && fits(*evs[i])) out.push_back(*evs[i]);
+            if (!evs[i] || !fits(*evs[i])) continue;
+            if (auto ok = bound.add(stored_bytes(*evs[i])); !ok) return std::unexpected(ok.error());
+            out.push_back(*evs[i]);
         }
         return out;
     }
@@ -246,7 +259,11 @@ class memory_store final : public store {
             return a->doc.ts != b->doc.ts ? a->doc.ts > b->doc.ts : a->doc.key < b->doc.key;
         });
         std::vector<document> out;
+        page_bytes bound(q.max_bytes, "documents of collection", q.collection);
         for (std::size_t i = q.offset; i < hits.size() && out.size() < q.limit; ++i) {
+            if (auto ok = bound.add(hits[i]->doc.body.size()); !ok) {
+                return std::unexpected(ok.error());
+            }
             out.push_back(hits[i]->doc);
         }
         return out;
@@ -258,8 +275,10 @@ class memory_store final : public store {
         auto it = changes_.find(q.collection);
         if (it == changes_.end()) return out;
         const auto& log = it->second;  // log[i].seq == i + 1
+        page_bytes bound(q.max_bytes, "changes of collection", q.collection);
         for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(q.after.value, 0));
              i < log.size() && out.size() < q.limit; ++i) {
+            if (auto ok = bound.add(log[i].body.size()); !ok) return std::unexpected(ok.error());
             out.push_back(log[i]);
         }
         return out;

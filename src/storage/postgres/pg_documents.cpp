@@ -6,6 +6,7 @@
 // on `match->>'field'`, partial to its collection.
 #include "docs/update.hpp"
 #include "storage/change_log.hpp"
+#include "storage/postgres/pg_page_sql.hpp"
 #include "storage/postgres/pg_schema.hpp"
 #include "storage/postgres/pg_store.hpp"
 
@@ -44,10 +45,17 @@ result<std::optional<document>> pg_store::find_one(std::string_view collection,
 result<std::vector<document_change>> pg_store::changes(const change_query& q) {
     std::vector<document_change> out;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query(read_changes_sql, {q.collection, q.after, count_param(q.limit)});
+        static const std::string sql =
+            bounded_page_sql(read_changes_sql, "coalesce(octet_length(body), 0)", "seq", 4);
+        auto r =
+            c.query(sql, {q.collection, q.after, count_param(q.limit), count_param(q.max_bytes)});
         if (!r) return std::unexpected(r.error());
         out.clear();
-        for (int i = 0; i < r->size(); ++i) out.push_back(decode_change(r->row(i)));
+        page_bytes bound(q.max_bytes, "changes of collection", q.collection);
+        for (int i = 0; i < r->size(); ++i) {
+            if (auto ok = bound.add(change_row_bytes(r->row(i))); !ok) return ok;
+            out.push_back(decode_change(r->row(i)));
+        }
         return {};
     });
     if (!st) return std::unexpected(st.error());
@@ -86,12 +94,18 @@ result<std::vector<document>> pg_store::find(const find_query& q) {
     ps.emplace_back(count_param(q.offset));
     sql += " ORDER BY ts DESC, key LIMIT $" + std::to_string(ps.size() - 1) + " OFFSET $" +
            std::to_string(ps.size());
+    ps.emplace_back(count_param(q.max_bytes));
+    sql = bounded_page_sql(sql, "octet_length(body)", "ts DESC, key", ps.size());
     std::vector<document> out;
     auto st = with_reader([&](connection& c) -> status {
         auto r = c.query_once(sql, ps);
         if (!r) return std::unexpected(r.error());
         out.clear();
-        for (int i = 0; i < r->size(); ++i) out.push_back(decode_document(r->row(i)));
+        page_bytes bound(q.max_bytes, "documents of collection", q.collection);
+        for (int i = 0; i < r->size(); ++i) {
+            if (auto ok = bound.add(document_row_bytes(r->row(i))); !ok) return ok;
+            out.push_back(decode_document(r->row(i)));
+        }
         return {};
     });
     if (!st) return std::unexpected(st.error());

@@ -1,6 +1,7 @@
 // Opening, the connection pool, log reads, cursors and leases.
 #include "storage/postgres/pg_store.hpp"
 
+#include "storage/postgres/pg_page_sql.hpp"
 #include "storage/postgres/pg_schema.hpp"
 
 namespace prom::storage::postgres {
@@ -211,14 +212,19 @@ status pg_store::with_reader(const std::function<status(connection&)>& read) {
     }
 }
 
-result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vector<param> params) {
+result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vector<param> params,
+                                                 std::optional<page_bytes> bound) {
     std::vector<event> out;
     auto st = with_reader([&](connection& c) -> status {
         out.clear();
         auto r = c.query(sql, params);
         if (!r) return std::unexpected(r.error());
         out.reserve(static_cast<std::size_t>(r->size()));
+        auto counted = bound;  // afresh for each attempt
         for (int i = 0; i < r->size(); ++i) {
+            if (counted) {
+                if (auto ok = counted->add(event_row_bytes(r->row(i))); !ok) return ok;
+            }
             auto e = decode_event(r->row(i));
             if (!e) return std::unexpected(e.error());
             out.push_back(std::move(*e));
@@ -247,7 +253,9 @@ result<std::vector<event>> pg_store::scan(const scan_query& q) {
         ps.emplace_back(count_param(*q.limit));
         sql += " LIMIT $" + std::to_string(ps.size());
     }
-    return read_events(sql, std::move(ps));
+    ps.emplace_back(count_param(q.max_bytes));
+    sql = bounded_page_sql(sql, "octet_length(payload) + octet_length(headers)", "seq", ps.size());
+    return read_events(sql, std::move(ps), page_bytes(q.max_bytes, "events of topic", q.topic));
 }
 
 result<std::vector<event>> pg_store::scan_key_by_time(const key_time_query& q) {

@@ -19,6 +19,7 @@
 
 #include "storage/common.hpp"
 #include "storage/group_commit.hpp"
+#include "storage/page_bytes.hpp"
 #include "storage/postgres/pg_connection.hpp"
 #include "storage/postgres/pg_listener.hpp"
 #include "storage/postgres/pg_url.hpp"
@@ -142,7 +143,9 @@ class pg_store final : public store {
     // restarted since), once more on a fresh connection.
     status with_reader(const std::function<status(connection&)>& read);
     void drop_idle();  // after a server restart every idle connection is stale
-    result<std::vector<event>> read_events(std::string_view sql, std::vector<param> params);
+    // `bound`: the page's byte bound (scan, whose SQL cuts the page there), or none.
+    result<std::vector<event>> read_events(std::string_view sql, std::vector<param> params,
+                                           std::optional<page_bytes> bound = std::nullopt);
 
     pg_target target_;
     store_options options_;

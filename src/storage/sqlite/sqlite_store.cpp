@@ -4,6 +4,7 @@
 
 #include "docs/update.hpp"
 #include "storage/change_log.hpp"
+#include "storage/page_bytes.hpp"
 #include "storage/sqlite/sqlite_key_index.hpp"
 #include "storage/sqlite/sqlite_schema.hpp"
 
@@ -110,13 +111,20 @@ result<sqlite_store::reader_lease> sqlite_store::reader() {
 }
 
 result<std::vector<event>> sqlite_store::read_events(connection& c, std::string_view sql,
-                                                     const std::function<void(statement&)>& bind) {
+                                                     const std::function<void(statement&)>& bind,
+                                                     page_bytes* bound) {
     auto st = c.prepare(sql);
     if (!st) return std::unexpected(st.error());
     bind(*st);
     std::vector<event> out;
     int rc;
     while ((rc = st->step()) == SQLITE_ROW) {
+        // Counted before the row is decoded: a page over its bound stops here, holding no more.
+        if (bound) {
+            if (auto ok = bound->add(event_row_bytes(*st)); !ok) {
+                return std::unexpected(ok.error());
+            }
+        }
         auto e = decode_event(*st);
         if (!e) return std::unexpected(e.error());
         out.push_back(std::move(*e));
@@ -135,15 +143,19 @@ result<std::vector<event>> sqlite_store::scan(const scan_query& q) {
     if (q.to_ts) sql += " AND ts <= ?6";
     sql += " ORDER BY seq";
     if (q.limit) sql += " LIMIT ?7";
-    return read_events(**r, sql, [&](statement& st) {
-        st.bind(1, q.topic);
-        st.bind(2, q.from_seq);
-        if (q.to_seq) st.bind(3, *q.to_seq);
-        if (q.key) st.bind(4, *q.key);
-        if (q.from_ts) st.bind(5, *q.from_ts);
-        if (q.to_ts) st.bind(6, *q.to_ts);
-        if (q.limit) st.bind(7, static_cast<std::int64_t>(*q.limit));
-    });
+    page_bytes bound(q.max_bytes, "events of topic", q.topic);
+    return read_events(
+        **r, sql,
+        [&](statement& st) {
+            st.bind(1, q.topic);
+            st.bind(2, q.from_seq);
+            if (q.to_seq) st.bind(3, *q.to_seq);
+            if (q.key) st.bind(4, *q.key);
+            if (q.from_ts) st.bind(5, *q.from_ts);
+            if (q.to_ts) st.bind(6, *q.to_ts);
+            if (q.limit) st.bind(7, static_cast<std::int64_t>(*q.limit));
+        },
+        &bound);
 }
 
 result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& q) {
@@ -263,8 +275,14 @@ result<std::vector<document_change>> sqlite_store::changes(const change_query& q
     st->bind(2, q.after);
     st->bind(3, static_cast<std::int64_t>(std::min<std::size_t>(q.limit, INT64_MAX)));
     std::vector<document_change> out;
+    page_bytes bound(q.max_bytes, "changes of collection", q.collection);
     int rc;
-    while ((rc = st->step()) == SQLITE_ROW) out.push_back(decode_change(*st));
+    while ((rc = st->step()) == SQLITE_ROW) {
+        if (auto ok = bound.add(change_row_bytes(*st)); !ok) {
+            return std::unexpected(ok.error());
+        }
+        out.push_back(decode_change(*st));
+    }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read changes"));
     return out;
 }
@@ -307,8 +325,14 @@ result<std::vector<document>> sqlite_store::find(const find_query& q) {
     st->bind(param++, static_cast<std::int64_t>(q.limit));
     st->bind(param, static_cast<std::int64_t>(q.offset));
     std::vector<document> out;
+    page_bytes bound(q.max_bytes, "documents of collection", q.collection);
     int rc;
-    while ((rc = st->step()) == SQLITE_ROW) out.push_back(decode_document(*st));
+    while ((rc = st->step()) == SQLITE_ROW) {
+        if (auto ok = bound.add(document_row_bytes(*st)); !ok) {
+            return std::unexpected(ok.error());
+        }
+        out.push_back(decode_document(*st));
+    }
     if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "find documents"));
     return out;
 }

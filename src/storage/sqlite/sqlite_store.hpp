@@ -17,6 +17,7 @@
 
 #include "storage/common.hpp"
 #include "storage/group_commit.hpp"
+#include "storage/page_bytes.hpp"
 #include "storage/sqlite/sqlite_checkpointer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_foreign_commits.hpp"
@@ -106,8 +107,10 @@ class sqlite_store final : public store {
     bool other_process_committed();  // since the last call (PRAGMA data_version)
     // The group commit's write function (sqlite_append.cpp), on its writer thread.
     void write_group(std::vector<group_commit::request>& group);
+    // `bound`: the page's byte bound (scan), or none.
     result<std::vector<event>> read_events(connection& c, std::string_view sql,
-                                           const std::function<void(statement&)>& bind);
+                                           const std::function<void(statement&)>& bind,
+                                           page_bytes* bound = nullptr);
 
     std::string path_;
     store_options options_;

@@ -1,0 +1,44 @@
+// scan_fitting, find_fitting and changes_fitting (prom/store.hpp): a page read again with half
+// the limit while it passes its byte bound.
+#include "prom/store.hpp"
+
+namespace prom {
+
+namespace {
+
+template <class Row, class Query, class Read>
+result<std::vector<Row>> read_fitting(Query& q, std::size_t& limit, Read read) {
+    for (;;) {
+        auto page = read(q);
+        if (page || page.error().code != errc::too_large || limit <= 1) return page;
+        limit /= 2;
+    }
+}
+
+}  // namespace
+
+result<std::vector<event>> scan_fitting(store& s, scan_query& q) {
+    auto page = s.scan(q);
+    if (page || page.error().code != errc::too_large) return page;
+    // Without a limit, the page held at least two rows: start from a bounded one.
+    std::size_t limit = q.limit ? *q.limit : 1024;
+    if (limit <= 1) return page;
+    limit /= 2;
+    for (;;) {
+        q.limit = limit;
+        page = s.scan(q);
+        if (page || page.error().code != errc::too_large || limit <= 1) return page;
+        limit /= 2;
+    }
+}
+
+result<std::vector<document>> find_fitting(store& s, find_query& q) {
+    return read_fitting<document>(q, q.limit, [&s](const find_query& fq) { return s.find(fq); });
+}
+
+result<std::vector<document_change>> changes_fitting(store& s, change_query& q) {
+    return read_fitting<document_change>(q, q.limit,
+                                         [&s](const change_query& cq) { return s.changes(cq); });
+}
+
+}  // namespace prom
