@@ -23,10 +23,10 @@
 namespace prom {
 
 // The most bytes of stored text (payloads and headers of events, bodies of documents and of
-// changes) that one page of scan, find or changes may hold. A read whose rows pass it fails
-// with errc::too_large instead of holding them all in memory, unless it holds one row (an
-// event or a document is bounded by its own limits). Readers that page through a topic or a
-// collection call scan_fitting, find_fitting or changes_fitting (below the store), which read
+// changes) that one page of scan, scan_key_by_time, find or changes may hold. A read whose rows
+// pass it fails with errc::too_large instead of holding them all in memory, unless it holds one row
+// (an event or a document is bounded by its own limits). Readers that page through a topic or a
+// collection call scan_fitting, find_fitting, changes_fitting... (below the store), which read
 // again with a smaller limit (docs/storage-schema.md, "Pages").
 inline constexpr std::size_t default_max_page_bytes = std::size_t{64} << 20;
 
@@ -48,6 +48,7 @@ struct key_time_query {
     std::optional<std::pair<ts_ms, seq_t>> after;
     ts_ms to_ts{};
     std::optional<std::size_t> limit;
+    std::size_t max_bytes = default_max_page_bytes;
 };
 
 // A time-travel snapshot of one (topic, key, reducer): `state` (canonical JSON) is the fold,
@@ -382,11 +383,13 @@ struct store_options {
     std::chrono::milliseconds progress_every{10000};
 };
 
-// A page of s.scan(q), s.find(q) or s.changes(q) that fits q.max_bytes: where the page asked
+// A page of s.scan(q), s.scan_key_by_time(q), s.find(q) or s.changes(q) that fits
+// q.max_bytes: where the page asked
 // for passes it, the limit is halved (down to one row) until it fits, and q.limit is left at
 // the limit that was used, so that a page shorter than q.limit still means the end. A scan
 // without a limit gets one, 1024 rows, before it is halved.
 result<std::vector<event>> scan_fitting(store& s, scan_query& q);
+result<std::vector<event>> scan_key_by_time_fitting(store& s, key_time_query& q);
 result<std::vector<document>> find_fitting(store& s, find_query& q);
 result<std::vector<document_change>> changes_fitting(store& s, change_query& q);
 

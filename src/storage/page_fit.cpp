@@ -15,10 +15,10 @@ result<std::vector<Row>> read_fitting(Query& q, std::size_t& limit, Read read) {
     }
 }
 
-}  // namespace
-
-result<std::vector<event>> scan_fitting(store& s, scan_query& q) {
-    auto page = s.scan(q);
+// For the event reads, whose limit is optional.
+template <class Query, class Read>
+result<std::vector<event>> read_events_fitting(Query& q, Read read) {
+    auto page = read(q);
     if (page || page.error().code != errc::too_large) return page;
     // Without a limit, the page held at least two rows: start from a bounded one.
     std::size_t limit = q.limit ? *q.limit : 1024;
@@ -26,10 +26,21 @@ result<std::vector<event>> scan_fitting(store& s, scan_query& q) {
     limit /= 2;
     for (;;) {
         q.limit = limit;
-        page = s.scan(q);
+        page = read(q);
         if (page || page.error().code != errc::too_large || limit <= 1) return page;
         limit /= 2;
     }
+}
+
+}  // namespace
+
+result<std::vector<event>> scan_fitting(store& s, scan_query& q) {
+    return read_events_fitting(q, [&s](const scan_query& sq) { return s.scan(sq); });
+}
+
+result<std::vector<event>> scan_key_by_time_fitting(store& s, key_time_query& q) {
+    return read_events_fitting(q,
+                               [&s](const key_time_query& kq) { return s.scan_key_by_time(kq); });
 }
 
 result<std::vector<document>> find_fitting(store& s, find_query& q) {

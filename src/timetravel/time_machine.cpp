@@ -45,7 +45,7 @@ status fold_events(store& s, std::string_view topic, std::string_view key, const
     key_time_query q{std::string(topic), std::string(key), std::nullopt, to_ts, page};
     if (fold) q.after = position_of(*fold);
     for (;;) {
-        auto events = s.scan_key_by_time(q);
+        auto events = scan_key_by_time_fitting(s, q);  // may lower q.limit (large events)
         if (!events) return std::unexpected(events.error());
         for (const auto& e : *events) {
             if (through && position{e.ts, e.seq} > *through) return {};
@@ -60,7 +60,7 @@ status fold_events(store& s, std::string_view topic, std::string_view key, const
                 crossed->push_back({e.ts, e.seq, fold->count, canonical_json(fold->state)});
             }
         }
-        if (events->size() < page) return {};
+        if (events->size() < *q.limit) return {};
         q.after = std::pair{events->back().ts, events->back().seq};
     }
 }

@@ -114,6 +114,37 @@ TEST_P(page_bytes_contract, scan_fitting_halves_the_limit_and_paging_still_reach
     EXPECT_EQ(*unlimited.limit, 2u);
 }
 
+// The reads of time travel: one key's events in (ts, seq) order.
+TEST_P(page_bytes_contract, a_key_read_by_time_is_bounded_and_fitting_pages_through_it) {
+    std::vector<event_input> batch;
+    for (int i = 0; i < 6; ++i) {
+        event_input in;
+        in.topic = "t";
+        in.key = "k";
+        in.ts = ts_ms{1000 + i};
+        in.payload = json::object{{"i", i}, {"blob", std::string(row_bytes, 'x')}};
+        batch.push_back(std::move(in));
+    }
+    ASSERT_TRUE(store_->append(std::move(batch)));
+    auto over = store_->scan_key_by_time(
+        {.topic = "t", .key = "k", .to_ts = ts_ms{5000}, .limit = 6, .max_bytes = bound});
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, errc::too_large);
+
+    std::vector<std::int64_t> seqs;
+    key_time_query q{
+        .topic = "t", .key = "k", .to_ts = ts_ms{5000}, .limit = 8, .max_bytes = bound};
+    for (;;) {
+        auto page = scan_key_by_time_fitting(*store_, q);
+        ASSERT_TRUE(page) << page.error().message;
+        for (const auto& e : *page) seqs.push_back(e.seq.value);
+        if (page->size() < *q.limit) break;
+        q.after = std::pair{page->back().ts, page->back().seq};
+    }
+    EXPECT_EQ(*q.limit, 2u);
+    EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
+}
+
 TEST_P(page_bytes_contract, find_past_its_bound_fails_and_find_fitting_pages_through_it) {
     put_big_documents(6);
     auto over = store_->find({.collection = "c", .limit = 6, .max_bytes = bound});

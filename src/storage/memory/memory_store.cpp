@@ -183,11 +183,14 @@ class memory_store final : public store {
         auto& idx = t->second.by_key_time;
         auto start = q.after ? idx.upper_bound({q.key, q.after->first, q.after->second})
                              : idx.lower_bound({q.key, ts_ms::min(), seq_t{}});
+        page_bytes bound(q.max_bytes, "events of topic", q.topic);
         for (auto it = start; it != idx.end(); ++it) {
             auto& [k, ts, seq] = *it;
             if (k != q.key || ts > q.to_ts) break;
             if (q.limit && out.size() >= *q.limit) break;
-            out.push_back(*t->second.events[static_cast<std::size_t>(seq.value - 1)]);
+            const event& e = *t->second.events[static_cast<std::size_t>(seq.value - 1)];
+            if (auto ok = bound.add(stored_bytes(e)); !ok) return std::unexpected(ok.error());
+            out.push_back(e);
         }
         return out;
     }

@@ -272,7 +272,10 @@ result<std::vector<event>> pg_store::scan_key_by_time(const key_time_query& q) {
         ps.emplace_back(count_param(*q.limit));
         sql += " LIMIT $" + std::to_string(ps.size());
     }
-    return read_events(sql, std::move(ps));
+    ps.emplace_back(count_param(q.max_bytes));
+    sql = bounded_page_sql(sql, "octet_length(payload) + octet_length(headers)", "ts, seq",
+                           ps.size());
+    return read_events(sql, std::move(ps), page_bytes(q.max_bytes, "events of topic", q.topic));
 }
 
 result<std::vector<event>> pg_store::latest_per_key(std::string_view topic) {

@@ -175,16 +175,20 @@ result<std::vector<event>> sqlite_store::scan_key_by_time(const key_time_query& 
     if (q.after) sql += " AND (ts, seq) > (?4, ?5)";
     sql += " ORDER BY 5, 2";  // ts, seq
     if (q.limit) sql += " LIMIT ?6";
-    return read_events(**r, sql, [&](statement& st) {
-        st.bind(1, q.topic);
-        st.bind(2, q.key);
-        st.bind(3, q.to_ts);
-        if (q.after) {
-            st.bind(4, q.after->first);
-            st.bind(5, q.after->second);
-        }
-        if (q.limit) st.bind(6, static_cast<std::int64_t>(*q.limit));
-    });
+    page_bytes bound(q.max_bytes, "events of topic", q.topic);
+    return read_events(
+        **r, sql,
+        [&](statement& st) {
+            st.bind(1, q.topic);
+            st.bind(2, q.key);
+            st.bind(3, q.to_ts);
+            if (q.after) {
+                st.bind(4, q.after->first);
+                st.bind(5, q.after->second);
+            }
+            if (q.limit) st.bind(6, static_cast<std::int64_t>(*q.limit));
+        },
+        &bound);
 }
 
 result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) {
