@@ -37,13 +37,13 @@ result<event> decode_event(const row_reader& row) {
 }
 
 std::size_t event_row_bytes(const row_reader& row) {
-    return row.text(payload).size() + row.text(headers).size();
+    return row.text_bytes(payload) + row.text_bytes(headers);
 }
 
-std::size_t document_row_bytes(const row_reader& row) { return row.text(3).size(); }
+std::size_t document_row_bytes(const row_reader& row) { return row.text_bytes(3); }
 
 std::size_t change_row_bytes(const row_reader& row) {
-    return row.is_null(4) ? 0 : row.text(4).size();
+    return row.is_null(4) ? 0 : row.text_bytes(4);
 }
 
 document decode_document(const row_reader& row) {

@@ -20,6 +20,8 @@ class row_reader {
     virtual std::string_view text(int col) const = 0;
     virtual std::int64_t int64(int col) const = 0;
     virtual bool is_null(int col) const = 0;
+    // The length of text(col), where a backend knows it without reading the text.
+    virtual std::size_t text_bytes(int col) const { return text(col).size(); }
 
   protected:
     ~row_reader() = default;  // readers are views on the stack, never owned through this

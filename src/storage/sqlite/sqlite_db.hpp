@@ -53,6 +53,10 @@ class statement final : public row_reader {
                  : std::string_view();
     }
     bool is_null(int col) const override { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+    // Of a TEXT column, its length without the conversion text() may make.
+    std::size_t text_bytes(int col) const override {
+        return static_cast<std::size_t>(sqlite3_column_bytes(s_, col));
+    }
 
   private:
     sqlite3_stmt* s_;
