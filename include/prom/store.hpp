@@ -252,6 +252,11 @@ class store {
     virtual result<std::vector<event>> scan(const scan_query& q) = 0;
     virtual result<std::vector<event>> scan_key_by_time(const key_time_query& q) = 0;
     virtual result<std::vector<event>> latest_per_key(std::string_view topic) = 0;
+    // The keys latest_per_key lists (never the empty key), without their events: in byte
+    // order, after `after` (exclusive), at most `limit`. Pages through a topic's keys in
+    // bounded memory (time travel's /at?all). The default filters latest_per_key.
+    virtual result<std::vector<std::string>> topic_keys(std::string_view topic,
+                                                        std::string_view after, std::size_t limit);
     virtual result<std::vector<topic_info>> topics() = 0;
     virtual result<std::optional<topic_info>> topic(std::string_view name) = 0;
 

@@ -16,6 +16,19 @@ void store::append_async(std::vector<event_input> batch, append_callback done) {
     done(append(std::move(batch)));
 }
 
+result<std::vector<std::string>> store::topic_keys(std::string_view topic, std::string_view after,
+                                                   std::size_t limit) {
+    auto latest = latest_per_key(topic);
+    if (!latest) return std::unexpected(latest.error());
+    std::vector<std::string> out;
+    for (auto& e : *latest) {
+        if (e.key > after) out.push_back(std::move(e.key));
+    }
+    std::ranges::sort(out);
+    if (out.size() > limit) out.resize(limit);
+    return out;
+}
+
 status transaction::update(std::string_view collection, std::string_view key, json::object update,
                            bool upsert) {
     auto d = update_one(collection, key, update, upsert);

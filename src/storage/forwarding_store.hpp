@@ -26,6 +26,10 @@ class forwarding_store : public store {
     result<std::vector<event>> latest_per_key(std::string_view topic) override {
         return inner_.latest_per_key(topic);
     }
+    result<std::vector<std::string>> topic_keys(std::string_view topic, std::string_view after,
+                                                std::size_t limit) override {
+        return inner_.topic_keys(topic, after, limit);
+    }
     result<std::vector<topic_info>> topics() override { return inner_.topics(); }
     result<std::optional<topic_info>> topic(std::string_view name) override {
         return inner_.topic(name);

@@ -234,17 +234,9 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
 
 status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
                             const key_state_callback& callback) {
-    // The latest event of each key lists the topic's keys without scanning its events; the
-    // keys' records add those whose every event retention dropped.
-    std::vector<std::string> keys;
-    {
-        auto latest = store_.latest_per_key(topic);
-        if (!latest) return std::unexpected(latest.error());
-        keys.reserve(latest->size());
-        for (auto& e : *latest) {
-            if (!e.key.empty()) keys.push_back(std::move(e.key));  // keyless events: no key
-        }
-    }
+    // The keys with a latest event, in pages (a topic may have millions), merged in key order
+    // with the keys of retention's records, which add those whose every event was dropped.
+    std::vector<std::string> recorded;
     auto info = store_.topic(topic);
     if (!info) return std::unexpected(info.error());
     if (*info && (*info)->horizon.value != 0) {
@@ -260,17 +252,44 @@ status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
             e.horizon = until->value;
             return std::unexpected(std::move(e));
         }
-        for (auto& h : *horizons) keys.push_back(std::move(h.key));
+        for (auto& h : *horizons) {
+            if (!h.key.empty()) recorded.push_back(std::move(h.key));
+        }
+        std::ranges::sort(recorded);
     }
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    for (auto& key : keys) {
+    auto next_recorded = recorded.begin();
+    // Answers `key` unless it is the one answered last; false once the caller has enough.
+    std::string last;
+    auto answer = [&](std::string key) -> result<bool> {
+        if (!last.empty() && key == last) return true;
+        last = key;
         auto s = at(topic, key, t, r);
         if (!s) return std::unexpected(s.error());
-        if (!*s) continue;
-        if (!callback(keyed_state{std::move(key), std::move((*s)->state), (*s)->ts, (*s)->seq})) {
-            break;
+        if (!*s) return true;
+        return callback(keyed_state{std::move(key), std::move((*s)->state), (*s)->ts, (*s)->seq});
+    };
+    constexpr std::size_t key_page = 1000;
+    std::string after;
+    for (;;) {
+        auto keys = store_.topic_keys(topic, after, key_page);
+        if (!keys) return std::unexpected(keys.error());
+        for (auto& key : *keys) {
+            for (; next_recorded != recorded.end() && *next_recorded <= key; ++next_recorded) {
+                auto more = answer(std::move(*next_recorded));
+                if (!more) return std::unexpected(more.error());
+                if (!*more) return {};
+            }
+            after = key;
+            auto more = answer(std::move(key));
+            if (!more) return std::unexpected(more.error());
+            if (!*more) return {};
         }
+        if (keys->size() < key_page) break;
+    }
+    for (; next_recorded != recorded.end(); ++next_recorded) {
+        auto more = answer(std::move(*next_recorded));
+        if (!more) return std::unexpected(more.error());
+        if (!*more) return {};
     }
     return {};
 }

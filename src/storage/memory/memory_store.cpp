@@ -207,6 +207,24 @@ class memory_store final : public store {
         return out;
     }
 
+    result<std::vector<std::string>> topic_keys(std::string_view topic, std::string_view after,
+                                                std::size_t limit) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<std::string> out;
+        auto t = topics_.find(std::string(topic));
+        if (t == topics_.end()) return out;
+        auto& latest = t->second.latest;
+        for (auto it = latest.upper_bound(std::string(after));
+             it != latest.end() && out.size() < limit; ++it) {
+            // Listed by latest_per_key: a key whose latest event is still there.
+            if (!it->first.empty() &&
+                t->second.events[static_cast<std::size_t>(it->second.value - 1)]) {
+                out.push_back(it->first);
+            }
+        }
+        return out;
+    }
+
     result<std::vector<topic_info>> topics() override {
         std::lock_guard lock(data_mu_);
         std::vector<topic_info> out;

@@ -286,6 +286,24 @@ result<std::vector<event>> pg_store::latest_per_key(std::string_view topic) {
         {topic});
 }
 
+result<std::vector<std::string>> pg_store::topic_keys(std::string_view topic,
+                                                      std::string_view after, std::size_t limit) {
+    std::vector<std::string> out;
+    auto st = with_reader([&](connection& c) -> status {
+        // latest_per_key's keys: `latest` in key order, where the key's event is still there.
+        auto r = c.query(
+            "SELECT l.key FROM latest l JOIN events e ON e.topic = l.topic AND e.seq = l.seq "
+            "WHERE l.topic = $1 AND l.key > $2 ORDER BY l.key LIMIT $3",
+            {topic, after, count_param(limit)});
+        if (!r) return std::unexpected(r.error());
+        out.clear();
+        for (int i = 0; i < r->size(); ++i) out.emplace_back(r->row(i).text(0));
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
 result<std::vector<topic_info>> pg_store::topics() {
     std::vector<topic_info> out;
     auto st = with_reader([&](connection& c) -> status {

@@ -207,6 +207,32 @@ result<std::vector<event>> sqlite_store::latest_per_key(std::string_view topic) 
                        [&](statement& st) { st.bind(1, topic); });
 }
 
+result<std::vector<std::string>> sqlite_store::topic_keys(std::string_view topic,
+                                                          std::string_view after,
+                                                          std::size_t limit) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    // latest_per_key's keys: those of `latest` whose event is still there, and those of the
+    // log's tail (sqlite_key_index.hpp), whose events are the newest. Both arms come out in
+    // key order (the first from latest's key, the second sorted: the tail is short), so
+    // SQLite merges them and the LIMIT stops the walk of `latest` early.
+    auto st = (*r)->prepare(
+        "SELECT key FROM latest l WHERE l.topic = ?1 AND l.key > ?2 AND EXISTS "
+        "(SELECT 1 FROM events e WHERE e.topic = ?1 AND e.seq = l.seq) "
+        "UNION SELECT key FROM events WHERE topic = ?1 AND " PROM_KEY_TAIL
+        " AND key > ?2 "
+        "ORDER BY 1 LIMIT ?3");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, topic);
+    st->bind(2, after);
+    st->bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) out.emplace_back(st->text(0));
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "read keys"));
+    return out;
+}
+
 result<std::vector<topic_info>> sqlite_store::topics() {
     auto r = reader();
     if (!r) return std::unexpected(r.error());

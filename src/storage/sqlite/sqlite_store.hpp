@@ -37,6 +37,8 @@ class sqlite_store final : public store {
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
     result<std::vector<event>> latest_per_key(std::string_view topic) override;
+    result<std::vector<std::string>> topic_keys(std::string_view topic, std::string_view after,
+                                                std::size_t limit) override;
     result<std::vector<topic_info>> topics() override;
     result<std::optional<topic_info>> topic(std::string_view name) override;
 
