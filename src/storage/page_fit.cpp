@@ -1,5 +1,5 @@
-// scan_fitting, find_fitting and changes_fitting (prom/store.hpp): a page read again with half
-// the limit while it passes its byte bound.
+// scan_fitting, scan_key_by_time_fitting, find_fitting and changes_fitting (prom/store.hpp): a
+// page read again with half the limit while it passes its byte bound.
 #include "prom/store.hpp"
 
 namespace prom {
