@@ -6,8 +6,10 @@ namespace prom {
 
 namespace {
 
-template <class Row, class Query, class Read>
-result<std::vector<Row>> read_fitting(Query& q, std::size_t& limit, Read read) {
+// Reads q; while its page passes the byte bound and holds more than one row, halves `limit`
+// (a field of q) and reads again.
+template <class Query, class Read>
+auto read_fitting(Query& q, std::size_t& limit, Read read) {
     for (;;) {
         auto page = read(q);
         if (page || page.error().code != errc::too_large || limit <= 1) return page;
@@ -15,21 +17,16 @@ result<std::vector<Row>> read_fitting(Query& q, std::size_t& limit, Read read) {
     }
 }
 
-// For the event reads, whose limit is optional.
+// The event reads, whose limit is optional: one without a limit that does not fit starts again
+// from 1024 rows.
 template <class Query, class Read>
 result<std::vector<event>> read_events_fitting(Query& q, Read read) {
-    auto page = read(q);
-    if (page || page.error().code != errc::too_large) return page;
-    // Without a limit, the page held at least two rows: start from a bounded one.
-    std::size_t limit = q.limit ? *q.limit : 1024;
-    if (limit <= 1) return page;
-    limit /= 2;
-    for (;;) {
-        q.limit = limit;
-        page = read(q);
-        if (page || page.error().code != errc::too_large || limit <= 1) return page;
-        limit /= 2;
+    if (!q.limit) {
+        auto page = read(q);
+        if (page || page.error().code != errc::too_large) return page;
+        q.limit = 1024;
     }
+    return read_fitting(q, *q.limit, read);
 }
 
 }  // namespace
@@ -44,12 +41,11 @@ result<std::vector<event>> scan_key_by_time_fitting(store& s, key_time_query& q)
 }
 
 result<std::vector<document>> find_fitting(store& s, find_query& q) {
-    return read_fitting<document>(q, q.limit, [&s](const find_query& fq) { return s.find(fq); });
+    return read_fitting(q, q.limit, [&s](const find_query& fq) { return s.find(fq); });
 }
 
 result<std::vector<document_change>> changes_fitting(store& s, change_query& q) {
-    return read_fitting<document_change>(q, q.limit,
-                                         [&s](const change_query& cq) { return s.changes(cq); });
+    return read_fitting(q, q.limit, [&s](const change_query& cq) { return s.changes(cq); });
 }
 
 }  // namespace prom

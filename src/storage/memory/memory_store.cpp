@@ -216,11 +216,8 @@ class memory_store final : public store {
         auto& latest = t->second.latest;
         for (auto it = latest.upper_bound(std::string(after));
              it != latest.end() && out.size() < limit; ++it) {
-            // Listed by latest_per_key: a key whose latest event is still there.
-            if (!it->first.empty() &&
-                t->second.events[static_cast<std::size_t>(it->second.value - 1)]) {
-                out.push_back(it->first);
-            }
+            // `latest` follows deletions (apply_retention), so its keys are latest_per_key's.
+            if (!it->first.empty()) out.push_back(it->first);
         }
         return out;
     }
