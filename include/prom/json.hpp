@@ -21,6 +21,9 @@ namespace json = boost::json;
 struct parse_limits {
     std::size_t max_depth = 64;
     std::size_t max_bytes = std::size_t{16} * 1024 * 1024;
+    // Configuration and definitions refuse a key given twice in one object (the parser would
+    // keep the last value and drop the others silently); payloads keep RFC 8259's leeway.
+    bool refuse_duplicate_keys = false;
 };
 
 // Parses strict JSON (no comments, no trailing commas, valid UTF-8). Errors are
@@ -28,6 +31,7 @@ struct parse_limits {
 // (`1e400`, `-1e400`, a 5000-digit integer) is an error too, naming its JSON pointer:
 // it would become infinity, which has no JSON form (docs/http-api.md, "Numbers"). Every
 // input path (HTTP, WebSocket, CLI) parses here, so every backend sees the same values.
+// With `refuse_duplicate_keys`, a key given twice in one object is an error naming it.
 result<json::value> parse_json(std::string_view text, parse_limits limits = {});
 
 // Parses JSON that prom stored itself (payloads, documents, snapshots): no size limit,

@@ -24,11 +24,15 @@ status only_known_keys(const json::object& o, std::initializer_list<std::string_
                        const std::string& path) {
     for (const auto& kv : o) {
         if (std::find(known.begin(), known.end(), kv.key()) == known.end()) {
-            std::string list;
-            for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-            return fail(errc::invalid_argument, "config: unknown key '" + path + "." +
-                                                    std::string(kv.key()) + "' (known: " + list +
-                                                    ")");
+            std::string message = "config: unknown key '" + path + ".";
+            message += kv.key();
+            message += "' (known: ";
+            for (std::size_t i = 0; i < known.size(); ++i) {
+                if (i) message += ", ";
+                message += known.begin()[i];
+            }
+            message += ")";
+            return fail(errc::invalid_argument, std::move(message));
         }
     }
     return {};
@@ -81,16 +85,21 @@ bool pattern_matches(std::string_view pattern, std::string_view name) {
 
 result<auth_policy> auth_policy::from_json(const json::value& config) {
     auth_policy p;
-    if (config.is_null()) return p;
     if (!config.is_object())
         return fail(errc::invalid_argument, "config: 'auth' must be an object");
     if (auto ok = only_known_keys(config.get_object(), {"tokens"}, "auth"); !ok) {
         return std::unexpected(ok.error());
     }
+    // An `auth` section without tokens would start the server with auth off, the one outcome
+    // its author cannot have meant (a template that rendered no tokens, say): refused.
     auto tokens = config.get_object().find("tokens");
-    if (tokens == config.get_object().end()) return p;
-    if (!tokens->value().is_array()) {
-        return fail(errc::invalid_argument, "config: 'auth.tokens' must be an array");
+    if (tokens == config.get_object().end() || !tokens->value().is_array()) {
+        return fail(errc::invalid_argument, "config: 'auth.tokens' must be an array of tokens");
+    }
+    if (tokens->value().get_array().empty()) {
+        return fail(errc::invalid_argument,
+                    "config: 'auth.tokens' is empty: give at least one token, or leave 'auth' "
+                    "out to run without authentication");
     }
     for (const auto& t : tokens->value().get_array()) {
         const std::string path = "auth.tokens[" + std::to_string(p.grants_.size()) + "]";
@@ -111,6 +120,16 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
                             std::to_string(min_token_length) + " characters");
         }
         g.token = tok->value().get_string();
+        // A header cannot carry such a token intact (spaces around it are trimmed), and a
+        // token of spaces would pass the length rule while guessable.
+        if (std::ranges::any_of(g.token, [](char c) {
+                auto u = static_cast<unsigned char>(c);
+                return u <= 0x20 || u == 0x7f;
+            })) {
+            return fail(errc::invalid_argument, "config: '" + path +
+                                                    ".token' may not hold spaces or control "
+                                                    "characters");
+        }
         if (auto n = o.find("name"); n != o.end()) {
             if (!n->value().is_string()) {
                 return fail(errc::invalid_argument, "config: '" + path + ".name' must be a string");

@@ -19,7 +19,7 @@ struct projector_args {
 void run_apply(const projector_args& a, run_state& state) {
     auto text = userproj::read_definition_text(a.file);
     if (!text) return report(text.error(), state);
-    auto body = parse_json(*text);
+    auto body = parse_json(*text, {.refuse_duplicate_keys = true});
     if (!body) return report({errc::invalid_argument, a.file + ": " + body.error().message}, state);
     auto s = open_or_report(a.db, state);
     if (!s) return;

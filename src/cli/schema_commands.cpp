@@ -36,7 +36,7 @@ json::value body_of(json::value file, const std::string& compatibility) {
 void run_set(const schema_args& a, run_state& state) {
     auto text = userproj::read_definition_text(a.file);
     if (!text) return report(text.error(), state);
-    auto file = parse_json(*text);
+    auto file = parse_json(*text, {.refuse_duplicate_keys = true});
     if (!file) return report({errc::invalid_argument, a.file + ": " + file.error().message}, state);
     auto s = open_or_report(a.db, state);
     if (!s) return;

@@ -33,19 +33,27 @@ std::string render_change(const document_change& c) {
     return out;
 }
 
-result<seq_t> watch_start_position(store& s, std::string_view collection, bool has_writers,
-                                   std::optional<seq_t> last_seen) {
+result<bool> collection_known(store& s, std::string_view collection, bool has_writers) {
+    if (has_writers) return true;
     auto head = s.last_change(collection);
     if (!head) return std::unexpected(head.error());
-    if (!has_writers && head->value == 0) {
-        auto any = s.find({std::string(collection), {}, 0, 1});
-        if (!any) return std::unexpected(any.error());
-        if (any->empty()) {
-            return fail(errc::invalid_argument,
-                        "unknown collection '" + std::string(collection) +
-                            "': no projector writes it and it has no documents");
-        }
+    if (head->value != 0) return true;
+    auto any = s.find({std::string(collection), {}, 0, 1});
+    if (!any) return std::unexpected(any.error());
+    return !any->empty();
+}
+
+result<seq_t> watch_start_position(store& s, std::string_view collection, bool has_writers,
+                                   std::optional<seq_t> last_seen) {
+    auto known = collection_known(s, collection, has_writers);
+    if (!known) return std::unexpected(known.error());
+    if (!*known) {
+        return fail(errc::invalid_argument,
+                    "unknown collection '" + std::string(collection) +
+                        "': no projector writes it and it has no documents");
     }
+    auto head = s.last_change(collection);
+    if (!head) return std::unexpected(head.error());
     if (!last_seen) return *head;
     if (*last_seen > *head) {
         return fail(errc::invalid_argument,

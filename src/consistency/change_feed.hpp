@@ -55,6 +55,11 @@ struct watch_filter {
     bool matches(std::string_view k) const { return exact ? k == key : k.starts_with(prefix); }
 };
 
+// Whether `collection` is one a reader can mean: a projector writes it (`has_writers`), or
+// it has a document or a change. A name that is none of these is a typo: watches answer 400
+// and lists 404 for it. Reads the store (blocks).
+result<bool> collection_known(store& s, std::string_view collection, bool has_writers);
+
 // Where a watch of `collection` starts: after `last_seen` (a client's Last-Event-ID), or
 // after the log's current end when none. invalid_argument (a 400) when the collection is
 // unknown (no projector writes it, `has_writers` false, and it has no document and no

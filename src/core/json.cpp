@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "core/json_duplicates.hpp"
 #include "core/text.hpp"
 
 namespace prom {
@@ -121,6 +122,12 @@ result<json::value> parse_json(std::string_view text, parse_limits limits) {
         return fail(
             errc::invalid_argument,
             "number out of range" + where + ": JSON numbers must fit in a double (about ±1.8e308)");
+    }
+    if (limits.refuse_duplicate_keys) {
+        if (auto at = first_duplicate_key(text)) {
+            return fail(errc::invalid_argument,
+                        "duplicate key at '" + *at + "': each key may appear once in an object");
+        }
     }
     return v;
 }

@@ -168,6 +168,16 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
             auto spec = ops::parse_replay_request(*body);
             if (!spec) return error_response(spec.error(), route);
             if (!allowed(spec->dst)) return forbidden(spec->dst);
+            // A replay copies SRC's events into DST, where the token may read them: it needs
+            // a right over SRC's events too (`subscribe`, as /at asks, or `admin`), or it
+            // could copy any topic into one of its own.
+            if (g && !allowed(spec->src) &&
+                !auth::auth_policy::permits(*g, auth::action::subscribe, spec->src)) {
+                return error_response(403, "forbidden",
+                                      "this token may not read the events of '" + spec->src +
+                                          "' (a replay needs subscribe or admin on SRC)",
+                                      route);
+            }
             auto started = options_.replays->start(*spec);
             if (!started) return error_response(started.error(), route);
             return json_response(202, canonical_json(*started), route);

@@ -4,6 +4,7 @@
 #include <boost/url/params_encoded_view.hpp>
 #include <boost/url/parse_query.hpp>
 #include <charconv>
+#include <set>
 
 #include "http/api.hpp"
 #include "http/error_status.hpp"
@@ -34,9 +35,12 @@ result<at_params> parse_at_params(std::string_view encoded_query, bool all_keys)
     const std::string query(encoded_query);
     auto params = boost::urls::parse_query(query);
     if (!params) return bad("malformed query string");
+    std::set<std::string, std::less<>> seen;
     for (auto p : *params) {
         std::string name = p.key.decode();
         std::string value = p.has_value ? p.value.decode() : std::string();
+        // Which of two values counts would be a guess (docs/http-api.md, "Bad input").
+        if (!seen.insert(name).second) return bad("'" + name + "' is given twice");
         if (name == "t") {
             t_text = std::move(value);
         } else if (name == "reducer") {

@@ -114,7 +114,8 @@ response api::put_projector(const request& r, std::string_view name) {
     if (r.body.size() > options_.body_limit) {
         return error_response(413, "too_large", "the definition is over the body limit", route);
     }
-    auto body = parse_json(r.body, {.max_depth = 64, .max_bytes = options_.body_limit});
+    auto body = parse_json(
+        r.body, {.max_depth = 64, .max_bytes = options_.body_limit, .refuse_duplicate_keys = true});
     if (!body) return error_response(400, "bad_request", body.error().message, route);
     auto done = userproj::apply_definition(store_, *body, name);
     if (!done) {

@@ -4,6 +4,7 @@
 #include "consistency/after_query.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
+#include "http/percent.hpp"
 #include "prom/event.hpp"
 #include "schema/payload_schemas.hpp"
 
@@ -38,6 +39,29 @@ result<std::vector<event_input>> events_of(json::value&& body) {
     if (!in) return std::unexpected(in.error());
     out.push_back(std::move(*in));
     return out;
+}
+
+// A parameter POST /publish does not take, or `wait` without `wait_for`: the message, else
+// nullopt. A typo (`waitfor=`) would otherwise publish without the wait the client asked
+// for, and answer as if it had waited.
+std::optional<std::string> misplaced_publish_param(std::string_view query) {
+    bool wait = false, wait_for = false;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (item.empty()) continue;
+        std::string name = decode_query_component(item.substr(0, item.find('=')));
+        if (name == "wait") {
+            wait = true;
+        } else if (name == "wait_for") {
+            wait_for = true;
+        } else if (name != "after") {  // refused below with its own message
+            return "unknown parameter '" + name + "' (POST /publish takes wait_for and wait)";
+        }
+    }
+    if (wait && !wait_for) return "wait needs wait_for: the collection to wait for";
+    return std::nullopt;
 }
 
 }  // namespace
@@ -82,6 +106,9 @@ api::publish_start api::begin_publish(const request& r) {
     // ?wait_for=COLLECTION[&wait=N]: checked before anything is appended.
     auto q = r.target.find('?');
     if (q != std::string_view::npos) {
+        if (auto why = misplaced_publish_param(r.target.substr(q + 1))) {
+            return refuse(error_response(400, "bad_request", *why, route_id::publish));
+        }
         auto params = consistency::parse_consistency_params(r.target.substr(q + 1), std::nullopt);
         if (!params) {
             return refuse(

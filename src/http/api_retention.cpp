@@ -127,7 +127,8 @@ response api::put_topic_policy(const request& r, std::string_view pattern) {
     if (r.body.size() > options_.body_limit) {
         return error_response(413, "too_large", "the policy is over the body limit", route);
     }
-    auto body = parse_json(r.body, {.max_depth = 32, .max_bytes = options_.body_limit});
+    auto body = parse_json(
+        r.body, {.max_depth = 32, .max_bytes = options_.body_limit, .refuse_duplicate_keys = true});
     if (!body) return error_response(400, "bad_request", body.error().message, route);
     auto p = retention::parse_policy(pattern, *body);
     if (!p) return error_response(p.error(), route);

@@ -57,7 +57,8 @@ response api::put_schema(const request& r, std::string_view topic) {
     if (r.body.size() > options_.body_limit) {
         return error_response(413, "too_large", "the schema is over the body limit", route);
     }
-    auto body = parse_json(r.body, {.max_depth = 64, .max_bytes = options_.body_limit});
+    auto body = parse_json(
+        r.body, {.max_depth = 64, .max_bytes = options_.body_limit, .refuse_duplicate_keys = true});
     if (!body) return error_response(400, "bad_request", body.error().message, route);
     auto put = schema::put_schema(store_, topic, *body);
     if (!put) {

@@ -2,6 +2,7 @@
 // (docs/http-api.md, docs/etag-semantics.md).
 #include <charconv>
 
+#include "consistency/change_feed.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/api.hpp"
@@ -86,6 +87,19 @@ response api::list(const request& r, route_id route, std::string_view logical,
                               route);
     }
     if (!found) return error_response(found.error(), route);
+    if (found->empty()) {
+        // An empty page of a name nothing writes or ever wrote is a typo, not an empty
+        // collection (docs/http-api.md: 404 for an unknown collection name).
+        auto known = consistency::collection_known(
+            store_, q.collection, options_.writers_of && !options_.writers_of(logical).empty());
+        if (!known) return error_response(known.error(), route);
+        if (!*known) {
+            return error_response(404, "not_found",
+                                  "unknown collection '" + std::string(logical) +
+                                      "': no projector writes it and it has no documents",
+                                  route);
+        }
+    }
     // Members in canonical (sorted) order; the stored bodies are already canonical JSON, so
     // they are spliced in, never parsed.
     std::size_t bytes = 64;

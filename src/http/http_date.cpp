@@ -1,5 +1,6 @@
 #include "http/http_date.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <ctime>
@@ -69,13 +70,17 @@ std::optional<std::int64_t> to_epoch(std::int64_t year, int mon, int day, int h,
         return std::nullopt;
     }
     return days_from_civil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 +
-           h * 3600 + m * 60 + sec;
+           std::int64_t{h} * 3600 + std::int64_t{m} * 60 + sec;
 }
 
 }  // namespace
 
 std::string format_http_date(std::int64_t epoch_seconds) {
-    std::time_t t = static_cast<std::time_t>(epoch_seconds);
+    // IMF-fixdate has four year digits: a time outside 1970..9999 (a document's `_ts` may be
+    // any integer) is written as the nearest one it can hold, never as broken text.
+    constexpr std::int64_t last_second_of_9999 = 253402300799;
+    std::time_t t =
+        static_cast<std::time_t>(std::clamp<std::int64_t>(epoch_seconds, 0, last_second_of_9999));
     std::tm tm{};
     gmtime_r(&t, &tm);
     std::string out;

@@ -619,12 +619,15 @@ net::awaitable<boost::system::error_code> read_request(
 
 // The header lines the routes read, in one pass over the fields (a lookup per name walked
 // the fields' index seven times per request). The first line of a name counts, as a lookup
-// would find it; several If-None-Match lines form one list, joined in `joined_inm`.
-void read_header_fields(const bhttp::fields& fields, request& req, std::string& joined_inm) {
+// would find it; several If-None-Match lines form one list, joined in `joined_inm`. False
+// when Authorization is given twice: a proxy in front that read the other line would have
+// checked another token than the one prom would use (RFC 9110 5.3: not a list).
+bool read_header_fields(const bhttp::fields& fields, request& req, std::string& joined_inm) {
     auto first = [](std::optional<std::string_view>& slot, std::string_view value) {
         if (!slot) slot = value;
     };
     bool joining = false;
+    bool single_authorization = true;
     for (const auto& f : fields) {
         switch (f.name()) {
             case bhttp::field::if_none_match:
@@ -647,6 +650,7 @@ void read_header_fields(const bhttp::fields& fields, request& req, std::string& 
                 first(req.content_type, f.value());
                 break;
             case bhttp::field::authorization:
+                if (req.authorization) single_authorization = false;
                 first(req.authorization, f.value());
                 break;
             case bhttp::field::prefer:
@@ -663,6 +667,7 @@ void read_header_fields(const bhttp::fields& fields, request& req, std::string& 
                 break;
         }
     }
+    return single_authorization;
 }
 
 // `deadline`: when the sweeper may cut a write the peer does not read.
@@ -804,14 +809,17 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         req.verb = method_of(msg.method());
         req.target = msg.target();
         std::string joined_inm;  // several If-None-Match lines form one list
-        read_header_fields(msg, req, joined_inm);
+        const bool single_authorization = read_header_fields(msg, req, joined_inm);
         req.body = msg.body();
         req.received = started;
 
         std::optional<response> r;
         bool waited = false;
         bool client_gone = false;
-        if (api::is_watch(req)) {
+        if (!single_authorization) {
+            r = error_response(400, "bad_request", "the Authorization header is given twice",
+                               route_id::unknown);
+        } else if (api::is_watch(req)) {
             auto w = ctx->handlers.begin_watch(req);
             if (!w.answer) {
                 auto start = co_await open_watch_blocking(ctx, &w);

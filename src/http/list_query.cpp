@@ -51,7 +51,7 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
             std::size_t n = 0;
             if (!parse_decimal(value, n)) {
                 return fail(errc::invalid_argument,
-                            "'" + name + "' must be a plain decimal integer");
+                            "'" + name + "' must be a plain decimal integer of at most 12 digits");
             }
             if (name == "limit") {
                 if (n < 1 || n > max_list_limit) {
@@ -65,7 +65,8 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
         }
         if (!docs::valid_field_name(name)) {
             return fail(errc::invalid_argument,
-                        "filter names are top-level fields of [A-Za-z0-9_]; equality only");
+                        "filter names are top-level fields of [A-Za-z0-9_], 1 to 128 characters; "
+                        "equality only");
         }
         q.equals.emplace_back(std::move(name), std::move(value));
     }

@@ -12,9 +12,10 @@ struct status_info {
     std::string_view reason;
 };
 
-inline constexpr std::array<status_info, 25> known_statuses{{
+inline constexpr std::array<status_info, 26> known_statuses{{
     {200, "OK"},
     {201, "Created"},
+    {202, "Accepted"},
     {204, "No Content"},
     {301, "Moved Permanently"},
     {302, "Found"},

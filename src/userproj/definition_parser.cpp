@@ -76,6 +76,7 @@ std::expected<void, definition_error> check_pattern(std::string_view pattern,
     if (prefix.find('*') != std::string_view::npos) {
         return refuse("'*' may only end a topic pattern, as in \"order.*\"", at);
     }
+    if (pattern.empty()) return refuse("the topic must not be empty", at);
     if (prefix.empty()) return refuse("a topic pattern needs a prefix before '*'", at);
     if (auto p = topic_problem(prefix)) return refuse(*p, at);
     return {};

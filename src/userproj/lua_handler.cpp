@@ -226,7 +226,6 @@ int run_event(lua_State* L) {
 // Makes the tx userdata and hands its slot back through the argument (a call***).
 int install_tx(lua_State* L) {
     auto* out = static_cast<lua_handler::call***>(lua_touserdata(L, 1));
-    install_json_support(L);
     luaL_newmetatable(L, tx_metatable);
     static const luaL_Reg methods[] = {{"get", tx_get},
                                        {"update", tx_update},

@@ -162,6 +162,12 @@ void install_json_support(lua_State* L) {
     lua_newtable(L);  // the array metatable
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__name");
+    // Protected: getmetatable(array) answers "array", never the table. Handlers that could
+    // reach it could add a __gc, which every array prom makes later would then carry
+    // (setmetatable's refusal of __gc does not see metatables set from C), and Lua runs
+    // finalizers with hooks off, beyond any budget (docs/projectors.md, "The sandbox").
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__metatable");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &array_metatable_key);
     lua_newtable(L);  // prom
     lua_pushlightuserdata(L, &null_sentinel);

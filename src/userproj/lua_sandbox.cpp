@@ -6,6 +6,7 @@
 #include <cstring>
 #include <lua.hpp>
 
+#include "userproj/lua_json.hpp"
 #include "userproj/lua_metered_lib.hpp"
 
 namespace prom::userproj {
@@ -76,6 +77,8 @@ int open_sandbox(lua_State* L) {
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
     install_metered_functions(L);
+    // `prom.null` and `prom.array` before the source runs, so that its top level may use them.
+    install_json_support(L);
     return 0;
 }
 

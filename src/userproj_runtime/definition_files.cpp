@@ -41,7 +41,7 @@ status apply_definition_files(store& s, const std::vector<std::string>& files) {
     for (const auto& f : files) {
         auto text = read_definition_text(f);
         if (!text) return std::unexpected(text.error());
-        auto body = parse_json(*text);
+        auto body = parse_json(*text, {.refuse_duplicate_keys = true});
         if (!body) return fail(errc::invalid_argument, f + ": " + body.error().message);
         auto done = apply_definition(s, *body);
         if (!done) {

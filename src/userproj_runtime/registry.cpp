@@ -238,7 +238,9 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
         auto n = o.find("name");
         if (n == o.end()) {
             o["name"] = name_from_path;
-        } else if (!n->value().is_string() || n->value().get_string() != name_from_path) {
+        } else if (!n->value().is_string()) {
+            return std::unexpected(invalid("'name' must be a string", "/name"));
+        } else if (n->value().get_string() != name_from_path) {
             return std::unexpected(
                 invalid("the body's name differs from the name in the path", "/name"));
         }

@@ -779,6 +779,12 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
         co_await refuse(stream, head, no->status, no->code, no->message, no->headers);
         co_return;
     }
+    if (req.count(bhttp::field::authorization) > 1) {
+        // As for every HTTP request (http_session.cpp): which line a proxy checked is unknown.
+        co_await refuse(stream, head, 400, "bad_request",
+                        "the Authorization header is given twice");
+        co_return;
+    }
     const auth::grant* grant = nullptr;
     if (gw->policy.enabled()) {
         std::optional<std::string_view> header;

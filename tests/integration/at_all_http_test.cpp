@@ -55,7 +55,10 @@ TEST_F(at_all_http, bad_input_is_a_clear_400) {
     for (std::string_view target :
          {"/at/process.state", "/at/process.state?t=yesterday", "/at/process.state?t=1&x=1",
           "/at/process.state?t=1&limit=0", "/at/process.state?t=1&limit=100001",
-          "/at/process.state?t=1&limit=ten", "/at/process.state?t=1&reducer=sum"}) {
+          "/at/process.state?t=1&limit=ten", "/at/process.state?t=1&reducer=sum",
+          // A parameter given twice: which value counts would be a guess.
+          "/at/process.state?t=1&t=2", "/at/process.state?t=1&reducer=merge&reducer=replace",
+          "/at/process.state?t=1&limit=1&limit=5", "/at/process.state/p-1?t=9&t=1"}) {
         auto r = get(target);
         EXPECT_EQ(r.status, 400) << target << " " << r.body;
         EXPECT_NE(r.body.find(R"("error":")"), std::string::npos) << target;

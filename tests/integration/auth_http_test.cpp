@@ -23,6 +23,7 @@ class auth_http : public server_test {
 };
 
 TEST_F(auth_http, refusals_have_reason_phrases_and_are_counted_by_metrics) {
+    put("processes", "p-1", {{"status", "alive"}});
     auto unauthorized = get("/list");
     EXPECT_EQ(unauthorized.status, 401);
     EXPECT_EQ(unauthorized.reason, "Unauthorized");
@@ -43,6 +44,27 @@ TEST_F(auth_http, refusals_have_reason_phrases_and_are_counted_by_metrics) {
         std::string::npos)
         << m.body;
     EXPECT_EQ(m.body.find(R"(status="other")"), std::string::npos) << m.body;
+}
+
+// Authorization is no list (RFC 9110): with two lines, a proxy in front may have checked the
+// other one. Refused on every route and on the WebSocket upgrade, whichever line is valid.
+TEST_F(auth_http, two_authorization_headers_are_a_400) {
+    put("processes", "p-1", {{"status", "alive"}});
+    const std::vector<std::pair<std::string, std::string>> twice = {
+        {"Authorization", "Bearer " + std::string(token)}, {"Authorization", "Bearer nobody-1"}};
+    for (std::string_view target : {"/list", "/healthz", "/at/t/k?t=1"}) {
+        auto r = get(target, twice);
+        EXPECT_EQ(r.status, 400) << target;
+        EXPECT_NE(r.body.find("given twice"), std::string::npos) << r.body;
+    }
+    auto upgrade = twice;
+    upgrade.insert(upgrade.end(), {{"Connection", "Upgrade"},
+                                   {"Upgrade", "websocket"},
+                                   {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                   {"Sec-WebSocket-Version", "13"}});
+    auto ws = get("/ws", upgrade);
+    EXPECT_EQ(ws.status, 400) << ws.body;
+    EXPECT_EQ(get("/list", bearer()).status, 200);
 }
 
 }  // namespace

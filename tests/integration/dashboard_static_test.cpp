@@ -141,6 +141,7 @@ TEST_F(dashboard_static_with_auth, files_need_no_token_but_data_does) {
     auto page = get("/ui/");
     EXPECT_EQ(page.status, 200);
     for (const auto& f : http::ui_files()) EXPECT_EQ(get(f.path).status, 200) << f.path;
+    put("processes", "p-1", {{"status", "alive"}});
     EXPECT_EQ(get("/list").status, 401);
     EXPECT_EQ(get("/list", {{"Authorization", "Bearer dashboard-token"}}).status, 200);
 }

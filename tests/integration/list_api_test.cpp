@@ -70,7 +70,11 @@ TEST_F(list_api, filters_by_literal_equality_of_top_level_fields) {
     EXPECT_EQ(keys("/list?__proto__=x"), keys_t{});
     EXPECT_EQ(keys("/list?_key=b"), (keys_t{"b"}));
     EXPECT_EQ(keys("/collections/host_stats/list"), (keys_t{"h"}));
-    EXPECT_EQ(keys("/collections/nothing_here/list"), keys_t{});
+    // A name nothing writes and nothing holds is a typo: 404, not an empty page.
+    auto unknown = get("/collections/nothing_here/list");
+    EXPECT_EQ(unknown.status, 404);
+    EXPECT_NE(unknown.body.find("unknown collection 'nothing_here'"), std::string::npos)
+        << unknown.body;
 }
 
 TEST_F(list_api, rejects_every_malformed_parameter_with_400) {

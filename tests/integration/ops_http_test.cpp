@@ -32,8 +32,10 @@ class ops_http : public server_test {
     void publish(std::string_view topic, int first, int n) {
         std::vector<event_input> batch;
         for (int i = first; i < first + n; ++i) {
-            batch.push_back(
-                {.topic = std::string(topic), .key = "k", .ts = ts_ms{1000 * i}, .payload = i});
+            batch.push_back({.topic = std::string(topic),
+                             .key = "k",
+                             .ts = ts_ms{std::int64_t{1000} * i},
+                             .payload = i});
         }
         ASSERT_TRUE(db().append(std::move(batch)));
     }
@@ -282,7 +284,9 @@ class ops_http_auth : public ops_http {
         auto p = auth::auth_policy::from_json(*parse_json(
             R"({"tokens":[{"token":"admin-secret","name":"ops","admin":["*"]},
                           {"token":"team-secret","name":"team","admin":["team-*"]},
-                          {"token":"reader-secret","name":"reader","read":["*"]}]})"));
+                          {"token":"reader-secret","name":"reader","read":["*"]},
+                          {"token":"copier-secret","name":"copier","admin":["team-*"],
+                           "subscribe":["team-*"]}]})"));
         EXPECT_TRUE(p) << p.error().message;
         c.auth = std::move(*p);
         return c;
@@ -311,6 +315,29 @@ TEST_F(ops_http_auth, the_routes_need_the_admin_permission) {
     EXPECT_EQ(post_json("/dlq/t/replay", "{}").status, 401);
 }
 
+// A replay copies SRC's events where the token may read them: administering DST is not
+// enough, the token needs subscribe or admin on SRC too, or it could copy any topic into one
+// of its own.
+TEST_F(ops_http_auth, a_replay_needs_subscribe_on_its_source) {
+    publish("secret", 1, 2);
+    publish("team-src", 1, 2);
+    auto start = [&](std::string_view token, std::string_view body) {
+        return http_request(port(), "POST", "/replays",
+                            {{"Authorization", "Bearer " + std::string(token)}}, std::string(body));
+    };
+    auto stolen = start("team-secret", R"({"src":"secret","dst":"team-copy"})");
+    EXPECT_EQ(stolen.status, 403) << stolen.body;
+    EXPECT_NE(stolen.body.find("subscribe or admin on SRC"), std::string::npos) << stolen.body;
+    stolen = start("copier-secret", R"({"src":"secret","dst":"team-copy"})");
+    EXPECT_EQ(stolen.status, 403) << stolen.body;
+    auto topic = db().topic("team-copy");
+    ASSERT_TRUE(topic);
+    EXPECT_FALSE(*topic);
+    EXPECT_EQ(start("copier-secret", R"({"src":"team-src","dst":"team-copy"})").status, 202);
+    EXPECT_EQ(start("team-secret", R"({"src":"team-src","dst":"team-copy-2"})").status, 202);
+    EXPECT_EQ(start("admin-secret", R"({"src":"secret","dst":"copy-3"})").status, 202);
+}
+
 }  // namespace
 }  // namespace prom::test
 
@@ -334,7 +361,7 @@ std::vector<std::int64_t> seqs_until(raw_ws& ws, std::int64_t last) {
 TEST_F(ws_from_position, subscribe_starts_at_a_seq_or_a_time) {
     std::vector<event_input> batch;
     for (int i = 1; i <= 6; ++i)
-        batch.push_back({.topic = "t", .ts = ts_ms{1000 * i}, .payload = i});
+        batch.push_back({.topic = "t", .ts = ts_ms{std::int64_t{1000} * i}, .payload = i});
     ASSERT_TRUE(db().append(std::move(batch)));
     raw_ws::handshake hs;
     auto ws = raw_ws::connect(port(), hs);

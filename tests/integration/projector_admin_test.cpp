@@ -142,13 +142,26 @@ TEST_F(projector_admin, bad_input_is_refused_and_changes_nothing) {
         put_projector("x1", R"({"name":"x1","version":1,"topic":"a","writes":[],"bogus":1})");
     EXPECT_EQ(unknown_field.status, 422) << unknown_field.body;
     EXPECT_EQ(put_projector("x2", "{not json").status, 400);
+    // Each message names the actual problem.
+    auto empty_topic = put_projector("x6", R"({"name":"x6","version":1,"topic":"","writes":[]})");
+    EXPECT_EQ(empty_topic.status, 422);
+    EXPECT_NE(empty_topic.body.find("must not be empty"), std::string::npos) << empty_topic.body;
+    auto number_name = put_projector("x7", R"({"name":7,"version":1,"topic":"a","writes":[]})");
+    EXPECT_EQ(number_name.status, 422);
+    EXPECT_NE(number_name.body.find("'name' must be a string"), std::string::npos)
+        << number_name.body;
+    // A key given twice: which one was meant cannot be known (docs/http-api.md).
+    auto twice =
+        put_projector("x8", R"({"name":"x8","version":1,"topic":"a","topic":"b","writes":[]})");
+    EXPECT_EQ(twice.status, 400);
+    EXPECT_NE(twice.body.find("duplicate key at '/topic'"), std::string::npos) << twice.body;
     EXPECT_EQ(put_projector("x3", "[1,2]").status, 422);
     EXPECT_EQ(
         http_request(port(), "PUT", "/projectors/x4", {{"Content-Type", "text/plain"}}, counts_v1)
             .status,
         415);
-    std::string huge =
-        R"({"name":"x5","version":1,"topic":"a","pad":")" + std::string(300 * 1024, 'a') + "\"}";
+    std::string huge = R"({"name":"x5","version":1,"topic":"a","pad":")" +
+                       std::string(std::size_t{300} * 1024, 'a') + "\"}";
     auto too_big = put_projector("x5", huge);
     EXPECT_EQ(too_big.status, 413);
     auto bad_name = put_projector("no%20spaces", counts_v1);

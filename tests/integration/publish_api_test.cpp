@@ -104,6 +104,9 @@ TEST_F(publish_api, bad_bodies_are_400_and_append_nothing) {
         R"({"topic":"","payload":1})",
         R"({"topic":7,"payload":1})",
         R"({"topic":"t","payload":1,"ts":"soon"})",
+        R"({"topic":"t","payload":1,"ts":-1})",
+        R"({"topic":"t","payload":1,"ts":253402300800000})",  // after 9999-12-31T23:59:59.999Z
+        R"({"topic":"t","payload":1,"ts":"10000-01-01T00:00:00Z"})",
         R"({"topic":"t","payload":1,"headers":{"h":1}})",
         R"({"topic":"t","payload":1,"unknown":1})",
         R"({"events":[]})",
@@ -128,8 +131,31 @@ TEST_F(publish_api, bad_bodies_are_400_and_append_nothing) {
     EXPECT_EQ(get("/healthz").status, 200);
 }
 
+// A misspelt wait_for would publish without the wait the client asked for and answer as if
+// it had waited: every parameter POST /publish does not take is refused, appending nothing.
+TEST_F(publish_api, a_parameter_publish_does_not_take_is_400_and_appends_nothing) {
+    const std::string body = R"({"topic":"t","payload":1})";
+    for (const std::string target : {"/publish?waitfor=processes", "/publish?wait=3",
+                                     "/publish?x=1", "/publish?wait_for=processes&wait_for%3D=1"}) {
+        auto r = post_json(target, body);
+        EXPECT_EQ(r.status, 400) << target;
+        auto e = parse_json(r.body);
+        ASSERT_TRUE(e) << target;
+        EXPECT_EQ(e->at("error"), "bad_request") << target;
+        EXPECT_TRUE(e->at("message").is_string());
+    }
+    EXPECT_NE(
+        post_json("/publish?waitfor=processes", body).body.find("unknown parameter 'waitfor'"),
+        std::string::npos);
+    EXPECT_NE(post_json("/publish?wait=3", body).body.find("wait needs wait_for"),
+              std::string::npos);
+    EXPECT_EQ(events_in("t"), 0);
+    EXPECT_EQ(post_json("/publish?", body).status, 200);  // an empty query is no parameter
+}
+
 TEST_F(publish_api, bodies_over_the_limit_are_413) {
-    std::string big = R"({"topic":"t","payload":")" + std::string(210 * 1024, 'x') + "\"}";
+    std::string big =
+        R"({"topic":"t","payload":")" + std::string(std::size_t{210} * 1024, 'x') + "\"}";
     auto r = post_json("/publish", big);
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(parse_json(r.body)->at("error"), "too_large");
@@ -166,6 +192,7 @@ TEST_F(publish_api, expect_100_continue_is_answered_before_the_body_is_sent) {
 TEST_F(publish_api, concurrent_publishers_each_get_their_own_durable_answer) {
     constexpr int threads = 8, per_thread = 20;
     std::vector<std::thread> ts;
+    ts.reserve(threads);
     std::atomic<int> ok{0};
     for (int t = 0; t < threads; ++t) {
         ts.emplace_back([&, t] {

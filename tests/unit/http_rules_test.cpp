@@ -5,6 +5,7 @@
 #include "http/http_date.hpp"
 #include "http/list_query.hpp"
 #include "http/percent.hpp"
+#include "http/response.hpp"
 #include "http/snapshot_cache.hpp"
 
 namespace prom::http {
@@ -13,6 +14,22 @@ namespace {
 TEST(http_date, formats_imf_fixdate) {
     EXPECT_EQ(format_http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
     EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+// A document's `_ts` can be any integer; the header never carries broken text for it.
+TEST(http_date, a_time_past_9999_or_before_1970_is_written_as_the_nearest_it_can_hold) {
+    EXPECT_EQ(format_http_date(253402300799), "Fri, 31 Dec 9999 23:59:59 GMT");
+    EXPECT_EQ(format_http_date(253402300800), "Fri, 31 Dec 9999 23:59:59 GMT");
+    EXPECT_EQ(format_http_date(9223372036854775), "Fri, 31 Dec 9999 23:59:59 GMT");
+    EXPECT_EQ(format_http_date(-1), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+TEST(status_line, every_status_the_server_answers_has_its_reason_phrase) {
+    for (unsigned status : {200u, 201u, 202u, 204u, 304u, 400u, 401u, 403u, 404u, 405u,
+                            409u, 410u, 413u, 415u, 422u, 426u, 431u, 500u, 501u, 503u}) {
+        EXPECT_NE(reason_of(status), "Unknown") << status;
+    }
+    EXPECT_EQ(reason_of(202), "Accepted");
 }
 
 TEST(http_date, parses_the_three_formats_of_rfc_9110) {

@@ -86,11 +86,37 @@ TEST(serve_config, auth_tokens_turn_auth_on_and_count) {
         c));
     EXPECT_TRUE(c.auth.enabled());
     EXPECT_EQ(c.auth.token_count(), 2u);
-    serve_config empty;
-    ASSERT_TRUE(apply_config_json(R"({"auth":{"tokens":[]}})", empty));
-    EXPECT_FALSE(empty.auth.enabled());
     EXPECT_EQ(auth_summary(c.auth), "auth on (2 tokens)");
-    EXPECT_EQ(auth_summary(empty.auth), "auth off");
+    EXPECT_EQ(auth_summary(serve_config{}.auth), "auth off");
+}
+
+// Only leaving `auth` out runs without authentication: an `auth` section that holds no token,
+// or a second `auth` key that would replace the first, is refused, never read as auth off.
+TEST(serve_config, an_auth_section_that_would_switch_auth_off_is_refused) {
+    struct bad_case {
+        const char* config;
+        const char* says;
+    };
+    const std::string token = R"({"token":"long-enough-1","read":["*"]})";
+    const std::string dup_top = R"({"auth":{"tokens":[)" + token + R"(]},"max_age":5,"auth":{}})";
+    const std::string dup_inner = R"({"auth":{"tokens":[)" + token + R"(],"tokens":[]}})";
+    for (const auto& c : std::vector<bad_case>{
+             {R"({"auth":{}})", "'auth.tokens' must be an array"},
+             {R"({"auth":null})", "'auth' must be an object"},
+             {R"({"auth":{"tokens":[]}})", "'auth.tokens' is empty"},
+             {R"({"auth":{"tokens":null}})", "'auth.tokens' must be an array"},
+             {dup_top.c_str(), "duplicate key at '/auth'"},
+             {dup_inner.c_str(), "duplicate key at '/auth/tokens'"},
+             {R"({"auth":{"tokens":[{"token":"          "}]}})", "spaces or control"},
+             {R"({"auth":{"tokens":[{"token":"long enough"}]}})", "spaces or control"},
+         }) {
+        serve_config cfg;
+        auto r = apply_config_json(c.config, cfg);
+        ASSERT_FALSE(r) << c.config;
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+        EXPECT_NE(r.error().message.find(c.says), std::string::npos) << r.error().message;
+        EXPECT_FALSE(cfg.auth.enabled());
+    }
 }
 
 TEST(serve_config, a_token_shorter_than_the_minimum_is_refused_with_the_minimum_named) {
