@@ -2,6 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +29,22 @@ enum class db_access { may_create, must_exist };
 // Opens the store or prints the error and sets the exit code.
 std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& state,
                                       db_access access = db_access::may_create);
+
+// A check for an integer option: a plain decimal in [min, max], refused (exit 2) otherwise,
+// never clamped or wrapped.
+CLI::Validator whole_number(std::int64_t min,
+                            std::int64_t max = std::numeric_limits<std::int64_t>::max());
+
+// Refuses an empty value ('') for every option and argument of `app` and its subcommands,
+// registered already: an empty value would otherwise read as an option left out.
+void refuse_empty_values(CLI::App& app);
+
+// For commands that may create their database (projector apply, schema set): when it does
+// not exist yet, `refusal` is first asked on an empty in-memory store, so that input the
+// command refuses leaves no new database behind. Then opens it (may_create), or reports.
+std::unique_ptr<store> open_unless_refused(
+    const std::string& db_url, run_state& state,
+    const std::function<std::optional<error>(store&)>& refusal);
 
 // Prints `v` as one line of canonical JSON on stdout (NDJSON).
 void print_line(const json::value& v);

@@ -109,7 +109,8 @@ void register_db_commands(CLI::App& app, run_state& state) {
         cmd->add_option("--ts", a->ts, "event time: epoch ms or ISO-8601; now when absent");
         cmd->add_option("--expect-key-seq", a->expect_key_seq,
                         "append only if the key's latest seq is N (0: no event yet); "
-                        "otherwise exit 1 naming the key's seq");
+                        "otherwise exit 1 naming the key's seq")
+            ->check(whole_number(0));
         cmd->callback([a, &state] { run_publish(*a, state); });
     }
     {
@@ -118,10 +119,10 @@ void register_db_commands(CLI::App& app, run_state& state) {
         add_db_option(*cmd, a->db);
         cmd->add_option("topic", a->topic, "topic name")->required();
         cmd->add_option("--key", a->key, "only this key's events");
-        cmd->add_option("--from-seq", a->from_seq, "first seq (inclusive)");
+        cmd->add_option("--from-seq", a->from_seq, "first seq (inclusive)")->check(whole_number(0));
         cmd->add_option("--from-ts", a->from_ts, "earliest ts (inclusive): epoch ms or ISO-8601");
         cmd->add_option("--to-ts", a->to_ts, "latest ts (inclusive): epoch ms or ISO-8601");
-        cmd->add_option("--limit", a->limit, "at most N events");
+        cmd->add_option("--limit", a->limit, "at most N events")->check(whole_number(0));
         cmd->callback([a, &state] { run_scan(*a, state); });
     }
     {

@@ -33,9 +33,27 @@ std::unique_ptr<store> open_or_report(const std::string& db_url, run_state& stat
     return std::move(*s);
 }
 
+std::unique_ptr<store> open_unless_refused(
+    const std::string& db_url, run_state& state,
+    const std::function<std::optional<error>(store&)>& refusal) {
+    if (auto existing = open_store(db_url, {.must_exist = true})) return std::move(*existing);
+    auto scratch = open_store("memory:");
+    if (!scratch) {
+        report(scratch.error(), state);
+        return nullptr;
+    }
+    if (auto why = refusal(**scratch)) {
+        report(*why, state);
+        return nullptr;
+    }
+    return open_or_report(db_url, state);
+}
+
 }  // namespace prom::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_cli(int argc, char** argv) {
     auto logger = spdlog::stderr_color_mt("prom");
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::warn);
@@ -54,6 +72,7 @@ int main(int argc, char** argv) {
     prom::cli::register_schema_commands(app, state);
     prom::cli::register_gen_commands(app, state);
     prom::cli::register_retention_commands(app, state);
+    prom::cli::refuse_empty_values(app);
     if (auto unknown = prom::cli::unknown_command_message(app, argc, argv)) {
         std::fprintf(stderr, "prom: %s\n", unknown->c_str());
         return 2;
@@ -61,8 +80,24 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        // Prefixed like every other refusal of the CLI.
+        std::fprintf(stderr, "prom: %s\nRun with --help for more information.\n", e.what());
+        return 2;
     }
     return state.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run_cli(argc, argv);
+    } catch (const std::exception& e) {  // a bug: said, never an abort with a core dump
+        std::fprintf(stderr, "prom: internal error: %s\n", e.what());
+        return 1;
+    } catch (...) {
+        std::fputs("prom: internal error\n", stderr);
+        return 1;
+    }
 }

@@ -103,7 +103,8 @@ void register_ops_commands(CLI::App& app, run_state& state, CLI::App* cursor_cmd
         add_db_option(*set, a->db);
         set->add_option("topic", a->topic, "topic name")->required();
         set->add_option("group", a->group, "consumer group")->required();
-        set->add_option("--to-seq", a->to_seq, "the new cursor (0..last seq)");
+        set->add_option("--to-seq", a->to_seq, "the new cursor (0..last seq)")
+            ->check(whole_number(0));
         set->add_option("--to-ts", a->to_ts,
                         "deliver from the first event (in seq order) with ts >= T");
         set->add_flag("--to-earliest", a->earliest, "deliver the whole topic again");

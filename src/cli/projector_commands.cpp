@@ -21,17 +21,20 @@ void run_apply(const projector_args& a, run_state& state) {
     if (!text) return report(text.error(), state);
     auto body = parse_json(*text, {.refuse_duplicate_keys = true});
     if (!body) return report({errc::invalid_argument, a.file + ": " + body.error().message}, state);
-    auto s = open_or_report(a.db, state);
+    auto refusal = [](const userproj::apply_error& why) {
+        if (why.pointer) {
+            return error{errc::invalid_argument, "invalid projector " + userproj::describe(why)};
+        }
+        return why.err;
+    };
+    auto s = open_unless_refused(a.db, state, [&](store& empty) -> std::optional<error> {
+        auto tried = userproj::apply_definition(empty, *body);
+        if (!tried) return refusal(tried.error());
+        return std::nullopt;
+    });
     if (!s) return;
     auto done = userproj::apply_definition(*s, *body);
-    if (!done) {
-        const auto& why = done.error();
-        if (why.pointer) {
-            return report({errc::invalid_argument, "invalid projector " + userproj::describe(why)},
-                          state);
-        }
-        return report(why.err, state);
-    }
+    if (!done) return report(refusal(done.error()), state);
     std::string_view what = done->kind == userproj::apply_kind::created    ? "created"
                             : done->kind == userproj::apply_kind::replaced ? "replaced"
                                                                            : "unchanged";
@@ -42,8 +45,18 @@ void run_apply(const projector_args& a, run_state& state) {
     print_line(o);
 }
 
+// The counters of a status are this node's (`GET /projectors` on a running server); the CLI
+// runs no projector, so it has none to show (docs/projectors.md).
+void drop_node_counters(json::object& status) {
+    for (auto* o :
+         {&status, status.contains("rebuild") ? &status["rebuild"].as_object() : nullptr}) {
+        if (!o) continue;
+        for (const char* k : {"applied", "errors", "dead_lettered"}) o->erase(k);
+    }
+}
+
 void run_ls(const projector_args& a, run_state& state) {
-    auto s = open_or_report(a.db, state);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto entries = userproj::load_registry(*s);
     if (!entries) return report(entries.error(), state);
@@ -51,23 +64,25 @@ void run_ls(const projector_args& a, run_state& state) {
         if (e.deleted) continue;
         auto st = userproj::status_json(*s, e, nullptr, false);
         if (!st) return report(st.error(), state);
+        drop_node_counters(*st);
         print_line(*st);
     }
 }
 
 void run_show(const projector_args& a, run_state& state) {
-    auto s = open_or_report(a.db, state);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto e = userproj::load_entry(*s, a.name);
     if (!e) return report(e.error(), state);
     if (!*e) return report({errc::not_found, "no projector '" + a.name + "'"}, state);
     auto st = userproj::status_json(*s, **e, nullptr, true);
     if (!st) return report(st.error(), state);
+    drop_node_counters(*st);
     print_line(*st);
 }
 
 void run_rm(const projector_args& a, run_state& state) {
-    auto s = open_or_report(a.db, state);
+    auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     if (auto ok = userproj::remove_definition(*s, a.name); !ok) return report(ok.error(), state);
     print_line(json::object{{"name", a.name}, {"deleted", true}});

@@ -105,7 +105,9 @@ void register_replay_command(CLI::App& app, run_state& state) {
     cmd->add_option("--progress", a->progress,
                     "auto (a bar on a terminal), bar, json (a line a second) or none")
         ->default_val("auto");
-    cmd->add_option("--batch", a->batch, "events per transaction")->default_val(1000);
+    cmd->add_option("--batch", a->batch, "events per transaction")
+        ->default_val(1000)
+        ->check(whole_number(1));
     cmd->callback([a, &state] { run_replay_cmd(*a, state); });
 }
 

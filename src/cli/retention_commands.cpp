@@ -211,7 +211,8 @@ void register_retention_commands(CLI::App& app, run_state& state) {
         cmd->add_option("--retain-age", a->retain_age,
                         "drop events older than this: 7d, 12h, 30m, 45s, 250ms");
         cmd->add_option("--retain-events", a->retain_events,
-                        "keep at most this many events (the newest)");
+                        "keep at most this many events (the newest)")
+            ->check(whole_number(1));
         cmd->add_option("--compact-horizon", a->compact_horizon,
                         "drop superseded events of a key older than this (7d, 12h, …)");
         cmd->add_option("--behind", a->behind,

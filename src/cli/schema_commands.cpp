@@ -38,15 +38,20 @@ void run_set(const schema_args& a, run_state& state) {
     if (!text) return report(text.error(), state);
     auto file = parse_json(*text, {.refuse_duplicate_keys = true});
     if (!file) return report({errc::invalid_argument, a.file + ": " + file.error().message}, state);
-    auto s = open_or_report(a.db, state);
-    if (!s) return;
-    auto put = schema::put_schema(*s, a.topic, body_of(std::move(*file), a.compatibility));
-    if (!put) {
-        const auto& why = put.error();
-        if (why.code.empty()) return report(why.err, state);
+    auto refusal = [](const schema::put_error& why) {
+        if (why.code.empty()) return why.err;
         std::string where = why.pointer && !why.pointer->empty() ? " at " + *why.pointer : "";
-        return report({errc::invalid_argument, why.code + where + ": " + why.err.message}, state);
-    }
+        return error{errc::invalid_argument, why.code + where + ": " + why.err.message};
+    };
+    const json::value body = body_of(std::move(*file), a.compatibility);
+    auto s = open_unless_refused(a.db, state, [&](store& empty) -> std::optional<error> {
+        auto tried = schema::put_schema(empty, a.topic, body);
+        if (!tried) return refusal(tried.error());
+        return std::nullopt;
+    });
+    if (!s) return;
+    auto put = schema::put_schema(*s, a.topic, body);
+    if (!put) return report(refusal(put.error()), state);
     json::object o{{"topic", put->stored.topic},
                    {"version", put->stored.version},
                    {"result", put->created ? "created" : "unchanged"}};

@@ -91,7 +91,7 @@ void register_serve_command(CLI::App& app, run_state& state) {
     auto* cmd = app.add_subcommand("serve", "run the HTTP server with the built-in projectors");
     add_db_option(*cmd, args->db);
     cmd->add_option("--listen", args->listen, "HOST:PORT (default 127.0.0.1:8091)");
-    cmd->add_option("--config", args->config, "JSON config file (see docs/http-api.md)");
+    cmd->add_option("--config", args->config, "JSON config file (see docs/config.md)");
     cmd->add_flag("--demo", args->demo, "also run synthetic processes that send heartbeats");
     cmd->add_flag("--insecure-listen-any", args->insecure_listen_any,
                   "allow listening beyond loopback with no auth tokens configured");

@@ -32,6 +32,10 @@ void run_tail(const tail_args& a, run_state& state) {
     if (a.from != "earliest" && a.from != "latest") {
         return report({errc::invalid_argument, "--from must be earliest or latest"}, state);
     }
+    // A name no event can have would be waited for forever: refused as publish refuses it.
+    event_input probe;
+    probe.topic = a.topic;
+    if (auto ok = validate_input(probe); !ok) return report(ok.error(), state);
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     if (!a.url.empty()) {
@@ -109,7 +113,7 @@ void register_tail_command(CLI::App& app, run_state& state) {
                     "read as this durable consumer group (acks what it prints)");
     cmd->add_option("--from", a->from, "earliest|latest: where to start without a cursor")
         ->default_val("latest");
-    cmd->add_option("--limit", a->limit, "exit after N events");
+    cmd->add_option("--limit", a->limit, "exit after N events")->check(whole_number(0));
     cmd->add_option("--url", a->url, "tail over a prom server's gateway, ws://HOST:PORT/ws");
     cmd->add_option("--token", a->token, "bearer token for --url")->envname("PROM_TOKEN");
     cmd->callback([a, &state] { run_tail(*a, state); });

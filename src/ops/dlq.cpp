@@ -26,6 +26,16 @@ bool replay_meant_for_other_group(const event& e, std::string_view group) {
     return it != e.headers.end() && it->second != group;
 }
 
+std::string dead_letter_id(const event& e, std::string_view group) {
+    constexpr std::size_t max_id_bytes = 256;  // validate_input's bound
+    std::string id = e.id + "@" + std::string(group);
+    if (id.size() <= max_id_bytes) return id;
+    id = to_string(e.seq) + "@" + std::string(group);
+    if (id.size() <= max_id_bytes) return id;
+    std::string hashed = etag_of(group);  // quoted hex
+    return to_string(e.seq) + "@" + hashed.substr(1, hashed.size() - 2);
+}
+
 result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view topic,
                                                    std::optional<std::string_view> group) {
     auto t = s.topic(topic);

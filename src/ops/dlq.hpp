@@ -1,14 +1,14 @@
 // Dead-letter replay (docs/operations.md): after a fix, give a projector each of its
 // dead-lettered events once more.
 //
-// A projector dead-letters an event of TOPIC into `TOPIC.dlq` (same id, the error and its
-// group in `prom-error` and `prom-group`). Replaying an entry appends a copy of the original
-// event to TOPIC with an id derived from the entry (`dlq-replay:<entry seq>:<original id>`),
-// so replaying the same entry twice appends nothing the second time, and the header
-// `prom-replay-group: <group>`: the transactional projectors of every other group skip the
-// copy (their cursor moves past it, nothing applied), so only the group that dead-lettered
-// it sees it again. A copy that fails again is dead-lettered like any event, with the new
-// error, as a new entry that a later replay can take. WebSocket and library subscribers of
+// A projector dead-letters an event of TOPIC into `TOPIC.dlq` (id `<event id>@<group>`, see
+// dead_letter_id; the error and its group in `prom-error` and `prom-group`). Replaying an entry
+// appends a copy of the original event to TOPIC with an id derived from the entry
+// (`dlq-replay:<entry seq>:<original id>`), so replaying the same entry twice appends nothing the
+// second time, and the header `prom-replay-group: <group>`: the transactional projectors of every
+// other group skip the copy (their cursor moves past it, nothing applied), so only the group that
+// dead-lettered it sees it again. A copy that fails again is dead-lettered like any event, with the
+// new error, as a new entry that a later replay can take. WebSocket and library subscribers of
 // TOPIC do see copies (they carry the headers above).
 #pragma once
 
@@ -22,6 +22,12 @@
 namespace prom::ops {
 
 inline constexpr std::string_view replay_group_header = "prom-replay-group";
+
+// The id of `e`'s dead letter from `group`: `<id>@<group>`, or `<seq>@<group>` when that is
+// too long for an id, `<seq>@<hash of group>` when that still is. One entry per (group,
+// event): with the event's own id, a second group failing on it would be an idempotent
+// duplicate, its entry dropped; the same group dead-lettering it again is still one entry.
+std::string dead_letter_id(const event& e, std::string_view group);
 
 struct dead_letter {
     event entry;              // the event in `TOPIC.dlq`

@@ -144,11 +144,14 @@ class transactional_projector final : public projector {
         if (!txn) return std::unexpected(txn.error());
         event_input dlq;
         dlq.topic = options_.topic + ".dlq";
-        dlq.id = e.id;  // same id: a replay cannot dead-letter the event twice
+        // One entry per (group, event), and one only: a retry after a crash appends nothing.
+        dlq.id = ops::dead_letter_id(e, options_.group);
         dlq.key = e.key;
         dlq.ts = e.ts;
         dlq.payload = e.payload;
         dlq.headers = e.headers;
+        // A copy that a dlq replay made carries the first event's id already.
+        dlq.headers.try_emplace("prom-original-id", e.id);
         dlq.headers["prom-error"] = why.message;
         dlq.headers["prom-source-topic"] = e.topic;
         dlq.headers["prom-source-seq"] = to_string(e.seq);

@@ -1,6 +1,7 @@
 // The transactional projector: exactly-once effects, retries, dead letters, the process pair.
 #include <gtest/gtest.h>
 
+#include "ops/dlq.hpp"
 #include "projector/process_handlers.hpp"
 #include "prom/bus.hpp"
 #include "prom/process_projectors.hpp"
@@ -88,11 +89,43 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
     auto dlq = store_->scan({.topic = "in.dlq"});
     ASSERT_TRUE(dlq);
     ASSERT_EQ(dlq->size(), 1u);
-    EXPECT_EQ((*dlq)[0].id, "poison-id");
+    EXPECT_EQ((*dlq)[0].id, "poison-id@count");
+    EXPECT_EQ((*dlq)[0].headers.at("prom-original-id"), "poison-id");
     EXPECT_EQ((*dlq)[0].headers.at("prom-source-seq"), "2");
     EXPECT_NE((*dlq)[0].headers.at("prom-error").find("poison"), std::string::npos);
     EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
     EXPECT_GE(p->metrics().retries.load(), 2u);
+}
+
+// Two groups that fail on one event each keep their own dead letter (with the event's own id
+// as the entry's, the second was an idempotent duplicate and dropped: that group could
+// never replay it).
+TEST_P(projector_contract, two_groups_failing_on_one_event_each_keep_a_dead_letter) {
+    publish("in", 1);
+    publish("in", "poison", "bad", "poison-id");
+    for (const char* group : {"count", "other"}) {
+        auto p = start_transactional_projector(*store_, {.topic = "in",
+                                                         .group = group,
+                                                         .handler = count_handler,
+                                                         .retries = 0,
+                                                         .backoff = 1ms});
+        ASSERT_TRUE(p->wait_until(seq_t{2}, 10s)) << group;
+    }
+    auto dlq = store_->scan({.topic = "in.dlq"});
+    ASSERT_TRUE(dlq);
+    ASSERT_EQ(dlq->size(), 2u);
+    EXPECT_EQ((*dlq)[0].id, "poison-id@count");
+    EXPECT_EQ((*dlq)[1].id, "poison-id@other");
+    for (const char* group : {"count", "other"}) {
+        auto listed = ops::list_dead_letters(*store_, "in", std::string_view(group));
+        ASSERT_TRUE(listed);
+        ASSERT_EQ(listed->size(), 1u) << group;
+        EXPECT_EQ((*listed)[0].original_id, "poison-id");
+    }
+    // An id too long to carry the group too falls back to the event's seq.
+    event e{.id = std::string(251, 'x'), .topic = "in", .seq = seq_t{7}};
+    EXPECT_EQ(ops::dead_letter_id(e, "group"), "7@group");
+    EXPECT_EQ(ops::dead_letter_id(e, std::string(300, 'g')).size(), 2u + 32u);
 }
 
 // A store whose commit refuses, for good, a transaction that wrote the document "poisoned"
@@ -164,7 +197,7 @@ TEST_P(projector_contract,
     auto dlq = store_->scan({.topic = "in.dlq"});
     ASSERT_TRUE(dlq);
     ASSERT_EQ(dlq->size(), 1u);
-    EXPECT_EQ((*dlq)[0].id, "refused-id");
+    EXPECT_EQ((*dlq)[0].id, "refused-id@count");
     EXPECT_NE((*dlq)[0].headers.at("prom-error").find("cannot hold"), std::string::npos);
     EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
     // The batch of three: 2 retries; then the refused event alone: 2 more.

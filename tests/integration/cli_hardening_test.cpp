@@ -44,7 +44,8 @@ TEST_F(cli_hardening, read_only_commands_refuse_a_missing_database_and_create_no
     const std::string missing = " --db 'sqlite:" + (missing_dir / "x.db").string() + "'";
     const std::string missing_file = " --db 'sqlite:" + dir_.file("typo.db") + "'";
     for (const std::string cmd : {"topics", "scan t", "cursor t g", "at t k 1000",
-                                  "at t --all 1000", "process-at h:n:1 1000", "tail t --limit 1"}) {
+                                  "at t --all 1000", "process-at h:n:1 1000", "tail t --limit 1",
+                                  "projector ls", "projector show p", "projector rm p"}) {
         for (const auto& where : {missing, missing_file}) {
             auto r = run(cmd + where, true);
             EXPECT_EQ(r.exit_code, 1) << cmd << where << ": " << r.out;
@@ -144,6 +145,7 @@ TEST_F(cli_hardening, serve_waiting_for_its_database_stops_at_once_on_a_signal) 
                                       "--listen",  "127.0.0.1:0",
                                       "--db",      "postgresql://postgres@127.0.0.1:1/none"};
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
         pid_t pid = 0;
@@ -186,6 +188,54 @@ TEST_F(cli_hardening, publish_refuses_a_number_too_large_for_a_double_and_stores
         EXPECT_NE(r.out.find("number out of range"), std::string::npos) << r.out;
     }
     EXPECT_EQ(run("topics" + db()).out, "");
+}
+
+// An unset shell variable gives '' and a typo a number out of range: neither may act as if
+// the option were left out (a fresh id, an ignored bound, every topic compacted) or be clamped
+// into another number. Exit 2, nothing changed.
+TEST_F(cli_hardening, empty_values_and_numbers_out_of_range_are_refused_and_change_nothing) {
+    ASSERT_EQ(run("publish t 1 --key k" + db()).exit_code, 0);
+    ASSERT_EQ(run("topic policy t --retain-events 5" + db()).exit_code, 0);
+    const std::string huge = "18446744073709551616";
+    for (const std::string& cmd : std::vector<std::string>{
+             "publish t 2 --id ''", "publish t 2 --ts ''", "publish t 2 --key ''", "publish '' 2",
+             "publish t 2 --expect-key-seq " + huge, "publish t 2 --expect-key-seq -1",
+             "scan t --from-seq -1", "scan t --limit " + huge, "scan t --from-ts ''", "compact ''",
+             "topic policy t --retain-events " + huge, "topic policy t --retain-age ''",
+             "cursor set t g --to-seq " + huge, "replay t u --batch -1",
+             "replay t u --batch " + huge, "tail t --limit -1", "tail '' --limit 1",
+             "schema builtin ''"}) {
+        auto r = run(cmd + db(), true);
+        EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
+        EXPECT_TRUE(r.out.find("not allowed") != std::string::npos ||
+                    r.out.find("must not be empty") != std::string::npos ||
+                    r.out.find("is not a whole number") != std::string::npos)
+            << cmd << ": " << r.out;
+    }
+    auto tail = run("tail 'bad topic' --limit 1" + db(), true);
+    EXPECT_EQ(tail.exit_code, 2) << tail.out;
+    auto scan = run("scan t" + db());
+    EXPECT_EQ(std::count(scan.out.begin(), scan.out.end(), '\n'), 1) << scan.out;
+    auto policy = run("topic policy t" + db());
+    EXPECT_NE(policy.out.find(R"("max_events":5)"), std::string::npos) << policy.out;
+    EXPECT_EQ(run("topics" + db()).out.find("\"u\""), std::string::npos);
+}
+
+// A definition or schema the command refuses leaves no new database behind.
+TEST_F(cli_hardening, refused_definitions_create_no_database) {
+    const std::string fresh = " --db 'sqlite:" + dir_.file("fresh.db") + "'";
+    const std::string def = dir_.file("bad.json"), schema = dir_.file("schema.json");
+    std::FILE* f = std::fopen(def.c_str(), "w");
+    std::fputs(R"({"name":"p","version":1,"topic":"","writes":[]})", f);
+    std::fclose(f);
+    f = std::fopen(schema.c_str(), "w");
+    std::fputs(R"({"type":"object"})", f);
+    std::fclose(f);
+    EXPECT_EQ(run("projector apply '" + def + "'" + fresh, true).exit_code, 2);
+    EXPECT_EQ(run("schema set 'bad topic' '" + schema + "'" + fresh, true).exit_code, 2);
+    EXPECT_FALSE(std::filesystem::exists(dir_.file("fresh.db")));
+    EXPECT_EQ(run("schema set good '" + schema + "'" + fresh).exit_code, 0);
+    EXPECT_TRUE(std::filesystem::exists(dir_.file("fresh.db")));
 }
 
 }  // namespace
