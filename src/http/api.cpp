@@ -27,6 +27,17 @@ std::string_view decoded(std::string_view raw, std::string& storage) {
     return storage;
 }
 
+// The decoded name of the query's first parameter; nullopt when it has none (`?`, `?&`).
+std::optional<std::string> first_param_name(std::string_view query) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (!item.empty()) return decode_query_component(item.substr(0, item.find('=')));
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<response> api::refused(const request& r, auth::action what, std::string_view name,
@@ -96,6 +107,17 @@ std::optional<response> api::route(const request& r, bool may_block) {
     }
     const bool get_or_head = r.verb == method::get || r.verb == method::head;
     std::string key_buf, coll_buf;
+    // A write acts at once: a parameter it does not read (`?dry_run=true` on an erasure) must
+    // not pass as if it had been heeded. Only /publish and /topics/{t}/compact take any.
+    const bool takes_params =
+        (n == 1 && s[0] == "publish") || (n == 3 && s[0] == "topics" && s[2] == "compact");
+    if (!get_or_head && !takes_params) {
+        if (auto name = first_param_name(query)) {
+            return error_response(400, "bad_request",
+                                  "unknown parameter '" + *name + "': this route takes none",
+                                  route_id::unknown);
+        }
+    }
 
     if (n == 2 && s[0] == "snap") {
         if (!get_or_head) return method_not_allowed(route_id::snap, allow_get_head);

@@ -22,7 +22,7 @@ bool is_json_content_type(std::optional<std::string_view> content_type) {
 }
 
 result<bool> flag_param(std::string_view query, std::string_view name) {
-    bool on = false;
+    bool on = false, seen = false;
     while (!query.empty()) {
         auto amp = query.find('&');
         auto part = query.substr(0, amp);
@@ -31,6 +31,10 @@ result<bool> flag_param(std::string_view query, std::string_view name) {
         std::string value =
             eq == std::string_view::npos ? "true" : decode_query_component(part.substr(eq + 1));
         if (key == name) {
+            // `dry_run=true&dry_run=false`: which one was meant is a guess, and one of them
+            // deletes events.
+            if (seen) return fail(errc::invalid_argument, "'" + key + "' is given twice");
+            seen = true;
             if (value != "true" && value != "false") {
                 return fail(errc::invalid_argument, "'" + key + "' is true or false");
             }

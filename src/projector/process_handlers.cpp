@@ -1,6 +1,7 @@
 #include "projector/process_handlers.hpp"
 
 #include "projector/bounded_id.hpp"
+#include "retention/erasure_marker.hpp"
 
 namespace prom::process {
 
@@ -25,6 +26,9 @@ std::string derived_state_id(std::string_view heartbeat_id) {
 }
 
 status project_heartbeat(const event& hb, transaction& txn) {
+    // An erased key's marker: the heartbeat projector keeps no state of its own (the process
+    // documents follow the process.state events it derives), so there is nothing to drop.
+    if (retention::is_erasure_marker(hb)) return {};
     if (!hb.payload.is_object())
         return fail(errc::invalid_argument, "heartbeat payload is not an object");
     const auto& p = hb.payload.get_object();
@@ -72,6 +76,14 @@ status project_heartbeat(const event& hb, transaction& txn) {
 }
 
 status project_process_state(const event& e, transaction& txn) {
+    // An erased key (docs/retention.md): its process document is the key's state, dropped
+    // with it; the host's counters hold nothing of the key's payloads.
+    if (retention::is_erasure_marker(e)) {
+        if (auto gone = txn.delete_one("processes", e.key); !gone) {
+            return std::unexpected(gone.error());
+        }
+        return {};
+    }
     if (!e.payload.is_object())
         return fail(errc::invalid_argument, "process.state payload is not an object");
     const auto& p = e.payload.get_object();

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "retention/erasure_marker.hpp"
 #include "retention/retention.hpp"
 #include "retention/topic_lease.hpp"
 
@@ -14,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto erase_lease_ttl = 10s;  // one transaction; a killed erasure blocks no longer
-constexpr std::string_view marker_header = "prom-erased";
+constexpr std::string_view marker_header = erasure_marker_header;
 
 // FNV-1a: stable across processes and builds (std::hash is not promised to be).
 std::uint64_t fnv1a(std::string_view a, std::string_view b) {

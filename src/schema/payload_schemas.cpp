@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "retention/erasure_marker.hpp"
 #include "schema/schema_registry.hpp"
 
 namespace prom::schema {
@@ -88,7 +89,7 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
         if (!e->schema) continue;
         // An erasure marker (docs/retention.md) carries no payload by design, whatever the
         // topic's schema says: erasing a key must never fail on it.
-        if (in.payload.is_null() && in.headers.contains("prom-erased")) continue;
+        if (retention::is_erasure_marker(in.payload, in.headers)) continue;
         auto why = e->schema->first_violation(in.payload);
         if (!why) continue;
         std::string path = "/payload" + why->pointer;

@@ -1,5 +1,6 @@
 #include "schema/ts_generator.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -85,6 +86,46 @@ const json::value* resolve(const json::value& root, std::string_view ref) {
     return at;
 }
 
+// `v` as a JavaScript literal: its JSON, but a member named `__proto__` is written as a
+// computed key, which makes an own member (a plain `"__proto__":` would set the prototype).
+void append_js_literal(std::string& out, const json::value& v) {
+    if (v.is_array()) {
+        out += '[';
+        bool first = true;
+        for (const auto& x : v.get_array()) {
+            if (!first) out += ',';
+            first = false;
+            append_js_literal(out, x);
+        }
+        out += ']';
+        return;
+    }
+    if (!v.is_object()) {
+        append_canonical_json(out, v);
+        return;
+    }
+    std::vector<const json::key_value_pair*> members;
+    for (const auto& kv : v.get_object()) members.push_back(&kv);
+    std::ranges::sort(members, [](auto* a, auto* b) { return a->key() < b->key(); });
+    out += '{';
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i) out += ',';
+        const bool proto = members[i]->key() == "__proto__";
+        if (proto) out += '[';
+        append_json_string(out, members[i]->key());
+        if (proto) out += ']';
+        out += ':';
+        append_js_literal(out, members[i]->value());
+    }
+    out += '}';
+}
+
+std::string js_literal(const json::value& v) {
+    std::string out;
+    append_js_literal(out, v);
+    return out;
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     std::string out;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -128,7 +169,8 @@ std::string emitter::array_type(const json::object& s, int indent) {
     if (!items) return "unknown[]";
     if (items->is_array()) {
         std::vector<std::string> parts;
-        for (const auto& x : items->get_array()) parts.push_back(type(x, indent));
+        // Draft 7's listed items are each optional: ["x"] and [] pass [{string},{number}].
+        for (const auto& x : items->get_array()) parts.push_back("(" + type(x, indent) + ")?");
         const auto* more = s.if_contains("additionalItems");
         if (!(more && more->is_bool() && !more->get_bool())) parts.push_back("...unknown[]");
         return "[" + join(parts, ", ") + "]";
@@ -218,10 +260,19 @@ std::string type_name(std::string_view topic, std::set<std::string>& taken) {
         upper = false;
     }
     if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "Topic" + out;
-    // Names the generated module itself exports.
-    static const std::set<std::string> reserved{"TopicPayloads", "TopicName",    "PublishFields",
-                                                "Publisher",     "PayloadError", "TypedTopic",
-                                                "WithTopics",    "Violation"};
+    // Names the generated module itself exports, and the standard library's types and globals
+    // (a topic `array` exported as `Array` would hide the generic the module itself uses).
+    static const std::set<std::string> reserved{
+        "TopicPayloads", "TopicName",  "PublishFields", "Publisher",   "PayloadError",
+        "TypedTopic",    "WithTopics", "Violation",     "Array",       "ReadonlyArray",
+        "Record",        "Promise",    "PromiseLike",   "Parameters",  "ReturnType",
+        "Partial",       "Required",   "Readonly",      "Pick",        "Omit",
+        "Exclude",       "Extract",    "NonNullable",   "Awaited",     "InstanceType",
+        "Object",        "String",     "Number",        "Boolean",     "Symbol",
+        "BigInt",        "Function",   "Date",          "Error",       "RegExp",
+        "Map",           "Set",        "WeakMap",       "WeakSet",     "JSON",
+        "Math",          "Uppercase",  "Lowercase",     "Capitalize",  "Uncapitalize",
+        "Iterable",      "Iterator",   "ArrayLike",     "PropertyKey", "ThisType"};
     std::string name = reserved.contains(out) ? out + "Payload" : out;
     for (int n = 2; taken.contains(name); ++n) name = out + std::to_string(n);
     taken.insert(name);
@@ -331,9 +382,10 @@ std::vector<ts_file> generate_typescript(const std::vector<ts_topic>& topics) {
         "export const topicSchemas: { [T in TopicName]: { version: number; schema: unknown } } = "
         "{\n";
     for (const auto& t : topics) {
-        out += "    " + canonical_json(json::value(json::string(t.topic))) +
-               ": { version: " + std::to_string(t.version) +
-               ", schema: " + canonical_json(t.schema) + " },\n";
+        const std::string key = canonical_json(json::value(json::string(t.topic)));
+        out += "    " + (t.topic == "__proto__" ? "[" + key + "]" : key) +
+               ": { version: " + std::to_string(t.version) + ", schema: " + js_literal(t.schema) +
+               " },\n";
     }
     out += "};\n";
     out += topics_tail;

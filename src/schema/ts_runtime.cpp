@@ -59,6 +59,23 @@ function codePoints(s: string): number {
     return Array.from(s).length;
 }
 
+// Own members only: `in` would also find what every object inherits (`constructor`,
+// `toString`), which the server's check never sees.
+function has(o: object, k: string): boolean {
+    return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+// A pattern as the server reads it (ECMA-262): with the `u` flag where it parses so (code
+// points, as the server counts), else without it, where identity escapes such as `\:` are
+// allowed (the server accepts them).
+function regex(pattern: string): RegExp {
+    try {
+        return new RegExp(pattern, 'u');
+    } catch {
+        return new RegExp(pattern);
+    }
+}
+
 function check(root: Schema, schema: Schema, v: unknown, path: string): Violation | null {
     if (schema === true) return null;
     if (schema === false) return { path, message: 'no value is allowed here' };
@@ -93,7 +110,7 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
         const n = codePoints(v);
         if (typeof s.minLength === 'number' && n < s.minLength) return fail(`shorter than ${s.minLength}`);
         if (typeof s.maxLength === 'number' && n > s.maxLength) return fail(`longer than ${s.maxLength}`);
-        if (typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(v)) {
+        if (typeof s.pattern === 'string' && !regex(s.pattern).test(v)) {
             return fail(`does not match the pattern ${s.pattern}`);
         }
     }
@@ -134,26 +151,27 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
             return fail(`more than ${s.maxProperties} properties`);
         }
         for (const name of (s.required ?? []) as string[]) {
-            if (!(name in o)) return fail(`missing required property '${name}'`, `${path}/${escape(name)}`);
+            if (!has(o, name)) return fail(`missing required property '${name}'`, `${path}/${escape(name)}`);
         }
         const props = (s.properties ?? {}) as Record<string, Schema>;
         const patterns = Object.entries((s.patternProperties ?? {}) as Record<string, Schema>);
         for (const k of keys) {
             const at = `${path}/${escape(k)}`;
             let covered = false;
-            if (k in props) {
+            if (has(props, k)) {
                 covered = true;
-                const bad = check(root, props[k], o[k], at);
+                const bad = check(root, props[k] as Schema, o[k], at);
                 if (bad) return bad;
             }
             for (const [p, sub] of patterns) {
-                if (!new RegExp(p, 'u').test(k)) continue;
+                if (!regex(p).test(k)) continue;
                 covered = true;
                 const bad = check(root, sub, o[k], at);
                 if (bad) return bad;
             }
             if (!covered && s.additionalProperties !== undefined) {
-                if (s.additionalProperties === false) return fail(`property '${k}' is not allowed`, at);
+                // At the object, as the server's 422 names it.
+                if (s.additionalProperties === false) return fail(`property '${k}' is not allowed`);
                 const bad = check(root, s.additionalProperties, o[k], at);
                 if (bad) return bad;
             }
@@ -162,10 +180,10 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
             }
         }
         for (const [k, dep] of Object.entries((s.dependencies ?? {}) as Record<string, unknown>)) {
-            if (!(k in o)) continue;
+            if (!has(o, k)) continue;
             if (Array.isArray(dep)) {
                 for (const d of dep as string[]) {
-                    if (!(d in o)) return fail(`'${k}' needs '${d}'`, `${path}/${escape(d)}`);
+                    if (!has(o, d)) return fail(`'${k}' needs '${d}'`, `${path}/${escape(d)}`);
                 }
             } else {
                 const bad = check(root, dep as Schema, v, path);

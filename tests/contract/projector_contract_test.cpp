@@ -6,6 +6,7 @@
 #include "prom/bus.hpp"
 #include "prom/process_projectors.hpp"
 #include "prom/projector.hpp"
+#include "retention/retention.hpp"
 #include "support/forwarding_store.hpp"
 #include "support/test_support.hpp"
 
@@ -273,6 +274,27 @@ TEST_P(projector_contract, a_silent_process_turns_stale_once) {
     std::this_thread::sleep_for(100ms);  // more checks must not emit it again
     EXPECT_EQ((*store_->topic("process.state"))->count, 2);
     EXPECT_EQ(procs->stale_emitted(), 1u);
+}
+
+// An erased key's marker (payload null, `prom-erased`) is no poison event: the built-in
+// projectors drop the key's process document and dead-letter nothing (docs/retention.md).
+TEST_P(projector_contract, the_process_projectors_drop_an_erased_key_and_dead_letter_nothing) {
+    auto procs = start_process_projectors(*store_, {.stale_after = 60s});
+    publish("heartbeat.received", *parse_json(R"({"pid":1,"name":"api","host":"h"})"), "h:api:1");
+    ASSERT_TRUE(procs->txn_projector().wait_until(seq_t{1}, 10s));
+    ASSERT_NE(body("processes", "h:api:1"), "");
+    for (const char* topic : {"heartbeat.received", "process.state"}) {
+        auto erased = retention::erase(*store_, topic, "h:api:1");
+        ASSERT_TRUE(erased) << topic << ": " << erased.error().message;
+    }
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(seq_t{2}, 10s));
+    ASSERT_TRUE(procs->txn_projector().wait_until(seq_t{2}, 10s));
+    EXPECT_EQ(body("processes", "h:api:1"), "");
+    for (const char* dlq : {"heartbeat.received.dlq", "process.state.dlq"}) {
+        auto t = store_->topic(dlq);
+        ASSERT_TRUE(t);
+        EXPECT_FALSE(*t) << dlq;
+    }
 }
 
 TEST_P(projector_contract, a_malformed_heartbeat_is_dead_lettered_not_fatal) {

@@ -133,6 +133,9 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
     EXPECT_EQ(count("orders"), 100);
 
     EXPECT_EQ(post_json("/topics/orders/compact?dry_run=maybe", "").status, 400);
+    // Given twice, one of them would delete: refused, nothing dropped.
+    EXPECT_EQ(post_json("/topics/orders/compact?dry_run=true&dry_run=false", "").status, 400);
+    EXPECT_EQ(count("orders"), 100);
     EXPECT_EQ(post_json("/topics/orders/compact?force=1", "").status, 400);
     EXPECT_EQ(post_json("/topics/nosuch/compact", "").status, 404);
     EXPECT_EQ(get("/topics/orders/compact").status, 405);
@@ -196,6 +199,14 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
 TEST_F(retention_http, erase_a_key_and_delete_a_document) {
     publish("orders", 3, 4);
     ASSERT_TRUE(db().append({{.topic = "orders.dlq", .key = "k1", .payload = json::object{}}}));
+    // A write route takes no parameter: `?dry_run=true` must not erase as if heeded.
+    auto dry = del("/topics/orders/keys/k1?dry_run=true");
+    EXPECT_EQ(dry.status, 400) << dry.body;
+    EXPECT_NE(dry.body.find("unknown parameter 'dry_run'"), std::string::npos) << dry.body;
+    EXPECT_EQ(
+        put_policy("/topics/orders/policy?dry_run=true", R"({"compact":{"horizon":"1d"}})").status,
+        400);
+    EXPECT_EQ(db().scan({.topic = "orders", .key = "k1"})->size(), 4u);
     auto erased = del("/topics/orders/keys/k1");
     ASSERT_EQ(erased.status, 200) << erased.body;
     auto r = body(erased);

@@ -61,4 +61,22 @@ for bad in wrong_field.ts:hots wrong_type.ts:boolean unknown_topic.ts:heartbeat.
   grep -q -- "$word" "$work/tsc.out" || fail "$file: the error does not name '$word': $(cat "$work/tsc.out")"
   echo "ok: $file does not compile: $(grep -m1 'error TS' "$work/tsc.out")"
 done
+# Topics named like the standard library's types, `__proto__`, and what the validator must
+# read as the server does (odd_names.ts says what).
+db="sqlite:$work/odd.db"
+printf '%s' '{"type":"object","properties":{"arr":{"type":"array","items":[{"type":"string"},{"type":"number"}]}}}' >"$work/array.json"
+printf '%s' '{"type":"object","additionalProperties":false,"properties":{"a":{"type":"number"}}}' >"$work/record.json"
+printf '%s' '{"type":"object","required":["toString"]}' >"$work/promise.json"
+printf '%s' '{"type":"object","properties":{"s":{"type":"string","pattern":"^a\\:b$"}}}' >"$work/parameters.json"
+printf '%s' '{"type":"object","properties":{"__proto__":{"type":"number"}}}' >"$work/proto.json"
+for t in array record promise parameters; do
+  "$prom" schema set "$t" "$work/$t.json" --db "$db" >/dev/null || fail "schema set $t"
+done
+"$prom" schema set __proto__ "$work/proto.json" --db "$db" >/dev/null || fail "schema set __proto__"
+"$prom" gen ts --db "$db" --out "$work/gen" >/dev/null || fail "gen ts with odd names"
+compile odd_names.ts --noEmit || fail "odd_names.ts does not compile"
+compile odd_names.ts || fail "odd_names.ts does not build"
+node "$work/out/program.js" || fail "the runtime checks of odd_names.ts"
+echo "ok: odd_names.ts compiles and runs (built-in type names, __proto__, tuples, own properties)"
+
 echo "gen_ts_test: all checks passed"

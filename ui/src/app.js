@@ -66,7 +66,8 @@ const ctx = {
 let unmount = null;
 function route() {
     const name = (location.hash.match(/^#\/(\w+)/) ?? [])[1] ?? "processes";
-    const page = pages[name] ?? processes;
+    // Own pages only: `#/constructor` must not find what every object inherits.
+    const page = Object.hasOwn(pages, name) ? pages[name] : processes;
     for (const a of document.querySelectorAll("nav a")) {
         if (a.dataset.page === name) a.setAttribute("aria-current", "page");
         else a.removeAttribute("aria-current");

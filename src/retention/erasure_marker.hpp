@@ -1,0 +1,20 @@
+// The erasure marker (docs/retention.md, "Erasure"): the event `prom erase` appends in place
+// of a key's events, payload null and the header `prom-erased`. Readers that must tell it
+// from an ordinary event (schemas, projectors) ask here.
+#pragma once
+
+#include <string_view>
+
+#include "prom/event.hpp"
+
+namespace prom::retention {
+
+inline constexpr std::string_view erasure_marker_header = "prom-erased";
+
+inline bool is_erasure_marker(const json::value& payload, const headers_map& headers) {
+    return payload.is_null() && headers.contains(std::string(erasure_marker_header));
+}
+
+inline bool is_erasure_marker(const event& e) { return is_erasure_marker(e.payload, e.headers); }
+
+}  // namespace prom::retention

@@ -1,0 +1,31 @@
+// Compiles against types `prom gen ts` wrote for topics named like the standard library's
+// types (`array`, `promise`, `record`) and `__proto__`, with tuples of optional items; then,
+// run, checks that the client-side validator agrees with the server on what JSON Schema says
+// (own properties only, ECMA-262 patterns, the object's path for an extra property).
+import { topicSchemas, validatePayload, type TopicPayloads } from './gen/topics.js';
+
+declare const console: { error(...args: unknown[]): void };
+declare const process: { exitCode?: number };
+
+function expect(what: string, ok: boolean): void {
+    if (!ok) {
+        console.error(`FAILED: ${what}`);
+        process.exitCode = 1;
+    }
+}
+
+// The standard generics are still the standard ones inside the generated module.
+const list: Array<number> = [1, 2];
+const pair: TopicPayloads['array'] = { arr: ['x'] };  // draft 7: listed items are optional
+const none: TopicPayloads['array'] = { arr: [] };
+const more: TopicPayloads['array'] = { arr: ['x', 2, true] };
+expect('tuples of optional items', list.length === 2 && pair.arr?.length === 1 && none.arr?.length === 0 &&
+    more.arr?.length === 3);
+
+expect('__proto__ is an own topic', Object.keys(topicSchemas).includes('__proto__'));
+expect('inherited names are not properties',
+    validatePayload('record', { constructor: 1 })?.path === '/payload' &&
+    validatePayload('record', { toString: 'x' })?.path === '/payload');
+expect('a required inherited name is missing', validatePayload('promise', {})?.path === '/payload/toString');
+expect('an identity escape in a pattern', validatePayload('parameters', { s: 'a:b' }) === null &&
+    validatePayload('parameters', { s: 'ab' })?.path === '/payload/s');
