@@ -108,16 +108,15 @@ std::optional<response> api::route(const request& r, bool may_block) {
     const bool get_or_head = r.verb == method::get || r.verb == method::head;
     std::string key_buf, coll_buf;
     // A write acts at once: a parameter it does not read (`?dry_run=true` on an erasure) must
-    // not pass as if it had been heeded. Only /publish and /topics/{t}/compact take any.
-    const bool takes_params =
-        (n == 1 && s[0] == "publish") || (n == 3 && s[0] == "topics" && s[2] == "compact");
-    if (!get_or_head && !takes_params) {
-        if (auto name = first_param_name(query)) {
-            return error_response(400, "bad_request",
-                                  "unknown parameter '" + *name + "': this route takes none",
-                                  route_id::unknown);
-        }
-    }
+    // not pass as if it had been heeded. Asked by each write route once its method is known
+    // to be one it takes (a wrong method stays a 405); /publish and /compact read their own.
+    auto stray_param = [&](route_id route) -> std::optional<response> {
+        if (get_or_head) return std::nullopt;
+        auto name = first_param_name(query);
+        if (!name) return std::nullopt;
+        return error_response(400, "bad_request",
+                              "unknown parameter '" + *name + "': this route takes none", route);
+    };
 
     if (n == 2 && s[0] == "snap") {
         if (!get_or_head) return method_not_allowed(route_id::snap, allow_get_head);
@@ -158,6 +157,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
                               : get_or_head || r.verb == method::put || r.verb == method::delete_;
         if (!allowed)
             return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT, DELETE");
+        if (auto no = stray_param(route)) return no;
         if (!may_block) return std::nullopt;
         return projectors(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
     }
@@ -181,6 +181,9 @@ std::optional<response> api::route(const request& r, bool may_block) {
             return method_not_allowed(
                 route, route == route_id::topic_policy ? "GET, HEAD, PUT, DELETE" : "POST");
         }
+        if (route == route_id::topic_policy) {
+            if (auto no = stray_param(route)) return no;
+        }
         if (!may_block) return std::nullopt;
         return retention_route(r, route, decoded(s[1], coll_buf), {}, query);
     }
@@ -188,6 +191,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
         ((s[0] == "topics" && s[2] == "keys") || (s[0] == "collections" && s[2] == "docs"))) {
         auto route = s[0] == "topics" ? route_id::topic_key : route_id::collection_doc;
         if (r.verb != method::delete_) return method_not_allowed(route, "DELETE");
+        if (auto no = stray_param(route)) return no;
         if (!may_block) return std::nullopt;
         return retention_route(r, route, decoded(s[1], coll_buf), decoded(s[3], key_buf), query);
     }
@@ -198,6 +202,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
         }
         auto verb = n == 3 ? method::delete_ : method::post;
         if (r.verb != verb) return method_not_allowed(route, n == 3 ? "DELETE" : "POST");
+        if (auto no = stray_param(route)) return no;
         if (!may_block) return std::nullopt;
         return admin(r, route, decoded(s[1], coll_buf), decoded(s[2], key_buf), query);
     }
@@ -206,6 +211,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (n == 2 ? !get_or_head : r.verb != method::post) {
             return method_not_allowed(route, n == 2 ? allow_get_head : "POST");
         }
+        if (auto no = stray_param(route)) return no;
         if (!may_block) return std::nullopt;
         return admin(r, route, decoded(s[1], coll_buf), {}, query);
     }
@@ -213,6 +219,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
         if (!get_or_head && r.verb != method::post) {
             return method_not_allowed(route_id::replays, "GET, HEAD, POST");
         }
+        if (auto no = stray_param(route_id::replays)) return no;
         if (!may_block) return std::nullopt;
         return admin(r, route_id::replays, {}, {}, query);
     }
@@ -220,6 +227,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
         auto route = n == 1 ? route_id::schemas : route_id::schema;
         bool allowed = n == 1 ? get_or_head : get_or_head || r.verb == method::put;
         if (!allowed) return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT");
+        if (auto no = stray_param(route)) return no;
         if (!may_block) return std::nullopt;
         return schemas(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
     }
@@ -236,9 +244,13 @@ std::optional<response> api::route(const request& r, bool may_block) {
     if (n == 1 && s[0] == "ws") {
         // Reached only by requests that are not WebSocket upgrades (the session hands
         // upgrades to its upgrade hook before routing).
-        if (r.verb != method::get) return method_not_allowed(route_id::ws, "GET");
-        return error_response(400, "bad_request", "GET /ws must be a WebSocket upgrade",
-                              route_id::ws);
+        // Closed afterwards, as every refused upgrade is (docs/ws-protocol.md).
+        auto refused = r.verb != method::get
+                           ? method_not_allowed(route_id::ws, "GET")
+                           : error_response(400, "bad_request",
+                                            "GET /ws must be a WebSocket upgrade", route_id::ws);
+        refused.close = true;
+        return refused;
     }
     return error_response(404, "not_found", "no route for this path", route_id::unknown);
 }

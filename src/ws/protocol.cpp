@@ -64,6 +64,16 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                                  ? "ack names one topic, not a pattern"
                                  : "a topic pattern is a prefix followed by one final '*'");
         }
+        // A name no event can have (`a b`) is refused as publish refuses it, before a
+        // subscribe could store a cursor for it; a pattern's prefix is checked the same way.
+        if (std::string_view name = is_topic_pattern(*topic)
+                                        ? std::string_view(*topic).substr(0, topic->size() - 1)
+                                        : std::string_view(*topic);
+            !name.empty() || !is_topic_pattern(*topic)) {
+            event_input probe;
+            probe.topic = std::string(name);
+            if (auto ok = validate_input(probe); !ok) return bad(c.id, ok.error().message);
+        }
         if (*op == "unsubscribe") {
             c.op = unsubscribe_cmd{*topic, *group};
             return c;

@@ -3,6 +3,7 @@
 // does authentication, the protocol's requests and the per-connection send queue.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -191,6 +192,9 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::map<std::pair<std::string, std::string>,
              std::shared_ptr<bus_internal::delivery_pool::consumer>>
         subs_ PROM_GUARDED_BY(subs_mu_);
+    // The last seq written to this client per subscription: an ack may not go past it.
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<std::atomic<std::int64_t>>>
+        delivered_ PROM_GUARDED_BY(subs_mu_);
     // Watches by name (collection, key or prefix). The token tells one watch of a name from
     // a later one of the same name: a registration that completes after its watch was
     // unwatched (or replaced) delivers nothing and is undone.
@@ -250,6 +254,13 @@ net::awaitable<void> session::writer() {
 
 net::awaitable<void> session::run(beast::flat_buffer buffer) {
     auto self = shared_from_this();
+    // A close frame ends the session at once: the read below completes only after Beast's
+    // teardown, which waits for the peer's TCP close (up to its idle ping, ~150 s), and the
+    // group's next consumer must not wait that long for the lease.
+    ws_.control_callback([weak = weak_from_this()](websocket::frame_type kind, beast::string_view) {
+        if (kind != websocket::frame_type::close) return;
+        if (auto s = weak.lock()) s->stop_subscriptions();
+    });
     net::co_spawn(ws_.get_executor(), writer(), net::detached);
     for (;;) {
         auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
@@ -311,7 +322,7 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     if (subs_.contains(key) || patterns_.contains(key)) {
         return reply(error_frame(id, "conflict", "already subscribed to this topic and group"));
     }
-    if (subs_.size() >= gw_.options.max_subscriptions) {
+    if (subs_.size() + watches_.size() >= gw_.options.max_subscriptions) {  // watches count
         return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
     }
     const bool pattern = is_topic_pattern(cmd.topic);
@@ -338,17 +349,23 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     auto timeout = gw_.options.send_timeout;
     gateway_metrics* metrics = &gw_.metrics;
     std::string topic = cmd.topic, group = cmd.group;
+    // The last seq handed to this connection's writer, set on its strand before the frame is
+    // written: an ack (read on the same strand) can never find it behind what the client saw.
+    auto delivered = std::make_shared<std::atomic<std::int64_t>>(0);
+    delivered_[{topic, group}] = delivered;
     // Runs on the delivery pool and returns at once: the frame is queued on the connection's
     // strand, and `done` is called when it is written. A batch not written within the send
     // timeout drops the client (docs/ws-protocol.md, slow consumers).
-    auto deliver = [weak, timeout, metrics, topic, group](
+    auto deliver = [weak, timeout, metrics, topic, group, delivered](
                        std::vector<event> batch, bus_internal::delivery_pool::done_fn done) {
         auto self = weak.lock();
         if (!self || self->closed_) return done(false);
         auto text = std::make_shared<const std::string>(events_frame(topic, group, batch));
         const std::size_t count = batch.size();
-        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics,
+        const std::int64_t last = batch.empty() ? 0 : batch.back().seq.value;
+        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics, delivered, last,
                                              done = std::move(done)]() mutable {
+            delivered->store(std::max(delivered->load(), last));
             auto timer = std::make_shared<net::steady_timer>(self->ws_.get_executor(), timeout);
             timer->async_wait([self, timer](boost::system::error_code ec) {
                 if (!ec && !self->closed_)
@@ -432,7 +449,7 @@ void session::expand_patterns(bool always) {
             if (!allowed(auth::action::subscribe, t.topic)) continue;
             auto one = std::make_pair(t.topic, p.cmd.group);
             if (subs_.contains(one)) continue;
-            if (subs_.size() >= gw_.options.max_subscriptions) {
+            if (subs_.size() + watches_.size() >= gw_.options.max_subscriptions) {
                 if (!p.told_too_many) {
                     enqueue({std::make_shared<const std::string>(error_frame(
                                  "", "too_many",
@@ -511,9 +528,25 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
     if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
     {
         prom::lock_guard lock(subs_mu_);
-        if (!subs_.contains({cmd.topic, cmd.group})) {
+        auto sub = subs_.find({cmd.topic, cmd.group});
+        if (sub == subs_.end()) {
             return reply(
                 error_frame(id, "not_found", "ack needs a subscription of this topic and group"));
+        }
+        // Only what this connection received may be acknowledged: a standby (or a consumer
+        // acking ahead) would otherwise make the group skip events nobody has received.
+        if (!sub->second->active()) {
+            return reply(error_frame(id, "conflict",
+                                     "this connection is a standby of group '" + cmd.group +
+                                         "': only the consumer receiving its events acks"));
+        }
+        auto got = delivered_.find({cmd.topic, cmd.group});
+        const std::int64_t last = got == delivered_.end() ? 0 : got->second->load();
+        if (cmd.seq.value > last) {
+            return reply(error_frame(id, "bad_request",
+                                     "seq " + std::to_string(cmd.seq.value) +
+                                         " was not delivered on this connection (last delivered: " +
+                                         std::to_string(last) + ")"));
         }
     }
     auto self = shared_from_this();

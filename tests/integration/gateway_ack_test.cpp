@@ -97,6 +97,79 @@ TEST_F(gateway_ack, an_ack_beyond_the_last_seq_is_refused_and_changes_nothing) {
     EXPECT_EQ(cursor("jobs", "w"), 2);
 }
 
+// Only what a connection received may be acknowledged: a standby of the group (it receives
+// nothing) or a consumer acking ahead would make the group skip events nobody received.
+TEST_F(gateway_ack, an_ack_past_what_this_connection_received_is_refused) {
+    auto active = open();
+    ASSERT_TRUE(active);
+    active->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
+    expect_op(*active, "subscribed");
+    auto standby = open();
+    ASSERT_TRUE(standby);
+    standby->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
+    expect_op(*standby, "subscribed");
+    publish("jobs", 10);
+    EXPECT_EQ(events_within(*active, 1000ms).size(), 10u);
+    standby->send_text(R"({"op":"ack","id":"s","topic":"jobs","group":"w","seq":10})");
+    auto refused = expect_op(*standby, "error");
+    EXPECT_EQ(refused.at("error"), "conflict") << refused;
+    EXPECT_EQ(cursor("jobs", "w"), 0);
+    active->send_text(R"({"op":"ack","id":"a","topic":"jobs","group":"w","seq":4})");
+    EXPECT_EQ(expect_op(*active, "acked").at("seq"), 4);
+    // The active consumer goes: the standby takes over from 5, nothing skipped.
+    active.reset();
+    auto seqs = events_within(*standby, 3000ms);
+    ASSERT_FALSE(seqs.empty());
+    EXPECT_EQ(seqs.front(), 5);
+    EXPECT_EQ(seqs.back(), 10);
+}
+
+// A close handshake ends the session at once: the group's next consumer gets the lease
+// without waiting for the peer to close its TCP socket (Beast's teardown waits for that).
+TEST_F(gateway_ack, a_close_frame_hands_the_lease_over_at_once) {
+    publish("jobs", 3);
+    auto first = open();
+    ASSERT_TRUE(first);
+    first->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
+    expect_op(*first, "subscribed");
+    EXPECT_EQ(events_within(*first, 1000ms).size(), 3u);
+    auto next = open();
+    ASSERT_TRUE(next);
+    next->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
+    expect_op(*next, "subscribed");
+    ASSERT_TRUE(first->send_frame(0x8, std::string("\x03\xe8", 2)));  // close 1000, socket kept
+    auto seqs = events_within(*next, 5000ms);  // the lease moves at once, not after ~150 s
+    EXPECT_EQ(seqs.size(), 3u);
+}
+
+// Subscriptions and watches share the 64 of a connection; a name no event can have is
+// refused before any cursor is stored for it.
+TEST_F(gateway_ack, subscribe_counts_watches_and_refuses_bad_topic_names) {
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(R"({"op":"subscribe","id":"bad","topic":"a b","group":"g"})");
+    auto bad = expect_op(*ws, "error");
+    EXPECT_EQ(bad.at("error"), "bad_request") << bad;
+    auto groups = db().list_cursors();
+    ASSERT_TRUE(groups);
+    EXPECT_TRUE(groups->empty());
+    ASSERT_TRUE(db().append({{.topic = "docs.src", .payload = 1}}));
+    {
+        auto txn = db().begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("things", "k",
+                                       json::object{{"$set", json::object{{"x", 1}}}}, true));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    for (int i = 0; i < 64; ++i) {
+        ws->send_text(R"({"op":"watch","id":"w","collection":"things","key":"k)" +
+                      std::to_string(i) + R"("})");
+        expect_op(*ws, "watching");
+    }
+    ws->send_text(R"({"op":"subscribe","id":"s","topic":"jobs"})");
+    EXPECT_EQ(expect_op(*ws, "error").at("error"), "too_many");
+}
+
 TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {
     for (auto [topic, stored] : {std::pair{std::string("max"), seq_t::max()},
                                  std::pair{std::string("beyond"), seq_t{1000}}}) {

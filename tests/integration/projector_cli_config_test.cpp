@@ -94,7 +94,10 @@ TEST_F(projector_files, a_bad_definition_prints_its_pointer_and_exits_2) {
     EXPECT_NE(r.out.find("/writes/0/update"), std::string::npos) << r.out;
     EXPECT_EQ(run("projector apply " + write("nojson.json", "{oops") + db()).exit_code, 2);
     EXPECT_EQ(run("projector apply " + dir_.file("missing.json") + db()).exit_code, 2);
-    EXPECT_EQ(run("projector ls" + db()).out, "");  // nothing stored
+    // Nothing stored: refused definitions do not even create the database.
+    auto ls = run("projector ls" + db());
+    EXPECT_EQ(ls.exit_code, 1) << ls.out;
+    EXPECT_NE(ls.out.find("nothing was created"), std::string::npos) << ls.out;
     auto help = run("projector --help");
     EXPECT_NE(help.out.find("apply"), std::string::npos);
     EXPECT_NE(help.out.find("rm"), std::string::npos);

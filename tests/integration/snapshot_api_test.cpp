@@ -256,6 +256,8 @@ TEST_F(snapshot_api, get_ws_without_an_upgrade_is_a_json_400) {
     ASSERT_TRUE(body);
     EXPECT_EQ(body->at("error"), "bad_request");
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    // Closed, as every refused upgrade is (docs/ws-protocol.md).
+    EXPECT_EQ(r.header("Connection"), "close");
     EXPECT_EQ(post_json("/ws", "{}").status, 405);
 }
 
