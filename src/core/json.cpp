@@ -12,24 +12,12 @@
 #include <vector>
 
 #include "core/json_duplicates.hpp"
+#include "core/json_pointer.hpp"
 #include "core/text.hpp"
 
 namespace prom {
 
 namespace {
-
-// Appends a JSON pointer (RFC 6901) token: `~` and `/` escaped.
-void append_pointer_token(std::string& path, std::string_view token) {
-    path.push_back('/');
-    for (char c : token) {
-        if (c == '~')
-            path += "~0";
-        else if (c == '/')
-            path += "~1";
-        else
-            path.push_back(c);
-    }
-}
 
 // Finds a number that the parser turned into infinity (JSON has no infinity; Boost.JSON
 // rounds an out-of-range number to it). Every parsed body is asked with `path` null, which

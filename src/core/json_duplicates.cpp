@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+#include "core/json_pointer.hpp"
+
 namespace prom {
 
 namespace {
@@ -50,7 +52,8 @@ class duplicate_finder {
         key_.append(part.data(), part.size());
         frame& f = frames_.back();
         if (!f.keys.insert(key_).second) {
-            found = path() + "/" + pointer_token(key_);
+            found = path();
+            append_pointer_token(*found, key_);
             ec = boost::json::error::extra_data;  // any error: it only stops the walk
             return false;
         }
@@ -99,25 +102,16 @@ class duplicate_finder {
         return true;
     }
 
-    static std::string pointer_token(std::string_view token) {
-        std::string out;
-        for (char c : token) {
-            if (c == '~')
-                out += "~0";
-            else if (c == '/')
-                out += "~1";
-            else
-                out.push_back(c);
-        }
-        return out;
-    }
-
     // The JSON pointer (RFC 6901) of the value that holds the current frame.
     std::string path() const {
         std::string out;
         for (std::size_t i = 0; i + 1 < frames_.size(); ++i) {
             const frame& f = frames_[i];
-            out += "/" + (f.object ? pointer_token(f.key) : std::to_string(f.index));
+            if (f.object) {
+                append_pointer_token(out, f.key);
+            } else {
+                out += "/" + std::to_string(f.index);
+            }
         }
         return out;
     }

@@ -4,21 +4,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_pointer.hpp"
+
 namespace prom::userproj {
 
 // `base` + "/" + `token` with '~' and '/' escaped as "~0" and "~1".
 inline std::string pointer_join(std::string_view base, std::string_view token) {
     std::string out(base);
-    out += '/';
-    for (char c : token) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
+    append_pointer_token(out, token);
     return out;
 }
 
