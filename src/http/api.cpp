@@ -112,6 +112,11 @@ std::optional<response> api::route(const request& r, bool may_block) {
     // to be one it takes (a wrong method stays a 405); /publish and /compact read their own.
     auto stray_param = [&](route_id route) -> std::optional<response> {
         if (get_or_head) return std::nullopt;
+        // Without a valid token the route's own check answers 401 first, as for any request.
+        if (options_.auth && options_.auth->enabled() &&
+            !options_.auth->authenticate(r.authorization)) {
+            return std::nullopt;
+        }
         auto name = first_param_name(query);
         if (!name) return std::nullopt;
         return error_response(400, "bad_request",

@@ -192,7 +192,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::map<std::pair<std::string, std::string>,
              std::shared_ptr<bus_internal::delivery_pool::consumer>>
         subs_ PROM_GUARDED_BY(subs_mu_);
-    // The last seq written to this client per subscription: an ack may not go past it.
+    // The last seq handed to this client's writer per subscription: an ack may not pass it.
     std::map<std::pair<std::string, std::string>, std::shared_ptr<std::atomic<std::int64_t>>>
         delivered_ PROM_GUARDED_BY(subs_mu_);
     // Watches by name (collection, key or prefix). The token tells one watch of a name from
