@@ -15,7 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto erase_lease_ttl = 10s;  // one transaction; a killed erasure blocks no longer
-constexpr std::string_view marker_header = erasure_marker_header;
 
 // FNV-1a: stable across processes and builds (std::hash is not promised to be).
 std::uint64_t fnv1a(std::string_view a, std::string_view b) {
@@ -40,7 +39,9 @@ std::string marker_id(std::string_view topic, std::string_view key, seq_t last) 
     return "prom-erased-" + std::string(hex) + "-" + to_string(last);
 }
 
-bool is_marker(const event& e) { return e.headers.contains(std::string(marker_header)); }
+// The header alone, unlike is_erasure_marker: an event that carries it is never counted as
+// the key's, whatever its payload ("erased already" must hold for a forged one too).
+bool is_marker(const event& e) { return e.headers.contains(std::string(erasure_marker_header)); }
 
 // What there is of the key in one topic: events other than erasure markers, and the
 // greatest seq of any of its events.
@@ -137,7 +138,7 @@ result<erase_report> erase(store& s, std::string_view topic, std::string_view ke
                        .key = std::string(key),
                        .ts = when,
                        .payload = nullptr,
-                       .headers = {{std::string(marker_header), to_string(when)}}};
+                       .headers = {{std::string(erasure_marker_header), to_string(when)}}};
     auto appended = (*txn)->append({std::move(marker)});
     if (!appended) return std::unexpected(appended.error());
     if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
