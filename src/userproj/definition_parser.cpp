@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "core/json_fields.hpp"
 #include "docs/update.hpp"
 #include "docs/update_path.hpp"
 #include "prom/user_projector.hpp"
@@ -23,13 +24,8 @@ refusal refuse(std::string message, std::string pointer) {
 // Unknown fields are refused so that a typo ("wirtes") is never silently ignored.
 std::expected<void, definition_error> only_fields(const json::object& o, const std::string& at,
                                                   std::initializer_list<std::string_view> known) {
-    for (const auto& m : o) {
-        if (std::find(known.begin(), known.end(), m.key()) == known.end()) {
-            std::string list;
-            for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-            return refuse("unknown field '" + std::string(m.key()) + "' (known: " + list + ")",
-                          pointer_join(at, m.key()));
-        }
+    if (auto name = first_unknown_field(o, known)) {
+        return refuse(unknown_field_message(*name, known), pointer_join(at, *name));
     }
     return {};
 }

@@ -1,5 +1,6 @@
 #include "ws/protocol.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 
 namespace prom::ws {
@@ -24,6 +25,29 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
     return std::string(v->get_string());
 }
 
+// Each op's fields (`op` and `id` besides): a misspelt field ("manualack") is refused rather
+// than left at its default, which would change what the subscription does without a word.
+std::optional<protocol_error> unknown_field_refusal(const json::object& o, std::string_view op,
+                                                    const std::string& id) {
+    auto check =
+        [&](std::initializer_list<std::string_view> known) -> std::optional<protocol_error> {
+        if (auto name = first_unknown_field(o, known)) {
+            return bad(id, std::string(op) + ": " + unknown_field_message(*name, known));
+        }
+        return std::nullopt;
+    };
+    if (op == "subscribe") {
+        return check({"op", "id", "topic", "group", "from", "batchSize", "batch_size", "manualAck",
+                      "manual_ack"});
+    }
+    if (op == "ack") return check({"op", "id", "topic", "group", "seq"});
+    if (op == "unsubscribe") return check({"op", "id", "topic", "group"});
+    if (op == "publish") return check({"op", "id", "event", "events"});
+    if (op == "watch") return check({"op", "id", "collection", "key", "prefix", "after"});
+    if (op == "unwatch") return check({"op", "id", "collection", "key", "prefix"});
+    return std::nullopt;  // an unknown op is refused as such
+}
+
 }  // namespace
 
 std::variant<command, protocol_error> parse_command(std::string_view text) {
@@ -42,6 +66,8 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     if (!op)
         return bad(c.id,
                    "a request needs an op: subscribe, ack, unsubscribe, publish, watch or unwatch");
+
+    if (auto refusal = unknown_field_refusal(o, *op, c.id)) return *refusal;
 
     if (*op == "subscribe" || *op == "ack" || *op == "unsubscribe") {
         auto topic = string_member(o, "topic");

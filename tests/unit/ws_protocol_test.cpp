@@ -94,6 +94,27 @@ TEST(ws_protocol, refuses_bad_requests_with_the_correlation_id) {
     EXPECT_EQ(refused(R"({"id":7,"op":"ack"})").id, "");
 }
 
+TEST(ws_protocol, refuses_fields_an_op_does_not_know) {
+    // A misspelt option would otherwise be left at its default without a word.
+    auto e = refused(R"({"op":"subscribe","id":"s1","topic":"t","group":"g","manualack":true})");
+    EXPECT_EQ(e.code, "bad_request");
+    EXPECT_EQ(e.id, "s1");
+    EXPECT_NE(e.message.find("unknown field 'manualack'"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("manualAck"), std::string::npos) << e.message;
+    EXPECT_EQ(refused(R"({"op":"ack","topic":"t","group":"g","seq":1,"sq":2})").code,
+              "bad_request");
+    EXPECT_EQ(refused(R"({"op":"unsubscribe","topic":"t","group":"g","from":"latest"})").code,
+              "bad_request");
+    EXPECT_EQ(refused(R"({"op":"publish","event":{"topic":"t","payload":1},"durable":true})").code,
+              "bad_request");
+    EXPECT_EQ(refused(R"({"op":"watch","collection":"c","afterr":3})").code, "bad_request");
+    EXPECT_EQ(refused(R"({"op":"unwatch","collection":"c","after":3})").code, "bad_request");
+    // Every documented field is still taken.
+    parsed(
+        R"({"op":"subscribe","id":"a","topic":"t","group":"g","from":"earliest","batch_size":1,"manual_ack":false})");
+    parsed(R"({"op":"watch","id":"a","collection":"c","prefix":"p","after":0})");
+}
+
 TEST(ws_protocol, subscribe_and_unsubscribe_take_a_prefix_pattern_but_ack_does_not) {
     auto s = std::get<subscribe_cmd>(
         std::get<command>(parse_command(R"({"op":"subscribe","topic":"order.*","group":"g"})")).op);
