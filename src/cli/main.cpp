@@ -1,15 +1,28 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "cli/commands.hpp"
 #include "cli/ops_cli.hpp"
 
 namespace prom::cli {
 
 void add_db_option(CLI::App& cmd, std::string& db_url) {
-    cmd.add_option("--db", db_url, "database: sqlite:PATH, postgresql://… or memory:")
-        ->default_val(std::string(default_db_url))
-        ->envname("PROM_DB");
+    CLI::Option* db =
+        cmd.add_option("--db", db_url, "database: sqlite:PATH, postgresql://… or memory:")
+            ->default_val(std::string(default_db_url))
+            ->envname("PROM_DB");
+    // CLI11 reads an empty variable as an unset one, so `PROM_DB=$TYPO prom publish …` would
+    // write to the default database: refused like `--db ""`. Checked once this command's
+    // words are read, before its environment and callbacks.
+    cmd.parse_complete_callback([db] {
+        const char* env = std::getenv("PROM_DB");
+        if (db->count() == 0 && env != nullptr && *env == '\0') {
+            throw CLI::ValidationError(
+                "PROM_DB", "is set but empty: unset it, or give a database (--db or PROM_DB)");
+        }
+    });
 }
 
 void print_line(const json::value& v) {

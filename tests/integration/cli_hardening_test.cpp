@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -64,6 +65,65 @@ TEST_F(cli_hardening, read_only_commands_refuse_a_missing_database_and_create_no
     // Writing still creates it.
     ASSERT_EQ(run("publish t 1" + missing).exit_code, 0);
     EXPECT_EQ(run("topics" + missing).exit_code, 0);
+}
+
+// `--db` naming another application's SQLite file, a text file or a directory: refused
+// before prom's schema, WAL mode or keys file could touch it.
+TEST_F(cli_hardening, a_file_that_is_not_a_prom_database_is_refused_and_left_as_it_was) {
+    const std::string other = dir_.file("other.db");
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE events(id, what)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    const std::string text = dir_.file("notes.txt");
+    std::FILE* f = std::fopen(text.c_str(), "w");
+    std::fputs("not a database\n", f);
+    std::fclose(f);
+    std::filesystem::create_directory(dir_.file("adir"));
+    const auto before = std::filesystem::file_size(other);
+    const std::string other_db = " --db 'sqlite:" + other + "'";
+    const std::string text_db = " --db 'sqlite:" + text + "'";
+    for (const std::string cmd : {"topics", "scan t", "publish t 1"}) {
+        auto r = run(cmd + other_db, true);
+        EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("prom did not make (tables: events)"), std::string::npos) << r.out;
+        r = run(cmd + text_db, true);
+        EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("is not a SQLite database"), std::string::npos) << r.out;
+    }
+    auto r = run("publish t 1 --db 'sqlite:" + dir_.file("adir") + "'", true);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("is a directory"), std::string::npos) << r.out;
+    EXPECT_EQ(std::filesystem::file_size(other), before);
+    for (const auto& name : {"other.db-keys", "other.db-keys-state", "other.db-wal",
+                             "notes.txt-keys", "notes.txt-keys-state", "adir-keys-state"}) {
+        EXPECT_FALSE(std::filesystem::exists(dir_.file(name))) << name;
+    }
+    ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "delete");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+// An empty PROM_DB is a mistake (`PROM_DB=$TYPO`), not "use the default database".
+TEST_F(cli_hardening, an_empty_prom_db_is_refused_unless_db_is_given) {
+    const std::filesystem::path cwd = dir_.file("cwd");
+    std::filesystem::create_directory(cwd);
+    const auto was = std::filesystem::current_path();
+    std::filesystem::current_path(cwd);  // where the default database would be made
+    ::setenv("PROM_DB", "", 1);
+    auto r = run("publish t 1", true);
+    auto given = run("publish t 1" + db(), true);
+    ::unsetenv("PROM_DB");
+    std::filesystem::current_path(was);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("PROM_DB: is set but empty"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(cwd / "prom-data"));
+    EXPECT_EQ(given.exit_code, 0) << given.out;
 }
 
 TEST_F(cli_hardening, read_only_commands_refuse_a_postgresql_schema_without_prom_tables) {

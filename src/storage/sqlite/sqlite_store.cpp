@@ -5,6 +5,7 @@
 #include "docs/update.hpp"
 #include "storage/change_log.hpp"
 #include "storage/page_bytes.hpp"
+#include "storage/sqlite/sqlite_file_check.hpp"
 #include "storage/sqlite/sqlite_key_index.hpp"
 #include "storage/sqlite/sqlite_schema.hpp"
 
@@ -16,6 +17,7 @@ result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const
         return fail(errc::not_found, "no database at '" + describe_db_url("sqlite:" + path) +
                                          "': check --db (nothing was created)");
     }
+    if (auto ok = refuse_foreign_file(path); !ok) return std::unexpected(ok.error());
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty() && !o.must_exist) {
         std::filesystem::create_directories(parent, ec);
