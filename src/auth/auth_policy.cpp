@@ -113,8 +113,13 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
         }
         grant g;
         auto tok = o.find("token");
+        // Characters, not bytes: "abééé" is five characters, as guessable as "abcde".
+        auto characters = [](std::string_view t) {
+            return static_cast<std::size_t>(std::ranges::count_if(
+                t, [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+        };
         if (tok == o.end() || !tok->value().is_string() ||
-            tok->value().get_string().size() < min_token_length) {
+            characters(tok->value().get_string()) < min_token_length) {
             return fail(errc::invalid_argument,
                         "config: '" + path + ".token' must be a string of at least " +
                             std::to_string(min_token_length) + " characters");
@@ -166,14 +171,36 @@ const grant* auth_policy::authenticate(std::optional<std::string_view> authoriza
     return found;
 }
 
+namespace {
+
+const std::vector<std::string>& patterns_of(const grant& g, action what) {
+    return what == action::publish     ? g.publish
+           : what == action::subscribe ? g.subscribe
+           : what == action::group     ? g.groups
+           : what == action::admin     ? g.admin
+                                       : g.read;
+}
+
+}  // namespace
+
 bool auth_policy::permits(const grant& g, action what, std::string_view name) {
-    const auto& list = what == action::publish     ? g.publish
-                       : what == action::subscribe ? g.subscribe
-                       : what == action::group     ? g.groups
-                       : what == action::admin     ? g.admin
-                                                   : g.read;
+    const auto& list = patterns_of(g, what);
     for (const auto& p : list) {
         if (pattern_matches(p, name)) return true;
+    }
+    return false;
+}
+
+bool auth_policy::permits_every(const grant& g, action what, std::string_view pattern) {
+    if (!pattern.ends_with('*')) return permits(g, what, pattern);
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+    const auto& list = patterns_of(g, what);
+    for (const auto& p : list) {
+        // `order.*` covers `order.paid*`; an exact name or a narrower prefix covers no pattern
+        // wider than itself (`order.*` does not cover `order*` or `*`).
+        if (p.ends_with('*') && prefix.starts_with(std::string_view(p).substr(0, p.size() - 1))) {
+            return true;
+        }
     }
     return false;
 }

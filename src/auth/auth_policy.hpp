@@ -65,6 +65,8 @@ class auth_policy {
     // The grant of a valid token, for sessions that authenticate once and check per topic.
     const grant* authenticate(std::optional<std::string_view> authorization) const;
     static bool permits(const grant& g, action what, std::string_view name);
+    // Every name `pattern` (a name, a prefix ending in '*', or '*') can match is permitted.
+    static bool permits_every(const grant& g, action what, std::string_view pattern);
 
   private:
     std::vector<grant> grants_;

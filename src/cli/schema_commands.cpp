@@ -16,21 +16,26 @@ struct schema_args {
     std::string db, topic, file, compatibility;
 };
 
-// The file holds the schema itself; a file that is already the PUT body
-// ({"schema", "compatibility"}) is taken as it is.
-json::value body_of(json::value file, const std::string& compatibility) {
-    if (file.is_object()) {
-        const auto& o = file.get_object();
-        bool envelope = o.contains("schema");
-        for (const auto& [k, v] : o) envelope = envelope && (k == "schema" || k == "compatibility");
-        if (envelope) {
-            if (!compatibility.empty()) file.get_object()["compatibility"] = compatibility;
-            return file;
+// The file holds the schema itself, or the PUT body ({"schema", "compatibility"}): a top-level
+// "schema" member (no JSON Schema keyword has that name) makes it the body, checked as the
+// route checks it, so that a misspelt "compatability" is refused rather than stored as part
+// of a schema that then accepts every payload.
+result<json::value> body_of(json::value file, const std::string& compatibility) {
+    if (file.is_object() && file.get_object().contains("schema")) {
+        auto& o = file.get_object();
+        if (const auto* given = o.if_contains("compatibility");
+            given && !compatibility.empty() &&
+            !(given->is_string() && given->get_string() == compatibility)) {
+            return fail(errc::invalid_argument,
+                        "the file's \"compatibility\" and --compatibility " + compatibility +
+                            " differ: give one of them");
         }
+        if (!compatibility.empty()) o["compatibility"] = compatibility;
+        return file;
     }
     json::object body{{"schema", std::move(file)}};
     if (!compatibility.empty()) body["compatibility"] = compatibility;
-    return body;
+    return json::value(std::move(body));
 }
 
 void run_set(const schema_args& a, run_state& state) {
@@ -43,7 +48,9 @@ void run_set(const schema_args& a, run_state& state) {
         std::string where = why.pointer && !why.pointer->empty() ? " at " + *why.pointer : "";
         return error{errc::invalid_argument, why.code + where + ": " + why.err.message};
     };
-    const json::value body = body_of(std::move(*file), a.compatibility);
+    auto wrapped = body_of(std::move(*file), a.compatibility);
+    if (!wrapped) return report(wrapped.error(), state);
+    const json::value body = std::move(*wrapped);
     auto s = open_unless_refused(a.db, state, [&](store& empty) -> std::optional<error> {
         auto tried = schema::put_schema(empty, a.topic, body);
         if (!tried) return refusal(tried.error());

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/reserved_headers.hpp"
 #include "core/text.hpp"
 
 namespace prom {
@@ -76,6 +77,12 @@ status validate_input(const event_input& in) {
             return fail(errc::invalid_argument,
                         "topic '" + in.topic + "' may only contain A-Z a-z 0-9 . _ - :");
         }
+    }
+    // Keyless events belong to no key: an expectation about "their" key would compare with
+    // every keyless event of the topic as if they were one key named "".
+    if (in.expect_key_seq && in.key.empty()) {
+        return fail(errc::invalid_argument,
+                    "expect (a key's seq) needs a key: keyless events belong to no key");
     }
     if (in.key.size() > max_key_bytes) {
         return fail(errc::invalid_argument, "key is longer than 1024 bytes");
@@ -204,6 +211,14 @@ result<event_input> read_event_input(Value& v) {
                 if (!h.value().is_string()) {
                     return fail(errc::invalid_argument,
                                 "header '" + std::string(h.key()) + "' must be a string");
+                }
+                // prom's own headers mark what prom made (an erasure marker, a dead-letter
+                // replay, a projector's emit) and change how projectors treat the event: a
+                // publisher forging one could make a group skip it or delete a document.
+                if (reserved_header_name(h.key())) {
+                    return fail(errc::invalid_argument,
+                                "header '" + std::string(h.key()) +
+                                    "': names starting with 'prom-' are reserved for prom");
                 }
                 in.headers[std::string(h.key())] = std::string(h.value().get_string());
             }

@@ -47,7 +47,30 @@ bool is_leap_second_slot(std::int64_t utc_second) {
 
 }  // namespace
 
+namespace {
+
+result<ts_ms> parse_any_time(std::string_view s);
+
+}  // namespace
+
+// Only instants an event can have (docs/events.md): before 1970 or after 9999 nothing can
+// be found, and a query for one is a mistake better said than answered with "nothing".
 result<ts_ms> parse_time(std::string_view s) {
+    auto t = parse_any_time(s);
+    if (!t) return t;
+    constexpr std::int64_t last_ms_of_9999 = 253402300799999;
+    if (t->value < 0 || t->value > last_ms_of_9999) {
+        return fail(errc::invalid_argument,
+                    "time '" + std::string(s) +
+                        "' is outside the times events can have (1970-01-01T00:00:00Z to "
+                        "9999-12-31T23:59:59.999Z, 0 to 253402300799999 ms)");
+    }
+    return t;
+}
+
+namespace {
+
+result<ts_ms> parse_any_time(std::string_view s) {
     auto bad = [&] {
         return fail(errc::invalid_argument,
                     "bad time '" + std::string(s) +
@@ -98,11 +121,9 @@ result<ts_ms> parse_time(std::string_view s) {
         ++pos;
         int oh, om = 0;
         if (!read_digits(s, pos, 2, oh)) return bad();
-        if (expect(s, pos, ':')) {
-            if (!read_digits(s, pos, 2, om)) return bad();
-        } else if (pos < s.size()) {
-            if (!read_digits(s, pos, 2, om)) return bad();
-        }
+        // "+01:30" or "+0130"; "+01" alone has no minutes.
+        const bool minutes = expect(s, pos, ':') || pos < s.size();
+        if (minutes && !read_digits(s, pos, 2, om)) return bad();
         if (oh > 23 || om > 59) return bad();
         offset_min = sign * (oh * 60 + om);
     } else {
@@ -121,7 +142,8 @@ result<ts_ms> parse_time(std::string_view s) {
         // A leap second exists only as 23:59:60 UTC on the last day of June or December
         // (in any zone: the offset is applied first). It maps to the last millisecond of
         // 23:59:59, so times stay in order and on the day they name (docs/time-travel.md).
-        std::int64_t utc = days * 86400 + hour * 3600 + minute * 60 + 59 - offset_min * 60;
+        std::int64_t utc = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 +
+                           59 - std::int64_t{offset_min} * 60;
         if (!is_leap_second_slot(utc)) {
             return fail(errc::invalid_argument,
                         "bad time '" + std::string(s) +
@@ -129,8 +151,11 @@ result<ts_ms> parse_time(std::string_view s) {
         }
         return ts_ms{utc * 1000 + 999};
     }
-    std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+    std::int64_t secs = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 +
+                        second - std::int64_t{offset_min} * 60;
     return ts_ms{secs * 1000 + millis};
 }
+
+}  // namespace
 
 }  // namespace prom

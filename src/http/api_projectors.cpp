@@ -5,6 +5,7 @@
 #include "auth/auth_policy.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
+#include "userproj/compiled_definition.hpp"
 #include "userproj_runtime/projector_status.hpp"
 #include "userproj_runtime/registry.hpp"
 #include "userproj_runtime/supervisor.hpp"
@@ -23,6 +24,47 @@ bool valid_projector_name(std::string_view name) {
         if (!ok) return false;
     }
     return true;
+}
+
+// A token's admin right over a projector's name is not a right over what the projector
+// reads, writes and emits: without these checks `admin: ["mine*"]` could copy a topic it may
+// not subscribe to into one it may, publish where it may not, or overwrite any collection.
+// The definition's source needs `subscribe` (or `admin`) on every topic its pattern matches,
+// each written collection `admin` (what deleting a document needs), each emit topic
+// `publish`. A Lua handler reads any collection and emits to topics chosen at run time, so it
+// needs `read` and `publish` on every name ("*").
+std::optional<userproj::apply_error> rights_refusal(const auth::grant& g,
+                                                    const projector_definition& def) {
+    using auth::action;
+    using auth::auth_policy;
+    auto refuse = [](std::string message) {
+        return userproj::apply_error{.err = {errc::invalid_argument, std::move(message)},
+                                     .pointer = std::nullopt,
+                                     .forbidden = true};
+    };
+    if (!auth_policy::permits_every(g, action::subscribe, def.topic) &&
+        !auth_policy::permits_every(g, action::admin, def.topic)) {
+        return refuse("this token may not subscribe to every topic of '" + def.topic +
+                      "', which the projector would read");
+    }
+    for (const auto& c : def.collections) {
+        if (!auth_policy::permits(g, action::admin, c)) {
+            return refuse("writing collection '" + c + "' needs the admin permission on it");
+        }
+    }
+    for (const auto& t : def.emit_topics) {
+        if (!auth_policy::permits(g, action::publish, t)) {
+            return refuse("emitting into '" + t + "' needs the publish permission on it");
+        }
+    }
+    if (def.compiled && !def.compiled->lua.empty() &&
+        !(auth_policy::permits_every(g, action::read, "*") &&
+          auth_policy::permits_every(g, action::publish, "*"))) {
+        return refuse(
+            "a Lua handler reads any collection and emits into any topic: it needs read and "
+            "publish on \"*\"");
+    }
+    return std::nullopt;
 }
 
 response no_such_projector(std::string_view name) {
@@ -117,9 +159,17 @@ response api::put_projector(const request& r, std::string_view name) {
     auto body = parse_json(
         r.body, {.max_depth = 64, .max_bytes = options_.body_limit, .refuse_duplicate_keys = true});
     if (!body) return error_response(400, "bad_request", body.error().message, route);
-    auto done = userproj::apply_definition(store_, *body, name);
+    userproj::definition_check may_apply;
+    if (options_.auth && options_.auth->enabled()) {
+        // Known and allowed to administer `name`: checked by the route before this.
+        if (const auth::grant* g = options_.auth->authenticate(r.authorization)) {
+            may_apply = [g](const projector_definition& def) { return rights_refusal(*g, def); };
+        }
+    }
+    auto done = userproj::apply_definition(store_, *body, name, may_apply);
     if (!done) {
         const auto& why = done.error();
+        if (why.forbidden) return error_response(403, "forbidden", why.err.message, route);
         if (why.pointer) {
             json::object o{{"error", "invalid_projector"},
                            {"message", why.err.message},

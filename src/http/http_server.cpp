@@ -118,7 +118,31 @@ struct http_server::impl {
 
 http_server::http_server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
-http_server::~http_server() { stop(std::chrono::milliseconds(0)); }
+http_server::~http_server() {
+    try {
+        stop(std::chrono::milliseconds(0));
+    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing is left to tell at destruction
+    }
+}
+
+status http_server::check_listen(const std::string& host, std::uint16_t port) {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(host, ec);
+    if (ec) return fail(errc::invalid_argument, "bad listen address '" + host + "'");
+    if (port == 0) return {};
+    net::io_context ioc;
+    tcp::acceptor probe(ioc);
+    const tcp::endpoint endpoint(address, port);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (!ec) probe.listen(1, ec);  // bind alone succeeds beside a listener with SO_REUSEADDR
+    if (ec) {
+        return fail(errc::unavailable,
+                    "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    }
+    return {};
+}
 
 result<std::unique_ptr<http_server>> http_server::start(
     api& handlers, server_options options, const std::function<void(server_context&)>& configure) {

@@ -44,6 +44,10 @@ class http_server {
     static result<std::unique_ptr<http_server>> start(
         api& handlers, server_options options,
         const std::function<void(server_context&)>& configure = {});
+    // Whether `host:port` can be bound now (bound and released at once; port 0 always can):
+    // `prom serve` asks before it opens or changes its database, so that a start refused for
+    // its address leaves the database as it was. The same errors as start.
+    static status check_listen(const std::string& host, std::uint16_t port);
     ~http_server();
 
     std::uint16_t port() const;  // the bound port (useful with port 0)

@@ -88,6 +88,15 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
     if (o.group) group = *o.group;
     auto entries = list_dead_letters(s, topic, group);
     if (!entries) return std::unexpected(entries.error());
+    if (o.group && entries->empty()) {
+        // A group nobody ever consumed as: a typo, said as such rather than "0 replayed".
+        auto cursor = s.cursor(topic, *o.group);
+        if (!cursor) return std::unexpected(cursor.error());
+        if (!*cursor) {
+            return fail(errc::not_found,
+                        "no group '" + *o.group + "' on topic '" + std::string(topic) + "'");
+        }
+    }
     std::vector<const dead_letter*> chosen;
     for (const auto& d : *entries) {
         if (!o.ids.empty() && std::find(o.ids.begin(), o.ids.end(), d.entry.id) == o.ids.end() &&

@@ -11,6 +11,8 @@ namespace prom::ops {
 
 namespace {
 
+constexpr std::int64_t max_for_seconds = 10LL * 366 * 24 * 3600;
+
 bool valid_rule_name(std::string_view n) {
     if (n.empty() || n.size() > 100) return false;
     for (char c : n) {
@@ -60,6 +62,16 @@ result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
                                 where + "." + std::string(k) + " must be a non-empty string");
                 }
                 std::string s(x.get_string());
+                // A '*' elsewhere than at the end would match nothing, silently: the rule
+                // would never fire (tokens and retention refuse the same patterns).
+                if (k != "name" && s.find('*') < s.size() - 1) {
+                    std::string message = where;
+                    message += ".";
+                    message += k;
+                    message += ": '*' may only end a pattern: ";
+                    message += s;
+                    return fail(errc::invalid_argument, message);
+                }
                 (k == "name" ? r.name : k == "topic" ? r.topic : r.group) = std::move(s);
             } else if (k == "max_lag_seconds") {
                 auto d = number(k, x);
@@ -84,6 +96,13 @@ result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
                 auto n = x.is_int64() ? x.get_int64()
                                       : static_cast<std::int64_t>(
                                             std::min<std::uint64_t>(x.get_uint64(), INT64_MAX));
+                // for_seconds is counted in milliseconds: a larger value would overflow and
+                // fire at once.
+                if (k == "for_seconds" && n > max_for_seconds) {
+                    return fail(errc::invalid_argument, where + ".for_seconds is at most " +
+                                                            std::to_string(max_for_seconds) +
+                                                            " (ten years)");
+                }
                 (k == "for_seconds" ? r.for_seconds : r.max_lag_events.emplace()) = n;
             } else {
                 return fail(errc::invalid_argument,

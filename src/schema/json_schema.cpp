@@ -4,6 +4,7 @@
 #include "schema/json_schema.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -215,10 +216,48 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
     return result;
 }
 
+namespace {
+
+// JSON Schema's `integer` is any number without a fractional part (`1.0`, `2e3`), but
+// valijson asks the parsed value's type, and Boost.JSON reads those as doubles. The check
+// therefore sees such doubles as the integers they are; the stored payload keeps its text.
+bool whole_double(const json::value& v) {
+    if (!v.is_double()) return false;
+    const double d = v.get_double();
+    return std::isfinite(d) && d == std::trunc(d) && d >= -9223372036854775808.0 &&
+           d < 9223372036854775808.0;
+}
+
+bool has_whole_doubles(const json::value& v) {
+    if (v.is_array()) return std::ranges::any_of(v.get_array(), has_whole_doubles);
+    if (v.is_object()) {
+        return std::ranges::any_of(v.get_object(),
+                                   [](const auto& m) { return has_whole_doubles(m.value()); });
+    }
+    return whole_double(v);
+}
+
+void whole_doubles_as_integers(json::value& v) {
+    if (v.is_array()) {
+        for (auto& item : v.get_array()) whole_doubles_as_integers(item);
+    } else if (v.is_object()) {
+        for (auto& m : v.get_object()) whole_doubles_as_integers(m.value());
+    } else if (whole_double(v)) {
+        v = static_cast<std::int64_t>(v.get_double());
+    }
+}
+
+}  // namespace
+
 std::optional<problem> compiled_schema::first_violation(const json::value& payload) const {
     // A Validator caches compiled regular expressions: one per thread, shared by schemas.
     thread_local valijson::Validator validator;
     try {
+        if (has_whole_doubles(payload)) {
+            json::value as_checked = payload;
+            whole_doubles_as_integers(as_checked);
+            return first_error(impl_->compiled, as_checked, validator);
+        }
         return first_error(impl_->compiled, payload, validator);
     } catch (const std::exception& e) {
         return problem{std::string("the schema could not be applied: ") + e.what(), ""};

@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "schema/ecmascript_pattern.hpp"
+
 // Boost gives up on a match (throws) after visiting more states than the larger of N² and
 // N·S² (N the text's length, S the expression's size), capped at this bound: 10^7 is tens of
 // milliseconds of work per string, a tenth of Boost's default. A match that needs no
@@ -27,13 +29,18 @@ const auto match_flags = boost::match_default | boost::match_not_dot_newline;
 // distinct ones from growing the cache for ever.
 constexpr std::size_t max_cached = 256;
 
-const boost::regex* compiled(std::string_view pattern) {
-    thread_local std::unordered_map<std::string, boost::regex> cache;
+// Matched as code points (ecmascript_pattern.hpp): a wide expression over UTF-32 text.
+boost::wregex compile(std::string_view pattern) {
+    return boost::wregex(boost_pattern(code_points(pattern)), syntax);
+}
+
+const boost::wregex* compiled(std::string_view pattern) {
+    thread_local std::unordered_map<std::string, boost::wregex> cache;
     std::string key(pattern);
     if (auto it = cache.find(key); it != cache.end()) return &it->second;
     if (cache.size() >= max_cached) cache.clear();
     try {
-        return &cache.emplace(key, boost::regex(key, syntax)).first->second;
+        return &cache.emplace(key, compile(pattern)).first->second;
     } catch (const std::exception&) {
         return nullptr;
     }
@@ -55,8 +62,9 @@ pattern_check_scope::pattern_check_scope() { current = check_state{.active = tru
 pattern_check_scope::~pattern_check_scope() { current = check_state{}; }
 
 std::optional<std::string> pattern_error(std::string_view pattern) {
+    if (auto why = non_ecmascript_construct(pattern)) return why;
     try {
-        boost::regex re(std::string(pattern), syntax);
+        (void)compile(pattern);
     } catch (const std::exception& e) {
         return std::string(e.what());
     }
@@ -65,12 +73,13 @@ std::optional<std::string> pattern_error(std::string_view pattern) {
 
 pattern_match search_pattern(std::string_view pattern, std::string_view text) {
     if (current.exhausted) return pattern_match::too_complex;
-    const boost::regex* re = compiled(pattern);
+    const boost::wregex* re = compiled(pattern);
     if (!re) return pattern_match::too_complex;
     const auto start = std::chrono::steady_clock::now();
     auto out = pattern_match::too_complex;
     try {
-        out = boost::regex_search(text.begin(), text.end(), *re, match_flags)
+        const std::wstring wide = code_points(text);
+        out = boost::regex_search(wide.begin(), wide.end(), *re, match_flags)
                   ? pattern_match::found
                   : pattern_match::not_found;
     } catch (const std::exception&) {

@@ -38,6 +38,15 @@ class node_impl final : public node {
                             " without auth tokens: configure \"auth\" tokens, listen on "
                             "127.0.0.1, or pass --insecure-listen-any");
         }
+        // Everything that can refuse the start is checked before the database is opened (and
+        // created, and given the config's policies and projectors): a refused start changes
+        // nothing.
+        if (auto ok = http::http_server::check_listen(config_.host, config_.port); !ok) return ok;
+        auto definition_files = user_definition_files();
+        if (!definition_files) return std::unexpected(definition_files.error());
+        if (auto ok = userproj::check_definition_files(*definition_files); !ok) {
+            return fail(ok.error().code, "projector definition " + ok.error().message);
+        }
         auto opened = open_with_wait(stop);
         if (!opened) return std::unexpected(opened.error());
         // The cache is made before the store's listener can fire and is destroyed after the
@@ -59,7 +68,7 @@ class node_impl final : public node {
             po.stale_after = config_.stale_after;
             projectors_ = start_process_projectors(*store_, po);
         }
-        if (auto ok = start_user_projectors(); !ok) return ok;
+        if (auto ok = start_user_projectors(*definition_files); !ok) return ok;
         waiters_ = std::make_unique<consistency::cursor_waiters>(*store_);
         changes_ = std::make_unique<consistency::change_waiters>(*store_);
         feed_ = std::make_unique<consistency::change_feed>(*store_);
@@ -247,7 +256,9 @@ class node_impl final : public node {
         };
     }
 
-    status start_user_projectors() {
+    // The config's projector files and the *.json files of its projectors_dir, relative
+    // paths taken from the config file's directory.
+    result<std::vector<std::string>> user_definition_files() const {
         std::vector<std::string> files;
         auto place = [&](const std::string& p) {
             std::filesystem::path path(p);
@@ -262,6 +273,10 @@ class node_impl final : public node {
             if (!in_dir) return std::unexpected(in_dir.error());
             files.insert(files.end(), in_dir->begin(), in_dir->end());
         }
+        return files;
+    }
+
+    status start_user_projectors(const std::vector<std::string>& files) {
         if (auto ok = userproj::apply_definition_files(*store_, files); !ok) {
             return fail(ok.error().code, "projector definition " + ok.error().message);
         }

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "docs/reserved.hpp"
+#include "docs/update.hpp"
 #include "prom/json.hpp"
 
 namespace prom::server {
@@ -115,7 +117,8 @@ status parse_listen(std::string_view text, serve_config& c) {
         return fail(errc::invalid_argument,
                     "bad port in listen address '" + std::string(text) + "'");
     }
-    c.host = host.empty() ? "127.0.0.1" : std::string(host);
+    // `localhost` is what people type for loopback; the listener takes IP addresses only.
+    c.host = host.empty() || host == "localhost" ? "127.0.0.1" : std::string(host);
     c.port = static_cast<std::uint16_t>(p);
     return {};
 }
@@ -145,10 +148,16 @@ status apply_config_json(std::string_view text, serve_config& c) {
                 ok = std::unexpected(s.error());
         } else if (k == "collection") {
             auto s = string_field(v, k);
-            if (s)
-                c.collection = *s;
-            else
+            if (!s) {
                 ok = std::unexpected(s.error());
+            } else if (!docs::valid_collection_name(*s) || docs::reserved_collection(*s)) {
+                ok = fail(errc::invalid_argument,
+                          "config: 'collection' must be a collection name ([A-Za-z0-9_.-], 1-128 "
+                          "bytes, not starting with \"_prom.\"): '" +
+                              *s + "'");
+            } else {
+                c.collection = *s;
+            }
         } else if (k == "max_age") {
             auto n = int_field(v, k, 0, 31'536'000);
             if (n)
@@ -287,6 +296,10 @@ bool is_loopback_host(std::string_view host) {
 }
 
 status load_config_file(const std::string& path, serve_config& c) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        return fail(errc::invalid_argument, "config file '" + path + "' is a directory");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(errc::invalid_argument, "cannot read config file '" + path + "'");
     std::ostringstream text;

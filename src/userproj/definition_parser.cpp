@@ -3,6 +3,7 @@
 #include <initializer_list>
 
 #include "core/json_fields.hpp"
+#include "core/reserved_headers.hpp"
 #include "docs/update.hpp"
 #include "docs/update_path.hpp"
 #include "prom/user_projector.hpp"
@@ -230,7 +231,7 @@ std::expected<userproj::emit_spec, definition_error> parse_emit(const json::valu
         if (!ho) return refuse("'headers' is an object of name: template", h_at);
         for (const auto& m : *ho) {
             std::string m_at = pointer_join(h_at, m.key());
-            if (m.key().empty() || m.key().starts_with("prom-")) {
+            if (m.key().empty() || reserved_header_name(m.key())) {
                 return refuse("header names are non-empty and 'prom-' is reserved", m_at);
             }
             if (!m.value().is_string()) return refuse("a header value is a string template", m_at);

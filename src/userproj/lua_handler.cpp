@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <lua.hpp>
 
+#include "core/reserved_headers.hpp"
 #include "docs/update.hpp"
 #include "userproj/compiled_definition.hpp"
 #include "userproj/effects.hpp"
@@ -128,7 +129,7 @@ bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::st
             }
             if (h.is_object()) {
                 for (const auto& m : h.get_object()) {
-                    if (!m.value().is_string() || m.key().starts_with("prom-")) {
+                    if (!m.value().is_string() || reserved_header_name(m.key())) {
                         c.message = "tx:emit: headers are strings and 'prom-' names are reserved";
                         return false;
                     }

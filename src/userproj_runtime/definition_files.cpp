@@ -37,12 +37,38 @@ std::string describe(const apply_error& e) {
     return "at " + *e.pointer + ": " + e.err.message;
 }
 
+namespace {
+
+result<json::value> definition_body(const std::string& f) {
+    auto text = read_definition_text(f);
+    if (!text) return std::unexpected(text.error());
+    auto body = parse_json(*text, {.refuse_duplicate_keys = true});
+    if (!body) return fail(errc::invalid_argument, f + ": " + body.error().message);
+    return body;
+}
+
+}  // namespace
+
+status check_definition_files(const std::vector<std::string>& files) {
+    for (const auto& f : files) {
+        auto body = definition_body(f);
+        if (!body) return std::unexpected(body.error());
+        auto parsed = parse_projector_definition(*body);
+        if (!parsed) {
+            const auto& why = parsed.error();
+            return fail(
+                errc::invalid_argument,
+                f + ": " +
+                    (why.pointer.empty() ? why.message : "at " + why.pointer + ": " + why.message));
+        }
+    }
+    return {};
+}
+
 status apply_definition_files(store& s, const std::vector<std::string>& files) {
     for (const auto& f : files) {
-        auto text = read_definition_text(f);
-        if (!text) return std::unexpected(text.error());
-        auto body = parse_json(*text, {.refuse_duplicate_keys = true});
-        if (!body) return fail(errc::invalid_argument, f + ": " + body.error().message);
+        auto body = definition_body(f);
+        if (!body) return std::unexpected(body.error());
         auto done = apply_definition(s, *body);
         if (!done) {
             auto code = done.error().pointer ? errc::invalid_argument : done.error().err.code;

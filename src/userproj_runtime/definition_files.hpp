@@ -21,6 +21,10 @@ result<std::vector<std::string>> definition_files_in(const std::string& dir);
 // "projectors/orders.json: /writes/0/key: …". Earlier files stay applied.
 status apply_definition_files(store& s, const std::vector<std::string>& files);
 
+// Reads and validates each file without storing anything: `prom serve` checks its files
+// before it opens the database, so a start refused for a bad file changes nothing.
+status check_definition_files(const std::vector<std::string>& files);
+
 // "<pointer>: <message>", or the message alone when the pointer is the whole body.
 std::string describe(const apply_error& e);
 

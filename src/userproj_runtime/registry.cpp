@@ -231,7 +231,8 @@ collection_map read_aliases(const std::vector<registry_entry>& entries) {
 }
 
 std::expected<applied, apply_error> apply_definition(store& s, const json::value& body,
-                                                     std::string_view name_from_path) {
+                                                     std::string_view name_from_path,
+                                                     const definition_check& may_apply) {
     json::value given = body;
     if (!name_from_path.empty() && given.is_object()) {
         auto& o = given.get_object();
@@ -248,6 +249,9 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     auto parsed = parse_projector_definition(given);
     if (!parsed) return std::unexpected(invalid(parsed.error().message, parsed.error().pointer));
     const projector_definition& def = *parsed;
+    if (may_apply) {
+        if (auto refusal = may_apply(def)) return std::unexpected(std::move(*refusal));
+    }
     for (const auto& c : def.collections) {
         if (docs::reserved_collection(c)) {
             return std::unexpected(

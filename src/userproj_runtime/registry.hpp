@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "prom/store.hpp"
+#include "prom/user_projector.hpp"
 
 namespace prom::userproj {
 
@@ -78,6 +79,7 @@ struct applied {
 struct apply_error {
     error err;  // invalid_argument (bad definition or name), conflict, or the store's error
     std::optional<std::string> pointer;  // set when the definition is invalid: JSON Pointer
+    bool forbidden = false;  // refused by the caller's rights (`may_apply`): 403 over HTTP
 };
 
 // Validates `body` (parse_projector_definition) and stores it under its name. A name in the
@@ -89,9 +91,13 @@ struct apply_error {
 //     conflict when another live definition writes one of its collections;
 //   - otherwise the serving definition is replaced (a pending rebuild is dropped) and
 //     continues from the same cursor.
-// Nothing is stored on any error.
+// `may_apply`, when given, sees the parsed definition before anything is read or stored and
+// may refuse it (the HTTP route checks the token's rights over what the definition reads,
+// writes and emits). Nothing is stored on any error.
+using definition_check = std::function<std::optional<apply_error>(const projector_definition&)>;
 std::expected<applied, apply_error> apply_definition(store& s, const json::value& body,
-                                                     std::string_view name_from_path = {});
+                                                     std::string_view name_from_path = {},
+                                                     const definition_check& may_apply = {});
 
 // Tombstones `name`; not_found when there is no live definition of that name.
 status remove_definition(store& s, std::string_view name);

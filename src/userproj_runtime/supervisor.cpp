@@ -248,6 +248,7 @@ void supervisor::tick() {
     // First retire what changed or went away, so that a new generation's projectors do not
     // wait for the old ones' leases.
     std::vector<std::unique_ptr<runner>> retired;
+    std::vector<std::pair<std::string, std::unique_ptr<runner>>> retired_serving;
     std::set<std::string, std::less<>> live;
     {
         prom::lock_guard lock(mu_);
@@ -256,7 +257,7 @@ void supervisor::tick() {
             live.insert(e.name);
             managed& m = managed_[e.name];
             if (m.generation == e.generation) continue;
-            retired.push_back(std::move(m.serving));
+            retired_serving.emplace_back(e.name, std::move(m.serving));
             retired.push_back(std::move(m.rebuild));
             m.generation = e.generation;
             m.error.clear();
@@ -267,12 +268,14 @@ void supervisor::tick() {
                 ++it;
                 continue;
             }
-            retired.push_back(std::move(it->second.serving));
+            retired_serving.emplace_back(it->first, std::move(it->second.serving));
             retired.push_back(std::move(it->second.rebuild));
             it = managed_.erase(it);
         }
     }
-    retired.clear();  // stops those projectors (and releases their leases), outside the lock
+    // Stops those projectors (and releases their leases), outside the lock.
+    for (auto& [name, r] : retired_serving) retire_serving(name, std::move(r));
+    retired.clear();
 
     for (const auto& e : *entries) {
         if (e.deleted || e.failed) continue;
@@ -306,6 +309,19 @@ void supervisor::tick() {
     }
 }
 
+void supervisor::retire_serving(const std::string& name, std::unique_ptr<runner> r) {
+    if (!r) return;
+    for (auto& [topic, p] : r->by_topic) p->stop();  // its counters are final after this
+    prom::lock_guard lock(mu_);
+    for (const auto& [topic, p] : r->by_topic) {
+        const auto& pm = p->metrics();
+        auto& c = carried_[{name, topic}];
+        c.applied += pm.applied.load();
+        c.errors += pm.errors.load();
+        c.dead_lettered += pm.dead_lettered.load();
+    }
+}
+
 void supervisor::append_metrics(std::string& out) const {
     struct row {
         std::string labels;
@@ -314,15 +330,27 @@ void supervisor::append_metrics(std::string& out) const {
     std::vector<row> rows;
     {
         prom::lock_guard lock(mu_);
+        // What stopped versions counted, plus what the serving ones count now: a counter
+        // never goes back while the process runs, across new versions and removals.
+        std::map<std::pair<std::string, std::string>, row> by_label;
+        for (const auto& [at, c] : carried_) {
+            by_label[at] = {"", c.applied, c.errors, c.dead_lettered, 0};
+        }
         for (const auto& [name, m] : managed_) {
             if (!m.serving) continue;
             for (const auto& [topic, p] : m.serving->by_topic) {
                 const auto& pm = p->metrics();
-                // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
-                rows.push_back({"{" + projector_labels(name, topic) + "} ", pm.applied.load(),
-                                pm.errors.load(), pm.dead_lettered.load(),
-                                pm.failed.load() ? 1u : 0u});
+                row& r = by_label[{name, topic}];
+                r.applied += pm.applied.load();
+                r.errors += pm.errors.load();
+                r.dead_lettered += pm.dead_lettered.load();
+                r.failed = pm.failed.load() ? 1u : 0u;
             }
+        }
+        for (auto& [at, r] : by_label) {
+            // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
+            r.labels = "{" + projector_labels(at.first, at.second) + "} ";
+            rows.push_back(std::move(r));
         }
     }
     struct metric {

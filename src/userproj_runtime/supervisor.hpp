@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "consistency/collection_writers.hpp"
@@ -121,6 +122,14 @@ class supervisor {
     void cover_topics(runner& r, const std::vector<topic_info>& topics);
     void check_failures(const registry_entry& e, managed& m);
     void try_swap(const registry_entry& e, managed& m, const std::vector<topic_info>& topics);
+    // Stops a serving runner being replaced or removed and adds its counters to carried_.
+    void retire_serving(const std::string& name, std::unique_ptr<runner> r);
+
+    // The counters of serving projectors this node has stopped (a new version, a removal), per
+    // (name, topic): /metrics adds them, so counters only grow while the process runs.
+    struct carried_counts {
+        std::uint64_t applied = 0, errors = 0, dead_lettered = 0;
+    };
 
     store& store_;
     collection_aliases& aliases_;
@@ -129,6 +138,7 @@ class supervisor {
     // erases or changes entries; it may read them without the lock.
     mutable prom::mutex mu_;
     std::map<std::string, managed, std::less<>> managed_ PROM_GUARDED_BY(mu_);
+    std::map<std::pair<std::string, std::string>, carried_counts> carried_ PROM_GUARDED_BY(mu_);
     mutable prom::mutex sync_mu_;
     std::condition_variable sync_cv_;
     std::uint64_t started_ PROM_GUARDED_BY(sync_mu_) = 0;   // registry reads begun

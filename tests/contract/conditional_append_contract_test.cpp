@@ -59,6 +59,15 @@ TEST_P(conditional_append_contract, zero_means_the_key_has_no_event_yet) {
     EXPECT_EQ(count("t"), 1);
 }
 
+// Keyless events belong to no key: there is no "key seq" to expect.
+TEST_P(conditional_append_contract, an_expectation_needs_a_key) {
+    ASSERT_TRUE(append(keyed("t", "", 1)));
+    auto r = append(keyed("t", "", 2, 1));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::invalid_argument);
+    EXPECT_EQ(count("t"), 1);
+}
+
 TEST_P(conditional_append_contract, the_expected_seq_is_the_keys_latest_not_the_topics) {
     ASSERT_TRUE(append(keyed("t", "a", 1)));  // seq 1
     ASSERT_TRUE(append(keyed("t", "b", 2)));  // seq 2

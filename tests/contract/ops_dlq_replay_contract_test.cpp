@@ -170,13 +170,17 @@ TEST_P(ops_dlq_replay_contract, dead_letter_replay_refuses_unknown_topics_and_id
     r = ops::replay_dead_letters(*store_, "in", {.ids = {"missing"}});
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, errc::invalid_argument);
+    // A group that never consumed the topic: a typo, not "nothing to replay".
+    r = ops::replay_dead_letters(*store_, "in", {.group = "no-such-group"});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::not_found);
     EXPECT_EQ(scan("in").size(), 1u);
 }
 
 TEST_P(ops_dlq_replay_contract, the_replayer_copies_matching_events_mapped_exactly_once) {
     for (int i = 1; i <= 25; ++i) {
         publish("src", json::object{{"n", i}, {"even", i % 2 == 0}}, "id" + std::to_string(i),
-                1000 * i);
+                std::int64_t{1000} * i);
     }
     ops::replay_spec spec{.src = "src",
                           .dst = "dst",

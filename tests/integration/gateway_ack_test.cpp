@@ -234,5 +234,35 @@ TEST_F(gateway_ack_auth, subscribing_and_acking_need_the_topic_and_the_group) {
     expect_op(*any, "subscribed");
 }
 
+// A subscription without a group stores nothing and moves no cursor: `groups` does not limit
+// it (the dashboard's Events page uses one with a token whose groups are "dashboard-*").
+TEST_F(gateway_ack_auth, an_ephemeral_subscription_needs_only_the_topic) {
+    publish("jobs", 2);
+    auto team = open({"Authorization: Bearer team-token-1"});
+    ASSERT_TRUE(team);
+    team->send_text(R"({"op":"subscribe","id":"e1","topic":"jobs","from":"earliest"})");
+    expect_op(*team, "subscribed");
+    EXPECT_EQ(expect_op(*team, "events").at("events").as_array().size(), 2u);
+    team->send_text(R"({"op":"subscribe","id":"e2","topic":"other","from":"earliest"})");
+    EXPECT_EQ(expect_op(*team, "error").at("error"), "forbidden");
+}
+
+// A pattern wider than the token's subscribe patterns takes only the topics the token may
+// read; a pattern none of whose topics it may read is refused.
+TEST_F(gateway_ack_auth, a_wide_pattern_is_narrowed_to_the_readable_topics) {
+    publish("jobs", 2);
+    publish("other", 3);
+    auto any = open({"Authorization: Bearer any-group-token"});
+    ASSERT_TRUE(any);
+    any->send_text(R"({"op":"subscribe","id":"p1","topic":"*","group":"wide"})");
+    expect_op(*any, "subscribed");
+    auto ev = expect_op(*any, "events");
+    EXPECT_EQ(ev.at("topic"), "jobs");
+    EXPECT_EQ(ev.at("events").as_array().size(), 2u);
+    EXPECT_EQ(cursor("other", "wide"), -1);
+    any->send_text(R"({"op":"subscribe","id":"p2","topic":"oth*","group":"wide"})");
+    EXPECT_EQ(expect_op(*any, "error").at("error"), "forbidden");
+}
+
 }  // namespace
 }  // namespace prom::test

@@ -151,6 +151,18 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
     ASSERT_EQ(ok.status, 200) << ok.body;
     EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 1);
     EXPECT_EQ(http_request(port(), "GET", "/groups/t/g/seek").status, 405);
+    // Only JSON, even empty: any web page may POST text/plain (or nothing) without asking.
+    EXPECT_EQ(http_request(port(), "POST", "/groups/t/g/seek", {{"Content-Type", "text/plain"}},
+                           R"({"to":"earliest"})")
+                  .status,
+              415);
+    EXPECT_EQ(http_request(port(), "POST", "/dlq/t/replay").status, 415);
+    EXPECT_EQ(http_request(port(), "POST", "/replays", {{"Content-Type", "text/plain"}},
+                           R"({"src":"t","dst":"t2"})")
+                  .status,
+              415);
+    EXPECT_EQ(post_json("/groups/t/g/seek", R"({"seq":0,"seq":2})").status, 400);
+    EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 1);
     EXPECT_EQ(del("/groups/t/nope").status, 404);
     auto gone = del("/groups/t/g");
     ASSERT_EQ(gone.status, 200) << gone.body;
@@ -306,11 +318,15 @@ TEST_F(ops_http_auth, the_routes_need_the_admin_permission) {
     auto team = get("/groups", {{"Authorization", "Bearer team-secret"}});
     ASSERT_EQ(team.status, 200);
     EXPECT_EQ(parse_json(team.body)->at("count").as_int64(), 1);
-    auto seek = http_request(port(), "POST", "/groups/t/other/seek",
-                             {{"Authorization", "Bearer team-secret"}}, R"({"seq":1})");
+    auto seek = http_request(
+        port(), "POST", "/groups/t/other/seek",
+        {{"Authorization", "Bearer team-secret"}, {"Content-Type", "application/json"}},
+        R"({"seq":1})");
     EXPECT_EQ(seek.status, 403);
-    seek = http_request(port(), "POST", "/groups/t/team-a/seek",
-                        {{"Authorization", "Bearer team-secret"}}, R"({"seq":1})");
+    seek = http_request(
+        port(), "POST", "/groups/t/team-a/seek",
+        {{"Authorization", "Bearer team-secret"}, {"Content-Type", "application/json"}},
+        R"({"seq":1})");
     EXPECT_EQ(seek.status, 200) << seek.body;
     EXPECT_EQ(post_json("/dlq/t/replay", "{}").status, 401);
 }
@@ -323,7 +339,9 @@ TEST_F(ops_http_auth, a_replay_needs_subscribe_on_its_source) {
     publish("team-src", 1, 2);
     auto start = [&](std::string_view token, std::string_view body) {
         return http_request(port(), "POST", "/replays",
-                            {{"Authorization", "Bearer " + std::string(token)}}, std::string(body));
+                            {{"Authorization", "Bearer " + std::string(token)},
+                             {"Content-Type", "application/json"}},
+                            std::string(body));
     };
     auto stolen = start("team-secret", R"({"src":"secret","dst":"team-copy"})");
     EXPECT_EQ(stolen.status, 403) << stolen.body;

@@ -295,6 +295,28 @@ TEST_F(projector_admin, a_replacement_without_rebuild_continues_from_the_cursor)
     EXPECT_EQ(status_of("counts").at("group"), "projector.counts");
 }
 
+// docs/operations.md: the counters start at 0 with the process, and only grow while it runs:
+// a new version of a definition carries on from what the old one counted.
+TEST_F(projector_admin, counters_carry_over_a_new_version) {
+    auto applied = [&] {
+        auto m = get("/metrics").body;
+        const std::string line =
+            R"(prom_user_projector_applied_total{projector="counts",topic="order.created"} )";
+        auto at = m.find(line);
+        return at == std::string::npos ? -1 : std::stoll(m.substr(at + line.size()));
+    };
+    ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
+    publish("order.created", "o1");
+    publish("order.created", "o2");
+    ASSERT_TRUE(eventually([&] { return applied() == 2; })) << applied();
+    std::string v2(counts_v1);
+    v2.replace(v2.find(R"("version":1)"), 11, R"("version":2)");
+    ASSERT_EQ(put_projector("counts", v2).status, 200);
+    publish("order.created", "o3");
+    ASSERT_TRUE(eventually([&] { return doc_has("orders", "o3", "n", 1); }));
+    EXPECT_TRUE(eventually([&] { return applied() == 3; })) << applied();
+}
+
 class projector_admin_auth : public projector_admin {
   protected:
     server::serve_config make_config() override {
@@ -302,7 +324,9 @@ class projector_admin_auth : public projector_admin {
         auto p = auth::auth_policy::from_json(
             *parse_json(R"({"tokens":[{"token":"admin-token","admin":["*"],"read":["*"]},)"
                         R"({"token":"orders-admin","admin":["ord*"]},)"
-                        R"({"token":"reader-token","read":["*"],"publish":["*"]}]})"));
+                        R"({"token":"reader-token","read":["*"],"publish":["*"]},)"
+                        R"({"token":"mine-admin","admin":["mine*"],"subscribe":["mine*"],)"
+                        R"("read":["mine*"]}]})"));
         EXPECT_TRUE(p);
         c.auth = std::move(*p);
         return c;
@@ -335,6 +359,40 @@ TEST_F(projector_admin_auth, the_routes_need_the_admin_permission) {
     EXPECT_EQ(get("/collections/_prom.projectors/list", admin).status, 404);
     EXPECT_EQ(get("/collections/_prom.projectors/snap/counts", reader).status, 404);
     EXPECT_EQ(del("/projectors/counts", admin).status, 200);
+}
+
+// The admin right over a projector's name is no right over what it reads, writes or emits.
+TEST_F(projector_admin_auth, a_definition_needs_rights_over_what_it_reads_writes_and_emits) {
+    using headers = std::vector<std::pair<std::string, std::string>>;
+    headers mine{{"Authorization", "Bearer mine-admin"}};
+    headers admin{{"Authorization", "Bearer admin-token"}};
+    auto put = [&](std::string_view name, const std::string& rest) {
+        return put_projector(name, R"({"version":1,)" + rest + "}", mine);
+    };
+    const std::string emit_mine =
+        R"("emit":[{"topic":"mine.out","key":"{key}","payload":"$payload"}])";
+    const std::string refused[] = {
+        // reading a topic the token may not subscribe to
+        R"("topic":"secret",)" + emit_mine,
+        R"("topic":"mi*","writes":[{"collection":"mine_docs","key":"{key}","update":{"$inc":{"n":1}}}])",
+        // writing a collection it has no admin right on
+        R"("topic":"mine.in","writes":[{"collection":"processes","key":"{key}","update":{"$set":{"s":1}}}])",
+        // emitting where it may not publish
+        R"("topic":"mine.in","emit":[{"topic":"orders","key":"{key}","payload":1}])",
+        // a Lua handler reads every collection and emits anywhere
+        R"("topic":"mine.in","collections":["mine_docs"],"lua":"function handle(e, tx) end")",
+    };
+    for (const auto& rest : refused) {
+        auto r = put("mine-x", rest);
+        EXPECT_EQ(r.status, 403) << rest << ": " << r.body;
+        EXPECT_EQ(parse_json(r.body)->at("error"), "forbidden") << r.body;
+    }
+    EXPECT_EQ(get("/projectors/mine-x", admin).status, 404);
+    // Within its rights: its own topics and collections.
+    auto ok = put(
+        "mine-ok",
+        R"("topic":"mine.*","writes":[{"collection":"mine_docs","key":"{key}","update":{"$inc":{"n":1}}}])");
+    EXPECT_EQ(ok.status, 201) << ok.body;
 }
 
 }  // namespace

@@ -190,6 +190,36 @@ TEST(schema_cli, set_ls_show_and_publish_enforcement) {
         << builtin.out;
 }
 
+// A file with a top-level "schema" is the PUT body and is checked like it: a typo in the
+// wrapper must not become a schema that accepts everything.
+TEST(schema_cli, a_wrapper_with_an_unknown_field_is_refused_not_stored_as_the_schema) {
+    temp_dir dir;
+    std::string db = "--db sqlite:" + dir.file("p.db");
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::string path = dir.file(name);
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+        return path;
+    };
+    auto typo =
+        run_prom("schema set wr " +
+                     write("typo.json", R"({"schema":{"type":"integer"},"compatability":"none"})") +
+                     " " + db,
+                 true);
+    EXPECT_EQ(typo.exit_code, 2) << typo.out;
+    EXPECT_NE(typo.out.find("compatability"), std::string::npos) << typo.out;
+    auto both =
+        run_prom("schema set wr " +
+                     write("both.json", R"({"schema":{"type":"integer"},"compatibility":"none"})") +
+                     " --compatibility backward " + db,
+                 true);
+    EXPECT_EQ(both.exit_code, 2) << both.out;
+    auto ok = run_prom("schema set wr " + dir.file("both.json") + " " + db);
+    EXPECT_EQ(ok.exit_code, 0) << ok.out;
+    EXPECT_EQ(run_prom("publish wr '\"not an integer\"' " + db).exit_code, 2);
+}
+
 class schema_admin : public schema_api {
   protected:
     server::serve_config make_config() override {

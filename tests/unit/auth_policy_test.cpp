@@ -60,8 +60,24 @@ TEST(auth_policy, groups_limit_the_consumer_groups_and_default_to_any) {
         *parse_json(R"({"tokens":[{"token":"long-enough","groups":["a*b"]}]})")));
 }
 
+TEST(auth_policy, a_pattern_covers_the_patterns_within_it) {
+    auto p = auth_policy::from_json(
+        *parse_json(R"({"tokens":[{"token":"long-enough","subscribe":["order.*","billing"]}]})"));
+    ASSERT_TRUE(p);
+    const grant& g = *p->authenticate("Bearer long-enough");
+    EXPECT_TRUE(auth_policy::permits_every(g, action::subscribe, "order.*"));
+    EXPECT_TRUE(auth_policy::permits_every(g, action::subscribe, "order.paid*"));
+    EXPECT_TRUE(auth_policy::permits_every(g, action::subscribe, "order.paid"));
+    EXPECT_TRUE(auth_policy::permits_every(g, action::subscribe, "billing"));
+    EXPECT_FALSE(auth_policy::permits_every(g, action::subscribe, "order*"));
+    EXPECT_FALSE(auth_policy::permits_every(g, action::subscribe, "*"));
+    EXPECT_FALSE(auth_policy::permits_every(g, action::subscribe, "billing*"));
+    EXPECT_FALSE(auth_policy::permits_every(g, action::publish, "order.paid"));
+}
+
 TEST(auth_policy, refuses_bad_configs) {
     for (auto bad : {R"({"tokens":{}})", R"({"tokens":[{"token":"short"}]})",
+                     R"({"tokens":[{"token":"ab\u00e9\u00e9\u00e9"}]})",  // 5 characters, 8 bytes
                      R"({"tokens":[{"token":"long-enough","publish":"x"}]})",
                      R"({"tokens":[{"token":"long-enough","publish":["a*b"]}]})",
                      R"({"tokens":[{"token":"long-enough"},{"token":"long-enough"}]})"}) {

@@ -49,6 +49,9 @@ TEST(event_input_json, both_forms_refuse_a_bad_shape_alike) {
              R"({"topic":"t","payload":1,"colour":"red"})",
              R"({"topic":"t","payload":1,"headers":{"a":1}})",
              R"({"topic":"bad topic","payload":1})",
+             // prom's own headers: a forged erasure marker or dead-letter replay copy
+             R"({"topic":"t","payload":1,"headers":{"prom-erased":"x"}})",
+             R"({"topic":"t","payload":1,"headers":{"Prom-Replay-Group":"g"}})",
          }) {
         const json::value source = parsed(bad);
         auto copied = event_input_from_json(source);

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/large_stack.hpp"
 #include "schema/json_schema.hpp"
@@ -150,6 +152,60 @@ TEST(json_schema_limits, patterns_keep_their_ecmascript_meaning) {
     ASSERT_NE(dot, nullptr);
     EXPECT_FALSE(dot->first_violation(parse(R"("abc")")));
     EXPECT_TRUE(dot->first_violation(parse(R"("a\nc")")));
+}
+
+// JSON Schema's integer is a number without a fractional part, however it is written.
+TEST(json_schema_limits, integer_takes_whole_numbers_written_with_a_fraction_or_exponent) {
+    auto c = compile_or_die(
+        R"({"type":"object","properties":{"v":{"type":"integer","minimum":-5,"maximum":3000}}})");
+    ASSERT_NE(c, nullptr);
+    for (const char* ok : {R"({"v":1})", R"({"v":1.0})", R"({"v":2e3})", R"({"v":-0.0})"}) {
+        EXPECT_FALSE(c->first_violation(parse(ok))) << ok;
+    }
+    for (const char* bad : {R"({"v":1.5})", R"({"v":4e3})", R"({"v":"1"})", R"({"v":1e22})"}) {
+        EXPECT_TRUE(c->first_violation(parse(bad))) << bad;
+    }
+}
+
+// As in JavaScript (and `prom gen ts`'s validators): a pattern sees code points, not bytes.
+// Patterns and texts are written as they appear in the JSON (a regex escape is `\\u00e9`).
+TEST(json_schema_limits, patterns_match_characters_not_bytes) {
+    for (const auto& [pattern, text] : std::vector<std::pair<std::string, std::string>>{
+             {R"(^.$)", R"(\u00e9)"},
+             {R"(^.{1,3}$)", R"(\u00e9\u00e9\u00e9)"},
+             {R"(^[\\u00e0-\\u00ff]+$)", R"(\u00e9)"},
+             {R"(^\\u00e9$)", R"(\u00e9)"},
+             {R"(^[^a]$)", R"(\u00e9)"},
+             {R"(^\\S$)", R"(\u00e9)"},
+             {R"(^.$)", R"(\ud83d\ude00)"},
+             {R"(^\\ud83d\\ude00$)", R"(\ud83d\ude00)"},
+             {R"(^\\u{1F600}$)", R"(\ud83d\ude00)"},
+         }) {
+        auto c = compile_or_die(R"({"type":"string","pattern":")" + pattern + "\"}");
+        ASSERT_NE(c, nullptr) << pattern;
+        EXPECT_FALSE(c->first_violation(parse("\"" + text + "\""))) << pattern << " " << text;
+    }
+    auto dot = compile_or_die(R"({"pattern":"^.$"})");
+    ASSERT_NE(dot, nullptr);
+    EXPECT_TRUE(dot->first_violation(parse(R"("\u00e9\u00e9")")));
+    auto names = compile_or_die(
+        R"({"type":"object","patternProperties":{"^.$":{"type":"integer"}},"additionalProperties":false})");
+    ASSERT_NE(names, nullptr);
+    EXPECT_FALSE(names->first_violation(parse(R"({"\u00e9":1})")));
+}
+
+// What Boost's Perl syntax reads but ECMAScript does not have (or reads otherwise) is
+// refused when the schema is stored; ECMAScript's own constructs are kept.
+TEST(json_schema_limits, patterns_that_are_not_ecmascript_are_refused_when_stored) {
+    for (const char* bad : {R"((?i)abc)", R"(a++b)", R"(a*+)", R"(a{2}+)", R"((?#note)a)",
+                            R"(\\p{L})", R"([[:alpha:]])", R"(\\Aabc)", R"(abc\\Z)", R"((?>a))"}) {
+        auto c = compiled_schema::compile(parse(R"({"pattern":")" + std::string(bad) + "\"}"));
+        EXPECT_FALSE(c.has_value()) << bad;
+    }
+    for (const char* ok : {R"((?<y>\\d{4})-\\k<y>)", R"((?<=a)b)", R"((?<!a)b)", R"(a+?b)",
+                           R"(a??)", R"(\\:)", R"([+*?])", R"(\\++)", R"(^[a-z]+(-[a-z]+)*$)"}) {
+        EXPECT_NE(compile_or_die(R"({"pattern":")" + std::string(ok) + "\"}"), nullptr) << ok;
+    }
 }
 
 TEST(json_schema_limits, an_exponential_pattern_refuses_the_payload_in_bounded_time) {

@@ -39,7 +39,9 @@ TEST(serve_config, a_file_sets_every_setting) {
 TEST(serve_config, typos_and_wrong_types_are_errors) {
     for (auto bad : {R"({"listn":"x:1"})", R"({"max_age":"5"})", R"({"max_age":-1})",
                      R"({"projectors":["nope"]})", R"({"listen":"nohost"})", R"([])", "{",
-                     R"({"body_limit":0})", R"({"durable":1})", R"({"cache_bytes":1000})"}) {
+                     R"({"body_limit":0})", R"({"durable":1})", R"({"cache_bytes":1000})",
+                     R"({"collection":""})", R"({"collection":"a b/c"})",
+                     R"({"collection":"_prom.projectors"})"}) {
         serve_config c;
         auto r = apply_config_json(bad, c);
         ASSERT_FALSE(r) << bad;
@@ -135,6 +137,8 @@ TEST(serve_config, listen_takes_host_and_port) {
     EXPECT_EQ(c.host, "::1");
     EXPECT_EQ(c.port, 8080);
     ASSERT_TRUE(parse_listen(":8081", c));
+    EXPECT_EQ(c.host, "127.0.0.1");
+    ASSERT_TRUE(parse_listen("localhost:8082", c));  // what people type for loopback
     EXPECT_EQ(c.host, "127.0.0.1");
     for (auto bad : {"", "host", "host:", "host:70000", "host:8a", "host:-1"}) {
         EXPECT_FALSE(parse_listen(bad, c)) << bad;

@@ -35,6 +35,19 @@ TEST(parse_time, refuses_malformed_times_and_missing_zones) {
     }
 }
 
+// Only the instants an event can have: 0 to 9999-12-31T23:59:59.999Z.
+TEST(parse_time, refuses_instants_no_event_can_have) {
+    for (const char* bad : {"-5", "253402300800000", "9223372036854775807", "0000-01-01T00:00:00Z",
+                            "1969-12-31T23:59:59Z", "1970-01-01T00:00:00+01:00"}) {
+        auto t = parse_time(bad);
+        ASSERT_FALSE(t) << bad;
+        EXPECT_NE(t.error().message.find("outside the times events can have"), std::string::npos)
+            << t.error().message;
+    }
+    EXPECT_EQ(parse_time("253402300799999").value(), 253402300799999);
+    EXPECT_EQ(parse_time("9999-12-31T23:59:59.999Z").value(), 253402300799999);
+}
+
 TEST(parse_time, accepts_a_leap_second_only_at_the_end_of_june_or_december_utc) {
     // 23:59:60 maps to 23:59:59.999 of the same UTC day (docs/time-travel.md, "Times").
     const ts_ms end_of_2016 = parse_time("2016-12-31T23:59:59Z").value();

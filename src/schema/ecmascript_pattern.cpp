@@ -1,0 +1,208 @@
+#include "schema/ecmascript_pattern.hpp"
+
+#include <cwchar>
+
+static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 code points");
+
+namespace prom::schema {
+
+namespace {
+
+bool is_hex(wchar_t c) {
+    return (c >= L'0' && c <= L'9') || (c >= L'a' && c <= L'f') || (c >= L'A' && c <= L'F');
+}
+
+unsigned hex_value(std::wstring_view digits) {
+    unsigned v = 0;
+    for (wchar_t c : digits) {
+        v = v * 16 + static_cast<unsigned>(c <= L'9' ? c - L'0' : (c | 0x20) - L'a' + 10);
+    }
+    return v;
+}
+
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// The letters ECMAScript gives a meaning after a backslash (`\k` only before a group name).
+constexpr std::string_view ecmascript_letter_escapes = "dDwWsSbBfnrtvcxuk";
+
+}  // namespace
+
+std::optional<std::string> non_ecmascript_construct(std::string_view p) {
+    bool in_class = false;
+    bool after_quantifier =
+        false;  // the previous token repeats an atom: `+` after it is possessive
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        const char c = p[i];
+        if (c == '\\') {
+            if (i + 1 >= p.size()) return std::nullopt;  // Boost refuses a trailing backslash
+            const char e = p[++i];
+            if (e == 'p' || e == 'P') {
+                return "'\\" + std::string(1, e) +
+                       "' (a Unicode property escape) is not supported: use a character class";
+            }
+            if (is_letter(e) && ecmascript_letter_escapes.find(e) == std::string_view::npos) {
+                return "'\\" + std::string(1, e) + "' is not an ECMAScript escape";
+            }
+            if (e == 'k' && (i + 1 >= p.size() || p[i + 1] != '<')) {
+                return "'\\k' is an ECMAScript escape only before a group name: \\k<name>";
+            }
+            after_quantifier = false;
+            continue;
+        }
+        if (in_class) {
+            if (c == '[' && i + 1 < p.size() &&
+                (p[i + 1] == ':' || p[i + 1] == '=' || p[i + 1] == '.')) {
+                return "'[" + std::string(1, p[i + 1]) +
+                       "' in a character class (a POSIX class) is not ECMAScript: list the "
+                       "characters";
+            }
+            if (c == ']') in_class = false;
+            continue;
+        }
+        if (c == '+' && after_quantifier) {
+            return "a possessive quantifier ('" + std::string(p.substr(i - 1, 2)) +
+                   "') is not ECMAScript";
+        }
+        after_quantifier = false;
+        switch (c) {
+            case '[':
+                in_class = true;
+                if (i + 1 < p.size() && p[i + 1] == '^') ++i;
+                if (i + 1 < p.size() && p[i + 1] == ']') ++i;  // `[]a]`: Boost's literal ']'
+                break;
+            case '(':
+                if (i + 1 < p.size() && p[i + 1] == '?') {
+                    std::string_view rest = p.substr(i + 2);
+                    bool known = rest.starts_with(":") || rest.starts_with("=") ||
+                                 rest.starts_with("!") || rest.starts_with("<=") ||
+                                 rest.starts_with("<!");
+                    if (!known && rest.starts_with("<")) {  // a named group: (?<name>…)
+                        auto close = rest.find('>');
+                        known = close != std::string_view::npos && close > 1;
+                        for (std::size_t k = 1; known && k < close; ++k) {
+                            const char n = rest[k];
+                            known = is_letter(n) || n == '_' || n == '$' ||
+                                    (k > 1 && n >= '0' && n <= '9');
+                        }
+                    }
+                    if (!known) {
+                        return "'(?" + std::string(rest.substr(0, 1)) +
+                               "' is not ECMAScript (groups are (?:…), (?=…), (?!…), (?<=…), "
+                               "(?<!…) and (?<name>…); inline modifiers and comments are not)";
+                    }
+                    ++i;  // the '?' is not a quantifier
+                }
+                break;
+            case '*':
+            case '+':
+                after_quantifier = true;
+                break;
+            case '?':
+                // `a+?` is lazy: the '?' ends the quantifier, a '+' after it is no possessive.
+                after_quantifier = i == 0 || (p[i - 1] != '*' && p[i - 1] != '+' &&
+                                              p[i - 1] != '?' && p[i - 1] != '}');
+                break;
+            case '}':
+                after_quantifier = true;
+                break;
+            default:
+                break;
+        }
+    }
+    return std::nullopt;
+}
+
+std::wstring code_points(std::string_view s) {
+    std::wstring out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        if (b < 0x80) {
+            out.push_back(static_cast<wchar_t>(b));
+            ++i;
+            continue;
+        }
+        std::size_t need = 0;
+        unsigned cp = 0;
+        if ((b & 0xE0) == 0xC0) {
+            need = 1;
+            cp = b & 0x1F;
+        } else if ((b & 0xF0) == 0xE0) {
+            need = 2;
+            cp = b & 0x0F;
+        } else if ((b & 0xF8) == 0xF0) {
+            need = 3;
+            cp = b & 0x07;
+        }
+        bool ok = need > 0 && i + need < s.size();
+        for (std::size_t k = 1; ok && k <= need; ++k) {
+            const auto cb = static_cast<unsigned char>(s[i + k]);
+            ok = (cb & 0xC0) == 0x80;
+            cp = (cp << 6) | (cb & 0x3F);
+        }
+        if (!ok) {
+            out.push_back(L'\uFFFD');
+            ++i;
+            continue;
+        }
+        out.push_back(static_cast<wchar_t>(cp));
+        i += need + 1;
+    }
+    return out;
+}
+
+std::wstring boost_pattern(std::wstring_view p) {
+    std::wstring out;
+    out.reserve(p.size());
+    auto hex4 = [&](std::size_t at) {
+        return at + 4 <= p.size() && is_hex(p[at]) && is_hex(p[at + 1]) && is_hex(p[at + 2]) &&
+               is_hex(p[at + 3]);
+    };
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i] != L'\\' || i + 1 >= p.size()) {
+            out.push_back(p[i]);
+            continue;
+        }
+        const wchar_t e = p[i + 1];
+        if (e == L'v') {
+            out += L"\\x{0B}";
+            ++i;
+        } else if (e == L'u' && hex4(i + 2)) {
+            unsigned cp = hex_value(p.substr(i + 2, 4));
+            std::size_t used = 6;
+            // A surrogate pair written as two escapes is one code point.
+            if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= p.size() && p[i + 6] == L'\\' &&
+                p[i + 7] == L'u' && hex4(i + 8)) {
+                unsigned low = hex_value(p.substr(i + 8, 4));
+                if (low >= 0xDC00 && low <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    used = 12;
+                }
+            }
+            wchar_t buf[16];
+            std::swprintf(buf, 16, L"\\x{%X}", cp);
+            out += buf;
+            i += used - 1;
+        } else if (e == L'u' && i + 2 < p.size() && p[i + 2] == L'{') {
+            auto close = p.find(L'}', i + 3);
+            bool hex = close != std::wstring_view::npos && close > i + 3;
+            for (std::size_t k = i + 3; hex && k < close; ++k) hex = is_hex(p[k]);
+            if (hex) {
+                out += L"\\x{";
+                out += p.substr(i + 3, close - i - 3);
+                out += L'}';
+                i = close;
+            } else {
+                out += L"\\u";
+                ++i;
+            }
+        } else {
+            out.push_back(p[i]);
+            out.push_back(e);
+            ++i;
+        }
+    }
+    return out;
+}
+
+}  // namespace prom::schema
