@@ -77,7 +77,14 @@ class transactional_projector final : public projector {
             } catch (const std::exception& ex) {
                 st = fail(errc::internal, std::string("handler threw: ") + ex.what());
             }
-            if (!st) return {outcome::handler_failed, st.error()};
+            // The handler's reads and writes go through the transaction: a deadlock or a
+            // serialization failure there (PostgreSQL aborts one of two projectors that lock
+            // the same documents in opposite orders) is the store's, retried for as long as
+            // it lasts, never the event's fault to be dead-lettered.
+            if (!st) {
+                return {transient(st.error()) ? outcome::store_failed : outcome::handler_failed,
+                        st.error()};
+            }
         }
         if (auto ok = (*txn)->set_cursor(options_.topic, options_.group, events.back().seq); !ok) {
             return {outcome::store_failed, ok.error()};
@@ -114,6 +121,11 @@ class transactional_projector final : public projector {
     // a type error, too large, unreadable) is the event's fault like a handler error, so it
     // is retried and then dead-lettered; only errors that pass (unavailable, conflict, I/O)
     // are retried for as long as they last.
+    static bool transient(const error& e) {
+        return e.code == errc::unavailable || e.code == errc::conflict ||
+               e.code == errc::io_error || e.code == errc::cancelled;
+    }
+
     static bool permanent(const error& e) {
         return e.code == errc::invalid_argument || e.code == errc::type_error ||
                e.code == errc::too_large || e.code == errc::corrupt;

@@ -260,7 +260,9 @@ const scenarios = {
 
     async token() {
         const secret = "dashboard-secret-1";
-        await withServer({ auth: { tokens: [{ token: secret, name: "dash", read: ["*"], subscribe: ["*"], admin: ["*"] }] } }, async (server, browser) => {
+        const tailOnly = "tail-only-secret-1";  // may tail heartbeats, read no collection
+        await withServer({ auth: { tokens: [{ token: secret, name: "dash", read: ["*"], subscribe: ["*"], admin: ["*"] },
+            { token: tailOnly, name: "tail", subscribe: ["heartbeat.*"], groups: ["dashboard-*"] }] } }, async (server, browser) => {
             const { page } = await newPage(browser);
             await page.goto(`${server.base}/ui/`);
             await page.waitForSelector("#token-dialog[open]", { timeout: 10000 });
@@ -282,6 +284,24 @@ const scenarios = {
             await page.reload();
             await page.waitForSelector(".vt-row[data-key]:not([hidden])", { timeout: 15000 });
             check(!(await page.$("#token-dialog[open]")), "a reload keeps the token (same tab)");
+
+            // A token that may not read `processes` sees why on the page itself, not "0 processes".
+            const other = await newPage(browser);
+            await other.page.goto(`${server.base}/ui/`);
+            await other.page.waitForSelector("#token-dialog[open]", { timeout: 10000 });
+            await other.page.fill("#token-input", tailOnly);
+            await other.page.press("#token-input", "Enter");
+            await other.page.waitForFunction(() => /^Cannot show processes/.test(document.getElementById("proc-summary").textContent), null, { timeout: 15000 })
+                .then(() => check(true, "a token without read on processes: the page says it cannot show them"),
+                    async () => check(false, "a token without read on processes: the page says it cannot show them", await other.page.textContent("#proc-summary")));
+            // It tails a pattern (an ephemeral subscription: its `groups` do not apply), and
+            // the page shows the events of every matching topic.
+            await other.page.goto(`${server.base}/ui/#/events`);
+            await other.page.fill("#ev-topic", "heartbeat.*");
+            await other.page.press("#ev-topic", "Enter");
+            await other.page.waitForFunction(() => /^[1-9]\d* events of heartbeat\.\*/.test(document.getElementById("ev-summary").textContent), null, { timeout: 15000 })
+                .then(() => check(true, "a topic pattern is tailed with a groups-limited token"),
+                    async () => check(false, "a topic pattern is tailed with a groups-limited token", await other.page.textContent("#ev-summary")));
         });
     },
 

@@ -1,6 +1,9 @@
 // The transactional projector: exactly-once effects, retries, dead letters, the process pair.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+
 #include "ops/dlq.hpp"
 #include "projector/process_handlers.hpp"
 #include "prom/bus.hpp"
@@ -75,6 +78,25 @@ TEST_P(projector_contract, applies_each_event_once_across_collections_with_the_c
     ASSERT_TRUE(again->wait_until(seq_t{35}, 10s));
     EXPECT_NE(body("counts", "a").find("\"n\":35"), std::string::npos);
     EXPECT_EQ(bus(*store_).cursor("in", "count").value(), 35);
+}
+
+// A store error met by the handler's own reads and writes (PostgreSQL's deadlock detector
+// aborting one of two projectors, a database away for a moment) is retried until it passes,
+// however many retries that takes: the event is never dead-lettered for it.
+TEST_P(projector_contract, a_transient_store_error_in_the_handler_is_retried_not_dead_lettered) {
+    publish("in", 1);
+    auto failures = std::make_shared<std::atomic<int>>(0);
+    auto flaky = [failures](const event& e, transaction& txn) -> status {
+        if (failures->fetch_add(1) < 6) return fail(errc::conflict, "deadlock detected");
+        return count_handler(e, txn);
+    };
+    auto p = start_transactional_projector(
+        *store_, {.topic = "in", .group = "count", .handler = flaky, .retries = 2, .backoff = 1ms});
+    ASSERT_TRUE(p->wait_until(seq_t{1}, 10s));
+    EXPECT_NE(body("counts", "a").find("\"n\":1"), std::string::npos);
+    EXPECT_EQ(p->metrics().dead_lettered.load(), 0u);
+    auto dlq = store_->scan({.topic = "in.dlq"});
+    EXPECT_TRUE(!dlq || dlq->empty());
 }
 
 TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leaves_no_write) {

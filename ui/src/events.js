@@ -32,10 +32,16 @@ export function mount(main, ctx) {
         },
     });
     let frame = 0;
+    let refusal = "";
     const render = () => {
         frame = 0;
         const rows = keyFilter ? events.filter((e) => String(e.key ?? "").includes(keyFilter)) : events;
         table.setRows([...rows].reverse());
+        // A refusal stays said: a frame drawn after it must not replace it with "0 events".
+        if (refusal) {
+            summary.textContent = refusal;
+            return;
+        }
         summary.textContent = topic ? `${events.length} events of ${topic} (newest first)${keyFilter ? `, ${rows.length} with a key containing “${keyFilter}”` : ""}` : "Not tailing.";
     };
     const schedule = () => { if (!frame) frame = requestAnimationFrame(render); };
@@ -46,6 +52,7 @@ export function mount(main, ctx) {
         if (topic) gw.unsubscribe(topic);
         topic = t;
         events = [];
+        refusal = "";
         gw.subscribe(topic, {
             from: fromSelect.value,
             onEvents: (evs) => {
@@ -53,7 +60,10 @@ export function mount(main, ctx) {
                 if (events.length > keepEvents) events = events.slice(events.length - keepEvents);
                 schedule();
             },
-            onError: (f) => { summary.textContent = `Cannot tail ${topic}: ${f.message ?? f.error}`; },
+            onError: (f) => {
+                refusal = `Cannot tail ${topic}: ${f.message ?? f.error}`;
+                schedule();
+            },
         });
         schedule();
     };

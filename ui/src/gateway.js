@@ -5,13 +5,15 @@
 // dropped) and resumes each subscription after the last seq it delivered: it asks for
 // `from: {seq}` and, should the server not know that form, starts at `latest`; events it
 // already delivered are dropped by seq either way, so a reconnect never shows one twice.
+// A topic pattern ("order.*") is one subscription whose frames name each matching topic,
+// with seqs of their own: it remembers the last seq per topic and resumes at its `from`.
 import { root, token, sleep } from "@ui/api.js";
 
 export class Gateway {
     // onStatus(text, kind): "connected", "reconnecting", refused tokens.
     constructor({ onStatus = () => {} } = {}) {
         this.onStatus = onStatus;
-        this.subs = new Map();  // topic → {from, onEvents, onError, lastSeq, batchSize}
+        this.subs = new Map();  // topic or pattern → {from, onEvents, onError, seen, batchSize}
         this.abort = new AbortController();
         this.ws = null;
         this.nextId = 1;
@@ -21,7 +23,8 @@ export class Gateway {
 
     // onEvents(events) with each batch; `from`: "latest" | "earliest".
     subscribe(topic, { from = "latest", batchSize = 500, onEvents, onError = () => {} }) {
-        const sub = { from, onEvents, onError, lastSeq: null, batchSize };
+        // seen: topic → the last seq delivered of it.
+        const sub = { from, onEvents, onError, seen: new Map(), batchSize };
         this.subs.set(topic, sub);
         this.send(this.subscribeFrame(topic, sub));
     }
@@ -38,7 +41,8 @@ export class Gateway {
 
     subscribeFrame(topic, sub) {
         let from = sub.from;
-        if (sub.lastSeq !== null) from = { seq: sub.lastSeq + 1 };
+        // A seq is a position in one topic: a pattern resumes at its `from` instead.
+        if (!topic.endsWith("*") && sub.seen.has(topic)) from = { seq: sub.seen.get(topic) + 1 };
         const id = `s${this.nextId++}`;
         this.requests.set(id, topic);
         // Frames of an earlier subscription to this topic may still be on their way; this
@@ -94,6 +98,17 @@ export class Gateway {
         });
     }
 
+    // The subscription a frame of `topic` belongs to: its own, or a pattern matching it.
+    subFor(topic) {
+        if (typeof topic !== "string") return undefined;
+        const own = this.subs.get(topic);
+        if (own) return own;
+        for (const [name, sub] of this.subs) {
+            if (name.endsWith("*") && topic.startsWith(name.slice(0, -1))) return sub;
+        }
+        return undefined;
+    }
+
     receive(text) {
         let f;
         try {
@@ -101,10 +116,11 @@ export class Gateway {
         } catch {
             return;
         }
-        const sub = this.subs.get(f.topic);
+        const sub = this.subFor(f.topic);
         if (f.op === "events" && sub && sub.ready) {
-            const fresh = f.events.filter((e) => sub.lastSeq === null || e.seq > sub.lastSeq);
-            if (f.events.length) sub.lastSeq = Math.max(sub.lastSeq ?? 0, ...f.events.map((e) => e.seq));
+            const last = sub.seen.get(f.topic);
+            const fresh = f.events.filter((e) => last === undefined || e.seq > last);
+            if (f.events.length) sub.seen.set(f.topic, Math.max(last ?? 0, ...f.events.map((e) => e.seq)));
             if (fresh.length) sub.onEvents(fresh);
         } else if (f.op === "subscribed") {
             this.requests.delete(f.id);

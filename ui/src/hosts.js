@@ -20,7 +20,10 @@ export function mount(main, ctx) {
             byHost.get(host).push(d);
         }
         const names = [...new Set([...stats.keys(), ...byHost.keys()])].sort();
-        summary.textContent = `${names.length} ${names.length === 1 ? "host" : "hosts"}`;
+        const refused = ctx.collection("host_stats").refused || ctx.collection("processes").refused;
+        summary.textContent = refused
+            ? `Cannot show every host: ${refused}`
+            : `${names.length} ${names.length === 1 ? "host" : "hosts"}`;
         fill(list, names.map((host) => {
             const st = stats.get(host) ?? {};
             const procs = (byHost.get(host) ?? []).sort((a, b) => String(a.name).localeCompare(String(b.name)));
@@ -35,7 +38,7 @@ export function mount(main, ctx) {
                     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "PID"),
                         h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Last seen"))),
                     h("tbody", {}, procs.slice(0, 200).map((p) => h("tr", { class: statusClass(p) },
-                        h("td", {}, show(p.name)), h("td", {}, show(p.pid)), h("td", {}, show(p.status)),
+                        h("td", { title: show(p.name) }, show(p.name)), h("td", {}, show(p.pid)), h("td", {}, show(p.status)),
                         h("td", {}, typeof p.last_seen === "number" ? ago(p.last_seen) : show(p.last_seen)))))) : null,
                 procs.length > 200 ? h("p", {}, `… and ${procs.length - 200} more (see Processes)`) : null);
         }));

@@ -17,6 +17,9 @@ export class LiveCollection {
         this.onStatus = onStatus;
         this.abort = new AbortController();
         this.lastEventId = null;
+        // Why the server refuses this collection to the token (401/403), for the page to say
+        // where its rows would be; "" while it is served.
+        this.refused = "";
     }
 
     start() {
@@ -41,11 +44,14 @@ export class LiveCollection {
                 if (signal.aborted) return;
                 if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
                     this.onStatus(e.message, "error");
+                    this.refused = e.message;
+                    this.onChange(new Set(), new Set());  // the page redraws and says so
                     // Wait for a new token before trying again.
                     await new Promise((resolve) => {
                         window.addEventListener("prom:token", resolve, { once: true });
                         signal.addEventListener("abort", resolve, { once: true });
                     });
+                    this.refused = "";
                     continue;
                 }
                 this.onStatus(`reconnecting (${e.message})`, "warn");

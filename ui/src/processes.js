@@ -77,7 +77,10 @@ export function mount(main, ctx) {
             const docs = [...ctx.collection("processes").docs.values()];
             const rows = select(docs, state);
             const stale = docs.filter((d) => d.status === "stale").length;
-            summary.textContent = `${docs.length} processes, ${stale} stale; showing ${rows.length}`;
+            const refused = ctx.collection("processes").refused;
+            summary.textContent = refused
+                ? `Cannot show processes: ${refused}`
+                : `${docs.length} processes, ${stale} stale; showing ${rows.length}`;
             table.setRows(rows, pendingChanged);
             pendingChanged = new Set();
         });
@@ -99,8 +102,12 @@ export function mount(main, ctx) {
         table.element);
     const off = ctx.watch("processes", (changed) => refresh(changed));
     refresh([]);
+    // "Last seen" is relative to now: redrawn while nothing changes too, so that a quiet
+    // process does not look fresh until it turns stale.
+    const clock = setInterval(() => refresh([]), 5000);
     return () => {
         off();
+        clearInterval(clock);
         cancelAnimationFrame(frame);
     };
 }

@@ -6,8 +6,10 @@
 // acks, every event not acknowledged before the drop comes again (at least once): the
 // buffer of events not yet taken is dropped, they are among those. With automatic acks the
 // server has stored the cursor past every batch it wrote, and events already seen are
-// skipped by seq. An ephemeral subscription (no group) has no cursor: it starts again at
-// `earliest` and skips what it saw, or at `latest` and may miss what came while it was away.
+// skipped by seq, per topic (a pattern subscription's topics each have their own seqs). An
+// ephemeral subscription (no group) has no cursor: on one topic it resumes right after the
+// last event it saw; before it saw any, and on a pattern, it starts again at `from`
+// (`earliest` skips what it saw; `latest` may miss what came while it was away).
 
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { NetworkError, ProtocolError, PromError, errorFromBody } from './errors.js';
@@ -46,8 +48,8 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     private paused = false;
     private closed = false;
     private requests = 0;
-    /** The highest seq handed to the queue; later connections skip up to it (see above). */
-    private lastSeq = 0;
+    /** Per topic, the highest seq handed to the queue; later connections skip up to it. */
+    private readonly lastSeq = new Map<string, number>();
     private readonly readyPromise: Promise<void>;
     private settleReady!: { resolve: () => void; reject: (e: unknown) => void };
 
@@ -112,14 +114,17 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         this.settleReady.reject(new NetworkError('the subscription was closed before the server confirmed it'));
     }
 
-    /** Acknowledges every event of the group up to `seq` (manual ack; else nothing to do). */
-    async ack(seq: number): Promise<void> {
+    /**
+     * Acknowledges every event of the group up to `seq` in `topic` (manual ack; else nothing
+     * to do). A pattern subscription's deliveries name their topic: use `delivery.ack()`.
+     */
+    async ack(seq: number, topic: string = this.topic): Promise<void> {
         if (!this.manualAck) return;
         const socket = this.socket;
         if (!this.subscribed || socket === undefined || !socket.open) {
             throw new NetworkError('not connected: the event will be delivered again after the reconnect');
         }
-        await this.request(socket, { op: 'ack', topic: this.topic, group: this.group, seq });
+        await this.request(socket, { op: 'ack', topic, group: this.group, seq });
     }
 
     private async run(): Promise<void> {
@@ -162,7 +167,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
             if (this.manualAck) {
                 // Not taken yet, not acknowledged: the server sends them again.
                 this.queue.clear();
-                this.lastSeq = 0;
+                this.lastSeq.clear();
             }
             openSocket(this.url, this.token, {
                 onOpen: () => {
@@ -219,19 +224,24 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         });
     }
 
-    private resumeFrom(): 'earliest' | 'latest' {
+    private resumeFrom(): 'earliest' | 'latest' | { seq: number } {
         const from = this.options.from ?? 'earliest';
-        // A group resumes at its cursor whatever `from` says; an ephemeral subscription that
-        // started at `earliest` starts there again and skips what it saw.
+        // A group resumes at its cursor whatever `from` says. An ephemeral subscription of
+        // one topic resumes right after what it saw, so that `latest` loses nothing across
+        // a reconnect; a pattern cannot take a seq (one per topic) and starts at `from`.
+        const seen = this.lastSeq.get(this.topic);
+        if (this.group === '' && !this.topic.endsWith('*') && seen !== undefined) return { seq: seen + 1 };
         return from;
     }
 
     private deliver(events: unknown): void {
         if (!Array.isArray(events)) return;
         for (const raw of events as WireEvent[]) {
-            if (!this.manualAck && raw.seq <= this.lastSeq) continue;
-            this.lastSeq = Math.max(this.lastSeq, raw.seq);
+            const seen = this.lastSeq.get(raw.topic) ?? 0;
+            if (!this.manualAck && raw.seq <= seen) continue;
+            this.lastSeq.set(raw.topic, Math.max(seen, raw.seq));
             const seq = raw.seq;
+            const topic = raw.topic;
             this.queue.push({
                 topic: raw.topic,
                 group: this.group,
@@ -241,7 +251,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                 ts: raw.ts,
                 payload: raw.payload as P,
                 headers: raw.headers ?? {},
-                ack: () => this.ack(seq),
+                ack: () => this.ack(seq, topic),
             });
         }
         if (!this.paused && this.queue.length >= this.highWaterMark) {

@@ -151,6 +151,41 @@ describe('subscribe', () => {
         sub.close();
     });
 
+    it('delivers every topic of a pattern, each with its own seqs, and acks each on its topic', async () => {
+        await prom.publishBatch([1, 2, 3].map((n) => ({ topic: 'pat.a', payload: n })));
+        await prom.publishBatch([1, 2, 3].map((n) => ({ topic: 'pat.b', payload: n })));
+        // Automatic acks: seqs repeat across topics and none is skipped.
+        const auto = prom.subscribe<number>('pat.*', { group: 'pat-auto' });
+        const got = await take(auto[Symbol.asyncIterator](), 6);
+        assert.deepEqual(got.map((d) => `${d.topic}:${d.seq}`).sort(), [
+            'pat.a:1', 'pat.a:2', 'pat.a:3', 'pat.b:1', 'pat.b:2', 'pat.b:3',
+        ]);
+        auto.close();
+        // Manual acks name the delivery's topic, not the pattern.
+        const manual = prom.subscribe<number>('pat.*', { group: 'pat-manual', manualAck: true });
+        const all = await take(manual[Symbol.asyncIterator](), 6);
+        for (const d of all) await d.ack();
+        manual.close();
+    });
+
+    it('an ephemeral subscription from latest loses nothing across a restart', async () => {
+        await prom.publish({ topic: 'live', payload: 0 });
+        const sub = prom.subscribe<number>('live', { from: 'latest' });
+        await sub.ready();
+        const it = sub[Symbol.asyncIterator]();
+        await prom.publish({ topic: 'live', payload: 1 });
+        const [first] = await take(it, 1);
+        assert.equal(first?.payload, 1);
+
+        await server.stop('SIGKILL');
+        await server.restart({ projectors: [] });
+        // Published before the subscription is back: delivered all the same.
+        await prom.publishBatch([2, 3].map((n) => ({ topic: 'live', payload: n })));
+        const after = await take(it, 2, 20000);
+        assert.deepEqual(after.map((d) => d.payload), [2, 3]);
+        sub.close();
+    });
+
     it('surfaces a refused subscription as a typed error, without reconnecting', async () => {
         const first = prom.subscribe('dup', { group: 'g' });
         await first.ready();
