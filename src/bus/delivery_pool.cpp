@@ -156,18 +156,21 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
         outcome = std::exchange(p->outcome_, std::nullopt);
         last = p->batch_last_;
     }
+    // A delivery came back: settle it (an automatic ack commits here), then move the position.
+    // Settled even when the consumer is stopping: the batch was written to the client, and a
+    // client that closes right after reading it must not get it again from the next consumer
+    // (docs/ws-protocol.md: a batch is acknowledged once written).
+    std::optional<seq_t> reached;
+    if (outcome && *outcome) {
+        try {
+            reached = p->settle_(last);
+        } catch (const std::exception& e) {
+            spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic, p->state_.config().group,
+                         e.what());
+        }
+    }
     if (stopping) return finish(p);
     if (outcome) {
-        // A delivery came back: settle it (an automatic ack commits here), move the position.
-        std::optional<seq_t> reached;
-        if (*outcome) {
-            try {
-                reached = p->settle_(last);
-            } catch (const std::exception& e) {
-                spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic,
-                             p->state_.config().group, e.what());
-            }
-        }
         if (!p->state_.advance(reached, last)) {
             return park(p,
                         {consumer_step::kind::back_off, {}, 0, p->state_.config().retry_backoff});

@@ -233,6 +233,12 @@ void append_canonical_json(std::string& out, const json::value& v) {
                 out += "null";
                 return;
             }
+            // Negative zero is 0: stored text read back as an integer has no sign, so every
+            // backend (the memory one keeps the double) must render it alike.
+            if (v.get_double() == 0.0) {
+                out.push_back('0');
+                return;
+            }
             append_number(out, v.get_double());
             return;
         }

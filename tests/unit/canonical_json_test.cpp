@@ -19,6 +19,8 @@ TEST(canonical_json, sorts_object_keys_and_drops_whitespace) {
 TEST(canonical_json, prints_numbers_in_one_fixed_form) {
     EXPECT_EQ(canon("[1.5, 7.0, -0.25, 1e21, 12345678901234567890, -3, 1E2, 0.1]"),
               "[1.5,7,-0.25,1e+21,12345678901234567890,-3,100,0.1]");
+    // Negative zero is 0 on every backend (stored "-0" reads back as the integer 0).
+    EXPECT_EQ(canon("[-0.0, -0, -1e-400, 0.0]"), "[0,0,0,0]");
 }
 
 TEST(canonical_json, escapes_only_what_json_requires) {
