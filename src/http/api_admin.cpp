@@ -75,6 +75,13 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
     auto allowed = [&](std::string_view name) {
         return !g || auth::auth_policy::permits(*g, auth::action::admin, name);
     };
+    // A replay's group is named `replay:DST`: whoever may administer DST (and so start the
+    // replay) may also see and reset its group, not only a token whose patterns match that name.
+    auto allowed_group = [&](std::string_view group) {
+        constexpr std::string_view replay_prefix = "replay:";
+        return allowed(group) ||
+               (group.starts_with(replay_prefix) && allowed(group.substr(replay_prefix.size())));
+    };
     auto forbidden = [&](std::string_view name) {
         return error_response(403, "forbidden",
                               "this token may not administer '" + std::string(name) + "'", route);
@@ -96,19 +103,19 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
             if (!gs) return error_response(gs.error(), route);
             json::array items;
             for (const auto& gi : *gs) {
-                if (allowed(gi.group)) items.push_back(ops::to_json(gi));
+                if (allowed_group(gi.group)) items.push_back(ops::to_json(gi));
             }
             return list_response(std::move(items), route);
         }
         case route_id::group: {  // DELETE /groups/{topic}/{group}
-            if (!allowed(b)) return forbidden(b);
+            if (!allowed_group(b)) return forbidden(b);
             if (auto ok = ops::remove_group(store_, a, b); !ok)
                 return error_response(ok.error(), route);
             json::object o{{"topic", a}, {"group", b}, {"deleted", true}};
             return json_response(200, canonical_json(o), route);
         }
         case route_id::group_seek: {
-            if (!allowed(b)) return forbidden(b);
+            if (!allowed_group(b)) return forbidden(b);
             if (auto no = not_json(r, route)) return *no;
             auto body = json_body(r, options_.body_limit, false);
             if (!body) return error_response(body.error(), route);

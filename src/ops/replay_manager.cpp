@@ -33,7 +33,11 @@ result<json::object> replay_manager::start(const replay_spec& spec) {
     if (!leases) return std::unexpected(leases.error());
     for (const auto& l : *leases) {
         if (l.name == replay_lease(spec.dst) && l.remaining.count() > 0) {
-            return fail(errc::conflict, "a replay into '" + spec.dst + "' is running");
+            // The lease also outlives a replay killed less than its lifetime ago.
+            return fail(errc::conflict, "a replay into '" + spec.dst +
+                                            "' is running (or stopped less than " +
+                                            std::to_string(l.remaining.count() / 1000 + 1) +
+                                            " s ago: its lease lapses then)");
         }
     }
     std::lock_guard lock(mu_);

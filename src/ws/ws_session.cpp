@@ -557,9 +557,11 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
         // Only what this connection received may be acknowledged: a standby (or a consumer
         // acking ahead) would otherwise make the group skip events nobody has received.
         if (!sub->second->active()) {
-            return reply(error_frame(id, "conflict",
-                                     "this connection is a standby of group '" + cmd.group +
-                                         "': only the consumer receiving its events acks"));
+            return reply(error_frame(
+                id, "conflict",
+                "this connection does not hold the lease of group '" + cmd.group +
+                    "' (another consumer is active, or the lease is still being taken): only "
+                    "the consumer receiving its events acks"));
         }
         auto got = delivered_.find({cmd.topic, cmd.group});
         const std::int64_t last = got == delivered_.end() ? 0 : got->second->load();

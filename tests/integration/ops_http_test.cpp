@@ -354,6 +354,19 @@ TEST_F(ops_http_auth, a_replay_needs_subscribe_on_its_source) {
     EXPECT_EQ(start("copier-secret", R"({"src":"team-src","dst":"team-copy"})").status, 202);
     EXPECT_EQ(start("team-secret", R"({"src":"team-src","dst":"team-copy-2"})").status, 202);
     EXPECT_EQ(start("admin-secret", R"({"src":"secret","dst":"copy-3"})").status, 202);
+
+    // The replay's group `replay:team-copy` belongs to whoever may administer team-copy:
+    // listed for that token and removable by it (once the replay is done).
+    const std::vector<std::pair<std::string, std::string>> team{
+        {"Authorization", "Bearer team-secret"}};
+    ASSERT_TRUE(eventually([&] {
+        return get("/groups", team).body.find(R"("group":"replay:team-copy")") != std::string::npos;
+    }));
+    ASSERT_TRUE(eventually([&] {
+        return http_request(port(), "DELETE", "/groups/team-src/replay:team-copy", team).status ==
+               200;
+    }));
+    EXPECT_EQ(http_request(port(), "DELETE", "/groups/secret/replay:copy-3", team).status, 403);
 }
 
 }  // namespace
