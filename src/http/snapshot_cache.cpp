@@ -91,15 +91,16 @@ result<std::shared_ptr<const rendered_document>> snapshot_cache::load(std::strin
     auto entry = render_document(**found, options_.max_age_seconds, options_.private_cache);
     const std::size_t entry_bytes = entry->bytes() + ck.size();
     const std::size_t shard_bytes = options_.max_bytes / shard_count;
+    // Each shard keeps its share, rounded down, so that the total is a bound (docs/config.md).
+    const std::size_t shard_entries = options_.max_entries / shard_count;
     std::lock_guard lock(sh.mu);
     if (sh.drops == drops_before) {
         if (auto it = sh.entries.find(ck); it != sh.entries.end()) erase_entry(sh, it);
-        if (entry_bytes <= shard_bytes) {
+        if (entry_bytes <= shard_bytes && shard_entries > 0) {
             // Bounded memory: arbitrary victims are good enough for a cache whose entries are
             // cheap to rebuild.
             while (!sh.entries.empty() &&
-                   (sh.entries.size() >= options_.max_entries / shard_count + 1 ||
-                    sh.bytes + entry_bytes > shard_bytes)) {
+                   (sh.entries.size() >= shard_entries || sh.bytes + entry_bytes > shard_bytes)) {
                 erase_entry(sh, sh.entries.begin());
             }
             sh.bytes += entry_bytes;

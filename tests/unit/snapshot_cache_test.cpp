@@ -103,6 +103,19 @@ TEST_F(snapshot_cache_test, unknown_keys_load_as_null_and_collections_do_not_mix
 
 // Entries are bounded in bytes too: a user-defined projector can write documents of
 // megabytes, and 100,000 of them would not fit in memory.
+// cache_entries is a bound on the whole cache, not on each of its shards.
+TEST_F(snapshot_cache_test, the_number_of_entries_is_bounded_by_cache_entries) {
+    for (std::size_t max : {std::size_t{1}, std::size_t{20}, std::size_t{64}}) {
+        cache_ =
+            std::make_unique<snapshot_cache>(*racing_, snapshot_cache_options{.max_entries = max});
+        for (int i = 0; i < 300; ++i) {
+            write("k" + std::to_string(i), i);
+            ASSERT_TRUE(cache_->load("processes", "k" + std::to_string(i)));
+        }
+        EXPECT_LE(cache_->size(), max) << max;
+    }
+}
+
 TEST_F(snapshot_cache_test, memory_is_bounded_in_bytes_and_a_huge_document_is_not_kept) {
     cache_ = std::make_unique<snapshot_cache>(
         *racing_, snapshot_cache_options{.max_bytes = std::size_t{16} << 20});  // 1 MiB a shard
