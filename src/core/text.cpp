@@ -4,12 +4,9 @@
 
 namespace prom {
 
-namespace {
-
-// The length of the valid UTF-8 sequence that starts at s[i], or 0 when none does.
-std::size_t utf8_sequence_at(std::string_view s, std::size_t i) {
+std::optional<utf8_char> utf8_char_at(std::string_view s, std::size_t i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) return 1;
+    if (c < 0x80) return utf8_char{c, 1};
     std::size_t n;
     char32_t cp;
     if ((c & 0xE0) == 0xC0) {
@@ -22,18 +19,26 @@ std::size_t utf8_sequence_at(std::string_view s, std::size_t i) {
         n = 4;
         cp = c & 0x07;
     } else {
-        return 0;
+        return std::nullopt;
     }
-    if (i + n > s.size()) return 0;
+    if (i + n > s.size()) return std::nullopt;
     for (std::size_t k = 1; k < n; ++k) {
         auto cc = static_cast<unsigned char>(s[i + k]);
-        if ((cc & 0xC0) != 0x80) return 0;
+        if ((cc & 0xC0) != 0x80) return std::nullopt;
         cp = (cp << 6) | (cc & 0x3F);
     }
     // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
     static constexpr char32_t min_of[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_of[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
+    if (cp < min_of[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+    return utf8_char{cp, n};
+}
+
+namespace {
+
+// The length of the valid UTF-8 sequence that starts at s[i], or 0 when none does.
+std::size_t utf8_sequence_at(std::string_view s, std::size_t i) {
+    auto at = utf8_char_at(s, i);
+    return at ? at->length : 0;
 }
 
 }  // namespace

@@ -4,12 +4,21 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace prom {
 
 bool is_clean_text(std::string_view s);
+
+// The valid UTF-8 sequence that starts at s[i]: its code point and length in bytes; nothing
+// when none starts there (a stray byte, an overlong form, a surrogate, past U+10FFFF).
+struct utf8_char {
+    char32_t code_point;
+    std::size_t length;
+};
+std::optional<utf8_char> utf8_char_at(std::string_view s, std::size_t i);
 
 // `s` with every byte that does not belong to a valid UTF-8 sequence replaced by U+FFFD:
 // for messages that quote what a client sent (an undecodable path segment, a query value),

@@ -2,6 +2,8 @@
 
 #include <cwchar>
 
+#include "core/text.hpp"
+
 static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 code points");
 
 namespace prom::schema {
@@ -116,37 +118,13 @@ std::wstring code_points(std::string_view s) {
     std::wstring out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if (b < 0x80) {
-            out.push_back(static_cast<wchar_t>(b));
-            ++i;
-            continue;
-        }
-        std::size_t need = 0;
-        unsigned cp = 0;
-        if ((b & 0xE0) == 0xC0) {
-            need = 1;
-            cp = b & 0x1F;
-        } else if ((b & 0xF0) == 0xE0) {
-            need = 2;
-            cp = b & 0x0F;
-        } else if ((b & 0xF8) == 0xF0) {
-            need = 3;
-            cp = b & 0x07;
-        }
-        bool ok = need > 0 && i + need < s.size();
-        for (std::size_t k = 1; ok && k <= need; ++k) {
-            const auto cb = static_cast<unsigned char>(s[i + k]);
-            ok = (cb & 0xC0) == 0x80;
-            cp = (cp << 6) | (cb & 0x3F);
-        }
-        if (!ok) {
+        if (auto c = utf8_char_at(s, i)) {
+            out.push_back(static_cast<wchar_t>(c->code_point));
+            i += c->length;
+        } else {
             out.push_back(L'\uFFFD');
             ++i;
-            continue;
         }
-        out.push_back(static_cast<wchar_t>(cp));
-        i += need + 1;
     }
     return out;
 }

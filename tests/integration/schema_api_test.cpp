@@ -202,18 +202,15 @@ TEST(schema_cli, a_wrapper_with_an_unknown_field_is_refused_not_stored_as_the_sc
         std::fclose(f);
         return path;
     };
-    auto typo =
-        run_prom("schema set wr " +
-                     write("typo.json", R"({"schema":{"type":"integer"},"compatability":"none"})") +
-                     " " + db,
-                 true);
+    // `prom schema set wr FILE [OPTIONS]` with FILE holding `text`.
+    auto set = [&](const std::string& name, const std::string& text, const std::string& options) {
+        return run_prom("schema set wr " + write(name, text) + options + " " + db, true);
+    };
+    auto typo = set("typo.json", R"({"schema":{"type":"integer"},"compatability":"none"})", "");
     EXPECT_EQ(typo.exit_code, 2) << typo.out;
     EXPECT_NE(typo.out.find("compatability"), std::string::npos) << typo.out;
-    auto both =
-        run_prom("schema set wr " +
-                     write("both.json", R"({"schema":{"type":"integer"},"compatibility":"none"})") +
-                     " --compatibility backward " + db,
-                 true);
+    auto both = set("both.json", R"({"schema":{"type":"integer"},"compatibility":"none"})",
+                    " --compatibility backward");
     EXPECT_EQ(both.exit_code, 2) << both.out;
     auto ok = run_prom("schema set wr " + dir.file("both.json") + " " + db);
     EXPECT_EQ(ok.exit_code, 0) << ok.out;
