@@ -31,8 +31,9 @@ constexpr std::string_view ecmascript_letter_escapes = "dDwWsSbBfnrtvcxuk";
 
 std::optional<std::string> non_ecmascript_construct(std::string_view p) {
     bool in_class = false;
-    bool after_quantifier =
-        false;  // the previous token repeats an atom: `+` after it is possessive
+    // The previous token is a quantifier (`*`, `+`, `?`, `{n,m}`): a `+` after it makes it
+    // possessive, a `?` lazy.
+    bool after_quantifier = false;
     for (std::size_t i = 0; i < p.size(); ++i) {
         const char c = p[i];
         if (c == '\\') {
@@ -65,6 +66,7 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
             return "a possessive quantifier ('" + std::string(p.substr(i - 1, 2)) +
                    "') is not ECMAScript";
         }
+        const bool was_quantifier = after_quantifier;
         after_quantifier = false;
         switch (c) {
             case '[':
@@ -100,9 +102,8 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
                 after_quantifier = true;
                 break;
             case '?':
-                // `a+?` is lazy: the '?' ends the quantifier, a '+' after it is no possessive.
-                after_quantifier = i == 0 || (p[i - 1] != '*' && p[i - 1] != '+' &&
-                                              p[i - 1] != '?' && p[i - 1] != '}');
+                // After a quantifier it makes that one lazy (`a+?`); else it is one (`a?`).
+                after_quantifier = !was_quantifier;
                 break;
             case '}':
                 after_quantifier = true;
