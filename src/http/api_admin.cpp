@@ -3,9 +3,13 @@
 // POST /dlq/{topic}/replay, GET|POST /replays. With tokens configured they need the `admin`
 // permission: for a group route the group's name, for the dead-letter routes the topic,
 // for a replay its DST; the lists show only what the token's admin patterns match.
+#include <charconv>
+#include <limits>
+
 #include "auth/auth_policy.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
+#include "http/percent.hpp"
 #include "ops/dlq.hpp"
 #include "ops/groups.hpp"
 #include "ops/replay_manager.hpp"
@@ -40,18 +44,40 @@ result<json::value> json_body(const request& r, std::size_t limit, bool empty_is
     return v;
 }
 
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+// GET /dlq/{topic}: `group` (only its entries) and `limit` (the oldest N, 1..10000); any
+// other parameter is refused, as a misspelt `limit` would return everything.
+struct dlq_params {
+    std::optional<std::string> group;
+    std::optional<std::size_t> limit;
+};
+
+result<dlq_params> dlq_list_params(std::string_view query) {
+    dlq_params out;
     while (!query.empty()) {
         auto amp = query.find('&');
         auto part = query.substr(0, amp);
         auto eq = part.find('=');
-        if (part.substr(0, eq) == name) {
-            return eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        std::string name = decode_query_component(part.substr(0, eq));
+        std::string value =
+            eq == std::string_view::npos ? "" : decode_query_component(part.substr(eq + 1));
+        if (name == "group" && !out.group) {
+            out.group = std::move(value);
+        } else if (name == "limit" && !out.limit) {
+            std::size_t n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || n < 1 ||
+                n > 10000) {
+                return fail(errc::invalid_argument, "limit is a whole number from 1 to 10000");
+            }
+            out.limit = n;
+        } else if (!name.empty()) {
+            return fail(errc::invalid_argument,
+                        "unknown or repeated parameter '" + name + "' (group, limit)");
         }
         if (amp == std::string_view::npos) break;
         query = query.substr(amp + 1);
     }
-    return std::nullopt;
+    return out;
 }
 
 }  // namespace
@@ -132,12 +158,24 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
         }
         case route_id::dlq: {
             if (!allowed(a)) return forbidden(a);
-            std::optional<std::string_view> group = query_param(query, "group");
-            auto ds = ops::list_dead_letters(store_, a, group);
+            auto params = dlq_list_params(query);
+            if (!params) return error_response(params.error(), route);
+            std::optional<std::string_view> group;
+            if (params->group) group = *params->group;
+            // One more than asked: whether the list was cut short.
+            auto ds = ops::list_dead_letters(
+                store_, a, group,
+                params->limit ? *params->limit + 1 : std::numeric_limits<std::size_t>::max());
             if (!ds) return error_response(ds.error(), route);
+            const bool truncated = params->limit && ds->size() > *params->limit;
+            if (truncated) ds->pop_back();
             json::array items;
             for (const auto& d : *ds) items.push_back(ops::to_json(d));
-            return list_response(std::move(items), route);
+            json::object o;
+            o["count"] = items.size();
+            o["items"] = std::move(items);
+            if (params->limit) o["truncated"] = truncated;
+            return json_response(200, canonical_json(o), route);
         }
         case route_id::dlq_replay: {
             if (!allowed(a)) return forbidden(a);

@@ -37,7 +37,8 @@ std::string dead_letter_id(const event& e, std::string_view group) {
 }
 
 result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view topic,
-                                                   std::optional<std::string_view> group) {
+                                                   std::optional<std::string_view> group,
+                                                   std::size_t max) {
     auto t = s.topic(topic);
     if (!t) return std::unexpected(t.error());
     if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
@@ -61,6 +62,7 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
             }
             d.entry = std::move(e);
             out.push_back(std::move(d));
+            if (out.size() >= max) return out;
         }
         if (page->size() < *q.limit) break;
         q.from_seq = page->back().seq + 1;

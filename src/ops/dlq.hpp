@@ -12,6 +12,7 @@
 // TOPIC do see copies (they carry the headers above).
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,10 +38,11 @@ struct dead_letter {
     std::optional<seq_t> source_seq;
 };
 
-// The entries of `topic`.dlq, oldest first; only `group`'s when given. not_found when the
-// topic does not exist.
-result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view topic,
-                                                   std::optional<std::string_view> group);
+// The entries of `topic`.dlq, oldest first; only `group`'s when given; at most `max` (the
+// scan stops there). not_found when the topic does not exist.
+result<std::vector<dead_letter>> list_dead_letters(
+    store& s, std::string_view topic, std::optional<std::string_view> group,
+    std::size_t max = std::numeric_limits<std::size_t>::max());
 json::object to_json(const dead_letter& d);
 
 struct dlq_replay_options {

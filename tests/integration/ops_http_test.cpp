@@ -182,6 +182,18 @@ TEST_F(ops_http, topics_dead_letters_and_replays) {
     auto d = get("/dlq/src");
     ASSERT_EQ(d.status, 200) << d.body;
     EXPECT_EQ(parse_json(d.body)->at("count").as_int64(), 1);
+    // `limit` bounds the list (the oldest first) and says whether it cut it short.
+    publish("lim", 1, 1);
+    publish("lim.dlq", 1, 3);
+    auto first = parse_json(get("/dlq/lim?limit=2").body);
+    EXPECT_EQ(first->at("count").as_int64(), 2);
+    EXPECT_EQ(first->at("items").at(0).at("dlq_seq").as_int64(), 1);
+    EXPECT_EQ(first->at("truncated"), true);
+    EXPECT_EQ(parse_json(get("/dlq/lim?limit=3").body)->at("truncated"), false);
+    for (const char* bad :
+         {"/dlq/lim?limit=0", "/dlq/lim?limit=x", "/dlq/lim?limt=2", "/dlq/lim?limit=1&limit=2"}) {
+        EXPECT_EQ(get(bad).status, 400) << bad;
+    }
     auto rp = post_json("/dlq/src/replay", "");
     ASSERT_EQ(rp.status, 200) << rp.body;
     EXPECT_EQ(parse_json(rp.body)->at("replayed").as_int64(), 1);
