@@ -53,7 +53,7 @@ result<std::vector<std::string>> patterns(const json::object& o, std::string_vie
                         "config: '" + where + "' must hold non-empty strings");
         }
         std::string_view s = p.get_string();
-        if (s.find('*') != std::string_view::npos && s.find('*') != s.size() - 1) {
+        if (!well_formed_pattern(s)) {
             return fail(errc::invalid_argument,
                         "config: '" + where + "': '*' may only end a pattern: " + std::string(s));
         }
@@ -201,6 +201,17 @@ bool auth_policy::permits_every(const grant& g, action what, std::string_view pa
         if (p.ends_with('*') && prefix.starts_with(std::string_view(p).substr(0, p.size() - 1))) {
             return true;
         }
+    }
+    return false;
+}
+
+bool auth_policy::permits_some(const grant& g, action what, std::string_view pattern) {
+    if (!pattern.ends_with('*')) return permits(g, what, pattern);
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+    for (const auto& p : patterns_of(g, what)) {
+        const bool wide = p.ends_with('*');
+        const std::string_view own = wide ? std::string_view(p).substr(0, p.size() - 1) : p;
+        if (own.starts_with(prefix) || (wide && prefix.starts_with(own))) return true;
     }
     return false;
 }

@@ -67,6 +67,9 @@ class auth_policy {
     static bool permits(const grant& g, action what, std::string_view name);
     // Every name `pattern` (a name, a prefix ending in '*', or '*') can match is permitted.
     static bool permits_every(const grant& g, action what, std::string_view pattern);
+    // Some name `pattern` can match may be permitted: one of the grant's patterns lies within
+    // it, or it within one of them (`*` and `order.*` either way).
+    static bool permits_some(const grant& g, action what, std::string_view pattern);
 
   private:
     std::vector<grant> grants_;
@@ -76,5 +79,11 @@ class auth_policy {
 std::optional<std::string_view> bearer_token(std::string_view authorization);
 
 bool pattern_matches(std::string_view pattern, std::string_view name);
+
+// A name, a prefix ending in '*', or '*': a '*' anywhere else would match nothing.
+inline bool well_formed_pattern(std::string_view pattern) {
+    const auto star = pattern.find('*');
+    return star == std::string_view::npos || star == pattern.size() - 1;
+}
 
 }  // namespace prom::auth

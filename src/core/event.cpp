@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/event_times.hpp"
 #include "core/reserved_headers.hpp"
 #include "core/text.hpp"
 
@@ -103,11 +104,9 @@ status validate_input(const event_input& in) {
         }
     }
     if (in.ts && *in.ts < 0) return fail(errc::invalid_argument, "ts must not be negative");
-    // The last instant ISO-8601's four-digit year (and HTTP's dates) can write.
-    constexpr std::int64_t last_ms_of_9999 = 253402300799999;
-    if (in.ts && in.ts->value > last_ms_of_9999) {
+    if (in.ts && in.ts->value > last_event_ms) {
         return fail(errc::invalid_argument, "ts must not be after 9999-12-31T23:59:59.999Z (" +
-                                                std::to_string(last_ms_of_9999) + " ms)");
+                                                std::to_string(last_event_ms) + " ms)");
     }
     return {};
 }

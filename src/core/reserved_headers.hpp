@@ -5,17 +5,14 @@
 
 #include <string_view>
 
+#include "core/text.hpp"
+
 namespace prom {
 
+// "prom-" in any case.
 inline bool reserved_header_name(std::string_view name) {
     constexpr std::string_view prefix = "prom-";
-    if (name.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = name[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i]) return false;
-    }
-    return true;
+    return name.size() >= prefix.size() && iequals(name.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace prom

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/civil_time.hpp"
+#include "core/event_times.hpp"
 #include "prom/event.hpp"
 
 namespace prom {
@@ -46,27 +47,6 @@ bool is_leap_second_slot(std::int64_t utc_second) {
 }
 
 }  // namespace
-
-namespace {
-
-result<ts_ms> parse_any_time(std::string_view s);
-
-}  // namespace
-
-// Only instants an event can have (docs/events.md): before 1970 or after 9999 nothing can
-// be found, and a query for one is a mistake better said than answered with "nothing".
-result<ts_ms> parse_time(std::string_view s) {
-    auto t = parse_any_time(s);
-    if (!t) return t;
-    constexpr std::int64_t last_ms_of_9999 = 253402300799999;
-    if (t->value < 0 || t->value > last_ms_of_9999) {
-        return fail(errc::invalid_argument,
-                    "time '" + std::string(s) +
-                        "' is outside the times events can have (1970-01-01T00:00:00Z to "
-                        "9999-12-31T23:59:59.999Z, 0 to 253402300799999 ms)");
-    }
-    return t;
-}
 
 namespace {
 
@@ -157,5 +137,19 @@ result<ts_ms> parse_any_time(std::string_view s) {
 }
 
 }  // namespace
+
+// Only instants an event can have (docs/events.md): before 1970 or after 9999 nothing can
+// be found, and a query for one is a mistake better said than answered with "nothing".
+result<ts_ms> parse_time(std::string_view s) {
+    auto t = parse_any_time(s);
+    if (!t) return t;
+    if (t->value < 0 || t->value > last_event_ms) {
+        return fail(errc::invalid_argument,
+                    "time '" + std::string(s) +
+                        "' is outside the times events can have (1970-01-01T00:00:00Z to "
+                        "9999-12-31T23:59:59.999Z, 0 to 253402300799999 ms)");
+    }
+    return t;
+}
 
 }  // namespace prom

@@ -104,9 +104,8 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
     // A replay's group is named `replay:DST`: whoever may administer DST (and so start the
     // replay) may also see and reset its group, not only a token whose patterns match that name.
     auto allowed_group = [&](std::string_view group) {
-        constexpr std::string_view replay_prefix = "replay:";
-        return allowed(group) ||
-               (group.starts_with(replay_prefix) && allowed(group.substr(replay_prefix.size())));
+        auto dst = ops::replay_destination(group);
+        return allowed(group) || (dst && allowed(*dst));
     };
     auto forbidden = [&](std::string_view name) {
         return error_response(403, "forbidden",

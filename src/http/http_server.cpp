@@ -125,18 +125,20 @@ http_server::~http_server() {
     }
 }
 
-status http_server::check_listen(const std::string& host, std::uint16_t port) {
+namespace {
+
+// Opens, binds and listens `acceptor` on host:port: the server's listener and the probe of
+// check_listen alike, so that the probe refuses exactly what the start would.
+status listen_on(tcp::acceptor& acceptor, const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
     auto address = net::ip::make_address(host, ec);
     if (ec) return fail(errc::invalid_argument, "bad listen address '" + host + "'");
-    if (port == 0) return {};
-    net::io_context ioc;
-    tcp::acceptor probe(ioc);
     const tcp::endpoint endpoint(address, port);
-    probe.open(endpoint.protocol(), ec);
-    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) probe.bind(endpoint, ec);
-    if (!ec) probe.listen(1, ec);  // bind alone succeeds beside a listener with SO_REUSEADDR
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    // Listening too: a bind alone succeeds beside another listener with SO_REUSEADDR.
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
         return fail(errc::unavailable,
                     "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
@@ -144,22 +146,26 @@ status http_server::check_listen(const std::string& host, std::uint16_t port) {
     return {};
 }
 
+}  // namespace
+
+status http_server::check_listen(const std::string& host, std::uint16_t port) {
+    net::io_context ioc;
+    tcp::acceptor probe(ioc);
+    if (port == 0) {  // any free port: only the address can be wrong
+        boost::system::error_code ec;
+        (void)net::ip::make_address(host, ec);
+        if (ec) return fail(errc::invalid_argument, "bad listen address '" + host + "'");
+        return {};
+    }
+    return listen_on(probe, host, port);
+}
+
 result<std::unique_ptr<http_server>> http_server::start(
     api& handlers, server_options options, const std::function<void(server_context&)>& configure) {
     auto i = std::make_unique<impl>(handlers, std::move(options));
-    boost::system::error_code ec;
-    auto address = net::ip::make_address(i->ctx.options.host, ec);
-    if (ec) return fail(errc::invalid_argument, "bad listen address '" + i->ctx.options.host + "'");
-    tcp::endpoint endpoint(address, i->ctx.options.port);
     auto& acceptor = *i->acceptor;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-        return fail(errc::unavailable, "cannot listen on " + i->ctx.options.host + ":" +
-                                           std::to_string(i->ctx.options.port) + ": " +
-                                           ec.message());
+    if (auto ok = listen_on(acceptor, i->ctx.options.host, i->ctx.options.port); !ok) {
+        return std::unexpected(ok.error());
     }
     i->port = acceptor.local_endpoint().port();
     if (configure) configure(i->ctx);

@@ -143,7 +143,18 @@ result<replay_spec> parse_replay_request(const json::value& body) {
     return spec;
 }
 
-std::string replay_group(std::string_view dst) { return "replay:" + std::string(dst); }
+namespace {
+constexpr std::string_view replay_group_prefix = "replay:";
+}  // namespace
+
+std::string replay_group(std::string_view dst) {
+    return std::string(replay_group_prefix) + std::string(dst);
+}
+
+std::optional<std::string_view> replay_destination(std::string_view group) {
+    if (!group.starts_with(replay_group_prefix)) return std::nullopt;
+    return group.substr(replay_group_prefix.size());
+}
 
 std::string replay_lease(std::string_view dst) { return "replay/" + std::string(dst); }
 

@@ -39,8 +39,10 @@ struct replay_spec {
 // "from_ts", "to_ts", "batch_size"}; unknown fields and wrong types are invalid_argument.
 result<replay_spec> parse_replay_request(const json::value& body);
 
-// The group whose cursor on SRC a replay into `dst` keeps.
+// The group whose cursor on SRC a replay into `dst` keeps, and back: the DST of a replay's
+// group, nothing for any other group.
 std::string replay_group(std::string_view dst);
+std::optional<std::string_view> replay_destination(std::string_view group);
 // The lease a replay into `dst` holds while it runs.
 std::string replay_lease(std::string_view dst);
 

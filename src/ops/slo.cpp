@@ -64,7 +64,7 @@ result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
                 std::string s(x.get_string());
                 // A '*' elsewhere than at the end would match nothing, silently: the rule
                 // would never fire (tokens and retention refuse the same patterns).
-                if (k != "name" && s.find('*') < s.size() - 1) {
+                if (k != "name" && !auth::well_formed_pattern(s)) {
                     std::string message = where;
                     message += ".";
                     message += k;

@@ -117,15 +117,17 @@ class transactional_projector final : public projector {
         return options_.backoff * (1 << std::min(attempt_no, 10));
     }
 
-    // A storage error that no retry can heal (the event's effects are refused: bad input,
-    // a type error, too large, unreadable) is the event's fault like a handler error, so it
-    // is retried and then dead-lettered; only errors that pass (unavailable, conflict, I/O)
-    // are retried for as long as they last.
+    // A storage error that passes (the database away, a deadlock or serialization failure, I/O,
+    // shutdown): what the handler meets through its transaction is the store's too.
     static bool transient(const error& e) {
         return e.code == errc::unavailable || e.code == errc::conflict ||
                e.code == errc::io_error || e.code == errc::cancelled;
     }
 
+    // A storage error that no retry can heal (the event's effects are refused: bad input,
+    // a type error, too large, unreadable) is the event's fault like a handler error, so it
+    // is retried and then dead-lettered; only errors that pass (unavailable, conflict, I/O)
+    // are retried for as long as they last.
     static bool permanent(const error& e) {
         return e.code == errc::invalid_argument || e.code == errc::type_error ||
                e.code == errc::too_large || e.code == errc::corrupt;

@@ -32,12 +32,12 @@ result<std::vector<std::string>> definition_files_in(const std::string& dir) {
     return out;
 }
 
-std::string describe(const apply_error& e) {
-    if (!e.pointer || e.pointer->empty()) return e.err.message;
-    return "at " + *e.pointer + ": " + e.err.message;
-}
-
 namespace {
+
+// "at <pointer>: <message>", or the message alone for the whole body.
+std::string located(const std::string& message, std::string_view pointer) {
+    return pointer.empty() ? message : "at " + std::string(pointer) + ": " + message;
+}
 
 result<json::value> definition_body(const std::string& f) {
     auto text = read_definition_text(f);
@@ -49,17 +49,18 @@ result<json::value> definition_body(const std::string& f) {
 
 }  // namespace
 
+std::string describe(const apply_error& e) {
+    return located(e.err.message, e.pointer.value_or(""));
+}
+
 status check_definition_files(const std::vector<std::string>& files) {
     for (const auto& f : files) {
         auto body = definition_body(f);
         if (!body) return std::unexpected(body.error());
         auto parsed = parse_projector_definition(*body);
         if (!parsed) {
-            const auto& why = parsed.error();
-            return fail(
-                errc::invalid_argument,
-                f + ": " +
-                    (why.pointer.empty() ? why.message : "at " + why.pointer + ": " + why.message));
+            return fail(errc::invalid_argument,
+                        f + ": " + located(parsed.error().message, parsed.error().pointer));
         }
     }
     return {};

@@ -165,29 +165,13 @@ class session final : public session_base, public std::enable_shared_from_this<s
                (grant_ && auth::auth_policy::permits(*grant_, what, topic));
     }
     void stop_subscriptions();
-    // Some topic `pattern` matches may be readable by the token: a subscribe pattern within one
-    // of its `subscribe` patterns, or one of those within the pattern (`*` and `order.*`).
-    bool pattern_may_match_readable(std::string_view pattern) const {
-        if (!gw_.policy.enabled()) return true;
-        if (!grant_) return false;
-        const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-        for (const auto& p : grant_->subscribe) {
-            const std::string_view own = p.ends_with('*')
-                                             ? std::string_view(p).substr(0, p.size() - 1)
-                                             : std::string_view(p);
-            if (own.starts_with(prefix) || (p.ends_with('*') && prefix.starts_with(own))) {
-                return true;
-            }
-        }
-        return false;
-    }
     // The `forbidden` error frame when the token may not consume `topic` as `group`.
     std::optional<std::string> refusal(const std::string& id, const std::string& topic,
                                        const std::string& group) const {
         // A pattern takes only the topics the token may read (expand_patterns): refused only
         // when no topic it can match is readable, so a wider pattern is narrowed, not refused.
-        if (is_topic_pattern(topic) ? !pattern_may_match_readable(topic)
-                                    : !allowed(auth::action::subscribe, topic)) {
+        if (gw_.policy.enabled() && (!grant_ || !auth::auth_policy::permits_some(
+                                                    *grant_, auth::action::subscribe, topic))) {
             return error_frame(id, "forbidden", "this token may not subscribe to '" + topic + "'");
         }
         // An ephemeral subscription (group "") stores nothing and takes no lease: the token's

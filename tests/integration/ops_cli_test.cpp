@@ -1,8 +1,13 @@
 // prom groups, prom groups rm, prom cursor set, prom dlq ls|replay, prom replay: the
 // operations commands as an operator runs them (docs/operations.md), on SQLite and
 // PostgreSQL.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -30,7 +35,7 @@ class ops_cli : public testing::Test {
             batch.push_back({.topic = "orders",
                              .id = "o" + std::to_string(i),
                              .key = "k" + std::to_string(i % 3),
-                             .ts = ts_ms{1000 * i},
+                             .ts = ts_ms{std::int64_t{1000} * i},
                              .payload = json::object{{"n", i}, {"big", i > 10}}});
         }
         ASSERT_TRUE(s->append(std::move(batch)));
@@ -181,6 +186,45 @@ TEST_F(ops_cli, serve_refuses_a_bad_slo_rule_with_exit_2) {
         EXPECT_EQ(b.exit_code, 2) << rule << ": " << b.out;
         EXPECT_NE(b.out.find("slo[0]"), std::string::npos) << b.out;
     }
+}
+
+// A start refused for its address or a projector file changes nothing: no database is made
+// and the config's retention policy and projectors are not stored for a later server.
+TEST(serve_refused_start, leaves_no_database_and_stores_nothing) {
+    test::temp_dir dir;
+    const std::string db = dir.file("never.db");
+    {
+        std::ofstream bad(dir.file("bad.json"));
+        bad << R"({"name":"p","version":1,"topic":"","writes":[]})";
+    }
+    // A port that is taken: a listener held open by this process.
+    const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(taken, 1), 0);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const std::string busy = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    const std::string policy =
+        R"("retention":{"policies":[{"topic":"orders*","retain":{"max_events":1}}]})";
+    // Each config: its listen and projectors, then the policy; the exit code expected.
+    for (const auto& [head, code] : std::vector<std::pair<std::string, int>>{
+             {R"({"listen":"127.0.0.1:0","projectors":[{"file":"bad.json"}],)", 2},
+             {R"({"listen":")" + busy + R"(",)", 1},
+             {R"({"listen":"no-such-host:1",)", 2}}) {
+        const std::string config = head + policy + "}";
+        {
+            std::ofstream cfg(dir.file("serve.json"));
+            cfg << config;
+        }
+        auto r =
+            test::run_prom("serve --db sqlite:" + db + " --config " + dir.file("serve.json"), true);
+        EXPECT_EQ(r.exit_code, code) << config << ": " << r.out;
+        EXPECT_FALSE(std::filesystem::exists(db)) << config;
+    }
+    ::close(taken);
 }
 
 }  // namespace
