@@ -37,6 +37,10 @@ struct event_input {
     // error::key_seq set to the key's current seq. A duplicate id is answered as a duplicate
     // (an idempotent retry), its expectation not checked again.
     std::optional<seq_t> expect_key_seq;
+    // Not for callers: stores clear it when they prepare an input, and the group commit sets
+    // it to the payload's canonical JSON on the publisher's thread (releasing `payload`), so
+    // that the one writer thread of a store does not serialize what many threads can.
+    std::string payload_text;
 };
 
 struct append_result {

@@ -6,8 +6,10 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
+#include <boost/json/parser.hpp>
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -55,13 +57,34 @@ bool find_non_finite(const json::value& v, std::string* path) {
     }
 }
 
-result<json::value> parse_unchecked(std::string_view text, std::size_t max_depth) {
+// This thread's parser for documents of at most `max_depth` levels. Boost.JSON's parser
+// keeps its stack between documents; json::parse builds and tears one down per call, which
+// for a small publish body cost about as much as the parsing itself.
+json::parser& reusable_parser(std::size_t max_depth) {
+    struct slot {
+        std::size_t max_depth;
+        std::unique_ptr<json::parser> parser;
+    };
+    thread_local std::vector<slot> slots;  // one per depth in use: two or three
+    for (auto& s : slots) {
+        if (s.max_depth == max_depth) return *s.parser;
+    }
     json::parse_options opts;
     opts.max_depth = max_depth;
+    slots.push_back({max_depth, std::make_unique<json::parser>(json::storage_ptr(), opts)});
+    return *slots.back().parser;
+}
+
+result<json::value> parse_unchecked(std::string_view text, std::size_t max_depth) {
+    json::parser& p = reusable_parser(max_depth);
+    p.reset();
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec, {}, opts);
-    if (ec) return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
-    return v;
+    p.write(text.data(), text.size(), ec);
+    if (ec) {
+        p.reset();  // drops what the failed document left on the stack
+        return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
+    }
+    return p.release();
 }
 
 // Rewrites the bare words `inf`, `-inf`, `nan`, `-nan` outside strings (what earlier

@@ -68,8 +68,24 @@ status prepare_inputs(std::vector<event_input>& batch) {
         if (auto ok = validate_input(in); !ok) return ok;
         if (!in.id) in.id = new_event_id();
         if (!in.ts) in.ts = now;
+        in.payload_text.clear();  // the store's own field: never a caller's text
     }
     return {};
+}
+
+void encode_payloads(std::vector<event_input>& batch) {
+    for (auto& in : batch) {
+        in.payload_text.clear();
+        append_canonical_json(in.payload_text, in.payload);
+        in.payload = nullptr;  // freed here rather than on the writer thread
+    }
+}
+
+std::string_view payload_text_of(const event_input& in, std::string& scratch) {
+    if (!in.payload_text.empty()) return in.payload_text;
+    scratch.clear();
+    append_canonical_json(scratch, in.payload);
+    return scratch;
 }
 
 std::unexpected<error> below_horizon(std::string_view topic, ts_ms ts, ts_ms horizon) {

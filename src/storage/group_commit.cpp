@@ -20,6 +20,7 @@ group_commit::~group_commit() {
 
 void group_commit::submit(std::vector<event_input> batch, append_callback done) {
     if (auto ok = prepare_inputs(batch); !ok) return done(std::unexpected(ok.error()));
+    encode_payloads(batch);
     enqueue({std::move(batch), std::move(done)});
 }
 
@@ -37,6 +38,7 @@ void group_commit::enqueue(request r) {
 
 result<std::vector<append_result>> group_commit::append(std::vector<event_input> batch) {
     if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
+    encode_payloads(batch);
     waiter self;
     enqueue({.batch = std::move(batch), .done = {}, .blocked = &self});
     self.wait();

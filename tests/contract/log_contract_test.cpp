@@ -1,6 +1,7 @@
 // The event log contract: every backend must pass these unchanged.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -68,6 +69,34 @@ TEST_P(log_contract, duplicate_id_appends_nothing_and_reports_the_original_seq) 
     EXPECT_EQ(evs->front().payload, json::value(1));
 }
 
+// payload_text is the store's own field (the group commit serializes payloads on the
+// publisher's thread into it): a caller's value is never what gets stored.
+TEST_P(log_contract, a_callers_payload_text_is_ignored_on_every_append_path) {
+    auto input = [](std::string topic) {
+        std::vector<event_input> batch(1);
+        batch[0].topic = std::move(topic);
+        batch[0].payload = json::object{{"b", 2}, {"a", 1}};
+        batch[0].payload_text = R"({"forged":true})";
+        return batch;
+    };
+    ASSERT_TRUE(store_->append(input("blocking")));
+    std::promise<bool> done;
+    store_->append_async(input("async"), [&](result<std::vector<append_result>> r) {
+        done.set_value(r.has_value());
+    });
+    ASSERT_TRUE(done.get_future().get());
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE((*txn)->append(input("transaction")));
+    ASSERT_TRUE((*txn)->commit());
+    for (const char* topic : {"blocking", "async", "transaction"}) {
+        auto evs = store_->scan({.topic = topic});
+        ASSERT_TRUE(evs);
+        ASSERT_EQ(evs->size(), 1u) << topic;
+        EXPECT_EQ(canonical_json((*evs)[0].payload), R"({"a":1,"b":2})") << topic;
+    }
+}
+
 TEST_P(log_contract, same_id_in_another_topic_is_not_a_duplicate) {
     append_one("a", "k", 1, "x");
     EXPECT_FALSE(append_one("b", "k", 1, "x").duplicate);
@@ -120,6 +149,7 @@ TEST_P(log_contract, concurrent_appenders_get_gapless_unique_seqs) {
     const int per_thread = GetParam().name == "postgres" ? 1000 : 10000;
     std::vector<std::vector<seq_t>> got(threads);
     std::vector<std::thread> ts;
+    ts.reserve(threads);
     for (int t = 0; t < threads; ++t) {
         ts.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
@@ -137,7 +167,7 @@ TEST_P(log_contract, concurrent_appenders_get_gapless_unique_seqs) {
         EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));  // each caller sees its own order
         all.insert(v.begin(), v.end());
     }
-    const auto total = static_cast<std::size_t>(threads * per_thread);
+    const auto total = static_cast<std::size_t>(threads) * static_cast<std::size_t>(per_thread);
     ASSERT_EQ(all.size(), total);
     EXPECT_EQ(*all.begin(), 1);
     EXPECT_EQ(*all.rbegin(), static_cast<seq_t>(total));
@@ -228,7 +258,7 @@ TEST_P(log_contract, topics_lists_counts_and_last_seq) {
 }
 
 TEST_P(log_contract, bad_input_is_refused_and_changes_nothing) {
-    for (std::string topic :
+    for (const std::string& topic :
          std::vector<std::string>{"", "has space", "semi;colon", std::string(300, 'a')}) {
         std::vector<event_input> b(1);
         b[0].topic = topic;
@@ -236,7 +266,7 @@ TEST_P(log_contract, bad_input_is_refused_and_changes_nothing) {
         ASSERT_FALSE(r) << topic;
         EXPECT_EQ(r.error().code, errc::invalid_argument);
     }
-    for (std::string key :
+    for (const std::string& key :
          {std::string("a\0b", 3), std::string("\xff\xfe"), std::string("\xc0\x80")}) {
         std::vector<event_input> b(1);
         b[0].topic = "t";

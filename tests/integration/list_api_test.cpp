@@ -8,6 +8,7 @@ class list_api : public server_test {
   protected:
     void SetUp() override {
         server_test::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;  // no server to fill
         // _ts: a=300, b=200, c=200, d=100 → order a, b, c (tie by _key), d.
         put("processes", "c", {{"status", "alive"}, {"pid", 3}, {"ok", true}, {"_ts", 200}});
         put("processes", "a", {{"status", "alive"}, {"pid", 1}, {"ok", false}, {"_ts", 300}});

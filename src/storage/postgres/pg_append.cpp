@@ -34,16 +34,17 @@ result<std::vector<append_result>> append_in_txn(connection& c,
                                                  const std::string& channel) {
     std::vector<std::string_view> topics, ids, keys;
     std::vector<std::int64_t> ts;
-    std::vector<std::string> payload_text, headers_text;
-    for (auto* in : batch) {
+    std::vector<std::string> payload_text(batch.size()), headers_text;
+    std::vector<std::string_view> payloads;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto* in = batch[i];
         topics.push_back(in->topic);
         ids.push_back(*in->id);
         keys.push_back(in->key);
         ts.push_back(in->ts->value);
-        payload_text.push_back(canonical_json(in->payload));
+        payloads.push_back(payload_text_of(*in, payload_text[i]));
         headers_text.push_back(encode_headers(in->headers));
     }
-    std::vector<std::string_view> payloads(payload_text.begin(), payload_text.end());
     std::vector<std::string_view> headers(headers_text.begin(), headers_text.end());
     auto r = c.query(
         "SELECT r_seq, r_ts, r_dup FROM prom_append($1::text[], $2::text[], $3::text[], "

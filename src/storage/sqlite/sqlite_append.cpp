@@ -214,7 +214,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
                                                           topic_counters& counters) {
     std::vector<append_result> out;
     out.reserve(batch.size());
-    std::string payload;  // one buffer for the batch's canonical payloads (bound as a copy)
+    std::string payload;  // one buffer for payloads not encoded yet (storage/common.hpp)
     // One statement object each for the whole batch (the connection caches them across
     // batches and groups too): bound and stepped per event, never re-prepared.
     for (auto& in : batch) {
@@ -222,8 +222,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
         if (!t) return std::unexpected(t.error());
         seq_t seq = (*t)->last_seq + 1;
         {
-            payload.clear();
-            append_canonical_json(payload, in.payload);
+            const std::string_view payload_text = payload_text_of(in, payload);
             const std::string headers = encode_headers(in.headers);
             // The unique (topic, id) index does the dedupe: an ignored insert is a duplicate.
             auto ins = c.prepare(
@@ -236,7 +235,7 @@ result<std::vector<append_result>> append_unconditionally(connection& c,
             ins->bind_static(3, *in.id);
             ins->bind_static(4, in.key);
             ins->bind(5, *in.ts);
-            ins->bind_static(6, payload);
+            ins->bind_static(6, payload_text);
             ins->bind_static(7, headers);
             int rc = ins->step();
             if (rc != SQLITE_DONE) return std::unexpected(c.last_error(rc, "insert event"));
