@@ -793,8 +793,14 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                 reg.leave_worker();
                 boost::system::error_code ignored;
                 conn.socket.non_blocking(false, ignored);  // the gateway's own business
+                // Counted like any request once the handshake is answered (a refused upgrade
+                // too); made before the co_await, not in its expression (a g++ 12 bug).
+                std::function<void(unsigned)> answered = [ctx, started](unsigned status) {
+                    ctx->handlers.metrics().record_request(
+                        route_id::ws, status, std::chrono::steady_clock::now() - started);
+                };
                 co_await ctx->upgrade(beast::tcp_stream(std::move(conn.socket)), std::move(buffer),
-                                      parser.release());
+                                      parser.release(), std::move(answered));
                 co_return;
             }
             auto r = error_response(501, "not_implemented",

@@ -73,9 +73,12 @@ void post_completion(io_worker& worker, std::move_only_function<void()> f);
 // bytes already read after the request, and the request itself. Runs on the connection's
 // worker, whose single thread serializes it like a strand; the HTTP session ends when it is
 // handed off (and no longer enforces deadlines: the stream's own timeouts take over).
+// `answered` is called once with the handshake's status (101, or the refusal's) when it has
+// been written, for the request metrics.
 using upgrade_handler =
     std::function<net::awaitable<void>(beast::tcp_stream stream, beast::flat_buffer buffer,
-                                       beast::http::request<beast::http::string_body> request)>;
+                                       beast::http::request<beast::http::string_body> request,
+                                       std::function<void(unsigned status)> answered)>;
 
 struct server_context {
     server_context(api& h, server_options o)

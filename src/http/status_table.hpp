@@ -12,7 +12,8 @@ struct status_info {
     std::string_view reason;
 };
 
-inline constexpr std::array<status_info, 26> known_statuses{{
+inline constexpr std::array<status_info, 27> known_statuses{{
+    {101, "Switching Protocols"},  // GET /ws upgrades, counted in the request metrics
     {200, "OK"},
     {201, "Created"},
     {202, "Accepted"},

@@ -804,7 +804,8 @@ struct session_count {
 
 net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::tcp_stream stream,
                                     beast::flat_buffer buffer,
-                                    bhttp::request<bhttp::string_body> req) {
+                                    bhttp::request<bhttp::string_body> req,
+                                    std::function<void(unsigned)> answered) {
     session_count counted(gw.get());
     const bool head = req.method() == bhttp::verb::head;
     // Checked here rather than left to Beast, whose refusals are plain text (and echo the
@@ -817,12 +818,14 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
                                  .key = header(req, bhttp::field::sec_websocket_key),
                                  .ws_version = header(req, bhttp::field::sec_websocket_version)})) {
         co_await refuse(stream, head, no->status, no->code, no->message, no->headers);
+        answered(no->status);
         co_return;
     }
     if (req.count(bhttp::field::authorization) > 1) {
         // As for every HTTP request (http_session.cpp): which line a proxy checked is unknown.
         co_await refuse(stream, head, 400, "bad_request",
                         "the Authorization header is given twice");
+        answered(400);
         co_return;
     }
     const auth::grant* grant = nullptr;
@@ -840,6 +843,7 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
         if (!grant) {
             gw->metrics.auth_refused += 1;
             co_await refuse(stream, head, 401, "unauthorized", "a valid bearer token is required");
+            answered(401);
             co_return;
         }
     }
@@ -855,6 +859,7 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     // something, it answers itself (400).
     auto [ec] = co_await ws.async_accept(req, use_tuple);
     if (ec) co_return;
+    answered(101);
     ws.next_layer().start_frames();
     gw->metrics.sessions_open += 1;
     gw->metrics.sessions_total += 1;
@@ -917,8 +922,10 @@ gateway::~gateway() {
 void gateway::install(http::server_context& server) {
     std::shared_ptr<state> st = state_;
     server.upgrade = [st](beast::tcp_stream stream, beast::flat_buffer buffer,
-                          bhttp::request<bhttp::string_body> req) -> net::awaitable<void> {
-        return accept_session(st, std::move(stream), std::move(buffer), std::move(req));
+                          bhttp::request<bhttp::string_body> req,
+                          std::function<void(unsigned)> answered) -> net::awaitable<void> {
+        return accept_session(st, std::move(stream), std::move(buffer), std::move(req),
+                              std::move(answered));
     };
 }
 

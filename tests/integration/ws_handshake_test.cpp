@@ -57,6 +57,23 @@ TEST_F(ws_handshake, a_key_that_is_not_the_base64_of_16_bytes_is_refused_with_40
     EXPECT_EQ(hs.status, 101) << hs.response;
 }
 
+// docs/http-api.md: prom_http_requests_total counts requests by route and status; an upgrade
+// on /ws is a request too, whether it is refused or becomes a session.
+TEST_F(ws_handshake, upgrades_are_counted_in_the_request_metrics_refused_or_not) {
+    expect_json_error(raw(upgrade("GET", "1.1", "abc")), 400, "bad_request");
+    raw_ws::handshake hs;
+    auto ok = raw_ws::connect(port(), hs, "/ws", {}, "13", "AAAAAAAAAAAAAAAAAAAAAA==");
+    ASSERT_EQ(hs.status, 101) << hs.response;
+    auto m = get("/metrics");
+    ASSERT_EQ(m.status, 200);
+    EXPECT_NE(m.body.find(R"(prom_http_requests_total{route="/ws",status="400"} 1)"),
+              std::string::npos)
+        << m.body;
+    EXPECT_NE(m.body.find(R"(prom_http_requests_total{route="/ws",status="101"} 1)"),
+              std::string::npos)
+        << m.body;
+}
+
 TEST_F(ws_handshake, http_1_0_gets_an_http_1_1_json_400) {
     http_connection c(port());
     ASSERT_TRUE(c.send_raw(upgrade("GET", "1.0")));
