@@ -585,21 +585,34 @@ bool is_ws_target(std::string_view target) { return target == "/ws" || target.st
 // rest). The parser is Beast's, so its limits and its refusals of malformed or ambiguous
 // framing are the same. Errors as Beast's reads give them: end_of_stream when the peer
 // closed before a request began.
+//
+// parse_buffered is the part without the socket: true when what the buffer holds finishes
+// the step (or is an error, in `ec`), so that the usual case, a body that arrived with its
+// header, needs no coroutine frame for its read.
+bool parse_buffered(beast::flat_buffer& buffer, bhttp::request_parser<bhttp::string_body>& parser,
+                    bool whole_message, boost::system::error_code& ec) {
+    parser.eager(whole_message);  // the header alone: Expect and Upgrade are looked at first
+    ec = {};
+    while (buffer.size() != 0) {
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec && ec != bhttp::error::need_more) return true;
+        if (whole_message ? parser.is_done() : parser.is_header_done()) {
+            ec = {};
+            return true;
+        }
+        if (ec || used == 0) break;  // needs more than the buffer holds
+    }
+    ec = {};
+    return false;
+}
+
 net::awaitable<boost::system::error_code> read_request(
     tcp::socket& socket, beast::flat_buffer& buffer,
     bhttp::request_parser<bhttp::string_body>& parser, bool whole_message) {
-    parser.eager(whole_message);  // the header alone: Expect and Upgrade are looked at first
     boost::system::error_code ec;
     for (;;) {
-        if (buffer.size() != 0) {
-            const std::size_t used = parser.put(buffer.data(), ec);
-            buffer.consume(used);
-            if (ec && ec != bhttp::error::need_more) co_return ec;
-            if (whole_message ? parser.is_done() : parser.is_header_done()) {
-                co_return boost::system::error_code{};
-            }
-            if (!ec && used != 0 && buffer.size() != 0) continue;  // the parser stopped early
-        }
+        if (parse_buffered(buffer, parser, whole_message, ec)) co_return ec;
         net::mutable_buffer room;
         try {
             room = buffer.prepare(beast::read_size(buffer, 65536));
@@ -670,36 +683,66 @@ bool read_header_fields(const bhttp::fields& fields, request& req, std::string& 
     return single_authorization;
 }
 
-// `deadline`: when the sweeper may cut a write the peer does not read.
-net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
-                                    bool keep_alive, steady_time deadline) {
+// An answer as the socket takes it: status line, head, Date, Connection, the blank line,
+// body. The buffers point into `r` and into `date`.
+struct answer_buffers {
     date_line date = current_date_line();
-    std::string_view connection_line;
-    if (!keep_alive) {
-        connection_line = "Connection: close\r\n";
-    } else if (version == 10) {
-        connection_line = "Connection: keep-alive\r\n";
+    std::array<net::const_buffer, 6> parts;
+    answer_buffers(const response& r, unsigned version, bool keep_alive) {
+        std::string_view connection_line;
+        if (!keep_alive) {
+            connection_line = "Connection: close\r\n";
+        } else if (version == 10) {
+            connection_line = "Connection: keep-alive\r\n";
+        }
+        parts = {net::buffer(status_line(r.status)),
+                 net::buffer(head_of(r)),
+                 net::buffer(date.text, date.size),
+                 net::buffer(connection_line),
+                 net::buffer("\r\n", 2),
+                 net::buffer(body_of(r))};
     }
-    std::string_view head = head_of(r);
-    std::string_view body = body_of(r);
-    std::array<net::const_buffer, 6> buffers{net::buffer(status_line(r.status)),
-                                             net::buffer(head),
-                                             net::buffer(date.text, date.size),
-                                             net::buffer(connection_line),
-                                             net::buffer("\r\n", 2),
-                                             net::buffer(body)};
-    conn.deadline = deadline;
-    // Most answers fit the socket's buffer: sent here, the coroutine goes on without a trip
-    // through the scheduler. The socket is non-blocking (serve_connection), so a full buffer
-    // returns would_block and the rest goes out asynchronously.
+    answer_buffers(const answer_buffers&) = delete;  // `parts` points into `date`
+    answer_buffers& operator=(const answer_buffers&) = delete;
+};
+
+enum class first_write { whole, partial, failed };
+
+// Most answers fit the socket's buffer: sent here, without a coroutine frame or a trip
+// through the scheduler. The socket is non-blocking (serve_connection), so a full buffer
+// gives `partial` (with `sent` bytes gone) and the rest goes out with write_rest.
+first_write write_at_once(connection& conn, const answer_buffers& a, std::size_t& sent) {
     boost::system::error_code ec;
-    const std::size_t sent = conn.socket.write_some(buffers, ec);
-    if (!ec && sent == net::buffer_size(buffers)) co_return true;
-    if (ec && ec != net::error::would_block && ec != net::error::try_again) co_return false;
-    beast::buffers_suffix<std::array<net::const_buffer, 6>> rest(buffers);
+    sent = conn.socket.write_some(a.parts, ec);
+    if (!ec && sent == net::buffer_size(a.parts)) return first_write::whole;
+    if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+        return first_write::failed;
+    }
+    return first_write::partial;
+}
+
+net::awaitable<bool> write_rest(connection& conn, const answer_buffers& a, std::size_t sent) {
+    beast::buffers_suffix<std::array<net::const_buffer, 6>> rest(a.parts);
     rest.consume(sent);
     auto [wec, n] = co_await net::async_write(conn.socket, rest, use_tuple);
     co_return !wec;
+}
+
+// `deadline`: when the sweeper may cut a write the peer does not read.
+net::awaitable<bool> write_response(connection& conn, const response& r, unsigned version,
+                                    bool keep_alive, steady_time deadline) {
+    const answer_buffers a(r, version, keep_alive);
+    conn.deadline = deadline;
+    std::size_t sent = 0;
+    switch (write_at_once(conn, a, sent)) {
+        case first_write::whole:
+            co_return true;
+        case first_write::failed:
+            co_return false;
+        case first_write::partial:
+            break;
+    }
+    co_return co_await write_rest(conn, a, sent);
 }
 
 // The status for a request that did not parse; 0 when the peer just went away.
@@ -769,7 +812,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                     conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
                 ec = wec;
             }
-            if (!ec) ec = co_await read_request(conn.socket, buffer, parser, true);
+            if (!ec && !parse_buffered(buffer, parser, true, ec)) {
+                ec = co_await read_request(conn.socket, buffer, parser, true);
+            }
         }
         conn.busy = true;
         conn.deadline = steady_time::max();  // a slow durable publish is not the client's fault
@@ -939,7 +984,13 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         // handler threw.
         if (req.verb == method::head) r->head_only = true;
         bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
-        bool written = co_await write_response(conn, *r, msg.version(), keep_alive, write_deadline);
+        // write_response's steps inline: the usual answer needs no coroutine frame of its own.
+        const answer_buffers answer(*r, msg.version(), keep_alive);
+        conn.deadline = write_deadline;
+        std::size_t sent = 0;
+        const first_write how = write_at_once(conn, answer, sent);
+        bool written = how == first_write::whole;
+        if (how == first_write::partial) written = co_await write_rest(conn, answer, sent);
         last_answer = std::chrono::steady_clock::now();
         // A read or publish whose projectors did not catch up within its `wait` is the
         // client's chosen bound running out, not a server failure: no error line for it.
