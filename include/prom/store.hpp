@@ -177,6 +177,11 @@ class transaction {
     // Deletes one document; false when there was none (then nothing is logged). The
     // default refuses (errc::invalid_argument): wrappers that do not forward it.
     virtual result<bool> delete_one(std::string_view collection, std::string_view key);
+    // Erasure of a document (docs/retention.md): delete_one, and the key's earlier changes
+    // in the collection's change log lose their bodies and ETags (each reads as a deletion
+    // from then on), so that no watch replays the erased content. False when there was
+    // neither a document nor a change with a body. The default refuses, as delete_one's.
+    virtual result<bool> erase_one(std::string_view collection, std::string_view key);
     virtual result<std::vector<append_result>> append(std::vector<event_input> batch) = 0;
     // Also records the time of the write (cursor_status::acked_at), on every backend.
     virtual status set_cursor(std::string_view topic, std::string_view group, seq_t seq) = 0;

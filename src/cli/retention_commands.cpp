@@ -281,13 +281,14 @@ void register_retention_commands(CLI::App& app, run_state& state) {
             if (!s) return;
             auto txn = s->begin();
             if (!txn) return report(txn.error(), state);
-            auto gone = (*txn)->delete_one(a->collection, a->key);
+            auto gone = (*txn)->erase_one(a->collection, a->key);
             if (!gone) return report(gone.error(), state);
             if (!*gone) {
                 return found_nothing(
                     "no document '" + a->key + "' in collection '" + a->collection + "'", state);
             }
             if (auto ok = (*txn)->commit(); !ok) return report(ok.error(), state);
+            (void)s->reclaim_space();  // best effort, as for a key's events
             print_line(
                 json::object{{"collection", a->collection}, {"key", a->key}, {"deleted", true}});
         });

@@ -105,10 +105,11 @@ response api::retention_route(const request& r, route_id route, std::string_view
             std::string_view physical = options_.aliases ? options_.aliases->resolve(a, hold) : a;
             auto txn = store_.begin();
             if (!txn) return error_response(txn.error(), route);
-            auto gone = (*txn)->delete_one(physical, b);
+            auto gone = (*txn)->erase_one(physical, b);
             if (!gone) return error_response(gone.error(), route);
             if (!*gone) return error_response(404, "not_found", "no such document", route);
             if (auto ok = (*txn)->commit(); !ok) return error_response(ok.error(), route);
+            (void)store_.reclaim_space();  // as for a key's events: best effort
             return ok_json(json::object{{"collection", a}, {"key", b}, {"deleted", true}}, route);
         }
         default:

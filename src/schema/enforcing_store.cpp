@@ -27,6 +27,9 @@ class checked_transaction final : public transaction {
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
         return inner_->delete_one(collection, key);
     }
+    result<bool> erase_one(std::string_view collection, std::string_view key) override {
+        return inner_->erase_one(collection, key);
+    }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = schemas_.check(batch); !ok) return std::unexpected(ok.error());
         return inner_->append(std::move(batch));

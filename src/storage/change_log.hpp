@@ -40,5 +40,10 @@ inline constexpr const char* read_changes_sql =
     "SELECT " PROM_CHANGE_COLUMNS
     " FROM changes WHERE coll = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 inline constexpr const char* last_change_sql = "SELECT seq FROM change_heads WHERE coll = $1";
+// transaction::erase_one: the key's logged bodies go; the rows stay (seqs stay gapless) and
+// read as deletions.
+inline constexpr const char* forget_change_bodies_sql =
+    "UPDATE changes SET body = NULL, etag = NULL WHERE coll = $1 AND key = $2 AND "
+    "body IS NOT NULL";
 
 }  // namespace prom::storage

@@ -40,6 +40,10 @@ result<bool> transaction::delete_one(std::string_view, std::string_view) {
     return fail(errc::invalid_argument, "this transaction cannot delete documents");
 }
 
+result<bool> transaction::erase_one(std::string_view, std::string_view) {
+    return fail(errc::invalid_argument, "this transaction cannot erase documents");
+}
+
 result<std::size_t> transaction::delete_events(std::string_view, const std::vector<seq_t>&) {
     return fail(errc::invalid_argument, "this transaction cannot delete events");
 }

@@ -56,6 +56,49 @@ class change_log_contract : public testing::TestWithParam<test::backend> {
     std::unique_ptr<store> store_;
 };
 
+// Erasing a document (docs/retention.md) leaves none of its content in the change log: the
+// key's earlier changes read as deletions, other keys' keep theirs, seqs stay as they were.
+TEST_P(change_log_contract, erasing_a_document_drops_its_bodies_from_the_log) {
+    put("c", "secret", 1);
+    put("c", "other", 2);
+    put("c", "secret", 3);
+    auto erase = [&](std::string_view key) {
+        auto txn = store_->begin();
+        EXPECT_TRUE(txn);
+        auto r = (*txn)->erase_one("c", key);
+        EXPECT_TRUE(r) << r.error().message;
+        auto ok = (*txn)->commit();
+        EXPECT_TRUE(ok) << ok.error().message;
+        return r && *r;
+    };
+    EXPECT_TRUE(erase("secret"));
+    auto log = read("c", 0);
+    ASSERT_EQ(log.size(), 4u);  // three writes and the deletion
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        EXPECT_EQ(log[i].seq, seq_t{static_cast<std::int64_t>(i) + 1});
+        if (log[i].key == "secret") {
+            EXPECT_TRUE(log[i].deleted) << i;
+            EXPECT_TRUE(log[i].body.empty()) << i;
+            EXPECT_TRUE(log[i].etag.empty()) << i;
+        } else {
+            EXPECT_FALSE(log[i].deleted);
+            EXPECT_NE(log[i].body.find("\"v\":2"), std::string::npos) << log[i].body;
+        }
+    }
+    auto gone = store_->find_one("c", "secret");
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(*gone);
+    // A document deleted earlier still has its history erased; then nothing is left to erase.
+    put("c", "later", 4);
+    EXPECT_TRUE(remove("c", "later"));
+    EXPECT_TRUE(erase("later"));
+    for (const auto& c : read("c", 0)) {
+        if (c.key == "later") EXPECT_TRUE(c.deleted && c.body.empty()) << c.seq.value;
+    }
+    EXPECT_FALSE(erase("later"));
+    EXPECT_FALSE(erase("never"));
+}
+
 TEST_P(change_log_contract, a_collection_without_changes_has_an_empty_log) {
     EXPECT_EQ(head("nothing"), 0);
     EXPECT_TRUE(read("nothing", 0).empty());

@@ -85,6 +85,7 @@ class memory_transaction final : public transaction {
     result<document> update_one(std::string_view collection, std::string_view key,
                                 const json::object& update, bool upsert) override;
     result<bool> delete_one(std::string_view collection, std::string_view key) override;
+    result<bool> erase_one(std::string_view collection, std::string_view key) override;
     result<std::vector<append_result>> append(std::vector<event_input> batch) override;
     status set_cursor(std::string_view topic, std::string_view group, seq_t seq) override;
     result<std::optional<seq_t>> cursor(std::string_view topic, std::string_view group) override;
@@ -130,6 +131,7 @@ class memory_transaction final : public transaction {
     std::map<cursor_key, stored_cursor> cursors_;
     std::set<std::pair<std::string, seq_t>> deleted_;            // (topic, seq)
     std::set<std::pair<std::string, std::string>> erased_keys_;  // (topic, key): snapshots go
+    std::set<std::pair<std::string, std::string>> erased_docs_;  // (collection, key): bodies go
     std::vector<horizon_op> horizon_ops_;                        // in call order
     // Snapshots put_snapshots kept, stored by commit before apply_retention (so an erasure
     // later in the transaction still removes them).
@@ -579,6 +581,20 @@ result<bool> memory_transaction::delete_one(std::string_view collection, std::st
     return true;
 }
 
+result<bool> memory_transaction::erase_one(std::string_view collection, std::string_view key) {
+    auto gone = delete_one(collection, key);
+    if (!gone) return gone;
+    bool logged = false;  // a change of the key with a body, in the committed log
+    {
+        std::lock_guard lock(s_.data_mu_);
+        if (auto it = s_.changes_.find(collection); it != s_.changes_.end()) {
+            for (const auto& c : it->second) logged = logged || (c.key == key && !c.deleted);
+        }
+    }
+    erased_docs_.emplace(std::string(collection), std::string(key));
+    return *gone || logged;
+}
+
 result<std::vector<append_result>> memory_transaction::append(std::vector<event_input> batch) {
     if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
     std::lock_guard lock(s_.data_mu_);
@@ -824,6 +840,17 @@ status memory_transaction::commit() {
         }
         apply_retention();
         for (auto& [k, v] : cursors_) s_.cursors_[k] = v;
+        // erase_one's: the key's logged changes read as deletions from now on.
+        for (const auto& [coll, key] : erased_docs_) {
+            auto it = s_.changes_.find(coll);
+            if (it == s_.changes_.end()) continue;
+            for (auto& c : it->second) {
+                if (c.key != key) continue;
+                c.deleted = true;
+                c.body.clear();
+                c.etag.clear();
+            }
+        }
         // The change log (storage/change_log.hpp): docs_ is ordered by (collection, key),
         // the order every backend logs a commit's changes in.
         for (auto& [k, v] : docs_) {

@@ -92,6 +92,16 @@ class pg_transaction final : public transaction {
         return true;
     }
 
+    result<bool> erase_one(std::string_view collection, std::string_view key) override {
+        auto gone = delete_one(collection, key);
+        if (!gone) return gone;
+        auto r =
+            c_->query(std::string(forget_change_bodies_sql) + " RETURNING seq", {collection, key});
+        if (!r) return std::unexpected(r.error());
+        if (r->size() > 0) wrote_ = true;
+        return *gone || r->size() > 0;
+    }
+
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
         if (has_expectations(batch)) {

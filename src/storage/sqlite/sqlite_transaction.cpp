@@ -75,6 +75,19 @@ class sqlite_transaction final : public transaction {
         return true;
     }
 
+    result<bool> erase_one(std::string_view collection, std::string_view key) override {
+        auto gone = delete_one(collection, key);
+        if (!gone) return gone;
+        auto st = s_.writer().prepare(forget_change_bodies_sql);
+        if (!st) return std::unexpected(st.error());
+        st->bind(1, collection);
+        st->bind(2, key);
+        if (int rc = st->step(); rc != SQLITE_DONE) {
+            return std::unexpected(s_.writer().last_error(rc, "forget change bodies"));
+        }
+        return *gone || sqlite3_changes(s_.writer().raw()) > 0;
+    }
+
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         if (auto ok = prepare_inputs(batch); !ok) return std::unexpected(ok.error());
         result<std::vector<append_result>> out;
