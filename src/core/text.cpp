@@ -1,5 +1,6 @@
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace prom {
@@ -68,6 +69,24 @@ std::string valid_utf8(std::string_view s) {
             i += n;
         }
     }
+    return out;
+}
+
+std::string printable_message(std::string_view s, std::size_t max_bytes) {
+    std::string out;
+    out.reserve(std::min(s.size(), max_bytes) + 32);
+    std::size_t i = 0;
+    while (i < s.size() && out.size() < max_bytes) {
+        std::size_t n = utf8_sequence_at(s, i);
+        if (n == 0 || s[i] == '\0') {
+            out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+            ++i;
+        } else {
+            out.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    if (i < s.size()) out += " \xE2\x80\xA6 (" + std::to_string(s.size()) + " bytes)";
     return out;
 }
 

@@ -26,6 +26,12 @@ std::optional<utf8_char> utf8_char_at(std::string_view s, std::size_t i);
 // escapes it).
 std::string valid_utf8(std::string_view s);
 
+// `s` as an error message that every store keeps and every client prints: valid_utf8, NUL
+// as U+FFFD too, and at most about `max_bytes` (cut at a character boundary, followed by
+// " … (N bytes)"). For text a user's code produced (a Lua error), which a dead-letter header
+// and the projector registry must be able to hold.
+std::string printable_message(std::string_view s, std::size_t max_bytes = 4096);
+
 // ASCII case-insensitive equality (HTTP header names and tokens).
 bool iequals(std::string_view a, std::string_view b);
 

@@ -5,12 +5,16 @@
 #include <mutex>
 
 #include "bus/consumer_loop.hpp"
+#include "core/text.hpp"
 #include "ops/dlq.hpp"
 #include "prom/projector.hpp"
 
 namespace prom {
 
 namespace {
+
+// The longest error text a dead letter or the status keeps (a Lua error is cut at 4 KiB).
+constexpr std::size_t error_text_bound = 8192;
 
 enum class outcome { applied, handler_failed, store_failed, conflict };
 
@@ -98,7 +102,9 @@ class transactional_projector final : public projector {
         metrics_.errors += 1;
         std::string where = events.size() == 1 ? "seq " + to_string(events.front().seq)
                                                : "batch from seq " + to_string(events.front().seq);
-        metrics_.last_error.set(where + ": " + why.message);
+        // Any handler's text, made storable (a Lua error is bounded at 4 KiB already; this
+        // bound is only for handlers that do not).
+        metrics_.last_error.set(where + ": " + printable_message(why.message, error_text_bound));
     }
 
     void advanced(seq_t seq, std::size_t applied) {
@@ -166,7 +172,7 @@ class transactional_projector final : public projector {
         dlq.headers = e.headers;
         // A copy that a dlq replay made carries the first event's id already.
         dlq.headers.try_emplace("prom-original-id", e.id);
-        dlq.headers["prom-error"] = why.message;
+        dlq.headers["prom-error"] = printable_message(why.message, error_text_bound);
         dlq.headers["prom-source-topic"] = e.topic;
         dlq.headers["prom-source-seq"] = to_string(e.seq);
         dlq.headers["prom-group"] = options_.group;

@@ -51,6 +51,8 @@ std::expected<std::string, definition_error> string_field(const json::object& o,
 
 bool valid_name(std::string_view n) {
     if (n.empty() || n.size() > 100) return false;
+    // A URL path normalizes these away: /projectors/.. is /, which no client could name.
+    if (n == "." || n == "..") return false;
     return std::all_of(n.begin(), n.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '_' || c == '.' || c == '-';
@@ -287,7 +289,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
     auto name = string_field(*o, "name", "", true);
     if (!name) return std::unexpected(name.error());
     if (!valid_name(*name))
-        return refuse("a projector name is [A-Za-z0-9_.-], 1-100 characters", "/name");
+        return refuse("a projector name is [A-Za-z0-9_.-], 1-100 characters, not '.' or '..'",
+                      "/name");
     d.name = c->name = *name;
 
     if (const json::value* v = member(*o, "version")) {

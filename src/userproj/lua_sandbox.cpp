@@ -6,6 +6,7 @@
 #include <cstring>
 #include <lua.hpp>
 
+#include "core/text.hpp"
 #include "userproj/lua_json.hpp"
 #include "userproj/lua_metered_lib.hpp"
 
@@ -211,8 +212,10 @@ status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
         std::string cap = limit_ % (1u << 20) == 0 ? std::to_string(limit_ >> 20) + " MiB"
                                                    : std::to_string(limit_) + " bytes";
         message = "Lua: the memory cap (" + cap + ") is exhausted";
-    } else if (const char* m = lua_tostring(L_, -1)) {
-        message = std::string("Lua: ") + m;
+    } else if (std::size_t n = 0; const char* m = lua_tolstring(L_, -1, &n)) {
+        // Whatever bytes the handler raised (a string cut mid-character, a NUL, megabytes):
+        // the message goes into a dead-letter header and the registry, which take text.
+        message = "Lua: " + printable_message(std::string_view(m, n));
     } else {
         message = "Lua: an error without a message";
     }

@@ -31,9 +31,24 @@ TEST(clean_text, valid_utf8_replaces_each_stray_byte_and_keeps_the_rest) {
     EXPECT_EQ(valid_utf8("\xED\xA0\x80!"), "\uFFFD\uFFFD\uFFFD!");  // a surrogate
     EXPECT_EQ(valid_utf8("x\xE6\xBCy"), "x\uFFFD\uFFFDy");          // a truncated 3-byte form
     EXPECT_EQ(valid_utf8("a\0b"s), "a\0b"s);                        // NUL is valid UTF-8
-    for (std::string s : {"\xFF"s, "\xC3("s, "\xF4\x90\x80\x80"s, "\xE0\x80"s}) {
+    for (const std::string& s : {"\xFF"s, "\xC3("s, "\xF4\x90\x80\x80"s, "\xE0\x80"s}) {
         EXPECT_TRUE(is_clean_text(valid_utf8(s))) << s;
     }
+}
+
+TEST(clean_text, printable_message_is_clean_text_and_bounded) {
+    EXPECT_EQ(printable_message("plain"), "plain");
+    EXPECT_EQ(printable_message("h\xC3|"), "h\uFFFD|");  // a character cut in half
+    EXPECT_EQ(printable_message("a\0b"s), "a\uFFFDb");   // NUL: not text for a header
+    const std::string huge(100000, 'y');
+    auto m = printable_message(huge, 100);
+    EXPECT_TRUE(m.starts_with(std::string(100, 'y'))) << m;
+    EXPECT_TRUE(m.ends_with("(100000 bytes)")) << m;
+    EXPECT_LT(m.size(), 130u);
+    // Cut at a character boundary: never half of "é".
+    auto cut = printable_message(std::string(99, 'x') + "\u00e9\u00e9", 100);
+    EXPECT_TRUE(is_clean_text(cut)) << cut;
+    EXPECT_TRUE(is_clean_text(printable_message("\xFF\xC3(\xF4\x90\x80\x80"s)));
 }
 
 }  // namespace

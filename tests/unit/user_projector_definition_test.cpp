@@ -93,6 +93,9 @@ TEST(user_projector_definition, refuses_bad_names_versions_and_modes) {
     EXPECT_EQ(pointer_of("/name", "\"has space\""), "/name");
     EXPECT_EQ(pointer_of("/name", "\"" + std::string(101, 'a') + "\""), "/name");
     EXPECT_EQ(pointer_of("/name", "7"), "/name");
+    EXPECT_EQ(pointer_of("/name", "\".\""), "/name");   // /projectors/. is /projectors/
+    EXPECT_EQ(pointer_of("/name", "\"..\""), "/name");  // and /projectors/.. is /
+    EXPECT_TRUE(parse_projector_definition(orders_with("/name", "\"...\"")));
     EXPECT_TRUE(
         parse_projector_definition(orders_with("/name", "\"" + std::string(100, 'a') + "\"")));
     EXPECT_EQ(pointer_of("/version", "0"), "/version");

@@ -14,10 +14,14 @@ export class SseParser {
     private data: string[] = [];
     private event = '';
     /**
-     * The last event id, as EventSource keeps it: an `id:` line sets it even in a block
-     * without data (prom starts each watch stream with one: the position it resumes from).
+     * The last event id, as EventSource keeps it: set when a block ends (a blank line), from
+     * its `id:` line, even in a block without data (prom starts each watch stream with one:
+     * the position it resumes from). Never from a block cut off before its end: resuming
+     * from that id would skip the event the block carried.
      */
     lastEventId: string | undefined;
+    /** The `id:` of the block being read (WHATWG's "last event ID buffer"). */
+    private idBuffer: string | undefined;
     /** The last `retry:` value, in milliseconds. */
     retryMs: number | undefined;
 
@@ -37,6 +41,7 @@ export class SseParser {
 
     private line(line: string): void {
         if (line === '') {
+            this.lastEventId = this.idBuffer;
             if (this.data.length > 0) {
                 this.onEvent({ event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.lastEventId });
             }
@@ -57,7 +62,7 @@ export class SseParser {
                 this.event = value;
                 break;
             case 'id':
-                if (!value.includes('\u0000')) this.lastEventId = value;
+                if (!value.includes('\u0000')) this.idBuffer = value;
                 break;
             case 'retry':
                 if (/^\d+$/.test(value)) this.retryMs = Number(value);

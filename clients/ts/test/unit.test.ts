@@ -39,6 +39,15 @@ describe('SseParser', () => {
         p.feed('id: 42\ndata: {}\n\n');
         assert.equal(got[0]?.id, '42');
     });
+
+    it('keeps the last complete block\'s id while a block is cut off in the middle', () => {
+        const got: SseEvent[] = [];
+        const p = new SseParser((e) => got.push(e));
+        p.feed('id: 11\ndata: {}\n\nid: 12\ndata: {"key":');
+        // A reconnect now must resume after 11: the change with id 12 never arrived whole.
+        assert.equal(p.lastEventId, '11');
+        assert.equal(got.length, 1);
+    });
 });
 
 describe('errorFromBody', () => {
