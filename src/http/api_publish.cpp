@@ -103,6 +103,11 @@ api::publish_start api::begin_publish(const request& r) {
         }
     }
     out.events = std::move(*events);
+    if (r.prom_after) {  // as ?after= below: a position to wait for is a read's
+        return refuse(error_response(400, "bad_request",
+                                     "Prom-After is for reads; POST /publish takes wait_for",
+                                     route_id::publish));
+    }
     // ?wait_for=COLLECTION[&wait=N]: checked before anything is appended.
     auto q = r.target.find('?');
     if (q != std::string_view::npos) {

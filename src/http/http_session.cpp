@@ -632,10 +632,12 @@ net::awaitable<boost::system::error_code> read_request(
 
 // The header lines the routes read, in one pass over the fields (a lookup per name walked
 // the fields' index seven times per request). The first line of a name counts, as a lookup
-// would find it; several If-None-Match lines form one list, joined in `joined_inm`. False
+// would find it; several If-None-Match lines form one list, joined in `joined_inm`, and so
+// do several Prom-After lines, in `joined_after` (RFC 9110 5.3: a list header). False
 // when Authorization is given twice: a proxy in front that read the other line would have
 // checked another token than the one prom would use (RFC 9110 5.3: not a list).
-bool read_header_fields(const bhttp::fields& fields, request& req, std::string& joined_inm) {
+bool read_header_fields(const bhttp::fields& fields, request& req, std::string& joined_inm,
+                        std::string& joined_after) {
     auto first = [](std::optional<std::string_view>& slot, std::string_view value) {
         if (!slot) slot = value;
     };
@@ -671,7 +673,14 @@ bool read_header_fields(const bhttp::fields& fields, request& req, std::string& 
                 break;
             case bhttp::field::unknown:
                 if (beast::iequals(f.name_string(), "Prom-After")) {
-                    first(req.prom_after, f.value());
+                    if (req.prom_after) {
+                        if (joined_after.empty()) joined_after.assign(*req.prom_after);
+                        joined_after += ", ";
+                        joined_after += f.value();
+                        req.prom_after = joined_after;
+                    } else {
+                        req.prom_after = f.value();
+                    }
                 } else if (beast::iequals(f.name_string(), "Last-Event-ID")) {
                     first(req.last_event_id, f.value());
                 }
@@ -859,8 +868,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         request req;
         req.verb = method_of(msg.method());
         req.target = msg.target();
-        std::string joined_inm;  // several If-None-Match lines form one list
-        const bool single_authorization = read_header_fields(msg, req, joined_inm);
+        std::string joined_inm;    // several If-None-Match lines form one list
+        std::string joined_after;  // and several Prom-After lines
+        const bool single_authorization = read_header_fields(msg, req, joined_inm, joined_after);
         req.body = msg.body();
         req.received = started;
 
@@ -963,6 +973,12 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                     break;
                 }
                 if (how == change_wait::timed_out) {
+                    // A commit by another process (a CLI, another server on the same SQLite
+                    // file) wakes no waiter here: read once more before answering "not
+                    // modified" at the deadline (docs/http-api.md).
+                    req.fresh = true;
+                    r = co_await handle_blocking(ctx, &req);
+                    if (r->status != 304) break;
                     response held;
                     held.status = 304;
                     held.route = r->route;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "support/server_fixture.hpp"
+#include "support/test_support.hpp"
 
 namespace prom::test {
 namespace {
@@ -42,6 +43,28 @@ TEST_F(long_poll, no_change_answers_304_with_preference_applied_after_the_wait) 
     EXPECT_EQ(r.status, 304);
     EXPECT_EQ(r.header("Preference-Applied"), "wait=1");
     EXPECT_EQ(r.header("ETag"), etag);
+}
+
+// A commit by another process wakes no waiter of this server (on SQLite); at the deadline
+// the held read looks again and answers the new document, not a stale 304.
+TEST_F(long_poll, a_change_by_another_process_is_answered_at_the_deadline_not_as_a_304) {
+    if (db_url_.starts_with("memory:")) GTEST_SKIP() << "no other process shares memory:";
+    put("things", "a", {{"v", 1}});
+    auto etag = *get("/collections/things/snap/a").header("ETag");
+    auto held = std::async(std::launch::async, [&] {
+        return get("/collections/things/snap/a", {{"If-None-Match", etag}, {"Prefer", "wait=2"}});
+    });
+    ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    auto other = open_or_die(db_url_, {.durable = false});  // as a CLI would open it
+    ASSERT_NE(other, nullptr);
+    auto txn = other->begin();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE((*txn)->update_one("things", "a", json::object{{"v", 2}}, true));
+    ASSERT_TRUE((*txn)->commit());
+    auto r = held.get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(*r.header("ETag"), etag);
+    EXPECT_NE(r.body.find(R"("v":2)"), std::string::npos) << r.body;
 }
 
 TEST_F(long_poll, a_list_page_has_a_strong_etag_and_can_be_held_the_same_way) {

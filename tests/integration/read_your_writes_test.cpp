@@ -119,6 +119,31 @@ TEST_F(read_your_writes, publish_wait_for_answers_once_the_collection_has_the_ev
     ASSERT_TRUE(doc && *doc);
 }
 
+// Several Prom-After lines are one list (RFC 9110 5.3): each position is waited for,
+// whichever line it is on; POST /publish refuses the header as it refuses ?after=.
+TEST_F(read_your_writes, every_prom_after_line_counts_and_publish_refuses_the_header) {
+    std::int64_t seq = publish_state("p1", 1);
+    ASSERT_GT(seq, 0);
+    const std::string now = "process.state:" + std::to_string(seq);
+    const std::string never = "process.state:999999";
+    for (const auto& [first, second] : {std::pair(now, never), std::pair(never, now)}) {
+        http_connection c(port());
+        std::string request = "GET /collections/processes/snap/p1?wait=0 HTTP/1.1\r\nHost: x\r\n";
+        for (const auto& line : {first, second})
+            request.append("Prom-After: ").append(line).append("\r\n");
+        request += "\r\n";
+        ASSERT_TRUE(c.send_raw(request));
+        auto r = c.read_reply();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 503) << first << " then " << second << ": " << r->body;
+    }
+    auto p = http_request(port(), "POST", "/publish",
+                          {{"Content-Type", "application/json"}, {"Prom-After", now}},
+                          state_event("w2", 7));
+    EXPECT_EQ(p.status, 400) << p.body;
+    EXPECT_NE(p.body.find("wait_for"), std::string::npos) << p.body;
+}
+
 TEST_F(read_your_writes, a_topic_no_projector_of_the_collection_consumes_is_422) {
     auto r = get("/collections/processes/snap/x?after=orders:1");
     EXPECT_EQ(r.status, 422) << r.body;
