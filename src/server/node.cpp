@@ -180,7 +180,24 @@ class node_impl final : public node {
     // The config's policies join the stored ones (the route's and the CLI's), then the
     // runner starts (docs/retention.md).
     status start_retention() {
+        auto stored = retention::load_policies(*store_);
+        if (!stored)
+            return fail(stored.error().code, "retention policies: " + stored.error().message);
         for (const auto& p : config_.retention.policies) {
+            // The config's policy replaces the stored one of its pattern, on every node that
+            // starts with it: said loudly when that undoes a change made with PUT or the CLI.
+            const std::string wanted = canonical_json(retention::to_json(p));
+            for (const auto& old : *stored) {
+                if (old.pattern != p.pattern) continue;
+                const std::string had = canonical_json(retention::to_json(old));
+                if (had != wanted) {
+                    spdlog::warn(
+                        "prom serve: the config's retention policy for '{}' replaces the stored "
+                        "one, which differed (set with PUT /topics/{{topic}}/policy or prom topic "
+                        "policy?): {} -> {}",
+                        p.pattern, had, wanted);
+                }
+            }
             if (auto ok = retention::put_policy(*store_, p); !ok) {
                 return fail(ok.error().code, "retention policy '" + p.pattern +
                                                  "' of the config: " + ok.error().message);
