@@ -29,6 +29,9 @@ status check_key_expectations(const std::vector<event_input>& batch,
     // Every expected key is tracked from the start, so an earlier event of the key without
     // an expectation still moves it.
     for (auto& k : expected_keys(batch)) latest_before.try_emplace(std::move(k), seq_t{});
+    // What a refusal reports: the key's seq before the batch, which is still its seq when
+    // nothing of the batch is appended (an earlier event's seq inside the batch is not).
+    const key_seqs committed = latest_before;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const event_input& in = batch[i];
         if (appended[i].duplicate) continue;
@@ -37,11 +40,17 @@ status check_key_expectations(const std::vector<event_input>& batch,
         if (in.expect_key_seq) {
             seq_t current = pos->second;
             if (current != *in.expect_key_seq) {
-                error e{errc::conflict,
-                        "key '" + in.key + "' of topic '" + in.topic + "' is at seq " +
-                            to_string(current) + ", the event expected " +
-                            to_string(*in.expect_key_seq) + "; nothing was appended"};
-                e.key_seq = current.value;
+                const seq_t before = committed.find(pos->first)->second;
+                std::string message = "key '" + in.key + "' of topic '" + in.topic +
+                                      "' is at seq " + to_string(before);
+                if (current != before) {
+                    message += " (an earlier event of the batch would have taken it to " +
+                               to_string(current) + ")";
+                }
+                message += ", the event expected " + to_string(*in.expect_key_seq) +
+                           "; nothing was appended";
+                error e{errc::conflict, std::move(message)};
+                e.key_seq = before.value;
                 return std::unexpected(std::move(e));
             }
         }
