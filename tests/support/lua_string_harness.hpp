@@ -66,6 +66,24 @@ end
 function move(n)
   return results(pcall(function() return #table.move({1, 2, 3}, 1, n, 2) end))
 end
+function sorted(kind)
+  local t = {'b', 'c', 'a', 'b'}
+  local ok, err
+  if kind == 'default' then ok, err = pcall(table.sort, t)
+  elseif kind == 'reverse' then ok, err = pcall(table.sort, t, function(x, y) return x > y end)
+  else ok, err = pcall(table.sort, {1, 'x'}) end
+  if not ok then return 'false,' .. tostring(err):gsub('^.-: ', '') end
+  return table.concat(t, ',')
+end
+function sort_long(n)
+  return results(pcall(function()
+    local s = string.rep('a', 1000000)
+    local t = {}
+    for i = 1, n do t[i] = s end
+    table.sort(t)
+    return #t
+  end))
+end
 )lua";
 
 struct arg {

@@ -176,6 +176,22 @@ TEST_F(lua_metered_lib, backtracking_runs_into_the_budget_and_the_time_limit) {
               "true,string:42");
 }
 
+// Lua's table.sort compares in C: 20,000 copies of a 1 MB string took ~8 s in one call, far
+// past the time limit. The sandbox's compares in Lua, so the limit stops it.
+TEST_F(lua_metered_lib, sorting_long_strings_is_stopped_by_the_time_limit) {
+    auto timed = make_sandbox(std::uint64_t{1} << 50, std::chrono::milliseconds(200));
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_NE(in_sandbox(*timed, "sort_long", {num(20000)})
+                  .find("time limit (200 ms per event) is exhausted"),
+              std::string::npos);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    // Sorting still sorts, with or without a comparator, and refuses what it refused.
+    EXPECT_EQ(in_sandbox(*sandbox_, "sorted", {str("default")}), "a,b,b,c");
+    EXPECT_EQ(in_sandbox(*sandbox_, "sorted", {str("reverse")}), "c,b,b,a");
+    EXPECT_NE(in_sandbox(*sandbox_, "sorted", {str("mixed")}).find("attempt to compare"),
+              std::string::npos);
+}
+
 TEST_F(lua_metered_lib, loops_in_c_without_allocation_are_charged) {
     auto budgeted = make_sandbox(1'000'000, std::chrono::seconds(600));
     auto started = std::chrono::steady_clock::now();
