@@ -30,9 +30,14 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
             }
         }
     }
-    json::value& set = update["$set"];
-    if (!set.is_object()) set.emplace_object();
-    set.get_object()["_ts"] = ts.value;
+    auto set = update.find("$set");
+    if (set == update.end()) {
+        update["$set"] = json::object{{"_ts", ts.value}};
+    } else if (json::object* fields = set->value().if_object()) {
+        (*fields)["_ts"] = ts.value;
+    }
+    // A $set that is not an object stays as it is, for the update to refuse ("$set needs an
+    // object"): replacing it with {_ts} made `{["$set"] = 5}` write an empty document.
 }
 
 void add_source_headers(headers_map& h, const event& input, std::string_view projector) {

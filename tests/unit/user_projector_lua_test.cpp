@@ -84,6 +84,20 @@ end)");
     EXPECT_EQ(body("x"), "");
 }
 
+// `$set` with a value that is not an object is refused like the other operators' (the
+// event's `_ts` was stamped over it, so the update wrote an empty document).
+TEST_F(user_projector_lua, set_with_a_value_that_is_not_an_object_is_refused) {
+    define(R"(function handle(event, tx)
+  local values = {five = 5, text = 'str', yes = true, null = prom.null}
+  tx:update('out', event.payload.k, {['$set'] = values[event.payload.k]})
+end)");
+    for (const char* k : {"five", "text", "yes", "null"}) {
+        auto m = error_of(std::string(R"({"k":")") + k + R"("})");
+        EXPECT_NE(m.find("$set needs an object"), std::string::npos) << k << ": " << m;
+        EXPECT_EQ(body(k), "") << k;
+    }
+}
+
 TEST_F(user_projector_lua, a_kept_tx_acts_for_the_current_event_and_a_fake_one_is_refused) {
     define(R"(function handle(event, tx)
   if event.payload.keep then kept = tx return end
