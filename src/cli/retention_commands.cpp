@@ -288,7 +288,7 @@ void register_retention_commands(CLI::App& app, run_state& state) {
                     "no document '" + a->key + "' in collection '" + a->collection + "'", state);
             }
             if (auto ok = (*txn)->commit(); !ok) return report(ok.error(), state);
-            (void)s->reclaim_space();  // best effort, as for a key's events
+            give_space_back(*s);
             print_line(
                 json::object{{"collection", a->collection}, {"key", a->key}, {"deleted", true}});
         });

@@ -2,6 +2,8 @@
 // DELETE, bad input), a pass on demand (dry run, 404, 409), time travel and late publishes
 // against the horizon (410), erasure, document deletion, GET /topics' bytes and horizon, the
 // admin permission, and the background runner dropping per a config policy with its metrics.
+#include <sqlite3.h>
+
 #include <thread>
 
 #include "support/server_fixture.hpp"
@@ -232,6 +234,30 @@ TEST_F(retention_http, erase_a_key_and_delete_a_document) {
     EXPECT_EQ(del("/collections/people/docs/alice").status, 404);
     EXPECT_EQ(get("/collections/people/snap/alice").status, 404);
     EXPECT_EQ(del("/collections/_prom.topic_policies/docs/orders").status, 404);
+}
+
+// A SQLite reader outside prom (a sqlite3 shell, a backup tool) that holds a read transaction
+// keeps the WAL from being checkpointed: the erasure is committed, and its answer says that
+// the WAL may still hold the erased content instead of saying nothing.
+TEST_F(retention_http, an_erasure_whose_wal_cannot_be_cleared_says_so) {
+    if (!db_url_.starts_with("sqlite:")) GTEST_SKIP() << "a SQLite WAL only";
+    publish("orders", 2, 2);
+    sqlite3* outside = nullptr;
+    const std::string file = "file:" + db_url_.substr(7) + "?mode=ro";
+    ASSERT_EQ(
+        sqlite3_open_v2(file.c_str(), &outside, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr),
+        SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(outside, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    auto held = del("/topics/orders/keys/k1");
+    ASSERT_EQ(held.status, 200) << held.body;
+    EXPECT_NE(body(held).at("warning").as_string().find("WAL"), std::string::npos) << held.body;
+    sqlite3_exec(outside, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(outside);
+    auto clear = del("/topics/orders/keys/k0");
+    ASSERT_EQ(clear.status, 200) << clear.body;
+    EXPECT_FALSE(body(clear).as_object().contains("warning")) << clear.body;
 }
 
 class retention_http_auth : public retention_http {
