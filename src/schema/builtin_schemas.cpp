@@ -4,18 +4,21 @@ namespace prom::schema {
 
 namespace {
 
+// The payloads the process projector accepts and emits, as docs/process-projector.md states
+// them (pid a number or a string; cpu_pct and mem_mb any JSON value, passed through), so
+// that `prom gen ts` types accept every event the server does.
 constexpr std::string_view heartbeat = R"({
   "$schema": "http://json-schema.org/draft-07/schema#",
   "title": "heartbeat.received",
   "description": "A heartbeat of a running process; the process projector turns it into a process.state event (docs/process-projector.md).",
   "type": "object",
   "properties": {
-    "pid": {"type": ["integer", "string"], "description": "The process id on its host."},
+    "pid": {"type": ["number", "string"], "description": "The process id on its host."},
     "name": {"type": "string", "description": "The program's name."},
     "host": {"type": "string", "description": "The host the process runs on."},
     "processId": {"type": "string", "minLength": 1, "description": "Default: host:name:pid."},
-    "cpu_pct": {"type": ["number", "null"], "description": "CPU use in percent."},
-    "mem_mb": {"type": ["number", "null"], "description": "Resident memory in MB."}
+    "cpu_pct": {"description": "CPU use in percent: any JSON value (a number, usually)."},
+    "mem_mb": {"description": "Resident memory in MB: any JSON value (a number, usually)."}
   },
   "required": ["pid", "name", "host"]
 })";
@@ -27,11 +30,11 @@ constexpr std::string_view process_state = R"({
   "type": "object",
   "properties": {
     "processId": {"type": "string", "minLength": 1},
-    "pid": {"type": ["integer", "string"]},
+    "pid": {"type": ["number", "string"]},
     "name": {"type": "string"},
     "host": {"type": "string"},
-    "cpu_pct": {"type": ["number", "null"]},
-    "mem_mb": {"type": ["number", "null"]},
+    "cpu_pct": {"description": "As the heartbeat gave it (null when it gave none)."},
+    "mem_mb": {"description": "As the heartbeat gave it (null when it gave none)."},
     "status": {"enum": ["alive", "stale"]},
     "last_seen": {"type": "integer", "description": "Epoch milliseconds of the last heartbeat."}
   },

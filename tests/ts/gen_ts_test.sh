@@ -22,6 +22,10 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 [[ -f $work/gen/topics.ts && -f $work/gen/validate.ts ]] || fail "gen wrote $(ls "$work/gen")"
 grep -q '"heartbeat.received": HeartbeatReceived;' "$work/gen/topics.ts" || fail "no heartbeat type"
 grep -q '"process.state": ProcessState;' "$work/gen/topics.ts" || fail "no process.state type"
+# The built-in types accept what the process projector accepts (docs/process-projector.md):
+# a pid that is any number or a string, cpu_pct and mem_mb of any JSON value.
+grep -q 'pid: (number | string);' "$work/gen/topics.ts" || fail "heartbeat pid is not number | string"
+grep -q 'cpu_pct?: unknown;' "$work/gen/topics.ts" || fail "cpu_pct is narrower than any value"
 
 # --topic keeps only the matching topics.
 "$prom" gen ts --db memory: --topic 'process.*' --out "$work/only" >/dev/null
