@@ -55,13 +55,16 @@ bool is_clean_text(std::string_view s) {
     return true;
 }
 
-std::string valid_utf8(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
+namespace {
+
+// `s` into `out` with each byte outside a valid UTF-8 sequence (and NUL when `nul_too`) as
+// U+FFFD, stopping once `out` holds `max_bytes`; returns how much of `s` was read.
+std::size_t append_valid_utf8(std::string& out, std::string_view s, bool nul_too,
+                              std::size_t max_bytes) {
     std::size_t i = 0;
-    while (i < s.size()) {
+    while (i < s.size() && out.size() < max_bytes) {
         std::size_t n = utf8_sequence_at(s, i);
-        if (n == 0) {
+        if (n == 0 || (nul_too && s[i] == '\0')) {
             out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
             ++i;
         } else {
@@ -69,24 +72,24 @@ std::string valid_utf8(std::string_view s) {
             i += n;
         }
     }
+    return i;
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    append_valid_utf8(out, s, false, std::string::npos);
     return out;
 }
 
 std::string printable_message(std::string_view s, std::size_t max_bytes) {
     std::string out;
     out.reserve(std::min(s.size(), max_bytes) + 32);
-    std::size_t i = 0;
-    while (i < s.size() && out.size() < max_bytes) {
-        std::size_t n = utf8_sequence_at(s, i);
-        if (n == 0 || s[i] == '\0') {
-            out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
-            ++i;
-        } else {
-            out.append(s.substr(i, n));
-            i += n;
-        }
+    if (append_valid_utf8(out, s, true, max_bytes) < s.size()) {
+        out += " \xE2\x80\xA6 (" + std::to_string(s.size()) + " bytes)";
     }
-    if (i < s.size()) out += " \xE2\x80\xA6 (" + std::to_string(s.size()) + " bytes)";
     return out;
 }
 

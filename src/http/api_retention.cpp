@@ -22,18 +22,15 @@ namespace {
 // sqlite3 shell, a backup tool) can keep the WAL from being checkpointed and truncated, and
 // the WAL may still hold the erased content until later writes overwrite it: said in the
 // answer and the log, not hidden (docs/retention.md).
-void note_unreclaimed(json::object& out, const status& reclaimed, const std::string& what) {
+void note_unreclaimed(json::object& out, const status& reclaimed, std::string_view a,
+                      std::string_view b) {
     if (reclaimed) return;
     out["warning"] =
         "the erased content may remain in the database's WAL file until it is "
         "checkpointed: " +
         reclaimed.error().message;
-    spdlog::warn("erase {}: {}", what, reclaimed.error().message);
+    spdlog::warn("erase {}/{}: {}", a, b, reclaimed.error().message);
 }
-
-}  // namespace
-
-namespace {
 
 response ok_json(const json::object& o, route_id route) {
     return json_response(200, canonical_json(o), route);
@@ -113,7 +110,7 @@ response api::retention_route(const request& r, route_id route, std::string_view
             auto done = retention::erase(store_, a, b);
             if (!done) return error_response(done.error(), route);
             json::object out = retention::to_json(*done);
-            note_unreclaimed(out, store_.reclaim_space(), std::string(a) + "/" + std::string(b));
+            note_unreclaimed(out, store_.reclaim_space(), a, b);
             return ok_json(out, route);
         }
         case route_id::collection_doc: {
@@ -129,7 +126,7 @@ response api::retention_route(const request& r, route_id route, std::string_view
             if (!*gone) return error_response(404, "not_found", "no such document", route);
             if (auto ok = (*txn)->commit(); !ok) return error_response(ok.error(), route);
             json::object out{{"collection", a}, {"key", b}, {"deleted", true}};
-            note_unreclaimed(out, store_.reclaim_space(), std::string(a) + "/" + std::string(b));
+            note_unreclaimed(out, store_.reclaim_space(), a, b);
             return ok_json(out, route);
         }
         default:
