@@ -115,6 +115,11 @@ void change_waiters::stop() {
     for (auto& [id, w] : left) w.done(false);
 }
 
+bool change_waiters::stopping() const {
+    prom::lock_guard lock(state_->mu);
+    return state_->stopping;
+}
+
 std::size_t change_waiters::active() const {
     prom::lock_guard lock(state_->mu);
     return state_->waiters.size();

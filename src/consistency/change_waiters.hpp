@@ -42,6 +42,9 @@ class change_waiters {
                        std::uint64_t seen_generation, callback done);
     void cancel(std::uint64_t id);  // done(false), unless it already ran
     void stop();                    // cancels every waiter; later waits are cancelled at once
+    // True from stop() on (before its callbacks run): a cancelled waiter was the shutdown's,
+    // and its request is answered as at its deadline (docs/http-api.md).
+    bool stopping() const;
     std::size_t active() const;
 
     struct state;

@@ -31,7 +31,9 @@ std::uint64_t cursor_waiters::wait(std::vector<cursor_condition> conditions,
     {
         prom::lock_guard lock(mu_);
         if (stopping_) {
-            now_outcome = cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}};
+            // Shutting down: answered at once, as at its deadline (see stop()).
+            now_outcome =
+                settled(waiter{std::move(conditions), deadline, nullptr}, clock::time_point::max());
         } else {
             waiter w{std::move(conditions), deadline, std::exchange(done, nullptr)};
             // Only "caught up" is decided here: a timeout needs a cursor read after the
@@ -67,17 +69,27 @@ void cursor_waiters::cancel(std::uint64_t id) {
 }
 
 void cursor_waiters::stop() {
-    std::map<std::uint64_t, waiter> left;
     {
         prom::lock_guard lock(mu_);
         if (stopping_ && !watcher_.joinable()) return;
         stopping_ = true;
-        left.swap(pending_);
     }
     idle_cv_.notify_all();
     if (watcher_.joinable()) watcher_.join();
-    for (auto& [id, w] : left)
-        w.done(cursor_wait_outcome{cursor_wait_outcome::kind::cancelled, {}, seq_t{}});
+    // Every waiter left is answered as at its deadline, with the cursors last read (they
+    // only move forward, so "caught up" is never wrong; "not caught up" names the cursor as
+    // last seen): a shutdown answers the requests in flight (docs/http-api.md).
+    std::vector<std::pair<waiter, cursor_wait_outcome>> left;
+    {
+        prom::lock_guard lock(mu_);
+        for (auto& [id, w] : pending_) {
+            auto outcome = *settled(w, clock::time_point::max());
+            left.emplace_back(std::move(w), std::move(outcome));
+        }
+        completed_ += pending_.size();
+        pending_.clear();
+    }
+    for (auto& [w, outcome] : left) w.done(std::move(outcome));
 }
 
 std::size_t cursor_waiters::active() const {

@@ -15,8 +15,8 @@
 //
 // Thread-safe. Callbacks run on the watcher thread, or on the calling thread of wait()
 // (already caught up) and cancel() (cancelled); they must be quick and must not call back
-// into this object. stop() (or destruction) cancels every pending waiter; the store must
-// outlive it.
+// into this object. stop() (or destruction) answers every pending waiter as if its deadline
+// had passed, and later waiters at once the same way; the store must outlive it.
 #pragma once
 
 #include <chrono>
@@ -69,7 +69,8 @@ class cursor_waiters {
     // Drops a pending waiter (its client went away): `done` runs with cancelled on this
     // thread. Nothing when it already completed.
     void cancel(std::uint64_t id);
-    // Cancels every pending waiter, refuses new ones (cancelled at once), joins the thread.
+    // Joins the thread, then completes every pending waiter as at its deadline (caught up or
+    // timed out, by the cursors last read); later waiters are completed at once the same way.
     void stop();
 
     std::size_t active() const;  // pending waiters, for /metrics

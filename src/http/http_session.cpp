@@ -968,17 +968,21 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             for (;;) {
                 auto how =
                     co_await wait_for_change(ctx, worker, &conn, &*poll, seen, poll_deadline);
-                if (how == change_wait::cancelled) {
+                // A shutdown cancels every waiter (change_waiters::stop): the request is
+                // answered as at its deadline, without claiming the whole wait.
+                const bool shutting_down =
+                    how == change_wait::cancelled && ctx->handlers.changes()->stopping();
+                if (how == change_wait::cancelled && !shutting_down) {
                     client_gone = true;
                     break;
                 }
-                if (how == change_wait::timed_out) {
+                if (how == change_wait::timed_out || shutting_down) {
                     // A commit by another process (a CLI, another server on the same SQLite
                     // file) wakes no waiter here: read once more before answering "not
                     // modified" at the deadline (docs/http-api.md).
                     req.fresh = true;
                     r = co_await handle_blocking(ctx, &req);
-                    if (r->status != 304) break;
+                    if (r->status != 304 || shutting_down) break;
                     response held;
                     held.status = 304;
                     held.route = r->route;

@@ -158,7 +158,7 @@ class node_impl final : public node {
         if (stopped_) return;
         stopped_ = true;
         if (gateway_) gateway_->shutdown();
-        // Waiting reads answer at once (their connections close), so the server's stop does
+        // Waiting reads are answered at once, as at their deadline, so the server's stop does
         // not wait out their `wait`.
         if (waiters_) waiters_->stop();
         if (changes_) changes_->stop();

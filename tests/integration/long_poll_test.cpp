@@ -1,6 +1,7 @@
 // Blocking reads (docs/http-api.md, "Blocking reads"): If-None-Match with Prefer: wait=N
 // holds a document or list GET until its ETag changes, or answers 304 with
-// Preference-Applied after N seconds; a client that goes away frees its waiter.
+// Preference-Applied after N seconds; a client that goes away frees its waiter; a shutdown
+// answers at once.
 #include <future>
 #include <thread>
 
@@ -65,6 +66,24 @@ TEST_F(long_poll, a_change_by_another_process_is_answered_at_the_deadline_not_as
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_NE(*r.header("ETag"), etag);
     EXPECT_NE(r.body.find(R"("v":2)"), std::string::npos) << r.body;
+}
+
+// A shutdown answers a held read at once (304, without claiming the whole wait) rather
+// than cutting its connection at the shutdown deadline.
+TEST_F(long_poll, a_shutdown_answers_a_held_read_at_once) {
+    put("things", "a", {{"v", 1}});
+    auto etag = *get("/collections/things/snap/a").header("ETag");
+    auto held = std::async(std::launch::async, [&] {
+        return get("/collections/things/snap/a", {{"If-None-Match", etag}, {"Prefer", "wait=30"}});
+    });
+    ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    auto t0 = std::chrono::steady_clock::now();
+    node_->stop();
+    auto r = held.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("ETag"), etag);
+    EXPECT_FALSE(r.header("Preference-Applied"));
 }
 
 TEST_F(long_poll, a_list_page_has_a_strong_etag_and_can_be_held_the_same_way) {

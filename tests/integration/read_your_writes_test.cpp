@@ -2,6 +2,7 @@
 // `wait`, `POST /publish?wait_for=`, 422, 503 and waiters freed on disconnect. Runs on the
 // integration database (SQLite, and PostgreSQL in the second ctest run) and on memory.
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "support/server_fixture.hpp"
@@ -182,6 +183,29 @@ TEST_F(read_your_writes, bad_after_and_wait_are_400_with_a_message) {
     auto h = get("/snap/p1", {{"Prom-After", "nonsense"}});
     EXPECT_EQ(h.status, 400) << h.body;
     EXPECT_NE(h.body.find("Prom-After"), std::string::npos) << h.body;
+}
+
+// A shutdown answers a waiting read at once, as at its deadline (503 naming the projector),
+// rather than cutting its connection at the shutdown deadline.
+TEST_F(read_your_writes, a_shutdown_answers_a_waiting_read_at_once) {
+    ASSERT_GT(publish_state("p1", 1), 0);
+    auto waiting = std::async(std::launch::async, [&] {
+        return get("/collections/processes/snap/p1?after=process.state:5000&wait=30");
+    });
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (waiters_metric() != 1 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_EQ(waiters_metric(), 1);
+    auto t0 = std::chrono::steady_clock::now();
+    node_->stop();
+    auto r = waiting.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+    ASSERT_EQ(r.status, 503) << r.body;
+    auto v = parse_json(r.body);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->at("error"), "not_caught_up");
+    EXPECT_EQ(v->at("wanted"), 5000);
 }
 
 TEST_F(read_your_writes, a_client_that_goes_away_while_waiting_frees_its_waiter) {

@@ -1,5 +1,6 @@
 // consistency::cursor_waiters over the memory store: woken by the commit that moves a
-// cursor, timed out with the cursor it last read, cancelled, all without a thread per waiter.
+// cursor, timed out with the cursor it last read, cancelled, answered at shutdown, all without
+// a thread per waiter.
 #include "consistency/cursor_waiters.hpp"
 
 #include <gtest/gtest.h>
@@ -65,10 +66,15 @@ TEST_F(cursor_waiting, a_deadline_answers_timed_out_with_the_cursor_last_read) {
     EXPECT_EQ(o.cursor, 1);
 }
 
-TEST_F(cursor_waiting, cancel_and_stop_answer_cancelled) {
+// cancel() is for a client gone; stop() (shutdown) answers the rest as at their deadline,
+// so that each request still gets its answer.
+TEST_F(cursor_waiting, cancel_answers_cancelled_and_stop_answers_as_at_the_deadline) {
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{2}));
     std::uint64_t id = 0;
     auto a = wait(9, 10s, &id);
     auto b = wait(9, 10s);
+    auto met = wait(2, 10s);  // met by the cursor the watcher reads
+    ASSERT_EQ(met.wait_for(5s), std::future_status::ready);
     ASSERT_NE(id, 0u);
     waiters.cancel(id);
     ASSERT_EQ(a.wait_for(0ms), std::future_status::ready);
@@ -76,10 +82,16 @@ TEST_F(cursor_waiting, cancel_and_stop_answer_cancelled) {
     EXPECT_EQ(waiters.active(), 1u);
     waiters.stop();
     ASSERT_EQ(b.wait_for(0ms), std::future_status::ready);
-    EXPECT_EQ(b.get().what, kind::cancelled);
-    auto late = wait(1, 10s);  // after stop: refused at once
+    auto o = b.get();
+    EXPECT_EQ(o.what, kind::timed_out);
+    ASSERT_TRUE(o.behind);
+    EXPECT_EQ(o.cursor, 2);
+    auto late = wait(9, 10s);  // after stop: answered at once, the same way
     ASSERT_EQ(late.wait_for(0ms), std::future_status::ready);
-    EXPECT_EQ(late.get().what, kind::cancelled);
+    EXPECT_EQ(late.get().what, kind::timed_out);
+    auto late_met = wait(1, 10s);
+    ASSERT_EQ(late_met.wait_for(0ms), std::future_status::ready);
+    EXPECT_EQ(late_met.get().what, kind::caught_up);
 }
 
 }  // namespace
