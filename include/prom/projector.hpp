@@ -34,6 +34,11 @@ struct projector_options {
     // Called on the projector's thread before each attempt to apply a batch (one
     // transaction), so that a handler can keep state per transaction. Optional.
     std::function<void()> on_batch;
+    // Optional. Projectors given the same mutex apply their batches one at a time: the
+    // per-topic projectors of one topic pattern write the same documents, and on PostgreSQL
+    // two of their transactions locking them in opposite orders deadlock (one is aborted
+    // after `deadlock_timeout`, a second each time; docs/projectors.md).
+    std::shared_ptr<std::mutex> batch_mutex;
     start_from from = start_from::earliest;
     std::size_t batch_size = 500;
     int retries = 3;

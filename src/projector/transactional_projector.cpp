@@ -65,6 +65,8 @@ class transactional_projector final : public projector {
         const auto started = std::chrono::steady_clock::now();
         if (options_.on_batch) options_.on_batch();
         seq_t expected = events.front().seq - 1;
+        std::unique_lock<std::mutex> one_at_a_time;  // held until the transaction ends
+        if (options_.batch_mutex) one_at_a_time = std::unique_lock(*options_.batch_mutex);
         auto txn = store_.begin();
         if (!txn) return {outcome::store_failed, txn.error()};
         auto cur = (*txn)->cursor(options_.topic, options_.group);

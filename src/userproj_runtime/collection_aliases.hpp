@@ -7,6 +7,7 @@
 // Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -29,6 +30,13 @@ class collection_aliases {
         hold = table_.load(std::memory_order_acquire);
         auto it = hold->find(logical);
         return it == hold->end() ? logical : std::string_view(it->second);
+    }
+
+    // True when some logical collection resolves to `physical` (a rebuild swapped it in).
+    bool is_target(std::string_view physical) const {
+        if (empty_.load(std::memory_order_acquire)) return false;
+        auto table = table_.load(std::memory_order_acquire);
+        return std::ranges::any_of(*table, [&](const auto& kv) { return kv.second == physical; });
     }
 
     void replace(collection_map table) {

@@ -1,13 +1,16 @@
 // The transaction a user-defined handler sees: the projector's own transaction, minus what
 // user code must never do. It may read and write only its own collections' physical names
 // or collections outside prom's reserved "_prom." space (so a definition cannot reach the
-// registry or another rebuild's shadows), and it may not move the cursor or commit (the
+// registry or another rebuild's shadows), and also read the collection another projector's
+// swapped-in rebuild now serves under a logical name (its reads resolve aliases as a
+// client's do), and it may not move the cursor or commit (the
 // transactional projector does both, once per batch, which is what makes it exactly-once).
 // What it writes and emits counts against the transaction's write_budget.
 #pragma once
 
 #include "docs/reserved.hpp"
 #include "prom/store.hpp"
+#include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/registry.hpp"
 #include "userproj_runtime/write_budget.hpp"
 
@@ -15,13 +18,15 @@ namespace prom::userproj {
 
 class guarded_transaction final : public transaction {
   public:
-    // `own` (logical -> physical) and `budget` must outlive this object.
-    guarded_transaction(transaction& inner, const collection_map& own, write_budget& budget)
-        : inner_(inner), own_(own), budget_(budget) {}
+    // `own` (logical -> physical), `aliases` and `budget` must outlive this object.
+    guarded_transaction(transaction& inner, const collection_map& own,
+                        const collection_aliases& aliases, write_budget& budget)
+        : inner_(inner), own_(own), aliases_(aliases), budget_(budget) {}
 
     result<std::optional<document>> find_one(std::string_view collection,
                                              std::string_view key) override {
-        if (auto no = refused(collection); !no) return std::unexpected(no.error());
+        if (auto no = refused(collection); !no && !aliases_.is_target(collection))
+            return std::unexpected(no.error());
         return inner_.find_one(collection, key);
     }
     result<document> update_one(std::string_view collection, std::string_view key,
@@ -68,6 +73,7 @@ class guarded_transaction final : public transaction {
 
     transaction& inner_;
     const collection_map& own_;
+    const collection_aliases& aliases_;
     write_budget& budget_;
 };
 

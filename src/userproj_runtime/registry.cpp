@@ -28,6 +28,24 @@ std::optional<std::int64_t> as_int(const json::value* v) {
     return std::nullopt;
 }
 
+// `"from": "latest"` means the events published after the definition was applied. Each topic
+// it covers now, and has no cursor of the group yet, gets one at its end in the applying
+// transaction; the runners then start every topic without a cursor from its beginning, so a
+// topic that appears later is read whole, and an event published while a runner was still
+// starting is not skipped (docs/projectors.md).
+status pin_latest(store& s, transaction& txn, std::string_view pattern, std::string_view group) {
+    auto topics = s.topics();
+    if (!topics) return std::unexpected(topics.error());
+    for (const auto& t : *topics) {
+        if (!covers_topic(pattern, t.topic)) continue;
+        auto c = txn.cursor(t.topic, group);
+        if (!c) return std::unexpected(c.error());
+        if (*c) continue;
+        if (auto ok = txn.set_cursor(t.topic, group, t.last_seq); !ok) return ok;
+    }
+    return {};
+}
+
 std::optional<collection_map> map_of(const json::value* v) {
     collection_map m;
     if (!v) return m;
@@ -364,6 +382,10 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     }
     e.deleted = false;
     if (auto ok = write_entry(**txn, e); !ok) return std::unexpected(store_failure(ok.error()));
+    if (kind != apply_kind::unchanged && !e.rebuild && def.from == start_from::latest) {
+        if (auto ok = pin_latest(s, **txn, def.topic, e.group); !ok)
+            return std::unexpected(store_failure(ok.error()));
+    }
     if (auto ok = (*txn)->commit(); !ok) return std::unexpected(store_failure(ok.error()));
     return applied{kind, std::move(e)};
 }

@@ -15,7 +15,9 @@ struct supervisor::runner {
     std::shared_ptr<const projector_definition> def;
     std::string group;
     collection_map collections;  // what the handler's collection_for answers
-    bool from_earliest = false;
+    // Its projectors (one per topic of a pattern) write the same documents: one batch at a
+    // time, or on PostgreSQL they deadlock (projector.hpp, batch_mutex).
+    std::shared_ptr<std::mutex> batches = std::make_shared<std::mutex>();
     // Last member: the projectors' threads use the members above until they are destroyed.
     std::map<std::string, std::unique_ptr<projector>, std::less<>> by_topic;
 };
@@ -27,9 +29,10 @@ namespace {
 struct guarded_handler {
     projector_handler inner;
     const collection_map* own;
+    const collection_aliases* aliases;
     std::shared_ptr<write_budget> budget;
     status operator()(const event& e, transaction& txn) const {
-        guarded_transaction g(txn, *own, *budget);
+        guarded_transaction g(txn, *own, *aliases, *budget);
         return inner(e, g);
     }
 };
@@ -44,11 +47,17 @@ std::string projector_labels(std::string_view name, std::string_view topic) {
     return labels;
 }
 
+// The physical collection of a name a handler uses: its own collections as its registry
+// entry maps them (a rebuild writes shadows), any other (a Lua handler's tx:get of a
+// collection another projector writes) through the aliases, as a client's read would be,
+// so that a rebuild swapped under it is read where its documents now are.
 struct mapped_collection {
     const collection_map* own;
+    const collection_aliases* aliases;
     std::string operator()(std::string_view logical) const {
-        auto it = own->find(logical);
-        return it == own->end() ? std::string(logical) : it->second;
+        if (auto it = own->find(logical); it != own->end()) return it->second;
+        std::shared_ptr<const collection_map> hold;
+        return std::string(aliases->resolve(logical, hold));
     }
 };
 
@@ -132,7 +141,6 @@ void supervisor::run() {
 std::unique_ptr<supervisor::runner> supervisor::make_runner(const json::object& source,
                                                             const std::string& group,
                                                             const collection_map& collections,
-                                                            bool from_earliest,
                                                             std::string& error) {
     auto parsed = parse_projector_definition(json::value(source));
     if (!parsed) {
@@ -143,7 +151,6 @@ std::unique_ptr<supervisor::runner> supervisor::make_runner(const json::object& 
     r->def = std::make_shared<const projector_definition>(std::move(*parsed));
     r->group = group;
     r->collections = collections;
-    r->from_earliest = from_earliest;
     return r;
 }
 
@@ -156,10 +163,14 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
         auto budget =
             std::make_shared<write_budget>(write_budget{.limit = options_.write_budget_bytes});
         po.handler = guarded_handler{
-            make_user_handler(r.def, {.collection_for = mapped_collection{&r.collections}}),
-            &r.collections, budget};
+            make_user_handler(r.def,
+                              {.collection_for = mapped_collection{&r.collections, &aliases_}}),
+            &r.collections, &aliases_, budget};
         po.on_batch = [budget] { budget->used = 0; };
-        po.from = r.from_earliest ? start_from::earliest : r.def->from;
+        po.batch_mutex = r.batches;
+        // A definition's `latest` is pinned as cursors when it is applied (registry.cpp): a
+        // topic without a cursor here appeared later, or is rebuilt, and is read whole.
+        po.from = start_from::earliest;
         po.batch_size = options_.batch_size;
         po.retries = options_.retries;
         po.backoff = options_.backoff;
@@ -286,15 +297,15 @@ void supervisor::tick() {
         }
         if (!m->serving && m->error.empty()) {
             std::string why;
-            auto r = make_runner(e.definition, e.group, e.collections, false, why);
+            auto r = make_runner(e.definition, e.group, e.collections, why);
             prom::lock_guard lock(mu_);
             m->serving = std::move(r);
             m->error = why;
         }
         if (e.rebuild && !m->rebuild && m->error.empty()) {
             std::string why;
-            auto r = make_runner(e.rebuild->definition, e.rebuild->group, e.rebuild->collections,
-                                 true, why);
+            auto r =
+                make_runner(e.rebuild->definition, e.rebuild->group, e.rebuild->collections, why);
             prom::lock_guard lock(mu_);
             m->rebuild = std::move(r);
             m->error = why;

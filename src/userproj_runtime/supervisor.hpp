@@ -117,8 +117,7 @@ class supervisor {
     void run();
     void tick();
     std::unique_ptr<runner> make_runner(const json::object& source, const std::string& group,
-                                        const collection_map& collections, bool from_earliest,
-                                        std::string& error);
+                                        const collection_map& collections, std::string& error);
     void cover_topics(runner& r, const std::vector<topic_info>& topics);
     void check_failures(const registry_entry& e, managed& m);
     void try_swap(const registry_entry& e, managed& m, const std::vector<topic_info>& topics);
