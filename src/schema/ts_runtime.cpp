@@ -103,7 +103,8 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
         }
         if (typeof s.multipleOf === 'number') {
             const q = v / s.multipleOf;
-            if (Math.abs(q - Math.round(q)) > 1e-9) return fail(`not a multiple of ${s.multipleOf}`);
+            if (!Number.isFinite(q) || Math.abs(q - Math.round(q)) > 1e-9 * Math.max(1, Math.abs(q)))
+                return fail(`not a multiple of ${s.multipleOf}`);
         }
     }
     if (typeof v === 'string') {

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -152,6 +154,61 @@ inline bool prom_visitor::visit(const constraints::PatternConstraint& constraint
         m_results->pushError(m_context, "Failed to match regex specified by 'pattern' constraint.");
     }
     return false;
+}
+
+namespace prom_overrides {
+
+// multipleOf (docs/schemas.md, "multipleOf"): the quotient is a whole number, within 1e-9 of
+// it relative to its size, as the TypeScript client's is() checks it (ts_runtime.cpp).
+// valijson's own check compared the remainder with the double's epsilon, so 19.99 was not a
+// multiple of 0.01, and for a whole divisor it truncated a fraction, so 10.5 was one of 5.
+inline bool is_multiple(double value, double divisor) {
+    if (value == 0) return true;
+    const double q = value / divisor;
+    if (!std::isfinite(q)) return false;
+    return std::fabs(q - std::round(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+}
+
+template <class Target>
+inline std::optional<double> number_of(const Target& target) {
+    double d = 0;
+    if (target.maybeDouble() && target.asDouble(d)) return d;
+    std::int64_t i = 0;
+    if (target.maybeInteger() && target.asInteger(i)) return static_cast<double>(i);
+    return std::nullopt;
+}
+
+}  // namespace prom_overrides
+
+template <>
+inline bool prom_visitor::visit(const constraints::MultipleOfDoubleConstraint& constraint) {
+    if (!m_target.maybeDouble() && !m_target.maybeInteger()) return true;
+    const double divisor = constraint.getDivisor();
+    auto d = prom_overrides::number_of(m_target);
+    if (d && prom_overrides::is_multiple(*d, divisor)) return true;
+    if (m_results) {
+        m_results->pushError(m_context, "Value should be a multiple of " + std::to_string(divisor));
+    }
+    return false;
+}
+
+template <>
+inline bool prom_visitor::visit(const constraints::MultipleOfIntConstraint& constraint) {
+    const std::int64_t divisor = constraint.getDivisor();
+    bool ok = false;
+    std::int64_t i = 0;
+    if (m_target.isInteger() && m_target.asInteger(i)) {
+        ok = divisor > 0 && i % divisor == 0;  // exact; the metaschema keeps divisors above 0
+    } else if (m_target.maybeDouble() || m_target.maybeInteger()) {
+        auto d = prom_overrides::number_of(m_target);
+        ok = d && prom_overrides::is_multiple(*d, static_cast<double>(divisor));
+    } else {
+        return true;
+    }
+    if (!ok && m_results) {
+        m_results->pushError(m_context, "Value should be a multiple of " + std::to_string(divisor));
+    }
+    return ok;
 }
 
 // `format` is an annotation in prom (docs/schemas.md): valijson 1.0 checks three formats with

@@ -167,6 +167,27 @@ TEST(json_schema_limits, integer_takes_whole_numbers_written_with_a_fraction_or_
     }
 }
 
+// multipleOf as docs/schemas.md states it: decimal divisors work despite binary floating
+// point, and a whole divisor does not truncate the value's fraction.
+TEST(json_schema_limits, multiple_of_takes_decimals_and_does_not_truncate) {
+    auto cents = compile_or_die(R"({"multipleOf":0.01})");
+    ASSERT_NE(cents, nullptr);
+    for (const char* ok : {"19.99", "0.07", "1e3", "-4.35", "0", "12", "1000000.01"}) {
+        EXPECT_FALSE(cents->first_violation(parse(ok))) << ok;
+    }
+    for (const char* bad : {"19.995", "0.001", "1e-9"}) {
+        EXPECT_TRUE(cents->first_violation(parse(bad))) << bad;
+    }
+    auto fives = compile_or_die(R"({"multipleOf":5})");
+    ASSERT_NE(fives, nullptr);
+    for (const char* ok : {"10", "-15", "10.0", "2e3", "0"}) {
+        EXPECT_FALSE(fives->first_violation(parse(ok))) << ok;
+    }
+    for (const char* bad : {"10.5", "7", "-0.5"}) {
+        EXPECT_TRUE(fives->first_violation(parse(bad))) << bad;
+    }
+}
+
 // As in JavaScript (and `prom gen ts`'s validators): a pattern sees code points, not bytes.
 // Patterns and texts are written as they appear in the JSON (a regex escape is `\\u00e9`).
 TEST(json_schema_limits, patterns_match_characters_not_bytes) {
