@@ -2,6 +2,7 @@
 // Errors the operator can fix (an unknown topic or group, a bad target, an active group)
 // exit 2 and change nothing.
 #include <cstdio>
+#include <limits>
 
 #include "cli/commands.hpp"
 #include "cli/ops_cli.hpp"
@@ -61,6 +62,8 @@ void run_seek(const seek_args& a, run_state& state) {
 struct dlq_args {
     std::string db, topic, group;
     std::vector<std::string> ids;
+    std::size_t limit = 0;  // 0: all
+    std::int64_t after = 0;
 };
 
 }  // namespace
@@ -122,12 +125,19 @@ void register_ops_commands(CLI::App& app, run_state& state, CLI::App* cursor_cmd
         add_db_option(*ls, a->db);
         ls->add_option("topic", a->topic, "the source topic (not the .dlq one)")->required();
         ls->add_option("--group", a->group, "only this group's dead letters");
+        ls->add_option("--limit", a->limit, "at most N entries, the oldest first (default: all)")
+            ->check(whole_number(1));
+        ls->add_option("--after", a->after,
+                       "only entries past this dlq_seq (the last one of a previous listing)")
+            ->check(whole_number(0));
         ls->callback([a, &state] {
             auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             std::optional<std::string_view> g;
             if (!a->group.empty()) g = a->group;
-            auto ds = ops::list_dead_letters(*s, a->topic, g);
+            auto ds = ops::list_dead_letters(
+                *s, a->topic, g, a->limit ? a->limit : std::numeric_limits<std::size_t>::max(),
+                seq_t{a->after});
             if (!ds) return report_ops(ds.error(), state);
             for (const auto& d : *ds) print_line(ops::to_json(d));
         });

@@ -44,11 +44,13 @@ result<json::value> json_body(const request& r, std::size_t limit, bool empty_is
     return v;
 }
 
-// GET /dlq/{topic}: `group` (only its entries) and `limit` (the oldest N, 1..10000); any
-// other parameter is refused, as a misspelt `limit` would return everything.
+// GET /dlq/{topic}: `group` (only its entries), `limit` (the oldest N, 1..10000) and `after`
+// (entries past this dlq_seq: the next page); any other parameter is refused, as a misspelt
+// `limit` would return everything.
 struct dlq_params {
     std::optional<std::string> group;
     std::optional<std::size_t> limit;
+    std::optional<seq_t> after;
 };
 
 result<dlq_params> dlq_list_params(std::string_view query) {
@@ -70,9 +72,17 @@ result<dlq_params> dlq_list_params(std::string_view query) {
                 return fail(errc::invalid_argument, "limit is a whole number from 1 to 10000");
             }
             out.limit = n;
+        } else if (name == "after" && !out.after) {
+            std::int64_t n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || n < 0) {
+                return fail(errc::invalid_argument,
+                            "after is a whole number: the dlq_seq of the last entry already seen");
+            }
+            out.after = seq_t{n};
         } else if (!name.empty()) {
             return fail(errc::invalid_argument,
-                        "unknown or repeated parameter '" + name + "' (group, limit)");
+                        "unknown or repeated parameter '" + name + "' (group, limit, after)");
         }
         if (amp == std::string_view::npos) break;
         query = query.substr(amp + 1);
@@ -164,7 +174,8 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
             // One more than asked: whether the list was cut short.
             auto ds = ops::list_dead_letters(
                 store_, a, group,
-                params->limit ? *params->limit + 1 : std::numeric_limits<std::size_t>::max());
+                params->limit ? *params->limit + 1 : std::numeric_limits<std::size_t>::max(),
+                params->after.value_or(seq_t{}));
             if (!ds) return error_response(ds.error(), route);
             const bool truncated = params->limit && ds->size() > *params->limit;
             if (truncated) ds->pop_back();

@@ -38,12 +38,14 @@ std::string dead_letter_id(const event& e, std::string_view group) {
 
 result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view topic,
                                                    std::optional<std::string_view> group,
-                                                   std::size_t max) {
+                                                   std::size_t max, seq_t after) {
     auto t = s.topic(topic);
     if (!t) return std::unexpected(t.error());
     if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
     std::vector<dead_letter> out;
+    if (after.value == std::numeric_limits<std::int64_t>::max()) return out;  // none past it
     scan_query q{.topic = std::string(topic) + ".dlq", .limit = 1000};
+    q.from_seq = after + 1;
     for (;;) {
         auto page = scan_fitting(s, q);
         if (!page) return std::unexpected(page.error());

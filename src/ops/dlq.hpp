@@ -38,11 +38,11 @@ struct dead_letter {
     std::optional<seq_t> source_seq;
 };
 
-// The entries of `topic`.dlq, oldest first; only `group`'s when given; at most `max` (the
-// scan stops there). not_found when the topic does not exist.
+// The entries of `topic`.dlq with a dlq seq above `after`, oldest first; only `group`'s when
+// given; at most `max` (the scan stops there). not_found when the topic does not exist.
 result<std::vector<dead_letter>> list_dead_letters(
     store& s, std::string_view topic, std::optional<std::string_view> group,
-    std::size_t max = std::numeric_limits<std::size_t>::max());
+    std::size_t max = std::numeric_limits<std::size_t>::max(), seq_t after = seq_t{});
 json::object to_json(const dead_letter& d);
 
 struct dlq_replay_options {

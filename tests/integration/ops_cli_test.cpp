@@ -124,6 +124,14 @@ TEST_F(ops_cli, dlq_ls_and_replay_are_idempotent) {
     EXPECT_EQ(lines(r.out)[0].at("already_replayed").as_int64(), 1);
     EXPECT_EQ(run("dlq replay orders --id nope").exit_code, 2);
     EXPECT_EQ(run("dlq ls nothing").exit_code, 2);
+    // --limit and --after page through the entries.
+    auto first = lines(run("dlq ls orders --limit 1").out);
+    ASSERT_EQ(first.size(), 1u);
+    auto after = std::to_string(first[0].at("dlq_seq").as_int64());
+    EXPECT_TRUE(lines(run("dlq ls orders --after " + after).out).empty());
+    EXPECT_EQ(lines(run("dlq ls orders --after 0").out).size(), 1u);
+    EXPECT_EQ(run("dlq ls orders --limit 0").exit_code, 2);
+    EXPECT_EQ(run("dlq ls orders --after -1").exit_code, 2);
 }
 
 TEST_F(ops_cli, replay_copies_filtered_and_mapped_events_once) {

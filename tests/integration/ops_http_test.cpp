@@ -190,8 +190,18 @@ TEST_F(ops_http, topics_dead_letters_and_replays) {
     EXPECT_EQ(first->at("items").at(0).at("dlq_seq").as_int64(), 1);
     EXPECT_EQ(first->at("truncated"), true);
     EXPECT_EQ(parse_json(get("/dlq/lim?limit=3").body)->at("truncated"), false);
+    // `after` (the last dlq_seq seen) gives the next page.
+    auto next = parse_json(get("/dlq/lim?limit=2&after=2").body);
+    ASSERT_EQ(next->at("count").as_int64(), 1);
+    EXPECT_EQ(next->at("items").at(0).at("dlq_seq").as_int64(), 3);
+    EXPECT_EQ(next->at("truncated"), false);
+    EXPECT_EQ(parse_json(get("/dlq/lim?after=3").body)->at("count").as_int64(), 0);
+    EXPECT_EQ(parse_json(get("/dlq/lim?after=9223372036854775807").body)->at("count").as_int64(),
+              0);
     for (const char* bad :
-         {"/dlq/lim?limit=0", "/dlq/lim?limit=x", "/dlq/lim?limt=2", "/dlq/lim?limit=1&limit=2"}) {
+         {"/dlq/lim?limit=0", "/dlq/lim?limit=x", "/dlq/lim?limt=2", "/dlq/lim?limit=1&limit=2",
+          "/dlq/lim?after=-1", "/dlq/lim?after=1x", "/dlq/lim?after=", "/dlq/lim?after=1&after=2",
+          "/dlq/lim?after=9223372036854775808"}) {
         EXPECT_EQ(get(bad).status, 400) << bad;
     }
     auto rp = post_json("/dlq/src/replay", "");
