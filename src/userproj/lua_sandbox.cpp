@@ -98,6 +98,19 @@ int load_and_run(lua_State* L) {
     return 0;
 }
 
+// The message handler of every protected call: an error object that is not text but has a
+// `__tostring` (error(setmetatable({}, {__tostring = …}))) becomes that text, as the `lua`
+// interpreter shows it. It runs before the stack unwinds, still under the instruction budget
+// and the time limit, so a __tostring that loops is stopped like any handler code.
+int describe_error(lua_State* L) {
+    if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER &&
+        luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+        return 1;
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
 }  // namespace
 
 lua_sandbox::lua_sandbox(std::size_t memory_limit, std::uint64_t budget,
@@ -189,6 +202,7 @@ result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source,
 status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
     refused_allocation_ = budget_exceeded_ = out_of_time_ = hit_limit_ = false;
     lua_settop(L_, 0);
+    lua_pushcfunction(L_, describe_error);  // index 1: the message handler
     lua_pushcfunction(L_, fn);
     lua_pushlightuserdata(L_, arg);
     executed_ = allocated_ = 0;
@@ -196,7 +210,7 @@ status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
     metering_ = true;
     lua_sethook(L_, &lua_sandbox::budget_hook, LUA_MASKCOUNT,
                 static_cast<int>(std::clamp<std::uint64_t>(budget_, 1, hook_period)));
-    int rc = lua_pcall(L_, 1, 0, 0);
+    int rc = lua_pcall(L_, 1, 0, 1);
     metering_ = false;
     bool exceeded = budget_exceeded_;
     enter_strict_mode();

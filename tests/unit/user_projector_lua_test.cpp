@@ -147,6 +147,25 @@ end)",
     EXPECT_NE(error_of(R"({"bad":"arg"})").find("bad argument"), std::string::npos);
 }
 
+// An error object with a __tostring is shown by it, as the lua interpreter shows it; one
+// whose __tostring loops is stopped by the budget; a table without one has no message.
+TEST_F(user_projector_lua, an_error_object_is_shown_by_its_tostring_under_the_budget) {
+    define(R"(function handle(event, tx)
+  local k = event.payload.kind
+  if k == 'named' then
+    error(setmetatable({}, {__tostring = function() return 'order 7 is closed' end}))
+  elseif k == 'loop' then
+    error(setmetatable({}, {__tostring = function() while true do end end}))
+  elseif k == 'plain' then
+    error({})
+  end
+end)");
+    EXPECT_NE(error_of(R"({"kind":"named"})").find("order 7 is closed"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"loop"})").find("instruction budget"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"plain"})").find("without a message"), std::string::npos);
+    ASSERT_TRUE(apply(R"({"kind":"none"})"));  // the state still works
+}
+
 // Found by fuzz/userproj_definition: a loop of string.rep('x', 65536) runs few instructions
 // but copies 64 KiB byte by byte in each; at the default budget one event took seconds.
 // Allocation now costs budget, so do the elements table.insert shifts, and work that neither
