@@ -130,20 +130,51 @@ std::wstring code_points(std::string_view s) {
     return out;
 }
 
+namespace {
+
+// ECMAScript's \s (WhiteSpace and LineTerminator: ECMA-262, CharacterClassEscape) and its
+// complement, as members of a character class. Boost's \s asks the C locale, which knows
+// only the ASCII spaces: a no-break space matched `\S` on the server and `\s` in JavaScript.
+constexpr std::wstring_view ecmascript_spaces =
+    L"\\x{9}-\\x{D}\\x{20}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}"
+    L"\\x{3000}\\x{FEFF}";
+constexpr std::wstring_view ecmascript_non_spaces =
+    L"\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{9F}\\x{A1}-\\x{167F}\\x{1681}-\\x{1FFF}"
+    L"\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}\\x{2060}-\\x{2FFF}"
+    L"\\x{3001}-\\x{FEFE}\\x{FF00}-\\x{10FFFF}";
+
+}  // namespace
+
 std::wstring boost_pattern(std::wstring_view p) {
     std::wstring out;
     out.reserve(p.size());
+    bool in_class = false;  // inside [...], where \s adds members rather than a class
     auto hex4 = [&](std::size_t at) {
         return at + 4 <= p.size() && is_hex(p[at]) && is_hex(p[at + 1]) && is_hex(p[at + 2]) &&
                is_hex(p[at + 3]);
     };
     for (std::size_t i = 0; i < p.size(); ++i) {
         if (p[i] != L'\\' || i + 1 >= p.size()) {
+            if (p[i] == L'[' && !in_class) {
+                in_class = true;
+            } else if (p[i] == L']' && in_class) {
+                in_class = false;
+            }
             out.push_back(p[i]);
             continue;
         }
         const wchar_t e = p[i + 1];
-        if (e == L'v') {
+        if (e == L's' || e == L'S') {
+            const auto members = e == L's' ? ecmascript_spaces : ecmascript_non_spaces;
+            if (in_class) {
+                out += members;
+            } else {
+                out += L'[';
+                out += members;
+                out += L']';
+            }
+            ++i;
+        } else if (e == L'v') {
             out += L"\\x{0B}";
             ++i;
         } else if (e == L'u' && hex4(i + 2)) {

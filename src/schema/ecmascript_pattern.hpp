@@ -22,7 +22,8 @@ std::optional<std::string> non_ecmascript_construct(std::string_view pattern);
 std::wstring code_points(std::string_view utf8);
 
 // The pattern in Boost's syntax: ECMAScript's `\uXXXX` (a surrogate pair as one code point)
-// and `\u{X…}` become `\x{…}`, `\v` the vertical tab it is in ECMAScript.
+// and `\u{X…}` become `\x{…}`, `\v` the vertical tab it is in ECMAScript, `\s` and `\S`
+// ECMAScript's sets of white space and the rest, spelled out as class members.
 std::wstring boost_pattern(std::wstring_view pattern);
 
 }  // namespace prom::schema

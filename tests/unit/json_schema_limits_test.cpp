@@ -215,6 +215,38 @@ TEST(json_schema_limits, patterns_match_characters_not_bytes) {
     EXPECT_FALSE(names->first_violation(parse(R"({"\u00e9":1})")));
 }
 
+// \s and \S are ECMAScript's sets (Unicode spaces, the BOM), in and out of a class; \w and
+// \d stay ASCII, as in JavaScript.
+TEST(json_schema_limits, space_classes_are_ecmascripts) {
+    struct probe {
+        std::string pattern, text;
+        bool matches;
+    };
+    for (const auto& [pattern, text, matches] : std::vector<probe>{
+             {R"(^\\s$)", R"(\u00a0)", true},
+             {R"(^\\s$)", R"(\u3000)", true},
+             {R"(^\\s$)", R"(\ufeff)", true},
+             {R"(^\\s$)", R"(\u2028)", true},
+             {R"(^\\s$)", "\\t", true},
+             {R"(^\\s$)", "x", false},
+             {R"(^\\S$)", R"(\u00a0)", false},
+             {R"(^\\S$)", R"(\u00e9)", true},
+             {R"(^\\S$)", R"(\ud83d\ude00)", true},
+             {R"(^[\\s]$)", R"(\u00a0)", true},
+             {R"(^[^\\s]$)", R"(\u00a0)", false},
+             {R"(^[a\\S]$)", R"(\u00a0)", false},
+             {R"(^[\\s\\S]$)", R"(\u00a0)", true},
+             {R"(^a\\sb$)", R"(a\u2003b)", true},
+             {R"(^\\w$)", R"(\u00e9)", false},
+             {R"(^\\d$)", R"(\u0663)", false},
+         }) {
+        auto c = compile_or_die(R"({"type":"string","pattern":")" + pattern + "\"}");
+        ASSERT_NE(c, nullptr) << pattern;
+        EXPECT_EQ(!c->first_violation(parse("\"" + text + "\"")), matches)
+            << pattern << " " << text;
+    }
+}
+
 // What Boost's Perl syntax reads but ECMAScript does not have (or reads otherwise) is
 // refused when the schema is stored; ECMAScript's own constructs are kept.
 TEST(json_schema_limits, patterns_that_are_not_ecmascript_are_refused_when_stored) {
