@@ -9,6 +9,7 @@
 #include "auth/auth_policy.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
+#include "http/json_body.hpp"
 #include "http/percent.hpp"
 #include "ops/dlq.hpp"
 #include "ops/groups.hpp"
@@ -23,25 +24,6 @@ response list_response(json::array items, route_id route) {
     o["count"] = items.size();
     o["items"] = std::move(items);
     return json_response(200, canonical_json(o), route);
-}
-
-// The body of an admin POST. Content-Type: application/json is required even for an empty
-// body: a browser sends a POST of another type (or without a body) from any page without
-// asking first, so a page could otherwise seek a group or replay dead letters through a
-// server on loopback that has no tokens (docs/http-api.md, errors).
-std::optional<response> not_json(const request& r, route_id route) {
-    if (is_json_content_type(r.content_type)) return std::nullopt;
-    return error_response(415, "unsupported_media_type",
-                          "this route takes Content-Type: application/json", route);
-}
-
-result<json::value> json_body(const request& r, std::size_t limit, bool empty_is_object) {
-    if (r.body.empty() && empty_is_object) return json::value(json::object{});
-    if (r.body.size() > limit) return fail(errc::too_large, "the body is over the body limit");
-    auto v =
-        parse_json(r.body, {.max_depth = 32, .max_bytes = limit, .refuse_duplicate_keys = true});
-    if (!v) return fail(errc::invalid_argument, "the body is not JSON: " + v.error().message);
-    return v;
 }
 
 // GET /dlq/{topic}: `group` (only its entries), `limit` (the oldest N, 1..10000) and `after`

@@ -8,6 +8,7 @@
 #include "docs/update.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
+#include "http/json_body.hpp"
 #include "http/percent.hpp"
 #include "retention/retention.hpp"
 #include "retention/runner.hpp"
@@ -84,6 +85,15 @@ response api::retention_route(const request& r, route_id route, std::string_view
                 return out;
             }
         case route_id::topic_compact: {
+            if (auto no = not_json(r, route)) return *no;
+            auto body = json_body(r, options_.body_limit, true);
+            if (!body) return error_response(body.error(), route);
+            if (!body->is_object() || !body->get_object().empty()) {
+                return error_response(400, "bad_request",
+                                      "POST /topics/{topic}/compact takes no body but {} "
+                                      "(dry_run is a query parameter)",
+                                      route);
+            }
             auto dry = flag_param(query, "dry_run");
             if (!dry) return error_response(dry.error(), route);
             auto all = retention::load_policies(store_);

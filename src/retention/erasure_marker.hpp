@@ -18,3 +18,7 @@ inline bool is_erasure_marker(const json::value& payload, const headers_map& hea
 inline bool is_erasure_marker(const event& e) { return is_erasure_marker(e.payload, e.headers); }
 
 }  // namespace prom::retention
+
+// The same test in SQL over the events table's text columns (SQLite and PostgreSQL store
+// payloads and headers as canonical JSON, so the header can only appear as a member name).
+#define PROM_IS_ERASURE_MARKER_SQL "(payload = 'null' AND headers LIKE '%\"prom-erased\":%')"

@@ -3,6 +3,7 @@
 
 #include "contract/snapshot_fixture.hpp"
 #include "prom/timetravel.hpp"
+#include "retention/retention.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -88,6 +89,25 @@ TEST_P(snapshot_store_contract, put_snapshots_skips_those_a_racing_late_append_m
     EXPECT_EQ(snap_at("k", "r", 100)->ts, 10);
     // A fold that began after the late event is fine.
     EXPECT_EQ(put("k", "r", 4, {{30, 2, 3, "3"}}), 1u);
+}
+
+// A fold that read a key before it was erased stores none of its states: the erasure's
+// marker came after the fold's known_seq (a time-travel query racing `prom erase` wrote the
+// erased payload back into the snapshots; found from outside).
+TEST_P(snapshot_store_contract, put_snapshots_stores_nothing_a_racing_erasure_took) {
+    append_one("t", "k", 10, json::object{{"secret", "PII"}});
+    append_one("t", "k", 20, json::object{{"secret", "PII2"}});
+    append_one("t", "j", 20, 1);
+    const std::int64_t known = 3;  // the fold began here and read both of k's events...
+    auto erased = retention::erase(*store_, "t", "k");  // ...which an erasure then took
+    ASSERT_TRUE(erased) << erased.error().message;
+    EXPECT_EQ(put("k", "merge", known,
+                  {{10, 1, 1, R"({"secret":"PII"})"}, {20, 2, 2, R"({"secret":"PII2"})"}}),
+              0u);
+    EXPECT_FALSE(snap_at("k", "merge", 1'000'000'000'000));
+    EXPECT_EQ(put("j", "merge", known, {{20, 3, 1, "1"}}), 1u);  // another key is not affected
+    // A fold that began after the erasure may store what it read (the marker's state).
+    EXPECT_EQ(put("k", "merge", erased->marker_seq.value, {{30, 4, 1, "null"}}), 1u);
 }
 
 // ---- transaction::put_snapshots: what retention passes use (docs/retention.md)

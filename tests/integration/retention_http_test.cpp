@@ -140,6 +140,19 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
     EXPECT_EQ(count("orders"), 100);
     EXPECT_EQ(post_json("/topics/orders/compact?force=1", "").status, 400);
     EXPECT_EQ(post_json("/topics/nosuch/compact", "").status, 404);
+    // A page on another origin can POST text/plain to loopback without asking: refused, and
+    // so is a body that is not {} (it would be ignored).
+    for (const char* type : {"text/plain", "application/x-www-form-urlencoded"}) {
+        EXPECT_EQ(
+            http_request(port(), "POST", "/topics/orders/compact", {{"Content-Type", type}}, "x")
+                .status,
+            415)
+            << type;
+    }
+    EXPECT_EQ(http_request(port(), "POST", "/topics/orders/compact").status, 415);
+    EXPECT_EQ(post_json("/topics/orders/compact", "garbage").status, 400);
+    EXPECT_EQ(post_json("/topics/orders/compact", R"({"dry_run":true})").status, 400);
+    EXPECT_EQ(post_json("/topics/orders/compact?dry_run=true", "{}").status, 200);
     EXPECT_EQ(get("/topics/orders/compact").status, 405);
 
     // Another pass of the topic runs (its lease is held): 409, nothing dropped.

@@ -10,6 +10,7 @@
 
 #include "core/json_size.hpp"
 #include "docs/update.hpp"
+#include "retention/erasure_marker.hpp"
 #include "storage/change_log.hpp"
 #include "storage/common.hpp"
 #include "storage/key_expectations.hpp"
@@ -514,17 +515,24 @@ class memory_store final : public store {
     friend class memory_transaction;
 
     // The lowest ts of (topic, key)'s stored events after known_seq, or ts_ms::max(): the
-    // check of put_snapshots (store.hpp). The caller holds data_mu_.
+    // check of put_snapshots (store.hpp); ts_ms::min() for an erasure marker (late_ts_of).
+    // The caller holds data_mu_.
     ts_ms lowest_ts_since(std::string_view topic, std::string_view key, seq_t known_seq) const {
         ts_ms late_ts = ts_ms::max();
         if (auto t = topics_.find(std::string(topic)); t != topics_.end()) {
             auto& evs = t->second.events;
             for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(known_seq.value, 0));
                  i < evs.size(); ++i) {
-                if (evs[i] && evs[i]->key == key) late_ts = std::min(late_ts, evs[i]->ts);
+                if (evs[i] && evs[i]->key == key) late_ts = std::min(late_ts, late_ts_of(*evs[i]));
             }
         }
         return late_ts;
+    }
+
+    // What an event appended after a fold began says of its snapshots: none later than its
+    // ts stands, and none at all after an erasure (the fold read what the erasure took).
+    static ts_ms late_ts_of(const event& e) {
+        return retention::is_erasure_marker(e) ? ts_ms::min() : e.ts;
     }
 
     static topic_info info(const std::string& name, const topic_data& t) {
@@ -698,7 +706,7 @@ result<std::size_t> memory_transaction::put_snapshots(std::string_view topic, st
     ts_ms late_ts = s_.lowest_ts_since(topic, key, known_seq);
     for (const auto& e : events_) {
         if (e.topic == topic && e.key == key && e.seq > known_seq)
-            late_ts = std::min(late_ts, e.ts);
+            late_ts = std::min(late_ts, memory_store::late_ts_of(e));
     }
     std::size_t stored = 0;
     for (const auto& snap : snaps) {

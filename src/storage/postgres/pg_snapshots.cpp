@@ -1,6 +1,7 @@
 // Time-travel snapshots on PostgreSQL: the `snapshots` table, the append rule (inside
 // prom_append, pg_schema.hpp) and the guard that keeps a fold which raced with a late
 // append from storing a stale snapshot (store.hpp, docs/time-travel.md).
+#include "retention/erasure_marker.hpp"
 #include "storage/postgres/pg_store.hpp"
 
 namespace prom::storage::postgres {
@@ -17,10 +18,13 @@ result<std::size_t> put_snapshots_in_txn(connection& c, std::string_view topic,
         return std::unexpected(r.error());
     }
     // `key || ''` keeps the planner on the (topic, seq) primary key, so this reads only
-    // the events appended since the fold began, never the key's whole history.
-    auto late =
-        c.query("SELECT min(ts) FROM events WHERE topic = $1 AND seq > $2 AND key || '' = $3",
-                {topic, known_seq, key});
+    // the events appended since the fold began, never the key's whole history. An erasure
+    // marker among them counts as the earliest time there is: the fold read what the
+    // erasure took, and none of its snapshots may be stored.
+    auto late = c.query("SELECT min(CASE WHEN " PROM_IS_ERASURE_MARKER_SQL
+                        " THEN $4::bigint ELSE ts END) FROM events "
+                        "WHERE topic = $1 AND seq > $2 AND key || '' = $3",
+                        {topic, known_seq, key, ts_ms::min()});
     if (!late) return std::unexpected(late.error());
     ts_ms late_ts = late->is_null(0, 0) ? ts_ms::max() : ts_ms{late->int64(0, 0)};
     std::vector<std::int64_t> ts, seq, count;

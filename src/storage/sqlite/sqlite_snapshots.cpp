@@ -1,5 +1,6 @@
 // Time-travel snapshots on SQLite: the `snapshots` table (sqlite_schema.hpp) and the checks
 // that keep it valid when late events arrive (store.hpp, docs/time-travel.md).
+#include "retention/erasure_marker.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace prom::storage::sqlite {
@@ -31,16 +32,20 @@ status drop_snapshots_in_txn(connection& c, std::string_view topic, std::string_
 
 namespace {
 
-// The lowest ts among (topic, key)'s events appended after `known_seq`, or ts_ms::max().
+// The lowest ts among (topic, key)'s events appended after `known_seq`, or ts_ms::max();
+// ts_ms::min() when one of them is an erasure marker: the fold read what the erasure took.
 // The unary `+` keeps SQLite on the (topic, seq) primary key, so this reads only the
 // events appended since the fold began, never the key's whole history.
 result<ts_ms> lowest_ts_since(connection& c, std::string_view topic, std::string_view key,
                               seq_t known_seq) {
-    auto st = c.prepare("SELECT ts FROM events WHERE topic = ?1 AND seq > ?2 AND +key = ?3");
+    auto st = c.prepare("SELECT CASE WHEN " PROM_IS_ERASURE_MARKER_SQL
+                        " THEN ?4 ELSE ts END FROM events "
+                        "WHERE topic = ?1 AND seq > ?2 AND +key = ?3");
     if (!st) return std::unexpected(st.error());
     st->bind(1, topic);
     st->bind(2, known_seq);
     st->bind(3, key);
+    st->bind(4, ts_ms::min());
     ts_ms lowest = ts_ms::max();
     int rc;
     while ((rc = st->step()) == SQLITE_ROW) lowest = std::min(lowest, ts_ms{st->int64(0)});
