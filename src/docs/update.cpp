@@ -42,7 +42,8 @@ json::object* parent_of(json::object& root, std::string_view path, bool create,
 bool valid_path(std::string_view path) {
     if (path.empty() || path.front() == '.' || path.back() == '.') return false;
     if (path.find("..") != std::string_view::npos) return false;
-    return path.front() != '$';
+    // No step starts with `$` (an operator's name), the first or a nested one.
+    return path.front() != '$' && path.find(".$") == std::string_view::npos;
 }
 
 status set_path(json::object& doc, std::string_view path, const json::value& v) {

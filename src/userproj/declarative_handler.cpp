@@ -1,5 +1,6 @@
 #include "userproj/declarative_handler.hpp"
 
+#include "retention/erasure_marker.hpp"
 #include "userproj/effects.hpp"
 
 namespace prom::userproj {
@@ -40,6 +41,9 @@ result<json::object> build_update(const write_spec& w, const event& e) {
 
 status apply_declarative(const compiled_definition& d, const user_handler_options& o,
                          const event& e, transaction& txn) {
+    // An erasure marker (payload null) has nothing to write or emit: the documents keep
+    // what they hold until erased themselves (docs/projectors.md, erasure markers).
+    if (retention::is_erasure_marker(e)) return {};
     if (d.where && !matches(*d.where, e)) return {};
     for (const auto& w : d.writes) {
         if (w.where && !matches(*w.where, e)) continue;

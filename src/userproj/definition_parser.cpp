@@ -129,7 +129,8 @@ std::expected<userproj::write_spec, definition_error> parse_update(userproj::wri
                 }
             }
             touched.emplace_back(path);
-            if (path == "_ts" || path.starts_with("_ts.")) w.names_ts = true;
+            // `$unset` of _ts sets nothing: the event's ts is stamped all the same (effects.cpp).
+            if ((path == "_ts" || path.starts_with("_ts.")) && name != "$unset") w.names_ts = true;
             if (name == "$inc") {
                 const json::value& by = f.value();
                 bool reference = by.is_string() && by.get_string().starts_with('$') &&

@@ -23,10 +23,27 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
         if (!update.contains("_ts")) update["_ts"] = ts.value;
         return;
     }
+    auto is_ts = [](std::string_view field) { return field == "_ts" || field.starts_with("_ts."); };
+    // `$unset` of _ts sets nothing: it would leave the document to the wall clock's _ts, and
+    // a document is a function of the log (docs/projectors.md). Dropped, and _ts stamped.
+    if (auto unset = update.find("$unset"); unset != update.end()) {
+        if (json::object* fields = unset->value().if_object()) {
+            bool dropped = false;
+            for (auto f = fields->begin(); f != fields->end();) {
+                if (is_ts(f->key())) {
+                    f = fields->erase(f);
+                    dropped = true;
+                } else {
+                    ++f;
+                }
+            }
+            if (dropped && fields->empty()) update.erase(unset);
+        }
+    }
     for (const auto& op : update) {
         if (const json::object* fields = op.value().if_object()) {
             for (const auto& f : *fields) {
-                if (f.key() == "_ts" || f.key().starts_with("_ts.")) return;
+                if (is_ts(f.key())) return;
             }
         }
     }

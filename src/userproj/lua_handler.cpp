@@ -4,7 +4,9 @@
 #include <lua.hpp>
 
 #include "core/reserved_headers.hpp"
+#include "docs/reserved.hpp"
 #include "docs/update.hpp"
+#include "retention/erasure_marker.hpp"
 #include "userproj/compiled_definition.hpp"
 #include "userproj/effects.hpp"
 #include "userproj/lua_json.hpp"
@@ -46,6 +48,12 @@ std::string_view check_text(lua_State* L, int arg) {
 // live, so they report failures in c.message and the Lua halves raise afterwards.
 bool do_get(lua_handler::call& c, std::string_view collection, std::string_view key) {
     try {
+        // By its logical name only: a rebuild's shadow ("_prom.<token>.orders", pending or
+        // swapped in) is read through the name it serves, never by its own.
+        if (docs::reserved_collection(collection)) {
+            c.message = "collection '" + std::string(collection) + "' is reserved for prom";
+            return false;
+        }
         auto d = c.txn->find_one(target_collection(*c.options, collection), key);
         if (!d) {
             c.store_error = d.error();
@@ -214,10 +222,12 @@ int tx_emit(lua_State* L) {
     return 0;
 }
 
-// Run in protected mode by lua_sandbox: handle(event, tx).
+// Run in protected mode by lua_sandbox: handle(event, tx), or for an erasure marker
+// erased(event, tx) when the code defines it (else nothing: docs/projectors.md).
 int run_event(lua_State* L) {
     auto* c = static_cast<lua_handler::call*>(lua_touserdata(L, 1));
-    lua_getglobal(L, "handle");
+    const bool marker = retention::is_erasure_marker(*c->e);
+    if (lua_getglobal(L, marker ? "erased" : "handle") != LUA_TFUNCTION && marker) return 0;
     push_event(L, *c->e);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &tx_registry_key);
     lua_call(L, 2, 0);
@@ -283,7 +293,8 @@ status lua_handler::ensure_state() {
 
 status lua_handler::handle(const event& e, transaction& txn) {
     const compiled_definition& d = *definition_->compiled;
-    if (d.where && !matches(*d.where, e)) return {};
+    // `where` looks at payloads; an erasure marker has none and goes to erased() if any.
+    if (d.where && !retention::is_erasure_marker(e) && !matches(*d.where, e)) return {};
     std::lock_guard lock(mu_);
     if (auto ok = ensure_state(); !ok) return ok;
     call c{.def = &d,

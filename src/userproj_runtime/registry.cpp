@@ -286,6 +286,19 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     auto all = load_registry(s);
     if (!all) return std::unexpected(store_failure(all.error()));
     auto aliases = read_aliases(*all);
+    // A collection another definition is rebuilding is swapped under every writer at the
+    // swap: a definition starting to write it now would keep writing the old physical
+    // collection, which nobody reads afterwards. It may after the swap.
+    for (const auto& other : *all) {
+        if (other.deleted || other.name == def.name || !other.rebuild) continue;
+        for (const auto& c : def.collections) {
+            if (!other.rebuild->collections.contains(c)) continue;
+            return std::unexpected(apply_error{
+                {errc::conflict, "collection '" + c + "' is being rebuilt by projector '" +
+                                     other.name + "': apply this after its swap"},
+                std::nullopt});
+        }
+    }
 
     auto txn = s.begin();
     if (!txn) return std::unexpected(store_failure(txn.error()));
@@ -323,7 +336,10 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
         }
         bool same_as_serving = def.source == e.definition;
         bool same_as_rebuild = e.rebuild && def.source == e.rebuild->definition;
-        if ((same_as_serving && !e.rebuild) || same_as_rebuild) {
+        // The same body as the serving version, or as the pending rebuild, changes nothing:
+        // a node restarting with the serving version in its config files must not cancel
+        // the rebuild another node (or an operator) started (docs/projectors.md).
+        if (same_as_serving || same_as_rebuild) {
             if (!e.failed) return applied{apply_kind::unchanged, e};
             kind = apply_kind::unchanged;  // clears `failed`: the runners start again
             e.failed.reset();

@@ -156,6 +156,7 @@ TEST(user_projector_definition, refuses_bad_updates) {
     EXPECT_EQ(pointer_of("/writes/0/update/$set/revisions", "1"),
               "/writes/0/update/$inc/revisions");
     EXPECT_EQ(pointer_of("/writes/0/update/$set/a..b", "1"), "/writes/0/update/$set/a..b");
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/a.$x", "1"), "/writes/0/update/$set/a.$x");
     EXPECT_EQ(pointer_of("/writes/0/update", "{}"), "/writes/0/update");
     EXPECT_EQ(pointer_of("/writes/0/update", R"({"status": 1})"), "/writes/0/update/status");
     EXPECT_EQ(pointer_of("/writes/0/replace", R"({"a": 1})"),

@@ -27,7 +27,7 @@ class user_projector_lua : public testing::Test {
     }
 
     // Runs one event through the handler in its own transaction (committed when ok).
-    status apply(std::string_view payload, std::string id = "e1") {
+    status apply(std::string_view payload, std::string id = "e1", headers_map headers = {}) {
         event e;
         e.id = std::move(id);
         e.topic = "in";
@@ -35,6 +35,7 @@ class user_projector_lua : public testing::Test {
         e.ts = ts_ms{1000};
         e.seq = ++seq_;
         e.payload = *parse_json(payload);
+        e.headers = std::move(headers);
         auto txn = store_->begin();
         EXPECT_TRUE(txn);
         auto ok = handler_(e, **txn);
@@ -164,6 +165,45 @@ end)");
     EXPECT_NE(error_of(R"({"kind":"loop"})").find("instruction budget"), std::string::npos);
     EXPECT_NE(error_of(R"({"kind":"plain"})").find("without a message"), std::string::npos);
     ASSERT_TRUE(apply(R"({"kind":"none"})"));  // the state still works
+}
+
+// An erasure marker (payload null, header prom-erased) goes to erased(event, tx) when the
+// code has one, and is skipped otherwise: handle() would index a nil payload and every
+// erasure would become a dead letter (found from outside).
+TEST_F(user_projector_lua, an_erasure_marker_goes_to_erased_or_is_skipped) {
+    const headers_map marker{{"prom-erased", "1"}};
+    define(R"(function handle(event, tx)
+  tx:update('out', event.key, {['$set'] = {v = event.payload.v}})
+end)");
+    ASSERT_TRUE(apply(R"({"v":1})"));
+    ASSERT_TRUE(apply("null", "m1", marker));
+    EXPECT_NE(body("k").find(R"("v":1)"), std::string::npos);
+    define(R"(function handle(event, tx)
+  tx:update('out', event.key, {['$set'] = {v = event.payload.v}})
+end
+function erased(event, tx)
+  tx:delete('out', event.key)
+end)",
+           R"({"payload.v": {"$gt": 0}})");
+    ASSERT_TRUE(apply("null", "m2", marker));
+    EXPECT_EQ(body("k"), "");
+    // A Lua read goes by logical names: a shadow collection is not read by its own name.
+    define(R"(function handle(event, tx) tx:get('_prom.abc.out', 'k') end)");
+    EXPECT_NE(error_of(R"({"v":1})").find("reserved"), std::string::npos);
+}
+
+// The same marker makes a declarative definition do nothing, and $unset of _ts does not
+// leave the document to the wall clock.
+TEST_F(user_projector_lua, a_declarative_definition_skips_markers_and_keeps_event_time) {
+    auto d = parse_projector_definition(
+        *parse_json(R"({"name":"d","topic":"in","writes":[{"collection":"out","key":"{key}",)"
+                    R"("update":{"$set":{"v":"$payload.v"},"$unset":{"_ts":""}}}]})"));
+    ASSERT_TRUE(d) << d.error().message;
+    handler_ = make_user_handler(std::make_shared<const projector_definition>(std::move(*d)), {});
+    ASSERT_TRUE(apply(R"({"v":7})"));
+    EXPECT_NE(body("k").find(R"("_ts":1000)"), std::string::npos) << body("k");
+    ASSERT_TRUE(apply("null", "m1", {{"prom-erased", "1"}}));
+    EXPECT_NE(body("k").find(R"("v":7)"), std::string::npos);
 }
 
 // Found by fuzz/userproj_definition: a loop of string.rep('x', 65536) runs few instructions
