@@ -182,6 +182,13 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
                 if (kv.key() == "group" && kv.value().is_string()) {
                     o.group = std::string(kv.value().get_string());
                 } else if (kv.key() == "ids" && kv.value().is_array()) {
+                    // An empty list from a script that found nothing to replay must not
+                    // mean "all of them".
+                    if (kv.value().get_array().empty()) {
+                        return error_response(
+                            400, "invalid_argument",
+                            "\"ids\" is empty: leave it out to replay every entry", route);
+                    }
                     for (const auto& id : kv.value().get_array()) {
                         if (!id.is_string()) {
                             return error_response(400, "invalid_argument",

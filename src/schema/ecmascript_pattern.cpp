@@ -159,6 +159,11 @@ std::wstring boost_pattern(std::wstring_view p) {
                 in_class = true;
             } else if (p[i] == L']' && in_class) {
                 in_class = false;
+            } else if (p[i] == L'.' && !in_class) {
+                // ECMAScript's `.` stops only at its four line terminators; Boost's also at
+                // a form feed and U+0085.
+                out += L"[^\\x{A}\\x{D}\\x{2028}\\x{2029}]";
+                continue;
             }
             out.push_back(p[i]);
             continue;

@@ -87,6 +87,9 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
             e = std::move(*found);
         }
         if (!e->schema) continue;
+        // Dead letters are never refused (put_schema refuses a schema there; one stored
+        // before that rule is ignored): a refused dead letter would stall its projector.
+        if (in.topic.ends_with(".dlq")) continue;
         // An erasure marker (docs/retention.md) carries no payload by design, whatever the
         // topic's schema says: erasing a key must never fail on it.
         if (retention::is_erasure_marker(in.payload, in.headers)) continue;

@@ -56,6 +56,15 @@ std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topi
     probe.topic = std::string(topic);
     if (auto ok = validate_input(probe); !ok)
         return std::unexpected(bad("invalid_topic", ok.error().message));
+    if (topic.ends_with(".dlq")) {
+        // A dead-letter topic holds prom's copies of events its projector could not apply:
+        // a schema there would refuse the dead letter itself, and the projector would retry
+        // the poison event for good instead of moving on.
+        return std::unexpected(
+            bad("invalid_topic", "'" + std::string(topic) +
+                                     "' is a dead-letter topic: its entries are prom's copies "
+                                     "of failed events and take no schema"));
+    }
     if (!body.is_object()) {
         return std::unexpected(bad(
             "bad_request", R"(the body is {"schema": {…}, "compatibility": "backward"|"none"})"));

@@ -22,7 +22,8 @@ function escape(token: string): string {
 function typeOf(v: unknown): string {
     if (v === null) return 'null';
     if (Array.isArray(v)) return 'array';
-    if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+    // As the server: an integer is whole and within a 64-bit signed integer's range.
+    if (typeof v === 'number') return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63 ? 'integer' : 'number';
     return typeof v;
 }
 

@@ -137,8 +137,11 @@ bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::st
             }
             if (h.is_object()) {
                 for (const auto& m : h.get_object()) {
-                    if (!m.value().is_string() || reserved_header_name(m.key())) {
-                        c.message = "tx:emit: headers are strings and 'prom-' names are reserved";
+                    if (!m.value().is_string() || m.key().empty() ||
+                        reserved_header_name(m.key())) {
+                        c.message =
+                            "tx:emit: headers are strings under non-empty names, and 'prom-' "
+                            "names are reserved";
                         return false;
                     }
                     in.headers[m.key()] = m.value().get_string();
@@ -214,7 +217,9 @@ int tx_delete(lua_State* L) {
 int tx_emit(lua_State* L) {
     lua_handler::call* c = check_call(L);
     std::string_view topic = check_text(L, 2);
-    std::string_view key = luaL_optlstring(L, 3, "", nullptr);
+    std::size_t key_length = 0;  // with its length: a NUL inside is refused, not a cut
+    const char* key_text = luaL_optlstring(L, 3, "", &key_length);
+    std::string_view key(key_text, key_length);
     if (lua_isnoneornil(L, 4)) luaL_argerror(L, 4, "a payload is required");
     if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TTABLE);
     lua_settop(L, 5);

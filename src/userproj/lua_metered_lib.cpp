@@ -259,6 +259,20 @@ int metered_rep(lua_State* L) {
     return call_original(L);
 }
 
+// utf8.len, utf8.codepoint and utf8.offset walk their string byte by byte without running
+// an instruction or allocating: a loop over utf8.len of a 25 MB string ran 11 times past the
+// time limit between two looks of the count hook. They pay for the whole string up front.
+int metered_utf8_scan(lua_State* L) {
+    std::size_t l = 0;
+    luaL_checklstring(L, 1, &l);
+    lua_sandbox::charge(L, l / lua_sandbox::bytes_per_instruction + 1);
+    // Every result: utf8.codepoint answers one per character, utf8.len `fail, position`.
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 // Moving, inserting and removing cost one instruction per element they touch: with a range
 // of 2^40, or a __len that answers 2^50, Lua's versions move nils for hours without
 // allocating. Charges the positions from `from` to `to` (none when `to` <= `from`).
@@ -388,6 +402,11 @@ void install_metered_functions(lua_State* L) {
     lua_pushcfunction(L, metered_remove);
     lua_setfield(L, -2, "remove");
     install_metered_sort(L);
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_UTF8LIBNAME);
+    for (const char* name : {"len", "codepoint", "offset"}) {
+        replace_with_closure(L, name, metered_utf8_scan);
+    }
     lua_pop(L, 1);
 }
 

@@ -202,6 +202,7 @@ TEST_P(schema_contract, bad_schemas_and_topics_are_refused_and_nothing_is_stored
         {"metrics", R"({"schema":{},"compatibility":"forward"})", "bad_request", "/compatibility"},
         {"bad topic!", R"({"schema":{}})", "invalid_topic", ""},
         {"", R"({"schema":{}})", "invalid_topic", ""},
+        {"orders.dlq", R"({"schema":{"type":"object"}})", "invalid_topic", ""},
     };
     for (const auto& c : cases) {
         auto out = put(c.topic, c.body);

@@ -210,6 +210,7 @@ TEST_F(ops_http, topics_dead_letters_and_replays) {
     rp = post_json("/dlq/src/replay", "{}");
     EXPECT_EQ(parse_json(rp.body)->at("already_replayed").as_int64(), 1);
     EXPECT_EQ(post_json("/dlq/src/replay", R"({"ids":["missing"]})").status, 400);
+    EXPECT_EQ(post_json("/dlq/src/replay", R"({"ids":[]})").status, 400);  // not "every entry"
     EXPECT_EQ(post_json("/dlq/nope/replay", "{}").status, 404);
 
     auto started = post_json(

@@ -215,9 +215,9 @@ TEST(json_schema_limits, patterns_match_characters_not_bytes) {
     EXPECT_FALSE(names->first_violation(parse(R"({"\u00e9":1})")));
 }
 
-// \s and \S are ECMAScript's sets (Unicode spaces, the BOM), in and out of a class; \w and
-// \d stay ASCII, as in JavaScript.
-TEST(json_schema_limits, space_classes_are_ecmascripts) {
+// \s and \S are ECMAScript's sets (Unicode spaces, the BOM), in and out of a class, `.`
+// stops only at its four line terminators, and \w and \d stay ASCII, as in JavaScript.
+TEST(json_schema_limits, space_classes_and_the_dot_are_ecmascripts) {
     struct probe {
         std::string pattern, text;
         bool matches;
@@ -239,6 +239,12 @@ TEST(json_schema_limits, space_classes_are_ecmascripts) {
              {R"(^a\\sb$)", R"(a\u2003b)", true},
              {R"(^\\w$)", R"(\u00e9)", false},
              {R"(^\\d$)", R"(\u0663)", false},
+             {R"(^.$)", R"(\f)", true},
+             {R"(^.$)", R"(\u0085)", true},
+             {R"(^.$)", R"(\u2028)", false},
+             {R"(^.$)", R"(\r)", false},
+             {R"(^[.]$)", R"(.)", true},
+             {R"(^[.]$)", "x", false},
          }) {
         auto c = compile_or_die(R"({"type":"string","pattern":")" + pattern + "\"}");
         ASSERT_NE(c, nullptr) << pattern;

@@ -2,6 +2,8 @@
 // no JSON form, a tx kept past its call, emits and reads within one event.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "prom/user_projector.hpp"
 
 namespace prom {
@@ -190,6 +192,39 @@ end)",
     // A Lua read goes by logical names: a shadow collection is not read by its own name.
     define(R"(function handle(event, tx) tx:get('_prom.abc.out', 'k') end)");
     EXPECT_NE(error_of(R"({"v":1})").find("reserved"), std::string::npos);
+}
+
+// An emitted key with a NUL inside is refused whole (it was cut at the NUL, so "a\0b" and
+// "a\0c" both became "a"), and so is an empty header name, as for declarative emits.
+TEST_F(user_projector_lua, an_emit_key_with_a_nul_and_an_empty_header_name_are_refused) {
+    define(R"(function handle(event, tx)
+  if event.payload.kind == 'nul' then tx:emit('o.out', 'a\0b', {}) end
+  if event.payload.kind == 'header' then tx:emit('o.out', 'k', {}, {[''] = 'x'}) end
+end)");
+    EXPECT_NE(error_of(R"({"kind":"nul"})").find("NUL"), std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"header"})").find("non-empty"), std::string::npos);
+}
+
+// utf8.len walks its string without running an instruction: a loop over a 25 MB string ran
+// 11 times past the time limit (found from outside). It pays for the string now, and the
+// metered functions still answer as Lua's (every result of codepoint, len's fail and position).
+TEST_F(user_projector_lua, utf8_scans_pay_for_their_string) {
+    define(R"(function handle(event, tx)
+  if event.payload.kind == 'long' then
+    local s, n = string.rep('a', 25000000), 0
+    for i = 1, 5000 do n = n + utf8.len(s) end
+  end
+  local a, b, c = utf8.codepoint('h\u{e9}!', 1, -1)
+  local bad, at = utf8.len('a\xffb')
+  tx:update('out', 'u', {['$set'] = {a = a, b = b, c = c, bad = tostring(bad), at = at,
+                                     off = utf8.offset('h\u{e9}!', 3)}})
+end)");
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_NE(error_of(R"({"kind":"long"})").find("instruction budget"), std::string::npos);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    ASSERT_TRUE(apply(R"({"kind":"short"})"));
+    EXPECT_EQ(body("u"),
+              R"({"_key":"u","_ts":1000,"a":104,"at":2,"b":233,"bad":"nil","c":33,"off":4})");
 }
 
 // The same marker makes a declarative definition do nothing, and $unset of _ts does not
