@@ -147,6 +147,9 @@ class api {
     };
     std::optional<long_poll> long_poll_of(const request& r) const;
     consistency::change_waiters* changes() const { return options_.changes; }
+    // True when tokens are configured (auth on). Without them a request is served only
+    // under a loopback Host (auth/browser_guard.hpp).
+    bool tokens_required() const { return options_.auth && options_.auth->enabled(); }
 
     // A watch (docs/watches.md): GET /collections/{c}/watch?key=K|prefix=P, with an
     // optional Last-Event-ID. begin_watch checks it on the network thread (never blocks):

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "auth/browser_guard.hpp"
 #include "http/error_status.hpp"
 #include "http/http_date.hpp"
 #include "http/server_context.hpp"
@@ -578,6 +579,14 @@ struct registration {
 
 bool is_ws_target(std::string_view target) { return target == "/ws" || target.starts_with("/ws?"); }
 
+// Without tokens, only requests to a loopback name: a page that rebinds a name of its own to
+// 127.0.0.1 reads the answers as its own origin's (DNS rebinding) unless its Host is refused.
+// A request without Host (HTTP/1.0) cannot come from a browser.
+bool served_without_tokens(const bhttp::request<bhttp::string_body>& msg) {
+    auto host = msg.find(bhttp::field::host);
+    return host == msg.end() || auth::is_loopback_host(host->value());
+}
+
 // Feeds the parser what the buffer holds and reads the socket only when it needs more, until
 // the header (`whole_message` false) or the whole message has been parsed: what Beast's
 // async_read_header and async_read do, without their composed operations (a chain of
@@ -877,7 +886,16 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         std::optional<response> r;
         bool waited = false;
         bool client_gone = false;
-        if (!single_authorization) {
+        if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
+            r = error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header",
+                               route_id::unknown);  // RFC 9112, 3.2
+        } else if (!ctx->handlers.tokens_required() && !served_without_tokens(msg)) {
+            r = error_response(403, "forbidden",
+                               "a server without tokens answers only requests to a loopback "
+                               "name (Host: localhost, 127.0.0.1, [::1]); configure auth to "
+                               "serve others",
+                               route_id::unknown);
+        } else if (!single_authorization) {
             r = error_response(400, "bad_request", "the Authorization header is given twice",
                                route_id::unknown);
         } else if (api::is_watch(req)) {

@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 
+#include "auth/browser_guard.hpp"
 #include "bus/delivery_pool.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
@@ -827,6 +828,20 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
                         "the Authorization header is given twice");
         answered(400);
         co_return;
+    }
+    if (!gw->policy.enabled()) {
+        // Without tokens only this machine's own pages may talk to the gateway: browsers let
+        // any page open a WebSocket to loopback, and a rebound name passes for loopback.
+        auto host = header(req, bhttp::field::host);
+        auto origin = header(req, bhttp::field::origin);
+        if (!host || !auth::is_loopback_host(*host) ||
+            (origin && !auth::is_same_origin(*origin, *host))) {
+            co_await refuse(stream, head, 403, "forbidden",
+                            "a server without tokens takes WebSockets only from its own pages "
+                            "on loopback (Host and Origin); configure auth for others");
+            answered(403);
+            co_return;
+        }
     }
     const auth::grant* grant = nullptr;
     if (gw->policy.enabled()) {

@@ -39,7 +39,7 @@ std::string http_exchange(std::uint16_t port, const std::string& request) {
 std::string post_json(std::uint16_t port, const std::string& path, const std::string& body,
                       const std::string& extra = "") {
     return http_exchange(port, "POST " + path +
-                                   " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                                    "Content-Type: application/json\r\n" +
                                    extra + "Content-Length: " + std::to_string(body.size()) +
                                    "\r\n\r\n" + body);
@@ -47,7 +47,8 @@ std::string post_json(std::uint16_t port, const std::string& path, const std::st
 
 std::string get(std::uint16_t port, const std::string& path, const std::string& extra = "") {
     return http_exchange(
-        port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n");
+        port,
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra + "\r\n");
 }
 
 std::string header_of(const std::string& response, const std::string& name) {
@@ -329,6 +330,35 @@ TEST_F(gateway_e2e, ping_gets_pong_and_a_bad_handshake_gets_400_or_426) {
     EXPECT_NE(hs.response.find("Sec-WebSocket-Version: 13"), std::string::npos);
 }
 
+// Without tokens, web pages stay out (docs/config.md, auth): a WebSocket from another page's
+// Origin, and any request to a name that is not loopback (DNS rebinding), are 403; an
+// HTTP/1.1 request without Host is 400. Found from outside.
+TEST_F(gateway_e2e, without_tokens_only_loopback_names_and_own_pages_are_served) {
+    raw_ws::handshake hs;
+    raw_ws::connect(h_->port(), hs, "/ws", {"Origin: http://evil.example"});
+    EXPECT_EQ(hs.status, 403) << hs.response;
+    auto own = raw_ws::connect(h_->port(), hs, "/ws", {"Origin: http://127.0.0.1"});
+    EXPECT_EQ(hs.status, 101) << hs.response;
+    auto tool = raw_ws::connect(h_->port(), hs, "/ws");  // no Origin: not a browser
+    EXPECT_EQ(hs.status, 101) << hs.response;
+    auto asked = [&](const std::string& host_line) {
+        return status_of(http_exchange(
+            h_->port(), "GET /healthz HTTP/1.1\r\n" + host_line + "Connection: close\r\n\r\n"));
+    };
+    EXPECT_EQ(asked("Host: evil.example:8091\r\n"), 403);
+    EXPECT_EQ(asked("Host: 127.0.0.1.evil.example\r\n"), 403);
+    EXPECT_EQ(asked(""), 400);
+    for (const char* ok : {"Host: localhost:1\r\n", "Host: 127.0.0.2\r\n", "Host: [::1]:80\r\n",
+                           "Host: app.localhost\r\n"}) {
+        EXPECT_EQ(asked(ok), 200) << ok;
+    }
+    // With tokens a page needs one anyway: any name and Origin get as far as the token check.
+    start(R"({"auth":{"tokens":[{"token":"reader-token-1","read":["*"]}]}})");
+    EXPECT_EQ(asked("Host: evil.example\r\n"), 200);  // /healthz needs no token
+    raw_ws::connect(h_->port(), hs, "/ws", {"Origin: http://evil.example"});
+    EXPECT_EQ(hs.status, 401) << hs.response;
+}
+
 TEST_F(gateway_e2e, a_subscriber_that_stops_reading_is_dropped_without_blocking_others) {
     start(R"({"ws_send_timeout_ms":300})");
     raw_ws::handshake hs;
@@ -342,7 +372,7 @@ TEST_F(gateway_e2e, a_subscriber_that_stops_reading_is_dropped_without_blocking_
     expect_op(*fast, "subscribed");
     // ~40 MB of events: far more than the socket buffers (64 KiB on the client's side, at
     // most 4 MiB on the server's) hold for a client that never reads.
-    std::string blob(100 * 1024, 'x');
+    std::string blob(std::size_t{100} * 1024, 'x');
     std::size_t received = 0;
     std::thread reader([&] {
         while (received < 400) {

@@ -47,18 +47,18 @@ class http_bad_input : public server_test {
 TEST_F(http_bad_input, content_length_with_transfer_encoding_is_refused) {
     const std::string body = R"({"topic":"t","payload":2})";
     auto r =
-        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: " +
             std::to_string(body.size()) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
     EXPECT_EQ(r.header("Connection"), "close");
     auto r2 =
-        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n");
     EXPECT_EQ(r2.status, 400);
     auto r3 =
-        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: 5\r\nContent-Length: 6\r\n\r\n{\"a\":1}");
     EXPECT_EQ(r3.status, 400);
     expect_unchanged_and_serving();
@@ -69,9 +69,9 @@ TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
          {std::string("GARBAGE\r\n\r\n"), std::string("GET /snap/k HTTP/9.9\r\n\r\n"),
           std::string("GET /snap/k\r\n\r\n"),
           std::string("GET /snap/k HTTP/1.1\r\nBad Header\r\n\r\n"),
-          std::string("GET /snap/k HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
-          std::string("GET http://evil/snap/k HTTP/1.1\r\nHost: x\r\n\r\n"),
-          std::string("GET /snap/k\x01 HTTP/1.1\r\nHost: x\r\n\r\n")}) {
+          std::string("GET /snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n"),
+          std::string("GET http://evil/snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+          std::string("GET /snap/k\x01 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")}) {
         auto r = raw(bytes);
         EXPECT_EQ(r.status, 400) << bytes;
         auto body = parse_json(r.body);
@@ -83,11 +83,11 @@ TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
 }
 
 TEST_F(http_bad_input, oversize_headers_are_431) {
-    auto r = raw("GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Big: " +
+    auto r = raw("GET /snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
                  std::string(std::size_t{64} * 1024, 'a') + "\r\n\r\n");
     EXPECT_EQ(r.status, 431);
     auto long_target = raw("GET /snap/" + std::string(std::size_t{64} * 1024, 'k') +
-                           " HTTP/1.1\r\nHost: x\r\n\r\n");
+                           " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_EQ(long_target.status, 431);
     expect_unchanged_and_serving();
 }
@@ -97,7 +97,7 @@ TEST_F(http_bad_input, a_chunked_publish_within_the_limit_is_accepted) {
     char size[16];
     std::snprintf(size, sizeof size, "%zx", body.size());
     auto r =
-        raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Transfer-Encoding: chunked\r\n\r\n" +
             std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n");
     EXPECT_EQ(r.status, 200) << r.body;
@@ -120,7 +120,7 @@ TEST_F(http_slow_client, a_client_sending_one_byte_at_a_time_blocks_nobody_and_i
     std::atomic<bool> cut{false};
     std::thread trickler([&] {
         const std::string bytes =
-            "GET /snap/k HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
+            "GET /snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(200, 'a');
         for (char ch : bytes) {
             if (cut.load() || !slow.send_raw(std::string_view(&ch, 1))) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -193,7 +193,7 @@ TEST_F(http_bad_input, a_client_that_vanishes_mid_request_does_no_harm) {
     {
         http_connection c(port());
         c.send_raw(
-            "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: 100\r\n\r\n{\"topic\":\"t\",");
     }
     {

@@ -34,12 +34,12 @@ TEST_F(http_write_path, answers_larger_than_the_socket_takes_arrive_whole_and_in
     }
     body += "]}";
     const std::string one =
-        "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body;
     std::string all;
     for (int b = 0; b < batches; ++b) all += one;
-    all += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    all += "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
     http_connection c(port(), std::chrono::seconds(60), 4096);
     ASSERT_TRUE(c.connected());

@@ -110,7 +110,7 @@ TEST_F(long_poll, a_client_that_goes_away_frees_its_waiter) {
     {
         http_connection c(port());
         ASSERT_TRUE(
-            c.send_raw("GET /collections/things/snap/a HTTP/1.1\r\nHost: x\r\n"
+            c.send_raw("GET /collections/things/snap/a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                        "If-None-Match: " +
                        etag + "\r\nPrefer: wait=30\r\n\r\n"));
         ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));

@@ -163,7 +163,7 @@ TEST_F(publish_api, bodies_over_the_limit_are_413) {
     // Announced but not sent: refused from the headers alone.
     http_connection c(port());
     c.send_raw(
-        "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: 10000000\r\n\r\n{");
     auto announced = c.read_reply();
     ASSERT_TRUE(announced);
@@ -176,7 +176,7 @@ TEST_F(publish_api, expect_100_continue_is_answered_before_the_body_is_sent) {
     const std::string body = R"({"topic":"t","payload":1})";
     http_connection c(port());
     ASSERT_TRUE(
-        c.send_raw("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        c.send_raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                    "Expect: 100-continue\r\nContent-Length: " +
                    std::to_string(body.size()) + "\r\n\r\n"));
     auto interim = c.read_reply();

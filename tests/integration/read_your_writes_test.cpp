@@ -129,7 +129,8 @@ TEST_F(read_your_writes, every_prom_after_line_counts_and_publish_refuses_the_he
     const std::string never = "process.state:999999";
     for (const auto& [first, second] : {std::pair(now, never), std::pair(never, now)}) {
         http_connection c(port());
-        std::string request = "GET /collections/processes/snap/p1?wait=0 HTTP/1.1\r\nHost: x\r\n";
+        std::string request =
+            "GET /collections/processes/snap/p1?wait=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
         for (const auto& line : {first, second})
             request.append("Prom-After: ").append(line).append("\r\n");
         request += "\r\n";
@@ -214,7 +215,7 @@ TEST_F(read_your_writes, a_client_that_goes_away_while_waiting_frees_its_waiter)
         ASSERT_TRUE(c.connected());
         ASSERT_TRUE(
             c.send_raw("GET /collections/processes/snap/p?after=process.state:5000"
-                       "&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n"));
+                       "&wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
         auto until = std::chrono::steady_clock::now() + 5s;
         while (waiters_metric() != 1 && std::chrono::steady_clock::now() < until) {
             std::this_thread::sleep_for(10ms);

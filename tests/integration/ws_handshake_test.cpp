@@ -91,8 +91,8 @@ TEST_F(ws_handshake, other_methods_get_405_with_allow_get) {
         auto r = raw(upgrade(method));  // an upgrade request with the wrong method
         expect_json_error(r, 405, "method_not_allowed");
         EXPECT_EQ(r.header("Allow"), "GET") << method;
-        auto plain =
-            raw(std::string(method) + " /ws HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        auto plain = raw(std::string(method) +
+                         " /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
         expect_json_error(plain, 405, "method_not_allowed");
         EXPECT_EQ(plain.header("Allow"), "GET") << method;
     }
@@ -114,14 +114,15 @@ TEST_F(ws_handshake, a_wrong_version_gets_a_json_426_naming_version_13) {
 
 TEST_F(ws_handshake, missing_upgrade_pieces_are_json_400s) {
     auto no_upgrade =
-        raw("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        raw("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     expect_json_error(no_upgrade, 400, "bad_request");
     auto no_host =
         raw("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     expect_json_error(no_host, 400, "bad_request");
-    auto not_ws = raw("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
+    auto not_ws =
+        raw("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
     expect_json_error(not_ws, 400, "bad_request");
 }
 

@@ -281,6 +281,16 @@ status checkpoint(connection& c) {
 status sqlite_store::reclaim_space() {
     auto lock = lock_writer();
     auto no_background_copy = checkpointer_->hold();
+    // Readers still on the WAL are waited for a second, not the whole busy timeout (10 s by
+    // default): prom's own finish within it, and a reader outside prom that holds a
+    // transaction open would keep an erasure's answer (and its warning) waiting for nothing.
+    constexpr int reader_wait_ms = 1000;
+    sqlite3_busy_timeout(writer_->raw(), reader_wait_ms);
+    struct restore_busy_timeout {
+        sqlite3* db;
+        int ms;
+        ~restore_busy_timeout() { sqlite3_busy_timeout(db, ms); }
+    } restore{writer_->raw(), static_cast<int>(options_.busy_timeout.count())};
     // Copy the WAL into the file, hand the free pages back (only a database made with
     // auto_vacuum=INCREMENTAL can; sqlite_store.cpp, init), then copy that in too and
     // truncate the WAL to nothing.
