@@ -80,6 +80,7 @@ api::watch_start api::begin_watch(const request& r) {
     } else if (prefix) {
         out.filter.prefix = std::move(*prefix);
     }
+    if (r.last_event_id_repeated) return bad("Last-Event-ID is given twice: send one resume point");
     if (r.last_event_id) {
         out.last_event_id = consistency::parse_change_id(*r.last_event_id);
         if (!out.last_event_id) {

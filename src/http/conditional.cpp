@@ -15,22 +15,34 @@ std::string_view opaque_part(std::string_view tag) {  // "x" of W/"x"
 }  // namespace
 
 bool if_none_match_matches(std::string_view list, std::string_view etag) {
+    // The whole list is read before anything matches: a header with a malformed member
+    // ("*garbage", a tag followed by ";q=1") is broken, and a broken header never answers
+    // 304 (docs/etag-semantics.md), whatever its other members say.
     const std::string_view ours = opaque_part(etag);
+    bool matched = false;
     std::size_t i = 0;
     while (i < list.size()) {
         while (i < list.size() && (is_ows(list[i]) || list[i] == ',')) ++i;
         if (i >= list.size()) break;
-        if (list[i] == '*') return true;
-        std::size_t start = i;
-        if (list.compare(i, 2, "W/") == 0) i += 2;
-        if (i >= list.size() || list[i] != '"') return false;
-        auto close = list.find('"', i + 1);
-        if (close == std::string_view::npos) return false;
-        std::string_view tag = list.substr(start, close + 1 - start);
-        if (opaque_part(tag) == ours) return true;
-        i = close + 1;
+        std::size_t end = 0;
+        if (list[i] == '*') {
+            matched = true;
+            end = i + 1;
+        } else {
+            std::size_t start = i;
+            if (list.compare(i, 2, "W/") == 0) i += 2;
+            if (i >= list.size() || list[i] != '"') return false;
+            auto close = list.find('"', i + 1);
+            if (close == std::string_view::npos) return false;
+            matched = matched || opaque_part(list.substr(start, close + 1 - start)) == ours;
+            end = close + 1;
+        }
+        // A member ends at a comma (after optional whitespace) or at the end of the list.
+        while (end < list.size() && is_ows(list[end])) ++end;
+        if (end < list.size() && list[end] != ',') return false;
+        i = end;
     }
-    return false;
+    return matched;
 }
 
 bool not_modified(const conditional_headers& h, std::string_view etag,

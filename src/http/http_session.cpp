@@ -691,6 +691,8 @@ bool read_header_fields(const bhttp::fields& fields, request& req, std::string& 
                         req.prom_after = f.value();
                     }
                 } else if (beast::iequals(f.name_string(), "Last-Event-ID")) {
+                    // Not a list: two resume points are refused, not one of them chosen.
+                    if (req.last_event_id) req.last_event_id_repeated = true;
                     first(req.last_event_id, f.value());
                 }
                 break;

@@ -23,6 +23,7 @@ struct request {
     std::optional<std::string_view> prom_after;     // the Prom-After header (read-your-writes)
     std::optional<std::string_view> prefer;         // Prefer (RFC 7240): `wait=N` long-polls
     std::optional<std::string_view> last_event_id;  // Last-Event-ID (a watch's resume point)
+    bool last_event_id_repeated = false;            // given on more than one line
     std::string_view body;
     // When the request was read; the clock is read once per request and shared.
     std::chrono::steady_clock::time_point received{};

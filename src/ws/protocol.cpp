@@ -143,6 +143,14 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         if (s.from_seq && is_topic_pattern(s.topic)) {
             return bad(c.id, "from.seq is a position in one topic: a pattern takes a ts");
         }
+        // Two spellings of one field: refused rather than one of them silently ignored.
+        for (auto [camel, snake] :
+             {std::pair{"batchSize", "batch_size"}, std::pair{"manualAck", "manual_ack"}}) {
+            if (o.contains(camel) && o.contains(snake)) {
+                return bad(c.id,
+                           std::string(camel) + " and " + snake + " are one field: give it once");
+            }
+        }
         if (const json::value* b = member(o, "batchSize", "batch_size")) {
             if (!b->is_int64() || b->get_int64() < 1 ||
                 b->get_int64() > static_cast<std::int64_t>(max_batch_size)) {

@@ -207,6 +207,9 @@ TEST_F(watch_sse, bad_input_is_400_and_opens_nothing) {
     expect_400("/collections/things/watch", {{"Last-Event-ID", "abc"}}, "Last-Event-ID");
     expect_400("/collections/things/watch", {{"Last-Event-ID", "-1"}}, "Last-Event-ID");
     expect_400("/collections/things/watch", {{"Last-Event-ID", "99"}}, "past the end");
+    // Two lines: which one a proxy or the client meant is unknown (the first won, silently).
+    expect_400("/collections/things/watch", {{"Last-Event-ID", "1"}, {"Last-Event-ID", "0"}},
+               "given twice");
     expect_400("/collections/things/watch?key=a&prefix=b", {}, "not both");
     expect_400("/collections/things/watch?key=", {}, "key");
     expect_400("/collections/things/watch?from=3", {}, "unknown parameter");

@@ -30,6 +30,13 @@ TEST(ws_protocol, parses_subscribe_with_the_seed_option_names) {
     auto d = parsed(R"({"op":"subscribe","topic":"t","group":"g","batch_size":7})");
     EXPECT_EQ(std::get<subscribe_cmd>(d.op).batch_size, 7u);
     EXPECT_EQ(std::get<subscribe_cmd>(d.op).from, start_from::earliest);
+    // Both spellings of one field: refused, not one of them ignored (found from outside).
+    EXPECT_NE(refused(R"({"op":"subscribe","topic":"t","batchSize":1,"batch_size":500})")
+                  .message.find("one field"),
+              std::string::npos);
+    EXPECT_NE(refused(R"({"op":"subscribe","topic":"t","manualAck":true,"manual_ack":false})")
+                  .message.find("one field"),
+              std::string::npos);
 }
 
 TEST(ws_protocol, subscribe_from_a_seq_or_a_time) {
