@@ -182,8 +182,14 @@ std::optional<problem> check_object(const json::object& prev, const json::object
             }
         }
     }
-    const json::value* padd = member(prev, "additionalProperties");
-    const json::value* nadd = member(next, "additionalProperties");
+    // `additionalProperties: true` is the same as leaving it out (docs/schemas.md): an open
+    // object, whose new optional properties are allowed. Compared as a `true` schema, it
+    // refused them ("type 'array' no longer allowed"). Found from outside.
+    auto unless_true = [](const json::value* v) -> const json::value* {
+        return v && v->is_bool() && v->get_bool() ? nullptr : v;
+    };
+    const json::value* padd = unless_true(member(prev, "additionalProperties"));
+    const json::value* nadd = unless_true(member(next, "additionalProperties"));
     const bool prev_closed = padd && padd->is_bool() && !padd->get_bool();
     static const json::object no_properties;
     const auto* pp = member(prev, "properties");

@@ -183,6 +183,21 @@ TEST_P(schema_contract, incompatible_versions_are_refused_unless_compatibility_i
     EXPECT_EQ(bad.error().path, "/payload/cpu_pct");
 }
 
+// additionalProperties: true is an open object like leaving it out: a new optional property
+// is compatible either way (found from outside: with true it was refused).
+TEST_P(schema_contract, an_object_open_by_additional_properties_true_takes_a_new_property) {
+    ASSERT_TRUE(put("open", R"({"schema":{"type":"object","additionalProperties":true}})"));
+    auto next = put("open", R"({"schema":{"type":"object","additionalProperties":true,)"
+                            R"("properties":{"x":{"type":"string"}}}})");
+    ASSERT_TRUE(next) << next.error().err.message;
+    EXPECT_EQ(next->stored.version, 2);
+    // Closing it is still a narrowing.
+    auto closed = put("open", R"({"schema":{"type":"object","additionalProperties":false,)"
+                              R"("properties":{"x":{"type":"string"}}}})");
+    ASSERT_FALSE(closed);
+    EXPECT_EQ(closed.error().code, "incompatible_schema");
+}
+
 TEST_P(schema_contract, bad_schemas_and_topics_are_refused_and_nothing_is_stored) {
     struct bad_case {
         std::string_view topic, body, code, pointer;
