@@ -2,8 +2,6 @@
 // tombstones, failures, the rebuild swap and the aliases it leaves (docs/projectors.md).
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "prom/bus.hpp"
 #include "support/test_support.hpp"
 #include "userproj_runtime/supervisor.hpp"
@@ -41,6 +39,11 @@ class registry_contract : public testing::TestWithParam<test::backend> {
         auto d = store_->find_one(coll, key);
         if (!d || !*d) return -1;
         return parse_json((*d)->body)->at("n").to_number<std::int64_t>();
+    }
+    // The registry serves `version` of "counts" with no rebuild pending: a rebuild swapped in.
+    bool swapped_to(std::int64_t version) {
+        auto e = userproj::load_entry(*store_, "counts");
+        return e && *e && (*e)->version == version && !(*e)->rebuild;
     }
 
     test::temp_dir dir_;
@@ -115,11 +118,7 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
     sup.start();
     ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
     for (int i = 0; i < 10; ++i) publish("k" + std::to_string(i % 2));
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while ((n_of("orders", "k0") != 5 || n_of("orders", "k1") != 5) &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return n_of("orders", "k0") == 5 && n_of("orders", "k1") == 5; }, 20s);
     ASSERT_EQ(n_of("orders", "k0"), 5);
 
     // A rebuild writes shadows, then the swap moves the alias in one transaction.
@@ -128,11 +127,7 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
     ASSERT_TRUE(r->entry.rebuild);
     std::string shadow = r->entry.rebuild->collections.at("orders");
     EXPECT_TRUE(shadow.starts_with("_prom."));
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto e = userproj::load_entry(*store_, "counts");
-        if (e && *e && (*e)->version == 2 && !(*e)->rebuild) break;
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return swapped_to(2); }, 20s);
     auto e = userproj::load_entry(*store_, "counts");
     ASSERT_TRUE(e && *e);
     EXPECT_EQ((*e)->version, 2);
@@ -152,11 +147,12 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
         R"({"name":"broken","version":1,"topic":"order.*",)"
         R"("writes":[{"collection":"b","key":"{payload.nope}","update":{"$inc":{"n":1}}}]})");
     ASSERT_TRUE(userproj::apply_definition(*store_, broken));
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto b = userproj::load_entry(*store_, "broken");
-        if (b && *b && (*b)->failed) break;
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually(
+        [&] {
+            auto b = userproj::load_entry(*store_, "broken");
+            return b && *b && (*b)->failed;
+        },
+        20s);
     auto b = userproj::load_entry(*store_, "broken");
     ASSERT_TRUE(b && *b && (*b)->failed);
     EXPECT_NE((*b)->failed->error.find("payload.nope"), std::string::npos) << (*b)->failed->error;
@@ -187,11 +183,12 @@ TEST_P(registry_contract, latest_skips_what_was_there_and_reads_a_later_topic_wh
     userproj::collection_aliases aliases;
     userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
     sup.start();
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while ((n_of("late", "order.created.new") != 1 || n_of("late", "order.shipped.first") != 1) &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually(
+        [&] {
+            return n_of("late", "order.created.new") == 1 &&
+                   n_of("late", "order.shipped.first") == 1;
+        },
+        20s);
     EXPECT_EQ(n_of("late", "order.created.new"), 1);
     EXPECT_EQ(n_of("late", "order.shipped.first"), 1);
     EXPECT_EQ(n_of("late", "order.created.old"), -1);
@@ -215,22 +212,20 @@ TEST_P(registry_contract, a_failing_rebuild_is_abandoned_and_the_serving_version
     auto broken = definition(2, true);
     broken.get_object()["writes"].get_array()[0].get_object()["key"] = "{payload.nope}";
     ASSERT_TRUE(userproj::apply_definition(*store_, broken));
-    auto deadline = std::chrono::steady_clock::now() + 20s;
     std::optional<userproj::registry_entry> e;
-    while (std::chrono::steady_clock::now() < deadline) {
-        e = *userproj::load_entry(*store_, "counts");
-        if (e && e->rebuild_failed) break;
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually(
+        [&] {
+            e = *userproj::load_entry(*store_, "counts");
+            return e && e->rebuild_failed;
+        },
+        20s);
     ASSERT_TRUE(e && e->rebuild_failed);
     EXPECT_FALSE(e->rebuild);
     EXPECT_FALSE(e->failed);
     EXPECT_EQ(e->version, 1);
     EXPECT_NE(e->rebuild_failed->error.find("payload.nope"), std::string::npos);
     publish("k0");
-    while (n_of("orders", "k0") != 2 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return n_of("orders", "k0") == 2; }, 20s);
     EXPECT_EQ(n_of("orders", "k0"), 2);  // the serving version kept going
     sup.stop();
 }
@@ -243,17 +238,10 @@ TEST_P(registry_contract, a_lua_read_of_another_projectors_collection_follows_it
     sup.start();
     ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
     publish("k0");
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (n_of("orders", "k0") != 1 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s);
     ASSERT_EQ(n_of("orders", "k0"), 1);
     ASSERT_TRUE(userproj::apply_definition(*store_, definition(2, true)));  // writes v = 2
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto e = userproj::load_entry(*store_, "counts");
-        if (e && *e && (*e)->version == 2 && !(*e)->rebuild) break;
-        std::this_thread::sleep_for(10ms);
-    }
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(2); }, 20s));
     ASSERT_TRUE(sup.wait_synced(5s));
 
     json::object reader{{"name", "reader"},
@@ -276,9 +264,7 @@ TEST_P(registry_contract, a_lua_read_of_another_projectors_collection_follows_it
         if (!d || !*d) return 0;
         return parse_json((*d)->body)->at("v").to_number<std::int64_t>();
     };
-    while (v_seen() == 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return v_seen() != 0; }, 20s);
     EXPECT_EQ(v_seen(), 2);  // the rebuilt documents, not the ones left behind (v = 1)
     if (auto dl = store_->scan({.topic = "audit.read.dlq"}); dl && !dl->empty()) {
         ADD_FAILURE() << dl->front().headers.at("prom-error");
@@ -314,11 +300,7 @@ TEST_P(registry_contract, a_patterns_topics_writing_the_same_documents_do_not_de
         }
     }
     constexpr int total = topics * rounds * per_round;
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while ((n_of("mix", "x") != total || n_of("mix", "y") != total) &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return n_of("mix", "x") == total && n_of("mix", "y") == total; }, 60s);
     EXPECT_EQ(n_of("mix", "x"), total);
     EXPECT_EQ(n_of("mix", "y"), total);
     auto rt = sup.runtime("mix");
@@ -346,14 +328,11 @@ TEST_P(registry_contract, a_lua_handler_cannot_read_the_registry) {
     userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
     sup.start();
     publish("k1");
-    auto deadline = std::chrono::steady_clock::now() + 20s;
     auto dead_letters = [&] {
         auto t = store_->topic("order.created.dlq");
         return t && *t ? (*t)->count : 0;
     };
-    while (dead_letters() == 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-    }
+    test::eventually([&] { return dead_letters() != 0; }, 20s);
     EXPECT_EQ(dead_letters(), 1);
     auto dlq = store_->scan({.topic = "order.created.dlq"});
     ASSERT_TRUE(dlq && dlq->size() == 1);
@@ -412,11 +391,7 @@ TEST_P(registry_contract, writes_past_the_write_budget_split_the_batch_or_fail_t
         }
         return n;
     };
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while ((count_of("amp.t.dlq") == 0 || big_docs() < 30) &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(20ms);
-    }
+    test::eventually([&] { return count_of("amp.t.dlq") != 0 && big_docs() == 30; }, 30s);
     sup.stop();
     // 30 x 100 KB do not fit one transaction of 1 MiB; each event alone does.
     EXPECT_EQ(big_docs(), 30);
