@@ -65,8 +65,17 @@ void prom_match(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 }  // namespace
 
+void configure_sqlite_once() {
+    static const bool configured = [] {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // SQLITE_MISUSE if already initialized
+        return true;
+    }();
+    (void)configured;
+}
+
 result<std::unique_ptr<connection>> connection::open(const std::string& path, bool create,
                                                      int busy_timeout_ms) {
+    configure_sqlite_once();
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);

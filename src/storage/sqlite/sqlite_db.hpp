@@ -17,6 +17,13 @@ namespace prom::storage::sqlite {
 
 error error_from(sqlite3* db, int rc, std::string_view context);
 
+// Before the process's first SQLite call (connection::open and the file check call it):
+// no allocation statistics. With them on (Debian's build default) every sqlite3_malloc and
+// sqlite3_free takes one process-wide mutex, shared by the writer, the key indexer and every
+// reader; prom never asks for the statistics (docs/benchmarks.md, "SQLite's allocator
+// without statistics").
+void configure_sqlite_once();
+
 // One use of a cached statement; resets it (and clears bindings) when it goes away. Its
 // current row is a row_reader, so the shared decoders (storage/row_codec.hpp) read it.
 class statement final : public row_reader {

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "storage/sqlite/sqlite_db.hpp"
+
 namespace prom::storage::sqlite {
 
 namespace {
@@ -26,6 +28,7 @@ status refuse_foreign_file(const std::string& path) {
 
     // Read-only: looking must not change the file (a read-write close could checkpoint
     // another application's WAL). A prom database being written by a server opens too.
+    configure_sqlite_once();
     sqlite3* db = nullptr;
     int rc =
         sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
