@@ -44,7 +44,8 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-measured project(const std::string& url, int n, const std::function<projector_handler()>& make) {
+measured project(const std::string& url, int n, const std::function<projector_handler()>& make,
+                 bool evaluated) {
     auto s = open_store(url);
     if (!s || !load_process_states(**s, n)) return {0, -1, 0};
     projector_handler handler = make();
@@ -52,6 +53,7 @@ measured project(const std::string& url, int n, const std::function<projector_ha
     auto p = start_transactional_projector(**s, {.topic = "process.state",
                                                  .group = "bench",
                                                  .handler = std::move(handler),
+                                                 .evaluate_before_writing = evaluated,
                                                  .batch_size = 500});
     if (!p->wait_until(seq_t{n}, std::chrono::minutes(10))) return {0, -1, 0};
     if (p->metrics().dead_lettered.load() != 0) return {0, -1, 0};
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
     struct design {
         const char* name;
         std::function<projector_handler()> make;
+        bool evaluated = false;  // before the write transaction, as prom serve runs user code
     };
     const design designs[] = {
         {"built-in C++ (process::project_process_state)",
@@ -78,6 +81,10 @@ int main(int argc, char** argv) {
          [&] { return make_user_handler(definition(declarative_text)); }},
         {"Lua (handle(event, tx) with tx:update)",
          [] { return make_user_handler(definition(lua_process_txn)); }},
+        {"declarative, evaluated before the write transaction (as prom serve runs it)",
+         [&] { return make_user_handler(definition(declarative_text)); }, true},
+        {"Lua, evaluated before the write transaction (as prom serve runs it)",
+         [] { return make_user_handler(definition(lua_process_txn)); }, true},
     };
     std::printf(
         "| backend | projector | events | best events/s of %d | ratio to built-in | peak RSS MiB "
@@ -92,7 +99,8 @@ int main(int argc, char** argv) {
                     backend == "memory"
                         ? "memory:"
                         : dir.db("r" + std::to_string(r) + "d" + std::to_string(i) + ".db");
-                auto m = in_child([&] { return project(url, n, designs[i].make); });
+                auto m = in_child(
+                    [&] { return project(url, n, designs[i].make, designs[i].evaluated); });
                 if (m.seconds < 0) {
                     std::fprintf(stderr, "%s / %s failed\n", backend.c_str(), designs[i].name);
                     return 1;
@@ -104,7 +112,7 @@ int main(int argc, char** argv) {
             std::printf("| %s | %s | %d | %.0f | %.2fx | %.1f |\n", backend.c_str(),
                         designs[i].name, n, best[i].rate(),
                         best[0].rate() > 0 ? best[i].rate() / best[0].rate() : 0.0,
-                        best[i].peak_rss_kb / 1024.0);
+                        static_cast<double>(best[i].peak_rss_kb) / 1024.0);
         }
     }
     return 0;

@@ -39,6 +39,12 @@ struct projector_options {
     // two of their transactions locking them in opposite orders deadlock (one is aborted
     // after `deadlock_timeout`, a second each time; docs/projectors.md).
     std::shared_ptr<std::mutex> batch_mutex;
+    // Run the handler over a batch before opening the write transaction, reading the store
+    // and recording the effects, then replay them in the transaction (projector/
+    // recorded_batch.hpp): the store's write lock is not held while the handler runs. For
+    // handlers that may be slow (user code); a handler must then read and write only
+    // through the transaction it is given, and only documents this projector alone writes.
+    bool evaluate_before_writing = false;
     start_from from = start_from::earliest;
     std::size_t batch_size = 500;
     int retries = 3;

@@ -7,6 +7,7 @@
 #include "bus/consumer_loop.hpp"
 #include "core/text.hpp"
 #include "ops/dlq.hpp"
+#include "projector/recorded_batch.hpp"
 #include "prom/projector.hpp"
 
 namespace prom {
@@ -67,6 +68,11 @@ class transactional_projector final : public projector {
         seq_t expected = events.front().seq - 1;
         std::unique_lock<std::mutex> one_at_a_time;  // held until the transaction ends
         if (options_.batch_mutex) one_at_a_time = std::unique_lock(*options_.batch_mutex);
+        std::optional<recorded_batch> evaluated;
+        if (options_.evaluate_before_writing) {
+            evaluated.emplace(store_);
+            if (auto a = run_handler(events, *evaluated); a.what != outcome::applied) return a;
+        }
         auto txn = store_.begin();
         if (!txn) return {outcome::store_failed, txn.error()};
         auto cur = (*txn)->cursor(options_.topic, options_.group);
@@ -74,23 +80,10 @@ class transactional_projector final : public projector {
         if (cur->value_or(seq_t{}) != expected) {
             return {outcome::conflict, {errc::conflict, "cursor moved by another consumer"}};
         }
-        for (const auto& e : events) {
-            // A dead-letter replay's copy for another group (ops/dlq.hpp): not ours to apply.
-            if (ops::replay_meant_for_other_group(e, options_.group)) continue;
-            status st;
-            try {
-                st = options_.handler(e, **txn);
-            } catch (const std::exception& ex) {
-                st = fail(errc::internal, std::string("handler threw: ") + ex.what());
-            }
-            // The handler's reads and writes go through the transaction: a deadlock or a
-            // serialization failure there (PostgreSQL aborts one of two projectors that lock
-            // the same documents in opposite orders) is the store's, retried for as long as
-            // it lasts, never the event's fault to be dead-lettered.
-            if (!st) {
-                return {transient(st.error()) ? outcome::store_failed : outcome::handler_failed,
-                        st.error()};
-            }
+        if (evaluated) {
+            if (auto ok = evaluated->replay(**txn); !ok) return failed_by(ok.error());
+        } else if (auto a = run_handler(events, **txn); a.what != outcome::applied) {
+            return a;
         }
         if (auto ok = (*txn)->set_cursor(options_.topic, options_.group, events.back().seq); !ok) {
             return {outcome::store_failed, ok.error()};
@@ -98,6 +91,29 @@ class transactional_projector final : public projector {
         if (auto ok = (*txn)->commit(); !ok) return {outcome::store_failed, ok.error()};
         metrics_.apply_latency.record(std::chrono::steady_clock::now() - started);
         return {outcome::applied};
+    }
+
+    attempt run_handler(std::span<const event> events, transaction& txn) {
+        for (const auto& e : events) {
+            // A dead-letter replay's copy for another group (ops/dlq.hpp): not ours to apply.
+            if (ops::replay_meant_for_other_group(e, options_.group)) continue;
+            status st;
+            try {
+                st = options_.handler(e, txn);
+            } catch (const std::exception& ex) {
+                st = fail(errc::internal, std::string("handler threw: ") + ex.what());
+            }
+            if (!st) return failed_by(st.error());
+        }
+        return {outcome::applied};
+    }
+
+    // The handler's reads and writes go through the transaction: a deadlock or a
+    // serialization failure there (PostgreSQL aborts one of two projectors that lock the
+    // same documents in opposite orders) is the store's, retried for as long as it lasts,
+    // never the event's fault to be dead-lettered.
+    static attempt failed_by(const error& e) {
+        return {transient(e) ? outcome::store_failed : outcome::handler_failed, e};
     }
 
     void note_error(std::span<const event> events, const error& why) {

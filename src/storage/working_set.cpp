@@ -66,4 +66,17 @@ changed_documents& working_set::documents() {
     return done_;
 }
 
+status working_set::hand_over(const visitor& f) {
+    status ok;
+    for (auto& [where, doc] : parsed_) {
+        if (ok) ok = f(where.first, where.second, &doc, nullptr);
+    }
+    for (const auto& [where, doc] : done_) {
+        if (ok) ok = f(where.first, where.second, nullptr, &doc);
+    }
+    parsed_.clear();
+    done_.clear();
+    return ok;
+}
+
 }  // namespace prom::storage

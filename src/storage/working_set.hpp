@@ -36,6 +36,14 @@ class working_set {
     // Every changed document, serialized: what a commit writes, logs and reports.
     changed_documents& documents();
 
+    // Hands each changed document to `f` once, for replaying the set into a transaction
+    // (projector/recorded_batch.hpp): one kept parsed as its object (`parsed`, which `f`
+    // may take), any other (update_one's result, a deletion) as its stored form (`stored`).
+    // Stops at the first error; empties the set.
+    using visitor = std::function<status(std::string_view collection, std::string_view key,
+                                         json::object* parsed, const document* stored)>;
+    status hand_over(const visitor& f);
+
   private:
     using parsed_documents =
         std::map<std::pair<std::string, std::string>, json::object, collection_key_less>;

@@ -168,6 +168,8 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
             &r.collections, &aliases_, budget};
         po.on_batch = [budget] { budget->used = 0; };
         po.batch_mutex = r.batches;
+        // User code may be slow: it runs before the write transaction, not inside it.
+        po.evaluate_before_writing = true;
         // A definition's `latest` is pinned as cursors when it is applied (registry.cpp): a
         // topic without a cursor here appeared later, or is rebuilt, and is read whole.
         po.from = start_from::earliest;

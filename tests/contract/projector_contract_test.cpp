@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <thread>
 
 #include "ops/dlq.hpp"
 #include "projector/process_handlers.hpp"
@@ -118,6 +119,131 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
     EXPECT_NE((*dlq)[0].headers.at("prom-error").find("poison"), std::string::npos);
     EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
     EXPECT_GE(p->metrics().retries.load(), 2u);
+}
+
+// A handler evaluated before the write transaction (projector_options::
+// evaluate_before_writing, what user-defined projectors use) holds no write lock while it
+// runs: an append made while it is busy returns before it finishes. On SQLite, where one
+// connection writes the log and every projector, a slow handler held up every publish.
+TEST_P(projector_contract, a_handler_evaluated_before_writing_does_not_hold_up_appends) {
+    publish("slow", 1);
+    std::atomic<bool> in_handler{false}, appended_meanwhile{false};
+    std::atomic<int> calls{0};
+    auto slow = [&](const event&, transaction& txn) -> status {
+        if (calls++ == 0) {
+            in_handler = true;
+            std::this_thread::sleep_for(1500ms);  // the test appends meanwhile
+            in_handler = false;
+        }
+        return txn.update("slow", "k", json::object{{"$inc", json::object{{"n", 1}}}}, true);
+    };
+    auto p = start_transactional_projector(
+        *store_,
+        {.topic = "slow", .group = "slow", .handler = slow, .evaluate_before_writing = true});
+    ASSERT_TRUE(test::eventually([&] { return in_handler.load(); }, 10s));
+    publish("other", 2);
+    appended_meanwhile = in_handler.load();
+    EXPECT_TRUE(appended_meanwhile) << "the append waited for the handler";
+    ASSERT_TRUE(p->wait_until(seq_t{1}, 10s));
+    EXPECT_NE(body("slow", "k").find("\"n\":1"), std::string::npos) << body("slow", "k");
+}
+
+// A document the batch read and then deleted by someone else (an erasure) before the batch
+// was written: the replay notices, the batch is evaluated again, and the erased content is
+// not written back.
+TEST_P(projector_contract, an_evaluated_batch_never_writes_back_what_was_erased_meanwhile) {
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("c", "x", json::object{{"name", "secret"}}, true));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    publish("er", 1, "x");
+    std::atomic<bool> in_handler{false}, erased{false};
+    std::atomic<int> calls{0};
+    auto copying = [&](const event&, transaction& txn) -> status {
+        auto d = txn.find_one("c", "x");
+        if (!d) return std::unexpected(d.error());
+        std::string name = *d ? parse_json((*d)->body)->at("name").as_string().c_str() : "none";
+        if (calls++ == 0) {
+            in_handler = true;
+            test::eventually([&] { return erased.load(); }, 10s);
+        }
+        return txn.update("c", "x", json::object{{"$set", json::object{{"name", name}}}}, true);
+    };
+    auto p = start_transactional_projector(*store_, {.topic = "er",
+                                                     .group = "copy",
+                                                     .handler = copying,
+                                                     .evaluate_before_writing = true,
+                                                     .backoff = 1ms});
+    ASSERT_TRUE(test::eventually([&] { return in_handler.load(); }, 10s));
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->delete_one("c", "x"));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    erased = true;
+    ASSERT_TRUE(p->wait_until(seq_t{1}, 10s));
+    EXPECT_EQ(body("c", "x").find("secret"), std::string::npos) << body("c", "x");
+    EXPECT_NE(body("c", "x").find("\"name\":\"none\""), std::string::npos) << body("c", "x");
+    EXPECT_GE(calls.load(), 2);
+}
+
+// What an evaluated batch does is what the same handler does inside the transaction: later
+// events read earlier events' writes (update's and update_one's), deletions and emits are
+// applied in order, once, and a failing event leaves nothing behind.
+TEST_P(projector_contract, an_evaluated_batch_reads_its_own_writes_and_applies_them_once) {
+    for (int i = 1; i <= 6; ++i) publish("ev", i, "k" + std::to_string(i));
+    publish("ev", "poison", "bad", "poison-id");
+    publish("ev", 8, "k8");
+    auto handler = [](const event& e, transaction& txn) -> status {
+        if (e.payload.is_string()) {
+            (void)txn.update("acc", "total", json::object{{"$inc", json::object{{"n", 100}}}},
+                             true);
+            return fail(errc::invalid_argument, "cannot digest poison");
+        }
+        json::object inc{{"$inc", json::object{{"n", e.payload.to_number<std::int64_t>()}}}};
+        if (auto ok = txn.update("acc", "total", std::move(inc), true); !ok) return ok;
+        auto seen = txn.find_one("acc", "total");
+        if (!seen || !*seen) return fail(errc::internal, "the batch's own write is not read");
+        auto n = parse_json((*seen)->body)->at("n").to_number<std::int64_t>();
+        auto copy =
+            txn.update_one("acc", "copy", json::object{{"$set", json::object{{"n", n}}}}, true);
+        if (!copy) return std::unexpected(copy.error());
+        if (e.seq.value % 2 == 0) {
+            if (auto gone = txn.delete_one("acc", "copy"); !gone || !*gone) {
+                return fail(errc::internal, "the batch's own document cannot be deleted");
+            }
+        }
+        event_input out;
+        out.topic = "ev.out";
+        out.key = e.key;
+        out.id = e.id + "-out";
+        out.payload = n;
+        auto emitted = txn.append({std::move(out)});
+        return emitted ? status{} : std::unexpected(emitted.error());
+    };
+    auto p = start_transactional_projector(*store_, {.topic = "ev",
+                                                     .group = "eval",
+                                                     .handler = handler,
+                                                     .evaluate_before_writing = true,
+                                                     .batch_size = 4,
+                                                     .retries = 1,
+                                                     .backoff = 1ms});
+    ASSERT_TRUE(p->wait_until(seq_t{8}, 10s));
+    EXPECT_NE(body("acc", "total").find("\"n\":29"), std::string::npos) << body("acc", "total");
+    EXPECT_EQ(body("acc", "copy"), "");  // deleted by the last event (seq 8)
+    auto out = store_->scan({.topic = "ev.out"});
+    ASSERT_TRUE(out);
+    ASSERT_EQ(out->size(), 7u);
+    std::vector<std::int64_t> running;
+    for (const auto& e : *out) running.push_back(e.payload.to_number<std::int64_t>());
+    EXPECT_EQ(running, (std::vector<std::int64_t>{1, 3, 6, 10, 15, 21, 29}));
+    auto dlq = store_->scan({.topic = "ev.dlq"});
+    ASSERT_TRUE(dlq);
+    ASSERT_EQ(dlq->size(), 1u);
+    EXPECT_EQ((*dlq)[0].headers.at("prom-original-id"), "poison-id");
 }
 
 // Two groups that fail on one event each keep their own dead letter (with the event's own id

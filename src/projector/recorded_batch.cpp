@@ -1,0 +1,125 @@
+#include "projector/recorded_batch.hpp"
+
+#include "docs/update.hpp"
+#include "storage/change_log.hpp"
+
+namespace prom {
+
+result<std::optional<document>> recorded_batch::find_stored(std::string_view collection,
+                                                            std::string_view key) {
+    auto d = store_.find_one(collection, key);
+    if (d) {
+        read_.try_emplace({std::string(collection), std::string(key)},
+                          *d ? std::optional<std::string>((*d)->etag) : std::nullopt);
+    }
+    return d;
+}
+
+result<std::optional<document>> recorded_batch::find_one(std::string_view collection,
+                                                         std::string_view key) {
+    if (const document* d = docs_.find(collection, key)) {
+        if (d->deleted) return std::optional<document>{};
+        return std::optional<document>{*d};
+    }
+    return find_stored(collection, key);
+}
+
+result<document> recorded_batch::update_one(std::string_view collection, std::string_view key,
+                                            const json::object& update, bool upsert) {
+    if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+    auto cur = find_one(collection, key);
+    if (!cur) return std::unexpected(cur.error());
+    auto obj = docs::update_stored(*cur, update, key, upsert);
+    if (!obj) return std::unexpected(obj.error());
+    document d = docs::make_document(collection, key, *obj);
+    docs_.put(d);
+    note_written(collection);
+    return d;
+}
+
+status recorded_batch::update(std::string_view collection, std::string_view key,
+                              json::object update, bool upsert) {
+    if (auto ok = docs::check_target(collection, key); !ok) return ok;
+    auto ok = docs_.update(collection, key, std::move(update), upsert,
+                           [&] { return find_stored(collection, key); });
+    if (ok) note_written(collection);
+    return ok;
+}
+
+result<bool> recorded_batch::delete_one(std::string_view collection, std::string_view key) {
+    if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+    auto cur = find_one(collection, key);
+    if (!cur) return std::unexpected(cur.error());
+    if (!*cur) return false;
+    docs_.put(storage::deleted_document(collection, key));
+    note_written(collection);
+    return true;
+}
+
+void recorded_batch::note_written(std::string_view collection) {
+    if (!written_.contains(collection)) written_.emplace(collection);
+}
+
+result<std::vector<append_result>> recorded_batch::append(std::vector<event_input> batch) {
+    if (batch.empty()) return fail(errc::invalid_argument, "no events to append");
+    std::vector<append_result> out;
+    out.reserve(batch.size());
+    for (const auto& in : batch) out.push_back({.id = in.id.value_or(""), .seq = {}, .ts = {}});
+    emits_.push_back(std::move(batch));
+    return out;
+}
+
+result<std::optional<seq_t>> recorded_batch::cursor(std::string_view topic,
+                                                    std::string_view group) {
+    return store_.cursor(topic, group);
+}
+
+status recorded_batch::set_cursor(std::string_view, std::string_view, seq_t) {
+    return fail(errc::invalid_argument, "a batch being evaluated cannot move cursors");
+}
+
+status recorded_batch::commit() {
+    return fail(errc::invalid_argument, "a batch being evaluated cannot commit");
+}
+
+status recorded_batch::check_reads(transaction& txn) {
+    for (const auto& [where, etag] : read_) {
+        if (!written_.contains(where.first)) continue;  // another projector's: read as committed
+        auto now = txn.find_one(where.first, where.second);
+        if (!now) return std::unexpected(now.error());
+        auto now_etag = *now ? std::optional<std::string>((*now)->etag) : std::nullopt;
+        if (now_etag != etag) {
+            return fail(errc::conflict, "document '" + where.second + "' of '" + where.first +
+                                            "' changed while the batch was evaluated");
+        }
+    }
+    return {};
+}
+
+status recorded_batch::replay(transaction& txn) {
+    if (auto ok = check_reads(txn); !ok) return ok;
+    auto ok = docs_.hand_over([&](std::string_view collection, std::string_view key,
+                                  json::object* parsed, const document* stored) -> status {
+        if (parsed) return txn.update(collection, key, std::move(*parsed), true);
+        if (!stored) return fail(errc::internal, "a changed document without a form");
+        if (stored->deleted) {
+            auto gone = txn.delete_one(collection, key);
+            return gone ? status{} : std::unexpected(gone.error());
+        }
+        auto body = parse_stored_json(stored->body);
+        if (!body || !body->is_object()) {
+            return fail(errc::corrupt, "a document of the batch does not parse");
+        }
+        return txn.update(collection, key, std::move(body->get_object()), true);
+    });
+    if (!ok) return ok;
+    for (auto& batch : emits_) {
+        if (auto appended = txn.append(std::move(batch)); !appended) {
+            return std::unexpected(appended.error());
+        }
+    }
+    emits_.clear();
+    return {};
+}
+
+}  // namespace prom
