@@ -120,6 +120,39 @@ const valijson::Schema& metaschema() {
     return *meta;
 }
 
+// Whether a local reference ("#", "#/definitions/a") names a value of the schema. A
+// fragment with percent-escapes is left to the compiler, which refuses it if it must.
+bool refers_within(std::string_view ref, const json::value& root) {
+    if (!ref.starts_with('#')) return true;  // refused above as not local
+    std::string_view pointer = ref.substr(1);
+    if (pointer.empty() || pointer.find('%') != std::string_view::npos) return true;
+    boost::system::error_code ec;
+    return root.find_pointer(pointer, ec) != nullptr;
+}
+
+// The first local reference that names nothing (valijson threw "failed to resolve" from deep
+// inside, and the message said neither which reference nor where).
+std::optional<problem> dangling_ref(const json::value& v, const std::string& at,
+                                    const json::value& root) {
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+            if (auto p = dangling_ref(v.get_array()[i], pointer_join(at, i), root)) return p;
+        }
+        return std::nullopt;
+    }
+    if (!v.is_object()) return std::nullopt;
+    for (const auto& [k, member] : v.get_object()) {
+        std::string here = pointer_join(at, k);
+        if (k == "$ref" && member.is_string() && !refers_within(member.get_string(), root)) {
+            return problem{
+                "$ref '" + std::string(member.get_string()) + "' points at nothing in this schema",
+                here};
+        }
+        if (auto p = dangling_ref(member, here, root)) return p;
+    }
+    return std::nullopt;
+}
+
 // Refuses what compiling would fetch or what would throw later, when a payload is checked.
 std::optional<problem> local_only(const json::value& v, const std::string& at) {
     if (v.is_array()) {
@@ -164,58 +197,6 @@ std::optional<problem> local_only(const json::value& v, const std::string& at) {
 
 }  // namespace
 
-std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::compile(
-    const json::value& schema) {
-    if (!schema.is_object() && !schema.is_bool()) {
-        return std::unexpected(problem{"a JSON Schema is an object (or true/false)", ""});
-    }
-    if (schema.is_object()) {
-        if (const auto* s = schema.get_object().if_contains("$schema")) {
-            static constexpr std::string_view draft7[] = {
-                "http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-07/schema",
-                "https://json-schema.org/draft-07/schema#",
-                "https://json-schema.org/draft-07/schema"};
-            bool ok = false;
-            for (auto d : draft7) ok = ok || (s->is_string() && s->get_string() == d);
-            if (!ok) {
-                return std::unexpected(
-                    problem{"$schema must be draft 07 (http://json-schema.org/draft-07/schema#)",
-                            "/$schema"});
-            }
-        }
-    }
-    if (auto p = local_only(schema, "")) return std::unexpected(*p);
-    if (auto p = depth_problem(schema)) return std::unexpected(*p);
-    // Compiled on a stack sized for the deepest nesting depth_problem lets through, not on
-    // the caller's, which may be smaller: a release server's 8 MiB held 6,000 levels and not
-    // 10,000; under AddressSanitizer 1,000 levels overflowed 8 MiB, and 2,000 fit in this.
-    constexpr std::size_t compile_stack_bytes = std::size_t{64} * 1024 * 1024;
-    std::expected<std::shared_ptr<const compiled_schema>, problem> result;
-    auto compile_here = [&schema, &result] {
-        try {
-            valijson::Validator meta_validator;
-            if (auto p = first_error(metaschema(), schema, meta_validator)) {
-                result = std::unexpected(
-                    problem{"not a valid JSON Schema (draft 7): " + p->message, p->pointer});
-                return;
-            }
-            auto out = std::make_unique<impl>();
-            out->source = schema;
-            valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-            valijson::adapters::BoostJsonAdapter adapter(out->source);
-            parser.populateSchema(adapter, out->compiled);
-            result = std::shared_ptr<const compiled_schema>(new compiled_schema(std::move(out)));
-        } catch (const std::exception& e) {
-            result =
-                std::unexpected(problem{std::string("not a usable JSON Schema: ") + e.what(), ""});
-        }
-    };
-    // No thread (a limit on threads or on memory): on the caller's stack, rather than refusing
-    // a valid schema; a thread's usual 8 MiB holds the bound in a release build.
-    if (!run_on_large_stack(compile_stack_bytes, compile_here)) compile_here();
-    return result;
-}
-
 namespace {
 
 // JSON Schema's `integer` is any number without a fractional part (`1.0`, `2e3`), but
@@ -248,6 +229,63 @@ void whole_doubles_as_integers(json::value& v) {
 }
 
 }  // namespace
+
+std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::compile(
+    const json::value& schema) {
+    if (!schema.is_object() && !schema.is_bool()) {
+        return std::unexpected(problem{"a JSON Schema is an object (or true/false)", ""});
+    }
+    if (schema.is_object()) {
+        if (const auto* s = schema.get_object().if_contains("$schema")) {
+            static constexpr std::string_view draft7[] = {
+                "http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-07/schema",
+                "https://json-schema.org/draft-07/schema#",
+                "https://json-schema.org/draft-07/schema"};
+            bool ok = false;
+            for (auto d : draft7) ok = ok || (s->is_string() && s->get_string() == d);
+            if (!ok) {
+                return std::unexpected(
+                    problem{"$schema must be draft 07 (http://json-schema.org/draft-07/schema#)",
+                            "/$schema"});
+            }
+        }
+    }
+    if (auto p = local_only(schema, "")) return std::unexpected(*p);
+    if (auto p = depth_problem(schema)) return std::unexpected(*p);
+    if (auto p = dangling_ref(schema, "", schema)) return std::unexpected(*p);
+    // Compiled on a stack sized for the deepest nesting depth_problem lets through, not on
+    // the caller's, which may be smaller: a release server's 8 MiB held 6,000 levels and not
+    // 10,000; under AddressSanitizer 1,000 levels overflowed 8 MiB, and 2,000 fit in this.
+    constexpr std::size_t compile_stack_bytes = std::size_t{64} * 1024 * 1024;
+    std::expected<std::shared_ptr<const compiled_schema>, problem> result;
+    auto compile_here = [&schema, &result] {
+        try {
+            // The meta-schema's integers (maxLength, minItems, …) are JSON Schema's too:
+            // `5.0` and `1e0` are integers there as in a payload.
+            json::value checked = schema;
+            if (has_whole_doubles(checked)) whole_doubles_as_integers(checked);
+            valijson::Validator meta_validator;
+            if (auto p = first_error(metaschema(), checked, meta_validator)) {
+                result = std::unexpected(
+                    problem{"not a valid JSON Schema (draft 7): " + p->message, p->pointer});
+                return;
+            }
+            auto out = std::make_unique<impl>();
+            out->source = std::move(checked);
+            valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+            valijson::adapters::BoostJsonAdapter adapter(out->source);
+            parser.populateSchema(adapter, out->compiled);
+            result = std::shared_ptr<const compiled_schema>(new compiled_schema(std::move(out)));
+        } catch (const std::exception& e) {
+            result =
+                std::unexpected(problem{std::string("not a usable JSON Schema: ") + e.what(), ""});
+        }
+    };
+    // No thread (a limit on threads or on memory): on the caller's stack, rather than refusing
+    // a valid schema; a thread's usual 8 MiB holds the bound in a release build.
+    if (!run_on_large_stack(compile_stack_bytes, compile_here)) compile_here();
+    return result;
+}
 
 std::optional<problem> compiled_schema::first_violation(const json::value& payload) const {
     // A Validator caches compiled regular expressions: one per thread, shared by schemas.

@@ -30,8 +30,28 @@ std::shared_ptr<const compiled_schema> compile_or_die(std::string_view text) {
 TEST(json_schema_limits, a_ref_to_a_missing_definition_is_refused_not_an_abort) {
     auto c = compiled_schema::compile(parse(R"({"$ref":"#/definitions/nope"})"));
     ASSERT_FALSE(c.has_value());
-    EXPECT_NE(c.error().message.find("not a usable JSON Schema"), std::string::npos)
-        << c.error().message;
+    EXPECT_EQ(c.error().message, "$ref '#/definitions/nope' points at nothing in this schema");
+    EXPECT_EQ(c.error().pointer, "/$ref");
+    auto deep = compiled_schema::compile(
+        parse(R"({"properties":{"a":{"$ref":"#/definitions/b"}},"definitions":{"c":{}}})"));
+    ASSERT_FALSE(deep.has_value());
+    EXPECT_EQ(deep.error().pointer, "/properties/a/$ref");
+    compile_or_die(R"({"properties":{"a":{"$ref":"#/definitions/b"}},"definitions":{"b":{}}})");
+    compile_or_die(R"({"properties":{"a":{"$ref":"#"}}})");
+}
+
+// The meta-schema's integer keywords are JSON Schema integers: 5.0 and 1e0 are integers.
+TEST(json_schema_limits, integer_keywords_take_whole_numbers_written_with_a_fraction) {
+    auto c = compile_or_die(R"({"type":"string","maxLength":5.0,"minLength":1e0})");
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->first_violation(parse(R"("abcde")")));
+    EXPECT_TRUE(c->first_violation(parse(R"("abcdef")")));
+    EXPECT_TRUE(c->first_violation(parse(R"("")")));
+    auto items = compile_or_die(R"({"type":"array","maxItems":2.0,"items":{"const":1.0}})");
+    ASSERT_TRUE(items);
+    EXPECT_FALSE(items->first_violation(parse("[1, 1.0]")));
+    EXPECT_TRUE(items->first_violation(parse("[1, 1, 1]")));
+    EXPECT_FALSE(compiled_schema::compile(parse(R"({"maxLength":5.5})")).has_value());
 }
 
 TEST(json_schema_limits, a_ref_chain_that_loops_is_refused_not_a_stack_overflow) {
