@@ -27,6 +27,7 @@
 #include "auth/browser_guard.hpp"
 #include "http/error_status.hpp"
 #include "http/http_date.hpp"
+#include "http/percent.hpp"
 #include "http/server_context.hpp"
 
 namespace prom::http {
@@ -582,7 +583,10 @@ bool is_ws_target(std::string_view target) { return target == "/ws" || target.st
 // Without tokens, only requests to a loopback name: a page that rebinds a name of its own to
 // 127.0.0.1 reads the answers as its own origin's (DNS rebinding) unless its Host is refused.
 // A request without Host (HTTP/1.0) cannot come from a browser.
-bool served_without_tokens(const bhttp::request<bhttp::string_body>& msg) {
+// `authority`: an absolute-form target's, which stands for Host (RFC 9112 3.2.2).
+bool served_without_tokens(const bhttp::request<bhttp::string_body>& msg,
+                           const std::optional<absolute_target>& absolute) {
+    if (absolute) return auth::is_loopback_host(absolute->authority);
     auto host = msg.find(bhttp::field::host);
     return host == msg.end() || auth::is_loopback_host(host->value());
 }
@@ -879,6 +883,10 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         request req;
         req.verb = method_of(msg.method());
         req.target = msg.target();
+        // An absolute-form target (a client that talks to prom as to a proxy) asks for its
+        // origin-form; the rest of the server only ever sees that.
+        const auto absolute = split_absolute_form(req.target);
+        if (absolute) req.target = absolute->origin;
         std::string joined_inm;    // several If-None-Match lines form one list
         std::string joined_after;  // and several Prom-After lines
         const bool single_authorization = read_header_fields(msg, req, joined_inm, joined_after);
@@ -891,7 +899,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
             r = error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header",
                                route_id::unknown);  // RFC 9112, 3.2
-        } else if (!ctx->handlers.tokens_required() && !served_without_tokens(msg)) {
+        } else if (!ctx->handlers.tokens_required() && !served_without_tokens(msg, absolute)) {
             r = error_response(403, "forbidden",
                                "a server without tokens answers only requests to a loopback "
                                "name (Host: localhost, 127.0.0.1, [::1]); configure auth to "

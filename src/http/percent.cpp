@@ -42,6 +42,17 @@ constexpr auto allowed_chars = [] {
     return a;
 }();
 
+// ASCII case-insensitive: does `s` start with `prefix` (lower case)?
+bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
+    if (s.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != prefix[i]) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 bool valid_origin_form(std::string_view t) {
@@ -57,6 +68,23 @@ bool valid_origin_form(std::string_view t) {
         }
     }
     return true;
+}
+
+std::optional<absolute_target> split_absolute_form(std::string_view target) {
+    std::size_t scheme = 0;
+    for (std::string_view s : {"http://", "https://"}) {
+        if (target.size() > s.size() && starts_with_ignoring_case(target, s)) scheme = s.size();
+    }
+    if (scheme == 0) return std::nullopt;
+    std::string_view rest = target.substr(scheme);
+    const std::size_t end = rest.find_first_of("/?");
+    absolute_target out{rest.substr(0, end), {}};
+    if (out.authority.empty() || out.authority.find('@') != std::string_view::npos) {
+        return std::nullopt;  // no host, or user information (RFC 9110 4.2.4 forbids it)
+    }
+    std::string_view tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+    out.origin = tail.starts_with('/') ? std::string(tail) : "/" + std::string(tail);
+    return out;
 }
 
 std::string decode_path_segment(std::string_view encoded) { return decode(encoded, false); }

@@ -4,6 +4,7 @@
 // is one pass over the bytes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,15 @@ namespace prom::http {
 // two hex digits. Everything else (absolute-form, `*`, spaces, controls, a fragment, bytes
 // over 0x7F, a bad escape) is false.
 bool valid_origin_form(std::string_view target);
+
+// An absolute-form target (`http://host:port/path?query`, which RFC 9112 3.2.2 says a server
+// must accept): its authority, which then stands for the Host header, and the origin-form it
+// asks for (`/path?query`; `/` for an empty path). Nothing for any other form.
+struct absolute_target {
+    std::string_view authority;
+    std::string origin;
+};
+std::optional<absolute_target> split_absolute_form(std::string_view target);
 
 // Text that passed valid_origin_form.
 // A path segment: %XX → byte; '+' stays '+'.

@@ -70,7 +70,8 @@ TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
           std::string("GET /snap/k\r\n\r\n"),
           std::string("GET /snap/k HTTP/1.1\r\nBad Header\r\n\r\n"),
           std::string("GET /snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n"),
-          std::string("GET http://evil/snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+          std::string("GET ftp://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+          std::string("GET http://u@127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
           std::string("GET /snap/k\x01 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")}) {
         auto r = raw(bytes);
         EXPECT_EQ(r.status, 400) << bytes;
@@ -79,6 +80,21 @@ TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
         EXPECT_TRUE(body->at("error").is_string());
         EXPECT_EQ(r.header("Cache-Control"), "no-store");
     }
+    expect_unchanged_and_serving();
+}
+
+// RFC 9112 3.2.2: a server must accept an absolute-form target (a client that talks to it as
+// to a proxy); its authority stands for Host, so a server without tokens answers only one
+// that names loopback. Found from outside (it was 400).
+TEST_F(http_bad_input, an_absolute_form_target_is_served_as_its_origin_form) {
+    auto health = raw("GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    EXPECT_EQ(health.status, 200) << health.body;
+    auto upper = raw("GET HTTP://localhost:1/healthz?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    EXPECT_EQ(upper.status, 200) << upper.body;
+    auto root = raw("GET http://127.0.0.1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    EXPECT_EQ(root.status, raw("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").status);
+    auto elsewhere = raw("GET http://evil.example/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    EXPECT_EQ(elsewhere.status, 403) << elsewhere.body;
     expect_unchanged_and_serving();
 }
 
