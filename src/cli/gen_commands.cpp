@@ -75,7 +75,14 @@ void register_gen_commands(CLI::App& app, run_state& state) {
     add_db_option(*cmd, a->db);
     cmd->add_option("--out", a->out, "directory to write (created when missing)")->required();
     cmd->add_option("--topic", a->patterns,
-                    "only topics matching PATTERN (exact, or a prefix ending in '*'); repeatable");
+                    "only topics matching PATTERN (exact, or a prefix ending in '*'); repeatable")
+        ->check(CLI::Validator(
+            [](std::string& pattern) -> std::string {
+                const auto star = pattern.find('*');
+                if (star == std::string::npos || star + 1 == pattern.size()) return {};
+                return "'" + pattern + "' is a topic or a prefix ending in '*' ('*' only last)";
+            },
+            "", "topic pattern"));
     cmd->callback([a, &state] { run_ts(*a, state); });
 }
 

@@ -29,40 +29,56 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<std::string> unknown_command_message(const CLI::App& app, int argc, char** argv) {
-    // The first argument that is not an option is the command (prom's top level has only
-    // the flags --help and --version, which take no value).
-    std::string_view typed;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "--") break;
-        if (!a.starts_with('-')) {
-            typed = a;
-            break;
+    // Down the command words (`prom gen ts`): at each level the first argument that is not an
+    // option is the command (prom's top level and its groups have only --help and --version,
+    // which take no value). A level without subcommands is a command's own arguments.
+    const CLI::App* level = &app;
+    std::string path = "prom";
+    int i = 1;
+    for (;;) {
+        auto subs = level->get_subcommands([](const CLI::App*) { return true; });
+        // Only a group (a command that is nothing without a subcommand, `prom gen`) is
+        // looked into: `prom cursor TOPIC GROUP` takes words of its own beside `prom cursor ls`.
+        if (subs.empty() || level->get_require_subcommand_min() == 0) return std::nullopt;
+        std::string_view typed;
+        for (; i < argc; ++i) {
+            std::string_view a = argv[i];
+            if (a == "--") return std::nullopt;
+            if (!a.starts_with('-')) {
+                typed = a;
+                break;
+            }
         }
-    }
-    if (typed.empty()) return std::nullopt;
-    std::string best;
-    std::size_t best_distance = SIZE_MAX;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-        const std::string& name = sub->get_name();
-        if (name == typed) return std::nullopt;
-        auto d = edit_distance(typed, name);
-        if (d < best_distance) {
-            best_distance = d;
-            best = name;
+        if (typed.empty()) return std::nullopt;
+        const CLI::App* found = nullptr;
+        std::string best;
+        std::size_t best_distance = SIZE_MAX;
+        for (const CLI::App* sub : subs) {
+            const std::string& name = sub->get_name();
+            if (name == typed) found = sub;
+            auto d = edit_distance(typed, name);
+            if (d < best_distance) {
+                best_distance = d;
+                best = name;
+            }
         }
-    }
-    std::string message = "unknown command '" + std::string(typed) + "'";
-    // A suggestion only when it is close: at most a third of the letters differ.
-    if (!best.empty() && best_distance <= std::max<std::size_t>(1, typed.size() / 3)) {
-        message += "; did you mean '" + best + "'?";
-    } else {
-        message += "; commands:";
-        for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-            message += " " + sub->get_name();
+        if (found) {
+            level = found;
+            path += " " + found->get_name();
+            ++i;
+            continue;
         }
+        std::string message = "unknown command '" + std::string(typed) + "'";
+        if (level != &app) message += " for '" + path + "'";
+        // A suggestion only when it is close: at most a third of the letters differ.
+        if (!best.empty() && best_distance <= std::max<std::size_t>(1, typed.size() / 3)) {
+            message += "; did you mean '" + best + "'?";
+        } else {
+            message += "; commands:";
+            for (const CLI::App* sub : subs) message += " " + sub->get_name();
+        }
+        return message;
     }
-    return message;
 }
 
 }  // namespace prom::cli

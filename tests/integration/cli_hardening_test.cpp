@@ -145,6 +145,18 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     EXPECT_NE(far.out.find("publish"), std::string::npos);
     EXPECT_EQ(run("--version").exit_code, 0);
     EXPECT_EQ(run("", true).exit_code, 2);  // no command at all: CLI11's usage message
+    // Inside a group too (it said "A subcommand is required"). Found from outside.
+    auto inner = run("projector aply x.json", true);
+    EXPECT_EQ(inner.exit_code, 2);
+    EXPECT_EQ(inner.out,
+              "prom: unknown command 'aply' for 'prom projector'; did you mean 'apply'?\n");
+    auto gen = run("gen frobnicate", true);
+    EXPECT_EQ(gen.exit_code, 2);
+    EXPECT_EQ(gen.out, "prom: unknown command 'frobnicate' for 'prom gen'; commands: ts\n");
+    // A '*' anywhere but last is no pattern prom knows: a usage error, not "nothing matched".
+    auto pattern = run("gen ts --out " + dir_.file("ts") + " --topic 'a*b'", true);
+    EXPECT_EQ(pattern.exit_code, 2) << pattern.out;
+    EXPECT_NE(pattern.out.find("'*' only last"), std::string::npos) << pattern.out;
 }
 
 TEST_F(cli_hardening, cursor_of_a_group_that_never_existed_says_so) {
