@@ -21,9 +21,10 @@ bool added_by_prom(std::string_view name) {
 
 }  // namespace
 
-bool replay_meant_for_other_group(const event& e, std::string_view group) {
+bool replay_meant_for_other_group(const event& e, std::string_view group,
+                                  std::string_view dead_letter_group) {
     auto it = e.headers.find(std::string(replay_group_header));
-    return it != e.headers.end() && it->second != group;
+    return it != e.headers.end() && it->second != group && it->second != dead_letter_group;
 }
 
 std::string dead_letter_id(const event& e, std::string_view group) {

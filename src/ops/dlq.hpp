@@ -61,8 +61,9 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
                                                const dlq_replay_options& o);
 json::object to_json(const dlq_replay_outcome& r);
 
-// Whether the transactional projector of `group` skips `e` (a dead-letter copy meant for
-// another group).
-bool replay_meant_for_other_group(const event& e, std::string_view group);
+// Whether the transactional projector of `group`, filing its dead letters under
+// `dead_letter_group` (projector_options), skips `e`: a dead-letter copy meant for another.
+bool replay_meant_for_other_group(const event& e, std::string_view group,
+                                  std::string_view dead_letter_group);
 
 }  // namespace prom::ops

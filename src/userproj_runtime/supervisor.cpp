@@ -170,6 +170,9 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
         po.batch_mutex = r.batches;
         // User code may be slow: it runs before the write transaction, not inside it.
         po.evaluate_before_writing = true;
+        // Every version's dead letters under the definition's first group (a rebuild's is
+        // `projector.<name>@<token>`): one entry per event, replayable to whichever serves.
+        po.dead_letter_group = r.group.substr(0, r.group.find('@'));
         // A definition's `latest` is pinned as cursors when it is applied (registry.cpp): a
         // topic without a cursor here appeared later, or is rebuilt, and is read whole.
         po.from = start_from::earliest;
