@@ -1,6 +1,5 @@
 // Reads a schema as valijson will (which subschemas apply to which value, where a "$ref"
-// points), to refuse what would make it recurse without end or too deep. Only valijson's
-// JSON Pointer decoder is used here.
+// points), to refuse what would make it recurse without end or too deep.
 #include "schema/schema_depth.hpp"
 
 #include <algorithm>
@@ -13,61 +12,13 @@
 #include <utility>
 #include <vector>
 
-// As in json_schema.cpp: valijson's inline functions must be the same in every file.
-#define VALIJSON_USE_EXCEPTIONS 1
-#include <valijson/internal/json_pointer.hpp>
-
+#include "schema/local_ref.hpp"
 #include "userproj/json_pointer.hpp"
 
 namespace prom::schema {
 namespace {
 
 using userproj::pointer_join;
-
-// The JSON Pointer of a local "$ref" ("#" or "#/json/pointer") as valijson keys it: trailing
-// slashes dropped.
-std::string ref_pointer(std::string_view ref) {
-    std::string pointer(ref.substr(1));  // after '#'
-    pointer.erase(pointer.find_last_not_of('/') + 1);
-    return pointer;
-}
-
-// Where a ref_pointer points in `root`, by valijson's rules: empty tokens skipped, tokens
-// decoded by valijson's own function ("~1", "~0", %-escapes), array indexes read by
-// std::stoul. Null when valijson would not resolve it (it then refuses the schema).
-const json::value* ref_target(const json::value& root, const std::string& pointer) {
-    const json::value* here = &root;
-    for (auto token_start = pointer.cbegin(); token_start != pointer.cend();) {
-        if (*token_start != '/') return nullptr;
-        auto token_end = std::find(token_start + 1, pointer.cend(), '/');
-        std::string token;
-        try {
-            token =
-                valijson::internal::json_pointer::extractReferenceToken(token_start + 1, token_end);
-        } catch (const std::exception&) {
-            return nullptr;
-        }
-        token_start = token_end;
-        if (token.empty()) continue;
-        if (here->is_array()) {
-            const auto& items = here->get_array();
-            std::size_t index = 0;
-            try {
-                index = std::stoul(token);
-            } catch (const std::exception&) {
-                return nullptr;
-            }
-            if (index >= items.size()) return nullptr;
-            here = &items[index];
-        } else if (here->is_object()) {
-            here = here->get_object().if_contains(token);
-            if (!here) return nullptr;
-        } else {
-            return nullptr;
-        }
-    }
-    return here;
-}
 
 // How a subschema relates to the schema naming it.
 enum class relation {
@@ -170,6 +121,7 @@ class depth_checker {
         while (!pending.empty()) {
             auto [node, at] = std::move(pending.back());
             pending.pop_back();
+            if (auto p = dangling_ref(*node, at)) return p;
             if (auto run = run_from(*node, at, at, 0); !run) return run.error();
             for (auto& s : subschemas_of(root_, *node, at)) {
                 if (s.how == relation::reference && named.insert(s.ref_key).second) {
@@ -191,6 +143,18 @@ class depth_checker {
 
   private:
     static constexpr int on_the_path = -1;
+
+    // A local "$ref" of `node` that names nothing (valijson threw "failed to resolve" from
+    // deep inside, and the message said neither which reference nor where).
+    std::optional<problem> dangling_ref(const json::value& node, const std::string& at) const {
+        if (!node.is_object()) return std::nullopt;
+        const auto* ref = node.get_object().if_contains("$ref");
+        if (!ref || !ref->is_string() || !ref->get_string().starts_with('#')) return std::nullopt;
+        if (ref_target(root_, ref_pointer(ref->get_string()))) return std::nullopt;
+        return problem{
+            "$ref '" + std::string(ref->get_string()) + "' points at nothing in this schema",
+            pointer_join(at, "$ref")};
+    }
 
     // The longest run of same-value subschemas from `node` (at `at`), reached `depth` steps
     // into a run by the subschema written at `reached_by`.

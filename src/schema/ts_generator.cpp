@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "schema/local_ref.hpp"
 #include "schema/ts_runtime.hpp"
 
 namespace prom::schema {
@@ -58,32 +59,6 @@ std::string doc_comment(const json::object& s, int indent, std::string text = {}
         }
     }
     return pad(indent) + "/** " + safe + " */\n";
-}
-
-const json::value* resolve(const json::value& root, std::string_view ref) {
-    if (!ref.starts_with("#")) return nullptr;
-    const json::value* at = &root;
-    std::string_view rest = ref.substr(1);
-    while (!rest.empty()) {
-        if (rest[0] != '/') return nullptr;
-        rest.remove_prefix(1);
-        auto slash = rest.find('/');
-        std::string token(rest.substr(0, slash));
-        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-        std::string unescaped;
-        for (std::size_t i = 0; i < token.size(); ++i) {
-            if (token[i] == '~' && i + 1 < token.size()) {
-                unescaped += token[i + 1] == '1' ? '/' : '~';
-                ++i;
-            } else {
-                unescaped += token[i];
-            }
-        }
-        if (!at->is_object()) return nullptr;
-        at = at->get_object().if_contains(unescaped);
-        if (!at) return nullptr;
-    }
-    return at;
 }
 
 // `v` as a JavaScript literal: its JSON, but a member named `__proto__` is written as a
@@ -184,7 +159,7 @@ std::string emitter::type(const json::value& v, int indent) {
     const auto& s = v.get_object();
     if (const auto* ref = s.if_contains("$ref"); ref && ref->is_string()) {
         std::string r(ref->get_string());
-        const json::value* target = resolve(root, r);
+        const json::value* target = resolve_local_ref(root, r);
         if (!target || resolving.contains(r)) return "unknown";
         resolving.insert(r);
         auto out = type(*target, indent);

@@ -45,12 +45,21 @@ function equal(a: unknown, b: unknown): boolean {
         ka.every((k) => equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+// As the server resolves a reference: empty tokens skipped (so trailing slashes too),
+// %-escapes and ~1, ~0 decoded, an array index read as a leading whole number.
 function resolve(root: Schema, ref: string): Schema {
     if (!ref.startsWith('#')) throw new Error(`$ref '${ref}' is not local`);
     let at: unknown = root;
     for (const raw of ref.slice(1).split('/').slice(1)) {
+        if (raw === '') continue;
         const token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-        at = (at as Record<string, unknown>)[token];
+        if (token === '') continue;
+        if (Array.isArray(at)) {
+            const index = Number.parseInt(token, 10);
+            at = Number.isInteger(index) && index >= 0 ? at[index] : undefined;
+        } else {
+            at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[token] : undefined;
+        }
         if (at === undefined) throw new Error(`$ref '${ref}' points at nothing`);
     }
     return at as Schema;

@@ -29,3 +29,13 @@ expect('inherited names are not properties',
 expect('a required inherited name is missing', validatePayload('promise', {})?.path === '/payload/toString');
 expect('an identity escape in a pattern', validatePayload('parameters', { s: 'a:b' }) === null &&
     validatePayload('parameters', { s: 'ab' })?.path === '/payload/s');
+
+// References written as the server resolves them (docs/schemas.md, "References"): an empty
+// segment and a trailing slash are skipped, so these name the number definition.
+const refs: TopicPayloads['refs'] = { a: 1, b: 2 };
+const typed: number | undefined = refs.a;
+expect('lax references are typed as their targets', typed === 1 && refs.b === 2);
+expect('lax references are checked, not thrown on',
+    validatePayload('refs', { a: 1, b: 2 }) === null &&
+    validatePayload('refs', { a: 'x' })?.path === '/payload/a' &&
+    validatePayload('refs', { b: 'x' })?.path === '/payload/b');

@@ -40,6 +40,23 @@ TEST(json_schema_limits, a_ref_to_a_missing_definition_is_refused_not_an_abort) 
     compile_or_die(R"({"properties":{"a":{"$ref":"#"}}})");
 }
 
+// valijson reads strings up to a NUL: such strings are refused, not checked wrong ("user\0admin"
+// passed an enum of "user"). Found from outside.
+TEST(json_schema_limits, strings_with_nul_are_refused_not_cut) {
+    auto c = compile_or_die(R"({"properties":{"role":{"enum":["user"]},"s":{"maxLength":3}}})");
+    ASSERT_TRUE(c);
+    auto role = c->first_violation(parse(R"({"role":"user\u0000admin"})"));
+    ASSERT_TRUE(role);
+    EXPECT_EQ(role->pointer, "/role");
+    EXPECT_NE(role->message.find("U+0000"), std::string::npos) << role->message;
+    auto key = c->first_violation(parse(R"({"a\u0000b":1})"));
+    ASSERT_TRUE(key);
+    EXPECT_FALSE(c->first_violation(parse(R"({"role":"user","s":"abc"})")));
+    auto schema = compiled_schema::compile(parse(R"({"enum":["a\u0000b"]})"));
+    ASSERT_FALSE(schema.has_value());
+    EXPECT_EQ(schema.error().pointer, "/enum/0");
+}
+
 // The meta-schema's integer keywords are JSON Schema integers: 5.0 and 1e0 are integers.
 TEST(json_schema_limits, integer_keywords_take_whole_numbers_written_with_a_fraction) {
     auto c = compile_or_die(R"({"type":"string","maxLength":5.0,"minLength":1e0})");
