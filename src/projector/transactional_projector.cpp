@@ -208,17 +208,24 @@ class transactional_projector final : public projector {
     }
 
     std::optional<seq_t> deliver(const std::vector<event>& batch) {
-        auto whole = apply_with_retries(batch);
+        // A batch of several events is tried once: when a handler fails, the events are
+        // tried one by one, each with the retries, so that a poison event is tried
+        // 1 + retries times alone (and once in its batch), not twice that.
+        auto whole = batch.size() == 1 ? apply_with_retries(batch) : apply_classified(batch);
+        if (whole.what == outcome::handler_failed && batch.size() > 1) {
+            note_error(batch, whole.err);
+        }
         if (whole.what == outcome::applied) {
             advanced(batch.back().seq, batch.size());
             return batch.back().seq;
         }
         if (whole.what != outcome::handler_failed) return not_applied(whole);
 
-        // The batch keeps failing: apply event by event to find the poison one.
+        // The batch fails: apply event by event to find the poison one.
         std::optional<seq_t> reached;
         for (const auto& e : batch) {
-            auto one = apply_with_retries(std::span<const event>(&e, 1));
+            auto one =
+                batch.size() == 1 ? whole : apply_with_retries(std::span<const event>(&e, 1));
             if (one.what == outcome::applied) {
                 advanced(e.seq, 1);
                 reached = e.seq;
