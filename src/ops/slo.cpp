@@ -214,7 +214,8 @@ status slo_monitor::evaluate(ts_ms now) {
                                  std::string(type.substr(6)),
                            .key = r.name,
                            .ts = now,
-                           .payload = std::move(payload)};
+                           .payload = std::move(payload),
+                           .headers = {{std::string(alarm_header), "1"}}};
             std::vector<event_input> one;
             one.push_back(std::move(in));
             auto a = store_.append(std::move(one));

@@ -22,13 +22,12 @@
 #include <string>
 #include <vector>
 
+#include "ops/alerts_topic.hpp"
 #include "ops/groups.hpp"
 #include "prom/json.hpp"
 #include "prom/store.hpp"
 
 namespace prom::ops {
-
-inline constexpr std::string_view alerts_topic = "prom.alerts";
 
 struct slo_rule {
     std::string name;

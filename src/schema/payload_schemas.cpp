@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "ops/alerts_topic.hpp"
 #include "retention/erasure_marker.hpp"
 #include "schema/schema_registry.hpp"
 
@@ -80,6 +81,11 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
     std::shared_ptr<const entry> e;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& in = batch[i];
+        if (in.topic == ops::alerts_topic) {
+            if (in.headers.contains(std::string(ops::alarm_header))) continue;
+            return fail(errc::invalid_argument, "topic '" + std::string(ops::alerts_topic) +
+                                                    "' holds prom's SLO alarms only");
+        }
         // Events of one topic follow each other in most batches: look it up once for them.
         if (!e || batch[i - 1].topic != in.topic) {
             auto found = lookup(in.topic);

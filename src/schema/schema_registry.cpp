@@ -1,5 +1,6 @@
 #include "schema/schema_registry.hpp"
 
+#include "ops/alerts_topic.hpp"
 #include "schema/compatibility.hpp"
 #include "schema/json_schema.hpp"
 
@@ -64,6 +65,11 @@ std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topi
             bad("invalid_topic", "'" + std::string(topic) +
                                      "' is a dead-letter topic: its entries are prom's copies "
                                      "of failed events and take no schema"));
+    }
+    if (topic == ops::alerts_topic) {
+        return std::unexpected(bad("invalid_topic", "'" + std::string(topic) +
+                                                        "' holds prom's SLO alarms and takes "
+                                                        "no schema"));
     }
     if (!body.is_object()) {
         return std::unexpected(bad(

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ops/slo.hpp"
+#include "schema/schema_registry.hpp"
 #include "support/forwarding_store.hpp"
 #include "support/test_support.hpp"
 
@@ -28,7 +29,8 @@ class ops_slo_contract : public testing::TestWithParam<test::backend> {
         ASSERT_NE(store_, nullptr);
         std::vector<event_input> batch;
         for (int i = 1; i <= 10; ++i) {
-            batch.push_back({.topic = "order.created", .ts = ts_ms{1000 * i}, .payload = i});
+            batch.push_back(
+                {.topic = "order.created", .ts = ts_ms{std::int64_t{1000} * i}, .payload = i});
         }
         ASSERT_TRUE(store_->append(std::move(batch)));
         ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{2}));  // lag 8 events
@@ -98,6 +100,28 @@ TEST_P(ops_slo_contract, a_rule_fires_once_after_for_seconds_and_resolves_once) 
     a = alerts();
     ASSERT_EQ(a.size(), 3u);
     EXPECT_EQ(a[2].id, "alarm:orders-fresh:2:fired");
+}
+
+// prom.alerts holds prom's alarms only: a client's event keyed by a rule's name made the
+// monitor count episodes from it (every later alarm was a duplicate id, dropped: nobody
+// paged), and a schema on the topic refused the alarms. Found from outside.
+TEST_P(ops_slo_contract, prom_alerts_takes_only_prom_alarms_and_no_schema) {
+    auto note = store_->append({{.topic = std::string(ops::alerts_topic),
+                                 .key = "orders-fresh",
+                                 .payload = json::object{{"note", "acked by on-call"}}}});
+    ASSERT_FALSE(note);
+    EXPECT_EQ(note.error().code, errc::invalid_argument);
+    auto schema =
+        schema::put_schema(*store_, ops::alerts_topic,
+                           *parse_json(R"({"schema":{"type":"object","required":["severity"]}})"));
+    ASSERT_FALSE(schema);
+    ops::slo_monitor m(*store_, rules());
+    ASSERT_TRUE(m.evaluate(ts_ms{100'000}));
+    ASSERT_TRUE(m.evaluate(ts_ms{160'000}));
+    auto a = alerts();
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].id, "alarm:orders-fresh:1:fired");
+    EXPECT_TRUE(a[0].headers.contains(std::string(ops::alarm_header)));
 }
 
 TEST_P(ops_slo_contract, lag_in_seconds_fires_too) {
