@@ -17,7 +17,7 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-result<std::vector<after_position>> parse_after_list(std::string_view text) {
+result<std::vector<after_position>> parse_after_list(std::string_view text, bool header_list) {
     std::vector<after_position> out;
     if (trim(text).empty()) {
         return fail(errc::invalid_argument, "after must be TOPIC:SEQ[,TOPIC:SEQ…]; it is empty");
@@ -25,6 +25,11 @@ result<std::vector<after_position>> parse_after_list(std::string_view text) {
     while (true) {
         auto comma = text.find(',');
         std::string_view item = trim(text.substr(0, comma));
+        if (item.empty() && header_list) {
+            if (comma == std::string_view::npos) break;
+            text = text.substr(comma + 1);
+            continue;
+        }
         auto colon = item.rfind(':');
         if (colon == std::string_view::npos || colon == 0) {
             return fail(errc::invalid_argument,
@@ -108,7 +113,7 @@ result<consistency_params> parse_consistency_params(std::string_view q,
         }
     }
     if (prom_after) {
-        auto list = parse_after_list(*prom_after);
+        auto list = parse_after_list(*prom_after, true);
         if (!list) {
             return fail(errc::invalid_argument, "Prom-After: " + list.error().message);
         }

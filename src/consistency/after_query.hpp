@@ -29,7 +29,10 @@ struct consistency_params {
 
 // `TOPIC:SEQ[,TOPIC:SEQ…]`, split at each item's last ':' (topics may hold ':'). SEQ is a
 // plain decimal integer from 0 to 2^63-1. invalid_argument with a message naming the item.
-result<std::vector<after_position>> parse_after_list(std::string_view text);
+// `header_list`: the value of Prom-After header lines, where empty list elements are
+// ignored as RFC 9110 5.6.1 says (`a:1,,b:2`); in the query parameter they are refused.
+result<std::vector<after_position>> parse_after_list(std::string_view text,
+                                                     bool header_list = false);
 
 // `wait=N`: whole seconds from 0 to 60.
 result<std::chrono::seconds> parse_wait_seconds(std::string_view text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/text.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/api.hpp"
@@ -54,29 +55,34 @@ std::optional<read_target> read_target_of(const request& r, std::string_view def
 }
 
 // `wait=N` among the preferences of a Prefer header (RFC 7240: comma-separated, each
-// `token[=value]` with `;` parameters); 0 when absent or not a number.
+// `token [BWS "=" BWS value]` with `;` parameters, names case-insensitive); 0 when absent or
+// not a number. A number past any wait prom holds is as good as the longest (the caller
+// caps it).
 long prefer_wait_seconds(std::string_view prefer) {
+    constexpr auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        return v;
+    };
     while (!prefer.empty()) {
         auto comma = prefer.find(',');
         std::string_view item = prefer.substr(0, comma);
         prefer = comma == std::string_view::npos ? std::string_view{} : prefer.substr(comma + 1);
         item = item.substr(0, item.find(';'));
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-            item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item.size() < 6 || !(item[0] == 'w' || item[0] == 'W') || item.substr(1, 4) != "ait=") {
+        const auto equals = item.find('=');
+        if (equals == std::string_view::npos || !iequals(trim(item.substr(0, equals)), "wait")) {
             continue;
         }
-        std::string_view digits = item.substr(5);
+        std::string_view digits = trim(item.substr(equals + 1));
         if (!digits.empty() && digits.front() == '"' && digits.back() == '"' &&
             digits.size() >= 2) {
             digits = digits.substr(1, digits.size() - 2);
         }
-        if (digits.empty() || digits.size() > 6) return 0;
+        if (digits.empty()) return 0;
         long n = 0;
         for (char c : digits) {
             if (c < '0' || c > '9') return 0;
-            n = n * 10 + (c - '0');
+            n = std::min<long>(n * 10 + (c - '0'), 1'000'000);
         }
         return n;
     }

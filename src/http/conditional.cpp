@@ -34,6 +34,11 @@ bool if_none_match_matches(std::string_view list, std::string_view etag) {
             if (i >= list.size() || list[i] != '"') return false;
             auto close = list.find('"', i + 1);
             if (close == std::string_view::npos) return false;
+            // etagc (RFC 9110 8.8.3): %x21 / %x23-7E / obs-text; a space or a control
+            // inside the quotes makes the member malformed.
+            for (std::size_t k = i + 1; k < close; ++k) {
+                if (static_cast<unsigned char>(list[k]) <= 0x20 || list[k] == 0x7f) return false;
+            }
             matched = matched || opaque_part(list.substr(start, close + 1 - start)) == ours;
             end = close + 1;
         }

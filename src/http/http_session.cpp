@@ -899,6 +899,12 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
             r = error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header",
                                route_id::unknown);  // RFC 9112, 3.2
+        } else if (msg.count(bhttp::field::host) > 1 ||
+                   (msg.find(bhttp::field::host) != msg.end() &&
+                    !valid_host_field(msg.find(bhttp::field::host)->value()))) {
+            r = error_response(400, "bad_request",
+                               "the Host header is given twice or is not a host[:port]",
+                               route_id::unknown);  // RFC 9112, 3.2
         } else if (!ctx->handlers.tokens_required() && !served_without_tokens(msg, absolute)) {
             r = error_response(403, "forbidden",
                                "a server without tokens answers only requests to a loopback "

@@ -87,6 +87,39 @@ std::optional<absolute_target> split_absolute_form(std::string_view target) {
     return out;
 }
 
+bool valid_host_field(std::string_view host) {
+    std::string_view name = host, port;
+    if (host.starts_with('[')) {
+        const auto close = host.find(']');
+        if (close == std::string_view::npos || close < 2) return false;
+        for (char c : host.substr(1, close - 1)) {
+            if (hex_value(c) < 0 && c != ':' && c != '.') return false;
+        }
+        name = {};
+        port = host.substr(close + 1);
+        if (!port.empty() && port[0] != ':') return false;
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        name = host.substr(0, colon);
+        port = host.substr(colon);
+    }
+    if (!port.empty()) {
+        for (char c : port.substr(1)) {
+            if (c < '0' || c > '9') return false;
+        }
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (c == '%') {
+            if (i + 2 >= name.size() || hex_value(name[i + 1]) < 0 || hex_value(name[i + 2]) < 0)
+                return false;
+            i += 2;
+        } else if (!allowed_chars[c] || c == ':' || c == '@' || c == '/' || c == '?') {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string decode_path_segment(std::string_view encoded) { return decode(encoded, false); }
 std::string decode_query_component(std::string_view encoded) { return decode(encoded, true); }
 

@@ -24,6 +24,10 @@ struct absolute_target {
 };
 std::optional<absolute_target> split_absolute_form(std::string_view target);
 
+// A Host field value by RFC 9110 7.2 (uri-host [":" port]): a reg-name of RFC 3986's
+// characters, an IPv4 address, or an IPv6 literal in brackets; the port digits only.
+bool valid_host_field(std::string_view host);
+
 // Text that passed valid_origin_form.
 // A path segment: %XX → byte; '+' stays '+'.
 std::string decode_path_segment(std::string_view encoded);

@@ -348,6 +348,13 @@ TEST_F(gateway_e2e, without_tokens_only_loopback_names_and_own_pages_are_served)
     EXPECT_EQ(asked("Host: evil.example:8091\r\n"), 403);
     EXPECT_EQ(asked("Host: 127.0.0.1.evil.example\r\n"), 403);
     EXPECT_EQ(asked(""), 400);
+    // One Host, and a host[:port] (RFC 9112 3.2): the first of two was served. Found from
+    // outside.
+    for (const char* bad :
+         {"Host: localhost\r\nHost: evil.example\r\n", "Host: localhost:notaport\r\n",
+          "Host: localhost:80@evil.com\r\n", "Host: [::1]x\r\n", "Host: 127.0.0.1:1 evil\r\n"}) {
+        EXPECT_EQ(asked(bad), 400) << bad;
+    }
     for (const char* ok : {"Host: localhost:1\r\n", "Host: 127.0.0.2\r\n", "Host: [::1]:80\r\n",
                            "Host: app.localhost\r\n"}) {
         EXPECT_EQ(asked(ok), 200) << ok;

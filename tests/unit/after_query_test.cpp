@@ -26,6 +26,12 @@ TEST(after_query, malformed_negative_and_huge_seqs_are_refused_with_a_message) {
         }
     }
     EXPECT_TRUE(parse_after_list("orders:9223372036854775807"));
+    // Prom-After lines are an RFC 9110 list: empty elements are ignored there (found from
+    // outside), and only there.
+    auto header = parse_after_list("a:1,, b:2 ,", true);
+    ASSERT_TRUE(header) << header.error().message;
+    ASSERT_EQ(header->size(), 2u);
+    EXPECT_EQ((*header)[1].topic, "b");
 }
 
 TEST(after_query, wait_is_whole_seconds_up_to_sixty) {

@@ -57,8 +57,9 @@ TEST(if_none_match, compares_weakly_over_a_list) {
     EXPECT_FALSE(if_none_match_matches("", etag));
     EXPECT_FALSE(if_none_match_matches("w/\"abc\"", etag));  // the prefix is case-sensitive
     // A malformed member breaks the whole header: never a 304 (found from outside).
-    for (const char* broken : {"*garbage", "**", "\"abc\" garbage", "\"abc\";q=1",
-                               "\"abc\", garbage", "garbage, \"abc\"", "\"abc\", \"x"}) {
+    for (const char* broken :
+         {"*garbage", "**", "\"abc\" garbage", "\"abc\";q=1", "\"abc\", garbage",
+          "garbage, \"abc\"", "\"abc\", \"x", "\"a b\", \"abc\"", "\"a\tb\", \"abc\""}) {
         EXPECT_FALSE(if_none_match_matches(broken, etag)) << broken;
     }
     EXPECT_TRUE(if_none_match_matches("\"x\" , \"abc\" ,", etag));
