@@ -231,6 +231,9 @@ std::optional<policy> policy_for(const std::vector<policy>& policies, std::strin
     const policy* best = nullptr;
     for (const auto& p : policies) {
         if (p.pattern == topic) return p;
+        // A pattern has its own policy or none: `order.p*` is not governed by `order.*`'s
+        // (its GET answered that policy, and its DELETE then found none).
+        if (topic.ends_with('*')) continue;
         if (!p.pattern.ends_with('*') || !matches(p.pattern, topic)) continue;
         if (!best || p.pattern.size() > best->pattern.size()) best = &p;
     }

@@ -71,7 +71,8 @@ result<policy> parse_policy(std::string_view pattern, const json::value& body);
 json::object to_json(const policy& p);  // {"behind","compact"?,"retain"?,"topic"}
 
 bool matches(std::string_view pattern, std::string_view topic);
-// The policy of `topic`: an exact pattern first, else the longest matching prefix pattern.
+// The policy of `topic`: an exact pattern first, else the longest matching prefix pattern;
+// for a pattern itself (`order.p*`) only its own.
 std::optional<policy> policy_for(const std::vector<policy>& policies, std::string_view topic);
 
 // Stored in the collection `_prom.topic_policies` (key = pattern), so every node and the CLI

@@ -141,6 +141,9 @@ TEST(retention_policy, matching_exact_then_longest_prefix_never_dlq) {
     EXPECT_EQ(n("order.created.dlq"), 5);  // only an exact name reaches a dead-letter topic
     EXPECT_EQ(n("order.shipped.dlq"), 0);  // dead-letter topics keep everything by default
     EXPECT_FALSE(policy_for({}, "order.created"));
+    // A pattern has only its own policy (found from outside: order.p* answered order.*'s).
+    EXPECT_EQ(n("order.created.*"), 3);
+    EXPECT_EQ(n("order.p*"), 0);
 }
 
 }  // namespace
