@@ -457,6 +457,10 @@ status abandon_rebuild(store& s, std::string_view name, std::int64_t generation,
 
 result<bool> complete_rebuild(store& s, std::string_view name, std::int64_t generation,
                               const std::function<result<bool>(transaction&)>& caught_up) {
+    // Read before the transaction (a store read inside it would wait for it on `memory:`);
+    // each one that matters is read again inside.
+    auto tombstones = load_registry(s);
+    if (!tombstones) return std::unexpected(tombstones.error());
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
     auto e = entry_in_txn(**txn, name);
@@ -465,6 +469,25 @@ result<bool> complete_rebuild(store& s, std::string_view name, std::int64_t gene
     auto ready = caught_up(**txn);
     if (!ready) return std::unexpected(ready.error());
     if (!*ready) return false;
+    // Tombstones that still map a collection this swap moves (a deleted definition that
+    // wrote it before) lose that mapping: after a later delete of this definition, reads
+    // must resolve through its tombstone, the newest, not an older one's stale shadow.
+    for (const auto& other : *tombstones) {
+        if (!other.deleted || other.name == name) continue;
+        bool stale = false;
+        for (const auto& [logical, shadow] : (*e)->rebuild->collections) {
+            stale = stale || other.collections.contains(logical);
+        }
+        if (!stale) continue;
+        auto t = entry_in_txn(**txn, other.name);
+        if (!t) return std::unexpected(t.error());
+        if (!*t || !(*t)->deleted) continue;
+        registry_entry tomb = **t;
+        for (const auto& [logical, shadow] : (*e)->rebuild->collections) {
+            tomb.collections.erase(logical);
+        }
+        if (auto ok = write_entry(**txn, tomb); !ok) return std::unexpected(ok.error());
+    }
     registry_entry n = **e;
     rebuild_plan plan = std::move(*n.rebuild);
     n.rebuild.reset();

@@ -244,6 +244,38 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
     }
 }
 
+void supervisor::forget_retired_groups(const std::vector<registry_entry>& entries) {
+    std::vector<std::pair<std::string, std::string>> stale;  // topic, group
+    std::optional<std::vector<cursor_status>> cursors;
+    // At most every few seconds (listing cursors reads each one's lag): a node still running
+    // an old version for a moment may write its cursor again after the first deletion.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_retired_check_ < std::chrono::seconds(5)) return;
+    last_retired_check_ = now;
+    for (const auto& e : entries) {
+        if (e.deleted) continue;
+        const std::string base = e.group.substr(0, e.group.find('@'));
+        if (!cursors) {
+            auto all = store_.list_cursors();
+            if (!all) return;
+            cursors = std::move(*all);
+        }
+        for (const auto& c : *cursors) {
+            const bool ours = c.group == base || c.group.starts_with(base + "@");
+            if (!ours || c.group == e.group || (e.rebuild && c.group == e.rebuild->group)) {
+                continue;
+            }
+            stale.emplace_back(c.topic, c.group);
+        }
+    }
+    for (const auto& [topic, group] : stale) {
+        if (auto gone = store_.delete_cursor(topic, group); !gone) {
+            spdlog::warn("projector supervisor: cannot delete the retired cursor {}/{}: {}", topic,
+                         group, gone.error().message);
+        }
+    }
+}
+
 void supervisor::tick() {
     auto entries = load_registry(store_);
     if (!entries) {
@@ -251,6 +283,13 @@ void supervisor::tick() {
         return;
     }
     aliases_.replace(read_aliases(*entries));
+    {
+        prom::lock_guard lock(mu_);
+        failed_.clear();
+        for (const auto& e : *entries) {
+            if (!e.deleted && e.failed) failed_.insert(e.name);
+        }
+    }
     std::vector<topic_info> topics;
     if (std::ranges::any_of(*entries, [](const auto& e) { return !e.deleted && !e.failed; })) {
         auto t = store_.topics();
@@ -292,6 +331,8 @@ void supervisor::tick() {
     // Stops those projectors (and releases their leases), outside the lock.
     for (auto& [name, r] : retired_serving) retire_serving(name, std::move(r));
     retired.clear();
+    if (!retired_serving.empty()) last_retired_check_ = {};  // something changed: look now
+    forget_retired_groups(*entries);
 
     for (const auto& e : *entries) {
         if (e.deleted || e.failed) continue;
@@ -362,6 +403,10 @@ void supervisor::append_metrics(std::string& out) const {
                 r.dead_lettered += pm.dead_lettered.load();
                 r.failed = pm.failed.load() ? 1u : 0u;
             }
+        }
+        // A definition the registry marks failed has no projectors left on any node.
+        for (auto& [at, r] : by_label) {
+            if (failed_.contains(at.first)) r.failed = 1;
         }
         for (auto& [at, r] : by_label) {
             // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
@@ -460,6 +505,20 @@ std::optional<definition_runtime> supervisor::runtime(std::string_view name) con
             if (!rebuild && (pm.failed.load() || pm.stopped_on_poison.load())) out.running = false;
             (rebuild ? out.rebuild : out.serving).push_back(std::move(t));
         }
+    }
+    // What this node's stopped projectors of `name` counted (earlier versions, a failed
+    // one), added in: the status counts as /metrics does, and a failed definition, which
+    // has no projectors left, still shows its errors and dead letters.
+    for (const auto& [at, c] : carried_) {
+        if (at.first != name) continue;
+        auto t = std::ranges::find(out.serving, at.second, &topic_runtime::topic);
+        if (t == out.serving.end()) {
+            out.serving.push_back({.topic = at.second});
+            t = std::prev(out.serving.end());
+        }
+        t->applied += c.applied;
+        t->errors += c.errors;
+        t->dead_lettered += c.dead_lettered;
     }
     return out;
 }

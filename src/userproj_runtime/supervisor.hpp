@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -123,6 +124,10 @@ class supervisor {
     void try_swap(const registry_entry& e, managed& m, const std::vector<topic_info>& topics);
     // Stops a serving runner being replaced or removed and adds its counters to carried_.
     void retire_serving(const std::string& name, std::unique_ptr<runner> r);
+    // Deletes the cursors of groups a live definition no longer uses: the serving group
+    // before a swap, an abandoned rebuild's. Their lag grew for good and tripped SLO rules.
+    void forget_retired_groups(const std::vector<registry_entry>& entries);
+    std::chrono::steady_clock::time_point last_retired_check_{};  // the supervisor thread's
 
     // The counters of serving projectors this node has stopped (a new version, a removal), per
     // (name, topic): /metrics adds them, so counters only grow while the process runs.
@@ -138,6 +143,7 @@ class supervisor {
     mutable prom::mutex mu_;
     std::map<std::string, managed, std::less<>> managed_ PROM_GUARDED_BY(mu_);
     std::map<std::pair<std::string, std::string>, carried_counts> carried_ PROM_GUARDED_BY(mu_);
+    std::set<std::string, std::less<>> failed_ PROM_GUARDED_BY(mu_);  // failed in the registry
     mutable prom::mutex sync_mu_;
     std::condition_variable sync_cv_;
     std::uint64_t started_ PROM_GUARDED_BY(sync_mu_) = 0;   // registry reads begun

@@ -2,6 +2,8 @@
 // tombstones, failures, the rebuild swap and the aliases it leaves (docs/projectors.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "ops/dlq.hpp"
 #include "prom/bus.hpp"
 #include "support/test_support.hpp"
@@ -142,6 +144,16 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
     auto rt = sup.runtime("counts");
     ASSERT_TRUE(rt);
     EXPECT_TRUE(rt->running);
+    // The group the rebuild replaced keeps no cursor: its lag would grow for good (and trip
+    // SLO rules on projector.counts*). Found from outside.
+    EXPECT_TRUE(test::eventually(
+        [&] {
+            auto c = store_->list_cursors();
+            return c && std::ranges::none_of(*c, [](const cursor_status& x) {
+                       return x.group == "projector.counts";
+                   });
+        },
+        20s));
 
     // A definition failing on every event ends failed, with its error in the registry.
     auto broken = *parse_json(
@@ -157,6 +169,26 @@ TEST_P(registry_contract, the_supervisor_runs_fails_and_swaps_a_rebuild) {
     auto b = userproj::load_entry(*store_, "broken");
     ASSERT_TRUE(b && *b && (*b)->failed);
     EXPECT_NE((*b)->failed->error.find("payload.nope"), std::string::npos) << (*b)->failed->error;
+    // Its counters survive its projectors, and the gauge says failed (the status showed
+    // zeros and the gauge 0 once they had stopped). Found from outside.
+    ASSERT_TRUE(test::eventually(
+        [&] {
+            std::string metrics;
+            sup.append_metrics(metrics);
+            return metrics.find(
+                       "prom_user_projector_failed{projector=\"broken\",topic=\"order."
+                       "created\"} 1") != std::string::npos;
+        },
+        20s));
+    auto broken_rt = sup.runtime("broken");
+    ASSERT_TRUE(broken_rt);
+    std::uint64_t errors = 0, dead_lettered = 0;
+    for (const auto& t : broken_rt->serving) {
+        errors += t.errors;
+        dead_lettered += t.dead_lettered;
+    }
+    EXPECT_GT(errors, 0u);
+    EXPECT_GT(dead_lettered, 0u);
     // Applying it again clears the failure.
     EXPECT_EQ(userproj::apply_definition(*store_, broken)->kind, apply_kind::unchanged);
     EXPECT_FALSE((*userproj::load_entry(*store_, "broken"))->failed);
@@ -459,6 +491,41 @@ TEST_P(registry_contract, a_rebuild_shares_dead_letters_and_a_replay_reaches_the
     EXPECT_EQ(replayed->replayed, 1u);
     EXPECT_TRUE(test::eventually([&] { return n_served("kp") == 1; }, 20s));
     EXPECT_EQ(dead_letters(), 1);
+    sup.stop();
+}
+
+// After a definition that wrote a swapped collection is deleted and the collection is
+// swapped again, deleting its last writer leaves it served from the newest shadow, not from
+// the older one the first tombstone still named. Found from outside.
+TEST_P(registry_contract, deleting_the_last_writer_keeps_the_newest_shadow_served) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    auto served = [&] {
+        auto all = userproj::load_registry(*store_);
+        if (!all) return std::string("?");
+        auto map = userproj::read_aliases(*all);
+        auto it = map.find("counts");
+        return it == map.end() ? std::string("counts") : it->second;
+    };
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1, false, "cnt", "counts")));
+    publish("k");
+    auto first = userproj::apply_definition(*store_, definition(2, true, "cnt", "counts"));
+    ASSERT_TRUE(first);
+    const std::string shadow_a = first->entry.rebuild->collections.at("counts");
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(2, "cnt"); }, 20s));
+    ASSERT_TRUE(sup.wait_synced(5s));
+    auto other = userproj::apply_definition(*store_, definition(1, false, "other", "counts"));
+    ASSERT_TRUE(other) << other.error().err.message;
+    EXPECT_EQ(other->entry.collections.at("counts"), shadow_a);
+    ASSERT_TRUE(userproj::remove_definition(*store_, "other"));
+    auto second = userproj::apply_definition(*store_, definition(3, true, "cnt", "counts"));
+    ASSERT_TRUE(second) << second.error().err.message;
+    const std::string shadow_b = second->entry.rebuild->collections.at("counts");
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(3, "cnt"); }, 20s));
+    EXPECT_EQ(served(), shadow_b);
+    ASSERT_TRUE(userproj::remove_definition(*store_, "cnt"));
+    EXPECT_EQ(served(), shadow_b);
     sup.stop();
 }
 
