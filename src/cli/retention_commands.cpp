@@ -12,6 +12,7 @@
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "retention/retention.hpp"
+#include "userproj_runtime/document_erasure.hpp"
 
 namespace prom::cli {
 
@@ -279,15 +280,12 @@ void register_retention_commands(CLI::App& app, run_state& state) {
             }
             auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
-            auto txn = s->begin();
-            if (!txn) return report(txn.error(), state);
-            auto gone = (*txn)->erase_one(a->collection, a->key);
+            auto gone = userproj::erase_document(*s, a->collection, a->key);
             if (!gone) return report(gone.error(), state);
             if (!*gone) {
                 return found_nothing(
                     "no document '" + a->key + "' in collection '" + a->collection + "'", state);
             }
-            if (auto ok = (*txn)->commit(); !ok) return report(ok.error(), state);
             give_space_back(*s);
             print_line(
                 json::object{{"collection", a->collection}, {"key", a->key}, {"deleted", true}});

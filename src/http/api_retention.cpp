@@ -13,6 +13,7 @@
 #include "retention/retention.hpp"
 #include "retention/runner.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
+#include "userproj_runtime/document_erasure.hpp"
 
 namespace prom::http {
 
@@ -127,14 +128,9 @@ response api::retention_route(const request& r, route_id route, std::string_view
             if (!docs::valid_collection_name(a) || docs::reserved_collection(a)) {
                 return error_response(404, "not_found", "no such collection", route);
             }
-            std::shared_ptr<const userproj::collection_map> hold;
-            std::string_view physical = options_.aliases ? options_.aliases->resolve(a, hold) : a;
-            auto txn = store_.begin();
-            if (!txn) return error_response(txn.error(), route);
-            auto gone = (*txn)->erase_one(physical, b);
+            auto gone = userproj::erase_document(store_, a, b);
             if (!gone) return error_response(gone.error(), route);
             if (!*gone) return error_response(404, "not_found", "no such document", route);
-            if (auto ok = (*txn)->commit(); !ok) return error_response(ok.error(), route);
             json::object out{{"collection", a}, {"key", b}, {"deleted", true}};
             note_unreclaimed(out, store_.reclaim_space(), a, b);
             return ok_json(out, route);

@@ -7,6 +7,7 @@
 #include "ops/dlq.hpp"
 #include "prom/bus.hpp"
 #include "support/test_support.hpp"
+#include "userproj_runtime/document_erasure.hpp"
 #include "userproj_runtime/supervisor.hpp"
 
 namespace prom {
@@ -527,6 +528,32 @@ TEST_P(registry_contract, deleting_the_last_writer_keeps_the_newest_shadow_serve
     ASSERT_TRUE(userproj::remove_definition(*store_, "cnt"));
     EXPECT_EQ(served(), shadow_b);
     sup.stop();
+}
+
+// Erasing a document of a swapped collection erases it where clients read it (the shadow)
+// and under the collection's own name (the old version's copy): prom doc rm deleted only the
+// old copy, the HTTP route only the served one. Found from outside.
+TEST_P(registry_contract, erasing_a_document_reaches_every_copy_the_registry_knows) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    publish("k0");
+    ASSERT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+    auto r = userproj::apply_definition(*store_, definition(2, true));
+    ASSERT_TRUE(r);
+    const std::string shadow = r->entry.rebuild->collections.at("orders");
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(2); }, 20s));
+    ASSERT_EQ(n_of(shadow, "k0"), 1);
+    sup.stop();
+    auto gone = userproj::erase_document(*store_, "orders", "k0");
+    ASSERT_TRUE(gone) << gone.error().message;
+    EXPECT_TRUE(*gone);
+    EXPECT_EQ(n_of(shadow, "k0"), -1);
+    EXPECT_EQ(n_of("orders", "k0"), -1);
+    auto again = userproj::erase_document(*store_, "orders", "k0");
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(*again);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, registry_contract, testing::ValuesIn(test::contract_backends()),
