@@ -17,23 +17,15 @@ result<std::optional<document>> recorded_batch::find_stored(std::string_view col
 
 result<std::optional<document>> recorded_batch::find_one(std::string_view collection,
                                                          std::string_view key) {
-    if (const document* d = docs_.find(collection, key)) {
-        if (d->deleted) return std::optional<document>{};
-        return std::optional<document>{*d};
-    }
-    return find_stored(collection, key);
+    return docs_.find_one(collection, key, [&] { return find_stored(collection, key); });
 }
 
 result<document> recorded_batch::update_one(std::string_view collection, std::string_view key,
                                             const json::object& update, bool upsert) {
     if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
-    auto cur = find_one(collection, key);
-    if (!cur) return std::unexpected(cur.error());
-    auto obj = docs::update_stored(*cur, update, key, upsert);
-    if (!obj) return std::unexpected(obj.error());
-    document d = docs::make_document(collection, key, *obj);
-    docs_.put(d);
-    note_written(collection);
+    auto d = docs_.update_one(collection, key, update, upsert,
+                              [&] { return find_stored(collection, key); });
+    if (d) note_written(collection);
     return d;
 }
 

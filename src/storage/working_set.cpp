@@ -52,6 +52,27 @@ status working_set::update(std::string_view collection, std::string_view key, js
     return {};
 }
 
+result<std::optional<document>> working_set::find_one(std::string_view collection,
+                                                      std::string_view key, const loader& load) {
+    if (const document* d = find(collection, key)) {
+        if (d->deleted) return std::optional<document>{};
+        return std::optional<document>{*d};
+    }
+    return load();
+}
+
+result<document> working_set::update_one(std::string_view collection, std::string_view key,
+                                         const json::object& update, bool upsert,
+                                         const loader& load) {
+    auto cur = find_one(collection, key, load);
+    if (!cur) return std::unexpected(cur.error());
+    auto obj = docs::update_stored(*cur, update, key, upsert);
+    if (!obj) return std::unexpected(obj.error());
+    document d = docs::make_document(collection, key, *obj);
+    put(d);  // written once, at commit, however many times the transaction changes it
+    return d;
+}
+
 void working_set::put(document d) {
     if (auto it = parsed_.find(std::pair(std::string_view(d.collection), std::string_view(d.key)));
         it != parsed_.end()) {

@@ -30,6 +30,17 @@ class working_set {
     status update(std::string_view collection, std::string_view key, json::object update,
                   bool upsert, const loader& load);
 
+    // transaction::find_one over the set: its copy (none when it deleted the document),
+    // else the stored one through `load`.
+    result<std::optional<document>> find_one(std::string_view collection, std::string_view key,
+                                             const loader& load);
+
+    // transaction::update_one over the set: update_one's rules (docs/update.hpp) applied to
+    // the document as the transaction sees it, kept serialized, since its caller gets it.
+    // The caller has checked the collection and key (docs::check_target).
+    result<document> update_one(std::string_view collection, std::string_view key,
+                                const json::object& update, bool upsert, const loader& load);
+
     // Records a changed document as it is (update_one's result, or deleted_document).
     void put(document d);
 

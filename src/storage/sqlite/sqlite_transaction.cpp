@@ -25,11 +25,7 @@ class sqlite_transaction final : public transaction {
         // The batch's own working set first: a projector batch updates the same documents
         // again and again (a host's stats once per event), and those are not written to
         // the table before commit.
-        if (const document* d = docs_.find(collection, key)) {
-            if (d->deleted) return std::optional<document>{};
-            return std::optional<document>{*d};
-        }
-        return find_stored(collection, key);
+        return docs_.find_one(collection, key, [&] { return find_stored(collection, key); });
     }
 
     result<std::optional<document>> find_stored(std::string_view collection, std::string_view key) {
@@ -49,14 +45,8 @@ class sqlite_transaction final : public transaction {
     result<document> update_one(std::string_view collection, std::string_view key,
                                 const json::object& update, bool upsert) override {
         if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
-        auto cur = find_one(collection, key);
-        if (!cur) return std::unexpected(cur.error());
-        auto obj = docs::update_stored(*cur, update, key, upsert);
-        if (!obj) return std::unexpected(obj.error());
-        document d = docs::make_document(collection, key, *obj);
-        // Written once, at commit, however many times the transaction changes it.
-        docs_.put(d);
-        return d;
+        return docs_.update_one(collection, key, update, upsert,
+                                [&] { return find_stored(collection, key); });
     }
 
     status update(std::string_view collection, std::string_view key, json::object update,
