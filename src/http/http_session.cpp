@@ -1048,10 +1048,12 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         last_answer = std::chrono::steady_clock::now();
         // A read or publish whose projectors did not catch up within its `wait` is the
         // client's chosen bound running out, not a server failure: no error line for it.
+        // The error's text even for HEAD, whose answer carries no body (errors are plain
+        // `body` responses).
         if (r->status >= 500 &&
-            body_of(*r).find(R"("error":"not_caught_up")") == std::string_view::npos) {
+            r->body.find(R"("error":"not_caught_up")") == std::string_view::npos) {
             spdlog::error("http: {} {} answered {}: {}", msg.method_string(), route_label(r->route),
-                          r->status, body_of(*r));
+                          r->status, r->body);
         }
         ctx->handlers.metrics().record_request(r->route, r->status, last_answer - started);
         if (!written || !keep_alive) break;

@@ -3,7 +3,9 @@
 // A backend that appends a batch carrying expectations does, inside its append transaction
 // and while no other appender of those topics can commit (the memory store's writer lock,
 // SQLite's write transaction, PostgreSQL's locked `topics` rows):
-//   1. reads the latest seq of each key in `expected_keys(batch)` (0 for none),
+//   1. reads the latest seq of each key in `expected_keys(batch)`: a key whose every event
+//      retention dropped is at its key_horizon's base_seq, as time travel reports it (0
+//      for a key that never had an event),
 //   2. appends the batch as usual,
 //   3. calls check_key_expectations with what it read and what the append answered, and
 //      rolls the whole batch back when that fails (docs/http-api.md, "Conditional append").

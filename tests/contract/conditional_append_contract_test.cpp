@@ -59,6 +59,32 @@ TEST_P(conditional_append_contract, zero_means_the_key_has_no_event_yet) {
     EXPECT_EQ(count("t"), 1);
 }
 
+// A key whose every event retention dropped is at its base seq, as time travel reports it,
+// not at 0 (a read-modify-write client got 409 "at seq 0" for the seq /at gave it, and an
+// expectation of 0 went through). Found from outside.
+TEST_P(conditional_append_contract, a_key_retention_emptied_is_at_its_base_seq) {
+    ASSERT_TRUE(append(keyed("acct", "x", 10)));
+    ASSERT_TRUE(append(keyed("acct", "y", 5)));
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        auto gone = (*txn)->delete_events("acct", {seq_t{1}});
+        ASSERT_TRUE(gone) << gone.error().message;
+        ASSERT_TRUE((*txn)->put_key_horizon(
+            "acct",
+            {.key = "x", .gone_from = ts_ms{1}, .base_ts = ts_ms{1}, .base_seq = seq_t{1}}));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    auto stale = append(keyed("acct", "x", 11, 0));
+    ASSERT_FALSE(stale);
+    EXPECT_EQ(stale.error().code, errc::conflict);
+    ASSERT_TRUE(stale.error().key_seq);
+    EXPECT_EQ(*stale.error().key_seq, 1);
+    auto next = append(keyed("acct", "x", 11, 1));
+    ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->front().seq, 3);
+}
+
 // Keyless events belong to no key: there is no "key seq" to expect.
 TEST_P(conditional_append_contract, an_expectation_needs_a_key) {
     ASSERT_TRUE(append(keyed("t", "", 1)));

@@ -120,6 +120,8 @@ class memory_transaction final : public transaction {
     // unstaged again when the check fails.
     result<std::vector<append_result>> stage_conditional(std::vector<event_input>& batch);
     seq_t latest_seq(const std::string& topic, const std::string& key) const;
+    // The seq retention left a key at when it dropped all its events (key_horizon), or 0.
+    seq_t base_seq_of(const std::string& topic, const std::string& key) const;
 
     const stored_doc* lookup(std::string_view collection, std::string_view key);
 
@@ -622,6 +624,13 @@ status memory_transaction::check_horizons(const std::vector<event_input>& batch)
     return {};
 }
 
+seq_t memory_transaction::base_seq_of(const std::string& topic, const std::string& key) const {
+    auto t = s_.key_horizons_.find(topic);
+    if (t == s_.key_horizons_.end()) return seq_t{};
+    auto k = t->second.find(key);
+    return k == t->second.end() ? seq_t{} : k->second.base_seq;
+}
+
 seq_t memory_transaction::latest_seq(const std::string& topic, const std::string& key) const {
     for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
         if (it->topic == topic && it->key == key && !deleted_.contains({topic, it->seq})) {
@@ -768,6 +777,7 @@ result<std::vector<append_result>> memory_transaction::stage_conditional(
     key_seqs before;
     for (auto& k : expected_keys(batch)) {
         seq_t seq = latest_seq(k.first, k.second);
+        if (seq.value == 0) seq = base_seq_of(k.first, k.second);
         before.emplace(std::move(k), seq);
     }
     const std::size_t staged_before = events_.size();

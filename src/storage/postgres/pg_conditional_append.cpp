@@ -48,6 +48,18 @@ result<std::vector<append_result>> conditional_append_in_txn(connection& c,
         before.emplace(std::pair(std::string(r->text(i, 0)), std::string(r->text(i, 1))),
                        seq_t{r->int64(i, 2)});
     }
+    // A key whose every event retention dropped is at its base seq (key_horizons).
+    auto bases = c.query(
+        "SELECT h.topic, h.key, h.base_seq FROM key_horizons h "
+        "JOIN unnest($1::text[], $2::text[]) AS k(topic, key) "
+        "ON h.topic = k.topic AND h.key = k.key",
+        {text_array(key_topics), text_array(key_names)});
+    if (!bases) return std::unexpected(bases.error());
+    for (int i = 0; i < bases->size(); ++i) {
+        before.try_emplace(
+            std::pair(std::string(bases->text(i, 0)), std::string(bases->text(i, 1))),
+            seq_t{bases->int64(i, 2)});
+    }
     std::vector<const event_input*> all;
     all.reserve(batch.size());
     for (const auto& in : batch) all.push_back(&in);

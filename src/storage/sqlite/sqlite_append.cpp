@@ -146,6 +146,14 @@ result<key_seqs> latest_of_expected_keys(connection& c, const std::vector<event_
         }
         auto seq = counters.stored_latest(c, k.first, k.second);
         if (!seq) return std::unexpected(seq.error());
+        if (seq->value == 0) {
+            // Retention dropped every event of the key: it is at its base seq.
+            auto base =
+                read_seq(c, "SELECT base_seq FROM key_horizons WHERE topic = ?1 AND key = ?2",
+                         k.first, k.second);
+            if (!base) return std::unexpected(base.error());
+            if (*base) *seq = **base;
+        }
         out.emplace(std::move(k), *seq);
     }
     return out;
