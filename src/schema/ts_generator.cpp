@@ -182,10 +182,19 @@ std::string emitter::type(const json::value& v, int indent) {
                 }
             }
         } else if (s.contains("properties") || s.contains("required") ||
-                   s.contains("additionalProperties")) {
-            types.emplace_back("object");
-        } else if (s.contains("items")) {
-            types.emplace_back("array");
+                   s.contains("additionalProperties") || s.contains("items")) {
+            // Without "type", object keywords constrain objects only and array keywords
+            // arrays only: every other value passes the server's check, so the type must
+            // take it too (it took objects only: a string the server accepted did not
+            // compile).
+            const bool object = !s.contains("items") || s.contains("properties") ||
+                                s.contains("required") || s.contains("additionalProperties");
+            types = {"string", "number", "boolean", "null"};
+            types.emplace_back(object ? "object" : "array");
+            if (object && s.contains("items")) types.emplace_back("array");
+            if (!object || !s.contains("items")) {
+                types.emplace_back(object ? "any_array" : "any_object");
+            }
         }
         std::vector<std::string> alternatives;
         bool number_done = false;
@@ -199,6 +208,8 @@ std::string emitter::type(const json::value& v, int indent) {
             if (t == "null") alternatives.emplace_back("null");
             if (t == "array") alternatives.push_back(array_type(s, indent));
             if (t == "object") alternatives.push_back(object_type(s, indent));
+            if (t == "any_array") alternatives.emplace_back("unknown[]");
+            if (t == "any_object") alternatives.emplace_back("{ [key: string]: unknown }");
         }
         if (!alternatives.empty()) {
             parts.push_back(alternatives.size() == 1 ? alternatives[0]

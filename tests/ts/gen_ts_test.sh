@@ -74,7 +74,8 @@ printf '%s' '{"type":"object","required":["toString"]}' >"$work/promise.json"
 printf '%s' '{"type":"object","properties":{"s":{"type":"string","pattern":"^a\\:b$"}}}' >"$work/parameters.json"
 printf '%s' '{"type":"object","properties":{"__proto__":{"type":"number"}}}' >"$work/proto.json"
 printf '%s' '{"type":"object","definitions":{"pos":{"type":"number"}},"properties":{"a":{"$ref":"#/definitions//pos"},"b":{"$ref":"#/definitions/pos/"}}}' >"$work/refs.json"
-for t in array record promise parameters refs; do
+printf '%s' '{"type":"object","properties":{"nt":{"properties":{"q":{"type":"string"}},"required":["q"]}}}' >"$work/loose.json"
+for t in array record promise parameters refs loose; do
   "$prom" schema set "$t" "$work/$t.json" --db "$db" >/dev/null || fail "schema set $t"
 done
 "$prom" schema set __proto__ "$work/proto.json" --db "$db" >/dev/null || fail "schema set __proto__"

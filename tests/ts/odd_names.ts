@@ -39,3 +39,11 @@ expect('lax references are checked, not thrown on',
     validatePayload('refs', { a: 1, b: 2 }) === null &&
     validatePayload('refs', { a: 'x' })?.path === '/payload/a' &&
     validatePayload('refs', { b: 'x' })?.path === '/payload/b');
+
+// A schema without "type": its object keywords constrain objects only, so the other values
+// the server accepts are in the type too.
+const loose: TopicPayloads['loose'] = { nt: 'str' };
+const shaped: TopicPayloads['loose'] = { nt: { q: 'x' } };
+expect('a schema without type takes what the server takes',
+    validatePayload('loose', loose) === null && validatePayload('loose', shaped) === null &&
+    validatePayload('loose', { nt: {} })?.path === '/payload/nt/q');
