@@ -361,7 +361,7 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             plan.definition = def.source;
             plan.version = def.version;
             auto token = fresh_token();
-            plan.group = e.group.substr(0, e.group.find('@')) + "@" + token;
+            plan.group = base_group(e.group) + "@" + token;
             for (const auto& c : def.collections) {
                 std::string shadow(docs::reserved_collection_prefix);
                 shadow += token;

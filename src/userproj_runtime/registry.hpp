@@ -69,6 +69,13 @@ result<std::optional<registry_entry>> load_entry(store& s, std::string_view name
 // identity add nothing). Live entries win over tombstones.
 collection_map read_aliases(const std::vector<registry_entry>& entries);
 
+// A definition's first group, `projector.<name>`, from any of its groups (a rebuild's is
+// `projector.<name>@<token>`): what its rebuilds are named after, its dead letters filed
+// under, and what its retired groups are recognised by.
+inline std::string base_group(std::string_view group) {
+    return std::string(group.substr(0, group.find('@')));
+}
+
 enum class apply_kind { created, replaced, unchanged };
 
 struct applied {

@@ -172,7 +172,7 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
         po.evaluate_before_writing = true;
         // Every version's dead letters under the definition's first group (a rebuild's is
         // `projector.<name>@<token>`): one entry per event, replayable to whichever serves.
-        po.dead_letter_group = r.group.substr(0, r.group.find('@'));
+        po.dead_letter_group = base_group(r.group);
         // A definition's `latest` is pinned as cursors when it is applied (registry.cpp): a
         // topic without a cursor here appeared later, or is rebuilt, and is read whole.
         po.from = start_from::earliest;
@@ -245,21 +245,18 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
 }
 
 void supervisor::forget_retired_groups(const std::vector<registry_entry>& entries) {
-    std::vector<std::pair<std::string, std::string>> stale;  // topic, group
-    std::optional<std::vector<cursor_status>> cursors;
     // At most every few seconds (listing cursors reads each one's lag): a node still running
     // an old version for a moment may write its cursor again after the first deletion.
     const auto now = std::chrono::steady_clock::now();
     if (now - last_retired_check_ < std::chrono::seconds(5)) return;
     last_retired_check_ = now;
+    if (std::ranges::all_of(entries, &registry_entry::deleted)) return;
+    auto cursors = store_.list_cursors();
+    if (!cursors) return;
+    std::vector<std::pair<std::string, std::string>> stale;  // topic, group
     for (const auto& e : entries) {
         if (e.deleted) continue;
-        const std::string base = e.group.substr(0, e.group.find('@'));
-        if (!cursors) {
-            auto all = store_.list_cursors();
-            if (!all) return;
-            cursors = std::move(*all);
-        }
+        const std::string base = base_group(e.group);
         for (const auto& c : *cursors) {
             const bool ours = c.group == base || c.group.starts_with(base + "@");
             if (!ours || c.group == e.group || (e.rebuild && c.group == e.rebuild->group)) {
@@ -404,11 +401,9 @@ void supervisor::append_metrics(std::string& out) const {
                 r.failed = pm.failed.load() ? 1u : 0u;
             }
         }
-        // A definition the registry marks failed has no projectors left on any node.
         for (auto& [at, r] : by_label) {
+            // A definition the registry marks failed has no projectors left on any node.
             if (failed_.contains(at.first)) r.failed = 1;
-        }
-        for (auto& [at, r] : by_label) {
             // Names and topics are [A-Za-z0-9_.:-]: nothing to escape in a label.
             r.labels = "{" + projector_labels(at.first, at.second) + "} ";
             rows.push_back(std::move(r));

@@ -37,28 +37,20 @@ result<std::vector<append_result>> conditional_append_in_txn(connection& c,
         key_topics.push_back(t);
         key_names.push_back(k);
     }
+    // A key whose every event retention dropped is at its base seq (key_horizons): the
+    // greater of the two, in one round trip (greatest() skips a NULL).
     auto r = c.query(
-        "SELECT l.topic, l.key, l.seq FROM latest l "
-        "JOIN unnest($1::text[], $2::text[]) AS k(topic, key) "
-        "ON l.topic = k.topic AND l.key = k.key",
+        "SELECT k.topic, k.key, greatest(l.seq, h.base_seq) "
+        "FROM unnest($1::text[], $2::text[]) AS k(topic, key) "
+        "LEFT JOIN latest l ON l.topic = k.topic AND l.key = k.key "
+        "LEFT JOIN key_horizons h ON h.topic = k.topic AND h.key = k.key "
+        "WHERE l.seq IS NOT NULL OR h.base_seq IS NOT NULL",
         {text_array(key_topics), text_array(key_names)});
     if (!r) return std::unexpected(r.error());
     key_seqs before;
     for (int i = 0; i < r->size(); ++i) {
         before.emplace(std::pair(std::string(r->text(i, 0)), std::string(r->text(i, 1))),
                        seq_t{r->int64(i, 2)});
-    }
-    // A key whose every event retention dropped is at its base seq (key_horizons).
-    auto bases = c.query(
-        "SELECT h.topic, h.key, h.base_seq FROM key_horizons h "
-        "JOIN unnest($1::text[], $2::text[]) AS k(topic, key) "
-        "ON h.topic = k.topic AND h.key = k.key",
-        {text_array(key_topics), text_array(key_names)});
-    if (!bases) return std::unexpected(bases.error());
-    for (int i = 0; i < bases->size(); ++i) {
-        before.try_emplace(
-            std::pair(std::string(bases->text(i, 0)), std::string(bases->text(i, 1))),
-            seq_t{bases->int64(i, 2)});
     }
     std::vector<const event_input*> all;
     all.reserve(batch.size());
