@@ -281,6 +281,10 @@ class store {
     virtual result<std::vector<document_change>> changes(const change_query& q) = 0;
     // The seq of the collection's last change; 0 when it has none.
     virtual result<seq_t> last_change(std::string_view collection) = 0;
+    // The collections with a change log (every collection a commit has written or deleted
+    // in) whose names start with `prefix`, in byte order: how an erasure finds every
+    // rebuild's shadow of a collection (docs/retention.md).
+    virtual result<std::vector<std::string>> logged_collections(std::string_view prefix) = 0;
 
     // ---- transactions over documents, cursors and appends together
     virtual result<std::unique_ptr<transaction>> begin() = 0;

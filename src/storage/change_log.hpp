@@ -40,6 +40,9 @@ inline constexpr const char* read_changes_sql =
     "SELECT " PROM_CHANGE_COLUMNS
     " FROM changes WHERE coll = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 inline constexpr const char* last_change_sql = "SELECT seq FROM change_heads WHERE coll = $1";
+// store::logged_collections: substr, not LIKE, since a name may hold '_'.
+inline constexpr const char* logged_collections_sql =
+    "SELECT coll FROM change_heads WHERE substr(coll, 1, length($1)) = $1 ORDER BY coll";
 // transaction::erase_one: the key's logged bodies go; the rows stay (seqs stay gapless) and
 // read as deletions.
 inline constexpr const char* forget_change_bodies_sql =

@@ -54,6 +54,9 @@ class forwarding_store : public store {
     result<seq_t> last_change(std::string_view collection) override {
         return inner_.last_change(collection);
     }
+    result<std::vector<std::string>> logged_collections(std::string_view prefix) override {
+        return inner_.logged_collections(prefix);
+    }
     result<std::unique_ptr<transaction>> begin() override { return inner_.begin(); }
     result<bool> acquire_lease(std::string_view name, std::string_view owner,
                                std::chrono::milliseconds ttl) override {

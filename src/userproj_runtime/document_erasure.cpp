@@ -1,6 +1,9 @@
 #include "userproj_runtime/document_erasure.hpp"
 
 #include <algorithm>
+#include <cctype>
+
+#include "docs/reserved.hpp"
 
 namespace prom::userproj {
 
@@ -20,13 +23,35 @@ std::vector<std::string> physical_collections_of(const std::vector<registry_entr
     return out;
 }
 
+bool is_shadow_of(std::string_view physical, std::string_view logical) {
+    constexpr std::string_view prefix = docs::reserved_collection_prefix;
+    if (!physical.starts_with(prefix)) return false;
+    physical.remove_prefix(prefix.size());
+    const auto dot = physical.find('.');
+    if (dot == 0 || dot == std::string_view::npos) return false;
+    // A token is hex digits (fresh_token in registry.cpp): prom's other collections
+    // ("_prom.schemas", …) are never taken for a shadow.
+    const auto token = physical.substr(0, dot);
+    return std::ranges::all_of(
+               token, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
+           physical.substr(dot + 1) == logical;
+}
+
 result<bool> erase_document(store& s, std::string_view logical, std::string_view key) {
     auto entries = load_registry(s);
     if (!entries) return std::unexpected(entries.error());
+    auto copies = physical_collections_of(*entries, logical);
+    auto logged = s.logged_collections(docs::reserved_collection_prefix);
+    if (!logged) return std::unexpected(logged.error());
+    for (auto& c : *logged) {
+        if (is_shadow_of(c, logical) && std::ranges::find(copies, c) == copies.end()) {
+            copies.push_back(std::move(c));
+        }
+    }
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
     bool any = false;
-    for (const auto& physical : physical_collections_of(*entries, logical)) {
+    for (const auto& physical : copies) {
         auto gone = (*txn)->erase_one(physical, key);
         if (!gone) return std::unexpected(gone.error());
         any = any || *gone;

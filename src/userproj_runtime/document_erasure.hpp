@@ -1,9 +1,11 @@
-// Erasing one document of a collection (docs/retention.md, "Erasure"), wherever the registry
-// says that collection's documents are: the collection under its own name, the shadow a
-// swap serves it from, a pending rebuild's shadow, and what deleted definitions last
-// mapped it to. `DELETE /collections/{c}/docs/{key}` and `prom doc rm` both use it (the CLI
-// deleted from the unswapped name while clients read the shadow, and the HTTP route left the
-// copy under the old name).
+// Erasing one document of a collection (docs/retention.md, "Erasure"), wherever its copies
+// are: the collection under its own name, the shadow a swap serves it from, a pending
+// rebuild's shadow, what deleted definitions last mapped it to, and every earlier rebuild's
+// shadow (`_prom.<token>.<collection>`, found in the store's change logs: the registry
+// forgets a shadow once a later swap replaces it, and an abandoned rebuild's shadow too).
+// `DELETE /collections/{c}/docs/{key}` and `prom doc rm` both use it (the CLI deleted from
+// the unswapped name while clients read the shadow, and the HTTP route left the copy under
+// the old name).
 #pragma once
 
 #include <string>
@@ -18,6 +20,9 @@ namespace prom::userproj {
 // The physical collections holding `logical`'s documents per the registry, `logical` first.
 std::vector<std::string> physical_collections_of(const std::vector<registry_entry>& entries,
                                                  std::string_view logical);
+
+// Whether `physical` is a rebuild's shadow of `logical`: "_prom.<token>.<logical>".
+bool is_shadow_of(std::string_view physical, std::string_view logical);
 
 // Erases `key` from each of them in one transaction; true when any held it.
 result<bool> erase_document(store& s, std::string_view logical, std::string_view key);

@@ -56,6 +56,26 @@ class change_log_contract : public testing::TestWithParam<test::backend> {
     std::unique_ptr<store> store_;
 };
 
+// logged_collections lists every collection a commit wrote, by a literal prefix (a '_' in it
+// is no wildcard), in byte order: how an erasure finds every rebuild's shadow.
+TEST_P(change_log_contract, logged_collections_lists_written_collections_by_prefix) {
+    put("orders", "k", 1);
+    put("_prom.0a1b.orders", "k", 1);
+    put("_prom.ff00.orders", "k", 1);
+    put("_promx", "k", 1);
+    ASSERT_TRUE(remove("_prom.0a1b.orders", "k"));  // emptied: its log stays
+    auto shadows = store_->logged_collections("_prom.");
+    ASSERT_TRUE(shadows) << shadows.error().message;
+    EXPECT_EQ(*shadows, (std::vector<std::string>{"_prom.0a1b.orders", "_prom.ff00.orders"}));
+    auto literal = store_->logged_collections("_prom_");
+    ASSERT_TRUE(literal);
+    EXPECT_TRUE(literal->empty());
+    auto all = store_->logged_collections("");
+    ASSERT_TRUE(all);
+    EXPECT_EQ(*all, (std::vector<std::string>{"_prom.0a1b.orders", "_prom.ff00.orders", "_promx",
+                                              "orders"}));
+}
+
 // Erasing a document (docs/retention.md) leaves none of its content in the change log: the
 // key's earlier changes read as deletions, other keys' keep theirs, seqs stay as they were.
 TEST_P(change_log_contract, erasing_a_document_drops_its_bodies_from_the_log) {

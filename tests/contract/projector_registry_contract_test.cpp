@@ -556,6 +556,42 @@ TEST_P(registry_contract, erasing_a_document_reaches_every_copy_the_registry_kno
     EXPECT_FALSE(*again);
 }
 
+// A second rebuild's swap drops the first shadow from the registry; an erasure still reaches
+// it (it holds the document the first swap served).
+TEST_P(registry_contract, erasing_a_document_reaches_the_shadows_of_earlier_swaps) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    publish("k0");
+    ASSERT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+    auto first = userproj::apply_definition(*store_, definition(2, true));
+    ASSERT_TRUE(first);
+    const std::string shadow_a = first->entry.rebuild->collections.at("orders");
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(2); }, 20s));
+    auto second = userproj::apply_definition(*store_, definition(3, true));
+    ASSERT_TRUE(second);
+    const std::string shadow_b = second->entry.rebuild->collections.at("orders");
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(3); }, 20s));
+    sup.stop();
+    auto entries = userproj::load_registry(*store_);
+    ASSERT_TRUE(entries);
+    auto known = userproj::physical_collections_of(*entries, "orders");
+    ASSERT_EQ(std::ranges::find(known, shadow_a), known.end()) << "the registry forgot it";
+    ASSERT_EQ(n_of(shadow_a, "k0"), 1);
+    ASSERT_EQ(n_of(shadow_b, "k0"), 1);
+    auto gone = userproj::erase_document(*store_, "orders", "k0");
+    ASSERT_TRUE(gone) << gone.error().message;
+    EXPECT_TRUE(*gone);
+    EXPECT_EQ(n_of(shadow_a, "k0"), -1);
+    EXPECT_EQ(n_of(shadow_b, "k0"), -1);
+    EXPECT_EQ(n_of("orders", "k0"), -1);
+    EXPECT_TRUE(userproj::is_shadow_of(shadow_a, "orders"));
+    EXPECT_FALSE(userproj::is_shadow_of("_prom.projectors", "projectors"));
+    EXPECT_FALSE(userproj::is_shadow_of("_prom.schemas.orders", "orders"));  // not a hex token
+    EXPECT_FALSE(userproj::is_shadow_of(shadow_a, "ord"));
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, registry_contract, testing::ValuesIn(test::contract_backends()),
                          test::backend_name);
 

@@ -314,6 +314,16 @@ class memory_store final : public store {
         return seq_t{static_cast<std::int64_t>(it->second.size())};
     }
 
+    result<std::vector<std::string>> logged_collections(std::string_view prefix) override {
+        std::lock_guard lock(data_mu_);
+        std::vector<std::string> out;
+        for (auto it = changes_.lower_bound(prefix);
+             it != changes_.end() && it->first.starts_with(prefix); ++it) {
+            out.push_back(it->first);
+        }
+        return out;
+    }
+
     status declare_index(std::string_view collection, std::string_view field) override {
         if (!docs::valid_collection_name(collection) || !docs::valid_field_name(field)) {
             return fail(errc::invalid_argument, "bad collection or field name for an index");

@@ -74,6 +74,19 @@ result<seq_t> pg_store::last_change(std::string_view collection) {
     return out;
 }
 
+result<std::vector<std::string>> pg_store::logged_collections(std::string_view prefix) {
+    std::vector<std::string> out;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query(logged_collections_sql, {prefix});
+        if (!r) return std::unexpected(r.error());
+        out.clear();
+        for (int i = 0; i < r->size(); ++i) out.emplace_back(r->text(i, 0));
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+}
+
 result<std::vector<document>> pg_store::find(const find_query& q) {
     if (!docs::valid_collection_name(q.collection)) {
         return fail(errc::invalid_argument, "bad collection name '" + q.collection + "'");

@@ -50,6 +50,7 @@ class pg_store final : public store {
     status declare_index(std::string_view collection, std::string_view field) override;
     result<std::vector<document_change>> changes(const change_query& q) override;
     result<seq_t> last_change(std::string_view collection) override;
+    result<std::vector<std::string>> logged_collections(std::string_view prefix) override;
 
     result<std::unique_ptr<transaction>> begin() override;
 

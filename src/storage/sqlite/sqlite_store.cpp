@@ -331,6 +331,19 @@ result<seq_t> sqlite_store::last_change(std::string_view collection) {
     return seq_t{};
 }
 
+result<std::vector<std::string>> sqlite_store::logged_collections(std::string_view prefix) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare(logged_collections_sql);
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, prefix);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) out.emplace_back(st->text(0));
+    if (rc != SQLITE_DONE) return std::unexpected((*r)->last_error(rc, "list collections"));
+    return out;
+}
+
 result<std::vector<document>> sqlite_store::find(const find_query& q) {
     if (!docs::valid_collection_name(q.collection)) {
         return fail(errc::invalid_argument, "bad collection name '" + q.collection + "'");
