@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/topic_name.hpp"
+
 namespace prom::auth {
 
 namespace {
@@ -56,6 +58,16 @@ result<std::vector<std::string>> patterns(const json::object& o, std::string_vie
         if (!well_formed_pattern(s)) {
             return fail(errc::invalid_argument,
                         "config: '" + where + "': '*' may only end a pattern: " + std::string(s));
+        }
+        // publish, subscribe and read name topics and collections, whose characters are a
+        // topic's: a pattern with another (" order.*") would grant nothing, silently.
+        // groups and admin also name consumer groups, whose names are freer.
+        const bool names_topics = field == "publish" || field == "subscribe" || field == "read";
+        if (names_topics && !topic_pattern_can_match(s)) {
+            return fail(errc::invalid_argument,
+                        "config: '" + where + "': '" + std::string(s) +
+                            "' matches no topic or collection (A-Z a-z 0-9 . _ - :, then an "
+                            "optional final '*')");
         }
         out.emplace_back(s);
     }

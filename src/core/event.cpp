@@ -10,6 +10,7 @@
 #include "core/event_times.hpp"
 #include "core/reserved_headers.hpp"
 #include "core/text.hpp"
+#include "core/topic_name.hpp"
 
 namespace prom {
 
@@ -18,11 +19,6 @@ namespace {
 constexpr std::size_t max_topic_bytes = 200;
 constexpr std::size_t max_key_bytes = 1024;
 constexpr std::size_t max_id_bytes = 256;
-
-bool valid_topic_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-' || c == ':';
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "auth/auth_policy.hpp"
+#include "core/topic_name.hpp"
 
 namespace prom::ops {
 
@@ -71,6 +72,12 @@ result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
                     message += ": '*' may only end a pattern: ";
                     message += s;
                     return fail(errc::invalid_argument, message);
+                }
+                if (k == "topic" && !topic_pattern_can_match(s)) {
+                    return fail(errc::invalid_argument,
+                                where + ".topic: '" + s +
+                                    "' matches no topic: a topic name (A-Z a-z 0-9 . _ - :), a "
+                                    "prefix ending in '*' (\"order.*\"), or '*'");
                 }
                 (k == "name" ? r.name : k == "topic" ? r.topic : r.group) = std::move(s);
             } else if (k == "max_lag_seconds") {

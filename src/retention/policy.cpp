@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/topic_name.hpp"
 #include "prom/user_projector.hpp"
 #include "retention/retention.hpp"
 
@@ -14,11 +15,6 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr std::size_t max_pattern_bytes = 200;  // a topic name's limit (src/core/event.cpp)
-
-bool topic_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-' || c == ':';
-}
 
 struct unit {
     std::string_view suffix;
@@ -116,9 +112,7 @@ status check_pattern(std::string_view pattern) {
     if (pattern.empty()) return bad("the topic pattern is empty");
     if (pattern.size() > max_pattern_bytes)
         return bad("the topic pattern is longer than 200 bytes");
-    std::string_view name =
-        pattern.ends_with('*') ? pattern.substr(0, pattern.size() - 1) : pattern;
-    if (!std::ranges::all_of(name, topic_char)) {
+    if (!topic_pattern_can_match(pattern)) {
         return bad("topic pattern '" + std::string(pattern) +
                    "' is a topic name (A-Z a-z 0-9 . _ - :) or a prefix ending in '*' "
                    "(\"order.*\")");

@@ -80,9 +80,17 @@ TEST(auth_policy, refuses_bad_configs) {
                      R"({"tokens":[{"token":"ab\u00e9\u00e9\u00e9"}]})",  // 5 characters, 8 bytes
                      R"({"tokens":[{"token":"long-enough","publish":"x"}]})",
                      R"({"tokens":[{"token":"long-enough","publish":["a*b"]}]})",
-                     R"({"tokens":[{"token":"long-enough"},{"token":"long-enough"}]})"}) {
+                     R"({"tokens":[{"token":"long-enough"},{"token":"long-enough"}]})",
+                     // A topic or collection pattern that matches nothing: a grant silently
+                     // lost to a typo (found from outside).
+                     R"({"tokens":[{"token":"long-enough","publish":[" order.*"]}]})",
+                     R"({"tokens":[{"token":"long-enough","read":["a/b"]}]})",
+                     R"({"tokens":[{"token":"long-enough","subscribe":["<x>"]}]})"}) {
         EXPECT_FALSE(auth_policy::from_json(*parse_json(bad))) << bad;
     }
+    // Group names are freer than topics' (a projector's rebuild group holds '@').
+    EXPECT_TRUE(auth_policy::from_json(*parse_json(
+        R"({"tokens":[{"token":"long-enough","groups":["projector.x@*"],"admin":["projector.x@*"],"read":["a_b.c-d:e*"]}]})")));
 }
 
 }  // namespace
