@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "core/reserved_headers.hpp"
 #include "prom/bus.hpp"
 
 namespace prom::cli {
@@ -23,6 +24,10 @@ void run_publish(const publish_args& a, run_state& state) {
     in.key = a.key;
     in.payload = std::move(*payload);
     if (!a.id.empty()) in.id = a.id;
+    if (in.id && reserved_event_id(*in.id)) {
+        return report({errc::invalid_argument, "--id: " + std::string(reserved_event_id_message)},
+                      state);
+    }
     if (!a.ts.empty()) {
         auto ts = parse_time(a.ts);
         if (!ts) return report(ts.error(), state);

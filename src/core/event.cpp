@@ -182,6 +182,9 @@ result<event_input> read_event_input(Value& v) {
             in.key = f.get_string();
         } else if (k == "id") {
             if (!f.is_string()) return fail(errc::invalid_argument, "id must be a string");
+            if (reserved_event_id(f.get_string())) {
+                return fail(errc::invalid_argument, std::string(reserved_event_id_message));
+            }
             in.id = std::string(f.get_string());
         } else if (k == "ts") {
             auto ts = ts_from_json(f);

@@ -15,4 +15,12 @@ inline bool reserved_header_name(std::string_view name) {
     return name.size() >= prefix.size() && iequals(name.substr(0, prefix.size()), prefix);
 }
 
+// Event ids starting "prom-" (in any case) are prom's too: an erasure marker's id is
+// predictable, and a publisher who took it first made the erasure's marker a "duplicate" of
+// another key's event, so no consumer saw the erasure (docs/events.md).
+inline bool reserved_event_id(std::string_view id) { return reserved_header_name(id); }
+
+inline constexpr std::string_view reserved_event_id_message =
+    "ids starting with 'prom-' are reserved for prom's own events";
+
 }  // namespace prom

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "prom/event.hpp"
 #include "retention/erasure_marker.hpp"
 #include "retention/retention.hpp"
 #include "retention/topic_lease.hpp"
@@ -139,8 +140,15 @@ result<erase_report> erase(store& s, std::string_view topic, std::string_view ke
                        .ts = when,
                        .payload = nullptr,
                        .headers = {{std::string(erasure_marker_header), to_string(when)}}};
-    auto appended = (*txn)->append({std::move(marker)});
+    auto appended = (*txn)->append({marker});
     if (!appended) return std::unexpected(appended.error());
+    if (appended->front().duplicate) {
+        // Another event holds the id (published before ids starting "prom-" were refused, or
+        // by a library caller): the marker must still be written, under an id of its own.
+        marker.id = *marker.id + "-" + new_event_id();
+        appended = (*txn)->append({std::move(marker)});
+        if (!appended) return std::unexpected(appended.error());
+    }
     if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
     report.marker_seq = appended->front().seq;
     return report;

@@ -576,6 +576,37 @@ TEST_P(retention_contract, a_pass_while_another_holds_the_lease_is_refused_namin
     EXPECT_TRUE(*store_->acquire_lease(retention::lease_name("t"), "node-c", 60s));
 }
 
+// An erasure marker's id is predictable (a retried erasure is a duplicate, not a second
+// marker). Another key's event holding it, published before such ids were refused or by a
+// library caller, made the marker a "duplicate" of that event: no marker for the key, so no
+// consumer saw the erasure. The marker is written under an id of its own. Found from outside.
+TEST_P(retention_contract, an_erasure_writes_its_marker_even_when_another_event_holds_its_id) {
+    std::string forged;
+    {
+        auto scratch = test::open_or_die("memory:");
+        std::vector<event_input> one(1);
+        one[0] = {.topic = "t", .key = "k", .payload = 1};
+        ASSERT_TRUE(scratch->append(std::move(one)));
+        ASSERT_TRUE(retention::erase(*scratch, "t", "k"));
+        forged = scratch->scan({.topic = "t"})->back().id;
+        ASSERT_TRUE(forged.starts_with("prom-erased-")) << forged;
+    }
+    append_one("t", "k", 10, json::object{{"secret", true}});
+    append_one("t", "decoy", 20, 1, forged);
+    auto r = retention::erase(*store_, "t", "k");
+    ASSERT_TRUE(r) << r.error().message;
+    auto all = store_->scan({.topic = "t"});
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 2u);  // the decoy and the marker
+    const event& marker = all->back();
+    EXPECT_EQ(marker.seq, r->marker_seq);
+    EXPECT_EQ(marker.key, "k");
+    EXPECT_TRUE(marker.payload.is_null());
+    EXPECT_TRUE(marker.headers.contains("prom-erased"));
+    EXPECT_NE(marker.id, forged);
+    EXPECT_TRUE(marker.id.starts_with(forged)) << marker.id;
+}
+
 TEST_P(retention_contract, unknown_topics_and_empty_policies_are_refused) {
     auto r = retention::run_pass(*store_, "nope", compact_policy("nope", 1), {.now = ts_ms{9}});
     ASSERT_FALSE(r);

@@ -284,6 +284,10 @@ TEST_F(cli_hardening, empty_values_and_numbers_out_of_range_are_refused_and_chan
                     r.out.find("is not a whole number") != std::string::npos)
             << cmd << ": " << r.out;
     }
+    // prom's own ids: an erasure marker's, taken first, hid the erasure (found from outside).
+    auto reserved = run("publish t 2 --id prom-erased-0123456789abcdef-1" + db(), true);
+    EXPECT_EQ(reserved.exit_code, 2) << reserved.out;
+    EXPECT_NE(reserved.out.find("reserved"), std::string::npos) << reserved.out;
     auto tail = run("tail 'bad topic' --limit 1" + db(), true);
     EXPECT_EQ(tail.exit_code, 2) << tail.out;
     auto scan = run("scan t" + db());

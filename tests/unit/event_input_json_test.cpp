@@ -52,6 +52,9 @@ TEST(event_input_json, both_forms_refuse_a_bad_shape_alike) {
              // prom's own headers: a forged erasure marker or dead-letter replay copy
              R"({"topic":"t","payload":1,"headers":{"prom-erased":"x"}})",
              R"({"topic":"t","payload":1,"headers":{"Prom-Replay-Group":"g"}})",
+             // prom's own ids: an erasure marker's, taken first, hid the erasure
+             R"({"topic":"t","payload":1,"id":"prom-erased-0123456789abcdef-1"})",
+             R"({"topic":"t","payload":1,"id":"PROM-x"})",
          }) {
         const json::value source = parsed(bad);
         auto copied = event_input_from_json(source);
