@@ -1,7 +1,9 @@
 #include "ops/replayer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
+#include "ops/alerts_topic.hpp"
 #include "prom/user_projector.hpp"
 
 namespace prom::ops {
@@ -61,12 +63,26 @@ class batching_transaction final : public transaction {
 // A Lua long string that no topic name can close.
 std::string lua_literal(std::string_view s) { return "[==[" + std::string(s) + "]==]"; }
 
-error option_error(const definition_error& e) {
-    std::string option = "--map";
-    if (e.pointer.starts_with("/where")) option = "--where";
-    if (e.pointer.starts_with("/lua")) option = "--lua";
-    if (e.pointer.starts_with("/emit/0/topic")) option = "DST";
-    return {errc::invalid_argument, option + ": " + e.message};
+// What the caller wrote for `field` (a body field's name): the CLI's flag or argument, or the
+// HTTP body's field.
+std::string named(const replay_spec& spec, std::string_view field) {
+    if (spec.named_by == replay_spec::names::fields) return std::string(field);
+    if (field == "src" || field == "dst") {
+        std::string upper(field);
+        for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
+        return upper;
+    }
+    std::string flag = "--" + std::string(field);
+    std::ranges::replace(flag, '_', '-');
+    return flag;
+}
+
+error option_error(const replay_spec& spec, const definition_error& e) {
+    std::string_view field = "map";
+    if (e.pointer.starts_with("/where")) field = "where";
+    if (e.pointer.starts_with("/lua")) field = "lua";
+    if (e.pointer.starts_with("/emit/0/topic")) field = "dst";
+    return {errc::invalid_argument, named(spec, field) + ": " + e.message};
 }
 
 }  // namespace
@@ -80,6 +96,7 @@ class compiled_replay {
 result<replay_spec> parse_replay_request(const json::value& body) {
     if (!body.is_object()) return fail(errc::invalid_argument, "a replay body is a JSON object");
     replay_spec spec;
+    spec.named_by = replay_spec::names::fields;
     bool has_src = false, has_dst = false;
     for (const auto& kv : body.get_object()) {
         std::string_view k = kv.key();
@@ -179,22 +196,31 @@ json::object to_json(const replay_progress& p) {
 }
 
 result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const replay_spec& spec) {
+    const std::string src = named(spec, "src"), dst = named(spec, "dst");
     if (spec.src.find('*') != std::string::npos) {
-        return fail(errc::invalid_argument, "SRC is one topic, not a pattern");
+        return fail(errc::invalid_argument, src + " is one topic, not a pattern");
     }
     if (spec.src == spec.dst) {
-        return fail(errc::invalid_argument, "DST must differ from SRC");
+        return fail(errc::invalid_argument, dst + " must differ from " + src);
     }
     if (spec.map && spec.lua) {
-        return fail(errc::invalid_argument, "--map and --lua exclude each other");
+        return fail(errc::invalid_argument,
+                    named(spec, "map") + " and " + named(spec, "lua") + " exclude each other");
     }
     if (spec.from_ts && spec.to_ts && *spec.from_ts > *spec.to_ts) {
-        return fail(errc::invalid_argument, "--from-ts is after --to-ts");
+        return fail(errc::invalid_argument,
+                    named(spec, "from_ts") + " is after " + named(spec, "to_ts"));
     }
     if (spec.batch_size == 0) return fail(errc::invalid_argument, "the batch size is at least 1");
     event_input probe{.topic = spec.dst, .payload = nullptr};
     if (auto ok = validate_input(probe); !ok) {
-        return fail(errc::invalid_argument, "DST: " + ok.error().message);
+        return fail(errc::invalid_argument, dst + ": " + ok.error().message);
+    }
+    // Refused here, not at the first batch's commit (the schema check refuses every event
+    // there that is not an alarm): a replay into it could never copy anything.
+    if (spec.dst == alerts_topic) {
+        return fail(errc::invalid_argument, dst + ": topic '" + std::string(alerts_topic) +
+                                                "' holds prom's SLO alarms only");
     }
     auto t = s.topic(spec.src);
     if (!t) return std::unexpected(t.error());
@@ -217,11 +243,12 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
         def["emit"] = json::array{std::move(emit)};
     }
     auto parsed = parse_projector_definition(json::value(std::move(def)));
-    if (!parsed) return std::unexpected(option_error(parsed.error()));
+    if (!parsed) return std::unexpected(option_error(spec, parsed.error()));
     if (spec.lua) {
         // parse_projector_definition checked the syntax; map must exist too.
         if (spec.lua->find("map") == std::string::npos) {
-            return fail(errc::invalid_argument, "--lua: the file defines no function map(event)");
+            return fail(errc::invalid_argument,
+                        named(spec, "lua") + ": the file defines no function map(event)");
         }
     }
     auto out = std::make_shared<compiled_replay>();

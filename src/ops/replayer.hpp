@@ -33,6 +33,9 @@ struct replay_spec {
     std::optional<ts_ms> from_ts;      // inclusive
     std::optional<ts_ms> to_ts;        // inclusive
     std::size_t batch_size = 1000;
+    // Whom errors address: `prom replay`'s flags (--from-ts, DST) or POST /replays's body
+    // fields (from_ts, dst), which parse_replay_request sets.
+    enum class names { flags, fields } named_by = names::flags;
 };
 
 // A replay spec from a JSON body (POST /replays): {"src", "dst", "where", "map", "lua",

@@ -264,6 +264,18 @@ TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
     refused({.src = "src", .dst = "dst", .from_ts = ts_ms{5}, .to_ts = ts_ms{4}},
             errc::invalid_argument, "--from-ts");
     refused({.src = "src", .dst = "bad topic"}, errc::invalid_argument, "DST");
+    // Up front, not at the first batch (found from outside): the alarms' topic takes none.
+    refused({.src = "src", .dst = "prom.alerts"}, errc::invalid_argument, "SLO alarms only");
+    // POST /replays's errors name its body's fields, not the CLI's flags (found from outside).
+    auto body = [](std::string_view text) { return *ops::parse_replay_request(*parse_json(text)); };
+    refused(body(R"({"src":"src","dst":"dst","from_ts":5,"to_ts":4})"), errc::invalid_argument,
+            "from_ts is after to_ts");
+    refused(body(R"({"src":"src","dst":"dst","map":"$payload","lua":"function map(e) end"})"),
+            errc::invalid_argument, "map and lua exclude each other");
+    refused(body(R"({"src":"src","dst":"dst","where":{"payload":{"$regex":1}}})"),
+            errc::invalid_argument, "where: ");
+    refused(body(R"({"src":"src","dst":"src"})"), errc::invalid_argument,
+            "dst must differ from src");
     // Another replay into the same DST holds its lease: refused, nothing copied.
     ASSERT_TRUE(*store_->acquire_lease("replay/dst", "someone", 10s));
     auto c = ops::compile_replay(*store_, {.src = "src", .dst = "dst"});
