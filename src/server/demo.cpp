@@ -115,6 +115,13 @@ std::string demo_instructions(const std::string& base, std::chrono::milliseconds
     s += "  curl -s \"" + base +
          "/at/process.state/demo-host:llm:4103?t=$(($(date +%s)*1000 - 8000))\""
          "   # 8 s ago\n";
+    // The CLI's own commands open the database themselves: an in-memory one is this
+    // process's alone, so they would show a new, empty one.
+    if (db_url.starts_with("memory:")) {
+        s += "(the CLI's process-at and topics would open their own empty database: the data\n"
+             "is in this process's memory, so ask over HTTP as above)\n";
+        return s;
+    }
     s += "  " + prom +
          " process-at demo-host:llm:4103 \"$(date -u -d '-8 sec' "
          "+%Y-%m-%dT%H:%M:%SZ)\"" +

@@ -1,10 +1,14 @@
 #include "server/serve_config.hpp"
 
+#include <arpa/inet.h>
+
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/text.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "prom/json.hpp"
@@ -117,8 +121,22 @@ status parse_listen(std::string_view text, serve_config& c) {
         return fail(errc::invalid_argument,
                     "bad port in listen address '" + std::string(text) + "'");
     }
-    // `localhost` is what people type for loopback; the listener takes IP addresses only.
-    c.host = host.empty() || host == "localhost" ? "127.0.0.1" : std::string(host);
+    // The listener takes IP addresses only; `localhost` (any case, as host names go) is what
+    // people type for loopback. Anything else is a bad address, not a host to refuse for
+    // want of auth (" 127.0.0.1" was refused as if it were a public address).
+    if (host.empty() || iequals(host, "localhost")) {
+        c.host = "127.0.0.1";
+    } else {
+        std::string ip(host);
+        in6_addr any{};
+        if (::inet_pton(AF_INET, ip.c_str(), &any) != 1 &&
+            ::inet_pton(AF_INET6, ip.c_str(), &any) != 1) {
+            return fail(errc::invalid_argument,
+                        "bad host in listen address '" + std::string(text) +
+                            "': an IP address (127.0.0.1, [::1], 0.0.0.0) or localhost");
+        }
+        c.host = std::move(ip);
+    }
     c.port = static_cast<std::uint16_t>(p);
     return {};
 }
@@ -292,7 +310,13 @@ std::string auth_summary(const auth::auth_policy& auth) {
 }
 
 bool is_loopback_host(std::string_view host) {
-    return host == "localhost" || host == "::1" || host.starts_with("127.");
+    if (iequals(host, "localhost")) return true;
+    const std::string ip(host);
+    in_addr v4{};
+    if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    return ::inet_pton(AF_INET6, ip.c_str(), &v6) == 1 &&
+           std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
 }
 
 status load_config_file(const std::string& path, serve_config& c) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/demo.hpp"
+
 namespace prom::server {
 namespace {
 
@@ -140,9 +142,38 @@ TEST(serve_config, listen_takes_host_and_port) {
     EXPECT_EQ(c.host, "127.0.0.1");
     ASSERT_TRUE(parse_listen("localhost:8082", c));  // what people type for loopback
     EXPECT_EQ(c.host, "127.0.0.1");
+    ASSERT_TRUE(parse_listen("LOCALHOST:8083", c));  // host names know no case
+    EXPECT_EQ(c.host, "127.0.0.1");
     for (auto bad : {"", "host", "host:", "host:70000", "host:8a", "host:-1"}) {
         EXPECT_FALSE(parse_listen(bad, c)) << bad;
     }
+    // Not an address: said so, rather than refused later as a public address without auth
+    // (found from outside).
+    for (auto bad : {" 127.0.0.1:8080", "127.0.0.1 :8080", "example.com:8080", "[::1:8080"}) {
+        auto r = parse_listen(bad, c);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().message.find("bad host"), std::string::npos) << r.error().message;
+    }
+}
+
+TEST(serve_config, loopback_hosts_are_told_apart_from_public_ones) {
+    for (auto h : {"127.0.0.1", "127.1.2.3", "::1", "0:0:0:0:0:0:0:1", "localhost", "LocalHost"}) {
+        EXPECT_TRUE(is_loopback_host(h)) << h;
+    }
+    for (auto h : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "127.example.com", "::2"}) {
+        EXPECT_FALSE(is_loopback_host(h)) << h;
+    }
+}
+
+// --demo's guide prints CLI commands only for a database they can open: with memory: they
+// would open an empty one of their own (found from outside).
+TEST(demo_instructions, print_cli_commands_only_for_a_database_they_can_open) {
+    using namespace std::chrono_literals;
+    const auto mem = demo_instructions("http://127.0.0.1:8080", 10s, "prom", "memory:");
+    EXPECT_EQ(mem.find("--db"), std::string::npos) << mem;
+    EXPECT_NE(mem.find("over HTTP"), std::string::npos) << mem;
+    const auto file = demo_instructions("http://127.0.0.1:8080", 10s, "prom", "sqlite:/tmp/x.db");
+    EXPECT_NE(file.find("prom topics --db '"), std::string::npos) << file;
 }
 
 }  // namespace
