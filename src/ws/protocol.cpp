@@ -52,7 +52,18 @@ std::optional<protocol_error> unknown_field_refusal(const json::object& o, std::
 
 std::variant<command, protocol_error> parse_command(std::string_view text) {
     auto v = parse_json(text);
-    if (!v) return bad("", v.error().message);
+    if (!v) {
+        // A frame refused for what it holds (a number out of range, a duplicate key) may still
+        // carry the request's id, which the client needs to tell which request failed.
+        std::string id;
+        if (auto lax = parse_stored_json(text); lax && lax->is_object()) {
+            const json::value* given = member(lax->get_object(), "id");
+            if (given && given->is_string() && given->get_string().size() <= 256) {
+                id = given->get_string();
+            }
+        }
+        return bad(id, v.error().message);
+    }
     if (!v->is_object()) return bad("", "a request must be a JSON object");
     const auto& o = v->get_object();
     command c;
