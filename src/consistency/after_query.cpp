@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/text.hpp"
+#include "core/topic_name.hpp"
 #include "http/percent.hpp"
 
 namespace prom::consistency {
@@ -36,6 +37,10 @@ result<std::vector<after_position>> parse_after_list(std::string_view text, bool
                         "after: '" + std::string(item) + "' is not TOPIC:SEQ");
         }
         std::string_view topic = item.substr(0, colon);
+        // A position in a topic that cannot exist could only ever wait in vain (422).
+        if (auto why = topic_name_problem(topic)) {
+            return fail(errc::invalid_argument, "after: " + *why);
+        }
         std::string_view seq_text = item.substr(colon + 1);
         seq_t seq{};
         if (!all_digits(seq_text)) {

@@ -16,7 +16,6 @@ namespace prom {
 
 namespace {
 
-constexpr std::size_t max_topic_bytes = 200;
 constexpr std::size_t max_key_bytes = 1024;
 constexpr std::size_t max_id_bytes = 256;
 
@@ -65,16 +64,7 @@ std::string new_event_id() {
 }
 
 status validate_input(const event_input& in) {
-    if (in.topic.empty()) return fail(errc::invalid_argument, "topic must not be empty");
-    if (in.topic.size() > max_topic_bytes) {
-        return fail(errc::invalid_argument, "topic is longer than 200 bytes");
-    }
-    for (char c : in.topic) {
-        if (!valid_topic_char(c)) {
-            return fail(errc::invalid_argument,
-                        "topic '" + in.topic + "' may only contain A-Z a-z 0-9 . _ - :");
-        }
-    }
+    if (auto why = topic_name_problem(in.topic)) return fail(errc::invalid_argument, *why);
     // Keyless events belong to no key: an expectation about "their" key would compare with
     // every keyless event of the topic as if they were one key named "".
     if (in.expect_key_seq && in.key.empty()) {

@@ -5,9 +5,13 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace prom {
+
+inline constexpr std::size_t max_topic_bytes = 200;
 
 inline bool valid_topic_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -20,6 +24,17 @@ inline bool topic_pattern_can_match(std::string_view pattern) {
     if (pattern.empty()) return false;
     if (pattern.ends_with('*')) pattern.remove_suffix(1);
     return std::ranges::all_of(pattern, valid_topic_char);
+}
+
+// Why `topic` cannot be a topic's name, or nothing: what a publish is refused with, and what
+// a read naming such a topic is refused with too (it could only ever answer "nothing").
+inline std::optional<std::string> topic_name_problem(std::string_view topic) {
+    if (topic.empty()) return "topic must not be empty";
+    if (topic.size() > max_topic_bytes) return "topic is longer than 200 bytes";
+    if (!std::ranges::all_of(topic, valid_topic_char)) {
+        return "topic '" + std::string(topic) + "' may only contain A-Z a-z 0-9 . _ - :";
+    }
+    return std::nullopt;
 }
 
 }  // namespace prom

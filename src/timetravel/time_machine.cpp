@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "core/topic_name.hpp"
 #include "prom/timetravel.hpp"
 
 namespace prom {
@@ -213,6 +214,7 @@ std::optional<ts_ms> gone_until(const std::vector<key_horizon>& horizons, ts_ms 
 result<std::optional<state_at>> time_machine::at(std::string_view topic, std::string_view key,
                                                  ts_ms t, const reducer& r) {
     if (!r.apply) return fail(errc::invalid_argument, "reducer '" + r.name + "' has no function");
+    if (auto why = topic_name_problem(topic)) return fail(errc::invalid_argument, *why);
     if (key.empty()) {
         // docs/http-api.md: "key":"" means no key, exactly like an absent key.
         return fail(errc::invalid_argument,
@@ -236,6 +238,7 @@ status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
                             const key_state_callback& callback) {
     // The keys with a latest event, in pages (a topic may have millions), merged in key order
     // with the keys of retention's records, which add those whose every event was dropped.
+    if (auto why = topic_name_problem(topic)) return fail(errc::invalid_argument, *why);
     std::vector<std::string> recorded;
     auto info = store_.topic(topic);
     if (!info) return std::unexpected(info.error());

@@ -87,6 +87,21 @@ TEST_P(timetravel_contract, at_all_streams_every_key_with_a_state_in_key_order) 
     EXPECT_EQ(lines[1], R"({"key":"b","seq":1,"state":1,"ts":10})");
 }
 
+// A topic no event can have is bad input, as a publish to it is, not "no state" or an empty
+// answer (found from outside: GET /at/bad%20topic answered 200 with no items).
+TEST_P(timetravel_contract, a_name_no_topic_can_have_is_refused) {
+    time_machine tm(*store_);
+    for (std::string_view bad : {"bad topic", "", "a/b"}) {
+        auto one = tm.at(bad, "k", ts_ms{5}, replace_reducer());
+        ASSERT_FALSE(one) << bad;
+        EXPECT_EQ(one.error().code, errc::invalid_argument) << bad;
+        auto all =
+            tm.at_all(bad, ts_ms{5}, replace_reducer(), [](const keyed_state&) { return true; });
+        ASSERT_FALSE(all) << bad;
+        EXPECT_EQ(all.error().code, errc::invalid_argument) << bad;
+    }
+}
+
 TEST_P(timetravel_contract, a_throwing_user_reducer_is_an_error_value) {
     time_machine tm(*store_);
     append_one("t", "k", 10, 1);

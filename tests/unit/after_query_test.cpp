@@ -18,7 +18,9 @@ TEST(after_query, a_list_of_topic_seq_pairs_splits_at_each_last_colon) {
 
 TEST(after_query, malformed_negative_and_huge_seqs_are_refused_with_a_message) {
     for (std::string_view bad : {"", "orders", "orders:", ":5", "orders:-1", "orders:+1",
-                                 "orders:1.5", "orders:9223372036854775808", "a:1,,b:2"}) {
+                                 "orders:1.5", "orders:9223372036854775808", "a:1,,b:2",
+                                 // no topic can have the name: 400, not a 422 wait in vain
+                                 "bad topic:1", "a/b:1", "\xc3\xa9:1"}) {
         auto r = parse_after_list(bad);
         EXPECT_FALSE(r) << bad;
         if (!r) {
