@@ -45,12 +45,6 @@ struct projector_options {
     // handlers that may be slow (user code); a handler must then read and write only
     // through the transaction it is given, and only documents this projector alone writes.
     bool evaluate_before_writing = false;
-    // The group its dead letters are filed under and replays are addressed to (their ids,
-    // `prom-group`, `prom-replay-group`; ops/dlq.hpp); empty: `group`. The versions of one
-    // user-defined projector share it: a rebuild (its own group) that fails on an event
-    // already dead-lettered adds no second entry, and a replay reaches whichever version
-    // serves.
-    std::string dead_letter_group;
     start_from from = start_from::earliest;
     std::size_t batch_size = 500;
     int retries = 3;

@@ -21,10 +21,16 @@ bool added_by_prom(std::string_view name) {
 
 }  // namespace
 
-bool replay_meant_for_other_group(const event& e, std::string_view group,
-                                  std::string_view dead_letter_group) {
+bool replay_meant_for_other_group(const event& e, std::string_view group) {
     auto it = e.headers.find(std::string(replay_group_header));
-    return it != e.headers.end() && it->second != group && it->second != dead_letter_group;
+    return it != e.headers.end() && it->second != group;
+}
+
+bool filed_under(std::string_view entry_group, std::string_view asked) {
+    if (entry_group == asked) return true;
+    return asked.starts_with("projector.") && asked.find('@') == std::string_view::npos &&
+           entry_group.size() > asked.size() + 1 && entry_group.starts_with(asked) &&
+           entry_group[asked.size()] == '@';
 }
 
 std::string dead_letter_id(const event& e, std::string_view group) {
@@ -53,7 +59,7 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
         for (auto& e : *page) {
             dead_letter d;
             d.group = header_or(e.headers, "prom-group");
-            if (group && d.group != *group) continue;
+            if (group && !filed_under(d.group, *group)) continue;
             d.error = header_or(e.headers, "prom-error");
             d.original_id = header_or(e.headers, "prom-original-id", e.id);
             auto src = header_or(e.headers, "prom-source-seq");

@@ -61,9 +61,14 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
                                                const dlq_replay_options& o);
 json::object to_json(const dlq_replay_outcome& r);
 
-// Whether the transactional projector of `group`, filing its dead letters under
-// `dead_letter_group` (projector_options), skips `e`: a dead-letter copy meant for another.
-bool replay_meant_for_other_group(const event& e, std::string_view group,
-                                  std::string_view dead_letter_group);
+// Whether the transactional projector of `group` skips `e`: a dead-letter copy meant for
+// another group. Only the group that failed an event applies its replayed copy.
+bool replay_meant_for_other_group(const event& e, std::string_view group);
+
+// Whether a dead letter filed by `entry_group` is among those asked for by `asked`: the same
+// group, and for a user-defined projector's first group (`projector.<name>`) also its
+// rebuilds' (`projector.<name>@<token>`), so that one replay reaches every version's
+// entries; each copy is still applied only by the version that failed it, if it runs.
+bool filed_under(std::string_view entry_group, std::string_view asked);
 
 }  // namespace prom::ops

@@ -96,7 +96,9 @@ class transactional_projector final : public projector {
     attempt run_handler(std::span<const event> events, transaction& txn) {
         for (const auto& e : events) {
             // A dead-letter replay's copy for another group (ops/dlq.hpp): not ours to apply.
-            if (ops::replay_meant_for_other_group(e, options_.group, dead_letter_group())) {
+            // Another version of a user-defined projector is another group: the event it
+            // failed, this version applied (or dead-lettered under its own group).
+            if (ops::replay_meant_for_other_group(e, options_.group)) {
                 continue;
             }
             status st;
@@ -179,17 +181,13 @@ class transactional_projector final : public projector {
         return a;
     }
 
-    const std::string& dead_letter_group() const {
-        return options_.dead_letter_group.empty() ? options_.group : options_.dead_letter_group;
-    }
-
     status dead_letter(const event& e, const error& why) {
         auto txn = store_.begin();
         if (!txn) return std::unexpected(txn.error());
         event_input dlq;
         dlq.topic = options_.topic + ".dlq";
         // One entry per (group, event), and one only: a retry after a crash appends nothing.
-        dlq.id = ops::dead_letter_id(e, dead_letter_group());
+        dlq.id = ops::dead_letter_id(e, options_.group);
         dlq.key = e.key;
         dlq.ts = e.ts;
         dlq.payload = e.payload;
@@ -199,7 +197,7 @@ class transactional_projector final : public projector {
         dlq.headers["prom-error"] = printable_message(why.message, error_text_bound);
         dlq.headers["prom-source-topic"] = e.topic;
         dlq.headers["prom-source-seq"] = to_string(e.seq);
-        dlq.headers["prom-group"] = dead_letter_group();
+        dlq.headers["prom-group"] = options_.group;
         std::vector<event_input> one;
         one.push_back(std::move(dlq));
         if (auto r = (*txn)->append(std::move(one)); !r) return std::unexpected(r.error());

@@ -170,9 +170,6 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
         po.batch_mutex = r.batches;
         // User code may be slow: it runs before the write transaction, not inside it.
         po.evaluate_before_writing = true;
-        // Every version's dead letters under the definition's first group (a rebuild's is
-        // `projector.<name>@<token>`): one entry per event, replayable to whichever serves.
-        po.dead_letter_group = base_group(r.group);
         // A definition's `latest` is pinned as cursors when it is applied (registry.cpp): a
         // topic without a cursor here appeared later, or is rebuilt, and is read whole.
         po.from = start_from::earliest;
@@ -250,12 +247,13 @@ void supervisor::forget_retired_groups(const std::vector<registry_entry>& entrie
     const auto now = std::chrono::steady_clock::now();
     if (now - last_retired_check_ < std::chrono::seconds(5)) return;
     last_retired_check_ = now;
-    if (std::ranges::all_of(entries, &registry_entry::deleted)) return;
+    if (entries.empty()) return;
     auto cursors = store_.list_cursors();
     if (!cursors) return;
     std::vector<std::pair<std::string, std::string>> stale;  // topic, group
+    // A deleted definition keeps its group (created again, it goes on from there) but not a
+    // rebuild it had pending (the tombstone drops it), whose lag would only grow.
     for (const auto& e : entries) {
-        if (e.deleted) continue;
         const std::string base = base_group(e.group);
         for (const auto& c : *cursors) {
             const bool ours = c.group == base || c.group.starts_with(base + "@");

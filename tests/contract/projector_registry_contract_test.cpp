@@ -235,6 +235,16 @@ TEST_P(registry_contract, a_rebuild_sharing_a_collection_with_another_definition
     auto r = userproj::apply_definition(*store_, definition(2, true));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().err.code, errc::conflict);
+    // The built-in process projector's collections too: a swap hid its documents behind a
+    // shadow it never writes (found from outside). Writing them in place stays allowed.
+    for (std::string_view builtin : {"processes", "host_stats"}) {
+        const std::string name = "mine_" + std::string(builtin);
+        ASSERT_TRUE(userproj::apply_definition(*store_, definition(1, false, name, builtin)));
+        auto swap = userproj::apply_definition(*store_, definition(2, true, name, builtin));
+        ASSERT_FALSE(swap) << builtin;
+        EXPECT_EQ(swap.error().err.code, errc::conflict);
+        EXPECT_NE(swap.error().err.message.find("built-in process projector"), std::string::npos);
+    }
 }
 
 TEST_P(registry_contract, a_failing_rebuild_is_abandoned_and_the_serving_version_keeps_running) {
@@ -441,11 +451,12 @@ TEST_P(registry_contract, writes_past_the_write_budget_split_the_batch_or_fail_t
     EXPECT_FALSE(*written);  // the event's writes were rolled back with it
 }
 
-// The versions of one definition file their dead letters under its first group: a rebuild
-// failing on an event already dead-lettered adds no second entry, and a replay after the
-// swap reaches the version that serves (its copy named the old group and every version
-// skipped it). Found from outside.
-TEST_P(registry_contract, a_rebuild_shares_dead_letters_and_a_replay_reaches_the_serving_version) {
+// Each version of a definition files its own dead letters (its own group), and a replay
+// copy is applied only by the version that failed the event. Found from outside: with the
+// entries shared, v1's dead letter replayed after a rebuild that had applied the event
+// itself applied it a second time (and an abandoned rebuild's entries reached the serving
+// version, which had applied those events too).
+TEST_P(registry_contract, a_replayed_dead_letter_is_applied_only_by_the_version_that_failed_it) {
     auto def = [](int version, bool rebuild, std::string_view key) {
         return *parse_json(R"({"name":"picky","version":)" + std::to_string(version) +
                            (rebuild ? R"(,"rebuild":true)" : "") +
@@ -472,26 +483,78 @@ TEST_P(registry_contract, a_rebuild_shares_dead_letters_and_a_replay_reaches_the
         std::shared_ptr<const userproj::collection_map> hold;
         return n_of(aliases.resolve("picked", hold), key);
     };
+    // The serving version has taken every event of pick.t, replay copies included.
+    auto caught_up = [&] {
+        auto e = userproj::load_entry(*store_, "picky");
+        auto t = store_->topic("pick.t");
+        if (!e || !*e || !t || !*t) return false;
+        auto c = store_->cursor("pick.t", (*e)->group);
+        return c && *c && **c == (*t)->last_seq;
+    };
     ASSERT_TRUE(test::eventually(
         [&] { return n_served("a") == 1 && n_served("b") == 1 && dead_letters() == 1; }, 20s));
 
-    ASSERT_TRUE(userproj::apply_definition(*store_, def(2, true, "{payload.k}")));
+    // v2 keys by the event's key: its rebuild applies kp, which v1 dead-lettered.
+    ASSERT_TRUE(userproj::apply_definition(*store_, def(2, true, "{key}")));
     ASSERT_TRUE(test::eventually([&] { return swapped_to(2, "picky"); }, 20s));
     ASSERT_TRUE(sup.wait_synced(5s));
-    ASSERT_TRUE(test::eventually([&] { return n_served("a") == 1; }, 20s));
-    EXPECT_EQ(dead_letters(), 1);  // the rebuild failed on it too: the same entry
-    auto dlq = store_->scan({.topic = "pick.t.dlq"});
-    ASSERT_TRUE(dlq && dlq->size() == 1);
-    EXPECT_EQ((*dlq)[0].headers.at("prom-group"), "projector.picky");
+    ASSERT_TRUE(test::eventually([&] { return n_served("kp") == 1; }, 20s));
+    auto first = ops::replay_dead_letters(*store_, "pick.t", {.group = "projector.picky"});
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_EQ(first->replayed, 1u);
+    ASSERT_TRUE(test::eventually(caught_up, 20s));
+    EXPECT_EQ(n_served("kp"), 1) << "v1's dead letter was applied by v2, which had applied it";
 
-    // Fixed in place (same group as the serving rebuild), then the entry replayed.
-    ASSERT_TRUE(userproj::apply_definition(*store_, def(3, false, "{key}")));
+    // v3 fails on kp again, under its own group: a second entry, its own.
+    ASSERT_TRUE(userproj::apply_definition(*store_, def(3, true, "{payload.k}")));
+    ASSERT_TRUE(test::eventually([&] { return swapped_to(3, "picky"); }, 20s));
     ASSERT_TRUE(sup.wait_synced(5s));
-    auto replayed = ops::replay_dead_letters(*store_, "pick.t", {.group = "projector.picky"});
-    ASSERT_TRUE(replayed) << replayed.error().message;
-    EXPECT_EQ(replayed->replayed, 1u);
-    EXPECT_TRUE(test::eventually([&] { return n_served("kp") == 1; }, 20s));
-    EXPECT_EQ(dead_letters(), 1);
+    ASSERT_TRUE(test::eventually([&] { return dead_letters() == 2; }, 20s));
+    auto dlq = store_->scan({.topic = "pick.t.dlq"});
+    ASSERT_TRUE(dlq && dlq->size() == 2);
+    EXPECT_EQ((*dlq)[0].headers.at("prom-group"), "projector.picky");
+    auto v3 = userproj::load_entry(*store_, "picky");
+    ASSERT_TRUE(v3 && *v3);
+    EXPECT_EQ((*dlq)[1].headers.at("prom-group"), (*v3)->group);
+    EXPECT_TRUE((*v3)->group.starts_with("projector.picky@"));
+    // Fixed in place (v3's group), then replayed: v3's entry is applied once, v1's stays
+    // applied by nobody (its copy was made already: a duplicate).
+    ASSERT_TRUE(userproj::apply_definition(*store_, def(4, false, "{key}")));
+    ASSERT_TRUE(sup.wait_synced(5s));
+    auto second = ops::replay_dead_letters(*store_, "pick.t", {.group = "projector.picky"});
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(second->replayed, 1u);
+    EXPECT_EQ(second->already, 1u);
+    ASSERT_TRUE(test::eventually([&] { return n_served("kp") == 1; }, 20s));
+    ASSERT_TRUE(test::eventually(caught_up, 20s));
+    EXPECT_EQ(n_served("kp"), 1);
+    EXPECT_EQ(dead_letters(), 2);
+    EXPECT_TRUE(ops::filed_under("projector.picky@0a1b", "projector.picky"));
+    EXPECT_FALSE(ops::filed_under("projector.picky2", "projector.picky"));
+    EXPECT_FALSE(ops::filed_under("billing@eu", "billing"));  // only projectors' versions
+    sup.stop();
+}
+
+// A definition deleted while its rebuild was pending keeps its serving group (created again,
+// it goes on from there) but not the rebuild's, whose lag would only grow. Found from
+// outside: the rebuild's group stayed listed, lagging, for good.
+TEST_P(registry_contract, a_deleted_definition_leaves_no_rebuild_group_behind) {
+    userproj::collection_aliases aliases;
+    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
+    sup.start();
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    publish("k0");
+    ASSERT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+    // What a pending rebuild's runner leaves when the definition goes before the swap.
+    ASSERT_TRUE(store_->set_cursor("order.created", "projector.counts@0a1b2c3d4e", seq_t{1}));
+    ASSERT_TRUE(userproj::remove_definition(*store_, "counts"));
+    auto has_group = [&](std::string_view group) {
+        auto c = store_->list_cursors();
+        return c &&
+               std::ranges::any_of(*c, [&](const cursor_status& x) { return x.group == group; });
+    };
+    EXPECT_TRUE(test::eventually([&] { return !has_group("projector.counts@0a1b2c3d4e"); }, 20s));
+    EXPECT_TRUE(has_group("projector.counts"));
     sup.stop();
 }
 
