@@ -19,6 +19,9 @@ inline constexpr std::string_view heartbeat_topic = "heartbeat.received";
 inline constexpr std::string_view process_state_topic = "process.state";
 inline constexpr std::string_view process_projector_group = "process-projector";
 inline constexpr std::string_view process_txn_group = "processes.txn";
+// The collections the transactional process projector writes.
+inline constexpr std::string_view processes_collection = "processes";
+inline constexpr std::string_view host_stats_collection = "host_stats";
 
 struct process_projector_options {
     std::chrono::milliseconds stale_after{30000};

@@ -58,6 +58,20 @@ struct change_waiters::state {
         for (auto& done : ready) done(true);
     }
 
+    void wake_all() {
+        std::vector<callback> ready;
+        {
+            prom::lock_guard lock(mu);
+            ++generation;
+            std::vector<std::uint64_t> ids;
+            for (const auto& [id, w] : waiters) ids.push_back(id);
+            for (auto id : ids) {
+                if (auto w = take(id)) ready.push_back(std::move(w->done));
+            }
+        }
+        for (auto& done : ready) done(true);
+    }
+
     const std::string empty;
 };
 
@@ -68,6 +82,12 @@ change_waiters::change_waiters(store& s) : state_(std::make_shared<state>()) {
 }
 
 change_waiters::~change_waiters() { stop(); }
+
+std::function<void()> change_waiters::waker() const {
+    return [weak = std::weak_ptr<state>(state_)] {
+        if (auto st = weak.lock()) st->wake_all();
+    };
+}
 
 std::uint64_t change_waiters::generation() const {
     prom::lock_guard lock(state_->mu);

@@ -36,6 +36,11 @@ class change_waiters {
     change_waiters& operator=(const change_waiters&) = delete;
 
     std::uint64_t generation() const;
+    // A function that wakes every waiter as if its document changed (each reads again):
+    // called when collection aliases move after a rebuild's swap (docs/projectors.md), since
+    // a waiter waits on the physical collection its read resolved. Harmless once this
+    // object is gone.
+    std::function<void()> waker() const;
     // `key` empty: any document of the collection (a list). Returns the waiter's id (0
     // when it was answered at once).
     std::uint64_t wait(std::string_view collection, std::string_view key,

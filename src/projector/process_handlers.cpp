@@ -79,7 +79,7 @@ status project_process_state(const event& e, transaction& txn) {
     // An erased key (docs/retention.md): its process document is the key's state, dropped
     // with it; the host's counters hold nothing of the key's payloads.
     if (retention::is_erasure_marker(e)) {
-        if (auto gone = txn.delete_one("processes", e.key); !gone) {
+        if (auto gone = txn.delete_one(processes_collection, e.key); !gone) {
             return std::unexpected(gone.error());
         }
         return {};
@@ -95,12 +95,13 @@ status project_process_state(const event& e, transaction& txn) {
     json::object doc = p;
     doc.erase("_key");
     doc["_ts"] = e.ts.value;
-    if (auto r = txn.update("processes", id->get_string(), std::move(doc), true); !r) {
+    if (auto r = txn.update(processes_collection, id->get_string(), std::move(doc), true); !r) {
         return std::unexpected(r.error());
     }
     json::object stats{{"$inc", json::object{{"seen", 1}}},
                        {"$set", json::object{{"last_ts", e.ts.value}, {"_ts", e.ts.value}}}};
-    if (auto r = txn.update("host_stats", host->get_string(), std::move(stats), true); !r) {
+    if (auto r = txn.update(host_stats_collection, host->get_string(), std::move(stats), true);
+        !r) {
         return std::unexpected(r.error());
     }
     return {};
@@ -109,8 +110,10 @@ status project_process_state(const event& e, transaction& txn) {
 result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stale_after,
                                         ts_ms now) {
     std::vector<event_input> stale;
-    find_query q{
-        .collection = "processes", .equals = {{"status", "alive"}}, .offset = 0, .limit = 1000};
+    find_query q{.collection = std::string(processes_collection),
+                 .equals = {{"status", "alive"}},
+                 .offset = 0,
+                 .limit = 1000};
     for (;;) {
         auto docs = find_fitting(s, q);
         if (!docs) return std::unexpected(docs.error());

@@ -19,8 +19,8 @@ namespace {
 class running_process_projectors final : public process_projectors {
   public:
     running_process_projectors(store& s, process_projector_options o) : store_(s), options_(o) {
-        (void)s.declare_index("processes", "status");
-        (void)s.declare_index("processes", "host");
+        (void)s.declare_index(processes_collection, "status");
+        (void)s.declare_index(processes_collection, "host");
         heartbeat_ =
             start_transactional_projector(s, {.topic = std::string(heartbeat_topic),
                                               .group = std::string(process_projector_group),

@@ -68,9 +68,12 @@ class node_impl final : public node {
             po.stale_after = config_.stale_after;
             projectors_ = start_process_projectors(*store_, po);
         }
+        // Before the supervisor, which moves aliases: held reads of a swapped collection
+        // wake and read through the new alias (change_waiters::waker).
+        changes_ = std::make_unique<consistency::change_waiters>(*store_);
+        aliases_.on_change(changes_->waker());
         if (auto ok = start_user_projectors(*definition_files); !ok) return ok;
         waiters_ = std::make_unique<consistency::cursor_waiters>(*store_);
-        changes_ = std::make_unique<consistency::change_waiters>(*store_);
         feed_ = std::make_unique<consistency::change_feed>(*store_);
         replays_ = std::make_unique<ops::replay_manager>(*store_);
         if (auto ok = start_retention(); !ok) return ok;
@@ -261,7 +264,8 @@ class node_impl final : public node {
     consistency::collection_writers_fn collection_writers(bool run_process) {
         return [run_process, sup = supervisor_.get()](std::string_view logical) {
             std::vector<consistency::collection_writer> out;
-            if (run_process && (logical == "processes" || logical == "host_stats")) {
+            if (run_process &&
+                (logical == processes_collection || logical == host_stats_collection)) {
                 out.push_back({"process.txn", std::string(process_state_topic),
                                std::string(process_txn_group)});
             }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,11 +47,17 @@ class collection_aliases {
         bool empty = next->empty();
         table_.store(std::move(next), std::memory_order_release);
         empty_.store(empty, std::memory_order_release);
+        if (moved_) moved_();
     }
+
+    // Called after each change of the table, on the thread that made it: held reads wait on
+    // the physical collection they resolved, and must read again. Set before any replace.
+    void on_change(std::function<void()> moved) { moved_ = std::move(moved); }
 
   private:
     std::atomic<std::shared_ptr<const collection_map>> table_;
     std::atomic<bool> empty_{true};
+    std::function<void()> moved_;
 };
 
 }  // namespace prom::userproj

@@ -4,6 +4,7 @@
 
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
+#include "prom/process_projectors.hpp"
 #include "prom/user_projector.hpp"
 
 namespace prom::userproj {
@@ -345,6 +346,17 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             e.failed.reset();
             e.generation += 1;
         } else if (def.rebuild && def.version > e.version) {
+            // The built-in process projector writes these under their own names (on whichever
+            // node runs it): a swap would serve a shadow it never writes.
+            for (const auto& c : def.collections) {
+                if (c == processes_collection || c == host_stats_collection) {
+                    return std::unexpected(apply_error{
+                        {errc::conflict, "collection '" + c +
+                                             "' is also written by the built-in process "
+                                             "projector: a rebuild would swap it under it"},
+                        std::nullopt});
+                }
+            }
             for (const auto& other : *all) {
                 if (other.deleted || other.name == e.name) continue;
                 for (const auto& c : def.collections) {

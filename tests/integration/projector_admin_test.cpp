@@ -2,6 +2,7 @@
 // apply without a restart, the failed state, rebuilds that swap atomically, the reserved
 // registry collection, and the admin permission (docs/projectors.md).
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "support/server_fixture.hpp"
@@ -279,6 +280,29 @@ TEST_F(projector_admin, a_rebuild_projects_into_shadows_and_swaps_without_reader
     // New events go to the new version only.
     publish("order.created", "o0");
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "o0", "n", 4); }));
+}
+
+// A held read of a collection a rebuild swaps is answered at the swap, not at its deadline:
+// the registry's change wakes it and it reads through the new alias (found from outside).
+TEST_F(projector_admin, a_swap_wakes_a_held_read_of_the_swapped_collection) {
+    const std::string v1 =
+        R"({"name":"hw","version":1,"topic":"hw.t","writes":[{"collection":"hwc","key":"{key}","update":{"$inc":{"n":1}}}]})";
+    const std::string v2 =
+        R"({"name":"hw","version":2,"rebuild":true,"topic":"hw.t","writes":[{"collection":"hwc","key":"{key}","update":{"$inc":{"n":10}}}]})";
+    ASSERT_EQ(put_projector("hw", v1).status, 201);
+    for (int i = 0; i < 3; ++i) publish("hw.t", "a");
+    ASSERT_TRUE(eventually([&] { return doc_has("hwc", "a", "n", 3); }, 10s));
+    auto etag = *get("/collections/hwc/snap/a").header("ETag");
+    auto held = std::async(std::launch::async, [&] {
+        return get("/collections/hwc/snap/a", {{"If-None-Match", etag}, {"Prefer", "wait=20"}});
+    });
+    ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(put_projector("hw", v2).status, 200);
+    auto r = held.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(R"("n":30)"), std::string::npos) << r.body;
 }
 
 TEST_F(projector_admin, a_replacement_without_rebuild_continues_from_the_cursor) {
