@@ -14,6 +14,7 @@
 #include "ops/dlq.hpp"
 #include "ops/groups.hpp"
 #include "ops/replay_manager.hpp"
+#include "schema/payload_schemas.hpp"
 
 namespace prom::http {
 
@@ -205,6 +206,12 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
                 }
             }
             auto done = ops::replay_dead_letters(store_, a, o);
+            if (!done && done.error().code == errc::invalid_payload) {
+                // A copy the topic's schema refuses: the publish's 422, path and version
+                // included (docs/schemas.md).
+                return json_response(
+                    422, canonical_json(schema::invalid_payload_json(done.error())), route);
+            }
             if (!done) return error_response(done.error(), route);
             return json_response(200, canonical_json(ops::to_json(*done)), route);
         }

@@ -107,7 +107,10 @@ std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topi
     if (!current_doc) return std::unexpected(store_failure(current_doc.error()));
     auto current = version_in(*current_doc);
     if (!current) return std::unexpected(store_failure(current.error()));
-    if (*current && (*current)->schema == *schema && (*current)->compatibility == compatibility) {
+    // Compared as stored (canonical JSON): `0.0` is stored as `0`, and comparing the values
+    // would take the same schema for a new version on every PUT (found from outside).
+    if (*current && (*current)->compatibility == compatibility &&
+        canonical_json((*current)->schema) == canonical_json(*schema)) {
         return put_outcome{false, std::move(**current)};
     }
     if (*current && compatibility != "none") {

@@ -14,6 +14,11 @@ result<std::string> read_definition_text(const std::string& path) {
         text << std::cin.rdbuf();
         return text.str();
     }
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        // An ifstream opens a directory and reads nothing: "incomplete JSON" said nothing.
+        return fail(errc::invalid_argument, "'" + path + "' is a directory, not a file");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(errc::invalid_argument, "cannot read '" + path + "'");
     text << in.rdbuf();

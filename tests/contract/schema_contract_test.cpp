@@ -132,6 +132,17 @@ TEST_P(schema_contract, versions_are_kept_and_the_newest_is_enforced) {
     EXPECT_EQ((*all)[0].version, 2);
 }
 
+// A whole number written with a fraction is stored as the integer: the same schema again
+// is not a new version (found from outside: every deploy added one).
+TEST_P(schema_contract, the_same_schema_with_whole_fractions_again_is_unchanged) {
+    for (int round = 0; round < 3; ++round) {
+        auto fraction = put("fractions", R"({"schema":{"type":"number","minimum":0.0}})");
+        ASSERT_TRUE(fraction) << fraction.error().err.message;
+        EXPECT_EQ(fraction->created, round == 0);
+        EXPECT_EQ(fraction->stored.version, 1);
+    }
+}
+
 TEST_P(schema_contract, incompatible_versions_are_refused_unless_compatibility_is_none) {
     ASSERT_TRUE(put("metrics", metrics_v1));
     struct refusal {

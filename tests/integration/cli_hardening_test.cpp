@@ -92,9 +92,12 @@ TEST_F(cli_hardening, a_file_that_is_not_a_prom_database_is_refused_and_left_as_
         EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
         EXPECT_NE(r.out.find("is not a SQLite database"), std::string::npos) << r.out;
     }
-    auto r = run("publish t 1 --db 'sqlite:" + dir_.file("adir") + "'", true);
-    EXPECT_EQ(r.exit_code, 2) << r.out;
-    EXPECT_NE(r.out.find("is a directory"), std::string::npos) << r.out;
+    // Read commands too (found from outside: they said "no database", exit 1).
+    for (const std::string cmd : {"publish t 1", "topics", "scan t"}) {
+        auto r = run(cmd + " --db 'sqlite:" + dir_.file("adir") + "'", true);
+        EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("is a directory"), std::string::npos) << cmd << ": " << r.out;
+    }
     EXPECT_EQ(std::filesystem::file_size(other), before);
     for (const auto& name : {"other.db-keys", "other.db-keys-state", "other.db-wal",
                              "notes.txt-keys", "notes.txt-keys-state", "adir-keys-state"}) {

@@ -119,6 +119,27 @@ TEST_F(schema_api, an_invalid_publish_is_422_with_the_pointer_and_the_batch_appe
     EXPECT_EQ(count("other"), 0);
 }
 
+// A dead-letter replay whose copy the topic's schema refuses answers as a publish does:
+// 422 with the path and the schema version (found from outside: neither was there).
+TEST_F(schema_api, a_refused_dead_letter_replay_is_422_with_the_pointer) {
+    std::vector<event_input> source(1);
+    source[0] = {.topic = "metrics", .payload = json::object{{"host", "a"}}};
+    ASSERT_TRUE(db().append(std::move(source)));
+    std::vector<event_input> dead(1);
+    dead[0] = {.topic = "metrics.dlq",
+               .payload = json::object{{"cpu_pct", 5}},
+               .headers = {{"prom-group", "g"}, {"prom-source-seq", "1"}}};
+    ASSERT_TRUE(db().append(std::move(dead)));
+    ASSERT_EQ(put_schema("metrics", metrics_schema).status, 201);
+    auto r = post_json("/dlq/metrics/replay", "{}");
+    ASSERT_EQ(r.status, 422) << r.body;
+    auto o = object_of(r);
+    EXPECT_EQ(o.at("error"), "invalid_payload");
+    EXPECT_EQ(o.at("path"), "/payload/host");
+    EXPECT_EQ(o.at("schema_version"), 1);
+    EXPECT_EQ(count("metrics"), 1);
+}
+
 TEST_F(schema_api, the_websocket_publish_op_is_checked_too) {
     ASSERT_EQ(put_schema("metrics", metrics_schema).status, 201);
     raw_ws::handshake hs;

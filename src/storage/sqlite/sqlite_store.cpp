@@ -13,11 +13,13 @@ namespace prom::storage::sqlite {
 
 result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const store_options& o) {
     std::error_code ec;
+    // First: a directory or another kind of file is named as such (exit 2), not "no
+    // database" (found from outside: read commands said so of a directory).
+    if (auto ok = refuse_foreign_file(path); !ok) return std::unexpected(ok.error());
     if (o.must_exist && !std::filesystem::is_regular_file(path, ec)) {
         return fail(errc::not_found, "no database at '" + describe_db_url("sqlite:" + path) +
                                          "': check --db (nothing was created)");
     }
-    if (auto ok = refuse_foreign_file(path); !ok) return std::unexpected(ok.error());
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty() && !o.must_exist) {
         std::filesystem::create_directories(parent, ec);
