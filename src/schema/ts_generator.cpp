@@ -11,9 +11,16 @@ namespace prom::schema {
 
 namespace {
 
+// A schema's `$ref`s are written out where they are used (a type alias per definition would
+// need names that stay stable as schemas change). Definitions that each use the next twice
+// double the text at every step (a 2 KB schema made 257 MB, found from outside): past this
+// many expansions for one topic, a `$ref` is typed `unknown` (docs/schemas.md).
+constexpr std::size_t max_ref_expansions = 2000;
+
 struct emitter {
     const json::value& root;
     std::set<std::string> resolving;  // $refs being expanded: a cycle becomes `unknown`
+    std::size_t expansions = 0;
 
     std::string type(const json::value& s, int indent);
     std::string object_type(const json::object& s, int indent);
@@ -160,7 +167,10 @@ std::string emitter::type(const json::value& v, int indent) {
     if (const auto* ref = s.if_contains("$ref"); ref && ref->is_string()) {
         std::string r(ref->get_string());
         const json::value* target = resolve_local_ref(root, r);
-        if (!target || resolving.contains(r)) return "unknown";
+        if (!target || resolving.contains(r) || expansions >= max_ref_expansions) {
+            return "unknown";
+        }
+        ++expansions;
         resolving.insert(r);
         auto out = type(*target, indent);
         resolving.erase(r);

@@ -47,3 +47,12 @@ const shaped: TopicPayloads['loose'] = { nt: { q: 'x' } };
 expect('a schema without type takes what the server takes',
     validatePayload('loose', loose) === null && validatePayload('loose', shaped) === null &&
     validatePayload('loose', { nt: {} })?.path === '/payload/nt/q');
+
+// As the server (found from outside): an integer against a whole divisor exactly, and a
+// string holding U+0000 refused with its path.
+expect('multipleOf of an integer is exact',
+    validatePayload('exact', { even: 1000000001 })?.path === '/payload/even' &&
+    validatePayload('exact', { even: 1000000002 }) === null);
+expect('U+0000 in a string is refused at its path',
+    validatePayload('exact', { s: 'a\u0000b' })?.path === '/payload/s' &&
+    validatePayload('exact', { s: 'ab' }) === null);
