@@ -86,10 +86,48 @@ function regex(pattern: string): RegExp {
     }
 }
 
+// The keywords check() reads, declared so that a client compiled with
+// noPropertyAccessFromIndexSignature (@tsconfig/strictest) takes this file as it is.
+interface Keywords {
+    $ref?: any;
+    additionalItems?: any;
+    additionalProperties?: any;
+    allOf?: any;
+    anyOf?: any;
+    const?: any;
+    contains?: any;
+    dependencies?: any;
+    else?: any;
+    enum?: any;
+    exclusiveMaximum?: any;
+    exclusiveMinimum?: any;
+    if?: any;
+    items?: any;
+    maxItems?: any;
+    maxLength?: any;
+    maxProperties?: any;
+    maximum?: any;
+    minItems?: any;
+    minLength?: any;
+    minProperties?: any;
+    minimum?: any;
+    multipleOf?: any;
+    not?: any;
+    oneOf?: any;
+    pattern?: any;
+    patternProperties?: any;
+    properties?: any;
+    propertyNames?: any;
+    required?: any;
+    then?: any;
+    type?: any;
+    uniqueItems?: any;
+}
+
 function check(root: Schema, schema: Schema, v: unknown, path: string): Violation | null {
     if (schema === true) return null;
     if (schema === false) return { path, message: 'no value is allowed here' };
-    const s = schema as Record<string, any>;
+    const s = schema as Keywords;
     const fail = (message: string, at: string = path): Violation => ({ path: at, message });
     if (typeof s.$ref === 'string') return check(root, resolve(root, s.$ref), v, path);
     if (s.type !== undefined) {
