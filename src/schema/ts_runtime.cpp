@@ -175,7 +175,8 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
         if (s.uniqueItems === true) {
             for (let i = 0; i < v.length; i++) {
                 for (let j = i + 1; j < v.length; j++) {
-                    if (equal(v[i], v[j])) return fail(`items ${i} and ${j} are equal`);
+                    // At the later item, as the server's 422 names it.
+                    if (equal(v[i], v[j])) return fail(`items ${i} and ${j} are equal`, `${path}/${j}`);
                 }
             }
         }
@@ -183,6 +184,8 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
             for (let i = 0; i < v.length; i++) {
                 const sub = i < s.items.length ? s.items[i] : s.additionalItems;
                 if (sub === undefined) continue;
+                // At the array, as the server's 422 names it.
+                if (sub === false && i >= s.items.length) return fail(`no item is allowed past ${s.items.length}`);
                 const bad = check(root, sub, v[i], `${path}/${i}`);
                 if (bad) return bad;
             }
@@ -230,15 +233,17 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
                 const bad = check(root, s.additionalProperties, o[k], at);
                 if (bad) return bad;
             }
+            // At the object (the server's 422 names the payload's root, which is the object
+            // only when the object is the payload).
             if (s.propertyNames !== undefined && check(root, s.propertyNames, k, at) !== null) {
-                return fail(`property name '${k}' is not allowed`, at);
+                return fail(`property name '${k}' is not allowed`);
             }
         }
         for (const [k, dep] of Object.entries((s.dependencies ?? {}) as Record<string, unknown>)) {
             if (!has(o, k)) continue;
             if (Array.isArray(dep)) {
                 for (const d of dep as string[]) {
-                    if (!has(o, d)) return fail(`'${k}' needs '${d}'`, `${path}/${escape(d)}`);
+                    if (!has(o, d)) return fail(`'${k}' needs '${d}'`);  // at the object, as the server
                 }
             } else {
                 const bad = check(root, dep as Schema, v, path);

@@ -56,3 +56,11 @@ expect('multipleOf of an integer is exact',
 expect('U+0000 in a string is refused at its path',
     validatePayload('exact', { s: 'a\u0000b' })?.path === '/payload/s' &&
     validatePayload('exact', { s: 'ab' }) === null);
+
+// The paths the server's 422 gives (found from outside): the later of two equal items, the
+// array for an item past a closed tuple, the object for a missing dependency; a bad property
+// name at its object (the server names the payload itself, wherever the object is).
+expect('uniqueItems at the later item', validatePayload('paths', { u: [1, 1] })?.path === '/payload/u/1');
+expect('additionalItems false at the array', validatePayload('paths', { t: [1, 2] })?.path === '/payload/t');
+expect('propertyNames at the object', validatePayload('paths', { n: { A: 1 } })?.path === '/payload/n');
+expect('dependencies at the object', validatePayload('paths', { d: { a: 1 } })?.path === '/payload/d');
