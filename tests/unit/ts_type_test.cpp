@@ -17,10 +17,10 @@ TEST(ts_type, shared_references_do_not_grow_the_text_exponentially) {
     const int n = 24;
     for (int i = 0; i < n; ++i) {
         const std::string next = "#/definitions/d" + std::to_string(i + 1);
-        defs["d" + std::to_string(i)] = json::object{
-            {"type", "object"},
-            {"properties", json::object{{"a", json::object{{"$ref", next}}},
-                                        {"b", json::object{{"$ref", next}}}}}};
+        defs["d" + std::to_string(i)] =
+            json::object{{"type", "object"},
+                         {"properties", json::object{{"a", json::object{{"$ref", next}}},
+                                                     {"b", json::object{{"$ref", next}}}}}};
     }
     defs["d" + std::to_string(n)] = json::object{{"type", "string"}};
     const json::value root = json::object{{"definitions", defs}, {"$ref", "#/definitions/d0"}};
@@ -29,8 +29,9 @@ TEST(ts_type, shared_references_do_not_grow_the_text_exponentially) {
     EXPECT_NE(text.find("unknown"), std::string::npos);
     // A small chain is written out whole.
     json::object two;
-    two["d0"] = json::object{{"type", "object"},
-                             {"properties", json::object{{"a", json::object{{"$ref", "#/definitions/d1"}}}}}};
+    two["d0"] = json::object{
+        {"type", "object"},
+        {"properties", json::object{{"a", json::object{{"$ref", "#/definitions/d1"}}}}}};
     two["d1"] = json::object{{"type", "string"}};
     const json::value small = json::object{{"definitions", two}, {"$ref", "#/definitions/d0"}};
     const std::string whole = ts_type_of(small, small);
