@@ -27,17 +27,6 @@ std::string_view decoded(std::string_view raw, std::string& storage) {
     return storage;
 }
 
-// The decoded name of the query's first parameter; nullopt when it has none (`?`, `?&`).
-std::optional<std::string> first_param_name(std::string_view query) {
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        std::string_view item = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (!item.empty()) return decode_query_component(item.substr(0, item.find('=')));
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 std::optional<response> api::refused(const request& r, auth::action what, std::string_view name,

@@ -117,6 +117,13 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
             return list_response(std::move(items), route);
         }
         case route_id::groups: {
+            // As /topics and /dlq refuse what they do not read (found from outside: a typo
+            // here passed silently while there it was a 400).
+            if (auto name = first_param_name(query)) {
+                return error_response(400, "bad_request",
+                                      "unknown parameter '" + *name + "': this route takes none",
+                                      route);
+            }
             auto gs = ops::list_groups(store_, now_ms());
             if (!gs) return error_response(gs.error(), route);
             json::array items;
@@ -220,6 +227,11 @@ response api::admin(const request& r, route_id route, std::string_view a, std::s
                 return error_response(503, "unavailable", "this server runs no replays", route);
             }
             if (r.verb != method::post) {
+                if (auto name = first_param_name(query)) {
+                    return error_response(
+                        400, "bad_request",
+                        "unknown parameter '" + *name + "': this route takes none", route);
+                }
                 json::array items;
                 for (auto& j : options_.replays->list()) {
                     const auto& dst = j.as_object().at("dst").as_string();

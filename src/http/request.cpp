@@ -21,6 +21,16 @@ bool is_json_content_type(std::optional<std::string_view> content_type) {
     return true;
 }
 
+std::optional<std::string> first_param_name(std::string_view query) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (!item.empty()) return decode_query_component(item.substr(0, item.find('=')));
+    }
+    return std::nullopt;
+}
+
 result<bool> flag_param(std::string_view query, std::string_view name) {
     bool on = false, seen = false;
     while (!query.empty()) {

@@ -42,4 +42,7 @@ bool is_json_content_type(std::optional<std::string_view> content_type);
 // for a 400.
 result<bool> flag_param(std::string_view query, std::string_view name);
 
+// The decoded name of the query's first parameter; nullopt when it has none (`?`, `?&`).
+std::optional<std::string> first_param_name(std::string_view query);
+
 }  // namespace prom::http

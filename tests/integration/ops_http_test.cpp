@@ -163,6 +163,13 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
               415);
     EXPECT_EQ(post_json("/groups/t/g/seek", R"({"seq":0,"seq":2})").status, 400);
     EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 1);
+    // What a list route does not read is refused, as /topics and /dlq do (found from outside).
+    for (const char* target : {"/groups?foo=1", "/replays?limt=5"}) {
+        auto r = get(target);
+        EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+        EXPECT_NE(r.body.find("unknown parameter"), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(get("/groups").status, 200);
     EXPECT_EQ(del("/groups/t/nope").status, 404);
     auto gone = del("/groups/t/g");
     ASSERT_EQ(gone.status, 200) << gone.body;
