@@ -11,6 +11,12 @@ namespace prom::schema {
 
 namespace {
 
+// JSON Schema's equality, as the validator applies it: `1` and `1.0` are one value (found
+// from outside: changing an enum's 1 to 1.0 was refused as "enum value removed").
+bool same_value(const json::value& a, const json::value& b) {
+    return a == b || canonical_json(a) == canonical_json(b);
+}
+
 using userproj::pointer_join;
 
 const json::object empty_object;
@@ -140,15 +146,16 @@ std::optional<problem> check_values(const json::object& prev, const json::object
         if (!pe && !pc) return refuse(pointer_join(at, "enum"), "enum added");
         for (const auto& v : before) {
             bool found = false;
-            for (const auto& x : e->get_array()) found = found || x == v;
+            for (const auto& x : e->get_array()) found = found || same_value(x, v);
             if (!found) return refuse(pointer_join(at, "enum"), "enum value removed");
         }
     }
     if (const auto* c = member(next, "const")) {
         const auto* pc = member(prev, "const");
         const auto* pe = member(prev, "enum");
-        bool same = (pc && *pc == *c) || (pe && pe->is_array() && pe->get_array().size() == 1 &&
-                                          pe->get_array()[0] == *c);
+        bool same =
+            (pc && same_value(*pc, *c)) || (pe && pe->is_array() && pe->get_array().size() == 1 &&
+                                            same_value(pe->get_array()[0], *c));
         if (!same) return refuse(pointer_join(at, "const"), "const added or changed");
     }
     for (std::string_view k : {"pattern", "format"}) {

@@ -194,6 +194,20 @@ TEST_P(schema_contract, incompatible_versions_are_refused_unless_compatibility_i
     EXPECT_EQ(bad.error().path, "/payload/cpu_pct");
 }
 
+// 1 and 1.0 are one value in JSON Schema: writing an enum's or a const's 1 as 1.0 removes
+// nothing (found from outside: refused as "enum value removed").
+TEST_P(schema_contract, an_enum_or_const_written_with_fractions_is_the_same_value) {
+    ASSERT_TRUE(put("levels", R"({"schema":{"enum":[1,2]}})"));
+    auto e = put("levels", R"({"schema":{"enum":[1.0,2,3]}})");
+    ASSERT_TRUE(e) << e.error().err.message;
+    ASSERT_TRUE(put("one", R"({"schema":{"const":1}})"));
+    auto c = put("one", R"({"schema":{"const":1.0,"description":"the one"}})");
+    ASSERT_TRUE(c) << c.error().err.message;
+    auto removed = put("levels", R"({"schema":{"enum":[1.5,2,3]}})");
+    ASSERT_FALSE(removed);
+    EXPECT_EQ(removed.error().code, "incompatible_schema");
+}
+
 // additionalProperties: true is an open object like leaving it out: a new optional property
 // is compatible either way (found from outside: with true it was refused).
 TEST_P(schema_contract, an_object_open_by_additional_properties_true_takes_a_new_property) {
