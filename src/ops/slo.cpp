@@ -74,10 +74,13 @@ result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
                     return fail(errc::invalid_argument, message);
                 }
                 if (k == "topic" && !topic_pattern_can_match(s)) {
-                    return fail(errc::invalid_argument,
-                                where + ".topic: '" + s +
-                                    "' matches no topic: a topic name (A-Z a-z 0-9 . _ - :), a "
-                                    "prefix ending in '*' (\"order.*\"), or '*'");
+                    std::string message = where;
+                    message += ".topic: '";
+                    message += s;
+                    message +=
+                        "' matches no topic: a topic name (A-Z a-z 0-9 . _ - :), a prefix "
+                        "ending in '*' (\"order.*\"), or '*'";
+                    return fail(errc::invalid_argument, message);
                 }
                 (k == "name" ? r.name : k == "topic" ? r.topic : r.group) = std::move(s);
             } else if (k == "max_lag_seconds") {

@@ -57,7 +57,7 @@ TEST_P(timetravel_contract, at_folds_events_up_to_t_in_ts_then_seq_order) {
 TEST_P(timetravel_contract, a_late_event_after_snapshots_changes_the_answers_it_should) {
     time_machine tm(*store_, {.snapshot_every = 1});
     auto m = merge_reducer();
-    for (int i = 1; i <= 5; ++i) append_one("t", "k", i * 10, json::object{{"v", i}});
+    for (int i = 1; i <= 5; ++i) append_one("t", "k", std::int64_t{i} * 10, json::object{{"v", i}});
     ASSERT_TRUE(tm.build_snapshots("t", m));
     EXPECT_EQ(snap_at("k", "merge", 1000)->ts, 50);
     append_one("t", "k", 25, json::object{{"late", true}, {"v", 99}});
@@ -114,7 +114,7 @@ TEST_P(timetravel_contract, a_throwing_user_reducer_is_an_error_value) {
 }
 
 TEST_P(timetravel_contract, odd_options_still_answer_right) {
-    for (int i = 1; i <= 5; ++i) append_one("t", "k", i * 10, json::object{{"v", i}});
+    for (int i = 1; i <= 5; ++i) append_one("t", "k", std::int64_t{i} * 10, json::object{{"v", i}});
     for (auto o : {time_travel_options{.page_size = 0}, time_travel_options{.snapshot_every = -3},
                    time_travel_options{.use_snapshots = false, .snapshot_every = 1}}) {
         time_machine tm(*store_, o);
