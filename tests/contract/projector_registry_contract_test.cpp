@@ -50,9 +50,23 @@ class registry_contract : public testing::TestWithParam<test::backend> {
         return e && *e && (*e)->version == version && !(*e)->rebuild;
     }
 
+    // A supervisor running "counts" (version 1) over one event of key k0, projected: how the
+    // rebuild and erasure tests begin. The caller stops it.
+    userproj::supervisor& counts_v1_over_k0() {
+        sup_ = std::make_unique<userproj::supervisor>(*store_, aliases_,
+                                                      userproj::supervisor_options{.backoff = 1ms});
+        sup_->start();
+        EXPECT_TRUE(userproj::apply_definition(*store_, definition(1)));
+        publish("k0");
+        EXPECT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+        return *sup_;
+    }
+
     test::temp_dir dir_;
     std::string url_;
     std::unique_ptr<store> store_;
+    userproj::collection_aliases aliases_;
+    std::unique_ptr<userproj::supervisor> sup_;
 };
 
 TEST_P(registry_contract, versions_decide_between_created_replaced_unchanged_and_conflict) {
@@ -539,12 +553,8 @@ TEST_P(registry_contract, a_replayed_dead_letter_is_applied_only_by_the_version_
 // it goes on from there) but not the rebuild's, whose lag would only grow. Found from
 // outside: the rebuild's group stayed listed, lagging, for good.
 TEST_P(registry_contract, a_deleted_definition_leaves_no_rebuild_group_behind) {
-    userproj::collection_aliases aliases;
-    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
-    sup.start();
-    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
-    publish("k0");
-    ASSERT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+    auto& sup = counts_v1_over_k0();
+    if (HasFailure()) return;
     // What a pending rebuild's runner leaves when the definition goes before the swap.
     ASSERT_TRUE(store_->set_cursor("order.created", "projector.counts@0a1b2c3d4e", seq_t{1}));
     ASSERT_TRUE(userproj::remove_definition(*store_, "counts"));
@@ -597,12 +607,8 @@ TEST_P(registry_contract, deleting_the_last_writer_keeps_the_newest_shadow_serve
 // and under the collection's own name (the old version's copy): prom doc rm deleted only the
 // old copy, the HTTP route only the served one. Found from outside.
 TEST_P(registry_contract, erasing_a_document_reaches_every_copy_the_registry_knows) {
-    userproj::collection_aliases aliases;
-    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
-    sup.start();
-    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
-    publish("k0");
-    ASSERT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+    auto& sup = counts_v1_over_k0();
+    if (HasFailure()) return;
     auto r = userproj::apply_definition(*store_, definition(2, true));
     ASSERT_TRUE(r);
     const std::string shadow = r->entry.rebuild->collections.at("orders");
@@ -622,12 +628,8 @@ TEST_P(registry_contract, erasing_a_document_reaches_every_copy_the_registry_kno
 // A second rebuild's swap drops the first shadow from the registry; an erasure still reaches
 // it (it holds the document the first swap served).
 TEST_P(registry_contract, erasing_a_document_reaches_the_shadows_of_earlier_swaps) {
-    userproj::collection_aliases aliases;
-    userproj::supervisor sup(*store_, aliases, {.backoff = 1ms});
-    sup.start();
-    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
-    publish("k0");
-    ASSERT_TRUE(test::eventually([&] { return n_of("orders", "k0") == 1; }, 20s));
+    auto& sup = counts_v1_over_k0();
+    if (HasFailure()) return;
     auto first = userproj::apply_definition(*store_, definition(2, true));
     ASSERT_TRUE(first);
     const std::string shadow_a = first->entry.rebuild->collections.at("orders");
