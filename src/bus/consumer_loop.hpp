@@ -38,6 +38,9 @@ class consumer_loop {
     // Forget the position and re-read the durable cursor before the next batch (after a
     // conflict showed that someone else moved it).
     void resync() { state_->consumer.resync(); }
+    // Where the loop stands: the seq up to which its group's cursor is known to be (read
+    // from the store, or where a group without a cursor starts). Inside `deliver` only.
+    seq_t position() const { return state_->consumer.position(); }
     const consumer_config& config() const { return state_->consumer.config(); }
     // True on the loop's own thread (inside `deliver`).
     bool on_loop_thread() const { return state_->thread_id.load() == std::this_thread::get_id(); }

@@ -61,11 +61,15 @@ class transactional_projector final : public projector {
   private:
     // Applies events [first, last] in one transaction, checking that the durable cursor is
     // where this consumer believes it is: if another consumer moved it (a lease race), we
-    // must not apply anything twice.
+    // must not apply anything twice. Where it believes it is: where the loop stood, or the
+    // last event this delivery committed, not the seq before the first event: retention
+    // leaves gaps (a projector from `earliest` on a trimmed topic, or a group retention
+    // skipped past, took the gap for another consumer's move and never applied anything).
+    // No cursor at all: nobody committed for the group, so nobody applied anything.
     attempt apply(std::span<const event> events) {
         const auto started = std::chrono::steady_clock::now();
         if (options_.on_batch) options_.on_batch();
-        seq_t expected = events.front().seq - 1;
+        const seq_t expected = believed_;
         std::unique_lock<std::mutex> one_at_a_time;  // held until the transaction ends
         if (options_.batch_mutex) one_at_a_time = std::unique_lock(*options_.batch_mutex);
         std::optional<recorded_batch> evaluated;
@@ -77,7 +81,7 @@ class transactional_projector final : public projector {
         if (!txn) return {outcome::store_failed, txn.error()};
         auto cur = (*txn)->cursor(options_.topic, options_.group);
         if (!cur) return {outcome::store_failed, cur.error()};
-        if (cur->value_or(seq_t{}) != expected) {
+        if (cur->has_value() && **cur != expected) {
             return {outcome::conflict, {errc::conflict, "cursor moved by another consumer"}};
         }
         if (evaluated) {
@@ -89,6 +93,7 @@ class transactional_projector final : public projector {
             return {outcome::store_failed, ok.error()};
         }
         if (auto ok = (*txn)->commit(); !ok) return {outcome::store_failed, ok.error()};
+        believed_ = events.back().seq;
         metrics_.apply_latency.record(std::chrono::steady_clock::now() - started);
         return {outcome::applied};
     }
@@ -202,10 +207,13 @@ class transactional_projector final : public projector {
         one.push_back(std::move(dlq));
         if (auto r = (*txn)->append(std::move(one)); !r) return std::unexpected(r.error());
         if (auto ok = (*txn)->set_cursor(options_.topic, options_.group, e.seq); !ok) return ok;
-        return (*txn)->commit();
+        if (auto ok = (*txn)->commit(); !ok) return ok;
+        believed_ = e.seq;
+        return {};
     }
 
     std::optional<seq_t> deliver(const std::vector<event>& batch) {
+        believed_ = loop_.position();
         // A batch of several events is tried once: when a handler fails, the events are
         // tried one by one, each with the retries, so that a poison event is tried
         // 1 + retries times alone (and once in its batch), not twice that.
@@ -282,6 +290,7 @@ class transactional_projector final : public projector {
     store& store_;
     projector_options options_;
     projector_metrics metrics_;
+    seq_t believed_{};  // the durable cursor as this delivery knows it (the loop's thread)
     std::mutex mu_;
     std::condition_variable cv_;
     bus_internal::consumer_loop loop_;  // last: its thread uses everything above
