@@ -7,7 +7,7 @@
 
 namespace prom::consistency {
 
-std::string render_change(const document_change& c) {
+std::string render_change(const document_change& c, std::string_view shown) {
     // Keys in byte order, as canonical JSON; the body is canonical JSON already.
     std::string out = "{";
     if (!c.deleted) {
@@ -16,7 +16,7 @@ std::string render_change(const document_change& c) {
         out += ',';
     }
     out += R"("collection":)";
-    out += canonical_json(json::string(c.collection));
+    out += canonical_json(json::string(shown.empty() ? std::string_view(c.collection) : shown));
     if (c.deleted) {
         out += R"(,"deleted":true)";
     } else {
@@ -99,15 +99,15 @@ change_feed::change_feed(store& s, std::chrono::milliseconds tick)
 change_feed::~change_feed() { stop(); }
 
 std::uint64_t change_feed::watch(std::string collection, watch_filter filter, seq_t after,
-                                 deliver d) {
+                                 deliver d, std::string shown) {
     std::uint64_t id = 0;
     {
         prom::lock_guard lock(mu_);
         if (stopping_) return 0;
         id = next_id_++;
         watchers_.emplace(
-            id, std::make_shared<watcher>(
-                    watcher{id, std::move(collection), std::move(filter), after, std::move(d)}));
+            id, std::make_shared<watcher>(watcher{id, std::move(collection), std::move(shown),
+                                                  std::move(filter), after, std::move(d)}));
     }
     wake_->raise(id);  // a resuming watcher may have a backlog to read now
     return id;
@@ -194,25 +194,29 @@ void change_feed::run() {
 
 void change_feed::pass(const std::vector<std::uint64_t>* only) {
     // Only the feed thread reads the log and moves a watcher's `after`.
-    std::map<std::string, std::vector<std::shared_ptr<watcher>>, std::less<>> by_collection;
+    // By (physical collection, the name its watchers see): one read and one rendering each.
+    std::map<std::pair<std::string, std::string>, std::vector<std::shared_ptr<watcher>>>
+        by_collection;
     {
         prom::lock_guard lock(mu_);
         if (only) {
             for (auto id : *only) {
                 auto it = watchers_.find(id);
                 if (it != watchers_.end() && !it->second->busy) {
-                    by_collection[it->second->collection].push_back(it->second);
+                    by_collection[{it->second->collection, it->second->shown}].push_back(
+                        it->second);
                 }
             }
         } else {
             for (const auto& [id, w] : watchers_) {
-                if (!w->busy) by_collection[w->collection].push_back(w);
+                if (!w->busy) by_collection[{w->collection, w->shown}].push_back(w);
             }
         }
     }
     constexpr std::size_t page = 1000;
     std::uint64_t handed = 0;
-    for (auto& [collection, ws] : by_collection) {
+    for (auto& [names, ws] : by_collection) {
+        const auto& [collection, shown] = names;
         // Pages until every watcher of the collection has seen the whole log or is busy.
         for (;;) {
             {
@@ -227,7 +231,7 @@ void change_feed::pass(const std::vector<std::uint64_t>* only) {
             watched_changes rendered;
             rendered.reserve(read->size());
             for (auto& c : *read) {
-                auto json = render_change(c);
+                auto json = render_change(c, shown);
                 rendered.push_back(std::make_shared<const watched_change>(
                     watched_change{std::move(c), std::move(json)}));
             }

@@ -46,7 +46,9 @@ struct watched_change {
 };
 using watched_changes = std::vector<std::shared_ptr<const watched_change>>;
 
-std::string render_change(const document_change& c);
+// `shown`: the collection's name as the watcher asked for it (a rebuild's swap serves it from
+// `_prom.<token>.<name>`, which no client names); empty: the change's own.
+std::string render_change(const document_change& c, std::string_view shown = {});
 
 struct watch_filter {
     std::string key;     // exact key, when `exact`
@@ -82,7 +84,9 @@ class change_feed {
 
     // `after`: the last change the watcher has seen (0: it wants the whole log). Returns
     // the watcher's id (0 after stop(): nothing will be delivered).
-    std::uint64_t watch(std::string collection, watch_filter filter, seq_t after, deliver d);
+    // `collection` is the physical one; `shown` the name the watcher used (render_change).
+    std::uint64_t watch(std::string collection, watch_filter filter, seq_t after, deliver d,
+                        std::string shown = {});
     void unwatch(std::uint64_t id);
     // The watcher has written its last delivery and may be handed the next. Any thread.
     void ready(std::uint64_t id);
@@ -95,6 +99,7 @@ class change_feed {
     struct watcher {
         std::uint64_t id;
         std::string collection;
+        std::string shown;
         watch_filter filter;
         seq_t after;        // only the feed thread reads and moves it
         deliver done;       // guarded by deliver_mu_; unwatch() empties it

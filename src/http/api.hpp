@@ -158,6 +158,7 @@ class api {
     struct watch_start {
         std::optional<response> answer;
         std::string collection;  // physical (aliases resolved)
+        std::string shown;       // as the client named it, which changes carry
         consistency::watch_filter filter;
         std::optional<seq_t> last_event_id;
         bool has_writers = false;

@@ -97,6 +97,7 @@ api::watch_start api::begin_watch(const request& r) {
     std::shared_ptr<const userproj::collection_map> hold;
     out.collection =
         options_.aliases ? std::string(options_.aliases->resolve(logical, hold)) : logical;
+    out.shown = logical;
     out.has_writers = options_.writers_of && !options_.writers_of(logical).empty();
     return out;
 }

@@ -505,7 +505,7 @@ net::awaitable<void> serve_watch(server_context* ctx, io_worker* worker, connect
                       "\nretry: 1000\nid: " + std::to_string(start.value) + "\n\n";
     watch_registration reg{ctx->handlers.feed(), 0, state};
     reg.id = ctx->handlers.feed()->watch(w->collection, std::move(w->filter), start,
-                                         sse_deliver{worker, state});
+                                         sse_deliver{worker, state}, w->shown);
     if (reg.id == 0) co_return;  // stopping
     conn->socket.async_wait(tcp::socket::wait_read, sse_disconnect{state, conn});
     std::string writing;

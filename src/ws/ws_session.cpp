@@ -704,7 +704,8 @@ void session::watch(const std::string& id, watch_cmd cmd) {
                          }});
             });
         };
-        auto feed_id = feed->watch(physical, std::move(filter), *start, std::move(deliver));
+        auto feed_id =
+            feed->watch(physical, std::move(filter), *start, std::move(deliver), cmd.collection);
         self->watch_opened(name, token, feed_id);
     });
 }

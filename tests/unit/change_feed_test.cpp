@@ -62,6 +62,33 @@ TEST_F(change_feed_test, renders_a_change_and_a_deletion_as_canonical_json) {
     EXPECT_EQ(render_change(c), R"({"collection":"c","deleted":true,"key":"k\"1","seq":7,"ts":5})");
 }
 
+// A collection a rebuild swapped is read from its shadow, and its changes carry the name the
+// watcher asked for, never `_prom.<token>.<name>` (found from outside).
+TEST_F(change_feed_test, changes_carry_the_name_the_watcher_used) {
+    change_feed feed(*store_, 50ms);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> texts;
+    auto id = feed.watch(
+        "_prom.0a1b.wc", {}, seq_t{0},
+        [&](std::uint64_t, watched_changes changes) {
+            std::lock_guard lock(mu);
+            for (const auto& c : changes) texts.push_back(c->json);
+            cv.notify_all();
+        },
+        "wc");
+    put("_prom.0a1b.wc", "a", 1);
+    for (int i = 0; i < 250; ++i) {
+        feed.ready(id);
+        std::unique_lock lock(mu);
+        if (cv.wait_for(lock, 20ms, [&] { return !texts.empty(); })) break;
+    }
+    std::lock_guard lock(mu);
+    ASSERT_EQ(texts.size(), 1u);
+    EXPECT_NE(texts[0].find(R"("collection":"wc")"), std::string::npos) << texts[0];
+    EXPECT_EQ(texts[0].find("_prom"), std::string::npos) << texts[0];
+}
+
 TEST_F(change_feed_test, hands_each_watcher_the_changes_its_filter_passes_in_order) {
     change_feed feed(*store_, 50ms);
     inbox all, one, prefixed;
