@@ -19,7 +19,11 @@ std::optional<cursor_wait_outcome> cursor_waiters::settled(const waiter& w,
         seq_t at = it == cursors_.end() ? seq_t{} : it->second;
         if (at >= c.seq) continue;
         if (now < w.deadline) return std::nullopt;
-        return cursor_wait_outcome{cursor_wait_outcome::kind::timed_out, c, at};
+        cursor_wait_outcome out{cursor_wait_outcome::kind::timed_out, c, at};
+        if (auto bad = unreadable_.find({c.topic, c.group}); bad != unreadable_.end()) {
+            out.unreadable = bad->second;
+        }
+        return out;
     }
     return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, seq_t{}};
 }
@@ -138,10 +142,16 @@ void cursor_waiters::run() {
             fresh_waiters_ = false;
         }
         std::map<cursor_key, seq_t> read;
+        std::map<cursor_key, std::string> failed;
         for (const auto& k : wanted) {
             auto c = store_.cursor(k.first, k.second);
-            // A failed read keeps the last value: the waiter times out if it stays failed.
-            if (c) read[k] = c->value_or(seq_t{});
+            // A failed read keeps the last value: the waiter times out if it stays failed,
+            // and is told why (not the value it could not read).
+            if (c) {
+                read[k] = c->value_or(seq_t{});
+            } else {
+                failed[k] = c.error().message;
+            }
         }
 
         std::vector<std::pair<cursor_wait_callback, cursor_wait_outcome>> ready;
@@ -150,7 +160,9 @@ void cursor_waiters::run() {
             for (auto& [k, v] : read) {
                 auto& at = cursors_[k];
                 at = std::max(at, v);
+                unreadable_.erase(k);
             }
+            for (auto& [k, why] : failed) unreadable_[k] = std::move(why);
             const auto now = clock::now();
             for (auto it = pending_.begin(); it != pending_.end();) {
                 if (auto o = settled(it->second, now)) {

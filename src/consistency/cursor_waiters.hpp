@@ -47,6 +47,9 @@ struct cursor_wait_outcome {
     // timed_out: the first condition still unmet and the cursor last read for it (0: none).
     std::optional<cursor_condition> behind;
     seq_t cursor{};
+    // timed_out with the store unable to say where that cursor is (the database away): why,
+    // so that it is answered as unavailable rather than with a cursor it did not read.
+    std::optional<std::string> unreadable;
 };
 
 using cursor_wait_callback = std::move_only_function<void(cursor_wait_outcome)>;
@@ -95,6 +98,8 @@ class cursor_waiters {
     std::condition_variable idle_cv_;  // the watcher, without waiters, waits here
     std::map<std::uint64_t, waiter> pending_ PROM_GUARDED_BY(mu_);
     std::map<cursor_key, seq_t> cursors_ PROM_GUARDED_BY(mu_);  // the values last read
+    // Cursors whose last read failed, with the store's error (cleared by the next success).
+    std::map<cursor_key, std::string> unreadable_ PROM_GUARDED_BY(mu_);
     std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 1;
     bool fresh_waiters_ PROM_GUARDED_BY(mu_) = false;  // added since the last read
     bool stopping_ PROM_GUARDED_BY(mu_) = false;

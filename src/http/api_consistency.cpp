@@ -177,7 +177,13 @@ response api::not_caught_up(const cursor_wait_outcome& o, route_id route,
                             std::string_view results_body) {
     json::object body;
     body["error"] = "not_caught_up";
-    if (o.behind) {
+    if (o.behind && o.unreadable) {
+        // Where the projector is could not be read (the database is away): not a cursor
+        // it did not read, but the database's own error (found from outside).
+        body["error"] = "unavailable";
+        body["message"] = "cannot read where projector '" + o.behind->projector + "' is in '" +
+                          o.behind->topic + "': " + *o.unreadable;
+    } else if (o.behind) {
         body["projector"] = o.behind->projector;
         body["topic"] = o.behind->topic;
         body["group"] = o.behind->group;

@@ -7,6 +7,7 @@
 
 #include <future>
 
+#include "support/forwarding_store.hpp"
 #include "support/test_support.hpp"
 
 namespace prom::consistency {
@@ -52,6 +53,29 @@ TEST_F(cursor_waiting, a_waiter_already_met_is_answered_at_once_once_the_cursor_
     auto second = wait(4, 10s, &id);  // the cursor is cached now: no store read, no id
     ASSERT_EQ(second.wait_for(0ms), std::future_status::ready);
     EXPECT_EQ(id, 0u);
+}
+
+// A cursor the store cannot read (the database away) times out saying so, not with a cursor
+// of 0 it never read (found from outside: "applied up to seq 0" during an outage).
+TEST(cursor_waiting_unreadable, a_failed_cursor_read_times_out_as_unreadable) {
+    struct away final : test::forwarding_store {
+        using test::forwarding_store::forwarding_store;
+        result<std::optional<seq_t>> cursor(std::string_view, std::string_view) override {
+            return fail(errc::unavailable, "the database is unreachable");
+        }
+    };
+    auto inner = test::open_or_die("memory:");
+    away s(*inner);
+    cursor_waiters waiters{s};
+    std::promise<cursor_wait_outcome> p;
+    auto f = p.get_future();
+    waiters.wait({{"proj", "t", "g", seq_t{1}}}, cursor_waiters::clock::now() + 100ms,
+                 [&p](cursor_wait_outcome o) { p.set_value(std::move(o)); });
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    auto o = f.get();
+    EXPECT_EQ(o.what, kind::timed_out);
+    ASSERT_TRUE(o.unreadable);
+    EXPECT_NE(o.unreadable->find("unreachable"), std::string::npos);
 }
 
 TEST_F(cursor_waiting, a_deadline_answers_timed_out_with_the_cursor_last_read) {
