@@ -8,24 +8,14 @@
 
 namespace prom::consistency {
 
-namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
-
 result<std::vector<after_position>> parse_after_list(std::string_view text, bool header_list) {
     std::vector<after_position> out;
-    if (trim(text).empty()) {
+    if (trim_ows(text).empty()) {
         return fail(errc::invalid_argument, "after must be TOPIC:SEQ[,TOPIC:SEQ…]; it is empty");
     }
     while (true) {
         auto comma = text.find(',');
-        std::string_view item = trim(text.substr(0, comma));
+        std::string_view item = trim_ows(text.substr(0, comma));
         if (item.empty() && header_list) {
             if (comma == std::string_view::npos) break;
             text = text.substr(comma + 1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/text.hpp"
 #include "prom/json.hpp"
 
 namespace prom::consistency {
@@ -65,8 +66,7 @@ result<seq_t> watch_start_position(store& s, std::string_view collection, bool h
 }
 
 std::optional<seq_t> parse_change_id(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    text = trim_ows(text);
     if (text.empty() || text.size() > 18) return std::nullopt;
     std::int64_t n = 0;
     for (char c : text) {

@@ -63,12 +63,10 @@ struct change_waiters::state {
         {
             prom::lock_guard lock(mu);
             ++generation;
-            std::vector<std::uint64_t> ids;
-            ids.reserve(waiters.size());
-            for (const auto& [id, w] : waiters) ids.push_back(id);
-            for (auto id : ids) {
-                if (auto w = take(id)) ready.push_back(std::move(w->done));
-            }
+            ready.reserve(waiters.size());
+            for (auto& [id, w] : waiters) ready.push_back(std::move(w.done));
+            waiters.clear();
+            by_target.clear();
         }
         for (auto& done : ready) done(true);
     }

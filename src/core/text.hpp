@@ -10,6 +10,13 @@
 
 namespace prom {
 
+// `s` without the spaces and tabs around it (HTTP's optional whitespace, RFC 9110 5.6.3).
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 bool is_clean_text(std::string_view s);
 
 // The valid UTF-8 sequence that starts at s[i]: its code point and length in bytes; nothing

@@ -59,21 +59,17 @@ std::optional<read_target> read_target_of(const request& r, std::string_view def
 // not a number. A number past any wait prom holds is as good as the longest (the caller
 // caps it).
 long prefer_wait_seconds(std::string_view prefer) {
-    constexpr auto trim = [](std::string_view v) {
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-        return v;
-    };
     while (!prefer.empty()) {
         auto comma = prefer.find(',');
         std::string_view item = prefer.substr(0, comma);
         prefer = comma == std::string_view::npos ? std::string_view{} : prefer.substr(comma + 1);
         item = item.substr(0, item.find(';'));
         const auto equals = item.find('=');
-        if (equals == std::string_view::npos || !iequals(trim(item.substr(0, equals)), "wait")) {
+        if (equals == std::string_view::npos ||
+            !iequals(trim_ows(item.substr(0, equals)), "wait")) {
             continue;
         }
-        std::string_view digits = trim(item.substr(equals + 1));
+        std::string_view digits = trim_ows(item.substr(equals + 1));
         if (!digits.empty() && digits.front() == '"' && digits.back() == '"' &&
             digits.size() >= 2) {
             digits = digits.substr(1, digits.size() - 2);

@@ -1028,7 +1028,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                 }
                 seen = ctx->handlers.changes()->generation();
                 // A rebuild's swap may have moved the collection to another physical one
-                // (its registry change woke every waiter): wait on where it is now.
+                // (the alias change woke every waiter): wait on where it is now.
                 if (auto moved = ctx->handlers.long_poll_of(req)) poll = std::move(moved);
                 req.fresh = true;  // the cache may not have dropped the old body yet
                 r = co_await handle_blocking(ctx, &req);

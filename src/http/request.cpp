@@ -2,15 +2,14 @@
 
 #include <string>
 
+#include "core/text.hpp"
 #include "http/percent.hpp"
 
 namespace prom::http {
 
 bool is_json_content_type(std::optional<std::string_view> content_type) {
     if (!content_type) return false;
-    auto type = content_type->substr(0, content_type->find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+    auto type = trim_ows(content_type->substr(0, content_type->find(';')));
     constexpr std::string_view want = "application/json";
     if (type.size() != want.size()) return false;
     for (std::size_t i = 0; i < want.size(); ++i) {

@@ -14,8 +14,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr std::size_t max_pattern_bytes = 200;  // a topic name's limit (src/core/event.cpp)
-
 struct unit {
     std::string_view suffix;
     std::int64_t ms;
@@ -110,8 +108,7 @@ namespace {
 
 status check_pattern(std::string_view pattern) {
     if (pattern.empty()) return bad("the topic pattern is empty");
-    if (pattern.size() > max_pattern_bytes)
-        return bad("the topic pattern is longer than 200 bytes");
+    if (pattern.size() > max_topic_bytes) return bad("the topic pattern is longer than 200 bytes");
     if (!topic_pattern_can_match(pattern)) {
         return bad("topic pattern '" + std::string(pattern) +
                    "' is a topic name (A-Z a-z 0-9 . _ - :) or a prefix ending in '*' "

@@ -236,9 +236,9 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
 
 status time_machine::at_all(std::string_view topic, ts_ms t, const reducer& r,
                             const key_state_callback& callback) {
+    if (auto why = topic_name_problem(topic)) return fail(errc::invalid_argument, *why);
     // The keys with a latest event, in pages (a topic may have millions), merged in key order
     // with the keys of retention's records, which add those whose every event was dropped.
-    if (auto why = topic_name_problem(topic)) return fail(errc::invalid_argument, *why);
     std::vector<std::string> recorded;
     auto info = store_.topic(topic);
     if (!info) return std::unexpected(info.error());

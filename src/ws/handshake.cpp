@@ -14,10 +14,7 @@ bool has_token(std::optional<std::string_view> value, std::string_view token) {
     std::string_view rest = *value;
     while (!rest.empty()) {
         auto comma = rest.find(',');
-        std::string_view item = rest.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-            item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        std::string_view item = trim_ows(rest.substr(0, comma));
         if (iequals(item, token)) return true;
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);

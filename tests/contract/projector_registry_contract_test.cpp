@@ -63,6 +63,16 @@ class registry_contract : public testing::TestWithParam<test::backend> {
         return *sup_;
     }
 
+    // Rebuilds "counts" as `version` and waits for its swap; the shadow it serves "orders"
+    // from, or "" (the test has failed) when it did not swap.
+    std::string swapped_in(std::int64_t version) {
+        auto r = userproj::apply_definition(*store_, definition(version, true));
+        EXPECT_TRUE(r);
+        if (!r) return "";
+        EXPECT_TRUE(test::eventually([&] { return swapped_to(version); }, 20s));
+        return r->entry.rebuild->collections.at("orders");
+    }
+
     test::temp_dir dir_;
     std::string url_;
     std::unique_ptr<store> store_;
@@ -609,11 +619,8 @@ TEST_P(registry_contract, deleting_the_last_writer_keeps_the_newest_shadow_serve
 // old copy, the HTTP route only the served one. Found from outside.
 TEST_P(registry_contract, erasing_a_document_reaches_every_copy_the_registry_knows) {
     auto& sup = counts_v1_over_k0();
+    const std::string shadow = swapped_in(2);
     if (HasFailure()) return;
-    auto r = userproj::apply_definition(*store_, definition(2, true));
-    ASSERT_TRUE(r);
-    const std::string shadow = r->entry.rebuild->collections.at("orders");
-    ASSERT_TRUE(test::eventually([&] { return swapped_to(2); }, 20s));
     ASSERT_EQ(n_of(shadow, "k0"), 1);
     sup.stop();
     auto gone = userproj::erase_document(*store_, "orders", "k0");
@@ -630,15 +637,9 @@ TEST_P(registry_contract, erasing_a_document_reaches_every_copy_the_registry_kno
 // it (it holds the document the first swap served).
 TEST_P(registry_contract, erasing_a_document_reaches_the_shadows_of_earlier_swaps) {
     auto& sup = counts_v1_over_k0();
+    const std::string shadow_a = swapped_in(2);
+    const std::string shadow_b = swapped_in(3);
     if (HasFailure()) return;
-    auto first = userproj::apply_definition(*store_, definition(2, true));
-    ASSERT_TRUE(first);
-    const std::string shadow_a = first->entry.rebuild->collections.at("orders");
-    ASSERT_TRUE(test::eventually([&] { return swapped_to(2); }, 20s));
-    auto second = userproj::apply_definition(*store_, definition(3, true));
-    ASSERT_TRUE(second);
-    const std::string shadow_b = second->entry.rebuild->collections.at("orders");
-    ASSERT_TRUE(test::eventually([&] { return swapped_to(3); }, 20s));
     sup.stop();
     auto entries = userproj::load_registry(*store_);
     ASSERT_TRUE(entries);
