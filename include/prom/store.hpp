@@ -387,6 +387,11 @@ class store {
 struct store_options {
     bool durable = true;  // SQLite synchronous=FULL; false = NORMAL (tests, benchmarks)
     std::chrono::milliseconds busy_timeout{10000};
+    // PostgreSQL: a session that leaves a transaction open and idle this long is ended by
+    // the server (idle_in_transaction_session_timeout), so a node that froze mid-transaction
+    // (a paused VM, SIGSTOP) cannot hold its row locks and stall the other nodes' writers for
+    // ever; the frozen node's transaction then fails with `unavailable` when it wakes.
+    std::chrono::milliseconds idle_transaction_timeout{60000};
     // Refuse to create the database: a SQLite file (or its directory) that does not exist,
     // or a PostgreSQL schema without prom's tables, is errc::not_found and nothing is
     // created. For commands that only read, where a typo in --db must not silently read a

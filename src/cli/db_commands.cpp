@@ -110,7 +110,9 @@ void register_db_commands(CLI::App& app, run_state& state) {
         cmd->add_option("topic", a->topic, "topic name")->required();
         cmd->add_option("payload", a->payload, "the payload, any JSON value")->required();
         cmd->add_option("--key", a->key, "the event's key");
-        cmd->add_option("--id", a->id, "the event's id (idempotency); a UUIDv7 when absent");
+        cmd->add_option("--id", a->id,
+                        "the event's id (idempotency: the same id again appends nothing); a UUIDv7 "
+                        "when absent; ids starting with prom- are reserved");
         cmd->add_option("--ts", a->ts, "event time: epoch ms or ISO-8601; now when absent");
         cmd->add_option("--expect-key-seq", a->expect_key_seq,
                         "append only if the key's latest seq is N (0: no event yet); "

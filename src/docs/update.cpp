@@ -99,6 +99,11 @@ void unset_path(json::object& doc, std::string_view path) {
 
 result<json::object> apply_update(const json::object* current, json::object&& update,
                                   std::string_view key, ts_ms default_ts) {
+    if (key.size() > max_document_key_bytes) {
+        return fail(errc::invalid_argument,
+                    "a document key is at most " + std::to_string(max_document_key_bytes) +
+                        " bytes; this one is " + std::to_string(key.size()));
+    }
     bool has_ops = false, has_fields = false;
     for (const auto& kv : update) (kv.key().starts_with('$') ? has_ops : has_fields) = true;
     if (has_ops && has_fields) {

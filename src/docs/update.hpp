@@ -13,13 +13,18 @@ namespace prom::docs {
 // a document that kept growing (a new field per event) would otherwise be read, rewritten
 // and held whole by every later update of it.
 inline constexpr std::size_t max_document_bytes = std::size_t{16} << 20;
+// The longest document key, as an event's key: a handler that took a key from a large
+// payload field would otherwise store it in every index, ETag and change of the document.
+// Only writes are bounded; reads and deletes of a longer key simply find nothing.
+inline constexpr std::size_t max_document_key_bytes = 1024;
 
 // Applies `update` to `current` (nullptr when the document does not exist yet).
 // Operators: $set, $inc, $setOnInsert, $unset (dotted paths reach into nested objects);
 // an update without operators replaces the document. `_key` is always `key`; `_ts` is
 // the update's own `_ts` when it sets one, else `default_ts`.
-// Errors: invalid_argument (unknown operator, bad shape, a result nested too deep or larger
-// than max_document_bytes), type_error ($inc on a non-number).
+// Errors: invalid_argument (unknown operator, bad shape, a key longer than
+// max_document_key_bytes, a result nested too deep or larger than max_document_bytes),
+// type_error ($inc on a non-number).
 result<json::object> apply_update(const json::object* current, const json::object& update,
                                   std::string_view key, ts_ms default_ts);
 // Whether `update` is a whole document (no `$` operator), which replaces the stored one

@@ -93,6 +93,35 @@ TEST_P(docs_contract, collection_and_key_are_checked_alike_on_every_backend) {
     }
 }
 
+// A key as long as an event's may be written; a longer one is refused by every write path
+// (update_one and the projectors' update), while reads and deletes of it find nothing.
+TEST_P(docs_contract, a_document_key_is_at_most_1024_bytes_when_written) {
+    const std::string longest(1024, 'k'), too_long(1025, 'k');
+    ASSERT_TRUE(update("c", longest, R"({"$set":{"a":1}})"));
+    EXPECT_NE(body("c", longest), "");
+
+    auto refused = update("c", too_long, R"({"$set":{"a":1}})");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::invalid_argument);
+    EXPECT_NE(refused.error().message.find("at most 1024 bytes"), std::string::npos)
+        << refused.error().message;
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn);
+    auto quiet = (*txn)->update("c", too_long, obj(R"({"a":1})"), true);
+    ASSERT_FALSE(quiet);
+    EXPECT_EQ(quiet.error().code, errc::invalid_argument);
+    auto missing = (*txn)->find_one("c", too_long);
+    ASSERT_TRUE(missing) << missing.error().message;
+    EXPECT_FALSE(missing->has_value());
+    auto deleted = (*txn)->delete_one("c", too_long);
+    ASSERT_TRUE(deleted) << deleted.error().message;
+    EXPECT_FALSE(*deleted);
+    txn->reset();
+    auto read = store_->find_one("c", too_long);
+    ASSERT_TRUE(read) << read.error().message;
+    EXPECT_FALSE(read->has_value());
+}
+
 TEST_P(docs_contract, bad_updates_are_refused_and_roll_back_the_transaction) {
     ASSERT_TRUE(update("c", "k", R"({"$set":{"s":"text","_ts":1}})"));
     const std::string before = body("c", "k");

@@ -18,6 +18,9 @@ errc code_of(const char* state, bool connection_bad) {
     auto cls = s.substr(0, 2);
     if (cls == "08" || cls == "53" || cls == "57") return errc::unavailable;
     if (s == "55P03") return errc::unavailable;  // lock_timeout: busy, like SQLITE_BUSY
+    // idle_in_transaction_session_timeout ended the session (store_options): a fresh
+    // connection works.
+    if (s == "25P03") return errc::unavailable;
     if (cls == "40" || cls == "23") return errc::conflict;
     if (cls == "22") return errc::invalid_argument;
     if (s == "XX001" || s == "XX002") return errc::corrupt;

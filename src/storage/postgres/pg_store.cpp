@@ -128,6 +128,8 @@ std::vector<std::string> pg_store::session_setup() const {
     if (!options_.durable) setup.emplace_back("SET synchronous_commit TO off");
     // Like SQLite's busy_timeout: waiting for another node's locks ends in `unavailable`.
     setup.push_back("SET lock_timeout TO " + std::to_string(options_.busy_timeout.count()));
+    setup.push_back("SET idle_in_transaction_session_timeout TO " +
+                    std::to_string(options_.idle_transaction_timeout.count()));
     return setup;
 }
 
