@@ -1,9 +1,21 @@
 // Query strings and paths of the HTTP API (docs/http-api.md).
 
+import { BadRequestError } from './errors.js';
 import type { After, AfterPosition, ReadOptions } from './types.js';
 
-/** One path segment: percent-encoded so that a key with `/` or `%` stays one segment. */
+/**
+ * One path segment: percent-encoded so that a key with `/` or `%` stays one segment. A
+ * segment `.` or `..` cannot be sent: URL parsers (fetch's too) remove it, encoded or not,
+ * and the request would reach another route or document.
+ */
 export function segment(s: string): string {
+    if (s === '.' || s === '..') {
+        throw new BadRequestError(
+            'bad_request',
+            `'${s}' cannot be a URL path segment (URLs drop '.' and '..' segments, encoded or not)`,
+            0,
+        );
+    }
     return encodeURIComponent(s);
 }
 

@@ -4,7 +4,10 @@
 // Reconnects: after a dropped connection it connects again with backoff and subscribes
 // with the same group, and the server resumes at the group's durable cursor. With manual
 // acks, every event not acknowledged before the drop comes again (at least once): the
-// buffer of events not yet taken is dropped, they are among those. With automatic acks the
+// buffer of events not yet taken is dropped when the connection goes, they are among
+// those, and an ack of a delivery from a connection that is gone resolves to false without
+// being sent (the server refuses acks of what another connection received; the event comes
+// again instead). With automatic acks the
 // server has stored the cursor past every batch it wrote, and events already seen are
 // skipped by seq, per topic (a pattern subscription's topics each have their own seqs). An
 // ephemeral subscription (no group) has no cursor: on one topic it resumes right after the
@@ -28,7 +31,7 @@ interface WireEvent {
 }
 
 interface Pending {
-    resolve: () => void;
+    resolve: (stored: boolean) => void;
     reject: (e: unknown) => void;
 }
 
@@ -44,8 +47,13 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     /** Ends a reconnect delay at once when the subscription is closed. */
     private readonly closing = new AbortController();
     private socket: GatewaySocket | undefined;
+    /** Counts connections: a delivery can be acknowledged only on the one that brought it. */
+    private connection = 0;
     private subscribed = false;
-    private paused = false;
+    /** The buffer reached highWaterMark (and has not drained to half of it since). */
+    private overMark = false;
+    /** Whether this connection's socket is paused (see updateReading). */
+    private socketPaused = false;
     private closed = false;
     private requests = 0;
     /** Per topic, the highest seq handed to the queue; later connections skip up to it. */
@@ -73,9 +81,9 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         });
         this.readyPromise.catch(() => {}); // the iterator reports the same error
         this.queue.onTake = () => {
-            if (this.paused && this.queue.length <= this.highWaterMark / 2) {
-                this.paused = false;
-                this.socket?.resume();
+            if (this.overMark && this.queue.length <= this.highWaterMark / 2) {
+                this.overMark = false;
+                this.updateReading();
             }
         };
         options.signal?.addEventListener('abort', () => this.close(), { once: true });
@@ -109,7 +117,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         this.closed = true;
         this.closing.abort();
         this.socket?.close(1000, 'closed by the client');
-        this.rejectPending(new NetworkError('the subscription was closed'));
+        this.settlePending(false);
         this.queue.end();
         this.settleReady.reject(new NetworkError('the subscription was closed before the server confirmed it'));
     }
@@ -117,14 +125,20 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     /**
      * Acknowledges every event of the group up to `seq` in `topic` (manual ack; else nothing
      * to do). A pattern subscription's deliveries name their topic: use `delivery.ack()`.
+     * True once the server stored the cursor; false when the connection dropped before (the
+     * events come again after the reconnect: at least once). Throws the server's refusal.
      */
-    async ack(seq: number, topic: string = this.topic): Promise<void> {
-        if (!this.manualAck) return;
+    async ack(seq: number, topic: string = this.topic): Promise<boolean> {
+        return this.ackOn(this.connection, seq, topic);
+    }
+
+    private async ackOn(connection: number, seq: number, topic: string): Promise<boolean> {
+        if (!this.manualAck) return true;
         const socket = this.socket;
-        if (!this.subscribed || socket === undefined || !socket.open) {
-            throw new NetworkError('not connected: the event will be delivered again after the reconnect');
+        if (connection !== this.connection || !this.subscribed || socket === undefined || !socket.open) {
+            return false;
         }
-        await this.request(socket, { op: 'ack', topic, group: this.group, seq });
+        return this.request(socket, { op: 'ack', topic, group: this.group, seq });
     }
 
     private async run(): Promise<void> {
@@ -153,7 +167,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
 
     private finish(error: unknown): void {
         this.closed = true;
-        this.rejectPending(error);
+        this.settlePending(false);
         this.settleReady.reject(error);
         this.queue.fail(error);
     }
@@ -164,11 +178,8 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
             let wasSubscribed = false;
             let fatal: PromError | undefined;
             const subscribeId = this.nextId();
-            if (this.manualAck) {
-                // Not taken yet, not acknowledged: the server sends them again.
-                this.queue.clear();
-                this.lastSeq.clear();
-            }
+            const connection = ++this.connection;
+            this.dropUnacknowledged();
             openSocket(this.url, this.token, {
                 onOpen: () => {
                     this.send({
@@ -198,6 +209,11 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                         // Refused (forbidden, bad_request, conflict…): reconnecting would not help.
                         fatal = errorFromBody(0, frame);
                         this.socket?.close(1000, 'subscription refused');
+                    } else if (frame['op'] === 'error' && !frame['id'] && frame['error'] === 'too_many') {
+                        // A pattern matched more topics than one connection may subscribe:
+                        // some of them are not delivered, which the caller must hear about.
+                        fatal = errorFromBody(0, frame);
+                        this.socket?.close(1000, 'a pattern topic was left out');
                     } else {
                         this.settle(frame);
                     }
@@ -211,13 +227,20 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                 onClose: (code, reason) => {
                     this.subscribed = false;
                     this.socket = undefined;
-                    this.rejectPending(new NetworkError(`the gateway connection closed (${code} ${reason})`));
+                    this.settlePending(false);
+                    // Not handed out after the drop: they could no longer be acknowledged.
+                    this.dropUnacknowledged();
                     resolve({ wasSubscribed, reason: `${code} ${reason}`.trim(), ...(fatal ? { fatal } : {}) });
                 },
             }).then(
                 (socket) => {
-                    if (this.closed) socket.close(1000, 'closed by the client');
-                    else this.socket = socket;
+                    if (this.closed || connection !== this.connection) {
+                        socket.close(1000, 'closed by the client');
+                        return;
+                    }
+                    this.socket = socket;
+                    this.socketPaused = false;
+                    this.updateReading();
                 },
                 (e) => resolve({ wasSubscribed: false, reason: String(e), fatal: new ProtocolError(String(e)) }),
             );
@@ -242,6 +265,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
             this.lastSeq.set(raw.topic, Math.max(seen, raw.seq));
             const seq = raw.seq;
             const topic = raw.topic;
+            const connection = this.connection;
             this.queue.push({
                 topic: raw.topic,
                 group: this.group,
@@ -251,12 +275,37 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                 ts: raw.ts,
                 payload: raw.payload as P,
                 headers: raw.headers ?? {},
-                ack: () => this.ack(seq, topic),
+                ack: () => this.ackOn(connection, seq, topic),
             });
         }
-        if (!this.paused && this.queue.length >= this.highWaterMark) {
-            this.paused = true;
-            this.socket?.pause();
+        if (!this.overMark && this.queue.length >= this.highWaterMark) {
+            this.overMark = true;
+            this.updateReading();
+        }
+    }
+
+    /**
+     * Reads the socket unless the buffer is over its mark. An ack's reply comes behind the
+     * deliveries already sent, so while one is awaited the socket is read even over the
+     * mark (the buffer grows by what was in flight); otherwise a loop that awaits its acks
+     * would wait for ever.
+     */
+    private updateReading(): void {
+        const pause = this.overMark && this.pending.size === 0;
+        if (pause === this.socketPaused || this.socket === undefined) return;
+        this.socketPaused = pause;
+        if (pause) this.socket.pause();
+        else this.socket.resume();
+    }
+
+    /** Manual acks: events not taken yet are dropped, since the server sends them again. */
+    private dropUnacknowledged(): void {
+        if (!this.manualAck) return;
+        this.queue.clear();
+        this.lastSeq.clear();
+        if (this.overMark) {
+            this.overMark = false;
+            this.updateReading();
         }
     }
 
@@ -268,10 +317,11 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         this.socket?.send(JSON.stringify(frame));
     }
 
-    private request(socket: GatewaySocket, frame: { [k: string]: unknown }): Promise<void> {
+    private request(socket: GatewaySocket, frame: { [k: string]: unknown }): Promise<boolean> {
         const id = this.nextId();
         return new Promise((resolve, reject) => {
             this.pending.set(id, { resolve, reject });
+            this.updateReading();
             socket.send(JSON.stringify({ ...frame, id }));
         });
     }
@@ -283,11 +333,13 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         if (p === undefined) return;
         this.pending.delete(id);
         if (frame['op'] === 'error') p.reject(errorFromBody(0, frame));
-        else p.resolve();
+        else p.resolve(true);
+        this.updateReading();
     }
 
-    private rejectPending(error: unknown): void {
-        for (const p of this.pending.values()) p.reject(error);
+    /** Acks in flight when the connection goes: not stored (their events come again). */
+    private settlePending(stored: boolean): void {
+        for (const p of this.pending.values()) p.resolve(stored);
         this.pending.clear();
     }
 }

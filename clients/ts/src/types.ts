@@ -123,9 +123,11 @@ export interface Delivery<P = Json> {
     headers: Record<string, string>;
     /**
      * Moves the group's cursor to this event (manual ack only; with automatic acks it does
-     * nothing). Acks never move the cursor backwards.
+     * nothing and resolves to true). Acks never move the cursor backwards. Resolves to true
+     * once the server stored the cursor, to false when the connection that brought the
+     * event dropped first: the event then comes again after the reconnect (at least once).
      */
-    ack(): Promise<void>;
+    ack(): Promise<boolean>;
 }
 
 export interface SubscribeOptions {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { NetworkError, PromClient, type Delivery, type Subscription } from '../src/index.js';
+import { BadRequestError, NetworkError, PromClient, TooManyError, type Delivery, type Subscription } from '../src/index.js';
 import { PromServer } from './server.js';
 
 /** Takes the next `n` deliveries of a subscription (its iterator stays usable). */
@@ -149,6 +149,54 @@ describe('subscribe', () => {
         assert.ok(sub.connected);
         await after[1]?.ack();
         sub.close();
+    });
+
+    it('a loop that awaits its manual acks goes on past the high-water mark', async () => {
+        await prom.publishBatch(Array.from({ length: 60 }, (_, i) => ({ topic: 'acked', payload: i })));
+        const sub = prom.subscribe<number>('acked', { group: 'ackers', manualAck: true, batchSize: 10, highWaterMark: 5 });
+        const seen: number[] = [];
+        const stuck = setTimeout(() => sub.close(), 15000);
+        for await (const d of sub) {
+            assert.equal(await d.ack(), true);
+            seen.push(d.payload);
+            if (seen.length === 60) break;
+        }
+        clearTimeout(stuck);
+        assert.equal(seen.length, 60, 'the ack replies were read while the buffer was over its mark');
+    });
+
+    it('an ack of a delivery whose connection dropped resolves to false; the event comes again', async () => {
+        await prom.publishBatch([1, 2].map((n) => ({ topic: 'stale', payload: n })));
+        const sub = prom.subscribe<number>('stale', { group: 'stalers', manualAck: true });
+        const it = sub[Symbol.asyncIterator]();
+        const [one, two] = await take(it, 2);
+        assert.equal(await one?.ack(), true);
+        await server.stop('SIGKILL');
+        assert.equal(await two?.ack(), false, 'not connected: nothing stored, nothing thrown');
+        await server.restart({ projectors: [] });
+        const [again] = await take(it, 1, 20000);
+        assert.equal(again?.seq, 2);
+        assert.equal(await two?.ack(), false, 'an earlier connection\'s delivery is not acknowledged on this one');
+        assert.equal(await again?.ack(), true);
+        sub.close();
+    });
+
+    it('a pattern matching more topics than a connection may subscribe ends with TooManyError', async () => {
+        await prom.publishBatch(Array.from({ length: 66 }, (_, i) => ({ topic: `wide.t${String(i).padStart(2, '0')}`, payload: i })));
+        const sub = prom.subscribe<number>('wide.*', { group: 'wide' });
+        const it = sub[Symbol.asyncIterator]();
+        await assert.rejects(
+            (async () => {
+                for (;;) if ((await it.next()).done) return;
+            })(),
+            TooManyError,
+        );
+        sub.close();
+    });
+
+    it('refuses a key that no URL can carry instead of reading another path', async () => {
+        await assert.rejects(prom.snap('processes', '..'), BadRequestError);
+        await assert.rejects(prom.at('process.state', '.', Date.now()), BadRequestError);
     });
 
     it('delivers every topic of a pattern, each with its own seqs, and acks each on its topic', async () => {
