@@ -34,6 +34,7 @@ bool consumer_state::hold_lease() {
             if (!pos) return false;
             position_ = *pos;
             active_ = true;
+            if (config_.on_start) config_.on_start(position_);
         }
         return true;
     }

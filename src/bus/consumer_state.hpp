@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -35,6 +36,11 @@ struct consumer_config {
     std::optional<ts_ms> from_ts;
     // A batch whose events pass this many bytes is read again with fewer (scan_fitting).
     std::size_t max_batch_bytes = default_max_page_bytes;
+    // An ephemeral consumer: called once, on the driver's thread, when its starting position
+    // is known (the seq it delivers after), before its first delivery. The WebSocket gateway
+    // tells the client (`started`), which then resumes from there after a reconnect even if
+    // no event came before it.
+    std::function<void(seq_t after)> on_start;
 };
 
 // What the consumer should do after next().

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "core/reserved_headers.hpp"
+#include "ops/alerts_topic.hpp"
 #include "prom/bus.hpp"
 
 namespace prom::cli {
@@ -43,6 +44,13 @@ void run_publish(const publish_args& a, run_state& state) {
         in.expect_key_seq = seq_t{*a.expect_key_seq};
     }
     if (auto ok = validate_input(in); !ok) return report(ok.error(), state);
+    // Refused here as the server would refuse it, before the database is opened: input
+    // refused creates nothing (a typo in --db must not leave an empty database behind).
+    if (in.topic == ops::alerts_topic) {
+        return report({errc::invalid_argument, "topic '" + std::string(ops::alerts_topic) +
+                                                   "' holds prom's SLO alarms only"},
+                      state);
+    }
     auto s = open_or_report(a.db, state);
     if (!s) return;
     bus b(*s);

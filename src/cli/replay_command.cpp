@@ -64,7 +64,9 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
     if (!compiled) return report_ops(compiled.error(), state);
 
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    ops::replay_progress reached;  // for the summary of a run that fails part-way
     auto done = ops::run_replay(*s, **compiled, [&](const ops::replay_progress& p) {
+        reached = p;
         auto now = std::chrono::steady_clock::now();
         if (now - last < std::chrono::milliseconds(*mode == "bar" ? 100 : 1000)) return true;
         last = now;
@@ -75,7 +77,18 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
     });
     if (!done) {
         if (*mode == "bar") std::fputc('\n', stderr);
-        return report_ops(done.error(), state);
+        // The run failed on the data or the database, not on the command line (that was all
+        // checked above): exit 1, after the summary every run ends with. What was copied
+        // stays; a rerun goes on from the cursor (docs/operations.md).
+        json::object summary = ops::to_json(reached);
+        summary["src"] = a.src;
+        summary["dst"] = a.dst;
+        summary["state"] = "failed";
+        summary["error"] = done.error().message;
+        print_line(summary);
+        report_ops(done.error(), state);
+        state.exit_code = 1;
+        return;
     }
     if (*mode == "bar") draw_bar(*done, true);
     json::object summary = ops::to_json(*done);

@@ -43,9 +43,17 @@ void run_set(const schema_args& a, run_state& state) {
     if (!text) return report(text.error(), state);
     auto file = parse_json(*text, {.refuse_duplicate_keys = true});
     if (!file) return report({errc::invalid_argument, a.file + ": " + file.error().message}, state);
-    auto refusal = [](const schema::put_error& why) {
+    // A bare schema file is sent as the body's "schema": a problem's pointer is said within
+    // the file the user wrote, not within the body made of it.
+    const bool bare = !(file->is_object() && file->get_object().contains("schema"));
+    auto refusal = [bare](const schema::put_error& why) {
         if (why.code.empty()) return why.err;
-        std::string where = why.pointer && !why.pointer->empty() ? " at " + *why.pointer : "";
+        std::string at = why.pointer.value_or("");
+        constexpr std::string_view wrapper = "/schema";
+        if (bare && (at == wrapper || at.starts_with(std::string(wrapper) + "/"))) {
+            at = at == wrapper ? "the file's root" : at.substr(wrapper.size());
+        }
+        std::string where = at.empty() ? "" : " at " + at;
         return error{errc::invalid_argument, why.code + where + ": " + why.err.message};
     };
     auto wrapped = body_of(std::move(*file), a.compatibility);

@@ -17,6 +17,9 @@ namespace {
 // current value, and stops at the first key an object already holds.
 class duplicate_finder {
   public:
+    // Objects inside a member of this name (when not empty) are data, not looked at.
+    explicit duplicate_finder(std::string_view data_member) : data_member_(data_member) {}
+
     static constexpr std::size_t max_object_size = std::size_t(-1);
     static constexpr std::size_t max_array_size = std::size_t(-1);
     static constexpr std::size_t max_key_size = std::size_t(-1);
@@ -28,7 +31,7 @@ class duplicate_finder {
     bool on_document_end(boost::system::error_code&) { return true; }
     bool on_object_begin(boost::system::error_code&) {
         value_begins();
-        frames_.push_back({.object = true});
+        frames_.push_back({.object = true, .data = opens_data()});
         return true;
     }
     bool on_object_end(std::size_t, boost::system::error_code&) {
@@ -37,7 +40,7 @@ class duplicate_finder {
     }
     bool on_array_begin(boost::system::error_code&) {
         value_begins();
-        frames_.push_back({.object = false});
+        frames_.push_back({.object = false, .data = opens_data()});
         return true;
     }
     bool on_array_end(std::size_t, boost::system::error_code&) {
@@ -51,6 +54,10 @@ class duplicate_finder {
     bool on_key(boost::json::string_view part, std::size_t, boost::system::error_code& ec) {
         key_.append(part.data(), part.size());
         frame& f = frames_.back();
+        if (f.data) {
+            key_.clear();
+            return true;
+        }
         if (!f.keys.insert(key_).second) {
             found = path();
             append_pointer_token(*found, key_);
@@ -85,11 +92,20 @@ class duplicate_finder {
   private:
     struct frame {
         bool object = false;
+        bool data = false;                        // inside the data member: keys not collected
         std::set<std::string, std::less<>> keys;  // an object's keys so far
         std::string key;                          // an object's current key
         std::size_t next_index = 0;               // an array's next element
         std::size_t index = 0;                    // an array's current element
     };
+
+    // Whether a value starting now is data: inside data, or the data member's value.
+    bool opens_data() const {
+        if (frames_.empty()) return false;
+        const frame& parent = frames_.back();
+        return parent.data ||
+               (parent.object && !data_member_.empty() && parent.key == data_member_);
+    }
 
     // An array's element starts: it takes the next index (an object's value has its key).
     void value_begins() {
@@ -116,19 +132,34 @@ class duplicate_finder {
         return out;
     }
 
+    std::string_view data_member_;
     std::vector<frame> frames_;
     std::string key_;
 };
 
-}  // namespace
-
-std::optional<std::string> first_duplicate_key(std::string_view text) {
+std::optional<std::string> first_duplicate(std::string_view text, std::string_view data_member) {
     boost::json::parse_options options;
     options.max_depth = text.size() + 1;  // the caller's parse has applied its own limit
-    boost::json::basic_parser<duplicate_finder> p{options};
+    boost::json::basic_parser<duplicate_finder> p{options, data_member};
     boost::system::error_code ec;
     p.write_some(false, text.data(), text.size(), ec);
     return std::move(p.handler().found);
+}
+
+}  // namespace
+
+std::optional<std::string> first_duplicate_key(std::string_view text) {
+    return first_duplicate(text, {});
+}
+
+std::optional<std::string> first_duplicate_envelope_key(std::string_view text) {
+    return first_duplicate(text, "payload");
+}
+
+std::string duplicate_member_message(std::string_view pointer) {
+    return "duplicate key at '" + std::string(pointer) +
+           "': each member of a request may appear once (only payloads keep the last value of "
+           "a repeated key)";
 }
 
 }  // namespace prom

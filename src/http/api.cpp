@@ -238,7 +238,17 @@ std::optional<response> api::route(const request& r, bool may_block) {
     if (n == 1 && s[0] == "ws") {
         // Reached only by requests that are not WebSocket upgrades (the session hands
         // upgrades to its upgrade hook before routing).
-        // Closed afterwards, as every refused upgrade is (docs/ws-protocol.md).
+        // Closed afterwards, as every refused upgrade is (docs/ws-protocol.md). A token
+        // the upgrade would refuse is refused here too (401): a browser, which cannot read
+        // a refused upgrade's status, asks this way why its WebSocket closed.
+        if (r.verb == method::get && options_.auth && options_.auth->enabled() &&
+            !options_.auth->authenticate(r.authorization)) {
+            auto out = error_response(401, "unauthorized", "a valid bearer token is required",
+                                      route_id::ws);
+            out.head += "WWW-Authenticate: Bearer\r\n";
+            out.close = true;
+            return out;
+        }
         auto refused = r.verb != method::get
                            ? method_not_allowed(route_id::ws, "GET")
                            : error_response(400, "bad_request",

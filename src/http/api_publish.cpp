@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "consistency/after_query.hpp"
+#include "core/json_duplicates.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
 #include "http/percent.hpp"
@@ -90,6 +91,10 @@ api::publish_start api::begin_publish(const request& r) {
     auto body = parse_json(r.body, {.max_depth = 64, .max_bytes = options_.body_limit});
     if (!body) {
         return refuse(error_response(body.error(), route_id::publish));
+    }
+    if (auto twice = first_duplicate_envelope_key(r.body)) {
+        return refuse(error_response(400, "bad_request", duplicate_member_message(*twice),
+                                     route_id::publish));
     }
     // event_input_from_json validates each event (validate_input), so nothing is checked twice.
     auto events = events_of(std::move(*body));

@@ -68,12 +68,14 @@ std::shared_ptr<const rendered_document> snapshot_cache::lookup(
         hits_.fetch_add(1, std::memory_order_relaxed);
         return found;
     }
-    misses_.fetch_add(1, std::memory_order_relaxed);
+    // Not a miss yet: a request that finds nothing here on its network thread looks again
+    // on a blocking thread before it reads the store; load() counts the read, once.
     return nullptr;
 }
 
 result<std::shared_ptr<const rendered_document>> snapshot_cache::load(std::string_view collection,
                                                                       std::string_view key) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
     std::string ck(cache_key_of(collection, key));
     auto& sh = shard_of(ck);
     std::uint64_t drops_before;

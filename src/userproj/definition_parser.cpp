@@ -6,6 +6,7 @@
 #include "core/reserved_headers.hpp"
 #include "docs/update.hpp"
 #include "docs/update_path.hpp"
+#include "ops/alerts_topic.hpp"
 #include "prom/user_projector.hpp"
 #include "userproj/compiled_definition.hpp"
 #include "userproj/json_pointer.hpp"
@@ -212,6 +213,13 @@ std::expected<userproj::emit_spec, definition_error> parse_emit(const json::valu
     if (!topic) return std::unexpected(topic.error());
     std::string t_at = pointer_join(at, "topic");
     if (auto p = topic_problem(*topic)) return refuse(*p, t_at);
+    // Every emit there would be refused (a publish there is too): a definition that can only
+    // dead-letter its events is refused when applied instead.
+    if (*topic == ops::alerts_topic) {
+        return refuse("topic '" + std::string(ops::alerts_topic) +
+                          "' holds prom's SLO alarms only: a projector cannot emit into it",
+                      t_at);
+    }
     if (topic_matches(own_pattern, *topic)) {
         return refuse("emitting into '" + *topic + "' would feed the projector its own events ('" +
                           std::string(own_pattern) + "' matches it)",

@@ -1,5 +1,6 @@
 #include "ws/protocol.hpp"
 
+#include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
 
@@ -66,6 +67,13 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     }
     if (!v->is_object()) return bad("", "a request must be a JSON object");
     const auto& o = v->get_object();
+    if (auto twice = first_duplicate_envelope_key(text)) {
+        const json::value* given = member(o, "id");
+        return bad(given && given->is_string() && given->get_string().size() <= 256
+                       ? std::string(given->get_string())
+                       : std::string(),
+                   duplicate_member_message(*twice));
+    }
     command c;
     if (const json::value* id = member(o, "id")) {
         if (!id->is_string() || id->get_string().size() > 256) {

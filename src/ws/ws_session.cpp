@@ -395,13 +395,29 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
         }
         return last;
     };
+    // An ephemeral subscription says where it starts (queued before its first batch, on the
+    // same strand): a client that reconnects before any event came resumes from there, so
+    // `latest` loses nothing published while it was away (docs/ws-protocol.md, `started`).
+    std::function<void(seq_t)> on_start;
+    if (cmd.group.empty()) {
+        on_start = [weak, topic](seq_t after) {
+            auto self = weak.lock();
+            if (!self || self->closed_) return;
+            self->enqueue(
+                {std::make_shared<const std::string>(reply_frame(
+                     "", "started",
+                     json::object{{"topic", topic}, {"group", ""}, {"after", after.value}})),
+                 nullptr});
+        };
+    }
     return gw_.delivery.add({.topic = cmd.topic,
                              .group = cmd.group,
                              .from = cmd.from,
                              .batch_size = cmd.batch_size,
                              .ephemeral = cmd.group.empty(),
                              .from_seq = cmd.from_seq,
-                             .from_ts = cmd.from_ts},
+                             .from_ts = cmd.from_ts,
+                             .on_start = std::move(on_start)},
                             std::move(deliver), std::move(settle));
 }
 

@@ -9,7 +9,9 @@
 // (auth on: a wrong token shows a message and no data, the right one shows data, over
 // HTTP and the WebSocket), lag (a lag chart rises when a projector stops), pages (every
 // page renders without console errors; screenshots), perf (first-load bytes, first row
-// with 10,000 processes, frame rate while 1,000 documents change per second).
+// with 10,000 processes, frame rate while 1,000 documents change per second), edges (the
+// Events and Time travel pages at their edges: pattern rows, 64-bit integers, too_many, an
+// emptied date field).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { args, check, execFileP, finish, heartbeat, newPage, openBrowser, screenshot, startServer } from "./harness.mjs";
@@ -471,6 +473,45 @@ const scenarios = {
             // beside this one), so the figure is reported (perf.json, docs/dashboard.md), not
             // held to a target here.
             check(fps >= 5, "the page keeps drawing frames while 1,000 documents change per second", String(fps));
+            check(errors.length === 0, "no console errors", errors.join("\n"));
+        });
+    },
+
+    // The Events and Time travel pages at their edges: a pattern's rows name their topic and
+    // come newest first; 64-bit integers keep their digits; a pattern wider than a
+    // connection says which topic it left out; a field with no instant shows no old answer.
+    async edges() {
+        await withServer({}, async (server, browser) => {
+            const { page, errors } = await newPage(browser);
+            const post = (body) => fetch(`${server.base}/publish`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+            await post('{"events":[{"topic":"pat.a","key":"k","ts":1000,"payload":{"n":1}},{"topic":"pat.b","key":"k","ts":3000,"payload":{"n":2}},' +
+                '{"topic":"pat.a","key":"big","ts":2000,"payload":{"max":9223372036854775807,"odd":9007199254740993}}]}');
+            await page.goto(`${server.base}/ui/#/events`);
+            await page.fill("#ev-topic", "pat.*");
+            await page.selectOption("#ev-from", "earliest");
+            await page.click("main button[type=submit]");
+            await page.waitForFunction(() => document.querySelectorAll(".vt-row[data-key]:not([hidden])").length === 3, null, { timeout: 10000 });
+            const rows = await page.$$eval(".vt-row[data-key]:not([hidden])", (r) =>
+                r.sort((x, y) => Number(x.dataset.index) - Number(y.dataset.index)).map((x) => `${x.children[0].textContent}#${x.children[1].textContent}`));
+            check(JSON.stringify(rows) === JSON.stringify(["pat.b#1", "pat.a#2", "pat.a#1"]), "a pattern's rows name their topic, newest first", JSON.stringify(rows));
+            await page.click(".vt-row[data-index='1']");
+            const json = await page.$eval("#ev-detail", (p) => p.textContent);
+            check(json.includes("9223372036854775807") && json.includes("9007199254740993"), "integers beyond 2^53 keep their digits", json);
+
+            await post(JSON.stringify({ events: Array.from({ length: 66 }, (_, i) => ({ topic: `wide.t${String(i).padStart(2, "0")}`, payload: i })) }));
+            await page.fill("#ev-topic", "wide.*");
+            await page.click("main button[type=submit]");
+            await page.waitForFunction(() => /Not shown: .*wide\.t/.test(document.getElementById("ev-summary").textContent), null, { timeout: 10000 })
+                .then(() => check(true, "a pattern wider than a connection names the topic it left out"))
+                .catch(async () => check(false, "a pattern wider than a connection names the topic it left out", await page.textContent("#ev-summary")));
+
+            await page.goto(`${server.base}/ui/#/timetravel`);
+            await page.waitForFunction(() => /processes/.test(document.getElementById("tt-summary").textContent), null, { timeout: 10000 });
+            await page.fill("#tt-when", "");
+            await page.$eval("#tt-when", (w) => w.dispatchEvent(new Event("change")));
+            const said = await page.textContent("#tt-summary");
+            const shown = await page.$$eval(".vt-row[data-key]:not([hidden])", (r) => r.length);
+            check(/Type a date and time/.test(said) && shown === 0, "an emptied date field shows no earlier answer", `${said} (${shown} rows)`);
             check(errors.length === 0, "no console errors", errors.join("\n"));
         });
     },

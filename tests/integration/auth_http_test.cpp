@@ -46,6 +46,16 @@ TEST_F(auth_http, refusals_have_reason_phrases_and_are_counted_by_metrics) {
     EXPECT_EQ(m.body.find(R"(status="other")"), std::string::npos) << m.body;
 }
 
+// A browser is not shown why its WebSocket upgrade was refused; a plain GET /ws tells it
+// whether the token is still taken: 401 without a valid one, else the usual 400.
+TEST_F(auth_http, a_plain_get_of_the_gateway_says_401_for_a_token_it_would_refuse) {
+    auto refused = get("/ws", {{"Authorization", "Bearer nobody-1"}});
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(refused.header("WWW-Authenticate"), "Bearer");
+    EXPECT_EQ(get("/ws").status, 401);
+    EXPECT_EQ(get("/ws", bearer()).status, 400);
+}
+
 // Authorization is no list (RFC 9110): with two lines, a proxy in front may have checked the
 // other one. Refused on every route and on the WebSocket upgrade, whichever line is valid.
 TEST_F(auth_http, two_authorization_headers_are_a_400) {

@@ -312,6 +312,10 @@ TEST_F(cli_hardening, refused_definitions_create_no_database) {
     std::fclose(f);
     EXPECT_EQ(run("projector apply '" + def + "'" + fresh, true).exit_code, 2);
     EXPECT_EQ(run("schema set 'bad topic' '" + schema + "'" + fresh, true).exit_code, 2);
+    // prom.alerts holds prom's alarms only: refused before the database is opened.
+    auto alarm = run("publish prom.alerts '{}'" + fresh, true);
+    EXPECT_EQ(alarm.exit_code, 2);
+    EXPECT_NE(alarm.out.find("SLO alarms only"), std::string::npos) << alarm.out;
     EXPECT_FALSE(std::filesystem::exists(dir_.file("fresh.db")));
     EXPECT_EQ(run("schema set good '" + schema + "'" + fresh).exit_code, 0);
     EXPECT_TRUE(std::filesystem::exists(dir_.file("fresh.db")));

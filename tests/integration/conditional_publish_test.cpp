@@ -53,5 +53,24 @@ TEST_F(conditional_publish, an_expectation_that_is_not_a_non_negative_integer_is
     EXPECT_EQ(events_in("t"), 0);
 }
 
+// A member given twice in the envelope would silently override the first (an expectation
+// that should fail, a topic): refused. Payloads are data and keep the last value.
+TEST_F(conditional_publish, an_envelope_member_given_twice_is_400_and_appends_nothing) {
+    ASSERT_EQ(post_json("/publish", R"({"topic":"t","key":"k","payload":1})").status, 200);
+    for (std::string twice :
+         {R"({"topic":"t","key":"k","payload":2,"expect":{"key_seq":0},"expect":{"key_seq":1}})",
+          R"({"topic":"a","topic":"t","payload":1})",
+          R"({"topic":"t","payload":1,"expect":{"key_seq":1,"key_seq":0},"key":"k"})",
+          R"({"events":[{"topic":"t","payload":1,"id":"a","id":"b"}]})"}) {
+        auto r = post_json("/publish", twice);
+        EXPECT_EQ(r.status, 400) << twice << ": " << r.body;
+        EXPECT_NE(r.body.find("duplicate key at"), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(events_in("t"), 1);
+    EXPECT_EQ(events_in("a"), 0);
+    auto data = post_json("/publish", R"({"topic":"t","payload":{"x":1,"x":2}})");
+    EXPECT_EQ(data.status, 200) << data.body;
+}
+
 }  // namespace
 }  // namespace prom::test

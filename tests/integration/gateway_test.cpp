@@ -190,6 +190,43 @@ TEST_F(gateway_e2e, a_conditional_publish_with_a_stale_expectation_is_a_conflict
     EXPECT_EQ((*h_->storage().topic("orders"))->count, 1);
 }
 
+// A publish frame with a member given twice would silently drop one of them: refused, with
+// the request's id, and nothing appended.
+TEST_F(gateway_e2e, a_publish_frame_with_a_member_given_twice_is_refused) {
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(
+        R"({"op":"publish","id":"p1","event":{"topic":"a","topic":"orders","payload":1}})");
+    auto err = expect_op(*ws, "error");
+    EXPECT_EQ(err.at("id"), "p1");
+    EXPECT_EQ(err.at("error"), "bad_request");
+    EXPECT_NE(err.at("message").as_string().find("duplicate key at '/event/topic'"),
+              std::string_view::npos)
+        << err;
+    EXPECT_FALSE(*h_->storage().topic("orders"));
+    EXPECT_FALSE(*h_->storage().topic("a"));
+}
+
+// An ephemeral subscription says where it starts, before any event: a client that
+// reconnects before its first event resumes from there (docs/ws-protocol.md, `started`).
+TEST_F(gateway_e2e, an_ephemeral_subscription_says_where_it_starts) {
+    for (int n = 1; n <= 3; ++n) ASSERT_TRUE(h_->bus().publish({.topic = "feed", .payload = n}));
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(R"({"op":"subscribe","id":"s1","topic":"feed","from":"latest"})");
+    expect_op(*ws, "subscribed");
+    auto started = expect_op(*ws, "started");
+    EXPECT_EQ(started.at("topic"), "feed");
+    EXPECT_EQ(started.at("group"), "");
+    EXPECT_EQ(started.at("after"), 3);
+    ASSERT_TRUE(h_->bus().publish({.topic = "feed", .payload = 4}));
+    auto ev = expect_op(*ws, "events");
+    EXPECT_EQ(ev.at("events").at(0).at("seq"), 4);
+    ws->send_text(R"({"op":"subscribe","id":"s2","topic":"feed2","from":{"seq":1}})");
+    expect_op(*ws, "subscribed");
+    EXPECT_EQ(expect_op(*ws, "started").at("after"), 0);
+}
+
 TEST_F(gateway_e2e, manual_ack_and_redelivery_after_a_disconnect) {
     ASSERT_TRUE(h_->bus().publish({.topic = "jobs", .payload = 1}));
     ASSERT_TRUE(h_->bus().publish({.topic = "jobs", .payload = 2}));

@@ -166,6 +166,19 @@ TEST_F(ops_cli, replay_copies_filtered_and_mapped_events_once) {
     EXPECT_EQ(doubled[19].at("payload").at("twice").as_int64(), 40);
 }
 
+// A run that fails on the data (a map path an event lacks) is a failure, exit 1, and ends
+// with its summary line like every run, naming the error.
+TEST_F(ops_cli, a_replay_that_fails_part_way_exits_1_after_its_summary_line) {
+    auto r = run("replay orders mapped --map '{\"x\": \"$payload.missing\"}' --progress=none");
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    auto v = lines(r.out);
+    ASSERT_FALSE(v.empty()) << r.out;
+    EXPECT_EQ(v.back().at("state"), "failed");
+    EXPECT_NE(v.back().at("error").as_string().find("payload.missing"), std::string_view::npos)
+        << r.out;
+    EXPECT_EQ(v.back().at("copied").as_int64(), 0);
+}
+
 TEST_F(ops_cli, replay_refuses_bad_input_with_exit_2) {
     for (std::string bad :
          {"replay orders orders", "replay nothing x", "replay orders x --where '{\"a\":'",

@@ -199,7 +199,7 @@ TEST(schema_cli, set_ls_show_and_publish_enforcement) {
     }
     auto incompatible = run_prom("schema set metrics " + file + " " + db, true);
     EXPECT_EQ(incompatible.exit_code, 2) << incompatible.out;
-    EXPECT_NE(incompatible.out.find("incompatible_schema at /schema/properties/host/type"),
+    EXPECT_NE(incompatible.out.find("incompatible_schema at /properties/host/type"),
               std::string::npos)
         << incompatible.out;
     auto forced = run_prom("schema set metrics " + file + " --compatibility none " + db);
@@ -236,6 +236,11 @@ TEST(schema_cli, a_wrapper_with_an_unknown_field_is_refused_not_stored_as_the_sc
     auto ok = run_prom("schema set wr " + dir.file("both.json") + " " + db);
     EXPECT_EQ(ok.exit_code, 0) << ok.out;
     EXPECT_EQ(run_prom("publish wr '\"not an integer\"' " + db).exit_code, 2);
+    // A bare schema's problem is pointed at within the file, not within the body made of it.
+    auto bare = set("bare.json", R"({"properties":{"n":{"type":"integerz"}}})", "");
+    EXPECT_EQ(bare.exit_code, 2) << bare.out;
+    EXPECT_NE(bare.out.find("at /properties/n/type"), std::string::npos) << bare.out;
+    EXPECT_EQ(bare.out.find("/schema"), std::string::npos) << bare.out;
 }
 
 class schema_admin : public schema_api {

@@ -80,6 +80,21 @@ TEST_F(server_ops, metrics_report_requests_publishes_lag_and_projectors) {
     }
 }
 
+// A miss is a read of the store: one per request that reads it, not one per look at the
+// cache (a request looks on its network thread, then again on a blocking thread).
+TEST_F(server_ops, one_snapshot_request_that_reads_the_store_is_one_cache_miss) {
+    auto misses = [&] {
+        const std::string m = get("/metrics").body;
+        const std::string name = "\nprom_snapshot_cache_misses_total ";
+        auto at = m.find(name);
+        EXPECT_NE(at, std::string::npos) << m;
+        return at == std::string::npos ? -1 : std::stoll(m.substr(at + name.size()));
+    };
+    const auto before = misses();
+    EXPECT_EQ(get("/snap/nope").status, 404);
+    EXPECT_EQ(misses(), before + 1);
+}
+
 TEST_F(server_ops, stop_closes_idle_keep_alive_connections_within_the_deadline) {
     http_connection idle(port());
     ASSERT_TRUE(idle.request("GET", "/healthz"));

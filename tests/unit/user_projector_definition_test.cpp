@@ -185,6 +185,7 @@ TEST(user_projector_definition, refuses_emits_that_loop_or_name_bad_topics) {
     EXPECT_EQ(pointer_of("/emit/0/topic", "\"order.audit\""),
               "/emit/0/topic");  // order.* matches it
     EXPECT_EQ(pointer_of("/emit/0/topic", "\"bad topic\""), "/emit/0/topic");
+    EXPECT_EQ(pointer_of("/emit/0/topic", "\"prom.alerts\""), "/emit/0/topic");  // alarms only
     EXPECT_EQ(pointer_of("/emit/0/headers", R"({"prom-x": "a"})"), "/emit/0/headers/prom-x");
     EXPECT_EQ(pointer_of("/emit/0/headers", R"({"h": 1})"), "/emit/0/headers/h");
 }

@@ -23,9 +23,25 @@ export function url(path) {
     return new URL(path, root);
 }
 
+// A header value is bytes, and fetch takes only characters up to U+00FF: a token with other
+// characters goes as its UTF-8 bytes, one character per byte, which is what the server
+// compares (the WebSocket's `?token=` is percent-encoded UTF-8 already).
+function headerBytes(s) {
+    return /^[\x20-\x7e]*$/.test(s) ? s : String.fromCharCode(...new TextEncoder().encode(s));
+}
+
 export function authHeaders(extra = {}) {
     const t = token();
-    return t ? { ...extra, Authorization: `Bearer ${t}` } : { ...extra };
+    return t ? { ...extra, Authorization: `Bearer ${headerBytes(t)}` } : { ...extra };
+}
+
+// JSON.parse, but an integer beyond 2^53 (an id, a counter: the server keeps 64-bit
+// integers exactly) becomes a BigInt of the digits sent instead of the nearest double. Where
+// the browser cannot give a number's source text, it is JSON.parse.
+export function parseJSON(text) {
+    return JSON.parse(text, (_, v, context) =>
+        typeof v === "number" && !Number.isSafeInteger(v) && Number.isInteger(v) &&
+            typeof context?.source === "string" && /^-?\d+$/.test(context.source) ? BigInt(context.source) : v);
 }
 
 export class ApiError extends Error {
@@ -60,7 +76,7 @@ export async function getJSON(path, { headers = {}, signal } = {}) {
     const res = await fetch(url(path), { headers: authHeaders(headers), signal, cache: "no-store" });
     if (res.status === 304) return { status: 304, etag: res.headers.get("ETag"), body: null };
     if (!res.ok) throw await errorOf(res);
-    return { status: res.status, etag: res.headers.get("ETag"), body: await res.json() };
+    return { status: res.status, etag: res.headers.get("ETag"), body: parseJSON(await res.text()) };
 }
 
 export function enc(s) {

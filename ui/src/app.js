@@ -1,7 +1,7 @@
 // The dashboard's shell: navigation between pages (#/name), the token dialog, the
 // connection state, and the live data the pages share (one LiveCollection per collection,
 // one gateway connection).
-import { setToken, token } from "@ui/api.js";
+import { getJSON, setToken, token } from "@ui/api.js";
 import { fill, notice } from "@ui/dom.js";
 import { Gateway } from "@ui/gateway.js";
 import { LiveCollection } from "@ui/live.js";
@@ -126,8 +126,17 @@ window.addEventListener("prom:unauthorized", () => {
     askToken(msg);
 });
 
-// The gateway answers a refused upgrade before any frame: the browser only sees a close.
-window.addEventListener("prom:gateway-refused", () => status("gateway: not connected (server down, or the token refused)", "warn"));
+// The gateway answers a refused upgrade before any frame: the browser only sees a close. A
+// plain GET of the same route says why: 401 for a token the server no longer takes (the
+// token dialog, as for any 401), anything else for a server that is down or busy.
+window.addEventListener("prom:gateway-refused", async () => {
+    status("gateway: not connected (server down, or the token refused)", "warn");
+    try {
+        await getJSON("ws");
+    } catch {
+        // errorOf raised prom:unauthorized for a 401; other answers change nothing
+    }
+});
 
 window.addEventListener("hashchange", route);
 route();

@@ -39,24 +39,37 @@ export function fill(el, ...children) {
     return el;
 }
 
-// A value of a document as a short line of text.
+// A value of a document as a short line of text. Integers beyond 2^53 parsed exactly
+// (api.js parseJSON: BigInt) are written back as the digits the server sent.
 export function show(v) {
     if (v === undefined || v === null) return "";
-    if (typeof v === "object") return JSON.stringify(v);
+    if (typeof v === "object") return showJSON(v);
     return String(v);
+}
+
+// JSON.stringify that writes a BigInt as its digits (JSON.rawJSON, where the browser has it).
+export function showJSON(v, indent) {
+    return JSON.stringify(v, (_, x) => typeof x === "bigint" ? (JSON.rawJSON ? JSON.rawJSON(x.toString()) : x.toString()) : x, indent);
+}
+
+// Epoch ms that a Date can hold (±8.64e15 ms, about ±275,000 years).
+function dateTime(ms) {
+    if (typeof ms !== "number" || !Number.isFinite(ms)) return null;
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? null : d;
 }
 
 // Epoch ms → "2026-12-02 05:10:22.123 UTC"-like local text, and the ISO form for titles.
 export function showTime(ms) {
-    if (typeof ms !== "number" || !Number.isFinite(ms)) return "";
-    const d = new Date(ms);
+    const d = dateTime(ms);
+    if (!d) return typeof ms === "number" ? `${ms} (not a date)` : "";
     const pad = (n, w = 2) => String(n).padStart(w, "0");
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
         `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 export function ago(ms, now = Date.now()) {
-    if (typeof ms !== "number") return "";
+    if (!dateTime(ms)) return "";
     const s = Math.max(0, Math.round((now - ms) / 1000));
     if (s < 60) return `${s} s ago`;
     if (s < 3600) return `${Math.floor(s / 60)} min ago`;

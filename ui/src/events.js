@@ -1,7 +1,7 @@
 // Event browser: tails a topic live over the gateway (an ephemeral subscription: no cursor
 // is stored), filters by key, opens one event's JSON (docs/dashboard.md).
 import { getJSON } from "@ui/api.js";
-import { fill, h, show, showTime } from "@ui/dom.js";
+import { fill, h, show, showJSON, showTime } from "@ui/dom.js";
 import { VirtualTable } from "@ui/vtable.js";
 
 const keepEvents = 5000;
@@ -10,6 +10,7 @@ export function mount(main, ctx) {
     let events = [];
     let topic = null;
     let keyFilter = "";
+    let arrivals = 0;  // numbers events in arrival order (ties of ts in a pattern's rows)
     const topicInput = h("input", { id: "ev-topic", type: "text", value: "heartbeat.received", list: "ev-topics", autocomplete: "off", required: true });
     const topicList = h("datalist", { id: "ev-topics" });
     const fromSelect = h("select", { id: "ev-from" }, h("option", { value: "latest" }, "new events"), h("option", { value: "earliest" }, "from the first event"));
@@ -20,29 +21,36 @@ export function mount(main, ctx) {
     const table = new VirtualTable({
         label: "Events",
         columns: [
+            { key: "topic", label: "Topic", width: "minmax(7em, 1fr)", text: (e) => show(e.topic) },
             { key: "seq", label: "Seq", width: "6em", text: (e) => show(e.seq) },
             { key: "ts", label: "Time", width: "11em", text: (e) => showTime(e.ts) },
             { key: "key", label: "Key", width: "minmax(10em, 1fr)", text: (e) => show(e.key) },
-            { key: "payload", label: "Payload", width: "minmax(12em, 3fr)", text: (e) => show(e.payload).slice(0, 300) },
+            { key: "payload", label: "Payload", width: "minmax(12em, 3fr)", text: (e) => e.payload === null ? "null" : show(e.payload).slice(0, 300) },
         ],
-        rowKey: (e) => String(e.seq),
+        rowKey: (e) => `${e.topic}\u0000${e.seq}`,
         onActivate: (e) => {
             detailTitle.textContent = `Event ${e.seq} of ${e.topic}`;
-            detail.textContent = JSON.stringify(e, null, 2);
+            const { arrival, ...event } = e;
+            detail.textContent = showJSON(event, 2);
         },
     });
     let frame = 0;
     let refusal = "";
+    let warning = "";  // some topics of a pattern are not delivered (too_many)
     const render = () => {
         frame = 0;
         const rows = keyFilter ? events.filter((e) => String(e.key ?? "").includes(keyFilter)) : events;
-        table.setRows([...rows].reverse());
+        // One topic: newest = highest seq, its arrival order. A pattern's topics arrive a
+        // batch per topic, in no order between them: newest = latest ts.
+        const ordered = [...rows].reverse();
+        if (topic?.endsWith("*")) ordered.sort((a, b) => (b.ts ?? 0) - (a.ts ?? 0) || b.arrival - a.arrival);
+        table.setRows(ordered);
         // A refusal stays said: a frame drawn after it must not replace it with "0 events".
         if (refusal) {
             summary.textContent = refusal;
             return;
         }
-        summary.textContent = topic ? `${events.length} events of ${topic} (newest first)${keyFilter ? `, ${rows.length} with a key containing “${keyFilter}”` : ""}` : "Not tailing.";
+        summary.textContent = topic ? `${events.length} events of ${topic} (newest first)${keyFilter ? `, ${rows.length} with a key containing “${keyFilter}”` : ""}${warning ? `. Not shown: ${warning}` : ""}` : "Not tailing.";
     };
     const schedule = () => { if (!frame) frame = requestAnimationFrame(render); };
     const gw = ctx.gateway();
@@ -53,15 +61,18 @@ export function mount(main, ctx) {
         topic = t;
         events = [];
         refusal = "";
+        warning = "";
         gw.subscribe(topic, {
             from: fromSelect.value,
             onEvents: (evs) => {
-                events.push(...evs);
+                for (const e of evs) events.push({ ...e, arrival: ++arrivals });
                 if (events.length > keepEvents) events = events.slice(events.length - keepEvents);
                 schedule();
             },
             onError: (f) => {
-                refusal = `Cannot tail ${topic}: ${f.message ?? f.error}`;
+                // too_many: the pattern goes on with the topics it has; the others are named.
+                if (f.error === "too_many") warning = f.message ?? f.error;
+                else refusal = `Cannot tail ${topic}: ${f.message ?? f.error}`;
                 schedule();
             },
         });

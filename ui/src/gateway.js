@@ -2,12 +2,16 @@
 // so that the dashboard stores no cursor and leaves no consumer group behind.
 //
 // One connection per Gateway. It reconnects by itself (the server restarted, the network
-// dropped) and resumes each subscription after the last seq it delivered: it asks for
+// dropped) and resumes each subscription after the last seq it delivered (or, before any,
+// after where the server said it started: the `started` frame): it asks for
 // `from: {seq}` and, should the server not know that form, starts at `latest`; events it
 // already delivered are dropped by seq either way, so a reconnect never shows one twice.
 // A topic pattern ("order.*") is one subscription whose frames name each matching topic,
-// with seqs of their own: it remembers the last seq per topic and resumes at its `from`.
-import { root, token, sleep } from "@ui/api.js";
+// with seqs of their own: it remembers the last seq per topic and, once it has shown an
+// event from `latest`, resumes at the oldest last-shown ts of its topics (`from: {ts}`, the
+// form a pattern takes), the events shown already dropped by seq; from `earliest` it starts
+// there again.
+import { parseJSON, root, token, sleep } from "@ui/api.js";
 
 export class Gateway {
     // onStatus(text, kind): "connected", "reconnecting", refused tokens.
@@ -23,8 +27,8 @@ export class Gateway {
 
     // onEvents(events) with each batch; `from`: "latest" | "earliest".
     subscribe(topic, { from = "latest", batchSize = 500, onEvents, onError = () => {} }) {
-        // seen: topic → the last seq delivered of it.
-        const sub = { from, onEvents, onError, seen: new Map(), batchSize };
+        // seen: topic → the last seq delivered of it; seenTs: topic → that event's ts.
+        const sub = { from, onEvents, onError, seen: new Map(), seenTs: new Map(), batchSize };
         this.subs.set(topic, sub);
         this.send(this.subscribeFrame(topic, sub));
     }
@@ -41,8 +45,12 @@ export class Gateway {
 
     subscribeFrame(topic, sub) {
         let from = sub.from;
-        // A seq is a position in one topic: a pattern resumes at its `from` instead.
-        if (!topic.endsWith("*") && sub.seen.has(topic)) from = { seq: sub.seen.get(topic) + 1 };
+        if (!topic.endsWith("*")) {
+            if (sub.seen.has(topic)) from = { seq: sub.seen.get(topic) + 1 };
+        } else if (from === "latest" && sub.seenTs.size) {
+            // A seq is a position in one topic: a pattern resumes by time.
+            from = { ts: Math.min(...sub.seenTs.values()) };
+        }
         const id = `s${this.nextId++}`;
         this.requests.set(id, topic);
         // Frames of an earlier subscription to this topic may still be on their way; this
@@ -112,7 +120,7 @@ export class Gateway {
     receive(text) {
         let f;
         try {
-            f = JSON.parse(text);
+            f = parseJSON(text);
         } catch {
             return;
         }
@@ -120,11 +128,25 @@ export class Gateway {
         if (f.op === "events" && sub && sub.ready) {
             const last = sub.seen.get(f.topic);
             const fresh = f.events.filter((e) => last === undefined || e.seq > last);
-            if (f.events.length) sub.seen.set(f.topic, Math.max(last ?? 0, ...f.events.map((e) => e.seq)));
+            if (f.events.length) {
+                const newest = f.events.reduce((a, e) => (e.seq > a.seq ? e : a));
+                if (last === undefined || newest.seq > last) {
+                    sub.seen.set(f.topic, newest.seq);
+                    if (typeof newest.ts === "number") sub.seenTs.set(f.topic, newest.ts);
+                }
+            }
             if (fresh.length) sub.onEvents(fresh);
+        } else if (f.op === "started" && sub && sub.ready && typeof f.after === "number") {
+            // Where this (ephemeral) subscription starts: a reconnect before any event
+            // resumes from there, so `latest` misses nothing published meanwhile.
+            if ((sub.seen.get(f.topic) ?? -1) < f.after) sub.seen.set(f.topic, f.after);
         } else if (f.op === "subscribed") {
             this.requests.delete(f.id);
             if (sub && sub.requestId === f.id) sub.ready = true;
+        } else if (f.op === "error" && !f.id && f.error === "too_many") {
+            // A pattern reached the connection's 64 subscriptions: some of its topics are
+            // not delivered. The frame names no subscription; every pattern hears of it.
+            for (const [name, s] of this.subs) if (name.endsWith("*")) s.onError(f);
         } else if (f.op === "error") {
             const topic = this.requests.get(f.id);
             this.requests.delete(f.id);

@@ -3,9 +3,12 @@
 // read with fetch rather than EventSource so that the token goes in a header; a reconnect
 // sends Last-Event-ID and so misses nothing. Nothing polls on a timer: without changes
 // nothing is read.
-import { ApiError, authHeaders, enc, errorOf, getJSON, sleep, url } from "@ui/api.js";
+import { ApiError, authHeaders, enc, errorOf, getJSON, parseJSON, sleep, url } from "@ui/api.js";
+import { showJSON } from "@ui/dom.js";
 
 const pageSize = 1000;
+// Passes over the list after a first load that changes overlapped (see fillGaps).
+const maxGapPasses = 3;
 
 export class LiveCollection {
     // onChange(changedKeys: Set<string>, removedKeys: Set<string>) after each batch of
@@ -61,6 +64,27 @@ export class LiveCollection {
         }
     }
 
+    // Every document of the list, page by page: onPage(items) per page. A page over the
+    // server's answer limit (413: large documents) is asked for again with half the limit,
+    // as docs/http-api.md says to.
+    async readList(signal, onPage) {
+        let limit = pageSize;
+        for (let offset = 0; ;) {
+            let body;
+            try {
+                ({ body } = await getJSON(
+                    `collections/${enc(this.collection)}/list?offset=${offset}&limit=${limit}`, { signal }));
+            } catch (e) {
+                if (!(e instanceof ApiError && e.status === 413) || limit === 1) throw e;
+                limit = Math.max(1, Math.floor(limit / 2));
+                continue;
+            }
+            onPage(body.items);
+            if (body.items.length < limit) return;
+            offset += body.items.length;
+        }
+    }
+
     // Every document, page by page; replaces what the page had (also after a restart of
     // the server, whose documents may have changed meanwhile). On the first load each page
     // is shown as it arrives, so the first rows appear after one request, not ten.
@@ -68,12 +92,11 @@ export class LiveCollection {
         const first = this.docs.size === 0;
         const fresh = new Map();
         // A document written while the later pages are read may move past them; the watch,
-        // opened before this read, streams it anyway.
-        for (let offset = 0; ; offset += pageSize) {
-            const { body } = await getJSON(
-                `collections/${enc(this.collection)}/list?offset=${offset}&limit=${pageSize}`, { signal });
+        // opened before this read, streams it anyway (and fillGaps finds what moved the
+        // other way).
+        await this.readList(signal, (items) => {
             const added = new Set();
-            for (const d of body.items) {
+            for (const d of items) {
                 fresh.set(d._key, d);
                 if (first) {
                     this.docs.set(d._key, d);
@@ -81,8 +104,7 @@ export class LiveCollection {
                 }
             }
             if (first && added.size) this.onChange(added, new Set());
-            if (body.items.length < pageSize) break;
-        }
+        });
         if (first) return;
         const changed = new Set();
         const removed = new Set();
@@ -93,6 +115,27 @@ export class LiveCollection {
         for (const k of this.docs.keys()) if (!fresh.has(k)) removed.add(k);
         this.docs = fresh;
         if (changed.size || removed.size) this.onChange(changed, removed);
+    }
+
+    // The list is paged by offset, newest first: a document written with an older `_ts`, or
+    // deleted, while the pages are read moves the documents behind it one place up, and the
+    // one that crosses into a page already read is missed — unchanged, the watch never sends
+    // it. So after a load that changes overlapped, the list is read again and what is
+    // missing is added; documents the stream touched since it opened are left to it (a page
+    // read before a deletion must not bring the document back).
+    async fillGaps(signal, changedDuringLoad) {
+        for (let pass = 0; changedDuringLoad() && pass < maxGapPasses; ++pass) {
+            const added = new Set();
+            await this.readList(signal, (items) => {
+                for (const d of items) {
+                    if (this.docs.has(d._key) || this.touched.has(d._key)) continue;
+                    this.docs.set(d._key, d);
+                    added.add(d._key);
+                }
+            });
+            if (added.size) this.onChange(added, new Set());
+        }
+        this.touched = null;
     }
 
     // The SSE watch: runs until the stream ends (then the caller reconnects) or throws.
@@ -107,17 +150,28 @@ export class LiveCollection {
         if (!res.ok) throw await errorOf(res);
         // Start the stream first, then read the list: changes in between arrive on it.
         const first = this.lastEventId === null;
+        // Keys the stream changes from now until fillGaps is done: the stream's word on them
+        // stands over any page of the list.
+        this.touched = first ? new Set() : null;
         const pending = [];
         let loaded = !first;
+        let changes = 0;  // changes seen on the stream, to know whether a list read overlapped one
         const apply = (ev) => this.applyWatchEvent(ev);
-        const loading = first ? this.loadAll(signal).then(() => {
+        const loading = first ? this.loadAll(signal).then(async () => {
             loaded = true;
+            let seen = 0;
             for (const ev of pending.splice(0)) apply(ev);
+            await this.fillGaps(signal, () => {
+                const overlapped = changes !== seen;
+                seen = changes;
+                return overlapped;
+            });
         }) : Promise.resolve();
         this.onStatus("live (watch)", "ok");
         await Promise.all([loading, readEvents(res.body, (ev) => {
             if (ev.id !== undefined) this.lastEventId = ev.id;
             if (ev.data === "") return;
+            ++changes;
             if (loaded) apply(ev);
             else pending.push(ev);
         }, signal)]);
@@ -129,12 +183,13 @@ export class LiveCollection {
     applyWatchEvent(ev) {
         let data;
         try {
-            data = JSON.parse(ev.data);
+            data = parseJSON(ev.data);
         } catch {
             return;
         }
         if (!data || typeof data !== "object" || typeof data.key !== "string") return;
         const key = data.key;
+        this.touched?.add(key);
         if (data.deleted) {
             if (this.docs.delete(key)) this.onChange(new Set(), new Set([key]));
             return;
@@ -149,7 +204,7 @@ export class LiveCollection {
 // Every write sets a document's _ts; the same _ts and body is the same version. (The body
 // is compared only when the _ts is equal, which is rare.)
 function sameVersion(a, b) {
-    return a._ts === b._ts && JSON.stringify(a) === JSON.stringify(b);
+    return a._ts === b._ts && showJSON(a) === showJSON(b);
 }
 
 // Parses a text/event-stream body: onEvent({event, data, id}) per event.

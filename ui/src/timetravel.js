@@ -13,7 +13,7 @@ const pad = (n, w = 2) => String(n).padStart(w, "0");
 // Epoch ms ↔ the value of an <input type="datetime-local" step="1"> (local time).
 export function toLocalInput(ms) {
     const d = new Date(ms);
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 function fromLocalInput(v) {
     const t = new Date(v).getTime();
@@ -78,22 +78,41 @@ export function mount(main, ctx) {
         slider.max = String(end);
     };
 
-    let shownT = null;
+    // What no longer belongs to the field's instant: shown while a read fails or the field
+    // holds no instant, so that no earlier answer stands under a new label.
+    const forget = (why) => {
+        ++requestNo;
+        inflight?.abort();
+        askedT = null;
+        previous = null;
+        marks.clear();
+        removedBox.textContent = "";
+        fill(empty);
+        table.setRows([]);
+        summary.textContent = why;
+    };
+
+    let askedT = null;  // the instant last asked for (answered or not)
+    let inflight = null;  // its read, aborted when another instant is asked for
     async function show_at(t, from) {
         // The same instant again (a field's change event after its input event): keep the
-        // marks of the move that led here.
-        if (t === shownT) return;
+        // marks of the move that led here. Compared with the instant asked for, not the one
+        // drawn: Home then End must read End again if Home's answer is still on its way.
+        if (t === askedT) return;
+        askedT = t;
         const no = ++requestNo;
+        inflight?.abort();  // a drag asks for many instants; only the last one's answer counts
+        inflight = new AbortController();
         if (from !== "slider") slider.value = String(Math.min(Math.max(t, end - span), end));
         if (from !== "field") when.value = toLocalInput(t);
         slider.setAttribute("aria-valuetext", showTime(t));
         summary.textContent = `loading ${showTime(t)}…`;
         let body;
         try {
-            ({ body } = await getJSON(`at/${enc(topic)}?t=${Math.round(t)}`));
+            ({ body } = await getJSON(`at/${enc(topic)}?t=${Math.round(t)}`, { signal: inflight.signal }));
         } catch (e) {
             if (no !== requestNo) return;
-            summary.textContent = `Could not read the state at ${showTime(t)}: ${e.message}`;
+            forget(`Could not read the state at ${showTime(t)}: ${e.message}`);
             return;
         }
         if (no !== requestNo) return;  // a newer position was asked for meanwhile
@@ -110,7 +129,6 @@ export function mount(main, ctx) {
             for (const k of previous.keys()) if (!now.has(k)) removed.push(k);
         }
         previous = now;
-        shownT = t;
         main.dataset.t = String(Math.round(t));
         summary.textContent = `${showTime(t)}: ${body.items.length} processes` +
             (body.truncated ? " (only the first ones)" : "") +
@@ -124,6 +142,7 @@ export function mount(main, ctx) {
     when.addEventListener("change", () => {
         const t = fromLocalInput(when.value);
         if (t !== null) show_at(t, "field");
+        else forget(when.value ? `${when.value} is not an instant this page can show.` : "Type a date and time, or move the slider.");
     });
     windowSelect.addEventListener("change", () => {
         const opt = windowSelect.selectedOptions[0];
@@ -147,6 +166,7 @@ export function mount(main, ctx) {
     show_at(end, "");
     return () => {
         ++requestNo;
+        inflight?.abort();
         if (firstAsked) gw.unsubscribe(topic);
     };
 }

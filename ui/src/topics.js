@@ -67,10 +67,12 @@ export function mount(main, ctx) {
         onError: (f) => fill(alarmsList, notice(`Alarms: ${f.message ?? f.error}`, "warn")),
     });
 
+    // A 403 stands until the token changes (which mounts the page again): not asked again.
+    let topicsRefused = false, groupsRefused = false;
     (async () => {
         while (!abort.signal.aborted) {
             const now = Date.now();
-            try {
+            if (!topicsRefused) try {
                 const { body } = await getJSON("topics", { signal: abort.signal });
                 fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), h("table", {},
                     h("thead", {}, h("tr", {}, ["Topic", "Events", "Last seq", "Last event", "Dead letters"].map((c) => h("th", { scope: "col" }, c)))),
@@ -79,11 +81,12 @@ export function mount(main, ctx) {
                         h("td", {}, showTime(t.last_ts)), h("td", {}, show(t.dead_letters)))))));
             } catch (e) {
                 if (abort.signal.aborted) return;
+                topicsRefused = e.status === 403;
                 fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), notice(e.status === 403
                     ? "This token may not list topics (admin permission)."
                     : `Topics: ${e.message}`, "warn"));
             }
-            try {
+            if (!groupsRefused) try {
                 const { body: { items } } = await getJSON("groups", { signal: abort.signal });
                 groupsNote.textContent = `${items.length} groups.`;
                 for (const g of items) {
@@ -98,6 +101,7 @@ export function mount(main, ctx) {
                 if (!items.length) fill(charts, notice("No consumer groups."));
             } catch (e) {
                 if (abort.signal.aborted) return;
+                groupsRefused = e.status === 403;
                 groupsNote.textContent = e.status === 403 ? "This token may not list groups (admin permission)." : `Groups: ${e.message}`;
             }
             await sleep(sampleMs, abort.signal);

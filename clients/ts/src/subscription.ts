@@ -11,7 +11,8 @@
 // server has stored the cursor past every batch it wrote, and events already seen are
 // skipped by seq, per topic (a pattern subscription's topics each have their own seqs). An
 // ephemeral subscription (no group) has no cursor: on one topic it resumes right after the
-// last event it saw; before it saw any, and on a pattern, it starts again at `from`
+// last event it saw, or before it saw any, right after where the server said it started
+// (its `started` frame), so `latest` misses nothing; a pattern starts again at `from`
 // (`earliest` skips what it saw; `latest` may miss what came while it was away).
 
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
@@ -205,6 +206,14 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                         this.settleReady.resolve();
                     } else if (frame['op'] === 'events') {
                         this.deliver(frame['events']);
+                    } else if (frame['op'] === 'started') {
+                        // Where an ephemeral subscription starts: the resume point until an
+                        // event moves it (never backwards: a reconnect's own start is later).
+                        const topic = frame['topic'];
+                        const after = frame['after'];
+                        if (typeof topic === 'string' && typeof after === 'number' && !this.manualAck) {
+                            this.lastSeq.set(topic, Math.max(this.lastSeq.get(topic) ?? 0, after));
+                        }
                     } else if (frame['op'] === 'error' && frame['id'] === subscribeId) {
                         // Refused (forbidden, bad_request, conflict…): reconnecting would not help.
                         fatal = errorFromBody(0, frame);

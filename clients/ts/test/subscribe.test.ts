@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { BadRequestError, NetworkError, PromClient, TooManyError, type Delivery, type Subscription } from '../src/index.js';
-import { PromServer } from './server.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import { PromServer, promBinary } from './server.js';
 
 /** Takes the next `n` deliveries of a subscription (its iterator stays usable). */
 async function take<P>(it: AsyncIterator<Delivery<P>>, n: number, ms = 10000): Promise<Delivery<P>[]> {
@@ -231,6 +234,24 @@ describe('subscribe', () => {
         await prom.publishBatch([2, 3].map((n) => ({ topic: 'live', payload: n })));
         const after = await take(it, 2, 20000);
         assert.deepEqual(after.map((d) => d.payload), [2, 3]);
+        sub.close();
+    });
+
+    it('an ephemeral subscription from latest that saw no event yet loses nothing across a restart', async () => {
+        await prom.publish({ topic: 'quiet', payload: 0 });
+        const sub = prom.subscribe<number>('quiet', { from: 'latest' });
+        await sub.ready();
+        const it = sub[Symbol.asyncIterator]();
+        await new Promise((r) => setTimeout(r, 300)); // the server's `started` frame arrives
+        await server.stop('SIGKILL');
+        // Published while the server is away (by the CLI, into its database), before the
+        // subscription ever saw an event.
+        for (const n of ['1', '2']) {
+            execFileSync(promBinary(), ['publish', 'quiet', n, '--db', `sqlite:${join(server.dir, 'prom.db')}`]);
+        }
+        await server.restart({ projectors: [] });
+        const after = await take(it, 2, 20000);
+        assert.deepEqual(after.map((d) => d.payload), [1, 2]);
         sub.close();
     });
 
