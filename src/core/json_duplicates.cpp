@@ -3,8 +3,14 @@
 // second `"auth"` silently replace the first (docs/config.md), so their parsers ask here.
 #include "core/json_duplicates.hpp"
 
+#include <algorithm>
+#include <array>
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <cstring>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "core/json_pointer.hpp"
@@ -17,8 +23,9 @@ namespace {
 // current value, and stops at the first key an object already holds.
 class duplicate_finder {
   public:
-    // Objects inside a member of this name (when not empty) are data, not looked at.
-    explicit duplicate_finder(std::string_view data_member) : data_member_(data_member) {}
+    // Values of members with these names are data: their keys are not looked at.
+    explicit duplicate_finder(std::span<const std::string_view> data_members)
+        : data_members_(data_members) {}
 
     static constexpr std::size_t max_object_size = std::size_t(-1);
     static constexpr std::size_t max_array_size = std::size_t(-1);
@@ -92,19 +99,21 @@ class duplicate_finder {
   private:
     struct frame {
         bool object = false;
-        bool data = false;                        // inside the data member: keys not collected
+        bool data = false;                        // inside data: keys not collected
         std::set<std::string, std::less<>> keys;  // an object's keys so far
         std::string key;                          // an object's current key
         std::size_t next_index = 0;               // an array's next element
         std::size_t index = 0;                    // an array's current element
     };
 
-    // Whether a value starting now is data: inside data, or the data member's value.
+    // Whether a value starting now is data: inside data, or a data member's value.
     bool opens_data() const {
         if (frames_.empty()) return false;
         const frame& parent = frames_.back();
-        return parent.data ||
-               (parent.object && !data_member_.empty() && parent.key == data_member_);
+        return parent.data || (parent.object && is_data_member(parent.key));
+    }
+    bool is_data_member(std::string_view key) const {
+        return std::find(data_members_.begin(), data_members_.end(), key) != data_members_.end();
     }
 
     // An array's element starts: it takes the next index (an object's value has its key).
@@ -132,19 +141,90 @@ class duplicate_finder {
         return out;
     }
 
-    std::string_view data_member_;
+    std::span<const std::string_view> data_members_;
     std::vector<frame> frames_;
     std::string key_;
 };
 
-std::optional<std::string> first_duplicate(std::string_view text, std::string_view data_member) {
+std::optional<std::string> first_duplicate(std::string_view text,
+                                           std::span<const std::string_view> data_members) {
     boost::json::parse_options options;
     options.max_depth = text.size() + 1;  // the caller's parse has applied its own limit
-    boost::json::basic_parser<duplicate_finder> p{options, data_member};
+    boost::json::basic_parser<duplicate_finder> p{options, data_members};
     boost::system::error_code ec;
     p.write_some(false, text.data(), text.size(), ec);
     return std::move(p.handler().found);
 }
+
+// A publish request's data: what a payload or a header holds is the publisher's.
+constexpr std::array<std::string_view, 2> envelope_data{"payload", "headers"};
+
+// The names of the request's envelope (everything but its data), each with how many of its
+// objects have a member of that name (from the parsed value) and how often the text writes
+// it as a key: a name given twice in one object is written more often than objects hold it
+// (the parsed object kept one of the two). A fixed table: publish requests name a handful.
+struct envelope_names {
+    struct entry {
+        std::string_view name;
+        std::uint32_t objects = 0;
+        std::uint32_t written = 0;
+    };
+    std::array<entry, 24> entries;
+    std::size_t size = 0;
+    bool overflow = false;
+
+    void count_objects(const boost::json::value& v) {
+        if (const auto* a = v.if_array()) {
+            for (const auto& e : *a) count_objects(e);
+            return;
+        }
+        const auto* o = v.if_object();
+        if (!o) return;
+        for (const auto& m : *o) {
+            std::string_view name(m.key().data(), m.key().size());
+            if (entry* e = find(name)) {
+                ++e->objects;
+            } else if (size < entries.size()) {
+                entries[size++] = {name, 1, 0};
+            } else {
+                overflow = true;
+            }
+            if (std::find(envelope_data.begin(), envelope_data.end(), name) ==
+                envelope_data.end()) {
+                count_objects(m.value());
+            }
+        }
+    }
+    entry* find(std::string_view name) {
+        for (std::size_t i = 0; i < size; ++i) {
+            if (entries[i].name == name) return &entries[i];
+        }
+        return nullptr;
+    }
+    // Counts the keys of a text without escapes (so every '"' opens or closes a string) in one
+    // pass; true as soon as a name is written more often than objects hold it.
+    bool written_more_often(std::string_view text) {
+        const char* p = text.data();
+        const char* const end = p + text.size();
+        for (;;) {
+            const auto* open = static_cast<const char*>(std::memchr(p, '"', end - p));
+            if (!open) return false;
+            const auto* close =
+                static_cast<const char*>(std::memchr(open + 1, '"', end - open - 1));
+            if (!close) return false;
+            p = close + 1;
+            const char* after = p;
+            while (after < end &&
+                   (*after == ' ' || *after == '\t' || *after == '\n' || *after == '\r')) {
+                ++after;
+            }
+            if (after == end || *after != ':') continue;  // a string value, not a key
+            if (entry* e = find(std::string_view(open + 1, close - open - 1))) {
+                if (++e->written > e->objects) return true;
+            }
+        }
+    }
+};
 
 }  // namespace
 
@@ -152,14 +232,25 @@ std::optional<std::string> first_duplicate_key(std::string_view text) {
     return first_duplicate(text, {});
 }
 
-std::optional<std::string> first_duplicate_envelope_key(std::string_view text) {
-    return first_duplicate(text, "payload");
+std::optional<std::string> first_duplicate_envelope_key(std::string_view text,
+                                                        const boost::json::value& parsed) {
+    // Walking the text with Boost.JSON's parser costs about as much as parsing it, on every
+    // publish (docs/benchmarks.md). Without escapes in the text every key is written as it
+    // reads: when no envelope name is written as a key more often than objects of the parsed
+    // envelope hold it, no object had it twice, and one pass over the text's quotes tells.
+    // Otherwise (a repeated name, or the same name as a key in a payload) the walk decides.
+    if (text.find('\\') == std::string_view::npos) {
+        envelope_names names;
+        names.count_objects(parsed);
+        if (!names.overflow && !names.written_more_often(text)) return std::nullopt;
+    }
+    return first_duplicate(text, envelope_data);
 }
 
 std::string duplicate_member_message(std::string_view pointer) {
     return "duplicate key at '" + std::string(pointer) +
-           "': each member of a request may appear once (only payloads keep the last value of "
-           "a repeated key)";
+           "': each member of a request may appear once (only payloads and headers keep the last "
+           "value of a repeated key)";
 }
 
 }  // namespace prom

@@ -1,6 +1,7 @@
 // Keys given twice in one JSON object (src/core/json_duplicates.cpp says why it matters).
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,10 +12,12 @@ namespace prom {
 // JSON: parse it first), or nullopt when every object's keys are distinct.
 std::optional<std::string> first_duplicate_key(std::string_view text);
 
-// The same for a publish request (HTTP body, WebSocket op): payloads are data and keep the
-// last value of a repeated key (RFC 8259 allows it), but a repeated envelope member — two
-// `topic`s, two `expect`s — is a request whose meaning cannot be known.
-std::optional<std::string> first_duplicate_envelope_key(std::string_view text);
+// The same for a publish request (HTTP body, WebSocket op), `parsed` from `text`: payloads
+// and headers are data and keep the last value of a repeated key (RFC 8259 allows it), but a
+// repeated envelope member — two `topic`s, two `expect`s — is a request whose meaning cannot
+// be known.
+std::optional<std::string> first_duplicate_envelope_key(std::string_view text,
+                                                        const boost::json::value& parsed);
 // "duplicate key at '/expect': …", for the pointer first_duplicate_envelope_key found.
 std::string duplicate_member_message(std::string_view pointer);
 

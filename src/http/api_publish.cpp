@@ -92,7 +92,7 @@ api::publish_start api::begin_publish(const request& r) {
     if (!body) {
         return refuse(error_response(body.error(), route_id::publish));
     }
-    if (auto twice = first_duplicate_envelope_key(r.body)) {
+    if (auto twice = first_duplicate_envelope_key(r.body, *body)) {
         return refuse(error_response(400, "bad_request", duplicate_member_message(*twice),
                                      route_id::publish));
     }

@@ -67,7 +67,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     }
     if (!v->is_object()) return bad("", "a request must be a JSON object");
     const auto& o = v->get_object();
-    if (auto twice = first_duplicate_envelope_key(text)) {
+    if (auto twice = first_duplicate_envelope_key(text, *v)) {
         const json::value* given = member(o, "id");
         return bad(given && given->is_string() && given->get_string().size() <= 256
                        ? std::string(given->get_string())

@@ -44,5 +44,31 @@ TEST(json_duplicate_keys, a_deep_document_within_the_parse_limit_is_walked_to_th
     EXPECT_NE(r.error().message.find("/z'"), std::string::npos);
 }
 
+// A publish request: its envelope's members once each; payloads and headers are data. The
+// quick look at the text must never let a repeated member through, escapes included.
+TEST(json_duplicate_keys, a_publish_envelope_refuses_repeated_members_but_not_repeated_data) {
+    auto envelope = [](std::string_view text) {
+        auto v = parse_json(text);
+        EXPECT_TRUE(v) << text;
+        return v ? first_duplicate_envelope_key(text, *v) : std::nullopt;
+    };
+    EXPECT_EQ(envelope(R"({"topic":"a","topic":"b","payload":1})"), "/topic");
+    EXPECT_EQ(envelope(R"({"to\u0070ic":"a","topic":"b","payload":1})"), "/topic");
+    EXPECT_EQ(envelope(R"({"topic":"t","payload":1,"expect":{"key_seq":1,"key_seq":0}})"),
+              "/expect/key_seq");
+    EXPECT_EQ(envelope(R"({"events":[{"topic":"t","payload":1},{"topic":"t","id":"a","id":"b"}]})"),
+              "/events/1/id");
+    EXPECT_EQ(
+        envelope(R"({"op":"publish","id":"p","event":{"topic":"t","payload":{"id":1}},"op":"x"})"),
+        "/op");
+    // Not repeated: the same word in a payload, as a value, in two events; repeated data.
+    EXPECT_EQ(envelope(R"({"topic":"topic","payload":{"topic":{"topic":1}}})"), std::nullopt);
+    EXPECT_EQ(envelope(R"({"events":[{"topic":"t","payload":1},{"topic":"t","payload":2}]})"),
+              std::nullopt);
+    EXPECT_EQ(envelope(R"({"topic":"t","payload":{"x":1,"x":2}})"), std::nullopt);
+    EXPECT_EQ(envelope(R"({"topic":"t","payload":1,"headers":{"h":"1","h":"2"}})"), std::nullopt);
+    EXPECT_EQ(envelope(R"({"topic":"t","payload":"say \"topic\""})"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace prom
