@@ -79,7 +79,8 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         if (*mode == "bar") std::fputc('\n', stderr);
         // The run failed on the data or the database, not on the command line (that was all
         // checked above): exit 1, after the summary every run ends with. What was copied
-        // stays; a rerun goes on from the cursor (docs/operations.md).
+        // stays; a rerun goes on from the cursor (docs/operations.md). Another replay into
+        // DST holding it stays exit 2, as a refused start.
         json::object summary = ops::to_json(reached);
         summary["src"] = a.src;
         summary["dst"] = a.dst;
@@ -87,7 +88,7 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         summary["error"] = done.error().message;
         print_line(summary);
         report_ops(done.error(), state);
-        state.exit_code = 1;
+        if (done.error().code != errc::conflict) state.exit_code = 1;
         return;
     }
     if (*mode == "bar") draw_bar(*done, true);

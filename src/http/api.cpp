@@ -241,8 +241,17 @@ std::optional<response> api::route(const request& r, bool may_block) {
         // Closed afterwards, as every refused upgrade is (docs/ws-protocol.md). A token
         // the upgrade would refuse is refused here too (401): a browser, which cannot read
         // a refused upgrade's status, asks this way why its WebSocket closed.
+        // The token as the upgrade takes it: the header, else `?token=` (browsers).
+        std::optional<std::string_view> authorization = r.authorization;
+        std::string from_query;
+        if (!authorization) {
+            if (auto t = param_value(query, "token")) {
+                from_query = "Bearer " + *t;
+                authorization = from_query;
+            }
+        }
         if (r.verb == method::get && options_.auth && options_.auth->enabled() &&
-            !options_.auth->authenticate(r.authorization)) {
+            !options_.auth->authenticate(authorization)) {
             auto out = error_response(401, "unauthorized", "a valid bearer token is required",
                                       route_id::ws);
             out.head += "WWW-Authenticate: Bearer\r\n";

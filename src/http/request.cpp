@@ -30,6 +30,19 @@ std::optional<std::string> first_param_name(std::string_view query) {
     return std::nullopt;
 }
 
+std::optional<std::string> param_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        auto eq = item.find('=');
+        if (decode_query_component(item.substr(0, eq)) != name) continue;
+        return eq == std::string_view::npos ? std::string()
+                                            : decode_query_component(item.substr(eq + 1));
+    }
+    return std::nullopt;
+}
+
 result<bool> flag_param(std::string_view query, std::string_view name) {
     bool on = false, seen = false;
     while (!query.empty()) {

@@ -44,5 +44,7 @@ result<bool> flag_param(std::string_view query, std::string_view name);
 
 // The decoded name of the query's first parameter; nullopt when it has none (`?`, `?&`).
 std::optional<std::string> first_param_name(std::string_view query);
+// The decoded value of the first parameter `name`; nullopt when it is not given.
+std::optional<std::string> param_value(std::string_view query, std::string_view name);
 
 }  // namespace prom::http

@@ -285,6 +285,11 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
     p.end = *t ? (*t)->last_seq : seq_t{};
     p.start = std::min(cur->value_or(seq_t{}), p.end);
     p.cursor = p.start;
+    // Where the run starts, before its first batch: a run that fails in that batch still
+    // says where it stands (its summary, GET /replays), not a row of zeros.
+    if (on_progress && !on_progress(p)) {
+        return fail(errc::cancelled, "the replay was cancelled at seq " + to_string(p.cursor));
+    }
     const auto began = std::chrono::steady_clock::now();
     auto elapsed = [&] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();

@@ -70,8 +70,9 @@ json::object to_json(const replay_progress& p);
 class compiled_replay;
 result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const replay_spec& spec);
 
-// Runs (or continues) the replay. `on_progress` is called after each committed batch and
-// once at the end; returning false stops the replay after that batch (cancelled).
+// Runs (or continues) the replay. `on_progress` is called once before the first batch (where
+// the run starts), after each committed batch and once at the end; returning false stops the
+// replay after that batch (cancelled).
 result<replay_progress> run_replay(store& s, const compiled_replay& r,
                                    const std::function<bool(const replay_progress&)>& on_progress);
 

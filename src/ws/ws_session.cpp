@@ -201,6 +201,18 @@ class session final : public session_base, public std::enable_shared_from_this<s
     // The last seq handed to this client's writer per subscription: an ack may not pass it.
     std::map<std::pair<std::string, std::string>, std::shared_ptr<std::atomic<std::int64_t>>>
         delivered_ PROM_GUARDED_BY(subs_mu_);
+    // Per subscription, false from its `unsubscribe` on: a frame of it that reaches the strand
+    // later is dropped, so none follows its `unsubscribed` (nor comes before a new
+    // subscription's frames of the same topic and group).
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<std::atomic<bool>>> live_
+        PROM_GUARDED_BY(subs_mu_);
+    // Marks the subscription (topic, group) ended (under subs_mu_, on the strand).
+    void end_subscription(const std::pair<std::string, std::string>& key) PROM_REQUIRES(subs_mu_) {
+        if (auto it = live_.find(key); it != live_.end()) {
+            it->second->store(false);
+            live_.erase(it);
+        }
+    }
     // Watches by name (collection, key or prefix). The token tells one watch of a name from
     // a later one of the same name: a registration that completes after its watch was
     // unwatched (or replaced) delivers nothing and is undone.
@@ -359,10 +371,12 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     // written: an ack (read on the same strand) can never find it behind what the client saw.
     auto delivered = std::make_shared<std::atomic<std::int64_t>>(0);
     delivered_[{topic, group}] = delivered;
+    auto live = std::make_shared<std::atomic<bool>>(true);
+    live_[{topic, group}] = live;
     // Runs on the delivery pool and returns at once: the frame is queued on the connection's
     // strand, and `done` is called when it is written. A batch not written within the send
     // timeout drops the client (docs/ws-protocol.md, slow consumers).
-    auto deliver = [weak, timeout, metrics, topic, group, delivered](
+    auto deliver = [weak, timeout, metrics, topic, group, delivered, live](
                        std::vector<event> batch, bus_internal::delivery_pool::done_fn done) {
         auto self = weak.lock();
         if (!self || self->closed_) return done(false);
@@ -370,7 +384,8 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
         const std::size_t count = batch.size();
         const std::int64_t last = batch.empty() ? 0 : batch.back().seq.value;
         net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics, delivered, last,
-                                             done = std::move(done)]() mutable {
+                                             live, done = std::move(done)]() mutable {
+            if (!live->load()) return done(false);  // unsubscribed meanwhile
             delivered->store(std::max(delivered->load(), last));
             auto timer = std::make_shared<net::steady_timer>(self->ws_.get_executor(), timeout);
             timer->async_wait([self, timer](boost::system::error_code ec) {
@@ -400,14 +415,15 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     // `latest` loses nothing published while it was away (docs/ws-protocol.md, `started`).
     std::function<void(seq_t)> on_start;
     if (cmd.group.empty()) {
-        on_start = [weak, topic](seq_t after) {
+        on_start = [weak, topic, live](seq_t after) {
             auto self = weak.lock();
             if (!self || self->closed_) return;
-            self->enqueue(
-                {std::make_shared<const std::string>(reply_frame(
-                     "", "started",
-                     json::object{{"topic", topic}, {"group", ""}, {"after", after.value}})),
-                 nullptr});
+            auto text = std::make_shared<const std::string>(
+                reply_frame("", "started",
+                            json::object{{"topic", topic}, {"group", ""}, {"after", after.value}}));
+            net::post(self->ws_.get_executor(), [self, text, live] {
+                if (live->load()) self->push({text, nullptr});
+            });
         };
     }
     return gw_.delivery.add({.topic = cmd.topic,
@@ -502,6 +518,7 @@ void session::unsubscribe(const std::string& id, const unsubscribe_cmd& cmd) {
         if (it == subs_.end()) return reply(error_frame(id, "not_found", "no such subscription"));
         sub = std::move(it->second);
         subs_.erase(it);
+        end_subscription({cmd.topic, cmd.group});
     }
     auto self = shared_from_this();
     // The reply comes once the lease is given back: the group's next consumer may take over.
@@ -525,6 +542,7 @@ void session::unsubscribe_pattern(const std::string& id, const unsubscribe_cmd& 
             if (auto s = subs_.find({topic, cmd.group}); s != subs_.end()) {
                 subs.push_back(std::move(s->second));
                 subs_.erase(s);
+                end_subscription({topic, cmd.group});
             }
         }
         patterns_.erase(it);

@@ -54,6 +54,8 @@ TEST_F(auth_http, a_plain_get_of_the_gateway_says_401_for_a_token_it_would_refus
     EXPECT_EQ(refused.header("WWW-Authenticate"), "Bearer");
     EXPECT_EQ(get("/ws").status, 401);
     EXPECT_EQ(get("/ws", bearer()).status, 400);
+    EXPECT_EQ(get("/ws?token=" + std::string(token)).status, 400);  // as browsers send it
+    EXPECT_EQ(get("/ws?token=nobody-1").status, 401);
 }
 
 // Authorization is no list (RFC 9110): with two lines, a proxy in front may have checked the

@@ -207,6 +207,49 @@ TEST_F(gateway_e2e, a_publish_frame_with_a_member_given_twice_is_refused) {
     EXPECT_FALSE(*h_->storage().topic("a"));
 }
 
+// Unsubscribe, then subscribe again at once: no frame of the old subscription (a batch, or
+// its `started`) may follow its `unsubscribed` and be taken for the new one's.
+TEST_F(gateway_e2e, no_frame_of_a_subscription_follows_its_unsubscribed) {
+    std::vector<event_input> many;
+    for (int n = 1; n <= 1500; ++n) many.push_back({.topic = "big", .payload = n});
+    ASSERT_TRUE(h_->storage().append(std::move(many)));
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    for (int round = 0; round < 20; ++round) {
+        const std::string r = std::to_string(round);
+        ws->send_text(R"({"op":"subscribe","id":"old)" + r +
+                      R"(","topic":"big","from":"earliest","batchSize":10})");
+        ws->send_text(R"({"op":"unsubscribe","id":"u)" + r + R"(","topic":"big"})");
+        auto frame = [&] {
+            auto text = ws->read_text();
+            if (!text) return json::object{};
+            auto v = parse_json(*text);
+            return v && v->is_object() ? v->get_object() : json::object{};
+        };
+        for (int i = 0; i < 1000; ++i) {
+            auto f = frame();
+            if (f.empty()) FAIL() << "the connection ended";
+            if (f["op"] == "unsubscribed" && f["id"] == json::value("u" + r)) break;
+        }
+        ws->send_text(R"({"op":"subscribe","id":"new)" + r + R"(","topic":"big","from":"latest"})");
+        for (int i = 0; i < 1000; ++i) {
+            auto f = frame();
+            if (f.empty()) FAIL() << "the connection ended";
+            ASSERT_NE(f["op"], "events") << "round " << r << ": a batch after unsubscribed";
+            if (f["op"] == "started") {
+                EXPECT_EQ(f["after"], 1500) << "round " << r;
+                break;
+            }
+        }
+        ws->send_text(R"({"op":"unsubscribe","id":"x)" + r + R"(","topic":"big"})");
+        for (int i = 0; i < 1000; ++i) {
+            auto f = frame();
+            if (f.empty()) FAIL() << "the connection ended";
+            if (f["op"] == "unsubscribed" && f["id"] == json::value("x" + r)) break;
+        }
+    }
+}
+
 // An ephemeral subscription says where it starts, before any event: a client that
 // reconnects before its first event resumes from there (docs/ws-protocol.md, `started`).
 TEST_F(gateway_e2e, an_ephemeral_subscription_says_where_it_starts) {

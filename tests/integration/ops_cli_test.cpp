@@ -177,6 +177,9 @@ TEST_F(ops_cli, a_replay_that_fails_part_way_exits_1_after_its_summary_line) {
     EXPECT_NE(v.back().at("error").as_string().find("payload.missing"), std::string_view::npos)
         << r.out;
     EXPECT_EQ(v.back().at("copied").as_int64(), 0);
+    // Where it stands, though it failed in its first batch: not a row of zeros.
+    EXPECT_EQ(v.back().at("end").as_int64(), 20) << r.out;
+    EXPECT_EQ(v.back().at("total").as_int64(), 20) << r.out;
 }
 
 TEST_F(ops_cli, replay_refuses_bad_input_with_exit_2) {
