@@ -19,6 +19,12 @@ export function setToken(t) {
     window.dispatchEvent(new CustomEvent("prom:token"));
 }
 
+// Drops a token the server refused, without starting the reads over (setToken does): the
+// next page load asks for one instead of sending it again.
+export function forgetToken() {
+    sessionStorage.removeItem(tokenKey);
+}
+
 export function url(path) {
     return new URL(path, root);
 }

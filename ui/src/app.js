@@ -1,7 +1,7 @@
 // The dashboard's shell: navigation between pages (#/name), the token dialog, the
 // connection state, and the live data the pages share (one LiveCollection per collection,
 // one gateway connection).
-import { getJSON, setToken, token } from "@ui/api.js";
+import { forgetToken, getJSON, setToken, token } from "@ui/api.js";
 import { fill, notice } from "@ui/dom.js";
 import { Gateway } from "@ui/gateway.js";
 import { LiveCollection } from "@ui/live.js";
@@ -122,6 +122,7 @@ window.addEventListener("prom:unauthorized", () => {
     if (refusedShown && dialog.open) return;
     refusedShown = true;
     const msg = token() ? "The server refused this token (401). Type a valid token." : "This server needs a bearer token.";
+    forgetToken();
     showAlert(msg);
     askToken(msg);
 });
