@@ -47,9 +47,7 @@ void run_publish(const publish_args& a, run_state& state) {
     // Refused here as the server would refuse it, before the database is opened: input
     // refused creates nothing (a typo in --db must not leave an empty database behind).
     if (in.topic == ops::alerts_topic) {
-        return report({errc::invalid_argument, "topic '" + std::string(ops::alerts_topic) +
-                                                   "' holds prom's SLO alarms only"},
-                      state);
+        return report({errc::invalid_argument, ops::alerts_topic_refusal()}, state);
     }
     auto s = open_or_report(a.db, state);
     if (!s) return;

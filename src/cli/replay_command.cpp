@@ -65,6 +65,14 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
 
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     ops::replay_progress reached;  // for the summary of a run that fails part-way
+    // The line every run ends with (docs/operations.md).
+    auto summary_of = [&](const ops::replay_progress& p, std::string_view how) {
+        json::object summary = ops::to_json(p);
+        summary["src"] = a.src;
+        summary["dst"] = a.dst;
+        summary["state"] = how;
+        return summary;
+    };
     auto done = ops::run_replay(*s, **compiled, [&](const ops::replay_progress& p) {
         reached = p;
         auto now = std::chrono::steady_clock::now();
@@ -81,10 +89,7 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         // checked above): exit 1, after the summary every run ends with. What was copied
         // stays; a rerun goes on from the cursor (docs/operations.md). Another replay into
         // DST holding it stays exit 2, as a refused start.
-        json::object summary = ops::to_json(reached);
-        summary["src"] = a.src;
-        summary["dst"] = a.dst;
-        summary["state"] = "failed";
+        json::object summary = summary_of(reached, "failed");
         summary["error"] = done.error().message;
         print_line(summary);
         report_ops(done.error(), state);
@@ -92,11 +97,7 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         return;
     }
     if (*mode == "bar") draw_bar(*done, true);
-    json::object summary = ops::to_json(*done);
-    summary["src"] = a.src;
-    summary["dst"] = a.dst;
-    summary["state"] = "done";
-    print_line(summary);
+    print_line(summary_of(*done, "done"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/event_times.hpp"
+#include "core/key_limit.hpp"
 #include "core/reserved_headers.hpp"
 #include "core/text.hpp"
 #include "core/topic_name.hpp"
@@ -16,7 +17,6 @@ namespace prom {
 
 namespace {
 
-constexpr std::size_t max_key_bytes = 1024;
 constexpr std::size_t max_id_bytes = 256;
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/key_limit.hpp"
 #include "prom/store.hpp"
 
 namespace prom::docs {
@@ -13,10 +14,10 @@ namespace prom::docs {
 // a document that kept growing (a new field per event) would otherwise be read, rewritten
 // and held whole by every later update of it.
 inline constexpr std::size_t max_document_bytes = std::size_t{16} << 20;
-// The longest document key, as an event's key: a handler that took a key from a large
+// The longest document key, an event's key's bound: a handler that took a key from a large
 // payload field would otherwise store it in every index, ETag and change of the document.
 // Only writes are bounded; reads and deletes of a longer key simply find nothing.
-inline constexpr std::size_t max_document_key_bytes = 1024;
+inline constexpr std::size_t max_document_key_bytes = max_key_bytes;
 
 // Applies `update` to `current` (nullptr when the document does not exist yet).
 // Operators: $set, $inc, $setOnInsert, $unset (dotted paths reach into nested objects);

@@ -5,11 +5,17 @@
 // dropped as duplicates, and a schema on the topic refused the alarms themselves.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace prom::ops {
 
 inline constexpr std::string_view alerts_topic = "prom.alerts";
 inline constexpr std::string_view alarm_header = "prom-alarm";
+
+// Why an event (a publish, a replay's copy, a projector's emit) may not go there.
+inline std::string alerts_topic_refusal() {
+    return "topic '" + std::string(alerts_topic) + "' holds prom's SLO alarms only";
+}
 
 }  // namespace prom::ops

@@ -219,8 +219,7 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
     // Refused here, not at the first batch's commit (the schema check refuses every event
     // there that is not an alarm): a replay into it could never copy anything.
     if (spec.dst == alerts_topic) {
-        return fail(errc::invalid_argument, dst + ": topic '" + std::string(alerts_topic) +
-                                                "' holds prom's SLO alarms only");
+        return fail(errc::invalid_argument, dst + ": " + alerts_topic_refusal());
     }
     auto t = s.topic(spec.src);
     if (!t) return std::unexpected(t.error());

@@ -83,8 +83,7 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
         const auto& in = batch[i];
         if (in.topic == ops::alerts_topic) {
             if (in.headers.contains(std::string(ops::alarm_header))) continue;
-            return fail(errc::invalid_argument, "topic '" + std::string(ops::alerts_topic) +
-                                                    "' holds prom's SLO alarms only");
+            return fail(errc::invalid_argument, ops::alerts_topic_refusal());
         }
         // Events of one topic follow each other in most batches: look it up once for them.
         if (!e || batch[i - 1].topic != in.topic) {

@@ -216,9 +216,7 @@ std::expected<userproj::emit_spec, definition_error> parse_emit(const json::valu
     // Every emit there would be refused (a publish there is too): a definition that can only
     // dead-letter its events is refused when applied instead.
     if (*topic == ops::alerts_topic) {
-        return refuse("topic '" + std::string(ops::alerts_topic) +
-                          "' holds prom's SLO alarms only: a projector cannot emit into it",
-                      t_at);
+        return refuse(ops::alerts_topic_refusal() + ": a projector cannot emit into it", t_at);
     }
     if (topic_matches(own_pattern, *topic)) {
         return refuse("emitting into '" + *topic + "' would feed the projector its own events ('" +
