@@ -13,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/url/parse.hpp>
 #include <deque>
 #include <map>
 #include <set>
@@ -23,6 +22,7 @@
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/http_server.hpp"
+#include "http/request.hpp"
 #include "http/server_context.hpp"
 #include "prom/user_projector.hpp"
 #include "schema/payload_schemas.hpp"
@@ -198,19 +198,23 @@ class session final : public session_base, public std::enable_shared_from_this<s
     std::map<std::pair<std::string, std::string>,
              std::shared_ptr<bus_internal::delivery_pool::consumer>>
         subs_ PROM_GUARDED_BY(subs_mu_);
-    // The last seq handed to this client's writer per subscription: an ack may not pass it.
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<std::atomic<std::int64_t>>>
-        delivered_ PROM_GUARDED_BY(subs_mu_);
-    // Per subscription, false from its `unsubscribe` on: a frame of it that reaches the strand
-    // later is dropped, so none follows its `unsubscribed` (nor comes before a new
-    // subscription's frames of the same topic and group).
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<std::atomic<bool>>> live_
+    // What the connection's strand knows of one subscription, shared with its delivery
+    // callbacks.
+    struct stream_state {
+        // The last seq handed to this client's writer: an ack may not pass it.
+        std::atomic<std::int64_t> delivered{0};
+        // False from the subscription's `unsubscribe` on: a frame of it that reaches the
+        // strand later is dropped, so none follows its `unsubscribed` (nor comes before a
+        // new subscription's frames of the same topic and group).
+        std::atomic<bool> live{true};
+    };
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<stream_state>> streams_
         PROM_GUARDED_BY(subs_mu_);
     // Marks the subscription (topic, group) ended (under subs_mu_, on the strand).
     void end_subscription(const std::pair<std::string, std::string>& key) PROM_REQUIRES(subs_mu_) {
-        if (auto it = live_.find(key); it != live_.end()) {
-            it->second->store(false);
-            live_.erase(it);
+        if (auto it = streams_.find(key); it != streams_.end()) {
+            it->second->live.store(false);
+            streams_.erase(it);
         }
     }
     // Watches by name (collection, key or prefix). The token tells one watch of a name from
@@ -369,24 +373,22 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     std::string topic = cmd.topic, group = cmd.group;
     // The last seq handed to this connection's writer, set on its strand before the frame is
     // written: an ack (read on the same strand) can never find it behind what the client saw.
-    auto delivered = std::make_shared<std::atomic<std::int64_t>>(0);
-    delivered_[{topic, group}] = delivered;
-    auto live = std::make_shared<std::atomic<bool>>(true);
-    live_[{topic, group}] = live;
+    auto stream = std::make_shared<stream_state>();
+    streams_[{topic, group}] = stream;
     // Runs on the delivery pool and returns at once: the frame is queued on the connection's
     // strand, and `done` is called when it is written. A batch not written within the send
     // timeout drops the client (docs/ws-protocol.md, slow consumers).
-    auto deliver = [weak, timeout, metrics, topic, group, delivered, live](
+    auto deliver = [weak, timeout, metrics, topic, group, stream](
                        std::vector<event> batch, bus_internal::delivery_pool::done_fn done) {
         auto self = weak.lock();
         if (!self || self->closed_) return done(false);
         auto text = std::make_shared<const std::string>(events_frame(topic, group, batch));
         const std::size_t count = batch.size();
         const std::int64_t last = batch.empty() ? 0 : batch.back().seq.value;
-        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics, delivered, last,
-                                             live, done = std::move(done)]() mutable {
-            if (!live->load()) return done(false);  // unsubscribed meanwhile
-            delivered->store(std::max(delivered->load(), last));
+        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics, stream, last,
+                                             done = std::move(done)]() mutable {
+            if (!stream->live.load()) return done(false);  // unsubscribed meanwhile
+            stream->delivered.store(std::max(stream->delivered.load(), last));
             auto timer = std::make_shared<net::steady_timer>(self->ws_.get_executor(), timeout);
             timer->async_wait([self, timer](boost::system::error_code ec) {
                 if (!ec && !self->closed_)
@@ -415,14 +417,14 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     // `latest` loses nothing published while it was away (docs/ws-protocol.md, `started`).
     std::function<void(seq_t)> on_start;
     if (cmd.group.empty()) {
-        on_start = [weak, topic, live](seq_t after) {
+        on_start = [weak, topic, stream](seq_t after) {
             auto self = weak.lock();
             if (!self || self->closed_) return;
             auto text = std::make_shared<const std::string>(
                 reply_frame("", "started",
                             json::object{{"topic", topic}, {"group", ""}, {"after", after.value}}));
-            net::post(self->ws_.get_executor(), [self, text, live] {
-                if (live->load()) self->push({text, nullptr});
+            net::post(self->ws_.get_executor(), [self, text, stream] {
+                if (stream->live.load()) self->push({text, nullptr});
             });
         };
     }
@@ -582,8 +584,8 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
                     "' (another consumer is active, or the lease is still being taken): only "
                     "the consumer receiving its events acks"));
         }
-        auto got = delivered_.find({cmd.topic, cmd.group});
-        const std::int64_t last = got == delivered_.end() ? 0 : got->second->load();
+        auto got = streams_.find({cmd.topic, cmd.group});
+        const std::int64_t last = got == streams_.end() ? 0 : got->second->delivered.load();
         if (cmd.seq.value > last) {
             return reply(error_frame(id, "bad_request",
                                      "seq " + std::to_string(cmd.seq.value) +
@@ -781,19 +783,12 @@ void session::unwatch(const std::string& id, const unwatch_cmd& cmd) {
     reply(reply_frame(id, "unwatched", watch_fields(cmd.collection, cmd.key, cmd.prefix)));
 }
 
-std::optional<std::string_view> query_token(std::string_view target) {
+// The token a browser gives in the upgrade's query (`?token=`), read as every other query
+// parameter is (http/request.hpp), so GET /ws and the upgrade agree on what a query says.
+std::optional<std::string> query_token(std::string_view target) {
     auto q = target.find('?');
     if (q == std::string_view::npos) return std::nullopt;
-    // A NUL-terminated copy: Boost.URL 1.81 reads past the end of a view.
-    const std::string copy(target);
-    auto parsed = boost::urls::parse_origin_form(copy);
-    if (!parsed) return std::nullopt;
-    auto params = parsed->params();
-    auto it = params.find("token");
-    if (it == params.end() || !(*it).has_value) return std::nullopt;
-    static thread_local std::string value;
-    value = (*it).value;
-    return value;
+    return http::param_value(target.substr(q + 1), "token");
 }
 
 // A refused upgrade: the server's JSON error, always with an HTTP/1.1 status line, and the
@@ -885,7 +880,7 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
         std::string from_query;
         if (!header) {
             if (auto t = query_token(req.target())) {
-                from_query = "Bearer " + std::string(*t);
+                from_query = "Bearer " + *t;
                 header = from_query;
             }
         }
