@@ -3,6 +3,7 @@
 #include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
+#include "prom/user_projector.hpp"
 
 namespace prom::ws {
 
@@ -24,6 +25,39 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
     const json::value* v = member(o, name);
     if (!v || !v->is_string() || v->get_string().empty()) return std::nullopt;
     return std::string(v->get_string());
+}
+
+// `from: {"seqs": {topic: N, …}}`: where each listed topic of a pattern subscription starts,
+// as `{"seq": N}` says for one topic (a client resuming a pattern names what it saw of each).
+// A topic the pattern does not match is refused, as a position it could never use.
+constexpr std::size_t max_from_seqs = 4096;
+result<std::map<std::string, seq_t, std::less<>>> pattern_positions(std::string_view pattern,
+                                                                    const json::value& seqs) {
+    if (!is_topic_pattern(pattern)) {
+        return fail(errc::invalid_argument,
+                    "from.seqs is for a topic pattern (\"order.*\"): one topic takes {\"seq\": N}");
+    }
+    if (!seqs.is_object()) {
+        return fail(errc::invalid_argument, "from.seqs must be an object of topic: seq");
+    }
+    if (seqs.get_object().size() > max_from_seqs) {
+        return fail(errc::invalid_argument,
+                    "from.seqs names at most " + std::to_string(max_from_seqs) + " topics");
+    }
+    std::map<std::string, seq_t, std::less<>> out;
+    for (const auto& [topic, n] : seqs.get_object()) {
+        if (!topic_matches(pattern, topic)) {
+            return fail(errc::invalid_argument, "from.seqs names '" + std::string(topic) +
+                                                    "', which pattern '" + std::string(pattern) +
+                                                    "' does not match");
+        }
+        if (!n.is_int64() || n.get_int64() < 1) {
+            return fail(errc::invalid_argument,
+                        "from.seqs['" + std::string(topic) + "'] must be an integer >= 1");
+        }
+        out.emplace(std::string(topic), seq_t{n.get_int64()});
+    }
+    return out;
 }
 
 // Each op's fields (`op` and `id` besides): a misspelt field ("manualack") is refused rather
@@ -154,13 +188,21 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                 }
                 if (!ts) return bad(c.id, "from.ts must be epoch ms or an ISO-8601 time");
                 s.from_ts = *ts;
+            } else if (from->is_object() && from->get_object().size() == 1 &&
+                       from->get_object().contains("seqs")) {
+                auto seqs = pattern_positions(s.topic, from->get_object().at("seqs"));
+                if (!seqs) return bad(c.id, seqs.error().message);
+                s.from_seqs = std::move(*seqs);
             } else {
                 return bad(c.id,
-                           "from must be \"earliest\", \"latest\", {\"seq\": N} or {\"ts\": T}");
+                           "from must be \"earliest\", \"latest\", {\"seq\": N}, {\"ts\": T} "
+                           "or {\"seqs\": {topic: N}}");
             }
         }
         if (s.from_seq && is_topic_pattern(s.topic)) {
-            return bad(c.id, "from.seq is a position in one topic: a pattern takes a ts");
+            return bad(c.id,
+                       "from.seq is a position in one topic: a pattern takes a ts, or seqs per "
+                       "topic");
         }
         // Two spellings of one field: refused rather than one of them silently ignored.
         for (auto [camel, snake] :

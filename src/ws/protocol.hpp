@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,9 @@ struct subscribe_cmd {
     start_from from = start_from::earliest;
     std::optional<seq_t> from_seq;  // "from": {"seq": N}
     std::optional<ts_ms> from_ts;   // "from": {"ts": T}
+    // "from": {"seqs": {topic: N, …}}, a pattern's only: where each listed topic starts; its
+    // other topics start at their first event.
+    std::optional<std::map<std::string, seq_t, std::less<>>> from_seqs;
     std::size_t batch_size = 100;
     bool manual_ack = false;
 };

@@ -502,8 +502,21 @@ void session::expand_patterns(bool always) {
             }
             subscribe_cmd c = p.cmd;
             c.topic = t.topic;
-            // A topic that appeared after the subscription is new to it from its first event.
-            if (p.looked) c.from = start_from::earliest;
+            c.from_seqs.reset();
+            if (p.cmd.from_seqs) {
+                // A resumed pattern: each topic it names where the client left it, any
+                // other (new to the client) from its first event.
+                auto at = p.cmd.from_seqs->find(t.topic);
+                if (at != p.cmd.from_seqs->end()) {
+                    c.from_seq = at->second;
+                } else {
+                    c.from = start_from::earliest;
+                }
+            } else if (p.looked) {
+                // A topic that appeared after the subscription is new to it from its first
+                // event.
+                c.from = start_from::earliest;
+            }
             subs_[one] = start_consumer(c);
             p.topics.insert(t.topic);
         }

@@ -509,5 +509,60 @@ TEST_F(ws_from_position, a_topic_pattern_subscribes_to_every_matching_topic) {
     EXPECT_TRUE(unsubscribed);
 }
 
+// An ephemeral pattern resumed with a seq per topic: each named topic from where the client
+// left it, a topic it does not name (new to it) from its first event; nothing it saw comes
+// again and nothing published while it was away is missed.
+TEST_F(ws_from_position, an_ephemeral_pattern_resumes_each_topic_at_its_own_seq) {
+    ASSERT_TRUE(db().append({{.topic = "order.a", .payload = 1},
+                             {.topic = "order.a", .payload = 2},
+                             {.topic = "order.a", .payload = 3},
+                             {.topic = "order.b", .payload = 4},
+                             {.topic = "order.c", .payload = 5},
+                             {.topic = "order.c", .payload = 6}}));
+    raw_ws::handshake hs;
+    auto ws = raw_ws::connect(port(), hs);
+    ASSERT_EQ(hs.status, 101);
+    ASSERT_TRUE(ws->send_text(
+        R"({"op":"subscribe","id":"p","topic":"order.*","from":{"seqs":{"order.a":3,"order.b":2}}})"));
+    std::set<std::pair<std::string, std::int64_t>> got;
+    for (int i = 0; i < 100 && got.size() < 3; ++i) {
+        auto text = ws->read_text(5s);
+        if (!text) break;
+        auto v = parse_json(*text);
+        ASSERT_TRUE(v);
+        if (v->at("op") != "events") continue;
+        for (const auto& e : v->at("events").as_array()) {
+            got.emplace(std::string(e.at("topic").as_string()), e.at("seq").as_int64());
+        }
+    }
+    // order.a from 3, order.b from 2 (nothing yet), order.c (not named) from 1.
+    EXPECT_EQ(got, (std::set<std::pair<std::string, std::int64_t>>{
+                       {"order.a", 3}, {"order.c", 1}, {"order.c", 2}}));
+    ASSERT_TRUE(db().append({{.topic = "order.b", .payload = 7}}));
+    for (int i = 0; i < 100 && !got.contains({"order.b", 2}); ++i) {
+        auto text = ws->read_text(5s);
+        if (!text) break;
+        auto v = parse_json(*text);
+        if (!v || v->at("op") != "events") continue;
+        for (const auto& e : v->at("events").as_array()) {
+            got.emplace(std::string(e.at("topic").as_string()), e.at("seq").as_int64());
+        }
+    }
+    EXPECT_TRUE(got.contains({"order.b", 2}));
+    EXPECT_EQ(got.size(), 4u);
+    // A topic the pattern does not match: refused, nothing subscribed.
+    ASSERT_TRUE(ws->send_text(
+        R"({"op":"subscribe","id":"q","topic":"order.*","group":"g","from":{"seqs":{"other":1}}})"));
+    bool refused = false;
+    for (int i = 0; i < 20 && !refused; ++i) {
+        auto text = ws->read_text(5s);
+        if (!text) break;
+        auto v = parse_json(*text);
+        refused =
+            v && v->at("op") == "error" && v->at("id") == "q" && v->at("error") == "bad_request";
+    }
+    EXPECT_TRUE(refused);
+}
+
 }  // namespace
 }  // namespace prom::test

@@ -70,6 +70,31 @@ TEST(ws_protocol, subscribe_from_a_seq_or_a_time) {
     }
 }
 
+// A pattern resumes with a position per topic; each must be one the pattern could deliver.
+TEST(ws_protocol, a_pattern_takes_a_seq_per_topic) {
+    auto s = std::get<subscribe_cmd>(
+        parsed(R"({"op":"subscribe","topic":"order.*","from":{"seqs":{"order.a":3,"order.b":1}}})")
+            .op);
+    ASSERT_TRUE(s.from_seqs);
+    EXPECT_EQ(s.from_seqs->size(), 2u);
+    EXPECT_EQ(s.from_seqs->at("order.a"), 3);
+    EXPECT_EQ(s.from_seqs->at("order.b"), 1);
+    s = std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"*","from":{"seqs":{}}})").op);
+    ASSERT_TRUE(s.from_seqs);
+    EXPECT_TRUE(s.from_seqs->empty());
+    for (std::string_view bad :
+         {R"({"op":"subscribe","topic":"t","from":{"seqs":{"t":2}}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seqs":{"other":2}}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seqs":{"order.a.dlq":2}}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seqs":{"order.a":0}}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seqs":{"order.a":"2"}}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seqs":[1]}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seqs":{"order.a":1},"ts":2}})",
+          R"({"op":"subscribe","topic":"order.*","from":{"seq":2}})"}) {
+        EXPECT_EQ(refused(bad).code, "bad_request") << bad;
+    }
+}
+
 TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
     EXPECT_EQ(std::get<ack_cmd>(parsed(R"({"op":"ack","topic":"t","group":"g","seq":9})").op).seq,
               9);

@@ -12,8 +12,8 @@
 // skipped by seq, per topic (a pattern subscription's topics each have their own seqs). An
 // ephemeral subscription (no group) has no cursor: on one topic it resumes right after the
 // last event it saw, or before it saw any, right after where the server said it started
-// (its `started` frame), so `latest` misses nothing; a pattern starts again at `from`
-// (`earliest` skips what it saw; `latest` may miss what came while it was away).
+// (its `started` frame), so `latest` misses nothing; a pattern resumes the same way per
+// topic (`from: {seqs}`), and a topic it never heard of starts at its first event.
 
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { NetworkError, ProtocolError, PromError, errorFromBody } from './errors.js';
@@ -256,14 +256,21 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         });
     }
 
-    private resumeFrom(): 'earliest' | 'latest' | { seq: number } {
+    private resumeFrom(): 'earliest' | 'latest' | { seq: number } | { seqs: Record<string, number> } {
         const from = this.options.from ?? 'earliest';
-        // A group resumes at its cursor whatever `from` says. An ephemeral subscription of
-        // one topic resumes right after what it saw, so that `latest` loses nothing across
-        // a reconnect; a pattern cannot take a seq (one per topic) and starts at `from`.
+        // A group resumes at its cursor whatever `from` says. An ephemeral subscription
+        // resumes right after what it saw, so that `latest` loses nothing across a
+        // reconnect: one topic by its seq, a pattern by a seq per topic it heard of (the
+        // server starts topics it does not name, new to this client, at their first event).
+        if (this.group !== '') return from;
+        if (this.topic.endsWith('*')) {
+            if (this.lastSeq.size === 0) return from;
+            const seqs: Record<string, number> = {};
+            for (const [topic, seen] of this.lastSeq) seqs[topic] = seen + 1;
+            return { seqs };
+        }
         const seen = this.lastSeq.get(this.topic);
-        if (this.group === '' && !this.topic.endsWith('*') && seen !== undefined) return { seq: seen + 1 };
-        return from;
+        return seen === undefined ? from : { seq: seen + 1 };
     }
 
     private deliver(events: unknown): void {

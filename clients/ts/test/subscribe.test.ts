@@ -255,6 +255,35 @@ describe('subscribe', () => {
         sub.close();
     });
 
+    it('an ephemeral pattern from latest resumes each topic where it left it across a restart', async () => {
+        await prom.publishBatch([
+            { topic: 'feed.a', payload: 0 },
+            { topic: 'feed.b', payload: 0 },
+        ]);
+        const sub = prom.subscribe<number>('feed.*', { from: 'latest' });
+        await sub.ready();
+        const it = sub[Symbol.asyncIterator]();
+        await prom.publish({ topic: 'feed.a', payload: 1 });
+        const [first] = await take(it, 1);
+        assert.deepEqual([first?.topic, first?.payload], ['feed.a', 1]);
+        await new Promise((r) => setTimeout(r, 300)); // feed.b's `started` frame has arrived
+
+        await server.stop('SIGKILL');
+        // Published while the server is away: to a topic it saw an event of, to one it saw
+        // none of, and to a topic that did not exist (new to it: from its first event).
+        const db = `sqlite:${join(server.dir, 'prom.db')}`;
+        for (const [topic, n] of [['feed.a', '2'], ['feed.b', '3'], ['feed.c', '4']] as const) {
+            execFileSync(promBinary(), ['publish', topic, n, '--db', db]);
+        }
+        await server.restart({ projectors: [] });
+        const after = await take(it, 3, 20000);
+        assert.deepEqual(
+            after.map((d) => `${d.topic}=${String(d.payload)}`).sort(),
+            ['feed.a=2', 'feed.b=3', 'feed.c=4'],
+        );
+        sub.close();
+    });
+
     it('surfaces a refused subscription as a typed error, without reconnecting', async () => {
         const first = prom.subscribe('dup', { group: 'g' });
         await first.ready();
