@@ -7,10 +7,8 @@
 // `from: {seq}` and, should the server not know that form, starts at `latest`; events it
 // already delivered are dropped by seq either way, so a reconnect never shows one twice.
 // A topic pattern ("order.*") is one subscription whose frames name each matching topic,
-// with seqs of their own: it remembers the last seq per topic and, once it has shown an
-// event from `latest`, resumes at the oldest last-shown ts of its topics (`from: {ts}`, the
-// form a pattern takes), the events shown already dropped by seq; from `earliest` it starts
-// there again.
+// with seqs of their own: it remembers the last seq per topic and resumes each topic after
+// it (`from: {seqs}`); a topic it never heard of starts at its first event.
 import { parseJSON, root, token, sleep } from "@ui/api.js";
 
 export class Gateway {
@@ -27,8 +25,8 @@ export class Gateway {
 
     // onEvents(events) with each batch; `from`: "latest" | "earliest".
     subscribe(topic, { from = "latest", batchSize = 500, onEvents, onError = () => {} }) {
-        // seen: topic → the last seq delivered of it; seenTs: topic → that event's ts.
-        const sub = { from, onEvents, onError, seen: new Map(), seenTs: new Map(), batchSize };
+        // seen: topic → the last seq delivered of it (or where it started).
+        const sub = { from, onEvents, onError, seen: new Map(), batchSize };
         this.subs.set(topic, sub);
         this.send(this.subscribeFrame(topic, sub));
     }
@@ -47,9 +45,9 @@ export class Gateway {
         let from = sub.from;
         if (!topic.endsWith("*")) {
             if (sub.seen.has(topic)) from = { seq: sub.seen.get(topic) + 1 };
-        } else if (from === "latest" && sub.seenTs.size) {
-            // A seq is a position in one topic: a pattern resumes by time.
-            from = { ts: Math.min(...sub.seenTs.values()) };
+        } else if (sub.seen.size) {
+            // A seq is a position in one topic: a pattern names one per topic.
+            from = { seqs: Object.fromEntries([...sub.seen].map(([t, seq]) => [t, seq + 1])) };
         }
         const id = `s${this.nextId++}`;
         this.requests.set(id, topic);
@@ -130,10 +128,7 @@ export class Gateway {
             const fresh = f.events.filter((e) => last === undefined || e.seq > last);
             if (f.events.length) {
                 const newest = f.events.reduce((a, e) => (e.seq > a.seq ? e : a));
-                if (last === undefined || newest.seq > last) {
-                    sub.seen.set(f.topic, newest.seq);
-                    if (typeof newest.ts === "number") sub.seenTs.set(f.topic, newest.ts);
-                }
+                if (last === undefined || newest.seq > last) sub.seen.set(f.topic, newest.seq);
             }
             if (fresh.length) sub.onEvents(fresh);
         } else if (f.op === "started" && sub && sub.ready && typeof f.after === "number") {
