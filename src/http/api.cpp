@@ -29,18 +29,28 @@ std::string_view decoded(std::string_view raw, std::string& storage) {
 
 }  // namespace
 
+namespace {
+response unauthorized(route_id route) {
+    auto out = error_response(401, "unauthorized", "a valid bearer token is required", route);
+    out.head += "WWW-Authenticate: Bearer\r\n";
+    return out;
+}
+}  // namespace
+
+std::optional<response> api::unauthenticated(const request& r, route_id route) const {
+    if (!options_.auth || !options_.auth->enabled()) return std::nullopt;
+    if (options_.auth->authenticate(r.authorization)) return std::nullopt;
+    return unauthorized(route);
+}
+
 std::optional<response> api::refused(const request& r, auth::action what, std::string_view name,
                                      route_id route) const {
     if (!options_.auth || !options_.auth->enabled()) return std::nullopt;
     switch (options_.auth->check(r.authorization, what, name)) {
         case auth::verdict::allowed:
             return std::nullopt;
-        case auth::verdict::unauthenticated: {
-            auto out =
-                error_response(401, "unauthorized", "a valid bearer token is required", route);
-            out.head += "WWW-Authenticate: Bearer\r\n";
-            return out;
-        }
+        case auth::verdict::unauthenticated:
+            return unauthorized(route);
         case auth::verdict::forbidden:
             return error_response(403, "forbidden",
                                   "this token may not access '" + std::string(name) + "'", route);

@@ -185,6 +185,9 @@ class api {
     // GET /, /ui, /ui/ and /ui/assets/{file} (api_ui.cpp); nullopt: no such file (404).
     std::optional<response> ui(const request& r, std::string_view path);
     // The 401/403 for a request the token does not allow, or nullopt when it may proceed.
+    // 401 when tokens are configured and the request has no valid one, before anything of
+    // the request is looked at (a route that reads its body first would answer 400).
+    std::optional<response> unauthenticated(const request& r, route_id route) const;
     std::optional<response> refused(const request& r, auth::action what, std::string_view name,
                                     route_id route) const;
     response metrics_page(const request& r);

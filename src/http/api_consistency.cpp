@@ -7,6 +7,7 @@
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/api.hpp"
+#include "http/error_status.hpp"
 #include "http/percent.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 
@@ -136,9 +137,7 @@ api::read_wait api::begin_read_after(const request& r) {
         options_.writers_of ? options_.writers_of(collection) : std::vector<collection_writer>{};
     auto conds = conditions_for(writers, collection, params->after);
     if (!conds) {
-        json::object o;
-        o["error"] = "no_projector";
-        o["message"] = conds.error().message;
+        json::object o = error_object("no_projector", conds.error().message);
         out.answer = json_response(422, canonical_json(o), target->route);
         return out;
     }

@@ -171,9 +171,8 @@ response api::put_projector(const request& r, std::string_view name) {
         const auto& why = done.error();
         if (why.forbidden) return error_response(403, "forbidden", why.err.message, route);
         if (why.pointer) {
-            json::object o{{"error", "invalid_projector"},
-                           {"message", why.err.message},
-                           {"path", *why.pointer}};
+            json::object o = error_object("invalid_projector", why.err.message);
+            o["path"] = *why.pointer;
             return json_response(422, canonical_json(o), route);
         }
         return error_response(why.err, route);

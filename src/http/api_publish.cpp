@@ -79,6 +79,9 @@ api::publish_start api::begin_publish(const request& r) {
         out.answer = std::move(answer);
         return out;
     };
+    // Who asks comes first: without a valid token the answer is 401 whatever the body holds,
+    // as on every route (the topics' permissions are checked once the body is read).
+    if (auto no = unauthenticated(r, route_id::publish)) return refuse(std::move(*no));
     if (!is_json_content_type(r.content_type)) {
         return refuse(error_response(415, "unsupported_media_type",
                                      "POST /publish takes Content-Type: application/json",
@@ -142,10 +145,9 @@ api::publish_start api::begin_publish(const request& r) {
                 consumed = consumed || consistency::conditions_for(writers, c, one).has_value();
             }
             if (!consumed || !options_.waiters) {
-                json::object o;
-                o["error"] = "no_projector";
-                o["message"] = "no projector that writes collection '" + c +
-                               "' consumes a topic of this publish";
+                json::object o =
+                    error_object("no_projector", "no projector that writes collection '" + c +
+                                                     "' consumes a topic of this publish");
                 return refuse(json_response(422, canonical_json(o), route_id::publish));
             }
             out.wait_for = c;
@@ -164,10 +166,8 @@ response api::finish_publish(result<std::vector<append_result>> appended,
         const error& e = appended.error();
         if (e.key_seq) {
             // A conditional append was refused: 409 {"error":"conflict","key_seq":CURRENT}.
-            json::object o;
-            o["error"] = "conflict";
+            json::object o = error_object("conflict", e.message);
             o["key_seq"] = *e.key_seq;
-            o["message"] = e.message;
             return json_response(409, canonical_json(o), route_id::publish);
         }
         if (e.code == errc::invalid_payload) {

@@ -64,7 +64,7 @@ response api::put_schema(const request& r, std::string_view topic) {
     if (!put) {
         const auto& why = put.error();
         if (why.code.empty()) return error_response(why.err, route);
-        json::object o{{"error", why.code}, {"message", why.err.message}};
+        json::object o = error_object(why.code, why.err.message);
         if (why.pointer) o["path"] = *why.pointer;
         unsigned status =
             why.code == "invalid_schema" || why.code == "incompatible_schema" ? 422 : 400;

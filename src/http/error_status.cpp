@@ -31,13 +31,17 @@ unsigned status_of(errc code) noexcept {
     return 500;
 }
 
-std::string error_body(std::string_view code, std::string_view message) {
+json::object error_object(std::string_view code, std::string_view message) {
     json::object o;
     o["error"] = code;
     // Messages quote client input (decoded path segments, query values), which may be any
     // bytes: the body must stay valid UTF-8, hence valid JSON.
     o["message"] = valid_utf8(message);
-    return canonical_json(o);
+    return o;
+}
+
+std::string error_body(std::string_view code, std::string_view message) {
+    return canonical_json(error_object(code, message));
 }
 
 }  // namespace prom::http

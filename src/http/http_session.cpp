@@ -25,6 +25,7 @@
 #include <ctime>
 
 #include "auth/browser_guard.hpp"
+#include "core/text.hpp"
 #include "http/error_status.hpp"
 #include "http/http_date.hpp"
 #include "http/percent.hpp"
@@ -769,6 +770,52 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
     co_return co_await write_rest(conn, a, sent);
 }
 
+// A request whose body length cannot be told for sure (RFC 9112, 6.1): a Transfer-Encoding
+// whose last coding is not chunked, or any Transfer-Encoding on HTTP/1.0. Beast reads such a
+// body as empty, so its bytes would be taken for the next request (a smuggled one). And a
+// coding before chunked ("gzip, chunked") is one prom does not implement (501). Both answered
+// and the connection closed. nullopt: the framing is sound.
+struct framing_refusal {
+    unsigned status;
+    std::string code, message;
+};
+std::optional<framing_refusal> refuse_framing(const bhttp::request_parser<bhttp::string_body>& p) {
+    const auto& msg = p.get();
+    std::string codings;  // every Transfer-Encoding line, as one list
+    bool present = false;
+    for (const auto& f : msg.base()) {
+        if (f.name() != bhttp::field::transfer_encoding) continue;
+        present = true;
+        if (!codings.empty()) codings += ',';
+        codings.append(f.value().data(), f.value().size());
+    }
+    if (!present) return std::nullopt;
+    if (msg.version() < 11) {
+        return framing_refusal{400, "bad_request",
+                               "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request"};
+    }
+    std::vector<std::string> list;
+    for (std::string_view rest = codings; !rest.empty();) {
+        auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty()) list.emplace_back(item);
+    }
+    if (list.empty() || !beast::iequals(list.back(), "chunked") || !p.chunked()) {
+        return framing_refusal{400, "bad_request",
+                               "malformed HTTP request: a Transfer-Encoding must end in chunked"};
+    }
+    if (list.size() > 1) {
+        return framing_refusal{501, "not_implemented",
+                               "transfer coding '" + printable_message(list.front(), 100) +
+                                   "' is not implemented: send the body chunked only"};
+    }
+    return std::nullopt;
+}
+
 // The status for a request that did not parse; 0 when the peer just went away.
 unsigned status_of_read_error(const boost::system::error_code& ec) {
     if (ec == bhttp::error::body_limit) return 413;
@@ -828,10 +875,22 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         parser.body_limit(opts.body_limit);
         conn.deadline = last_answer + opts.read_timeout;
         auto ec = co_await read_request(conn.socket, buffer, parser, false);
+        if (!ec) {
+            if (auto refused = refuse_framing(parser)) {
+                auto r = error_response(refused->status, refused->code, refused->message,
+                                        route_id::unknown);
+                co_await write_response(conn, r, 11, false,
+                                        std::chrono::steady_clock::now() + opts.read_timeout);
+                ctx->handlers.metrics().record_request(r.route, r.status, {});
+                break;
+            }
+        }
         if (!ec && !parser.is_done()) {
-            // curl and others wait (a second, for curl) for this before sending a body.
+            // curl and others wait (a second, for curl) for this before sending a body; an
+            // HTTP/1.0 client does not know it (RFC 9110, 10.1.1: ignored).
             auto expect = parser.get().find(bhttp::field::expect);
-            if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+            if (parser.get().version() >= 11 && expect != parser.get().end() &&
+                beast::iequals(expect->value(), "100-continue")) {
                 auto [wec, wn] = co_await net::async_write(
                     conn.socket, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), use_tuple);
                 ec = wec;

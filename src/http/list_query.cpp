@@ -68,6 +68,11 @@ status parse_list_query(std::string_view encoded_query, find_query& q) {
                         "filter names are top-level fields of [A-Za-z0-9_], 1 to 128 characters; "
                         "equality only");
         }
+        // `host=a&host=b`: one field cannot equal both, and whether "or" or "the last one" was
+        // meant is a guess; refused, as every repeated parameter is.
+        for (const auto& [field, _] : q.equals) {
+            if (field == name) return fail(errc::invalid_argument, "'" + name + "' given twice");
+        }
         q.equals.emplace_back(std::move(name), std::move(value));
     }
     return {};

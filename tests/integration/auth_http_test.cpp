@@ -79,5 +79,35 @@ TEST_F(auth_http, two_authorization_headers_are_a_400) {
     EXPECT_EQ(get("/list", bearer()).status, 200);
 }
 
+// Who asks comes before what is asked: a publish without a valid token is 401 whatever its
+// body holds (found from outside: a bad body was answered 400 first), and appends nothing.
+TEST_F(auth_http, a_publish_without_a_valid_token_is_401_before_its_body_is_read) {
+    for (const auto& auth :
+         {std::vector<std::pair<std::string, std::string>>{},
+          std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer nobody-1"}}}) {
+        for (std::string_view body :
+             {R"({})", "not json", R"({"topic":"t","payload":1e400})",
+              R"({"topic":"t","id":"prom-x","payload":1})", R"({"topic":"t","payload":1})"}) {
+            auto headers = auth;
+            headers.emplace_back("Content-Type", "application/json");
+            auto r = http_request(port(), "POST", "/publish", headers, body);
+            EXPECT_EQ(r.status, 401) << body;
+            EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer") << body;
+        }
+        auto wrong_type = auth;
+        wrong_type.emplace_back("Content-Type", "text/plain");
+        EXPECT_EQ(http_request(port(), "POST", "/publish", wrong_type, "{}").status, 401);
+    }
+    auto topics = db().topics();
+    ASSERT_TRUE(topics);
+    EXPECT_TRUE(topics->empty());
+    // A valid token that may not publish: 403 once the body names the topic.
+    auto headers = bearer();
+    headers.emplace_back("Content-Type", "application/json");
+    EXPECT_EQ(
+        http_request(port(), "POST", "/publish", headers, R"({"topic":"t","payload":1})").status,
+        403);
+}
+
 }  // namespace
 }  // namespace prom::test

@@ -111,6 +111,8 @@ TEST(list_query, rejects_anything_but_plain_integers_and_plain_names) {
                      "offset=1e2",
                      "offset=9999999999999",
                      "limit=1&limit=2",
+                     "host=h1&host=h2",
+                     "host=h1&status=a&host=h1",
                      "status[$ne]=x",
                      "status%5B%24ne%5D=x",
                      "$where=1",
