@@ -20,6 +20,11 @@ inline bool reserved_header_name(std::string_view name) {
 // another key's event, so no consumer saw the erasure (docs/events.md).
 inline bool reserved_event_id(std::string_view id) { return reserved_header_name(id); }
 
+// On a dead-letter entry and on a dead-letter replay's copy: the seq of the event first
+// published (in the same topic), which a copy of a copy keeps. A projector names what it
+// derives from a copy by that event (userproj/effects.hpp).
+inline constexpr std::string_view original_seq_header = "prom-original-seq";
+
 inline constexpr std::string_view reserved_event_id_message =
     "ids starting with 'prom-' are reserved for prom's own events";
 

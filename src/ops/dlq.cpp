@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/reserved_headers.hpp"
+
 namespace prom::ops {
 
 namespace {
@@ -16,7 +18,7 @@ std::string header_or(const headers_map& h, std::string_view name, std::string f
 bool added_by_prom(std::string_view name) {
     return name == "prom-error" || name == "prom-source-topic" || name == "prom-source-seq" ||
            name == "prom-group" || name == replay_group_header || name == "prom-original-id" ||
-           name == "prom-dlq-seq";
+           name == "prom-dlq-seq" || name == original_seq_header;
 }
 
 }  // namespace
@@ -130,8 +132,10 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
     for (const dead_letter* d : chosen) {
         event_input in;
         in.topic = std::string(topic);
-        in.id = "dlq-replay:" + to_string(d->entry.seq) + ":" + d->original_id;
-        if (in.id->size() > 256) in.id = "dlq-replay:" + to_string(d->entry.seq);
+        // "prom-": a publisher cannot take the copy's id first (replaying would then append
+        // nothing and call the entry already replayed).
+        in.id = "prom-dlq-replay:" + to_string(d->entry.seq) + ":" + d->original_id;
+        if (in.id->size() > 256) in.id = "prom-dlq-replay:" + to_string(d->entry.seq);
         in.key = d->entry.key;
         in.ts = d->entry.ts;
         in.payload = d->entry.payload;
@@ -141,6 +145,11 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
         in.headers[std::string(replay_group_header)] = d->group;
         in.headers["prom-original-id"] = d->original_id;
         in.headers["prom-dlq-seq"] = to_string(d->entry.seq);
+        // The first event's seq: an entry made before prom-original-seq existed has the
+        // failed event's (prom-source-seq), which for a first failure is the same.
+        std::string first_seq = header_or(d->entry.headers, original_seq_header);
+        if (first_seq.empty()) first_seq = header_or(d->entry.headers, "prom-source-seq");
+        if (!first_seq.empty()) in.headers[std::string(original_seq_header)] = first_seq;
         copies.push_back(std::move(in));
     }
     dlq_replay_outcome out;

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "bus/consumer_loop.hpp"
+#include "core/reserved_headers.hpp"
 #include "core/text.hpp"
 #include "ops/dlq.hpp"
 #include "projector/recorded_batch.hpp"
@@ -199,6 +200,7 @@ class transactional_projector final : public projector {
         dlq.headers = e.headers;
         // A copy that a dlq replay made carries the first event's id already.
         dlq.headers.try_emplace("prom-original-id", e.id);
+        dlq.headers.try_emplace(std::string(original_seq_header), to_string(e.seq));
         dlq.headers["prom-error"] = printable_message(why.message, error_text_bound);
         dlq.headers["prom-source-topic"] = e.topic;
         dlq.headers["prom-source-seq"] = to_string(e.seq);

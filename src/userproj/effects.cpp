@@ -1,17 +1,37 @@
 #include "userproj/effects.hpp"
 
-#include "projector/bounded_id.hpp"
+#include "core/reserved_headers.hpp"
 
 namespace prom::userproj {
 
 std::string emitted_id(const event& input, std::string_view projector, std::size_t index) {
-    std::string id = "proj:";
+    // The input is named by its topic and seq, which no other event shares, ever: its id is
+    // unique only within its topic (a pattern projector's topics may share one), and an
+    // erased key's id may be published again as a new event. A dead-letter replay's copy is
+    // named by the event it copies (`prom-original-seq`), so a later rebuild that applies
+    // the original derives the same id. "prom-": no publisher can take the id first.
+    std::string origin;
+    if (auto it = input.headers.find(std::string(original_seq_header)); it != input.headers.end()) {
+        origin = it->second;
+    } else {
+        origin = std::to_string(input.seq.value);
+    }
+    std::string id = "prom-proj:";
     id += projector;
     id += ':';
     id += std::to_string(index);
     id += ':';
-    id += input.id;
-    return process::bounded_id(std::move(id));
+    id += input.topic;
+    id += ':';
+    id += origin;
+    return bounded_reserved_id(std::move(id));
+}
+
+std::string bounded_reserved_id(std::string id) {
+    if (id.size() <= 256) return id;
+    // Still "prom-": a long id's hash is predictable, and must be as unclaimable as the id.
+    std::string h = etag_of(id);
+    return "prom-h:" + h.substr(1, h.size() - 2);
 }
 
 std::string target_collection(const user_handler_options& o, std::string_view collection) {

@@ -268,6 +268,12 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     auto parsed = parse_projector_definition(given);
     if (!parsed) return std::unexpected(invalid(parsed.error().message, parsed.error().pointer));
     const projector_definition& def = *parsed;
+    // The bulk replayer's copies say `prom-projector: replay` and derive their ids as a
+    // projector of that name would: a definition of the name would take them for its own.
+    if (def.name == "replay") {
+        return std::unexpected(invalid(
+            "'replay' is the bulk replayer's name (docs/operations.md): choose another", "/name"));
+    }
     if (may_apply) {
         if (auto refusal = may_apply(def)) return std::unexpected(std::move(*refusal));
     }

@@ -191,6 +191,33 @@ TEST_P(user_projector_contract, a_redelivered_event_never_emits_twice) {
     EXPECT_EQ(scan("audit.order").size(), f.audited);
 }
 
+// An id is unique only within its topic: two topics of a pattern may each hold one, and
+// each event derives its own events (found from outside: the second was dropped as a
+// duplicate of the first's). Derived ids are prom's ("prom-"), named by topic and seq.
+TEST_P(user_projector_contract, events_of_two_topics_sharing_an_id_each_emit) {
+    for (std::string topic : {"order.created", "order.paid"}) {
+        event_input e{
+            .topic = topic,
+            .id = "evt-1",
+            .key = "o1",
+            .payload = json::object{{"orderId", "o1"}, {"customer", "c"}, {"status", "open"}}};
+        ASSERT_TRUE(bus(*store_).publish(std::move(e)));
+    }
+    auto handler = make_user_handler(define(orders_definition));
+    for (std::string topic : {"order.created", "order.paid"}) {
+        auto events = scan(topic);
+        ASSERT_EQ(events.size(), 1u);
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE(handler(events[0], **txn));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    auto audit = scan("audit.order");
+    ASSERT_EQ(audit.size(), 2u);
+    EXPECT_EQ(audit[0].id, "prom-proj:orders:0:order.created:1");
+    EXPECT_EQ(audit[1].id, "prom-proj:orders:0:order.paid:1");
+}
+
 TEST_P(user_projector_contract, a_lua_projector_folds_the_log_like_the_declarative_one) {
     fold f = publish_orders("order.events", 80);
     auto declarative = run("order.events", "orders", define(orders_definition));

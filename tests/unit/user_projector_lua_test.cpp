@@ -29,13 +29,15 @@ class user_projector_lua : public testing::Test {
     }
 
     // Runs one event through the handler in its own transaction (committed when ok).
-    status apply(std::string_view payload, std::string id = "e1", headers_map headers = {}) {
+    // `redelivered`: the event before it again, at the same seq.
+    status apply(std::string_view payload, std::string id = "e1", headers_map headers = {},
+                 bool redelivered = false) {
         event e;
         e.id = std::move(id);
         e.topic = "in";
         e.key = "k";
         e.ts = ts_ms{1000};
-        e.seq = ++seq_;
+        e.seq = redelivered ? seq_ : ++seq_;
         e.payload = *parse_json(payload);
         e.headers = std::move(headers);
         auto txn = store_->begin();
@@ -122,13 +124,13 @@ TEST_F(user_projector_lua, reads_see_the_events_own_writes_and_emits_have_derive
   tx:emit('derived', 'b', prom.array({}))
 end)");
     ASSERT_TRUE(apply("{}", "first"));
-    ASSERT_TRUE(apply("{}", "first"));  // a redelivery: the same input id
+    ASSERT_TRUE(apply("{}", "first", {}, true));  // a redelivery: the same input event
     EXPECT_EQ(body("seen"), R"({"_key":"seen","_ts":1000,"key":"x","n":2,"ts":1000})");
     auto derived = store_->scan({.topic = "derived"});
     ASSERT_TRUE(derived);
     ASSERT_EQ(derived->size(), 2u);  // the redelivery's emits were duplicates
-    EXPECT_EQ((*derived)[0].id, "proj:t:0:first");
-    EXPECT_EQ((*derived)[1].id, "proj:t:1:first");
+    EXPECT_EQ((*derived)[0].id, "prom-proj:t:0:in:1");
+    EXPECT_EQ((*derived)[1].id, "prom-proj:t:1:in:1");
     EXPECT_EQ((*derived)[0].headers.at("trace"), "t");
     EXPECT_EQ((*derived)[0].headers.at("prom-source-id"), "first");
     EXPECT_EQ((*derived)[0].ts, 1000);
