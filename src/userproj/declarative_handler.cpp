@@ -77,7 +77,7 @@ status apply_declarative(const compiled_definition& d, const user_handler_option
             if (!v) return std::unexpected(v.error());
             in.headers[name] = std::move(*v);
         }
-        add_source_headers(in.headers, e, d.name);
+        if (auto ok = add_source_headers(in.headers, e, d.name); !ok) return ok;
         out.push_back(std::move(in));
     }
     if (out.empty()) return {};

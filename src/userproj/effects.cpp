@@ -1,5 +1,7 @@
 #include "userproj/effects.hpp"
 
+#include <charconv>
+
 #include "core/reserved_headers.hpp"
 
 namespace prom::userproj {
@@ -77,9 +79,26 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
     // object"): replacing it with {_ts} made `{["$set"] = 5}` write an empty document.
 }
 
-void add_source_headers(headers_map& h, const event& input, std::string_view projector) {
+status add_source_headers(headers_map& h, const event& input, std::string_view projector) {
+    // Projectors that emit into each other's topics (a → b → a) would feed one another
+    // without end, each event a new one: the chain is cut at max_emit_depth.
+    std::int64_t depth = 0;
+    if (auto it = input.headers.find(std::string(depth_header)); it != input.headers.end()) {
+        auto [end, ec] =
+            std::from_chars(it->second.data(), it->second.data() + it->second.size(), depth);
+        if (ec != std::errc{} || end != it->second.data() + it->second.size()) depth = 0;
+    }
+    if (depth >= max_emit_depth) {
+        return fail(errc::invalid_argument,
+                    "emit: the input event is already " + std::to_string(depth) +
+                        " emits away from a published event (at most " +
+                        std::to_string(max_emit_depth) +
+                        "): projectors that emit into each other's topics loop");
+    }
     h["prom-source-id"] = input.id;
     h["prom-projector"] = std::string(projector);
+    h[std::string(depth_header)] = std::to_string(depth + 1);
+    return {};
 }
 
 }  // namespace prom::userproj

@@ -26,7 +26,11 @@ std::string target_collection(const user_handler_options& o, std::string_view co
 // projected document depends only on the log (a rebuild gives the same bytes and ETags).
 void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts);
 
-// The headers every emitted event carries: where it came from.
-void add_source_headers(headers_map& h, const event& input, std::string_view projector);
+// The headers every emitted event carries: where it came from (prom-source-id,
+// prom-projector) and how many emits lie between it and a published event (prom-depth).
+// Refused when the input is max_emit_depth emits deep already: a loop of projectors.
+inline constexpr std::string_view depth_header = "prom-depth";
+inline constexpr std::int64_t max_emit_depth = 16;
+status add_source_headers(headers_map& h, const event& input, std::string_view projector);
 
 }  // namespace prom::userproj

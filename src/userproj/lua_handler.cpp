@@ -148,7 +148,10 @@ bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::st
                 }
             }
         }
-        add_source_headers(in.headers, *c.e, c.def->name);
+        if (auto ok = add_source_headers(in.headers, *c.e, c.def->name); !ok) {
+            c.message = "tx:" + ok.error().message;
+            return false;
+        }
         if (auto ok = validate_input(in); !ok) {
             c.message = "tx:emit: " + ok.error().message;
             return false;

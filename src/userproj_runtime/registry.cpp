@@ -6,6 +6,7 @@
 #include "docs/update.hpp"
 #include "prom/process_projectors.hpp"
 #include "prom/user_projector.hpp"
+#include "userproj_runtime/emit_loops.hpp"
 
 namespace prom::userproj {
 
@@ -292,6 +293,15 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     // definitions applied in the same instant (docs/projectors.md).
     auto all = load_registry(s);
     if (!all) return std::unexpected(store_failure(all.error()));
+    if (auto loop = emit_loop(def.source, *all); !loop.empty()) {
+        std::string names;
+        for (const auto& n : loop) names += (names.empty() ? "" : " -> ") + n;
+        return std::unexpected(
+            invalid("its emits would loop: " + names +
+                        " (each emits into a topic the next consumes, so one event would feed them "
+                        "without end)",
+                    "/emit"));
+    }
     auto aliases = read_aliases(*all);
     // A collection another definition is rebuilding is swapped under every writer at the
     // swap: a definition starting to write it now would keep writing the old physical

@@ -96,6 +96,30 @@ TEST_P(registry_contract, versions_decide_between_created_replaced_unchanged_and
     EXPECT_EQ((*e)->collections.at("orders"), "orders");
 }
 
+// Definitions that emit into each other's topics would feed one another without end (found
+// from outside: one publish made tens of thousands of events a second): the one that closes
+// the loop is refused, through patterns too; a chain without a loop is taken.
+TEST_P(registry_contract, a_definition_closing_a_loop_of_emits_is_refused) {
+    auto emitting = [](std::string_view name, std::string_view topic, std::string_view to) {
+        return *parse_json(R"({"name":")" + std::string(name) + R"(","topic":")" +
+                           std::string(topic) + R"(","emit":[{"topic":")" + std::string(to) +
+                           R"(","payload":"$payload"}]})");
+    };
+    ASSERT_TRUE(userproj::apply_definition(*store_, emitting("ping", "ping", "pong")));
+    ASSERT_TRUE(userproj::apply_definition(*store_, emitting("relay", "pong", "ev.loop")));
+    auto closing = userproj::apply_definition(*store_, emitting("back", "ev.*", "ping"));
+    ASSERT_FALSE(closing);
+    EXPECT_EQ(closing.error().pointer, "/emit");
+    EXPECT_NE(closing.error().err.message.find("back -> ping -> relay -> back"), std::string::npos)
+        << closing.error().err.message;
+    EXPECT_FALSE(*userproj::load_entry(*store_, "back"));
+    // Emitting elsewhere, the same name is taken.
+    EXPECT_TRUE(userproj::apply_definition(*store_, emitting("back", "ev.*", "audit")));
+    // And replacing a link of the chain so that it closes the loop is refused too.
+    EXPECT_FALSE(userproj::apply_definition(*store_, emitting("back", "ev.*", "ping")));
+    EXPECT_FALSE(userproj::apply_definition(*store_, emitting("relay", "pong", "ping")));
+}
+
 TEST_P(registry_contract, an_invalid_definition_stores_nothing_and_names_the_field) {
     auto bad = definition(1);
     bad.get_object()["writes"].get_array()[0].get_object()["collection"] = "_prom.projectors";

@@ -115,6 +115,20 @@ end)");
     EXPECT_NE(error_of(R"({"fake":true})").find("prom.tx expected"), std::string::npos);
 }
 
+// An event 16 emits away from a published one emits no more: projectors that emit into each
+// other's topics (which Lua's run-time topics hide from the check at definition) stop there.
+TEST_F(user_projector_lua, emits_stop_at_the_depth_limit) {
+    define(R"(function handle(event, tx) tx:emit('next', event.key, event.payload) end)");
+    ASSERT_TRUE(apply("{}", "shallow", {{"prom-depth", "3"}}));
+    auto derived = store_->scan({.topic = "next"});
+    ASSERT_TRUE(derived);
+    ASSERT_EQ(derived->size(), 1u);
+    EXPECT_EQ((*derived)[0].headers.at("prom-depth"), "4");
+    auto deep = apply("{}", "deep", {{"prom-depth", "16"}});
+    ASSERT_FALSE(deep);
+    EXPECT_NE(deep.error().message.find("loop"), std::string::npos) << deep.error().message;
+}
+
 TEST_F(user_projector_lua, reads_see_the_events_own_writes_and_emits_have_derived_ids) {
     define(R"(function handle(event, tx)
   tx:update('out', 'x', {['$inc'] = {n = 1}})
