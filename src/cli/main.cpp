@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "cli/commands.hpp"
+#include "cli/log_format.hpp"
 #include "cli/ops_cli.hpp"
 
 namespace prom::cli {
@@ -68,6 +69,7 @@ namespace {
 
 int run_cli(int argc, char** argv) {
     auto logger = spdlog::stderr_color_mt("prom");
+    logger->set_formatter(prom::cli::log_formatter());
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::warn);
 

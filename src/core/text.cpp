@@ -93,6 +93,30 @@ std::string printable_message(std::string_view s, std::size_t max_bytes) {
     return out;
 }
 
+std::string log_line(std::string_view s) {
+    std::string valid = valid_utf8(s);
+    std::string out;
+    out.reserve(valid.size());
+    for (char ch : valid) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20 || c == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {

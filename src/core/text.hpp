@@ -39,6 +39,12 @@ std::string valid_utf8(std::string_view s);
 // and the projector registry must be able to hold.
 std::string printable_message(std::string_view s, std::size_t max_bytes = 4096);
 
+// `s` as one line of a log: ASCII control characters (newline, carriage return, escape, …)
+// and DEL written as `\n`, `\r`, `\t` or `\xHH`, invalid UTF-8 as U+FFFD. Log messages quote what
+// clients sent (event ids, Lua errors): a newline in one would start a line that looks like prom's
+// own, an escape sequence would drive a terminal.
+std::string log_line(std::string_view s);
+
 // ASCII case-insensitive equality (HTTP header names and tokens).
 bool iequals(std::string_view a, std::string_view b);
 

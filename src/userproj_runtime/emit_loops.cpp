@@ -10,8 +10,8 @@ namespace prom::userproj {
 namespace {
 
 struct node {
-    std::string topic;                // what it consumes: a topic or a prefix pattern
-    std::vector<std::string> emits;   // the topics of its declarative emits
+    std::string topic;               // what it consumes: a topic or a prefix pattern
+    std::vector<std::string> emits;  // the topics of its declarative emits
 };
 
 node node_of(const json::object& def) {

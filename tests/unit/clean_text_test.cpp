@@ -51,5 +51,15 @@ TEST(clean_text, printable_message_is_clean_text_and_bounded) {
     EXPECT_TRUE(is_clean_text(printable_message("\xFF\xC3(\xF4\x90\x80\x80"s)));
 }
 
+// A log line quotes event ids and Lua errors: found from outside, an id with a newline wrote
+// a forged line into the server's log.
+TEST(clean_text, log_line_keeps_a_message_on_one_line) {
+    EXPECT_EQ(log_line("event a\n[2026-12-06] [prom] [error] auth off"),
+              "event a\\n[2026-12-06] [prom] [error] auth off");
+    EXPECT_EQ(log_line("\x1b[31mred\r\t\x7f"), "\\x1b[31mred\\r\\t\\x7f");
+    EXPECT_EQ(log_line("caf\xC3\xA9 \xFF ok"), "caf\xC3\xA9 \xEF\xBF\xBD ok");
+    EXPECT_EQ(log_line(std::string("a\0b", 3)), "a\\x00b");
+}
+
 }  // namespace
 }  // namespace prom
