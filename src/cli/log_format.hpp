@@ -3,8 +3,9 @@
 // drive a terminal.
 #pragma once
 
-#include <memory>
 #include <spdlog/formatter.h>
+
+#include <memory>
 
 namespace prom::cli {
 

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/ws_tail.hpp"
+#include "core/topic_name.hpp"
 #include "prom/bus.hpp"
 
 namespace prom::cli {
@@ -36,6 +37,9 @@ void run_tail(const tail_args& a, run_state& state) {
     event_input probe;
     probe.topic = a.topic;
     if (auto ok = validate_input(probe); !ok) return report(ok.error(), state);
+    if (auto why = group_name_problem(a.group)) {
+        return report({errc::invalid_argument, "--group: " + *why}, state);
+    }
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     if (!a.url.empty()) {

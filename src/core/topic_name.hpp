@@ -37,4 +37,19 @@ inline std::optional<std::string> topic_name_problem(std::string_view topic) {
     return std::nullopt;
 }
 
+// Consumer groups: a name a client chooses (any text, "billing", "dash-1") up to 256 bytes,
+// room for prom's own ("projector.<name>@<token>", "replay:<topic>"). Unbounded, one
+// subscribe stored a megabyte-long cursor name that every /metrics scrape then repeated.
+inline constexpr std::size_t max_group_bytes = 256;
+inline std::optional<std::string> group_name_problem(std::string_view group) {
+    if (group.size() > max_group_bytes) {
+        return "a group name is at most 256 bytes; this one is " + std::to_string(group.size());
+    }
+    if (std::ranges::any_of(
+            group, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        return "a group name has no control characters";
+    }
+    return std::nullopt;
+}
+
 }  // namespace prom

@@ -230,12 +230,23 @@ int tx_emit(lua_State* L) {
     return 0;
 }
 
+// Pushes the global `name` as the code defined it: a raw read, so that a metatable on _G (a
+// "strict globals" guard that raises on unknown names) is not asked about a function the
+// code may leave out (found from outside: `erased` failed every erasure marker).
+int raw_global(lua_State* L, const char* name) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushstring(L, name);
+    const int type = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return type;
+}
+
 // Run in protected mode by lua_sandbox: handle(event, tx), or for an erasure marker
 // erased(event, tx) when the code defines it (else nothing: docs/projectors.md).
 int run_event(lua_State* L) {
     auto* c = static_cast<lua_handler::call*>(lua_touserdata(L, 1));
     const bool marker = retention::is_erasure_marker(*c->e);
-    if (lua_getglobal(L, marker ? "erased" : "handle") != LUA_TFUNCTION && marker) return 0;
+    if (raw_global(L, marker ? "erased" : "handle") != LUA_TFUNCTION && marker) return 0;
     push_event(L, *c->e);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &tx_registry_key);
     lua_call(L, 2, 0);
@@ -266,7 +277,7 @@ int install_tx(lua_State* L) {
 }
 
 int check_handle_defined(lua_State* L) {
-    if (lua_getglobal(L, "handle") != LUA_TFUNCTION) {
+    if (raw_global(L, "handle") != LUA_TFUNCTION) {
         return luaL_error(L, "the code must define a global function handle(event, tx)");
     }
     return 0;

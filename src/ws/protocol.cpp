@@ -3,6 +3,7 @@
 #include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
+#include "core/topic_name.hpp"
 #include "prom/user_projector.hpp"
 
 namespace prom::ws {
@@ -136,6 +137,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                     : *op + " needs a topic, and a group that is a non-empty string when given");
         }
         if (!group) group.emplace();
+        if (auto why = group_name_problem(*group)) return bad(c.id, *why);
         // A '*' only as the last character: a prefix pattern, which only subscribe and
         // unsubscribe take (an ack names the one topic of the events it acknowledges).
         if (topic->find('*') < topic->size() - 1 || (*op == "ack" && is_topic_pattern(*topic))) {

@@ -117,6 +117,16 @@ end)");
 
 // An event 16 emits away from a published one emits no more: projectors that emit into each
 // other's topics (which Lua's run-time topics hide from the check at definition) stop there.
+// A "strict globals" guard on _G raises on unknown names: the handler's optional `erased` is
+// looked up raw, so an erasure marker is skipped rather than failed (found from outside).
+TEST_F(user_projector_lua, a_strict_globals_guard_does_not_fail_erasure_markers) {
+    define(R"(function handle(event, tx) tx:update('out', event.key, {seen = true}) end
+setmetatable(_G, {__index = function(_, k) error('undefined global ' .. tostring(k), 2) end}))");
+    ASSERT_TRUE(apply("{}"));
+    EXPECT_NE(body("k").find("\"seen\":true"), std::string::npos);
+    ASSERT_TRUE(apply("null", "prom-erase:1", {{"prom-erased", "k"}}));
+}
+
 TEST_F(user_projector_lua, emits_stop_at_the_depth_limit) {
     define(R"(function handle(event, tx) tx:emit('next', event.key, event.payload) end)");
     ASSERT_TRUE(apply("{}", "shallow", {{"prom-depth", "3"}}));

@@ -70,6 +70,23 @@ TEST(ws_protocol, subscribe_from_a_seq_or_a_time) {
     }
 }
 
+// A group name is bounded and has no control characters (found from outside: a megabyte-long
+// name was stored as a cursor and repeated by every /metrics scrape).
+TEST(ws_protocol, a_group_name_is_bounded_text) {
+    const std::string longest(256, 'g');
+    EXPECT_EQ(std::get<subscribe_cmd>(
+                  parsed(R"({"op":"subscribe","topic":"t","group":")" + longest + R"("})").op)
+                  .group,
+              longest);
+    EXPECT_EQ(refused(R"({"op":"subscribe","topic":"t","group":")" + longest + R"(g"})").code,
+              "bad_request");
+    EXPECT_EQ(refused(R"({"op":"ack","topic":"t","group":"a\nb","seq":1})").code, "bad_request");
+    EXPECT_EQ(
+        std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","group":"caf\u00e9"})").op)
+            .group,
+        "caf\xC3\xA9");
+}
+
 // A pattern resumes with a position per topic; each must be one the pattern could deliver.
 TEST(ws_protocol, a_pattern_takes_a_seq_per_topic) {
     auto s = std::get<subscribe_cmd>(
