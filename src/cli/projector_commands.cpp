@@ -38,10 +38,14 @@ void run_apply(const projector_args& a, run_state& state) {
     std::string_view what = done->kind == userproj::apply_kind::created    ? "created"
                             : done->kind == userproj::apply_kind::replaced ? "replaced"
                                                                            : "unchanged";
-    json::object o{{"name", done->entry.name},
-                   {"version", done->entry.version},
+    // `version`: the version applied, which a rebuild serves only after its swap; the one
+    // serving meanwhile is `serving_version`.
+    const auto& e = done->entry;
+    json::object o{{"name", e.name},
+                   {"version", e.rebuild ? e.rebuild->version : e.version},
                    {"result", what},
-                   {"rebuilding", done->entry.rebuild.has_value()}};
+                   {"rebuilding", e.rebuild.has_value()}};
+    if (e.rebuild) o["serving_version"] = e.version;
     print_line(o);
 }
 

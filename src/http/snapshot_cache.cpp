@@ -19,7 +19,9 @@ std::string_view cache_key_of(std::string_view collection, std::string_view key)
     return buf;
 }
 
-std::int64_t floor_seconds(ts_ms ts) { return ts >= 0 ? ts.value / 1000 : (ts.value - 999) / 1000; }
+// Rounded down without overflow: `ts - 999` wrapped for the most negative _ts, whose
+// Last-Modified came out as the year 9999 (found from outside).
+std::int64_t floor_seconds(ts_ms ts) { return ts.value / 1000 - (ts.value % 1000 < 0 ? 1 : 0); }
 
 }  // namespace
 

@@ -348,7 +348,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
     if (!lua) return std::unexpected(lua.error());
     bool declarative = !c->writes.empty() || !c->emits.empty();
     if (member(*o, "lua")) {
-        if (declarative)
+        // Even an empty `writes: []` says which kind the author meant: refused with lua too.
+        if (declarative || member(*o, "writes") || member(*o, "emit"))
             return refuse("a definition has either writes/emit or lua, not both", "/lua");
         if (lua->empty()) return refuse("'lua' is empty", "/lua");
         if (auto problem = userproj::lua_definition_problem(*lua)) return refuse(*problem, "/lua");

@@ -103,6 +103,21 @@ TEST_F(projector_files, a_bad_definition_prints_its_pointer_and_exits_2) {
     EXPECT_NE(help.out.find("rm"), std::string::npos);
 }
 
+// A rebuild says the version applied, and the one serving until its swap (found from
+// outside: it printed the serving version alone).
+TEST_F(projector_files, applying_a_rebuild_names_both_versions) {
+    ASSERT_EQ(run("projector apply " + write("counts.json", counts_v1) + db()).exit_code, 0);
+    std::string v2(counts_v1);
+    v2.replace(v2.find(R"("version":1)"), 11, R"("version":2,"rebuild":true)");
+    auto rebuild = run("projector apply " + write("counts2.json", v2) + db());
+    ASSERT_EQ(rebuild.exit_code, 0) << rebuild.out;
+    auto said = parse_json(rebuild.out);
+    ASSERT_TRUE(said) << rebuild.out;
+    EXPECT_EQ(said->at("version"), 2);
+    EXPECT_EQ(said->at("serving_version"), 1);
+    EXPECT_EQ(said->at("rebuilding"), true);
+}
+
 TEST_F(projector_files, a_running_server_picks_up_a_cli_apply_live) {
     auto n = server::node::start(config());
     ASSERT_TRUE(n) << n.error().message;

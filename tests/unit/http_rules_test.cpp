@@ -1,6 +1,8 @@
 // The pure rules behind the HTTP API: dates, conditional requests, /list queries, decoding.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "http/conditional.hpp"
 #include "http/http_date.hpp"
 #include "http/list_query.hpp"
@@ -145,6 +147,16 @@ TEST(render_document, builds_the_200_and_304_header_blocks_once) {
               "ETag: \"e\"\r\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
               "Cache-Control: public, max-age=7\r\n");
     EXPECT_EQ(r->modified_seconds, 1'700'000'000);
+    // A _ts before 1970 is written as 1970, the most negative one too (it wrapped to 9999).
+    for (std::int64_t ts : {std::int64_t{-1}, std::int64_t{-62'135'596'800'001},
+                            std::numeric_limits<std::int64_t>::min()}) {
+        d.ts = ts_ms{ts};
+        EXPECT_NE(render_document(d, 7)->head_304.find("Thu, 01 Jan 1970 00:00:00 GMT"),
+                  std::string::npos)
+            << ts;
+    }
+    d.ts = ts_ms{-1500};
+    EXPECT_EQ(render_document(d, 7)->modified_seconds, -2);
 }
 
 }  // namespace

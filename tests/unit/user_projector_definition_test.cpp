@@ -200,6 +200,14 @@ TEST(user_projector_definition, needs_writes_emit_or_lua_and_not_both_kinds) {
     json::object both = parse_or_die(orders).get_object();
     both["lua"] = "function handle(e, tx) end";
     EXPECT_EQ(refused(both).pointer, "/lua");
+    // An empty list of the other kind too (found from outside: it was stored).
+    for (std::string_view kind : {"writes", "emit"}) {
+        json::object lua_and_empty{{"name", "l"},
+                                   {"topic", "in"},
+                                   {"lua", "function handle(e, tx) end"},
+                                   {kind, json::array{}}};
+        EXPECT_EQ(refused(lua_and_empty).pointer, "/lua") << kind;
+    }
     json::object coll = parse_or_die(orders).get_object();
     coll["collections"] = json::array{"orders"};
     EXPECT_EQ(refused(coll).pointer, "/collections");
