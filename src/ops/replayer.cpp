@@ -1,6 +1,7 @@
 #include "ops/replayer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "ops/alerts_topic.hpp"
@@ -32,9 +33,14 @@ class batching_transaction final : public transaction {
         return inner_.update(c, k, std::move(u), upsert);
     }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
-        for (auto& in : batch) pending_.push_back(std::move(in));
+        for (auto& in : batch) {
+            pending_.push_back(std::move(in));
+            sources_.push_back(source_);
+        }
         return std::vector<append_result>{};
     }
+    // The source event whose copies the handler appends next.
+    void copying(seq_t source) { source_ = source; }
     status set_cursor(std::string_view t, std::string_view g, seq_t seq) override {
         return inner_.set_cursor(t, g, seq);
     }
@@ -47,7 +53,7 @@ class batching_transaction final : public transaction {
         if (pending_.empty()) return {};
         auto r = inner_.append(std::move(pending_));
         pending_.clear();
-        if (!r) return std::unexpected(r.error());
+        if (!r) return std::unexpected(with_source(r.error()));
         for (const auto& a : *r) (a.duplicate ? duplicates : copied) += 1;
         return {};
     }
@@ -56,8 +62,35 @@ class batching_transaction final : public transaction {
     std::int64_t duplicates = 0;
 
   private:
+    // A refusal that names "event N of the batch" (a schema's) names the copy's source
+    // event instead: the batch of copies is the replay's own, its index means nothing to
+    // whoever reads the message.
+    error with_source(error e) const {
+        constexpr std::string_view lead = "event ";
+        constexpr std::string_view of_batch = " of the batch: ";
+        auto end = e.message.find(of_batch);
+        if (!e.message.starts_with(lead) || end == std::string::npos) {
+            // A batch of one copy is not numbered.
+            if (sources_.size() == 1 && e.code == errc::invalid_payload) {
+                e.message = "the copy of seq " + to_string(sources_[0]) + ": " + e.message;
+            }
+            return e;
+        }
+        std::size_t index = 0;
+        auto digits = std::string_view(e.message).substr(lead.size(), end - lead.size());
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+        if (ec != std::errc{} || p != digits.data() + digits.size() || index >= sources_.size()) {
+            return e;
+        }
+        e.message = "the copy of seq " + to_string(sources_[index]) + ": " +
+                    e.message.substr(end + of_batch.size());
+        return e;
+    }
+
     transaction& inner_;
     std::vector<event_input> pending_;
+    std::vector<seq_t> sources_;  // the source event of each pending copy
+    seq_t source_{};
 };
 
 // A Lua long string that no topic name can close.
@@ -317,6 +350,7 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
                 continue;
             }
             status st;
+            counted.copying(e.seq);
             try {
                 st = handler(e, counted);
             } catch (const std::exception& ex) {
@@ -331,11 +365,10 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
             }
         }
         if (auto ok = counted.flush(); !ok) {
-            return fail(ok.error().code, "the copies of seqs " + to_string(batch->front().seq) +
-                                             ".." + to_string(batch->back().seq) + " of '" +
-                                             spec.src + "': " + ok.error().message +
-                                             " (nothing after seq " + to_string(p.cursor) +
-                                             " was copied)");
+            return fail(ok.error().code, "copying seqs " + to_string(batch->front().seq) + ".." +
+                                             to_string(batch->back().seq) + " of '" + spec.src +
+                                             "': " + ok.error().message + " (nothing after seq " +
+                                             to_string(p.cursor) + " was copied)");
         }
         if (auto ok = counted.set_cursor(spec.src, group, batch->back().seq); !ok) {
             return std::unexpected(ok.error());

@@ -182,6 +182,25 @@ TEST_F(ops_cli, a_replay_that_fails_part_way_exits_1_after_its_summary_line) {
     EXPECT_EQ(v.back().at("total").as_int64(), 20) << r.out;
 }
 
+// A copy its destination's schema refuses is named by its source seq, not by its place in
+// the replay's own batch (found from outside: "event 1 of the batch").
+TEST_F(ops_cli, a_copy_refused_by_a_schema_is_named_by_its_source_seq) {
+    {
+        std::ofstream schema(dir_.file("small.json"));
+        schema << R"({"type":"object","properties":{"n":{"type":"integer","maximum":4}}})";
+    }
+    ASSERT_EQ(run("schema set small " + dir_.file("small.json")).exit_code, 0);
+    for (std::string batch : {"", " --batch 1"}) {
+        auto r = run("replay orders small" + batch + " --progress=none");
+        EXPECT_EQ(r.exit_code, 1) << r.out;
+        auto v = lines(r.out);
+        ASSERT_FALSE(v.empty()) << r.out;
+        const std::string error(v.back().at("error").as_string());
+        EXPECT_NE(error.find("the copy of seq 5:"), std::string::npos) << batch << ": " << error;
+        EXPECT_EQ(error.find("of the batch"), std::string::npos) << error;
+    }
+}
+
 TEST_F(ops_cli, replay_refuses_bad_input_with_exit_2) {
     for (std::string bad :
          {"replay orders orders", "replay nothing x", "replay orders x --where '{\"a\":'",
