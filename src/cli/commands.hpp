@@ -50,6 +50,8 @@ std::unique_ptr<store> open_unless_refused(
 void print_line(const json::value& v);
 
 // Prints "prom: <message>" on stderr and sets the exit code (2 for invalid_argument).
+// "prom: MESSAGE" on stderr, as one line (control characters escaped, core/text.hpp).
+void print_error(std::string_view message);
 void report(const error& e, run_state& state);
 
 // "unknown command 'pubish'; did you mean 'publish'?" when the first non-option argument

@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/log_format.hpp"
 #include "cli/ops_cli.hpp"
+#include "core/text.hpp"
 
 namespace prom::cli {
 
@@ -32,8 +33,14 @@ void print_line(const json::value& v) {
     std::fwrite(s.data(), 1, s.size(), stdout);
 }
 
+void print_error(std::string_view message) {
+    // One line whatever the message quotes (a NUL cut it short, a newline split it).
+    std::string line = "prom: " + log_line(message) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
 void report(const error& e, run_state& state) {
-    std::fprintf(stderr, "prom: %s\n", e.message.c_str());
+    print_error(e.message);
     state.exit_code = e.code == errc::invalid_argument || e.code == errc::invalid_payload ? 2 : 1;
 }
 

@@ -12,7 +12,7 @@
 namespace prom::cli {
 
 void report_ops(const error& e, run_state& state) {
-    std::fprintf(stderr, "prom: %s\n", e.message.c_str());
+    print_error(e.message);
     bool bad_input =
         e.code == errc::invalid_argument || e.code == errc::not_found || e.code == errc::conflict;
     state.exit_code = bad_input ? 2 : 1;
