@@ -267,8 +267,17 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
                      "  if type(map) ~= 'function' then error('the file defines no function "
                      "map(event)') end\n"
                      "  local p = map(event)\n"
-                     "  if p ~= nil then tx:emit(" +
-                     lua_literal(spec.dst) + ", event.key, p) end\nend\n";
+                     "  if p == nil then return end\n"
+                     // The wrapper's own line means nothing to the file's author: what
+                     // map returned is what could not be copied.
+                     "  local ok, why = pcall(tx.emit, tx, " +
+                     lua_literal(spec.dst) +
+                     ", event.key, p)\n"
+                     "  if not ok then\n"
+                     "    local m = tostring(why):gsub('^[^:]*:%d+: ', '')\n"
+                     "    m = m:gsub('^tx:emit: ', '')\n"
+                     "    error('map(event) returned what cannot be copied: ' .. m, 0)\n"
+                     "  end\nend\n";
     } else {
         json::object emit{{"topic", spec.dst},
                           {"payload", spec.map ? *spec.map : json::value("$payload")}};

@@ -309,6 +309,19 @@ TEST_P(ops_dlq_replay_contract, the_replayer_maps_with_lua) {
     ASSERT_EQ(out.size(), 4u);
     EXPECT_EQ(out[0].payload.at("double").as_int64(), 2);
     EXPECT_EQ(out[3].payload.at("double").as_int64(), 10);
+    // What map returned that cannot be copied is said as such, not at prom's wrapper's
+    // line (found from outside: "lua:5: tx:emit: …" for a one-line file).
+    ops::replay_spec cyclic{.src = "src",
+                            .dst = "cyclic",
+                            .lua = "function map(event) local t = {} t.t = t return t end"};
+    auto cc = ops::compile_replay(*store_, cyclic);
+    ASSERT_TRUE(cc) << cc.error().message;
+    auto failed = ops::run_replay(*store_, **cc, {});
+    ASSERT_FALSE(failed);
+    EXPECT_NE(failed.error().message.find("map(event) returned what cannot be copied: a table"),
+              std::string::npos)
+        << failed.error().message;
+    EXPECT_EQ(failed.error().message.find("tx:emit"), std::string::npos) << failed.error().message;
 }
 
 TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
