@@ -67,7 +67,8 @@ struct user_handler_options {
 // A handler applying one event's effects (all writes and emits) inside the projector's
 // transaction. Each call makes an independent handler (its own Lua state): one per runner
 // thread. Events that do not match `where` return ok without effects (the cursor moves).
-// Emitted event ids are derived from the input event's id, so a redelivery never emits twice.
+// Emitted event ids are derived from the input event's topic and seq, so a redelivery never
+// emits twice.
 projector_handler make_user_handler(std::shared_ptr<const projector_definition> definition,
                                     user_handler_options options = {});
 
