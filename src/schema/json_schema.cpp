@@ -197,6 +197,50 @@ std::optional<std::string> first_nul(const json::value& v, const std::string& at
     return std::nullopt;
 }
 
+// Checks compare numbers as doubles, and JavaScript (`prom gen ts`) holds them as doubles:
+// a bound, const or enum value of 2^53 or more in magnitude cannot be compared exactly
+// (`maximum: 2^53` let 2^53 + 1 through, `const: 12345678901234567` matched …568), so such
+// a schema is refused. Payload numbers beyond 2^53 compare right against smaller ones.
+bool unsafe_number(const json::value& v) {
+    constexpr double limit = 9007199254740992.0;  // 2^53
+    if (v.is_int64())
+        return v.get_int64() >= 9007199254740992LL || v.get_int64() <= -9007199254740992LL;
+    if (v.is_uint64()) return true;  // above int64: far above 2^53
+    if (v.is_double()) return std::isfinite(v.get_double()) && std::fabs(v.get_double()) >= limit;
+    return false;
+}
+
+bool any_unsafe_number(const json::value& v) {
+    if (v.is_array()) return std::ranges::any_of(v.get_array(), any_unsafe_number);
+    if (v.is_object()) {
+        return std::ranges::any_of(v.get_object(),
+                                   [](const auto& m) { return any_unsafe_number(m.value()); });
+    }
+    return unsafe_number(v);
+}
+
+std::optional<std::string> first_unsafe_bound(const json::value& v, const std::string& at) {
+    static constexpr std::string_view numeric[] = {"maximum", "minimum", "exclusiveMaximum",
+                                                   "exclusiveMinimum", "multipleOf"};
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+            if (auto p = first_unsafe_bound(v.get_array()[i], pointer_join(at, i))) return p;
+        }
+    } else if (v.is_object()) {
+        for (const auto& m : v.get_object()) {
+            std::string here = pointer_join(at, m.key());
+            const std::string_view key = m.key();
+            const bool keyword_value = std::ranges::find(numeric, key) != std::end(numeric);
+            if ((keyword_value && unsafe_number(m.value())) ||
+                ((key == "const" || key == "enum") && any_unsafe_number(m.value()))) {
+                return here;
+            }
+            if (auto p = first_unsafe_bound(m.value(), here)) return p;
+        }
+    }
+    return std::nullopt;
+}
+
 bool has_whole_doubles(const json::value& v) {
     if (v.is_array()) return std::ranges::any_of(v.get_array(), has_whole_doubles);
     if (v.is_object()) {
@@ -241,6 +285,13 @@ std::expected<std::shared_ptr<const compiled_schema>, problem> compiled_schema::
     if (auto p = local_only(schema, "")) return std::unexpected(*p);
     if (auto at = first_nul(schema, "")) {
         return std::unexpected(problem{"a schema's strings may not contain U+0000", *at});
+    }
+    if (auto at = first_unsafe_bound(schema, "")) {
+        return std::unexpected(
+            problem{"a number of 2^53 (9007199254740992) or more in magnitude cannot be compared "
+                    "exactly (JavaScript holds numbers as doubles too): bounds, const and enum "
+                    "stay below it",
+                    *at});
     }
     if (auto p = depth_problem(schema)) return std::unexpected(*p);
     // Compiled on a stack sized for the deepest nesting depth_problem lets through, not on

@@ -230,8 +230,18 @@ inline void append_equality_key(std::string& out, const adapters::BoostJsonAdapt
         out += v.asBool() ? 't' : 'f';
     } else if (v.isNumber()) {
         double d = v.isDouble() || v.isInteger() ? v.getNumber() : v.asDouble();
-        if (d == 0) d = 0;  // -0.0 == 0.0
         char digits[32];
+        if (v.isInteger() &&
+            (d >= 9223372036854775808.0 || static_cast<std::int64_t>(d) != v.getInteger())) {
+            // An integer no double holds (beyond 2^53): by its digits, or 12345678901234567
+            // and 12345678901234568 were the same item (found from outside).
+            auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v.getInteger());
+            out += 'i';
+            out.append(digits, end);
+            out += ';';
+            return;
+        }
+        if (d == 0) d = 0;  // -0.0 == 0.0
         auto [end, ec] = std::to_chars(digits, digits + sizeof digits, d);
         out += 'd';
         out.append(digits, end);

@@ -57,6 +57,39 @@ TEST(json_schema_limits, strings_with_nul_are_refused_not_cut) {
     EXPECT_EQ(schema.error().pointer, "/enum/0");
 }
 
+// Numbers compare as doubles: a bound, const or enum number of 2^53 or more cannot be compared
+// exactly and is refused; integers beyond it are items of their own in uniqueItems (found from
+// outside: a maximum of 2^63-2 let 2^63-1 through, [...567, ...568] were "not unique").
+TEST(json_schema_limits, numbers_beyond_two_to_the_53_are_compared_exactly_or_refused) {
+    for (auto [text, pointer] : std::vector<std::pair<std::string, std::string>>{
+             {R"({"const":12345678901234567})", "/const"},
+             {R"({"maximum":9223372036854775806})", "/maximum"},
+             {R"({"minimum":-9007199254740992})", "/minimum"},
+             {R"({"exclusiveMaximum":1e16})", "/exclusiveMaximum"},
+             {R"({"multipleOf":18446744073709551615})", "/multipleOf"},
+             {R"({"properties":{"n":{"enum":[1,9007199254740993]}}})", "/properties/n/enum"},
+             {R"({"const":{"a":[9007199254740992]}})", "/const"}}) {
+        auto c = compiled_schema::compile(parse(text));
+        ASSERT_FALSE(c.has_value()) << text;
+        EXPECT_EQ(c.error().pointer, pointer) << text;
+        EXPECT_NE(c.error().message.find("2^53"), std::string::npos) << c.error().message;
+    }
+    // Just below: taken, and bigger payload integers are compared right against them.
+    auto c = compile_or_die(R"({"maximum":9007199254740991,"minimum":-9007199254740991})");
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->first_violation(parse("9007199254740991")));
+    EXPECT_TRUE(c->first_violation(parse("9007199254740993")));
+    EXPECT_TRUE(c->first_violation(parse("-9223372036854775807")));
+    // A property named "maximum" holds a schema, not a bound.
+    compile_or_die(R"({"properties":{"maximum":{"type":"integer"}}})");
+    auto unique = compile_or_die(R"({"uniqueItems":true})");
+    ASSERT_TRUE(unique);
+    EXPECT_FALSE(unique->first_violation(parse("[12345678901234567,12345678901234568]")));
+    EXPECT_TRUE(unique->first_violation(parse("[12345678901234567,12345678901234567]")));
+    EXPECT_TRUE(unique->first_violation(parse("[12345678901234568,1.2345678901234568e16]")));
+    EXPECT_TRUE(unique->first_violation(parse("[1,1.0]")));
+}
+
 // The meta-schema's integer keywords are JSON Schema integers: 5.0 and 1e0 are integers.
 TEST(json_schema_limits, integer_keywords_take_whole_numbers_written_with_a_fraction) {
     auto c = compile_or_die(R"({"type":"string","maxLength":5.0,"minLength":1e0})");
