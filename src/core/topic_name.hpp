@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.hpp"
+
 namespace prom {
 
 inline constexpr std::size_t max_topic_bytes = 200;
@@ -45,10 +47,15 @@ inline std::optional<std::string> group_name_problem(std::string_view group) {
     if (group.size() > max_group_bytes) {
         return "a group name is at most 256 bytes; this one is " + std::to_string(group.size());
     }
-    if (std::ranges::any_of(
-            group, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-        return "a group name has no control characters";
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        const auto c = static_cast<unsigned char>(group[i]);
+        // C0, DEL, and C1 (U+0080-U+009F: 0xC2 then 0x80-0x9F in UTF-8).
+        const bool c1 = c == 0xC2 && i + 1 < group.size() &&
+                        static_cast<unsigned char>(group[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(group[i + 1]) <= 0x9F;
+        if (c < 0x20 || c == 0x7f || c1) return "a group name has no control characters";
     }
+    if (valid_utf8(group) != group) return "a group name is UTF-8 text";
     return std::nullopt;
 }
 

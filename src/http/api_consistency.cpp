@@ -111,6 +111,12 @@ api::read_wait api::begin_read_after(const request& r) {
     if (!mentions_consistency(query, r.prom_after)) return out;
     auto target = read_target_of(r, options_.default_collection);
     if (!target) return out;  // not a read: the route answers as it always did
+    // Without a valid token, 401 before anything of the request is judged (found from
+    // outside: a malformed `after` was answered 400 first).
+    if (auto no = unauthenticated(r, target->route)) {
+        out.answer = std::move(no);
+        return out;
+    }
     auto params = parse_consistency_params(query, r.prom_after);
     if (!params) {
         out.answer = error_response(400, "bad_request", params.error().message, target->route);

@@ -24,10 +24,9 @@ namespace prom::ops {
 
 inline constexpr std::string_view replay_group_header = "prom-replay-group";
 
-// The id of `e`'s dead letter from `group`: `<id>@<group>`, or `<seq>@<group>` when that is
-// too long for an id, `<seq>@<hash of group>` when that still is. One entry per (group,
-// event): with the event's own id, a second group failing on it would be an idempotent
-// duplicate, its entry dropped; the same group dead-lettering it again is still one entry.
+// The id of `e`'s dead letter from `group`: `prom-dl:<seq>@<group>`, with a hash of the
+// group when that is too long for an id. One entry per (group, event): a second group failing
+// on it files its own entry; the same group dead-lettering it again is still one entry.
 std::string dead_letter_id(const event& e, std::string_view group);
 
 struct dead_letter {

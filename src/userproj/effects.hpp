@@ -30,7 +30,7 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts);
 // prom-projector) and how many emits lie between it and a published event (prom-depth).
 // Refused when the input is max_emit_depth emits deep already: a loop of projectors.
 inline constexpr std::string_view depth_header = "prom-depth";
-inline constexpr std::int64_t max_emit_depth = 16;
+inline constexpr std::int64_t max_emit_depth = 8;
 status add_source_headers(headers_map& h, const event& input, std::string_view projector);
 
 }  // namespace prom::userproj

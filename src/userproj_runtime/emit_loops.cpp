@@ -42,8 +42,12 @@ std::vector<std::string> emit_loop(const json::object& candidate,
                                    const std::vector<registry_entry>& stored) {
     const std::string start = name_of(candidate);
     std::map<std::string, node> graph;
+    // Every definition that runs or will: the serving ones and the pending rebuilds (which
+    // project alongside until their swap), the candidate in place of its name's.
     for (const auto& e : stored) {
-        if (!e.deleted && e.name != start) graph[e.name] = node_of(e.definition);
+        if (e.deleted || e.name == start) continue;
+        graph[e.name] = node_of(e.definition);
+        if (e.rebuild) graph[e.name + " (rebuild)"] = node_of(e.rebuild->definition);
     }
     graph[start] = node_of(candidate);
     // Depth-first from the candidate along "emits into the topic of": a path back to it is

@@ -1,6 +1,7 @@
 #include "userproj_runtime/registry.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
@@ -253,6 +254,13 @@ collection_map read_aliases(const std::vector<registry_entry>& entries) {
 std::expected<applied, apply_error> apply_definition(store& s, const json::value& body,
                                                      std::string_view name_from_path,
                                                      const definition_check& may_apply) {
+    // One apply at a time in this process: the checks against the other definitions (emit
+    // loops, collections being rebuilt) read the registry before the write transaction, so
+    // two PUTs at once could each pass and together close a loop (found from outside).
+    // Applies from other processes can still meet; the emit depth limit stops what they
+    // let through (docs/projectors.md).
+    static std::mutex one_at_a_time;
+    std::lock_guard serial(one_at_a_time);
     json::value given = body;
     if (!name_from_path.empty() && given.is_object()) {
         auto& o = given.get_object();

@@ -113,7 +113,7 @@ TEST_P(projector_contract, a_poison_event_goes_to_the_dead_letter_topic_and_leav
     auto dlq = store_->scan({.topic = "in.dlq"});
     ASSERT_TRUE(dlq);
     ASSERT_EQ(dlq->size(), 1u);
-    EXPECT_EQ((*dlq)[0].id, "poison-id@count");
+    EXPECT_EQ((*dlq)[0].id, "prom-dl:2@count");
     EXPECT_EQ((*dlq)[0].headers.at("prom-original-id"), "poison-id");
     EXPECT_EQ((*dlq)[0].headers.at("prom-source-seq"), "2");
     EXPECT_NE((*dlq)[0].headers.at("prom-error").find("poison"), std::string::npos);
@@ -294,18 +294,18 @@ TEST_P(projector_contract, two_groups_failing_on_one_event_each_keep_a_dead_lett
     auto dlq = store_->scan({.topic = "in.dlq"});
     ASSERT_TRUE(dlq);
     ASSERT_EQ(dlq->size(), 2u);
-    EXPECT_EQ((*dlq)[0].id, "poison-id@count");
-    EXPECT_EQ((*dlq)[1].id, "poison-id@other");
+    EXPECT_EQ((*dlq)[0].id, "prom-dl:2@count");
+    EXPECT_EQ((*dlq)[1].id, "prom-dl:2@other");
     for (const char* group : {"count", "other"}) {
         auto listed = ops::list_dead_letters(*store_, "in", std::string_view(group));
         ASSERT_TRUE(listed);
         ASSERT_EQ(listed->size(), 1u) << group;
         EXPECT_EQ((*listed)[0].original_id, "poison-id");
     }
-    // An id too long to carry the group too falls back to the event's seq.
+    // By seq, whatever the event's id; a group too long for an id is hashed.
     event e{.id = std::string(251, 'x'), .topic = "in", .seq = seq_t{7}};
-    EXPECT_EQ(ops::dead_letter_id(e, "group"), "7@group");
-    EXPECT_EQ(ops::dead_letter_id(e, std::string(300, 'g')).size(), 2u + 32u);
+    EXPECT_EQ(ops::dead_letter_id(e, "group"), "prom-dl:7@group");
+    EXPECT_EQ(ops::dead_letter_id(e, std::string(300, 'g')).size(), 10u + 32u);
 }
 
 // A store whose commit refuses, for good, a transaction that wrote the document "poisoned"
@@ -377,7 +377,7 @@ TEST_P(projector_contract,
     auto dlq = store_->scan({.topic = "in.dlq"});
     ASSERT_TRUE(dlq);
     ASSERT_EQ(dlq->size(), 1u);
-    EXPECT_EQ((*dlq)[0].id, "refused-id@count");
+    EXPECT_EQ((*dlq)[0].id, "prom-dl:2@count");
     EXPECT_NE((*dlq)[0].headers.at("prom-error").find("cannot hold"), std::string::npos);
     EXPECT_EQ(p->metrics().dead_lettered.load(), 1u);
     // The batch of three fails once and is split; the refused event alone: 2 retries.

@@ -118,6 +118,14 @@ TEST_P(registry_contract, a_definition_closing_a_loop_of_emits_is_refused) {
     // And replacing a link of the chain so that it closes the loop is refused too.
     EXPECT_FALSE(userproj::apply_definition(*store_, emitting("back", "ev.*", "ping")));
     EXPECT_FALSE(userproj::apply_definition(*store_, emitting("relay", "pong", "ping")));
+    // A pending rebuild projects too: its emits count (found from outside: a definition
+    // closing a loop with one was taken).
+    ASSERT_TRUE(userproj::apply_definition(*store_, emitting("a", "pa", "pz")));
+    auto rebuild = emitting("a", "pa", "pb");
+    rebuild.get_object()["version"] = 2;
+    rebuild.get_object()["rebuild"] = true;
+    ASSERT_TRUE(userproj::apply_definition(*store_, rebuild));
+    EXPECT_FALSE(userproj::apply_definition(*store_, emitting("b", "pb", "pa")));
 }
 
 TEST_P(registry_contract, an_invalid_definition_stores_nothing_and_names_the_field) {

@@ -101,6 +101,12 @@ TEST_F(auth_http, a_publish_without_a_valid_token_is_401_before_its_body_is_read
     auto topics = db().topics();
     ASSERT_TRUE(topics);
     EXPECT_TRUE(topics->empty());
+    // Reads too: a malformed `after` is judged only once the token is.
+    for (std::string_view read :
+         {"/list?after=zz", "/collections/processes/list?after=zz", "/snap/k?after=t:1&wait=zz"}) {
+        EXPECT_EQ(get(read).status, 401) << read;
+        EXPECT_EQ(get(read, bearer()).status, 400) << read;
+    }
     // A valid token that may not publish: 403 once the body names the topic.
     auto headers = bearer();
     headers.emplace_back("Content-Type", "application/json");

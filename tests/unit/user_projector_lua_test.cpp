@@ -115,7 +115,7 @@ end)");
     EXPECT_NE(error_of(R"({"fake":true})").find("prom.tx expected"), std::string::npos);
 }
 
-// An event 16 emits away from a published one emits no more: projectors that emit into each
+// An event 8 emits away from a published one emits no more: projectors that emit into each
 // other's topics (which Lua's run-time topics hide from the check at definition) stop there.
 // A "strict globals" guard on _G raises on unknown names: the handler's optional `erased` is
 // looked up raw, so an erasure marker is skipped rather than failed (found from outside).
@@ -134,7 +134,7 @@ TEST_F(user_projector_lua, emits_stop_at_the_depth_limit) {
     ASSERT_TRUE(derived);
     ASSERT_EQ(derived->size(), 1u);
     EXPECT_EQ((*derived)[0].headers.at("prom-depth"), "4");
-    auto deep = apply("{}", "deep", {{"prom-depth", "16"}});
+    auto deep = apply("{}", "deep", {{"prom-depth", "8"}});
     ASSERT_FALSE(deep);
     EXPECT_NE(deep.error().message.find("loop"), std::string::npos) << deep.error().message;
 }

@@ -81,6 +81,8 @@ TEST(ws_protocol, a_group_name_is_bounded_text) {
     EXPECT_EQ(refused(R"({"op":"subscribe","topic":"t","group":")" + longest + R"(g"})").code,
               "bad_request");
     EXPECT_EQ(refused(R"({"op":"ack","topic":"t","group":"a\nb","seq":1})").code, "bad_request");
+    EXPECT_EQ(refused(R"({"op":"subscribe","topic":"t","group":"nel\u0085x"})").code,
+              "bad_request");
     EXPECT_EQ(
         std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","group":"caf\u00e9"})").op)
             .group,
