@@ -347,11 +347,15 @@ std::string error_frame(std::string_view id, std::string_view code, std::string_
                        json::object{{"error", code}, {"message", valid_utf8(message)}});
 }
 
-std::string conflict_frame(std::string_view id, std::int64_t key_seq, std::string_view message) {
-    return reply_frame(
-        id, "error",
-        json::object{
-            {"error", "conflict"}, {"key_seq", key_seq}, {"message", valid_utf8(message)}});
+std::string error_frame_of(std::string_view id, const error& e) {
+    json::object o{{"error", to_string(e.code)}, {"message", valid_utf8(e.message)}};
+    // The members POST /publish's answer has for the same refusal (docs/http-api.md).
+    if (e.key_seq) {
+        o["error"] = "conflict";
+        o["key_seq"] = *e.key_seq;
+    }
+    if (e.horizon) o["horizon"] = *e.horizon;
+    return reply_frame(id, "error", std::move(o));
 }
 
 }  // namespace prom::ws

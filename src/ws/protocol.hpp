@@ -92,6 +92,8 @@ json::object watch_fields(std::string_view collection, const std::optional<std::
 std::string reply_frame(std::string_view id, std::string_view op, json::object fields = {});
 std::string error_frame(std::string_view id, std::string_view code, std::string_view message);
 // A refused conditional publish: {"op":"error","error":"conflict","key_seq":CURRENT,…}.
-std::string conflict_frame(std::string_view id, std::int64_t key_seq, std::string_view message);
+// An error frame for a refused publish, with the members of the HTTP answer: `key_seq` for a
+// failed `expect` (409 `conflict`), `horizon` for an event older than the horizon (`gone`).
+std::string error_frame_of(std::string_view id, const error& e);
 
 }  // namespace prom::ws

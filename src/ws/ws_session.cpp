@@ -643,11 +643,9 @@ void session::publish(const std::string& id, publish_cmd cmd) {
                 self->gw_.metrics.published += r->size();
                 text = reply_frame(id, "published", json::object{{"results", std::move(results)}});
             } else {
-                text = r.error().key_seq ? conflict_frame(id, *r.error().key_seq, r.error().message)
-                       : r.error().code == errc::invalid_payload
+                text = r.error().code == errc::invalid_payload
                            ? reply_frame(id, "error", schema::invalid_payload_json(r.error()))
-                           : error_frame(id, std::string(to_string(r.error().code)),
-                                         r.error().message);
+                           : error_frame_of(id, r.error());
             }
             self->push({std::make_shared<const std::string>(std::move(text)), nullptr});
         });

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "support/server_fixture.hpp"
+#include "support/ws_client.hpp"
 
 namespace prom::test {
 namespace {
@@ -185,6 +186,21 @@ TEST_F(retention_http, compact_on_demand_keeps_time_travel_honest) {
         post_json("/publish", R"({"topic":"orders","key":"k1","ts":5000,"payload":{"late":true}})");
     EXPECT_EQ(late.status, 410) << late.body;
     EXPECT_EQ(body(late).at("horizon").as_int64(), horizon);
+    EXPECT_EQ(count("orders"), 10);
+    // The same over the WebSocket, with the horizon too (found from outside: it was missing).
+    {
+        raw_ws::handshake hs;
+        auto ws = raw_ws::connect(port(), hs);
+        ASSERT_EQ(hs.status, 101);
+        ASSERT_TRUE(ws->send_text(
+            R"({"op":"publish","id":"p","event":{"topic":"orders","key":"k1","ts":5000,"payload":1}})"));
+        auto text = ws->read_text(5s);
+        ASSERT_TRUE(text);
+        auto frame = parse_json(*text);
+        ASSERT_TRUE(frame) << *text;
+        EXPECT_EQ(frame->at("error"), "gone") << *text;
+        EXPECT_EQ(frame->at("horizon").as_int64(), horizon) << *text;
+    }
     EXPECT_EQ(count("orders"), 10);
 
     // Bytes only on request: they read every event (the dashboard polls /topics).

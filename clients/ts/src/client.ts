@@ -113,12 +113,15 @@ export class PromClient {
         }
         if (answer.status === 304) {
             if (cached === undefined) throw new ProtocolError(`GET ${path}: 304 without If-None-Match`, 304);
-            return { collection, key, body: cached.body as D, etag: cached.etag, lastModified: cached.lastModified, fromCache: true };
+            // A copy: what a caller does to its result must not become the next caller's
+            // "server's document" (found from outside).
+            const body = structuredClone(cached.body) as D;
+            return { collection, key, body, etag: cached.etag, lastModified: cached.lastModified, fromCache: true };
         }
         const etag = answer.headers.get('etag');
         if (etag === null) throw new ProtocolError(`GET ${path}: no ETag`, answer.status);
         const lastModified = answer.headers.get('last-modified');
-        if (useCache) this.cache.set(cacheKey, { etag, lastModified, body: answer.body });
+        if (useCache) this.cache.set(cacheKey, { etag, lastModified, body: structuredClone(answer.body) });
         return { collection, key, body: answer.body as D, etag, lastModified, fromCache: false };
     }
 

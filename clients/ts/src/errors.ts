@@ -24,7 +24,7 @@ export class PromError extends Error {
     }
 }
 
-/** 400: malformed request, query or body (`bad_request`, `invalid_argument`, `type_error`). */
+/** 400: malformed request, query or body (`bad_request`, `invalid_argument`, `invalid_topic`, `type_error`). */
 export class BadRequestError extends PromError {}
 /** 401: tokens are configured and this request had no valid one. */
 export class UnauthorizedError extends PromError {}
@@ -55,6 +55,18 @@ export class ConflictError extends PromError {
     constructor(code: string, message: string, status: number, body: ErrorBody = {}) {
         super(code, message, status, body);
         this.keySeq = typeof body['key_seq'] === 'number' ? body['key_seq'] : null;
+    }
+}
+
+/**
+ * 410 `gone`: retention dropped what the answer needs, or a published event is older than its
+ * topic's horizon. `horizon` is where the answer would have to start again (docs/retention.md).
+ */
+export class GoneError extends PromError {
+    readonly horizon: number | null;
+    constructor(code: string, message: string, status: number, body: ErrorBody = {}) {
+        super(code, message, status, body);
+        this.horizon = typeof body['horizon'] === 'number' ? body['horizon'] : null;
     }
 }
 
@@ -128,11 +140,13 @@ const byCode: Record<string, ErrorClass> = {
     bad_request: BadRequestError,
     invalid_argument: BadRequestError,
     type_error: BadRequestError,
+    invalid_topic: BadRequestError,
     unauthorized: UnauthorizedError,
     forbidden: ForbiddenError,
     not_found: NotFoundError,
     method_not_allowed: MethodNotAllowedError,
     conflict: ConflictError,
+    gone: GoneError,
     too_large: TooLargeError,
     unsupported_media_type: UnsupportedMediaTypeError,
     too_many: TooManyError,
@@ -153,6 +167,7 @@ const byStatus: Record<number, ErrorClass> = {
     404: NotFoundError,
     405: MethodNotAllowedError,
     409: ConflictError,
+    410: GoneError,
     413: TooLargeError,
     415: UnsupportedMediaTypeError,
     431: BadRequestError,

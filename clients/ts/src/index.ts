@@ -11,6 +11,7 @@ export {
     NotFoundError,
     MethodNotAllowedError,
     ConflictError,
+    GoneError,
     TooLargeError,
     UnsupportedMediaTypeError,
     TooManyError,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { NoProjectorError, NotFoundError, PromClient, BadRequestError } from '../src/index.js';
+import { GoneError, NoProjectorError, NotFoundError, PromClient, BadRequestError } from '../src/index.js';
 import { PromServer } from './server.js';
 
 interface Process {
@@ -41,6 +41,33 @@ describe('reads', () => {
         assert.equal(second.fromCache, true, 'the server answered 304');
         assert.equal(second.etag, first.etag);
         assert.deepEqual(second.body, first.body);
+        // Each answer is the caller's own: changing one changes no later answer.
+        first.body.status = 'changed here';
+        second.body.status = 'changed here too';
+        const third = await prom.snap<Process>('processes', 'p1');
+        assert.equal(third.fromCache, true);
+        assert.equal(third.body.status, 'alive');
+    });
+
+    it('says gone with the horizon when retention dropped what a publish or read needs', async () => {
+        await prom.publishBatch([
+            { topic: 'g', key: 'k', ts: 1000, payload: 1 },
+            { topic: 'g', key: 'k', ts: 2000, payload: 2 },
+        ]);
+        const admin = { 'content-type': 'application/json' };
+        let r = await fetch(`${server.url}/topics/g/policy`, {
+            method: 'PUT', headers: admin, body: JSON.stringify({ retain: { max_events: 1 } }),
+        });
+        assert.ok(r.ok, await r.text());
+        r = await fetch(`${server.url}/topics/g/compact`, { method: 'POST', headers: admin, body: '{}' });
+        assert.ok(r.ok, await r.text());
+        await assert.rejects(prom.publish({ topic: 'g', key: 'k', ts: 500, payload: 3 }), (e: unknown) => {
+            assert.ok(e instanceof GoneError, String(e));
+            assert.equal(e.status, 410);
+            assert.equal(typeof e.horizon, 'number');
+            assert.equal(e.horizon, e.body['horizon']);
+            return true;
+        });
     });
 
     it('sees a change once the ETag differs, and can skip the cache', async () => {
