@@ -1,6 +1,8 @@
 #include "schema/ecmascript_pattern.hpp"
 
+#include <algorithm>
 #include <cwchar>
+#include <vector>
 
 #include "core/text.hpp"
 
@@ -29,11 +31,94 @@ constexpr std::string_view ecmascript_letter_escapes = "dDwWsSbBfnrtvcxuk";
 
 }  // namespace
 
-std::optional<std::string> non_ecmascript_construct(std::string_view p) {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// `{n}`, `{n,}` or `{n,m}` at p[i]: where it ends (its '}'), or npos when it is not one.
+std::size_t quantifier_end(std::string_view p, std::size_t i) {
+    std::size_t k = i + 1;
+    const std::size_t first = k;
+    while (k < p.size() && is_digit(p[k])) ++k;
+    if (k == first) return std::string_view::npos;
+    if (k < p.size() && p[k] == ',') {
+        ++k;
+        while (k < p.size() && is_digit(p[k])) ++k;
+    }
+    return k < p.size() && p[k] == '}' ? k : std::string_view::npos;
+}
+
+// The capturing groups of `p`, numbered in order of their '(' from 1: the name of each
+// ("" for an unnamed one; index 0 unused).
+struct group_table {
+    std::size_t count = 0;
+    std::vector<std::string> names{""};
+};
+
+group_table groups_of(std::string_view p) {
+    group_table t;
     bool in_class = false;
-    // The previous token is a quantifier (`*`, `+`, `?`, `{n,m}`): a `+` after it makes it
-    // possessive, a `?` lazy.
-    bool after_quantifier = false;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i] == '\\') {
+            ++i;
+        } else if (in_class) {
+            if (p[i] == ']') in_class = false;
+        } else if (p[i] == '[') {
+            in_class = true;
+            if (i + 1 < p.size() && p[i + 1] == '^') ++i;
+            if (i + 1 < p.size() && p[i + 1] == ']') ++i;
+        } else if (p[i] == '(') {
+            std::string_view rest = p.substr(i + 1);
+            if (!rest.starts_with("?")) {
+                ++t.count;
+                t.names.emplace_back();
+            } else if (rest.starts_with("?<") && !rest.starts_with("?<=") &&
+                       !rest.starts_with("?<!")) {
+                ++t.count;
+                auto close = rest.find('>');
+                t.names.emplace_back(
+                    rest.substr(2, close == std::string_view::npos ? 0 : close - 2));
+            }
+        }
+    }
+    return t;
+}
+
+}  // namespace
+
+std::optional<std::string> non_ecmascript_construct(std::string_view p) {
+    const group_table groups = groups_of(p);
+    for (std::size_t a = 1; a < groups.names.size(); ++a) {
+        for (std::size_t b = a + 1; b < groups.names.size(); ++b) {
+            if (!groups.names[a].empty() && groups.names[a] == groups.names[b]) {
+                return "the group name '" + groups.names[a] + "' is given twice";
+            }
+        }
+    }
+    // Groups whose ')' has been seen: a backreference to one that has not (`\1(a)`, `(a\1)`)
+    // matches the empty string in JavaScript and nothing in Boost.
+    std::vector<std::size_t> open;  // capture numbers of the open groups (0: not capturing)
+    std::vector<bool> closed(groups.count + 1, false);
+    std::vector<std::string> closed_names;
+    std::size_t next_group = 0;
+    bool in_class = false;
+    // Inside a class: the last member was a class escape (`\d`), or a '-' follows one.
+    bool class_escape_before = false, range_open = false;
+    // The previous token: a quantifier (`*`, `+`, `?`, `{n,m}`), and whether a lazy `?` may
+    // still follow it; nothing to repeat (the start, `(`, `|`).
+    bool quantified = false, lazy_allowed = false, nothing_before = true;
+    auto repeat = [&](std::size_t at, std::size_t length) -> std::optional<std::string> {
+        std::string q(p.substr(at, length));
+        if (quantified) {
+            return lazy_allowed && q == "+"
+                       ? "a possessive quantifier ('" + std::string(p.substr(at - 1, 2)) +
+                             "') is not ECMAScript"
+                       : "'" + q + "' repeats a quantifier: nothing to repeat in ECMAScript";
+        }
+        if (nothing_before) return "'" + q + "' has nothing to repeat";
+        quantified = lazy_allowed = true;
+        return std::nullopt;
+    };
     for (std::size_t i = 0; i < p.size(); ++i) {
         const char c = p[i];
         if (c == '\\') {
@@ -49,7 +134,61 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
             if (e == 'k' && (i + 1 >= p.size() || p[i + 1] != '<')) {
                 return "'\\k' is an ECMAScript escape only before a group name: \\k<name>";
             }
-            after_quantifier = false;
+            // Escapes JavaScript reads as literal text when incomplete, Boost as a character.
+            if (e == 'x' && !(i + 2 < p.size() && is_hex(p[i + 1]) && is_hex(p[i + 2]))) {
+                return "'\\x' takes two hex digits in ECMAScript (\\x41)";
+            }
+            if (e == 'u') {
+                const bool four = i + 4 < p.size() && is_hex(p[i + 1]) && is_hex(p[i + 2]) &&
+                                  is_hex(p[i + 3]) && is_hex(p[i + 4]);
+                const bool braced = i + 1 < p.size() && p[i + 1] == '{';
+                std::size_t close = braced ? p.find('}', i + 2) : std::string_view::npos;
+                bool hex = close != std::string_view::npos && close > i + 2;
+                for (std::size_t k = i + 2; hex && k < close; ++k) hex = is_hex(p[k]);
+                if (!four && !hex) {
+                    return "'\\u' takes four hex digits or {hex} in ECMAScript (\\u00e9, "
+                           "\\u{1F600})";
+                }
+                if (!four) i = close;  // `\u{…}` is one character
+            }
+            if (e == 'c' && !(i + 1 < p.size() && is_letter(p[i + 1]))) {
+                return "'\\c' takes a letter in ECMAScript (\\cJ)";
+            }
+            if (!in_class && is_digit(e) && e != '0') {
+                std::size_t n = 0, k = i;
+                while (k < p.size() && is_digit(p[k]))
+                    n = n * 10 + static_cast<std::size_t>(p[k++] - '0');
+                if (n > groups.count)
+                    return "'\\" + std::string(p.substr(i, k - i)) + "' refers to no group";
+                if (!closed[n]) {
+                    return "'\\" + std::string(p.substr(i, k - i)) +
+                           "' refers to a group not closed before it (ECMAScript matches it "
+                           "as empty there)";
+                }
+                i = k - 1;
+            }
+            if (e == 'k' && !in_class) {
+                auto close = p.find('>', i + 1);
+                std::string name(
+                    p.substr(i + 2, close == std::string_view::npos ? 0 : close - i - 2));
+                if (std::ranges::find(closed_names, name) == closed_names.end()) {
+                    return "'\\k<" + name + ">' refers to no group closed before it";
+                }
+                i = close == std::string_view::npos ? i : close;
+            }
+            if (in_class) {
+                const bool class_escape =
+                    std::string_view("dDwWsS").find(e) != std::string_view::npos;
+                if (range_open && class_escape) {
+                    return "a range ends in a class escape ('-\\" + std::string(1, e) +
+                           "'): not ECMAScript";
+                }
+                range_open = false;
+                class_escape_before = class_escape;
+                continue;
+            }
+            quantified = false;
+            nothing_before = false;
             continue;
         }
         if (in_class) {
@@ -59,22 +198,33 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
                        "' in a character class (a POSIX class) is not ECMAScript: list the "
                        "characters";
             }
-            if (c == ']') in_class = false;
+            if (c == ']') {
+                in_class = false;
+                quantified = false;
+                nothing_before = false;
+                continue;
+            }
+            if (c == '-' && i + 1 < p.size() && p[i + 1] != ']') {
+                if (class_escape_before) {
+                    return "a range starts at a class escape ('\\" + std::string(1, p[i - 1]) +
+                           "-'): not ECMAScript";
+                }
+                range_open = true;
+                continue;
+            }
+            range_open = false;
+            class_escape_before = false;
             continue;
         }
-        if (c == '+' && after_quantifier) {
-            return "a possessive quantifier ('" + std::string(p.substr(i - 1, 2)) +
-                   "') is not ECMAScript";
-        }
-        const bool was_quantifier = after_quantifier;
-        after_quantifier = false;
         switch (c) {
             case '[':
                 in_class = true;
+                class_escape_before = range_open = false;
                 if (i + 1 < p.size() && p[i + 1] == '^') ++i;
                 if (i + 1 < p.size() && p[i + 1] == ']') ++i;  // `[]a]`: Boost's literal ']'
                 break;
-            case '(':
+            case '(': {
+                std::size_t number = 0;
                 if (i + 1 < p.size() && p[i + 1] == '?') {
                     std::string_view rest = p.substr(i + 2);
                     bool known = rest.starts_with(":") || rest.starts_with("=") ||
@@ -88,6 +238,7 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
                             known = is_letter(n) || n == '_' || n == '$' ||
                                     (k > 1 && n >= '0' && n <= '9');
                         }
+                        number = ++next_group;
                     }
                     if (!known) {
                         return "'(?" + std::string(rest.substr(0, 1)) +
@@ -95,20 +246,61 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
                                "(?<!…) and (?<name>…); inline modifiers and comments are not)";
                     }
                     ++i;  // the '?' is not a quantifier
+                } else {
+                    number = ++next_group;
                 }
+                open.push_back(number);
+                quantified = false;
+                nothing_before = true;
+                break;
+            }
+            case ')':
+                if (!open.empty()) {
+                    const std::size_t number = open.back();
+                    open.pop_back();
+                    if (number > 0 && number < closed.size()) {
+                        closed[number] = true;
+                        if (!groups.names[number].empty()) {
+                            closed_names.push_back(groups.names[number]);
+                        }
+                    }
+                }
+                quantified = false;
+                nothing_before = false;
+                break;
+            case '|':
+                quantified = false;
+                nothing_before = true;
                 break;
             case '*':
             case '+':
-                after_quantifier = true;
+                if (auto why = repeat(i, 1)) return why;
                 break;
             case '?':
-                // After a quantifier it makes that one lazy (`a+?`); else it is one (`a?`).
-                after_quantifier = !was_quantifier;
+                if (quantified && lazy_allowed) {
+                    lazy_allowed = false;  // `a+?`: lazy
+                } else if (auto why = repeat(i, 1)) {
+                    return why;
+                }
                 break;
-            case '}':
-                after_quantifier = true;
+            case '{': {
+                const std::size_t end = quantifier_end(p, i);
+                if (end == std::string_view::npos) {
+                    return "'{' starts a quantifier in ECMAScript ({2}, {2,}, {2,5}): write \\{ "
+                           "for the character";
+                }
+                if (auto why = repeat(i, end + 1 - i)) return why;
+                i = end;
+                break;
+            }
+            case '^':
+            case '$':
+                quantified = false;
+                nothing_before = true;
                 break;
             default:
+                quantified = false;
+                nothing_before = false;
                 break;
         }
     }
