@@ -300,6 +300,27 @@ inline bool prom_visitor::visit(const constraints::UniqueItemsConstraint& /*cons
     return true;
 }
 
+// propertyNames: each member name checked as a string by this visitor (valijson's checked it
+// with another, whose `pattern` was std::regex, not the ECMAScript matching above), and a
+// failure recorded at the object whose name it is (valijson recorded none, so the path named
+// the object's parent; found from outside).
+template <>
+inline bool prom_visitor::visit(const constraints::PropertyNamesConstraint& constraint) {
+    if ((m_strictTypes && !m_target.isObject()) || !m_target.maybeObject()) return true;
+    for (const auto& m : m_target.asObject()) {
+        const boost::json::value name(boost::json::string_view(m.first.data(), m.first.size()));
+        adapters::BoostJsonAdapter as_string(name);
+        prom_visitor validator(as_string, m_context, m_strictTypes, nullptr, m_regexesCache);
+        if (validator.validateSchema(*constraint.getSubschema())) continue;
+        if (m_results) {
+            m_results->pushError(m_context, "The member name '" + m.first +
+                                                "' does not match the propertyNames schema.");
+        }
+        return false;
+    }
+    return true;
+}
+
 // valijson's own loop over an object's members, with the pattern matched as above.
 template <>
 template <>

@@ -90,6 +90,28 @@ TEST(json_schema_limits, numbers_beyond_two_to_the_53_are_compared_exactly_or_re
     EXPECT_TRUE(unique->first_violation(parse("[1,1.0]")));
 }
 
+// A member name that breaks propertyNames is reported at the object that holds it, with the
+// name (found from outside: the path named the object's parent); its pattern is ECMAScript's.
+TEST(json_schema_limits, a_property_name_violation_points_at_its_object) {
+    auto nested = compile_or_die(
+        R"({"properties":{"a":{"properties":{"b":{"propertyNames":{"maxLength":1}}}}}})");
+    ASSERT_TRUE(nested);
+    auto why = nested->first_violation(parse(R"({"a":{"b":{"xx":1}}})"));
+    ASSERT_TRUE(why);
+    EXPECT_EQ(why->pointer, "/a/b");
+    EXPECT_NE(why->message.find("'xx'"), std::string::npos) << why->message;
+    EXPECT_FALSE(nested->first_violation(parse(R"({"a":{"b":{"x":1}}})")));
+    auto items = compile_or_die(R"({"items":{"propertyNames":{"maxLength":1}}})");
+    ASSERT_TRUE(items);
+    auto second = items->first_violation(parse(R"([{"x":1},{"yy":1}])"));
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->pointer, "/1");
+    auto top = compile_or_die(R"({"propertyNames":{"pattern":"^\\S+$"}})");
+    ASSERT_TRUE(top);
+    EXPECT_TRUE(top->first_violation(parse(R"({"a\u00a0b":1})")));  // U+00A0 is \s in ECMAScript
+    EXPECT_FALSE(top->first_violation(parse(R"({"ab":1})")));
+}
+
 // The meta-schema's integer keywords are JSON Schema integers: 5.0 and 1e0 are integers.
 TEST(json_schema_limits, integer_keywords_take_whole_numbers_written_with_a_fraction) {
     auto c = compile_or_die(R"({"type":"string","maxLength":5.0,"minLength":1e0})");
