@@ -30,6 +30,7 @@
 #include "http/http_date.hpp"
 #include "http/percent.hpp"
 #include "http/server_context.hpp"
+#include "http/transfer_coding.hpp"
 
 namespace prom::http {
 
@@ -770,50 +771,24 @@ net::awaitable<bool> write_response(connection& conn, const response& r, unsigne
     co_return co_await write_rest(conn, a, sent);
 }
 
-// A request whose body length cannot be told for sure (RFC 9112, 6.1): a Transfer-Encoding
-// whose last coding is not chunked, or any Transfer-Encoding on HTTP/1.0. Beast reads such a
-// body as empty, so its bytes would be taken for the next request (a smuggled one). And a
-// coding before chunked ("gzip, chunked") is one prom does not implement (501). Both answered
-// and the connection closed. nullopt: the framing is sound.
-struct framing_refusal {
-    unsigned status;
-    std::string code, message;
-};
+// The request's Transfer-Encoding lines joined, and whether Beast reads the body chunked;
+// http/transfer_coding.hpp decides.
 std::optional<framing_refusal> refuse_framing(const bhttp::request_parser<bhttp::string_body>& p) {
-    const auto& msg = p.get();
-    std::string codings;  // every Transfer-Encoding line, as one list
+    std::string joined;
     bool present = false;
-    for (const auto& f : msg.base()) {
+    for (const auto& f : p.get().base()) {
         if (f.name() != bhttp::field::transfer_encoding) continue;
+        if (present) joined += ',';
         present = true;
-        if (!codings.empty()) codings += ',';
-        codings.append(f.value().data(), f.value().size());
+        joined.append(f.value().data(), f.value().size());
     }
-    if (!present) return std::nullopt;
-    if (msg.version() < 11) {
-        return framing_refusal{400, "bad_request",
-                               "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request"};
-    }
-    std::vector<std::string> list;
-    for (std::string_view rest = codings; !rest.empty();) {
-        auto comma = rest.find(',');
-        std::string_view item = rest.substr(0, comma);
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-            item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (!item.empty()) list.emplace_back(item);
-    }
-    if (list.empty() || !beast::iequals(list.back(), "chunked") || !p.chunked()) {
+    auto refused = refuse_transfer_coding(
+        p.get().version(), present ? std::optional<std::string_view>(joined) : std::nullopt);
+    if (!refused && present && !p.chunked()) {  // Beast's reading must agree
         return framing_refusal{400, "bad_request",
                                "malformed HTTP request: a Transfer-Encoding must end in chunked"};
     }
-    if (list.size() > 1) {
-        return framing_refusal{501, "not_implemented",
-                               "transfer coding '" + printable_message(list.front(), 100) +
-                                   "' is not implemented: send the body chunked only"};
-    }
-    return std::nullopt;
+    return refused;
 }
 
 // The status for a request that did not parse; 0 when the peer just went away.

@@ -9,6 +9,7 @@
 #include "http/percent.hpp"
 #include "http/response.hpp"
 #include "http/snapshot_cache.hpp"
+#include "http/transfer_coding.hpp"
 
 namespace prom::http {
 namespace {
@@ -77,6 +78,26 @@ TEST(conditional, if_none_match_decides_alone_when_present) {
     EXPECT_FALSE(not_modified({std::nullopt, earlier}, etag, 1000));
     EXPECT_FALSE(not_modified({std::nullopt, "garbage"}, etag, 1000));
     EXPECT_FALSE(not_modified({}, etag, 1000));
+}
+
+// A body whose length cannot be told for sure is refused (found from outside: its bytes were
+// read as a next, smuggled request).
+TEST(transfer_coding, only_a_final_chunked_on_http_1_1_is_taken) {
+    EXPECT_FALSE(refuse_transfer_coding(11, std::nullopt));
+    EXPECT_FALSE(refuse_transfer_coding(11, "chunked"));
+    EXPECT_FALSE(refuse_transfer_coding(11, " Chunked "));
+    for (std::string_view bad : {"gzip", "xchunked", "chunked, identity", "identity", "", ","}) {
+        auto r = refuse_transfer_coding(11, bad);
+        ASSERT_TRUE(r) << bad;
+        EXPECT_EQ(r->status, 400u) << bad;
+    }
+    auto gzip = refuse_transfer_coding(11, "gzip, chunked");
+    ASSERT_TRUE(gzip);
+    EXPECT_EQ(gzip->status, 501u);
+    EXPECT_EQ(gzip->code, "not_implemented");
+    auto old = refuse_transfer_coding(10, "chunked");
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->status, 400u);
 }
 
 TEST(list_query, reads_paging_and_filters) {
