@@ -1,4 +1,5 @@
-// Derived event ids (process.state from heartbeats, user-projector emits) must fit the
+// Ids prom derives (process.state from heartbeats, stale states, user-projector emits,
+// dead letters) start "prom-", which no publisher may use (docs/events.md), and must fit the
 // log's 256-byte id limit. Defined in process_handlers.cpp.
 #pragma once
 
@@ -6,7 +7,8 @@
 
 namespace prom::process {
 
-// The id itself when at most 256 bytes, else "h:" + a stable hash of it.
-std::string bounded_id(std::string id);
+// `id` itself when at most 256 bytes, else "prom-h:" and a stable hash of it: still in the
+// reserved space, since a long id's hash is as predictable as the id.
+std::string bounded_reserved_id(std::string id);
 
 }  // namespace prom::process

@@ -14,15 +14,17 @@ const json::value* field(const json::object& o, std::string_view name) {
 
 }  // namespace
 
-// Event ids are at most 256 bytes: a longer derived id is replaced by a stable hash of it.
-std::string bounded_id(std::string id) {
+std::string bounded_reserved_id(std::string id) {
     if (id.size() <= 256) return id;
     std::string h = etag_of(id);
-    return "h:" + h.substr(1, h.size() - 2);
+    return "prom-h:" + h.substr(1, h.size() - 2);
 }
 
-std::string derived_state_id(std::string_view heartbeat_id) {
-    return bounded_id("state-of:" + std::string(heartbeat_id));
+// By the heartbeat's seq, which no other heartbeat ever has (an id is published again once
+// retention or an erasure dropped its event), and "prom-", which no publisher can take first
+// (found from outside: a published `state-of:<id>` swallowed that heartbeat).
+std::string derived_state_id(const event& heartbeat) {
+    return bounded_reserved_id("prom-state-of:" + std::to_string(heartbeat.seq.value));
 }
 
 status project_heartbeat(const event& hb, transaction& txn) {
@@ -63,7 +65,7 @@ status project_heartbeat(const event& hb, transaction& txn) {
 
     event_input out;
     out.topic = std::string(process_state_topic);
-    out.id = derived_state_id(hb.id);
+    out.id = derived_state_id(hb);
     out.key = process_id;
     out.ts = hb.ts;
     out.payload = std::move(state);
@@ -129,7 +131,8 @@ result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stal
             o["status"] = "stale";
             event_input in;
             in.topic = std::string(process_state_topic);
-            in.id = bounded_id("stale:" + d.key + ":" + std::to_string(seen->get_int64()));
+            in.id = bounded_reserved_id("prom-stale:" + d.key + ":" +
+                                        std::to_string(seen->get_int64()));
             in.key = d.key;
             in.ts = now;
             in.payload = std::move(o);
@@ -138,11 +141,33 @@ result<std::uint64_t> emit_stale_states(store& s, std::chrono::milliseconds stal
         if (docs->size() < q.limit) break;
         q.offset += q.limit;
     }
-    if (stale.empty()) return 0;
-    auto r = s.append(std::move(stale));
-    if (!r) return std::unexpected(r.error());
     std::uint64_t fresh = 0;
-    for (auto& a : *r) fresh += a.duplicate ? 0 : 1;
+    // A stale state already there (a duplicate) is this one still on its way, unless the
+    // process came alive after it: a heartbeat with the same last_seen arrived again (found
+    // from outside: the process then stayed alive for good). That case takes a new id, named
+    // after the earlier stale event, which every node computes alike.
+    for (int round = 0; round < 8 && !stale.empty(); ++round) {
+        auto r = s.append(stale);
+        if (!r) return std::unexpected(r.error());
+        std::vector<event_input> again;
+        for (std::size_t i = 0; i < r->size(); ++i) {
+            const auto& a = (*r)[i];
+            if (!a.duplicate) {
+                ++fresh;
+                continue;
+            }
+            auto later = s.scan({.topic = std::string(process_state_topic),
+                                 .key = stale[i].key,
+                                 .from_seq = a.seq + 1,
+                                 .limit = 1});
+            if (!later || later->empty()) continue;
+            event_input next = stale[i];
+            next.id = bounded_reserved_id("prom-stale:" + stale[i].key +
+                                          ":after:" + std::to_string(a.seq.value));
+            again.push_back(std::move(next));
+        }
+        stale = std::move(again);
+    }
     return fresh;
 }
 

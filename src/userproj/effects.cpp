@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/reserved_headers.hpp"
+#include "projector/bounded_id.hpp"
 
 namespace prom::userproj {
 
@@ -26,14 +27,7 @@ std::string emitted_id(const event& input, std::string_view projector, std::size
     id += input.topic;
     id += ':';
     id += origin;
-    return bounded_reserved_id(std::move(id));
-}
-
-std::string bounded_reserved_id(std::string id) {
-    if (id.size() <= 256) return id;
-    // Still "prom-": a long id's hash is predictable, and must be as unclaimable as the id.
-    std::string h = etag_of(id);
-    return "prom-h:" + h.substr(1, h.size() - 2);
+    return process::bounded_reserved_id(std::move(id));
 }
 
 std::string target_collection(const user_handler_options& o, std::string_view collection) {

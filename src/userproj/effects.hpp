@@ -12,12 +12,8 @@ namespace prom::userproj {
 // The id of the index-th event that `projector` emits for `input`:
 // `prom-proj:<projector>:<index>:<input topic>:<input seq>` (docs/projectors.md), a function
 // of the three only, so a redelivered batch or a rebuild appends duplicates the log refuses
-// (never a second event). At most 256 bytes (bounded_reserved_id).
+// (never a second event). At most 256 bytes (process::bounded_reserved_id).
 std::string emitted_id(const event& input, std::string_view projector, std::size_t index);
-
-// `id` when at most 256 bytes, else "prom-h:" and a stable hash of it: ids prom derives
-// stay in the reserved "prom-" space however long.
-std::string bounded_reserved_id(std::string id);
 
 // The collection actually written for `collection` (shadows during a rebuild).
 std::string target_collection(const user_handler_options& o, std::string_view collection);

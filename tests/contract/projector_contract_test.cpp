@@ -415,7 +415,7 @@ TEST_P(projector_contract, seed_harness_heartbeat_becomes_process_state_and_docu
     auto states = store_->scan({.topic = "process.state"});
     ASSERT_TRUE(states);
     ASSERT_EQ(states->size(), 1u);
-    EXPECT_EQ((*states)[0].id, process::derived_state_id("hb-1"));
+    EXPECT_EQ((*states)[0].id, "prom-state-of:1");
     EXPECT_EQ((*states)[0].key, "local:stt:1");
     const auto& p = (*states)[0].payload.get_object();
     EXPECT_EQ(p.at("status"), "alive");
@@ -453,6 +453,44 @@ TEST_P(projector_contract, a_silent_process_turns_stale_once) {
     std::this_thread::sleep_for(100ms);  // more checks must not emit it again
     EXPECT_EQ((*store_->topic("process.state"))->count, 2);
     EXPECT_EQ(procs->stale_emitted(), 1u);
+}
+
+// A process that comes alive again with the same last_seen (the heartbeat sent once more)
+// turns stale again (found from outside: the second stale state was a "duplicate" of the
+// first, and the process stayed alive for good); a publisher cannot take a derived id first.
+TEST_P(projector_contract, a_process_alive_again_with_the_same_last_seen_turns_stale_again) {
+    EXPECT_EQ(bus(*store_)
+                  .publish({.topic = "process.state",
+                            .id = "state-of:hb",
+                            .payload = json::object{{"processId", "x"}, {"host", "h"}}})
+                  ->duplicate,
+              false);  // the old derived form is an ordinary id now
+    auto heartbeat = *parse_json(R"({"pid":3,"name":"w","host":"h"})");
+    publish("heartbeat.received", heartbeat, "", "hb");
+    auto procs =
+        start_process_projectors(*store_, {.stale_after = 50ms, .stale_check_every = 20ms});
+    auto state_of = [&](std::string_view want) {
+        for (int i = 0; i < 500; ++i) {
+            if (body("processes", "h:w:3").find(want) != std::string::npos) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    };
+    ASSERT_TRUE(state_of("\"status\":\"stale\""));
+    // The same heartbeat again (another id, the same ts): alive, then stale once more.
+    auto first = store_->scan({.topic = "heartbeat.received"});
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(bus(*store_).publish({.topic = "heartbeat.received",
+                                      .id = "hb-again",
+                                      .ts = (*first)[0].ts,
+                                      .payload = heartbeat}));
+    for (int i = 0; i < 500 && procs->stale_emitted() < 2; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(procs->stale_emitted(), 2u);
+    EXPECT_TRUE(state_of("\"status\":\"stale\""));
+    std::this_thread::sleep_for(100ms);  // more checks must not emit it again
+    EXPECT_EQ(procs->stale_emitted(), 2u);
 }
 
 // An erased key's marker (payload null, `prom-erased`) is no poison event: the built-in

@@ -123,7 +123,7 @@ TEST_P(projector_crash, read_models_equal_the_log_after_random_kill_9s) {
     std::map<std::string, int> derived;
     for (auto& e : states) derived[e.id] += 1;
     for (auto& hb : heartbeats) {
-        ASSERT_EQ(derived[process::derived_state_id(hb.id)], 1) << hb.id;
+        ASSERT_EQ(derived[process::derived_state_id(hb)], 1) << hb.id;
     }
     EXPECT_EQ(states.size(), heartbeats.size());
 
