@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -35,6 +36,15 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
     }
     if (a.insecure_listen_any) cfg.insecure_listen_any = true;
     if (a.demo) {
+        // The demo's processes are shown by the process projectors: without them its
+        // instructions (documents, stale after 10 s) would all be untrue (found from outside).
+        if (std::find(cfg.projectors.begin(), cfg.projectors.end(), "process") ==
+            cfg.projectors.end()) {
+            return report({errc::invalid_argument,
+                           "--demo needs the process projectors, which this config turns off "
+                           "(\"projectors\" without \"process\")"},
+                          state);
+        }
         cfg.demo = true;
         // A short window so that the silent demo process turns stale while you watch.
         if (cfg.stale_after > std::chrono::seconds(10)) cfg.stale_after = std::chrono::seconds(10);

@@ -42,8 +42,13 @@ status project_heartbeat(const event& hb, transaction& txn) {
         return fail(errc::invalid_argument, "a heartbeat needs string name and host, and a pid");
     }
     std::string process_id;
-    if (const json::value* given = field(p, "processId");
-        given && given->is_string() && !given->get_string().empty()) {
+    const json::value* given = field(p, "processId");
+    if (given && !given->is_null() && (!given->is_string() || given->get_string().empty())) {
+        // A processId the sender meant but got wrong is not silently replaced by the
+        // default (found from outside): the heartbeat is dead-lettered, as for a bad pid.
+        return fail(errc::invalid_argument, "a heartbeat's processId is a non-empty string");
+    }
+    if (given && given->is_string()) {
         process_id = given->get_string();
     } else {
         std::string pid_text =

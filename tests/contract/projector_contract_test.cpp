@@ -517,10 +517,14 @@ TEST_P(projector_contract, the_process_projectors_drop_an_erased_key_and_dead_le
 TEST_P(projector_contract, a_malformed_heartbeat_is_dead_lettered_not_fatal) {
     publish("heartbeat.received", json::value("not an object"));
     publish("heartbeat.received", *parse_json(R"({"pid":1,"name":"ok","host":"h"})"));
+    // A processId of the wrong type is not replaced by the default (found from outside).
+    publish("heartbeat.received", *parse_json(R"({"pid":4,"name":"j","host":"h","processId":5})"));
+    publish("heartbeat.received",
+            *parse_json(R"({"pid":5,"name":"j","host":"h","processId":null})"));
     auto procs = start_process_projectors(*store_, {.stale_after = 60s});
-    ASSERT_TRUE(procs->heartbeat_projector().wait_until(seq_t{2}, 20s));
-    EXPECT_EQ((*store_->topic("heartbeat.received.dlq"))->count, 1);
-    EXPECT_EQ((*store_->topic("process.state"))->count, 1);
+    ASSERT_TRUE(procs->heartbeat_projector().wait_until(seq_t{4}, 20s));
+    EXPECT_EQ((*store_->topic("heartbeat.received.dlq"))->count, 2);
+    EXPECT_EQ((*store_->topic("process.state"))->count, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, projector_contract, testing::ValuesIn(test::contract_backends()),
