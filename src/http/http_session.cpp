@@ -861,6 +861,11 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             }
         }
         if (!ec && !parser.is_done()) {
+            // A request whose header came is in flight while its body arrives: a shutdown
+            // lets it finish (until the deadline) instead of closing it as idle (found from
+            // outside: a publish whose body was on its way was cut at SIGTERM). The read
+            // deadline still holds.
+            conn.busy = true;
             // curl and others wait (a second, for curl) for this before sending a body; an
             // HTTP/1.0 client does not know it (RFC 9110, 10.1.1: ignored).
             auto expect = parser.get().find(bhttp::field::expect);

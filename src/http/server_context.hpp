@@ -39,7 +39,7 @@ using steady_time = std::chrono::steady_clock::time_point;
 // One accepted connection, owned by its coroutine's frame.
 struct connection {
     net::ip::tcp::socket socket;
-    bool busy = false;       // a parsed request is being answered
+    bool busy = false;       // a request is being read (its header came) or answered
     steady_time deadline{};  // the worker's sweeper closes the socket once this has passed
 };
 

@@ -79,10 +79,13 @@ TEST_F(http_bad_input, a_transfer_encoding_not_ending_in_chunked_is_refused_and_
                                                   {"identity", 400},
                                                   {"gzip, chunked", 501}}) {
         http_connection c(port());
-        ASSERT_TRUE(c.send_raw(
+        std::string request =
             "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: " +
-            coding + "\r\n\r\n" + smuggled));
+            "Transfer-Encoding: ";
+        request += coding;
+        request += "\r\n\r\n";
+        request += smuggled;
+        ASSERT_TRUE(c.send_raw(request));
         auto r = c.read_reply();
         ASSERT_TRUE(r) << coding;
         EXPECT_EQ(r->status, status) << coding;

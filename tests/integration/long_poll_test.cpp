@@ -86,6 +86,29 @@ TEST_F(long_poll, a_shutdown_answers_a_held_read_at_once) {
     EXPECT_FALSE(r.header("Preference-Applied"));
 }
 
+// A request whose header came is in flight while its body arrives: a shutdown waits for it
+// (within the deadline) and answers it, instead of closing it as an idle connection (found
+// from outside: a publish whose body was on its way was cut at SIGTERM, never made).
+TEST_F(long_poll, a_shutdown_answers_a_publish_whose_body_is_still_arriving) {
+    const std::string body = R"({"topic":"inflight","payload":1})";
+    http_connection c(port());
+    ASSERT_TRUE(
+        c.send_raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Content-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
+    std::this_thread::sleep_for(200ms);  // the header is read; the body is not all here
+    auto stopping = std::async(std::launch::async, [&] { node_->stop(); });
+    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(c.send_raw(body.substr(10)));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << "the connection was cut";
+    EXPECT_EQ(r->status, 200) << r->body;
+    stopping.get();
+    auto t = db().topic("inflight");
+    ASSERT_TRUE(t && *t);
+    EXPECT_EQ((*t)->count, 1);
+}
+
 TEST_F(long_poll, a_list_page_has_a_strong_etag_and_can_be_held_the_same_way) {
     put("things", "a", {{"v", 1}});
     auto first = get("/collections/things/list");
