@@ -178,13 +178,16 @@ result<seek_request> parse_seek_request(const json::value& body) {
 
 result<seek_outcome> seek(store& s, std::string_view topic, std::string_view group,
                           const seek_target& target, bool force) {
-    auto t = s.topic(topic);
-    if (!t) return std::unexpected(t.error());
-    if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
-    const seq_t last = (*t)->last_seq;
+    // A group exists once it has a cursor, even on a topic with no event yet (a consumer
+    // subscribed from `earliest` to a topic not yet published to): GET /groups lists it, so
+    // it can be sought too, its topic's last seq then 0 (found from outside: 404).
     auto cur = s.cursor(topic, group);
     if (!cur) return std::unexpected(cur.error());
+    auto t = s.topic(topic);
+    if (!t) return std::unexpected(t.error());
+    if (!*t && !*cur) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
     if (!*cur) return std::unexpected(no_group(topic, group));
+    const seq_t last = *t ? (*t)->last_seq : seq_t{};
 
     // Where to, checked before anything changes.
     seq_t to{};

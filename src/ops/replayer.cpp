@@ -151,7 +151,10 @@ result<replay_spec> parse_replay_request(const json::value& body) {
                             "\"" + std::string(k) + "\" is epoch ms or an ISO-8601 string");
             }
             auto t = parse_time(v.get_string());
-            if (!t) return std::unexpected(t.error());
+            if (!t) {
+                return fail(errc::invalid_argument,
+                            "\"" + std::string(k) + "\": " + t.error().message);
+            }
             out = *t;
             return {};
         };
@@ -256,7 +259,9 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
     }
     auto t = s.topic(spec.src);
     if (!t) return std::unexpected(t.error());
-    if (!*t) return fail(errc::not_found, "no topic '" + spec.src + "'");
+    // Bad input like the others (400, exit 2: docs/operations.md), named as the caller named it.
+    if (!*t)
+        return fail(errc::invalid_argument, named(spec, "src") + ": no topic '" + spec.src + "'");
 
     json::object def{{"name", "replay"}, {"topic", spec.src}};
     if (spec.where) def["where"] = *spec.where;

@@ -333,7 +333,8 @@ TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
         EXPECT_NE(c.error().message.find(says), std::string::npos) << c.error().message;
     };
     refused({.src = "src", .dst = "src"}, errc::invalid_argument, "DST");
-    refused({.src = "nope", .dst = "dst"}, errc::not_found, "nope");
+    // Bad input, as docs/operations.md says (400 over HTTP, exit 2).
+    refused({.src = "nope", .dst = "dst"}, errc::invalid_argument, "nope");
     refused({.src = "src", .dst = "dst", .where = *parse_json(R"({"payload": {"$regex": 1}})")},
             errc::invalid_argument, "--where");
     refused({.src = "src", .dst = "dst", .map = json::value("$nothing.here")},

@@ -122,6 +122,18 @@ TEST_F(ops_http, groups_report_lag_for_gateway_library_and_projector_consumers) 
     EXPECT_EQ(busy.status, 409) << busy.body;
 }
 
+// A group on a topic with no event yet is listed by GET /groups, and can be sought like any
+// other (found from outside: 404 "no topic").
+TEST_F(ops_http, a_group_on_a_topic_without_events_can_be_sought) {
+    ASSERT_TRUE(db().set_cursor("empty.topic", "eg", seq_t{0}));
+    auto r = post_json("/groups/empty.topic/eg/seek", R"({"to":"earliest"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(post_json("/groups/empty.topic/eg/seek", R"({"to":"latest"})").status, 200);
+    EXPECT_EQ(post_json("/groups/empty.topic/eg/seek", R"({"seq":1})").status, 400);
+    EXPECT_EQ(post_json("/groups/empty.topic/nobody/seek", R"({"to":"earliest"})").status, 404);
+    EXPECT_EQ(post_json("/groups/no.topic/eg/seek", R"({"to":"earliest"})").status, 404);
+}
+
 TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
     publish("t", 1, 3);
     ASSERT_TRUE(db().set_cursor("t", "g", seq_t{1}));
@@ -163,6 +175,16 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
               415);
     EXPECT_EQ(post_json("/groups/t/g/seek", R"({"seq":0,"seq":2})").status, 400);
     EXPECT_EQ(db().cursor("t", "g")->value_or(seq_t{-1}), 1);
+    // A replay's bad input is 400 and its message names the body's field (found from
+    // outside: an unknown src was 404, a bad from_ts named no field).
+    auto unknown = post_json("/replays", R"({"src":"nosuch","dst":"d2"})");
+    EXPECT_EQ(unknown.status, 400) << unknown.body;
+    EXPECT_NE(unknown.body.find("src"), std::string::npos) << unknown.body;
+    for (std::string field : {"from_ts", "to_ts"}) {
+        auto bad = post_json("/replays", R"({"src":"t","dst":"d2",")" + field + R"(":"x"})");
+        EXPECT_EQ(bad.status, 400) << bad.body;
+        EXPECT_NE(bad.body.find(field), std::string::npos) << bad.body;
+    }
     // What a list route does not read is refused, as /topics and /dlq do (found from outside).
     for (const char* target : {"/groups?foo=1", "/replays?limt=5"}) {
         auto r = get(target);
@@ -237,7 +259,7 @@ TEST_F(ops_http, topics_dead_letters_and_replays) {
     ASSERT_TRUE(copies);
     EXPECT_EQ(copies->size(), 6u);  // 5..10 (the replayed dead letter's payload is 1)
     EXPECT_EQ(post_json("/replays", R"({"src":"src","dst":"src"})").status, 400);
-    EXPECT_EQ(post_json("/replays", R"({"src":"nope","dst":"x"})").status, 404);
+    EXPECT_EQ(post_json("/replays", R"({"src":"nope","dst":"x"})").status, 400);
     EXPECT_EQ(post_json("/replays", R"({"src":"src"})").status, 400);
 }
 
