@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "cli/commands.hpp"
@@ -39,6 +40,14 @@ void run_tail(const tail_args& a, run_state& state) {
     if (auto ok = validate_input(probe); !ok) return report(ok.error(), state);
     if (auto why = group_name_problem(a.group)) {
         return report({errc::invalid_argument, "--group: " + *why}, state);
+    }
+    // CLI11 reads an empty variable as an unset one: `PROM_TOKEN=$TYPO` would go without a
+    // token. Refused like `--token ''` and an empty PROM_DB (found from outside).
+    if (const char* env = std::getenv("PROM_TOKEN");
+        a.token.empty() && env != nullptr && *env == '\0') {
+        return report({errc::invalid_argument,
+                       "PROM_TOKEN is set but empty: unset it, or give a token (--token)"},
+                      state);
     }
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);

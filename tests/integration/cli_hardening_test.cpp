@@ -129,6 +129,15 @@ TEST_F(cli_hardening, an_empty_prom_db_is_refused_unless_db_is_given) {
     EXPECT_EQ(given.exit_code, 0) << given.out;
 }
 
+// The same for PROM_TOKEN: an empty one is not "no token" (found from outside).
+TEST_F(cli_hardening, an_empty_prom_token_is_refused_unless_token_is_given) {
+    ::setenv("PROM_TOKEN", "", 1);
+    auto r = run("tail t --url ws://127.0.0.1:1/ws --limit 1", true);
+    ::unsetenv("PROM_TOKEN");
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("PROM_TOKEN is set but empty"), std::string::npos) << r.out;
+}
+
 TEST_F(cli_hardening, read_only_commands_refuse_a_postgresql_schema_without_prom_tables) {
     if (!url_.starts_with("postgres")) GTEST_SKIP() << "PostgreSQL only";
     std::string other = url_.substr(0, url_.find("schema=")) + "schema=prom_typo_never_made";
