@@ -140,10 +140,11 @@ result<seek_request> parse_seek_request(const json::value& body) {
             ++targets;
         } else if (kv.key() == "ts") {
             std::int64_t ts = 0;
-            if (v.is_int64()) {
-                ts = v.get_int64();
-            } else if (v.is_string()) {
-                auto t = parse_time(v.get_string());
+            if (v.is_int64() || v.is_string()) {
+                // Epoch ms through the same rule as a string: only times events can have
+                // (found from outside: -1 was taken here and refused by the CLI).
+                auto t = parse_time(v.is_int64() ? std::to_string(v.get_int64())
+                                                 : std::string(v.get_string()));
                 if (!t) return std::unexpected(t.error());
                 ts = t->value;
             } else {

@@ -142,15 +142,13 @@ result<replay_spec> parse_replay_request(const json::value& body) {
             return {};
         };
         auto time = [&](std::optional<ts_ms>& out) -> status {
-            if (v.is_int64()) {
-                out = ts_ms{v.get_int64()};
-                return {};
-            }
-            if (!v.is_string()) {
+            if (!v.is_int64() && !v.is_string()) {
                 return fail(errc::invalid_argument,
                             "\"" + std::string(k) + "\" is epoch ms or an ISO-8601 string");
             }
-            auto t = parse_time(v.get_string());
+            // Epoch ms through the same rule as a string: only times events can have.
+            auto t = parse_time(v.is_int64() ? std::to_string(v.get_int64())
+                                             : std::string(v.get_string()));
             if (!t) {
                 return fail(errc::invalid_argument,
                             "\"" + std::string(k) + "\": " + t.error().message);

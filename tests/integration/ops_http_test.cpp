@@ -181,10 +181,16 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
     EXPECT_EQ(unknown.status, 400) << unknown.body;
     EXPECT_NE(unknown.body.find("src"), std::string::npos) << unknown.body;
     for (std::string field : {"from_ts", "to_ts"}) {
-        auto bad = post_json("/replays", R"({"src":"t","dst":"d2",")" + field + R"(":"x"})");
-        EXPECT_EQ(bad.status, 400) << bad.body;
-        EXPECT_NE(bad.body.find(field), std::string::npos) << bad.body;
+        for (std::string value : {R"("x")", "-1", "253402300800000"}) {
+            auto bad =
+                post_json("/replays", R"({"src":"t","dst":"d2",")" + field + "\":" + value + "}");
+            EXPECT_EQ(bad.status, 400) << bad.body;
+            EXPECT_NE(bad.body.find(field), std::string::npos) << bad.body;
+        }
     }
+    // A seek to a time no event can have, as the CLI refuses it.
+    EXPECT_EQ(post_json("/groups/t/g/seek", R"({"ts":-1})").status, 400);
+    EXPECT_EQ(post_json("/groups/t/g/seek", R"({"ts":253402300800000})").status, 400);
     // What a list route does not read is refused, as /topics and /dlq do (found from outside).
     for (const char* target : {"/groups?foo=1", "/replays?limt=5"}) {
         auto r = get(target);
