@@ -202,21 +202,27 @@ std::optional<std::string> first_nul(const json::value& v, const std::string& at
 // (`maximum: 2^53` let 2^53 + 1 through, `const: 12345678901234567` matched …568), so such
 // a schema is refused. Payload numbers beyond 2^53 compare right against smaller ones.
 bool unsafe_number(const json::value& v) {
-    constexpr double limit = 9007199254740992.0;  // 2^53
-    if (v.is_int64())
-        return v.get_int64() >= 9007199254740992LL || v.get_int64() <= -9007199254740992LL;
+    constexpr std::int64_t limit = std::int64_t{1} << 53;
+    if (v.is_int64()) return v.get_int64() >= limit || v.get_int64() <= -limit;
     if (v.is_uint64()) return true;  // above int64: far above 2^53
-    if (v.is_double()) return std::isfinite(v.get_double()) && std::fabs(v.get_double()) >= limit;
+    if (v.is_double()) {
+        return std::isfinite(v.get_double()) &&
+               std::fabs(v.get_double()) >= static_cast<double>(limit);
+    }
     return false;
 }
 
-bool any_unsafe_number(const json::value& v) {
-    if (v.is_array()) return std::ranges::any_of(v.get_array(), any_unsafe_number);
+// Whether `leaf` holds for a scalar anywhere in `v`.
+template <class Leaf>
+bool any_leaf(const json::value& v, const Leaf& leaf) {
+    if (v.is_array()) {
+        return std::ranges::any_of(v.get_array(), [&](const auto& i) { return any_leaf(i, leaf); });
+    }
     if (v.is_object()) {
         return std::ranges::any_of(v.get_object(),
-                                   [](const auto& m) { return any_unsafe_number(m.value()); });
+                                   [&](const auto& m) { return any_leaf(m.value(), leaf); });
     }
-    return unsafe_number(v);
+    return leaf(v);
 }
 
 std::optional<std::string> first_unsafe_bound(const json::value& v, const std::string& at) {
@@ -232,7 +238,7 @@ std::optional<std::string> first_unsafe_bound(const json::value& v, const std::s
             const std::string_view key = m.key();
             const bool keyword_value = std::ranges::find(numeric, key) != std::end(numeric);
             if ((keyword_value && unsafe_number(m.value())) ||
-                ((key == "const" || key == "enum") && any_unsafe_number(m.value()))) {
+                ((key == "const" || key == "enum") && any_leaf(m.value(), unsafe_number))) {
                 return here;
             }
             if (auto p = first_unsafe_bound(m.value(), here)) return p;
@@ -241,14 +247,7 @@ std::optional<std::string> first_unsafe_bound(const json::value& v, const std::s
     return std::nullopt;
 }
 
-bool has_whole_doubles(const json::value& v) {
-    if (v.is_array()) return std::ranges::any_of(v.get_array(), has_whole_doubles);
-    if (v.is_object()) {
-        return std::ranges::any_of(v.get_object(),
-                                   [](const auto& m) { return has_whole_doubles(m.value()); });
-    }
-    return whole_double(v);
-}
+bool has_whole_doubles(const json::value& v) { return any_leaf(v, whole_double); }
 
 void whole_doubles_as_integers(json::value& v) {
     if (v.is_array()) {
