@@ -176,25 +176,45 @@ bool whole_double(const json::value& v) {
            d < 9223372036854775808.0;
 }
 
+// The place of the first value or member name, in document order, for which `bad_value` or
+// `bad_name` holds, if any.
+template <class BadValue, class BadName>
+std::optional<std::string> first_place(const json::value& v, const std::string& at,
+                                       const BadValue& bad_value, const BadName& bad_name) {
+    if (bad_value(v)) return at;
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+            auto p = first_place(v.get_array()[i], pointer_join(at, i), bad_value, bad_name);
+            if (p) return p;
+        }
+    } else if (v.is_object()) {
+        for (const auto& m : v.get_object()) {
+            std::string here = pointer_join(at, m.key());
+            if (bad_name(m.key())) return here;
+            if (auto p = first_place(m.value(), here, bad_value, bad_name)) return p;
+        }
+    }
+    return std::nullopt;
+}
+
 // valijson's Boost.JSON adapter reads a string up to its first NUL, so "user\u0000admin"
 // passed `"enum": ["user"]`, a pattern, maxLength and const: strings (and member names) with
 // U+0000 are refused rather than checked wrong. The place of the first one, if any.
 std::optional<std::string> first_nul(const json::value& v, const std::string& at) {
     constexpr auto has_nul = [](std::string_view s) { return s.find('\0') != s.npos; };
-    if (v.is_string()) {
-        if (has_nul(v.get_string())) return at;
-    } else if (v.is_array()) {
-        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
-            if (auto p = first_nul(v.get_array()[i], pointer_join(at, i))) return p;
-        }
-    } else if (v.is_object()) {
-        for (const auto& m : v.get_object()) {
-            std::string here = pointer_join(at, m.key());
-            if (has_nul(m.key())) return here;
-            if (auto p = first_nul(m.value(), here)) return p;
-        }
-    }
-    return std::nullopt;
+    return first_place(
+        v, at, [&](const json::value& x) { return x.is_string() && has_nul(x.get_string()); },
+        has_nul);
+}
+
+// An integer of 2^63 or more (Boost.JSON's unsigned kind): valijson's adapter sees it as
+// neither integer nor double, so bounds let it through and `"type": "number"` refused it.
+// It cannot be held exactly as a double either, so a payload with one is refused rather
+// than checked wrong.
+std::optional<std::string> first_beyond_int64(const json::value& v, const std::string& at) {
+    return first_place(
+        v, at, [](const json::value& x) { return x.is_uint64(); },
+        [](std::string_view) { return false; });
 }
 
 // Checks compare numbers as doubles, and JavaScript (`prom gen ts`) holds them as doubles:
@@ -332,6 +352,11 @@ std::optional<problem> compiled_schema::first_violation(const json::value& paylo
     thread_local valijson::Validator validator;
     if (auto at = first_nul(payload, "")) {
         return problem{"a string with U+0000 cannot be checked against the schema", *at};
+    }
+    if (auto at = first_beyond_int64(payload, "")) {
+        return problem{"an integer of 2^63 (9223372036854775808) or more cannot be checked "
+                       "against the schema",
+                       *at};
     }
     try {
         if (has_whole_doubles(payload)) {

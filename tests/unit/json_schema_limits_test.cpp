@@ -90,6 +90,28 @@ TEST(json_schema_limits, numbers_beyond_two_to_the_53_are_compared_exactly_or_re
     EXPECT_TRUE(unique->first_violation(parse("[1,1.0]")));
 }
 
+// Integers of 2^63 or more (Boost.JSON's unsigned kind) are neither integers nor doubles to
+// valijson: `maximum: 100` and `exclusiveMaximum: 0` let 2^63 through and `"type": "number"`
+// refused it. Such a payload is refused with its place, as one with U+0000 (found from outside).
+TEST(json_schema_limits, payload_integers_beyond_int64_are_refused_with_their_place) {
+    auto c = compile_or_die(R"({"properties":{"n":{"type":"number","maximum":100}}})");
+    ASSERT_TRUE(c);
+    for (auto [text, pointer] : std::vector<std::pair<std::string, std::string>>{
+             {R"({"n":9223372036854775808})", "/n"},
+             {R"({"n":1,"m":[0,18446744073709551615]})", "/m/1"}}) {
+        auto v = c->first_violation(parse(text));
+        ASSERT_TRUE(v) << text;
+        EXPECT_EQ(v->pointer, pointer) << text;
+        EXPECT_NE(v->message.find("2^63"), std::string::npos) << v->message;
+    }
+    // One below: an int64, checked against the bound as before.
+    auto below = c->first_violation(parse(R"({"n":9223372036854775807})"));
+    ASSERT_TRUE(below);
+    EXPECT_EQ(below->message.find("2^63"), std::string::npos) << below->message;
+    EXPECT_FALSE(c->first_violation(parse(R"({"n":-9223372036854775808})")));
+    EXPECT_FALSE(c->first_violation(parse(R"({"n":100})")));
+}
+
 // A member name that breaks propertyNames is reported at the object that holds it, with the
 // name (found from outside: the path named the object's parent); its pattern is ECMAScript's.
 TEST(json_schema_limits, a_property_name_violation_points_at_its_object) {
