@@ -75,15 +75,55 @@ function has(o: object, k: string): boolean {
     return Object.prototype.hasOwnProperty.call(o, k);
 }
 
-// A pattern as the server reads it (ECMA-262): with the `u` flag where it parses so (code
-// points, as the server counts), else without it, where identity escapes such as `\:` are
-// allowed (the server accepts them).
-function regex(pattern: string): RegExp {
-    try {
-        return new RegExp(pattern, 'u');
-    } catch {
-        return new RegExp(pattern);
+// The same pattern spelled for the `u` flag: the server takes identity escapes of characters
+// that are not syntax (`\:`, `\-` outside a class) and a lone `]` or `}`, as JavaScript does
+// only without `u`; here they become the characters themselves (`\]`, `\}` for the lone ones).
+function unicodeSpelling(pattern: string): string {
+    const syntax = '^$\\.*+?()[]{}|/';
+    let out = '';
+    let inClass = false;
+    let inBraces = false;
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern.charAt(i);
+        if (c === '\\' && i + 1 < pattern.length) {
+            const e = pattern.charAt(++i);
+            const kept = /[A-Za-z0-9]/.test(e) || syntax.includes(e) || (inClass && e === '-');
+            out += kept ? c + e : e;
+        } else if (inClass) {
+            inClass = c !== ']';
+            out += c;
+        } else if (c === '[') {
+            inClass = true;
+            out += c;
+            if (pattern.charAt(i + 1) === '^') out += pattern.charAt(++i);
+            if (pattern.charAt(i + 1) === ']') out += pattern.charAt(++i);  // `[]`: empty
+            inClass = !out.endsWith(']');
+        } else if (c === '{') {
+            inBraces = true;
+            out += c;
+        } else if (c === '}' && !inBraces) {
+            out += '\\}';
+        } else if (c === ']') {
+            out += '\\]';
+        } else {
+            inBraces = inBraces && c !== '}';
+            out += c;
+        }
     }
+    return out;
+}
+
+// A pattern as the server reads it (ECMA-262) and counts (code points): with the `u` flag,
+// spelled for it where needed; without it only for what has no such spelling.
+function regex(pattern: string): RegExp {
+    for (const p of [pattern, unicodeSpelling(pattern)]) {
+        try {
+            return new RegExp(p, 'u');
+        } catch {
+            // the next spelling
+        }
+    }
+    return new RegExp(pattern);
 }
 
 // The keywords check() reads, declared so that a client compiled with

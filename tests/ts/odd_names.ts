@@ -29,6 +29,13 @@ expect('inherited names are not properties',
 expect('a required inherited name is missing', validatePayload('promise', {})?.path === '/payload/toString');
 expect('an identity escape in a pattern', validatePayload('parameters', { s: 'a:b' }) === null &&
     validatePayload('parameters', { s: 'ab' })?.path === '/payload/s');
+// A pattern JavaScript parses only without the `u` flag is still matched by code points, as
+// the server matches it: `.` is one emoji, not half of one.
+expect('identity escapes and a lone } with code points',
+    validatePayload('parameters', { e: ':x-\u{1F600}}' }) === null &&
+    validatePayload('parameters', { e: ':\u{1F600}-a}' }) === null &&
+    validatePayload('parameters', { e: ':ab-a}' })?.path === '/payload/e' &&
+    validatePayload('parameters', { e: ':x-ab}' })?.path === '/payload/e');
 
 // References written as the server resolves them (docs/schemas.md, "References"): an empty
 // segment and a trailing slash are skipped, so these name the number definition.
