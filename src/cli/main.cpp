@@ -22,7 +22,7 @@ void add_db_option(CLI::App& cmd, std::string& db_url) {
         const char* env = std::getenv("PROM_DB");
         if (db->count() == 0 && env != nullptr && *env == '\0') {
             throw CLI::ValidationError(
-                "PROM_DB", "is set but empty: unset it, or give a database (--db or PROM_DB)");
+                "PROM_DB is set but empty: unset it, or give a database (--db or PROM_DB)");
         }
     });
 }

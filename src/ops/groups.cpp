@@ -186,8 +186,13 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
     if (!cur) return std::unexpected(cur.error());
     auto t = s.topic(topic);
     if (!t) return std::unexpected(t.error());
-    if (!*t && !*cur) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
-    if (!*cur) return std::unexpected(no_group(topic, group));
+    if (!*cur) {
+        // Named as the group, which is what was asked for; a topic without events may still
+        // have other groups (found from outside: "no topic" for a typo in the group's name).
+        error e = no_group(topic, group);
+        if (!*t) e.message += " (the topic has no events yet)";
+        return std::unexpected(std::move(e));
+    }
     const seq_t last = *t ? (*t)->last_seq : seq_t{};
 
     // Where to, checked before anything changes.

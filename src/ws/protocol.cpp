@@ -240,17 +240,19 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                      many->get_array().size() > max_publish_events)) {
             return bad(c.id, "events must be an array of 1 to 1000 events");
         }
-        auto add = [&](json::value& e) -> std::optional<protocol_error> {
+        // `where` names a batch's event as POST /publish does ("events[1]: …").
+        auto add = [&](json::value& e, std::string where) -> std::optional<protocol_error> {
             auto in = event_input_from_json(std::move(e));
-            if (!in) return bad(c.id, in.error().message);
+            if (!in) return bad(c.id, where + in.error().message);
             p.events.push_back(std::move(*in));
             return std::nullopt;
         };
         if (one) {
-            if (auto err = add(*one)) return *err;
+            if (auto err = add(*one, "")) return *err;
         } else {
-            for (auto& e : many->get_array()) {
-                if (auto err = add(e)) return *err;
+            auto& items = many->get_array();
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                if (auto err = add(items[i], "events[" + std::to_string(i) + "]: ")) return *err;
             }
         }
         c.op = std::move(p);

@@ -124,7 +124,7 @@ TEST_F(cli_hardening, an_empty_prom_db_is_refused_unless_db_is_given) {
     ::unsetenv("PROM_DB");
     std::filesystem::current_path(was);
     EXPECT_EQ(r.exit_code, 2) << r.out;
-    EXPECT_NE(r.out.find("PROM_DB: is set but empty"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("PROM_DB is set but empty"), std::string::npos) << r.out;
     EXPECT_FALSE(std::filesystem::exists(cwd / "prom-data"));
     EXPECT_EQ(given.exit_code, 0) << given.out;
 }

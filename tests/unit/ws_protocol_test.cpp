@@ -128,6 +128,17 @@ TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
     EXPECT_EQ(std::get<publish_cmd>(many.op).events.size(), 2u);
 }
 
+// A batch's refused event is named by its index, as POST /publish names it (found from
+// outside: a reserved id in the second event said only "ids starting with prom- …").
+TEST(ws_protocol, a_refused_event_of_a_batch_is_named_by_its_index) {
+    auto e = refused(
+        R"({"op":"publish","id":"b","events":[{"topic":"t","payload":1},{"topic":"t","payload":2,"id":"prom-x"}]})");
+    EXPECT_EQ(e.id, "b");
+    EXPECT_TRUE(e.message.starts_with("events[1]: ")) << e.message;
+    auto one = refused(R"({"op":"publish","event":{"topic":"t","payload":1,"id":"prom-x"}})");
+    EXPECT_FALSE(one.message.starts_with("events[")) << one.message;
+}
+
 TEST(ws_protocol, a_subscribe_without_a_group_is_ephemeral) {
     auto c = parsed(R"({"op":"subscribe","topic":"t","from":"latest"})");
     const auto& s = std::get<subscribe_cmd>(c.op);
