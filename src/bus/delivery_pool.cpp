@@ -50,8 +50,12 @@ void delivery_pool::pump::stop(std::function<void()> stopped) {
         if (phase_ != phase::stopped) {
             stop_requested_ = true;
             stopped_ = std::move(stopped);
-            if (phase_ == phase::waiting || phase_ == phase::delivering) {
-                ++generation_;  // a late done() changes nothing
+            // A batch in flight is waited for: its done() settles it (an automatic ack) and
+            // then finishes the consumer, so a batch the client got before `unsubscribed` is
+            // never delivered again (found from outside). The consumer's done() always comes:
+            // for WebSocket when the frame is written or the connection is dropped.
+            if (phase_ == phase::waiting) {
+                ++generation_;  // a late wake-up changes nothing
                 pool_.ready(shared_from_this());
             }
             return;

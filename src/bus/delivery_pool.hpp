@@ -45,8 +45,9 @@ class delivery_pool {
       public:
         virtual ~consumer() = default;
         // Any thread, never blocks. The lease is given back on a pool thread; `stopped` runs
-        // there afterwards (at once when already stopped). A batch in flight is forgotten:
-        // unacknowledged, it goes to the group's next consumer.
+        // there afterwards (at once when already stopped). A batch in flight is settled first,
+        // once its `done` comes (delivered: `settle` runs, as without a stop; not delivered:
+        // it goes to the group's next consumer), so `done` must come for every batch.
         virtual void stop(std::function<void()> stopped = {}) = 0;
         virtual bool active() const = 0;  // holds the group's lease (or is ephemeral and started)
     };

@@ -593,6 +593,32 @@ bool served_without_tokens(const bhttp::request<bhttp::string_body>& msg,
     return host == msg.end() || auth::is_loopback_host(host->value());
 }
 
+// Why the request's Host (or the authority of its absolute-form target) is refused, as
+// for every request and every WebSocket upgrade; nothing when it is served.
+std::optional<response> host_refusal(const bhttp::request<bhttp::string_body>& msg,
+                                     const std::optional<absolute_target>& absolute,
+                                     bool tokens_required) {
+    auto host = msg.find(bhttp::field::host);
+    if (msg.version() >= 11 && host == msg.end()) {
+        return error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header",
+                              route_id::unknown);  // RFC 9112, 3.2
+    }
+    if (msg.count(bhttp::field::host) > 1 ||
+        (host != msg.end() && !valid_host_field(host->value()))) {
+        return error_response(400, "bad_request",
+                              "the Host header is given twice or is not a host[:port]",
+                              route_id::unknown);  // RFC 9112, 3.2
+    }
+    if (!tokens_required && !served_without_tokens(msg, absolute)) {
+        return error_response(403, "forbidden",
+                              "a server without tokens answers only requests to a loopback "
+                              "name (Host: localhost, 127.0.0.1, [::1]); configure auth to "
+                              "serve others",
+                              route_id::unknown);
+    }
+    return std::nullopt;
+}
+
 // Feeds the parser what the buffer holds and reads the socket only when it needs more, until
 // the header (`whole_message` false) or the whole message has been parsed: what Beast's
 // async_read_header and async_read do, without their composed operations (a chain of
@@ -896,7 +922,26 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             break;
         }
         auto& msg = parser.get();
-        if (parser.upgrade() && is_ws_target(msg.target())) {
+        // An absolute-form target (a client that talks to prom as to a proxy) asks for its
+        // origin-form; the rest of the server, the gateway too, only ever sees that.
+        auto absolute = split_absolute_form(msg.target());
+        const std::string_view target =
+            absolute ? std::string_view(absolute->origin) : std::string_view(msg.target());
+        if (parser.upgrade() && is_ws_target(target)) {
+            if (auto no = host_refusal(msg, absolute, ctx->handlers.tokens_required())) {
+                // A refused upgrade closes the connection (docs/ws-protocol.md), whatever
+                // the client sent after it.
+                co_await write_response(conn, *no, msg.version(), false,
+                                        started + opts.read_timeout);
+                ctx->handlers.metrics().record_request(
+                    route_id::ws, no->status, std::chrono::steady_clock::now() - started);
+                break;
+            }
+            if (absolute) {
+                // The authority stands for Host (RFC 9112 3.2.2): the gateway checks that.
+                msg.set(bhttp::field::host, std::string(absolute->authority));
+                msg.target(absolute->origin);
+            }
             if (ctx->upgrade) {
                 reg.leave_worker();
                 boost::system::error_code ignored;
@@ -921,11 +966,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
 
         request req;
         req.verb = method_of(msg.method());
-        req.target = msg.target();
-        // An absolute-form target (a client that talks to prom as to a proxy) asks for its
-        // origin-form; the rest of the server only ever sees that.
-        const auto absolute = split_absolute_form(req.target);
-        if (absolute) req.target = absolute->origin;
+        req.target = target;
         std::string joined_inm;    // several If-None-Match lines form one list
         std::string joined_after;  // and several Prom-After lines
         const bool single_authorization = read_header_fields(msg, req, joined_inm, joined_after);
@@ -935,21 +976,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         std::optional<response> r;
         bool waited = false;
         bool client_gone = false;
-        if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
-            r = error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header",
-                               route_id::unknown);  // RFC 9112, 3.2
-        } else if (msg.count(bhttp::field::host) > 1 ||
-                   (msg.find(bhttp::field::host) != msg.end() &&
-                    !valid_host_field(msg.find(bhttp::field::host)->value()))) {
-            r = error_response(400, "bad_request",
-                               "the Host header is given twice or is not a host[:port]",
-                               route_id::unknown);  // RFC 9112, 3.2
-        } else if (!ctx->handlers.tokens_required() && !served_without_tokens(msg, absolute)) {
-            r = error_response(403, "forbidden",
-                               "a server without tokens answers only requests to a loopback "
-                               "name (Host: localhost, 127.0.0.1, [::1]); configure auth to "
-                               "serve others",
-                               route_id::unknown);
+        if (auto no = host_refusal(msg, absolute, ctx->handlers.tokens_required())) {
+            r = std::move(no);
         } else if (!single_authorization) {
             r = error_response(400, "bad_request", "the Authorization header is given twice",
                                route_id::unknown);

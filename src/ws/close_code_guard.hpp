@@ -9,6 +9,10 @@
 // through the bytes written (server frames are unmasked), so a close frame is recognised
 // only where a frame starts, never inside a payload.
 //
+// The layer also hands Beast first what the HTTP server read past the upgrade request
+// (read_first): a client that sends frames without waiting for the 101 had them lost, and
+// their bytes taken as the start of its next message (found from outside).
+//
 // Beast/Asio: include only from ws_session.cpp. Used from the connection's thread only.
 #pragma once
 
@@ -16,6 +20,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
@@ -82,6 +87,16 @@ class close_code_guard_stream : public boost::beast::tcp_stream {
     // are frames. (Before, they pass unchecked.)
     void start_frames() { framing_ = true; }
 
+    // Bytes already read from the socket, to be read before anything more comes from it.
+    void read_first(std::string bytes) { unread_ = std::move(bytes); }
+
+    template <class MutableBufferSequence, class ReadHandler>
+    auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
+        namespace net = boost::asio;
+        return net::async_initiate<ReadHandler, void(boost::system::error_code, std::size_t)>(
+            initiate_read<MutableBufferSequence>{this}, handler, buffers);
+    }
+
     template <class ConstBufferSequence, class WriteHandler>
     auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
         namespace net = boost::asio;
@@ -90,6 +105,32 @@ class close_code_guard_stream : public boost::beast::tcp_stream {
     }
 
   private:
+    template <class MutableBufferSequence>
+    struct initiate_read {
+        close_code_guard_stream* self;
+
+        template <class Handler>
+        void operator()(Handler&& handler, const MutableBufferSequence& buffers) const {
+            self->start_read(std::forward<Handler>(handler), buffers);
+        }
+    };
+
+    template <class Handler, class MutableBufferSequence>
+    void start_read(Handler&& handler, const MutableBufferSequence& buffers) {
+        namespace net = boost::asio;
+        if (unread_.empty()) {
+            base().async_read_some(buffers, std::forward<Handler>(handler));
+            return;
+        }
+        const std::size_t n = net::buffer_copy(buffers, net::buffer(unread_));
+        unread_.erase(0, n);
+        // Completed through the handler's executor, never inside this call (Asio's rule).
+        auto ex = net::get_associated_executor(handler, get_executor());
+        net::post(ex, [h = std::forward<Handler>(handler), n]() mutable {
+            std::move(h)(boost::system::error_code{}, n);
+        });
+    }
+
     template <class ConstBufferSequence>
     struct initiate_write {
         close_code_guard_stream* self;
@@ -158,6 +199,7 @@ class close_code_guard_stream : public boost::beast::tcp_stream {
     bool framing_ = false;
     frame_tracker tracker_;
     std::string corrected_;
+    std::string unread_;
 };
 
 // Closing the connection after the close handshake: as for the TCP stream underneath.

@@ -311,7 +311,7 @@ json::object watch_fields(std::string_view collection, const std::optional<std::
 }
 
 bool sendable_close_code(std::uint16_t code) {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1013) ||
            (code >= 3000 && code <= 4999);
 }
 

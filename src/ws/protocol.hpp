@@ -73,8 +73,9 @@ std::variant<command, protocol_error> parse_command(std::string_view text);
 // final '*' (dead-letter topics excepted, as for projectors: topic_matches).
 inline bool is_topic_pattern(std::string_view topic) { return topic.ends_with('*'); }
 
-// A close code an endpoint may send (RFC 6455 §7.4, IANA registry): 1000–1003, 1007–1014,
-// 3000–4999. A peer's close with any other code is answered with 1002.
+// A close code an endpoint may send (RFC 6455 §7.4): 1000–1003, 1007–1013, 3000–4999, as
+// Boost.Beast reads a peer's (it takes 1014, assigned by IANA after RFC 6455, as reserved).
+// A peer's close with any other code is answered with 1002.
 bool sendable_close_code(std::uint16_t code);
 
 std::string events_frame(std::string_view topic, std::string_view group,

@@ -875,7 +875,9 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
         // any page open a WebSocket to loopback, and a rebound name passes for loopback.
         auto host = header(req, bhttp::field::host);
         auto origin = header(req, bhttp::field::origin);
-        if (!host || !auth::is_loopback_host(*host) ||
+        // Two Origin lines: which one a browser sent is unknown (found from outside: only
+        // the first was checked).
+        if (!host || !auth::is_loopback_host(*host) || req.count(bhttp::field::origin) > 1 ||
             (origin && !auth::is_same_origin(*origin, *host))) {
             co_await refuse(stream, head, 403, "forbidden",
                             "a server without tokens takes WebSockets only from its own pages "
@@ -917,6 +919,11 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     if (ec) co_return;
     answered(101);
     ws.next_layer().start_frames();
+    if (buffer.size() != 0) {  // frames sent before the 101 came with the request
+        auto early = buffer.cdata();
+        ws.next_layer().read_first(std::string(static_cast<const char*>(early.data()), early.size()));
+        buffer.consume(buffer.size());
+    }
     gw->metrics.sessions_open += 1;
     gw->metrics.sessions_total += 1;
     auto s = std::make_shared<session>(*gw, std::move(ws), grant);

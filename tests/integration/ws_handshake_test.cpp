@@ -132,6 +132,69 @@ TEST_F(ws_handshake, missing_upgrade_pieces_are_json_400s) {
     expect_json_error(not_ws, 400, "bad_request");
 }
 
+// An upgrade is checked and addressed as any request is (found from outside): its target may
+// be in absolute form, its Host is validated, and a refusal closes the connection, so a
+// request pipelined after it is not answered.
+TEST_F(ws_handshake, an_upgrade_takes_an_absolute_target_and_its_host_is_checked) {
+    raw_ws::handshake hs;
+    auto ws = raw_ws::connect(port(), hs, "http://127.0.0.1:" + std::to_string(port()) + "/ws");
+    EXPECT_EQ(hs.status, 101) << hs.response;
+    ws.reset();
+
+    const std::string rest =
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    const std::string pipelined = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    for (auto [request, status] : std::vector<std::pair<std::string, int>>{
+             {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:80:evil\r\n" + rest, 400},
+             {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n" + rest, 400},
+             {"GET http://evil.example/ws HTTP/1.1\r\nHost: 127.0.0.1\r\n" + rest, 403}}) {
+        http_connection c(port());
+        ASSERT_TRUE(c.send_raw(request + pipelined));
+        auto r = c.read_reply();
+        ASSERT_TRUE(r) << request;
+        expect_json_error(*r, status, status == 400 ? "bad_request" : "forbidden");
+        EXPECT_TRUE(c.closed_by_peer(2s)) << request;
+    }
+}
+
+// Without tokens both Origin lines must be the server's own (found from outside: only the
+// first was checked).
+TEST_F(ws_handshake, two_origin_lines_are_refused) {
+    const std::string own = "Origin: http://127.0.0.1";  // raw_ws sends Host: 127.0.0.1
+    for (const auto& headers : std::vector<std::vector<std::string>>{
+             {own, "Origin: http://evil.example"}, {"Origin: http://evil.example", own}}) {
+        raw_ws::handshake hs;
+        raw_ws::connect(port(), hs, "/ws", headers);
+        EXPECT_EQ(hs.status, 403) << hs.response;
+    }
+    raw_ws::handshake hs;
+    raw_ws::connect(port(), hs, "/ws", {own});
+    EXPECT_EQ(hs.status, 101) << hs.response;
+}
+
+// A client that sends its first frame without waiting for the 101 (in the same TCP segment
+// as the request) has it read as a frame: not lost, and not taken as the start of the next
+// message (found from outside: the publish vanished, the next frame was "malformed JSON").
+TEST_F(ws_handshake, a_frame_sent_with_the_upgrade_request_is_read_as_the_first_frame) {
+    raw_ws::handshake hs;
+    auto ws = raw_ws::connect(
+        port(), hs, "/ws", {}, "13", "dGhlIHNhbXBsZSBub25jZQ==", 0,
+        raw_ws::encode_frame(
+            0x1, R"({"op":"publish","id":"e1","event":{"topic":"early","payload":1}})"));
+    ASSERT_EQ(hs.status, 101) << hs.response;
+    ASSERT_TRUE(ws);
+    auto first = ws->read_text();
+    ASSERT_TRUE(first);
+    EXPECT_NE(first->find(R"("op":"published")"), std::string::npos) << *first;
+    EXPECT_NE(first->find(R"("id":"e1")"), std::string::npos) << *first;
+    ASSERT_TRUE(ws->send_text(R"({"op":"bogus","id":"later"})"));
+    auto second = ws->read_text();
+    ASSERT_TRUE(second);
+    EXPECT_NE(second->find(R"("id":"later")"), std::string::npos) << *second;
+    EXPECT_NE(second->find("unknown op"), std::string::npos) << *second;
+}
+
 TEST_F(ws_handshake, a_close_code_that_may_not_be_sent_is_answered_with_1002) {
     auto close_payload = [](std::uint16_t code) {
         std::string p;

@@ -30,7 +30,8 @@ std::unique_ptr<raw_ws> raw_ws::connect(std::uint16_t port, handshake& result,
                                         const std::string& path,
                                         const std::vector<std::string>& extra_headers,
                                         const std::string& version, const std::string& key,
-                                        int receive_buffer_bytes) {
+                                        int receive_buffer_bytes,
+                                        const std::string& sent_with_request) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (receive_buffer_bytes > 0) {
         // Set before connect: it also turns the kernel's receive-buffer autotuning off.
@@ -53,6 +54,7 @@ std::unique_ptr<raw_ws> raw_ws::connect(std::uint16_t port, handshake& result,
     if (!key.empty()) req += "Sec-WebSocket-Key: " + key + "\r\n";
     for (const auto& h : extra_headers) req += h + "\r\n";
     req += "\r\n";
+    req += sent_with_request;
     std::unique_ptr<raw_ws> ws(new raw_ws(fd));
     if (!send_all(fd, req.data(), req.size())) return nullptr;
     // Read the answer's head; for a refusal also whatever body follows before the close.
@@ -99,6 +101,12 @@ bool raw_ws::read_exact(char* out, std::size_t n, std::chrono::steady_clock::tim
 
 bool raw_ws::send_frame(std::uint8_t opcode, std::string_view payload, bool fin, bool masked,
                         std::uint8_t rsv_bits) {
+    std::string f = encode_frame(opcode, payload, fin, masked, rsv_bits);
+    return send_all(fd_, f.data(), f.size());
+}
+
+std::string raw_ws::encode_frame(std::uint8_t opcode, std::string_view payload, bool fin,
+                                 bool masked, std::uint8_t rsv_bits) {
     std::string f;
     f.push_back(static_cast<char>((fin ? 0x80 : 0) | ((rsv_bits & 7) << 4) | (opcode & 0x0f)));
     std::uint8_t mask_bit = masked ? 0x80 : 0;
@@ -123,7 +131,7 @@ bool raw_ws::send_frame(std::uint8_t opcode, std::string_view payload, bool fin,
     } else {
         f.append(payload);
     }
-    return send_all(fd_, f.data(), f.size());
+    return f;
 }
 
 std::optional<raw_ws::frame> raw_ws::read_frame(std::chrono::milliseconds timeout) {

@@ -32,8 +32,14 @@ class raw_ws {
                                            const std::vector<std::string>& extra_headers = {},
                                            const std::string& version = "13",
                                            const std::string& key = "dGhlIHNhbXBsZSBub25jZQ==",
-                                           int receive_buffer_bytes = 0);  // 0: the kernel's
+                                           int receive_buffer_bytes = 0,  // 0: the kernel's
+                                           // bytes sent in the same write as the request
+                                           const std::string& sent_with_request = "");
     ~raw_ws();
+
+    // One frame's bytes, masked as a client's are unless `masked` is false.
+    static std::string encode_frame(std::uint8_t opcode, std::string_view payload, bool fin = true,
+                                    bool masked = true, std::uint8_t rsv_bits = 0);
 
     bool send_frame(std::uint8_t opcode, std::string_view payload, bool fin = true,
                     bool masked = true, std::uint8_t rsv_bits = 0);
