@@ -6,6 +6,7 @@
 
 #include "ops/alerts_topic.hpp"
 #include "prom/user_projector.hpp"
+#include "userproj/lua_handler.hpp"
 
 namespace prom::ops {
 
@@ -264,23 +265,30 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
     json::object def{{"name", "replay"}, {"topic", spec.src}};
     if (spec.where) def["where"] = *spec.where;
     if (spec.lua) {
-        // The user's map(event) decides the payload (nil: no copy); the emit is ours.
-        def["lua"] = *spec.lua +
-                     "\nfunction handle(event, tx)\n"
-                     "  if type(map) ~= 'function' then error('the file defines no function "
-                     "map(event)') end\n"
-                     "  local p = map(event)\n"
-                     "  if p == nil then return end\n"
-                     // The wrapper's own line means nothing to the file's author: what
+        if (auto problem = userproj::lua_syntax_problem(*spec.lua)) {
+            return fail(errc::invalid_argument, named(spec, "lua") + ": " + *problem);
+        }
+        // The user's map(event) decides the payload (nil: no copy); the emit is ours. The
+        // wrapper is one line before the file's first, so Lua's messages give the file's own
+        // line numbers, and the check for map after it runs when the definition is compiled
+        // (found from outside: "'(' expected near 'handle'" for a file without it, at line 2
+        // of a one-line file; a file without map failed only at the first event).
+        def["lua"] = "function handle(event, tx) "
+                     "local p = map(event) "
+                     "if p == nil then return end "
+                     // Where the wrapper failed means nothing to the file's author: what
                      // map returned is what could not be copied.
-                     "  local ok, why = pcall(tx.emit, tx, " +
+                     "local ok, why = pcall(tx.emit, tx, " +
                      lua_literal(spec.dst) +
-                     ", event.key, p)\n"
-                     "  if not ok then\n"
-                     "    local m = tostring(why):gsub('^[^:]*:%d+: ', '')\n"
-                     "    m = m:gsub('^tx:emit: ', '')\n"
-                     "    error('map(event) returned what cannot be copied: ' .. m, 0)\n"
-                     "  end\nend\n";
+                     ", event.key, p) "
+                     "if not ok then "
+                     "local m = tostring(why):gsub('^[^:]*:%d+: ', '') "
+                     "m = m:gsub('^tx:emit: ', '') "
+                     "error('map(event) returned what cannot be copied: ' .. m, 0) "
+                     "end end " +
+                     *spec.lua +
+                     "\nif type(map) ~= 'function' then "
+                     "error('the file defines no function map(event)', 0) end\n";
     } else {
         json::object emit{{"topic", spec.dst},
                           {"payload", spec.map ? *spec.map : json::value("$payload")}};
@@ -288,13 +296,6 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
     }
     auto parsed = parse_projector_definition(json::value(std::move(def)));
     if (!parsed) return std::unexpected(option_error(spec, parsed.error()));
-    if (spec.lua) {
-        // parse_projector_definition checked the syntax; map must exist too.
-        if (spec.lua->find("map") == std::string::npos) {
-            return fail(errc::invalid_argument,
-                        named(spec, "lua") + ": the file defines no function map(event)");
-        }
-    }
     auto out = std::make_shared<compiled_replay>();
     out->spec = spec;
     out->definition = std::make_shared<const projector_definition>(std::move(*parsed));

@@ -241,7 +241,11 @@ status slo_monitor::evaluate(ts_ms now) {
             }
         } else {
             st.breached_since.reset();
-            if (is_firing && judged) {
+            // A node that cannot tell the error rate (it runs none of the rule's groups) still
+            // resolves an alarm that fired on lag once the lag is gone (found from outside:
+            // a rule with both thresholds stayed firing).
+            const bool fired_on_rate = current.reason.find(": error rate ") != std::string::npos;
+            if (is_firing && (judged || !fired_on_rate)) {
                 if (auto ok = raise("alarm.resolved", episode, "cleared"); !ok) return ok;
                 is_firing = false;
             }

@@ -295,6 +295,10 @@ std::optional<std::string> lua_definition_problem(std::string_view source) {
     return std::nullopt;
 }
 
+std::optional<std::string> lua_syntax_problem(std::string_view source) {
+    return lua_sandbox::syntax_problem(source, user_handler_options{}.lua_memory_limit);
+}
+
 lua_handler::lua_handler(std::shared_ptr<const projector_definition> definition,
                          user_handler_options options)
     : definition_(std::move(definition)), options_(std::move(options)) {}

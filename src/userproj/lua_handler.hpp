@@ -21,6 +21,8 @@ namespace prom::userproj {
 // nullopt when `source` compiles (as text) and defines a global function `handle`; else a
 // message with the line of a syntax error. Runs the chunk once, in the sandbox.
 std::optional<std::string> lua_definition_problem(std::string_view source);
+// nullopt when `source` compiles as text; else Lua's message with the line. Runs nothing.
+std::optional<std::string> lua_syntax_problem(std::string_view source);
 
 class lua_handler {
   public:

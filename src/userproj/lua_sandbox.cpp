@@ -98,6 +98,14 @@ int load_and_run(lua_State* L) {
     return 0;
 }
 
+int load_only(lua_State* L) {
+    auto* c = static_cast<chunk*>(lua_touserdata(L, 1));
+    if (luaL_loadbufferx(L, c->source.data(), c->source.size(), "=lua", "t") != LUA_OK) {
+        return lua_error(L);
+    }
+    return 0;
+}
+
 // The message handler of every protected call: an error object that is not text but has a
 // `__tostring` (error(setmetatable({}, {__tostring = …}))) becomes that text, as the `lua`
 // interpreter shows it. It runs before the stack unwinds, still under the instruction budget
@@ -197,6 +205,17 @@ result<std::unique_ptr<lua_sandbox>> lua_sandbox::make(std::string_view source,
     chunk c{source};
     if (auto ok = s->protected_call(load_and_run, &c); !ok) return std::unexpected(ok.error());
     return s;
+}
+
+std::optional<std::string> lua_sandbox::syntax_problem(std::string_view source,
+                                                       std::size_t memory_limit) {
+    // Compiling runs nothing of the chunk: the budget and the time limit are only there
+    // because protected_call applies them.
+    auto s = make("", memory_limit, std::uint64_t{1} << 40, std::chrono::seconds(10));
+    if (!s) return s.error().message;
+    chunk c{source};
+    if (auto ok = (*s)->protected_call(load_only, &c); !ok) return ok.error().message;
+    return std::nullopt;
 }
 
 status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {

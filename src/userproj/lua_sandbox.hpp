@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,12 @@ class lua_sandbox {
                                                      std::size_t memory_limit,
                                                      std::uint64_t instruction_budget,
                                                      std::chrono::milliseconds time_limit);
+
+    // The same compilation without running the chunk: Lua's message for a syntax error
+    // ("Lua: lua:3: …"), else nothing. For a chunk that prom wraps in code of its own, so that
+    // the message is about the author's text alone.
+    static std::optional<std::string> syntax_problem(std::string_view source,
+                                                     std::size_t memory_limit);
 
     static constexpr std::size_t bytes_per_instruction = 64;
     static constexpr std::uint64_t hook_period = 1000;

@@ -341,6 +341,14 @@ TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
             errc::invalid_argument, "--map");
     refused({.src = "src", .dst = "dst", .lua = "function map(e) return"}, errc::invalid_argument,
             "--lua");
+    // Lua's messages give the file's own lines, and a file without map is refused up front
+    // (found from outside: "lua:2: '(' expected near 'handle'" for `x=`; "no function map"
+    // only at the first event).
+    refused({.src = "src", .dst = "dst", .lua = "x="}, errc::invalid_argument, "lua:1:");
+    refused({.src = "src", .dst = "dst", .lua = "-- a comment\n\nlocal x = = 1\n"},
+            errc::invalid_argument, "lua:3:");
+    refused({.src = "src", .dst = "dst", .lua = "function transform(e) return e.payload end"},
+            errc::invalid_argument, "defines no function map(event)");
     refused({.src = "src", .dst = "dst", .from_ts = ts_ms{5}, .to_ts = ts_ms{4}},
             errc::invalid_argument, "--from-ts");
     refused({.src = "src", .dst = "bad topic"}, errc::invalid_argument, "DST");

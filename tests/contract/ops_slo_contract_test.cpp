@@ -172,6 +172,28 @@ TEST_P(ops_slo_contract, error_rates_come_from_the_node_counters) {
     EXPECT_EQ(alerts().size(), 2u);
 }
 
+// A node that runs none of the rule's groups cannot tell their error rate, but an alarm that
+// fired on lag resolves there once the lag is gone; one that fired on error rate does not
+// (found from outside: a rule with both thresholds kept /healthz degraded for ever).
+TEST_P(ops_slo_contract, a_lag_alarm_resolves_where_the_error_rate_is_unknown) {
+    auto r = ops::parse_slo_rules(*parse_json(
+        R"([{"name": "both", "topic": "order.*", "group": "orders", "max_lag_events": 5,
+             "max_error_rate": 0.01, "for_seconds": 1}])"));
+    ASSERT_TRUE(r) << r.error().message;
+    ops::slo_monitor m(*store_, *r, [](std::string_view, std::string_view) {
+        return std::optional<ops::group_counts>{};  // runs none of the groups
+    });
+    ASSERT_TRUE(m.evaluate(ts_ms{1000}));
+    ASSERT_TRUE(m.evaluate(ts_ms{3000}));
+    ASSERT_EQ(alerts().size(), 1u);
+    ASSERT_TRUE(store_->set_cursor("order.created", "orders", seq_t{10}));
+    ASSERT_TRUE(m.evaluate(ts_ms{4000}));
+    auto a = alerts();
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[1].payload.at("type").as_string(), "alarm.resolved");
+    EXPECT_TRUE(m.active().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, ops_slo_contract, testing::ValuesIn(test::contract_backends()),
                          test::backend_name);
 
