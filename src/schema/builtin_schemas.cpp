@@ -16,7 +16,7 @@ constexpr std::string_view heartbeat = R"({
     "pid": {"type": ["number", "string"], "description": "The process id on its host."},
     "name": {"type": "string", "description": "The program's name."},
     "host": {"type": "string", "description": "The host the process runs on."},
-    "processId": {"type": "string", "minLength": 1, "description": "Default: host:name:pid."},
+    "processId": {"type": ["string", "null"], "minLength": 1, "description": "Default (also for null): host:name:pid."},
     "cpu_pct": {"description": "CPU use in percent: any JSON value (a number, usually)."},
     "mem_mb": {"description": "Resident memory in MB: any JSON value (a number, usually)."}
   },
