@@ -20,6 +20,8 @@ class latency_histogram {
                                                    0.0025,  0.005,  0.01,    0.025,  0.05,
                                                    0.1,     0.25,   0.5,     1.0,    2.5};
     void record(std::chrono::nanoseconds d) noexcept;
+    // Adds what `other` recorded (a stopped recorder's counts kept under the same labels).
+    void add(const latency_histogram& other) noexcept;
     // `name_bucket{labels,le="…"}`, `name_sum{labels}`, `name_count{labels}` lines.
     void render(std::string& out, std::string_view name, std::string_view labels) const;
     std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }

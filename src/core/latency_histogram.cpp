@@ -25,6 +25,15 @@ void latency_histogram::record(std::chrono::nanoseconds d) noexcept {
     count_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void latency_histogram::add(const latency_histogram& other) noexcept {
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+        buckets_[i].fetch_add(other.buckets_[i].load(std::memory_order_relaxed),
+                              std::memory_order_relaxed);
+    }
+    sum_ns_.fetch_add(other.sum_ns_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    count_.fetch_add(other.count_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
 void latency_histogram::render(std::string& out, std::string_view name,
                                std::string_view labels) const {
     std::uint64_t cumulative = 0;

@@ -308,7 +308,14 @@ void supervisor::tick() {
             managed& m = managed_[e.name];
             if (m.generation == e.generation) continue;
             retired_serving.emplace_back(e.name, std::move(m.serving));
-            retired.push_back(std::move(m.rebuild));
+            // A rebuild swapped in serves now (its group is the entry's): its counts are the
+            // serving version's from here on (found from outside: they were dropped at the
+            // swap). An abandoned rebuild's are not.
+            if (m.rebuild && m.rebuild->group == e.group) {
+                retired_serving.emplace_back(e.name, std::move(m.rebuild));
+            } else {
+                retired.push_back(std::move(m.rebuild));
+            }
             m.generation = e.generation;
             m.error.clear();
             m.reported = false;
@@ -371,6 +378,7 @@ void supervisor::retire_serving(const std::string& name, std::unique_ptr<runner>
         c.applied += pm.applied.load();
         c.errors += pm.errors.load();
         c.dead_lettered += pm.dead_lettered.load();
+        c.apply_latency.add(pm.apply_latency);
     }
 }
 
@@ -441,13 +449,19 @@ void supervisor::append_metrics(std::string& out) const {
     out +=
         "# HELP prom_user_projector_apply_duration_seconds Time to apply and commit one batch.\n"
         "# TYPE prom_user_projector_apply_duration_seconds histogram\n";
+    // Stopped versions' batches are added in, as for the counters above.
+    std::map<std::pair<std::string, std::string>, latency_histogram> merged;
     prom::lock_guard lock(mu_);
+    for (const auto& [at, c] : carried_) merged[at].add(c.apply_latency);
     for (const auto& [name, m] : managed_) {
         if (!m.serving) continue;
         for (const auto& [topic, p] : m.serving->by_topic) {
-            p->metrics().apply_latency.render(out, "prom_user_projector_apply_duration_seconds",
-                                              projector_labels(name, topic));
+            merged[{name, topic}].add(p->metrics().apply_latency);
         }
+    }
+    for (const auto& [at, h] : merged) {
+        h.render(out, "prom_user_projector_apply_duration_seconds",
+                 projector_labels(at.first, at.second));
     }
 }
 

@@ -32,6 +32,7 @@
 
 #include "consistency/collection_writers.hpp"
 #include "core/thread_annotations.hpp"
+#include "prom/latency_histogram.hpp"
 #include "prom/projector.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/registry.hpp"
@@ -122,7 +123,8 @@ class supervisor {
     void cover_topics(runner& r, const std::vector<topic_info>& topics);
     void check_failures(const registry_entry& e, managed& m);
     void try_swap(const registry_entry& e, managed& m, const std::vector<topic_info>& topics);
-    // Stops a serving runner being replaced or removed and adds its counters to carried_.
+    // Stops a serving runner being replaced or removed (or a rebuild swapped in, which the
+    // new serving runner continues) and adds its counters to carried_.
     void retire_serving(const std::string& name, std::unique_ptr<runner> r);
     // Deletes the cursors of groups a live definition no longer uses: the serving group
     // before a swap, an abandoned rebuild's. Their lag grew for good and tripped SLO rules.
@@ -133,6 +135,7 @@ class supervisor {
     // (name, topic): /metrics adds them, so counters only grow while the process runs.
     struct carried_counts {
         std::uint64_t applied = 0, errors = 0, dead_lettered = 0;
+        latency_histogram apply_latency;
     };
 
     store& store_;

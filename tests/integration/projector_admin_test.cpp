@@ -339,6 +339,28 @@ TEST_F(projector_admin, counters_carry_over_a_new_version) {
     publish("order.created", "o3");
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "o3", "n", 1); }));
     EXPECT_TRUE(eventually([&] { return applied() == 3; })) << applied();
+    auto batches = [&] {
+        auto m = get("/metrics").body;
+        const std::string line =
+            R"(prom_user_projector_apply_duration_seconds_count{projector="counts",topic="order.created"} )";
+        auto at = m.find(line);
+        return at == std::string::npos ? -1 : std::stoll(m.substr(at + line.size()));
+    };
+    const auto batches_before = batches();
+    EXPECT_GE(batches_before, 2);  // the histogram carries over a new version too
+
+    // A rebuild applies the three events again; once swapped in, its counts add to the
+    // earlier versions' (found from outside: 3 before the swap, 3 after, and the histogram's
+    // count went back to 0).
+    std::string v3(counts_v1);
+    v3.replace(v3.find(R"("version":1)"), 11, R"("version":3,"rebuild":true)");
+    ASSERT_EQ(put_projector("counts", v3).status, 200);
+    EXPECT_TRUE(eventually([&] {
+        auto st = status_of("counts");
+        return st.at("version") == json::value(3) && !st.contains("rebuild");
+    }));
+    EXPECT_TRUE(eventually([&] { return applied() == 6; })) << applied();
+    EXPECT_GE(batches(), batches_before + 1);
 }
 
 class projector_admin_auth : public projector_admin {
