@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "core/reserved_headers.hpp"
+#include "core/topic_name.hpp"
 #include "ops/alerts_topic.hpp"
 #include "prom/bus.hpp"
 
@@ -80,6 +81,8 @@ void run_scan(const scan_args& a, run_state& state) {
     }
     if (a.limit && *a.limit < 0)
         return report({errc::invalid_argument, "--limit must be >= 0"}, state);
+    // A name no topic can have is bad input (exit 2), as for `prom at`, not "no topic".
+    if (auto why = topic_name_problem(a.topic)) return report({errc::invalid_argument, *why}, state);
     auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto t = s->topic(a.topic);
@@ -158,16 +161,20 @@ void register_db_commands(CLI::App& app, run_state& state) {
                                "--to-seq N|--to-ts T|--to-earliest|--to-latest [--force]"},
                               state);
             }
+            if (auto why = topic_name_problem(a->topic)) {
+                return report({errc::invalid_argument, *why}, state);
+            }
             auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
-            auto t = s->topic(a->topic);
-            if (!t) return report(t.error(), state);
-            if (!*t) return report({errc::not_found, "no topic '" + a->topic + "'"}, state);
             // A group stores its starting point when it first subscribes, so no cursor means
-            // the group never existed (often a typo), not "at seq 0".
+            // the group never existed (often a typo), not "at seq 0". One that subscribed to a
+            // topic with no events yet has one (found from outside: "no topic").
             auto c = s->cursor(a->topic, a->group);
             if (!c) return report(c.error(), state);
             if (!*c) {
+                auto t = s->topic(a->topic);
+                if (!t) return report(t.error(), state);
+                if (!*t) return report({errc::not_found, "no topic '" + a->topic + "'"}, state);
                 return report({errc::not_found, "no consumer group '" + a->group + "' on topic '" +
                                                     a->topic + "': it never subscribed"},
                               state);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "prom/harness.hpp"
@@ -62,6 +63,17 @@ TEST_F(cli_hardening, read_only_commands_refuse_a_missing_database_and_create_no
               std::string::npos)
         << relative.out;
     EXPECT_FALSE(std::filesystem::exists("relative-typo"));
+    // An empty file is no database either, and stays empty (found from outside: read
+    // commands made it one).
+    const std::string empty = dir_.file("empty.db");
+    { std::ofstream touch(empty); }
+    for (const std::string cmd : {"topics", "scan t", "groups"}) {
+        auto r = run(cmd + " --db 'sqlite:" + empty + "'", true);
+        EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("(an empty file)"), std::string::npos) << cmd << ": " << r.out;
+    }
+    EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+    EXPECT_FALSE(std::filesystem::exists(empty + "-keys"));
     // Writing still creates it.
     ASSERT_EQ(run("publish t 1" + missing).exit_code, 0);
     EXPECT_EQ(run("topics" + missing).exit_code, 0);
@@ -210,6 +222,27 @@ TEST_F(cli_hardening, an_anonymous_tail_over_the_gateway_leaves_no_group_behind)
         sqlite3_finalize(st);
         EXPECT_EQ(rows, "") << sql;
     }
+}
+
+// A name no topic can have is bad input (exit 2) for the reading commands too, as for
+// `prom at`; a group that subscribed to a topic with no events yet has a cursor to print
+// (found from outside: both said "no topic", exit 1).
+TEST_F(cli_hardening, reading_commands_refuse_bad_topic_names_and_find_groups_of_empty_topics) {
+    ASSERT_EQ(run("publish other 1" + db()).exit_code, 0);
+    for (const std::string cmd : {"scan 'bad topic'", "cursor 'bad!' g", "schema show 'bad!'"}) {
+        auto r = run(cmd + db(), true);
+        EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("may only contain"), std::string::npos) << cmd << ": " << r.out;
+    }
+    {
+        auto s = test::open_or_die(url_);
+        ASSERT_TRUE(s->set_cursor("ghost", "g", seq_t{0}));
+    }
+    auto r = run("cursor ghost g" + db(), true);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find(R"("seq":0)"), std::string::npos) << r.out;
+    auto typo = run("cursor ghost nobody" + db(), true);
+    EXPECT_EQ(typo.exit_code, 1) << typo.out;
 }
 
 TEST_F(cli_hardening, connection_errors_carry_no_boost_source_locations) {

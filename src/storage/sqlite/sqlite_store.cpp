@@ -20,6 +20,18 @@ result<std::unique_ptr<store>> sqlite_store::open(const std::string& path, const
         return fail(errc::not_found, "no database at '" + describe_db_url("sqlite:" + path) +
                                          "': check --db (nothing was created)");
     }
+    // An empty file with no write-ahead log beside it holds no database either: opening it
+    // would make it one (found from outside: `prom topics` on a 0-byte file wrote 64 KiB and
+    // two keys files). A new database's log may be all there is, so that one is opened.
+    if (o.must_exist) {
+        std::error_code size_ec, wal_ec;
+        const auto size = std::filesystem::file_size(path, size_ec);
+        const auto wal = std::filesystem::file_size(path + "-wal", wal_ec);  // error: no log
+        if (!size_ec && size == 0 && (wal_ec || wal == 0)) {
+            return fail(errc::not_found, "no database at '" + describe_db_url("sqlite:" + path) +
+                                             "' (an empty file): check --db (nothing was changed)");
+        }
+    }
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty() && !o.must_exist) {
         std::filesystem::create_directories(parent, ec);
