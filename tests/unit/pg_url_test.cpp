@@ -46,5 +46,22 @@ TEST(pg_url, an_unreachable_server_is_unavailable_not_a_crash) {
     EXPECT_EQ(s.error().code, errc::unavailable);
 }
 
+// What waiting cannot heal is bad input at once, not a database to wait for (found from
+// outside: `prom serve` retried `?bogus=1` and port 99999 for db_wait).
+TEST(pg_url, what_libpq_cannot_parse_and_ports_out_of_range_are_refused) {
+    for (const char* bad :
+         {"postgresql://u@127.0.0.1/db?bogus=1", "postgresql://u@127.0.0.1:99999/db",
+          "postgresql://u@127.0.0.1:0/db", "postgresql://u@h1:5432,h2:70000/db",
+          "postgresql://u@127.0.0.1:5x/db"}) {
+        auto r = parse_pg_url(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, errc::invalid_argument) << bad;
+        EXPECT_TRUE(r.error().message.starts_with("bad PostgreSQL URL: ")) << r.error().message;
+        EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << r.error().message;
+    }
+    EXPECT_TRUE(parse_pg_url("postgresql://u@h1:5432,h2:5433/db"));
+    EXPECT_TRUE(parse_pg_url("postgresql:///db"));
+}
+
 }  // namespace
 }  // namespace prom::storage::postgres

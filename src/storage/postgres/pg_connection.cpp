@@ -28,9 +28,19 @@ errc code_of(const char* state, bool connection_bad) {
     return errc::io_error;
 }
 
+// libpq's message on one line: it ends lines with "\n" and indents hints with "\t"
+// ("Connection refused\n\tIs the server running…"), which logs and CLI errors showed as
+// escapes (found from outside).
 std::string trimmed(const char* text) {
-    std::string m = text ? text : "";
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    std::string m;
+    for (const char* p = text ? text : ""; *p != '\0'; ++p) {
+        if (*p == '\n' || *p == '\t') {
+            if (!m.empty() && m.back() != ' ') m.push_back(' ');
+        } else {
+            m.push_back(*p);
+        }
+    }
+    while (!m.empty() && m.back() == ' ') m.pop_back();
     return m;
 }
 

@@ -1,5 +1,10 @@
 #include "storage/postgres/pg_url.hpp"
 
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace prom::storage::postgres {
@@ -37,6 +42,45 @@ bool valid_schema(std::string_view s) {
         if (!ok) return false;
     }
     return true;
+}
+
+// libpq's parse error without its trailing newline.
+std::string one_line(const char* text) {
+    std::string m = text;
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return m;
+}
+
+// What is wrong with the URL or connection string itself, which no wait can heal (found
+// from outside: `?bogus=1` and port 99999 were "unavailable", retried for db_wait): libpq's
+// parser, and each port (libpq checks their range only when it connects).
+std::optional<std::string> conninfo_problem(const std::string& conninfo) {
+    char* err = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+    if (!options) {
+        std::string why = err ? one_line(err) : "cannot parse it";
+        PQfreemem(err);
+        return why;
+    }
+    std::optional<std::string> problem;
+    for (PQconninfoOption* o = options; o->keyword != nullptr && !problem; ++o) {
+        if (std::string_view(o->keyword) != "port" || o->val == nullptr) continue;
+        std::string_view ports = o->val;  // one per host: "5432,5433"
+        while (!problem) {
+            auto comma = ports.find(',');
+            std::string_view one = ports.substr(0, comma);
+            int n = 0;
+            auto [end, ec] = std::from_chars(one.data(), one.data() + one.size(), n);
+            if (!one.empty() && (ec != std::errc{} || end != one.data() + one.size() || n < 1 ||
+                                 n > 65535)) {
+                problem = "invalid port number: \"" + std::string(one) + "\" (1 to 65535)";
+            }
+            if (comma == std::string_view::npos) break;
+            ports.remove_prefix(comma + 1);
+        }
+    }
+    PQconninfoFree(options);
+    return problem;
 }
 
 }  // namespace
@@ -82,6 +126,9 @@ result<pg_target> parse_pg_url(std::string_view url) {
     for (std::size_t i = 0; i < kept.size(); ++i) {
         t.conninfo += i == 0 ? '?' : '&';
         t.conninfo += kept[i];
+    }
+    if (auto problem = conninfo_problem(t.conninfo)) {
+        return fail(errc::invalid_argument, "bad PostgreSQL URL: " + *problem);
     }
     return t;
 }
