@@ -2,11 +2,10 @@
 // (docs/operations.md). On a terminal, a progress bar on stderr; `--progress=json` prints
 // one JSON progress line a second on stdout; always one summary line at the end.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cli/ops_cli.hpp"
 #include "cli/progress.hpp"
+#include "core/text_file.hpp"
 #include "ops/replayer.hpp"
 
 namespace prom::cli {
@@ -39,13 +38,9 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         spec.map = std::move(*m);
     }
     if (!a.lua_file.empty()) {
-        std::ifstream in(a.lua_file, std::ios::binary);
-        if (!in)
-            return report_ops({errc::invalid_argument, "--lua: cannot read '" + a.lua_file + "'"},
-                              state);
-        std::ostringstream text;
-        text << in.rdbuf();
-        spec.lua = text.str();
+        auto text = read_text_file(a.lua_file, "--lua file ");
+        if (!text) return report_ops(text.error(), state);
+        spec.lua = std::move(*text);
     }
     for (auto [text, out, name] : {std::tuple{&a.from_ts, &spec.from_ts, "--from-ts"},
                                    std::tuple{&a.to_ts, &spec.to_ts, "--to-ts"}}) {

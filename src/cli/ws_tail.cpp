@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <cstdio>
 
 #include "prom/event.hpp"
@@ -32,8 +33,20 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
     if (!url || url->scheme() != "ws" || url->host().empty()) {
         return fail(errc::invalid_argument, "--url must look like ws://HOST:PORT/ws");
     }
+    // The Host header keeps an IPv6 literal's brackets; the resolver takes the address
+    // without them (found from outside: `ws://[::1]:PORT/ws` was "Host not found").
     std::string host = url->host();
+    const std::string address = url->host_type() == boost::urls::host_type::ipv6
+                                    ? url->host_ipv6_address().to_string()
+                                    : host;
     std::string port = url->has_port() ? std::string(url->port()) : "80";
+    int port_value = 0;  // Boost.URL 1.81's port_number() wraps 99999 round to 34463
+    auto [port_end, port_ec] = std::from_chars(port.data(), port.data() + port.size(), port_value);
+    if (port_ec != std::errc{} || port_end != port.data() + port.size() || port_value < 1 ||
+        port_value > 65535) {
+        return fail(errc::invalid_argument,
+                    "--url: port " + port + " is out of range (1 to 65535)");
+    }
     std::string target = url->encoded_path().empty() ? "/ws" : std::string(url->encoded_path());
     if (url->has_query()) target += "?" + std::string(url->encoded_query());
     try {
@@ -41,7 +54,7 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
         net::ip::tcp::resolver resolver(ioc);
         websocket::stream<beast::tcp_stream> ws(ioc);
         beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
-        beast::get_lowest_layer(ws).connect(resolver.resolve(host, port));
+        beast::get_lowest_layer(ws).connect(resolver.resolve(address, port));
         beast::get_lowest_layer(ws).expires_never();
         std::string token = o.token;
         ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {

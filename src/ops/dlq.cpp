@@ -53,6 +53,17 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
     auto t = s.topic(topic);
     if (!t) return std::unexpected(t.error());
     if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");
+    if (topic.ends_with(".dlq")) {
+        // The dead-letter topic itself named, not its source (found from outside: an empty
+        // answer); unless it has dead letters of its own.
+        auto own = s.topic(std::string(topic) + ".dlq");
+        if (!own) return std::unexpected(own.error());
+        if (!*own) {
+            return fail(errc::invalid_argument,
+                        "'" + std::string(topic) + "' is a dead-letter topic: name its source ('" +
+                            std::string(topic.substr(0, topic.size() - 4)) + "')");
+        }
+    }
     std::vector<dead_letter> out;
     if (after.value == std::numeric_limits<std::int64_t>::max()) return out;  // none past it
     scan_query q{.topic = std::string(topic) + ".dlq", .limit = 1000};
@@ -80,6 +91,17 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
         if (page->size() < *q.limit) break;
         q.from_seq = page->back().seq + 1;
     }
+    if (group && out.empty() && !group->starts_with("projector.")) {
+        // A group nobody ever consumed as: a typo, said as such rather than nothing (found
+        // from outside: `dlq ls` said nothing where `dlq replay` named the typo). A
+        // projector's name covers its versions' groups, which come and go.
+        auto cursor = s.cursor(topic, *group);
+        if (!cursor) return std::unexpected(cursor.error());
+        if (!*cursor) {
+            return fail(errc::not_found, "no group '" + std::string(*group) + "' on topic '" +
+                                             std::string(topic) + "'");
+        }
+    }
     return out;
 }
 
@@ -103,15 +125,6 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
     if (o.group) group = *o.group;
     auto entries = list_dead_letters(s, topic, group);
     if (!entries) return std::unexpected(entries.error());
-    if (o.group && entries->empty()) {
-        // A group nobody ever consumed as: a typo, said as such rather than "0 replayed".
-        auto cursor = s.cursor(topic, *o.group);
-        if (!cursor) return std::unexpected(cursor.error());
-        if (!*cursor) {
-            return fail(errc::not_found,
-                        "no group '" + *o.group + "' on topic '" + std::string(topic) + "'");
-        }
-    }
     std::vector<const dead_letter*> chosen;
     for (const auto& d : *entries) {
         if (!o.ids.empty() && std::find(o.ids.begin(), o.ids.end(), d.entry.id) == o.ids.end() &&

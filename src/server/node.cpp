@@ -124,9 +124,18 @@ class node_impl final : public node {
         if (config_.demo) demo_ = start_demo(*store_);
         // The absolute database path: a relative `sqlite:` path depends on the working
         // directory, and the log is where an operator looks for which file is in use.
-        spdlog::info("prom serve: listening on {}:{} (db {}, collection '{}', projectors {}, {})",
-                     config_.host, server_->port(), describe_db_url(config_.db), config_.collection,
-                     run_process ? "process" : "none", auth_summary(config_.auth));
+        // An IPv6 address in brackets, as `listen` takes it; the projectors this node was
+        // configured with, the process ones and definition files alike (found from outside:
+        // "::1:8080", and "none" beside a file of definitions).
+        const bool v6 = config_.host.find(':') != std::string::npos;
+        std::string projectors = run_process ? "process" : "";
+        if (!config_.projector_files.empty() || !config_.projectors_dir.empty()) {
+            projectors += projectors.empty() ? "definition files" : " and definition files";
+        }
+        spdlog::info("prom serve: listening on {}{}{}:{} (db {}, collection '{}', projectors {}, {})",
+                     v6 ? "[" : "", config_.host, v6 ? "]" : "", server_->port(),
+                     describe_db_url(config_.db), config_.collection,
+                     projectors.empty() ? "none" : projectors, auth_summary(config_.auth));
         return {};
     }
 

@@ -5,10 +5,9 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/text.hpp"
+#include "core/text_file.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "prom/json.hpp"
@@ -320,16 +319,10 @@ bool is_loopback_host(std::string_view host) {
 }
 
 status load_config_file(const std::string& path, serve_config& c) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        return fail(errc::invalid_argument, "config file '" + path + "' is a directory");
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(errc::invalid_argument, "cannot read config file '" + path + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
+    auto text = read_text_file(path, "config file ");
+    if (!text) return std::unexpected(text.error());
     c.config_dir = std::filesystem::path(path).parent_path().string();
-    return apply_config_json(text.str(), c);
+    return apply_config_json(*text, c);
 }
 
 }  // namespace prom::server

@@ -2,28 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
+
+#include "core/text_file.hpp"
 
 namespace prom::userproj {
 
-result<std::string> read_definition_text(const std::string& path) {
-    std::ostringstream text;
-    if (path == "-") {
-        text << std::cin.rdbuf();
-        return text.str();
-    }
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        // An ifstream opens a directory and reads nothing: "incomplete JSON" said nothing.
-        return fail(errc::invalid_argument, "'" + path + "' is a directory, not a file");
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(errc::invalid_argument, "cannot read '" + path + "'");
-    text << in.rdbuf();
-    return text.str();
-}
+result<std::string> read_definition_text(const std::string& path) { return read_text_file(path); }
 
 result<std::vector<std::string>> definition_files_in(const std::string& dir) {
     std::error_code ec;

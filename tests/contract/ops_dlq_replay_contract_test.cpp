@@ -223,6 +223,19 @@ TEST_P(ops_dlq_replay_contract, dead_letter_replay_refuses_unknown_topics_and_id
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, errc::not_found);
     EXPECT_EQ(scan("in").size(), 1u);
+    // Listing says so too, and refuses the .dlq topic named instead of its source (found
+    // from outside: both answered an empty list).
+    auto ls = ops::list_dead_letters(*store_, "in", std::string_view("no-such-group"));
+    ASSERT_FALSE(ls);
+    EXPECT_EQ(ls.error().code, errc::not_found);
+    std::vector<event_input> planted(1);
+    planted[0] = {.topic = "in.dlq", .key = "planted", .payload = 99};
+    ASSERT_TRUE(store_->append(std::move(planted)));
+    auto named_dlq = ops::list_dead_letters(*store_, "in.dlq", std::nullopt);
+    ASSERT_FALSE(named_dlq);
+    EXPECT_EQ(named_dlq.error().code, errc::invalid_argument);
+    EXPECT_NE(named_dlq.error().message.find("name its source ('in')"), std::string::npos)
+        << named_dlq.error().message;
 }
 
 TEST_P(ops_dlq_replay_contract, the_replayer_copies_matching_events_mapped_exactly_once) {

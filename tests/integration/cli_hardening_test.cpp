@@ -245,6 +245,30 @@ TEST_F(cli_hardening, reading_commands_refuse_bad_topic_names_and_find_groups_of
     EXPECT_EQ(typo.exit_code, 1) << typo.out;
 }
 
+// A file a user names is read up to a bound, not until memory runs out (found from
+// outside: `serve --config /dev/zero` ended in std::bad_alloc); a directory is named as one.
+TEST_F(cli_hardening, files_named_on_the_command_line_have_a_size_bound) {
+    for (const std::string& cmd : std::vector<std::string>{"serve --config /dev/zero",
+                                                          "projector apply /dev/zero" + db(),
+                                                          "schema set t /dev/zero" + db()}) {
+        auto r = run(cmd, true);
+        EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("is larger than 64 MiB"), std::string::npos) << cmd << ": " << r.out;
+    }
+    auto dir = run("replay a b --lua /tmp" + db(), true);
+    EXPECT_EQ(dir.exit_code, 2) << dir.out;
+    EXPECT_NE(dir.out.find("is a directory"), std::string::npos) << dir.out;
+}
+
+// A port no TCP address has is bad input, not an unreachable gateway (found from outside).
+TEST_F(cli_hardening, tail_refuses_a_url_port_out_of_range) {
+    for (const std::string url : {"ws://127.0.0.1:99999/ws", "ws://127.0.0.1:0/ws"}) {
+        auto r = run("tail t --url " + url + " --limit 1", true);
+        EXPECT_EQ(r.exit_code, 2) << url << ": " << r.out;
+        EXPECT_NE(r.out.find("out of range"), std::string::npos) << r.out;
+    }
+}
+
 TEST_F(cli_hardening, connection_errors_carry_no_boost_source_locations) {
     // Port 1 on loopback: nothing listens there.
     auto r = run("tail t --url ws://127.0.0.1:1/ws --limit 1", true);
