@@ -322,13 +322,15 @@ TEST_F(projector_admin, a_replacement_without_rebuild_continues_from_the_cursor)
 // docs/operations.md: the counters start at 0 with the process, and only grow while it runs:
 // a new version of a definition carries on from what the old one counted.
 TEST_F(projector_admin, counters_carry_over_a_new_version) {
-    auto applied = [&] {
+    // The value of one /metrics series of projector "counts" on order.created, -1 if absent.
+    auto series = [&](std::string_view metric) {
         auto m = get("/metrics").body;
         const std::string line =
-            R"(prom_user_projector_applied_total{projector="counts",topic="order.created"} )";
+            std::string(metric) + R"({projector="counts",topic="order.created"} )";
         auto at = m.find(line);
         return at == std::string::npos ? -1 : std::stoll(m.substr(at + line.size()));
     };
+    auto applied = [&] { return series("prom_user_projector_applied_total"); };
     ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
     publish("order.created", "o1");
     publish("order.created", "o2");
@@ -339,13 +341,7 @@ TEST_F(projector_admin, counters_carry_over_a_new_version) {
     publish("order.created", "o3");
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "o3", "n", 1); }));
     EXPECT_TRUE(eventually([&] { return applied() == 3; })) << applied();
-    auto batches = [&] {
-        auto m = get("/metrics").body;
-        const std::string line =
-            R"(prom_user_projector_apply_duration_seconds_count{projector="counts",topic="order.created"} )";
-        auto at = m.find(line);
-        return at == std::string::npos ? -1 : std::stoll(m.substr(at + line.size()));
-    };
+    auto batches = [&] { return series("prom_user_projector_apply_duration_seconds_count"); };
     const auto batches_before = batches();
     EXPECT_GE(batches_before, 2);  // the histogram carries over a new version too
 
