@@ -70,6 +70,15 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         }
         std::string message = "unknown command '" + std::string(typed) + "'";
         if (level != &app) message += " for '" + path + "'";
+        // `prom --db URL topics`: the options belong after the command (found from outside:
+        // "unknown command 'sqlite:/tmp/x.db'" said nothing of why).
+        const std::string_view before = i > 1 ? std::string_view(argv[i - 1]) : "";
+        if (before.starts_with('-') && before != "--help" && before != "-h" &&
+            before != "--version") {
+            return message + ": '" + std::string(argv[i - 1]) +
+                   "' is an option of a command and goes after it (prom COMMAND " +
+                   std::string(argv[i - 1]) + " " + std::string(typed) + ")";
+        }
         // A suggestion only when it is close: at most a third of the letters differ.
         if (!best.empty() && best_distance <= std::max<std::size_t>(1, typed.size() / 3)) {
             message += "; did you mean '" + best + "'?";

@@ -177,6 +177,12 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     auto gen = run("gen frobnicate", true);
     EXPECT_EQ(gen.exit_code, 2);
     EXPECT_EQ(gen.out, "prom: unknown command 'frobnicate' for 'prom gen'; commands: ts\n");
+    // An option given before the command: said so (found from outside).
+    auto early = run("--db sqlite:/tmp/x.db topics", true);
+    EXPECT_EQ(early.exit_code, 2);
+    EXPECT_NE(early.out.find("'--db' is an option of a command and goes after it"),
+              std::string::npos)
+        << early.out;
     // A '*' anywhere but last is no pattern prom knows: a usage error, not "nothing matched".
     auto pattern = run("gen ts --out " + dir_.file("ts") + " --topic 'a*b'", true);
     EXPECT_EQ(pattern.exit_code, 2) << pattern.out;
