@@ -172,11 +172,13 @@ void register_db_commands(CLI::App& app, run_state& state) {
             auto c = s->cursor(a->topic, a->group);
             if (!c) return report(c.error(), state);
             if (!*c) {
+                // Named as the group, as seek names it; a topic without events may have
+                // other groups (found from outside: "no topic").
                 auto t = s->topic(a->topic);
                 if (!t) return report(t.error(), state);
-                if (!*t) return report({errc::not_found, "no topic '" + a->topic + "'"}, state);
                 return report({errc::not_found, "no consumer group '" + a->group + "' on topic '" +
-                                                    a->topic + "': it never subscribed"},
+                                                    a->topic + "': it never subscribed" +
+                                                    (*t ? "" : " (the topic has no events yet)")},
                               state);
             }
             print_line(

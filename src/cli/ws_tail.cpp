@@ -44,8 +44,7 @@ status tail_over_gateway(const ws_tail_options& o, const volatile int& interrupt
     auto [port_end, port_ec] = std::from_chars(port.data(), port.data() + port.size(), port_value);
     if (port_ec != std::errc{} || port_end != port.data() + port.size() || port_value < 1 ||
         port_value > 65535) {
-        return fail(errc::invalid_argument,
-                    "--url: port " + port + " is out of range (1 to 65535)");
+        return fail(errc::invalid_argument, "--url: the port must be a number from 1 to 65535");
     }
     std::string target = url->encoded_path().empty() ? "/ws" : std::string(url->encoded_path());
     if (url->has_query()) target += "?" + std::string(url->encoded_query());

@@ -287,7 +287,8 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
                      "error('map(event) returned what cannot be copied: ' .. m, 0) "
                      "end end " +
                      *spec.lua +
-                     "\nif type(map) ~= 'function' then "
+                     // The global, which handle calls: a `local function map` is not it.
+                     "\nif type(_ENV.map) ~= 'function' then "
                      "error('the file defines no function map(event)', 0) end\n";
     } else {
         json::object emit{{"topic", spec.dst},

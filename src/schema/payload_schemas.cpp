@@ -83,7 +83,9 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
         const auto& in = batch[i];
         if (in.topic == ops::alerts_topic) {
             if (in.headers.contains(std::string(ops::alarm_header))) continue;
-            return fail(errc::invalid_argument, ops::alerts_topic_refusal());
+            // A batch's event named as the other refusals of a batch name it.
+            std::string where = batch.size() > 1 ? "events[" + std::to_string(i) + "]: " : "";
+            return fail(errc::invalid_argument, where + ops::alerts_topic_refusal());
         }
         // Events of one topic follow each other in most batches: look it up once for them.
         if (!e || batch[i - 1].topic != in.topic) {

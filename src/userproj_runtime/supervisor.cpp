@@ -72,10 +72,11 @@ std::vector<consistency::collection_writer> supervisor::writers_of(std::string_v
     std::vector<consistency::collection_writer> out;
     prom::lock_guard lock(mu_);
     for (const auto& [name, m] : managed_) {
-        if (!m.serving || !m.serving->def) continue;
-        const auto& def = *m.serving->def;
+        const bool serving = m.serving && m.serving->def;
+        if (!serving && !m.failed_def) continue;
+        const auto& def = serving ? *m.serving->def : *m.failed_def;
         if (std::ranges::find(def.collections, logical) == def.collections.end()) continue;
-        out.push_back({name, def.topic, m.serving->group});
+        out.push_back({name, def.topic, serving ? m.serving->group : m.failed_group});
     }
     return out;
 }
@@ -307,6 +308,10 @@ void supervisor::tick() {
             live.insert(e.name);
             managed& m = managed_[e.name];
             if (m.generation == e.generation) continue;
+            // Marked failed: it runs no more, but its collections keep what it applied (found
+            // from outside: `after` on them answered 422 "no projector").
+            m.failed_def = e.failed && m.serving ? m.serving->def : nullptr;
+            m.failed_group = e.failed && m.serving ? m.serving->group : std::string();
             retired_serving.emplace_back(e.name, std::move(m.serving));
             // A rebuild swapped in serves now (its group is the entry's): its counts are the
             // serving version's from here on (found from outside: they were dropped at the
@@ -337,7 +342,19 @@ void supervisor::tick() {
     forget_retired_groups(*entries);
 
     for (const auto& e : *entries) {
-        if (e.deleted || e.failed) continue;
+        if (e.deleted) continue;
+        if (e.failed) {
+            // Failed before this node ran it (a restart): its definition, for writers_of.
+            prom::lock_guard lock(mu_);
+            managed& m = managed_[e.name];
+            if (!m.failed_def) {
+                if (auto parsed = parse_projector_definition(json::value(e.definition))) {
+                    m.failed_def = std::make_shared<const projector_definition>(std::move(*parsed));
+                    m.failed_group = e.group;
+                }
+            }
+            continue;
+        }
         managed* m = nullptr;
         {
             prom::lock_guard lock(mu_);

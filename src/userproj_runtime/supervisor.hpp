@@ -114,6 +114,11 @@ class supervisor {
         std::unique_ptr<runner> rebuild;
         std::string error;
         bool reported = false;  // a failure was written to the registry
+        // A failed definition's, which no runner holds: it still writes its collections up
+        // to its cursor, so reads with `after` wait for it (writers_of) rather than being
+        // told that nothing writes them.
+        std::shared_ptr<const projector_definition> failed_def;
+        std::string failed_group;
     };
 
     void run();

@@ -350,7 +350,9 @@ std::string error_frame(std::string_view id, std::string_view code, std::string_
 }
 
 std::string error_frame_of(std::string_view id, const error& e) {
-    json::object o{{"error", to_string(e.code)}, {"message", valid_utf8(e.message)}};
+    // The codes docs/ws-protocol.md lists: bad input is `bad_request`, as for a frame refused
+    // before it reached the store (found from outside: "invalid_argument").
+    json::object o{{"error", error_code_of(e.code)}, {"message", valid_utf8(e.message)}};
     // The members POST /publish's answer has for the same refusal (docs/http-api.md).
     if (e.key_seq) {
         o["error"] = "conflict";

@@ -362,6 +362,8 @@ TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
             errc::invalid_argument, "lua:3:");
     refused({.src = "src", .dst = "dst", .lua = "function transform(e) return e.payload end"},
             errc::invalid_argument, "defines no function map(event)");
+    refused({.src = "src", .dst = "dst", .lua = "local function map(e) return e.payload end"},
+            errc::invalid_argument, "defines no function map(event)");
     refused({.src = "src", .dst = "dst", .from_ts = ts_ms{5}, .to_ts = ts_ms{4}},
             errc::invalid_argument, "--from-ts");
     refused({.src = "src", .dst = "bad topic"}, errc::invalid_argument, "DST");

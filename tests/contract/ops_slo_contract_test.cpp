@@ -111,6 +111,11 @@ TEST_P(ops_slo_contract, prom_alerts_takes_only_prom_alarms_and_no_schema) {
                                  .payload = json::object{{"note", "acked by on-call"}}}});
     ASSERT_FALSE(note);
     EXPECT_EQ(note.error().code, errc::invalid_argument);
+    // In a batch the event is named, as every other refusal of a batch names it.
+    auto batch = store_->append({{.topic = "order.created", .payload = 1},
+                                 {.topic = std::string(ops::alerts_topic), .payload = 2}});
+    ASSERT_FALSE(batch);
+    EXPECT_TRUE(batch.error().message.starts_with("events[1]: ")) << batch.error().message;
     auto schema =
         schema::put_schema(*store_, ops::alerts_topic,
                            *parse_json(R"({"schema":{"type":"object","required":["severity"]}})"));

@@ -119,7 +119,7 @@ TEST_F(cli, bad_input_gets_a_clear_error_and_a_non_zero_exit) {
              {"publish 'bad topic' 1", "topic"},
              {"publish t 1 --ts yesterday", "bad time"},
              {"publish t 1 --ts 2026-11-26T14:03:00", "timezone"},
-             {"cursor unknown-topic g", "no topic"},
+             {"cursor unknown-topic g", "(the topic has no events yet)"},
              {"scan unknown-topic", "no topic"},
              {"scan t --limit -1", "limit"},
              {"nosuchcommand", ""},

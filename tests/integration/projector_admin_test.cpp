@@ -224,6 +224,14 @@ TEST_F(projector_admin, a_definition_failing_for_every_event_ends_failed_and_oth
     ASSERT_TRUE(eventually([&] { return doc_has("orders", "later", "n", 1); }));
     EXPECT_EQ(status_of("counts").at("state"), "running");
     EXPECT_EQ(status_of("broken").at("state"), "failed");
+    // Its collection still has a writer, stopped at its cursor (found from outside: 422
+    // "no projector" for reads and publishes with wait_for): what it passed is answered,
+    // what it will not reach is 503 not_caught_up.
+    auto passed = get("/collections/broken_docs/list?after=order.created:1");
+    EXPECT_EQ(passed.status, 200) << passed.body;
+    auto beyond = get("/collections/broken_docs/list?after=order.created:9&wait=1");
+    EXPECT_EQ(beyond.status, 503) << beyond.body;
+    EXPECT_NE(beyond.body.find("not_caught_up"), std::string::npos) << beyond.body;
 }
 
 TEST_F(projector_admin, the_registry_is_not_served_by_the_document_routes) {

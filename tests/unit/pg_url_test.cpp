@@ -60,6 +60,13 @@ TEST(pg_url, what_libpq_cannot_parse_and_ports_out_of_range_are_refused) {
         EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << r.error().message;
     }
     EXPECT_TRUE(parse_pg_url("postgresql://u@h1:5432,h2:5433/db"));
+    // Option values libpq checks only when it connects: bad input too, without a wait.
+    for (const char* bad : {"postgresql://u@127.0.0.1:1/db?sslmode=bogus",
+                            "postgresql://u@127.0.0.1:1/db?connect_timeout=abc"}) {
+        auto s = open_store(bad);
+        ASSERT_FALSE(s) << bad;
+        EXPECT_EQ(s.error().code, errc::invalid_argument) << s.error().message;
+    }
     EXPECT_TRUE(parse_pg_url("postgresql:///db"));
 }
 

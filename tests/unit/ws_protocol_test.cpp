@@ -139,6 +139,15 @@ TEST(ws_protocol, a_refused_event_of_a_batch_is_named_by_its_index) {
     EXPECT_FALSE(one.message.starts_with("events[")) << one.message;
 }
 
+// A store's refusal of bad input is `bad_request` on the WebSocket, one of the codes
+// docs/ws-protocol.md lists (found from outside: "invalid_argument").
+TEST(ws_protocol, a_stores_refusal_of_bad_input_is_a_bad_request_frame) {
+    auto frame = error_frame_of("p", error{errc::invalid_argument, "no"});
+    EXPECT_NE(frame.find(R"("error":"bad_request")"), std::string::npos) << frame;
+    EXPECT_NE(error_frame_of("p", error{errc::gone, "old"}).find(R"("error":"gone")"),
+              std::string::npos);
+}
+
 TEST(ws_protocol, a_subscribe_without_a_group_is_ephemeral) {
     auto c = parsed(R"({"op":"subscribe","topic":"t","from":"latest"})");
     const auto& s = std::get<subscribe_cmd>(c.op);

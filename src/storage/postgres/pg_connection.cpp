@@ -98,6 +98,12 @@ result<std::unique_ptr<connection>> connection::open(const std::string& conninfo
     std::unique_ptr<connection> conn(new connection(c));
     if (PQstatus(c) != CONNECTION_OK) {
         std::string why = trimmed(PQerrorMessage(c));
+        // libpq checks option values (sslmode, connect_timeout, …) only when it connects:
+        // "invalid sslmode value: …" is the URL's fault, bad input that no wait heals.
+        if (why.starts_with("invalid ") ||
+            why.find("invalid integer value") != std::string::npos) {  // connect_timeout=abc
+            return fail(errc::invalid_argument, "bad PostgreSQL URL: " + why);
+        }
         return fail(is_permanent_connect_failure(why) ? errc::io_error : errc::unavailable,
                     "cannot connect to PostgreSQL: " + why);
     }
