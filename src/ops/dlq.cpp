@@ -127,6 +127,11 @@ result<dlq_replay_outcome> replay_dead_letters(store& s, std::string_view topic,
     if (!entries) return std::unexpected(entries.error());
     std::vector<const dead_letter*> chosen;
     for (const auto& d : *entries) {
+        // Only what prom dead-lettered goes back: its entries carry prom-group, a header no
+        // publisher or projector emit can set. An event published into the .dlq topic is
+        // listed (it is there) but never copied into the source (found from outside: a
+        // forged entry was replayed into the source topic).
+        if (!d.entry.headers.contains("prom-group")) continue;
         if (!o.ids.empty() && std::find(o.ids.begin(), o.ids.end(), d.entry.id) == o.ids.end() &&
             std::find(o.ids.begin(), o.ids.end(), d.original_id) == o.ids.end()) {
             continue;

@@ -236,6 +236,17 @@ TEST_P(ops_dlq_replay_contract, dead_letter_replay_refuses_unknown_topics_and_id
     EXPECT_EQ(named_dlq.error().code, errc::invalid_argument);
     EXPECT_NE(named_dlq.error().message.find("name its source ('in')"), std::string::npos)
         << named_dlq.error().message;
+    // The planted event is in in.dlq, so it is listed; not being prom's dead letter, it is
+    // never replayed into `in` (found from outside).
+    auto listed = ops::list_dead_letters(*store_, "in", std::nullopt);
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->size(), 1u);
+    auto replayed = ops::replay_dead_letters(*store_, "in", {});
+    ASSERT_TRUE(replayed) << replayed.error().message;
+    EXPECT_EQ(replayed->replayed, 0u);
+    EXPECT_EQ(scan("in").size(), 1u);
+    auto by_id = ops::replay_dead_letters(*store_, "in", {.ids = {(*listed)[0].entry.id}});
+    EXPECT_FALSE(by_id);
 }
 
 TEST_P(ops_dlq_replay_contract, the_replayer_copies_matching_events_mapped_exactly_once) {
