@@ -82,7 +82,8 @@ void run_scan(const scan_args& a, run_state& state) {
     if (a.limit && *a.limit < 0)
         return report({errc::invalid_argument, "--limit must be >= 0"}, state);
     // A name no topic can have is bad input (exit 2), as for `prom at`, not "no topic".
-    if (auto why = topic_name_problem(a.topic)) return report({errc::invalid_argument, *why}, state);
+    if (auto why = topic_name_problem(a.topic))
+        return report({errc::invalid_argument, *why}, state);
     auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto t = s->topic(a.topic);

@@ -83,7 +83,8 @@ void run_ls(const schema_args& a, run_state& state) {
 }
 
 void run_show(const schema_args& a, run_state& state) {
-    if (auto why = topic_name_problem(a.topic)) return report({errc::invalid_argument, *why}, state);
+    if (auto why = topic_name_problem(a.topic))
+        return report({errc::invalid_argument, *why}, state);
     auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto versions = schema::schema_versions(*s, a.topic);

@@ -25,8 +25,8 @@ result<std::string> read_text_file(const std::string& path, std::string_view wha
     while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
         text.append(chunk, static_cast<std::size_t>(in.gcount()));
         if (text.size() > max_bytes) {
-            return fail(errc::invalid_argument, named + " is larger than " +
-                                                    std::to_string(max_bytes >> 20) + " MiB");
+            return fail(errc::invalid_argument,
+                        named + " is larger than " + std::to_string(max_bytes >> 20) + " MiB");
         }
     }
     if (in.bad()) return fail(errc::invalid_argument, "cannot read " + named);

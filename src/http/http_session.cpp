@@ -933,8 +933,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                 // the client sent after it.
                 co_await write_response(conn, *no, msg.version(), false,
                                         started + opts.read_timeout);
-                ctx->handlers.metrics().record_request(
-                    route_id::ws, no->status, std::chrono::steady_clock::now() - started);
+                ctx->handlers.metrics().record_request(route_id::ws, no->status,
+                                                       std::chrono::steady_clock::now() - started);
                 break;
             }
             if (absolute) {

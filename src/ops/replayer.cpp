@@ -273,23 +273,24 @@ result<std::shared_ptr<const compiled_replay>> compile_replay(store& s, const re
         // line numbers, and the check for map after it runs when the definition is compiled
         // (found from outside: "'(' expected near 'handle'" for a file without it, at line 2
         // of a one-line file; a file without map failed only at the first event).
-        def["lua"] = "function handle(event, tx) "
-                     "local p = map(event) "
-                     "if p == nil then return end "
-                     // Where the wrapper failed means nothing to the file's author: what
-                     // map returned is what could not be copied.
-                     "local ok, why = pcall(tx.emit, tx, " +
-                     lua_literal(spec.dst) +
-                     ", event.key, p) "
-                     "if not ok then "
-                     "local m = tostring(why):gsub('^[^:]*:%d+: ', '') "
-                     "m = m:gsub('^tx:emit: ', '') "
-                     "error('map(event) returned what cannot be copied: ' .. m, 0) "
-                     "end end " +
-                     *spec.lua +
-                     // The global, which handle calls: a `local function map` is not it.
-                     "\nif type(_ENV.map) ~= 'function' then "
-                     "error('the file defines no function map(event)', 0) end\n";
+        def["lua"] =
+            "function handle(event, tx) "
+            "local p = map(event) "
+            "if p == nil then return end "
+            // Where the wrapper failed means nothing to the file's author: what
+            // map returned is what could not be copied.
+            "local ok, why = pcall(tx.emit, tx, " +
+            lua_literal(spec.dst) +
+            ", event.key, p) "
+            "if not ok then "
+            "local m = tostring(why):gsub('^[^:]*:%d+: ', '') "
+            "m = m:gsub('^tx:emit: ', '') "
+            "error('map(event) returned what cannot be copied: ' .. m, 0) "
+            "end end " +
+            *spec.lua +
+            // The global, which handle calls: a `local function map` is not it.
+            "\nif type(_ENV.map) ~= 'function' then "
+            "error('the file defines no function map(event)', 0) end\n";
     } else {
         json::object emit{{"topic", spec.dst},
                           {"payload", spec.map ? *spec.map : json::value("$payload")}};

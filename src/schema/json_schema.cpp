@@ -354,9 +354,10 @@ std::optional<problem> compiled_schema::first_violation(const json::value& paylo
         return problem{"a string with U+0000 cannot be checked against the schema", *at};
     }
     if (auto at = first_beyond_int64(payload, "")) {
-        return problem{"an integer of 2^63 (9223372036854775808) or more cannot be checked "
-                       "against the schema",
-                       *at};
+        return problem{
+            "an integer of 2^63 (9223372036854775808) or more cannot be checked "
+            "against the schema",
+            *at};
     }
     try {
         if (has_whole_doubles(payload)) {

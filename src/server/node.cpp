@@ -132,10 +132,11 @@ class node_impl final : public node {
         if (!config_.projector_files.empty() || !config_.projectors_dir.empty()) {
             projectors += projectors.empty() ? "definition files" : " and definition files";
         }
-        spdlog::info("prom serve: listening on {}{}{}:{} (db {}, collection '{}', projectors {}, {})",
-                     v6 ? "[" : "", config_.host, v6 ? "]" : "", server_->port(),
-                     describe_db_url(config_.db), config_.collection,
-                     projectors.empty() ? "none" : projectors, auth_summary(config_.auth));
+        spdlog::info(
+            "prom serve: listening on {}{}{}:{} (db {}, collection '{}', projectors {}, {})",
+            v6 ? "[" : "", config_.host, v6 ? "]" : "", server_->port(),
+            describe_db_url(config_.db), config_.collection,
+            projectors.empty() ? "none" : projectors, auth_summary(config_.auth));
         return {};
     }
 

@@ -921,7 +921,8 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     ws.next_layer().start_frames();
     if (buffer.size() != 0) {  // frames sent before the 101 came with the request
         auto early = buffer.cdata();
-        ws.next_layer().read_first(std::string(static_cast<const char*>(early.data()), early.size()));
+        ws.next_layer().read_first(
+            std::string(static_cast<const char*>(early.data()), early.size()));
         buffer.consume(buffer.size());
     }
     gw->metrics.sessions_open += 1;

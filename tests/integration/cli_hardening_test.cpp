@@ -256,9 +256,9 @@ TEST_F(cli_hardening, reading_commands_refuse_bad_topic_names_and_find_groups_of
 // A file a user names is read up to a bound, not until memory runs out (found from
 // outside: `serve --config /dev/zero` ended in std::bad_alloc); a directory is named as one.
 TEST_F(cli_hardening, files_named_on_the_command_line_have_a_size_bound) {
-    for (const std::string& cmd : std::vector<std::string>{"serve --config /dev/zero",
-                                                          "projector apply /dev/zero" + db(),
-                                                          "schema set t /dev/zero" + db()}) {
+    for (const std::string& cmd :
+         std::vector<std::string>{"serve --config /dev/zero", "projector apply /dev/zero" + db(),
+                                  "schema set t /dev/zero" + db()}) {
         auto r = run(cmd, true);
         EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.out;
         EXPECT_NE(r.out.find("is larger than 64 MiB"), std::string::npos) << cmd << ": " << r.out;

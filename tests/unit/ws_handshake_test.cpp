@@ -74,11 +74,12 @@ TEST(ws_handshake_rules, each_refusal_has_its_status_and_headers) {
 }
 
 TEST(ws_handshake_rules, close_codes_a_server_may_send) {
-    for (std::uint16_t ok : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 3000,
-                             4000, 4999}) {
+    for (std::uint16_t ok :
+         {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 3000, 4000, 4999}) {
         EXPECT_TRUE(sendable_close_code(ok)) << ok;
     }
-    for (std::uint16_t bad : {0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000, 9999, 65535}) {
+    for (std::uint16_t bad :
+         {0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000, 9999, 65535}) {
         EXPECT_FALSE(sendable_close_code(bad)) << bad;
     }
 }

@@ -71,8 +71,8 @@ std::optional<std::string> conninfo_problem(const std::string& conninfo) {
             std::string_view one = ports.substr(0, comma);
             int n = 0;
             auto [end, ec] = std::from_chars(one.data(), one.data() + one.size(), n);
-            if (!one.empty() && (ec != std::errc{} || end != one.data() + one.size() || n < 1 ||
-                                 n > 65535)) {
+            if (!one.empty() &&
+                (ec != std::errc{} || end != one.data() + one.size() || n < 1 || n > 65535)) {
                 problem = "invalid port number: \"" + std::string(one) + "\" (1 to 65535)";
             }
             if (comma == std::string_view::npos) break;
