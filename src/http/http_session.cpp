@@ -1107,7 +1107,12 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         // api::handle drops HEAD bodies itself; this also covers the 500 made here when a
         // handler threw.
         if (req.verb == method::head) r->head_only = true;
-        bool keep_alive = msg.keep_alive() && !r->close && !ctx->stopping.load();
+        // A refused upgrade closes, whatever refused it: what the client sends next may be
+        // frames (found from outside: `GET ws://…/ws` got 400 and its frames were read as a
+        // request).
+        const bool refused_upgrade = parser.upgrade() && r->status >= 400;
+        bool keep_alive =
+            msg.keep_alive() && !r->close && !refused_upgrade && !ctx->stopping.load();
         // write_response's steps inline: the usual answer needs no coroutine frame of its own.
         const answer_buffers answer(*r, msg.version(), keep_alive);
         conn.deadline = write_deadline;

@@ -103,8 +103,12 @@ bool valid_host_field(std::string_view host) {
         port = host.substr(colon);
     }
     if (!port.empty()) {
+        // Digits, and a number a TCP port can be (found from outside: 99999 was taken).
+        long value = 0;
         for (char c : port.substr(1)) {
             if (c < '0' || c > '9') return false;
+            value = value * 10 + (c - '0');
+            if (value > 65535) return false;
         }
     }
     for (std::size_t i = 0; i < name.size(); ++i) {

@@ -147,8 +147,10 @@ TEST_F(ws_handshake, an_upgrade_takes_an_absolute_target_and_its_host_is_checked
     const std::string pipelined = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     for (auto [request, status] : std::vector<std::pair<std::string, int>>{
              {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:80:evil\r\n" + rest, 400},
+             {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:99999\r\n" + rest, 400},
              {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n" + rest, 400},
-             {"GET http://evil.example/ws HTTP/1.1\r\nHost: 127.0.0.1\r\n" + rest, 403}}) {
+             {"GET http://evil.example/ws HTTP/1.1\r\nHost: 127.0.0.1\r\n" + rest, 403},
+             {"GET ws://127.0.0.1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\n" + rest, 400}}) {
         http_connection c(port());
         ASSERT_TRUE(c.send_raw(request + pipelined));
         auto r = c.read_reply();
