@@ -110,6 +110,10 @@ TEST_F(retention_cli, compact_dry_run_then_for_real) {
     EXPECT_EQ(count("orders"), 30);
 
     EXPECT_EQ(prom("compact nosuch").exit_code, 2);
+    // A name no topic can have says so (found from outside: "no topic").
+    auto bad_name = prom("compact 'bad t'", true);
+    EXPECT_EQ(bad_name.exit_code, 2);
+    EXPECT_NE(bad_name.out.find("may only contain"), std::string::npos) << bad_name.out;
     EXPECT_EQ(prom("compact audit").exit_code, 2);  // no policy
     EXPECT_EQ(prom("compact --progress=sideways").exit_code, 2);
 
