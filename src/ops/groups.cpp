@@ -3,6 +3,7 @@
 #include <map>
 
 #include "bus/consumer_state.hpp"
+#include "core/topic_name.hpp"
 
 namespace prom::ops {
 
@@ -28,6 +29,13 @@ result<std::optional<lease_status>> live_lease(store& s, const std::string& name
         if (l.name == name && l.remaining.count() > 0) return std::optional<lease_status>{l};
     }
     return std::optional<lease_status>{};
+}
+
+// A topic name no topic can have: bad input (400, exit 2), not "not found" (found from
+// outside: POST /groups/bad%20t/g/seek answered 404).
+std::optional<error> bad_topic_name(std::string_view topic) {
+    if (auto why = topic_name_problem(topic)) return error{errc::invalid_argument, *why};
+    return std::nullopt;
 }
 
 error no_group(std::string_view topic, std::string_view group) {
@@ -179,6 +187,7 @@ result<seek_request> parse_seek_request(const json::value& body) {
 
 result<seek_outcome> seek(store& s, std::string_view topic, std::string_view group,
                           const seek_target& target, bool force) {
+    if (auto bad = bad_topic_name(topic)) return std::unexpected(std::move(*bad));
     // A group exists once it has a cursor, even on a topic with no event yet (a consumer
     // subscribed from `earliest` to a topic not yet published to): GET /groups lists it, so
     // it can be sought too, its topic's last seq then 0 (found from outside: 404).
@@ -246,6 +255,7 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
 }
 
 status remove_group(store& s, std::string_view topic, std::string_view group) {
+    if (auto bad = bad_topic_name(topic)) return std::unexpected(std::move(*bad));
     auto cur = s.cursor(topic, group);
     if (!cur) return std::unexpected(cur.error());
     if (!*cur) return std::unexpected(no_group(topic, group));

@@ -152,7 +152,8 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
                                           {"/groups/t/g/seek", R"({"to":"middle"})", 400},
                                           {"/groups/t/g/seek", "not json", 400},
                                           {"/groups/t/nope/seek", R"({"seq":0})", 404},
-                                          {"/groups/nope/g/seek", R"({"seq":0})", 404}}) {
+                                          {"/groups/nope/g/seek", R"({"seq":0})", 404},
+                                          {"/groups/bad%20t/g/seek", R"({"seq":0})", 400}}) {
         auto r = post_json(b.target, b.body);
         EXPECT_EQ(r.status, b.status) << b.target << " " << b.body << ": " << r.body;
         auto v = parse_json(r.body);
