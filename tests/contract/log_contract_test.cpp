@@ -300,12 +300,19 @@ TEST_P(durable_log_contract, events_and_cursors_survive_reopen) {
 
 TEST_P(log_contract, a_commit_tells_the_append_listeners_which_topics_grew_and_to_what_seq) {
     // What lets the WebSocket delivery pool wake only the subscribers of those topics.
-    std::mutex mu;
-    std::vector<appended_topics> heard;
-    store_->add_append_listener([&](const appended_topics& a) {
-        std::lock_guard lock(mu);
-        heard.push_back(a);
+    // The listener owns what it writes to: PostgreSQL's notification thread may still call
+    // it after this body returns, until the store is closed (a SegFault in CI, once).
+    struct hearing {
+        std::mutex mu;
+        std::vector<appended_topics> heard;
+    };
+    auto state = std::make_shared<hearing>();
+    store_->add_append_listener([state](const appended_topics& a) {
+        std::lock_guard lock(state->mu);
+        state->heard.push_back(a);
     });
+    std::mutex& mu = state->mu;
+    std::vector<appended_topics>& heard = state->heard;
     append_one("a", "k", 1);
     std::vector<event_input> batch(3);
     for (auto& in : batch) in.payload = 1;

@@ -230,19 +230,27 @@ TEST_P(pg_two_nodes, a_document_written_on_one_node_reaches_the_other_nodes_comm
 }
 
 TEST_P(pg_two_nodes, an_append_on_one_node_tells_the_other_which_topic_grew) {
-    // What wakes only the WebSocket subscribers of that topic on every node.
-    std::mutex mu;
-    std::condition_variable cv;
-    std::map<std::string, seq_t> heard_on_b;
-    bool incomplete = false;
-    b_->add_append_listener([&](const appended_topics& a) {
-        std::lock_guard lock(mu);
-        incomplete |= !a.complete;
+    // What wakes only the WebSocket subscribers of that topic on every node. The listener
+    // owns what it writes to: a late notification may call it after this body returns.
+    struct hearing {
+        std::mutex mu;
+        std::condition_variable cv;
+        std::map<std::string, seq_t> heard_on_b;
+        bool incomplete = false;
+    };
+    auto state = std::make_shared<hearing>();
+    b_->add_append_listener([state](const appended_topics& a) {
+        std::lock_guard lock(state->mu);
+        state->incomplete |= !a.complete;
         for (const auto& t : a.tips) {
-            heard_on_b[t.topic] = std::max(heard_on_b[t.topic], t.last_seq);
+            state->heard_on_b[t.topic] = std::max(state->heard_on_b[t.topic], t.last_seq);
         }
-        cv.notify_all();
+        state->cv.notify_all();
     });
+    std::mutex& mu = state->mu;
+    std::condition_variable& cv = state->cv;
+    std::map<std::string, seq_t>& heard_on_b = state->heard_on_b;
+    bool& incomplete = state->incomplete;
     std::vector<event_input> batch(3);
     for (auto& in : batch) in.payload = 1;
     batch[0].topic = "t1";
