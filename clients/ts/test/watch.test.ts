@@ -52,6 +52,10 @@ describe('watch', () => {
     });
     after(async () => {
         await server.dispose();
+        // A test that failed before its close() leaves a subscription reconnecting for ever,
+        // which kept this file's process, and the whole run, alive until ctest's timeout
+        // (found in CI). Unref'd: a clean run ends before it fires.
+        setTimeout(() => process.exit(), 3000).unref();
     });
 
     const needsRoute = (t: TestContext) => {
