@@ -67,8 +67,9 @@ TEST_F(cli_hardening, read_only_commands_refuse_a_missing_database_and_create_no
     // commands made it one).
     const std::string empty = dir_.file("empty.db");
     { std::ofstream touch(empty); }
+    const std::string on_empty = " --db 'sqlite:" + empty + "'";
     for (const std::string cmd : {"topics", "scan t", "groups"}) {
-        auto r = run(cmd + " --db 'sqlite:" + empty + "'", true);
+        auto r = run(cmd + on_empty, true);
         EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.out;
         EXPECT_NE(r.out.find("(an empty file)"), std::string::npos) << cmd << ": " << r.out;
     }

@@ -188,8 +188,12 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
     EXPECT_NE(unknown.body.find("src"), std::string::npos) << unknown.body;
     for (std::string field : {"from_ts", "to_ts"}) {
         for (std::string value : {R"("x")", "-1", "253402300800000"}) {
-            auto bad =
-                post_json("/replays", R"({"src":"t","dst":"d2",")" + field + "\":" + value + "}");
+            std::string body = R"({"src":"t","dst":"d2",")";
+            body += field;
+            body += "\":";
+            body += value;
+            body += "}";
+            auto bad = post_json("/replays", body);
             EXPECT_EQ(bad.status, 400) << bad.body;
             EXPECT_NE(bad.body.find(field), std::string::npos) << bad.body;
         }
