@@ -239,6 +239,9 @@ class session final : public session_base, public std::enable_shared_from_this<s
         std::set<std::string, std::less<>> topics;  // the topics it added to subs_
         bool looked = false;                        // its first look at the topics is done
         bool told_too_many = false;
+        // Its `subscribed` answer, sent by the first look once the topics' positions are
+        // taken: an event published after the answer is one the subscription gets.
+        std::shared_ptr<const std::string> answer;
     };
     std::map<std::pair<std::string, std::string>, pattern_sub> patterns_ PROM_GUARDED_BY(subs_mu_);
     // The store's change counter at the last look for new topics (blocking threads).
@@ -339,6 +342,15 @@ void session::handle(std::string_view text) {
 
 void session::subscribe(const std::string& id, subscribe_cmd cmd) {
     if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
+    if (!is_topic_pattern(cmd.topic) && cmd.from == start_from::latest && !cmd.from_seq &&
+        !cmd.from_ts) {
+        // "Latest" as of the `subscribed` answer, not as of whenever the consumer first runs:
+        // an event published after the answer is delivered (found in CI under load: missed).
+        // One read of the topic's row, as the answer needs it before it is sent.
+        if (auto t = gw_.store_.topic(cmd.topic); t) {
+            cmd.from_seq = (*t ? (*t)->last_seq : seq_t{}) + 1;
+        }
+    }
     prom::lock_guard lock(subs_mu_);
     auto key = std::make_pair(cmd.topic, cmd.group);
     if (subs_.contains(key) || patterns_.contains(key)) {
@@ -348,12 +360,14 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
         return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
     }
     const bool pattern = is_topic_pattern(cmd.topic);
+    auto answer = reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}});
     if (pattern) {
-        patterns_[key] = pattern_sub{.cmd = cmd};
+        patterns_[key] =
+            pattern_sub{.cmd = cmd, .answer = std::make_shared<const std::string>(std::move(answer))};
     } else {
         subs_[key] = start_consumer(cmd);
+        reply(std::move(answer));
     }
-    reply(reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}}));
     if (pattern) {
         // The first look now (on a blocking thread: it reads the store), then the watch.
         std::weak_ptr<session> weak = weak_from_this();
@@ -483,6 +497,10 @@ void session::expand_patterns(bool always) {
     prom::lock_guard lock(subs_mu_);
     if (closed_) return;
     for (auto& [key, p] : patterns_) {
+        // Answered before any of its consumers exists, so no frame of theirs comes first
+        // (found in CI: answered before this look, a `from: latest` pattern missed an event
+        // published right after `subscribed`).
+        if (p.answer) enqueue({std::exchange(p.answer, nullptr), nullptr});
         for (const auto& t : *topics) {
             if (p.topics.contains(t.topic) || !topic_matches(p.cmd.topic, t.topic)) continue;
             // A topic the token may not read, or one subscribed to by name: not this one's.
@@ -516,6 +534,10 @@ void session::expand_patterns(bool always) {
                 // A topic that appeared after the subscription is new to it from its first
                 // event.
                 c.from = start_from::earliest;
+            } else if (c.from == start_from::latest) {
+                // "Latest" as of this look, which the answer follows: not as of whenever the
+                // consumer first runs.
+                c.from_seq = t.last_seq + 1;
             }
             subs_[one] = start_consumer(c);
             p.topics.insert(t.topic);
