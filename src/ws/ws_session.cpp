@@ -360,10 +360,11 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
         return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));
     }
     const bool pattern = is_topic_pattern(cmd.topic);
-    auto answer = reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}});
+    auto answer =
+        reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}});
     if (pattern) {
-        patterns_[key] =
-            pattern_sub{.cmd = cmd, .answer = std::make_shared<const std::string>(std::move(answer))};
+        patterns_[key] = pattern_sub{
+            .cmd = cmd, .answer = std::make_shared<const std::string>(std::move(answer))};
     } else {
         subs_[key] = start_consumer(cmd);
         reply(std::move(answer));
