@@ -78,6 +78,10 @@ void run_policy(const policy_args& a, run_state& state) {
         return usage("--clear takes no other option: it removes the policy of TOPIC", state);
     }
     if (!sets && !a.clear) {  // show the effective policy
+        // A name no topic or pattern can be is bad input (found from outside: exit 1).
+        if (auto ok = retention::check_policy_pattern(a.topic); !ok) {
+            return usage(ok.error().message, state);
+        }
         auto s = open_or_report(a.db, state, db_access::must_exist);
         if (!s) return;
         auto all = retention::load_policies(*s);

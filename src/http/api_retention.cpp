@@ -62,6 +62,10 @@ response api::retention_route(const request& r, route_id route, std::string_view
     switch (route) {
         case route_id::topic_policy:
             if (r.verb == method::put) return put_topic_policy(r, a);
+            // Read or deleted: a name no topic or pattern can be is a 400, as for PUT.
+            if (auto ok = retention::check_policy_pattern(a); !ok) {
+                return error_response(ok.error(), route);
+            }
             if (r.verb == method::delete_) {
                 auto gone = retention::delete_policy(store_, a);
                 if (!gone) return error_response(gone.error(), route);

@@ -104,9 +104,7 @@ result<milliseconds> parse_duration(const json::value& v) {
     return bad(quoted() + std::string(form));
 }
 
-namespace {
-
-status check_pattern(std::string_view pattern) {
+status check_policy_pattern(std::string_view pattern) {
     if (pattern.empty()) return bad("the topic pattern is empty");
     if (pattern.size() > max_topic_bytes) return bad("the topic pattern is longer than 200 bytes");
     if (!topic_pattern_can_match(pattern)) {
@@ -116,6 +114,8 @@ status check_pattern(std::string_view pattern) {
     }
     return {};
 }
+
+namespace {
 
 result<retain_rule> parse_retain(const json::value& v) {
     if (!v.is_object())
@@ -161,7 +161,7 @@ result<compact_rule> parse_compact(const json::value& v) {
 }  // namespace
 
 result<policy> parse_policy(std::string_view pattern, const json::value& body) {
-    if (auto ok = check_pattern(pattern); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_policy_pattern(pattern); !ok) return std::unexpected(ok.error());
     if (!body.is_object()) return bad("a policy is a JSON object");
     policy p;
     p.pattern = std::string(pattern);
@@ -253,7 +253,7 @@ result<std::vector<policy>> load_policies(store& s) {
 }
 
 status put_policy(store& s, const policy& p) {
-    if (auto ok = check_pattern(p.pattern); !ok) return ok;
+    if (auto ok = check_policy_pattern(p.pattern); !ok) return ok;
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
     auto d = (*txn)->update_one(policy_collection, p.pattern, to_json(p), true);
@@ -262,7 +262,7 @@ status put_policy(store& s, const policy& p) {
 }
 
 result<bool> delete_policy(store& s, std::string_view pattern) {
-    if (auto ok = check_pattern(pattern); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_policy_pattern(pattern); !ok) return std::unexpected(ok.error());
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
     auto gone = (*txn)->delete_one(policy_collection, pattern);

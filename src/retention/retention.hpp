@@ -68,6 +68,8 @@ result<std::chrono::milliseconds> parse_duration(const json::value& v);
 // level strict (unknown keys are invalid_argument), at least one of retain and compact, a
 // max_events of 0 or a negative or unparsable duration refused. `pattern` is checked too.
 result<policy> parse_policy(std::string_view pattern, const json::value& body);
+// invalid_argument unless `pattern` is a topic name or a prefix pattern ("order.*").
+status check_policy_pattern(std::string_view pattern);
 json::object to_json(const policy& p);  // {"behind","compact"?,"retain"?,"topic"}
 
 bool matches(std::string_view pattern, std::string_view topic);

@@ -84,7 +84,8 @@ TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
           "topic policy orders --compact-horizon -1d", "topic policy orders --behind later",
           "topic policy orders --clear --retain-events 5",
           "topic policy 'bad name' --retain-events 5", "topic policy nothing --retain-events 5",
-          "topic policy 'nothing.*' --retain-events 5", "topic policy"}) {
+          "topic policy 'nothing.*' --retain-events 5", "topic policy",
+          "topic policy 'bad name'"}) {
         auto r = prom(bad, true);
         EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
         EXPECT_FALSE(r.out.empty()) << bad;  // a message on stderr

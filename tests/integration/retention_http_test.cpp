@@ -85,6 +85,8 @@ TEST_F(retention_http, policies_put_get_delete) {
 
     // None applies: billing, and a dead-letter topic under the pattern.
     EXPECT_EQ(get("/topics/billing/policy").status, 404);
+    // A name no topic or pattern can be: 400 for a read as for PUT (found from outside: 404).
+    EXPECT_EQ(get("/topics/bad%20name/policy").status, 400);
     EXPECT_EQ(get("/topics/order.created.dlq/policy").status, 404);
 
     EXPECT_EQ(del("/topics/order.created/policy").status, 200);
