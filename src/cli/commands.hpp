@@ -53,6 +53,9 @@ void print_line(const json::value& v);
 // "prom: MESSAGE" on stderr, as one line (control characters escaped, core/text.hpp).
 void print_error(std::string_view message);
 void report(const error& e, run_state& state);
+// Reports a name no topic can have (exit 2) and returns true; false for a good name. Checked
+// before the database is opened, so such input says why rather than "no topic".
+bool refused_topic_name(std::string_view topic, run_state& state);
 
 // "unknown command 'pubish'; did you mean 'publish'?" when the first non-option argument
 // names no subcommand of `app`; nullopt when it does (or there is none).

@@ -4,7 +4,6 @@
 
 #include "cli/commands.hpp"
 #include "core/reserved_headers.hpp"
-#include "core/topic_name.hpp"
 #include "ops/alerts_topic.hpp"
 #include "prom/bus.hpp"
 
@@ -81,9 +80,7 @@ void run_scan(const scan_args& a, run_state& state) {
     }
     if (a.limit && *a.limit < 0)
         return report({errc::invalid_argument, "--limit must be >= 0"}, state);
-    // A name no topic can have is bad input (exit 2), as for `prom at`, not "no topic".
-    if (auto why = topic_name_problem(a.topic))
-        return report({errc::invalid_argument, *why}, state);
+    if (refused_topic_name(a.topic, state)) return;
     auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto t = s->topic(a.topic);
@@ -162,9 +159,7 @@ void register_db_commands(CLI::App& app, run_state& state) {
                                "--to-seq N|--to-ts T|--to-earliest|--to-latest [--force]"},
                               state);
             }
-            if (auto why = topic_name_problem(a->topic)) {
-                return report({errc::invalid_argument, *why}, state);
-            }
+            if (refused_topic_name(a->topic, state)) return;
             auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             // A group stores its starting point when it first subscribes, so no cursor means

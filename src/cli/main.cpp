@@ -7,6 +7,7 @@
 #include "cli/log_format.hpp"
 #include "cli/ops_cli.hpp"
 #include "core/text.hpp"
+#include "core/topic_name.hpp"
 
 namespace prom::cli {
 
@@ -37,6 +38,12 @@ void print_error(std::string_view message) {
     // One line whatever the message quotes (a NUL cut it short, a newline split it).
     std::string line = "prom: " + log_line(message) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+bool refused_topic_name(std::string_view topic, run_state& state) {
+    auto why = topic_name_problem(topic);
+    if (why) report({errc::invalid_argument, *why}, state);
+    return why.has_value();
 }
 
 void report(const error& e, run_state& state) {

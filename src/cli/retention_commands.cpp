@@ -9,7 +9,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
-#include "core/topic_name.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "retention/retention.hpp"
@@ -29,11 +28,7 @@ void found_nothing(std::string message, run_state& state) {
 
 // An unknown topic is bad input (exit 2), like in the operations commands.
 bool topic_exists(store& s, const std::string& topic, run_state& state) {
-    // A name no topic can have is said so, not "no topic" (found from outside).
-    if (auto why = topic_name_problem(topic)) {
-        usage(*why, state);
-        return false;
-    }
+    if (refused_topic_name(topic, state)) return false;
     auto t = s.topic(topic);
     if (!t) {
         report(t.error(), state);

@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "core/topic_name.hpp"
 #include "schema/builtin_schemas.hpp"
 #include "schema/schema_registry.hpp"
 #include "userproj_runtime/definition_files.hpp"
@@ -83,8 +82,7 @@ void run_ls(const schema_args& a, run_state& state) {
 }
 
 void run_show(const schema_args& a, run_state& state) {
-    if (auto why = topic_name_problem(a.topic))
-        return report({errc::invalid_argument, *why}, state);
+    if (refused_topic_name(a.topic, state)) return;
     auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     auto versions = schema::schema_versions(*s, a.topic);

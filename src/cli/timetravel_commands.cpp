@@ -2,7 +2,6 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "core/topic_name.hpp"
 #include "prom/timetravel.hpp"
 
 namespace prom::cli {
@@ -32,9 +31,7 @@ void run_at(const at_args& a, run_state& state) {
     if (!t) return report(t.error(), state);
     auto r = builtin_reducer(a.reducer);
     if (!r) return report(r.error(), state);
-    if (auto why = topic_name_problem(a.topic)) {
-        return report({errc::invalid_argument, *why}, state);
-    }
+    if (refused_topic_name(a.topic, state)) return;
     auto s = open_or_report(a.db, state, db_access::must_exist);
     if (!s) return;
     time_machine tm(*s);

@@ -308,10 +308,7 @@ void supervisor::tick() {
             live.insert(e.name);
             managed& m = managed_[e.name];
             if (m.generation == e.generation) continue;
-            // Marked failed: it runs no more, but its collections keep what it applied (found
-            // from outside: `after` on them answered 422 "no projector").
-            m.failed_def = e.failed && m.serving ? m.serving->def : nullptr;
-            m.failed_group = e.failed && m.serving ? m.serving->group : std::string();
+            m.failed_def = nullptr;  // a new generation: taken again below if it is failed
             retired_serving.emplace_back(e.name, std::move(m.serving));
             // A rebuild swapped in serves now (its group is the entry's): its counts are the
             // serving version's from here on (found from outside: they were dropped at the
@@ -344,7 +341,9 @@ void supervisor::tick() {
     for (const auto& e : *entries) {
         if (e.deleted) continue;
         if (e.failed) {
-            // Failed before this node ran it (a restart): its definition, for writers_of.
+            // It runs no more, but its collections keep what it applied, so reads with `after`
+            // wait for its cursor (writers_of) rather than answer 422 "no projector" (found
+            // from outside). From the entry: the same whether this node ran it or restarted.
             prom::lock_guard lock(mu_);
             managed& m = managed_[e.name];
             if (!m.failed_def) {
