@@ -155,6 +155,14 @@ namespace {
 
 // Characters that need no escape are copied in runs, not one push_back each (the payload of
 // every appended event and every document body passes through here).
+// The bytes a JSON string must escape: '"', '\\' and the control characters.
+constexpr std::array<bool, 256> needs_escape = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+}();
+
 void append_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
@@ -162,7 +170,7 @@ void append_string(std::string& out, std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
         const auto u = static_cast<unsigned char>(c);
-        if (c != '"' && c != '\\' && u >= 0x20) continue;
+        if (!needs_escape[u]) continue;
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (c) {

@@ -1,6 +1,7 @@
 #include "docs/update.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -95,6 +96,32 @@ void unset_path(json::object& doc, std::string_view path) {
     if (json::object* parent = parent_of(doc, path, false, leaf)) parent->erase(leaf);
 }
 
+// The paths an update's operators have named so far, to refuse one named twice. An update
+// names a handful: they are searched in place, without the allocation per path a set
+// makes (a projector applies an update per event); past `in_place` they go to a set.
+class claimed_paths {
+  public:
+    // False when `path` was claimed before.
+    bool claim(std::string_view path) {
+        if (more_.empty()) {
+            const auto end = few_.begin() + static_cast<std::ptrdiff_t>(count_);
+            if (std::find(few_.begin(), end, path) != end) return false;
+            if (count_ < few_.size()) {
+                few_[count_++] = path;
+                return true;
+            }
+            more_.insert(few_.begin(), few_.end());
+        }
+        return more_.insert(path).second;
+    }
+
+  private:
+    static constexpr std::size_t in_place = 16;
+    std::array<std::string_view, in_place> few_{};
+    std::size_t count_ = 0;
+    std::set<std::string_view> more_;  // every claimed path, once `few_` is full
+};
+
 }  // namespace
 
 result<json::object> apply_update(const json::object* current, json::object&& update,
@@ -115,12 +142,12 @@ result<json::object> apply_update(const json::object* current, json::object&& up
         doc = std::move(update);  // replacement
     } else {
         if (current) doc = *current;
-        std::set<std::string, std::less<>> touched;
+        claimed_paths touched;  // views into `update`, which outlives it
         auto claim = [&](std::string_view path) -> status {
             if (!valid_path(path)) {
                 return fail(errc::invalid_argument, "bad field path '" + std::string(path) + "'");
             }
-            if (!touched.emplace(path).second) {
+            if (!touched.claim(path)) {
                 return fail(errc::invalid_argument,
                             "field '" + std::string(path) + "' appears in two operators");
             }

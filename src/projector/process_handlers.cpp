@@ -99,8 +99,12 @@ status project_process_state(const event& e, transaction& txn) {
     if (!id || !id->is_string() || id->get_string().empty() || !host || !host->is_string()) {
         return fail(errc::invalid_argument, "process.state needs string processId and host");
     }
-    json::object doc = p;
-    doc.erase("_key");
+    // Room for the members apply_update adds (`_ts` here, `_key` there) from the start: a
+    // copy grown by one member re-hashed the whole object on every event.
+    json::object doc(p.size() + 2);
+    for (const auto& member : p) {
+        if (member.key() != "_key") doc.emplace(member.key(), member.value());
+    }
     doc["_ts"] = e.ts.value;
     if (auto r = txn.update(processes_collection, id->get_string(), std::move(doc), true); !r) {
         return std::unexpected(r.error());
