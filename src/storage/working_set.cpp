@@ -1,5 +1,9 @@
 #include "storage/working_set.hpp"
 
+#include <atomic>
+#include <system_error>
+#include <thread>
+
 #include "docs/update.hpp"
 
 namespace prom::storage {
@@ -85,6 +89,65 @@ void working_set::put(document d) {
 changed_documents& working_set::documents() {
     while (!parsed_.empty()) serialize(parsed_.begin());
     return done_;
+}
+
+status working_set::write_each(const document_writer& write) {
+    if (parsed_.size() < serialize_beside_from) {
+        for (const auto& [where, doc] : documents()) {
+            if (auto ok = write(doc); !ok) return ok;
+        }
+        return {};
+    }
+    for (const auto& [where, doc] : done_) {
+        if (auto ok = write(doc); !ok) return ok;
+    }
+    std::vector<parsed_documents::node_type> nodes;
+    nodes.reserve(parsed_.size());
+    while (!parsed_.empty()) nodes.push_back(parsed_.extract(parsed_.begin()));
+    std::vector<document> docs(nodes.size());
+    // docs[0, serialized) are ready for `write`. The serializer publishes its progress every
+    // few documents (a wake-up each would cost more than it saves) and at its end.
+    std::atomic<std::size_t> serialized{0};
+    std::atomic<bool> stop{false};
+    auto serialize_from = [&nodes, &docs](std::size_t i) {
+        const auto& [collection, key] = nodes[i].key();
+        docs[i] = docs::make_document(collection, key, nodes[i].mapped());
+        json::object().swap(nodes[i].mapped());  // freed on the serializer's thread too
+    };
+    auto serialize_all = [&] {
+        constexpr std::size_t publish_every = 8;
+        for (std::size_t i = 0; i < nodes.size() && !stop.load(std::memory_order_relaxed); ++i) {
+            serialize_from(i);
+            if ((i + 1) % publish_every == 0 || i + 1 == nodes.size()) {
+                serialized.store(i + 1, std::memory_order_release);
+                serialized.notify_one();
+            }
+        }
+    };
+    std::thread serializer;
+    try {
+        serializer = std::thread(serialize_all);
+    } catch (const std::system_error&) {
+        serialize_all();  // no thread to be had: serialized here first, as one by one
+    }
+    status ok;
+    for (std::size_t i = 0; i < nodes.size() && ok; ++i) {
+        for (std::size_t seen; (seen = serialized.load(std::memory_order_acquire)) <= i;) {
+            serialized.wait(seen, std::memory_order_acquire);
+        }
+        ok = write(docs[i]);
+    }
+    stop.store(true, std::memory_order_relaxed);
+    if (serializer.joinable()) serializer.join();
+    // A write that failed stopped the serializer early: the rest is serialized here, so the
+    // set stays whole (documents() after a failed commit still answers).
+    for (std::size_t i = serialized.load(); i < nodes.size(); ++i) {
+        if (!nodes[i].mapped().empty()) serialize_from(i);
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        done_.insert_or_assign(std::move(nodes[i].key()), std::move(docs[i]));
+    }
+    return ok;
 }
 
 status working_set::hand_over(const visitor& f) {

@@ -47,6 +47,16 @@ class working_set {
     // Every changed document, serialized: what a commit writes, logs and reports.
     changed_documents& documents();
 
+    // Calls `write` with every changed document, serialized, as documents() would hold them
+    // (those already serialized first, then the rest in key order); stops at the first
+    // error. With many documents a second thread serializes them ahead of `write`: at a
+    // projector batch's commit the canonical text and ETag of each changed document were a
+    // sixth of the projecting thread's work, done beside the SQL now (docs/benchmarks.md,
+    // "Projection: a batch's documents serialized beside its writes"). Afterwards the set
+    // holds them all serialized, as after documents(), whether or not `write` failed.
+    using document_writer = std::function<status(const document&)>;
+    status write_each(const document_writer& write);
+
     // Hands each changed document to `f` once, for replaying the set into a transaction
     // (projector/recorded_batch.hpp): one kept parsed as its object (`parsed`, which `f`
     // may take), any other (update_one's result, a deletion) as its stored form (`stored`).
@@ -61,6 +71,10 @@ class working_set {
 
     // Serializes a parsed document into `done_`.
     document& serialize(parsed_documents::iterator it);
+
+    // Below this many parsed documents, write_each serializes them on its own thread: a
+    // second thread costs more than it saves.
+    static constexpr std::size_t serialize_beside_from = 64;
 
     changed_documents done_;   // serialized (or deleted)
     parsed_documents parsed_;  // changed by `update`, not yet serialized; never also in done_

@@ -70,5 +70,83 @@ TEST(working_set, a_deleted_document_is_updated_as_a_new_one) {
     EXPECT_EQ(set.documents().begin()->second.body, R"({"_key":"k","_ts":3,"a":1})");
 }
 
+// A field named by two operators is refused, whether the update names a few fields or more
+// than are compared in place (docs/update.hpp keeps the first sixteen without a set).
+TEST(working_set, a_field_named_by_two_operators_is_refused_in_small_and_large_updates) {
+    auto none = []() -> result<std::optional<document>> { return std::optional<document>{}; };
+    for (int fields : {2, 16, 17, 40}) {
+        json::object set_fields, inc_fields;
+        for (int i = 0; i < fields - 1; ++i) set_fields["f" + std::to_string(i)] = i;
+        inc_fields["f" + std::to_string(fields - 2)] = 1;  // also in $set
+        json::object both{{"$set", set_fields}, {"$inc", inc_fields}};
+        working_set set;
+        auto r = set.update("c", "k", both, true, none);
+        ASSERT_FALSE(r) << fields;
+        EXPECT_NE(r.error().message.find("appears in two operators"), std::string::npos)
+            << r.error().message;
+        EXPECT_EQ(set.find("c", "k"), nullptr);
+        // without the duplicate, as many distinct fields are all applied
+        inc_fields = json::object{{"n", 1}};
+        json::object distinct{{"$set", set_fields}, {"$inc", inc_fields}};
+        ASSERT_TRUE(set.update("c", "k", distinct, true, none)) << fields;
+        auto body = parse_json(set.find("c", "k")->body)->get_object();
+        EXPECT_EQ(body.size(), static_cast<std::size_t>(fields - 1 + 3)) << fields;  // _key _ts n
+    }
+}
+
+// Enough documents that write_each serializes them on a second thread: each written once,
+// with the same bodies, ETags and order as one by one; a write that fails stops the writes
+// and leaves the set whole.
+TEST(working_set, many_documents_are_written_as_they_would_be_one_by_one) {
+    auto none = []() -> result<std::optional<document>> { return std::optional<document>{}; };
+    auto fill = [&](working_set& set, bool serialize_each) {
+        for (int i = 0; i < 500; ++i) {
+            std::string coll = i % 2 ? "a" : "b", key = "k" + std::to_string(i);
+            json::object doc{{"n", i}, {"name", "svc \"" + key + "\""}, {"_ts", 1000 + i}};
+            ASSERT_TRUE(set.update(coll, key, doc, true, none));
+            if (serialize_each) ASSERT_NE(set.find(coll, key), nullptr);
+        }
+        ASSERT_TRUE(
+            set.update_one("a", "from-update-one", obj(R"({"$set":{"x":1,"_ts":5}})"), true, none));
+    };
+    working_set many, one_by_one;
+    fill(many, false);
+    fill(one_by_one, true);
+    std::vector<document> written;
+    ASSERT_TRUE(many.write_each([&](const document& d) -> status {
+        written.push_back(d);
+        return {};
+    }));
+    const auto& want = one_by_one.documents();
+    ASSERT_EQ(written.size(), 501u);
+    ASSERT_EQ(written.size(), want.size());
+    auto w = want.begin();
+    for (const auto& d : written) {  // the same documents in the same (key) order
+        EXPECT_EQ(std::pair(d.collection, d.key), w->first);
+        EXPECT_EQ(d.body, w->second.body);
+        EXPECT_EQ(d.etag, etag_of(d.body));
+        EXPECT_EQ(d.ts, w->second.ts);
+        ++w;
+    }
+    EXPECT_EQ(many.documents().size(), 501u);  // all serialized, held as documents() holds
+    EXPECT_EQ(many.documents().at({"a", "k1"}).body,
+              R"({"_key":"k1","_ts":1001,"n":1,"name":"svc \"k1\""})");
+
+    working_set failing;
+    fill(failing, false);
+    int calls = 0;
+    auto r = failing.write_each([&](const document&) -> status {
+        if (++calls == 100) return fail(errc::io_error, "disk full");
+        return {};
+    });
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, "disk full");
+    EXPECT_EQ(calls, 100);
+    const auto& after = failing.documents();
+    ASSERT_EQ(after.size(), want.size());
+    for (auto a = after.begin(), b = want.begin(); a != after.end(); ++a, ++b) {
+        EXPECT_EQ(a->second.body, b->second.body);
+    }
+}
 }  // namespace
 }  // namespace prom::storage

@@ -167,7 +167,7 @@ class sqlite_transaction final : public transaction {
     // The documents the transaction changed, one upsert (or delete) each with one prepared
     // statement, and their change log (storage/change_log.hpp).
     status write_documents() {
-        for (const auto& [k, d] : docs_.documents()) {
+        auto written = docs_.write_each([this](const document& d) -> status {
             if (d.deleted) {
                 auto del = s_.writer().prepare("DELETE FROM docs WHERE coll = ?1 AND key = ?2");
                 if (!del) return std::unexpected(del.error());
@@ -176,23 +176,25 @@ class sqlite_transaction final : public transaction {
                 if (int rc = del->step(); rc != SQLITE_DONE) {
                     return std::unexpected(s_.writer().last_error(rc, "delete document"));
                 }
-                continue;
+                return {};
             }
             auto st = s_.writer().prepare(
                 "INSERT INTO docs(coll, key, ts, body, etag) VALUES(?1, ?2, ?3, ?4, ?5) "
                 "ON CONFLICT(coll, key) DO UPDATE SET ts = excluded.ts, body = excluded.body, "
                 "etag = excluded.etag");
             if (!st) return std::unexpected(st.error());
-            // Bound without copies: the documents outlive `st`, which resets each iteration.
+            // Bound without copies: the documents outlive `st`, which resets each call.
             st->bind_static(1, d.collection);
             st->bind_static(2, d.key);
             st->bind(3, d.ts);
             st->bind_static(4, d.body);
             st->bind_static(5, d.etag);
-            int rc = st->step();
-            if (rc != SQLITE_DONE)
+            if (int rc = st->step(); rc != SQLITE_DONE) {
                 return std::unexpected(s_.writer().last_error(rc, "write document"));
-        }
+            }
+            return {};
+        });
+        if (!written) return written;
         return write_change_log();
     }
 
