@@ -26,6 +26,19 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
+// Whether `level` takes words of its own (`prom cursor TOPIC GROUP`): then a word that is
+// not one of its subcommands may be one of them.
+bool has_positionals(const CLI::App& level) {
+    return !level.get_options([](const CLI::Option* o) { return o->get_positional(); }).empty();
+}
+
+// Whether `arg` is an option of `level` whose value is the next word (`--db URL`).
+bool takes_next_word(const CLI::App& level, std::string_view arg) {
+    if (arg.find('=') != std::string_view::npos) return false;
+    const CLI::Option* o = level.get_option_no_throw(std::string(arg));
+    return o != nullptr && o->get_type_size_min() > 0;
+}
+
 }  // namespace
 
 std::optional<std::string> unknown_command_message(const CLI::App& app, int argc, char** argv) {
@@ -37,9 +50,14 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
     int i = 1;
     for (;;) {
         auto subs = level->get_subcommands([](const CLI::App*) { return true; });
-        // Only a group (a command that is nothing without a subcommand, `prom gen`) is
-        // looked into: `prom cursor TOPIC GROUP` takes words of its own beside `prom cursor ls`.
-        if (subs.empty() || level->get_require_subcommand_min() == 0) return std::nullopt;
+        // A group (a command that is nothing without a subcommand, `prom gen`) is looked
+        // into, and so is a command with subcommands and no words of its own (`prom groups
+        // rmm`, found from outside: CLI11 said "arguments were not expected: b a rmm");
+        // `prom cursor TOPIC GROUP` takes words of its own beside `prom cursor ls`.
+        if (subs.empty() ||
+            (level->get_require_subcommand_min() == 0 && has_positionals(*level))) {
+            return std::nullopt;
+        }
         std::string_view typed;
         for (; i < argc; ++i) {
             std::string_view a = argv[i];
@@ -48,6 +66,7 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
                 typed = a;
                 break;
             }
+            if (takes_next_word(*level, a)) ++i;  // `prom groups --db URL rm`
         }
         if (typed.empty()) return std::nullopt;
         const CLI::App* found = nullptr;
@@ -73,7 +92,7 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         // `prom --db URL topics`: the options belong after the command (found from outside:
         // "unknown command 'sqlite:/tmp/x.db'" said nothing of why).
         const std::string_view before = i > 1 ? std::string_view(argv[i - 1]) : "";
-        if (before.starts_with('-') && before != "--help" && before != "-h" &&
+        if (level == &app && before.starts_with('-') && before != "--help" && before != "-h" &&
             before != "--version") {
             return message + ": '" + std::string(argv[i - 1]) +
                    "' is an option of a command and goes after it (prom COMMAND " +

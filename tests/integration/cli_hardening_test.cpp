@@ -178,6 +178,14 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     auto gen = run("gen frobnicate", true);
     EXPECT_EQ(gen.exit_code, 2);
     EXPECT_EQ(gen.out, "prom: unknown command 'frobnicate' for 'prom gen'; commands: ts\n");
+    // A command that lists without a subcommand but has one (`prom groups`, `prom groups
+    // rm`): a mistyped subcommand is named too, options and their values before it skipped
+    // (CLI11 said "The following arguments were not expected: b a rmm"). Found from outside.
+    auto groups = run("groups" + db() + " rmm a b", true);
+    EXPECT_EQ(groups.exit_code, 2);
+    EXPECT_EQ(groups.out, "prom: unknown command 'rmm' for 'prom groups'; did you mean 'rm'?\n");
+    ASSERT_EQ(run("publish a 1" + db()).exit_code, 0);
+    EXPECT_EQ(run("groups" + db()).exit_code, 0) << "the listing itself still runs";
     // An option given before the command: said so (found from outside).
     auto early = run("--db sqlite:/tmp/x.db topics", true);
     EXPECT_EQ(early.exit_code, 2);
