@@ -6,7 +6,6 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
-#include <boost/json/parser.hpp>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -15,6 +14,7 @@
 
 #include "core/json_duplicates.hpp"
 #include "core/json_pointer.hpp"
+#include "core/json_precise_parser.hpp"
 #include "core/text.hpp"
 
 namespace prom {
@@ -60,10 +60,10 @@ bool find_non_finite(const json::value& v, std::string* path) {
 // This thread's parser for documents of at most `max_depth` levels. Boost.JSON's parser
 // keeps its stack between documents; json::parse builds and tears one down per call, which
 // for a small publish body cost about as much as the parsing itself.
-json::parser& reusable_parser(std::size_t max_depth) {
+precise_json_parser& reusable_parser(std::size_t max_depth) {
     struct slot {
         std::size_t max_depth;
-        std::unique_ptr<json::parser> parser;
+        std::unique_ptr<precise_json_parser> parser;
     };
     thread_local std::vector<slot> slots;  // one per depth in use: two or three
     for (auto& s : slots) {
@@ -71,20 +71,15 @@ json::parser& reusable_parser(std::size_t max_depth) {
     }
     json::parse_options opts;
     opts.max_depth = max_depth;
-    slots.push_back({max_depth, std::make_unique<json::parser>(json::storage_ptr(), opts)});
+    slots.push_back({max_depth, std::make_unique<precise_json_parser>(opts)});
     return *slots.back().parser;
 }
 
 result<json::value> parse_unchecked(std::string_view text, std::size_t max_depth) {
-    json::parser& p = reusable_parser(max_depth);
-    p.reset();
     boost::system::error_code ec;
-    p.write(text.data(), text.size(), ec);
-    if (ec) {
-        p.reset();  // drops what the failed document left on the stack
-        return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
-    }
-    return p.release();
+    json::value v = reusable_parser(max_depth).parse(text, ec);
+    if (ec) return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
+    return v;
 }
 
 // Rewrites the bare words `inf`, `-inf`, `nan`, `-nan` outside strings (what earlier
