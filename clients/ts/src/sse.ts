@@ -25,7 +25,14 @@ export class SseParser {
     /** The last `retry:` value, in milliseconds. */
     retryMs: number | undefined;
 
-    constructor(private readonly onEvent: (e: SseEvent) => void) {}
+    /**
+     * `onPosition` is called for a block with an `id:` and no data (prom opens each watch
+     * stream with one: where it starts).
+     */
+    constructor(
+        private readonly onEvent: (e: SseEvent) => void,
+        private readonly onPosition?: (id: string) => void,
+    ) {}
 
     feed(chunk: string): void {
         this.buffer += chunk;
@@ -44,6 +51,8 @@ export class SseParser {
             this.lastEventId = this.idBuffer;
             if (this.data.length > 0) {
                 this.onEvent({ event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.lastEventId });
+            } else if (this.lastEventId !== undefined) {
+                this.onPosition?.(this.lastEventId);
             }
             this.data = [];
             this.event = '';

@@ -12,18 +12,18 @@ export interface EventInput<P = Json> {
     topic: string;
     payload: P;
     /** Absent or `""`: the event belongs to no key. */
-    key?: string;
+    key?: string | undefined;
     /**
      * Idempotency id, unique within the topic: a publish with a known id appends nothing and
      * answers the original seq with `duplicate: true`. Publishes whose events all carry an id
      * are retried on network failures; others never are.
      */
-    id?: string;
+    id?: string | undefined;
     /** Epoch milliseconds; the server's clock when absent. */
-    ts?: number;
-    headers?: Record<string, string>;
+    ts?: number | undefined;
+    headers?: Record<string, string> | undefined;
     /** Conditional append: only if the key's latest event in the topic has this seq (0: none). */
-    expect?: { key_seq: number };
+    expect?: { key_seq: number } | undefined;
 }
 
 /** What the server answered for one published event, plus the topic it went to. */
@@ -45,10 +45,10 @@ export type After = AfterPosition | readonly AfterPosition[];
 /** Options every read takes (docs/http-api.md, "Read-your-writes"). */
 export interface ReadOptions {
     /** Answer only once the projectors writing the collection have applied these events. */
-    after?: After;
+    after?: After | undefined;
     /** Seconds (0–60) the server waits for `after` before answering 503 not_caught_up. */
-    wait?: number;
-    signal?: AbortSignal;
+    wait?: number | undefined;
+    signal?: AbortSignal | undefined;
 }
 
 export interface PublishOptions {
@@ -56,10 +56,10 @@ export interface PublishOptions {
      * Answer only after the projectors writing this collection have applied the published
      * events (`?wait_for=`).
      */
-    waitFor?: string;
+    waitFor?: string | undefined;
     /** Seconds (0–60) for `waitFor`. */
-    wait?: number;
-    signal?: AbortSignal;
+    wait?: number | undefined;
+    signal?: AbortSignal | undefined;
 }
 
 /** A document as `GET /collections/{c}/snap/{key}` serves it. */
@@ -76,12 +76,12 @@ export interface Snapshot<D = { [key: string]: Json }> {
 
 export interface SnapOptions extends ReadOptions {
     /** false: no cache, no If-None-Match (default true). */
-    cache?: boolean;
+    cache?: boolean | undefined;
     /**
      * Blocking read: with a cached copy, hold the request up to this many seconds (1–60)
      * until the document changes (`Prefer: wait=N`). Answers the cached copy when it does not.
      */
-    waitForChange?: number;
+    waitForChange?: number | undefined;
 }
 
 /** A page of `GET /collections/{c}/list`. */
@@ -94,10 +94,10 @@ export interface ListPage<D = { [key: string]: Json }> {
 }
 
 export interface ListOptions extends ReadOptions {
-    offset?: number;
-    limit?: number;
+    offset?: number | undefined;
+    limit?: number | undefined;
     /** Equality filters on top-level fields (`?status=stale`). */
-    where?: Record<string, string | number | boolean>;
+    where?: Record<string, string | number | boolean> | undefined;
 }
 
 /** The state of a key at an instant (`GET /at/{topic}/{key}?t=`). */
@@ -108,7 +108,7 @@ export interface AtState<S = Json> {
 }
 
 export interface AtOptions extends ReadOptions {
-    reducer?: 'replace' | 'merge';
+    reducer?: 'replace' | 'merge' | undefined;
 }
 
 /** One event delivered to a subscription. */
@@ -132,21 +132,21 @@ export interface Delivery<P = Json> {
 
 export interface SubscribeOptions {
     /** The consumer group; absent: an ephemeral subscription that stores nothing. */
-    group?: string;
+    group?: string | undefined;
     /** Where a group without a cursor starts (default `earliest`). */
-    from?: 'earliest' | 'latest';
+    from?: 'earliest' | 'latest' | undefined;
     /** Events per frame, 1–10000 (default 100). */
-    batchSize?: number;
+    batchSize?: number | undefined;
     /** Ack each event (or the last of a run) with `delivery.ack()` (default false). */
-    manualAck?: boolean;
+    manualAck?: boolean | undefined;
     /**
      * Reconnect after a dropped connection (default true: for ever, with the client's backoff
      * delays); RetryOptions bound the attempts in a row; false: the iterator throws NetworkError.
      */
-    reconnect?: boolean | RetryOptions;
+    reconnect?: boolean | RetryOptions | undefined;
     /** Deliveries buffered before the socket stops reading (default 1000). */
-    highWaterMark?: number;
-    signal?: AbortSignal;
+    highWaterMark?: number | undefined;
+    signal?: AbortSignal | undefined;
 }
 
 /** One change of a watched document (SSE `GET /collections/{c}/watch`). */
@@ -171,29 +171,29 @@ export interface WatchOptions {
      * Resume after this change id (the `Last-Event-ID` header; `'0'` replays the whole log).
      * Without it the watch starts with the changes committed after it opened.
      */
-    lastEventId?: string;
+    lastEventId?: string | undefined;
     /** Reconnect after a dropped stream (default true), resuming from the last id seen. */
-    reconnect?: boolean | RetryOptions;
-    signal?: AbortSignal;
+    reconnect?: boolean | RetryOptions | undefined;
+    signal?: AbortSignal | undefined;
 }
 
 export interface RetryOptions {
     /** Attempts in all, the first included (default 5). */
-    attempts?: number;
+    attempts?: number | undefined;
     /** First delay; doubled each time, with jitter (default 100 ms). */
-    baseDelayMs?: number;
-    maxDelayMs?: number;
+    baseDelayMs?: number | undefined;
+    maxDelayMs?: number | undefined;
 }
 
 export interface ClientOptions {
     /** `http://127.0.0.1:8091`; the WebSocket gateway is `/ws` on the same origin. */
     url: string;
     /** Bearer token (docs/config.md, "Tokens"). */
-    token?: string;
+    token?: string | undefined;
     /** Backoff for retries that are safe (publishes whose events all carry ids, reconnects). */
-    retry?: RetryOptions;
+    retry?: RetryOptions | undefined;
     /** Snapshots kept for If-None-Match (default 1000; 0: none). */
-    cacheEntries?: number;
+    cacheEntries?: number | undefined;
     /** A fetch implementation (default: the global one). */
-    fetch?: typeof globalThis.fetch;
+    fetch?: typeof globalThis.fetch | undefined;
 }

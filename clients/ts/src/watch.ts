@@ -18,7 +18,13 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
     private readonly abort = new AbortController();
     private readonly reconnectBackoff: Backoff | null;
     private closed = false;
-    private lastId: string | undefined;
+    // Where a reconnect resumes: the last id read from the stream. Changes read but not yet
+    // taken stay queued across a reconnect, so this runs ahead of what the caller has seen.
+    private streamId: string | undefined;
+    // What `lastEventId` answers: the id of the last change taken from the iterator, or
+    // where the watch started before any (found from outside: it answered `streamId`, and a
+    // watch resumed from it skipped the changes still buffered).
+    private handedId: string | undefined;
     private readonly readyPromise: Promise<void>;
     private settleReady!: { resolve: () => void; reject: (e: unknown) => void };
 
@@ -30,7 +36,8 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         backoff: Backoff,
     ) {
         this.collection = collection;
-        this.lastId = options.lastEventId;
+        this.streamId = options.lastEventId;
+        this.handedId = options.lastEventId;
         const r = options.reconnect ?? true;
         this.reconnectBackoff =
             r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r);
@@ -43,19 +50,26 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         void this.run();
     }
 
-    /** Resolves once the server accepted the watch (the first time). */
+    /** Resolves once the server accepted the watch and said where it starts (the first time). */
     ready(): Promise<void> {
         return this.readyPromise;
     }
 
-    /** The id of the last change handed out: pass it as `lastEventId` to resume later. */
+    /**
+     * The id of the last change handed out (before any, where the watch started): pass it
+     * as `lastEventId` to resume later with the change after it.
+     */
     get lastEventId(): string | undefined {
-        return this.lastId;
+        return this.handedId;
     }
 
     [Symbol.asyncIterator](): AsyncIterator<WatchChange<D>> {
         return {
-            next: () => this.queue.next(),
+            next: async () => {
+                const r = await this.queue.next();
+                if (r.done !== true && r.value.id !== '') this.handedId = r.value.id;
+                return r;
+            },
             return: async () => {
                 this.close();
                 return { value: undefined, done: true };
@@ -123,7 +137,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         else if (this.selector.prefix !== undefined) params.set('prefix', this.selector.prefix);
         const path = withQuery(`/collections/${segment(this.collection)}/watch`, params);
         const headers: Record<string, string> = { accept: 'text/event-stream' };
-        if (this.lastId !== undefined) headers['last-event-id'] = this.lastId;
+        if (this.streamId !== undefined) headers['last-event-id'] = this.streamId;
         const res = await this.http.fetch(path, { method: 'GET', headers, signal: this.abort.signal });
         if (!res.ok) {
             const text = await res.text().catch(() => '');
@@ -137,8 +151,10 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
             throw errorFromBody(res.status, body, retryAfter === null ? null : Number(retryAfter));
         }
         if (res.body === null) throw new NetworkError(`GET ${path}: no body`);
-        this.settleReady.resolve();
-        const parser = new SseParser((e) => this.onEvent(e));
+        const parser = new SseParser(
+            (e) => this.onEvent(e),
+            (id) => this.startsAt(id),
+        );
         const decoder = new TextDecoder();
         const reader = res.body.getReader();
         try {
@@ -146,15 +162,23 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
                 const { value, done } = await reader.read();
                 if (done) break;
                 parser.feed(decoder.decode(value, { stream: true }));
-                // The stream opens with an id line and no data: the position it starts
-                // from, which a reconnect must resume from even before any change came.
-                if (parser.lastEventId !== undefined) this.lastId = parser.lastEventId;
             }
         } catch (e) {
             if (this.closed) return { accepted: true, retryMs: parser.retryMs };
             throw new NetworkError(`GET ${path}: the stream broke off`, e);
         }
         return { accepted: true, retryMs: parser.retryMs };
+    }
+
+    /**
+     * The stream opens with an id line and no data: the position it starts from, which a
+     * reconnect resumes from even before any change came, and the first time, where the
+     * watch starts (what `lastEventId` answers before a change is taken).
+     */
+    private startsAt(id: string): void {
+        this.streamId = id;
+        this.handedId ??= id;
+        this.settleReady.resolve();
     }
 
     /**
@@ -171,7 +195,8 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         if (data === null || typeof data !== 'object' || typeof data['key'] !== 'string') return;
         const deleted = data['deleted'] === true;
         const id = e.id ?? (typeof data['seq'] === 'number' ? String(data['seq']) : '');
-        if (id !== '') this.lastId = id;
+        if (id !== '') this.streamId = id;
+        this.settleReady.resolve();
         this.queue.push({
             id,
             collection: typeof data['collection'] === 'string' ? data['collection'] : this.collection,

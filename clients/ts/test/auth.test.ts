@@ -39,6 +39,10 @@ describe('tokens', () => {
 
     it('turns a missing or unknown token into UnauthorizedError, over HTTP and the gateway', async () => {
         const anonymous = new PromClient(server.url);
+        // A token read from an unset variable is no token: the documented usage compiles
+        // under exactOptionalPropertyTypes (found from outside) and sends none.
+        const unset = new PromClient({ url: server.url, token: process.env['PROM_TOKEN_NEVER_SET'] });
+        await assert.rejects(unset.publish({ topic: 'orders', payload: 1 }), UnauthorizedError);
         await assert.rejects(anonymous.publish({ topic: 'orders', payload: 1 }), (e: unknown) => {
             assert.ok(e instanceof UnauthorizedError);
             assert.equal(e.status, 401);

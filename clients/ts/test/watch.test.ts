@@ -110,6 +110,29 @@ describe('watch', () => {
         again.close();
     });
 
+    it('lastEventId is where the caller stands, not how far the stream was read', async (t) => {
+        if (!needsRoute(t)) return;
+        // Found from outside: with 20 changes buffered and 2 taken it answered the 20th,
+        // and a watch resumed from it lost 3 to 20.
+        const w = prom.watch<Process>('processes', { prefix: 'buf-' });
+        await w.ready();
+        const start = w.lastEventId;
+        assert.match(start ?? '', /^\d+$/, 'known once ready() resolves');
+        const keys = Array.from({ length: 20 }, (_, i) => `buf-${String(i).padStart(2, '0')}`);
+        await prom.publishBatch(keys.map((k) => state(k)), { waitFor: 'processes', wait: 10 });
+        await new Promise((r) => setTimeout(r, 300)); // the stream reads ahead meanwhile
+        const taken = await take(w, 2);
+        assert.equal(w.lastEventId, taken[1]?.id);
+        w.close();
+        const resumed = prom.watch<Process>('processes', { prefix: 'buf-' }, { lastEventId: w.lastEventId });
+        const rest = await take(resumed, 18);
+        assert.deepEqual(
+            [...taken, ...rest].map((c) => c.key),
+            keys,
+        );
+        resumed.close();
+    });
+
     it('reconnects after the server restarts and misses no change', async (t) => {
         if (!needsRoute(t)) return;
         const w = prom.watch<Process>('processes', { key: 'k1' });
