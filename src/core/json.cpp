@@ -6,9 +6,11 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -75,11 +77,66 @@ precise_json_parser& reusable_parser(std::size_t max_depth) {
     return *slots.back().parser;
 }
 
+// The first byte of `text` that is not part of valid UTF-8, if any.
+std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        if (static_cast<unsigned char>(text[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        auto c = utf8_char_at(text, i);
+        if (!c) return i;
+        i += c->length;
+    }
+    return std::nullopt;
+}
+
+// The first `\uD800`–`\uDFFF` escape outside a valid pair (a high one followed by a low one),
+// and where it is: JSON text is Unicode, which has no lone surrogates.
+std::optional<std::pair<std::size_t, std::string_view>> lone_surrogate(std::string_view text) {
+    auto surrogate_at = [&](std::size_t i, char first, char last) {
+        if (i + 6 > text.size() || text[i] != '\\' || (text[i + 1] != 'u' && text[i + 1] != 'U'))
+            return false;
+        const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i + 2])));
+        const char d = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i + 3])));
+        return c == 'd' && d >= first && d <= last;
+    };
+    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+        if (text[i] != '\\') continue;
+        if (surrogate_at(i, '8', 'b')) {
+            if (surrogate_at(i + 6, 'c', 'f')) {
+                i += 11;
+                continue;
+            }
+            return std::pair(i, text.substr(i, 6));
+        }
+        if (surrogate_at(i, 'c', 'f')) return std::pair(i, text.substr(i, 6));
+        ++i;  // an escaped character, maybe a backslash: not the start of another escape
+    }
+    return std::nullopt;
+}
+
 result<json::value> parse_unchecked(std::string_view text, std::size_t max_depth) {
     boost::system::error_code ec;
-    json::value v = reusable_parser(max_depth).parse(text, ec);
-    if (ec) return fail(errc::invalid_argument, "malformed JSON: " + ec.message());
-    return v;
+    std::size_t error_at = 0;
+    json::value v = reusable_parser(max_depth).parse(text, ec, error_at);
+    if (!ec) return v;
+    // Boost.JSON says "syntax error" for text that is not UTF-8 and for a lone surrogate
+    // escape (what JSON.stringify writes for half an emoji): say which, when that is what
+    // stopped it (found from outside), and otherwise where it stopped.
+    const std::string_view read = text.substr(0, std::min(text.size(), error_at + 1));
+    if (auto bad = first_invalid_utf8(read)) {
+        return fail(errc::invalid_argument,
+                    "malformed JSON: invalid UTF-8 at byte " + std::to_string(*bad));
+    }
+    if (auto lone = lone_surrogate(text); lone && lone->first <= error_at) {
+        return fail(errc::invalid_argument,
+                    "malformed JSON: an unpaired UTF-16 surrogate '" + std::string(lone->second) +
+                        "' at byte " + std::to_string(lone->first) +
+                        " (JSON text is Unicode: a surrogate escape comes in a high-low pair)");
+    }
+    return fail(errc::invalid_argument,
+                "malformed JSON: " + ec.message() + " at byte " + std::to_string(error_at));
 }
 
 // Rewrites the bare words `inf`, `-inf`, `nan`, `-nan` outside strings (what earlier

@@ -104,7 +104,8 @@ precise_json_parser::precise_json_parser(const bj::parse_options& options)
 
 precise_json_parser::~precise_json_parser() = default;
 
-bj::value precise_json_parser::parse(std::string_view text, boost::system::error_code& ec) {
+bj::value precise_json_parser::parse(std::string_view text, boost::system::error_code& ec,
+                                     std::size_t& error_at) {
     auto& p = impl_->parser;
     p.reset();
     p.handler().st.reset();
@@ -114,6 +115,7 @@ bj::value precise_json_parser::parse(std::string_view text, boost::system::error
         ec = bj::error::extra_data;
     }
     if (ec) {
+        error_at = used;
         p.reset();
         p.handler().st.reset();  // drops what the failed document left on the stack
         return nullptr;

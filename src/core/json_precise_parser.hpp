@@ -20,8 +20,10 @@ class precise_json_parser {
     precise_json_parser(const precise_json_parser&) = delete;
     precise_json_parser& operator=(const precise_json_parser&) = delete;
 
-    // Parses one whole document; `ec` says why not (nothing is kept then).
-    boost::json::value parse(std::string_view text, boost::system::error_code& ec);
+    // Parses one whole document; `ec` says why not (nothing is kept then), and `error_at`
+    // how many bytes were read before it.
+    boost::json::value parse(std::string_view text, boost::system::error_code& ec,
+                             std::size_t& error_at);
 
   private:
     struct impl;

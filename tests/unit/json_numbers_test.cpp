@@ -95,5 +95,32 @@ TEST(json_numbers, a_double_is_the_nearest_to_what_was_written_and_round_trips) 
     EXPECT_EQ(long_one->get_double(), std::strtod(long_number.c_str(), nullptr));
 }
 
+// What stopped the parser is named: text that is not UTF-8, a lone surrogate escape (what
+// JSON.stringify writes for half an emoji), or where the syntax broke (found from outside:
+// all three said "syntax error").
+TEST(json_errors, a_parse_error_says_what_and_where) {
+    struct error_case {
+        std::string text;
+        std::string says;
+    };
+    for (const auto& c : std::vector<error_case>{
+             {R"("ab\ud83d")", "an unpaired UTF-16 surrogate '\\ud83d' at byte 3"},
+             {R"(["ok\ud83d\ude00", "\udc00"])",
+              "an unpaired UTF-16 surrogate '\\udc00' at byte 20"},
+             {"\"ab\xff\"", "invalid UTF-8 at byte 3"},
+             {R"({"a":1,})", "syntax error at byte 7"},
+             // the syntax error comes first: the later surrogate is not what stopped it
+             {R"({"a":1,,"b":"\ud83d"})", "syntax error at byte 7"},
+             {"[1,2", "incomplete JSON at byte 4"},
+         }) {
+        auto r = parse_json(c.text);
+        ASSERT_FALSE(r) << c.text;
+        EXPECT_EQ(r.error().code, errc::invalid_argument);
+        EXPECT_NE(r.error().message.find("malformed JSON: " + c.says), std::string::npos)
+            << r.error().message;
+    }
+    EXPECT_TRUE(parse_json(R"(["\\ud83d", "\ud83d\ude00"])"));  // an escaped backslash; a pair
+}
+
 }  // namespace
 }  // namespace prom
