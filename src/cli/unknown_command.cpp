@@ -54,8 +54,7 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         // into, and so is a command with subcommands and no words of its own (`prom groups
         // rmm`, found from outside: CLI11 said "arguments were not expected: b a rmm");
         // `prom cursor TOPIC GROUP` takes words of its own beside `prom cursor ls`.
-        if (subs.empty() ||
-            (level->get_require_subcommand_min() == 0 && has_positionals(*level))) {
+        if (subs.empty() || (level->get_require_subcommand_min() == 0 && has_positionals(*level))) {
             return std::nullopt;
         }
         std::string_view typed;
