@@ -293,6 +293,19 @@ const scenarios = {
             await page.waitForFunction(() => /refused/.test(document.getElementById("alert").textContent), null, { timeout: 10000 });
             check(true, "a wrong token shows a clear message");
             check(await page.$$eval(".vt-row[data-key]", (r) => r.length) === 0, "and no data");
+            // A token no server could take is refused as one, not kept and retried for ever
+            // (found from outside): a control character in the dialog, one too long for a
+            // header (431) from the server.
+            await page.evaluate(() => { document.getElementById("token-input").value = "abc\u0007defgh"; });
+            await page.press("#token-input", "Enter");
+            await page.waitForFunction(() => /control characters/.test(document.getElementById("token-why").textContent), null, { timeout: 10000 });
+            check(await page.$("#token-dialog[open]") !== null && await page.evaluate(() => sessionStorage.getItem("prom.token")) === null,
+                "a token with a control character: the dialog says why and keeps nothing");
+            await page.evaluate(() => { document.getElementById("token-input").value = "x".repeat(20000); });
+            await page.press("#token-input", "Enter");
+            await page.waitForFunction(() => /431/.test(document.getElementById("token-why").textContent), null, { timeout: 10000 });
+            check(await page.evaluate(() => sessionStorage.getItem("prom.token")) === null,
+                "a token too long for a header: refused as by the server, not kept");
             await page.fill("#token-input", secret);
             await page.press("#token-input", "Enter");
             await page.waitForSelector(rowSel("demo-host:stt:4101"), { timeout: 15000 });

@@ -13,6 +13,16 @@ export function token() {
     return sessionStorage.getItem(tokenKey) ?? "";
 }
 
+// Why `t` can be no token the server takes (docs/config.md, "Tokens": at least 8 characters,
+// no spaces or control characters), or "". Such a token is refused in the dialog rather than
+// sent: the server answers it with 400, not 401, which the page took for a server that
+// failed and retried for ever (found from outside).
+export function tokenProblem(t) {
+    if ([...t].length < 8) return "A token has at least 8 characters.";
+    if (/[\x00-\x20\x7f]/.test(t)) return "A token has no spaces or control characters.";
+    return "";
+}
+
 export function setToken(t) {
     if (t) sessionStorage.setItem(tokenKey, t);
     else sessionStorage.removeItem(tokenKey);
@@ -72,7 +82,9 @@ export async function errorOf(res) {
     } catch {
         // not JSON: keep the status alone
     }
-    if (res.status === 401) unauthorized(res.status, message);
+    // 431: the request's header is too large, and the token is the only long one the page
+    // sends: no server takes it, as for a 401.
+    if (res.status === 401 || (res.status === 431 && token())) unauthorized(res.status, message);
     return new ApiError(res.status, code, message || `${res.status} ${res.statusText}`);
 }
 

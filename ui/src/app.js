@@ -1,7 +1,7 @@
 // The dashboard's shell: navigation between pages (#/name), the token dialog, the
 // connection state, and the live data the pages share (one LiveCollection per collection,
 // one gateway connection).
-import { forgetToken, getJSON, setToken, token } from "@ui/api.js";
+import { forgetToken, getJSON, setToken, token, tokenProblem } from "@ui/api.js";
 import { fill, notice } from "@ui/dom.js";
 import { Gateway } from "@ui/gateway.js";
 import { LiveCollection } from "@ui/live.js";
@@ -93,6 +93,11 @@ document.getElementById("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const t = tokenInput.value.trim();
     if (!t) return;
+    const problem = tokenProblem(t);
+    if (problem) {
+        tokenWhy.textContent = `${problem} Type a valid token.`;
+        return;  // the dialog stays; nothing is kept
+    }
     dialog.close();
     showAlert("");
     setToken(t);
@@ -111,7 +116,7 @@ document.getElementById("token-clear").addEventListener("click", () => {
 document.getElementById("token-button").addEventListener("click", () => askToken("Type the bearer token to use."));
 
 let refusedShown = false;
-window.addEventListener("prom:unauthorized", () => {
+window.addEventListener("prom:unauthorized", ({ detail }) => {
     // No data without a valid token: drop what is shown, say why.
     fill(main, notice("No data: the server needs a valid token.", "error"));
     for (const c of collections.values()) c.live.stop();
@@ -121,7 +126,9 @@ window.addEventListener("prom:unauthorized", () => {
     status("no valid token", "error");
     if (refusedShown && dialog.open) return;
     refusedShown = true;
-    const msg = token() ? "The server refused this token (401). Type a valid token." : "This server needs a bearer token.";
+    const msg = !token() ? "This server needs a bearer token."
+        : detail?.status === 431 ? "The server refused this token: it is longer than the server takes (431). Type a valid token."
+        : "The server refused this token (401). Type a valid token.";
     forgetToken();
     showAlert(msg);
     askToken(msg);
