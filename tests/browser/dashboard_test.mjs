@@ -107,6 +107,11 @@ const scenarios = {
             await server.publish([{ topic: "pat.a", key: "k", payload: { n: 0 } }, { topic: "pat.b", key: "k", payload: { n: 0 } }]);
             const tail = await newPage(browser);
             await tail.page.goto(`${server.base}/ui/#/events`);
+            // Only spaces: the field says so instead of doing nothing (found from outside).
+            await tail.page.fill("#ev-topic", "   ");
+            await tail.page.click("main button[type=submit]");
+            check(await tail.page.$eval("#ev-topic", (i) => i.validationMessage) === "Type a topic name (or a pattern ending in *).",
+                "a blank topic is refused with a message");
             await tail.page.fill("#ev-topic", "pat.*");
             await tail.page.selectOption("#ev-from", "latest");
             await tail.page.click("main button[type=submit]");

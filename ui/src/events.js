@@ -56,7 +56,13 @@ export function mount(main, ctx) {
     const gw = ctx.gateway();
     const start = () => {
         const t = topicInput.value.trim();
-        if (!t) return;
+        if (!t) {
+            // Only spaces: the browser's `required` takes them for a value (found from outside:
+            // Tail did nothing and said nothing).
+            topicInput.setCustomValidity("Type a topic name (or a pattern ending in *).");
+            topicInput.reportValidity();
+            return;
+        }
         if (topic) gw.unsubscribe(topic);
         topic = t;
         events = [];
@@ -79,6 +85,7 @@ export function mount(main, ctx) {
         schedule();
     };
     keyInput.addEventListener("input", () => { keyFilter = keyInput.value; schedule(); });
+    topicInput.addEventListener("input", () => topicInput.setCustomValidity(""));
     fill(main,
         h("h2", {}, "Events"),
         h("form", { class: "filters", "aria-label": "Tail a topic", onsubmit: (e) => { e.preventDefault(); start(); } },
