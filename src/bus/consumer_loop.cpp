@@ -44,6 +44,11 @@ void consumer_loop::state::request_stop() {
     sleep_cv.notify_all();
 }
 
+void consumer_loop::stop_keeping_lease() {
+    state_->keep_lease = true;
+    stop();
+}
+
 void consumer_loop::stop() {
     state_->request_stop();
     // From its own thread (a handler ending its consumer) the loop just exits after the
@@ -91,7 +96,7 @@ void consumer_loop::state::run() {
             sleep_for(consumer.config().retry_backoff);
         }
     }
-    consumer.release();
+    if (!keep_lease) consumer.release();
 }
 
 }  // namespace prom::bus_internal

@@ -31,6 +31,13 @@ class consumer_loop {
 
     void start();
     void stop();
+    // Stops like stop(), but the lease is not given back: it runs out by itself, so that no
+    // other node takes the group over meanwhile (a user-defined projector that failed: the
+    // other nodes stop its projectors once they read `failed` in the registry, within the
+    // lease's time; found from outside: a standby took over and dead-lettered five more).
+    void stop_keeping_lease();
+    // Inside `deliver`: consumer_state::renew_lease.
+    bool renew_lease() { return state_->consumer.renew_lease(); }
     bool active() const { return state_->consumer.active(); }
     bool stopping() const { return state_->stop.load(); }
     // Sleeps unless stop() comes first; false when stopped.
@@ -60,6 +67,7 @@ class consumer_loop {
         consumer_state consumer;  // only the loop's thread moves it (active()/resync() are atomic)
         deliver_fn deliver;
         std::atomic<bool> stop{false};
+        std::atomic<bool> keep_lease{false};  // at the end: the lease is not released
         std::atomic<std::thread::id> thread_id{};
         prom::mutex sleep_mu;  // guards `started`, and the wake-ups of `stop`
         std::condition_variable sleep_cv;

@@ -183,6 +183,11 @@ bool consumer_state::advance(std::optional<seq_t> reached, seq_t batch_last) {
     return true;
 }
 
+bool consumer_state::renew_lease() {
+    if (config_.ephemeral || !active_) return active_;
+    return hold_lease();
+}
+
 void consumer_state::release() {
     if (active_ && !config_.ephemeral) (void)store_.release_lease(lease_name_, owner_);
     active_ = false;

@@ -73,6 +73,11 @@ class consumer_state {
     bool advance(std::optional<seq_t> reached, seq_t batch_last);
     // Gives the lease back (when stopping).
     void release();
+    // While a delivery runs long (user handlers, up to their time limit per event): renews
+    // the lease when a third of its time has passed, as between batches. False when it is
+    // no longer held (another node took it over): the delivery should stop, its commit
+    // would be refused. Never takes a lease this consumer does not hold.
+    bool renew_lease();
 
     bool active() const { return active_.load(); }
     // Forget the position and re-read the durable cursor before the next batch (after a

@@ -101,6 +101,7 @@ class transactional_projector final : public projector {
 
     attempt run_handler(std::span<const event> events, transaction& txn) {
         for (const auto& e : events) {
+            if (!lease_still_held()) return lease_lost();
             // A dead-letter replay's copy for another group (ops/dlq.hpp): not ours to apply.
             // Another version of a user-defined projector is another group: the event it
             // failed, this version applied (or dead-lettered under its own group).
@@ -116,6 +117,16 @@ class transactional_projector final : public projector {
             if (!st) return failed_by(st.error());
         }
         return {outcome::applied};
+    }
+
+    // Handlers evaluated before the write transaction (user code, which may take up to its
+    // time limit per event) renew the consumer's lease as they go: a batch longer than the
+    // lease lost it to a standby, and both nodes ran the same events (found from outside;
+    // the cursor check kept the effects single, not the work nor a poison event's runs).
+    // Inside a write transaction (handlers that are quick) no renewal: it is a write too.
+    bool lease_still_held() { return !options_.evaluate_before_writing || loop_.renew_lease(); }
+    static attempt lease_lost() {
+        return {outcome::conflict, {errc::conflict, "the lease was taken over during the batch"}};
     }
 
     // The handler's reads and writes go through the transaction: a deadlock or a
@@ -180,6 +191,7 @@ class transactional_projector final : public projector {
         for (int i = 0; i < options_.retries && a.what == outcome::handler_failed; ++i) {
             note_error(events, a.err);
             if (!loop_.sleep_for(backoff(i))) return a;
+            if (!lease_still_held()) return lease_lost();
             metrics_.retries += 1;
             a = apply_classified(events);
         }
@@ -266,7 +278,7 @@ class transactional_projector final : public projector {
                 spdlog::error("projector {}/{}: {} events in a row dead-lettered, stopping",
                               options_.topic, options_.group, metrics_.dead_letter_streak.load());
                 metrics_.failed = true;
-                loop_.stop();
+                loop_.stop_keeping_lease();
                 return reached;
             }
         }

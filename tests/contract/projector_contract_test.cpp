@@ -148,6 +148,33 @@ TEST_P(projector_contract, a_handler_evaluated_before_writing_does_not_hold_up_a
     EXPECT_NE(body("slow", "k").find("\"n\":1"), std::string::npos) << body("slow", "k");
 }
 
+// A batch of handlers evaluated before writing that runs longer than the lease renews it as
+// it goes: a second consumer of the group (another node) stands by instead of taking the
+// lease over and evaluating the same events again (found from outside: for ~5 s two nodes
+// ran one batch, and a poison event ran 8 times instead of at most 5).
+TEST_P(projector_contract, a_batch_longer_than_the_lease_keeps_it) {
+    for (int i = 0; i < 20; ++i) publish("long", i, "k" + std::to_string(i));
+    std::atomic<int> calls{0};
+    auto slow = [&](const event&, transaction& txn) -> status {
+        ++calls;
+        std::this_thread::sleep_for(60ms);  // 20 events: 1.2 s, four times the lease
+        return txn.update("long", "k", json::object{{"$inc", json::object{{"n", 1}}}}, true);
+    };
+    projector_options o{.topic = "long",
+                        .group = "long",
+                        .handler = slow,
+                        .evaluate_before_writing = true,
+                        .lease_ttl = 300ms};
+    auto first = start_transactional_projector(*store_, o);
+    ASSERT_TRUE(test::eventually([&] { return calls.load() > 0; }, 10s));
+    auto second = start_transactional_projector(*store_, o);
+    ASSERT_TRUE(first->wait_until(seq_t{20}, 20s));
+    std::this_thread::sleep_for(400ms);  // a takeover would evaluate again now
+    EXPECT_EQ(calls.load(), 20) << "events evaluated twice: the lease changed hands";
+    EXPECT_EQ(second->metrics().applied.load(), 0u);
+    EXPECT_NE(body("long", "k").find("\"n\":20"), std::string::npos) << body("long", "k");
+}
+
 // A document the batch read and then deleted by someone else (an erasure) before the batch
 // was written: the replay notices, the batch is evaluated again, and the erased content is
 // not written back.

@@ -234,6 +234,34 @@ TEST_F(projector_admin, a_definition_failing_for_every_event_ends_failed_and_oth
     EXPECT_NE(beyond.body.find("not_caught_up"), std::string::npos) << beyond.body;
 }
 
+// Two nodes on one database: the node whose projector failed keeps the lease until it runs
+// out, so the standby does not take the group over and dead-letter five more events before
+// it reads `failed` in the registry (found from outside: 10 dead letters, cursor at 10).
+TEST_F(projector_admin, a_failed_definition_is_not_taken_over_by_another_node) {
+    auto other = server::node::start(make_config());
+    ASSERT_TRUE(other) << other.error().message;
+    ASSERT_EQ(put_projector("broken", broken).status, 201);
+    // Both nodes run the definition (one active, one standing by) before the events come.
+    ASSERT_TRUE(eventually([&] {
+        auto r = http_request((*other)->port(), "GET", "/projectors/broken");
+        return r.status == 200 && r.body.find("\"running\"") != std::string::npos;
+    }));
+    std::string batch = R"({"events":[)";
+    for (int i = 0; i < 12; ++i) {
+        batch += (i ? "," : "") + std::string(R"({"topic":"order.created","key":"k)") +
+                 std::to_string(i) + R"(","payload":{}})";
+    }
+    ASSERT_EQ(post_json("/publish", batch + "]}").status, 200);
+    ASSERT_TRUE(eventually([&] { return status_of("broken").at("state") == "failed"; }, 30s));
+    // Past the lease (5 s): a standby that took it over would have dead-lettered by now.
+    std::this_thread::sleep_for(6500ms);
+    auto dlq = parse_json(get("/dlq/order.created").body);
+    ASSERT_TRUE(dlq && dlq->is_object());
+    EXPECT_EQ(dlq->at("count"), 5) << canonical_json(*dlq);
+    EXPECT_EQ(status_of("broken").at("cursor"), 5) << canonical_json(status_of("broken"));
+    (*other)->stop();
+}
+
 TEST_F(projector_admin, the_registry_is_not_served_by_the_document_routes) {
     ASSERT_EQ(put_projector("counts", counts_v1).status, 201);
     EXPECT_EQ(get("/collections/_prom.projectors/snap/counts").status, 404);
