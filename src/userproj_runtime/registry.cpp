@@ -1,7 +1,10 @@
 #include "userproj_runtime/registry.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <thread>
+#include <utility>
 
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
@@ -100,6 +103,47 @@ std::string pointer_to_collection(const json::object& source, std::string_view c
     }
     return "";
 }
+
+// Applies from every process, one at a time: a store-wide lease held from the first read of
+// the registry to the commit. On PostgreSQL reading a registry row that is not there yet
+// locks nothing, so two nodes creating one name both read "none" and both answered 201,
+// the later commit replacing the other, a lower version included (found from outside); the
+// checks against the other definitions (emit loops, collections being rebuilt) met alike.
+// Its ttl bounds how long a killed apply blocks the others.
+class apply_lease {
+  public:
+    static std::expected<apply_lease, apply_error> take(store& s) {
+        using namespace std::chrono_literals;
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        std::string owner = new_event_id();
+        for (;;) {
+            auto got = s.acquire_lease(name, owner, 10s);
+            if (!got) return std::unexpected(store_failure(got.error()));
+            if (*got) return apply_lease(s, std::move(owner));
+            if (std::chrono::steady_clock::now() >= give_up) {
+                return std::unexpected(apply_error{
+                    {errc::unavailable,
+                     "another projector definition is being applied (for over 10 s): try again"},
+                    std::nullopt});
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    apply_lease(apply_lease&& other) noexcept
+        : store_(std::exchange(other.store_, nullptr)), owner_(std::move(other.owner_)) {}
+    apply_lease& operator=(apply_lease&&) = delete;
+    apply_lease(const apply_lease&) = delete;
+    apply_lease& operator=(const apply_lease&) = delete;
+    ~apply_lease() {
+        if (store_) (void)store_->release_lease(name, owner_);  // best effort: it expires
+    }
+
+  private:
+    static constexpr std::string_view name = "prom.projectors/apply";
+    apply_lease(store& s, std::string owner) : store_(&s), owner_(std::move(owner)) {}
+    store* store_;
+    std::string owner_;
+};
 
 status write_entry(transaction& txn, const registry_entry& e) {
     auto d = txn.update_one(registry_collection, e.name, to_json(e), true);
@@ -257,8 +301,7 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
     // One apply at a time in this process: the checks against the other definitions (emit
     // loops, collections being rebuilt) read the registry before the write transaction, so
     // two PUTs at once could each pass and together close a loop (found from outside).
-    // Applies from other processes can still meet; the emit depth limit stops what they
-    // let through (docs/projectors.md).
+    // Applies from other processes wait for each other on a lease (apply_lease, below).
     static std::mutex one_at_a_time;
     std::lock_guard serial(one_at_a_time);
     json::value given = body;
@@ -294,11 +337,11 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
         }
     }
 
+    auto lease = apply_lease::take(s);
+    if (!lease) return std::unexpected(lease.error());
     // Read outside the transaction (a transaction has no find): the aliases that new
     // collections resolve to, and the other definitions a rebuild must not share a
-    // collection with. A concurrent apply of another name could race with this read; the
-    // worst outcome is a refused rebuild that should have passed, or the reverse for two
-    // definitions applied in the same instant (docs/projectors.md).
+    // collection with. Under the lease no other apply changes it meanwhile.
     auto all = load_registry(s);
     if (!all) return std::unexpected(store_failure(all.error()));
     if (auto loop = emit_loop(def.source, *all); !loop.empty()) {

@@ -2,9 +2,11 @@
 // apply without a restart, the failed state, rebuilds that swap atomically, the reserved
 // registry collection, and the admin permission (docs/projectors.md).
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <thread>
 
+#include "support/cli_runner.hpp"
 #include "support/server_fixture.hpp"
 
 namespace prom::test {
@@ -260,6 +262,37 @@ TEST_F(projector_admin, a_failed_definition_is_not_taken_over_by_another_node) {
     EXPECT_EQ(dlq->at("count"), 5) << canonical_json(*dlq);
     EXPECT_EQ(status_of("broken").at("cursor"), 5) << canonical_json(status_of("broken"));
     (*other)->stop();
+}
+
+// Two processes creating one new name at once: one creates it, the other replaces it or is
+// refused, and a lower version never replaces a higher one. On PostgreSQL both read "no
+// such definition" and both answered 201, the lower version winning (found from outside).
+// Processes, not nodes of this one: applies within one process wait for each other anyway.
+TEST_F(projector_admin, two_processes_creating_one_name_at_once_keep_the_higher_version) {
+    auto write_body = [&](const std::string& name, int version) {
+        std::string path = dir_.file(name + "-v" + std::to_string(version) + ".json");
+        std::ofstream(path) << R"({"name":")" << name << R"(","version":)" << version
+                            << R"(,"topic":"r.t","writes":[{"collection":"rc","key":"{key}",)"
+                            << R"("update":{"$set":{"v":)" << version << "}}}]}";
+        return path;
+    };
+    const std::string db = " --db '" + db_url_ + "'";
+    for (int round = 0; round < 8; ++round) {
+        const std::string name = "race" + std::to_string(round);
+        const std::string v5 = write_body(name, 5), v3 = write_body(name, 3);
+        auto high = std::async(std::launch::async,
+                               [&] { return run_prom("projector apply " + v5 + db, true); });
+        auto low = std::async(std::launch::async,
+                              [&] { return run_prom("projector apply " + v3 + db, true); });
+        auto h = high.get(), l = low.get();
+        const bool high_created = h.out.find("\"created\"") != std::string::npos;
+        const bool low_created = l.out.find("\"created\"") != std::string::npos;
+        EXPECT_NE(high_created, low_created) << h.out << " | " << l.out;
+        if (high_created) {
+            EXPECT_NE(l.out.find("lower than the stored version 5"), std::string::npos) << l.out;
+        }
+        EXPECT_EQ(status_of(name).at("version"), 5) << h.out << " | " << l.out;
+    }
 }
 
 TEST_F(projector_admin, the_registry_is_not_served_by_the_document_routes) {
