@@ -413,6 +413,15 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             e.failed.reset();
             e.generation += 1;
         } else if (def.rebuild && def.version > e.version) {
+            // Versions only go up, pending ones included (found from outside: a rebuild at 9
+            // replaced the pending one at 10).
+            if (e.rebuild && def.version < e.rebuild->version) {
+                return std::unexpected(apply_error{
+                    {errc::conflict, "version " + std::to_string(def.version) +
+                                         " is lower than the pending rebuild's version " +
+                                         std::to_string(e.rebuild->version)},
+                    std::nullopt});
+            }
             // The built-in process projector writes these under their own names (on whichever
             // node runs it): a swap would serve a shadow it never writes.
             for (const auto& c : def.collections) {

@@ -395,6 +395,7 @@ void supervisor::retire_serving(const std::string& name, std::unique_ptr<runner>
         c.errors += pm.errors.load();
         c.dead_lettered += pm.dead_lettered.load();
         c.apply_latency.add(pm.apply_latency);
+        if (auto last = pm.last_error.get(); !last.empty()) c.last_error = std::move(last);
     }
 }
 
@@ -542,6 +543,7 @@ std::optional<definition_runtime> supervisor::runtime(std::string_view name) con
         t->applied += c.applied;
         t->errors += c.errors;
         t->dead_lettered += c.dead_lettered;
+        if (t->last_error.empty()) t->last_error = c.last_error;
     }
     return out;
 }

@@ -137,10 +137,13 @@ class supervisor {
     std::chrono::steady_clock::time_point last_retired_check_{};  // the supervisor thread's
 
     // The counters of serving projectors this node has stopped (a new version, a removal), per
-    // (name, topic): /metrics adds them, so counters only grow while the process runs.
+    // (name, topic): /metrics adds them, so counters only grow while the process runs; and
+    // the last error they met, which the status shows until a newer one (found from outside:
+    // applying the definition again cleared it while its error counts went on).
     struct carried_counts {
         std::uint64_t applied = 0, errors = 0, dead_lettered = 0;
         latency_histogram apply_latency;
+        std::string last_error;
     };
 
     store& store_;

@@ -110,6 +110,24 @@ TEST_F(projector_admin, the_same_definition_again_is_200_and_a_lower_version_409
     EXPECT_EQ(r.status, 409) << r.body;
     EXPECT_EQ(parse_json(r.body)->at("error"), "conflict");
     EXPECT_EQ(status_of("counts").at("version"), 2);
+    // A rebuild below a pending one is lower too (found from outside: 9 replaced 10). A
+    // topic with events keeps the rebuild at 10 pending while 9 is tried.
+    for (int i = 0; i < 200; ++i) publish("order.created", "k" + std::to_string(i));
+    auto rebuild_at = [&](int version) {
+        std::string v(counts_v1);
+        v.replace(v.find(R"("version":1)"), 11,
+                  R"("version":)" + std::to_string(version) + R"(,"rebuild":true)");
+        v.replace(v.find(R"("v":1)"), 5, R"("v":)" + std::to_string(version));
+        return put_projector("counts", v);
+    };
+    EXPECT_EQ(rebuild_at(10).status, 200);
+    auto lower = rebuild_at(9);
+    EXPECT_EQ(lower.status, 409) << lower.body;
+    auto st = status_of("counts");
+    if (st.contains("rebuild"))
+        EXPECT_EQ(st.at("rebuild").at("version"), 10);
+    else
+        EXPECT_EQ(st.at("version"), 10);  // swapped already
 }
 
 TEST_F(projector_admin, a_name_in_the_path_fills_the_body_or_must_match_it) {
@@ -234,6 +252,29 @@ TEST_F(projector_admin, a_definition_failing_for_every_event_ends_failed_and_oth
     auto beyond = get("/collections/broken_docs/list?after=order.created:9&wait=1");
     EXPECT_EQ(beyond.status, 503) << beyond.body;
     EXPECT_NE(beyond.body.find("not_caught_up"), std::string::npos) << beyond.body;
+}
+
+// Applied again after failing, a definition runs again, and its status still shows the last
+// failure it met on this node beside its error counts (found from outside: last_error went
+// null while the counts stayed).
+TEST_F(projector_admin, applied_again_after_failing_it_keeps_showing_its_last_error) {
+    ASSERT_EQ(put_projector("broken", broken).status, 201);
+    for (int i = 0; i < 5; ++i) publish("order.created", "k" + std::to_string(i));
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto st = status_of("broken");
+            return st.at("state") == "failed" && st.at("errors") != 0;  // this node caught up
+        },
+        30s));
+    const auto errors = status_of("broken").at("errors");
+    ASSERT_EQ(put_projector("broken", broken).status, 200);
+    // Nothing is left to fail; it starts once the failed projector's lease ran out (5 s).
+    ASSERT_TRUE(eventually([&] { return status_of("broken").at("state") == "running"; }, 15s))
+        << canonical_json(status_of("broken"));
+    auto again = status_of("broken");
+    EXPECT_EQ(again.at("errors"), errors);
+    ASSERT_TRUE(again.at("last_error").is_string()) << canonical_json(again);
+    EXPECT_NE(again.at("last_error").get_string().find("missing"), std::string::npos);
 }
 
 // Two nodes on one database: the node whose projector failed keeps the lease until it runs
