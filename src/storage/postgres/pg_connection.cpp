@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "storage/common.hpp"
+#include "storage/postgres/pg_url.hpp"
 
 namespace prom::storage::postgres {
 
@@ -26,22 +27,6 @@ errc code_of(const char* state, bool connection_bad) {
     if (s == "XX001" || s == "XX002") return errc::corrupt;
     if (cls == "42") return errc::internal;  // our SQL is wrong: a bug
     return errc::io_error;
-}
-
-// libpq's message on one line: it ends lines with "\n" and indents hints with "\t"
-// ("Connection refused\n\tIs the server running…"), which logs and CLI errors showed as
-// escapes (found from outside).
-std::string trimmed(const char* text) {
-    std::string m;
-    for (const char* p = text ? text : ""; *p != '\0'; ++p) {
-        if (*p == '\n' || *p == '\t') {
-            if (!m.empty() && m.back() != ' ') m.push_back(' ');
-        } else {
-            m.push_back(*p);
-        }
-    }
-    while (!m.empty() && m.back() == ' ') m.pop_back();
-    return m;
 }
 
 // A connection refused for a reason that waiting cannot heal: a wrong password (SQLSTATE
@@ -97,7 +82,7 @@ result<std::unique_ptr<connection>> connection::open(const std::string& conninfo
     if (!c) return fail(errc::unavailable, "cannot connect to PostgreSQL: out of memory");
     std::unique_ptr<connection> conn(new connection(c));
     if (PQstatus(c) != CONNECTION_OK) {
-        std::string why = trimmed(PQerrorMessage(c));
+        std::string why = libpq_one_line(PQerrorMessage(c));
         // libpq checks option values (sslmode, connect_timeout, …) only when it connects:
         // "invalid sslmode value: …" is the URL's fault, bad input that no wait heals.
         if (why.starts_with("invalid ") ||
@@ -133,8 +118,8 @@ result<rows> connection::check(PGresult* r, std::string_view context) {
     }
     std::string msg(context);
     msg += ": ";
-    msg += trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
-    if (msg.ends_with(": ")) msg += trimmed(PQerrorMessage(conn_));
+    msg += libpq_one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+    if (msg.ends_with(": ")) msg += libpq_one_line(PQerrorMessage(conn_));
     errc code = code_of(state, PQstatus(conn_) != CONNECTION_OK);
     if (r) PQclear(r);
     if (!first_failure_) first_failure_ = error{code, msg};

@@ -44,13 +44,6 @@ bool valid_schema(std::string_view s) {
     return true;
 }
 
-// libpq's parse error without its trailing newline.
-std::string one_line(const char* text) {
-    std::string m = text;
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    return m;
-}
-
 // What is wrong with the URL or connection string itself, which no wait can heal (found
 // from outside: `?bogus=1` and port 99999 were "unavailable", retried for db_wait): libpq's
 // parser, and each port (libpq checks their range only when it connects).
@@ -58,7 +51,7 @@ std::optional<std::string> conninfo_problem(const std::string& conninfo) {
     char* err = nullptr;
     PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
     if (!options) {
-        std::string why = err ? one_line(err) : "cannot parse it";
+        std::string why = err ? libpq_one_line(err) : "cannot parse it";
         PQfreemem(err);
         return why;
     }
@@ -84,6 +77,19 @@ std::optional<std::string> conninfo_problem(const std::string& conninfo) {
 }
 
 }  // namespace
+
+std::string libpq_one_line(const char* text) {
+    std::string m;
+    for (const char* p = text ? text : ""; *p != '\0'; ++p) {
+        if (*p == '\n' || *p == '\t') {
+            if (!m.empty() && m.back() != ' ') m.push_back(' ');
+        } else {
+            m.push_back(*p);
+        }
+    }
+    while (!m.empty() && m.back() == ' ') m.pop_back();
+    return m;
+}
 
 result<pg_target> parse_pg_url(std::string_view url) {
     if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) {

@@ -19,4 +19,9 @@ struct pg_target {
 // (idle 15 s, interval 5 s, count 3: a server that vanished without a reset is noticed).
 result<pg_target> parse_pg_url(std::string_view url);
 
+// libpq's message on one line: it ends lines with "\n" and indents hints with "\t"
+// ("Connection refused\n\tIs the server running…"), which logs and CLI errors showed as
+// escapes (found from outside). Null reads as "".
+std::string libpq_one_line(const char* text);
+
 }  // namespace prom::storage::postgres
