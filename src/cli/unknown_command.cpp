@@ -90,11 +90,13 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         if (level != &app) message += " for '" + path + "'";
         // `prom --db URL topics`: the options belong after the command (found from outside:
         // "unknown command 'sqlite:/tmp/x.db'" said nothing of why).
+        // An option this level does not have: it belongs after the command (`prom projector
+        // --db URL ls` too; found from outside).
         const std::string_view before = i > 1 ? std::string_view(argv[i - 1]) : "";
-        if (level == &app && before.starts_with('-') && before != "--help" && before != "-h" &&
-            before != "--version") {
+        if (before.starts_with('-') && !level->get_option_no_throw(std::string(before)) &&
+            before != "--help" && before != "-h" && before != "--version") {
             return message + ": '" + std::string(argv[i - 1]) +
-                   "' is an option of a command and goes after it (prom COMMAND " +
+                   "' is an option of a command and goes after it (" + path + " COMMAND " +
                    std::string(argv[i - 1]) + " " + std::string(typed) + ")";
         }
         // A suggestion only when it is close: at most a third of the letters differ.

@@ -122,18 +122,27 @@ result<json::value> parse_unchecked(std::string_view text, std::size_t max_depth
     json::value v = reusable_parser(max_depth).parse(text, ec, error_at);
     if (!ec) return v;
     // Boost.JSON says "syntax error" for text that is not UTF-8 and for a lone surrogate
-    // escape (what JSON.stringify writes for half an emoji): say which, when that is what
-    // stopped it (found from outside), and otherwise where it stopped.
-    const std::string_view read = text.substr(0, std::min(text.size(), error_at + 1));
-    if (auto bad = first_invalid_utf8(read)) {
-        return fail(errc::invalid_argument,
-                    "malformed JSON: invalid UTF-8 at byte " + std::to_string(*bad));
-    }
-    if (auto lone = lone_surrogate(text); lone && lone->first <= error_at) {
+    // escape (what JSON.stringify writes for half an emoji): say which, when one of them is
+    // what stopped it (the earlier of the two, at or before where it stopped; found from
+    // outside), and otherwise where it stopped.
+    const auto bad = first_invalid_utf8(text);
+    const auto lone = lone_surrogate(text);
+    const bool bad_stopped = bad && *bad <= error_at;
+    const bool lone_stopped = lone && lone->first <= error_at;
+    if (lone_stopped && (!bad_stopped || lone->first < *bad)) {
         return fail(errc::invalid_argument,
                     "malformed JSON: an unpaired UTF-16 surrogate '" + std::string(lone->second) +
                         "' at byte " + std::to_string(lone->first) +
                         " (JSON text is Unicode: a surrogate escape comes in a high-low pair)");
+    }
+    if (bad_stopped) {
+        return fail(errc::invalid_argument,
+                    "malformed JSON: invalid UTF-8 at byte " + std::to_string(*bad));
+    }
+    if (error_at == 0 && text.starts_with("\xEF\xBB\xBF")) {
+        return fail(errc::invalid_argument,
+                    "malformed JSON: it starts with a byte order mark (U+FEFF), which JSON text "
+                    "sent or stored may not hold");
     }
     return fail(errc::invalid_argument,
                 "malformed JSON: " + ec.message() + " at byte " + std::to_string(error_at));

@@ -192,6 +192,13 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     EXPECT_NE(early.out.find("'--db' is an option of a command and goes after it"),
               std::string::npos)
         << early.out;
+    // Before a group's subcommand too (found from outside: "unknown command 'sqlite:c.db'").
+    auto in_group = run("projector --db sqlite:c.db ls", true);
+    EXPECT_EQ(in_group.exit_code, 2);
+    EXPECT_NE(in_group.out.find("'--db' is an option of a command and goes after it (prom "
+                                "projector COMMAND --db sqlite:c.db)"),
+              std::string::npos)
+        << in_group.out;
     // A '*' anywhere but last is no pattern prom knows: a usage error, not "nothing matched".
     auto pattern = run("gen ts --out " + dir_.file("ts") + " --topic 'a*b'", true);
     EXPECT_EQ(pattern.exit_code, 2) << pattern.out;

@@ -112,6 +112,13 @@ TEST(json_errors, a_parse_error_says_what_and_where) {
              // the syntax error comes first: the later surrogate is not what stopped it
              {R"({"a":1,,"b":"\ud83d"})", "syntax error at byte 7"},
              {"[1,2", "incomplete JSON at byte 4"},
+             // Valid UTF-8 where JSON wants a token is a syntax error, not invalid UTF-8, and
+             // the earlier of two problems is named (found from outside).
+             {"\xc3\xa9", "syntax error at byte 0"},
+             {"\"\\ud800\xc3\xa9\"", "an unpaired UTF-16 surrogate '\\ud800' at byte 1"},
+             {"\"\\ud800\xff\"", "an unpaired UTF-16 surrogate '\\ud800' at byte 1"},
+             {"\xef\xbb\xbf{}", "it starts with a byte order mark"},
+             {"{}\xef\xbb\xbf", "extra data at byte 2"},
          }) {
         auto r = parse_json(c.text);
         ASSERT_FALSE(r) << c.text;
