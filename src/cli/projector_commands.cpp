@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "core/text_file.hpp"
 #include "userproj_runtime/definition_files.hpp"
 #include "userproj_runtime/projector_status.hpp"
 #include "userproj_runtime/registry.hpp"
@@ -19,7 +20,7 @@ struct projector_args {
 void run_apply(const projector_args& a, run_state& state) {
     auto text = userproj::read_definition_text(a.file);
     if (!text) return report(text.error(), state);
-    auto body = parse_json(*text, {.refuse_duplicate_keys = true});
+    auto body = parse_json(*text, json_file_limits);
     if (!body) return report({errc::invalid_argument, a.file + ": " + body.error().message}, state);
     auto refusal = [](const userproj::apply_error& why) {
         if (why.pointer) {

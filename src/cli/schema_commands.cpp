@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "core/text_file.hpp"
 #include "schema/builtin_schemas.hpp"
 #include "schema/schema_registry.hpp"
 #include "userproj_runtime/definition_files.hpp"
@@ -41,7 +42,7 @@ result<json::value> body_of(json::value file, const std::string& compatibility) 
 void run_set(const schema_args& a, run_state& state) {
     auto text = userproj::read_definition_text(a.file);
     if (!text) return report(text.error(), state);
-    auto file = parse_json(*text, {.refuse_duplicate_keys = true});
+    auto file = parse_json(*text, json_file_limits);
     if (!file) return report({errc::invalid_argument, a.file + ": " + file.error().message}, state);
     // A bare schema file is sent as the body's "schema": a problem's pointer is said within
     // the file the user wrote, not within the body made of it.

@@ -141,7 +141,7 @@ status parse_listen(std::string_view text, serve_config& c) {
 }
 
 status apply_config_json(std::string_view text, serve_config& c) {
-    auto parsed = parse_json(text, {.refuse_duplicate_keys = true});
+    auto parsed = parse_json(text, json_file_limits);
     if (!parsed) return fail(errc::invalid_argument, "config: " + parsed.error().message);
     if (!parsed->is_object()) return fail(errc::invalid_argument, "config: must be a JSON object");
     for (const auto& kv : parsed->get_object()) {

@@ -31,7 +31,7 @@ std::string located(const std::string& message, std::string_view pointer) {
 result<json::value> definition_body(const std::string& f) {
     auto text = read_definition_text(f);
     if (!text) return std::unexpected(text.error());
-    auto body = parse_json(*text, {.refuse_duplicate_keys = true});
+    auto body = parse_json(*text, json_file_limits);
     if (!body) return fail(errc::invalid_argument, f + ": " + body.error().message);
     return body;
 }

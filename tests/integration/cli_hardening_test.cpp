@@ -282,6 +282,18 @@ TEST_F(cli_hardening, files_named_on_the_command_line_have_a_size_bound) {
     auto dir = run("replay a b --lua /tmp" + db(), true);
     EXPECT_EQ(dir.exit_code, 2) << dir.out;
     EXPECT_NE(dir.out.find("is a directory"), std::string::npos) << dir.out;
+    // Under the bound, a JSON file is read whole: one of 20 MB was refused as "larger than
+    // 16777216 bytes" (found from outside).
+    const std::string big = dir_.file("big.json");
+    {
+        std::string def = R"({"name":"big","topic":"a","writes":[{"collection":"c",)"
+                          R"("key":"{key}","replace":"$payload"}]})";
+        def.resize(20'000'000, ' ');
+        std::ofstream(big) << def;
+    }
+    auto applied = run("projector apply " + big + db(), true);
+    EXPECT_EQ(applied.exit_code, 0) << applied.out;
+    EXPECT_NE(applied.out.find(R"("result":"created")"), std::string::npos) << applied.out;
 }
 
 // A port no TCP address has is bad input, not an unreachable gateway (found from outside).
