@@ -55,7 +55,16 @@ std::string to_json_text(const event& e);
 json::object to_json(const event& e);
 json::object to_json(const append_result& r);
 
-// Reads an event_input from a publish body object; invalid_argument on a bad shape.
+// How deep a payload may nest (as parse_limits::max_depth counts), however it is sent.
+inline constexpr std::size_t max_payload_depth = 64;
+// How deep a publish body (HTTP, or a WebSocket frame) is parsed: well past an envelope
+// around a payload of max_payload_depth, so that the payload's own limit is the one met,
+// with its message (found from outside: 63, 62 or 61 levels, "malformed JSON: too deep",
+// depending on how the event was sent).
+inline constexpr std::size_t publish_body_max_depth = 1024;
+
+// Reads an event_input from a publish body object; invalid_argument on a bad shape (a
+// payload nesting deeper than max_payload_depth included).
 result<event_input> event_input_from_json(const json::value& v);
 // The same, moving the payload out of `v` instead of copying it.
 result<event_input> event_input_from_json(json::value&& v);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/event_times.hpp"
+#include "core/json_size.hpp"
 #include "core/key_limit.hpp"
 #include "core/reserved_headers.hpp"
 #include "core/text.hpp"
@@ -216,6 +217,13 @@ result<event_input> read_event_input(Value& v) {
     }
     if (in.topic.empty()) return fail(errc::invalid_argument, "an event needs a topic");
     if (!has_payload) return fail(errc::invalid_argument, "an event needs a payload");
+    // The payload's own depth, whatever envelope carried it (publish_body_max_depth): a
+    // payload `prom publish` takes is taken over HTTP and the WebSocket too, alone or in a
+    // batch.
+    if (in.payload.is_structured() && measure_json(in.payload).depth > max_payload_depth) {
+        return fail(errc::invalid_argument, "the payload nests deeper than " +
+                                                std::to_string(max_payload_depth) + " levels");
+    }
     if (auto ok = validate_input(in); !ok) return std::unexpected(ok.error());
     return in;
 }

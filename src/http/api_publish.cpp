@@ -91,7 +91,8 @@ api::publish_start api::begin_publish(const request& r) {
         return refuse(
             error_response(413, "too_large", "the body is over the limit", route_id::publish));
     }
-    auto body = parse_json(r.body, {.max_depth = 64, .max_bytes = options_.body_limit});
+    auto body =
+        parse_json(r.body, {.max_depth = publish_body_max_depth, .max_bytes = options_.body_limit});
     if (!body) {
         return refuse(error_response(body.error(), route_id::publish));
     }

@@ -87,7 +87,7 @@ std::optional<protocol_error> unknown_field_refusal(const json::object& o, std::
 }  // namespace
 
 std::variant<command, protocol_error> parse_command(std::string_view text) {
-    auto v = parse_json(text);
+    auto v = parse_json(text, {.max_depth = publish_body_max_depth});
     if (!v) {
         // A frame refused for what it holds (a number out of range, a duplicate key) may still
         // carry the request's id, which the client needs to tell which request failed.
