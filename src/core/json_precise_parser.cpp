@@ -1,9 +1,11 @@
 #include "core/json_precise_parser.hpp"
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/error.hpp>
 #include <boost/json/value_stack.hpp>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 namespace prom {
@@ -12,6 +14,19 @@ namespace {
 
 namespace bj = boost::json;
 using bj::error_code;
+
+// Whether `d` is a whole number whose canonical text (the shortest that reads back as it) is
+// an integer's: then every backend that stores text reads it back as that integer, and so
+// is it parsed here, so that the memory backend, which keeps parsed values, holds the same
+// (found from outside: a Lua handler saw 10000.0 as a float there, an integer elsewhere).
+// `100000.0` stays a double: its shortest text is `1e+05`.
+bool whole_in_integer_form(double d) {
+    constexpr double two_to_63 = 9223372036854775808.0;
+    if (!std::isfinite(d) || d != std::trunc(d) || d >= two_to_63 || d < -two_to_63) return false;
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    return ec == std::errc() && std::none_of(buf, end, [](char c) { return c == 'e' || c == '.'; });
+}
 
 // What Boost.JSON's own parser does with each event (boost/json/detail/handler.hpp), but a
 // double is converted again from its text, with std::from_chars, which rounds correctly.
@@ -77,7 +92,11 @@ struct building_handler {
         // Out of range: Boost.JSON's infinity (refused later) or zero stands.
         if (ec == std::errc() && end == text.data() + text.size()) d = exact;
         number.clear();
-        st.push_double(d);
+        if (whole_in_integer_form(d)) {
+            st.push_int64(static_cast<std::int64_t>(d));
+        } else {
+            st.push_double(d);
+        }
         return true;
     }
     bool on_bool(bool b, error_code&) {

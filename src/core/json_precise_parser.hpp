@@ -3,7 +3,9 @@
 // by a unit in the last place for some of them (found from outside: `98.60000000000001`,
 // what JavaScript computes for 37 * 1.8 + 32, was stored as `98.6`, and `9007199254740991.0`
 // as 9007199254740990), so a stored number could differ from the one published and a schema's
-// `enum` or `const` from the one written. Integers are Boost.JSON's, which are exact.
+// `enum` or `const` from the one written. Integers are Boost.JSON's, which are exact; a whole
+// number whose shortest text is an integer's (`10000.0`) is parsed as that integer, as the
+// backends that store text read it back.
 #pragma once
 
 #include <boost/json/parse_options.hpp>
