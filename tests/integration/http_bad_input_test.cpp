@@ -146,6 +146,28 @@ TEST_F(http_bad_input, oversize_headers_are_431) {
     auto long_target = raw("GET /snap/" + std::string(std::size_t{64} * 1024, 'k') +
                            " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_EQ(long_target.status, 431);
+    // At the limit (16384 bytes: the request line, the field lines with their CRLFs, the
+    // blank line) exactly, whether the bytes come in one piece or as many small headers
+    // (found from outside: 16,424 and 16,890 bytes passed when sent in one segment).
+    auto sized = [](std::size_t total, bool small_fields) {
+        std::string head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+        std::string fields;
+        if (small_fields) {
+            const std::size_t room = total - head.size() - 2;  // for the field lines
+            while (fields.size() + 5 + 6 <= room) fields += "a: \r\n";
+            fields += "b: " + std::string(room - fields.size() - 5, 'x') + "\r\n";
+        } else {
+            const std::string name = "X-Pad: ";
+            fields = name + std::string(total - head.size() - name.size() - 2 - 2, 'a') + "\r\n";
+        }
+        return head + fields + "\r\n";
+    };
+    for (bool small_fields : {false, true}) {
+        auto at = sized(16384, small_fields), over = sized(16385, small_fields);
+        ASSERT_EQ(at.size(), 16384u);
+        EXPECT_EQ(raw(at).status, 200) << small_fields;
+        EXPECT_EQ(raw(over).status, 431) << small_fields;
+    }
     expect_unchanged_and_serving();
 }
 
