@@ -1,5 +1,6 @@
 #include "schema/schema_registry.hpp"
 
+#include "core/json_size.hpp"
 #include "ops/alerts_topic.hpp"
 #include "schema/compatibility.hpp"
 #include "schema/json_schema.hpp"
@@ -51,6 +52,9 @@ result<schema_version> schema_version_from_json(const json::object& o) {
                           std::string(compat->get_string()), ts_ms{ts->get_int64()}};
 }
 
+// The deepest schema a topic takes: its history document holds it three levels down.
+constexpr std::size_t max_schema_depth = 61;
+
 std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topic,
                                                  const json::value& body) {
     event_input probe;
@@ -87,6 +91,15 @@ std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topi
     const auto* schema = o.if_contains("schema");
     if (!schema)
         return std::unexpected(bad("bad_request", "the body has no \"schema\"", "/schema"));
+    // A schema's versions are kept in one document, three levels above each schema, and a
+    // document nests at most 64 levels: said here, with the schema's place (it was the
+    // store's "the document would nest deeper than 64 levels", found from outside).
+    if (measure_json(*schema).depth > max_schema_depth) {
+        return std::unexpected(
+            bad("bad_request",
+                "the schema nests deeper than " + std::to_string(max_schema_depth) + " levels",
+                "/schema"));
+    }
     std::string compatibility = "backward";
     if (const auto* c = o.if_contains("compatibility")) {
         if (!c->is_string() || (c->get_string() != "backward" && c->get_string() != "none")) {

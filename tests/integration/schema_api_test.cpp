@@ -86,6 +86,18 @@ TEST_F(schema_api, bad_schemas_are_refused_with_422_or_400_and_nothing_is_stored
     EXPECT_EQ(not_json.status, 400) << not_json.body;
     auto media = http_request(port(), "PUT", "/schemas/metrics", {}, metrics_schema);
     EXPECT_EQ(media.status, 415) << media.body;
+    // Deeper than its history document can hold: said with the schema's place (found from
+    // outside: `invalid_argument`, "the document would nest deeper than 64 levels").
+    auto nested = [](int allofs) {
+        std::string s = R"({"type":"object"})";
+        for (int i = 0; i < allofs; ++i) s = R"({"allOf":[)" + s + "]}";
+        return R"({"schema":)" + s + "}";
+    };
+    auto deep = put_schema("deep", nested(31));  // 63 levels
+    EXPECT_EQ(deep.status, 400) << deep.body;
+    EXPECT_EQ(object_of(deep).at("error"), "bad_request");
+    EXPECT_EQ(object_of(deep).at("path"), "/schema");
+    EXPECT_EQ(put_schema("deep", nested(30)).status, 201);  // 61 levels
 
     ASSERT_EQ(put_schema("metrics", metrics_schema).status, 201);
     auto narrowed =
