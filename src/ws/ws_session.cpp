@@ -236,6 +236,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
     // gets a consumer of its own in subs_, under its own name, as the topic appears.
     struct pattern_sub {
         subscribe_cmd cmd;
+        std::string id;  // the subscribe request's, echoed in what the pattern is told
         std::set<std::string, std::less<>> topics;  // the topics it added to subs_
         bool looked = false;                        // its first look at the topics is done
         bool told_too_many = false;
@@ -364,7 +365,7 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
         reply_frame(id, "subscribed", json::object{{"topic", cmd.topic}, {"group", cmd.group}});
     if (pattern) {
         patterns_[key] = pattern_sub{
-            .cmd = cmd, .answer = std::make_shared<const std::string>(std::move(answer))};
+            .cmd = cmd, .id = id, .answer = std::make_shared<const std::string>(std::move(answer))};
     } else {
         subs_[key] = start_consumer(cmd);
         reply(std::move(answer));
@@ -510,8 +511,10 @@ void session::expand_patterns(bool always) {
             if (subs_.contains(one)) continue;
             if (subs_.size() + watches_.size() >= gw_.options.max_subscriptions) {
                 if (!p.told_too_many) {
+                    // With the subscribe request's id, as a named subscription's refusal
+                    // has (found from outside).
                     enqueue({std::make_shared<const std::string>(error_frame(
-                                 "", "too_many",
+                                 p.id, "too_many",
                                  "too many subscriptions on one connection: '" + t.topic +
                                      "' of pattern '" + p.cmd.topic + "' is not delivered")),
                              nullptr});

@@ -189,6 +189,30 @@ TEST_F(gateway_ack, subscribe_counts_watches_and_refuses_bad_topic_names) {
     EXPECT_EQ(expect_op(*ws, "error").at("error"), "too_many");
 }
 
+// A pattern that meets the bound on its second topic is told so with its request's id, as a
+// named subscription is (found from outside: the frame had no id).
+TEST_F(gateway_ack, a_pattern_past_the_subscription_bound_is_told_with_its_id) {
+    ASSERT_TRUE(
+        db().append({{.topic = "jobs.a", .payload = 1}, {.topic = "jobs.b", .payload = 2}}));
+    {
+        auto txn = db().begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->update_one("things", "k",
+                                       json::object{{"$set", json::object{{"x", 1}}}}, true));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    auto ws = open();
+    for (int i = 0; i < 63; ++i) {
+        ws->send_text(R"({"op":"watch","id":"w","collection":"things","key":"k)" +
+                      std::to_string(i) + R"("})");
+        expect_op(*ws, "watching");
+    }
+    ws->send_text(R"({"op":"subscribe","id":"p","topic":"jobs.*"})");
+    auto too_many = expect_op(*ws, "error");
+    EXPECT_EQ(too_many.at("error"), "too_many") << too_many;
+    EXPECT_EQ(too_many.at("id"), "p") << too_many;
+}
+
 TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {
     for (auto [topic, stored] : {std::pair{std::string("max"), seq_t::max()},
                                  std::pair{std::string("beyond"), seq_t{1000}}}) {
