@@ -138,10 +138,13 @@ export class Gateway {
         } else if (f.op === "subscribed") {
             this.requests.delete(f.id);
             if (sub && sub.requestId === f.id) sub.ready = true;
-        } else if (f.op === "error" && !f.id && f.error === "too_many") {
-            // A pattern reached the connection's 64 subscriptions: some of its topics are
-            // not delivered. The frame names no subscription; every pattern hears of it.
-            for (const [name, s] of this.subs) if (name.endsWith("*")) s.onError(f);
+        } else if (f.op === "error" && f.error === "too_many" && !this.requests.has(f.id)) {
+            // A pattern, answered already, reached the connection's 64 subscriptions: some of
+            // its topics are not delivered. The frame carries the pattern's request id (a
+            // server before that named none: then every pattern hears of it).
+            for (const [name, s] of this.subs) {
+                if (name.endsWith("*") && (!f.id || s.requestId === f.id)) s.onError(f);
+            }
         } else if (f.op === "error") {
             const topic = this.requests.get(f.id);
             this.requests.delete(f.id);
