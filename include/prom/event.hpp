@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "prom/json.hpp"
 #include "prom/seq_and_time.hpp"
@@ -21,6 +22,22 @@ struct event {
     seq_t seq;
     json::value payload;
     headers_map headers;
+};
+
+// A payload's canonical JSON text (canonical_json's form), made only by read_canonical_event
+// (src/core), which writes it from a publish body's text without building the payload: a
+// store writes it as it is instead of serializing a parsed payload. Not constructible by
+// callers, so a store can trust it as it cannot trust a caller's string.
+class canonical_payload {
+  public:
+    canonical_payload() = default;
+    [[nodiscard]] bool empty() const noexcept { return text_.empty(); }
+    [[nodiscard]] const std::string& text() const noexcept { return text_; }
+
+  private:
+    friend class canonical_event_reader;
+    explicit canonical_payload(std::string text) : text_(std::move(text)) {}
+    std::string text_;
 };
 
 // What a publisher hands in: everything but `seq` may be left out.
@@ -41,7 +58,14 @@ struct event_input {
     // it to the payload's canonical JSON on the publisher's thread (releasing `payload`), so
     // that the one writer thread of a store does not serialize what many threads can.
     std::string payload_text;
+    // Set (and `payload` left null) by read_canonical_event for a publish body in the usual
+    // shape: the network thread neither builds nor serializes the payload. Code that needs
+    // the parsed payload calls payload_value().
+    canonical_payload payload_canonical;
 };
+
+// `in`'s payload, parsed from payload_canonical when that is how it was read.
+json::value payload_value(const event_input& in);
 
 struct append_result {
     std::string id;

@@ -114,6 +114,14 @@ json::object to_json(const event& e) {
 
 std::string to_json_text(const event& e) { return canonical_json(to_json(e)); }
 
+json::value payload_value(const event_input& in) {
+    if (in.payload_canonical.empty()) return in.payload;
+    // Checked canonical when it was read: it parses (parse_stored_json reads numbers as the
+    // general path does, so the value is the one that path would have built).
+    auto v = parse_stored_json(in.payload_canonical.text());
+    return v ? std::move(*v) : json::value{};
+}
+
 json::object to_json(const append_result& r) {
     json::object o;
     o["id"] = r.id;

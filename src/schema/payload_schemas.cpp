@@ -99,8 +99,15 @@ status payload_schemas::check(const std::vector<event_input>& batch) {
         if (in.topic.ends_with(".dlq")) continue;
         // An erasure marker (docs/retention.md) carries no payload by design, whatever the
         // topic's schema says: erasing a key must never fail on it.
-        if (retention::is_erasure_marker(in.payload, in.headers)) continue;
-        auto why = e->schema->first_violation(in.payload);
+        // A payload read as canonical text is parsed here, for topics with a schema only.
+        json::value parsed;
+        const json::value* payload = &in.payload;
+        if (!in.payload_canonical.empty()) {
+            parsed = payload_value(in);
+            payload = &parsed;
+        }
+        if (retention::is_erasure_marker(*payload, in.headers)) continue;
+        auto why = e->schema->first_violation(*payload);
         if (!why) continue;
         std::string path = "/payload" + why->pointer;
         std::string message =

@@ -80,6 +80,7 @@ status prepare_inputs(std::vector<event_input>& batch) {
 void encode_payloads(std::vector<event_input>& batch) {
     for (auto& in : batch) {
         in.payload_text.clear();
+        if (!in.payload_canonical.empty()) continue;  // payload_text_of takes it as it is
         append_canonical_json(in.payload_text, in.payload);
         in.payload = nullptr;  // freed here rather than on the writer thread
     }
@@ -87,6 +88,7 @@ void encode_payloads(std::vector<event_input>& batch) {
 
 std::string_view payload_text_of(const event_input& in, std::string& scratch) {
     if (!in.payload_text.empty()) return in.payload_text;
+    if (!in.payload_canonical.empty()) return in.payload_canonical.text();
     scratch.clear();
     append_canonical_json(scratch, in.payload);
     return scratch;

@@ -18,11 +18,12 @@ namespace prom::storage {
 // Validates each input and fills a missing id (UUIDv7) and ts (server clock).
 status prepare_inputs(std::vector<event_input>& batch);
 // After prepare_inputs, on the caller's thread: each payload's canonical JSON into
-// payload_text (the payload itself released). The group commit does this before it queues a
+// payload_text (the payload itself released), unless it was read as canonical text
+// already (payload_canonical). The group commit does this before it queues a
 // batch, so its writer thread only binds the text.
 void encode_payloads(std::vector<event_input>& batch);
-// The canonical JSON to store for `in`: its payload_text when encoded, else the payload
-// serialized into `scratch`.
+// The canonical JSON to store for `in`: its payload_text when encoded, its payload_canonical
+// when read so, else the payload serialized into `scratch`.
 std::string_view payload_text_of(const event_input& in, std::string& scratch);
 
 // The documents a transaction has written, by (collection, key): what its commit reports to

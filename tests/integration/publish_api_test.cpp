@@ -52,6 +52,28 @@ TEST_F(publish_api, a_batch_is_appended_in_order_and_ids_and_ts_are_generated) {
     EXPECT_EQ(canonical_json((*u)[0].payload), R"({"__proto__":{"x":1}})");  // just a key
 }
 
+// A body in the usual shape is read without building its JSON (src/core/canonical_event.hpp);
+// one with an escape or headers goes the general way. The stored payload is the same.
+TEST_F(publish_api, a_payload_is_stored_in_canonical_form_however_the_body_was_read) {
+    for (std::string body : {
+             " { \"topic\" : \"c\", \"key\":\"k\", \"payload\" : { \"b\" : [ 1 , 2.5, "
+             "{\"y\":true,\"x\":null} ], \"a\" : \"é\" } }",
+             R"({"topic":"c","key":"k","payload":{"b":[1,2.5,{"y":true,"x":null}],"a":"\u00e9"}})",
+             R"({"topic":"c","key":"k","payload":{"b":[1,2.5,{"y":true,"x":null}],"a":"é"},)"
+             R"("headers":{"h":"v"}})",
+             R"({"topic":"c","key":"k","payload":{"a":"é","b":[1,25e-1,{"x":null,"y":true}]}})",
+         }) {
+        ASSERT_EQ(post_json("/publish", body).status, 200) << body;
+    }
+    auto evs = db().scan({.topic = "c"});
+    ASSERT_TRUE(evs);
+    ASSERT_EQ(evs->size(), 4u);
+    for (const auto& e : *evs) {
+        EXPECT_EQ(canonical_json(e.payload), R"({"a":"é","b":[1,2.5,{"x":null,"y":true}]})");
+        EXPECT_EQ(e.key, "k");
+    }
+}
+
 TEST_F(publish_api, a_known_id_is_a_duplicate_with_the_original_seq) {
     ASSERT_EQ(post_json("/publish", R"({"topic":"t","id":"x","payload":1})").status, 200);
     ASSERT_EQ(post_json("/publish", R"({"topic":"t","payload":2})").status, 200);

@@ -826,7 +826,9 @@ std::vector<append_result> memory_transaction::stage(std::vector<event_input>& b
             in.topic, seq_t{t ? static_cast<std::int64_t>(t->events.size()) : 0});
         seq_t seq = ++ls->second;
         staged_ids_[id_key] = events_.size();
-        events_.push_back(event{*in.id, in.topic, in.key, *in.ts, seq, std::move(in.payload),
+        json::value payload =
+            in.payload_canonical.empty() ? std::move(in.payload) : payload_value(in);
+        events_.push_back(event{*in.id, in.topic, in.key, *in.ts, seq, std::move(payload),
                                 std::move(in.headers)});
         out.push_back({*in.id, seq, *in.ts, false});
     }
