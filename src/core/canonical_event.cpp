@@ -88,7 +88,56 @@ class canonical_event_reader {
           members_(scratch_of_this_thread().members),
           sorted_(scratch_of_this_thread().sorted) {}
 
-    std::optional<event_input> event() {
+    // A whole publish body: one event and nothing after it.
+    std::optional<event_input> body() {
+        auto in = event_object();
+        skip_whitespace();
+        if (!in || at_ != end_) return std::nullopt;
+        return in;
+    }
+
+    // A WebSocket publish frame: `op` ("publish"), an optional `id` and one `event`.
+    std::optional<canonical_publish_frame> frame() {
+        canonical_publish_frame out;
+        bool op = false, id = false, event = false;
+        auto once = [](bool& seen) { return !std::exchange(seen, true); };
+        skip_whitespace();
+        if (!take('{')) return std::nullopt;
+        for (skip_whitespace();;) {
+            std::string_view name, text;
+            if (!string(name)) return std::nullopt;
+            skip_whitespace();
+            if (!take(':')) return std::nullopt;
+            skip_whitespace();
+            if (name == "op" && once(op) && string(text) && text == "publish") {
+                // the only op read here
+            } else if (name == "id" && once(id) && string(text) && text.size() <= 256) {
+                out.id = text;
+            } else if (name == "event" && once(event)) {
+                auto in = event_object();
+                if (!in) return std::nullopt;
+                out.event = std::move(*in);
+            } else {
+                return std::nullopt;  // `events`, another op, an unknown member, …
+            }
+            skip_whitespace();
+            if (take(',')) {
+                skip_whitespace();
+                continue;
+            }
+            if (take('}')) break;
+            return std::nullopt;
+        }
+        skip_whitespace();
+        if (at_ != end_ || !op || !event) return std::nullopt;
+        return out;
+    }
+
+    void clear() { members_.clear(); }
+
+  private:
+    // The event object at at_, read up to its closing brace.
+    std::optional<event_input> event_object() {
         event_input in;
         bool topic = false, key = false, id = false, ts = false, payload = false;
         std::string payload_text;
@@ -135,17 +184,13 @@ class canonical_event_reader {
             if (take('}')) break;
             return std::nullopt;
         }
-        skip_whitespace();
-        if (at_ != end_ || !topic || !payload) return std::nullopt;
+        if (!topic || !payload) return std::nullopt;
         if (auto ok = validate_input(in); !ok) return std::nullopt;
         in.payload = nullptr;
         in.payload_canonical = canonical_payload(std::move(payload_text));
         return in;
     }
 
-    void clear() { members_.clear(); }
-
-  private:
     // A member of an object being read: its key, and where `"key":value` is in *out_.
     struct member {
         std::string_view name;
@@ -355,9 +400,16 @@ class canonical_event_reader {
 
 std::optional<event_input> read_canonical_event(std::string_view body) {
     canonical_event_reader reader(body);
-    auto in = reader.event();
+    auto in = reader.body();
     reader.clear();  // a body refused halfway leaves members behind
     return in;
+}
+
+std::optional<canonical_publish_frame> read_canonical_publish_frame(std::string_view frame) {
+    canonical_event_reader reader(frame);
+    auto out = reader.frame();
+    reader.clear();
+    return out;
 }
 
 }  // namespace prom

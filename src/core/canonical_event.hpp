@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "prom/event.hpp"
@@ -22,5 +23,15 @@ namespace prom {
 // (`1.0`, `1E5`), a key given twice, or a member this reader does not read (docs/http-api.md,
 // "Numbers" and "Keys given twice", say what the general path does with those).
 std::optional<event_input> read_canonical_event(std::string_view body);
+
+// A WebSocket publish frame read the same way: `{"op":"publish","id":…,"event":{…}}`, its
+// members in any order, `id` optional (at most 256 bytes, no escape), the event as above.
+// nullopt for any other frame (a batch of `events` included): ws::parse_command's general
+// path reads it, with the same result for a frame read here.
+struct canonical_publish_frame {
+    std::string id;
+    event_input event;
+};
+std::optional<canonical_publish_frame> read_canonical_publish_frame(std::string_view frame);
 
 }  // namespace prom

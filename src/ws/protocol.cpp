@@ -1,5 +1,6 @@
 #include "ws/protocol.hpp"
 
+#include "core/canonical_event.hpp"
 #include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
@@ -87,6 +88,18 @@ std::optional<protocol_error> unknown_field_refusal(const json::object& o, std::
 }  // namespace
 
 std::variant<command, protocol_error> parse_command(std::string_view text) {
+    // A publish frame in the usual shape is read without building its JSON, as POST /publish
+    // reads one (core/canonical_event.hpp); any other frame, and every error, goes below.
+    if (text.size() <= parse_limits{}.max_bytes) {
+        if (auto fast = read_canonical_publish_frame(text)) {
+            command c;
+            c.id = std::move(fast->id);
+            publish_cmd p;
+            p.events.push_back(std::move(fast->event));
+            c.op = std::move(p);
+            return c;
+        }
+    }
     auto v = parse_json(text, {.max_depth = publish_body_max_depth});
     if (!v) {
         // A frame refused for what it holds (a number out of range, a duplicate key) may still

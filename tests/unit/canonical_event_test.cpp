@@ -1,13 +1,14 @@
 // read_canonical_event: a publish body in the usual shape with a canonical payload is read
 // without building its JSON, and gives exactly the event the general path gives
 // (parse_json, event_input_from_json); any other body is left to that path (nullopt).
+#include "core/canonical_event.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "core/canonical_event.hpp"
 #include "prom/event.hpp"
 #include "prom/json.hpp"
 
@@ -57,8 +58,9 @@ TEST(canonical_event, reads_the_usual_body_keeping_the_payload_text) {
 }
 
 TEST(canonical_event, drops_whitespace_between_tokens) {
-    const std::string body = " {\n \"payload\" : { \"a\" : [ 1 , 2 ] , \"b\" : { } } ,\t"
-                             "\"topic\" : \"t\" }\r\n";
+    const std::string body =
+        " {\n \"payload\" : { \"a\" : [ 1 , 2 ] , \"b\" : { } } ,\t"
+        "\"topic\" : \"t\" }\r\n";
     auto in = read_canonical_event(body);
     ASSERT_TRUE(in);
     EXPECT_EQ(in->payload_canonical.text(), R"({"a":[1,2],"b":{}})");
@@ -78,11 +80,30 @@ TEST(canonical_event, puts_each_objects_members_in_key_order) {
 }
 
 TEST(canonical_event, takes_scalar_payloads_and_numbers_in_their_canonical_form) {
-    for (std::string payload : {"null", "true", "false", "0", "-7", "\"s\"", "[]", "{}",
-                                "123456789012345678", "-9223372036854775808",
-                                "18446744073709551615", "12.5", "-0.001", "1e+21", "2.5e-07",
-                                "5e-324", "1.7976931348623157e+308", "98.60000000000001",
-                                "0.5", "0.05", "0.005", "-0.0512", "100000.5", "12345678901234.5"}) {
+    for (std::string payload : {"null",
+                                "true",
+                                "false",
+                                "0",
+                                "-7",
+                                "\"s\"",
+                                "[]",
+                                "{}",
+                                "123456789012345678",
+                                "-9223372036854775808",
+                                "18446744073709551615",
+                                "12.5",
+                                "-0.001",
+                                "1e+21",
+                                "2.5e-07",
+                                "5e-324",
+                                "1.7976931348623157e+308",
+                                "98.60000000000001",
+                                "0.5",
+                                "0.05",
+                                "0.005",
+                                "-0.0512",
+                                "100000.5",
+                                "12345678901234.5"}) {
         const std::string body = R"({"topic":"t","payload":)" + payload + "}";
         auto in = read_canonical_event(body);
         ASSERT_TRUE(in) << payload;
@@ -169,22 +190,54 @@ class body_maker {
     std::string space() { return pick(4) == 0 ? std::string(" \n\t\r").substr(pick(4), 1) : ""; }
 
     std::string string_text() {
-        static const std::vector<std::string> parts = {"a", "b", "z", "é", "😀", "/", " ", "",
-                                                       "\\n", "\\u0041", "A", "~"};
+        static const std::vector<std::string> parts = {"a", "b", "z",   "é",       "😀", "/",
+                                                       " ", "",  "\\n", "\\u0041", "A", "~"};
         std::string s;
         for (std::size_t n = pick(3); n > 0; --n) s += parts[pick(parts.size())];
         return "\"" + s + "\"";
     }
 
     std::string number() {
-        static const std::vector<std::string> tokens = {
-            "0",     "-0",    "1",       "-1",      "01",    "1.0",   "1.5",   "1e5",
-            "1e+05", "1E+05", "2.5e-07", "2.5e-7",  "0.1",   "1e400", "5e-324", "100000.0",
-            "1e+21", "1e21",  "-12.25",  "9007199254740993", "123456789012345678",
-            "1234567890123456789", "18446744073709551615", "0.30000000000000004",
-            "0.5",   "0.05",  "0.005",   "0.0005",  "0.0512", "0.00512", "-0.125", "100.25",
-            "1.10",  "00.5",  "123456789012345.5", "12345678901234.5", "0.123456789012345",
-            "0.0123456789012345", "9.999999999999999", "1.7976931348623157e+308"};
+        static const std::vector<std::string> tokens = {"0",
+                                                        "-0",
+                                                        "1",
+                                                        "-1",
+                                                        "01",
+                                                        "1.0",
+                                                        "1.5",
+                                                        "1e5",
+                                                        "1e+05",
+                                                        "1E+05",
+                                                        "2.5e-07",
+                                                        "2.5e-7",
+                                                        "0.1",
+                                                        "1e400",
+                                                        "5e-324",
+                                                        "100000.0",
+                                                        "1e+21",
+                                                        "1e21",
+                                                        "-12.25",
+                                                        "9007199254740993",
+                                                        "123456789012345678",
+                                                        "1234567890123456789",
+                                                        "18446744073709551615",
+                                                        "0.30000000000000004",
+                                                        "0.5",
+                                                        "0.05",
+                                                        "0.005",
+                                                        "0.0005",
+                                                        "0.0512",
+                                                        "0.00512",
+                                                        "-0.125",
+                                                        "100.25",
+                                                        "1.10",
+                                                        "00.5",
+                                                        "123456789012345.5",
+                                                        "12345678901234.5",
+                                                        "0.123456789012345",
+                                                        "0.0123456789012345",
+                                                        "9.999999999999999",
+                                                        "1.7976931348623157e+308"};
         return tokens[pick(tokens.size())];
     }
 
@@ -237,7 +290,9 @@ class body_maker {
         return s + "}" + space();
     }
 
-    std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+    std::size_t pick(std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+    }
 
   private:
     std::mt19937 rng_;
@@ -271,6 +326,50 @@ TEST(canonical_event, a_payload_canonical_json_wrote_is_always_taken) {
         EXPECT_EQ(in->payload_canonical.text(), text);
     }
     EXPECT_GT(tried, 1000u);
+}
+
+// A WebSocket publish frame is read when, and only when, its event would be read as a body,
+// and gives the same event.
+TEST(canonical_event, a_publish_frame_is_read_as_its_event_would_be) {
+    body_maker make(11);
+    std::size_t taken = 0;
+    for (int i = 0; i < 5000; ++i) {
+        const std::string event = make.body();
+        const std::string id = make.pick(3) == 0 ? "" : R"("id":"r-)" + std::to_string(i) + "\",";
+        const std::string frame =
+            make.pick(2) ? R"({"op":"publish",)" + id + R"("event":)" + event + "}"
+                         : "{" + id + R"("event":)" + event + R"(, "op" : "publish" })";
+        auto as_body = read_canonical_event(event);
+        auto as_frame = read_canonical_publish_frame(frame);
+        ASSERT_EQ(as_body.has_value(), as_frame.has_value()) << frame;
+        if (!as_frame) continue;
+        ++taken;
+        EXPECT_EQ(as_frame->id, id.empty() ? "" : "r-" + std::to_string(i));
+        EXPECT_EQ(as_frame->event.topic, as_body->topic);
+        EXPECT_EQ(as_frame->event.key, as_body->key);
+        EXPECT_EQ(as_frame->event.id, as_body->id);
+        EXPECT_EQ(as_frame->event.ts, as_body->ts);
+        EXPECT_EQ(as_frame->event.payload_canonical.text(), as_body->payload_canonical.text());
+    }
+    EXPECT_GT(taken, 200u);
+    for (std::string frame : {
+             R"({"op":"publish","events":[{"topic":"t","payload":1}]})",
+             R"({"op":"subscribe","topic":"t"})",
+             R"({"op":"publish","event":{"topic":"t","payload":1},"extra":1})",
+             R"({"op":"publish","op":"publish","event":{"topic":"t","payload":1}})",
+             R"({"op":"publish","id":"a","id":"b","event":{"topic":"t","payload":1}})",
+             R"({"op":"publish","id":1,"event":{"topic":"t","payload":1}})",
+             R"({"op":"publish"})",
+             R"({"event":{"topic":"t","payload":1}})",
+             R"({"op":"publish","event":{"topic":"t","payload":1}} x)",
+         }) {
+        EXPECT_FALSE(read_canonical_publish_frame(frame)) << frame;
+    }
+    const std::string long_id(257, 'i');
+    EXPECT_FALSE(read_canonical_publish_frame(R"({"op":"publish","id":")" + long_id +
+                                              R"(","event":{"topic":"t","payload":1}})"));
+    EXPECT_TRUE(read_canonical_publish_frame(R"({"op":"publish","id":")" + long_id.substr(1) +
+                                             R"(","event":{"topic":"t","payload":1}})"));
 }
 
 }  // namespace
