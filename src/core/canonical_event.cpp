@@ -105,10 +105,7 @@ class canonical_event_reader {
         if (!take('{')) return std::nullopt;
         for (skip_whitespace();;) {
             std::string_view name, text;
-            if (!string(name)) return std::nullopt;
-            skip_whitespace();
-            if (!take(':')) return std::nullopt;
-            skip_whitespace();
+            if (!member_name(name)) return std::nullopt;
             if (name == "op" && once(op) && string(text) && text == "publish") {
                 // the only op read here
             } else if (name == "id" && once(id) && string(text) && text.size() <= 256) {
@@ -120,13 +117,9 @@ class canonical_event_reader {
             } else {
                 return std::nullopt;  // `events`, another op, an unknown member, …
             }
-            skip_whitespace();
-            if (take(',')) {
-                skip_whitespace();
-                continue;
-            }
-            if (take('}')) break;
-            return std::nullopt;
+            auto more = another('}', false);
+            if (!more) return std::nullopt;
+            if (!*more) break;
         }
         skip_whitespace();
         if (at_ != end_ || !op || !event) return std::nullopt;
@@ -148,10 +141,7 @@ class canonical_event_reader {
         if (at('}')) return std::nullopt;  // no topic, no payload
         for (;;) {
             std::string_view name, text;
-            if (!string(name)) return std::nullopt;
-            skip_whitespace();
-            if (!take(':')) return std::nullopt;
-            skip_whitespace();
+            if (!member_name(name)) return std::nullopt;
             if (name == "topic" && once(topic) && string(text)) {
                 in.topic = text;
             } else if (name == "key" && once(key) && string(text)) {
@@ -176,13 +166,9 @@ class canonical_event_reader {
             } else {
                 return std::nullopt;  // headers, expect, a batch, a member given twice, …
             }
-            skip_whitespace();
-            if (take(',')) {
-                skip_whitespace();
-                continue;
-            }
-            if (take('}')) break;
-            return std::nullopt;
+            auto more = another('}', false);
+            if (!more) return std::nullopt;
+            if (!*more) break;
         }
         if (!topic || !payload) return std::nullopt;
         if (auto ok = validate_input(in); !ok) return std::nullopt;
@@ -245,6 +231,39 @@ class canonical_event_reader {
         while (at_ != end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
     }
 
+    // A member's name and its colon, whitespace around them skipped.
+    bool member_name(std::string_view& name) {
+        if (!string(name)) return false;
+        skip_whitespace();
+        if (!take(':')) return false;
+        skip_whitespace();
+        return true;
+    }
+
+    // After a member or an item: true when a comma says another follows (copied to the
+    // payload when `copy`), false at `close`, nullopt for anything else.
+    std::optional<bool> another(char close, bool copy) {
+        skip_whitespace();
+        if (take(',')) {
+            if (copy) out_->push_back(',');
+            skip_whitespace();
+            return true;
+        }
+        if (take(close)) return false;
+        return std::nullopt;
+    }
+
+    // Copies the '{' or '[' at at_ and what follows up to `close` if it closes at once
+    // (`empty`); false when it would nest deeper than a payload may.
+    bool open(char close, std::size_t depth, bool& empty) {
+        if (depth > max_payload_depth) return false;
+        out_->push_back(*at_++);
+        skip_whitespace();
+        empty = take(close);
+        if (empty) out_->push_back(close);
+        return true;
+    }
+
     // A string without escapes, as valid UTF-8: its bytes between the quotes.
     bool string(std::string_view& text) {
         if (!take('"')) return false;
@@ -299,19 +318,14 @@ class canonical_event_reader {
         std::string& out = *out_;
         switch (*at_) {
             case '{': {
-                if (depth > max_payload_depth) return false;
-                ++at_;
-                out.push_back('{');
-                skip_whitespace();
-                if (take('}')) {
-                    out.push_back('}');
-                    return true;
-                }
+                bool empty = false;
+                if (!open('}', depth, empty)) return false;
+                if (empty) return true;
                 const std::size_t first_member = members_.size();
                 bool in_order = true;
                 for (;;) {
                     std::string_view name;
-                    if (!string(name)) return false;
+                    if (!member_name(name)) return false;
                     // canonical_json writes members in key order (bytes compared unsigned,
                     // as std::string_view compares); equal keys are left to the general path.
                     if (members_.size() > first_member && !(members_.back().name < name)) {
@@ -322,18 +336,11 @@ class canonical_event_reader {
                     out.push_back('"');
                     out.append(name);
                     out += "\":";
-                    skip_whitespace();
-                    if (!take(':')) return false;
-                    skip_whitespace();
                     if (!value(depth + 1)) return false;
                     members_[m].end = out.size();
-                    skip_whitespace();
-                    if (take(',')) {
-                        out.push_back(',');
-                        skip_whitespace();
-                        continue;
-                    }
-                    if (!take('}')) return false;
+                    auto more = another('}', true);
+                    if (!more) return false;
+                    if (*more) continue;
                     if (!in_order && !sort_members(first_member)) return false;
                     members_.resize(first_member);
                     out.push_back('}');
@@ -341,25 +348,17 @@ class canonical_event_reader {
                 }
             }
             case '[': {
-                if (depth > max_payload_depth) return false;
-                ++at_;
-                out.push_back('[');
-                skip_whitespace();
-                if (take(']')) {
-                    out.push_back(']');
-                    return true;
-                }
+                bool empty = false;
+                if (!open(']', depth, empty)) return false;
+                if (empty) return true;
                 for (;;) {
                     if (!value(depth + 1)) return false;
-                    skip_whitespace();
-                    if (take(',')) {
-                        out.push_back(',');
-                        skip_whitespace();
-                        continue;
+                    auto more = another(']', true);
+                    if (!more) return false;
+                    if (!*more) {
+                        out.push_back(']');
+                        return true;
                     }
-                    if (!take(']')) return false;
-                    out.push_back(']');
-                    return true;
                 }
             }
             case '"': {
