@@ -28,20 +28,30 @@ constexpr std::array<string_byte, 256> string_bytes = [] {
     return t;
 }();
 
-// A whole number the general path parses as an integer (int64, or uint64 past INT64_MAX)
-// and writes back as the same digits: no sign on zero, no leading zero, and in range.
-bool canonical_integer(std::string_view token) {
+// Digits as canonical_json writes a whole number: no sign on zero, no leading zero.
+bool integer_form(std::string_view token) {
     const bool negative = token.starts_with('-');
     std::string_view digits = negative ? token.substr(1) : token;
-    if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || negative))) return false;
+    return !digits.empty() && (digits[0] != '0' || (digits.size() == 1 && !negative));
+}
+
+// `token` as an int64, when it is in integer form and in range.
+std::optional<std::int64_t> canonical_int64(std::string_view token) {
+    std::int64_t n = 0;
     const char* end = token.data() + token.size();
-    std::int64_t i = 0;
-    if (auto r = std::from_chars(token.data(), end, i); r.ec == std::errc() && r.ptr == end) {
-        return true;
-    }
+    auto r = std::from_chars(token.data(), end, n);
+    if (!integer_form(token) || r.ec != std::errc() || r.ptr != end) return std::nullopt;
+    return n;
+}
+
+// A whole number the general path parses as an integer (int64, or uint64 past INT64_MAX)
+// and writes back as the same digits.
+bool canonical_integer(std::string_view token) {
+    if (canonical_int64(token)) return true;
     std::uint64_t u = 0;
+    const char* end = token.data() + token.size();
     auto r = std::from_chars(token.data(), end, u);
-    return !negative && r.ec == std::errc() && r.ptr == end;
+    return integer_form(token) && !token.starts_with('-') && r.ec == std::errc() && r.ptr == end;
 }
 
 // `I.F` with no exponent, I without a leading zero, F without a trailing zero, at most 15
@@ -97,20 +107,20 @@ class canonical_event_reader {
     }
 
     // A WebSocket publish frame: `op` ("publish"), an optional `id` and one `event`.
-    std::optional<canonical_publish_frame> frame() {
+    std::optional<canonical_publish_frame> frame(std::size_t max_id_bytes) {
         canonical_publish_frame out;
         bool op = false, id = false, event = false;
-        auto once = [](bool& seen) { return !std::exchange(seen, true); };
         skip_whitespace();
         if (!take('{')) return std::nullopt;
         for (skip_whitespace();;) {
             std::string_view name, text;
             if (!member_name(name)) return std::nullopt;
-            if (name == "op" && once(op) && string(text) && text == "publish") {
+            if (name == "op" && first_time(op) && string(text) && text == "publish") {
                 // the only op read here
-            } else if (name == "id" && once(id) && string(text) && text.size() <= 256) {
+            } else if (name == "id" && first_time(id) && string(text) &&
+                       text.size() <= max_id_bytes) {
                 out.id = text;
-            } else if (name == "event" && once(event)) {
+            } else if (name == "event" && first_time(event)) {
                 auto in = event_object();
                 if (!in) return std::nullopt;
                 out.event = std::move(*in);
@@ -126,40 +136,39 @@ class canonical_event_reader {
         return out;
     }
 
-    void clear() { members_.clear(); }
+    // A body refused halfway leaves its open objects' members behind.
+    ~canonical_event_reader() { members_.clear(); }
+    canonical_event_reader(const canonical_event_reader&) = delete;
+    canonical_event_reader& operator=(const canonical_event_reader&) = delete;
 
   private:
+    // For a member that may be given once: false when it was seen before.
+    static bool first_time(bool& seen) { return !std::exchange(seen, true); }
+
     // The event object at at_, read up to its closing brace.
     std::optional<event_input> event_object() {
         event_input in;
         bool topic = false, key = false, id = false, ts = false, payload = false;
         std::string payload_text;
-        auto once = [](bool& seen) { return !std::exchange(seen, true); };
         skip_whitespace();
         if (!take('{')) return std::nullopt;
-        skip_whitespace();
-        if (at('}')) return std::nullopt;  // no topic, no payload
-        for (;;) {
+        for (skip_whitespace();;) {
             std::string_view name, text;
             if (!member_name(name)) return std::nullopt;
-            if (name == "topic" && once(topic) && string(text)) {
+            if (name == "topic" && first_time(topic) && string(text)) {
                 in.topic = text;
-            } else if (name == "key" && once(key) && string(text)) {
+            } else if (name == "key" && first_time(key) && string(text)) {
                 in.key = text;
-            } else if (name == "id" && once(id) && string(text)) {
+            } else if (name == "id" && first_time(id) && string(text)) {
                 if (reserved_event_id(text)) return std::nullopt;  // refused by the general path
                 in.id = std::string(text);
-            } else if (name == "ts" && once(ts) && number(text)) {
-                // An int64 as the general path reads it (a later check refuses what is out
+            } else if (name == "ts" && first_time(ts) && number(text)) {
+                // An int64 as the general path reads it (validate_input refuses what is out
                 // of range for a time).
-                std::int64_t n = 0;
-                const char* end = text.data() + text.size();
-                auto r = std::from_chars(text.data(), end, n);
-                if (!canonical_integer(text) || r.ec != std::errc() || r.ptr != end) {
-                    return std::nullopt;
-                }
-                in.ts = ts_ms{n};
-            } else if (name == "payload" && once(payload)) {
+                auto n = canonical_int64(text);
+                if (!n) return std::nullopt;
+                in.ts = ts_ms{*n};
+            } else if (name == "payload" && first_time(payload)) {
                 out_ = &payload_text;
                 payload_text.reserve(static_cast<std::size_t>(end_ - at_));
                 if (!value(1)) return std::nullopt;
@@ -398,17 +407,12 @@ class canonical_event_reader {
 };
 
 std::optional<event_input> read_canonical_event(std::string_view body) {
-    canonical_event_reader reader(body);
-    auto in = reader.body();
-    reader.clear();  // a body refused halfway leaves members behind
-    return in;
+    return canonical_event_reader(body).body();
 }
 
-std::optional<canonical_publish_frame> read_canonical_publish_frame(std::string_view frame) {
-    canonical_event_reader reader(frame);
-    auto out = reader.frame();
-    reader.clear();
-    return out;
+std::optional<canonical_publish_frame> read_canonical_publish_frame(std::string_view frame,
+                                                                    std::size_t max_id_bytes) {
+    return canonical_event_reader(frame).frame(max_id_bytes);
 }
 
 }  // namespace prom

@@ -25,13 +25,14 @@ namespace prom {
 std::optional<event_input> read_canonical_event(std::string_view body);
 
 // A WebSocket publish frame read the same way: `{"op":"publish","id":…,"event":{…}}`, its
-// members in any order, `id` optional (at most 256 bytes, no escape), the event as above.
+// members in any order, `id` optional (at most `max_id_bytes`, no escape), the event as above.
 // nullopt for any other frame (a batch of `events` included): ws::parse_command's general
 // path reads it, with the same result for a frame read here.
 struct canonical_publish_frame {
     std::string id;
     event_input event;
 };
-std::optional<canonical_publish_frame> read_canonical_publish_frame(std::string_view frame);
+std::optional<canonical_publish_frame> read_canonical_publish_frame(std::string_view frame,
+                                                                    std::size_t max_id_bytes);
 
 }  // namespace prom

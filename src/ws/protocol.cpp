@@ -91,7 +91,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     // A publish frame in the usual shape is read without building its JSON, as POST /publish
     // reads one (core/canonical_event.hpp); any other frame, and every error, goes below.
     if (text.size() <= parse_limits{}.max_bytes) {
-        if (auto fast = read_canonical_publish_frame(text)) {
+        if (auto fast = read_canonical_publish_frame(text, max_request_id_bytes)) {
             command c;
             c.id = std::move(fast->id);
             publish_cmd p;
@@ -107,7 +107,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         std::string id;
         if (auto lax = parse_stored_json(text); lax && lax->is_object()) {
             const json::value* given = member(lax->get_object(), "id");
-            if (given && given->is_string() && given->get_string().size() <= 256) {
+            if (given && given->is_string() && given->get_string().size() <= max_request_id_bytes) {
                 id = given->get_string();
             }
         }
@@ -117,15 +117,16 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
     const auto& o = v->get_object();
     if (auto twice = first_duplicate_envelope_key(text, *v)) {
         const json::value* given = member(o, "id");
-        return bad(given && given->is_string() && given->get_string().size() <= 256
+        return bad(given && given->is_string() && given->get_string().size() <= max_request_id_bytes
                        ? std::string(given->get_string())
                        : std::string(),
                    duplicate_member_message(*twice));
     }
     command c;
     if (const json::value* id = member(o, "id")) {
-        if (!id->is_string() || id->get_string().size() > 256) {
-            return bad("", "id must be a string of at most 256 bytes");
+        if (!id->is_string() || id->get_string().size() > max_request_id_bytes) {
+            return bad("", "id must be a string of at most " +
+                               std::to_string(max_request_id_bytes) + " bytes");
         }
         c.id = id->get_string();
     }

@@ -11,6 +11,7 @@
 
 #include "prom/event.hpp"
 #include "prom/json.hpp"
+#include "ws/protocol.hpp"
 
 namespace prom {
 namespace {
@@ -340,7 +341,7 @@ TEST(canonical_event, a_publish_frame_is_read_as_its_event_would_be) {
             make.pick(2) ? R"({"op":"publish",)" + id + R"("event":)" + event + "}"
                          : "{" + id + R"("event":)" + event + R"(, "op" : "publish" })";
         auto as_body = read_canonical_event(event);
-        auto as_frame = read_canonical_publish_frame(frame);
+        auto as_frame = read_canonical_publish_frame(frame, ws::max_request_id_bytes);
         ASSERT_EQ(as_body.has_value(), as_frame.has_value()) << frame;
         if (!as_frame) continue;
         ++taken;
@@ -363,13 +364,16 @@ TEST(canonical_event, a_publish_frame_is_read_as_its_event_would_be) {
              R"({"event":{"topic":"t","payload":1}})",
              R"({"op":"publish","event":{"topic":"t","payload":1}} x)",
          }) {
-        EXPECT_FALSE(read_canonical_publish_frame(frame)) << frame;
+        EXPECT_FALSE(read_canonical_publish_frame(frame, ws::max_request_id_bytes)) << frame;
     }
-    const std::string long_id(257, 'i');
-    EXPECT_FALSE(read_canonical_publish_frame(R"({"op":"publish","id":")" + long_id +
-                                              R"(","event":{"topic":"t","payload":1}})"));
-    EXPECT_TRUE(read_canonical_publish_frame(R"({"op":"publish","id":")" + long_id.substr(1) +
-                                             R"(","event":{"topic":"t","payload":1}})"));
+    auto with_id = [](std::size_t bytes) {
+        return R"({"op":"publish","id":")" + std::string(bytes, 'i') +
+               R"(","event":{"topic":"t","payload":1}})";
+    };
+    EXPECT_FALSE(read_canonical_publish_frame(with_id(ws::max_request_id_bytes + 1),
+                                              ws::max_request_id_bytes));
+    EXPECT_TRUE(
+        read_canonical_publish_frame(with_id(ws::max_request_id_bytes), ws::max_request_id_bytes));
 }
 
 }  // namespace
