@@ -8,6 +8,7 @@
 // at a time and must not outlive its store. Every call returns errors as values.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "prom/event.hpp"
+#include "prom/latency_histogram.hpp"
 
 namespace prom {
 
@@ -241,6 +243,14 @@ using append_listener = std::function<void(const appended_topics&)>;
 // block or call back into the store: hand the result to the thread that will use it.
 using append_callback = std::move_only_function<void(result<std::vector<append_result>>)>;
 
+// The group commit's record of its commits: how long each took and how many events they
+// wrote. Their mean group size (events over commits) says how well the writer shares its
+// fsyncs; the duration says how long the disk makes a commit wait.
+struct commit_statistics {
+    latency_histogram duration;            // one entry per commit: transaction, commit, fsync
+    std::atomic<std::uint64_t> events{0};  // events those commits wrote (duplicates included)
+};
+
 class store {
   public:
     virtual ~store() = default;
@@ -313,6 +323,11 @@ class store {
     // Which topics grew: lets a waiter on many topics wake only those of the topics that
     // moved (the WebSocket delivery pool) instead of re-reading every topic on every commit.
     virtual void add_append_listener(append_listener listener) = 0;
+
+    // How the store's writer has grouped appends into commits (the metrics page's
+    // prom_log_commit_*; docs/operations.md, "Metrics"), or nullptr for a store that commits
+    // each append on its caller's thread (memory).
+    virtual const commit_statistics* commit_stats() const { return nullptr; }
 
     // ==== operations: groups, cursors and leases seen from outside (docs/operations.md) =====
     // Every cursor of every group, ordered by (topic, group), with its topic's last seq and

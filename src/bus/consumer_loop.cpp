@@ -1,5 +1,7 @@
 #include "bus/consumer_loop.hpp"
 
+#include "core/thread_name.hpp"
+
 namespace prom::bus_internal {
 
 consumer_loop::state::state(store& s, consumer_config c, deliver_fn d)
@@ -65,6 +67,7 @@ bool consumer_loop::state::sleep_for(std::chrono::milliseconds d) {
 // backing off when a delivery does not move the position) live in consumer_state, shared
 // with the delivery pool; this only carries out its steps.
 void consumer_loop::state::run() {
+    name_this_thread("prom-consumer");
     const std::string& topic = consumer.config().topic;
     while (!stop) {
         // Read before next() reads the topic, so that an append after that read wakes the wait.

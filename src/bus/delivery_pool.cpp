@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
 #include "storage/common.hpp"
 
 namespace prom::bus_internal {
@@ -136,6 +137,7 @@ void delivery_pool::ready(const std::shared_ptr<pump>& p) {
 }
 
 void delivery_pool::work() {
+    name_this_thread("prom-delivery");
     for (;;) {
         std::shared_ptr<pump> p;
         {
@@ -281,6 +283,7 @@ void delivery_pool::on_appended(const appended_topics& a) {
 }
 
 void delivery_pool::watch() {
+    name_this_thread("prom-delivery-w");
     std::uint64_t seen = store_.change_version();
     for (;;) {
         {

@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/thread_name.hpp"
+
 namespace prom::cli {
 
 namespace {
@@ -49,6 +51,7 @@ void signal_watch::finish() {
 }
 
 void signal_watch::run() {
+    name_this_thread("prom-signals");
     int got = 0;
     sigwait(&signals_, &got);
     if (finished_) return;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/text.hpp"
+#include "core/thread_name.hpp"
 #include "prom/json.hpp"
 
 namespace prom::consistency {
@@ -169,6 +170,7 @@ std::uint64_t change_feed::delivered() const {
 }
 
 void change_feed::run() {
+    name_this_thread("prom-changes");
     for (;;) {
         bool everyone = true;  // the tick: commits nobody told us of
         std::vector<std::uint64_t> only;

@@ -3,6 +3,7 @@
 #include <set>
 #include <utility>
 
+#include "core/thread_name.hpp"
 #include "storage/common.hpp"
 
 namespace prom::consistency {
@@ -107,6 +108,7 @@ std::uint64_t cursor_waiters::completed() const {
 }
 
 void cursor_waiters::run() {
+    name_this_thread("prom-waiters");
     std::uint64_t seen = store_.change_version();
     for (;;) {
         bool waiter_arrived = false;

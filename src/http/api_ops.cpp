@@ -70,6 +70,18 @@ response api::metrics_page(const request&) {
         "# TYPE prom_db_up gauge\nprom_db_up ";
     body += probe_database(store_) ? '1' : '0';
     body += '\n';
+    if (const auto* commits = store_.commit_stats()) {
+        append_metric_header(body, "prom_log_commit_duration_seconds", "histogram",
+                             "Time of one commit of the log's writer (its transaction, commit "
+                             "and fsync), whatever number of appends it groups.");
+        commits->duration.render(body, "prom_log_commit_duration_seconds", "");
+        append_metric_header(body, "prom_log_commit_events_total", "counter",
+                             "Events written by the writer's commits; over "
+                             "prom_log_commit_duration_seconds_count, the mean group size.");
+        body += "prom_log_commit_events_total ";
+        body += std::to_string(commits->events.load(std::memory_order_relaxed));
+        body += '\n';
+    }
     if (options_.waiters) {
         body +=
             "# HELP prom_http_cursor_waiters Requests waiting for projectors (after, wait_for).\n"

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/thread_name.hpp"
 #include "http/server_context.hpp"
 
 namespace prom::http {
@@ -85,6 +86,7 @@ struct close_idle {
 };
 
 void run_worker(io_worker* w) {
+    name_this_thread("prom-net");
     for (;;) {
         try {
             w->ioc.run();

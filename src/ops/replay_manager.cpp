@@ -1,5 +1,7 @@
 #include "ops/replay_manager.hpp"
 
+#include "core/thread_name.hpp"
+
 namespace prom::ops {
 
 replay_manager::~replay_manager() { stop(); }
@@ -52,6 +54,7 @@ result<json::object> replay_manager::start(const replay_spec& spec) {
     j.id = new_event_id();
     j.spec = spec;
     j.thread = std::thread([this, &j, c = std::move(*compiled)] {
+        name_this_thread("prom-replay");
         auto done = run_replay(store_, *c, [this, &j](const replay_progress& p) {
             std::lock_guard lock(mu_);
             j.progress = p;

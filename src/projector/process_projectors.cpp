@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/thread_annotations.hpp"
+#include "core/thread_name.hpp"
 #include "projector/process_handlers.hpp"
 
 namespace prom {
@@ -52,6 +53,7 @@ class running_process_projectors final : public process_projectors {
 
   private:
     void stale_loop() {
+        name_this_thread("prom-stale");
         prom::unique_lock lock(mu_);
         for (;;) {
             const auto due = std::chrono::steady_clock::now() + options_.stale_check_every;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/stoppable_sleep.hpp"
+#include "core/thread_name.hpp"
 #include "prom/timetravel.hpp"
 
 namespace prom::retention {
@@ -57,6 +58,7 @@ runner::~runner() { stop(); }
 
 void runner::start() {
     thread_ = std::jthread([this, token = stop_.get_token()] {
+        name_this_thread("prom-retention");
         for (;;) {
             if (!sleep_for_unless_stopped(token, options_.interval)) return;
             auto round = run_round();

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/thread_name.hpp"
 #include "prom/process_projectors.hpp"
 
 namespace prom::server {
@@ -44,6 +45,7 @@ class demo_impl final : public demo_publisher {
 
   private:
     void run() {
+        name_this_thread("prom-demo");
         for (int tick = 0;; ++tick) {
             std::vector<event_input> batch;
             for (const auto& p : processes) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/stoppable_sleep.hpp"
+#include "core/thread_name.hpp"
 #include "http/api.hpp"
 #include "http/http_server.hpp"
 #include "http/snapshot_cache.hpp"
@@ -259,6 +260,7 @@ class node_impl final : public node {
         };
         slo_ = std::make_unique<ops::slo_monitor>(*store_, config_.slo, std::move(counts));
         slo_thread_ = std::jthread([this](std::stop_token stop) {
+            name_this_thread("prom-slo");
             while (!stop.stop_requested()) {
                 if (auto ok = slo_->evaluate(now_ms()); !ok) {
                     spdlog::warn("prom serve: SLO check: {}", ok.error().message);

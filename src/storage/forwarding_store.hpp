@@ -19,6 +19,7 @@ class forwarding_store : public store {
     void append_async(std::vector<event_input> batch, append_callback done) override {
         inner_.append_async(std::move(batch), std::move(done));
     }
+    const commit_statistics* commit_stats() const override { return inner_.commit_stats(); }
     result<std::vector<event>> scan(const scan_query& q) override { return inner_.scan(q); }
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override {
         return inner_.scan_key_by_time(q);

@@ -1,5 +1,8 @@
 #include "storage/group_commit.hpp"
 
+#include <chrono>
+
+#include "core/thread_name.hpp"
 #include "storage/common.hpp"
 
 namespace prom::storage {
@@ -73,6 +76,7 @@ void group_commit::answer(std::vector<request>& group) {
 }
 
 void group_commit::run() {
+    name_this_thread("prom-writer");
     // Swapped with the queue each round, so both vectors keep their capacity: no allocation
     // per group once the load is steady.
     std::vector<request> group;
@@ -98,7 +102,13 @@ void group_commit::run() {
                 queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
             }
         }
+        // The group's events, counted before write_ may move them out of the requests.
+        std::uint64_t events = 0;
+        for (const auto& r : group) events += r.batch.size();
+        const auto started = std::chrono::steady_clock::now();
         write_(group);
+        stats_.duration.record(std::chrono::steady_clock::now() - started);
+        stats_.events.fetch_add(events, std::memory_order_relaxed);
         answer(group);
         group.clear();
     }

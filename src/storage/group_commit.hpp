@@ -57,6 +57,10 @@ class group_commit {
     // The blocking form: returns once the batch is durable, or failed.
     result<std::vector<append_result>> append(std::vector<event_input> batch);
 
+    // Every group written so far: its duration (the write function's, which commits) and
+    // its events, failed ones included.
+    const commit_statistics& stats() const { return stats_; }
+
   private:
     // Queues a prepared request and wakes the writer if it waits.
     void enqueue(request r);
@@ -72,6 +76,7 @@ class group_commit {
     std::vector<request> queue_ PROM_GUARDED_BY(mu_);
     bool writer_waiting_ PROM_GUARDED_BY(mu_) = false;  // only then does a submit notify
     bool stopping_ PROM_GUARDED_BY(mu_) = false;
+    commit_statistics stats_;
     std::vector<waiter*> woken_;  // the writer's, reused: the blocked callers of a group
     std::thread writer_;          // last: starts once everything above exists
 };

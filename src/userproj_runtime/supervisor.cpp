@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/thread_name.hpp"
 #include "prom/user_projector.hpp"
 #include "userproj_runtime/guarded_transaction.hpp"
 
@@ -113,6 +114,7 @@ bool supervisor::wait_synced(std::chrono::milliseconds timeout) {
 }
 
 void supervisor::run() {
+    name_this_thread("prom-supervisor");
     for (;;) {
         auto began = std::chrono::steady_clock::now();
         {

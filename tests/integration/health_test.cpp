@@ -1,6 +1,8 @@
 // /healthz and prom_db_up tell whether the database answers (issue 12 item 10): the HTTP
 // server is run in-process over a store wrapper whose reads fail while `down` is set.
 #include <atomic>
+#include <string>
+#include <vector>
 
 #include "http/api.hpp"
 #include "http/http_server.hpp"
@@ -75,6 +77,53 @@ TEST_F(health, healthz_and_prom_db_up_follow_the_database) {
     store_->down = false;
     EXPECT_EQ(get("/healthz").status, 200);
     EXPECT_NE(get("/metrics").body.find("\nprom_db_up 1\n"), std::string::npos);
+}
+
+// The value of an unlabelled metric line `name value` on a metrics page; -1 when absent.
+double metric_value(const std::string& page, const std::string& name) {
+    auto at = page.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(page.substr(at + name.size() + 2));
+}
+
+TEST_F(health, the_metrics_page_counts_the_writers_commits_and_their_events) {
+    auto before = get("/metrics").body;
+    ASSERT_NE(before.find("# TYPE prom_log_commit_duration_seconds histogram\n"), std::string::npos)
+        << before;
+    const double events = metric_value(before, "prom_log_commit_events_total");
+    const double commits = metric_value(before, "prom_log_commit_duration_seconds_count");
+    ASSERT_GE(events, 0);
+    ASSERT_GE(commits, 0);
+
+    std::vector<event_input> three(3);
+    for (auto& e : three) {
+        e.topic = "metrics.t";
+        e.key = "k";
+        e.payload = json::object{{"n", 1}};
+    }
+    ASSERT_TRUE(store_->append(three));  // one commit of three events
+    three.resize(1);
+    ASSERT_TRUE(store_->append(three));  // and one of one
+
+    auto after = get("/metrics").body;
+    EXPECT_EQ(metric_value(after, "prom_log_commit_events_total"), events + 4) << after;
+    EXPECT_EQ(metric_value(after, "prom_log_commit_duration_seconds_count"), commits + 2);
+    EXPECT_NE(after.find("prom_log_commit_duration_seconds_bucket{le=\"+Inf\"} "),
+              std::string::npos);
+}
+
+TEST(metrics_page, a_store_without_a_writer_thread_shows_no_commit_metrics) {
+    auto s = open_or_die("memory:");
+    http::snapshot_cache cache(*s, http::snapshot_cache_options{});
+    http::http_metrics metrics;
+    http::api api(*s, cache, metrics, http::api_options{});
+    auto server = http::http_server::start(api, {.port = 0, .threads = 1, .blocking_threads = 1});
+    ASSERT_TRUE(server) << server.error().message;
+    auto page = http_request((*server)->port(), "GET", "/metrics");
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("\nprom_db_up 1\n"), std::string::npos);
+    EXPECT_EQ(page.body.find("prom_log_commit"), std::string::npos);
+    (*server)->stop(std::chrono::seconds(2));
 }
 
 }  // namespace

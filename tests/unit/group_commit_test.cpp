@@ -87,6 +87,36 @@ TEST(group_commit, requests_queued_while_the_writer_writes_share_the_next_group)
     for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<seq_t>(i + 1));
 }
 
+TEST(group_commit, its_statistics_count_each_written_group_once_and_every_event_of_it) {
+    recording_writer w;
+    std::atomic<int> answered{0};
+    {
+        group_commit gc([&](std::vector<group_commit::request>& g) { w.write(g); });
+        EXPECT_EQ(gc.stats().duration.count(), 0u);
+        auto count = [&](result<std::vector<append_result>> r) {
+            ASSERT_TRUE(r);
+            ++answered;
+        };
+        gc.submit(one_event("first"), count);
+        w.first_started.get_future().wait();  // the writer holds the first group
+        auto two = one_event("a");
+        two.push_back(std::move(one_event("b")[0]));
+        gc.submit(std::move(two), count);  // these two requests, three events,
+        gc.submit(one_event("c"), count);  // queue up as the second group
+        auto bad = one_event("d");
+        bad[0].topic = "";  // refused before the queue: no group, no event
+        gc.submit(std::move(bad), [](result<std::vector<append_result>> r) { EXPECT_FALSE(r); });
+        w.first_may_finish.set_value();
+        // Returns once its group is written: with the two queued requests or after them.
+        ASSERT_TRUE(gc.append(one_event("e")));
+        std::lock_guard lock(w.mu);
+        EXPECT_GE(w.group_sizes.size(), 2u);
+        EXPECT_EQ(gc.stats().duration.count(), w.group_sizes.size());
+        EXPECT_EQ(gc.stats().events.load(), 5u);
+    }
+    EXPECT_EQ(answered.load(), 3);  // the writer, joined, ran every callback
+}
+
 TEST(group_commit, a_bad_batch_is_answered_on_the_calling_thread_and_never_written) {
     recording_writer w;
     w.first_may_finish.set_value();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "core/thread_name.hpp"
 #include "storage/postgres/pg_connection.hpp"
 
 namespace prom::storage::postgres {
@@ -55,6 +56,7 @@ void change_listener::stop() {
 }
 
 void change_listener::run() {
+    name_this_thread("prom-pg-listen");
     constexpr auto idle_ping = std::chrono::seconds(10);
     std::unique_ptr<connection> conn(static_cast<connection*>(first_conn_));
     first_conn_ = nullptr;

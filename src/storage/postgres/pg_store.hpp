@@ -33,6 +33,9 @@ class pg_store final : public store {
 
     result<std::vector<append_result>> append(std::vector<event_input> batch) override;
     void append_async(std::vector<event_input> batch, append_callback done) override;
+    const commit_statistics* commit_stats() const override {
+        return group_commit_ ? &group_commit_->stats() : nullptr;
+    }
     result<std::vector<event>> scan(const scan_query& q) override;
     result<std::vector<event>> scan_key_by_time(const key_time_query& q) override;
     result<std::vector<event>> latest_per_key(std::string_view topic) override;

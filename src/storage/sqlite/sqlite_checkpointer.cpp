@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace prom::storage::sqlite {
@@ -61,6 +62,7 @@ void wal_checkpointer::after_commit(sqlite3* db, const char* name, int frames) {
 }
 
 void wal_checkpointer::run() {
+    name_this_thread("prom-checkpoint");
     std::unique_ptr<connection> conn;
     while (true) {
         {

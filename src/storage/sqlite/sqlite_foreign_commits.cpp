@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_foreign_commits.hpp"
 
+#include "core/thread_name.hpp"
+
 namespace prom::storage::sqlite {
 
 foreign_commit_watcher::foreign_commit_watcher(std::function<bool()> moved,
@@ -18,6 +20,7 @@ foreign_commit_watcher::~foreign_commit_watcher() {
 }
 
 void foreign_commit_watcher::run() {
+    name_this_thread("prom-foreign");
     std::unique_lock lock(mu_);
     while (!stopping_) {
         lock.unlock();

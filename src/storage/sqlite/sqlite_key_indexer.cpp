@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/thread_name.hpp"
 #include "storage/sqlite/sqlite_key_index.hpp"
 
 namespace prom::storage::sqlite {
@@ -126,6 +127,7 @@ bool key_indexer::index_quiet(connection& c, const round& r) {
 }
 
 void key_indexer::run() {
+    name_this_thread("prom-key-index");
     std::unique_ptr<connection> conn;
     bool failed = false;
     while (true) {
