@@ -18,6 +18,7 @@ import type {
     ListPage,
     PublishOptions,
     PublishResult,
+    ReadOptions,
     SnapOptions,
     Snapshot,
     SubscribeOptions,
@@ -36,7 +37,7 @@ export class PromClient {
 
     constructor(options: ClientOptions | string) {
         const o: ClientOptions = typeof options === 'string' ? { url: options } : options;
-        this.http = new HttpTransport(o.url, o.token, o.fetch);
+        this.http = new HttpTransport(o.url, o.token, o.fetch, o.timeoutMs ?? defaultTimeoutMs);
         this.token = o.token;
         this.backoff = backoffOf(o.retry);
         this.cache = new EtagCache(o.cacheEntries ?? 1000);
@@ -76,7 +77,13 @@ export class PromClient {
         const idempotent = events.every((e) => typeof e.id === 'string' && e.id !== '');
         for (let attempt = 1; ; ++attempt) {
             try {
-                const answer = await this.http.request({ method: 'POST', path, json: body, signal: options?.signal });
+                const answer = await this.http.request({
+                    method: 'POST',
+                    path,
+                    json: body,
+                    signal: options?.signal,
+                    serverWaitMs: options?.waitFor !== undefined ? afterWaitMs(options.wait) : 0,
+                });
                 return resultsOf(answer.body, events);
             } catch (e) {
                 if (e instanceof NotCaughtUpError) {
@@ -106,7 +113,14 @@ export class PromClient {
         const path = withQuery(`/collections/${segment(collection)}/snap/${segment(key)}`, readParams(options));
         let answer;
         try {
-            answer = await this.http.request({ method: 'GET', path, headers, signal: options?.signal });
+            const held = cached !== undefined ? (options?.waitForChange ?? 0) * 1000 : 0;
+            answer = await this.http.request({
+                method: 'GET',
+                path,
+                headers,
+                signal: options?.signal,
+                serverWaitMs: readWaitMs(options) + held,
+            });
         } catch (e) {
             if (e instanceof PromError && e.code === 'not_found') this.cache.delete(cacheKey);
             throw e;
@@ -132,7 +146,7 @@ export class PromClient {
         if (options?.limit !== undefined) params.set('limit', String(options.limit));
         for (const [field, value] of Object.entries(options?.where ?? {})) params.set(field, String(value));
         const path = withQuery(`/collections/${segment(collection)}/list`, readParams(options, params));
-        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal });
+        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal, serverWaitMs: readWaitMs(options) });
         const page = answer.body as Omit<ListPage<D>, 'etag'>;
         if (page === null || typeof page !== 'object' || !Array.isArray(page.items)) {
             throw new ProtocolError(`GET ${path}: not a list page`, answer.status);
@@ -149,7 +163,7 @@ export class PromClient {
         params.set('t', t instanceof Date ? String(t.getTime()) : String(t));
         if (options?.reducer !== undefined) params.set('reducer', options.reducer);
         const path = withQuery(`/at/${segment(topic)}/${segment(key)}`, readParams(options, params));
-        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal });
+        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal, serverWaitMs: readWaitMs(options) });
         return answer.body as AtState<S>;
     }
 
@@ -171,6 +185,18 @@ export class PromClient {
     watch<D = Doc>(collection: string, selector: WatchSelector = {}, options: WatchOptions = {}): Watch<D> {
         return new Watch<D>(this.http, collection, selector, options, this.backoff);
     }
+}
+
+/** The client's limit on one HTTP request when ClientOptions.timeoutMs is not given. */
+const defaultTimeoutMs = 30_000;
+
+/** What `wait` (seconds, server default 5) lets the server hold a request with `after` or `waitFor`. */
+function afterWaitMs(wait: number | undefined): number {
+    return (wait ?? 5) * 1000;
+}
+
+function readWaitMs(options: ReadOptions | undefined): number {
+    return options?.after !== undefined ? afterWaitMs(options.wait) : 0;
 }
 
 function resultsOf(body: unknown, events: readonly EventInput<unknown>[]): PublishResult[] {

@@ -122,8 +122,22 @@ export class NotCaughtUpError extends PromError {
 
 /** The server could not be reached, or the connection broke before an answer. */
 export class NetworkError extends PromError {
-    constructor(message: string, cause?: unknown) {
-        super('network', message, 0, {}, { cause });
+    constructor(message: string, cause?: unknown, code = 'network') {
+        super(code, message, 0, {}, { cause });
+    }
+}
+
+/**
+ * No answer within the client's `timeoutMs` (plus the wait the request asked the server
+ * for): a server that accepts connections but does not answer. A NetworkError, so the
+ * publishes that are safe to repeat are retried after it too; `code` is `timeout`.
+ */
+export class TimeoutError extends NetworkError {
+    /** The limit that passed, in milliseconds. */
+    readonly timeoutMs: number;
+    constructor(message: string, timeoutMs: number) {
+        super(message, undefined, 'timeout');
+        this.timeoutMs = timeoutMs;
     }
 }
 

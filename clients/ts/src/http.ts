@@ -3,7 +3,7 @@
 // NetworkError). Retrying is the caller's decision: only it knows whether a request is safe
 // to repeat.
 
-import { NetworkError, ProtocolError, errorFromBody } from './errors.js';
+import { NetworkError, ProtocolError, TimeoutError, errorFromBody } from './errors.js';
 
 export interface HttpRequest {
     method: 'GET' | 'POST' | 'HEAD' | 'PUT' | 'DELETE';
@@ -12,6 +12,8 @@ export interface HttpRequest {
     headers?: Record<string, string>;
     json?: unknown;
     signal?: AbortSignal | undefined;
+    /** How long the request asks the server to hold it (`wait`, `Prefer: wait`), in ms: added to the timeout. */
+    serverWaitMs?: number | undefined;
 }
 
 export interface HttpAnswer {
@@ -26,7 +28,19 @@ export class HttpTransport {
     private readonly token: string | undefined;
     private readonly fetchImpl: typeof globalThis.fetch;
 
-    constructor(baseUrl: string, token: string | undefined, fetchImpl: typeof globalThis.fetch | undefined) {
+    /** Milliseconds one request may take before TimeoutError; 0: no limit. */
+    private readonly timeoutMs: number;
+
+    constructor(
+        baseUrl: string,
+        token: string | undefined,
+        fetchImpl: typeof globalThis.fetch | undefined,
+        timeoutMs = 0,
+    ) {
+        if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+            throw new RangeError(`timeoutMs must be a number of milliseconds >= 0, not ${timeoutMs}`);
+        }
+        this.timeoutMs = timeoutMs;
         this.baseUrl = baseUrl.replace(/\/+$/, '');
         this.token = token;
         const f = fetchImpl ?? globalThis.fetch;
@@ -54,6 +68,20 @@ export class HttpTransport {
      * status.
      */
     async request(req: HttpRequest): Promise<HttpAnswer> {
+        if (this.timeoutMs === 0) return this.exchange(req, req.signal);
+        const limit = this.timeoutMs + (req.serverWaitMs ?? 0);
+        const deadline = new Deadline(limit, req.signal);
+        try {
+            return await this.exchange(req, deadline.signal);
+        } catch (e) {
+            if (!deadline.passed) throw e;
+            throw new TimeoutError(`${req.method} ${req.path}: no answer within ${limit} ms`, limit);
+        } finally {
+            deadline.clear();
+        }
+    }
+
+    private async exchange(req: HttpRequest, signal: AbortSignal | undefined): Promise<HttpAnswer> {
         const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
         let body: string | undefined;
         if (req.json !== undefined) {
@@ -62,13 +90,13 @@ export class HttpTransport {
         }
         const init: RequestInit = { method: req.method, headers };
         if (body !== undefined) init.body = body;
-        if (req.signal !== undefined) init.signal = req.signal;
+        if (signal !== undefined) init.signal = signal;
         const res = await this.fetch(req.path, init);
         let text: string;
         try {
             text = await res.text();
         } catch (e) {
-            if (req.signal?.aborted) throw e;
+            if (signal?.aborted) throw e;
             throw new NetworkError(`${req.method} ${req.path}: the answer broke off: ${describe(e)}`, e);
         }
         let parsed: unknown;
@@ -83,6 +111,36 @@ export class HttpTransport {
         if (res.ok || res.status === 304) return { status: res.status, headers: res.headers, body: parsed };
         const retryAfter = res.headers.get('retry-after');
         throw errorFromBody(res.status, parsed, retryAfter === null ? null : Number(retryAfter));
+    }
+}
+
+/**
+ * An abort signal that fires after `ms`, or when the caller's own signal does (the caller's
+ * reason then, so a caller's abort stays a caller's abort). AbortSignal.any would do it from
+ * Node 20.3; the client supports Node 18.
+ */
+class Deadline {
+    readonly signal: AbortSignal;
+    passed = false;
+    private readonly controller = new AbortController();
+    private readonly timer: ReturnType<typeof setTimeout>;
+    private readonly caller: AbortSignal | undefined;
+    private readonly onCallerAbort = () => this.controller.abort(this.caller?.reason);
+
+    constructor(ms: number, caller: AbortSignal | undefined) {
+        this.signal = this.controller.signal;
+        this.caller = caller;
+        this.timer = setTimeout(() => {
+            this.passed = true;
+            this.controller.abort(new Error(`timed out after ${ms} ms`));
+        }, ms);
+        if (caller?.aborted) this.onCallerAbort();
+        else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
+    }
+
+    clear(): void {
+        clearTimeout(this.timer);
+        this.caller?.removeEventListener('abort', this.onCallerAbort);
     }
 }
 

@@ -22,6 +22,7 @@ export {
     UnavailableError,
     StorageError,
     NetworkError,
+    TimeoutError,
     ProtocolError,
     errorFromBody,
 } from './errors.js';

@@ -196,4 +196,11 @@ export interface ClientOptions {
     cacheEntries?: number | undefined;
     /** A fetch implementation (default: the global one). */
     fetch?: typeof globalThis.fetch | undefined;
+    /**
+     * Milliseconds an HTTP request may go unanswered before it fails with TimeoutError
+     * (default 30000; 0: no limit). A request that asks the server to wait (`wait` with
+     * `after` or `waitFor`, `waitForChange`) gets that wait on top. Subscriptions and watches
+     * are streams and have their own checks.
+     */
+    timeoutMs?: number | undefined;
 }
