@@ -6,6 +6,7 @@
 #
 #   bench/publish/instructions.sh [SECONDS=10] [CONNECTIONS=8]
 #   PROM_BIN=path/to/prom bench/publish/instructions.sh   # another build
+#   PROM_WRK_SCRIPT=bench/publish/post_headers.lua bench/publish/instructions.sh   # another body
 #
 # The server starts under callgrind, takes a warm-up of requests, then its counters are
 # zeroed (callgrind_control), wrk runs for SECONDS, and the counters are dumped, one file
@@ -51,7 +52,7 @@ pid=$!
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { log "the server did not start: $(tail -3 "$work/valgrind.out")"; exit 1; }
 
-script=$root/bench/publish/post.lua
+script=${PROM_WRK_SCRIPT:-$root/bench/publish/post.lua}
 wrk -t1 -c"$connections" -d2s -s "$script" "http://127.0.0.1:$port/publish" >/dev/null  # warm-up
 callgrind_control --zero "$pid" >/dev/null 2>&1
 log "publishing for ${seconds}s with $connections connections"

@@ -148,7 +148,7 @@ class canonical_event_reader {
     // The event object at at_, read up to its closing brace.
     std::optional<event_input> event_object() {
         event_input in;
-        bool topic = false, key = false, id = false, ts = false, payload = false;
+        bool topic = false, key = false, id = false, ts = false, payload = false, headers = false;
         std::string payload_text;
         skip_whitespace();
         if (!take('{')) return std::nullopt;
@@ -172,8 +172,10 @@ class canonical_event_reader {
                 out_ = &payload_text;
                 payload_text.reserve(static_cast<std::size_t>(end_ - at_));
                 if (!value(1)) return std::nullopt;
+            } else if (name == "headers" && first_time(headers)) {
+                if (!header_object(in.headers)) return std::nullopt;
             } else {
-                return std::nullopt;  // headers, expect, a batch, a member given twice, …
+                return std::nullopt;  // expect, a batch, a member given twice, …
             }
             auto more = another('}', false);
             if (!more) return std::nullopt;
@@ -238,6 +240,24 @@ class canonical_event_reader {
     }
     void skip_whitespace() {
         while (at_ != end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+    }
+
+    // `{"name":"value",…}`, every name and value a string without escapes. A name reserved
+    // for prom, or given twice, goes the general way, which refuses the first and reads the
+    // second as it reads any JSON object.
+    bool header_object(headers_map& out) {
+        if (!take('{')) return false;
+        skip_whitespace();
+        if (take('}')) return true;
+        for (;;) {
+            std::string_view name, text;
+            if (!member_name(name) || !string(text)) return false;
+            if (reserved_header_name(name)) return false;
+            if (!out.emplace(name, text).second) return false;
+            auto more = another('}', false);
+            if (!more) return false;
+            if (!*more) return true;
+        }
     }
 
     // A member's name and its colon, whitespace around them skipped.

@@ -9,8 +9,9 @@
 
 namespace prom {
 
-// One event whose members are `topic`, `key`, `id`, `ts` (an integer) and `payload`, each
-// at most once, with no escape in any string and a payload whose numbers are written as
+// One event whose members are `topic`, `key`, `id`, `ts` (an integer), `payload` and
+// `headers` (an object of strings), each at most once, with no escape in any string, no
+// header name reserved for prom or given twice, and a payload whose numbers are written as
 // canonical_json writes them: its event_input, already checked as event_input_from_json
 // checks one, with the payload's canonical text written straight from the body
 // (event_input's payload_canonical: whitespace dropped, each object's members put in key

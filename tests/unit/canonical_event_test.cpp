@@ -36,7 +36,7 @@ void expect_same_as_general(const std::string& body) {
     EXPECT_EQ(fast->key, slow->key) << body;
     EXPECT_EQ(fast->id, slow->id) << body;
     EXPECT_EQ(fast->ts, slow->ts) << body;
-    EXPECT_TRUE(fast->headers.empty()) << body;
+    EXPECT_EQ(fast->headers, slow->headers) << body;
     EXPECT_FALSE(fast->expect_key_seq) << body;
     EXPECT_TRUE(fast->payload.is_null()) << body;
     EXPECT_EQ(fast->payload_canonical.text(), canonical_json(slow->payload)) << body;
@@ -160,8 +160,14 @@ TEST(canonical_event, leaves_every_other_body_to_the_general_path) {
              R"({"topic":"t","ts":"2026-01-01T00:00:00Z","payload":1})",
              R"({"topic":"t","ts":1.5,"payload":1})",
              R"({"topic":"t","ts":99999999999999999,"payload":1})",
+             // Headers the general path refuses or reads its own way.
+             R"({"topic":"t","payload":1,"headers":{"prom-original-seq":"1"}})",
+             R"({"topic":"t","payload":1,"headers":{"h":"v","h":"w"}})",
+             R"({"topic":"t","payload":1,"headers":{"h":1}})",
+             R"({"topic":"t","payload":1,"headers":{"h":"\u0041"}})",
+             R"({"topic":"t","payload":1,"headers":["h"]})",
+             R"({"topic":"t","payload":1,"headers":{"h":"v"},"headers":{}})",
              // Members this reader does not read.
-             R"({"topic":"t","payload":1,"headers":{"h":"v"}})",
              R"({"topic":"t","key":"k","payload":1,"expect":{"key_seq":0}})",
              R"({"events":[{"topic":"t","payload":1}]})",
              R"({"topic":"t","payload":1,"extra":2})",
@@ -169,6 +175,20 @@ TEST(canonical_event, leaves_every_other_body_to_the_general_path) {
          }) {
         EXPECT_FALSE(read_canonical_event(body)) << body;
     }
+}
+
+TEST(canonical_event, reads_headers_of_plain_strings) {
+    const std::string body =
+        R"({"topic":"t","headers": { "traceparent" : "00-4bf9-00f0-01", "b":"2","a":"" },)"
+        R"("payload":1})";
+    auto in = read_canonical_event(body);
+    ASSERT_TRUE(in);
+    EXPECT_EQ(in->headers,
+              (headers_map{{"a", ""}, {"b", "2"}, {"traceparent", "00-4bf9-00f0-01"}}));
+    expect_same_as_general(body);
+    auto empty = read_canonical_event(R"({"topic":"t","headers":{},"payload":1})");
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->headers.empty());
 }
 
 TEST(canonical_event, a_payload_deeper_than_the_limit_goes_the_general_way) {
@@ -283,12 +303,27 @@ class body_maker {
         if (pick(2)) members.push_back(R"("key":)" + string_text());
         if (pick(3) == 0) members.push_back(R"("id":)" + string_text());
         if (pick(3) == 0) members.push_back(R"("ts":)" + number());
-        if (pick(6) == 0) members.push_back(R"("headers":{"h":"v"})");
+        if (pick(4) == 0) members.push_back(R"("headers":)" + space() + headers());
         std::shuffle(members.begin(), members.end(), rng_);
         if (pick(5) == 0) members.pop_back();
         std::string s = space() + "{";
         for (std::size_t i = 0; i < members.size(); ++i) s += (i ? "," : "") + members[i];
         return s + "}" + space();
+    }
+
+    // Mostly plain names and values; sometimes a reserved name, a name given twice, a value
+    // that is not a string, an escape.
+    std::string headers() {
+        std::vector<std::string> names = {"traceparent", "h", "é", "", "prom-x", "H", "h"};
+        std::shuffle(names.begin(), names.end(), rng_);
+        names.resize(pick(4));
+        std::string s = "{" + space();
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            std::string v =
+                std::vector<std::string>{"\"v\"", "\"00-ab-01\"", "\"\"", "\"\\n\"", "1"}[pick(5)];
+            s += (i ? "," + space() : "") + "\"" + names[i] + "\"" + space() + ":" + space() + v;
+        }
+        return s + space() + "}";
     }
 
     std::size_t pick(std::size_t n) {
@@ -337,9 +372,11 @@ TEST(canonical_event, a_publish_frame_is_read_as_its_event_would_be) {
     for (int i = 0; i < 5000; ++i) {
         const std::string event = make.body();
         const std::string id = make.pick(3) == 0 ? "" : R"("id":"r-)" + std::to_string(i) + "\",";
-        const std::string frame =
-            make.pick(2) ? R"({"op":"publish",)" + id + R"("event":)" + event + "}"
-                         : "{" + id + R"("event":)" + event + R"(, "op" : "publish" })";
+        std::string frame = make.pick(2) ? R"({"op":"publish",)" : "{";
+        frame += id;
+        frame += R"("event":)";
+        frame += event;
+        frame += frame.starts_with(R"({"op")") ? "}" : R"(, "op" : "publish" })";
         auto as_body = read_canonical_event(event);
         auto as_frame = read_canonical_publish_frame(frame, ws::max_request_id_bytes);
         ASSERT_EQ(as_body.has_value(), as_frame.has_value()) << frame;
