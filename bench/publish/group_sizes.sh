@@ -48,6 +48,8 @@ curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { log "prom did not star
 hz=$(getconf CLK_TCK)
 
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+[[ -n $(metric prom_log_commit_events_total) ]] ||
+  { log "this prom has no prom_log_commit_* metrics (a build before them)"; exit 1; }
 # "name ticks" per thread name, summed over the threads of that name.
 thread_ticks() {
   for t in /proc/"$pid"/task/*; do
