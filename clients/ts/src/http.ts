@@ -29,7 +29,7 @@ export class HttpTransport {
     private readonly fetchImpl: typeof globalThis.fetch;
 
     /** Milliseconds one request may take before TimeoutError; 0: no limit. */
-    private readonly timeoutMs: number;
+    readonly timeoutMs: number;
 
     constructor(
         baseUrl: string,
@@ -119,7 +119,7 @@ export class HttpTransport {
  * reason then, so a caller's abort stays a caller's abort). AbortSignal.any would do it from
  * Node 20.3; the client supports Node 18.
  */
-class Deadline {
+export class Deadline {
     readonly signal: AbortSignal;
     passed = false;
     private readonly controller = new AbortController();
@@ -136,6 +136,11 @@ class Deadline {
         }, ms);
         if (caller?.aborted) this.onCallerAbort();
         else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
+    }
+
+    /** The time limit no longer applies; the caller's abort still does. */
+    stopTimer(): void {
+        clearTimeout(this.timer);
     }
 
     clear(): void {

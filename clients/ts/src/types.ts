@@ -199,8 +199,9 @@ export interface ClientOptions {
     /**
      * Milliseconds an HTTP request may go unanswered before it fails with TimeoutError
      * (default 30000; 0: no limit). A request that asks the server to wait (`wait` with
-     * `after` or `waitFor`, `waitForChange`) gets that wait on top. Subscriptions and watches
-     * are streams and have their own checks.
+     * `after` or `waitFor`, `waitForChange`) gets that wait on top. A watch's stream must open
+     * within it (then it may stay quiet: the server sends its own keep-alive), else the watch
+     * reconnects; a subscription is a WebSocket with its own checks.
      */
     timeoutMs?: number | undefined;
 }

@@ -6,8 +6,8 @@
 
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { AsyncQueue } from './async_queue.js';
-import { NetworkError, PromError, errorFromBody } from './errors.js';
-import type { HttpTransport } from './http.js';
+import { NetworkError, PromError, TimeoutError, errorFromBody } from './errors.js';
+import { Deadline, type HttpTransport } from './http.js';
 import { segment, withQuery } from './query.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { Json, WatchChange, WatchOptions, WatchSelector } from './types.js';
@@ -138,7 +138,28 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         const path = withQuery(`/collections/${segment(this.collection)}/watch`, params);
         const headers: Record<string, string> = { accept: 'text/event-stream' };
         if (this.streamId !== undefined) headers['last-event-id'] = this.streamId;
-        const res = await this.http.fetch(path, { method: 'GET', headers, signal: this.abort.signal });
+        // The stream's answer must come within timeoutMs, like any call's; once it has, the
+        // stream may stay quiet (the server's keep-alive comment is its own interval).
+        const limit = this.http.timeoutMs;
+        const deadline = limit > 0 ? new Deadline(limit, this.abort.signal) : undefined;
+        try {
+            return await this.readStream(path, headers, deadline);
+        } catch (e) {
+            if (deadline?.passed !== true) throw e;
+            throw new TimeoutError(`GET ${path}: no answer within ${limit} ms`, limit);
+        } finally {
+            deadline?.clear();
+        }
+    }
+
+    private async readStream(
+        path: string,
+        headers: Record<string, string>,
+        deadline: Deadline | undefined,
+    ): Promise<{ accepted: boolean; retryMs: number | undefined }> {
+        const signal = deadline?.signal ?? this.abort.signal;
+        const res = await this.http.fetch(path, { method: 'GET', headers, signal });
+        deadline?.stopTimer();
         if (!res.ok) {
             const text = await res.text().catch(() => '');
             let body: unknown = {};

@@ -1,6 +1,7 @@
 // A server that accepts connections and never answers: every HTTP call of the client fails
 // with TimeoutError after timeoutMs (plus the wait it asked the server for) instead of
-// hanging; a caller's own abort stays an abort; publishes safe to repeat are retried.
+// hanging; a caller's own abort stays an abort; publishes safe to repeat are retried, and a
+// watch whose stream never opens reconnects.
 
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -71,6 +72,14 @@ describe('timeoutMs', () => {
         const before = connections;
         await assert.rejects(client.publish({ topic: 't', key: 'k', id: 'e-1', payload: {} }), TimeoutError);
         assert.equal(connections - before, 3);  // one connection per attempt: the timed-out one is dropped
+    });
+
+    it('reconnects a watch whose stream never answers, then gives up as its reconnect says', async () => {
+        const client = new PromClient({ url, timeoutMs: 150 });
+        const before = connections;
+        const watch = client.watch('processes', {}, { reconnect: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
+        await assert.rejects(watch.ready(), NetworkError);
+        assert.equal(connections - before, 2);
     });
 
     it('refuses a timeout that is not a number of milliseconds', () => {
