@@ -208,9 +208,18 @@ result<json::object> apply_update(const json::object* current, json::object&& up
     }
     doc["_key"] = key;
     auto ts = doc.find("_ts");
-    if (ts == doc.end() || !(ts->value().is_int64() || ts->value().is_uint64())) {
+    // An unsigned value above int64's range would be kept in the body but read back as a
+    // negative document ts (make_document): refused like any other _ts that is no int64.
+    const bool int64_ts =
+        ts != doc.end() &&
+        (ts->value().is_int64() ||
+         (ts->value().is_uint64() &&
+          ts->value().get_uint64() <=
+              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+    if (!int64_ts) {
         if (ts != doc.end() && !ts->value().is_null()) {
-            return fail(errc::type_error, "_ts must be integer epoch milliseconds");
+            return fail(errc::type_error,
+                        "_ts must be integer epoch milliseconds (a signed 64-bit integer)");
         }
         doc["_ts"] = default_ts.value;
     }

@@ -39,5 +39,21 @@ TEST(number_range, an_inc_that_overflows_a_double_is_refused_and_changes_nothing
     EXPECT_EQ(current.at("n").as_double(), 1.5e308);
 }
 
+// A _ts is an int64: an unsigned one above that range would be stored in the body and read
+// back as a negative document ts. Refused; one inside the range is taken, whatever its kind.
+TEST(number_range, a_document_ts_beyond_int64_is_refused) {
+    auto big = parse_json(R"({"a":1,"_ts":18446744073709551615})")->get_object();
+    auto r = docs::apply_update(nullptr, big, "k", ts_ms{1});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, errc::type_error);
+    auto set = parse_json(R"({"$set":{"_ts":9223372036854775808}})")->get_object();
+    EXPECT_FALSE(docs::apply_update(nullptr, set, "k", ts_ms{1}).has_value());
+
+    json::object small{{"a", 1}, {"_ts", std::uint64_t{1700000000000}}};
+    auto ok = docs::apply_update(nullptr, small, "k", ts_ms{1});
+    ASSERT_TRUE(ok.has_value()) << ok.error().message;
+    EXPECT_EQ(docs::make_document("c", "k", *ok).ts, ts_ms{1700000000000});
+}
+
 }  // namespace
 }  // namespace prom
