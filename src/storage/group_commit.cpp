@@ -81,6 +81,7 @@ void group_commit::run() {
     // per group once the load is steady.
     std::vector<request> group;
     for (;;) {
+        std::size_t events = 0;  // the group's, counted as it is taken (before write_ moves them)
         {
             prom::unique_lock lock(mu_);
             while (queue_.empty() && !stopping_) {
@@ -89,7 +90,7 @@ void group_commit::run() {
             }
             writer_waiting_ = false;
             if (queue_.empty()) return;  // stopping, and everything queued is written
-            std::size_t events = 0, take = 0;
+            std::size_t take = 0;
             while (take < queue_.size() && (take == 0 || events < max_group_events_)) {
                 events += queue_[take++].batch.size();
             }
@@ -102,9 +103,6 @@ void group_commit::run() {
                 queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
             }
         }
-        // The group's events, counted before write_ may move them out of the requests.
-        std::uint64_t events = 0;
-        for (const auto& r : group) events += r.batch.size();
         const auto started = std::chrono::steady_clock::now();
         write_(group);
         stats_.duration.record(std::chrono::steady_clock::now() - started);

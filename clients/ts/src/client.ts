@@ -163,7 +163,8 @@ export class PromClient {
         params.set('t', t instanceof Date ? String(t.getTime()) : String(t));
         if (options?.reducer !== undefined) params.set('reducer', options.reducer);
         const path = withQuery(`/at/${segment(topic)}/${segment(key)}`, readParams(options, params));
-        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal, serverWaitMs: readWaitMs(options) });
+        // `/at` reads the log, which holds an event once its publish is answered: it never waits.
+        const answer = await this.http.request({ method: 'GET', path, signal: options?.signal });
         return answer.body as AtState<S>;
     }
 
