@@ -169,6 +169,15 @@ inline bool is_multiple(double value, double divisor) {
     return std::fabs(q - std::round(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
 }
 
+// A bound or divisor as the schema would write it ("100", "0.01", "1e-07"): the shortest text
+// that reads back as the same double. valijson's messages used std::to_string, which prints
+// six decimals ("100.000000") and shows a bound below 5e-7 as "0.000000".
+inline std::string number_text(double d) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    return ec == std::errc{} ? std::string(buf, end) : std::to_string(d);
+}
+
 template <class Target>
 inline std::optional<double> number_of(const Target& target) {
     double d = 0;
@@ -187,7 +196,41 @@ inline bool prom_visitor::visit(const constraints::MultipleOfDoubleConstraint& c
     auto d = prom_overrides::number_of(m_target);
     if (d && prom_overrides::is_multiple(*d, divisor)) return true;
     if (m_results) {
-        m_results->pushError(m_context, "Value should be a multiple of " + std::to_string(divisor));
+        m_results->pushError(
+            m_context, "Value should be a multiple of " + prom_overrides::number_text(divisor));
+    }
+    return false;
+}
+
+// maximum and minimum: valijson's checks, with the bound written as the schema has it.
+template <>
+inline bool prom_visitor::visit(const constraints::MaximumConstraint& constraint) {
+    if ((m_strictTypes && !m_target.isNumber()) || !m_target.maybeDouble()) return true;
+    const double maximum = constraint.getMaximum();
+    const bool exclusive = constraint.getExclusiveMaximum();
+    const double value = m_target.asDouble();
+    if (exclusive ? value < maximum : value <= maximum) return true;
+    if (m_results) {
+        m_results->pushError(m_context, std::string(exclusive ? "Expected number less than "
+                                                              : "Expected number less than or "
+                                                                "equal to ") +
+                                            prom_overrides::number_text(maximum));
+    }
+    return false;
+}
+
+template <>
+inline bool prom_visitor::visit(const constraints::MinimumConstraint& constraint) {
+    if ((m_strictTypes && !m_target.isNumber()) || !m_target.maybeDouble()) return true;
+    const double minimum = constraint.getMinimum();
+    const bool exclusive = constraint.getExclusiveMinimum();
+    const double value = m_target.asDouble();
+    if (exclusive ? value > minimum : value >= minimum) return true;
+    if (m_results) {
+        m_results->pushError(m_context, std::string(exclusive ? "Expected number greater than "
+                                                              : "Expected number greater than "
+                                                                "or equal to ") +
+                                            prom_overrides::number_text(minimum));
     }
     return false;
 }

@@ -302,6 +302,29 @@ TEST(json_schema_limits, multiple_of_takes_decimals_and_does_not_truncate) {
     }
 }
 
+// The bound in a refusal is written as the schema wrote it: valijson printed six decimals,
+// so 1e-7 read "0.000000" and 100 read "100.000000".
+TEST(json_schema_limits, refusals_write_bounds_and_divisors_as_the_schema_does) {
+    auto message = [](std::string_view schema, std::string_view payload) {
+        auto c = compile_or_die(schema);
+        if (!c) return std::string("no schema");
+        auto p = c->first_violation(parse(payload));
+        return p ? p->message : std::string("accepted");
+    };
+    EXPECT_EQ(message(R"({"minimum":1e-7})", "0"),
+              "Expected number greater than or equal to 1e-07");
+    EXPECT_EQ(message(R"({"maximum":100})", "100.5"), "Expected number less than or equal to 100");
+    EXPECT_EQ(message(R"({"exclusiveMinimum":0.5})", "0.5"), "Expected number greater than 0.5");
+    EXPECT_EQ(message(R"({"exclusiveMaximum":-2.25})", "-2.25"), "Expected number less than -2.25");
+    EXPECT_EQ(message(R"({"multipleOf":0.01})", "0.001"), "Value should be a multiple of 0.01");
+    EXPECT_EQ(message(R"({"multipleOf":5})", "7"), "Value should be a multiple of 5");
+    // The bounds themselves are unchanged: inclusive takes the bound, exclusive does not.
+    EXPECT_EQ(message(R"({"minimum":1e-7,"maximum":100})", "1e-7"), "accepted");
+    EXPECT_EQ(message(R"({"minimum":1e-7,"maximum":100})", "100"), "accepted");
+    EXPECT_EQ(message(R"({"exclusiveMinimum":0.5,"exclusiveMaximum":1})", "0.75"), "accepted");
+    EXPECT_EQ(message(R"({"maximum":3})", "\"text\""), "accepted");
+}
+
 // As in JavaScript (and `prom gen ts`'s validators): a pattern sees code points, not bytes.
 // Patterns and texts are written as they appear in the JSON (a regex escape is `\\u00e9`).
 TEST(json_schema_limits, patterns_match_characters_not_bytes) {
