@@ -123,19 +123,29 @@ export class Deadline {
     readonly signal: AbortSignal;
     passed = false;
     private readonly controller = new AbortController();
-    private readonly timer: ReturnType<typeof setTimeout>;
+    private timer: ReturnType<typeof setTimeout> | undefined;
     private readonly caller: AbortSignal | undefined;
     private readonly onCallerAbort = () => this.controller.abort(this.caller?.reason);
 
+    /** `ms` > 0 starts the limit at once; 0 starts none (restart() may, later). */
     constructor(ms: number, caller: AbortSignal | undefined) {
         this.signal = this.controller.signal;
         this.caller = caller;
-        this.timer = setTimeout(() => {
-            this.passed = true;
-            this.controller.abort(new Error(`timed out after ${ms} ms`));
-        }, ms);
+        this.restart(ms);
         if (caller?.aborted) this.onCallerAbort();
         else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
+    }
+
+    /** A new limit of `ms` from now in place of the running one (0: none). */
+    restart(ms: number): void {
+        clearTimeout(this.timer);
+        this.timer =
+            ms > 0
+                ? setTimeout(() => {
+                      this.passed = true;
+                      this.controller.abort(new Error(`timed out after ${ms} ms`));
+                  }, ms)
+                : undefined;
     }
 
     /** The time limit no longer applies; the caller's abort still does. */

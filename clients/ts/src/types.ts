@@ -174,6 +174,13 @@ export interface WatchOptions {
     lastEventId?: string | undefined;
     /** Reconnect after a dropped stream (default true), resuming from the last id seen. */
     reconnect?: boolean | RetryOptions | undefined;
+    /**
+     * Once open, a stream that sends nothing for this long (not even the server's keep-alive
+     * comment, every 15 s by default: `watch_keepalive`) is taken as dropped, and the watch
+     * reconnects from the last id seen. Default 45000; 0: no limit. Keep it above the
+     * server's keep-alive interval.
+     */
+    idleTimeoutMs?: number | undefined;
     signal?: AbortSignal | undefined;
 }
 

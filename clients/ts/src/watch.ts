@@ -17,6 +17,8 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
     private readonly queue = new AsyncQueue<WatchChange<D>>();
     private readonly abort = new AbortController();
     private readonly reconnectBackoff: Backoff | null;
+    // How long an open stream may stay quiet (WatchOptions.idleTimeoutMs); 0: for ever.
+    private readonly idleMs: number;
     private closed = false;
     // Where a reconnect resumes: the last id read from the stream. Changes read but not yet
     // taken stay queued across a reconnect, so this runs ahead of what the caller has seen.
@@ -35,6 +37,11 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         options: WatchOptions,
         backoff: Backoff,
     ) {
+        const idle = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
+        if (typeof idle !== 'number' || !Number.isFinite(idle) || idle < 0) {
+            throw new RangeError(`idleTimeoutMs must be a number of milliseconds >= 0, not ${idle}`);
+        }
+        this.idleMs = idle;
         this.collection = collection;
         this.streamId = options.lastEventId;
         this.handedId = options.lastEventId;
@@ -139,13 +146,19 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         const headers: Record<string, string> = { accept: 'text/event-stream' };
         if (this.streamId !== undefined) headers['last-event-id'] = this.streamId;
         // The stream's answer must come within timeoutMs, like any call's; once it has, the
-        // stream may stay quiet (the server's keep-alive comment is its own interval).
+        // stream may stay quiet up to idleMs at a time (the server's keep-alive comment
+        // comes well within it), so a connection that died without a word is noticed.
         const limit = this.http.timeoutMs;
-        const deadline = limit > 0 ? new Deadline(limit, this.abort.signal) : undefined;
+        const deadline = limit > 0 || this.idleMs > 0 ? new Deadline(limit, this.abort.signal) : undefined;
+        const stream = { opened: false };
         try {
-            return await this.readStream(path, headers, deadline);
+            return await this.readStream(path, headers, deadline, stream);
         } catch (e) {
             if (deadline?.passed !== true) throw e;
+            // Quiet too long: as if the server had ended the stream, so the watch resumes from
+            // the last id after the usual delay, and a dead connection found this way is no
+            // failure.
+            if (stream.opened) return { accepted: true, retryMs: undefined };
             throw new TimeoutError(`GET ${path}: no answer within ${limit} ms`, limit);
         } finally {
             deadline?.clear();
@@ -156,6 +169,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         path: string,
         headers: Record<string, string>,
         deadline: Deadline | undefined,
+        stream: { opened: boolean },
     ): Promise<{ accepted: boolean; retryMs: number | undefined }> {
         const signal = deadline?.signal ?? this.abort.signal;
         const res = await this.http.fetch(path, { method: 'GET', headers, signal });
@@ -178,8 +192,10 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         );
         const decoder = new TextDecoder();
         const reader = res.body.getReader();
+        stream.opened = true;
         try {
             for (;;) {
+                deadline?.restart(this.idleMs);
                 const { value, done } = await reader.read();
                 if (done) break;
                 parser.feed(decoder.decode(value, { stream: true }));
@@ -229,3 +245,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         });
     }
 }
+
+/** How long an open watch stream may stay quiet when WatchOptions.idleTimeoutMs is not given:
+ * three of the server's default keep-alive intervals (15 s). */
+export const defaultIdleTimeoutMs = 45_000;

@@ -1,9 +1,10 @@
 // A server that accepts connections and never answers: every HTTP call of the client fails
 // with TimeoutError after timeoutMs (plus the wait it asked the server for) instead of
 // hanging; a caller's own abort stays an abort; publishes safe to repeat are retried, and a
-// watch whose stream never opens reconnects.
+// watch whose stream never opens reconnects, and one whose stream goes quiet resumes.
 
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
@@ -86,3 +87,83 @@ describe('timeoutMs', () => {
         assert.throws(() => new PromClient({ url, timeoutMs: -1 }), RangeError);
     });
 });
+
+// A watch stream that opens, says where it starts, then sends nothing: with `quiet`, not
+// even keep-alives (a connection that died without a word); otherwise a keep-alive comment
+// every 40 ms, as prom sends one every 15 s.
+describe('idleTimeoutMs', () => {
+    let server: HttpServer;
+    let url = '';
+    let keepAlives = false;
+    const requests: (string | undefined)[] = [];  // each watch request's Last-Event-ID
+    const open: ServerResponse[] = [];
+
+    before(async () => {
+        server = createHttpServer((req, res) => {
+            requests.push(req.headers['last-event-id'] as string | undefined);
+            res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+            res.write(': watching changes after 41\nretry: 10\nid: 41\n\n');
+            open.push(res);
+            if (keepAlives) {
+                const timer = setInterval(() => res.write(': keep-alive\n\n'), 40);
+                res.on('close', () => clearInterval(timer));
+            }
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const address = server.address();
+        if (address === null || typeof address === 'string') throw new Error('no port');
+        url = `http://127.0.0.1:${address.port}`;
+    });
+    after(async () => {
+        for (const r of open) r.destroy();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('reconnects a stream that goes quiet, from where it was', async () => {
+        keepAlives = false;
+        requests.length = 0;
+        const client = new PromClient({ url });
+        const watch = client.watch('processes', {}, { idleTimeoutMs: 150 });
+        await watch.ready();
+        const started = Date.now();
+        while (requests.length < 3 && Date.now() - started < 5000) await sleep(20);
+        watch.close();
+        assert.ok(requests.length >= 3, `${requests.length} requests`);
+        assert.equal(requests[0], undefined);
+        assert.equal(requests[1], '41');  // resumes from the position the stream opened with
+        assert.equal(requests[2], '41');
+    });
+
+    it('keeps a quiet stream that sends its keep-alives', async () => {
+        keepAlives = true;
+        requests.length = 0;
+        const client = new PromClient({ url });
+        const watch = client.watch('processes', {}, { idleTimeoutMs: 150 });
+        await watch.ready();
+        await sleep(600);
+        watch.close();
+        assert.equal(requests.length, 1);
+    });
+
+    it('keeps a silent stream open for ever with idleTimeoutMs 0', async () => {
+        keepAlives = false;
+        requests.length = 0;
+        const client = new PromClient({ url, timeoutMs: 100 });
+        const watch = client.watch('processes', {}, { idleTimeoutMs: 0 });
+        await watch.ready();
+        await sleep(400);
+        watch.close();
+        assert.equal(requests.length, 1);
+    });
+
+    it('refuses an idle limit that is not a number of milliseconds', () => {
+        const client = new PromClient({ url });
+        assert.throws(() => client.watch('processes', {}, { idleTimeoutMs: -5 }), RangeError);
+        assert.throws(() => client.watch('processes', {}, { idleTimeoutMs: Number.NaN }), RangeError);
+    });
+});
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
