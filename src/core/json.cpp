@@ -77,20 +77,6 @@ precise_json_parser& reusable_parser(std::size_t max_depth) {
     return *slots.back().parser;
 }
 
-// The first byte of `text` that is not part of valid UTF-8, if any.
-std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        if (static_cast<unsigned char>(text[i]) < 0x80) {
-            ++i;
-            continue;
-        }
-        auto c = utf8_char_at(text, i);
-        if (!c) return i;
-        i += c->length;
-    }
-    return std::nullopt;
-}
-
 // The first `\uD800`–`\uDFFF` escape outside a valid pair (a high one followed by a low one),
 // and where it is: JSON text is Unicode, which has no lone surrogates.
 std::optional<std::pair<std::size_t, std::string_view>> lone_surrogate(std::string_view text) {

@@ -44,15 +44,31 @@ std::size_t utf8_sequence_at(std::string_view s, std::size_t i) {
 
 }  // namespace
 
-bool is_clean_text(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        if (s[i] == 0) return false;
+namespace {
+
+// The first byte of `s` outside a valid UTF-8 sequence, or NUL when `nul_too`. ASCII, nearly
+// every byte of keys, ids and JSON text, is taken a byte at a time without decoding.
+std::optional<std::size_t> first_unclean_byte(std::string_view s, bool nul_too) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if (c == 0 && nul_too) return i;
+            ++i;
+            continue;
+        }
         std::size_t n = utf8_sequence_at(s, i);
-        if (n == 0) return false;
+        if (n == 0) return i;
         i += n;
     }
-    return true;
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool is_clean_text(std::string_view s) { return !first_unclean_byte(s, true); }
+
+std::optional<std::size_t> first_invalid_utf8(std::string_view s) {
+    return first_unclean_byte(s, false);
 }
 
 namespace {

@@ -19,6 +19,9 @@ inline std::string_view trim_ows(std::string_view s) {
 
 bool is_clean_text(std::string_view s);
 
+// The first byte of `s` that is not part of valid UTF-8, if any (NUL is valid UTF-8).
+std::optional<std::size_t> first_invalid_utf8(std::string_view s);
+
 // The valid UTF-8 sequence that starts at s[i]: its code point and length in bytes; nothing
 // when none starts there (a stray byte, an overlong form, a surrogate, past U+10FFFF).
 struct utf8_char {

@@ -20,6 +20,16 @@ TEST(clean_text, accepts_utf8_and_refuses_nul_and_broken_sequences) {
     EXPECT_FALSE(is_clean_text("\xFF"));
 }
 
+TEST(clean_text, first_invalid_utf8_is_where_the_first_broken_sequence_starts) {
+    EXPECT_EQ(first_invalid_utf8(""), std::nullopt);
+    EXPECT_EQ(first_invalid_utf8("é ü 漢字 😀"), std::nullopt);
+    EXPECT_EQ(first_invalid_utf8("a\0b"s), std::nullopt);  // NUL is valid UTF-8, not clean text
+    EXPECT_EQ(first_invalid_utf8("ab\xC3"), 2u);           // cut short
+    EXPECT_EQ(first_invalid_utf8("é\xC0\xAF"), 2u);        // overlong '/', after a 2-byte é
+    EXPECT_EQ(first_invalid_utf8("😀\xED\xA0\x80"), 4u);    // a surrogate
+    EXPECT_EQ(first_invalid_utf8("x\xF4\x90\x80\x80y\xFF"), 1u);
+}
+
 TEST(clean_text, valid_utf8_replaces_each_stray_byte_and_keeps_the_rest) {
     EXPECT_EQ(valid_utf8("é ü 漢字 😀"), "é ü 漢字 😀");
     EXPECT_EQ(valid_utf8("a\xFF"
