@@ -72,6 +72,14 @@ std::optional<response> api::handle(const request& r, bool may_block) {
 }
 
 std::optional<response> api::route(const request& r, bool may_block) {
+    // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7): the methods some route
+    // takes, and no content (a Content-Length of 0, which that section requires).
+    if (r.target == "*" && r.verb == method::options) {
+        response out;
+        out.route = route_id::unknown;
+        out.head = "Allow: GET, HEAD, POST, PUT, DELETE\r\nContent-Length: 0\r\n";
+        return out;
+    }
     if (!valid_origin_form(r.target)) {
         return error_response(400, "bad_request", "malformed request target", route_id::unknown);
     }

@@ -84,6 +84,8 @@ method method_of(bhttp::verb v) {
             return method::put;
         case bhttp::verb::delete_:
             return method::delete_;
+        case bhttp::verb::options:
+            return method::options;
         default:
             return method::other;
     }

@@ -11,7 +11,7 @@
 
 namespace prom::http {
 
-enum class method { get, head, post, put, delete_, other };
+enum class method { get, head, post, put, delete_, options, other };
 
 struct request {
     method verb = method::other;

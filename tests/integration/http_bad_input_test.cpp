@@ -64,6 +64,26 @@ TEST_F(http_bad_input, content_length_with_transfer_encoding_is_refused) {
     expect_unchanged_and_serving();
 }
 
+// `OPTIONS *` is about the server as a whole (RFC 9110 §9.3.7): its methods, no content. The
+// asterisk is a request target for OPTIONS only.
+TEST_F(http_bad_input, options_asterisk_answers_the_servers_methods_and_other_verbs_do_not) {
+    auto r = raw("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("Allow"), "GET, HEAD, POST, PUT, DELETE");
+    EXPECT_EQ(r.header("Content-Length"), "0");
+    EXPECT_EQ(r.body, "");
+    for (const char* verb : {"GET", "POST", "DELETE"}) {
+        auto bad = raw(std::string(verb) + " * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        EXPECT_EQ(bad.status, 400) << verb;
+        EXPECT_EQ(bad.header("Content-Type"), "application/json") << verb;
+    }
+    // On a route, OPTIONS is a method the route does not take, as before.
+    auto route = raw("OPTIONS /publish HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    EXPECT_EQ(route.status, 405);
+    EXPECT_EQ(route.header("Allow"), "POST");
+    expect_unchanged_and_serving();
+}
+
 // A Transfer-Encoding that does not end in chunked leaves the body's length unknown: its
 // bytes must not be read as a next request (found from outside: a smuggled publish ran).
 TEST_F(http_bad_input, a_transfer_encoding_not_ending_in_chunked_is_refused_and_closed) {
