@@ -202,37 +202,38 @@ inline bool prom_visitor::visit(const constraints::MultipleOfDoubleConstraint& c
     return false;
 }
 
-// maximum and minimum: valijson's checks, with the bound written as the schema has it.
+namespace prom_overrides {
+
+// maximum (`upper`) and minimum: valijson's comparisons, with the bound written in the
+// refusal as the schema has it.
+inline bool within_bound(double value, double bound, bool exclusive, bool upper,
+                         ValidationResults* results, const std::vector<std::string>& context) {
+    const bool ok = upper ? (exclusive ? value < bound : value <= bound)
+                          : (exclusive ? value > bound : value >= bound);
+    if (!ok && results) {
+        results->pushError(context, std::string("Expected number ") +
+                                        (upper ? "less than " : "greater than ") +
+                                        (exclusive ? "" : "or equal to ") + number_text(bound));
+    }
+    return ok;
+}
+
+}  // namespace prom_overrides
+
 template <>
 inline bool prom_visitor::visit(const constraints::MaximumConstraint& constraint) {
     if ((m_strictTypes && !m_target.isNumber()) || !m_target.maybeDouble()) return true;
-    const double maximum = constraint.getMaximum();
-    const bool exclusive = constraint.getExclusiveMaximum();
-    const double value = m_target.asDouble();
-    if (exclusive ? value < maximum : value <= maximum) return true;
-    if (m_results) {
-        m_results->pushError(m_context, std::string(exclusive ? "Expected number less than "
-                                                              : "Expected number less than or "
-                                                                "equal to ") +
-                                            prom_overrides::number_text(maximum));
-    }
-    return false;
+    return prom_overrides::within_bound(m_target.asDouble(), constraint.getMaximum(),
+                                        constraint.getExclusiveMaximum(), true, m_results,
+                                        m_context);
 }
 
 template <>
 inline bool prom_visitor::visit(const constraints::MinimumConstraint& constraint) {
     if ((m_strictTypes && !m_target.isNumber()) || !m_target.maybeDouble()) return true;
-    const double minimum = constraint.getMinimum();
-    const bool exclusive = constraint.getExclusiveMinimum();
-    const double value = m_target.asDouble();
-    if (exclusive ? value > minimum : value >= minimum) return true;
-    if (m_results) {
-        m_results->pushError(m_context, std::string(exclusive ? "Expected number greater than "
-                                                              : "Expected number greater than "
-                                                                "or equal to ") +
-                                            prom_overrides::number_text(minimum));
-    }
-    return false;
+    return prom_overrides::within_bound(m_target.asDouble(), constraint.getMinimum(),
+                                        constraint.getExclusiveMinimum(), false, m_results,
+                                        m_context);
 }
 
 template <>
