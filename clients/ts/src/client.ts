@@ -174,7 +174,7 @@ export class PromClient {
      * backoff and the group resumes at its durable cursor (unacknowledged events come again).
      */
     subscribe<P = Json>(topic: string, options: SubscribeOptions = {}): Subscription<P> {
-        return new Subscription<P>(this.wsUrl, this.token, topic, options, this.backoff);
+        return new Subscription<P>(this.wsUrl, this.token, this.http.timeoutMs, topic, options, this.backoff);
     }
 
     /**

@@ -9,6 +9,18 @@ export interface GatewaySocket {
     /** Stops / restarts reading from the network (no-ops where the platform cannot). */
     pause(): void;
     resume(): void;
+    /**
+     * Ends the connection at once, without the closing handshake (a server that stopped
+     * answering would not answer that either); onClose gets 1006 and `reason`.
+     */
+    drop(reason: string): void;
+    /**
+     * While open, pings the server once it has been quiet for a third of `idleMs`, and drops
+     * the connection when nothing at all (no frame, no pong) came for `idleMs`: a connection
+     * that died without a word (a frozen server, a cut network) is noticed. A no-op where
+     * the platform cannot ping (browsers), and for 0.
+     */
+    keepAlive(idleMs: number): void;
     readonly open: boolean;
 }
 
@@ -29,9 +41,10 @@ interface WsLike {
     send(data: string): void;
     close(code?: number, reason?: string): void;
     terminate(): void;
+    ping(): void;
     pause(): void;
     resume(): void;
-    on(event: 'open', cb: () => void): void;
+    on(event: 'open' | 'pong', cb: () => void): void;
     on(event: 'message', cb: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): void;
     on(event: 'close', cb: (code: number, reason: Buffer) => void): void;
     on(event: 'error', cb: (err: Error) => void): void;
@@ -64,13 +77,27 @@ function openWithWs(m: WsModule, url: string, token: string | undefined, h: Sock
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
     const sock = new m.default(url, { headers });
     let closed = false;
+    let heardAt = Date.now(); // the last frame or pong, for keepAlive
+    let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
     const closeOnce = (code: number, reason: string) => {
         if (closed) return;
         closed = true;
+        clearInterval(keepAliveTimer);
         h.onClose(code, reason);
     };
-    sock.on('open', () => h.onOpen());
+    const drop = (reason: string) => {
+        closeOnce(1006, reason);
+        sock.terminate();
+    };
+    sock.on('open', () => {
+        heardAt = Date.now();
+        h.onOpen();
+    });
+    sock.on('pong', () => {
+        heardAt = Date.now();
+    });
     sock.on('message', (data, isBinary) => {
+        heardAt = Date.now();
         if (isBinary) return;
         h.onMessage(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'));
     });
@@ -110,6 +137,19 @@ function openWithWs(m: WsModule, url: string, token: string | undefined, h: Sock
         close: (code, reason) => sock.close(code, reason),
         pause: () => sock.pause(),
         resume: () => sock.resume(),
+        drop,
+        keepAlive: (idleMs) => {
+            clearInterval(keepAliveTimer);
+            if (idleMs <= 0 || closed) return;
+            keepAliveTimer = setInterval(() => {
+                if (sock.readyState !== 1) return; // not open yet: the caller's open limit applies
+                const quiet = Date.now() - heardAt;
+                if (quiet >= idleMs) drop(`nothing from the server for ${idleMs} ms`);
+                else if (quiet >= idleMs / 3) sock.ping();
+            }, Math.max(10, Math.floor(idleMs / 3)));
+            // The socket keeps a Node process alive while it is open, not this timer.
+            (keepAliveTimer as { unref?: () => void }).unref?.();
+        },
         get open() {
             return sock.readyState === 1;
         },
@@ -140,6 +180,14 @@ function openWithPlatform(url: string, token: string | undefined, h: SocketHandl
         close: (code, reason) => sock.close(code, reason),
         pause: () => {},
         resume: () => {},
+        drop: (reason) => {
+            if (!closed) {
+                closed = true;
+                h.onClose(1006, reason);
+            }
+            sock.close();
+        },
+        keepAlive: () => {},
         get open() {
             return sock.readyState === 1;
         },

@@ -18,6 +18,7 @@
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { NetworkError, ProtocolError, PromError, errorFromBody } from './errors.js';
 import { AsyncQueue } from './async_queue.js';
+import { idleTimeoutOf } from './idle.js';
 import { openSocket, type GatewaySocket } from './socket.js';
 import type { Delivery, Json, SubscribeOptions } from './types.js';
 
@@ -43,6 +44,8 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     private readonly manualAck: boolean;
     private readonly highWaterMark: number;
     private readonly reconnectBackoff: Backoff | null;
+    // How long a connection may stay quiet once open (SubscribeOptions.idleTimeoutMs).
+    private readonly idleMs: number;
     private readonly queue = new AsyncQueue<Delivery<P>>();
     private readonly pending = new Map<string, Pending>();
     /** Ends a reconnect delay at once when the subscription is closed. */
@@ -62,13 +65,16 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
     private readonly readyPromise: Promise<void>;
     private settleReady!: { resolve: () => void; reject: (e: unknown) => void };
 
+    /** `openTimeoutMs`: the client's timeoutMs, the limit from connecting to `subscribed` (0: none). */
     constructor(
         private readonly url: string,
         private readonly token: string | undefined,
+        private readonly openTimeoutMs: number,
         topic: string,
         options: SubscribeOptions,
         backoff: Backoff,
     ) {
+        this.idleMs = idleTimeoutOf(options.idleTimeoutMs);
         this.topic = topic;
         this.group = options.group ?? '';
         this.options = options;
@@ -181,6 +187,19 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
             const subscribeId = this.nextId();
             const connection = ++this.connection;
             this.dropUnacknowledged();
+            // From connecting to `subscribed` within openTimeoutMs, or the connection is
+            // dropped and made again with the backoff: a gateway that accepts connections
+            // and never answers must not hold the subscription for ever.
+            let socket: GatewaySocket | undefined;
+            let openLimitPassed = false;
+            const openLimitReason = `no answer from the gateway within ${this.openTimeoutMs} ms`;
+            const openTimer =
+                this.openTimeoutMs > 0
+                    ? setTimeout(() => {
+                          openLimitPassed = true;
+                          socket?.drop(openLimitReason);
+                      }, this.openTimeoutMs)
+                    : undefined;
             openSocket(this.url, this.token, {
                 onOpen: () => {
                     this.send({
@@ -201,6 +220,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                         return;
                     }
                     if (frame['op'] === 'subscribed' && frame['id'] === subscribeId) {
+                        clearTimeout(openTimer);
                         wasSubscribed = true;
                         this.subscribed = true;
                         this.settleReady.resolve();
@@ -234,6 +254,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                     if (status >= 400 && status < 500 && status !== 408 && status !== 429) fatal ??= e;
                 },
                 onClose: (code, reason) => {
+                    clearTimeout(openTimer);
                     this.subscribed = false;
                     this.socket = undefined;
                     this.settlePending(false);
@@ -242,16 +263,25 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
                     resolve({ wasSubscribed, reason: `${code} ${reason}`.trim(), ...(fatal ? { fatal } : {}) });
                 },
             }).then(
-                (socket) => {
+                (opened) => {
+                    socket = opened;
                     if (this.closed || connection !== this.connection) {
-                        socket.close(1000, 'closed by the client');
+                        opened.close(1000, 'closed by the client');
                         return;
                     }
-                    this.socket = socket;
+                    if (openLimitPassed) {
+                        opened.drop(openLimitReason);
+                        return;
+                    }
+                    this.socket = opened;
                     this.socketPaused = false;
                     this.updateReading();
+                    opened.keepAlive(this.idleMs);
                 },
-                (e) => resolve({ wasSubscribed: false, reason: String(e), fatal: new ProtocolError(String(e)) }),
+                (e) => {
+                    clearTimeout(openTimer);
+                    resolve({ wasSubscribed: false, reason: String(e), fatal: new ProtocolError(String(e)) });
+                },
             );
         });
     }

@@ -146,6 +146,13 @@ export interface SubscribeOptions {
     reconnect?: boolean | RetryOptions | undefined;
     /** Deliveries buffered before the socket stops reading (default 1000). */
     highWaterMark?: number | undefined;
+    /**
+     * Once connected, the client pings a gateway that has been quiet for a third of this, and
+     * takes the connection as dead (and reconnects) when nothing, not even a pong, came for
+     * this long. Default 45000; 0: no limit. Node (the `ws` package) only: a browser's
+     * WebSocket cannot ping.
+     */
+    idleTimeoutMs?: number | undefined;
     signal?: AbortSignal | undefined;
 }
 

@@ -8,6 +8,7 @@ import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { AsyncQueue } from './async_queue.js';
 import { NetworkError, PromError, TimeoutError, errorFromBody } from './errors.js';
 import { Deadline, type HttpTransport } from './http.js';
+import { idleTimeoutOf } from './idle.js';
 import { segment, withQuery } from './query.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { Json, WatchChange, WatchOptions, WatchSelector } from './types.js';
@@ -37,11 +38,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         options: WatchOptions,
         backoff: Backoff,
     ) {
-        const idle = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
-        if (typeof idle !== 'number' || !Number.isFinite(idle) || idle < 0) {
-            throw new RangeError(`idleTimeoutMs must be a number of milliseconds >= 0, not ${idle}`);
-        }
-        this.idleMs = idle;
+        this.idleMs = idleTimeoutOf(options.idleTimeoutMs);
         this.collection = collection;
         this.streamId = options.lastEventId;
         this.handedId = options.lastEventId;
@@ -245,7 +242,3 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         });
     }
 }
-
-/** How long an open watch stream may stay quiet when WatchOptions.idleTimeoutMs is not given:
- * three of the server's default keep-alive intervals (15 s). */
-export const defaultIdleTimeoutMs = 45_000;

@@ -1,12 +1,15 @@
 // A server that accepts connections and never answers: every HTTP call of the client fails
 // with TimeoutError after timeoutMs (plus the wait it asked the server for) instead of
 // hanging; a caller's own abort stays an abort; publishes safe to repeat are retried, and a
-// watch whose stream never opens reconnects, and one whose stream goes quiet resumes.
+// watch whose stream never opens reconnects, and one whose stream goes quiet resumes; the
+// same for a subscription's WebSocket.
 
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+
+import { WebSocketServer, type WebSocket } from 'ws';
 
 import { NetworkError, PromClient, TimeoutError } from '../src/index.js';
 
@@ -14,13 +17,16 @@ describe('timeoutMs', () => {
     let server: Server;
     let url = '';
     let connections = 0;
+    let upgrades = 0;  // WebSocket upgrade requests among them
     const sockets: Socket[] = [];
 
     before(async () => {
         server = createServer((s) => {
             ++connections;
             sockets.push(s);
-            s.on('data', () => {});  // reads the request, answers nothing
+            s.on('data', (chunk: Buffer) => {  // reads the request, answers nothing
+                if (/^upgrade: websocket\r$/im.test(chunk.toString('latin1'))) ++upgrades;
+            });
         });
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
         const address = server.address();
@@ -81,6 +87,18 @@ describe('timeoutMs', () => {
         const watch = client.watch('processes', {}, { reconnect: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
         await assert.rejects(watch.ready(), NetworkError);
         assert.equal(connections - before, 2);
+    });
+
+    it('reconnects a subscription whose gateway never answers, then gives up as its reconnect says', async () => {
+        const client = new PromClient({ url, timeoutMs: 150 });
+        const before = upgrades;
+        const sub = client.subscribe('t', { group: 'g', reconnect: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
+        await assert.rejects(sub.ready(), (e: unknown) => {
+            assert.ok(e instanceof NetworkError, String(e));
+            assert.match((e as Error).message, /no answer from the gateway within 150 ms/);
+            return true;
+        });
+        assert.equal(upgrades - before, 2);
     });
 
     it('refuses a timeout that is not a number of milliseconds', () => {
@@ -161,6 +179,68 @@ describe('idleTimeoutMs', () => {
         const client = new PromClient({ url });
         assert.throws(() => client.watch('processes', {}, { idleTimeoutMs: -5 }), RangeError);
         assert.throws(() => client.watch('processes', {}, { idleTimeoutMs: Number.NaN }), RangeError);
+    });
+});
+
+// A gateway that confirms every subscription, then sends nothing: with `frozen`, it stops
+// reading too (a server that hangs, or a cut network: the client's pings get no pong);
+// otherwise it answers pings, as prom does.
+describe('subscription idleTimeoutMs', () => {
+    let server: WebSocketServer;
+    let url = '';
+    let frozen = false;
+    let subscribes = 0;
+    const sockets: WebSocket[] = [];
+
+    before(async () => {
+        server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+        server.on('connection', (ws) => {
+            sockets.push(ws);
+            ws.on('message', (data) => {
+                const frame = JSON.parse(String(data)) as { op: string; id: string; topic: string; group?: string };
+                if (frame.op !== 'subscribe') return;
+                ++subscribes;
+                ws.send(JSON.stringify({ op: 'subscribed', id: frame.id, topic: frame.topic, group: frame.group ?? '' }));
+                if (frozen) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+            });
+        });
+        await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+        const address = server.address();
+        if (address === null || typeof address === 'string') throw new Error('no port');
+        url = `http://127.0.0.1:${address.port}`;
+    });
+    after(async () => {
+        for (const s of sockets) s.terminate();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('drops a connection that stops answering and subscribes again', async () => {
+        frozen = true;
+        subscribes = 0;
+        const client = new PromClient({ url });
+        const sub = client.subscribe('t', { group: 'g', idleTimeoutMs: 200, reconnect: { baseDelayMs: 10, maxDelayMs: 20 } });
+        await sub.ready();
+        const started = Date.now();
+        while (subscribes < 3 && Date.now() - started < 5000) await sleep(20);
+        sub.close();
+        assert.ok(subscribes >= 3, `${subscribes} subscribes`);
+    });
+
+    it('keeps a quiet connection that answers its pings', async () => {
+        frozen = false;
+        subscribes = 0;
+        const client = new PromClient({ url });
+        const sub = client.subscribe('t', { group: 'g', idleTimeoutMs: 150 });
+        await sub.ready();
+        await sleep(700);
+        assert.ok(sub.connected);
+        sub.close();
+        assert.equal(subscribes, 1);
+    });
+
+    it('refuses an idle limit that is not a number of milliseconds', () => {
+        const client = new PromClient({ url });
+        assert.throws(() => client.subscribe('t', { idleTimeoutMs: -1 }), RangeError);
     });
 });
 
