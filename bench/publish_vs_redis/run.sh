@@ -11,7 +11,9 @@
 #
 # Rounds are interleaved (prom, redis, prom, redis, …) and the median round is reported,
 # with each server's CPU time per event (utime + stime of the server process from /proc,
-# over its measured rounds only) and peak RSS (VmHWM). Both servers answer a client only
+# over its measured rounds only), the bytes it gave the disk per event (write_bytes of
+# /proc/PID/io over the same rounds: the log, WAL, checkpoints and key index for prom, the
+# AOF for Redis) and peak RSS (VmHWM). Both servers answer a client only
 # after fsync: prom after the commit that holds the event, Redis after the AOF write with
 # appendfsync always (it fsyncs once per event loop iteration, so it groups too).
 #
@@ -53,6 +55,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, clock ticks
+disk_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }  # sent towards the disk
 rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 hz=$(getconf CLK_TCK)
@@ -138,41 +141,46 @@ pid_redis=$!
 pids+=("$pid_redis")
 for _ in $(seq 100); do redis-cli -p "$port_redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-prom_round() {  # port pid → "events/s cpu_ticks events"
-  local t0 t1 out rps reqs
-  t0=$(cpu_ticks "$2")
+prom_round() {  # port pid → "events/s cpu_ticks events disk_bytes"
+  local t0 t1 b0 b1 out rps reqs
+  t0=$(cpu_ticks "$2") b0=$(disk_bytes "$2")
   out=$(wrk -t2 -c"$connections" -d"${duration}s" -s "$root/bench/publish/post.lua" "http://127.0.0.1:$1/publish")
-  t1=$(cpu_ticks "$2")
+  t1=$(cpu_ticks "$2") b1=$(disk_bytes "$2")
   if grep -q 'Non-2xx' <<<"$out"; then log "prom answered errors:"; log "$out"; exit 1; fi
   rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  echo "$rps $((t1 - t0)) $reqs"
+  echo "$rps $((t1 - t0)) $reqs $((b1 - b0))"
 }
 redis_round() {
-  local t0 t1 rps
-  t0=$(cpu_ticks "$pid_redis")
+  local t0 t1 b0 b1 rps
+  t0=$(cpu_ticks "$pid_redis") b0=$(disk_bytes "$pid_redis")
   rps=$(redis-benchmark -p "$port_redis" -c "$connections" -n "$redis_n" --csv \
           XADD bench.http '*' key k host alpha cpu_pct 12.5 mem_mb 512 |
         awk -F, 'NR == 2 {gsub(/"/, "", $2); printf "%d", $2}')
-  t1=$(cpu_ticks "$pid_redis")
-  echo "$rps $((t1 - t0)) $redis_n"
+  t1=$(cpu_ticks "$pid_redis") b1=$(disk_bytes "$pid_redis")
+  echo "$rps $((t1 - t0)) $redis_n $((b1 - b0))"
 }
 
 declare -a s_prom s_redis s_loaded
 prom_ticks=0 prom_events=0 redis_ticks=0 redis_events=0 loaded_ticks=0 loaded_events=0
+prom_bytes=0 redis_bytes=0 loaded_bytes=0
 for r in $(seq "$rounds"); do
   log "round $r/$rounds"
-  read -r rps ticks n < <(prom_round "$port_prom" "$pid_prom")
+  read -r rps ticks n bytes < <(prom_round "$port_prom" "$pid_prom")
   s_prom+=("$rps"); prom_ticks=$((prom_ticks + ticks)); prom_events=$((prom_events + n))
-  read -r rps ticks n < <(redis_round)
+  prom_bytes=$((prom_bytes + bytes))
+  read -r rps ticks n bytes < <(redis_round)
   s_redis+=("$rps"); redis_ticks=$((redis_ticks + ticks)); redis_events=$((redis_events + n))
+  redis_bytes=$((redis_bytes + bytes))
   if ((preload > 0)); then
-    read -r rps ticks n < <(prom_round "$port_loaded" "$pid_loaded")
+    read -r rps ticks n bytes < <(prom_round "$port_loaded" "$pid_loaded")
     s_loaded+=("$rps"); loaded_ticks=$((loaded_ticks + ticks)); loaded_events=$((loaded_events + n))
+    loaded_bytes=$((loaded_bytes + bytes))
   fi
 done
 us() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.1f", t * 1e6 / hz / n}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+per_event() { awk -v b="$1" -v n="$2" 'BEGIN{printf "%d", b / n}'; }
 m_prom=$(printf '%s\n' "${s_prom[@]}" | median)
 m_redis=$(printf '%s\n' "${s_redis[@]}" | median)
 in_topic=$(sqlite3 "$db" "SELECT count FROM topics WHERE name = 'bench.http'" 2>/dev/null || echo '?')
@@ -180,16 +188,16 @@ in_topic=$(sqlite3 "$db" "SELECT count FROM topics WHERE name = 'bench.http'" 2>
 cat <<EOF
 Durable publish, one event per request, $connections clients, median of $rounds interleaved rounds ($(nproc) CPUs shared by everything).
 
-| publisher | events/s | vs Redis | rounds | server CPU µs/event | peak RSS MiB |
-|---|---:|---:|---|---:|---:|
-| prom serve, POST /publish, SQLite synchronous=FULL, empty topic (wrk -t2 -c$connections -d${duration}s; $in_topic events at the end) | $m_prom | $(ratio "$m_prom" "$m_redis")× | ${s_prom[*]} | $(us "$prom_ticks" "$prom_events") | $(rss_mib "$pid_prom") |
+| publisher | events/s | vs Redis | rounds | server CPU µs/event | disk B/event | peak RSS MiB |
+|---|---:|---:|---|---:|---:|---:|
+| prom serve, POST /publish, SQLite synchronous=FULL, empty topic (wrk -t2 -c$connections -d${duration}s; $in_topic events at the end) | $m_prom | $(ratio "$m_prom" "$m_redis")× | ${s_prom[*]} | $(us "$prom_ticks" "$prom_events") | $(per_event "$prom_bytes" "$prom_events") | $(rss_mib "$pid_prom") |
 EOF
 if ((preload > 0)); then
   m_loaded=$(printf '%s\n' "${s_loaded[@]}" | median)
-  echo "| prom serve, same, topic pre-loaded with $preload events | $m_loaded | $(ratio "$m_loaded" "$m_redis")× | ${s_loaded[*]} | $(us "$loaded_ticks" "$loaded_events") | $(rss_mib "$pid_loaded") |"
+  echo "| prom serve, same, topic pre-loaded with $preload events | $m_loaded | $(ratio "$m_loaded" "$m_redis")× | ${s_loaded[*]} | $(us "$loaded_ticks" "$loaded_events") | $(per_event "$loaded_bytes" "$loaded_events") | $(rss_mib "$pid_loaded") |"
 fi
 cat <<EOF
-| Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') XADD, appendonly yes, appendfsync always (redis-benchmark -c$connections -n$redis_n) | $m_redis | 1.00× | ${s_redis[*]} | $(us "$redis_ticks" "$redis_events") | $(rss_mib "$pid_redis") |
+| Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') XADD, appendonly yes, appendfsync always (redis-benchmark -c$connections -n$redis_n) | $m_redis | 1.00× | ${s_redis[*]} | $(us "$redis_ticks" "$redis_events") | $(per_event "$redis_bytes" "$redis_events") | $(rss_mib "$pid_redis") |
 EOF
 if ((preload > 0)); then
   echo
