@@ -78,6 +78,9 @@ function openWithWs(m: WsModule, url: string, token: string | undefined, h: Sock
     const sock = new m.default(url, { headers });
     let closed = false;
     let heardAt = Date.now(); // the last frame or pong, for keepAlive
+    // While reading is paused (the consumer is behind), frames and pongs wait unread: the
+    // server's silence cannot be told from ours, so the time does not count as quiet.
+    let paused = false;
     let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
     const closeOnce = (code: number, reason: string) => {
         if (closed) return;
@@ -135,14 +138,22 @@ function openWithWs(m: WsModule, url: string, token: string | undefined, h: Sock
     return {
         send: (text) => sock.send(text),
         close: (code, reason) => sock.close(code, reason),
-        pause: () => sock.pause(),
-        resume: () => sock.resume(),
+        pause: () => {
+            paused = true;
+            sock.pause();
+        },
+        resume: () => {
+            paused = false;
+            heardAt = Date.now();
+            sock.resume();
+        },
         drop,
         keepAlive: (idleMs) => {
             clearInterval(keepAliveTimer);
             if (idleMs <= 0 || closed) return;
             keepAliveTimer = setInterval(() => {
                 if (sock.readyState !== 1) return; // not open yet: the caller's open limit applies
+                if (paused) return; // counted from resume()
                 const quiet = Date.now() - heardAt;
                 if (quiet >= idleMs) drop(`nothing from the server for ${idleMs} ms`);
                 else if (quiet >= idleMs / 3) sock.ping();

@@ -149,7 +149,8 @@ export interface SubscribeOptions {
     /**
      * Once connected, the client pings a gateway that has been quiet for a third of this, and
      * takes the connection as dead (and reconnects) when nothing, not even a pong, came for
-     * this long. Default 45000; 0: no limit. Node (the `ws` package) only: a browser's
+     * this long. Default 45000; 0: no limit. Time while the client has stopped reading (its
+     * buffer is at highWaterMark) does not count. Node (the `ws` package) only: a browser's
      * WebSocket cannot ping.
      */
     idleTimeoutMs?: number | undefined;

@@ -157,9 +157,9 @@ describe('idleTimeoutMs', () => {
         keepAlives = true;
         requests.length = 0;
         const client = new PromClient({ url });
-        const watch = client.watch('processes', {}, { idleTimeoutMs: 150 });
+        const watch = client.watch('processes', {}, { idleTimeoutMs: 500 });
         await watch.ready();
-        await sleep(600);
+        await sleep(1500);
         watch.close();
         assert.equal(requests.length, 1);
     });
@@ -189,6 +189,7 @@ describe('subscription idleTimeoutMs', () => {
     let server: WebSocketServer;
     let url = '';
     let frozen = false;
+    let burst = 0;
     let subscribes = 0;
     const sockets: WebSocket[] = [];
 
@@ -201,6 +202,10 @@ describe('subscription idleTimeoutMs', () => {
                 if (frame.op !== 'subscribe') return;
                 ++subscribes;
                 ws.send(JSON.stringify({ op: 'subscribed', id: frame.id, topic: frame.topic, group: frame.group ?? '' }));
+                for (let seq = 1; seq <= burst; ++seq) {
+                    const event = { topic: frame.topic, key: 'k', id: `e${seq}`, seq, ts: seq, payload: { n: seq } };
+                    ws.send(JSON.stringify({ op: 'events', topic: frame.topic, group: frame.group ?? '', events: [event] }));
+                }
                 if (frozen) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
             });
         });
@@ -230,12 +235,33 @@ describe('subscription idleTimeoutMs', () => {
         frozen = false;
         subscribes = 0;
         const client = new PromClient({ url });
-        const sub = client.subscribe('t', { group: 'g', idleTimeoutMs: 150 });
+        const sub = client.subscribe('t', { group: 'g', idleTimeoutMs: 500 });
         await sub.ready();
-        await sleep(700);
+        await sleep(1500);
         assert.ok(sub.connected);
         sub.close();
         assert.equal(subscribes, 1);
+    });
+
+    it('does not take a connection it stopped reading (a slow consumer) as dead', async () => {
+        frozen = false;
+        subscribes = 0;
+        burst = 50;  // events sent right after `subscribed`, over the buffer's high-water mark
+        const client = new PromClient({ url });
+        const sub = client.subscribe('t', { group: 'g', idleTimeoutMs: 300, highWaterMark: 2 });
+        try {
+            await sub.ready();
+            await sleep(1200); // nothing taken: the socket stays paused, its pongs unread
+            assert.equal(subscribes, 1);
+            let taken = 0;
+            for await (const d of sub) {
+                assert.equal(d.seq, ++taken);
+                if (taken === 50) break;
+            }
+        } finally {
+            sub.close();
+            burst = 0;
+        }
     });
 
     it('refuses an idle limit that is not a number of milliseconds', () => {
