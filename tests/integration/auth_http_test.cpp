@@ -46,6 +46,18 @@ TEST_F(auth_http, refusals_have_reason_phrases_and_are_counted_by_metrics) {
     EXPECT_EQ(m.body.find(R"(status="other")"), std::string::npos) << m.body;
 }
 
+// `OPTIONS *` holds no data (the server's methods), like /healthz: no token needed. A route
+// still wants one, whatever the method.
+TEST_F(auth_http, options_asterisk_needs_no_token_and_a_route_still_does) {
+    http_connection c(port());
+    ASSERT_TRUE(c.send_raw("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("Allow"), "GET, HEAD, POST, PUT, DELETE");
+    EXPECT_EQ(get("/list").status, 401);
+}
+
 // A browser is not shown why its WebSocket upgrade was refused; a plain GET /ws tells it
 // whether the token is still taken: 401 without a valid one, else the usual 400.
 TEST_F(auth_http, a_plain_get_of_the_gateway_says_401_for_a_token_it_would_refuse) {
