@@ -3,7 +3,7 @@
 
 /**
  * The default: three of the server's default keep-alive intervals (a watch stream's comment
- * every 15 s, `watch_keepalive`).
+ * every 15 s).
  */
 export const defaultIdleTimeoutMs = 45_000;
 

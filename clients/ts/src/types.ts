@@ -184,9 +184,8 @@ export interface WatchOptions {
     reconnect?: boolean | RetryOptions | undefined;
     /**
      * Once open, a stream that sends nothing for this long (not even the server's keep-alive
-     * comment, every 15 s by default: `watch_keepalive`) is taken as dropped, and the watch
-     * reconnects from the last id seen. Default 45000; 0: no limit. Keep it above the
-     * server's keep-alive interval.
+     * comment, which prom sends every 15 s) is taken as dropped, and the watch
+     * reconnects from the last id seen. Default 45000; 0: no limit. Keep it well above 15 s.
      */
     idleTimeoutMs?: number | undefined;
     signal?: AbortSignal | undefined;
