@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/event_times.hpp"
+#include "core/json_int.hpp"
 #include "core/json_size.hpp"
 #include "core/key_limit.hpp"
 #include "core/reserved_headers.hpp"
@@ -134,10 +135,7 @@ json::object to_json(const append_result& r) {
 namespace {
 
 result<ts_ms> ts_from_json(const json::value& v) {
-    if (v.is_int64()) return ts_ms{v.get_int64()};
-    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        return ts_ms{static_cast<std::int64_t>(v.get_uint64())};
-    }
+    if (auto n = int64_of(v)) return ts_ms{*n};
     if (v.is_string()) return parse_time(v.get_string());
     return fail(errc::invalid_argument, "ts must be epoch milliseconds or an ISO-8601 string");
 }
@@ -151,10 +149,7 @@ result<seq_t> expected_key_seq_of(const json::value& v) {
         return fail(errc::invalid_argument, std::string(shape));
     }
     const json::value& n = v.get_object().at("key_seq");
-    if (n.is_int64() && n.get_int64() >= 0) return seq_t{n.get_int64()};
-    if (n.is_uint64() && n.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        return seq_t{static_cast<std::int64_t>(n.get_uint64())};
-    }
+    if (auto k = int64_of(n); k && *k >= 0) return seq_t{*k};
     return fail(errc::invalid_argument, std::string(shape));
 }
 

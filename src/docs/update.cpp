@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "core/json_int.hpp"
 #include "core/json_size.hpp"
 #include "core/text.hpp"
 #include "docs/update_path.hpp"
@@ -210,13 +211,7 @@ result<json::object> apply_update(const json::object* current, json::object&& up
     auto ts = doc.find("_ts");
     // An unsigned value above int64's range would be kept in the body but read back as a
     // negative document ts (make_document): refused like any other _ts that is no int64.
-    const bool int64_ts =
-        ts != doc.end() &&
-        (ts->value().is_int64() ||
-         (ts->value().is_uint64() &&
-          ts->value().get_uint64() <=
-              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
-    if (!int64_ts) {
+    if (ts == doc.end() || !int64_of(ts->value())) {
         if (ts != doc.end() && !ts->value().is_null()) {
             return fail(errc::type_error,
                         "_ts must be integer epoch milliseconds (a signed 64-bit integer)");

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/json_int.hpp"
 #include "core/topic_name.hpp"
 #include "prom/user_projector.hpp"
 #include "retention/retention.hpp"
@@ -27,10 +28,7 @@ std::unexpected<error> bad(std::string message) {
 }
 
 result<std::int64_t> positive_integer(const json::value& v, std::string_view what) {
-    if (v.is_int64() && v.get_int64() > 0) return v.get_int64();
-    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        return static_cast<std::int64_t>(v.get_uint64());
-    }
+    if (auto n = int64_of(v); n && *n > 0) return *n;
     return bad(std::string(what) + " must be a whole number greater than 0");
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/json_int.hpp"
 #include "core/text.hpp"
 #include "core/text_file.hpp"
 #include "docs/reserved.hpp"
@@ -18,20 +19,16 @@ namespace {
 
 result<std::int64_t> int_field(const json::value& v, std::string_view name, std::int64_t min,
                                std::int64_t max) {
-    std::int64_t n;
-    if (v.is_int64()) {
-        n = v.get_int64();
-    } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        n = static_cast<std::int64_t>(v.get_uint64());
-    } else {
+    auto n = int64_of(v);
+    if (!n) {
         return fail(errc::invalid_argument,
                     "config: '" + std::string(name) + "' must be an integer");
     }
-    if (n < min || n > max) {
+    if (*n < min || *n > max) {
         return fail(errc::invalid_argument, "config: '" + std::string(name) + "' must be in " +
                                                 std::to_string(min) + ".." + std::to_string(max));
     }
-    return n;
+    return *n;
 }
 
 result<std::string> string_field(const json::value& v, std::string_view name) {

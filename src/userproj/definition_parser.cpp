@@ -3,6 +3,7 @@
 #include <initializer_list>
 
 #include "core/json_fields.hpp"
+#include "core/json_int.hpp"
 #include "core/reserved_headers.hpp"
 #include "docs/update.hpp"
 #include "docs/update_path.hpp"
@@ -301,10 +302,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
     d.name = c->name = *name;
 
     if (const json::value* v = member(*o, "version")) {
-        if (v->is_int64() && v->get_int64() >= 1) {
-            d.version = v->get_int64();
-        } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-            d.version = static_cast<std::int64_t>(v->get_uint64());
+        if (auto n = int64_of(*v); n && *n >= 1) {
+            d.version = *n;
         } else {
             return refuse("'version' is an integer >= 1", "/version");
         }

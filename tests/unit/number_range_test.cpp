@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json_int.hpp"
 #include "docs/update.hpp"
 #include "prom/event.hpp"
 #include "prom/json.hpp"
@@ -53,6 +54,18 @@ TEST(number_range, a_document_ts_beyond_int64_is_refused) {
     auto ok = docs::apply_update(nullptr, small, "k", ts_ms{1});
     ASSERT_TRUE(ok.has_value()) << ok.error().message;
     EXPECT_EQ(docs::make_document("c", "k", *ok).ts, ts_ms{1700000000000});
+}
+
+// Every integer field (a ts, a key_seq, a config or policy number, a definition's version)
+// reads its JSON through int64_of: both of Boost.JSON's integer kinds, nothing past int64.
+TEST(number_range, int64_of_takes_either_integer_kind_within_int64_only) {
+    EXPECT_EQ(int64_of(json::value(std::int64_t{-5})), -5);
+    EXPECT_EQ(int64_of(json::value(std::uint64_t{42})), 42);
+    EXPECT_EQ(int64_of(json::value(std::uint64_t{9223372036854775807ULL})), INT64_MAX);
+    EXPECT_EQ(int64_of(json::value(std::uint64_t{9223372036854775808ULL})), std::nullopt);
+    EXPECT_EQ(int64_of(json::value(1.0)), std::nullopt);
+    EXPECT_EQ(int64_of(json::value("7")), std::nullopt);
+    EXPECT_EQ(int64_of(*parse_json("18446744073709551615")), std::nullopt);
 }
 
 }  // namespace

@@ -150,7 +150,7 @@ export class Deadline {
 
     /** The time limit no longer applies; the caller's abort still does. */
     stopTimer(): void {
-        clearTimeout(this.timer);
+        this.restart(0);
     }
 
     clear(): void {

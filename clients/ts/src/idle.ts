@@ -1,10 +1,7 @@
 // How long an open stream (a watch's SSE, a subscription's WebSocket) may stay quiet before
 // the client takes its connection as dead and reconnects.
 
-/**
- * The default: three of the server's default keep-alive intervals (a watch stream's comment
- * every 15 s).
- */
+/** The default: three of the server's keep-alive intervals (a watch stream's comment every 15 s). */
 export const defaultIdleTimeoutMs = 45_000;
 
 /** The option as given, or the default; throws RangeError for anything but milliseconds >= 0. */

@@ -213,9 +213,9 @@ export interface ClientOptions {
     /**
      * Milliseconds an HTTP request may go unanswered before it fails with TimeoutError
      * (default 30000; 0: no limit). A request that asks the server to wait (`wait` with
-     * `after` or `waitFor`, `waitForChange`) gets that wait on top. A watch's stream must open
-     * within it (then it may stay quiet: the server sends its own keep-alive), else the watch
-     * reconnects; a subscription is a WebSocket with its own checks.
+     * `after` or `waitFor`, `waitForChange`) gets that wait on top. A watch's stream must open,
+     * and a subscription must be confirmed, within it, else they reconnect; once open, each
+     * has its own idleTimeoutMs.
      */
     timeoutMs?: number | undefined;
 }
