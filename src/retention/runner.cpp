@@ -11,6 +11,8 @@
 
 namespace prom::retention {
 
+using namespace std::chrono_literals;
+
 // The topics that grew since the last round; written by the store's append listener, which
 // may fire after the runner is gone (listeners cannot be removed), hence shared.
 struct runner::grown_topics {
@@ -20,12 +22,6 @@ struct runner::grown_topics {
 };
 
 namespace {
-
-// Long enough that a slow round does not lose the lease to another node mid-way; short
-// enough that another node takes over soon after this one dies.
-std::chrono::milliseconds lease_ttl(std::chrono::milliseconds interval) {
-    return std::max<std::chrono::milliseconds>(3 * interval, std::chrono::seconds(30));
-}
 
 std::string describe(const pass_report& r) {
     std::string out = "topic '" + r.topic + "': dropped " + std::to_string(r.retained_out) +
@@ -60,11 +56,28 @@ void runner::start() {
     thread_ = std::jthread([this, token = stop_.get_token()] {
         name_this_thread("prom-retention");
         for (;;) {
-            if (!sleep_for_unless_stopped(token, options_.interval)) return;
+            if (!sleep_leading(token, std::chrono::steady_clock::now() + options_.interval)) return;
             auto round = run_round();
             if (!round) spdlog::warn("prom serve: retention: {}", round.error().message);
         }
     });
+}
+
+bool runner::sleep_leading(std::stop_token stop, std::chrono::steady_clock::time_point until) {
+    // The lease lives a few renewals, not a few intervals: with an interval of an hour, a
+    // leader killed with -9 would otherwise hold the rounds of every node for three hours.
+    const auto renew_every = std::max<std::chrono::milliseconds>(options_.lease_ttl / 3, 1ms);
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= until) return true;
+        const bool leading = leading_;
+        const auto wake = leading ? std::min(until, now + renew_every) : until;
+        if (!sleep_until_stopped(stop, wake)) return false;
+        if (leading && wake < until) {
+            auto renewed = store_.acquire_lease(runner_lease, options_.owner, options_.lease_ttl);
+            leading_ = renewed && *renewed;
+        }
+    }
 }
 
 void runner::stop() {
@@ -75,10 +88,21 @@ void runner::stop() {
 
 result<round_report> runner::run_round() {
     round_report out;
-    auto leader = store_.acquire_lease(runner_lease, options_.owner, lease_ttl(options_.interval));
+    auto leader = store_.acquire_lease(runner_lease, options_.owner, options_.lease_ttl);
     if (!leader) return std::unexpected(leader.error());
     out.leader = *leader;
+    leading_ = out.leader;
     if (!out.leader) return out;
+    // Renewed between passes; a pass longer than the lease may let another node start a round,
+    // which is safe (each topic's pass holds the topic's own lease) and ends this one.
+    auto renewed_at = std::chrono::steady_clock::now();
+    auto still_leading = [&]() -> result<bool> {
+        if (std::chrono::steady_clock::now() - renewed_at < options_.lease_ttl / 3) return true;
+        auto renewed = store_.acquire_lease(runner_lease, options_.owner, options_.lease_ttl);
+        renewed_at = std::chrono::steady_clock::now();
+        leading_ = renewed && *renewed;
+        return renewed;
+    };
 
     auto policies = load_policies(store_);
     if (!policies) return std::unexpected(policies.error());
@@ -87,6 +111,9 @@ result<round_report> runner::run_round() {
         if (!topics) return std::unexpected(topics.error());
         for (const auto& t : *topics) {
             if (stop_.stop_requested()) return out;
+            auto leading = still_leading();
+            if (!leading) return std::unexpected(leading.error());
+            if (!*leading) return out;  // another node's round goes on from here
             auto p = policy_for(*policies, t.topic);
             if (!p || t.count == 0) continue;
             auto report = run_pass(store_, t.topic, *p,

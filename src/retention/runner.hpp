@@ -9,6 +9,7 @@
 // snapshot builds, or as soon as a pass in progress ends its current transaction.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,10 @@ struct runner_options {
     std::size_t batch_events = pass_options{}.batch_events;
     std::chrono::microseconds pause = pass_options{}.pause;
     std::string owner;             // the lease owner; a fresh id when empty
+    // How long the lease outlives the leader's last renewal, so how soon after a leader dies
+    // (kill -9) another node, or the same node restarted, takes the rounds over. The leader
+    // renews it every third of that, between rounds and between passes.
+    std::chrono::milliseconds lease_ttl{30000};
     std::function<ts_ms()> clock;  // what policies' ages are measured on; now_ms() when empty
 };
 
@@ -73,11 +78,15 @@ class runner {
 
   private:
     struct grown_topics;
+    // Sleeps until `until` (false: stopped), renewing the lease meanwhile while this runner
+    // leads (the last round found it the leader, and no renewal has failed since).
+    bool sleep_leading(std::stop_token stop, std::chrono::steady_clock::time_point until);
     status build_snapshots(round_report& out);
 
     store& store_;
     runner_options options_;
-    std::shared_ptr<grown_topics> grown_;  // shared with the store's append listener
+    std::shared_ptr<grown_topics> grown_;
+    std::atomic<bool> leading_{false};  // shared with the store's append listener
     mutable std::mutex mu_;
     runner_stats stats_;  // guarded by mu_
     std::jthread thread_;
