@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cli/commands.hpp"
+#include "core/topic_name.hpp"
 #include "prom/user_projector.hpp"
 #include "schema/builtin_schemas.hpp"
 #include "schema/schema_registry.hpp"
@@ -78,9 +79,12 @@ void register_gen_commands(CLI::App& app, run_state& state) {
                     "only topics matching PATTERN (exact, or a prefix ending in '*'); repeatable")
         ->check(CLI::Validator(
             [](std::string& pattern) -> std::string {
-                const auto star = pattern.find('*');
-                if (star == std::string::npos || star + 1 == pattern.size()) return {};
-                return "'" + pattern + "' is a topic or a prefix ending in '*' ('*' only last)";
+                // As the other topic patterns (retention, SLOs, auth): one no topic can match
+                // is a mistake, not an empty answer.
+                if (topic_pattern_can_match(pattern)) return {};
+                return "'" + pattern +
+                       "' is a topic (A-Z a-z 0-9 . _ - :) or a prefix ending in '*' ('*' only "
+                       "last)";
             },
             "", "topic pattern"));
     cmd->callback([a, &state] { run_ts(*a, state); });

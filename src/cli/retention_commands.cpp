@@ -5,7 +5,9 @@
 // running.
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
+#include <limits>
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
@@ -53,9 +55,12 @@ void give_space_back(store& s) {
 
 // A duration option: "7d", "12h", "30m", "45s", "250ms" or whole milliseconds.
 json::value duration_value(const std::string& text) {
-    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos &&
-        text.size() < 19) {
-        return json::value(std::stoll(text));
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+        std::int64_t ms = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+        if (ec == std::errc() && end == text.data() + text.size()) return json::value(ms);
+        // Past int64: a number past it too, which the policy refuses as too large.
+        return json::value(std::numeric_limits<std::uint64_t>::max());
     }
     return json::value(text);
 }

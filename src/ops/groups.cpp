@@ -239,10 +239,11 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
     seek_outcome out{.previous = **cur, .seq = to};
     if (*held) {
         if (!force) {
-            return fail(errc::conflict, "consumer group '" + std::string(group) + "' on topic '" +
-                                            std::string(topic) + "' is active (held by " +
-                                            (*held)->owner +
-                                            "); stop it first or pass force to revoke its lease");
+            return fail(errc::conflict,
+                        "consumer group '" + std::string(group) + "' on topic '" +
+                            std::string(topic) + "' is active (held by " + (*held)->owner +
+                            "); stop it first, or force the move to revoke its lease (--force; "
+                            "\"force\": true over HTTP)");
         }
         auto ttl = (*held)->remaining + std::chrono::milliseconds(1000);
         if (auto ok = s.seize_lease(lease, "prom-seek:" + new_event_id(), ttl); !ok) {

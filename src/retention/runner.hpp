@@ -32,7 +32,7 @@ struct runner_options {
     bool snapshots = true;
     std::size_t batch_events = pass_options{}.batch_events;
     std::chrono::microseconds pause = pass_options{}.pause;
-    std::string owner;             // the lease owner; a fresh id when empty
+    std::string owner;  // the lease owner; a fresh id when empty
     // How long the lease outlives the leader's last renewal, so how soon after a leader dies
     // (kill -9) another node, or the same node restarted, takes the rounds over. The leader
     // renews it every third of that, between rounds and between passes.

@@ -203,6 +203,11 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     auto pattern = run("gen ts --out " + dir_.file("ts") + " --topic 'a*b'", true);
     EXPECT_EQ(pattern.exit_code, 2) << pattern.out;
     EXPECT_NE(pattern.out.find("'*' only last"), std::string::npos) << pattern.out;
+    // So is one with a character no topic holds (found from outside: it said "no topic schema
+    // matches", exit 1).
+    auto spaced = run("gen ts --out " + dir_.file("ts") + " --topic 'bad pattern'", true);
+    EXPECT_EQ(spaced.exit_code, 2) << spaced.out;
+    EXPECT_NE(spaced.out.find("A-Z a-z 0-9"), std::string::npos) << spaced.out;
 }
 
 TEST_F(cli_hardening, cursor_of_a_group_that_never_existed_says_so) {

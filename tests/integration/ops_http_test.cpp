@@ -113,6 +113,9 @@ TEST_F(ops_http, groups_report_lag_for_gateway_library_and_projector_consumers) 
     // The gateway group is active: a seek is refused, a forced one revokes its lease.
     auto refused = post_json("/groups/t/gw/seek", R"({"seq":0})");
     EXPECT_EQ(refused.status, 409) << refused.body;
+    // The same words serve `prom cursor set`: they name both ways to force it.
+    EXPECT_NE(refused.body.find("over HTTP"), std::string::npos) << refused.body;
+    EXPECT_NE(refused.body.find("--force"), std::string::npos) << refused.body;
     EXPECT_EQ(db().cursor("t", "gw")->value_or(seq_t{-1}), 2);
     auto forced = post_json("/groups/t/gw/seek", R"({"seq":0,"force":true})");
     ASSERT_EQ(forced.status, 200) << forced.body;

@@ -79,6 +79,13 @@ TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
     ASSERT_EQ(prom("topic policy 'ord*' --retain-age 7d").exit_code, 0);
     EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("pattern"), "orders");
 
+    // A duration in whole milliseconds, up to int64 (found from outside: more than 18
+    // digits was refused as no duration at all); past it, too large.
+    auto past = prom("topic policy 'ord*' --retain-age 9223372036854775808", true);
+    EXPECT_EQ(past.exit_code, 2);
+    EXPECT_NE(past.out.find("too large"), std::string::npos) << past.out;
+    ASSERT_EQ(prom("topic policy 'ord*' --retain-age 9223372036854775807").exit_code, 0);
+
     for (const char* bad :
          {"topic policy orders --retain-events 0", "topic policy orders --retain-age soon",
           "topic policy orders --compact-horizon -1d", "topic policy orders --behind later",
