@@ -637,7 +637,17 @@ bool parse_buffered(beast::flat_buffer& buffer, bhttp::request_parser<bhttp::str
     parser.eager(whole_message);  // the header alone: Expect and Upgrade are looked at first
     ec = {};
     while (buffer.size() != 0) {
-        const std::size_t used = parser.put(buffer.data(), ec);
+        std::size_t used = 0;
+        try {
+            used = parser.put(buffer.data(), ec);
+        } catch (const std::length_error&) {
+            // Beast stores a field's name and value lengths in 16 bits and throws for one of
+            // 64 KiB or more (a header or a chunked trailer), whatever header_limit allows:
+            // an oversized header, answered 431 like one over the limit (found from outside:
+            // the connection was closed without an answer).
+            ec = bhttp::error::header_limit;
+            return true;
+        }
         buffer.consume(used);
         if (ec && ec != bhttp::error::need_more) return true;
         if (whole_message ? parser.is_done() : parser.is_header_done()) {

@@ -191,6 +191,40 @@ TEST_F(http_bad_input, oversize_headers_are_431) {
     expect_unchanged_and_serving();
 }
 
+// Beast keeps a field's length in 16 bits: a field of 64 KiB or more, in a trailer under
+// the default limit or in the header under a larger one, is a 431 answer, not a connection
+// closed without a word (found from outside).
+TEST_F(http_bad_input, a_trailer_field_of_64_kib_is_431) {
+    auto r = raw(
+        "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n19\r\n{\"topic\":\"t\",\"payload\":9}\r\n0\r\nX-T: " +
+        std::string(std::size_t{64} * 1024, 'a') + "\r\n\r\n");
+    EXPECT_EQ(r.status, 431) << r.body;
+    expect_unchanged_and_serving();
+}
+
+class http_large_header_limit : public http_bad_input {
+  protected:
+    server::serve_config make_config() override {
+        auto c = http_bad_input::make_config();
+        c.header_limit = std::size_t{1024} * 1024;
+        return c;
+    }
+};
+
+TEST_F(http_large_header_limit, a_field_of_64_kib_or_more_is_431_and_a_smaller_one_passes) {
+    auto field = [this](std::size_t n) {
+        return raw("GET /snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(n, 'a') +
+                   "\r\n\r\n");
+    };
+    EXPECT_EQ(field(60000).status, 200);
+    auto big = field(std::size_t{64} * 1024);
+    EXPECT_EQ(big.status, 431) << big.body;
+    EXPECT_EQ(big.header("Content-Type"), "application/json");
+    EXPECT_EQ(field(std::size_t{1024} * 1024 + 1).status, 431);
+    expect_unchanged_and_serving();
+}
+
 TEST_F(http_bad_input, a_chunked_publish_within_the_limit_is_accepted) {
     const std::string body = R"({"topic":"t2","payload":2})";
     char size[16];
