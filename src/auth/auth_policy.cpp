@@ -138,14 +138,18 @@ result<auth_policy> auth_policy::from_json(const json::value& config) {
         }
         g.token = tok->value().get_string();
         // A header cannot carry such a token intact (spaces around it are trimmed), and a
-        // token of spaces would pass the length rule while guessable.
+        // token of spaces would pass the length rule while guessable. Outside ASCII the same
+        // holds of Unicode's spaces, controls and invisible characters (found from outside:
+        // eight U+00A0 passed), and an HTTP header carries none of them as text: printable
+        // ASCII only, as Bearer tokens are (RFC 6750, 2.1).
         if (std::ranges::any_of(g.token, [](char c) {
                 auto u = static_cast<unsigned char>(c);
-                return u <= 0x20 || u == 0x7f;
+                return u <= 0x20 || u >= 0x7f;
             })) {
-            return fail(errc::invalid_argument, "config: '" + path +
-                                                    ".token' may not hold spaces or control "
-                                                    "characters");
+            return fail(errc::invalid_argument,
+                        "config: '" + path +
+                            ".token' must be printable ASCII: no spaces, control characters or "
+                            "characters beyond ASCII");
         }
         if (auto n = o.find("name"); n != o.end()) {
             if (!n->value().is_string()) {

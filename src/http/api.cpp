@@ -117,8 +117,10 @@ std::optional<response> api::route(const request& r, bool may_block) {
     // A write acts at once: a parameter it does not read (`?dry_run=true` on an erasure) must
     // not pass as if it had been heeded. Asked by each write route once its method is known
     // to be one it takes (a wrong method stays a 405); /publish and /compact read their own.
-    auto stray_param = [&](route_id route) -> std::optional<response> {
-        if (get_or_head) return std::nullopt;
+    // An admin read (`reads_too`) refuses them as well, as the admin API does (found from
+    // outside: GET /topics/{topic}/policy?typo=1 answered the policy).
+    auto stray_param = [&](route_id route, bool reads_too = false) -> std::optional<response> {
+        if (get_or_head && !reads_too) return std::nullopt;
         // Without a valid token the route's own check answers 401 first, as for any request.
         if (options_.auth && options_.auth->enabled() &&
             !options_.auth->authenticate(r.authorization)) {
@@ -194,7 +196,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
                 route, route == route_id::topic_policy ? "GET, HEAD, PUT, DELETE" : "POST");
         }
         if (route == route_id::topic_policy) {
-            if (auto no = stray_param(route)) return no;
+            if (auto no = stray_param(route, true)) return no;
         }
         if (!may_block) return std::nullopt;
         return retention_route(r, route, decoded(s[1], coll_buf), {}, query);

@@ -84,9 +84,11 @@ const userproj::definition_runtime* runtime_or_null(
 
 response api::projectors(const request& r, route_id route, std::string_view name) {
     if (route == route_id::projectors) return list_projectors(r);
+    // The token first, whatever the name: a name no projector can have is still no answer
+    // for a caller without one (found from outside: GET and DELETE answered 404 untokened).
+    if (auto no = refused(r, auth::action::admin, name, route)) return *no;
     if (!valid_projector_name(name)) {
         if (r.verb == method::put) {
-            if (auto no = refused(r, auth::action::admin, name, route)) return *no;
             json::object o{{"error", "invalid_projector"},
                            {"message", "a projector name is [A-Za-z0-9_.-]{1,100}"},
                            {"path", "/name"}};
@@ -94,7 +96,6 @@ response api::projectors(const request& r, route_id route, std::string_view name
         }
         return no_such_projector(name);
     }
-    if (auto no = refused(r, auth::action::admin, name, route)) return *no;
     if (r.verb == method::put) return put_projector(r, name);
     if (r.verb == method::delete_) {
         if (auto ok = userproj::remove_definition(store_, name); !ok) {

@@ -683,36 +683,46 @@ net::awaitable<boost::system::error_code> read_request(
     }
 }
 
+// Where the values of list headers sent on several lines are joined (read_header_fields);
+// the request's views point into it, so it lives as long as the request.
+struct joined_lines {
+    std::string if_none_match, if_modified_since, prefer, prom_after;
+};
+
+// Several lines of a list header are one list, their values joined by commas (RFC 9110
+// 5.3): the first line's value is used in place; a second one starts a joined copy in `store`.
+void add_list_line(std::optional<std::string_view>& slot, std::string& store,
+                   std::string_view value) {
+    if (!slot) {
+        slot = value;
+        return;
+    }
+    if (slot->data() != store.data()) store.assign(*slot);
+    store += ", ";
+    store += value;
+    slot = store;
+}
+
 // The header lines the routes read, in one pass over the fields (a lookup per name walked
-// the fields' index seven times per request). The first line of a name counts, as a lookup
-// would find it; several If-None-Match lines form one list, joined in `joined_inm`, and so
-// do several Prom-After lines, in `joined_after` (RFC 9110 5.3: a list header). False
-// when Authorization is given twice: a proxy in front that read the other line would have
-// checked another token than the one prom would use (RFC 9110 5.3: not a list).
-bool read_header_fields(const bhttp::fields& fields, request& req, std::string& joined_inm,
-                        std::string& joined_after) {
+// the fields' index seven times per request). If-None-Match, Prom-After, Prefer and
+// If-Modified-Since lines are joined as lists (found from outside: a second Prefer line was
+// dropped, and of two If-Modified-Since lines the first was used where RFC 9110 13.1.3 has
+// the field ignored: joined, they are no date, which is ignored). Of other names the first
+// line counts, as a lookup would find it. False when Authorization is given twice: a proxy
+// in front that read the other line would have checked another token than the one prom
+// would use (RFC 9110 5.3: not a list).
+bool read_header_fields(const bhttp::fields& fields, request& req, joined_lines& joined) {
     auto first = [](std::optional<std::string_view>& slot, std::string_view value) {
         if (!slot) slot = value;
     };
-    bool joining = false;
     bool single_authorization = true;
     for (const auto& f : fields) {
         switch (f.name()) {
             case bhttp::field::if_none_match:
-                if (!req.if_none_match) {
-                    req.if_none_match = f.value();
-                    break;
-                }
-                if (!joining) {
-                    joined_inm.assign(*req.if_none_match);
-                    joining = true;
-                }
-                if (!joined_inm.empty()) joined_inm += ", ";
-                joined_inm += f.value();
-                req.if_none_match = joined_inm;
+                add_list_line(req.if_none_match, joined.if_none_match, f.value());
                 break;
             case bhttp::field::if_modified_since:
-                first(req.if_modified_since, f.value());
+                add_list_line(req.if_modified_since, joined.if_modified_since, f.value());
                 break;
             case bhttp::field::content_type:
                 first(req.content_type, f.value());
@@ -722,18 +732,11 @@ bool read_header_fields(const bhttp::fields& fields, request& req, std::string& 
                 first(req.authorization, f.value());
                 break;
             case bhttp::field::prefer:
-                first(req.prefer, f.value());
+                add_list_line(req.prefer, joined.prefer, f.value());
                 break;
             case bhttp::field::unknown:
                 if (beast::iequals(f.name_string(), "Prom-After")) {
-                    if (req.prom_after) {
-                        if (joined_after.empty()) joined_after.assign(*req.prom_after);
-                        joined_after += ", ";
-                        joined_after += f.value();
-                        req.prom_after = joined_after;
-                    } else {
-                        req.prom_after = f.value();
-                    }
+                    add_list_line(req.prom_after, joined.prom_after, f.value());
                 } else if (beast::iequals(f.name_string(), "Last-Event-ID")) {
                     // Not a list: two resume points are refused, not one of them chosen.
                     if (req.last_event_id) req.last_event_id_repeated = true;
@@ -843,6 +846,8 @@ std::size_t header_bytes(const bhttp::request<bhttp::string_body>& m) {
 unsigned status_of_read_error(const boost::system::error_code& ec) {
     if (ec == bhttp::error::body_limit) return 413;
     if (ec == bhttp::error::header_limit) return 431;
+    // Beast parses HTTP/1.0 and HTTP/1.1 only (found from outside: HTTP/2.0 was a 400).
+    if (ec == bhttp::error::bad_version) return 505;
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
         if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return 0;
         return 400;
@@ -936,9 +941,13 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         if (ec) {
             unsigned status = status_of_read_error(ec);
             if (status == 0) break;  // closed, reset or timed out: nobody to answer
-            auto r = error_response(status, status == 413 ? "too_large" : "bad_request",
+            auto r = error_response(status,
+                                    status == 413   ? "too_large"
+                                    : status == 505 ? "version_not_supported"
+                                                    : "bad_request",
                                     status == 431   ? "the request headers are too large"
                                     : status == 413 ? "the request body is over the limit"
+                                    : status == 505 ? "prom speaks HTTP/1.1 (and HTTP/1.0)"
                                                     : "malformed HTTP request: " + ec.message(),
                                     route_id::unknown);
             co_await write_response(conn, r, 11, false, started + opts.read_timeout);
@@ -992,9 +1001,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         request req;
         req.verb = method_of(msg.method());
         req.target = target;
-        std::string joined_inm;    // several If-None-Match lines form one list
-        std::string joined_after;  // and several Prom-After lines
-        const bool single_authorization = read_header_fields(msg, req, joined_inm, joined_after);
+        joined_lines joined;  // what several lines of a list header join into
+        const bool single_authorization = read_header_fields(msg, req, joined);
         req.body = msg.body();
         req.received = started;
 

@@ -1,5 +1,6 @@
 #include "http/transfer_coding.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/text.hpp"
@@ -27,6 +28,13 @@ std::optional<framing_refusal> refuse_transfer_coding(unsigned http_version,
     if (list.empty() || !iequals(list.back(), "chunked")) {
         return framing_refusal{400, "bad_request",
                                "malformed HTTP request: a Transfer-Encoding must end in chunked"};
+    }
+    // Chunked applied twice is malformed (RFC 9112 6.1: chunked at most once), not a coding
+    // prom lacks (found from outside: "'chunked' is not implemented").
+    if (std::any_of(list.begin(), list.end() - 1,
+                    [](std::string_view c) { return iequals(c, "chunked"); })) {
+        return framing_refusal{400, "bad_request",
+                               "malformed HTTP request: chunked may be applied only once"};
     }
     if (list.size() > 1) {
         return framing_refusal{501, "not_implemented",

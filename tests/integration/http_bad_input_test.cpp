@@ -125,10 +125,21 @@ TEST_F(http_bad_input, a_transfer_encoding_not_ending_in_chunked_is_refused_and_
     expect_unchanged_and_serving();
 }
 
+// A version prom does not speak is 505, not a malformed request (found from outside: 400).
+TEST_F(http_bad_input, another_http_version_is_505) {
+    for (const char* version : {"HTTP/9.9", "HTTP/2.0", "HTTP/1.2"}) {
+        auto r = raw(std::string("GET /snap/k ") + version + "\r\nHost: 127.0.0.1\r\n\r\n");
+        EXPECT_EQ(r.status, 505) << version;
+        auto body = parse_json(r.body);
+        ASSERT_TRUE(body) << version;
+        EXPECT_EQ(body->at("error"), "version_not_supported") << version;
+    }
+    expect_unchanged_and_serving();
+}
+
 TEST_F(http_bad_input, malformed_request_lines_and_headers_are_400) {
     for (const std::string& bytes :
-         {std::string("GARBAGE\r\n\r\n"), std::string("GET /snap/k HTTP/9.9\r\n\r\n"),
-          std::string("GET /snap/k\r\n\r\n"),
+         {std::string("GARBAGE\r\n\r\n"), std::string("GET /snap/k\r\n\r\n"),
           std::string("GET /snap/k HTTP/1.1\r\nBad Header\r\n\r\n"),
           std::string("GET /snap/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n"),
           std::string("GET ftp://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),

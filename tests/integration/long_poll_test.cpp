@@ -44,6 +44,13 @@ TEST_F(long_poll, no_change_answers_304_with_preference_applied_after_the_wait) 
     EXPECT_EQ(r.status, 304);
     EXPECT_EQ(r.header("Preference-Applied"), "wait=1");
     EXPECT_EQ(r.header("ETag"), etag);
+    // Prefer on two lines is one list (RFC 7240 2; found from outside: the second was lost).
+    t0 = std::chrono::steady_clock::now();
+    auto two = get("/collections/things/snap/a",
+                   {{"If-None-Match", etag}, {"Prefer", "respond-async"}, {"Prefer", "wait=1"}});
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+    EXPECT_EQ(two.status, 304);
+    EXPECT_EQ(two.header("Preference-Applied"), "wait=1");
 }
 
 // A commit by another process wakes no waiter of this server (on SQLite); at the deadline

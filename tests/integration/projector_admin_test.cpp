@@ -497,6 +497,13 @@ TEST_F(projector_admin_auth, the_routes_need_the_admin_permission) {
     EXPECT_EQ(get("/projectors", reader).status, 403);
     EXPECT_EQ(get("/projectors/counts", reader).status, 403);
     EXPECT_EQ(del("/projectors/counts", reader).status, 403);
+    // A name no projector can have is no exception (found from outside: 404 without a token).
+    for (const char* path : {"/projectors/a%20b", "/projectors/%2A"}) {
+        EXPECT_EQ(get(path).status, 401) << path;
+        EXPECT_EQ(del(path).status, 401) << path;
+        EXPECT_EQ(get(path, reader).status, 403) << path;
+        EXPECT_EQ(get(path, admin).status, 404) << path;
+    }
     ASSERT_EQ(put_projector("counts", counts_v1, admin).status, 201);
     std::string orders_def(counts_v1);
     orders_def.replace(orders_def.find(R"("name":"counts")"), 15, R"("name":"orders1")");

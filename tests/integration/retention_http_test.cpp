@@ -239,6 +239,8 @@ TEST_F(retention_http, erase_a_key_and_delete_a_document) {
     EXPECT_EQ(
         put_policy("/topics/orders/policy?dry_run=true", R"({"compact":{"horizon":"1d"}})").status,
         400);
+    // Nor does the policy's read, as no admin route does (found from outside: 200).
+    EXPECT_EQ(get("/topics/orders/policy?typo=1").status, 400);
     EXPECT_EQ(db().scan({.topic = "orders", .key = "k1"})->size(), 4u);
     auto erased = del("/topics/orders/keys/k1");
     ASSERT_EQ(erased.status, 200) << erased.body;

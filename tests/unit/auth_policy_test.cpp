@@ -78,6 +78,11 @@ TEST(auth_policy, a_pattern_covers_the_patterns_within_it) {
 TEST(auth_policy, refuses_bad_configs) {
     for (auto bad : {R"({"tokens":{}})", R"({"tokens":[{"token":"short"}]})",
                      R"({"tokens":[{"token":"ab\u00e9\u00e9\u00e9"}]})",  // 5 characters, 8 bytes
+                     // Spaces, controls and invisibles beyond ASCII (found from outside).
+                     R"({"tokens":[{"token":"\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0"}]})",
+                     R"({"tokens":[{"token":"\u0085\u0085\u0085\u0085\u0085\u0085\u0085\u0085"}]})",
+                     R"({"tokens":[{"token":"\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b"}]})",
+                     R"({"tokens":[{"token":"long-enough\u00e9"}]})",
                      R"({"tokens":[{"token":"long-enough","publish":"x"}]})",
                      R"({"tokens":[{"token":"long-enough","publish":["a*b"]}]})",
                      R"({"tokens":[{"token":"long-enough"},{"token":"long-enough"}]})",

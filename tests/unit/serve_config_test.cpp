@@ -111,8 +111,8 @@ TEST(serve_config, an_auth_section_that_would_switch_auth_off_is_refused) {
              {R"({"auth":{"tokens":null}})", "'auth.tokens' must be an array"},
              {dup_top.c_str(), "duplicate key at '/auth'"},
              {dup_inner.c_str(), "duplicate key at '/auth/tokens'"},
-             {R"({"auth":{"tokens":[{"token":"          "}]}})", "spaces or control"},
-             {R"({"auth":{"tokens":[{"token":"long enough"}]}})", "spaces or control"},
+             {R"({"auth":{"tokens":[{"token":"          "}]}})", "no spaces, control"},
+             {R"({"auth":{"tokens":[{"token":"long enough"}]}})", "no spaces, control"},
          }) {
         serve_config cfg;
         auto r = apply_config_json(c.config, cfg);
