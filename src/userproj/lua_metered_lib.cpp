@@ -1,9 +1,12 @@
 #include "userproj/lua_metered_lib.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <lua.hpp>
+#include <string_view>
 
 #include "userproj/lua_pattern.hpp"
 #include "userproj/lua_sandbox.hpp"
@@ -23,6 +26,46 @@ std::size_t start_position(lua_Integer pos, std::size_t len) {
     if (pos == 0) return 1;
     if (pos < -static_cast<lua_Integer>(len)) return 1;
     return len + static_cast<std::size_t>(pos) + 1;
+}
+
+// How many values past the first a lookup of a missing key in the value at `idx` may visit:
+// the length of its chain of `event` ("__index" or "__newindex") metamethods that are not
+// functions, which Lua walks inside one VM instruction or C call, up to 2000 links (its
+// MAXTAGLOOP). A function in the chain runs Lua code, which the count hook sees: the chain
+// stops there.
+std::uint64_t lookup_chain(lua_State* L, int idx, const char* event) {
+    constexpr std::uint64_t lua_max_chain = 2000;
+    std::uint64_t links = 0;
+    lua_pushvalue(L, idx);
+    while (links < lua_max_chain && lua_getmetatable(L, -1)) {
+        lua_pushstring(L, event);
+        const int type = lua_rawget(L, -2);
+        if (type == LUA_TNIL || type == LUA_TFUNCTION) {
+            lua_pop(L, 2);  // the field and the metatable
+            break;
+        }
+        lua_replace(L, -3);  // the next value in the chain takes the current one's place
+        lua_pop(L, 1);       // the metatable
+        ++links;
+    }
+    lua_pop(L, 1);
+    return links;
+}
+
+// The longer of the value's two chains: what one read or write of a missing element costs
+// beyond the element itself.
+std::uint64_t element_chain(lua_State* L, int idx) {
+    return std::max(lookup_chain(L, idx, "__index"), lookup_chain(L, idx, "__newindex"));
+}
+
+// Charges `elements` accesses that each may walk `chain` links (found from outside: 2000
+// tables chained by __index made table.unpack walk 2 billion links in one C call, far past
+// the time limit, which only the count hook checked). Saturates rather than wraps.
+void charge_chained(lua_State* L, std::uint64_t elements, std::uint64_t chain) {
+    if (elements == 0 || chain == 0) return;
+    const std::uint64_t most = std::numeric_limits<std::uint64_t>::max() / chain;
+    lua_sandbox::charge(
+        L, elements > most ? std::numeric_limits<std::uint64_t>::max() : elements * chain);
 }
 
 bool has_specials(const char* p, std::size_t lp) {
@@ -209,6 +252,8 @@ int metered_gsub(lua_State* L) {
         p++;
         lp--;
     }
+    // A table of replacements is looked up once per match, through its __index chain.
+    const std::uint64_t repl_chain = type == LUA_TTABLE ? lookup_chain(L, 3, "__index") : 0;
     match_state ms;
     lua_pattern::prepare(ms, L, src, srcl, p, lp);
     while (n < max_s) {
@@ -216,6 +261,7 @@ int metered_gsub(lua_State* L) {
         const char* e = lua_pattern::match(ms, src, p);
         if (e && e != last_match) {
             n++;
+            charge_chained(L, 1, repl_chain);
             changed = add_replacement(ms, &b, src, e, type) || changed;
             src = last_match = e;
         } else if (src < ms.src_end) {
@@ -236,13 +282,11 @@ int metered_gsub(lua_State* L) {
     return 2;
 }
 
-// Calls the original function (upvalue 1) with this call's arguments; one result.
-int call_original(lua_State* L) {
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, 1);
-    return 1;
-}
+// Runs the original C function (upvalue 1) on this call's arguments, in this call's frame:
+// its errors then name the Lua line that called the library function, as Lua's do ("lua:3:
+// too many results to unpack"), which a lua_call from here would not. The functions
+// replaced this way use no upvalues of their own.
+int call_original(lua_State* L) { return lua_tocfunction(L, lua_upvalueindex(1))(L); }
 
 // A repetition of something non-empty is paid for by the allocation of the result; of an
 // empty string and separator, nothing is allocated and Lua still loops n times.
@@ -266,24 +310,65 @@ int metered_utf8_scan(lua_State* L) {
     std::size_t l = 0;
     luaL_checklstring(L, 1, &l);
     lua_sandbox::charge(L, l / lua_sandbox::bytes_per_instruction + 1);
-    // Every result: utf8.codepoint answers one per character, utf8.len `fail, position`.
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_original(L);
 }
 
 // Moving, inserting and removing cost one instruction per element they touch: with a range
 // of 2^40, or a __len that answers 2^50, Lua's versions move nils for hours without
-// allocating. Charges the positions from `from` to `to` (none when `to` <= `from`).
-void charge_span(lua_State* L, lua_Integer from, lua_Integer to) {
+// allocating. Charges the positions from `from` to `to` (none when `to` <= `from`), each
+// also `chain` more for the metamethod chain its reads and writes may walk.
+void charge_span(lua_State* L, lua_Integer from, lua_Integer to, std::uint64_t chain = 0) {
     if (to > from) {
-        lua_sandbox::charge(L, static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from));
+        const auto n = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
+        lua_sandbox::charge(L, n);
+        charge_chained(L, n, chain);
     }
 }
 
 int metered_move(lua_State* L) {
-    charge_span(L, luaL_checkinteger(L, 2), luaL_checkinteger(L, 3));
+    const lua_Integer f = luaL_checkinteger(L, 2);
+    const lua_Integer e = luaL_checkinteger(L, 3);
+    const int destination = lua_isnoneornil(L, 5) ? 1 : 5;
+    charge_span(L, f, e, element_chain(L, 1) + element_chain(L, destination));
+    return call_original(L);
+}
+
+// table.unpack and table.concat read each element of a range in one C call. Without
+// metatables that is paid for by the stack or the buffer they fill; through a chain of
+// __index values, each missing element walks the chain (charge_chained). The range's end
+// is taken once, here, and handed to Lua's function, so a __len that answers small to this
+// count and large to the second cannot slip past it. Upvalue 1: Lua's function.
+lua_Integer range_end(lua_State* L, int arg) {
+    return lua_isnoneornil(L, arg) ? luaL_len(L, 1) : luaL_checkinteger(L, arg);
+}
+
+int metered_unpack(lua_State* L) {
+    const lua_Integer i = luaL_optinteger(L, 2, 1);
+    const lua_Integer e = range_end(L, 3);
+    lua_settop(L, 3);
+    lua_pushinteger(L, e);
+    lua_replace(L, 3);
+    if (i <= e) {
+        const auto n = static_cast<lua_Unsigned>(e) - static_cast<lua_Unsigned>(i);
+        // More than a Lua stack holds (LUAI_MAXSTACK, a million slots) is refused by Lua's
+        // function before it reads anything ("too many results to unpack"): no charge then.
+        constexpr lua_Unsigned lua_max_stack = 1'000'000;
+        if (n < lua_max_stack) charge_chained(L, n + 1, lookup_chain(L, 1, "__index"));
+    }
+    return call_original(L);
+}
+
+int metered_concat(lua_State* L) {
+    luaL_optlstring(L, 2, "", nullptr);
+    const lua_Integer i = luaL_optinteger(L, 3, 1);
+    const lua_Integer e = range_end(L, 4);
+    lua_settop(L, 4);
+    lua_pushinteger(L, e);
+    lua_replace(L, 4);
+    if (i <= e) {
+        charge_chained(L, static_cast<lua_Unsigned>(e) - static_cast<lua_Unsigned>(i) + 1,
+                       lookup_chain(L, 1, "__index"));
+    }
     return call_original(L);
 }
 
@@ -315,7 +400,7 @@ int metered_insert(lua_State* L) {
             pos = luaL_checkinteger(L, 2);
             luaL_argcheck(L, static_cast<lua_Unsigned>(pos) - 1u < static_cast<lua_Unsigned>(e), 2,
                           "position out of bounds");
-            charge_span(L, pos, e);
+            charge_span(L, pos, e, element_chain(L, 1));
             for (lua_Integer i = e; i > pos; i--) {
                 lua_geti(L, 1, i - 1);
                 lua_seti(L, 1, i);
@@ -338,8 +423,8 @@ int metered_remove(lua_State* L) {
         luaL_argcheck(L, static_cast<lua_Unsigned>(pos) - 1u <= static_cast<lua_Unsigned>(size), 1,
                       "position out of bounds");
     }
+    charge_span(L, pos, size, element_chain(L, 1));
     lua_geti(L, 1, pos);
-    charge_span(L, pos, size);
     for (; pos < size; pos++) {
         lua_geti(L, 1, pos + 1);
         lua_seti(L, 1, pos);
@@ -352,12 +437,20 @@ int metered_remove(lua_State* L) {
 // table.sort with its comparator always in Lua: the default comparison runs in C, where the
 // count hook never fires, so sorting many long strings ran for seconds past the time limit
 // (docs/projectors.md). With `a < b` written in Lua the hook runs between comparisons; each
-// comparison is still one C call, bounded by the strings' size. Upvalues: Lua's sort, then
-// the default comparator.
+// comparison is still one C call, bounded by the strings' size. Upvalues: Lua's sort, the
+// default comparator, and what wraps a C comparator in a Lua closure.
 int metered_sort(lua_State* L) {
     lua_settop(L, 2);
     if (lua_isnoneornil(L, 2)) {
         lua_pushvalue(L, lua_upvalueindex(2));
+        lua_replace(L, 2);
+    } else if (lua_iscfunction(L, 2)) {
+        // A C comparator (rawequal) runs no instruction either: called from a Lua closure
+        // (upvalue 3 makes it), so that the hook runs between comparisons, which may each
+        // walk a 2000-link __index chain (found from outside).
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_pushvalue(L, 2);
+        lua_call(L, 1, 1);
         lua_replace(L, 2);
     }
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -373,7 +466,12 @@ void install_metered_sort(lua_State* L) {
         lua_pop(L, 2);  // keeps Lua's sort: cannot happen for this constant text
         return;
     }
-    lua_pushcclosure(L, metered_sort, 2);
+    constexpr std::string_view in_lua = "local f = ... return function(a, b) return f(a, b) end";
+    if (luaL_loadbufferx(L, in_lua.data(), in_lua.size(), "=sort", "t") != LUA_OK) {
+        lua_pop(L, 3);  // as above
+        return;
+    }
+    lua_pushcclosure(L, metered_sort, 3);
     lua_setfield(L, -2, "sort");
 }
 
@@ -397,6 +495,8 @@ void install_metered_functions(lua_State* L) {
     lua_pop(L, 1);
     lua_getglobal(L, LUA_TABLIBNAME);
     replace_with_closure(L, "move", metered_move);
+    replace_with_closure(L, "unpack", metered_unpack);
+    replace_with_closure(L, "concat", metered_concat);
     lua_pushcfunction(L, metered_insert);
     lua_setfield(L, -2, "insert");
     lua_pushcfunction(L, metered_remove);

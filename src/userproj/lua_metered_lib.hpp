@@ -10,7 +10,12 @@
 //     loops 2^40 times and allocates nothing; otherwise the result's allocation is charged);
 //   - table.move: one instruction per element (table.move({}, 1, 2^40, 1) is such a loop),
 //     table.insert and table.remove one per element shifted (a __len answering 2^50 makes
-//     them shift nils for hours).
+//     them shift nils for hours);
+//   - every element a library function reads or writes through a chain of __index or
+//     __newindex values (tables linked by metatables, which Lua follows up to 2000 links in
+//     one C call): one instruction per link, in table.unpack, concat, move, insert, remove
+//     and gsub with a table of replacements; table.sort calls a C comparator from Lua, so
+//     the hook runs between its comparisons.
 // Arguments, results and error messages are Lua 5.4's.
 #pragma once
 

@@ -75,6 +75,27 @@ function sorted(kind)
   if not ok then return 'false,' .. tostring(err):gsub('^.-: ', '') end
   return table.concat(t, ',')
 end
+-- A table at the end of `depth` tables chained by __index (and __newindex), and what a
+-- library function does with `n` of its elements: each missing one walks the whole chain.
+function chained(kind, depth, n)
+  local t = {1, 2, 3}
+  for i = 1, depth do t = setmetatable({}, {__index = t, __newindex = t}) end
+  return results(pcall(function()
+    if kind == 'unpack' then return select('#', table.unpack(t, 1, n))
+    elseif kind == 'concat' then return #table.concat(t, '', 4, n + 3)
+    elseif kind == 'move' then return #table.move(t, 1, n, 1, {})
+    elseif kind == 'gsub' then return (string.gsub(string.rep('x', n), 'x', t))
+    elseif kind == 'sort' then
+      local u = {}
+      for i = 1, n do u[i] = i end
+      local s = setmetatable({}, {__index = u})
+      for i = 1, depth do s = setmetatable({}, {__index = s}) end
+      setmetatable(s, {__index = getmetatable(s).__index, __len = function() return n end})
+      table.sort(s, rawequal)
+      return 'sorted'
+    end
+  end))
+end
 function sort_long(n)
   return results(pcall(function()
     local s = string.rep('a', 1000000)

@@ -238,5 +238,32 @@ TEST_F(lua_metered_lib, loops_in_c_without_allocation_are_charged) {
               "true,integer:1048577,integer:1052673");
 }
 
+// A table chained to 2000 others by __index: each missing element a library function reads
+// walks all of them inside one C call, where the count hook never runs (found from outside:
+// table.unpack(t, 1, 999000) took ~20 s, twenty times the time limit). They are charged per
+// link, and table.sort calls a C comparator from Lua.
+TEST_F(lua_metered_lib, metatable_chains_walked_in_c_are_charged_per_link) {
+    auto budgeted = make_sandbox(1'000'000, std::chrono::seconds(600));
+    auto started = std::chrono::steady_clock::now();
+    for (const char* kind : {"unpack", "concat", "move", "gsub"}) {
+        EXPECT_NE(in_sandbox(*budgeted, "chained", {str(kind), num(1990), num(999000)})
+                      .find("instruction budget"),
+                  std::string::npos)
+            << kind;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    auto timed = make_sandbox(std::uint64_t{1} << 50, std::chrono::milliseconds(200));
+    started = std::chrono::steady_clock::now();
+    EXPECT_NE(in_sandbox(*timed, "chained", {str("sort"), num(1990), num(200000)})
+                  .find("time limit (200 ms per event) is exhausted"),
+              std::string::npos);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    // A short chain within the budget answers as Lua does.
+    for (const char* kind : {"unpack", "concat", "move", "gsub", "sort"}) {
+        same("chained", {str(kind), num(3), num(50)});
+    }
+    same("chained", {str("unpack"), num(0), num(2'000'000)});  // too many results: Lua's words
+}
+
 }  // namespace
 }  // namespace prom::userproj
