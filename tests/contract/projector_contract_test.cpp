@@ -175,6 +175,35 @@ TEST_P(projector_contract, a_batch_longer_than_the_lease_keeps_it) {
     EXPECT_NE(body("long", "k").find("\"n\":20"), std::string::npos) << body("long", "k");
 }
 
+// A stop (shutdown, or a user definition deleted or replaced) abandons a batch between two
+// events: it returns within one event, and nothing of the batch commits (found from outside:
+// a deleted definition's batch of 20 slow events committed 9 s after the DELETE answered).
+TEST_P(projector_contract, a_stop_abandons_the_batch_between_two_events) {
+    for (int i = 0; i < 20; ++i) publish("slow", i, "k" + std::to_string(i));
+    std::atomic<int> calls{0};
+    auto slow = [&](const event&, transaction& txn) -> status {
+        ++calls;
+        std::this_thread::sleep_for(100ms);  // the batch of 20: 2 s
+        return txn.update("slow", "k", json::object{{"$inc", json::object{{"n", 1}}}}, true);
+    };
+    for (bool before_writing : {true, false}) {
+        calls = 0;
+        auto p = start_transactional_projector(*store_, {.topic = "slow",
+                                                         .group = "slow",
+                                                         .handler = slow,
+                                                         .evaluate_before_writing = before_writing,
+                                                         .lease_ttl = 5s});
+        ASSERT_TRUE(test::eventually([&] { return calls.load() > 0; }, 10s));
+        const auto stopping = std::chrono::steady_clock::now();
+        p->stop();
+        EXPECT_LT(std::chrono::steady_clock::now() - stopping, 1s) << before_writing;
+        EXPECT_LT(calls.load(), 20) << before_writing;
+        EXPECT_EQ(store_->cursor("slow", "slow")->value_or(seq_t{}), seq_t{}) << before_writing;
+        EXPECT_EQ(body("slow", "k"), "") << before_writing;
+        EXPECT_EQ(p->metrics().dead_lettered.load(), 0u) << before_writing;
+    }
+}
+
 // A document the batch read and then deleted by someone else (an erasure) before the batch
 // was written: the replay notices, the batch is evaluated again, and the erased content is
 // not written back.
