@@ -2,9 +2,10 @@
 // consumer groups, ack, unsubscribe, publish, watch and unwatch, over one JSON protocol.
 //
 // Slow consumers: each subscription hands one batch at a time to its connection and waits
-// (holding no thread) until it is written; a batch not written within `send_timeout` (the peer
-// stopped reading) disconnects that client. Publishers and other subscribers never wait for it, and
-// its unacknowledged events go to the group's next consumer.
+// (holding no thread) until it is written; a frame whose write does not finish within
+// `send_timeout` of its start (the peer stopped reading) disconnects that client. Publishers and
+// other subscribers never wait for it, and its unacknowledged events go to the group's next
+// consumer.
 //
 // A gateway must outlive the HTTP server it is installed in; its destructor waits for
 // every session to end.

@@ -98,6 +98,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
           ws_(std::move(ws)),
           wake_(ws_.get_executor()),
           pattern_timer_(ws_.get_executor()),
+          write_timer_(ws_.get_executor()),
           grant_(grant) {
         wake_.expires_at(net::steady_timer::time_point::max());
     }
@@ -109,6 +110,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
             self->closed_ = true;
             self->wake_.cancel();
             self->pattern_timer_.cancel();
+            self->write_timer_.cancel();
             boost::system::error_code ec;
             beast::get_lowest_layer(self->ws_).socket().close(ec);
         });
@@ -188,9 +190,12 @@ class session final : public session_base, public std::enable_shared_from_this<s
     ws_stream ws_;
     net::steady_timer wake_;
     net::steady_timer pattern_timer_;  // the next look for new topics of the patterns
+    net::steady_timer write_timer_;    // the send timeout of the frame being written
     const auth::grant* grant_;
     // On the connection's strand only:
     std::deque<outgoing> queue_;
+    std::uint64_t writes_ = 0;    // frames whose write began
+    bool writing_ = false;        // a frame's write is under way
     bool pattern_watch_ = false;  // pattern_timer_ is armed or its look is under way
     // Read by subscription threads:
     std::atomic<bool> closed_{false};
@@ -268,7 +273,23 @@ net::awaitable<void> session::writer() {
         outgoing o = std::move(queue_.front());
         queue_.pop_front();
         ws_.text(true);
+        // The send timeout runs while a frame is being written, from the start of its write:
+        // a client that takes nothing for that long is dropped (docs/ws-protocol.md, slow
+        // consumers). Timed from when a batch was queued instead, a client reading steadily
+        // was dropped for the frames of its other subscriptions ahead of it (found from
+        // outside). Both handlers run on this strand; the count tells a fire meant for an
+        // earlier write from one for this write.
+        const std::uint64_t this_write = ++writes_;
+        write_timer_.expires_after(gw_.options.send_timeout);
+        write_timer_.async_wait([self, this_write](boost::system::error_code ec) {
+            if (!ec && !self->closed_ && self->writes_ == this_write && self->writing_) {
+                self->drop("a frame was not read within the send timeout");
+            }
+        });
+        writing_ = true;
         auto [ec, n] = co_await ws_.async_write(net::buffer(*o.text), use_tuple);
+        writing_ = false;
+        write_timer_.cancel();
         if (o.written) o.written(!ec);
         if (ec) closed_ = true;
     }
@@ -384,7 +405,6 @@ void session::subscribe(const std::string& id, subscribe_cmd cmd) {
 std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     const subscribe_cmd& cmd) {
     std::weak_ptr<session> weak = weak_from_this();
-    auto timeout = gw_.options.send_timeout;
     gateway_metrics* metrics = &gw_.metrics;
     std::string topic = cmd.topic, group = cmd.group;
     // The last seq handed to this connection's writer, set on its strand before the frame is
@@ -392,30 +412,24 @@ std::shared_ptr<bus_internal::delivery_pool::consumer> session::start_consumer(
     auto stream = std::make_shared<stream_state>();
     streams_[{topic, group}] = stream;
     // Runs on the delivery pool and returns at once: the frame is queued on the connection's
-    // strand, and `done` is called when it is written. A batch not written within the send
-    // timeout drops the client (docs/ws-protocol.md, slow consumers).
-    auto deliver = [weak, timeout, metrics, topic, group, stream](
+    // strand, and `done` is called when it is written (the writer drops a client that takes
+    // nothing within the send timeout: docs/ws-protocol.md, slow consumers).
+    auto deliver = [weak, metrics, topic, group, stream](
                        std::vector<event> batch, bus_internal::delivery_pool::done_fn done) {
         auto self = weak.lock();
         if (!self || self->closed_) return done(false);
         auto text = std::make_shared<const std::string>(events_frame(topic, group, batch));
         const std::size_t count = batch.size();
         const std::int64_t last = batch.empty() ? 0 : batch.back().seq.value;
-        net::post(self->ws_.get_executor(), [self, text, count, timeout, metrics, stream, last,
-                                             done = std::move(done)]() mutable {
-            if (!stream->live.load()) return done(false);  // unsubscribed meanwhile
-            stream->delivered.store(std::max(stream->delivered.load(), last));
-            auto timer = std::make_shared<net::steady_timer>(self->ws_.get_executor(), timeout);
-            timer->async_wait([self, timer](boost::system::error_code ec) {
-                if (!ec && !self->closed_)
-                    self->drop("a batch was not read within the send timeout");
-            });
-            self->push({text, [timer, count, metrics, done = std::move(done)](bool ok) {
-                            timer->cancel();
-                            if (ok) metrics->events_sent += count;
-                            done(ok);
-                        }});
-        });
+        net::post(self->ws_.get_executor(),
+                  [self, text, count, metrics, stream, last, done = std::move(done)]() mutable {
+                      if (!stream->live.load()) return done(false);  // unsubscribed meanwhile
+                      stream->delivered.store(std::max(stream->delivered.load(), last));
+                      self->push({text, [count, metrics, done = std::move(done)](bool ok) {
+                                      if (ok) metrics->events_sent += count;
+                                      done(ok);
+                                  }});
+                  });
     };
     // On the pool once the frame is written: without manualAck a written batch is acknowledged.
     bus* b = &gw_.bus_;
@@ -751,11 +765,9 @@ void session::watch(const std::string& id, watch_cmd cmd) {
         consistency::change_feed* feed = gw.options.feed;
         // On the feed thread: one frame per delivery; the next comes once it is written
         // (change_feed.hpp, flow control), so a slow client only falls behind in the log.
-        // A frame not written within the send timeout drops the client, as for
-        // subscriptions (docs/ws-protocol.md, slow consumers).
-        auto timeout = gw.options.send_timeout;
-        auto deliver = [weak, feed, timeout, name, token](std::uint64_t feed_id,
-                                                          consistency::watched_changes changes) {
+        // The writer's send timeout drops a client that takes nothing (docs/ws-protocol.md).
+        auto deliver = [weak, feed, name, token](std::uint64_t feed_id,
+                                                 consistency::watched_changes changes) {
             auto s = weak.lock();
             // Unwatched while its registration was completing: watch_opened undoes it.
             if (!s || s->closed_ || !s->watch_wanted(name, token)) return;
@@ -766,13 +778,8 @@ void session::watch(const std::string& id, watch_cmd cmd) {
             }
             body += R"(],"op":"changes"})";
             auto text = std::make_shared<const std::string>(std::move(body));
-            net::post(s->ws_.get_executor(), [s, text, timeout, feed, feed_id] {
-                auto timer = std::make_shared<net::steady_timer>(s->ws_.get_executor(), timeout);
-                timer->async_wait([s, timer](boost::system::error_code ec) {
-                    if (!ec && !s->closed_) s->drop("a watch's changes were not read in time");
-                });
-                s->push({text, [timer, feed, feed_id](bool ok) {
-                             timer->cancel();
+            net::post(s->ws_.get_executor(), [s, text, feed, feed_id] {
+                s->push({text, [feed, feed_id](bool ok) {
                              if (ok) feed->ready(feed_id);
                          }});
             });
