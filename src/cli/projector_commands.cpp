@@ -24,7 +24,11 @@ void run_apply(const projector_args& a, run_state& state) {
     if (!body) return report({errc::invalid_argument, a.file + ": " + body.error().message}, state);
     auto refusal = [](const userproj::apply_error& why) {
         if (why.pointer) {
-            return error{errc::invalid_argument, "invalid projector " + userproj::describe(why)};
+            // "invalid projector at /writes/0/key: …", or for the whole body (an empty
+            // pointer) "invalid projector: …" (found from outside: no separator at all).
+            return error{errc::invalid_argument, std::string("invalid projector") +
+                                                     (why.pointer->empty() ? ": " : " ") +
+                                                     userproj::describe(why)};
         }
         return why.err;
     };

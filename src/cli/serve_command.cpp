@@ -98,7 +98,11 @@ void run_serve(const serve_args& a, const CLI::App& cmd, run_state& state) {
 
 void register_serve_command(CLI::App& app, run_state& state) {
     auto args = std::make_shared<serve_args>();
-    auto* cmd = app.add_subcommand("serve", "run the HTTP server with the built-in projectors");
+    auto* cmd = app.add_subcommand(
+        "serve",
+        "run the HTTP server, the WebSocket gateway and the projectors (the built-in ones "
+        "the config names, and the user-defined ones stored in the database or listed in the "
+        "config)");
     add_db_option(*cmd, args->db);
     cmd->add_option("--listen", args->listen, "HOST:PORT (default 127.0.0.1:8091)");
     cmd->add_option("--config", args->config, "JSON config file (see docs/config.md)");

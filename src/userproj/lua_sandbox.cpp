@@ -250,7 +250,9 @@ status lua_sandbox::protected_call(int (*fn)(lua_State*), void* arg) {
         // the message goes into a dead-letter header and the registry, which take text.
         message = "Lua: " + printable_message(std::string_view(m, n));
     } else {
-        message = "Lua: an error without a message";
+        // As the lua interpreter words it (found from outside: error({code = 42}), error(true)
+        // and error() all read "an error without a message").
+        message = std::string("Lua: (error object is a ") + luaL_typename(L_, -1) + " value)";
     }
     hit_limit_ = refused_allocation_ || exceeded || rc == LUA_ERRMEM;
     lua_settop(L_, 0);

@@ -91,7 +91,13 @@ TEST_F(projector_files, a_bad_definition_prints_its_pointer_and_exits_2) {
         R"({"name":"b","version":1,"topic":"a","writes":[{"collection":"c","key":"{key}","update":{"$inc":{"n":"x"}}}]})");
     auto r = run("projector apply " + bad + db());
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.out.find("/writes/0/update"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("invalid projector at /writes/0/update"), std::string::npos) << r.out;
+    // A problem of the whole body reads as one too (found from outside: "invalid projector a
+    // definition needs writes, emit or lua").
+    auto whole =
+        run("projector apply " + write("bare.json", R"({"name":"x","topic":"t.x"})") + db());
+    EXPECT_EQ(whole.exit_code, 2);
+    EXPECT_NE(whole.out.find("invalid projector: "), std::string::npos) << whole.out;
     EXPECT_EQ(run("projector apply " + write("nojson.json", "{oops") + db()).exit_code, 2);
     EXPECT_EQ(run("projector apply " + dir_.file("missing.json") + db()).exit_code, 2);
     // Nothing stored: refused definitions do not even create the database.

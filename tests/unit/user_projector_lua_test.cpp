@@ -187,11 +187,21 @@ TEST_F(user_projector_lua, an_error_object_is_shown_by_its_tostring_under_the_bu
     error(setmetatable({}, {__tostring = function() while true do end end}))
   elseif k == 'plain' then
     error({})
+  elseif k == 'boolean' then
+    error(true)
+  elseif k == 'nothing' then
+    error()
   end
 end)");
     EXPECT_NE(error_of(R"({"kind":"named"})").find("order 7 is closed"), std::string::npos);
     EXPECT_NE(error_of(R"({"kind":"loop"})").find("instruction budget"), std::string::npos);
-    EXPECT_NE(error_of(R"({"kind":"plain"})").find("without a message"), std::string::npos);
+    // Otherwise by its type, as the lua interpreter does.
+    EXPECT_NE(error_of(R"({"kind":"plain"})").find("(error object is a table value)"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"boolean"})").find("(error object is a boolean value)"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"kind":"nothing"})").find("(error object is a nil value)"),
+              std::string::npos);
     ASSERT_TRUE(apply(R"({"kind":"none"})"));  // the state still works
 }
 
