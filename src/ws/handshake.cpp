@@ -56,6 +56,11 @@ std::optional<handshake_refusal> check_upgrade(const upgrade_request& r) {
     if (!has_token(r.upgrade, "websocket")) {
         return bad("the upgrade request needs 'Upgrade: websocket'");
     }
+    // Found from outside: two keys were answered for the first, two versions taken as one.
+    if (r.repeated_key || r.repeated_version) {
+        return bad(std::string(r.repeated_key ? "Sec-WebSocket-Key" : "Sec-WebSocket-Version") +
+                   " may appear only once (RFC 6455 §11.3)");
+    }
     if (!r.ws_version || *r.ws_version != "13") {
         return handshake_refusal{426,
                                  "upgrade_required",

@@ -20,6 +20,10 @@ struct upgrade_request {
     std::optional<std::string_view> upgrade;     // the Upgrade header (a token list)
     std::optional<std::string_view> key;         // Sec-WebSocket-Key
     std::optional<std::string_view> ws_version;  // Sec-WebSocket-Version
+    // Sec-WebSocket-Key or Sec-WebSocket-Version given on more than one line, which
+    // RFC 6455 (§11.3.1, §11.3.5) forbids.
+    bool repeated_key = false;
+    bool repeated_version = false;
 };
 
 struct handshake_refusal {

@@ -107,12 +107,30 @@ class session final : public session_base, public std::enable_shared_from_this<s
 
     void shutdown() override {
         net::post(ws_.get_executor(), [self = shared_from_this()] {
+            const bool was_open = !self->closed_ && self->ws_.is_open();
             self->closed_ = true;
             self->wake_.cancel();
             self->pattern_timer_.cancel();
             self->write_timer_.cancel();
-            boost::system::error_code ec;
-            beast::get_lowest_layer(self->ws_).socket().close(ec);
+            auto close_socket = [self] {
+                boost::system::error_code ec;
+                beast::get_lowest_layer(self->ws_).socket().close(ec);
+            };
+            if (!was_open) return close_socket();
+            // A server going down says so (RFC 6455 7.4.1: 1001, going away), so that a
+            // client can tell a restart from a broken network (found from outside: the socket
+            // was closed without a close frame). Beast sends it after a frame being written;
+            // a client that takes nothing, or never answers the close, is cut after a second.
+            auto deadline = std::make_shared<net::steady_timer>(self->ws_.get_executor(),
+                                                                std::chrono::seconds(1));
+            deadline->async_wait([close_socket](boost::system::error_code ec) {
+                if (!ec) close_socket();
+            });
+            self->ws_.async_close(websocket::close_code::going_away,
+                                  [deadline, close_socket](boost::system::error_code) {
+                                      deadline->cancel();
+                                      close_socket();
+                                  });
         });
         stop_subscriptions();
     }
@@ -885,13 +903,16 @@ net::awaitable<void> accept_session(std::shared_ptr<gateway::state> gw, beast::t
     const bool head = req.method() == bhttp::verb::head;
     // Checked here rather than left to Beast, whose refusals are plain text (and echo the
     // request's HTTP version): every refusal is our JSON error with an HTTP/1.1 status line.
-    if (auto no = check_upgrade({.method = req.method_string(),
-                                 .version = req.version(),
-                                 .host = header(req, bhttp::field::host),
-                                 .connection = header(req, bhttp::field::connection),
-                                 .upgrade = header(req, bhttp::field::upgrade),
-                                 .key = header(req, bhttp::field::sec_websocket_key),
-                                 .ws_version = header(req, bhttp::field::sec_websocket_version)})) {
+    if (auto no = check_upgrade(
+            {.method = req.method_string(),
+             .version = req.version(),
+             .host = header(req, bhttp::field::host),
+             .connection = header(req, bhttp::field::connection),
+             .upgrade = header(req, bhttp::field::upgrade),
+             .key = header(req, bhttp::field::sec_websocket_key),
+             .ws_version = header(req, bhttp::field::sec_websocket_version),
+             .repeated_key = req.count(bhttp::field::sec_websocket_key) > 1,
+             .repeated_version = req.count(bhttp::field::sec_websocket_version) > 1})) {
         co_await refuse(stream, head, no->status, no->code, no->message, no->headers);
         answered(no->status);
         co_return;

@@ -486,6 +486,19 @@ TEST_F(gateway_e2e, a_subscriber_that_stops_reading_is_dropped_without_blocking_
     EXPECT_TRUE(slow->closed_by_peer(10s));
 }
 
+// A server going down closes its WebSockets with 1001, going away (RFC 6455 7.4.1; found
+// from outside: the socket was closed without a close frame, which clients see as 1006).
+TEST_F(gateway_e2e, a_stopping_server_says_going_away) {
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(R"({"op":"subscribe","topic":"t","group":"g"})");
+    expect_op(*ws, "subscribed");
+    std::thread stopping([&] { h_->stop(); });
+    auto code = ws->read_close(5s);
+    stopping.join();
+    EXPECT_EQ(code, 1001);
+}
+
 // The send timeout is for a client that takes nothing: one that reads steadily is not
 // dropped for frames of its other subscriptions queued ahead (found from outside: 8 groups
 // on one connection, read at a steady 1 MB/s, were dropped after 7 s with a 3 s timeout).

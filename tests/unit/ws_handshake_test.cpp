@@ -67,6 +67,13 @@ TEST(ws_handshake_rules, each_refusal_has_its_status_and_headers) {
     r = good();
     r.upgrade = "h2c";
     EXPECT_EQ(check_upgrade(r)->status, 400u);
+    // Either header twice (found from outside: two keys were answered for the first).
+    r = good();
+    r.repeated_key = true;
+    EXPECT_EQ(check_upgrade(r)->status, 400u);
+    r = good();
+    r.repeated_version = true;
+    EXPECT_EQ(check_upgrade(r)->status, 400u);
     r = good();
     r.upgrade = "WebSocket";  // tokens are case-insensitive
     r.connection = "UPGRADE";
