@@ -14,19 +14,20 @@
 namespace prom {
 
 enum class errc {
-    invalid_argument,  // the caller's input is wrong: 400 / CLI usage error
-    not_found,         // unknown key, topic, collection: 404
-    conflict,          // a lease or concurrent change got in the way: 409
-    type_error,        // an update operator met a value of the wrong type: 400, txn rolls back
-    too_large,         // a body or batch over its limit: 413
-    unavailable,       // the database is away or busy; retry later: 503
-    io_error,          // the database or file system failed: 500
-    corrupt,           // stored bytes do not parse: 500
-    cancelled,         // the operation was stopped by shutdown
-    invalid_payload,   // a payload breaks its topic's JSON Schema (docs/schemas.md): 422
-    gone,              // retention dropped what the answer needs, or an event is older than
-                       // its topic's horizon (docs/retention.md): 410
-    internal,          // a bug
+    invalid_argument,     // the caller's input is wrong: 400 / CLI usage error
+    not_found,            // unknown key, topic, collection: 404
+    conflict,             // a lease or concurrent change got in the way: 409
+    type_error,           // an update operator met a value of the wrong type: 400, txn rolls back
+    too_large,            // a body or batch over its limit: 413
+    unavailable,          // the database is away or busy; retry later: 503
+    io_error,             // the database or file system failed: 500
+    corrupt,              // stored bytes do not parse: 500
+    cancelled,            // the operation was stopped by shutdown
+    invalid_payload,      // a payload breaks its topic's JSON Schema (docs/schemas.md): 422
+    gone,                 // retention dropped what the answer needs, or an event is older than
+                          // its topic's horizon (docs/retention.md): 410
+    precondition_failed,  // an If-Match or If-Unmodified-Since of the request is false: 412
+    internal,             // a bug
 };
 
 std::string_view to_string(errc code) noexcept;

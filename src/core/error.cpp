@@ -26,6 +26,8 @@ std::string_view to_string(errc code) noexcept {
             return "invalid_payload";
         case errc::gone:
             return "gone";
+        case errc::precondition_failed:
+            return "precondition_failed";
         case errc::internal:
             return "internal";
     }

@@ -4,9 +4,12 @@
 // configured they need the `admin` permission for the topic (or pattern, or collection).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/api.hpp"
+#include "http/conditional.hpp"
 #include "http/error_status.hpp"
 #include "http/json_body.hpp"
 #include "http/percent.hpp"
@@ -49,6 +52,30 @@ result<std::vector<std::string>> matching_topics(store& s, std::string_view patt
     return out;
 }
 
+// A policy has no entity tag: If-Match holds only as `*` while the pattern has a policy,
+// If-None-Match: * only while it has none (RFC 9110 13.1.1, 13.1.2; found from outside: both
+// were ignored). nullopt: go on.
+result<std::optional<response>> policy_preconditions(store& s, const request& r,
+                                                     std::string_view pattern, bool creating) {
+    if (!r.if_match && !(creating && r.if_none_match)) return std::optional<response>{};
+    auto all = retention::load_policies(s);
+    if (!all) return std::unexpected(all.error());
+    const bool exists =
+        std::ranges::any_of(*all, [&](const retention::policy& p) { return p.pattern == pattern; });
+    // Without a policy a DELETE is a 404 whatever the preconditions (RFC 9110 13.2.1).
+    if (!exists && !creating) return std::optional<response>{};
+    bool holds = !r.if_match || (exists && preconditions_hold({r.if_match, {}}, {}, {}));
+    if (creating && r.if_none_match && exists && if_none_match_matches(*r.if_none_match, "")) {
+        holds = false;
+    }
+    if (holds) return std::optional<response>{};
+    return std::optional<response>{
+        error_response(412, "precondition_failed",
+                       exists ? "'" + std::string(pattern) + "' has a policy (If-None-Match: *)"
+                              : "'" + std::string(pattern) + "' has no policy (If-Match)",
+                       route_id::topic_policy)};
+}
+
 }  // namespace
 
 response api::retention_route(const request& r, route_id route, std::string_view a,
@@ -67,6 +94,9 @@ response api::retention_route(const request& r, route_id route, std::string_view
                 return error_response(ok.error(), route);
             }
             if (r.verb == method::delete_) {
+                auto refused_by = policy_preconditions(store_, r, a, false);
+                if (!refused_by) return error_response(refused_by.error(), route);
+                if (*refused_by) return std::move(**refused_by);
                 auto gone = retention::delete_policy(store_, a);
                 if (!gone) return error_response(gone.error(), route);
                 if (!*gone) {
@@ -132,7 +162,19 @@ response api::retention_route(const request& r, route_id route, std::string_view
             if (!docs::valid_collection_name(a) || docs::reserved_collection(a)) {
                 return error_response(404, "not_found", "no such collection", route);
             }
-            auto gone = userproj::erase_document(store_, a, b);
+            // If-Match / If-Unmodified-Since are checked against the document as GET serves
+            // it, in the erasure's transaction (a write between the two cannot slip through).
+            std::shared_ptr<const userproj::collection_map> hold;
+            const std::string_view served =
+                options_.aliases ? options_.aliases->resolve(a, hold) : a;
+            const userproj::document_precondition precondition{
+                served, [&r](const document& d) {
+                    return preconditions_hold({r.if_match, r.if_unmodified_since}, d.etag,
+                                              last_modified_seconds(d.ts.value));
+                }};
+            const bool conditional = r.if_match || r.if_unmodified_since;
+            auto gone =
+                userproj::erase_document(store_, a, b, conditional ? &precondition : nullptr);
             if (!gone) return error_response(gone.error(), route);
             if (!*gone) return error_response(404, "not_found", "no such document", route);
             json::object out{{"collection", a}, {"key", b}, {"deleted", true}};
@@ -166,6 +208,9 @@ response api::put_topic_policy(const request& r, std::string_view pattern) {
         return error_response(404, "not_found",
                               "'" + std::string(pattern) + "' matches no existing topic", route);
     }
+    auto refused_by = policy_preconditions(store_, r, pattern, true);
+    if (!refused_by) return error_response(refused_by.error(), route);
+    if (*refused_by) return std::move(**refused_by);
     if (auto ok = retention::put_policy(store_, *p); !ok) return error_response(ok.error(), route);
     // Where it is now the effective policy (an exact name or a longer pattern may win).
     auto all = retention::load_policies(store_);

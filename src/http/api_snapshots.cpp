@@ -55,6 +55,13 @@ std::optional<response> api::snap(const request& r, route_id route, std::string_
         if (!*loaded) return not_found_response(route);
         doc = std::move(*loaded);
     }
+    // If-Match and If-Unmodified-Since come first (RFC 9110 13.2.2), then the 304 checks.
+    if (!preconditions_hold({r.if_match, r.if_unmodified_since}, doc->etag,
+                            doc->modified_seconds)) {
+        return error_response(412, "precondition_failed",
+                              "the document is not as If-Match or If-Unmodified-Since requires",
+                              route);
+    }
     response out;
     out.route = route;
     out.status =

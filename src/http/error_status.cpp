@@ -16,6 +16,8 @@ unsigned status_of(errc code) noexcept {
             return 409;
         case errc::gone:
             return 410;
+        case errc::precondition_failed:
+            return 412;
         case errc::too_large:
             return 413;
         case errc::invalid_payload:

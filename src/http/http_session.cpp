@@ -632,6 +632,16 @@ std::optional<response> host_refusal(const bhttp::request<bhttp::string_body>& m
 // parse_buffered is the part without the socket: true when what the buffer holds finishes
 // the step (or is an error, in `ec`), so that the usual case, a body that arrived with its
 // header, needs no coroutine frame for its read.
+// Whether the bytes hold an LF that no CR precedes.
+bool has_bare_lf(const beast::flat_buffer& buffer) {
+    const auto data = buffer.cdata();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    for (auto lf = bytes.find('\n'); lf != std::string_view::npos; lf = bytes.find('\n', lf + 1)) {
+        if (lf == 0 || bytes[lf - 1] != '\r') return true;
+    }
+    return false;
+}
+
 bool parse_buffered(beast::flat_buffer& buffer, bhttp::request_parser<bhttp::string_body>& parser,
                     bool whole_message, boost::system::error_code& ec) {
     parser.eager(whole_message);  // the header alone: Expect and Upgrade are looked at first
@@ -649,9 +659,22 @@ bool parse_buffered(beast::flat_buffer& buffer, bhttp::request_parser<bhttp::str
             return true;
         }
         buffer.consume(used);
+        // "HTTP/1.1" ended by a bare LF reads to Beast as a bad version, which is a 505;
+        // the request is malformed instead (400).
+        if (ec == bhttp::error::bad_version && has_bare_lf(buffer)) {
+            ec = bhttp::error::bad_line_ending;
+        }
         if (ec && ec != bhttp::error::need_more) return true;
         if (whole_message ? parser.is_done() : parser.is_header_done()) {
             ec = {};
+            return true;
+        }
+        if (used == 0 && has_bare_lf(buffer)) {
+            // Beast waits for a line's CRLF, and a line ended by a bare LF never gets one:
+            // the request sat unanswered until the read timeout (found from outside, with a
+            // chunked body's size lines). Nothing was taken, so the bytes are a line it waits
+            // on (Beast takes a body's bytes as they come): a malformed request, answered 400.
+            ec = bhttp::error::bad_line_ending;
             return true;
         }
         if (ec || used == 0) break;  // needs more than the buffer holds
@@ -686,7 +709,7 @@ net::awaitable<boost::system::error_code> read_request(
 // Where the values of list headers sent on several lines are joined (read_header_fields);
 // the request's views point into it, so it lives as long as the request.
 struct joined_lines {
-    std::string if_none_match, if_modified_since, prefer, prom_after;
+    std::string if_none_match, if_modified_since, if_match, if_unmodified_since, prefer, prom_after;
 };
 
 // Several lines of a list header are one list, their values joined by commas (RFC 9110
@@ -723,6 +746,12 @@ bool read_header_fields(const bhttp::fields& fields, request& req, joined_lines&
                 break;
             case bhttp::field::if_modified_since:
                 add_list_line(req.if_modified_since, joined.if_modified_since, f.value());
+                break;
+            case bhttp::field::if_match:
+                add_list_line(req.if_match, joined.if_match, f.value());
+                break;
+            case bhttp::field::if_unmodified_since:
+                add_list_line(req.if_unmodified_since, joined.if_unmodified_since, f.value());
                 break;
             case bhttp::field::content_type:
                 first(req.content_type, f.value());

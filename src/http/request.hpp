@@ -18,6 +18,8 @@ struct request {
     std::string_view target;  // origin-form, still percent-encoded
     std::optional<std::string_view> if_none_match;
     std::optional<std::string_view> if_modified_since;
+    std::optional<std::string_view> if_match;             // the writes' and reads' preconditions
+    std::optional<std::string_view> if_unmodified_since;  // (http/conditional.hpp)
     std::optional<std::string_view> content_type;
     std::optional<std::string_view> authorization;
     std::optional<std::string_view> prom_after;     // the Prom-After header (read-your-writes)

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "http/conditional.hpp"
 #include "http/http_date.hpp"
 
 namespace prom::http {
@@ -19,10 +20,6 @@ std::string_view cache_key_of(std::string_view collection, std::string_view key)
     return buf;
 }
 
-// Rounded down without overflow: `ts - 999` wrapped for the most negative _ts, whose
-// Last-Modified came out as the year 9999 (found from outside).
-std::int64_t floor_seconds(ts_ms ts) { return ts.value / 1000 - (ts.value % 1000 < 0 ? 1 : 0); }
-
 }  // namespace
 
 std::shared_ptr<const rendered_document> render_document(const document& d, int max_age_seconds,
@@ -31,7 +28,7 @@ std::shared_ptr<const rendered_document> render_document(const document& d, int 
     r->body = d.body;
     r->etag = d.etag;
     r->ts = d.ts;
-    r->modified_seconds = floor_seconds(d.ts);
+    r->modified_seconds = last_modified_seconds(d.ts.value);
     r->loaded = std::chrono::steady_clock::now();
     std::string validators;
     validators += "ETag: ";

@@ -37,7 +37,8 @@ bool is_shadow_of(std::string_view physical, std::string_view logical) {
            physical.substr(dot + 1) == logical;
 }
 
-result<bool> erase_document(store& s, std::string_view logical, std::string_view key) {
+result<bool> erase_document(store& s, std::string_view logical, std::string_view key,
+                            const document_precondition* precondition) {
     auto entries = load_registry(s);
     if (!entries) return std::unexpected(entries.error());
     auto copies = physical_collections_of(*entries, logical);
@@ -50,6 +51,15 @@ result<bool> erase_document(store& s, std::string_view logical, std::string_view
     }
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
+    if (precondition) {
+        auto served = (*txn)->find_one(precondition->served, key);
+        if (!served) return std::unexpected(served.error());
+        if (*served && !precondition->holds(**served)) {
+            return fail(errc::precondition_failed,
+                        "the document is not as the request's If-Match or If-Unmodified-Since "
+                        "requires: nothing was deleted");
+        }
+    }
     bool any = false;
     for (const auto& physical : copies) {
         auto gone = (*txn)->erase_one(physical, key);

@@ -8,6 +8,7 @@
 // the old name).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,17 @@ std::vector<std::string> physical_collections_of(const std::vector<registry_entr
 // Whether `physical` is a rebuild's shadow of `logical`: "_prom.<token>.<logical>".
 bool is_shadow_of(std::string_view physical, std::string_view logical);
 
-// Erases `key` from each of them in one transaction; true when any held it.
-result<bool> erase_document(store& s, std::string_view logical, std::string_view key);
+// A condition on the document as readers are served it (an HTTP If-Match): `served` is the
+// physical collection reads of the logical one go to, `holds` is asked about its document.
+struct document_precondition {
+    std::string_view served;
+    std::function<bool(const document&)> holds;
+};
+
+// Erases `key` from each of them in one transaction; true when any held it. With a
+// precondition, checked in the same transaction: when the served document is there and the
+// precondition does not hold, nothing is erased (errc::precondition_failed).
+result<bool> erase_document(store& s, std::string_view logical, std::string_view key,
+                            const document_precondition* precondition = nullptr);
 
 }  // namespace prom::userproj

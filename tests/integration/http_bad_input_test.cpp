@@ -125,6 +125,20 @@ TEST_F(http_bad_input, a_transfer_encoding_not_ending_in_chunked_is_refused_and_
     expect_unchanged_and_serving();
 }
 
+// Lines ended by a bare LF, in a chunked body's size lines or in the header, are a malformed
+// request answered at once (found from outside: no answer until the 15 s read timeout).
+TEST_F(http_bad_input, lines_ended_by_a_bare_lf_are_400_at_once) {
+    const auto started = std::chrono::steady_clock::now();
+    auto chunked =
+        raw("POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n19\n{\"topic\":\"t\",\"payload\":9}\n0\n\n");
+    EXPECT_EQ(chunked.status, 400) << chunked.body;
+    auto header = raw("GET /healthz HTTP/1.1\nHost: 127.0.0.1\n\n");
+    EXPECT_EQ(header.status, 400) << header.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    expect_unchanged_and_serving();
+}
+
 // A version prom does not speak is 505, not a malformed request (found from outside: 400).
 TEST_F(http_bad_input, another_http_version_is_505) {
     for (const char* version : {"HTTP/9.9", "HTTP/2.0", "HTTP/1.2"}) {

@@ -269,6 +269,52 @@ TEST_F(retention_http, erase_a_key_and_delete_a_document) {
     EXPECT_EQ(del("/collections/_prom.topic_policies/docs/orders").status, 404);
 }
 
+// If-Match and If-Unmodified-Since on a document and on a policy: a false one is 412 and
+// changes nothing (RFC 9110 13.1.1, 13.1.4; found from outside: both were ignored, so a
+// "conditional" delete deleted anyway).
+TEST_F(retention_http, if_match_and_if_unmodified_since_guard_deletes_and_reads) {
+    put("people", "bob", json::object{{"name", "Bob"}, {"_ts", 1'700'000'000'000}});
+    auto read = get("/collections/people/snap/bob");
+    ASSERT_EQ(read.status, 200);
+    const std::string etag = *read.header("ETag");
+    EXPECT_EQ(get("/collections/people/snap/bob", {{"If-Match", "\"other\""}}).status, 412);
+    EXPECT_EQ(get("/collections/people/snap/bob", {{"If-Match", etag}}).status, 200);
+    const std::string before = "Sun, 01 Jan 2023 00:00:00 GMT";
+    EXPECT_EQ(get("/collections/people/snap/bob", {{"If-Unmodified-Since", before}}).status, 412);
+
+    for (const auto& h :
+         std::vector<std::pair<std::string, std::string>>{{"If-Match", "\"other\""},
+                                                          {"If-Match", "W/" + etag},
+                                                          {"If-Match", "garbage"},
+                                                          {"If-Unmodified-Since", before}}) {
+        auto refused = del("/collections/people/docs/bob", {h});
+        EXPECT_EQ(refused.status, 412) << h.first << ": " << h.second << " " << refused.body;
+        EXPECT_EQ(body(refused).at("error"), "precondition_failed");
+    }
+    EXPECT_EQ(get("/collections/people/snap/bob").status, 200) << "deleted against If-Match";
+    EXPECT_EQ(del("/collections/people/docs/bob", {{"If-Match", etag}}).status, 200);
+    EXPECT_EQ(get("/collections/people/snap/bob").status, 404);
+    // Gone: a 404 whatever the preconditions say.
+    EXPECT_EQ(del("/collections/people/docs/bob", {{"If-Match", etag}}).status, 404);
+
+    publish("orders", 1, 1);
+    const std::string policy = R"({"retain":{"max_events":5}})";
+    auto create_only = std::vector<std::pair<std::string, std::string>>{
+        {"Content-Type", "application/json"}, {"If-None-Match", "*"}};
+    EXPECT_EQ(put_policy("/topics/orders/policy", policy,
+                         {{"Content-Type", "application/json"}, {"If-Match", "*"}})
+                  .status,
+              412);  // no policy yet
+    EXPECT_EQ(put_policy("/topics/orders/policy", policy, create_only).status, 200);
+    EXPECT_EQ(
+        put_policy("/topics/orders/policy", R"({"retain":{"max_events":9}})", create_only).status,
+        412);
+    EXPECT_EQ(body(get("/topics/orders/policy")).at("policy").at("retain").at("max_events"), 5);
+    EXPECT_EQ(del("/topics/orders/policy", {{"If-Match", "\"x\""}}).status, 412);
+    EXPECT_EQ(del("/topics/orders/policy", {{"If-Match", "*"}}).status, 200);
+    EXPECT_EQ(del("/topics/orders/policy", {{"If-Match", "*"}}).status, 404);
+}
+
 // A SQLite reader outside prom (a sqlite3 shell, a backup tool) that holds a read transaction
 // keeps the WAL from being checkpointed: the erasure is committed, and its answer says that
 // the WAL may still hold the erased content instead of saying nothing.

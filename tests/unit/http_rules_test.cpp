@@ -80,6 +80,31 @@ TEST(conditional, if_none_match_decides_alone_when_present) {
     EXPECT_FALSE(not_modified({}, etag, 1000));
 }
 
+// If-Match compares strongly and decides alone; If-Unmodified-Since otherwise; a broken
+// If-Match never lets a write through (found from outside: both headers were ignored).
+TEST(conditional, preconditions_hold_as_rfc_9110_says) {
+    const std::string etag = "\"abc\"";
+    const std::string later = format_http_date(2000), earlier = format_http_date(500);
+    EXPECT_TRUE(preconditions_hold({}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({"\"abc\""}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({"\"x\", \"abc\""}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({"*"}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({"\"x\""}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({"W/\"abc\""}, etag, 1000));  // strong comparison
+    EXPECT_FALSE(preconditions_hold({"\"abc\";q=1"}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({"\"abc\"", later}, std::nullopt, 1000));  // no tag
+    EXPECT_TRUE(preconditions_hold({"*"}, std::nullopt, std::nullopt));
+    // If-Match decides alone, whatever the date says.
+    EXPECT_TRUE(preconditions_hold({"\"abc\"", earlier}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({std::nullopt, later}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({std::nullopt, format_http_date(1000)}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({std::nullopt, earlier}, etag, 1000));
+    // Ignored: an invalid date, two dates, or a resource without one.
+    EXPECT_TRUE(preconditions_hold({std::nullopt, "garbage"}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({std::nullopt, earlier + ", " + later}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({std::nullopt, earlier}, etag, std::nullopt));
+}
+
 // A body whose length cannot be told for sure is refused (found from outside: its bytes were
 // read as a next, smuggled request).
 TEST(transfer_coding, only_a_final_chunked_on_http_1_1_is_taken) {
