@@ -1,6 +1,8 @@
 // prom replay SRC DST [--where FILTER] [--map TEMPLATE | --lua FILE] [--from-ts T] [--to-ts T]
 // (docs/operations.md). On a terminal, a progress bar on stderr; `--progress=json` prints
 // one JSON progress line a second on stdout; always one summary line at the end.
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/ops_cli.hpp"
@@ -21,6 +23,11 @@ struct replay_args {
 void draw_bar(const ops::replay_progress& p, bool final) {
     draw_progress_bar(p.done(), p.total(), p.rate(), p.eta(), final);
 }
+
+// Set by SIGINT and SIGTERM while a replay runs (a signal handler may only store to a
+// lock-free atomic).
+std::atomic<bool> interrupted{false};
+void note_interrupt(int) { interrupted = true; }
 
 void run_replay_cmd(const replay_args& a, run_state& state) {
     ops::replay_spec spec;
@@ -68,8 +75,14 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         summary["state"] = how;
         return summary;
     };
+    // Ctrl-C or SIGTERM cancels the run between two events, so that it ends with its summary
+    // line like any other (found from outside: it died at once, printing nothing).
+    interrupted = false;
+    const auto previous_int = std::signal(SIGINT, note_interrupt);
+    const auto previous_term = std::signal(SIGTERM, note_interrupt);
     auto done = ops::run_replay(*s, **compiled, [&](const ops::replay_progress& p) {
         reached = p;
+        if (interrupted) return false;
         auto now = std::chrono::steady_clock::now();
         if (now - last < std::chrono::milliseconds(*mode == "bar" ? 100 : 1000)) return true;
         last = now;
@@ -78,6 +91,17 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         std::fflush(stdout);
         return true;
     });
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+    if (!done && done.error().code == errc::cancelled) {
+        if (*mode == "bar") std::fputc('\n', stderr);
+        json::object summary = summary_of(reached, "cancelled");
+        summary["error"] = done.error().message;
+        print_line(summary);
+        report_ops(done.error(), state);
+        state.exit_code = 1;
+        return;
+    }
     if (!done) {
         if (*mode == "bar") std::fputc('\n', stderr);
         // The run failed on the data or the database, not on the command line (that was all

@@ -4,6 +4,7 @@
 
 #include "bus/consumer_state.hpp"
 #include "core/topic_name.hpp"
+#include "ops/replayer.hpp"
 
 namespace prom::ops {
 
@@ -11,13 +12,25 @@ namespace {
 
 using bus_internal::consumer_lease_name;
 
-// Live consumer leases by name: the groups active right now.
+// The lease that makes a group active: a consumer's, or for a replay's group ("replay:DST")
+// the replay's own (found from outside: a running replay's group was listed inactive, and a
+// seek or delete without force broke the replay).
+std::string group_lease_name(std::string_view topic, std::string_view group) {
+    if (auto dst = replay_destination(group)) return replay_lease(*dst);
+    return consumer_lease_name(topic, group);
+}
+
+// Live consumer and replay leases by name: the groups active right now.
 result<std::map<std::string, std::string, std::less<>>> live_consumer_leases(store& s) {
-    auto leases = s.list_leases(bus_internal::consumer_lease_prefix);
-    if (!leases) return std::unexpected(leases.error());
     std::map<std::string, std::string, std::less<>> out;
-    for (auto& l : *leases) {
-        if (l.remaining.count() > 0) out.emplace(std::move(l.name), std::move(l.owner));
+    const std::string replays = replay_lease("");
+    for (std::string_view prefix :
+         {bus_internal::consumer_lease_prefix, std::string_view(replays)}) {
+        auto leases = s.list_leases(prefix);
+        if (!leases) return std::unexpected(leases.error());
+        for (auto& l : *leases) {
+            if (l.remaining.count() > 0) out.emplace(std::move(l.name), std::move(l.owner));
+        }
     }
     return out;
 }
@@ -64,7 +77,7 @@ result<std::vector<group_info>> list_groups(store& s, ts_ms now) {
             g.lag_seconds = static_cast<double>(now - *c.next_ts) / 1000.0;
         }
         g.last_ack = c.acked_at;
-        if (auto it = live->find(consumer_lease_name(g.topic, g.group)); it != live->end()) {
+        if (auto it = live->find(group_lease_name(g.topic, g.group)); it != live->end()) {
             g.holder = it->second;
         }
         out.push_back(std::move(g));
@@ -233,7 +246,7 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
             break;
     }
 
-    const std::string lease = bus_internal::consumer_lease_name(topic, group);
+    const std::string lease = group_lease_name(topic, group);
     auto held = live_lease(s, lease);
     if (!held) return std::unexpected(held.error());
     seek_outcome out{.previous = **cur, .seq = to};
@@ -260,7 +273,7 @@ status remove_group(store& s, std::string_view topic, std::string_view group) {
     auto cur = s.cursor(topic, group);
     if (!cur) return std::unexpected(cur.error());
     if (!*cur) return std::unexpected(no_group(topic, group));
-    auto held = live_lease(s, bus_internal::consumer_lease_name(topic, group));
+    auto held = live_lease(s, group_lease_name(topic, group));
     if (!held) return std::unexpected(held.error());
     if (*held) {
         return fail(errc::conflict, "consumer group '" + std::string(group) + "' on topic '" +

@@ -20,18 +20,22 @@ constexpr std::chrono::milliseconds lease_ttl{5000};
 // an append failed, so append() answers an empty list and a failure surfaces at flush(),
 // which fails the batch's transaction as a whole, as before. Counts the copies made and the
 // copies an earlier run had made already.
+//
+// The handlers run before the write transaction exists (a Lua map may take up to its time
+// limit per event, and held the store's write lock meanwhile, so every publish on the server
+// waited; found from outside): a replay's handler only copies, and the copies reach the
+// transaction bound afterwards (bind), at flush().
 class batching_transaction final : public transaction {
   public:
-    explicit batching_transaction(transaction& inner) : inner_(inner) {}
-    result<std::optional<document>> find_one(std::string_view c, std::string_view k) override {
-        return inner_.find_one(c, k);
+    result<std::optional<document>> find_one(std::string_view, std::string_view) override {
+        return only_copies();
     }
-    result<document> update_one(std::string_view c, std::string_view k, const json::object& u,
-                                bool upsert) override {
-        return inner_.update_one(c, k, u, upsert);
+    result<document> update_one(std::string_view, std::string_view, const json::object&,
+                                bool) override {
+        return only_copies();
     }
-    status update(std::string_view c, std::string_view k, json::object u, bool upsert) override {
-        return inner_.update(c, k, std::move(u), upsert);
+    status update(std::string_view, std::string_view, json::object, bool) override {
+        return only_copies();
     }
     result<std::vector<append_result>> append(std::vector<event_input> batch) override {
         for (auto& in : batch) {
@@ -42,17 +46,16 @@ class batching_transaction final : public transaction {
     }
     // The source event whose copies the handler appends next.
     void copying(seq_t source) { source_ = source; }
-    status set_cursor(std::string_view t, std::string_view g, seq_t seq) override {
-        return inner_.set_cursor(t, g, seq);
+    status set_cursor(std::string_view, std::string_view, seq_t) override { return only_copies(); }
+    result<std::optional<seq_t>> cursor(std::string_view, std::string_view) override {
+        return only_copies();
     }
-    result<std::optional<seq_t>> cursor(std::string_view t, std::string_view g) override {
-        return inner_.cursor(t, g);
-    }
-    status commit() override { return inner_.commit(); }
+    status commit() override { return only_copies(); }
 
-    status flush() {
+    // Appends the batch's copies to `txn` (the write transaction, opened once they are made).
+    status flush(transaction& txn) {
         if (pending_.empty()) return {};
-        auto r = inner_.append(std::move(pending_));
+        auto r = txn.append(std::move(pending_));
         pending_.clear();
         if (!r) return std::unexpected(with_source(r.error()));
         for (const auto& a : *r) (a.duplicate ? duplicates : copied) += 1;
@@ -63,6 +66,10 @@ class batching_transaction final : public transaction {
     std::int64_t duplicates = 0;
 
   private:
+    static std::unexpected<error> only_copies() {
+        return std::unexpected(error{errc::internal, "a replay's handler only copies events"});
+    }
+
     // A refusal that names "event N of the batch" (a schema's) names the copy's source
     // event instead: the batch of copies is the replay's own, its index means nothing to
     // whoever reads the message.
@@ -88,7 +95,6 @@ class batching_transaction final : public transaction {
         return e;
     }
 
-    transaction& inner_;
     std::vector<event_input> pending_;
     std::vector<seq_t> sources_;  // the source event of each pending copy
     seq_t source_{};
@@ -347,20 +353,15 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
         auto batch = scan_fitting(s, q);
         if (!batch) return std::unexpected(batch.error());
         if (batch->empty()) break;
-        auto txn = s.begin();
-        if (!txn) return std::unexpected(txn.error());
-        // The cursor in the transaction, not the one read at the start: a replay that lost
-        // its lease (a pause longer than its TTL) must not copy a batch twice.
-        auto in_txn = (*txn)->cursor(spec.src, group);
-        if (!in_txn) return std::unexpected(in_txn.error());
-        if (in_txn->value_or(seq_t{}) != p.cursor) {
-            return fail(errc::conflict,
-                        "the replay's cursor moved under it: another replay "
-                        "into '" +
-                            spec.dst + "' ran meanwhile");
-        }
-        batching_transaction counted(**txn);
+        batching_transaction counted;
         for (const auto& e : *batch) {
+            // Asked between events too, not only between batches: a batch of slow Lua maps
+            // kept a stopping server waiting past its shutdown deadline (found from outside).
+            // Nothing of the batch is written yet.
+            if (on_progress && !on_progress(p)) {
+                return fail(errc::cancelled,
+                            "the replay was cancelled at seq " + to_string(p.cursor));
+            }
             if ((spec.from_ts && e.ts < *spec.from_ts) || (spec.to_ts && e.ts > *spec.to_ts)) {
                 continue;
             }
@@ -379,16 +380,28 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
                                 to_string(p.cursor) + " was copied)");
             }
         }
-        if (auto ok = counted.flush(); !ok) {
+        auto txn = s.begin();
+        if (!txn) return std::unexpected(txn.error());
+        // The cursor in the transaction, not the one read at the start: a replay that lost
+        // its lease (a pause longer than its TTL) must not copy a batch twice.
+        auto in_txn = (*txn)->cursor(spec.src, group);
+        if (!in_txn) return std::unexpected(in_txn.error());
+        if (in_txn->value_or(seq_t{}) != p.cursor) {
+            return fail(errc::conflict,
+                        "the replay's cursor moved under it: another replay "
+                        "into '" +
+                            spec.dst + "' ran meanwhile");
+        }
+        if (auto ok = counted.flush(**txn); !ok) {
             return fail(ok.error().code, "copying seqs " + to_string(batch->front().seq) + ".." +
                                              to_string(batch->back().seq) + " of '" + spec.src +
                                              "': " + ok.error().message + " (nothing after seq " +
                                              to_string(p.cursor) + " was copied)");
         }
-        if (auto ok = counted.set_cursor(spec.src, group, batch->back().seq); !ok) {
+        if (auto ok = (*txn)->set_cursor(spec.src, group, batch->back().seq); !ok) {
             return std::unexpected(ok.error());
         }
-        if (auto ok = counted.commit(); !ok) return std::unexpected(ok.error());
+        if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
         p.cursor = batch->back().seq;
         p.copied += counted.copied;
         p.duplicates += counted.duplicates;

@@ -10,7 +10,8 @@
 // a DST at a time: a second one is refused (conflict) while the first holds the lease
 // `replay/DST` (renewed with each batch, it lapses 5 s after a crash).
 //
-// run_replay blocks; progress comes on the calling thread.
+// run_replay blocks; progress comes on the calling thread, between batches and between the
+// events of a batch (the cursor moves by batches): false from it cancels the run there.
 #pragma once
 
 #include <chrono>

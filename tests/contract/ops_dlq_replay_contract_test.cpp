@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <set>
+#include <thread>
 
 #include "ops/dlq.hpp"
+#include "ops/groups.hpp"
 #include "ops/replayer.hpp"
 #include "prom/bus.hpp"
 #include "prom/projector.hpp"
@@ -346,6 +348,83 @@ TEST_P(ops_dlq_replay_contract, the_replayer_maps_with_lua) {
               std::string::npos)
         << failed.error().message;
     EXPECT_EQ(failed.error().message.find("tx:emit"), std::string::npos) << failed.error().message;
+}
+
+// A replay's maps run before its batch's write transaction: a slow Lua map held the store's
+// write lock for the whole batch, and every publish waited (found from outside). A stop ends
+// it between two events, with nothing of the batch written.
+TEST_P(ops_dlq_replay_contract, a_slow_lua_map_holds_up_no_append_and_a_stop_ends_it) {
+    for (int i = 0; i < 100; ++i) publish("src", i, "e" + std::to_string(i));
+    ops::replay_spec spec{
+        .src = "src",
+        .dst = "dst",
+        .lua =
+            "function map(e) local s = 0 for j = 1, 150000 do s = s + j end return e.payload end",
+        .batch_size = 100};
+    auto c = ops::compile_replay(*store_, spec);
+    ASSERT_TRUE(c) << c.error().message;
+    std::atomic<int> calls{0};
+    std::atomic<bool> stop{false};
+    result<ops::replay_progress> outcome = std::unexpected(error{errc::internal, "not run"});
+    const auto began = std::chrono::steady_clock::now();
+    std::thread replay([&] {
+        outcome = ops::run_replay(*store_, **c, [&](const ops::replay_progress&) {
+            ++calls;
+            return !stop.load();
+        });
+    });
+    ASSERT_TRUE(test::eventually([&] { return calls.load() > 2; }, 10s));  // in the batch
+
+    const auto appending = std::chrono::steady_clock::now();
+    publish("other", 1, "x");
+    const auto append_took = std::chrono::steady_clock::now() - appending;
+
+    stop = true;
+    replay.join();
+    const auto ran = std::chrono::steady_clock::now() - began;
+    ASSERT_FALSE(outcome);
+    EXPECT_EQ(outcome.error().code, errc::cancelled) << outcome.error().message;
+    EXPECT_TRUE(scan("dst").empty()) << "a cancelled batch wrote copies";
+    // The append did not wait for the batch: much less than the replay ran.
+    EXPECT_LT(append_took * 2, ran)
+        << std::chrono::duration<double>(append_took).count() << " s of "
+        << std::chrono::duration<double>(ran).count() << " s";
+}
+
+// A running replay's group, once it has a cursor, is listed active and refuses a seek without
+// force (found from outside: listed inactive, and the seek broke the replay).
+TEST_P(ops_dlq_replay_contract, a_running_replays_group_is_listed_active) {
+    for (int i = 0; i < 60; ++i) publish("src", i, "e" + std::to_string(i));
+    ops::replay_spec spec{
+        .src = "src",
+        .dst = "dst",
+        .lua =
+            "function map(e) local s = 0 for j = 1, 150000 do s = s + j end return e.payload end",
+        .batch_size = 20};
+    auto c = ops::compile_replay(*store_, spec);
+    ASSERT_TRUE(c) << c.error().message;
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> cursor{0};
+    std::thread replay([&] {
+        (void)ops::run_replay(*store_, **c, [&](const ops::replay_progress& p) {
+            cursor = p.cursor.value;
+            return !stop.load();
+        });
+    });
+    ASSERT_TRUE(test::eventually([&] { return cursor.load() >= 20; }, 20s));
+    auto groups = ops::list_groups(*store_, ts_ms{0});
+    ASSERT_TRUE(groups) << groups.error().message;
+    bool listed_active = false;
+    for (const auto& g : *groups) {
+        if (g.group == "replay:dst") listed_active = g.holder.has_value();
+    }
+    auto seek =
+        ops::seek(*store_, "src", "replay:dst", {.what = ops::seek_target::kind::earliest}, false);
+    stop = true;
+    replay.join();
+    EXPECT_TRUE(listed_active);
+    ASSERT_FALSE(seek);
+    EXPECT_EQ(seek.error().code, errc::conflict) << seek.error().message;
 }
 
 TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
