@@ -78,6 +78,7 @@ status apply_declarative(const compiled_definition& d, const user_handler_option
             in.headers[name] = std::move(*v);
         }
         if (auto ok = add_source_headers(in.headers, e, d.name); !ok) return ok;
+        if (auto ok = check_emitted_payload(in.payload); !ok) return ok;
         out.push_back(std::move(in));
     }
     if (out.empty()) return {};

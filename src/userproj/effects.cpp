@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/json_size.hpp"
 #include "core/reserved_headers.hpp"
 #include "projector/bounded_id.hpp"
 
@@ -71,6 +72,16 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts) {
     }
     // A $set that is not an object stays as it is, for the update to refuse ("$set needs an
     // object"): replacing it with {_ts} made `{["$set"] = 5}` write an empty document.
+}
+
+status check_emitted_payload(const json::value& payload) {
+    const std::size_t limit = parse_limits{}.max_depth - 1;
+    if (measure_json(payload).depth > limit) {
+        return fail(errc::invalid_argument, "emit: the payload nests deeper than " +
+                                                std::to_string(limit) +
+                                                " levels, more than a publish may");
+    }
+    return {};
 }
 
 status add_source_headers(headers_map& h, const event& input, std::string_view projector) {

@@ -27,6 +27,11 @@ void stamp_event_ts(json::object& update, bool is_replacement, ts_ms ts);
 // Refused when the input is max_emit_depth emits deep already: a loop of projectors.
 inline constexpr std::string_view depth_header = "prom-depth";
 inline constexpr std::int64_t max_emit_depth = 8;
+
+// An emitted payload nests at most as deep as one POST /publish takes (63 levels inside its
+// envelope's 64): a template or a handler could build one deeper, which no publish could
+// have made (found from outside: a 111-level event was appended).
+status check_emitted_payload(const json::value& payload);
 status add_source_headers(headers_map& h, const event& input, std::string_view projector);
 
 }  // namespace prom::userproj

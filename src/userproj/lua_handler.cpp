@@ -152,6 +152,10 @@ bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::st
             c.message = "tx:" + ok.error().message;
             return false;
         }
+        if (auto ok = check_emitted_payload(in.payload); !ok) {
+            c.message = "tx:" + ok.error().message;
+            return false;
+        }
         if (auto ok = validate_input(in); !ok) {
             c.message = "tx:emit: " + ok.error().message;
             return false;

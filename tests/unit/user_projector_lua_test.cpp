@@ -139,6 +139,22 @@ TEST_F(user_projector_lua, emits_stop_at_the_depth_limit) {
     EXPECT_NE(deep.error().message.find("loop"), std::string::npos) << deep.error().message;
 }
 
+// An emitted payload nests no deeper than a publish may (found from outside: a declarative
+// template made a 111-level event; a Lua table of 64 levels passed too).
+TEST_F(user_projector_lua, an_emitted_payload_nests_no_deeper_than_a_publish_may) {
+    define(R"(function handle(event, tx)
+  local t = {}
+  for i = 2, event.payload.levels do t = {t} end
+  tx:emit('next', event.key, t)
+end)");
+    ASSERT_TRUE(apply(R"({"levels":63})", "ok"));
+    auto deep = apply(R"({"levels":64})", "deep");
+    ASSERT_FALSE(deep);
+    EXPECT_NE(deep.error().message.find("nests deeper than 63 levels"), std::string::npos)
+        << deep.error().message;
+    EXPECT_EQ(store_->scan({.topic = "next"})->size(), 1u);
+}
+
 TEST_F(user_projector_lua, reads_see_the_events_own_writes_and_emits_have_derived_ids) {
     define(R"(function handle(event, tx)
   tx:update('out', 'x', {['$inc'] = {n = 1}})
