@@ -361,6 +361,29 @@ const scenarios = {
             await page.waitForFunction(([sel, v]) => Number(document.querySelector(sel)?.dataset.lagEvents || 0) >= v + 3, [fig, first], { timeout: 30000 });
             check(true, `the lag chart rises (from ${first} to ${await lagNow()} events)`);
             check(await page.$$eval(`${fig} canvas`, (c) => c.length) > 0, "the chart is drawn by uPlot");
+            // The charts follow GET /groups: a deleted group's chart goes, and it comes back
+            // with the group (found from outside: a deleted one stayed, frozen, and one that
+            // came back after the list was empty was never drawn again).
+            const group = 'figure.lag[data-group="tail"]';
+            const consume = () => page.evaluate((url) => new Promise((resolve, reject) => {
+                const ws = new WebSocket(url);
+                ws.onopen = () => ws.send(JSON.stringify({ op: "subscribe", topic: "heartbeat.received", group: "tail", from: "earliest" }));
+                ws.onmessage = (m) => { if (JSON.parse(m.data).op === "events") { ws.close(); resolve(); } };
+                ws.onerror = () => reject(new Error("the WebSocket failed"));
+            }), `${server.base.replace(/^http/, "ws")}/ws`);
+            await consume();
+            await page.waitForSelector(group, { timeout: 20000 });
+            let gone = 0;
+            for (let i = 0; i < 50 && gone !== 200; ++i) {  // its lease lapses once the socket closes
+                gone = (await fetch(`${server.base}/groups/heartbeat.received/tail`, { method: "DELETE" })).status;
+                if (gone !== 200) await sleep(200);
+            }
+            check(gone === 200, "the group is deleted", String(gone));
+            await page.waitForSelector(group, { state: "detached", timeout: 10000 })
+                .then(() => check(true, "a deleted group's chart goes"), () => check(false, "a deleted group's chart goes"));
+            await consume();
+            await page.waitForSelector(group, { timeout: 10000 })
+                .then(() => check(true, "a group that comes back gets its chart again"), () => check(false, "a group that comes back gets its chart again"));
             await screenshot(page, a.out, "topics");
             check(errors.length === 0, "no console errors", errors.join("\n"));
         });

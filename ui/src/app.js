@@ -65,9 +65,12 @@ const ctx = {
 
 let unmount = null;
 function route() {
-    const name = (location.hash.match(/^#\/(\w+)/) ?? [])[1] ?? "processes";
-    // Own pages only: `#/constructor` must not find what every object inherits.
-    const page = Object.hasOwn(pages, name) ? pages[name] : processes;
+    const asked = (location.hash.match(/^#\/(\w+)/) ?? [])[1] ?? "processes";
+    // Own pages only: `#/constructor` must not find what every object inherits. An unknown
+    // page is the processes page, named and marked as such (found from outside: the tab
+    // said "prom: nope" and no link was current).
+    const name = Object.hasOwn(pages, asked) ? asked : "processes";
+    const page = pages[name] ?? processes;
     for (const a of document.querySelectorAll("nav a")) {
         if (a.dataset.page === name) a.setAttribute("aria-current", "page");
         else a.removeAttribute("aria-current");

@@ -8,6 +8,7 @@ const keepEvents = 5000;
 
 export function mount(main, ctx) {
     let events = [];
+    let dropped = 0;  // older events let go of, to keep keepEvents
     let topic = null;
     let keyFilter = "";
     let arrivals = 0;  // numbers events in arrival order (ties of ts in a pattern's rows)
@@ -50,7 +51,10 @@ export function mount(main, ctx) {
             summary.textContent = refusal;
             return;
         }
-        summary.textContent = topic ? `${events.length} events of ${topic} (newest first)${keyFilter ? `, ${rows.length} with a key containing “${keyFilter}”` : ""}${warning ? `. Not shown: ${warning}` : ""}` : "Not tailing.";
+        // The page keeps the newest keepEvents: it says so once older ones went (found from
+        // outside: "from the first event" showed 5000 of 6000 without a word).
+        const older = dropped ? ` (the newest ${keepEvents}: ${dropped} older ones are not kept)` : "";
+        summary.textContent = topic ? `${events.length} events of ${topic} (newest first)${older}${keyFilter ? `, ${rows.length} with a key containing “${keyFilter}”` : ""}${warning ? `. Not shown: ${warning}` : ""}` : "Not tailing.";
     };
     const schedule = () => { if (!frame) frame = requestAnimationFrame(render); };
     const gw = ctx.gateway();
@@ -66,13 +70,17 @@ export function mount(main, ctx) {
         if (topic) gw.unsubscribe(topic);
         topic = t;
         events = [];
+        dropped = 0;
         refusal = "";
         warning = "";
         gw.subscribe(topic, {
             from: fromSelect.value,
             onEvents: (evs) => {
                 for (const e of evs) events.push({ ...e, arrival: ++arrivals });
-                if (events.length > keepEvents) events = events.slice(events.length - keepEvents);
+                if (events.length > keepEvents) {
+                    dropped += events.length - keepEvents;
+                    events = events.slice(events.length - keepEvents);
+                }
                 schedule();
             },
             onError: (f) => {

@@ -108,7 +108,10 @@ export function mount(main, ctx) {
         slider.setAttribute("aria-valuetext", showTime(t));
         summary.textContent = `loading ${showTime(t)}…`;
         let body;
-        try {
+        // No event is dated before 1970, so nothing had a state then: the empty state, not
+        // the server's refusal of the instant (found from outside).
+        if (t < 0) body = { items: [] };
+        else try {
             ({ body } = await getJSON(`at/${enc(topic)}?t=${Math.round(t)}`, { signal: inflight.signal }));
         } catch (e) {
             if (no !== requestNo) return;

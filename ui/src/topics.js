@@ -74,7 +74,9 @@ export function mount(main, ctx) {
             const now = Date.now();
             if (!topicsRefused) try {
                 const { body } = await getJSON("topics", { signal: abort.signal });
-                fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), h("table", {},
+                if (!body.items.length) {
+                    fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), notice("No topics yet: nothing was published."));
+                } else fill(topicsBox, h("h3", { id: "h-topics" }, "Topics"), h("table", {},
                     h("thead", {}, h("tr", {}, ["Topic", "Events", "Last seq", "Last event", "Dead letters"].map((c) => h("th", { scope: "col" }, c)))),
                     h("tbody", {}, body.items.map((t) => h("tr", { class: t.dead_letters > 0 ? "status-stale" : "" },
                         h("td", {}, show(t.topic)), h("td", {}, show(t.events)), h("td", {}, show(t.last_seq)),
@@ -89,6 +91,18 @@ export function mount(main, ctx) {
             if (!groupsRefused) try {
                 const { body: { items } } = await getJSON("groups", { signal: abort.signal });
                 groupsNote.textContent = `${items.length} groups.`;
+                // The charts follow the list: a deleted group's goes, and one that comes
+                // back (even after the list was empty) gets a new one (found from outside: a
+                // deleted group's chart stayed frozen, a returning one was never drawn).
+                const listed = new Set(items.map((g) => `${g.topic}\u0000${g.group}`));
+                for (const [k, c] of chartOf) {
+                    if (listed.has(k)) continue;
+                    c.plot.destroy();
+                    c.element.remove();
+                    chartOf.delete(k);
+                }
+                if (!items.length) fill(charts, notice("No consumer groups."));
+                else if (!chartOf.size) fill(charts);
                 for (const g of items) {
                     const k = `${g.topic}\u0000${g.group}`;
                     if (!chartOf.has(k)) {
@@ -98,7 +112,6 @@ export function mount(main, ctx) {
                     }
                     chartOf.get(k).add(now, g);
                 }
-                if (!items.length) fill(charts, notice("No consumer groups."));
             } catch (e) {
                 if (abort.signal.aborted) return;
                 groupsRefused = e.status === 403;
