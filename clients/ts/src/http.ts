@@ -4,6 +4,7 @@
 // to repeat.
 
 import { NetworkError, ProtocolError, TimeoutError, errorFromBody } from './errors.js';
+import { jsonBody } from './json_body.js';
 
 export interface HttpRequest {
     method: 'GET' | 'POST' | 'HEAD' | 'PUT' | 'DELETE';
@@ -86,7 +87,7 @@ export class HttpTransport {
         let body: string | undefined;
         if (req.json !== undefined) {
             headers['content-type'] = 'application/json';
-            body = JSON.stringify(req.json);
+            body = jsonBody(req.json);
         }
         const init: RequestInit = { method: req.method, headers };
         if (body !== undefined) init.body = body;
