@@ -81,11 +81,16 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         };
     }
 
+    /**
+     * Ends the watch: closes the stream; the iterator finishes at once, and the changes
+     * buffered but not taken are dropped (`lastEventId` resumes a later watch before them).
+     */
     close(): void {
+        // Found from outside: the buffered changes were still yielded after close().
+        this.queue.endNow();
         if (this.closed) return;
         this.closed = true;
         this.abort.abort();
-        this.queue.end();
         this.settleReady.reject(new NetworkError('the watch was closed before the server accepted it'));
     }
 

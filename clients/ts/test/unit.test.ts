@@ -1,5 +1,5 @@
 // The parts that need no server: the SSE parser, the error mapping, after= formatting, the
-// JSON body check.
+// JSON body check, the iterators' queue.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import {
     UnavailableError,
     errorFromBody,
 } from '../src/index.js';
+import { AsyncQueue } from '../src/async_queue.js';
 import { jsonBody } from '../src/json_body.js';
 import { afterParam } from '../src/query.js';
 import { SseParser, type SseEvent } from '../src/sse.js';
@@ -102,5 +103,30 @@ describe('jsonBody', () => {
         assert.equal(refused({ 'a/b': { 'c~d': [0, Infinity] } }), '/a~1b/c~0d/1');
         assert.equal(refused({ x: { toJSON: () => ({ y: -Infinity }) } }), '/x/y');
         assert.equal(refused({ x: [{}, { '': NaN }] }), '/x/1/');
+    });
+});
+
+describe('AsyncQueue', () => {
+    it('end() lets the items before it be taken; endNow() drops them and a pending error', async () => {
+        const q = new AsyncQueue<number>();
+        q.push(1);
+        q.push(2);
+        q.end();
+        assert.deepEqual(await q.next(), { value: 1, done: false });
+        q.endNow();
+        assert.equal((await q.next()).done, true);
+
+        const failed = new AsyncQueue<number>();
+        failed.push(1);
+        failed.fail(new Error('lost'));
+        failed.endNow();
+        assert.equal((await failed.next()).done, true, 'no item, no error after endNow()');
+
+        const waiting = new AsyncQueue<number>();
+        const next = waiting.next();
+        waiting.endNow();
+        waiting.push(3);
+        assert.equal((await next).done, true);
+        assert.equal((await waiting.next()).done, true);
     });
 });

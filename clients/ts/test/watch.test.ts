@@ -133,6 +133,23 @@ describe('watch', () => {
         resumed.close();
     });
 
+    it('close() ends the iterator at once, dropping the changes buffered', async (t) => {
+        if (!needsRoute(t)) return;
+        // Found from outside: a watch yielded its 39 buffered changes after close().
+        const w = prom.watch<Process>('processes', { prefix: 'shut-' });
+        await w.ready();
+        const keys = Array.from({ length: 20 }, (_, i) => `shut-${i}`);
+        await prom.publishBatch(keys.map((k) => state(k)), { waitFor: 'processes', wait: 10 });
+        await take(w, 1);
+        await new Promise((r) => setTimeout(r, 300)); // the stream reads ahead meanwhile
+        const it = w[Symbol.asyncIterator]();
+        w.close();
+        assert.equal((await it.next()).done, true, 'nothing after close()');
+        const before = w.lastEventId;
+        assert.equal((await it.next()).done, true);
+        assert.equal(w.lastEventId, before, 'no change handed out after close()');
+    });
+
     it('reconnects after the server restarts and misses no change', async (t) => {
         if (!needsRoute(t)) return;
         const w = prom.watch<Process>('processes', { key: 'k1' });
