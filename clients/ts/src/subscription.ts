@@ -82,7 +82,7 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         this.highWaterMark = Math.max(1, options.highWaterMark ?? 1000);
         const r = options.reconnect ?? true;
         this.reconnectBackoff =
-            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r);
+            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r, 'reconnect');
         this.readyPromise = new Promise<void>((resolve, reject) => {
             this.settleReady = { resolve, reject };
         });

@@ -191,11 +191,13 @@ export interface WatchOptions {
     signal?: AbortSignal | undefined;
 }
 
+/** Backoff options; a value out of range is a RangeError where they are given. */
 export interface RetryOptions {
-    /** Attempts in all, the first included (default 5). */
+    /** Attempts in all, the first included: a whole number >= 1 (default 5). */
     attempts?: number | undefined;
-    /** First delay; doubled each time, with jitter (default 100 ms). */
+    /** First delay in ms (>= 0); doubled each time, with jitter (default 100 ms). */
     baseDelayMs?: number | undefined;
+    /** The longest delay in ms (>= 0; default 5000). */
     maxDelayMs?: number | undefined;
 }
 

@@ -44,7 +44,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         this.handedId = options.lastEventId;
         const r = options.reconnect ?? true;
         this.reconnectBackoff =
-            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r);
+            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r, 'reconnect');
         this.readyPromise = new Promise<void>((resolve, reject) => {
             this.settleReady = { resolve, reject };
         });
