@@ -6,7 +6,7 @@ import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { NetworkError, NotCaughtUpError, PromError, ProtocolError, UnavailableError } from './errors.js';
 import { EtagCache } from './etag_cache.js';
 import { HttpTransport } from './http.js';
-import { readParams, segment, withQuery } from './query.js';
+import { readParams, segment, whereParams, withQuery } from './query.js';
 import { Subscription } from './subscription.js';
 import type {
     AtOptions,
@@ -139,12 +139,15 @@ export class PromClient {
         return { collection, key, body: answer.body as D, etag, lastModified, fromCache: false };
     }
 
-    /** A page of a collection, newest `_ts` first; `where` filters on top-level fields. */
+    /**
+     * A page of a collection, newest `_ts` first; `where` filters on top-level fields, except
+     * those named like the list's parameters (offset, limit, after, wait): BadRequestError.
+     */
     async list<D = Doc>(collection: string, options?: ListOptions): Promise<ListPage<D>> {
         const params = new URLSearchParams();
         if (options?.offset !== undefined) params.set('offset', String(options.offset));
         if (options?.limit !== undefined) params.set('limit', String(options.limit));
-        for (const [field, value] of Object.entries(options?.where ?? {})) params.set(field, String(value));
+        whereParams(options?.where ?? {}, params);
         const path = withQuery(`/collections/${segment(collection)}/list`, readParams(options, params));
         const answer = await this.http.request({ method: 'GET', path, signal: options?.signal, serverWaitMs: readWaitMs(options) });
         const page = answer.body as Omit<ListPage<D>, 'etag'>;

@@ -96,7 +96,10 @@ export interface ListPage<D = { [key: string]: Json }> {
 export interface ListOptions extends ReadOptions {
     offset?: number | undefined;
     limit?: number | undefined;
-    /** Equality filters on top-level fields (`?status=stale`). */
+    /**
+     * Equality filters on top-level fields (`?status=stale`). `offset`, `limit`, `after` and
+     * `wait` are the list's own parameters and cannot be filters: BadRequestError.
+     */
     where?: Record<string, string | number | boolean> | undefined;
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 
-import { PromClient } from '../src/index.js';
+import { BadRequestError, PromClient } from '../src/index.js';
 
 const url = 'http://127.0.0.1:1';
 
@@ -38,5 +38,21 @@ describe('retry options', () => {
         assert.throws(() => prom.watch('c', {}, { reconnect: { baseDelayMs: -5 } }), /^RangeError: reconnect\.baseDelayMs/);
         const sub = prom.subscribe('t', { reconnect: { attempts: 2, baseDelayMs: 0 } });
         sub.close();
+    });
+});
+
+describe('list where', () => {
+    it('refuses a filter named like a parameter of the list route', async () => {
+        // Found from outside: where: {limit: 2} replaced the limit, {wait: 3} lost the filter
+        // and {after: 'x'} failed with an unrelated error.
+        const prom = new PromClient(url);
+        for (const name of ['offset', 'limit', 'after', 'wait']) {
+            await assert.rejects(prom.list('c', { where: { [name]: 2 } }), (e: unknown) => {
+                assert.ok(e instanceof BadRequestError, `${name}: ${String(e)}`);
+                assert.equal(e.status, 0);
+                assert.match(e.message, new RegExp(`cannot filter on '${name}'`));
+                return true;
+            });
+        }
     });
 });
