@@ -102,18 +102,19 @@ export class PromClient {
      * answers the cached copy on 304 (`fromCache: true`). NotFoundError for an unknown key.
      */
     async snap<D = Doc>(collection: string, key: string, options?: SnapOptions): Promise<Snapshot<D>> {
+        const waitForChange = waitForChangeOf(options?.waitForChange);
         const useCache = options?.cache !== false;
         const cacheKey = `${collection}\u0000${key}`;
         const cached = useCache ? this.cache.get(cacheKey) : undefined;
         const headers: Record<string, string> = {};
         if (cached !== undefined) {
             headers['if-none-match'] = cached.etag;
-            if (options?.waitForChange !== undefined) headers['prefer'] = `wait=${options.waitForChange}`;
+            if (waitForChange !== undefined) headers['prefer'] = `wait=${waitForChange}`;
         }
         const path = withQuery(`/collections/${segment(collection)}/snap/${segment(key)}`, readParams(options));
         let answer;
         try {
-            const held = cached !== undefined ? (options?.waitForChange ?? 0) * 1000 : 0;
+            const held = cached !== undefined ? (waitForChange ?? 0) * 1000 : 0;
             answer = await this.http.request({
                 method: 'GET',
                 path,
@@ -197,6 +198,16 @@ const defaultTimeoutMs = 30_000;
 /** What `wait` (seconds, server default 5) lets the server hold a request with `after` or `waitFor`. */
 function afterWaitMs(wait: number | undefined): number {
     return (wait ?? 5) * 1000;
+}
+
+/**
+ * SnapOptions.waitForChange, checked: the server ignores a `Prefer: wait` that is not whole
+ * seconds, and wait=0 (docs/http-api.md, "Blocking reads"), so such a read would not wait at
+ * all (found from outside: 1.5 and 0 were sent as they were).
+ */
+function waitForChangeOf(seconds: number | undefined): number | undefined {
+    if (seconds === undefined || (Number.isInteger(seconds) && seconds >= 1 && seconds <= 60)) return seconds;
+    throw new RangeError(`waitForChange must be whole seconds from 1 to 60, not ${seconds}`);
 }
 
 function readWaitMs(options: ReadOptions | undefined): number {

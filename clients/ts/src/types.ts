@@ -78,8 +78,9 @@ export interface SnapOptions extends ReadOptions {
     /** false: no cache, no If-None-Match (default true). */
     cache?: boolean | undefined;
     /**
-     * Blocking read: with a cached copy, hold the request up to this many seconds (1–60)
-     * until the document changes (`Prefer: wait=N`). Answers the cached copy when it does not.
+     * Blocking read: with a cached copy, hold the request up to this many seconds (a whole
+     * number from 1 to 60, else RangeError) until the document changes (`Prefer: wait=N`).
+     * Answers the cached copy when it does not.
      */
     waitForChange?: number | undefined;
 }

@@ -56,3 +56,18 @@ describe('list where', () => {
         }
     });
 });
+
+describe('snap waitForChange', () => {
+    it('refuses a hold that is not whole seconds from 1 to 60', async () => {
+        // Found from outside: 1.5 and 0 were sent as `Prefer: wait=1.5`, which the server
+        // ignores (docs/http-api.md, "Blocking reads"), so the read did not wait.
+        const prom = new PromClient(url);
+        for (const waitForChange of [1.5, 0, -1, 61, NaN, Infinity]) {
+            await assert.rejects(prom.snap('c', 'k', { waitForChange }), (e: unknown) => {
+                assert.ok(e instanceof RangeError, `${waitForChange}: ${String(e)}`);
+                assert.match(e.message, /^waitForChange must be whole seconds from 1 to 60/);
+                return true;
+            });
+        }
+    });
+});
