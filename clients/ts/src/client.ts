@@ -36,7 +36,11 @@ export class PromClient {
     private readonly cache: EtagCache;
 
     constructor(options: ClientOptions | string) {
-        const o: ClientOptions = typeof options === 'string' ? { url: options } : options;
+        // A missing or wrong url is a TypeError here (base_url.ts), not where a call fails later
+        // and less clearly (found from outside: `new PromClient({})` failed with "Cannot read
+        // properties of undefined").
+        const o: ClientOptions = typeof options === 'string' ? { url: options } : (options ?? ({} as ClientOptions));
+        if (typeof o !== 'object') throw new TypeError(`PromClient takes a URL or {url, …}, not ${typeof o}`);
         this.http = new HttpTransport(o.url, o.token, o.fetch, o.timeoutMs ?? defaultTimeoutMs);
         this.token = o.token;
         this.backoff = backoffOf(o.retry);

@@ -206,7 +206,11 @@ export interface RetryOptions {
 }
 
 export interface ClientOptions {
-    /** `http://127.0.0.1:8091`; the WebSocket gateway is `/ws` on the same origin. */
+    /**
+     * `http://127.0.0.1:8091`; the WebSocket gateway is `/ws` under it. An http: or https:
+     * URL with a host (a path prefix is kept), without query, fragment or credentials: else
+     * the constructor throws TypeError.
+     */
     url: string;
     /** Bearer token (docs/config.md, "Tokens"). */
     token?: string | undefined;

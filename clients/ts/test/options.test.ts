@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 
-import { BadRequestError, PromClient } from '../src/index.js';
+import { BadRequestError, PromClient, type ClientOptions } from '../src/index.js';
 
 const url = 'http://127.0.0.1:1';
 
@@ -69,5 +69,33 @@ describe('snap waitForChange', () => {
                 return true;
             });
         }
+    });
+});
+
+describe('server URL', () => {
+    it('refuses at construction a URL that is not http: or https: with a host', () => {
+        // Found from outside: 'localhost:46100' (a URL of the scheme `localhost:`) made
+        // publishes retry, then fail with "fetch failed (unknown scheme)", and subscribe()
+        // with a ProtocolError; {} failed with "Cannot read properties of undefined".
+        for (const bad of ['localhost:46100', '127.0.0.1:8091', 'ftp://h/', 'ws://127.0.0.1:8091', 'http://', '', 'not a url']) {
+            assert.throws(() => new PromClient(bad), (e: unknown) => {
+                assert.ok(e instanceof TypeError, `${bad}: ${String(e)}`);
+                assert.match(e.message, /http: or https: URL/);
+                return true;
+            });
+            assert.throws(() => new PromClient({ url: bad }), TypeError);
+        }
+        assert.throws(() => new PromClient({} as ClientOptions), /url must be/);
+        assert.throws(() => new PromClient(undefined as unknown as string), /url must be/);
+        assert.throws(() => new PromClient({ url: 8091 } as unknown as ClientOptions), /url must be/);
+        assert.throws(() => new PromClient('http://127.0.0.1:8091/?x=1'), /query/);
+        assert.throws(() => new PromClient('http://me:secret@127.0.0.1:8091'), /token/);
+    });
+
+    it('keeps a valid URL without its trailing slash, a path prefix included', () => {
+        assert.equal(new PromClient('http://127.0.0.1:8091/').url, 'http://127.0.0.1:8091');
+        const behindProxy = new PromClient({ url: 'https://prom.internal:8443/prom/' });
+        assert.equal(behindProxy.url, 'https://prom.internal:8443/prom');
+        assert.equal(behindProxy.wsUrl, 'wss://prom.internal:8443/prom/ws');
     });
 });
