@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 
-import { BadRequestError, PromClient, type Watch, type WatchChange } from '../src/index.js';
+import { createServer } from 'node:net';
+
+import { BadRequestError, NetworkError, PromClient, type Watch, type WatchChange } from '../src/index.js';
 import { PromServer } from './server.js';
 
 interface Process {
@@ -165,6 +167,27 @@ describe('watch', () => {
         assert.equal(next?.body?.status, 'after');
         assert.ok(Number(next?.id) > Number(before?.id));
         w.close();
+    });
+
+    it('a watch that gives up names why its stream was lost', async () => {
+        // Found from outside: it said only "the watch stream was lost", where a subscription
+        // in the same place names the refused connection.
+        const closedPort = await new Promise<number>((resolve) => {
+            const probe = createServer().listen(0, '127.0.0.1', () => {
+                const { port } = probe.address() as { port: number };
+                probe.close(() => resolve(port));
+            });
+        });
+        const nowhere = new PromClient(`http://127.0.0.1:${closedPort}`);
+        for (const reconnect of [false, { attempts: 2, baseDelayMs: 10 }]) {
+            const w = nowhere.watch('processes', {}, { reconnect });
+            await assert.rejects(w[Symbol.asyncIterator]().next(), (e: unknown) => {
+                assert.ok(e instanceof NetworkError);
+                assert.match(e.message, /^the watch stream was lost: GET \/collections\/processes\/watch: .*ECONNREFUSED/);
+                assert.ok(e.cause instanceof NetworkError, 'the failure it gave up after is its cause');
+                return true;
+            });
+        }
     });
 
     it('surfaces a refused watch as a typed error, without reconnecting', async (t) => {
