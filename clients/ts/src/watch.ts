@@ -122,7 +122,10 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
                     this.fail(e);
                     return;
                 }
-                if (!(e instanceof NetworkError)) {
+                // Not the server's (a bug, a missing fetch): trying again would not help either.
+                // A 503 `unavailable` is tried again like a lost connection (found from outside:
+                // this test was `instanceof NetworkError`, so a busy server ended the watch).
+                if (!(e instanceof PromError)) {
                     this.fail(e);
                     return;
                 }
