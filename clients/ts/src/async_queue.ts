@@ -1,5 +1,6 @@
 // The buffer between a connection's callbacks and a `for await` loop: items in arrival
-// order, then either the end or one error, delivered after the items before it.
+// order, then either the end or one error, delivered after the items before it; or, when
+// the consumer closes it, nothing more at all.
 
 export class AsyncQueue<T> {
     private readonly items: T[] = [];
@@ -36,6 +37,17 @@ export class AsyncQueue<T> {
 
     end(): void {
         if (this.done) return;
+        this.finished = true;
+        this.wake();
+    }
+
+    /**
+     * Ends at once: the items not taken yet, and an error not thrown yet, are dropped. What
+     * the owner's close() does, since its caller asked for nothing more.
+     */
+    endNow(): void {
+        this.items.length = 0;
+        this.failure = undefined;
         this.finished = true;
         this.wake();
     }

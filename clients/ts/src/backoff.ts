@@ -8,12 +8,32 @@ export interface Backoff {
     maxDelayMs: number;
 }
 
-export function backoffOf(options: RetryOptions | undefined): Backoff {
+/**
+ * The backoff of `options` (the client's `retry`, or a subscription's or watch's
+ * `reconnect`, which `name` says for the error); throws RangeError for values out of range.
+ */
+export function backoffOf(options: RetryOptions | undefined, name = 'retry'): Backoff {
+    // Checked rather than clamped: Math.max(1, NaN) is NaN, and `attempt >= NaN` is never
+    // true, so {attempts: NaN} retried for ever (found from outside).
+    const attempts = options?.attempts ?? 5;
+    if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
+        throw new RangeError(
+            `${name}.attempts must be a whole number >= 1 (attempts in all, the first included), not ${attempts}`,
+        );
+    }
     return {
-        attempts: Math.max(1, options?.attempts ?? 5),
-        baseDelayMs: Math.max(1, options?.baseDelayMs ?? 100),
-        maxDelayMs: Math.max(1, options?.maxDelayMs ?? 5000),
+        attempts,
+        baseDelayMs: Math.max(1, delayOption(options?.baseDelayMs, 100, `${name}.baseDelayMs`)),
+        maxDelayMs: Math.max(1, delayOption(options?.maxDelayMs, 5000, `${name}.maxDelayMs`)),
     };
+}
+
+function delayOption(value: number | undefined, fallback: number, name: string): number {
+    const ms = value ?? fallback;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+        throw new RangeError(`${name} must be a number of milliseconds >= 0, not ${ms}`);
+    }
+    return ms;
 }
 
 /** The delay before retry number `retry` (1 for the first retry). */

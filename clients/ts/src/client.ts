@@ -6,7 +6,7 @@ import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { NetworkError, NotCaughtUpError, PromError, ProtocolError, UnavailableError } from './errors.js';
 import { EtagCache } from './etag_cache.js';
 import { HttpTransport } from './http.js';
-import { readParams, segment, withQuery } from './query.js';
+import { readParams, segment, whereParams, withQuery } from './query.js';
 import { Subscription } from './subscription.js';
 import type {
     AtOptions,
@@ -36,7 +36,11 @@ export class PromClient {
     private readonly cache: EtagCache;
 
     constructor(options: ClientOptions | string) {
-        const o: ClientOptions = typeof options === 'string' ? { url: options } : options;
+        // A missing or wrong url is a TypeError here (base_url.ts), not where a call fails later
+        // and less clearly (found from outside: `new PromClient({})` failed with "Cannot read
+        // properties of undefined").
+        const o: ClientOptions = typeof options === 'string' ? { url: options } : (options ?? ({} as ClientOptions));
+        if (typeof o !== 'object') throw new TypeError(`PromClient takes a URL or {url, …}, not ${typeof o}`);
         this.http = new HttpTransport(o.url, o.token, o.fetch, o.timeoutMs ?? defaultTimeoutMs);
         this.token = o.token;
         this.backoff = backoffOf(o.retry);
@@ -102,18 +106,19 @@ export class PromClient {
      * answers the cached copy on 304 (`fromCache: true`). NotFoundError for an unknown key.
      */
     async snap<D = Doc>(collection: string, key: string, options?: SnapOptions): Promise<Snapshot<D>> {
+        const waitForChange = waitForChangeOf(options?.waitForChange);
         const useCache = options?.cache !== false;
         const cacheKey = `${collection}\u0000${key}`;
         const cached = useCache ? this.cache.get(cacheKey) : undefined;
         const headers: Record<string, string> = {};
         if (cached !== undefined) {
             headers['if-none-match'] = cached.etag;
-            if (options?.waitForChange !== undefined) headers['prefer'] = `wait=${options.waitForChange}`;
+            if (waitForChange !== undefined) headers['prefer'] = `wait=${waitForChange}`;
         }
         const path = withQuery(`/collections/${segment(collection)}/snap/${segment(key)}`, readParams(options));
         let answer;
         try {
-            const held = cached !== undefined ? (options?.waitForChange ?? 0) * 1000 : 0;
+            const held = cached !== undefined ? (waitForChange ?? 0) * 1000 : 0;
             answer = await this.http.request({
                 method: 'GET',
                 path,
@@ -139,12 +144,15 @@ export class PromClient {
         return { collection, key, body: answer.body as D, etag, lastModified, fromCache: false };
     }
 
-    /** A page of a collection, newest `_ts` first; `where` filters on top-level fields. */
+    /**
+     * A page of a collection, newest `_ts` first; `where` filters on top-level fields, except
+     * those named like the list's parameters (offset, limit, after, wait): BadRequestError.
+     */
     async list<D = Doc>(collection: string, options?: ListOptions): Promise<ListPage<D>> {
         const params = new URLSearchParams();
         if (options?.offset !== undefined) params.set('offset', String(options.offset));
         if (options?.limit !== undefined) params.set('limit', String(options.limit));
-        for (const [field, value] of Object.entries(options?.where ?? {})) params.set(field, String(value));
+        whereParams(options?.where ?? {}, params);
         const path = withQuery(`/collections/${segment(collection)}/list`, readParams(options, params));
         const answer = await this.http.request({ method: 'GET', path, signal: options?.signal, serverWaitMs: readWaitMs(options) });
         const page = answer.body as Omit<ListPage<D>, 'etag'>;
@@ -194,6 +202,16 @@ const defaultTimeoutMs = 30_000;
 /** What `wait` (seconds, server default 5) lets the server hold a request with `after` or `waitFor`. */
 function afterWaitMs(wait: number | undefined): number {
     return (wait ?? 5) * 1000;
+}
+
+/**
+ * SnapOptions.waitForChange, checked: the server ignores a `Prefer: wait` that is not whole
+ * seconds, and wait=0 (docs/http-api.md, "Blocking reads"), so such a read would not wait at
+ * all (found from outside: 1.5 and 0 were sent as they were).
+ */
+function waitForChangeOf(seconds: number | undefined): number | undefined {
+    if (seconds === undefined || (Number.isInteger(seconds) && seconds >= 1 && seconds <= 60)) return seconds;
+    throw new RangeError(`waitForChange must be whole seconds from 1 to 60, not ${seconds}`);
 }
 
 function readWaitMs(options: ReadOptions | undefined): number {

@@ -3,7 +3,9 @@
 // NetworkError). Retrying is the caller's decision: only it knows whether a request is safe
 // to repeat.
 
+import { baseUrlOf } from './base_url.js';
 import { NetworkError, ProtocolError, TimeoutError, errorFromBody } from './errors.js';
+import { jsonBody } from './json_body.js';
 
 export interface HttpRequest {
     method: 'GET' | 'POST' | 'HEAD' | 'PUT' | 'DELETE';
@@ -41,7 +43,7 @@ export class HttpTransport {
             throw new RangeError(`timeoutMs must be a number of milliseconds >= 0, not ${timeoutMs}`);
         }
         this.timeoutMs = timeoutMs;
-        this.baseUrl = baseUrl.replace(/\/+$/, '');
+        this.baseUrl = baseUrlOf(baseUrl);
         this.token = token;
         const f = fetchImpl ?? globalThis.fetch;
         if (typeof f !== 'function') throw new TypeError('@prom/client needs fetch (Node 18 or later, or options.fetch)');
@@ -86,7 +88,7 @@ export class HttpTransport {
         let body: string | undefined;
         if (req.json !== undefined) {
             headers['content-type'] = 'application/json';
-            body = JSON.stringify(req.json);
+            body = jsonBody(req.json);
         }
         const init: RequestInit = { method: req.method, headers };
         if (body !== undefined) init.body = body;

@@ -29,6 +29,31 @@ export function afterParam(after: After): string {
     return items.map(afterItem).join(',');
 }
 
+/**
+ * The names `GET /collections/{c}/list` reads as its own parameters, never as filters
+ * (docs/http-api.md, "Lists" and "Read-your-writes").
+ */
+const listParameters = ['offset', 'limit', 'after', 'wait'];
+
+/**
+ * `where` as equality filters. A field named like a list parameter cannot be one: it would
+ * set that parameter instead (found from outside: `{limit: 2}` replaced the limit, `{wait: 3}`
+ * dropped the filter), so it is refused before anything is sent.
+ */
+export function whereParams(where: Record<string, string | number | boolean>, params: URLSearchParams): URLSearchParams {
+    for (const [field, value] of Object.entries(where)) {
+        if (listParameters.includes(field)) {
+            throw new BadRequestError(
+                'invalid_argument',
+                `where cannot filter on '${field}': ${listParameters.join(', ')} are parameters of the list, not filters`,
+                0,
+            );
+        }
+        params.set(field, String(value));
+    }
+    return params;
+}
+
 export function readParams(options: ReadOptions | undefined, params = new URLSearchParams()): URLSearchParams {
     if (options?.after !== undefined) params.set('after', afterParam(options.after));
     if (options?.wait !== undefined) params.set('wait', String(options.wait));

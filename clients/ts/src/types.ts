@@ -78,8 +78,9 @@ export interface SnapOptions extends ReadOptions {
     /** false: no cache, no If-None-Match (default true). */
     cache?: boolean | undefined;
     /**
-     * Blocking read: with a cached copy, hold the request up to this many seconds (1–60)
-     * until the document changes (`Prefer: wait=N`). Answers the cached copy when it does not.
+     * Blocking read: with a cached copy, hold the request up to this many seconds (a whole
+     * number from 1 to 60, else RangeError) until the document changes (`Prefer: wait=N`).
+     * Answers the cached copy when it does not.
      */
     waitForChange?: number | undefined;
 }
@@ -96,7 +97,10 @@ export interface ListPage<D = { [key: string]: Json }> {
 export interface ListOptions extends ReadOptions {
     offset?: number | undefined;
     limit?: number | undefined;
-    /** Equality filters on top-level fields (`?status=stale`). */
+    /**
+     * Equality filters on top-level fields (`?status=stale`). `offset`, `limit`, `after` and
+     * `wait` are the list's own parameters and cannot be filters: BadRequestError.
+     */
     where?: Record<string, string | number | boolean> | undefined;
 }
 
@@ -191,16 +195,22 @@ export interface WatchOptions {
     signal?: AbortSignal | undefined;
 }
 
+/** Backoff options; a value out of range is a RangeError where they are given. */
 export interface RetryOptions {
-    /** Attempts in all, the first included (default 5). */
+    /** Attempts in all, the first included: a whole number >= 1 (default 5). */
     attempts?: number | undefined;
-    /** First delay; doubled each time, with jitter (default 100 ms). */
+    /** First delay in ms (>= 0); doubled each time, with jitter (default 100 ms). */
     baseDelayMs?: number | undefined;
+    /** The longest delay in ms (>= 0; default 5000). */
     maxDelayMs?: number | undefined;
 }
 
 export interface ClientOptions {
-    /** `http://127.0.0.1:8091`; the WebSocket gateway is `/ws` on the same origin. */
+    /**
+     * `http://127.0.0.1:8091`; the WebSocket gateway is `/ws` under it. An http: or https:
+     * URL with a host (a path prefix is kept), without query, fragment or credentials: else
+     * the constructor throws TypeError.
+     */
     url: string;
     /** Bearer token (docs/config.md, "Tokens"). */
     token?: string | undefined;

@@ -7,11 +7,18 @@
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
 import { AsyncQueue } from './async_queue.js';
 import { NetworkError, PromError, TimeoutError, errorFromBody } from './errors.js';
-import { Deadline, type HttpTransport } from './http.js';
+import { Deadline, describe, type HttpTransport } from './http.js';
 import { idleTimeoutOf } from './idle.js';
 import { segment, withQuery } from './query.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { Json, WatchChange, WatchOptions, WatchSelector } from './types.js';
+
+/** How one stream went: accepted, the server's `retry:` delay, and why it ended. */
+interface StreamOutcome {
+    accepted: boolean;
+    retryMs: number | undefined;
+    ended: string;
+}
 
 export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchChange<D>> {
     readonly collection: string;
@@ -44,7 +51,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         this.handedId = options.lastEventId;
         const r = options.reconnect ?? true;
         this.reconnectBackoff =
-            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r);
+            r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r, 'reconnect');
         this.readyPromise = new Promise<void>((resolve, reject) => {
             this.settleReady = { resolve, reject };
         });
@@ -81,11 +88,16 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         };
     }
 
+    /**
+     * Ends the watch: closes the stream; the iterator finishes at once, and the changes
+     * buffered but not taken are dropped (`lastEventId` resumes a later watch before them).
+     */
     close(): void {
+        // Found from outside: the buffered changes were still yielded after close().
+        this.queue.endNow();
         if (this.closed) return;
         this.closed = true;
         this.abort.abort();
-        this.queue.end();
         this.settleReady.reject(new NetworkError('the watch was closed before the server accepted it'));
     }
 
@@ -94,10 +106,14 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         let retryMs: number | undefined;
         while (!this.closed) {
             let streamed = false;
+            // Why this stream ended, for the error when the watch gives up (found from
+            // outside: it said only "the watch stream was lost", never why).
+            let lost: { reason: string; cause?: unknown };
             try {
                 const outcome = await this.streamOnce();
                 streamed = outcome.accepted;
                 retryMs = outcome.retryMs ?? retryMs;
+                lost = { reason: outcome.ended };
             } catch (e) {
                 if (this.closed) return;
                 // The server refused the watch (unknown collection, bad id, no permission):
@@ -106,18 +122,22 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
                     this.fail(e);
                     return;
                 }
-                if (!(e instanceof NetworkError)) {
+                // Not the server's (a bug, a missing fetch): trying again would not help either.
+                // A 503 `unavailable` is tried again like a lost connection (found from outside:
+                // this test was `instanceof NetworkError`, so a busy server ended the watch).
+                if (!(e instanceof PromError)) {
                     this.fail(e);
                     return;
                 }
                 streamed = false;
+                lost = { reason: e.message, cause: e };
             }
             if (this.closed) return;
             if (streamed) failures = 0;
             ++failures;
             const b = this.reconnectBackoff;
             if (b === null || failures >= b.attempts) {
-                this.fail(new NetworkError('the watch stream was lost'));
+                this.fail(new NetworkError(`the watch stream was lost: ${lost.reason}`, lost.cause));
                 return;
             }
             try {
@@ -135,7 +155,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
     }
 
     /** One stream, from the request to its end; throws what refused or broke it. */
-    private async streamOnce(): Promise<{ accepted: boolean; retryMs: number | undefined }> {
+    private async streamOnce(): Promise<StreamOutcome> {
         const params = new URLSearchParams();
         if (this.selector.key !== undefined) params.set('key', this.selector.key);
         else if (this.selector.prefix !== undefined) params.set('prefix', this.selector.prefix);
@@ -155,7 +175,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
             // Quiet too long: as if the server had ended the stream, so the watch resumes from
             // the last id after the usual delay, and a dead connection found this way is no
             // failure.
-            if (stream.opened) return { accepted: true, retryMs: undefined };
+            if (stream.opened) return { accepted: true, retryMs: undefined, ended: `nothing from the server for ${this.idleMs} ms` };
             throw new TimeoutError(`GET ${path}: no answer within ${limit} ms`, limit);
         } finally {
             deadline?.clear();
@@ -167,7 +187,7 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
         headers: Record<string, string>,
         deadline: Deadline | undefined,
         stream: { opened: boolean },
-    ): Promise<{ accepted: boolean; retryMs: number | undefined }> {
+    ): Promise<StreamOutcome> {
         const signal = deadline?.signal ?? this.abort.signal;
         const res = await this.http.fetch(path, { method: 'GET', headers, signal });
         deadline?.stopTimer();
@@ -198,10 +218,10 @@ export class Watch<D = { [key: string]: Json }> implements AsyncIterable<WatchCh
                 parser.feed(decoder.decode(value, { stream: true }));
             }
         } catch (e) {
-            if (this.closed) return { accepted: true, retryMs: parser.retryMs };
-            throw new NetworkError(`GET ${path}: the stream broke off`, e);
+            if (this.closed) return { accepted: true, retryMs: parser.retryMs, ended: 'closed' };
+            throw new NetworkError(`GET ${path}: the stream broke off: ${describe(e)}`, e);
         }
-        return { accepted: true, retryMs: parser.retryMs };
+        return { accepted: true, retryMs: parser.retryMs, ended: `GET ${path}: the server ended the stream` };
     }
 
     /**

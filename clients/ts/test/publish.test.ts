@@ -91,6 +91,28 @@ describe('publish', () => {
         await assert.rejects(prom.publishBatch([{ topic: '', payload: 1 }]), BadRequestError);
     });
 
+    it('refuses NaN and Infinity before sending, naming where they are, and stores nothing', async () => {
+        // Found from outside: JSON.stringify wrote them as null and the publish succeeded,
+        // where the server refuses a number a double cannot hold (docs/http-api.md, "Numbers").
+        await assert.rejects(prom.publish({ topic: 'finite', key: 'f', payload: { cpu: NaN } }), (e: unknown) => {
+            assert.ok(e instanceof BadRequestError);
+            assert.equal(e.code, 'invalid_argument');
+            assert.equal(e.status, 0, 'refused by the client: nothing was sent');
+            assert.match(e.message, /NaN at '\/payload\/cpu'/);
+            return true;
+        });
+        await assert.rejects(
+            prom.publishBatch([
+                { topic: 'finite', payload: { load: [1] } },
+                { topic: 'finite', payload: { load: [0.5, -Infinity] } },
+            ]),
+            (e: unknown) => e instanceof BadRequestError && /-Infinity at '\/events\/1\/payload\/load\/1'/.test(e.message),
+        );
+        await assert.rejects(prom.publish({ topic: 'finite', payload: 1, ts: Infinity }), /Infinity at '\/ts'/);
+        const r = await prom.publish({ topic: 'finite', payload: { cpu: 1.5 } });
+        assert.equal(r.seq, 1, 'none of the refused events was appended');
+    });
+
     it('retries a publish whose events all carry ids while the server is away, and it lands once', async () => {
         const patient = new PromClient({ url: server.url, retry: { attempts: 40, baseDelayMs: 50, maxDelayMs: 200 } });
         await server.stop();

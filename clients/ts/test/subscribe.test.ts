@@ -121,6 +121,22 @@ describe('subscribe', () => {
         assert.equal(sub.connected, false);
     });
 
+    it('close() ends the iterator at once, dropping the deliveries buffered', async () => {
+        // Found from outside: the 40 buffered deliveries were still yielded after close().
+        await prom.publishBatch(Array.from({ length: 40 }, (_, i) => ({ topic: 'closing', payload: i })));
+        for (const manualAck of [false, true]) {
+            const sub = prom.subscribe<number>('closing', { group: `closers-${manualAck}`, manualAck });
+            const it = sub[Symbol.asyncIterator]();
+            await take(it, 1);
+            await new Promise((r) => setTimeout(r, 200)); // the rest arrives in the buffer
+            const waiting = it.next(); // already answered: a buffered delivery
+            sub.close();
+            assert.equal((await waiting).done, false);
+            assert.equal((await it.next()).done, true, 'nothing after close()');
+            assert.equal((await it.next()).done, true);
+        }
+    });
+
     it('gives every ephemeral subscriber every event and stores no cursor', async () => {
         await prom.publish({ topic: 'fanout', payload: 'x' });
         const a = prom.subscribe('fanout');

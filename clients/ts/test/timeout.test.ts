@@ -2,7 +2,8 @@
 // with TimeoutError after timeoutMs (plus the wait it asked the server for) instead of
 // hanging; a caller's own abort stays an abort; publishes safe to repeat are retried, and a
 // watch whose stream never opens reconnects, and one whose stream goes quiet resumes; the
-// same for a subscription's WebSocket.
+// same for a subscription's WebSocket. Also with a fake server: a watch answered 503
+// `unavailable` tries again.
 
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
@@ -179,6 +180,45 @@ describe('idleTimeoutMs', () => {
         const client = new PromClient({ url });
         assert.throws(() => client.watch('processes', {}, { idleTimeoutMs: -5 }), RangeError);
         assert.throws(() => client.watch('processes', {}, { idleTimeoutMs: Number.NaN }), RangeError);
+    });
+});
+
+// A watch whose first request the server answers `503 unavailable` (a busy database):
+// the watch tries again, as after a lost connection, instead of ending.
+describe('watch after 503 unavailable', () => {
+    let server: HttpServer;
+    let url = '';
+    let requests = 0;
+
+    before(async () => {
+        server = createHttpServer((_req, res) => {
+            if (++requests === 1) {
+                res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+                res.end('{"error":"unavailable","message":"the database is busy"}');
+                return;
+            }
+            res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+            res.write('retry: 10\nid: 41\n\nid: 42\ndata: {"collection":"processes","key":"k","seq":42,"ts":1,"body":{},"etag":"\\"e\\""}\n\n');
+            res.end();
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const address = server.address();
+        if (address === null || typeof address === 'string') throw new Error('no port');
+        url = `http://127.0.0.1:${address.port}`;
+    });
+    after(async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('tries again instead of ending', async () => {
+        const client = new PromClient({ url, retry: { baseDelayMs: 10, maxDelayMs: 20 } });
+        const watch = client.watch('processes', {}, { reconnect: { attempts: 3, baseDelayMs: 10 } });
+        const first = await watch[Symbol.asyncIterator]().next();
+        watch.close();
+        assert.equal(first.done, false);
+        assert.equal(first.value?.id, '42');
+        assert.equal(requests, 2);
     });
 });
 

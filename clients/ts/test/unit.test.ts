@@ -1,4 +1,5 @@
-// The parts that need no server: the SSE parser, the error mapping, after= formatting.
+// The parts that need no server: the SSE parser, the error mapping, after= formatting, the
+// JSON body check, the iterators' queue.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -13,6 +14,8 @@ import {
     UnavailableError,
     errorFromBody,
 } from '../src/index.js';
+import { AsyncQueue } from '../src/async_queue.js';
+import { jsonBody } from '../src/json_body.js';
 import { afterParam } from '../src/query.js';
 import { SseParser, type SseEvent } from '../src/sse.js';
 
@@ -77,5 +80,53 @@ describe('afterParam', () => {
         assert.equal(afterParam('a:1'), 'a:1');
         assert.equal(afterParam({ topic: 'process.state', seq: 42 }), 'process.state:42');
         assert.equal(afterParam([{ topic: 'a', seq: 1 }, 'b:2']), 'a:1,b:2');
+    });
+});
+
+describe('jsonBody', () => {
+    it('writes what JSON.stringify writes when every number is finite', () => {
+        const value = { a: [1, 2.5, -0], d: new Date(0), s: 'x' };
+        assert.equal(jsonBody(value), JSON.stringify(value));
+    });
+
+    it('names the JSON Pointer of a NaN or Infinity, escaping / and ~, after toJSON', () => {
+        const refused = (v: unknown) => {
+            try {
+                jsonBody(v);
+            } catch (e) {
+                assert.ok(e instanceof BadRequestError);
+                return e.body['path'];
+            }
+            return 'sent';
+        };
+        assert.equal(refused(NaN), '');
+        assert.equal(refused({ 'a/b': { 'c~d': [0, Infinity] } }), '/a~1b/c~0d/1');
+        assert.equal(refused({ x: { toJSON: () => ({ y: -Infinity }) } }), '/x/y');
+        assert.equal(refused({ x: [{}, { '': NaN }] }), '/x/1/');
+    });
+});
+
+describe('AsyncQueue', () => {
+    it('end() lets the items before it be taken; endNow() drops them and a pending error', async () => {
+        const q = new AsyncQueue<number>();
+        q.push(1);
+        q.push(2);
+        q.end();
+        assert.deepEqual(await q.next(), { value: 1, done: false });
+        q.endNow();
+        assert.equal((await q.next()).done, true);
+
+        const failed = new AsyncQueue<number>();
+        failed.push(1);
+        failed.fail(new Error('lost'));
+        failed.endNow();
+        assert.equal((await failed.next()).done, true, 'no item, no error after endNow()');
+
+        const waiting = new AsyncQueue<number>();
+        const next = waiting.next();
+        waiting.endNow();
+        waiting.push(3);
+        assert.equal((await next).done, true);
+        assert.equal((await waiting.next()).done, true);
     });
 });

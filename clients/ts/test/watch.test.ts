@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 
-import { BadRequestError, PromClient, type Watch, type WatchChange } from '../src/index.js';
+import { createServer } from 'node:net';
+
+import { BadRequestError, NetworkError, PromClient, type Watch, type WatchChange } from '../src/index.js';
 import { PromServer } from './server.js';
 
 interface Process {
@@ -133,6 +135,23 @@ describe('watch', () => {
         resumed.close();
     });
 
+    it('close() ends the iterator at once, dropping the changes buffered', async (t) => {
+        if (!needsRoute(t)) return;
+        // Found from outside: a watch yielded its 39 buffered changes after close().
+        const w = prom.watch<Process>('processes', { prefix: 'shut-' });
+        await w.ready();
+        const keys = Array.from({ length: 20 }, (_, i) => `shut-${i}`);
+        await prom.publishBatch(keys.map((k) => state(k)), { waitFor: 'processes', wait: 10 });
+        await take(w, 1);
+        await new Promise((r) => setTimeout(r, 300)); // the stream reads ahead meanwhile
+        const it = w[Symbol.asyncIterator]();
+        w.close();
+        assert.equal((await it.next()).done, true, 'nothing after close()');
+        const before = w.lastEventId;
+        assert.equal((await it.next()).done, true);
+        assert.equal(w.lastEventId, before, 'no change handed out after close()');
+    });
+
     it('reconnects after the server restarts and misses no change', async (t) => {
         if (!needsRoute(t)) return;
         const w = prom.watch<Process>('processes', { key: 'k1' });
@@ -148,6 +167,27 @@ describe('watch', () => {
         assert.equal(next?.body?.status, 'after');
         assert.ok(Number(next?.id) > Number(before?.id));
         w.close();
+    });
+
+    it('a watch that gives up names why its stream was lost', async () => {
+        // Found from outside: it said only "the watch stream was lost", where a subscription
+        // in the same place names the refused connection.
+        const closedPort = await new Promise<number>((resolve) => {
+            const probe = createServer().listen(0, '127.0.0.1', () => {
+                const { port } = probe.address() as { port: number };
+                probe.close(() => resolve(port));
+            });
+        });
+        const nowhere = new PromClient(`http://127.0.0.1:${closedPort}`);
+        for (const reconnect of [false, { attempts: 2, baseDelayMs: 10 }]) {
+            const w = nowhere.watch('processes', {}, { reconnect });
+            await assert.rejects(w[Symbol.asyncIterator]().next(), (e: unknown) => {
+                assert.ok(e instanceof NetworkError);
+                assert.match(e.message, /^the watch stream was lost: GET \/collections\/processes\/watch: .*ECONNREFUSED/);
+                assert.ok(e.cause instanceof NetworkError, 'the failure it gave up after is its cause');
+                return true;
+            });
+        }
     });
 
     it('surfaces a refused watch as a typed error, without reconnecting', async (t) => {
