@@ -338,16 +338,18 @@ int metered_move(lua_State* L) {
 // __index values, each missing element walks the chain (charge_chained). The range's end
 // is taken once, here, and handed to Lua's function, so a __len that answers small to this
 // count and large to the second cannot slip past it. Upvalue 1: Lua's function.
-lua_Integer range_end(lua_State* L, int arg) {
-    return lua_isnoneornil(L, arg) ? luaL_len(L, 1) : luaL_checkinteger(L, arg);
+// The range's end: argument `arg`, or #t when it is absent, written back as the argument.
+lua_Integer pin_range_end(lua_State* L, int arg) {
+    const lua_Integer e = lua_isnoneornil(L, arg) ? luaL_len(L, 1) : luaL_checkinteger(L, arg);
+    lua_settop(L, arg);
+    lua_pushinteger(L, e);
+    lua_replace(L, arg);
+    return e;
 }
 
 int metered_unpack(lua_State* L) {
     const lua_Integer i = luaL_optinteger(L, 2, 1);
-    const lua_Integer e = range_end(L, 3);
-    lua_settop(L, 3);
-    lua_pushinteger(L, e);
-    lua_replace(L, 3);
+    const lua_Integer e = pin_range_end(L, 3);
     if (i <= e) {
         const auto n = static_cast<lua_Unsigned>(e) - static_cast<lua_Unsigned>(i);
         // More than a Lua stack holds (LUAI_MAXSTACK, a million slots) is refused by Lua's
@@ -361,10 +363,7 @@ int metered_unpack(lua_State* L) {
 int metered_concat(lua_State* L) {
     luaL_optlstring(L, 2, "", nullptr);
     const lua_Integer i = luaL_optinteger(L, 3, 1);
-    const lua_Integer e = range_end(L, 4);
-    lua_settop(L, 4);
-    lua_pushinteger(L, e);
-    lua_replace(L, 4);
+    const lua_Integer e = pin_range_end(L, 4);
     if (i <= e) {
         charge_chained(L, static_cast<lua_Unsigned>(e) - static_cast<lua_Unsigned>(i) + 1,
                        lookup_chain(L, 1, "__index"));
