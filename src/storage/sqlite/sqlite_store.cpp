@@ -56,11 +56,25 @@ status sqlite_store::init() {
                               static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
     writer_ = std::move(*w);
+    // The open's first statements need the database's write lock: their errors name the
+    // file, and say when the lock was held past the busy timeout (found from outside:
+    // "PRAGMA auto_vacuum=INCREMENTAL: database is locked", for a read-only command while
+    // another process wrote).
+    auto opening = [this](const error& e) -> status {
+        std::string message = "cannot open database '" + path_ + "': " + e.message;
+        if (e.code == errc::unavailable) {
+            message += " (another process held its write lock for more than " +
+                       std::to_string(options_.busy_timeout.count()) + " ms)";
+        }
+        return fail(e.code, std::move(message));
+    };
     // Retention gives space back page by page (reclaim_space): only possible when it is
     // set before the first table is made, so it takes effect on new databases only (an
     // older one needs one VACUUM; docs/storage-schema.md).
-    if (auto ok = writer_->exec("PRAGMA auto_vacuum=INCREMENTAL"); !ok) return ok;
-    if (auto ok = writer_->exec("PRAGMA keys.auto_vacuum=INCREMENTAL"); !ok) return ok;
+    if (auto ok = writer_->exec("PRAGMA auto_vacuum=INCREMENTAL"); !ok) return opening(ok.error());
+    if (auto ok = writer_->exec("PRAGMA keys.auto_vacuum=INCREMENTAL"); !ok) {
+        return opening(ok.error());
+    }
     // Erasure must leave no copy of a payload in any page (docs/retention.md). SQLite
     // leaves copies of rows in the free space of pages it rebalances when rows are written,
     // not only where they are deleted; only secure_delete on for every write zeroes those,
@@ -81,10 +95,7 @@ status sqlite_store::init() {
         !ok) {
         return ok;
     }
-    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) {
-        return fail(ok.error().code,
-                    "cannot write database '" + path_ + "': " + ok.error().message);
-    }
+    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) return opening(ok.error());
     // BEGIN IMMEDIATE holds both files' write locks: the schema and its migrations write
     // to both.
     for (const char* sql : {schema_sql, keys_schema_sql}) {
