@@ -195,8 +195,10 @@ TEST_F(gateway_ack, subscribe_counts_watches_and_refuses_bad_topic_names) {
 // A pattern that meets the bound on its second topic is told so with its request's id, as a
 // named subscription is (found from outside: the frame had no id).
 TEST_F(gateway_ack, a_pattern_past_the_subscription_bound_is_told_with_its_id) {
-    ASSERT_TRUE(
-        db().append({{.topic = "jobs.a", .payload = 1}, {.topic = "jobs.b", .payload = 2}}));
+    ASSERT_TRUE(db().append({{.topic = "jobs.a", .payload = 1},
+                             {.topic = "jobs.b", .payload = 2},
+                             {.topic = "jobs.c", .payload = 3},
+                             {.topic = "jobs.d", .payload = 4}}));
     {
         auto txn = db().begin();
         ASSERT_TRUE(txn);
@@ -214,6 +216,11 @@ TEST_F(gateway_ack, a_pattern_past_the_subscription_bound_is_told_with_its_id) {
     auto too_many = expect_op(*ws, "error");
     EXPECT_EQ(too_many.at("error"), "too_many") << too_many;
     EXPECT_EQ(too_many.at("id"), "p") << too_many;
+    // The first topic left out, and how many more (found from outside: one was named where
+    // several were missing).
+    EXPECT_NE(std::string(too_many.at("message").as_string()).find("and 2 more topics"),
+              std::string::npos)
+        << too_many;
 }
 
 TEST_F(gateway_ack, a_cursor_stored_beyond_the_end_causes_no_redelivery_flood) {

@@ -42,8 +42,7 @@ status migrate_in_txn(connection& c) {
     if (auto ok = add_column_if_missing(c, has_keyed_seq_sql, add_keyed_seq_sql); !ok) return ok;
     if (auto ok = run_if(c, has_main_key_events_sql, true, move_key_events_sql); !ok) return ok;
     if (auto ok = c.exec(forget_keys_ahead_sql); !ok) return ok;
-    // Also after a schema-4 prom opened the file and made its index again.
-    return c.exec("DROP INDEX IF EXISTS events_by_key_ts");
+    return c.exec(dropped_at_open_sql);
 }
 
 result<std::vector<cursor_status>> sqlite_store::list_cursors() {

@@ -95,6 +95,10 @@ CREATE TABLE IF NOT EXISTS key_horizons(
 INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '8');
 UPDATE meta SET v = '8' WHERE k = 'schema_version' AND CAST(v AS INTEGER) < 8;
 )sql";
+// Whether the database is at this schema's version (sqlite_schema_current.cpp): the version
+// above, kept with it.
+inline constexpr const char* current_version_sql =
+    "SELECT 1 FROM main.meta WHERE k = 'schema_version' AND v = '8'";
 
 // The keys file (sqlite_db.hpp, keys_path), attached as `keys` to every connection.
 inline constexpr const char* keys_schema_sql = R"sql(
@@ -135,6 +139,9 @@ inline constexpr const char* forget_keys_ahead_sql =
     "DELETE FROM keys.key_events WHERE topic IN " PROM_KEYS_AHEAD
     ";"
     "DELETE FROM keys.key_progress WHERE topic IN " PROM_KEYS_AHEAD;
+
+// Also after a schema-4 prom opened the file and made this index again (migrate_in_txn).
+inline constexpr const char* dropped_at_open_sql = "DROP INDEX IF EXISTS events_by_key_ts";
 
 // Databases made before `cursors.acked_ms` existed get the column (NULL: never acked since).
 // SQLite has no ADD COLUMN IF NOT EXISTS, so init() asks table_info first (sqlite_ops.cpp).

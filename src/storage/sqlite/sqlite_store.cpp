@@ -56,24 +56,22 @@ status sqlite_store::init() {
                               static_cast<int>(options_.busy_timeout.count()));
     if (!w) return std::unexpected(w.error());
     writer_ = std::move(*w);
-    // The open's first statements need the database's write lock: their errors name the
-    // file, and say when the lock was held past the busy timeout (found from outside:
-    // "PRAGMA auto_vacuum=INCREMENTAL: database is locked", for a read-only command while
-    // another process wrote).
-    auto opening = [this](const error& e) -> status {
-        std::string message = "cannot open database '" + path_ + "': " + e.message;
-        if (e.code == errc::unavailable) {
-            message += " (another process held its write lock for more than " +
-                       std::to_string(options_.busy_timeout.count()) + " ms)";
-        }
-        return fail(e.code, std::move(message));
-    };
+    // A database already up to date is opened with reads only, so that opening it does not
+    // wait for another process's write transaction (found from outside: a read-only command
+    // failed behind one).
+    auto current = schema_is_current(*writer_);
+    if (!current) return failed_to_open(current.error());
     // Retention gives space back page by page (reclaim_space): only possible when it is
     // set before the first table is made, so it takes effect on new databases only (an
-    // older one needs one VACUUM; docs/storage-schema.md).
-    if (auto ok = writer_->exec("PRAGMA auto_vacuum=INCREMENTAL"); !ok) return opening(ok.error());
-    if (auto ok = writer_->exec("PRAGMA keys.auto_vacuum=INCREMENTAL"); !ok) {
-        return opening(ok.error());
+    // older one needs one VACUUM; docs/storage-schema.md). Setting it takes the write lock,
+    // and on a database with tables it changes nothing.
+    if (!*current) {
+        if (auto ok = writer_->exec("PRAGMA auto_vacuum=INCREMENTAL"); !ok) {
+            return failed_to_open(ok.error());
+        }
+        if (auto ok = writer_->exec("PRAGMA keys.auto_vacuum=INCREMENTAL"); !ok) {
+            return failed_to_open(ok.error());
+        }
     }
     // Erasure must leave no copy of a payload in any page (docs/retention.md). SQLite
     // leaves copies of rows in the free space of pages it rebalances when rows are written,
@@ -95,20 +93,9 @@ status sqlite_store::init() {
         !ok) {
         return ok;
     }
-    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) return opening(ok.error());
-    // BEGIN IMMEDIATE holds both files' write locks: the schema and its migrations write
-    // to both.
-    for (const char* sql : {schema_sql, keys_schema_sql}) {
-        if (auto ok = writer_->exec(sql); !ok) {
-            (void)writer_->exec("ROLLBACK");
-            return ok;
-        }
+    if (!*current) {
+        if (auto ok = make_schema(); !ok) return ok;
     }
-    if (auto ok = migrate_in_txn(*writer_); !ok) {
-        (void)writer_->exec("ROLLBACK");
-        return ok;
-    }
-    if (auto ok = writer_->exec("COMMIT"); !ok) return ok;
     foreign_commits_ = std::make_unique<foreign_commit_watcher>(
         [this] { return other_process_committed(); },
         // What another process appended is not known here: listeners look for themselves.
@@ -121,6 +108,36 @@ status sqlite_store::init() {
     group_commit_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::request>& group) { write_group(group); });
     return {};
+}
+
+// The open's statements that need the database's write lock: their errors name the file,
+// and say when the lock was held past the busy timeout (found from outside: "PRAGMA
+// auto_vacuum=INCREMENTAL: database is locked", for a read-only command while another
+// process wrote).
+status sqlite_store::failed_to_open(const error& e) const {
+    std::string message = "cannot open database '" + path_ + "': " + e.message;
+    if (e.code == errc::unavailable) {
+        message += " (another process held its write lock for more than " +
+                   std::to_string(options_.busy_timeout.count()) + " ms)";
+    }
+    return fail(e.code, std::move(message));
+}
+
+status sqlite_store::make_schema() {
+    // BEGIN IMMEDIATE holds both files' write locks: the schema and its migrations write
+    // to both.
+    if (auto ok = writer_->exec("BEGIN IMMEDIATE"); !ok) return failed_to_open(ok.error());
+    for (const char* sql : {schema_sql, keys_schema_sql}) {
+        if (auto ok = writer_->exec(sql); !ok) {
+            (void)writer_->exec("ROLLBACK");
+            return ok;
+        }
+    }
+    if (auto ok = migrate_in_txn(*writer_); !ok) {
+        (void)writer_->exec("ROLLBACK");
+        return ok;
+    }
+    return writer_->exec("COMMIT");
 }
 
 result<sqlite_store::reader_lease> sqlite_store::reader() {

@@ -109,6 +109,9 @@ class sqlite_store final : public store {
 
     sqlite_store(std::string path, store_options o) : path_(std::move(path)), options_(o) {}
     status init();
+    // The schema made or brought up to date, in one write transaction.
+    status make_schema();
+    status failed_to_open(const error& e) const;
     result<reader_lease> reader();
     bool other_process_committed();  // since the last call (PRAGMA data_version)
     // The group commit's write function (sqlite_append.cpp), on its writer thread.
@@ -243,5 +246,8 @@ result<std::size_t> erase_key_in_txn(connection& c, std::string_view topic, std:
 
 // Brings an existing database's schema up to date (sqlite_ops.cpp); in init's transaction.
 status migrate_in_txn(connection& c);
+// Whether it is up to date already, asked with reads only (sqlite_schema_current.cpp): then
+// init() takes no write lock.
+result<bool> schema_is_current(connection& c);
 
 }  // namespace prom::storage::sqlite
