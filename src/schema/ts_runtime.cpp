@@ -313,31 +313,36 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
     return null;
 }
 
-/** The first violation of `value` against `schema`, or null; paths start at `path`. */
-// The first string or member name holding U+0000, which the server refuses on a topic with a
-// schema (its validator reads strings up to it).
-function firstNul(v: unknown, path: string): string | null {
-    if (typeof v === 'string') return v.includes('\u0000') ? path : null;
+// What no JSON text can carry, which the server therefore never sees as it is: a string or
+// member name holding U+0000 (refused on a topic with a schema: its validator reads strings
+// up to it), and NaN or ±Infinity (JSON has no such number; the client refuses to send them).
+// The first one found, so that a payload passing this check is one the server judges the same.
+function firstUnsendable(v: unknown, path: string): Violation | null {
+    if (typeof v === 'string') {
+        return v.includes('\u0000') ? { path, message: 'a string with U+0000 cannot be checked against the schema' } : null;
+    }
+    if (typeof v === 'number') {
+        return Number.isFinite(v) ? null : { path, message: `${v} is not a JSON number` };
+    }
     if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
-            const p = firstNul(v[i], `${path}/${i}`);
-            if (p !== null) return p;
+            const bad = firstUnsendable(v[i], `${path}/${i}`);
+            if (bad !== null) return bad;
         }
     } else if (v !== null && typeof v === 'object') {
         for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
             const here = `${path}/${escape(k)}`;
-            if (k.includes('\u0000')) return here;
-            const p = firstNul(x, here);
-            if (p !== null) return p;
+            if (k.includes('\u0000')) return { path: here, message: 'a member name with U+0000 cannot be checked against the schema' };
+            const bad = firstUnsendable(x, here);
+            if (bad !== null) return bad;
         }
     }
     return null;
 }
 
+/** The first violation of `value` against `schema`, or null; paths start at `path`. */
 export function firstViolation(schema: unknown, value: unknown, path = ''): Violation | null {
-    const nul = firstNul(value, path);
-    if (nul !== null) return { path: nul, message: 'a string with U+0000 cannot be checked against the schema' };
-    return check(schema as Schema, schema as Schema, value, path);
+    return firstUnsendable(value, path) ?? check(schema as Schema, schema as Schema, value, path);
 }
 )TS";
 

@@ -75,7 +75,7 @@ printf '%s' '{"type":"object","properties":{"s":{"type":"string","pattern":"^a\\
 printf '%s' '{"type":"object","properties":{"__proto__":{"type":"number"}}}' >"$work/proto.json"
 printf '%s' '{"type":"object","definitions":{"pos":{"type":"number"}},"properties":{"a":{"$ref":"#/definitions//pos"},"b":{"$ref":"#/definitions/pos/"}}}' >"$work/refs.json"
 printf '%s' '{"type":"object","properties":{"nt":{"properties":{"q":{"type":"string"}},"required":["q"]}}}' >"$work/loose.json"
-printf '%s' '{"type":"object","properties":{"even":{"type":"integer","multipleOf":2},"s":{"type":"string"}}}' >"$work/exact.json"
+printf '%s' '{"type":"object","properties":{"even":{"type":"integer","multipleOf":2},"s":{"type":"string"},"n":{"type":"number"}}}' >"$work/exact.json"
 printf '%s' '{"type":"object","properties":{"u":{"type":"array","uniqueItems":true},"t":{"type":"array","items":[{"type":"number"}],"additionalItems":false},"n":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"}},"d":{"type":"object","dependencies":{"a":["b"]}}}}' >"$work/paths.json"
 for t in array record promise parameters refs loose exact paths; do
   "$prom" schema set "$t" "$work/$t.json" --db "$db" >/dev/null || fail "schema set $t"

@@ -63,6 +63,12 @@ expect('multipleOf of an integer is exact',
 expect('U+0000 in a string is refused at its path',
     validatePayload('exact', { s: 'a\u0000b' })?.path === '/payload/s' &&
     validatePayload('exact', { s: 'ab' }) === null);
+// NaN and ±Infinity are no JSON numbers: refused at their path, as the client will not send
+// them (found from outside: validatePayload passed NaN against {"type":"number"}).
+expect('NaN and Infinity are refused at their path',
+    validatePayload('exact', { n: NaN })?.path === '/payload/n' &&
+    validatePayload('exact', { n: -Infinity })?.path === '/payload/n' &&
+    validatePayload('exact', { n: 1.5 }) === null);
 
 // The paths the server's 422 gives (found from outside): the later of two equal items, the
 // array for an item past a closed tuple, the object for a missing dependency; a bad property

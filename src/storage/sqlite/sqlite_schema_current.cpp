@@ -77,8 +77,8 @@ result<bool> schema_is_current_in_txn(connection& c) {
         if (*there) return false;
     }
     // The tables all exist, so these read without error.
-    for (const char* sql : {current_version_sql, has_cursor_ack_time_sql, has_topic_horizon_sql,
-                            has_keyed_seq_sql}) {
+    for (const char* sql :
+         {current_version_sql, has_cursor_ack_time_sql, has_topic_horizon_sql, has_keyed_seq_sql}) {
         auto found = finds_row(c, sql);
         if (!found || !*found) return found;
     }
