@@ -141,12 +141,12 @@ result<std::vector<slo_rule>> parse_slo_rules(const json::value& v) {
 slo_monitor::slo_monitor(store& s, std::vector<slo_rule> rules, counts_source counts)
     : store_(s), rules_(std::move(rules)), counts_(std::move(counts)) {}
 
-std::optional<std::string> slo_monitor::breach(const slo_rule& r, rule_state& st,
-                                               const std::vector<group_info>& groups,
-                                               bool& judged) {
+std::optional<slo_monitor::breaching> slo_monitor::breach(const slo_rule& r, rule_state& st,
+                                                          const std::vector<group_info>& groups,
+                                                          bool& judged) {
     judged = true;
     bool rate_known = !r.max_error_rate;
-    std::optional<std::string> why;
+    std::optional<breaching> why;
     for (const auto& g : groups) {
         if (!auth::pattern_matches(r.topic, g.topic) || !auth::pattern_matches(r.group, g.group)) {
             continue;
@@ -154,11 +154,14 @@ std::optional<std::string> slo_monitor::breach(const slo_rule& r, rule_state& st
         // Replays and alerts are not consumers an SLO watches unless named.
         const std::string at = g.topic + "/" + g.group;
         if (!why && r.max_lag_events && g.lag_events > *r.max_lag_events) {
-            why = at + ": lag " + std::to_string(g.lag_events) + " events > " +
-                  std::to_string(*r.max_lag_events);
+            why = breaching{at + ": lag " + std::to_string(g.lag_events) + " events > " +
+                                std::to_string(*r.max_lag_events),
+                            g.topic, g.group};
         }
         if (!why && r.max_lag_seconds && g.lag_seconds > *r.max_lag_seconds) {
-            why = at + ": lag " + fmt(g.lag_seconds) + " s > " + fmt(*r.max_lag_seconds) + " s";
+            why = breaching{
+                at + ": lag " + fmt(g.lag_seconds) + " s > " + fmt(*r.max_lag_seconds) + " s",
+                g.topic, g.group};
         }
         if (r.max_error_rate && counts_) {
             auto c = counts_(g.topic, g.group);
@@ -173,7 +176,9 @@ std::optional<std::string> slo_monitor::breach(const slo_rule& r, rule_state& st
                                                     : static_cast<double>(errors) /
                                                           static_cast<double>(applied + errors);
                 if (!why && rate > *r.max_error_rate) {
-                    why = at + ": error rate " + fmt(rate) + " > " + fmt(*r.max_error_rate);
+                    why =
+                        breaching{at + ": error rate " + fmt(rate) + " > " + fmt(*r.max_error_rate),
+                                  g.topic, g.group};
                 }
             }
             st.last_counts[key] = *c;
@@ -216,9 +221,13 @@ status slo_monitor::evaluate(ts_ms now) {
             }
             current.since = last->ts;
         }
-        auto raise = [&](std::string_view type, std::int64_t ep, const std::string& reason) {
+        auto raise = [&](std::string_view type, std::int64_t ep, const std::string& reason,
+                         const breaching* by) {
             json::object payload{{"type", type},     {"rule", r.name},   {"episode", ep},
                                  {"reason", reason}, {"topic", r.topic}, {"group", r.group}};
+            // `topic` and `group` are the rule's patterns; a pager wants the consumer that
+            // tripped it as data, not only inside `reason` (found from outside).
+            if (by) payload["breached"] = json::object{{"topic", by->topic}, {"group", by->group}};
             event_input in{.topic = std::string(alerts_topic),
                            .id = "alarm:" + r.name + ":" + std::to_string(ep) + ":" +
                                  std::string(type.substr(6)),
@@ -235,9 +244,12 @@ status slo_monitor::evaluate(ts_ms now) {
         if (why) {
             if (!st.breached_since) st.breached_since = now;
             if (!is_firing && now - *st.breached_since >= r.for_seconds * 1000) {
-                if (auto ok = raise("alarm.fired", episode + 1, *why); !ok) return ok;
+                if (auto ok = raise("alarm.fired", episode + 1, why->reason, &*why); !ok) {
+                    return ok;
+                }
                 is_firing = true;
-                current = {.rule = r.name, .episode = episode + 1, .reason = *why, .since = now};
+                current = {
+                    .rule = r.name, .episode = episode + 1, .reason = why->reason, .since = now};
             }
         } else {
             st.breached_since.reset();
@@ -246,7 +258,7 @@ status slo_monitor::evaluate(ts_ms now) {
             // a rule with both thresholds stayed firing).
             const bool fired_on_rate = current.reason.find(": error rate ") != std::string::npos;
             if (is_firing && (judged || !fired_on_rate)) {
-                if (auto ok = raise("alarm.resolved", episode, "cleared"); !ok) return ok;
+                if (auto ok = raise("alarm.resolved", episode, "cleared", nullptr); !ok) return ok;
                 is_firing = false;
             }
         }

@@ -79,10 +79,16 @@ class slo_monitor {
         std::optional<ts_ms> breached_since;
         std::map<std::pair<std::string, std::string>, group_counts> last_counts;
     };
-    // The reason the rule is breached now, or nullopt; `judged` false when this node cannot
-    // tell (an error-rate rule whose groups do not run here).
-    std::optional<std::string> breach(const slo_rule& r, rule_state& st,
-                                      const std::vector<group_info>& groups, bool& judged);
+    // What breaches a rule: the first of its groups over a threshold, and why.
+    struct breaching {
+        std::string reason;
+        std::string topic;
+        std::string group;
+    };
+    // What breaches the rule now, or nullopt; `judged` false when this node cannot tell (an
+    // error-rate rule whose groups do not run here).
+    std::optional<breaching> breach(const slo_rule& r, rule_state& st,
+                                    const std::vector<group_info>& groups, bool& judged);
 
     store& store_;
     std::vector<slo_rule> rules_;

@@ -72,6 +72,11 @@ TEST_P(ops_slo_contract, a_rule_fires_once_after_for_seconds_and_resolves_once) 
     EXPECT_EQ(a[0].payload.at("type").as_string(), "alarm.fired");
     EXPECT_NE(a[0].payload.at("reason").as_string().find("lag 8 events > 5"), std::string::npos)
         << a[0].payload.at("reason").as_string();
+    // The rule's patterns, and the consumer that tripped it (found from outside: only the
+    // patterns were data).
+    EXPECT_EQ(a[0].payload.at("topic").as_string(), "order.*");
+    EXPECT_EQ(a[0].payload.at("breached"),
+              (json::object{{"topic", "order.created"}, {"group", "orders"}}));
     ASSERT_EQ(m.active().size(), 1u);
     std::string metrics;
     m.append_metrics(metrics);
