@@ -49,6 +49,14 @@ void run_tail(const tail_args& a, run_state& state) {
                        "PROM_TOKEN is set but empty: unset it, or give a token (--token)"},
                       state);
     }
+    // A token typed for a tail of the database would be ignored without a word (found from
+    // outside); one that comes from PROM_TOKEN, set for other commands, is not an error.
+    if (const char* env = std::getenv("PROM_TOKEN");
+        a.url.empty() && !a.token.empty() && (env == nullptr || a.token != env)) {
+        return report({errc::invalid_argument,
+                       "--token is for --url (a server's gateway); a tail of --db takes none"},
+                      state);
+    }
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     if (!a.url.empty()) {

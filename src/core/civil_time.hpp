@@ -15,6 +15,14 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
     return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+// The days of month `m` (1..12) of year `y`, proleptic Gregorian: so that 31 February is
+// refused as a date, not read as 2 March (found from outside in HTTP dates).
+constexpr unsigned days_in_month(std::int64_t y, unsigned m) {
+    constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
 struct civil_date {
     std::int64_t year;
     unsigned month;  // 1..12

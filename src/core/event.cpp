@@ -73,11 +73,7 @@ status validate_input(const event_input& in) {
         return fail(errc::invalid_argument,
                     "expect (a key's seq) needs a key: keyless events belong to no key");
     }
-    if (in.key.size() > max_key_bytes) {
-        return fail(errc::invalid_argument, "key is longer than 1024 bytes");
-    }
-    if (!is_clean_text(in.key))
-        return fail(errc::invalid_argument, "key must be UTF-8 without NUL");
+    if (auto why = key_problem(in.key)) return fail(errc::invalid_argument, *why);
     if (in.id && !is_clean_text(*in.id))
         return fail(errc::invalid_argument, "id must be UTF-8 without NUL");
     for (const auto& [k, v] : in.headers) {

@@ -31,12 +31,6 @@ bool expect(std::string_view s, std::size_t& pos, char c) {
     return false;
 }
 
-unsigned days_in_month(int y, int m) {
-    static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 // True when `utc_second` (seconds since the epoch) is 23:59:59 UTC on June 30 or
 // December 31, the only seconds a leap second can follow.
 bool is_leap_second_slot(std::int64_t utc_second) {
@@ -112,8 +106,8 @@ result<ts_ms> parse_any_time(std::string_view s) {
     }
     if (pos != s.size()) return bad();
     if (month < 1 || month > 12 || day < 1 ||
-        static_cast<unsigned>(day) > days_in_month(year, month) || hour > 23 || minute > 59 ||
-        second > 60) {
+        static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(month)) ||
+        hour > 23 || minute > 59 || second > 60) {
         return bad();
     }
     std::int64_t days =

@@ -15,6 +15,7 @@
 #include "http/percent.hpp"
 #include "retention/retention.hpp"
 #include "retention/runner.hpp"
+#include "retention/unreclaimed_warning.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/document_erasure.hpp"
 
@@ -22,18 +23,12 @@ namespace prom::http {
 
 namespace {
 
-// The erasure is committed whatever this says: giving the freed pages back is best effort.
-// secure_delete overwrote them in the database file, but a SQLite reader outside prom (a
-// sqlite3 shell, a backup tool) can keep the WAL from being checkpointed and truncated, and
-// the WAL may still hold the erased content until later writes overwrite it: said in the
-// answer and the log, not hidden (docs/retention.md).
+// Giving the freed pages back is best effort: when it fails, said in the answer and the log,
+// not hidden (retention/unreclaimed_warning.hpp).
 void note_unreclaimed(json::object& out, const status& reclaimed, std::string_view a,
                       std::string_view b) {
     if (reclaimed) return;
-    out["warning"] =
-        "the erased content may remain in the database's WAL file until it is "
-        "checkpointed: " +
-        reclaimed.error().message;
+    out["warning"] = retention::erased_content_may_remain(reclaimed.error());
     spdlog::warn("erase {}/{}: {}", a, b, reclaimed.error().message);
 }
 
@@ -53,11 +48,12 @@ result<std::vector<std::string>> matching_topics(store& s, std::string_view patt
 }
 
 // A policy has no entity tag: If-Match holds only as `*` while the pattern has a policy,
-// If-None-Match: * only while it has none (RFC 9110 13.1.1, 13.1.2; found from outside: both
-// were ignored). nullopt: go on.
+// If-None-Match: * only while it has none, for a PUT and a DELETE alike (RFC 9110 13.1.1,
+// 13.1.2; found from outside: both were ignored, then If-None-Match on a DELETE).
+// nullopt: go on.
 result<std::optional<response>> policy_preconditions(store& s, const request& r,
                                                      std::string_view pattern, bool creating) {
-    if (!r.if_match && !(creating && r.if_none_match)) return std::optional<response>{};
+    if (!r.if_match && !r.if_none_match) return std::optional<response>{};
     auto all = retention::load_policies(s);
     if (!all) return std::unexpected(all.error());
     const bool exists =
@@ -65,7 +61,7 @@ result<std::optional<response>> policy_preconditions(store& s, const request& r,
     // Without a policy a DELETE is a 404 whatever the preconditions (RFC 9110 13.2.1).
     if (!exists && !creating) return std::optional<response>{};
     bool holds = !r.if_match || (exists && preconditions_hold({r.if_match, {}}, {}, {}));
-    if (creating && r.if_none_match && exists && if_none_match_matches(*r.if_none_match, "")) {
+    if (r.if_none_match && exists && if_none_match_matches(*r.if_none_match, "")) {
         holds = false;
     }
     if (holds) return std::optional<response>{};
@@ -131,6 +127,9 @@ response api::retention_route(const request& r, route_id route, std::string_view
             }
             auto dry = flag_param(query, "dry_run");
             if (!dry) return error_response(dry.error(), route);
+            if (auto ok = retention::check_retention_applies(a); !ok) {
+                return error_response(ok.error(), route);
+            }
             auto all = retention::load_policies(store_);
             if (!all) return error_response(all.error(), route);
             auto p = retention::policy_for(*all, a);
@@ -162,17 +161,18 @@ response api::retention_route(const request& r, route_id route, std::string_view
             if (!docs::valid_collection_name(a) || docs::reserved_collection(a)) {
                 return error_response(404, "not_found", "no such collection", route);
             }
-            // If-Match / If-Unmodified-Since are checked against the document as GET serves
-            // it, in the erasure's transaction (a write between the two cannot slip through).
+            // If-Match / If-Unmodified-Since / If-None-Match are checked against the document
+            // as GET serves it, in the erasure's transaction (a write between the two cannot slip
+            // through).
             std::shared_ptr<const userproj::collection_map> hold;
             const std::string_view served =
                 options_.aliases ? options_.aliases->resolve(a, hold) : a;
             const userproj::document_precondition precondition{
                 served, [&r](const document& d) {
-                    return preconditions_hold({r.if_match, r.if_unmodified_since}, d.etag,
-                                              last_modified_seconds(d.ts.value));
+                    return preconditions_hold({r.if_match, r.if_unmodified_since, r.if_none_match},
+                                              d.etag, last_modified_seconds(d.ts.value));
                 }};
-            const bool conditional = r.if_match || r.if_unmodified_since;
+            const bool conditional = r.if_match || r.if_unmodified_since || r.if_none_match;
             auto gone =
                 userproj::erase_document(store_, a, b, conditional ? &precondition : nullptr);
             if (!gone) return error_response(gone.error(), route);
@@ -202,6 +202,9 @@ response api::put_topic_policy(const request& r, std::string_view pattern) {
     if (!body) return error_response(400, "bad_request", body.error().message, route);
     auto p = retention::parse_policy(pattern, *body);
     if (!p) return error_response(p.error(), route);
+    if (auto ok = retention::check_retention_applies(pattern); !ok) {
+        return error_response(ok.error(), route);
+    }
     auto topics = matching_topics(store_, pattern);
     if (!topics) return error_response(topics.error(), route);
     if (topics->empty()) {

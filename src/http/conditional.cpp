@@ -71,13 +71,15 @@ bool if_none_match_matches(std::string_view list, std::string_view etag) {
 
 bool preconditions_hold(const preconditions& p, std::optional<std::string_view> etag,
                         std::optional<std::int64_t> modified_seconds) {
-    if (p.if_match) return if_match_holds(*p.if_match, etag);
-    if (p.if_unmodified_since && modified_seconds) {
+    if (p.if_match) {
+        if (!if_match_holds(*p.if_match, etag)) return false;
+    } else if (p.if_unmodified_since && modified_seconds) {
         // An invalid date is ignored (RFC 9110 13.1.4), as two dates on two lines are.
         auto since = parse_http_date(*p.if_unmodified_since);
-        return !since || *modified_seconds <= *since;
+        if (since && *modified_seconds > *since) return false;
     }
-    return true;
+    // The resource exists: `*` matches it; a list matches its tag (none: only `*`).
+    return !p.if_none_match || !if_none_match_matches(*p.if_none_match, etag.value_or(""));
 }
 
 bool not_modified(const conditional_headers& h, std::string_view etag,

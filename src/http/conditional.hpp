@@ -32,18 +32,22 @@ bool not_modified(const conditional_headers& h, std::string_view etag,
                   std::int64_t modified_seconds);
 
 // If-Match and If-Unmodified-Since, the preconditions a server must not act against (RFC
-// 9110 13.1.1, 13.1.4).
+// 9110 13.1.1, 13.1.4), and for a write If-None-Match (13.1.2: a write whose If-None-Match
+// matches is refused, 412; found from outside: a DELETE ignored it). A GET or HEAD leaves
+// `if_none_match` out: there a match is a 304 (not_modified), not a failed precondition.
 struct preconditions {
     std::optional<std::string_view> if_match;
     std::optional<std::string_view> if_unmodified_since;
+    std::optional<std::string_view> if_none_match = std::nullopt;
 };
 
 // Whether the preconditions hold for a resource that exists (`exists`) with entity tag
 // `etag` (none: the resource has no tag, so only `*` matches) and last modified at
 // `modified_seconds` (none: no date, and If-Unmodified-Since is ignored). If-Match compares
 // strongly (a W/ tag never matches) and decides alone when present; a malformed If-Match is
-// false, so a broken header never lets a write through. A request naming no resource that
-// exists is answered as without preconditions (404), not here.
+// false, so a broken header never lets a write through. Then If-None-Match, weakly: `*` or
+// a tag that matches makes the precondition false (13.2.2, step 3). A request naming no resource
+// that exists is answered as without preconditions (404), not here.
 bool preconditions_hold(const preconditions& p, std::optional<std::string_view> etag,
                         std::optional<std::int64_t> modified_seconds);
 

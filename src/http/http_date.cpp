@@ -66,7 +66,9 @@ struct reader {
 };
 
 std::optional<std::int64_t> to_epoch(std::int64_t year, int mon, int day, int h, int m, int sec) {
-    if (mon < 1 || mon > 12 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60) {
+    if (mon < 1 || mon > 12 || day < 1 ||
+        static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(mon)) || h > 23 ||
+        m > 59 || sec > 60) {
         return std::nullopt;
     }
     return days_from_civil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 +

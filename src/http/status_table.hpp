@@ -12,7 +12,7 @@ struct status_info {
     std::string_view reason;
 };
 
-inline constexpr std::array<status_info, 27> known_statuses{{
+inline constexpr std::array<status_info, 28> known_statuses{{
     {101, "Switching Protocols"},  // GET /ws upgrades, counted in the request metrics
     {200, "OK"},
     {201, "Created"},
@@ -30,6 +30,7 @@ inline constexpr std::array<status_info, 27> known_statuses{{
     {409, "Conflict"},
     {410, "Gone"},
     {411, "Length Required"},
+    {412, "Precondition Failed"},
     {413, "Content Too Large"},
     {414, "URI Too Long"},
     {415, "Unsupported Media Type"},

@@ -298,6 +298,7 @@ json::object to_json(const pass_report& r) {
 result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
                              const pass_options& o) {
     const auto started = std::chrono::steady_clock::now();
+    if (auto ok = check_retention_applies(topic); !ok) return std::unexpected(ok.error());
     if (!p.retain && !p.compact) {
         return fail(errc::invalid_argument, "a policy needs retain or compact");
     }

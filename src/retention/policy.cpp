@@ -6,6 +6,7 @@
 
 #include "core/json_int.hpp"
 #include "core/topic_name.hpp"
+#include "ops/alerts_topic.hpp"
 #include "prom/user_projector.hpp"
 #include "retention/retention.hpp"
 
@@ -212,11 +213,20 @@ json::object to_json(const policy& p) {
 }
 
 bool matches(std::string_view pattern, std::string_view topic) {
-    // The projectors' rule: exact, or a prefix before '*' that never takes in NAME.dlq.
-    return topic_matches(pattern, topic);
+    // The projectors' rule: exact, or a prefix before '*' that never takes in NAME.dlq; and
+    // never the alarms' topic (check_retention_applies).
+    return topic != ops::alerts_topic && topic_matches(pattern, topic);
+}
+
+status check_retention_applies(std::string_view pattern_or_topic) {
+    if (pattern_or_topic != ops::alerts_topic) return {};
+    return bad(ops::alerts_topic_refusal() +
+               ": no retention policy or pass applies to it (an open alarm's event must stay "
+               "in the log)");
 }
 
 std::optional<policy> policy_for(const std::vector<policy>& policies, std::string_view topic) {
+    if (topic == ops::alerts_topic) return std::nullopt;  // check_retention_applies
     const policy* best = nullptr;
     for (const auto& p : policies) {
         if (p.pattern == topic) return p;
@@ -252,6 +262,7 @@ result<std::vector<policy>> load_policies(store& s) {
 
 status put_policy(store& s, const policy& p) {
     if (auto ok = check_policy_pattern(p.pattern); !ok) return ok;
+    if (auto ok = check_retention_applies(p.pattern); !ok) return ok;
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
     auto d = (*txn)->update_one(policy_collection, p.pattern, to_json(p), true);

@@ -70,6 +70,12 @@ result<std::chrono::milliseconds> parse_duration(const json::value& v);
 result<policy> parse_policy(std::string_view pattern, const json::value& body);
 // invalid_argument unless `pattern` is a topic name or a prefix pattern ("order.*").
 status check_policy_pattern(std::string_view pattern);
+
+// Refuses the topic of SLO alarms (ops/alerts_topic.hpp) as a policy's pattern or a pass's
+// topic: the alarm monitor reads each rule's state back from its latest event there, so a
+// pass that dropped an open alarm's event announced it again under a reused id (found from
+// outside). Patterns never take it in either (matches).
+status check_retention_applies(std::string_view pattern_or_topic);
 json::object to_json(const policy& p);  // {"behind","compact"?,"retain"?,"topic"}
 
 bool matches(std::string_view pattern, std::string_view topic);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "core/key_limit.hpp"
 #include "core/topic_name.hpp"
 #include "prom/timetravel.hpp"
 
@@ -221,6 +222,7 @@ result<std::optional<state_at>> time_machine::at(std::string_view topic, std::st
                     "a key is required: events without a key (absent or \"\") belong to no "
                     "key and have no state");
     }
+    if (auto why = key_problem(key)) return fail(errc::invalid_argument, *why);
     // A pass drops a key's events in a few transactions, and a retry starts from the snapshot
     // the pass stored at the key's new base: a handful of retries ends.
     constexpr int attempts = 16;

@@ -56,8 +56,8 @@ result<bool> erase_document(store& s, std::string_view logical, std::string_view
         if (!served) return std::unexpected(served.error());
         if (*served && !precondition->holds(**served)) {
             return fail(errc::precondition_failed,
-                        "the document is not as the request's If-Match or If-Unmodified-Since "
-                        "requires: nothing was deleted");
+                        "the document is not as the request's If-Match, If-Unmodified-Since or "
+                        "If-None-Match requires: nothing was deleted");
         }
     }
     bool any = false;

@@ -832,6 +832,18 @@ TEST_P(retention_contract, erasing_a_key_without_events_changes_nothing) {
     auto empty = retention::erase(*store_, "t", "");
     ASSERT_FALSE(empty);
     EXPECT_EQ(empty.error().code, errc::invalid_argument);
+    // Names no event can have are bad input, not unknown (found from outside).
+    for (auto [topic, key] : {std::pair<std::string, std::string>{"t", std::string(1025, 'k')},
+                              {"t", std::string("nul\0key", 7)},
+                              {"bad t", "k"}}) {
+        auto bad = retention::erase(*store_, topic, key);
+        ASSERT_FALSE(bad);
+        EXPECT_EQ(bad.error().code, errc::invalid_argument) << bad.error().message;
+    }
+    time_machine tm(*store_, {});
+    auto long_key = tm.at("t", std::string(1025, 'k'), ts_ms{100}, replace_reducer());
+    ASSERT_FALSE(long_key);
+    EXPECT_EQ(long_key.error().code, errc::invalid_argument);
     // The lease was released each time.
     EXPECT_TRUE(*store_->acquire_lease(retention::lease_name("t"), "someone", 60s));
 }

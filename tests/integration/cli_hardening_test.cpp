@@ -151,6 +151,19 @@ TEST_F(cli_hardening, an_empty_prom_token_is_refused_unless_token_is_given) {
     EXPECT_NE(r.out.find("PROM_TOKEN is set but empty"), std::string::npos) << r.out;
 }
 
+// A token typed for a tail of the database would be ignored without a word (found from
+// outside); PROM_TOKEN, set for other commands, is no error there.
+TEST_F(cli_hardening, a_token_without_url_is_refused_but_prom_token_is_not) {
+    ASSERT_EQ(run("publish t 1" + db()).exit_code, 0);
+    auto r = run("tail t --from earliest --limit 1 --token some-token-0001" + db(), true);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("--token is for --url"), std::string::npos) << r.out;
+    ::setenv("PROM_TOKEN", "some-token-0001", 1);
+    auto from_env = run("tail t --from earliest --limit 1" + db(), true);
+    ::unsetenv("PROM_TOKEN");
+    EXPECT_EQ(from_env.exit_code, 0) << from_env.out;
+}
+
 TEST_F(cli_hardening, read_only_commands_refuse_a_postgresql_schema_without_prom_tables) {
     if (!url_.starts_with("postgres")) GTEST_SKIP() << "PostgreSQL only";
     std::string other = url_.substr(0, url_.find("schema=")) + "schema=prom_typo_never_made";

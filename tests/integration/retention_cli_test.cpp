@@ -2,6 +2,7 @@
 // them (docs/retention.md), with their exit codes: 2 for bad usage (nothing changes), 1 for
 // nothing found or a pass already running. On SQLite and PostgreSQL.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <sstream>
 
@@ -186,6 +187,61 @@ TEST_F(retention_cli, erase_and_doc_rm) {
     EXPECT_EQ(prom("doc rm people alice").exit_code, 1);
     EXPECT_EQ(prom("doc rm _prom.topic_policies orders").exit_code, 2);
     EXPECT_EQ(prom("doc rm 'bad name' x").exit_code, 2);
+}
+
+// Found from outside: a key no event can have was "not found" (exit 1), not bad input.
+TEST_F(retention_cli, erasing_a_key_no_event_can_have_is_bad_input) {
+    auto r = prom("erase orders " + std::string(1025, 'k'), true);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("key is longer than 1024 bytes"), std::string::npos) << r.out;
+    auto at = prom("at orders " + std::string(1025, 'k') + " 2000", true);
+    EXPECT_EQ(at.exit_code, 2) << at.out;
+    EXPECT_EQ(count("orders"), 30);
+}
+
+// Found from outside: a second erasure of a key counted the first one's marker as an erased
+// event; the report counts the key's events, and the new marker stands for both erasures.
+TEST_F(retention_cli, a_key_erased_again_counts_its_events_not_the_earlier_marker) {
+    ASSERT_EQ(prom("erase orders k1").exit_code, 0);
+    ASSERT_EQ(prom("publish orders '{\"n\":99}' --key k1").exit_code, 0);
+    auto again = prom("erase orders k1");
+    ASSERT_EQ(again.exit_code, 0) << again.out;
+    auto v = lines(again.out);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].at("events").as_int64(), 1);
+    auto k1 = s_->scan({.topic = "orders", .key = "k1"});
+    ASSERT_TRUE(k1);
+    ASSERT_EQ(k1->size(), 1u);  // the new marker only
+    EXPECT_EQ(k1->front().seq.value, v[0].at("marker_seq").as_int64());
+}
+
+// A SQLite reader outside prom that holds a read transaction keeps the WAL from being
+// checkpointed: the CLI's erasure says, as the HTTP answer does, that the WAL may still hold
+// the erased content (found from outside: it said only that space was not given back).
+TEST_F(retention_cli, an_erasure_whose_wal_cannot_be_cleared_says_so) {
+    if (!url_.starts_with("sqlite:")) GTEST_SKIP() << "a SQLite WAL only";
+    s_.reset();  // this test's own store would checkpoint too
+    sqlite3* outside = nullptr;
+    const std::string file = "file:" + url_.substr(7) + "?mode=ro";
+    ASSERT_EQ(
+        sqlite3_open_v2(file.c_str(), &outside, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr),
+        SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(outside, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    auto held = prom("erase orders k1", true);
+    sqlite3_exec(outside, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(outside);
+    ASSERT_EQ(held.exit_code, 0) << held.out;
+    EXPECT_NE(held.out.find("prom: warning: the erased content may remain in the database's WAL "
+                            "file"),
+              std::string::npos)
+        << held.out;
+    EXPECT_NE(held.out.find("\"warning\":\"the erased content may remain"), std::string::npos)
+        << held.out;
+    auto clear = prom("erase orders k2", true);
+    ASSERT_EQ(clear.exit_code, 0) << clear.out;
+    EXPECT_EQ(clear.out.find("warning"), std::string::npos) << clear.out;
 }
 
 }  // namespace

@@ -116,6 +116,14 @@ TEST_F(retention_http, bad_policies_change_nothing) {
     std::string big =
         R"({"compact":{"horizon":"1d"},"x":")" + std::string(std::size_t{300} * 1024, 'a') + "\"}";
     EXPECT_EQ(put_policy("/topics/orders/policy", big).status, 413);
+    // The alarms' topic keeps every alarm (found from outside: a pass re-announced an open
+    // alarm): a policy naming it, or a pass of it, is refused.
+    auto alerts = put_policy("/topics/prom.alerts/policy", R"({"retain":{"max_events":1}})");
+    EXPECT_EQ(alerts.status, 400) << alerts.body;
+    EXPECT_NE(alerts.body.find("SLO alarms"), std::string::npos) << alerts.body;
+    auto pass = http_request(port(), "POST", "/topics/prom.alerts/compact",
+                             {{"Content-Type", "application/json"}}, "{}");
+    EXPECT_EQ(pass.status, 400) << pass.body;
     EXPECT_EQ(get("/topics/orders/policy").status, 404);
     EXPECT_TRUE(all("_prom.topic_policies").empty());
 }
@@ -292,6 +300,14 @@ TEST_F(retention_http, if_match_and_if_unmodified_since_guard_deletes_and_reads)
         EXPECT_EQ(body(refused).at("error"), "precondition_failed");
     }
     EXPECT_EQ(get("/collections/people/snap/bob").status, 200) << "deleted against If-Match";
+    // A matching If-None-Match on a DELETE is a failed precondition (found from outside).
+    for (const auto& inm : {std::string("*"), etag, "W/" + etag}) {
+        auto refused = del("/collections/people/docs/bob", {{"If-None-Match", inm}});
+        EXPECT_EQ(refused.status, 412) << inm << " " << refused.body;
+    }
+    EXPECT_EQ(get("/collections/people/snap/bob").status, 200) << "deleted against If-None-Match";
+    EXPECT_EQ(get("/collections/people/snap/bob", {{"If-Match", "\"other\""}}).reason,
+              "Precondition Failed");
     EXPECT_EQ(del("/collections/people/docs/bob", {{"If-Match", etag}}).status, 200);
     EXPECT_EQ(get("/collections/people/snap/bob").status, 404);
     // Gone: a 404 whatever the preconditions say.
@@ -311,6 +327,7 @@ TEST_F(retention_http, if_match_and_if_unmodified_since_guard_deletes_and_reads)
         412);
     EXPECT_EQ(body(get("/topics/orders/policy")).at("policy").at("retain").at("max_events"), 5);
     EXPECT_EQ(del("/topics/orders/policy", {{"If-Match", "\"x\""}}).status, 412);
+    EXPECT_EQ(del("/topics/orders/policy", {{"If-None-Match", "*"}}).status, 412);
     EXPECT_EQ(del("/topics/orders/policy", {{"If-Match", "*"}}).status, 200);
     EXPECT_EQ(del("/topics/orders/policy", {{"If-Match", "*"}}).status, 404);
 }

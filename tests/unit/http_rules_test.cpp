@@ -41,9 +41,15 @@ TEST(http_date, parses_the_three_formats_of_rfc_9110) {
     EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), 784111777);
     for (auto bad : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 25:49:37 GMT",
                      "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
-                     "Sun, 06 Nov 1994 08:49:37 GMT trailing", "1700000000"}) {
+                     "Sun, 06 Nov 1994 08:49:37 GMT trailing", "1700000000",
+                     // Days the month does not have (found from outside: 31 Feb was 2 Mar).
+                     "Thu, 31 Feb 2000 00:00:00 GMT", "Tue, 29 Feb 2100 00:00:00 GMT",
+                     "Thu, 31 Apr 2026 00:00:00 GMT", "Thursday, 31-Jun-99 00:00:00 GMT",
+                     "Sun Feb 30 08:49:37 1994"}) {
         EXPECT_FALSE(parse_http_date(bad)) << bad;
     }
+    EXPECT_TRUE(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"));  // a leap year
+    EXPECT_TRUE(parse_http_date("Thu, 31 Dec 2026 00:00:00 GMT"));
 }
 
 TEST(if_none_match, compares_weakly_over_a_list) {
@@ -103,6 +109,19 @@ TEST(conditional, preconditions_hold_as_rfc_9110_says) {
     EXPECT_TRUE(preconditions_hold({std::nullopt, "garbage"}, etag, 1000));
     EXPECT_TRUE(preconditions_hold({std::nullopt, earlier + ", " + later}, etag, 1000));
     EXPECT_TRUE(preconditions_hold({std::nullopt, earlier}, etag, std::nullopt));
+}
+
+// On a write, an If-None-Match that matches is a failed precondition (RFC 9110 13.1.2; found
+// from outside: a DELETE ignored it): `*`, or the tag under the weak comparison.
+TEST(conditional, a_writes_matching_if_none_match_does_not_hold) {
+    const std::string etag = "\"abc\"";
+    EXPECT_FALSE(preconditions_hold({std::nullopt, std::nullopt, "*"}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({std::nullopt, std::nullopt, "\"abc\""}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({std::nullopt, std::nullopt, "W/\"abc\""}, etag, 1000));
+    EXPECT_TRUE(preconditions_hold({std::nullopt, std::nullopt, "\"x\""}, etag, 1000));
+    EXPECT_FALSE(preconditions_hold({"\"abc\"", std::nullopt, "*"}, etag, 1000));  // both count
+    EXPECT_FALSE(preconditions_hold({std::nullopt, std::nullopt, "*"}, std::nullopt, std::nullopt));
+    EXPECT_TRUE(preconditions_hold({std::nullopt, std::nullopt, "\"abc\""}, std::nullopt, 1000));
 }
 
 // A body whose length cannot be told for sure is refused (found from outside: its bytes were

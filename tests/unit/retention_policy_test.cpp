@@ -146,5 +146,27 @@ TEST(retention_policy, matching_exact_then_longest_prefix_never_dlq) {
     EXPECT_EQ(n("order.p*"), 0);
 }
 
+// The alarms' topic keeps every alarm: no pattern takes it in, and naming it is refused
+// (found from outside: a "*" max_age pass dropped an open alarm's event, which was then
+// announced again under a reused id).
+TEST(retention_policy, no_policy_or_pass_applies_to_the_alarms_topic) {
+    auto mk = [](std::string_view pattern, std::int64_t n) {
+        return *parse_policy(pattern,
+                             *parse_json(R"({"retain":{"max_events":)" + std::to_string(n) + "}}"));
+    };
+    // As a database written before the refusal may hold it.
+    std::vector<policy> ps{mk("*", 1), mk("prom.*", 2), mk("prom.alerts", 3)};
+    EXPECT_FALSE(policy_for(ps, "prom.alerts"));
+    EXPECT_EQ(*policy_for(ps, "prom.other")->retain->max_events, 2);
+    EXPECT_FALSE(matches("*", "prom.alerts"));
+    EXPECT_FALSE(matches("prom.*", "prom.alerts"));
+    auto refused = check_retention_applies("prom.alerts");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::invalid_argument);
+    EXPECT_NE(refused.error().message.find("SLO alarms"), std::string::npos);
+    EXPECT_TRUE(check_retention_applies("prom.*"));
+    EXPECT_TRUE(check_retention_applies("orders"));
+}
+
 }  // namespace
 }  // namespace prom::retention
