@@ -379,6 +379,10 @@ class store {
     // with ts < horizon commits (such appends fail with errc::gone, the whole batch). Returns
     // the horizon now. not_found for a topic that does not exist.
     virtual result<ts_ms> raise_horizon(std::string_view topic, ts_ms h) = 0;
+    // Whether `topic` holds an event with `id` (committed). The schema check asks before it
+    // refuses an event: a retried event that is stored already is a duplicate, whatever the
+    // topic's schema says now.
+    virtual result<bool> has_event_id(std::string_view topic, std::string_view id) = 0;
     // The record of what passes dropped of (topic, key), if any.
     virtual result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
                                                                 std::string_view key) = 0;

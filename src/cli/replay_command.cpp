@@ -67,6 +67,7 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
 
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     ops::replay_progress reached;  // for the summary of a run that fails part-way
+    bool started = false;          // the run held DST's replay lease
     // The line every run ends with (docs/operations.md).
     auto summary_of = [&](const ops::replay_progress& p, std::string_view how) {
         json::object summary = ops::to_json(p);
@@ -82,6 +83,7 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
     const auto previous_term = std::signal(SIGTERM, note_interrupt);
     auto done = ops::run_replay(*s, **compiled, [&](const ops::replay_progress& p) {
         reached = p;
+        started = true;
         if (interrupted) return false;
         auto now = std::chrono::steady_clock::now();
         if (now - last < std::chrono::milliseconds(*mode == "bar" ? 100 : 1000)) return true;
@@ -107,12 +109,14 @@ void run_replay_cmd(const replay_args& a, run_state& state) {
         // The run failed on the data or the database, not on the command line (that was all
         // checked above): exit 1, after the summary every run ends with. What was copied
         // stays; a rerun goes on from the cursor (docs/operations.md). Another replay into
-        // DST holding it stays exit 2, as a refused start.
+        // DST holding it stays exit 2, as a refused start; a conflict once the run has
+        // started (its cursor moved by a seek) is a run that failed part-way, exit 1 (found
+        // from outside: it was exit 2).
         json::object summary = summary_of(reached, "failed");
         summary["error"] = done.error().message;
         print_line(summary);
         report_ops(done.error(), state);
-        if (done.error().code != errc::conflict) state.exit_code = 1;
+        if (done.error().code != errc::conflict || started) state.exit_code = 1;
         return;
     }
     if (*mode == "bar") draw_bar(*done, true);

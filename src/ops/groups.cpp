@@ -20,6 +20,17 @@ std::string group_lease_name(std::string_view topic, std::string_view group) {
     return consumer_lease_name(topic, group);
 }
 
+// A forced seek holds the group's lease under this owner while the revoked consumer's lease
+// runs out (seek, below): no consumer holds the group then, so it is not listed active and a
+// seek needs no force; a removal waits, since the revoked consumer may still take the group
+// back (found from outside: a paused group showed "active" held by "prom-seek:…", and its
+// removal was refused with "stop its consumer first" when no consumer was left).
+constexpr std::string_view seek_pause_owner = "prom-seek:";
+
+bool is_seek_pause(const lease_status& l) { return l.owner.starts_with(seek_pause_owner); }
+
+bool is_consumer(const lease_status& l) { return l.remaining.count() > 0 && !is_seek_pause(l); }
+
 // Live consumer and replay leases by name: the groups active right now.
 result<std::map<std::string, std::string, std::less<>>> live_consumer_leases(store& s) {
     std::map<std::string, std::string, std::less<>> out;
@@ -29,7 +40,7 @@ result<std::map<std::string, std::string, std::less<>>> live_consumer_leases(sto
         auto leases = s.list_leases(prefix);
         if (!leases) return std::unexpected(leases.error());
         for (auto& l : *leases) {
-            if (l.remaining.count() > 0) out.emplace(std::move(l.name), std::move(l.owner));
+            if (is_consumer(l)) out.emplace(std::move(l.name), std::move(l.owner));
         }
     }
     return out;
@@ -250,7 +261,7 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
     auto held = live_lease(s, lease);
     if (!held) return std::unexpected(held.error());
     seek_outcome out{.previous = **cur, .seq = to};
-    if (*held) {
+    if (*held && !is_seek_pause(**held)) {
         if (!force) {
             return fail(errc::conflict,
                         "consumer group '" + std::string(group) + "' on topic '" +
@@ -259,7 +270,8 @@ result<seek_outcome> seek(store& s, std::string_view topic, std::string_view gro
                             "\"force\": true over HTTP)");
         }
         auto ttl = (*held)->remaining + std::chrono::milliseconds(1000);
-        if (auto ok = s.seize_lease(lease, "prom-seek:" + new_event_id(), ttl); !ok) {
+        if (auto ok = s.seize_lease(lease, std::string(seek_pause_owner) + new_event_id(), ttl);
+            !ok) {
             return std::unexpected(ok.error());
         }
         out.revoked = true;
@@ -275,6 +287,14 @@ status remove_group(store& s, std::string_view topic, std::string_view group) {
     if (!*cur) return std::unexpected(no_group(topic, group));
     auto held = live_lease(s, group_lease_name(topic, group));
     if (!held) return std::unexpected(held.error());
+    if (*held && is_seek_pause(**held)) {
+        return fail(errc::conflict,
+                    "consumer group '" + std::string(group) + "' on topic '" + std::string(topic) +
+                        "' is paused by a forced seek for " +
+                        std::to_string((*held)->remaining.count()) +
+                        " ms more: the consumer it revoked, if it still runs, takes the group "
+                        "back then; remove the group after that");
+    }
     if (*held) {
         return fail(errc::conflict, "consumer group '" + std::string(group) + "' on topic '" +
                                         std::string(topic) + "' is active (held by " +

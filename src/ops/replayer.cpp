@@ -387,10 +387,14 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
         auto in_txn = (*txn)->cursor(spec.src, group);
         if (!in_txn) return std::unexpected(in_txn.error());
         if (in_txn->value_or(seq_t{}) != p.cursor) {
+            // Named as what moved it can be: a seek of the group as well as another replay
+            // (found from outside: a forced seek was reported as another replay).
             return fail(errc::conflict,
-                        "the replay's cursor moved under it: another replay "
-                        "into '" +
-                            spec.dst + "' ran meanwhile");
+                        "the replay's cursor moved under it (from seq " + to_string(p.cursor) +
+                            " to " + to_string(in_txn->value_or(seq_t{})) + "): a seek of group '" +
+                            group + "' or another replay into '" + spec.dst +
+                            "' moved it; nothing after seq " + to_string(p.cursor) +
+                            " was copied by this run, and a new run goes on from the cursor");
         }
         if (auto ok = counted.flush(**txn); !ok) {
             return fail(ok.error().code, "copying seqs " + to_string(batch->front().seq) + ".." +

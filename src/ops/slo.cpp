@@ -1,5 +1,6 @@
 #include "ops/slo.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -28,6 +29,51 @@ std::string fmt(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", v);
     return buf;
+}
+
+// What a rule's latest event in the alarms' topic says.
+struct last_alarm {
+    std::int64_t episode = 0;
+    bool firing = false;
+    std::string reason;
+    json::value topic, group;  // the rule's patterns when it was written
+};
+
+last_alarm read_last_alarm(const event& e) {
+    last_alarm out;
+    if (!e.payload.is_object()) return out;
+    const auto& p = e.payload.get_object();
+    if (auto v = p.find("episode"); v != p.end() && v->value().is_int64()) {
+        out.episode = v->value().get_int64();
+    }
+    if (auto v = p.find("type"); v != p.end() && v->value().is_string()) {
+        out.firing = v->value().get_string() == "alarm.fired";
+    }
+    if (auto v = p.find("reason"); v != p.end() && v->value().is_string()) {
+        out.reason = v->value().get_string();
+    }
+    if (auto v = p.find("topic"); v != p.end()) out.topic = v->value();
+    if (auto v = p.find("group"); v != p.end()) out.group = v->value();
+    return out;
+}
+
+// Appends one alarm event; its id is the same on every node, so the log keeps one of each.
+status append_alarm(store& s, std::string_view rule, std::string_view type, std::int64_t episode,
+                    std::string_view reason, json::object extra, ts_ms now) {
+    json::object payload{{"type", type}, {"rule", rule}, {"episode", episode}, {"reason", reason}};
+    for (auto& kv : extra) payload[kv.key()] = std::move(kv.value());
+    event_input in{.topic = std::string(alerts_topic),
+                   .id = "alarm:" + std::string(rule) + ":" + std::to_string(episode) + ":" +
+                         std::string(type.substr(6)),
+                   .key = std::string(rule),
+                   .ts = now,
+                   .payload = std::move(payload),
+                   .headers = {{std::string(alarm_header), "1"}}};
+    std::vector<event_input> one;
+    one.push_back(std::move(in));
+    auto a = s.append(std::move(one));
+    if (!a) return std::unexpected(a.error());
+    return {};
 }
 
 }  // namespace
@@ -190,7 +236,7 @@ std::optional<slo_monitor::breaching> slo_monitor::breach(const slo_rule& r, rul
 
 status slo_monitor::evaluate(ts_ms now) {
     std::lock_guard eval(eval_mu_);
-    auto groups = list_groups(store_, now);
+    auto groups = rules_.empty() ? result<std::vector<group_info>>{} : list_groups(store_, now);
     if (!groups) return std::unexpected(groups.error());
     // The latest alarm event of each rule (the topic's key) says whether it is firing, on
     // every node alike. One read for all rules: the topic has one key per rule.
@@ -205,41 +251,18 @@ status slo_monitor::evaluate(ts_ms now) {
         auto why = breach(r, st, *groups, judged);
         auto found = last_by_rule.find(r.name);
         const event* last = found == last_by_rule.end() ? nullptr : found->second;
-        std::int64_t episode = 0;
-        bool is_firing = false;
-        alarm current{.rule = r.name};
-        if (last && last->payload.is_object()) {
-            const auto& p = last->payload.get_object();
-            if (auto e = p.find("episode"); e != p.end() && e->value().is_int64()) {
-                episode = e->value().get_int64();
-            }
-            if (auto t = p.find("type"); t != p.end() && t->value().is_string()) {
-                is_firing = t->value().get_string() == "alarm.fired";
-            }
-            if (auto w = p.find("reason"); w != p.end() && w->value().is_string()) {
-                current.reason = w->value().get_string();
-            }
-            current.since = last->ts;
-        }
+        const auto was = last ? read_last_alarm(*last) : last_alarm{};
+        const std::int64_t episode = was.episode;
+        bool is_firing = was.firing;
+        alarm current{.rule = r.name, .reason = was.reason};
+        if (last) current.since = last->ts;
         auto raise = [&](std::string_view type, std::int64_t ep, const std::string& reason,
                          const breaching* by) {
-            json::object payload{{"type", type},     {"rule", r.name},   {"episode", ep},
-                                 {"reason", reason}, {"topic", r.topic}, {"group", r.group}};
+            json::object extra{{"topic", r.topic}, {"group", r.group}};
             // `topic` and `group` are the rule's patterns; a pager wants the consumer that
             // tripped it as data, not only inside `reason` (found from outside).
-            if (by) payload["breached"] = json::object{{"topic", by->topic}, {"group", by->group}};
-            event_input in{.topic = std::string(alerts_topic),
-                           .id = "alarm:" + r.name + ":" + std::to_string(ep) + ":" +
-                                 std::string(type.substr(6)),
-                           .key = r.name,
-                           .ts = now,
-                           .payload = std::move(payload),
-                           .headers = {{std::string(alarm_header), "1"}}};
-            std::vector<event_input> one;
-            one.push_back(std::move(in));
-            auto a = store_.append(std::move(one));
-            if (!a) return status(std::unexpected(a.error()));
-            return status{};
+            if (by) extra["breached"] = json::object{{"topic", by->topic}, {"group", by->group}};
+            return append_alarm(store_, r.name, type, ep, reason, std::move(extra), now);
         };
         if (why) {
             if (!st.breached_since) st.breached_since = now;
@@ -267,6 +290,22 @@ status slo_monitor::evaluate(ts_ms now) {
             firing.push_back(std::move(current));
         }
     }
+    // An alarm whose rule is gone from the config would stay open for ever: resolved here
+    // (found from outside). Every node should run the same rules: a node resolves the open
+    // alarms of rules it does not have.
+    for (const auto& [rule, last] : last_by_rule) {
+        if (std::ranges::any_of(rules_, [&](const slo_rule& r) { return r.name == rule; })) {
+            continue;
+        }
+        const auto was = read_last_alarm(*last);
+        if (!was.firing) continue;
+        if (auto ok = append_alarm(store_, rule, "alarm.resolved", was.episode,
+                                   "the rule is no longer configured",
+                                   json::object{{"topic", was.topic}, {"group", was.group}}, now);
+            !ok) {
+            return ok;
+        }
+    }
     std::lock_guard lock(active_mu_);
     active_ = std::move(firing);
     return {};
@@ -278,6 +317,7 @@ std::vector<alarm> slo_monitor::active() const {
 }
 
 void slo_monitor::append_metrics(std::string& out) const {
+    if (rules_.empty()) return;  // a node without rules has no such gauge
     auto firing = active();
     out += "# HELP prom_slo_alarm 1 while the SLO rule's alarm is firing.\n";
     out += "# TYPE prom_slo_alarm gauge\n";

@@ -78,7 +78,9 @@ class node_impl final : public node {
         feed_ = std::make_unique<consistency::change_feed>(*store_);
         replays_ = std::make_unique<ops::replay_manager>(*store_);
         if (auto ok = start_retention(); !ok) return ok;
-        if (!config_.slo.empty()) start_slo_monitor();
+        // Without rules too: one look at start resolves the alarms of rules removed from
+        // the config (slo_monitor::evaluate).
+        start_slo_monitor();
         metrics_source_ = std::make_unique<node_metrics>(*store_, projectors_.get());
         metrics_source_->set_user_projectors(supervisor_.get());
         metrics_source_->set_slo(slo_.get());
@@ -262,9 +264,10 @@ class node_impl final : public node {
         slo_thread_ = std::jthread([this](std::stop_token stop) {
             name_this_thread("prom-slo");
             while (!stop.stop_requested()) {
-                if (auto ok = slo_->evaluate(now_ms()); !ok) {
-                    spdlog::warn("prom serve: SLO check: {}", ok.error().message);
-                }
+                auto ok = slo_->evaluate(now_ms());
+                if (!ok) spdlog::warn("prom serve: SLO check: {}", ok.error().message);
+                // With no rule nothing can fire: one look that succeeded is enough.
+                if (ok && config_.slo.empty()) break;
                 if (!sleep_for_unless_stopped(stop, config_.slo_interval)) break;
             }
         });

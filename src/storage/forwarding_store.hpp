@@ -112,6 +112,9 @@ class forwarding_store : public store {
                                                         std::string_view key) override {
         return inner_.find_key_horizon(topic, key);
     }
+    result<bool> has_event_id(std::string_view topic, std::string_view id) override {
+        return inner_.has_event_id(topic, id);
+    }
     result<std::vector<key_horizon>> key_horizons(std::string_view topic) override {
         return inner_.key_horizons(topic);
     }

@@ -65,7 +65,6 @@ struct protocol_error {
 };
 
 constexpr std::size_t max_batch_size = 10000;
-constexpr std::size_t max_publish_events = 1000;
 // A request's `id` (echoed in its reply) is at most this long.
 constexpr std::size_t max_request_id_bytes = 256;
 

@@ -546,16 +546,17 @@ void session::expand_patterns(bool always) {
                     // With the subscribe request's id, as a named subscription's refusal
                     // has (found from outside), and how many more are left out (found
                     // from outside: a page said one topic was missing where six were).
-                    // (A reference, not the binding: clang 15 cannot capture a structured
-                    // binding in a lambda.)
-                    const auto& pattern = p;
-                    const auto after = topics->begin() + (&t - topics->data()) + 1;
-                    const auto more = std::count_if(after, topics->end(), [&](const auto& o) {
-                        return topic_matches(pattern.cmd.topic, o.topic) &&
-                               !pattern.topics.contains(o.topic) &&
-                               allowed(auth::action::subscribe, o.topic) &&
-                               !subs_.contains(std::make_pair(o.topic, pattern.cmd.group));
-                    });
+                    // (A loop, not a lambda: clang's thread-safety analysis does not see
+                    // subs_mu_ held inside one, and clang 15 cannot capture the binding.)
+                    std::size_t more = 0;
+                    for (auto o = topics->begin() + (&t - topics->data()) + 1; o != topics->end();
+                         ++o) {
+                        if (topic_matches(p.cmd.topic, o->topic) && !p.topics.contains(o->topic) &&
+                            allowed(auth::action::subscribe, o->topic) &&
+                            !subs_.contains(std::make_pair(o->topic, p.cmd.group))) {
+                            ++more;
+                        }
+                    }
                     std::string which = "'" + t.topic + "'";
                     if (more > 0) which += " and " + std::to_string(more) + " more topics";
                     enqueue({std::make_shared<const std::string>(

@@ -427,6 +427,31 @@ TEST_P(ops_dlq_replay_contract, a_running_replays_group_is_listed_active) {
     EXPECT_EQ(seek.error().code, errc::conflict) << seek.error().message;
 }
 
+// A forced seek of a running replay's group moves its cursor: the run stops at its next
+// write, naming a seek as well as another replay (found from outside: it blamed another
+// replay only), and copies nothing of that batch.
+TEST_P(ops_dlq_replay_contract, a_replay_whose_cursor_a_seek_moved_says_so) {
+    for (int i = 0; i < 10; ++i) publish("src", i, "e" + std::to_string(i));
+    ops::replay_spec spec{.src = "src", .dst = "dst", .batch_size = 5};
+    auto c = ops::compile_replay(*store_, spec);
+    ASSERT_TRUE(c) << c.error().message;
+    bool moved = false;
+    auto done = ops::run_replay(*store_, **c, [&](const ops::replay_progress& p) {
+        if (!moved && p.cursor.value == 5) {  // inside the second batch, before its write
+            moved = true;
+            EXPECT_TRUE(store_->set_cursor("src", "replay:dst", seq_t{1}));
+        }
+        return true;
+    });
+    ASSERT_FALSE(done);
+    EXPECT_EQ(done.error().code, errc::conflict);
+    EXPECT_NE(done.error().message.find("(from seq 5 to 1): a seek of group 'replay:dst' or "
+                                        "another replay into 'dst' moved it"),
+              std::string::npos)
+        << done.error().message;
+    EXPECT_EQ((*store_->topic("dst"))->count, 5);  // the first batch only
+}
+
 TEST_P(ops_dlq_replay_contract, the_replayer_refuses_bad_input_and_overlaps) {
     publish("src", 1, "a");
     auto refused = [&](ops::replay_spec spec, errc code, std::string_view says) {

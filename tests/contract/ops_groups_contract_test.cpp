@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "bus/consumer_state.hpp"
 #include "ops/groups.hpp"
 #include "prom/bus.hpp"
 #include "prom/projector.hpp"
@@ -271,6 +272,41 @@ TEST_P(ops_groups_contract, an_active_group_refuses_a_seek_unless_forced) {
     auto seqs = got.seqs();
     ASSERT_FALSE(seqs.empty());
     EXPECT_EQ(seqs.front(), 2);
+}
+
+// While a forced seek holds the group's lease for the revoked consumer's remaining time, no
+// consumer holds the group: it is listed inactive and a seek needs no force; a removal waits
+// for the pause, saying so (found from outside: it showed "active" held by "prom-seek:…",
+// and a removal said "stop its consumer first").
+TEST_P(ops_groups_contract, a_group_paused_by_a_forced_seek_is_not_active) {
+    publish("t", 1, 4);
+    ASSERT_TRUE(store_->set_cursor("t", "g", seq_t{4}));
+    const auto lease = bus_internal::consumer_lease_name("t", "g");
+    ASSERT_TRUE(store_->seize_lease(lease, "a-consumer", 30s));
+    auto holder = [&]() -> std::optional<std::string> {
+        auto gs = ops::list_groups(*store_, ts_ms{0});
+        EXPECT_TRUE(gs);
+        for (const auto& g : *gs) {
+            if (g.group == "g") return g.holder;
+        }
+        return std::nullopt;
+    };
+    EXPECT_EQ(holder(), "a-consumer");
+    auto forced = ops::seek(*store_, "t", "g", {ops::seek_target::kind::seq, 1}, true);
+    ASSERT_TRUE(forced) << forced.error().message;
+    EXPECT_TRUE(forced->revoked);
+    EXPECT_EQ(holder(), std::nullopt);
+    auto again = ops::seek(*store_, "t", "g", {ops::seek_target::kind::seq, 2}, false);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_FALSE(again->revoked);
+    EXPECT_EQ(store_->cursor("t", "g")->value(), 2);
+    auto removed = ops::remove_group(*store_, "t", "g");
+    ASSERT_FALSE(removed);
+    EXPECT_EQ(removed.error().code, errc::conflict);
+    EXPECT_NE(removed.error().message.find("is paused by a forced seek for "), std::string::npos)
+        << removed.error().message;
+    // The pause still keeps the revoked consumer out until it lapses.
+    EXPECT_FALSE(*store_->acquire_lease(lease, "a-consumer", 1s));
 }
 
 TEST_P(ops_groups_contract, an_inactive_group_can_be_removed) {

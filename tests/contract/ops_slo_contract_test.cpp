@@ -107,6 +107,30 @@ TEST_P(ops_slo_contract, a_rule_fires_once_after_for_seconds_and_resolves_once) 
     EXPECT_EQ(a[2].id, "alarm:orders-fresh:2:fired");
 }
 
+// An open alarm whose rule is removed from the config is resolved, once, by a monitor
+// without the rule, even one without any rule (found from outside: it stayed open for
+// ever); a rule that still exists is left to its own judgement.
+TEST_P(ops_slo_contract, an_open_alarm_of_a_removed_rule_is_resolved) {
+    {
+        ops::slo_monitor m(*store_, rules());
+        const ts_ms t0{100'000};
+        ASSERT_TRUE(m.evaluate(t0));
+        ASSERT_TRUE(m.evaluate(t0 + 60'000));
+        ASSERT_EQ(alerts().size(), 1u);  // fired
+    }
+    ops::slo_monitor without(*store_, {});
+    ASSERT_TRUE(without.evaluate(ts_ms{200'000}));
+    ASSERT_TRUE(without.evaluate(ts_ms{201'000}));
+    auto a = alerts();
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[1].id, "alarm:orders-fresh:1:resolved");
+    EXPECT_EQ(a[1].payload.at("reason").as_string(), "the rule is no longer configured");
+    EXPECT_EQ(a[1].payload.at("topic").as_string(), "order.*");
+    std::string metrics;
+    without.append_metrics(metrics);
+    EXPECT_EQ(metrics, "");
+}
+
 // prom.alerts holds prom's alarms only: a client's event keyed by a rule's name made the
 // monitor count episodes from it (every later alarm was a duplicate id, dropped: nobody
 // paged), and a schema on the topic refused the alarms. Found from outside.

@@ -128,6 +128,18 @@ TEST(ws_protocol, parses_ack_unsubscribe_and_publish) {
     EXPECT_EQ(std::get<publish_cmd>(many.op).events.size(), 2u);
 }
 
+// A batch holds any number of events, as a POST /publish body does (found from outside: 1,001
+// went over HTTP and were refused here); an empty one is refused.
+TEST(ws_protocol, a_publish_batch_is_bounded_by_its_size_only) {
+    std::string frame = R"({"op":"publish","id":"b","events":[)";
+    for (int i = 0; i < 1001; ++i)
+        frame += std::string(i ? "," : "") + R"({"topic":"t","payload":1})";
+    frame += "]}";
+    EXPECT_EQ(std::get<publish_cmd>(parsed(frame).op).events.size(), 1001u);
+    EXPECT_NE(refused(R"({"op":"publish","id":"e","events":[]})").message.find("non-empty"),
+              std::string::npos);
+}
+
 // A batch's refused event is named by its index, as POST /publish names it (found from
 // outside: a reserved id in the second event said only "ids starting with prom- …").
 TEST(ws_protocol, a_refused_event_of_a_batch_is_named_by_its_index) {

@@ -482,6 +482,12 @@ class memory_store final : public store {
         return t->second.horizon;
     }
 
+    result<bool> has_event_id(std::string_view topic, std::string_view id) override {
+        std::lock_guard lock(data_mu_);
+        auto t = topics_.find(std::string(topic));
+        return t != topics_.end() && t->second.by_id.contains(std::string(id));
+    }
+
     result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
                                                         std::string_view key) override {
         std::lock_guard lock(data_mu_);

@@ -237,6 +237,18 @@ result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vect
     return out;
 }
 
+result<bool> pg_store::has_event_id(std::string_view topic, std::string_view id) {
+    bool found = false;
+    auto st = with_reader([&](connection& c) -> status {
+        auto r = c.query("SELECT 1 FROM events WHERE topic = $1 AND id = $2", {topic, id});
+        if (!r) return std::unexpected(r.error());
+        found = !r->empty();
+        return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return found;
+}
+
 result<std::vector<event>> pg_store::scan(const scan_query& q) {
     std::string sql = "SELECT " PROM_EVENT_COLUMNS " FROM events WHERE topic = $1 AND seq >= $2";
     std::vector<param> ps{q.topic, q.from_seq};

@@ -95,6 +95,7 @@ class pg_store final : public store {
 
     // ---- retention (pg_retention.cpp; docs/retention.md)
     result<ts_ms> raise_horizon(std::string_view topic, ts_ms h) override;
+    result<bool> has_event_id(std::string_view topic, std::string_view id) override;
     result<std::optional<key_horizon>> find_key_horizon(std::string_view topic,
                                                         std::string_view key) override;
     result<std::vector<key_horizon>> key_horizons(std::string_view topic) override;

@@ -177,6 +177,20 @@ result<std::vector<event>> sqlite_store::read_events(connection& c, std::string_
     return out;
 }
 
+result<bool> sqlite_store::has_event_id(std::string_view topic, std::string_view id) {
+    auto r = reader();
+    if (!r) return std::unexpected(r.error());
+    auto st = (*r)->prepare("SELECT 1 FROM events WHERE topic = ?1 AND id = ?2");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, topic);
+    st->bind(2, id);
+    const int rc = st->step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return std::unexpected((*r)->last_error(rc, "look up an event id"));
+    }
+    return rc == SQLITE_ROW;
+}
+
 result<std::vector<event>> sqlite_store::scan(const scan_query& q) {
     auto r = reader();
     if (!r) return std::unexpected(r.error());
