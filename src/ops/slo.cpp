@@ -294,9 +294,7 @@ status slo_monitor::evaluate(ts_ms now) {
     // (found from outside). Every node should run the same rules: a node resolves the open
     // alarms of rules it does not have.
     for (const auto& [rule, last] : last_by_rule) {
-        if (std::ranges::any_of(rules_, [&](const slo_rule& r) { return r.name == rule; })) {
-            continue;
-        }
+        if (std::ranges::find(rules_, rule, &slo_rule::name) != rules_.end()) continue;
         const auto was = read_last_alarm(*last);
         if (!was.firing) continue;
         if (auto ok = append_alarm(store_, rule, "alarm.resolved", was.episode,

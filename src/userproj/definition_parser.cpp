@@ -1,5 +1,6 @@
 // parse_projector_definition and topic_matches (include/prom/user_projector.hpp).
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 
 #include "core/json_fields.hpp"
@@ -92,6 +93,21 @@ std::expected<std::optional<userproj::event_filter>, definition_error> optional_
     return std::optional<userproj::event_filter>(std::move(*f));
 }
 
+// A literal `_ts` (not a reference to the event) that can never be one: every event would be
+// dead-lettered with a type_error (found from outside: "$set": {"_ts": "abc"} was accepted,
+// and the definition failed at its fifth event). A reference is checked at run time.
+std::expected<void, definition_error> check_literal_ts(const json::value& v,
+                                                       const std::string& at) {
+    if (const auto* s = v.if_string(); s && s->starts_with('$') && !s->starts_with("$$")) {
+        return {};
+    }
+    if (v.is_int64() || (v.is_uint64() && v.get_uint64() <= INT64_MAX)) return {};
+    return refuse(
+        "_ts is an integer of epoch milliseconds in the signed 64-bit range, or a "
+        "reference to one (\"$ts\")",
+        at);
+}
+
 std::expected<userproj::write_spec, definition_error> parse_update(userproj::write_spec w,
                                                                    const json::value& u,
                                                                    const std::string& at) {
@@ -133,6 +149,14 @@ std::expected<userproj::write_spec, definition_error> parse_update(userproj::wri
             touched.emplace_back(path);
             // `$unset` of _ts sets nothing: the event's ts is stamped all the same (effects.cpp).
             if ((path == "_ts" || path.starts_with("_ts.")) && name != "$unset") w.names_ts = true;
+            if (path.starts_with("_ts.") && name != "$unset") {
+                return refuse("_ts is an integer: it has no fields", f_at);
+            }
+            if (path == "_ts" && name != "$unset") {
+                if (auto ok = check_literal_ts(f.value(), f_at); !ok) {
+                    return std::unexpected(ok.error());
+                }
+            }
             if (name == "$inc") {
                 const json::value& by = f.value();
                 bool reference = by.is_string() && by.get_string().starts_with('$') &&
@@ -193,6 +217,11 @@ std::expected<userproj::write_spec, definition_error> parse_write(const json::va
             }
         }
         w.names_ts = r->contains("_ts");
+        if (const json::value* ts = r->if_contains("_ts")) {
+            if (auto ok = check_literal_ts(*ts, pointer_join(r_at, "_ts")); !ok) {
+                return std::unexpected(ok.error());
+            }
+        }
     }
     auto value = userproj::compile_value(*replace, r_at);
     if (!value) return std::unexpected(value.error());

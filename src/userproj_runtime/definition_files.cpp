@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "core/text_file.hpp"
 
@@ -43,6 +44,9 @@ std::string describe(const apply_error& e) {
 }
 
 status check_definition_files(const std::vector<std::string>& files) {
+    // Two files of one name: the later would replace the earlier at every start, without a
+    // word (found from outside).
+    std::map<std::string, std::string, std::less<>> file_of;
     for (const auto& f : files) {
         auto body = definition_body(f);
         if (!body) return std::unexpected(body.error());
@@ -51,11 +55,33 @@ status check_definition_files(const std::vector<std::string>& files) {
             return fail(errc::invalid_argument,
                         f + ": " + located(parsed.error().message, parsed.error().pointer));
         }
+        auto [at, fresh] = file_of.emplace(parsed->name, f);
+        if (!fresh) {
+            return fail(errc::invalid_argument, f + ": projector '" + parsed->name +
+                                                    "' is defined in " + at->second +
+                                                    " too: one file per projector");
+        }
     }
     return {};
 }
 
 status apply_definition_files(store& s, const std::vector<std::string>& files) {
+    // What the store would refuse for sure is asked of every file first, so that a refused
+    // start leaves no earlier file applied (found from outside: files before the refused one
+    // were stored).
+    for (const auto& f : files) {
+        auto body = definition_body(f);
+        if (!body) return std::unexpected(body.error());
+        auto parsed = parse_projector_definition(*body);
+        if (!parsed) continue;  // refused below, with its place
+        auto stored = load_entry(s, parsed->name);
+        if (!stored) return std::unexpected(stored.error());
+        if (*stored && !(*stored)->deleted && parsed->version < (*stored)->version) {
+            return fail(errc::conflict, f + ": version " + std::to_string(parsed->version) +
+                                            " is lower than the stored version " +
+                                            std::to_string((*stored)->version));
+        }
+    }
     for (const auto& f : files) {
         auto body = definition_body(f);
         if (!body) return std::unexpected(body.error());

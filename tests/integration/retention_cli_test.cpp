@@ -2,7 +2,6 @@
 // them (docs/retention.md), with their exit codes: 2 for bad usage (nothing changes), 1 for
 // nothing found or a pass already running. On SQLite and PostgreSQL.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <sstream>
 
@@ -10,6 +9,7 @@
 #include "prom/store.hpp"
 #include "retention/retention.hpp"
 #include "support/cli_runner.hpp"
+#include "support/outside_sqlite_reader.hpp"
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -221,17 +221,9 @@ TEST_F(retention_cli, a_key_erased_again_counts_its_events_not_the_earlier_marke
 TEST_F(retention_cli, an_erasure_whose_wal_cannot_be_cleared_says_so) {
     if (!url_.starts_with("sqlite:")) GTEST_SKIP() << "a SQLite WAL only";
     s_.reset();  // this test's own store would checkpoint too
-    sqlite3* outside = nullptr;
-    const std::string file = "file:" + url_.substr(7) + "?mode=ro";
-    ASSERT_EQ(
-        sqlite3_open_v2(file.c_str(), &outside, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr),
-        SQLITE_OK);
-    ASSERT_EQ(
-        sqlite3_exec(outside, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr),
-        SQLITE_OK);
+    test::outside_sqlite_reader outside(url_.substr(7));
     auto held = prom("erase orders k1", true);
-    sqlite3_exec(outside, "COMMIT", nullptr, nullptr, nullptr);
-    sqlite3_close(outside);
+    outside.release();
     ASSERT_EQ(held.exit_code, 0) << held.out;
     EXPECT_NE(held.out.find("prom: warning: the erased content may remain in the database's WAL "
                             "file"),

@@ -2,10 +2,9 @@
 // DELETE, bad input), a pass on demand (dry run, 404, 409), time travel and late publishes
 // against the horizon (410), erasure, document deletion, GET /topics' bytes and horizon, the
 // admin permission, and the background runner dropping per a config policy with its metrics.
-#include <sqlite3.h>
-
 #include <thread>
 
+#include "support/outside_sqlite_reader.hpp"
 #include "support/server_fixture.hpp"
 #include "support/ws_client.hpp"
 
@@ -338,19 +337,11 @@ TEST_F(retention_http, if_match_and_if_unmodified_since_guard_deletes_and_reads)
 TEST_F(retention_http, an_erasure_whose_wal_cannot_be_cleared_says_so) {
     if (!db_url_.starts_with("sqlite:")) GTEST_SKIP() << "a SQLite WAL only";
     publish("orders", 2, 2);
-    sqlite3* outside = nullptr;
-    const std::string file = "file:" + db_url_.substr(7) + "?mode=ro";
-    ASSERT_EQ(
-        sqlite3_open_v2(file.c_str(), &outside, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr),
-        SQLITE_OK);
-    ASSERT_EQ(
-        sqlite3_exec(outside, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr),
-        SQLITE_OK);
+    test::outside_sqlite_reader outside(db_url_.substr(7));
     auto held = del("/topics/orders/keys/k1");
     ASSERT_EQ(held.status, 200) << held.body;
     EXPECT_NE(body(held).at("warning").as_string().find("WAL"), std::string::npos) << held.body;
-    sqlite3_exec(outside, "COMMIT", nullptr, nullptr, nullptr);
-    sqlite3_close(outside);
+    outside.release();
     auto clear = del("/topics/orders/keys/k0");
     ASSERT_EQ(clear.status, 200) << clear.body;
     EXPECT_FALSE(body(clear).as_object().contains("warning")) << clear.body;

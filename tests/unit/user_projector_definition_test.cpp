@@ -181,6 +181,24 @@ TEST(user_projector_definition, accepts_a_whole_document_replacement) {
     EXPECT_EQ(refused(d).pointer, "/writes/0/replace/$set");
 }
 
+// A literal _ts that can never be one is refused with the definition (found from outside:
+// accepted, then every event was dead-lettered); a reference is checked at run time.
+TEST(user_projector_definition, refuses_a_literal_ts_that_is_no_integer) {
+    for (std::string_view bad : {R"("abc")", "1.5", "18446744073709551615", "true", "{}"}) {
+        EXPECT_EQ(pointer_of("/writes/0/update/$set/_ts", bad), "/writes/0/update/$set/_ts") << bad;
+    }
+    EXPECT_EQ(pointer_of("/writes/0/update/$set/_ts.x", "1"), "/writes/0/update/$set/_ts.x");
+    EXPECT_EQ(pointer_of("/writes/0/update/$setOnInsert/_ts", "\"$$ts\""),
+              "/writes/0/update/$setOnInsert/_ts");
+    for (std::string_view ok : {"1700000000000", "-5", R"("$ts")", R"("$payload.when")"}) {
+        EXPECT_TRUE(parse_projector_definition(orders_with("/writes/0/update/$set/_ts", ok))) << ok;
+    }
+    json::object d = parse_or_die(orders).get_object();
+    d["writes"] = parse_or_die(
+        R"([{"collection": "c", "key": "{key}", "replace": {"at": "$ts", "_ts": "abc"}}])");
+    EXPECT_EQ(refused(d).pointer, "/writes/0/replace/_ts");
+}
+
 TEST(user_projector_definition, refuses_emits_that_loop_or_name_bad_topics) {
     EXPECT_EQ(pointer_of("/emit/0/topic", "\"order.audit\""),
               "/emit/0/topic");  // order.* matches it
