@@ -16,8 +16,9 @@ class outside_sqlite_reader {
         EXPECT_EQ(
             sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr),
             SQLITE_OK);
-        EXPECT_EQ(sqlite3_exec(db_, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr),
-                  SQLITE_OK);
+        EXPECT_EQ(
+            sqlite3_exec(db_, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
     }
     ~outside_sqlite_reader() { release(); }
     outside_sqlite_reader(const outside_sqlite_reader&) = delete;
