@@ -58,10 +58,11 @@ class ops_groups_contract : public testing::TestWithParam<test::backend> {
     // Events with ts = 1000 * (first + i), i = 0..n-1.
     void publish(std::string_view topic, int first, int n) {
         std::vector<event_input> batch;
+        batch.reserve(static_cast<std::size_t>(n));
         for (int i = 0; i < n; ++i) {
             batch.push_back({.topic = std::string(topic),
                              .key = "k",
-                             .ts = ts_ms{1000 * (first + i)},
+                             .ts = ts_ms{std::int64_t{1000} * (first + i)},
                              .payload = first + i});
         }
         ASSERT_TRUE(store_->append(std::move(batch)));
