@@ -3,6 +3,7 @@
 // a cursor stored beyond the end never makes the delivery loop spin.
 #include <limits>
 
+#include "bus/consumer_state.hpp"
 #include "prom/bus.hpp"
 #include "support/server_fixture.hpp"
 #include "support/ws_client.hpp"
@@ -107,6 +108,15 @@ TEST_F(gateway_ack, an_ack_past_what_this_connection_received_is_refused) {
     ASSERT_TRUE(active);
     active->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
     expect_op(*active, "subscribed");
+    // The lease is taken after `subscribed`: the standby subscribes once it is held, or it
+    // could take the group first (seen on PostgreSQL in CI).
+    const auto lease = bus_internal::consumer_lease_name("jobs", "w");
+    ASSERT_TRUE(test::eventually(
+        [&] {
+            auto held = db().list_leases(lease);
+            return held && !held->empty() && held->front().remaining.count() > 0;
+        },
+        10s));
     auto standby = open();
     ASSERT_TRUE(standby);
     standby->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
