@@ -69,26 +69,28 @@ status apply_definition_files(store& s, const std::vector<std::string>& files) {
     // What the store would refuse for sure is asked of every file first, so that a refused
     // start leaves no earlier file applied (found from outside: files before the refused one
     // were stored).
+    // Each file is read once, for both passes.
+    std::vector<json::value> bodies;
+    bodies.reserve(files.size());
     for (const auto& f : files) {
         auto body = definition_body(f);
         if (!body) return std::unexpected(body.error());
         auto parsed = parse_projector_definition(*body);
-        if (!parsed) continue;  // refused below, with its place
-        auto stored = load_entry(s, parsed->name);
-        if (!stored) return std::unexpected(stored.error());
-        if (*stored && !(*stored)->deleted && parsed->version < (*stored)->version) {
-            return fail(errc::conflict, f + ": version " + std::to_string(parsed->version) +
-                                            " is lower than the stored version " +
-                                            std::to_string((*stored)->version));
+        if (parsed) {  // an invalid one is refused below, with its place
+            auto stored = load_entry(s, parsed->name);
+            if (!stored) return std::unexpected(stored.error());
+            if (*stored && !(*stored)->deleted && parsed->version < (*stored)->version) {
+                return fail(errc::conflict,
+                            f + ": " + lower_version(parsed->version, (*stored)->version).message);
+            }
         }
+        bodies.push_back(std::move(*body));
     }
-    for (const auto& f : files) {
-        auto body = definition_body(f);
-        if (!body) return std::unexpected(body.error());
-        auto done = apply_definition(s, *body);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        auto done = apply_definition(s, bodies[i]);
         if (!done) {
             auto code = done.error().pointer ? errc::invalid_argument : done.error().err.code;
-            return fail(code, f + ": " + describe(done.error()));
+            return fail(code, files[i] + ": " + describe(done.error()));
         }
     }
     return {};

@@ -295,6 +295,11 @@ collection_map read_aliases(const std::vector<registry_entry>& entries) {
     return out;
 }
 
+error lower_version(std::int64_t given, std::int64_t stored) {
+    return {errc::conflict, "version " + std::to_string(given) +
+                                " is lower than the stored version " + std::to_string(stored)};
+}
+
 std::expected<applied, apply_error> apply_definition(store& s, const json::value& body,
                                                      std::string_view name_from_path,
                                                      const definition_check& may_apply) {
@@ -397,10 +402,7 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
         e = **stored;
         if (def.version < e.version) {
             return std::unexpected(
-                apply_error{{errc::conflict, "version " + std::to_string(def.version) +
-                                                 " is lower than the stored version " +
-                                                 std::to_string(e.version)},
-                            std::nullopt});
+                apply_error{lower_version(def.version, e.version), std::nullopt});
         }
         bool same_as_serving = def.source == e.definition;
         bool same_as_rebuild = e.rebuild && def.source == e.rebuild->definition;

@@ -64,6 +64,8 @@ result<registry_entry> entry_from_json(const json::object& o);
 result<std::vector<registry_entry>> load_registry(store& s);
 // The live (not deleted) entry of `name`, or nullopt.
 result<std::optional<registry_entry>> load_entry(store& s, std::string_view name);
+// The refusal of a definition whose version is below the stored one (conflict).
+error lower_version(std::int64_t given, std::int64_t stored);
 
 // logical -> physical for every collection that a swap moved (entries whose map is the
 // identity add nothing). Live entries win over tombstones.
