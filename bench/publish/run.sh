@@ -8,7 +8,7 @@
 # -p N adds a third prom serve on the same PostgreSQL server, in its own schema, whose topic
 # already holds N events, measured in the same interleaved rounds. The events are written
 # by one INSERT … SELECT FROM generate_series (distinct ids, 10,000 keys, the same payload),
-# with the topic's row and the latest-per-key rows set to match, then ANALYZE and CHECKPOINT
+# with the topic's row and the latest-per-key rows set to match, then VACUUM (ANALYZE) and CHECKPOINT
 # (as a long-running log's tables would be).
 #
 # Each answer of prom comes after the commit that holds the event; pgbench's INSERTs are
@@ -78,7 +78,7 @@ INSERT INTO latest(topic, key, seq)
 SELECT 'bench.http', 'k' || r, $preload + 1 - ((($preload + 1) - r) % 10000) FROM generate_series(0, 9999) AS r
 ON CONFLICT (topic, key) DO UPDATE SET seq = excluded.seq;
 UPDATE topics SET last_seq = $preload + 1, count = $preload + 1 WHERE name = 'bench.http';
-ANALYZE;
+VACUUM (ANALYZE);  -- as autovacuum would have, not during the rounds
 CHECKPOINT;
 SQL
   log "pre-loaded in $(( $(date +%s) - t_load )) s"

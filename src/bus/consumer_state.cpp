@@ -39,7 +39,7 @@ bool consumer_state::hold_lease() {
         return true;
     }
     auto now = std::chrono::steady_clock::now();
-    if (active_ && now - renewed_ < config_.lease_ttl / 3) return true;
+    if (active_ && renewed_within_a_third(now)) return true;
     auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
     if (!got) {
         spdlog::warn("consumer {}/{}: lease: {}", config_.topic, config_.group,
@@ -47,7 +47,7 @@ bool consumer_state::hold_lease() {
     }
     bool held = got && *got;
     if (held) {
-        renewed_ = now;
+        renewed_ = now.time_since_epoch().count();
         if (!active_) {
             // Taking over: whatever the previous holder delivered but did not ack comes again.
             auto pos = initial_position();
@@ -186,6 +186,34 @@ bool consumer_state::advance(std::optional<seq_t> reached, seq_t batch_last) {
 bool consumer_state::renew_lease() {
     if (config_.ephemeral || !active_) return active_;
     return hold_lease();
+}
+
+result<bool> consumer_state::confirm_lease() {
+    if (config_.ephemeral || !active_) return active_.load();
+    const auto now = std::chrono::steady_clock::now();
+    bool held = false;
+    if (!renewed_within_a_third(now)) {
+        auto got = store_.acquire_lease(lease_name_, owner_, config_.lease_ttl);
+        if (!got) return std::unexpected(got.error());
+        held = *got;
+        if (held) renewed_ = now.time_since_epoch().count();
+    } else {
+        // Renewed lately, so still this consumer's unless an operator took it (a forced
+        // seek): a read, not a write, says which.
+        auto leases = store_.list_leases(lease_name_);
+        if (!leases) return std::unexpected(leases.error());
+        for (const auto& l : *leases) {
+            if (l.name == lease_name_) held = l.owner == owner_ && l.remaining.count() > 0;
+        }
+    }
+    if (!held) active_ = false;  // the driver's next step re-reads the cursor if it gets it back
+    return held;
+}
+
+bool consumer_state::renewed_within_a_third(std::chrono::steady_clock::time_point now) const {
+    const std::chrono::steady_clock::time_point renewed{
+        std::chrono::steady_clock::duration(renewed_.load())};
+    return now - renewed < config_.lease_ttl / 3;
 }
 
 void consumer_state::release() {

@@ -78,6 +78,14 @@ class consumer_state {
     // no longer held (another node took it over): the delivery should stop, its commit
     // would be refused. Never takes a lease this consumer does not hold.
     bool renew_lease();
+    // Any thread, while the driver waits for a delivery to come back (a WebSocket frame
+    // behind a slow client) or before an ack: renews the lease if a third of its time has
+    // passed, and otherwise reads who holds it (an operator may have taken it). False when
+    // another owner holds it (this consumer is then inactive: its driver's next step takes
+    // the lease again or waits as a standby), so that a consumer whose lease passed on does
+    // not move the group's cursor under its new holder. Never takes a lease this consumer
+    // does not hold.
+    result<bool> confirm_lease();
 
     bool active() const { return active_.load(); }
     // Forget the position and re-read the durable cursor before the next batch (after a
@@ -112,7 +120,10 @@ class consumer_state {
     std::string owner_;
     std::string lease_name_;
     std::atomic<bool> active_{false};
-    std::chrono::steady_clock::time_point renewed_{};
+    // When the lease was last acquired or renewed (steady_clock ticks): read and written by
+    // the driver and by confirm_lease from other threads.
+    std::atomic<std::chrono::steady_clock::rep> renewed_{0};
+    bool renewed_within_a_third(std::chrono::steady_clock::time_point now) const;
     seq_t position_{};
 };
 

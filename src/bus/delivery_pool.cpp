@@ -27,10 +27,12 @@ struct delivery_pool::pump final : delivery_pool::consumer,
 
     void stop(std::function<void()> stopped) override;
     bool active() const override { return state_.active(); }
+    result<bool> confirm_lease() override { return state_.confirm_lease(); }
 
     delivery_pool& pool_;
     const std::uint64_t id_;
-    consumer_state state_;  // only the worker running the pump touches it
+    // Only the worker running the pump touches it, but for confirm_lease (thread-safe).
+    consumer_state state_;
     deliver_fn deliver_;
     settle_fn settle_;
     // Guarded by the pool's mu_:
@@ -40,9 +42,10 @@ struct delivery_pool::pump final : delivery_pool::consumer,
     std::uint64_t generation_ = 0;  // a `done` of an older delivery is ignored
     std::optional<bool> outcome_;   // set by done(): the delivery to settle
     seq_t batch_last_{};
-    clock::time_point deadline_{};
-    seq_t parked_at_{};      // the position when parked
-    bool in_topic_ = false;  // in watched_[topic].parked
+    clock::time_point deadline_{};  // waiting: when to step; delivering: when to renew
+    bool renewing_ = false;         // in renewals_ or being renewed by a worker
+    seq_t parked_at_{};             // the position when parked
+    bool in_topic_ = false;         // in watched_[topic].parked
 };
 
 void delivery_pool::pump::stop(std::function<void()> stopped) {
@@ -103,6 +106,8 @@ void delivery_pool::close() {
     {
         prom::lock_guard lock(mu_);
         left.swap(all_);
+        ready_.clear();
+        renewals_.clear();
     }
     for (auto& [id, p] : left) p->state_.release();
 }
@@ -140,17 +145,30 @@ void delivery_pool::work() {
     name_this_thread("prom-delivery");
     for (;;) {
         std::shared_ptr<pump> p;
+        bool renewal = false;
         {
             prom::unique_lock lock(mu_);
-            while (!closing_ && ready_.empty()) work_cv_.wait(lock.native());
+            while (!closing_ && ready_.empty() && renewals_.empty()) work_cv_.wait(lock.native());
             if (closing_) return;
-            p = std::move(ready_.front());
-            ready_.pop_front();
-            p->phase_ = pump::phase::running;
+            renewal = !renewals_.empty();
+            auto& from = renewal ? renewals_ : ready_;
+            p = std::move(from.front());
+            from.pop_front();
+            if (!renewal) p->phase_ = pump::phase::running;
         }
-        step(p);
+        if (renewal)
+            renew_while_delivering(p);
+        else
+            step(p);
     }
 }
+
+namespace {
+bool lease_confirmed(delivery_pool::consumer& c) {
+    auto held = c.confirm_lease();
+    return held && *held;
+}
+}  // namespace
 
 void delivery_pool::step(const std::shared_ptr<pump>& p) {
     std::optional<bool> outcome;
@@ -167,7 +185,15 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
     // client that closes right after reading it must not get it again from the next consumer
     // (docs/ws-protocol.md: a batch is acknowledged once written).
     std::optional<seq_t> reached;
-    if (outcome && *outcome) {
+    // Unless the lease passed to another consumer meanwhile (a client read the batch too
+    // slowly, or an operator revoked the lease): the cursor is the new holder's now, and this
+    // batch is its to deliver again.
+    if (outcome && *outcome && !lease_confirmed(*p)) {
+        spdlog::warn(
+            "subscriber {}/{}: the group's lease passed to another consumer before the "
+            "batch up to seq {} was settled; it is left to that consumer",
+            p->state_.config().topic, p->state_.config().group, last.value);
+    } else if (outcome && *outcome) {
         try {
             reached = p->settle_(last);
         } catch (const std::exception& e) {
@@ -192,6 +218,10 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
             p->phase_ = pump::phase::delivering;
             p->batch_last_ = s.events.back().seq;
             generation = p->generation_;
+            if (!p->state_.config().ephemeral) {
+                p->deadline_ = clock::now() + p->state_.config().lease_ttl / 3;
+                next_deadline_ = std::min(next_deadline_, p->deadline_);
+            }
         }
     }
     if (stopping) return finish(p);
@@ -206,6 +236,28 @@ void delivery_pool::delivered(const std::shared_ptr<pump>& p, std::uint64_t gene
     if (closing_ || p->phase_ != pump::phase::delivering || p->generation_ != generation) return;
     p->outcome_ = ok;
     ready(p);
+}
+
+void delivery_pool::renew_while_delivering(const std::shared_ptr<pump>& p) {
+    auto held = p->state_.confirm_lease();
+    if (!held) {
+        spdlog::warn("subscriber {}/{}: lease: {}", p->state_.config().topic,
+                     p->state_.config().group, held.error().message);
+    } else if (!*held) {
+        spdlog::warn(
+            "subscriber {}/{}: the group's lease passed to another consumer while a batch "
+            "waited for its client",
+            p->state_.config().topic, p->state_.config().group);
+    }
+    prom::lock_guard lock(mu_);
+    p->renewing_ = false;
+    if (p->phase_ != pump::phase::delivering) return;
+    if (held && !*held) {
+        p->deadline_ = clock::time_point::max();  // lost: nothing to renew until it is back
+    } else {
+        p->deadline_ = clock::now() + p->state_.config().lease_ttl / 3;  // renewed, or retried
+        next_deadline_ = std::min(next_deadline_, p->deadline_);
+    }
 }
 
 void delivery_pool::park(const std::shared_ptr<pump>& p, const consumer_step& s) {
@@ -304,17 +356,7 @@ void delivery_pool::watch() {
             prom::lock_guard lock(mu_);
             if (closing_) return;
             const auto now = clock::now();
-            if (now >= next_deadline_) {
-                next_deadline_ = clock::time_point::max();
-                for (auto& [id, p] : all_) {
-                    if (p->phase_ != pump::phase::waiting) continue;
-                    if (now >= p->deadline_) {
-                        ready(p);
-                    } else {
-                        next_deadline_ = std::min(next_deadline_, p->deadline_);
-                    }
-                }
-            }
+            if (now >= next_deadline_) wake_due(now);
             if (full_check_due_ || now >= next_full_check_) {
                 full_check_due_ = false;
                 next_full_check_ = now + full_check_interval;
@@ -323,6 +365,25 @@ void delivery_pool::watch() {
             }
         }
         if (full) full_check();
+    }
+}
+
+void delivery_pool::wake_due(clock::time_point now) {
+    next_deadline_ = clock::time_point::max();
+    for (auto& [id, p] : all_) {
+        const bool waiting = p->phase_ == pump::phase::waiting;
+        const bool renewable =
+            p->phase_ == pump::phase::delivering && !p->renewing_ && !p->state_.config().ephemeral;
+        if (!waiting && !renewable) continue;
+        if (now < p->deadline_) {
+            next_deadline_ = std::min(next_deadline_, p->deadline_);
+        } else if (waiting) {
+            ready(p);
+        } else {
+            p->renewing_ = true;
+            renewals_.push_back(p);
+            work_cv_.notify_one();
+        }
     }
 }
 

@@ -13,7 +13,9 @@
 // take-over from the durable cursor, `from`, seq order, a batch at a time, back-off on
 // errors. What differs is delivery: `deliver` hands the batch over and returns at once;
 // the consumer calls `done` later, from any thread (for WebSocket: once the frame is
-// written). `settle` then runs on a pool thread (acks belong there: they commit).
+// written). `settle` then runs on a pool thread (acks belong there: they commit), and only
+// while the consumer still holds its lease. A delivery that waits long (a slow client's
+// socket) keeps the lease: a worker renews it every third of its time meanwhile.
 #pragma once
 
 #include <condition_variable>
@@ -50,6 +52,11 @@ class delivery_pool {
         // it goes to the group's next consumer), so `done` must come for every batch.
         virtual void stop(std::function<void()> stopped = {}) = 0;
         virtual bool active() const = 0;  // holds the group's lease (or is ephemeral and started)
+        // Any thread; may write the lease: whether this consumer still holds the group's
+        // lease, renewed if a third of its time has passed (consumer_state::confirm_lease).
+        // An ack made outside the pool asks first, so that a consumer whose lease passed on
+        // never moves the cursor under the group's new holder.
+        virtual result<bool> confirm_lease() = 0;
     };
 
     delivery_pool(store& s, unsigned threads);
@@ -95,6 +102,11 @@ class delivery_pool {
     void unpark(pump& p) PROM_REQUIRES(mu_);
     void delivered(const std::shared_ptr<pump>& p, std::uint64_t generation, bool ok)
         PROM_EXCLUDES(mu_);
+    // A worker's turn for a pump whose delivery has waited a third of its lease's time.
+    void renew_while_delivering(const std::shared_ptr<pump>& p) PROM_EXCLUDES(mu_);
+    // The watcher: wakes the pumps whose deadline passed (waiting: a step; delivering: a
+    // renewal) and finds the next deadline.
+    void wake_due(std::chrono::steady_clock::time_point now) PROM_REQUIRES(mu_);
 
     store& store_;
     // Guards the members below and every pump's scheduling fields (pump::phase_ and the
@@ -104,6 +116,7 @@ class delivery_pool {
     std::condition_variable work_cv_;
     std::condition_variable watcher_cv_;  // the watcher, idle without consumers, waits here
     std::deque<std::shared_ptr<pump>> ready_ PROM_GUARDED_BY(mu_);
+    std::deque<std::shared_ptr<pump>> renewals_ PROM_GUARDED_BY(mu_);  // taken before ready_
     std::map<std::uint64_t, std::shared_ptr<pump>> all_ PROM_GUARDED_BY(mu_);
     std::uint64_t next_id_ PROM_GUARDED_BY(mu_) = 0;
     std::unordered_map<std::string, topic_watch> watched_ PROM_GUARDED_BY(mu_);  // by topic

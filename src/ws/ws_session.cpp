@@ -654,6 +654,7 @@ void session::unsubscribe_pattern(const std::string& id, const unsubscribe_cmd& 
 void session::ack(const std::string& id, const ack_cmd& cmd) {
     // Moving a group's cursor is consuming as that group: the same permissions as subscribe.
     if (auto no = refusal(id, cmd.topic, cmd.group)) return reply(std::move(*no));
+    std::shared_ptr<bus_internal::delivery_pool::consumer> consumer;
     {
         prom::lock_guard lock(subs_mu_);
         auto sub = subs_.find({cmd.topic, cmd.group});
@@ -678,9 +679,23 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
                                          " was not delivered on this connection (last delivered: " +
                                          std::to_string(last) + ")"));
         }
+        consumer = sub->second;
     }
     auto self = shared_from_this();
-    net::post(gw_.blocking, [self, id, cmd] {
+    net::post(gw_.blocking, [self, id, cmd, consumer = std::move(consumer)] {
+        // The flag read above may be stale: a lease that passed to another consumer since
+        // (this connection paused longer than the lease, or an operator revoked it) makes the
+        // cursor that consumer's, and an ack from here would move it under it.
+        if (auto held = consumer->confirm_lease(); !held || !*held) {
+            return self->enqueue(
+                {std::make_shared<const std::string>(
+                     !held ? error_frame(id, error_code_of(held.error().code), held.error().message)
+                           : error_frame(id, "conflict",
+                                         "the lease of group '" + cmd.group +
+                                             "' passed to another consumer: this ack was not "
+                                             "applied, and that consumer gets these events")),
+                 nullptr});
+        }
         auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
         std::string text = ok ? reply_frame(id, "acked",
                                             json::object{{"topic", cmd.topic},

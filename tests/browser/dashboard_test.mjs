@@ -569,6 +569,8 @@ const scenarios = {
             await page.waitForFunction(() => /processes/.test(document.getElementById("tt-summary").textContent), null, { timeout: 10000 });
             await page.fill("#tt-when", "");
             await page.$eval("#tt-when", (w) => w.dispatchEvent(new Event("change")));
+            // The table draws on the next animation frame: wait for it (bounded) before counting.
+            await page.waitForFunction(() => document.querySelectorAll(".vt-row[data-key]:not([hidden])").length === 0, null, { timeout: 5000 }).catch(() => {});
             const said = await page.textContent("#tt-summary");
             const shown = await page.$$eval(".vt-row[data-key]:not([hidden])", (r) => r.length);
             check(/Type a date and time/.test(said) && shown === 0, "an emptied date field shows no earlier answer", `${said} (${shown} rows)`);

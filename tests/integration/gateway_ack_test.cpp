@@ -139,6 +139,25 @@ TEST_F(gateway_ack, an_ack_past_what_this_connection_received_is_refused) {
 
 // A close handshake ends the session at once: the group's next consumer gets the lease
 // without waiting for the peer to close its TCP socket (Beast's teardown waits for that).
+// An ack is applied only while its connection still holds the group's lease: one taken
+// away in between (an operator's forced seek here; a process paused past its lease the same)
+// is refused, and the cursor stays where the lease's new holder put it. Before, the ack
+// path read a flag refreshed only at the consumer's next renewal (found from outside).
+TEST_F(gateway_ack, an_ack_after_the_lease_was_taken_away_is_refused) {
+    publish("jobs", 3);
+    auto ws = open();
+    ASSERT_TRUE(ws);
+    ws->send_text(R"({"op":"subscribe","topic":"jobs","group":"w","manualAck":true})");
+    expect_op(*ws, "subscribed");
+    EXPECT_EQ(expect_op(*ws, "events").at("events").as_array().size(), 3u);
+    ASSERT_TRUE(db().seize_lease(bus_internal::consumer_lease_name("jobs", "w"), "operator", 30s));
+    ws->send_text(R"({"op":"ack","id":"late","topic":"jobs","group":"w","seq":3})");
+    auto err = expect_op(*ws, "error");
+    EXPECT_EQ(err.at("error"), "conflict");
+    EXPECT_EQ(err.at("id"), "late");
+    EXPECT_EQ(cursor("jobs", "w"), 0);
+}
+
 TEST_F(gateway_ack, a_close_frame_hands_the_lease_over_at_once) {
     publish("jobs", 3);
     auto first = open();

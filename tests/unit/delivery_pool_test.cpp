@@ -191,5 +191,104 @@ TEST(delivery_pool, a_stop_waits_for_the_batch_in_flight_and_settles_it) {
     pool.close();
 }
 
+// A group consumer whose batch waits for a slow client (a frame behind a full socket) keeps
+// the group's lease meanwhile, and the batch is settled once written. Before, the lease was
+// renewed only between batches: it lapsed after its time, another node's consumer took the
+// group and got the same events while this one still delivered them (found from outside:
+// PostgreSQL, two nodes, a client that stopped reading).
+struct held_delivery {
+    std::mutex mu;
+    std::condition_variable cv;
+    delivery_pool::done_fn pending;
+    std::vector<seq_t> settled;
+
+    delivery_pool::deliver_fn deliver() {
+        return [this](std::vector<event>, delivery_pool::done_fn done) {
+            std::lock_guard lock(mu);
+            pending = std::move(done);  // written later, as a frame behind a slow client is
+            cv.notify_all();
+        };
+    }
+    delivery_pool::settle_fn settle() {
+        return [this](seq_t last) {
+            std::lock_guard lock(mu);
+            settled.push_back(last);
+            cv.notify_all();
+            return std::optional<seq_t>(last);
+        };
+    }
+    bool wait_pending() {
+        std::unique_lock lock(mu);
+        return cv.wait_for(lock, 5s, [&] { return pending != nullptr; });
+    }
+    void write() {
+        delivery_pool::done_fn done;
+        {
+            std::lock_guard lock(mu);
+            done = std::move(pending);
+        }
+        done(true);
+    }
+};
+
+consumer_config group_on(const std::string& topic, std::chrono::milliseconds lease_ttl) {
+    consumer_config c;
+    c.topic = topic;
+    c.group = "g";
+    c.lease_ttl = lease_ttl;
+    return c;
+}
+
+TEST(delivery_pool, a_batch_waiting_for_a_slow_client_keeps_the_groups_lease) {
+    auto inner = open_store("memory:");
+    ASSERT_TRUE(inner);
+    for (int i = 0; i < 3; ++i) append_to(**inner, "t");
+    delivery_pool pool(**inner, 1);
+    held_delivery d;
+    auto consumer = pool.add(group_on("t", 300ms), d.deliver(), d.settle());
+    ASSERT_TRUE(d.wait_pending());
+    std::this_thread::sleep_for(1s);  // three lease times without a written frame
+    const auto name = bus_internal::consumer_lease_name("t", "g");
+    auto other = (*inner)->acquire_lease(name, "another-node", 300ms);
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(*other) << "the lease lapsed while the batch waited for its client";
+    EXPECT_TRUE(consumer->active());
+    d.write();
+    {
+        std::unique_lock lock(d.mu);
+        ASSERT_TRUE(d.cv.wait_for(lock, 5s, [&] { return !d.settled.empty(); }));
+        EXPECT_EQ(d.settled[0], seq_t{3});
+    }
+    pool.close();
+}
+
+// A consumer whose lease passed on while its batch waited (an operator revoked it here; a
+// process paused longer than the lease does the same) neither settles that batch nor passes
+// an ack made outside the pool: the cursor is the new holder's.
+TEST(delivery_pool, a_batch_whose_lease_passed_on_is_not_settled_nor_acked) {
+    auto inner = open_store("memory:");
+    ASSERT_TRUE(inner);
+    for (int i = 0; i < 3; ++i) append_to(**inner, "t");
+    delivery_pool pool(**inner, 1);
+    held_delivery d;
+    auto consumer = pool.add(group_on("t", 300ms), d.deliver(), d.settle());
+    ASSERT_TRUE(d.wait_pending());
+    const auto name = bus_internal::consumer_lease_name("t", "g");
+    ASSERT_TRUE((*inner)->seize_lease(name, "operator", 60s));
+    // The next renewal (a third of the lease's time) finds it gone.
+    for (int i = 0; i < 200 && consumer->active(); ++i) std::this_thread::sleep_for(5ms);
+    EXPECT_FALSE(consumer->active());
+    auto held = consumer->confirm_lease();
+    ASSERT_TRUE(held);
+    EXPECT_FALSE(*held);
+    d.write();
+    std::this_thread::sleep_for(200ms);
+    {
+        std::lock_guard lock(d.mu);
+        EXPECT_TRUE(d.settled.empty()) << "settled a batch whose lease passed to another consumer";
+    }
+    pool.close();
+}
+
 }  // namespace
 }  // namespace prom
