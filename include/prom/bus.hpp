@@ -40,7 +40,9 @@ using batch_handler = std::function<void(std::span<const event> batch, subscript
 class subscription {
   public:
     virtual ~subscription() = default;  // stops and releases the lease
-    // durable cursor := seq (never moves backwards; refused past the topic's last seq)
+    // durable cursor := seq (never moves backwards; refused past the topic's last seq, and
+    // with errc::conflict while this subscription does not hold the group's lease: a
+    // standby, or one whose lease an operator's forced seek took)
     virtual status ack(seq_t seq) = 0;
     virtual void stop() = 0;
     virtual bool active() const = 0;  // holds the group's lease right now

@@ -31,6 +31,15 @@ class group_subscription final : public subscription {
 
     status ack(seq_t seq) override {
         if (options_.ephemeral) return {};  // nothing is stored for an ephemeral subscription
+        // The lease may have passed on since this batch came (an operator's forced seek, or
+        // a pause past the lease): the cursor is then its new holder's, not ours to move.
+        auto held = loop_.confirm_lease();
+        if (!held) return std::unexpected(held.error());
+        if (!*held) {
+            return fail(errc::conflict, "this subscriber no longer holds the lease of group '" +
+                                            group_ + "' of topic '" + topic_ +
+                                            "': the ack was not applied");
+        }
         return bus_.ack(topic_, group_, seq);
     }
     void stop() override { loop_.stop(); }

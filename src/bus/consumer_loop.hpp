@@ -38,6 +38,8 @@ class consumer_loop {
     void stop_keeping_lease();
     // Inside `deliver`: consumer_state::renew_lease.
     bool renew_lease() { return state_->consumer.renew_lease(); }
+    // Any thread: consumer_state::confirm_lease (before an ack).
+    result<bool> confirm_lease() { return state_->consumer.confirm_lease(); }
     bool active() const { return state_->consumer.active(); }
     bool stopping() const { return state_->stop.load(); }
     // Sleeps unless stop() comes first; false when stopped.

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "bus/consumer_state.hpp"
 #include "prom/bus.hpp"
 #include "support/test_support.hpp"
 
@@ -139,6 +140,32 @@ TEST_P(bus_contract, unacked_events_are_redelivered_after_a_crash) {
     EXPECT_EQ(second.seqs(), range(1, 3));
     sub.reset();
     EXPECT_EQ(bus_->cursor("t", "g").value(), 3);
+}
+
+// A subscriber whose lease was taken while it held a batch (an operator's forced seek; a
+// process paused past its lease the same) may not acknowledge it: the cursor belongs to
+// whoever holds the lease now. Before, the ack read a flag refreshed only at the next renewal.
+TEST_P(bus_contract, an_ack_after_the_lease_was_taken_is_refused) {
+    publish(3);
+    std::mutex mu;
+    std::condition_variable cv;
+    subscription* got = nullptr;
+    auto sub = bus_->subscribe("t", "g",
+                               [&](auto, subscription& s) {
+                                   std::lock_guard lock(mu);
+                                   got = &s;
+                                   cv.notify_all();
+                               },
+                               {.manual_ack = true});
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return got != nullptr; }));
+    }
+    ASSERT_TRUE(store_->seize_lease(bus_internal::consumer_lease_name("t", "g"), "operator", 30s));
+    auto refused = sub->ack(seq_t{3});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::conflict);
+    EXPECT_EQ(bus_->cursor("t", "g").value(), 0);
 }
 
 TEST_P(bus_contract, a_throwing_handler_gets_the_same_batch_again) {
