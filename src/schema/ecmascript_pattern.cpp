@@ -371,6 +371,27 @@ std::wstring boost_pattern(std::wstring_view p) {
                 out += L']';
             }
             ++i;
+        } else if (!in_class && ((e >= L'1' && e <= L'9') ||
+                                 (e == L'k' && i + 2 < p.size() && p[i + 2] == L'<'))) {
+            // A backreference to a group that took no part in the match (`^(a)?\1b$` on
+            // "b") matches the empty string in ECMAScript and nothing in Boost: only when
+            // the group took part is it matched, by Boost's conditional (found from outside).
+            std::size_t end = i + 2;
+            if (e == L'k') {
+                end = p.find(L'>', i + 3);
+                end = end == std::wstring_view::npos ? p.size() : end + 1;
+            } else {
+                while (end < p.size() && p[end] >= L'0' && p[end] <= L'9') ++end;
+            }
+            const std::wstring_view ref = p.substr(i, end - i);
+            const std::wstring_view group =
+                e == L'k' ? ref.substr(2) : ref.substr(1);  // "<name>" or the number
+            out += L"(?:(?(";
+            out += group;
+            out += L")";
+            out += ref;
+            out += L"))";
+            i = end - 1;
         } else if (e == L'v') {
             out += L"\\x{0B}";
             ++i;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 
 #include "schema/local_ref.hpp"
@@ -108,6 +109,28 @@ std::string js_literal(const json::value& v) {
     return out;
 }
 
+// Whether `v` is of one of the JSON Schema types `declared` names (a name or a list of them).
+bool has_declared_type(const json::value& v, const json::value& declared) {
+    auto is = [&](std::string_view t) {
+        if (t == "string") return v.is_string();
+        if (t == "boolean") return v.is_bool();
+        if (t == "null") return v.is_null();
+        if (t == "object") return v.is_object();
+        if (t == "array") return v.is_array();
+        if (t == "number") return v.is_number();
+        if (t == "integer") {
+            if (v.is_int64() || v.is_uint64()) return true;
+            return v.is_double() && std::trunc(v.get_double()) == v.get_double();
+        }
+        return true;  // a name the metaschema refuses: keep the value rather than guess
+    };
+    if (declared.is_string()) return is(declared.get_string());
+    if (!declared.is_array()) return true;
+    return std::ranges::any_of(declared.get_array(), [&](const json::value& t) {
+        return t.is_string() && is(t.get_string());
+    });
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     std::string out;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -140,8 +163,14 @@ std::string emitter::object_type(const json::object& s, int indent) {
     }
     const auto* add = s.if_contains("additionalProperties");
     bool open = add && !(add->is_bool() && !add->get_bool());
-    if (open || s.contains("patternProperties"))
+    // An object that declares no property takes any members: `{}` would also take a string
+    // or a number, which the server refuses (found from outside).
+    const bool declares_none = out == "{\n";
+    if (open || s.contains("patternProperties") || (declares_none && !add)) {
         out += pad(indent + 1) + "[key: string]: unknown;\n";
+    } else if (declares_none) {
+        out += pad(indent + 1) + "[key: string]: never;\n";  // additionalProperties false: {}
+    }
     out += pad(indent) + "}";
     return out;
 }
@@ -179,8 +208,13 @@ std::string emitter::type(const json::value& v, int indent) {
     if (const auto* c = s.if_contains("const")) return literal(*c);
     std::vector<std::string> parts;  // intersected
     if (const auto* e = s.if_contains("enum"); e && e->is_array()) {
+        // With "type" beside it, a value of another type never passes the server's check
+        // (found from outside: {"type":"string","enum":["a",1]} was typed "a" | 1).
+        const json::value* declared = s.if_contains("type");
         std::vector<std::string> values;
-        for (const auto& x : e->get_array()) values.push_back(literal(x));
+        for (const auto& x : e->get_array()) {
+            if (!declared || has_declared_type(x, *declared)) values.push_back(literal(x));
+        }
         parts.push_back(values.empty() ? "never" : "(" + join(values, " | ") + ")");
     } else {
         std::vector<std::string> types;

@@ -316,9 +316,28 @@ function check(root: Schema, schema: Schema, v: unknown, path: string): Violatio
 // What no JSON text can carry, which the server therefore never sees as it is: a string or
 // member name holding U+0000 (refused on a topic with a schema: its validator reads strings
 // up to it), and NaN or ±Infinity (JSON has no such number; the client refuses to send them).
-// The first one found, so that a payload passing this check is one the server judges the same.
+// And an unpaired UTF-16 surrogate, which JSON.stringify sends as an escape the server refuses
+// (400) on every topic. The first one found, so that a payload passing this check is one the
+// server judges the same.
+function hasLoneSurrogate(s: string): boolean {
+    for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0xd800 && c <= 0xdbff) {
+            const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+            if (next >= 0xdc00 && next <= 0xdfff) {
+                i++;
+                continue;
+            }
+            return true;
+        }
+        if (c >= 0xdc00 && c <= 0xdfff) return true;
+    }
+    return false;
+}
+
 function firstUnsendable(v: unknown, path: string): Violation | null {
     if (typeof v === 'string') {
+        if (hasLoneSurrogate(v)) return { path, message: 'a string with an unpaired UTF-16 surrogate is refused by the server' };
         return v.includes('\u0000') ? { path, message: 'a string with U+0000 cannot be checked against the schema' } : null;
     }
     if (typeof v === 'number') {
@@ -333,6 +352,7 @@ function firstUnsendable(v: unknown, path: string): Violation | null {
         for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
             const here = `${path}/${escape(k)}`;
             if (k.includes('\u0000')) return { path: here, message: 'a member name with U+0000 cannot be checked against the schema' };
+            if (hasLoneSurrogate(k)) return { path: here, message: 'a member name with an unpaired UTF-16 surrogate is refused by the server' };
             const bad = firstUnsendable(x, here);
             if (bad !== null) return bad;
         }

@@ -191,6 +191,9 @@ inline std::optional<double> number_of(const Target& target) {
 
 template <>
 inline bool prom_visitor::visit(const constraints::MultipleOfDoubleConstraint& constraint) {
+    // Numbers only, as maximum: "3" (a string, or a property name) is not a number, though
+    // valijson's maybeDouble() reads it as one (found from outside: "3" was refused).
+    if (m_strictTypes && !m_target.isNumber()) return true;
     if (!m_target.maybeDouble() && !m_target.maybeInteger()) return true;
     const double divisor = constraint.getDivisor();
     auto d = prom_overrides::number_of(m_target);
@@ -241,7 +244,9 @@ inline bool prom_visitor::visit(const constraints::MultipleOfIntConstraint& cons
     const std::int64_t divisor = constraint.getDivisor();
     bool ok = false;
     std::int64_t i = 0;
-    if (m_target.isInteger() && m_target.asInteger(i)) {
+    if (m_strictTypes && !m_target.isNumber()) {
+        return true;  // as for a double divisor
+    } else if (m_target.isInteger() && m_target.asInteger(i)) {
         ok = divisor > 0 && i % divisor == 0;  // exact; the metaschema keeps divisors above 0
     } else if (m_target.maybeDouble() || m_target.maybeInteger()) {
         auto d = prom_overrides::number_of(m_target);

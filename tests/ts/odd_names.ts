@@ -63,6 +63,26 @@ expect('multipleOf of an integer is exact',
 expect('U+0000 in a string is refused at its path',
     validatePayload('exact', { s: 'a\u0000b' })?.path === '/payload/s' &&
     validatePayload('exact', { s: 'ab' }) === null);
+// An unpaired surrogate, which JSON.stringify sends as an escape the server refuses (found
+// from outside: validatePayload passed it); a pair is one character.
+expect('an unpaired surrogate is refused at its path',
+    validatePayload('exact', { s: 'a\ud800' })?.path === '/payload/s' &&
+    validatePayload('exact', { s: '\udc00' })?.path === '/payload/s' &&
+    validatePayload('exact', { s: '\ud83d\ude00' }) === null);
+
+// An object that declares no property is still an object (found from outside: its type was
+// `{}`, which a string satisfies); an enum keeps only the values of its declared type.
+// @ts-expect-error a string is no object
+const notObject: TopicPayloads['bare'] = 'str';
+const anyObject: TopicPayloads['bare'] = { x: 1 };
+// @ts-expect-error 1 is no string, though the enum lists it
+const wrongEnum: TopicPayloads['enumtyped'] = { e: 1 };
+// @ts-expect-error 1.5 is no integer
+const wrongNumber: TopicPayloads['enumtyped'] = { n: 1.5 as 1.5 };
+const rightEnum: TopicPayloads['enumtyped'] = { e: 'a', n: null };
+expect('typed objects and enums', notObject !== null && anyObject['x'] === 1 && wrongEnum !== null &&
+    wrongNumber !== null && rightEnum.e === 'a' && validatePayload('bare', 'str') !== null);
+
 // NaN and ±Infinity are no JSON numbers: refused at their path, as the client will not send
 // them (found from outside: validatePayload passed NaN against {"type":"number"}).
 expect('NaN and Infinity are refused at their path',

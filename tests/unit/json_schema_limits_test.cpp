@@ -268,6 +268,31 @@ TEST(json_schema_limits, patterns_keep_their_ecmascript_meaning) {
     EXPECT_TRUE(dot->first_violation(parse(R"("a\nc")")));
 }
 
+// A backreference to a group that took no part in the match matches the empty string, as in
+// ECMAScript (and the TypeScript client's is()); Boost alone matched nothing there (found from
+// outside: "b" was refused by ^(a)?\1b$). One to a group that took part still matches its text.
+TEST(json_schema_limits, a_backreference_to_a_group_that_took_no_part_matches_empty) {
+    struct pattern_case {
+        const char* pattern;
+        std::vector<const char*> ok, bad;
+    };
+    const std::vector<pattern_case> cases = {
+        {R"(^(a)?\\1b$)", {R"("b")", R"("aab")"}, {R"("ab")", R"("abb")"}},
+        {R"(^(?:(a)|c)\\1$)", {R"("c")", R"("aa")"}, {R"("a")", R"("cc")"}},
+        {R"(^(?<n>a)?\\k<n>z$)", {R"("z")", R"("aaz")"}, {R"("az")"}},
+        {R"(^(a)|\\1b$)", {R"("b")", R"("a")"}, {R"("c")"}},
+        {R"(^(a)(b)?\\2\\1+$)", {R"("aa")", R"("abbaa")"}, {R"("ab")"}},
+    };
+    for (const auto& t : cases) {
+        auto c = compile_or_die(std::string(R"({"type":"string","pattern":")") + t.pattern + "\"}");
+        ASSERT_NE(c, nullptr) << t.pattern;
+        for (const char* ok : t.ok)
+            EXPECT_FALSE(c->first_violation(parse(ok))) << t.pattern << " " << ok;
+        for (const char* bad : t.bad)
+            EXPECT_TRUE(c->first_violation(parse(bad))) << t.pattern << " " << bad;
+    }
+}
+
 // JSON Schema's integer is a number without a fractional part, however it is written.
 TEST(json_schema_limits, integer_takes_whole_numbers_written_with_a_fraction_or_exponent) {
     auto c = compile_or_die(
@@ -300,6 +325,27 @@ TEST(json_schema_limits, multiple_of_takes_decimals_and_does_not_truncate) {
     for (const char* bad : {"10.5", "7", "-0.5"}) {
         EXPECT_TRUE(fives->first_violation(parse(bad))) << bad;
     }
+}
+
+// multipleOf applies to numbers only (draft 7): a string that reads as a number, or a property
+// name checked by propertyNames, is not one (found from outside: "3" was refused by
+// {"multipleOf":2}, which the TypeScript client's is() accepted).
+TEST(json_schema_limits, multiple_of_leaves_strings_alone) {
+    for (const char* schema : {R"({"multipleOf":2})", R"({"multipleOf":1.5})"}) {
+        auto c = compile_or_die(schema);
+        ASSERT_NE(c, nullptr);
+        for (const char* ok : {R"("3")", R"("x")", R"("1e3")", "true", "null", "[3]"}) {
+            EXPECT_FALSE(c->first_violation(parse(ok))) << schema << " " << ok;
+        }
+        EXPECT_TRUE(c->first_violation(parse("7"))) << schema;
+    }
+    auto names = compile_or_die(R"({"propertyNames":{"multipleOf":1.5}})");
+    ASSERT_NE(names, nullptr);
+    EXPECT_FALSE(names->first_violation(parse(R"({"1":1,"3":2})")));
+    auto nested = compile_or_die(R"({"properties":{"a":{"multipleOf":2}}})");
+    ASSERT_NE(nested, nullptr);
+    EXPECT_FALSE(nested->first_violation(parse(R"({"a":"3"})")));
+    EXPECT_TRUE(nested->first_violation(parse(R"({"a":3})")));
 }
 
 // The bound in a refusal is written as the schema wrote it: valijson printed six decimals,
