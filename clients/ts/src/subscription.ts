@@ -7,16 +7,16 @@
 // buffer of events not yet taken is dropped when the connection goes, they are among
 // those, and an ack of a delivery from a connection that is gone resolves to false without
 // being sent (the server refuses acks of what another connection received; the event comes
-// again instead). With automatic acks the
-// server has stored the cursor past every batch it wrote, and events already seen are
-// skipped by seq, per topic (a pattern subscription's topics each have their own seqs). An
-// ephemeral subscription (no group) has no cursor: on one topic it resumes right after the
+// again instead; so does one the server refuses because the group's lease passed on). With
+// automatic acks the server has stored the cursor past every batch it wrote; what a group
+// delivers again after a reconnect (a batch written as the connection dropped, a seek back)
+// is delivered again here too: at least once. An ephemeral subscription (no group) has no cursor: on one topic it resumes right after the
 // last event it saw, or before it saw any, right after where the server said it started
 // (its `started` frame), so `latest` misses nothing; a pattern resumes the same way per
 // topic (`from: {seqs}`), and a topic it never heard of starts at its first event.
 
 import { backoffOf, delayFor, sleep, type Backoff } from './backoff.js';
-import { NetworkError, ProtocolError, PromError, errorFromBody } from './errors.js';
+import { ConflictError, NetworkError, ProtocolError, PromError, errorFromBody } from './errors.js';
 import { AsyncQueue } from './async_queue.js';
 import { idleTimeoutOf } from './idle.js';
 import { openSocket, type GatewaySocket } from './socket.js';
@@ -79,7 +79,10 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         this.group = options.group ?? '';
         this.options = options;
         this.manualAck = options.manualAck === true && this.group !== '';
-        this.highWaterMark = Math.max(1, options.highWaterMark ?? 1000);
+        this.highWaterMark = options.highWaterMark ?? 1000;
+        if (!Number.isInteger(this.highWaterMark) || this.highWaterMark < 1) {
+            throw new RangeError(`highWaterMark must be a whole number of deliveries >= 1, not ${options.highWaterMark}`);
+        }
         const r = options.reconnect ?? true;
         this.reconnectBackoff =
             r === false ? null : r === true ? { ...backoff, attempts: Number.POSITIVE_INFINITY } : backoffOf(r, 'reconnect');
@@ -151,7 +154,14 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         if (connection !== this.connection || !this.subscribed || socket === undefined || !socket.open) {
             return false;
         }
-        return this.request(socket, { op: 'ack', topic, group: this.group, seq });
+        try {
+            return await this.request(socket, { op: 'ack', topic, group: this.group, seq });
+        } catch (e) {
+            // The group's lease passed to another consumer (a forced seek, or this client
+            // paused past the lease): as after a drop, the event comes again to its holder.
+            if (e instanceof ConflictError) return false;
+            throw e;
+        }
     }
 
     private async run(): Promise<void> {
@@ -313,7 +323,11 @@ export class Subscription<P = Json> implements AsyncIterable<Delivery<P>> {
         if (!Array.isArray(events)) return;
         for (const raw of events as WireEvent[]) {
             const seen = this.lastSeq.get(raw.topic) ?? 0;
-            if (!this.manualAck && raw.seq <= seen) continue;
+            // Only an ephemeral subscription skips what it saw (it resumes after it). A group
+            // delivers from its cursor, and what comes again there is what the group must
+            // get: a seek back or a group removed and made again (found from outside: a
+            // rewind during a reconnect was dropped here, and the server had acked it).
+            if (this.group === '' && raw.seq <= seen) continue;
             this.lastSeq.set(raw.topic, Math.max(seen, raw.seq));
             const seq = raw.seq;
             const topic = raw.topic;

@@ -15,6 +15,16 @@ after(() => {
     setTimeout(() => process.exit(), 3000).unref();
 });
 
+describe('subscription options', () => {
+    it('refuses a high-water mark that is not a whole number >= 1', () => {
+        // Found from outside: 0, -1, 1.5 and NaN were taken (and read as 1).
+        const prom = new PromClient({ url });
+        for (const highWaterMark of [0, -1, 1.5, NaN, Infinity]) {
+            assert.throws(() => prom.subscribe('t', { highWaterMark }), /^RangeError: highWaterMark must be a whole number/);
+        }
+    });
+});
+
 describe('retry options', () => {
     it('refuses attempts and delays that are not numbers in range', () => {
         // Found from outside: {attempts: NaN} retried for ever (Math.max(1, NaN) is NaN).
