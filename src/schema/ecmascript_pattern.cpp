@@ -217,12 +217,23 @@ std::optional<std::string> non_ecmascript_construct(std::string_view p) {
             continue;
         }
         switch (c) {
-            case '[':
+            case '[': {
+                // `[]` matches nothing and `[^]` any character in ECMAScript: one atom each
+                // (boost_pattern spells them for Boost, which reads a ']' first in a class
+                // as a member; found from outside: both were refused).
+                std::size_t k = i + 1;
+                if (k < p.size() && p[k] == '^') ++k;
+                if (k < p.size() && p[k] == ']') {
+                    i = k;
+                    quantified = false;
+                    nothing_before = false;
+                    break;
+                }
                 in_class = true;
                 class_escape_before = range_open = false;
                 if (i + 1 < p.size() && p[i + 1] == '^') ++i;
-                if (i + 1 < p.size() && p[i + 1] == ']') ++i;  // `[]a]`: Boost's literal ']'
                 break;
+            }
             case '(': {
                 std::size_t number = 0;
                 if (i + 1 < p.size() && p[i + 1] == '?') {
@@ -347,6 +358,17 @@ std::wstring boost_pattern(std::wstring_view p) {
     };
     for (std::size_t i = 0; i < p.size(); ++i) {
         if (p[i] != L'\\' || i + 1 >= p.size()) {
+            if (p[i] == L'[' && !in_class && i + 1 < p.size() && p[i + 1] == L']') {
+                out += L"[^\\x{0}-\\x{10FFFF}]";  // `[]`: no character
+                ++i;
+                continue;
+            }
+            if (p[i] == L'[' && !in_class && i + 2 < p.size() && p[i + 1] == L'^' &&
+                p[i + 2] == L']') {
+                out += L"[\\x{0}-\\x{10FFFF}]";  // `[^]`: any character
+                i += 2;
+                continue;
+            }
             if (p[i] == L'[' && !in_class) {
                 in_class = true;
             } else if (p[i] == L']' && in_class) {

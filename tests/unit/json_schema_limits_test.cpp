@@ -271,7 +271,7 @@ TEST(json_schema_limits, patterns_keep_their_ecmascript_meaning) {
 // A backreference to a group that took no part in the match matches the empty string, as in
 // ECMAScript (and the TypeScript client's is()); Boost alone matched nothing there (found from
 // outside: "b" was refused by ^(a)?\1b$). One to a group that took part still matches its text.
-TEST(json_schema_limits, a_backreference_to_a_group_that_took_no_part_matches_empty) {
+TEST(json_schema_limits, backreferences_and_empty_classes_keep_their_ecmascript_meaning) {
     struct pattern_case {
         const char* pattern;
         std::vector<const char*> ok, bad;
@@ -282,6 +282,11 @@ TEST(json_schema_limits, a_backreference_to_a_group_that_took_no_part_matches_em
         {R"(^(?<n>a)?\\k<n>z$)", {R"("z")", R"("aaz")"}, {R"("az")"}},
         {R"(^(a)|\\1b$)", {R"("b")", R"("a")"}, {R"("c")"}},
         {R"(^(a)(b)?\\2\\1+$)", {R"("aa")", R"("abbaa")"}, {R"("ab")"}},
+        // `[]` matches nothing and `[^]` any character (found from outside: both refused).
+        {R"(^[^]$)", {R"("x")", R"("\n")", R"("é")"}, {R"("xy")", R"("")"}},
+        {R"([]a)", {}, {R"("a")", R"("")", R"("]a")"}},
+        {R"(^a[]?b$)", {R"("ab")"}, {R"("a]b")"}},
+        {R"(^[^]]$)", {R"("x]")", R"("]]")"}, {R"("x")", R"("]")"}},
     };
     for (const auto& t : cases) {
         auto c = compile_or_die(std::string(R"({"type":"string","pattern":")") + t.pattern + "\"}");

@@ -15,9 +15,13 @@ export function toLocalInput(ms) {
     const d = new Date(ms);
     return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
+// The last instant an event can have (9999-12-31T23:59:59.999Z): a later local time (the
+// field's last day, west of UTC) is no instant the server can show (found from outside: its
+// refusal was shown instead).
+const lastEventMs = 253402300799999;
 function fromLocalInput(v) {
     const t = new Date(v).getTime();
-    return Number.isFinite(t) ? t : null;
+    return Number.isFinite(t) && t <= lastEventMs ? t : null;
 }
 
 function stateText(s) {
