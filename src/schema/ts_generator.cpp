@@ -109,6 +109,15 @@ std::string js_literal(const json::value& v) {
     return out;
 }
 
+// The members of Object.prototype that TypeScript's `Object` interface declares.
+bool inherited_member(std::string_view name) {
+    static constexpr std::string_view members[] = {
+        "constructor",          "hasOwnProperty", "isPrototypeOf",
+        "propertyIsEnumerable", "toLocaleString", "toString",
+        "valueOf"};
+    return std::ranges::find(members, name) != std::end(members);
+}
+
 // Whether `v` is of one of the JSON Schema types `declared` names (a name or a list of them).
 bool has_declared_type(const json::value& v, const json::value& declared) {
     auto is = [&](std::string_view t) {
@@ -151,8 +160,16 @@ std::string emitter::object_type(const json::object& s, int indent) {
     if (const auto* p = s.if_contains("properties"); p && p->is_object()) {
         for (const auto& [name, sub] : p->get_object()) {
             if (sub.is_object()) out += doc_comment(sub.get_object(), indent + 1);
-            out += pad(indent + 1) + property_name(name) + (required.contains(name) ? "" : "?") +
-                   ": " + type(sub, indent + 1) + ";\n";
+            const bool optional = !required.contains(name);
+            std::string t = type(sub, indent + 1);
+            // An optional property named like a member of Object.prototype reads as that
+            // member when absent, and TypeScript checks an object literal against it: `{}`
+            // did not compile against `toString?: string` (found from outside).
+            if (optional && inherited_member(name)) {
+                t = "(" + t + ") | Object[" + js_literal(json::value(name)) + "]";
+            }
+            out += pad(indent + 1) + property_name(name) + (optional ? "?" : "") + ": " + t +
+                   ";\n";
         }
     }
     // Required names without a declared property still must be there.

@@ -79,7 +79,8 @@ printf '%s' '{"type":"object","properties":{"even":{"type":"integer","multipleOf
 printf '%s' '{"type":"object","properties":{"u":{"type":"array","uniqueItems":true},"t":{"type":"array","items":[{"type":"number"}],"additionalItems":false},"n":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"}},"d":{"type":"object","dependencies":{"a":["b"]}}}}' >"$work/paths.json"
 printf '%s' '{"type":"object"}' >"$work/bare.json"
 printf '%s' '{"type":"object","properties":{"e":{"type":"string","enum":["a",1,null]},"n":{"type":["integer","null"],"enum":[1,1.5,null,"x"]}}}' >"$work/enumtyped.json"
-for t in array record promise parameters refs loose exact paths bare enumtyped; do
+printf '%s' '{"type":"object","properties":{"toString":{"type":"string"},"valueOf":{"type":"number"}}}' >"$work/inherits.json"
+for t in array record promise parameters refs loose exact paths bare enumtyped inherits; do
   "$prom" schema set "$t" "$work/$t.json" --db "$db" >/dev/null || fail "schema set $t"
 done
 "$prom" schema set __proto__ "$work/proto.json" --db "$db" >/dev/null || fail "schema set __proto__"

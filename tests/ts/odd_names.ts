@@ -83,6 +83,15 @@ const rightEnum: TopicPayloads['enumtyped'] = { e: 'a', n: null };
 expect('typed objects and enums', notObject !== null && anyObject['x'] === 1 && wrongEnum !== null &&
     wrongNumber !== null && rightEnum.e === 'a' && validatePayload('bare', 'str') !== null);
 
+// Optional properties named like Object.prototype's members: an object without them (whose
+// toString is then the inherited one) compiles (found from outside: `{}` did not).
+const inheritsNone: TopicPayloads['inherits'] = {};
+const inheritsOwn: TopicPayloads['inherits'] = { toString: 'x', valueOf: 2 };
+// @ts-expect-error a number is no string
+const inheritsWrong: TopicPayloads['inherits'] = { toString: 1 };
+expect('inherited member names', inheritsNone !== null && inheritsOwn.toString === 'x' && inheritsWrong !== null &&
+    validatePayload('inherits', {}) === null && validatePayload('inherits', { toString: 1 })?.path === '/payload/toString');
+
 // NaN and ±Infinity are no JSON numbers: refused at their path, as the client will not send
 // them (found from outside: validatePayload passed NaN against {"type":"number"}).
 expect('NaN and Infinity are refused at their path',
