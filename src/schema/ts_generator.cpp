@@ -112,9 +112,8 @@ std::string js_literal(const json::value& v) {
 // The members of Object.prototype that TypeScript's `Object` interface declares.
 bool inherited_member(std::string_view name) {
     static constexpr std::string_view members[] = {
-        "constructor",          "hasOwnProperty", "isPrototypeOf",
-        "propertyIsEnumerable", "toLocaleString", "toString",
-        "valueOf"};
+        "constructor",    "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
+        "toLocaleString", "toString",       "valueOf"};
     return std::ranges::find(members, name) != std::end(members);
 }
 
@@ -168,8 +167,7 @@ std::string emitter::object_type(const json::object& s, int indent) {
             if (optional && inherited_member(name)) {
                 t = "(" + t + ") | Object[" + js_literal(json::value(name)) + "]";
             }
-            out += pad(indent + 1) + property_name(name) + (optional ? "?" : "") + ": " + t +
-                   ";\n";
+            out += pad(indent + 1) + property_name(name) + (optional ? "?" : "") + ": " + t + ";\n";
         }
     }
     // Required names without a declared property still must be there.
