@@ -165,7 +165,10 @@ std::string emitter::object_type(const json::object& s, int indent) {
             // member when absent, and TypeScript checks an object literal against it: `{}`
             // did not compile against `toString?: string` (found from outside).
             if (optional && inherited_member(name)) {
-                t = "(" + t + ") | Object[" + js_literal(json::value(name)) + "]";
+                t.insert(0, "(");
+                t += ") | Object[";
+                t += js_literal(json::value(name));
+                t += ']';
             }
             out += pad(indent + 1) + property_name(name) + (optional ? "?" : "") + ": " + t + ";\n";
         }
