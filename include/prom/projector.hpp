@@ -43,7 +43,9 @@ struct projector_options {
     // and recording the effects, then replay them in the transaction (projector/
     // recorded_batch.hpp): the store's write lock is not held while the handler runs. For
     // handlers that may be slow (user code); a handler must then read and write only
-    // through the transaction it is given, and only documents this projector alone writes.
+    // through the transaction it is given. Documents another projector writes too are
+    // checked at the replay: one it changed, or created, since this batch read it makes the
+    // batch start over (exact, but slower).
     bool evaluate_before_writing = false;
     start_from from = start_from::earliest;
     std::size_t batch_size = 500;

@@ -176,6 +176,12 @@ class transaction {
     // calls update_one.
     virtual status update(std::string_view collection, std::string_view key, json::object update,
                           bool upsert);
+    // Writes `body` as a new document: errc::conflict when the document exists, at the time
+    // of the write (on PostgreSQL a concurrent transaction's insert counts once it commits).
+    // For a batch evaluated before its transaction, whose documents were absent then: an
+    // upsert would overwrite what another projector created meanwhile. The default (one
+    // writer at a time: SQLite, memory) reads, then writes with update; wrappers forward it.
+    virtual status create_one(std::string_view collection, std::string_view key, json::object body);
     // Deletes one document; false when there was none (then nothing is logged). The
     // default refuses (errc::invalid_argument): wrappers that do not forward it.
     virtual result<bool> delete_one(std::string_view collection, std::string_view key);

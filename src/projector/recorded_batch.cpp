@@ -90,9 +90,21 @@ status recorded_batch::check_reads(transaction& txn) {
 
 status recorded_batch::replay(transaction& txn) {
     if (auto ok = check_reads(txn); !ok) return ok;
+    // A document the batch found absent is created, not upserted: check_reads has nothing to
+    // lock for it, and on PostgreSQL another projector's transaction may create it meanwhile;
+    // an upsert then overwrote that one's effects (found from outside: whole batches of $inc
+    // lost when several definitions wrote the same new documents). The conflict retries the
+    // batch, which then reads the document.
+    auto write = [&](std::string_view collection, std::string_view key, json::object body) {
+        auto read = read_.find(std::pair(std::string(collection), std::string(key)));
+        if (read != read_.end() && !read->second) {
+            return txn.create_one(collection, key, std::move(body));
+        }
+        return txn.update(collection, key, std::move(body), true);
+    };
     auto ok = docs_.hand_over([&](std::string_view collection, std::string_view key,
                                   json::object* parsed, const document* stored) -> status {
-        if (parsed) return txn.update(collection, key, std::move(*parsed), true);
+        if (parsed) return write(collection, key, std::move(*parsed));
         if (!stored) return fail(errc::internal, "a changed document without a form");
         if (stored->deleted) {
             auto gone = txn.delete_one(collection, key);
@@ -102,7 +114,7 @@ status recorded_batch::replay(transaction& txn) {
         if (!body || !body->is_object()) {
             return fail(errc::corrupt, "a document of the batch does not parse");
         }
-        return txn.update(collection, key, std::move(body->get_object()), true);
+        return write(collection, key, std::move(body->get_object()));
     });
     if (!ok) return ok;
     for (auto& batch : emits_) {

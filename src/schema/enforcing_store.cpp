@@ -24,6 +24,10 @@ class checked_transaction final : public transaction {
                   bool upsert) override {
         return inner_->update(collection, key, std::move(update), upsert);
     }
+    status create_one(std::string_view collection, std::string_view key,
+                      json::object body) override {
+        return inner_->create_one(collection, key, std::move(body));
+    }
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
         return inner_->delete_one(collection, key);
     }

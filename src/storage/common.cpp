@@ -36,6 +36,17 @@ status transaction::update(std::string_view collection, std::string_view key, js
     return {};
 }
 
+status transaction::create_one(std::string_view collection, std::string_view key,
+                               json::object body) {
+    auto cur = find_one(collection, key);
+    if (!cur) return std::unexpected(cur.error());
+    if (*cur) {
+        return fail(errc::conflict, "document '" + std::string(key) + "' of '" +
+                                        std::string(collection) + "' was created concurrently");
+    }
+    return update(collection, key, std::move(body), true);
+}
+
 result<bool> transaction::delete_one(std::string_view, std::string_view) {
     return fail(errc::invalid_argument, "this transaction cannot delete documents");
 }

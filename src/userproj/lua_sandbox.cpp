@@ -65,7 +65,7 @@ int open_sandbox(lua_State* L) {
         luaL_requiref(L, lib.name, lib.func, 1);
         lua_pop(L, 1);
     }
-    for (const char* name : {"dofile", "loadfile", "load", "print", "require"}) {
+    for (const char* name : {"dofile", "loadfile", "load", "print", "require", "warn"}) {
         lua_pushnil(L);
         lua_setglobal(L, name);
     }
@@ -76,6 +76,16 @@ int open_sandbox(lua_State* L) {
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    // Every string shares one metatable: out of reach, as the array and tx metatables are, so
+    // that no handler changes what `s:upper()` means for the code after it (found from
+    // outside: getmetatable("") returned it, and changes to it were kept).
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
     lua_pop(L, 1);
     install_metered_functions(L);
     // `prom.null` and `prom.array` before the source runs, so that its top level may use them.

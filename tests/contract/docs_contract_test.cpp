@@ -1,6 +1,10 @@
 // Documents and transactions: every backend must pass these unchanged.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
+#include <thread>
+
 #include "support/test_support.hpp"
 
 namespace prom {
@@ -362,6 +366,50 @@ TEST_P(docs_contract, find_filters_by_literal_equality_and_sorts_newest_first) {
     EXPECT_EQ(keys({.equals = {{"status", "{\"$ne\":\"x\"}"}}}), "");
     EXPECT_EQ(keys({.offset = 1, .limit = 2}), "cd");
     EXPECT_EQ(keys({.offset = 10}), "");
+}
+
+// create_one writes a new document and refuses one that exists, including one another
+// transaction created after this one started: a projector that evaluated its batch while a
+// document was absent must not overwrite what another projector created meanwhile.
+TEST_P(docs_contract, create_one_refuses_a_document_that_exists_by_the_time_of_the_write) {
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        ASSERT_TRUE((*txn)->create_one("c", "new", obj(R"({"n":1})")));
+        ASSERT_TRUE((*txn)->commit());
+    }
+    EXPECT_NE(body("c", "new").find("\"n\":1"), std::string::npos);
+    {
+        auto txn = store_->begin();
+        ASSERT_TRUE(txn);
+        auto again = (*txn)->create_one("c", "new", obj(R"({"n":2})"));
+        ASSERT_FALSE(again);
+        EXPECT_EQ(again.error().code, errc::conflict);
+    }
+    EXPECT_NE(body("c", "new").find("\"n\":1"), std::string::npos);
+
+    // A transaction that creates a document while another is still open: the second one's
+    // create (which waits for the first where writers run at once) is refused.
+    auto first = store_->begin();
+    ASSERT_TRUE(first);
+    ASSERT_TRUE((*first)->create_one("c", "race", obj(R"({"by":"first"})")));
+    std::optional<status> second;
+    std::thread t([&] {
+        auto txn = store_->begin();
+        if (!txn) {
+            second = std::unexpected(txn.error());
+            return;
+        }
+        second = (*txn)->create_one("c", "race", obj(R"({"by":"second"})"));
+        if (*second) second = (*txn)->commit();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE((*first)->commit());
+    t.join();
+    ASSERT_TRUE(second.has_value());
+    ASSERT_FALSE(*second) << "the second create overwrote the first";
+    EXPECT_EQ(second->error().code, errc::conflict);
+    EXPECT_NE(body("c", "race").find("first"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, docs_contract, testing::ValuesIn(test::contract_backends()),

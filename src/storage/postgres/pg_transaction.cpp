@@ -79,6 +79,37 @@ class pg_transaction final : public transaction {
         return fail(errc::conflict, "document '" + std::string(key) + "' changed concurrently");
     }
 
+    // An insert that does nothing when the row exists, committed or not: a concurrent
+    // transaction's insert of the same key makes this one wait for it, and a conflict once
+    // it commits (the default's read would find no row to lock, and its upsert would then
+    // overwrite that document).
+    status create_one(std::string_view collection, std::string_view key,
+                      json::object body) override {
+        if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
+        if (auto it = changed_.find(std::pair(collection, key));
+            it != changed_.end() && !it->second.deleted) {
+            return fail(errc::conflict, "document '" + std::string(key) + "' exists");
+        }
+        auto obj = docs::update_stored(std::nullopt, body, key, true);
+        if (!obj) return std::unexpected(obj.error());
+        document d = docs::make_document(collection, key, *obj);
+        if (!is_clean_text(d.body))
+            return fail(errc::invalid_argument, "a document must be valid UTF-8");
+        // (A document this transaction deleted has no row: the insert takes its place.)
+        auto w = c_->query(
+            "INSERT INTO docs(coll, key, ts, body, etag, match) "
+            "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (coll, key) DO NOTHING",
+            {d.collection, d.key, d.ts, d.body, d.etag, match_json(*obj)});
+        if (!w) return std::unexpected(w.error());
+        if (w->affected() != 1) {
+            return fail(errc::conflict, "document '" + std::string(key) + "' of '" +
+                                            std::string(collection) + "' was created concurrently");
+        }
+        wrote_ = true;
+        changed_.insert_or_assign(std::pair(d.collection, d.key), d);
+        return {};
+    }
+
     result<bool> delete_one(std::string_view collection, std::string_view key) override {
         if (auto ok = docs::check_target(collection, key); !ok) return std::unexpected(ok.error());
         auto cur = find_one(collection, key);  // locks the row
