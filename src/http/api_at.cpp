@@ -57,8 +57,9 @@ result<at_params> parse_at_params(std::string_view encoded_query, bool all_keys)
             // Read-your-writes (api_consistency.cpp): the log holds a published event as
             // soon as its publish is answered, so /at never needs to wait.
         } else {
-            return bad("unknown parameter '" + name +
-                       (all_keys ? "' (t, reducer, limit)" : "' (t, reducer)"));
+            return bad(
+                "unknown parameter '" + name +
+                (all_keys ? "' (t, reducer, limit, after, wait)" : "' (t, reducer, after, wait)"));
         }
     }
     if (!t_text) return bad("t (epoch ms or ISO-8601) is required");

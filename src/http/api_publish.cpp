@@ -4,6 +4,8 @@
 #include "consistency/after_query.hpp"
 #include "core/canonical_event.hpp"
 #include "core/json_duplicates.hpp"
+#include "core/text.hpp"
+#include "docs/update.hpp"
 #include "http/api.hpp"
 #include "http/error_status.hpp"
 #include "http/percent.hpp"
@@ -149,6 +151,14 @@ api::publish_start api::begin_publish(const request& r) {
         }
         if (params->wait_for) {
             const std::string& c = *params->wait_for;
+            // A name no collection can have is bad input, as in a watch (found from outside:
+            // 422 "no projector writes" it).
+            if (!docs::valid_collection_name(c)) {
+                return refuse(error_response(
+                    400, "bad_request",
+                    "bad collection name '" + printable_message(c, 200) + "' in wait_for",
+                    route_id::publish));
+            }
             if (auto no = refused(r, auth::action::read, c, route_id::publish)) {
                 return refuse(std::move(*no));
             }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/reserved_headers.hpp"
+#include "core/topic_name.hpp"
 
 namespace prom::ops {
 
@@ -50,6 +51,9 @@ std::string dead_letter_id(const event& e, std::string_view group) {
 result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view topic,
                                                    std::optional<std::string_view> group,
                                                    std::size_t max, seq_t after) {
+    // A name no event can have is bad input (400, exit 2), as for every reader, not a topic
+    // that happens to be missing (found from outside: 404 "no topic").
+    if (auto why = topic_name_problem(topic)) return fail(errc::invalid_argument, *why);
     auto t = s.topic(topic);
     if (!t) return std::unexpected(t.error());
     if (!*t) return fail(errc::not_found, "no topic '" + std::string(topic) + "'");

@@ -232,6 +232,10 @@ TEST_F(ops_http, topics_dead_letters_and_replays) {
     EXPECT_EQ(src.at("last_ts").as_int64(), 10'000);
     EXPECT_EQ(src.at("dead_letters").as_int64(), 1);
 
+    // A name no topic can have is bad input, as on the group routes (found from outside:
+    // 404 "no topic").
+    EXPECT_EQ(get("/dlq/bad%20t").status, 400);
+    EXPECT_EQ(post_json("/dlq/bad%20t/replay", "{}").status, 400);
     auto d = get("/dlq/src");
     ASSERT_EQ(d.status, 200) << d.body;
     EXPECT_EQ(parse_json(d.body)->at("count").as_int64(), 1);

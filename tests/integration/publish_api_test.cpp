@@ -177,8 +177,11 @@ TEST_F(publish_api, a_payload_of_64_levels_is_taken_alone_and_in_a_batch_and_65_
 // it had waited: every parameter POST /publish does not take is refused, appending nothing.
 TEST_F(publish_api, a_parameter_publish_does_not_take_is_400_and_appends_nothing) {
     const std::string body = R"({"topic":"t","payload":1})";
-    for (const std::string target : {"/publish?waitfor=processes", "/publish?wait=3",
-                                     "/publish?x=1", "/publish?wait_for=processes&wait_for%3D=1"}) {
+    // A wait_for naming no possible collection is bad input too, not 422 "no projector"
+    // (found from outside).
+    for (const std::string target :
+         {"/publish?waitfor=processes", "/publish?wait=3", "/publish?x=1",
+          "/publish?wait_for=processes&wait_for%3D=1", "/publish?wait_for=bad%20name"}) {
         auto r = post_json(target, body);
         EXPECT_EQ(r.status, 400) << target;
         auto e = parse_json(r.body);
