@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/stoppable_sleep.hpp"
@@ -302,12 +303,21 @@ class node_impl final : public node {
                        ? (std::filesystem::path(config_.config_dir) / path).string()
                        : p;
         };
+        // One file named twice (in `projectors` and found in projectors_dir, or spelt two
+        // ways) is one definition, read once: it was refused as two files of one projector,
+        // with a message naming the same file twice (found from outside).
+        std::set<std::filesystem::path> seen;
+        auto add = [&](const std::string& f) {
+            std::error_code ec;
+            auto same = std::filesystem::weakly_canonical(f, ec);
+            if (ec || seen.insert(same).second) files.push_back(f);
+        };
         files.reserve(config_.projector_files.size());
-        for (const auto& f : config_.projector_files) files.push_back(place(f));
+        for (const auto& f : config_.projector_files) add(place(f));
         if (!config_.projectors_dir.empty()) {
             auto in_dir = userproj::definition_files_in(place(config_.projectors_dir));
             if (!in_dir) return std::unexpected(in_dir.error());
-            files.insert(files.end(), in_dir->begin(), in_dir->end());
+            for (const auto& f : *in_dir) add(f);
         }
         return files;
     }

@@ -176,6 +176,26 @@ TEST_F(projector_files, serve_applies_the_files_and_the_folder_of_its_config) {
         << refused.error().message;
 }
 
+// One file named in `projectors` and found in projectors_dir too is one definition (found
+// from outside: the start was refused, naming that file twice).
+TEST_F(projector_files, a_file_named_in_both_places_is_read_once) {
+    write("conf/more/a.json", counts_v1);
+    auto conf = write("conf/prom.json",
+                      R"({"projectors":[{"file":"more/a.json"},{"file":"./more/a.json"}],)"
+                      R"("projectors_dir":"more"})");
+    auto c = config();
+    ASSERT_TRUE(server::load_config_file(conf, c));
+    c.db = url_;
+    c.port = 0;
+    c.projectors.clear();
+    auto n = server::node::start(c);
+    ASSERT_TRUE(n) << n.error().message;
+    auto list = parse_json(test::http_request((*n)->port(), "GET", "/projectors").body);
+    ASSERT_TRUE(list);
+    EXPECT_EQ(list->at("count"), 1);
+    (*n)->stop();
+}
+
 // Found from outside: two files of one projector were applied in turn at every start, the
 // last winning without a word; and a start refused for a file's version left the files
 // before it applied.
