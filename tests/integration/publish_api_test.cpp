@@ -162,7 +162,7 @@ TEST_F(publish_api, a_payload_of_64_levels_is_taken_alone_and_in_a_batch_and_65_
     EXPECT_EQ(
         post_json("/publish", R"({"events":[{"topic":"d","payload":)" + nested(64) + "}]}").status,
         200);
-    for (const std::string body :
+    for (const std::string& body :
          {R"({"topic":"d","payload":)" + nested(65) + "}",
           R"({"events":[{"topic":"d","payload":1},{"topic":"d","payload":)" + nested(65) + "}]}"}) {
         auto r = post_json("/publish", body);
