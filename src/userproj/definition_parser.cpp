@@ -391,6 +391,14 @@ std::expected<projector_definition, definition_error> parse_projector_definition
                     return refuse("bad collection name: [A-Za-z0-9_.-], 1-128 bytes",
                                   pointer_join("/collections", i));
                 }
+                // Listed twice is a slip in the definition, refused like other ones (found
+                // from outside: accepted without a word).
+                if (std::ranges::find(c->lua_collections, std::string_view(n.get_string())) !=
+                    c->lua_collections.end()) {
+                    return refuse(
+                        "collection '" + std::string(n.get_string()) + "' is listed twice",
+                        pointer_join("/collections", i));
+                }
                 c->lua_collections.emplace_back(n.get_string());
             }
         }

@@ -261,6 +261,11 @@ TEST(user_projector_definition, lua_compiles_at_definition_time_with_the_line_of
     json::object bad_coll = lua_definition("function handle() end");
     bad_coll["collections"] = json::array{"ok", "bad name"};
     EXPECT_EQ(refused(bad_coll).pointer, "/collections/1");
+    json::object twice = lua_definition("function handle() end");
+    twice["collections"] = json::array{"x", "y", "x"};
+    auto listed_twice = refused(twice);
+    EXPECT_EQ(listed_twice.pointer, "/collections/2");
+    EXPECT_NE(listed_twice.message.find("listed twice"), std::string::npos) << listed_twice.message;
     json::object bytecode = lua_definition("\x1bLua");
     EXPECT_EQ(refused(bytecode).pointer, "/lua");
 }
