@@ -163,13 +163,6 @@ void delivery_pool::work() {
     }
 }
 
-namespace {
-bool lease_confirmed(delivery_pool::consumer& c) {
-    auto held = c.confirm_lease();
-    return held && *held;
-}
-}  // namespace
-
 void delivery_pool::step(const std::shared_ptr<pump>& p) {
     std::optional<bool> outcome;
     seq_t last{};
@@ -185,20 +178,23 @@ void delivery_pool::step(const std::shared_ptr<pump>& p) {
     // client that closes right after reading it must not get it again from the next consumer
     // (docs/ws-protocol.md: a batch is acknowledged once written).
     std::optional<seq_t> reached;
-    // Unless the lease passed to another consumer meanwhile (a client read the batch too
-    // slowly, or an operator revoked the lease): the cursor is the new holder's now, and this
-    // batch is its to deliver again.
-    if (outcome && *outcome && !lease_confirmed(*p)) {
-        spdlog::warn(
-            "subscriber {}/{}: the group's lease passed to another consumer before the "
-            "batch up to seq {} was settled; it is left to that consumer",
-            p->state_.config().topic, p->state_.config().group, last.value);
-    } else if (outcome && *outcome) {
-        try {
-            reached = p->settle_(last);
-        } catch (const std::exception& e) {
-            spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic, p->state_.config().group,
-                         e.what());
+    if (outcome && *outcome) {
+        // Unless the lease passed to another consumer meanwhile (a client read the batch too
+        // slowly, or an operator revoked the lease): the cursor is the new holder's now, and
+        // this batch is its to deliver again.
+        auto held = p->state_.confirm_lease();
+        if (!held || !*held) {
+            spdlog::warn(
+                "subscriber {}/{}: the group's lease passed to another consumer before the "
+                "batch up to seq {} was settled; it is left to that consumer",
+                p->state_.config().topic, p->state_.config().group, last.value);
+        } else {
+            try {
+                reached = p->settle_(last);
+            } catch (const std::exception& e) {
+                spdlog::warn("subscriber {}/{}: {}", p->state_.config().topic,
+                             p->state_.config().group, e.what());
+            }
         }
     }
     if (stopping) return finish(p);

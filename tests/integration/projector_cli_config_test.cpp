@@ -48,6 +48,17 @@ class projector_files : public testing::Test {
         c.shutdown_deadline = 2s;
         return c;
     }
+
+    // config() with what the config file `conf` sets, on this test's database and a free
+    // port, without the built-in projectors (not under test here).
+    server::serve_config serve_config_of(const std::string& conf) {
+        auto c = config();
+        EXPECT_TRUE(server::load_config_file(conf, c));
+        c.db = url_;
+        c.port = 0;
+        c.projectors.clear();
+        return c;
+    }
     json::value doc(std::uint16_t port, std::string_view target) {
         auto r = test::http_request(port, "GET", target);
         return r.status == 200 ? *parse_json(r.body) : json::value(nullptr);
@@ -152,11 +163,7 @@ TEST_F(projector_files, serve_applies_the_files_and_the_folder_of_its_config) {
     auto conf = write(
         "conf/prom.json",
         R"({"projectors":["process",{"file":"projectors/orders.json"}],"projectors_dir":"more"})");
-    auto c = config();
-    ASSERT_TRUE(server::load_config_file(conf, c));
-    c.db = url_;
-    c.port = 0;
-    c.projectors.clear();  // the built-in ones are not under test here
+    auto c = serve_config_of(conf);
     auto n = server::node::start(c);
     ASSERT_TRUE(n) << n.error().message;
     auto list = parse_json(test::http_request((*n)->port(), "GET", "/projectors").body);
@@ -183,11 +190,7 @@ TEST_F(projector_files, a_file_named_in_both_places_is_read_once) {
     auto conf = write("conf/prom.json",
                       R"({"projectors":[{"file":"more/a.json"},{"file":"./more/a.json"}],)"
                       R"("projectors_dir":"more"})");
-    auto c = config();
-    ASSERT_TRUE(server::load_config_file(conf, c));
-    c.db = url_;
-    c.port = 0;
-    c.projectors.clear();
+    auto c = serve_config_of(conf);
     auto n = server::node::start(c);
     ASSERT_TRUE(n) << n.error().message;
     auto list = parse_json(test::http_request((*n)->port(), "GET", "/projectors").body);
@@ -203,11 +206,7 @@ TEST_F(projector_files, a_start_refused_for_its_files_applies_none_of_them) {
     write("conf/more/a.json", counts_v1);
     write("conf/more/b.json", counts_v1);
     auto conf = write("conf/prom.json", R"({"projectors_dir":"more"})");
-    auto c = config();
-    ASSERT_TRUE(server::load_config_file(conf, c));
-    c.db = url_;
-    c.port = 0;
-    c.projectors.clear();
+    auto c = serve_config_of(conf);
     auto twice = server::node::start(c);
     ASSERT_FALSE(twice);
     EXPECT_NE(twice.error().message.find("projector 'counts' is defined in "), std::string::npos)
@@ -224,11 +223,7 @@ TEST_F(projector_files, a_start_refused_for_its_files_applies_none_of_them) {
     write(
         "conf/more/0-other.json",
         R"({"name":"other","version":1,"topic":"x","writes":[{"collection":"xo","key":"{key}","update":{"$inc":{"n":1}}}]})");
-    c = config();
-    ASSERT_TRUE(server::load_config_file(conf, c));
-    c.db = url_;
-    c.port = 0;
-    c.projectors.clear();
+    c = serve_config_of(conf);
     auto refused = server::node::start(c);
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message.find("is lower than the stored version 2"), std::string::npos)

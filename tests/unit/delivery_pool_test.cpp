@@ -135,67 +135,8 @@ TEST(delivery_pool, a_lost_notification_delays_a_delivery_and_never_loses_it) {
     pool.close();
 }
 
-// A consumer stopped while its batch is on its way (a WebSocket frame queued, not yet
-// written) settles the batch once it is delivered, before `stopped` runs: an `unsubscribe`
-// right after a batch must not leave it unacknowledged, to be delivered again (found from
-// outside: seqs 526-530 twice after a clean unsubscribe).
-TEST(delivery_pool, a_stop_waits_for_the_batch_in_flight_and_settles_it) {
-    auto inner = open_store("memory:");
-    ASSERT_TRUE(inner);
-    for (int i = 0; i < 5; ++i) append_to(**inner, "t");
-    delivery_pool pool(**inner, 1);
-    std::mutex mu;
-    std::condition_variable cv;
-    delivery_pool::done_fn pending;
-    std::vector<seq_t> settled;
-    bool stopped = false;
-    consumer_config c = ephemeral_on("t");
-    c.batch_size = 5;
-    auto consumer = pool.add(
-        c,
-        [&](std::vector<event>, delivery_pool::done_fn done) {
-            std::lock_guard lock(mu);
-            pending = std::move(done);  // written later, as a queued frame is
-            cv.notify_all();
-        },
-        [&](seq_t last) {
-            std::lock_guard lock(mu);
-            settled.push_back(last);
-            return std::optional<seq_t>(last);
-        });
-    {
-        std::unique_lock lock(mu);
-        ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return pending != nullptr; }));
-    }
-    consumer->stop([&] {
-        std::lock_guard lock(mu);
-        stopped = true;
-        cv.notify_all();
-    });
-    std::this_thread::sleep_for(50ms);
-    {
-        std::lock_guard lock(mu);
-        EXPECT_FALSE(stopped) << "stopped before the batch in flight came back";
-    }
-    delivery_pool::done_fn done;
-    {
-        std::lock_guard lock(mu);
-        done = std::move(pending);
-    }
-    done(true);
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return stopped; }));
-    ASSERT_EQ(settled.size(), 1u);
-    EXPECT_EQ(settled[0], seq_t{5});
-    lock.unlock();
-    pool.close();
-}
-
-// A group consumer whose batch waits for a slow client (a frame behind a full socket) keeps
-// the group's lease meanwhile, and the batch is settled once written. Before, the lease was
-// renewed only between batches: it lapsed after its time, another node's consumer took the
-// group and got the same events while this one still delivered them (found from outside:
-// PostgreSQL, two nodes, a client that stopped reading).
+// A batch handed over and written later (done() called by write()), as a WebSocket frame
+// queued behind others or a slow client is; what was settled, in order.
 struct held_delivery {
     std::mutex mu;
     std::condition_variable cv;
@@ -231,6 +172,40 @@ struct held_delivery {
     }
 };
 
+// A consumer stopped while its batch is on its way (a WebSocket frame queued, not yet
+// written) settles the batch once it is delivered, before `stopped` runs: an `unsubscribe`
+// right after a batch must not leave it unacknowledged, to be delivered again (found from
+// outside: seqs 526-530 twice after a clean unsubscribe).
+TEST(delivery_pool, a_stop_waits_for_the_batch_in_flight_and_settles_it) {
+    auto inner = open_store("memory:");
+    ASSERT_TRUE(inner);
+    for (int i = 0; i < 5; ++i) append_to(**inner, "t");
+    delivery_pool pool(**inner, 1);
+    held_delivery d;
+    consumer_config c = ephemeral_on("t");
+    c.batch_size = 5;
+    auto consumer = pool.add(c, d.deliver(), d.settle());
+    ASSERT_TRUE(d.wait_pending());
+    bool stopped = false;
+    consumer->stop([&] {
+        std::lock_guard lock(d.mu);
+        stopped = true;
+        d.cv.notify_all();
+    });
+    std::this_thread::sleep_for(50ms);
+    {
+        std::lock_guard lock(d.mu);
+        EXPECT_FALSE(stopped) << "stopped before the batch in flight came back";
+    }
+    d.write();
+    std::unique_lock lock(d.mu);
+    ASSERT_TRUE(d.cv.wait_for(lock, 5s, [&] { return stopped; }));
+    ASSERT_EQ(d.settled.size(), 1u);
+    EXPECT_EQ(d.settled[0], seq_t{5});
+    lock.unlock();
+    pool.close();
+}
+
 consumer_config group_on(const std::string& topic, std::chrono::milliseconds lease_ttl) {
     consumer_config c;
     c.topic = topic;
@@ -239,6 +214,11 @@ consumer_config group_on(const std::string& topic, std::chrono::milliseconds lea
     return c;
 }
 
+// A group consumer whose batch waits for a slow client (a frame behind a full socket) keeps
+// the group's lease meanwhile, and the batch is settled once written. Before, the lease was
+// renewed only between batches: it lapsed after its time, another node's consumer took the
+// group and got the same events while this one still delivered them (found from outside:
+// PostgreSQL, two nodes, a client that stopped reading).
 TEST(delivery_pool, a_batch_waiting_for_a_slow_client_keeps_the_groups_lease) {
     auto inner = open_store("memory:");
     ASSERT_TRUE(inner);
