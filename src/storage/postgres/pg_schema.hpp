@@ -1,7 +1,8 @@
-// The PostgreSQL schema (docs/storage-schema.md explains it). Version 6 (2: the change log;
+// The PostgreSQL schema (docs/storage-schema.md explains it). Version 7 (2: the change log;
 // 3: cursors.acked_ms; 4: prom_append's NOTIFY names the topics it appended to; 5: retention,
 // topics.horizon_ms, key_horizons and prom_append's horizon check; 6: prom_append plans
-// index probes whatever the tables' statistics say).
+// index probes whatever the tables' statistics say; 7: ids are looked up through an index
+// that starts with `id`, events_by_id_topic, which replaces events_by_id).
 //
 // Runs with search_path set to the store's schema, under an advisory lock, so that several
 // nodes starting at once do not race on CREATE … IF NOT EXISTS; and only when the schema's
@@ -35,7 +36,13 @@ CREATE TABLE IF NOT EXISTS events(
     payload text NOT NULL,
     headers text NOT NULL,
     PRIMARY KEY(topic, seq));
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(topic, id);
+-- Version 7: the id index starts with `id`, and the id lookups compare the topic through
+-- an expression (`topic || ''`) that no index serves. With the old (topic, id) index, after
+-- an ANALYZE of a nearly empty log every index starting with `topic` looked as cheap as the
+-- id index, and the plan could take one of them and read the whole topic for each input row
+-- (docs/storage-schema.md). Built before the old one goes, so ids stay unique throughout.
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id_topic ON events(id, topic);
+DROP INDEX IF EXISTS events_by_id;
 CREATE INDEX IF NOT EXISTS events_by_ts ON events(topic, ts, seq);
 CREATE INDEX IF NOT EXISTS events_by_key_ts ON events(topic, key, ts, seq);
 CREATE TABLE IF NOT EXISTS latest(
@@ -97,7 +104,7 @@ CREATE TABLE IF NOT EXISTS key_horizons(
     base_ts bigint NOT NULL,
     base_seq bigint NOT NULL,
     PRIMARY KEY(topic, key));
-INSERT INTO meta(k, v) VALUES('schema_version', '6')
+INSERT INTO meta(k, v) VALUES('schema_version', '7')
     ON CONFLICT (k) DO UPDATE SET v = excluded.v;
 )sql"
     // prom_append: one batch, in the caller's transaction (or alone, as its own), in one round
@@ -151,7 +158,10 @@ BEGIN
         FROM unnest(p_topic, p_id, p_ts) WITH ORDINALITY AS x(topic, id, ts, ord)
         JOIN topics t ON t.name = x.topic
         WHERE x.ts < t.horizon_ms
-          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.topic = x.topic AND e.id = x.id)
+          -- A scalar subquery, not EXISTS: it stays one probe per row (an EXISTS may be
+          -- planned as a join that reads events whole; the lookup itself: `stored` below).
+          AND (SELECT e.seq FROM events e WHERE e.id = x.id AND e.topic || '' = x.topic
+               LIMIT 1) IS NULL
           AND NOT EXISTS (SELECT 1 FROM unnest(p_topic, p_id) WITH ORDINALITY
                               AS y(topic, id, ord)
                           WHERE y.topic = x.topic AND y.id = x.id AND y.ord < x.ord)
@@ -167,9 +177,13 @@ BEGIN
     WITH input AS (
         SELECT x.* FROM unnest(p_topic, p_id, p_key, p_ts, p_payload, p_headers)
             WITH ORDINALITY AS x(topic, id, key, ts, payload, headers, ord)),
+    -- One probe of events_by_id_topic per input row: a LATERAL with LIMIT is never turned
+    -- into a join that reads events first, and `topic || ''` leaves no index starting with
+    -- `topic` a condition to use (schema version 7, above).
     stored AS (
         SELECT x.ord, e.seq, e.ts FROM input x
-        JOIN events e ON e.topic = x.topic AND e.id = x.id),
+        CROSS JOIN LATERAL (SELECT e.seq, e.ts FROM events e
+                            WHERE e.id = x.id AND e.topic || '' = x.topic LIMIT 1) e),
     fresh AS (
         SELECT DISTINCT ON (x.topic, x.id) x.* FROM input x
         WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = x.ord)
@@ -212,7 +226,7 @@ END
 $fn$;
 )sql";
 
-inline constexpr std::string_view schema_version = "6";
+inline constexpr std::string_view schema_version = "7";
 
 // The lock key (pg_advisory_xact_lock) that serializes schema changes across nodes.
 inline constexpr long long schema_lock_key = 0x70726f6d5f736368;  // "prom_sch"

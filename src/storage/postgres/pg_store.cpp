@@ -240,7 +240,9 @@ result<std::vector<event>> pg_store::read_events(std::string_view sql, std::vect
 result<bool> pg_store::has_event_id(std::string_view topic, std::string_view id) {
     bool found = false;
     auto st = with_reader([&](connection& c) -> status {
-        auto r = c.query("SELECT 1 FROM events WHERE topic = $1 AND id = $2", {topic, id});
+        // Through events_by_id_topic whatever the statistics (pg_schema.hpp, version 7).
+        auto r =
+            c.query("SELECT 1 FROM events WHERE id = $2 AND topic || '' = $1 LIMIT 1", {topic, id});
         if (!r) return std::unexpected(r.error());
         found = !r->empty();
         return {};
