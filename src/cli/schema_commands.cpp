@@ -40,6 +40,11 @@ result<json::value> body_of(json::value file, const std::string& compatibility) 
 }
 
 void run_set(const schema_args& a, run_state& state) {
+    // The topic before the file: a name no event can have is the first thing wrong (found
+    // from outside: `schema set 'bad topic' /dev/null` spoke of the file's JSON).
+    if (auto why = schema::schema_topic_problem(a.topic)) {
+        return report({errc::invalid_argument, why->code + ": " + why->err.message}, state);
+    }
     auto text = userproj::read_definition_text(a.file);
     if (!text) return report(text.error(), state);
     auto file = parse_json(*text, json_file_limits);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "bus/reserved_groups.hpp"
 #include "cli/commands.hpp"
 #include "cli/ws_tail.hpp"
 #include "core/topic_name.hpp"
@@ -39,6 +40,9 @@ void run_tail(const tail_args& a, run_state& state) {
     probe.topic = a.topic;
     if (auto ok = validate_input(probe); !ok) return report(ok.error(), state);
     if (auto why = group_name_problem(a.group)) {
+        return report({errc::invalid_argument, "--group: " + *why}, state);
+    }
+    if (auto why = reserved_group_problem(a.group)) {
         return report({errc::invalid_argument, "--group: " + *why}, state);
     }
     // CLI11 reads an empty variable as an unset one: `PROM_TOKEN=$TYPO` would go without a

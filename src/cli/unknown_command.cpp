@@ -57,7 +57,7 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         if (subs.empty() || (level->get_require_subcommand_min() == 0 && has_positionals(*level))) {
             return std::nullopt;
         }
-        std::string_view typed;
+        std::string_view typed, unknown_option;
         for (; i < argc; ++i) {
             std::string_view a = argv[i];
             if (a == "--") return std::nullopt;
@@ -65,7 +65,29 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
                 typed = a;
                 break;
             }
+            if (unknown_option.empty() && !level->get_option_no_throw(std::string(a)) &&
+                a != "--help" && a != "-h" && a != "--version") {
+                unknown_option = a;
+            }
             if (takes_next_word(*level, a)) ++i;  // `prom groups --db URL rm`
+        }
+        // `prom --versio`: an option this level does not have and no command (found from
+        // outside: "A subcommand is required").
+        if (typed.empty() && !unknown_option.empty()) {
+            std::string message = "unknown option '" + std::string(unknown_option) + "'";
+            if (level != &app) message += " for '" + path + "'";
+            const std::string_view prefix = unknown_option.substr(0, unknown_option.find('='));
+            for (std::string_view known : {"--version", "--help"}) {
+                if (level == &app || known == "--help") {
+                    if (edit_distance(prefix, known) <= 2) {
+                        return message + "; did you mean '" + std::string(known) + "'?";
+                    }
+                }
+            }
+            message += "; options go after a command (";
+            message += path;
+            message += " COMMAND --help)";
+            return message;
         }
         if (typed.empty()) return std::nullopt;
         const CLI::App* found = nullptr;
@@ -95,9 +117,11 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         const std::string_view before = i > 1 ? std::string_view(argv[i - 1]) : "";
         if (before.starts_with('-') && !level->get_option_no_throw(std::string(before)) &&
             before != "--help" && before != "-h" && before != "--version") {
-            return message + ": '" + std::string(argv[i - 1]) +
-                   "' is an option of a command and goes after it (" + path + " COMMAND " +
-                   std::string(argv[i - 1]) + " " + std::string(typed) + ")";
+            const std::string option(argv[i - 1]);
+            message += ": '" + option + "' is an option of a command and goes after it (";
+            message += path;
+            message += " COMMAND " + option + " " + std::string(typed) + ")";
+            return message;
         }
         // A suggestion only when it is close: at most a third of the letters differ.
         if (!best.empty() && best_distance <= std::max<std::size_t>(1, typed.size() / 3)) {

@@ -171,7 +171,9 @@ std::optional<response> api::route(const request& r, bool may_block) {
                               : get_or_head || r.verb == method::put || r.verb == method::delete_;
         if (!allowed)
             return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT, DELETE");
-        if (auto no = stray_param(route)) return no;
+        // Admin reads too: they read no parameter (found from outside: `GET /projectors?x=1`
+        // answered while PUT and DELETE refused it).
+        if (auto no = stray_param(route, true)) return no;
         if (!may_block) return std::nullopt;
         return projectors(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
     }
@@ -241,7 +243,7 @@ std::optional<response> api::route(const request& r, bool may_block) {
         auto route = n == 1 ? route_id::schemas : route_id::schema;
         bool allowed = n == 1 ? get_or_head : get_or_head || r.verb == method::put;
         if (!allowed) return method_not_allowed(route, n == 1 ? allow_get_head : "GET, HEAD, PUT");
-        if (auto no = stray_param(route)) return no;
+        if (auto no = stray_param(route, true)) return no;
         if (!may_block) return std::nullopt;
         return schemas(r, route, n == 1 ? std::string_view{} : decoded(s[1], key_buf));
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bus/reserved_groups.hpp"
 #include "core/reserved_headers.hpp"
 #include "core/topic_name.hpp"
 
@@ -31,7 +32,7 @@ bool replay_meant_for_other_group(const event& e, std::string_view group) {
 
 bool filed_under(std::string_view entry_group, std::string_view asked) {
     if (entry_group == asked) return true;
-    return asked.starts_with("projector.") && asked.find('@') == std::string_view::npos &&
+    return asked.starts_with(projector_group_prefix) && asked.find('@') == std::string_view::npos &&
            entry_group.size() > asked.size() + 1 && entry_group.starts_with(asked) &&
            entry_group[asked.size()] == '@';
 }
@@ -95,7 +96,7 @@ result<std::vector<dead_letter>> list_dead_letters(store& s, std::string_view to
         if (page->size() < *q.limit) break;
         q.from_seq = page->back().seq + 1;
     }
-    if (group && out.empty() && !group->starts_with("projector.")) {
+    if (group && out.empty() && !group->starts_with(projector_group_prefix)) {
         // A group nobody ever consumed as: a typo, said as such rather than nothing (found
         // from outside: `dlq ls` said nothing where `dlq replay` named the typo). A
         // projector's name covers its versions' groups, which come and go.

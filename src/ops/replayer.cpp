@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "bus/reserved_groups.hpp"
 #include "ops/alerts_topic.hpp"
 #include "prom/user_projector.hpp"
 #include "userproj/lua_handler.hpp"
@@ -200,10 +201,6 @@ result<replay_spec> parse_replay_request(const json::value& body) {
     }
     return spec;
 }
-
-namespace {
-constexpr std::string_view replay_group_prefix = "replay:";
-}  // namespace
 
 std::string replay_group(std::string_view dst) {
     return std::string(replay_group_prefix) + std::string(dst);

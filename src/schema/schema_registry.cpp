@@ -55,26 +55,28 @@ result<schema_version> schema_version_from_json(const json::object& o) {
 // The deepest schema a topic takes: its history document holds it three levels down.
 constexpr std::size_t max_schema_depth = 61;
 
-std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topic,
-                                                 const json::value& body) {
+std::optional<put_error> schema_topic_problem(std::string_view topic) {
     event_input probe;
     probe.topic = std::string(topic);
-    if (auto ok = validate_input(probe); !ok)
-        return std::unexpected(bad("invalid_topic", ok.error().message));
+    if (auto ok = validate_input(probe); !ok) return bad("invalid_topic", ok.error().message);
     if (topic.ends_with(".dlq")) {
         // A dead-letter topic holds prom's copies of events its projector could not apply:
         // a schema there would refuse the dead letter itself, and the projector would retry
         // the poison event for good instead of moving on.
-        return std::unexpected(
-            bad("invalid_topic", "'" + std::string(topic) +
-                                     "' is a dead-letter topic: its entries are prom's copies "
-                                     "of failed events and take no schema"));
+        return bad("invalid_topic", "'" + std::string(topic) +
+                                        "' is a dead-letter topic: its entries are prom's "
+                                        "copies of failed events and take no schema");
     }
     if (topic == ops::alerts_topic) {
-        return std::unexpected(bad("invalid_topic", "'" + std::string(topic) +
-                                                        "' holds prom's SLO alarms and takes "
-                                                        "no schema"));
+        return bad("invalid_topic",
+                   "'" + std::string(topic) + "' holds prom's SLO alarms and takes no schema");
     }
+    return std::nullopt;
+}
+
+std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topic,
+                                                 const json::value& body) {
+    if (auto why = schema_topic_problem(topic)) return std::unexpected(std::move(*why));
     if (!body.is_object()) {
         return std::unexpected(bad(
             "bad_request", R"(the body is {"schema": {…}, "compatibility": "backward"|"none"})"));

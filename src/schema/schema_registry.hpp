@@ -54,6 +54,10 @@ struct put_error {
 // (compatibility optional, "backward" by default) as the next version of `topic`. The schema
 // is checked (compiled_schema::compile) and, unless "none", checked for compatibility with
 // the current version (compatibility.hpp). Nothing is stored on any error.
+// Why `topic` can take no schema (invalid_topic), or nothing: a name no event can have, a
+// dead-letter topic, prom's alerts topic. What put_schema checks first.
+std::optional<put_error> schema_topic_problem(std::string_view topic);
+
 std::expected<put_outcome, put_error> put_schema(store& s, std::string_view topic,
                                                  const json::value& body);
 

@@ -6,6 +6,7 @@
 #include <thread>
 #include <utility>
 
+#include "bus/reserved_groups.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "prom/process_projectors.hpp"
@@ -75,7 +76,9 @@ std::string fresh_token() {
     return id.substr(id.size() - 10);
 }
 
-std::string serving_group(std::string_view name) { return "projector." + std::string(name); }
+std::string serving_group(std::string_view name) {
+    return std::string(projector_group_prefix) + std::string(name);
+}
 
 apply_error invalid(std::string message, std::string pointer) {
     return {{errc::invalid_argument, std::move(message)}, std::move(pointer)};

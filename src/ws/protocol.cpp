@@ -1,5 +1,6 @@
 #include "ws/protocol.hpp"
 
+#include "bus/reserved_groups.hpp"
 #include "core/canonical_event.hpp"
 #include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
@@ -152,6 +153,7 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
         }
         if (!group) group.emplace();
         if (auto why = group_name_problem(*group)) return bad(c.id, *why);
+        if (auto why = reserved_group_problem(*group)) return bad(c.id, *why);
         // A '*' only as the last character: a prefix pattern, which only subscribe and
         // unsubscribe take (an ack names the one topic of the events it acknowledges).
         if (topic->find('*') < topic->size() - 1 || (*op == "ack" && is_topic_pattern(*topic))) {

@@ -164,6 +164,19 @@ TEST_F(cli_hardening, a_token_without_url_is_refused_but_prom_token_is_not) {
     EXPECT_EQ(from_env.exit_code, 0) << from_env.out;
 }
 
+// A tail in a user-defined projector's group acknowledged what the projector, stopped, then
+// never applied (found from outside): prom's own groups are refused, nothing is stored.
+TEST_F(cli_hardening, a_tail_may_not_join_the_group_of_a_projector_or_replay) {
+    ASSERT_EQ(run("publish t 1" + db()).exit_code, 0);
+    for (const std::string group : {"projector.rv", "projector.rv@fec98210cb", "replay:t"}) {
+        auto r = run("tail t --group " + group + " --from earliest --limit 1" + db(), true);
+        EXPECT_EQ(r.exit_code, 2) << group << ": " << r.out;
+        EXPECT_NE(r.out.find("is reserved for prom's own projectors"), std::string::npos) << r.out;
+    }
+    auto groups = run("groups" + db());
+    EXPECT_EQ(groups.out.find("projector.rv"), std::string::npos) << groups.out;
+}
+
 TEST_F(cli_hardening, read_only_commands_refuse_a_postgresql_schema_without_prom_tables) {
     if (!url_.starts_with("postgres")) GTEST_SKIP() << "PostgreSQL only";
     std::string other = url_.substr(0, url_.find("schema=")) + "schema=prom_typo_never_made";
@@ -182,6 +195,17 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
         << far.out;
     EXPECT_NE(far.out.find("publish"), std::string::npos);
     EXPECT_EQ(run("--version").exit_code, 0);
+    // A mistyped option and no command is named too (found from outside: "A subcommand is
+    // required").
+    auto versio = run("--versio", true);
+    EXPECT_EQ(versio.exit_code, 2);
+    EXPECT_EQ(versio.out, "prom: unknown option '--versio'; did you mean '--version'?\n");
+    // The topic of `schema set` is checked before its file (it spoke of the file's JSON).
+    auto topic = run("schema set 'bad topic' /dev/null" + db(), true);
+    EXPECT_EQ(topic.exit_code, 2);
+    EXPECT_NE(topic.out.find("invalid_topic: topic 'bad topic' may only contain"),
+              std::string::npos)
+        << topic.out;
     EXPECT_EQ(run("", true).exit_code, 2);  // no command at all: CLI11's usage message
     // Inside a group too (it said "A subcommand is required"). Found from outside.
     auto inner = run("projector aply x.json", true);

@@ -205,7 +205,9 @@ TEST_F(ops_http, seek_and_remove_answer_bad_input_with_clear_errors) {
     EXPECT_EQ(post_json("/groups/t/g/seek", R"({"ts":-1})").status, 400);
     EXPECT_EQ(post_json("/groups/t/g/seek", R"({"ts":253402300800000})").status, 400);
     // What a list route does not read is refused, as /topics and /dlq do (found from outside).
-    for (const char* target : {"/groups?foo=1", "/replays?limt=5"}) {
+    // The same for the projector and schema reads (found from outside: they answered).
+    for (const char* target : {"/groups?foo=1", "/replays?limt=5", "/projectors?x=1",
+                               "/projectors/cdecl?x=1", "/schemas?x=1", "/schemas/t?x=1"}) {
         auto r = get(target);
         EXPECT_EQ(r.status, 400) << target << ": " << r.body;
         EXPECT_NE(r.body.find("unknown parameter"), std::string::npos) << r.body;

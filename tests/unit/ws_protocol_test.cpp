@@ -89,6 +89,30 @@ TEST(ws_protocol, a_group_name_is_bounded_text) {
         "caf\xC3\xA9");
 }
 
+// The groups of prom's own projectors and replays are not for subscribers: one that joined a
+// stopped projector's group acknowledged events the projector then never applied (found
+// from outside). Names that only resemble them are any client's.
+TEST(ws_protocol, the_groups_of_proms_own_consumers_are_refused) {
+    for (std::string_view group : {"projector.orders", "projector.orders@1f2e", "replay:t",
+                                   "process-projector", "processes.txn"}) {
+        const std::string g(group);
+        EXPECT_EQ(refused(R"({"op":"subscribe","topic":"t","group":")" + g + R"("})").code,
+                  "bad_request")
+            << group;
+        EXPECT_EQ(refused(R"({"op":"ack","topic":"t","group":")" + g + R"(","seq":1})").code,
+                  "bad_request")
+            << group;
+    }
+    for (std::string_view group :
+         {"projector", "projectors.x", "my.projector.x", "replay", "processes"}) {
+        const std::string g(group);
+        EXPECT_EQ(std::get<subscribe_cmd>(
+                      parsed(R"({"op":"subscribe","topic":"t","group":")" + g + R"("})").op)
+                      .group,
+                  group);
+    }
+}
+
 // A pattern resumes with a position per topic; each must be one the pattern could deliver.
 TEST(ws_protocol, a_pattern_takes_a_seq_per_topic) {
     auto s = std::get<subscribe_cmd>(
