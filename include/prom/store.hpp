@@ -326,6 +326,12 @@ class store {
 
     // Listeners must not call back into the store's write path.
     virtual void add_commit_listener(commit_listener listener) = 0;
+    // Returns once every commit of documents that was visible to a read made before the call
+    // has run its commit listeners (which drop cached copies of what it wrote). Answer "the
+    // projector has applied it" after a cursor read only past this call, or a reader told so
+    // may be served an older cached body. The default (a store without caches' listeners to
+    // wait for) returns at once.
+    virtual void wait_for_commit_listeners() {}
     // Which topics grew: lets a waiter on many topics wake only those of the topics that
     // moved (the WebSocket delivery pool) instead of re-reading every topic on every commit.
     virtual void add_append_listener(append_listener listener) = 0;

@@ -155,6 +155,10 @@ void cursor_waiters::run() {
                 failed[k] = c.error().message;
             }
         }
+        // A cursor read may see a projector's commit whose listeners have not yet dropped
+        // the cached copies of the documents it wrote: answered now, a `wait_for` client
+        // reading next got the older body (found from outside). Waits for them (store.hpp).
+        if (!read.empty()) store_.wait_for_commit_listeners();
 
         std::vector<std::pair<cursor_wait_callback, cursor_wait_outcome>> ready;
         {

@@ -200,6 +200,28 @@ void change_notifier::notify_commit(const std::vector<document>& docs,
 
 void change_notifier::notify_unknown_change() { notify_commit({}, appended_topics{{}, false}); }
 
+std::uint64_t change_notifier::begin_commit() {
+    std::lock_guard lock(tickets_mu_);
+    open_tickets_.insert(++next_ticket_);
+    return next_ticket_;
+}
+
+void change_notifier::end_commit(std::uint64_t ticket) {
+    {
+        std::lock_guard lock(tickets_mu_);
+        open_tickets_.erase(ticket);
+    }
+    tickets_cv_.notify_all();
+}
+
+void change_notifier::wait_for_commit_listeners() {
+    std::unique_lock lock(tickets_mu_);
+    const std::uint64_t taken = next_ticket_;
+    // Tickets taken later do not hold it up: commits that began after the call are not
+    // what the caller read.
+    tickets_cv_.wait(lock, [&] { return open_tickets_.empty() || *open_tickets_.begin() > taken; });
+}
+
 void note_appended(std::vector<topic_tip>& tips, std::string_view topic, seq_t seq) {
     for (auto& t : tips) {
         if (t.topic == topic) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +74,25 @@ class change_notifier {
     // listeners hear `complete = false`, then the counter moves.
     void notify_unknown_change();
 
+    // A commit that writes documents is visible to readers (COMMIT) before its listeners
+    // have dropped the cached copies of what it wrote. Whoever answers "it has been applied"
+    // from a read (`wait_for`, `after`: a cursor) must not answer in between, or the reader
+    // it answers is served the older body from the cache (found from outside). Such a commit
+    // holds a ticket from before its COMMIT until its listeners have run; store::
+    // wait_for_commit_listeners waits for every ticket taken before it was called.
+    class commit_ticket {
+      public:
+        explicit commit_ticket(change_notifier& n) : n_(&n), number_(n.begin_commit()) {}
+        ~commit_ticket() { n_->end_commit(number_); }
+        commit_ticket(const commit_ticket&) = delete;
+        commit_ticket& operator=(const commit_ticket&) = delete;
+
+      private:
+        change_notifier* n_;
+        std::uint64_t number_;
+    };
+    void wait_for_commit_listeners();
+
     // store::topic_change_version and wait_for_topic_change. Only topics somebody asked
     // about are followed, each with its own condition variable, so a commit wakes the
     // waiters of the topics it grew and no other (all of them on a change of unknown extent).
@@ -100,6 +120,13 @@ class change_notifier {
     std::mutex listeners_mu_;
     std::vector<commit_listener> listeners_;
     std::vector<append_listener> append_listeners_;
+
+    std::uint64_t begin_commit();
+    void end_commit(std::uint64_t ticket);
+    std::mutex tickets_mu_;
+    std::condition_variable tickets_cv_;
+    std::uint64_t next_ticket_ = 0;         // the last ticket handed out
+    std::set<std::uint64_t> open_tickets_;  // commits whose listeners have not run yet
 };
 
 }  // namespace prom::storage

@@ -77,6 +77,7 @@ class forwarding_store : public store {
                                std::chrono::milliseconds timeout) override {
         inner_.wait_for_topic_change(topic, seen, timeout);
     }
+    void wait_for_commit_listeners() override { inner_.wait_for_commit_listeners(); }
     void add_commit_listener(commit_listener listener) override {
         inner_.add_commit_listener(std::move(listener));
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -369,6 +370,7 @@ class memory_store final : public store {
         notifier_.wait_topic(topic, seen, timeout);
     }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    void wait_for_commit_listeners() override { notifier_.wait_for_commit_listeners(); }
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
     }
@@ -857,6 +859,10 @@ result<std::optional<seq_t>> memory_transaction::cursor(std::string_view topic,
 status memory_transaction::commit() {
     std::vector<document> changed;
     appended_topics appended;
+    // From before the documents are visible until the listeners dropped their cached copies
+    // (storage/common.hpp, commit_ticket).
+    std::optional<change_notifier::commit_ticket> ticket;
+    if (!docs_.empty()) ticket.emplace(s_.notifier_);
     {
         std::lock_guard lock(s_.data_mu_);
         for (auto& e : events_) {

@@ -74,6 +74,7 @@ class pg_store final : public store {
         notifier_.wait_topic(topic, seen, timeout);
     }
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    void wait_for_commit_listeners() override { notifier_.wait_for_commit_listeners(); }
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
     }

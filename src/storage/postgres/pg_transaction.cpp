@@ -5,6 +5,7 @@
 // a transaction: a concurrent update of the same document waits for this one to commit and
 // then sees its result, so no $inc is lost. Appends lock the topic row (pg_append.cpp).
 #include <map>
+#include <optional>
 
 #include "core/text.hpp"
 #include "docs/update.hpp"
@@ -242,6 +243,10 @@ class pg_transaction final : public transaction {
                 return std::unexpected(n.error());
             }
         }
+        // From before the documents are visible until the listeners dropped their cached
+        // copies (storage/common.hpp, commit_ticket).
+        std::optional<change_notifier::commit_ticket> ticket;
+        if (!docs.empty()) ticket.emplace(s_.notifier());
         auto r = c_->exec(wrote_ ? s_.notify_and_commit() : std::string("COMMIT"));
         if (!r) {
             if (!c_->broken() && c_->in_transaction()) (void)c_->exec("ROLLBACK");

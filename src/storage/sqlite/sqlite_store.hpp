@@ -70,6 +70,7 @@ class sqlite_store final : public store {
     void wait_for_topic_change(std::string_view topic, std::uint64_t seen,
                                std::chrono::milliseconds timeout) override;
     void add_commit_listener(commit_listener l) override { notifier_.add_listener(std::move(l)); }
+    void wait_for_commit_listeners() override { notifier_.wait_for_commit_listeners(); }
     void add_append_listener(append_listener l) override {
         notifier_.add_append_listener(std::move(l));
     }

@@ -1,5 +1,6 @@
 // A write transaction: holds the store's write connection from begin to commit/rollback.
 #include <map>
+#include <optional>
 
 #include "docs/update.hpp"
 #include "storage/change_log.hpp"
@@ -149,6 +150,10 @@ class sqlite_transaction final : public transaction {
             lock_.unlock();
             return ok;
         }
+        // From before the documents are visible until the listeners dropped their cached
+        // copies (storage/common.hpp, commit_ticket).
+        std::optional<change_notifier::commit_ticket> ticket;
+        if (!docs_.documents().empty()) ticket.emplace(s_.notifier());
         if (auto ok = s_.writer().run("COMMIT"); !ok) {
             (void)s_.writer().exec("ROLLBACK");
             lock_.unlock();
