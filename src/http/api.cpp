@@ -132,13 +132,29 @@ std::optional<response> api::route(const request& r, bool may_block) {
                               "unknown parameter '" + *name + "': this route takes none", route);
     };
 
+    // A document read takes `after` and `wait` only: a misspelt `after` would otherwise
+    // answer at once, perhaps from before the write it was to wait for (found from outside).
+    auto stray_read_param = [&](route_id route) -> std::optional<response> {
+        if (query.empty()) return std::nullopt;
+        if (options_.auth && options_.auth->enabled() &&
+            !options_.auth->authenticate(r.authorization)) {
+            return std::nullopt;  // 401 first, as for any request
+        }
+        auto name = first_param_name(query, {"after", "wait"});
+        if (!name) return std::nullopt;
+        return error_response(
+            400, "bad_request",
+            "unknown parameter '" + *name + "': a document read takes after and wait", route);
+    };
     if (n == 2 && s[0] == "snap") {
         if (!get_or_head) return method_not_allowed(route_id::snap, allow_get_head);
+        if (auto no = stray_read_param(route_id::snap)) return no;
         return snap(r, route_id::snap, options_.default_collection, decoded(s[1], key_buf),
                     may_block);
     }
     if (n == 4 && s[0] == "collections" && s[2] == "snap") {
         if (!get_or_head) return method_not_allowed(route_id::collection_snap, allow_get_head);
+        if (auto no = stray_read_param(route_id::collection_snap)) return no;
         return snap(r, route_id::collection_snap, decoded(s[1], coll_buf), decoded(s[3], key_buf),
                     may_block);
     }

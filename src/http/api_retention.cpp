@@ -49,27 +49,16 @@ result<std::vector<std::string>> matching_topics(store& s, std::string_view patt
 
 // A policy has no entity tag: If-Match holds only as `*` while the pattern has a policy,
 // If-None-Match: * only while it has none, for a PUT and a DELETE alike (RFC 9110 13.1.1,
-// 13.1.2; found from outside: both were ignored, then If-None-Match on a DELETE).
-// nullopt: go on.
-result<std::optional<response>> policy_preconditions(store& s, const request& r,
-                                                     std::string_view pattern, bool creating) {
-    if (!r.if_match && !r.if_none_match) return std::optional<response>{};
-    auto all = retention::load_policies(s);
-    if (!all) return std::unexpected(all.error());
-    const bool exists =
-        std::ranges::any_of(*all, [&](const retention::policy& p) { return p.pattern == pattern; });
-    // Without a policy a DELETE is a 404 whatever the preconditions (RFC 9110 13.2.1).
-    if (!exists && !creating) return std::optional<response>{};
-    bool holds = !r.if_match || (exists && preconditions_hold({r.if_match, {}}, {}, {}));
-    if (r.if_none_match && exists && if_none_match_matches(*r.if_none_match, "")) {
-        holds = false;
+// 13.1.2; found from outside: both were ignored, then If-None-Match on a DELETE). Checked in
+// the write's own transaction (retention::policy_condition).
+retention::policy_condition policy_condition_of(const request& r) {
+    retention::policy_condition c;
+    if (r.if_match) {
+        c.must_exist = true;
+        c.names_a_tag = !preconditions_hold({r.if_match, {}}, std::nullopt, {});
     }
-    if (holds) return std::optional<response>{};
-    return std::optional<response>{
-        error_response(412, "precondition_failed",
-                       exists ? "'" + std::string(pattern) + "' has a policy (If-None-Match: *)"
-                              : "'" + std::string(pattern) + "' has no policy (If-Match)",
-                       route_id::topic_policy)};
+    c.must_be_absent = r.if_none_match && if_none_match_matches(*r.if_none_match, "");
+    return c;
 }
 
 }  // namespace
@@ -90,10 +79,7 @@ response api::retention_route(const request& r, route_id route, std::string_view
                 return error_response(ok.error(), route);
             }
             if (r.verb == method::delete_) {
-                auto refused_by = policy_preconditions(store_, r, a, false);
-                if (!refused_by) return error_response(refused_by.error(), route);
-                if (*refused_by) return std::move(**refused_by);
-                auto gone = retention::delete_policy(store_, a);
+                auto gone = retention::delete_policy(store_, a, policy_condition_of(r));
                 if (!gone) return error_response(gone.error(), route);
                 if (!*gone) {
                     return error_response(404, "not_found",
@@ -211,10 +197,9 @@ response api::put_topic_policy(const request& r, std::string_view pattern) {
         return error_response(404, "not_found",
                               "'" + std::string(pattern) + "' matches no existing topic", route);
     }
-    auto refused_by = policy_preconditions(store_, r, pattern, true);
-    if (!refused_by) return error_response(refused_by.error(), route);
-    if (*refused_by) return std::move(**refused_by);
-    if (auto ok = retention::put_policy(store_, *p); !ok) return error_response(ok.error(), route);
+    if (auto ok = retention::put_policy(store_, *p, policy_condition_of(r)); !ok) {
+        return error_response(ok.error(), route);
+    }
     // Where it is now the effective policy (an exact name or a longer pattern may win).
     auto all = retention::load_policies(store_);
     if (!all) return error_response(all.error(), route);

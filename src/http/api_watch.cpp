@@ -1,5 +1,6 @@
 // GET /collections/{c}/watch: checking a watch request (docs/watches.md). The stream itself
 // is written by the session (http_session.cpp, sse_stream).
+#include "core/key_limit.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
 #include "http/api.hpp"
@@ -74,6 +75,11 @@ api::watch_start api::begin_watch(const request& r) {
     }
     if (key && prefix) return bad("a watch takes key or prefix, not both");
     if (key && key->empty()) return bad("key must not be empty (prefix= watches every key)");
+    // A key no document can have would be watched for ever, as a read of it is refused
+    // (found from outside: `?key=%FF` opened a stream that could never carry anything).
+    if (key) {
+        if (auto why = key_problem(*key)) return bad(*why);
+    }
     if (key) {
         out.filter.exact = true;
         out.filter.key = std::move(*key);

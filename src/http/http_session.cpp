@@ -731,14 +731,17 @@ void add_list_line(std::optional<std::string_view>& slot, std::string& store,
 // If-Modified-Since lines are joined as lists (found from outside: a second Prefer line was
 // dropped, and of two If-Modified-Since lines the first was used where RFC 9110 13.1.3 has
 // the field ignored: joined, they are no date, which is ignored). Of other names the first
-// line counts, as a lookup would find it. False when Authorization is given twice: a proxy
-// in front that read the other line would have checked another token than the one prom
-// would use (RFC 9110 5.3: not a list).
-bool read_header_fields(const bhttp::fields& fields, request& req, joined_lines& joined) {
+// line counts, as a lookup would find it. Returns the name of a field given twice that is
+// not a list (RFC 9110 5.3), empty when none: Authorization (a proxy in front that read the
+// other line would have checked another token than the one prom would use) and
+// Content-Type (one that read the other line would have let through another type; found
+// from outside: json then text/plain passed, text/plain then json was a 415).
+std::string_view read_header_fields(const bhttp::fields& fields, request& req,
+                                    joined_lines& joined) {
     auto first = [](std::optional<std::string_view>& slot, std::string_view value) {
         if (!slot) slot = value;
     };
-    bool single_authorization = true;
+    std::string_view repeated;
     for (const auto& f : fields) {
         switch (f.name()) {
             case bhttp::field::if_none_match:
@@ -754,10 +757,11 @@ bool read_header_fields(const bhttp::fields& fields, request& req, joined_lines&
                 add_list_line(req.if_unmodified_since, joined.if_unmodified_since, f.value());
                 break;
             case bhttp::field::content_type:
+                if (req.content_type && repeated.empty()) repeated = "Content-Type";
                 first(req.content_type, f.value());
                 break;
             case bhttp::field::authorization:
-                if (req.authorization) single_authorization = false;
+                if (req.authorization && repeated.empty()) repeated = "Authorization";
                 first(req.authorization, f.value());
                 break;
             case bhttp::field::prefer:
@@ -776,7 +780,7 @@ bool read_header_fields(const bhttp::fields& fields, request& req, joined_lines&
                 break;
         }
     }
-    return single_authorization;
+    return repeated;
 }
 
 // An answer as the socket takes it: status line, head, Date, Connection, the blank line,
@@ -1031,7 +1035,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         req.verb = method_of(msg.method());
         req.target = target;
         joined_lines joined;  // what several lines of a list header join into
-        const bool single_authorization = read_header_fields(msg, req, joined);
+        const std::string_view repeated_field = read_header_fields(msg, req, joined);
         req.body = msg.body();
         req.received = started;
 
@@ -1040,8 +1044,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
         bool client_gone = false;
         if (auto no = host_refusal(msg, absolute, ctx->handlers.tokens_required())) {
             r = std::move(no);
-        } else if (!single_authorization) {
-            r = error_response(400, "bad_request", "the Authorization header is given twice",
+        } else if (!repeated_field.empty()) {
+            r = error_response(400, "bad_request",
+                               "the " + std::string(repeated_field) + " header is given twice",
                                route_id::unknown);
         } else if (api::is_watch(req)) {
             auto w = ctx->handlers.begin_watch(req);

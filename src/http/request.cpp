@@ -1,5 +1,6 @@
 #include "http/request.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "core/text.hpp"
@@ -20,12 +21,15 @@ bool is_json_content_type(std::optional<std::string_view> content_type) {
     return true;
 }
 
-std::optional<std::string> first_param_name(std::string_view query) {
+std::optional<std::string> first_param_name(std::string_view query,
+                                            std::initializer_list<std::string_view> known) {
     while (!query.empty()) {
         auto amp = query.find('&');
         std::string_view item = query.substr(0, amp);
         query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (!item.empty()) return decode_query_component(item.substr(0, item.find('=')));
+        if (item.empty()) continue;
+        std::string name = decode_query_component(item.substr(0, item.find('=')));
+        if (std::find(known.begin(), known.end(), name) == known.end()) return name;
     }
     return std::nullopt;
 }

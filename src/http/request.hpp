@@ -45,7 +45,9 @@ bool is_json_content_type(std::optional<std::string_view> content_type);
 result<bool> flag_param(std::string_view query, std::string_view name);
 
 // The decoded name of the query's first parameter; nullopt when it has none (`?`, `?&`).
-std::optional<std::string> first_param_name(std::string_view query);
+// The first parameter of `query` (decoded) that is not one of `known`, or nullopt.
+std::optional<std::string> first_param_name(std::string_view query,
+                                            std::initializer_list<std::string_view> known = {});
 // The decoded value of the first parameter `name`; nullopt when it is not given.
 std::optional<std::string> param_value(std::string_view query, std::string_view name);
 

@@ -120,6 +120,12 @@ result<std::optional<base_snapshots>> fold_base_snapshots(
 struct deletion {
     std::vector<const key_drops*> ready;  // keys whose base snapshots and record are stored
     std::vector<seq_t> dropped;           // every seq deleted
+    // Per group: the deleted events past its cursor when they were deleted (read in the
+    // deleting transaction). Counted at planning time instead, a projector that caught up
+    // while a long pass ran was reported as having missed thousands of events it had
+    // applied (found from outside: 12990 "unseen", none missed).
+    std::vector<std::string> groups;
+    std::map<std::string, std::int64_t, std::less<>> unseen;
 };
 
 // Between two transactions: the progress report, the lease, the WAL copy and the pause
@@ -251,9 +257,18 @@ status delete_in_seq_order(store& s, std::string_view topic, const pass_plan& pl
                                  seqs.begin() + static_cast<std::ptrdiff_t>(end));
         auto txn = s.begin();
         if (!txn) return std::unexpected(txn.error());
+        std::map<std::string, std::int64_t, std::less<>> unseen;
+        for (const auto& g : done.groups) {
+            auto at = (*txn)->cursor(topic, g);
+            if (!at) return std::unexpected(at.error());
+            const seq_t cursor = at->value_or(seq_t{});
+            auto past = chunk.end() - std::upper_bound(chunk.begin(), chunk.end(), cursor);
+            if (past > 0) unseen[g] += past;
+        }
         auto deleted = (*txn)->delete_events(topic, chunk);
         if (!deleted) return std::unexpected(deleted.error());
         if (auto ok = (*txn)->commit(); !ok) return ok;
+        for (auto& [g, n] : unseen) done.unseen[g] += n;
         done.dropped.insert(done.dropped.end(), chunk.begin(), chunk.end());
         progress.dropped += static_cast<std::int64_t>(chunk.size());
         if (auto ok = between_transactions(s, o, lease, progress); !ok) return ok;
@@ -359,6 +374,7 @@ result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
     // (docs/retention.md, "Pacing").
     progress.examined = report.examined;
     deletion done;
+    for (const auto& g : *groups) done.groups.push_back(g.group);
     if (auto ok = store_records(s, topic, plan, o, *lease, progress, done); !ok) {
         return std::unexpected(ok.error());
     }
@@ -374,8 +390,7 @@ result<pass_report> run_pass(store& s, std::string_view topic, const policy& p,
     }
     report.retained_out += static_cast<std::int64_t>(plan.keyless.size());
     report.keys = static_cast<std::int64_t>(done.ready.size());
-    std::sort(done.dropped.begin(), done.dropped.end());
-    report.groups_behind = behind_of(*groups, done.dropped);
+    for (const auto& [group, n] : done.unseen) report.groups_behind.push_back({group, n});
     for (const auto& g : report.groups_behind) {
         spdlog::warn(
             "retention: group {} of topic {} had not read {} of the events this pass "

@@ -47,8 +47,13 @@ pass_plan plan_pass(const topic_index& index, const policy& p, ts_ms now,
 
     std::size_t prefix = p.retain ? retained_prefix(events, *p.retain, now) : 0;
     // behind = wait: the prefix stops at the first event some group has not acknowledged.
+    // And at the first event stamped after `now`: dropping it would raise the horizon past
+    // the clock, and every event stamped with the server's clock would then be refused as
+    // late (found from outside: one event dated 9999 and `max_events` shut the topic for
+    // good; a producer two minutes ahead, for two minutes). It goes once the clock passes it.
+    // Compaction drops only events older than now - horizon, so the horizon stays <= now.
     std::size_t first = 0;
-    for (; first < prefix && may_drop(events[first]); ++first) {
+    for (; first < prefix && may_drop(events[first]) && events[first].ts <= now; ++first) {
         const auto& e = events[first];
         if (e.key) {
             auto& w = work[*e.key];

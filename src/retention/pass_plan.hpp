@@ -51,7 +51,9 @@ struct pass_plan {
 // or the oldest events beyond max_events, whichever is longer. `compact` then looks at each
 // key's remaining events older than now - horizon and drops all but the last of them in
 // (ts, seq) order and the key's latest (by seq). Keyless events are no key's: only `retain`
-// drops them. With `keep_after`, no event with a greater seq is dropped (behind = wait).
+// drops them. With `keep_after`, no event with a greater seq is dropped (behind = wait). The
+// `retain` prefix also stops at the first event with ts > now, so the horizon (the greatest
+// dropped ts) never passes the clock.
 pass_plan plan_pass(const topic_index& index, const policy& p, ts_ms now,
                     std::optional<seq_t> keep_after);
 

@@ -260,20 +260,65 @@ result<std::vector<policy>> load_policies(store& s) {
     return out;
 }
 
-status put_policy(store& s, const policy& p) {
+namespace {
+
+// errc::precondition_failed when the stored policy (or its absence) does not meet `c`.
+status check_condition(std::string_view pattern, policy_condition c, bool exists) {
+    if (c.names_a_tag) {
+        return fail(errc::precondition_failed,
+                    "a policy has no entity tag: If-Match holds only as *, while '" +
+                        std::string(pattern) + "' has a policy");
+    }
+    if (c.must_exist && !exists) {
+        return fail(errc::precondition_failed,
+                    "'" + std::string(pattern) + "' has no policy (If-Match)");
+    }
+    if (c.must_be_absent && exists) {
+        return fail(errc::precondition_failed,
+                    "'" + std::string(pattern) + "' has a policy (If-None-Match: *)");
+    }
+    return {};
+}
+
+}  // namespace
+
+status put_policy(store& s, const policy& p, policy_condition c) {
     if (auto ok = check_policy_pattern(p.pattern); !ok) return ok;
     if (auto ok = check_retention_applies(p.pattern); !ok) return ok;
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
-    auto d = (*txn)->update_one(policy_collection, p.pattern, to_json(p), true);
-    if (!d) return std::unexpected(d.error());
+    if (c.must_exist || c.must_be_absent || c.names_a_tag) {
+        auto stored = (*txn)->find_one(policy_collection, p.pattern);
+        if (!stored) return std::unexpected(stored.error());
+        if (auto ok = check_condition(p.pattern, c, stored->has_value()); !ok) return ok;
+    }
+    if (c.must_be_absent) {
+        // Create-only: on PostgreSQL a concurrent transaction's create counts once it
+        // commits (transaction::create_one), so of two at once one fails.
+        auto made = (*txn)->create_one(policy_collection, p.pattern, to_json(p));
+        if (!made && made.error().code == errc::conflict) {
+            return fail(errc::precondition_failed,
+                        "'" + p.pattern + "' has a policy (If-None-Match: *)");
+        }
+        if (!made) return made;
+    } else {
+        auto d = (*txn)->update_one(policy_collection, p.pattern, to_json(p), true);
+        if (!d) return std::unexpected(d.error());
+    }
     return (*txn)->commit();
 }
 
-result<bool> delete_policy(store& s, std::string_view pattern) {
+result<bool> delete_policy(store& s, std::string_view pattern, policy_condition c) {
     if (auto ok = check_policy_pattern(pattern); !ok) return std::unexpected(ok.error());
     auto txn = s.begin();
     if (!txn) return std::unexpected(txn.error());
+    // Without a policy a DELETE finds nothing, whatever it asks (RFC 9110 13.2.1).
+    if (c.must_exist || c.must_be_absent || c.names_a_tag) {
+        auto stored = (*txn)->find_one(policy_collection, pattern);
+        if (!stored) return std::unexpected(stored.error());
+        if (!stored->has_value()) return false;
+        if (auto ok = check_condition(pattern, c, true); !ok) return std::unexpected(ok.error());
+    }
     auto gone = (*txn)->delete_one(policy_collection, pattern);
     if (!gone) return std::unexpected(gone.error());
     if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());

@@ -87,8 +87,18 @@ std::optional<policy> policy_for(const std::vector<policy>& policies, std::strin
 // see the same policies. put replaces the pattern's policy.
 inline constexpr std::string_view policy_collection = "_prom.topic_policies";
 result<std::vector<policy>> load_policies(store& s);
-status put_policy(store& s, const policy& p);
-result<bool> delete_policy(store& s, std::string_view pattern);
+// What a conditional write asks of the pattern's stored policy (HTTP If-Match: * and
+// If-None-Match: *), checked in the write's own transaction, so that two writes at once
+// cannot both pass (found from outside: of eight create-only PUTs at once, several passed
+// and the last one won). Failing it is errc::precondition_failed.
+struct policy_condition {
+    bool must_exist = false;
+    bool must_be_absent = false;
+    bool names_a_tag = false;  // If-Match with an entity tag: a policy has none, never holds
+};
+status put_policy(store& s, const policy& p, policy_condition c = {});
+// False when the pattern has no policy (whatever `c` asks).
+result<bool> delete_policy(store& s, std::string_view pattern, policy_condition c = {});
 
 // ---- passes -----------------------------------------------------------------------------
 

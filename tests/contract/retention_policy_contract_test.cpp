@@ -3,6 +3,9 @@
 // and a second store on the same database sees the same.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "retention/retention.hpp"
 #include "support/test_support.hpp"
 
@@ -51,6 +54,55 @@ TEST_P(retention_policy_contract, put_load_replace_delete) {
     ASSERT_TRUE(all);
     ASSERT_EQ(all->size(), 1u);
     EXPECT_EQ((*all)[0].pattern, "billing");
+}
+
+// A create-only write (If-None-Match: *) and one that needs a policy (If-Match: *) are
+// checked in their own transaction: of eight create-only writes at once exactly one passes
+// (found from outside: several did, and the last one won).
+TEST_P(retention_policy_contract, of_create_only_writes_at_once_exactly_one_passes) {
+    // Several stores on one database where there can be (another node, the CLI).
+    std::vector<std::unique_ptr<store>> others;
+    std::vector<store*> stores{s.get()};
+    for (int i = 0; GetParam().durable && i < 3; ++i) {
+        others.push_back(test::open_or_die(url));
+        stores.push_back(others.back().get());
+    }
+    std::atomic<int> passed = 0, refused = 0;
+    std::vector<std::thread> writers;
+    writers.reserve(8);
+    for (int i = 0; i < 8; ++i) {
+        writers.emplace_back([&, i] {
+            policy p = make("billing", R"({"retain":{"max_events":1}})");
+            p.retain->max_events = i + 1;
+            auto put = put_policy(*stores[i % stores.size()], p, {.must_be_absent = true});
+            if (put) {
+                ++passed;
+            } else if (put.error().code == errc::precondition_failed) {
+                ++refused;
+            } else {
+                ADD_FAILURE() << put.error().message;
+            }
+        });
+    }
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(passed, 1);
+    EXPECT_EQ(refused, 7);
+    auto changed =
+        put_policy(*s, make("billing", R"({"retain":{"max_events":42}})"), {.must_exist = true});
+    ASSERT_TRUE(changed) << changed.error().message;
+    auto gone = delete_policy(*s, "billing", {.must_be_absent = true});
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, errc::precondition_failed);
+    gone = delete_policy(*s, "billing", {.must_exist = true});
+    ASSERT_TRUE(gone);
+    EXPECT_TRUE(*gone);
+    auto again =
+        put_policy(*s, make("billing", R"({"retain":{"max_events":7}})"), {.must_exist = true});
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, errc::precondition_failed);
+    auto none = load_policies(*s);
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
 }
 
 TEST_P(retention_policy_contract, bad_patterns_change_nothing) {

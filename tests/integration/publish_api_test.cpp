@@ -100,6 +100,16 @@ TEST_F(publish_api, bodies_must_be_application_json) {
     EXPECT_EQ(r.status, 415);
     EXPECT_EQ(parse_json(r.body)->at("error"), "unsupported_media_type");
     EXPECT_EQ(events_in("t"), 0);
+    // Content-Type on two lines, in either order: a proxy that read the other one would
+    // have judged another type (found from outside: json first passed).
+    for (auto [one, two] : {std::pair{"application/json", "text/plain"},
+                            std::pair{"text/plain", "application/json"}}) {
+        auto twice = http_request(port(), "POST", "/publish",
+                                  {{"Content-Type", one}, {"Content-Type", two}}, body);
+        EXPECT_EQ(twice.status, 400) << twice.body;
+        EXPECT_NE(twice.body.find("Content-Type header is given twice"), std::string::npos);
+    }
+    EXPECT_EQ(events_in("t"), 0);
     EXPECT_EQ(http_request(port(), "POST", "/publish",
                            {{"Content-Type", "Application/JSON; charset=utf-8"}}, body)
                   .status,

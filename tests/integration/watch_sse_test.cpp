@@ -212,6 +212,9 @@ TEST_F(watch_sse, bad_input_is_400_and_opens_nothing) {
                "given twice");
     expect_400("/collections/things/watch?key=a&prefix=b", {}, "not both");
     expect_400("/collections/things/watch?key=", {}, "key");
+    // A key no document can have (found from outside: the stream opened).
+    expect_400("/collections/things/watch?key=%FF", {}, "key must be UTF-8");
+    expect_400("/collections/things/watch?key=" + std::string(1025, 'k'), {}, "longer than 1024");
     expect_400("/collections/things/watch?from=3", {}, "unknown parameter");
     expect_400("/collections/nothing-here/watch", {}, "unknown collection");
     expect_400("/collections/bad%20name/watch", {}, "collection name");

@@ -148,9 +148,17 @@ status pg_store::init() {
         std::string ddl = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
                           "); CREATE SCHEMA IF NOT EXISTS " + quote_ident(target_.schema) + "; " +
                           schema_sql + " COMMIT";
-        if (auto r = appender_->exec(ddl, "cannot create the prom schema '" + target_.schema +
-                                              "' (needs CREATE once; then read/write is enough)");
-            !r) {
+        // An existing schema of another version is upgraded, which needs its owner as much as
+        // creating it does (found from outside: a read/write user was told "cannot create").
+        const bool upgrading = version && !version->empty();
+        const std::string context =
+            upgrading
+                ? "cannot upgrade the prom schema '" + target_.schema + "' from version " +
+                      std::string(version->text(0, 0)) + " to " + std::string(schema_version) +
+                      " (run prom once as the schema's owner; then read/write is enough)"
+                : "cannot create the prom schema '" + target_.schema +
+                      "' (needs CREATE once; then read/write is enough)";
+        if (auto r = appender_->exec(ddl, context); !r) {
             (void)appender_->exec("ROLLBACK");
             return std::unexpected(r.error());
         }
