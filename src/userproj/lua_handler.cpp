@@ -6,6 +6,7 @@
 #include "core/reserved_headers.hpp"
 #include "docs/reserved.hpp"
 #include "docs/update.hpp"
+#include "ops/alerts_topic.hpp"
 #include "retention/erasure_marker.hpp"
 #include "userproj/compiled_definition.hpp"
 #include "userproj/effects.hpp"
@@ -117,6 +118,14 @@ bool do_emit(lua_State* L, lua_handler::call& c, std::string_view topic, std::st
         if (topic_matches(c.def->topic, topic)) {
             c.message =
                 "tx:emit into '" + std::string(topic) + "' would feed the projector its own events";
+            return false;
+        }
+        // Refused here, at the call, so the message carries the script's line (found from
+        // outside: the commit refused it later, without `lua:N:`), as a declarative
+        // definition's emit into it is refused when it is applied.
+        if (topic == ops::alerts_topic) {
+            c.message =
+                "tx:emit: " + ops::alerts_topic_refusal() + ": a projector cannot emit into it";
             return false;
         }
         event_input in;

@@ -180,6 +180,7 @@ end)");
 TEST_F(user_projector_lua, where_skips_before_lua_runs_and_bad_arguments_are_errors) {
     define(R"(function handle(event, tx)
   if event.payload.bad == 'emit' then tx:emit('bad topic', 'k', {}) end
+  if event.payload.bad == 'alerts' then tx:emit('prom.alerts', 'k', {}) end
   if event.payload.bad == 'arg' then tx:update('out') end
   tx:update('out', 'x', {['$inc'] = {n = 1}})
 end)",
@@ -190,6 +191,11 @@ end)",
     EXPECT_NE(body("x").find("\"n\":1"), std::string::npos);
     EXPECT_NE(error_of(R"({"bad":"emit"})").find("topic"), std::string::npos);
     EXPECT_NE(error_of(R"({"bad":"arg"})").find("bad argument"), std::string::npos);
+    // At the call, with the script's line (found from outside: the commit refused it later,
+    // without one).
+    auto alerts = error_of(R"({"bad":"alerts"})");
+    EXPECT_NE(alerts.find("lua:3:"), std::string::npos) << alerts;
+    EXPECT_NE(alerts.find("prom.alerts"), std::string::npos) << alerts;
 }
 
 // An error object with a __tostring is shown by it, as the lua interpreter shows it; one
