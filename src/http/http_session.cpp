@@ -26,6 +26,7 @@
 
 #include "auth/browser_guard.hpp"
 #include "core/text.hpp"
+#include "http/conditional.hpp"
 #include "http/error_status.hpp"
 #include "http/http_date.hpp"
 #include "http/percent.hpp"
@@ -875,6 +876,17 @@ std::size_t header_bytes(const bhttp::request<bhttp::string_body>& m) {
     return n + 2;
 }
 
+// The value of a response's ETag (a document's, a list page's), or empty.
+std::string_view etag_in(const response& r) {
+    if (r.doc) return r.doc->etag;
+    const std::string_view head = head_of(r);
+    constexpr std::string_view name = "ETag: ";
+    const auto at = head.find(name);
+    if (at == std::string_view::npos) return {};
+    const auto end = head.find("\r\n", at);
+    return head.substr(at + name.size(), end - at - name.size());
+}
+
 // The status for a request that did not parse; 0 when the peer just went away.
 unsigned status_of_read_error(const boost::system::error_code& ec) {
     if (ec == bhttp::error::body_limit) return 413;
@@ -1133,6 +1145,13 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
             // preferred wait passes (304 with Preference-Applied).
             const steady_time poll_deadline = started + poll->wait;
             std::uint64_t seen = generation;
+            // `If-None-Match: *` matches every representation, so each re-read is a 304
+            // again: the change it waits for is an ETag other than the one it was held on
+            // (found from outside: a changed document was still a 304 after the wait).
+            std::optional<std::string> held_on;
+            if (req.if_none_match && if_none_match_matches(*req.if_none_match, "")) {
+                held_on = std::string(etag_in(*r));
+            }
             for (;;) {
                 auto how =
                     co_await wait_for_change(ctx, worker, &conn, &*poll, seen, poll_deadline);
@@ -1151,6 +1170,11 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                     req.fresh = true;
                     r = co_await handle_blocking(ctx, &req);
                     if (r->status != 304 || shutting_down) break;
+                    if (held_on && etag_in(*r) != *held_on) {
+                        req.if_none_match.reset();
+                        r = co_await handle_blocking(ctx, &req);
+                        break;
+                    }
                     response held;
                     held.status = 304;
                     held.route = r->route;
@@ -1167,6 +1191,11 @@ net::awaitable<void> serve_connection(tcp::socket socket, server_context* ctx, i
                 req.fresh = true;  // the cache may not have dropped the old body yet
                 r = co_await handle_blocking(ctx, &req);
                 if (r->status != 304) break;
+                if (held_on && etag_in(*r) != *held_on) {
+                    req.if_none_match.reset();  // answered as a plain read: 200, the new body
+                    r = co_await handle_blocking(ctx, &req);
+                    break;
+                }
             }
             write_deadline = std::chrono::steady_clock::now() + opts.read_timeout;
         }

@@ -2,6 +2,7 @@
 
 #include "bus/reserved_groups.hpp"
 #include "core/canonical_event.hpp"
+#include "core/event_times.hpp"
 #include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
@@ -200,7 +201,11 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
                        from->get_object().contains("ts")) {
                 const auto& t = from->get_object().at("ts");
                 std::optional<ts_ms> ts;
-                if (t.is_int64() && t.get_int64() >= 0) ts = ts_ms{t.get_int64()};
+                // A time an event can have, as everywhere a time is taken (found from outside:
+                // one past 9999-12-31 started at the end of the topic without a word).
+                if (t.is_int64() && t.get_int64() >= 0 && t.get_int64() <= last_event_ms) {
+                    ts = ts_ms{t.get_int64()};
+                }
                 if (t.is_string()) {
                     if (auto parsed = parse_time(t.get_string())) ts = *parsed;
                 }

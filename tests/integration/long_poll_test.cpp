@@ -35,6 +35,28 @@ TEST_F(long_poll, a_change_wakes_a_held_document_read) {
     EXPECT_EQ(gauge("prom_http_change_waiters"), 0);
 }
 
+// `If-None-Match: *` matches any representation: held on the document as it is, and
+// answered 200 once it changes (found from outside: a 304 after the whole wait).
+TEST_F(long_poll, a_star_is_held_until_the_document_changes) {
+    put("things", "a", {{"v", 1}});
+    auto etag = *get("/collections/things/snap/a").header("ETag");
+    auto held = std::async(std::launch::async, [&] {
+        return get("/collections/things/snap/a", {{"If-None-Match", "*"}, {"Prefer", "wait=10"}});
+    });
+    ASSERT_TRUE(gauge_becomes("prom_http_change_waiters", 1));
+    auto t0 = std::chrono::steady_clock::now();
+    put("things", "a", {{"v", 2}});
+    auto r = held.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(*r.header("ETag"), etag);
+    EXPECT_NE(r.body.find(R"("v":2)"), std::string::npos) << r.body;
+    // Unchanged, it is a 304 after the wait, as any matching tag.
+    auto still = get("/collections/things/snap/a", {{"If-None-Match", "*"}, {"Prefer", "wait=1"}});
+    EXPECT_EQ(still.status, 304);
+    EXPECT_EQ(still.header("Preference-Applied"), "wait=1");
+}
+
 TEST_F(long_poll, no_change_answers_304_with_preference_applied_after_the_wait) {
     put("things", "a", {{"v", 1}});
     auto etag = *get("/collections/things/snap/a").header("ETag");

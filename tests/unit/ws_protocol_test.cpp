@@ -61,11 +61,15 @@ TEST(ws_protocol, subscribe_from_a_seq_or_a_time) {
     EXPECT_EQ(s.from_ts, 1000);
     s = std::get<subscribe_cmd>(parsed(R"({"op":"subscribe","topic":"t","from":{"ts":5}})").op);
     EXPECT_EQ(s.from_ts, 5);
-    for (std::string_view bad : {R"({"op":"subscribe","topic":"t","from":{"seq":0}})",
-                                 R"({"op":"subscribe","topic":"t","from":{"seq":"1"}})",
-                                 R"({"op":"subscribe","topic":"t","from":{"ts":"soon"}})",
-                                 R"({"op":"subscribe","topic":"t","from":{"seq":1,"ts":2}})",
-                                 R"({"op":"subscribe","topic":"t","from":{}})"}) {
+    for (std::string_view bad :
+         {R"({"op":"subscribe","topic":"t","from":{"seq":0}})",
+          R"({"op":"subscribe","topic":"t","from":{"seq":"1"}})",
+          R"({"op":"subscribe","topic":"t","from":{"ts":"soon"}})",
+          // After 9999-12-31 (found from outside: it started at the end).
+          R"({"op":"subscribe","topic":"t","from":{"ts":253402300800000}})",
+          R"({"op":"subscribe","topic":"t","from":{"ts":9223372036854775807}})",
+          R"({"op":"subscribe","topic":"t","from":{"seq":1,"ts":2}})",
+          R"({"op":"subscribe","topic":"t","from":{}})"}) {
         EXPECT_EQ(refused(bad).code, "bad_request") << bad;
     }
 }
