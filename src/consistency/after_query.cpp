@@ -67,10 +67,18 @@ result<std::chrono::seconds> parse_wait_seconds(std::string_view text) {
 
 bool mentions_consistency(std::string_view q, std::optional<std::string_view> prom_after) {
     if (prom_after) return true;
-    for (std::string_view name : {"after=", "wait=", "wait_for="}) {
-        for (auto at = q.find(name); at != std::string_view::npos; at = q.find(name, at + 1)) {
-            if (at == 0 || q[at - 1] == '&') return true;
-        }
+    // Each parameter's name, also without a value (`?after`) or percent-encoded (`%61fter=`):
+    // parse_consistency_params refuses those, which it can only do when asked (found from
+    // outside: `?after` answered at once).
+    while (!q.empty()) {
+        const auto amp = q.find('&');
+        const std::string_view item = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        const std::string_view raw = item.substr(0, item.find('='));
+        const bool encoded = raw.find_first_of("%+") != std::string_view::npos;
+        const std::string decoded = encoded ? http::decode_query_component(raw) : std::string();
+        const std::string_view name = encoded ? std::string_view(decoded) : raw;
+        if (name == "after" || name == "wait" || name == "wait_for") return true;
     }
     return false;
 }

@@ -264,14 +264,14 @@ namespace {
 
 // errc::precondition_failed when the stored policy (or its absence) does not meet `c`.
 status check_condition(std::string_view pattern, policy_condition c, bool exists) {
+    if (c.must_exist && !exists) {
+        return fail(errc::precondition_failed,
+                    "'" + std::string(pattern) + "' has no policy (If-Match)");
+    }
     if (c.names_a_tag) {
         return fail(errc::precondition_failed,
                     "a policy has no entity tag: If-Match holds only as *, while '" +
                         std::string(pattern) + "' has a policy");
-    }
-    if (c.must_exist && !exists) {
-        return fail(errc::precondition_failed,
-                    "'" + std::string(pattern) + "' has no policy (If-Match)");
     }
     if (c.must_be_absent && exists) {
         return fail(errc::precondition_failed,

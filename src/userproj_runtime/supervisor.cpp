@@ -74,10 +74,15 @@ std::vector<consistency::collection_writer> supervisor::writers_of(std::string_v
     prom::lock_guard lock(mu_);
     for (const auto& [name, m] : managed_) {
         const bool serving = m.serving && m.serving->def;
-        if (!serving && !m.failed_def) continue;
-        const auto& def = serving ? *m.serving->def : *m.failed_def;
-        if (std::ranges::find(def.collections, logical) == def.collections.end()) continue;
-        out.push_back({name, def.topic, serving ? m.serving->group : m.failed_group});
+        const projector_definition* def = serving        ? m.serving->def.get()
+                                          : m.failed_def ? m.failed_def.get()
+                                                         : m.known_def.get();
+        if (!def) continue;
+        if (std::ranges::find(def->collections, logical) == def->collections.end()) continue;
+        out.push_back({name, def->topic,
+                       serving        ? m.serving->group
+                       : m.failed_def ? m.failed_group
+                                      : m.known_group});
     }
     return out;
 }
@@ -311,6 +316,10 @@ void supervisor::tick() {
             managed& m = managed_[e.name];
             if (m.generation == e.generation) continue;
             m.failed_def = nullptr;  // a new generation: taken again below if it is failed
+            if (auto parsed = parse_projector_definition(json::value(e.definition))) {
+                m.known_def = std::make_shared<const projector_definition>(std::move(*parsed));
+                m.known_group = e.group;
+            }
             retired_serving.emplace_back(e.name, std::move(m.serving));
             // A rebuild swapped in serves now (its group is the entry's): its counts are the
             // serving version's from here on (found from outside: they were dropped at the

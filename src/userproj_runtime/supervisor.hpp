@@ -119,6 +119,13 @@ class supervisor {
         // told that nothing writes them.
         std::shared_ptr<const projector_definition> failed_def;
         std::string failed_group;
+        // The serving version as the registry last said, whether or not a runner holds it:
+        // while a new generation's runners replace the old ones (a rebuild begins or swaps
+        // in), reads with `after` and `wait_for` wait for its group instead of being told
+        // that nothing writes the collection (found from outside: 422 for seconds around
+        // every rebuild).
+        std::shared_ptr<const projector_definition> known_def;
+        std::string known_group;
     };
 
     void run();

@@ -5,6 +5,7 @@
 #include "core/event_times.hpp"
 #include "core/json_duplicates.hpp"
 #include "core/json_fields.hpp"
+#include "core/key_limit.hpp"
 #include "core/text.hpp"
 #include "core/topic_name.hpp"
 #include "prom/user_projector.hpp"
@@ -293,6 +294,9 @@ std::variant<command, protocol_error> parse_command(std::string_view text) {
             if (!key->is_string() || key->get_string().empty()) {
                 return bad(c.id, "key must be a non-empty string");
             }
+            // A key no document can have, refused as the SSE watch refuses it (found from
+            // outside: the WebSocket watch took it).
+            if (auto why = key_problem(key->get_string())) return bad(c.id, *why);
             k = std::string(key->get_string());
         }
         if (prefix) {

@@ -178,7 +178,9 @@ TEST_F(read_your_writes, bad_after_and_wait_are_400_with_a_message) {
           "after=process.state:1&wait=61", "after=process.state:1&wait=-1",
           "after=process.state:1&wait=abc", "after=process.state:1&after=a:1", "after=",
           // A misspelt parameter (found from outside: `afer=` answered at once).
-          "afer=process.state:1&wait=5", "after=process.state:0&wiat=5"}) {
+          "afer=process.state:1&wait=5", "after=process.state:0&wiat=5",
+          // Without a value, or encoded (found from outside: answered at once).
+          "after", "wait", "after&after", "%61fter=process.state:-1"}) {
         auto r = get("/collections/processes/snap/p1?" + q);
         EXPECT_EQ(r.status, 400) << q << ": " << r.body;
         EXPECT_NE(r.body.find("\"message\""), std::string::npos) << r.body;

@@ -320,6 +320,12 @@ TEST_F(retention_http, if_match_and_if_unmodified_since_guard_deletes_and_reads)
                          {{"Content-Type", "application/json"}, {"If-Match", "*"}})
                   .status,
               412);  // no policy yet
+    // A tag, with no policy: the reason is that there is none (found from outside: it said
+    // there was one).
+    auto tagged = put_policy("/topics/orders/policy", policy,
+                             {{"Content-Type", "application/json"}, {"If-Match", "\"abc\""}});
+    EXPECT_EQ(tagged.status, 412);
+    EXPECT_NE(tagged.body.find("has no policy"), std::string::npos) << tagged.body;
     EXPECT_EQ(put_policy("/topics/orders/policy", policy, create_only).status, 200);
     EXPECT_EQ(
         put_policy("/topics/orders/policy", R"({"retain":{"max_events":9}})", create_only).status,

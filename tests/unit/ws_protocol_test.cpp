@@ -93,6 +93,17 @@ TEST(ws_protocol, a_group_name_is_bounded_text) {
         "caf\xC3\xA9");
 }
 
+// A watch of a key no document can have is refused, as the SSE watch refuses it.
+TEST(ws_protocol, a_watch_of_an_impossible_key_is_refused) {
+    EXPECT_EQ(
+        refused(R"({"op":"watch","collection":"c","key":")" + std::string(1025, 'k') + R"("})")
+            .code,
+        "bad_request");
+    EXPECT_EQ(refused(R"({"op":"watch","collection":"c","key":"a\u0000b"})").code, "bad_request");
+    EXPECT_TRUE(std::holds_alternative<watch_cmd>(
+        parsed(R"({"op":"watch","collection":"c","key":")" + std::string(1024, 'k') + R"("})").op));
+}
+
 // The groups of prom's own projectors and replays are not for subscribers: one that joined a
 // stopped projector's group acknowledged events the projector then never applied (found
 // from outside). Names that only resemble them are any client's.
