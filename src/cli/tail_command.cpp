@@ -135,7 +135,8 @@ void register_tail_command(CLI::App& app, run_state& state) {
     add_db_option(*cmd, a->db);
     cmd->add_option("topic", a->topic, "topic name")->required();
     cmd->add_option("--group", a->group,
-                    "read as this durable consumer group (acks what it prints)");
+                    "read as this durable consumer group (acks what it prints); not one of "
+                    "prom's own (projector.*, replay:*, process-projector, processes.txn)");
     cmd->add_option("--from", a->from, "earliest|latest: where to start without a cursor")
         ->default_val("latest");
     cmd->add_option("--limit", a->limit, "exit after N events")->check(whole_number(0));

@@ -39,6 +39,12 @@ bool takes_next_word(const CLI::App& level, std::string_view arg) {
     return o != nullptr && o->get_type_size_min() > 0;
 }
 
+// An option this level does not have (CLI11's --help, -h and --version are everyone's).
+bool foreign_option(const CLI::App& level, std::string_view arg) {
+    return arg != "--help" && arg != "-h" && arg != "--version" &&
+           !level.get_option_no_throw(std::string(arg));
+}
+
 }  // namespace
 
 std::optional<std::string> unknown_command_message(const CLI::App& app, int argc, char** argv) {
@@ -65,10 +71,7 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
                 typed = a;
                 break;
             }
-            if (unknown_option.empty() && !level->get_option_no_throw(std::string(a)) &&
-                a != "--help" && a != "-h" && a != "--version") {
-                unknown_option = a;
-            }
+            if (unknown_option.empty() && foreign_option(*level, a)) unknown_option = a;
             if (takes_next_word(*level, a)) ++i;  // `prom groups --db URL rm`
         }
         // `prom --versio`: an option this level does not have and no command (found from
@@ -115,8 +118,7 @@ std::optional<std::string> unknown_command_message(const CLI::App& app, int argc
         // An option this level does not have: it belongs after the command (`prom projector
         // --db URL ls` too; found from outside).
         const std::string_view before = i > 1 ? std::string_view(argv[i - 1]) : "";
-        if (before.starts_with('-') && !level->get_option_no_throw(std::string(before)) &&
-            before != "--help" && before != "-h" && before != "--version") {
+        if (before.starts_with('-') && foreign_option(*level, before)) {
             const std::string option(argv[i - 1]);
             message += ": '" + option + "' is an option of a command and goes after it (";
             message += path;

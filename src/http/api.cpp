@@ -119,42 +119,34 @@ std::optional<response> api::route(const request& r, bool may_block) {
     // to be one it takes (a wrong method stays a 405); /publish and /compact read their own.
     // An admin read (`reads_too`) refuses them as well, as the admin API does (found from
     // outside: GET /topics/{topic}/policy?typo=1 answered the policy).
-    auto stray_param = [&](route_id route, bool reads_too = false) -> std::optional<response> {
-        if (get_or_head && !reads_too) return std::nullopt;
+    // A document read (`takes_after`) reads `after` and `wait` only: a misspelt `after` would
+    // otherwise answer at once, perhaps from before the write it was to wait for (found from
+    // outside).
+    auto stray_param = [&](route_id route, bool reads_too = false,
+                           bool takes_after = false) -> std::optional<response> {
+        if ((get_or_head && !reads_too) || query.empty()) return std::nullopt;
         // Without a valid token the route's own check answers 401 first, as for any request.
         if (options_.auth && options_.auth->enabled() &&
             !options_.auth->authenticate(r.authorization)) {
             return std::nullopt;
         }
-        auto name = first_param_name(query);
+        auto name =
+            takes_after ? first_param_name(query, {"after", "wait"}) : first_param_name(query);
         if (!name) return std::nullopt;
+        const std::string_view takes =
+            takes_after ? "a document read takes after and wait" : "this route takes none";
         return error_response(400, "bad_request",
-                              "unknown parameter '" + *name + "': this route takes none", route);
-    };
-
-    // A document read takes `after` and `wait` only: a misspelt `after` would otherwise
-    // answer at once, perhaps from before the write it was to wait for (found from outside).
-    auto stray_read_param = [&](route_id route) -> std::optional<response> {
-        if (query.empty()) return std::nullopt;
-        if (options_.auth && options_.auth->enabled() &&
-            !options_.auth->authenticate(r.authorization)) {
-            return std::nullopt;  // 401 first, as for any request
-        }
-        auto name = first_param_name(query, {"after", "wait"});
-        if (!name) return std::nullopt;
-        return error_response(
-            400, "bad_request",
-            "unknown parameter '" + *name + "': a document read takes after and wait", route);
+                              "unknown parameter '" + *name + "': " + std::string(takes), route);
     };
     if (n == 2 && s[0] == "snap") {
         if (!get_or_head) return method_not_allowed(route_id::snap, allow_get_head);
-        if (auto no = stray_read_param(route_id::snap)) return no;
+        if (auto no = stray_param(route_id::snap, true, true)) return no;
         return snap(r, route_id::snap, options_.default_collection, decoded(s[1], key_buf),
                     may_block);
     }
     if (n == 4 && s[0] == "collections" && s[2] == "snap") {
         if (!get_or_head) return method_not_allowed(route_id::collection_snap, allow_get_head);
-        if (auto no = stray_read_param(route_id::collection_snap)) return no;
+        if (auto no = stray_param(route_id::collection_snap, true, true)) return no;
         return snap(r, route_id::collection_snap, decoded(s[1], coll_buf), decoded(s[3], key_buf),
                     may_block);
     }

@@ -119,7 +119,6 @@ result<std::optional<base_snapshots>> fold_base_snapshots(
 // What the pass's transactions have done so far, for the report.
 struct deletion {
     std::vector<const key_drops*> ready;  // keys whose base snapshots and record are stored
-    std::vector<seq_t> dropped;           // every seq deleted
     // Per group: the deleted events past its cursor when they were deleted (read in the
     // deleting transaction). Counted at planning time instead, a projector that caught up
     // while a long pass ran was reported as having missed thousands of events it had
@@ -269,7 +268,6 @@ status delete_in_seq_order(store& s, std::string_view topic, const pass_plan& pl
         if (!deleted) return std::unexpected(deleted.error());
         if (auto ok = (*txn)->commit(); !ok) return ok;
         for (auto& [g, n] : unseen) done.unseen[g] += n;
-        done.dropped.insert(done.dropped.end(), chunk.begin(), chunk.end());
         progress.dropped += static_cast<std::int64_t>(chunk.size());
         if (auto ok = between_transactions(s, o, lease, progress); !ok) return ok;
     }

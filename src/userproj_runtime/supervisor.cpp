@@ -74,15 +74,10 @@ std::vector<consistency::collection_writer> supervisor::writers_of(std::string_v
     prom::lock_guard lock(mu_);
     for (const auto& [name, m] : managed_) {
         const bool serving = m.serving && m.serving->def;
-        const projector_definition* def = serving        ? m.serving->def.get()
-                                          : m.failed_def ? m.failed_def.get()
-                                                         : m.known_def.get();
+        const projector_definition* def = serving ? m.serving->def.get() : m.known_def.get();
         if (!def) continue;
         if (std::ranges::find(def->collections, logical) == def->collections.end()) continue;
-        out.push_back({name, def->topic,
-                       serving        ? m.serving->group
-                       : m.failed_def ? m.failed_group
-                                      : m.known_group});
+        out.push_back({name, def->topic, serving ? m.serving->group : m.known_group});
     }
     return out;
 }
@@ -315,7 +310,6 @@ void supervisor::tick() {
             live.insert(e.name);
             managed& m = managed_[e.name];
             if (m.generation == e.generation) continue;
-            m.failed_def = nullptr;  // a new generation: taken again below if it is failed
             if (auto parsed = parse_projector_definition(json::value(e.definition))) {
                 m.known_def = std::make_shared<const projector_definition>(std::move(*parsed));
                 m.known_group = e.group;
@@ -351,20 +345,10 @@ void supervisor::tick() {
 
     for (const auto& e : *entries) {
         if (e.deleted) continue;
-        if (e.failed) {
-            // It runs no more, but its collections keep what it applied, so reads with `after`
-            // wait for its cursor (writers_of) rather than answer 422 "no projector" (found
-            // from outside). From the entry: the same whether this node ran it or restarted.
-            prom::lock_guard lock(mu_);
-            managed& m = managed_[e.name];
-            if (!m.failed_def) {
-                if (auto parsed = parse_projector_definition(json::value(e.definition))) {
-                    m.failed_def = std::make_shared<const projector_definition>(std::move(*parsed));
-                    m.failed_group = e.group;
-                }
-            }
-            continue;
-        }
+        // A failed definition runs no more, but its collections keep what it applied, so
+        // reads with `after` wait for its cursor (writers_of, from known_def) rather than
+        // answer 422 "no projector" (found from outside).
+        if (e.failed) continue;
         managed* m = nullptr;
         {
             prom::lock_guard lock(mu_);

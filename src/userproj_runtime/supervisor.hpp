@@ -114,14 +114,10 @@ class supervisor {
         std::unique_ptr<runner> rebuild;
         std::string error;
         bool reported = false;  // a failure was written to the registry
-        // A failed definition's, which no runner holds: it still writes its collections up
-        // to its cursor, so reads with `after` wait for it (writers_of) rather than being
-        // told that nothing writes them.
-        std::shared_ptr<const projector_definition> failed_def;
-        std::string failed_group;
-        // The serving version as the registry last said, whether or not a runner holds it:
-        // while a new generation's runners replace the old ones (a rebuild begins or swaps
-        // in), reads with `after` and `wait_for` wait for its group instead of being told
+        // The serving version as the registry last said, whether or not a runner holds it: a
+        // failed definition's (it still wrote its collections up to its cursor), and while a
+        // new generation's runners replace the old ones (a rebuild begins or swaps in), so
+        // that reads with `after` and `wait_for` wait for its group instead of being told
         // that nothing writes the collection (found from outside: 422 for seconds around
         // every rebuild).
         std::shared_ptr<const projector_definition> known_def;
