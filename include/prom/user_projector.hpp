@@ -50,6 +50,12 @@ struct projector_definition {
 std::expected<projector_definition, definition_error> parse_projector_definition(
     const json::value& body);
 
+// True when two valid definitions' sources say the same thing: equal once the top-level
+// fields given at their defaults ("version": 1, "from": "earliest", "rebuild": false,
+// "description": "", empty "writes"/"emit"/"collections") are left out. A node restarting
+// with the serving definition written out in full must find it unchanged, not replace it.
+bool same_definition(const json::object& a, const json::object& b);
+
 // True when `topic` is matched by a definition's topic (exact, or prefix before '*').
 bool topic_matches(std::string_view pattern, std::string_view topic);
 

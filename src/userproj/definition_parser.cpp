@@ -309,6 +309,30 @@ bool topic_matches(std::string_view pattern, std::string_view topic) {
     return topic.starts_with(pattern) && !topic.ends_with(".dlq");
 }
 
+namespace {
+
+// A definition without its top-level fields that only repeat a default.
+json::object without_defaults(const json::object& source) {
+    json::object o = source;
+    auto drop_if = [&](std::string_view name, auto&& is_default) {
+        if (auto it = o.find(name); it != o.end() && is_default(it->value())) o.erase(it);
+    };
+    drop_if("version", [](const json::value& v) { return int64_of(v) == std::int64_t{1}; });
+    drop_if("from", [](const json::value& v) { return v == json::value("earliest"); });
+    drop_if("rebuild", [](const json::value& v) { return v == json::value(false); });
+    drop_if("description", [](const json::value& v) { return v == json::value(""); });
+    for (std::string_view list : {"writes", "emit", "collections"}) {
+        drop_if(list, [](const json::value& v) { return v.is_array() && v.get_array().empty(); });
+    }
+    return o;
+}
+
+}  // namespace
+
+bool same_definition(const json::object& a, const json::object& b) {
+    return a == b || without_defaults(a) == without_defaults(b);
+}
+
 std::expected<projector_definition, definition_error> parse_projector_definition(
     const json::value& body) {
     const json::object* o = body.if_object();

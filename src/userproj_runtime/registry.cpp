@@ -407,8 +407,8 @@ std::expected<applied, apply_error> apply_definition(store& s, const json::value
             return std::unexpected(
                 apply_error{lower_version(def.version, e.version), std::nullopt});
         }
-        bool same_as_serving = def.source == e.definition;
-        bool same_as_rebuild = e.rebuild && def.source == e.rebuild->definition;
+        bool same_as_serving = same_definition(def.source, e.definition);
+        bool same_as_rebuild = e.rebuild && same_definition(def.source, e.rebuild->definition);
         // The same body as the serving version, or as the pending rebuild, changes nothing:
         // a node restarting with the serving version in its config files must not cancel
         // the rebuild another node (or an operator) started (docs/projectors.md).

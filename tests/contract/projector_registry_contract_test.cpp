@@ -96,6 +96,27 @@ TEST_P(registry_contract, versions_decide_between_created_replaced_unchanged_and
     EXPECT_EQ((*e)->collections.at("orders"), "orders");
 }
 
+// A node whose configuration writes the defaults out (found from outside: counted as
+// `replaced`, and its runners restarted, at every restart of that node) changes nothing;
+// a field that differs from its default still does.
+TEST_P(registry_contract, the_same_definition_with_its_defaults_written_out_is_unchanged) {
+    auto bare = userproj::apply_definition(*store_, definition(1));
+    ASSERT_TRUE(bare) << bare.error().err.message;
+    auto full = definition(1).as_object();
+    full["from"] = "earliest";
+    full["rebuild"] = false;
+    full["description"] = "";
+    full["emit"] = json::array{};
+    auto again = userproj::apply_definition(*store_, full);
+    ASSERT_TRUE(again) << again.error().err.message;
+    EXPECT_EQ(again->kind, apply_kind::unchanged);
+    EXPECT_EQ(again->entry.generation, bare->entry.generation);
+    full["description"] = "counts orders per key";
+    auto described = userproj::apply_definition(*store_, full);
+    ASSERT_TRUE(described) << described.error().err.message;
+    EXPECT_EQ(described->kind, apply_kind::replaced);
+}
+
 // Definitions that emit into each other's topics would feed one another without end (found
 // from outside: one publish made tens of thousands of events a second): the one that closes
 // the loop is refused, through patterns too; a chain without a loop is taken.
