@@ -33,6 +33,7 @@ base_packages=(
   libvalijson-dev  # JSON Schema validation of topic payloads (docs/schemas.md), header-only
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
+  libjemalloc-dev  # the programs' allocator (CMakeLists.txt, PROM_JEMALLOC)
   curl postgresql
   nodejs node-ws  # the WebSocket interop test runs a client nobody here wrote
   npm             # clients/ts: TypeScript and the ws package (scripts/ts-client-test.sh; tests/ts uses its tsc)
