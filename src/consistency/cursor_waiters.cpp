@@ -13,18 +13,36 @@ cursor_waiters::cursor_waiters(store& s, std::chrono::milliseconds tick)
 
 cursor_waiters::~cursor_waiters() { stop(); }
 
+void cursor_waiters::set_group_resolver(group_resolver r) {
+    prom::lock_guard lock(mu_);
+    resolver_ = std::move(r);
+}
+
+void cursor_waiters::deciding_groups(const cursor_condition& c,
+                                     std::vector<std::string>& groups) const {
+    groups.clear();
+    if (resolver_) resolver_(c, groups);
+    if (groups.empty()) groups.push_back(c.group);
+}
+
 std::optional<cursor_wait_outcome> cursor_waiters::settled(const waiter& w,
                                                            clock::time_point now) const {
+    std::vector<std::string> groups;
     for (const auto& c : w.conditions) {
-        auto it = cursors_.find({c.topic, c.group});
-        seq_t at = it == cursors_.end() ? seq_t{} : it->second;
-        if (at >= c.seq) continue;
-        if (now < w.deadline) return std::nullopt;
-        cursor_wait_outcome out{cursor_wait_outcome::kind::timed_out, c, at};
-        if (auto bad = unreadable_.find({c.topic, c.group}); bad != unreadable_.end()) {
-            out.unreadable = bad->second;
+        deciding_groups(c, groups);
+        for (const auto& g : groups) {
+            auto it = cursors_.find({c.topic, g});
+            seq_t at = it == cursors_.end() ? seq_t{} : it->second;
+            if (at >= c.seq) continue;
+            if (now < w.deadline) return std::nullopt;
+            cursor_condition behind = c;
+            behind.group = g;
+            cursor_wait_outcome out{cursor_wait_outcome::kind::timed_out, std::move(behind), at};
+            if (auto bad = unreadable_.find({c.topic, g}); bad != unreadable_.end()) {
+                out.unreadable = bad->second;
+            }
+            return out;
         }
-        return out;
     }
     return cursor_wait_outcome{cursor_wait_outcome::kind::caught_up, std::nullopt, seq_t{}};
 }
@@ -131,14 +149,21 @@ void cursor_waiters::run() {
         seen = version;
 
         // Which cursors to read: those that pending waiters name, when something committed
-        // or a waiter arrived since the last read (its cursor may have moved before it came).
+        // or a waiter arrived since the last read (its cursor may have moved before it came);
+        // otherwise only those never read, which a waiter names once its projector's rebuild
+        // swapped in (the swap's own commit may have been seen before the resolver moved).
         std::set<cursor_key> wanted;
         {
             prom::lock_guard lock(mu_);
             if (stopping_) return;
-            if (changed || fresh_waiters_) {
-                for (const auto& [id, w] : pending_) {
-                    for (const auto& c : w.conditions) wanted.emplace(c.topic, c.group);
+            const bool all = changed || fresh_waiters_;
+            std::vector<std::string> groups;
+            for (const auto& [id, w] : pending_) {
+                for (const auto& c : w.conditions) {
+                    deciding_groups(c, groups);
+                    for (auto& g : groups) {
+                        if (all || !cursors_.contains({c.topic, g})) wanted.emplace(c.topic, g);
+                    }
                 }
             }
             fresh_waiters_ = false;

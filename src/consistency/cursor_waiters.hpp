@@ -66,6 +66,16 @@ class cursor_waiters {
     cursor_waiters(const cursor_waiters&) = delete;
     cursor_waiters& operator=(const cursor_waiters&) = delete;
 
+    // The groups whose cursors decide a condition now, all of which must reach its seq
+    // (written into `groups`, cleared first). Unset: the condition's own group. A projector
+    // whose rebuild swaps in is decided by both its groups while the swap commits and by the
+    // new one after it (userproj::supervisor::groups_deciding), so that a wait answered
+    // around a swap is one the collection read next has applied. Set before the first wait;
+    // it runs under this object's lock and must not call back into it.
+    using group_resolver =
+        std::function<void(const cursor_condition& c, std::vector<std::string>& groups)>;
+    void set_group_resolver(group_resolver r);
+
     // Registers a waiter; returns its id (for cancel). Never blocks on the store.
     std::uint64_t wait(std::vector<cursor_condition> conditions, clock::time_point deadline,
                        cursor_wait_callback done);
@@ -91,6 +101,8 @@ class cursor_waiters {
     // The outcome if `w` is complete now (caught up, or past its deadline).
     std::optional<cursor_wait_outcome> settled(const waiter& w, clock::time_point now) const
         PROM_REQUIRES(mu_);
+    void deciding_groups(const cursor_condition& c, std::vector<std::string>& groups) const
+        PROM_REQUIRES(mu_);
 
     store& store_;
     const std::chrono::milliseconds tick_;
@@ -104,6 +116,7 @@ class cursor_waiters {
     bool fresh_waiters_ PROM_GUARDED_BY(mu_) = false;  // added since the last read
     bool stopping_ PROM_GUARDED_BY(mu_) = false;
     std::uint64_t completed_ PROM_GUARDED_BY(mu_) = 0;
+    group_resolver resolver_ PROM_GUARDED_BY(mu_);
     std::thread watcher_;  // last: starts once the above exist
 };
 

@@ -76,6 +76,12 @@ class node_impl final : public node {
         aliases_.on_change(changes_->waker());
         if (auto ok = start_user_projectors(*definition_files); !ok) return ok;
         waiters_ = std::make_unique<consistency::cursor_waiters>(*store_);
+        if (auto* sup = supervisor_.get()) {
+            waiters_->set_group_resolver(
+                [sup](const consistency::cursor_condition& c, std::vector<std::string>& groups) {
+                    sup->groups_deciding(c, groups);
+                });
+        }
         feed_ = std::make_unique<consistency::change_feed>(*store_);
         replays_ = std::make_unique<ops::replay_manager>(*store_);
         if (auto ok = start_retention(); !ok) return ok;

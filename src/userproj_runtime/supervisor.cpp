@@ -75,11 +75,37 @@ std::vector<consistency::collection_writer> supervisor::writers_of(std::string_v
     for (const auto& [name, m] : managed_) {
         const bool serving = m.serving && m.serving->def;
         const projector_definition* def = serving ? m.serving->def.get() : m.known_def.get();
+        std::string group = serving ? m.serving->group : m.known_group;
+        if (m.swap_committed && m.rebuild && m.rebuild->def) {
+            def = m.rebuild->def.get();  // swapped in: serving from here on
+            group = m.swap_group;
+        }
         if (!def) continue;
         if (std::ranges::find(def->collections, logical) == def->collections.end()) continue;
-        out.push_back({name, def->topic, serving ? m.serving->group : m.known_group});
+        out.push_back({name, def->topic, std::move(group)});
     }
     return out;
+}
+
+void supervisor::groups_deciding(const consistency::cursor_condition& c,
+                                 std::vector<std::string>& groups) const {
+    prom::lock_guard lock(mu_);
+    auto it = managed_.find(c.projector);
+    if (it == managed_.end()) return;
+    const managed& m = it->second;
+    if (m.swap_committed) {
+        groups.push_back(m.swap_group);
+        return;
+    }
+    // The group serving now, not the one the condition was made with: a wait begun before
+    // a swap is decided by the new group after it, also once the runners were replaced.
+    std::string serving = m.serving ? m.serving->group : m.known_group;
+    if (serving.empty()) serving = c.group;
+    // Another projector's condition under the same name (the built-in "process.txn"):
+    // its groups are not this definition's.
+    if (base_group(c.group) != base_group(serving)) return;
+    if (!m.swap_group.empty() && m.swap_group != serving) groups.push_back(m.swap_group);
+    groups.push_back(std::move(serving));
 }
 
 void supervisor::start() {
@@ -234,14 +260,24 @@ void supervisor::try_swap(const registry_entry& e, managed& m,
         }
         return true;
     };
-    auto swapped = complete_rebuild(store_, e.name, e.generation, caught_up);
-    if (!swapped) {
-        spdlog::warn("projector {}: rebuild swap failed: {}", e.name, swapped.error().message);
-    } else if (*swapped) {
-        spdlog::info("projector {}: rebuild to version {} swapped in", e.name, e.rebuild->version);
-        // This node reads through the new aliases at once, not at its next registry read.
-        if (auto now = load_registry(store_)) aliases_.replace(read_aliases(*now));
+    {
+        prom::lock_guard lock(mu_);
+        m.swap_group = r.group;  // from here on waits need the rebuild's cursors too
     }
+    auto swapped = complete_rebuild(store_, e.name, e.generation, caught_up);
+    if (!swapped || !*swapped) {
+        if (!swapped) {
+            spdlog::warn("projector {}: rebuild swap failed: {}", e.name, swapped.error().message);
+        }
+        prom::lock_guard lock(mu_);
+        m.swap_group.clear();
+        return;
+    }
+    spdlog::info("projector {}: rebuild to version {} swapped in", e.name, e.rebuild->version);
+    // This node reads through the new aliases at once, not at its next registry read.
+    if (auto now = load_registry(store_)) aliases_.replace(read_aliases(*now));
+    prom::lock_guard lock(mu_);
+    m.swap_committed = true;
 }
 
 void supervisor::forget_retired_groups(const std::vector<registry_entry>& entries) {
@@ -326,6 +362,8 @@ void supervisor::tick() {
             m.generation = e.generation;
             m.error.clear();
             m.reported = false;
+            m.swap_group.clear();
+            m.swap_committed = false;
         }
         for (auto it = managed_.begin(); it != managed_.end();) {
             if (live.contains(it->first)) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "consistency/collection_writers.hpp"
+#include "consistency/cursor_waiters.hpp"
 #include "core/thread_annotations.hpp"
 #include "prom/latency_histogram.hpp"
 #include "prom/projector.hpp"
@@ -106,6 +107,16 @@ class supervisor {
     // (consistency/collection_writers.hpp). Rebuilds in progress are not readers' concern.
     std::vector<consistency::collection_writer> writers_of(std::string_view logical) const;
 
+    // cursor_waiters' group resolver: the groups whose cursors decide whether projector
+    // `c.projector` has applied c.topic up to c.seq. The group serving now, whichever group
+    // the condition was made with; while a rebuild's swap commits, that and the rebuild's;
+    // once it committed, the rebuild's. A wait answered by the old group before the swap
+    // began is applied in the new collection too (the swap needs the rebuild caught up
+    // with the log), and after it only the new group answers (found from outside: stale
+    // reads right after a swap). Left empty for a projector this supervisor does not run.
+    void groups_deciding(const consistency::cursor_condition& c,
+                         std::vector<std::string>& groups) const;
+
   private:
     struct runner;
     struct managed {
@@ -122,6 +133,11 @@ class supervisor {
         // every rebuild).
         std::shared_ptr<const projector_definition> known_def;
         std::string known_group;
+        // The rebuild's group from just before its swap's transaction until the next
+        // registry read replaces the runners; swap_committed once that transaction has
+        // committed (groups_deciding).
+        std::string swap_group;
+        bool swap_committed = false;
     };
 
     void run();

@@ -117,6 +117,37 @@ TEST_P(registry_contract, the_same_definition_with_its_defaults_written_out_is_u
     EXPECT_EQ(described->kind, apply_kind::replaced);
 }
 
+// Read-your-writes across a swap (found from outside: a `wait_for` answered by the old
+// version's group just after the swap, then a read of the new collection without the
+// event): once the rebuild swapped in, a condition made with the old group is decided by
+// the new group alone, also after the runners were replaced.
+TEST_P(registry_contract, after_a_swap_waits_made_with_the_old_group_are_decided_by_the_new_one) {
+    auto& sup = counts_v1_over_k0();
+    auto writers = sup.writers_of("orders");
+    ASSERT_EQ(writers.size(), 1u);
+    const std::string old_group = writers[0].group;
+    consistency::cursor_condition c{"counts", "order.created", old_group, seq_t{1}};
+    std::vector<std::string> groups;
+    sup.groups_deciding(c, groups);
+    EXPECT_EQ(groups, std::vector<std::string>{old_group});
+
+    ASSERT_NE(swapped_in(2), "");
+    ASSERT_TRUE(sup.wait_synced(10s));
+    const std::string new_group = userproj::load_entry(*store_, "counts")->value().group;
+    ASSERT_NE(new_group, old_group);
+    groups.clear();
+    sup.groups_deciding(c, groups);
+    EXPECT_EQ(groups, std::vector<std::string>{new_group});
+    ASSERT_EQ(sup.writers_of("orders").size(), 1u);
+    EXPECT_EQ(sup.writers_of("orders")[0].group, new_group);
+
+    // Another projector's condition under a name this supervisor does not run: untouched.
+    groups.clear();
+    sup.groups_deciding({"process.txn", "process.state", "processes.txn", seq_t{1}}, groups);
+    EXPECT_TRUE(groups.empty());
+    sup.stop();
+}
+
 // Definitions that emit into each other's topics would feed one another without end (found
 // from outside: one publish made tens of thousands of events a second): the one that closes
 // the loop is refused, through patterns too; a chain without a loop is taken.

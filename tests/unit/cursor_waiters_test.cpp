@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 
 #include "support/forwarding_store.hpp"
 #include "support/test_support.hpp"
@@ -116,6 +117,44 @@ TEST_F(cursor_waiting, cancel_answers_cancelled_and_stop_answers_as_at_the_deadl
     auto late_met = wait(1, 10s);
     ASSERT_EQ(late_met.wait_for(0ms), std::future_status::ready);
     EXPECT_EQ(late_met.get().what, kind::caught_up);
+}
+
+// The group resolver (a rebuild swapped in): the groups it names decide, all of them, not
+// the group the condition was made with; a timeout names the group still behind.
+TEST_F(cursor_waiting, the_groups_the_resolver_names_decide_a_condition_all_of_them) {
+    std::mutex mu;
+    std::vector<std::string> deciding{"g"};
+    waiters.set_group_resolver([&](const cursor_condition& c, std::vector<std::string>& groups) {
+        EXPECT_EQ(c.group, "g");
+        std::lock_guard lock(mu);
+        groups = deciding;
+    });
+    {
+        std::lock_guard lock(mu);
+        deciding = {"g", "g2"};  // a swap committing: both
+    }
+    ASSERT_TRUE(s->set_cursor("t", "g", seq_t{9}));
+    auto both = wait(5, 10s);
+    EXPECT_EQ(both.wait_for(100ms), std::future_status::timeout);  // g2 has not applied 5
+    ASSERT_TRUE(s->set_cursor("t", "g2", seq_t{5}));
+    ASSERT_EQ(both.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(both.get().what, kind::caught_up);
+
+    {
+        std::lock_guard lock(mu);
+        deciding = {"g2"};  // swapped in: the new group alone, though g is further on
+    }
+    auto after_swap = wait(7, 300ms);
+    ASSERT_EQ(after_swap.wait_for(5s), std::future_status::ready);
+    auto o = after_swap.get();
+    EXPECT_EQ(o.what, kind::timed_out);
+    ASSERT_TRUE(o.behind);
+    EXPECT_EQ(o.behind->group, "g2");
+    EXPECT_EQ(o.cursor, seq_t{5});
+    auto met = wait(7, 10s);
+    ASSERT_TRUE(s->set_cursor("t", "g2", seq_t{7}));
+    ASSERT_EQ(met.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(met.get().what, kind::caught_up);
 }
 
 }  // namespace
