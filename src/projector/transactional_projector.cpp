@@ -199,7 +199,10 @@ class transactional_projector final : public projector {
             note_error(events, a.err);
             // Stopped while waiting to retry: not a failure to dead-letter the event for.
             if (!loop_.sleep_for(backoff(i))) return stopped();
-            if (!lease_still_held()) return lease_lost();
+            // Outside any transaction, whatever the handler's kind: renewed here, or a run of
+            // poison events (~0.35 s each with the default backoff) outlived the lease and a
+            // standby ran beside this consumer (found from outside).
+            if (!loop_.renew_lease()) return lease_lost();
             metrics_.retries += 1;
             a = apply_classified(events);
         }
@@ -252,6 +255,10 @@ class transactional_projector final : public projector {
         // The batch fails: apply event by event to find the poison one.
         std::optional<seq_t> reached;
         for (const auto& e : batch) {
+            if (batch.size() > 1 && !loop_.renew_lease()) {
+                not_applied(lease_lost());
+                return reached;
+            }
             auto one =
                 batch.size() == 1 ? whole : apply_with_retries(std::span<const event>(&e, 1));
             if (one.what == outcome::applied) {
