@@ -9,6 +9,7 @@
 // projector's own thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "prom/bus.hpp"
 #include "prom/latency_histogram.hpp"
@@ -57,23 +60,39 @@ struct projector_options {
     // applied in between, the projector stops and sets metrics().failed (the supervisor of
     // user-defined projectors reports that as `failed`; docs/projectors.md).
     std::size_t fail_after_dead_letters = 0;
+    // Optional. Called on the projector's thread for each erasure marker it is delivered
+    // (docs/retention.md), with the erased key: whoever keeps this projector's error texts
+    // elsewhere drops those that may quote the key's payloads.
+    std::function<void(std::string_view key)> on_erasure_marker;
 };
 
 // The last failure of a projector, for status pages. Thread-safe.
 class last_error_note {
   public:
-    void set(std::string text) {
+    // `keys`: the keys of the events the text is about, whose payloads it may quote (a
+    // handler's message).
+    void set(std::string text, std::vector<std::string> keys = {}) {
         std::lock_guard lock(mu_);
         text_ = std::move(text);
+        keys_ = std::move(keys);
     }
     std::string get() const {
         std::lock_guard lock(mu_);
         return text_;
     }
+    // `key` was erased (its marker went by): a text about its events goes, since it may
+    // quote the erased payload (docs/retention.md).
+    void forget_key(std::string_view key) {
+        std::lock_guard lock(mu_);
+        if (std::ranges::find(keys_, key) == keys_.end()) return;
+        text_.clear();
+        keys_.clear();
+    }
 
   private:
     mutable std::mutex mu_;
     std::string text_;
+    std::vector<std::string> keys_;
 };
 
 struct projector_metrics {

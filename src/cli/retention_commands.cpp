@@ -16,6 +16,7 @@
 #include "retention/retention.hpp"
 #include "retention/unreclaimed_warning.hpp"
 #include "userproj_runtime/document_erasure.hpp"
+#include "userproj_runtime/key_erasure.hpp"
 
 namespace prom::cli {
 
@@ -276,7 +277,7 @@ void register_retention_commands(CLI::App& app, run_state& state) {
             auto s = open_or_report(a->db, state, db_access::must_exist);
             if (!s) return;
             if (!topic_exists(*s, a->topic, state)) return;
-            auto done = retention::erase(*s, a->topic, a->key);
+            auto done = userproj::erase_topic_key(*s, a->topic, a->key);
             if (!done) {
                 if (done.error().code == errc::not_found) {
                     return found_nothing(done.error().message, state);

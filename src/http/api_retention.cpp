@@ -18,6 +18,7 @@
 #include "retention/unreclaimed_warning.hpp"
 #include "userproj_runtime/collection_aliases.hpp"
 #include "userproj_runtime/document_erasure.hpp"
+#include "userproj_runtime/key_erasure.hpp"
 
 namespace prom::http {
 
@@ -137,7 +138,7 @@ response api::retention_route(const request& r, route_id route, std::string_view
             return ok_json(retention::to_json(*report), route);
         }
         case route_id::topic_key: {
-            auto done = retention::erase(store_, a, b);
+            auto done = userproj::erase_topic_key(store_, a, b);
             if (!done) return error_response(done.error(), route);
             json::object out = retention::to_json(*done);
             note_unreclaimed(out, store_.reclaim_space(), a, b);

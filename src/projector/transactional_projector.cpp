@@ -1,6 +1,7 @@
 // Exactly-once projection: a batch's effects and the cursor advance commit together.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -10,6 +11,7 @@
 #include "ops/dlq.hpp"
 #include "projector/recorded_batch.hpp"
 #include "prom/projector.hpp"
+#include "retention/erasure_marker.hpp"
 
 namespace prom {
 
@@ -150,7 +152,22 @@ class transactional_projector final : public projector {
                                                : "batch from seq " + to_string(events.front().seq);
         // Any handler's text, made storable (a Lua error is bounded at 4 KiB already; this
         // bound is only for handlers that do not).
-        metrics_.last_error.set(where + ": " + printable_message(why.message, error_text_bound));
+        std::vector<std::string> keys;
+        for (const auto& e : events) {
+            if (std::ranges::find(keys, e.key) == keys.end()) keys.push_back(e.key);
+        }
+        metrics_.last_error.set(where + ": " + printable_message(why.message, error_text_bound),
+                                std::move(keys));
+    }
+
+    // An erasure marker in the batch: the texts kept about the key's events may quote what
+    // was erased (found from outside: GET /projectors/{name} still showed it in last_error).
+    void forget_erased(const std::vector<event>& batch) {
+        for (const auto& e : batch) {
+            if (!retention::is_erasure_marker(e)) continue;
+            metrics_.last_error.forget_key(e.key);
+            if (options_.on_erasure_marker) options_.on_erasure_marker(e.key);
+        }
     }
 
     void advanced(seq_t seq, std::size_t applied) {
@@ -239,6 +256,7 @@ class transactional_projector final : public projector {
 
     std::optional<seq_t> deliver(const std::vector<event>& batch) {
         believed_ = loop_.position();
+        forget_erased(batch);
         // A batch of several events is tried once: when a handler fails, the events are
         // tried one by one, each with the retries, so that a poison event is tried
         // 1 + retries times alone (and once in its batch), not twice that.

@@ -548,6 +548,38 @@ status abandon_rebuild(store& s, std::string_view name, std::int64_t generation,
     return (*txn)->commit();
 }
 
+status withhold_failure_texts(store& s, std::string_view topic) {
+    const std::string about = "topic " + std::string(topic) + ": ";
+    auto entries = load_registry(s);
+    if (!entries) return std::unexpected(entries.error());
+    for (const auto& listed : *entries) {
+        auto quotes = [&](const std::optional<failure_note>& n) {
+            return n && n->error.starts_with(about);
+        };
+        if (!quotes(listed.failed) && !quotes(listed.rebuild_failed)) continue;
+        auto txn = s.begin();
+        if (!txn) return std::unexpected(txn.error());
+        auto e = entry_in_txn(**txn, listed.name);
+        if (!e) return std::unexpected(e.error());
+        if (!*e) continue;
+        registry_entry w = **e;
+        const std::string withheld =
+            about +
+            "(the error's text was withheld: a key of the topic was erased after it; "
+            "the dead-letter entries of what still exists say what failed)";
+        for (auto* n : {&w.failed, &w.rebuild_failed}) {
+            if (quotes(*n)) (*n)->error = withheld;
+        }
+        // The document's earlier bodies in the change log held the text too.
+        if (auto gone = (*txn)->erase_one(registry_collection, w.name); !gone) {
+            return std::unexpected(gone.error());
+        }
+        if (auto ok = write_entry(**txn, w); !ok) return ok;
+        if (auto ok = (*txn)->commit(); !ok) return ok;
+    }
+    return {};
+}
+
 result<bool> complete_rebuild(store& s, std::string_view name, std::int64_t generation,
                               const std::function<result<bool>(transaction&)>& caught_up) {
     // Read before the transaction (a store read inside it would wait for it on `memory:`);

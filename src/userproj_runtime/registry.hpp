@@ -121,6 +121,12 @@ status mark_failed(store& s, std::string_view name, std::int64_t generation,
 status abandon_rebuild(store& s, std::string_view name, std::int64_t generation,
                        std::string_view message);
 
+// After a key of `topic` was erased (retention::erase): the failure notes of definitions
+// that say they are about `topic` ("topic T: …", which may quote a handler's message about
+// the key's events) keep their time but lose their text, in the registry and in the
+// change log of its documents (docs/retention.md). The generation stays: nothing restarts.
+status withhold_failure_texts(store& s, std::string_view topic);
+
 // In one transaction: when `name` is still at `generation` with a rebuild pending and
 // `caught_up(txn)` says yes, the rebuild becomes the serving definition (its group and its
 // shadow collections with it). True when it swapped.

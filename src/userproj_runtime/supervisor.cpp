@@ -208,6 +208,14 @@ void supervisor::cover_topics(runner& r, const std::vector<topic_info>& topics) 
         po.poison = on_poison::dead_letter;
         po.lease_ttl = options_.lease_ttl;
         po.fail_after_dead_letters = options_.fail_after_dead_letters;
+        // The error text carried from retired runners of the name may quote an erased key's
+        // payload too: it goes with the marker (it does not say which keys it is about).
+        po.on_erasure_marker = [this, name = r.def->name, topic = t.topic](std::string_view) {
+            prom::lock_guard lock(mu_);
+            if (auto it = carried_.find({name, topic}); it != carried_.end()) {
+                it->second.last_error.clear();
+            }
+        };
         r.by_topic.emplace(t.topic, start_transactional_projector(store_, std::move(po)));
     }
 }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "ops/dlq.hpp"
@@ -207,6 +208,44 @@ TEST_P(projector_contract, a_run_of_poison_events_longer_than_the_lease_keeps_it
     // The whole batch once, then each of the 7 events alone: the poison ones 3 times.
     EXPECT_LE(calls.load(), 7 + 6 * 3 + 1) << "events evaluated twice: the lease changed hands";
     EXPECT_NE(body("picky", "k").find("\"n\":1"), std::string::npos) << body("picky", "k");
+}
+
+// A handler's error text may quote the event's payload; once the key is erased, the text
+// goes with the erasure marker, and whoever keeps a copy hears of it (found from outside:
+// GET /projectors/{name} still showed the erased payload in last_error).
+TEST_P(projector_contract, an_erasure_marker_takes_the_error_text_about_its_key_away) {
+    publish("cards", json::object{{"card", "SECRET-4111"}}, "alice");
+    publish("cards", json::object{{"card", "ok"}}, "bob");
+    auto handler = [](const event& e, transaction&) -> status {
+        if (e.payload.is_object() && e.payload.at("card") != "ok") {
+            return fail(errc::invalid_argument,
+                        "bad card " + std::string(e.payload.at("card").as_string()));
+        }
+        return {};
+    };
+    std::mutex mu;
+    std::vector<std::string> heard;
+    auto p =
+        start_transactional_projector(*store_, {.topic = "cards",
+                                                .group = "cards",
+                                                .handler = handler,
+                                                .retries = 0,
+                                                .backoff = 1ms,
+                                                .on_erasure_marker = [&](std::string_view key) {
+                                                    std::lock_guard lock(mu);
+                                                    heard.emplace_back(key);
+                                                }});
+    ASSERT_TRUE(p->wait_until(seq_t{2}, 10s));
+    EXPECT_NE(p->metrics().last_error.get().find("SECRET-4111"), std::string::npos);
+    ASSERT_TRUE(retention::erase(*store_, "cards", "bob"));  // another key: the text stays
+    ASSERT_TRUE(p->wait_until(seq_t{3}, 10s));
+    EXPECT_NE(p->metrics().last_error.get().find("SECRET-4111"), std::string::npos);
+
+    ASSERT_TRUE(retention::erase(*store_, "cards", "alice"));
+    ASSERT_TRUE(p->wait_until(seq_t{4}, 10s));  // its marker
+    EXPECT_EQ(p->metrics().last_error.get(), "");
+    std::lock_guard lock(mu);
+    EXPECT_EQ(heard, (std::vector<std::string>{"bob", "alice"}));
 }
 
 // A stop (shutdown, or a user definition deleted or replaced) abandons a batch between two

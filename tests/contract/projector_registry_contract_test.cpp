@@ -148,6 +148,33 @@ TEST_P(registry_contract, after_a_swap_waits_made_with_the_old_group_are_decided
     sup.stop();
 }
 
+// An erasure takes the text of failure notes about the topic away, from the registry and
+// from its documents' change log, since a handler's message may quote the erased payload;
+// notes about other topics, and the definitions' generations, stay.
+TEST_P(registry_contract, an_erasure_withholds_the_failure_texts_about_its_topic) {
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1)));
+    ASSERT_TRUE(userproj::apply_definition(*store_, definition(1, false, "other", "others")));
+    auto counts = userproj::load_entry(*store_, "counts")->value();
+    auto other = userproj::load_entry(*store_, "other")->value();
+    ASSERT_TRUE(userproj::mark_failed(*store_, "counts", counts.generation,
+                                      "topic order.created: seq 1: bad card SECRET-4111"));
+    ASSERT_TRUE(userproj::mark_failed(*store_, "other", other.generation,
+                                      "topic order.paid: seq 2: bad amount"));
+    const auto failed_generation = userproj::load_entry(*store_, "counts")->value().generation;
+
+    ASSERT_TRUE(userproj::withhold_failure_texts(*store_, "order.created"));
+    auto after = userproj::load_entry(*store_, "counts")->value();
+    ASSERT_TRUE(after.failed);
+    EXPECT_EQ(after.failed->error.find("SECRET"), std::string::npos) << after.failed->error;
+    EXPECT_TRUE(after.failed->error.starts_with("topic order.created: ")) << after.failed->error;
+    EXPECT_EQ(after.generation, failed_generation);
+    EXPECT_EQ(userproj::load_entry(*store_, "other")->value().failed->error,
+              "topic order.paid: seq 2: bad amount");
+    auto changes = store_->changes({.collection = std::string(userproj::registry_collection)});
+    ASSERT_TRUE(changes);
+    for (const auto& c : *changes) EXPECT_EQ(c.body.find("SECRET"), std::string::npos) << c.body;
+}
+
 // Definitions that emit into each other's topics would feed one another without end (found
 // from outside: one publish made tens of thousands of events a second): the one that closes
 // the loop is refused, through patterns too; a chain without a loop is taken.
