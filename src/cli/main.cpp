@@ -110,6 +110,18 @@ int run_cli(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        // CLI11 checks required arguments before it reports unknown options, so "prom publish
+        // --bogus" said "topic is required" (found from outside): the unknown option first.
+        if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+            for (const auto& extra : app.remaining(true)) {
+                if (extra.size() < 2 || extra.front() != '-') continue;
+                std::fprintf(stderr,
+                             "prom: The following argument was not expected: %s\n"
+                             "Run with --help for more information.\n",
+                             extra.c_str());
+                return 2;
+            }
+        }
         // Prefixed like every other refusal of the CLI.
         std::fprintf(stderr, "prom: %s\nRun with --help for more information.\n", e.what());
         return 2;

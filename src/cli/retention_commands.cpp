@@ -99,7 +99,18 @@ void run_policy(const policy_args& a, run_state& state) {
         auto all = retention::load_policies(*s);
         if (!all) return report(all.error(), state);
         auto p = retention::policy_for(*all, a.topic);
-        if (!p) return found_nothing("no policy applies to '" + a.topic + "'", state);
+        if (!p) {
+            // A name that is neither a topic nor a policy's pattern names nothing: exit 2, as
+            // for the other commands (docs/retention.md; found from outside: exit 1).
+            if (a.topic.find('*') == std::string::npos) {
+                auto t = s->topic(a.topic);
+                if (!t) return report(t.error(), state);
+                if (!*t) {
+                    return usage("no topic '" + a.topic + "', and no policy applies to it", state);
+                }
+            }
+            return found_nothing("no policy applies to '" + a.topic + "'", state);
+        }
         return print_line(json::object{
             {"topic", a.topic}, {"pattern", p->pattern}, {"policy", retention::to_json(*p)}});
     }

@@ -247,6 +247,20 @@ TEST_F(cli_hardening, an_unknown_command_names_what_was_typed_and_the_nearest_co
     EXPECT_NE(spaced.out.find("A-Z a-z 0-9"), std::string::npos) << spaced.out;
 }
 
+// An unknown option before the positional arguments is named, not taken for a missing
+// argument (found from outside: "prom publish --bogus" said "topic is required").
+TEST_F(cli_hardening, an_unknown_option_is_named_even_before_the_arguments) {
+    for (const char* cmd : {"publish --bogus", "publish t --bogus", "scan --bogus", "erase --bogus",
+                            "replay --bogus", "process-at --bogus"}) {
+        auto r = run(cmd, true);
+        EXPECT_EQ(r.exit_code, 2) << cmd;
+        EXPECT_NE(r.out.find("not expected: --bogus"), std::string::npos) << cmd << ": " << r.out;
+    }
+    auto missing = run("publish", true);  // a missing argument is still said as such
+    EXPECT_EQ(missing.exit_code, 2);
+    EXPECT_NE(missing.out.find("topic is required"), std::string::npos) << missing.out;
+}
+
 TEST_F(cli_hardening, cursor_of_a_group_that_never_existed_says_so) {
     ASSERT_EQ(run("publish a 1" + db()).exit_code, 0);
     auto r = run("cursor a nobody" + db(), true);

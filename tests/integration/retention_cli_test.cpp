@@ -102,6 +102,10 @@ TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
     EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("policy").at("behind"), "wait");
 
     EXPECT_EQ(prom("topic policy audit").exit_code, 1);  // none applies
+    // Neither a topic nor a policy's pattern: names nothing (found from outside: exit 1).
+    auto nothing = prom("topic policy nosuchtopic", true);
+    EXPECT_EQ(nothing.exit_code, 2) << nothing.out;
+    EXPECT_NE(nothing.out.find("no topic 'nosuchtopic'"), std::string::npos) << nothing.out;
     EXPECT_EQ(prom("topic policy orders --clear").exit_code, 0);
     EXPECT_EQ(prom("topic policy orders --clear").exit_code, 1);
     EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("pattern"), "ord*");
