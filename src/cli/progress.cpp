@@ -32,14 +32,15 @@ result<std::string> progress_mode(const std::string& option) {
 }
 
 void draw_progress_bar(std::int64_t done, std::int64_t total, double rate,
-                       std::optional<double> eta, bool final) {
+                       std::optional<double> eta, bool final, const char* unit) {
     constexpr int width = 30;
     double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
     int filled = std::min(width, static_cast<int>(frac * width));
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.append(static_cast<std::size_t>(width - filled), '.');
-    std::fprintf(stderr, "\r[%s] %lld/%lld events  %s ev/s  ETA %s   ", bar.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total), human(rate).c_str(),
+    std::fprintf(stderr, "\r[%s] %lld/%lld %s  %s ev/s  ETA %s   ", bar.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total), unit,
+                 human(rate).c_str(),
                  eta ? (std::to_string(std::llround(*eta)) + "s").c_str() : "?");
     if (final) std::fputc('\n', stderr);
     std::fflush(stderr);

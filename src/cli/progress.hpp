@@ -16,9 +16,9 @@ namespace prom::cli {
 result<std::string> progress_mode(const std::string& option);
 
 // "[#####.....] 120/400 events  3k ev/s  ETA 2s" on stderr, redrawn in place; a newline
-// after it when `final`.
+// after it when `final`. `unit`: what done and total count.
 void draw_progress_bar(std::int64_t done, std::int64_t total, double rate,
-                       std::optional<double> eta, bool final);
+                       std::optional<double> eta, bool final, const char* unit = "events");
 
 // Throttles the updates of one run: a bar at most every 100 ms, a JSON line every second.
 class progress_printer {

@@ -21,7 +21,7 @@ struct replay_args {
 };
 
 void draw_bar(const ops::replay_progress& p, bool final) {
-    draw_progress_bar(p.done(), p.total(), p.rate(), p.eta(), final);
+    draw_progress_bar(p.done(), p.total(), p.rate(), p.eta(), final, "seqs");
 }
 
 // Set by SIGINT and SIGTERM while a replay runs (a signal handler may only store to a

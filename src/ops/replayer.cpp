@@ -7,6 +7,7 @@
 #include "bus/reserved_groups.hpp"
 #include "ops/alerts_topic.hpp"
 #include "prom/user_projector.hpp"
+#include "retention/erasure_marker.hpp"
 #include "userproj/lua_handler.hpp"
 
 namespace prom::ops {
@@ -215,7 +216,7 @@ std::string replay_lease(std::string_view dst) { return "replay/" + std::string(
 
 std::optional<double> replay_progress::eta() const {
     if (done() <= 0 || seconds <= 0) return std::nullopt;
-    return static_cast<double>(total() - done()) / rate();
+    return static_cast<double>(total() - done()) * seconds / static_cast<double>(done());
 }
 
 json::object to_json(const replay_progress& p) {
@@ -224,8 +225,10 @@ json::object to_json(const replay_progress& p) {
     o["total"] = p.total();
     o["cursor"] = p.cursor.value;
     o["end"] = p.end.value;
+    o["events_read"] = p.read;
     o["copied"] = p.copied;
     o["duplicates"] = p.duplicates;
+    o["skipped_markers"] = p.markers;
     o["events_per_second"] = static_cast<std::int64_t>(p.rate());
     auto eta = p.eta();
     o["eta_seconds"] =
@@ -351,6 +354,7 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
         if (!batch) return std::unexpected(batch.error());
         if (batch->empty()) break;
         batching_transaction counted;
+        std::int64_t markers = 0;
         for (const auto& e : *batch) {
             // Asked between events too, not only between batches: a batch of slow Lua maps
             // kept a stopping server waiting past its shutdown deadline (found from outside).
@@ -360,6 +364,13 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
                             "the replay was cancelled at seq " + to_string(p.cursor));
             }
             if ((spec.from_ts && e.ts < *spec.from_ts) || (spec.to_ts && e.ts > *spec.to_ts)) {
+                continue;
+            }
+            // An erasure is SRC's: its marker says that a key of SRC was erased, and a copy
+            // would say so of DST, whose own copies of the key it does not erase
+            // (docs/operations.md). Counted, so that the summary says what was left out.
+            if (retention::is_erasure_marker(e)) {
+                ++markers;
                 continue;
             }
             status st;
@@ -404,6 +415,8 @@ result<replay_progress> run_replay(store& s, const compiled_replay& r,
         }
         if (auto ok = (*txn)->commit(); !ok) return std::unexpected(ok.error());
         p.cursor = batch->back().seq;
+        p.read += static_cast<std::int64_t>(batch->size());
+        p.markers += markers;
         p.copied += counted.copied;
         p.duplicates += counted.duplicates;
         p.seconds = elapsed();

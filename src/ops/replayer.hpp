@@ -50,17 +50,24 @@ std::optional<std::string_view> replay_destination(std::string_view group);
 // The lease a replay into `dst` holds while it runs.
 std::string replay_lease(std::string_view dst);
 
+// Where a replay stands. done/total count SRC's seqs, not its events: a seq without an event
+// (erased, or dropped by retention) is passed like the others, so a stretch of them passes at
+// once. What the run read is `read` (events) and its rate is in events.
 struct replay_progress {
     seq_t start{};                // the cursor when this run began
     seq_t end{};                  // SRC's last seq when it began: the replay stops there
-    seq_t cursor{};               // events up to here are done (committed)
+    seq_t cursor{};               // seqs up to here are done (committed)
+    std::int64_t read = 0;        // events of SRC read by this run (committed batches)
     std::int64_t copied = 0;      // copies appended by this run
     std::int64_t duplicates = 0;  // copies that existed already (from an earlier run)
+    std::int64_t markers = 0;     // erasure markers passed over: never copied
     double seconds = 0;           // since this run began
     std::int64_t done() const { return cursor - start; }
     std::int64_t total() const { return end - start; }
-    double rate() const { return seconds > 0 ? static_cast<double>(done()) / seconds : 0; }
-    // Seconds left at the current rate; nullopt before any progress.
+    // Events read per second (found from outside: seqs per second said millions of events a
+    // second over an erased stretch).
+    double rate() const { return seconds > 0 ? static_cast<double>(read) / seconds : 0; }
+    // Seconds left at the current pace through the seqs; nullopt before any progress.
     std::optional<double> eta() const;
 };
 json::object to_json(const replay_progress& p);
