@@ -697,11 +697,17 @@ void session::ack(const std::string& id, const ack_cmd& cmd) {
                  nullptr});
         }
         auto ok = self->gw_.bus_.ack(cmd.topic, cmd.group, cmd.seq);
-        std::string text = ok ? reply_frame(id, "acked",
-                                            json::object{{"topic", cmd.topic},
-                                                         {"group", cmd.group},
-                                                         {"seq", cmd.seq.value}})
-                              : error_frame(id, error_code_of(ok.error().code), ok.error().message);
+        // `cursor`: where the group stands after it, since an ack below the cursor moves
+        // nothing (found from outside: the reply to ack 6 after ack 8 read as a step back).
+        auto at = ok ? self->gw_.bus_.cursor(cmd.topic, cmd.group) : result<seq_t>{};
+        std::string text = !ok ? error_frame(id, error_code_of(ok.error().code), ok.error().message)
+                           : !at
+                               ? error_frame(id, error_code_of(at.error().code), at.error().message)
+                               : reply_frame(id, "acked",
+                                             json::object{{"topic", cmd.topic},
+                                                          {"group", cmd.group},
+                                                          {"seq", cmd.seq.value},
+                                                          {"cursor", at->value}});
         self->enqueue({std::make_shared<const std::string>(std::move(text)), nullptr});
     });
 }
@@ -765,7 +771,11 @@ void session::watch(const std::string& id, watch_cmd cmd) {
     {
         prom::lock_guard lock(subs_mu_);
         if (watches_.contains(name)) {
-            return reply(error_frame(id, "conflict", "already watching this collection and key"));
+            return reply(error_frame(id, "conflict",
+                                     cmd.key ? "already watching this collection and key"
+                                     : cmd.prefix.empty()
+                                         ? "already watching this whole collection"
+                                         : "already watching this collection and prefix"));
         }
         if (subs_.size() + watches_.size() >= gw_.options.max_subscriptions) {
             return reply(error_frame(id, "too_many", "too many subscriptions on one connection"));

@@ -85,7 +85,16 @@ TEST_F(gateway_ack, an_ack_beyond_the_last_seq_is_refused_and_changes_nothing) {
         EXPECT_EQ(cursor("jobs", "w"), 0) << seq;
     }
     ws->send_text(R"({"op":"ack","id":"b","topic":"jobs","group":"w","seq":2})");
-    EXPECT_EQ(expect_op(*ws, "acked").at("seq"), 2);
+    auto acked = expect_op(*ws, "acked");
+    EXPECT_EQ(acked.at("seq"), 2);
+    EXPECT_EQ(acked.at("cursor"), 2);
+    EXPECT_EQ(cursor("jobs", "w"), 2);
+    // An ack below the cursor moves nothing, and the reply says where it stands (found from
+    // outside: the reply to it read as a step back).
+    ws->send_text(R"({"op":"ack","id":"c","topic":"jobs","group":"w","seq":1})");
+    auto lower = expect_op(*ws, "acked");
+    EXPECT_EQ(lower.at("seq"), 1);
+    EXPECT_EQ(lower.at("cursor"), 2);
     EXPECT_EQ(cursor("jobs", "w"), 2);
     // The group still receives what comes next.
     publish("jobs", 1);
