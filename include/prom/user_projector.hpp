@@ -52,7 +52,8 @@ std::expected<projector_definition, definition_error> parse_projector_definition
 
 // True when two valid definitions' sources say the same thing: equal once the top-level
 // fields given at their defaults ("version": 1, "from": "earliest", "rebuild": false,
-// "description": "", empty "writes"/"emit"/"collections") are left out. A node restarting
+// "description": "", an empty "writes"/"emit"/"collections" where the definition's kind takes
+// it) are left out. A node restarting
 // with the serving definition written out in full must find it unchanged, not replace it.
 bool same_definition(const json::object& a, const json::object& b);
 

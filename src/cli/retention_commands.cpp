@@ -5,6 +5,7 @@
 // running.
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <limits>
@@ -100,14 +101,19 @@ void run_policy(const policy_args& a, run_state& state) {
         if (!all) return report(all.error(), state);
         auto p = retention::policy_for(*all, a.topic);
         if (!p) {
-            // A name that is neither a topic nor a policy's pattern names nothing: exit 2, as
-            // for the other commands (docs/retention.md; found from outside: exit 1).
-            if (a.topic.find('*') == std::string::npos) {
-                auto t = s->topic(a.topic);
-                if (!t) return report(t.error(), state);
-                if (!*t) {
-                    return usage("no topic '" + a.topic + "', and no policy applies to it", state);
-                }
+            // A name that is neither a topic nor a policy's pattern, or a pattern that
+            // matches no topic, names nothing: exit 2, as for the other commands
+            // (docs/retention.md; found from outside: exit 1).
+            auto topics = s->topics();
+            if (!topics) return report(topics.error(), state);
+            if (std::ranges::none_of(*topics, [&](const topic_info& t) {
+                    return retention::matches(a.topic, t.topic);
+                })) {
+                return usage(std::string(a.topic.find('*') == std::string::npos
+                                             ? "no topic '" + a.topic + "'"
+                                             : "no topic matches '" + a.topic + "'") +
+                                 ", and no policy applies to it",
+                             state);
             }
             return found_nothing("no policy applies to '" + a.topic + "'", state);
         }

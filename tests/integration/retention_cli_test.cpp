@@ -106,6 +106,8 @@ TEST_F(retention_cli, policy_set_show_clear_and_bad_usage) {
     auto nothing = prom("topic policy nosuchtopic", true);
     EXPECT_EQ(nothing.exit_code, 2) << nothing.out;
     EXPECT_NE(nothing.out.find("no topic 'nosuchtopic'"), std::string::npos) << nothing.out;
+    EXPECT_EQ(prom("topic policy 'zzz.*'").exit_code, 2);  // a pattern matching no topic
+    EXPECT_EQ(prom("topic policy 'aud*'").exit_code, 1);   // matches audit, no policy
     EXPECT_EQ(prom("topic policy orders --clear").exit_code, 0);
     EXPECT_EQ(prom("topic policy orders --clear").exit_code, 1);
     EXPECT_EQ(lines(prom("topic policy orders").out)[0].at("pattern"), "ord*");
